@@ -1,0 +1,225 @@
+"""Sign-in, first-run setup, launch links, accounts and API tokens."""
+
+from __future__ import annotations
+
+from typing import Any
+from urllib.parse import urlsplit
+
+import msgspec
+from litestar import Request, Response, get, post
+from litestar.response import Template
+
+from app.auth import service
+from app.auth.service import LoginThrottled
+from app.common.logic import Conflict, ValidationFailed
+from app.config import Config
+from app.http.security import OWNER_ONLY, PUBLIC, SESSION_COOKIE
+from app.http.web import form_data, page, redirect
+
+
+def _safe_next(target: str | None) -> str:
+    """Only local paths: never bounce a signed-in user to another site."""
+    if not target or not target.startswith("/") or target.startswith("//") or urlsplit(target).netloc:
+        return "/"
+    return target
+
+
+def _set_session_cookie(response: Response, session_id: str, config: Config) -> None:
+    response.set_cookie(SESSION_COOKIE, session_id, path="/", httponly=True, samesite="strict",
+                        max_age=config.session_lifetime_s)
+
+
+async def _anonymous_csrf(request: Request, config: Config) -> tuple[str, str | None]:
+    """The login and setup forms need a CSRF token before anyone is signed in."""
+    csrf = request.scope["auth"].get("csrf")
+    if csrf:
+        return csrf, None
+    session_id, csrf = await service.start_session(None, lifetime_s=3600, how="anonymous")
+    request.scope["auth"]["csrf"] = csrf
+    return csrf, session_id
+
+
+async def _signed_in(request: Request, user: dict[str, Any], config: Config, *, how: str, to: str) -> Response:
+    old = request.scope["auth"].get("session_id")
+    if old:
+        await service.end_session(old)  # a fresh id at every sign-in (no session fixation)
+    session_id, _ = await service.start_session(user["id"], lifetime_s=config.session_lifetime_s, how=how)
+    response = redirect(to, request=request)
+    _set_session_cookie(response, session_id, config)
+    return response
+
+
+@get("/setup", opt=PUBLIC)
+async def setup_page(request: Request, config: Config) -> Response:
+    if await service.owner_exists():
+        return redirect("/login")
+    _, new_session = await _anonymous_csrf(request, config)
+    response = page(request, "auth/setup.html", title="Welcome to Counterfoil", values={}, errors={})
+    if new_session:
+        response.set_cookie(SESSION_COOKIE, new_session, path="/", httponly=True, samesite="strict", max_age=3600)
+    return response
+
+
+@post("/setup", opt=PUBLIC)
+async def setup_submit(request: Request, config: Config) -> Response:
+    data = await form_data(request)
+    try:
+        user = await service.setup_owner(data)
+    except ValidationFailed as failed:
+        safe = {k: v for k, v in data.items() if "password" not in k}
+        return page(request, "auth/setup.html", status_code=422, title="Welcome to Counterfoil",
+                    values=safe, errors=failed.by_field())
+    except Conflict:
+        return redirect("/login", flash="This Counterfoil already has an owner. Sign in.")
+    return await _signed_in(request, user, config, how="setup", to="/?welcome=1")
+
+
+@get("/login", opt=PUBLIC)
+async def login_page(request: Request, config: Config, next: str | None = None) -> Response:
+    if not await service.owner_exists():
+        return redirect("/setup")
+    if request.scope.get("user") is not None:
+        return redirect(_safe_next(next))
+    _, new_session = await _anonymous_csrf(request, config)
+    response = page(request, "auth/login.html", title="Sign in", next=_safe_next(next), values={}, errors={})
+    if new_session:
+        response.set_cookie(SESSION_COOKIE, new_session, path="/", httponly=True, samesite="strict", max_age=3600)
+    return response
+
+
+@post("/login", opt=PUBLIC)
+async def login_submit(request: Request, config: Config) -> Response:
+    data = await form_data(request)
+    target = _safe_next(data.get("next"))
+    remote = request.client.host if request.client else ""
+    try:
+        user = await service.login(str(data.get("email", "")), str(data.get("password", "")), remote=remote)
+    except LoginThrottled as throttled:
+        return page(request, "auth/login.html", status_code=429, title="Sign in", next=target,
+                    values={"email": data.get("email", "")}, errors={"password": str(throttled)})
+    except ValidationFailed as failed:
+        return page(request, "auth/login.html", status_code=401, title="Sign in", next=target,
+                    values={"email": data.get("email", "")}, errors=failed.by_field())
+    return await _signed_in(request, user, config, how="password", to=target)
+
+
+@post("/logout")
+async def logout(request: Request) -> Response:
+    session_id = request.scope["auth"].get("session_id")
+    if session_id:
+        await service.end_session(session_id)
+    response = redirect("/login", flash="You are signed out.", request=request)
+    response.delete_cookie(SESSION_COOKIE, path="/")
+    return response
+
+
+@get("/launch", opt=PUBLIC)
+async def launch(request: Request, config: Config, token: str = "") -> Response:
+    """The launcher's one-time link: signs in whoever started the program on this computer."""
+    owner = await service.redeem_launch_token(token) if token else None
+    if owner is None:
+        if not await service.owner_exists():
+            return redirect("/setup")
+        return redirect("/login", flash="That start link has expired; sign in with your password.")
+    old = request.scope["auth"].get("session_id")
+    if old:
+        await service.end_session(old)
+    session_id, _ = await service.start_session(owner["id"], lifetime_s=config.session_lifetime_s, how="launch")
+    # A 200 page that moves on by itself: a SameSite=Strict cookie set during a
+    # redirect chain that began outside the site would not be sent on the next hop.
+    response = Template(template_name="auth/launched.html", context={})
+    _set_session_cookie(response, session_id, config)
+    return response
+
+
+# -- accounts (owner) ----------------------------------------------------------
+
+@get("/users", opt=OWNER_ONLY)
+async def users_page(request: Request) -> Template:
+    return page(request, "auth/users.html", section="settings", title="Users",
+                users=await service.list_users(), attempts=await service.recent_login_attempts(),
+                values={}, errors={})
+
+
+@post("/users", opt=OWNER_ONLY)
+async def users_create(request: Request) -> Response:
+    data = await form_data(request)
+    try:
+        user = await service.create_user({**data, "role": "staff"})
+    except ValidationFailed as failed:
+        safe = {k: v for k, v in data.items() if "password" not in k}
+        return page(request, "auth/users.html", status_code=422, section="settings", title="Users",
+                    users=await service.list_users(), attempts=await service.recent_login_attempts(),
+                    values=safe, errors=failed.by_field())
+    return redirect("/users", flash=f"{user['email']} can now sign in as staff.", request=request)
+
+
+@post("/users/{user_id:int}/active", opt=OWNER_ONLY)
+async def users_set_active(request: Request, user_id: int) -> Response:
+    data = await form_data(request)
+    active = str(data.get("active", "")) in ("1", "true", "on")
+    user = await service.set_user_active(user_id, active, actor=request.scope["user"])
+    return redirect("/users", flash=f"{user['email']} is {'active' if active else 'deactivated'}.", request=request)
+
+
+@get("/account")
+async def account_page(request: Request) -> Template:
+    identity = request.scope["user"]
+    return page(request, "auth/account.html", section="account", title="Your account", errors={},
+                tokens=await service.list_api_tokens(user_id=None if identity.is_owner else identity.user_id),
+                new_token=None)
+
+
+@post("/account/password")
+async def account_password(request: Request) -> Response:
+    identity = request.scope["user"]
+    data = await form_data(request)
+    try:
+        await service.change_password(identity.user_id, str(data.get("current_password", "")),
+                                      str(data.get("password", "")), str(data.get("password_repeat", "")))
+    except ValidationFailed as failed:
+        return page(request, "auth/account.html", status_code=422, section="account", title="Your account",
+                    errors=failed.by_field(), new_token=None,
+                    tokens=await service.list_api_tokens(user_id=None if identity.is_owner else identity.user_id))
+    return redirect("/account", flash="Your password is changed.", request=request)
+
+
+@post("/account/tokens")
+async def account_token_create(request: Request) -> Response:
+    identity = request.scope["user"]
+    data = await form_data(request)
+    tokens_of = None if identity.is_owner else identity.user_id
+    try:
+        token, _ = await service.create_api_token(identity.user_id, str(data.get("name", "")))
+    except ValidationFailed as failed:
+        return page(request, "auth/account.html", status_code=422, section="account", title="Your account",
+                    errors=failed.by_field(), new_token=None, tokens=await service.list_api_tokens(user_id=tokens_of))
+    # Shown once, never again: we keep only its hash.
+    return page(request, "auth/account.html", section="account", title="Your account", errors={},
+                new_token=token, tokens=await service.list_api_tokens(user_id=tokens_of))
+
+
+@post("/account/tokens/{token_id:int}/revoke")
+async def account_token_revoke(request: Request, token_id: int) -> Response:
+    token = await service.revoke_api_token(token_id, actor=request.scope["user"])
+    return redirect("/account", flash=f"Token “{token['name']}” is revoked.", request=request)
+
+
+# -- API ----------------------------------------------------------------------
+
+class Me(msgspec.Struct):
+    id: int
+    email: str
+    name: str
+    role: str
+    via: str
+
+
+@get("/api/v1/me", tags=["auth"])
+async def api_me(request: Request) -> Me:
+    identity = request.scope["user"]
+    return Me(id=identity.user_id, email=identity.email, name=identity.name, role=identity.role, via=identity.via)
+
+
+ROUTES = [setup_page, setup_submit, login_page, login_submit, logout, launch, users_page, users_create,
+          users_set_active, account_page, account_password, account_token_create, account_token_revoke, api_me]

@@ -1,0 +1,315 @@
+"""Accounts, sessions, API tokens, launch tokens and the login throttle."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import secrets
+from datetime import datetime, timedelta, timezone
+from typing import Any, Mapping
+
+from argon2 import PasswordHasher
+from argon2.exceptions import InvalidHashError, VerificationError
+
+from app.auth import logic
+from app.auth.logic import Identity
+from app.auth.tables import ApiToken, LaunchToken, LoginAttempt, Session, User
+from app.common.logic import Conflict, FieldError, Forbidden, NotFound, ValidationFailed
+from app.db.engine import write_transaction
+from app.settings import service as settings_service
+
+log = logging.getLogger("counterfoil.auth")
+_hasher = PasswordHasher()  # argon2id, t=3, m=64 MiB, p=4
+LAST_SEEN_GRANULARITY = timedelta(seconds=60)
+TOKEN_PREFIX = "cf_"
+
+
+class LoginThrottled(Exception):
+    def __init__(self, wait_s: int):
+        self.wait_s = wait_s
+        super().__init__(f"Too many failed sign-ins. Try again in {wait_s} seconds.")
+
+
+def _now() -> datetime:
+    return datetime.now(timezone.utc)
+
+
+async def hash_password(password: str) -> str:
+    # About 100 ms of CPU: keep it off the event loop.
+    return await asyncio.to_thread(_hasher.hash, password)
+
+
+async def _verify(password_hash: str, password: str) -> bool:
+    def verify() -> bool:
+        try:
+            return _hasher.verify(password_hash, password)
+        except (VerificationError, InvalidHashError):
+            return False
+    return await asyncio.to_thread(verify)
+
+
+# -- accounts ---------------------------------------------------------------
+
+async def owner_exists() -> bool:
+    return await User.exists().where((User.role == "owner") & (User.active == True))  # noqa: E712
+
+
+async def setup_owner(data: Mapping[str, Any]) -> dict[str, Any]:
+    """First run: the business name and the owner's account, once."""
+    values = logic.clean_account(data, with_business=True, role_default="owner")
+    password_hash = await hash_password(values["password"])
+    await settings_service.get_settings()
+    async with write_transaction():
+        if await owner_exists():
+            raise Conflict("This Counterfoil already has an owner; sign in instead.")
+        user = User(email=values["email"], name=values.get("name", ""), role="owner",
+                    password_hash=password_hash, created_at=_now())
+        await user.save()
+        await settings_service.update_settings({"name": values["business_name"]}, actor_id=user.id)
+    return await get_user(user.id)
+
+
+async def create_user(data: Mapping[str, Any]) -> dict[str, Any]:
+    values = logic.clean_account(data, role_default="staff")
+    password_hash = await hash_password(values["password"])
+    async with write_transaction():
+        if await User.exists().where(User.email == values["email"]):
+            raise ValidationFailed([FieldError("email", f"{values['email']} already has an account")])
+        user = User(email=values["email"], name=values.get("name", ""), role=values["role"],
+                    password_hash=password_hash, created_at=_now())
+        await user.save()
+    return await get_user(user.id)
+
+
+async def get_user(user_id: int) -> dict[str, Any]:
+    row = await User.select(User.id, User.email, User.name, User.role, User.active, User.created_at,
+                            User.last_login_at).where(User.id == user_id).first()
+    if row is None:
+        raise NotFound(f"User {user_id}")
+    return row
+
+
+async def list_users() -> list[dict[str, Any]]:
+    return await User.select(User.id, User.email, User.name, User.role, User.active, User.created_at,
+                             User.last_login_at).order_by(User.role, ascending=False).order_by(User.email)
+
+
+async def set_user_active(user_id: int, active: bool, *, actor: Identity) -> dict[str, Any]:
+    async with write_transaction():
+        user = await get_user(user_id)
+        if user["role"] == "owner" and not active:
+            raise Conflict("The owner's account cannot be deactivated.")
+        await User.update({User.active: active}).where(User.id == user_id)
+        if not active:
+            await Session.delete().where(Session.user == user_id)
+            await ApiToken.update({ApiToken.revoked_at: _now()}).where(
+                (ApiToken.user == user_id) & ApiToken.revoked_at.is_null())
+    return await get_user(user_id)
+
+
+async def change_password(user_id: int, current: str, new: str, repeat: str) -> None:
+    row = await User.select(User.password_hash).where(User.id == user_id).first()
+    if row is None:
+        raise NotFound("User")
+    if not await _verify(row["password_hash"], current):
+        raise ValidationFailed([FieldError("current_password", "The current password is not right")])
+    errors = logic.check_new_password(new, repeat)
+    if errors:
+        raise ValidationFailed(errors)
+    new_hash = await hash_password(new)
+    async with write_transaction():
+        await User.update({User.password_hash: new_hash}).where(User.id == user_id)
+
+
+def _identity(user: Mapping[str, Any], via: str) -> Identity:
+    return Identity(user_id=user["id"], email=user["email"], name=user["name"] or user["email"],
+                    role=user["role"], via=via)
+
+
+# -- login and the throttle --------------------------------------------------
+
+async def login(email: str, password: str, *, remote: str = "") -> dict[str, Any]:
+    """Check a password; slow down repeated failures for the account and for the caller."""
+    email = (email or "").strip().lower()
+    now = _now()
+    since = now - logic.THROTTLE_WINDOW
+    failures = await LoginAttempt.select(LoginAttempt.at).where(
+        (LoginAttempt.succeeded == False) & (LoginAttempt.at >= since)  # noqa: E712
+        & ((LoginAttempt.email == email) | (LoginAttempt.remote == remote))
+    ).output(as_list=True)
+    wait = logic.throttle_wait_s(failures, now)
+    if wait:
+        log.warning("sign-in throttled for %s from %s (%d s)", email, remote, wait)
+        async with write_transaction():
+            await LoginAttempt.insert(LoginAttempt(email=email, remote=remote, succeeded=False, at=now))
+        raise LoginThrottled(wait)
+    user = await User.select().where((User.email == email) & (User.active == True)).first()  # noqa: E712
+    # Verify against a dummy hash when the account does not exist, so timing tells nothing.
+    ok = await _verify(user["password_hash"] if user else _DUMMY_HASH, password or "")
+    async with write_transaction():
+        await LoginAttempt.insert(LoginAttempt(email=email, remote=remote, succeeded=bool(user and ok), at=now))
+        if user and ok:
+            await User.update({User.last_login_at: now}).where(User.id == user["id"])
+    if not (user and ok):
+        log.warning("failed sign-in for %s from %s", email, remote)
+        raise ValidationFailed([FieldError("password", "Email or password is not right")], detail="Sign-in failed.")
+    log.info("sign-in for %s from %s", email, remote)
+    return user
+
+
+_DUMMY_HASH = _hasher.hash("not a real password, only for even timing")
+
+
+async def recent_login_attempts(limit: int = 20) -> list[dict[str, Any]]:
+    return await LoginAttempt.select().order_by(LoginAttempt.at, ascending=False).limit(limit)
+
+
+# -- browser sessions ---------------------------------------------------------
+
+async def start_session(user_id: int | None, *, lifetime_s: int, how: str = "password") -> tuple[str, str]:
+    """A new session; returns (cookie value, csrf token). Anonymous sessions carry only the CSRF token."""
+    session_id = secrets.token_urlsafe(32)
+    csrf = secrets.token_urlsafe(32)
+    now = _now()
+    async with write_transaction():
+        await Session.insert(Session(id_hash=logic.token_hash(session_id), user=user_id, csrf_token=csrf,
+                                     created_at=now, last_seen_at=now,
+                                     expires_at=now + timedelta(seconds=lifetime_s), how=how))
+    return session_id, csrf
+
+
+async def load_session(session_id: str, *, idle_timeout_s: int, lifetime_s: int) -> tuple[Identity | None, str] | None:
+    """The session's identity (None when anonymous) and CSRF token, or None if unknown or expired."""
+    if not session_id or len(session_id) > 100:
+        return None
+    row = await Session.select(
+        Session.id, Session.csrf_token, Session.created_at, Session.last_seen_at, Session.user,
+        Session.user.email, Session.user.name, Session.user.role, Session.user.active,
+    ).where(Session.id_hash == logic.token_hash(session_id)).first()
+    if row is None:
+        return None
+    now = _now()
+    if logic.session_expired(created_at=row["created_at"], last_seen_at=row["last_seen_at"], now=now,
+                             idle_timeout_s=idle_timeout_s, lifetime_s=lifetime_s):
+        async with write_transaction():
+            await Session.delete().where(Session.id == row["id"])
+        return None
+    if now - row["last_seen_at"] > LAST_SEEN_GRANULARITY:
+        async with write_transaction():
+            await Session.update({Session.last_seen_at: now}).where(Session.id == row["id"])
+    if row["user"] is None:
+        return None, row["csrf_token"]
+    if not row["user.active"]:
+        return None
+    identity = Identity(user_id=row["user"], email=row["user.email"], name=row["user.name"] or row["user.email"],
+                        role=row["user.role"], via="session")
+    return identity, row["csrf_token"]
+
+
+async def end_session(session_id: str) -> None:
+    async with write_transaction():
+        await Session.delete().where(Session.id_hash == logic.token_hash(session_id))
+
+
+async def purge_expired_sessions(*, idle_timeout_s: int, lifetime_s: int) -> int:
+    now = _now()
+    async with write_transaction():
+        stale = await Session.select(Session.id).where(
+            (Session.last_seen_at < now - timedelta(seconds=idle_timeout_s))
+            | (Session.created_at < now - timedelta(seconds=lifetime_s))
+        ).output(as_list=True)
+        if stale:
+            await Session.delete().where(Session.id.is_in(stale))
+        await LaunchToken.delete().where(LaunchToken.expires_at < now)
+    return len(stale)
+
+
+# -- API tokens ---------------------------------------------------------------
+
+async def create_api_token(user_id: int, name: str) -> tuple[str, dict[str, Any]]:
+    name = (name or "").strip()
+    if not name or len(name) > 100:
+        raise ValidationFailed([FieldError("name", "Give the token a name (at most 100 characters), e.g. 'backup script'")])
+    token = TOKEN_PREFIX + secrets.token_urlsafe(32)
+    async with write_transaction():
+        await get_user(user_id)
+        row = ApiToken(name=name, token_hash=logic.token_hash(token), prefix=token[:10], user=user_id, created_at=_now())
+        await row.save()
+    return token, await get_api_token(row.id)
+
+
+async def create_api_token_for_owner(name: str) -> str:
+    owner = await User.select(User.id).where(User.role == "owner").first()
+    if owner is None:
+        raise Conflict("There is no owner yet: run `counterfoil init` or open the app to set it up first.")
+    token, _ = await create_api_token(owner["id"], name)
+    return token
+
+
+async def get_api_token(token_id: int) -> dict[str, Any]:
+    row = await ApiToken.select(ApiToken.id, ApiToken.name, ApiToken.prefix, ApiToken.created_at, ApiToken.last_used_at,
+                                ApiToken.revoked_at, ApiToken.user, ApiToken.user.email).where(ApiToken.id == token_id).first()
+    if row is None:
+        raise NotFound(f"Token {token_id}")
+    return row
+
+
+async def list_api_tokens(*, user_id: int | None = None) -> list[dict[str, Any]]:
+    query = ApiToken.select(ApiToken.id, ApiToken.name, ApiToken.prefix, ApiToken.created_at, ApiToken.last_used_at,
+                            ApiToken.revoked_at, ApiToken.user, ApiToken.user.email)
+    if user_id is not None:
+        query = query.where(ApiToken.user == user_id)
+    return await query.order_by(ApiToken.created_at, ascending=False)
+
+
+async def revoke_api_token(token_id: int, *, actor: Identity) -> dict[str, Any]:
+    async with write_transaction():
+        token = await get_api_token(token_id)
+        if not actor.is_owner and token["user"] != actor.user_id:
+            raise Forbidden("You can only revoke your own tokens.")
+        if token["revoked_at"] is None:
+            await ApiToken.update({ApiToken.revoked_at: _now()}).where(ApiToken.id == token_id)
+    return await get_api_token(token_id)
+
+
+async def identity_for_token(token: str) -> Identity | None:
+    if not token.startswith(TOKEN_PREFIX) or len(token) > 100:
+        return None
+    row = await ApiToken.select(ApiToken.id, ApiToken.last_used_at, ApiToken.user, ApiToken.user.email,
+                                ApiToken.user.name, ApiToken.user.role, ApiToken.user.active).where(
+        (ApiToken.token_hash == logic.token_hash(token)) & ApiToken.revoked_at.is_null()).first()
+    if row is None or not row["user.active"]:
+        return None
+    now = _now()
+    if row["last_used_at"] is None or now - row["last_used_at"] > LAST_SEEN_GRANULARITY:
+        async with write_transaction():
+            await ApiToken.update({ApiToken.last_used_at: now}).where(ApiToken.id == row["id"])
+    return Identity(user_id=row["user"], email=row["user.email"], name=row["user.name"] or row["user.email"],
+                    role=row["user.role"], via="token")
+
+
+# -- launch tokens (the person who started the program) ------------------------
+
+async def create_launch_token(ttl_s: int) -> str:
+    token = secrets.token_urlsafe(32)
+    now = _now()
+    async with write_transaction():
+        await LaunchToken.insert(LaunchToken(token_hash=logic.token_hash(token), created_at=now,
+                                             expires_at=now + timedelta(seconds=ttl_s)))
+    return token
+
+
+async def redeem_launch_token(token: str) -> dict[str, Any] | None:
+    """Spend a one-time launch token; returns the owner to sign in, or None."""
+    now = _now()
+    async with write_transaction():
+        row = await LaunchToken.select().where(LaunchToken.token_hash == logic.token_hash(token or "")).first()
+        if row is None or row["used_at"] is not None or row["expires_at"] < now:
+            return None
+        await LaunchToken.update({LaunchToken.used_at: now}).where(LaunchToken.id == row["id"])
+        owner = await User.select().where((User.role == "owner") & (User.active == True)).first()  # noqa: E712
+    return owner
+
+
+def identity_of(user: Mapping[str, Any], via: str = "session") -> Identity:
+    return _identity(user, via)

@@ -1,0 +1,55 @@
+from piccolo.columns import Boolean, ForeignKey, Integer, OnDelete, Text, Timestamptz, Varchar
+from piccolo.table import Table
+
+from app.db.engine import DB
+
+
+class User(Table, db=DB, tablename="app_user"):
+    email = Varchar(length=254, unique=True)
+    name = Varchar(length=200, default="")
+    role = Varchar(length=10, default="staff")  # owner | staff
+    password_hash = Text()
+    active = Boolean(default=True)
+    created_at = Timestamptz()
+    last_login_at = Timestamptz(null=True, default=None)
+
+
+class Session(Table, db=DB, tablename="app_session"):
+    """Server-side browser sessions; the cookie holds a random id, we keep its sha256."""
+
+    id_hash = Varchar(length=64, unique=True)
+    user = ForeignKey(references=User, on_delete=OnDelete.cascade, null=True)
+    csrf_token = Varchar(length=64)
+    created_at = Timestamptz()
+    last_seen_at = Timestamptz()
+    expires_at = Timestamptz()
+    how = Varchar(length=20, default="password")  # password | launch | setup
+
+
+class ApiToken(Table, db=DB, tablename="api_token"):
+    name = Varchar(length=100)
+    token_hash = Varchar(length=64, unique=True)
+    prefix = Varchar(length=12)
+    user = ForeignKey(references=User, on_delete=OnDelete.cascade)
+    created_at = Timestamptz()
+    last_used_at = Timestamptz(null=True, default=None)
+    revoked_at = Timestamptz(null=True, default=None)
+
+
+class LoginAttempt(Table, db=DB, tablename="login_attempt"):
+    """Every login try, kept as the record the throttle reads and the owner can audit."""
+
+    email = Varchar(length=254, index=True)
+    remote = Varchar(length=64, default="")
+    succeeded = Boolean(default=False)
+    at = Timestamptz()
+
+
+class LaunchToken(Table, db=DB, tablename="launch_token"):
+    """One-time sign-in for whoever started the program (written to a 0600 page)."""
+
+    token_hash = Varchar(length=64, unique=True)
+    created_at = Timestamptz()
+    expires_at = Timestamptz()
+    used_at = Timestamptz(null=True, default=None)
+    attempts = Integer(default=0)

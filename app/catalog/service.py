@@ -1,0 +1,136 @@
+"""Catalogue operations; each write is one transaction through the writer."""
+
+from __future__ import annotations
+
+from datetime import datetime, timezone
+from typing import Any, Awaitable, Callable, Mapping
+
+from piccolo.columns.combination import WhereRaw
+
+from app.catalog import logic
+from app.catalog.tables import Item
+from app.common.logic import (
+    Conflict, FieldError, NotFound, Page, PageOf, ValidationFailed, parse_search,
+)
+from app.db.engine import write_transaction
+
+SORTS = {"name": Item.name, "code": Item.code, "price": Item.unit_price_e4, "category": Item.category}
+
+# Set by the taxes domain when it exists: returns the codes that are not defined.
+_unknown_tax_codes: Callable[[list[str]], Awaitable[list[str]]] | None = None
+_usage_checks: list[Callable[[int], Awaitable[int]]] = []
+
+
+def register_tax_code_check(check: Callable[[list[str]], Awaitable[list[str]]]) -> None:
+    global _unknown_tax_codes
+    _unknown_tax_codes = check
+
+
+def register_usage_check(check: Callable[[int], Awaitable[int]]) -> None:
+    _usage_checks.append(check)
+
+
+def _now() -> datetime:
+    return datetime.now(timezone.utc)
+
+
+def _like(text: str) -> str:
+    return "%" + text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+
+
+async def list_items(*, q: str = "", active: bool | None = None, category: str = "",
+                     sort: str = "name", descending: bool = False, page: Page = Page()) -> PageOf:
+    if sort not in SORTS:
+        raise ValidationFailed([FieldError("sort", f"sort must be one of: {', '.join(SORTS)}")])
+    select, count = Item.select(), Item.count()
+    conditions = []
+    if active is not None:
+        conditions.append(Item.active == active)
+    if category:
+        conditions.append(Item.category == category)
+    query = parse_search(q)
+    if not query.empty:
+        conditions.append(WhereRaw(
+            " AND ".join(["search_text LIKE {} ESCAPE '\\'"] * len(query.words)),
+            *[_like(word) for word in query.words],
+        ))
+    for condition in conditions:
+        select, count = select.where(condition), count.where(condition)
+    rows = await select.order_by(SORTS[sort], ascending=not descending).order_by(Item.id).limit(page.per_page).offset(page.offset)
+    return PageOf(items=rows, total=await count, page=page)
+
+
+async def get_item(item_id: int) -> dict[str, Any]:
+    row = await Item.select().where(Item.id == item_id).first()
+    if row is None:
+        raise NotFound(f"Item {item_id}")
+    return row
+
+
+async def categories() -> list[str]:
+    rows = await Item.select(Item.category).distinct().where(Item.category != "").order_by(Item.category)
+    return [row["category"] for row in rows]
+
+
+async def count_items() -> int:
+    return await Item.count().where(Item.active == True)  # noqa: E712
+
+
+async def recent_items(limit: int = 5) -> list[dict[str, Any]]:
+    return await Item.select().where(Item.active == True).order_by(Item.created_at, ascending=False).limit(limit)  # noqa: E712
+
+
+async def _check_unique(values: dict[str, Any], except_id: int | None = None) -> None:
+    errors = []
+    for field, label in (("code", "Code"), ("name", "Name")):
+        if field not in values:
+            continue
+        query = Item.exists().where(WhereRaw(f"lower({field}) = lower({{}})", values[field]))
+        if except_id is not None:
+            query = query.where(Item.id != except_id)
+        if await query:
+            errors.append(FieldError(field, f"{label} {values[field]!r} is already used by another item"))
+    if values.get("default_tax_codes") and _unknown_tax_codes is not None:
+        unknown = await _unknown_tax_codes(values["default_tax_codes"].split())
+        if unknown:
+            errors.append(FieldError("default_taxes", f"Unknown tax code {unknown[0]!r}: define it under Settings, Taxes"))
+    if errors:
+        raise ValidationFailed(errors)
+
+
+def _search(values: dict[str, Any], current: Mapping[str, Any] | None = None) -> dict[str, Any]:
+    merged = {**(current or {}), **values}
+    values["search_text"] = logic.item_search_text(
+        merged.get("code", ""), merged.get("name", ""), merged.get("category", ""), merged.get("description", ""))
+    return values
+
+
+async def create_item(data: Mapping[str, Any]) -> dict[str, Any]:
+    values = logic.clean_item(data)
+    async with write_transaction():
+        await _check_unique(values)
+        now = _now()
+        item = Item(**_search(values), created_at=now, updated_at=now)
+        await item.save()
+        return await get_item(item.id)
+
+
+async def update_item(item_id: int, data: Mapping[str, Any], *, partial: bool = False) -> dict[str, Any]:
+    values = logic.clean_item(data, partial=partial)
+    async with write_transaction():
+        current = await get_item(item_id)
+        await _check_unique(values, except_id=item_id)
+        values = _search(values, current)
+        values["updated_at"] = _now()
+        await Item.update(values).where(Item.id == item_id)
+        return await get_item(item_id)
+
+
+async def delete_item(item_id: int) -> None:
+    """Remove an item nobody used; an item on documents is deactivated instead (409)."""
+    async with write_transaction():
+        item = await get_item(item_id)
+        for check in _usage_checks:
+            if await check(item_id):
+                raise Conflict(f"{item['name']} is used on documents; mark it inactive instead of deleting it.")
+        await Item.delete().where(Item.id == item_id)

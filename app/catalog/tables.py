@@ -1,0 +1,20 @@
+from piccolo.columns import BigInt, Boolean, Text, Timestamptz, Varchar
+from piccolo.table import Table
+
+from app.db.engine import DB
+
+
+class Item(Table, db=DB, tablename="catalog_item"):
+    code = Varchar(length=40, unique=True)
+    name = Varchar(length=200, unique=True)
+    kind = Varchar(length=10, default="service")  # service | product
+    description = Text(default="")
+    unit = Varchar(length=30, default="")
+    # Exact price with up to 4 decimals, as an integer of 1/10,000 (never REAL).
+    unit_price_e4 = BigInt(default=0)
+    default_tax_codes = Varchar(length=200, default="")  # space-separated tax codes
+    category = Varchar(length=100, default="", index=True)
+    active = Boolean(default=True)
+    search_text = Text(default="")
+    created_at = Timestamptz()
+    updated_at = Timestamptz()

@@ -1,0 +1,164 @@
+"""What a user can do with clients; each write is one transaction through the writer."""
+
+from __future__ import annotations
+
+from datetime import datetime, timezone
+from typing import Any, Awaitable, Callable, Mapping
+
+from piccolo.columns.combination import WhereRaw
+
+from app.clients import logic
+from app.clients.tables import Client
+from app.common.logic import (
+    Conflict, FieldError, NotFound, Page, PageOf, ValidationFailed, parse_search,
+)
+from app.db.engine import write_transaction
+
+SORTS = {
+    "name": Client.name, "code": Client.code, "city": Client.city,
+    "created": Client.created_at, "email": Client.email,
+}
+
+# Other domains (documents) tell us whether a client is referenced, so that a
+# hard delete can be refused without this module importing theirs.
+_usage_checks: list[Callable[[int], Awaitable[int]]] = []
+
+
+def register_usage_check(check: Callable[[int], Awaitable[int]]) -> None:
+    _usage_checks.append(check)
+
+
+def _now() -> datetime:
+    return datetime.now(timezone.utc)
+
+
+def _like(text: str) -> str:
+    return "%" + text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+
+
+def search_clause(q: str):
+    """SQL for the same rule as common.logic.matches: every word in the folded text, or the digits in the phone."""
+    query = parse_search(q)
+    if query.empty:
+        return None
+    words_sql = " AND ".join(["search_text LIKE {} ESCAPE '\\'"] * len(query.words))
+    args = [_like(word) for word in query.words]
+    if query.digits:
+        return WhereRaw(f"(({words_sql}) OR search_digits LIKE {{}} ESCAPE '\\')", *args, _like(query.digits))
+    return WhereRaw(f"({words_sql})", *args)
+
+
+async def list_clients(*, q: str = "", status: str = "active", sort: str = "name",
+                       descending: bool = False, page: Page = Page()) -> PageOf:
+    if status not in ("active", "archived", "all"):
+        raise ValidationFailed([FieldError("status", "status must be active, archived or all")])
+    if sort not in SORTS:
+        raise ValidationFailed([FieldError("sort", f"sort must be one of: {', '.join(SORTS)}")])
+    conditions = []
+    if status != "all":
+        conditions.append(Client.status == status)
+    clause = search_clause(q)
+    if clause is not None:
+        conditions.append(clause)
+    select = Client.select()
+    count = Client.count()
+    for condition in conditions:
+        select = select.where(condition)
+        count = count.where(condition)
+    column = SORTS[sort]
+    rows = await select.order_by(column, ascending=not descending).order_by(Client.id).limit(page.per_page).offset(page.offset)
+    return PageOf(items=rows, total=await count, page=page)
+
+
+async def get_client(client_id: int) -> dict[str, Any]:
+    row = await Client.select().where(Client.id == client_id).first()
+    if row is None:
+        raise NotFound(f"Client {client_id}")
+    return row
+
+
+async def recent_clients(limit: int = 5) -> list[dict[str, Any]]:
+    return await Client.select().where(Client.status == "active").order_by(Client.created_at, ascending=False).limit(limit)
+
+
+async def count_clients() -> dict[str, int]:
+    active = await Client.count().where(Client.status == "active")
+    archived = await Client.count().where(Client.status == "archived")
+    return {"active": active, "archived": archived}
+
+
+async def _code_taken(code: str, except_id: int | None = None) -> bool:
+    query = Client.exists().where(WhereRaw("lower(code) = lower({})", code))
+    if except_id is not None:
+        query = query.where(Client.id != except_id)
+    return await query
+
+
+def _with_search_keys(values: dict[str, Any], current: Mapping[str, Any] | None = None) -> dict[str, Any]:
+    merged = {**(current or {}), **values}
+    text, digits = logic.search_keys(
+        merged.get("name", ""), merged.get("code", ""), merged.get("email", ""),
+        merged.get("phone", ""), merged.get("contact_name", ""),
+    )
+    values["search_text"] = text
+    values["search_digits"] = digits
+    return values
+
+
+async def create_client(data: Mapping[str, Any], *, default_currency: str = "") -> dict[str, Any]:
+    values = logic.clean_client(data)
+    async with write_transaction():
+        if values.get("code"):
+            if await _code_taken(values["code"]):
+                raise ValidationFailed([FieldError("code", f"Code {values['code']} is already used by another client")])
+        else:
+            codes = await Client.select(Client.code).where(Client.code.like("C%")).output(as_list=True)
+            values["code"] = logic.next_client_code(codes)
+        if not values.get("currency") and default_currency:
+            values["currency"] = default_currency
+        now = _now()
+        client = Client(**_with_search_keys(values), status="active", created_at=now, updated_at=now)
+        await client.save()
+        return await get_client(client.id)
+
+
+async def update_client(client_id: int, data: Mapping[str, Any], *, partial: bool = False) -> dict[str, Any]:
+    values = logic.clean_client(data, partial=partial)
+    async with write_transaction():
+        current = await get_client(client_id)
+        if "code" in values:
+            if not values["code"]:
+                values.pop("code")  # an emptied code keeps the old one
+            elif await _code_taken(values["code"], except_id=client_id):
+                raise ValidationFailed([FieldError("code", f"Code {values['code']} is already used by another client")])
+        values = _with_search_keys(values, current)
+        values["updated_at"] = _now()
+        await Client.update(values).where(Client.id == client_id)
+        return await get_client(client_id)
+
+
+async def set_status(client_id: int, status: str) -> dict[str, Any]:
+    async with write_transaction():
+        await get_client(client_id)
+        await Client.update({
+            Client.status: status,
+            Client.archived_at: _now() if status == "archived" else None,
+            Client.updated_at: _now(),
+        }).where(Client.id == client_id)
+        return await get_client(client_id)
+
+
+async def delete_client(client_id: int, *, hard: bool = False) -> dict[str, Any] | None:
+    """Archive by default; a hard delete only for a client nothing refers to."""
+    if not hard:
+        return await set_status(client_id, "archived")
+    async with write_transaction():
+        client = await get_client(client_id)
+        for check in _usage_checks:
+            used = await check(client_id)
+            if used:
+                raise Conflict(
+                    f"{client['name']} has {used} document(s) and cannot be deleted; archive the client instead."
+                )
+        await Client.delete().where(Client.id == client_id)
+    return None

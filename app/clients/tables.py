@@ -1,0 +1,29 @@
+from piccolo.columns import Text, Timestamptz, Varchar
+from piccolo.table import Table
+
+from app.db.engine import DB
+
+
+class Client(Table, db=DB, tablename="client"):
+    code = Varchar(length=20, unique=True)
+    name = Varchar(length=200, index=True)
+    status = Varchar(length=10, default="active", index=True)  # active | archived
+    contact_name = Varchar(length=200, default="")
+    email = Varchar(length=254, default="")
+    phone = Varchar(length=60, default="")
+    address_line1 = Varchar(length=200, default="")
+    address_line2 = Varchar(length=200, default="")
+    postal_code = Varchar(length=40, default="")
+    city = Varchar(length=120, default="")
+    region = Varchar(length=120, default="")
+    country = Varchar(length=2, default="")
+    currency = Varchar(length=3, default="")
+    language = Varchar(length=10, default="en")
+    tax_number = Varchar(length=80, default="")
+    notes = Text(default="")
+    # Accent- and case-folded name/code/email, and the phone's digits, for search.
+    search_text = Text(default="")
+    search_digits = Varchar(length=60, default="")
+    created_at = Timestamptz()
+    updated_at = Timestamptz()
+    archived_at = Timestamptz(null=True, default=None)

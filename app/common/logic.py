@@ -1,0 +1,301 @@
+"""Pure helpers every domain shares: field errors, input checks, search folding."""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from dataclasses import dataclass, field
+from decimal import Decimal
+from typing import Any, Iterable, Mapping
+
+from app.money import MoneyError, check_currency, parse_decimal
+
+
+@dataclass(frozen=True)
+class FieldError:
+    field: str
+    message: str
+
+
+class ValidationFailed(ValueError):
+    """Input that cannot be saved; names every field at fault."""
+
+    def __init__(self, errors: Iterable[FieldError], detail: str | None = None):
+        self.errors = list(errors)
+        self.detail = detail or "Please correct the highlighted fields."
+        super().__init__(self.detail + " " + "; ".join(f"{e.field}: {e.message}" for e in self.errors))
+
+    def by_field(self) -> dict[str, str]:
+        return {error.field: error.message for error in self.errors}
+
+
+class NotFound(LookupError):
+    def __init__(self, what: str):
+        self.detail = f"{what} not found"
+        super().__init__(self.detail)
+
+
+class Conflict(RuntimeError):
+    """The request contradicts the record's state (HTTP 409)."""
+
+    def __init__(self, detail: str):
+        self.detail = detail
+        super().__init__(detail)
+
+
+class Forbidden(PermissionError):
+    def __init__(self, detail: str = "You do not have the right to do this."):
+        self.detail = detail
+        super().__init__(detail)
+
+
+EMAIL_RE = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+COUNTRY_RE = re.compile(r"^[A-Z]{2}$")
+
+
+class Form:
+    """Collects cleaned values and field errors from a mapping of raw input."""
+
+    def __init__(self, data: Mapping[str, Any], *, partial: bool = False):
+        self.data = data
+        self.partial = partial
+        self.errors: list[FieldError] = []
+        self.values: dict[str, Any] = {}
+
+    def present(self, name: str) -> bool:
+        return name in self.data
+
+    def raw(self, name: str) -> Any:
+        return self.data.get(name)
+
+    def error(self, name: str, message: str) -> None:
+        self.errors.append(FieldError(name, message))
+
+    def text(self, name: str, *, required: bool = False, max_length: int = 200,
+             label: str | None = None, default: str = "") -> None:
+        if self.partial and not self.present(name):
+            return
+        value = self.raw(name)
+        if value is None:
+            value = default
+        if not isinstance(value, str):
+            value = str(value)
+        value = value.strip()
+        label = label or name.replace("_", " ").capitalize()
+        if required and not value:
+            self.error(name, f"{label} is required")
+            return
+        if len(value) > max_length:
+            self.error(name, f"{label} is too long (at most {max_length} characters)")
+            return
+        self.values[name] = value
+
+    def email(self, name: str, *, required: bool = False, label: str = "Email") -> None:
+        self.text(name, required=required, max_length=254, label=label)
+        value = self.values.get(name)
+        if value and not EMAIL_RE.match(value):
+            self.values.pop(name)
+            self.error(name, f"{label} {value!r} is not a valid email address")
+        elif value:
+            self.values[name] = value.lower() if name.endswith("email") and "@" in value else value
+
+    def country(self, name: str, *, required: bool = False) -> None:
+        self.text(name, required=required, max_length=2, label="Country")
+        value = self.values.get(name)
+        if value:
+            value = value.upper()
+            if not COUNTRY_RE.match(value):
+                self.values.pop(name)
+                self.error(name, "Country must be a two-letter ISO code such as CA, DE or FR")
+            else:
+                self.values[name] = value
+
+    def currency(self, name: str, *, required: bool = False) -> None:
+        self.text(name, required=required, max_length=3, label="Currency")
+        value = self.values.get(name)
+        if value:
+            try:
+                self.values[name] = check_currency(value)
+            except MoneyError as error:
+                self.values.pop(name)
+                self.error(name, f"Currency: {error}")
+
+    def choice(self, name: str, choices: Iterable[str], *, default: str | None = None,
+               label: str | None = None) -> None:
+        if self.partial and not self.present(name):
+            return
+        options = list(choices)
+        value = self.raw(name)
+        value = default if value in (None, "") else str(value).strip()
+        label = label or name.replace("_", " ").capitalize()
+        if value not in options:
+            self.error(name, f"{label} must be one of: {', '.join(options)}")
+            return
+        self.values[name] = value
+
+    def boolean(self, name: str, *, default: bool = False) -> None:
+        if self.partial and not self.present(name):
+            return
+        value = self.raw(name)
+        if value is None or value == "":
+            self.values[name] = default if not self.present(name) else False
+            return
+        if isinstance(value, bool):
+            self.values[name] = value
+            return
+        text = str(value).strip().lower()
+        if text in ("1", "true", "on", "yes"):
+            self.values[name] = True
+        elif text in ("0", "false", "off", "no"):
+            self.values[name] = False
+        else:
+            self.error(name, f"{name.replace('_', ' ').capitalize()} must be true or false")
+
+    def integer(self, name: str, *, minimum: int | None = None, maximum: int | None = None,
+                label: str | None = None, default: int | None = None) -> None:
+        if self.partial and not self.present(name):
+            return
+        value = self.raw(name)
+        label = label or name.replace("_", " ").capitalize()
+        if value is None or value == "":
+            if default is None:
+                self.error(name, f"{label} is required")
+            else:
+                self.values[name] = default
+            return
+        if isinstance(value, bool) or isinstance(value, float):
+            self.error(name, f"{label} must be a whole number")
+            return
+        try:
+            number = int(str(value).strip())
+        except ValueError:
+            self.error(name, f"{label} must be a whole number")
+            return
+        if minimum is not None and number < minimum:
+            self.error(name, f"{label} must be at least {minimum}")
+            return
+        if maximum is not None and number > maximum:
+            self.error(name, f"{label} must be at most {maximum}")
+            return
+        self.values[name] = number
+
+    def decimal(self, name: str, *, minimum: Decimal | None = None, max_places: int | None = None,
+                required: bool = True, label: str | None = None, default: str | None = None) -> None:
+        if self.partial and not self.present(name):
+            return
+        label = label or name.replace("_", " ").capitalize()
+        value = self.raw(name)
+        if value is None or value == "":
+            if default is not None:
+                value = default
+            elif required:
+                self.error(name, f"{label} is required")
+                return
+            else:
+                return
+        try:
+            number = parse_decimal(value, field=label)
+        except MoneyError as error:
+            self.error(name, str(error))
+            return
+        if minimum is not None and number < minimum:
+            self.error(name, f"{label} cannot be below {minimum}" if minimum != 0 else f"{label} cannot be negative")
+            return
+        if max_places is not None and -number.as_tuple().exponent > max_places and number != number.quantize(Decimal(1).scaleb(-max_places)):
+            self.error(name, f"{label} has more than {max_places} decimal places")
+            return
+        self.values[name] = number
+
+    def raise_if_invalid(self) -> dict[str, Any]:
+        if self.errors:
+            raise ValidationFailed(self.errors)
+        return self.values
+
+
+def fold_text(text: str) -> str:
+    """Case- and accent-insensitive form for search: 'Zoë Ångström' -> 'zoe angstrom'."""
+    decomposed = unicodedata.normalize("NFKD", text or "")
+    stripped = "".join(ch for ch in decomposed if not unicodedata.combining(ch))
+    folded = stripped.casefold()
+    # Letters that do not decompose (ø, ß, æ, ł) still fold to their ASCII look-alikes.
+    folded = folded.translate(str.maketrans({"ø": "o", "æ": "ae", "œ": "oe", "ł": "l", "đ": "d", "ð": "d", "þ": "th"}))
+    return " ".join(folded.split())
+
+
+def digits_only(text: str) -> str:
+    return "".join(ch for ch in (text or "") if ch.isdigit())
+
+
+@dataclass(frozen=True)
+class SearchQuery:
+    """A typed search, folded once: words must all match; digits match phone numbers."""
+
+    words: tuple[str, ...]
+    digits: str = ""
+
+    @property
+    def empty(self) -> bool:
+        return not self.words
+
+
+def parse_search(text: str) -> SearchQuery:
+    folded = fold_text(text)
+    words = tuple(folded.split())
+    digits = digits_only(text)
+    # "555 0199" should find "+1 416 555 0199": compare the digits as one run.
+    return SearchQuery(words=words, digits=digits if len(digits) >= 3 else "")
+
+
+def matches(query: SearchQuery, search_text: str, search_digits: str = "") -> bool:
+    """The same rule the database query applies (used by tests and small lists)."""
+    if query.empty:
+        return True
+    if all(word in search_text for word in query.words):
+        return True
+    return bool(query.digits) and query.digits in search_digits
+
+
+@dataclass(frozen=True)
+class Page:
+    page: int = 1
+    per_page: int = 50
+
+    @property
+    def offset(self) -> int:
+        return (self.page - 1) * self.per_page
+
+
+MAX_PER_PAGE = 500
+
+
+def parse_page(page: Any, per_page: Any, *, default_per_page: int = 50) -> Page:
+    errors = []
+    try:
+        page_number = int(page) if page not in (None, "") else 1
+        if page_number < 1:
+            raise ValueError
+    except (TypeError, ValueError):
+        errors.append(FieldError("page", "page must be a whole number from 1"))
+        page_number = 1
+    try:
+        size = int(per_page) if per_page not in (None, "") else default_per_page
+        if not 1 <= size <= MAX_PER_PAGE:
+            raise ValueError
+    except (TypeError, ValueError):
+        errors.append(FieldError("per_page", f"per_page must be between 1 and {MAX_PER_PAGE}"))
+        size = default_per_page
+    if errors:
+        raise ValidationFailed(errors)
+    return Page(page_number, size)
+
+
+@dataclass
+class PageOf:
+    items: list
+    total: int
+    page: Page
+    extra: dict = field(default_factory=dict)
+
+    @property
+    def pages(self) -> int:
+        return max(1, -(-self.total // self.page.per_page))

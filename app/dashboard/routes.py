@@ -1,0 +1,62 @@
+"""The dashboard and /health."""
+
+from __future__ import annotations
+
+import shutil
+import time
+from typing import Any
+
+from litestar import Request, get
+from litestar.response import Template
+
+from app import __version__
+from app.catalog import service as catalog_service
+from app.catalog.logic import e4_to_price
+from app.clients import service as clients_service
+from app.config import Config
+from app.db.engine import raw_connection
+from app.http.security import PUBLIC
+from app.http.web import page
+from app.settings import service as settings_service
+
+STARTED = time.monotonic()
+
+
+@get("/")
+async def dashboard(request: Request, welcome: int = 0) -> Template:
+    settings = await settings_service.get_settings()
+    counts = await clients_service.count_clients()
+    return page(
+        request, "dashboard.html", section="dashboard", title="Dashboard", settings=settings,
+        client_counts=counts, item_count=await catalog_service.count_items(),
+        recent_clients=await clients_service.recent_clients(), recent_items=await catalog_service.recent_items(),
+        welcome=bool(welcome), price=e4_to_price,
+        setup_steps=[
+            ("Business details", bool(settings["address_line1"] and settings["email"]), "/settings"),
+            ("Logo", bool(settings["logo_filename"]), "/settings#logo"),
+            ("First client", counts["active"] + counts["archived"] > 0, "/clients/new"),
+            ("First catalogue item", await catalog_service.count_items() > 0, "/catalog/new"),
+        ],
+    )
+
+
+@get("/health", opt=PUBLIC, tags=["system"])
+async def health(config: Config) -> dict[str, Any]:
+    """Liveness for scripts and the launcher: no login, no user data."""
+    try:
+        connection = raw_connection(config.database_path)
+        connection.execute("SELECT 1").fetchone()
+        connection.close()
+        database = "ok"
+    except Exception as error:  # the point of /health is to say so, not to fail
+        database = f"error: {type(error).__name__}"
+    return {
+        "status": "ok" if database == "ok" else "degraded",
+        "version": __version__,
+        "uptime_s": round(time.monotonic() - STARTED, 1),
+        "database": database,
+        "disk_free_bytes": shutil.disk_usage(config.data_dir).free,
+    }
+
+
+ROUTES = [dashboard, health]

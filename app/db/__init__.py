@@ -1,0 +1,1 @@
+"""Database: the SQLite engine, the single writer, and migrations."""

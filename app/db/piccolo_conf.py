@@ -1,0 +1,20 @@
+"""Piccolo's configuration: the engine and every domain app with tables.
+
+Used by `piccolo migrations ...` at development time (PICCOLO_CONF=app.db.piccolo_conf)
+and by the migration runner at start.
+"""
+
+from piccolo.conf.apps import AppRegistry
+
+from app.db.engine import DB
+
+APP_REGISTRY = AppRegistry(
+    apps=[
+        "app.settings.piccolo_app",
+        "app.auth.piccolo_app",
+        "app.clients.piccolo_app",
+        "app.catalog.piccolo_app",
+    ]
+)
+
+__all__ = ["DB", "APP_REGISTRY"]

@@ -1,0 +1,109 @@
+"""`counterfoil demo`: realistic sample data through the same services the user uses.
+
+Deterministic (seeded) so screenshots and benchmarks see the same business each time.
+Every feature adds its part here, so a new user sees the whole product at once.
+"""
+
+from __future__ import annotations
+
+import random
+from typing import Any
+
+from app.catalog import service as catalog_service
+from app.clients import service as clients_service
+from app.common.logic import ValidationFailed
+from app.config import Config
+from app.settings import service as settings_service
+
+BUSINESS = {
+    "name": "Northwind Studio", "tagline": "Design, development and hosting",
+    "address_line1": "214 Spadina Avenue, Suite 5", "postal_code": "M5T 2C2", "city": "Toronto",
+    "region": "ON", "country": "CA", "email": "billing@northwind.example", "phone": "+1 416 555 0100",
+    "website": "northwind.example", "registration_number": "ON 1002003", "tax_number": "123456789 RT0001",
+    "bank_account_holder": "Northwind Studio Inc.", "bank_name": "Example Bank",
+    "default_currency": "CAD", "default_locale": "en_CA", "time_zone": "America/Toronto",
+    "payment_terms_days": 30, "invoice_footer": "Thank you for your business. Interac e-Transfer to billing@northwind.example.",
+}
+
+FIRST = ["Zoë", "Amélie", "Jürgen", "Søren", "Noah", "Priya", "Mateo", "Chloé", "Liam", "Aiko", "François",
+         "Björn", "Fatima", "Olivia", "Łukasz", "Hélène", "Ravi", "Ingrid", "Tomás", "Mei"]
+LAST = ["Tremblay", "Müller", "Gagnon", "Nguyen", "Roy", "Côté", "Schmidt", "Lefèvre", "Patel", "Okafor",
+        "Johansson", "García", "Kowalski", "Dubois", "Chen", "O'Brien", "Bouchard", "Fischer", "Singh", "Ødegaard"]
+COMPANY_WORDS = ["Maple", "Harbour", "Lumière", "Birch", "Atlas", "Nordlicht", "Cedar", "Boréal", "Granite",
+                 "Tidewater", "Sommerfeld", "Prairie", "Aurora", "Kestrel", "Lachine"]
+COMPANY_KINDS = ["Bakery", "Architects", "Dental Clinic", "Consulting", "Logistics", "Yoga Studio", "Law Office",
+                 "Brewing Co.", "Software GmbH", "Café", "Landscaping", "Physiotherapy", "Media Inc."]
+PLACES = [
+    ("Toronto", "ON", "CA", "CAD", "en", "+1 416 555 {:04d}", "M5V 2T6"),
+    ("Montréal", "QC", "CA", "CAD", "fr", "+1 514 555 {:04d}", "H2X 1Y4"),
+    ("Vancouver", "BC", "CA", "CAD", "en", "+1 604 555 {:04d}", "V6B 1A1"),
+    ("Halifax", "NS", "CA", "CAD", "en", "+1 902 555 {:04d}", "B3H 1A1"),
+    ("Berlin", "", "DE", "EUR", "de", "+49 30 5550 {:04d}", "10115"),
+    ("München", "", "DE", "EUR", "de", "+49 89 5550 {:04d}", "80331"),
+    ("Lyon", "", "FR", "EUR", "fr", "+33 4 55 50 {:04d}", "69002"),
+    ("Seattle", "WA", "US", "USD", "en", "+1 206 555 {:04d}", "98101"),
+]
+STREETS = ["King Street West", "Rue Saint-Denis", "Hauptstraße", "Granville Street", "Rue de la République",
+           "Queen Street", "Barrington Street", "Pike Street", "Leopoldstraße"]
+
+ITEMS = [
+    ("DEV-H", "Software development", "service", "hour", "125.00", "HST", "Development",
+     "Design, implementation and testing of software features."),
+    ("DES-H", "UI/UX design", "service", "hour", "110.00", "HST", "Design", "Wireframes, mock-ups and design reviews."),
+    ("PM-H", "Project management", "service", "hour", "95.00", "HST", "Consulting", ""),
+    ("WORKSHOP-D", "Discovery workshop", "service", "day", "1450.00", "HST", "Consulting",
+     "On-site workshop with stakeholders; travel billed separately."),
+    ("HOST-M", "Managed hosting", "service", "month", "120.00", "HST", "Hosting", "Hosting, backups and monitoring."),
+    ("HOST-Y", "Managed hosting, yearly", "service", "year", "1290.00", "HST", "Hosting", "Twelve months, paid upfront."),
+    ("DOMAIN", "Domain name renewal", "product", "year", "24.9900", "HST", "Hosting", ""),
+    ("SSL", "SSL certificate", "product", "year", "79.00", "HST", "Hosting", ""),
+    ("SUPPORT-M", "Support retainer", "service", "month", "650.00", "HST", "Support", "Up to 6 hours of support."),
+    ("AUDIT", "Accessibility audit", "service", "fixed", "2400.00", "HST", "Consulting", "WCAG 2.2 AA audit and report."),
+    ("PHOTO", "Stock photo licence", "product", "piece", "18.5000", "HST", "Design", ""),
+    ("TRAVEL-KM", "Travel", "service", "km", "0.6800", "", "Expenses", "Per kilometre, as agreed."),
+]
+
+
+def _client(rng: random.Random, index: int) -> dict[str, Any]:
+    city, region, country, currency, language, phone, postal = rng.choice(PLACES)
+    if rng.random() < 0.55:
+        name = f"{rng.choice(COMPANY_WORDS)} {rng.choice(COMPANY_KINDS)}"
+        contact = f"{rng.choice(FIRST)} {rng.choice(LAST)}"
+    else:
+        name = f"{rng.choice(FIRST)} {rng.choice(LAST)}"
+        contact = ""
+    if index == 3:
+        name = "Lumière Boréale Architectes Paysagistes et Urbanistes Associés du Québec Inc."
+    domain = "".join(ch for ch in name.lower().split()[0] if ch.isalnum()) or "client"
+    return {
+        "name": name, "contact_name": contact, "email": f"accounts@{domain}{index}.example",
+        "phone": phone.format(100 + index), "address_line1": f"{rng.randint(1, 999)} {rng.choice(STREETS)}",
+        "postal_code": postal, "city": city, "region": region, "country": country, "currency": currency,
+        "language": language, "tax_number": f"DE{rng.randint(100000000, 999999999)}" if country == "DE" else "",
+        "notes": "Prefers invoices by email." if index % 7 == 0 else "",
+    }
+
+
+async def fill(config: Config, *, clients: int = 40, invoices: int = 120, seed: int = 2026) -> dict[str, int]:
+    rng = random.Random(seed)
+    settings = await settings_service.get_settings()
+    if not settings.get("address_line1"):
+        await settings_service.update_settings({**BUSINESS, "name": settings.get("name") or BUSINESS["name"]})
+    made_items = 0
+    for code, name, kind, unit, price, taxes, category, description in ITEMS:
+        try:
+            await catalog_service.create_item({"code": code, "name": name, "kind": kind, "unit": unit,
+                                               "unit_price": price, "default_taxes": taxes, "category": category,
+                                               "description": description, "active": True})
+            made_items += 1
+        except ValidationFailed:
+            pass  # already there from an earlier demo run
+    existing = (await clients_service.count_clients())
+    start = existing["active"] + existing["archived"]
+    made_clients = 0
+    for index in range(start, start + clients):
+        client = await clients_service.create_client(_client(rng, index), default_currency="CAD")
+        made_clients += 1
+        if index % 17 == 16:
+            await clients_service.set_status(client["id"], "archived")
+    return {"clients": made_clients, "catalogue items": made_items}

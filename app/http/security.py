@@ -1,0 +1,171 @@
+"""The door: Host allowlist, Origin check, who is asking, and CSRF.
+
+Every website the user visits can knock on 127.0.0.1 (DNS rebinding, cross-site
+forms), so before any handler runs we refuse foreign Hosts (421) and foreign
+Origins on unsafe methods (403). Browser sessions must also present the
+session's CSRF token (header `X-CSRF-Token`, which htmx sends, or the form
+field `csrf_token`). Scripts authenticate with `Authorization: Bearer` and need
+no CSRF token, because a browser never attaches that header by itself.
+"""
+
+from __future__ import annotations
+
+import hmac
+import json
+import logging
+from typing import Any
+from urllib.parse import urlsplit
+
+from litestar import Request, Response
+from litestar.connection import ASGIConnection
+from litestar.exceptions import NotAuthorizedException, PermissionDeniedException
+from litestar.handlers.base import BaseRouteHandler
+from litestar.types import ASGIApp, Receive, Scope, Send
+
+from app.auth import service as auth_service
+from app.config import Config
+
+log = logging.getLogger("counterfoil.security")
+SESSION_COOKIE = "counterfoil_session"
+CSRF_HEADER = "x-csrf-token"
+CSRF_FIELD = "csrf_token"
+SAFE_METHODS = {"GET", "HEAD", "OPTIONS"}
+SECURITY_HEADERS = [
+    (b"content-security-policy",
+     b"default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; "
+     b"frame-ancestors 'none'; form-action 'self'; base-uri 'none'; object-src 'none'"),
+    (b"x-frame-options", b"DENY"),
+    (b"x-content-type-options", b"nosniff"),
+    (b"referrer-policy", b"same-origin"),
+    (b"cross-origin-opener-policy", b"same-origin"),
+    (b"cross-origin-resource-policy", b"same-origin"),
+]
+
+
+def _header(scope: Scope, name: bytes) -> str | None:
+    for key, value in scope.get("headers", []):
+        if key == name:
+            return value.decode("latin-1")
+    return None
+
+
+def _cookie(scope: Scope, name: str) -> str | None:
+    raw = _header(scope, b"cookie")
+    if not raw:
+        return None
+    for part in raw.split(";"):
+        key, _, value = part.strip().partition("=")
+        if key == name:
+            return value
+    return None
+
+
+async def _plain(send: Send, status: int, text: str, *, json_body: bool = False) -> None:
+    if json_body:
+        body = json.dumps({"detail": text, "errors": []}).encode()
+        content_type = b"application/json"
+    else:
+        body = text.encode()
+        content_type = b"text/plain; charset=utf-8"
+    await send({"type": "http.response.start", "status": status,
+                "headers": [(b"content-type", content_type), (b"content-length", str(len(body)).encode()),
+                            *SECURITY_HEADERS]})
+    await send({"type": "http.response.body", "body": body})
+
+
+class SecurityMiddleware:
+    """Pure ASGI middleware: runs before routing, so no handler ever sees a refused request."""
+
+    def __init__(self, app: ASGIApp, config: Config):
+        self.app = app
+        self.config = config
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] not in ("http", "websocket"):
+            await self.app(scope, receive, send)
+            return
+        allowed_hosts = self.config.allowed_hosts()
+        host = _header(scope, b"host")
+        is_api = scope["path"].startswith("/api/")
+        if not host or host.lower() not in allowed_hosts:
+            log.warning("refused Host %r for %s", host, scope["path"])
+            await _plain(send, 421, "Misdirected request: this server answers only on its own local address.",
+                         json_body=is_api)
+            return
+        method = scope.get("method", "GET")
+        origin = _header(scope, b"origin")
+        authorization = _header(scope, b"authorization") or ""
+        bearer = authorization[7:].strip() if authorization.lower().startswith("bearer ") else None
+        if method not in SAFE_METHODS:
+            if origin is not None:
+                if origin == "null" or urlsplit(origin).netloc.lower() not in allowed_hosts:
+                    log.warning("refused Origin %r on %s %s", origin, method, scope["path"])
+                    await _plain(send, 403, "Cross-origin request refused.", json_body=is_api)
+                    return
+            elif bearer is None:
+                # A browser always sends Origin on unsafe requests; without one we
+                # accept only a same-site Referer (old browsers, privacy modes).
+                referer = _header(scope, b"referer")
+                if not referer or urlsplit(referer).netloc.lower() not in allowed_hosts:
+                    await _plain(send, 403, "Request refused: no Origin header.", json_body=is_api)
+                    return
+        identity = None
+        csrf_token = None
+        session_id = None
+        if bearer is not None:
+            identity = await auth_service.identity_for_token(bearer)
+            if identity is None:
+                await _plain(send, 401, "Invalid or revoked API token.", json_body=True)
+                return
+        else:
+            session_id = _cookie(scope, SESSION_COOKIE)
+            if session_id:
+                loaded = await auth_service.load_session(
+                    session_id, idle_timeout_s=self.config.idle_timeout_s, lifetime_s=self.config.session_lifetime_s)
+                if loaded is None:
+                    session_id = None
+                else:
+                    identity, csrf_token = loaded
+        scope["user"] = identity
+        scope["auth"] = {"session_id": session_id, "csrf": csrf_token, "bearer": bearer is not None}
+        scope.setdefault("state", {})
+
+        async def send_with_headers(message: Any) -> None:
+            if message["type"] == "http.response.start":
+                message.setdefault("headers", [])
+                message["headers"] = list(message["headers"]) + SECURITY_HEADERS
+            await send(message)
+
+        await self.app(scope, receive, send_with_headers)
+
+
+async def csrf_before_request(request: Request) -> Response | None:
+    """Unsafe browser requests must carry the session's CSRF token (header or form field)."""
+    if request.method in SAFE_METHODS or request.scope["auth"].get("bearer"):
+        return None
+    expected = request.scope["auth"].get("csrf")
+    given = request.headers.get(CSRF_HEADER)
+    if given is None:
+        content_type = request.headers.get("content-type", "")
+        if content_type.startswith(("application/x-www-form-urlencoded", "multipart/form-data")):
+            form = await request.form()
+            given = form.get(CSRF_FIELD)
+    if not expected or not given or not hmac.compare_digest(str(given), expected):
+        log.warning("missing or wrong CSRF token on %s %s", request.method, request.url.path)
+        raise PermissionDeniedException(
+            "The form has expired or did not come from Counterfoil. Reload the page and try again.")
+    return None
+
+
+def requires_login(connection: ASGIConnection, handler: BaseRouteHandler) -> None:
+    """App-wide guard; handlers marked `opt={"public": True}` are open (login, setup, health)."""
+    if handler.opt.get("public"):
+        return
+    if connection.scope.get("user") is None:
+        raise NotAuthorizedException("Sign in first.")
+    if handler.opt.get("owner_only") and not connection.scope["user"].is_owner:
+        raise PermissionDeniedException("Only the owner of this Counterfoil can do this.")
+
+
+OWNER_ONLY = {"owner_only": True}
+PUBLIC = {"public": True}

@@ -1,0 +1,173 @@
+"""Start the server once per data folder and sign in whoever started it.
+
+The first launch takes an exclusive lock on the data folder, binds 127.0.0.1
+(5050, or the next free port), and writes the port into the lock file. A
+second launch finds the lock taken, asks the running server's database for a
+fresh one-time launch token, and opens the browser on the running instance.
+The browser is opened on a 0600 page in the data folder that holds the token,
+so the token never appears in a process list or a shell history.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import errno
+import fcntl
+import html
+import json
+import logging
+import os
+import socket
+import sys
+import threading
+import time
+import urllib.request
+import webbrowser
+from pathlib import Path
+
+from app.config import LAUNCH_TOKEN_TTL_S, Config
+
+log = logging.getLogger("counterfoil")
+PORT_ATTEMPTS = 20
+
+
+class AlreadyRunning(Exception):
+    def __init__(self, port: int):
+        self.port = port
+
+
+class InstanceLock:
+    def __init__(self, path: Path):
+        self.path = path
+        self.handle = None
+
+    def acquire(self) -> None:
+        handle = open(self.path, "a+")
+        os.chmod(self.path, 0o600)
+        try:
+            fcntl.flock(handle.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError as error:
+            if error.errno not in (errno.EAGAIN, errno.EACCES):
+                raise
+            handle.seek(0)
+            try:
+                port = int(json.loads(handle.read() or "{}").get("port", 0))
+            finally:
+                handle.close()
+            raise AlreadyRunning(port) from None
+        self.handle = handle
+
+    def record(self, port: int) -> None:
+        assert self.handle is not None
+        self.handle.seek(0)
+        self.handle.truncate()
+        self.handle.write(json.dumps({"pid": os.getpid(), "port": port}))
+        self.handle.flush()
+
+    def release(self) -> None:
+        if self.handle is not None:
+            self.handle.close()
+            self.handle = None
+
+
+def bind_socket(host: str, port: int, *, attempts: int = PORT_ATTEMPTS) -> socket.socket:
+    """Bind the first free port from `port` upward (5050, 5051, ...)."""
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    last_error: OSError | None = None
+    for candidate in range(port, port + attempts):
+        sock = socket.socket(family, socket.SOCK_STREAM)
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            sock.bind((host, candidate))
+        except OSError as error:
+            sock.close()
+            last_error = error
+            continue
+        sock.listen(128)
+        sock.set_inheritable(True)
+        return sock
+    raise OSError(f"no free port between {port} and {port + attempts - 1}: {last_error}")
+
+
+def write_launch_page(config: Config, token: str) -> Path:
+    url = f"{config.base_url()}/launch?token={token}"
+    page = (
+        "<!doctype html><meta charset='utf-8'><title>Opening Counterfoil</title>"
+        f"<meta http-equiv='refresh' content='0; url={html.escape(url, quote=True)}'>"
+        f"<p>Opening Counterfoil… <a href='{html.escape(url, quote=True)}'>continue</a></p>"
+    )
+    path = config.launch_page_path
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w") as handle:
+        handle.write(page)
+    os.chmod(path, 0o600)
+    return path
+
+
+async def _new_launch_token() -> str:
+    from app.auth import service as auth_service
+
+    return await auth_service.create_launch_token(LAUNCH_TOKEN_TTL_S)
+
+
+def open_browser(config: Config) -> None:
+    """Open the one-time sign-in page of this data folder's server."""
+    token = asyncio.run(_new_launch_token())
+    page = write_launch_page(config, token)
+    if not webbrowser.open(page.as_uri()):
+        print(f"Open {config.base_url()} in your browser (sign-in page: {page}).", file=sys.stderr)
+
+
+def wait_until_serving(config: Config, timeout_s: float = 15.0) -> bool:
+    deadline = time.monotonic() + timeout_s
+    url = f"http://127.0.0.1:{config.port}/health" if config.host in ("127.0.0.1", "0.0.0.0") else f"{config.base_url()}/health"
+    while time.monotonic() < deadline:
+        try:
+            request = urllib.request.Request(url, headers={"Host": f"127.0.0.1:{config.port}"})
+            with urllib.request.urlopen(request, timeout=1) as response:
+                if response.status == 200:
+                    return True
+        except OSError:
+            time.sleep(0.05)
+    return False
+
+
+def serve(config: Config, *, open_in_browser: bool = True) -> int:
+    import uvicorn
+
+    from app.db.lifecycle import open_database
+    from app.paths import ensure_private_dir
+    from app.server import create_app
+
+    ensure_private_dir(config.data_dir)
+    lock = InstanceLock(config.lock_path)
+    try:
+        lock.acquire()
+    except AlreadyRunning as running:
+        config.port = running.port or config.port
+        print(f"Counterfoil is already running for {config.data_dir} on {config.base_url()}.", file=sys.stderr)
+        asyncio.run(open_database(config))
+        if open_in_browser:
+            open_browser(config)
+        return 0
+    try:
+        asyncio.run(open_database(config))
+        sock = bind_socket(config.host, config.port)
+        config.port = sock.getsockname()[1]
+        lock.record(config.port)
+        if config.host not in ("127.0.0.1", "localhost", "::1"):
+            print(f"WARNING: listening on {config.host}: other computers on the network can reach this "
+                  "Counterfoil. Use the default 127.0.0.1 unless you mean it.", file=sys.stderr)
+        app = create_app(config, prepare=False)
+        server = uvicorn.Server(uvicorn.Config(app, log_level="warning", access_log=False, lifespan="on",
+                                               timeout_graceful_shutdown=5))
+        print(f"Counterfoil {config.base_url()}  (data: {config.data_dir})", file=sys.stderr, flush=True)
+        if open_in_browser:
+            def opener() -> None:
+                if wait_until_serving(config):
+                    open_browser(config)
+            threading.Thread(target=opener, daemon=True).start()
+        server.run(sockets=[sock])
+        return 0
+    finally:
+        lock.release()

@@ -1,0 +1,89 @@
+"""Money: Decimal in, Decimal out; integers of minor units in the database.
+
+Never a float. The number of minor units per currency comes from ISO 4217 via
+Babel's currency data (JPY 0, EUR 2, KWD 3).
+"""
+
+from __future__ import annotations
+
+from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
+from functools import lru_cache
+
+from babel.core import get_global
+from babel.numbers import get_currency_precision, list_currencies
+
+
+class MoneyError(ValueError):
+    """An amount or currency that cannot be used."""
+
+
+@lru_cache(maxsize=None)
+def known_currencies() -> frozenset[str]:
+    return frozenset(list_currencies())
+
+
+def check_currency(code: str) -> str:
+    code = (code or "").strip().upper()
+    if len(code) != 3 or code not in known_currencies():
+        raise MoneyError(f"unknown currency code {code!r} (use ISO 4217, e.g. EUR, USD, CAD)")
+    return code
+
+
+@lru_cache(maxsize=None)
+def minor_digits(currency: str) -> int:
+    """Digits after the decimal point for the currency (ISO 4217 minor unit)."""
+    code = check_currency(currency)
+    # Babel's precision table is the CLDR "currencyData"; fall back to 2.
+    fractions = get_global("currency_fractions")
+    if code in fractions:
+        return int(fractions[code][0])
+    return int(get_currency_precision(code))
+
+
+def quantum(currency: str) -> Decimal:
+    return Decimal(1).scaleb(-minor_digits(currency))
+
+
+def parse_decimal(text: str | int | Decimal, *, field: str = "amount") -> Decimal:
+    """Read an exact decimal from user or JSON input; floats are refused."""
+    if isinstance(text, bool) or isinstance(text, float):
+        raise MoneyError(f"{field}: give the number as text, e.g. \"12.50\"")
+    if isinstance(text, Decimal):
+        value = text
+    else:
+        cleaned = str(text).strip().replace("\u00a0", "").replace(" ", "")
+        if not cleaned:
+            raise MoneyError(f"{field}: a number is required")
+        try:
+            value = Decimal(cleaned)
+        except InvalidOperation:
+            raise MoneyError(f"{field}: {text!r} is not a number") from None
+    if not value.is_finite():
+        raise MoneyError(f"{field}: {text!r} is not a number")
+    return value
+
+
+def round_money(amount: Decimal, currency: str) -> Decimal:
+    """Round half-up to the currency's minor unit."""
+    return amount.quantize(quantum(currency), rounding=ROUND_HALF_UP)
+
+
+def to_minor(amount: Decimal, currency: str) -> int:
+    """Decimal amount -> integer minor units. The amount must already be exact to the unit."""
+    rounded = round_money(amount, currency)
+    if rounded != amount:
+        raise MoneyError(
+            f"{amount} has more decimals than {currency} allows ({minor_digits(currency)})"
+        )
+    return int(rounded.scaleb(minor_digits(currency)))
+
+
+def from_minor(minor: int, currency: str) -> Decimal:
+    """Integer minor units -> Decimal with exactly the currency's decimals."""
+    digits = minor_digits(currency)
+    return Decimal(int(minor)).scaleb(-digits).quantize(quantum(currency))
+
+
+def money_text(amount: Decimal, currency: str) -> str:
+    """The JSON form of an amount: a plain string with the currency's decimals."""
+    return str(round_money(amount, currency))

@@ -1,0 +1,74 @@
+"""The Litestar application: one factory, every domain's routes registered here."""
+
+from __future__ import annotations
+
+import logging
+from decimal import Decimal
+from pathlib import Path
+
+from litestar import Litestar
+from litestar.config.compression import CompressionConfig
+from litestar.contrib.jinja import JinjaTemplateEngine
+from litestar.di import Provide
+from litestar.logging import LoggingConfig
+from litestar.middleware import DefineMiddleware
+from litestar.openapi import OpenAPIConfig
+from litestar.openapi.plugins import JsonRenderPlugin
+from litestar.static_files import create_static_files_router
+from litestar.template import TemplateConfig
+
+from app import __version__
+from app.auth import routes as auth_routes
+from app.auth import service as auth_service
+from app.catalog import routes as catalog_routes
+from app.clients import routes as clients_routes
+from app.config import Config
+from app.dashboard import routes as dashboard_routes
+from app.db.lifecycle import open_database
+from app.http import templating
+from app.http.security import PUBLIC, SecurityMiddleware, csrf_before_request, requires_login
+from app.http.web import EXCEPTION_HANDLERS
+from app.paths import STATIC_DIR, TEMPLATES_DIR
+from app.settings import routes as settings_routes
+
+DOMAIN_ROUTES = [
+    *dashboard_routes.ROUTES,
+    *auth_routes.ROUTES,
+    *clients_routes.ROUTES,
+    *catalog_routes.ROUTES,
+    *settings_routes.ROUTES,
+]
+
+
+def create_app(config: Config, *, prepare: bool = True) -> Litestar:
+    async def on_startup() -> None:
+        if prepare:
+            await open_database(config)
+        await auth_service.purge_expired_sessions(idle_timeout_s=config.idle_timeout_s,
+                                                  lifetime_s=config.session_lifetime_s)
+
+    static = create_static_files_router(path="/static", directories=[STATIC_DIR], opt=PUBLIC,
+                                        include_in_schema=False, send_as_attachment=False)
+    return Litestar(
+        route_handlers=[*DOMAIN_ROUTES, static],
+        dependencies={"config": Provide(lambda: config, use_cache=True, sync_to_thread=False)},
+        middleware=[DefineMiddleware(SecurityMiddleware, config=config)],
+        guards=[requires_login],
+        before_request=csrf_before_request,
+        exception_handlers=EXCEPTION_HANDLERS,  # type: ignore[arg-type]
+        template_config=TemplateConfig(directory=TEMPLATES_DIR, engine=JinjaTemplateEngine,
+                                       engine_callback=templating.configure),
+        openapi_config=OpenAPIConfig(
+            title="Counterfoil", version=__version__, path="/schema",
+            description="Counterfoil's local HTTP API. Authenticate with `Authorization: Bearer TOKEN` "
+                        "(`counterfoil token create`). Money is a decimal string beside its currency.",
+            render_plugins=[JsonRenderPlugin()],
+        ),
+        compression_config=CompressionConfig(backend="gzip", minimum_size=2048),
+        logging_config=LoggingConfig(log_exceptions="always", disable_stack_trace={404, 401, 403, 409, 422},
+                                     loggers={"counterfoil": {"level": "INFO", "propagate": True}}),
+        on_startup=[on_startup],
+        type_encoders={Decimal: str, Path: str},
+        request_max_body_size=20 * 1024 * 1024,
+        debug=False,
+    )

@@ -1,0 +1,150 @@
+"""Settings page (owner only), the logo, the business card PDF, and /api/v1/settings."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import msgspec
+from litestar import Request, Response, get, patch, post
+from litestar.response import File, Template
+from msgspec import UNSET, UnsetType
+
+from app.common.logic import NotFound, ValidationFailed
+from app.config import Config
+from app.http.security import OWNER_ONLY
+from app.http.web import form_data, iso, page, redirect
+from app.render import service as render_service
+from app.settings import logic, service
+
+LOGO_MEDIA = {"png": "image/png", "jpg": "image/jpeg", "svg": "image/svg+xml"}
+
+
+class SettingsOut(msgspec.Struct):
+    name: str
+    tagline: str
+    address_line1: str
+    address_line2: str
+    postal_code: str
+    city: str
+    region: str
+    country: str
+    email: str
+    phone: str
+    website: str
+    registration_number: str
+    tax_number: str
+    has_logo: bool
+    bank_account_holder: str
+    bank_name: str
+    bank_iban: str
+    bank_bic: str
+    default_currency: str
+    default_locale: str
+    time_zone: str
+    payment_terms_days: int
+    invoice_footer: str
+    updated_at: str | None
+
+
+class SettingsIn(msgspec.Struct, omit_defaults=True):
+    name: str | UnsetType = UNSET
+    tagline: str | UnsetType = UNSET
+    address_line1: str | UnsetType = UNSET
+    address_line2: str | UnsetType = UNSET
+    postal_code: str | UnsetType = UNSET
+    city: str | UnsetType = UNSET
+    region: str | UnsetType = UNSET
+    country: str | UnsetType = UNSET
+    email: str | UnsetType = UNSET
+    phone: str | UnsetType = UNSET
+    website: str | UnsetType = UNSET
+    registration_number: str | UnsetType = UNSET
+    tax_number: str | UnsetType = UNSET
+    bank_account_holder: str | UnsetType = UNSET
+    bank_name: str | UnsetType = UNSET
+    bank_iban: str | UnsetType = UNSET
+    bank_bic: str | UnsetType = UNSET
+    default_currency: str | UnsetType = UNSET
+    default_locale: str | UnsetType = UNSET
+    time_zone: str | UnsetType = UNSET
+    payment_terms_days: int | UnsetType = UNSET
+    invoice_footer: str | UnsetType = UNSET
+
+
+def settings_out(row: dict[str, Any]) -> SettingsOut:
+    fields = {f: iso(row[f]) for f in SettingsOut.__struct_fields__ if f in row}
+    return SettingsOut(**fields, has_logo=bool(row["logo_filename"]))
+
+
+def _page(request: Request, settings: dict[str, Any], values: dict[str, Any], errors: dict[str, str],
+          status_code: int = 200) -> Template:
+    return page(request, "settings/settings.html", status_code=status_code, section="settings", title="Settings",
+                settings=settings, values=values, errors=errors, locales=logic.LOCALES)
+
+
+@get("/settings", opt=OWNER_ONLY)
+async def settings_page(request: Request) -> Template:
+    settings = await service.get_settings()
+    return _page(request, settings, settings, {})
+
+
+@post("/settings", opt=OWNER_ONLY)
+async def settings_submit(request: Request) -> Response:
+    data = await form_data(request)
+    try:
+        await service.update_settings(data, actor_id=request.scope["user"].user_id, partial=False)
+    except ValidationFailed as failed:
+        return _page(request, await service.get_settings(), data, failed.by_field(), status_code=422)
+    return redirect("/settings", flash="Settings saved.", request=request)
+
+
+@post("/settings/logo", opt=OWNER_ONLY)
+async def settings_logo_upload(request: Request, config: Config) -> Response:
+    form = await request.form()
+    upload = form.get("logo")
+    content = await upload.read() if hasattr(upload, "read") else b""
+    try:
+        await service.save_logo(config.attachments_dir, content, actor_id=request.scope["user"].user_id)
+    except ValidationFailed as failed:
+        settings = await service.get_settings()
+        return _page(request, settings, settings, failed.by_field(), status_code=422)
+    return redirect("/settings", flash="Logo saved.", request=request)
+
+
+@post("/settings/logo/delete", opt=OWNER_ONLY)
+async def settings_logo_delete(request: Request, config: Config) -> Response:
+    await service.remove_logo(config.attachments_dir, actor_id=request.scope["user"].user_id)
+    return redirect("/settings", flash="Logo removed.", request=request)
+
+
+@get("/settings/logo")
+async def settings_logo(config: Config) -> File:
+    settings = await service.get_settings()
+    path = service.logo_path(config.attachments_dir, settings)
+    if path is None:
+        raise NotFound("Logo")
+    return File(path=path, media_type=LOGO_MEDIA[path.suffix.lstrip(".")], content_disposition_type="inline")
+
+
+@get("/settings/business-card/pdf")
+async def business_card(config: Config) -> Response:
+    """A one-page PDF of the business identity, rendered by Typst."""
+    settings = await service.get_settings()
+    pdf = await render_service.business_card_pdf(settings, service.logo_path(config.attachments_dir, settings))
+    return Response(content=pdf, media_type="application/pdf",
+                    headers={"Content-Disposition": 'inline; filename="business-card.pdf"'})
+
+
+@get("/api/v1/settings", tags=["settings"], opt=OWNER_ONLY)
+async def api_settings() -> SettingsOut:
+    return settings_out(await service.get_settings())
+
+
+@patch("/api/v1/settings", tags=["settings"], opt=OWNER_ONLY)
+async def api_settings_update(request: Request, data: SettingsIn) -> SettingsOut:
+    given = {k: v for k, v in msgspec.structs.asdict(data).items() if v is not UNSET}
+    return settings_out(await service.update_settings(given, actor_id=request.scope["user"].user_id))
+
+
+ROUTES = [settings_page, settings_submit, settings_logo_upload, settings_logo_delete, settings_logo, business_card,
+          api_settings, api_settings_update]

@@ -1,0 +1,87 @@
+"""Business settings: one row, read often, written by the owner."""
+
+from __future__ import annotations
+
+import os
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any, Mapping
+
+from app.common.logic import FieldError, ValidationFailed
+from app.db.engine import write_transaction
+from app.paths import ensure_private_dir
+from app.settings import logic
+from app.settings.tables import BusinessSettings
+
+SETTINGS_ID = 1
+
+
+async def get_settings() -> dict[str, Any]:
+    row = await BusinessSettings.select().where(BusinessSettings.id == SETTINGS_ID).first()
+    if row is None:
+        async with write_transaction():
+            row = await BusinessSettings.select().where(BusinessSettings.id == SETTINGS_ID).first()
+            if row is None:
+                await BusinessSettings.insert(BusinessSettings(id=SETTINGS_ID, updated_at=datetime.now(timezone.utc)))
+                row = await BusinessSettings.select().where(BusinessSettings.id == SETTINGS_ID).first()
+    return row
+
+
+async def update_settings(data: Mapping[str, Any], *, actor_id: int | None = None, partial: bool = True) -> dict[str, Any]:
+    values = logic.clean_settings(data, partial=partial)
+    await get_settings()
+    async with write_transaction():
+        values["updated_at"] = datetime.now(timezone.utc)
+        values["updated_by"] = actor_id
+        await BusinessSettings.update(values).where(BusinessSettings.id == SETTINGS_ID)
+    return await get_settings()
+
+
+async def save_logo(attachments_dir: Path, content: bytes, *, actor_id: int | None = None) -> dict[str, Any]:
+    """Store the logo in the data folder; the old file is replaced only after the new one is safe."""
+    if not content:
+        raise ValidationFailed([FieldError("logo", "Choose an image file to upload")])
+    if len(content) > logic.LOGO_MAX_BYTES:
+        raise ValidationFailed([FieldError("logo", "The logo is larger than 2 MB; use a smaller image")])
+    extension = logic.logo_extension(content)
+    if extension is None:
+        raise ValidationFailed([FieldError("logo", "The logo must be a PNG, JPEG or SVG image")])
+    current = await get_settings()
+    ensure_private_dir(attachments_dir)
+    stamp = datetime.now(timezone.utc).strftime("%Y%m%d%H%M%S%f")
+    filename = f"logo-{stamp}.{extension}"
+    temporary = attachments_dir / (filename + ".part")
+    with open(temporary, "wb") as handle:
+        handle.write(content)
+        handle.flush()
+        os.fsync(handle.fileno())
+    os.chmod(temporary, 0o600)
+    os.replace(temporary, attachments_dir / filename)
+    async with write_transaction():
+        await BusinessSettings.update({
+            BusinessSettings.logo_filename: filename,
+            BusinessSettings.updated_at: datetime.now(timezone.utc),
+            BusinessSettings.updated_by: actor_id,
+        }).where(BusinessSettings.id == SETTINGS_ID)
+    old = current.get("logo_filename")
+    if old and old != filename:
+        (attachments_dir / old).unlink(missing_ok=True)
+    return await get_settings()
+
+
+async def remove_logo(attachments_dir: Path, *, actor_id: int | None = None) -> dict[str, Any]:
+    current = await get_settings()
+    async with write_transaction():
+        await BusinessSettings.update({BusinessSettings.logo_filename: "", BusinessSettings.updated_by: actor_id}).where(
+            BusinessSettings.id == SETTINGS_ID)
+    if current.get("logo_filename"):
+        (attachments_dir / current["logo_filename"]).unlink(missing_ok=True)
+    return await get_settings()
+
+
+def logo_path(attachments_dir: Path, settings: Mapping[str, Any]) -> Path | None:
+    name = settings.get("logo_filename")
+    if not name:
+        return None
+    path = attachments_dir / name
+    return path if path.is_file() else None

@@ -1,0 +1,34 @@
+from piccolo.columns import Integer, Text, Timestamptz, Varchar
+from piccolo.table import Table
+
+from app.db.engine import DB
+
+
+class BusinessSettings(Table, db=DB, tablename="business_settings"):
+    """One row (id 1): who the business is and how documents default."""
+
+    name = Varchar(length=200, default="")
+    tagline = Varchar(length=200, default="")
+    address_line1 = Varchar(length=200, default="")
+    address_line2 = Varchar(length=200, default="")
+    postal_code = Varchar(length=40, default="")
+    city = Varchar(length=120, default="")
+    region = Varchar(length=120, default="")
+    country = Varchar(length=2, default="")
+    email = Varchar(length=254, default="")
+    phone = Varchar(length=60, default="")
+    website = Varchar(length=200, default="")
+    registration_number = Varchar(length=80, default="")
+    tax_number = Varchar(length=80, default="")
+    logo_filename = Varchar(length=200, default="")
+    bank_account_holder = Varchar(length=200, default="")
+    bank_name = Varchar(length=200, default="")
+    bank_iban = Varchar(length=42, default="")
+    bank_bic = Varchar(length=11, default="")
+    default_currency = Varchar(length=3, default="EUR")
+    default_locale = Varchar(length=20, default="en")
+    time_zone = Varchar(length=64, default="UTC")
+    payment_terms_days = Integer(default=30)
+    invoice_footer = Text(default="")
+    updated_at = Timestamptz()
+    updated_by = Integer(null=True, default=None)
