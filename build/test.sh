@@ -1,0 +1,26 @@
+#!/usr/bin/env bash
+# Quick start, command 2: install everything (dev extras, Debian's chromium when
+# missing) and run the whole test suite, browser tests included. CI runs this.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+PYTHON="${PYTHON:-python3}"
+if [ ! -x .venv/bin/python ]; then
+  "$PYTHON" -m venv .venv
+fi
+.venv/bin/python -m pip install --quiet --disable-pip-version-check -e '.[dev]'
+
+if [ ! -x /usr/bin/chromium ]; then
+  echo "Installing Debian's chromium for the browser tests..."
+  SUDO=""; [ "$(id -u)" -ne 0 ] && SUDO="sudo"
+  $SUDO apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq chromium >/dev/null
+fi
+if ! command -v pdftoppm >/dev/null; then
+  SUDO=""; [ "$(id -u)" -ne 0 ] && SUDO="sudo"
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq poppler-utils >/dev/null || true
+fi
+
+# pytest exits 5 when it collected nothing: set -e turns that into a failure too.
+.venv/bin/python -m pytest -n 2 -p no:cacheprovider "$@"
+# The smoke test of the program as a user starts it (python -m app; see build/smoke).
+bash build/smoke
