@@ -14,6 +14,7 @@ from app.clients import service as clients_service
 from app.common.logic import ValidationFailed
 from app.config import Config
 from app.settings import service as settings_service
+from app.taxes import service as taxes_service
 
 BUSINESS = {
     "name": "Northwind Studio", "tagline": "Design, development and hosting",
@@ -89,6 +90,8 @@ async def fill(config: Config, *, clients: int = 40, invoices: int = 120, seed: 
     settings = await settings_service.get_settings()
     if not settings.get("address_line1"):
         await settings_service.update_settings({**BUSINESS, "name": settings.get("name") or BUSINESS["name"]})
+    await taxes_service.apply_preset("canada")
+    await taxes_service.apply_preset("germany")
     made_items = 0
     for code, name, kind, unit, price, taxes, category, description in ITEMS:
         try:

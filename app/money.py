@@ -65,6 +65,8 @@ def parse_decimal(text: str | int | Decimal, *, field: str = "amount") -> Decima
 
 def round_money(amount: Decimal, currency: str) -> Decimal:
     """Round half-up to the currency's minor unit."""
+    if not isinstance(amount, Decimal):
+        raise MoneyError(f"an amount must be a Decimal, not {type(amount).__name__}")
     return amount.quantize(quantum(currency), rounding=ROUND_HALF_UP)
 
 
@@ -80,6 +82,8 @@ def to_minor(amount: Decimal, currency: str) -> int:
 
 def from_minor(minor: int, currency: str) -> Decimal:
     """Integer minor units -> Decimal with exactly the currency's decimals."""
+    if isinstance(minor, bool) or not isinstance(minor, int):
+        raise MoneyError(f"minor units must be an integer, not {type(minor).__name__}")
     digits = minor_digits(currency)
     return Decimal(int(minor)).scaleb(-digits).quantize(quantum(currency))
 

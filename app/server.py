@@ -24,12 +24,14 @@ from app.catalog import routes as catalog_routes
 from app.clients import routes as clients_routes
 from app.config import Config
 from app.dashboard import routes as dashboard_routes
+from app.documents import routes_api as documents_api_routes
 from app.db.lifecycle import open_database
 from app.http import templating
 from app.http.security import PUBLIC, SecurityMiddleware, csrf_before_request, requires_login
 from app.http.web import EXCEPTION_HANDLERS
 from app.paths import STATIC_DIR, TEMPLATES_DIR
 from app.settings import routes as settings_routes
+from app.taxes import routes as taxes_routes
 
 DOMAIN_ROUTES = [
     *dashboard_routes.ROUTES,
@@ -37,6 +39,8 @@ DOMAIN_ROUTES = [
     *clients_routes.ROUTES,
     *catalog_routes.ROUTES,
     *settings_routes.ROUTES,
+    *taxes_routes.ROUTES,
+    *documents_api_routes.ROUTES,
 ]
 
 
@@ -65,7 +69,7 @@ def create_app(config: Config, *, prepare: bool = True) -> Litestar:
             render_plugins=[JsonRenderPlugin()],
         ),
         compression_config=CompressionConfig(backend="gzip", minimum_size=2048),
-        logging_config=LoggingConfig(log_exceptions="always", disable_stack_trace={404, 401, 403, 409, 422},
+        logging_config=LoggingConfig(log_exceptions="never", disable_stack_trace={404, 401, 403, 409, 422},
                                      loggers={"counterfoil": {"level": "INFO", "propagate": True}}),
         on_startup=[on_startup],
         type_encoders={Decimal: str, Path: str},

@@ -13,17 +13,12 @@ from app.common.logic import (
     Conflict, FieldError, NotFound, Page, PageOf, ValidationFailed, parse_search,
 )
 from app.db.engine import write_transaction
+from app.taxes import service as taxes_service
 
 SORTS = {"name": Item.name, "code": Item.code, "price": Item.unit_price_e4, "category": Item.category}
 
-# Set by the taxes domain when it exists: returns the codes that are not defined.
-_unknown_tax_codes: Callable[[list[str]], Awaitable[list[str]]] | None = None
+# Documents tell us whether an item is on any line, without this module importing theirs.
 _usage_checks: list[Callable[[int], Awaitable[int]]] = []
-
-
-def register_tax_code_check(check: Callable[[list[str]], Awaitable[list[str]]]) -> None:
-    global _unknown_tax_codes
-    _unknown_tax_codes = check
 
 
 def register_usage_check(check: Callable[[int], Awaitable[int]]) -> None:
@@ -90,8 +85,8 @@ async def _check_unique(values: dict[str, Any], except_id: int | None = None) ->
             query = query.where(Item.id != except_id)
         if await query:
             errors.append(FieldError(field, f"{label} {values[field]!r} is already used by another item"))
-    if values.get("default_tax_codes") and _unknown_tax_codes is not None:
-        unknown = await _unknown_tax_codes(values["default_tax_codes"].split())
+    if values.get("default_tax_codes"):
+        unknown = await taxes_service.unknown_codes(values["default_tax_codes"].split())
         if unknown:
             errors.append(FieldError("default_taxes", f"Unknown tax code {unknown[0]!r}: define it under Settings, Taxes"))
     if errors:

@@ -14,6 +14,8 @@ APP_REGISTRY = AppRegistry(
         "app.auth.piccolo_app",
         "app.clients.piccolo_app",
         "app.catalog.piccolo_app",
+        "app.taxes.piccolo_app",
+        "app.documents.piccolo_app",
     ]
 )
 

@@ -7,6 +7,7 @@ from typing import Any, Mapping
 from zoneinfo import available_timezones
 
 from app.common.logic import Form
+from app.documents.logic import DEFAULT_PATTERNS, check_pattern
 
 LOCALES = {"en": "English", "en_CA": "English (Canada)", "en_GB": "English (UK)", "en_US": "English (US)",
            "fr": "Français", "fr_CA": "Français (Canada)", "de": "Deutsch", "de_AT": "Deutsch (Österreich)",
@@ -69,6 +70,16 @@ def clean_settings(data: Mapping[str, Any], *, partial: bool = True) -> dict[str
             form.values["time_zone"] = zone
     form.integer("payment_terms_days", minimum=0, maximum=365, label="Payment terms", default=30)
     form.text("invoice_footer", max_length=2000, label="Invoice footer")
+    form.text("default_terms", max_length=2000, label="Default terms")
+    form.integer("quote_validity_days", minimum=1, maximum=365, label="Quote validity", default=30)
+    for doc_type, default in DEFAULT_PATTERNS.items():
+        name = f"{doc_type}_number_pattern"
+        if partial and not form.present(name):
+            continue
+        try:
+            form.values[name] = check_pattern(str(form.raw(name) or default))
+        except ValueError as error:
+            form.error(name, str(error))
     return form.raise_if_invalid()
 
 

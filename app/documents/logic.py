@@ -1,0 +1,433 @@
+"""Documents: totals, taxes, numbering and the life of quotes, invoices and credit notes.
+
+Everything here is pure. The rules (DESIGN.md, "Money and numbers"):
+- line net = quantity x unit price, less the line discount and the document
+  discount, rounded half-up to the currency's minor unit;
+- each tax once per document on the sum of the nets it applies to (EN 16931
+  BR-CO-17), rounded; compound taxes after, on the nets plus the non-compound
+  taxes of the same lines;
+- total = sum of nets + sum of taxes; balance = total - paid - credited.
+"""
+
+from __future__ import annotations
+
+import re
+import string
+from dataclasses import dataclass, field
+from datetime import date, timedelta
+from decimal import ROUND_HALF_UP, Decimal
+from typing import Any, Iterable, Mapping, Sequence
+
+from app.common.logic import FieldError, Form, ValidationFailed, fold_text
+from app.money import MoneyError, check_currency, parse_decimal, round_money
+from app.taxes.logic import TaxRate
+
+QUOTE, INVOICE, CREDIT_NOTE = "quote", "invoice", "credit_note"
+TYPES = (QUOTE, INVOICE, CREDIT_NOTE)
+TYPE_LABELS = {QUOTE: "Quote", INVOICE: "Invoice", CREDIT_NOTE: "Credit note"}
+TYPE_PATHS = {QUOTE: "quotes", INVOICE: "invoices", CREDIT_NOTE: "credit-notes"}
+INVOICE_STATUSES = ("draft", "issued", "sent", "partial", "paid", "overdue", "cancelled")
+QUOTE_STATUSES = ("draft", "issued", "accepted", "declined", "expired", "converted")
+CREDIT_NOTE_STATUSES = ("draft", "issued")
+STATUSES = {INVOICE: INVOICE_STATUSES, QUOTE: QUOTE_STATUSES, CREDIT_NOTE: CREDIT_NOTE_STATUSES}
+DEFAULT_PATTERNS = {INVOICE: "INV-{year}-{seq:04}", QUOTE: "QUO-{year}-{seq:04}", CREDIT_NOTE: "CN-{year}-{seq:04}"}
+HUNDRED = Decimal(100)
+MAX_LINES = 500
+QUANTITY_PLACES = 4
+PRICE_PLACES = 4
+
+
+# -- totals -------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class Line:
+    description: str
+    quantity: Decimal
+    unit_price: Decimal
+    discount_percent: Decimal = Decimal(0)
+    tax_codes: tuple[str, ...] = ()
+    unit: str = ""
+    item_id: int | None = None
+
+
+@dataclass(frozen=True)
+class TaxAmount:
+    code: str
+    name: str
+    rate: Decimal
+    base: Decimal
+    amount: Decimal
+    compound: bool = False
+    category: str = "S"
+    note: str = ""
+
+
+@dataclass(frozen=True)
+class Totals:
+    currency: str
+    nets: tuple[Decimal, ...]
+    subtotal: Decimal
+    taxes: tuple[TaxAmount, ...]
+    tax_total: Decimal
+    total: Decimal
+
+
+def line_net(line: Line, currency: str, document_discount: Decimal = Decimal(0)) -> Decimal:
+    gross = line.quantity * line.unit_price
+    kept = (HUNDRED - line.discount_percent) / HUNDRED * (HUNDRED - document_discount) / HUNDRED
+    return round_money(gross * kept, currency)
+
+
+def compute_totals(lines: Sequence[Line], rates: Mapping[str, TaxRate], currency: str,
+                   document_discount: Decimal = Decimal(0)) -> Totals:
+    nets = tuple(line_net(line, currency, document_discount) for line in lines)
+    subtotal = sum(nets, Decimal(0))
+    simple_codes = sorted({c for line in lines for c in line.tax_codes if not rates[c].compound})
+    compound_codes = sorted({c for line in lines for c in line.tax_codes if rates[c].compound})
+    amounts: list[TaxAmount] = []
+    for code in simple_codes:
+        rate = rates[code]
+        base = sum((net for line, net in zip(lines, nets) if code in line.tax_codes), Decimal(0))
+        amounts.append(_tax(rate, base, currency))
+    for code in compound_codes:
+        rate = rates[code]
+        carrying = [(line, net) for line, net in zip(lines, nets) if code in line.tax_codes]
+        base = sum((net for _, net in carrying), Decimal(0))
+        # Tax on tax: the non-compound taxes of the same lines, each computed once on their shared base.
+        for simple in simple_codes:
+            shared = sum((net for line, net in carrying if simple in line.tax_codes), Decimal(0))
+            base += round_money(shared * rates[simple].rate / HUNDRED, currency)
+        amounts.append(_tax(rate, base, currency))
+    tax_total = sum((a.amount for a in amounts), Decimal(0))
+    return Totals(currency=currency, nets=nets, subtotal=subtotal, taxes=tuple(amounts), tax_total=tax_total,
+                  total=subtotal + tax_total)
+
+
+def _tax(rate: TaxRate, base: Decimal, currency: str) -> TaxAmount:
+    return TaxAmount(code=rate.code, name=rate.name, rate=rate.rate, base=base,
+                     amount=round_money(base * rate.rate / HUNDRED, currency), compound=rate.compound,
+                     category=rate.category, note=rate.note)
+
+
+def balance(total: Decimal, paid: Decimal, credited: Decimal) -> Decimal:
+    return total - paid - credited
+
+
+# -- statuses -----------------------------------------------------------------
+
+def invoice_status(stored: str, *, total: Decimal, paid: Decimal, credited: Decimal, due_date: date | None,
+                   today: date) -> str:
+    """The status a user sees: stored life (draft, issued, sent, cancelled) plus what the money says."""
+    if stored in ("draft", "cancelled"):
+        return stored
+    open_amount = balance(total, paid, credited)
+    if open_amount <= 0:
+        return "paid"
+    if due_date is not None and due_date < today:
+        return "overdue"
+    if paid > 0 or credited > 0:
+        return "partial"
+    return stored
+
+
+def quote_status(stored: str, *, valid_until: date | None, today: date) -> str:
+    if stored == "issued" and valid_until is not None and valid_until < today:
+        return "expired"
+    return stored
+
+
+def shown_status(doc_type: str, stored: str, *, total: Decimal = Decimal(0), paid: Decimal = Decimal(0),
+                 credited: Decimal = Decimal(0), due_date: date | None = None, valid_until: date | None = None,
+                 today: date) -> str:
+    if doc_type == INVOICE:
+        return invoice_status(stored, total=total, paid=paid, credited=credited, due_date=due_date, today=today)
+    if doc_type == QUOTE:
+        return quote_status(stored, valid_until=valid_until, today=today)
+    return stored
+
+
+# What each action needs; the message says what to do instead (HTTP 409).
+def check_editable(doc_type: str, stored: str) -> None:
+    if stored != "draft":
+        label = TYPE_LABELS[doc_type].lower()
+        if doc_type == INVOICE:
+            raise_conflict(f"This {label} is issued and cannot be changed or deleted; "
+                           "correct it with a credit note, or cancel it.")
+        raise_conflict(f"This {label} is issued and cannot be changed or deleted; duplicate it into a new draft.")
+
+
+class StateConflict(Exception):
+    def __init__(self, detail: str):
+        self.detail = detail
+        super().__init__(detail)
+
+
+def raise_conflict(detail: str) -> None:
+    raise StateConflict(detail)
+
+
+def check_can_issue(doc_type: str, stored: str, line_count: int, client_status: str) -> None:
+    if stored != "draft":
+        raise_conflict(f"This {TYPE_LABELS[doc_type].lower()} is already issued.")
+    if line_count == 0:
+        raise_conflict("Add at least one line before issuing.")
+    if client_status == "archived":
+        raise_conflict("The client is archived; restore the client before issuing.")
+
+
+QUOTE_TRANSITIONS = {"accept": ("issued",), "decline": ("issued",), "convert": ("issued", "accepted")}
+
+
+def check_quote_transition(action: str, stored: str, shown: str) -> None:
+    allowed = QUOTE_TRANSITIONS[action]
+    if stored not in allowed:
+        raise_conflict(f"A {shown} quote cannot be {action}ed" if action != "convert"
+                       else f"A {shown} quote cannot be converted; only issued or accepted quotes can.")
+    if action in ("accept",) and shown == "expired":
+        raise_conflict("This quote has expired; duplicate it with a new validity date.")
+
+
+def check_can_cancel(stored: str, paid: Decimal, credited: Decimal) -> None:
+    if stored == "draft":
+        raise_conflict("A draft is not issued: delete it instead of cancelling.")
+    if stored == "cancelled":
+        raise_conflict("This invoice is already cancelled.")
+    if paid > 0:
+        raise_conflict("This invoice has payments; reverse them first, or credit the open balance instead.")
+    if credited > 0:
+        raise_conflict("This invoice is already partly credited; issue a credit note for the rest instead.")
+
+
+def check_credit_fits(credit_total: Decimal, open_amount: Decimal, invoice_number: str) -> None:
+    if credit_total <= 0:
+        raise_conflict("A credit note must credit an amount above zero.")
+    if credit_total > open_amount:
+        raise_conflict(f"The credit note ({credit_total}) is more than the open balance of {invoice_number} "
+                       f"({open_amount}); lower it, or credit the client's account instead.")
+
+
+# -- numbering ----------------------------------------------------------------
+
+_ALLOWED_FIELDS = {"year", "yy", "seq", "month"}
+
+
+def check_pattern(pattern: str) -> str:
+    pattern = (pattern or "").strip()
+    if not pattern:
+        raise ValueError("A number pattern is required, e.g. INV-{year}-{seq:04}")
+    if len(pattern) > 40:
+        raise ValueError("A number pattern has at most 40 characters")
+    try:
+        fields = [f for _, f, spec, _ in string.Formatter().parse(pattern) if f is not None]
+    except ValueError:
+        raise ValueError("Unbalanced braces in the pattern; use {year}, {yy}, {month:02} and {seq:04}") from None
+    if "seq" not in fields:
+        raise ValueError("The pattern must contain {seq} (the running number), e.g. INV-{year}-{seq:04}")
+    unknown = [f for f in fields if f not in _ALLOWED_FIELDS]
+    if unknown:
+        raise ValueError(f"Unknown field {{{unknown[0]}}}; use {{year}}, {{yy}}, {{month:02}} and {{seq:04}}")
+    if "year" not in fields and "yy" not in fields:
+        raise ValueError("Numbers restart each year, so the pattern needs {year} or {yy}")
+    try:
+        format_number(pattern, date(2026, 1, 1), 1)
+    except (ValueError, TypeError) as error:
+        raise ValueError(f"The pattern cannot be used: {error}") from None
+    return pattern
+
+
+def format_number(pattern: str, issue_date: date, seq: int) -> str:
+    return pattern.format(year=issue_date.year, yy=f"{issue_date.year % 100:02d}", month=issue_date.month, seq=seq)
+
+
+# -- input --------------------------------------------------------------------
+
+@dataclass
+class DocumentInput:
+    client_id: int | None = None
+    currency: str | None = None
+    issue_date: date | None = None
+    due_date: date | None = None
+    terms_days: int | None = None
+    valid_until: date | None = None
+    discount_percent: Decimal = Decimal(0)
+    notes: str = ""
+    terms: str = ""
+    footer: str = ""
+    invoice_id: int | None = None
+    lines: list[dict[str, Any]] = field(default_factory=list)
+    given: set[str] = field(default_factory=set)
+
+
+def parse_date(value: Any, field_name: str, errors: list[FieldError], label: str) -> date | None:
+    if value in (None, ""):
+        return None
+    if isinstance(value, date):
+        return value
+    try:
+        return date.fromisoformat(str(value).strip())
+    except ValueError:
+        errors.append(FieldError(field_name, f"{label} must be a date written YYYY-MM-DD"))
+        return None
+
+
+def _percent(value: Any, field_name: str, label: str, errors: list[FieldError]) -> Decimal:
+    if value in (None, ""):
+        return Decimal(0)
+    try:
+        number = parse_decimal(value, field=label)
+    except MoneyError as error:
+        errors.append(FieldError(field_name, str(error)))
+        return Decimal(0)
+    if not Decimal(0) <= number <= HUNDRED:
+        errors.append(FieldError(field_name, f"{label} must be between 0 and 100"))
+        return Decimal(0)
+    if number != number.quantize(Decimal("0.0001")):
+        errors.append(FieldError(field_name, f"{label} has more than 4 decimal places"))
+    return number
+
+
+def clean_line(raw: Mapping[str, Any], index: int, errors: list[FieldError], *,
+               allow_negative_quantity: bool = True) -> dict[str, Any]:
+    """One line of a document; field names in errors are `lines[i].field` (JSON) with i from 0."""
+    prefix = f"lines[{index}]."
+    out: dict[str, Any] = {}
+    description = str(raw.get("description") or "").strip()
+    if not description:
+        errors.append(FieldError(prefix + "description", f"Line {index + 1}: a description is required"))
+    elif len(description) > 2000:
+        errors.append(FieldError(prefix + "description", f"Line {index + 1}: the description is too long"))
+    out["description"] = description
+    try:
+        quantity = parse_decimal(raw.get("quantity") if raw.get("quantity") not in (None, "") else "1",
+                                 field=f"Line {index + 1} quantity")
+        if quantity == 0:
+            errors.append(FieldError(prefix + "quantity", f"Line {index + 1}: the quantity cannot be zero"))
+        elif quantity < 0 and not allow_negative_quantity:
+            errors.append(FieldError(prefix + "quantity", f"Line {index + 1}: the quantity cannot be negative"))
+        elif quantity != quantity.quantize(Decimal(1).scaleb(-QUANTITY_PLACES)):
+            errors.append(FieldError(prefix + "quantity", f"Line {index + 1}: at most {QUANTITY_PLACES} decimals in the quantity"))
+        elif abs(quantity) >= Decimal("1e9"):
+            errors.append(FieldError(prefix + "quantity", f"Line {index + 1}: the quantity is too large"))
+        out["quantity"] = quantity
+    except MoneyError as error:
+        errors.append(FieldError(prefix + "quantity", str(error)))
+    try:
+        price_raw = raw.get("unit_price")
+        if price_raw in (None, ""):
+            raise MoneyError(f"Line {index + 1} unit price: a number is required")
+        price = parse_decimal(price_raw, field=f"Line {index + 1} unit price")
+        if price < 0:
+            errors.append(FieldError(prefix + "unit_price", f"Line {index + 1}: the unit price cannot be negative"))
+        elif price != price.quantize(Decimal(1).scaleb(-PRICE_PLACES)):
+            errors.append(FieldError(prefix + "unit_price", f"Line {index + 1}: at most {PRICE_PLACES} decimals in the unit price"))
+        elif price >= Decimal("1e11"):
+            errors.append(FieldError(prefix + "unit_price", f"Line {index + 1}: the unit price is too large"))
+        out["unit_price"] = price
+    except MoneyError as error:
+        errors.append(FieldError(prefix + "unit_price", str(error)))
+    out["discount_percent"] = _percent(raw.get("discount_percent"), prefix + "discount_percent",
+                                       f"Line {index + 1} discount", errors)
+    unit = str(raw.get("unit") or "").strip()
+    if len(unit) > 30:
+        errors.append(FieldError(prefix + "unit", f"Line {index + 1}: the unit is too long"))
+    out["unit"] = unit
+    taxes = raw.get("taxes")
+    if taxes is None:
+        taxes = []
+    if isinstance(taxes, str):
+        taxes = re.split(r"[\s,;]+", taxes)
+    codes: list[str] = []
+    for code in taxes:
+        code = str(code).strip().upper()
+        if code and code not in codes:
+            codes.append(code)
+    out["taxes"] = codes
+    item_id = raw.get("item_id")
+    if item_id in (None, ""):
+        out["item_id"] = None
+    else:
+        try:
+            out["item_id"] = int(item_id)
+        except (TypeError, ValueError):
+            errors.append(FieldError(prefix + "item_id", f"Line {index + 1}: item_id must be a number"))
+    return out
+
+
+def clean_document(data: Mapping[str, Any], doc_type: str, *, partial: bool = False) -> DocumentInput:
+    """Validate a document body (JSON or form). Cross-record checks (client, taxes) happen in the service."""
+    errors: list[FieldError] = []
+    result = DocumentInput()
+    given = set(data.keys())
+    result.given = given
+    form = Form(data, partial=partial)
+    if not partial or "client_id" in given:
+        try:
+            result.client_id = int(data.get("client_id"))  # type: ignore[arg-type]
+        except (TypeError, ValueError):
+            errors.append(FieldError("client_id", "Choose a client"))
+    if data.get("currency") not in (None, ""):
+        try:
+            result.currency = check_currency(str(data["currency"]))
+        except MoneyError as error:
+            errors.append(FieldError("currency", f"Currency: {error}"))
+    result.issue_date = parse_date(data.get("issue_date"), "issue_date", errors, "Issue date")
+    result.due_date = parse_date(data.get("due_date"), "due_date", errors, "Due date")
+    result.valid_until = parse_date(data.get("valid_until"), "valid_until", errors, "Valid until")
+    if data.get("terms_days") not in (None, ""):
+        form.integer("terms_days", minimum=0, maximum=365, label="Payment terms")
+        result.terms_days = form.values.get("terms_days")
+    if result.issue_date and result.due_date and result.due_date < result.issue_date:
+        errors.append(FieldError("due_date", "The due date cannot be before the issue date"))
+    if result.issue_date and result.valid_until and result.valid_until < result.issue_date:
+        errors.append(FieldError("valid_until", "A quote cannot expire before its issue date"))
+    result.discount_percent = _percent(data.get("discount_percent"), "discount_percent", "Document discount", errors)
+    for name, limit in (("notes", 5000), ("terms", 2000), ("footer", 2000)):
+        value = str(data.get(name) or "").strip()
+        if len(value) > limit:
+            errors.append(FieldError(name, f"{name.capitalize()} is too long (at most {limit} characters)"))
+        setattr(result, name, value)
+    if data.get("invoice_id") not in (None, ""):
+        try:
+            result.invoice_id = int(data["invoice_id"])  # type: ignore[arg-type]
+        except (TypeError, ValueError):
+            errors.append(FieldError("invoice_id", "invoice_id must be a number"))
+    if not partial or "lines" in given:
+        raw_lines = data.get("lines") or []
+        if not isinstance(raw_lines, list):
+            errors.append(FieldError("lines", "lines must be a list"))
+            raw_lines = []
+        if len(raw_lines) > MAX_LINES:
+            errors.append(FieldError("lines", f"At most {MAX_LINES} lines"))
+        result.lines = [clean_line(line if isinstance(line, Mapping) else {}, i, errors,
+                                   allow_negative_quantity=doc_type != CREDIT_NOTE)
+                        for i, line in enumerate(raw_lines)]
+    errors.extend(form.errors)
+    if errors:
+        raise ValidationFailed(errors)
+    return result
+
+
+def due_date_for(issue_date: date, terms_days: int) -> date:
+    return issue_date + timedelta(days=terms_days)
+
+
+def as_line(raw: Mapping[str, Any]) -> Line:
+    return Line(description=raw["description"], quantity=Decimal(raw["quantity"]), unit_price=Decimal(raw["unit_price"]),
+                discount_percent=Decimal(raw.get("discount_percent") or 0), tax_codes=tuple(raw.get("taxes") or ()),
+                unit=raw.get("unit", ""), item_id=raw.get("item_id"))
+
+
+def decimal_text(value: Decimal) -> str:
+    """Exact text for quantities and prices: no exponent, no needless zeros ('1.5', '120', '0.0125')."""
+    text = format(value.normalize(), "f")
+    return text if text != "-0" else "0"
+
+
+def price_text(value: Decimal) -> str:
+    """Unit prices show at least two decimals: '120.00', '0.0125'."""
+    two = value.quantize(Decimal("0.01"), rounding=ROUND_HALF_UP)
+    return format(two, "f") if two == value else decimal_text(value)
+
+
+def search_text_of(number: str | None, client_name: str, descriptions: Iterable[str]) -> str:
+    return fold_text(" ".join([number or "", client_name, *descriptions]))[:4000]

@@ -1,0 +1,11 @@
+import os
+
+from piccolo.conf.apps import AppConfig
+
+from app.documents.tables import Document, DocumentEvent, DocumentLine, NumberSeries
+
+APP_CONFIG = AppConfig(
+    app_name="documents",
+    migrations_folder_path=os.path.join(os.path.dirname(__file__), "piccolo_migrations"),
+    table_classes=[Document, DocumentLine, NumberSeries, DocumentEvent],
+)

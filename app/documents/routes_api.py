@@ -1,0 +1,196 @@
+"""/api/v1/invoices, /quotes and /credit-notes: JSON over the documents service (API.md)."""
+
+from __future__ import annotations
+
+from datetime import date
+from decimal import Decimal
+from typing import Any
+
+import msgspec
+from litestar import Request, delete, get, patch, post
+from litestar.params import Parameter
+from msgspec import UNSET, UnsetType
+
+from app.documents import service
+from app.documents.api import AmountsOut, DocumentList, DocumentOut, document_out, summary_out
+from app.documents.logic import CREDIT_NOTE, INVOICE, QUOTE, TYPE_PATHS
+from app.http.security import OWNER_ONLY
+from app.http.web import page_params
+
+
+class LineIn(msgspec.Struct, omit_defaults=True):
+    item_id: int | None = None
+    description: str | None = None
+    quantity: Decimal | None = None
+    unit: str | None = None
+    unit_price: Decimal | None = None
+    discount_percent: Decimal | None = None
+    taxes: list[str] | None = None
+
+
+class DocumentIn(msgspec.Struct, omit_defaults=True):
+    client_id: int | UnsetType = UNSET
+    currency: str | UnsetType = UNSET
+    issue_date: date | UnsetType = UNSET
+    due_date: date | None | UnsetType = UNSET
+    terms_days: int | UnsetType = UNSET
+    valid_until: date | None | UnsetType = UNSET
+    discount_percent: Decimal | UnsetType = UNSET
+    notes: str | UnsetType = UNSET
+    terms: str | UnsetType = UNSET
+    footer: str | UnsetType = UNSET
+    invoice_id: int | None | UnsetType = UNSET
+    lines: list[LineIn] | UnsetType = UNSET
+
+
+class CancelIn(msgspec.Struct):
+    reason: str = ""
+
+
+class IdsIn(msgspec.Struct):
+    ids: list[int]
+
+
+class MarkedSent(msgspec.Struct):
+    changed: list[int]
+
+
+class StatusCounts(msgspec.Struct):
+    draft: int
+    issued: int
+    sent: int
+    partial: int
+    paid: int
+    overdue: int
+    cancelled: int
+
+
+class StatisticsAmounts(msgspec.Struct):
+    currency: str
+    revenue: str
+    outstanding: str
+    overdue: str
+
+
+class Statistics(msgspec.Struct):
+    counts: StatusCounts
+    amounts: list[StatisticsAmounts]
+    today: str
+
+
+def body(data: DocumentIn) -> dict[str, Any]:
+    given = {k: v for k, v in msgspec.structs.asdict(data).items() if v is not UNSET}
+    if "lines" in given:
+        given["lines"] = [{k: v for k, v in msgspec.structs.asdict(line).items() if v is not None}
+                          for line in given["lines"]]
+    return given
+
+
+def actor(request: Request) -> int:
+    return request.scope["user"].user_id
+
+
+def _routes(doc_type: str) -> list[Any]:
+    base = f"/api/v1/{TYPE_PATHS[doc_type]}"
+    tag = [TYPE_PATHS[doc_type]]
+
+    @get(base, tags=tag, name=f"{doc_type}-list")
+    async def list_(status: str = "", client_id: int | None = None, q: str = "",
+                    date_from: date | None = Parameter(query="from", default=None),
+                    date_to: date | None = Parameter(query="to", default=None),
+                    sort: str = "date", dir: str = "desc",
+                    page_number: int = Parameter(query="page", default=1), per_page: int = 50) -> DocumentList:
+        result = await service.list_documents(doc_type, status=status, client_id=client_id, date_from=date_from,
+                                              date_to=date_to, q=q, sort=sort, descending=dir != "asc",
+                                              page=page_params(page_number, per_page))
+        return DocumentList(items=[summary_out(r) for r in result.items], total=result.total, page=result.page.page,
+                            per_page=result.page.per_page,
+                            sums=[AmountsOut(**{k: str(v) for k, v in s.items()}) for s in result.extra["totals"]])
+
+    @post(base, tags=tag, name=f"{doc_type}-create")
+    async def create(request: Request, data: DocumentIn) -> DocumentOut:
+        return document_out(await service.create_document(doc_type, body(data), actor=actor(request)))
+
+    @get(f"{base}/{{document_id:int}}", tags=tag, name=f"{doc_type}-get")
+    async def one(document_id: int) -> DocumentOut:
+        return document_out(await service.get_document(document_id, doc_type))
+
+    @patch(f"{base}/{{document_id:int}}", tags=tag, name=f"{doc_type}-update")
+    async def update(request: Request, document_id: int, data: DocumentIn) -> DocumentOut:
+        """Drafts only; an issued document answers 409."""
+        await service.get_document(document_id, doc_type, with_lines=False)
+        return document_out(await service.update_draft(document_id, body(data), actor=actor(request)))
+
+    @delete(f"{base}/{{document_id:int}}", tags=tag, name=f"{doc_type}-delete", opt=OWNER_ONLY)
+    async def remove(document_id: int) -> None:
+        """Drafts only; an issued document answers 409."""
+        await service.get_document(document_id, doc_type, with_lines=False)
+        await service.delete_draft(document_id)
+
+    @post(f"{base}/{{document_id:int}}/issue", tags=tag, name=f"{doc_type}-issue", status_code=200)
+    async def issue(request: Request, document_id: int) -> DocumentOut:
+        """Assign the next number of the series and freeze the document."""
+        await service.get_document(document_id, doc_type, with_lines=False)
+        return document_out(await service.issue(document_id, actor=actor(request)))
+
+    @post(f"{base}/{{document_id:int}}/duplicate", tags=tag, name=f"{doc_type}-duplicate", status_code=201)
+    async def duplicate(request: Request, document_id: int) -> DocumentOut:
+        await service.get_document(document_id, doc_type, with_lines=False)
+        return document_out(await service.duplicate(document_id, actor=actor(request)))
+
+    return [list_, create, one, update, remove, issue, duplicate]
+
+
+@post("/api/v1/invoices/{document_id:int}/cancel", tags=["invoices"], status_code=200)
+async def api_cancel(request: Request, document_id: int, data: CancelIn) -> DocumentOut:
+    """Void an issued invoice with a reason; a credit note for its full amount is issued."""
+    return document_out(await service.cancel(document_id, data.reason, actor=actor(request)))
+
+
+@post("/api/v1/invoices/{document_id:int}/mark-sent", tags=["invoices"], status_code=200)
+async def api_mark_sent(request: Request, document_id: int) -> DocumentOut:
+    await service.get_document(document_id, INVOICE, with_lines=False)
+    await service.mark_sent([document_id], actor=actor(request))
+    return document_out(await service.get_document(document_id))
+
+
+@post("/api/v1/invoices/bulk/mark-sent", tags=["invoices"], status_code=200)
+async def api_bulk_mark_sent(request: Request, data: IdsIn) -> MarkedSent:
+    """Mark several issued invoices as sent at once."""
+    for document_id in data.ids:
+        await service.get_document(document_id, INVOICE, with_lines=False)
+    return MarkedSent(changed=await service.mark_sent(data.ids, actor=actor(request)))
+
+
+@post("/api/v1/invoices/{document_id:int}/credit", tags=["invoices"], status_code=201)
+async def api_credit(request: Request, document_id: int) -> DocumentOut:
+    """A draft credit note against the invoice, prefilled with its lines."""
+    return document_out(await service.credit_invoice(document_id, actor=actor(request)))
+
+
+@get("/api/v1/invoices/statistics", tags=["invoices"])
+async def api_statistics() -> Statistics:
+    stats = await service.statistics()
+    return Statistics(counts=StatusCounts(**stats["counts"]),
+                      amounts=[StatisticsAmounts(**{k: str(v) for k, v in a.items()}) for a in stats["amounts"]],
+                      today=stats["today"].isoformat())
+
+
+def _quote_action(action: str) -> Any:
+    @post(f"/api/v1/quotes/{{document_id:int}}/{action}", tags=["quotes"], name=f"quote-{action}", status_code=200)
+    async def handler(request: Request, document_id: int) -> DocumentOut:
+        return document_out(await service.decide_quote(document_id, action, actor=actor(request)))
+    return handler
+
+
+@post("/api/v1/quotes/{document_id:int}/convert", tags=["quotes"], status_code=201)
+async def api_convert(request: Request, document_id: int) -> DocumentOut:
+    """The accepted (or issued) quote becomes a draft invoice carrying its lines."""
+    return document_out(await service.convert_quote(document_id, actor=actor(request)))
+
+
+ROUTES = [
+    api_statistics, api_bulk_mark_sent,
+    *_routes(INVOICE), *_routes(QUOTE), *_routes(CREDIT_NOTE),
+    api_cancel, api_mark_sent, api_credit, _quote_action("accept"), _quote_action("decline"), api_convert,
+]

@@ -1,0 +1,682 @@
+"""Quotes, invoices and credit notes: each user action is one transaction through the writer."""
+
+from __future__ import annotations
+
+import json
+from datetime import date, datetime, timezone
+from decimal import Decimal
+from typing import Any, Mapping, Sequence
+from zoneinfo import ZoneInfo
+
+from piccolo.columns.combination import WhereRaw
+from piccolo.query.functions.aggregate import Sum
+
+from app.catalog import logic as catalog_logic
+from app.catalog import service as catalog_service
+from app.catalog.tables import Item
+from app.clients import service as clients_service
+from app.clients.tables import Client
+from app.common.logic import (
+    Conflict, FieldError, NotFound, Page, PageOf, ValidationFailed, parse_search,
+)
+from app.db.engine import write_transaction
+from app.documents import logic
+from app.documents.logic import CREDIT_NOTE, INVOICE, QUOTE, StateConflict
+from app.documents.tables import Document, DocumentEvent, DocumentLine, NumberSeries
+from app.money import from_minor, to_minor
+from app.settings import service as settings_service
+from app.taxes import service as taxes_service
+
+SORTS = {"date": "issue_date", "number": "number", "total": "total_minor", "due": "due_date", "client": "client_name"}
+
+
+def _now() -> datetime:
+    return datetime.now(timezone.utc)
+
+
+async def today() -> date:
+    """Today in the user's time zone: overdue and expiry depend on it."""
+    settings = await settings_service.get_settings()
+    try:
+        zone = ZoneInfo(settings.get("time_zone") or "UTC")
+    except Exception:  # an unknown zone name in an old database must not break every page
+        zone = ZoneInfo("UTC")
+    return datetime.now(zone).date()
+
+
+def _conflict(error: StateConflict) -> Conflict:
+    return Conflict(error.detail)
+
+
+async def _event(document_id: int, kind: str, detail: str = "", actor: int | None = None) -> None:
+    await DocumentEvent.insert(DocumentEvent(document=document_id, at=_now(), kind=kind, detail=detail, actor=actor))
+
+
+# -- reading ------------------------------------------------------------------
+
+async def _lines(document_id: int) -> list[dict[str, Any]]:
+    return await DocumentLine.select().where(DocumentLine.document == document_id).order_by(DocumentLine.position)
+
+
+def _decorate(row: dict[str, Any], today_: date) -> dict[str, Any]:
+    """Add the Decimal amounts and the status the user sees to a document row."""
+    currency = row["currency"]
+    total = from_minor(row["total_minor"], currency)
+    paid = from_minor(row["paid_minor"], currency)
+    credited = from_minor(row["credited_minor"], currency)
+    row["subtotal"] = from_minor(row["subtotal_minor"], currency)
+    row["tax_total"] = from_minor(row["tax_total_minor"], currency)
+    row["total"], row["paid"], row["credited"] = total, paid, credited
+    row["balance"] = logic.balance(total, paid, credited) if row["doc_type"] == INVOICE else from_minor(0, currency)
+    row["shown_status"] = logic.shown_status(row["doc_type"], row["status"], total=total, paid=paid, credited=credited,
+                                             due_date=row.get("due_date"), valid_until=row.get("valid_until"),
+                                             today=today_)
+    return row
+
+
+async def get_document(document_id: int, doc_type: str | None = None, *, with_lines: bool = True) -> dict[str, Any]:
+    query = Document.select(Document.all_columns(), Document.client.name.as_alias("client_name"),
+                            Document.client.code.as_alias("client_code"),
+                            Document.invoice.number.as_alias("invoice_number"),
+                            Document.converted_invoice.number.as_alias("converted_invoice_number"),
+                            Document.source_quote.number.as_alias("source_quote_number"))
+    row = await query.where(Document.id == document_id).first()
+    if row is None or (doc_type is not None and row["doc_type"] != doc_type):
+        raise NotFound(f"{logic.TYPE_LABELS.get(doc_type or '', 'Document')} {document_id}")
+    row = _decorate(row, await today())
+    row["taxes"] = json.loads(row["taxes_json"] or "[]")
+    row["snapshot"] = json.loads(row["snapshot_json"]) if row["snapshot_json"] else None
+    if with_lines:
+        lines = await _lines(document_id)
+        for line in lines:
+            line["net"] = from_minor(line["net_minor"], row["currency"])
+        row["lines"] = lines
+    return row
+
+
+async def history(document_id: int) -> list[dict[str, Any]]:
+    return await DocumentEvent.select().where(DocumentEvent.document == document_id).order_by(DocumentEvent.at).order_by(DocumentEvent.id)
+
+
+async def related(document_id: int) -> list[dict[str, Any]]:
+    """Credit notes against this invoice (and the invoice a credit note belongs to)."""
+    rows = await Document.select().where(Document.invoice == document_id).order_by(Document.id)
+    today_ = await today()
+    return [_decorate(row, today_) for row in rows]
+
+
+def _like(text: str) -> str:
+    return "%" + text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+
+
+def _status_clause(doc_type: str, status: str, today_: date) -> WhereRaw:
+    open_sql = "(document.total_minor - document.paid_minor - document.credited_minor)"
+    live = "document.status IN ('issued', 'sent')"
+    day = today_.isoformat()
+    if doc_type == INVOICE:
+        clauses = {
+            "draft": WhereRaw("document.status = 'draft'"),
+            "cancelled": WhereRaw("document.status = 'cancelled'"),
+            "paid": WhereRaw(f"{live} AND {open_sql} <= 0"),
+            "overdue": WhereRaw(f"{live} AND {open_sql} > 0 AND document.due_date < {{}}", day),
+            "partial": WhereRaw(f"{live} AND {open_sql} > 0 AND (document.due_date IS NULL OR document.due_date >= {{}}) "
+                                "AND (document.paid_minor > 0 OR document.credited_minor > 0)", day),
+            "open": WhereRaw(f"{live} AND {open_sql} > 0"),
+        }
+        for plain in ("issued", "sent"):
+            clauses[plain] = WhereRaw(
+                f"document.status = '{plain}' AND {open_sql} > 0 AND (document.due_date IS NULL OR document.due_date >= {{}}) "
+                "AND document.paid_minor = 0 AND document.credited_minor = 0", day)
+        return clauses[status]
+    if doc_type == QUOTE:
+        if status == "expired":
+            return WhereRaw("document.status = 'issued' AND document.valid_until < {}", day)
+        if status == "issued":
+            return WhereRaw("document.status = 'issued' AND (document.valid_until IS NULL OR document.valid_until >= {})", day)
+    return WhereRaw("document.status = {}", status)
+
+
+async def list_documents(doc_type: str, *, status: str = "", client_id: int | None = None,
+                         date_from: date | None = None, date_to: date | None = None, q: str = "",
+                         sort: str = "date", descending: bool = True, page: Page = Page()) -> PageOf:
+    allowed = set(logic.STATUSES[doc_type]) | ({"open"} if doc_type == INVOICE else set())
+    errors = []
+    if status and status not in allowed:
+        errors.append(FieldError("status", f"status must be one of: {', '.join(sorted(allowed))}"))
+    if sort not in SORTS:
+        errors.append(FieldError("sort", f"sort must be one of: {', '.join(SORTS)}"))
+    if date_from and date_to and date_to < date_from:
+        errors.append(FieldError("to", "The end of the period is before its start"))
+    if errors:
+        raise ValidationFailed(errors)
+    today_ = await today()
+    conditions: list[Any] = [Document.doc_type == doc_type]
+    if status:
+        conditions.append(_status_clause(doc_type, status, today_))
+    if client_id is not None:
+        conditions.append(Document.client == client_id)
+    if date_from:
+        conditions.append(Document.issue_date >= date_from)
+    if date_to:
+        conditions.append(Document.issue_date <= date_to)
+    query = parse_search(q)
+    if not query.empty:
+        words = " AND ".join(["(document.search_text LIKE {} ESCAPE '\\')"] * len(query.words))
+        conditions.append(WhereRaw(words, *[_like(w) for w in query.words]))
+    select = Document.select(
+        Document.id, Document.doc_type, Document.number, Document.status, Document.client, Document.currency,
+        Document.issue_date, Document.due_date, Document.valid_until, Document.subtotal_minor,
+        Document.tax_total_minor, Document.total_minor, Document.paid_minor, Document.credited_minor,
+        Document.client.name.as_alias("client_name"), Document.invoice.number.as_alias("invoice_number"),
+        Document.created_at,
+    )
+    count = Document.count()
+    totals_query = Document.select(
+        Document.currency,
+        _sum("total_minor"), _sum("paid_minor"), _sum("credited_minor"),
+    )
+    for condition in conditions:
+        select, count, totals_query = select.where(condition), count.where(condition), totals_query.where(condition)
+    column = SORTS[sort]
+    order = Document.client.name if column == "client_name" else getattr(Document, column)
+    rows = await select.order_by(order, ascending=not descending).order_by(Document.id, ascending=not descending) \
+        .limit(page.per_page).offset(page.offset)
+    sums = await totals_query.group_by(Document.currency)
+    totals = []
+    for row in sums:
+        currency = row["currency"]
+        total = from_minor(row["total"] or 0, currency)
+        paid = from_minor(row["paid"] or 0, currency)
+        credited = from_minor(row["credited"] or 0, currency)
+        totals.append({"currency": currency, "total": total, "paid": paid, "credited": credited,
+                       "balance": total - paid - credited})
+    return PageOf(items=[_decorate(row, today_) for row in rows], total=await count, page=page,
+                  extra={"totals": totals})
+
+
+def _sum(column: str) -> Sum:
+    return Sum(getattr(Document, column), alias=column.removesuffix("_minor"))
+
+
+# -- writing ------------------------------------------------------------------
+
+async def _resolve(doc_type: str, values: logic.DocumentInput, *, current: Mapping[str, Any] | None = None
+                   ) -> tuple[dict[str, Any], list[dict[str, Any]], logic.Totals]:
+    """Check the references (client, items, taxes, invoice) and compute the draft's totals."""
+    errors: list[FieldError] = []
+    settings = await settings_service.get_settings()
+    client_id = values.client_id if values.client_id is not None else (current or {}).get("client")
+    client = await Client.select().where(Client.id == client_id).first() if client_id is not None else None
+    if client is None:
+        errors.append(FieldError("client_id", f"Unknown client {client_id}" if client_id else "Choose a client"))
+    currency = values.currency or (current or {}).get("currency") or (client or {}).get("currency") \
+        or settings["default_currency"]
+    issue_date = values.issue_date or (current or {}).get("issue_date") or await today()
+    # lines: item defaults first, then what was typed
+    item_ids = {line["item_id"] for line in values.lines if line.get("item_id")}
+    items = {row["id"]: row for row in await Item.select().where(Item.id.is_in(list(item_ids)))} if item_ids else {}
+    rates = await taxes_service.rates_by_code()
+    lines: list[dict[str, Any]] = []
+    for index, line in enumerate(values.lines):
+        if line.get("item_id") and line["item_id"] not in items:
+            errors.append(FieldError(f"lines[{index}].item_id", f"Line {index + 1}: unknown catalogue item {line['item_id']}"))
+        for code in line["taxes"]:
+            if code not in rates:
+                errors.append(FieldError(f"lines[{index}].taxes", f"Line {index + 1}: unknown tax code {code!r}"))
+        lines.append(line)
+    document: dict[str, Any] = {"client": client_id, "currency": currency, "issue_date": issue_date,
+                                "discount_percent": logic.decimal_text(values.discount_percent)
+                                if "discount_percent" in values.given or current is None
+                                else (current or {}).get("discount_percent", "0")}
+    discount = Decimal(document["discount_percent"])
+    if doc_type == INVOICE:
+        if values.terms_days is not None:
+            terms_days = values.terms_days
+        elif current is not None:
+            terms_days = current.get("terms_days")
+        else:
+            terms_days = settings["payment_terms_days"]
+        if values.due_date is not None:
+            due = values.due_date
+        elif current is not None and current.get("due_date") and not ({"terms_days", "issue_date"} & values.given):
+            due = current["due_date"]
+        else:
+            due = logic.due_date_for(issue_date, terms_days or 0)
+        if due < issue_date:
+            errors.append(FieldError("due_date", "The due date cannot be before the issue date"))
+        document["due_date"], document["terms_days"] = due, terms_days
+    elif doc_type == QUOTE:
+        if values.valid_until is not None:
+            valid = values.valid_until
+        elif current is not None and current.get("valid_until") and "issue_date" not in values.given:
+            valid = current["valid_until"]
+        else:
+            valid = logic.due_date_for(issue_date, settings.get("quote_validity_days") or 30)
+        if valid < issue_date:
+            errors.append(FieldError("valid_until", "A quote cannot expire before its issue date"))
+        document["valid_until"] = valid
+    if doc_type == CREDIT_NOTE:
+        invoice_id = values.invoice_id if "invoice_id" in values.given else (current or {}).get("invoice")
+        if invoice_id is not None:
+            invoice = await Document.select().where((Document.id == invoice_id) & (Document.doc_type == INVOICE)).first()
+            if invoice is None:
+                errors.append(FieldError("invoice_id", f"Unknown invoice {invoice_id}"))
+            elif invoice["status"] in ("draft", "cancelled"):
+                errors.append(FieldError("invoice_id", "A credit note can only credit an issued invoice"))
+            elif client is not None and invoice["client"] != client["id"]:
+                errors.append(FieldError("invoice_id", "The invoice belongs to another client"))
+            elif invoice["currency"] != currency:
+                errors.append(FieldError("currency", f"The credit note must be in the invoice's currency ({invoice['currency']})"))
+        document["invoice"] = invoice_id
+    for name in ("notes", "terms", "footer"):
+        if name in values.given or current is None:
+            document[name] = getattr(values, name)
+    if current is None:
+        if not document.get("terms") and doc_type == INVOICE:
+            document["terms"] = settings.get("default_terms") or (
+                f"Payment due within {document['terms_days']} days." if document.get("terms_days") else "")
+        if not document.get("footer"):
+            document["footer"] = settings.get("invoice_footer") or ""
+    if errors:
+        raise ValidationFailed(errors)
+    for line in lines:
+        item = items.get(line.get("item_id")) if line.get("item_id") else None
+        if item is not None:
+            # The item fills what the user left empty.
+            line["description"] = line["description"] or item["description"] or item["name"]
+            line["unit"] = line["unit"] or item["unit"]
+    calc = [logic.Line(description=l["description"], quantity=l["quantity"], unit_price=l["unit_price"],
+                       discount_percent=l["discount_percent"], tax_codes=tuple(l["taxes"]), unit=l["unit"],
+                       item_id=l.get("item_id")) for l in lines]
+    totals = logic.compute_totals(calc, rates, currency, discount)
+    document["subtotal_minor"] = to_minor(totals.subtotal, currency)
+    document["tax_total_minor"] = to_minor(totals.tax_total, currency)
+    document["total_minor"] = to_minor(totals.total, currency)
+    document["taxes_json"] = json.dumps([_tax_json(t) for t in totals.taxes])
+    document["search_text"] = logic.search_text_of((current or {}).get("number"), (client or {}).get("name", ""),
+                                                   [l["description"] for l in lines])
+    return document, lines, totals
+
+
+def _tax_json(tax: logic.TaxAmount) -> dict[str, Any]:
+    return {"code": tax.code, "name": tax.name, "rate": logic.decimal_text(tax.rate), "base": str(tax.base),
+            "amount": str(tax.amount), "compound": tax.compound, "category": tax.category, "note": tax.note}
+
+
+async def _write_lines(document_id: int, lines: Sequence[dict[str, Any]], totals: logic.Totals, currency: str) -> None:
+    await DocumentLine.delete().where(DocumentLine.document == document_id)
+    if lines:
+        await DocumentLine.insert(*[
+            DocumentLine(document=document_id, position=i + 1, item=line.get("item_id"), description=line["description"],
+                         quantity=logic.decimal_text(line["quantity"]), unit=line["unit"],
+                         unit_price=logic.price_text(line["unit_price"]),
+                         discount_percent=logic.decimal_text(line["discount_percent"]),
+                         tax_codes=" ".join(line["taxes"]), net_minor=to_minor(net, currency))
+            for i, (line, net) in enumerate(zip(lines, totals.nets))
+        ])
+
+
+async def fill_from_items(raw_lines: list[Any]) -> list[Any]:
+    """For JSON and forms: a line with only an item_id takes the item's description, unit, price and taxes."""
+    item_ids = set()
+    for line in raw_lines:
+        if isinstance(line, Mapping) and line.get("item_id") not in (None, ""):
+            try:
+                item_ids.add(int(line["item_id"]))
+            except (TypeError, ValueError):
+                pass
+    if not item_ids:
+        return raw_lines
+    items = {row["id"]: row for row in await Item.select().where(Item.id.is_in(list(item_ids)))}
+    filled = []
+    for line in raw_lines:
+        if not isinstance(line, Mapping) or line.get("item_id") in (None, ""):
+            filled.append(line)
+            continue
+        try:
+            item = items.get(int(line["item_id"]))
+        except (TypeError, ValueError):
+            item = None
+        line = dict(line)
+        if item is not None:
+            if line.get("description") in (None, ""):
+                line["description"] = item["description"] or item["name"]
+            if line.get("unit") in (None, ""):
+                line["unit"] = item["unit"]
+            if line.get("unit_price") in (None, ""):
+                line["unit_price"] = str(catalog_logic.e4_to_price(item["unit_price_e4"]))
+            if line.get("taxes") is None:
+                line["taxes"] = item["default_tax_codes"].split()
+        filled.append(line)
+    return filled
+
+
+async def create_document(doc_type: str, data: Mapping[str, Any], *, actor: int | None = None) -> dict[str, Any]:
+    data = dict(data)
+    data["lines"] = await fill_from_items(list(data.get("lines") or []))
+    values = logic.clean_document(data, doc_type)
+    async with write_transaction():
+        document, lines, totals = await _resolve(doc_type, values)
+        now = _now()
+        row = Document(doc_type=doc_type, status="draft", created_at=now, updated_at=now, created_by=actor, **document)
+        await row.save()
+        await _write_lines(row.id, lines, totals, document["currency"])
+        await _event(row.id, "created", actor=actor)
+    return await get_document(row.id)
+
+
+async def update_draft(document_id: int, data: Mapping[str, Any], *, partial: bool = True,
+                       actor: int | None = None) -> dict[str, Any]:
+    data = dict(data)
+    if "lines" in data:
+        data["lines"] = await fill_from_items(list(data.get("lines") or []))
+    async with write_transaction():
+        current = await Document.select().where(Document.id == document_id).first()
+        if current is None:
+            raise NotFound(f"Document {document_id}")
+        try:
+            logic.check_editable(current["doc_type"], current["status"])
+        except StateConflict as error:
+            raise _conflict(error) from None
+        values = logic.clean_document(data, current["doc_type"], partial=partial)
+        if "lines" not in values.given:
+            existing = await _lines(document_id)
+            values.lines = [{"description": l["description"], "quantity": Decimal(l["quantity"]),
+                             "unit_price": Decimal(l["unit_price"]), "discount_percent": Decimal(l["discount_percent"]),
+                             "unit": l["unit"], "taxes": l["tax_codes"].split(), "item_id": l["item"]} for l in existing]
+        document, lines, totals = await _resolve(current["doc_type"], values, current=current)
+        document["updated_at"] = _now()
+        await Document.update(document).where(Document.id == document_id)
+        await _write_lines(document_id, lines, totals, document["currency"])
+    return await get_document(document_id)
+
+
+async def delete_draft(document_id: int) -> None:
+    async with write_transaction():
+        current = await Document.select(Document.doc_type, Document.status).where(Document.id == document_id).first()
+        if current is None:
+            raise NotFound(f"Document {document_id}")
+        try:
+            logic.check_editable(current["doc_type"], current["status"])
+        except StateConflict as error:
+            raise _conflict(error) from None
+        await Document.update({Document.converted_invoice: None}).where(Document.converted_invoice == document_id)
+        await Document.delete().where(Document.id == document_id)
+
+
+def _snapshot(settings: Mapping[str, Any], client: Mapping[str, Any]) -> dict[str, Any]:
+    business_fields = ("name", "tagline", "address_line1", "address_line2", "postal_code", "city", "region", "country",
+                       "email", "phone", "website", "registration_number", "tax_number", "logo_filename",
+                       "bank_account_holder", "bank_name", "bank_iban", "bank_bic")
+    client_fields = ("code", "name", "contact_name", "email", "phone", "address_line1", "address_line2",
+                     "postal_code", "city", "region", "country", "tax_number", "language")
+    return {"business": {f: settings.get(f, "") for f in business_fields},
+            "client": {f: client.get(f, "") for f in client_fields}}
+
+
+async def _next_number(doc_type: str, issue_date: date) -> str:
+    settings = await settings_service.get_settings()
+    pattern = settings.get(f"{doc_type}_number_pattern") or logic.DEFAULT_PATTERNS[doc_type]
+    series = await NumberSeries.select().where(
+        (NumberSeries.doc_type == doc_type) & (NumberSeries.year == issue_date.year)).first()
+    if series is None:
+        seq = 1
+        await NumberSeries.insert(NumberSeries(doc_type=doc_type, year=issue_date.year, next_seq=2))
+    else:
+        seq = series["next_seq"]
+        await NumberSeries.update({NumberSeries.next_seq: seq + 1}).where(NumberSeries.id == series["id"])
+    number = logic.format_number(pattern, issue_date, seq)
+    if await Document.exists().where(Document.number == number):
+        # Only possible after a pattern change that collides with old numbers: refuse, never reuse.
+        raise Conflict(f"The next number {number} is already taken; change the numbering pattern or the next "
+                       "number in Settings, Numbering.")
+    return number
+
+
+async def _issue_in_transaction(document_id: int, actor: int | None) -> None:
+    current = await Document.select().where(Document.id == document_id).first()
+    if current is None:
+        raise NotFound(f"Document {document_id}")
+    client = await Client.select().where(Client.id == current["client"]).first()
+    line_count = await DocumentLine.count().where(DocumentLine.document == document_id)
+    try:
+        logic.check_can_issue(current["doc_type"], current["status"], line_count, client["status"])
+    except StateConflict as error:
+        raise _conflict(error) from None
+    if current["doc_type"] == CREDIT_NOTE and current["invoice"] is not None:
+        invoice = await Document.select().where(Document.id == current["invoice"]).first()
+        if invoice["status"] in ("draft", "cancelled"):
+            raise Conflict("The invoice this credit note belongs to is not open any more.")
+        open_amount = from_minor(invoice["total_minor"] - invoice["paid_minor"] - invoice["credited_minor"],
+                                 invoice["currency"])
+        try:
+            logic.check_credit_fits(from_minor(current["total_minor"], current["currency"]), open_amount,
+                                    invoice["number"])
+        except StateConflict as error:
+            raise _conflict(error) from None
+        await Document.update({Document.credited_minor: Document.credited_minor + current["total_minor"],
+                               Document.updated_at: _now()}).where(Document.id == invoice["id"])
+        await _event(invoice["id"], "credited", f"{from_minor(current['total_minor'], current['currency'])} "
+                     f"{current['currency']}", actor)
+    elif current["doc_type"] == CREDIT_NOTE and current["total_minor"] <= 0:
+        raise Conflict("A credit note must credit an amount above zero.")
+    number = await _next_number(current["doc_type"], current["issue_date"])
+    settings = await settings_service.get_settings()
+    lines = await _lines(document_id)
+    now = _now()
+    await Document.update({
+        Document.number: number, Document.status: "issued", Document.issued_at: now, Document.updated_at: now,
+        Document.snapshot_json: json.dumps(_snapshot(settings, client)),
+        Document.search_text: logic.search_text_of(number, client["name"], [l["description"] for l in lines]),
+    }).where(Document.id == document_id)
+    await _event(document_id, "issued", number, actor)
+    if current["doc_type"] == CREDIT_NOTE and current["invoice"] is not None:
+        await _event(current["invoice"], "credit note", number, actor)
+
+
+async def issue(document_id: int, *, actor: int | None = None) -> dict[str, Any]:
+    """Assign the next number and freeze, in one BEGIN IMMEDIATE transaction (gapless numbers)."""
+    async with write_transaction():
+        await _issue_in_transaction(document_id, actor)
+    return await get_document(document_id)
+
+
+async def mark_sent(document_ids: Sequence[int], *, actor: int | None = None) -> list[int]:
+    """Mark issued documents as sent by hand; returns the ids that changed. Drafts are refused."""
+    changed = []
+    async with write_transaction():
+        rows = await Document.select(Document.id, Document.status, Document.number, Document.doc_type).where(
+            Document.id.is_in(list(document_ids))) if document_ids else []
+        found = {row["id"]: row for row in rows}
+        missing = [i for i in document_ids if i not in found]
+        if missing:
+            raise NotFound(f"Document {missing[0]}")
+        for row in rows:
+            if row["status"] == "draft":
+                raise Conflict("Issue the draft before marking it as sent.")
+            if row["status"] == "cancelled":
+                raise Conflict(f"{row['number']} is cancelled.")
+        now = _now()
+        for row in rows:
+            if row["status"] == "issued" and row["doc_type"] == INVOICE:
+                await Document.update({Document.status: "sent", Document.sent_at: now}).where(Document.id == row["id"])
+                changed.append(row["id"])
+            else:
+                await Document.update({Document.sent_at: now}).where(Document.id == row["id"])
+            await _event(row["id"], "sent", "marked as sent by hand", actor)
+    return changed
+
+
+async def _copy_lines(source_id: int) -> list[dict[str, Any]]:
+    return [{"item_id": l["item"], "description": l["description"], "quantity": l["quantity"], "unit": l["unit"],
+             "unit_price": l["unit_price"], "discount_percent": l["discount_percent"], "taxes": l["tax_codes"].split()}
+            for l in await _lines(source_id)]
+
+
+async def cancel(document_id: int, reason: str, *, actor: int | None = None) -> dict[str, Any]:
+    """Void an issued invoice: a credit note for its full amount is issued in the same transaction."""
+    reason = (reason or "").strip()
+    if not reason:
+        raise ValidationFailed([FieldError("reason", "Say why the invoice is cancelled (it is kept on record)")])
+    if len(reason) > 500:
+        raise ValidationFailed([FieldError("reason", "The reason is too long (at most 500 characters)")])
+    async with write_transaction():
+        invoice = await Document.select().where((Document.id == document_id) & (Document.doc_type == INVOICE)).first()
+        if invoice is None:
+            raise NotFound(f"Invoice {document_id}")
+        try:
+            logic.check_can_cancel(invoice["status"], from_minor(invoice["paid_minor"], invoice["currency"]),
+                                   from_minor(invoice["credited_minor"], invoice["currency"]))
+        except StateConflict as error:
+            raise _conflict(error) from None
+        credit = await create_document(CREDIT_NOTE, {
+            "client_id": invoice["client"], "currency": invoice["currency"], "invoice_id": invoice["id"],
+            "issue_date": (await today()).isoformat(), "lines": await _copy_lines(invoice["id"]),
+            "discount_percent": invoice["discount_percent"],
+            "notes": f"Cancels invoice {invoice['number']}: {reason}",
+        }, actor=actor)
+        if credit["total_minor"] != invoice["total_minor"]:
+            raise Conflict("The tax rates changed since the invoice was issued; credit it by hand instead.")
+        await _issue_in_transaction(credit["id"], actor)
+        await Document.update({Document.status: "cancelled", Document.cancelled_at: _now(),
+                               Document.cancel_reason: reason}).where(Document.id == invoice["id"])
+        await _event(invoice["id"], "cancelled", reason, actor)
+    return await get_document(document_id)
+
+
+async def decide_quote(document_id: int, action: str, *, actor: int | None = None) -> dict[str, Any]:
+    async with write_transaction():
+        quote = await get_document(document_id, QUOTE, with_lines=False)
+        try:
+            logic.check_quote_transition(action, quote["status"], quote["shown_status"])
+        except StateConflict as error:
+            raise _conflict(error) from None
+        status = {"accept": "accepted", "decline": "declined"}[action]
+        await Document.update({Document.status: status, Document.decided_at: _now()}).where(Document.id == document_id)
+        await _event(document_id, status, actor=actor)
+    return await get_document(document_id)
+
+
+async def convert_quote(document_id: int, *, actor: int | None = None) -> dict[str, Any]:
+    """An issued or accepted quote becomes a draft invoice carrying its lines; the quote records it."""
+    async with write_transaction():
+        quote = await get_document(document_id, QUOTE, with_lines=False)
+        try:
+            logic.check_quote_transition("convert", quote["status"], quote["shown_status"])
+        except StateConflict as error:
+            raise _conflict(error) from None
+        invoice = await create_document(INVOICE, {
+            "client_id": quote["client"], "currency": quote["currency"], "lines": await _copy_lines(document_id),
+            "discount_percent": quote["discount_percent"], "notes": quote["notes"],
+        }, actor=actor)
+        await Document.update({Document.source_quote: document_id}).where(Document.id == invoice["id"])
+        await Document.update({Document.status: "converted", Document.converted_invoice: invoice["id"],
+                               Document.decided_at: _now()}).where(Document.id == document_id)
+        await _event(document_id, "converted", f"to draft invoice #{invoice['id']}", actor)
+        await _event(invoice["id"], "created", f"from quote {quote['number']}", actor)
+    return await get_document(invoice["id"])
+
+
+async def duplicate(document_id: int, *, actor: int | None = None, as_type: str | None = None) -> dict[str, Any]:
+    """Any document into a new draft of the same type (today's date, same client and lines)."""
+    source = await get_document(document_id, with_lines=False)
+    target = as_type or source["doc_type"]
+    data: dict[str, Any] = {"client_id": source["client"], "currency": source["currency"],
+                            "lines": await _copy_lines(document_id), "discount_percent": source["discount_percent"],
+                            "notes": source["notes"], "terms": source["terms"], "footer": source["footer"]}
+    if target == CREDIT_NOTE and source["doc_type"] == INVOICE:
+        data["invoice_id"] = document_id
+        data["notes"] = f"Credit for invoice {source['number']}"
+    async with write_transaction():
+        copy = await create_document(target, data, actor=actor)
+        await Document.update({Document.duplicated_from: document_id}).where(Document.id == copy["id"])
+        if target == source["doc_type"]:
+            await _event(copy["id"], "duplicated", f"from {source['number'] or 'draft #%d' % document_id}", actor)
+    return await get_document(copy["id"])
+
+
+async def credit_invoice(invoice_id: int, *, actor: int | None = None) -> dict[str, Any]:
+    """A draft credit note against an issued invoice, prefilled with its lines for the user to trim."""
+    invoice = await get_document(invoice_id, INVOICE, with_lines=False)
+    if invoice["status"] in ("draft", "cancelled"):
+        raise Conflict("Only an issued invoice can be credited.")
+    return await duplicate(invoice_id, actor=actor, as_type=CREDIT_NOTE)
+
+
+async def statistics() -> dict[str, Any]:
+    today_ = await today()
+    counts = {}
+    for status in logic.INVOICE_STATUSES:
+        counts[status] = await Document.count().where(Document.doc_type == INVOICE).where(
+            _status_clause(INVOICE, status, today_))
+    rows = await Document.raw(
+        "SELECT currency, "
+        "SUM(CASE WHEN status IN ('issued','sent') THEN total_minor ELSE 0 END) AS revenue, "
+        "SUM(CASE WHEN status IN ('issued','sent') THEN total_minor - paid_minor - credited_minor ELSE 0 END) AS outstanding, "
+        "SUM(CASE WHEN status IN ('issued','sent') AND due_date < {} AND total_minor - paid_minor - credited_minor > 0 "
+        "THEN total_minor - paid_minor - credited_minor ELSE 0 END) AS overdue, "
+        "SUM(CASE WHEN status IN ('issued','sent') THEN credited_minor ELSE 0 END) AS credited "
+        "FROM document WHERE doc_type = 'invoice' GROUP BY currency ORDER BY currency", today_.isoformat())
+    money = [{"currency": r["currency"],
+              "revenue": from_minor((r["revenue"] or 0) - (r["credited"] or 0), r["currency"]),
+              "outstanding": from_minor(r["outstanding"] or 0, r["currency"]),
+              "overdue": from_minor(r["overdue"] or 0, r["currency"])} for r in rows]
+    return {"counts": counts, "amounts": money, "today": today_}
+
+
+async def numbering(year: int) -> list[dict[str, Any]]:
+    """Per type: the pattern and the next number for the year (for the settings page)."""
+    settings = await settings_service.get_settings()
+    rows = {r["doc_type"]: r for r in await NumberSeries.select().where(NumberSeries.year == year)}
+    out = []
+    for doc_type in (INVOICE, QUOTE, CREDIT_NOTE):
+        pattern = settings.get(f"{doc_type}_number_pattern") or logic.DEFAULT_PATTERNS[doc_type]
+        next_seq = rows[doc_type]["next_seq"] if doc_type in rows else 1
+        out.append({"doc_type": doc_type, "label": logic.TYPE_LABELS[doc_type], "pattern": pattern, "next_seq": next_seq,
+                    "example": logic.format_number(pattern, date(year, 1, 1), next_seq)})
+    return out
+
+
+async def set_next_number(doc_type: str, year: int, next_seq: Any) -> None:
+    """Start a series further on (users moving from another program); never backwards, so never reused."""
+    if doc_type not in logic.TYPES:
+        raise ValidationFailed([FieldError("doc_type", "Unknown document type")])
+    try:
+        wanted = int(str(next_seq).strip())
+    except ValueError:
+        raise ValidationFailed([FieldError(f"{doc_type}_next", "The next number must be a whole number")]) from None
+    if not 1 <= wanted <= 99_999_999:
+        raise ValidationFailed([FieldError(f"{doc_type}_next", "The next number must be between 1 and 99,999,999")])
+    async with write_transaction():
+        series = await NumberSeries.select().where((NumberSeries.doc_type == doc_type) & (NumberSeries.year == year)).first()
+        current = series["next_seq"] if series else 1
+        if wanted < current:
+            raise ValidationFailed([FieldError(f"{doc_type}_next", f"Numbers up to {current - 1} are used or reserved; "
+                                               f"the next number can only go up from {current}")])
+        if series is None:
+            await NumberSeries.insert(NumberSeries(doc_type=doc_type, year=year, next_seq=wanted))
+        else:
+            await NumberSeries.update({NumberSeries.next_seq: wanted}).where(NumberSeries.id == series["id"])
+
+
+async def documents_of_client(client_id: int) -> int:
+    return await Document.count().where((Document.client == client_id) & (Document.status != "draft"))
+
+
+async def documents_of_item(item_id: int) -> int:
+    return await DocumentLine.count().where(DocumentLine.item == item_id)
+
+
+async def client_documents(client_id: int, limit: int = 20) -> list[dict[str, Any]]:
+    rows = await Document.select(
+        Document.id, Document.doc_type, Document.number, Document.status, Document.client, Document.currency,
+        Document.issue_date, Document.due_date, Document.valid_until, Document.subtotal_minor,
+        Document.tax_total_minor, Document.total_minor, Document.paid_minor, Document.credited_minor,
+    ).where(Document.client == client_id).order_by(Document.issue_date, ascending=False).order_by(
+        Document.id, ascending=False).limit(limit)
+    today_ = await today()
+    return [_decorate(row, today_) for row in rows]
+
+
+clients_service.register_usage_check(documents_of_client)
+catalog_service.register_usage_check(documents_of_item)

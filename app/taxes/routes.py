@@ -1,0 +1,111 @@
+"""Tax rates: a settings page (owner) and /api/v1/taxes."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import msgspec
+from litestar import Request, Response, get, patch, post
+from litestar.response import Template
+from msgspec import UNSET, UnsetType
+
+from app.common.logic import ValidationFailed
+from app.http.security import OWNER_ONLY
+from app.http.web import form_data, page, redirect
+from app.taxes import logic, service
+
+
+class TaxOut(msgspec.Struct):
+    code: str
+    name: str
+    rate: str
+    compound: bool
+    note: str
+    category: str
+    active: bool
+
+
+class TaxIn(msgspec.Struct, omit_defaults=True):
+    code: str | UnsetType = UNSET
+    name: str | UnsetType = UNSET
+    rate: str | UnsetType = UNSET
+    compound: bool | UnsetType = UNSET
+    note: str | UnsetType = UNSET
+    category: str | UnsetType = UNSET
+    active: bool | UnsetType = UNSET
+
+
+def tax_out(row: dict[str, Any]) -> TaxOut:
+    return TaxOut(code=row["code"], name=row["name"], rate=row["rate"], compound=bool(row["compound"]),
+                  note=row["note"], category=row["category"], active=bool(row["active"]))
+
+
+def _given(data: TaxIn) -> dict[str, Any]:
+    return {k: v for k, v in msgspec.structs.asdict(data).items() if v is not UNSET}
+
+
+async def _page(request: Request, values: dict[str, Any], errors: dict[str, str], status_code: int = 200) -> Template:
+    return page(request, "settings/taxes.html", status_code=status_code, section="settings", title="Taxes",
+                taxes=await service.list_taxes(), presets=logic.PRESETS, categories=logic.CATEGORIES,
+                values=values, errors=errors)
+
+
+@get("/settings/taxes", opt=OWNER_ONLY)
+async def taxes_page(request: Request) -> Template:
+    return await _page(request, {"category": "S"}, {})
+
+
+@post("/settings/taxes", opt=OWNER_ONLY)
+async def taxes_create(request: Request) -> Response:
+    data = await form_data(request)
+    data.setdefault("compound", "off")
+    try:
+        tax = await service.create_tax(data)
+    except ValidationFailed as failed:
+        return await _page(request, data, failed.by_field(), status_code=422)
+    return redirect("/settings/taxes", flash=f"{tax['code']} ({tax['rate']} %) added.", request=request)
+
+
+@post("/settings/taxes/preset", opt=OWNER_ONLY)
+async def taxes_preset(request: Request) -> Response:
+    data = await form_data(request)
+    added = await service.apply_preset(str(data.get("preset", "")))
+    message = f"Added {', '.join(added)}." if added else "Those rates were already defined."
+    return redirect("/settings/taxes", flash=message, request=request)
+
+
+@post("/settings/taxes/{code:str}", opt=OWNER_ONLY)
+async def taxes_update(request: Request, code: str) -> Response:
+    data = await form_data(request)
+    data.setdefault("compound", "off")
+    data.setdefault("active", "off")
+    try:
+        tax = await service.update_tax(code, data)
+    except ValidationFailed as failed:
+        return await _page(request, {}, {f"{code}.{k}": v for k, v in failed.by_field().items()} | failed.by_field(),
+                           status_code=422)
+    return redirect("/settings/taxes", flash=f"{tax['code']} saved. Issued documents keep the rate they had.",
+                    request=request)
+
+
+@get("/api/v1/taxes", tags=["taxes"])
+async def api_taxes() -> list[TaxOut]:
+    return [tax_out(row) for row in await service.list_taxes()]
+
+
+@post("/api/v1/taxes", tags=["taxes"], opt=OWNER_ONLY)
+async def api_tax_create(data: TaxIn) -> TaxOut:
+    return tax_out(await service.create_tax(_given(data)))
+
+
+@get("/api/v1/taxes/{code:str}", tags=["taxes"])
+async def api_tax(code: str) -> TaxOut:
+    return tax_out(await service.get_tax(code))
+
+
+@patch("/api/v1/taxes/{code:str}", tags=["taxes"], opt=OWNER_ONLY)
+async def api_tax_update(code: str, data: TaxIn) -> TaxOut:
+    return tax_out(await service.update_tax(code, _given(data)))
+
+
+ROUTES = [taxes_page, taxes_create, taxes_preset, taxes_update, api_taxes, api_tax_create, api_tax, api_tax_update]

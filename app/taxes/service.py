@@ -1,0 +1,78 @@
+"""Tax rates: define, edit, load presets."""
+
+from __future__ import annotations
+
+from datetime import datetime, timezone
+from typing import Any, Mapping
+
+from app.common.logic import FieldError, NotFound, ValidationFailed
+from app.db.engine import write_transaction
+from app.taxes import logic
+from app.taxes.logic import TaxRate
+from app.taxes.tables import Tax
+
+
+def _now() -> datetime:
+    return datetime.now(timezone.utc)
+
+
+async def list_taxes(*, active_only: bool = False) -> list[dict[str, Any]]:
+    query = Tax.select()
+    if active_only:
+        query = query.where(Tax.active == True)  # noqa: E712
+    return await query.order_by(Tax.compound).order_by(Tax.code)
+
+
+async def get_tax(code: str) -> dict[str, Any]:
+    row = await Tax.select().where(Tax.code == (code or "").upper()).first()
+    if row is None:
+        raise NotFound(f"Tax {code}")
+    return row
+
+
+async def rates_by_code() -> dict[str, TaxRate]:
+    return {row["code"]: logic.rate_of(row) for row in await Tax.select()}
+
+
+async def unknown_codes(codes: list[str]) -> list[str]:
+    if not codes:
+        return []
+    known = set(await Tax.select(Tax.code).where(Tax.code.is_in(list(codes))).output(as_list=True))
+    return [code for code in codes if code not in known]
+
+
+async def create_tax(data: Mapping[str, Any]) -> dict[str, Any]:
+    values = logic.clean_tax(data)
+    async with write_transaction():
+        if await Tax.exists().where(Tax.code == values["code"]):
+            raise ValidationFailed([FieldError("code", f"Tax code {values['code']} already exists")])
+        now = _now()
+        await Tax.insert(Tax(**values, created_at=now, updated_at=now))
+    return await get_tax(values["code"])
+
+
+async def update_tax(code: str, data: Mapping[str, Any]) -> dict[str, Any]:
+    """Changing a rate affects drafts only: issued documents froze their tax breakdown."""
+    values = logic.clean_tax(data, partial=True)
+    values.pop("code", None)  # documents refer to the code; it does not change
+    async with write_transaction():
+        current = await get_tax(code)
+        values["updated_at"] = _now()
+        await Tax.update(values).where(Tax.id == current["id"])
+    return await get_tax(code)
+
+
+async def apply_preset(preset: str) -> list[str]:
+    """Add the preset's rates that are not defined yet; returns the codes added."""
+    if preset not in logic.PRESETS:
+        raise ValidationFailed([FieldError("preset", f"Unknown preset {preset!r}")])
+    added = []
+    async with write_transaction():
+        for rate in logic.PRESETS[preset][1]:
+            if await Tax.exists().where(Tax.code == rate.code):
+                continue
+            now = _now()
+            await Tax.insert(Tax(code=rate.code, name=rate.name, rate=str(rate.rate), compound=rate.compound,
+                                 note=rate.note, category=rate.category, created_at=now, updated_at=now))
+            added.append(rate.code)
+    return added

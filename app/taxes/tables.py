@@ -1,0 +1,18 @@
+from piccolo.columns import Boolean, Text, Timestamptz, Varchar
+from piccolo.table import Table
+
+from app.db.engine import DB
+
+
+class Tax(Table, db=DB, tablename="tax"):
+    """A named rate (GST 5, VAT 19...). The rate is exact decimal text, never REAL."""
+
+    code = Varchar(length=20, unique=True)
+    name = Varchar(length=100)
+    rate = Varchar(length=20)  # percent, e.g. "9.975"
+    compound = Boolean(default=False)
+    note = Text(default="")  # legal note printed on documents (reverse charge, registration no.)
+    category = Varchar(length=2, default="S")  # EN 16931 VAT category: S, Z, E, AE, K, G, O
+    active = Boolean(default=True)
+    created_at = Timestamptz()
+    updated_at = Timestamptz()
