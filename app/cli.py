@@ -48,6 +48,9 @@ def build_parser() -> argparse.ArgumentParser:
     _data_dir_option(token_create)
     token_create.add_argument("--name", required=True)
 
+    check = commands.add_parser("check", help="prove that documents, payments and ledgers agree (exit 0 only if all holds)")
+    _data_dir_option(check)
+
     demo = commands.add_parser("demo", help="fill the data folder with realistic sample data")
     _data_dir_option(demo)
     demo.add_argument("--clients", type=int, default=40)
@@ -122,6 +125,23 @@ def cmd_demo(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_check(args: argparse.Namespace) -> int:
+    from app.integrity.service import run_checks
+
+    config = _config(args)
+    if not config.database_path.exists():
+        raise UserError(f"no Counterfoil database in {config.data_dir}")
+    asyncio.run(_open(config))
+    breaks = run_checks(config.database_path)
+    for item in breaks:
+        print(f"BREAK {item}")
+    if breaks:
+        print(f"counterfoil check: {len(breaks)} problem(s) found in {config.data_dir}", file=sys.stderr)
+        return 1
+    print(f"All checks hold for {config.data_dir}: documents, payments, ledgers and numbering agree.")
+    return 0
+
+
 def cmd_serve(args: argparse.Namespace) -> int:
     from app.launcher import serve
 
@@ -137,7 +157,7 @@ def main(argv: list[str] | None = None) -> int:
     logging.getLogger("piccolo").setLevel(logging.WARNING)
     parser = build_parser()
     args = parser.parse_args(argv)
-    handlers = {"serve": cmd_serve, None: cmd_serve, "init": cmd_init, "demo": cmd_demo}
+    handlers = {"serve": cmd_serve, None: cmd_serve, "init": cmd_init, "demo": cmd_demo, "check": cmd_check}
     try:
         if args.command == "token":
             return cmd_token_create(args)

@@ -25,6 +25,8 @@ from app.clients import routes as clients_routes
 from app.config import Config
 from app.dashboard import routes as dashboard_routes
 from app.documents import routes_api as documents_api_routes
+from app.ledger import routes as ledger_routes
+from app.payments import routes as payments_routes
 from app.db.lifecycle import open_database
 from app.http import templating
 from app.http.security import PUBLIC, SecurityMiddleware, csrf_before_request, requires_login
@@ -41,6 +43,8 @@ DOMAIN_ROUTES = [
     *settings_routes.ROUTES,
     *taxes_routes.ROUTES,
     *documents_api_routes.ROUTES,
+    *payments_routes.ROUTES,
+    *ledger_routes.ROUTES,
 ]
 
 

@@ -16,6 +16,8 @@ APP_REGISTRY = AppRegistry(
         "app.catalog.piccolo_app",
         "app.taxes.piccolo_app",
         "app.documents.piccolo_app",
+        "app.ledger.piccolo_app",
+        "app.payments.piccolo_app",
     ]
 )
 

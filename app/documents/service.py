@@ -23,6 +23,7 @@ from app.db.engine import write_transaction
 from app.documents import logic
 from app.documents.logic import CREDIT_NOTE, INVOICE, QUOTE, StateConflict
 from app.documents.tables import Document, DocumentEvent, DocumentLine, NumberSeries
+from app.ledger import service as ledger_service
 from app.money import from_minor, to_minor
 from app.settings import service as settings_service
 from app.taxes import service as taxes_service
@@ -421,7 +422,7 @@ async def _next_number(doc_type: str, issue_date: date) -> str:
         (NumberSeries.doc_type == doc_type) & (NumberSeries.year == issue_date.year)).first()
     if series is None:
         seq = 1
-        await NumberSeries.insert(NumberSeries(doc_type=doc_type, year=issue_date.year, next_seq=2))
+        await NumberSeries.insert(NumberSeries(doc_type=doc_type, year=issue_date.year, next_seq=2, start_seq=1))
     else:
         seq = series["next_seq"]
         await NumberSeries.update({NumberSeries.next_seq: seq + 1}).where(NumberSeries.id == series["id"])
@@ -433,7 +434,7 @@ async def _next_number(doc_type: str, issue_date: date) -> str:
     return number
 
 
-async def _issue_in_transaction(document_id: int, actor: int | None) -> None:
+async def _issue_in_transaction(document_id: int, actor: int | None, *, ledger_kind: str | None = None) -> None:
     current = await Document.select().where(Document.id == document_id).first()
     if current is None:
         raise NotFound(f"Document {document_id}")
@@ -470,6 +471,17 @@ async def _issue_in_transaction(document_id: int, actor: int | None) -> None:
         Document.search_text: logic.search_text_of(number, client["name"], [l["description"] for l in lines]),
     }).where(Document.id == document_id)
     await _event(document_id, "issued", number, actor)
+    if current["doc_type"] in (INVOICE, CREDIT_NOTE):
+        # The client's account moves in the same transaction as the number is given.
+        is_invoice = current["doc_type"] == INVOICE
+        await ledger_service.append(
+            client_id=current["client"], currency=current["currency"], entry_date=current["issue_date"],
+            kind=ledger_kind or current["doc_type"], document_id=document_id, number=number,
+            debit_minor=current["total_minor"] if is_invoice else 0,
+            credit_minor=0 if is_invoice else current["total_minor"],
+            description=(f"Invoice {number}" if is_invoice else
+                         f"Credit note {number}" + (" (on account)" if current["invoice"] is None else "")),
+            actor=actor)
     if current["doc_type"] == CREDIT_NOTE and current["invoice"] is not None:
         await _event(current["invoice"], "credit note", number, actor)
 
@@ -537,7 +549,7 @@ async def cancel(document_id: int, reason: str, *, actor: int | None = None) -> 
         }, actor=actor)
         if credit["total_minor"] != invoice["total_minor"]:
             raise Conflict("The tax rates changed since the invoice was issued; credit it by hand instead.")
-        await _issue_in_transaction(credit["id"], actor)
+        await _issue_in_transaction(credit["id"], actor, ledger_kind="cancellation")
         await Document.update({Document.status: "cancelled", Document.cancelled_at: _now(),
                                Document.cancel_reason: reason}).where(Document.id == invoice["id"])
         await _event(invoice["id"], "cancelled", reason, actor)
@@ -649,14 +661,26 @@ async def set_next_number(doc_type: str, year: int, next_seq: Any) -> None:
         raise ValidationFailed([FieldError(f"{doc_type}_next", "The next number must be between 1 and 99,999,999")])
     async with write_transaction():
         series = await NumberSeries.select().where((NumberSeries.doc_type == doc_type) & (NumberSeries.year == year)).first()
-        current = series["next_seq"] if series else 1
-        if wanted < current:
-            raise ValidationFailed([FieldError(f"{doc_type}_next", f"Numbers up to {current - 1} are used or reserved; "
-                                               f"the next number can only go up from {current}")])
+        if series is not None and series["next_seq"] != series["start_seq"]:
+            # Jumping ahead after numbers were issued would leave a gap in the series.
+            raise ValidationFailed([FieldError(f"{doc_type}_next", f"{logic.TYPE_LABELS[doc_type]} numbers were already "
+                                               f"issued in {year}; the series continues at {series['next_seq']}")])
         if series is None:
-            await NumberSeries.insert(NumberSeries(doc_type=doc_type, year=year, next_seq=wanted))
+            await NumberSeries.insert(NumberSeries(doc_type=doc_type, year=year, next_seq=wanted, start_seq=wanted))
         else:
-            await NumberSeries.update({NumberSeries.next_seq: wanted}).where(NumberSeries.id == series["id"])
+            await NumberSeries.update({NumberSeries.next_seq: wanted, NumberSeries.start_seq: wanted}).where(
+                NumberSeries.id == series["id"])
+
+
+async def record_event(document_id: int, kind: str, detail: str = "", actor: int | None = None) -> None:
+    """For other domains (payments, mail): add to a document's history inside their transaction."""
+    await _event(document_id, kind, detail, actor)
+
+
+async def add_paid(invoice_id: int, delta_minor: int) -> None:
+    """Payments and credit applications move an invoice's paid amount, in their own transaction."""
+    await Document.update({Document.paid_minor: Document.paid_minor + delta_minor,
+                           Document.updated_at: _now()}).where(Document.id == invoice_id)
 
 
 async def documents_of_client(client_id: int) -> int:

@@ -69,6 +69,7 @@ class NumberSeries(Table, db=DB, tablename="number_series"):
     doc_type = Varchar(length=20)
     year = Integer()
     next_seq = Integer(default=1)
+    start_seq = Integer(default=1)  # the first number of the year (users moving from another program)
 
 
 class DocumentEvent(Table, db=DB, tablename="document_event"):

@@ -1,0 +1,119 @@
+"""`counterfoil check`: the books must agree. Pure checks over plain rows."""
+
+from __future__ import annotations
+
+import json
+from collections import defaultdict
+from dataclasses import dataclass
+from decimal import Decimal
+from typing import Any, Iterable, Mapping, Sequence
+
+from app.documents import logic as documents_logic
+from app.money import from_minor, to_minor
+from app.taxes.logic import TaxRate
+
+
+@dataclass(frozen=True)
+class Break:
+    where: str
+    what: str
+
+    def __str__(self) -> str:
+        return f"{self.where}: {self.what}"
+
+
+def _name(doc: Mapping[str, Any]) -> str:
+    return doc["number"] or f"draft {documents_logic.TYPE_LABELS[doc['doc_type']].lower()} #{doc['id']}"
+
+
+def check_document(doc: Mapping[str, Any], lines: Sequence[Mapping[str, Any]], current_rates: Mapping[str, TaxRate]
+                   ) -> list[Break]:
+    """Totals recomputed from the lines equal the stored ones (issued documents use their frozen rates)."""
+    breaks = []
+    where = _name(doc)
+    currency = doc["currency"]
+    if doc["total_minor"] != doc["subtotal_minor"] + doc["tax_total_minor"]:
+        breaks.append(Break(where, "total is not subtotal + taxes"))
+    if doc["subtotal_minor"] != sum(line["net_minor"] for line in lines):
+        breaks.append(Break(where, "subtotal is not the sum of the line nets"))
+    frozen = json.loads(doc["taxes_json"] or "[]")
+    if doc["status"] != "draft":
+        rates = {t["code"]: TaxRate(t["code"], t["name"], Decimal(t["rate"]), t.get("compound", False),
+                                    t.get("note", ""), t.get("category", "S")) for t in frozen}
+        if sum(to_minor(Decimal(t["amount"]), currency) for t in frozen) != doc["tax_total_minor"]:
+            breaks.append(Break(where, "the tax breakdown does not add up to the tax total"))
+    else:
+        rates = dict(current_rates)
+    calc_lines = []
+    for line in lines:
+        codes = tuple(line["tax_codes"].split())
+        if any(code not in rates for code in codes):
+            breaks.append(Break(where, f"line {line['position']} uses a tax that is not in the document's breakdown"))
+            return breaks
+        calc_lines.append(documents_logic.Line(description=line["description"], quantity=Decimal(line["quantity"]),
+                                               unit_price=Decimal(line["unit_price"]),
+                                               discount_percent=Decimal(line["discount_percent"]), tax_codes=codes))
+    totals = documents_logic.compute_totals(calc_lines, rates, currency, Decimal(doc["discount_percent"]))
+    for line, net in zip(lines, totals.nets):
+        if to_minor(net, currency) != line["net_minor"]:
+            breaks.append(Break(where, f"line {line['position']} net is {from_minor(line['net_minor'], currency)}, "
+                                       f"recomputed {net}"))
+    if to_minor(totals.total, currency) != doc["total_minor"]:
+        breaks.append(Break(where, f"total is {from_minor(doc['total_minor'], currency)}, recomputed {totals.total}"))
+    for name in ("paid_minor", "credited_minor", "total_minor"):
+        if doc[name] < 0 and doc["doc_type"] != "credit_note":
+            breaks.append(Break(where, f"{name.removesuffix('_minor')} is negative"))
+    if doc["doc_type"] == "invoice" and doc["status"] != "draft" and \
+            doc["total_minor"] - doc["paid_minor"] - doc["credited_minor"] < 0:
+        breaks.append(Break(where, "more was paid and credited than the invoice's total"))
+    return breaks
+
+
+def check_allocations(invoices: Iterable[Mapping[str, Any]], applied_by_invoice: Mapping[int, int],
+                      credited_by_invoice: Mapping[int, int]) -> list[Break]:
+    breaks = []
+    for doc in invoices:
+        where = _name(doc)
+        if doc["paid_minor"] != applied_by_invoice.get(doc["id"], 0):
+            breaks.append(Break(where, f"paid is {from_minor(doc['paid_minor'], doc['currency'])} but live payments "
+                                       f"and applied credit make {from_minor(applied_by_invoice.get(doc['id'], 0), doc['currency'])}"))
+        if doc["credited_minor"] != credited_by_invoice.get(doc["id"], 0):
+            breaks.append(Break(where, f"credited is {from_minor(doc['credited_minor'], doc['currency'])} but its "
+                                       f"credit notes make {from_minor(credited_by_invoice.get(doc['id'], 0), doc['currency'])}"))
+    return breaks
+
+
+def check_ledgers(ledger: Mapping[tuple[int, str], int], expected: Mapping[tuple[int, str], int],
+                  credit: Mapping[tuple[int, str], int], client_names: Mapping[int, str]) -> list[Break]:
+    """Ledger balance = invoices - credit notes - live payments + refunds; client credit never below zero."""
+    breaks = []
+    for key in sorted(set(ledger) | set(expected)):
+        client_id, currency = key
+        where = f"client {client_names.get(client_id, client_id)} ({currency})"
+        if ledger.get(key, 0) != expected.get(key, 0):
+            breaks.append(Break(where, f"ledger balance {from_minor(ledger.get(key, 0), currency)} differs from the "
+                                       f"documents and payments ({from_minor(expected.get(key, 0), currency)})"))
+    for (client_id, currency), amount in credit.items():
+        if amount < 0:
+            breaks.append(Break(f"client {client_names.get(client_id, client_id)} ({currency})",
+                                f"client credit is negative ({from_minor(amount, currency)})"))
+    return breaks
+
+
+def check_numbering(issued: Iterable[Mapping[str, Any]], series: Iterable[Mapping[str, Any]]) -> list[Break]:
+    """Each series: as many numbers issued as the counter moved, none twice."""
+    breaks = []
+    seen: dict[str, int] = {}
+    count: dict[tuple[str, int], int] = defaultdict(int)
+    for doc in issued:
+        if doc["number"] in seen:
+            breaks.append(Break(doc["number"], "number used twice"))
+        seen[doc["number"]] = doc["id"]
+        count[(doc["doc_type"], doc["issue_date"].year)] += 1
+    expected = {(s["doc_type"], s["year"]): s["next_seq"] - s["start_seq"] for s in series}
+    for key in sorted(set(count) | set(expected)):
+        if count.get(key, 0) != expected.get(key, 0):
+            breaks.append(Break(f"{documents_logic.TYPE_LABELS[key[0]]} numbers {key[1]}",
+                                f"{count.get(key, 0)} issued but the series advanced by {expected.get(key, 0)}: "
+                                "a number is missing"))
+    return breaks

@@ -1,0 +1,89 @@
+"""Load what `counterfoil check` compares, straight from the database file (read-only)."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+from app.db.engine import raw_connection
+from app.integrity import logic
+from app.integrity.logic import Break
+from app.taxes.logic import rate_of
+
+
+def _rows(connection, sql: str, *args: Any) -> list[dict[str, Any]]:
+    return [dict(row) for row in connection.execute(sql, args).fetchall()]
+
+
+def run_checks(database_path: Path) -> list[Break]:
+    connection = raw_connection(database_path)
+    try:
+        breaks: list[Break] = []
+        integrity = connection.execute("PRAGMA integrity_check").fetchone()[0]
+        if integrity != "ok":
+            breaks.append(Break("database", f"SQLite integrity check: {integrity}"))
+        for row in connection.execute("PRAGMA foreign_key_check").fetchall():
+            breaks.append(Break("database", f"broken reference in {row[0]} row {row[1]}"))
+        rates = {row["code"]: rate_of(row) for row in _rows(connection, "SELECT * FROM tax")}
+        documents = _rows(connection, "SELECT * FROM document ORDER BY id")
+        lines: dict[int, list[dict[str, Any]]] = defaultdict(list)
+        for line in _rows(connection, "SELECT * FROM document_line ORDER BY document, position"):
+            lines[line["document"]].append(line)
+        for doc in documents:
+            doc["issue_date"] = date.fromisoformat(str(doc["issue_date"]))
+            breaks.extend(logic.check_document(doc, lines[doc["id"]], rates))
+        applied: dict[int, int] = defaultdict(int)
+        for row in _rows(connection, "SELECT invoice, SUM(applied_minor) AS s FROM payment WHERE status = 'live' "
+                                     "AND invoice IS NOT NULL GROUP BY invoice"):
+            applied[row["invoice"]] += row["s"]
+        for row in _rows(connection, "SELECT invoice, SUM(amount_minor) AS s FROM credit_application GROUP BY invoice"):
+            applied[row["invoice"]] += row["s"]
+        credited = {row["invoice"]: row["s"] for row in _rows(
+            connection, "SELECT invoice, SUM(total_minor) AS s FROM document WHERE doc_type = 'credit_note' "
+                        "AND status = 'issued' AND invoice IS NOT NULL GROUP BY invoice")}
+        breaks.extend(logic.check_allocations([d for d in documents if d["doc_type"] == "invoice"], applied, credited))
+        ledger = {(r["client"], r["currency"]): r["s"] for r in _rows(
+            connection, "SELECT client, currency, SUM(debit_minor) - SUM(credit_minor) AS s FROM ledger_entry "
+                        "GROUP BY client, currency")}
+        expected: dict[tuple[int, str], int] = defaultdict(int)
+        for doc in documents:
+            if doc["status"] == "draft":
+                continue
+            if doc["doc_type"] == "invoice":
+                expected[(doc["client"], doc["currency"])] += doc["total_minor"]
+            elif doc["doc_type"] == "credit_note":
+                expected[(doc["client"], doc["currency"])] -= doc["total_minor"]
+        for row in _rows(connection, "SELECT client, currency, SUM(amount_minor) AS s FROM payment "
+                                     "WHERE status = 'live' GROUP BY client, currency"):
+            expected[(row["client"], row["currency"])] -= row["s"]
+        for row in _rows(connection, "SELECT client, currency, SUM(amount_minor) AS s FROM refund GROUP BY client, currency"):
+            expected[(row["client"], row["currency"])] += row["s"]
+        credit: dict[tuple[int, str], int] = defaultdict(int)
+        for doc in documents:
+            if doc["doc_type"] == "credit_note" and doc["status"] == "issued" and doc["invoice"] is None:
+                credit[(doc["client"], doc["currency"])] += doc["total_minor"]
+        for sql, sign in (("SELECT client, currency, SUM(excess_minor) AS s FROM payment WHERE status = 'live' "
+                           "GROUP BY client, currency", 1),
+                          ("SELECT client, currency, SUM(amount_minor) AS s FROM credit_application "
+                           "GROUP BY client, currency", -1),
+                          ("SELECT client, currency, SUM(amount_minor) AS s FROM refund GROUP BY client, currency", -1)):
+            for row in _rows(connection, sql):
+                credit[(row["client"], row["currency"])] += sign * row["s"]
+        names = {row["id"]: row["name"] for row in _rows(connection, "SELECT id, name FROM client")}
+        breaks.extend(logic.check_ledgers(ledger, {k: v for k, v in expected.items() if v or k in ledger}, credit, names))
+        issued = [d for d in documents if d["number"]]
+        series = _rows(connection, "SELECT * FROM number_series")
+        breaks.extend(logic.check_numbering(issued, series))
+        entries_per_doc = {row["document_id"]: row["n"] for row in _rows(
+            connection, "SELECT document_id, COUNT(*) AS n FROM ledger_entry WHERE kind IN "
+                        "('invoice', 'credit_note', 'cancellation') GROUP BY document_id")}
+        for doc in documents:
+            if doc["status"] != "draft" and doc["doc_type"] in ("invoice", "credit_note"):
+                if entries_per_doc.get(doc["id"], 0) != 1:
+                    breaks.append(Break(doc["number"] or str(doc["id"]),
+                                        f"{entries_per_doc.get(doc['id'], 0)} ledger entries instead of 1"))
+        return breaks
+    finally:
+        connection.close()

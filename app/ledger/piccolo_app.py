@@ -1,0 +1,11 @@
+import os
+
+from piccolo.conf.apps import AppConfig
+
+from app.ledger.tables import LedgerEntry
+
+APP_CONFIG = AppConfig(
+    app_name="ledger",
+    migrations_folder_path=os.path.join(os.path.dirname(__file__), "piccolo_migrations"),
+    table_classes=[LedgerEntry],
+)

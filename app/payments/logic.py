@@ -1,0 +1,89 @@
+"""Payments: validation, the overpayment rule, client credit. Pure functions."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date
+from decimal import Decimal
+from typing import Any, Mapping
+
+from app.common.logic import FieldError, Form, ValidationFailed
+from app.documents.logic import StateConflict, parse_date
+from app.money import minor_digits
+
+METHODS = {"bank_transfer": "Bank transfer", "card": "Card", "cash": "Cash", "cheque": "Cheque",
+           "paypal": "PayPal", "other": "Other"}
+
+
+@dataclass(frozen=True)
+class PaymentInput:
+    amount: Decimal
+    payment_date: date
+    method: str
+    reference: str
+    note: str
+    keep_excess_as_credit: bool
+
+
+def clean_payment(data: Mapping[str, Any], currency: str, today: date) -> PaymentInput:
+    form = Form(data)
+    form.decimal("amount", minimum=Decimal("0"), label="Amount")
+    amount = form.values.get("amount")
+    if amount is not None:
+        if amount == 0:
+            form.error("amount", "The amount must be above zero")
+        elif amount != amount.quantize(Decimal(1).scaleb(-minor_digits(currency))):
+            form.error("amount", f"{currency} amounts have at most {minor_digits(currency)} decimals")
+        elif amount >= Decimal("1e13"):
+            form.error("amount", "The amount is too large")
+    errors: list[FieldError] = []
+    raw_date = data.get("date", data.get("payment_date"))
+    payment_date = parse_date(raw_date, "date", errors, "Date") if raw_date not in (None, "") else today
+    if payment_date and payment_date > today:
+        errors.append(FieldError("date", "A payment cannot be dated in the future"))
+    form.choice("method", METHODS, default="bank_transfer", label="Method")
+    form.text("reference", max_length=200)
+    form.text("note", max_length=2000)
+    form.boolean("keep_excess_as_credit", default=False)
+    form.errors.extend(errors)
+    values = form.raise_if_invalid()
+    return PaymentInput(amount=values["amount"], payment_date=payment_date or today, method=values["method"],
+                        reference=values.get("reference", ""), note=values.get("note", ""),
+                        keep_excess_as_credit=values.get("keep_excess_as_credit", False))
+
+
+def split_payment(amount: Decimal, open_amount: Decimal, keep_excess_as_credit: bool, currency: str) -> tuple[Decimal, Decimal]:
+    """(applied to the invoice, kept as client credit). More than the balance needs the user's say-so."""
+    if open_amount <= 0:
+        raise StateConflict("This invoice has nothing left to pay.")
+    if amount <= open_amount:
+        return amount, Decimal(0)
+    if not keep_excess_as_credit:
+        raise ValidationFailed([FieldError(
+            "amount", f"The payment ({amount} {currency}) is more than the balance due ({open_amount} {currency}). "
+                      "Lower it, or tick “keep the excess as client credit”.")])
+    return open_amount, amount - open_amount
+
+
+def check_reversal(status: str, excess: Decimal, available_credit: Decimal, reason: str) -> None:
+    if status != "live":
+        raise StateConflict("This payment is already reversed.")
+    if not reason.strip():
+        raise ValidationFailed([FieldError("reason", "Say why the payment is reversed (it is kept on record)")])
+    if excess > available_credit:
+        raise StateConflict("The credit from this payment's excess is already used or refunded; "
+                            "a reversal would leave the client with negative credit.")
+
+
+def check_credit_use(amount: Decimal, available: Decimal, open_amount: Decimal, what: str) -> None:
+    if amount <= 0:
+        raise ValidationFailed([FieldError("amount", "The amount must be above zero")])
+    if amount > available:
+        raise ValidationFailed([FieldError("amount", f"The client has only {available} of credit")])
+    if what == "apply" and amount > open_amount:
+        raise ValidationFailed([FieldError("amount", f"The invoice has only {open_amount} left to pay")])
+
+
+def available_credit(*, credit_notes_on_account: Decimal, payment_excess: Decimal, applied: Decimal,
+                     refunded: Decimal) -> Decimal:
+    return credit_notes_on_account + payment_excess - applied - refunded

@@ -1,0 +1,11 @@
+import os
+
+from piccolo.conf.apps import AppConfig
+
+from app.payments.tables import CreditApplication, Payment, Refund
+
+APP_CONFIG = AppConfig(
+    app_name="payments",
+    migrations_folder_path=os.path.join(os.path.dirname(__file__), "piccolo_migrations"),
+    table_classes=[Payment, CreditApplication, Refund],
+)

@@ -1,0 +1,279 @@
+"""Payments, reversals, client credit and refunds: every change is one transaction and one ledger entry."""
+
+from __future__ import annotations
+
+from datetime import date, datetime, timezone
+from decimal import Decimal
+from typing import Any, Mapping
+
+from piccolo.query.functions.aggregate import Sum
+
+from app.common.logic import Conflict, FieldError, Form, NotFound, Page, PageOf, ValidationFailed
+from app.db.engine import write_transaction
+from app.documents import service as documents_service
+from app.documents.logic import StateConflict, parse_date
+from app.documents.tables import Document
+from app.ledger import service as ledger_service
+from app.money import from_minor, minor_digits, round_money, to_minor
+from app.payments import logic
+from app.payments.tables import CreditApplication, Payment, Refund
+
+
+def _now() -> datetime:
+    return datetime.now(timezone.utc)
+
+
+def _decorate(row: dict[str, Any]) -> dict[str, Any]:
+    currency = row["currency"]
+    row["amount"] = from_minor(row["amount_minor"], currency)
+    row["applied"] = from_minor(row["applied_minor"], currency)
+    row["excess"] = from_minor(row["excess_minor"], currency)
+    return row
+
+
+async def get_payment(payment_id: int) -> dict[str, Any]:
+    row = await Payment.select(Payment.all_columns(), Payment.client.name.as_alias("client_name"),
+                               Payment.invoice.number.as_alias("invoice_number")).where(Payment.id == payment_id).first()
+    if row is None:
+        raise NotFound(f"Payment {payment_id}")
+    return _decorate(row)
+
+
+async def _open_invoice(invoice_id: int) -> dict[str, Any]:
+    invoice = await Document.select().where((Document.id == invoice_id) & (Document.doc_type == "invoice")).first()
+    if invoice is None:
+        raise NotFound(f"Invoice {invoice_id}")
+    if invoice["status"] == "draft":
+        raise Conflict("Issue the invoice before recording a payment.")
+    if invoice["status"] == "cancelled":
+        raise Conflict("This invoice is cancelled; it takes no payments.")
+    return invoice
+
+
+def _open_amount(invoice: Mapping[str, Any]) -> Decimal:
+    return from_minor(invoice["total_minor"] - invoice["paid_minor"] - invoice["credited_minor"], invoice["currency"])
+
+
+async def record_payment(invoice_id: int, data: Mapping[str, Any], *, actor: int | None = None,
+                         idempotency_key: str | None = None) -> dict[str, Any]:
+    """Record money received against an invoice. The same idempotency key never records twice."""
+    key = (idempotency_key or "").strip() or None
+    if key is not None and len(key) > 100:
+        raise ValidationFailed([FieldError("idempotency_key", "The idempotency key is longer than 100 characters")])
+    today = await documents_service.today()
+    async with write_transaction():
+        if key is not None:
+            existing = await Payment.select(Payment.id, Payment.invoice).where(Payment.idempotency_key == key).first()
+            if existing is not None:
+                if existing["invoice"] != invoice_id:
+                    raise Conflict("This idempotency key was already used for another invoice.")
+                return await get_payment(existing["id"])
+        invoice = await _open_invoice(invoice_id)
+        currency = invoice["currency"]
+        values = logic.clean_payment(data, currency, today)
+        if values.payment_date < invoice["issue_date"]:
+            raise ValidationFailed([FieldError("date", "A payment cannot be dated before the invoice was issued")])
+        try:
+            applied, excess = logic.split_payment(values.amount, _open_amount(invoice), values.keep_excess_as_credit,
+                                                  currency)
+        except StateConflict as error:
+            raise Conflict(error.detail) from None
+        payment = Payment(client=invoice["client"], invoice=invoice_id, currency=currency,
+                          amount_minor=to_minor(values.amount, currency), applied_minor=to_minor(applied, currency),
+                          excess_minor=to_minor(excess, currency), payment_date=values.payment_date,
+                          method=values.method, reference=values.reference, note=values.note, status="live",
+                          idempotency_key=key, created_at=_now(), created_by=actor)
+        await payment.save()
+        await documents_service.add_paid(invoice_id, payment.applied_minor)
+        method = logic.METHODS[values.method]
+        await ledger_service.append(
+            client_id=invoice["client"], currency=currency, entry_date=values.payment_date, kind="payment",
+            credit_minor=payment.amount_minor, document_id=invoice_id, payment_id=payment.id, number=invoice["number"],
+            description=f"Payment, {method}" + (f" ({values.reference})" if values.reference else "")
+                        + (f"; {excess} {currency} kept as credit" if excess else ""), actor=actor)
+        await documents_service.record_event(invoice_id, "payment", f"{values.amount} {currency} by {method}", actor)
+    return await get_payment(payment.id)
+
+
+async def reverse_payment(payment_id: int, reason: str, *, reversal_date: Any = None, actor: int | None = None
+                          ) -> dict[str, Any]:
+    """A wrong payment is reversed by a dated entry; it stays in every list, marked reversed."""
+    today = await documents_service.today()
+    errors: list[FieldError] = []
+    when = parse_date(reversal_date, "date", errors, "Date") if reversal_date not in (None, "") else today
+    if errors:
+        raise ValidationFailed(errors)
+    async with write_transaction():
+        payment = await get_payment(payment_id)
+        currency = payment["currency"]
+        available = await available_credit(payment["client"], currency)
+        try:
+            logic.check_reversal(payment["status"], payment["excess"], available, reason or "")
+        except StateConflict as error:
+            raise Conflict(error.detail) from None
+        if when < payment["payment_date"]:
+            raise ValidationFailed([FieldError("date", "A reversal cannot be dated before the payment")])
+        await Payment.update({Payment.status: "reversed", Payment.reversal_date: when,
+                              Payment.reversal_reason: reason.strip(), Payment.reversed_at: _now()}).where(
+            Payment.id == payment_id)
+        if payment["invoice"] is not None:
+            await documents_service.add_paid(payment["invoice"], -payment["applied_minor"])
+            await documents_service.record_event(payment["invoice"], "payment reversed",
+                                                 f"{payment['amount']} {currency}: {reason.strip()}", actor)
+        await ledger_service.append(
+            client_id=payment["client"], currency=currency, entry_date=when, kind="reversal",
+            debit_minor=payment["amount_minor"], document_id=payment["invoice"], payment_id=payment_id,
+            number=payment.get("invoice_number") or "", description=f"Payment of {payment['payment_date']} reversed: "
+                                                                    f"{reason.strip()}", actor=actor)
+    return await get_payment(payment_id)
+
+
+async def edit_payment(payment_id: int, data: Mapping[str, Any], *, actor: int | None = None) -> dict[str, Any]:
+    """Editing is a reversal plus a new payment, in one transaction: both stay on record."""
+    async with write_transaction():
+        old = await get_payment(payment_id)
+        if old["invoice"] is None:
+            raise Conflict("Only a payment against an invoice can be edited.")
+        await reverse_payment(payment_id, "corrected", actor=actor)
+        new = await record_payment(old["invoice"], data, actor=actor)
+        await Payment.update({Payment.replaced_by: new["id"]}).where(Payment.id == payment_id)
+    return await get_payment(new["id"])
+
+
+async def available_credit(client_id: int, currency: str) -> Decimal:
+    rows = await Payment.raw(
+        "SELECT "
+        "(SELECT COALESCE(SUM(total_minor), 0) FROM document WHERE doc_type = 'credit_note' AND status = 'issued' "
+        " AND invoice IS NULL AND client = {} AND currency = {}) AS notes, "
+        "(SELECT COALESCE(SUM(excess_minor), 0) FROM payment WHERE status = 'live' AND client = {} AND currency = {}) AS excess, "
+        "(SELECT COALESCE(SUM(amount_minor), 0) FROM credit_application WHERE client = {} AND currency = {}) AS applied, "
+        "(SELECT COALESCE(SUM(amount_minor), 0) FROM refund WHERE client = {} AND currency = {}) AS refunded",
+        client_id, currency, client_id, currency, client_id, currency, client_id, currency)
+    row = rows[0]
+    return logic.available_credit(
+        credit_notes_on_account=from_minor(row["notes"], currency), payment_excess=from_minor(row["excess"], currency),
+        applied=from_minor(row["applied"], currency), refunded=from_minor(row["refunded"], currency))
+
+
+async def credits_of(client_id: int) -> list[tuple[str, Decimal]]:
+    currencies = await ledger_service.currencies_of(client_id)
+    out = []
+    for currency in currencies:
+        amount = await available_credit(client_id, currency)
+        if amount:
+            out.append((currency, amount))
+    return out
+
+
+def _amount(data: Mapping[str, Any], currency: str) -> Decimal:
+    form = Form(data)
+    form.decimal("amount", minimum=Decimal(0), label="Amount")
+    amount = form.raise_if_invalid()["amount"]
+    if amount != round_money(amount, currency):
+        raise ValidationFailed([FieldError("amount", f"{currency} amounts have at most {minor_digits(currency)} decimals")])
+    return amount
+
+
+async def apply_credit(invoice_id: int, data: Mapping[str, Any], *, actor: int | None = None) -> dict[str, Any]:
+    """Put the client's credit towards an open invoice (only when the user asks)."""
+    today = await documents_service.today()
+    async with write_transaction():
+        invoice = await _open_invoice(invoice_id)
+        currency = invoice["currency"]
+        available = await available_credit(invoice["client"], currency)
+        open_amount = _open_amount(invoice)
+        raw = dict(data)
+        if raw.get("amount") in (None, ""):
+            raw["amount"] = str(min(available, open_amount))
+        amount = _amount(raw, currency)
+        logic.check_credit_use(amount, available, open_amount, "apply")
+        minor = to_minor(amount, currency)
+        await CreditApplication.insert(CreditApplication(client=invoice["client"], invoice=invoice_id, currency=currency,
+                                                         amount_minor=minor, applied_date=today, created_at=_now(),
+                                                         created_by=actor))
+        await documents_service.add_paid(invoice_id, minor)
+        await ledger_service.append(client_id=invoice["client"], currency=currency, entry_date=today,
+                                    kind="credit_applied", amount_minor=minor, document_id=invoice_id,
+                                    number=invoice["number"],
+                                    description=f"{amount} {currency} of client credit applied to {invoice['number']}",
+                                    actor=actor)
+        await documents_service.record_event(invoice_id, "credit applied", f"{amount} {currency}", actor)
+    return await documents_service.get_document(invoice_id)
+
+
+async def refund(client_id: int, data: Mapping[str, Any], *, actor: int | None = None) -> dict[str, Any]:
+    """Pay client credit back: a dated refund entry."""
+    today = await documents_service.today()
+    currency = str(data.get("currency") or "").upper()
+    currencies = await ledger_service.currencies_of(client_id)
+    if currency not in currencies:
+        raise ValidationFailed([FieldError("currency", "The client has no account in this currency")])
+    errors: list[FieldError] = []
+    when = parse_date(data.get("date"), "date", errors, "Date") if data.get("date") not in (None, "") else today
+    if errors:
+        raise ValidationFailed(errors)
+    method = str(data.get("method") or "bank_transfer")
+    if method not in logic.METHODS:
+        raise ValidationFailed([FieldError("method", f"Method must be one of: {', '.join(logic.METHODS)}")])
+    reference = str(data.get("reference") or "").strip()[:200]
+    async with write_transaction():
+        available = await available_credit(client_id, currency)
+        amount = _amount(data, currency)
+        logic.check_credit_use(amount, available, Decimal(0), "refund")
+        minor = to_minor(amount, currency)
+        row = Refund(client=client_id, currency=currency, amount_minor=minor, refund_date=when, method=method,
+                     reference=reference, note=str(data.get("note") or "")[:2000], created_at=_now(), created_by=actor)
+        await row.save()
+        await ledger_service.append(client_id=client_id, currency=currency, entry_date=when, kind="refund",
+                                    debit_minor=minor, description=f"Refund of client credit, {logic.METHODS[method]}"
+                                    + (f" ({reference})" if reference else ""), actor=actor)
+    return {"id": row.id, "client_id": client_id, "currency": currency, "amount": amount, "date": when,
+            "method": method, "reference": reference}
+
+
+async def list_payments(*, client_id: int | None = None, method: str = "", date_from: date | None = None,
+                        date_to: date | None = None, state: str = "", invoice_id: int | None = None,
+                        page: Page = Page()) -> PageOf:
+    errors = []
+    if method and method not in logic.METHODS:
+        errors.append(FieldError("method", f"method must be one of: {', '.join(logic.METHODS)}"))
+    if state and state not in ("live", "reversed"):
+        errors.append(FieldError("state", "state must be live or reversed"))
+    if date_from and date_to and date_to < date_from:
+        errors.append(FieldError("to", "The end of the period is before its start"))
+    if errors:
+        raise ValidationFailed(errors)
+    conditions = []
+    if client_id is not None:
+        conditions.append(Payment.client == client_id)
+    if invoice_id is not None:
+        conditions.append(Payment.invoice == invoice_id)
+    if method:
+        conditions.append(Payment.method == method)
+    if state:
+        conditions.append(Payment.status == state)
+    if date_from:
+        conditions.append(Payment.payment_date >= date_from)
+    if date_to:
+        conditions.append(Payment.payment_date <= date_to)
+    select = Payment.select(Payment.all_columns(), Payment.client.name.as_alias("client_name"),
+                            Payment.invoice.number.as_alias("invoice_number"))
+    count = Payment.count()
+    sums = Payment.select(Payment.currency, Payment.status, Sum(Payment.amount_minor, alias="amount"))
+    for condition in conditions:
+        select, count, sums = select.where(condition), count.where(condition), sums.where(condition)
+    rows = await select.order_by(Payment.payment_date, ascending=False).order_by(Payment.id, ascending=False) \
+        .limit(page.per_page).offset(page.offset)
+    totals: dict[str, dict[str, Decimal]] = {}
+    for row in await sums.group_by(Payment.currency, Payment.status):
+        entry = totals.setdefault(row["currency"], {"live": Decimal(0), "reversed": Decimal(0)})
+        entry[row["status"]] = from_minor(row["amount"] or 0, row["currency"])
+    return PageOf(items=[_decorate(r) for r in rows], total=await count, page=page,
+                  extra={"totals": [{"currency": c, **v} for c, v in sorted(totals.items())]})
+
+
+async def credit_applications(invoice_id: int) -> list[dict[str, Any]]:
+    rows = await CreditApplication.select().where(CreditApplication.invoice == invoice_id).order_by(CreditApplication.id)
+    for row in rows:
+        row["amount"] = from_minor(row["amount_minor"], row["currency"])
+    return rows

@@ -1,0 +1,58 @@
+from piccolo.columns import BigInt, Date, ForeignKey, Integer, OnDelete, Text, Timestamptz, Varchar
+from piccolo.table import Table
+
+from app.clients.tables import Client
+from app.db.engine import DB
+from app.documents.tables import Document
+
+
+class Payment(Table, db=DB, tablename="payment"):
+    """Money received. Never deleted: a wrong payment is reversed by a dated reversal.
+
+    amount = applied (to the invoice) + excess (kept as client credit, when the user says so).
+    """
+
+    client = ForeignKey(references=Client, on_delete=OnDelete.restrict, index=True)
+    invoice = ForeignKey(references=Document, on_delete=OnDelete.restrict, null=True, default=None, index=True)
+    currency = Varchar(length=3)
+    amount_minor = BigInt()
+    applied_minor = BigInt()
+    excess_minor = BigInt(default=0)
+    payment_date = Date(index=True)
+    method = Varchar(length=20)
+    reference = Varchar(length=200, default="")
+    note = Text(default="")
+    status = Varchar(length=10, default="live", index=True)  # live | reversed
+    reversal_date = Date(null=True, default=None)
+    reversal_reason = Text(default="")
+    replaced_by = Integer(null=True, default=None)  # an edit is a reversal plus this new payment
+    idempotency_key = Varchar(length=100, null=True, default=None, unique=True)
+    created_at = Timestamptz()
+    created_by = Integer(null=True, default=None)
+    reversed_at = Timestamptz(null=True, default=None)
+
+
+class CreditApplication(Table, db=DB, tablename="credit_application"):
+    """Client credit put towards an open invoice, when the user chose to."""
+
+    client = ForeignKey(references=Client, on_delete=OnDelete.restrict, index=True)
+    invoice = ForeignKey(references=Document, on_delete=OnDelete.restrict, index=True)
+    currency = Varchar(length=3)
+    amount_minor = BigInt()
+    applied_date = Date()
+    created_at = Timestamptz()
+    created_by = Integer(null=True, default=None)
+
+
+class Refund(Table, db=DB, tablename="refund"):
+    """Client credit paid back to the client."""
+
+    client = ForeignKey(references=Client, on_delete=OnDelete.restrict, index=True)
+    currency = Varchar(length=3)
+    amount_minor = BigInt()
+    refund_date = Date()
+    method = Varchar(length=20)
+    reference = Varchar(length=200, default="")
+    note = Text(default="")
+    created_at = Timestamptz()
+    created_by = Integer(null=True, default=None)
