@@ -9,9 +9,13 @@ from __future__ import annotations
 import random
 from typing import Any
 
+from datetime import timedelta
+
 from app.catalog import service as catalog_service
 from app.clients import service as clients_service
-from app.common.logic import ValidationFailed
+from app.common.logic import Page, ValidationFailed
+from app.documents import service as documents_service
+from app.payments import service as payments_service
 from app.config import Config
 from app.settings import service as settings_service
 from app.taxes import service as taxes_service
@@ -109,4 +113,92 @@ async def fill(config: Config, *, clients: int = 40, invoices: int = 120, seed: 
         made_clients += 1
         if index % 17 == 16:
             await clients_service.set_status(client["id"], "archived")
-    return {"clients": made_clients, "catalogue items": made_items}
+    made = await _documents(rng, invoices)
+    return {"clients": made_clients, "catalogue items": made_items, **made}
+
+
+def _lines(rng: random.Random, items: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    lines = []
+    for item in rng.sample(items, k=rng.choice([1, 1, 2, 3, 4, 6])):
+        unit = item["unit"]
+        quantity = {"hour": rng.choice(["1.5", "4", "7.25", "12", "32"]), "day": rng.choice(["1", "2", "0.5"]),
+                    "km": str(rng.randint(20, 400))}.get(unit, "1")
+        line = {"item_id": item["id"], "quantity": quantity}
+        if unit == "month" and rng.random() < 0.5:
+            line["description"] = f"{item['name']}, {rng.choice(['September', 'October', 'November'])}"
+        if rng.random() < 0.1:
+            line["discount_percent"] = "10"
+        lines.append(line)
+    if rng.random() < 0.2:
+        lines.append({"description": "Rush delivery surcharge", "quantity": "1", "unit_price": "150.00",
+                      "taxes": ["HST"]})
+    return lines
+
+
+async def _documents(rng: random.Random, invoices: int) -> dict[str, int]:
+    """Invoices over the last 14 months in every state, with payments, credit notes and quotes."""
+    if invoices == 0:
+        return {}
+    clients = [c for c in (await clients_service.list_clients(status="active", page=Page(1, 500))).items
+               if c["currency"] == "CAD"] or (await clients_service.list_clients(status="active", page=Page(1, 500))).items
+    items = [i for i in (await catalog_service.list_items(active=True, page=Page(1, 500))).items]
+    if not clients or not items:
+        return {}
+    today = await documents_service.today()
+    counts = {"invoices": 0, "payments": 0, "credit notes": 0, "quotes": 0}
+    for index in range(invoices):
+        client = rng.choice(clients)
+        issue_date = today - timedelta(days=int(420 * (1 - index / max(1, invoices))) + rng.randint(0, 3))
+        issue_date = min(issue_date, today)
+        doc = await documents_service.create_document("invoice", {
+            "client_id": client["id"], "issue_date": issue_date.isoformat(), "terms_days": rng.choice([14, 30, 30, 45]),
+            "lines": _lines(rng, items), "notes": "Thank you!" if rng.random() < 0.3 else ""})
+        counts["invoices"] += 1
+        if index >= invoices - 3:
+            continue  # a few drafts, as anyone has
+        doc = await documents_service.issue(doc["id"])
+        fate = rng.random()
+        age = (today - issue_date).days
+        if fate < 0.04:
+            await documents_service.cancel(doc["id"], "Issued to the wrong client")
+            continue
+        if rng.random() < 0.5:
+            await documents_service.mark_sent([doc["id"]])
+        if age > 40 and fate < 0.8 or age > 10 and fate < 0.35:
+            paid_on = min(today, doc["issue_date"] + timedelta(days=rng.randint(3, 40)))
+            await payments_service.record_payment(doc["id"], {
+                "amount": str(doc["total"]), "date": paid_on.isoformat(),
+                "method": rng.choice(["bank_transfer", "bank_transfer", "card", "cheque", "paypal"]),
+                "reference": f"TRX-{rng.randint(10000, 99999)}"})
+            counts["payments"] += 1
+        elif fate < 0.9 and doc["total"] > 20:
+            partial = (doc["total"] / 2).quantize(doc["total"])
+            await payments_service.record_payment(doc["id"], {"amount": str(partial), "date": today.isoformat(),
+                                                              "method": "bank_transfer", "reference": "Deposit"})
+            counts["payments"] += 1
+        elif fate < 0.93:
+            credit = await documents_service.credit_invoice(doc["id"])
+            first = credit["lines"][0]
+            await documents_service.update_draft(credit["id"], {"lines": [{
+                "description": f"Goodwill credit: {first['description']}", "quantity": "1",
+                "unit_price": str((first["net"] / 4).quantize(first["net"])), "taxes": first["tax_codes"].split()}]})
+            await documents_service.issue(credit["id"])
+            counts["credit notes"] += 1
+    for index in range(max(3, invoices // 10)):
+        client = rng.choice(clients)
+        quote = await documents_service.create_document("quote", {
+            "client_id": client["id"], "issue_date": (today - timedelta(days=rng.randint(0, 60))).isoformat(),
+            "lines": _lines(rng, items)})
+        counts["quotes"] += 1
+        if index % 5 == 0:
+            continue
+        quote = await documents_service.issue(quote["id"])
+        if quote["shown_status"] != "issued":
+            continue
+        if index % 5 == 1:
+            await documents_service.decide_quote(quote["id"], "accept")
+        elif index % 5 == 2:
+            await documents_service.decide_quote(quote["id"], "decline")
+        elif index % 5 == 3:
+            await documents_service.convert_quote(quote["id"])
+    return counts
