@@ -69,3 +69,14 @@ async def apply_migrations() -> str:
     if not result.success:
         raise MigrationError(f"database migration failed: {result.message}\n{report.getvalue()}")
     return report.getvalue()
+
+
+def known_migrations() -> dict[str, set[str]]:
+    """Every migration id this program ships, per Piccolo app (what a fully migrated database has applied)."""
+    _prepare_piccolo()
+    from app.db.piccolo_conf import APP_REGISTRY
+
+    known: dict[str, set[str]] = {}
+    for app_name, app_config in APP_REGISTRY.app_configs.items():
+        known[app_name] = set(_migration_modules_by_package(None, app_config.migrations_folder_path))
+    return known

@@ -18,6 +18,8 @@ APP_REGISTRY = AppRegistry(
         "app.documents.piccolo_app",
         "app.ledger.piccolo_app",
         "app.payments.piccolo_app",
+        "app.backup.piccolo_app",
+        "app.mail.piccolo_app",
     ]
 )
 

@@ -1,0 +1,1 @@
+"""Encrypted backup bundles: export, verify, restore, and scheduled backups."""

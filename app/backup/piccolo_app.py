@@ -1,0 +1,11 @@
+import os
+
+from piccolo.conf.apps import AppConfig
+
+from app.backup.tables import BackupSettings
+
+APP_CONFIG = AppConfig(
+    app_name="backup",
+    migrations_folder_path=os.path.join(os.path.dirname(__file__), "piccolo_migrations"),
+    table_classes=[BackupSettings],
+)

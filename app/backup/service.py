@@ -1,0 +1,1010 @@
+"""Backup operations: export a bundle, stage and verify one, restore it, and scheduled backups.
+
+Export: a consistent snapshot of the database (SQLite's backup API, then
+`PRAGMA integrity_check` on the copy), every attachment and a manifest go, as a
+tar stream, through the streaming encryptor into `FILE.part`, which becomes FILE
+only once complete. Memory stays flat whatever the data size.
+
+Import happens in two steps, so the live data is touched only when everything is known
+to be good:
+1. `stage_bundle` decrypts and checks everything into a private folder inside the data
+   folder (`.backup-work/restore-*`): header, passphrase, every chunk, the final chunk,
+   the tar members, the manifest's sizes and SHA-256s, `integrity_check`, row counts and
+   the schema (a newer one is refused). Any failure removes the folder: the data folder
+   is left byte for byte as it was.
+2. `apply_staged` migrates an older schema (on the staged copy, never the live file),
+   keeps a consistent copy of the current database as `pre-restore-<timestamp>.sqlite`
+   (and the current attachments as `pre-restore-<timestamp>-attachments/`), moves the
+   staged attachments in by rename, and replaces the database's content in one SQLite
+   transaction through the backup API. That last step is atomic and crash-safe (WAL), and,
+   unlike renaming a file under a running server, every open connection sees either the
+   old or the new database, never a torn mix. A data folder without a database gets the
+   staged file by rename.
+
+The running server: the CLI refuses to import while a server holds the data folder's
+instance lock (its message says to use the Backup page or quit first); the web page
+restores in-process with writes paused (`engine.writes_paused`), so the server
+"notices" the swap by construction.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import errno
+import fcntl
+import hashlib
+import io
+import json
+import logging
+import os
+import secrets
+import shutil
+import sqlite3
+import stat
+import tarfile
+import time
+from concurrent.futures import Future, ThreadPoolExecutor
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any, AsyncIterator, BinaryIO, Callable
+
+from app import __version__
+from app.backup import logic
+from app.backup.bundle import BundleReader, BundleWriter, Progress, read_header
+from app.backup.logic import (
+    DATABASE_MEMBER, MANIFEST_MEMBER, UNCHANGED, BackupError, ContentInvalid, KdfParams,
+    MemberDigest, RestoreRefused,
+)
+from app.backup.tables import BackupSettings
+from app.config import Config
+from app.db import engine
+from app.db.engine import write_transaction
+from app.db.migrate import apply_migrations, known_migrations
+from app.paths import ensure_private_dir
+
+log = logging.getLogger("counterfoil.backup")
+
+WORK_DIR_NAME = ".backup-work"
+PASSPHRASE_FILE = "backup-passphrase"
+COPY_BLOCK = 1024 * 1024
+STALE_AFTER_S = 3600
+SETTINGS_ID = 1
+# Two workers: SQLite's checks and fsync run beside the encryption (both release the GIL).
+_POOL = ThreadPoolExecutor(max_workers=2, thread_name_prefix="counterfoil-backup")
+
+
+# -- small file helpers ---------------------------------------------------------------
+
+def _fsync_dir(path: Path) -> None:
+    try:
+        fd = os.open(path, os.O_RDONLY)
+    except OSError:
+        return
+    try:
+        os.fsync(fd)
+    except OSError:
+        pass
+    finally:
+        os.close(fd)
+
+
+def _open_new_private(path: Path) -> BinaryIO:
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    return os.fdopen(fd, "wb")
+
+
+def work_dir(config: Config) -> Path:
+    return config.data_dir / WORK_DIR_NAME
+
+
+def _new_work_folder(config: Config, kind: str) -> Path:
+    ensure_private_dir(config.data_dir)
+    root = work_dir(config)
+    root.mkdir(mode=0o700, exist_ok=True)
+    folder = root / f"{kind}-{secrets.token_hex(8)}"
+    folder.mkdir(mode=0o700)
+    return folder
+
+
+def _remove_work_folder(config: Config, folder: Path) -> None:
+    shutil.rmtree(folder, ignore_errors=True)
+    try:
+        work_dir(config).rmdir()   # only when empty: leave the data folder as it was
+    except OSError:
+        pass
+
+
+def new_download_folder(config: Config) -> Path:
+    """A private folder for a bundle on its way to the browser; removed once it is sent."""
+    return _new_work_folder(config, "download")
+
+
+def remove_download_folder(config: Config, folder: Path) -> None:
+    _remove_work_folder(config, folder)
+
+
+def discard_pending_restores(config: Config) -> None:
+    """One restore waits for confirmation at a time: a new upload replaces an older one."""
+    root = work_dir(config)
+    if root.is_dir():
+        for entry in root.glob("restore-*"):
+            shutil.rmtree(entry, ignore_errors=True)
+
+
+def cleanup_stale_work(config: Config, *, older_than_s: float = STALE_AFTER_S) -> None:
+    """Remove what an interrupted export or an abandoned restore left behind."""
+    root = work_dir(config)
+    if not root.is_dir():
+        return
+    now = time.time()
+    for entry in root.iterdir():
+        try:
+            if now - entry.stat().st_mtime > older_than_s:
+                shutil.rmtree(entry, ignore_errors=True) if entry.is_dir() else entry.unlink()
+        except OSError:
+            pass
+    try:
+        root.rmdir()
+    except OSError:
+        pass
+
+
+class _HashingReader:
+    """Reads a file for tarfile while hashing it and reporting progress."""
+
+    def __init__(self, handle: BinaryIO, on_bytes: Callable[[int], None]):
+        self.handle = handle
+        self.digest = hashlib.sha256()
+        self.size = 0
+        self.on_bytes = on_bytes
+
+    def read(self, n: int = -1) -> bytes:
+        data = self.handle.read(n)
+        self.digest.update(data)
+        self.size += len(data)
+        self.on_bytes(len(data))
+        return data
+
+
+# -- the database snapshot and what it says about itself -------------------------------
+
+def _tables(connection: sqlite3.Connection) -> list[str]:
+    return [row[0] for row in connection.execute(
+        "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%' ORDER BY name")]
+
+
+def _quote(name: str) -> str:
+    return '"' + name.replace('"', '""') + '"'
+
+
+@dataclass
+class DatabaseFacts:
+    row_counts: dict[str, int]
+    migrations: dict[str, list[str]]
+    business_name: str
+
+
+def database_facts(connection: sqlite3.Connection) -> DatabaseFacts:
+    tables = _tables(connection)
+    counts = {table: connection.execute(f"SELECT COUNT(*) FROM {_quote(table)}").fetchone()[0] for table in tables}
+    migrations: dict[str, list[str]] = {}
+    if "migration" in tables:
+        for name, app_name in connection.execute("SELECT name, app_name FROM migration ORDER BY name"):
+            migrations.setdefault(app_name, []).append(name)
+    business = ""
+    if "business_settings" in tables:
+        row = connection.execute("SELECT name FROM business_settings ORDER BY id LIMIT 1").fetchone()
+        business = row[0] if row and row[0] else ""
+    return DatabaseFacts(counts, {app: sorted(ids) for app, ids in migrations.items()}, business)
+
+
+def _integrity_ok(connection: sqlite3.Connection) -> str | None:
+    rows = connection.execute("PRAGMA integrity_check").fetchall()
+    if [tuple(r) for r in rows] == [("ok",)]:
+        return None
+    return "; ".join(str(r[0]) for r in rows[:3])
+
+
+def take_snapshot(source: Path, target: Path) -> None:
+    """A consistent copy of the live database: one backup step is one read transaction."""
+    if not source.is_file() or source.stat().st_size == 0:
+        raise BackupError(f"There is no Counterfoil database in {source.parent} to back up.")
+    src = sqlite3.connect(source, timeout=engine.BUSY_TIMEOUT_S)
+    try:
+        fd = os.open(target, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        os.close(fd)
+        dst = sqlite3.connect(target)
+        try:
+            src.backup(dst, pages=-1)
+            dst.execute("PRAGMA journal_mode = DELETE")   # one self-contained file, no -wal beside it
+        finally:
+            dst.close()
+    finally:
+        src.close()
+
+
+def check_snapshot(target: Path) -> DatabaseFacts:
+    """`PRAGMA integrity_check` on the copy, then what the manifest records about it."""
+    connection = sqlite3.connect(target)
+    try:
+        problem = _integrity_ok(connection)
+        if problem:
+            raise BackupError(f"The database fails its integrity check ({problem}); the backup was not "
+                              "written. Run `counterfoil check` and keep the existing backups.")
+        return database_facts(connection)
+    finally:
+        connection.close()
+
+
+def snapshot_database(source: Path, target: Path) -> DatabaseFacts:
+    take_snapshot(source, target)
+    return check_snapshot(target)
+
+
+def copy_database(source: Path, target: Path) -> None:
+    """A consistent copy as it is (no checks: the copy kept before a restore must never block the restore)."""
+    src = sqlite3.connect(source, timeout=engine.BUSY_TIMEOUT_S)
+    try:
+        fd = os.open(target, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        os.close(fd)
+        dst = sqlite3.connect(target)
+        try:
+            src.backup(dst, pages=-1)
+            dst.execute("PRAGMA journal_mode = DELETE")
+        finally:
+            dst.close()
+    finally:
+        src.close()
+
+
+# -- export ----------------------------------------------------------------------------
+
+@dataclass
+class ExportResult:
+    path: Path
+    size: int
+    manifest: dict[str, Any]
+
+
+def _attachment_files(attachments_dir: Path) -> list[tuple[str, Path]]:
+    """Regular files under attachments/, as (posix relative path, path); links and temp files are skipped."""
+    found: list[tuple[str, Path]] = []
+    if not attachments_dir.is_dir():
+        return found
+    for folder, dirs, files in os.walk(attachments_dir, followlinks=False):
+        dirs.sort()
+        for name in sorted(files):
+            path = Path(folder) / name
+            if name.endswith(".part"):
+                continue
+            try:
+                mode = path.lstat().st_mode
+            except OSError:
+                continue
+            if not stat.S_ISREG(mode):
+                log.warning("backup skips %s: not a regular file", path)
+                continue
+            found.append((path.relative_to(attachments_dir).as_posix(), path))
+    return found
+
+
+def _tar_info(name: str, size: int, mtime: int) -> tarfile.TarInfo:
+    info = tarfile.TarInfo(name)
+    info.size = size
+    info.mtime = mtime
+    info.mode = 0o600
+    info.uid = info.gid = 0
+    info.uname = info.gname = ""
+    info.type = tarfile.REGTYPE
+    return info
+
+
+def write_payload(out: Any, *, database: Path | None, attachments: list[tuple[str, Path]],
+                  manifest_fields: dict[str, Any] | Callable[[], dict[str, Any]], created_at: datetime,
+                  on_bytes: Callable[[int], None] = lambda n: None) -> dict[str, Any]:
+    """The plaintext payload: a POSIX (pax) tar of the database, the attachments, then manifest.json.
+
+    Member metadata is normalised (mode 0600, owner 0, mtime = creation time), so the
+    same inputs give the same bytes. Returns the manifest written.
+    """
+    mtime = int(created_at.timestamp())
+    digests: list[MemberDigest] = []
+    # bufsize: tarfile's stream re-slices its buffer at every block; one large buffer keeps that cheap
+    # (it does not change the bytes written: records are padded to 10240 bytes regardless).
+    tar = tarfile.open(fileobj=out, mode="w|", format=tarfile.PAX_FORMAT, bufsize=COPY_BLOCK, copybufsize=COPY_BLOCK)
+    try:
+        members = ([(DATABASE_MEMBER, database)] if database is not None else []) + \
+                  [(logic.attachment_member(rel), path) for rel, path in attachments]
+        for name, path in members:
+            with open(path, "rb") as handle:
+                size = os.fstat(handle.fileno()).st_size
+                reader = _HashingReader(handle, on_bytes)
+                tar.addfile(_tar_info(name, size, mtime), reader)
+                if reader.size != size:
+                    raise BackupError(f"{path} changed while it was being backed up; try again.")
+                digests.append(MemberDigest(name, size, reader.digest.hexdigest()))
+        fields = manifest_fields() if callable(manifest_fields) else manifest_fields
+        manifest = logic.build_manifest(created_at=created_at, files=digests, **fields)
+        encoded = json.dumps(manifest, ensure_ascii=False, indent=1).encode("utf-8") + b"\n"
+        tar.addfile(_tar_info(MANIFEST_MEMBER, len(encoded), mtime), io.BytesIO(encoded))
+    finally:
+        tar.close()
+    return manifest
+
+
+def export_bundle(config: Config, target: Path, passphrase: str, *, overwrite: bool = False,
+                  progress: Progress | None = None, kdf: KdfParams = logic.DEFAULT_KDF,
+                  now: datetime | None = None) -> ExportResult:
+    """Write one encrypted bundle of the data folder to `target` (via `target.part`, renamed when complete)."""
+    problem = logic.passphrase_problem(passphrase)
+    if problem:
+        raise BackupError(problem + ".")
+    target = Path(target)
+    if target.exists() and not overwrite:
+        raise BackupError(f"{target} already exists; choose another name (nothing was written).")
+    if not target.parent.is_dir():
+        raise BackupError(f"The folder {target.parent} does not exist (is the USB stick plugged in?).")
+    created_at = (now or datetime.now(timezone.utc)).astimezone(timezone.utc).replace(microsecond=0)
+    folder = _new_work_folder(config, "export")
+    partial = target.with_name(target.name + ".part")
+    checking: Future[DatabaseFacts] | None = None
+    try:
+        snapshot = folder / DATABASE_MEMBER
+        take_snapshot(config.database_path, snapshot)
+        # integrity_check reads the copy in SQLite (no GIL) while this thread encrypts it: the
+        # two overlap, and the bundle is only renamed into place once the check has passed.
+        checking = _POOL.submit(check_snapshot, snapshot)
+        attachments = _attachment_files(config.attachments_dir)
+        total = snapshot.stat().st_size + sum(p.stat().st_size for _, p in attachments)
+        done = 0
+
+        def on_bytes(n: int) -> None:
+            nonlocal done
+            done += n
+            if progress and n:
+                progress(done, total)
+
+        try:
+            handle = _open_new_private(partial)
+        except FileExistsError:
+            partial.unlink()
+            handle = _open_new_private(partial)
+        except OSError as error:
+            raise BackupError(f"Cannot write to {target.parent}: {error.strerror}.") from None
+        with handle:
+            writer = BundleWriter(handle, passphrase, kdf=kdf)
+
+            def fields() -> dict[str, Any]:
+                assert checking is not None
+                facts = checking.result()
+                return {"app_version": __version__, "business_name": facts.business_name,
+                        "migrations": facts.migrations, "row_counts": facts.row_counts}
+
+            manifest = write_payload(writer, database=snapshot, attachments=attachments, created_at=created_at,
+                                     on_bytes=on_bytes, manifest_fields=fields)
+            writer.close()
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.replace(partial, target)
+        _fsync_dir(target.parent)
+        return ExportResult(target, target.stat().st_size, manifest)
+    except OSError as error:
+        partial.unlink(missing_ok=True)
+        if error.errno == errno.ENOSPC:
+            raise BackupError(f"Not enough free space in {target.parent} for the backup.") from None
+        raise BackupError(f"The backup could not be written: {error.strerror or error}.") from None
+    except BaseException:
+        partial.unlink(missing_ok=True)
+        raise
+    finally:
+        if checking is not None:
+            checking.exception()   # wait for it: the snapshot it reads is about to be removed
+        _remove_work_folder(config, folder)
+
+
+# -- staging and verifying a bundle -------------------------------------------------------
+
+@dataclass
+class Staged:
+    token: str
+    folder: Path
+    manifest: dict[str, Any]
+    needs_migration: bool
+    bundle_size: int
+    created_data_dir: bool = False
+
+    @property
+    def database(self) -> Path:
+        return self.folder / DATABASE_MEMBER
+
+    @property
+    def attachments(self) -> Path:
+        return self.folder / "attachments"
+
+
+def server_port(config: Config) -> int | None:
+    """The port of a server holding this data folder's instance lock, or None.
+
+    Looks without creating or changing anything: the lock file is opened read-only.
+    """
+    try:
+        handle = open(config.lock_path, "r")
+    except OSError:
+        return None
+    with handle:
+        try:
+            fcntl.flock(handle.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError:
+            try:
+                return int(json.loads(handle.read() or "{}").get("port", 0)) or 0
+            except ValueError:
+                return 0
+        fcntl.flock(handle.fileno(), fcntl.LOCK_UN)
+    return None
+
+
+def running_refusal(config: Config, port: int) -> RestoreRefused:
+    where = f" (http://127.0.0.1:{port})" if port else ""
+    return RestoreRefused(f"Counterfoil is running on this data folder{where}: import the backup from its "
+                          "Backup page, or quit Counterfoil and run this again. " + UNCHANGED)
+
+
+def _check_space(folder: Path, needed: int) -> None:
+    probe = folder
+    while not probe.exists():
+        probe = probe.parent
+    free = shutil.disk_usage(probe).free
+    if free < needed + 64 * 1024 * 1024:
+        raise RestoreRefused(f"Not enough free space to restore: the backup needs about "
+                             f"{logic.describe_size(needed)}, {logic.describe_size(free)} is free. " + UNCHANGED)
+
+
+def stage_bundle(config: Config, source: Path | BinaryIO, passphrase: str, *,
+                 progress: Progress | None = None) -> Staged:
+    """Decrypt and check everything into a private folder; raise a BackupError and leave nothing behind otherwise."""
+    handle: BinaryIO
+    own_handle = isinstance(source, (str, Path))
+    if own_handle:
+        try:
+            handle = open(source, "rb")
+        except FileNotFoundError:
+            raise BackupError(f"{source} does not exist.") from None
+        except IsADirectoryError:
+            raise BackupError(f"{source} is a folder, not a backup file.") from None
+        except OSError as error:
+            raise BackupError(f"Cannot read {source}: {error.strerror}.") from None
+    else:
+        handle = source  # type: ignore[assignment]
+    created_dir = not config.data_dir.exists()
+    folder: Path | None = None
+    try:
+        header = read_header(handle)            # no passphrase needed: signature, checksum, limits, length
+        _check_space(config.data_dir, header.plaintext_length)
+        reader = BundleReader(handle, passphrase, progress=progress)   # the KDF, then the header MAC
+        folder = _new_work_folder(config, "restore")
+        manifest, inspection = _extract(reader, folder)
+        needs_migration = _judge_staged_database(inspection, manifest)
+        (folder / "attachments").mkdir(mode=0o700, exist_ok=True)
+        with _open_new_private(folder / MANIFEST_MEMBER) as out:
+            out.write(json.dumps(manifest, ensure_ascii=False, indent=1).encode("utf-8"))
+        staged = Staged(token=folder.name.removeprefix("restore-"), folder=folder, manifest=manifest,
+                        needs_migration=needs_migration, bundle_size=header.bundle_size,
+                        created_data_dir=created_dir)
+        return staged
+    except BaseException:
+        if folder is not None:
+            _remove_work_folder(config, folder)
+        if created_dir:
+            shutil.rmtree(config.data_dir, ignore_errors=True)
+        raise
+    finally:
+        if own_handle:
+            handle.close()
+
+
+def _fsync_file(path: Path) -> None:
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def _extract(reader: BundleReader, folder: Path) -> tuple[dict[str, Any], "DatabaseInspection"]:
+    """Write the members into `folder` while authenticating them.
+
+    The database is inspected (integrity_check, counts) by a worker as soon as it is
+    complete, and the other files are flushed to disk by a worker as they are written, so
+    the checks overlap the decryption. Whatever happens, the workers are done with the
+    folder when this returns or raises.
+    """
+    seen: dict[str, MemberDigest] = {}
+    manifest_bytes: bytes | None = None
+    inspecting: Future[DatabaseInspection] | None = None
+    syncing: list[Future[None]] = []
+    root = folder.resolve()
+    try:
+        try:
+            with tarfile.open(fileobj=reader, mode="r|", bufsize=COPY_BLOCK) as tar:  # type: ignore[call-overload]
+                for member in tar:
+                    if manifest_bytes is not None:
+                        raise ContentInvalid("The backup holds files after its manifest. " + UNCHANGED)
+                    if not member.isreg():
+                        raise ContentInvalid(f"The backup holds something that is not a plain file "
+                                             f"({member.name[:120]!r}). " + UNCHANGED)
+                    name = logic.check_member_name(member.name)
+                    if name in seen:
+                        raise ContentInvalid(f"The backup holds {name!r} twice. " + UNCHANGED)
+                    extracted = tar.extractfile(member)
+                    assert extracted is not None
+                    if name == MANIFEST_MEMBER:
+                        if member.size > logic.MAX_MANIFEST_BYTES:
+                            raise ContentInvalid("The backup's manifest is implausibly large. " + UNCHANGED)
+                        manifest_bytes = extracted.read()
+                        continue
+                    target = root / name
+                    if root not in target.parents:   # names are already checked; belt and braces
+                        raise ContentInvalid(f"The backup holds a file with an unsafe name {name!r}. " + UNCHANGED)
+                    target.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+                    digest = hashlib.sha256()
+                    size = 0
+                    with _open_new_private(target) as out:
+                        while block := extracted.read(COPY_BLOCK):
+                            digest.update(block)
+                            size += len(block)
+                            out.write(block)
+                    seen[name] = MemberDigest(name, size, digest.hexdigest())
+                    if name == DATABASE_MEMBER:
+                        inspecting = _POOL.submit(_inspect_database, target)
+                    else:
+                        syncing.append(_POOL.submit(_fsync_file, target))
+            if not reader.drain():
+                raise ContentInvalid("The backup holds data after the end of its archive. " + UNCHANGED)
+        except (tarfile.TarError, UnicodeError, EOFError) as error:
+            raise ContentInvalid(f"The backup's archive is malformed ({error}). " + UNCHANGED) from None
+        if manifest_bytes is None:
+            raise ContentInvalid("The backup has no manifest. " + UNCHANGED)
+        try:
+            manifest = json.loads(manifest_bytes.decode("utf-8"))
+        except (UnicodeDecodeError, ValueError):
+            raise ContentInvalid("The backup's manifest is not valid JSON. " + UNCHANGED) from None
+        logic.check_manifest(manifest, seen)
+        assert inspecting is not None   # check_manifest requires the database
+        for future in syncing:
+            future.result()
+        return manifest, inspecting.result()
+    finally:
+        for future in [*syncing, *([inspecting] if inspecting else [])]:
+            if not future.cancel():
+                future.exception()
+
+
+@dataclass
+class DatabaseInspection:
+    problem: str | None
+    facts: DatabaseFacts | None
+
+
+def _inspect_database(path: Path) -> DatabaseInspection:
+    """integrity_check and the facts of the staged database (runs in a worker, beside the decryption)."""
+    connection = sqlite3.connect(path)
+    try:
+        problem = _integrity_ok(connection)
+        facts = database_facts(connection)
+        if connection.execute("PRAGMA journal_mode").fetchone()[0].lower() == "wal":
+            connection.execute("PRAGMA journal_mode = DELETE")
+        connection.close()
+        _fsync_file(path)
+        return DatabaseInspection(problem, facts)
+    except sqlite3.DatabaseError as error:
+        connection.close()
+        return DatabaseInspection(f"it cannot be read: {error}", None)
+
+
+def _judge_staged_database(inspection: DatabaseInspection, manifest: dict[str, Any]) -> bool:
+    """Integrity, counts and schema of the staged database; True when it needs migrating."""
+    if inspection.problem or inspection.facts is None:
+        raise ContentInvalid(f"The backup's database fails its integrity check ({inspection.problem}). " + UNCHANGED)
+    facts = inspection.facts
+    if facts.row_counts != manifest["row_counts"]:
+        raise ContentInvalid("The backup's database does not hold the row counts its manifest lists. " + UNCHANGED)
+    listed = {app: sorted(ids) for app, ids in manifest["migrations"].items()}
+    if facts.migrations != listed:
+        raise ContentInvalid("The backup's database does not have the schema its manifest lists. " + UNCHANGED)
+    comparison = logic.compare_schema(facts.migrations, known_migrations())
+    if comparison.newer:
+        raise logic.newer_schema(manifest["app_version"])
+    return comparison.needs_migration
+
+
+def staged_folder(config: Config, token: str) -> Path | None:
+    if not token or len(token) != 16 or any(c not in "0123456789abcdef" for c in token):
+        return None
+    folder = work_dir(config) / f"restore-{token}"
+    return folder if (folder / MANIFEST_MEMBER).is_file() and (folder / DATABASE_MEMBER).is_file() else None
+
+
+def load_staged(config: Config, token: str) -> Staged | None:
+    folder = staged_folder(config, token)
+    if folder is None:
+        return None
+    manifest = json.loads((folder / MANIFEST_MEMBER).read_text(encoding="utf-8"))
+    comparison = logic.compare_schema(manifest["migrations"], known_migrations())
+    return Staged(token=token, folder=folder, manifest=manifest, needs_migration=comparison.needs_migration,
+                  bundle_size=0)
+
+
+def discard_staged(config: Config, staged: Staged | None) -> None:
+    if staged is None:
+        return
+    _remove_work_folder(config, staged.folder)
+    if staged.created_data_dir:
+        try:
+            config.data_dir.rmdir()
+        except OSError:
+            pass
+
+
+# -- applying a staged restore ----------------------------------------------------------------
+
+@dataclass
+class RestoreResult:
+    manifest: dict[str, Any]
+    previous_database: Path | None
+    previous_attachments: Path | None
+    migrated: bool = False
+
+
+async def _migrate_live(config: Config) -> None:
+    """Bring a restored older database up to this program's schema (the engine points at the live file)."""
+    await apply_migrations()
+    connection = sqlite3.connect(config.database_path, timeout=engine.BUSY_TIMEOUT_S)
+    try:
+        problem = _integrity_ok(connection)
+        facts = database_facts(connection)
+    finally:
+        connection.close()
+    if problem:
+        raise ContentInvalid(f"the upgraded database fails its integrity check ({problem})")
+    if logic.compare_schema(facts.migrations, known_migrations()).needs_migration:
+        raise ContentInvalid("the database could not be brought up to date")
+
+
+def _roll_back(config: Config, result: "RestoreResult") -> None:
+    """Put back what `_swap_in` replaced (used when upgrading the restored data fails)."""
+    live = config.database_path
+    if result.previous_database is not None:
+        source = sqlite3.connect(result.previous_database)
+        target = sqlite3.connect(live, timeout=engine.BUSY_TIMEOUT_S)
+        try:
+            source.backup(target, pages=-1)
+        finally:
+            target.close()
+            source.close()
+        result.previous_database.unlink(missing_ok=True)
+    else:
+        for suffix in ("", "-wal", "-shm"):
+            Path(str(live) + suffix).unlink(missing_ok=True)
+    shutil.rmtree(config.attachments_dir, ignore_errors=True)
+    if result.previous_attachments is not None:
+        os.rename(result.previous_attachments, config.attachments_dir)
+    else:
+        config.attachments_dir.mkdir(mode=0o700, exist_ok=True)
+
+
+def _match_page_size(staged_db: Path, live_db: Path) -> None:
+    """The backup API cannot write into a WAL database of another page size: rebuild the staged copy to match."""
+    with sqlite3.connect(live_db, timeout=engine.BUSY_TIMEOUT_S) as live:
+        live_size = live.execute("PRAGMA page_size").fetchone()[0]
+    connection = sqlite3.connect(staged_db)
+    try:
+        if connection.execute("PRAGMA page_size").fetchone()[0] != live_size:
+            connection.execute(f"PRAGMA page_size = {int(live_size)}")
+            connection.execute("VACUUM")
+    finally:
+        connection.close()
+
+
+def _pre_restore_names(data_dir: Path, now: datetime) -> tuple[Path, Path]:
+    stamp = now.strftime("%Y%m%d-%H%M%S")
+    n = 0
+    while True:
+        suffix = f"-{n}" if n else ""
+        database = data_dir / f"pre-restore-{stamp}{suffix}.sqlite"
+        attachments = data_dir / f"pre-restore-{stamp}{suffix}-attachments"
+        if not database.exists() and not attachments.exists():
+            return database, attachments
+        n += 1
+
+
+def _swap_in(config: Config, staged: Staged, now: datetime) -> RestoreResult:
+    """Keep the current data beside the new, then put the staged data in place. Synchronous, quick."""
+    live = config.database_path
+    previous_db, previous_attachments = _pre_restore_names(config.data_dir, now)
+    has_live = live.is_file() and live.stat().st_size > 0
+    kept_db: Path | None = None
+    kept_attachments: Path | None = None
+    if has_live:
+        _match_page_size(staged.database, live)
+        copy_database(live, previous_db)   # a consistent copy of what is about to be replaced
+        kept_db = previous_db
+    attachments = config.attachments_dir
+    moved_old = moved_new = False
+    try:
+        if attachments.is_dir():
+            if any(attachments.iterdir()):
+                os.rename(attachments, previous_attachments)
+                kept_attachments = previous_attachments
+            else:
+                attachments.rmdir()
+            moved_old = True
+        os.rename(staged.attachments, attachments)
+        moved_new = True
+        if has_live:
+            source = sqlite3.connect(staged.database)
+            target = sqlite3.connect(live, timeout=engine.BUSY_TIMEOUT_S)
+            try:
+                # One step: the whole database is replaced in one write transaction on the live file.
+                source.backup(target, pages=-1)
+                try:
+                    target.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+                except sqlite3.OperationalError:
+                    pass   # readers still at work; SQLite checkpoints later
+            finally:
+                target.close()
+                source.close()
+        else:
+            os.replace(staged.database, live)
+        _fsync_dir(config.data_dir)
+    except BaseException:
+        # Put the attachments back as they were; the database is untouched unless the
+        # backup step committed, which is the last thing that can fail.
+        if moved_new:
+            os.rename(attachments, staged.attachments)
+        if moved_old:
+            if kept_attachments is not None:
+                os.rename(kept_attachments, attachments)
+            else:
+                attachments.mkdir(mode=0o700, exist_ok=True)
+        if kept_db is not None:
+            kept_db.unlink(missing_ok=True)
+        raise
+    return RestoreResult(manifest=staged.manifest, previous_database=kept_db,
+                         previous_attachments=kept_attachments)
+
+
+async def apply_staged(config: Config, staged: Staged, *, in_server: bool = False,
+                       now: datetime | None = None) -> RestoreResult:
+    """Swap the staged data in, then upgrade it if it is older; writes are paused when a server runs here.
+
+    The upgrade runs on the restored database right after the swap, inside the same
+    pause (the engine's connections belong to the live file); if it fails, the previous
+    data is put back and the error says so.
+    """
+    from app.db.lifecycle import prepare_files
+
+    moment = (now or datetime.now()).replace(microsecond=0)
+    old_umask = os.umask(0o077)
+    try:
+        async with engine.writes_paused() if in_server else _nothing():
+            try:
+                result = await asyncio.to_thread(_swap_in, config, staged, moment)
+            except (OSError, sqlite3.Error) as error:
+                log.error("restoring a backup failed while swapping it in: %s", error)
+                raise RestoreRefused(f"The restore could not be completed ({error}); your data was left as it "
+                                     "was.") from None
+            prepare_files(config)
+            if staged.needs_migration:
+                try:
+                    await _migrate_live(config)
+                except Exception as error:
+                    log.exception("upgrading the restored database failed; putting the previous data back")
+                    _roll_back(config, result)
+                    prepare_files(config)
+                    reason = error.message if isinstance(error, BackupError) else f"{type(error).__name__}: {error}"
+                    raise ContentInvalid(f"The backup's database could not be upgraded to this version of "
+                                         f"Counterfoil ({reason}); your previous data was put back.") from None
+                result.migrated = True
+    finally:
+        os.umask(old_umask)
+        discard_staged(config, staged)
+    log.info("restored a backup of %r made %s (previous database kept as %s)", staged.manifest.get("business_name"),
+             staged.manifest.get("created_at"), result.previous_database)
+    return result
+
+
+@asynccontextmanager
+async def _nothing() -> AsyncIterator[None]:
+    yield
+
+
+def import_bundle(config: Config, source: Path, passphrase: str, *, progress: Progress | None = None) -> RestoreResult:
+    """The command line's import: refused while a server holds the folder; the instance lock is held meanwhile."""
+    from app.launcher import AlreadyRunning, InstanceLock
+
+    port = server_port(config)
+    if port is not None:
+        raise running_refusal(config, port)
+    staged = stage_bundle(config, source, passphrase, progress=progress)
+    lock = InstanceLock(config.lock_path)
+    try:
+        try:
+            lock.acquire()
+        except AlreadyRunning as running:
+            raise running_refusal(config, running.port) from None
+        return asyncio.run(apply_staged(config, staged))
+    finally:
+        lock.release()
+        discard_staged(config, staged)
+
+
+# -- scheduled backups ------------------------------------------------------------------------
+
+def passphrase_path(config: Config) -> Path:
+    return config.data_dir / PASSPHRASE_FILE
+
+
+def has_scheduled_passphrase(config: Config) -> bool:
+    return passphrase_path(config).is_file()
+
+
+def save_scheduled_passphrase(config: Config, passphrase: str) -> None:
+    path = passphrase_path(config)
+    partial = path.with_name(path.name + ".part")
+    partial.unlink(missing_ok=True)
+    with _open_new_private(partial) as out:
+        out.write(passphrase.encode("utf-8"))
+        out.flush()
+        os.fsync(out.fileno())
+    os.replace(partial, path)
+    os.chmod(path, 0o600)
+
+
+def read_scheduled_passphrase(config: Config) -> str:
+    try:
+        return passphrase_path(config).read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise BackupError("No passphrase is set for scheduled backups: set one on the Backup page.") from None
+
+
+SCHEDULE_DEFAULTS: dict[str, Any] = {"id": SETTINGS_ID, "folder": "", "rhythm": "off", "keep_last": 10,
+                                     "last_success_at": None, "last_success_file": "", "last_attempt_at": None,
+                                     "last_error": "", "updated_at": None}
+
+
+async def get_schedule() -> dict[str, Any]:
+    """The schedule and how the last backup went (defaults until first saved: reading never writes)."""
+    row = await BackupSettings.select().where(BackupSettings.id == SETTINGS_ID).first()
+    return row if row is not None else dict(SCHEDULE_DEFAULTS)
+
+
+async def _ensure_schedule_row() -> None:
+    async with write_transaction():
+        if await BackupSettings.select(BackupSettings.id).where(BackupSettings.id == SETTINGS_ID).first() is None:
+            await BackupSettings.insert(BackupSettings(id=SETTINGS_ID))
+
+
+async def update_schedule(config: Config, data: dict[str, Any]) -> dict[str, Any]:
+    values, passphrase = logic.clean_schedule(data, data_dir=str(config.data_dir),
+                                              has_passphrase=has_scheduled_passphrase(config))
+    folder = values.get("folder") or ""
+    if folder and not Path(folder).is_dir():
+        from app.common.logic import FieldError, ValidationFailed
+        raise ValidationFailed([FieldError("folder", f"The folder {folder} does not exist (plug in the stick, "
+                                                     "or create the folder first)")])
+    await _ensure_schedule_row()
+    if passphrase is not None:
+        save_scheduled_passphrase(config, passphrase)
+    async with write_transaction():
+        await BackupSettings.update({BackupSettings.folder: folder, BackupSettings.rhythm: values["rhythm"],
+                                     BackupSettings.keep_last: values["keep_last"],
+                                     BackupSettings.updated_at: datetime.now(timezone.utc)}).where(
+            BackupSettings.id == SETTINGS_ID)
+    return await get_schedule()
+
+
+def _aware(value: datetime | None) -> datetime | None:
+    if value is not None and value.tzinfo is None:
+        return value.replace(tzinfo=timezone.utc)
+    return value
+
+
+async def schedule_health(now: datetime | None = None) -> logic.BackupHealth:
+    row = await get_schedule()
+    return logic.backup_health(row["rhythm"], _aware(row["last_success_at"]), _aware(row["last_attempt_at"]),
+                               row["last_error"], now or datetime.now(timezone.utc))
+
+
+def write_scheduled_bundle(config: Config, folder: Path, keep: int, passphrase: str, now: datetime) -> Path:
+    if not folder.is_dir():
+        raise BackupError(f"The backup folder {folder} is not available (is the USB stick plugged in?).")
+    existing = [entry.name for entry in folder.iterdir()]
+    target = folder / logic.scheduled_filename(now.astimezone(), existing)
+    export_bundle(config, target, passphrase, now=now)
+    for name in logic.files_to_prune(existing + [target.name], keep):
+        try:
+            (folder / name).unlink()
+        except OSError as error:
+            log.warning("could not remove old backup %s: %s", folder / name, error)
+    return target
+
+
+async def run_scheduled_backup(config: Config, *, now: datetime | None = None) -> Path | None:
+    """Write one scheduled bundle now; the outcome is recorded for the dashboard and the log."""
+    await _ensure_schedule_row()
+    row = await get_schedule()
+    moment = now or datetime.now(timezone.utc)
+    async with write_transaction():
+        await BackupSettings.update({BackupSettings.last_attempt_at: moment}).where(BackupSettings.id == SETTINGS_ID)
+    try:
+        if not row["folder"]:
+            raise BackupError("No folder is set for scheduled backups.")
+        passphrase = read_scheduled_passphrase(config)
+        path = await asyncio.to_thread(write_scheduled_bundle, config, Path(row["folder"]), row["keep_last"],
+                                       passphrase, moment)
+    except BackupError as error:
+        message = error.message
+    except Exception as error:  # a scheduled job must record its failure, whatever it was
+        log.exception("scheduled backup failed")
+        message = f"{type(error).__name__}: {error}"
+    else:
+        async with write_transaction():
+            await BackupSettings.update({BackupSettings.last_success_at: moment, BackupSettings.last_error: "",
+                                         BackupSettings.last_success_file: str(path)}).where(
+                BackupSettings.id == SETTINGS_ID)
+        log.info("scheduled backup written to %s", path)
+        return path
+    log.error("scheduled backup failed: %s", message)
+    async with write_transaction():
+        await BackupSettings.update({BackupSettings.last_error: message}).where(BackupSettings.id == SETTINGS_ID)
+    return None
+
+
+async def run_if_due(config: Config, *, now: datetime | None = None) -> Path | None:
+    row = await get_schedule()
+    moment = now or datetime.now(timezone.utc)
+    if logic.is_due(row["rhythm"], _aware(row["last_success_at"]), _aware(row["last_attempt_at"]), moment):
+        return await run_scheduled_backup(config, now=moment)
+    return None
+
+
+SCHEDULER_FIRST_CHECK_S = 60.0
+SCHEDULER_INTERVAL_S = 600.0
+
+
+class Scheduler:
+    """Checks every ten minutes whether a daily or weekly backup is due; runs an on-quit backup at shutdown."""
+
+    def __init__(self, config: Config):
+        self.config = config
+        self.task: asyncio.Task[None] | None = None
+
+    async def _loop(self) -> None:
+        await asyncio.sleep(SCHEDULER_FIRST_CHECK_S)
+        while True:
+            try:
+                await run_if_due(self.config)
+            except Exception:
+                log.exception("the backup scheduler failed to check")
+            await asyncio.sleep(SCHEDULER_INTERVAL_S)
+
+    async def start(self) -> None:
+        cleanup_stale_work(self.config)
+        self.task = asyncio.get_running_loop().create_task(self._loop())
+
+    async def stop(self) -> None:
+        if self.task is not None:
+            self.task.cancel()
+            try:
+                await self.task
+            except (asyncio.CancelledError, Exception):
+                pass
+            self.task = None
+        try:
+            row = await get_schedule()
+            if row["rhythm"] == "on_quit":
+                await run_scheduled_backup(self.config)
+        except Exception:
+            log.exception("the on-quit backup failed")
