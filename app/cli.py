@@ -55,6 +55,24 @@ def build_parser() -> argparse.ArgumentParser:
     _data_dir_option(demo)
     demo.add_argument("--clients", type=int, default=40)
     demo.add_argument("--invoices", type=int, default=120)
+
+    backup = commands.add_parser("backup", help="encrypted backup bundles (one .counterfoil file)")
+    backup_commands = backup.add_subparsers(dest="backup_command", required=True)
+    # allow_abbrev=False: `--passphrase SECRET` must be a usage error, never taken for --passphrase-file.
+    export = backup_commands.add_parser("export", help="write the data folder into one encrypted bundle",
+                                        allow_abbrev=False)
+    export.add_argument("file", metavar="FILE", type=Path,
+                        help="the bundle to write (.counterfoil is added if missing; a folder gets a dated name)")
+    _data_dir_option(export)
+    export.add_argument("--passphrase-file", metavar="F", type=Path,
+                        help="file whose first line is the passphrase (else it is asked twice on the terminal)")
+    export.add_argument("--force", action="store_true", help="replace FILE if it exists")
+    restore = backup_commands.add_parser("import", help="check a bundle completely, then restore it "
+                                                        "(the previous database is kept beside it)", allow_abbrev=False)
+    restore.add_argument("file", metavar="FILE", type=Path, help="the .counterfoil bundle to restore")
+    _data_dir_option(restore)
+    restore.add_argument("--passphrase-file", metavar="F", type=Path,
+                         help="file whose first line is the passphrase (else it is asked on the terminal)")
     return parser
 
 
@@ -142,6 +160,103 @@ def cmd_check(args: argparse.Namespace) -> int:
     return 0
 
 
+def _read_passphrase(args: argparse.Namespace, *, twice: bool) -> str:
+    """From --passphrase-file (first line), else typed on the terminal; never from an argument."""
+    import getpass
+
+    if args.passphrase_file is not None:
+        try:
+            lines = args.passphrase_file.read_text(encoding="utf-8").splitlines()
+        except OSError as error:
+            raise UserError(f"cannot read the passphrase file: {error.strerror}") from None
+        except UnicodeDecodeError:
+            raise UserError("the passphrase file is not UTF-8 text") from None
+        if not lines or not lines[0]:
+            raise UserError("the passphrase file's first line is empty")
+        return lines[0]
+    if not sys.stdin.isatty():
+        raise UserError("no terminal to ask for the passphrase: use --passphrase-file F")
+    passphrase = getpass.getpass("Backup passphrase: ")
+    if twice and getpass.getpass("The same passphrase again: ") != passphrase:
+        raise UserError("the two passphrases are not the same; nothing was written")
+    if not passphrase:
+        raise UserError("the passphrase is empty")
+    return passphrase
+
+
+def _progress(verb: str):
+    """A percentage on stderr for bundles large enough to make the user wait (only on a terminal)."""
+    if not sys.stderr.isatty():
+        return None
+    shown = {"last": -1}
+
+    def report(done: int, total: int) -> None:
+        if total < 8 * 1024 * 1024:
+            return
+        percent = int(done * 100 / total) if total else 100
+        if percent != shown["last"]:
+            shown["last"] = percent
+            print(f"\r{verb}… {percent}%", end="" if percent < 100 else "\n", file=sys.stderr, flush=True)
+    return report
+
+
+def cmd_backup_export(args: argparse.Namespace) -> int:
+    from datetime import datetime
+
+    from app.backup import logic
+    from app.backup import service as backup_service
+
+    config = _config(args)
+    if not config.database_path.is_file():
+        raise UserError(f"no Counterfoil database in {config.data_dir}")
+    target: Path = args.file.expanduser()
+    if target.is_dir():
+        target = target / logic.export_filename("", datetime.now())
+    elif target.suffix != logic.SUFFIX:
+        target = target.with_name(target.name + logic.SUFFIX)
+    passphrase = _read_passphrase(args, twice=True)
+    problem = logic.passphrase_problem(passphrase)
+    if problem:
+        raise UserError(problem[0].lower() + problem[1:])
+    try:
+        result = backup_service.export_bundle(config, target, passphrase, overwrite=args.force,
+                                              progress=_progress("Encrypting"))
+    except logic.BackupError as error:
+        raise UserError(error.message) from None
+    counts = logic.summary_counts(result.manifest["row_counts"])
+    files, _ = logic.attachment_summary(result.manifest)
+    print(f"Backup written: {result.path} ({logic.describe_size(result.size)}; "
+          + ", ".join(f"{n} {label}" for label, n in counts[:3]) + f", {files} attachment(s)). "
+          "Keep the passphrase safe: without it this backup cannot be restored.")
+    return 0
+
+
+def cmd_backup_import(args: argparse.Namespace) -> int:
+    from app.backup import logic
+    from app.backup import service as backup_service
+
+    config = _config(args)
+    source: Path = args.file.expanduser()
+    if not source.is_file():
+        raise UserError(f"{source} does not exist or is not a file")
+    port = backup_service.server_port(config)
+    if port is not None:   # say so before asking for a passphrase
+        raise UserError(backup_service.running_refusal(config, port).message)
+    passphrase = _read_passphrase(args, twice=False)
+    try:
+        result = backup_service.import_bundle(config, source, passphrase, progress=_progress("Checking"))
+    except logic.BackupError as error:
+        raise UserError(error.message) from None
+    manifest = result.manifest
+    counts = logic.summary_counts(manifest["row_counts"])
+    print(f"Restored {manifest['business_name'] or 'the backup'} (made {manifest['created_at']} by Counterfoil "
+          f"{manifest['app_version']}) into {config.data_dir}: " + ", ".join(f"{n} {label}" for label, n in counts)
+          + "." + (" Its data was upgraded to this version." if result.migrated else ""))
+    if result.previous_database is not None:
+        print(f"The previous database is kept as {result.previous_database}.")
+    return 0
+
+
 def cmd_serve(args: argparse.Namespace) -> int:
     from app.launcher import serve
 
@@ -161,6 +276,8 @@ def main(argv: list[str] | None = None) -> int:
     try:
         if args.command == "token":
             return cmd_token_create(args)
+        if args.command == "backup":
+            return cmd_backup_export(args) if args.backup_command == "export" else cmd_backup_import(args)
         return handlers[args.command](args)
     except UserError as error:
         print(f"counterfoil: {error}", file=sys.stderr)

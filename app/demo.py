@@ -15,6 +15,7 @@ from app.catalog import service as catalog_service
 from app.clients import service as clients_service
 from app.common.logic import Page, ValidationFailed
 from app.documents import service as documents_service
+from app.mail import service as mail_service
 from app.payments import service as payments_service
 from app.config import Config
 from app.settings import service as settings_service
@@ -114,6 +115,9 @@ async def fill(config: Config, *, clients: int = 40, invoices: int = 120, seed: 
         if index % 17 == 16:
             await clients_service.set_status(client["id"], "archived")
     made = await _documents(rng, invoices)
+    made["emails"] = await mail_service.demo_outbox(
+        config.data_dir, accountant_email="books@ledgerline-accounting.example",
+        from_email=BUSINESS["email"], from_name=BUSINESS["name"])
     return {"clients": made_clients, "catalogue items": made_items, **made}
 
 

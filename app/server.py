@@ -11,7 +11,6 @@ from litestar.config.compression import CompressionConfig
 from litestar.contrib.jinja import JinjaTemplateEngine
 from litestar.di import Provide
 from litestar.logging import LoggingConfig
-from litestar.middleware import DefineMiddleware
 from litestar.openapi import OpenAPIConfig
 from litestar.openapi.plugins import JsonRenderPlugin
 from litestar.static_files import create_static_files_router
@@ -20,18 +19,27 @@ from litestar.template import TemplateConfig
 from app import __version__
 from app.auth import routes as auth_routes
 from app.auth import service as auth_service
+from app.backup import routes as backup_routes
+from app.backup import service as backup_service
 from app.catalog import routes as catalog_routes
 from app.clients import routes as clients_routes
 from app.config import Config
 from app.dashboard import routes as dashboard_routes
+from app.documents import routes as documents_routes
 from app.documents import routes_api as documents_api_routes
+from app.exports import routes as exports_routes
+from app.exports import service as exports_service
 from app.ledger import routes as ledger_routes
+from app.mail import routes as mail_routes
+from app.mail import service as mail_service
 from app.payments import routes as payments_routes
 from app.db.lifecycle import open_database
 from app.http import templating
 from app.http.security import PUBLIC, SecurityMiddleware, csrf_before_request, requires_login
 from app.http.web import EXCEPTION_HANDLERS
 from app.paths import STATIC_DIR, TEMPLATES_DIR
+from app.render import routes as render_routes
+from app.reports import routes as reports_routes
 from app.settings import routes as settings_routes
 from app.taxes import routes as taxes_routes
 
@@ -42,13 +50,23 @@ DOMAIN_ROUTES = [
     *catalog_routes.ROUTES,
     *settings_routes.ROUTES,
     *taxes_routes.ROUTES,
+    *documents_routes.ROUTES,
     *documents_api_routes.ROUTES,
+    *render_routes.ROUTES,
     *payments_routes.ROUTES,
     *ledger_routes.ROUTES,
+    *backup_routes.ROUTES,
+    *mail_routes.ROUTES,
+    *exports_routes.ROUTES,
+    *reports_routes.ROUTES,
 ]
 
 
 def create_app(config: Config, *, prepare: bool = True) -> Litestar:
+    scheduler = backup_service.Scheduler(config)   # scheduled backups; the on-quit one runs at shutdown
+    outbox = mail_service.Worker()   # delivers queued email, retries with backoff and at start
+    accountant = exports_service.Scheduler(config)   # the monthly package, catching up at start
+
     async def on_startup() -> None:
         if prepare:
             await open_database(config)
@@ -57,10 +75,9 @@ def create_app(config: Config, *, prepare: bool = True) -> Litestar:
 
     static = create_static_files_router(path="/static", directories=[STATIC_DIR], opt=PUBLIC,
                                         include_in_schema=False, send_as_attachment=False)
-    return Litestar(
+    app = Litestar(
         route_handlers=[*DOMAIN_ROUTES, static],
         dependencies={"config": Provide(lambda: config, use_cache=True, sync_to_thread=False)},
-        middleware=[DefineMiddleware(SecurityMiddleware, config=config)],
         guards=[requires_login],
         before_request=csrf_before_request,
         exception_handlers=EXCEPTION_HANDLERS,  # type: ignore[arg-type]
@@ -75,8 +92,13 @@ def create_app(config: Config, *, prepare: bool = True) -> Litestar:
         compression_config=CompressionConfig(backend="gzip", minimum_size=2048),
         logging_config=LoggingConfig(log_exceptions="never", disable_stack_trace={404, 401, 403, 409, 422},
                                      loggers={"counterfoil": {"level": "INFO", "propagate": True}}),
-        on_startup=[on_startup],
+        on_startup=[on_startup, scheduler.start, outbox.start, accountant.start],
+        on_shutdown=[scheduler.stop, outbox.stop, accountant.stop],
         type_encoders={Decimal: str, Path: str},
         request_max_body_size=20 * 1024 * 1024,
         debug=False,
     )
+    # The door wraps the whole app, not each route: Litestar runs app middleware only for
+    # matched routes, so a 404 or 405 would otherwise skip the Host check and the headers.
+    app.asgi_handler = SecurityMiddleware(app.asgi_handler, config=config)
+    return app

@@ -136,7 +136,7 @@ async def launch(request: Request, config: Config, token: str = "") -> Response:
 
 @get("/users", opt=OWNER_ONLY)
 async def users_page(request: Request) -> Template:
-    return page(request, "auth/users.html", section="settings", title="Users",
+    return page(request, "auth/users.html", section="users", title="Users",
                 users=await service.list_users(), attempts=await service.recent_login_attempts(),
                 values={}, errors={})
 
@@ -148,7 +148,7 @@ async def users_create(request: Request) -> Response:
         user = await service.create_user({**data, "role": "staff"})
     except ValidationFailed as failed:
         safe = {k: v for k, v in data.items() if "password" not in k}
-        return page(request, "auth/users.html", status_code=422, section="settings", title="Users",
+        return page(request, "auth/users.html", status_code=422, section="users", title="Users",
                     users=await service.list_users(), attempts=await service.recent_login_attempts(),
                     values=safe, errors=failed.by_field())
     return redirect("/users", flash=f"{user['email']} can now sign in as staff.", request=request)

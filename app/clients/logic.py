@@ -10,7 +10,7 @@ from app.common.logic import Form, digits_only, fold_text
 STATUSES = ("active", "archived")
 LANGUAGES = {"en": "English", "fr": "Français", "de": "Deutsch"}
 CODE_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,19}$")
-AUTO_CODE_RE = re.compile(r"^C(\d+)$")
+AUTO_CODE_RE = re.compile(r"^C(\d+)$", re.IGNORECASE)  # codes are unique regardless of case
 
 EDITABLE_FIELDS = (
     "code", "name", "contact_name", "email", "phone", "address_line1", "address_line2",

@@ -12,7 +12,10 @@ from msgspec import UNSET, UnsetType
 
 from app.clients import logic, service
 from app.common.logic import ValidationFailed
+from app.documents import service as documents_service
 from app.http.security import OWNER_ONLY
+from app.ledger import logic as ledger_logic
+from app.ledger import service as ledger_service
 from app.http.web import form_data, iso, list_json, page, page_params, redirect
 from app.settings import service as settings_service
 
@@ -87,9 +90,10 @@ async def clients_page(request: Request, q: str = "", status: str = "active", so
     result = await service.list_clients(q=q, status=status, sort=sort, descending=dir == "desc",
                                         page=page_params(page_number, PER_PAGE))
     counts = await service.count_clients()
+    balances = await ledger_service.balances([row["id"] for row in result.items])
     template = "clients/_rows.html" if request.headers.get("hx-target") == "client-results" else "clients/list.html"
     return page(request, template, section="clients", title="Clients", result=result, q=q, status=status,
-                sort=sort, dir=dir, counts=counts)
+                sort=sort, dir=dir, counts=counts, balances=balances, standing=ledger_logic.standing)
 
 
 @get("/clients/new")
@@ -113,7 +117,7 @@ async def client_create_form(request: Request) -> Response:
 async def client_page(request: Request, client_id: int) -> Template:
     client = await service.get_client(client_id)
     return page(request, "clients/detail.html", section="clients", title=client["name"], client=client,
-                languages=logic.LANGUAGES)
+                languages=logic.LANGUAGES, documents=await documents_service.client_documents(client_id))
 
 
 @get("/clients/{client_id:int}/edit")

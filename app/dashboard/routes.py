@@ -10,14 +10,18 @@ from litestar import Request, get
 from litestar.response import Template
 
 from app import __version__
+from app.backup import service as backup_service
 from app.catalog import service as catalog_service
 from app.catalog.logic import e4_to_price
 from app.clients import service as clients_service
+from app.common.logic import Page
+from app.documents import service as documents_service
 from app.config import Config
 from app.db.engine import raw_connection
 from app.http.security import PUBLIC
 from app.http.web import page
 from app.settings import service as settings_service
+from app.taxes import service as taxes_service
 
 STARTED = time.monotonic()
 
@@ -31,11 +35,16 @@ async def dashboard(request: Request, welcome: int = 0) -> Template:
         client_counts=counts, item_count=await catalog_service.count_items(),
         recent_clients=await clients_service.recent_clients(), recent_items=await catalog_service.recent_items(),
         welcome=bool(welcome), price=e4_to_price,
+        invoice_stats=await documents_service.statistics(),
+        recent_invoices=(await documents_service.list_documents("invoice", page=Page(1, 6))).items,
+        open_quotes=(await documents_service.list_documents("quote", status="issued", page=Page(1, 1))).total,
+        backup_health=await backup_service.schedule_health() if request.scope["user"].is_owner else None,
         setup_steps=[
             ("Business details", bool(settings["address_line1"] and settings["email"]), "/settings"),
             ("Logo", bool(settings["logo_filename"]), "/settings#logo"),
             ("First client", counts["active"] + counts["archived"] > 0, "/clients/new"),
             ("First catalogue item", await catalog_service.count_items() > 0, "/catalog/new"),
+            ("Taxes", bool(await taxes_service.list_taxes()), "/settings/taxes"),
         ],
     )
 

@@ -35,6 +35,7 @@ HUNDRED = Decimal(100)
 MAX_LINES = 500
 QUANTITY_PLACES = 4
 PRICE_PLACES = 4
+MAX_LINE_AMOUNT = Decimal("1e12")
 
 
 # -- totals -------------------------------------------------------------------
@@ -81,7 +82,8 @@ def line_net(line: Line, currency: str, document_discount: Decimal = Decimal(0))
 def compute_totals(lines: Sequence[Line], rates: Mapping[str, TaxRate], currency: str,
                    document_discount: Decimal = Decimal(0)) -> Totals:
     nets = tuple(line_net(line, currency, document_discount) for line in lines)
-    subtotal = sum(nets, Decimal(0))
+    zero = round_money(Decimal(0), currency)  # sums keep the currency's decimals even when empty ("0.00")
+    subtotal = sum(nets, zero)
     simple_codes = sorted({c for line in lines for c in line.tax_codes if not rates[c].compound})
     compound_codes = sorted({c for line in lines for c in line.tax_codes if rates[c].compound})
     amounts: list[TaxAmount] = []
@@ -98,7 +100,7 @@ def compute_totals(lines: Sequence[Line], rates: Mapping[str, TaxRate], currency
             shared = sum((net for line, net in carrying if simple in line.tax_codes), Decimal(0))
             base += round_money(shared * rates[simple].rate / HUNDRED, currency)
         amounts.append(_tax(rate, base, currency))
-    tax_total = sum((a.amount for a in amounts), Decimal(0))
+    tax_total = sum((a.amount for a in amounts), zero)
     return Totals(currency=currency, nets=nets, subtotal=subtotal, taxes=tuple(amounts), tax_total=tax_total,
                   total=subtotal + tax_total)
 
@@ -181,8 +183,9 @@ QUOTE_TRANSITIONS = {"accept": ("issued",), "decline": ("issued",), "convert": (
 def check_quote_transition(action: str, stored: str, shown: str) -> None:
     allowed = QUOTE_TRANSITIONS[action]
     if stored not in allowed:
-        raise_conflict(f"A {shown} quote cannot be {action}ed" if action != "convert"
-                       else f"A {shown} quote cannot be converted; only issued or accepted quotes can.")
+        article = "An" if shown[:1] in ("a", "e", "i", "o", "u") else "A"
+        raise_conflict(f"{article} {shown} quote cannot be {action.removesuffix('e')}ed" if action != "convert"
+                       else f"{article} {shown} quote cannot be converted; only issued or accepted quotes can.")
     if action in ("accept",) and shown == "expired":
         raise_conflict("This quote has expired; duplicate it with a new validity date.")
 
@@ -325,6 +328,10 @@ def clean_line(raw: Mapping[str, Any], index: int, errors: list[FieldError], *,
         out["unit_price"] = price
     except MoneyError as error:
         errors.append(FieldError(prefix + "unit_price", str(error)))
+    if "quantity" in out and "unit_price" in out and abs(out["quantity"] * out["unit_price"]) >= MAX_LINE_AMOUNT:
+        # Keeps every amount of the document within the database's 64-bit integers of minor units.
+        errors.append(FieldError(prefix + "unit_price",
+                                 f"Line {index + 1}: the line amount (quantity x unit price) is too large"))
     out["discount_percent"] = _percent(raw.get("discount_percent"), prefix + "discount_percent",
                                        f"Line {index + 1} discount", errors)
     unit = str(raw.get("unit") or "").strip()
@@ -398,8 +405,9 @@ def clean_document(data: Mapping[str, Any], doc_type: str, *, partial: bool = Fa
             raw_lines = []
         if len(raw_lines) > MAX_LINES:
             errors.append(FieldError("lines", f"At most {MAX_LINES} lines"))
-        result.lines = [clean_line(line if isinstance(line, Mapping) else {}, i, errors,
-                                   allow_negative_quantity=doc_type != CREDIT_NOTE)
+        # A credit note mirrors the invoice it credits, negative lines (a deposit) included; its total
+        # must still be above zero, which issuing checks.
+        result.lines = [clean_line(line if isinstance(line, Mapping) else {}, i, errors)
                         for i, line in enumerate(raw_lines)]
     errors.extend(form.errors)
     if errors:
@@ -431,3 +439,150 @@ def price_text(value: Decimal) -> str:
 
 def search_text_of(number: str | None, client_name: str, descriptions: Iterable[str]) -> str:
     return fold_text(" ".join([number or "", client_name, *descriptions]))[:4000]
+
+
+def clean_percent(value: Any, field_name: str, label: str, errors: list[FieldError]) -> Decimal:
+    """A percentage 0-100 with at most 4 decimals (line and document discounts); problems go to `errors`."""
+    return _percent(value, field_name, label, errors)
+
+
+# -- the editor: lines as an HTML form sends them ------------------------------------
+
+LINE_FORM_FIELDS = ("item", "item_id", "description", "quantity", "unit", "unit_price", "discount_percent", "taxes")
+_LINE_KEY = re.compile(r"^lines-(\d{1,4})-([a-z_]+)$")
+_LINE_ERROR = re.compile(r"^lines\[(\d+)\]\.([a-z_]+)$")
+
+
+def lines_from_form(data: Mapping[str, Any]) -> list[dict[str, Any]]:
+    """The editor's lines (`lines-0-description`, `lines-0-taxes`...) in form order.
+
+    Every value is a string, `taxes` a list of codes; a field the form did not send is "".
+    """
+    rows: dict[int, dict[str, Any]] = {}
+    for key, value in data.items():
+        match = _LINE_KEY.match(key)
+        if match and match.group(2) in LINE_FORM_FIELDS:
+            rows.setdefault(int(match.group(1)), {})[match.group(2)] = value
+    lines = []
+    for index in sorted(rows):
+        raw = rows[index]
+        line: dict[str, Any] = {}
+        for name in LINE_FORM_FIELDS:
+            value = raw.get(name)
+            if name == "taxes":
+                values = value if isinstance(value, list) else [value]
+                line["taxes"] = [str(code).strip().upper() for code in values if code not in (None, "")]
+            else:
+                if isinstance(value, list):
+                    value = value[-1] if value else ""
+                line[name] = "" if value is None else str(value)
+        lines.append(line)
+    return lines
+
+
+def blank_line() -> dict[str, Any]:
+    return {"item": "", "item_id": "", "description": "", "quantity": "1", "unit": "", "unit_price": "",
+            "discount_percent": "", "taxes": []}
+
+
+def line_is_blank(line: Mapping[str, Any]) -> bool:
+    """A line nobody has started: no item, no description, no price. The editor ignores it when saving."""
+    return not any(str(line.get(name) or "").strip() for name in ("item", "description", "unit_price"))
+
+
+def form_error_field(field_name: str, form_indexes: Sequence[int]) -> str:
+    """`lines[2].quantity` (the service's name for a field) -> `lines-5-quantity` (the editor's input).
+
+    `form_indexes[i]` is the position in the form of the i-th line sent to the service.
+    """
+    match = _LINE_ERROR.match(field_name)
+    if not match:
+        return field_name
+    index = int(match.group(1))
+    position = form_indexes[index] if index < len(form_indexes) else index
+    return f"lines-{position}-{match.group(2)}"
+
+
+def apply_line_op(lines: list[dict[str, Any]], op: str) -> tuple[list[dict[str, Any]], int | None]:
+    """The editor's structural buttons: `add`, `remove:N`, `up:N`, `down:N`.
+
+    Returns the new lines and the index of the line to put the cursor in (None: leave it).
+    """
+    lines = list(lines)
+    name, _, argument = (op or "").partition(":")
+    try:
+        index = int(argument) if argument else None
+    except ValueError:
+        index = None
+    if name == "add":
+        if len(lines) >= MAX_LINES:
+            return lines, None
+        lines.append(blank_line())
+        return lines, len(lines) - 1
+    if index is None or not 0 <= index < len(lines):
+        return lines, None
+    if name == "remove":
+        del lines[index]
+        if not lines:
+            lines.append(blank_line())
+        return lines, None
+    if name == "up" and index > 0:
+        lines[index - 1], lines[index] = lines[index], lines[index - 1]
+        return lines, None
+    if name == "down" and index < len(lines) - 1:
+        lines[index + 1], lines[index] = lines[index], lines[index + 1]
+        return lines, None
+    return lines, None
+
+
+def item_label(item: Mapping[str, Any]) -> str:
+    """How the editor's item picker shows a catalogue item: `CODE — Name`."""
+    return f"{item['code']} — {item['name']}"
+
+
+def match_item(text: str, items: Iterable[Mapping[str, Any]]) -> Mapping[str, Any] | None:
+    """The catalogue item a typed text means: its label, its code or its name (any case), else None."""
+    wanted = fold_text(text or "")
+    if not wanted:
+        return None
+    code = fold_text((text or "").split("—", 1)[0])
+    for item in items:
+        if wanted in (fold_text(item_label(item)), fold_text(item["name"])) or code == fold_text(item["code"]):
+            return item
+    return None
+
+
+def fill_from_item(line: Mapping[str, Any], item: Mapping[str, Any], unit_price: Decimal) -> dict[str, Any]:
+    """Picking an item fills the line's description, unit, price and taxes (still editable); the
+    quantity and discount the user typed stay."""
+    filled = dict(line)
+    filled.update(item=item_label(item), item_id=str(item["id"]), description=item["description"] or item["name"],
+                  unit=item["unit"] or "", unit_price=price_text(unit_price),
+                  taxes=[code for code in (item.get("default_tax_codes") or "").split() if code])
+    if not str(filled.get("quantity") or "").strip():
+        filled["quantity"] = "1"
+    return filled
+
+
+def available_actions(doc_type: str, stored: str, shown: str, *, paid: Decimal, credited: Decimal,
+                      balance_due: Decimal, is_owner: bool) -> set[str]:
+    """What the document page offers in this state; the service still checks each action (409)."""
+    actions = {"duplicate"}
+    if stored == "draft":
+        actions |= {"edit", "issue"} | ({"delete"} if is_owner else set())
+        return actions
+    if doc_type == INVOICE and stored != "cancelled":
+        if stored == "issued":
+            actions.add("mark_sent")
+        if balance_due > 0:
+            actions |= {"credit", "record_payment"}
+        if paid == 0 and credited == 0:
+            actions.add("cancel")
+    if doc_type == QUOTE:
+        if stored == "issued":
+            actions.add("decline")
+            if shown != "expired":
+                actions.add("accept")
+        if stored in QUOTE_TRANSITIONS["convert"]:
+            actions.add("convert")
+    return actions

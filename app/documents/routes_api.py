@@ -142,9 +142,9 @@ def _routes(doc_type: str) -> list[Any]:
 
 
 @post("/api/v1/invoices/{document_id:int}/cancel", tags=["invoices"], status_code=200)
-async def api_cancel(request: Request, document_id: int, data: CancelIn) -> DocumentOut:
+async def api_cancel(request: Request, document_id: int, data: CancelIn | None = None) -> DocumentOut:
     """Void an issued invoice with a reason; a credit note for its full amount is issued."""
-    return document_out(await service.cancel(document_id, data.reason, actor=actor(request)))
+    return document_out(await service.cancel(document_id, data.reason if data else "", actor=actor(request)))
 
 
 @post("/api/v1/invoices/{document_id:int}/mark-sent", tags=["invoices"], status_code=200)

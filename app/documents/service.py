@@ -24,7 +24,7 @@ from app.documents import logic
 from app.documents.logic import CREDIT_NOTE, INVOICE, QUOTE, StateConflict
 from app.documents.tables import Document, DocumentEvent, DocumentLine, NumberSeries
 from app.ledger import service as ledger_service
-from app.money import from_minor, to_minor
+from app.money import MoneyError, check_currency, from_minor, to_minor
 from app.settings import service as settings_service
 from app.taxes import service as taxes_service
 
@@ -168,7 +168,7 @@ async def list_documents(doc_type: str, *, status: str = "", client_id: int | No
         Document.id, Document.doc_type, Document.number, Document.status, Document.client, Document.currency,
         Document.issue_date, Document.due_date, Document.valid_until, Document.subtotal_minor,
         Document.tax_total_minor, Document.total_minor, Document.paid_minor, Document.credited_minor,
-        Document.client.name.as_alias("client_name"), Document.invoice.number.as_alias("invoice_number"),
+        Document.client.name.as_alias("client_name"), Document.invoice, Document.invoice.number.as_alias("invoice_number"),
         Document.created_at,
     )
     count = Document.count()
@@ -176,21 +176,28 @@ async def list_documents(doc_type: str, *, status: str = "", client_id: int | No
         Document.currency,
         _sum("total_minor"), _sum("paid_minor"), _sum("credited_minor"),
     )
+    # Drafts are not owed: the balance of the set counts issued documents only.
+    owed_query = Document.select(Document.currency, _sum("total_minor"), _sum("paid_minor"), _sum("credited_minor")) \
+        .where(Document.status != "draft")
     for condition in conditions:
         select, count, totals_query = select.where(condition), count.where(condition), totals_query.where(condition)
+        owed_query = owed_query.where(condition)
     column = SORTS[sort]
     order = Document.client.name if column == "client_name" else getattr(Document, column)
     rows = await select.order_by(order, ascending=not descending).order_by(Document.id, ascending=not descending) \
         .limit(page.per_page).offset(page.offset)
     sums = await totals_query.group_by(Document.currency)
+    owed = {row["currency"]: row for row in await owed_query.group_by(Document.currency)}
     totals = []
     for row in sums:
         currency = row["currency"]
         total = from_minor(row["total"] or 0, currency)
         paid = from_minor(row["paid"] or 0, currency)
         credited = from_minor(row["credited"] or 0, currency)
+        issued = owed.get(currency) or {}
         totals.append({"currency": currency, "total": total, "paid": paid, "credited": credited,
-                       "balance": total - paid - credited})
+                       "balance": from_minor((issued.get("total") or 0) - (issued.get("paid") or 0)
+                                             - (issued.get("credited") or 0), currency)})
     return PageOf(items=[_decorate(row, today_) for row in rows], total=await count, page=page,
                   extra={"totals": totals})
 
@@ -547,8 +554,13 @@ async def cancel(document_id: int, reason: str, *, actor: int | None = None) -> 
             "discount_percent": invoice["discount_percent"],
             "notes": f"Cancels invoice {invoice['number']}: {reason}",
         }, actor=actor)
-        if credit["total_minor"] != invoice["total_minor"]:
-            raise Conflict("The tax rates changed since the invoice was issued; credit it by hand instead.")
+        if credit["subtotal_minor"] != invoice["subtotal_minor"]:
+            raise Conflict("The invoice's lines cannot be credited as they are; credit it by hand instead.")
+        # The credit note reverses what was invoiced: the invoice's frozen tax breakdown, even if a
+        # rate has changed since it was issued.
+        await Document.update({Document.tax_total_minor: invoice["tax_total_minor"],
+                               Document.total_minor: invoice["total_minor"],
+                               Document.taxes_json: invoice["taxes_json"]}).where(Document.id == credit["id"])
         await _issue_in_transaction(credit["id"], actor, ledger_kind="cancellation")
         await Document.update({Document.status: "cancelled", Document.cancelled_at: _now(),
                                Document.cancel_reason: reason}).where(Document.id == invoice["id"])
@@ -704,3 +716,147 @@ async def client_documents(client_id: int, limit: int = 20) -> list[dict[str, An
 
 clients_service.register_usage_check(documents_of_client)
 catalog_service.register_usage_check(documents_of_item)
+
+
+# -- the editor ---------------------------------------------------------------
+
+async def picker_items(include_ids: Sequence[int] = ()) -> list[dict[str, Any]]:
+    """Catalogue items the editor offers (active ones, plus any inactive item already on the document)."""
+    condition = Item.active == True  # noqa: E712
+    if include_ids:
+        condition = condition | Item.id.is_in(list(include_ids))
+    rows = await Item.select(Item.id, Item.code, Item.name, Item.description, Item.unit, Item.unit_price_e4,
+                             Item.default_tax_codes, Item.active).where(condition).order_by(Item.code)
+    for row in rows:
+        row["label"] = logic.item_label(row)
+        row["unit_price"] = catalog_logic.e4_to_price(row["unit_price_e4"])
+    return rows
+
+
+async def apply_item_picks(lines: list[dict[str, Any]], items: Sequence[Mapping[str, Any]] | None = None
+                           ) -> tuple[list[dict[str, Any]], list[int], dict[int, str]]:
+    """Lines from the editor whose item field now names another catalogue item take that item's
+    description, unit, price and taxes; an emptied item field unlinks the line (its text stays).
+
+    Returns the lines, the indexes that were filled, and the indexes whose item text matches nothing.
+    """
+    if items is None:
+        items = await picker_items([int(l["item_id"]) for l in lines if str(l.get("item_id") or "").isdigit()])
+    by_id = {str(item["id"]): item for item in items}
+    out, picked, unknown = [], [], {}
+    for index, line in enumerate(lines):
+        text = str(line.get("item") or "").strip()
+        current = by_id.get(str(line.get("item_id") or ""))
+        if not text:
+            out.append({**line, "item_id": ""})
+            continue
+        if current is not None and text == current["label"]:
+            out.append(line)
+            continue
+        item = logic.match_item(text, items)
+        if item is None:
+            unknown[index] = f"Line {index + 1}: no catalogue item matches “{text}”; pick one from the list or clear the field"
+            out.append(line)
+        elif current is not None and item["id"] == current["id"]:
+            out.append({**line, "item": item["label"]})
+        else:
+            out.append(logic.fill_from_item(line, item, item["unit_price"]))
+            picked.append(index)
+    return out, picked, unknown
+
+
+async def preview(doc_type: str, data: Mapping[str, Any]) -> dict[str, Any]:
+    """What the editor shows while the user types: each line's net and the document's totals,
+    computed by logic.compute_totals exactly as a save would, without writing anything.
+
+    Lenient: a line that cannot be read yet (no price, quantity "abc") is left out of the totals
+    and its problem reported; fields still empty are not complained about. `data` holds the header
+    fields and `lines` as the editor sends them (logic.lines_from_form).
+    """
+    settings = await settings_service.get_settings()
+    errors: dict[str, str] = {}
+    currency = None
+    if str(data.get("currency") or "").strip():
+        try:
+            currency = check_currency(str(data["currency"]))
+        except MoneyError as error:
+            errors["currency"] = f"Currency: {error}"
+    if currency is None:
+        client = None
+        if str(data.get("client_id") or "").strip().isdigit():
+            client = await Client.select(Client.currency).where(Client.id == int(data["client_id"])).first()
+        currency = (client or {}).get("currency") or settings["default_currency"]
+    discount_errors: list[FieldError] = []
+    discount = logic.clean_percent(data.get("discount_percent"), "discount_percent", "Document discount",
+                                   discount_errors)
+    errors.update({e.field: e.message for e in discount_errors})
+    rates = await taxes_service.rates_by_code()
+    rows: list[dict[str, Any]] = []
+    computed: list[tuple[int, logic.Line]] = []
+    for index, raw in enumerate(data.get("lines") or []):
+        row: dict[str, Any] = {"net": None, "errors": []}
+        rows.append(row)
+        if logic.line_is_blank(raw):
+            continue
+        line_errors: list[FieldError] = []
+        cleaned = logic.clean_line(raw, index, line_errors)
+        unknown = [code for code in cleaned["taxes"] if code not in rates]
+        for code in unknown:
+            line_errors.append(FieldError(f"lines[{index}].taxes", f"Line {index + 1}: unknown tax code {code!r}"))
+        for error in line_errors:
+            name = error.field.rpartition(".")[2]
+            if str(raw.get(name) or "").strip() or name == "taxes":
+                row["errors"].append(error.message)
+        if any(not e.field.endswith(".description") for e in line_errors):
+            continue
+        computed.append((index, logic.Line(description=cleaned["description"], quantity=cleaned["quantity"],
+                                           unit_price=cleaned["unit_price"], discount_percent=cleaned["discount_percent"],
+                                           tax_codes=tuple(cleaned["taxes"]), unit=cleaned["unit"])))
+    totals = logic.compute_totals([line for _, line in computed], rates, currency, discount)
+    for (index, _), net in zip(computed, totals.nets):
+        rows[index]["net"] = net
+    return {"currency": currency, "lines": rows, "totals": totals, "errors": errors,
+            "complete": len(computed) == sum(1 for raw in data.get("lines") or [] if not logic.line_is_blank(raw))}
+
+
+async def credit_targets(client_id: int, currency: str | None = None) -> list[dict[str, Any]]:
+    """Issued invoices of a client that a credit note can still credit (open balance above zero)."""
+    query = Document.select(Document.id, Document.number, Document.currency, Document.issue_date, Document.total_minor,
+                            Document.paid_minor, Document.credited_minor).where(
+        (Document.client == client_id) & (Document.doc_type == INVOICE) & Document.status.is_in(["issued", "sent"])
+        & WhereRaw("total_minor - paid_minor - credited_minor > 0"))
+    if currency:
+        query = query.where(Document.currency == currency)
+    rows = await query.order_by(Document.issue_date, ascending=False).order_by(Document.id, ascending=False)
+    for row in rows:
+        row["balance"] = from_minor(row["total_minor"] - row["paid_minor"] - row["credited_minor"], row["currency"])
+    return rows
+
+
+
+async def save_numbering(year: int, data: Mapping[str, Any], *, actor: int | None = None) -> None:
+    """Settings, Numbering: the three patterns and where each series starts in `year`, all or nothing.
+
+    `data` holds `{type}_number_pattern` and `{type}_next` (the next number); a next number left
+    as it is does not count as a change.
+    """
+    patterns = {f"{t}_number_pattern": data[f"{t}_number_pattern"] for t in logic.TYPES
+                if f"{t}_number_pattern" in data}
+    current = {row["doc_type"]: row["next_seq"] for row in await numbering(year)}
+    errors: list[FieldError] = []
+    async with write_transaction():
+        for doc_type in logic.TYPES:
+            wanted = str(data.get(f"{doc_type}_next") or "").strip()
+            if not wanted or wanted == str(current[doc_type]):
+                continue
+            try:
+                await set_next_number(doc_type, year, wanted)
+            except ValidationFailed as failed:
+                errors.extend(failed.errors)
+        if patterns:
+            try:
+                await settings_service.update_settings(patterns, actor_id=actor)
+            except ValidationFailed as failed:
+                errors.extend(failed.errors)
+        if errors:
+            raise ValidationFailed(errors)  # rolls the whole section back

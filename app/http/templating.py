@@ -22,6 +22,25 @@ def money(amount: Any, currency: str = "", locale: str = LOCALE) -> str:
     return format_decimal(value, format="#,##0.00##", locale=locale)
 
 
+def amount(value: Any, currency: str = "", locale: str = LOCALE) -> str:
+    """An amount for tables and totals: grouped digits with the currency's decimals (JPY 0, KWD 3),
+    no symbol (the currency code stands beside it or in the heading)."""
+    if value is None or value == "":
+        return ""
+    number = Decimal(str(value))
+    if currency:
+        return format_currency(number, currency, format="#,##0.00", locale=locale, currency_digits=True)
+    return format_decimal(number, format="#,##0.00##", locale=locale)
+
+
+def plain_number(value: Any) -> str:
+    """An exact decimal without needless zeros: 13 -> '13', 9.975 -> '9.975', 0.50 -> '0.5'."""
+    if value is None or value == "":
+        return ""
+    text = format(Decimal(str(value)).normalize(), "f")
+    return "0" if text == "-0" else text
+
+
 def day(value: Any) -> str:
     if isinstance(value, datetime):
         return value.strftime("%Y-%m-%d %H:%M")
@@ -39,6 +58,8 @@ def query(current: dict[str, Any], **changes: Any) -> str:
 def configure(engine: JinjaTemplateEngine) -> None:
     engine.engine.filters["money"] = money
     engine.engine.filters["day"] = day
+    engine.engine.filters["amount"] = amount
+    engine.engine.filters["plain_number"] = plain_number
     engine.engine.filters["unquote"] = unquote
     engine.engine.globals["query"] = query
     engine.engine.autoescape = True

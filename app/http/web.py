@@ -23,8 +23,16 @@ FLASH_COOKIE = "counterfoil_flash"
 NAV = [
     ("dashboard", "/", "Dashboard", False),
     ("clients", "/clients", "Clients", False),
+    ("quotes", "/quotes", "Quotes", False),
+    ("invoices", "/invoices", "Invoices", False),
+    ("credit_notes", "/credit-notes", "Credit notes", False),
+    ("payments", "/payments", "Payments", False),
+    ("reports", "/reports", "Reports", False),
+    ("exports", "/exports", "Exports", False),
+    ("outbox", "/outbox", "Outbox", False),
     ("catalog", "/catalog", "Catalogue", False),
     ("settings", "/settings", "Settings", True),
+    ("backup", "/backup", "Backup", True),
 ]
 
 

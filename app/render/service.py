@@ -1,43 +1,397 @@
 """PDFs from the Typst templates in typst_templates/, rendered off the event loop.
 
-Fonts come only from the bundled folder (ignore_system_fonts) so a PDF looks the
-same on every machine. The root is "/" so a template can place the user's logo
-from the data folder by its absolute path.
+- Fonts come only from the bundled folder (ignore_system_fonts) so a PDF looks the
+  same on every machine. The root is "/" so a template can place the user's logo
+  from the data folder by its absolute path.
+- Each worker thread keeps its own `typst.Compiler` (a shared one is not
+  thread-safe); Typst releases the GIL, so threads render in parallel.
+- Issued invoices and credit notes are PDF/A-3b with the Factur-X XML attached and
+  the Factur-X XMP metadata added (unless turned off in settings).
+- An issued document's PDF is kept in the data folder's cache, keyed by the document,
+  the templates' hash and a digest of what is printed (payments change "paid" and
+  "balance due"; a cancellation adds its watermark), so it renders once.
 """
 
 from __future__ import annotations
 
 import asyncio
+import hashlib
+import io
 import json
+import os
+import tempfile
+import threading
+import zipfile
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from functools import lru_cache
+from datetime import date, datetime
 from pathlib import Path
 from typing import Any, Mapping
 
+import segno
 import typst
 
-from app.paths import FONTS_DIR, TYPST_DIR
+from app.clients import service as clients_service
+from app.common.logic import Page
+from app.documents import service as documents_service
+from app.paths import FONTS_DIR, TYPST_DIR, ensure_private_dir
+from app.render import logic
+from app.settings import service as settings_service
+
+CACHE_FOLDER = ("cache", "pdf")
+ZIP_PAGE = 200
 
 
 class RenderError(RuntimeError):
-    pass
+    """A template failed: carries Typst's message and where it happened."""
 
 
-def render_pdf_sync(template: str, data: Mapping[str, Any]) -> bytes:
-    source = TYPST_DIR / template
+# -- the compiler -----------------------------------------------------------------
+
+_local = threading.local()
+
+
+def _compiler() -> typst.Compiler:
+    compiler = getattr(_local, "compiler", None)
+    if compiler is None:
+        compiler = typst.Compiler(root="/", font_paths=[str(FONTS_DIR)], ignore_system_fonts=True)
+        _local.compiler = compiler
+    return compiler
+
+
+def _describe(error: Exception) -> str:
+    """Typst's own diagnostic (message, file, line and the offending source) when it gives one."""
+    diagnostic = (getattr(error, "diagnostic", "") or "").strip()
+    if diagnostic:
+        return diagnostic
+    message = getattr(error, "message", None) or str(error)
+    trace = getattr(error, "trace", None) or []
+    return message + (f" ({'; '.join(str(t) for t in trace[:3])})" if trace else "")
+
+
+def render_pdf_sync(template: str, data: Mapping[str, Any], *, extra_inputs: Mapping[str, str] | None = None,
+                    pdf_standards: list[str] | None = None, timestamp: int | None = None,
+                    template_dir: Path | None = None) -> bytes:
+    source = (template_dir or TYPST_DIR) / template
     if not source.is_file():
-        raise RenderError(f"template {template} is missing from {TYPST_DIR}")
+        raise RenderError(f"template {template} is missing from {source.parent}")
+    inputs = {"data": json.dumps(data, default=str), **(extra_inputs or {})}
     try:
-        return typst.compile(
-            str(source), root="/", font_paths=[str(FONTS_DIR)], ignore_system_fonts=True,
-            sys_inputs={"data": json.dumps(data, default=str)},
-        )
-    except Exception as error:  # typst raises its own TypstError with the template's message
-        raise RenderError(f"could not render {template}: {error}") from error
+        pdf = _compiler().compile(input=str(source), sys_inputs=inputs, pdf_standards=pdf_standards or [],
+                                  timestamp=timestamp)
+    except Exception as error:  # typst raises TypstError with the template's message and trace
+        # A failed compile may leave the compiler in a bad state: start the thread's next one fresh.
+        _local.compiler = None
+        raise RenderError(f"could not render {template}: {_describe(error)}") from error
+    assert isinstance(pdf, bytes)
+    return pdf
 
 
 async def render_pdf(template: str, data: Mapping[str, Any]) -> bytes:
     # Typst releases the GIL; a worker thread keeps the server answering meanwhile.
     return await asyncio.to_thread(render_pdf_sync, template, data)
 
+
+# -- templates' hash ---------------------------------------------------------------
+
+_template_hash: tuple[tuple[Any, ...], str] | None = None
+
+
+def template_hash() -> str:
+    """A digest of every template and font file; it changes when a template changes."""
+    global _template_hash
+    files = sorted(p for p in TYPST_DIR.rglob("*") if p.is_file() and p.suffix in (".typ", ".otf", ".ttf"))
+    stamp = tuple((str(p), p.stat().st_mtime_ns, p.stat().st_size) for p in files)
+    if _template_hash is None or _template_hash[0] != stamp:
+        digest = hashlib.sha256()
+        for path in files:
+            digest.update(str(path.relative_to(TYPST_DIR)).encode())
+            digest.update(path.read_bytes())
+        _template_hash = (stamp, digest.hexdigest())
+    return _template_hash[1]
+
+
+# -- QR ----------------------------------------------------------------------------
+
+@lru_cache(maxsize=512)
+def qr_svg(payload: str) -> str:
+    """The QR code as SVG text (one path: vector in the PDF). EPC asks for error correction M."""
+    code = segno.make(payload, error="m", boost_error=False, micro=False, encoding="utf-8")
+    out = io.BytesIO()
+    code.save(out, kind="svg", border=0, xmldecl=False, svgns=True, nl=False, scale=4)
+    return out.getvalue().decode("utf-8")
+
+
+def _with_qr(data: dict[str, Any]) -> dict[str, Any]:
+    payment = data.get("payment")
+    if payment and payment.get("qr_payload"):
+        payment["qr_svg"] = qr_svg(payment["qr_payload"])
+    return data
+
+
+# -- documents ---------------------------------------------------------------------
+
+@dataclass
+class RenderJob:
+    """Everything one PDF needs, gathered on the event loop; rendered in a thread."""
+
+    document_id: int
+    template: str
+    data: dict[str, Any]
+    facturx_xml: bytes | None
+    timestamp: int | None
+    filename: str
+    cache_path: Path | None = None
+
+
+def _timestamp(value: Any) -> int | None:
+    if isinstance(value, datetime):
+        return int(value.timestamp())
+    return None
+
+
+def _logo_for(document: Mapping[str, Any], settings: Mapping[str, Any], attachments_dir: Path | None) -> str | None:
+    if attachments_dir is None:
+        return None
+    frozen = ((document.get("snapshot") or {}).get("business") or {}).get("logo_filename")
+    if frozen and (attachments_dir / frozen).is_file():
+        return str(attachments_dir / frozen)
+    path = settings_service.logo_path(attachments_dir, settings)
+    return str(path) if path else None
+
+
+def document_job(document: Mapping[str, Any], settings: Mapping[str, Any], client: Mapping[str, Any] | None, *,
+                 attachments_dir: Path | None, cache_dir: Path | None) -> RenderJob:
+    """Pure gathering (no database): the data dict, the XML, the cache file."""
+    xml = None
+    if settings.get("facturx_enabled", True) and logic.facturx_problem(document) is None:
+        xml = logic.facturx_xml(document, settings=settings, client=client)
+    data = _with_qr(logic.document_data(document, settings=settings, client=client,
+                                        logo=_logo_for(document, settings, attachments_dir), facturx=xml is not None))
+    job = RenderJob(document_id=document["id"], template=logic.TEMPLATES[document["doc_type"]], data=data,
+                    facturx_xml=xml, timestamp=_timestamp(document.get("issued_at")),
+                    filename=logic.pdf_filename(document),
+                    cache_path=cache_path_of(document, settings, job_logo(data), cache_dir))
+    return job
+
+
+# What a document's PDF shows besides its frozen content: these settings (a language fallback,
+# the default footer, the e-invoice switch). Fields that change without changing the PDF are left out.
+CACHE_SETTINGS = ("default_locale", "invoice_footer", "facturx_enabled")
+VOLATILE_FIELDS = {"shown_status", "updated_at", "sent_at", "search_text", "decided_at"}
+
+
+def job_logo(data: Mapping[str, Any]) -> str | None:
+    return (data.get("business") or {}).get("logo")
+
+
+def cache_path_of(document: Mapping[str, Any], settings: Mapping[str, Any], logo: str | None,
+                  cache_dir: Path | None) -> Path | None:
+    """Where an issued document's PDF is kept: its id, the templates' hash and a digest of what
+    it prints (payments, a cancellation, the logo and the switches above change the file). Drafts
+    are never kept. Cheap: nothing is formatted to find a cached PDF."""
+    if cache_dir is None or document.get("status") == "draft":
+        return None
+    digest = hashlib.sha256(template_hash().encode())
+    digest.update(json.dumps({k: v for k, v in document.items() if k not in VOLATILE_FIELDS},
+                             sort_keys=True, default=str).encode())
+    digest.update(json.dumps([settings.get(k) for k in CACHE_SETTINGS], default=str).encode())
+    if logo:
+        stat = Path(logo).stat()
+        digest.update(f"{logo}:{stat.st_mtime_ns}:{stat.st_size}".encode())
+    return cache_dir / f"{document['doc_type']}-{document['id']}-{digest.hexdigest()[:24]}.pdf"
+
+
+def _finish_facturx(pdf: bytes) -> bytes:
+    """Add the Factur-X XMP: an incremental update (fast); pikepdf when the PDF's shape is unexpected."""
+    try:
+        return logic.add_facturx_xmp(pdf)
+    except ValueError:
+        import pikepdf
+
+        with pikepdf.open(io.BytesIO(pdf)) as document:
+            xmp = document.Root.Metadata.read_bytes()
+            document.Root.Metadata = document.make_stream(logic.xmp_with_facturx(xmp), Type=pikepdf.Name.Metadata,
+                                                          Subtype=pikepdf.Name.XML)
+            out = io.BytesIO()
+            document.save(out)
+            return out.getvalue()
+
+
+def render_job_sync(job: RenderJob) -> bytes:
+    """Render (or read from the cache) one document's PDF. Runs in a worker thread."""
+    if job.cache_path is not None and job.cache_path.is_file():
+        return job.cache_path.read_bytes()
+    if job.facturx_xml is not None:
+        pdf = render_pdf_sync(job.template, job.data, extra_inputs={"facturx": job.facturx_xml.decode("utf-8")},
+                              pdf_standards=["a-3b"], timestamp=job.timestamp)
+        pdf = _finish_facturx(pdf)
+    else:
+        pdf = render_pdf_sync(job.template, job.data, timestamp=job.timestamp)
+    if job.cache_path is not None:
+        _store(job.cache_path, pdf)
+    return pdf
+
+
+def _store(path: Path, pdf: bytes) -> None:
+    ensure_private_dir(path.parent)
+    prefix = path.name.rsplit("-", 1)[0] + "-"
+    for old in path.parent.glob(prefix + "*.pdf"):  # earlier renders of the same document
+        if old != path:
+            old.unlink(missing_ok=True)
+    fd, temporary = tempfile.mkstemp(dir=path.parent, suffix=".part")
+    with os.fdopen(fd, "wb") as handle:
+        handle.write(pdf)
+    os.replace(temporary, path)
+
+
+def cache_dir_of(data_dir: Path) -> Path:
+    return data_dir.joinpath(*CACHE_FOLDER)
+
+
+@dataclass
+class DocumentInputs:
+    """What one document's PDF is made from, read from the database on the event loop."""
+
+    document: dict[str, Any]
+    settings: Mapping[str, Any]
+    client: Mapping[str, Any] | None
+    attachments_dir: Path | None
+    cache_dir: Path | None
+
+    @property
+    def filename(self) -> str:
+        return logic.pdf_filename(self.document)
+
+    def job(self) -> RenderJob:
+        return document_job(self.document, self.settings, self.client, attachments_dir=self.attachments_dir,
+                            cache_dir=self.cache_dir)
+
+
+async def _inputs(document_id: int, doc_type: str | None, data_dir: Path | None,
+                  settings: Mapping[str, Any] | None = None) -> DocumentInputs:
+    document = await documents_service.get_document(document_id, doc_type)
+    settings = settings or await settings_service.get_settings()
+    client = None if document.get("snapshot") else await clients_service.get_client(document["client"])
+    return DocumentInputs(document=document, settings=settings, client=client,
+                          attachments_dir=data_dir / "attachments" if data_dir else None,
+                          cache_dir=cache_dir_of(data_dir) if data_dir else None)
+
+
+def build_and_render_sync(inputs: DocumentInputs) -> bytes:
+    """Data, XML, QR and PDF of one document, all in the calling (worker) thread; a kept PDF
+    is read back without formatting anything."""
+    cached = cache_path_of(inputs.document, inputs.settings,
+                           _logo_for(inputs.document, inputs.settings, inputs.attachments_dir), inputs.cache_dir)
+    if cached is not None and cached.is_file():
+        return cached.read_bytes()
+    return render_job_sync(inputs.job())
+
+
+@dataclass
+class RenderedPdf:
+    content: bytes
+    filename: str
+
+
+async def document_pdf(document_id: int, *, doc_type: str | None = None, data_dir: Path | None = None) -> RenderedPdf:
+    """The PDF of a quote, invoice or credit note (NotFound if the id is not of that type)."""
+    inputs = await _inputs(document_id, doc_type, data_dir)
+    return RenderedPdf(content=await asyncio.to_thread(build_and_render_sync, inputs), filename=inputs.filename)
+
+
+async def document_print_data(document_id: int, *, data_dir: Path | None = None) -> dict[str, Any]:
+    """The same strings the PDF prints, for the HTML print view."""
+    inputs = await _inputs(document_id, None, data_dir)
+    return (await asyncio.to_thread(inputs.job)).data
+
+
+async def document_xml(document_id: int, *, xrechnung: bool = False) -> bytes | None:
+    document = await documents_service.get_document(document_id)
+    settings = await settings_service.get_settings()
+    client = None if document.get("snapshot") else await clients_service.get_client(document["client"])
+    if logic.facturx_problem(document) is not None:
+        return None
+    guideline = logic.XRECHNUNG_GUIDELINE if xrechnung else logic.EN16931_GUIDELINE
+    return logic.facturx_xml(document, settings=settings, client=client, guideline=guideline)
+
+
+# -- ZIP of many PDFs ----------------------------------------------------------------
+
+def _workers() -> int:
+    return max(1, min(4, os.cpu_count() or 1))
+
+
+async def documents_zip(doc_type: str, *, status: str = "", client_id: int | None = None,
+                        date_from: date | None = None, date_to: date | None = None, q: str = "",
+                        data_dir: Path, include_drafts: bool = False) -> tuple[Path, int]:
+    """A ZIP file (in the data folder's cache) of the PDFs of a filtered list; returns (path, count).
+
+    Rendering runs on one thread per core, each with its own compiler; the database
+    reads stay on the event loop. The caller deletes the file once sent.
+    """
+    ids: list[int] = []
+    page = 1
+    while True:
+        result = await documents_service.list_documents(doc_type, status=status, client_id=client_id,
+                                                        date_from=date_from, date_to=date_to, q=q, sort="date",
+                                                        descending=False, page=Page(page=page, per_page=ZIP_PAGE))
+        ids += [row["id"] for row in result.items if include_drafts or row["status"] != "draft" or status == "draft"]
+        if page * ZIP_PAGE >= result.total or not result.items:
+            break
+        page += 1
+    folder = ensure_private_dir(cache_dir_of(data_dir).parent / "exports")
+    fd, name = tempfile.mkstemp(dir=folder, prefix=f"{doc_type}-", suffix=".zip")
+    os.close(fd)
+    path = Path(name)
+    settings = await settings_service.get_settings()
+    loop = asyncio.get_running_loop()
+    used: set[str] = set()
+    try:
+        with ThreadPoolExecutor(max_workers=_workers(), thread_name_prefix="render") as pool, \
+                zipfile.ZipFile(path, "w", compression=zipfile.ZIP_STORED) as archive:
+            pending: list[tuple[DocumentInputs, asyncio.Future[bytes]]] = []
+
+            async def drain(limit: int) -> None:
+                while len(pending) > limit:
+                    inputs, future = pending.pop(0)
+                    content = await future
+                    filename = inputs.filename
+                    if filename in used:
+                        filename = filename.removesuffix(".pdf") + f"_{inputs.document['id']}.pdf"
+                    used.add(filename)
+                    archive.writestr(zipfile.ZipInfo(filename, date_time=(2000, 1, 1, 0, 0, 0)), content)
+
+            for document_id in ids:
+                inputs = await _inputs(document_id, doc_type, data_dir, settings)
+                pending.append((inputs, loop.run_in_executor(pool, build_and_render_sync, inputs)))
+                await drain(4 * _workers())
+            await drain(0)
+    except BaseException:
+        path.unlink(missing_ok=True)
+        raise
+    return path, len(ids)
+
+
+# -- statements ----------------------------------------------------------------------
+
+def statement_job_data(data: Mapping[str, Any], settings: Mapping[str, Any], logo: str | None) -> dict[str, Any]:
+    return _with_qr(logic.statement_data(data, settings=settings, logo=logo))
+
+
+def statement_pdf_sync(data: Mapping[str, Any], settings: Mapping[str, Any], logo: str | None = None) -> bytes:
+    return render_pdf_sync(logic.TEMPLATES[logic.STATEMENT], statement_job_data(data, settings, logo))
+
+
+async def statement_pdf(data: Mapping[str, Any], *, data_dir: Path | None = None) -> bytes:
+    """A client statement PDF from the ledger's figures (see logic.statement_data for the shape)."""
+    settings = await settings_service.get_settings()
+    logo = settings_service.logo_path(data_dir / "attachments", settings) if data_dir else None
+    return await asyncio.to_thread(statement_pdf_sync, data, settings, str(logo) if logo else None)
+
+
+# -- the business card ---------------------------------------------------------------
 
 def business_card_data(settings: Mapping[str, Any], logo: Path | None) -> dict[str, Any]:
     city_line = " ".join(part for part in (settings.get("postal_code", ""), settings.get("city", "")) if part)

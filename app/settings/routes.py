@@ -11,15 +11,21 @@ from msgspec import UNSET, UnsetType
 
 from app.common.logic import NotFound, ValidationFailed
 from app.config import Config
+from app.db.engine import write_transaction
 from app.http.security import OWNER_ONLY
 from app.http.web import form_data, iso, page, redirect
+from app.documents import service as documents_service
+from app.mail import api as mail_api
+from app.mail import service as mail_service
 from app.render import service as render_service
 from app.settings import logic, service
+from app.taxes import service as taxes_service
 
+NUMBERING_FIELDS = ("invoice_number_pattern", "quote_number_pattern", "credit_note_number_pattern")
 LOGO_MEDIA = {"png": "image/png", "jpg": "image/jpeg", "svg": "image/svg+xml"}
 
 
-class SettingsOut(msgspec.Struct):
+class SettingsOut(mail_api.MailSettingsOut):  # the SMTP fields too (API.md); never the password
     name: str
     tagline: str
     address_line1: str
@@ -43,10 +49,11 @@ class SettingsOut(msgspec.Struct):
     time_zone: str
     payment_terms_days: int
     invoice_footer: str
+    facturx_enabled: bool
     updated_at: str | None
 
 
-class SettingsIn(msgspec.Struct, omit_defaults=True):
+class SettingsIn(mail_api.MailSettingsIn, omit_defaults=True):  # smtp_*, accountant_email too
     name: str | UnsetType = UNSET
     tagline: str | UnsetType = UNSET
     address_line1: str | UnsetType = UNSET
@@ -69,6 +76,7 @@ class SettingsIn(msgspec.Struct, omit_defaults=True):
     time_zone: str | UnsetType = UNSET
     payment_terms_days: int | UnsetType = UNSET
     invoice_footer: str | UnsetType = UNSET
+    facturx_enabled: bool | UnsetType = UNSET
 
 
 def settings_out(row: dict[str, Any]) -> SettingsOut:
@@ -76,26 +84,49 @@ def settings_out(row: dict[str, Any]) -> SettingsOut:
     return SettingsOut(**fields, has_logo=bool(row["logo_filename"]))
 
 
-def _page(request: Request, settings: dict[str, Any], values: dict[str, Any], errors: dict[str, str],
-          status_code: int = 200) -> Template:
+async def _page(request: Request, settings: dict[str, Any], values: dict[str, Any], errors: dict[str, str],
+                status_code: int = 200, numbering_values: dict[str, Any] | None = None) -> Template:
+    year = (await documents_service.today()).year
+    numbering = await documents_service.numbering(year)
     return page(request, "settings/settings.html", status_code=status_code, section="settings", title="Settings",
-                settings=settings, values=values, errors=errors, locales=logic.LOCALES)
+                settings=settings, values=values, errors=errors, locales=logic.LOCALES, year=year,
+                numbering=numbering, taxes=await taxes_service.list_taxes(),
+                numbering_values=numbering_values or {
+                    **{f"{row['doc_type']}_number_pattern": row["pattern"] for row in numbering},
+                    **{f"{row['doc_type']}_next": row["next_seq"] for row in numbering}})
 
 
 @get("/settings", opt=OWNER_ONLY)
 async def settings_page(request: Request) -> Template:
     settings = await service.get_settings()
-    return _page(request, settings, settings, {})
+    return await _page(request, settings, settings, {})
 
 
 @post("/settings", opt=OWNER_ONLY)
 async def settings_submit(request: Request) -> Response:
     data = await form_data(request)
+    current = await service.get_settings()
+    for name in NUMBERING_FIELDS:  # saved by their own section (Numbering), not by this form
+        data.setdefault(name, current[name])
     try:
         await service.update_settings(data, actor_id=request.scope["user"].user_id, partial=False)
     except ValidationFailed as failed:
-        return _page(request, await service.get_settings(), data, failed.by_field(), status_code=422)
+        return await _page(request, await service.get_settings(), data, failed.by_field(), status_code=422)
     return redirect("/settings", flash="Settings saved.", request=request)
+
+
+@post("/settings/numbering", opt=OWNER_ONLY)
+async def settings_numbering(request: Request) -> Response:
+    """Number patterns and the next number of each series this year (users moving from another program)."""
+    data = await form_data(request)
+    year = (await documents_service.today()).year
+    try:
+        await documents_service.save_numbering(year, data, actor=request.scope["user"].user_id)
+    except ValidationFailed as failed:
+        settings = await service.get_settings()
+        return await _page(request, settings, settings, failed.by_field(), status_code=422, numbering_values=data)
+    return redirect("/settings#numbering", flash="Numbering saved. It applies to the next document you issue.",
+                    request=request)
 
 
 @post("/settings/logo", opt=OWNER_ONLY)
@@ -107,7 +138,7 @@ async def settings_logo_upload(request: Request, config: Config) -> Response:
         await service.save_logo(config.attachments_dir, content, actor_id=request.scope["user"].user_id)
     except ValidationFailed as failed:
         settings = await service.get_settings()
-        return _page(request, settings, settings, failed.by_field(), status_code=422)
+        return await _page(request, settings, settings, failed.by_field(), status_code=422)
     return redirect("/settings", flash="Logo saved.", request=request)
 
 
@@ -137,14 +168,20 @@ async def business_card(config: Config) -> Response:
 
 @get("/api/v1/settings", tags=["settings"], opt=OWNER_ONLY)
 async def api_settings() -> SettingsOut:
-    return settings_out(await service.get_settings())
+    out = settings_out(await service.get_settings())
+    return msgspec.structs.replace(out, **mail_api.mail_fields(await mail_service.get_mail_settings()))
 
 
 @patch("/api/v1/settings", tags=["settings"], opt=OWNER_ONLY)
 async def api_settings_update(request: Request, data: SettingsIn) -> SettingsOut:
     given = {k: v for k, v in msgspec.structs.asdict(data).items() if v is not UNSET}
-    return settings_out(await service.update_settings(given, actor_id=request.scope["user"].user_id))
+    mail = {k: given.pop(k) for k in mail_api.MAIL_FIELDS if k in given}
+    async with write_transaction():  # both parts or neither
+        if mail:
+            await mail_service.update_mail_settings(mail, actor_id=request.scope["user"].user_id)
+        out = settings_out(await service.update_settings(given, actor_id=request.scope["user"].user_id))
+    return msgspec.structs.replace(out, **mail_api.mail_fields(await mail_service.get_mail_settings()))
 
 
-ROUTES = [settings_page, settings_submit, settings_logo_upload, settings_logo_delete, settings_logo, business_card,
+ROUTES = [settings_page, settings_submit, settings_numbering, settings_logo_upload, settings_logo_delete, settings_logo, business_card,
           api_settings, api_settings_update]

@@ -1,4 +1,4 @@
-from piccolo.columns import Integer, Text, Timestamptz, Varchar
+from piccolo.columns import Boolean, Integer, Text, Timestamptz, Varchar
 from piccolo.table import Table
 
 from app.db.engine import DB
@@ -35,5 +35,7 @@ class BusinessSettings(Table, db=DB, tablename="business_settings"):
     credit_note_number_pattern = Varchar(length=40, default="CN-{year}-{seq:04}")
     quote_validity_days = Integer(default=30)
     default_terms = Text(default="")
+    # Embed the Factur-X / ZUGFeRD XML in issued invoices and credit notes (EU e-invoices); off outside the EU.
+    facturx_enabled = Boolean(default=True)
     updated_at = Timestamptz()
     updated_by = Integer(null=True, default=None)

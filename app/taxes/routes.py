@@ -82,7 +82,8 @@ async def taxes_update(request: Request, code: str) -> Response:
     try:
         tax = await service.update_tax(code, data)
     except ValidationFailed as failed:
-        return await _page(request, {}, {f"{code}.{k}": v for k, v in failed.by_field().items()} | failed.by_field(),
+        # Named after the row (GST.rate), so the add form below keeps its own fields clean.
+        return await _page(request, {"category": "S"}, {f"{code.upper()}.{k}": v for k, v in failed.by_field().items()},
                            status_code=422)
     return redirect("/settings/taxes", flash=f"{tax['code']} saved. Issued documents keep the rate they had.",
                     request=request)

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import dataclasses
 import re
 from typing import Any, Iterator
 
 import pytest
+from litestar import Litestar
 from litestar.testing import TestClient
 
 from app.config import Config
@@ -15,7 +17,52 @@ from tests.conftest import BASE_URL, OWNER_EMAIL, OWNER_PASSWORD, STAFF_EMAIL, S
 CSRF_RE = re.compile(r'name="csrf_token" value="([^"]+)"')
 
 
-class BrowserClient(TestClient):
+class _AppPool:
+    """Litestar apps kept for reuse within one test process.
+
+    Building the app (validating a few hundred handler signatures) costs more than most
+    tests. The app reads everything from its Config object, so a reused app gets the
+    test's config copied into its own. An app serves one client at a time (its startup
+    hooks start workers bound to that client's event loop); a second client alive at
+    the same time gets another app. A test needing other settings calls create_app.
+    """
+
+    def __init__(self) -> None:
+        self.free: list[tuple[Config, Litestar]] = []
+
+    def acquire(self, config: Config) -> tuple[Config, Litestar]:
+        if self.free:
+            live, app = self.free.pop()
+        else:
+            live = dataclasses.replace(config, extra_hosts=list(config.extra_hosts))
+            app = create_app(live, prepare=False)
+        for field in dataclasses.fields(Config):
+            value = getattr(config, field.name)
+            setattr(live, field.name, list(value) if isinstance(value, list) else value)
+        return live, app
+
+    def release(self, entry: tuple[Config, Litestar]) -> None:
+        self.free.append(entry)
+
+
+APPS = _AppPool()
+
+
+class PooledClient(TestClient):
+    """A TestClient on an app from the pool; the app goes back when the client closes."""
+
+    pool_entry: tuple[Config, Litestar] | None = None
+
+    def __exit__(self, *exc_info: Any) -> None:
+        try:
+            super().__exit__(*exc_info)
+        finally:
+            if self.pool_entry is not None:
+                APPS.release(self.pool_entry)
+                self.pool_entry = None
+
+
+class BrowserClient(PooledClient):
     """Sends what a same-site browser sends: Origin on unsafe methods and the page's CSRF token."""
 
     csrf: str = ""
@@ -45,8 +92,24 @@ class BrowserClient(TestClient):
         return response
 
 
-def _client(config: Config, cls: type[TestClient] = BrowserClient) -> TestClient:
-    return cls(app=create_app(config, prepare=False), base_url=BASE_URL, raise_server_exceptions=False)
+def _client(config: Config, cls: type[PooledClient] = BrowserClient) -> Any:
+    entry = APPS.acquire(config)
+    client = cls(app=entry[1], base_url=BASE_URL, raise_server_exceptions=False)
+    client.pool_entry = entry
+    return client
+
+
+@pytest.fixture(autouse=True)
+def fast_password_hashing(monkeypatch: pytest.MonkeyPatch) -> None:
+    """argon2id at its smallest cost: these tests check the flows, not the hash's strength.
+
+    (tests/http/test_cli.py checks the real parameters in a database made by `counterfoil init`.)
+    """
+    from argon2 import PasswordHasher
+
+    from app.auth import service
+
+    monkeypatch.setattr(service, "_hasher", PasswordHasher(time_cost=1, memory_cost=8, parallelism=1))
 
 
 @pytest.fixture
@@ -81,6 +144,6 @@ def api_token(owner: dict[str, Any]) -> str:
 @pytest.fixture
 def api(config: Config, api_token: str) -> Iterator[TestClient]:
     """A script: bearer token, no cookies, no Origin."""
-    with TestClient(app=create_app(config, prepare=False), base_url=BASE_URL, raise_server_exceptions=False,
-                    headers={"Authorization": f"Bearer {api_token}"}) as client:
+    with _client(config, PooledClient) as client:
+        client.headers["Authorization"] = f"Bearer {api_token}"
         yield client

@@ -1,0 +1,527 @@
+"""Quote, invoice and credit note pages: lists, the new-document flow, the editor and the document page.
+
+Every rule lives in the service and `logic`; these handlers read forms, call the service and
+choose what to render. A Conflict from the service (issuing twice, cancelling a paid invoice...)
+is shown on the document's page with status 409, never as a crash.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import date
+from decimal import Decimal
+from typing import Any, Mapping
+
+from litestar import Request, Response, get, post
+from litestar.params import Parameter
+from litestar.response import Template
+
+from app.auth import service as auth_service
+from app.clients import service as clients_service
+from app.common.logic import Conflict, FieldError, NotFound, ValidationFailed
+from app.documents import logic, service
+from app.documents.logic import CREDIT_NOTE, INVOICE, QUOTE, TYPE_LABELS, TYPE_PATHS
+from app.http.security import OWNER_ONLY
+from app.http.web import form_data, page, page_params, redirect
+from app.payments import service as payments_service
+from app.taxes import service as taxes_service
+
+PER_PAGE = 25
+SECTIONS = {QUOTE: "quotes", INVOICE: "invoices", CREDIT_NOTE: "credit_notes"}
+PLURALS = {QUOTE: "Quotes", INVOICE: "Invoices", CREDIT_NOTE: "Credit notes"}
+STATUS_LABELS = {
+    "draft": "Draft", "issued": "Issued", "sent": "Sent", "partial": "Partly paid", "paid": "Paid",
+    "overdue": "Overdue", "cancelled": "Cancelled", "accepted": "Accepted", "declined": "Declined",
+    "expired": "Expired", "converted": "Converted", "open": "Open (unpaid)",
+}
+# The status filter of each list, in the order a user thinks of them.
+STATUS_FILTERS = {
+    INVOICE: ["draft", "open", "issued", "sent", "partial", "overdue", "paid", "cancelled"],
+    QUOTE: ["draft", "issued", "accepted", "declined", "expired", "converted"],
+    CREDIT_NOTE: ["draft", "issued"],
+}
+EVENT_LABELS = {
+    "created": "Created", "issued": "Issued", "sent": "Sent", "credited": "Credited", "credit note": "Credit note issued",
+    "cancelled": "Cancelled", "converted": "Converted to an invoice", "accepted": "Accepted by the client",
+    "declined": "Declined by the client", "duplicated": "Duplicated", "payment": "Payment recorded",
+    "payment reversed": "Payment reversed", "credit applied": "Client credit applied",
+}
+_LINE_FIELD = re.compile(r"^lines-(\d+)-")
+HEADER_FIELDS = ("client_id", "currency", "issue_date", "due_date", "terms_days", "valid_until", "discount_percent",
+                 "notes", "terms", "footer", "invoice_id")
+
+
+def _actor(request: Request) -> int:
+    return request.scope["user"].user_id
+
+
+def _is_owner(request: Request) -> bool:
+    identity = request.scope.get("user")
+    return bool(identity and identity.is_owner)
+
+
+def _parse_day(text: str) -> date | None:
+    try:
+        return date.fromisoformat(text.strip()) if text and text.strip() else None
+    except ValueError:
+        return None
+
+
+def _ids(value: Any) -> list[int]:
+    values = value if isinstance(value, list) else [value]
+    return [int(v) for v in values if str(v or "").strip().isdigit()]
+
+
+# -- lists ----------------------------------------------------------------------
+
+async def _list(request: Request, doc_type: str, params: dict[str, str], *, status_code: int = 200,
+                problem: str = "") -> Template:
+    date_from, date_to = _parse_day(params["from"]), _parse_day(params["to"])
+    status = params["status"] if params["status"] in STATUS_FILTERS[doc_type] else ""
+    client_id = int(params["client_id"]) if params["client_id"].isdigit() else None
+    sort = params["sort"] if params["sort"] in service.SORTS else "date"
+    try:
+        page_number = max(1, int(params["page"] or 1))
+    except ValueError:
+        page_number = 1
+    try:
+        result = await service.list_documents(doc_type, status=status, client_id=client_id, date_from=date_from,
+                                              date_to=date_to, q=params["q"], sort=sort,
+                                              descending=params["dir"] != "asc", page=page_params(page_number, PER_PAGE))
+    except ValidationFailed as failed:
+        problem = problem or "; ".join(e.message for e in failed.errors)
+        result = await service.list_documents(doc_type, status=status, client_id=client_id, q=params["q"], sort=sort,
+                                              descending=params["dir"] != "asc", page=page_params(1, PER_PAGE))
+    client = None
+    if client_id is not None:
+        try:
+            client = await clients_service.get_client(client_id)
+        except NotFound:
+            client = None
+    filtered = bool(status or client_id or date_from or date_to or params["q"])
+    template = "documents/_rows.html" if request.headers.get("hx-target") == "doc-results" else "documents/list.html"
+    return page(request, template, status_code=status_code, section=SECTIONS[doc_type], title=PLURALS[doc_type],
+                doc_type=doc_type, base=f"/{TYPE_PATHS[doc_type]}", result=result, params=params,
+                statuses=[(s, STATUS_LABELS[s]) for s in STATUS_FILTERS[doc_type]], status_labels=STATUS_LABELS,
+                client=client, filtered=filtered, problem=problem, type_label=TYPE_LABELS[doc_type],
+                plural=PLURALS[doc_type])
+
+
+def _list_route(doc_type: str) -> Any:
+    @get(f"/{TYPE_PATHS[doc_type]}", name=f"{doc_type}-list-page")
+    async def handler(request: Request, status: str = "", client_id: str = "", q: str = "",
+                      date_from: str = Parameter(query="from", default=""),
+                      date_to: str = Parameter(query="to", default=""), sort: str = "date", dir: str = "desc",
+                      page_number: str = Parameter(query="page", default="1")) -> Template:
+        params = {"status": status, "client_id": client_id, "q": q, "from": date_from, "to": date_to, "sort": sort,
+                  "dir": dir, "page": page_number}
+        return await _list(request, doc_type, params)
+    return handler
+
+
+@post("/invoices/mark-sent")
+async def invoices_mark_sent(request: Request) -> Response:
+    """The list's bulk action: the ticked invoices are marked as sent."""
+    data = await form_data(request)
+    back = str(data.get("back") or "")
+    back = back if back.startswith("/invoices") and "//" not in back else "/invoices"
+    ids = _ids(data.get("ids"))
+    if not ids:
+        return redirect(back, flash="Tick the invoices to mark as sent first.", request=request)
+    try:
+        changed = await service.mark_sent(ids, actor=_actor(request))
+    except (Conflict, NotFound) as error:
+        params = {"status": "", "client_id": "", "q": "", "from": "", "to": "", "sort": "date", "dir": "desc", "page": "1"}
+        return await _list(request, INVOICE, params, status_code=409 if isinstance(error, Conflict) else 404,
+                           problem=f"Nothing was marked: {error.detail}")
+    count = len(changed)
+    message = (f"{count} invoice{'s' if count != 1 else ''} marked as sent." if count
+               else "Those invoices were already sent; the date is updated.")
+    return redirect(back, flash=message, request=request)
+
+
+# -- a new document ------------------------------------------------------------------
+
+async def _client_choices(q: str) -> tuple[list[dict[str, Any]], int]:
+    if q.strip():
+        result = await clients_service.list_clients(q=q, status="active", page=page_params(1, 12))
+        return result.items, result.total
+    result = await clients_service.list_clients(status="active", page=page_params(1, 1))
+    return await clients_service.recent_clients(limit=8), result.total
+
+
+def _new_route(doc_type: str) -> Any:
+    @get(f"/{TYPE_PATHS[doc_type]}/new", name=f"{doc_type}-new-page")
+    async def new_page(request: Request, q: str = "") -> Template:
+        clients, total = await _client_choices(q)
+        template = "documents/_client_pick.html" if request.headers.get("hx-target") == "client-pick" else "documents/new.html"
+        return page(request, template, section=SECTIONS[doc_type], title=f"New {TYPE_LABELS[doc_type].lower()}",
+                    doc_type=doc_type, base=f"/{TYPE_PATHS[doc_type]}", clients=clients, total=total, q=q,
+                    type_label=TYPE_LABELS[doc_type], plural=PLURALS[doc_type], problem="")
+    return new_page
+
+
+def _create_route(doc_type: str) -> Any:
+    @post(f"/{TYPE_PATHS[doc_type]}/new", name=f"{doc_type}-new-form")
+    async def create(request: Request) -> Response:
+        data = await form_data(request)
+        try:
+            document = await service.create_document(doc_type, {"client_id": data.get("client_id")},
+                                                     actor=_actor(request))
+        except ValidationFailed as failed:
+            clients, total = await _client_choices("")
+            return page(request, "documents/new.html", status_code=422, section=SECTIONS[doc_type],
+                        title=f"New {TYPE_LABELS[doc_type].lower()}", doc_type=doc_type,
+                        base=f"/{TYPE_PATHS[doc_type]}", clients=clients, total=total, q="",
+                        type_label=TYPE_LABELS[doc_type], plural=PLURALS[doc_type],
+                        problem="; ".join(e.message for e in failed.errors))
+        return redirect(f"/documents/{document['id']}/edit", request=request)
+    return create
+
+
+# -- the editor ----------------------------------------------------------------------
+
+def _header_from_document(doc: Mapping[str, Any]) -> dict[str, Any]:
+    def text(value: Any) -> str:
+        return "" if value is None else value.isoformat() if isinstance(value, date) else str(value)
+    values = {
+        "client_id": str(doc["client"]), "currency": doc["currency"], "issue_date": text(doc["issue_date"]),
+        "due_date": text(doc["due_date"]), "terms_days": text(doc["terms_days"]),
+        "valid_until": text(doc["valid_until"]),
+        "discount_percent": "" if logic.decimal_text(Decimal(doc["discount_percent"] or "0")) == "0"
+        else logic.decimal_text(Decimal(doc["discount_percent"])),
+        "notes": doc["notes"], "terms": doc["terms"], "footer": doc["footer"], "invoice_id": text(doc["invoice"]),
+    }
+    values["due_date_was"], values["valid_until_was"] = values["due_date"], values["valid_until"]
+    return values
+
+
+def _lines_from_document(doc: Mapping[str, Any], items: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    labels = {item["id"]: item["label"] for item in items}
+    lines = []
+    for line in doc.get("lines", []):
+        discount = logic.decimal_text(Decimal(line["discount_percent"] or "0"))
+        lines.append({"item": labels.get(line["item"], "") if line["item"] else "",
+                      "item_id": str(line["item"] or ""), "description": line["description"],
+                      "quantity": line["quantity"], "unit": line["unit"], "unit_price": line["unit_price"],
+                      "discount_percent": "" if discount == "0" else discount, "taxes": line["tax_codes"].split()})
+    return lines
+
+
+def _header_from_form(data: Mapping[str, Any]) -> dict[str, Any]:
+    values = {}
+    for name in (*HEADER_FIELDS, "due_date_was", "valid_until_was"):
+        value = data.get(name, "")
+        values[name] = (value[0] if value else "") if isinstance(value, list) else str(value or "")
+    return values
+
+
+async def _editor_context(doc: Mapping[str, Any], values: dict[str, Any], lines: list[dict[str, Any]],
+                          items: list[dict[str, Any]] | None = None) -> dict[str, Any]:
+    if items is None:
+        items = await service.picker_items(_ids([line.get("item_id") for line in lines]))
+    taxes = await taxes_service.list_taxes()
+    used = {code for line in lines for code in line["taxes"]}
+    preview = await service.preview(doc["doc_type"], {**values, "lines": lines})
+    client = None
+    if values["client_id"].isdigit():
+        try:
+            client = await clients_service.get_client(int(values["client_id"]))
+        except NotFound:
+            client = None
+    targets = []
+    if doc["doc_type"] == CREDIT_NOTE and client is not None:
+        targets = await service.credit_targets(client["id"], preview["currency"])
+        if values["invoice_id"].isdigit() and int(values["invoice_id"]) not in {t["id"] for t in targets}:
+            try:
+                linked = await service.get_document(int(values["invoice_id"]), INVOICE, with_lines=False)
+                targets.insert(0, linked)
+            except NotFound:
+                pass
+    return {"doc": doc, "values": values, "lines": lines, "items": [i for i in items if i["active"]],
+            "tax_rates": [t for t in taxes if t["active"] or t["code"] in used], "preview": preview,
+            "client": client, "credit_targets": targets, "type_label": TYPE_LABELS[doc["doc_type"]],
+            "base": f"/{TYPE_PATHS[doc['doc_type']]}", "plural": PLURALS[doc["doc_type"]]}
+
+
+def _line_errors(errors: Mapping[str, str]) -> dict[int, list[str]]:
+    """Field errors of the editor's lines, grouped by line (shown under the line's description)."""
+    grouped: dict[int, list[str]] = {}
+    for name, message in errors.items():
+        match = _LINE_FIELD.match(name)
+        if match:
+            grouped.setdefault(int(match.group(1)), []).append(message)
+    return grouped
+
+
+def _editor_page(request: Request, context: dict[str, Any], errors: dict[str, str], *, status_code: int = 200,
+                 focus: int | None = None) -> Template:
+    doc = context["doc"]
+    return page(request, "documents/editor.html", status_code=status_code, section=SECTIONS[doc["doc_type"]],
+                title=f"Edit draft {context['type_label'].lower()}", errors=errors, line_errors=_line_errors(errors),
+                focus=focus, focus_field="item", **context)
+
+
+async def _draft(document_id: int) -> dict[str, Any]:
+    """The draft to edit; an issued document raises _Locked with the reason (shown as a 409 page)."""
+    doc = await service.get_document(document_id)
+    try:
+        logic.check_editable(doc["doc_type"], doc["status"])
+    except logic.StateConflict as error:
+        raise _Locked(doc, error.detail) from None
+    return doc
+
+
+class _Locked(Exception):
+    def __init__(self, doc: dict[str, Any], detail: str):
+        self.doc, self.detail = doc, detail
+
+
+def _locked_page(request: Request, locked: _Locked) -> Template:
+    doc = locked.doc
+    return page(request, "documents/locked.html", status_code=409, section=SECTIONS[doc["doc_type"]],
+                title="This document is issued", doc=doc, detail=locked.detail, type_label=TYPE_LABELS[doc["doc_type"]],
+                base=f"/{TYPE_PATHS[doc['doc_type']]}", plural=PLURALS[doc["doc_type"]])
+
+
+@get("/documents/{document_id:int}/edit")
+async def editor_page(request: Request, document_id: int) -> Template:
+    try:
+        doc = await _draft(document_id)
+    except _Locked as locked:
+        return _locked_page(request, locked)
+    items = await service.picker_items([line["item"] for line in doc["lines"] if line["item"]])
+    lines = _lines_from_document(doc, items) or [logic.blank_line()]
+    context = await _editor_context(doc, _header_from_document(doc), lines, items)
+    return _editor_page(request, context, {}, focus=0 if not doc["lines"] else None)
+
+
+@post("/documents/{document_id:int}/preview")
+async def editor_preview(request: Request, document_id: int) -> Response:
+    """htmx, while the user types: the line nets and totals (and, after a structural change or an
+    item pick, the whole line table) computed by the server from the form as it stands."""
+    try:
+        doc = await _draft(document_id)
+    except _Locked as locked:
+        return Response(content=locked.detail, status_code=409, headers={"HX-Reswap": "none"})
+    data = await form_data(request)
+    values = _header_from_form(data)
+    lines, picked, _ = await service.apply_item_picks(logic.lines_from_form(data))
+    op = str(data.get("op") or "")
+    focus = None
+    if op:
+        lines, focus = logic.apply_line_op(lines, op)
+    if not lines:
+        lines = [logic.blank_line()]
+    context = await _editor_context(doc, values, lines)
+    if op or picked:
+        if picked and focus is None:
+            focus = picked[-1]
+        response = page(request, "documents/_structure.html", errors={}, line_errors={}, focus=focus,
+                        focus_field="quantity" if picked and not op else "item", **context)
+        response.headers["HX-Retarget"] = "#doc-lines"
+        response.headers["HX-Reswap"] = "outerHTML"
+        return response
+    return page(request, "documents/_preview.html", errors={}, line_errors={}, **context)
+
+
+@post("/documents/{document_id:int}/edit")
+async def editor_save(request: Request, document_id: int) -> Response:
+    try:
+        doc = await _draft(document_id)
+    except _Locked as locked:
+        return _locked_page(request, locked)
+    data = await form_data(request)
+    values = _header_from_form(data)
+    lines, _, unknown_items = await service.apply_item_picks(logic.lines_from_form(data))
+    kept = [index for index, line in enumerate(lines) if not logic.line_is_blank(line)]
+    body: dict[str, Any] = {name: values[name] for name in ("client_id", "currency", "issue_date", "discount_percent",
+                                                            "notes", "terms", "footer")}
+    if doc["doc_type"] == INVOICE:
+        body["terms_days"] = values["terms_days"]
+        # A due date the user did not touch follows the issue date and the terms.
+        if values["due_date"] and values["due_date"] != values["due_date_was"]:
+            body["due_date"] = values["due_date"]
+    elif doc["doc_type"] == QUOTE:
+        if values["valid_until"] and values["valid_until"] != values["valid_until_was"]:
+            body["valid_until"] = values["valid_until"]
+    else:
+        body["invoice_id"] = values["invoice_id"]
+    body["lines"] = [{"item_id": lines[i]["item_id"] or None, "description": lines[i]["description"],
+                      "quantity": lines[i]["quantity"], "unit": lines[i]["unit"], "unit_price": lines[i]["unit_price"],
+                      "discount_percent": lines[i]["discount_percent"], "taxes": lines[i]["taxes"]} for i in kept]
+    errors: dict[str, str] = {f"lines-{index}-item": message for index, message in unknown_items.items()}
+    if not kept:
+        errors["lines"] = "Add at least one line: pick an item or type a description and a price."
+    try:
+        if errors:
+            try:
+                logic.clean_document(body, doc["doc_type"], partial=True)
+            except ValidationFailed as failed:
+                raise ValidationFailed([*failed.errors, *(FieldError(k, v) for k, v in errors.items())]) from None
+            raise ValidationFailed([FieldError(k, v) for k, v in errors.items()])
+        await service.update_draft(document_id, body, actor=_actor(request))
+    except ValidationFailed as failed:
+        mapped = {}
+        for error in failed.errors:
+            mapped.setdefault(logic.form_error_field(error.field, kept), error.message)
+        context = await _editor_context(doc, values, lines or [logic.blank_line()])
+        return _editor_page(request, context, mapped, status_code=422)
+    return redirect(f"/documents/{document_id}", flash="Draft saved.", request=request)
+
+
+@get("/documents/client-options")
+async def client_options(request: Request, client_q: str = "", client_id: str = "") -> Template:
+    """htmx: the editor's client chooser, the chosen client first, then those matching what was typed."""
+    chosen = None
+    if client_id.isdigit():
+        try:
+            chosen = await clients_service.get_client(int(client_id))
+        except NotFound:
+            chosen = None
+    matches = []
+    if client_q.strip():
+        matches = (await clients_service.list_clients(q=client_q, status="active", page=page_params(1, 8))).items
+    options = ([chosen] if chosen else []) + [c for c in matches if not chosen or c["id"] != chosen["id"]]
+    return page(request, "documents/_client_options.html", options=options, chosen=chosen, client_q=client_q)
+
+
+# -- the document page -------------------------------------------------------------
+
+async def _view(request: Request, document_id: int, *, status_code: int = 200, problem: str = "",
+                errors: dict[str, str] | None = None, values: dict[str, Any] | None = None) -> Template:
+    doc = await service.get_document(document_id)
+    doc_type = doc["doc_type"]
+    client = None
+    if doc["snapshot"]:
+        client = doc["snapshot"]["client"]
+    else:
+        try:
+            client = await clients_service.get_client(doc["client"])
+        except NotFound:
+            client = None
+    events = await service.history(document_id)
+    users = {user["id"]: user["name"] for user in await auth_service.list_users()}
+    related = await service.related(document_id) if doc_type == INVOICE else []
+    payments = []
+    if doc_type == INVOICE and doc["status"] != "draft":
+        payments = (await payments_service.list_payments(invoice_id=document_id, page=page_params(1, 100))).items
+    actions = logic.available_actions(doc_type, doc["status"], doc["shown_status"], paid=doc["paid"],
+                                      credited=doc["credited"], balance_due=doc["balance"], is_owner=_is_owner(request))
+    return page(request, "documents/view.html", status_code=status_code, section=SECTIONS[doc_type],
+                title=f"{TYPE_LABELS[doc_type]} {doc['number'] or '(draft)'}", doc=doc, client=client,
+                events=events, users=users, related=related, payments=payments, actions=actions,
+                status_labels=STATUS_LABELS, event_labels=EVENT_LABELS, type_label=TYPE_LABELS[doc_type],
+                base=f"/{TYPE_PATHS[doc_type]}", plural=PLURALS[doc_type], problem=problem, errors=errors or {},
+                values=values or {})
+
+
+@get("/documents/{document_id:int}")
+async def document_page(request: Request, document_id: int) -> Template:
+    return await _view(request, document_id)
+
+
+async def _act(request: Request, document_id: int, action: Any, done: str, *, to: str | None = None) -> Response:
+    """Run one action; its Conflict (409) or refusal is shown on the document's page, not as a crash."""
+    try:
+        result = await action()
+    except Conflict as conflict:
+        return await _view(request, document_id, status_code=409, problem=conflict.detail)
+    except ValidationFailed as failed:
+        return await _view(request, document_id, status_code=422,
+                           problem="; ".join(e.message for e in failed.errors))
+    target = to.format(**result) if to and isinstance(result, Mapping) else to or f"/documents/{document_id}"
+    message = done.format(**result) if isinstance(result, Mapping) else done
+    return redirect(target, flash=message, request=request)
+
+
+@post("/documents/{document_id:int}/issue")
+async def issue_form(request: Request, document_id: int) -> Response:
+    return await _act(request, document_id, lambda: service.issue(document_id, actor=_actor(request)),
+                      "Issued as {number}. The number is final; correct it with a credit note if needed.")
+
+
+@post("/documents/{document_id:int}/delete", opt=OWNER_ONLY)
+async def delete_form(request: Request, document_id: int) -> Response:
+    doc = await service.get_document(document_id, with_lines=False)
+
+    async def remove() -> dict[str, Any]:
+        await service.delete_draft(document_id)
+        return {}
+    return await _act(request, document_id, remove, f"The draft {TYPE_LABELS[doc['doc_type']].lower()} is deleted.",
+                      to=f"/{TYPE_PATHS[doc['doc_type']]}")
+
+
+@post("/documents/{document_id:int}/mark-sent")
+async def mark_sent_form(request: Request, document_id: int) -> Response:
+    async def mark() -> dict[str, Any]:
+        await service.mark_sent([document_id], actor=_actor(request))
+        return await service.get_document(document_id, with_lines=False)
+    return await _act(request, document_id, mark, "{number} is marked as sent.")
+
+
+@post("/documents/{document_id:int}/duplicate")
+async def duplicate_form(request: Request, document_id: int) -> Response:
+    return await _act(request, document_id, lambda: service.duplicate(document_id, actor=_actor(request)),
+                      "A new draft copy; change what you need and issue it.", to="/documents/{id}/edit")
+
+
+@post("/documents/{document_id:int}/convert")
+async def convert_form(request: Request, document_id: int) -> Response:
+    await service.get_document(document_id, QUOTE, with_lines=False)
+    return await _act(request, document_id, lambda: service.convert_quote(document_id, actor=_actor(request)),
+                      "The quote is now a draft invoice; check it and issue it.", to="/documents/{id}/edit")
+
+
+def _decide_route(action: str, message: str) -> Any:
+    @post(f"/documents/{{document_id:int}}/{action}", name=f"document-{action}")
+    async def handler(request: Request, document_id: int) -> Response:
+        await service.get_document(document_id, QUOTE, with_lines=False)
+        return await _act(request, document_id,
+                          lambda: service.decide_quote(document_id, action, actor=_actor(request)), message)
+    return handler
+
+
+@post("/documents/{document_id:int}/cancel")
+async def cancel_form(request: Request, document_id: int) -> Response:
+    data = await form_data(request)
+    reason = str(data.get("reason") or "")
+    try:
+        await service.get_document(document_id, INVOICE, with_lines=False)
+        doc = await service.cancel(document_id, reason, actor=_actor(request))
+    except ValidationFailed as failed:
+        return await _view(request, document_id, status_code=422, errors=failed.by_field(), values={"reason": reason})
+    except Conflict as conflict:
+        return await _view(request, document_id, status_code=409, problem=conflict.detail)
+    return redirect(f"/documents/{document_id}", flash=f"{doc['number']} is cancelled; a credit note for its full "
+                                                       "amount was issued.", request=request)
+
+
+@post("/documents/{document_id:int}/credit")
+async def credit_form(request: Request, document_id: int) -> Response:
+    await service.get_document(document_id, INVOICE, with_lines=False)
+    return await _act(request, document_id, lambda: service.credit_invoice(document_id, actor=_actor(request)),
+                      "A draft credit note with the invoice's lines: keep what you credit, then issue it.",
+                      to="/documents/{id}/edit")
+
+
+@post("/clients/{client_id:int}/new/{doc_kind:str}")
+async def client_new_document(request: Request, client_id: int, doc_kind: str) -> Response:
+    """The client page's New invoice / New quote buttons: the draft is made at once."""
+    doc_type = {path: t for t, path in TYPE_PATHS.items()}.get(doc_kind)
+    if doc_type is None:
+        raise NotFound(f"Document type {doc_kind}")
+    document = await service.create_document(doc_type, {"client_id": client_id}, actor=_actor(request))
+    return redirect(f"/documents/{document['id']}/edit", request=request)
+
+
+ROUTES = [
+    *(_list_route(t) for t in (QUOTE, INVOICE, CREDIT_NOTE)),
+    *(_new_route(t) for t in (QUOTE, INVOICE, CREDIT_NOTE)),
+    *(_create_route(t) for t in (QUOTE, INVOICE, CREDIT_NOTE)),
+    invoices_mark_sent, editor_page, editor_preview, editor_save, client_options, document_page,
+    issue_form, delete_form, mark_sent_form, duplicate_form, convert_form,
+    _decide_route("accept", "The quote is accepted. Convert it into an invoice when the work is done."),
+    _decide_route("decline", "The quote is marked as declined."),
+    cancel_form, credit_form, client_new_document,
+]

@@ -1,0 +1,289 @@
+"""Exports, pure: the columns of every CSV (with what each means, for README.txt), the
+row of each record, the tax summary, periods, and writing CSV with the csv module.
+
+CSV files are UTF-8 with a byte-order mark (Excel needs it to read UTF-8; LibreOffice and
+Python's "utf-8-sig" skip it), a header row, CRLF line ends, and quoting as RFC 4180.
+Money is a plain decimal with a point ("1234.50"), never grouped; dates are YYYY-MM-DD.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+from dataclasses import dataclass
+from datetime import date, timedelta
+from decimal import Decimal
+from typing import Any, Iterable, Mapping, Sequence
+
+BOM = "\ufeff"
+
+
+@dataclass(frozen=True)
+class Column:
+    name: str
+    meaning: str
+
+
+def _cols(*pairs: tuple[str, str]) -> tuple[Column, ...]:
+    return tuple(Column(n, m) for n, m in pairs)
+
+
+CLIENT_COLUMNS = _cols(
+    ("client_id", "Counterfoil's id of the client"), ("code", "The client's code"), ("name", "Name"),
+    ("status", "active or archived"), ("contact_name", "Contact person"), ("email", "Email"), ("phone", "Phone"),
+    ("address_line1", "Address"), ("address_line2", "Address, second line"), ("postal_code", "Postal code"),
+    ("city", "City"), ("region", "Province or state"), ("country", "ISO 3166 country code"),
+    ("currency", "Default currency (ISO 4217)"), ("tax_number", "VAT or GST/HST number"),
+    ("language", "Language of their documents"), ("created_at", "When the client was added (UTC)"),
+)
+DOCUMENT_COLUMNS = _cols(
+    ("document_id", "Counterfoil's id of the document"), ("number", "The document number (gapless per series)"),
+    ("status", "draft, issued, sent, partial, paid, overdue or cancelled (as of the export)"),
+    ("issue_date", "Date of issue"), ("due_date", "Payment due date (invoices)"),
+    ("client_id", "Counterfoil's id of the client"), ("client_code", "The client's code"),
+    ("client_name", "The client's name"), ("client_tax_number", "The client's tax number when issued"),
+    ("currency", "ISO 4217 currency of every amount on the row"), ("subtotal", "Total of the lines before tax"),
+    ("tax_total", "Total tax"), ("total", "Total including tax"),
+    ("paid", "Payments and client credit applied (as of the export)"),
+    ("credited", "Credit notes against the invoice (as of the export)"),
+    ("balance", "Still due: total - paid - credited"),
+    ("cancel_reason", "Why a cancelled invoice was cancelled"),
+)
+CREDIT_NOTE_COLUMNS = _cols(
+    ("document_id", "Counterfoil's id of the credit note"), ("number", "The credit note number"),
+    ("issue_date", "Date of issue"), ("invoice_number", "The invoice it credits (empty: the client's account)"),
+    ("client_id", "Counterfoil's id of the client"), ("client_code", "The client's code"),
+    ("client_name", "The client's name"), ("currency", "ISO 4217 currency"),
+    ("subtotal", "Credited amount before tax (positive)"), ("tax_total", "Credited tax (positive)"),
+    ("total", "Credited total including tax (positive)"),
+)
+LINE_COLUMNS = _cols(
+    ("document_id", "Counterfoil's id of the invoice"), ("number", "The invoice number"),
+    ("issue_date", "The invoice's date"), ("position", "Line number on the invoice"),
+    ("description", "Description (may hold line breaks)"), ("quantity", "Quantity"), ("unit", "Unit"),
+    ("unit_price", "Price of one unit before tax (up to 4 decimals)"),
+    ("discount_percent", "The line's own discount in percent (a document discount comes on top; see net)"),
+    ("taxes", "Tax codes on the line, separated by spaces"), ("net", "Line amount before tax, after discounts"),
+    ("currency", "ISO 4217 currency"),
+)
+PAYMENT_COLUMNS = _cols(
+    ("payment_id", "Counterfoil's id of the payment"), ("payment_date", "Date the money was received"),
+    ("client_id", "Counterfoil's id of the client"), ("client_name", "The client's name"),
+    ("invoice_number", "The invoice it pays (empty: client credit)"),
+    ("method", "cash, bank_transfer, card, cheque, paypal or other"), ("reference", "Bank or cheque reference"),
+    ("currency", "ISO 4217 currency"), ("amount", "Amount received"), ("applied", "Part applied to the invoice"),
+    ("excess", "Part kept as client credit"), ("status", "live, or reversed (the payment was undone)"),
+    ("reversal_date", "Date of the reversal"), ("reversal_reason", "Why it was reversed"),
+)
+TAX_COLUMNS = _cols(
+    ("currency", "ISO 4217 currency"), ("tax_code", "The tax's code (e.g. GST, VAT19)"), ("tax_name", "Its name"),
+    ("rate", "Rate in percent"), ("invoices_base", "Amount taxed on invoices issued in the period"),
+    ("invoices_tax", "Tax charged on those invoices"), ("credit_notes_base", "Amount taxed on credit notes (positive)"),
+    ("credit_notes_tax", "Tax given back on credit notes (positive)"),
+    ("net_base", "invoices_base - credit_notes_base"), ("net_tax", "invoices_tax - credit_notes_tax: the tax to declare"),
+)
+AGING_COLUMNS = _cols(
+    ("client_id", "Counterfoil's id of the client"), ("client_name", "The client's name"),
+    ("currency", "ISO 4217 currency"), ("current", "Open and not yet due at the period's end"),
+    ("days_1_30", "1 to 30 days past due"), ("days_31_60", "31 to 60 days past due"),
+    ("days_61_90", "61 to 90 days past due"), ("days_over_90", "More than 90 days past due"), ("total", "All open"),
+)
+AGING_KEYS = {"current": "current", "1-30": "days_1_30", "31-60": "days_31_60", "61-90": "days_61_90",
+              "over 90": "days_over_90"}
+
+
+def plain(value: Any) -> str:
+    """Money and quantities as plain decimal text: 1234.50, -3, 0.125 (never 1E+3, never grouped)."""
+    if value is None or value == "":
+        return ""
+    if isinstance(value, Decimal):
+        return format(value, "f")
+    return format(Decimal(str(value)), "f")
+
+
+def day(value: Any) -> str:
+    if value is None:
+        return ""
+    if hasattr(value, "isoformat"):
+        return value.isoformat()
+    return str(value)
+
+
+def csv_bytes(columns: Sequence[Column], rows: Iterable[Sequence[Any]]) -> bytes:
+    out = io.StringIO(newline="")
+    writer = csv.writer(out, dialect="excel")  # RFC 4180 quoting, CRLF
+    writer.writerow([c.name for c in columns])
+    for row in rows:
+        if len(row) != len(columns):
+            raise ValueError(f"a row has {len(row)} values for {len(columns)} columns")
+        writer.writerow(["" if v is None else v for v in row])
+    return (BOM + out.getvalue()).encode("utf-8")
+
+
+# -- rows ----------------------------------------------------------------------------------
+
+def client_row(c: Mapping[str, Any]) -> list[Any]:
+    return [c["id"], c.get("code", ""), c.get("name", ""), c.get("status", ""), c.get("contact_name", ""),
+            c.get("email", ""), c.get("phone", ""), c.get("address_line1", ""), c.get("address_line2", ""),
+            c.get("postal_code", ""), c.get("city", ""), c.get("region", ""), c.get("country", ""),
+            c.get("currency", ""), c.get("tax_number", ""), c.get("language", ""), day(c.get("created_at"))]
+
+
+def document_row(d: Mapping[str, Any]) -> list[Any]:
+    snapshot_client = ((d.get("snapshot") or {}).get("client") or {})
+    return [d["id"], d.get("number") or "", d.get("shown_status") or d.get("status", ""), day(d.get("issue_date")),
+            day(d.get("due_date")), d.get("client"), d.get("client_code") or snapshot_client.get("code", ""),
+            d.get("client_name") or snapshot_client.get("name", ""), snapshot_client.get("tax_number", ""),
+            d["currency"], plain(d["subtotal"]), plain(d["tax_total"]), plain(d["total"]), plain(d["paid"]),
+            plain(d["credited"]), plain(d["balance"]), d.get("cancel_reason") or ""]
+
+
+def credit_note_row(d: Mapping[str, Any]) -> list[Any]:
+    return [d["id"], d.get("number") or "", day(d.get("issue_date")), d.get("invoice_number") or "", d.get("client"),
+            d.get("client_code") or "", d.get("client_name") or "", d["currency"], plain(d["subtotal"]),
+            plain(d["tax_total"]), plain(d["total"])]
+
+
+def line_rows(d: Mapping[str, Any]) -> list[list[Any]]:
+    return [[d["id"], d.get("number") or "", day(d.get("issue_date")), line["position"], line["description"],
+             line["quantity"], line.get("unit", ""), line["unit_price"], line.get("discount_percent", "0"),
+             line.get("tax_codes", ""), plain(line["net"]), d["currency"]] for line in d.get("lines") or []]
+
+
+def payment_row(p: Mapping[str, Any]) -> list[Any]:
+    return [p["id"], day(p.get("payment_date")), p.get("client"), p.get("client_name") or "",
+            p.get("invoice_number") or "", p.get("method", ""), p.get("reference", ""), p["currency"],
+            plain(p["amount"]), plain(p["applied"]), plain(p["excess"]), p.get("status", ""),
+            day(p.get("reversal_date")), p.get("reversal_reason") or ""]
+
+
+def aging_row(entry: Mapping[str, Any]) -> list[Any]:
+    buckets = entry["buckets"]
+    return [entry["client_id"], entry["client_name"], entry["currency"],
+            *[plain(buckets.get(key, Decimal(0))) for key in AGING_KEYS], plain(entry["total"])]
+
+
+def tax_summary(documents: Iterable[Mapping[str, Any]]) -> list[list[Any]]:
+    """Per currency, tax code and rate: base and tax of invoices and of credit notes, and the net."""
+    sums: dict[tuple[str, str, str], dict[str, Any]] = {}
+    for d in documents:
+        kind = "credit_notes" if d["doc_type"] == "credit_note" else "invoices"
+        for tax in d.get("taxes") or []:
+            key = (d["currency"], tax["code"], plain(tax["rate"]))
+            entry = sums.setdefault(key, {"name": tax.get("name", tax["code"]), "invoices": [Decimal(0), Decimal(0)],
+                                          "credit_notes": [Decimal(0), Decimal(0)]})
+            entry[kind][0] += Decimal(str(tax["base"]))
+            entry[kind][1] += Decimal(str(tax["amount"]))
+    rows = []
+    for (currency, code, rate), entry in sorted(sums.items()):
+        ib, it = entry["invoices"]
+        cb, ct = entry["credit_notes"]
+        rows.append([currency, code, entry["name"], rate, plain(ib), plain(it), plain(cb), plain(ct), plain(ib - cb),
+                     plain(it - ct)])
+    return rows
+
+
+# -- periods -----------------------------------------------------------------------------------
+
+PRESETS = ("last_month", "this_month", "last_quarter", "this_quarter", "last_year", "this_year")
+
+
+def month_bounds(year: int, month: int) -> tuple[date, date]:
+    start = date(year, month, 1)
+    following = date(year + (month == 12), month % 12 + 1, 1)
+    return start, following - timedelta(days=1)
+
+
+def previous_month(today: date) -> tuple[date, date]:
+    first = date(today.year, today.month, 1)
+    last = first - timedelta(days=1)
+    return month_bounds(last.year, last.month)
+
+
+def preset_period(name: str, today: date) -> tuple[date, date]:
+    if name == "this_month":
+        return month_bounds(today.year, today.month)
+    if name == "last_month":
+        return previous_month(today)
+    quarter_start = date(today.year, 3 * ((today.month - 1) // 3) + 1, 1)
+    if name == "this_quarter":
+        end_month = quarter_start.month + 2
+        return quarter_start, month_bounds(today.year, end_month)[1]
+    if name == "last_quarter":
+        end = quarter_start - timedelta(days=1)
+        start = date(end.year, end.month - 2, 1)
+        return start, end
+    if name == "this_year":
+        return date(today.year, 1, 1), date(today.year, 12, 31)
+    if name == "last_year":
+        return date(today.year - 1, 1, 1), date(today.year - 1, 12, 31)
+    raise ValueError(f"unknown period {name!r}")
+
+
+def period_key(date_from: date) -> str:
+    return f"{date_from.year:04d}-{date_from.month:02d}"
+
+
+def due_periods(today: date, last_sent: str, day_of_month: int, *, first_month: str | None = None) -> list[str]:
+    """Monthly schedule: the months ("YYYY-MM") whose package is due and not sent yet, oldest first.
+
+    The package of a month is due from `day_of_month` of the next month. Catching up after the app
+    was closed sends every missed month; with nothing sent yet, only the latest due month."""
+    latest_first = date(today.year, today.month, 1)
+    if today.day < day_of_month:
+        latest_first = previous_month(latest_first)[0]
+    latest = previous_month(latest_first)[0]  # the month before the one in which it is due
+    latest_key = period_key(latest)
+    if not last_sent:
+        return [latest_key] if first_month is None or first_month <= latest_key else []
+    out = []
+    year, month = int(last_sent[:4]), int(last_sent[5:7])
+    while True:
+        month += 1
+        if month == 13:
+            year, month = year + 1, 1
+        key = f"{year:04d}-{month:02d}"
+        if key > latest_key:
+            break
+        out.append(key)
+    return out
+
+
+# -- README ------------------------------------------------------------------------------------
+
+FILES = (("clients.csv", CLIENT_COLUMNS, "Every client (active and archived)."),
+         ("invoices.csv", DOCUMENT_COLUMNS, "Invoices issued in the period, cancelled ones included."),
+         ("invoice_lines.csv", LINE_COLUMNS, "The lines of those invoices."),
+         ("credit_notes.csv", CREDIT_NOTE_COLUMNS, "Credit notes issued in the period."),
+         ("payments.csv", PAYMENT_COLUMNS, "Payments received in the period, and reversed ones with their date."),
+         ("tax_summary.csv", TAX_COLUMNS, "Tax per currency, tax and rate for the period."),
+         ("aging.csv", AGING_COLUMNS, "Open invoice balances by days past due at the end of the period."))
+
+
+def readme(*, business: str, date_from: date, date_to: date, generated: str, counts: Mapping[str, int]) -> str:
+    lines = [
+        f"Bookkeeping package of {business or 'the business'}",
+        f"Period: {date_from.isoformat()} to {date_to.isoformat()} (issue dates and payment dates in this range)",
+        f"Made by Counterfoil on {generated}.",
+        "",
+        "Formats",
+        "-------",
+        "CSV: UTF-8 with a byte-order mark, comma-separated, a header row, quoted as RFC 4180 (a field with",
+        "a comma, a quote or a line break is in double quotes; a quote inside is doubled), CRLF line ends.",
+        "Money: a plain decimal with a point and the currency's decimals (1234.50), never grouped, negative",
+        "with a minus; every amount has its currency on the same row (ISO 4217). Dates: YYYY-MM-DD.",
+        "Statuses and open amounts are as of the day the package was made.",
+        "",
+        "pdf/invoices/ and pdf/credit_notes/: the PDF of every invoice and credit note issued in the period.",
+        "Issued invoices and credit notes are PDF/A-3 with their Factur-X XML (EN 16931) embedded.",
+        "xml/: the same Factur-X / ZUGFeRD XML (CII, profile EN 16931) as separate files, for import.",
+        "summary.pdf: totals per month and per tax.",
+        "",
+    ]
+    for name, columns, what in FILES:
+        title = f"{name} ({counts.get(name, 0)} rows): {what}"
+        lines += [title, "-" * min(len(title), 100)]
+        width = max(len(c.name) for c in columns)
+        lines += [f"  {c.name.ljust(width)}  {c.meaning}" for c in columns]
+        lines.append("")
+    return "\r\n".join(lines) + "\r\n"

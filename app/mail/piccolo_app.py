@@ -1,0 +1,11 @@
+import os
+
+from piccolo.conf.apps import AppConfig
+
+from app.mail.tables import MailSettings, OutboxAttachment, OutboxMessage
+
+APP_CONFIG = AppConfig(
+    app_name="mail",
+    migrations_folder_path=os.path.join(os.path.dirname(__file__), "piccolo_migrations"),
+    table_classes=[MailSettings, OutboxMessage, OutboxAttachment],
+)

@@ -1,0 +1,426 @@
+"""Email: the settings page section (owner), sending documents and statements (page and API),
+the outbox (page and API)."""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Any
+
+import msgspec
+from litestar import Request, Response, get, patch, post
+from litestar.params import Parameter
+from litestar.response import Template
+from msgspec import UNSET, UnsetType
+
+from app.common.logic import Conflict, NotFound, ValidationFailed
+from app.config import Config
+from app.documents import logic as documents_logic
+from app.documents.logic import CREDIT_NOTE, INVOICE, QUOTE, TYPE_PATHS
+from app.http.security import OWNER_ONLY
+from app.http.web import form_data, iso, list_json, page, page_params, redirect
+from app.mail import logic, service
+from app.mail.api import MAIL_FIELDS, MailSettingsIn, MailSettingsOut, given_mail_fields, mail_fields, mail_out  # noqa: F401
+
+PER_PAGE = 50
+STATUS_LABELS = {"queued": "Queued", "sending": "Sending", "sent": "Sent", "failed": "Failed", "cancelled": "Cancelled"}
+
+
+# -- JSON shapes --------------------------------------------------------------------------
+
+class TestIn(msgspec.Struct, omit_defaults=True):
+    to: str | None = None
+
+
+class TestOut(msgspec.Struct):
+    ok: bool
+    to: list[str]
+    reply: str
+    transcript: list[str]
+
+
+class SendIn(msgspec.Struct, omit_defaults=True, kw_only=True):
+    """Every field is optional: `to` defaults to the client's email, the rest to the type's template."""
+
+    to: str | list[str] | None = None
+    cc: str | list[str] | None = None
+    subject: str | None = None
+    message: str | None = None
+
+
+class StatementSendIn(SendIn, kw_only=True):
+    date_from: date | None = None
+    date_to: date | None = None
+    currency: str | None = None
+
+
+class AttachmentOut(msgspec.Struct):
+    position: int
+    filename: str
+    media_type: str
+    size: int
+
+
+class OutboxOut(msgspec.Struct):
+    id: int
+    kind: str
+    status: str
+    to: list[str]
+    cc: list[str]
+    subject: str
+    document_id: int | None
+    document_number: str | None
+    client_id: int | None
+    client_name: str | None
+    attempts: int
+    last_error: str
+    server_reply: str
+    next_attempt_at: str | None
+    sent_at: str | None
+    created_at: str
+    message_id: str
+    resent_from: int | None
+    body: str | None = None
+    attachments: list[AttachmentOut] | None = None
+
+
+class OutboxList(msgspec.Struct):
+    items: list[OutboxOut]
+    total: int
+    page: int
+    per_page: int
+    counts: dict[str, int]
+
+
+def outbox_out(row: dict[str, Any], *, full: bool = False) -> OutboxOut:
+    return OutboxOut(
+        id=row["id"], kind=row["kind"], status=row["status"], to=row["to"], cc=row["cc"], subject=row["subject"],
+        document_id=row["document"], document_number=row.get("document_number"), client_id=row["client"],
+        client_name=row.get("client_name"), attempts=row["attempts"], last_error=row["last_error"],
+        server_reply=row["server_reply"], next_attempt_at=iso(row["next_attempt_at"]), sent_at=iso(row["sent_at"]),
+        created_at=iso(row["created_at"]), message_id=row["message_id"], resent_from=row["resent_from"],
+        body=row["body"] if full else None,
+        attachments=[AttachmentOut(**a) for a in row["attachments"]] if full and "attachments" in row else None)
+
+
+def _actor(request: Request) -> int:
+    return request.scope["user"].user_id
+
+
+def _given(data: msgspec.Struct) -> dict[str, Any]:
+    return {k: v for k, v in msgspec.structs.asdict(data).items() if v is not None and v is not UNSET}
+
+
+# -- settings (owner) -----------------------------------------------------------------------
+
+@get("/api/v1/settings/mail", tags=["settings"], opt=OWNER_ONLY)
+async def api_mail_settings() -> MailSettingsOut:
+    """SMTP, the accountant's address, the message templates. The password is never returned."""
+    return mail_out(await service.get_mail_settings())
+
+
+@patch("/api/v1/settings/mail", tags=["settings"], opt=OWNER_ONLY)
+async def api_mail_settings_update(request: Request, data: MailSettingsIn) -> MailSettingsOut:
+    """`smtp_password`: absent keeps the saved one, "" or null forgets it."""
+    return mail_out(await service.update_mail_settings(given_mail_fields(data), actor_id=_actor(request)))
+
+
+@post("/api/v1/settings/mail/test", tags=["settings"], opt=OWNER_ONLY, status_code=200)
+async def api_mail_test(data: TestIn | None = None) -> TestOut:
+    """Send a test message now with the saved settings; `reply` is the server's exact answer."""
+    result = await service.send_test((data.to if data else None) or None)
+    return TestOut(**result)
+
+
+async def _settings_page(request: Request, *, values: dict[str, Any] | None = None, errors: dict[str, str] | None = None,
+                         status_code: int = 200, test: dict[str, Any] | None = None,
+                         template_values: dict[str, Any] | None = None) -> Template:
+    mail = await service.get_mail_settings()
+    templates = mail["email_templates"]
+    return page(request, "mail/settings.html", status_code=status_code, section="settings", title="Email settings",
+                mail=mail, values=values or mail, errors=errors or {}, test=test, kinds=logic.TEMPLATE_KINDS,
+                kind_labels=logic.KIND_LABELS, placeholders=logic.PLACEHOLDER_HELP,
+                template_values=template_values or {f"{k}_{p}": templates[k][p] for k in templates for p in templates[k]},
+                security=[("starttls", "STARTTLS (usually port 587)"), ("ssl", "SSL/TLS (usually port 465)"),
+                          ("none", "None (local relays only; the password would travel in clear)")])
+
+
+@get("/settings/email", opt=OWNER_ONLY)
+async def mail_settings_page(request: Request) -> Template:
+    return await _settings_page(request)
+
+
+@post("/settings/email", opt=OWNER_ONLY)
+async def mail_settings_submit(request: Request) -> Response:
+    data = await form_data(request)
+    given = {k: v for k, v in data.items() if k in logic.SETTINGS_FIELDS}
+    if not str(given.get("smtp_password") or ""):
+        given.pop("smtp_password", None)  # left empty: keep the saved one
+    if data.get("forget_password"):
+        given["smtp_password"] = ""
+    try:
+        await service.update_mail_settings(given, actor_id=_actor(request))
+    except ValidationFailed as failed:
+        values = {**data, "smtp_password": ""}
+        return await _settings_page(request, values=values, errors=failed.by_field(), status_code=422)
+    return redirect("/settings/email", flash="Email settings saved.", request=request)
+
+
+@post("/settings/email/templates", opt=OWNER_ONLY)
+async def mail_templates_submit(request: Request) -> Response:
+    data = await form_data(request)
+    templates = {kind: {"subject": str(data.get(f"{kind}_subject") or ""), "body": str(data.get(f"{kind}_body") or "")}
+                 for kind in logic.TEMPLATE_KINDS if f"{kind}_subject" in data or f"{kind}_body" in data}
+    try:
+        await service.update_mail_settings({"email_templates": templates}, actor_id=_actor(request))
+    except ValidationFailed as failed:
+        return await _settings_page(request, errors=failed.by_field(), status_code=422, template_values=data)
+    return redirect("/settings/email#templates", flash="Message templates saved.", request=request)
+
+
+@post("/settings/email/test", opt=OWNER_ONLY)
+async def mail_test_submit(request: Request) -> Template:
+    data = await form_data(request)
+    try:
+        result = await service.send_test(str(data.get("test_to") or "").strip() or None)
+    except ValidationFailed as failed:
+        return await _settings_page(request, errors=failed.by_field(), status_code=422,
+                                    test={"ok": False, "reply": "; ".join(e.message for e in failed.errors),
+                                          "transcript": []})
+    except Conflict as conflict:
+        return await _settings_page(request, status_code=409,
+                                    test={"ok": False, "reply": conflict.detail, "transcript": []})
+    return await _settings_page(request, test=result)
+
+
+# -- sending (API) --------------------------------------------------------------------------
+
+def _send_route(doc_type: str) -> Any:
+    path = TYPE_PATHS[doc_type]
+
+    @post(f"/api/v1/{path}/{{document_id:int}}/send", tags=[path], name=f"{doc_type}-send", status_code=202)
+    async def send(request: Request, config: Config, document_id: int, data: SendIn | None = None) -> OutboxOut:
+        """Queue the email with the PDF attached (202). `to` defaults to the client's email, `subject` and
+        `message` to the template in Settings, Email. A draft answers 409; a bad address 422 naming the field.
+        An issued invoice becomes `sent` once the server accepts the message."""
+        row = await service.send_document(document_id, _given(data) if data else {}, doc_type=doc_type,
+                                          actor=_actor(request), data_dir=config.data_dir)
+        return outbox_out(row, full=True)
+    return send
+
+
+@post("/api/v1/clients/{client_id:int}/statement/send", tags=["ledger"], status_code=202)
+async def api_statement_send(request: Request, config: Config, client_id: int,
+                             data: StatementSendIn | None = None) -> OutboxOut:
+    """Queue the client's statement (PDF) for `date_from`..`date_to` (default: this year to today)."""
+    row = await service.send_statement(client_id, _given(data) if data else {}, actor=_actor(request),
+                                       data_dir=config.data_dir)
+    return outbox_out(row, full=True)
+
+
+# -- the outbox (API) -----------------------------------------------------------------------
+
+@get("/api/v1/outbox", tags=["outbox"])
+async def api_outbox(status: str = "", document_id: int | None = None, client_id: int | None = None,
+                     page_number: int = Parameter(query="page", default=1), per_page: int = 50) -> OutboxList:
+    """Queued, sent, failed and cancelled messages, newest first, with their errors and attempts."""
+    result = await service.list_outbox(status=status, document_id=document_id, client_id=client_id,
+                                       page=page_params(page_number, per_page))
+    return OutboxList(**list_json(result, [outbox_out(r) for r in result.items]), counts=result.extra["counts"])
+
+
+@get("/api/v1/outbox/{message_id:int}", tags=["outbox"])
+async def api_outbox_message(message_id: int) -> OutboxOut:
+    return outbox_out(await service.get_message(message_id), full=True)
+
+
+@post("/api/v1/outbox/{message_id:int}/retry", tags=["outbox"], status_code=200)
+async def api_outbox_retry(message_id: int) -> OutboxOut:
+    """Try a queued or failed message again now."""
+    return outbox_out(await service.retry(message_id), full=True)
+
+
+@post("/api/v1/outbox/{message_id:int}/cancel", tags=["outbox"], status_code=200)
+async def api_outbox_cancel(message_id: int) -> OutboxOut:
+    return outbox_out(await service.cancel(message_id), full=True)
+
+
+@post("/api/v1/outbox/{message_id:int}/resend", tags=["outbox"], status_code=202)
+async def api_outbox_resend(request: Request, message_id: int) -> OutboxOut:
+    """Queue a copy (same recipients, text and attachments) of a sent, failed or cancelled message."""
+    return outbox_out(await service.resend(message_id, actor=_actor(request)), full=True)
+
+
+# -- the outbox (pages) ---------------------------------------------------------------------
+
+@get("/outbox")
+async def outbox_page(request: Request, status: str = "", page_number: str = Parameter(query="page", default="1")
+                      ) -> Template:
+    status = status if status in logic.STATUSES else ""
+    try:
+        number = max(1, int(page_number or 1))
+    except ValueError:
+        number = 1
+    result = await service.list_outbox(status=status, page=page_params(number, PER_PAGE))
+    mail = await service.get_mail_settings()
+    return page(request, "mail/outbox.html", section="outbox", title="Outbox", result=result, status=status,
+                params={"status": status}, status_labels=STATUS_LABELS, counts=result.extra["counts"],
+                problem=mail["configured_problem"])
+
+
+@get("/outbox/{message_id:int}")
+async def outbox_message_page(request: Request, message_id: int) -> Template:
+    message = await service.get_message(message_id)
+    return page(request, "mail/message.html", section="outbox", title=message["subject"], message=message,
+                status_labels=STATUS_LABELS)
+
+
+@get("/outbox/{message_id:int}/attachments/{position:int}")
+async def outbox_attachment(message_id: int, position: int) -> Response:
+    row = await service.get_attachment(message_id, position)
+    inline = row["media_type"] in ("application/pdf", "text/plain", "text/csv")
+    disposition = "inline" if inline else "attachment"
+    name = row["filename"].encode("ascii", "replace").decode().replace("?", "_").replace('"', "_")
+    return Response(content=bytes(row["content"]), media_type=row["media_type"],
+                    headers={"Content-Disposition": f'{disposition}; filename="{name}"',
+                             "Cache-Control": "private, no-cache"})
+
+
+async def _outbox_action(request: Request, message_id: int, action: Any, done: str) -> Response:
+    data = await form_data(request)
+    back = str(data.get("back") or "")
+    back = back if back.startswith("/") and not back.startswith("//") else "/outbox"
+    try:
+        await action()
+    except Conflict as conflict:
+        return redirect(back, flash=f"Not done: {conflict.detail}", request=request)
+    return redirect(back, flash=done, request=request)
+
+
+@post("/outbox/{message_id:int}/retry")
+async def outbox_retry(request: Request, message_id: int) -> Response:
+    return await _outbox_action(request, message_id, lambda: service.retry(message_id),
+                                "Trying again now; the outbox shows the result.")
+
+
+@post("/outbox/{message_id:int}/cancel")
+async def outbox_cancel(request: Request, message_id: int) -> Response:
+    return await _outbox_action(request, message_id, lambda: service.cancel(message_id), "The message is cancelled.")
+
+
+@post("/outbox/{message_id:int}/resend")
+async def outbox_resend(request: Request, message_id: int) -> Response:
+    return await _outbox_action(request, message_id, lambda: service.resend(message_id, actor=_actor(request)),
+                                "A copy is queued.")
+
+
+@post("/outbox/retry-all")
+async def outbox_retry_all(request: Request) -> Response:
+    count = await service.retry_all()
+    return redirect("/outbox", flash=f"Trying {count} queued message{'s' if count != 1 else ''} now." if count
+                    else "Nothing is waiting.", request=request)
+
+
+# -- the "Send by email" forms ----------------------------------------------------------------
+
+async def _document_form(request: Request, document_id: int, *, values: dict[str, Any] | None = None,
+                         errors: dict[str, str] | None = None, status_code: int = 200) -> Template:
+    defaults = await service.document_defaults(document_id)
+    document = defaults["document"]
+    doc_type = document["doc_type"]
+    log = await service.messages_for_document(document_id)
+    mail = await service.get_mail_settings()
+    return page(request, "mail/send.html", status_code=status_code,
+                section={INVOICE: "invoices", QUOTE: "quotes", CREDIT_NOTE: "credit_notes"}[doc_type],
+                title=f"Email {documents_logic.TYPE_LABELS[doc_type].lower()} {document['number']}",
+                heading=f"{documents_logic.TYPE_LABELS[doc_type]} {document['number']}",
+                crumbs=[(f"/{TYPE_PATHS[doc_type]}", {INVOICE: "Invoices", QUOTE: "Quotes", CREDIT_NOTE: "Credit notes"}[doc_type]),
+                        (f"/documents/{document_id}", document["number"])],
+                action=f"/documents/{document_id}/send", back=f"/documents/{document_id}",
+                preview=f"/documents/{document_id}/pdf", attachment=defaults["attachment"],
+                recipient=defaults["client"], values=values or defaults, errors=errors or {}, mail_log=log,
+                status_labels=STATUS_LABELS, problem=mail["configured_problem"],
+                note="An issued invoice is marked as sent once the mail server accepts the message."
+                if doc_type == INVOICE and document["status"] == "issued" else "")
+
+
+@get("/documents/{document_id:int}/send")
+async def document_send_page(request: Request, document_id: int) -> Response | Template:
+    try:
+        return await _document_form(request, document_id)
+    except Conflict as conflict:
+        return redirect(f"/documents/{document_id}", flash=f"Not sent: {conflict.detail}", request=request)
+
+
+@post("/documents/{document_id:int}/send")
+async def document_send_submit(request: Request, config: Config, document_id: int) -> Response | Template:
+    data = await form_data(request)
+    wanted = {k: str(data.get(k) or "") for k in ("to", "cc", "subject", "message")}
+    try:
+        row = await service.send_document(document_id, wanted, actor=_actor(request), data_dir=config.data_dir)
+    except ValidationFailed as failed:
+        return await _document_form(request, document_id, values=wanted, errors=failed.by_field(), status_code=422)
+    except Conflict as conflict:
+        return redirect(f"/documents/{document_id}", flash=f"Not sent: {conflict.detail}", request=request)
+    return redirect(f"/documents/{document_id}", request=request,
+                    flash=f"Queued for {', '.join(row['to'])}: it goes out as soon as the mail server answers "
+                          "(see the Outbox).")
+
+
+def _parse_day(text: str) -> date | None:
+    try:
+        return date.fromisoformat(text.strip()) if text and text.strip() else None
+    except ValueError:
+        return None
+
+
+async def _statement_form(request: Request, client_id: int, date_from: date | None, date_to: date | None,
+                          currency: str, *, values: dict[str, Any] | None = None,
+                          errors: dict[str, str] | None = None, status_code: int = 200) -> Template:
+    defaults = await service.statement_defaults(client_id, date_from, date_to, currency or None)
+    client = defaults["client"]
+    mail = await service.get_mail_settings()
+    query = f"from={defaults['date_from'].isoformat()}&to={defaults['date_to'].isoformat()}&currency={defaults['currency']}"
+    return page(request, "mail/send.html", status_code=status_code, section="clients",
+                title=f"Email the statement of {client['name']}", heading=f"Statement of {client['name']}",
+                crumbs=[("/clients", "Clients"), (f"/clients/{client_id}", client["name"]),
+                        (f"/clients/{client_id}/statement?{query}", "Statement")],
+                action=f"/clients/{client_id}/statement/send?{query}", back=f"/clients/{client_id}/statement?{query}",
+                preview="", attachment=defaults["attachment"], recipient=client, values=values or defaults,
+                errors=errors or {}, mail_log=[], status_labels=STATUS_LABELS, problem=mail["configured_problem"],
+                note=f"Period {defaults['date_from'].isoformat()} to {defaults['date_to'].isoformat()}, "
+                     f"{defaults['currency']}.")
+
+
+@get("/clients/{client_id:int}/statement/send")
+async def statement_send_page(request: Request, client_id: int, currency: str = "",
+                              date_from: str = Parameter(query="from", default=""),
+                              date_to: str = Parameter(query="to", default="")) -> Template:
+    return await _statement_form(request, client_id, _parse_day(date_from), _parse_day(date_to), currency)
+
+
+@post("/clients/{client_id:int}/statement/send")
+async def statement_send_submit(request: Request, config: Config, client_id: int, currency: str = "",
+                                date_from: str = Parameter(query="from", default=""),
+                                date_to: str = Parameter(query="to", default="")) -> Response | Template:
+    data = await form_data(request)
+    wanted: dict[str, Any] = {k: str(data.get(k) or "") for k in ("to", "cc", "subject", "message")}
+    start, end = _parse_day(date_from), _parse_day(date_to)
+    try:
+        row = await service.send_statement(client_id, {**wanted, "date_from": start, "date_to": end,
+                                                       "currency": currency or None},
+                                           actor=_actor(request), data_dir=config.data_dir)
+    except ValidationFailed as failed:
+        return await _statement_form(request, client_id, start, end, currency, values=wanted,
+                                     errors=failed.by_field(), status_code=422)
+    return redirect(f"/clients/{client_id}", request=request,
+                    flash=f"Statement queued for {', '.join(row['to'])} (see the Outbox).")
+
+
+ROUTES = [
+    api_mail_settings, api_mail_settings_update, api_mail_test,
+    mail_settings_page, mail_settings_submit, mail_templates_submit, mail_test_submit,
+    *[_send_route(t) for t in (INVOICE, QUOTE, CREDIT_NOTE)], api_statement_send,
+    api_outbox, api_outbox_message, api_outbox_retry, api_outbox_cancel, api_outbox_resend,
+    outbox_page, outbox_message_page, outbox_attachment, outbox_retry, outbox_cancel, outbox_resend,
+    outbox_retry_all, document_send_page, document_send_submit, statement_send_page, statement_send_submit,
+]

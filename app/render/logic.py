@@ -1,0 +1,1004 @@
+"""What goes into a PDF: the template data of a document or statement, the EPC payment QR
+payload, the Factur-X (EN 16931, CII) XML and its XMP metadata. Pure: no I/O.
+
+Everything the templates print is formatted here, with Babel for the document's
+locale, so a Typst template only lays out strings (and the print view shows the
+same strings). Money stays Decimal until it becomes text.
+"""
+
+from __future__ import annotations
+
+import re
+import xml.etree.ElementTree as ET
+from datetime import date, datetime
+from decimal import Decimal
+from functools import lru_cache
+from typing import Any, Mapping
+from unicodedata import normalize
+
+from babel import Locale, UnknownLocaleError
+from babel.dates import format_date
+from babel.numbers import format_currency, format_decimal, format_percent
+
+from app.money import minor_digits, round_money
+
+QUOTE, INVOICE, CREDIT_NOTE, STATEMENT = "quote", "invoice", "credit_note", "statement"
+TEMPLATES = {INVOICE: "invoice.typ", QUOTE: "quote.typ", CREDIT_NOTE: "credit-note.typ", STATEMENT: "statement.typ"}
+ACCENTS = {INVOICE: "#1d4f7c", QUOTE: "#0f6e63", CREDIT_NOTE: "#9a4a12", STATEMENT: "#4b3a8c"}
+LANGUAGES = ("en", "fr", "de")
+FACTURX_FILENAME = "factur-x.xml"
+EPC_MAX_AMOUNT = Decimal("999999999.99")
+
+LABELS: dict[str, dict[str, str]] = {
+    "en": {
+        "invoice": "Invoice", "quote": "Quote", "credit_note": "Credit note", "statement": "Statement of account",
+        "number": "Number", "issue_date": "Date", "due_date": "Due date", "valid_until": "Valid until",
+        "bill_to": "Bill to", "quote_for": "Prepared for", "credit_to": "Credit to", "client_code": "Client no.",
+        "currency": "Currency", "reference": "Reference", "credits_invoice": "Credit note for invoice {number}",
+        "from_quote": "Quote", "tax_id": "VAT no.", "reg_no": "Reg. no.",
+        "pos": "#", "description": "Description", "qty": "Qty", "unit": "Unit", "unit_price": "Unit price",
+        "discount": "Disc.", "tax": "Tax", "amount": "Amount",
+        "subtotal": "Subtotal", "total": "Total", "paid": "Paid", "credited": "Credited",
+        "balance_due": "Balance due", "total_credit": "Total credit", "total_quote": "Total",
+        "tax_summary": "Tax summary", "rate": "Rate", "base": "Taxable amount", "tax_amount": "Tax",
+        "discount_note": "Includes a document discount of {percent}",
+        "payment": "Payment", "payment_due": "Please pay {amount} by {date}.", "payment_now": "Please pay {amount}.",
+        "paid_in_full": "Paid in full. Thank you.",
+        "account_holder": "Account holder", "bank": "Bank", "iban": "IBAN", "bic": "BIC",
+        "payment_reference": "Reference", "scan_to_pay": "Scan to pay with your banking app",
+        "acceptance": "Accepted by the client", "name_date": "Name and date", "signature": "Signature",
+        "notes": "Notes", "terms": "Terms", "quote_validity": "This quote is valid until {date}.",
+        "page": "Page", "of": "of", "continued": "continued", "continued_next": "Continued on the next page",
+        "draft": "DRAFT", "cancelled": "CANCELLED", "cancelled_note": "Cancelled: {reason}",
+        "phone": "Tel.", "email": "Email", "web": "Web",
+        # statements
+        "statement_date": "Statement date", "statement_for": "Client", "period": "Period", "opening_balance": "Opening balance",
+        "closing_balance": "Closing balance", "date": "Date", "kind": "Type", "debit": "Debit", "credit": "Credit",
+        "balance": "Balance", "amount_due": "Amount due", "aging": "Aging of the open balance",
+        "aging_current": "Not yet due", "aging_1_30": "1-30 days", "aging_31_60": "31-60 days",
+        "aging_61_90": "61-90 days", "aging_over_90": "Over 90 days", "summary": "Summary",
+        "invoiced": "Invoiced", "received": "Payments and credits", "no_entries": "No movements in this period.",
+        "kind_invoice": "Invoice", "kind_payment": "Payment", "kind_credit_note": "Credit note",
+        "kind_refund": "Refund", "kind_reversal": "Reversal", "kind_adjustment": "Adjustment",
+        "kind_credit": "Credit applied", "kind_opening": "Opening balance",
+    },
+    "fr": {
+        "invoice": "Facture", "quote": "Devis", "credit_note": "Avoir", "statement": "Relevé de compte",
+        "number": "Numéro", "issue_date": "Date", "due_date": "Échéance", "valid_until": "Valable jusqu’au",
+        "bill_to": "Facturé à", "quote_for": "Établi pour", "credit_to": "Avoir pour", "client_code": "N° client",
+        "currency": "Devise", "reference": "Référence", "credits_invoice": "Avoir sur la facture {number}",
+        "from_quote": "Devis", "tax_id": "N° TVA", "reg_no": "Immatriculation",
+        "pos": "#", "description": "Désignation", "qty": "Qté", "unit": "Unité", "unit_price": "Prix unitaire",
+        "discount": "Remise", "tax": "TVA", "amount": "Montant HT",
+        "subtotal": "Total HT", "total": "Total TTC", "paid": "Déjà réglé", "credited": "Avoirs",
+        "balance_due": "Reste à payer", "total_credit": "Total de l’avoir", "total_quote": "Total TTC",
+        "tax_summary": "Récapitulatif des taxes", "rate": "Taux", "base": "Base HT", "tax_amount": "Montant",
+        "discount_note": "Remise de {percent} incluse",
+        "payment": "Règlement", "payment_due": "Merci de régler {amount} avant le {date}.",
+        "payment_now": "Merci de régler {amount}.", "paid_in_full": "Facture acquittée. Merci.",
+        "account_holder": "Titulaire", "bank": "Banque", "iban": "IBAN", "bic": "BIC",
+        "payment_reference": "Référence", "scan_to_pay": "Scannez pour payer avec votre application bancaire",
+        "acceptance": "Bon pour accord", "name_date": "Nom et date", "signature": "Signature",
+        "notes": "Remarques", "terms": "Conditions", "quote_validity": "Ce devis est valable jusqu’au {date}.",
+        "page": "Page", "of": "sur", "continued": "suite", "continued_next": "Suite à la page suivante",
+        "draft": "BROUILLON", "cancelled": "ANNULÉE", "cancelled_note": "Annulée : {reason}",
+        "phone": "Tél.", "email": "E-mail", "web": "Web",
+        "statement_date": "Date du relevé", "statement_for": "Client", "period": "Période", "opening_balance": "Solde d’ouverture",
+        "closing_balance": "Solde de clôture", "date": "Date", "kind": "Type", "debit": "Débit", "credit": "Crédit",
+        "balance": "Solde", "amount_due": "Montant dû", "aging": "Ancienneté du solde",
+        "aging_current": "Non échu", "aging_1_30": "1 à 30 jours", "aging_31_60": "31 à 60 jours",
+        "aging_61_90": "61 à 90 jours", "aging_over_90": "Plus de 90 jours", "summary": "Synthèse",
+        "invoiced": "Facturé", "received": "Règlements et avoirs", "no_entries": "Aucun mouvement sur la période.",
+        "kind_invoice": "Facture", "kind_payment": "Règlement", "kind_credit_note": "Avoir",
+        "kind_refund": "Remboursement", "kind_reversal": "Annulation", "kind_adjustment": "Ajustement",
+        "kind_credit": "Crédit imputé", "kind_opening": "Solde d’ouverture",
+    },
+    "de": {
+        "invoice": "Rechnung", "quote": "Angebot", "credit_note": "Gutschrift", "statement": "Kontoauszug",
+        "number": "Nummer", "issue_date": "Datum", "due_date": "Fällig am", "valid_until": "Gültig bis",
+        "bill_to": "Rechnungsempfänger", "quote_for": "Angebot für", "credit_to": "Gutschrift für",
+        "client_code": "Kundennr.", "currency": "Währung", "reference": "Bezug",
+        "credits_invoice": "Gutschrift zur Rechnung {number}", "from_quote": "Angebot", "tax_id": "USt-IdNr.",
+        "reg_no": "Registernr.",
+        "pos": "Pos.", "description": "Beschreibung", "qty": "Menge", "unit": "Einheit", "unit_price": "Einzelpreis",
+        "discount": "Rabatt", "tax": "USt.", "amount": "Betrag",
+        "subtotal": "Zwischensumme (netto)", "total": "Gesamtbetrag", "paid": "Bezahlt", "credited": "Gutgeschrieben",
+        "balance_due": "Offener Betrag", "total_credit": "Gutschriftsbetrag", "total_quote": "Gesamtbetrag",
+        "tax_summary": "Steuerübersicht", "rate": "Satz", "base": "Netto", "tax_amount": "Steuer",
+        "discount_note": "Enthält einen Rabatt von {percent}",
+        "payment": "Zahlung", "payment_due": "Bitte überweisen Sie {amount} bis zum {date}.",
+        "payment_now": "Bitte überweisen Sie {amount}.", "paid_in_full": "Vollständig bezahlt. Vielen Dank.",
+        "account_holder": "Kontoinhaber", "bank": "Bank", "iban": "IBAN", "bic": "BIC",
+        "payment_reference": "Verwendungszweck", "scan_to_pay": "Mit der Banking-App scannen und bezahlen",
+        "acceptance": "Auftrag erteilt", "name_date": "Name und Datum", "signature": "Unterschrift",
+        "notes": "Anmerkungen", "terms": "Bedingungen", "quote_validity": "Dieses Angebot ist gültig bis {date}.",
+        "page": "Seite", "of": "von", "continued": "Fortsetzung", "continued_next": "Fortsetzung auf der nächsten Seite",
+        "draft": "ENTWURF", "cancelled": "STORNIERT", "cancelled_note": "Storniert: {reason}",
+        "phone": "Tel.", "email": "E-Mail", "web": "Web",
+        "statement_date": "Datum", "statement_for": "Kunde", "period": "Zeitraum", "opening_balance": "Anfangssaldo",
+        "closing_balance": "Endsaldo", "date": "Datum", "kind": "Art", "debit": "Soll", "credit": "Haben",
+        "balance": "Saldo", "amount_due": "Offener Betrag", "aging": "Fälligkeitsstruktur",
+        "aging_current": "Noch nicht fällig", "aging_1_30": "1–30 Tage", "aging_31_60": "31–60 Tage",
+        "aging_61_90": "61–90 Tage", "aging_over_90": "Über 90 Tage", "summary": "Übersicht",
+        "invoiced": "Berechnet", "received": "Zahlungen und Gutschriften",
+        "no_entries": "Keine Buchungen in diesem Zeitraum.",
+        "kind_invoice": "Rechnung", "kind_payment": "Zahlung", "kind_credit_note": "Gutschrift",
+        "kind_refund": "Erstattung", "kind_reversal": "Storno", "kind_adjustment": "Korrektur",
+        "kind_credit": "Verrechnetes Guthaben", "kind_opening": "Anfangssaldo",
+    },
+}
+
+AGING_BUCKETS = ("current", "1_30", "31_60", "61_90", "over_90")
+
+
+# -- locale and formatting ----------------------------------------------------------
+
+def language_of(language: str | None, default_locale: str | None = None) -> str:
+    """The document language: the client's, else the business locale's, else English."""
+    for candidate in (language, default_locale):
+        lang = (candidate or "").replace("-", "_").split("_")[0].lower()
+        if lang in LABELS:
+            return lang
+    return "en"
+
+
+@lru_cache(maxsize=256)
+def _known_locale(name: str) -> bool:
+    try:
+        Locale.parse(name)
+    except (UnknownLocaleError, ValueError):
+        return False
+    return True
+
+
+def document_locale(language: str | None, country: str | None = None, default_locale: str | None = None) -> str:
+    """The Babel locale for numbers, money and dates.
+
+    The document language, with the client's country when Babel knows the pair
+    (fr + CA -> fr_CA: `1 234,50 $`; en + US -> en_US: `$1,234.50`), else with the
+    business locale's region when it speaks the same language, else the bare language.
+    """
+    lang = language_of(language, default_locale)
+    candidates = []
+    if country:
+        candidates.append(f"{lang}_{country.strip().upper()}")
+    business = (default_locale or "").replace("-", "_")
+    if business.split("_")[0].lower() == lang:
+        candidates.append(business)
+    candidates.append(lang)
+    for name in candidates:
+        if _known_locale(name):
+            return name
+    return "en"
+
+
+@lru_cache(maxsize=64)
+def _parsed(locale: str) -> Locale:
+    return Locale.parse(locale)
+
+
+def _loc(locale: str | Locale) -> Locale:
+    """Babel parses a locale name on every call; a document formats ~100 values in one locale."""
+    return _parsed(locale) if isinstance(locale, str) else locale
+
+
+def labels_for(language: str) -> dict[str, str]:
+    return dict(LABELS.get(language, LABELS["en"]))
+
+
+def money(amount: Decimal, currency: str, locale: str) -> str:
+    """`1.234,50 €` (de), `1 234,50 $` (fr_CA), `$1,234.50` (en_US): the amount with its currency."""
+    return format_currency(round_money(amount, currency), currency, locale=_loc(locale))
+
+
+def amount_text(amount: Decimal, currency: str, locale: str) -> str:
+    """The amount with the currency's decimals and the locale's separators, no symbol (table cells)."""
+    digits = minor_digits(currency)
+    pattern = "#,##0" + ("." + "0" * digits if digits else "")
+    return format_decimal(round_money(amount, currency), format=pattern, locale=_loc(locale))
+
+
+def _plain(value: Decimal) -> Decimal:
+    """Drop trailing zeros without switching to exponent notation (100, not 1E+2)."""
+    value = value.normalize()
+    return value.quantize(Decimal(1)) if value == value.to_integral() else value
+
+
+def number_text(value: Decimal, locale: str, max_places: int = 4) -> str:
+    return format_decimal(_plain(value), format="#,##0." + "#" * max_places, locale=_loc(locale))
+
+
+def price_text(value: Decimal, currency: str, locale: str) -> str:
+    """A unit price: at least the currency's decimals, up to four if the price has them."""
+    digits = minor_digits(currency)
+    value = _plain(value)
+    places = max(digits, -value.as_tuple().exponent if value.as_tuple().exponent < 0 else 0)
+    pattern = "#,##0" + ("." + "0" * places if places else "")
+    return format_decimal(value, format=pattern, locale=_loc(locale))
+
+
+def percent_text(rate: Decimal, locale: str) -> str:
+    """A rate given in percent (19, 5.5, 9.975) as the locale writes it: `19 %`, `5,5 %`, `19%`."""
+    return format_percent(_plain(Decimal(rate)) / 100, locale=_loc(locale), decimal_quantization=False)
+
+
+def date_text(value: date | str | None, locale: str) -> str:
+    if value in (None, ""):
+        return ""
+    if isinstance(value, str):
+        value = date.fromisoformat(value[:10])
+    if isinstance(value, datetime):
+        value = value.date()
+    return format_date(value, format="medium", locale=_loc(locale))
+
+
+def iban_text(iban: str) -> str:
+    compact = re.sub(r"\s+", "", iban or "").upper()
+    return " ".join(compact[i:i + 4] for i in range(0, len(compact), 4))
+
+
+def _dec(value: Any) -> Decimal:
+    return value if isinstance(value, Decimal) else Decimal(str(value or "0"))
+
+
+# -- EPC QR ("GiroCode") ------------------------------------------------------------
+
+def epc_payload(*, name: str, iban: str, amount: Decimal, reference: str, bic: str = "",
+                currency: str = "EUR") -> str | None:
+    """The EPC069-12 v2 payload (BCD/002, UTF-8, SEPA credit transfer), or None when it cannot apply.
+
+    Only for euros, an IBAN, and an amount between 0.01 and 999,999,999.99. The
+    invoice number goes in the unstructured remittance field (structured is for RF references).
+    """
+    iban = re.sub(r"\s+", "", iban or "").upper()
+    if currency != "EUR" or not iban or amount is None:
+        return None
+    amount = round_money(_dec(amount), "EUR")
+    if not Decimal("0.01") <= amount <= EPC_MAX_AMOUNT:
+        return None
+    name = " ".join((name or "").split())[:70]
+    if not name:
+        return None
+    lines = ["BCD", "002", "1", "SCT", re.sub(r"\s+", "", bic or "").upper(), name, iban, f"EUR{amount}", "", "",
+             " ".join((reference or "").split())[:140]]
+    payload = "\n".join(lines).rstrip("\n")
+    return payload if len(payload.encode("utf-8")) <= 331 else None
+
+
+# -- address blocks ---------------------------------------------------------------
+
+def address_lines(party: Mapping[str, Any]) -> list[str]:
+    """Street lines, then the city line as the country writes it (`Toronto ON M5V 2T6`, `75011 Paris`)."""
+    postal, city, region = (party.get(k) or "" for k in ("postal_code", "city", "region"))
+    country = (party.get("country") or "").upper()
+    lines = [party.get("address_line1") or "", party.get("address_line2") or ""]
+    if country in ("CA", "US", "AU"):
+        lines.append(" ".join(p for p in (city, region, postal) if p))
+    elif country in ("GB", "IE"):
+        lines += [city, region, postal]
+    else:
+        lines += [" ".join(p for p in (postal, city) if p), region]
+    return [line for line in lines if line]
+
+
+def _country_name(code: str, locale: str = "en") -> str:
+    if not code:
+        return ""
+    try:
+        return _loc(locale).territories.get(code.upper(), code.upper())
+    except (UnknownLocaleError, ValueError):
+        return code.upper()
+
+
+def _party_lines(party: Mapping[str, Any], locale: str) -> list[str]:
+    lines = address_lines(party)
+    country = _country_name(party.get("country") or "", locale)
+    return lines + ([country] if country else [])
+
+
+# -- documents ---------------------------------------------------------------------
+
+def snapshot_of(document: Mapping[str, Any], settings: Mapping[str, Any], client: Mapping[str, Any] | None) -> dict[str, Any]:
+    """The frozen business and client of an issued document; a draft's from today's settings and client."""
+    if document.get("snapshot"):
+        return document["snapshot"]
+    business_fields = ("name", "tagline", "address_line1", "address_line2", "postal_code", "city", "region", "country",
+                       "email", "phone", "website", "registration_number", "tax_number", "logo_filename",
+                       "bank_account_holder", "bank_name", "bank_iban", "bank_bic")
+    client_fields = ("code", "name", "contact_name", "email", "phone", "address_line1", "address_line2",
+                     "postal_code", "city", "region", "country", "tax_number", "language")
+    client = client or {}
+    return {"business": {f: settings.get(f, "") or "" for f in business_fields},
+            "client": {f: client.get(f, "") or "" for f in client_fields}}
+
+
+def pdf_filename(document: Mapping[str, Any]) -> str:
+    """`INV-2026-0007_Globex.pdf`; a draft is `Invoice-draft-12_Globex.pdf`."""
+    def clean(text: str) -> str:
+        ascii_text = normalize("NFKD", text).encode("ascii", "ignore").decode()
+        return re.sub(r"[^A-Za-z0-9.-]+", "-", ascii_text).strip("-.")[:40]
+    client = (document.get("snapshot") or {}).get("client", {}).get("name") or document.get("client_name") or ""
+    number = document.get("number") or f"{document['doc_type'].replace('_', '-').title()}-draft-{document['id']}"
+    name = clean(number) + (f"_{clean(client)}" if clean(client) else "")
+    return f"{name}.pdf"
+
+
+def watermark_of(document: Mapping[str, Any], labels: Mapping[str, str]) -> str:
+    if document.get("status") == "draft":
+        return labels["draft"]
+    if document.get("status") == "cancelled":
+        return labels["cancelled"]
+    return ""
+
+
+def document_data(document: Mapping[str, Any], *, settings: Mapping[str, Any],
+                  client: Mapping[str, Any] | None = None, logo: str | None = None,
+                  facturx: bool = False) -> dict[str, Any]:
+    """The template data of a quote, invoice or credit note (also the print view's context)."""
+    kind = document["doc_type"]
+    snapshot = snapshot_of(document, settings, client)
+    business, buyer = snapshot["business"], snapshot["client"]
+    lang = language_of(buyer.get("language"), settings.get("default_locale"))
+    locale = document_locale(lang, buyer.get("country"), settings.get("default_locale"))
+    labels = labels_for(lang)
+    currency = document["currency"]
+    m = lambda value: money(_dec(value), currency, locale)  # noqa: E731
+
+    taxes = list(document.get("taxes") or [])
+    lines_in = list(document.get("lines") or [])
+    discounts = any(_dec(l.get("discount_percent")) != 0 for l in lines_in)
+    codes = {code for l in lines_in for code in (l.get("tax_codes") or "").split()}
+    show_tax = len(codes) > 1 or (bool(codes) and any(not (l.get("tax_codes") or "").strip() for l in lines_in))
+    show_unit = any((l.get("unit") or "").strip() for l in lines_in)
+    lines = []
+    for l in lines_in:
+        lines.append({
+            "pos": str(l.get("position", len(lines) + 1)),
+            "description": l.get("description") or "",
+            "qty": number_text(_dec(l.get("quantity")), locale),
+            "unit": l.get("unit") or "",
+            "price": price_text(_dec(l.get("unit_price")), currency, locale),
+            "discount": percent_text(_dec(l.get("discount_percent")), locale) if _dec(l.get("discount_percent")) else "",
+            "tax": ", ".join((l.get("tax_codes") or "").split()),
+            "amount": amount_text(_dec(l.get("net", "0")), currency, locale),
+        })
+
+    widths = column_widths(lines, labels, {"discount": discounts, "tax": show_tax, "unit": show_unit})
+    tax_rows = [{"name": t.get("name") or t.get("code"), "code": t.get("code", ""),
+                 "rate": percent_text(_dec(t.get("rate")), locale), "base": m(t.get("base")), "amount": m(t.get("amount")),
+                 "category": t.get("category", "S")} for t in taxes]
+    total, paid, credited = _dec(document.get("total")), _dec(document.get("paid")), _dec(document.get("credited"))
+    balance = _dec(document.get("balance"))
+    totals: list[dict[str, str]] = [{"label": labels["subtotal"], "value": m(document.get("subtotal")), "style": ""}]
+    for t in taxes:
+        totals.append({"label": f"{t.get('name') or t.get('code')}", "value": m(t.get("amount")), "style": ""})
+    total_label = {INVOICE: labels["total"], QUOTE: labels["total_quote"], CREDIT_NOTE: labels["total_credit"]}[kind]
+    totals.append({"label": total_label, "value": m(total), "style": "total"})
+    due: dict[str, str] | None = None
+    if kind == INVOICE and document.get("status") != "draft":
+        if paid:
+            totals.append({"label": labels["paid"], "value": m(-paid), "style": ""})
+        if credited:
+            totals.append({"label": labels["credited"], "value": m(-credited), "style": ""})
+        if paid or credited:
+            due = {"label": labels["balance_due"], "value": m(balance)}
+    elif kind == INVOICE:
+        due = None
+
+    meta: list[list[str]] = []
+    meta.append([labels["issue_date"], date_text(document.get("issue_date"), locale)])
+    if kind == INVOICE and document.get("due_date"):
+        meta.append([labels["due_date"], date_text(document.get("due_date"), locale)])
+    if kind == QUOTE and document.get("valid_until"):
+        meta.append([labels["valid_until"], date_text(document.get("valid_until"), locale)])
+    if kind == CREDIT_NOTE and document.get("invoice_number"):
+        meta.append([labels["reference"], document["invoice_number"]])
+    if kind == INVOICE and document.get("source_quote_number"):
+        meta.append([labels["from_quote"], document["source_quote_number"]])
+    if buyer.get("code"):
+        meta.append([labels["client_code"], buyer["code"]])
+    if buyer.get("tax_number"):
+        meta.append([labels["tax_id"], buyer["tax_number"]])
+
+    payment = None
+    if kind == INVOICE and document.get("status") != "draft":
+        payment = _payment_block(document, business, labels, locale, balance)
+
+    notes = document.get("notes") or ""
+    tax_notes = []
+    for t in taxes:
+        note = (t.get("note") or "").strip()
+        if note and note not in tax_notes:
+            tax_notes.append(note)
+    if _dec(document.get("discount_percent")):
+        tax_notes.append(labels["discount_note"].format(percent=percent_text(_dec(document["discount_percent"]), locale)))
+    terms = document.get("terms") or ""
+    if kind == QUOTE and document.get("valid_until"):
+        terms = "\n".join(p for p in (labels["quote_validity"].format(date=date_text(document["valid_until"], locale)),
+                                      terms) if p)
+    footer_text = document.get("footer") or (settings.get("invoice_footer") or "" if kind != QUOTE else "")
+    if document.get("status") == "cancelled" and document.get("cancel_reason"):
+        notes = "\n".join(p for p in (labels["cancelled_note"].format(reason=document["cancel_reason"]), notes) if p)
+
+    title = labels[kind]
+    recipient_label = {INVOICE: labels["bill_to"], QUOTE: labels["quote_for"], CREDIT_NOTE: labels["credit_to"]}[kind]
+    return {
+        "kind": kind, "lang": lang, "locale": locale, "accent": ACCENTS[kind], "labels": labels,
+        "title": title, "number": document.get("number") or "", "currency": currency,
+        "watermark": watermark_of(document, labels),
+        "watermark_kind": "cancelled" if document.get("status") == "cancelled" else "draft",
+        "pdf_title": " ".join(p for p in (title, document.get("number") or "", "—", business.get("name") or "") if p),
+        "business": _business_block(business, labels, locale, logo),
+        "client": {"label": recipient_label, "name": buyer.get("name") or "", "contact": buyer.get("contact_name") or "",
+                   "lines": _party_lines(buyer, locale), "email": buyer.get("email") or ""},
+        "meta": meta,
+        "columns": {"discount": discounts, "tax": show_tax, "unit": show_unit}, "widths": widths,
+        "lines": lines,
+        "tax_rows": tax_rows,
+        "totals": totals, "due": due, "payment": payment,
+        "notes": notes, "tax_notes": tax_notes, "terms": terms, "footer_text": footer_text,
+        "facturx": facturx,
+    }
+
+
+# Inter at the table's sizes: a tabular digit is about 0.6 em (1.9 mm at 8.8 pt), an
+# upper-case header letter about 0.75 em of 7 pt with tracking (1.85 mm); a cell adds 2.8 mm of inset.
+_DIGIT_MM, _LETTER_MM, _HEADER_MM, _INSET_MM = 1.95, 1.75, 1.9, 3.0
+
+
+def _width(values: list[str], header: str, per_char: float = _DIGIT_MM) -> float:
+    longest = max((len(v) for v in values), default=0)
+    return round(max(longest * per_char, len(header) * _HEADER_MM) + _INSET_MM, 1)
+
+
+def column_widths(lines: list[dict[str, str]], labels: Mapping[str, str], columns: Mapping[str, bool]) -> dict[str, float]:
+    """Fixed widths (mm) for the line table's narrow columns: Typst lays out fixed columns
+    several times faster than `auto` ones, and these only hold short formatted strings."""
+    widths = {"pos": _width([l["pos"] for l in lines], labels["pos"]),
+              "qty": _width([l["qty"] for l in lines], labels["qty"]),
+              "price": _width([l["price"] for l in lines], labels["unit_price"]),
+              "amount": _width([l["amount"] for l in lines], labels["amount"]) + 1}
+    if columns.get("unit"):
+        widths["unit"] = min(_width([l["unit"] for l in lines], labels["unit"], _LETTER_MM), 24)
+    if columns.get("discount"):
+        widths["discount"] = _width([l["discount"] for l in lines], labels["discount"])
+    if columns.get("tax"):
+        widths["tax"] = min(_width([l["tax"] for l in lines], labels["tax"], _LETTER_MM), 30)
+    return widths
+
+
+def _business_block(business: Mapping[str, Any], labels: Mapping[str, str], locale: str, logo: str | None) -> dict[str, Any]:
+    ids = []
+    if business.get("tax_number"):
+        ids.append(f"{labels['tax_id']} {business['tax_number']}")
+    if business.get("registration_number"):
+        ids.append(f"{labels['reg_no']} {business['registration_number']}")
+    contact = []
+    if business.get("phone"):
+        contact.append(f"{labels['phone']} {business['phone']}")
+    if business.get("email"):
+        contact.append(business["email"])
+    if business.get("website"):
+        contact.append(business["website"])
+    bank = []
+    if business.get("bank_iban"):
+        bank.append(f"IBAN {iban_text(business['bank_iban'])}")
+        if business.get("bank_bic"):
+            bank.append(f"BIC {business['bank_bic']}")
+    return {"name": business.get("name") or "", "tagline": business.get("tagline") or "",
+            "lines": _party_lines(business, locale), "contact": contact, "ids": ids, "bank": bank,
+            "logo": logo}
+
+
+def _payment_block(document: Mapping[str, Any], business: Mapping[str, Any], labels: Mapping[str, str], locale: str,
+                   balance: Decimal) -> dict[str, Any] | None:
+    currency = document["currency"]
+    if document.get("status") == "cancelled":
+        return None
+    rows = []
+    if business.get("bank_account_holder") or business.get("bank_iban"):
+        rows.append([labels["account_holder"], business.get("bank_account_holder") or business.get("name") or ""])
+    if business.get("bank_name"):
+        rows.append([labels["bank"], business["bank_name"]])
+    if business.get("bank_iban"):
+        rows.append([labels["iban"], iban_text(business["bank_iban"])])
+    if business.get("bank_bic"):
+        rows.append([labels["bic"], business["bank_bic"]])
+    if document.get("number"):
+        rows.append([labels["payment_reference"], document["number"]])
+    if balance <= 0:
+        message = labels["paid_in_full"]
+    elif document.get("due_date"):
+        message = labels["payment_due"].format(amount=money(balance, currency, locale),
+                                               date=date_text(document["due_date"], locale))
+    else:
+        message = labels["payment_now"].format(amount=money(balance, currency, locale))
+    qr = None
+    if balance > 0:
+        qr = epc_payload(name=business.get("bank_account_holder") or business.get("name") or "",
+                         iban=business.get("bank_iban") or "", bic=business.get("bank_bic") or "", amount=balance,
+                         reference=document.get("number") or "", currency=currency)
+    return {"message": message, "rows": rows if balance > 0 else [], "qr_payload": qr, "qr_svg": None,
+            "qr_caption": labels["scan_to_pay"]}
+
+
+# -- statements -------------------------------------------------------------------
+
+def statement_data(data: Mapping[str, Any], *, settings: Mapping[str, Any], logo: str | None = None) -> dict[str, Any]:
+    """The template data of a client statement, from the ledger's figures.
+
+    `data`: client (name, address, language, country, code), currency, period_from,
+    period_to, date, opening_balance, entries [{date, kind, number, description, debit,
+    credit, balance?}], closing_balance?, aging {current, 1_30, 31_60, 61_90, over_90}.
+    A missing running balance is computed from the opening balance; a missing closing
+    balance is the last running balance.
+    """
+    client = data.get("client") or {}
+    business = data.get("business") or snapshot_of({}, settings, None)["business"]
+    lang = language_of(client.get("language"), settings.get("default_locale"))
+    locale = document_locale(lang, client.get("country"), settings.get("default_locale"))
+    labels = labels_for(lang)
+    currency = data["currency"]
+    m = lambda value: money(_dec(value), currency, locale)  # noqa: E731
+    a = lambda value: amount_text(_dec(value), currency, locale) if value not in (None, "") and _dec(value) else ""  # noqa: E731
+    running = _dec(data.get("opening_balance"))
+    debit_total = credit_total = Decimal(0)
+    entries = []
+    for entry in data.get("entries") or []:
+        debit, credit = _dec(entry.get("debit")), _dec(entry.get("credit"))
+        debit_total += debit
+        credit_total += credit
+        running = _dec(entry["balance"]) if entry.get("balance") not in (None, "") else running + debit - credit
+        kind = entry.get("kind") or ""
+        entries.append({"date": date_text(entry.get("date"), locale),
+                        "kind": labels.get(f"kind_{kind}", kind.replace("_", " ").capitalize()),
+                        "number": entry.get("number") or "", "description": entry.get("description") or "",
+                        "debit": a(debit), "credit": a(credit), "balance": amount_text(running, currency, locale)})
+    closing = _dec(data["closing_balance"]) if data.get("closing_balance") not in (None, "") else running
+    totals_row = [amount_text(debit_total, currency, locale), amount_text(credit_total, currency, locale),
+                  amount_text(closing, currency, locale), amount_text(_dec(data.get("opening_balance")), currency, locale)]
+    widths = {"date": _width([e["date"] for e in entries], labels["date"], _LETTER_MM),
+              "kind": _width([e["kind"] for e in entries], labels["kind"], _LETTER_MM),
+              "number": _width([e["number"] for e in entries], labels["number"], _LETTER_MM),
+              "debit": _width([e["debit"] for e in entries] + totals_row[:1], labels["debit"]) + 1,
+              "credit": _width([e["credit"] for e in entries] + totals_row[1:2], labels["credit"]) + 1,
+              "balance": _width([e["balance"] for e in entries] + totals_row[2:], labels["balance"]) + 1}
+    aging = data.get("aging") or {}
+    buckets = [{"label": labels[f"aging_{key}"], "value": m(aging.get(key, 0))} for key in AGING_BUCKETS] if aging else []
+    period = " – ".join(p for p in (date_text(data.get("period_from"), locale), date_text(data.get("period_to"), locale)) if p)
+    meta = [[labels["statement_date"], date_text(data.get("date") or data.get("period_to"), locale)]]
+    if period:
+        meta.append([labels["period"], period])
+    if client.get("code"):
+        meta.append([labels["client_code"], client["code"]])
+    meta.append([labels["currency"], currency])
+    payment = None
+    if closing > 0:
+        payment = {"message": labels["payment_now"].format(amount=m(closing)), "rows": [], "qr_payload": None,
+                   "qr_svg": None, "qr_caption": labels["scan_to_pay"]}
+        if business.get("bank_iban"):
+            payment["rows"] = [[labels["account_holder"], business.get("bank_account_holder") or business.get("name") or ""],
+                               [labels["iban"], iban_text(business["bank_iban"])]]
+            if business.get("bank_bic"):
+                payment["rows"].append([labels["bic"], business["bank_bic"]])
+            payment["qr_payload"] = epc_payload(
+                name=business.get("bank_account_holder") or business.get("name") or "", iban=business["bank_iban"],
+                bic=business.get("bank_bic") or "", amount=closing, currency=currency,
+                reference=" ".join(p for p in (labels["statement"], client.get("code") or client.get("name") or "") if p))
+    return {
+        "kind": STATEMENT, "lang": lang, "locale": locale, "accent": ACCENTS[STATEMENT], "labels": labels,
+        "title": labels["statement"], "number": "", "currency": currency, "watermark": "", "watermark_kind": "",
+        "pdf_title": f"{labels['statement']} — {client.get('name') or ''}",
+        "business": _business_block(business, labels, locale, logo),
+        "client": {"label": labels["statement_for"], "name": client.get("name") or "",
+                   "contact": client.get("contact_name") or "", "lines": _party_lines(client, locale),
+                   "email": client.get("email") or ""},
+        "meta": meta,
+        "opening": m(data.get("opening_balance")), "closing": m(closing),
+        "opening_amount": amount_text(_dec(data.get("opening_balance")), currency, locale),
+        "closing_amount": amount_text(closing, currency, locale),
+        "summary": [[labels["opening_balance"], m(data.get("opening_balance"))], [labels["invoiced"], m(debit_total)],
+                    [labels["received"], m(-credit_total)]],
+        "entries": entries, "debit_total": a(debit_total), "credit_total": a(credit_total), "widths": widths,
+        "aging": buckets, "payment": payment, "notes": data.get("notes") or "",
+        "footer_text": settings.get("invoice_footer") or "", "tax_notes": [], "terms": "", "facturx": False,
+    }
+
+
+# -- Factur-X (EN 16931, CII D16B) ---------------------------------------------------
+
+NS = {
+    "rsm": "urn:un:unece:uncefact:data:standard:CrossIndustryInvoice:100",
+    "ram": "urn:un:unece:uncefact:data:standard:ReusableAggregateBusinessInformationEntity:100",
+    "qdt": "urn:un:unece:uncefact:data:standard:QualifiedDataType:100",
+    "udt": "urn:un:unece:uncefact:data:standard:UnqualifiedDataType:100",
+}
+EN16931_GUIDELINE = "urn:cen.eu:en16931:2017"
+XRECHNUNG_GUIDELINE = "urn:cen.eu:en16931:2017#compliant#urn:xeinkauf.de:kosit:xrechnung_3.0"
+VAT_CATEGORIES = {"S", "Z", "E", "AE", "K", "G", "O", "L", "M"}
+EXEMPTION_REASONS = {
+    "E": "Exempt from VAT", "AE": "Reverse charge", "K": "Intra-community supply",
+    "G": "Export outside the EU", "O": "Not subject to VAT",
+}
+UNIT_CODES = {
+    "h": "HUR", "hr": "HUR", "hrs": "HUR", "hour": "HUR", "hours": "HUR", "heure": "HUR", "heures": "HUR",
+    "std": "HUR", "std.": "HUR", "stunde": "HUR", "stunden": "HUR",
+    "d": "DAY", "day": "DAY", "days": "DAY", "jour": "DAY", "jours": "DAY", "j": "DAY", "tag": "DAY", "tage": "DAY",
+    "week": "WEE", "weeks": "WEE", "semaine": "WEE", "woche": "WEE", "wk": "WEE",
+    "month": "MON", "months": "MON", "mois": "MON", "monat": "MON", "mo": "MON",
+    "year": "ANN", "years": "ANN", "an": "ANN", "jahr": "ANN",
+    "min": "MIN", "minute": "MIN", "minutes": "MIN",
+    "km": "KMT", "kg": "KGM", "g": "GRM", "m": "MTR", "m2": "MTK", "m²": "MTK", "m3": "MTQ", "l": "LTR",
+    "pc": "H87", "pcs": "H87", "piece": "H87", "pieces": "H87", "pce": "H87", "stk": "H87", "stück": "H87",
+    "unit": "C62", "units": "C62", "": "C62", "ea": "C62", "each": "C62", "forfait": "C62", "flat": "C62",
+    "pauschal": "C62", "lump sum": "C62",
+}
+
+
+class FacturXUnavailable(ValueError):
+    """The document cannot be expressed as an EN 16931 invoice (e.g. two taxes on a line)."""
+
+
+def unit_code(unit: str) -> str:
+    return UNIT_CODES.get((unit or "").strip().lower(), "C62")
+
+
+def _amount(value: Decimal, currency: str) -> str:
+    return str(round_money(_dec(value), currency))
+
+
+def _rate(value: Any) -> str:
+    return format(_plain(_dec(value)), "f")
+
+
+def facturx_problem(document: Mapping[str, Any]) -> str | None:
+    """Why the document has no EN 16931 form, or None when it has one."""
+    if document.get("doc_type") not in (INVOICE, CREDIT_NOTE):
+        return "only invoices and credit notes are e-invoices"
+    if document.get("status") == "draft":
+        return "a draft is not an invoice yet"
+    taxes = {t["code"]: t for t in document.get("taxes") or []}
+    for tax in taxes.values():
+        if tax.get("compound"):
+            return f"tax {tax['code']} is compounded, which EN 16931 cannot express"
+        if (tax.get("category") or "S") not in VAT_CATEGORIES:
+            return f"tax {tax['code']} has no VAT category"
+    for line in document.get("lines") or []:
+        codes = (line.get("tax_codes") or "").split()
+        if len(codes) > 1:
+            return f"line {line.get('position')} carries {len(codes)} taxes; EN 16931 allows one VAT rate per line"
+    return None
+
+
+def _vat_of_line(line: Mapping[str, Any], taxes: Mapping[str, Mapping[str, Any]]) -> tuple[str, Decimal]:
+    codes = (line.get("tax_codes") or "").split()
+    if not codes:
+        return "E", Decimal(0)
+    tax = taxes[codes[0]]
+    category = tax.get("category") or "S"
+    return category, (_dec(tax.get("rate")) if category in ("S", "L", "M") else Decimal(0))
+
+
+def _el(parent: ET.Element, tag: str, text: Any = None, **attrib: str) -> ET.Element:
+    prefix, name = tag.split(":")
+    element = ET.SubElement(parent, f"{{{NS[prefix]}}}{name}", attrib)
+    if text is not None:
+        element.text = str(text)
+    return element
+
+
+def _date102(parent: ET.Element, tag: str, value: date | str) -> None:
+    if isinstance(value, str):
+        value = date.fromisoformat(value[:10])
+    holder = _el(parent, tag)
+    _el(holder, "udt:DateTimeString", value.strftime("%Y%m%d"), format="102")
+
+
+def _party(parent: ET.Element, tag: str, party: Mapping[str, Any], *, seller: bool) -> None:
+    node = _el(parent, tag)
+    if not seller and party.get("code"):
+        _el(node, "ram:ID", party["code"])
+    _el(node, "ram:Name", party.get("name") or "")
+    if seller and party.get("registration_number"):
+        legal = _el(node, "ram:SpecifiedLegalOrganization")
+        _el(legal, "ram:ID", party["registration_number"])
+    contact_name = party.get("contact_name") or ""
+    if party.get("phone") or party.get("email") or contact_name:
+        contact = _el(node, "ram:DefinedTradeContact")
+        if contact_name:
+            _el(contact, "ram:PersonName", contact_name)
+        if party.get("phone"):
+            _el(_el(contact, "ram:TelephoneUniversalCommunication"), "ram:CompleteNumber", party["phone"])
+        if party.get("email"):
+            _el(_el(contact, "ram:EmailURIUniversalCommunication"), "ram:URIID", party["email"])
+    address = _el(node, "ram:PostalTradeAddress")
+    if party.get("postal_code"):
+        _el(address, "ram:PostcodeCode", party["postal_code"])
+    if party.get("address_line1"):
+        _el(address, "ram:LineOne", party["address_line1"])
+    if party.get("address_line2"):
+        _el(address, "ram:LineTwo", party["address_line2"])
+    if party.get("city"):
+        _el(address, "ram:CityName", party["city"])
+    _el(address, "ram:CountryID", (party.get("country") or "").upper())
+    if party.get("region"):
+        _el(address, "ram:CountrySubDivisionName", party["region"])
+    if party.get("email"):
+        _el(_el(node, "ram:URIUniversalCommunication"), "ram:URIID", party["email"], schemeID="EM")
+    if party.get("tax_number"):
+        _el(_el(node, "ram:SpecifiedTaxRegistration"), "ram:ID", party["tax_number"], schemeID="VA")
+
+
+def facturx_xml(document: Mapping[str, Any], *, settings: Mapping[str, Any] | None = None,
+                client: Mapping[str, Any] | None = None, guideline: str = EN16931_GUIDELINE) -> bytes:
+    """The Factur-X XML (profile EN 16931, CII syntax) of an issued invoice or credit note.
+
+    Line discounts (and the document discount, already spread over the lines) become
+    line allowances, so each line reads price x quantity - allowance = net. VAT is
+    broken down per category and rate; amounts already paid or credited are the
+    prepaid amount, so the amount due equals the PDF's balance.
+    """
+    problem = facturx_problem(document)
+    if problem:
+        raise FacturXUnavailable(problem)
+    for prefix, uri in NS.items():
+        ET.register_namespace(prefix, uri)
+    currency = document["currency"]
+    snapshot = snapshot_of(document, settings or {}, client)
+    seller, buyer = snapshot["business"], snapshot["client"]
+    taxes = {t["code"]: t for t in document.get("taxes") or []}
+    credit_note = document["doc_type"] == CREDIT_NOTE
+
+    root = ET.Element(f"{{{NS['rsm']}}}CrossIndustryInvoice")
+    context = _el(root, "rsm:ExchangedDocumentContext")
+    _el(_el(context, "ram:GuidelineSpecifiedDocumentContextParameter"), "ram:ID", guideline)
+    header = _el(root, "rsm:ExchangedDocument")
+    _el(header, "ram:ID", document["number"])
+    _el(header, "ram:TypeCode", "381" if credit_note else "380")
+    _date102(header, "ram:IssueDateTime", document["issue_date"])
+    notes = [document.get("notes") or ""]
+    notes += [t.get("note") or "" for t in taxes.values()]
+    for note in dict.fromkeys(n.strip() for n in notes if n and n.strip()):
+        _el(_el(header, "ram:IncludedNote"), "ram:Content", note)
+
+    transaction = _el(root, "rsm:SupplyChainTradeTransaction")
+    breakdown: dict[tuple[str, Decimal], Decimal] = {}
+    line_total = Decimal(0)
+    for line in document.get("lines") or []:
+        quantity, price = _dec(line.get("quantity")), _dec(line.get("unit_price"))
+        if price < 0:  # BR-27: a price is never negative; a negative line is a negative quantity
+            quantity, price = -quantity, -price
+        net = _dec(line.get("net"))
+        gross = round_money(quantity * price, currency)
+        allowance = gross - net
+        category, rate = _vat_of_line(line, taxes)
+        breakdown[(category, rate)] = breakdown.get((category, rate), Decimal(0)) + net
+        line_total += net
+        item = _el(transaction, "ram:IncludedSupplyChainTradeLineItem")
+        _el(_el(item, "ram:AssociatedDocumentLineDocument"), "ram:LineID", line.get("position"))
+        product = _el(item, "ram:SpecifiedTradeProduct")
+        description = (line.get("description") or "").strip()
+        _el(product, "ram:Name", description.splitlines()[0][:200] if description else "-")
+        if "\n" in description:
+            _el(product, "ram:Description", description)
+        agreement = _el(item, "ram:SpecifiedLineTradeAgreement")
+        _el(_el(agreement, "ram:NetPriceProductTradePrice"), "ram:ChargeAmount", _rate(price) if price else "0")
+        _el(_el(item, "ram:SpecifiedLineTradeDelivery"), "ram:BilledQuantity", _rate(quantity),
+            unitCode=unit_code(line.get("unit") or ""))
+        settlement = _el(item, "ram:SpecifiedLineTradeSettlement")
+        tax = _el(settlement, "ram:ApplicableTradeTax")
+        _el(tax, "ram:TypeCode", "VAT")
+        _el(tax, "ram:CategoryCode", category)
+        if category != "O":
+            _el(tax, "ram:RateApplicablePercent", _rate(rate))
+        if allowance:
+            charge = _el(settlement, "ram:SpecifiedTradeAllowanceCharge")
+            _el(_el(charge, "ram:ChargeIndicator"), "udt:Indicator", "false" if allowance > 0 else "true")
+            _el(charge, "ram:ActualAmount", _amount(abs(allowance), currency))
+            _el(charge, "ram:Reason", "Discount" if allowance > 0 else "Rounding")
+        _el(_el(settlement, "ram:SpecifiedTradeSettlementLineMonetarySummation"), "ram:LineTotalAmount",
+            _amount(net, currency))
+
+    agreement = _el(transaction, "ram:ApplicableHeaderTradeAgreement")
+    if guideline == XRECHNUNG_GUIDELINE:
+        # BR-DE-15 wants the buyer's reference (a Leitweg-ID for German authorities); the client
+        # number stands in until clients carry one.
+        _el(agreement, "ram:BuyerReference", buyer.get("code") or buyer.get("name") or "-")
+    _party(agreement, "ram:SellerTradeParty", seller, seller=True)
+    _party(agreement, "ram:BuyerTradeParty", buyer, seller=False)
+    delivery = _el(transaction, "ram:ApplicableHeaderTradeDelivery")
+    event = _el(delivery, "ram:ActualDeliverySupplyChainEvent")
+    _date102(event, "ram:OccurrenceDateTime", document["issue_date"])
+
+    settlement = _el(transaction, "ram:ApplicableHeaderTradeSettlement")
+    if not credit_note:
+        _el(settlement, "ram:PaymentReference", document["number"])
+    _el(settlement, "ram:InvoiceCurrencyCode", currency)
+    iban = re.sub(r"\s+", "", seller.get("bank_iban") or "")
+    if iban and not credit_note:
+        means = _el(settlement, "ram:SpecifiedTradeSettlementPaymentMeans")
+        _el(means, "ram:TypeCode", "58" if currency == "EUR" else "30")
+        account = _el(means, "ram:PayeePartyCreditorFinancialAccount")
+        _el(account, "ram:IBANID", iban)
+        if seller.get("bank_account_holder"):
+            _el(account, "ram:AccountName", seller["bank_account_holder"])
+        if seller.get("bank_bic"):
+            _el(_el(means, "ram:PayeeSpecifiedCreditorFinancialInstitution"), "ram:BICID", seller["bank_bic"])
+    # One breakdown per VAT category and rate; the amount is the document's own per-tax figure
+    # (each tax computed once on its base), summed when two codes share category and rate.
+    amounts: dict[tuple[str, Decimal], Decimal] = {}
+    reasons: dict[tuple[str, Decimal], str] = {}
+    for code, tax in taxes.items():
+        category = tax.get("category") or "S"
+        key = (category, _dec(tax.get("rate")) if category in ("S", "L", "M") else Decimal(0))
+        amounts[key] = amounts.get(key, Decimal(0)) + _dec(tax.get("amount"))
+        if tax.get("note"):
+            reasons.setdefault(key, tax["note"])
+    tax_total = Decimal(0)
+    for (category, rate), base in breakdown.items():
+        amount = amounts.get((category, rate), Decimal(0))
+        tax_total += amount
+        node = _el(settlement, "ram:ApplicableTradeTax")
+        _el(node, "ram:CalculatedAmount", _amount(amount, currency))
+        _el(node, "ram:TypeCode", "VAT")
+        if category in EXEMPTION_REASONS:
+            _el(node, "ram:ExemptionReason", (reasons.get((category, rate)) or EXEMPTION_REASONS[category])[:500])
+        _el(node, "ram:BasisAmount", _amount(base, currency))
+        _el(node, "ram:CategoryCode", category)
+        if category == "AE":
+            _el(node, "ram:ExemptionReasonCode", "VATEX-EU-AE")
+        if category != "O":
+            _el(node, "ram:RateApplicablePercent", _rate(rate))
+    total = line_total + tax_total
+    prepaid = Decimal(0) if credit_note else _dec(document.get("paid")) + _dec(document.get("credited"))
+    due = total - prepaid
+    terms = (document.get("terms") or "").strip()
+    if credit_note and not terms:  # BR-CO-25: an amount due needs terms or a due date
+        terms = (f"Credit for invoice {document['invoice_number']}" if document.get("invoice_number")
+                 else "Credit to the buyer's account")
+    if (document.get("due_date") and not credit_note) or terms:
+        payment_terms = _el(settlement, "ram:SpecifiedTradePaymentTerms")
+        if terms:
+            _el(payment_terms, "ram:Description", terms[:1000])
+        if document.get("due_date") and not credit_note:
+            _date102(payment_terms, "ram:DueDateDateTime", document["due_date"])
+    summary = _el(settlement, "ram:SpecifiedTradeSettlementHeaderMonetarySummation")
+    _el(summary, "ram:LineTotalAmount", _amount(line_total, currency))
+    _el(summary, "ram:TaxBasisTotalAmount", _amount(line_total, currency))
+    _el(summary, "ram:TaxTotalAmount", _amount(tax_total, currency), currencyID=currency)
+    _el(summary, "ram:GrandTotalAmount", _amount(total, currency))
+    if prepaid:
+        _el(summary, "ram:TotalPrepaidAmount", _amount(prepaid, currency))
+    _el(summary, "ram:DuePayableAmount", _amount(due, currency))
+    if credit_note and document.get("invoice_number"):
+        _el(_el(settlement, "ram:InvoiceReferencedDocument"), "ram:IssuerAssignedID", document["invoice_number"])
+    ET.indent(root)
+    return ET.tostring(root, encoding="UTF-8", xml_declaration=True)
+
+
+def facturx_totals(xml: bytes) -> dict[str, Decimal]:
+    """The header totals of a CII XML (for checks): line, tax basis, tax, grand, prepaid, due."""
+    root = ET.fromstring(xml)
+    summary = root.find(".//ram:SpecifiedTradeSettlementHeaderMonetarySummation", NS)
+    out = {}
+    for name in ("LineTotalAmount", "TaxBasisTotalAmount", "TaxTotalAmount", "GrandTotalAmount",
+                 "TotalPrepaidAmount", "DuePayableAmount"):
+        node = summary.find(f"ram:{name}", NS) if summary is not None else None
+        out[name] = Decimal(node.text) if node is not None else Decimal(0)
+    return out
+
+
+# -- PDF/A-3 XMP for Factur-X -------------------------------------------------------
+
+FX_NS = "urn:factur-x:pdfa:CrossIndustryDocument:invoice:1p0#"
+_PDFA_NS = ('xmlns:pdfaExtension="http://www.aiim.org/pdfa/ns/extension/" '
+            'xmlns:pdfaSchema="http://www.aiim.org/pdfa/ns/schema#" '
+            'xmlns:pdfaProperty="http://www.aiim.org/pdfa/ns/property#"')
+FX_SCHEMA = (
+    '<rdf:li rdf:parseType="Resource">'
+    '<pdfaSchema:schema>Factur-X PDFA Extension Schema</pdfaSchema:schema>'
+    f'<pdfaSchema:namespaceURI>{FX_NS}</pdfaSchema:namespaceURI>'
+    '<pdfaSchema:prefix>fx</pdfaSchema:prefix><pdfaSchema:property><rdf:Seq>'
+    + "".join(
+        '<rdf:li rdf:parseType="Resource">'
+        f'<pdfaProperty:name>{name}</pdfaProperty:name><pdfaProperty:valueType>Text</pdfaProperty:valueType>'
+        '<pdfaProperty:category>external</pdfaProperty:category>'
+        f'<pdfaProperty:description>{description}</pdfaProperty:description></rdf:li>'
+        for name, description in (
+            ("DocumentFileName", "The name of the embedded XML document"),
+            ("DocumentType", "The type of the hybrid document in capital letters, e.g. INVOICE or ORDER"),
+            ("Version", "The actual version of the standard applying to the embedded XML document"),
+            ("ConformanceLevel", "The conformance level of the embedded XML document"),
+        ))
+    + '</rdf:Seq></pdfaSchema:property></rdf:li>'
+)
+FX_PROPERTIES = (
+    f'<rdf:Description rdf:about="" xmlns:fx="{FX_NS}">'
+    '<fx:DocumentType>INVOICE</fx:DocumentType>'
+    f'<fx:DocumentFileName>{FACTURX_FILENAME}</fx:DocumentFileName>'
+    '<fx:Version>1.0</fx:Version><fx:ConformanceLevel>EN 16931</fx:ConformanceLevel>'
+    '</rdf:Description>'
+)
+_SCHEMAS_BAG = re.compile(r"<pdfaExtension:schemas>\s*<rdf:Bag>")
+
+
+def xmp_with_facturx(xmp: bytes) -> bytes:
+    """Typst's XMP packet plus the Factur-X extension schema and fx: properties (Factur-X 1.0, EN 16931).
+
+    The schema joins the packet's existing pdfaExtension:schemas bag when there is one
+    (a property may appear only once), else comes in its own description."""
+    text = xmp.decode("utf-8")
+    if FX_NS in text:
+        return xmp
+    if "</rdf:RDF>" not in text:
+        raise ValueError("the XMP packet has no rdf:RDF element")
+    bag = _SCHEMAS_BAG.search(text)
+    if bag:
+        text = text[:bag.end()] + FX_SCHEMA + text[bag.end():]
+        extra = FX_PROPERTIES
+    else:
+        extra = (f'<rdf:Description rdf:about="" {_PDFA_NS}><pdfaExtension:schemas><rdf:Bag>{FX_SCHEMA}'
+                 '</rdf:Bag></pdfaExtension:schemas></rdf:Description>' + FX_PROPERTIES)
+    return text.replace("</rdf:RDF>", extra + "</rdf:RDF>", 1).encode("utf-8")
+
+
+_XREF_START = re.compile(rb"startxref\s+(\d+)\s+%%EOF\s*$")
+_TRAILER = re.compile(rb"trailer\s*<<(.*?)>>\s*startxref", re.S)
+_METADATA_REF = re.compile(rb"/Metadata\s+(\d+)\s+(\d+)\s+R")
+
+
+def _object_at(pdf: bytes, number: int, generation: int) -> int:
+    """Offset of the last `N G obj` header (the objects Typst writes sit at line starts)."""
+    header = b"%d %d obj" % (number, generation)
+    position = len(pdf)
+    while True:
+        position = pdf.rfind(header, 0, position)
+        if position < 0:
+            raise ValueError(f"object {number} not found")
+        if position == 0 or pdf[position - 1:position] in (b"\n", b"\r"):
+            return position + len(header)
+
+
+def _catalog_metadata(pdf: bytes, root_ref: tuple[int, int]) -> tuple[int, int, bytes]:
+    """(object number, generation, current XMP bytes) of the catalog's metadata stream, from a plain PDF."""
+    start = _object_at(pdf, *root_ref)
+    end = pdf.find(b"endobj", start)
+    ref = _METADATA_REF.search(pdf, start, end)
+    if ref is None:
+        raise ValueError("the catalog has no /Metadata")
+    number, generation = int(ref.group(1)), int(ref.group(2))
+    start = _object_at(pdf, number, generation)
+    stream = re.compile(rb"\s*<<(.*?)>>\s*stream\r?\n", re.S).match(pdf, start)
+    if stream is None or b"/Filter" in stream.group(1):
+        raise ValueError("metadata stream not found or compressed")
+    length = re.search(rb"/Length\s+(\d+)(?!\s+\d+\s+R)", stream.group(1))
+    if length is None:
+        raise ValueError("metadata stream length is indirect")
+    return number, generation, pdf[stream.end():stream.end() + int(length.group(1))]
+
+
+def add_facturx_xmp(pdf: bytes) -> bytes:
+    """Append an incremental update that replaces the XMP metadata stream with one carrying the
+    Factur-X extension schema (PDF/A allows incremental updates). Raises ValueError when the PDF's
+    structure is not the plain one Typst writes (classic xref table); the caller then falls back
+    to a full rewrite."""
+    tail = _XREF_START.search(pdf[-64:])
+    trailer = _TRAILER.search(pdf[-2048:])
+    if tail is None or trailer is None:
+        raise ValueError("no classic trailer")
+    entries = trailer.group(1)
+    root = re.search(rb"/Root\s+(\d+)\s+(\d+)\s+R", entries)
+    size = re.search(rb"/Size\s+(\d+)", entries)
+    if root is None or size is None or b"/Prev" in entries or b"/Encrypt" in entries:
+        raise ValueError("unsupported trailer")
+    number, generation, xmp = _catalog_metadata(pdf, (int(root.group(1)), int(root.group(2))))
+    new_xmp = xmp_with_facturx(xmp)
+    body = pdf if pdf.endswith(b"\n") else pdf + b"\n"
+    offset = len(body)
+    obj = (b"%d %d obj\n<</Type/Metadata/Subtype/XML/Length %d>>\nstream\n" % (number, generation, len(new_xmp))
+           + new_xmp + b"\nendstream\nendobj\n")
+    xref_offset = offset + len(obj)
+    kept = re.sub(rb"/Prev\s+\d+", b"", entries)
+    xref = (b"xref\n0 1\n0000000000 65535 f\r\n%d 1\n%010d %05d n\r\n" % (number, offset, generation)
+            + b"trailer\n<<" + kept + b"/Prev " + tail.group(1) + b">>\nstartxref\n%d\n%%%%EOF\n" % xref_offset)
+    return body + obj + xref

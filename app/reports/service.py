@@ -1,0 +1,191 @@
+"""The revenue report: gathers the facts (read-only) and lets app.reports.logic sum them."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+from datetime import date
+from decimal import Decimal
+from typing import Any, Mapping
+
+from app.common.logic import FieldError, ValidationFailed
+from app.documents import service as documents_service
+from app.documents.tables import Document
+from app.mail import logic as mail_logic
+from app.mail import service as mail_service
+from app.money import from_minor
+from app.payments.tables import Payment
+from app.render import service as render_service
+from app.reports import logic
+from app.settings import service as settings_service
+
+MAX_BUCKETS = 400
+
+
+def _dec(value: Any) -> Decimal:
+    try:
+        return Decimal(str(value))
+    except Exception:
+        return Decimal(0)
+
+
+async def period_of(period: str, date_from: date | None, date_to: date | None) -> tuple[str, date, date]:
+    """Check the request; the default is this year so far, by month."""
+    errors = []
+    period = period or "month"
+    if period not in logic.PERIODS:
+        errors.append(FieldError("period", f"period must be one of: {', '.join(logic.PERIODS)}"))
+    today = await documents_service.today()
+    date_to = date_to or (today if not date_from else max(today, date_from))
+    date_from = date_from or date(date_to.year, 1, 1)
+    if date_to < date_from:
+        errors.append(FieldError("to", "The end of the period is before its start"))
+    elif period in logic.PERIODS and len(logic.bucket_starts(date_from, date_to, period)) > MAX_BUCKETS:
+        errors.append(FieldError("period", f"Too many {period}s in that range; choose a longer period"))
+    if errors:
+        raise ValidationFailed(errors)
+    return period, date_from, date_to
+
+
+async def facts(date_from: date, date_to: date) -> tuple[list[logic.DocFact], list[logic.PaymentFact]]:
+    rows = await Document.select(
+        Document.doc_type, Document.issue_date, Document.currency, Document.subtotal_minor, Document.tax_total_minor,
+        Document.total_minor, Document.paid_minor, Document.credited_minor, Document.taxes_json, Document.status,
+    ).where(Document.doc_type.is_in(["invoice", "credit_note"]) & (Document.status != "draft")
+            & (Document.issue_date >= date_from) & (Document.issue_date <= date_to))
+    docs = []
+    for row in rows:
+        currency = row["currency"]
+        open_minor = row["total_minor"] - row["paid_minor"] - row["credited_minor"]
+        if row["doc_type"] != "invoice" or row["status"] == "cancelled":
+            open_minor = 0
+        taxes = tuple(logic.TaxFact(code=t.get("code", ""), rate=str(t.get("rate", "")), base=_dec(t.get("base")),
+                                    amount=_dec(t.get("amount")))
+                      for t in json.loads(row["taxes_json"] or "[]"))
+        docs.append(logic.DocFact(kind=row["doc_type"], day=row["issue_date"], currency=currency,
+                                  net=from_minor(row["subtotal_minor"], currency),
+                                  tax=from_minor(row["tax_total_minor"], currency),
+                                  total=from_minor(row["total_minor"], currency),
+                                  open=from_minor(max(open_minor, 0), currency), taxes=taxes))
+    payments = []
+    received = await Payment.select(Payment.payment_date, Payment.currency, Payment.amount_minor).where(
+        (Payment.payment_date >= date_from) & (Payment.payment_date <= date_to))
+    for row in received:
+        payments.append(logic.PaymentFact(day=row["payment_date"], currency=row["currency"],
+                                          amount=from_minor(row["amount_minor"], row["currency"])))
+    reversed_ = await Payment.select(Payment.reversal_date, Payment.currency, Payment.amount_minor).where(
+        (Payment.status == "reversed") & (Payment.reversal_date >= date_from) & (Payment.reversal_date <= date_to))
+    for row in reversed_:
+        payments.append(logic.PaymentFact(day=row["reversal_date"], currency=row["currency"],
+                                          amount=-from_minor(row["amount_minor"], row["currency"])))
+    return docs, payments
+
+
+async def revenue(period: str = "month", date_from: date | None = None, date_to: date | None = None) -> logic.Report:
+    period, date_from, date_to = await period_of(period, date_from, date_to)
+    docs, payments = await facts(date_from, date_to)
+    settings = await settings_service.get_settings()
+    return logic.revenue(docs, payments, date_from, date_to, period,
+                         default_currency=settings.get("default_currency") or "EUR")
+
+
+def _plain(value: Decimal) -> str:
+    return format(value, "f")
+
+
+CSV_COLUMNS = ("period", "period_start", "period_end", "currency", "invoices", "invoiced", "credit_notes", "credited",
+               "net_invoiced", "net_before_tax", "tax", "collected", "outstanding")
+
+
+def row_values(row: logic.Row) -> list[Any]:
+    return [row.key, row.start.isoformat(), row.end.isoformat(), row.currency, row.invoices, _plain(row.invoiced),
+            row.credit_notes, _plain(row.credited), _plain(row.net_invoiced), _plain(row.net), _plain(row.tax),
+            _plain(row.collected), _plain(row.outstanding)]
+
+
+def tax_codes(report: logic.Report) -> list[tuple[str, str]]:
+    return sorted({key for row in report.rows for key in row.taxes})
+
+
+def csv_bytes(report: logic.Report) -> bytes:
+    """One row per period and currency; one `tax_CODE_RATE` column per tax seen (the net tax amount)."""
+    codes = tax_codes(report)
+    out = io.StringIO(newline="")
+    writer = csv.writer(out)
+    writer.writerow([*CSV_COLUMNS, *[f"tax_{code}_{rate}" for code, rate in codes]])
+    for row in report.rows:
+        writer.writerow([*row_values(row), *[_plain(row.taxes.get(key, [Decimal(0), Decimal(0)])[1]) for key in codes]])
+    return ("\ufeff" + out.getvalue()).encode("utf-8")
+
+
+def as_json(report: logic.Report) -> dict[str, Any]:
+    def one(row: logic.Row) -> dict[str, Any]:
+        return {"period": row.key, "label": row.label, "start": row.start.isoformat(), "end": row.end.isoformat(),
+                "currency": row.currency, "invoices": row.invoices, "invoiced": _plain(row.invoiced),
+                "credit_notes": row.credit_notes, "credited": _plain(row.credited),
+                "net_invoiced": _plain(row.net_invoiced), "net_before_tax": _plain(row.net), "tax": _plain(row.tax),
+                "collected": _plain(row.collected), "outstanding": _plain(row.outstanding),
+                "taxes": [{"code": code, "rate": rate, "base": _plain(base), "amount": _plain(amount)}
+                          for (code, rate), (base, amount) in sorted(row.taxes.items())]}
+    return {"period": report.period, "from": report.date_from.isoformat(), "to": report.date_to.isoformat(),
+            "currencies": report.currencies, "rows": [one(r) for r in report.rows],
+            "totals": [one(r) for r in report.totals]}
+
+
+def summary_data(report: logic.Report, *, title: str, business: str, generated: date,
+                 files: Mapping[str, int] | None = None) -> dict[str, Any]:
+    """What typst_templates/accountant-summary.typ prints: totals per period and per tax."""
+    rows = [r for r in report.rows if r.invoices or r.credit_notes or r.collected or r.outstanding]
+    return {
+        "title": title, "business": business, "period_from": report.date_from.isoformat(),
+        "period_to": report.date_to.isoformat(), "generated": generated.isoformat(), "by": report.period,
+        "rows": [{"label": r.label, "currency": r.currency, "invoices": str(r.invoices),
+                  "net_invoiced": _plain(r.net_invoiced), "net": _plain(r.net), "tax": _plain(r.tax),
+                  "collected": _plain(r.collected), "outstanding": _plain(r.outstanding)} for r in rows],
+        "totals": [{"label": "Total", "currency": r.currency, "invoices": str(r.invoices),
+                    "net_invoiced": _plain(r.net_invoiced), "net": _plain(r.net), "tax": _plain(r.tax),
+                    "collected": _plain(r.collected), "outstanding": _plain(r.outstanding)} for r in report.totals],
+        "taxes": [{"currency": r.currency, "code": code, "rate": rate, "base": _plain(base), "amount": _plain(amount)}
+                  for r in report.totals for (code, rate), (base, amount) in sorted(r.taxes.items())],
+        "files": [{"name": name, "count": str(count)} for name, count in (files or {}).items()],
+    }
+
+
+async def summary_pdf(report: logic.Report, *, title: str, files: Mapping[str, int] | None = None) -> bytes:
+    settings = await settings_service.get_settings()
+    data = summary_data(report, title=title, business=settings.get("name") or "", generated=await documents_service.today(),
+                        files=files)
+    return await render_service.render_pdf("accountant-summary.typ", data)
+
+
+async def send_revenue(data: Mapping[str, Any], *, actor: int | None = None) -> dict[str, Any]:
+    """Email the report (CSV and PDF) through the outbox."""
+    def day(name: str) -> date | None:
+        value = data.get(name)
+        if value in (None, ""):
+            return None
+        if isinstance(value, date):
+            return value
+        try:
+            return date.fromisoformat(str(value))
+        except ValueError:
+            raise ValidationFailed([FieldError(name, f"{name}: a date as YYYY-MM-DD")]) from None
+    report = await revenue(str(data.get("period") or "month"), day("date_from"), day("date_to"))
+    settings = await settings_service.get_settings()
+    mail = await mail_service.get_mail_settings()
+    period = f"{report.date_from.isoformat()} to {report.date_to.isoformat()}"
+    subject, body = await mail_service.template_for("report", {"business_name": settings.get("name") or "",
+                                                               "period": period})
+    lines = [body, "", f"By {report.period}:"]
+    for row in report.totals:
+        lines.append(f"  {row.currency}: invoiced {_plain(row.net_invoiced)}, collected {_plain(row.collected)}, "
+                     f"outstanding {_plain(row.outstanding)}")
+    name = f"revenue-{report.period}-{report.date_from.isoformat()}-{report.date_to.isoformat()}"
+    attachments = [mail_logic.Attachment(f"{name}.csv", "text/csv", csv_bytes(report)),
+                   mail_logic.Attachment(f"{name}.pdf", "application/pdf",
+                                         await summary_pdf(report, title=f"Revenue by {report.period}"))]
+    defaults = {"to": mail.get("accountant_email") or "", "subject": subject, "message": "\n".join(lines)}
+    return await mail_service.send_with_attachments("report", data, defaults=defaults, attachments=attachments,
+                                                    actor=actor)
+

@@ -1,0 +1,199 @@
+"""Benchmark the PDF renderer (DESIGN.md, "Performance budgets"); builds its own data.
+
+    .venv/bin/python build/bench_render.py [--zip-count 1000] [--out FOLDER]
+
+Prints the median warm render time of a 20-line invoice (budget 20 ms; with and
+without the Factur-X attachment), of a 10-page statement (budget 150 ms), and the
+time to build a ZIP of N invoice PDFs on every core (budget 30 s for 1,000 on 2 cores).
+The documents are fabricated as the documents service returns them, so the numbers
+measure the renderer (data, XML, QR, Typst, XMP), not the database.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import statistics
+import sys
+import tempfile
+import time
+import zipfile
+from concurrent.futures import ThreadPoolExecutor
+from datetime import date, datetime, timedelta, timezone
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from app.money import round_money  # noqa: E402
+from app.render import logic, service  # noqa: E402
+
+SETTINGS: dict[str, Any] = {
+    "name": "Atelier Lumière SARL", "tagline": "Design & development studio", "address_line1": "12 rue des Lilas",
+    "address_line2": "", "postal_code": "75011", "city": "Paris", "region": "", "country": "FR",
+    "email": "billing@atelier-lumiere.example", "phone": "+33 1 23 45 67 89", "website": "atelier-lumiere.example",
+    "registration_number": "RCS Paris 812 345 678", "tax_number": "FR32812345678", "logo_filename": "",
+    "bank_account_holder": "Atelier Lumière SARL", "bank_name": "Banque Exemple", "bank_iban": "FR7630006000011234567890189",
+    "bank_bic": "AGRIFRPPXXX", "default_locale": "fr_FR", "default_currency": "EUR", "invoice_footer": "",
+    "facturx_enabled": True,
+}
+CLIENT: dict[str, Any] = {
+    "code": "C-0042", "name": "Globex Corporation GmbH", "contact_name": "Hanna Schmidt", "email": "ap@globex.example",
+    "phone": "", "address_line1": "Friedrichstraße 123", "address_line2": "", "postal_code": "10117",
+    "city": "Berlin", "region": "", "country": "DE", "tax_number": "DE123456789", "language": "de",
+}
+DESCRIPTIONS = ["Website redesign: discovery workshop", "UX research and interviews", "Visual design, home page",
+                "Front-end development (React)", "Back-end integration", "Content migration",
+                "Accessibility audit (WCAG 2.2)", "Hosting, 12 months", "Project management", "Training session"]
+
+
+def fabricate_invoice(lines: int = 20, *, number: str = "INV-2026-0042", status: str = "issued",
+                      client: dict[str, Any] | None = None, currency: str = "EUR", tax_rate: str = "20",
+                      category: str = "S", scale: Decimal = Decimal(1), paid: Decimal = Decimal(0),
+                      doc_type: str = "invoice", document_id: int = 42, discount: bool = True) -> dict[str, Any]:
+    """A document dict shaped like documents.service.get_document's, totals computed exactly."""
+    client = dict(CLIENT if client is None else client)
+    rows, subtotal = [], Decimal(0)
+    for i in range(lines):
+        quantity = Decimal(1 + i % 5) if i % 3 else Decimal("7.5")
+        price = (Decimal(85) + Decimal(i * 15)) * scale
+        line_discount = Decimal(10) if discount and i % 7 == 3 else Decimal(0)
+        net = round_money(quantity * price * (100 - line_discount) / 100, currency)
+        subtotal += net
+        rows.append({"position": i + 1, "item": None, "description": DESCRIPTIONS[i % len(DESCRIPTIONS)]
+                     + (f" (phase {i // len(DESCRIPTIONS) + 1})" if i >= len(DESCRIPTIONS) else ""),
+                     "quantity": str(quantity), "unit": "h" if i % 3 else "day", "unit_price": str(price),
+                     "discount_percent": str(line_discount), "tax_codes": "VAT", "net": net})
+    rate = Decimal(tax_rate)
+    tax = round_money(subtotal * rate / 100, currency)
+    total = subtotal + tax
+    issued_at = datetime(2026, 3, 12, 9, 30, tzinfo=timezone.utc)
+    return {
+        "id": document_id, "doc_type": doc_type, "number": number if status != "draft" else None, "status": status,
+        "shown_status": status, "client": 1, "client_name": client["name"], "currency": currency,
+        "issue_date": date(2026, 3, 12), "due_date": date(2026, 4, 11) if doc_type == "invoice" else None,
+        "valid_until": date(2026, 4, 11) if doc_type == "quote" else None, "terms_days": 30,
+        "discount_percent": "0", "notes": "Thank you for your business.", "terms": "Payment within 30 days.",
+        "footer": "", "subtotal": subtotal, "tax_total": tax, "total": total, "paid": paid, "credited": Decimal(0),
+        "balance": total - paid if doc_type == "invoice" else Decimal(0),
+        "taxes": [{"code": "VAT", "name": f"VAT {tax_rate} %", "rate": tax_rate, "base": str(subtotal),
+                   "amount": str(tax), "compound": False, "category": category,
+                   "note": logic.EXEMPTION_REASONS.get(category, "") if category != "S" else ""}],
+        "snapshot": {"business": {k: SETTINGS.get(k, "") for k in (
+            "name", "tagline", "address_line1", "address_line2", "postal_code", "city", "region", "country", "email",
+            "phone", "website", "registration_number", "tax_number", "logo_filename", "bank_account_holder",
+            "bank_name", "bank_iban", "bank_bic")}, "client": client} if status != "draft" else None,
+        "invoice_number": None, "source_quote_number": None, "cancel_reason": "",
+        "issued_at": issued_at if status != "draft" else None, "lines": rows,
+    }
+
+
+STATEMENT_ENTRIES = 370  # ten A4 pages
+
+
+def fabricate_statement(entries: int = STATEMENT_ENTRIES) -> dict[str, Any]:
+    """A statement with `entries` ledger lines (about 37 a page)."""
+    start = date(2025, 1, 1)
+    rows, balance = [], Decimal("1250.00")
+    for i in range(entries):
+        day = start + timedelta(days=i)
+        if i % 3 == 2:
+            amount = Decimal(400 + (i % 7) * 35)
+            balance -= amount
+            rows.append({"date": day, "kind": "payment", "number": f"PAY-{i:05d}", "description": "Bank transfer",
+                         "debit": "0", "credit": str(amount), "balance": str(balance)})
+        else:
+            amount = Decimal(600 + (i % 11) * 42) + Decimal("0.50")
+            balance += amount
+            rows.append({"date": day, "kind": "invoice", "number": f"INV-2025-{i:04d}",
+                         "description": DESCRIPTIONS[i % len(DESCRIPTIONS)], "debit": str(amount), "credit": "0",
+                         "balance": str(balance)})
+    return {"client": CLIENT, "currency": "EUR", "period_from": start, "period_to": start + timedelta(days=entries),
+            "date": start + timedelta(days=entries), "opening_balance": "1250.00", "entries": rows,
+            "closing_balance": str(balance),
+            "aging": {"current": "1200.00", "1_30": "800.00", "31_60": "350.50", "61_90": "0", "over_90": "120.00"}}
+
+
+CPU_TIMES: list[float] = []
+
+
+def _median_ms(function, repeat: int) -> float:
+    """Median wall time; the median CPU time of the same runs goes to CPU_TIMES (a loaded
+    machine stretches wall time, CPU time much less)."""
+    function()  # warm: compiler, fonts, templates
+    times, cpu = [], []
+    for _ in range(repeat):
+        start, start_cpu = time.perf_counter(), time.process_time()
+        function()
+        times.append((time.perf_counter() - start) * 1000)
+        cpu.append((time.process_time() - start_cpu) * 1000)
+    CPU_TIMES.append(statistics.median(cpu))
+    return statistics.median(times)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--zip-count", type=int, default=1000)
+    parser.add_argument("--repeat", type=int, default=30)
+    parser.add_argument("--out", type=Path, default=None, help="keep sample PDFs here")
+    args = parser.parse_args()
+
+    invoice = fabricate_invoice(20)
+
+    def invoice_pdf(facturx: bool = True) -> bytes:
+        settings = {**SETTINGS, "facturx_enabled": facturx}
+        job = service.document_job(invoice, settings, None, attachments_dir=None, cache_dir=None)
+        return service.render_job_sync(job)
+
+    with_xml = _median_ms(lambda: invoice_pdf(True), args.repeat)
+    without_xml = _median_ms(lambda: invoice_pdf(False), args.repeat)
+    # A different invoice each time (new numbers, client, amounts): Typst's memoisation cannot reuse the layout.
+    others = iter([fabricate_invoice(20, number=f"INV-2026-{i:04d}", document_id=i, scale=Decimal(1) + Decimal(i) / 100)
+                   for i in range(args.repeat + 1)])
+    distinct = _median_ms(lambda: service.render_job_sync(service.document_job(
+        next(others), SETTINGS, None, attachments_dir=None, cache_dir=None)), args.repeat)
+    statement = fabricate_statement(STATEMENT_ENTRIES)
+    statement_pdf = service.statement_pdf_sync(statement, SETTINGS)
+    pages = statement_pdf.count(b"/Type /Page\n") or statement_pdf.count(b"/Type/Page/") or _pages(statement_pdf)
+    statement_ms = _median_ms(lambda: service.statement_pdf_sync(statement, SETTINGS), max(5, args.repeat // 3))
+    cpu = dict(zip(("with_xml", "without_xml", "distinct", "statement"), CPU_TIMES))
+    load = os.getloadavg()[0] if hasattr(os, "getloadavg") else 0.0
+    print(f"(load average {load:.1f} on {os.cpu_count()} cores; CPU time in brackets)")
+    print(f"invoice, 20 lines, PDF/A-3 + Factur-X, same invoice again: median {with_xml:6.1f} ms "
+          f"[{cpu['with_xml']:5.1f}] (budget 20 ms)")
+    print(f"invoice, 20 lines, plain PDF, same invoice again:          median {without_xml:6.1f} ms "
+          f"[{cpu['without_xml']:5.1f}]")
+    print(f"invoice, 20 lines, PDF/A-3 + Factur-X, a new invoice each: median {distinct:6.1f} ms [{cpu['distinct']:5.1f}]")
+    print(f"statement, {pages} pages:                                     median {statement_ms:6.1f} ms "
+          f"[{cpu['statement']:5.1f}] (budget 150 ms)")
+
+    workers = service._workers()
+    documents = [fabricate_invoice(20, number=f"INV-2026-{i:04d}", document_id=i) for i in range(1, args.zip_count + 1)]
+    with tempfile.TemporaryDirectory() as folder:
+        start, start_cpu = time.perf_counter(), time.process_time()
+        path = Path(folder) / "invoices.zip"
+        with ThreadPoolExecutor(max_workers=workers) as pool, zipfile.ZipFile(path, "w") as archive:
+            jobs = (service.document_job(d, SETTINGS, None, attachments_dir=None, cache_dir=None) for d in documents)
+            for job, pdf in zip(documents, pool.map(service.render_job_sync, jobs)):
+                archive.writestr(logic.pdf_filename(job), pdf)
+        elapsed, elapsed_cpu = time.perf_counter() - start, time.process_time() - start_cpu
+        size = path.stat().st_size
+    print(f"ZIP of {args.zip_count} invoice PDFs on {workers} threads ({os.cpu_count()} cores): "
+          f"{elapsed:6.2f} s [CPU {elapsed_cpu:.1f} s], {size / 1e6:.1f} MB (budget 30 s for 1,000 on 2 cores)")
+    if args.out:
+        args.out.mkdir(parents=True, exist_ok=True)
+        (args.out / "invoice-20.pdf").write_bytes(invoice_pdf(True))
+        (args.out / "statement.pdf").write_bytes(statement_pdf)
+
+
+def _pages(pdf: bytes) -> int:
+    import pikepdf
+    import io
+
+    with pikepdf.open(io.BytesIO(pdf)) as document:
+        return len(document.pages)
+
+
+if __name__ == "__main__":
+    main()

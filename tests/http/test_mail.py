@@ -1,0 +1,473 @@
+"""Email against a real SMTP server (aiosmtpd, started here on a free port).
+
+The outbox worker is switched off in these tests; they call the delivery function
+themselves, so nothing depends on timers."""
+
+from __future__ import annotations
+
+import email
+import email.policy
+import logging
+import re
+import socket
+from datetime import datetime, timedelta, timezone
+from email.utils import parsedate_to_datetime
+from typing import Any, Iterator
+
+import pytest
+from aiosmtpd.controller import Controller
+from aiosmtpd.smtp import AuthResult, LoginPassword
+
+from tests.conftest import run
+from tests.http.support import count, field_errors, make_client, query
+
+PASSWORD = "s3cret-Pa55word-never-shown"
+USERNAME = "mailer@atelier.example"
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+class Inbox:
+    """What the SMTP server received: envelopes and parsed messages."""
+
+    def __init__(self) -> None:
+        self.envelopes: list[Any] = []
+        self.logins: list[tuple[str, str]] = []
+        self.refuse: set[str] = set()
+
+    async def handle_RCPT(self, server, session, envelope, address, rcpt_options):  # noqa: N802 (aiosmtpd's name)
+        if address in self.refuse:
+            return "550 5.1.1 No such user here"
+        envelope.rcpt_tos.append(address)
+        return "250 OK"
+
+    async def handle_DATA(self, server, session, envelope):  # noqa: N802
+        self.envelopes.append(envelope)
+        return "250 2.0.0 Ok: queued as TEST%d" % len(self.envelopes)
+
+    def messages(self) -> list[email.message.EmailMessage]:
+        return [email.message_from_bytes(e.original_content, policy=email.policy.default) for e in self.envelopes]
+
+
+class SmtpServer:
+    def __init__(self, port: int, *, auth: bool = True) -> None:
+        self.port, self.auth = port, auth
+        self.inbox = Inbox()
+        self.controller: Controller | None = None
+
+    def _authenticate(self, server, session, envelope, mechanism, auth_data):
+        if isinstance(auth_data, LoginPassword):
+            self.inbox.logins.append((auth_data.login.decode(), auth_data.password.decode()))
+            if auth_data.login.decode() == USERNAME and auth_data.password.decode() == PASSWORD:
+                return AuthResult(success=True)
+        return AuthResult(success=False, handled=False)
+
+    def start(self) -> "SmtpServer":
+        kwargs: dict[str, Any] = {}
+        if self.auth:
+            kwargs = {"authenticator": self._authenticate, "auth_required": True, "auth_require_tls": False}
+        self.controller = Controller(self.inbox, hostname="127.0.0.1", port=self.port, server_hostname="mx.test",
+                                     **kwargs)
+        self.controller.start()
+        return self
+
+    def stop(self) -> None:
+        if self.controller is not None:
+            self.controller.stop()
+            self.controller = None
+
+
+@pytest.fixture(autouse=True)
+def no_background_delivery(monkeypatch: pytest.MonkeyPatch) -> None:
+    from app.exports import service as exports_service
+    from app.mail import service as mail_service
+
+    monkeypatch.setattr(mail_service, "WORKER_AUTOSTART", False)
+    monkeypatch.setattr(exports_service, "SCHEDULER_AUTOSTART", False)
+
+
+@pytest.fixture
+def smtp() -> Iterator[SmtpServer]:
+    server = SmtpServer(free_port()).start()
+    yield server
+    server.stop()
+
+
+def configure(api, smtp: SmtpServer, **extra: Any) -> dict[str, Any]:
+    response = api.patch("/api/v1/settings", json={
+        "name": "Atelier Lumière", "smtp_host": "127.0.0.1", "smtp_port": smtp.port, "smtp_security": "none",
+        "smtp_username": USERNAME, "smtp_password": PASSWORD, "smtp_from_email": "billing@atelier.example",
+        "smtp_from_name": "Atelier Lumière", "accountant_email": "books@accountant.example", **extra})
+    assert response.status_code == 200, response.text
+    return response.json()
+
+
+def issued_invoice(api, client: dict[str, Any], *, issue: bool = True, path: str = "invoices") -> dict[str, Any]:
+    response = api.post(f"/api/v1/{path}", json={
+        "client_id": client["id"], "currency": "CAD",
+        "lines": [{"description": "Design, March", "quantity": "10", "unit": "h", "unit_price": "120.00"}]})
+    assert response.status_code == 201, response.text
+    document = response.json()
+    if issue:
+        response = api.post(f"/api/v1/{path}/{document['id']}/issue")
+        assert response.status_code == 200, response.text
+        document = response.json()
+    return document
+
+
+def deliver() -> int:
+    from app.mail import service
+
+    return run(service.deliver_due(datetime.now(timezone.utc) + timedelta(seconds=1)))
+
+
+# -- settings ----------------------------------------------------------------------------------
+
+def test_smtp_settings_round_trip_and_the_password_is_write_only(api, smtp):
+    body = configure(api, smtp)
+    assert body["smtp_host"] == "127.0.0.1" and body["smtp_port"] == smtp.port and body["smtp_security"] == "none"
+    assert body["smtp_password_set"] is True and "smtp_password" not in body
+    assert body["accountant_email"] == "books@accountant.example"
+    for path in ("/api/v1/settings", "/api/v1/settings/mail"):
+        got = api.get(path)
+        assert got.status_code == 200 and PASSWORD not in got.text and "smtp_password\"" not in got.text
+        assert got.json()["smtp_password_set"] is True
+    # absent keeps it, "" forgets it
+    assert api.patch("/api/v1/settings", json={"smtp_port": 2525}).json()["smtp_password_set"] is True
+    assert api.patch("/api/v1/settings/mail", json={"smtp_password": ""}).json()["smtp_password_set"] is False
+
+
+@pytest.mark.parametrize(("body", "field"), [
+    ({"smtp_security": "tls13"}, "smtp_security"),
+    ({"smtp_port": 70000}, "smtp_port"),
+    ({"smtp_from_email": "not an address"}, "smtp_from_email"),
+    ({"accountant_email": "books@"}, "accountant_email"),
+    ({"smtp_host": "smtp://mail.example.com"}, "smtp_host"),
+    ({"email_templates": {"invoice": {"subject": "Invoice {nmber}", "body": ""}}}, "invoice_subject"),
+    ({"email_templates": {"letter": {"subject": "x", "body": "y"}}}, "email_templates.letter"),
+])
+def test_bad_settings_are_refused_naming_the_field(api, config, body, field):
+    before = query(config, "SELECT * FROM mail_settings")
+    response = api.patch("/api/v1/settings", json={"name": "Changed", **body})
+    assert response.status_code == 422, response.text
+    assert field in field_errors(response)
+    assert query(config, "SELECT * FROM mail_settings") == before
+    assert api.get("/api/v1/settings").json()["name"] != "Changed"  # nothing half-written
+
+
+def test_staff_cannot_read_or_change_the_mail_settings(staff_browser):
+    assert staff_browser.get("/api/v1/settings/mail").status_code == 403
+    assert staff_browser.patch("/api/v1/settings/mail", json={"smtp_host": "evil.example"}).status_code == 403
+    assert staff_browser.get("/settings/email", follow_redirects=False).status_code == 403
+    assert staff_browser.post("/api/v1/settings/mail/test", json={}).status_code == 403
+
+
+def test_the_test_message_reports_the_servers_exact_answer(api, browser, smtp):
+    configure(api, smtp)
+    response = api.post("/api/v1/settings/mail/test", json={"to": "me@atelier.example"})
+    assert response.status_code == 200, response.text
+    result = response.json()
+    assert result["ok"] is True and result["reply"] == "250 2.0.0 Ok: queued as TEST1"
+    assert any("235" in line for line in result["transcript"])  # the sign-in's answer
+    assert smtp.inbox.logins == [(USERNAME, PASSWORD)]
+    assert smtp.inbox.messages()[0]["To"] == "me@atelier.example"
+    # the page shows it too
+    page = browser.post("/settings/email/test", data={"test_to": "me@atelier.example"})
+    assert page.status_code == 200 and "250 2.0.0 Ok: queued as TEST2" in page.text
+    # a wrong password: the server's refusal, word for word
+    api.patch("/api/v1/settings/mail", json={"smtp_password": "wrong"})
+    result = api.post("/api/v1/settings/mail/test", json={}).json()
+    assert result["ok"] is False and "535" in result["reply"] and "wrong" not in result["reply"]
+    smtp.stop()
+    result = api.post("/api/v1/settings/mail/test", json={}).json()
+    assert result["ok"] is False and "refused" in result["reply"]
+
+
+def test_the_test_message_needs_settings(api):
+    response = api.post("/api/v1/settings/mail/test", json={})
+    assert response.status_code == 409 and "SMTP server" in response.json()["detail"]
+
+
+def test_the_settings_page_never_shows_the_password(api, browser, smtp):
+    configure(api, smtp)
+    page = browser.get("/settings/email")
+    assert page.status_code == 200
+    assert PASSWORD not in page.text and "saved, it is never shown again" in page.text.lower().replace(";", ",")
+    assert "Enter a new one to change it" in page.text
+    # saving the form with the password left empty keeps it
+    response = browser.post("/settings/email", data={
+        "smtp_host": "127.0.0.1", "smtp_port": str(smtp.port), "smtp_security": "none", "smtp_username": USERNAME,
+        "smtp_password": "", "smtp_from_email": "billing@atelier.example", "smtp_from_name": "Atelier",
+        "accountant_email": ""}, follow_redirects=False)
+    assert response.status_code == 303
+    assert api.get("/api/v1/settings/mail").json()["smtp_password_set"] is True
+    bad = browser.post("/settings/email", data={"smtp_host": "127.0.0.1", "smtp_port": "x", "smtp_security": "none",
+                                                "smtp_password": PASSWORD + "2", "smtp_from_email": "nope"})
+    assert bad.status_code == 422 and PASSWORD not in bad.text and "not a valid email address" in bad.text
+
+
+# -- sending documents ---------------------------------------------------------------------------
+
+def test_an_invoice_arrives_with_headers_and_its_pdf_and_becomes_sent(api, browser, config, smtp):
+    configure(api, smtp)
+    client = make_client(email="accounts@maple.example", contact_name="Mia Maple")
+    invoice = issued_invoice(api, client)
+    response = api.post(f"/api/v1/invoices/{invoice['id']}/send", json={"cc": "boss@maple.example"})
+    assert response.status_code == 202, response.text
+    queued = response.json()
+    assert queued["status"] == "queued" and queued["to"] == ["accounts@maple.example"]
+    assert queued["subject"] == f"Invoice {invoice['number']} from Atelier Lumière"
+    assert api.get(f"/api/v1/invoices/{invoice['id']}").json()["status"] == "issued"  # not yet accepted
+
+    assert deliver() == 1
+    [message] = smtp.inbox.messages()
+    [envelope] = smtp.inbox.envelopes
+    assert envelope.mail_from == "billing@atelier.example"
+    assert sorted(envelope.rcpt_tos) == ["accounts@maple.example", "boss@maple.example"]
+    assert message["From"] == "Atelier Lumière <billing@atelier.example>"
+    assert message["To"] == "accounts@maple.example" and message["Cc"] == "boss@maple.example"
+    assert message["Subject"] == f"Invoice {invoice['number']} from Atelier Lumière"
+    assert abs(parsedate_to_datetime(message["Date"]) - datetime.now(timezone.utc)) < timedelta(minutes=5)
+    assert re.fullmatch(r"<[^@<>]+@atelier\.example>", message["Message-ID"])
+    assert message["Message-ID"] == queued["message_id"]
+    body = message.get_body(("plain",)).get_content()
+    assert "Hello Mia Maple" in body and "1,200.00" in body
+    [attachment] = list(message.iter_attachments())
+    assert attachment.get_content_type() == "application/pdf"
+    assert attachment.get_filename().endswith(".pdf")
+    pdf = attachment.get_content()
+    assert pdf.startswith(b"%PDF-") and b"%%EOF" in pdf[-1024:]
+
+    sent = api.get(f"/api/v1/outbox/{queued['id']}").json()
+    assert sent["status"] == "sent" and sent["attempts"] == 1 and sent["server_reply"].startswith("250 2.0.0 Ok")
+    assert sent["sent_at"] and sent["last_error"] == ""
+    assert api.get(f"/api/v1/invoices/{invoice['id']}").json()["status"] == "sent"
+    history = query(config, "SELECT kind, detail FROM document_event WHERE document = ? ORDER BY id", invoice["id"])
+    assert ("emailed", "to accounts@maple.example") in history
+    # the document's email log
+    log = api.get(f"/api/v1/outbox?document_id={invoice['id']}").json()
+    assert log["total"] == 1 and log["items"][0]["status"] == "sent"
+
+
+def test_offline_the_message_stays_queued_and_goes_when_the_server_is_back(api, config, smtp):
+    configure(api, smtp)
+    client = make_client(email="accounts@maple.example")
+    invoice = issued_invoice(api, client)
+    port = smtp.port
+    smtp.stop()  # the network is down
+    queued = api.post(f"/api/v1/invoices/{invoice['id']}/send", json={}).json()
+    assert deliver() == 1
+    waiting = api.get(f"/api/v1/outbox/{queued['id']}").json()
+    assert waiting["status"] == "queued" and waiting["attempts"] == 1
+    assert "refused" in waiting["last_error"] and f"127.0.0.1:{port}" in waiting["last_error"]
+    assert waiting["next_attempt_at"] is not None
+    due = datetime.fromisoformat(waiting["next_attempt_at"])
+    assert timedelta(seconds=50) < due - datetime.now(timezone.utc) <= timedelta(seconds=61)
+    assert api.get(f"/api/v1/invoices/{invoice['id']}").json()["status"] == "issued"
+    # not due yet: nothing is tried
+    from app.mail import service
+
+    assert run(service.deliver_due()) == 0
+    # the server comes back; the retry is due (or the app restarts)
+    back = SmtpServer(port).start()
+    try:
+        assert deliver() == 0  # still backing off
+        run(service.recover_at_start())  # what a restart does: every queued message is due now
+        assert deliver() == 1
+        assert len(back.inbox.envelopes) == 1
+    finally:
+        back.stop()
+    done = api.get(f"/api/v1/outbox/{queued['id']}").json()
+    assert done["status"] == "sent" and done["attempts"] == 2 and done["last_error"] == ""
+    assert api.get(f"/api/v1/invoices/{invoice['id']}").json()["status"] == "sent"
+
+
+def test_a_refused_recipient_fails_for_good_and_can_be_resent(api, smtp):
+    configure(api, smtp)
+    smtp.inbox.refuse.add("gone@maple.example")
+    client = make_client(email="gone@maple.example")
+    invoice = issued_invoice(api, client)
+    queued = api.post(f"/api/v1/invoices/{invoice['id']}/send", json={}).json()
+    deliver()
+    failed = api.get(f"/api/v1/outbox/{queued['id']}").json()
+    assert failed["status"] == "failed" and "550 5.1.1 No such user here" in failed["last_error"]
+    assert api.get(f"/api/v1/invoices/{invoice['id']}").json()["status"] == "issued"
+    # retry puts it back in the queue; cancel takes it out
+    assert api.post(f"/api/v1/outbox/{queued['id']}/retry").json()["status"] == "queued"
+    assert api.post(f"/api/v1/outbox/{queued['id']}/cancel").json()["status"] == "cancelled"
+    assert api.post(f"/api/v1/outbox/{queued['id']}/cancel").status_code == 409
+    assert api.post(f"/api/v1/outbox/{queued['id']}/retry").status_code == 409
+    smtp.inbox.refuse.clear()
+    copy = api.post(f"/api/v1/outbox/{queued['id']}/resend")
+    assert copy.status_code == 202 and copy.json()["resent_from"] == queued["id"]
+    deliver()
+    assert api.get(f"/api/v1/outbox/{copy.json()['id']}").json()["status"] == "sent"
+    original_pdf = api.get(f"/outbox/{queued['id']}/attachments/0")
+    assert original_pdf.status_code == 200 and original_pdf.content.startswith(b"%PDF")
+    [message] = smtp.inbox.messages()
+    assert list(message.iter_attachments())[0].get_content() == original_pdf.content  # the same bytes
+
+
+def test_quotes_and_credit_notes_are_sent_too(api, smtp):
+    configure(api, smtp)
+    client = make_client(email="accounts@maple.example")
+    quote = issued_invoice(api, client, path="quotes")
+    response = api.post(f"/api/v1/quotes/{quote['id']}/send", json={"subject": "Our quote", "message": "Hi!"})
+    assert response.status_code == 202, response.text
+    invoice = issued_invoice(api, client)
+    credit = api.post(f"/api/v1/invoices/{invoice['id']}/credit")
+    assert credit.status_code == 201, credit.text
+    credit_id = credit.json()["id"]
+    assert api.post(f"/api/v1/credit-notes/{credit_id}/issue").status_code == 200
+    assert api.post(f"/api/v1/credit-notes/{credit_id}/send", json={}).status_code == 202
+    assert deliver() == 2
+    subjects = sorted(m["Subject"] for m in smtp.inbox.messages())
+    assert subjects[0].startswith("Credit note CN-") and subjects[1] == "Our quote"
+    # a quote's id is not an invoice's
+    assert api.post(f"/api/v1/invoices/{quote['id']}/send", json={}).status_code == 404
+
+
+@pytest.mark.parametrize(("body", "field"), [
+    ({"to": "not-an-address"}, "to"),
+    ({"to": ["ok@example.com", "bad@@example.com"]}, "to"),
+    ({"cc": "x@y"}, "cc"),
+    ({"subject": "two\nlines"}, "subject"),
+])
+def test_bad_input_is_refused_naming_the_field(api, config, body, field):
+    client = make_client(email="accounts@maple.example")
+    invoice = issued_invoice(api, client)
+    response = api.post(f"/api/v1/invoices/{invoice['id']}/send", json=body)
+    assert response.status_code == 422, response.text
+    assert field in field_errors(response)
+    assert count(config, "outbox_message") == 0
+
+
+def test_no_address_and_drafts_and_unknown_documents(api, config):
+    client = make_client()  # no email
+    invoice = issued_invoice(api, client)
+    response = api.post(f"/api/v1/invoices/{invoice['id']}/send", json={})
+    assert response.status_code == 422 and "to" in field_errors(response)
+    draft = issued_invoice(api, make_client(name="Drafty", email="d@example.com"), issue=False)
+    response = api.post(f"/api/v1/invoices/{draft['id']}/send", json={"to": "d@example.com"})
+    assert response.status_code == 409 and "draft" in response.json()["detail"]
+    assert api.post("/api/v1/invoices/99999/send", json={}).status_code == 404
+    assert api.post(f"/api/v1/invoices/{invoice['id']}/send", content=b"{not json",
+                    headers={"content-type": "application/json"}).status_code == 400
+    assert count(config, "outbox_message") == 0
+
+
+def test_queued_without_settings_waits_with_the_reason(api):
+    client = make_client(email="accounts@maple.example")
+    invoice = issued_invoice(api, client)
+    queued = api.post(f"/api/v1/invoices/{invoice['id']}/send", json={}).json()
+    deliver()
+    waiting = api.get(f"/api/v1/outbox/{queued['id']}").json()
+    assert waiting["status"] == "queued" and waiting["attempts"] == 1 and "SMTP server" in waiting["last_error"]
+
+
+def test_statement_is_sent_with_its_pdf(api, smtp):
+    configure(api, smtp)
+    client = make_client(email="accounts@maple.example")
+    issued_invoice(api, client)
+    response = api.post(f"/api/v1/clients/{client['id']}/statement/send",
+                        json={"date_from": "2026-01-01", "date_to": "2026-12-31"})
+    assert response.status_code == 202, response.text
+    assert response.json()["subject"] == "Statement of account from Atelier Lumière"
+    deliver()
+    [message] = smtp.inbox.messages()
+    [attachment] = list(message.iter_attachments())
+    assert attachment.get_content().startswith(b"%PDF")
+    assert api.post("/api/v1/clients/99999/statement/send", json={}).status_code == 404
+    bad = api.post(f"/api/v1/clients/{client['id']}/statement/send", json={"to": "nope"})
+    assert bad.status_code == 422 and "to" in field_errors(bad)
+
+
+# -- pages ----------------------------------------------------------------------------------------
+
+def test_the_send_form_and_the_outbox_pages(api, browser, config, smtp):
+    configure(api, smtp)
+    client = make_client(email="accounts@maple.example")
+    invoice = issued_invoice(api, client)
+    form = browser.get(f"/documents/{invoice['id']}/send")
+    assert form.status_code == 200
+    assert "accounts@maple.example" in form.text and f"Invoice {invoice['number']} from Atelier" in form.text
+    bad = browser.post(f"/documents/{invoice['id']}/send", data={"to": "nope", "subject": "S", "message": "M"})
+    assert bad.status_code == 422 and "not a valid email address" in bad.text
+    done = browser.post(f"/documents/{invoice['id']}/send", data={"to": "a@maple.example", "cc": "",
+                                                                  "subject": "Your invoice", "message": "Hello"},
+                        follow_redirects=False)
+    assert done.status_code == 303 and done.headers["location"] == f"/documents/{invoice['id']}"
+    outbox = browser.get("/outbox")
+    assert outbox.status_code == 200 and "Your invoice" in outbox.text and "Queued" in outbox.text
+    message_id = query(config, "SELECT id FROM outbox_message")[0][0]
+    assert browser.get(f"/outbox/{message_id}").status_code == 200
+    smtp.stop()
+    deliver()
+    outbox = browser.get("/outbox?status=queued")
+    assert "connection refused" in outbox.text
+    assert browser.post(f"/outbox/{message_id}/cancel", data={}, follow_redirects=False).status_code == 303
+    assert browser.get("/outbox?status=cancelled").text.count("Your invoice") == 1
+    assert browser.post(f"/outbox/{message_id}/resend", data={}, follow_redirects=False).status_code == 303
+    assert count(config, "outbox_message") == 2
+    assert browser.post("/outbox/retry-all", data={}, follow_redirects=False).status_code == 303
+    draft = issued_invoice(api, client, issue=False)
+    refused = browser.get(f"/documents/{draft['id']}/send", follow_redirects=False)
+    assert refused.status_code == 303  # back to the document, with the reason
+    statement = browser.get(f"/clients/{client['id']}/statement/send?from=2026-01-01&to=2026-12-31")
+    assert statement.status_code == 200 and "Statement of account" in statement.text
+    sent = browser.post(f"/clients/{client['id']}/statement/send?from=2026-01-01&to=2026-12-31",
+                        data={"to": "accounts@maple.example", "subject": "Statement", "message": "Hi"},
+                        follow_redirects=False)
+    assert sent.status_code == 303
+
+
+def test_the_templates_form(browser, api):
+    response = browser.post("/settings/email/templates", data={
+        "invoice_subject": "Rechnung {number}", "invoice_body": "Guten Tag {client_name}, {total}."},
+        follow_redirects=False)
+    assert response.status_code == 303
+    templates = api.get("/api/v1/settings/mail").json()["email_templates"]
+    assert templates["invoice"] == {"subject": "Rechnung {number}", "body": "Guten Tag {client_name}, {total}."}
+    assert templates["quote"]["subject"] == "Quote {number} from {business_name}"  # defaults stay
+    bad = browser.post("/settings/email/templates", data={"invoice_subject": "{oops}", "invoice_body": ""})
+    assert bad.status_code == 422 and "unknown placeholder {oops}" in bad.text
+
+
+# -- the password never leaks -----------------------------------------------------------------------
+
+def test_the_password_never_appears_in_responses_pages_or_logs(api, browser, smtp, caplog):
+    caplog.set_level(logging.DEBUG)
+    configure(api, smtp)
+    client = make_client(email="accounts@maple.example")
+    invoice = issued_invoice(api, client)
+    seen: list[str] = []
+    seen.append(api.post(f"/api/v1/invoices/{invoice['id']}/send", json={}).text)
+    deliver()
+    api.patch("/api/v1/settings/mail", json={"smtp_password": PASSWORD + "-wrong"})
+    seen.append(api.post("/api/v1/settings/mail/test", json={}).text)
+    seen.append(api.post(f"/api/v1/invoices/{invoice['id']}/send", json={}).text)
+    deliver()  # refused sign-in: stays queued with the server's answer
+    smtp.stop()
+    deliver()
+    api.patch("/api/v1/settings/mail", json={"smtp_password": PASSWORD})
+    for path in ("/api/v1/settings", "/api/v1/settings/mail", "/api/v1/outbox", "/api/v1/outbox/1",
+                 "/api/v1/outbox/2", "/schema/openapi.json"):
+        seen.append(api.get(path).text)
+    for path in ("/settings", "/settings/email", "/outbox", "/outbox/1", "/outbox/2",
+                 f"/documents/{invoice['id']}/send"):
+        page = browser.get(path)
+        assert page.status_code == 200, path
+        seen.append(page.text)
+    seen.append(browser.post("/settings/email/test", data={}).text)
+    for text in seen:
+        assert PASSWORD not in text
+    assert caplog.records, "nothing was logged: the check proves nothing"
+    for record in caplog.records:
+        assert PASSWORD not in record.getMessage()
+    assert PASSWORD not in caplog.text
+    # and the wrong-password attempt really did reach the server with the password (so it was in play)
+    assert (USERNAME, PASSWORD + "-wrong") in smtp.inbox.logins

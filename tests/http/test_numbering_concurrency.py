@@ -1,0 +1,237 @@
+"""Gapless numbers under load: concurrent issue requests against a real server process.
+
+Issue 3, point 4: numbers are gapless and unique even when 12 issue requests arrive at
+once. The server is the real program (`python -m app serve`), the requests come over
+TCP on their own connections, released together by a barrier; a second process writing
+to the same SQLite file at the same time must wait its turn (BEGIN IMMEDIATE and the
+busy timeout), never see "database is locked", never take a number twice.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import socket
+import sqlite3
+import subprocess
+import sys
+import threading
+import time
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any, Iterator
+
+import httpx
+import pytest
+
+REPO = Path(__file__).resolve().parents[2]
+PASSWORD = "correct horse battery staple"
+
+
+def free_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def cli(*args: str) -> str:
+    result = subprocess.run([sys.executable, "-m", "app", *args], cwd=REPO, capture_output=True, text=True,
+                            timeout=120)
+    assert result.returncode == 0, f"counterfoil {' '.join(args)}: {result.stdout}\n{result.stderr}"
+    return result.stdout
+
+
+@dataclass
+class Server:
+    data_dir: Path
+    process: subprocess.Popen[bytes]
+    log_path: Path
+    base_url: str
+    token: str
+
+    def log(self) -> str:
+        return self.log_path.read_text(errors="replace")
+
+    def client(self) -> httpx.Client:
+        return httpx.Client(base_url=self.base_url, headers={"Authorization": f"Bearer {self.token}"}, timeout=60)
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
+    """One server for the module (starting one costs seconds); each test issues into its own year's series."""
+    tmp_path = tmp_path_factory.mktemp("concurrency")
+    data_dir = tmp_path / "data"
+    password_file = tmp_path / "password"
+    password_file.write_text(PASSWORD + "\n", encoding="utf-8")
+    cli("init", "--data-dir", str(data_dir), "--owner-email", "owner@example.com", "--password-file",
+        str(password_file))
+    token = cli("token", "create", "--data-dir", str(data_dir), "--name", "t").strip()
+    assert token.startswith("cf_")
+    log_path = tmp_path / "server.log"
+    with open(log_path, "wb") as log:
+        process = subprocess.Popen(
+            [sys.executable, "-m", "app", "serve", "--data-dir", str(data_dir), "--port", str(free_port()),
+             "--no-browser"],
+            cwd=REPO, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
+            env={**os.environ, "PYTHONUNBUFFERED": "1"})
+    try:
+        base_url = _wait_until_healthy(process, log_path)
+        yield Server(data_dir, process, log_path, base_url, token)
+    finally:
+        process.terminate()
+        try:
+            process.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait(timeout=5)
+
+
+def _wait_until_healthy(process: subprocess.Popen[bytes], log_path: Path, timeout_s: float = 60) -> str:
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        log = log_path.read_text(errors="replace")
+        if process.poll() is not None:
+            pytest.fail(f"the server exited with {process.returncode} while starting:\n{log}")
+        # The launcher moves on to the next port if ours was taken meanwhile: read the one it chose.
+        match = re.search(r"http://127\.0\.0\.1:(\d+)", log)
+        if match:
+            port = int(match.group(1))
+            try:
+                response = httpx.get(f"http://127.0.0.1:{port}/health", headers={"Host": f"127.0.0.1:{port}"},
+                                     timeout=2)
+                if response.status_code == 200 and response.json()["status"] == "ok":
+                    return f"http://127.0.0.1:{port}"
+            except httpx.HTTPError:
+                pass
+        time.sleep(0.05)
+    pytest.fail(f"the server did not answer /health within {timeout_s} s:\n{log_path.read_text(errors='replace')}")
+
+
+def make_drafts(server: Server, how_many: int, **fields: Any) -> list[int]:
+    with server.client() as api:
+        response = api.post("/api/v1/clients", json={"name": "Maple Bakery", "currency": "CAD"})
+        assert response.status_code == 201, response.text
+        client_id = response.json()["id"]
+        ids = []
+        for n in range(how_many):
+            response = api.post("/api/v1/invoices", json={"client_id": client_id, "lines": [
+                {"description": f"Job {n + 1}", "quantity": "1", "unit_price": f"{100 + n}.00"}], **fields})
+            assert response.status_code == 201, response.text
+            ids.append(response.json()["id"])
+    return ids
+
+
+def issue_at_once(server: Server, ids: list[int], go: threading.Barrier) -> list[httpx.Response]:
+    """One thread and one TCP connection per request, all released by the same barrier."""
+    results: list[Any] = [None] * len(ids)
+
+    def worker(index: int, document_id: int) -> None:
+        with server.client() as api:
+            api.get("/health")  # connect first, so the requests themselves leave together
+            go.wait(timeout=60)
+            try:
+                results[index] = api.post(f"/api/v1/invoices/{document_id}/issue")
+            except Exception as error:  # reported below, with the others
+                results[index] = error
+
+    threads = [threading.Thread(target=worker, args=(i, d)) for i, d in enumerate(ids)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=120)
+    return results
+
+
+def rows(data_dir: Path, sql: str) -> list[tuple]:
+    connection = sqlite3.connect(data_dir / "counterfoil.sqlite", timeout=30)
+    try:
+        return connection.execute(sql).fetchall()
+    finally:
+        connection.close()
+
+
+def assert_healthy_afterwards(server: Server) -> None:
+    assert "database is locked" not in server.log().lower()
+    assert "Traceback" not in server.log()
+    result = subprocess.run([sys.executable, "-m", "app", "check", "--data-dir", str(server.data_dir)], cwd=REPO,
+                            capture_output=True, text=True, timeout=120)
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_twelve_concurrent_issues_get_twelve_consecutive_numbers(server: Server):
+    year = datetime.now(timezone.utc).year
+    ids = make_drafts(server, 12)
+    responses = issue_at_once(server, ids, threading.Barrier(len(ids)))
+    for response in responses:
+        assert isinstance(response, httpx.Response), response
+        assert response.status_code == 200, response.text
+        assert "locked" not in response.text
+    numbers = [response.json()["number"] for response in responses]
+    assert sorted(numbers) == [f"INV-{year}-{n:04d}" for n in range(1, 13)]  # no gap, no duplicate
+    # each response describes its own invoice, and the database agrees with what was answered
+    assert [response.json()["id"] for response in responses] == ids
+    stored = dict(rows(server.data_dir, "SELECT id, number FROM document WHERE doc_type = 'invoice'"))
+    assert {i: n for i, n in zip(ids, numbers)} == stored
+    assert rows(server.data_dir, f"SELECT doc_type, next_seq FROM number_series WHERE year = {year}") == [
+        ("invoice", 13)]
+    # a second wave finds nothing left to issue: each answers 409, no number is taken
+    again = issue_at_once(server, ids[:4], threading.Barrier(4))
+    assert [r.status_code for r in again] == [409] * 4
+    assert rows(server.data_dir, f"SELECT next_seq FROM number_series WHERE year = {year}") == [(13,)]
+    assert_healthy_afterwards(server)
+
+
+ISSUER = """
+import asyncio, json, sys
+from pathlib import Path
+from app.config import Config
+from app.db.lifecycle import open_database
+from app.documents import service
+
+async def main():
+    await open_database(Config(data_dir=Path(sys.argv[1])))
+    ids = json.loads(sys.argv[2])
+    print("ready", flush=True)
+    sys.stdin.readline()
+    issued = await asyncio.gather(*(service.issue(i) for i in ids))
+    print(json.dumps([doc["number"] for doc in issued]), flush=True)
+
+asyncio.run(main())
+"""
+
+
+def test_two_processes_issuing_at_once_share_one_series(server: Server):
+    """6 issues over HTTP (the server's process) and 6 from another process on the same file, together."""
+    year = 2020  # dated invoices: their own series, apart from the other test's
+    ids = make_drafts(server, 12, issue_date="2020-06-01")
+    over_http, elsewhere = ids[:6], ids[6:]
+    other = subprocess.Popen([sys.executable, "-c", ISSUER, str(server.data_dir), json.dumps(elsewhere)], cwd=REPO,
+                             stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        assert other.stdout.readline().strip() == "ready", other.stderr.read()
+        go = threading.Barrier(len(over_http) + 1)
+        results: list[list[httpx.Response]] = []
+        firing = threading.Thread(target=lambda: results.append(issue_at_once(server, over_http, go)))
+        firing.start()
+        go.wait(timeout=60)  # the HTTP requests leave as the other process starts issuing
+        other.stdin.write("go\n")
+        other.stdin.flush()
+        firing.join(timeout=120)
+        out, err = other.communicate(timeout=120)
+    finally:
+        if other.poll() is None:
+            other.kill()
+            other.wait(timeout=5)
+    assert other.returncode == 0, err
+    assert "locked" not in err.lower()
+    from_other_process = json.loads(out.strip().splitlines()[-1])
+    (responses,) = results
+    for response in responses:
+        assert isinstance(response, httpx.Response), response
+        assert response.status_code == 200, response.text
+    from_http = [response.json()["number"] for response in responses]
+    assert sorted(from_http + from_other_process) == [f"INV-{year}-{n:04d}" for n in range(1, 13)]
+    assert rows(server.data_dir, "SELECT next_seq FROM number_series WHERE year = 2020") == [(13,)]
+    assert_healthy_afterwards(server)

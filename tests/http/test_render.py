@@ -1,0 +1,330 @@
+"""PDFs over HTTP: invoice, quote and credit note PDFs, Factur-X inside (PDF/A-3, XMP, XSD),
+the EPC QR read back from the rendered page, the cache, the print view, the ZIP, statements."""
+
+from __future__ import annotations
+
+import io
+import subprocess
+import sys
+import xml.etree.ElementTree as ET
+import zipfile
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+import pikepdf
+import pytest
+
+from app.config import Config
+from app.render import logic
+from tests.conftest import run
+from tests.http.support import make_client, png
+from tests.unit.test_render_logic import schematron  # noqa: F401  (the EN 16931 schematron, as a fixture)
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "build"))
+from bench_render import fabricate_statement  # noqa: E402
+
+IBAN = "DE89370400440532013000"
+
+
+@pytest.fixture
+def business(api) -> None:
+    """An EU business with bank details and VAT rates, as a user would set it up."""
+    from app.taxes import service as taxes_service
+
+    response = api.patch("/api/v1/settings", json={
+        "name": "Atelier Lumière", "address_line1": "Hauptstraße 5", "postal_code": "10115", "city": "Berlin",
+        "country": "DE", "email": "hello@atelier.example", "tax_number": "DE811111111",
+        "registration_number": "HRB 12345", "bank_account_holder": "Atelier Lumière", "bank_iban": IBAN,
+        "bank_bic": "COBADEFFXXX", "default_currency": "EUR"})
+    assert response.status_code == 200, response.text
+    run(taxes_service.apply_preset("germany"))
+
+
+def new_invoice(api, client: dict[str, Any], *, lines: int = 3, issue: bool = True, path: str = "invoices",
+                taxes: tuple[str, ...] = ("VAT19",), **extra: Any) -> dict[str, Any]:
+    body = {"client_id": client["id"], "currency": "EUR", "issue_date": "2026-03-02", **extra,
+            "lines": [{"description": f"Consulting, week {i + 1}", "quantity": "8", "unit": "h",
+                       "unit_price": "95.50", "taxes": list(taxes)} for i in range(lines)]}
+    response = api.post(f"/api/v1/{path}", json=body)
+    assert response.status_code == 201, response.text
+    document = response.json()
+    if issue:
+        response = api.post(f"/api/v1/{path}/{document['id']}/issue")
+        assert response.status_code == 200, response.text
+        document = response.json()
+    return document
+
+
+def embedded(pdf: bytes) -> dict[str, Any]:
+    with pikepdf.open(io.BytesIO(pdf)) as document:
+        names = document.Root.get("/Names")
+        files = {}
+        if names is not None and "/EmbeddedFiles" in names:
+            pairs = list(names.EmbeddedFiles.Names)
+            for name, spec in zip(pairs[::2], pairs[1::2]):
+                files[str(name)] = {"relationship": str(spec.get("/AFRelationship")), "content": spec.EF.F.read_bytes(),
+                                    "subtype": str(spec.EF.F.get("/Subtype"))}
+        xmp = document.Root.Metadata.read_bytes().decode("utf-8") if "/Metadata" in document.Root else ""
+        af = [str(spec.F) for spec in document.Root.get("/AF", [])]
+        return {"files": files, "xmp": xmp, "af": af, "pages": len(document.pages),
+                "output_intents": len(document.Root.get("/OutputIntents", []))}
+
+
+def text_of(pdf: bytes) -> str:
+    result = subprocess.run(["pdftotext", "-layout", "-", "-"], input=pdf, capture_output=True, check=True)
+    return result.stdout.decode("utf-8")
+
+
+def squashed(pdf: bytes) -> str:
+    """The text without any white space: rotated watermark letters come out one by one."""
+    result = subprocess.run(["pdftotext", "-raw", "-", "-"], input=pdf, capture_output=True, check=True)
+    return "".join(result.stdout.decode("utf-8").split())
+
+
+def test_an_issued_invoice_is_pdf_a3_with_factur_x_inside(api, business, schematron):
+    client = make_client(name="Globex GmbH", language="de", country="DE", address_line1="Ring 1", postal_code="50667",
+                         city="Köln", tax_number="DE999999999")
+    invoice = new_invoice(api, client)
+    response = api.get(f"/api/v1/invoices/{invoice['id']}/pdf")
+    assert response.status_code == 200, response.text
+    assert response.headers["content-type"] == "application/pdf"
+    assert response.headers["content-disposition"] == f'attachment; filename="{invoice["number"]}_Globex-GmbH.pdf"'
+    pdf = response.content
+    found = embedded(pdf)
+    assert list(found["files"]) == ["factur-x.xml"] and found["af"] == ["factur-x.xml"]
+    attachment = found["files"]["factur-x.xml"]
+    assert attachment["relationship"] == "/Alternative" and attachment["subtype"] == "/text/xml"
+    assert found["output_intents"] == 1
+    # PDF/A-3b identification and the Factur-X extension schema in the XMP
+    assert "<pdfaid:part>3</pdfaid:part>" in found["xmp"] and "<pdfaid:conformance>B</pdfaid:conformance>" in found["xmp"]
+    assert "<fx:ConformanceLevel>EN 16931</fx:ConformanceLevel>" in found["xmp"]
+    assert "<fx:DocumentFileName>factur-x.xml</fx:DocumentFileName>" in found["xmp"]
+    assert "<pdfaSchema:prefix>fx</pdfaSchema:prefix>" in found["xmp"]
+    ET.fromstring(found["xmp"].split("?>", 1)[1].rsplit("<?xpacket", 1)[0])  # still well-formed
+    # the XML: valid, and its totals are the document's
+    from facturx import get_facturx_xml_from_pdf, xml_check_xsd
+
+    xml = attachment["content"]
+    assert xml_check_xsd(xml, flavor="factur-x", level="en16931")
+    assert schematron(xml) == []
+    filename, extracted = get_facturx_xml_from_pdf(pdf, check_xsd=True)
+    assert filename == "factur-x.xml" and extracted == xml
+    totals = logic.facturx_totals(xml)
+    assert totals["GrandTotalAmount"] == Decimal(invoice["total"]) == Decimal("2727.48")
+    assert totals["TaxTotalAmount"] == Decimal(invoice["tax_total"])
+    assert totals["LineTotalAmount"] == Decimal(invoice["subtotal"])
+    assert totals["DuePayableAmount"] == Decimal(invoice["balance"])
+    text = text_of(pdf)
+    assert "Rechnung" in text and invoice["number"] in text and "2.727,48 €" in text.replace("\xa0", " ")
+    assert "Seite 1 von 1" in text and "Globex GmbH" in text and "USt-IdNr. DE811111111" in text
+
+
+def test_the_girocode_on_the_page_scans_to_the_payload(api, business, tmp_path):
+    import zxingcpp
+    from PIL import Image
+
+    client = make_client(name="Initech", language="en", country="IE")
+    invoice = new_invoice(api, client, lines=1)
+    pdf = api.get(f"/api/v1/invoices/{invoice['id']}/pdf").content
+    (tmp_path / "invoice.pdf").write_bytes(pdf)
+    subprocess.run(["pdftoppm", "-png", "-r", "200", "-f", "1", "-l", "1", str(tmp_path / "invoice.pdf"),
+                    str(tmp_path / "page")], check=True)
+    page = Image.open(next(tmp_path.glob("page*.png")))
+    found = [r.text for r in zxingcpp.read_barcodes(page) if r.format == zxingcpp.BarcodeFormat.QRCode]
+    expected = logic.epc_payload(name="Atelier Lumière", iban=IBAN, bic="COBADEFFXXX",
+                                 amount=Decimal(invoice["balance"]), reference=invoice["number"])
+    assert found == [expected]
+    assert expected.endswith(f"EUR{invoice['balance']}\n\n\n{invoice['number']}")
+
+
+def test_no_girocode_for_other_currencies(api, business, tmp_path):
+    import zxingcpp
+    from PIL import Image
+
+    client = make_client(name="Maple", language="en", country="CA", currency="CAD")
+    invoice = new_invoice(api, client, lines=1, currency="CAD")
+    pdf = api.get(f"/api/v1/invoices/{invoice['id']}/pdf").content
+    (tmp_path / "cad.pdf").write_bytes(pdf)
+    subprocess.run(["pdftoppm", "-png", "-r", "150", str(tmp_path / "cad.pdf"), str(tmp_path / "cad")], check=True)
+    assert zxingcpp.read_barcodes(Image.open(next(tmp_path.glob("cad*.png")))) == []
+    assert "$" in text_of(pdf)
+
+
+def test_issued_pdfs_are_cached_until_the_templates_change(api, business, config: Config, monkeypatch):
+    from app.render import service
+
+    client = make_client(name="Hooli", language="fr", country="FR")
+    invoice = new_invoice(api, client)
+    first = api.get(f"/api/v1/invoices/{invoice['id']}/pdf").content
+    cached = list((config.data_dir / "cache" / "pdf").glob(f"invoice-{invoice['id']}-*.pdf"))
+    assert len(cached) == 1 and cached[0].read_bytes() == first
+    calls = []
+    original = service.render_pdf_sync
+    monkeypatch.setattr(service, "render_pdf_sync", lambda *a, **k: calls.append(a) or original(*a, **k))
+    assert api.get(f"/api/v1/invoices/{invoice['id']}/pdf").content == first
+    assert calls == []  # served from the cache
+    monkeypatch.setattr(service, "template_hash", lambda: "a-new-template")
+    again = api.get(f"/api/v1/invoices/{invoice['id']}/pdf").content
+    assert len(calls) == 1 and text_of(again) == text_of(first)
+    now = list((config.data_dir / "cache" / "pdf").glob(f"invoice-{invoice['id']}-*.pdf"))
+    assert len(now) == 1 and now != cached  # the old render is gone
+
+
+def test_a_draft_is_watermarked_and_never_cached_nor_an_e_invoice(api, business, config: Config):
+    client = make_client(name="Stark", language="en", country="US")
+    draft = new_invoice(api, client, issue=False)
+    pdf = api.get(f"/api/v1/invoices/{draft['id']}/pdf").content
+    assert "DRAFT" in squashed(pdf)
+    assert embedded(pdf)["files"] == {}
+    assert not list((config.data_dir / "cache" / "pdf").glob("*.pdf")) if (config.data_dir / "cache").exists() else True
+
+
+def test_a_cancelled_invoice_is_watermarked(api, business):
+    client = make_client(name="Umbrella", language="fr", country="FR")
+    invoice = new_invoice(api, client)
+    before = api.get(f"/api/v1/invoices/{invoice['id']}/pdf").content
+    assert "ANNULÉE" not in squashed(before)
+    response = api.post(f"/api/v1/invoices/{invoice['id']}/cancel", json={"reason": "Mauvais client"})
+    assert response.status_code == 200, response.text
+    after = api.get(f"/api/v1/invoices/{invoice['id']}/pdf").content
+    assert "ANNULÉE" in squashed(after) and "Annulée : Mauvais client" in text_of(after).replace("\xa0", " ")
+
+
+def test_the_settings_switch_turns_the_attachment_off(api, business):
+    client = make_client(name="Wayne", language="en", country="US")
+    invoice = new_invoice(api, client)
+    response = api.patch("/api/v1/settings", json={"facturx_enabled": False})
+    assert response.status_code == 200 and response.json()["facturx_enabled"] is False
+    pdf = api.get(f"/api/v1/invoices/{invoice['id']}/pdf").content
+    found = embedded(pdf)
+    assert found["files"] == {} and "fx:" not in found["xmp"]
+    assert api.patch("/api/v1/settings", json={"facturx_enabled": True}).json()["facturx_enabled"] is True
+    assert list(embedded(api.get(f"/api/v1/invoices/{invoice['id']}/pdf").content)["files"]) == ["factur-x.xml"]
+
+
+def test_quote_and_credit_note_pdfs(api, business, schematron):
+    client = make_client(name="Soylent", language="de", country="AT", tax_number="ATU12345678")
+    quote = new_invoice(api, client, path="quotes")
+    response = api.get(f"/api/v1/quotes/{quote['id']}/pdf")
+    assert response.status_code == 200
+    text = text_of(response.content)
+    assert "Angebot" in text and "Gültig bis" in text and "AUFTRAG ERTEILT" in text
+    assert embedded(response.content)["files"] == {}  # a quote is not an invoice
+    invoice = new_invoice(api, client, taxes=("RC",))
+    credit = api.post(f"/api/v1/invoices/{invoice['id']}/credit")
+    assert credit.status_code == 201, credit.text
+    credit_id = credit.json()["id"]
+    assert api.post(f"/api/v1/credit-notes/{credit_id}/issue").status_code == 200
+    response = api.get(f"/api/v1/credit-notes/{credit_id}/pdf")
+    assert response.status_code == 200
+    text = text_of(response.content)
+    assert "Gutschrift" in text and invoice["number"] in text and "Reverse charge" in text
+    xml = embedded(response.content)["files"]["factur-x.xml"]["content"]
+    root = ET.fromstring(xml)
+    assert root.find(".//rsm:ExchangedDocument/ram:TypeCode", logic.NS).text == "381"
+    assert [c.text for c in root.findall(".//ram:ApplicableHeaderTradeSettlement/ram:ApplicableTradeTax/"
+                                         "ram:CategoryCode", logic.NS)] == ["AE"]
+    from facturx import xml_check_xsd
+    assert xml_check_xsd(xml, flavor="factur-x", level="en16931")
+    assert schematron(xml) == []
+    # the wrong type of document is not found
+    assert api.get(f"/api/v1/quotes/{invoice['id']}/pdf").status_code == 404
+    assert api.get("/api/v1/invoices/999999/pdf").status_code == 404
+
+
+def test_xml_export_and_xrechnung(api, business):
+    from facturx import xml_check_xsd
+
+    client = make_client(name="Cyberdyne", language="en", country="NL", tax_number="NL123456789B01")
+    invoice = new_invoice(api, client)
+    response = api.get(f"/api/v1/invoices/{invoice['id']}/xml")
+    assert response.status_code == 200 and xml_check_xsd(response.content, flavor="factur-x", level="en16931")
+    xrechnung = api.get(f"/api/v1/invoices/{invoice['id']}/xml?syntax=xrechnung")
+    assert logic.XRECHNUNG_GUIDELINE.encode() in xrechnung.content
+    draft = new_invoice(api, client, issue=False)
+    assert api.get(f"/api/v1/invoices/{draft['id']}/xml").status_code == 409
+
+
+def test_many_lines_break_across_pages_with_the_header_repeated(api, business):
+    client = make_client(name="The Extraordinarily Long-Named International Holding Company of Consolidated Widgets "
+                              "and Sprockets, Incorporated", language="en", country="GB")
+    invoice = new_invoice(api, client, lines=60)
+    pdf = api.get(f"/api/v1/invoices/{invoice['id']}/pdf").content
+    pages = text_of(pdf).split("\f")
+    pages = [p for p in pages if p.strip()]
+    assert len(pages) >= 2
+    assert "Continued on the next page" in pages[0] and "Page 1 of" in pages[0]
+    assert "DESCRIPTION" in pages[1] and "continued" in pages[1]  # repeated header and running header
+    assert "Consulting, week 60" in pages[-1] and "Continued on the next page" not in pages[-1]
+
+
+def test_a_logo_is_printed(browser, api, business):
+    response = browser.post("/settings/logo", files={"logo": ("logo.png", png(40, 12), "image/png")},
+                            follow_redirects=False)
+    assert response.status_code == 303, response.text
+    client = make_client(name="Acme", language="en", country="DE")
+    invoice = new_invoice(api, client, lines=1)
+    pdf = api.get(f"/api/v1/invoices/{invoice['id']}/pdf").content
+    with pikepdf.open(io.BytesIO(pdf)) as document:
+        images = [name for page in document.pages for name in page.images]
+    assert images
+
+
+def test_browser_pdf_print_view_and_fonts(browser, api, business):
+    client = make_client(name="Vandelay", language="fr", country="FR")
+    invoice = new_invoice(api, client)
+    response = browser.get(f"/documents/{invoice['id']}/pdf")
+    assert response.status_code == 200 and response.headers["content-disposition"].startswith("inline;")
+    assert browser.get(f"/documents/{invoice['id']}/pdf?download=1").headers["content-disposition"].startswith(
+        "attachment;")
+    page = browser.get(f"/documents/{invoice['id']}/print")
+    assert page.status_code == 200
+    assert "Facture" in page.text and invoice["number"] in page.text and "/static/print.css" in page.text
+    assert "2\u202f727,48\xa0€" in page.text or "2.727,48 €" in page.text.replace("\u202f", " ").replace("\xa0", " ")
+    assert 'src="data:image/svg+xml;base64,' in page.text  # the same GiroCode
+    assert browser.get("/static/print.css").status_code == 200
+    font = browser.get("/render/fonts/Inter-Regular.otf")
+    assert font.status_code == 200 and font.content[:4] == b"OTTO"
+    assert browser.get("/render/fonts/passwd").status_code == 404
+
+
+def test_pdfs_need_a_signed_in_user(anonymous, owner):
+    assert anonymous.get("/api/v1/invoices/1/pdf", headers={"Accept": "application/json"}).status_code == 401
+
+
+def test_zip_of_a_filtered_list(api, business):
+    globex = make_client(name="Globex", language="de", country="DE")
+    initech = make_client(name="Initech", language="en", country="IE")
+    first = new_invoice(api, globex)
+    second = new_invoice(api, globex, issue_date="2026-04-15")
+    third = new_invoice(api, initech)
+    draft = new_invoice(api, globex, issue=False)
+    response = api.get("/api/v1/invoices/export.zip")
+    assert response.status_code == 200 and response.headers["content-type"] == "application/zip"
+    names = sorted(zipfile.ZipFile(io.BytesIO(response.content)).namelist())
+    assert names == sorted([f"{first['number']}_Globex.pdf", f"{second['number']}_Globex.pdf",
+                            f"{third['number']}_Initech.pdf"])
+    archive = zipfile.ZipFile(io.BytesIO(response.content))
+    assert archive.read(names[0]).startswith(b"%PDF-")
+    by_client = api.get(f"/api/v1/invoices/pdf.zip?client_id={globex['id']}&from=2026-04-01&to=2026-04-30")
+    assert zipfile.ZipFile(io.BytesIO(by_client.content)).namelist() == [f"{second['number']}_Globex.pdf"]
+    drafts = api.get("/api/v1/invoices/export.zip?status=draft")
+    assert zipfile.ZipFile(io.BytesIO(drafts.content)).namelist() == [f"Invoice-draft-{draft['id']}_Globex.pdf"]
+    assert api.get("/api/v1/invoices/export.zip?status=nonsense").status_code == 422
+    empty = api.get("/api/v1/quotes/export.zip")
+    assert empty.status_code == 200 and zipfile.ZipFile(io.BytesIO(empty.content)).namelist() == []
+
+
+def test_statement_pdf_from_ledger_figures(config: Config, owner):
+    from app.render import service
+
+    data = fabricate_statement(120)
+    pdf = run(service.statement_pdf(data, data_dir=config.data_dir))
+    text = text_of(pdf)
+    assert "Kontoauszug" in text and "Anfangssaldo" in text and "Endsaldo" in text
+    closing = logic.amount_text(Decimal(data["closing_balance"]), "EUR", "de_DE")
+    assert closing in text
+    pages = [p for p in text.split("\f") if p.strip()]
+    assert len(pages) >= 3 and "Fortsetzung auf der nächsten Seite" in pages[0]
+    assert "Über 90 Tage" in text

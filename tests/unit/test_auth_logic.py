@@ -1,0 +1,91 @@
+"""Accounts: the login throttle, session expiry, passwords (app.auth.logic)."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta, timezone
+
+import pytest
+
+from app.auth.logic import (
+    FREE_FAILURES, MAX_WAIT_S, THROTTLE_WINDOW, Identity, check_new_password, clean_account, session_expired,
+    throttle_wait_s, token_hash,
+)
+from app.common.logic import ValidationFailed
+
+NOW = datetime(2026, 11, 21, 12, 0, tzinfo=timezone.utc)
+
+
+def failures(n: int, *, last_ago_s: float = 0, spacing_s: float = 1) -> list[datetime]:
+    last = NOW - timedelta(seconds=last_ago_s)
+    return [last - timedelta(seconds=spacing_s * i) for i in range(n)]
+
+
+@pytest.mark.parametrize("n", range(FREE_FAILURES))
+def test_the_first_mistakes_are_free(n):
+    assert throttle_wait_s(failures(n), NOW) == 0
+
+
+@pytest.mark.parametrize(("n", "wait"), [(3, 2), (4, 4), (5, 8), (6, 16), (9, 128), (10, 256), (11, MAX_WAIT_S), (40, MAX_WAIT_S)])
+def test_wait_doubles_after_three_failures_up_to_five_minutes(n, wait):
+    assert throttle_wait_s(failures(n), NOW) == wait
+
+
+def test_wait_counts_from_the_last_failure():
+    assert throttle_wait_s(failures(5, last_ago_s=3), NOW) == 5   # 8 s wait, 3 s already gone
+    assert throttle_wait_s(failures(5, last_ago_s=8), NOW) == 0
+    assert throttle_wait_s(failures(5, last_ago_s=7.5), NOW) == 1  # never rounds a wait down to zero
+
+
+def test_old_failures_are_forgotten():
+    old = [NOW - THROTTLE_WINDOW - timedelta(seconds=i + 1) for i in range(20)]
+    assert throttle_wait_s(old, NOW) == 0
+    assert throttle_wait_s(old + failures(3), NOW) == 2
+
+
+def test_order_of_failures_does_not_matter():
+    times = failures(4)
+    assert throttle_wait_s(list(reversed(times)), NOW) == throttle_wait_s(times, NOW) == 4
+
+
+def test_session_idle_timeout():
+    created = NOW - timedelta(hours=1)
+    kwargs = dict(created_at=created, now=NOW, idle_timeout_s=600, lifetime_s=86_400)
+    assert not session_expired(last_seen_at=NOW - timedelta(seconds=599), **kwargs)
+    assert not session_expired(last_seen_at=NOW - timedelta(seconds=600), **kwargs)
+    assert session_expired(last_seen_at=NOW - timedelta(seconds=601), **kwargs)
+
+
+def test_session_absolute_lifetime():
+    kwargs = dict(last_seen_at=NOW, now=NOW, idle_timeout_s=600, lifetime_s=86_400)
+    assert not session_expired(created_at=NOW - timedelta(seconds=86_400), **kwargs)
+    assert session_expired(created_at=NOW - timedelta(seconds=86_401), **kwargs)
+
+
+def test_token_hash_is_sha256_hex_and_never_the_token():
+    digest = token_hash("cf_secret")
+    assert len(digest) == 64 and int(digest, 16) >= 0
+    assert digest == token_hash("cf_secret") != token_hash("cf_secret2")
+    assert "secret" not in digest
+
+
+def test_new_password_rules():
+    assert [e.field for e in check_new_password("short", "short")] == ["password"]
+    assert [e.field for e in check_new_password("long enough 1", "long enough 2")] == ["password_repeat"]
+    assert check_new_password("long enough 1", "long enough 1") == []
+    assert check_new_password("long enough 1", None) == []
+
+
+def test_clean_account():
+    values = clean_account({"email": "Staff@Example.com", "password": "0123456789", "password_repeat": "0123456789"})
+    assert values["email"] == "staff@example.com"
+    assert values["role"] == "staff"
+    assert values["password"] == "0123456789"
+    with pytest.raises(ValidationFailed) as failed:
+        clean_account({"email": "x", "role": "admin", "password": "a", "password_repeat": "a"}, with_business=True)
+    assert set(failed.value.by_field()) == {"email", "role", "password", "business_name"}
+
+
+def test_identity_roles():
+    owner = Identity(1, "o@example.com", "O", "owner", "session")
+    staff = Identity(2, "s@example.com", "S", "staff", "token")
+    assert owner.is_owner and not staff.is_owner

@@ -1,0 +1,87 @@
+"""Business settings: IBAN (ISO 13616 mod-97), BIC, defaults, logo types."""
+
+from __future__ import annotations
+
+import pytest
+
+from app.common.logic import ValidationFailed
+from app.settings.logic import clean_settings, iban_is_valid, logo_extension
+
+# Published example IBANs (the check digits are correct).
+VALID_IBANS = ["DE89370400440532013000", "GB82WEST12345698765432", "FR1420041010050500013M02606",
+               "CH9300762011623852957", "NL91ABNA0417164300"]
+
+
+@pytest.mark.parametrize("iban", VALID_IBANS)
+def test_valid_ibans(iban):
+    assert iban_is_valid(iban)
+
+
+@pytest.mark.parametrize("iban", [
+    "DE89370400440532013001",   # last digit changed
+    "DE98370400440532013000",   # check digits swapped
+    "GB82WEST12345698765433",
+    "DE8937040044",             # too short
+    "de89370400440532013000",   # not compacted
+    "",
+])
+def test_invalid_ibans(iban):
+    assert not iban_is_valid(iban)
+
+
+def errors_of(data, **kwargs) -> dict[str, str]:
+    with pytest.raises(ValidationFailed) as failed:
+        clean_settings(data, **kwargs)
+    return failed.value.by_field()
+
+
+def test_iban_and_bic_are_compacted_and_upper_cased():
+    values = clean_settings({"bank_iban": "de89 3704 0044 0532 0130 00", "bank_bic": "deut de ff"})
+    assert values == {"bank_iban": "DE89370400440532013000", "bank_bic": "DEUTDEFF"}
+
+
+def test_clearing_bank_details_is_allowed():
+    assert clean_settings({"bank_iban": "", "bank_bic": "  "}) == {"bank_iban": "", "bank_bic": ""}
+
+
+@pytest.mark.parametrize(("field", "value"), [
+    ("bank_iban", "DE89 3704 0044 0532 0130 01"),
+    ("bank_bic", "DEUT"), ("bank_bic", "DEUTDEFF5"),
+    ("default_currency", "XYZ"), ("country", "Germany"), ("email", "billing@"),
+    ("time_zone", "Mars/Olympus"), ("default_locale", "xx_YY"),
+    ("payment_terms_days", "-1"), ("payment_terms_days", "366"), ("payment_terms_days", "thirty"),
+    ("payment_terms_days", 1.5), ("name", ""),
+])
+def test_bad_field_is_named(field, value):
+    assert list(errors_of({field: value})) == [field]
+
+
+def test_bad_iban_message_says_to_check_the_digits():
+    assert "not valid" in errors_of({"bank_iban": "DE89370400440532013001"})["bank_iban"]
+
+
+def test_partial_update_returns_only_what_is_given():
+    assert clean_settings({"city": " Berlin "}) == {"city": "Berlin"}
+    assert clean_settings({"time_zone": "Europe/Berlin", "payment_terms_days": "14"}) == {
+        "time_zone": "Europe/Berlin", "payment_terms_days": 14}
+
+
+def test_full_form_requires_name_and_currency():
+    assert set(errors_of({}, partial=False)) >= {"name", "default_currency"}
+    values = clean_settings({"name": "Studio", "default_currency": "eur"}, partial=False)
+    assert values["default_currency"] == "EUR"
+    assert values["payment_terms_days"] == 30
+    assert values["time_zone"] == "UTC"
+
+
+@pytest.mark.parametrize(("content", "kind"), [
+    (b"\x89PNG\r\n\x1a\n" + b"\0" * 20, "png"),
+    (b"\xff\xd8\xff\xe0" + b"\0" * 20, "jpg"),
+    (b"<svg xmlns='http://www.w3.org/2000/svg'></svg>", "svg"),
+    (b"  <?xml version='1.0'?>\n<svg></svg>", "svg"),
+    (b"hello, I am a text file", None),
+    (b"GIF89a", None),
+    (b"", None),
+])
+def test_logo_extension_reads_the_first_bytes(content, kind):
+    assert logo_extension(content) == kind
