@@ -174,9 +174,11 @@ def main() -> None:
         start, start_cpu = time.perf_counter(), time.process_time()
         path = Path(folder) / "invoices.zip"
         with ThreadPoolExecutor(max_workers=workers) as pool, zipfile.ZipFile(path, "w") as archive:
-            jobs = (service.document_job(d, SETTINGS, None, attachments_dir=None, cache_dir=None) for d in documents)
-            for job, pdf in zip(documents, pool.map(service.render_job_sync, jobs)):
-                archive.writestr(logic.pdf_filename(job), pdf)
+            # As the service does it: data, XML, QR and PDF built in the worker threads.
+            inputs = [service.DocumentInputs(document=d, settings=SETTINGS, client=None, attachments_dir=None,
+                                             cache_dir=None) for d in documents]
+            for item, pdf in zip(inputs, pool.map(service.build_and_render_sync, inputs)):
+                archive.writestr(item.filename, pdf)
         elapsed, elapsed_cpu = time.perf_counter() - start, time.process_time() - start_cpu
         size = path.stat().st_size
     print(f"ZIP of {args.zip_count} invoice PDFs on {workers} threads ({os.cpu_count()} cores): "

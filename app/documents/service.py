@@ -628,21 +628,30 @@ async def credit_invoice(invoice_id: int, *, actor: int | None = None) -> dict[s
 
 
 async def statistics() -> dict[str, Any]:
+    """Counts by status and money per currency, in one pass over the covering index."""
     today_ = await today()
-    counts = {}
-    for status in logic.INVOICE_STATUSES:
-        counts[status] = await Document.count().where(Document.doc_type == INVOICE).where(
-            _status_clause(INVOICE, status, today_))
+    day = today_.isoformat()
+    open_sql = "(total_minor - paid_minor - credited_minor)"
+    live = "status IN ('issued', 'sent')"
+    not_late = "(due_date IS NULL OR due_date >= {day})"
     rows = await Document.raw(
         "SELECT currency, "
-        "SUM(CASE WHEN status IN ('issued','sent') THEN total_minor ELSE 0 END) AS revenue, "
-        "SUM(CASE WHEN status IN ('issued','sent') THEN total_minor - paid_minor - credited_minor ELSE 0 END) AS outstanding, "
-        "SUM(CASE WHEN status IN ('issued','sent') AND due_date < {} AND total_minor - paid_minor - credited_minor > 0 "
-        "THEN total_minor - paid_minor - credited_minor ELSE 0 END) AS overdue, "
-        "SUM(CASE WHEN status IN ('issued','sent') THEN credited_minor ELSE 0 END) AS credited "
-        "FROM document WHERE doc_type = 'invoice' GROUP BY currency ORDER BY currency", today_.isoformat())
-    money = [{"currency": r["currency"],
-              "revenue": from_minor((r["revenue"] or 0) - (r["credited"] or 0), r["currency"]),
+        "SUM(status = 'draft') AS n_draft, SUM(status = 'cancelled') AS n_cancelled, "
+        f"SUM({live} AND {open_sql} <= 0) AS n_paid, "
+        f"SUM({live} AND {open_sql} > 0 AND due_date < {{}}) AS n_overdue, "
+        f"SUM({live} AND {open_sql} > 0 AND {not_late.format(day='{}')} AND (paid_minor > 0 OR credited_minor > 0)) AS n_partial, "
+        f"SUM(status = 'issued' AND {open_sql} > 0 AND {not_late.format(day='{}')} AND paid_minor = 0 AND credited_minor = 0) AS n_issued, "
+        f"SUM(status = 'sent' AND {open_sql} > 0 AND {not_late.format(day='{}')} AND paid_minor = 0 AND credited_minor = 0) AS n_sent, "
+        f"SUM(CASE WHEN {live} THEN total_minor - credited_minor ELSE 0 END) AS revenue, "
+        f"SUM(CASE WHEN {live} THEN {open_sql} ELSE 0 END) AS outstanding, "
+        f"SUM(CASE WHEN {live} AND due_date < {{}} AND {open_sql} > 0 THEN {open_sql} ELSE 0 END) AS overdue "
+        "FROM document WHERE doc_type = 'invoice' GROUP BY currency ORDER BY currency",
+        day, day, day, day, day)
+    counts = {status: 0 for status in logic.INVOICE_STATUSES}
+    for row in rows:
+        for status in logic.INVOICE_STATUSES:
+            counts[status] += row[f"n_{status}"] or 0
+    money = [{"currency": r["currency"], "revenue": from_minor(r["revenue"] or 0, r["currency"]),
               "outstanding": from_minor(r["outstanding"] or 0, r["currency"]),
               "overdue": from_minor(r["overdue"] or 0, r["currency"])} for r in rows]
     return {"counts": counts, "amounts": money, "today": today_}

@@ -117,3 +117,20 @@ def check_numbering(issued: Iterable[Mapping[str, Any]], series: Iterable[Mappin
                                 f"{count.get(key, 0)} issued but the series advanced by {expected.get(key, 0)}: "
                                 "a number is missing"))
     return breaks
+
+
+def check_event_entries(expected: Mapping[tuple[str, str], tuple[int, int]],
+                        found: Mapping[tuple[str, str], tuple[int, int]]) -> list[Break]:
+    """Every money event (payment, reversal, credit applied, refund) has its one ledger entry, of its amount.
+
+    Keys are (where, kind); values are (how many entries, their amount in minor units). The balance
+    check alone misses an allocation's entry (it moves nothing) or two deleted entries that cancel out.
+    """
+    breaks = []
+    for key in sorted(set(expected) | set(found)):
+        where, kind = key
+        want, have = expected.get(key, (0, 0)), found.get(key, (0, 0))
+        if want != have:
+            breaks.append(Break(where, f"{have[0]} {kind} ledger entr{'y' if have[0] == 1 else 'ies'} of "
+                                       f"{have[1]} minor units, expected {want[0]} of {want[1]}"))
+    return breaks

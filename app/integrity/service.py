@@ -84,6 +84,37 @@ def run_checks(database_path: Path) -> list[Break]:
                 if entries_per_doc.get(doc["id"], 0) != 1:
                     breaks.append(Break(doc["number"] or str(doc["id"]),
                                         f"{entries_per_doc.get(doc['id'], 0)} ledger entries instead of 1"))
+        breaks.extend(logic.check_event_entries(*_event_entries(connection)))
         return breaks
     finally:
         connection.close()
+
+
+def _event_entries(connection) -> tuple[dict[tuple[str, str], tuple[int, int]], dict[tuple[str, str], tuple[int, int]]]:
+    """What the payments tables say the ledger must hold, and what it holds, per event."""
+    expected: dict[tuple[str, str], tuple[int, int]] = {}
+    found: dict[tuple[str, str], tuple[int, int]] = {}
+    numbers = {row["id"]: row["number"] for row in _rows(connection, "SELECT id, number FROM document")}
+
+    def invoice(document_id: Any) -> str:
+        return numbers.get(document_id) or f"invoice {document_id}"
+    for row in _rows(connection, "SELECT id, status, amount_minor FROM payment"):
+        expected[(f"payment {row['id']}", "payment")] = (1, row["amount_minor"])
+        if row["status"] == "reversed":
+            expected[(f"payment {row['id']}", "reversal")] = (1, row["amount_minor"])
+    for row in _rows(connection, "SELECT payment_id, kind, COUNT(*) AS n, SUM(debit_minor + credit_minor) AS s "
+                                 "FROM ledger_entry WHERE kind IN ('payment', 'reversal') GROUP BY payment_id, kind"):
+        found[(f"payment {row['payment_id']}", row["kind"])] = (row["n"], row["s"])
+    for row in _rows(connection, "SELECT invoice, COUNT(*) AS n, SUM(amount_minor) AS s FROM credit_application "
+                                 "GROUP BY invoice"):
+        expected[(invoice(row["invoice"]), "credit_applied")] = (row["n"], row["s"])
+    for row in _rows(connection, "SELECT document_id, COUNT(*) AS n, SUM(amount_minor) AS s FROM ledger_entry "
+                                 "WHERE kind = 'credit_applied' GROUP BY document_id"):
+        found[(invoice(row["document_id"]), "credit_applied")] = (row["n"], row["s"])
+    for row in _rows(connection, "SELECT client, currency, COUNT(*) AS n, SUM(amount_minor) AS s FROM refund "
+                                 "GROUP BY client, currency"):
+        expected[(f"client {row['client']} ({row['currency']})", "refund")] = (row["n"], row["s"])
+    for row in _rows(connection, "SELECT client, currency, COUNT(*) AS n, SUM(debit_minor) AS s FROM ledger_entry "
+                                 "WHERE kind = 'refund' GROUP BY client, currency"):
+        found[(f"client {row['client']} ({row['currency']})", "refund")] = (row["n"], row["s"])
+    return expected, found

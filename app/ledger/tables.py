@@ -27,3 +27,9 @@ class LedgerEntry(Table, db=DB, tablename="ledger_entry"):
     amount_minor = BigInt(default=0)  # for allocations: the amount moved, shown but not summed
     at = Timestamptz()
     actor = Integer(null=True, default=None)
+
+
+# Created by a hand-written migration (see app/documents/tables.py EXTRA_INDEXES).
+EXTRA_INDEXES = {
+    "ledger_entry_client_order": ("ledger_entry", ("client", "currency", "entry_date", "id")),
+}

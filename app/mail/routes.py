@@ -10,16 +10,16 @@ import msgspec
 from litestar import Request, Response, get, patch, post
 from litestar.params import Parameter
 from litestar.response import Template
-from msgspec import UNSET, UnsetType
+from msgspec import UNSET
 
-from app.common.logic import Conflict, NotFound, ValidationFailed
+from app.common.logic import Conflict, ValidationFailed
 from app.config import Config
 from app.documents import logic as documents_logic
 from app.documents.logic import CREDIT_NOTE, INVOICE, QUOTE, TYPE_PATHS
 from app.http.security import OWNER_ONLY
 from app.http.web import form_data, iso, list_json, page, page_params, redirect
 from app.mail import logic, service
-from app.mail.api import MAIL_FIELDS, MailSettingsIn, MailSettingsOut, given_mail_fields, mail_fields, mail_out  # noqa: F401
+from app.mail.api import MailSettingsIn, MailSettingsOut, given_mail_fields, mail_out
 
 PER_PAGE = 50
 STATUS_LABELS = {"queued": "Queued", "sending": "Sending", "sent": "Sent", "failed": "Failed", "cancelled": "Cancelled"}
@@ -141,7 +141,7 @@ async def _settings_page(request: Request, *, values: dict[str, Any] | None = No
                 kind_labels=logic.KIND_LABELS, placeholders=logic.PLACEHOLDER_HELP,
                 template_values=template_values or {f"{k}_{p}": templates[k][p] for k in templates for p in templates[k]},
                 security=[("starttls", "STARTTLS (usually port 587)"), ("ssl", "SSL/TLS (usually port 465)"),
-                          ("none", "None (local relays only; the password would travel in clear)")])
+                          ("none", "None (local relays only)")])
 
 
 @get("/settings/email", opt=OWNER_ONLY)
@@ -210,10 +210,13 @@ def _send_route(doc_type: str) -> Any:
 
 @post("/api/v1/clients/{client_id:int}/statement/send", tags=["ledger"], status_code=202)
 async def api_statement_send(request: Request, config: Config, client_id: int,
+                             query_from: date | None = Parameter(query="from", default=None),
+                             query_to: date | None = Parameter(query="to", default=None),
                              data: StatementSendIn | None = None) -> OutboxOut:
-    """Queue the client's statement (PDF) for `date_from`..`date_to` (default: this year to today)."""
-    row = await service.send_statement(client_id, _given(data) if data else {}, actor=_actor(request),
-                                       data_dir=config.data_dir)
+    """Queue the client's statement (PDF) for `date_from`..`date_to` in the body, or `?from=&to=` as the
+    statement itself takes (default: this year to today)."""
+    given = {"date_from": query_from, "date_to": query_to, **(_given(data) if data else {})}
+    row = await service.send_statement(client_id, given, actor=_actor(request), data_dir=config.data_dir)
     return outbox_out(row, full=True)
 
 

@@ -32,10 +32,10 @@ def clean_payment(data: Mapping[str, Any], currency: str, today: date) -> Paymen
     if amount is not None:
         if amount == 0:
             form.error("amount", "The amount must be above zero")
+        elif amount >= Decimal("1e13"):  # before quantize: a huge amount cannot be quantized (InvalidOperation)
+            form.error("amount", "The amount is too large")
         elif amount != amount.quantize(Decimal(1).scaleb(-minor_digits(currency))):
             form.error("amount", f"{currency} amounts have at most {minor_digits(currency)} decimals")
-        elif amount >= Decimal("1e13"):
-            form.error("amount", "The amount is too large")
     errors: list[FieldError] = []
     raw_date = data.get("date", data.get("payment_date"))
     payment_date = parse_date(raw_date, "date", errors, "Date") if raw_date not in (None, "") else today

@@ -169,6 +169,8 @@ def _amount(data: Mapping[str, Any], currency: str) -> Decimal:
     form = Form(data)
     form.decimal("amount", minimum=Decimal(0), label="Amount")
     amount = form.raise_if_invalid()["amount"]
+    if amount >= Decimal("1e13"):  # before rounding: a huge amount cannot be quantized (InvalidOperation)
+        raise ValidationFailed([FieldError("amount", "The amount is too large")])
     if amount != round_money(amount, currency):
         raise ValidationFailed([FieldError("amount", f"{currency} amounts have at most {minor_digits(currency)} decimals")])
     return amount
@@ -266,7 +268,8 @@ async def list_payments(*, client_id: int | None = None, method: str = "", date_
         .limit(page.per_page).offset(page.offset)
     totals: dict[str, dict[str, Decimal]] = {}
     for row in await sums.group_by(Payment.currency, Payment.status):
-        entry = totals.setdefault(row["currency"], {"live": Decimal(0), "reversed": Decimal(0)})
+        zero = from_minor(0, row["currency"])  # money in JSON carries the currency's decimals: "0.00"
+        entry = totals.setdefault(row["currency"], {"live": zero, "reversed": zero})
         entry[row["status"]] = from_minor(row["amount"] or 0, row["currency"])
     return PageOf(items=[_decorate(r) for r in rows], total=await count, page=page,
                   extra={"totals": [{"currency": c, **v} for c, v in sorted(totals.items())]})

@@ -61,6 +61,7 @@ LABELS: dict[str, dict[str, str]] = {
         "kind_invoice": "Invoice", "kind_payment": "Payment", "kind_credit_note": "Credit note",
         "kind_refund": "Refund", "kind_reversal": "Reversal", "kind_adjustment": "Adjustment",
         "kind_credit": "Credit applied", "kind_opening": "Opening balance",
+        "kind_credit_applied": "Credit applied", "kind_cancellation": "Cancellation",
     },
     "fr": {
         "invoice": "Facture", "quote": "Devis", "credit_note": "Avoir", "statement": "Relevé de compte",
@@ -92,6 +93,7 @@ LABELS: dict[str, dict[str, str]] = {
         "kind_invoice": "Facture", "kind_payment": "Règlement", "kind_credit_note": "Avoir",
         "kind_refund": "Remboursement", "kind_reversal": "Annulation", "kind_adjustment": "Ajustement",
         "kind_credit": "Crédit imputé", "kind_opening": "Solde d’ouverture",
+        "kind_credit_applied": "Crédit imputé", "kind_cancellation": "Annulation de facture",
     },
     "de": {
         "invoice": "Rechnung", "quote": "Angebot", "credit_note": "Gutschrift", "statement": "Kontoauszug",
@@ -125,6 +127,7 @@ LABELS: dict[str, dict[str, str]] = {
         "kind_invoice": "Rechnung", "kind_payment": "Zahlung", "kind_credit_note": "Gutschrift",
         "kind_refund": "Erstattung", "kind_reversal": "Storno", "kind_adjustment": "Korrektur",
         "kind_credit": "Verrechnetes Guthaben", "kind_opening": "Anfangssaldo",
+        "kind_credit_applied": "Verrechnetes Guthaben", "kind_cancellation": "Stornierung",
     },
 }
 
@@ -603,6 +606,24 @@ def statement_data(data: Mapping[str, Any], *, settings: Mapping[str, Any], logo
         "aging": buckets, "payment": payment, "notes": data.get("notes") or "",
         "footer_text": settings.get("invoice_footer") or "", "tax_notes": [], "terms": "", "facturx": False,
     }
+
+
+def statement_input(client: Mapping[str, Any], currency: str, statement: Any, as_of: date) -> dict[str, Any]:
+    """The statement data dict from the ledger's Statement (date_from, date_to, opening, rows of
+    (entry, balance), closing, aging keyed "current", "1-30", ..., "over 90")."""
+    aging = {key.replace("-", "_").replace(" ", "_"): value for key, value in (statement.aging or {}).items()}
+    return {
+        "client": client, "currency": currency, "period_from": statement.date_from, "period_to": statement.date_to,
+        "date": as_of, "opening_balance": statement.opening, "closing_balance": statement.closing, "aging": aging,
+        "entries": [{"date": row.entry.entry_date, "kind": row.entry.kind, "number": row.entry.number,
+                     "description": row.entry.description, "debit": row.entry.debit, "credit": row.entry.credit,
+                     "balance": row.balance} for row in statement.rows],
+    }
+
+
+def statement_filename(client: Mapping[str, Any], date_from: date, date_to: date) -> str:
+    code = re.sub(r"[^A-Za-z0-9-]+", "-", client.get("code") or str(client.get("id") or "client")).strip("-")
+    return f"Statement_{code}_{date_from.isoformat()}_{date_to.isoformat()}.pdf"
 
 
 # -- Factur-X (EN 16931, CII D16B) ---------------------------------------------------

@@ -103,6 +103,33 @@ async def print_view(request: Request, config: Config, document_id: int) -> Temp
                 document_id=document_id, qr_uri=qr_uri, back=f"/documents/{document_id}")
 
 
+@get("/api/v1/clients/{client_id:int}/statement.pdf", tags=["ledger"], media_type="application/pdf")
+async def api_statement_pdf(config: Config, client_id: int, currency: str = "",
+                            date_from: date | None = Parameter(query="from", default=None),
+                            date_to: date | None = Parameter(query="to", default=None),
+                            inline: bool = False) -> Response:
+    """The client's statement for a period as a PDF (default: this year to today)."""
+    try:
+        rendered = await service.client_statement_pdf(client_id, date_from=date_from, date_to=date_to,
+                                                      currency=currency or None, data_dir=config.data_dir)
+    except RenderError as error:
+        return _render_failed(error)
+    return _pdf_response(rendered, inline=inline)
+
+
+@get("/clients/{client_id:int}/statement.pdf", include_in_schema=False)
+async def browser_statement_pdf(config: Config, client_id: int, currency: str = "",
+                                date_from: date | None = Parameter(query="from", default=None),
+                                date_to: date | None = Parameter(query="to", default=None),
+                                download: bool = False) -> Response:
+    try:
+        rendered = await service.client_statement_pdf(client_id, date_from=date_from, date_to=date_to,
+                                                      currency=currency or None, data_dir=config.data_dir)
+    except RenderError as error:
+        raise Conflict(f"The PDF could not be made: {error}") from None
+    return _pdf_response(rendered, inline=not download)
+
+
 @get("/render/fonts/{name:str}", include_in_schema=False)
 async def font(name: str) -> File:
     """The bundled fonts, so the print view uses the PDF's typeface."""
@@ -112,4 +139,5 @@ async def font(name: str) -> File:
                 headers={"Cache-Control": "private, max-age=86400"})
 
 
-ROUTES = [*_api_routes(INVOICE), *_api_routes(QUOTE), *_api_routes(CREDIT_NOTE), browser_pdf, print_view, font]
+ROUTES = [*_api_routes(INVOICE), *_api_routes(QUOTE), *_api_routes(CREDIT_NOTE), browser_pdf, print_view,
+          api_statement_pdf, browser_statement_pdf, font]

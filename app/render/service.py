@@ -24,8 +24,8 @@ import threading
 import zipfile
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
-from functools import lru_cache
 from datetime import date, datetime
+from functools import lru_cache
 from pathlib import Path
 from typing import Any, Mapping
 
@@ -35,6 +35,7 @@ import typst
 from app.clients import service as clients_service
 from app.common.logic import Page
 from app.documents import service as documents_service
+from app.ledger import service as ledger_service
 from app.paths import FONTS_DIR, TYPST_DIR, ensure_private_dir
 from app.render import logic
 from app.settings import service as settings_service
@@ -134,7 +135,7 @@ def _with_qr(data: dict[str, Any]) -> dict[str, Any]:
 
 @dataclass
 class RenderJob:
-    """Everything one PDF needs, gathered on the event loop; rendered in a thread."""
+    """Everything one PDF needs: the template's data, the XML, where the result is kept."""
 
     document_id: int
     template: str
@@ -163,7 +164,7 @@ def _logo_for(document: Mapping[str, Any], settings: Mapping[str, Any], attachme
 
 def document_job(document: Mapping[str, Any], settings: Mapping[str, Any], client: Mapping[str, Any] | None, *,
                  attachments_dir: Path | None, cache_dir: Path | None) -> RenderJob:
-    """Pure gathering (no database): the data dict, the XML, the cache file."""
+    """No database: the data dict, the XML and QR code, the cache file (runs in a worker thread)."""
     xml = None
     if settings.get("facturx_enabled", True) and logic.facturx_problem(document) is None:
         xml = logic.facturx_xml(document, settings=settings, client=client)
@@ -382,6 +383,18 @@ def statement_job_data(data: Mapping[str, Any], settings: Mapping[str, Any], log
 
 def statement_pdf_sync(data: Mapping[str, Any], settings: Mapping[str, Any], logo: str | None = None) -> bytes:
     return render_pdf_sync(logic.TEMPLATES[logic.STATEMENT], statement_job_data(data, settings, logo))
+
+
+async def client_statement_pdf(client_id: int, *, date_from: date | None = None, date_to: date | None = None,
+                               currency: str | None = None, data_dir: Path | None = None) -> RenderedPdf:
+    """A client's statement PDF for a period (default: this year to today), from the ledger."""
+    today = await documents_service.today()
+    date_to = date_to or today
+    date_from = date_from or date(date_to.year, 1, 1)
+    found = await ledger_service.statement(client_id, date_from, date_to, currency)
+    data = logic.statement_input(found["client"], found["currency"], found["statement"], min(today, date_to))
+    content = await statement_pdf(data, data_dir=data_dir)
+    return RenderedPdf(content=content, filename=logic.statement_filename(found["client"], date_from, date_to))
 
 
 async def statement_pdf(data: Mapping[str, Any], *, data_dir: Path | None = None) -> bytes:

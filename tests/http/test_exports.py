@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import csv
 import io
-import json
 import zipfile
 from datetime import date, timedelta
 from typing import Any
@@ -13,7 +12,7 @@ import pytest
 
 from tests.conftest import run
 from tests.http.support import count, field_errors, make_client
-from tests.http.test_mail import SmtpServer, configure, deliver, free_port  # noqa: F401 (fixtures below)
+from tests.http.smtp_support import SmtpServer, configure, deliver, free_port
 
 AWKWARD = 'Smith, "Jones" & Co.\nSecond line'
 

@@ -5,80 +5,17 @@ themselves, so nothing depends on timers."""
 
 from __future__ import annotations
 
-import email
-import email.policy
 import logging
 import re
-import socket
 from datetime import datetime, timedelta, timezone
 from email.utils import parsedate_to_datetime
 from typing import Any, Iterator
 
 import pytest
-from aiosmtpd.controller import Controller
-from aiosmtpd.smtp import AuthResult, LoginPassword
 
 from tests.conftest import run
+from tests.http.smtp_support import PASSWORD, USERNAME, SmtpServer, configure, deliver, free_port, issued_invoice
 from tests.http.support import count, field_errors, make_client, query
-
-PASSWORD = "s3cret-Pa55word-never-shown"
-USERNAME = "mailer@atelier.example"
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
-
-
-class Inbox:
-    """What the SMTP server received: envelopes and parsed messages."""
-
-    def __init__(self) -> None:
-        self.envelopes: list[Any] = []
-        self.logins: list[tuple[str, str]] = []
-        self.refuse: set[str] = set()
-
-    async def handle_RCPT(self, server, session, envelope, address, rcpt_options):  # noqa: N802 (aiosmtpd's name)
-        if address in self.refuse:
-            return "550 5.1.1 No such user here"
-        envelope.rcpt_tos.append(address)
-        return "250 OK"
-
-    async def handle_DATA(self, server, session, envelope):  # noqa: N802
-        self.envelopes.append(envelope)
-        return "250 2.0.0 Ok: queued as TEST%d" % len(self.envelopes)
-
-    def messages(self) -> list[email.message.EmailMessage]:
-        return [email.message_from_bytes(e.original_content, policy=email.policy.default) for e in self.envelopes]
-
-
-class SmtpServer:
-    def __init__(self, port: int, *, auth: bool = True) -> None:
-        self.port, self.auth = port, auth
-        self.inbox = Inbox()
-        self.controller: Controller | None = None
-
-    def _authenticate(self, server, session, envelope, mechanism, auth_data):
-        if isinstance(auth_data, LoginPassword):
-            self.inbox.logins.append((auth_data.login.decode(), auth_data.password.decode()))
-            if auth_data.login.decode() == USERNAME and auth_data.password.decode() == PASSWORD:
-                return AuthResult(success=True)
-        return AuthResult(success=False, handled=False)
-
-    def start(self) -> "SmtpServer":
-        kwargs: dict[str, Any] = {}
-        if self.auth:
-            kwargs = {"authenticator": self._authenticate, "auth_required": True, "auth_require_tls": False}
-        self.controller = Controller(self.inbox, hostname="127.0.0.1", port=self.port, server_hostname="mx.test",
-                                     **kwargs)
-        self.controller.start()
-        return self
-
-    def stop(self) -> None:
-        if self.controller is not None:
-            self.controller.stop()
-            self.controller = None
 
 
 @pytest.fixture(autouse=True)
@@ -95,34 +32,6 @@ def smtp() -> Iterator[SmtpServer]:
     server = SmtpServer(free_port()).start()
     yield server
     server.stop()
-
-
-def configure(api, smtp: SmtpServer, **extra: Any) -> dict[str, Any]:
-    response = api.patch("/api/v1/settings", json={
-        "name": "Atelier Lumière", "smtp_host": "127.0.0.1", "smtp_port": smtp.port, "smtp_security": "none",
-        "smtp_username": USERNAME, "smtp_password": PASSWORD, "smtp_from_email": "billing@atelier.example",
-        "smtp_from_name": "Atelier Lumière", "accountant_email": "books@accountant.example", **extra})
-    assert response.status_code == 200, response.text
-    return response.json()
-
-
-def issued_invoice(api, client: dict[str, Any], *, issue: bool = True, path: str = "invoices") -> dict[str, Any]:
-    response = api.post(f"/api/v1/{path}", json={
-        "client_id": client["id"], "currency": "CAD",
-        "lines": [{"description": "Design, March", "quantity": "10", "unit": "h", "unit_price": "120.00"}]})
-    assert response.status_code == 201, response.text
-    document = response.json()
-    if issue:
-        response = api.post(f"/api/v1/{path}/{document['id']}/issue")
-        assert response.status_code == 200, response.text
-        document = response.json()
-    return document
-
-
-def deliver() -> int:
-    from app.mail import service
-
-    return run(service.deliver_due(datetime.now(timezone.utc) + timedelta(seconds=1)))
 
 
 # -- settings ----------------------------------------------------------------------------------
@@ -381,7 +290,12 @@ def test_statement_is_sent_with_its_pdf(api, smtp):
     [message] = smtp.inbox.messages()
     [attachment] = list(message.iter_attachments())
     assert attachment.get_content().startswith(b"%PDF")
+    by_query = api.post(f"/api/v1/clients/{client['id']}/statement/send?from=2026-01-01&to=2026-06-30")
+    assert by_query.status_code == 202, by_query.text
     assert api.post("/api/v1/clients/99999/statement/send", json={}).status_code == 404
+    backwards = api.post(f"/api/v1/clients/{client['id']}/statement/send", json={"date_from": "2026-05-01",
+                                                                               "date_to": "2026-01-01"})
+    assert backwards.status_code == 422 and "to" in field_errors(backwards)
     bad = api.post(f"/api/v1/clients/{client['id']}/statement/send", json={"to": "nope"})
     assert bad.status_code == 422 and "to" in field_errors(bad)
 
@@ -471,3 +385,45 @@ def test_the_password_never_appears_in_responses_pages_or_logs(api, browser, smt
     assert PASSWORD not in caplog.text
     # and the wrong-password attempt really did reach the server with the password (so it was in play)
     assert (USERNAME, PASSWORD + "-wrong") in smtp.inbox.logins
+
+
+def test_the_background_task_started_with_the_app_delivers_and_recovers(config, owner, api_token, smtp,
+                                                                         monkeypatch):
+    """The real worker (started by the app's lifespan): a message left queued or "sending" by an earlier
+    run goes at start, and a new one goes when queued, without anyone calling the delivery function."""
+    import time
+
+    import sqlite3
+
+    from app.mail import service
+    from tests.http.conftest import PooledClient, _client
+
+    monkeypatch.setattr(service, "WORKER_AUTOSTART", True)
+    monkeypatch.setattr(service, "FIRST_RUN_DELAY_S", 0.2)
+    # an earlier run: configured, one message stuck "sending" (the app was killed mid-send), far in the future
+    client = make_client(email="accounts@maple.example")
+    run(service.update_mail_settings({"smtp_host": "127.0.0.1", "smtp_port": smtp.port, "smtp_security": "none",
+                                      "smtp_username": USERNAME, "smtp_password": PASSWORD,
+                                      "smtp_from_email": "billing@atelier.example"}))
+    stuck = run(service.queue_message("test", to=["a@example.com"], subject="Left over", body="x"))
+    with sqlite3.connect(config.database_path) as connection:
+        connection.execute("UPDATE outbox_message SET status = 'sending', next_attempt_at = '2099-01-01 00:00:00+00:00'"
+                           " WHERE id = ?", (stuck["id"],))
+    with _client(config, PooledClient) as http:
+        http.headers["Authorization"] = f"Bearer {api_token}"
+
+        def wait_for(message_id: int) -> dict[str, Any]:
+            deadline = time.monotonic() + 30
+            while time.monotonic() < deadline:
+                body = http.get(f"/api/v1/outbox/{message_id}").json()
+                if body["status"] not in ("queued", "sending"):
+                    return body
+                time.sleep(0.2)
+            raise AssertionError(f"message {message_id} was not delivered: {body}")
+
+        assert wait_for(stuck["id"])["status"] == "sent"
+        invoice = issued_invoice(http, client)
+        queued = http.post(f"/api/v1/invoices/{invoice['id']}/send", json={}).json()
+        assert wait_for(queued["id"])["status"] == "sent"
+        assert http.get(f"/api/v1/invoices/{invoice['id']}").json()["status"] == "sent"
+    assert sorted(m["Subject"] for m in smtp.inbox.messages())[1] == "Left over"

@@ -328,3 +328,30 @@ def test_statement_pdf_from_ledger_figures(config: Config, owner):
     pages = [p for p in text.split("\f") if p.strip()]
     assert len(pages) >= 3 and "Fortsetzung auf der nächsten Seite" in pages[0]
     assert "Über 90 Tage" in text
+
+
+def test_a_paid_invoice_and_the_clients_statement(api, business, browser):
+    client = make_client(name="Pied Piper", language="en", country="IE", code="PP-1")
+    invoice = new_invoice(api, client, lines=2)
+    before = api.get(f"/api/v1/invoices/{invoice['id']}/pdf").content
+    paid = api.post(f"/api/v1/invoices/{invoice['id']}/payments",
+                    json={"amount": "500.00", "date": "2026-03-10", "reference": "SEPA 42"})
+    assert paid.status_code == 201, paid.text
+    after = api.get(f"/api/v1/invoices/{invoice['id']}/pdf").content
+    assert after != before  # the kept PDF follows the payment
+    text = text_of(after).replace("\xa0", " ")
+    balance = Decimal(invoice["total"]) - Decimal("500.00")
+    assert "Paid" in text and "Balance due" in text and f"€{balance:,.2f}" in text
+    xml = embedded(after)["files"]["factur-x.xml"]["content"]
+    totals = logic.facturx_totals(xml)
+    assert totals["TotalPrepaidAmount"] == Decimal("500.00") and totals["DuePayableAmount"] == balance
+    response = api.get(f"/api/v1/clients/{client['id']}/statement.pdf?from=2026-01-01&to=2026-12-31")
+    assert response.status_code == 200, response.text
+    assert response.headers["content-disposition"] == \
+        'attachment; filename="Statement_PP-1_2026-01-01_2026-12-31.pdf"'
+    statement = text_of(response.content).replace("\xa0", " ")
+    assert "Statement of account" in statement and invoice["number"] in statement and "Payment" in statement
+    assert f"{balance:,.2f}" in statement and "Closing balance" in statement
+    page = browser.get(f"/clients/{client['id']}/statement.pdf")
+    assert page.status_code == 200 and page.headers["content-disposition"].startswith("inline;")
+    assert api.get("/api/v1/clients/999999/statement.pdf").status_code == 404

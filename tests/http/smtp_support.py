@@ -1,0 +1,101 @@
+"""A real SMTP server for the tests (aiosmtpd on a free port) and helpers to send through it."""
+
+from __future__ import annotations
+
+import email
+import email.policy
+import socket
+from datetime import datetime, timedelta, timezone
+from typing import Any
+
+from aiosmtpd.controller import Controller
+from aiosmtpd.smtp import AuthResult, LoginPassword
+
+from tests.conftest import run
+
+PASSWORD = "s3cret-Pa55word-never-shown"
+USERNAME = "mailer@atelier.example"
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+class Inbox:
+    """What the SMTP server received: envelopes and parsed messages."""
+
+    def __init__(self) -> None:
+        self.envelopes: list[Any] = []
+        self.logins: list[tuple[str, str]] = []
+        self.refuse: set[str] = set()
+
+    async def handle_RCPT(self, server, session, envelope, address, rcpt_options):  # noqa: N802 (aiosmtpd's name)
+        if address in self.refuse:
+            return "550 5.1.1 No such user here"
+        envelope.rcpt_tos.append(address)
+        return "250 OK"
+
+    async def handle_DATA(self, server, session, envelope):  # noqa: N802
+        self.envelopes.append(envelope)
+        return "250 2.0.0 Ok: queued as TEST%d" % len(self.envelopes)
+
+    def messages(self) -> list[email.message.EmailMessage]:
+        return [email.message_from_bytes(e.original_content, policy=email.policy.default) for e in self.envelopes]
+
+
+class SmtpServer:
+    def __init__(self, port: int, *, auth: bool = True) -> None:
+        self.port, self.auth = port, auth
+        self.inbox = Inbox()
+        self.controller: Controller | None = None
+
+    def _authenticate(self, server, session, envelope, mechanism, auth_data):
+        if isinstance(auth_data, LoginPassword):
+            self.inbox.logins.append((auth_data.login.decode(), auth_data.password.decode()))
+            if auth_data.login.decode() == USERNAME and auth_data.password.decode() == PASSWORD:
+                return AuthResult(success=True)
+        return AuthResult(success=False, handled=False)
+
+    def start(self) -> "SmtpServer":
+        kwargs: dict[str, Any] = {}
+        if self.auth:
+            kwargs = {"authenticator": self._authenticate, "auth_required": True, "auth_require_tls": False}
+        self.controller = Controller(self.inbox, hostname="127.0.0.1", port=self.port, server_hostname="mx.test",
+                                     **kwargs)
+        self.controller.start()
+        return self
+
+    def stop(self) -> None:
+        if self.controller is not None:
+            self.controller.stop()
+            self.controller = None
+
+
+def configure(api, smtp: SmtpServer, **extra: Any) -> dict[str, Any]:
+    response = api.patch("/api/v1/settings", json={
+        "name": "Atelier Lumière", "smtp_host": "127.0.0.1", "smtp_port": smtp.port, "smtp_security": "none",
+        "smtp_username": USERNAME, "smtp_password": PASSWORD, "smtp_from_email": "billing@atelier.example",
+        "smtp_from_name": "Atelier Lumière", "accountant_email": "books@accountant.example", **extra})
+    assert response.status_code == 200, response.text
+    return response.json()
+
+
+def issued_invoice(api, client: dict[str, Any], *, issue: bool = True, path: str = "invoices") -> dict[str, Any]:
+    response = api.post(f"/api/v1/{path}", json={
+        "client_id": client["id"], "currency": "CAD",
+        "lines": [{"description": "Design, March", "quantity": "10", "unit": "h", "unit_price": "120.00"}]})
+    assert response.status_code == 201, response.text
+    document = response.json()
+    if issue:
+        response = api.post(f"/api/v1/{path}/{document['id']}/issue")
+        assert response.status_code == 200, response.text
+        document = response.json()
+    return document
+
+
+def deliver() -> int:
+    from app.mail import service
+
+    return run(service.deliver_due(datetime.now(timezone.utc) + timedelta(seconds=1)))
