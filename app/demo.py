@@ -9,6 +9,8 @@ from __future__ import annotations
 import random
 from typing import Any
 
+from unidecode import unidecode
+
 from datetime import timedelta
 
 from app.catalog import service as catalog_service
@@ -80,7 +82,7 @@ def _client(rng: random.Random, index: int) -> dict[str, Any]:
         contact = ""
     if index == 3:
         name = "Lumière Boréale Architectes Paysagistes et Urbanistes Associés du Québec Inc."
-    domain = "".join(ch for ch in name.lower().split()[0] if ch.isalnum()) or "client"
+    domain = "".join(ch for ch in unidecode(name.lower().split()[0]) if ch.isalnum()) or "client"
     return {
         "name": name, "contact_name": contact, "email": f"accounts@{domain}{index}.example",
         "phone": phone.format(100 + index), "address_line1": f"{rng.randint(1, 999)} {rng.choice(STREETS)}",

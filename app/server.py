@@ -37,7 +37,7 @@ from app.db.lifecycle import open_database
 from app.http import templating
 from app.http.security import PUBLIC, SecurityMiddleware, csrf_before_request, requires_login
 from app.http.web import EXCEPTION_HANDLERS
-from app.paths import STATIC_DIR, TEMPLATES_DIR
+from app.paths import FONTS_DIR, STATIC_DIR, TEMPLATES_DIR
 from app.render import routes as render_routes
 from app.reports import routes as reports_routes
 from app.settings import routes as settings_routes
@@ -75,8 +75,11 @@ def create_app(config: Config, *, prepare: bool = True) -> Litestar:
 
     static = create_static_files_router(path="/static", directories=[STATIC_DIR], opt=PUBLIC,
                                         include_in_schema=False, send_as_attachment=False)
+    # The pages use the same bundled Inter as the PDFs (no CDN, no network).
+    fonts = create_static_files_router(path="/fonts", directories=[FONTS_DIR], opt=PUBLIC, name="fonts",
+                                       include_in_schema=False, send_as_attachment=False)
     app = Litestar(
-        route_handlers=[*DOMAIN_ROUTES, static],
+        route_handlers=[*DOMAIN_ROUTES, static, fonts],
         dependencies={"config": Provide(lambda: config, use_cache=True, sync_to_thread=False)},
         guards=[requires_login],
         before_request=csrf_before_request,

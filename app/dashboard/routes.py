@@ -39,13 +39,14 @@ async def dashboard(request: Request, welcome: int = 0) -> Template:
         recent_invoices=(await documents_service.list_documents("invoice", page=Page(1, 6))).items,
         open_quotes=(await documents_service.list_documents("quote", status="issued", page=Page(1, 1))).total,
         backup_health=await backup_service.schedule_health() if request.scope["user"].is_owner else None,
-        setup_steps=[
-            ("Business details", bool(settings["address_line1"] and settings["email"]), "/settings"),
-            ("Logo", bool(settings["logo_filename"]), "/settings#logo"),
-            ("First client", counts["active"] + counts["archived"] > 0, "/clients/new"),
-            ("First catalogue item", await catalog_service.count_items() > 0, "/catalog/new"),
-            ("Taxes", bool(await taxes_service.list_taxes()), "/settings/taxes"),
-        ],
+        # Staff cannot open Settings: their first steps are only the ones they can take.
+        setup_steps=[step for step in [
+            ("Business details", bool(settings["address_line1"] and settings["email"]), "/settings", True),
+            ("Logo", bool(settings["logo_filename"]), "/settings#logo", True),
+            ("Taxes", bool(await taxes_service.list_taxes()), "/settings/taxes", True),
+            ("First client", counts["active"] + counts["archived"] > 0, "/clients/new", False),
+            ("First catalogue item", await catalog_service.count_items() > 0, "/catalog/new", False),
+        ] if request.scope["user"].is_owner or not step[3]],
     )
 
 

@@ -23,6 +23,8 @@ from app.documents import logic, service
 from app.documents.logic import CREDIT_NOTE, INVOICE, QUOTE, TYPE_LABELS, TYPE_PATHS
 from app.http.security import OWNER_ONLY
 from app.http.web import form_data, page, page_params, redirect
+from app.mail import service as mail_service
+from app.mail.logic import STATUS_LABELS as MAIL_STATUS_LABELS
 from app.payments import service as payments_service
 from app.taxes import service as taxes_service
 
@@ -44,7 +46,7 @@ EVENT_LABELS = {
     "created": "Created", "issued": "Issued", "sent": "Sent", "credited": "Credited", "credit note": "Credit note issued",
     "cancelled": "Cancelled", "converted": "Converted to an invoice", "accepted": "Accepted by the client",
     "declined": "Declined by the client", "duplicated": "Duplicated", "payment": "Payment recorded",
-    "payment reversed": "Payment reversed", "credit applied": "Client credit applied",
+    "payment reversed": "Payment reversed", "credit applied": "Client credit applied", "emailed": "Emailed",
 }
 _LINE_FIELD = re.compile(r"^lines-(\d+)-")
 HEADER_FIELDS = ("client_id", "currency", "issue_date", "due_date", "terms_days", "valid_until", "discount_percent",
@@ -406,6 +408,7 @@ async def _view(request: Request, document_id: int, *, status_code: int = 200, p
     payments = []
     if doc_type == INVOICE and doc["status"] != "draft":
         payments = (await payments_service.list_payments(invoice_id=document_id, page=page_params(1, 100))).items
+    mail_log = await mail_service.messages_for_document(document_id) if doc["status"] != "draft" else []
     actions = logic.available_actions(doc_type, doc["status"], doc["shown_status"], paid=doc["paid"],
                                       credited=doc["credited"], balance_due=doc["balance"], is_owner=_is_owner(request))
     return page(request, "documents/view.html", status_code=status_code, section=SECTIONS[doc_type],
@@ -413,7 +416,7 @@ async def _view(request: Request, document_id: int, *, status_code: int = 200, p
                 events=events, users=users, related=related, payments=payments, actions=actions,
                 status_labels=STATUS_LABELS, event_labels=EVENT_LABELS, type_label=TYPE_LABELS[doc_type],
                 base=f"/{TYPE_PATHS[doc_type]}", plural=PLURALS[doc_type], problem=problem, errors=errors or {},
-                values=values or {})
+                values=values or {}, mail_log=mail_log, mail_status_labels=MAIL_STATUS_LABELS)
 
 
 @get("/documents/{document_id:int}")

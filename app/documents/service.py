@@ -436,8 +436,8 @@ async def _next_number(doc_type: str, issue_date: date) -> str:
     number = logic.format_number(pattern, issue_date, seq)
     if await Document.exists().where(Document.number == number):
         # Only possible after a pattern change that collides with old numbers: refuse, never reuse.
-        raise Conflict(f"The next number {number} is already taken; change the numbering pattern or the next "
-                       "number in Settings, Numbering.")
+        raise Conflict(f"The next number {number} is already taken (the numbering pattern was changed to one "
+                       "used before); change the pattern in Settings, Numbering.")
     return number
 
 

@@ -295,3 +295,7 @@ def build_message(outgoing: Outgoing) -> EmailMessage:
 def safe_filename(name: str, default: str = "attachment") -> str:
     cleaned = re.sub(r"[^\w.\- ]+", "_", name or "", flags=re.UNICODE).strip(" .")
     return cleaned[:150] or default
+
+
+# How each outbox state reads on a page.
+STATUS_LABELS = {"queued": "Queued", "sending": "Sending", "sent": "Sent", "failed": "Failed", "cancelled": "Cancelled"}

@@ -22,7 +22,7 @@ from app.mail import logic, service
 from app.mail.api import MailSettingsIn, MailSettingsOut, given_mail_fields, mail_out
 
 PER_PAGE = 50
-STATUS_LABELS = {"queued": "Queued", "sending": "Sending", "sent": "Sent", "failed": "Failed", "cancelled": "Cancelled"}
+STATUS_LABELS = logic.STATUS_LABELS
 
 
 # -- JSON shapes --------------------------------------------------------------------------

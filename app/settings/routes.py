@@ -50,6 +50,11 @@ class SettingsOut(mail_api.MailSettingsOut):  # the SMTP fields too (API.md); ne
     payment_terms_days: int
     invoice_footer: str
     facturx_enabled: bool
+    invoice_number_pattern: str
+    quote_number_pattern: str
+    credit_note_number_pattern: str
+    quote_validity_days: int
+    default_terms: str
     updated_at: str | None
 
 
@@ -77,6 +82,11 @@ class SettingsIn(mail_api.MailSettingsIn, omit_defaults=True):  # smtp_*, accoun
     payment_terms_days: int | UnsetType = UNSET
     invoice_footer: str | UnsetType = UNSET
     facturx_enabled: bool | UnsetType = UNSET
+    invoice_number_pattern: str | UnsetType = UNSET
+    quote_number_pattern: str | UnsetType = UNSET
+    credit_note_number_pattern: str | UnsetType = UNSET
+    quote_validity_days: int | UnsetType = UNSET
+    default_terms: str | UnsetType = UNSET
 
 
 def settings_out(row: dict[str, Any]) -> SettingsOut:
