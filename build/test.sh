@@ -21,6 +21,9 @@ if ! command -v pdftoppm >/dev/null; then
 fi
 
 # pytest exits 5 when it collected nothing: set -e turns that into a failure too.
-.venv/bin/python -m pytest -n 2 -p no:cacheprovider "$@"
+# The browser tests run on their own: Playwright's sync API keeps an event loop running
+# in its worker, which the service-level tests (asyncio.run) must never share.
+.venv/bin/python -m pytest -n 2 -p no:cacheprovider tests --ignore=tests/browser "$@"
+.venv/bin/python -m pytest -n 2 -p no:cacheprovider tests/browser "$@"
 # The smoke test of the program as a user starts it (python -m app; see build/smoke).
 bash build/smoke

@@ -7,6 +7,7 @@ template file; each test gets its own copy in a temporary data folder.
 from __future__ import annotations
 
 import asyncio
+import concurrent.futures
 import os
 import shutil
 from pathlib import Path
@@ -57,7 +58,7 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
 def template_database(tmp_path_factory: pytest.TempPathFactory) -> Path:
     folder = tmp_path_factory.mktemp("template")
     config = Config(data_dir=folder)
-    asyncio.run(open_database(config))
+    _run_here_or_aside(open_database(config))
     return config.database_path
 
 
@@ -68,13 +69,24 @@ def config(tmp_path: Path, template_database: Path) -> Config:
     data_dir.mkdir(mode=0o700)
     shutil.copyfile(template_database, data_dir / "counterfoil.sqlite")
     config = Config(data_dir=data_dir, port=TEST_PORT)
-    asyncio.run(open_database(config))
+    _run_here_or_aside(open_database(config))
     return config
+
+
+def _run_here_or_aside(coroutine: Any) -> Any:
+    """asyncio.run, or the same in a fresh thread if this thread still reports a running loop
+    (a test that stopped inside a loop must not break every later fixture)."""
+    try:
+        asyncio.get_running_loop()
+    except RuntimeError:
+        return asyncio.run(coroutine)
+    with concurrent.futures.ThreadPoolExecutor(max_workers=1) as pool:
+        return pool.submit(asyncio.run, coroutine).result()
 
 
 def run(coroutine: Any) -> Any:
     """Run a service coroutine from a synchronous test."""
-    return asyncio.run(coroutine)
+    return _run_here_or_aside(coroutine)
 
 
 @pytest.fixture
