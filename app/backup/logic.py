@@ -303,6 +303,8 @@ def damaged_chunk(index: int, count: int) -> PayloadDamaged:
 DATABASE_MEMBER = "counterfoil.sqlite"
 MANIFEST_MEMBER = "manifest.json"
 ATTACHMENTS_PREFIX = "attachments/"
+TEMPLATES_PREFIX = "templates/"   # the user's own Typst templates (the PDF cache, cache/, is never bundled)
+FOLDER_PREFIXES = (ATTACHMENTS_PREFIX, TEMPLATES_PREFIX)
 MANIFEST_FORMAT = "counterfoil-backup"
 MAX_MANIFEST_BYTES = 16 * 1024 * 1024
 MAX_MEMBER_NAME = 1024
@@ -310,13 +312,14 @@ _SHA256_RE = re.compile(r"^[0-9a-f]{64}$")
 
 
 def check_member_name(name: str) -> str:
-    """A member's name must be the database, the manifest or a plain path under attachments/."""
+    """A member's name must be the database, the manifest or a plain path under attachments/ or templates/."""
     if name in (DATABASE_MEMBER, MANIFEST_MEMBER):
         return name
-    if (not name.startswith(ATTACHMENTS_PREFIX) or len(name) > MAX_MEMBER_NAME or "\\" in name or "\x00" in name
+    prefix = next((p for p in FOLDER_PREFIXES if name.startswith(p)), None)
+    if (prefix is None or len(name) > MAX_MEMBER_NAME or "\\" in name or "\x00" in name
             or name.endswith("/")):
         raise ContentInvalid(f"The backup holds an unexpected file {name[:120]!r}. " + UNCHANGED)
-    parts = name[len(ATTACHMENTS_PREFIX):].split("/")
+    parts = name[len(prefix):].split("/")
     if any(part in ("", ".", "..") for part in parts) or posixpath.normpath(name) != name:
         raise ContentInvalid(f"The backup holds a file with an unsafe name {name[:120]!r}. " + UNCHANGED)
     return name
@@ -324,6 +327,10 @@ def check_member_name(name: str) -> str:
 
 def attachment_member(relative_posix_path: str) -> str:
     return check_member_name(ATTACHMENTS_PREFIX + relative_posix_path)
+
+
+def template_member(relative_posix_path: str) -> str:
+    return check_member_name(TEMPLATES_PREFIX + relative_posix_path)
 
 
 @dataclass(frozen=True)

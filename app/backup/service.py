@@ -1,7 +1,8 @@
 """Backup operations: export a bundle, stage and verify one, restore it, and scheduled backups.
 
 Export: a consistent snapshot of the database (SQLite's backup API, then
-`PRAGMA integrity_check` on the copy), every attachment and a manifest go, as a
+`PRAGMA integrity_check` on the copy), every attachment, the user's own document
+templates (`templates/`; the PDF cache is left out) and a manifest go, as a
 tar stream, through the streaming encryptor into `FILE.part`, which becomes FILE
 only once complete. Memory stays flat whatever the data size.
 
@@ -68,6 +69,7 @@ log = logging.getLogger("counterfoil.backup")
 
 WORK_DIR_NAME = ".backup-work"
 PASSPHRASE_FILE = "backup-passphrase"
+TEMPLATES_DIR_NAME = "templates"   # the user's Typst templates; bundled beside attachments/ (cache/ never is)
 COPY_BLOCK = 1024 * 1024
 STALE_AFTER_S = 3600
 SETTINGS_ID = 1
@@ -303,8 +305,10 @@ def _tar_info(name: str, size: int, mtime: int) -> tarfile.TarInfo:
 
 def write_payload(out: Any, *, database: Path | None, attachments: list[tuple[str, Path]],
                   manifest_fields: dict[str, Any] | Callable[[], dict[str, Any]], created_at: datetime,
-                  on_bytes: Callable[[int], None] = lambda n: None) -> dict[str, Any]:
-    """The plaintext payload: a POSIX (pax) tar of the database, the attachments, then manifest.json.
+                  on_bytes: Callable[[int], None] = lambda n: None,
+                  templates: tuple[tuple[str, Path], ...] | list[tuple[str, Path]] = ()) -> dict[str, Any]:
+    """The plaintext payload: a POSIX (pax) tar of the database, the attachments, the user's templates,
+    then manifest.json.
 
     Member metadata is normalised (mode 0600, owner 0, mtime = creation time), so the
     same inputs give the same bytes. Returns the manifest written.
@@ -316,7 +320,8 @@ def write_payload(out: Any, *, database: Path | None, attachments: list[tuple[st
     tar = tarfile.open(fileobj=out, mode="w|", format=tarfile.PAX_FORMAT, bufsize=COPY_BLOCK, copybufsize=COPY_BLOCK)
     try:
         members = ([(DATABASE_MEMBER, database)] if database is not None else []) + \
-                  [(logic.attachment_member(rel), path) for rel, path in attachments]
+                  [(logic.attachment_member(rel), path) for rel, path in attachments] + \
+                  [(logic.template_member(rel), path) for rel, path in templates]
         for name, path in members:
             with open(path, "rb") as handle:
                 size = os.fstat(handle.fileno()).st_size
@@ -357,7 +362,8 @@ def export_bundle(config: Config, target: Path, passphrase: str, *, overwrite: b
         # two overlap, and the bundle is only renamed into place once the check has passed.
         checking = _POOL.submit(check_snapshot, snapshot)
         attachments = _attachment_files(config.attachments_dir)
-        total = snapshot.stat().st_size + sum(p.stat().st_size for _, p in attachments)
+        templates = _attachment_files(config.data_dir / TEMPLATES_DIR_NAME)
+        total = snapshot.stat().st_size + sum(p.stat().st_size for _, p in attachments + templates)
         done = 0
 
         def on_bytes(n: int) -> None:
@@ -383,7 +389,7 @@ def export_bundle(config: Config, target: Path, passphrase: str, *, overwrite: b
                         "migrations": facts.migrations, "row_counts": facts.row_counts}
 
             manifest = write_payload(writer, database=snapshot, attachments=attachments, created_at=created_at,
-                                     on_bytes=on_bytes, manifest_fields=fields)
+                                     on_bytes=on_bytes, manifest_fields=fields, templates=templates)
             writer.close()
             handle.flush()
             os.fsync(handle.fileno())
@@ -422,6 +428,10 @@ class Staged:
     @property
     def attachments(self) -> Path:
         return self.folder / "attachments"
+
+    @property
+    def templates(self) -> Path:
+        return self.folder / TEMPLATES_DIR_NAME
 
 
 def server_port(config: Config) -> int | None:
@@ -655,6 +665,7 @@ class RestoreResult:
     previous_database: Path | None
     previous_attachments: Path | None
     migrated: bool = False
+    previous_templates: Path | None = None
 
 
 async def _migrate_live(config: Config) -> None:
@@ -692,6 +703,9 @@ def _roll_back(config: Config, result: "RestoreResult") -> None:
         os.rename(result.previous_attachments, config.attachments_dir)
     else:
         config.attachments_dir.mkdir(mode=0o700, exist_ok=True)
+    shutil.rmtree(config.data_dir / TEMPLATES_DIR_NAME, ignore_errors=True)
+    if result.previous_templates is not None:
+        os.rename(result.previous_templates, config.data_dir / TEMPLATES_DIR_NAME)
 
 
 def _match_page_size(staged_db: Path, live_db: Path) -> None:
@@ -714,9 +728,13 @@ def _pre_restore_names(data_dir: Path, now: datetime) -> tuple[Path, Path]:
         suffix = f"-{n}" if n else ""
         database = data_dir / f"pre-restore-{stamp}{suffix}.sqlite"
         attachments = data_dir / f"pre-restore-{stamp}{suffix}-attachments"
-        if not database.exists() and not attachments.exists():
+        if not database.exists() and not attachments.exists() and not _templates_kept_as(attachments).exists():
             return database, attachments
         n += 1
+
+
+def _templates_kept_as(previous_attachments: Path) -> Path:
+    return previous_attachments.with_name(previous_attachments.name.removesuffix("-attachments") + "-templates")
 
 
 def _swap_in(config: Config, staged: Staged, now: datetime) -> RestoreResult:
@@ -732,6 +750,11 @@ def _swap_in(config: Config, staged: Staged, now: datetime) -> RestoreResult:
         kept_db = previous_db
     attachments = config.attachments_dir
     moved_old = moved_new = False
+    # The user's templates are swapped like the attachments: the current ones are kept beside as
+    # pre-restore-<timestamp>-templates/, the backup's (if it has any) take their place.
+    templates = config.data_dir / TEMPLATES_DIR_NAME
+    kept_templates: Path | None = None
+    templates_old_moved = templates_new_moved = False
     try:
         if attachments.is_dir():
             if any(attachments.iterdir()):
@@ -742,6 +765,16 @@ def _swap_in(config: Config, staged: Staged, now: datetime) -> RestoreResult:
             moved_old = True
         os.rename(staged.attachments, attachments)
         moved_new = True
+        if templates.is_dir():
+            if any(templates.iterdir()):
+                kept_templates = _templates_kept_as(previous_attachments)
+                os.rename(templates, kept_templates)
+            else:
+                templates.rmdir()
+            templates_old_moved = True
+        if staged.templates.is_dir():
+            os.rename(staged.templates, templates)
+            templates_new_moved = True
         if has_live:
             source = sqlite3.connect(staged.database)
             target = sqlite3.connect(live, timeout=engine.BUSY_TIMEOUT_S)
@@ -761,6 +794,13 @@ def _swap_in(config: Config, staged: Staged, now: datetime) -> RestoreResult:
     except BaseException:
         # Put the attachments back as they were; the database is untouched unless the
         # backup step committed, which is the last thing that can fail.
+        if templates_new_moved:
+            os.rename(templates, staged.templates)
+        if templates_old_moved:
+            if kept_templates is not None:
+                os.rename(kept_templates, templates)
+            else:
+                templates.mkdir(mode=0o700, exist_ok=True)
         if moved_new:
             os.rename(attachments, staged.attachments)
         if moved_old:
@@ -772,7 +812,7 @@ def _swap_in(config: Config, staged: Staged, now: datetime) -> RestoreResult:
             kept_db.unlink(missing_ok=True)
         raise
     return RestoreResult(manifest=staged.manifest, previous_database=kept_db,
-                         previous_attachments=kept_attachments)
+                         previous_attachments=kept_attachments, previous_templates=kept_templates)
 
 
 async def apply_staged(config: Config, staged: Staged, *, in_server: bool = False,

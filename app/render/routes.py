@@ -33,7 +33,20 @@ def _pdf_response(rendered: service.RenderedPdf, *, inline: bool) -> Response:
 
 
 def _render_failed(error: RenderError) -> Response:
+    """API: the user's own template at fault is 422 with Typst's message (file, line) and the way back."""
+    if error.custom:
+        return error_json(422, str(error))
     return error_json(500, f"The PDF could not be made: {error}")
+
+
+def _render_failed_page(request: Request, error: RenderError) -> Response:
+    """Browser: a page with Typst's diagnostic laid out as it prints it, and a link to Settings."""
+    if not error.custom:
+        raise Conflict(f"The PDF could not be made: {error}")
+    return page(request, "error.html", status_code=422, title="Your template has an error",
+                detail=f"Your custom template {error.template} has an error, so the PDF could not be made. "
+                       f"Fix the line Typst points at below and reload this page. {service.SWITCH_BACK}",
+                trace=error.diagnostic, settings_link="/settings#templates")
 
 
 def _api_routes(doc_type: str) -> list[Any]:
@@ -84,12 +97,12 @@ def _api_routes(doc_type: str) -> list[Any]:
 
 
 @get("/documents/{document_id:int}/pdf", include_in_schema=False)
-async def browser_pdf(config: Config, document_id: int, download: bool = False) -> Response:
+async def browser_pdf(request: Request, config: Config, document_id: int, download: bool = False) -> Response:
     """The PDF in the browser's viewer (`?download=1` saves it)."""
     try:
         rendered = await service.document_pdf(document_id, data_dir=config.data_dir)
     except RenderError as error:
-        raise Conflict(f"The PDF could not be made: {error}") from None
+        return _render_failed_page(request, error)
     return _pdf_response(rendered, inline=not download)
 
 
@@ -118,7 +131,7 @@ async def api_statement_pdf(config: Config, client_id: int, currency: str = "",
 
 
 @get("/clients/{client_id:int}/statement.pdf", include_in_schema=False)
-async def browser_statement_pdf(config: Config, client_id: int, currency: str = "",
+async def browser_statement_pdf(request: Request, config: Config, client_id: int, currency: str = "",
                                 date_from: date | None = Parameter(query="from", default=None),
                                 date_to: date | None = Parameter(query="to", default=None),
                                 download: bool = False) -> Response:
@@ -126,7 +139,7 @@ async def browser_statement_pdf(config: Config, client_id: int, currency: str = 
         rendered = await service.client_statement_pdf(client_id, date_from=date_from, date_to=date_to,
                                                       currency=currency or None, data_dir=config.data_dir)
     except RenderError as error:
-        raise Conflict(f"The PDF could not be made: {error}") from None
+        return _render_failed_page(request, error)
     return _pdf_response(rendered, inline=not download)
 
 

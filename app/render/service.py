@@ -19,6 +19,8 @@ import hashlib
 import io
 import json
 import os
+import re
+import shutil
 import tempfile
 import threading
 import zipfile
@@ -41,11 +43,23 @@ from app.render import logic
 from app.settings import service as settings_service
 
 CACHE_FOLDER = ("cache", "pdf")
+TEMPLATES_FOLDER = "templates"   # the user's own templates, in the data folder
 ZIP_PAGE = 200
+SWITCH_BACK = ("You can switch back to the default templates in Settings (Document templates: "
+               "\u201cUse the default templates\u201d).")
 
 
 class RenderError(RuntimeError):
-    """A template failed: carries Typst's message and where it happened."""
+    """A template failed: carries Typst's message and where it happened.
+
+    `custom` is true when the failing template is the user's own copy (their edit is at
+    fault, not the program): the message then says how to switch back to the defaults."""
+
+    def __init__(self, message: str, *, template: str = "", diagnostic: str = "", custom: bool = False):
+        super().__init__(message)
+        self.template = template
+        self.diagnostic = diagnostic
+        self.custom = custom
 
 
 # -- the compiler -----------------------------------------------------------------
@@ -71,12 +85,40 @@ def _describe(error: Exception) -> str:
     return message + (f" ({'; '.join(str(t) for t in trace[:3])})" if trace else "")
 
 
+_DIAGNOSTIC_PATH = re.compile(r"(─ )([^\s:]+\.typ)(?=:\d+:\d+)")
+
+
+def _absolute_paths(diagnostic: str) -> str:
+    """Typst names files relative to the working folder (`../../home/me/…/invoice.typ:12:3`): show them whole."""
+    return _DIAGNOSTIC_PATH.sub(lambda m: m.group(1) + os.path.normpath(os.path.join(os.getcwd(), m.group(2))),
+                                diagnostic)
+
+
+def custom_templates_dir(data_dir: Path) -> Path:
+    return data_dir / TEMPLATES_FOLDER
+
+
+def template_dir_for(settings: Mapping[str, Any], data_dir: Path | None) -> Path | None:
+    """The user's template folder when "use my templates" is on, else None (the bundled ones)."""
+    if data_dir is None or not settings.get("use_custom_templates"):
+        return None
+    return custom_templates_dir(data_dir)
+
+
+def template_source(template: str, template_dir: Path | None) -> Path:
+    """The user's copy of a template when there is one, else the bundled file (a per-file fallback)."""
+    if template_dir is not None and (template_dir / template).is_file():
+        return template_dir / template
+    return TYPST_DIR / template
+
+
 def render_pdf_sync(template: str, data: Mapping[str, Any], *, extra_inputs: Mapping[str, str] | None = None,
                     pdf_standards: list[str] | None = None, timestamp: int | None = None,
                     template_dir: Path | None = None) -> bytes:
-    source = (template_dir or TYPST_DIR) / template
+    source = template_source(template, template_dir)
+    custom = source != TYPST_DIR / template
     if not source.is_file():
-        raise RenderError(f"template {template} is missing from {source.parent}")
+        raise RenderError(f"template {template} is missing from {source.parent}", template=template)
     inputs = {"data": json.dumps(data, default=str), **(extra_inputs or {})}
     try:
         pdf = _compiler().compile(input=str(source), sys_inputs=inputs, pdf_standards=pdf_standards or [],
@@ -84,14 +126,20 @@ def render_pdf_sync(template: str, data: Mapping[str, Any], *, extra_inputs: Map
     except Exception as error:  # typst raises TypstError with the template's message and trace
         # A failed compile may leave the compiler in a bad state: start the thread's next one fresh.
         _local.compiler = None
-        raise RenderError(f"could not render {template}: {_describe(error)}") from error
+        diagnostic = _absolute_paths(_describe(error))
+        if custom:
+            message = (f"Your custom template {source} has an error, so the PDF could not be made. "
+                       f"Typst says:\n{diagnostic}\n{SWITCH_BACK}")
+        else:
+            message = f"could not render {template}: {diagnostic}"
+        raise RenderError(message, template=str(source), diagnostic=diagnostic, custom=custom) from error
     assert isinstance(pdf, bytes)
     return pdf
 
 
-async def render_pdf(template: str, data: Mapping[str, Any]) -> bytes:
+async def render_pdf(template: str, data: Mapping[str, Any], *, template_dir: Path | None = None) -> bytes:
     # Typst releases the GIL; a worker thread keeps the server answering meanwhile.
-    return await asyncio.to_thread(render_pdf_sync, template, data)
+    return await asyncio.to_thread(lambda: render_pdf_sync(template, data, template_dir=template_dir))
 
 
 # -- templates' hash ---------------------------------------------------------------
@@ -111,6 +159,53 @@ def template_hash() -> str:
             digest.update(path.read_bytes())
         _template_hash = (stamp, digest.hexdigest())
     return _template_hash[1]
+
+
+def custom_templates_hash(template_dir: Path | None) -> str:
+    """A digest of the user's template files (names and content), "" when none are used: part of the
+    cache key, so an edit shows in the next PDF."""
+    if template_dir is None or not template_dir.is_dir():
+        return ""
+    digest = hashlib.sha256()
+    for path in sorted(p for p in template_dir.rglob("*") if p.is_file() and p.suffix == ".typ"):
+        digest.update(str(path.relative_to(template_dir)).encode() + b"\0")
+        digest.update(hashlib.sha256(path.read_bytes()).digest())
+    return digest.hexdigest()
+
+
+# -- copying the defaults into the data folder -----------------------------------------
+
+def default_template_files() -> list[Path]:
+    """The bundled templates a user may edit (relative paths): the documents and lib/; not the fonts."""
+    return sorted(p.relative_to(TYPST_DIR) for p in TYPST_DIR.rglob("*.typ")
+                  if p.is_file() and "fonts" not in p.relative_to(TYPST_DIR).parts)
+
+
+def copy_default_templates(data_dir: Path) -> tuple[list[str], list[str]]:
+    """Copy the bundled templates into the data folder's templates/; a file already there (maybe
+    edited) is never overwritten. Returns (copied, kept) relative paths."""
+    target = ensure_private_dir(custom_templates_dir(data_dir))
+    copied: list[str] = []
+    kept: list[str] = []
+    for relative in default_template_files():
+        destination = target / relative
+        if destination.exists():
+            kept.append(relative.as_posix())
+            continue
+        ensure_private_dir(destination.parent)
+        temporary = destination.with_name(destination.name + ".part")
+        shutil.copyfile(TYPST_DIR / relative, temporary)
+        os.chmod(temporary, 0o600)
+        os.replace(temporary, destination)
+        copied.append(relative.as_posix())
+    return copied, kept
+
+
+def custom_template_files(data_dir: Path) -> list[str]:
+    folder = custom_templates_dir(data_dir)
+    if not folder.is_dir():
+        return []
+    return sorted(p.relative_to(folder).as_posix() for p in folder.rglob("*.typ") if p.is_file())
 
 
 # -- QR ----------------------------------------------------------------------------
@@ -144,6 +239,7 @@ class RenderJob:
     timestamp: int | None
     filename: str
     cache_path: Path | None = None
+    template_dir: Path | None = None
 
 
 def _timestamp(value: Any) -> int | None:
@@ -163,7 +259,7 @@ def _logo_for(document: Mapping[str, Any], settings: Mapping[str, Any], attachme
 
 
 def document_job(document: Mapping[str, Any], settings: Mapping[str, Any], client: Mapping[str, Any] | None, *,
-                 attachments_dir: Path | None, cache_dir: Path | None) -> RenderJob:
+                 attachments_dir: Path | None, cache_dir: Path | None, template_dir: Path | None = None) -> RenderJob:
     """No database: the data dict, the XML and QR code, the cache file (runs in a worker thread)."""
     xml = None
     if settings.get("facturx_enabled", True) and logic.facturx_problem(document) is None:
@@ -173,7 +269,8 @@ def document_job(document: Mapping[str, Any], settings: Mapping[str, Any], clien
     job = RenderJob(document_id=document["id"], template=logic.TEMPLATES[document["doc_type"]], data=data,
                     facturx_xml=xml, timestamp=_timestamp(document.get("issued_at")),
                     filename=logic.pdf_filename(document),
-                    cache_path=cache_path_of(document, settings, job_logo(data), cache_dir))
+                    cache_path=cache_path_of(document, settings, job_logo(data), cache_dir, template_dir),
+                    template_dir=template_dir)
     return job
 
 
@@ -188,13 +285,14 @@ def job_logo(data: Mapping[str, Any]) -> str | None:
 
 
 def cache_path_of(document: Mapping[str, Any], settings: Mapping[str, Any], logo: str | None,
-                  cache_dir: Path | None) -> Path | None:
+                  cache_dir: Path | None, template_dir: Path | None = None) -> Path | None:
     """Where an issued document's PDF is kept: its id, the templates' hash and a digest of what
     it prints (payments, a cancellation, the logo and the switches above change the file). Drafts
     are never kept. Cheap: nothing is formatted to find a cached PDF."""
     if cache_dir is None or document.get("status") == "draft":
         return None
     digest = hashlib.sha256(template_hash().encode())
+    digest.update(custom_templates_hash(template_dir).encode())   # the user's templates, when used
     digest.update(json.dumps({k: v for k, v in document.items() if k not in VOLATILE_FIELDS},
                              sort_keys=True, default=str).encode())
     digest.update(json.dumps([settings.get(k) for k in CACHE_SETTINGS], default=str).encode())
@@ -226,10 +324,10 @@ def render_job_sync(job: RenderJob) -> bytes:
         return job.cache_path.read_bytes()
     if job.facturx_xml is not None:
         pdf = render_pdf_sync(job.template, job.data, extra_inputs={"facturx": job.facturx_xml.decode("utf-8")},
-                              pdf_standards=["a-3b"], timestamp=job.timestamp)
+                              pdf_standards=["a-3b"], timestamp=job.timestamp, template_dir=job.template_dir)
         pdf = _finish_facturx(pdf)
     else:
-        pdf = render_pdf_sync(job.template, job.data, timestamp=job.timestamp)
+        pdf = render_pdf_sync(job.template, job.data, timestamp=job.timestamp, template_dir=job.template_dir)
     if job.cache_path is not None:
         _store(job.cache_path, pdf)
     return pdf
@@ -260,6 +358,7 @@ class DocumentInputs:
     client: Mapping[str, Any] | None
     attachments_dir: Path | None
     cache_dir: Path | None
+    template_dir: Path | None = None
 
     @property
     def filename(self) -> str:
@@ -267,7 +366,7 @@ class DocumentInputs:
 
     def job(self) -> RenderJob:
         return document_job(self.document, self.settings, self.client, attachments_dir=self.attachments_dir,
-                            cache_dir=self.cache_dir)
+                            cache_dir=self.cache_dir, template_dir=self.template_dir)
 
 
 async def _inputs(document_id: int, doc_type: str | None, data_dir: Path | None,
@@ -277,14 +376,16 @@ async def _inputs(document_id: int, doc_type: str | None, data_dir: Path | None,
     client = None if document.get("snapshot") else await clients_service.get_client(document["client"])
     return DocumentInputs(document=document, settings=settings, client=client,
                           attachments_dir=data_dir / "attachments" if data_dir else None,
-                          cache_dir=cache_dir_of(data_dir) if data_dir else None)
+                          cache_dir=cache_dir_of(data_dir) if data_dir else None,
+                          template_dir=template_dir_for(settings, data_dir))
 
 
 def build_and_render_sync(inputs: DocumentInputs) -> bytes:
     """Data, XML, QR and PDF of one document, all in the calling (worker) thread; a kept PDF
     is read back without formatting anything."""
     cached = cache_path_of(inputs.document, inputs.settings,
-                           _logo_for(inputs.document, inputs.settings, inputs.attachments_dir), inputs.cache_dir)
+                           _logo_for(inputs.document, inputs.settings, inputs.attachments_dir), inputs.cache_dir,
+                           inputs.template_dir)
     if cached is not None and cached.is_file():
         return cached.read_bytes()
     return render_job_sync(inputs.job())
@@ -381,8 +482,10 @@ def statement_job_data(data: Mapping[str, Any], settings: Mapping[str, Any], log
     return _with_qr(logic.statement_data(data, settings=settings, logo=logo))
 
 
-def statement_pdf_sync(data: Mapping[str, Any], settings: Mapping[str, Any], logo: str | None = None) -> bytes:
-    return render_pdf_sync(logic.TEMPLATES[logic.STATEMENT], statement_job_data(data, settings, logo))
+def statement_pdf_sync(data: Mapping[str, Any], settings: Mapping[str, Any], logo: str | None = None,
+                       template_dir: Path | None = None) -> bytes:
+    return render_pdf_sync(logic.TEMPLATES[logic.STATEMENT], statement_job_data(data, settings, logo),
+                           template_dir=template_dir)
 
 
 async def client_statement_pdf(client_id: int, *, date_from: date | None = None, date_to: date | None = None,
@@ -401,7 +504,8 @@ async def statement_pdf(data: Mapping[str, Any], *, data_dir: Path | None = None
     """A client statement PDF from the ledger's figures (see logic.statement_data for the shape)."""
     settings = await settings_service.get_settings()
     logo = settings_service.logo_path(data_dir / "attachments", settings) if data_dir else None
-    return await asyncio.to_thread(statement_pdf_sync, data, settings, str(logo) if logo else None)
+    return await asyncio.to_thread(statement_pdf_sync, data, settings, str(logo) if logo else None,
+                                   template_dir_for(settings, data_dir))
 
 
 # -- the business card ---------------------------------------------------------------
@@ -423,5 +527,6 @@ def business_card_data(settings: Mapping[str, Any], logo: Path | None) -> dict[s
     }
 
 
-async def business_card_pdf(settings: Mapping[str, Any], logo: Path | None) -> bytes:
-    return await render_pdf("business-card.typ", business_card_data(settings, logo))
+async def business_card_pdf(settings: Mapping[str, Any], logo: Path | None, data_dir: Path | None = None) -> bytes:
+    return await render_pdf("business-card.typ", business_card_data(settings, logo),
+                            template_dir=template_dir_for(settings, data_dir))

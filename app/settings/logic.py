@@ -73,6 +73,7 @@ def clean_settings(data: Mapping[str, Any], *, partial: bool = True) -> dict[str
     form.text("default_terms", max_length=2000, label="Default terms")
     form.integer("quote_validity_days", minimum=1, maximum=365, label="Quote validity", default=30)
     form.boolean("facturx_enabled", default=True)
+    form.boolean("use_custom_templates", default=False)
     for doc_type, default in DEFAULT_PATTERNS.items():
         name = f"{doc_type}_number_pattern"
         if partial and not form.present(name):

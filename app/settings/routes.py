@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from typing import Any
 
 import msgspec
@@ -22,6 +23,7 @@ from app.settings import logic, service
 from app.taxes import service as taxes_service
 
 NUMBERING_FIELDS = ("invoice_number_pattern", "quote_number_pattern", "credit_note_number_pattern")
+TEMPLATE_FIELDS = ("use_custom_templates",)   # saved by the Document templates section
 LOGO_MEDIA = {"png": "image/png", "jpg": "image/jpeg", "svg": "image/svg+xml"}
 
 
@@ -50,6 +52,7 @@ class SettingsOut(mail_api.MailSettingsOut):  # the SMTP fields too (API.md); ne
     payment_terms_days: int
     invoice_footer: str
     facturx_enabled: bool
+    use_custom_templates: bool
     invoice_number_pattern: str
     quote_number_pattern: str
     credit_note_number_pattern: str
@@ -82,6 +85,7 @@ class SettingsIn(mail_api.MailSettingsIn, omit_defaults=True):  # smtp_*, accoun
     payment_terms_days: int | UnsetType = UNSET
     invoice_footer: str | UnsetType = UNSET
     facturx_enabled: bool | UnsetType = UNSET
+    use_custom_templates: bool | UnsetType = UNSET
     invoice_number_pattern: str | UnsetType = UNSET
     quote_number_pattern: str | UnsetType = UNSET
     credit_note_number_pattern: str | UnsetType = UNSET
@@ -89,17 +93,25 @@ class SettingsIn(mail_api.MailSettingsIn, omit_defaults=True):  # smtp_*, accoun
     default_terms: str | UnsetType = UNSET
 
 
+def templates_info(config: Config) -> dict[str, Any]:
+    """Where the user's templates live and which are there, for the Document templates section."""
+    return {"folder": render_service.custom_templates_dir(config.data_dir),
+            "files": render_service.custom_template_files(config.data_dir),
+            "defaults": [p.as_posix() for p in render_service.default_template_files()]}
+
+
 def settings_out(row: dict[str, Any]) -> SettingsOut:
     fields = {f: iso(row[f]) for f in SettingsOut.__struct_fields__ if f in row}
     return SettingsOut(**fields, has_logo=bool(row["logo_filename"]))
 
 
-async def _page(request: Request, settings: dict[str, Any], values: dict[str, Any], errors: dict[str, str],
-                status_code: int = 200, numbering_values: dict[str, Any] | None = None) -> Template:
+async def _page(request: Request, config: Config, settings: dict[str, Any], values: dict[str, Any],
+                errors: dict[str, str], status_code: int = 200, numbering_values: dict[str, Any] | None = None) -> Template:
     year = (await documents_service.today()).year
     numbering = await documents_service.numbering(year)
     return page(request, "settings/settings.html", status_code=status_code, section="settings", title="Settings",
                 settings=settings, values=values, errors=errors, locales=logic.LOCALES, year=year,
+                templates=templates_info(config),
                 numbering=numbering, taxes=await taxes_service.list_taxes(),
                 numbering_values=numbering_values or {
                     **{f"{row['doc_type']}_number_pattern": row["pattern"] for row in numbering},
@@ -107,26 +119,26 @@ async def _page(request: Request, settings: dict[str, Any], values: dict[str, An
 
 
 @get("/settings", opt=OWNER_ONLY)
-async def settings_page(request: Request) -> Template:
+async def settings_page(request: Request, config: Config) -> Template:
     settings = await service.get_settings()
-    return await _page(request, settings, settings, {})
+    return await _page(request, config, settings, settings, {})
 
 
 @post("/settings", opt=OWNER_ONLY)
-async def settings_submit(request: Request) -> Response:
+async def settings_submit(request: Request, config: Config) -> Response:
     data = await form_data(request)
     current = await service.get_settings()
-    for name in NUMBERING_FIELDS:  # saved by their own section (Numbering), not by this form
+    for name in NUMBERING_FIELDS + TEMPLATE_FIELDS:  # saved by their own sections, not by this form
         data.setdefault(name, current[name])
     try:
         await service.update_settings(data, actor_id=request.scope["user"].user_id, partial=False)
     except ValidationFailed as failed:
-        return await _page(request, await service.get_settings(), data, failed.by_field(), status_code=422)
+        return await _page(request, config, await service.get_settings(), data, failed.by_field(), status_code=422)
     return redirect("/settings", flash="Settings saved.", request=request)
 
 
 @post("/settings/numbering", opt=OWNER_ONLY)
-async def settings_numbering(request: Request) -> Response:
+async def settings_numbering(request: Request, config: Config) -> Response:
     """Number patterns and the next number of each series this year (users moving from another program)."""
     data = await form_data(request)
     year = (await documents_service.today()).year
@@ -134,7 +146,8 @@ async def settings_numbering(request: Request) -> Response:
         await documents_service.save_numbering(year, data, actor=request.scope["user"].user_id)
     except ValidationFailed as failed:
         settings = await service.get_settings()
-        return await _page(request, settings, settings, failed.by_field(), status_code=422, numbering_values=data)
+        return await _page(request, config, settings, settings, failed.by_field(), status_code=422,
+                           numbering_values=data)
     return redirect("/settings#numbering", flash="Numbering saved. It applies to the next document you issue.",
                     request=request)
 
@@ -148,7 +161,7 @@ async def settings_logo_upload(request: Request, config: Config) -> Response:
         await service.save_logo(config.attachments_dir, content, actor_id=request.scope["user"].user_id)
     except ValidationFailed as failed:
         settings = await service.get_settings()
-        return await _page(request, settings, settings, failed.by_field(), status_code=422)
+        return await _page(request, config, settings, settings, failed.by_field(), status_code=422)
     return redirect("/settings", flash="Logo saved.", request=request)
 
 
@@ -156,6 +169,36 @@ async def settings_logo_upload(request: Request, config: Config) -> Response:
 async def settings_logo_delete(request: Request, config: Config) -> Response:
     await service.remove_logo(config.attachments_dir, actor_id=request.scope["user"].user_id)
     return redirect("/settings", flash="Logo removed.", request=request)
+
+
+@post("/settings/templates", opt=OWNER_ONLY)
+async def settings_templates(request: Request, config: Config) -> Response:
+    """The Document templates switch: the bundled templates, or the user's copies in the data folder."""
+    data = await form_data(request)
+    use = str(data.get("use_custom_templates") or "").lower() in ("1", "true", "on", "yes")
+    folder = render_service.custom_templates_dir(config.data_dir)
+    if use and not render_service.custom_template_files(config.data_dir):
+        flash = (f"There are no templates in {folder} yet: copy the defaults first. "
+                 "PDFs use the default templates meanwhile.")
+    elif use:
+        flash = f"PDFs now use your templates from {folder} (the default for any file missing there)."
+    else:
+        flash = "PDFs use the default templates again. Your copies stay in the data folder."
+    await service.update_settings({"use_custom_templates": use}, actor_id=request.scope["user"].user_id)
+    return redirect("/settings#templates", flash=flash, request=request)
+
+
+@post("/settings/templates/copy", opt=OWNER_ONLY)
+async def settings_templates_copy(request: Request, config: Config) -> Response:
+    """Copy the bundled templates into the data folder to edit them; an existing file is never overwritten."""
+    copied, kept = await asyncio.to_thread(render_service.copy_default_templates, config.data_dir)
+    folder = render_service.custom_templates_dir(config.data_dir)
+    flash = f"Copied {len(copied)} template file(s) into {folder}."
+    if kept:
+        flash += f" {len(kept)} file(s) already there were left as they are."
+    if not (await service.get_settings()).get("use_custom_templates"):
+        flash += " Turn on \u201cUse my templates\u201d once you have edited them."
+    return redirect("/settings#templates", flash=flash, request=request)
 
 
 @get("/settings/logo")
@@ -171,7 +214,8 @@ async def settings_logo(config: Config) -> File:
 async def business_card(config: Config) -> Response:
     """A one-page PDF of the business identity, rendered by Typst."""
     settings = await service.get_settings()
-    pdf = await render_service.business_card_pdf(settings, service.logo_path(config.attachments_dir, settings))
+    pdf = await render_service.business_card_pdf(settings, service.logo_path(config.attachments_dir, settings),
+                                                 config.data_dir)
     return Response(content=pdf, media_type="application/pdf",
                     headers={"Content-Disposition": 'inline; filename="business-card.pdf"'})
 
@@ -193,5 +237,6 @@ async def api_settings_update(request: Request, data: SettingsIn) -> SettingsOut
     return msgspec.structs.replace(out, **mail_api.mail_fields(await mail_service.get_mail_settings()))
 
 
-ROUTES = [settings_page, settings_submit, settings_numbering, settings_logo_upload, settings_logo_delete, settings_logo, business_card,
+ROUTES = [settings_page, settings_submit, settings_numbering, settings_logo_upload, settings_logo_delete, settings_logo,
+          settings_templates, settings_templates_copy, business_card,
           api_settings, api_settings_update]

@@ -37,5 +37,7 @@ class BusinessSettings(Table, db=DB, tablename="business_settings"):
     default_terms = Text(default="")
     # Embed the Factur-X / ZUGFeRD XML in issued invoices and credit notes (EU e-invoices); off outside the EU.
     facturx_enabled = Boolean(default=True)
+    # Render PDFs from the user's templates in the data folder's templates/ (per file, bundled when absent).
+    use_custom_templates = Boolean(default=False)
     updated_at = Timestamptz()
     updated_by = Integer(null=True, default=None)
