@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import functools
 import logging
 import secrets
 from datetime import datetime, timedelta, timezone
@@ -145,7 +146,7 @@ async def login(email: str, password: str, *, remote: str = "") -> dict[str, Any
         raise LoginThrottled(wait)
     user = await User.select().where((User.email == email) & (User.active == True)).first()  # noqa: E712
     # Verify against a dummy hash when the account does not exist, so timing tells nothing.
-    ok = await _verify(user["password_hash"] if user else _DUMMY_HASH, password or "")
+    ok = await _verify(user["password_hash"] if user else _dummy_hash(), password or "")
     async with write_transaction():
         await LoginAttempt.insert(LoginAttempt(email=email, remote=remote, succeeded=bool(user and ok), at=now))
         if user and ok:
@@ -157,7 +158,10 @@ async def login(email: str, password: str, *, remote: str = "") -> dict[str, Any
     return user
 
 
-_DUMMY_HASH = _hasher.hash("not a real password, only for even timing")
+@functools.lru_cache(maxsize=1)
+def _dummy_hash() -> str:
+    # Made on first use, not at import: hashing takes ~100 ms and start-up time matters.
+    return _hasher.hash("not a real password, only for even timing")
 
 
 async def recent_login_attempts(limit: int = 20) -> list[dict[str, Any]]:
