@@ -14,7 +14,7 @@ import asyncio
 import sqlite3
 from contextlib import asynccontextmanager
 from pathlib import Path
-from typing import AsyncIterator
+from typing import Any, AsyncIterator, Awaitable, Callable
 
 import aiosqlite
 from piccolo.engine.sqlite import SQLiteEngine, SQLiteTransaction, TransactionType, dict_factory
@@ -176,3 +176,37 @@ def raw_connection(database_path: Path | None = None) -> sqlite3.Connection:
     connection.execute("PRAGMA foreign_keys = 1")
     connection.row_factory = sqlite3.Row
     return connection
+
+
+# -- a read cache that knows when the data changed -----------------------------
+# Sums over 100,000 documents (list totals, statistics, aging) are the slow reads.
+# SQLite's `PRAGMA data_version` on our long-lived reader changes whenever any other
+# connection (our writer, or another process) commits, so results computed for one
+# version can be reused until the next commit, exactly.
+
+_cache: dict[Any, Any] = {}
+_cache_version: tuple[str, int] | None = None
+
+
+async def data_version() -> tuple[str, int]:
+    connection = await DB._shared_reader()
+    async with connection.execute("PRAGMA data_version") as cursor:
+        row = await cursor.fetchone()
+    return DB.path, int(row["data_version"])
+
+
+async def cached(key: Any, compute: Callable[[], Awaitable[Any]]) -> Any:
+    """compute() once per data version; outside a transaction only (inside, our own writes may be pending)."""
+    global _cache_version
+    if DB.current_transaction.get() is not None:
+        return await compute()
+    version = await data_version()
+    if version != _cache_version:
+        _cache.clear()
+        _cache_version = version
+    if key not in _cache:
+        value = await compute()
+        if await data_version() == version:  # nothing committed meanwhile
+            _cache[key] = value
+        return value
+    return _cache[key]

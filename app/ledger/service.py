@@ -10,7 +10,7 @@ from piccolo.columns.combination import WhereRaw
 
 from app.common.logic import FieldError, NotFound, ValidationFailed
 from app.clients.tables import Client
-from app.db.engine import DB
+from app.db.engine import DB, cached
 from app.documents.tables import Document
 from app.ledger import logic
 from app.ledger.tables import LedgerEntry
@@ -126,6 +126,11 @@ async def statement(client_id: int, date_from: date, date_to: date, currency: st
 
 
 async def aging_report(as_of: date) -> list[dict[str, Any]]:
+    """Accounts receivable aging across clients, one row per client and currency (cached per data version)."""
+    return await cached(("aging", as_of), lambda: _aging_report(as_of))
+
+
+async def _aging_report(as_of: date) -> list[dict[str, Any]]:
     """Accounts receivable aging across clients, one row per client and currency.
 
     Summed in SQL (the same buckets as logic.aging_bucket) so that 100,000 open
