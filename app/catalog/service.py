@@ -10,6 +10,7 @@ from piccolo.columns.combination import WhereRaw
 from app.catalog import logic
 from app.catalog.tables import Item
 from app.common.logic import (
+    like_pattern,
     Conflict, FieldError, NotFound, Page, PageOf, ValidationFailed, parse_search,
 )
 from app.db.engine import write_transaction
@@ -29,9 +30,6 @@ def _now() -> datetime:
     return datetime.now(timezone.utc)
 
 
-def _like(text: str) -> str:
-    return "%" + text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
-
 
 async def list_items(*, q: str = "", active: bool | None = None, category: str = "",
                      sort: str = "name", descending: bool = False, page: Page = Page()) -> PageOf:
@@ -47,7 +45,7 @@ async def list_items(*, q: str = "", active: bool | None = None, category: str =
     if not query.empty:
         conditions.append(WhereRaw(
             " AND ".join(["search_text LIKE {} ESCAPE '\\'"] * len(query.words)),
-            *[_like(word) for word in query.words],
+            *[like_pattern(word) for word in query.words],
         ))
     for condition in conditions:
         select, count = select.where(condition), count.where(condition)

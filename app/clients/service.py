@@ -10,6 +10,7 @@ from piccolo.columns.combination import WhereRaw
 from app.clients import logic
 from app.clients.tables import Client
 from app.common.logic import (
+    like_pattern,
     Conflict, FieldError, NotFound, Page, PageOf, ValidationFailed, parse_search,
 )
 from app.db.engine import write_transaction
@@ -32,9 +33,6 @@ def _now() -> datetime:
     return datetime.now(timezone.utc)
 
 
-def _like(text: str) -> str:
-    return "%" + text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
-
 
 def search_clause(q: str):
     """SQL for the same rule as common.logic.matches: every word in the folded text, or the digits in the phone."""
@@ -42,9 +40,9 @@ def search_clause(q: str):
     if query.empty:
         return None
     words_sql = " AND ".join(["search_text LIKE {} ESCAPE '\\'"] * len(query.words))
-    args = [_like(word) for word in query.words]
+    args = [like_pattern(word) for word in query.words]
     if query.digits:
-        return WhereRaw(f"(({words_sql}) OR search_digits LIKE {{}} ESCAPE '\\')", *args, _like(query.digits))
+        return WhereRaw(f"(({words_sql}) OR search_digits LIKE {{}} ESCAPE '\\')", *args, like_pattern(query.digits))
     return WhereRaw(f"({words_sql})", *args)
 
 

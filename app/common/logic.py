@@ -222,6 +222,11 @@ def fold_text(text: str) -> str:
     return " ".join(folded.split())
 
 
+def like_pattern(text: str) -> str:
+    """A LIKE pattern matching `text` anywhere, with % and _ taken literally (use ESCAPE '\\')."""
+    return "%" + text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+
+
 def digits_only(text: str) -> str:
     return "".join(ch for ch in (text or "") if ch.isdigit())
 

@@ -73,27 +73,24 @@ class CounterfoilEngine(SQLiteEngine):
         await connection.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_S * 1000}")
         return connection
 
-    async def _shared_writer(self) -> aiosqlite.Connection:
-        if self._writer is None or self._writer_path != self.path:
-            old = self._writer
-            self._writer, self._writer_path = await self._open_daemon_connection(), self.path
-            if old is not None:
+    async def _shared(self, name: str) -> aiosqlite.Connection:
+        """The long-lived connection `name` ("reader" or "writer"), reopened when the path changed."""
+        connection, path = getattr(self, f"_{name}"), getattr(self, f"_{name}_path")
+        if connection is None or path != self.path:
+            setattr(self, f"_{name}", await self._open_daemon_connection())
+            setattr(self, f"_{name}_path", self.path)
+            if connection is not None:
                 try:
-                    await old.close()
+                    await connection.close()
                 except Exception:  # closing a stale connection is best effort
                     pass
-        return self._writer
+        return getattr(self, f"_{name}")
+
+    async def _shared_writer(self) -> aiosqlite.Connection:
+        return await self._shared("writer")
 
     async def _shared_reader(self) -> aiosqlite.Connection:
-        if self._reader is None or self._reader_path != self.path:
-            old = self._reader
-            self._reader, self._reader_path = await self._open_daemon_connection(), self.path
-            if old is not None:
-                try:
-                    await old.close()
-                except Exception:  # closing a stale connection is best effort
-                    pass
-        return self._reader
+        return await self._shared("reader")
 
     async def _run_in_new_connection(self, query, args=None, query_type="generic", table=None):  # type: ignore[override]
         if not query.lstrip()[:6].upper().startswith(("SELECT", "WITH")):

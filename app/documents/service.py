@@ -17,6 +17,7 @@ from app.catalog.tables import Item
 from app.clients import service as clients_service
 from app.clients.tables import Client
 from app.common.logic import (
+    like_pattern,
     Conflict, FieldError, NotFound, Page, PageOf, ValidationFailed, parse_search,
 )
 from app.db.engine import cached, write_transaction
@@ -106,9 +107,6 @@ async def related(document_id: int) -> list[dict[str, Any]]:
     return [_decorate(row, today_) for row in rows]
 
 
-def _like(text: str) -> str:
-    return "%" + text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
-
 
 def _status_clause(doc_type: str, status: str, today_: date) -> WhereRaw:
     open_sql = "(document.total_minor - document.paid_minor - document.credited_minor)"
@@ -166,7 +164,7 @@ async def list_documents(doc_type: str, *, status: str = "", client_id: int | No
         # testing each wide row while walking the date order.
         words = " AND ".join(["search_text LIKE {} ESCAPE '\\'"] * len(query.words))
         conditions.append(WhereRaw(f"document.id IN (SELECT id FROM document WHERE doc_type = {{}} AND {words})",
-                                   doc_type, *[_like(w) for w in query.words]))
+                                   doc_type, *[like_pattern(w) for w in query.words]))
     select = Document.select(
         Document.id, Document.doc_type, Document.number, Document.status, Document.client, Document.currency,
         Document.issue_date, Document.due_date, Document.valid_until, Document.subtotal_minor,
