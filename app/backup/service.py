@@ -64,6 +64,7 @@ from app.db import engine
 from app.db.engine import write_transaction
 from app.db.migrate import apply_migrations, known_migrations
 from app.paths import ensure_private_dir
+from app.background import stop_task
 
 log = logging.getLogger("counterfoil.backup")
 
@@ -1035,13 +1036,8 @@ class Scheduler:
         self.task = asyncio.get_running_loop().create_task(self._loop())
 
     async def stop(self) -> None:
-        if self.task is not None:
-            self.task.cancel()
-            try:
-                await self.task
-            except (asyncio.CancelledError, Exception):
-                pass
-            self.task = None
+        await stop_task(self.task)
+        self.task = None
         try:
             row = await get_schedule()
             if row["rhythm"] == "on_quit":

@@ -24,6 +24,7 @@ from app.payments import service as payments_service
 from app.render import service as render_service
 from app.reports import service as reports_service
 from app.settings import service as settings_service
+from app.background import stop_task
 
 log = logging.getLogger("counterfoil.exports")
 BATCH = 500
@@ -234,10 +235,5 @@ class Scheduler:
             self.task = asyncio.get_running_loop().create_task(self._loop(), name="accountant-schedule")
 
     async def stop(self) -> None:
-        if self.task is not None:
-            self.task.cancel()
-            try:
-                await self.task
-            except (asyncio.CancelledError, Exception):
-                pass
-            self.task = None
+        await stop_task(self.task)
+        self.task = None

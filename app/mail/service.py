@@ -36,6 +36,7 @@ from app.mail.tables import MailSettings, OutboxAttachment, OutboxMessage
 from app.render import logic as render_logic
 from app.render import service as render_service
 from app.settings import service as settings_service
+from app.background import stop_task
 
 log = logging.getLogger("counterfoil.mail")
 SETTINGS_ID = 1
@@ -860,13 +861,8 @@ class Worker:
         global _worker
         if _worker is self:
             _worker = None
-        if self.task is not None:
-            self.task.cancel()
-            try:
-                await self.task
-            except (asyncio.CancelledError, Exception):
-                pass
-            self.task = None
+        await stop_task(self.task)
+        self.task = None
         self.loop = self.event = None
 
 
