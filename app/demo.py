@@ -54,6 +54,24 @@ PLACES = [
 STREETS = ["King Street West", "Rue Saint-Denis", "Hauptstraße", "Granville Street", "Rue de la République",
            "Queen Street", "Barrington Street", "Pike Street", "Leopoldstraße"]
 
+# One client is a German public authority: XRechnung needs its Leitweg-ID (buyer reference, BT-10), and
+# its invoices are reverse charge, which needs its VAT number (EN 16931 BR-AE-02/03).
+AUTHORITY_INDEX = 1
+AUTHORITY = {
+    "name": "Stadtverwaltung Bremen, Amt für Digitales", "contact_name": "Referat Beschaffung",
+    "email": "rechnungseingang@stadt-bremen.example", "phone": "+49 421 5550 2100",
+    "address_line1": "Am Markt 21", "address_line2": "", "postal_code": "28195", "city": "Bremen", "region": "",
+    "country": "DE", "currency": "EUR", "language": "de", "tax_number": "DE114707273",
+    "buyer_reference": "04011000-1234512345-06",
+    "notes": "Public authority: send invoices as XRechnung with the Leitweg-ID.",
+}
+AUTHORITY_LINES = [
+    {"description": "Accessibility audit of the citizen portal (WCAG 2.2 AA, BITV 2.0)", "quantity": "1",
+     "unit": "fixed", "unit_price": "2400.00", "taxes": ["RC"]},
+    {"description": "Remediation workshop with the portal team", "quantity": "1", "unit": "day",
+     "unit_price": "1450.00", "taxes": ["RC"]},
+]
+
 ITEMS = [
     ("DEV-H", "Software development", "service", "hour", "125.00", "HST", "Development",
      "Design, implementation and testing of software features."),
@@ -83,6 +101,8 @@ def _client(rng: random.Random, index: int) -> dict[str, Any]:
     if index == 3:
         name = "Lumière Boréale Architectes Paysagistes et Urbanistes Associés du Québec Inc."
     domain = "".join(ch for ch in unidecode(name.lower().split()[0]) if ch.isalnum()) or "client"
+    if index == AUTHORITY_INDEX:  # after the same random draws as any client, so the others stay as they were
+        return dict(AUTHORITY)
     return {
         "name": name, "contact_name": contact, "email": f"accounts@{domain}{index}.example",
         "phone": phone.format(100 + index), "address_line1": f"{rng.randint(1, 999)} {rng.choice(STREETS)}",
@@ -190,6 +210,15 @@ async def _documents(rng: random.Random, invoices: int) -> dict[str, int]:
                 "unit_price": str((first["net"] / 4).quantize(first["net"])), "taxes": first["tax_codes"].split()}]})
             await documents_service.issue(credit["id"])
             counts["credit notes"] += 1
+    # The public authority's invoice: reverse charge (its VAT number is on the client) and a Leitweg-ID.
+    authorities = [c for c in (await clients_service.list_clients(status="active", page=Page(1, 500))).items
+                   if c["buyer_reference"] and c["tax_number"]]
+    for authority in authorities[:1]:
+        doc = await documents_service.create_document("invoice", {
+            "client_id": authority["id"], "currency": "EUR", "issue_date": today.isoformat(),
+            "terms_days": 30, "lines": AUTHORITY_LINES, "notes": "Rahmenvertrag Barrierefreiheit 2026, Los 2"})
+        await documents_service.issue(doc["id"])
+        counts["invoices"] += 1
     for index in range(max(3, invoices // 10)):
         client = rng.choice(clients)
         quote = await documents_service.create_document("quote", {

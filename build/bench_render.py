@@ -1,12 +1,17 @@
 """Benchmark the PDF renderer (DESIGN.md, "Performance budgets"); builds its own data.
 
-    .venv/bin/python build/bench_render.py [--zip-count 1000] [--out FOLDER]
+    .venv/bin/python build/bench_render.py [--zip-count 1000] [--out FOLDER] [--service]
 
 Prints the median warm render time of a 20-line invoice (budget 20 ms; with and
 without the Factur-X attachment), of a 10-page statement (budget 150 ms), and the
 time to build a ZIP of N invoice PDFs on every core (budget 30 s for 1,000 on 2 cores).
 The documents are fabricated as the documents service returns them, so the numbers
 measure the renderer (data, XML, QR, Typst, XMP), not the database.
+
+`--service` also times the ZIP as the export route makes it (`render.service.documents_zip`:
+database reads on the event loop, PDFs on the render threads) in a fresh data folder holding
+`counterfoil demo`'s documents, their issued invoices copied until there are --zip-count; once
+with an empty PDF cache and once with every PDF already kept.
 """
 
 from __future__ import annotations
@@ -137,6 +142,7 @@ def main() -> None:
     parser.add_argument("--zip-count", type=int, default=1000)
     parser.add_argument("--repeat", type=int, default=30)
     parser.add_argument("--out", type=Path, default=None, help="keep sample PDFs here")
+    parser.add_argument("--service", action="store_true", help="also time the export route's ZIP on a real database")
     args = parser.parse_args()
 
     invoice = fabricate_invoice(20)
@@ -187,6 +193,65 @@ def main() -> None:
         args.out.mkdir(parents=True, exist_ok=True)
         (args.out / "invoice-20.pdf").write_bytes(invoice_pdf(True))
         (args.out / "statement.pdf").write_bytes(statement_pdf)
+    if args.service:
+        service_zip(args.zip_count)
+
+
+def service_zip(count: int) -> None:
+    """The export route's ZIP of `count` issued invoices against a real SQLite data folder."""
+    import asyncio
+    import shutil
+    import sqlite3
+
+    from app.config import Config
+    from app.db.lifecycle import open_database
+    from app import demo
+
+    folder = Path(tempfile.mkdtemp(prefix="bench-render-"))
+    try:
+        config = Config.for_data_dir(folder)
+
+        async def build() -> None:
+            await open_database(config)
+            await demo.fill(config)
+        asyncio.run(build())
+        connection = sqlite3.connect(config.database_path)
+        issued = [row[0] for row in connection.execute(
+            "SELECT id FROM document WHERE doc_type = 'invoice' AND number IS NOT NULL ORDER BY id")]
+        have = len(issued)
+        document_columns = [r[1] for r in connection.execute("PRAGMA table_info(document)") if r[1] != "id"]
+        line_columns = [r[1] for r in connection.execute("PRAGMA table_info(document_line)")
+                        if r[1] not in ("id", "document")]
+        for n in range(max(0, count - have)):
+            source = issued[n % have]
+            values = connection.execute(f"SELECT {', '.join(document_columns)} FROM document WHERE id = ?",
+                                        (source,)).fetchone()
+            row = dict(zip(document_columns, values))
+            row["number"] = f"BENCH-{n + 1:05d}"
+            cursor = connection.execute(f"INSERT INTO document ({', '.join(row)}) VALUES ({', '.join('?' * len(row))})",
+                                        tuple(row.values()))
+            connection.execute(f"INSERT INTO document_line (document, {', '.join(line_columns)}) "
+                               f"SELECT ?, {', '.join(line_columns)} FROM document_line WHERE document = ?",
+                               (cursor.lastrowid, source))
+        connection.commit()
+        total, lines = connection.execute(
+            "SELECT COUNT(*), (SELECT COUNT(*) FROM document_line JOIN document d ON d.id = document_line.document "
+            "WHERE d.doc_type = 'invoice' AND d.number IS NOT NULL) FROM document "
+            "WHERE doc_type = 'invoice' AND number IS NOT NULL").fetchone()
+        connection.close()
+
+        async def export() -> tuple[float, float, int]:
+            await open_database(config)
+            start, start_cpu = time.perf_counter(), time.process_time()
+            path, exported = await service.documents_zip("invoice", data_dir=folder)
+            path.unlink()
+            return time.perf_counter() - start, time.process_time() - start_cpu, exported
+        for label in ("empty PDF cache", "every PDF kept"):
+            elapsed, elapsed_cpu, exported = asyncio.run(export())
+            print(f"export route's ZIP of {exported} issued invoices ({lines / total:.1f} lines each on average), "
+                  f"{label}: {elapsed:6.2f} s [CPU {elapsed_cpu:.1f} s]")
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)
 
 
 def _pages(pdf: bytes) -> int:

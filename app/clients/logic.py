@@ -14,8 +14,15 @@ AUTO_CODE_RE = re.compile(r"^C(\d+)$", re.IGNORECASE)  # codes are unique regard
 
 EDITABLE_FIELDS = (
     "code", "name", "contact_name", "email", "phone", "address_line1", "address_line2",
-    "postal_code", "city", "region", "country", "currency", "language", "tax_number", "notes",
+    "postal_code", "city", "region", "country", "currency", "language", "tax_number", "buyer_reference",
+    "notes",
 )
+BUYER_REFERENCE_MAX = 100
+# A Leitweg-ID (KoSIT, Formatspezifikation Leitweg-ID 2.0): the coarse address (2-12 digits), an optional
+# fine address (up to 30 letters and digits) and two check digits (ISO 7064 MOD 97-10), joined by hyphens.
+LEITWEG_RE = re.compile(r"^(\d{2,12})(?:-([A-Za-z0-9]{1,30}))?-(\d{2})$")
+# Line breaks, tabs and the other characters XML 1.0 cannot carry have no place in a one-line reference.
+CONTROL_RE = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029\ufffe\uffff]")
 
 
 def next_client_code(existing_codes: Iterable[str]) -> str:
@@ -51,8 +58,37 @@ def clean_client(data: Mapping[str, Any], *, partial: bool = False) -> dict[str,
     form.currency("currency")
     form.choice("language", LANGUAGES, default="en")
     form.text("tax_number", max_length=80, label="Tax number")
+    form.text("buyer_reference", max_length=BUYER_REFERENCE_MAX, label="Buyer reference")
+    if form.values.get("buyer_reference") and CONTROL_RE.search(form.values["buyer_reference"]):
+        form.values.pop("buyer_reference")
+        form.error("buyer_reference", "Buyer reference must be one line of text (no line breaks or tabs)")
     form.text("notes", max_length=5000)
     return form.raise_if_invalid()
+
+
+def _mod97_ok(match: re.Match[str]) -> bool:
+    digits = "".join(str(int(ch, 36)) for ch in "".join(part for part in match.groups() if part).upper())
+    return int(digits) % 97 == 1
+
+
+def is_leitweg_id(reference: str) -> bool:
+    """True for a well-formed Leitweg-ID whose check digits match (`04011000-1234512345-06`, `991-33333TEST-33`)."""
+    match = LEITWEG_RE.match((reference or "").strip())
+    return bool(match) and _mod97_ok(match)
+
+
+def leitweg_id_problem(reference: str) -> str | None:
+    """A warning when the buyer reference is written like a Leitweg-ID but its check digits do not match.
+
+    Only a warning: a buyer reference is free text in most countries (an order or cost-centre number
+    such as `2024-05` has the same shape as a short Leitweg-ID), so only the three-part form is checked
+    and nothing is refused on this ground.
+    """
+    match = LEITWEG_RE.match((reference or "").strip())
+    if not match or not match.group(2) or _mod97_ok(match):
+        return None
+    return (f"{reference.strip()} looks like a Leitweg-ID, but its check digits (the last two) do not match; "
+            "copy it again from the authority's order, or XRechnung portals will reject the invoice.")
 
 
 def search_keys(name: str, code: str, email: str, phone: str, contact_name: str = "") -> tuple[str, str]:

@@ -39,6 +39,7 @@ class ClientOut(msgspec.Struct):
     currency: str
     language: str
     tax_number: str
+    buyer_reference: str
     notes: str
     created_at: str
     updated_at: str
@@ -60,6 +61,7 @@ class ClientIn(msgspec.Struct, omit_defaults=True):
     currency: str | UnsetType = UNSET
     language: str | UnsetType = UNSET
     tax_number: str | UnsetType = UNSET
+    buyer_reference: str | UnsetType = UNSET
     notes: str | UnsetType = UNSET
 
 
@@ -117,7 +119,8 @@ async def client_create_form(request: Request) -> Response:
 async def client_page(request: Request, client_id: int) -> Template:
     client = await service.get_client(client_id)
     return page(request, "clients/detail.html", section="clients", title=client["name"], client=client,
-                languages=logic.LANGUAGES, documents=await documents_service.client_documents(client_id))
+                languages=logic.LANGUAGES, documents=await documents_service.client_documents(client_id),
+                reference_warning=logic.leitweg_id_problem(client.get("buyer_reference") or ""))
 
 
 @get("/clients/{client_id:int}/edit")

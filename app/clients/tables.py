@@ -20,6 +20,8 @@ class Client(Table, db=DB, tablename="client"):
     currency = Varchar(length=3, default="")
     language = Varchar(length=10, default="en")
     tax_number = Varchar(length=80, default="")
+    # EN 16931 BT-10: the reference the buyer wants on its invoices (a German authority's Leitweg-ID).
+    buyer_reference = Varchar(length=100, default="")
     notes = Text(default="")
     # Accent- and case-folded name/code/email, and the phone's digits, for search.
     search_text = Text(default="")

@@ -177,6 +177,45 @@ def check_can_issue(doc_type: str, stored: str, line_count: int, client_status: 
         raise_conflict("The client is archived; restore the client before issuing.")
 
 
+# -- e-invoice rules checked before issuing ---------------------------------------------
+
+REVERSE_CHARGE = "AE"  # EN 16931 VAT category of a reverse-charge tax
+CLIENT_VAT_MISSING = "Reverse charge needs the client's VAT number; add it on the client."
+SELLER_VAT_MISSING = "Reverse charge needs your own VAT number; add it in Settings (Tax number)."
+REVERSE_CHARGE_REFUSED = ("Not issued: this document uses reverse charge (VAT category AE), and its Factur-X "
+                          "e-invoice must name both VAT numbers (EN 16931 BR-AE-02, BR-AE-03).")
+
+
+def reverse_charge_problems(categories: Iterable[str], *, seller_tax_number: str | None,
+                            buyer_tax_number: str | None) -> list[FieldError]:
+    """EN 16931 BR-AE-02/03/04: a document with a reverse-charge (AE) tax carries the seller's VAT
+    identifier and the buyer's. Empty when there is no reverse charge or both numbers are there.
+
+    `buyer_tax_number` None means no client is chosen yet (nothing to say about the client).
+    """
+    if REVERSE_CHARGE not in set(categories):
+        return []
+    problems = []
+    if buyer_tax_number is not None and not buyer_tax_number.strip():
+        problems.append(FieldError("client.tax_number", CLIENT_VAT_MISSING))
+    if not (seller_tax_number or "").strip():
+        problems.append(FieldError("settings.tax_number", SELLER_VAT_MISSING))
+    return problems
+
+
+def check_reverse_charge(doc_type: str, categories: Iterable[str], *, seller_tax_number: str | None,
+                         buyer_tax_number: str | None, facturx_enabled: bool) -> None:
+    """Before issuing: an invoice or credit note whose Factur-X XML would break BR-AE-02/03 is refused
+    (ValidationFailed, HTTP 422). With the Factur-X attachment turned off, or for a quote (never an
+    e-invoice), it is allowed: the editor still warns, and the tax's legal note is printed."""
+    if doc_type not in (INVOICE, CREDIT_NOTE) or not facturx_enabled:
+        return
+    problems = reverse_charge_problems(categories, seller_tax_number=seller_tax_number,
+                                       buyer_tax_number=buyer_tax_number or "")
+    if problems:
+        raise ValidationFailed(problems, detail=REVERSE_CHARGE_REFUSED)
+
+
 QUOTE_TRANSITIONS = {"accept": ("issued",), "decline": ("issued",), "convert": ("issued", "accepted")}
 
 

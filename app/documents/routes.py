@@ -240,9 +240,10 @@ async def _editor_context(doc: Mapping[str, Any], values: dict[str, Any], lines:
                 targets.insert(0, linked)
             except NotFound:
                 pass
+    einvoice = await service.einvoice_warnings(client, sorted(used))
     return {"doc": doc, "values": values, "lines": lines, "items": [i for i in items if i["active"]],
             "tax_rates": [t for t in taxes if t["active"] or t["code"] in used], "preview": preview,
-            "client": client, "credit_targets": targets, "type_label": TYPE_LABELS[doc["doc_type"]],
+            "client": client, "credit_targets": targets, "einvoice": einvoice, "type_label": TYPE_LABELS[doc["doc_type"]],
             "base": f"/{TYPE_PATHS[doc['doc_type']]}", "plural": PLURALS[doc["doc_type"]]}
 
 
@@ -409,6 +410,10 @@ async def _view(request: Request, document_id: int, *, status_code: int = 200, p
     if doc_type == INVOICE and doc["status"] != "draft":
         payments = (await payments_service.list_payments(invoice_id=document_id, page=page_params(1, 100))).items
     mail_log = await mail_service.messages_for_document(document_id) if doc["status"] != "draft" else []
+    einvoice = None
+    if doc["status"] == "draft":
+        einvoice = await service.einvoice_warnings(
+            client, sorted({code for line in doc["lines"] for code in line["tax_codes"].split()}))
     actions = logic.available_actions(doc_type, doc["status"], doc["shown_status"], paid=doc["paid"],
                                       credited=doc["credited"], balance_due=doc["balance"], is_owner=_is_owner(request))
     return page(request, "documents/view.html", status_code=status_code, section=SECTIONS[doc_type],
@@ -416,7 +421,7 @@ async def _view(request: Request, document_id: int, *, status_code: int = 200, p
                 events=events, users=users, related=related, payments=payments, actions=actions,
                 status_labels=STATUS_LABELS, event_labels=EVENT_LABELS, type_label=TYPE_LABELS[doc_type],
                 base=f"/{TYPE_PATHS[doc_type]}", plural=PLURALS[doc_type], problem=problem, errors=errors or {},
-                values=values or {}, mail_log=mail_log, mail_status_labels=MAIL_STATUS_LABELS)
+                values=values or {}, mail_log=mail_log, mail_status_labels=MAIL_STATUS_LABELS, einvoice=einvoice)
 
 
 @get("/documents/{document_id:int}")

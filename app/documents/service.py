@@ -424,7 +424,7 @@ def _snapshot(settings: Mapping[str, Any], client: Mapping[str, Any]) -> dict[st
                        "email", "phone", "website", "registration_number", "tax_number", "logo_filename",
                        "bank_account_holder", "bank_name", "bank_iban", "bank_bic")
     client_fields = ("code", "name", "contact_name", "email", "phone", "address_line1", "address_line2",
-                     "postal_code", "city", "region", "country", "tax_number", "language")
+                     "postal_code", "city", "region", "country", "tax_number", "language", "buyer_reference")
     return {"business": {f: settings.get(f, "") for f in business_fields},
             "client": {f: client.get(f, "") for f in client_fields}}
 
@@ -448,7 +448,8 @@ async def _next_number(doc_type: str, issue_date: date) -> str:
     return number
 
 
-async def _issue_in_transaction(document_id: int, actor: int | None, *, ledger_kind: str | None = None) -> None:
+async def _issue_in_transaction(document_id: int, actor: int | None, *, ledger_kind: str | None = None,
+                                einvoice_rules: bool = True) -> None:
     current = await Document.select().where(Document.id == document_id).first()
     if current is None:
         raise NotFound(f"Document {document_id}")
@@ -458,6 +459,12 @@ async def _issue_in_transaction(document_id: int, actor: int | None, *, ledger_k
         logic.check_can_issue(current["doc_type"], current["status"], line_count, client["status"])
     except StateConflict as error:
         raise _conflict(error) from None
+    if einvoice_rules:
+        settings = await settings_service.get_settings()
+        logic.check_reverse_charge(
+            current["doc_type"], [t.get("category") or "S" for t in json.loads(current["taxes_json"] or "[]")],
+            seller_tax_number=settings.get("tax_number"), buyer_tax_number=client.get("tax_number"),
+            facturx_enabled=bool(settings.get("facturx_enabled", True)))
     if current["doc_type"] == CREDIT_NOTE and current["invoice"] is not None:
         invoice = await Document.select().where(Document.id == current["invoice"]).first()
         if invoice["status"] in ("draft", "cancelled"):
@@ -568,7 +575,8 @@ async def cancel(document_id: int, reason: str, *, actor: int | None = None) -> 
         await Document.update({Document.tax_total_minor: invoice["tax_total_minor"],
                                Document.total_minor: invoice["total_minor"],
                                Document.taxes_json: invoice["taxes_json"]}).where(Document.id == credit["id"])
-        await _issue_in_transaction(credit["id"], actor, ledger_kind="cancellation")
+        # A cancellation must always be possible: the e-invoice rules were checked when the invoice was issued.
+        await _issue_in_transaction(credit["id"], actor, ledger_kind="cancellation", einvoice_rules=False)
         await Document.update({Document.status: "cancelled", Document.cancelled_at: _now(),
                                Document.cancel_reason: reason}).where(Document.id == invoice["id"])
         await _event(invoice["id"], "cancelled", reason, actor)
@@ -837,6 +845,19 @@ async def preview(doc_type: str, data: Mapping[str, Any]) -> dict[str, Any]:
         rows[index]["net"] = net
     return {"currency": currency, "lines": rows, "totals": totals, "errors": errors,
             "complete": len(computed) == sum(1 for raw in data.get("lines") or [] if not logic.line_is_blank(raw))}
+
+
+async def einvoice_warnings(client: Mapping[str, Any] | None, tax_codes: Sequence[str]) -> dict[str, Any]:
+    """What the editor (and a draft's page) warns about before issuing: reverse charge without the
+    client's or the business's VAT number. `blocks_issue` when Factur-X is on (issuing is refused then)."""
+    rates = await taxes_service.rates_by_code()
+    settings = await settings_service.get_settings()
+    problems = logic.reverse_charge_problems(
+        [rates[code].category for code in tax_codes if code in rates],
+        seller_tax_number=settings.get("tax_number"),
+        buyer_tax_number=None if client is None else (client.get("tax_number") or ""))
+    return {"problems": problems, "blocks_issue": bool(settings.get("facturx_enabled", True)),
+            "client_id": (client or {}).get("id")}
 
 
 async def credit_targets(client_id: int, currency: str | None = None) -> list[dict[str, Any]]:

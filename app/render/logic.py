@@ -20,6 +20,8 @@ from babel import Locale, UnknownLocaleError
 from babel.dates import format_date
 from babel.numbers import format_currency, format_decimal, format_percent
 
+from app.clients.logic import is_leitweg_id
+from app.common.logic import FieldError, ValidationFailed
 from app.money import minor_digits, round_money
 
 QUOTE, INVOICE, CREDIT_NOTE, STATEMENT = "quote", "invoice", "credit_note", "statement"
@@ -35,7 +37,7 @@ LABELS: dict[str, dict[str, str]] = {
         "number": "Number", "issue_date": "Date", "due_date": "Due date", "valid_until": "Valid until",
         "bill_to": "Bill to", "quote_for": "Prepared for", "credit_to": "Credit to", "client_code": "Client no.",
         "currency": "Currency", "reference": "Reference", "credits_invoice": "Credit note for invoice {number}",
-        "from_quote": "Quote", "tax_id": "VAT no.", "reg_no": "Reg. no.",
+        "from_quote": "Quote", "tax_id": "VAT no.", "reg_no": "Reg. no.", "buyer_reference": "Your reference: {reference}",
         "pos": "#", "description": "Description", "qty": "Qty", "unit": "Unit", "unit_price": "Unit price",
         "discount": "Disc.", "tax": "Tax", "amount": "Amount",
         "subtotal": "Subtotal", "total": "Total", "paid": "Paid", "credited": "Credited",
@@ -68,7 +70,7 @@ LABELS: dict[str, dict[str, str]] = {
         "number": "Numéro", "issue_date": "Date", "due_date": "Échéance", "valid_until": "Valable jusqu’au",
         "bill_to": "Facturé à", "quote_for": "Établi pour", "credit_to": "Avoir pour", "client_code": "N° client",
         "currency": "Devise", "reference": "Référence", "credits_invoice": "Avoir sur la facture {number}",
-        "from_quote": "Devis", "tax_id": "N° TVA", "reg_no": "Immatriculation",
+        "from_quote": "Devis", "tax_id": "N° TVA", "reg_no": "Immatriculation", "buyer_reference": "Votre référence\u00a0: {reference}",
         "pos": "#", "description": "Désignation", "qty": "Qté", "unit": "Unité", "unit_price": "Prix unitaire",
         "discount": "Remise", "tax": "TVA", "amount": "Montant HT",
         "subtotal": "Total HT", "total": "Total TTC", "paid": "Déjà réglé", "credited": "Avoirs",
@@ -101,7 +103,7 @@ LABELS: dict[str, dict[str, str]] = {
         "bill_to": "Rechnungsempfänger", "quote_for": "Angebot für", "credit_to": "Gutschrift für",
         "client_code": "Kundennr.", "currency": "Währung", "reference": "Bezug",
         "credits_invoice": "Gutschrift zur Rechnung {number}", "from_quote": "Angebot", "tax_id": "USt-IdNr.",
-        "reg_no": "Registernr.",
+        "reg_no": "Registernr.", "buyer_reference": "Ihr Zeichen: {reference}",
         "pos": "Pos.", "description": "Beschreibung", "qty": "Menge", "unit": "Einheit", "unit_price": "Einzelpreis",
         "discount": "Rabatt", "tax": "USt.", "amount": "Betrag",
         "subtotal": "Zwischensumme (netto)", "total": "Gesamtbetrag", "paid": "Bezahlt", "credited": "Gutgeschrieben",
@@ -299,6 +301,16 @@ def _party_lines(party: Mapping[str, Any], locale: str) -> list[str]:
     return lines + ([country] if country else [])
 
 
+def _reference_line(buyer: Mapping[str, Any], labels: Mapping[str, str]) -> list[str]:
+    """The buyer's reference (BT-10) under its address, when it has one: `Leitweg-ID: 04011000-…-06`."""
+    reference = (buyer.get("buyer_reference") or "").strip()
+    if not reference:
+        return []
+    if is_leitweg_id(reference):
+        return [f"Leitweg-ID: {reference}"]
+    return [labels["buyer_reference"].format(reference=reference)]
+
+
 # -- documents ---------------------------------------------------------------------
 
 def snapshot_of(document: Mapping[str, Any], settings: Mapping[str, Any], client: Mapping[str, Any] | None) -> dict[str, Any]:
@@ -309,7 +321,7 @@ def snapshot_of(document: Mapping[str, Any], settings: Mapping[str, Any], client
                        "email", "phone", "website", "registration_number", "tax_number", "logo_filename",
                        "bank_account_holder", "bank_name", "bank_iban", "bank_bic")
     client_fields = ("code", "name", "contact_name", "email", "phone", "address_line1", "address_line2",
-                     "postal_code", "city", "region", "country", "tax_number", "language")
+                     "postal_code", "city", "region", "country", "tax_number", "language", "buyer_reference")
     client = client or {}
     return {"business": {f: settings.get(f, "") or "" for f in business_fields},
             "client": {f: client.get(f, "") or "" for f in client_fields}}
@@ -433,7 +445,7 @@ def document_data(document: Mapping[str, Any], *, settings: Mapping[str, Any],
         "pdf_title": " ".join(p for p in (title, document.get("number") or "", "—", business.get("name") or "") if p),
         "business": _business_block(business, labels, locale, logo),
         "client": {"label": recipient_label, "name": buyer.get("name") or "", "contact": buyer.get("contact_name") or "",
-                   "lines": _party_lines(buyer, locale), "email": buyer.get("email") or ""},
+                   "lines": _party_lines(buyer, locale) + _reference_line(buyer, labels), "email": buyer.get("email") or ""},
         "meta": meta,
         "columns": {"discount": discounts, "tax": show_tax, "unit": show_unit}, "widths": widths,
         "lines": lines,
@@ -691,6 +703,25 @@ def facturx_problem(document: Mapping[str, Any]) -> str | None:
     return None
 
 
+BUYER_REFERENCE_DETAIL = ("XRechnung needs the buyer reference (BT-10, rule BR-DE-15): for a German public "
+                          "authority, its Leitweg-ID.")
+
+
+def xrechnung_problems(buyer: Mapping[str, Any], *, issued: bool = True) -> list[FieldError]:
+    """What an XRechnung (CIUS of EN 16931) needs beyond the Factur-X data; empty when it can be made.
+
+    `buyer` is the client as frozen on the document (its snapshot). The buyer reference is
+    mandatory in XRechnung (BR-DE-15), optional in plain EN 16931.
+    """
+    if (buyer.get("buyer_reference") or "").strip():
+        return []
+    where = "Set it on the client (Clients, Edit, “Buyer reference (e.g. Leitweg-ID)”)"
+    if issued:
+        where += ("; an issued invoice keeps the client as it was when issued, so cancel this one and issue "
+                  "a new invoice to carry it")
+    return [FieldError("buyer_reference", f"The client has no buyer reference (Leitweg-ID). {where}.")]
+
+
 def _vat_of_line(line: Mapping[str, Any], taxes: Mapping[str, Mapping[str, Any]]) -> tuple[str, Decimal]:
     codes = (line.get("tax_codes") or "").split()
     if not codes:
@@ -767,6 +798,10 @@ def facturx_xml(document: Mapping[str, Any], *, settings: Mapping[str, Any] | No
     currency = document["currency"]
     snapshot = snapshot_of(document, settings or {}, client)
     seller, buyer = snapshot["business"], snapshot["client"]
+    if guideline == XRECHNUNG_GUIDELINE:
+        problems = xrechnung_problems(buyer, issued=bool(document.get("snapshot")))
+        if problems:
+            raise ValidationFailed(problems, detail=BUYER_REFERENCE_DETAIL)
     taxes = {t["code"]: t for t in document.get("taxes") or []}
     credit_note = document["doc_type"] == CREDIT_NOTE
 
@@ -821,10 +856,9 @@ def facturx_xml(document: Mapping[str, Any], *, settings: Mapping[str, Any] | No
             _amount(net, currency))
 
     agreement = _el(transaction, "ram:ApplicableHeaderTradeAgreement")
-    if guideline == XRECHNUNG_GUIDELINE:
-        # BR-DE-15 wants the buyer's reference (a Leitweg-ID for German authorities); the client
-        # number stands in until clients carry one.
-        _el(agreement, "ram:BuyerReference", buyer.get("code") or buyer.get("name") or "-")
+    buyer_reference = (buyer.get("buyer_reference") or "").strip()
+    if buyer_reference:  # BT-10, e.g. a Leitweg-ID; mandatory in XRechnung (checked above)
+        _el(agreement, "ram:BuyerReference", buyer_reference)
     _party(agreement, "ram:SellerTradeParty", seller, seller=True)
     _party(agreement, "ram:BuyerTradeParty", buyer, seller=False)
     delivery = _el(transaction, "ram:ApplicableHeaderTradeDelivery")

@@ -302,3 +302,57 @@ def test_api_wrong_json_types_are_400_and_write_nothing(api, config):
     response = api.post("/api/v1/clients", content=b"{not json", headers={"Content-Type": "application/json"})
     assert response.status_code == 400
     assert count(config, "client") == 0
+
+
+# -- the buyer reference (EN 16931 BT-10, e.g. a German authority's Leitweg-ID) --------------------
+
+LEITWEG = "04011000-1234512345-06"
+
+
+def test_buyer_reference_through_the_form(browser, config):
+    form = browser.get("/clients/new").text
+    assert 'name="buyer_reference"' in form and "Buyer reference (e.g. Leitweg-ID)" in form
+    response = browser.post("/clients", data={**FORM, "buyer_reference": f" {LEITWEG} "}, follow_redirects=False)
+    assert response.status_code == 303
+    (client_id, reference), = query(config, "SELECT id, buyer_reference FROM client")
+    assert reference == LEITWEG
+    detail = browser.get(f"/clients/{client_id}").text
+    assert "Buyer reference" in detail and LEITWEG in detail and "check digits" not in detail
+    edit = browser.get(f"/clients/{client_id}/edit").text
+    assert f'value="{LEITWEG}"' in edit
+    # A mistyped Leitweg-ID is saved (a reference is free text) but the client's page points it out.
+    mistyped = "04011000-1234512354-06"
+    assert browser.post(f"/clients/{client_id}/edit", data={**FORM, "buyer_reference": mistyped},
+                        follow_redirects=False).status_code == 303
+    assert "check digits (the last two) do not match" in browser.get(f"/clients/{client_id}").text
+    # Too long or on two lines: refused, named, nothing changed.
+    before = snapshot(config, "client")
+    for bad, message in [("R" * 101, "at most 100"), ("PO 1\r\nPO 2", "one line")]:
+        refused = browser.post(f"/clients/{client_id}/edit", data={**FORM, "buyer_reference": bad})
+        assert refused.status_code == 422 and message in refused.text and 'id="e-buyer_reference"' in refused.text
+    assert snapshot(config, "client") == before
+    # Emptied: no reference any more.
+    assert browser.post(f"/clients/{client_id}/edit", data={**FORM, "buyer_reference": ""},
+                        follow_redirects=False).status_code == 303
+    assert query(config, "SELECT buyer_reference FROM client") == [("",)]
+
+
+def test_buyer_reference_through_the_api(api, config):
+    created = api.post("/api/v1/clients", json={"name": "Stadt Bremen", "country": "DE", "buyer_reference": LEITWEG})
+    assert created.status_code == 201 and created.json()["buyer_reference"] == LEITWEG
+    client_id = created.json()["id"]
+    assert api.get(f"/api/v1/clients/{client_id}").json()["buyer_reference"] == LEITWEG
+    assert api.get("/api/v1/clients").json()["items"][0]["buyer_reference"] == LEITWEG
+    # PATCH leaves it alone unless given; PUT replaces the whole client, so it is emptied when not given.
+    assert api.patch(f"/api/v1/clients/{client_id}", json={"city": "Bremen"}).json()["buyer_reference"] == LEITWEG
+    patched = api.patch(f"/api/v1/clients/{client_id}", json={"buyer_reference": "PO 2026/17"})
+    assert patched.status_code == 200 and patched.json()["buyer_reference"] == "PO 2026/17"
+    assert api.put(f"/api/v1/clients/{client_id}", json={"name": "Stadt Bremen"}).json()["buyer_reference"] == ""
+    before = snapshot(config, "client")
+    for bad in ("x" * 101, "line\nbreak"):
+        response = api.patch(f"/api/v1/clients/{client_id}", json={"buyer_reference": bad})
+        assert response.status_code == 422 and list(field_errors(response)) == ["buyer_reference"]
+    assert snapshot(config, "client") == before
+    assert api.post("/api/v1/clients", json={"name": "X", "buyer_reference": 12}).status_code == 400
+    schema = api.get("/schema/openapi.json").json()
+    assert "buyer_reference" in schema["components"]["schemas"]["ClientOut"]["properties"]

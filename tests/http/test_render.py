@@ -236,12 +236,14 @@ def test_quote_and_credit_note_pdfs(api, business, schematron):
 def test_xml_export_and_xrechnung(api, business):
     from facturx import xml_check_xsd
 
-    client = make_client(name="Cyberdyne", language="en", country="NL", tax_number="NL123456789B01")
+    client = make_client(name="Cyberdyne", language="en", country="NL", tax_number="NL123456789B01",
+                         buyer_reference="PO-88-1234")
     invoice = new_invoice(api, client)
     response = api.get(f"/api/v1/invoices/{invoice['id']}/xml")
     assert response.status_code == 200 and xml_check_xsd(response.content, flavor="factur-x", level="en16931")
     xrechnung = api.get(f"/api/v1/invoices/{invoice['id']}/xml?syntax=xrechnung")
-    assert logic.XRECHNUNG_GUIDELINE.encode() in xrechnung.content
+    assert xrechnung.status_code == 200 and logic.XRECHNUNG_GUIDELINE.encode() in xrechnung.content
+    assert ET.fromstring(xrechnung.content).find(".//ram:BuyerReference", logic.NS).text == "PO-88-1234"
     draft = new_invoice(api, client, issue=False)
     assert api.get(f"/api/v1/invoices/{draft['id']}/xml").status_code == 409
 

@@ -6,7 +6,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from app.clients.logic import clean_client, next_client_code
+from app.clients.logic import clean_client, is_leitweg_id, leitweg_id_problem, next_client_code
 from app.common.logic import ValidationFailed
 
 
@@ -110,3 +110,59 @@ def test_partial_update_checks_only_what_is_given():
 def test_empty_optional_fields_are_fine():
     values = clean_client({"name": "A", "email": "", "country": "", "currency": "", "phone": ""})
     assert values["email"] == values["country"] == values["currency"] == values["phone"] == ""
+
+
+# -- the buyer reference (EN 16931 BT-10, a German authority's Leitweg-ID) -------------------
+
+@pytest.mark.parametrize("reference", [
+    "04011000-1234512345-06", "991-33333TEST-33", "PO 4711 / cost centre 12", "Bestellung vom 3. März", "R" * 100,
+])
+def test_buyer_reference_is_free_text_of_one_line(reference):
+    assert clean_client({"name": "A", "buyer_reference": f"  {reference} "})["buyer_reference"] == reference
+
+
+@pytest.mark.parametrize(("value", "message"), [
+    ("R" * 101, "at most 100"), ("PO 1\nPO 2", "one line"), ("PO\t1", "one line"),
+])
+def test_a_bad_buyer_reference_is_named(value, message):
+    errors = errors_of({"name": "A", "buyer_reference": value})
+    assert list(errors) == ["buyer_reference"] and message in errors["buyer_reference"]
+
+
+def test_a_partial_update_leaves_the_buyer_reference_alone():
+    assert "buyer_reference" not in clean_client({"city": "Bremen"}, partial=True)
+    assert clean_client({"buyer_reference": ""}, partial=True) == {"buyer_reference": ""}
+
+
+def test_leitweg_ids_are_recognised_by_their_check_digits():
+    assert is_leitweg_id("04011000-1234512345-06") and is_leitweg_id("991-33333TEST-33")
+    assert is_leitweg_id("04011000-12345ABCXYZ-86") and is_leitweg_id("04011000-12345abcxyz-86")
+    assert not is_leitweg_id("04011000-1234512345-07") and not is_leitweg_id("2024-05")
+    assert not is_leitweg_id("PO 4711") and not is_leitweg_id("")
+
+
+def test_a_mistyped_leitweg_id_is_only_a_warning():
+    warning = leitweg_id_problem("04011000-1234512354-06")  # two digits swapped
+    assert warning and "check digits" in warning
+    assert clean_client({"name": "A", "buyer_reference": "04011000-1234512354-06"})  # still saved
+    for fine in ("04011000-1234512345-06", "2024-05", "12345-01", "PO 4711", "", "Kostenstelle 4-711-22"):
+        assert leitweg_id_problem(fine) is None, fine
+
+
+def _with_check_digits(coarse: str, fine: str) -> str:
+    """ISO 7064 MOD 97-10, as the Leitweg-ID specification computes its last two digits."""
+    digits = "".join(str(int(ch, 36)) for ch in (coarse + fine).upper())
+    return f"{coarse}-{fine}-{98 - int(digits + '00') % 97:02d}" if fine else \
+        f"{coarse}-{98 - int(digits + '00') % 97:02d}"
+
+
+@given(st.from_regex(r"[0-9]{2,12}", fullmatch=True), st.from_regex(r"[A-Za-z0-9]{0,30}", fullmatch=True),
+       st.integers(1, 98))
+def test_any_leitweg_id_with_its_check_digits_is_recognised_and_any_other_check_is_not(coarse, fine, shift):
+    good = _with_check_digits(coarse, fine)
+    assert is_leitweg_id(good) and leitweg_id_problem(good) is None
+    check = int(good[-2:])
+    wrong = good[:-2] + f"{(check + shift) % 100:02d}"
+    if int(wrong[-2:]) % 97 != check % 97:  # 00/97 and 01/98 are the same check
+        assert not is_leitweg_id(wrong)
+        assert (leitweg_id_problem(wrong) is not None) == bool(fine)

@@ -486,3 +486,59 @@ def test_exact_text_of_quantities_and_prices():
     assert logic.price_text(D("120")) == "120.00"
     assert logic.price_text(D("0.0125")) == "0.0125"
     assert logic.price_text(D("19.9")) == "19.90"
+
+
+# -- reverse charge needs both VAT numbers (EN 16931 BR-AE-02/03/04) ----------------------------
+
+def test_reverse_charge_without_the_clients_vat_number_is_a_problem():
+    problems = logic.reverse_charge_problems(["S", "AE"], seller_tax_number="DE811111111", buyer_tax_number="")
+    assert [(p.field, p.message) for p in problems] == [
+        ("client.tax_number", "Reverse charge needs the client's VAT number; add it on the client.")]
+
+
+def test_reverse_charge_without_the_sellers_vat_number_is_a_problem():
+    problems = logic.reverse_charge_problems(["AE"], seller_tax_number="  ", buyer_tax_number="ATU12345678")
+    assert [p.field for p in problems] == ["settings.tax_number"] and "Settings" in problems[0].message
+    both = logic.reverse_charge_problems(["AE"], seller_tax_number=None, buyer_tax_number=" ")
+    assert [p.field for p in both] == ["client.tax_number", "settings.tax_number"]
+
+
+def test_no_reverse_charge_or_both_numbers_no_problem():
+    assert logic.reverse_charge_problems(["S", "E", "Z", "K"], seller_tax_number="", buyer_tax_number="") == []
+    assert logic.reverse_charge_problems([], seller_tax_number="", buyer_tax_number="") == []
+    assert logic.reverse_charge_problems(["AE"], seller_tax_number="DE1", buyer_tax_number="FR2") == []
+    # no client chosen yet: nothing to say about the client
+    assert logic.reverse_charge_problems(["AE"], seller_tax_number="DE1", buyer_tax_number=None) == []
+
+
+def test_issuing_is_refused_only_for_e_invoices_with_factur_x_on():
+    args = dict(seller_tax_number="DE811111111", buyer_tax_number="")
+    for doc_type in (INVOICE, CREDIT_NOTE):
+        with pytest.raises(ValidationFailed) as refused:
+            logic.check_reverse_charge(doc_type, ["AE"], facturx_enabled=True, **args)
+        assert refused.value.by_field() == {"client.tax_number": logic.CLIENT_VAT_MISSING}
+        assert "BR-AE-02" in refused.value.detail and "Not issued" in refused.value.detail
+        logic.check_reverse_charge(doc_type, ["AE"], facturx_enabled=False, **args)  # Factur-X off: allowed
+    logic.check_reverse_charge(QUOTE, ["AE"], facturx_enabled=True, **args)  # a quote is never an e-invoice
+    logic.check_reverse_charge(INVOICE, ["S"], facturx_enabled=True, **args)
+
+
+vat_number = st.sampled_from(["", " ", "DE123456789", "ATU12345678", None])
+
+
+@given(st.lists(st.sampled_from(["S", "Z", "E", "AE", "K", "G", "O"]), max_size=5), vat_number, vat_number,
+       st.sampled_from([INVOICE, CREDIT_NOTE, QUOTE]), st.booleans())
+def test_the_reverse_charge_rule(categories, seller, buyer, doc_type, facturx):
+    problems = logic.reverse_charge_problems(categories, seller_tax_number=seller, buyer_tax_number=buyer)
+    missing = {"client.tax_number"} if buyer is not None and not buyer.strip() else set()
+    missing |= {"settings.tax_number"} if not (seller or "").strip() else set()
+    assert {p.field for p in problems} == (missing if "AE" in categories else set())
+    refused = "AE" in categories and facturx and doc_type != QUOTE and (
+        bool(missing - {"client.tax_number"}) or not (buyer or "").strip())
+    try:
+        logic.check_reverse_charge(doc_type, categories, seller_tax_number=seller, buyer_tax_number=buyer,
+                                   facturx_enabled=facturx)
+    except ValidationFailed:
+        assert refused
+    else:
+        assert not refused

@@ -14,6 +14,8 @@ from typing import Any
 import pytest
 from hypothesis import HealthCheck, given, settings, strategies as st
 
+from app.clients.logic import clean_client
+from app.common.logic import ValidationFailed
 from app.documents import logic as documents_logic
 from app.render import logic
 from app.taxes.logic import TaxRate
@@ -303,12 +305,79 @@ def test_documents_that_en16931_cannot_express_are_refused():
         logic.facturx_xml(two)
 
 
+LEITWEG = "04011000-1234512345-06"  # the example of the Leitweg-ID format specification (check digits 06)
+
+
 def test_xrechnung_guideline_is_the_same_data():
-    document = fabricate_invoice(1)
+    document = fabricate_invoice(1, client={**CLIENT, "buyer_reference": LEITWEG})
     xml = logic.facturx_xml(document, guideline=logic.XRECHNUNG_GUIDELINE)
     assert logic.XRECHNUNG_GUIDELINE.encode() in xml and xsd_valid(xml)
-    assert ET.fromstring(xml).find(".//ram:BuyerReference", logic.NS).text == "C-0042"
+    assert ET.fromstring(xml).find(".//ram:BuyerReference", logic.NS).text == LEITWEG
     assert logic.facturx_totals(xml) == logic.facturx_totals(logic.facturx_xml(document))
+
+
+def test_the_buyer_reference_is_bt_10_in_factur_x_too(schematron):
+    document = with_taxes(fabricate_invoice(3, client={**CLIENT, "buyer_reference": "  PO-2026/4711 <Einkauf>  "}),
+                          ["VAT20", "VAT20", "RC"], RATES)
+    xml = logic.facturx_xml(document)
+    assert xsd_valid(xml) and schematron(xml) == []
+    agreement = ET.fromstring(xml).find(".//ram:ApplicableHeaderTradeAgreement", logic.NS)
+    assert agreement[0].tag == f"{{{logic.NS['ram']}}}BuyerReference"  # first in the agreement, as the XSD orders it
+    assert agreement[0].text == "PO-2026/4711 <Einkauf>"
+
+
+def test_without_a_buyer_reference_factur_x_has_none_and_xrechnung_is_refused():
+    document = fabricate_invoice(1)  # CLIENT has no buyer reference (nor had any issued before this field existed)
+    xml = logic.facturx_xml(document)
+    assert xsd_valid(xml) and ET.fromstring(xml).find(".//ram:BuyerReference", logic.NS) is None
+    with pytest.raises(ValidationFailed) as refused:
+        logic.facturx_xml(document, guideline=logic.XRECHNUNG_GUIDELINE)
+    assert "BR-DE-15" in refused.value.detail and "Leitweg-ID" in refused.value.detail
+    message = refused.value.by_field()["buyer_reference"]
+    assert "Buyer reference" in message and "cancel this one" in message
+    blank = fabricate_invoice(1, client={**CLIENT, "buyer_reference": "   "})
+    with pytest.raises(ValidationFailed):
+        logic.facturx_xml(blank, guideline=logic.XRECHNUNG_GUIDELINE)
+    assert logic.xrechnung_problems({"buyer_reference": LEITWEG}) == []
+    assert "cancel" not in logic.xrechnung_problems({}, issued=False)[0].message
+
+
+@pytest.mark.parametrize(("client", "expected"), [
+    ({**CLIENT, "buyer_reference": LEITWEG}, f"Leitweg-ID: {LEITWEG}"),
+    ({**CLIENT, "buyer_reference": "PO 4711"}, "Ihr Zeichen: PO 4711"),
+    ({**CLIENT, "buyer_reference": "2024-05", "language": "en"}, "Your reference: 2024-05"),
+    ({**CLIENT, "buyer_reference": "BC-77", "language": "fr"}, "Votre référence\u00a0: BC-77"),
+])
+def test_the_buyer_reference_is_printed_under_the_clients_address(client, expected):
+    data = logic.document_data(fabricate_invoice(1, client=client), settings=SETTINGS)
+    assert data["client"]["lines"][-1] == expected
+    plain = logic.document_data(fabricate_invoice(1, client={**client, "buyer_reference": ""}), settings=SETTINGS)
+    assert data["client"]["lines"][:-1] == plain["client"]["lines"]
+
+
+def test_no_buyer_reference_no_line():
+    data = logic.document_data(fabricate_invoice(1, client={**CLIENT, "buyer_reference": ""}), settings=SETTINGS)
+    assert data["client"]["lines"] == ["Friedrichstraße 123", "10117 Berlin", "Deutschland"]
+    draft = logic.document_data(fabricate_invoice(1, status="draft"), settings=SETTINGS,
+                                client={**CLIENT, "buyer_reference": "PO 1"})
+    assert draft["client"]["lines"][-1] == "Ihr Zeichen: PO 1"  # a draft shows today's client
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.text(st.characters(blacklist_categories=("Cs",)), min_size=1, max_size=100))
+def test_any_buyer_reference_the_client_form_accepts_goes_into_valid_xml_as_typed(reference):
+    try:
+        cleaned = clean_client({"name": "Stadt Musterstadt", "buyer_reference": reference})["buyer_reference"]
+    except ValidationFailed:
+        assert any(ch in reference for ch in "\n\r\t\x00\x85\u2028\ufffe\uffff") or \
+            any(ord(ch) < 32 or 127 <= ord(ch) < 160 for ch in reference)
+        return
+    if not cleaned:
+        return  # only white space: no reference
+    document = fabricate_invoice(1, client={**CLIENT, "buyer_reference": cleaned})
+    xml = logic.facturx_xml(document, guideline=logic.XRECHNUNG_GUIDELINE)
+    assert ET.fromstring(xml).find(".//ram:BuyerReference", logic.NS).text == cleaned == reference.strip()
+    assert xsd_valid(xml)
 
 
 money_st = st.decimals(min_value=Decimal("-500"), max_value=Decimal("5000"), places=2, allow_nan=False,
