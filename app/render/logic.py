@@ -746,6 +746,24 @@ def _date102(parent: ET.Element, tag: str, value: date | str) -> None:
     _el(holder, "udt:DateTimeString", value.strftime("%Y%m%d"), format="102")
 
 
+_VAT_IDENTIFIER = re.compile(r"[A-Z]{2}[0-9A-Z+*]{2,13}")
+
+
+def tax_registration(tax_number: str) -> tuple[str, str] | None:
+    """How a tax number goes into the XML: (identifier, scheme).
+
+    A VAT identifier starts with its country's two letters (BR-CO-09): it is "VA" (BT-31,
+    BT-48), written without the spaces, dots and dashes people type in it. Any other number
+    (a Canadian business number, a US EIN) is a local tax registration, "FC" (BT-32), which
+    EN 16931 has for the seller only: the caller leaves a buyer's out."""
+    compact = re.sub(r"[\s.\-]", "", tax_number).upper()
+    if not compact:
+        return None
+    if _VAT_IDENTIFIER.fullmatch(compact):
+        return compact, "VA"
+    return tax_number.strip(), "FC"
+
+
 def _party(parent: ET.Element, tag: str, party: Mapping[str, Any], *, seller: bool) -> None:
     node = _el(parent, tag)
     if not seller and party.get("code"):
@@ -777,8 +795,9 @@ def _party(parent: ET.Element, tag: str, party: Mapping[str, Any], *, seller: bo
         _el(address, "ram:CountrySubDivisionName", party["region"])
     if party.get("email"):
         _el(_el(node, "ram:URIUniversalCommunication"), "ram:URIID", party["email"], schemeID="EM")
-    if party.get("tax_number"):
-        _el(_el(node, "ram:SpecifiedTaxRegistration"), "ram:ID", party["tax_number"], schemeID="VA")
+    registration = tax_registration(party.get("tax_number") or "")
+    if registration is not None and (seller or registration[1] == "VA"):
+        _el(_el(node, "ram:SpecifiedTaxRegistration"), "ram:ID", registration[0], schemeID=registration[1])
 
 
 def facturx_xml(document: Mapping[str, Any], *, settings: Mapping[str, Any] | None = None,

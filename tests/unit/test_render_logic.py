@@ -496,3 +496,28 @@ def test_a_broken_template_gives_typsts_message_and_line(tmp_path):
     assert 'dictionary does not contain key "nosuchfield"' in message and "invoice.typ:2:" in message
     # the thread's compiler starts afresh and still works
     assert service.render_pdf_sync("business-card.typ", service.business_card_data({"name": "X"}, None))[:5] == b"%PDF-"
+
+
+@pytest.mark.parametrize(("typed", "expected"), [
+    ("FR 32 812 345 678", ("FR32812345678", "VA")), ("de123456789", ("DE123456789", "VA")),
+    ("ATU12345678", ("ATU12345678", "VA")), ("EL-123.456.789", ("EL123456789", "VA")),
+    ("123456789 RT0001", ("123456789 RT0001", "FC")), ("12-3456789", ("12-3456789", "FC")),
+    ("CHE-123.456.789 MWST", ("CHE-123.456.789 MWST", "FC")), ("  ", None), ("", None),
+])
+def test_a_tax_number_is_a_vat_identifier_only_with_its_country_prefix(typed, expected):
+    assert logic.tax_registration(typed) == expected
+
+
+def test_a_business_outside_the_eu_writes_its_tax_number_as_a_local_registration(schematron):
+    """BR-CO-09: a VAT identifier starts with a country code. A Canadian business number is BT-32
+    ("FC"); a buyer's number without a prefix is left out (EN 16931 has no BT-32 for the buyer)."""
+    settings = {**SETTINGS, "country": "CA", "tax_number": "123456789 RT0001"}
+    client = {**CLIENT, "country": "CA", "tax_number": "987654321"}
+    document = with_taxes(fabricate_invoice(2, client=client), ["VAT20", "VAT20"], RATES)
+    document["snapshot"]["business"].update(country="CA", tax_number="123456789 RT0001")
+    xml = logic.facturx_xml(document, settings=settings)
+    assert xsd_valid(xml) and schematron(xml) == []
+    root = ET.fromstring(xml)
+    seller = root.find(".//ram:SellerTradeParty/ram:SpecifiedTaxRegistration/ram:ID", logic.NS)
+    assert (seller.text, seller.get("schemeID")) == ("123456789 RT0001", "FC")
+    assert root.find(".//ram:BuyerTradeParty/ram:SpecifiedTaxRegistration", logic.NS) is None
