@@ -34,6 +34,7 @@ CLIENT_COLUMNS = _cols(
     ("address_line1", "Address"), ("address_line2", "Address, second line"), ("postal_code", "Postal code"),
     ("city", "City"), ("region", "Province or state"), ("country", "ISO 3166 country code"),
     ("currency", "Default currency (ISO 4217)"), ("tax_number", "VAT or GST/HST number"),
+    ("buyer_reference", "Their reference for our invoices (a Leitweg-ID for German authorities)"),
     ("language", "Language of their documents"), ("created_at", "When the client was added (UTC)"),
 )
 DOCUMENT_COLUMNS = _cols(
@@ -126,7 +127,8 @@ def client_row(c: Mapping[str, Any]) -> list[Any]:
     return [c["id"], c.get("code", ""), c.get("name", ""), c.get("status", ""), c.get("contact_name", ""),
             c.get("email", ""), c.get("phone", ""), c.get("address_line1", ""), c.get("address_line2", ""),
             c.get("postal_code", ""), c.get("city", ""), c.get("region", ""), c.get("country", ""),
-            c.get("currency", ""), c.get("tax_number", ""), c.get("language", ""), day(c.get("created_at"))]
+            c.get("currency", ""), c.get("tax_number", ""), c.get("buyer_reference", ""), c.get("language", ""),
+            day(c.get("created_at"))]
 
 
 def document_row(d: Mapping[str, Any]) -> list[Any]:

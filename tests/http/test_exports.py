@@ -89,6 +89,10 @@ def test_clients_csv_reads_back_with_the_csv_module(api, books):
     rows = read_csv(response.content)
     assert {r["name"] for r in rows} == {AWKWARD, "Zoë's Café"}
     assert list(rows[0]) == [c.name for c in __import__("app.exports.logic", fromlist=["x"]).CLIENT_COLUMNS]
+    zoe = next(r for r in rows if r["code"] == "ZOE")
+    assert api.patch(f"/api/v1/clients/{zoe['client_id']}", json={"buyer_reference": "04011000-1234512345-06"}).status_code == 200
+    rows = read_csv(api.get("/api/v1/exports/clients.csv?status=all").content)
+    assert next(r for r in rows if r["code"] == "ZOE")["buyer_reference"] == "04011000-1234512345-06"
     # the list's filters apply
     rows = read_csv(api.get("/api/v1/exports/clients.csv", params={"q": "zoe"}).content)
     assert [r["code"] for r in rows] == ["ZOE"]
