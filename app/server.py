@@ -21,6 +21,8 @@ from app.auth import routes as auth_routes
 from app.auth import service as auth_service
 from app.backup import routes as backup_routes
 from app.backup import service as backup_service
+from app.batch import routes as batch_routes
+from app.batch import service as batch_service
 from app.catalog import routes as catalog_routes
 from app.clients import routes as clients_routes
 from app.config import Config
@@ -53,6 +55,7 @@ DOMAIN_ROUTES = [
     *documents_routes.ROUTES,
     *documents_api_routes.ROUTES,
     *render_routes.ROUTES,
+    *batch_routes.ROUTES,
     *payments_routes.ROUTES,
     *ledger_routes.ROUTES,
     *backup_routes.ROUTES,
@@ -66,6 +69,7 @@ def create_app(config: Config, *, prepare: bool = True) -> Litestar:
     scheduler = backup_service.Scheduler(config)   # scheduled backups; the on-quit one runs at shutdown
     outbox = mail_service.Worker()   # delivers queued email, retries with backoff and at start
     accountant = exports_service.Scheduler(config)   # the monthly package, catching up at start
+    batches = batch_service.Batches(config)   # batch print / ZIP jobs of the document lists, in memory
 
     async def on_startup() -> None:
         if prepare:
@@ -80,7 +84,8 @@ def create_app(config: Config, *, prepare: bool = True) -> Litestar:
                                        include_in_schema=False, send_as_attachment=False)
     app = Litestar(
         route_handlers=[*DOMAIN_ROUTES, static, fonts],
-        dependencies={"config": Provide(lambda: config, use_cache=True, sync_to_thread=False)},
+        dependencies={"config": Provide(lambda: config, use_cache=True, sync_to_thread=False),
+                      "batches": Provide(lambda: batches, use_cache=True, sync_to_thread=False)},
         guards=[requires_login],
         before_request=csrf_before_request,
         exception_handlers=EXCEPTION_HANDLERS,  # type: ignore[arg-type]
@@ -95,13 +100,14 @@ def create_app(config: Config, *, prepare: bool = True) -> Litestar:
         compression_config=CompressionConfig(backend="gzip", minimum_size=2048),
         logging_config=LoggingConfig(log_exceptions="never", disable_stack_trace={404, 401, 403, 409, 422},
                                      loggers={"counterfoil": {"level": "INFO", "propagate": True}}),
-        on_startup=[on_startup, scheduler.start, outbox.start, accountant.start],
-        on_shutdown=[scheduler.stop, outbox.stop, accountant.stop],
+        on_startup=[on_startup, scheduler.start, outbox.start, accountant.start, batches.start],
+        on_shutdown=[scheduler.stop, outbox.stop, accountant.stop, batches.stop],
         type_encoders={Decimal: str, Path: str},
         request_max_body_size=20 * 1024 * 1024,
         debug=False,
     )
     # The door wraps the whole app, not each route: Litestar runs app middleware only for
     # matched routes, so a 404 or 405 would otherwise skip the Host check and the headers.
+    app.state.batches = batches
     app.asgi_handler = SecurityMiddleware(app.asgi_handler, config=config)
     return app
