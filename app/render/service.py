@@ -45,6 +45,7 @@ from app.settings import service as settings_service
 CACHE_FOLDER = ("cache", "pdf")
 TEMPLATES_FOLDER = "templates"   # the user's own templates, in the data folder
 ZIP_PAGE = 200
+READ_BATCH = 50   # documents read from the database at a time for a ZIP or batch print
 SWITCH_BACK = ("You can switch back to the default templates in Settings (Document templates: "
                "\u201cUse the default templates\u201d).")
 
@@ -376,15 +377,31 @@ class DocumentInputs:
                             cache_dir=self.cache_dir, template_dir=self.template_dir)
 
 
+def _inputs_of(document: dict[str, Any], settings: Mapping[str, Any], client: Mapping[str, Any] | None,
+               data_dir: Path | None) -> DocumentInputs:
+    return DocumentInputs(document=document, settings=settings, client=client,
+                          attachments_dir=data_dir / "attachments" if data_dir else None,
+                          cache_dir=cache_dir_of(data_dir) if data_dir else None,
+                          template_dir=template_dir_for(settings, data_dir))
+
+
 async def _inputs(document_id: int, doc_type: str | None, data_dir: Path | None,
                   settings: Mapping[str, Any] | None = None) -> DocumentInputs:
     document = await documents_service.get_document(document_id, doc_type)
     settings = settings or await settings_service.get_settings()
     client = None if document.get("snapshot") else await clients_service.get_client(document["client"])
-    return DocumentInputs(document=document, settings=settings, client=client,
-                          attachments_dir=data_dir / "attachments" if data_dir else None,
-                          cache_dir=cache_dir_of(data_dir) if data_dir else None,
-                          template_dir=template_dir_for(settings, data_dir))
+    return _inputs_of(document, settings, client, data_dir)
+
+
+async def _many_inputs(document_ids: list[int], doc_type: str, data_dir: Path | None,
+                       settings: Mapping[str, Any]) -> list[DocumentInputs]:
+    """The inputs of several documents in a few queries (issued ones carry their client frozen)."""
+    documents = await documents_service.get_documents(document_ids, doc_type)
+    clients: dict[int, Mapping[str, Any]] = {}
+    for document in documents:
+        if not document.get("snapshot") and document["client"] not in clients:
+            clients[document["client"]] = await clients_service.get_client(document["client"])
+    return [_inputs_of(d, settings, None if d.get("snapshot") else clients[d["client"]], data_dir) for d in documents]
 
 
 def build_and_render_sync(inputs: DocumentInputs) -> bytes:
@@ -486,10 +503,13 @@ async def render_documents(doc_type: str, ids: list[int], *, data_dir: Path, on_
                 on_progress(done, total)
 
     try:
-        for document_id in ids:
-            inputs = await _inputs(document_id, doc_type, data_dir, settings)
-            pending.append((inputs, loop.run_in_executor(pool, build_and_render_sync, inputs)))
-            await drain(4 * _workers())
+        for start in range(0, len(ids), READ_BATCH):
+            chunk = ids[start:start + READ_BATCH]
+            found = await _many_inputs(chunk, doc_type, data_dir, settings)
+            total -= len(chunk) - len(found)   # deleted since the list was read: left out
+            for inputs in found:
+                pending.append((inputs, loop.run_in_executor(pool, build_and_render_sync, inputs)))
+                await drain(4 * _workers())
         await drain(0)
     except BaseException:
         for _, future in pending:
@@ -521,11 +541,12 @@ async def documents_zip(doc_type: str, *, status: str = "", client_id: int | Non
             async def add(filename: str, content: bytes) -> None:
                 archive.writestr(zipfile.ZipInfo(filename, date_time=(2000, 1, 1, 0, 0, 0)), content)
 
-            await render_documents(doc_type, ids, data_dir=data_dir, on_document=add, on_progress=on_progress)
+            count = await render_documents(doc_type, ids, data_dir=data_dir, on_document=add,
+                                           on_progress=on_progress)
     except BaseException:
         path.unlink(missing_ok=True)
         raise
-    return path, len(ids)
+    return path, count
 
 
 # -- statements ----------------------------------------------------------------------

@@ -318,6 +318,22 @@ def test_zip_of_a_filtered_list(api, business):
     assert empty.status_code == 200 and zipfile.ZipFile(io.BytesIO(empty.content)).namelist() == []
 
 
+def test_the_zip_reads_documents_in_batches_as_get_document_reads_one(api, business):
+    """get_documents (the ZIP's reader) returns what get_document returns, in the asked order,
+    leaving out ids that are gone or of another type."""
+    from app.documents import service as documents_service
+
+    globex = make_client(name="Globex", language="de", country="DE")
+    issued = new_invoice(api, globex, lines=4)
+    draft = new_invoice(api, globex, issue=False, lines=2)
+    quote = new_invoice(api, globex, path="quotes")
+    found = run(documents_service.get_documents([draft["id"], 999_999, issued["id"], quote["id"]], "invoice"))
+    assert [d["id"] for d in found] == [draft["id"], issued["id"]]
+    for document in found:
+        assert document == run(documents_service.get_document(document["id"]))
+        assert [line["position"] for line in document["lines"]] == list(range(1, len(document["lines"]) + 1))
+
+
 def test_statement_pdf_from_ledger_figures(config: Config, owner):
     from app.render import service
 
