@@ -64,7 +64,9 @@ def test_outbox_exports_and_reports_pages(owner_page: Any, server: Server) -> No
     visit(page, "/reports")
     shoot(page, "45-reports")
     visit(page, "/reports/revenue?period=month")
-    expect(page.locator("svg.chart")).to_be_visible()
+    # One chart per currency: the demo invoices in CAD, and in EUR to the German authority.
+    expect(page.locator("svg.chart[aria-label^='CAD:']")).to_be_visible()
+    expect(page.locator("svg.chart[aria-label^='EUR:']")).to_be_visible()
     shoot(page, "46-revenue-month")
     visit(page, "/reports/revenue?period=quarter&from=2020-01-01")
     shoot(page, "47-revenue-quarter")
