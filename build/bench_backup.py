@@ -25,6 +25,9 @@ import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from app.documents.logic import search_text_of  # noqa: E402  (the search text the app writes)
 PASSPHRASE = "benchmark passphrase, not a secret"
 BUDGET_S = 10.0
 
@@ -73,7 +76,10 @@ def build(data_dir: Path, clients: int, invoices: int, attachments_mb: int) -> N
         "language": "en", "tax_number": "", "notes": "", "search_text": f"client {i} accounts{i}@example.com",
         "search_digits": f"1416555{i % 10000:04d}", "created_at": now, "updated_at": now, "archived_at": None,
     } for i in range(base + 1, base + clients + 1)])
-    client_ids = [row[0] for row in connection.execute("SELECT id FROM client")]
+    client_names = dict(connection.execute("SELECT id, name FROM client"))
+    client_ids = list(client_names)
+    descriptions = ["Software development", "UI/UX design", "Managed hosting"]
+    lines_of: list[list[str]] = []
     snapshot = json.dumps({"business": {"name": "Northwind Studio", "address_line1": "214 Spadina Avenue, Suite 5",
                                         "city": "Toronto", "country": "CA", "email": "billing@northwind.example"},
                            "client": {"name": "Client", "address_line1": "1 King Street West", "city": "Toronto"}})
@@ -83,23 +89,25 @@ def build(data_dir: Path, clients: int, invoices: int, attachments_mb: int) -> N
         rows = []
         for n in range(start, min(start + batch, invoices)):
             year = 2016 + n * 10 // invoices
+            client = rng.choice(client_ids)
+            lines_of.append([rng.choice(descriptions) for _ in range(3)])
             rows.append({
                 "doc_type": "invoice", "number": f"B-{year}-{n:06d}", "status": rng.choice(["issued", "paid", "sent"]),
-                "client": rng.choice(client_ids), "currency": "CAD", "issue_date": f"{year}-{1 + n % 12:02d}-15",
+                "client": client, "currency": "CAD", "issue_date": f"{year}-{1 + n % 12:02d}-15",
                 "due_date": f"{year}-{1 + n % 12:02d}-28", "terms_days": 14, "discount_percent": "0",
                 "notes": "Thank you!", "terms": "Payment due within 14 days.", "footer": "Interac e-Transfer.",
                 "subtotal_minor": 100000, "tax_total_minor": 13000, "total_minor": 113000, "paid_minor": 0,
                 "credited_minor": 0, "taxes_json": taxes, "snapshot_json": snapshot, "cancel_reason": "",
-                "search_text": f"b-{year}-{n:06d} client", "issued_at": now, "created_at": now, "updated_at": now,
+                "search_text": search_text_of(f"B-{year}-{n:06d}", client_names[client], lines_of[-1]),
+                "issued_at": now, "created_at": now, "updated_at": now,
             })
         insert(connection, "document", rows)
     first_document = connection.execute("SELECT MIN(id) FROM document WHERE number LIKE 'B-%'").fetchone()[0]
     for start in range(0, invoices, batch):
         rows = []
-        for document in range(first_document + start, first_document + min(start + batch, invoices)):
-            for position in (1, 2, 3):
-                rows.append({"document": document, "position": position,
-                             "description": rng.choice(["Software development", "UI/UX design", "Managed hosting"]),
+        for n in range(start, min(start + batch, invoices)):
+            for position, description in enumerate(lines_of[n], start=1):
+                rows.append({"document": first_document + n, "position": position, "description": description,
                              "quantity": str(rng.randint(1, 40)), "unit": "hour", "unit_price": "125.00",
                              "discount_percent": "0", "tax_codes": "HST", "net_minor": 33333})
         insert(connection, "document_line", rows)

@@ -29,6 +29,15 @@ def register_usage_check(check: Callable[[int], Awaitable[int]]) -> None:
     _usage_checks.append(check)
 
 
+# ...and follow a client's new name where they keep it (the documents' search text),
+# inside the transaction that renames the client.
+_rename_hooks: list[Callable[[int, str], Awaitable[None]]] = []
+
+
+def register_rename_hook(hook: Callable[[int, str], Awaitable[None]]) -> None:
+    _rename_hooks.append(hook)
+
+
 def _now() -> datetime:
     return datetime.now(timezone.utc)
 
@@ -132,6 +141,9 @@ async def update_client(client_id: int, data: Mapping[str, Any], *, partial: boo
         values = _with_search_keys(values, current)
         values["updated_at"] = _now()
         await Client.update(values).where(Client.id == client_id)
+        if values.get("name", current["name"]) != current["name"]:
+            for hook in _rename_hooks:
+                await hook(client_id, values["name"])
         return await get_client(client_id)
 
 

@@ -251,6 +251,19 @@ def parse_search(text: str) -> SearchQuery:
     return SearchQuery(words=words, digits=digits if len(digits) >= 3 else "")
 
 
+TRIGRAM = 3  # the shortest word a trigram index can look up
+
+
+def trigram_query(words: Iterable[str]) -> str:
+    """An FTS5 query (trigram tokenizer) for rows containing every word as a substring.
+
+    Each word becomes a quoted phrase, so nothing in it is query syntax; words shorter
+    than three characters cannot be looked up in a trigram index and are left out
+    (the caller tests them on the rows the index returns).
+    """
+    return " AND ".join('"' + word.replace('"', '""') + '"' for word in words if len(word) >= TRIGRAM)
+
+
 def matches(query: SearchQuery, search_text: str, search_digits: str = "") -> bool:
     """The same rule the database query applies (used by tests and small lists)."""
     if query.empty:

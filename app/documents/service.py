@@ -9,7 +9,7 @@ from typing import Any, Mapping, Sequence
 from zoneinfo import ZoneInfo
 
 from piccolo.columns.combination import WhereRaw
-from piccolo.query.functions.aggregate import Sum
+from piccolo.query.functions.aggregate import Count, Sum
 
 from app.catalog import logic as catalog_logic
 from app.catalog import service as catalog_service
@@ -17,8 +17,7 @@ from app.catalog.tables import Item
 from app.clients import service as clients_service
 from app.clients.tables import Client
 from app.common.logic import (
-    like_pattern,
-    Conflict, FieldError, NotFound, Page, PageOf, ValidationFailed, parse_search,
+    TRIGRAM, Conflict, FieldError, NotFound, Page, PageOf, SearchQuery, ValidationFailed, parse_search, trigram_query,
 )
 from app.db.engine import cached, write_transaction
 from app.documents import logic
@@ -157,6 +156,87 @@ def _status_clause(doc_type: str, status: str, today_: date) -> WhereRaw:
     return WhereRaw("document.status = {}", status)
 
 
+# Search as you type over 100,000 documents (DESIGN.md: under 30 ms). Every word of the
+# folded query must be a substring of the folded search_text (the rule of
+# app.common.logic.matches); how the rows are found depends on how many match:
+# - a few (at most SPARSE_LIMIT): the trigram index (document_search) names them, read in one
+#   short query, and the page, the count and the sums then read those rows alone;
+# - many (a word of one or two letters, or "client" in every row): the page is found by
+#   walking the date index, whose entries carry search_text, until it is full; the count and
+#   sums come from one scan of the narrow money index (which carries search_text too), summing
+#   the rows that match or, when most do, those that do not and subtracting them from the
+#   totals of the list without a search (cached).
+# Either way the rows are exactly those a LIKE over every row finds.
+SPARSE_LIMIT = 4000
+MOST = 0.5  # when more than this share of the rows match, sum those that do not and subtract
+
+
+def _words_sql(words: Sequence[str]) -> WhereRaw:
+    return WhereRaw(" AND ".join(["instr(document.search_text, {}) > 0"] * len(words)), *words)
+
+
+async def _probe(doc_type: str, query: SearchQuery) -> tuple[str | None, float]:
+    """The ids of the documents that may match when they are few (a JSON array); else None and a guess of
+    the share that match.
+
+    Each word of three letters or more is looked up alone, the longest first, until one is
+    found in few documents: "client 421" is answered by the rare "421", not by intersecting it
+    with "client", which is in every row. The other words are tested on those few rows. The
+    ids come back as one string (thousands of rows would cost more in Python than in SQLite).
+    """
+    long_words = sorted({word for word in query.words if len(word) >= TRIGRAM}, key=len, reverse=True)
+    share = 1.0
+    for word in long_words:
+        found = (await Document.raw(
+            "SELECT count(*) AS n, max(id) AS last, group_concat(id) AS ids FROM ("
+            "SELECT rowid AS id FROM document_search WHERE document_search MATCH {} LIMIT {})",
+            trigram_query([word]), SPARSE_LIMIT + 1))[0]
+        if found["n"] <= SPARSE_LIMIT:
+            return f"[{found['ids'] or ''}]", 0.0
+        # The index returns rowids in order: SPARSE_LIMIT + 1 matches among the first `last` rows.
+        share = min(share, found["n"] / found["last"])
+    if long_words:
+        # Every word is common; the short ones, if any, were not looked up: no guess then.
+        return None, share if len(long_words) == len(set(query.words)) else 0.0
+    # Only words of one or two letters: no index can look them up; scan the narrow index.
+    words = _words_sql(query.words)
+    found = (await Document.raw(
+        f"SELECT count(*) AS n, group_concat(id) AS ids FROM (SELECT id FROM document WHERE doc_type = {{}} "
+        f"AND {words.querystring.template} LIMIT {{}})", doc_type, *query.words, SPARSE_LIMIT + 1))[0]
+    return (f"[{found['ids'] or ''}]", 0.0) if found["n"] <= SPARSE_LIMIT else (None, 1.0)
+
+
+async def _sums(conditions: Sequence[Any]) -> dict[str, dict[str, int]]:
+    """Count and money of the documents matching `conditions`, per currency, in one pass."""
+    query = Document.select(Document.currency, Document.status, Count(alias="n"), _sum("total_minor"),
+                            _sum("paid_minor"), _sum("credited_minor"))
+    for condition in conditions:
+        query = query.where(condition)
+    out: dict[str, dict[str, int]] = {}
+    for row in await query.group_by(Document.currency, Document.status):
+        sums = out.setdefault(row["currency"], {"n": 0, "total": 0, "paid": 0, "credited": 0, "owed": 0})
+        total, paid, credited = row["total"] or 0, row["paid"] or 0, row["credited"] or 0
+        sums["n"] += row["n"]
+        sums["total"] += total
+        sums["paid"] += paid
+        sums["credited"] += credited
+        if row["status"] != "draft":  # drafts are not owed: the balance counts issued documents only
+            sums["owed"] += total - paid - credited
+    return out
+
+
+async def _sums_of_most(unsearched: Sequence[Any], everything: dict[str, dict[str, int]],
+                        words: WhereRaw) -> dict[str, dict[str, int]]:
+    """The sums of the rows that match when most rows do: all of them less those that do not."""
+    left_out = await _sums([*unsearched, WhereRaw(f"NOT ({words.querystring.template})", *words.querystring.args)])
+    out = {}
+    for currency, sums in everything.items():
+        left = {key: value - left_out.get(currency, {}).get(key, 0) for key, value in sums.items()}
+        if left["n"]:
+            out[currency] = left
+    return out
+
+
 async def list_documents(doc_type: str, *, status: str = "", client_id: int | None = None,
                          date_from: date | None = None, date_to: date | None = None, q: str = "",
                          sort: str = "date", descending: bool = True, page: Page = Page()) -> PageOf:
@@ -171,22 +251,28 @@ async def list_documents(doc_type: str, *, status: str = "", client_id: int | No
     if errors:
         raise ValidationFailed(errors)
     today_ = await today()
-    conditions: list[Any] = [Document.doc_type == doc_type]
+    filters: list[Any] = []
     if status:
-        conditions.append(_status_clause(doc_type, status, today_))
+        filters.append(_status_clause(doc_type, status, today_))
     if client_id is not None:
-        conditions.append(Document.client == client_id)
+        filters.append(Document.client == client_id)
     if date_from:
-        conditions.append(Document.issue_date >= date_from)
+        filters.append(Document.issue_date >= date_from)
     if date_to:
-        conditions.append(Document.issue_date <= date_to)
+        filters.append(Document.issue_date <= date_to)
+    unsearched = [Document.doc_type == doc_type, *filters]
     query = parse_search(q)
+    conditions, most_match = unsearched, False
     if not query.empty:
-        # Matched on the narrow (doc_type, search_text) index first: far cheaper than
-        # testing each wide row while walking the date order.
-        words = " AND ".join(["search_text LIKE {} ESCAPE '\\'"] * len(query.words))
-        conditions.append(WhereRaw(f"document.id IN (SELECT id FROM document WHERE doc_type = {{}} AND {words})",
-                                   doc_type, *[like_pattern(w) for w in query.words]))
+        words = _words_sql(query.words)
+        candidates, share = await _probe(doc_type, query)
+        if candidates is not None:
+            # "+" keeps SQLite from walking the doc_type indexes: the few candidates lead.
+            conditions = [WhereRaw("+document.doc_type = {}", doc_type), *filters,
+                          WhereRaw("document.id IN (SELECT value FROM json_each({}))", candidates), words]
+        else:
+            conditions = [*unsearched, words]
+            most_match = share > MOST
     select = Document.select(
         Document.id, Document.doc_type, Document.number, Document.status, Document.client, Document.currency,
         Document.issue_date, Document.due_date, Document.valid_until, Document.subtotal_minor,
@@ -194,41 +280,28 @@ async def list_documents(doc_type: str, *, status: str = "", client_id: int | No
         Document.client.name.as_alias("client_name"), Document.invoice, Document.invoice.number.as_alias("invoice_number"),
         Document.created_at,
     )
-    count = Document.count()
-    totals_query = Document.select(
-        Document.currency,
-        _sum("total_minor"), _sum("paid_minor"), _sum("credited_minor"),
-    )
-    # Drafts are not owed: the balance of the set counts issued documents only.
-    owed_query = Document.select(Document.currency, _sum("total_minor"), _sum("paid_minor"), _sum("credited_minor")) \
-        .where(Document.status != "draft")
     for condition in conditions:
-        select, count, totals_query = select.where(condition), count.where(condition), totals_query.where(condition)
-        owed_query = owed_query.where(condition)
+        select = select.where(condition)
     column = SORTS[sort]
     order = Document.client.name if column == "client_name" else getattr(Document, column)
     rows = await select.order_by(order, ascending=not descending).order_by(Document.id, ascending=not descending) \
         .limit(page.per_page).offset(page.offset)
-    async def totals_and_count() -> tuple[list[dict[str, Any]], int]:
-        sums = await totals_query.group_by(Document.currency)
-        owed = {row["currency"]: row for row in await owed_query.group_by(Document.currency)}
-        totals = []
-        for row in sums:
-            currency = row["currency"]
-            total = from_minor(row["total"] or 0, currency)
-            paid = from_minor(row["paid"] or 0, currency)
-            credited = from_minor(row["credited"] or 0, currency)
-            issued = owed.get(currency) or {}
-            totals.append({"currency": currency, "total": total, "paid": paid, "credited": credited,
-                           "balance": from_minor((issued.get("total") or 0) - (issued.get("paid") or 0)
-                                                 - (issued.get("credited") or 0), currency)})
-        return totals, await count
 
     # The sums of the whole filtered set scan it all: reuse them until the data changes.
-    totals, total_count = await cached(
-        ("documents", doc_type, status, client_id, date_from, date_to, q, today_), totals_and_count)
-    return PageOf(items=[_decorate(row, today_) for row in rows], total=total_count, page=page,
-                  extra={"totals": totals})
+    key = ("documents", doc_type, status, client_id, date_from, date_to, today_)
+    if most_match:
+        everything = await cached((*key, ""), lambda: _sums(unsearched))
+        sums = await cached((*key, q), lambda: _sums_of_most(unsearched, everything, words))
+    else:
+        sums = await cached((*key, q), lambda: _sums(conditions))
+    totals = []
+    for currency in sorted(sums):
+        row = sums[currency]
+        totals.append({"currency": currency, "total": from_minor(row["total"], currency),
+                       "paid": from_minor(row["paid"], currency), "credited": from_minor(row["credited"], currency),
+                       "balance": from_minor(row["owed"], currency)})
+    return PageOf(items=[_decorate(row, today_) for row in rows], total=sum(row["n"] for row in sums.values()),
+                  page=page, extra={"totals": totals})
 
 
 def _sum(column: str) -> Sum:
@@ -764,7 +837,26 @@ async def client_documents(client_id: int, limit: int = 20) -> list[dict[str, An
     return [_decorate(row, today_) for row in rows]
 
 
+async def _client_renamed(client_id: int, name: str) -> None:
+    """The search text names the client, as the lists show it: follow a new name (drafts and issued alike)."""
+    documents = await Document.select(Document.id, Document.number, Document.search_text) \
+        .where(Document.client == client_id)
+    if not documents:
+        return
+    descriptions: dict[int, list[str]] = {}
+    lines = await DocumentLine.select(DocumentLine.document, DocumentLine.description) \
+        .where(WhereRaw("document IN (SELECT id FROM document WHERE client = {})", client_id)) \
+        .order_by(DocumentLine.document).order_by(DocumentLine.position)
+    for line in lines:
+        descriptions.setdefault(line["document"], []).append(line["description"])
+    for document in documents:
+        text = logic.search_text_of(document["number"], name, descriptions.get(document["id"], []))
+        if text != document["search_text"]:
+            await Document.update({Document.search_text: text}).where(Document.id == document["id"])
+
+
 clients_service.register_usage_check(documents_of_client)
+clients_service.register_rename_hook(_client_renamed)
 catalog_service.register_usage_check(documents_of_item)
 
 

@@ -84,9 +84,37 @@ class DocumentEvent(Table, db=DB, tablename="document_event"):
 
 # Composite and covering indexes that Piccolo's columns cannot declare; a hand-written
 # migration creates them, and tests/unit/test_migrations.py holds the two in step.
+# Both carry search_text last, so a search finds its page and its sums in these narrow
+# entries without reading the wide rows (see app.documents.service, "Search as you type").
 EXTRA_INDEXES = {
-    "document_type_date": ("document", ("doc_type", "issue_date", "id")),
+    "document_type_date": ("document", ("doc_type", "issue_date", "id", "search_text")),
     "document_type_money": ("document", ("doc_type", "currency", "status", "due_date", "total_minor", "paid_minor",
-                                         "credited_minor")),
-    "document_type_search": ("document", ("doc_type", "search_text")),
+                                         "credited_minor", "search_text")),
+}
+
+
+# Search as you type: an FTS5 index of `search_text` with the trigram tokenizer, so that a
+# substring of three characters or more is found through the index instead of a LIKE over
+# every row. External content (the text stays in `document`; the index holds only the
+# trigrams) kept in step by triggers, so every write (service, import, bulk SQL) updates it
+# in its own transaction. The text is already folded (app.common.logic.fold_text), hence
+# case_sensitive 1: a match is exactly a substring, the same rule as before.
+# A hand-written migration creates these; tests/unit/test_migrations.py holds the two in step.
+SEARCH_TABLE = "document_search"
+EXTRA_SQL = {
+    "document_search": "CREATE VIRTUAL TABLE document_search USING fts5(search_text, content='document', "
+                       "content_rowid='id', tokenize='trigram case_sensitive 1')",
+    "document_search_insert": "CREATE TRIGGER document_search_insert AFTER INSERT ON document BEGIN "
+                              "INSERT INTO document_search (rowid, search_text) VALUES (new.id, new.search_text); END",
+    "document_search_delete": "CREATE TRIGGER document_search_delete AFTER DELETE ON document BEGIN "
+                              "INSERT INTO document_search (document_search, rowid, search_text) "
+                              "VALUES ('delete', old.id, old.search_text); END",
+    "document_search_update": "CREATE TRIGGER document_search_update AFTER UPDATE OF search_text ON document BEGIN "
+                              "INSERT INTO document_search (document_search, rowid, search_text) "
+                              "VALUES ('delete', old.id, old.search_text); "
+                              "INSERT INTO document_search (rowid, search_text) VALUES (new.id, new.search_text); END",
+    # The receivables aging report reads open invoices only (a partial index: paid ones are not in it).
+    "document_open_invoice": "CREATE INDEX document_open_invoice ON document (client, currency, due_date, issue_date, "
+                             "total_minor, paid_minor, credited_minor) WHERE doc_type = 'invoice' "
+                             "AND status IN ('issued', 'sent') AND total_minor - paid_minor - credited_minor > 0",
 }

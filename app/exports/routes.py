@@ -64,6 +64,12 @@ async def payments_csv(client_id: int | None = None, method: str = "",
                                            date_from=date_from, date_to=date_to), "payments.csv")
 
 
+@get("/api/v1/exports/aging.csv", tags=["exports"], media_type="text/csv")
+async def aging_csv(as_of: date | None = None) -> Response:
+    """The receivables aging at `as_of` (today by default): every client and currency, the largest total first."""
+    return _csv(await service.aging_csv(as_of), "aging.csv")
+
+
 # -- the accountant's package ----------------------------------------------------------------
 
 class PackageSendIn(msgspec.Struct, omit_defaults=True, kw_only=True):
@@ -159,5 +165,5 @@ async def exports_schedule(request: Request) -> Response | Template:
 
 
 ROUTES = [clients_csv, _documents_csv_route(INVOICE, "invoices"), _documents_csv_route(QUOTE, "quotes"),
-          _documents_csv_route(CREDIT_NOTE, "credit-notes"), payments_csv, accountant_zip, accountant_send,
+          _documents_csv_route(CREDIT_NOTE, "credit-notes"), payments_csv, aging_csv, accountant_zip, accountant_send,
           exports_page, exports_send, exports_schedule]

@@ -83,6 +83,12 @@ async def payments_csv(*, client_id: int | None = None, method: str = "", state:
     return logic.csv_bytes(logic.PAYMENT_COLUMNS, rows)
 
 
+async def aging_csv(as_of: date | None = None) -> bytes:
+    """Every client of the receivables aging (the page shows them a hundred at a time)."""
+    rows = await ledger_service.aging_report(as_of or await documents_service.today())
+    return logic.csv_bytes(logic.AGING_COLUMNS, [logic.aging_row(row) for row in rows])
+
+
 # -- the accountant's package -------------------------------------------------------------------
 
 def check_period(date_from: date | None, date_to: date | None) -> tuple[date, date]:

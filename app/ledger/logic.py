@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, timedelta
 from decimal import Decimal
 from typing import Iterable, Mapping, Sequence
 
@@ -65,6 +65,15 @@ def aging_bucket(due_date: date | None, as_of: date) -> str:
     if days <= 90:
         return "61-90"
     return "over 90"
+
+
+def aging_starts(as_of: date) -> tuple[date, date, date, date]:
+    """The earliest due date of the buckets 1-30, 31-60 and 61-90, and of "current" (as_of itself):
+    the same edges as aging_bucket, as dates a query can compare due dates with."""
+    return as_of - timedelta(days=30), as_of - timedelta(days=60), as_of - timedelta(days=90), as_of
+
+
+AGING_PAGE = 100  # clients per page of the aging report (the most overdue first; the totals count them all)
 
 
 def aging(open_items: Iterable[tuple[date | None, Decimal]], as_of: date) -> dict[str, Decimal]:

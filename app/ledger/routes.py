@@ -12,7 +12,7 @@ from litestar.params import Parameter
 from litestar.response import Template
 
 from app.clients import service as clients_service
-from app.http.web import page
+from app.http.web import page, page_params
 from app.common.logic import FieldError, ValidationFailed
 from app.documents import service as documents_service
 from app.ledger import logic, service
@@ -95,17 +95,15 @@ async def statement_page(request: Request, client_id: int, currency: str = "",
 
 
 @get("/reports/aging")
-async def aging_page(request: Request, as_of: date | None = None) -> Template:
-    as_of = as_of or await documents_service.today()
-    report = await service.aging_report(as_of)
-    totals: dict[str, dict[str, Decimal]] = {}
-    for row in report:
-        bucket_totals = totals.setdefault(row["currency"], {b: Decimal(0) for b in (*logic.AGING_BUCKETS, "total")})
-        for name, amount in row["buckets"].items():
-            bucket_totals[name] += amount
-        bucket_totals["total"] += row["total"]
-    return page_(request, "ledger/aging.html", title="Receivables aging", report=report, as_of=as_of,
-                 buckets=logic.AGING_BUCKETS, totals=totals, section="reports")
+async def aging_page(request: Request, as_of: date | None = None,
+                     page_number: int = Parameter(query="page", default=1)) -> Template:
+    """The most overdue clients first, a page at a time; the totals are those of every client."""
+    today = await documents_service.today()
+    as_of = as_of or today
+    result = await service.aging_page(as_of, page_params(page_number, logic.AGING_PAGE))
+    return page_(request, "ledger/aging.html", title="Receivables aging", result=result, as_of=as_of,
+                 buckets=logic.AGING_BUCKETS, totals=result.extra["totals"], section="reports",
+                 params={"as_of": as_of.isoformat() if as_of != today else ""})
 
 
 def page_(request: Request, template: str, *, section: str = "clients", **context: Any) -> Template:

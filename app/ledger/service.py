@@ -8,7 +8,7 @@ from typing import Any
 
 from piccolo.columns.combination import WhereRaw
 
-from app.common.logic import FieldError, NotFound, ValidationFailed
+from app.common.logic import FieldError, NotFound, Page, PageOf, ValidationFailed
 from app.clients.tables import Client
 from app.db.engine import DB, cached
 from app.documents.tables import Document
@@ -126,31 +126,65 @@ async def statement(client_id: int, date_from: date, date_to: date, currency: st
 
 
 async def aging_report(as_of: date) -> list[dict[str, Any]]:
-    """Accounts receivable aging across clients, one row per client and currency (cached per data version)."""
-    return await cached(("aging", as_of), lambda: _aging_report(as_of))
+    """Accounts receivable aging across clients, one row per client and currency, the largest total first
+    (every row: the API and the accountant's CSV)."""
+    rows = sorted(await _aging_rows(as_of), key=lambda r: (-r["total"], r["client_name"]))
+    return [_aging_row(row) for row in rows]
 
 
-async def _aging_report(as_of: date) -> list[dict[str, Any]]:
-    """Accounts receivable aging across clients, one row per client and currency.
+async def aging_page(as_of: date, page: Page) -> PageOf:
+    """One page of the aging report, the most overdue clients first, with the totals of every row."""
+    rows = await _aging_rows(as_of)
+    totals = await cached(("aging-totals", as_of), lambda: _aging_totals(rows))
+    return PageOf(items=[_aging_row(row) for row in rows[page.offset:page.offset + page.per_page]], total=len(rows),
+                  page=page, extra={"totals": totals})
 
-    Summed in SQL (the same buckets as logic.aging_bucket) so that 100,000 open
-    invoices never travel into Python.
-    """
-    open_sql = "(d.total_minor - d.paid_minor - d.credited_minor)"
-    days = "(julianday({}) - julianday(d.due_date))"
-    rows = await LedgerEntry.raw(
-        "SELECT d.client AS client_id, c.name AS client_name, d.currency AS currency, "
-        f"SUM(CASE WHEN d.due_date IS NULL OR d.due_date >= {{}} THEN {open_sql} ELSE 0 END) AS b_current, "
-        f"SUM(CASE WHEN {days} BETWEEN 1 AND 30 THEN {open_sql} ELSE 0 END) AS b_1_30, "
-        f"SUM(CASE WHEN {days} BETWEEN 31 AND 60 THEN {open_sql} ELSE 0 END) AS b_31_60, "
-        f"SUM(CASE WHEN {days} BETWEEN 61 AND 90 THEN {open_sql} ELSE 0 END) AS b_61_90, "
-        f"SUM(CASE WHEN {days} > 90 THEN {open_sql} ELSE 0 END) AS b_over_90, "
-        f"SUM({open_sql}) AS total "
-        "FROM document d JOIN client c ON c.id = d.client "
-        f"WHERE d.doc_type = 'invoice' AND d.status IN ('issued', 'sent') AND {open_sql} > 0 AND d.issue_date <= {{}} "
-        "GROUP BY d.client, d.currency ORDER BY total DESC, c.name",
-        *([as_of.isoformat()] * 6))
-    keys = dict(zip(logic.AGING_BUCKETS, ("b_current", "b_1_30", "b_31_60", "b_61_90", "b_over_90")))
-    return [{"client_id": r["client_id"], "client_name": r["client_name"], "currency": r["currency"],
-             "buckets": {name: from_minor(r[key] or 0, r["currency"]) for name, key in keys.items()},
-             "total": from_minor(r["total"] or 0, r["currency"])} for r in rows]
+
+async def _aging_totals(rows: list[dict[str, Any]]) -> dict[str, dict[str, Decimal]]:
+    sums: dict[str, list[int]] = {}
+    for row in rows:
+        add = sums.setdefault(row["currency"], [0] * (len(_AGING_KEYS) + 1))
+        for index, key in enumerate((*_AGING_KEYS.values(), "total")):
+            add[index] += row[key] or 0
+    return {currency: {name: from_minor(minor, currency) for name, minor in zip((*_AGING_KEYS, "total"), values)}
+            for currency, values in sorted(sums.items())}
+
+
+_AGING_KEYS = dict(zip(logic.AGING_BUCKETS, ("b_current", "b_1_30", "b_31_60", "b_61_90", "b_over_90")))
+
+
+def _aging_row(row: dict[str, Any]) -> dict[str, Any]:
+    currency = row["currency"]
+    return {"client_id": row["client_id"], "client_name": row["client_name"], "currency": currency,
+            "buckets": {name: from_minor(row[key] or 0, currency) for name, key in _AGING_KEYS.items()},
+            "total": from_minor(row["total"] or 0, currency)}
+
+
+async def _aging_rows(as_of: date) -> list[dict[str, Any]]:
+    """Open invoice balances per client and currency and bucket, in minor units, the most overdue first:
+    the largest amount more than 90 days past due, then 61-90, and so on, then the largest total
+    (cached per data version)."""
+    return await cached(("aging", as_of), lambda: _aging_query(as_of))
+
+
+async def _aging_query(as_of: date) -> list[dict[str, Any]]:
+    """Summed and ordered in SQL (the same edges as logic.aging_bucket, as due-date comparisons) over the
+    partial index of open invoices: 100,000 open invoices never travel into Python, and paid ones are not read."""
+    open_sql = "(total_minor - paid_minor - credited_minor)"
+    day30, day60, day90, day0 = (day.isoformat() for day in logic.aging_starts(as_of))
+    return await LedgerEntry.raw(
+        "SELECT a.*, c.name AS client_name FROM ("
+        " SELECT client AS client_id, currency,"
+        f" SUM(CASE WHEN due_date IS NULL OR due_date >= {{}} THEN {open_sql} ELSE 0 END) AS b_current,"
+        f" SUM(CASE WHEN due_date < {{}} AND due_date >= {{}} THEN {open_sql} ELSE 0 END) AS b_1_30,"
+        f" SUM(CASE WHEN due_date < {{}} AND due_date >= {{}} THEN {open_sql} ELSE 0 END) AS b_31_60,"
+        f" SUM(CASE WHEN due_date < {{}} AND due_date >= {{}} THEN {open_sql} ELSE 0 END) AS b_61_90,"
+        f" SUM(CASE WHEN due_date < {{}} THEN {open_sql} ELSE 0 END) AS b_over_90,"
+        f" SUM({open_sql}) AS total"
+        " FROM document INDEXED BY document_open_invoice"
+        " WHERE doc_type = 'invoice' AND status IN ('issued', 'sent') AND total_minor - paid_minor - credited_minor > 0"
+        " AND issue_date <= {}"
+        " GROUP BY client, currency"
+        ") a JOIN client c ON c.id = a.client_id"
+        " ORDER BY a.b_over_90 DESC, a.b_61_90 DESC, a.b_31_60 DESC, a.b_1_30 DESC, a.total DESC, c.name, c.id",
+        day0, day0, day30, day30, day60, day60, day90, day90, day0)

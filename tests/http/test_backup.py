@@ -47,9 +47,12 @@ def fingerprint(folder: Path) -> dict[str, str]:
 def table_contents(database: Path) -> dict[str, list[tuple]]:
     connection = sqlite3.connect(database)
     try:
-        tables = [r[0] for r in connection.execute(
-            "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%' ORDER BY name")]
-        return {t: connection.execute(f'SELECT * FROM "{t}" ORDER BY rowid').fetchall() for t in tables}
+        tables = connection.execute("SELECT name, wr FROM pragma_table_list WHERE schema = 'main' "
+                                    "AND type != 'virtual' AND name NOT LIKE 'sqlite_%' ORDER BY name").fetchall()
+        # A full-text index's shadow tables include WITHOUT ROWID ones: compare their rows in any order.
+        return {t: sorted(connection.execute(f'SELECT * FROM "{t}"').fetchall(), key=repr) if without_rowid
+                else connection.execute(f'SELECT * FROM "{t}" ORDER BY rowid').fetchall()
+                for t, without_rowid in tables}
     finally:
         connection.close()
 

@@ -4,6 +4,8 @@ A fresh database is made only by running the migrations (app.db.lifecycle.open_d
 a reference database is made from the table classes' own CREATE statements. Both are
 read back through PRAGMAs and compared: tables, columns, types, nullability, primary
 keys, uniqueness, indexes and foreign keys. Changing a table without a migration fails here.
+What Piccolo cannot declare (virtual tables such as a full-text index, triggers) a domain
+declares beside its tables in EXTRA_SQL; those are compared by their SQL.
 """
 
 from __future__ import annotations
@@ -49,16 +51,46 @@ def describe(connection: sqlite3.Connection, tables: list[str]) -> dict[str, dic
     return schema
 
 
-def schema_from_tables(tables: list[type[Table]]) -> dict[str, dict]:
+def plain_tables(connection: sqlite3.Connection) -> list[str]:
+    """Ordinary tables: not virtual tables, not their shadow tables, not SQLite's own."""
+    return [name for name, kind in connection.execute(
+        "SELECT name, type FROM pragma_table_list WHERE schema = 'main'")
+        if kind == "table" and not name.startswith("sqlite_")]
+
+
+def extra_objects(connection: sqlite3.Connection) -> dict[str, str]:
+    """Virtual tables, triggers and partial indexes by name, with their SQL (spacing and IF NOT EXISTS aside):
+    what PRAGMA table_info and index_info do not show."""
+    virtual = {name for name, kind in connection.execute(
+        "SELECT name, type FROM pragma_table_list WHERE schema = 'main'") if kind == "virtual"}
+    found = {}
+    for kind, name, sql in connection.execute("SELECT type, name, sql FROM sqlite_master WHERE sql IS NOT NULL"):
+        if kind == "trigger" or name in virtual or (kind == "index" and " WHERE " in sql.upper()):
+            found[name] = " ".join(sql.replace(" IF NOT EXISTS", "").split())
+    return found
+
+
+def _build_from_tables(tables: list[type[Table]]) -> sqlite3.Connection:
     connection = sqlite3.connect(":memory:")
     for table in tables:
         for statement in table.create_table().ddl:
             connection.execute(statement)
-    # Composite indexes a domain declares beside its tables (Piccolo columns cannot).
     for module in {sys.modules[table.__module__] for table in tables}:
+        # Composite indexes a domain declares beside its tables (Piccolo columns cannot).
         for name, (table_name, columns) in getattr(module, "EXTRA_INDEXES", {}).items():
             connection.execute(f'CREATE INDEX "{name}" ON "{table_name}" ({", ".join(columns)})')
-    return describe(connection, [table._meta.tablename for table in tables])
+        # Virtual tables and triggers (a full-text index and what keeps it in step).
+        for statement in getattr(module, "EXTRA_SQL", {}).values():
+            connection.execute(statement)
+    return connection
+
+
+def schema_from_tables(tables: list[type[Table]]) -> dict[str, dict]:
+    return describe(_build_from_tables(tables), [table._meta.tablename for table in tables])
+
+
+def objects_from_tables(tables: list[type[Table]]) -> dict[str, str]:
+    return extra_objects(_build_from_tables(tables))
 
 
 def differences(migrated: dict[str, dict], expected: dict[str, dict]) -> list[str]:
@@ -87,19 +119,30 @@ def differences(migrated: dict[str, dict], expected: dict[str, dict]) -> list[st
 
 
 @pytest.fixture(scope="module")
-def migrated_schema(tmp_path_factory: pytest.TempPathFactory) -> dict[str, dict]:
+def migrated_database(tmp_path_factory: pytest.TempPathFactory) -> Path:
     folder = tmp_path_factory.mktemp("migrations") / "data"
     previous = DB.path
     try:
         asyncio.run(open_database(Config(data_dir=folder)))
     finally:
         DB.path = previous
-    connection = sqlite3.connect(folder / "counterfoil.sqlite")
-    names = [row[0] for row in connection.execute(
-        "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%'")]
-    schema = describe(connection, [name for name in names if name not in BOOKKEEPING])
+    return folder / "counterfoil.sqlite"
+
+
+@pytest.fixture(scope="module")
+def migrated_schema(migrated_database: Path) -> dict[str, dict]:
+    connection = sqlite3.connect(migrated_database)
+    schema = describe(connection, [name for name in plain_tables(connection) if name not in BOOKKEEPING])
     connection.close()
     return schema
+
+
+@pytest.fixture(scope="module")
+def migrated_objects(migrated_database: Path) -> dict[str, str]:
+    connection = sqlite3.connect(migrated_database)
+    objects = extra_objects(connection)
+    connection.close()
+    return objects
 
 
 def test_there_are_tables_to_compare():
@@ -110,6 +153,12 @@ def test_there_are_tables_to_compare():
 
 def test_migrations_build_exactly_the_tables_schema(migrated_schema):
     assert differences(migrated_schema, schema_from_tables(all_tables())) == []
+
+
+def test_migrations_build_exactly_the_declared_virtual_tables_and_triggers(migrated_objects):
+    declared = objects_from_tables(all_tables())
+    assert {"document_search", "document_search_update", "document_open_invoice"} <= set(declared)
+    assert migrated_objects == declared
 
 
 def test_every_migration_is_recorded(tmp_path: Path, migrated_schema):
@@ -155,3 +204,25 @@ def test_a_new_table_without_migration_is_caught(migrated_schema):
         name = Varchar()
 
     assert "table gadget has no migration" in differences(migrated_schema, schema_from_tables([Gadget]))
+
+
+def test_a_changed_trigger_or_a_missing_one_is_caught(migrated_objects):
+    from app.documents import tables as documents_tables
+
+    declared = objects_from_tables(all_tables())
+    changed = dict(documents_tables.EXTRA_SQL)
+    changed["document_search_update"] = changed["document_search_update"].replace(
+        "AFTER UPDATE OF search_text", "AFTER UPDATE OF number")
+    changed["document_open_invoice"] = changed["document_open_invoice"].replace("'sent'", "'sent', 'draft'")
+    changed["document_search_touch"] = "CREATE TRIGGER document_search_touch AFTER UPDATE ON client BEGIN SELECT 1; END"
+    original = documents_tables.EXTRA_SQL
+    documents_tables.EXTRA_SQL = changed
+    try:
+        now_declared = objects_from_tables(all_tables())
+    finally:
+        documents_tables.EXTRA_SQL = original
+    assert now_declared != declared
+    assert now_declared != migrated_objects
+    assert set(now_declared) - set(migrated_objects) == {"document_search_touch"}
+    assert {name for name in migrated_objects if now_declared.get(name) != migrated_objects[name]} == {
+        "document_search_update", "document_open_invoice"}
