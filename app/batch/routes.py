@@ -8,7 +8,7 @@ from urllib.parse import urlencode
 
 from litestar import Request, Response, get, post
 from litestar.background_tasks import BackgroundTask
-from litestar.params import Parameter
+from litestar.params import QueryParameter
 from litestar.response import File, Template
 
 from app.batch import logic, service
@@ -49,8 +49,8 @@ def _type_routes(doc_type: str) -> list[Any]:
 
     @get(f"{base}/actions", name=f"{doc_type}-batch-actions", include_in_schema=False)
     async def actions(request: Request, status: str = "", client_id: str = "", q: str = "",
-                      date_from: str = Parameter(query="from", default=""),
-                      date_to: str = Parameter(query="to", default="")) -> Template:
+                      date_from: str = QueryParameter(name="from", default=""),
+                      date_to: str = QueryParameter(name="to", default="")) -> Template:
         """The list's batch actions for its current filters, with how many PDFs they make."""
         raw = {"status": status, "client_id": client_id, "q": q, "from": date_from, "to": date_to}
         try:

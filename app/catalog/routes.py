@@ -7,7 +7,7 @@ from typing import Any
 
 import msgspec
 from litestar import Request, Response, delete, get, patch, post, put
-from litestar.params import Parameter
+from litestar.params import QueryParameter
 from litestar.response import Template
 from msgspec import UNSET, UnsetType
 
@@ -72,7 +72,7 @@ def _form_values(row: dict[str, Any]) -> dict[str, Any]:
 
 @get("/catalog")
 async def catalog_page(request: Request, q: str = "", show: str = "active", category: str = "", sort: str = "name",
-                       dir: str = "asc", page_number: int = Parameter(query="page", default=1)) -> Template:
+                       dir: str = "asc", page_number: int = QueryParameter(name="page", default=1)) -> Template:
     active = {"active": True, "inactive": False}.get(show)
     result = await service.list_items(q=q, active=active, category=category, sort=sort, descending=dir == "desc",
                                       page=page_params(page_number, PER_PAGE))
@@ -131,7 +131,7 @@ async def item_delete_form(request: Request, item_id: int) -> Response:
 
 @get("/api/v1/items", tags=["catalog"])
 async def api_items(q: str = "", active: bool | None = None, category: str = "", sort: str = "name",
-                    dir: str = "asc", page_number: int = Parameter(query="page", default=1),
+                    dir: str = "asc", page_number: int = QueryParameter(name="page", default=1),
                     per_page: int = 50) -> ItemList:
     result = await service.list_items(q=q, active=active, category=category, sort=sort, descending=dir == "desc",
                                       page=page_params(page_number, per_page))

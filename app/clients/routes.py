@@ -6,7 +6,7 @@ from typing import Any
 
 import msgspec
 from litestar import Request, Response, delete, get, patch, post, put
-from litestar.params import Parameter
+from litestar.params import QueryParameter
 from litestar.response import Template
 from msgspec import UNSET, UnsetType
 
@@ -88,7 +88,7 @@ async def _default_currency() -> str:
 
 @get("/clients")
 async def clients_page(request: Request, q: str = "", status: str = "active", sort: str = "name",
-                       dir: str = "asc", page_number: int = Parameter(query="page", default=1)) -> Template:
+                       dir: str = "asc", page_number: int = QueryParameter(name="page", default=1)) -> Template:
     result = await service.list_clients(q=q, status=status, sort=sort, descending=dir == "desc",
                                         page=page_params(page_number, PER_PAGE))
     counts = await service.count_clients()
@@ -159,7 +159,7 @@ async def client_restore_form(request: Request, client_id: int) -> Response:
 
 @get("/api/v1/clients", tags=["clients"])
 async def api_clients(q: str = "", status: str = "active", sort: str = "name", dir: str = "asc",
-                      page_number: int = Parameter(query="page", default=1), per_page: int = 50) -> ClientList:
+                      page_number: int = QueryParameter(name="page", default=1), per_page: int = 50) -> ClientList:
     """List clients; `q` searches name, code, email and phone, ignoring case and accents."""
     result = await service.list_clients(q=q, status=status, sort=sort, descending=dir == "desc",
                                         page=page_params(page_number, per_page))

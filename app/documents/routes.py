@@ -13,7 +13,7 @@ from decimal import Decimal
 from typing import Any, Mapping
 
 from litestar import Request, Response, get, post
-from litestar.params import Parameter
+from litestar.params import QueryParameter
 from litestar.response import Template
 
 from app.auth import service as auth_service
@@ -112,9 +112,9 @@ async def _list(request: Request, doc_type: str, params: dict[str, str], *, stat
 def _list_route(doc_type: str) -> Any:
     @get(f"/{TYPE_PATHS[doc_type]}", name=f"{doc_type}-list-page")
     async def handler(request: Request, status: str = "", client_id: str = "", q: str = "",
-                      date_from: str = Parameter(query="from", default=""),
-                      date_to: str = Parameter(query="to", default=""), sort: str = "date", dir: str = "desc",
-                      page_number: str = Parameter(query="page", default="1")) -> Template:
+                      date_from: str = QueryParameter(name="from", default=""),
+                      date_to: str = QueryParameter(name="to", default=""), sort: str = "date", dir: str = "desc",
+                      page_number: str = QueryParameter(name="page", default="1")) -> Template:
         params = {"status": status, "client_id": client_id, "q": q, "from": date_from, "to": date_to, "sort": sort,
                   "dir": dir, "page": page_number}
         return await _list(request, doc_type, params)

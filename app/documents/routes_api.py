@@ -8,7 +8,7 @@ from typing import Any
 
 import msgspec
 from litestar import Request, delete, get, patch, post
-from litestar.params import Parameter
+from litestar.params import QueryParameter
 from msgspec import UNSET, UnsetType
 
 from app.documents import service
@@ -96,10 +96,10 @@ def _routes(doc_type: str) -> list[Any]:
 
     @get(base, tags=tag, name=f"{doc_type}-list")
     async def list_(status: str = "", client_id: int | None = None, q: str = "",
-                    date_from: date | None = Parameter(query="from", default=None),
-                    date_to: date | None = Parameter(query="to", default=None),
+                    date_from: date | None = QueryParameter(name="from", default=None),
+                    date_to: date | None = QueryParameter(name="to", default=None),
                     sort: str = "date", dir: str = "desc",
-                    page_number: int = Parameter(query="page", default=1), per_page: int = 50) -> DocumentList:
+                    page_number: int = QueryParameter(name="page", default=1), per_page: int = 50) -> DocumentList:
         result = await service.list_documents(doc_type, status=status, client_id=client_id, date_from=date_from,
                                               date_to=date_to, q=q, sort=sort, descending=dir != "asc",
                                               page=page_params(page_number, per_page))

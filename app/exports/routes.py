@@ -7,7 +7,7 @@ from typing import Any
 
 import msgspec
 from litestar import Request, Response, get, post
-from litestar.params import Parameter
+from litestar.params import QueryParameter
 from litestar.response import Template
 
 from app.common.logic import ValidationFailed
@@ -44,8 +44,8 @@ async def clients_csv(q: str = "", status: str = "active", sort: str = "name", d
 def _documents_csv_route(doc_type: str, path: str) -> Any:
     @get(f"/api/v1/exports/{path}.csv", tags=["exports"], media_type="text/csv", name=f"{doc_type}-csv")
     async def handler(status: str = "", client_id: int | None = None, q: str = "",
-                      date_from: date | None = Parameter(query="from", default=None),
-                      date_to: date | None = Parameter(query="to", default=None),
+                      date_from: date | None = QueryParameter(name="from", default=None),
+                      date_to: date | None = QueryParameter(name="to", default=None),
                       sort: str = "date", dir: str = "desc") -> Response:
         """The list with the same filters as its /api/v1 list, all pages."""
         content = await service.documents_csv(doc_type, status=status, client_id=client_id, q=q, date_from=date_from,
@@ -56,9 +56,9 @@ def _documents_csv_route(doc_type: str, path: str) -> Any:
 
 @get("/api/v1/exports/payments.csv", tags=["exports"], media_type="text/csv")
 async def payments_csv(client_id: int | None = None, method: str = "",
-                       state_filter: str = Parameter(query="state", default=""),
-                       date_from: date | None = Parameter(query="from", default=None),
-                       date_to: date | None = Parameter(query="to", default=None)) -> Response:
+                       state_filter: str = QueryParameter(name="state", default=""),
+                       date_from: date | None = QueryParameter(name="from", default=None),
+                       date_to: date | None = QueryParameter(name="to", default=None)) -> Response:
     """Payments with the same filters as /api/v1/payments (`client_id`, `method`, `state`, `from`, `to`)."""
     return _csv(await service.payments_csv(client_id=client_id, method=method, state=state_filter,
                                            date_from=date_from, date_to=date_to), "payments.csv")
@@ -80,8 +80,8 @@ class PackageSendIn(msgspec.Struct, omit_defaults=True, kw_only=True):
 
 
 @get("/api/v1/exports/accountant", tags=["exports"], media_type="application/zip")
-async def accountant_zip(config: Config, date_from: date | None = Parameter(query="from", default=None),
-                         date_to: date | None = Parameter(query="to", default=None)) -> Response:
+async def accountant_zip(config: Config, date_from: date | None = QueryParameter(name="from", default=None),
+                         date_to: date | None = QueryParameter(name="to", default=None)) -> Response:
     """The accountant's ZIP for `from`..`to`: CSVs, PDFs, Factur-X XML, summary.pdf, README.txt."""
     content, filename = await service.accountant_package(date_from, date_to, data_dir=config.data_dir)
     return Response(content=content, media_type="application/zip",
@@ -91,8 +91,8 @@ async def accountant_zip(config: Config, date_from: date | None = Parameter(quer
 
 @post("/api/v1/exports/accountant/send", tags=["exports"], status_code=202)
 async def accountant_send(request: Request, config: Config,
-                          date_from: date | None = Parameter(query="from", default=None),
-                          date_to: date | None = Parameter(query="to", default=None),
+                          date_from: date | None = QueryParameter(name="from", default=None),
+                          date_to: date | None = QueryParameter(name="to", default=None),
                           data: PackageSendIn | None = None) -> dict[str, Any]:
     """Queue the package for the accountant's address in Settings, Email (or `to`); 202 with the message."""
     given = {k: v for k, v in msgspec.structs.asdict(data).items() if v is not None} if data else {}
@@ -128,8 +128,8 @@ async def _page(request: Request, *, preset: str = "last_month", date_from: date
 
 
 @get("/exports")
-async def exports_page(request: Request, preset: str = "", date_from: str = Parameter(query="from", default=""),
-                       date_to: str = Parameter(query="to", default="")) -> Template:
+async def exports_page(request: Request, preset: str = "", date_from: str = QueryParameter(name="from", default=""),
+                       date_to: str = QueryParameter(name="to", default="")) -> Template:
     return await _page(request, preset=preset or "last_month", date_from=_parse_day(date_from),
                        date_to=_parse_day(date_to))
 

@@ -8,7 +8,7 @@ from typing import Any
 
 import msgspec
 from litestar import Request, get
-from litestar.params import Parameter
+from litestar.params import QueryParameter
 from litestar.response import Template
 
 from app.clients import service as clients_service
@@ -86,8 +86,8 @@ async def ledger_page(request: Request, client_id: int) -> Template:
 
 @get("/clients/{client_id:int}/statement")
 async def statement_page(request: Request, client_id: int, currency: str = "",
-                         date_from: date | None = Parameter(query="from", default=None),
-                         date_to: date | None = Parameter(query="to", default=None)) -> Template:
+                         date_from: date | None = QueryParameter(name="from", default=None),
+                         date_to: date | None = QueryParameter(name="to", default=None)) -> Template:
     date_from, date_to = await _period(date_from, date_to)
     data = await service.statement(client_id, date_from, date_to, currency or None)
     return page_(request, "ledger/statement.html", title=f"Statement, {data['client']['name']}", data=data,
@@ -96,7 +96,7 @@ async def statement_page(request: Request, client_id: int, currency: str = "",
 
 @get("/reports/aging")
 async def aging_page(request: Request, as_of: date | None = None,
-                     page_number: int = Parameter(query="page", default=1)) -> Template:
+                     page_number: int = QueryParameter(name="page", default=1)) -> Template:
     """The most overdue clients first, a page at a time; the totals are those of every client."""
     today = await documents_service.today()
     as_of = as_of or today
@@ -124,8 +124,8 @@ async def api_ledger(client_id: int) -> list[LedgerOut]:
 
 @get("/api/v1/clients/{client_id:int}/statement", tags=["ledger"])
 async def api_statement(client_id: int, currency: str = "",
-                        date_from: date | None = Parameter(query="from", default=None),
-                        date_to: date | None = Parameter(query="to", default=None)) -> StatementOut:
+                        date_from: date | None = QueryParameter(name="from", default=None),
+                        date_to: date | None = QueryParameter(name="to", default=None)) -> StatementOut:
     """Opening balance, entries, closing balance and the aging of open invoices for a period."""
     date_from, date_to = await _period(date_from, date_to)
     data = await service.statement(client_id, date_from, date_to, currency or None)

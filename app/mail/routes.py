@@ -8,7 +8,7 @@ from typing import Any
 
 import msgspec
 from litestar import Request, Response, get, patch, post
-from litestar.params import Parameter
+from litestar.params import QueryParameter
 from litestar.response import Template
 from msgspec import UNSET
 
@@ -210,8 +210,8 @@ def _send_route(doc_type: str) -> Any:
 
 @post("/api/v1/clients/{client_id:int}/statement/send", tags=["ledger"], status_code=202)
 async def api_statement_send(request: Request, config: Config, client_id: int,
-                             query_from: date | None = Parameter(query="from", default=None),
-                             query_to: date | None = Parameter(query="to", default=None),
+                             query_from: date | None = QueryParameter(name="from", default=None),
+                             query_to: date | None = QueryParameter(name="to", default=None),
                              data: StatementSendIn | None = None) -> OutboxOut:
     """Queue the client's statement (PDF) for `date_from`..`date_to` in the body, or `?from=&to=` as the
     statement itself takes (default: this year to today)."""
@@ -224,7 +224,7 @@ async def api_statement_send(request: Request, config: Config, client_id: int,
 
 @get("/api/v1/outbox", tags=["outbox"])
 async def api_outbox(status: str = "", document_id: int | None = None, client_id: int | None = None,
-                     page_number: int = Parameter(query="page", default=1), per_page: int = 50) -> OutboxList:
+                     page_number: int = QueryParameter(name="page", default=1), per_page: int = 50) -> OutboxList:
     """Queued, sent, failed and cancelled messages, newest first, with their errors and attempts."""
     result = await service.list_outbox(status=status, document_id=document_id, client_id=client_id,
                                        page=page_params(page_number, per_page))
@@ -256,7 +256,7 @@ async def api_outbox_resend(request: Request, message_id: int) -> OutboxOut:
 # -- the outbox (pages) ---------------------------------------------------------------------
 
 @get("/outbox")
-async def outbox_page(request: Request, status: str = "", page_number: str = Parameter(query="page", default="1")
+async def outbox_page(request: Request, status: str = "", page_number: str = QueryParameter(name="page", default="1")
                       ) -> Template:
     status = status if status in logic.STATUSES else ""
     try:
@@ -396,15 +396,15 @@ async def _statement_form(request: Request, client_id: int, date_from: date | No
 
 @get("/clients/{client_id:int}/statement/send")
 async def statement_send_page(request: Request, client_id: int, currency: str = "",
-                              date_from: str = Parameter(query="from", default=""),
-                              date_to: str = Parameter(query="to", default="")) -> Template:
+                              date_from: str = QueryParameter(name="from", default=""),
+                              date_to: str = QueryParameter(name="to", default="")) -> Template:
     return await _statement_form(request, client_id, _parse_day(date_from), _parse_day(date_to), currency)
 
 
 @post("/clients/{client_id:int}/statement/send")
 async def statement_send_submit(request: Request, config: Config, client_id: int, currency: str = "",
-                                date_from: str = Parameter(query="from", default=""),
-                                date_to: str = Parameter(query="to", default="")) -> Response | Template:
+                                date_from: str = QueryParameter(name="from", default=""),
+                                date_to: str = QueryParameter(name="to", default="")) -> Response | Template:
     data = await form_data(request)
     wanted: dict[str, Any] = {k: str(data.get(k) or "") for k in ("to", "cc", "subject", "message")}
     start, end = _parse_day(date_from), _parse_day(date_to)

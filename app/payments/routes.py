@@ -9,7 +9,7 @@ from typing import Any
 
 import msgspec
 from litestar import Request, Response, get, post
-from litestar.params import Parameter
+from litestar.params import QueryParameter
 from litestar.response import Template
 
 from app.clients import service as clients_service
@@ -109,10 +109,10 @@ def _actor(request: Request) -> int:
 # -- pages --------------------------------------------------------------------
 
 @get("/payments")
-async def payments_page(request: Request, client_id: int | None = None, method: str = "", state_filter: str = Parameter(query="state", default=""),
-                        date_from: date | None = Parameter(query="from", default=None),
-                        date_to: date | None = Parameter(query="to", default=None),
-                        page_number: int = Parameter(query="page", default=1)) -> Template:
+async def payments_page(request: Request, client_id: int | None = None, method: str = "", state_filter: str = QueryParameter(name="state", default=""),
+                        date_from: date | None = QueryParameter(name="from", default=None),
+                        date_to: date | None = QueryParameter(name="to", default=None),
+                        page_number: int = QueryParameter(name="page", default=1)) -> Template:
     result = await service.list_payments(client_id=client_id, method=method, state=state_filter, date_from=date_from,
                                          date_to=date_to, page=page_params(page_number, PER_PAGE))
     clients = (await clients_service.list_clients(status="all", page=page_params(1, 500))).items
@@ -198,10 +198,10 @@ async def api_invoice_payments(document_id: int) -> list[PaymentOut]:
 
 
 @get("/api/v1/payments", tags=["payments"])
-async def api_payments(client_id: int | None = None, method: str = "", state_filter: str = Parameter(query="state", default=""),
-                       date_from: date | None = Parameter(query="from", default=None),
-                       date_to: date | None = Parameter(query="to", default=None),
-                       page_number: int = Parameter(query="page", default=1), per_page: int = 50) -> PaymentList:
+async def api_payments(client_id: int | None = None, method: str = "", state_filter: str = QueryParameter(name="state", default=""),
+                       date_from: date | None = QueryParameter(name="from", default=None),
+                       date_to: date | None = QueryParameter(name="to", default=None),
+                       page_number: int = QueryParameter(name="page", default=1), per_page: int = 50) -> PaymentList:
     result = await service.list_payments(client_id=client_id, method=method, state=state_filter, date_from=date_from,
                                          date_to=date_to, page=page_params(page_number, per_page))
     return PaymentList(items=[payment_out(r) for r in result.items], total=result.total, page=result.page.page,

@@ -10,7 +10,7 @@ from typing import Any
 
 from litestar import Request, Response, get
 from litestar.background_tasks import BackgroundTask
-from litestar.params import Parameter
+from litestar.params import QueryParameter
 from litestar.response import File, Template
 
 from app.common.logic import Conflict, NotFound
@@ -76,8 +76,8 @@ def _api_routes(doc_type: str) -> list[Any]:
 
     @get([f"{base}/export.zip", f"{base}/pdf.zip"], tags=tag, name=f"{doc_type}-zip", media_type="application/zip")
     async def zip_(config: Config, status: str = "", client_id: int | None = None, q: str = "",
-                   date_from: date | None = Parameter(query="from", default=None),
-                   date_to: date | None = Parameter(query="to", default=None)) -> Response:
+                   date_from: date | None = QueryParameter(name="from", default=None),
+                   date_to: date | None = QueryParameter(name="to", default=None)) -> Response:
         """A ZIP of the PDFs of the list with the same filters (drafts only when status=draft)."""
         return await _zip(config, status, client_id, q, date_from, date_to)
 
@@ -118,8 +118,8 @@ async def print_view(request: Request, config: Config, document_id: int) -> Temp
 
 @get("/api/v1/clients/{client_id:int}/statement.pdf", tags=["ledger"], media_type="application/pdf")
 async def api_statement_pdf(config: Config, client_id: int, currency: str = "",
-                            date_from: date | None = Parameter(query="from", default=None),
-                            date_to: date | None = Parameter(query="to", default=None),
+                            date_from: date | None = QueryParameter(name="from", default=None),
+                            date_to: date | None = QueryParameter(name="to", default=None),
                             inline: bool = False) -> Response:
     """The client's statement for a period as a PDF (default: this year to today)."""
     try:
@@ -132,8 +132,8 @@ async def api_statement_pdf(config: Config, client_id: int, currency: str = "",
 
 @get("/clients/{client_id:int}/statement.pdf", include_in_schema=False)
 async def browser_statement_pdf(request: Request, config: Config, client_id: int, currency: str = "",
-                                date_from: date | None = Parameter(query="from", default=None),
-                                date_to: date | None = Parameter(query="to", default=None),
+                                date_from: date | None = QueryParameter(name="from", default=None),
+                                date_to: date | None = QueryParameter(name="to", default=None),
                                 download: bool = False) -> Response:
     try:
         rendered = await service.client_statement_pdf(client_id, date_from=date_from, date_to=date_to,

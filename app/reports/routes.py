@@ -7,7 +7,7 @@ from typing import Any
 
 import msgspec
 from litestar import Request, Response, get, post
-from litestar.params import Parameter
+from litestar.params import QueryParameter
 from litestar.response import Template
 
 from app.common.logic import FieldError, ValidationFailed
@@ -33,8 +33,8 @@ async def reports_index(request: Request) -> Template:
 
 
 @get("/reports/revenue")
-async def revenue_page(request: Request, period: str = "month", date_from: str = Parameter(query="from", default=""),
-                       date_to: str = Parameter(query="to", default="")) -> Template:
+async def revenue_page(request: Request, period: str = "month", date_from: str = QueryParameter(name="from", default=""),
+                       date_to: str = QueryParameter(name="to", default="")) -> Template:
     problem = ""
     try:
         report = await service.revenue(period, _parse_day(date_from, "from"), _parse_day(date_to, "to"))
@@ -83,16 +83,16 @@ def _out(report: logic.Report) -> RevenueOut:
 
 
 @get("/api/v1/reports/revenue", tags=["reports"])
-async def api_revenue(period: str = "month", date_from: date | None = Parameter(query="from", default=None),
-                      date_to: date | None = Parameter(query="to", default=None)) -> RevenueOut:
+async def api_revenue(period: str = "month", date_from: date | None = QueryParameter(name="from", default=None),
+                      date_to: date | None = QueryParameter(name="to", default=None)) -> RevenueOut:
     """Invoiced, credited, collected and outstanding per month, quarter or year and currency, with the tax
     of each period (default: this year by month). Money is a decimal string beside its currency."""
     return _out(await service.revenue(period, date_from, date_to))
 
 
 @get("/api/v1/reports/revenue.csv", tags=["reports"], media_type="text/csv")
-async def api_revenue_csv(period: str = "month", date_from: date | None = Parameter(query="from", default=None),
-                          date_to: date | None = Parameter(query="to", default=None)) -> Response:
+async def api_revenue_csv(period: str = "month", date_from: date | None = QueryParameter(name="from", default=None),
+                          date_to: date | None = QueryParameter(name="to", default=None)) -> Response:
     report = await service.revenue(period, date_from, date_to)
     name = f"revenue-{report.period}-{report.date_from.isoformat()}-{report.date_to.isoformat()}.csv"
     return Response(content=service.csv_bytes(report), media_type="text/csv; charset=utf-8",
