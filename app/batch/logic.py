@@ -138,15 +138,22 @@ def describe(doc_type: str, filters: Filters, client_name: str = "") -> list[str
         parts.append(f"Status: {status_text(filters.status)}")
     if filters.client_id is not None:
         parts.append(f"Client: {client_name or '#' + str(filters.client_id)}")
-    if filters.date_from and filters.date_to:
-        parts.append(f"Issued {filters.date_from.isoformat()} to {filters.date_to.isoformat()}")
-    elif filters.date_from:
-        parts.append(f"Issued from {filters.date_from.isoformat()}")
-    elif filters.date_to:
-        parts.append(f"Issued until {filters.date_to.isoformat()}")
+    period = _period(filters, "Issued {} to {}", "Issued from {}", "Issued until {}")
+    if period:
+        parts.append(period)
     if filters.q:
         parts.append(f"Search: \u201c{filters.q}\u201d")
     return parts or [f"All {NOUNS[doc_type][1]}"]
+
+
+def _period(filters: Filters, both: str, since: str, until: str) -> str:
+    """The issue-date filter in one of three phrasings (both ends, from, until), "" without one."""
+    start, end = filters.date_from, filters.date_to
+    if start and end:
+        return both.format(start.isoformat(), end.isoformat())
+    if start:
+        return since.format(start.isoformat())
+    return until.format(end.isoformat()) if end else ""
 
 
 # -- names -----------------------------------------------------------------------------
@@ -164,12 +171,9 @@ def batch_filename(doc_type: str, kind: str, filters: Filters, client_name: str 
         parts.append(slug(filters.status))
     if filters.client_id is not None:
         parts.append(slug(client_name) or f"client-{filters.client_id}")
-    if filters.date_from and filters.date_to:
-        parts.append(f"{filters.date_from.isoformat()}_to_{filters.date_to.isoformat()}")
-    elif filters.date_from:
-        parts.append(f"from_{filters.date_from.isoformat()}")
-    elif filters.date_to:
-        parts.append(f"until_{filters.date_to.isoformat()}")
+    period = _period(filters, "{}_to_{}", "from_{}", "until_{}")
+    if period:
+        parts.append(period)
     if filters.q and slug(filters.q, 24):
         parts.append("search-" + slug(filters.q, 24))
     if len(parts) == 1:
