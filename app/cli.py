@@ -268,6 +268,8 @@ def cmd_serve(args: argparse.Namespace) -> int:
 
 
 def main(argv: list[str] | None = None) -> int:
+    from app.db.lifecycle import SQLiteTooOld
+
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     logging.getLogger("piccolo").setLevel(logging.WARNING)
     parser = build_parser()
@@ -280,6 +282,9 @@ def main(argv: list[str] | None = None) -> int:
             return cmd_backup_export(args) if args.backup_command == "export" else cmd_backup_import(args)
         return handlers[args.command](args)
     except UserError as error:
+        print(f"counterfoil: {error}", file=sys.stderr)
+        return 1
+    except SQLiteTooOld as error:
         print(f"counterfoil: {error}", file=sys.stderr)
         return 1
     except KeyboardInterrupt:

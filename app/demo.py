@@ -54,8 +54,9 @@ PLACES = [
 STREETS = ["King Street West", "Rue Saint-Denis", "Hauptstraße", "Granville Street", "Rue de la République",
            "Queen Street", "Barrington Street", "Pike Street", "Leopoldstraße"]
 
-# One client is a German public authority: XRechnung needs its Leitweg-ID (buyer reference, BT-10), and
-# its invoices are reverse charge, which needs its VAT number (EN 16931 BR-AE-02/03).
+# One client is a German public authority: XRechnung needs its Leitweg-ID (buyer reference, BT-10). A
+# Canadian business's services to it are a zero-rated export (reverse charge would need an EU VAT number
+# of the business's own, EN 16931 BR-AE-02).
 AUTHORITY_INDEX = 1
 AUTHORITY = {
     "name": "Stadtverwaltung Bremen, Amt für Digitales", "contact_name": "Referat Beschaffung",
@@ -67,9 +68,9 @@ AUTHORITY = {
 }
 AUTHORITY_LINES = [
     {"description": "Accessibility audit of the citizen portal (WCAG 2.2 AA, BITV 2.0)", "quantity": "1",
-     "unit": "fixed", "unit_price": "2400.00", "taxes": ["RC"]},
+     "unit": "fixed", "unit_price": "2400.00", "taxes": ["EXPORT"]},
     {"description": "Remediation workshop with the portal team", "quantity": "1", "unit": "day",
-     "unit_price": "1450.00", "taxes": ["RC"]},
+     "unit_price": "1450.00", "taxes": ["EXPORT"]},
 ]
 
 ITEMS = [
@@ -210,7 +211,7 @@ async def _documents(rng: random.Random, invoices: int) -> dict[str, int]:
                 "unit_price": str((first["net"] / 4).quantize(first["net"])), "taxes": first["tax_codes"].split()}]})
             await documents_service.issue(credit["id"])
             counts["credit notes"] += 1
-    # The public authority's invoice: reverse charge (its VAT number is on the client) and a Leitweg-ID.
+    # The public authority's invoice: a zero-rated export, with its Leitweg-ID for XRechnung.
     authorities = [c for c in (await clients_service.list_clients(status="active", page=Page(1, 500))).items
                    if c["buyer_reference"] and c["tax_number"]]
     for authority in authorities[:1]:

@@ -45,6 +45,10 @@ from app.reports import routes as reports_routes
 from app.settings import routes as settings_routes
 from app.taxes import routes as taxes_routes
 
+# Files that are compressed already (ZIPs, PDFs): gzip would cost CPU on the event loop for nothing
+# and drop Content-Length, which the browser needs to show a download's progress.
+UNCOMPRESSED_PATHS = [r"\.zip$", r"\.pdf$", r"/pdf$", r"^/batch/[^/]+/file$", r"^/api/v1/exports/accountant$"]
+
 DOMAIN_ROUTES = [
     *dashboard_routes.ROUTES,
     *auth_routes.ROUTES,
@@ -97,7 +101,7 @@ def create_app(config: Config, *, prepare: bool = True) -> Litestar:
                         "(`counterfoil token create`). Money is a decimal string beside its currency.",
             render_plugins=[JsonRenderPlugin()],
         ),
-        compression_config=CompressionConfig(backend="gzip", minimum_size=2048),
+        compression_config=CompressionConfig(backend="gzip", minimum_size=2048, exclude=UNCOMPRESSED_PATHS),
         logging_config=LoggingConfig(log_exceptions="never", disable_stack_trace={404, 401, 403, 409, 422},
                                      loggers={"counterfoil": {"level": "INFO", "propagate": True}}),
         on_startup=[on_startup, scheduler.start, outbox.start, accountant.start, batches.start],

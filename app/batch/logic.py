@@ -286,12 +286,14 @@ def started(status: JobStatus, now: float) -> JobStatus:
 
 
 def counted(status: JobStatus, total: int) -> JobStatus:
-    """The list is known: rendering starts (a second call with the same total changes nothing)."""
+    """The list is known: rendering starts. The total may only shrink afterwards (a document
+    deleted while the batch runs is left out); a second call with the same total changes nothing."""
     if status.state != RUNNING:
         raise Conflict("Only a running batch counts its documents.")
-    if total < 0 or (status.total is not None and total != status.total):
-        raise ValueError(f"the batch's size cannot change from {status.total} to {total}")
-    return replace(status, total=total, phase=RENDERING if status.phase == FINDING else status.phase)
+    if total < 0 or (status.total is not None and total > status.total):
+        raise ValueError(f"the batch's size cannot grow from {status.total} to {total}")
+    return replace(status, total=total, done=min(status.done, total),
+                   phase=RENDERING if status.phase == FINDING else status.phase)
 
 
 def progressed(status: JobStatus, done: int) -> JobStatus:
@@ -307,9 +309,10 @@ def combining(status: JobStatus) -> JobStatus:
     return replace(status, phase=COMBINING)
 
 
-def finished(status: JobStatus, now: float, *, size: int, pages: int = 0) -> JobStatus:
-    return _move(status, DONE, finished=now, size=size, pages=pages, phase="",
-                 done=status.total if status.total is not None else status.done)
+def finished(status: JobStatus, now: float, *, size: int, pages: int = 0, made: int | None = None) -> JobStatus:
+    """Done: `made` is how many PDFs the file really holds (the headline says that number)."""
+    done = made if made is not None else status.total if status.total is not None else status.done
+    return _move(status, DONE, finished=now, size=size, pages=pages, phase="", done=done, total=done)
 
 
 def failed(status: JobStatus, now: float, message: str) -> JobStatus:

@@ -17,6 +17,7 @@ import logging
 import os
 import secrets
 import tempfile
+import threading
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -96,36 +97,53 @@ class Job:
 
 class _Combined:
     """One PDF from many (pikepdf): each document's pages in order, with an outline entry per
-    document. Only ever used from one thread at a time; the sources stay open until saved
-    (their page content is copied when the result is written)."""
+    document. Its methods run in worker threads, one at a time (a lock: a cancelled batch closes
+    it while an `add` or `save` may still be running); the sources stay open until saved (their
+    page content is copied when the result is written)."""
 
     def __init__(self) -> None:
         import pikepdf
 
         self._pikepdf = pikepdf
+        self._lock = threading.RLock()
         self.pdf = pikepdf.Pdf.new()
         self.sources: list[Any] = []
         self.marks: list[tuple[str, int]] = []
+        self.closed = False
 
     def add(self, content: bytes, title: str) -> None:
-        source = self._pikepdf.open(io.BytesIO(content))
-        self.sources.append(source)
-        self.marks.append((title, len(self.pdf.pages)))
-        self.pdf.pages.extend(source.pages)
+        with self._lock:
+            if self.closed:
+                return
+            source = self._pikepdf.open(io.BytesIO(content))
+            self.sources.append(source)
+            self.marks.append((title, len(self.pdf.pages)))
+            self.pdf.pages.extend(source.pages)
 
     def save(self, path: Path, title: str) -> int:
-        """Write the result into `path` (already made, private) and close everything; returns the pages."""
-        try:
-            with self.pdf.open_outline() as outline:
-                outline.root.extend(self._pikepdf.OutlineItem(name, page) for name, page in self.marks)
-            self.pdf.docinfo["/Title"] = title
-            self.pdf.docinfo["/Creator"] = "Counterfoil"
-            with open(path, "wb") as handle:
-                self.pdf.save(handle)
-            return len(self.pdf.pages)
-        finally:
+        """Write the result into `path`, made (private) beforehand: opened without creating it, so a
+        file a cancel removed meanwhile is not made again. Closes everything; returns the pages."""
+        with self._lock:
+            try:
+                with self.pdf.open_outline() as outline:
+                    outline.root.extend(self._pikepdf.OutlineItem(name, page) for name, page in self.marks)
+                self.pdf.docinfo["/Title"] = title
+                self.pdf.docinfo["/Creator"] = "Counterfoil"
+                with os.fdopen(os.open(path, os.O_WRONLY | os.O_TRUNC), "wb") as handle:
+                    self.pdf.save(handle)
+                return len(self.pdf.pages)
+            finally:
+                self.close()
+
+    def close(self) -> None:
+        """Close the result and every source, saved or not (idempotent)."""
+        with self._lock:
+            if self.closed:
+                return
+            self.closed = True
             for source in self.sources:
                 source.close()
+            self.sources.clear()
             self.pdf.close()
 
 
@@ -152,6 +170,7 @@ class Batches:
         self.clock = clock
         self.jobs: dict[str, Job] = {}
         self._gate: asyncio.Semaphore | None = None
+        self._starting = asyncio.Lock()
         self._sweeper: asyncio.Task[None] | None = None
 
     @property
@@ -221,6 +240,12 @@ class Batches:
         """Start a batch (or return the same one already running: a double-click starts one)."""
         self.sweep()
         kind = logic.parse_kind(kind)
+        # One start at a time: the checks below and adding the job are separated by database reads,
+        # and two requests together (a double-click) must not both pass the checks.
+        async with self._starting:
+            return await self._start_job(owner_id, doc_type, kind, filters)
+
+    async def _start_job(self, owner_id: int, doc_type: str, kind: str, filters: Filters) -> Job:
         for job in self.jobs.values():
             if job.status.active and job.key == (owner_id, doc_type, kind, filters):
                 return job
@@ -262,6 +287,8 @@ class Batches:
                            "Make it again from its batch page.")
         if state == logic.EXPIRED:
             raise Conflict("This file was removed after an hour. Make it again from its batch page.")
+        if state == logic.DONE:
+            raise Conflict("This batch's file is no longer on this computer. Make it again from its batch page.")
         raise Conflict("This batch has no file: it was cancelled or failed.")
 
     def release(self, job: Job) -> None:
@@ -306,7 +333,7 @@ class Batches:
         def on_progress(done: int, total: int) -> None:
             if not job.status.active:
                 return
-            if job.status.total is None:
+            if job.status.total != total:   # known, or fewer: documents deleted meanwhile are left out
                 job.status = logic.counted(job.status, total)
             job.status = logic.progressed(job.status, done)
         return on_progress
@@ -322,7 +349,7 @@ class Batches:
         job.path = path
         if count == 0:
             raise self._empty(job)
-        job.status = logic.finished(job.status, self.clock(), size=path.stat().st_size)
+        job.status = logic.finished(job.status, self.clock(), size=path.stat().st_size, made=count)
 
     async def _make_print(self, job: Job) -> None:
         f = job.filters
@@ -335,14 +362,23 @@ class Batches:
         async def add(filename: str, content: bytes) -> None:
             await asyncio.to_thread(combined.add, content, logic.bookmark_title(filename))
 
-        await render_service.render_documents(job.doc_type, ids, data_dir=self.config.data_dir, on_document=add,
-                                              on_progress=self._hook(job))
-        job.status = logic.combining(job.status)
-        folder = ensure_private_dir(self.folder)
-        fd, name = tempfile.mkstemp(dir=folder, prefix="batch-", suffix=".pdf")
-        os.close(fd)
-        job.path = Path(name)
-        title = " \u00b7 ".join([logic.NOUNS[job.doc_type][1].capitalize(),
-                                 *logic.describe(job.doc_type, job.filters, job.client_name)])
-        pages = await asyncio.to_thread(combined.save, job.path, title)
-        job.status = logic.finished(job.status, self.clock(), size=job.path.stat().st_size, pages=pages)
+        try:
+            made = await render_service.render_documents(job.doc_type, ids, data_dir=self.config.data_dir,
+                                                         on_document=add, on_progress=self._hook(job))
+            if made == 0:
+                raise self._empty(job)
+            job.status = logic.combining(job.status)
+            fd, name = tempfile.mkstemp(dir=ensure_private_dir(self.folder), prefix="batch-", suffix=".pdf")
+            os.close(fd)
+            path = job.path = Path(name)
+            title = " \u00b7 ".join([logic.NOUNS[job.doc_type][1].capitalize(),
+                                     *logic.describe(job.doc_type, job.filters, job.client_name)])
+            pages = await asyncio.to_thread(combined.save, path, title)
+        finally:
+            # In a worker thread, not awaited: after a cancel it waits for an `add` or `save` still
+            # running in its thread (cancelling the task does not stop those).
+            asyncio.get_running_loop().run_in_executor(None, combined.close)
+        if not job.status.active:   # cancelled while the thread was writing
+            path.unlink(missing_ok=True)
+            return
+        job.status = logic.finished(job.status, self.clock(), size=path.stat().st_size, pages=pages, made=made)

@@ -243,8 +243,12 @@ class SearchQuery:
         return not self.words
 
 
+_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
+
+
 def parse_search(text: str) -> SearchQuery:
-    folded = fold_text(text)
+    # Control characters (a NUL ends an FTS5 query string early) never occur in what is searched.
+    folded = fold_text(_CONTROL.sub(" ", text))
     words = tuple(folded.split())
     digits = digits_only(text)
     # "555 0199" should find "+1 416 555 0199": compare the digits as one run.

@@ -3,11 +3,28 @@
 from __future__ import annotations
 
 import os
+import sqlite3
 
 from app.config import Config
 from app.db import engine
 from app.db.migrate import apply_migrations
 from app.paths import ensure_private_dir, ensure_private_file
+
+
+# The invoice search index is an FTS5 table with the trigram tokenizer, which came with SQLite 3.34.
+MIN_SQLITE = (3, 34, 0)
+
+
+class SQLiteTooOld(RuntimeError):
+    """The SQLite library Python was built with cannot hold Counterfoil's database."""
+
+
+def check_sqlite(version: tuple[int, int, int] = sqlite3.sqlite_version_info) -> None:
+    if version < MIN_SQLITE:
+        raise SQLiteTooOld(
+            f"this Python uses SQLite {'.'.join(map(str, version))}, and Counterfoil needs SQLite "
+            f"{'.'.join(map(str, MIN_SQLITE))} or newer (its search index). Install a newer Python "
+            "(python.org builds include a recent SQLite) or use the single-file Counterfoil program.")
 
 
 def prepare_files(config: Config) -> None:
@@ -23,6 +40,7 @@ def prepare_files(config: Config) -> None:
 
 
 async def open_database(config: Config) -> None:
+    check_sqlite()
     old_umask = os.umask(0o077)
     try:
         prepare_files(config)

@@ -20,7 +20,7 @@ from typing import Any, Iterable, Mapping, Sequence
 
 from app.common.logic import FieldError, Form, ValidationFailed, fold_text
 from app.money import MoneyError, check_currency, parse_decimal, round_money
-from app.taxes.logic import TaxRate
+from app.taxes.logic import TaxRate, tax_registration
 
 QUOTE, INVOICE, CREDIT_NOTE = "quote", "invoice", "credit_note"
 TYPES = (QUOTE, INVOICE, CREDIT_NOTE)
@@ -182,6 +182,8 @@ def check_can_issue(doc_type: str, stored: str, line_count: int, client_status: 
 REVERSE_CHARGE = "AE"  # EN 16931 VAT category of a reverse-charge tax
 CLIENT_VAT_MISSING = "Reverse charge needs the client's VAT number; add it on the client."
 SELLER_VAT_MISSING = "Reverse charge needs your own VAT number; add it in Settings (Tax number)."
+NOT_A_VAT_IDENTIFIER = ("Reverse charge needs the {whose} VAT number with its country prefix (like DE123456789); "
+                        "\u201c{number}\u201d is not one. Correct it {where}.")
 REVERSE_CHARGE_REFUSED = ("Not issued: this document uses reverse charge (VAT category AE), and its Factur-X "
                           "e-invoice must name both VAT numbers (EN 16931 BR-AE-02, BR-AE-03).")
 
@@ -196,11 +198,24 @@ def reverse_charge_problems(categories: Iterable[str], *, seller_tax_number: str
     if REVERSE_CHARGE not in set(categories):
         return []
     problems = []
-    if buyer_tax_number is not None and not buyer_tax_number.strip():
-        problems.append(FieldError("client.tax_number", CLIENT_VAT_MISSING))
+    if buyer_tax_number is not None:
+        if not buyer_tax_number.strip():
+            problems.append(FieldError("client.tax_number", CLIENT_VAT_MISSING))
+        elif not is_vat_identifier(buyer_tax_number):
+            problems.append(FieldError("client.tax_number", NOT_A_VAT_IDENTIFIER.format(
+                whose="client's", number=buyer_tax_number.strip(), where="on the client")))
     if not (seller_tax_number or "").strip():
         problems.append(FieldError("settings.tax_number", SELLER_VAT_MISSING))
+    elif not is_vat_identifier(seller_tax_number):
+        problems.append(FieldError("settings.tax_number", NOT_A_VAT_IDENTIFIER.format(
+            whose="business's", number=seller_tax_number.strip(), where="in Settings (Tax number)")))
     return problems
+
+
+def is_vat_identifier(tax_number: str) -> bool:
+    """Written as a VAT identifier (country prefix) in the e-invoice: what reverse charge needs."""
+    registration = tax_registration(tax_number)
+    return registration is not None and registration[1] == "VA"
 
 
 def check_reverse_charge(doc_type: str, categories: Iterable[str], *, seller_tax_number: str | None,

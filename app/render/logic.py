@@ -23,6 +23,7 @@ from babel.numbers import format_currency, format_decimal, format_percent
 from app.clients.logic import is_leitweg_id
 from app.common.logic import FieldError, ValidationFailed
 from app.money import minor_digits, round_money
+from app.taxes.logic import tax_registration
 
 QUOTE, INVOICE, CREDIT_NOTE, STATEMENT = "quote", "invoice", "credit_note", "statement"
 TEMPLATES = {INVOICE: "invoice.typ", QUOTE: "quote.typ", CREDIT_NOTE: "credit-note.typ", STATEMENT: "statement.typ"}
@@ -744,24 +745,6 @@ def _date102(parent: ET.Element, tag: str, value: date | str) -> None:
         value = date.fromisoformat(value[:10])
     holder = _el(parent, tag)
     _el(holder, "udt:DateTimeString", value.strftime("%Y%m%d"), format="102")
-
-
-_VAT_IDENTIFIER = re.compile(r"[A-Z]{2}[0-9A-Z+*]{2,13}")
-
-
-def tax_registration(tax_number: str) -> tuple[str, str] | None:
-    """How a tax number goes into the XML: (identifier, scheme).
-
-    A VAT identifier starts with its country's two letters (BR-CO-09): it is "VA" (BT-31,
-    BT-48), written without the spaces, dots and dashes people type in it. Any other number
-    (a Canadian business number, a US EIN) is a local tax registration, "FC" (BT-32), which
-    EN 16931 has for the seller only: the caller leaves a buyer's out."""
-    compact = re.sub(r"[\s.\-]", "", tax_number).upper()
-    if not compact:
-        return None
-    if _VAT_IDENTIFIER.fullmatch(compact):
-        return compact, "VA"
-    return tax_number.strip(), "FC"
 
 
 def _party(parent: ET.Element, tag: str, party: Mapping[str, Any], *, seller: bool) -> None:

@@ -35,6 +35,8 @@ PRESETS: dict[str, tuple[str, list[TaxRate]]] = {
         _t("GST", "GST", "5"),
         _t("HST", "HST (ON)", "13"), _t("HST15", "HST (Atlantic)", "15"),
         _t("PST", "PST (BC)", "7"), _t("QST", "QST (QC)", "9.975"),
+        _t("EXPORT", "Zero-rated export", "0", category="Z",
+           note="Zero-rated export of services (Excise Tax Act, Schedule VI, Part V)."),
     ]),
     "germany": ("Germany", [
         _t("VAT19", "USt. 19 %", "19"), _t("VAT7", "USt. 7 %", "7"),
@@ -82,3 +84,21 @@ def clean_tax(data: Mapping[str, Any], *, partial: bool = False) -> dict[str, An
 def rate_of(row: Mapping[str, Any]) -> TaxRate:
     return TaxRate(code=row["code"], name=row["name"], rate=Decimal(row["rate"]), compound=bool(row["compound"]),
                    note=row.get("note", "") or "", category=row.get("category", "S") or "S")
+
+
+_VAT_IDENTIFIER = re.compile(r"[A-Z]{2}[0-9A-Z+*]{2,13}")
+
+
+def tax_registration(tax_number: str) -> tuple[str, str] | None:
+    """How a tax number goes into the XML: (identifier, scheme).
+
+    A VAT identifier starts with its country's two letters (BR-CO-09): it is "VA" (BT-31,
+    BT-48), written without the spaces, dots and dashes people type in it. Any other number
+    (a Canadian business number, a US EIN) is a local tax registration, "FC" (BT-32), which
+    EN 16931 has for the seller only: the caller leaves a buyer's out."""
+    compact = re.sub(r"[\s.\-]", "", tax_number).upper()
+    if not compact:
+        return None
+    if _VAT_IDENTIFIER.fullmatch(compact):
+        return compact, "VA"
+    return tax_number.strip(), "FC"

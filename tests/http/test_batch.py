@@ -230,6 +230,52 @@ def test_a_double_click_starts_one_batch(browser, api, business, monkeypatch):
     assert state_of(wait_for(browser, first)) == "done" and state_of(wait_for(browser, other)) == "done"
 
 
+def test_two_starts_at_once_make_one_batch(config: Config, api, business):
+    """The checks and adding the job are apart by database reads: two requests together still make one."""
+    import asyncio
+
+    from app.batch.logic import Filters
+    from app.batch.service import Batches
+    from tests.conftest import run
+
+    globex, _ = two_clients(api)
+    new_invoice(api, globex, lines=1)
+
+    async def twice() -> list[Any]:
+        batches = Batches(config)
+        try:
+            return await asyncio.gather(*(batches.start_job(1, "invoice", "zip", Filters()) for _ in range(2)))
+        finally:
+            await batches.stop()
+    first, second = run(twice())
+    assert first is second
+
+
+@pytest.mark.parametrize("kind", ["zip", "print"])
+def test_a_document_deleted_while_the_batch_runs_is_left_out_and_counted_out(browser, api, business, monkeypatch,
+                                                                            kind):
+    from app.documents import service as documents_service
+
+    globex, _ = two_clients(api)
+    drafts = [new_invoice(api, globex, issue=False, lines=1) for _ in range(3)]
+    listed = render_service.document_ids
+
+    async def then_one_is_deleted(*args: Any, **kwargs: Any) -> list[int]:
+        ids = await listed(*args, **kwargs)
+        await documents_service.delete_draft(drafts[1]["id"])   # between the list and the rendering
+        return ids
+    monkeypatch.setattr(render_service, "document_ids", then_one_is_deleted)
+    job = start(browser, kind=kind, status="draft")
+    panel = wait_for(browser, job)
+    assert state_of(panel) == "done", panel
+    assert ("2 PDFs ready" if kind == "zip" else "2 invoices ready to print") in panel
+    content = browser.get(f"/batch/{job}/file").content
+    if kind == "zip":
+        assert len(zipfile.ZipFile(io.BytesIO(content)).namelist()) == 2
+    else:
+        assert len(pikepdf.open(io.BytesIO(content)).pages) == 2
+
+
 # -- who may see a batch ------------------------------------------------------------------------
 
 def test_another_users_batch_is_not_found(browser, staff, api, business):

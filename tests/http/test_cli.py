@@ -169,3 +169,16 @@ def test_bad_usage_exits_2(argv, capsys):
 def test_negative_demo_count_is_a_user_error(tmp_path: Path, capsys):
     assert main(["demo", "--data-dir", str(tmp_path / "d"), "--clients", "-1"]) == 1
     assert capsys.readouterr().err.strip().startswith("counterfoil: ")
+
+
+def test_an_old_sqlite_is_refused_with_a_clear_message(tmp_path: Path, monkeypatch, capsys):
+    """The search index needs SQLite 3.34 (FTS5 trigram): older libraries get words, not a traceback."""
+    from app.db import lifecycle
+
+    with pytest.raises(lifecycle.SQLiteTooOld, match=r"SQLite 3\.31\.1, and Counterfoil needs SQLite 3\.34\.0"):
+        lifecycle.check_sqlite((3, 31, 1))
+    lifecycle.check_sqlite((3, 34, 0))
+    monkeypatch.setattr(lifecycle, "MIN_SQLITE", (99, 0, 0))
+    assert main(["demo", "--data-dir", str(tmp_path / "d"), "--clients", "0", "--invoices", "0"]) == 1
+    assert "Counterfoil needs SQLite 99.0.0 or newer" in capsys.readouterr().err
+    assert not (tmp_path / "d" / "counterfoil.sqlite").exists()

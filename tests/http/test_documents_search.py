@@ -30,6 +30,7 @@ QUERIES = [
     "off_ltd", "_", "ubersetzung", "übersetzung", "logo", "logo birch", "birch", "b", "bi", "design", "ign",
     '"quoted"', 'say "hi', "inv-", "inv", "0001", "nothing-like-this", "lo go", "e e", "ø", "soren",
     "logo z", "logo bi", "zo design", "hosting e",  # a short word the index cannot look up beside a long one
+    "lo\x00go", "log\x00", "\x00", "zoe\ttremblay", 'NEAR(logo', "logo*", "logo AND birch", "-logo", "^logo",
 ]
 
 

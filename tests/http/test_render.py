@@ -316,6 +316,12 @@ def test_zip_of_a_filtered_list(api, business):
     assert api.get("/api/v1/invoices/export.zip?status=nonsense").status_code == 422
     empty = api.get("/api/v1/quotes/export.zip")
     assert empty.status_code == 200 and zipfile.ZipFile(io.BytesIO(empty.content)).namelist() == []
+    # ZIPs and PDFs are sent as they are (gzip would only cost CPU), with their length for the progress bar.
+    for url in ("/api/v1/invoices/export.zip", f"/api/v1/invoices/{first['id']}/pdf"):
+        sent = api.get(url, headers={"Accept-Encoding": "gzip"})
+        assert "content-encoding" not in sent.headers and int(sent.headers["content-length"]) == len(sent.content)
+    page = api.get("/invoices", headers={"Accept-Encoding": "gzip"})
+    assert page.headers.get("content-encoding") == "gzip"   # everything else still is
 
 
 def test_the_zip_reads_documents_in_batches_as_get_document_reads_one(api, business):

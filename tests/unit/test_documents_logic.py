@@ -506,9 +506,21 @@ def test_reverse_charge_without_the_sellers_vat_number_is_a_problem():
 def test_no_reverse_charge_or_both_numbers_no_problem():
     assert logic.reverse_charge_problems(["S", "E", "Z", "K"], seller_tax_number="", buyer_tax_number="") == []
     assert logic.reverse_charge_problems([], seller_tax_number="", buyer_tax_number="") == []
-    assert logic.reverse_charge_problems(["AE"], seller_tax_number="DE1", buyer_tax_number="FR2") == []
+    assert logic.reverse_charge_problems(["AE"], seller_tax_number="DE811111111",
+                                         buyer_tax_number="FR 32 812 345 678") == []
     # no client chosen yet: nothing to say about the client
-    assert logic.reverse_charge_problems(["AE"], seller_tax_number="DE1", buyer_tax_number=None) == []
+    assert logic.reverse_charge_problems(["AE"], seller_tax_number="DE811111111", buyer_tax_number=None) == []
+
+
+def test_reverse_charge_needs_vat_identifiers_not_local_tax_numbers():
+    """The e-invoice writes a number without a country prefix as a local registration (or leaves a
+    buyer's out), which BR-AE-02 does not accept: such numbers are named as the problem."""
+    problems = logic.reverse_charge_problems(["AE"], seller_tax_number="123456789 RT0001", buyer_tax_number="12345678")
+    assert {p.field: p.message for p in problems} == {
+        "client.tax_number": "Reverse charge needs the client's VAT number with its country prefix (like "
+                             "DE123456789); \u201c12345678\u201d is not one. Correct it on the client.",
+        "settings.tax_number": "Reverse charge needs the business's VAT number with its country prefix (like "
+                               "DE123456789); \u201c123456789 RT0001\u201d is not one. Correct it in Settings (Tax number)."}
 
 
 def test_issuing_is_refused_only_for_e_invoices_with_factur_x_on():
@@ -523,18 +535,19 @@ def test_issuing_is_refused_only_for_e_invoices_with_factur_x_on():
     logic.check_reverse_charge(INVOICE, ["S"], facturx_enabled=True, **args)
 
 
-vat_number = st.sampled_from(["", " ", "DE123456789", "ATU12345678", None])
+vat_number = st.sampled_from(["", " ", "DE123456789", "ATU12345678", "123456789 RT0001", None])
 
 
 @given(st.lists(st.sampled_from(["S", "Z", "E", "AE", "K", "G", "O"]), max_size=5), vat_number, vat_number,
        st.sampled_from([INVOICE, CREDIT_NOTE, QUOTE]), st.booleans())
 def test_the_reverse_charge_rule(categories, seller, buyer, doc_type, facturx):
     problems = logic.reverse_charge_problems(categories, seller_tax_number=seller, buyer_tax_number=buyer)
-    missing = {"client.tax_number"} if buyer is not None and not buyer.strip() else set()
-    missing |= {"settings.tax_number"} if not (seller or "").strip() else set()
+    def unusable(number: str | None) -> bool:   # empty, or a local tax number (no country prefix)
+        return not (number or "").strip() or number.strip()[0].isdigit()
+    missing = {"client.tax_number"} if buyer is not None and unusable(buyer) else set()
+    missing |= {"settings.tax_number"} if unusable(seller) else set()
     assert {p.field for p in problems} == (missing if "AE" in categories else set())
-    refused = "AE" in categories and facturx and doc_type != QUOTE and (
-        bool(missing - {"client.tax_number"}) or not (buyer or "").strip())
+    refused = "AE" in categories and facturx and doc_type != QUOTE and (unusable(seller) or unusable(buyer))
     try:
         logic.check_reverse_charge(doc_type, categories, seller_tax_number=seller, buyer_tax_number=buyer,
                                    facturx_enabled=facturx)

@@ -134,3 +134,9 @@ def test_parse_page_names_the_bad_field(page, per_page, field):
     with pytest.raises(ValidationFailed) as failed:
         parse_page(page, per_page)
     assert [error.field for error in failed.value.errors] == [field]
+
+
+def test_control_characters_separate_words_like_spaces():
+    """A NUL would end an FTS5 query string early: control characters never occur in what is searched."""
+    assert parse_search("lo\x00go").words == ("lo", "go")
+    assert parse_search("\x00\x1f\x7f").empty
