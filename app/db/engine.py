@@ -74,16 +74,14 @@ class CounterfoilEngine(SQLiteEngine):
         return connection
 
     async def _shared(self, name: str) -> aiosqlite.Connection:
-        """The long-lived connection `name` ("reader" or "writer"), reopened when the path changed."""
+        """The long-lived connection `name` ("reader" or "writer"), reopened when the path changed
+        or its worker thread has died."""
         connection, path = getattr(self, f"_{name}"), getattr(self, f"_{name}_path")
-        if connection is None or path != self.path:
+        if connection is None or path != self.path or not _alive(connection):
             setattr(self, f"_{name}", await self._open_daemon_connection())
             setattr(self, f"_{name}_path", self.path)
             if connection is not None:
-                try:
-                    await connection.close()
-                except Exception:  # closing a stale connection is best effort
-                    pass
+                await _close_quietly(connection)
         return getattr(self, f"_{name}")
 
     async def _shared_writer(self) -> aiosqlite.Connection:
@@ -104,7 +102,7 @@ class CounterfoilEngine(SQLiteEngine):
             connection = getattr(self, name)
             if connection is not None:
                 setattr(self, name, None)
-                await connection.close()
+                await _close_quietly(connection)
 
     async def get_connection(self):  # type: ignore[override]
         connection = await super().get_connection()
@@ -117,6 +115,26 @@ class CounterfoilEngine(SQLiteEngine):
             engine=self, transaction_type=transaction_type, allow_nested=allow_nested
         )
 
+
+def _alive(connection: aiosqlite.Connection) -> bool:
+    # aiosqlite's worker thread dies when it cannot hand a result back to an event loop that has
+    # closed meanwhile (a task cancelled at shutdown, in tests a finished loop); every later request
+    # on that connection would wait forever.
+    thread = getattr(connection, "_thread", None)
+    return thread is None or thread.is_alive()
+
+
+async def _close_quietly(connection: aiosqlite.Connection) -> None:
+    """Close a connection we no longer use: best effort, and never waiting on a dead worker."""
+    if not _alive(connection):
+        return
+    try:
+        await asyncio.wait_for(connection.close(), timeout=CLOSE_TIMEOUT_S)
+    except Exception:
+        pass
+
+
+CLOSE_TIMEOUT_S = 5.0
 
 # Bound to every table at import; the path is set by `configure()` before use.
 DB = CounterfoilEngine(path=":memory:", timeout=BUSY_TIMEOUT_S)

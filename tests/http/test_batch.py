@@ -244,7 +244,11 @@ def test_two_starts_at_once_make_one_batch(config: Config, api, business):
     async def twice() -> list[Any]:
         batches = Batches(config)
         try:
-            return await asyncio.gather(*(batches.start_job(1, "invoice", "zip", Filters()) for _ in range(2)))
+            jobs = await asyncio.gather(*(batches.start_job(1, "invoice", "zip", Filters()) for _ in range(2)))
+            # Let it finish: a database read still under way when this loop closes would kill the
+            # shared connection's worker thread (aiosqlite cannot hand the result back).
+            await asyncio.wait_for(asyncio.gather(*(job.task for job in jobs)), timeout=60)
+            return jobs
         finally:
             await batches.stop()
     first, second = run(twice())
