@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any, Iterator
 
 import pytest
+from hypothesis.configuration import set_hypothesis_home_dir
 
 from app.config import Config
 from app.db.lifecycle import open_database
@@ -24,6 +25,10 @@ STAFF_EMAIL = "staff@example.com"
 STAFF_PASSWORD = "staff password 123"
 TEST_PORT = 5050
 BASE_URL = f"http://127.0.0.1:{TEST_PORT}"
+
+
+# Hypothesis keeps its examples and caches beside the tests, not in the project's top folder.
+set_hypothesis_home_dir(Path(__file__).parent / ".hypothesis")
 
 
 # -- never let a test pass by not running -------------------------------------
