@@ -20,7 +20,7 @@ from babel.dates import format_timedelta
 from babel.numbers import format_decimal
 
 from app.common.logic import Conflict, FieldError, ValidationFailed
-from app.documents.logic import CREDIT_NOTE, INVOICE, QUOTE, STATUSES, TYPE_PATHS
+from app.documents.logic import CREDIT_NOTE, INVOICE, QUOTE, STATUS_LABELS, STATUSES, TYPE_PATHS
 
 LOCALE = "en_CA"   # the pages' locale (app/http/templating.py)
 
@@ -46,7 +46,6 @@ FORGET_AFTER_S = 2 * 3600.0  # the job itself is forgotten later, so its page ca
 MIN_ESTIMATE_S = 1.0         # no estimate of the time left before this much work was measured
 MAX_ACTIVE_PER_USER = 4
 MAX_SEARCH = 200
-STATUS_TEXTS = {"partial": "Partly paid", "open": "Open (unpaid)"}
 
 
 # -- filters -------------------------------------------------------------------------
@@ -128,7 +127,7 @@ def parse_kind(value: Any) -> str:
 
 
 def status_text(status: str) -> str:
-    return STATUS_TEXTS.get(status, status.replace("_", " ").capitalize())
+    return STATUS_LABELS.get(status, status.replace("_", " ").capitalize())
 
 
 def describe(doc_type: str, filters: Filters, client_name: str = "") -> list[str]:

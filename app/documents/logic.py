@@ -30,6 +30,12 @@ INVOICE_STATUSES = ("draft", "issued", "sent", "partial", "paid", "overdue", "ca
 QUOTE_STATUSES = ("draft", "issued", "accepted", "declined", "expired", "converted")
 CREDIT_NOTE_STATUSES = ("draft", "issued")
 STATUSES = {INVOICE: INVOICE_STATUSES, QUOTE: QUOTE_STATUSES, CREDIT_NOTE: CREDIT_NOTE_STATUSES}
+# What a user reads for each status (and the invoices' "open" filter).
+STATUS_LABELS = {
+    "draft": "Draft", "issued": "Issued", "sent": "Sent", "partial": "Partly paid", "paid": "Paid",
+    "overdue": "Overdue", "cancelled": "Cancelled", "accepted": "Accepted", "declined": "Declined",
+    "expired": "Expired", "converted": "Converted", "open": "Open (unpaid)",
+}
 DEFAULT_PATTERNS = {INVOICE: "INV-{year}-{seq:04}", QUOTE: "QUO-{year}-{seq:04}", CREDIT_NOTE: "CN-{year}-{seq:04}"}
 HUNDRED = Decimal(100)
 MAX_LINES = 500

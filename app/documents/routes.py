@@ -20,7 +20,7 @@ from app.auth import service as auth_service
 from app.clients import service as clients_service
 from app.common.logic import Conflict, FieldError, NotFound, ValidationFailed
 from app.documents import logic, service
-from app.documents.logic import CREDIT_NOTE, INVOICE, QUOTE, TYPE_LABELS, TYPE_PATHS
+from app.documents.logic import CREDIT_NOTE, INVOICE, QUOTE, STATUS_LABELS, TYPE_LABELS, TYPE_PATHS
 from app.http.security import OWNER_ONLY
 from app.http.web import form_data, page, page_params, redirect
 from app.mail import service as mail_service
@@ -31,11 +31,6 @@ from app.taxes import service as taxes_service
 PER_PAGE = 25
 SECTIONS = {QUOTE: "quotes", INVOICE: "invoices", CREDIT_NOTE: "credit_notes"}
 PLURALS = {QUOTE: "Quotes", INVOICE: "Invoices", CREDIT_NOTE: "Credit notes"}
-STATUS_LABELS = {
-    "draft": "Draft", "issued": "Issued", "sent": "Sent", "partial": "Partly paid", "paid": "Paid",
-    "overdue": "Overdue", "cancelled": "Cancelled", "accepted": "Accepted", "declined": "Declined",
-    "expired": "Expired", "converted": "Converted", "open": "Open (unpaid)",
-}
 # The status filter of each list, in the order a user thinks of them.
 STATUS_FILTERS = {
     INVOICE: ["draft", "open", "issued", "sent", "partial", "overdue", "paid", "cancelled"],
