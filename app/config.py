@@ -24,7 +24,7 @@ class Config:
     extra_hosts: list[str] = field(default_factory=list)
 
     @classmethod
-    def for_data_dir(cls, data_dir: str | Path | None = None, **kwargs) -> "Config":
+    def for_data_dir(cls, data_dir: str | Path | None = None, **kwargs) -> Config:
         return cls(data_dir=resolve_data_dir(data_dir), **kwargs)
 
     @property

@@ -7,19 +7,18 @@ Every feature adds its part here, so a new user sees the whole product at once.
 from __future__ import annotations
 
 import random
+from datetime import timedelta
 from typing import Any
 
 from unidecode import unidecode
 
-from datetime import timedelta
-
 from app.catalog import service as catalog_service
 from app.clients import service as clients_service
 from app.common.logic import Page, ValidationFailed
+from app.config import Config
 from app.documents import service as documents_service
 from app.mail import service as mail_service
 from app.payments import service as payments_service
-from app.config import Config
 from app.settings import service as settings_service
 from app.taxes import service as taxes_service
 
@@ -191,7 +190,7 @@ async def _documents(rng: random.Random, invoices: int) -> dict[str, int]:
             continue
         if rng.random() < 0.5:
             await documents_service.mark_sent([doc["id"]])
-        if age > 40 and fate < 0.8 or age > 10 and fate < 0.35:
+        if (age > 40 and fate < 0.8) or (age > 10 and fate < 0.35):
             paid_on = min(today, doc["issue_date"] + timedelta(days=rng.randint(3, 40)))
             await payments_service.record_payment(doc["id"], {
                 "amount": str(doc["total"]), "date": paid_on.isoformat(),

@@ -136,11 +136,9 @@ def wait_until_serving(config: Config, timeout_s: float = 15.0) -> bool:
 
 
 def serve(config: Config, *, open_in_browser: bool = True) -> int:
-    import uvicorn
-
     from app.db.lifecycle import open_database
     from app.paths import ensure_private_dir
-    from app.server import create_app
+    from app.web.server import run_server
 
     ensure_private_dir(config.data_dir)
     lock = InstanceLock(config.lock_path)
@@ -161,16 +159,13 @@ def serve(config: Config, *, open_in_browser: bool = True) -> int:
         if config.host not in ("127.0.0.1", "localhost", "::1"):
             print(f"WARNING: listening on {config.host}: other computers on the network can reach this "
                   "Counterfoil. Use the default 127.0.0.1 unless you mean it.", file=sys.stderr)
-        app = create_app(config, prepare=False)
-        server = uvicorn.Server(uvicorn.Config(app, log_level="warning", access_log=False, lifespan="on",
-                                               timeout_graceful_shutdown=5))
         print(f"Counterfoil {config.base_url()}  (data: {config.data_dir})", file=sys.stderr, flush=True)
         if open_in_browser:
             def opener() -> None:
                 if wait_until_serving(config):
                     open_browser(config)
             threading.Thread(target=opener, daemon=True).start()
-        server.run(sockets=[sock])
+        run_server(config, sock)
         return 0
     finally:
         lock.release()

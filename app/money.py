@@ -7,7 +7,7 @@ Babel's currency data (JPY 0, EUR 2, KWD 3).
 from __future__ import annotations
 
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
-from functools import lru_cache
+from functools import cache
 
 from babel.core import get_global
 from babel.numbers import get_currency_precision, list_currencies
@@ -17,7 +17,7 @@ class MoneyError(ValueError):
     """An amount or currency that cannot be used."""
 
 
-@lru_cache(maxsize=None)
+@cache
 def known_currencies() -> frozenset[str]:
     return frozenset(list_currencies())
 
@@ -29,7 +29,7 @@ def check_currency(code: str) -> str:
     return code
 
 
-@lru_cache(maxsize=None)
+@cache
 def minor_digits(currency: str) -> int:
     """Digits after the decimal point for the currency (ISO 4217 minor unit)."""
     code = check_currency(currency)
@@ -46,7 +46,7 @@ def quantum(currency: str) -> Decimal:
 
 def parse_decimal(text: str | int | Decimal, *, field: str = "amount") -> Decimal:
     """Read an exact decimal from user or JSON input; floats are refused."""
-    if isinstance(text, bool) or isinstance(text, float):
+    if isinstance(text, (bool, float)):
         raise MoneyError(f"{field}: give the number as text, e.g. \"12.50\"")
     if isinstance(text, Decimal):
         value = text

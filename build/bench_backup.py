@@ -28,6 +28,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from app.documents.logic import search_text_of  # noqa: E402  (the search text the app writes)
+
 PASSPHRASE = "benchmark passphrase, not a secret"
 BUDGET_S = 10.0
 

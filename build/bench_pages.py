@@ -18,8 +18,8 @@ A URL asked again and again is answered from the server's read cache after the f
 from __future__ import annotations
 
 import argparse
-import os
 import importlib.util
+import os
 import shutil
 import socket
 import statistics

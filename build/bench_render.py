@@ -24,15 +24,15 @@ import tempfile
 import time
 import zipfile
 from concurrent.futures import ThreadPoolExecutor
-from datetime import date, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from app.money import round_money  # noqa: E402
-from app.render import logic, service  # noqa: E402
+from app.money import round_money
+from app.render import logic, service
 
 SETTINGS: dict[str, Any] = {
     "name": "Atelier Lumière SARL", "tagline": "Design & development studio", "address_line1": "12 rue des Lilas",
@@ -73,7 +73,7 @@ def fabricate_invoice(lines: int = 20, *, number: str = "INV-2026-0042", status:
     rate = Decimal(tax_rate)
     tax = round_money(subtotal * rate / 100, currency)
     total = subtotal + tax
-    issued_at = datetime(2026, 3, 12, 9, 30, tzinfo=timezone.utc)
+    issued_at = datetime(2026, 3, 12, 9, 30, tzinfo=UTC)
     return {
         "id": document_id, "doc_type": doc_type, "number": number if status != "draft" else None, "status": status,
         "shown_status": status, "client": 1, "client_name": client["name"], "currency": currency,
@@ -163,7 +163,7 @@ def main() -> None:
     statement_pdf = service.statement_pdf_sync(statement, SETTINGS)
     pages = statement_pdf.count(b"/Type /Page\n") or statement_pdf.count(b"/Type/Page/") or _pages(statement_pdf)
     statement_ms = _median_ms(lambda: service.statement_pdf_sync(statement, SETTINGS), max(5, args.repeat // 3))
-    cpu = dict(zip(("with_xml", "without_xml", "distinct", "statement"), CPU_TIMES))
+    cpu = dict(zip(("with_xml", "without_xml", "distinct", "statement"), CPU_TIMES, strict=False))
     load = os.getloadavg()[0] if hasattr(os, "getloadavg") else 0.0
     print(f"(load average {load:.1f} on {os.cpu_count()} cores; CPU time in brackets)")
     print(f"invoice, 20 lines, PDF/A-3 + Factur-X, same invoice again: median {with_xml:6.1f} ms "
@@ -183,7 +183,7 @@ def main() -> None:
             # As the service does it: data, XML, QR and PDF built in the worker threads.
             inputs = [service.DocumentInputs(document=d, settings=SETTINGS, client=None, attachments_dir=None,
                                              cache_dir=None) for d in documents]
-            for item, pdf in zip(inputs, pool.map(service.build_and_render_sync, inputs)):
+            for item, pdf in zip(inputs, pool.map(service.build_and_render_sync, inputs), strict=False):
                 archive.writestr(item.filename, pdf)
         elapsed, elapsed_cpu = time.perf_counter() - start, time.process_time() - start_cpu
         size = path.stat().st_size
@@ -203,9 +203,9 @@ def service_zip(count: int) -> None:
     import shutil
     import sqlite3
 
+    from app import demo
     from app.config import Config
     from app.db.lifecycle import open_database
-    from app import demo
 
     folder = Path(tempfile.mkdtemp(prefix="bench-render-"))
     try:
@@ -226,7 +226,7 @@ def service_zip(count: int) -> None:
             source = issued[n % have]
             values = connection.execute(f"SELECT {', '.join(document_columns)} FROM document WHERE id = ?",
                                         (source,)).fetchone()
-            row = dict(zip(document_columns, values))
+            row = dict(zip(document_columns, values, strict=False))
             row["number"] = f"BENCH-{n + 1:05d}"
             cursor = connection.execute(f"INSERT INTO document ({', '.join(row)}) VALUES ({', '.join('?' * len(row))})",
                                         tuple(row.values()))
@@ -255,8 +255,9 @@ def service_zip(count: int) -> None:
 
 
 def _pages(pdf: bytes) -> int:
-    import pikepdf
     import io
+
+    import pikepdf
 
     with pikepdf.open(io.BytesIO(pdf)) as document:
         return len(document.pages)

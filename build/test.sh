@@ -20,6 +20,9 @@ if ! command -v pdftoppm >/dev/null; then
   DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq poppler-utils >/dev/null || true
 fi
 
+# Lint first: a wrong import or an unused name fails the run before the tests start.
+.venv/bin/ruff check app tests build
+
 # pytest exits 5 when it collected nothing: set -e turns that into a failure too.
 # The browser tests run on their own: Playwright's sync API keeps an event loop running
 # in its worker, which the service-level tests (asyncio.run) must never share.

@@ -11,7 +11,7 @@ import concurrent.futures
 import os
 import shutil
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any
 
 import pytest
 from hypothesis.configuration import set_hypothesis_home_dir

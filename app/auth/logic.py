@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any, Iterable, Mapping
+from typing import Any
 
-from app.common.logic import FieldError, Form, ValidationFailed
+from app.common.logic import FieldError, Form
 
 ROLES = ("owner", "staff")
 MIN_PASSWORD_LENGTH = 10

@@ -13,8 +13,9 @@ from __future__ import annotations
 
 import hmac
 import os
+from collections.abc import Callable
 from hashlib import sha256
-from typing import BinaryIO, Callable
+from typing import BinaryIO
 
 from argon2.low_level import Type, hash_secret_raw
 from cryptography.exceptions import InvalidTag

@@ -15,9 +15,10 @@ import posixpath
 import re
 import struct
 import unicodedata
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any, Iterable, Mapping
+from typing import Any
 
 from app.common.logic import FieldError, Form, ValidationFailed
 

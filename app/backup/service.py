@@ -44,19 +44,27 @@ import sqlite3
 import stat
 import tarfile
 import time
+from collections.abc import AsyncIterator, Callable
 from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, AsyncIterator, BinaryIO, Callable
+from typing import Any, BinaryIO
 
 from app import __version__
+from app.background import stop_task
 from app.backup import logic
 from app.backup.bundle import BundleReader, BundleWriter, Progress, read_header
 from app.backup.logic import (
-    DATABASE_MEMBER, MANIFEST_MEMBER, UNCHANGED, BackupError, ContentInvalid, KdfParams,
-    MemberDigest, RestoreRefused,
+    DATABASE_MEMBER,
+    MANIFEST_MEMBER,
+    UNCHANGED,
+    BackupError,
+    ContentInvalid,
+    KdfParams,
+    MemberDigest,
+    RestoreRefused,
 )
 from app.backup.tables import BackupSettings
 from app.config import Config
@@ -64,7 +72,6 @@ from app.db import engine
 from app.db.engine import write_transaction
 from app.db.migrate import apply_migrations, known_migrations
 from app.paths import ensure_private_dir
-from app.background import stop_task
 
 log = logging.getLogger("counterfoil.backup")
 
@@ -352,7 +359,7 @@ def export_bundle(config: Config, target: Path, passphrase: str, *, overwrite: b
         raise BackupError(f"{target} already exists; choose another name (nothing was written).")
     if not target.parent.is_dir():
         raise BackupError(f"The folder {target.parent} does not exist (is the USB stick plugged in?).")
-    created_at = (now or datetime.now(timezone.utc)).astimezone(timezone.utc).replace(microsecond=0)
+    created_at = (now or datetime.now(UTC)).astimezone(UTC).replace(microsecond=0)
     folder = _new_work_folder(config, "export")
     partial = target.with_name(target.name + ".part")
     checking: Future[DatabaseFacts] | None = None
@@ -441,7 +448,7 @@ def server_port(config: Config) -> int | None:
     Looks without creating or changing anything: the lock file is opened read-only.
     """
     try:
-        handle = open(config.lock_path, "r")
+        handle = open(config.lock_path)
     except OSError:
         return None
     with handle:
@@ -523,7 +530,7 @@ def _fsync_file(path: Path) -> None:
         os.close(fd)
 
 
-def _extract(reader: BundleReader, folder: Path) -> tuple[dict[str, Any], "DatabaseInspection"]:
+def _extract(reader: BundleReader, folder: Path) -> tuple[dict[str, Any], DatabaseInspection]:
     """Write the members into `folder` while authenticating them.
 
     The database is inspected (integrity_check, counts) by a worker as soon as it is
@@ -684,7 +691,7 @@ async def _migrate_live(config: Config) -> None:
         raise ContentInvalid("the database could not be brought up to date")
 
 
-def _roll_back(config: Config, result: "RestoreResult") -> None:
+def _roll_back(config: Config, result: RestoreResult) -> None:
     """Put back what `_swap_in` replaced (used when upgrading the restored data fails)."""
     live = config.database_path
     if result.previous_database is not None:
@@ -941,21 +948,21 @@ async def update_schedule(config: Config, data: dict[str, Any]) -> dict[str, Any
     async with write_transaction():
         await BackupSettings.update({BackupSettings.folder: folder, BackupSettings.rhythm: values["rhythm"],
                                      BackupSettings.keep_last: values["keep_last"],
-                                     BackupSettings.updated_at: datetime.now(timezone.utc)}).where(
+                                     BackupSettings.updated_at: datetime.now(UTC)}).where(
             BackupSettings.id == SETTINGS_ID)
     return await get_schedule()
 
 
 def _aware(value: datetime | None) -> datetime | None:
     if value is not None and value.tzinfo is None:
-        return value.replace(tzinfo=timezone.utc)
+        return value.replace(tzinfo=UTC)
     return value
 
 
 async def schedule_health(now: datetime | None = None) -> logic.BackupHealth:
     row = await get_schedule()
     return logic.backup_health(row["rhythm"], _aware(row["last_success_at"]), _aware(row["last_attempt_at"]),
-                               row["last_error"], now or datetime.now(timezone.utc))
+                               row["last_error"], now or datetime.now(UTC))
 
 
 def write_scheduled_bundle(config: Config, folder: Path, keep: int, passphrase: str, now: datetime) -> Path:
@@ -964,7 +971,7 @@ def write_scheduled_bundle(config: Config, folder: Path, keep: int, passphrase: 
     existing = [entry.name for entry in folder.iterdir()]
     target = folder / logic.scheduled_filename(now.astimezone(), existing)
     export_bundle(config, target, passphrase, now=now)
-    for name in logic.files_to_prune(existing + [target.name], keep):
+    for name in logic.files_to_prune([*existing, target.name], keep):
         try:
             (folder / name).unlink()
         except OSError as error:
@@ -976,7 +983,7 @@ async def run_scheduled_backup(config: Config, *, now: datetime | None = None) -
     """Write one scheduled bundle now; the outcome is recorded for the dashboard and the log."""
     await _ensure_schedule_row()
     row = await get_schedule()
-    moment = now or datetime.now(timezone.utc)
+    moment = now or datetime.now(UTC)
     async with write_transaction():
         await BackupSettings.update({BackupSettings.last_attempt_at: moment}).where(BackupSettings.id == SETTINGS_ID)
     try:
@@ -1005,7 +1012,7 @@ async def run_scheduled_backup(config: Config, *, now: datetime | None = None) -
 
 async def run_if_due(config: Config, *, now: datetime | None = None) -> Path | None:
     row = await get_schedule()
-    moment = now or datetime.now(timezone.utc)
+    moment = now or datetime.now(UTC)
     if logic.is_due(row["rhythm"], _aware(row["last_success_at"]), _aware(row["last_attempt_at"]), moment):
         return await run_scheduled_backup(config, now=moment)
     return None

@@ -10,10 +10,11 @@ the caller, so every rule here is a plain function of its arguments.
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from datetime import date, timedelta
 from decimal import Decimal
-from typing import Any, Mapping
+from typing import Any
 from unicodedata import normalize
 
 from babel.dates import format_timedelta

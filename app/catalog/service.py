@@ -2,16 +2,23 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
-from typing import Any, Awaitable, Callable, Mapping
+from collections.abc import Awaitable, Callable, Mapping
+from datetime import UTC, datetime
+from typing import Any
 
 from piccolo.columns.combination import WhereRaw
 
 from app.catalog import logic
 from app.catalog.tables import Item
 from app.common.logic import (
+    Conflict,
+    FieldError,
+    NotFound,
+    Page,
+    PageOf,
+    ValidationFailed,
     like_pattern,
-    Conflict, FieldError, NotFound, Page, PageOf, ValidationFailed, parse_search,
+    parse_search,
 )
 from app.db.engine import write_transaction
 from app.taxes import service as taxes_service
@@ -27,7 +34,7 @@ def register_usage_check(check: Callable[[int], Awaitable[int]]) -> None:
 
 
 def _now() -> datetime:
-    return datetime.now(timezone.utc)
+    return datetime.now(UTC)
 
 
 

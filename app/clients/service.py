@@ -2,16 +2,23 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
-from typing import Any, Awaitable, Callable, Mapping
+from collections.abc import Awaitable, Callable, Mapping
+from datetime import UTC, datetime
+from typing import Any
 
 from piccolo.columns.combination import WhereRaw
 
 from app.clients import logic
 from app.clients.tables import Client
 from app.common.logic import (
+    Conflict,
+    FieldError,
+    NotFound,
+    Page,
+    PageOf,
+    ValidationFailed,
     like_pattern,
-    Conflict, FieldError, NotFound, Page, PageOf, ValidationFailed, parse_search,
+    parse_search,
 )
 from app.db.engine import write_transaction
 
@@ -39,7 +46,7 @@ def register_rename_hook(hook: Callable[[int, str], Awaitable[None]]) -> None:
 
 
 def _now() -> datetime:
-    return datetime.now(timezone.utc)
+    return datetime.now(UTC)
 
 
 

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from decimal import Decimal
-from typing import Any, Iterable, Mapping
+from typing import Any
 
 from app.money import MoneyError, check_currency, parse_decimal
 
@@ -163,7 +164,7 @@ class Form:
             else:
                 self.values[name] = default
             return
-        if isinstance(value, bool) or isinstance(value, float):
+        if isinstance(value, (bool, float)):
             self.error(name, f"{label} must be a whole number")
             return
         try:

@@ -12,9 +12,10 @@ from __future__ import annotations
 
 import asyncio
 import sqlite3
+from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from pathlib import Path
-from typing import Any, AsyncIterator, Awaitable, Callable
+from typing import Any
 
 import aiosqlite
 from piccolo.engine.sqlite import SQLiteEngine, SQLiteTransaction, TransactionType, dict_factory
@@ -171,9 +172,8 @@ async def write_transaction() -> AsyncIterator[SQLiteTransaction]:
         # Already inside the writer (a service calling another service).
         yield current
         return
-    async with _lock():
-        async with DB.transaction(transaction_type=TransactionType.immediate) as transaction:
-            yield transaction
+    async with _lock(), DB.transaction(transaction_type=TransactionType.immediate) as transaction:
+        yield transaction
 
 
 @asynccontextmanager

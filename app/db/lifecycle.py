@@ -10,7 +10,6 @@ from app.db import engine
 from app.db.migrate import apply_migrations
 from app.paths import ensure_private_dir, ensure_private_file
 
-
 # The invoice search index is an FTS5 table with the trigram tokenizer, which came with SQLite 3.34.
 MIN_SQLITE = (3, 34, 0)
 

@@ -23,4 +23,4 @@ APP_REGISTRY = AppRegistry(
     ]
 )
 
-__all__ = ["DB", "APP_REGISTRY"]
+__all__ = ["APP_REGISTRY", "DB"]

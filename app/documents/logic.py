@@ -13,10 +13,11 @@ from __future__ import annotations
 
 import re
 import string
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 from decimal import ROUND_HALF_UP, Decimal
-from typing import Any, Iterable, Mapping, Sequence
+from typing import Any
 
 from app.common.logic import FieldError, Form, ValidationFailed, fold_text
 from app.money import MoneyError, check_currency, parse_decimal, round_money
@@ -95,11 +96,11 @@ def compute_totals(lines: Sequence[Line], rates: Mapping[str, TaxRate], currency
     amounts: list[TaxAmount] = []
     for code in simple_codes:
         rate = rates[code]
-        base = sum((net for line, net in zip(lines, nets) if code in line.tax_codes), Decimal(0))
+        base = sum((net for line, net in zip(lines, nets, strict=False) if code in line.tax_codes), Decimal(0))
         amounts.append(_tax(rate, base, currency))
     for code in compound_codes:
         rate = rates[code]
-        carrying = [(line, net) for line, net in zip(lines, nets) if code in line.tax_codes]
+        carrying = [(line, net) for line, net in zip(lines, nets, strict=False) if code in line.tax_codes]
         base = sum((net for _, net in carrying), Decimal(0))
         # Tax on tax: the non-compound taxes of the same lines, each computed once on their shared base.
         for simple in simple_codes:

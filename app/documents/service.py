@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import json
-from datetime import date, datetime, timezone
+from collections.abc import Mapping, Sequence
+from datetime import UTC, date, datetime
 from decimal import Decimal
-from typing import Any, Mapping, Sequence
+from typing import Any
 from zoneinfo import ZoneInfo
 
 from piccolo.columns.combination import WhereRaw
@@ -17,7 +18,16 @@ from app.catalog.tables import Item
 from app.clients import service as clients_service
 from app.clients.tables import Client
 from app.common.logic import (
-    TRIGRAM, Conflict, FieldError, NotFound, Page, PageOf, SearchQuery, ValidationFailed, parse_search, trigram_query,
+    TRIGRAM,
+    Conflict,
+    FieldError,
+    NotFound,
+    Page,
+    PageOf,
+    SearchQuery,
+    ValidationFailed,
+    parse_search,
+    trigram_query,
 )
 from app.db.engine import cached, write_transaction
 from app.documents import logic
@@ -32,7 +42,7 @@ SORTS = {"date": "issue_date", "number": "number", "total": "total_minor", "due"
 
 
 def _now() -> datetime:
-    return datetime.now(timezone.utc)
+    return datetime.now(UTC)
 
 
 async def today() -> date:
@@ -395,16 +405,16 @@ async def _resolve(doc_type: str, values: logic.DocumentInput, *, current: Mappi
             # The item fills what the user left empty.
             line["description"] = line["description"] or item["description"] or item["name"]
             line["unit"] = line["unit"] or item["unit"]
-    calc = [logic.Line(description=l["description"], quantity=l["quantity"], unit_price=l["unit_price"],
-                       discount_percent=l["discount_percent"], tax_codes=tuple(l["taxes"]), unit=l["unit"],
-                       item_id=l.get("item_id")) for l in lines]
+    calc = [logic.Line(description=ln["description"], quantity=ln["quantity"], unit_price=ln["unit_price"],
+                       discount_percent=ln["discount_percent"], tax_codes=tuple(ln["taxes"]), unit=ln["unit"],
+                       item_id=ln.get("item_id")) for ln in lines]
     totals = logic.compute_totals(calc, rates, currency, discount)
     document["subtotal_minor"] = to_minor(totals.subtotal, currency)
     document["tax_total_minor"] = to_minor(totals.tax_total, currency)
     document["total_minor"] = to_minor(totals.total, currency)
     document["taxes_json"] = json.dumps([_tax_json(t) for t in totals.taxes])
     document["search_text"] = logic.search_text_of((current or {}).get("number"), (client or {}).get("name", ""),
-                                                   [l["description"] for l in lines])
+                                                   [ln["description"] for ln in lines])
     return document, lines, totals
 
 
@@ -422,7 +432,7 @@ async def _write_lines(document_id: int, lines: Sequence[dict[str, Any]], totals
                          unit_price=logic.price_text(line["unit_price"]),
                          discount_percent=logic.decimal_text(line["discount_percent"]),
                          tax_codes=" ".join(line["taxes"]), net_minor=to_minor(net, currency))
-            for i, (line, net) in enumerate(zip(lines, totals.nets))
+            for i, (line, net) in enumerate(zip(lines, totals.nets, strict=False))
         ])
 
 
@@ -491,9 +501,9 @@ async def update_draft(document_id: int, data: Mapping[str, Any], *, partial: bo
         values = logic.clean_document(data, current["doc_type"], partial=partial)
         if "lines" not in values.given:
             existing = await _lines(document_id)
-            values.lines = [{"description": l["description"], "quantity": Decimal(l["quantity"]),
-                             "unit_price": Decimal(l["unit_price"]), "discount_percent": Decimal(l["discount_percent"]),
-                             "unit": l["unit"], "taxes": l["tax_codes"].split(), "item_id": l["item"]} for l in existing]
+            values.lines = [{"description": ln["description"], "quantity": Decimal(ln["quantity"]),
+                             "unit_price": Decimal(ln["unit_price"]), "discount_percent": Decimal(ln["discount_percent"]),
+                             "unit": ln["unit"], "taxes": ln["tax_codes"].split(), "item_id": ln["item"]} for ln in existing]
         document, lines, totals = await _resolve(current["doc_type"], values, current=current)
         document["updated_at"] = _now()
         await Document.update(document).where(Document.id == document_id)
@@ -584,7 +594,7 @@ async def _issue_in_transaction(document_id: int, actor: int | None, *, ledger_k
     await Document.update({
         Document.number: number, Document.status: "issued", Document.issued_at: now, Document.updated_at: now,
         Document.snapshot_json: json.dumps(_snapshot(settings, client)),
-        Document.search_text: logic.search_text_of(number, client["name"], [l["description"] for l in lines]),
+        Document.search_text: logic.search_text_of(number, client["name"], [ln["description"] for ln in lines]),
     }).where(Document.id == document_id)
     await _event(document_id, "issued", number, actor)
     if current["doc_type"] in (INVOICE, CREDIT_NOTE):
@@ -636,9 +646,9 @@ async def mark_sent(document_ids: Sequence[int], *, actor: int | None = None) ->
 
 
 async def _copy_lines(source_id: int) -> list[dict[str, Any]]:
-    return [{"item_id": l["item"], "description": l["description"], "quantity": l["quantity"], "unit": l["unit"],
-             "unit_price": l["unit_price"], "discount_percent": l["discount_percent"], "taxes": l["tax_codes"].split()}
-            for l in await _lines(source_id)]
+    return [{"item_id": ln["item"], "description": ln["description"], "quantity": ln["quantity"], "unit": ln["unit"],
+             "unit_price": ln["unit_price"], "discount_percent": ln["discount_percent"], "taxes": ln["tax_codes"].split()}
+            for ln in await _lines(source_id)]
 
 
 async def cancel(document_id: int, reason: str, *, actor: int | None = None) -> dict[str, Any]:
@@ -725,7 +735,7 @@ async def duplicate(document_id: int, *, actor: int | None = None, as_type: str 
         copy = await create_document(target, data, actor=actor)
         await Document.update({Document.duplicated_from: document_id}).where(Document.id == copy["id"])
         if target == source["doc_type"]:
-            await _event(copy["id"], "duplicated", f"from {source['number'] or 'draft #%d' % document_id}", actor)
+            await _event(copy["id"], "duplicated", f"from {source['number'] or f'draft #{document_id}'}", actor)
     return await get_document(copy["id"])
 
 
@@ -883,7 +893,7 @@ async def apply_item_picks(lines: list[dict[str, Any]], items: Sequence[Mapping[
     Returns the lines, the indexes that were filled, and the indexes whose item text matches nothing.
     """
     if items is None:
-        items = await picker_items([int(l["item_id"]) for l in lines if str(l.get("item_id") or "").isdigit()])
+        items = await picker_items([int(ln["item_id"]) for ln in lines if str(ln.get("item_id") or "").isdigit()])
     by_id = {str(item["id"]): item for item in items}
     out, picked, unknown = [], [], {}
     for index, line in enumerate(lines):
@@ -955,7 +965,7 @@ async def preview(doc_type: str, data: Mapping[str, Any]) -> dict[str, Any]:
                                            unit_price=cleaned["unit_price"], discount_percent=cleaned["discount_percent"],
                                            tax_codes=tuple(cleaned["taxes"]), unit=cleaned["unit"])))
     totals = logic.compute_totals([line for _, line in computed], rates, currency, discount)
-    for (index, _), net in zip(computed, totals.nets):
+    for (index, _), net in zip(computed, totals.nets, strict=False):
         rows[index]["net"] = net
     return {"currency": currency, "lines": rows, "totals": totals, "errors": errors,
             "complete": len(computed) == sum(1 for raw in data.get("lines") or [] if not logic.line_is_blank(raw))}

@@ -7,10 +7,12 @@ import asyncio
 import io
 import logging
 import zipfile
-from datetime import date, datetime, timezone
+from collections.abc import AsyncIterator, Mapping
+from datetime import UTC, date, datetime
 from pathlib import Path
-from typing import Any, AsyncIterator, Mapping
+from typing import Any
 
+from app.background import stop_task
 from app.clients import service as clients_service
 from app.common.logic import FieldError, Page, ValidationFailed
 from app.config import Config
@@ -24,7 +26,6 @@ from app.payments import service as payments_service
 from app.render import service as render_service
 from app.reports import service as reports_service
 from app.settings import service as settings_service
-from app.background import stop_task
 
 log = logging.getLogger("counterfoil.exports")
 BATCH = 500
@@ -166,7 +167,7 @@ async def accountant_package(date_from: date | None, date_to: date | None, *, da
     with zipfile.ZipFile(out, "w") as archive:
         _put(archive, "README.txt", logic.readme(
             business=settings.get("name") or "", date_from=date_from, date_to=date_to,
-            generated=datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC"), counts=counts).encode("utf-8"))
+            generated=datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC"), counts=counts).encode("utf-8"))
         for name, (columns, rows) in tables.items():
             _put(archive, name, logic.csv_bytes(columns, rows))
         pdfs = await _copy_pdfs(archive, INVOICE, "pdf/invoices", date_from, date_to, data_dir)

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import json
 from collections import defaultdict
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
-from typing import Any, Iterable, Mapping, Sequence
+from typing import Any
 
 from app.documents import logic as documents_logic
 from app.money import from_minor, to_minor
@@ -54,7 +55,7 @@ def check_document(doc: Mapping[str, Any], lines: Sequence[Mapping[str, Any]], c
                                                unit_price=Decimal(line["unit_price"]),
                                                discount_percent=Decimal(line["discount_percent"]), tax_codes=codes))
     totals = documents_logic.compute_totals(calc_lines, rates, currency, Decimal(doc["discount_percent"]))
-    for line, net in zip(lines, totals.nets):
+    for line, net in zip(lines, totals.nets, strict=False):
         if to_minor(net, currency) != line["net_minor"]:
             breaks.append(Break(where, f"line {line['position']} net is {from_minor(line['net_minor'], currency)}, "
                                        f"recomputed {net}"))

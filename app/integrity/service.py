@@ -80,8 +80,8 @@ def run_checks(database_path: Path) -> list[Break]:
             connection, "SELECT document_id, COUNT(*) AS n FROM ledger_entry WHERE kind IN "
                         "('invoice', 'credit_note', 'cancellation') GROUP BY document_id")}
         for doc in documents:
-            if doc["status"] != "draft" and doc["doc_type"] in ("invoice", "credit_note"):
-                if entries_per_doc.get(doc["id"], 0) != 1:
+            if (doc["status"] != "draft" and doc["doc_type"] in ("invoice", "credit_note")
+                    and entries_per_doc.get(doc["id"], 0) != 1):
                     breaks.append(Break(doc["number"] or str(doc["id"]),
                                         f"{entries_per_doc.get(doc['id'], 0)} ledger entries instead of 1"))
         breaks.extend(logic.check_event_entries(*_event_entries(connection)))

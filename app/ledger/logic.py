@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, timedelta
 from decimal import Decimal
-from typing import Iterable, Mapping, Sequence
 
 KINDS = {
     "invoice": "Invoice", "credit_note": "Credit note", "cancellation": "Cancellation", "payment": "Payment",

@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-from datetime import date, datetime, timezone
+from datetime import UTC, date, datetime
 from decimal import Decimal
 from typing import Any
 
 from piccolo.columns.combination import WhereRaw
 
-from app.common.logic import FieldError, NotFound, Page, PageOf, ValidationFailed
 from app.clients.tables import Client
+from app.common.logic import FieldError, NotFound, Page, PageOf, ValidationFailed
 from app.db.engine import DB, cached
 from app.documents.tables import Document
 from app.ledger import logic
@@ -31,7 +31,7 @@ async def append(*, client_id: int, currency: str, entry_date: date, kind: str, 
     await LedgerEntry.insert(LedgerEntry(
         client=client_id, currency=currency, entry_date=entry_date, kind=kind, debit_minor=debit_minor,
         credit_minor=credit_minor, amount_minor=amount_minor, document_id=document_id, payment_id=payment_id,
-        number=number or "", description=description or "", at=datetime.now(timezone.utc), actor=actor,
+        number=number or "", description=description or "", at=datetime.now(UTC), actor=actor,
     ))
 
 
@@ -146,11 +146,11 @@ async def _aging_totals(rows: list[dict[str, Any]]) -> dict[str, dict[str, Decim
         add = sums.setdefault(row["currency"], [0] * (len(_AGING_KEYS) + 1))
         for index, key in enumerate((*_AGING_KEYS.values(), "total")):
             add[index] += row[key] or 0
-    return {currency: {name: from_minor(minor, currency) for name, minor in zip((*_AGING_KEYS, "total"), values)}
+    return {currency: {name: from_minor(minor, currency) for name, minor in zip((*_AGING_KEYS, "total"), values, strict=False)}
             for currency, values in sorted(sums.items())}
 
 
-_AGING_KEYS = dict(zip(logic.AGING_BUCKETS, ("b_current", "b_1_30", "b_31_60", "b_61_90", "b_over_90")))
+_AGING_KEYS = dict(zip(logic.AGING_BUCKETS, ("b_current", "b_1_30", "b_31_60", "b_61_90", "b_over_90"), strict=False))
 
 
 def _aging_row(row: dict[str, Any]) -> dict[str, Any]:

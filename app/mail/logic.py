@@ -5,13 +5,14 @@ database and the SMTP server."""
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from email.headerregistry import Address
 from email.message import EmailMessage
 from email.policy import SMTP
 from email.utils import format_datetime, formataddr, make_msgid
-from typing import Any, Iterable, Mapping, Sequence
+from typing import Any
 
 from app.common.logic import EMAIL_RE, FieldError, Form, ValidationFailed
 
@@ -131,7 +132,7 @@ def clean_templates(data: Mapping[str, Any]) -> dict[str, dict[str, str]]:
             unknown = [p for p in placeholders_in(text) if p not in PLACEHOLDERS]
             if unknown:
                 errors.append(FieldError(name, f"{KIND_LABELS[kind]} {part}: unknown placeholder "
-                                               f"{{{unknown[0]}}}; use {', '.join('{%s}' % p for p in PLACEHOLDERS)}"))
+                                               f"{{{unknown[0]}}}; use {', '.join(f'{{{p}}}' for p in PLACEHOLDERS)}"))
                 continue
             cleaned[part] = text
         out[kind] = cleaned
@@ -281,7 +282,7 @@ def build_message(outgoing: Outgoing) -> EmailMessage:
     if outgoing.cc:
         message["Cc"] = ", ".join(outgoing.cc)
     message["Subject"] = outgoing.subject
-    message["Date"] = format_datetime(outgoing.date.astimezone(timezone.utc))
+    message["Date"] = format_datetime(outgoing.date.astimezone(UTC))
     message["Message-ID"] = outgoing.message_id
     message["Reply-To"] = formataddr((outgoing.from_name, outgoing.from_email)) if outgoing.from_name else outgoing.from_email
     message.set_content(outgoing.body or "")

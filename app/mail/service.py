@@ -18,12 +18,14 @@ import logging
 import smtplib
 import socket
 import ssl
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import date, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta
 from email.message import EmailMessage
 from pathlib import Path
-from typing import Any, Mapping, Sequence
+from typing import Any, ClassVar
 
+from app.background import stop_task
 from app.clients import service as clients_service
 from app.common.logic import Conflict, FieldError, NotFound, Page, PageOf, ValidationFailed
 from app.db.engine import write_transaction
@@ -36,7 +38,6 @@ from app.mail.tables import MailSettings, OutboxAttachment, OutboxMessage
 from app.render import logic as render_logic
 from app.render import service as render_service
 from app.settings import service as settings_service
-from app.background import stop_task
 
 log = logging.getLogger("counterfoil.mail")
 SETTINGS_ID = 1
@@ -51,14 +52,14 @@ DOCUMENT_KINDS = {documents_logic.INVOICE: "invoice", documents_logic.QUOTE: "qu
 
 
 def _now() -> datetime:
-    return datetime.now(timezone.utc)
+    return datetime.now(UTC)
 
 
 class _Redact(logging.Filter):
     """Database drivers log every statement with its values at DEBUG (aiosqlite does); the SMTP
     password is one of those values when it is saved. Any record carrying it is rewritten."""
 
-    secrets: set[str] = set()
+    secrets: ClassVar[set[str]] = set()
 
     def filter(self, record: logging.LogRecord) -> bool:
         if self.secrets:
@@ -234,7 +235,7 @@ class _Session:
         self.transcript: list[str] = []
         self.smtp: smtplib.SMTP | None = None
 
-    def __enter__(self) -> "_Session":
+    def __enter__(self) -> _Session:
         cfg = self.cfg
         step = "Connect"
         try:
@@ -782,7 +783,7 @@ async def seconds_until_due() -> float:
         return IDLE_CHECK_S
     due = row["next_attempt_at"]
     if due.tzinfo is None:
-        due = due.replace(tzinfo=timezone.utc)
+        due = due.replace(tzinfo=UTC)
     return max(0.5, min(IDLE_CHECK_S, (due - _now()).total_seconds()))
 
 
@@ -795,7 +796,7 @@ async def counts() -> dict[str, int]:
 
 # -- the background task ----------------------------------------------------------------------
 
-_worker: "Worker | None" = None
+_worker: Worker | None = None
 
 
 def wake() -> None:
@@ -826,7 +827,7 @@ class Worker:
         assert self.event is not None
         try:
             await asyncio.wait_for(self.event.wait(), timeout=FIRST_RUN_DELAY_S)
-        except asyncio.TimeoutError:
+        except TimeoutError:
             pass
         try:
             await recover_at_start()
@@ -845,7 +846,7 @@ class Worker:
                 delay = 30.0
             try:
                 await asyncio.wait_for(self.event.wait(), timeout=delay)
-            except asyncio.TimeoutError:
+            except TimeoutError:
                 pass
 
     async def start(self) -> None:

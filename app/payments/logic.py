@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
-from typing import Any, Mapping
+from typing import Any
 
 from app.common.logic import FieldError, Form, ValidationFailed
 from app.documents.logic import StateConflict, parse_date

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from datetime import date, datetime, timezone
+from collections.abc import Mapping
+from datetime import UTC, date, datetime
 from decimal import Decimal
-from typing import Any, Mapping
+from typing import Any
 
 from piccolo.query.functions.aggregate import Sum
 
@@ -20,7 +21,7 @@ from app.payments.tables import CreditApplication, Payment, Refund
 
 
 def _now() -> datetime:
-    return datetime.now(timezone.utc)
+    return datetime.now(UTC)
 
 
 def _decorate(row: dict[str, Any]) -> dict[str, Any]:

@@ -10,10 +10,11 @@ from __future__ import annotations
 
 import re
 import xml.etree.ElementTree as ET
+from collections.abc import Mapping
 from datetime import date, datetime
 from decimal import Decimal
 from functools import lru_cache
-from typing import Any, Mapping
+from typing import Any
 from unicodedata import normalize
 
 from babel import Locale, UnknownLocaleError
@@ -362,21 +363,21 @@ def document_data(document: Mapping[str, Any], *, settings: Mapping[str, Any],
 
     taxes = list(document.get("taxes") or [])
     lines_in = list(document.get("lines") or [])
-    discounts = any(_dec(l.get("discount_percent")) != 0 for l in lines_in)
-    codes = {code for l in lines_in for code in (l.get("tax_codes") or "").split()}
-    show_tax = len(codes) > 1 or (bool(codes) and any(not (l.get("tax_codes") or "").strip() for l in lines_in))
-    show_unit = any((l.get("unit") or "").strip() for l in lines_in)
+    discounts = any(_dec(ln.get("discount_percent")) != 0 for ln in lines_in)
+    codes = {code for ln in lines_in for code in (ln.get("tax_codes") or "").split()}
+    show_tax = len(codes) > 1 or (bool(codes) and any(not (ln.get("tax_codes") or "").strip() for ln in lines_in))
+    show_unit = any((ln.get("unit") or "").strip() for ln in lines_in)
     lines = []
-    for l in lines_in:
+    for ln in lines_in:
         lines.append({
-            "pos": str(l.get("position", len(lines) + 1)),
-            "description": l.get("description") or "",
-            "qty": number_text(_dec(l.get("quantity")), locale),
-            "unit": l.get("unit") or "",
-            "price": price_text(_dec(l.get("unit_price")), currency, locale),
-            "discount": percent_text(_dec(l.get("discount_percent")), locale) if _dec(l.get("discount_percent")) else "",
-            "tax": ", ".join((l.get("tax_codes") or "").split()),
-            "amount": amount_text(_dec(l.get("net", "0")), currency, locale),
+            "pos": str(ln.get("position", len(lines) + 1)),
+            "description": ln.get("description") or "",
+            "qty": number_text(_dec(ln.get("quantity")), locale),
+            "unit": ln.get("unit") or "",
+            "price": price_text(_dec(ln.get("unit_price")), currency, locale),
+            "discount": percent_text(_dec(ln.get("discount_percent")), locale) if _dec(ln.get("discount_percent")) else "",
+            "tax": ", ".join((ln.get("tax_codes") or "").split()),
+            "amount": amount_text(_dec(ln.get("net", "0")), currency, locale),
         })
 
     widths = column_widths(lines, labels, {"discount": discounts, "tax": show_tax, "unit": show_unit})
@@ -470,16 +471,16 @@ def _width(values: list[str], header: str, per_char: float = _DIGIT_MM) -> float
 def column_widths(lines: list[dict[str, str]], labels: Mapping[str, str], columns: Mapping[str, bool]) -> dict[str, float]:
     """Fixed widths (mm) for the line table's narrow columns: Typst lays out fixed columns
     several times faster than `auto` ones, and these only hold short formatted strings."""
-    widths = {"pos": _width([l["pos"] for l in lines], labels["pos"]),
-              "qty": _width([l["qty"] for l in lines], labels["qty"]),
-              "price": _width([l["price"] for l in lines], labels["unit_price"]),
-              "amount": _width([l["amount"] for l in lines], labels["amount"]) + 1}
+    widths = {"pos": _width([ln["pos"] for ln in lines], labels["pos"]),
+              "qty": _width([ln["qty"] for ln in lines], labels["qty"]),
+              "price": _width([ln["price"] for ln in lines], labels["unit_price"]),
+              "amount": _width([ln["amount"] for ln in lines], labels["amount"]) + 1}
     if columns.get("unit"):
-        widths["unit"] = min(_width([l["unit"] for l in lines], labels["unit"], _LETTER_MM), 24)
+        widths["unit"] = min(_width([ln["unit"] for ln in lines], labels["unit"], _LETTER_MM), 24)
     if columns.get("discount"):
-        widths["discount"] = _width([l["discount"] for l in lines], labels["discount"])
+        widths["discount"] = _width([ln["discount"] for ln in lines], labels["discount"])
     if columns.get("tax"):
-        widths["tax"] = min(_width([l["tax"] for l in lines], labels["tax"], _LETTER_MM), 30)
+        widths["tax"] = min(_width([ln["tax"] for ln in lines], labels["tax"], _LETTER_MM), 30)
     return widths
 
 
@@ -885,7 +886,7 @@ def facturx_xml(document: Mapping[str, Any], *, settings: Mapping[str, Any] | No
     # (each tax computed once on its base), summed when two codes share category and rate.
     amounts: dict[tuple[str, Decimal], Decimal] = {}
     reasons: dict[tuple[str, Decimal], str] = {}
-    for code, tax in taxes.items():
+    for tax in taxes.values():
         category = tax.get("category") or "S"
         key = (category, _dec(tax.get("rate")) if category in ("S", "L", "M") else Decimal(0))
         amounts[key] = amounts.get(key, Decimal(0)) + _dec(tax.get("amount"))

@@ -11,11 +11,11 @@ Definitions (shown on the page and in the README of the accountant's package):
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 from decimal import Decimal
 from html import escape
-from typing import Iterable, Sequence
 
 PERIODS = ("month", "quarter", "year")
 MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
@@ -262,7 +262,7 @@ def bar_chart_svg(rows: Sequence[Row], currency: str, *, width: int = 760, heigh
     parts.append(f'<line x1="{left}" y1="{zero:.1f}" x2="{width - right}" y2="{zero:.1f}" stroke="#9aa5b1" '
                  f'stroke-width="1"/>')
     x = left
-    for name, label, colour in SERIES:  # the legend
+    for _name, label, colour in SERIES:  # the legend
         parts.append(f'<rect x="{x}" y="{height - 14}" width="10" height="10" fill="{colour}"/>')
         parts.append(f'<text x="{x + 14}" y="{height - 5}" font-size="11" fill="#3e4c59">{escape(label)}</text>')
         x += 14 + 7 * len(label) + 18

@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import os
-from datetime import datetime, timezone
+from collections.abc import Mapping
+from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, Mapping
+from typing import Any
 
 from app.common.logic import FieldError, ValidationFailed
 from app.db.engine import write_transaction
@@ -22,7 +23,7 @@ async def get_settings() -> dict[str, Any]:
         async with write_transaction():
             row = await BusinessSettings.select().where(BusinessSettings.id == SETTINGS_ID).first()
             if row is None:
-                await BusinessSettings.insert(BusinessSettings(id=SETTINGS_ID, updated_at=datetime.now(timezone.utc)))
+                await BusinessSettings.insert(BusinessSettings(id=SETTINGS_ID, updated_at=datetime.now(UTC)))
                 row = await BusinessSettings.select().where(BusinessSettings.id == SETTINGS_ID).first()
     return row
 
@@ -31,7 +32,7 @@ async def update_settings(data: Mapping[str, Any], *, actor_id: int | None = Non
     values = logic.clean_settings(data, partial=partial)
     await get_settings()
     async with write_transaction():
-        values["updated_at"] = datetime.now(timezone.utc)
+        values["updated_at"] = datetime.now(UTC)
         values["updated_by"] = actor_id
         await BusinessSettings.update(values).where(BusinessSettings.id == SETTINGS_ID)
     return await get_settings()
@@ -48,7 +49,7 @@ async def save_logo(attachments_dir: Path, content: bytes, *, actor_id: int | No
         raise ValidationFailed([FieldError("logo", "The logo must be a PNG, JPEG or SVG image")])
     current = await get_settings()
     ensure_private_dir(attachments_dir)
-    stamp = datetime.now(timezone.utc).strftime("%Y%m%d%H%M%S%f")
+    stamp = datetime.now(UTC).strftime("%Y%m%d%H%M%S%f")
     filename = f"logo-{stamp}.{extension}"
     temporary = attachments_dir / (filename + ".part")
     with open(temporary, "wb") as handle:
@@ -60,7 +61,7 @@ async def save_logo(attachments_dir: Path, content: bytes, *, actor_id: int | No
     async with write_transaction():
         await BusinessSettings.update({
             BusinessSettings.logo_filename: filename,
-            BusinessSettings.updated_at: datetime.now(timezone.utc),
+            BusinessSettings.updated_at: datetime.now(UTC),
             BusinessSettings.updated_by: actor_id,
         }).where(BusinessSettings.id == SETTINGS_ID)
     old = current.get("logo_filename")

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
-from typing import Any, Mapping
+from collections.abc import Mapping
+from datetime import UTC, datetime
+from typing import Any
 
 from app.common.logic import FieldError, NotFound, ValidationFailed
 from app.db.engine import write_transaction
@@ -13,7 +14,7 @@ from app.taxes.tables import Tax
 
 
 def _now() -> datetime:
-    return datetime.now(timezone.utc)
+    return datetime.now(UTC)
 
 
 async def list_taxes(*, active_only: bool = False) -> list[dict[str, Any]]:

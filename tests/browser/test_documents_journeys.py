@@ -10,9 +10,10 @@ from __future__ import annotations
 
 import json
 import re
-from datetime import datetime, timezone
+from collections.abc import Iterator
+from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any
 
 import pytest
 from playwright.sync_api import expect
@@ -21,7 +22,7 @@ from tests.browser.conftest import Server, Watch, new_page, run_python, sign_in
 
 pytestmark = pytest.mark.browser
 
-YEAR = datetime.now(timezone.utc).year
+YEAR = datetime.now(UTC).year
 
 SEED = """
 import asyncio, json

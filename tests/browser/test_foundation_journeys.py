@@ -12,8 +12,16 @@ from typing import Any
 import pytest
 from playwright.sync_api import expect
 
-from tests.browser.conftest import (BUSINESS_NAME, OWNER_EMAIL, OWNER_PASSWORD, Server, Watch, new_page, sign_in,
-                                    tiny_png)
+from tests.browser.conftest import (
+    BUSINESS_NAME,
+    OWNER_EMAIL,
+    OWNER_PASSWORD,
+    Server,
+    Watch,
+    new_page,
+    sign_in,
+    tiny_png,
+)
 
 pytestmark = pytest.mark.browser
 

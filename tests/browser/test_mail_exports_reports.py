@@ -4,8 +4,9 @@ each page answers, fits the window, breaks no CSP rule; the send form queues a m
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any
 
 import pytest
 from playwright.sync_api import expect

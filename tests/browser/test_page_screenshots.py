@@ -9,8 +9,9 @@ and the page did not reach another host or break the CSP (the Watch).
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any
 
 import pytest
 from playwright.sync_api import expect

@@ -4,14 +4,15 @@ from __future__ import annotations
 
 import dataclasses
 import re
-from typing import Any, Iterator
+from collections.abc import Iterator
+from typing import Any
 
 import pytest
 from litestar import Litestar
 from litestar.testing import TestClient
 
 from app.config import Config
-from app.server import create_app
+from app.web.server import create_app
 from tests.conftest import BASE_URL, OWNER_EMAIL, OWNER_PASSWORD, STAFF_EMAIL, STAFF_PASSWORD, run
 
 CSRF_RE = re.compile(r'name="csrf_token" value="([^"]+)"')

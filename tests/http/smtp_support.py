@@ -5,7 +5,7 @@ from __future__ import annotations
 import email
 import email.policy
 import socket
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from aiosmtpd.controller import Controller
@@ -31,13 +31,13 @@ class Inbox:
         self.logins: list[tuple[str, str]] = []
         self.refuse: set[str] = set()
 
-    async def handle_RCPT(self, server, session, envelope, address, rcpt_options):  # noqa: N802 (aiosmtpd's name)
+    async def handle_RCPT(self, server, session, envelope, address, rcpt_options):
         if address in self.refuse:
             return "550 5.1.1 No such user here"
         envelope.rcpt_tos.append(address)
         return "250 OK"
 
-    async def handle_DATA(self, server, session, envelope):  # noqa: N802
+    async def handle_DATA(self, server, session, envelope):
         self.envelopes.append(envelope)
         return "250 2.0.0 Ok: queued as TEST%d" % len(self.envelopes)
 
@@ -58,7 +58,7 @@ class SmtpServer:
                 return AuthResult(success=True)
         return AuthResult(success=False, handled=False)
 
-    def start(self) -> "SmtpServer":
+    def start(self) -> SmtpServer:
         kwargs: dict[str, Any] = {}
         if self.auth:
             kwargs = {"authenticator": self._authenticate, "auth_required": True, "auth_require_tls": False}
@@ -98,4 +98,4 @@ def issued_invoice(api, client: dict[str, Any], *, issue: bool = True, path: str
 def deliver() -> int:
     from app.mail import service
 
-    return run(service.deliver_due(datetime.now(timezone.utc) + timedelta(seconds=1)))
+    return run(service.deliver_due(datetime.now(UTC) + timedelta(seconds=1)))

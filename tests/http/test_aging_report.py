@@ -7,7 +7,7 @@ import csv
 import html
 import io
 import re
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
@@ -17,7 +17,7 @@ from app.ledger import logic
 from tests.conftest import run
 from tests.http.support import make_client
 
-TODAY = datetime.now(timezone.utc).date()
+TODAY = datetime.now(UTC).date()
 
 
 def invoice(client: dict[str, Any], total: str, days_past_due: int, *, currency: str = "CAD",

@@ -11,7 +11,7 @@ import stat
 import struct
 import subprocess
 import sys
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -485,7 +485,7 @@ def test_scheduled_backups_to_a_folder(browser, config, tmp_path):
     secret = config.data_dir / service.PASSPHRASE_FILE
     assert secret.read_text() == PASSPHRASE and stat.S_IMODE(secret.stat().st_mode) == 0o600
     # Never due yet: the first check runs the first backup.
-    now = datetime.now(timezone.utc)
+    now = datetime.now(UTC)
     first = run(service.run_if_due(config, now=now))
     assert first is not None and first.parent == stick
     assert run(service.run_if_due(config, now=now + timedelta(hours=2))) is None
@@ -519,7 +519,7 @@ def test_a_backup_older_than_the_rhythm_warns(browser, config, tmp_path):
     stick.mkdir()
     browser.post("/backup/schedule", data={"folder": str(stick), "rhythm": "daily", "keep_last": "3",
                                            "passphrase": PASSPHRASE, "passphrase_repeat": PASSPHRASE})
-    long_ago = datetime.now(timezone.utc) - timedelta(days=4)
+    long_ago = datetime.now(UTC) - timedelta(days=4)
     assert run(service.run_scheduled_backup(config, now=long_ago)) is not None
     dashboard = browser.get("/")
     assert "4 days old" in dashboard.text and "older than the rhythm" in dashboard.text
@@ -528,7 +528,7 @@ def test_a_backup_older_than_the_rhythm_warns(browser, config, tmp_path):
 def test_the_on_quit_backup_runs_when_the_server_stops(config, owner, tmp_path):
     from litestar.testing import TestClient
 
-    from app.server import create_app
+    from app.web.server import create_app
 
     stick = tmp_path / "stick"
     stick.mkdir()

@@ -18,7 +18,7 @@ from app import __version__
 from app.cli import main
 from app.config import Config
 from app.db.lifecycle import open_database
-from app.server import create_app
+from app.web.server import create_app
 from tests.conftest import BASE_URL, TEST_PORT
 
 ROOT = Path(__file__).resolve().parents[2]

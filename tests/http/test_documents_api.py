@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from datetime import date, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
@@ -18,7 +18,7 @@ WRITE_TABLES = ("document", "document_line", "document_event", "number_series", 
 
 def today() -> date:
     """The service's today: the settings' time zone, UTC by default."""
-    return datetime.now(timezone.utc).date()
+    return datetime.now(UTC).date()
 
 
 YEAR = today().year

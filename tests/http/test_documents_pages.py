@@ -4,7 +4,7 @@ through HTTP against the real SQLite file (issue 3, "Pages")."""
 from __future__ import annotations
 
 import re
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any
 
 import pytest
@@ -12,7 +12,7 @@ import pytest
 from tests.conftest import run
 from tests.http.support import count, make_client, make_item, query, snapshot
 
-YEAR = datetime.now(timezone.utc).year
+YEAR = datetime.now(UTC).year
 WRITE_TABLES = ("document", "document_line", "document_event", "number_series")
 
 

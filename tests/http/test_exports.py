@@ -11,8 +11,8 @@ from typing import Any
 import pytest
 
 from tests.conftest import run
-from tests.http.support import count, field_errors, make_client
 from tests.http.smtp_support import SmtpServer, configure, deliver, free_port
+from tests.http.support import count, field_errors, make_client
 
 AWKWARD = 'Smith, "Jones" & Co.\nSecond line'
 
@@ -149,7 +149,7 @@ def test_the_package_holds_csvs_pdfs_xml_summary_and_readme(api, books):
     pdfs = [n for n in names if n.startswith("pdf/")]
     assert len([n for n in pdfs if n.startswith("pdf/invoices/")]) == 2  # not the draft
     assert len([n for n in pdfs if n.startswith("pdf/credit_notes/")]) == 1
-    for name in pdfs + ["summary.pdf"]:
+    for name in [*pdfs, "summary.pdf"]:
         assert archive.read(name).startswith(b"%PDF-"), name
     invoices = read_csv(archive.read("invoices.csv"))
     assert {r["number"] for r in invoices} == {books["one"]["number"], books["two"]["number"]}

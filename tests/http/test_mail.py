@@ -7,9 +7,10 @@ from __future__ import annotations
 
 import logging
 import re
-from datetime import datetime, timedelta, timezone
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
 from email.utils import parsedate_to_datetime
-from typing import Any, Iterator
+from typing import Any
 
 import pytest
 
@@ -140,7 +141,7 @@ def test_an_invoice_arrives_with_headers_and_its_pdf_and_becomes_sent(api, brows
     assert message["From"] == "Atelier Lumière <billing@atelier.example>"
     assert message["To"] == "accounts@maple.example" and message["Cc"] == "boss@maple.example"
     assert message["Subject"] == f"Invoice {invoice['number']} from Atelier Lumière"
-    assert abs(parsedate_to_datetime(message["Date"]) - datetime.now(timezone.utc)) < timedelta(minutes=5)
+    assert abs(parsedate_to_datetime(message["Date"]) - datetime.now(UTC)) < timedelta(minutes=5)
     assert re.fullmatch(r"<[^@<>]+@atelier\.example>", message["Message-ID"])
     assert message["Message-ID"] == queued["message_id"]
     body = message.get_body(("plain",)).get_content()
@@ -175,7 +176,7 @@ def test_offline_the_message_stays_queued_and_goes_when_the_server_is_back(api, 
     assert "refused" in waiting["last_error"] and f"127.0.0.1:{port}" in waiting["last_error"]
     assert waiting["next_attempt_at"] is not None
     due = datetime.fromisoformat(waiting["next_attempt_at"])
-    assert timedelta(seconds=50) < due - datetime.now(timezone.utc) <= timedelta(seconds=61)
+    assert timedelta(seconds=50) < due - datetime.now(UTC) <= timedelta(seconds=61)
     assert api.get(f"/api/v1/invoices/{invoice['id']}").json()["status"] == "issued"
     # not due yet: nothing is tried
     from app.mail import service
@@ -218,7 +219,7 @@ def test_a_refused_recipient_fails_for_good_and_can_be_resent(api, smtp):
     original_pdf = api.get(f"/outbox/{queued['id']}/attachments/0")
     assert original_pdf.status_code == 200 and original_pdf.content.startswith(b"%PDF")
     [message] = smtp.inbox.messages()
-    assert list(message.iter_attachments())[0].get_content() == original_pdf.content  # the same bytes
+    assert next(iter(message.iter_attachments())).get_content() == original_pdf.content  # the same bytes
 
 
 def test_quotes_and_credit_notes_are_sent_too(api, smtp):
@@ -391,9 +392,8 @@ def test_the_background_task_started_with_the_app_delivers_and_recovers(config, 
                                                                          monkeypatch):
     """The real worker (started by the app's lifespan): a message left queued or "sending" by an earlier
     run goes at start, and a new one goes when queued, without anyone calling the delivery function."""
-    import time
-
     import sqlite3
+    import time
 
     from app.mail import service
     from tests.http.conftest import PooledClient, _client

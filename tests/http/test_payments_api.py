@@ -11,10 +11,11 @@ import subprocess
 import sys
 import threading
 import time
-from datetime import date, datetime, timedelta, timezone
+from collections.abc import Iterator
+from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any
 
 import httpx
 import pytest
@@ -28,7 +29,7 @@ WRITE_TABLES = ("payment", "ledger_entry", "document", "document_event", "credit
 
 def today() -> date:
     """The service's today: the settings' time zone, UTC by default."""
-    return datetime.now(timezone.utc).date()
+    return datetime.now(UTC).date()
 
 
 TODAY = today()

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import html
 import re
-from datetime import date, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 from urllib.parse import unquote
 
@@ -14,7 +14,7 @@ import pytest
 from tests.conftest import run
 from tests.http.support import count, make_client, query, snapshot
 
-TODAY = datetime.now(timezone.utc).date()
+TODAY = datetime.now(UTC).date()
 WRITE_TABLES = ("payment", "ledger_entry", "document", "document_event", "credit_application", "refund")
 ONCE_KEY_RE = re.compile(r'name="once_key" value="([^"]+)"')
 

@@ -22,7 +22,7 @@ from tests.http.support import make_client, png
 from tests.unit.test_render_logic import schematron  # noqa: F401  (the EN 16931 schematron, as a fixture)
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "build"))
-from bench_render import fabricate_statement  # noqa: E402
+from bench_render import fabricate_statement
 
 IBAN = "DE89370400440532013000"
 
@@ -62,7 +62,7 @@ def embedded(pdf: bytes) -> dict[str, Any]:
         files = {}
         if names is not None and "/EmbeddedFiles" in names:
             pairs = list(names.EmbeddedFiles.Names)
-            for name, spec in zip(pairs[::2], pairs[1::2]):
+            for name, spec in zip(pairs[::2], pairs[1::2], strict=False):
                 files[str(name)] = {"relationship": str(spec.get("/AFRelationship")), "content": spec.EF.F.read_bytes(),
                                     "subtype": str(spec.EF.F.get("/Subtype"))}
         xmp = document.Root.Metadata.read_bytes().decode("utf-8") if "/Metadata" in document.Root else ""

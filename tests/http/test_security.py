@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import asyncio
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
@@ -67,7 +67,7 @@ def asgi_call(app: Any, scope_headers: list[tuple[bytes, bytes]], path: str = "/
 
 
 def test_no_host_header_at_all_is_refused(config, owner):
-    from app.server import create_app
+    from app.web.server import create_app
 
     app = create_app(config, prepare=False)
     sent = asgi_call(app, [])
@@ -292,7 +292,7 @@ def _move_failures(ago: timedelta) -> None:
 
     async def move() -> None:
         async with write_transaction():
-            await LoginAttempt.update({LoginAttempt.at: datetime.now(timezone.utc) - ago}).where(
+            await LoginAttempt.update({LoginAttempt.at: datetime.now(UTC) - ago}).where(
                 LoginAttempt.succeeded == False)  # noqa: E712
 
     run(move())
@@ -335,7 +335,7 @@ def test_an_active_session_stays_alive(browser, config):
     _age_sessions(config, last_seen=timedelta(hours=7, minutes=59))
     assert browser.get("/").status_code == 200
     # The request moved last_seen_at forward, so the idle clock starts again.
-    assert datetime.now(timezone.utc) - _last_seen() < timedelta(minutes=1)
+    assert datetime.now(UTC) - _last_seen() < timedelta(minutes=1)
 
 
 def _last_seen() -> datetime:
@@ -354,7 +354,7 @@ def test_session_lifetime_ends_even_an_active_session(browser, config):
 
 
 def test_idle_timeout_comes_from_the_config(config, owner):
-    from app.server import create_app
+    from app.web.server import create_app
 
     short = type(config)(data_dir=config.data_dir, port=config.port, idle_timeout_s=120)
     with _client(config) as client:
@@ -371,7 +371,7 @@ def _age_sessions(config, *, last_seen: timedelta | None = None, created: timede
     from app.db.engine import write_transaction
 
     async def age() -> None:
-        now = datetime.now(timezone.utc)
+        now = datetime.now(UTC)
         async with write_transaction():
             changes = {}
             if last_seen is not None:

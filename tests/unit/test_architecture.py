@@ -1,4 +1,9 @@
-"""The arrows point one way: routes -> service -> logic and tables (DESIGN.md, "Layout").
+"""The arrows point one way (DESIGN.md, "Layout and the direction of imports").
+
+Two halves: the core (`app/<domain>/`: tables, logic, service) and the web (`app/web/`: server,
+security, pages, API). The core never imports the web, Litestar, msgspec or Jinja. Domains form
+an acyclic graph in the order written below: a module may import its own domain and the domains
+before it, never one after it. Inside a domain, `logic` is pure.
 
 Walks the imports (ast, including imports inside functions) of every module under app/.
 """
@@ -17,8 +22,28 @@ import app
 APP_DIR = Path(app.__file__).resolve().parent
 ROOT = APP_DIR.parent
 
-# Third-party packages a pure `logic` module must never touch (web framework, ORM, I/O).
-LOGIC_FORBIDDEN_EXTERNAL = {"litestar", "piccolo", "aiosqlite", "sqlite3", "typst", "uvicorn", "jinja2", "httpx"}
+# Bottom first. A domain may import only itself and what comes before it here.
+DOMAIN_ORDER = [
+    "app",          # app/__init__.py: the version
+    "money", "paths", "config", "common", "instance",
+    "db",           # the engine: one writer, the shared reader
+    "background",
+    "settings", "auth", "taxes", "clients", "catalog",
+    "ledger", "documents", "payments", "receivables",
+    "render", "mail", "batch", "reports", "exports", "integrity",
+    "schema",       # app/db/{migrate,lifecycle,piccolo_conf}: they know every domain's tables
+    "backup", "demo",
+    "web",          # everything HTTP
+    "launcher", "cli", "__main__",   # entry points
+]
+SCHEMA_MODULES = {"app.db.migrate", "app.db.lifecycle", "app.db.piccolo_conf"}
+
+# Third-party packages of the web half: no core module imports them.
+WEB_ONLY_EXTERNAL = {"litestar", "msgspec", "jinja2", "uvicorn", "multipart"}
+# Third-party packages a pure `logic` module must never touch (web, ORM, I/O).
+LOGIC_FORBIDDEN_EXTERNAL = WEB_ONLY_EXTERNAL | {"piccolo", "aiosqlite", "sqlite3", "typst", "httpx"}
+# The entry points start the server, so they may reach the web package (but not Litestar itself).
+ENTRY_POINTS = {"launcher", "cli", "__main__"}
 
 
 def module_name(path: Path) -> str:
@@ -57,56 +82,92 @@ def imported_modules(source: str, module: str, *, is_package: bool = False) -> l
 
 
 def domain_of(module: str) -> str | None:
+    """The domain a project module belongs to: `app.clients.service` -> clients, `app.money` -> money."""
     parts = module.split(".")
-    return parts[1] if len(parts) >= 3 and parts[0] == "app" else None
+    if parts[0] != "app":
+        return None
+    if len(parts) == 1:
+        return "app"
+    if any(module == name or module.startswith(name + ".") for name in SCHEMA_MODULES):
+        return "schema"
+    return parts[1]
+
+
+def rank(domain: str) -> int:
+    if domain not in DOMAIN_ORDER:
+        raise AssertionError(f"domain {domain!r} is not in DOMAIN_ORDER: place it there (bottom first)")
+    return DOMAIN_ORDER.index(domain)
+
+
+def is_web(module: str) -> bool:
+    return module == "app.web" or module.startswith("app.web.")
 
 
 def violations(module: str, imports: list[str]) -> list[str]:
-    """The rules of DESIGN.md, for one module and what it imports."""
+    """The rules of DESIGN.md, for one module and what it imports; each problem names the import."""
     problems = []
     leaf = module.rpartition(".")[2]
+    domain = domain_of(module)
     for target in imports:
         top = target.split(".")[0]
+        if not is_web(module):
+            if top in WEB_ONLY_EXTERNAL:
+                problems.append(f"{module} (core) imports {target}: only app.web may use the web framework")
+            if is_web(target) and domain not in ENTRY_POINTS:
+                problems.append(f"{module} (core) imports the web package: {target}")
         if leaf == "logic":
             if top in LOGIC_FORBIDDEN_EXTERNAL:
                 problems.append(f"{module} (pure logic) imports {target}")
             elif top == "app" and not (target.endswith(".logic") or target == "app.money"):
                 problems.append(f"{module} (pure logic) imports {target}: only other logic modules and app.money")
-        if leaf == "routes" and target.endswith(".routes") and domain_of(target) != domain_of(module):
-            problems.append(f"{module} imports another domain's routes: {target}")
-        if leaf == "service":
-            if target.endswith(".routes") and top == "app":
-                problems.append(f"{module} (service) imports routes: {target}")
-            if top == "litestar":
-                problems.append(f"{module} (service) imports the web framework: {target}")
+        if module.startswith("app.web.pages.") and target.startswith("app.web.pages.") and target != module:
+            problems.append(f"{module} imports another domain's pages: {target}")
+        target_domain = domain_of(target)
+        if domain and target_domain and target_domain != domain and rank(target_domain) > rank(domain):
+            problems.append(f"{module} imports {target}: {domain} comes before {target_domain} in DOMAIN_ORDER")
     return problems
 
 
 def project_modules() -> list[tuple[str, Path]]:
-    return sorted((module_name(path), path) for path in APP_DIR.rglob("*.py") if "__pycache__" not in path.parts)
+    return sorted((module_name(path), path) for path in APP_DIR.rglob("*.py")
+                  if "__pycache__" not in path.parts and "piccolo_migrations" not in path.parts)
 
 
 def test_the_walk_sees_every_domain():
     names = {name for name, _ in project_modules()}
-    for expected in ("app.clients.logic", "app.clients.service", "app.clients.routes", "app.auth.logic",
-                     "app.catalog.routes", "app.settings.service", "app.common.logic", "app.money"):
+    for expected in ("app.clients.logic", "app.clients.service", "app.web.pages.clients", "app.auth.logic",
+                     "app.web.pages.catalog", "app.settings.service", "app.common.logic", "app.money",
+                     "app.web.server", "app.web.security"):
         assert expected in names
+
+
+def test_every_domain_has_its_place_in_the_order():
+    domains = {domain_of(name) for name, _ in project_modules()}
+    assert domains - set(DOMAIN_ORDER) == set()
+
+
+# Arrows that still point the wrong way while this refactoring lands; each entry goes with its fix.
+PENDING = {
+    ("app.backup.service", "app.launcher"),            # the instance lock moves to app.instance
+    ("app.ledger.service", "app.documents.tables"),    # statements and aging move to app.receivables
+    ("app.settings.logic", "app.documents.logic"),     # numbering patterns are checked by documents
+}
 
 
 def test_imports_point_one_way():
     problems = []
     for name, path in project_modules():
         imports = imported_modules(path.read_text(encoding="utf-8"), name, is_package=path.name == "__init__.py")
-        problems.extend(violations(name, imports))
-    assert problems == []
+        problems.extend(violations(name, [target for target in imports if (name, target) not in PENDING]))
+    assert not problems, "imports pointing the wrong way:\n" + "\n".join(problems)
 
 
 def test_logic_modules_really_are_checked():
     """The walk resolves `from app.x import logic` to the module, so the rule sees what is imported."""
     source = (APP_DIR / "clients" / "logic.py").read_text(encoding="utf-8")
     assert "app.common.logic" in imported_modules(source, "app.clients.logic")
-    source = (APP_DIR / "clients" / "routes.py").read_text(encoding="utf-8")
-    imports = imported_modules(source, "app.clients.routes")
+    source = (APP_DIR / "web" / "pages" / "clients.py").read_text(encoding="utf-8")
+    imports = imported_modules(source, "app.web.pages.clients")
     assert {"app.clients.logic", "app.clients.service", "litestar"} <= set(imports)
 
 
@@ -114,30 +175,52 @@ def test_logic_modules_really_are_checked():
 @pytest.mark.parametrize(("module", "source"), [
     ("app.clients.logic", "from app.clients import service"),
     ("app.clients.logic", "from app.clients.tables import Client"),
-    ("app.clients.logic", "from app.clients import routes"),
     ("app.clients.logic", "import litestar"),
+    ("app.clients.logic", "import msgspec"),
     ("app.clients.logic", "from piccolo.columns import Varchar"),
     ("app.clients.logic", "def f():\n    from app.db.engine import DB\n"),
     ("app.clients.logic", "from app.config import Config"),
     ("app.clients.logic", "from . import service"),
-    ("app.clients.routes", "from app.catalog import routes"),
-    ("app.clients.routes", "from app.catalog.routes import ItemOut"),
-    ("app.clients.service", "from app.clients.routes import client_out"),
-    ("app.clients.service", "from app.catalog import routes"),
+    ("app.clients.service", "import litestar"),
     ("app.clients.service", "from litestar import Request"),
+    ("app.documents.service", "import msgspec"),
+    ("app.documents.service", "def f():\n    from jinja2 import Environment\n"),
+    ("app.clients.service", "from app.web.pages.clients import client_out"),
+    ("app.clients.service", "from app.web import responses"),
+    ("app.mail.service", "from app.web.api import mail_dto"),
+    ("app.settings.service", "from app.ledger import service"),
+    ("app.settings.logic", "from app.ledger.logic import Entry"),
+    ("app.ledger.service", "from app.payments.tables import Payment"),
+    ("app.money", "from app.settings import service"),
+    ("app.documents.service", "from app.db.migrate import apply_migrations"),
+    ("app.web.pages.clients", "from app.web.pages import catalog"),
+    ("app.web.pages.clients", "from app.web.pages.catalog import ItemOut"),
 ])
 def test_the_checker_catches_wrong_arrows(module, source):
-    assert violations(module, imported_modules(source, module))
+    problems = violations(module, imported_modules(source, module))
+    assert problems
+    assert all(module in problem for problem in problems)   # it names the offender
 
 
 @pytest.mark.parametrize(("module", "source"), [
     ("app.clients.logic", "from app.common.logic import Form\nfrom app.money import to_minor\nimport re"),
-    ("app.clients.logic", "from app.catalog import logic\nfrom app import money\nfrom decimal import Decimal"),
-    ("app.clients.routes", "from app.clients import service\nfrom app.catalog import service as catalog"),
+    ("app.catalog.logic", "from app.clients import logic\nfrom app import money\nfrom decimal import Decimal"),
+    ("app.web.pages.clients", "from app.clients import service\nfrom app.catalog import service as catalog"),
+    ("app.web.pages.clients", "from litestar import get\nimport msgspec"),
     ("app.clients.service", "from app.clients import logic\nfrom app.settings import service"),
+    ("app.documents.service", "from app.ledger import service\nfrom app.clients.tables import Client"),
+    ("app.cli", "def f():\n    from app.launcher import serve\n"),
+    ("app.launcher", "def f():\n    from app.web.server import create_app\n"),
 ])
 def test_the_checker_allows_right_arrows(module, source):
     assert violations(module, imported_modules(source, module)) == []
+
+
+def test_every_import_of_the_tree_is_resolved_to_a_known_domain():
+    for name, path in project_modules():
+        for target in imported_modules(path.read_text(encoding="utf-8"), name, is_package=path.name == "__init__.py"):
+            if domain_of(target):
+                rank(domain_of(target))
 
 
 # -- Piccolo apps ------------------------------------------------------------------

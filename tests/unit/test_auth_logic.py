@@ -2,17 +2,24 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import pytest
 
 from app.auth.logic import (
-    FREE_FAILURES, MAX_WAIT_S, THROTTLE_WINDOW, Identity, check_new_password, clean_account, session_expired,
-    throttle_wait_s, token_hash,
+    FREE_FAILURES,
+    MAX_WAIT_S,
+    THROTTLE_WINDOW,
+    Identity,
+    check_new_password,
+    clean_account,
+    session_expired,
+    throttle_wait_s,
+    token_hash,
 )
 from app.common.logic import ValidationFailed
 
-NOW = datetime(2026, 11, 21, 12, 0, tzinfo=timezone.utc)
+NOW = datetime(2026, 11, 21, 12, 0, tzinfo=UTC)
 
 
 def failures(n: int, *, last_ago_s: float = 0, spacing_s: float = 1) -> list[datetime]:

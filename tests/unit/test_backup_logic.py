@@ -11,7 +11,7 @@ import os
 import struct
 import tempfile
 import tracemalloc
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -27,7 +27,7 @@ VECTORS = Path(make_vector.__file__).resolve().parent
 SPEC = json.loads((VECTORS / "vectors.json").read_text(encoding="utf-8"))
 BUNDLE = (VECTORS / SPEC["bundle"]).read_bytes()
 PASSPHRASE = SPEC["passphrase"]
-UTC = timezone.utc
+UTC = UTC
 
 
 def read_all(data: bytes, passphrase: str = PASSPHRASE) -> bytes:
@@ -191,7 +191,7 @@ def test_two_final_chunks_are_refused(three_chunks):
 
 def test_a_file_cut_at_a_chunk_boundary_with_a_forged_length_is_still_refused(three_chunks):
     """Even if the header's length is changed to match the cut (and re-MACed with the key), the flag catches it."""
-    plaintext, data = three_chunks
+    _plaintext, data = three_chunks
     header = logic.parse_header(data[:HEADER_SIZE], len(data))
     master = derive_master_key(PASSPHRASE, header.salt, header.kdf)
     fields = logic.pack_fields(header.kdf, 2 * CHUNK_SIZE, header.salt, header.payload_nonce)

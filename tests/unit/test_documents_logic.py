@@ -16,9 +16,24 @@ from hypothesis import strategies as st
 from app.common.logic import ValidationFailed
 from app.documents import logic
 from app.documents.logic import (
-    CREDIT_NOTE, INVOICE, QUOTE, Line, StateConflict, check_can_cancel, check_can_issue, check_credit_fits,
-    check_editable, check_pattern, check_quote_transition, clean_document, compute_totals, format_number,
-    invoice_status, line_net, quote_status, shown_status,
+    CREDIT_NOTE,
+    INVOICE,
+    QUOTE,
+    Line,
+    StateConflict,
+    check_can_cancel,
+    check_can_issue,
+    check_credit_fits,
+    check_editable,
+    check_pattern,
+    check_quote_transition,
+    clean_document,
+    compute_totals,
+    format_number,
+    invoice_status,
+    line_net,
+    quote_status,
+    shown_status,
 )
 from app.money import minor_digits, round_money
 from app.taxes.logic import PRESETS, TaxRate
@@ -220,7 +235,7 @@ def test_identities_hold_for_any_lines(lines, currency, document_discount):
     # each tax is computed once, on the sum of the nets of the lines that carry it; a compound tax adds
     # the non-compound taxes of those same lines, each computed once on their shared nets
     for tax in totals.taxes:
-        carrying = [(l, n) for l, n in zip(lines, totals.nets) if tax.code in l.tax_codes]
+        carrying = [(l, n) for l, n in zip(lines, totals.nets, strict=False) if tax.code in l.tax_codes]
         expected_base = sum((n for _, n in carrying), D(0))
         if tax.compound:
             for simple in {c for l, _ in carrying for c in l.tax_codes if not RATES[c].compound}:
@@ -296,7 +311,7 @@ def test_check_pattern_refuses(pattern, message):
 
 
 def test_default_patterns_are_valid():
-    for doc_type, pattern in logic.DEFAULT_PATTERNS.items():
+    for pattern in logic.DEFAULT_PATTERNS.values():
         assert check_pattern(pattern) == pattern
     assert logic.DEFAULT_PATTERNS == {INVOICE: "INV-{year}-{seq:04}", QUOTE: "QUO-{year}-{seq:04}",
                                       CREDIT_NOTE: "CN-{year}-{seq:04}"}

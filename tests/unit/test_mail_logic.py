@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import email
 import email.policy
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from hypothesis import given
@@ -13,7 +13,7 @@ from hypothesis import strategies as st
 from app.common.logic import ValidationFailed
 from app.mail import logic
 
-NOW = datetime(2026, 11, 21, 9, 30, tzinfo=timezone.utc)
+NOW = datetime(2026, 11, 21, 9, 30, tzinfo=UTC)
 
 
 def test_fill_replaces_known_placeholders_and_keeps_unknown_ones_visible():

@@ -40,7 +40,7 @@ def describe(connection: sqlite3.Connection, tables: list[str]) -> dict[str, dic
             for _, name, kind, notnull, _, pk in connection.execute(f'PRAGMA table_info("{table}")')
         }
         indexes = set()
-        for _, index_name, unique, origin, _ in connection.execute(f'PRAGMA index_list("{table}")'):
+        for _, index_name, unique, _origin, _ in connection.execute(f'PRAGMA index_list("{table}")'):
             indexed = tuple(row[2] for row in connection.execute(f'PRAGMA index_info("{index_name}")'))
             indexes.add((indexed, bool(unique)))
         foreign_keys = {

@@ -9,7 +9,14 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from app.money import (
-    MoneyError, check_currency, from_minor, minor_digits, money_text, parse_decimal, quantum, round_money,
+    MoneyError,
+    check_currency,
+    from_minor,
+    minor_digits,
+    money_text,
+    parse_decimal,
+    quantum,
+    round_money,
     to_minor,
 )
 
@@ -119,7 +126,7 @@ def test_parse_decimal_refuses_non_numbers(bad):
 
 
 def test_parse_decimal_names_the_field():
-    with pytest.raises(MoneyError, match="^Unit price: "):
+    with pytest.raises(MoneyError, match=r"^Unit price: "):
         parse_decimal("twelve", field="Unit price")
 
 

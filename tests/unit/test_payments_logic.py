@@ -12,8 +12,14 @@ from hypothesis import strategies as st
 from app.common.logic import ValidationFailed
 from app.documents.logic import StateConflict
 from app.payments import logic
-from app.payments.logic import PaymentInput, available_credit, check_credit_use, check_reversal, clean_payment, \
-    split_payment
+from app.payments.logic import (
+    PaymentInput,
+    available_credit,
+    check_credit_use,
+    check_reversal,
+    clean_payment,
+    split_payment,
+)
 
 TODAY = date(2026, 3, 15)
 D = Decimal

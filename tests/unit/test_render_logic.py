@@ -12,7 +12,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from hypothesis import HealthCheck, given, settings, strategies as st
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from app.clients.logic import clean_client
 from app.common.logic import ValidationFailed
@@ -21,7 +22,7 @@ from app.render import logic
 from app.taxes.logic import TaxRate
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "build"))
-from bench_render import CLIENT, SETTINGS, fabricate_invoice, fabricate_statement  # noqa: E402
+from bench_render import CLIENT, SETTINGS, fabricate_invoice, fabricate_statement
 
 NBSP_CHARS = "\u00a0\u202f"
 
@@ -78,7 +79,7 @@ def test_document_labels_follow_the_clients_language(language, title, total):
     document = fabricate_invoice(2, client={**CLIENT, "language": language})
     data = logic.document_data(document, settings=SETTINGS)
     assert data["title"] == title
-    assert [t for t in data["totals"] if t["style"] == "total"][0]["label"] == total
+    assert next(t for t in data["totals"] if t["style"] == "total")["label"] == total
 
 
 def test_every_language_has_every_label():
@@ -213,9 +214,9 @@ def with_taxes(document: dict[str, Any], line_taxes: list[str], rates: dict[str,
     """Recompute a fabricated document with real totals logic and a tax per line."""
     lines = [documents_logic.Line(description=l["description"], quantity=Decimal(l["quantity"]),
                                   unit_price=Decimal(l["unit_price"]), discount_percent=Decimal(l["discount_percent"]),
-                                  tax_codes=(code,) if code else ()) for l, code in zip(document["lines"], line_taxes)]
+                                  tax_codes=(code,) if code else ()) for l, code in zip(document["lines"], line_taxes, strict=False)]
     totals = documents_logic.compute_totals(lines, rates, document["currency"], discount)
-    for line, code, net in zip(document["lines"], line_taxes, totals.nets):
+    for line, code, net in zip(document["lines"], line_taxes, totals.nets, strict=False):
         line["tax_codes"], line["net"] = code, net
     document.update(subtotal=totals.subtotal, tax_total=totals.tax_total, total=totals.total,
                     discount_percent=str(discount),
@@ -388,11 +389,11 @@ money_st = st.decimals(min_value=Decimal("-500"), max_value=Decimal("5000"), pla
 @given(st.lists(st.tuples(st.decimals(min_value=Decimal("0.25"), max_value=Decimal("40"), places=2),
                           money_st.filter(lambda v: v != 0),
                           st.sampled_from([Decimal(0), Decimal(10), Decimal("12.5")]),
-                          st.sampled_from(list(RATES) + [""])), min_size=1, max_size=12),
+                          st.sampled_from([*list(RATES), ""])), min_size=1, max_size=12),
        st.sampled_from([Decimal(0), Decimal(3)]))
 def test_every_generated_xml_is_valid_and_adds_up(rows, discount):
     document = fabricate_invoice(len(rows), discount=False)
-    for line, (quantity, price, line_discount, _) in zip(document["lines"], rows):
+    for line, (quantity, price, line_discount, _) in zip(document["lines"], rows, strict=False):
         line.update(quantity=str(quantity), unit_price=str(price), discount_percent=str(line_discount))
     document = with_taxes(document, [code for *_, code in rows], RATES, discount)
     xml = logic.facturx_xml(document)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import xml.etree.ElementTree as ET
 from datetime import date, timedelta
 from decimal import Decimal
@@ -31,7 +32,7 @@ def test_buckets_cover_the_range_in_order_without_gaps(a, b, period):
     date_from, date_to = min(a, b), max(a, b)
     starts = logic.bucket_starts(date_from, date_to, period)
     assert starts[0] <= date_from and logic.next_start(starts[-1], period) > date_to
-    for earlier, later in zip(starts, starts[1:]):
+    for earlier, later in itertools.pairwise(starts):
         assert logic.next_start(earlier, period) == later
 
 

@@ -8,7 +8,14 @@ from hypothesis import strategies as st
 
 from app.clients.logic import search_keys
 from app.common.logic import (
-    MAX_PER_PAGE, SearchQuery, ValidationFailed, digits_only, fold_text, matches, parse_page, parse_search,
+    MAX_PER_PAGE,
+    SearchQuery,
+    ValidationFailed,
+    digits_only,
+    fold_text,
+    matches,
+    parse_page,
+    parse_search,
 )
 
 

@@ -15,8 +15,8 @@ from litestar.response import Template
 from app.clients import service as clients_service
 from app.common.logic import Conflict, ValidationFailed
 from app.documents import service as documents_service
-from app.http.web import form_data, iso, page, page_params, redirect
 from app.payments import logic, service
+from app.web.responses import form_data, iso, page, page_params, redirect
 
 PER_PAGE = 50
 

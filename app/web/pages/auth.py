@@ -13,8 +13,8 @@ from app.auth import service
 from app.auth.service import LoginThrottled
 from app.common.logic import Conflict, ValidationFailed
 from app.config import Config
-from app.http.security import OWNER_ONLY, PUBLIC, SESSION_COOKIE
-from app.http.web import form_data, page, redirect
+from app.web.responses import form_data, page, redirect
+from app.web.security import OWNER_ONLY, PUBLIC, SESSION_COOKIE
 
 
 def _safe_next(target: str | None) -> str:

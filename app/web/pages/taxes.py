@@ -10,9 +10,9 @@ from litestar.response import Template
 from msgspec import UNSET, UnsetType
 
 from app.common.logic import ValidationFailed
-from app.http.security import OWNER_ONLY
-from app.http.web import form_data, page, redirect
 from app.taxes import logic, service
+from app.web.responses import form_data, page, redirect
+from app.web.security import OWNER_ONLY
 
 
 class TaxOut(msgspec.Struct):

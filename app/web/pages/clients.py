@@ -13,11 +13,11 @@ from msgspec import UNSET, UnsetType
 from app.clients import logic, service
 from app.common.logic import ValidationFailed
 from app.documents import service as documents_service
-from app.http.security import OWNER_ONLY
 from app.ledger import logic as ledger_logic
 from app.ledger import service as ledger_service
-from app.http.web import form_data, iso, list_json, page, page_params, redirect
 from app.settings import service as settings_service
+from app.web.responses import form_data, iso, list_json, page, page_params, redirect
+from app.web.security import OWNER_ONLY
 
 PER_PAGE = 25
 

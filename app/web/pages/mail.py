@@ -16,10 +16,10 @@ from app.common.logic import Conflict, ValidationFailed
 from app.config import Config
 from app.documents import logic as documents_logic
 from app.documents.logic import CREDIT_NOTE, INVOICE, QUOTE, TYPE_PATHS
-from app.http.security import OWNER_ONLY
-from app.http.web import form_data, iso, list_json, page, page_params, redirect
 from app.mail import logic, service
-from app.mail.api import MailSettingsIn, MailSettingsOut, given_mail_fields, mail_out
+from app.web.api.mail_dto import MailSettingsIn, MailSettingsOut, given_mail_fields, mail_out
+from app.web.responses import form_data, iso, list_json, page, page_params, redirect
+from app.web.security import OWNER_ONLY
 
 PER_PAGE = 50
 STATUS_LABELS = logic.STATUS_LABELS

@@ -17,10 +17,10 @@ from app.common.logic import Conflict, NotFound
 from app.config import Config
 from app.documents import service as documents_service
 from app.documents.logic import CREDIT_NOTE, INVOICE, QUOTE, TYPE_PATHS
-from app.http.web import error_json, page
 from app.paths import FONTS_DIR
 from app.render import service
 from app.render.service import RenderError
+from app.web.responses import error_json, page
 
 FONT_FILES = {p.name for p in FONTS_DIR.glob("*.otf")}
 

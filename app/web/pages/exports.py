@@ -15,9 +15,9 @@ from app.config import Config
 from app.documents import service as documents_service
 from app.documents.logic import CREDIT_NOTE, INVOICE, QUOTE
 from app.exports import logic, service
-from app.http.security import OWNER_ONLY
-from app.http.web import form_data, iso, page, redirect
 from app.mail import service as mail_service
+from app.web.responses import form_data, iso, page, redirect
+from app.web.security import OWNER_ONLY
 
 PRESET_LABELS = {"last_month": "Last month", "this_month": "This month", "last_quarter": "Last quarter",
                  "this_quarter": "This quarter", "last_year": "Last year", "this_year": "This year"}

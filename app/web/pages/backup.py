@@ -10,7 +10,7 @@ one-time launch link, as the launcher does.
 from __future__ import annotations
 
 import asyncio
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any
 
 from litestar import Request, Response, get, post
@@ -21,8 +21,8 @@ from app.auth import service as auth_service
 from app.backup import logic, service
 from app.common.logic import ValidationFailed
 from app.config import LAUNCH_TOKEN_TTL_S, Config
-from app.http.security import OWNER_ONLY
-from app.http.web import form_data, page, redirect
+from app.web.responses import form_data, page, redirect
+from app.web.security import OWNER_ONLY
 
 MAX_UPLOAD_BYTES = 8 * 1024 ** 3   # the upload is spooled to disk by the form parser, never held in memory
 
@@ -142,7 +142,7 @@ async def backup_schedule(request: Request, config: Config) -> Response:
 
 @post("/backup/schedule/run", opt=OWNER_ONLY)
 async def backup_schedule_run(request: Request, config: Config) -> Response:
-    path = await service.run_scheduled_backup(config, now=datetime.now(timezone.utc))
+    path = await service.run_scheduled_backup(config, now=datetime.now(UTC))
     if path is None:
         health = await service.schedule_health()
         return redirect("/backup", flash=health.message, request=request)

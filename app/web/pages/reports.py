@@ -11,9 +11,9 @@ from litestar.params import QueryParameter
 from litestar.response import Template
 
 from app.common.logic import FieldError, ValidationFailed
-from app.http.web import form_data, iso, page, redirect
 from app.mail import service as mail_service
 from app.reports import logic, service
+from app.web.responses import form_data, iso, page, redirect
 
 PERIOD_LABELS = {"month": "Month", "quarter": "Quarter", "year": "Year"}
 

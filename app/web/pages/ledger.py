@@ -12,11 +12,11 @@ from litestar.params import QueryParameter
 from litestar.response import Template
 
 from app.clients import service as clients_service
-from app.http.web import page, page_params
 from app.common.logic import FieldError, ValidationFailed
 from app.documents import service as documents_service
 from app.ledger import logic, service
 from app.payments import service as payments_service
+from app.web.responses import page, page_params
 
 
 class EntryOut(msgspec.Struct):

@@ -12,10 +12,10 @@ from litestar.params import QueryParameter
 from msgspec import UNSET, UnsetType
 
 from app.documents import service
-from app.documents.api import AmountsOut, DocumentList, DocumentOut, document_out, summary_out
 from app.documents.logic import CREDIT_NOTE, INVOICE, QUOTE, TYPE_PATHS
-from app.http.security import OWNER_ONLY
-from app.http.web import page_params
+from app.web.api.documents_dto import AmountsOut, DocumentList, DocumentOut, document_out, summary_out
+from app.web.responses import page_params
+from app.web.security import OWNER_ONLY
 
 
 class LineIn(msgspec.Struct, omit_defaults=True):
@@ -32,14 +32,14 @@ class DocumentIn(msgspec.Struct, omit_defaults=True):
     client_id: int | UnsetType = UNSET
     currency: str | UnsetType = UNSET
     issue_date: date | UnsetType = UNSET
-    due_date: date | None | UnsetType = UNSET
+    due_date: date | UnsetType | None = UNSET
     terms_days: int | UnsetType = UNSET
-    valid_until: date | None | UnsetType = UNSET
+    valid_until: date | UnsetType | None = UNSET
     discount_percent: Decimal | UnsetType = UNSET
     notes: str | UnsetType = UNSET
     terms: str | UnsetType = UNSET
     footer: str | UnsetType = UNSET
-    invoice_id: int | None | UnsetType = UNSET
+    invoice_id: int | UnsetType | None = UNSET
     lines: list[LineIn] | UnsetType = UNSET
 
 

@@ -15,13 +15,13 @@ from app.catalog import service as catalog_service
 from app.catalog.logic import e4_to_price
 from app.clients import service as clients_service
 from app.common.logic import Page
-from app.documents import service as documents_service
 from app.config import Config
 from app.db.engine import raw_connection
-from app.http.security import PUBLIC
-from app.http.web import page
+from app.documents import service as documents_service
 from app.settings import service as settings_service
 from app.taxes import service as taxes_service
+from app.web.responses import page
+from app.web.security import PUBLIC
 
 STARTED = time.monotonic()
 

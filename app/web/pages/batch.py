@@ -15,7 +15,7 @@ from app.batch import logic, service
 from app.batch.service import Batches
 from app.common.logic import NotFound, ValidationFailed
 from app.documents.logic import CREDIT_NOTE, INVOICE, QUOTE, TYPE_PATHS
-from app.http.web import form_data, page, redirect
+from app.web.responses import form_data, page, redirect
 
 SECTIONS = {QUOTE: "quotes", INVOICE: "invoices", CREDIT_NOTE: "credit_notes"}
 

@@ -13,8 +13,8 @@ from msgspec import UNSET, UnsetType
 
 from app.catalog import logic, service
 from app.common.logic import ValidationFailed
-from app.http.security import OWNER_ONLY
-from app.http.web import form_data, iso, list_json, page, page_params, redirect
+from app.web.responses import form_data, iso, list_json, page, page_params, redirect
+from app.web.security import OWNER_ONLY
 
 PER_PAGE = 25
 

@@ -3,13 +3,17 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Mapping
 from datetime import date, datetime
-from typing import Any, Mapping
+from typing import Any
 from urllib.parse import quote
 
 from litestar import MediaType, Request, Response
 from litestar.exceptions import (
-    HTTPException, NotAuthorizedException, PermissionDeniedException, ValidationException,
+    HTTPException,
+    NotAuthorizedException,
+    PermissionDeniedException,
+    ValidationException,
 )
 from litestar.response import Redirect, Template
 from litestar.status_codes import HTTP_500_INTERNAL_SERVER_ERROR
@@ -80,7 +84,7 @@ async def form_data(request: Request) -> dict[str, Any]:
     """The submitted form as a dict; repeated fields (checkbox lists) become lists."""
     form = await request.form()
     data: dict[str, Any] = {}
-    for key in form.keys():
+    for key in form:
         if key == "csrf_token":
             continue
         values = form.getall(key)

@@ -13,14 +13,14 @@ from msgspec import UNSET, UnsetType
 from app.common.logic import NotFound, ValidationFailed
 from app.config import Config
 from app.db.engine import write_transaction
-from app.http.security import OWNER_ONLY
-from app.http.web import form_data, iso, page, redirect
 from app.documents import service as documents_service
-from app.mail import api as mail_api
 from app.mail import service as mail_service
 from app.render import service as render_service
 from app.settings import logic, service
 from app.taxes import service as taxes_service
+from app.web.api import mail_dto as mail_api
+from app.web.responses import form_data, iso, page, redirect
+from app.web.security import OWNER_ONLY
 
 NUMBERING_FIELDS = ("invoice_number_pattern", "quote_number_pattern", "credit_note_number_pattern")
 TEMPLATE_FIELDS = ("use_custom_templates",)   # saved by the Document templates section

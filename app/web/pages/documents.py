@@ -8,9 +8,10 @@ is shown on the document's page with status 409, never as a crash.
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 from datetime import date
 from decimal import Decimal
-from typing import Any, Mapping
+from typing import Any
 
 from litestar import Request, Response, get, post
 from litestar.params import QueryParameter
@@ -21,12 +22,12 @@ from app.clients import service as clients_service
 from app.common.logic import Conflict, FieldError, NotFound, ValidationFailed
 from app.documents import logic, service
 from app.documents.logic import CREDIT_NOTE, INVOICE, QUOTE, STATUS_LABELS, TYPE_LABELS, TYPE_PATHS
-from app.http.security import OWNER_ONLY
-from app.http.web import form_data, page, page_params, redirect
 from app.mail import service as mail_service
 from app.mail.logic import STATUS_LABELS as MAIL_STATUS_LABELS
 from app.payments import service as payments_service
 from app.taxes import service as taxes_service
+from app.web.responses import form_data, page, page_params, redirect
+from app.web.security import OWNER_ONLY
 
 PER_PAGE = 25
 SECTIONS = {QUOTE: "quotes", INVOICE: "invoices", CREDIT_NOTE: "credit_notes"}

@@ -7,7 +7,7 @@ from typing import Any
 import msgspec
 
 from app.documents import logic
-from app.http.web import iso
+from app.web.responses import iso
 
 
 class LineOut(msgspec.Struct):
@@ -102,9 +102,9 @@ def document_out(row: dict[str, Any]) -> DocumentOut:
         id=row["id"], type=row["doc_type"], number=row["number"], status=row["shown_status"],
         client_id=row["client"], client_name=row.get("client_name") or "", currency=row["currency"],
         issue_date=iso(row["issue_date"]), due_date=iso(row["due_date"]), valid_until=iso(row["valid_until"]),
-        lines=[LineOut(position=l["position"], item_id=l["item"], description=l["description"], quantity=l["quantity"],
-                       unit=l["unit"], unit_price=l["unit_price"], discount_percent=l["discount_percent"],
-                       taxes=l["tax_codes"].split(), net=str(l["net"])) for l in row.get("lines", [])],
+        lines=[LineOut(position=ln["position"], item_id=ln["item"], description=ln["description"], quantity=ln["quantity"],
+                       unit=ln["unit"], unit_price=ln["unit_price"], discount_percent=ln["discount_percent"],
+                       taxes=ln["tax_codes"].split(), net=str(ln["net"])) for ln in row.get("lines", [])],
         discount_percent=row["discount_percent"], subtotal=str(row["subtotal"]),
         taxes=[TaxOut(code=t["code"], name=t["name"], rate=t["rate"], base=t["base"], amount=t["amount"],
                       category=t.get("category", "S"), compound=t.get("compound", False), note=t.get("note", ""))

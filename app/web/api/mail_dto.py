@@ -29,7 +29,7 @@ class MailSettingsIn(msgspec.Struct, omit_defaults=True, kw_only=True):
     smtp_port: int | UnsetType = UNSET
     smtp_security: str | UnsetType = UNSET
     smtp_username: str | UnsetType = UNSET
-    smtp_password: str | None | UnsetType = UNSET
+    smtp_password: str | UnsetType | None = UNSET
     smtp_from_email: str | UnsetType = UNSET
     smtp_from_name: str | UnsetType = UNSET
     accountant_email: str | UnsetType = UNSET

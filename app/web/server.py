@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-import logging
+import socket
 from decimal import Decimal
 from pathlib import Path
 
+import uvicorn
 from litestar import Litestar
 from litestar.config.compression import CompressionConfig
 from litestar.contrib.jinja import JinjaTemplateEngine
@@ -17,33 +18,33 @@ from litestar.static_files import create_static_files_router
 from litestar.template import TemplateConfig
 
 from app import __version__
-from app.auth import routes as auth_routes
 from app.auth import service as auth_service
-from app.backup import routes as backup_routes
 from app.backup import service as backup_service
-from app.batch import routes as batch_routes
 from app.batch import service as batch_service
-from app.catalog import routes as catalog_routes
-from app.clients import routes as clients_routes
 from app.config import Config
-from app.dashboard import routes as dashboard_routes
-from app.documents import routes as documents_routes
-from app.documents import routes_api as documents_api_routes
-from app.exports import routes as exports_routes
-from app.exports import service as exports_service
-from app.ledger import routes as ledger_routes
-from app.mail import routes as mail_routes
-from app.mail import service as mail_service
-from app.payments import routes as payments_routes
 from app.db.lifecycle import open_database
-from app.http import templating
-from app.http.security import PUBLIC, SecurityMiddleware, csrf_before_request, requires_login
-from app.http.web import EXCEPTION_HANDLERS
+from app.exports import service as exports_service
+from app.mail import service as mail_service
 from app.paths import FONTS_DIR, STATIC_DIR, TEMPLATES_DIR
-from app.render import routes as render_routes
-from app.reports import routes as reports_routes
-from app.settings import routes as settings_routes
-from app.taxes import routes as taxes_routes
+from app.web import templating
+from app.web.api import documents as documents_api_routes
+from app.web.pages import auth as auth_routes
+from app.web.pages import backup as backup_routes
+from app.web.pages import batch as batch_routes
+from app.web.pages import catalog as catalog_routes
+from app.web.pages import clients as clients_routes
+from app.web.pages import dashboard as dashboard_routes
+from app.web.pages import documents as documents_routes
+from app.web.pages import exports as exports_routes
+from app.web.pages import ledger as ledger_routes
+from app.web.pages import mail as mail_routes
+from app.web.pages import payments as payments_routes
+from app.web.pages import render as render_routes
+from app.web.pages import reports as reports_routes
+from app.web.pages import settings as settings_routes
+from app.web.pages import taxes as taxes_routes
+from app.web.responses import EXCEPTION_HANDLERS
+from app.web.security import PUBLIC, SecurityMiddleware, csrf_before_request, requires_login
 
 # Files that are compressed already (ZIPs, PDFs): gzip would cost CPU on the event loop for nothing
 # and drop Content-Length, which the browser needs to show a download's progress.
@@ -115,3 +116,10 @@ def create_app(config: Config, *, prepare: bool = True) -> Litestar:
     app.state.batches = batches
     app.asgi_handler = SecurityMiddleware(app.asgi_handler, config=config)
     return app
+
+
+def run_server(config: Config, sock: socket.socket) -> None:
+    """Serve the app on a socket the launcher has bound, until the user quits (Ctrl+C, the quit page)."""
+    server = uvicorn.Server(uvicorn.Config(create_app(config, prepare=False), log_level="warning", access_log=False,
+                                           lifespan="on", timeout_graceful_shutdown=5))
+    server.run(sockets=[sock])

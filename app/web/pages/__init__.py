@@ -1,0 +1,1 @@
+"""One module per domain: its routes (server-rendered pages and, for now, its JSON API)."""
