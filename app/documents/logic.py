@@ -19,7 +19,7 @@ from datetime import date, timedelta
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
-from app.common.logic import FieldError, Form, ValidationFailed, fold_text
+from app.common.logic import Conflict, FieldError, Form, ValidationFailed, fold_text
 from app.money import MoneyError, check_currency, parse_decimal, round_money
 from app.taxes.logic import TaxRate, tax_registration
 
@@ -160,28 +160,18 @@ def check_editable(doc_type: str, stored: str) -> None:
     if stored != "draft":
         label = TYPE_LABELS[doc_type].lower()
         if doc_type == INVOICE:
-            raise_conflict(f"This {label} is issued and cannot be changed or deleted; "
+            raise Conflict(f"This {label} is issued and cannot be changed or deleted; "
                            "correct it with a credit note, or cancel it.")
-        raise_conflict(f"This {label} is issued and cannot be changed or deleted; duplicate it into a new draft.")
-
-
-class StateConflict(Exception):
-    def __init__(self, detail: str):
-        self.detail = detail
-        super().__init__(detail)
-
-
-def raise_conflict(detail: str) -> None:
-    raise StateConflict(detail)
+        raise Conflict(f"This {label} is issued and cannot be changed or deleted; duplicate it into a new draft.")
 
 
 def check_can_issue(doc_type: str, stored: str, line_count: int, client_status: str) -> None:
     if stored != "draft":
-        raise_conflict(f"This {TYPE_LABELS[doc_type].lower()} is already issued.")
+        raise Conflict(f"This {TYPE_LABELS[doc_type].lower()} is already issued.")
     if line_count == 0:
-        raise_conflict("Add at least one line before issuing.")
+        raise Conflict("Add at least one line before issuing.")
     if client_status == "archived":
-        raise_conflict("The client is archived; restore the client before issuing.")
+        raise Conflict("The client is archived; restore the client before issuing.")
 
 
 # -- e-invoice rules checked before issuing ---------------------------------------------
@@ -245,28 +235,28 @@ def check_quote_transition(action: str, stored: str, shown: str) -> None:
     allowed = QUOTE_TRANSITIONS[action]
     if stored not in allowed:
         article = "An" if shown[:1] in ("a", "e", "i", "o", "u") else "A"
-        raise_conflict(f"{article} {shown} quote cannot be {action.removesuffix('e')}ed" if action != "convert"
+        raise Conflict(f"{article} {shown} quote cannot be {action.removesuffix('e')}ed" if action != "convert"
                        else f"{article} {shown} quote cannot be converted; only issued or accepted quotes can.")
     if action in ("accept",) and shown == "expired":
-        raise_conflict("This quote has expired; duplicate it with a new validity date.")
+        raise Conflict("This quote has expired; duplicate it with a new validity date.")
 
 
 def check_can_cancel(stored: str, paid: Decimal, credited: Decimal) -> None:
     if stored == "draft":
-        raise_conflict("A draft is not issued: delete it instead of cancelling.")
+        raise Conflict("A draft is not issued: delete it instead of cancelling.")
     if stored == "cancelled":
-        raise_conflict("This invoice is already cancelled.")
+        raise Conflict("This invoice is already cancelled.")
     if paid > 0:
-        raise_conflict("This invoice has payments; reverse them first, or credit the open balance instead.")
+        raise Conflict("This invoice has payments; reverse them first, or credit the open balance instead.")
     if credited > 0:
-        raise_conflict("This invoice is already partly credited; issue a credit note for the rest instead.")
+        raise Conflict("This invoice is already partly credited; issue a credit note for the rest instead.")
 
 
 def check_credit_fits(credit_total: Decimal, open_amount: Decimal, invoice_number: str) -> None:
     if credit_total <= 0:
-        raise_conflict("A credit note must credit an amount above zero.")
+        raise Conflict("A credit note must credit an amount above zero.")
     if credit_total > open_amount:
-        raise_conflict(f"The credit note ({credit_total}) is more than the open balance of {invoice_number} "
+        raise Conflict(f"The credit note ({credit_total}) is more than the open balance of {invoice_number} "
                        f"({open_amount}); lower it, or credit the client's account instead.")
 
 

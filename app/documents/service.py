@@ -31,7 +31,7 @@ from app.common.logic import (
 )
 from app.db.engine import cached, write_transaction
 from app.documents import logic
-from app.documents.logic import CREDIT_NOTE, INVOICE, QUOTE, StateConflict
+from app.documents.logic import CREDIT_NOTE, INVOICE, QUOTE
 from app.documents.tables import Document, DocumentEvent, DocumentLine, NumberSeries
 from app.ledger import service as ledger_service
 from app.money import MoneyError, check_currency, from_minor, to_minor
@@ -53,10 +53,6 @@ async def today() -> date:
     except Exception:  # an unknown zone name in an old database must not break every page
         zone = ZoneInfo("UTC")
     return datetime.now(zone).date()
-
-
-def _conflict(error: StateConflict) -> Conflict:
-    return Conflict(error.detail)
 
 
 async def _event(document_id: int, kind: str, detail: str = "", actor: int | None = None) -> None:
@@ -494,10 +490,7 @@ async def update_draft(document_id: int, data: Mapping[str, Any], *, partial: bo
         current = await Document.select().where(Document.id == document_id).first()
         if current is None:
             raise NotFound(f"Document {document_id}")
-        try:
-            logic.check_editable(current["doc_type"], current["status"])
-        except StateConflict as error:
-            raise _conflict(error) from None
+        logic.check_editable(current["doc_type"], current["status"])
         values = logic.clean_document(data, current["doc_type"], partial=partial)
         if "lines" not in values.given:
             existing = await _lines(document_id)
@@ -516,10 +509,7 @@ async def delete_draft(document_id: int) -> None:
         current = await Document.select(Document.doc_type, Document.status).where(Document.id == document_id).first()
         if current is None:
             raise NotFound(f"Document {document_id}")
-        try:
-            logic.check_editable(current["doc_type"], current["status"])
-        except StateConflict as error:
-            raise _conflict(error) from None
+        logic.check_editable(current["doc_type"], current["status"])
         await Document.update({Document.converted_invoice: None}).where(Document.converted_invoice == document_id)
         await Document.delete().where(Document.id == document_id)
 
@@ -560,10 +550,7 @@ async def _issue_in_transaction(document_id: int, actor: int | None, *, ledger_k
         raise NotFound(f"Document {document_id}")
     client = await Client.select().where(Client.id == current["client"]).first()
     line_count = await DocumentLine.count().where(DocumentLine.document == document_id)
-    try:
-        logic.check_can_issue(current["doc_type"], current["status"], line_count, client["status"])
-    except StateConflict as error:
-        raise _conflict(error) from None
+    logic.check_can_issue(current["doc_type"], current["status"], line_count, client["status"])
     if einvoice_rules:
         settings = await settings_service.get_settings()
         logic.check_reverse_charge(
@@ -576,11 +563,8 @@ async def _issue_in_transaction(document_id: int, actor: int | None, *, ledger_k
             raise Conflict("The invoice this credit note belongs to is not open any more.")
         open_amount = from_minor(invoice["total_minor"] - invoice["paid_minor"] - invoice["credited_minor"],
                                  invoice["currency"])
-        try:
-            logic.check_credit_fits(from_minor(current["total_minor"], current["currency"]), open_amount,
-                                    invoice["number"])
-        except StateConflict as error:
-            raise _conflict(error) from None
+        logic.check_credit_fits(from_minor(current["total_minor"], current["currency"]), open_amount,
+                                invoice["number"])
         await Document.update({Document.credited_minor: Document.credited_minor + current["total_minor"],
                                Document.updated_at: _now()}).where(Document.id == invoice["id"])
         await _event(invoice["id"], "credited", f"{from_minor(current['total_minor'], current['currency'])} "
@@ -662,11 +646,8 @@ async def cancel(document_id: int, reason: str, *, actor: int | None = None) -> 
         invoice = await Document.select().where((Document.id == document_id) & (Document.doc_type == INVOICE)).first()
         if invoice is None:
             raise NotFound(f"Invoice {document_id}")
-        try:
-            logic.check_can_cancel(invoice["status"], from_minor(invoice["paid_minor"], invoice["currency"]),
-                                   from_minor(invoice["credited_minor"], invoice["currency"]))
-        except StateConflict as error:
-            raise _conflict(error) from None
+        logic.check_can_cancel(invoice["status"], from_minor(invoice["paid_minor"], invoice["currency"]),
+                               from_minor(invoice["credited_minor"], invoice["currency"]))
         credit = await create_document(CREDIT_NOTE, {
             "client_id": invoice["client"], "currency": invoice["currency"], "invoice_id": invoice["id"],
             "issue_date": (await today()).isoformat(), "lines": await _copy_lines(invoice["id"]),
@@ -691,10 +672,7 @@ async def cancel(document_id: int, reason: str, *, actor: int | None = None) -> 
 async def decide_quote(document_id: int, action: str, *, actor: int | None = None) -> dict[str, Any]:
     async with write_transaction():
         quote = await get_document(document_id, QUOTE, with_lines=False)
-        try:
-            logic.check_quote_transition(action, quote["status"], quote["shown_status"])
-        except StateConflict as error:
-            raise _conflict(error) from None
+        logic.check_quote_transition(action, quote["status"], quote["shown_status"])
         status = {"accept": "accepted", "decline": "declined"}[action]
         await Document.update({Document.status: status, Document.decided_at: _now()}).where(Document.id == document_id)
         await _event(document_id, status, actor=actor)
@@ -705,10 +683,7 @@ async def convert_quote(document_id: int, *, actor: int | None = None) -> dict[s
     """An issued or accepted quote becomes a draft invoice carrying its lines; the quote records it."""
     async with write_transaction():
         quote = await get_document(document_id, QUOTE, with_lines=False)
-        try:
-            logic.check_quote_transition("convert", quote["status"], quote["shown_status"])
-        except StateConflict as error:
-            raise _conflict(error) from None
+        logic.check_quote_transition("convert", quote["status"], quote["shown_status"])
         invoice = await create_document(INVOICE, {
             "client_id": quote["client"], "currency": quote["currency"], "lines": await _copy_lines(document_id),
             "discount_percent": quote["discount_percent"], "notes": quote["notes"],

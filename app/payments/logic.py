@@ -8,8 +8,8 @@ from datetime import date
 from decimal import Decimal
 from typing import Any
 
-from app.common.logic import FieldError, Form, ValidationFailed
-from app.documents.logic import StateConflict, parse_date
+from app.common.logic import Conflict, FieldError, Form, ValidationFailed
+from app.documents.logic import parse_date
 from app.money import minor_digits
 
 METHODS = {"bank_transfer": "Bank transfer", "card": "Card", "cash": "Cash", "cheque": "Cheque",
@@ -56,7 +56,7 @@ def clean_payment(data: Mapping[str, Any], currency: str, today: date) -> Paymen
 def split_payment(amount: Decimal, open_amount: Decimal, keep_excess_as_credit: bool, currency: str) -> tuple[Decimal, Decimal]:
     """(applied to the invoice, kept as client credit). More than the balance needs the user's say-so."""
     if open_amount <= 0:
-        raise StateConflict("This invoice has nothing left to pay.")
+        raise Conflict("This invoice has nothing left to pay.")
     if amount <= open_amount:
         return amount, Decimal(0)
     if not keep_excess_as_credit:
@@ -68,11 +68,11 @@ def split_payment(amount: Decimal, open_amount: Decimal, keep_excess_as_credit: 
 
 def check_reversal(status: str, excess: Decimal, available_credit: Decimal, reason: str) -> None:
     if status != "live":
-        raise StateConflict("This payment is already reversed.")
+        raise Conflict("This payment is already reversed.")
     if not reason.strip():
         raise ValidationFailed([FieldError("reason", "Say why the payment is reversed (it is kept on record)")])
     if excess > available_credit:
-        raise StateConflict("The credit from this payment's excess is already used or refunded; "
+        raise Conflict("The credit from this payment's excess is already used or refunded; "
                             "a reversal would leave the client with negative credit.")
 
 

@@ -12,7 +12,7 @@ from piccolo.query.functions.aggregate import Sum
 from app.common.logic import Conflict, FieldError, Form, NotFound, Page, PageOf, ValidationFailed
 from app.db.engine import write_transaction
 from app.documents import service as documents_service
-from app.documents.logic import StateConflict, parse_date
+from app.documents.logic import parse_date
 from app.documents.tables import Document
 from app.ledger import service as ledger_service
 from app.money import from_minor, minor_digits, round_money, to_minor
@@ -74,11 +74,8 @@ async def record_payment(invoice_id: int, data: Mapping[str, Any], *, actor: int
         values = logic.clean_payment(data, currency, today)
         if values.payment_date < invoice["issue_date"]:
             raise ValidationFailed([FieldError("date", "A payment cannot be dated before the invoice was issued")])
-        try:
-            applied, excess = logic.split_payment(values.amount, _open_amount(invoice), values.keep_excess_as_credit,
-                                                  currency)
-        except StateConflict as error:
-            raise Conflict(error.detail) from None
+        applied, excess = logic.split_payment(values.amount, _open_amount(invoice), values.keep_excess_as_credit,
+                                              currency)
         payment = Payment(client=invoice["client"], invoice=invoice_id, currency=currency,
                           amount_minor=to_minor(values.amount, currency), applied_minor=to_minor(applied, currency),
                           excess_minor=to_minor(excess, currency), payment_date=values.payment_date,
@@ -108,10 +105,7 @@ async def reverse_payment(payment_id: int, reason: str, *, reversal_date: Any = 
         payment = await get_payment(payment_id)
         currency = payment["currency"]
         available = await available_credit(payment["client"], currency)
-        try:
-            logic.check_reversal(payment["status"], payment["excess"], available, reason or "")
-        except StateConflict as error:
-            raise Conflict(error.detail) from None
+        logic.check_reversal(payment["status"], payment["excess"], available, reason or "")
         if when < payment["payment_date"]:
             raise ValidationFailed([FieldError("date", "A reversal cannot be dated before the payment")])
         await Payment.update({Payment.status: "reversed", Payment.reversal_date: when,

@@ -13,14 +13,13 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from app.common.logic import ValidationFailed
+from app.common.logic import Conflict, ValidationFailed
 from app.documents import logic
 from app.documents.logic import (
     CREDIT_NOTE,
     INVOICE,
     QUOTE,
     Line,
-    StateConflict,
     check_can_cancel,
     check_can_issue,
     check_credit_fits,
@@ -362,21 +361,21 @@ def test_quote_statuses():
 
 def test_issued_documents_are_not_editable_and_the_message_says_what_to_do():
     check_editable(INVOICE, "draft")
-    with pytest.raises(StateConflict, match="credit note"):
+    with pytest.raises(Conflict, match="credit note"):
         check_editable(INVOICE, "issued")
-    with pytest.raises(StateConflict, match="credit note"):
+    with pytest.raises(Conflict, match="credit note"):
         check_editable(INVOICE, "cancelled")
-    with pytest.raises(StateConflict, match="duplicate"):
+    with pytest.raises(Conflict, match="duplicate"):
         check_editable(QUOTE, "accepted")
 
 
 def test_what_issuing_needs():
     check_can_issue(INVOICE, "draft", 1, "active")
-    with pytest.raises(StateConflict, match="already issued"):
+    with pytest.raises(Conflict, match="already issued"):
         check_can_issue(INVOICE, "issued", 1, "active")
-    with pytest.raises(StateConflict, match="at least one line"):
+    with pytest.raises(Conflict, match="at least one line"):
         check_can_issue(INVOICE, "draft", 0, "active")
-    with pytest.raises(StateConflict, match="archived"):
+    with pytest.raises(Conflict, match="archived"):
         check_can_issue(QUOTE, "draft", 3, "archived")
 
 
@@ -384,30 +383,30 @@ def test_quote_transitions():
     check_quote_transition("accept", "issued", "issued")
     check_quote_transition("decline", "issued", "expired")
     check_quote_transition("convert", "accepted", "accepted")
-    with pytest.raises(StateConflict, match="expired"):
+    with pytest.raises(Conflict, match="expired"):
         check_quote_transition("accept", "issued", "expired")
-    with pytest.raises(StateConflict, match="cannot be converted"):
+    with pytest.raises(Conflict, match="cannot be converted"):
         check_quote_transition("convert", "converted", "converted")
-    with pytest.raises(StateConflict, match="A declined quote cannot be declined"):
+    with pytest.raises(Conflict, match="A declined quote cannot be declined"):
         check_quote_transition("decline", "declined", "declined")
-    with pytest.raises(StateConflict, match="A draft quote cannot be accepted"):
+    with pytest.raises(Conflict, match="A draft quote cannot be accepted"):
         check_quote_transition("accept", "draft", "draft")
-    with pytest.raises(StateConflict, match="An accepted quote cannot be accepted"):
+    with pytest.raises(Conflict, match="An accepted quote cannot be accepted"):
         check_quote_transition("accept", "accepted", "accepted")
 
 
 def test_cancel_and_credit_rules():
     check_can_cancel("issued", D(0), D(0))
-    with pytest.raises(StateConflict, match="delete it"):
+    with pytest.raises(Conflict, match="delete it"):
         check_can_cancel("draft", D(0), D(0))
-    with pytest.raises(StateConflict, match="already cancelled"):
+    with pytest.raises(Conflict, match="already cancelled"):
         check_can_cancel("cancelled", D(0), D(0))
-    with pytest.raises(StateConflict, match="payments"):
+    with pytest.raises(Conflict, match="payments"):
         check_can_cancel("sent", D("1.00"), D(0))
     check_credit_fits(D("85.60"), D("85.60"), "INV-2026-0001")
-    with pytest.raises(StateConflict, match="more than the open balance of INV-2026-0001"):
+    with pytest.raises(Conflict, match="more than the open balance of INV-2026-0001"):
         check_credit_fits(D("85.61"), D("85.60"), "INV-2026-0001")
-    with pytest.raises(StateConflict, match="above zero"):
+    with pytest.raises(Conflict, match="above zero"):
         check_credit_fits(D("0.00"), D("85.60"), "INV-2026-0001")
 
 

@@ -9,8 +9,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from app.common.logic import ValidationFailed
-from app.documents.logic import StateConflict
+from app.common.logic import Conflict, ValidationFailed
 from app.payments import logic
 from app.payments.logic import (
     PaymentInput,
@@ -61,7 +60,7 @@ def test_overpayment_with_keep_excess_pays_the_balance_and_keeps_the_rest_as_cre
 
 @pytest.mark.parametrize("open_amount", [D(0), D("-5.00")])
 def test_nothing_left_to_pay_is_a_conflict_even_with_keep_excess(open_amount):
-    with pytest.raises(StateConflict, match="nothing left to pay"):
+    with pytest.raises(Conflict, match="nothing left to pay"):
         split_payment(D("10.00"), open_amount, True, "CAD")
 
 
@@ -188,7 +187,7 @@ def test_a_live_payment_with_a_reason_can_be_reversed():
 
 
 def test_a_reversed_payment_cannot_be_reversed_again():
-    with pytest.raises(StateConflict, match="already reversed"):
+    with pytest.raises(Conflict, match="already reversed"):
         check_reversal("reversed", D(0), D(0), "again")
 
 
@@ -200,7 +199,7 @@ def test_a_reversal_needs_a_reason(reason):
 
 
 def test_a_reversal_that_would_make_credit_negative_is_a_conflict():
-    with pytest.raises(StateConflict, match="negative credit"):
+    with pytest.raises(Conflict, match="negative credit"):
         check_reversal("live", D("20.00"), D("19.99"), "wrong client")
 
 

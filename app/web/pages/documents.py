@@ -266,7 +266,7 @@ async def _draft(document_id: int) -> dict[str, Any]:
     doc = await service.get_document(document_id)
     try:
         logic.check_editable(doc["doc_type"], doc["status"])
-    except logic.StateConflict as error:
+    except Conflict as error:
         raise _Locked(doc, error.detail) from None
     return doc
 
