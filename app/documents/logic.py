@@ -38,6 +38,8 @@ STATUS_LABELS = {
     "expired": "Expired", "converted": "Converted", "open": "Open (unpaid)",
 }
 DEFAULT_PATTERNS = {INVOICE: "INV-{year}-{seq:04}", QUOTE: "QUO-{year}-{seq:04}", CREDIT_NOTE: "CN-{year}-{seq:04}"}
+# Settings keeps each type's pattern in its row under this name; documents alone knows what a valid one is.
+PATTERN_FIELDS = {doc_type: f"{doc_type}_number_pattern" for doc_type in DEFAULT_PATTERNS}
 HUNDRED = Decimal(100)
 MAX_LINES = 500
 QUANTITY_PLACES = 4
@@ -291,6 +293,23 @@ def check_pattern(pattern: str) -> str:
 
 def format_number(pattern: str, issue_date: date, seq: int) -> str:
     return pattern.format(year=issue_date.year, yy=f"{issue_date.year % 100:02d}", month=issue_date.month, seq=seq)
+
+
+def clean_number_patterns(data: Mapping[str, Any], *, partial: bool = True) -> dict[str, str]:
+    """The numbering patterns in `data`, checked, keyed by their settings field (`invoice_number_pattern`).
+
+    Partial (the default): a type whose pattern is not given is left out; one given empty takes the default.
+    Raises ValidationFailed naming every bad pattern's field.
+    """
+    form = Form(data, partial=partial)
+    for doc_type, name in PATTERN_FIELDS.items():
+        if partial and not form.present(name):
+            continue
+        try:
+            form.values[name] = check_pattern(str(form.raw(name) or DEFAULT_PATTERNS[doc_type]))
+        except ValueError as error:
+            form.error(name, str(error))
+    return form.raise_if_invalid()
 
 
 # -- input --------------------------------------------------------------------

@@ -526,7 +526,7 @@ def _snapshot(settings: Mapping[str, Any], client: Mapping[str, Any]) -> dict[st
 
 async def _next_number(doc_type: str, issue_date: date) -> str:
     settings = await settings_service.get_settings()
-    pattern = settings.get(f"{doc_type}_number_pattern") or logic.DEFAULT_PATTERNS[doc_type]
+    pattern = settings.get(logic.PATTERN_FIELDS[doc_type]) or logic.DEFAULT_PATTERNS[doc_type]
     series = await NumberSeries.select().where(
         (NumberSeries.doc_type == doc_type) & (NumberSeries.year == issue_date.year)).first()
     if series is None:
@@ -762,7 +762,7 @@ async def numbering(year: int) -> list[dict[str, Any]]:
     rows = {r["doc_type"]: r for r in await NumberSeries.select().where(NumberSeries.year == year)}
     out = []
     for doc_type in (INVOICE, QUOTE, CREDIT_NOTE):
-        pattern = settings.get(f"{doc_type}_number_pattern") or logic.DEFAULT_PATTERNS[doc_type]
+        pattern = settings.get(logic.PATTERN_FIELDS[doc_type]) or logic.DEFAULT_PATTERNS[doc_type]
         next_seq = rows[doc_type]["next_seq"] if doc_type in rows else 1
         out.append({"doc_type": doc_type, "label": logic.TYPE_LABELS[doc_type], "pattern": pattern, "next_seq": next_seq,
                     "example": logic.format_number(pattern, date(year, 1, 1), next_seq)})
@@ -974,14 +974,19 @@ async def credit_targets(client_id: int, currency: str | None = None) -> list[di
 
 
 
+async def set_number_patterns(data: Mapping[str, Any], *, actor: int | None = None) -> None:
+    """Check the numbering patterns given in `data` (`{type}_number_pattern`) and have settings store them."""
+    patterns = logic.clean_number_patterns(data)
+    if patterns:
+        await settings_service.store_number_patterns(patterns, actor_id=actor)
+
+
 async def save_numbering(year: int, data: Mapping[str, Any], *, actor: int | None = None) -> None:
     """Settings, Numbering: the three patterns and where each series starts in `year`, all or nothing.
 
     `data` holds `{type}_number_pattern` and `{type}_next` (the next number); a next number left
     as it is does not count as a change.
     """
-    patterns = {f"{t}_number_pattern": data[f"{t}_number_pattern"] for t in logic.TYPES
-                if f"{t}_number_pattern" in data}
     current = {row["doc_type"]: row["next_seq"] for row in await numbering(year)}
     errors: list[FieldError] = []
     async with write_transaction():
@@ -993,10 +998,9 @@ async def save_numbering(year: int, data: Mapping[str, Any], *, actor: int | Non
                 await set_next_number(doc_type, year, wanted)
             except ValidationFailed as failed:
                 errors.extend(failed.errors)
-        if patterns:
-            try:
-                await settings_service.update_settings(patterns, actor_id=actor)
-            except ValidationFailed as failed:
-                errors.extend(failed.errors)
+        try:
+            await set_number_patterns(data, actor=actor)
+        except ValidationFailed as failed:
+            errors.extend(failed.errors)
         if errors:
             raise ValidationFailed(errors)  # rolls the whole section back

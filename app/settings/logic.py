@@ -1,4 +1,8 @@
-"""Business settings: validation of identity, bank details and defaults. Pure."""
+"""Business settings: validation of identity, bank details and defaults. Pure.
+
+The numbering patterns live in the settings row too, but their rules are the documents domain's
+(app.documents.logic.clean_number_patterns); settings only stores them.
+"""
 
 from __future__ import annotations
 
@@ -8,7 +12,6 @@ from typing import Any
 from zoneinfo import available_timezones
 
 from app.common.logic import Form
-from app.documents.logic import DEFAULT_PATTERNS, check_pattern
 
 LOCALES = {"en": "English", "en_CA": "English (Canada)", "en_GB": "English (UK)", "en_US": "English (US)",
            "fr": "Français", "fr_CA": "Français (Canada)", "de": "Deutsch", "de_AT": "Deutsch (Österreich)",
@@ -75,14 +78,6 @@ def clean_settings(data: Mapping[str, Any], *, partial: bool = True) -> dict[str
     form.integer("quote_validity_days", minimum=1, maximum=365, label="Quote validity", default=30)
     form.boolean("facturx_enabled", default=True)
     form.boolean("use_custom_templates", default=False)
-    for doc_type, default in DEFAULT_PATTERNS.items():
-        name = f"{doc_type}_number_pattern"
-        if partial and not form.present(name):
-            continue
-        try:
-            form.values[name] = check_pattern(str(form.raw(name) or default))
-        except ValueError as error:
-            form.error(name, str(error))
     return form.raise_if_invalid()
 
 

@@ -38,6 +38,19 @@ async def update_settings(data: Mapping[str, Any], *, actor_id: int | None = Non
     return await get_settings()
 
 
+async def store_number_patterns(patterns: Mapping[str, str], *, actor_id: int | None = None) -> dict[str, Any]:
+    """Store numbering patterns the documents domain has checked (`{type}_number_pattern`: pattern).
+
+    Settings keeps them in its row but does not know their rules: call
+    app.documents.service.set_number_patterns, which checks them first.
+    """
+    await get_settings()
+    async with write_transaction():
+        await BusinessSettings.update({**patterns, "updated_at": datetime.now(UTC), "updated_by": actor_id}).where(
+            BusinessSettings.id == SETTINGS_ID)
+    return await get_settings()
+
+
 async def save_logo(attachments_dir: Path, content: bytes, *, actor_id: int | None = None) -> dict[str, Any]:
     """Store the logo in the data folder; the old file is replaced only after the new one is safe."""
     if not content:

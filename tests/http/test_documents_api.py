@@ -594,10 +594,9 @@ def test_statistics(api, book):
 def test_custom_pattern_and_starting_number(api, config, client):
     from app.common.logic import ValidationFailed
     from app.documents import service
-    from app.settings import service as settings_service
 
-    # (PATCH /api/v1/settings does not take the numbering patterns yet; the settings service behind it does.)
-    run(settings_service.update_settings({"invoice_number_pattern": "F{yy}-{seq:05}"}))
+    # Documents checks a pattern, settings stores it (PATCH /api/v1/settings goes the same way).
+    run(service.set_number_patterns({"invoice_number_pattern": "F{yy}-{seq:05}"}))
     run(service.set_next_number("invoice", YEAR, "42"))
     assert issued(api, client["id"], line())["number"] == f"F{YEAR % 100:02d}-00042"
     assert issued(api, client["id"], line())["number"] == f"F{YEAR % 100:02d}-00043"
@@ -610,7 +609,7 @@ def test_custom_pattern_and_starting_number(api, config, client):
     # the other series are their own
     assert issued(api, client["id"], line(), path="quotes")["number"] == f"QUO-{YEAR}-0001"
     with pytest.raises(ValidationFailed, match="year"):
-        run(settings_service.update_settings({"invoice_number_pattern": "F-{seq}"}))
+        run(service.set_number_patterns({"invoice_number_pattern": "F-{seq}"}))
 
 
 def test_starting_number_for_a_user_moving_from_another_program(api, config, client):
@@ -635,17 +634,17 @@ def test_numbers_restart_each_year(api, config, client):
 
 
 def test_a_pattern_colliding_with_old_numbers_is_refused_not_reused(api, config, client):
-    from app.settings import service as settings_service
+    from app.documents import service
 
-    run(settings_service.update_settings({"invoice_number_pattern": "INV-{year}-{seq}2"}))
+    run(service.set_number_patterns({"invoice_number_pattern": "INV-{year}-{seq}2"}))
     assert issued(api, client["id"], line())["number"] == f"INV-{YEAR}-12"
-    run(settings_service.update_settings({"invoice_number_pattern": "INV-{year}-1{seq}"}))
+    run(service.set_number_patterns({"invoice_number_pattern": "INV-{year}-1{seq}"}))
     draft = create(api, client_id=client["id"], lines=[line()])
     before = state(config)
     response = api.post(f"/api/v1/invoices/{draft['id']}/issue")  # seq 2 would be INV-YYYY-12 again
     assert response.status_code == 409 and "already taken" in response.json()["detail"]
     assert state(config) == before  # the series did not move: no gap
-    run(settings_service.update_settings({"invoice_number_pattern": "INV-{year}-{seq:04}"}))
+    run(service.set_number_patterns({"invoice_number_pattern": "INV-{year}-{seq:04}"}))
     assert api.post(f"/api/v1/invoices/{draft['id']}/issue").json()["number"] == f"INV-{YEAR}-0002"
 
 

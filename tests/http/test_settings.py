@@ -162,3 +162,28 @@ def test_api_patch_refuses_bad_input_and_writes_nothing(api, config, body, field
     assert response.status_code == 422
     assert field in field_errors(response)
     assert snapshot(config, "business_settings") == before
+
+
+def test_api_patch_sets_a_numbering_pattern_checked_by_documents(api, config):
+    response = api.patch("/api/v1/settings", json={"invoice_number_pattern": " F{yy}-{seq:05} ", "city": "Oslo"})
+    assert response.status_code == 200, response.text
+    assert (response.json()["invoice_number_pattern"], response.json()["city"]) == ("F{yy}-{seq:05}", "Oslo")
+    assert query(config, "SELECT invoice_number_pattern, quote_number_pattern, city FROM business_settings") == [
+        ("F{yy}-{seq:05}", "QUO-{year}-{seq:04}", "Oslo")]
+
+
+@pytest.mark.parametrize(("body", "errors"), [
+    ({"invoice_number_pattern": "F-{seq}"}, {"invoice_number_pattern": "needs {year} or {yy}"}),
+    ({"quote_number_pattern": "Q-{year}"}, {"quote_number_pattern": "must contain {seq}"}),
+    ({"credit_note_number_pattern": "CN-{year}-{seq", "name": ""},   # both reported, neither written
+     {"credit_note_number_pattern": "Unbalanced braces", "name": "Business name is required"}),
+])
+def test_api_patch_refuses_a_bad_numbering_pattern_and_writes_nothing(api, config, body, errors):
+    before = snapshot(config, "business_settings")
+    response = api.patch("/api/v1/settings", json=body)
+    assert response.status_code == 422
+    found = field_errors(response)
+    assert set(found) == set(errors)
+    for field, message in errors.items():
+        assert message in found[field]
+    assert snapshot(config, "business_settings") == before

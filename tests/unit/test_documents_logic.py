@@ -316,6 +316,20 @@ def test_default_patterns_are_valid():
                                       CREDIT_NOTE: "CN-{year}-{seq:04}"}
 
 
+def test_clean_number_patterns_checks_the_given_ones_by_their_settings_field():
+    assert logic.clean_number_patterns({"invoice_number_pattern": " F{yy}-{seq:05} ", "name": "ignored"}) == {
+        "invoice_number_pattern": "F{yy}-{seq:05}"}
+    assert logic.clean_number_patterns({}) == {}
+    assert logic.clean_number_patterns({"quote_number_pattern": ""}) == {"quote_number_pattern": "QUO-{year}-{seq:04}"}
+    assert logic.clean_number_patterns({}, partial=False) == {
+        field: logic.DEFAULT_PATTERNS[doc_type] for doc_type, field in logic.PATTERN_FIELDS.items()}
+    with pytest.raises(ValidationFailed) as failed:
+        logic.clean_number_patterns({"invoice_number_pattern": "F-{seq}", "credit_note_number_pattern": "CN-{year}",
+                                     "quote_number_pattern": "Q{yy}{seq}"})
+    assert set(failed.value.by_field()) == {"invoice_number_pattern", "credit_note_number_pattern"}
+    assert "{year} or {yy}" in failed.value.by_field()["invoice_number_pattern"]
+
+
 # -- statuses ----------------------------------------------------------------------
 
 TODAY = date(2026, 11, 21)

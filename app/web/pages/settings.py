@@ -14,6 +14,7 @@ from app.common.logic import NotFound, ValidationFailed
 from app.config import Config
 from app.db.engine import write_transaction
 from app.documents import service as documents_service
+from app.documents.logic import PATTERN_FIELDS
 from app.mail import service as mail_service
 from app.render import service as render_service
 from app.settings import logic, service
@@ -22,7 +23,6 @@ from app.web.api import mail_dto as mail_api
 from app.web.responses import form_data, iso, page, redirect
 from app.web.security import OWNER_ONLY
 
-NUMBERING_FIELDS = ("invoice_number_pattern", "quote_number_pattern", "credit_note_number_pattern")
 TEMPLATE_FIELDS = ("use_custom_templates",)   # saved by the Document templates section
 LOGO_MEDIA = {"png": "image/png", "jpg": "image/jpeg", "svg": "image/svg+xml"}
 
@@ -114,7 +114,7 @@ async def _page(request: Request, config: Config, settings: dict[str, Any], valu
                 templates=templates_info(config),
                 numbering=numbering, taxes=await taxes_service.list_taxes(),
                 numbering_values=numbering_values or {
-                    **{f"{row['doc_type']}_number_pattern": row["pattern"] for row in numbering},
+                    **{PATTERN_FIELDS[row["doc_type"]]: row["pattern"] for row in numbering},
                     **{f"{row['doc_type']}_next": row["next_seq"] for row in numbering}})
 
 
@@ -128,7 +128,7 @@ async def settings_page(request: Request, config: Config) -> Template:
 async def settings_submit(request: Request, config: Config) -> Response:
     data = await form_data(request)
     current = await service.get_settings()
-    for name in NUMBERING_FIELDS + TEMPLATE_FIELDS:  # saved by their own sections, not by this form
+    for name in TEMPLATE_FIELDS:  # saved by its own section, not by this form (the patterns by Numbering)
         data.setdefault(name, current[name])
     try:
         await service.update_settings(data, actor_id=request.scope["user"].user_id, partial=False)
@@ -230,10 +230,23 @@ async def api_settings() -> SettingsOut:
 async def api_settings_update(request: Request, data: SettingsIn) -> SettingsOut:
     given = {k: v for k, v in msgspec.structs.asdict(data).items() if v is not UNSET}
     mail = {k: given.pop(k) for k in mail_api.MAIL_FIELDS if k in given}
-    async with write_transaction():  # both parts or neither
+    patterns = {k: given.pop(k) for k in PATTERN_FIELDS.values() if k in given}
+    actor = request.scope["user"].user_id
+    async with write_transaction():  # all parts or none
         if mail:
-            await mail_service.update_mail_settings(mail, actor_id=request.scope["user"].user_id)
-        out = settings_out(await service.update_settings(given, actor_id=request.scope["user"].user_id))
+            await mail_service.update_mail_settings(mail, actor_id=actor)
+        errors = []   # a bad pattern and a bad business field are reported together
+        try:
+            await documents_service.set_number_patterns(patterns, actor=actor)
+        except ValidationFailed as failed:
+            errors.extend(failed.errors)
+        try:
+            row = await service.update_settings(given, actor_id=actor)
+        except ValidationFailed as failed:
+            errors.extend(failed.errors)
+        if errors:
+            raise ValidationFailed(errors)
+    out = settings_out(row)
     return msgspec.structs.replace(out, **mail_api.mail_fields(await mail_service.get_mail_settings()))
 
 
