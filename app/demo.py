@@ -170,7 +170,7 @@ async def _documents(rng: random.Random, invoices: int) -> dict[str, int]:
     items = [i for i in (await catalog_service.list_items(active=True, page=Page(1, 500))).items]
     if not clients or not items:
         return {}
-    today = await documents_service.today()
+    today = await settings_service.today()
     counts = {"invoices": 0, "payments": 0, "credit notes": 0, "quotes": 0}
     for index in range(invoices):
         client = rng.choice(clients)

@@ -7,7 +7,6 @@ from collections.abc import Mapping, Sequence
 from datetime import UTC, date, datetime
 from decimal import Decimal
 from typing import Any
-from zoneinfo import ZoneInfo
 
 from piccolo.columns.combination import WhereRaw
 from piccolo.query.functions.aggregate import Count, Sum
@@ -36,6 +35,7 @@ from app.documents.tables import Document, DocumentEvent, DocumentLine, NumberSe
 from app.ledger import service as ledger_service
 from app.money import MoneyError, check_currency, from_minor, to_minor
 from app.settings import service as settings_service
+from app.settings.service import today  # the business's date, in its time zone: overdue and expiry follow it
 from app.taxes import service as taxes_service
 
 SORTS = {"date": "issue_date", "number": "number", "total": "total_minor", "due": "due_date", "client": "client_name"}
@@ -43,16 +43,6 @@ SORTS = {"date": "issue_date", "number": "number", "total": "total_minor", "due"
 
 def _now() -> datetime:
     return datetime.now(UTC)
-
-
-async def today() -> date:
-    """Today in the user's time zone: overdue and expiry depend on it."""
-    settings = await settings_service.get_settings()
-    try:
-        zone = ZoneInfo(settings.get("time_zone") or "UTC")
-    except Exception:  # an unknown zone name in an old database must not break every page
-        zone = ZoneInfo("UTC")
-    return datetime.now(zone).date()
 
 
 async def _event(document_id: int, kind: str, detail: str = "", actor: int | None = None) -> None:

@@ -86,7 +86,7 @@ async def payments_csv(*, client_id: int | None = None, method: str = "", state:
 
 async def aging_csv(as_of: date | None = None) -> bytes:
     """Every client of the receivables aging (the page shows them a hundred at a time)."""
-    rows = await ledger_service.aging_report(as_of or await documents_service.today())
+    rows = await ledger_service.aging_report(as_of or await settings_service.today())
     return logic.csv_bytes(logic.AGING_COLUMNS, [logic.aging_row(row) for row in rows])
 
 
@@ -208,7 +208,7 @@ async def run_schedule_if_due(config: Config) -> list[str]:
     mail = await mail_service.get_mail_settings()
     if mail["accountant_schedule"] != "monthly" or not mail["accountant_email"]:
         return []
-    today = await documents_service.today()
+    today = await settings_service.today()
     sent = []
     for key in logic.due_periods(today, mail["accountant_last_period"], mail["accountant_day"]):
         start, end = logic.month_bounds(int(key[:4]), int(key[5:7]))

@@ -509,7 +509,7 @@ def statement_print_data(result: Mapping[str, Any], date_from: date, date_to: da
 
 async def _statement(client_id: int, date_from: date | None, date_to: date | None, currency: str | None
                      ) -> tuple[dict[str, Any], date, date]:
-    today = await documents_service.today()
+    today = await settings_service.today()
     date_to = date_to or today
     date_from = date_from or date(date_to.year, 1, 1)
     result = await ledger_service.statement(client_id, date_from, date_to, currency or None)
@@ -540,7 +540,7 @@ async def send_statement(client_id: int, data: Mapping[str, Any], *, actor: int 
     date_from, date_to = _day(data.get("date_from"), "date_from"), _day(data.get("date_to"), "date_to")
     defaults = await statement_defaults(client_id, date_from, date_to, data.get("currency") or None)
     to, cc, subject, body = _clean_request(data, defaults)
-    today = await documents_service.today()
+    today = await settings_service.today()
     try:
         pdf = await render_service.statement_pdf(
             statement_print_data(defaults["result"], defaults["date_from"], defaults["date_to"], today),

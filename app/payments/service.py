@@ -18,6 +18,7 @@ from app.ledger import service as ledger_service
 from app.money import from_minor, minor_digits, round_money, to_minor
 from app.payments import logic
 from app.payments.tables import CreditApplication, Payment, Refund
+from app.settings import service as settings_service
 
 
 def _now() -> datetime:
@@ -61,7 +62,7 @@ async def record_payment(invoice_id: int, data: Mapping[str, Any], *, actor: int
     key = (idempotency_key or "").strip() or None
     if key is not None and len(key) > 100:
         raise ValidationFailed([FieldError("idempotency_key", "The idempotency key is longer than 100 characters")])
-    today = await documents_service.today()
+    today = await settings_service.today()
     async with write_transaction():
         if key is not None:
             existing = await Payment.select(Payment.id, Payment.invoice).where(Payment.idempotency_key == key).first()
@@ -96,7 +97,7 @@ async def record_payment(invoice_id: int, data: Mapping[str, Any], *, actor: int
 async def reverse_payment(payment_id: int, reason: str, *, reversal_date: Any = None, actor: int | None = None
                           ) -> dict[str, Any]:
     """A wrong payment is reversed by a dated entry; it stays in every list, marked reversed."""
-    today = await documents_service.today()
+    today = await settings_service.today()
     errors: list[FieldError] = []
     when = parse_date(reversal_date, "date", errors, "Date") if reversal_date not in (None, "") else today
     if errors:
@@ -173,7 +174,7 @@ def _amount(data: Mapping[str, Any], currency: str) -> Decimal:
 
 async def apply_credit(invoice_id: int, data: Mapping[str, Any], *, actor: int | None = None) -> dict[str, Any]:
     """Put the client's credit towards an open invoice (only when the user asks)."""
-    today = await documents_service.today()
+    today = await settings_service.today()
     async with write_transaction():
         invoice = await _open_invoice(invoice_id)
         currency = invoice["currency"]
@@ -200,7 +201,7 @@ async def apply_credit(invoice_id: int, data: Mapping[str, Any], *, actor: int |
 
 async def refund(client_id: int, data: Mapping[str, Any], *, actor: int | None = None) -> dict[str, Any]:
     """Pay client credit back: a dated refund entry."""
-    today = await documents_service.today()
+    today = await settings_service.today()
     currency = str(data.get("currency") or "").upper()
     currencies = await ledger_service.currencies_of(client_id)
     if currency not in currencies:

@@ -565,7 +565,7 @@ def statement_pdf_sync(data: Mapping[str, Any], settings: Mapping[str, Any], log
 async def client_statement_pdf(client_id: int, *, date_from: date | None = None, date_to: date | None = None,
                                currency: str | None = None, data_dir: Path | None = None) -> RenderedPdf:
     """A client's statement PDF for a period (default: this year to today), from the ledger."""
-    today = await documents_service.today()
+    today = await settings_service.today()
     date_to = date_to or today
     date_from = date_from or date(date_to.year, 1, 1)
     found = await ledger_service.statement(client_id, date_from, date_to, currency)

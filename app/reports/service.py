@@ -11,7 +11,6 @@ from decimal import Decimal
 from typing import Any
 
 from app.common.logic import FieldError, ValidationFailed
-from app.documents import service as documents_service
 from app.documents.tables import Document
 from app.mail import logic as mail_logic
 from app.mail import service as mail_service
@@ -37,7 +36,7 @@ async def period_of(period: str, date_from: date | None, date_to: date | None) -
     period = period or "month"
     if period not in logic.PERIODS:
         errors.append(FieldError("period", f"period must be one of: {', '.join(logic.PERIODS)}"))
-    today = await documents_service.today()
+    today = await settings_service.today()
     date_to = date_to or (today if not date_from else max(today, date_from))
     date_from = date_from or date(date_to.year, 1, 1)
     if date_to < date_from:
@@ -155,7 +154,7 @@ def summary_data(report: logic.Report, *, title: str, business: str, generated: 
 
 async def summary_pdf(report: logic.Report, *, title: str, files: Mapping[str, int] | None = None) -> bytes:
     settings = await settings_service.get_settings()
-    data = summary_data(report, title=title, business=settings.get("name") or "", generated=await documents_service.today(),
+    data = summary_data(report, title=title, business=settings.get("name") or "", generated=await settings_service.today(),
                         files=files)
     return await render_service.render_pdf("accountant-summary.typ", data)
 

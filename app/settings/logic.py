@@ -8,8 +8,9 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
+from datetime import UTC, date, datetime, tzinfo
 from typing import Any
-from zoneinfo import available_timezones
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
 
 from app.common.logic import Form
 
@@ -20,6 +21,20 @@ IBAN_RE = re.compile(r"^[A-Z]{2}[0-9]{2}[A-Z0-9]{11,30}$")
 BIC_RE = re.compile(r"^[A-Z]{6}[A-Z0-9]{2}([A-Z0-9]{3})?$")
 LOGO_TYPES = {b"\x89PNG\r\n\x1a\n": "png", b"\xff\xd8\xff": "jpg"}
 LOGO_MAX_BYTES = 2 * 1024 * 1024
+
+
+def local_date(time_zone: str, now: datetime) -> date:
+    """The business's date at the moment `now` (aware): the calendar day in its time zone.
+
+    Due dates, expiry, default dates and periods all follow this day, not the server's. A zone
+    name that no longer exists (an old database, an older tz database) counts as UTC rather
+    than breaking every page.
+    """
+    try:
+        zone: tzinfo = ZoneInfo(time_zone or "UTC")
+    except (ZoneInfoNotFoundError, ValueError, OSError):
+        zone = UTC
+    return now.astimezone(zone).date()
 
 
 def iban_is_valid(iban: str) -> bool:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Mapping
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
 
@@ -26,6 +26,16 @@ async def get_settings() -> dict[str, Any]:
                 await BusinessSettings.insert(BusinessSettings(id=SETTINGS_ID, updated_at=datetime.now(UTC)))
                 row = await BusinessSettings.select().where(BusinessSettings.id == SETTINGS_ID).first()
     return row
+
+
+async def today() -> date:
+    """Today for the business: the date in its time zone (Settings), whatever the computer's clock zone.
+
+    The one "today" of the core: overdue and expiry, default document and payment dates,
+    statement and report periods all ask here.
+    """
+    settings = await get_settings()
+    return logic.local_date(settings.get("time_zone") or "UTC", datetime.now(UTC))
 
 
 async def update_settings(data: Mapping[str, Any], *, actor_id: int | None = None, partial: bool = True) -> dict[str, Any]:

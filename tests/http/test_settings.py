@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import re
 import stat
+from datetime import UTC, datetime
 
 import pytest
 
-from tests.http.support import field_errors, png, query, snapshot
+from tests.http.support import field_errors, make_client, png, query, snapshot
 
 IMAGE_XOBJECT = re.compile(rb"/Subtype\s*/Image\b")
 FORM = {
@@ -187,3 +188,26 @@ def test_api_patch_refuses_a_bad_numbering_pattern_and_writes_nothing(api, confi
     for field, message in errors.items():
         assert message in found[field]
     assert snapshot(config, "business_settings") == before
+
+
+# -- today is the business's date, in its time zone --------------------------------
+
+def test_today_follows_the_business_time_zone_not_utc(api, config):
+    """At any moment UTC+14 or UTC-11 is on another day than UTC: the dates the app fills in follow the zone."""
+    from app.settings.logic import local_date
+
+    client = make_client()
+    seen_another_day = False
+    for zone in ("Pacific/Kiritimati", "Pacific/Pago_Pago"):
+        assert api.patch("/api/v1/settings", json={"time_zone": zone}).status_code == 200
+        expected = local_date(zone, datetime.now(UTC))
+        draft = api.post("/api/v1/invoices", json={"client_id": client["id"], "lines": [
+            {"description": "Work", "quantity": "1", "unit_price": "10.00", "taxes": []}]})
+        assert draft.status_code == 201, draft.text
+        statistics = api.get("/api/v1/invoices/statistics").json()
+        if local_date(zone, datetime.now(UTC)) != expected:
+            continue   # midnight passed there while the test ran
+        assert draft.json()["issue_date"] == expected.isoformat()
+        assert statistics["today"] == expected.isoformat()
+        seen_another_day = seen_another_day or expected != datetime.now(UTC).date()
+    assert seen_another_day

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+from datetime import UTC, date, datetime, timedelta, timezone
+
 import pytest
 
 from app.common.logic import ValidationFailed
-from app.settings.logic import clean_settings, iban_is_valid, logo_extension
+from app.settings.logic import clean_settings, iban_is_valid, local_date, logo_extension
 
 # Published example IBANs (the check digits are correct).
 VALID_IBANS = ["DE89370400440532013000", "GB82WEST12345698765432", "FR1420041010050500013M02606",
@@ -85,3 +87,25 @@ def test_full_form_requires_name_and_currency():
 ])
 def test_logo_extension_reads_the_first_bytes(content, kind):
     assert logo_extension(content) == kind
+
+
+# -- the business's today ----------------------------------------------------------
+
+@pytest.mark.parametrize(("zone", "now", "day"), [
+    # 02:30 UTC on 1 March is still the evening of 28 February in Toronto (EST, UTC-5)
+    ("America/Toronto", datetime(2026, 3, 1, 2, 30, tzinfo=UTC), date(2026, 2, 28)),
+    # noon UTC is already past midnight in Auckland (NZDT, UTC+13)
+    ("Pacific/Auckland", datetime(2026, 3, 1, 12, 0, tzinfo=UTC), date(2026, 3, 2)),
+    ("Pacific/Kiritimati", datetime(2026, 12, 31, 10, 0, tzinfo=UTC), date(2027, 1, 1)),   # a new year first
+    ("UTC", datetime(2026, 3, 1, 23, 59, tzinfo=UTC), date(2026, 3, 1)),
+    ("", datetime(2026, 3, 1, 23, 59, tzinfo=UTC), date(2026, 3, 1)),
+    # the moment may come in any offset: the day is the zone's
+    ("Europe/Berlin", datetime(2026, 6, 30, 20, 0, tzinfo=timezone(timedelta(hours=-4))), date(2026, 7, 1)),
+])
+def test_local_date_is_the_day_in_the_business_time_zone(zone, now, day):
+    assert local_date(zone, now) == day
+
+
+@pytest.mark.parametrize("zone", ["Mars/Olympus", "../etc/passwd", "America"])
+def test_local_date_counts_an_unknown_zone_as_utc(zone):
+    assert local_date(zone, datetime(2026, 3, 1, 23, 30, tzinfo=UTC)) == date(2026, 3, 1)

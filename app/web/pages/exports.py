@@ -12,10 +12,10 @@ from litestar.response import Template
 
 from app.common.logic import ValidationFailed
 from app.config import Config
-from app.documents import service as documents_service
 from app.documents.logic import CREDIT_NOTE, INVOICE, QUOTE
 from app.exports import logic, service
 from app.mail import service as mail_service
+from app.settings import service as settings_service
 from app.web.responses import form_data, iso, page, redirect
 from app.web.security import OWNER_ONLY
 
@@ -113,7 +113,7 @@ def _parse_day(text: str) -> date | None:
 
 async def _page(request: Request, *, preset: str = "last_month", date_from: date | None = None,
                 date_to: date | None = None, errors: dict[str, str] | None = None, status_code: int = 200) -> Template:
-    today = await documents_service.today()
+    today = await settings_service.today()
     presets = [(name, PRESET_LABELS[name], *logic.preset_period(name, today)) for name in logic.PRESETS]
     if date_from is None or date_to is None:
         date_from, date_to = logic.preset_period(preset if preset in logic.PRESETS else "last_month", today)

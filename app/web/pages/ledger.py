@@ -13,9 +13,9 @@ from litestar.response import Template
 
 from app.clients import service as clients_service
 from app.common.logic import FieldError, ValidationFailed
-from app.documents import service as documents_service
 from app.ledger import logic, service
 from app.payments import service as payments_service
+from app.settings import service as settings_service
 from app.web.responses import page, page_params
 
 
@@ -67,7 +67,7 @@ def _entry_out(row: logic.Row) -> EntryOut:
 
 
 async def _period(date_from: date | None, date_to: date | None) -> tuple[date, date]:
-    today = await documents_service.today()
+    today = await settings_service.today()
     date_to = date_to or today
     date_from = date_from or date(date_to.year, 1, 1)
     if date_to < date_from:
@@ -98,7 +98,7 @@ async def statement_page(request: Request, client_id: int, currency: str = "",
 async def aging_page(request: Request, as_of: date | None = None,
                      page_number: int = QueryParameter(name="page", default=1)) -> Template:
     """The most overdue clients first, a page at a time; the totals are those of every client."""
-    today = await documents_service.today()
+    today = await settings_service.today()
     as_of = as_of or today
     result = await service.aging_page(as_of, page_params(page_number, logic.AGING_PAGE))
     return page_(request, "ledger/aging.html", title="Receivables aging", result=result, as_of=as_of,
@@ -138,7 +138,7 @@ async def api_statement(client_id: int, currency: str = "",
 
 @get("/api/v1/reports/aging", tags=["reports"])
 async def api_aging(as_of: date | None = None) -> list[AgingRow]:
-    as_of = as_of or await documents_service.today()
+    as_of = as_of or await settings_service.today()
     return [AgingRow(client_id=r["client_id"], client_name=r["client_name"], currency=r["currency"],
                      buckets={k: str(v) for k, v in r["buckets"].items()}, total=str(r["total"]))
             for r in await service.aging_report(as_of)]

@@ -16,6 +16,7 @@ from app.clients import service as clients_service
 from app.common.logic import Conflict, ValidationFailed
 from app.documents import service as documents_service
 from app.payments import logic, service
+from app.settings import service as settings_service
 from app.web.responses import form_data, iso, page, page_params, redirect
 
 PER_PAGE = 50
@@ -128,7 +129,7 @@ async def payment_new_page(request: Request, document_id: int) -> Template:
     credit = await service.available_credit(invoice["client"], invoice["currency"])
     return page(request, "payments/form.html", section="invoices", title=f"Payment for {invoice['number'] or 'draft'}",
                 invoice=invoice, methods=logic.METHODS, values={"amount": invoice["balance"], "method": "bank_transfer",
-                                                                 "date": (await documents_service.today()).isoformat()},
+                                                                 "date": (await settings_service.today()).isoformat()},
                 errors={}, credit=credit, once_key=secrets.token_urlsafe(16))
 
 

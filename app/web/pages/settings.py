@@ -107,7 +107,7 @@ def settings_out(row: dict[str, Any]) -> SettingsOut:
 
 async def _page(request: Request, config: Config, settings: dict[str, Any], values: dict[str, Any],
                 errors: dict[str, str], status_code: int = 200, numbering_values: dict[str, Any] | None = None) -> Template:
-    year = (await documents_service.today()).year
+    year = (await service.today()).year
     numbering = await documents_service.numbering(year)
     return page(request, "settings/settings.html", status_code=status_code, section="settings", title="Settings",
                 settings=settings, values=values, errors=errors, locales=logic.LOCALES, year=year,
@@ -141,7 +141,7 @@ async def settings_submit(request: Request, config: Config) -> Response:
 async def settings_numbering(request: Request, config: Config) -> Response:
     """Number patterns and the next number of each series this year (users moving from another program)."""
     data = await form_data(request)
-    year = (await documents_service.today()).year
+    year = (await service.today()).year
     try:
         await documents_service.save_numbering(year, data, actor=request.scope["user"].user_id)
     except ValidationFailed as failed:
