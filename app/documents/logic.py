@@ -262,6 +262,27 @@ def check_credit_fits(credit_total: Decimal, open_amount: Decimal, invoice_numbe
                        f"({open_amount}); lower it, or credit the client's account instead.")
 
 
+# -- the snapshot ---------------------------------------------------------------
+# Issuing freezes who sells and who buys: these fields of the business (Settings) and of the
+# client are copied into the document, so its PDF and e-invoice never change when either is
+# edited later. A draft shows the same fields, read live.
+SNAPSHOT_BUSINESS_FIELDS = (
+    "name", "tagline", "address_line1", "address_line2", "postal_code", "city", "region", "country", "email",
+    "phone", "website", "registration_number", "tax_number", "logo_filename",
+    "bank_account_holder", "bank_name", "bank_iban", "bank_bic",
+)
+SNAPSHOT_CLIENT_FIELDS = (
+    "code", "name", "contact_name", "email", "phone", "address_line1", "address_line2", "postal_code", "city",
+    "region", "country", "tax_number", "language", "buyer_reference",
+)
+
+
+def snapshot(settings: Mapping[str, Any], client: Mapping[str, Any]) -> dict[str, dict[str, Any]]:
+    """The business and the client as a document freezes them at issue (a missing or empty field is "")."""
+    return {"business": {f: settings.get(f) or "" for f in SNAPSHOT_BUSINESS_FIELDS},
+            "client": {f: client.get(f) or "" for f in SNAPSHOT_CLIENT_FIELDS}}
+
+
 # -- numbering ----------------------------------------------------------------
 
 _ALLOWED_FIELDS = {"year", "yy", "seq", "month"}

@@ -504,16 +504,6 @@ async def delete_draft(document_id: int) -> None:
         await Document.delete().where(Document.id == document_id)
 
 
-def _snapshot(settings: Mapping[str, Any], client: Mapping[str, Any]) -> dict[str, Any]:
-    business_fields = ("name", "tagline", "address_line1", "address_line2", "postal_code", "city", "region", "country",
-                       "email", "phone", "website", "registration_number", "tax_number", "logo_filename",
-                       "bank_account_holder", "bank_name", "bank_iban", "bank_bic")
-    client_fields = ("code", "name", "contact_name", "email", "phone", "address_line1", "address_line2",
-                     "postal_code", "city", "region", "country", "tax_number", "language", "buyer_reference")
-    return {"business": {f: settings.get(f, "") for f in business_fields},
-            "client": {f: client.get(f, "") for f in client_fields}}
-
-
 async def _next_number(doc_type: str, issue_date: date) -> str:
     settings = await settings_service.get_settings()
     pattern = settings.get(logic.PATTERN_FIELDS[doc_type]) or logic.DEFAULT_PATTERNS[doc_type]
@@ -567,7 +557,7 @@ async def _issue_in_transaction(document_id: int, actor: int | None, *, ledger_k
     now = _now()
     await Document.update({
         Document.number: number, Document.status: "issued", Document.issued_at: now, Document.updated_at: now,
-        Document.snapshot_json: json.dumps(_snapshot(settings, client)),
+        Document.snapshot_json: json.dumps(logic.snapshot(settings, client)),
         Document.search_text: logic.search_text_of(number, client["name"], [ln["description"] for ln in lines]),
     }).where(Document.id == document_id)
     await _event(document_id, "issued", number, actor)

@@ -23,6 +23,7 @@ from babel.numbers import format_currency, format_decimal, format_percent
 
 from app.clients.logic import is_leitweg_id
 from app.common.logic import FieldError, ValidationFailed
+from app.documents import logic as documents_logic
 from app.money import minor_digits, round_money
 from app.taxes.logic import tax_registration
 
@@ -319,14 +320,7 @@ def snapshot_of(document: Mapping[str, Any], settings: Mapping[str, Any], client
     """The frozen business and client of an issued document; a draft's from today's settings and client."""
     if document.get("snapshot"):
         return document["snapshot"]
-    business_fields = ("name", "tagline", "address_line1", "address_line2", "postal_code", "city", "region", "country",
-                       "email", "phone", "website", "registration_number", "tax_number", "logo_filename",
-                       "bank_account_holder", "bank_name", "bank_iban", "bank_bic")
-    client_fields = ("code", "name", "contact_name", "email", "phone", "address_line1", "address_line2",
-                     "postal_code", "city", "region", "country", "tax_number", "language", "buyer_reference")
-    client = client or {}
-    return {"business": {f: settings.get(f, "") or "" for f in business_fields},
-            "client": {f: client.get(f, "") or "" for f in client_fields}}
+    return documents_logic.snapshot(settings, client or {})
 
 
 def pdf_filename(document: Mapping[str, Any]) -> str:

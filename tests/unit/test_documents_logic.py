@@ -330,6 +330,20 @@ def test_clean_number_patterns_checks_the_given_ones_by_their_settings_field():
     assert "{year} or {yy}" in failed.value.by_field()["invoice_number_pattern"]
 
 
+# -- snapshot ----------------------------------------------------------------------
+
+def test_snapshot_freezes_the_listed_fields_of_business_and_client():
+    settings = {"name": "Northwind", "city": "Toronto", "bank_iban": None, "smtp_password": "secret",
+                "invoice_number_pattern": "INV-{year}-{seq:04}"}
+    client = {"id": 7, "name": "Globex", "buyer_reference": "04011000-1234512345-06", "notes": "private"}
+    frozen = logic.snapshot(settings, client)
+    assert list(frozen["business"]) == list(logic.SNAPSHOT_BUSINESS_FIELDS)
+    assert list(frozen["client"]) == list(logic.SNAPSHOT_CLIENT_FIELDS)
+    assert (frozen["business"]["name"], frozen["business"]["city"], frozen["business"]["bank_iban"]) == \
+        ("Northwind", "Toronto", "")   # a missing or empty field is ""
+    assert frozen["client"]["buyer_reference"] == "04011000-1234512345-06" and frozen["client"]["email"] == ""
+
+
 # -- statuses ----------------------------------------------------------------------
 
 TODAY = date(2026, 11, 21)

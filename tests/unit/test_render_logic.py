@@ -522,3 +522,11 @@ def test_a_business_outside_the_eu_writes_its_tax_number_as_a_local_registration
     seller = root.find(".//ram:SellerTradeParty/ram:SpecifiedTaxRegistration/ram:ID", logic.NS)
     assert (seller.text, seller.get("schemeID")) == ("123456789 RT0001", "FC")
     assert root.find(".//ram:BuyerTradeParty/ram:SpecifiedTaxRegistration", logic.NS) is None
+
+
+def test_a_draft_shows_the_parties_as_issuing_would_freeze_them():
+    """One list of snapshot fields: the draft's live parties and the issued document's frozen ones agree."""
+    frozen = documents_logic.snapshot(SETTINGS, CLIENT)
+    assert logic.snapshot_of({}, SETTINGS, CLIENT) == frozen
+    assert logic.snapshot_of({"snapshot": frozen}, {}, None) is frozen   # issued: never read live again
+    assert set(logic.snapshot_of({}, {}, None)["client"]) == set(documents_logic.SNAPSHOT_CLIENT_FIELDS)
