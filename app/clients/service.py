@@ -166,7 +166,10 @@ async def set_status(client_id: int, status: str) -> dict[str, Any]:
 
 
 async def delete_client(client_id: int, *, hard: bool = False) -> dict[str, Any] | None:
-    """Archive by default; a hard delete only for a client nothing refers to."""
+    """Archive by default; a hard delete only for a client nothing refers to.
+
+    A draft counts: deleting the client never deletes the user's drafts with it (Conflict instead).
+    """
     if not hard:
         return await set_status(client_id, "archived")
     async with write_transaction():
@@ -175,7 +178,8 @@ async def delete_client(client_id: int, *, hard: bool = False) -> dict[str, Any]
             used = await check(client_id)
             if used:
                 raise Conflict(
-                    f"{client['name']} has {used} document(s) and cannot be deleted; archive the client instead."
+                    f"{client['name']} has {used} document(s), drafts included, and cannot be deleted; "
+                    "archive the client instead (or delete its drafts first, if that is all it has)."
                 )
         await Client.delete().where(Client.id == client_id)
     return None

@@ -258,6 +258,23 @@ def test_api_delete_archives_and_hard_delete_removes(api, config):
     assert api.delete(f"/api/v1/clients/{client['id']}").status_code == 404
 
 
+def test_api_hard_delete_of_a_client_with_only_drafts_is_refused_with_409(api, config):
+    client = make_client(name="Drafty Ltd")
+    draft = api.post("/api/v1/invoices", json={"client_id": client["id"], "lines": [
+        {"description": "Work", "quantity": "1", "unit_price": "10.00", "taxes": []}]})
+    assert draft.status_code == 201, draft.text
+    before = (snapshot(config, "client"), snapshot(config, "document"), snapshot(config, "document_line"))
+    response = api.delete(f"/api/v1/clients/{client['id']}?hard=true")
+    assert response.status_code == 409, response.text
+    detail = response.json()["detail"]
+    assert "Drafty Ltd" in detail and "1 document" in detail and "draft" in detail and "archive" in detail
+    assert (snapshot(config, "client"), snapshot(config, "document"), snapshot(config, "document_line")) == before
+    # once the draft is gone, nothing refers to the client and the hard delete goes through
+    assert api.delete(f"/api/v1/invoices/{draft.json()['id']}").status_code in (200, 204)
+    assert api.delete(f"/api/v1/clients/{client['id']}?hard=true").status_code == 200
+    assert count(config, "client") == 0
+
+
 @pytest.mark.parametrize(("body", "field"), [
     ({"name": ""}, "name"),
     ({"name": "   "}, "name"),

@@ -188,7 +188,11 @@ async def api_client_update(client_id: int, data: ClientIn) -> ClientOut:
 
 @delete("/api/v1/clients/{client_id:int}", tags=["clients"], opt=OWNER_ONLY, status_code=200)
 async def api_client_delete(client_id: int, hard: bool = False) -> ClientOut | None:
-    """Archive the client; with `hard=true`, delete it (409 when documents refer to it)."""
+    """Archive the client; with `hard=true`, delete it for good.
+
+    A hard delete answers 409 when any document refers to the client, drafts included: the
+    drafts are never deleted with it. Delete them first, or archive the client instead.
+    """
     row = await service.delete_client(client_id, hard=hard)
     return client_out(row) if row else None
 
