@@ -157,6 +157,11 @@ def shown_status(doc_type: str, stored: str, *, total: Decimal = Decimal(0), pai
     return stored
 
 
+def sending_makes_it_sent(doc_type: str, stored: str) -> bool:
+    """Whether sending a document, by hand or by email, moves its status to "sent": an invoice still "issued"."""
+    return doc_type == INVOICE and stored == "issued"
+
+
 # What each action needs; the message says what to do instead (HTTP 409).
 def check_editable(doc_type: str, stored: str) -> None:
     if stored != "draft":

@@ -600,13 +600,25 @@ async def mark_sent(document_ids: Sequence[int], *, actor: int | None = None) ->
                 raise Conflict(f"{row['number']} is cancelled.")
         now = _now()
         for row in rows:
-            if row["status"] == "issued" and row["doc_type"] == INVOICE:
+            if logic.sending_makes_it_sent(row["doc_type"], row["status"]):
                 await Document.update({Document.status: "sent", Document.sent_at: now}).where(Document.id == row["id"])
                 changed.append(row["id"])
             else:
                 await Document.update({Document.sent_at: now}).where(Document.id == row["id"])
             await _event(row["id"], "sent", "marked as sent by hand", actor)
     return changed
+
+
+async def record_emailed(document_id: int, to: str, *, actor: int | None = None) -> None:
+    """The outbox delivered the document to `to` (inside its delivery transaction): an issued invoice
+    becomes sent, as mark_sent does by hand, and the history says it was emailed and to whom."""
+    async with write_transaction():
+        row = await Document.select(Document.doc_type, Document.status).where(Document.id == document_id).first()
+        if row is None:
+            raise NotFound(f"Document {document_id}")
+        if logic.sending_makes_it_sent(row["doc_type"], row["status"]):
+            await Document.update({Document.status: "sent", Document.sent_at: _now()}).where(Document.id == document_id)
+        await _event(document_id, "emailed", f"to {to}", actor)
 
 
 async def _copy_lines(source_id: int) -> list[dict[str, Any]]:

@@ -698,17 +698,6 @@ async def resend(message_id: int, *, actor: int | None = None) -> dict[str, Any]
 
 # -- delivery -------------------------------------------------------------------------------
 
-async def _document_emailed(document_id: int, to: str, actor: int | None) -> None:
-    """Inside the delivery transaction: an issued invoice becomes sent, and the history says so.
-
-    Adapter: app.documents.service.mark_sent records "marked as sent by hand"; it has no way yet to
-    say "emailed". Until it does, the status moves through mark_sent and the email is its own event."""
-    document = await documents_service.get_document(document_id, with_lines=False)
-    if document["doc_type"] == documents_logic.INVOICE and document["status"] == "issued":
-        await documents_service.mark_sent([document_id], actor=actor)
-    await documents_service.record_event(document_id, "emailed", f"to {to}", actor)
-
-
 async def deliver_one(message_id: int) -> dict[str, Any] | None:
     """One attempt at one queued message. Returns the message after, or None if it was not queued."""
     now = _now()
@@ -746,7 +735,8 @@ async def deliver_one(message_id: int) -> dict[str, Any] | None:
             OutboxMessage.sent_at: _now() if outcome.status == "sent" else None,
         }).where(OutboxMessage.id == message_id)
         if outcome.status == "sent" and row["document"] is not None:
-            await _document_emailed(row["document"], row["to_addresses"], row["created_by"])
+            # an issued invoice becomes sent; its history says emailed, to whom
+            await documents_service.record_emailed(row["document"], row["to_addresses"], actor=row["created_by"])
     if outcome.status == "sent":
         log.info("message %s sent to %s: %s", message_id, row["to_addresses"], outcome.reply)
     else:
@@ -894,7 +884,7 @@ async def demo_outbox(data_dir: Path | None, *, accountant_email: str, from_emai
                                             OutboxMessage.sent_at: now, OutboxMessage.next_attempt_at: None,
                                             OutboxMessage.server_reply: "250 2.0.0 Ok: queued as 4Fz1Kx2DemoQ"}) \
                     .where(OutboxMessage.id == message["id"])
-                await _document_emailed(row["id"], message["to_addresses"], None)
+                await documents_service.record_emailed(row["id"], message["to_addresses"])
             elif index == 1:
                 await OutboxMessage.update({OutboxMessage.status: "failed", OutboxMessage.attempts: 1,
                                             OutboxMessage.next_attempt_at: None,

@@ -163,6 +163,30 @@ def test_an_invoice_arrives_with_headers_and_its_pdf_and_becomes_sent(api, brows
     assert log["total"] == 1 and log["items"][0]["status"] == "sent"
 
 
+def test_an_emailed_invoice_history_says_it_was_emailed_and_to_whom(api, browser, config, smtp):
+    configure(api, smtp)
+    client = make_client(email="accounts@maple.example")
+    invoice = issued_invoice(api, client)
+    assert api.post(f"/api/v1/invoices/{invoice['id']}/send", json={}).status_code == 202
+    assert deliver() == 1
+    emailed = api.get(f"/api/v1/invoices/{invoice['id']}").json()
+    assert emailed["status"] == "sent" and emailed["sent_at"]
+    history = query(config, "SELECT kind, detail FROM document_event WHERE document = ? ORDER BY id", invoice["id"])
+    assert history == [("created", ""), ("issued", invoice["number"]), ("emailed", "to accounts@maple.example")]
+    page = browser.get(f"/documents/{invoice['id']}").text
+    assert "Emailed" in page and "to accounts@maple.example" in page and "by hand" not in page
+    # emailed again (already sent): the history adds the second email, the status stays
+    assert api.post(f"/api/v1/invoices/{invoice['id']}/send", json={"to": "boss@maple.example"}).status_code == 202
+    assert deliver() == 1
+    history = query(config, "SELECT kind, detail FROM document_event WHERE document = ? ORDER BY id", invoice["id"])
+    assert history[2:] == [("emailed", "to accounts@maple.example"), ("emailed", "to boss@maple.example")]
+    # marked as sent by hand, the history says so (and only then)
+    by_hand = issued_invoice(api, client)
+    assert api.post(f"/api/v1/invoices/{by_hand['id']}/mark-sent").status_code == 200
+    assert query(config, "SELECT kind, detail FROM document_event WHERE document = ? AND kind = 'sent'",
+                 by_hand["id"]) == [("sent", "marked as sent by hand")]
+
+
 def test_offline_the_message_stays_queued_and_goes_when_the_server_is_back(api, config, smtp):
     configure(api, smtp)
     client = make_client(email="accounts@maple.example")

@@ -330,6 +330,15 @@ def test_clean_number_patterns_checks_the_given_ones_by_their_settings_field():
     assert "{year} or {yy}" in failed.value.by_field()["invoice_number_pattern"]
 
 
+@pytest.mark.parametrize(("doc_type", "stored", "becomes_sent"), [
+    (INVOICE, "issued", True),
+    (INVOICE, "sent", False), (INVOICE, "draft", False), (INVOICE, "cancelled", False),
+    (QUOTE, "issued", False), (CREDIT_NOTE, "issued", False),
+])
+def test_only_an_issued_invoice_becomes_sent_when_sent(doc_type, stored, becomes_sent):
+    assert logic.sending_makes_it_sent(doc_type, stored) is becomes_sent
+
+
 # -- snapshot ----------------------------------------------------------------------
 
 def test_snapshot_freezes_the_listed_fields_of_business_and_client():
