@@ -1,10 +1,11 @@
 """Start the server once per data folder and sign in whoever started it.
 
-The first launch takes the data folder's instance lock (app.instance), binds
-127.0.0.1 (5050, or the next free port), and records the port in the lock file.
-A second launch finds the lock taken, reads the port, asks the running server's
-database for a fresh one-time launch token, and opens the browser on the running
-instance.
+The first launch takes the data folder's instance lock (app.instance), migrates
+the database, binds 127.0.0.1 (5050, or the next free port), and records the
+port in the lock file. A second launch finds the lock taken, reads the port,
+asks the running server's database for a fresh one-time launch token (without
+migrating it: the schema belongs to the server that holds the lock), and opens
+the browser on the running instance.
 The browser is opened on a 0600 page in the data folder that holds the token,
 so the token never appears in a process list or a shell history.
 """
@@ -107,8 +108,10 @@ def serve(config: Config, *, open_in_browser: bool = True) -> int:
     except AlreadyRunning as running:
         config.port = running.port or config.port
         print(f"Counterfoil is already running for {config.data_dir} on {config.base_url()}.", file=sys.stderr)
-        asyncio.run(open_database(config))
         if open_in_browser:
+            # Only a launch token is written: the running server migrated the database at its start,
+            # and a second program must never change the schema under it.
+            asyncio.run(open_database(config, migrate=False))
             open_browser(config)
         return 0
     try:
