@@ -1,9 +1,11 @@
 """Start the server once per data folder and sign in whoever started it.
 
-The first launch takes an exclusive lock on the data folder, binds 127.0.0.1
-(5050, or the next free port), and writes the port into the lock file. A
-second launch finds the lock taken, asks the running server's database for a
-fresh one-time launch token, and opens the browser on the running instance.
+The first launch takes the data folder's instance lock (app.instance), migrates
+the database, binds 127.0.0.1 (5050, or the next free port), and records the
+port in the lock file. A second launch finds the lock taken, reads the port,
+asks the running server's database for a fresh one-time launch token (without
+migrating it: the schema belongs to the server that holds the lock), and opens
+the browser on the running instance.
 The browser is opened on a 0600 page in the data folder that holds the token,
 so the token never appears in a process list or a shell history.
 """
@@ -11,10 +13,7 @@ so the token never appears in a process list or a shell history.
 from __future__ import annotations
 
 import asyncio
-import errno
-import fcntl
 import html
-import json
 import logging
 import os
 import socket
@@ -26,48 +25,10 @@ import webbrowser
 from pathlib import Path
 
 from app.config import LAUNCH_TOKEN_TTL_S, Config
+from app.instance import AlreadyRunning, InstanceLock
 
 log = logging.getLogger("counterfoil")
 PORT_ATTEMPTS = 20
-
-
-class AlreadyRunning(Exception):
-    def __init__(self, port: int):
-        self.port = port
-
-
-class InstanceLock:
-    def __init__(self, path: Path):
-        self.path = path
-        self.handle = None
-
-    def acquire(self) -> None:
-        handle = open(self.path, "a+")
-        os.chmod(self.path, 0o600)
-        try:
-            fcntl.flock(handle.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except OSError as error:
-            if error.errno not in (errno.EAGAIN, errno.EACCES):
-                raise
-            handle.seek(0)
-            try:
-                port = int(json.loads(handle.read() or "{}").get("port", 0))
-            finally:
-                handle.close()
-            raise AlreadyRunning(port) from None
-        self.handle = handle
-
-    def record(self, port: int) -> None:
-        assert self.handle is not None
-        self.handle.seek(0)
-        self.handle.truncate()
-        self.handle.write(json.dumps({"pid": os.getpid(), "port": port}))
-        self.handle.flush()
-
-    def release(self) -> None:
-        if self.handle is not None:
-            self.handle.close()
-            self.handle = None
 
 
 def bind_socket(host: str, port: int, *, attempts: int = PORT_ATTEMPTS) -> socket.socket:
@@ -147,8 +108,10 @@ def serve(config: Config, *, open_in_browser: bool = True) -> int:
     except AlreadyRunning as running:
         config.port = running.port or config.port
         print(f"Counterfoil is already running for {config.data_dir} on {config.base_url()}.", file=sys.stderr)
-        asyncio.run(open_database(config))
         if open_in_browser:
+            # Only a launch token is written: the running server migrated the database at its start,
+            # and a second program must never change the schema under it.
+            asyncio.run(open_database(config, migrate=False))
             open_browser(config)
         return 0
     try:

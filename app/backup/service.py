@@ -32,7 +32,6 @@ from __future__ import annotations
 
 import asyncio
 import errno
-import fcntl
 import hashlib
 import io
 import json
@@ -71,6 +70,7 @@ from app.config import Config
 from app.db import engine
 from app.db.engine import write_transaction
 from app.db.migrate import apply_migrations, known_migrations
+from app.instance import AlreadyRunning, InstanceLock, running_port
 from app.paths import ensure_private_dir
 
 log = logging.getLogger("counterfoil.backup")
@@ -443,24 +443,8 @@ class Staged:
 
 
 def server_port(config: Config) -> int | None:
-    """The port of a server holding this data folder's instance lock, or None.
-
-    Looks without creating or changing anything: the lock file is opened read-only.
-    """
-    try:
-        handle = open(config.lock_path)
-    except OSError:
-        return None
-    with handle:
-        try:
-            fcntl.flock(handle.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except OSError:
-            try:
-                return int(json.loads(handle.read() or "{}").get("port", 0)) or 0
-            except ValueError:
-                return 0
-        fcntl.flock(handle.fileno(), fcntl.LOCK_UN)
-    return None
+    """The port of a server holding this data folder's instance lock (0 if not recorded yet), or None."""
+    return running_port(config.lock_path)
 
 
 def running_refusal(config: Config, port: int) -> RestoreRefused:
@@ -870,8 +854,6 @@ async def _nothing() -> AsyncIterator[None]:
 
 def import_bundle(config: Config, source: Path, passphrase: str, *, progress: Progress | None = None) -> RestoreResult:
     """The command line's import: refused while a server holds the folder; the instance lock is held meanwhile."""
-    from app.launcher import AlreadyRunning, InstanceLock
-
     port = server_port(config)
     if port is not None:
         raise running_refusal(config, port)

@@ -1,19 +1,30 @@
 """The SQLite engine every table is bound to, and the one way to write.
 
-Piccolo opens a connection per query and its default transaction is DEFERRED,
-which gave "database is locked" under concurrent read-then-write transactions
-(STACK-NOTES). So, as datasette does, every write goes through one writer:
-an in-process asyncio lock (fast path for this process) around a
-`BEGIN IMMEDIATE` transaction (serialises other processes through SQLite's
-busy timeout). A double-click therefore waits its turn instead of failing.
+Piccolo's SQLite engine opens a new connection (and an aiosqlite thread) for every query
+made outside a transaction, and its default transaction is DEFERRED, which gave "database
+is locked" under concurrent read-then-write transactions (STACK-NOTES). So, as datasette does:
+
+- Writes go through `write_transaction()` only: an in-process asyncio lock (one writer in
+  this process) around a `BEGIN IMMEDIATE` transaction (other processes wait their turn
+  through SQLite's busy timeout), on one long-lived writer connection. A double-click
+  therefore waits its turn instead of failing.
+- Reads outside a transaction (SELECT, WITH) share one long-lived reader connection, which
+  is `query_only`: it cannot write even by mistake.
+- Any other statement outside a transaction raises `WriteOutsideTransaction` at once instead
+  of committing on a connection of its own beside the single writer. Two exceptions: a
+  PRAGMA that only reports (no `=`) runs on a fresh connection, and inside `migrating()`
+  (Piccolo's migration runner, which writes its bookkeeping outside its own transactions)
+  statements run on a fresh connection as Piccolo runs them.
 """
 
 from __future__ import annotations
 
 import asyncio
+import re
 import sqlite3
-from collections.abc import AsyncIterator, Awaitable, Callable
-from contextlib import asynccontextmanager
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from contextlib import asynccontextmanager, contextmanager
+from contextvars import ContextVar
 from pathlib import Path
 from typing import Any
 
@@ -23,12 +34,33 @@ from piccolo.engine.sqlite import SQLiteEngine, SQLiteTransaction, TransactionTy
 BUSY_TIMEOUT_S = 30
 
 
+class WriteOutsideTransaction(RuntimeError):
+    """A statement that may change the database ran outside `write_transaction()`."""
+
+
+# Set by `migrating()`: Piccolo's migration runner may write outside a transaction.
+_migrating: ContextVar[bool] = ContextVar("counterfoil_migrating", default=False)
+
+_READ = re.compile(r"\s*\(*\s*(SELECT|WITH)\b", re.IGNORECASE)
+_PRAGMA_READ = re.compile(r"\s*PRAGMA\b[^=]*$", re.IGNORECASE | re.DOTALL)
+
+
+def statement_kind(query: str) -> str:
+    """"read" (SELECT, WITH), "pragma" (a PRAGMA that only reports: no `=`) or "write" (anything else)."""
+    if _READ.match(query):
+        return "read"
+    if _PRAGMA_READ.match(query):
+        return "pragma"
+    return "write"
+
+
 class _WriterTransaction(SQLiteTransaction):
     """A transaction on the engine's one long-lived writer connection.
 
-    Writes are serialised anyway (the write lock, BEGIN IMMEDIATE), so one
-    connection serves them all and is kept open between transactions. Piccolo
-    left the connection open when BEGIN failed; here it is ours to keep.
+    Every transaction runs there (`write_transaction`'s, and the ones Piccolo's migration
+    manager opens itself). Writes are serialised anyway (the write lock, BEGIN IMMEDIATE),
+    so one connection serves them all and is kept open between transactions. Piccolo left
+    the connection open when BEGIN failed; here it is ours to keep.
     """
 
     async def get_connection(self):  # type: ignore[override]
@@ -49,12 +81,12 @@ class _WriterTransaction(SQLiteTransaction):
 
 
 class CounterfoilEngine(SQLiteEngine):
-    """SQLite with the durability settings applied on every connection we open.
+    """Piccolo's SQLite engine on two long-lived connections, with the durability settings on each.
 
-    Piccolo opens a new connection (and an aiosqlite thread) for every query made
-    outside a transaction: about 1 ms each, which adds up on a page of ten queries.
-    Reads outside transactions therefore share one long-lived connection; writes
-    still go through `write_transaction` and their own connection.
+    The writer serves every transaction (`_WriterTransaction`); the reader serves the reads
+    made outside one (a new connection per query, as Piccolo opens them, costs about 1 ms,
+    which adds up on a page of ten queries). Anything else outside a transaction is refused
+    (`_run_in_new_connection`), unless migrating.
     """
 
     _reader: aiosqlite.Connection | None = None
@@ -62,7 +94,7 @@ class CounterfoilEngine(SQLiteEngine):
     _writer: aiosqlite.Connection | None = None
     _writer_path: str | None = None
 
-    async def _open_daemon_connection(self) -> aiosqlite.Connection:
+    async def _open_daemon_connection(self, *, query_only: bool) -> aiosqlite.Connection:
         connection = aiosqlite.connect(**self.connection_kwargs)
         # Our long-lived connections must never keep the program alive at exit
         # (aiosqlite's worker thread is not a daemon by default).
@@ -72,6 +104,8 @@ class CounterfoilEngine(SQLiteEngine):
         await connection.execute("PRAGMA foreign_keys = 1")
         await connection.execute("PRAGMA synchronous = FULL")
         await connection.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_S * 1000}")
+        if query_only:
+            await connection.execute("PRAGMA query_only = 1")
         return connection
 
     async def _shared(self, name: str) -> aiosqlite.Connection:
@@ -79,7 +113,7 @@ class CounterfoilEngine(SQLiteEngine):
         or its worker thread has died."""
         connection, path = getattr(self, f"_{name}"), getattr(self, f"_{name}_path")
         if connection is None or path != self.path or not _alive(connection):
-            setattr(self, f"_{name}", await self._open_daemon_connection())
+            setattr(self, f"_{name}", await self._open_daemon_connection(query_only=name == "reader"))
             setattr(self, f"_{name}_path", self.path)
             if connection is not None:
                 await _close_quietly(connection)
@@ -92,11 +126,17 @@ class CounterfoilEngine(SQLiteEngine):
         return await self._shared("reader")
 
     async def _run_in_new_connection(self, query, args=None, query_type="generic", table=None):  # type: ignore[override]
-        if not query.lstrip()[:6].upper().startswith(("SELECT", "WITH")):
-            return await super()._run_in_new_connection(query, args, query_type, table)
-        connection = await self._shared_reader()
-        async with connection.execute(query, args or []) as cursor:
-            return await cursor.fetchall()
+        """Every statement run outside a transaction comes here (Piccolo's name: it would open a connection)."""
+        kind = statement_kind(query)
+        if kind == "read":
+            connection = await self._shared_reader()
+            async with connection.execute(query, args or []) as cursor:
+                return await cursor.fetchall()
+        if kind == "write" and not _migrating.get():
+            raise WriteOutsideTransaction(
+                "a statement that may change the database ran outside write_transaction(), which would "
+                f"bypass the single writer: {' '.join(query.split())[:200]}")
+        return await super()._run_in_new_connection(query, args, query_type, table)
 
     async def close_connections(self) -> None:
         for name in ("_reader", "_writer"):
@@ -106,6 +146,7 @@ class CounterfoilEngine(SQLiteEngine):
                 await _close_quietly(connection)
 
     async def get_connection(self):  # type: ignore[override]
+        """A fresh connection, for what Piccolo opens on its own (`Select.batch`); transactions use the writer."""
         connection = await super().get_connection()
         await connection.execute("PRAGMA synchronous = FULL")
         await connection.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_S * 1000}")
@@ -166,7 +207,8 @@ def configure(database_path: Path) -> None:
 
 @asynccontextmanager
 async def write_transaction() -> AsyncIterator[SQLiteTransaction]:
-    """The only door for writes: one writer at a time, BEGIN IMMEDIATE, all or nothing."""
+    """The door for writes: one writer at a time, BEGIN IMMEDIATE, all or nothing (`migrating()` is the other,
+    for the migration runner only)."""
     current = DB.current_transaction.get()
     if current is not None:
         # Already inside the writer (a service calling another service).
@@ -174,6 +216,21 @@ async def write_transaction() -> AsyncIterator[SQLiteTransaction]:
         return
     async with _lock(), DB.transaction(transaction_type=TransactionType.immediate) as transaction:
         yield transaction
+
+
+@contextmanager
+def migrating() -> Iterator[None]:
+    """Let statements outside a transaction write, for Piccolo's migration runner only (app.db.migrate).
+
+    The runner creates its `migration` table and records each migration it ran outside any
+    transaction, and runs each migration in a transaction of its own (on the writer, without
+    the write lock: it runs at start, before anything else writes, or inside `writes_paused()`).
+    """
+    token = _migrating.set(True)
+    try:
+        yield
+    finally:
+        _migrating.reset(token)
 
 
 @asynccontextmanager
@@ -186,7 +243,9 @@ async def writes_paused() -> AsyncIterator[None]:
 
 
 def raw_connection(database_path: Path | None = None) -> sqlite3.Connection:
-    """A plain sqlite3 connection for synchronous tools (check, backup, tests)."""
+    """A plain sqlite3 connection, outside the engine, for synchronous reads (`counterfoil check`, /health, tests).
+
+    It is not the writer: the app writes through `write_transaction()` only."""
     connection = sqlite3.connect(database_path or DB.path, timeout=BUSY_TIMEOUT_S)
     connection.execute("PRAGMA foreign_keys = 1")
     connection.row_factory = sqlite3.Row

@@ -38,11 +38,18 @@ def prepare_files(config: Config) -> None:
             os.chmod(side, 0o600)
 
 
-async def open_database(config: Config) -> None:
+async def open_database(config: Config, *, migrate: bool = True) -> None:
+    """Point the engine at the data folder's database, made private, and bring its schema up to date.
+
+    `migrate=False` leaves the schema as it is: for a process that only writes a row while the
+    server holding the folder's instance lock runs (the second launch's launch token). That
+    server migrated the database at its start; no other program may change it under it.
+    """
     check_sqlite()
     old_umask = os.umask(0o077)
     try:
         prepare_files(config)
-        await apply_migrations()
+        if migrate:
+            await apply_migrations()
     finally:
         os.umask(old_umask)

@@ -1,15 +1,23 @@
 """Email: the settings, the outbox, and the background task that delivers it.
 
-Every message is first written to the database (with its attachments' bytes), then
-sent by `Worker`, a task started with the app. When the network or the server is
-down a message stays queued with the last error and its attempts, and is tried again
-with an exponential backoff, and at once when the app starts again. SMTP runs in a
-worker thread (smtplib) so the server keeps answering meanwhile.
+Nothing is sent while a request waits. `queue_message` writes the message with its
+attachments' bytes to the outbox (status "queued") in one transaction and wakes the
+`Worker`, a task the web server starts with the app (`Worker.start`). The worker looks
+at the outbox at start (after a short pause), when woken, and when the next retry is due.
+
+One attempt (`deliver_one`) runs in three steps, so the single writer is never held
+while the network is slow: a transaction marks the message "sending"; SMTP runs in a
+worker thread (smtplib), outside any transaction; a second transaction writes the
+outcome (logic.after_attempt), and for a document its history (and an issued invoice
+becomes sent). The outcome is "sent" with the server's answer, "failed" on a permanent
+refusal (5xx) or after MAX_ATTEMPTS, or "queued" again with the error, the attempts and
+an exponential backoff (1 minute, doubling, at most 6 hours). At start, a message left
+"sending" by a crash is queued again and every queued message is due at once
+(`recover_at_start`); new mail settings make every queued message due at once too.
 
 The SMTP password is write-only: `get_mail_settings()` never returns it; only
 `_smtp_config()` reads it, to log in. It is never logged and never put in an error.
 """
-
 from __future__ import annotations
 
 import asyncio

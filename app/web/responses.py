@@ -1,4 +1,7 @@
-"""Shared pieces of every domain's routes: pages, flashes, errors, lists in JSON."""
+"""What every page and API route shares (app/web/pages, app/web/api): the page context and
+its navigation, redirects with a one-time flash message, form data, paging and lists in JSON,
+and the exception handlers that turn the core's errors (app.common.logic) into an error page
+or a JSON error body."""
 
 from __future__ import annotations
 
@@ -24,6 +27,7 @@ from app.common.logic import Conflict, FieldError, Forbidden, NotFound, PageOf, 
 log = logging.getLogger("counterfoil.web")
 FLASH_COOKIE = "counterfoil_flash"
 
+# The navigation: (section, path, label, for the owner only).
 NAV = [
     ("dashboard", "/", "Dashboard", False),
     ("clients", "/clients", "Clients", False),
@@ -41,12 +45,17 @@ NAV = [
 
 
 def wants_json(request: Request) -> bool:
+    """The API and /health answer errors in JSON; every other path answers with an error page."""
     return request.url.path.startswith("/api/") or request.url.path.startswith("/health")
 
 
 def page(request: Request, template: str, *, status_code: int = 200, section: str = "", title: str = "",
          **context: Any) -> Template:
-    """Render a full page, or just its main block for an htmx request that targets it."""
+    """Render `template` with what every page needs: who is signed in, the CSRF token, the navigation
+    they may see, the flash message (read once: its cookie is deleted) and the version.
+
+    Always the template it is given: a route that answers htmx with a fragment picks the fragment's
+    template itself (e.g. `clients/_rows.html` when HX-Target is the result list)."""
     flash = request.cookies.get(FLASH_COOKIE)
     identity = request.scope.get("user")
     response = Template(
@@ -60,7 +69,6 @@ def page(request: Request, template: str, *, status_code: int = 200, section: st
             "title": title,
             "flash": flash,
             "version": __version__,
-            "is_htmx": request.headers.get("hx-request") == "true",
             **context,
         },
     )
@@ -70,7 +78,8 @@ def page(request: Request, template: str, *, status_code: int = 200, section: st
 
 
 def redirect(to: str, *, flash: str | None = None, request: Request | None = None) -> Response:
-    """After a successful POST: redirect (htmx follows HX-Redirect) with a one-time message."""
+    """After a successful POST: a 303 redirect (to htmx, a 200 with HX-Redirect, which it follows), with an
+    optional one-time message in a 60-second cookie that the next page shows and deletes."""
     if request is not None and request.headers.get("hx-request") == "true":
         response: Response = Response(content="", status_code=200, headers={"HX-Redirect": to})
     else:

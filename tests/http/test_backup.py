@@ -221,7 +221,7 @@ def _bytes_io(data: bytes):
 
 
 def test_cli_refuses_while_a_server_holds_the_folder(bundle, existing, passphrase_file):
-    from app.launcher import InstanceLock
+    from app.instance import InstanceLock
 
     lock = InstanceLock(existing.lock_path)
     lock.acquire()
