@@ -2,7 +2,8 @@
 
 Random invoices go into a real in-memory SQLite table shaped as `document` is (money in minor units,
 dates as ISO text); on random days, every status filter of invoice_status_sql finds exactly the
-invoices to which invoice_status gives that status, and open_amount_sql computes balance().
+invoices to which invoice_status gives that status, open_amount_sql computes balance(), and the aging
+buckets of aging_bucket_sql are aging_bucket's.
 """
 
 from __future__ import annotations
@@ -29,6 +30,7 @@ from app.documents.logic import (
     open_amount_sql,
     owed_invoice_sql,
 )
+from app.receivables.logic import AGING_BUCKETS, aging_bucket, aging_bucket_sql
 
 days = st.dates(min_value=date(2024, 1, 1), max_value=date(2026, 12, 31))
 
@@ -107,6 +109,14 @@ def test_the_open_amount_in_sql_is_the_balance(rows):
         found = dict(connection.execute(f"SELECT id, {open_amount_sql()} FROM document"))
     assert found == {i: balance(Decimal(row.total), Decimal(row.paid), Decimal(row.credited))
                      for i, row in enumerate(rows)}
+
+
+@given(rows=st.lists(invoices(), min_size=1, max_size=30), as_of=days)
+def test_the_aging_buckets_in_sql_are_aging_bucket(rows, as_of):
+    with table_of(rows) as connection:
+        for bucket in AGING_BUCKETS:
+            expected = {i for i, row in enumerate(rows) if aging_bucket(row.due_date, as_of) == bucket}
+            assert ids(connection, f"SELECT id FROM document WHERE {aging_bucket_sql(bucket, as_of)}") == expected
 
 
 def test_the_open_filter_is_written_as_the_partial_index_of_open_invoices():
