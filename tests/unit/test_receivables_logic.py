@@ -11,7 +11,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from app.common.logic import ValidationFailed
-from app.ledger.logic import Entry, balance_of
+from app.ledger.logic import balance_of
 from app.receivables.logic import (
     AGING_BUCKETS,
     InvoiceHistory,
@@ -24,15 +24,10 @@ from app.receivables.logic import (
     statement_date,
     statement_period,
 )
+from tests.unit.test_ledger_logic import entry, ledger_entries  # the ledger's entries, as its tests make them
 
 D = Decimal
 AS_OF = date(2026, 6, 30)
-
-
-def entry(day: date, kind: str = "invoice", debit: str = "0", credit: str = "0", amount: str = "0",
-          number: str = "") -> Entry:
-    return Entry(entry_date=day, kind=kind, number=number, description=kind, debit=D(debit), credit=D(credit),
-                 amount=D(amount))
 
 
 # -- aging ---------------------------------------------------------------------------------
@@ -118,12 +113,6 @@ def test_statement_ages_open_items_at_the_end_of_the_period():
     # due 2026-01-30 is 60 days before 2026-03-31; due 2025-12-01 is 120 days before
     assert st_.aging == {"current": D("10.00"), "1-30": D(0), "31-60": D("20.00"), "61-90": D(0),
                          "over 90": D("5.00")}
-
-
-amounts = st.decimals(min_value=D("0"), max_value=D("100000"), places=2)
-ledger_entries = st.lists(st.builds(lambda day, debit, credit: Entry(day, "payment", "", "", debit, credit),
-                                    st.dates(min_value=date(2025, 1, 1), max_value=date(2026, 12, 31)), amounts,
-                                    amounts), max_size=40).map(lambda es: sorted(es, key=lambda e: e.entry_date))
 
 
 @given(entries=ledger_entries, start=st.dates(min_value=date(2025, 1, 1), max_value=date(2026, 12, 31)),
