@@ -15,7 +15,7 @@ import re
 import string
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
@@ -126,10 +126,19 @@ def balance(total: Decimal, paid: Decimal, credited: Decimal) -> Decimal:
 
 # -- statuses -----------------------------------------------------------------
 
+# The stored statuses of an invoice that can be owed; any other (draft, cancelled) is shown as it is.
+LIVE_INVOICE_STATUSES = ("issued", "sent")
+# Not a status: the invoices' list filter for every invoice with money owed, whatever it shows.
+OPEN_FILTER = "open"
+OWED_STATUSES = ("issued", "sent", "partial", "overdue")   # the statuses of an invoice with money owed on it
+
+
 def invoice_status(stored: str, *, total: Decimal, paid: Decimal, credited: Decimal, due_date: date | None,
                    today: date) -> str:
-    """The status a user sees: stored life (draft, issued, sent, cancelled) plus what the money says."""
-    if stored in ("draft", "cancelled"):
+    """The status a user sees: stored life (draft, issued, sent, cancelled) plus what the money says.
+
+    invoice_status_sql states the same rule for SQLite; change both together."""
+    if stored not in LIVE_INVOICE_STATUSES:
         return stored
     open_amount = balance(total, paid, credited)
     if open_amount <= 0:
@@ -139,6 +148,78 @@ def invoice_status(stored: str, *, total: Decimal, paid: Decimal, credited: Deci
     if paid > 0 or credited > 0:
         return "partial"
     return stored
+
+
+# -- the same rules in SQL ------------------------------------------------------
+# The invoice list filters, the statistics and the receivables (open invoices, aging) ask SQLite
+# what invoice_status and balance say in Python. Their SQL is built here, next to the Python, so
+# the two cannot drift apart; tests/unit/test_invoice_status_sql.py runs both on random invoices.
+
+@dataclass(frozen=True)
+class InvoiceColumns:
+    """Where a query finds an invoice's fields: column names, table-qualified names or any SQL expressions."""
+
+    status: str = "status"
+    total: str = "total_minor"
+    paid: str = "paid_minor"
+    credited: str = "credited_minor"
+    due_date: str = "due_date"
+
+    @classmethod
+    def of(cls, table: str) -> InvoiceColumns:
+        """The columns qualified by a table name or alias (`document.status`), for queries that join."""
+        plain = cls()
+        return cls(status=f"{table}.{plain.status}", total=f"{table}.{plain.total}", paid=f"{table}.{plain.paid}",
+                   credited=f"{table}.{plain.credited}", due_date=f"{table}.{plain.due_date}")
+
+
+def sql_date(day: date) -> str:
+    """A day as an SQL literal, '2026-03-31': ISO text, as dates are stored. Only a `date` is accepted, so
+    nothing but digits and dashes ever reaches the SQL."""
+    if not isinstance(day, date) or isinstance(day, datetime):
+        raise TypeError(f"a date is needed, not {day!r}")
+    return f"'{day.isoformat()}'"
+
+
+def open_amount_sql(columns: InvoiceColumns = InvoiceColumns()) -> str:
+    """balance() in SQL: what is still owed on an invoice, total less paid less credited."""
+    return f"({columns.total} - {columns.paid} - {columns.credited})"
+
+
+def live_invoice_sql(columns: InvoiceColumns = InvoiceColumns()) -> str:
+    """An invoice whose stored status is live (issued or sent): one that counts as billed and may be owed."""
+    return f"{columns.status} IN (" + ", ".join(f"'{status}'" for status in LIVE_INVOICE_STATUSES) + ")"
+
+
+def owed_invoice_sql(columns: InvoiceColumns = InvoiceColumns()) -> str:
+    """An invoice with money owed on it: live and its open amount above zero (the "open" filter, the aging).
+
+    Written as the partial index document_open_invoice is (app/documents/tables.py), so a query with
+    this condition can use it."""
+    return f"({live_invoice_sql(columns)} AND {open_amount_sql(columns)} > 0)"
+
+
+def invoice_status_sql(status: str, today: date, columns: InvoiceColumns = InvoiceColumns()) -> str:
+    """The SQL condition that holds exactly when invoice_status(...) returns `status` on `today`;
+    OPEN_FILTER ("open") holds when it returns any of OWED_STATUSES. In parentheses, so it combines
+    with anything."""
+    if status not in (*INVOICE_STATUSES, OPEN_FILTER):
+        raise ValueError(f"unknown invoice status {status!r}")
+    c = columns
+    owed = owed_invoice_sql(c)
+    late = f"{c.due_date} < {sql_date(today)}"
+    not_late = f"({c.due_date} IS NULL OR {c.due_date} >= {sql_date(today)})"
+    untouched = f"{c.paid} <= 0 AND {c.credited} <= 0"
+    conditions = {
+        OPEN_FILTER: owed,
+        "paid": f"{live_invoice_sql(c)} AND {open_amount_sql(c)} <= 0",
+        "overdue": f"{owed} AND {late}",
+        "partial": f"{owed} AND {not_late} AND NOT ({untouched})",
+        **{stored: f"{c.status} = '{stored}' AND {open_amount_sql(c)} > 0 AND {not_late} AND {untouched}"
+           for stored in LIVE_INVOICE_STATUSES},
+    }
+    as_stored = f"{c.status} = '{status}'"   # any other status (draft, cancelled) is shown as it is stored
+    return f"({conditions.get(status, as_stored)})"
 
 
 def quote_status(stored: str, *, valid_until: date | None, today: date) -> str:

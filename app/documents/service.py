@@ -126,24 +126,9 @@ async def related(document_id: int) -> list[dict[str, Any]]:
 
 
 def _status_clause(doc_type: str, status: str, today_: date) -> WhereRaw:
-    open_sql = "(document.total_minor - document.paid_minor - document.credited_minor)"
-    live = "document.status IN ('issued', 'sent')"
     day = today_.isoformat()
     if doc_type == INVOICE:
-        clauses = {
-            "draft": WhereRaw("document.status = 'draft'"),
-            "cancelled": WhereRaw("document.status = 'cancelled'"),
-            "paid": WhereRaw(f"{live} AND {open_sql} <= 0"),
-            "overdue": WhereRaw(f"{live} AND {open_sql} > 0 AND document.due_date < {{}}", day),
-            "partial": WhereRaw(f"{live} AND {open_sql} > 0 AND (document.due_date IS NULL OR document.due_date >= {{}}) "
-                                "AND (document.paid_minor > 0 OR document.credited_minor > 0)", day),
-            "open": WhereRaw(f"{live} AND {open_sql} > 0"),
-        }
-        for plain in ("issued", "sent"):
-            clauses[plain] = WhereRaw(
-                f"document.status = '{plain}' AND {open_sql} > 0 AND (document.due_date IS NULL OR document.due_date >= {{}}) "
-                "AND document.paid_minor = 0 AND document.credited_minor = 0", day)
-        return clauses[status]
+        return WhereRaw(logic.invoice_status_sql(status, today_, logic.InvoiceColumns.of("document")))
     if doc_type == QUOTE:
         if status == "expired":
             return WhereRaw("document.status = 'issued' AND document.valid_until < {}", day)
@@ -721,23 +706,16 @@ async def statistics() -> dict[str, Any]:
 
 
 async def _statistics(today_: date) -> dict[str, Any]:
-    day = today_.isoformat()
-    open_sql = "(total_minor - paid_minor - credited_minor)"
-    live = "status IN ('issued', 'sent')"
-    not_late = "(due_date IS NULL OR due_date >= {day})"
+    live = logic.live_invoice_sql()
+    open_sql = logic.open_amount_sql()
+    counts_sql = ", ".join(f"SUM({logic.invoice_status_sql(status, today_)}) AS n_{status}"
+                           for status in logic.INVOICE_STATUSES)
     rows = await Document.raw(
-        "SELECT currency, "
-        "SUM(status = 'draft') AS n_draft, SUM(status = 'cancelled') AS n_cancelled, "
-        f"SUM({live} AND {open_sql} <= 0) AS n_paid, "
-        f"SUM({live} AND {open_sql} > 0 AND due_date < {{}}) AS n_overdue, "
-        f"SUM({live} AND {open_sql} > 0 AND {not_late.format(day='{}')} AND (paid_minor > 0 OR credited_minor > 0)) AS n_partial, "
-        f"SUM(status = 'issued' AND {open_sql} > 0 AND {not_late.format(day='{}')} AND paid_minor = 0 AND credited_minor = 0) AS n_issued, "
-        f"SUM(status = 'sent' AND {open_sql} > 0 AND {not_late.format(day='{}')} AND paid_minor = 0 AND credited_minor = 0) AS n_sent, "
+        f"SELECT currency, {counts_sql}, "
         f"SUM(CASE WHEN {live} THEN total_minor - credited_minor ELSE 0 END) AS revenue, "
         f"SUM(CASE WHEN {live} THEN {open_sql} ELSE 0 END) AS outstanding, "
-        f"SUM(CASE WHEN {live} AND due_date < {{}} AND {open_sql} > 0 THEN {open_sql} ELSE 0 END) AS overdue "
-        "FROM document WHERE doc_type = 'invoice' GROUP BY currency ORDER BY currency",
-        day, day, day, day, day)
+        f"SUM(CASE WHEN {logic.invoice_status_sql('overdue', today_)} THEN {open_sql} ELSE 0 END) AS overdue "
+        "FROM document WHERE doc_type = 'invoice' GROUP BY currency ORDER BY currency")
     counts = {status: 0 for status in logic.INVOICE_STATUSES}
     for row in rows:
         for status in logic.INVOICE_STATUSES:
@@ -956,8 +934,8 @@ async def credit_targets(client_id: int, currency: str | None = None) -> list[di
     """Issued invoices of a client that a credit note can still credit (open balance above zero)."""
     query = Document.select(Document.id, Document.number, Document.currency, Document.issue_date, Document.total_minor,
                             Document.paid_minor, Document.credited_minor).where(
-        (Document.client == client_id) & (Document.doc_type == INVOICE) & Document.status.is_in(["issued", "sent"])
-        & WhereRaw("total_minor - paid_minor - credited_minor > 0"))
+        (Document.client == client_id) & (Document.doc_type == INVOICE)
+        & WhereRaw(logic.owed_invoice_sql(logic.InvoiceColumns.of("document"))))
     if currency:
         query = query.where(Document.currency == currency)
     rows = await query.order_by(Document.issue_date, ascending=False).order_by(Document.id, ascending=False)

@@ -16,6 +16,8 @@ from datetime import date, timedelta
 from decimal import Decimal
 from typing import Any
 
+from app.receivables.logic import AgingRow
+
 BOM = "\ufeff"
 
 
@@ -160,10 +162,9 @@ def payment_row(p: Mapping[str, Any]) -> list[Any]:
             day(p.get("reversal_date")), p.get("reversal_reason") or ""]
 
 
-def aging_row(entry: Mapping[str, Any]) -> list[Any]:
-    buckets = entry["buckets"]
-    return [entry["client_id"], entry["client_name"], entry["currency"],
-            *[plain(buckets.get(key, Decimal(0))) for key in AGING_KEYS], plain(entry["total"])]
+def aging_row(row: AgingRow) -> list[Any]:
+    return [row.client_id, row.client_name, row.currency,
+            *[plain(row.buckets.get(key, Decimal(0))) for key in AGING_KEYS], plain(row.total)]
 
 
 def tax_summary(documents: Iterable[Mapping[str, Any]]) -> list[list[Any]]:

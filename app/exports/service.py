@@ -19,10 +19,10 @@ from app.config import Config
 from app.documents import service as documents_service
 from app.documents.logic import CREDIT_NOTE, INVOICE
 from app.exports import logic
-from app.ledger import service as ledger_service
 from app.mail import logic as mail_logic
 from app.mail import service as mail_service
 from app.payments import service as payments_service
+from app.receivables import service as receivables_service
 from app.render import service as render_service
 from app.reports import service as reports_service
 from app.settings import service as settings_service
@@ -86,7 +86,7 @@ async def payments_csv(*, client_id: int | None = None, method: str = "", state:
 
 async def aging_csv(as_of: date | None = None) -> bytes:
     """Every client of the receivables aging (the page shows them a hundred at a time)."""
-    rows = await ledger_service.aging_report(as_of or await settings_service.today())
+    rows = await receivables_service.aging_report(as_of or await settings_service.today())
     return logic.csv_bytes(logic.AGING_COLUMNS, [logic.aging_row(row) for row in rows])
 
 
@@ -152,7 +152,7 @@ async def accountant_package(date_from: date | None, date_to: date | None, *, da
         document.setdefault("client_code", (clients.get(document["client"]) or {}).get("code", ""))
     payments = [row async for row in _pages(lambda page: payments_service.list_payments(
         date_from=date_from, date_to=date_to, page=page))]
-    aging = await ledger_service.aging_report(date_to)
+    aging = await receivables_service.aging_report(date_to)
     tables = {
         "clients.csv": (logic.CLIENT_COLUMNS, [logic.client_row(c) for c in clients.values()]),
         "invoices.csv": (logic.DOCUMENT_COLUMNS, [logic.document_row(d) for d in invoices]),

@@ -18,6 +18,7 @@ an exponential backoff (1 minute, doubling, at most 6 hours). At start, a messag
 The SMTP password is write-only: `get_mail_settings()` never returns it; only
 `_smtp_config()` reads it, to log in. It is never logged and never put in an error.
 """
+
 from __future__ import annotations
 
 import asyncio
@@ -39,10 +40,10 @@ from app.common.logic import Conflict, FieldError, NotFound, Page, PageOf, Valid
 from app.db.engine import write_transaction
 from app.documents import logic as documents_logic
 from app.documents import service as documents_service
-from app.ledger import service as ledger_service
 from app.mail import logic
 from app.mail.logic import Attachment
 from app.mail.tables import MailSettings, OutboxAttachment, OutboxMessage
+from app.receivables import service as receivables_service
 from app.render import logic as render_logic
 from app.render import service as render_service
 from app.settings import service as settings_service
@@ -498,65 +499,38 @@ async def send_document(document_id: int, data: Mapping[str, Any], *, doc_type: 
 
 # -- statements ---------------------------------------------------------------------------
 
-_AGING_KEYS = {"current": "current", "1-30": "1_30", "31-60": "31_60", "61-90": "61_90", "over 90": "over_90"}
-
-
-def statement_print_data(result: Mapping[str, Any], date_from: date, date_to: date, today: date) -> dict[str, Any]:
-    """Adapter: app.ledger's statement into the shape render_service.statement_pdf takes
-    (app/render/logic.statement_data). The render domain has no statement-by-client function yet."""
-    st = result["statement"]
-    return {
-        "client": result["client"], "currency": result["currency"], "period_from": date_from, "period_to": date_to,
-        "date": today, "opening_balance": st.opening, "closing_balance": st.closing,
-        "entries": [{"date": r.entry.entry_date, "kind": r.entry.kind, "number": r.entry.number,
-                     "description": r.entry.description, "debit": r.entry.debit, "credit": r.entry.credit,
-                     "balance": r.balance} for r in st.rows],
-        "aging": {_AGING_KEYS.get(k, k): v for k, v in st.aging.items()},
-    }
-
-
-async def _statement(client_id: int, date_from: date | None, date_to: date | None, currency: str | None
-                     ) -> tuple[dict[str, Any], date, date]:
-    today = await settings_service.today()
-    date_to = date_to or today
-    date_from = date_from or date(date_to.year, 1, 1)
-    result = await ledger_service.statement(client_id, date_from, date_to, currency or None)
-    return result, date_from, date_to
-
-
 async def statement_defaults(client_id: int, date_from: date | None = None, date_to: date | None = None,
                              currency: str | None = None) -> dict[str, Any]:
-    result, date_from, date_to = await _statement(client_id, date_from, date_to, currency)
-    client = result["client"]
+    """The statement (app.receivables, as the page and the download show it) and the message's defaults."""
+    view = await receivables_service.statement(client_id, date_from, date_to, currency or None)
+    client, st = view.client, view.statement
     settings = await settings_service.get_settings()
     locale = _locale(client, settings)
-    cur = result["currency"] or settings.get("default_currency") or "EUR"
+    cur = view.currency or settings.get("default_currency") or "EUR"
     values = {"business_name": settings.get("name") or "", "client_name": client["name"],
               "contact_name": client.get("contact_name") or client["name"], "currency": cur,
-              "period": period_text(date_from, date_to, locale),
-              "balance": render_logic.money(result["statement"].closing, cur, locale),
+              "period": period_text(st.date_from, st.date_to, locale),
+              "balance": render_logic.money(st.closing, cur, locale),
               "document_type": "Statement"}
     template = (await get_mail_settings())["email_templates"]["statement"]
-    return {"client": client, "result": result, "date_from": date_from, "date_to": date_to, "currency": cur,
-            "to": client.get("email") or "", "cc": "", "subject": logic.fill(template["subject"], values),
+    return {"client": client, "statement": view, "date_from": st.date_from, "date_to": st.date_to,
+            "currency": cur, "to": client.get("email") or "", "cc": "", "subject": logic.fill(template["subject"], values),
             "message": logic.fill(template["body"], values),
-            "attachment": logic.safe_filename(f"Statement {client['name']} {date_to.isoformat()}") + ".pdf"}
+            "attachment": logic.safe_filename(f"Statement {client['name']} {st.date_to.isoformat()}") + ".pdf"}
 
 
 async def send_statement(client_id: int, data: Mapping[str, Any], *, actor: int | None = None,
                          data_dir: Path | None = None) -> dict[str, Any]:
+    """Queue the client's statement: the same PDF the download gives (render's statement_view_pdf)."""
     date_from, date_to = _day(data.get("date_from"), "date_from"), _day(data.get("date_to"), "date_to")
     defaults = await statement_defaults(client_id, date_from, date_to, data.get("currency") or None)
     to, cc, subject, body = _clean_request(data, defaults)
-    today = await settings_service.today()
     try:
-        pdf = await render_service.statement_pdf(
-            statement_print_data(defaults["result"], defaults["date_from"], defaults["date_to"], today),
-            data_dir=data_dir)
+        rendered = await render_service.statement_view_pdf(defaults["statement"], data_dir=data_dir)
     except render_service.RenderError as error:
         raise Conflict(f"The statement PDF could not be made, so nothing was queued: {error}") from None
     return await queue_message("statement", to=to, cc=cc, subject=subject, body=body,
-                               attachments=[Attachment(defaults["attachment"], "application/pdf", pdf)],
+                               attachments=[Attachment(defaults["attachment"], "application/pdf", rendered.content)],
                                client_id=client_id, actor=actor)
 
 

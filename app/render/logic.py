@@ -25,6 +25,7 @@ from app.clients.logic import is_leitweg_id
 from app.common.logic import FieldError, ValidationFailed
 from app.documents import logic as documents_logic
 from app.money import minor_digits, round_money
+from app.receivables.logic import StatementView
 from app.taxes.logic import tax_registration
 
 QUOTE, INVOICE, CREDIT_NOTE, STATEMENT = "quote", "invoice", "credit_note", "statement"
@@ -616,22 +617,25 @@ def statement_data(data: Mapping[str, Any], *, settings: Mapping[str, Any], logo
     }
 
 
-def statement_input(client: Mapping[str, Any], currency: str, statement: Any, as_of: date) -> dict[str, Any]:
-    """The statement data dict from the ledger's Statement (date_from, date_to, opening, rows of
-    (entry, balance), closing, aging keyed "current", "1-30", ..., "over 90")."""
-    aging = {key.replace("-", "_").replace(" ", "_"): value for key, value in (statement.aging or {}).items()}
+def statement_input(view: StatementView) -> dict[str, Any]:
+    """The one way from a client's statement (app.receivables) to the data statement_data takes: the
+    downloaded PDF and the emailed one are both built here, so they say the same, dated the same."""
+    st = view.statement
     return {
-        "client": client, "currency": currency, "period_from": statement.date_from, "period_to": statement.date_to,
-        "date": as_of, "opening_balance": statement.opening, "closing_balance": statement.closing, "aging": aging,
+        "client": view.client, "currency": view.currency, "period_from": st.date_from, "period_to": st.date_to,
+        "date": view.statement_date, "opening_balance": st.opening, "closing_balance": st.closing,
+        # aging keyed as the labels are: "1-30" -> "1_30", "over 90" -> "over_90"
+        "aging": {key.replace("-", "_").replace(" ", "_"): value for key, value in st.aging.items()},
         "entries": [{"date": row.entry.entry_date, "kind": row.entry.kind, "number": row.entry.number,
                      "description": row.entry.description, "debit": row.entry.debit, "credit": row.entry.credit,
-                     "balance": row.balance} for row in statement.rows],
+                     "balance": row.balance} for row in st.rows],
     }
 
 
-def statement_filename(client: Mapping[str, Any], date_from: date, date_to: date) -> str:
+def statement_filename(view: StatementView) -> str:
+    client = view.client
     code = re.sub(r"[^A-Za-z0-9-]+", "-", client.get("code") or str(client.get("id") or "client")).strip("-")
-    return f"Statement_{code}_{date_from.isoformat()}_{date_to.isoformat()}.pdf"
+    return f"Statement_{code}_{view.statement.date_from.isoformat()}_{view.statement.date_to.isoformat()}.pdf"
 
 
 # -- Factur-X (EN 16931, CII D16B) ---------------------------------------------------

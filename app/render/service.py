@@ -38,8 +38,9 @@ import typst
 from app.clients import service as clients_service
 from app.common.logic import Page
 from app.documents import service as documents_service
-from app.ledger import service as ledger_service
 from app.paths import FONTS_DIR, TYPST_DIR, ensure_private_dir
+from app.receivables import service as receivables_service
+from app.receivables.logic import StatementView
 from app.render import logic
 from app.settings import service as settings_service
 
@@ -564,14 +565,15 @@ def statement_pdf_sync(data: Mapping[str, Any], settings: Mapping[str, Any], log
 
 async def client_statement_pdf(client_id: int, *, date_from: date | None = None, date_to: date | None = None,
                                currency: str | None = None, data_dir: Path | None = None) -> RenderedPdf:
-    """A client's statement PDF for a period (default: this year to today), from the ledger."""
-    today = await settings_service.today()
-    date_to = date_to or today
-    date_from = date_from or date(date_to.year, 1, 1)
-    found = await ledger_service.statement(client_id, date_from, date_to, currency)
-    data = logic.statement_input(found["client"], found["currency"], found["statement"], min(today, date_to))
-    content = await statement_pdf(data, data_dir=data_dir)
-    return RenderedPdf(content=content, filename=logic.statement_filename(found["client"], date_from, date_to))
+    """A client's statement PDF for a period (default: this year to today), from app.receivables."""
+    view = await receivables_service.statement(client_id, date_from, date_to, currency)
+    return await statement_view_pdf(view, data_dir=data_dir)
+
+
+async def statement_view_pdf(view: StatementView, *, data_dir: Path | None = None) -> RenderedPdf:
+    """The PDF of a statement: the download and the email both come from here."""
+    content = await statement_pdf(logic.statement_input(view), data_dir=data_dir)
+    return RenderedPdf(content=content, filename=logic.statement_filename(view))
 
 
 async def statement_pdf(data: Mapping[str, Any], *, data_dir: Path | None = None) -> bytes:

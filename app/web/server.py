@@ -39,6 +39,7 @@ from app.web.pages import exports as exports_routes
 from app.web.pages import ledger as ledger_routes
 from app.web.pages import mail as mail_routes
 from app.web.pages import payments as payments_routes
+from app.web.pages import receivables as receivables_routes
 from app.web.pages import render as render_routes
 from app.web.pages import reports as reports_routes
 from app.web.pages import settings as settings_routes
@@ -63,6 +64,7 @@ DOMAIN_ROUTES = [
     *batch_routes.ROUTES,
     *payments_routes.ROUTES,
     *ledger_routes.ROUTES,
+    *receivables_routes.ROUTES,
     *backup_routes.ROUTES,
     *mail_routes.ROUTES,
     *exports_routes.ROUTES,

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import sqlite3
 import struct
+import subprocess
 import zlib
 from typing import Any
 
@@ -18,6 +19,12 @@ def query(config: Config, sql: str, *args: Any) -> list[tuple]:
         return connection.execute(sql, args).fetchall()
     finally:
         connection.close()
+
+
+def text_of(pdf: bytes) -> str:
+    """A PDF's text, laid out as on the page (poppler's pdftotext)."""
+    result = subprocess.run(["pdftotext", "-layout", "-", "-"], input=pdf, capture_output=True, check=True)
+    return result.stdout.decode("utf-8")
 
 
 def count(config: Config, table: str, where: str = "1 = 1", *args: Any) -> int:

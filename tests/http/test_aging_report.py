@@ -13,7 +13,7 @@ from typing import Any
 
 import pytest
 
-from app.ledger import logic
+from app.receivables import logic
 from tests.conftest import run
 from tests.http.support import make_client
 

@@ -16,7 +16,7 @@ import pytest
 
 from tests.conftest import run
 from tests.http.smtp_support import PASSWORD, USERNAME, SmtpServer, configure, deliver, free_port, issued_invoice
-from tests.http.support import count, field_errors, make_client, query
+from tests.http.support import count, field_errors, make_client, query, text_of
 
 
 @pytest.fixture(autouse=True)
@@ -323,6 +323,27 @@ def test_statement_is_sent_with_its_pdf(api, smtp):
     assert backwards.status_code == 422 and "to" in field_errors(backwards)
     bad = api.post(f"/api/v1/clients/{client['id']}/statement/send", json={"to": "nope"})
     assert bad.status_code == 422 and "to" in field_errors(bad)
+
+
+def test_the_emailed_statement_is_the_downloaded_one_dated_the_same(api, smtp):
+    """One statement builder (issue 11): the attachment is the PDF the download gives, dated at the end of
+    its period, not the day it was emailed."""
+    configure(api, smtp)
+    client = make_client(email="accounts@maple.example")
+    draft = api.post("/api/v1/invoices", json={
+        "client_id": client["id"], "currency": "CAD", "issue_date": "2025-03-02", "terms_days": 30,
+        "lines": [{"description": "Design, March", "quantity": "10", "unit": "h", "unit_price": "120.00"}]}).json()
+    assert api.post(f"/api/v1/invoices/{draft['id']}/issue").status_code == 200
+    period = "from=2025-01-01&to=2025-03-31"
+    assert api.post(f"/api/v1/clients/{client['id']}/statement/send?{period}").status_code == 202
+    deliver()
+    [message] = smtp.inbox.messages()
+    [attachment] = list(message.iter_attachments())
+    emailed = text_of(attachment.get_content())
+    downloaded = text_of(api.get(f"/api/v1/clients/{client['id']}/statement.pdf?{period}").content)
+    [dated] = [line for line in emailed.splitlines() if "Statement date" in line]
+    assert "Mar 31, 2025" in dated   # the end of the period (the mail used to date it the day it was sent)
+    assert emailed == downloaded
 
 
 # -- pages ----------------------------------------------------------------------------------------

@@ -18,7 +18,7 @@ import pytest
 from app.config import Config
 from app.render import logic
 from tests.conftest import run
-from tests.http.support import make_client, png
+from tests.http.support import make_client, png, text_of
 from tests.unit.test_render_logic import schematron  # noqa: F401  (the EN 16931 schematron, as a fixture)
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "build"))
@@ -69,11 +69,6 @@ def embedded(pdf: bytes) -> dict[str, Any]:
         af = [str(spec.F) for spec in document.Root.get("/AF", [])]
         return {"files": files, "xmp": xmp, "af": af, "pages": len(document.pages),
                 "output_intents": len(document.Root.get("/OutputIntents", []))}
-
-
-def text_of(pdf: bytes) -> str:
-    result = subprocess.run(["pdftotext", "-layout", "-", "-"], input=pdf, capture_output=True, check=True)
-    return result.stdout.decode("utf-8")
 
 
 def squashed(pdf: bytes) -> str:

@@ -146,17 +146,11 @@ def test_every_domain_has_its_place_in_the_order():
     assert domains - set(DOMAIN_ORDER) == set()
 
 
-# Arrows that still point the wrong way while this refactoring lands; each entry goes with its fix.
-PENDING = {
-    ("app.ledger.service", "app.documents.tables"),    # statements and aging move to app.receivables
-}
-
-
 def test_imports_point_one_way():
     problems = []
     for name, path in project_modules():
         imports = imported_modules(path.read_text(encoding="utf-8"), name, is_package=path.name == "__init__.py")
-        problems.extend(violations(name, [target for target in imports if (name, target) not in PENDING]))
+        problems.extend(violations(name, imports))
     assert not problems, "imports pointing the wrong way:\n" + "\n".join(problems)
 
 

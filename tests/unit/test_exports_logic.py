@@ -12,6 +12,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from app.exports import logic
+from app.receivables.logic import AgingRow
 
 COLUMNS = logic._cols(("a", "A"), ("b", "B"), ("c", "C"))
 
@@ -57,8 +58,8 @@ def test_every_row_function_matches_its_columns():
                 "lines": [{"position": 1, "description": "x", "quantity": "1", "unit_price": "100", "net": Decimal(100)}]}
     payment = {"id": 3, "payment_date": date(2026, 1, 4), "client": 1, "currency": "CAD", "amount": Decimal(1),
                "applied": Decimal(1), "excess": Decimal(0)}
-    aging = {"client_id": 1, "client_name": "Maple", "currency": "CAD", "total": Decimal(5),
-             "buckets": {"current": Decimal(5)}}
+    aging = AgingRow(client_id=1, client_name="Maple", currency="CAD", total=Decimal(5),
+                     buckets={"current": Decimal(5)})
     assert len(logic.client_row(client)) == len(logic.CLIENT_COLUMNS)
     assert len(logic.document_row(document)) == len(logic.DOCUMENT_COLUMNS)
     assert len(logic.credit_note_row(document)) == len(logic.CREDIT_NOTE_COLUMNS)

@@ -459,6 +459,26 @@ def test_statement_data_computes_missing_running_balances():
     assert out["entries"][0]["kind"] == "Rechnung"
 
 
+def test_statement_input_carries_the_statements_date_and_figures():
+    """The one builder of a statement's print data (the download and the email both use it)."""
+    from app.ledger.logic import Entry, running
+    from app.receivables.logic import StatementView, statement
+
+    entries = [Entry(date(2025, 1, 10), "invoice", "INV-1", "Invoice INV-1", Decimal("100.00"), Decimal(0))]
+    figures = statement(entries, date(2025, 1, 1), date(2025, 3, 31), [(date(2025, 2, 9), Decimal("100.00"))])
+    view = StatementView(client={**CLIENT, "code": "MB 1"}, currency="EUR", currencies=("EUR",), statement=figures,
+                         statement_date=date(2025, 3, 31))
+    data = logic.statement_input(view)
+    assert (data["date"], data["period_from"], data["period_to"]) == (date(2025, 3, 31), date(2025, 1, 1),
+                                                                      date(2025, 3, 31))
+    assert data["aging"] == {"current": 0, "1_30": 0, "31_60": Decimal("100.00"), "61_90": 0, "over_90": 0}
+    assert data["entries"] == [{"date": date(2025, 1, 10), "kind": "invoice", "number": "INV-1",
+                                "description": "Invoice INV-1", "debit": Decimal("100.00"), "credit": 0,
+                                "balance": running(entries)[0].balance}]
+    assert logic.statement_data(data, settings=SETTINGS)["meta"][0][1] == logic.date_text(date(2025, 3, 31), "de_DE")
+    assert logic.statement_filename(view) == "Statement_MB-1_2025-01-01_2025-03-31.pdf"
+
+
 def test_statement_in_english_without_aging_and_nothing_due():
     data = {"client": {**CLIENT, "language": "en", "country": "US"}, "currency": "USD", "opening_balance": "0",
             "entries": [{"date": date(2026, 1, 5), "kind": "invoice", "number": "INV-1", "debit": "100", "credit": "0"},

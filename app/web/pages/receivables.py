@@ -1,0 +1,83 @@
+"""What clients owe: a client's statement (page and JSON) and the receivables aging report (page and JSON).
+
+The statement's PDF is app/web/pages/render.py, its email app/web/pages/mail.py."""
+
+from __future__ import annotations
+
+from datetime import date
+
+import msgspec
+from litestar import Request, get
+from litestar.params import QueryParameter
+from litestar.response import Template
+
+from app.ledger import logic as ledger_logic
+from app.receivables import logic, service
+from app.settings import service as settings_service
+from app.web.api.ledger_dto import EntryOut, entry_out
+from app.web.responses import page, page_params
+
+
+class StatementOut(msgspec.Struct):
+    client_id: int
+    client_name: str
+    currency: str
+    date_from: str
+    date_to: str
+    opening_balance: str
+    entries: list[EntryOut]
+    closing_balance: str
+    aging: dict[str, str]
+
+
+class AgingRowOut(msgspec.Struct):
+    client_id: int
+    client_name: str
+    currency: str
+    buckets: dict[str, str]
+    total: str
+
+
+@get("/clients/{client_id:int}/statement")
+async def statement_page(request: Request, client_id: int, currency: str = "",
+                         date_from: date | None = QueryParameter(name="from", default=None),
+                         date_to: date | None = QueryParameter(name="to", default=None)) -> Template:
+    view = await service.statement(client_id, date_from, date_to, currency or None)
+    return page(request, "receivables/statement.html", section="clients", title=f"Statement, {view.client['name']}",
+                data=view, kinds=ledger_logic.KINDS, buckets=logic.AGING_BUCKETS)
+
+
+@get("/reports/aging")
+async def aging_page(request: Request, as_of: date | None = None,
+                     page_number: int = QueryParameter(name="page", default=1)) -> Template:
+    """The most overdue clients first, a page at a time; the totals are those of every client."""
+    today = await settings_service.today()
+    as_of = as_of or today
+    result = await service.aging_page(as_of, page_params(page_number, logic.AGING_PAGE))
+    return page(request, "receivables/aging.html", section="reports", title="Receivables aging", result=result,
+                as_of=as_of, buckets=logic.AGING_BUCKETS, totals=result.extra["totals"],
+                params={"as_of": as_of.isoformat() if as_of != today else ""})
+
+
+@get("/api/v1/clients/{client_id:int}/statement", tags=["ledger"])
+async def api_statement(client_id: int, currency: str = "",
+                        date_from: date | None = QueryParameter(name="from", default=None),
+                        date_to: date | None = QueryParameter(name="to", default=None)) -> StatementOut:
+    """Opening balance, entries, closing balance and the aging of open invoices for a period."""
+    view = await service.statement(client_id, date_from, date_to, currency or None)
+    st = view.statement
+    return StatementOut(client_id=client_id, client_name=view.client["name"], currency=view.currency,
+                        date_from=st.date_from.isoformat(), date_to=st.date_to.isoformat(),
+                        opening_balance=str(st.opening), entries=[entry_out(r) for r in st.rows],
+                        closing_balance=str(st.closing), aging={k: str(v) for k, v in st.aging.items()})
+
+
+@get("/api/v1/reports/aging", tags=["reports"])
+async def api_aging(as_of: date | None = None) -> list[AgingRowOut]:
+    as_of = as_of or await settings_service.today()
+    return [AgingRowOut(client_id=r.client_id, client_name=r.client_name, currency=r.currency,
+                        buckets={k: str(v) for k, v in r.buckets.items()}, total=str(r.total))
+            for r in await service.aging_report(as_of)]
+
+
+ROUTES = [statement_page, aging_page, api_statement, api_aging]
