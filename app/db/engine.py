@@ -129,9 +129,12 @@ class CounterfoilEngine(SQLiteEngine):
         """Every statement run outside a transaction comes here (Piccolo's name: it would open a connection)."""
         kind = statement_kind(query)
         if kind == "read":
+            # One job on the reader's thread: the statement runs to its end and is reset before any
+            # other query on this connection starts. With execute() and fetchall() as two jobs, a
+            # query queued between them ran inside the first one's read transaction and saw its
+            # snapshot: a write committed meanwhile was missing from the reply that followed it.
             connection = await self._shared_reader()
-            async with connection.execute(query, args or []) as cursor:
-                return await cursor.fetchall()
+            return list(await connection.execute_fetchall(query, args or []))
         if kind == "write" and not _migrating.get():
             raise WriteOutsideTransaction(
                 "a statement that may change the database ran outside write_transaction(), which would "
@@ -264,8 +267,7 @@ _cache_version: tuple[str, int] | None = None
 
 async def data_version() -> tuple[str, int]:
     connection = await DB._shared_reader()
-    async with connection.execute("PRAGMA data_version") as cursor:
-        row = await cursor.fetchone()
+    (row,) = await connection.execute_fetchall("PRAGMA data_version")
     return DB.path, int(row["data_version"])
 
 
