@@ -15,6 +15,9 @@ MIN_PASSWORD_LENGTH = 10
 THROTTLE_WINDOW = timedelta(minutes=15)
 FREE_FAILURES = 3          # mistakes anyone makes before the throttle starts
 MAX_WAIT_S = 300
+# Longer input is refused before anything is stored or hashed (argon2 of a megabyte is a cheap attack).
+MAX_EMAIL_LENGTH = 320
+MAX_PASSWORD_LENGTH = 1024
 
 
 @dataclass(frozen=True)
@@ -41,6 +44,8 @@ def check_new_password(password: str, repeat: str | None, *, field: str = "passw
     errors = []
     if len(password or "") < MIN_PASSWORD_LENGTH:
         errors.append(FieldError(field, f"Password must be at least {MIN_PASSWORD_LENGTH} characters"))
+    elif len(password) > MAX_PASSWORD_LENGTH:
+        errors.append(FieldError(field, f"Password must be at most {MAX_PASSWORD_LENGTH} characters"))
     elif repeat is not None and password != repeat:
         errors.append(FieldError(f"{field}_repeat", "The two passwords differ"))
     return errors
@@ -57,6 +62,22 @@ def clean_account(data: Mapping[str, Any], *, with_business: bool = False, role_
     values = form.raise_if_invalid()
     values["password"] = str(data.get("password"))
     return values
+
+
+def check_login_input(email: str, password: str) -> list[FieldError]:
+    """Sign-in fields too long to be real are refused before they are stored or hashed."""
+    errors = []
+    if len(email) > MAX_EMAIL_LENGTH:
+        errors.append(FieldError("email", f"An email address has at most {MAX_EMAIL_LENGTH} characters"))
+    if len(password) > MAX_PASSWORD_LENGTH:
+        errors.append(FieldError("password", f"A password has at most {MAX_PASSWORD_LENGTH} characters"))
+    return errors
+
+
+def throttle_caller(session_id: str | None) -> str:
+    """Who is trying, for the throttle: the browser session, never the address (every local caller is
+    127.0.0.1, so a per-address throttle would let any process lock the owner out)."""
+    return f"session:{token_hash(session_id)[:16]}" if session_id else ""
 
 
 def throttle_wait_s(failures: Iterable[datetime], now: datetime) -> int:

@@ -109,11 +109,15 @@ async def set_user_active(user_id: int, active: bool, *, actor: Identity) -> dic
     return await get_user(user_id)
 
 
-async def change_password(user_id: int, current: str, new: str, repeat: str) -> None:
+async def change_password(user_id: int, current: str, new: str, repeat: str, *,
+                          keep_session: str | None = None) -> int:
+    """Change a password and end every other session of the account (the one changing it stays
+    signed in). Returns how many API tokens of the account are still active, so the page can
+    offer to revoke them."""
     row = await User.select(User.password_hash).where(User.id == user_id).first()
     if row is None:
         raise NotFound("User")
-    if not await _verify(row["password_hash"], current):
+    if len(current) > logic.MAX_PASSWORD_LENGTH or not await _verify(row["password_hash"], current):
         raise ValidationFailed([FieldError("current_password", "The current password is not right")])
     errors = logic.check_new_password(new, repeat)
     if errors:
@@ -121,6 +125,20 @@ async def change_password(user_id: int, current: str, new: str, repeat: str) -> 
     new_hash = await hash_password(new)
     async with write_transaction():
         await User.update({User.password_hash: new_hash}).where(User.id == user_id)
+        others = Session.user == user_id
+        if keep_session:
+            others = others & (Session.id_hash != logic.token_hash(keep_session))
+        await Session.delete().where(others)
+        return await ApiToken.count().where((ApiToken.user == user_id) & ApiToken.revoked_at.is_null())
+
+
+async def revoke_all_api_tokens(user_id: int) -> int:
+    """Revoke every active token of an account (after a password change); returns how many."""
+    async with write_transaction():
+        active = ApiToken.revoked_at.is_null() & (ApiToken.user == user_id)
+        count = await ApiToken.count().where(active)
+        await ApiToken.update({ApiToken.revoked_at: _now()}).where(active)
+    return count
 
 
 def _identity(user: Mapping[str, Any], via: str) -> Identity:
@@ -130,32 +148,44 @@ def _identity(user: Mapping[str, Any], via: str) -> Identity:
 
 # -- login and the throttle --------------------------------------------------
 
-async def login(email: str, password: str, *, remote: str = "") -> dict[str, Any]:
-    """Check a password; slow down repeated failures for the account and for the caller."""
+async def login(email: str, password: str, *, caller: str = "") -> dict[str, Any]:
+    """Check a password; slow down repeated failures for the account and for the caller
+    (`logic.throttle_caller`: the browser session).
+
+    The attempt is counted, as a failure, in the same write transaction that reads the
+    throttle, before the hash is checked: thirty simultaneous tries are serialised by the
+    single writer, so at most FREE_FAILURES of them reach the hash before the throttle
+    answers. A right password turns its attempt into a success afterwards."""
     email = (email or "").strip().lower()
+    password = password or ""
+    errors = logic.check_login_input(email, password)
+    if errors:
+        raise ValidationFailed(errors, detail="Sign-in failed.")
     now = _now()
     since = now - logic.THROTTLE_WINDOW
-    failures = await LoginAttempt.select(LoginAttempt.at).where(
-        (LoginAttempt.succeeded == False) & (LoginAttempt.at >= since)  # noqa: E712
-        & ((LoginAttempt.email == email) | (LoginAttempt.remote == remote))
-    ).output(as_list=True)
-    wait = logic.throttle_wait_s(failures, now)
+    who = LoginAttempt.email == email
+    if caller:
+        who = who | (LoginAttempt.remote == caller)
+    async with write_transaction():
+        failures = await LoginAttempt.select(LoginAttempt.at).where(
+            (LoginAttempt.succeeded == False) & (LoginAttempt.at >= since) & who  # noqa: E712
+        ).output(as_list=True)
+        wait = logic.throttle_wait_s(failures, now)
+        attempt = (await LoginAttempt.insert(LoginAttempt(email=email, remote=caller, succeeded=False, at=now))
+                   .returning(LoginAttempt.id))[0]["id"]
     if wait:
-        log.warning("sign-in throttled for %s from %s (%d s)", email, remote, wait)
-        async with write_transaction():
-            await LoginAttempt.insert(LoginAttempt(email=email, remote=remote, succeeded=False, at=now))
+        log.warning("sign-in throttled for %s (%s, %d s)", email, caller or "no session", wait)
         raise LoginThrottled(wait)
     user = await User.select().where((User.email == email) & (User.active == True)).first()  # noqa: E712
     # Verify against a dummy hash when the account does not exist, so timing tells nothing.
-    ok = await _verify(user["password_hash"] if user else _dummy_hash(), password or "")
-    async with write_transaction():
-        await LoginAttempt.insert(LoginAttempt(email=email, remote=remote, succeeded=bool(user and ok), at=now))
-        if user and ok:
-            await User.update({User.last_login_at: now}).where(User.id == user["id"])
+    ok = await _verify(user["password_hash"] if user else _dummy_hash(), password)
     if not (user and ok):
-        log.warning("failed sign-in for %s from %s", email, remote)
+        log.warning("failed sign-in for %s (%s)", email, caller or "no session")
         raise ValidationFailed([FieldError("password", "Email or password is not right")], detail="Sign-in failed.")
-    log.info("sign-in for %s from %s", email, remote)
+    async with write_transaction():
+        await LoginAttempt.update({LoginAttempt.succeeded: True}).where(LoginAttempt.id == attempt)
+        await User.update({User.last_login_at: now}).where(User.id == user["id"])
+    log.info("sign-in for %s", email)
     return user
 
 

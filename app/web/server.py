@@ -122,6 +122,7 @@ def create_app(config: Config, *, prepare: bool = True) -> Litestar:
 
 def run_server(config: Config, sock: socket.socket) -> None:
     """Serve the app on a socket the launcher has bound, until the user quits (Ctrl+C, the quit page)."""
+    # No proxy headers: nothing stands between the browser and us, so an X-Forwarded-For is a lie.
     server = uvicorn.Server(uvicorn.Config(create_app(config, prepare=False), log_level="warning", access_log=False,
-                                           lifespan="on", timeout_graceful_shutdown=5))
+                                           lifespan="on", timeout_graceful_shutdown=5, proxy_headers=False))
     server.run(sockets=[sock])

@@ -276,14 +276,17 @@ def test_brute_force_is_slowed_and_recorded(anonymous, owner, config):
         assert response.status_code == 429
         assert "Too many failed sign-ins" in response.text
     assert count(config, "app_session", "user IS NOT NULL") == 0
-    assert query(config, "SELECT email, remote, succeeded FROM login_attempt ORDER BY id") == \
-        [(OWNER_EMAIL, "testclient", 0)] * 5
+    attempts = query(config, "SELECT email, remote, succeeded FROM login_attempt ORDER BY id")
+    # Throttled by account and by browser session, never by address: every local caller is 127.0.0.1.
+    caller = attempts[0][1]
+    assert caller.startswith("session:") and "testclient" not in caller
+    assert attempts == [(OWNER_EMAIL, caller, 0)] * 5
     # The owner sees them on the users page.
     # Once the window has passed, the right password works again.
     _move_failures(timedelta(hours=1))
     with _client(config) as owner_browser:
         owner_browser.sign_in(OWNER_EMAIL, OWNER_PASSWORD)
-        assert owner_browser.get("/users").text.count("testclient") >= 5
+        assert owner_browser.get("/users").text.count(caller.removeprefix("session:")[:8]) >= 5
 
 
 def _move_failures(ago: timedelta) -> None:
@@ -305,6 +308,94 @@ def test_throttle_also_counts_other_accounts_from_the_same_caller(anonymous, sta
     _move_failures(timedelta(0))
     response = anonymous.post("/login", data={"email": STAFF_EMAIL, "password": STAFF_PASSWORD})
     assert response.status_code == 429
+
+
+def test_a_stranger_failing_against_other_accounts_cannot_lock_the_owner_out(anonymous, owner, config):
+    """Every local process is 127.0.0.1: failures from another browser session against other emails
+    must not throttle the owner's own sign-in (nor would X-Forwarded-For change who is throttled)."""
+    anonymous.refresh_csrf("/login")
+    for n in range(8):
+        response = anonymous.post("/login", data={"email": f"guess{n}@example.com", "password": "x" * 12},
+                                  headers={"X-Forwarded-For": f"10.0.0.{n}"})
+        assert response.status_code in (401, 429)
+    _move_failures(timedelta(0))
+    with _client(config) as owner_browser:
+        owner_browser.sign_in(OWNER_EMAIL, OWNER_PASSWORD)
+        assert owner_browser.get("/").status_code == 200
+
+
+def test_thirty_simultaneous_wrong_passwords_check_at_most_the_free_attempts(owner, config, monkeypatch):
+    """The attempt is counted before the hash is checked, in the write transaction: a burst of
+    wrong passwords cannot all reach the hash before the throttle sees them."""
+    import asyncio
+
+    from app.auth import service
+
+    checked = 0
+    real_verify = service._verify
+
+    async def counting_verify(password_hash: str, password: str) -> bool:
+        nonlocal checked
+        checked += 1
+        return await real_verify(password_hash, password)
+
+    monkeypatch.setattr(service, "_verify", counting_verify)
+
+    async def burst() -> list[str]:
+        async def one() -> str:
+            try:
+                await service.login(OWNER_EMAIL, "wrong guess number", caller="session:burst")
+            except service.LoginThrottled:
+                return "throttled"
+            except Exception as error:
+                return type(error).__name__
+            return "signed in"
+
+        results = await asyncio.gather(*(one() for _ in range(30)))
+        try:
+            await service.login(OWNER_EMAIL, OWNER_PASSWORD, caller="session:burst")
+            results.append("signed in")
+        except service.LoginThrottled:
+            results.append("throttled")
+        return results
+
+    results = run(burst())
+    assert checked <= 3   # FREE_FAILURES
+    assert results.count("ValidationFailed") == checked
+    assert results[-1] == "throttled"   # the right password waits its turn too, and is not checked early
+    assert count(config, "login_attempt") == 31
+
+
+@pytest.mark.parametrize(("field", "length"), [("email", 321), ("password", 1025)])
+def test_overlong_sign_in_fields_are_refused_before_anything_is_stored(anonymous, owner, config, field, length):
+    anonymous.refresh_csrf("/login")
+    data = {"email": OWNER_EMAIL, "password": "wrong guess", "next": "/"}
+    data[field] = ("a" * (length - 12) + "@example.com") if field == "email" else "p" * length
+    response = anonymous.post("/login", data=data)
+    assert response.status_code == 401
+    assert "at most" in response.text
+    assert count(config, "login_attempt") == 0
+
+
+def test_changing_a_password_ends_every_other_session_and_offers_to_revoke_tokens(owner, config):
+    with _client(config) as first, _client(config) as second:
+        first.sign_in(OWNER_EMAIL, OWNER_PASSWORD)
+        second.sign_in(OWNER_EMAIL, OWNER_PASSWORD)
+        first.refresh_csrf("/account")
+        assert first.post("/account/tokens", data={"name": "script"}).status_code == 200
+        first.refresh_csrf("/account")
+        response = first.post("/account/password", data={
+            "current_password": OWNER_PASSWORD, "password": "a brand new passphrase",
+            "password_repeat": "a brand new passphrase"})
+        assert response.status_code == 200
+        assert "Every other browser signed in to this account is signed out" in response.text
+        assert "Revoke all 1 active token" in response.text
+        assert first.get("/", follow_redirects=False).status_code == 200       # this one stays
+        assert second.get("/", follow_redirects=False).status_code == 303      # the other is signed out
+        first.refresh_csrf("/account")
+        response = first.post("/account/tokens/revoke-all", follow_redirects=True)
+        assert "1 API token revoked" in response.text
+        assert count(config, "api_token", "revoked_at IS NULL") == 0
 
 
 def test_session_cookie_is_private_to_the_app(anonymous, owner):

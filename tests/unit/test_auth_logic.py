@@ -8,12 +8,16 @@ import pytest
 
 from app.auth.logic import (
     FREE_FAILURES,
+    MAX_EMAIL_LENGTH,
+    MAX_PASSWORD_LENGTH,
     MAX_WAIT_S,
     THROTTLE_WINDOW,
     Identity,
+    check_login_input,
     check_new_password,
     clean_account,
     session_expired,
+    throttle_caller,
     throttle_wait_s,
     token_hash,
 )
@@ -96,3 +100,21 @@ def test_identity_roles():
     owner = Identity(1, "o@example.com", "O", "owner", "session")
     staff = Identity(2, "s@example.com", "S", "staff", "token")
     assert owner.is_owner and not staff.is_owner
+
+
+def test_sign_in_input_longer_than_any_real_one_is_refused():
+    assert check_login_input("a" * MAX_EMAIL_LENGTH, "p" * MAX_PASSWORD_LENGTH) == []
+    assert [e.field for e in check_login_input("a" * (MAX_EMAIL_LENGTH + 1), "p")] == ["email"]
+    assert [e.field for e in check_login_input("a@b.c", "p" * (MAX_PASSWORD_LENGTH + 1))] == ["password"]
+
+
+def test_a_new_password_has_a_ceiling_too():
+    assert check_new_password("p" * MAX_PASSWORD_LENGTH, None) == []
+    assert "at most" in check_new_password("p" * (MAX_PASSWORD_LENGTH + 1), None)[0].message
+
+
+def test_the_throttle_knows_callers_by_session_never_by_address():
+    assert throttle_caller(None) == throttle_caller("") == ""
+    caller = throttle_caller("a-session-id")
+    assert caller.startswith("session:") and "a-session-id" not in caller
+    assert caller == throttle_caller("a-session-id") != throttle_caller("another-session-id")

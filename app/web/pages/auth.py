@@ -10,6 +10,7 @@ from litestar import Request, Response, get, post
 from litestar.response import Template
 
 from app.auth import service
+from app.auth.logic import throttle_caller
 from app.auth.service import LoginThrottled
 from app.common.logic import Conflict, ValidationFailed
 from app.config import Config
@@ -91,9 +92,9 @@ async def login_page(request: Request, config: Config, next: str | None = None) 
 async def login_submit(request: Request, config: Config) -> Response:
     data = await form_data(request)
     target = _safe_next(data.get("next"))
-    remote = request.client.host if request.client else ""
+    caller = throttle_caller(request.scope["auth"].get("session_id"))
     try:
-        user = await service.login(str(data.get("email", "")), str(data.get("password", "")), remote=remote)
+        user = await service.login(str(data.get("email", "")), str(data.get("password", "")), caller=caller)
     except LoginThrottled as throttled:
         return page(request, "auth/login.html", status_code=429, title="Sign in", next=target,
                     values={"email": data.get("email", "")}, errors={"password": str(throttled)})
@@ -175,13 +176,23 @@ async def account_password(request: Request) -> Response:
     identity = request.scope["user"]
     data = await form_data(request)
     try:
-        await service.change_password(identity.user_id, str(data.get("current_password", "")),
-                                      str(data.get("password", "")), str(data.get("password_repeat", "")))
+        active_tokens = await service.change_password(
+            identity.user_id, str(data.get("current_password", "")), str(data.get("password", "")),
+            str(data.get("password_repeat", "")), keep_session=request.scope["auth"].get("session_id"))
     except ValidationFailed as failed:
         return page(request, "auth/account.html", status_code=422, section="account", title="Your account",
                     errors=failed.by_field(), new_token=None,
                     tokens=await service.list_api_tokens(user_id=None if identity.is_owner else identity.user_id))
-    return redirect("/account", flash="Your password is changed.", request=request)
+    # Whoever knew the old password may have made a token with it: offer to revoke them all.
+    return page(request, "auth/account.html", section="account", title="Your account", errors={}, new_token=None,
+                password_changed=True, active_tokens=active_tokens,
+                tokens=await service.list_api_tokens(user_id=None if identity.is_owner else identity.user_id))
+
+
+@post("/account/tokens/revoke-all")
+async def account_tokens_revoke_all(request: Request) -> Response:
+    revoked = await service.revoke_all_api_tokens(request.scope["user"].user_id)
+    return redirect("/account", flash=f"{revoked} API token{'s' if revoked != 1 else ''} revoked.", request=request)
 
 
 @post("/account/tokens")
@@ -222,4 +233,4 @@ async def api_me(request: Request) -> Me:
 
 
 ROUTES = [setup_page, setup_submit, login_page, login_submit, logout, launch, users_page, users_create,
-          users_set_active, account_page, account_password, account_token_create, account_token_revoke, api_me]
+          users_set_active, account_page, account_password, account_tokens_revoke_all, account_token_create, account_token_revoke, api_me]
