@@ -68,7 +68,7 @@ def _migration_modules_by_package(self, folder_path: str):  # replaces Piccolo's
 
 
 async def apply_migrations() -> str:
-    """Run every pending migration; returns Piccolo's report text."""
+    """Run every pending migration; returns Piccolo's report text ("" when none was pending)."""
     _prepare_piccolo()
     from piccolo.apps.migrations.commands.base import BaseMigrationManager
     from piccolo.apps.migrations.commands.forwards import run_forwards
@@ -76,7 +76,9 @@ async def apply_migrations() -> str:
     from app.db.engine import DB
 
     BaseMigrationManager.get_migration_modules = _migration_modules_by_package  # type: ignore[method-assign]
-    await _name_squashed_migrations()
+    applied = await _name_squashed_migrations()
+    if all(ids <= applied.get(app_name, set()) for app_name, ids in known_migrations().items()):
+        return ""   # the usual start: nothing to run, nothing to check
     writer = await DB._shared_writer()   # every migration's transaction runs on it
     await writer.execute("PRAGMA foreign_keys = OFF")
     report = io.StringIO()
@@ -135,25 +137,29 @@ def names_after_squash(applied: Mapping[str, Iterable[str]],
     return named
 
 
-async def _name_squashed_migrations() -> None:
-    """Rewrite the `migration` table of a database from before a squash (see the module's docstring)."""
+async def _name_squashed_migrations() -> dict[str, set[str]]:
+    """Rewrite the `migration` table of a database from before a squash (see the module's docstring);
+    returns the migrations the database has applied, as this program names them."""
     from piccolo.apps.migrations.tables import Migration
     from piccolo.engine.sqlite import TransactionType
 
     from app.db.engine import DB
 
     if not await Migration.table_exists():
-        return
+        return {}
+    applied: dict[str, set[str]] = {}
+    for row in await Migration.select(Migration.app_name, Migration.name):
+        applied.setdefault(row["app_name"], set()).add(row["name"])
+    named = {app_name: set(ids) for app_name, ids in names_after_squash(applied, squashed_migrations()).items()}
+    if named == applied:
+        return named
     # Not write_transaction(): like the migrations themselves, this runs before the server writes,
     # or during a restore that already holds the writer (engine.writes_paused), whose lock would wait forever.
     async with DB.transaction(transaction_type=TransactionType.immediate):
-        applied: dict[str, set[str]] = {}
-        for row in await Migration.select(Migration.app_name, Migration.name):
-            applied.setdefault(row["app_name"], set()).add(row["name"])
-        named = names_after_squash(applied, squashed_migrations())
         for app_name, ids in applied.items():
-            gone, new = ids - set(named[app_name]), set(named[app_name]) - ids
+            gone, new = ids - named[app_name], named[app_name] - ids
             if gone:
                 await Migration.delete().where((Migration.app_name == app_name) & Migration.name.is_in(list(gone)))
             for migration_id in sorted(new):
                 await Migration.insert(Migration(name=migration_id, app_name=app_name))
+    return named
