@@ -69,7 +69,7 @@ from app.backup.tables import BackupSettings
 from app.config import Config
 from app.db import engine
 from app.db.engine import write_transaction
-from app.db.migrate import apply_migrations, known_migrations
+from app.db.migrate import MigrationError, apply_migrations, known_migrations, names_after_squash, squashed_migrations
 from app.instance import AlreadyRunning, InstanceLock, running_port
 from app.paths import ensure_private_dir
 
@@ -615,10 +615,23 @@ def _judge_staged_database(inspection: DatabaseInspection, manifest: dict[str, A
     listed = {app: sorted(ids) for app, ids in manifest["migrations"].items()}
     if facts.migrations != listed:
         raise ContentInvalid("The backup's database does not have the schema its manifest lists. " + UNCHANGED)
-    comparison = logic.compare_schema(facts.migrations, known_migrations())
+    return _needs_migration(facts.migrations, manifest["app_version"])
+
+
+def _needs_migration(applied: dict[str, list[str]], app_version: str) -> bool:
+    """Whether the staged database must be upgraded; one made by a newer Counterfoil is refused.
+
+    Its migrations are compared as this version names them: those a squashed migration replaced
+    count as that one, and such a database needs migrating (its `migration` table is rewritten).
+    """
+    try:
+        named = names_after_squash(applied, squashed_migrations())
+    except MigrationError as error:
+        raise ContentInvalid(f"The backup's database cannot be upgraded: {error}. " + UNCHANGED) from None
+    comparison = logic.compare_schema(named, known_migrations())
     if comparison.newer:
-        raise logic.newer_schema(manifest["app_version"])
-    return comparison.needs_migration
+        raise logic.newer_schema(app_version)
+    return comparison.needs_migration or named != {app: sorted(ids) for app, ids in applied.items()}
 
 
 def staged_folder(config: Config, token: str) -> Path | None:
@@ -633,9 +646,8 @@ def load_staged(config: Config, token: str) -> Staged | None:
     if folder is None:
         return None
     manifest = json.loads((folder / MANIFEST_MEMBER).read_text(encoding="utf-8"))
-    comparison = logic.compare_schema(manifest["migrations"], known_migrations())
-    return Staged(token=token, folder=folder, manifest=manifest, needs_migration=comparison.needs_migration,
-                  bundle_size=0)
+    return Staged(token=token, folder=folder, manifest=manifest,
+                  needs_migration=_needs_migration(manifest["migrations"], manifest["app_version"]), bundle_size=0)
 
 
 def discard_staged(config: Config, staged: Staged | None) -> None:

@@ -63,6 +63,9 @@ class _WriterTransaction(SQLiteTransaction):
     the connection open when BEGIN failed; here it is ours to keep.
     """
 
+    # Set by write_transaction: this transaction holds the single writer (its lock, BEGIN IMMEDIATE).
+    holds_writer = False
+
     async def get_connection(self):  # type: ignore[override]
         return await self.engine._shared_writer()  # type: ignore[attr-defined]
 
@@ -218,6 +221,7 @@ async def write_transaction() -> AsyncIterator[SQLiteTransaction]:
         yield current
         return
     async with _lock(), DB.transaction(transaction_type=TransactionType.immediate) as transaction:
+        transaction.holds_writer = True
         yield transaction
 
 
@@ -234,6 +238,19 @@ def migrating() -> Iterator[None]:
         yield
     finally:
         _migrating.reset(token)
+
+
+def require_write_transaction(what: str) -> None:
+    """Refuse to run `what` unless inside `write_transaction`.
+
+    For the functions that move money without opening a transaction of their own (an
+    invoice's paid amount, a ledger entry): they belong to the caller's change, and must
+    commit or roll back with it. Outside the writer they would commit alone, at once.
+    """
+    current = DB.current_transaction.get()
+    if not getattr(current, "holds_writer", False):
+        raise RuntimeError(f"{what} runs only inside write_transaction(), in the same transaction as the change "
+                           "that moves the money")
 
 
 @asynccontextmanager

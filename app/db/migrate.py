@@ -5,6 +5,16 @@ importing them by bare name. Inside the Nuitka single file there are no `.py`
 files to list, so we discover them as modules of their package instead
 (`pkgutil`, which compiled packages support) and keep the rest of Piccolo's
 runner and its `migration` bookkeeping table as they are.
+
+Squashed migrations: when the migrations of an app are squashed into one, that one lists the
+ids it replaces (`REPLACES`). A database that ran all of them has its schema, so before
+running anything the `migration` table of such a database (an older data folder, or a backup
+being restored) is rewritten to name the squashed migration instead; the migrations after it
+then run as on any database.
+
+Foreign keys are off while migrations run, as SQLite's procedure for a table rebuild asks
+(app.db.constraints): with them on, dropping a table that others refer to would delete or
+refuse their rows. `PRAGMA foreign_key_check` after the last migration proves nothing broke.
 """
 
 from __future__ import annotations
@@ -16,6 +26,7 @@ import os
 import pkgutil
 import sys
 import types
+from collections.abc import Iterable, Mapping
 from pathlib import Path
 
 from app.db import engine
@@ -59,27 +70,99 @@ def _migration_modules_by_package(self, folder_path: str):  # replaces Piccolo's
 
 
 async def apply_migrations() -> str:
-    """Run every pending migration; returns Piccolo's report text."""
+    """Run every pending migration; returns Piccolo's report text ("" when none was pending)."""
     _prepare_piccolo()
     from piccolo.apps.migrations.commands.base import BaseMigrationManager
     from piccolo.apps.migrations.commands.forwards import run_forwards
 
+    from app.db.engine import DB
+
     BaseMigrationManager.get_migration_modules = _migration_modules_by_package  # type: ignore[method-assign]
+    applied = await _name_squashed_migrations()
+    if all(ids <= applied.get(app_name, set()) for app_name, ids in known_migrations().items()):
+        return ""   # the usual start: nothing to run, nothing to check
+    writer = await DB._shared_writer()   # every migration's transaction runs on it
+    await writer.execute("PRAGMA foreign_keys = OFF")
     report = io.StringIO()
-    # Piccolo's runner writes its bookkeeping outside a transaction: the engine's one exception.
-    with contextlib.redirect_stdout(report), engine.migrating():
-        result = await run_forwards(app_name="all", migration_id="all", fake=False)
+    try:
+        # Piccolo's runner writes its bookkeeping outside a transaction: the engine's one exception.
+        with contextlib.redirect_stdout(report), engine.migrating():
+            result = await run_forwards(app_name="all", migration_id="all", fake=False)
+        async with writer.execute("PRAGMA foreign_key_check") as cursor:
+            broken = list(await cursor.fetchall())
+    finally:
+        await writer.execute("PRAGMA foreign_keys = ON")
     if not result.success:
         raise MigrationError(f"database migration failed: {result.message}\n{report.getvalue()}")
+    if broken:
+        raise MigrationError(f"database migration left {len(broken)} broken reference(s), the first in "
+                             f"{broken[0]['table']} row {broken[0]['rowid']}")
     return report.getvalue()
 
 
 def known_migrations() -> dict[str, set[str]]:
     """Every migration id this program ships, per Piccolo app (what a fully migrated database has applied)."""
+    return {app_name: set(modules) for app_name, modules in _modules_by_app().items()}
+
+
+def _modules_by_app() -> dict[str, dict[str, types.ModuleType]]:
     _prepare_piccolo()
     from app.db.piccolo_conf import APP_REGISTRY
 
-    known: dict[str, set[str]] = {}
-    for app_name, app_config in APP_REGISTRY.app_configs.items():
-        known[app_name] = set(_migration_modules_by_package(None, app_config.migrations_folder_path))
-    return known
+    return {app_name: _migration_modules_by_package(None, str(app_config.migrations_folder_path))
+            for app_name, app_config in APP_REGISTRY.app_configs.items()}
+
+
+def squashed_migrations() -> dict[str, dict[str, frozenset[str]]]:
+    """Per app: each squashed migration's id -> the ids it replaces."""
+    return {app_name: {migration_id: frozenset(module.REPLACES)
+                       for migration_id, module in modules.items() if getattr(module, "REPLACES", None)}
+            for app_name, modules in _modules_by_app().items()}
+
+
+def names_after_squash(applied: Mapping[str, Iterable[str]],
+                       squashed: Mapping[str, Mapping[str, frozenset[str]]]) -> dict[str, list[str]]:
+    """The migrations a database applied, as this program names them: the ids a squashed migration
+    replaces, all applied, become its id. Only some of them applied is a schema no release had
+    (a development build between them): refused."""
+    named: dict[str, list[str]] = {}
+    for app_name, ids in applied.items():
+        have = set(ids)
+        for squashed_id, replaced in squashed.get(app_name, {}).items():
+            if replaced <= have:
+                have = (have - replaced) | {squashed_id}
+            elif replaced & have:
+                raise MigrationError(
+                    f"the database ran only some of the {app_name} migrations squashed into {squashed_id} "
+                    f"(missing {', '.join(sorted(replaced - have))}): it was made by a development build, "
+                    "and this version cannot upgrade it")
+        named[app_name] = sorted(have)
+    return named
+
+
+async def _name_squashed_migrations() -> dict[str, set[str]]:
+    """Rewrite the `migration` table of a database from before a squash (see the module's docstring);
+    returns the migrations the database has applied, as this program names them."""
+    from piccolo.apps.migrations.tables import Migration
+    from piccolo.engine.sqlite import TransactionType
+
+    from app.db.engine import DB
+
+    if not await Migration.table_exists():
+        return {}
+    applied: dict[str, set[str]] = {}
+    for row in await Migration.select(Migration.app_name, Migration.name):
+        applied.setdefault(row["app_name"], set()).add(row["name"])
+    named = {app_name: set(ids) for app_name, ids in names_after_squash(applied, squashed_migrations()).items()}
+    if named == applied:
+        return named
+    # Not write_transaction(): like the migrations themselves, this runs before the server writes,
+    # or during a restore that already holds the writer (engine.writes_paused), whose lock would wait forever.
+    async with DB.transaction(transaction_type=TransactionType.immediate):
+        for app_name, ids in applied.items():
+            gone, new = ids - named[app_name], named[app_name] - ids
+            if gone:
+                await Migration.delete().where((Migration.app_name == app_name) & Migration.name.is_in(list(gone)))
+            for migration_id in sorted(new):
+                await Migration.insert(Migration(name=migration_id, app_name=app_name))
+    return named

@@ -262,6 +262,14 @@ def check_can_issue(doc_type: str, stored: str, line_count: int, client_status: 
         raise Conflict("The client is archived; restore the client before issuing.")
 
 
+def check_invoice_total(doc_type: str, total: Decimal) -> None:
+    """An issued invoice debits its total to the client's account: never below zero (the database
+    refuses it too). A draft may be below zero while a deducted deposit outweighs the rest."""
+    if doc_type == INVOICE and total < 0:
+        raise Conflict(f"The invoice totals {total}: an invoice cannot be below zero. Lower the deduction, "
+                       "or issue a credit note instead.")
+
+
 # -- e-invoice rules checked before issuing ---------------------------------------------
 
 REVERSE_CHARGE = "AE"  # EN 16931 VAT category of a reverse-charge tax

@@ -28,7 +28,7 @@ from app.common.logic import (
     parse_search,
     trigram_query,
 )
-from app.db.engine import cached, write_transaction
+from app.db.engine import cached, require_write_transaction, write_transaction
 from app.documents import logic
 from app.documents.logic import CREDIT_NOTE, INVOICE, QUOTE
 from app.documents.tables import Document, DocumentEvent, DocumentLine, NumberSeries
@@ -510,12 +510,15 @@ async def _next_number(doc_type: str, issue_date: date) -> str:
 
 async def _issue_in_transaction(document_id: int, actor: int | None, *, ledger_kind: str | None = None,
                                 einvoice_rules: bool = True) -> None:
+    # The number, the credited amount of the invoice credited and the ledger entry move together.
+    require_write_transaction("issuing a document")
     current = await Document.select().where(Document.id == document_id).first()
     if current is None:
         raise NotFound(f"Document {document_id}")
     client = await Client.select().where(Client.id == current["client"]).first()
     line_count = await DocumentLine.count().where(DocumentLine.document == document_id)
     logic.check_can_issue(current["doc_type"], current["status"], line_count, client["status"])
+    logic.check_invoice_total(current["doc_type"], from_minor(current["total_minor"], current["currency"]))
     if einvoice_rules:
         settings = await settings_service.get_settings()
         logic.check_reverse_charge(
@@ -768,7 +771,8 @@ async def record_event(document_id: int, kind: str, detail: str = "", actor: int
 
 
 async def add_paid(invoice_id: int, delta_minor: int) -> None:
-    """Payments and credit applications move an invoice's paid amount, in their own transaction."""
+    """Payments and credit applications move an invoice's paid amount, in the caller's write transaction."""
+    require_write_transaction("add_paid")
     await Document.update({Document.paid_minor: Document.paid_minor + delta_minor,
                            Document.updated_at: _now()}).where(Document.id == invoice_id)
 

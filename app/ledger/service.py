@@ -7,7 +7,7 @@ from __future__ import annotations
 from datetime import UTC, date, datetime
 from typing import Any
 
-from app.db.engine import DB
+from app.db.engine import require_write_transaction
 from app.ledger import logic
 from app.ledger.tables import LedgerEntry
 from app.money import from_minor
@@ -18,8 +18,7 @@ async def append(*, client_id: int, currency: str, entry_date: date, kind: str, 
                  payment_id: int | None = None, number: str = "", description: str = "",
                  actor: int | None = None) -> None:
     """Append one entry. Only inside the writer's transaction, with the change that moves the money."""
-    if DB.current_transaction.get() is None:
-        raise RuntimeError("ledger entries are written only inside the transaction that moves the money")
+    require_write_transaction("a ledger entry")
     if kind not in logic.KINDS:
         raise ValueError(f"unknown ledger kind {kind}")
     if debit_minor < 0 or credit_minor < 0:

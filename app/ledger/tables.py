@@ -33,3 +33,24 @@ class LedgerEntry(Table, db=DB, tablename="ledger_entry"):
 EXTRA_INDEXES = {
     "ledger_entry_client_order": ("ledger_entry", ("client", "currency", "entry_date", "id")),
 }
+
+# The books guard themselves, as django-hordak's do: an entry, once written, is never changed
+# or deleted, whatever writes to the file (a correction is a new entry: a reversal, a credit
+# note). A restore replaces the whole database and fires no trigger. Added by the same migration.
+APPEND_ONLY = ("ledger entries are append-only: a correction is a new entry (a reversal or a credit note), "
+               "never a change or a deletion")
+EXTRA_SQL = {
+    "ledger_entry_no_update": "CREATE TRIGGER ledger_entry_no_update BEFORE UPDATE ON ledger_entry BEGIN "
+                              f"SELECT RAISE(ABORT, '{APPEND_ONLY}'); END",
+    "ledger_entry_no_delete": "CREATE TRIGGER ledger_entry_no_delete BEFORE DELETE ON ledger_entry BEGIN "
+                              f"SELECT RAISE(ABORT, '{APPEND_ONLY}'); END",
+}
+
+# Amounts are never below zero: a movement the other way is written on the other side (app.db.constraints).
+CHECKS = {
+    "ledger_entry": {
+        "ledger_entry_debit_not_negative": "debit_minor >= 0",
+        "ledger_entry_credit_not_negative": "credit_minor >= 0",
+        "ledger_entry_amount_not_negative": "amount_minor >= 0",
+    },
+}

@@ -56,3 +56,22 @@ class Refund(Table, db=DB, tablename="refund"):
     note = Text(default="")
     created_at = Timestamptz()
     created_by = Integer(null=True, default=None)
+
+
+# What the database itself refuses (app.db.constraints; added by a hand-written migration, held in
+# step with it by tests/unit/test_migrations.py). A reversal keeps the payment's amounts and
+# changes its status; nothing here is ever below zero.
+CHECKS = {
+    "payment": {
+        "payment_amount_positive": "amount_minor > 0",
+        "payment_applied_not_negative": "applied_minor >= 0",
+        "payment_excess_not_negative": "excess_minor >= 0",
+        "payment_amount_is_applied_plus_excess": "amount_minor = applied_minor + excess_minor",
+    },
+    "credit_application": {
+        "credit_application_amount_positive": "amount_minor > 0",
+    },
+    "refund": {
+        "refund_amount_positive": "amount_minor > 0",
+    },
+}

@@ -286,6 +286,41 @@ def test_an_older_schema_is_migrated_on_import(existing, passphrase_file, tmp_pa
         connection.close()
 
 
+def test_a_backup_made_before_the_migrations_were_squashed_imports(passphrase_file, tmp_path):
+    """tests/vectors/backup/before-squash.counterfoil, made by the program before its migrations were
+    squashed and before the database guarded the books: it imports, carries the migration ids of this
+    version afterwards, holds the same books, passes `counterfoil check`, and is guarded from then on."""
+    import json
+
+    from app.db.migrate import known_migrations
+    from tests.vectors.backup import make_before_squash
+
+    facts = json.loads(make_before_squash.FACTS.read_text(encoding="utf-8"))
+    assert facts["passphrase"] == PASSPHRASE
+    target = Config(data_dir=tmp_path / "restored")
+    result = cli("backup", "import", str(make_before_squash.BUNDLE), "--data-dir", str(target.data_dir),
+                 "--passphrase-file", str(passphrase_file))
+    assert result.returncode == 0, result.stderr
+    assert "upgraded" in result.stdout
+    after = make_before_squash.facts_of(target.database_path)
+    assert after["ledger_balances"] == facts["ledger_balances"]
+    assert after["edge_client_documents"] == facts["edge_client_documents"]
+    assert {tuple(row) for row in facts["migrations"]} != {tuple(row) for row in after["migrations"]}
+    assert {tuple(row) for row in after["migrations"]} == {
+        (app, name) for app, ids in known_migrations().items() for name in ids}
+    checked = cli("check", "--data-dir", str(target.data_dir))
+    assert checked.returncode == 0, checked.stdout + checked.stderr
+    connection = sqlite3.connect(target.database_path)
+    try:
+        with pytest.raises(sqlite3.IntegrityError, match="append-only"):
+            connection.execute("DELETE FROM ledger_entry")
+        with pytest.raises(sqlite3.IntegrityError, match="document_paid_and_credited_within_total"):
+            connection.execute("UPDATE document SET paid_minor = total_minor + 1 WHERE doc_type = 'invoice' "
+                               "AND status = 'issued'")
+    finally:
+        connection.close()
+
+
 def test_a_newer_schema_is_refused(existing, passphrase_file, tmp_path):
     connection = sqlite3.connect(existing.database_path)
     connection.execute("INSERT INTO migration (name, app_name, ran_on) VALUES ('2099-01-01T00:00:00:000000', "
@@ -401,6 +436,30 @@ def test_import_from_the_page_shows_the_manifest_then_restores(browser, config, 
     assert browser.get("/account").text.count("owner@northwind.example") >= 1
     clients = browser.get("/clients")
     assert clients.status_code == 200
+
+
+def test_the_page_restores_a_backup_made_before_the_migrations_were_squashed(browser, config):
+    """The running server upgrades it with writes paused (the squashed migrations renamed, the guards added)."""
+    import json
+
+    from app.db.migrate import known_migrations
+    from tests.vectors.backup import make_before_squash
+
+    facts = json.loads(make_before_squash.FACTS.read_text(encoding="utf-8"))
+    response = browser.post("/backup/import", data={"passphrase": facts["passphrase"]}, files={
+        "bundle": ("old.counterfoil", make_before_squash.BUNDLE.read_bytes(), "application/octet-stream")})
+    assert response.status_code == 200, response.text
+    token = re.search(r'name="token" value="([0-9a-f]{16})"', response.text).group(1)
+    restored = browser.post("/backup/restore", data={"token": token}, follow_redirects=False)
+    assert restored.status_code == 303, restored.text
+    after = make_before_squash.facts_of(config.database_path)
+    assert after["ledger_balances"] == facts["ledger_balances"]
+    assert {tuple(row) for row in after["migrations"]} == {
+        (app, name) for app, ids in known_migrations().items() for name in ids}
+    # The running program reads the restored books (they hold no user account: the demo made none).
+    from app.clients import service as clients_service
+
+    assert [c["name"] for c in run(clients_service.list_clients(q="Edge Cases")).items] == ["Edge Cases Ltd"]
 
 
 @pytest.mark.parametrize("case", list(DAMAGE))

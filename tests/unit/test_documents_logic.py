@@ -24,6 +24,7 @@ from app.documents.logic import (
     check_can_issue,
     check_credit_fits,
     check_editable,
+    check_invoice_total,
     check_pattern,
     check_quote_transition,
     clean_document,
@@ -414,6 +415,13 @@ def test_what_issuing_needs():
         check_can_issue(INVOICE, "draft", 0, "active")
     with pytest.raises(Conflict, match="archived"):
         check_can_issue(QUOTE, "draft", 3, "archived")
+
+
+def test_an_invoice_below_zero_cannot_be_issued():
+    check_invoice_total(INVOICE, Decimal("0.00"))
+    check_invoice_total(QUOTE, Decimal("-10.00"))   # a quote moves no money (credit notes: check_credit_fits)
+    with pytest.raises(Conflict, match=r"The invoice totals -150.00: an invoice cannot be below zero"):
+        check_invoice_total(INVOICE, Decimal("-150.00"))
 
 
 def test_quote_transitions():

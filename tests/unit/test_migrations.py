@@ -3,9 +3,14 @@
 A fresh database is made only by running the migrations (app.db.lifecycle.open_database);
 a reference database is made from the table classes' own CREATE statements. Both are
 read back through PRAGMAs and compared: tables, columns, types, nullability, primary
-keys, uniqueness, indexes and foreign keys. Changing a table without a migration fails here.
-What Piccolo cannot declare (virtual tables such as a full-text index, triggers) a domain
-declares beside its tables in EXTRA_SQL; those are compared by their SQL.
+keys, uniqueness, indexes, foreign keys and CHECK constraints. Changing a table without a
+migration fails here. What Piccolo cannot declare on SQLite a domain declares beside its
+tables: composite indexes (EXTRA_INDEXES), virtual tables such as a full-text index and
+triggers (EXTRA_SQL, compared by their SQL), CHECK constraints (CHECKS, see app.db.constraints).
+
+The migrations were squashed to one generated migration per app (plus, where needed, one
+hand-written migration after it); a database from before the squash, once migrated, must
+have exactly the schema of a fresh one.
 """
 
 from __future__ import annotations
@@ -20,8 +25,10 @@ from piccolo.columns import Text, Varchar
 from piccolo.table import Table
 
 from app.config import Config
+from app.db.constraints import checks_in, with_checks
 from app.db.engine import DB
 from app.db.lifecycle import open_database
+from app.db.migrate import MigrationError, known_migrations, names_after_squash, squashed_migrations
 from app.db.piccolo_conf import APP_REGISTRY
 
 BOOKKEEPING = {"migration"}
@@ -47,7 +54,10 @@ def describe(connection: sqlite3.Connection, tables: list[str]) -> dict[str, dic
             (row[3], row[2], row[4], row[6].upper())  # from, table, to, on delete
             for row in connection.execute(f'PRAGMA foreign_key_list("{table}")')
         }
-        schema[table] = {"columns": columns, "indexes": indexes, "foreign_keys": foreign_keys}
+        [(create_sql,)] = connection.execute("SELECT sql FROM sqlite_master WHERE type = 'table' AND name = ?",
+                                             (table,)).fetchall()
+        schema[table] = {"columns": columns, "indexes": indexes, "foreign_keys": foreign_keys,
+                         "checks": checks_in(create_sql)}
     return schema
 
 
@@ -73,7 +83,10 @@ def extra_objects(connection: sqlite3.Connection) -> dict[str, str]:
 def _build_from_tables(tables: list[type[Table]]) -> sqlite3.Connection:
     connection = sqlite3.connect(":memory:")
     for table in tables:
-        for statement in table.create_table().ddl:
+        create_table, *indexes = table.create_table().ddl
+        # CHECK constraints a domain declares beside its tables (Piccolo's cannot be added on SQLite).
+        checks = getattr(sys.modules[table.__module__], "CHECKS", {}).get(table._meta.tablename, {})
+        for statement in [with_checks(create_table, checks), *indexes]:
             connection.execute(statement)
     for module in {sys.modules[table.__module__] for table in tables}:
         # Composite indexes a domain declares beside its tables (Piccolo columns cannot).
@@ -115,6 +128,10 @@ def differences(migrated: dict[str, dict], expected: dict[str, dict]) -> list[st
         if have["foreign_keys"] != want["foreign_keys"]:
             problems.append(f"{table} foreign keys: migrations {sorted(have['foreign_keys'])}, "
                             f"table class {sorted(want['foreign_keys'])}")
+        for name in sorted(set(have["checks"]) | set(want["checks"])):
+            if have["checks"].get(name) != want["checks"].get(name):
+                problems.append(f"{table} CHECK {name}: migrations {have['checks'].get(name)!r}, "
+                                f"declared {want['checks'].get(name)!r}")
     return problems
 
 
@@ -226,3 +243,144 @@ def test_a_changed_trigger_or_a_missing_one_is_caught(migrated_objects):
     assert set(now_declared) - set(migrated_objects) == {"document_search_touch"}
     assert {name for name in migrated_objects if now_declared.get(name) != migrated_objects[name]} == {
         "document_search_update", "document_open_invoice"}
+
+
+def test_a_changed_or_missing_check_is_caught(migrated_schema):
+    from app.documents import tables as documents_tables
+
+    original = documents_tables.CHECKS
+    changed = {"document": dict(original["document"])}
+    changed["document"]["document_paid_not_negative"] = "paid_minor > 0"
+    del changed["document"]["document_issued_has_number"]
+    changed["document"]["document_due_after_issue"] = "due_date >= issue_date"
+    documents_tables.CHECKS = changed
+    try:
+        problems = "\n".join(differences(migrated_schema, schema_from_tables(all_tables())))
+    finally:
+        documents_tables.CHECKS = original
+    assert "document CHECK document_paid_not_negative: migrations 'paid_minor >= 0', declared 'paid_minor > 0'" \
+        in problems
+    assert "document CHECK document_issued_has_number: migrations \"status = 'draft' OR number IS NOT NULL\", " \
+           "declared None" in problems
+    assert "document CHECK document_due_after_issue: migrations None" in problems
+
+
+def test_the_books_are_guarded_by_the_migrated_schema(migrated_schema, migrated_objects):
+    """The constraints and triggers of the issue (each is proven to fire in tests/service/test_books_guards.py)."""
+    assert {"document_paid_not_negative", "document_credited_not_negative", "document_paid_and_credited_within_total",
+            "document_issued_total_not_negative", "document_issued_has_number"} == set(
+        migrated_schema["document"]["checks"])
+    assert migrated_schema["document"]["checks"]["document_paid_and_credited_within_total"] == \
+        "paid_minor + credited_minor = 0 OR paid_minor + credited_minor <= total_minor"
+    assert set(migrated_schema["payment"]["checks"]) == {
+        "payment_amount_positive", "payment_applied_not_negative", "payment_excess_not_negative",
+        "payment_amount_is_applied_plus_excess"}
+    assert set(migrated_schema["credit_application"]["checks"]) == {"credit_application_amount_positive"}
+    assert set(migrated_schema["refund"]["checks"]) == {"refund_amount_positive"}
+    assert set(migrated_schema["ledger_entry"]["checks"]) == {
+        "ledger_entry_debit_not_negative", "ledger_entry_credit_not_negative", "ledger_entry_amount_not_negative"}
+    assert {"ledger_entry_no_update", "ledger_entry_no_delete"} <= set(migrated_objects)
+    assert "BEFORE UPDATE ON ledger_entry" in migrated_objects["ledger_entry_no_update"]
+    assert "BEFORE DELETE ON ledger_entry" in migrated_objects["ledger_entry_no_delete"]
+
+
+def test_checks_are_read_back_from_the_create_statement():
+    sql = with_checks('CREATE TABLE IF NOT EXISTS "t" ("a" INTEGER, "b" TEXT DEFAULT \'(\')',
+                      {"t_a": "a >= 0 AND (a < 10 OR b = ')')", "t_b": "b IS NOT NULL"}, table_name="t2")
+    assert sql.startswith('CREATE TABLE "t2" (')
+    assert checks_in(sql) == {"t_a": "a >= 0 AND (a < 10 OR b = ')')", "t_b": "b IS NOT NULL"}
+    sqlite3.connect(":memory:").execute(sql)  # valid SQL
+
+
+# -- the squash ---------------------------------------------------------------------------------
+
+def _managers(app_name: str) -> list:
+    """Each migration of an app, as the MigrationManager its forwards() builds (nothing is run)."""
+    from app.db.migrate import _modules_by_app
+
+    modules = _modules_by_app()[app_name]
+    return [asyncio.run(modules[migration_id].forwards()) for migration_id in sorted(modules)]
+
+
+def test_each_app_has_one_generated_migration_and_at_most_one_hand_written_after_it():
+    for app_name in APP_REGISTRY.app_configs:
+        generated, *hand_written = _managers(app_name)
+        assert generated.add_tables and not generated.raw, app_name
+        assert len(hand_written) <= 1, app_name
+        for manager in hand_written:
+            assert manager.raw and not (manager.add_tables or manager.add_columns.add_columns
+                                        or manager.alter_columns.alter_columns), app_name
+
+
+def test_squashed_migrations_replace_only_ids_no_longer_shipped():
+    known = known_migrations()
+    squashed = squashed_migrations()
+    assert {app_name for app_name, replacements in squashed.items() if replacements} == {
+        "clients", "documents", "ledger", "settings"}
+    for app_name, replacements in squashed.items():
+        for squashed_id, replaced in replacements.items():
+            assert squashed_id in known[app_name]
+            assert not replaced & known[app_name], app_name
+            assert max(replaced) < squashed_id  # ids are timestamps: the squash came after what it replaces
+
+
+SQUASHED = {"documents": {"D9": frozenset({"D1", "D2", "D3"})}}
+
+
+def test_a_database_from_before_the_squash_names_the_squashed_migration():
+    applied = {"documents": ["D1", "D2", "D3"], "clients": ["C1"]}
+    assert names_after_squash(applied, SQUASHED) == {"documents": ["D9"], "clients": ["C1"]}
+    # Once renamed, a second pass changes nothing; later migrations of the app stay as they are.
+    assert names_after_squash({"documents": ["D9", "D10"]}, SQUASHED) == {"documents": ["D10", "D9"]}
+
+
+def test_a_database_that_ran_only_some_of_the_squashed_migrations_is_refused():
+    with pytest.raises(MigrationError, match=r"only some of the documents migrations squashed into D9.*missing D3"):
+        names_after_squash({"documents": ["D1", "D2"]}, SQUASHED)
+
+
+def _database_before_the_squash(folder: Path) -> Path:
+    """The database of the backup made before the squash (tests/vectors/backup/before-squash.counterfoil)."""
+    import io
+    import json
+    import tarfile
+
+    from app.backup.bundle import BundleReader
+    from tests.vectors.backup import make_before_squash
+
+    facts = json.loads(make_before_squash.FACTS.read_text(encoding="utf-8"))
+    with make_before_squash.BUNDLE.open("rb") as handle:
+        reader = BundleReader(handle, facts["passphrase"])
+        payload = b"".join(iter(lambda: reader.read(1 << 20), b""))
+    with tarfile.open(fileobj=io.BytesIO(payload)) as tar:
+        member = tar.extractfile("counterfoil.sqlite")
+        assert member is not None
+        folder.mkdir(mode=0o700)
+        (folder / "counterfoil.sqlite").write_bytes(member.read())
+    return folder / "counterfoil.sqlite"
+
+
+def test_a_database_from_before_the_squash_gets_exactly_the_schema_of_a_fresh_one(tmp_path, migrated_database):
+    database = _database_before_the_squash(tmp_path / "old")
+    connection = sqlite3.connect(database)
+    before = {(app, name) for app, name in connection.execute("SELECT app_name, name FROM migration")}
+    connection.close()
+    assert ("documents", "2026-11-21T05:45:00:000000") in before
+    previous = DB.path
+    try:
+        asyncio.run(open_database(Config(data_dir=database.parent)))
+    finally:
+        DB.path = previous
+    old, fresh = sqlite3.connect(database), sqlite3.connect(migrated_database)
+    try:
+        tables = [name for name in plain_tables(fresh) if name not in BOOKKEEPING]
+        assert sorted(plain_tables(old)) == sorted(plain_tables(fresh))
+        assert describe(old, tables) == describe(fresh, tables)
+        assert extra_objects(old) == extra_objects(fresh)
+        recorded = {(app, name) for app, name in old.execute("SELECT app_name, name FROM migration")}
+        assert recorded == {(app, name) for app, ids in known_migrations().items() for name in ids}
+        assert old.execute("PRAGMA foreign_key_check").fetchall() == []
+        assert old.execute("PRAGMA integrity_check").fetchall() == [("ok",)]
+    finally:
+        old.close()
+        fresh.close()
