@@ -1,10 +1,11 @@
-from piccolo.columns import Boolean, ForeignKey, Integer, OnDelete, Text, Timestamptz, Varchar
+from piccolo.columns import Boolean, ForeignKey, Integer, OnDelete, Serial, Text, Timestamptz, Varchar
 from piccolo.table import Table
 
 from app.db.engine import DB
 
 
 class User(Table, db=DB, tablename="app_user"):
+    id: Serial  # the primary key Piccolo adds; declared for the type checker
     email = Varchar(length=254, unique=True)
     name = Varchar(length=200, default="")
     role = Varchar(length=10, default="staff")  # owner | staff
@@ -17,6 +18,8 @@ class User(Table, db=DB, tablename="app_user"):
 class Session(Table, db=DB, tablename="app_session"):
     """Server-side browser sessions; the cookie holds a random id, we keep its sha256."""
 
+    id: Serial  # the primary key Piccolo adds; declared for the type checker
+
     id_hash = Varchar(length=64, unique=True)
     user = ForeignKey(references=User, on_delete=OnDelete.cascade, null=True)
     csrf_token = Varchar(length=64)
@@ -27,6 +30,7 @@ class Session(Table, db=DB, tablename="app_session"):
 
 
 class ApiToken(Table, db=DB, tablename="api_token"):
+    id: Serial  # the primary key Piccolo adds; declared for the type checker
     name = Varchar(length=100)
     token_hash = Varchar(length=64, unique=True)
     prefix = Varchar(length=12)
@@ -39,6 +43,8 @@ class ApiToken(Table, db=DB, tablename="api_token"):
 class LoginAttempt(Table, db=DB, tablename="login_attempt"):
     """Every login try, kept as the record the throttle reads and the owner can audit."""
 
+    id: Serial  # the primary key Piccolo adds; declared for the type checker
+
     email = Varchar(length=254, index=True)
     remote = Varchar(length=64, default="")
     succeeded = Boolean(default=False)
@@ -47,6 +53,8 @@ class LoginAttempt(Table, db=DB, tablename="login_attempt"):
 
 class LaunchToken(Table, db=DB, tablename="launch_token"):
     """One-time sign-in for whoever started the program (written to a 0600 page)."""
+
+    id: Serial  # the primary key Piccolo adds; declared for the type checker
 
     token_hash = Varchar(length=64, unique=True)
     created_at = Timestamptz()

@@ -1,4 +1,4 @@
-from piccolo.columns import Integer, Text, Timestamptz, Varchar
+from piccolo.columns import Integer, Serial, Text, Timestamptz, Varchar
 from piccolo.table import Table
 
 from app.db.engine import DB
@@ -10,6 +10,8 @@ class BackupSettings(Table, db=DB, tablename="backup_settings"):
     The passphrase for scheduled backups is not here: it lives in the data folder
     (`backup-passphrase`, 0600), so it never travels inside a bundle.
     """
+
+    id: Serial  # the primary key Piccolo adds; declared for the type checker
 
     folder = Varchar(length=1000, default="")
     rhythm = Varchar(length=20, default="off")        # off | on_quit | daily | weekly

@@ -1,10 +1,11 @@
-from piccolo.columns import BigInt, Boolean, Text, Timestamptz, Varchar
+from piccolo.columns import BigInt, Boolean, Serial, Text, Timestamptz, Varchar
 from piccolo.table import Table
 
 from app.db.engine import DB
 
 
 class Item(Table, db=DB, tablename="catalog_item"):
+    id: Serial  # the primary key Piccolo adds; declared for the type checker
     code = Varchar(length=40, unique=True)
     name = Varchar(length=200, unique=True)
     kind = Varchar(length=10, default="service")  # service | product

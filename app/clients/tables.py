@@ -1,10 +1,11 @@
-from piccolo.columns import Text, Timestamptz, Varchar
+from piccolo.columns import Serial, Text, Timestamptz, Varchar
 from piccolo.table import Table
 
 from app.db.engine import DB
 
 
 class Client(Table, db=DB, tablename="client"):
+    id: Serial  # the primary key Piccolo adds; declared for the type checker
     code = Varchar(length=20, unique=True)
     name = Varchar(length=200, index=True)
     status = Varchar(length=10, default="active", index=True)  # active | archived

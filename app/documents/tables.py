@@ -1,4 +1,4 @@
-from piccolo.columns import BigInt, Date, ForeignKey, Integer, OnDelete, Text, Timestamptz, Varchar
+from piccolo.columns import BigInt, Date, ForeignKey, Integer, OnDelete, Serial, Text, Timestamptz, Varchar
 from piccolo.table import Table
 
 from app.catalog.tables import Item
@@ -14,6 +14,8 @@ class Document(Table, db=DB, tablename="document"):
     `paid_minor` and `credited_minor` are kept in the same transaction as the payment
     or credit note that moves them; `counterfoil check` proves they agree.
     """
+
+    id: Serial  # the primary key Piccolo adds; declared for the type checker
 
     doc_type = Varchar(length=20, index=True)  # quote | invoice | credit_note
     number = Varchar(length=60, null=True, default=None, unique=True)
@@ -51,6 +53,7 @@ class Document(Table, db=DB, tablename="document"):
 
 
 class DocumentLine(Table, db=DB, tablename="document_line"):
+    id: Serial  # the primary key Piccolo adds; declared for the type checker
     document = ForeignKey(references=Document, on_delete=OnDelete.cascade, index=True)
     position = Integer()
     item = ForeignKey(references=Item, on_delete=OnDelete.set_null, null=True, default=None)
@@ -66,6 +69,8 @@ class DocumentLine(Table, db=DB, tablename="document_line"):
 class NumberSeries(Table, db=DB, tablename="number_series"):
     """The next number of each type and year; advanced only inside the issuing transaction."""
 
+    id: Serial  # the primary key Piccolo adds; declared for the type checker
+
     doc_type = Varchar(length=20)
     year = Integer()
     next_seq = Integer(default=1)
@@ -74,6 +79,8 @@ class NumberSeries(Table, db=DB, tablename="number_series"):
 
 class DocumentEvent(Table, db=DB, tablename="document_event"):
     """History of a document (created, issued, sent, cancelled...): append-only."""
+
+    id: Serial  # the primary key Piccolo adds; declared for the type checker
 
     document = ForeignKey(references=Document, on_delete=OnDelete.cascade, index=True)
     at = Timestamptz()

@@ -1,4 +1,4 @@
-from piccolo.columns import BigInt, Date, ForeignKey, Integer, OnDelete, Text, Timestamptz, Varchar
+from piccolo.columns import BigInt, Date, ForeignKey, Integer, OnDelete, Serial, Text, Timestamptz, Varchar
 from piccolo.table import Table
 
 from app.clients.tables import Client
@@ -13,6 +13,8 @@ class LedgerEntry(Table, db=DB, tablename="ledger_entry"):
     above zero the client owes us, below zero the client is in credit. Allocations
     (client credit applied to an invoice) move nothing and carry zero on both sides.
     """
+
+    id: Serial  # the primary key Piccolo adds; declared for the type checker
 
     client = ForeignKey(references=Client, on_delete=OnDelete.restrict, index=True)
     currency = Varchar(length=3)

@@ -1,4 +1,4 @@
-from piccolo.columns import Bytea, ForeignKey, Integer, OnDelete, Text, Timestamptz, Varchar
+from piccolo.columns import Bytea, ForeignKey, Integer, OnDelete, Serial, Text, Timestamptz, Varchar
 from piccolo.table import Table
 
 from app.clients.tables import Client
@@ -9,6 +9,8 @@ from app.documents.tables import Document
 class MailSettings(Table, db=DB, tablename="mail_settings"):
     """One row (id 1): how to reach the SMTP server, who the mail is from, the accountant,
     the message templates. The password is write-only: read only to log in to the server."""
+
+    id: Serial  # the primary key Piccolo adds; declared for the type checker
 
     smtp_host = Varchar(length=255, default="")
     smtp_port = Integer(default=587)
@@ -30,6 +32,8 @@ class MailSettings(Table, db=DB, tablename="mail_settings"):
 
 class OutboxMessage(Table, db=DB, tablename="outbox_message"):
     """Every email, written here first and sent by the background task; the record of what was sent."""
+
+    id: Serial  # the primary key Piccolo adds; declared for the type checker
 
     kind = Varchar(length=20, index=True)  # invoice | quote | credit_note | statement | accountant | report | test
     status = Varchar(length=10, default="queued", index=True)  # queued | sending | sent | failed | cancelled
@@ -53,6 +57,8 @@ class OutboxMessage(Table, db=DB, tablename="outbox_message"):
 
 class OutboxAttachment(Table, db=DB, tablename="outbox_attachment"):
     """The exact bytes attached to a message, kept so a retry or a resend sends the same file."""
+
+    id: Serial  # the primary key Piccolo adds; declared for the type checker
 
     message = ForeignKey(references=OutboxMessage, on_delete=OnDelete.cascade, index=True)
     position = Integer(default=0)

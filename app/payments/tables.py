@@ -1,4 +1,4 @@
-from piccolo.columns import BigInt, Date, ForeignKey, Integer, OnDelete, Text, Timestamptz, Varchar
+from piccolo.columns import BigInt, Date, ForeignKey, Integer, OnDelete, Serial, Text, Timestamptz, Varchar
 from piccolo.table import Table
 
 from app.clients.tables import Client
@@ -11,6 +11,8 @@ class Payment(Table, db=DB, tablename="payment"):
 
     amount = applied (to the invoice) + excess (kept as client credit, when the user says so).
     """
+
+    id: Serial  # the primary key Piccolo adds; declared for the type checker
 
     client = ForeignKey(references=Client, on_delete=OnDelete.restrict, index=True)
     invoice = ForeignKey(references=Document, on_delete=OnDelete.restrict, null=True, default=None, index=True)
@@ -35,6 +37,8 @@ class Payment(Table, db=DB, tablename="payment"):
 class CreditApplication(Table, db=DB, tablename="credit_application"):
     """Client credit put towards an open invoice, when the user chose to."""
 
+    id: Serial  # the primary key Piccolo adds; declared for the type checker
+
     client = ForeignKey(references=Client, on_delete=OnDelete.restrict, index=True)
     invoice = ForeignKey(references=Document, on_delete=OnDelete.restrict, index=True)
     currency = Varchar(length=3)
@@ -46,6 +50,8 @@ class CreditApplication(Table, db=DB, tablename="credit_application"):
 
 class Refund(Table, db=DB, tablename="refund"):
     """Client credit paid back to the client."""
+
+    id: Serial  # the primary key Piccolo adds; declared for the type checker
 
     client = ForeignKey(references=Client, on_delete=OnDelete.restrict, index=True)
     currency = Varchar(length=3)

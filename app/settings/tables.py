@@ -1,4 +1,4 @@
-from piccolo.columns import Boolean, Integer, Text, Timestamptz, Varchar
+from piccolo.columns import Boolean, Integer, Serial, Text, Timestamptz, Varchar
 from piccolo.table import Table
 
 from app.db.engine import DB
@@ -6,6 +6,8 @@ from app.db.engine import DB
 
 class BusinessSettings(Table, db=DB, tablename="business_settings"):
     """One row (id 1): who the business is and how documents default."""
+
+    id: Serial  # the primary key Piccolo adds; declared for the type checker
 
     name = Varchar(length=200, default="")
     tagline = Varchar(length=200, default="")

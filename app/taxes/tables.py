@@ -1,4 +1,4 @@
-from piccolo.columns import Boolean, Text, Timestamptz, Varchar
+from piccolo.columns import Boolean, Serial, Text, Timestamptz, Varchar
 from piccolo.table import Table
 
 from app.db.engine import DB
@@ -6,6 +6,8 @@ from app.db.engine import DB
 
 class Tax(Table, db=DB, tablename="tax"):
     """A named rate (GST 5, VAT 19...). The rate is exact decimal text, never REAL."""
+
+    id: Serial  # the primary key Piccolo adds; declared for the type checker
 
     code = Varchar(length=20, unique=True)
     name = Varchar(length=100)
