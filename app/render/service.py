@@ -261,8 +261,9 @@ def _logo_for(document: Mapping[str, Any], settings: Mapping[str, Any], attachme
     if attachments_dir is None:
         return None
     frozen = ((document.get("snapshot") or {}).get("business") or {}).get("logo_filename")
-    if frozen and (attachments_dir / frozen).is_file():
-        return str(attachments_dir / frozen)
+    kept = settings_service.logo_file(attachments_dir, frozen)
+    if kept is not None:
+        return str(kept)
     path = settings_service.logo_path(attachments_dir, settings)
     return str(path) if path else None
 
