@@ -162,7 +162,7 @@ def asset_path(source: Path | str | None) -> str | None:
 
 
 def assets_for(*sources: Path | str | None) -> dict[str, Path]:
-    return {path: Path(source) for source in sources if (path := asset_path(source)) is not None}
+    return {path: Path(source) for source in sources if source is not None and (path := asset_path(source))}
 
 
 def _regular_files(folder: Path, *, skip: tuple[str, ...] = ()) -> list[Path]:
