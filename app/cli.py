@@ -73,6 +73,14 @@ def build_parser() -> argparse.ArgumentParser:
     _data_dir_option(restore)
     restore.add_argument("--passphrase-file", metavar="F", type=Path,
                          help="file whose first line is the passphrase (else it is asked on the terminal)")
+    restore.add_argument("--dry-run", action="store_true",
+                         help="check the bundle and show what it holds and would switch on; change nothing")
+    # What a backup would switch on comes in off (it may come from someone else); these keep it as it is.
+    restore.add_argument("--keep-scheduled-sends", action="store_true",
+                         help="keep the backup's accountant schedule, queued outbox messages and backup schedule")
+    restore.add_argument("--keep-custom-templates", action="store_true",
+                         help="keep the backup's custom document templates switched on")
+    restore.add_argument("--keep-tokens", action="store_true", help="keep the backup's API tokens working")
     return parser
 
 
@@ -81,8 +89,10 @@ def _config(args: argparse.Namespace) -> Config:
 
 
 async def _open(config: Config) -> None:
+    from app.backup import service as backup_service
     from app.db.lifecycle import open_database
 
+    backup_service.recover_interrupted_restore(config)   # a restore cut short finishes or is undone first
     await open_database(config)
 
 
@@ -243,10 +253,30 @@ def cmd_backup_import(args: argparse.Namespace) -> int:
     if port is not None:   # say so before asking for a passphrase
         raise UserError(backup_service.running_refusal(config, port).message)
     passphrase = _read_passphrase(args, twice=False)
+    choices = logic.RestoreChoices(keep_scheduled_sends=args.keep_scheduled_sends,
+                                   keep_custom_templates=args.keep_custom_templates, keep_tokens=args.keep_tokens)
+
+    def review(staged: backup_service.Staged) -> bool:
+        """What the backup would switch on, before anything changes (it may come from someone else)."""
+        print(f"The backup of {staged.manifest['business_name'] or 'an unnamed business'} (made "
+              f"{staged.manifest['created_at']}) holds these settings that send mail or let someone in:")
+        for label, value in logic.describe_bundle_settings(staged.settings):
+            print(f"  {label}: {value}")
+        if args.dry_run:
+            print("Dry run: nothing was changed.")
+            return False
+        print("Restoring it:")
+        for effect in logic.restore_effects(staged.settings, choices):
+            print(f"  {effect}")
+        return True
+
     try:
-        result = backup_service.import_bundle(config, source, passphrase, progress=_progress("Checking"))
+        result = backup_service.import_bundle(config, source, passphrase, progress=_progress("Checking"),
+                                              choices=choices, before_apply=review)
     except logic.BackupError as error:
         raise UserError(error.message) from None
+    if result is None:
+        return 0
     manifest = result.manifest
     counts = logic.summary_counts(manifest["row_counts"])
     print(f"Restored {manifest['business_name'] or 'the backup'} (made {manifest['created_at']} by Counterfoil "

@@ -115,6 +115,9 @@ def serve(config: Config, *, open_in_browser: bool = True) -> int:
             open_browser(config)
         return 0
     try:
+        from app.backup.service import recover_interrupted_restore
+
+        recover_interrupted_restore(config, lock_held=True)   # a restore cut short finishes or is undone first
         asyncio.run(open_database(config))
         sock = bind_socket(config.host, config.port)
         config.port = sock.getsockname()[1]

@@ -35,6 +35,48 @@ def resolve_data_dir(explicit: str | os.PathLike[str] | None = None) -> Path:
     return Path(platformdirs.user_data_dir(APP_NAME, appauthor=False))
 
 
+class UnsafeFileName(ValueError):
+    """A stored file name that is not a bare name inside its folder (a hostile or damaged record)."""
+
+    def __init__(self, name: str, reason: str):
+        self.name = name
+        self.reason = reason
+        super().__init__(f"The file name {name[:120]!r} is refused: {reason}.")
+
+
+MAX_FILE_NAME = 255
+_WINDOWS_RESERVED = ("\\", ":", "*", "?", '"', "<", ">", "|")
+
+
+def check_bare_name(name: str) -> str:
+    """A name the program stored (a logo, a template): one plain file name, no folder part, nothing
+    a file system reads as a path (`..`, `/`, a backslash, a drive letter, NUL). Returns it."""
+    if not isinstance(name, str) or not name:
+        raise UnsafeFileName(str(name), "it is empty")
+    if len(name) > MAX_FILE_NAME:
+        raise UnsafeFileName(name, f"it is longer than {MAX_FILE_NAME} characters")
+    if any(ord(ch) < 32 or ord(ch) == 127 for ch in name):
+        raise UnsafeFileName(name, "it holds a control character (NUL, a line break...)")
+    if "/" in name or any(ch in name for ch in _WINDOWS_RESERVED):
+        raise UnsafeFileName(name, "it is a path, not a bare file name")
+    if name in (".", "..") or name != name.strip() or name.endswith("."):
+        raise UnsafeFileName(name, "it is not a plain file name")
+    return name
+
+
+def resolve_inside(folder: Path, name: str) -> Path:
+    """`folder / name` for a bare file name, refused (UnsafeFileName) when it could lead anywhere else:
+    a path, `..`, NUL, a backslash, or a symbolic link (even one pointing inside the folder).
+
+    Checked on every use, not only when the name was stored: a database can come from elsewhere."""
+    path = Path(folder) / check_bare_name(name)
+    if path.is_symlink():
+        raise UnsafeFileName(name, "it is a symbolic link")
+    if path.exists() and path.resolve().parent != Path(folder).resolve():
+        raise UnsafeFileName(name, "it resolves outside its folder")
+    return path
+
+
 def ensure_private_dir(path: Path) -> Path:
     """Create the folder readable by the user alone (0700), and tighten it if it exists."""
     path.mkdir(parents=True, exist_ok=True, mode=0o700)

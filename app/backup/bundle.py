@@ -169,6 +169,15 @@ class BundleReader:
     def readable(self) -> bool:
         return True
 
+    def rewind(self, *, progress: Progress | None = None) -> None:
+        """Read the payload again from its start (a second pass needs no second key derivation)."""
+        self._source.seek(HEADER_SIZE)
+        self._index = 0
+        self._buffer = b""
+        self._offset = 0
+        self._done = 0
+        self._progress = progress
+
     def _next_chunk(self) -> None:
         index, count = self._index, self._count
         last = index == count - 1

@@ -367,8 +367,8 @@ def _invalid(what: str) -> ContentInvalid:
     return ContentInvalid(f"The backup's contents do not match its manifest: {what}. " + UNCHANGED)
 
 
-def check_manifest(manifest: Any, seen: Mapping[str, MemberDigest]) -> dict[str, Any]:
-    """The manifest is well formed and lists exactly the files that were in the bundle, with their sizes and hashes."""
+def listed_files(manifest: Any) -> dict[str, MemberDigest]:
+    """The manifest is well formed; returns the files it lists (name -> size and SHA-256)."""
     if not isinstance(manifest, dict) or manifest.get("format") != MANIFEST_FORMAT:
         raise _invalid("the manifest is missing or not a Counterfoil manifest")
     if manifest.get("format_version") != FORMAT_VERSION:
@@ -386,7 +386,8 @@ def check_manifest(manifest: Any, seen: Mapping[str, MemberDigest]) -> dict[str,
     listed: dict[str, MemberDigest] = {}
     for entry in manifest["files"]:
         if (not isinstance(entry, dict) or not isinstance(entry.get("path"), str)
-                or not isinstance(entry.get("size"), int) or not isinstance(entry.get("sha256"), str)
+                or not isinstance(entry.get("size"), int) or isinstance(entry.get("size"), bool)
+                or entry["size"] < 0 or not isinstance(entry.get("sha256"), str)
                 or not _SHA256_RE.match(entry["sha256"])):
             raise _invalid("a file entry is malformed")
         name = check_member_name(entry["path"])
@@ -395,12 +396,33 @@ def check_manifest(manifest: Any, seen: Mapping[str, MemberDigest]) -> dict[str,
         listed[name] = MemberDigest(name, entry["size"], entry["sha256"])
     if DATABASE_MEMBER not in listed:
         raise _invalid("there is no database in it")
-    missing = sorted(set(listed) - set(seen))
-    extra = sorted(set(seen) - set(listed))
+    return listed
+
+
+def _same_names(listed: Mapping[str, Any], present: Mapping[str, Any]) -> None:
+    missing = sorted(set(listed) - set(present))
+    extra = sorted(set(present) - set(listed))
     if missing:
         raise _invalid(f"{missing[0]!r} is listed but absent")
     if extra:
         raise _invalid(f"{extra[0]!r} is present but not listed")
+
+
+def check_declared_sizes(manifest: Any, declared: Mapping[str, int]) -> int:
+    """Before anything is written: the archive's members are exactly the manifest's files, each
+    declaring the size the manifest lists. Returns the bytes they will take once written."""
+    listed = listed_files(manifest)
+    _same_names(listed, declared)
+    for name, size in declared.items():
+        if size != listed[name].size:
+            raise _invalid(f"{name!r} declares {size} bytes, the manifest lists {listed[name].size}")
+    return sum(declared.values())
+
+
+def check_manifest(manifest: Any, seen: Mapping[str, MemberDigest]) -> dict[str, Any]:
+    """The manifest is well formed and lists exactly the files that were in the bundle, with their sizes and hashes."""
+    listed = listed_files(manifest)
+    _same_names(listed, seen)
     for name, expected in listed.items():
         actual = seen[name]
         if actual.size != expected.size or actual.sha256 != expected.sha256:
@@ -452,6 +474,111 @@ def summary_counts(row_counts: Mapping[str, int]) -> list[tuple[str, int]]:
 def attachment_summary(manifest: Mapping[str, Any]) -> tuple[int, int]:
     files = [f for f in manifest.get("files", []) if f["path"].startswith(ATTACHMENTS_PREFIX)]
     return len(files), sum(f["size"] for f in files)
+
+
+# -- what a restore would switch on, and what it leaves off ---------------------------------
+#
+# A bundle can come from someone else (a client, a "helpful" colleague) who knows its passphrase.
+# What it would do once restored (send mail on a schedule, sign someone in) is shown before it is
+# applied, and by default comes in switched off: the owner turns it back on.
+
+HELD_MESSAGE = ("Held when a backup was restored: check the recipients and the mail server, then retry to "
+                "send it.")
+MAX_RECIPIENTS_SHOWN = 5
+
+
+@dataclass(frozen=True)
+class RestoreChoices:
+    """What to keep as the backup has it; each is off unless the owner ticks it."""
+
+    keep_scheduled_sends: bool = False    # the accountant's package schedule, the outbox's queue, the backup schedule
+    keep_custom_templates: bool = False   # "use my templates" stays on
+    keep_tokens: bool = False             # the backup's API tokens keep working
+
+    @classmethod
+    def from_form(cls, data: Mapping[str, Any]) -> RestoreChoices:
+        def ticked(name: str) -> bool:
+            return str(data.get(name) or "").lower() in ("1", "true", "on", "yes")
+        return cls(ticked("keep_scheduled_sends"), ticked("keep_custom_templates"), ticked("keep_tokens"))
+
+
+@dataclass(frozen=True)
+class BundleSettings:
+    """What a backup's database would do once restored: where mail goes, who can sign in."""
+
+    smtp_host: str = ""
+    smtp_port: int = 0
+    smtp_username: str = ""
+    from_email: str = ""
+    accountant_email: str = ""
+    accountant_schedule: str = "off"
+    accountant_day: int = 1
+    queued_messages: int = 0
+    queued_recipients: tuple[str, ...] = ()
+    backup_rhythm: str = "off"
+    backup_folder: str = ""
+    custom_templates_on: bool = False
+    template_files: int = 0
+    users: int = 0
+    owners: int = 0
+    active_tokens: int = 0
+    sessions: int = 0
+
+
+def _plural(n: int, word: str) -> str:
+    return f"{n} {word}{'' if n == 1 else 's'}"
+
+
+def describe_bundle_settings(found: BundleSettings) -> list[tuple[str, str]]:
+    """The settings of a backup that send mail or let someone in, as (label, value) lines."""
+    server = "none"
+    if found.smtp_host:
+        server = f"{found.smtp_host}:{found.smtp_port}"
+        if found.smtp_username:
+            server += f" as {found.smtp_username}"
+        if found.from_email:
+            server += f", from {found.from_email}"
+    if found.accountant_schedule != "off" and found.accountant_email:
+        accountant = f"{found.accountant_schedule} on day {found.accountant_day}, to {found.accountant_email}"
+    else:
+        accountant = "off" + (f" (address: {found.accountant_email})" if found.accountant_email else "")
+    outbox = "none"
+    if found.queued_messages:
+        shown = ", ".join(found.queued_recipients[:MAX_RECIPIENTS_SHOWN])
+        more = len(found.queued_recipients) - MAX_RECIPIENTS_SHOWN
+        outbox = (f"{_plural(found.queued_messages, 'message')} waiting to be sent, to {shown}"
+                  + (f" and {more} more" if more > 0 else ""))
+    backups = RHYTHMS.get(found.backup_rhythm, found.backup_rhythm).lower()
+    if found.backup_rhythm != "off" and found.backup_folder:
+        backups += f", to {found.backup_folder}"
+    templates = ("on" if found.custom_templates_on else "off") + f" ({_plural(found.template_files, 'file')})"
+    return [
+        ("Mail server (SMTP)", server),
+        ("Accountant's package by email", accountant),
+        ("Outbox", outbox),
+        ("Scheduled backups", backups),
+        ("Custom document templates", templates),
+        ("User accounts", f"{found.users} ({_plural(found.owners, 'owner')})"),
+        ("API tokens", f"{found.active_tokens} active"),
+        ("Browser sessions", str(found.sessions)),
+    ]
+
+
+def restore_effects(found: BundleSettings, choices: RestoreChoices) -> list[str]:
+    """What the restore changes in the backup's settings, given what the owner chose to keep."""
+    effects = []
+    if not choices.keep_scheduled_sends:
+        effects.append("Scheduled sends are paused: the accountant's package schedule is off"
+                       + (f", the {_plural(found.queued_messages, 'message')} waiting in the outbox "
+                          "are held (retry each to send it)" if found.queued_messages else "")
+                       + ", and scheduled backups keep this computer's setting (off if it had none).")
+    if not choices.keep_custom_templates:
+        effects.append("Custom document templates are off (their files are restored; turn them on in Settings "
+                       "once you have read them).")
+    if not choices.keep_tokens:
+        effects.append("Every API token of the backup is revoked (create new ones on the Tokens page).")
+    effects.append("Every browser session of the backup is ended.")
+    return effects
 
 
 # -- passphrases ----------------------------------------------------------------------

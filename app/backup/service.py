@@ -8,19 +8,22 @@ only once complete. Memory stays flat whatever the data size.
 
 Import happens in two steps, so the live data is touched only when everything is known
 to be good:
-1. `stage_bundle` decrypts and checks everything into a private folder inside the data
-   folder (`.backup-work/restore-*`): header, passphrase, every chunk, the final chunk,
-   the tar members, the manifest's sizes and SHA-256s, `integrity_check`, row counts and
-   the schema (a newer one is refused). Any failure removes the folder: the data folder
-   is left byte for byte as it was.
-2. `apply_staged` migrates an older schema (on the staged copy, never the live file),
-   keeps a consistent copy of the current database as `pre-restore-<timestamp>.sqlite`
-   (and the current attachments as `pre-restore-<timestamp>-attachments/`), moves the
-   staged attachments in by rename, and replaces the database's content in one SQLite
-   transaction through the backup API. That last step is atomic and crash-safe (WAL), and,
-   unlike renaming a file under a running server, every open connection sees either the
-   old or the new database, never a torn mix. A data folder without a database gets the
-   staged file by rename.
+1. `stage_bundle` reads the bundle twice. The first pass writes nothing: header,
+   passphrase, every chunk, the tar members' kinds (a sparse one is refused), names and
+   declared sizes against the manifest, and their sum against the free space. The second
+   decrypts into a private folder inside the data folder (`.backup-work/restore-*`) and
+   checks the manifest's SHA-256s, `integrity_check`, row counts, the schema (a newer one
+   is refused) and the file names the database stores. What the backup would switch on
+   (mail server, scheduled sends, custom templates, users and tokens) is read for the
+   confirmation. Any failure removes the folder: the data folder is left byte for byte as
+   it was.
+2. `apply_staged` hands the staged folder to app/backup/restore.py, which switches off in
+   the staged copy what the owner did not choose to keep, then swaps database,
+   attachments and templates in under a journal: all or nothing, even under kill -9 (the
+   previous data is kept as `pre-restore-<timestamp>.sqlite`, `-attachments/`,
+   `-templates/`). The database's content is replaced in one SQLite transaction through
+   the backup API, so every open connection sees either the old or the new database,
+   never a torn mix. An older schema is then upgraded on the live file.
 
 The running server: the CLI refuses to import while a server holds the data folder's
 instance lock (its message says to use the Backup page or quit first); the web page
@@ -46,14 +49,14 @@ import time
 from collections.abc import AsyncIterator, Callable
 from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import asynccontextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, BinaryIO
 
 from app import __version__
 from app.background import stop_task
-from app.backup import logic
+from app.backup import logic, restore
 from app.backup.bundle import BundleReader, BundleWriter, Progress, read_header
 from app.backup.logic import (
     DATABASE_MEMBER,
@@ -253,22 +256,6 @@ def snapshot_database(source: Path, target: Path) -> DatabaseFacts:
     return check_snapshot(target)
 
 
-def copy_database(source: Path, target: Path) -> None:
-    """A consistent copy as it is (no checks: the copy kept before a restore must never block the restore)."""
-    src = sqlite3.connect(source, timeout=engine.BUSY_TIMEOUT_S)
-    try:
-        fd = os.open(target, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-        os.close(fd)
-        dst = sqlite3.connect(target)
-        try:
-            src.backup(dst, pages=-1)
-            dst.execute("PRAGMA journal_mode = DELETE")
-        finally:
-            dst.close()
-    finally:
-        src.close()
-
-
 # -- export ----------------------------------------------------------------------------
 
 @dataclass
@@ -428,6 +415,8 @@ class Staged:
     needs_migration: bool
     bundle_size: int
     created_data_dir: bool = False
+    # What it would switch on (mail, schedules, templates, tokens), shown before it applies.
+    settings: logic.BundleSettings = field(default_factory=logic.BundleSettings)
 
     @property
     def database(self) -> Path:
@@ -484,16 +473,26 @@ def stage_bundle(config: Config, source: Path | BinaryIO, passphrase: str, *,
     try:
         header = read_header(handle)            # no passphrase needed: signature, checksum, limits, length
         _check_space(config.data_dir, header.plaintext_length)
-        reader = BundleReader(handle, passphrase, progress=progress)   # the KDF, then the header MAC
+        first_half, second_half = _halves(progress)
+        reader = BundleReader(handle, passphrase, progress=first_half)   # the KDF, then the header MAC
+        # First pass, nothing written: every member's kind, name and declared size against the manifest,
+        # and their sum against the free space. Only then the second pass writes them.
+        surveyed, declared = _survey(reader)
+        _check_space(config.data_dir, logic.check_declared_sizes(surveyed, declared))
+        reader.rewind(progress=second_half)
         folder = _new_work_folder(config, "restore")
-        manifest, inspection = _extract(reader, folder)
+        manifest, inspection = _extract(reader, folder, declared)
+        if manifest != surveyed:
+            raise ContentInvalid("The backup changed while it was being read. " + UNCHANGED)
         needs_migration = _judge_staged_database(inspection, manifest)
+        restore.check_stored_names(folder / DATABASE_MEMBER)
         (folder / "attachments").mkdir(mode=0o700, exist_ok=True)
         with _open_new_private(folder / MANIFEST_MEMBER) as out:
             out.write(json.dumps(manifest, ensure_ascii=False, indent=1).encode("utf-8"))
         staged = Staged(token=folder.name.removeprefix("restore-"), folder=folder, manifest=manifest,
                         needs_migration=needs_migration, bundle_size=header.bundle_size,
-                        created_data_dir=created_dir)
+                        created_data_dir=created_dir,
+                        settings=restore.read_bundle_settings(folder / DATABASE_MEMBER, folder / TEMPLATES_DIR_NAME))
         return staged
     except BaseException:
         if folder is not None:
@@ -514,8 +513,74 @@ def _fsync_file(path: Path) -> None:
         os.close(fd)
 
 
-def _extract(reader: BundleReader, folder: Path) -> tuple[dict[str, Any], DatabaseInspection]:
-    """Write the members into `folder` while authenticating them.
+def _halves(progress: Progress | None) -> tuple[Progress | None, Progress | None]:
+    """The two passes over a bundle report as one: the first half, then the second."""
+    if progress is None:
+        return None, None
+    return (lambda done, total: progress(done // 2, total),
+            lambda done, total: progress((total + done) // 2, total))
+
+
+def _plain_member(member: tarfile.TarInfo) -> str:
+    """A member's checked name: a regular file, never sparse (its holes would be written out as zeros,
+    many times the bundle's size), with a safe name."""
+    if member.type == tarfile.GNUTYPE_SPARSE or member.sparse is not None or any(
+            key.startswith("GNU.sparse.") for key in member.pax_headers):
+        raise ContentInvalid(f"The backup holds a sparse file ({member.name[:120]!r}), which Counterfoil never "
+                             "writes. " + UNCHANGED)
+    if not member.isreg():
+        raise ContentInvalid(f"The backup holds something that is not a plain file "
+                             f"({member.name[:120]!r}). " + UNCHANGED)
+    return logic.check_member_name(member.name)
+
+
+def _parse_manifest(manifest_bytes: bytes | None) -> Any:
+    if manifest_bytes is None:
+        raise ContentInvalid("The backup has no manifest. " + UNCHANGED)
+    try:
+        return json.loads(manifest_bytes.decode("utf-8"))
+    except (UnicodeDecodeError, ValueError):
+        raise ContentInvalid("The backup's manifest is not valid JSON. " + UNCHANGED) from None
+
+
+def _read_manifest(tar: tarfile.TarFile, member: tarfile.TarInfo) -> bytes:
+    if member.size > logic.MAX_MANIFEST_BYTES:
+        raise ContentInvalid("The backup's manifest is implausibly large. " + UNCHANGED)
+    extracted = tar.extractfile(member)
+    assert extracted is not None
+    return extracted.read()
+
+
+def _survey(reader: BundleReader) -> tuple[dict[str, Any], dict[str, int]]:
+    """The first pass: authenticate the whole payload and read the archive's headers and manifest,
+    writing nothing. Returns the manifest (its shape checked) and each member's declared size."""
+    declared: dict[str, int] = {}
+    manifest_bytes: bytes | None = None
+    try:
+        with tarfile.open(fileobj=reader, mode="r|", bufsize=COPY_BLOCK) as tar:  # type: ignore[call-overload]
+            for member in tar:
+                if manifest_bytes is not None:
+                    raise ContentInvalid("The backup holds files after its manifest. " + UNCHANGED)
+                name = _plain_member(member)
+                if name in declared:
+                    raise ContentInvalid(f"The backup holds {name!r} twice. " + UNCHANGED)
+                if name == MANIFEST_MEMBER:
+                    manifest_bytes = _read_manifest(tar, member)
+                    continue
+                declared[name] = member.size
+        if not reader.drain():
+            raise ContentInvalid("The backup holds data after the end of its archive. " + UNCHANGED)
+    except (tarfile.TarError, UnicodeError, EOFError) as error:
+        raise ContentInvalid(f"The backup's archive is malformed ({error}). " + UNCHANGED) from None
+    manifest = _parse_manifest(manifest_bytes)
+    logic.listed_files(manifest)
+    return manifest, declared
+
+
+def _extract(reader: BundleReader, folder: Path,
+             declared: dict[str, int]) -> tuple[dict[str, Any], DatabaseInspection]:
+    """Write the members into `folder` while authenticating them (the second pass: each member must be
+    the one the first pass saw, with the same declared size).
 
     The database is inspected (integrity_check, counts) by a worker as soon as it is
     complete, and the other files are flushed to disk by a worker as they are written, so
@@ -533,19 +598,16 @@ def _extract(reader: BundleReader, folder: Path) -> tuple[dict[str, Any], Databa
                 for member in tar:
                     if manifest_bytes is not None:
                         raise ContentInvalid("The backup holds files after its manifest. " + UNCHANGED)
-                    if not member.isreg():
-                        raise ContentInvalid(f"The backup holds something that is not a plain file "
-                                             f"({member.name[:120]!r}). " + UNCHANGED)
-                    name = logic.check_member_name(member.name)
+                    name = _plain_member(member)
                     if name in seen:
                         raise ContentInvalid(f"The backup holds {name!r} twice. " + UNCHANGED)
+                    if name == MANIFEST_MEMBER:
+                        manifest_bytes = _read_manifest(tar, member)
+                        continue
+                    if declared.get(name) != member.size:
+                        raise ContentInvalid("The backup changed while it was being read. " + UNCHANGED)
                     extracted = tar.extractfile(member)
                     assert extracted is not None
-                    if name == MANIFEST_MEMBER:
-                        if member.size > logic.MAX_MANIFEST_BYTES:
-                            raise ContentInvalid("The backup's manifest is implausibly large. " + UNCHANGED)
-                        manifest_bytes = extracted.read()
-                        continue
                     target = root / name
                     if root not in target.parents:   # names are already checked; belt and braces
                         raise ContentInvalid(f"The backup holds a file with an unsafe name {name!r}. " + UNCHANGED)
@@ -566,12 +628,7 @@ def _extract(reader: BundleReader, folder: Path) -> tuple[dict[str, Any], Databa
                 raise ContentInvalid("The backup holds data after the end of its archive. " + UNCHANGED)
         except (tarfile.TarError, UnicodeError, EOFError) as error:
             raise ContentInvalid(f"The backup's archive is malformed ({error}). " + UNCHANGED) from None
-        if manifest_bytes is None:
-            raise ContentInvalid("The backup has no manifest. " + UNCHANGED)
-        try:
-            manifest = json.loads(manifest_bytes.decode("utf-8"))
-        except (UnicodeDecodeError, ValueError):
-            raise ContentInvalid("The backup's manifest is not valid JSON. " + UNCHANGED) from None
+        manifest = _parse_manifest(manifest_bytes)
         logic.check_manifest(manifest, seen)
         assert inspecting is not None   # check_manifest requires the database
         for future in syncing:
@@ -647,7 +704,8 @@ def load_staged(config: Config, token: str) -> Staged | None:
         return None
     manifest = json.loads((folder / MANIFEST_MEMBER).read_text(encoding="utf-8"))
     return Staged(token=token, folder=folder, manifest=manifest,
-                  needs_migration=_needs_migration(manifest["migrations"], manifest["app_version"]), bundle_size=0)
+                  needs_migration=_needs_migration(manifest["migrations"], manifest["app_version"]), bundle_size=0,
+                  settings=restore.read_bundle_settings(folder / DATABASE_MEMBER, folder / TEMPLATES_DIR_NAME))
 
 
 def discard_staged(config: Config, staged: Staged | None) -> None:
@@ -687,145 +745,15 @@ async def _migrate_live(config: Config) -> None:
         raise ContentInvalid("the database could not be brought up to date")
 
 
-def _roll_back(config: Config, result: RestoreResult) -> None:
-    """Put back what `_swap_in` replaced (used when upgrading the restored data fails)."""
-    live = config.database_path
-    if result.previous_database is not None:
-        source = sqlite3.connect(result.previous_database)
-        target = sqlite3.connect(live, timeout=engine.BUSY_TIMEOUT_S)
-        try:
-            source.backup(target, pages=-1)
-        finally:
-            target.close()
-            source.close()
-        result.previous_database.unlink(missing_ok=True)
-    else:
-        for suffix in ("", "-wal", "-shm"):
-            Path(str(live) + suffix).unlink(missing_ok=True)
-    shutil.rmtree(config.attachments_dir, ignore_errors=True)
-    if result.previous_attachments is not None:
-        os.rename(result.previous_attachments, config.attachments_dir)
-    else:
-        config.attachments_dir.mkdir(mode=0o700, exist_ok=True)
-    shutil.rmtree(config.data_dir / TEMPLATES_DIR_NAME, ignore_errors=True)
-    if result.previous_templates is not None:
-        os.rename(result.previous_templates, config.data_dir / TEMPLATES_DIR_NAME)
+async def apply_staged(config: Config, staged: Staged, *, in_server: bool = False, now: datetime | None = None,
+                       choices: logic.RestoreChoices | None = None) -> RestoreResult:
+    """Swap the staged data in (app/backup/restore.py: all or nothing, even under kill -9), then upgrade
+    it if it is older; writes are paused meanwhile when a server runs here. What the backup would
+    switch on is off unless `choices` keeps it.
 
-
-def _match_page_size(staged_db: Path, live_db: Path) -> None:
-    """The backup API cannot write into a WAL database of another page size: rebuild the staged copy to match."""
-    with sqlite3.connect(live_db, timeout=engine.BUSY_TIMEOUT_S) as live:
-        live_size = live.execute("PRAGMA page_size").fetchone()[0]
-    connection = sqlite3.connect(staged_db)
-    try:
-        if connection.execute("PRAGMA page_size").fetchone()[0] != live_size:
-            connection.execute(f"PRAGMA page_size = {int(live_size)}")
-            connection.execute("VACUUM")
-    finally:
-        connection.close()
-
-
-def _pre_restore_names(data_dir: Path, now: datetime) -> tuple[Path, Path]:
-    stamp = now.strftime("%Y%m%d-%H%M%S")
-    n = 0
-    while True:
-        suffix = f"-{n}" if n else ""
-        database = data_dir / f"pre-restore-{stamp}{suffix}.sqlite"
-        attachments = data_dir / f"pre-restore-{stamp}{suffix}-attachments"
-        if not database.exists() and not attachments.exists() and not _templates_kept_as(attachments).exists():
-            return database, attachments
-        n += 1
-
-
-def _templates_kept_as(previous_attachments: Path) -> Path:
-    return previous_attachments.with_name(previous_attachments.name.removesuffix("-attachments") + "-templates")
-
-
-def _swap_in(config: Config, staged: Staged, now: datetime) -> RestoreResult:
-    """Keep the current data beside the new, then put the staged data in place. Synchronous, quick."""
-    live = config.database_path
-    previous_db, previous_attachments = _pre_restore_names(config.data_dir, now)
-    has_live = live.is_file() and live.stat().st_size > 0
-    kept_db: Path | None = None
-    kept_attachments: Path | None = None
-    if has_live:
-        _match_page_size(staged.database, live)
-        copy_database(live, previous_db)   # a consistent copy of what is about to be replaced
-        kept_db = previous_db
-    attachments = config.attachments_dir
-    moved_old = moved_new = False
-    # The user's templates are swapped like the attachments: the current ones are kept beside as
-    # pre-restore-<timestamp>-templates/, the backup's (if it has any) take their place.
-    templates = config.data_dir / TEMPLATES_DIR_NAME
-    kept_templates: Path | None = None
-    templates_old_moved = templates_new_moved = False
-    try:
-        if attachments.is_dir():
-            if any(attachments.iterdir()):
-                os.rename(attachments, previous_attachments)
-                kept_attachments = previous_attachments
-            else:
-                attachments.rmdir()
-            moved_old = True
-        os.rename(staged.attachments, attachments)
-        moved_new = True
-        if templates.is_dir():
-            if any(templates.iterdir()):
-                kept_templates = _templates_kept_as(previous_attachments)
-                os.rename(templates, kept_templates)
-            else:
-                templates.rmdir()
-            templates_old_moved = True
-        if staged.templates.is_dir():
-            os.rename(staged.templates, templates)
-            templates_new_moved = True
-        if has_live:
-            source = sqlite3.connect(staged.database)
-            target = sqlite3.connect(live, timeout=engine.BUSY_TIMEOUT_S)
-            try:
-                # One step: the whole database is replaced in one write transaction on the live file.
-                source.backup(target, pages=-1)
-                try:
-                    target.execute("PRAGMA wal_checkpoint(TRUNCATE)")
-                except sqlite3.OperationalError:
-                    pass   # readers still at work; SQLite checkpoints later
-            finally:
-                target.close()
-                source.close()
-        else:
-            os.replace(staged.database, live)
-        _fsync_dir(config.data_dir)
-    except BaseException:
-        # Put the attachments back as they were; the database is untouched unless the
-        # backup step committed, which is the last thing that can fail.
-        if templates_new_moved:
-            os.rename(templates, staged.templates)
-        if templates_old_moved:
-            if kept_templates is not None:
-                os.rename(kept_templates, templates)
-            else:
-                templates.mkdir(mode=0o700, exist_ok=True)
-        if moved_new:
-            os.rename(attachments, staged.attachments)
-        if moved_old:
-            if kept_attachments is not None:
-                os.rename(kept_attachments, attachments)
-            else:
-                attachments.mkdir(mode=0o700, exist_ok=True)
-        if kept_db is not None:
-            kept_db.unlink(missing_ok=True)
-        raise
-    return RestoreResult(manifest=staged.manifest, previous_database=kept_db,
-                         previous_attachments=kept_attachments, previous_templates=kept_templates)
-
-
-async def apply_staged(config: Config, staged: Staged, *, in_server: bool = False,
-                       now: datetime | None = None) -> RestoreResult:
-    """Swap the staged data in, then upgrade it if it is older; writes are paused when a server runs here.
-
-    The upgrade runs on the restored database right after the swap, inside the same
-    pause (the engine's connections belong to the live file); if it fails, the previous
-    data is put back and the error says so.
+    The upgrade runs on the restored database right after the swap, inside the same pause (the
+    engine's connections belong to the live file) and before the journal is dropped; if it fails,
+    the previous data is put back and the error says so.
     """
     from app.db.lifecycle import prepare_files
 
@@ -834,23 +762,30 @@ async def apply_staged(config: Config, staged: Staged, *, in_server: bool = Fals
     try:
         async with engine.writes_paused() if in_server else _nothing():
             try:
-                result = await asyncio.to_thread(_swap_in, config, staged, moment)
+                await asyncio.to_thread(restore.recover, config)   # an earlier restore cut short, if any
+                swapped = await asyncio.to_thread(restore.swap_in, config, staged.folder, moment,
+                                                  choices or logic.RestoreChoices())
             except (OSError, sqlite3.Error) as error:
                 log.error("restoring a backup failed while swapping it in: %s", error)
                 raise RestoreRefused(f"The restore could not be completed ({error}); your data was left as it "
                                      "was.") from None
+            result = RestoreResult(manifest=staged.manifest, previous_database=swapped.previous_database,
+                                   previous_attachments=swapped.previous_attachments,
+                                   previous_templates=swapped.previous_templates)
             prepare_files(config)
             if staged.needs_migration:
                 try:
                     await _migrate_live(config)
+                    restore.reached("migrated")
                 except Exception as error:
                     log.exception("upgrading the restored database failed; putting the previous data back")
-                    _roll_back(config, result)
+                    restore.undo(config)
                     prepare_files(config)
                     reason = error.message if isinstance(error, BackupError) else f"{type(error).__name__}: {error}"
                     raise ContentInvalid(f"The backup's database could not be upgraded to this version of "
                                          f"Counterfoil ({reason}); your previous data was put back.") from None
                 result.migrated = True
+            restore.finish(config)
     finally:
         os.umask(old_umask)
         discard_staged(config, staged)
@@ -864,19 +799,35 @@ async def _nothing() -> AsyncIterator[None]:
     yield
 
 
-def import_bundle(config: Config, source: Path, passphrase: str, *, progress: Progress | None = None) -> RestoreResult:
-    """The command line's import: refused while a server holds the folder; the instance lock is held meanwhile."""
+def recover_interrupted_restore(config: Config, *, lock_held: bool = False) -> str | None:
+    """At start: finish or undo a restore that was cut short. Only the holder of the instance lock may:
+    with `lock_held` False this does nothing while a server (or an import) holds the data folder."""
+    if not lock_held and server_port(config) is not None:
+        return None
+    return restore.recover(config)
+
+
+def import_bundle(config: Config, source: Path, passphrase: str, *, progress: Progress | None = None,
+                  choices: logic.RestoreChoices | None = None,
+                  before_apply: Callable[[Staged], bool] | None = None) -> RestoreResult | None:
+    """The command line's import: refused while a server holds the folder; the instance lock is held meanwhile.
+
+    `before_apply` sees the checked bundle (its manifest and settings) before anything live changes;
+    returning False stops there (nothing is changed, and None is returned)."""
     port = server_port(config)
     if port is not None:
         raise running_refusal(config, port)
     staged = stage_bundle(config, source, passphrase, progress=progress)
+    restore.reached("staged")
     lock = InstanceLock(config.lock_path)
     try:
+        if before_apply is not None and not before_apply(staged):
+            return None
         try:
             lock.acquire()
         except AlreadyRunning as running:
             raise running_refusal(config, running.port) from None
-        return asyncio.run(apply_staged(config, staged))
+        return asyncio.run(apply_staged(config, staged, choices=choices))
     finally:
         lock.release()
         discard_staged(config, staged)

@@ -1,8 +1,12 @@
 """PDFs from the Typst templates in typst_templates/, rendered off the event loop.
 
 - Fonts come only from the bundled folder (ignore_system_fonts) so a PDF looks the
-  same on every machine. The root is "/" so a template can place the user's logo
-  from the data folder by its absolute path.
+  same on every machine.
+- Typst reads nothing outside the render's own root: a template may come from a restored
+  backup, so it must not `#read` the database or any other file into a PDF. With a data
+  folder the root is `cache/typst/<digest>/`, a copy of the templates in use (`default/`,
+  and `custom/` when the user's are on) with the logo copied into `assets/`; without one
+  it is the template's own folder.
 - Each worker thread keeps its own `typst.Compiler` (a shared one is not
   thread-safe); Typst releases the GIL, so threads render in parallel.
 - Issued invoices and credit notes are PDF/A-3b with the Factur-X XML attached and
@@ -23,6 +27,7 @@ import re
 import shutil
 import tempfile
 import threading
+import time
 import zipfile
 from collections.abc import Awaitable, Callable, Mapping
 from concurrent.futures import ThreadPoolExecutor
@@ -45,6 +50,9 @@ from app.render import logic
 from app.settings import service as settings_service
 
 CACHE_FOLDER = ("cache", "pdf")
+ROOTS_FOLDER = ("cache", "typst")   # the render roots: what Typst may read
+ASSETS_FOLDER = "assets"            # in a root: the files the data points at (the logo)
+STALE_ROOT_S = 300                  # a root no longer current is removed once this old
 TEMPLATES_FOLDER = "templates"   # the user's own templates, in the data folder
 ZIP_PAGE = 200
 READ_BATCH = 50   # documents read from the database at a time for a ZIP or batch print
@@ -73,7 +81,8 @@ _local = threading.local()
 def _compiler() -> typst.Compiler:
     compiler = getattr(_local, "compiler", None)
     if compiler is None:
-        compiler = typst.Compiler(root="/", font_paths=[str(FONTS_DIR)], ignore_system_fonts=True)
+        # Every compile names its own root; the bundled folder is only the default.
+        compiler = typst.Compiler(root=str(TYPST_DIR), font_paths=[str(FONTS_DIR)], ignore_system_fonts=True)
         _local.compiler = compiler
     return compiler
 
@@ -91,10 +100,31 @@ def _describe(error: Exception) -> str:
 _DIAGNOSTIC_PATH = re.compile(r"(─ )([^\s:]+\.typ)(?=:\d+:\d+)")
 
 
-def _absolute_paths(diagnostic: str) -> str:
-    """Typst names files relative to the working folder (`../../home/me/…/invoice.typ:12:3`): show them whole."""
-    return _DIAGNOSTIC_PATH.sub(lambda m: m.group(1) + os.path.normpath(os.path.join(os.getcwd(), m.group(2))),
-                                diagnostic)
+def _absolute_paths(diagnostic: str, shown_as: Mapping[Path, Path] | None = None) -> str:
+    """Typst names files relative to the working folder (`../../home/me/…/invoice.typ:12:3`): show them whole,
+    and a file of a render root as the file it was copied from (`shown_as`: copy's folder -> original)."""
+    def whole(match: re.Match[str]) -> str:
+        path = os.path.normpath(os.path.join(os.getcwd(), match.group(2)))
+        for copy, original in (shown_as or {}).items():
+            if path.startswith(str(copy) + os.sep):
+                path = str(original / os.path.relpath(path, copy))
+                break
+        return match.group(1) + path
+    return _DIAGNOSTIC_PATH.sub(whole, diagnostic)
+
+
+_OUTSIDE_ROOT = ("would escape the project root", "file not found (searched at", "access denied")
+OUTSIDE_ROOT_HINT = ("A template can read only the files of its own templates folder and the logo; "
+                     "nothing else on this computer.")
+
+
+def _explained(diagnostic: str) -> str:
+    """Typst's hints speak of its command line (`--root`): say what the rule is here instead."""
+    lines = [line for line in diagnostic.splitlines() if "--root" not in line and "project sandbox" not in line]
+    text = "\n".join(lines).rstrip()
+    if any(marker in text for marker in _OUTSIDE_ROOT):
+        text += "\n" + OUTSIDE_ROOT_HINT
+    return text
 
 
 def custom_templates_dir(data_dir: Path) -> Path:
@@ -115,34 +145,165 @@ def template_source(template: str, template_dir: Path | None) -> Path:
     return TYPST_DIR / template
 
 
+# -- the render root: the only folder Typst reads ----------------------------------
+
+def roots_dir_of(data_dir: Path) -> Path:
+    return data_dir.joinpath(*ROOTS_FOLDER)
+
+
+def asset_path(source: Path | str | None) -> str | None:
+    """Where a template finds a file the data points at (the logo): `/assets/<digest><suffix>`, a path
+    inside the render's root. The digest changes with the file, so a new logo is a new asset."""
+    if source is None:
+        return None
+    source = Path(source)
+    stat = source.stat()
+    digest = hashlib.sha256(f"{source}:{stat.st_mtime_ns}:{stat.st_size}".encode()).hexdigest()[:24]
+    return f"/{ASSETS_FOLDER}/{digest}{source.suffix.lower()}"
+
+
+def assets_for(*sources: Path | str | None) -> dict[str, Path]:
+    return {path: Path(source) for source in sources if source is not None and (path := asset_path(source))}
+
+
+def _regular_files(folder: Path, *, skip: tuple[str, ...] = ()) -> list[Path]:
+    """The plain files under a folder (relative paths); a link is refused, it could point anywhere."""
+    found: list[Path] = []
+    for current, dirs, files in os.walk(folder, followlinks=False):
+        here = Path(current)
+        dirs[:] = sorted(d for d in dirs if (here / d).relative_to(folder).parts[0] not in skip)
+        for name in sorted(files) + [d for d in dirs if (here / d).is_symlink()]:
+            path = here / name
+            if path.is_symlink():
+                raise RenderError(f"The templates folder {folder} holds a link ({path.relative_to(folder)}); a "
+                                  f"template may read only the plain files of its folder. Replace the link with "
+                                  f"the file itself. {SWITCH_BACK}", template=str(path), custom=True)
+            if path.is_file() and not name.endswith(".part"):
+                found.append(path.relative_to(folder))
+    return found
+
+
+def _copy_tree(source: Path, target: Path, *, skip: tuple[str, ...] = ()) -> None:
+    for relative in _regular_files(source, skip=skip):
+        destination = target / relative
+        destination.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+        shutil.copyfile(source / relative, destination, follow_symlinks=False)
+
+
+def render_root(roots_dir: Path, template_dir: Path | None) -> Path:
+    """The root of this data folder's renders for the templates in use, made once per version of them:
+    `default/` (the bundled templates, fonts aside: Typst loads those itself) and, when the user's are
+    on, `custom/`. Made beside and renamed into place, so a render never sees half a root."""
+    digest = hashlib.sha256(template_hash().encode())
+    if template_dir is not None:
+        digest.update(b"custom\0" + custom_templates_hash(template_dir).encode())
+    root = roots_dir / digest.hexdigest()[:24]
+    if root.is_dir():
+        return root
+    ensure_private_dir(roots_dir)
+    building = Path(tempfile.mkdtemp(dir=roots_dir, prefix=".part-"))
+    try:
+        _copy_tree(TYPST_DIR, building / "default", skip=(FONTS_DIR.name,))
+        if template_dir is not None and template_dir.is_dir():
+            _copy_tree(template_dir, building / "custom")
+        (building / ASSETS_FOLDER).mkdir(mode=0o700)
+        try:
+            os.rename(building, root)
+        except OSError:
+            if not root.is_dir():
+                raise
+            shutil.rmtree(building, ignore_errors=True)   # another thread made the same root meanwhile
+    except BaseException:
+        shutil.rmtree(building, ignore_errors=True)
+        raise
+    _remove_stale_roots(roots_dir, keep=root)
+    return root
+
+
+def _remove_stale_roots(roots_dir: Path, keep: Path) -> None:
+    """Roots of templates no longer in use (a render in flight may still read one: only older ones go)."""
+    now = time.time()
+    for entry in roots_dir.iterdir():
+        try:
+            if entry != keep and now - entry.stat().st_mtime > STALE_ROOT_S:
+                shutil.rmtree(entry, ignore_errors=True)
+        except OSError:
+            pass
+
+
+def _place_assets(root: Path, assets: Mapping[str, Path]) -> None:
+    for virtual, source in assets.items():
+        target = root / virtual.lstrip("/")
+        if target.parent != root / ASSETS_FOLDER:
+            raise ValueError(f"an asset must be in /{ASSETS_FOLDER}/: {virtual!r}")
+        if target.is_file():
+            continue
+        fd, temporary = tempfile.mkstemp(dir=target.parent, suffix=".part")
+        os.close(fd)
+        try:
+            shutil.copyfile(source, temporary, follow_symlinks=False)
+            os.replace(temporary, target)
+        except BaseException:
+            Path(temporary).unlink(missing_ok=True)
+            raise
+
+
+@dataclass(frozen=True)
+class _Placed:
+    root: Path
+    source: Path                      # the file Typst compiles, inside root
+    shown_as: dict[Path, Path]        # a root's folder -> the folder it was copied from (for messages)
+
+
+def _place(template: str, template_dir: Path | None, roots_dir: Path | None, assets: Mapping[str, Path]) -> _Placed:
+    original = template_source(template, template_dir)
+    custom = original != TYPST_DIR / template
+    if roots_dir is None:
+        if assets:
+            raise ValueError("a render with a logo needs a data folder for its root")
+        return _Placed(original.parent, original, {})
+    root = render_root(roots_dir, template_dir)
+    _place_assets(root, assets)
+    shown_as = {root / "default": TYPST_DIR}
+    if template_dir is not None:
+        shown_as[root / "custom"] = template_dir
+    return _Placed(root, root / ("custom" if custom else "default") / template, shown_as)
+
+
 def render_pdf_sync(template: str, data: Mapping[str, Any], *, extra_inputs: Mapping[str, str] | None = None,
                     pdf_standards: list[str] | None = None, timestamp: int | None = None,
-                    template_dir: Path | None = None) -> bytes:
-    source = template_source(template, template_dir)
-    custom = source != TYPST_DIR / template
-    if not source.is_file():
-        raise RenderError(f"template {template} is missing from {source.parent}", template=template)
+                    template_dir: Path | None = None, roots_dir: Path | None = None,
+                    assets: Mapping[str, Path] | None = None) -> bytes:
+    """One PDF. Typst's root is the render's own folder (see `render_root`), or the template's folder
+    when there is no data folder; `assets` (virtual path -> file) are copied into the root first."""
+    original = template_source(template, template_dir)
+    custom = original != TYPST_DIR / template
+    if not original.is_file():
+        raise RenderError(f"template {template} is missing from {original.parent}", template=template)
+    placed = _place(template, template_dir, roots_dir, assets or {})
     inputs = {"data": json.dumps(data, default=str), **(extra_inputs or {})}
     try:
-        pdf = _compiler().compile(input=str(source), sys_inputs=inputs, pdf_standards=pdf_standards or [],
-                                  timestamp=timestamp)
+        pdf = _compiler().compile(input=str(placed.source), root=str(placed.root), sys_inputs=inputs,
+                                  pdf_standards=pdf_standards or [], timestamp=timestamp)
     except Exception as error:  # typst raises TypstError with the template's message and trace
         # A failed compile may leave the compiler in a bad state: start the thread's next one fresh.
         _local.compiler = None
-        diagnostic = _absolute_paths(_describe(error))
+        diagnostic = _explained(_absolute_paths(_describe(error), placed.shown_as))
         if custom:
-            message = (f"Your custom template {source} has an error, so the PDF could not be made. "
+            message = (f"Your custom template {original} has an error, so the PDF could not be made. "
                        f"Typst says:\n{diagnostic}\n{SWITCH_BACK}")
         else:
             message = f"could not render {template}: {diagnostic}"
-        raise RenderError(message, template=str(source), diagnostic=diagnostic, custom=custom) from error
+        raise RenderError(message, template=str(original), diagnostic=diagnostic, custom=custom) from error
     assert isinstance(pdf, bytes)
     return pdf
 
 
-async def render_pdf(template: str, data: Mapping[str, Any], *, template_dir: Path | None = None) -> bytes:
+async def render_pdf(template: str, data: Mapping[str, Any], *, template_dir: Path | None = None,
+                     roots_dir: Path | None = None, assets: Mapping[str, Path] | None = None) -> bytes:
     # Typst releases the GIL; a worker thread keeps the server answering meanwhile.
-    return await asyncio.to_thread(lambda: render_pdf_sync(template, data, template_dir=template_dir))
+    return await asyncio.to_thread(lambda: render_pdf_sync(template, data, template_dir=template_dir,
+                                                           roots_dir=roots_dir, assets=assets))
 
 
 # -- templates' hash ---------------------------------------------------------------
@@ -165,14 +326,15 @@ def template_hash() -> str:
 
 
 def custom_templates_hash(template_dir: Path | None) -> str:
-    """A digest of the user's template files (names and content), "" when none are used: part of the
-    cache key, so an edit shows in the next PDF."""
+    """A digest of the user's template folder (every file's name and content: a template may show an
+    image of its folder), "" when none are used: part of the PDF cache key and of the render root's
+    name, so an edit shows in the next PDF."""
     if template_dir is None or not template_dir.is_dir():
         return ""
     digest = hashlib.sha256()
-    for path in sorted(p for p in template_dir.rglob("*") if p.is_file() and p.suffix == ".typ"):
-        digest.update(str(path.relative_to(template_dir)).encode() + b"\0")
-        digest.update(hashlib.sha256(path.read_bytes()).digest())
+    for relative in _regular_files(template_dir):
+        digest.update(relative.as_posix().encode() + b"\0")
+        digest.update(hashlib.sha256((template_dir / relative).read_bytes()).digest())
     return digest.hexdigest()
 
 
@@ -250,6 +412,8 @@ class RenderJob:
     filename: str
     cache_path: Path | None = None
     template_dir: Path | None = None
+    roots_dir: Path | None = None
+    assets: dict[str, Path] | None = None   # the logo: virtual path in the root -> its file
 
 
 def _timestamp(value: Any) -> int | None:
@@ -262,25 +426,28 @@ def _logo_for(document: Mapping[str, Any], settings: Mapping[str, Any], attachme
     if attachments_dir is None:
         return None
     frozen = ((document.get("snapshot") or {}).get("business") or {}).get("logo_filename")
-    if frozen and (attachments_dir / frozen).is_file():
-        return str(attachments_dir / frozen)
+    kept = settings_service.logo_file(attachments_dir, frozen)
+    if kept is not None:
+        return str(kept)
     path = settings_service.logo_path(attachments_dir, settings)
     return str(path) if path else None
 
 
 def document_job(document: Mapping[str, Any], settings: Mapping[str, Any], client: Mapping[str, Any] | None, *,
-                 attachments_dir: Path | None, cache_dir: Path | None, template_dir: Path | None = None) -> RenderJob:
+                 attachments_dir: Path | None, cache_dir: Path | None, template_dir: Path | None = None,
+                 roots_dir: Path | None = None) -> RenderJob:
     """No database: the data dict, the XML and QR code, the cache file (runs in a worker thread)."""
     xml = None
     if settings.get("facturx_enabled", True) and logic.facturx_problem(document) is None:
         xml = logic.facturx_xml(document, settings=settings, client=client)
-    data = _with_qr(logic.document_data(document, settings=settings, client=client,
-                                        logo=_logo_for(document, settings, attachments_dir), facturx=xml is not None))
+    logo = _logo_for(document, settings, attachments_dir)
+    data = _with_qr(logic.document_data(document, settings=settings, client=client, logo=asset_path(logo),
+                                        facturx=xml is not None))
     job = RenderJob(document_id=document["id"], template=logic.TEMPLATES[document["doc_type"]], data=data,
                     facturx_xml=xml, timestamp=_timestamp(document.get("issued_at")),
                     filename=logic.pdf_filename(document),
-                    cache_path=cache_path_of(document, settings, job_logo(data), cache_dir, template_dir),
-                    template_dir=template_dir)
+                    cache_path=cache_path_of(document, settings, logo, cache_dir, template_dir),
+                    template_dir=template_dir, roots_dir=roots_dir, assets=assets_for(logo))
     return job
 
 
@@ -288,10 +455,6 @@ def document_job(document: Mapping[str, Any], settings: Mapping[str, Any], clien
 # the default footer, the e-invoice switch). Fields that change without changing the PDF are left out.
 CACHE_SETTINGS = ("default_locale", "invoice_footer", "facturx_enabled")
 VOLATILE_FIELDS = {"shown_status", "updated_at", "sent_at", "search_text", "decided_at"}
-
-
-def job_logo(data: Mapping[str, Any]) -> str | None:
-    return (data.get("business") or {}).get("logo")
 
 
 def cache_path_of(document: Mapping[str, Any], settings: Mapping[str, Any], logo: str | None,
@@ -334,10 +497,12 @@ def render_job_sync(job: RenderJob) -> bytes:
         return job.cache_path.read_bytes()
     if job.facturx_xml is not None:
         pdf = render_pdf_sync(job.template, job.data, extra_inputs={"facturx": job.facturx_xml.decode("utf-8")},
-                              pdf_standards=["a-3b"], timestamp=job.timestamp, template_dir=job.template_dir)
+                              pdf_standards=["a-3b"], timestamp=job.timestamp, template_dir=job.template_dir,
+                              roots_dir=job.roots_dir, assets=job.assets)
         pdf = _finish_facturx(pdf)
     else:
-        pdf = render_pdf_sync(job.template, job.data, timestamp=job.timestamp, template_dir=job.template_dir)
+        pdf = render_pdf_sync(job.template, job.data, timestamp=job.timestamp, template_dir=job.template_dir,
+                              roots_dir=job.roots_dir, assets=job.assets)
     if job.cache_path is not None:
         _store(job.cache_path, pdf)
     return pdf
@@ -369,6 +534,7 @@ class DocumentInputs:
     attachments_dir: Path | None
     cache_dir: Path | None
     template_dir: Path | None = None
+    roots_dir: Path | None = None
 
     @property
     def filename(self) -> str:
@@ -376,7 +542,7 @@ class DocumentInputs:
 
     def job(self) -> RenderJob:
         return document_job(self.document, self.settings, self.client, attachments_dir=self.attachments_dir,
-                            cache_dir=self.cache_dir, template_dir=self.template_dir)
+                            cache_dir=self.cache_dir, template_dir=self.template_dir, roots_dir=self.roots_dir)
 
 
 def _inputs_of(document: dict[str, Any], settings: Mapping[str, Any], client: Mapping[str, Any] | None,
@@ -384,7 +550,8 @@ def _inputs_of(document: dict[str, Any], settings: Mapping[str, Any], client: Ma
     return DocumentInputs(document=document, settings=settings, client=client,
                           attachments_dir=data_dir / "attachments" if data_dir else None,
                           cache_dir=cache_dir_of(data_dir) if data_dir else None,
-                          template_dir=template_dir_for(settings, data_dir))
+                          template_dir=template_dir_for(settings, data_dir),
+                          roots_dir=roots_dir_of(data_dir) if data_dir else None)
 
 
 async def _inputs(document_id: int, doc_type: str | None, data_dir: Path | None,
@@ -554,13 +721,14 @@ async def documents_zip(doc_type: str, *, status: str = "", client_id: int | Non
 # -- statements ----------------------------------------------------------------------
 
 def statement_job_data(data: Mapping[str, Any], settings: Mapping[str, Any], logo: str | None) -> dict[str, Any]:
+    """`logo`: where the template finds it (`asset_path`)."""
     return _with_qr(logic.statement_data(data, settings=settings, logo=logo))
 
 
-def statement_pdf_sync(data: Mapping[str, Any], settings: Mapping[str, Any], logo: str | None = None,
-                       template_dir: Path | None = None) -> bytes:
-    return render_pdf_sync(logic.TEMPLATES[logic.STATEMENT], statement_job_data(data, settings, logo),
-                           template_dir=template_dir)
+def statement_pdf_sync(data: Mapping[str, Any], settings: Mapping[str, Any], logo: Path | None = None,
+                       template_dir: Path | None = None, roots_dir: Path | None = None) -> bytes:
+    return render_pdf_sync(logic.TEMPLATES[logic.STATEMENT], statement_job_data(data, settings, asset_path(logo)),
+                           template_dir=template_dir, roots_dir=roots_dir, assets=assets_for(logo))
 
 
 async def client_statement_pdf(client_id: int, *, date_from: date | None = None, date_to: date | None = None,
@@ -580,13 +748,14 @@ async def statement_pdf(data: Mapping[str, Any], *, data_dir: Path | None = None
     """A client statement PDF from the ledger's figures (see logic.statement_data for the shape)."""
     settings = await settings_service.get_settings()
     logo = settings_service.logo_path(data_dir / "attachments", settings) if data_dir else None
-    return await asyncio.to_thread(statement_pdf_sync, data, settings, str(logo) if logo else None,
-                                   template_dir_for(settings, data_dir))
+    return await asyncio.to_thread(statement_pdf_sync, data, settings, logo, template_dir_for(settings, data_dir),
+                                   roots_dir_of(data_dir) if data_dir else None)
 
 
 # -- the business card ---------------------------------------------------------------
 
-def business_card_data(settings: Mapping[str, Any], logo: Path | None) -> dict[str, Any]:
+def business_card_data(settings: Mapping[str, Any], logo: str | None) -> dict[str, Any]:
+    """`logo`: where the template finds it (`asset_path`)."""
     city_line = " ".join(part for part in (settings.get("postal_code", ""), settings.get("city", "")) if part)
     address = [settings.get("address_line1", ""), settings.get("address_line2", ""), city_line,
                " ".join(p for p in (settings.get("region", ""), settings.get("country", "")) if p)]
@@ -599,10 +768,13 @@ def business_card_data(settings: Mapping[str, Any], logo: Path | None) -> dict[s
         "website": settings.get("website", ""),
         "tax_number": settings.get("tax_number", ""),
         "registration_number": settings.get("registration_number", ""),
-        "logo": str(logo) if logo else None,
+        "logo": logo,
     }
 
 
 async def business_card_pdf(settings: Mapping[str, Any], logo: Path | None, data_dir: Path | None = None) -> bytes:
-    return await render_pdf("business-card.typ", business_card_data(settings, logo),
-                            template_dir=template_dir_for(settings, data_dir))
+    if data_dir is None:
+        logo = None   # a logo is shown from the render's root, which lives in the data folder
+    return await render_pdf("business-card.typ", business_card_data(settings, asset_path(logo)),
+                            template_dir=template_dir_for(settings, data_dir),
+                            roots_dir=roots_dir_of(data_dir) if data_dir else None, assets=assets_for(logo))

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import os
 from collections.abc import Mapping
 from datetime import UTC, date, datetime
@@ -10,11 +11,12 @@ from typing import Any
 
 from app.common.logic import FieldError, ValidationFailed
 from app.db.engine import write_transaction
-from app.paths import ensure_private_dir
+from app.paths import UnsafeFileName, ensure_private_dir, resolve_inside
 from app.settings import logic
 from app.settings.tables import BusinessSettings
 
 SETTINGS_ID = 1
+log = logging.getLogger("counterfoil.settings")
 
 
 async def get_settings() -> dict[str, Any]:
@@ -89,7 +91,7 @@ async def save_logo(attachments_dir: Path, content: bytes, *, actor_id: int | No
         }).where(BusinessSettings.id == SETTINGS_ID)
     old = current.get("logo_filename")
     if old and old != filename:
-        (attachments_dir / old).unlink(missing_ok=True)
+        _remove_logo_file(attachments_dir, old)
     return await get_settings()
 
 
@@ -99,13 +101,29 @@ async def remove_logo(attachments_dir: Path, *, actor_id: int | None = None) -> 
         await BusinessSettings.update({BusinessSettings.logo_filename: "", BusinessSettings.updated_by: actor_id}).where(
             BusinessSettings.id == SETTINGS_ID)
     if current.get("logo_filename"):
-        (attachments_dir / current["logo_filename"]).unlink(missing_ok=True)
+        _remove_logo_file(attachments_dir, current["logo_filename"])
     return await get_settings()
 
 
-def logo_path(attachments_dir: Path, settings: Mapping[str, Any]) -> Path | None:
-    name = settings.get("logo_filename")
+def _remove_logo_file(attachments_dir: Path, name: str) -> None:
+    """Delete a replaced logo, only ever a bare name inside attachments/ (the name comes from the database)."""
+    try:
+        resolve_inside(attachments_dir, name).unlink(missing_ok=True)
+    except UnsafeFileName as refused:
+        log.warning("the stored logo name was not deleted: %s", refused)
+
+
+def logo_file(attachments_dir: Path, name: str | None) -> Path | None:
+    """A stored logo name as a file inside attachments/, or None: missing, or refused (a path, a link)."""
     if not name:
         return None
-    path = attachments_dir / name
+    try:
+        path = resolve_inside(attachments_dir, name)
+    except UnsafeFileName as refused:
+        log.warning("the logo is not used: %s", refused)
+        return None
     return path if path.is_file() else None
+
+
+def logo_path(attachments_dir: Path, settings: Mapping[str, Any]) -> Path | None:
+    return logo_file(attachments_dir, settings.get("logo_filename"))

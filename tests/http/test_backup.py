@@ -139,10 +139,14 @@ def test_cli_round_trip_into_an_empty_folder(demo_folder, bundle, passphrase_fil
     assert data[:8] == b"CFBACKUP" and stat.S_IMODE(bundle.stat().st_mode) == 0o600
     assert b"Northwind" not in data and b"SQLite format 3" not in data and b"%PDF" not in data
     target = Config(data_dir=tmp_path / "new-laptop")
+    # One's own backup, everything kept as it was (by default scheduled sends would come in paused).
     result = cli("backup", "import", str(bundle), "--data-dir", str(target.data_dir),
-                 "--passphrase-file", str(passphrase_file))
+                 "--passphrase-file", str(passphrase_file), "--keep-scheduled-sends", "--keep-custom-templates",
+                 "--keep-tokens")
     assert result.returncode == 0, result.stderr
     assert "Restored Northwind Studio" in result.stdout and "30 clients" in result.stdout
+    assert "Accountant's package by email: off (address: books@ledgerline-accounting.example)" in result.stdout
+    assert "Scheduled sends are paused" not in result.stdout
     assert table_contents(target.database_path) == table_contents(demo_folder.database_path)
     assert attachment_hashes(target) == attachment_hashes(demo_folder)
     assert len(attachment_hashes(target)) == 2
@@ -417,7 +421,10 @@ def test_import_from_the_page_shows_the_manifest_then_restores(browser, config, 
     token = re.search(r'name="token" value="([0-9a-f]{16})"', response.text).group(1)
     # Nothing has changed yet: the current data is still the test owner's.
     assert sqlite3.connect(config.database_path).execute("SELECT COUNT(*) FROM client").fetchone()[0] == 0
-    restored = browser.post("/backup/restore", data={"token": token}, follow_redirects=False)
+    assert "What this backup would switch on" in response.text and 'name="keep_tokens"' in response.text
+    restored = browser.post("/backup/restore", data={"token": token, "keep_scheduled_sends": "true",
+                                                     "keep_custom_templates": "true", "keep_tokens": "true"},
+                            follow_redirects=False)
     assert restored.status_code == 303, restored.text
     assert restored.headers["location"].startswith("/launch?token=")
     assert table_contents(config.database_path) == {

@@ -126,3 +126,64 @@ def test_a_backup_keeps_the_templates_and_leaves_the_cache_out(api, business, co
     assert (target.data_dir / "templates" / "invoice.typ").read_text() == edited
     assert outcome.previous_templates is not None
     assert (outcome.previous_templates / "invoice.typ").read_text() == "// newer edit\n"
+
+
+def reading(path: str) -> str:
+    """An invoice template that prints a file's content into the PDF (what a hostile bundle would ship)."""
+    return ("#import \"lib/document.typ\": render\n"
+            f"#render(json(bytes(sys.inputs.data)) + (notes: read(\"{path}\")))\n")
+
+
+SECRET = "SECRET-OUTSIDE-THE-TEMPLATES"
+
+
+def test_a_template_reads_nothing_outside_its_own_folder(api, business, config: Config):
+    """Typst's root is the render's own folder: the database, the data folder and the system stay out
+    of reach, with a message that says why, never a PDF holding them."""
+    render_service.copy_default_templates(config.data_dir)
+    folder = config.data_dir / "templates"
+    (config.data_dir / "secret.txt").write_text(SECRET)
+    (config.attachments_dir / "secret.txt").write_text(SECRET)
+    (folder / "note.txt").write_text("A NOTE OF MY OWN")
+    api.patch("/api/v1/settings", json={"use_custom_templates": True})
+    invoice = an_invoice(api)
+    url = f"/api/v1/invoices/{invoice['id']}/pdf"
+    for path in ("/etc/passwd", "../counterfoil.sqlite", "../secret.txt", "../../secret.txt",
+                 "../../../secret.txt", "../../../../secret.txt", "/../../../../secret.txt",
+                 "../../../../attachments/secret.txt", str(config.database_path)):
+        (folder / "invoice.typ").write_text(reading(path))
+        refused = api.get(url)
+        assert refused.status_code == 422, (path, refused.status_code)
+        detail = refused.json()["detail"]
+        assert render_service.OUTSIDE_ROOT_HINT in detail, detail
+        assert f"{folder / 'invoice.typ'}:2:" in detail, detail   # the user's file, not the render's copy
+        assert "--root" not in detail and SECRET not in detail and "root:x:0" not in detail
+    # A file of the templates folder itself stays readable.
+    (folder / "invoice.typ").write_text(reading("note.txt"))
+    own = api.get(url)
+    assert own.status_code == 200 and "A NOTE OF MY OWN" in text_of(own.content)
+
+
+def test_a_link_in_the_templates_folder_is_refused(api, business, config: Config):
+    import os
+
+    render_service.copy_default_templates(config.data_dir)
+    folder = config.data_dir / "templates"
+    os.symlink(config.database_path, folder / "data.txt")
+    api.patch("/api/v1/settings", json={"use_custom_templates": True})
+    refused = api.get(f"/api/v1/invoices/{an_invoice(api)['id']}/pdf")
+    assert refused.status_code == 422 and "holds a link (data.txt)" in refused.json()["detail"]
+
+
+def test_the_render_root_holds_the_templates_and_the_logo_only(api, business, browser, config: Config):
+    from tests.http.support import png
+
+    browser.post("/settings/logo", files={"logo": ("logo.png", png(8, 8), "image/png")})
+    assert api.get(f"/api/v1/invoices/{an_invoice(api)['id']}/pdf").status_code == 200
+    roots = [p for p in render_service.roots_dir_of(config.data_dir).iterdir()]
+    assert len(roots) == 1
+    inside = sorted(p.relative_to(roots[0]).as_posix() for p in roots[0].rglob("*") if p.is_file())
+    assert all(p.startswith("default/") or p.startswith("assets/") for p in inside), inside
+    assert "default/invoice.typ" in inside and not any(p.endswith((".otf", ".sqlite")) for p in inside)
+    (logo,) = [p for p in inside if p.startswith("assets/")]
+    assert (roots[0] / logo).read_bytes() == png(8, 8)

@@ -108,6 +108,28 @@ def test_remove_logo(browser, config):
     assert browser.get("/settings/logo").status_code == 404
 
 
+@pytest.mark.parametrize("stored", ["../counterfoil.sqlite", "/etc/passwd", "..\\counterfoil.sqlite",
+                                    "logo.png\x00", "link.png"])
+def test_a_stored_logo_name_that_leaves_attachments_is_never_served_or_deleted(browser, config, stored):
+    """The name comes from the database, which a restored backup wrote: it is checked on every use."""
+    import os
+    import sqlite3
+
+    config.attachments_dir.mkdir(exist_ok=True)
+    os.symlink(config.database_path, config.attachments_dir / "link.png")
+    before = config.database_path.read_bytes()[:100]
+    connection = sqlite3.connect(config.database_path)
+    connection.execute("UPDATE business_settings SET logo_filename = ?", (stored,))
+    connection.commit()
+    connection.close()
+    assert browser.get("/settings/logo").status_code == 404
+    assert browser.get("/settings/business-card/pdf").status_code == 200
+    assert browser.post("/settings/logo/delete", follow_redirects=False).status_code == 303
+    assert config.database_path.read_bytes()[:100] == before
+    assert (config.attachments_dir / "link.png").is_symlink()   # never followed, never deleted
+    assert query(config, "SELECT logo_filename FROM business_settings") == [("",)]
+
+
 def test_business_card_pdf(browser):
     browser.post("/settings", data=FORM)
     response = browser.get("/settings/business-card/pdf")

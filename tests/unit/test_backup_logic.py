@@ -8,6 +8,7 @@ import hashlib
 import io
 import json
 import os
+import re
 import struct
 import tempfile
 import tracemalloc
@@ -362,6 +363,46 @@ def test_manifest_mismatches_are_refused(breakage):
         manifest["files"][1]["path"] = "../../x"
     with pytest.raises(logic.ContentInvalid):
         logic.check_manifest(manifest, seen)
+
+
+@pytest.mark.parametrize(("declared", "words"), [
+    ({"counterfoil.sqlite": 2}, "'attachments/logo.png' is listed but absent"),
+    ({"counterfoil.sqlite": 2, "attachments/logo.png": 3, "attachments/x": 1}, "'attachments/x' is present but not"),
+    ({"counterfoil.sqlite": 2, "attachments/logo.png": 10 ** 12}, "declares 1000000000000 bytes, the manifest lists 3"),
+])
+def test_declared_sizes_must_be_the_manifests(declared, words):
+    manifest, _ = good_manifest()
+    with pytest.raises(logic.ContentInvalid, match=re.escape(words)):
+        logic.check_declared_sizes(manifest, declared)
+
+
+def test_declared_sizes_add_up_to_what_will_be_written():
+    manifest, _ = good_manifest()
+    assert logic.check_declared_sizes(manifest, {"counterfoil.sqlite": 2, "attachments/logo.png": 3}) == 5
+    manifest["files"][1]["size"] = -3
+    with pytest.raises(logic.ContentInvalid, match="malformed"):
+        logic.check_declared_sizes(manifest, {"counterfoil.sqlite": 2, "attachments/logo.png": -3})
+
+
+def test_a_backups_sending_settings_are_described():
+    found = logic.BundleSettings(smtp_host="smtp.example.net", smtp_port=465, smtp_username="me",
+                                 from_email="me@example.net", accountant_email="acc@example.net",
+                                 accountant_schedule="monthly", accountant_day=5, queued_messages=7,
+                                 queued_recipients=tuple(f"r{i}@example.net" for i in range(7)),
+                                 backup_rhythm="weekly", backup_folder="/media/stick", custom_templates_on=True,
+                                 template_files=1, users=2, owners=1, active_tokens=3, sessions=4)
+    lines = dict(logic.describe_bundle_settings(found))
+    assert lines["Mail server (SMTP)"] == "smtp.example.net:465 as me, from me@example.net"
+    assert lines["Accountant's package by email"] == "monthly on day 5, to acc@example.net"
+    assert lines["Outbox"] == ("7 messages waiting to be sent, to r0@example.net, r1@example.net, r2@example.net, "
+                               "r3@example.net, r4@example.net and 2 more")
+    assert lines["Scheduled backups"] == "every week, to /media/stick"
+    assert lines["Custom document templates"] == "on (1 file)"
+    assert lines["User accounts"] == "2 (1 owner)" and lines["API tokens"] == "3 active"
+    assert lines["Browser sessions"] == "4"
+    quiet = dict(logic.describe_bundle_settings(logic.BundleSettings()))
+    assert quiet["Mail server (SMTP)"] == "none" and quiet["Accountant's package by email"] == "off"
+    assert quiet["Outbox"] == "none" and quiet["Scheduled backups"] == "off"
 
 
 def test_schema_comparison():

@@ -519,6 +519,22 @@ def test_a_broken_template_gives_typsts_message_and_line(tmp_path):
     assert service.render_pdf_sync("business-card.typ", service.business_card_data({"name": "X"}, None))[:5] == b"%PDF-"
 
 
+def test_without_a_data_folder_the_root_is_the_templates_own_folder(tmp_path):
+    from app.render import service
+
+    (tmp_path / "secret.txt").write_text("SECRET")
+    folder = tmp_path / "templates"
+    folder.mkdir()
+    for path in ("../secret.txt", "/etc/passwd", str(tmp_path / "secret.txt")):
+        (folder / "invoice.typ").write_text(f'#read("{path}")\n')
+        with pytest.raises(service.RenderError) as caught:
+            service.render_pdf_sync("invoice.typ", {}, template_dir=folder)
+        assert service.OUTSIDE_ROOT_HINT in str(caught.value) and "SECRET" not in str(caught.value)
+    with pytest.raises(ValueError, match="needs a data folder"):
+        service.render_pdf_sync("business-card.typ", service.business_card_data({"name": "X"}, "/assets/a.png"),
+                                assets={"/assets/a.png": tmp_path / "secret.txt"})
+
+
 @pytest.mark.parametrize(("typed", "expected"), [
     ("FR 32 812 345 678", ("FR32812345678", "VA")), ("de123456789", ("DE123456789", "VA")),
     ("ATU12345678", ("ATU12345678", "VA")), ("EL-123.456.789", ("EL123456789", "VA")),

@@ -4,7 +4,9 @@ A restore from this page runs inside the server: the upload is decrypted and che
 into a private folder first (nothing live is touched), the page shows what the backup
 holds and asks to confirm, and only then the data is swapped in with writes paused.
 The restored database has its own accounts, so the page signs its owner in with a
-one-time launch link, as the launcher does.
+one-time launch link, as the launcher does. The confirmation shows what the backup would
+switch on (mail server, scheduled sends and their recipients, custom templates, users and
+tokens); unless the owner ticks to keep them, they come in off (app/backup/restore.py).
 """
 
 from __future__ import annotations
@@ -98,7 +100,9 @@ def _confirm_page(request: Request, staged: service.Staged, *, status_code: int 
     return page(request, "backup/confirm.html", status_code=status_code, section="backup", title="Restore a backup",
                 staged=staged, manifest=manifest, counts=logic.summary_counts(manifest["row_counts"]),
                 attachment_count=files, attachment_size=logic.describe_size(size),
-                created=manifest["created_at"].replace("T", " ").replace("Z", " UTC"))
+                created=manifest["created_at"].replace("T", " ").replace("Z", " UTC"),
+                bundle_settings=logic.describe_bundle_settings(staged.settings),
+                effects=logic.restore_effects(staged.settings, logic.RestoreChoices()))
 
 
 @post("/backup/restore", opt=OWNER_ONLY)
@@ -110,7 +114,8 @@ async def backup_restore(request: Request, config: Config) -> Response:
                            import_error="That import is no longer waiting for confirmation (it was cancelled, "
                                         "finished, or is over an hour old). Upload the backup again.")
     try:
-        result = await service.apply_staged(config, staged, in_server=True)
+        result = await service.apply_staged(config, staged, in_server=True,
+                                            choices=logic.RestoreChoices.from_form(data))
     except logic.BackupError as error:
         return await _page(request, config, status_code=error.status, import_error=error.message,
                            import_code=error.code)
