@@ -73,7 +73,7 @@ def run(server: Server, clients: int, rounds: int) -> tuple[dict[str, list[float
 
 def percentile(values: list[float], fraction: float) -> float:
     ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, int(round(fraction * (len(ordered) - 1))))]
+    return ordered[min(len(ordered) - 1, round(fraction * (len(ordered) - 1)))]
 
 
 def report(title: str, timings: dict[str, list[float]], elapsed: float) -> None:
