@@ -129,13 +129,13 @@ async def fill(config: Config, *, clients: int = 40, invoices: int = 120, seed: 
         except ValidationFailed:
             pass  # already there from an earlier demo run
     existing = (await clients_service.count_clients())
-    start = existing["active"] + existing["archived"]
+    start = existing.active + existing.archived
     made_clients = 0
     for index in range(start, start + clients):
         client = await clients_service.create_client(_client(rng, index), default_currency="CAD")
         made_clients += 1
         if index % 17 == 16:
-            await clients_service.set_status(client["id"], "archived")
+            await clients_service.set_status(client.id, "archived")
     made = await _documents(rng, invoices)
     made["emails"] = await mail_service.demo_outbox(
         config.data_dir, accountant_email="books@ledgerline-accounting.example",
@@ -166,7 +166,7 @@ async def _documents(rng: random.Random, invoices: int) -> dict[str, int]:
     if invoices == 0:
         return {}
     clients = [c for c in (await clients_service.list_clients(status="active", page=Page(1, 500))).items
-               if c["currency"] == "CAD"] or (await clients_service.list_clients(status="active", page=Page(1, 500))).items
+               if c.currency == "CAD"] or (await clients_service.list_clients(status="active", page=Page(1, 500))).items
     items = [i for i in (await catalog_service.list_items(active=True, page=Page(1, 500))).items]
     if not clients or not items:
         return {}
@@ -177,7 +177,7 @@ async def _documents(rng: random.Random, invoices: int) -> dict[str, int]:
         issue_date = today - timedelta(days=int(420 * (1 - index / max(1, invoices))) + rng.randint(0, 3))
         issue_date = min(issue_date, today)
         doc = await documents_service.create_document("invoice", {
-            "client_id": client["id"], "issue_date": issue_date.isoformat(), "terms_days": rng.choice([14, 30, 30, 45]),
+            "client_id": client.id, "issue_date": issue_date.isoformat(), "terms_days": rng.choice([14, 30, 30, 45]),
             "lines": _lines(rng, items), "notes": "Thank you!" if rng.random() < 0.3 else ""})
         counts["invoices"] += 1
         if index >= invoices - 3:
@@ -212,17 +212,17 @@ async def _documents(rng: random.Random, invoices: int) -> dict[str, int]:
             counts["credit notes"] += 1
     # The public authority's invoice: a zero-rated export, with its Leitweg-ID for XRechnung.
     authorities = [c for c in (await clients_service.list_clients(status="active", page=Page(1, 500))).items
-                   if c["buyer_reference"] and c["tax_number"]]
+                   if c.buyer_reference and c.tax_number]
     for authority in authorities[:1]:
         doc = await documents_service.create_document("invoice", {
-            "client_id": authority["id"], "currency": "EUR", "issue_date": today.isoformat(),
+            "client_id": authority.id, "currency": "EUR", "issue_date": today.isoformat(),
             "terms_days": 30, "lines": AUTHORITY_LINES, "notes": "Rahmenvertrag Barrierefreiheit 2026, Los 2"})
         await documents_service.issue(doc["id"])
         counts["invoices"] += 1
     for index in range(max(3, invoices // 10)):
         client = rng.choice(clients)
         quote = await documents_service.create_document("quote", {
-            "client_id": client["id"], "issue_date": (today - timedelta(days=rng.randint(0, 60))).isoformat(),
+            "client_id": client.id, "issue_date": (today - timedelta(days=rng.randint(0, 60))).isoformat(),
             "lines": _lines(rng, items)})
         counts["quotes"] += 1
         if index % 5 == 0:

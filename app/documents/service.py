@@ -16,6 +16,7 @@ from app.catalog import logic as catalog_logic
 from app.catalog import service as catalog_service
 from app.catalog.tables import Item
 from app.clients import service as clients_service
+from app.clients.records import ClientView
 from app.clients.tables import Client
 from app.common.logic import (
     TRIGRAM,
@@ -971,7 +972,7 @@ async def preview(doc_type: str, data: Mapping[str, Any]) -> dict[str, Any]:
             "complete": len(computed) == sum(1 for raw in data.get("lines") or [] if not logic.line_is_blank(raw))}
 
 
-async def einvoice_warnings(client: Mapping[str, Any] | None, tax_codes: Sequence[str]) -> dict[str, Any]:
+async def einvoice_warnings(client: ClientView | None, tax_codes: Sequence[str]) -> dict[str, Any]:
     """What the editor (and a draft's page) warns about before issuing: reverse charge without the
     client's or the business's VAT number. `blocks_issue` when Factur-X is on (issuing is refused then)."""
     rates = await taxes_service.rates_by_code()
@@ -979,9 +980,9 @@ async def einvoice_warnings(client: Mapping[str, Any] | None, tax_codes: Sequenc
     problems = logic.reverse_charge_problems(
         [rates[code].category for code in tax_codes if code in rates],
         seller_tax_number=settings.get("tax_number"),
-        buyer_tax_number=None if client is None else (client.get("tax_number") or ""))
+        buyer_tax_number=None if client is None else client.tax_number)
     return {"problems": problems, "blocks_issue": bool(settings.get("facturx_enabled", True)),
-            "client_id": (client or {}).get("id")}
+            "client_id": None if client is None else client.id}
 
 
 async def credit_targets(client_id: int, currency: str | None = None) -> list[dict[str, Any]]:

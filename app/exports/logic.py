@@ -16,6 +16,8 @@ from datetime import date, timedelta
 from decimal import Decimal
 from typing import Any
 
+from app.clients.records import ClientView
+
 BOM = "\ufeff"
 
 
@@ -124,12 +126,10 @@ def csv_bytes(columns: Sequence[Column], rows: Iterable[Sequence[Any]]) -> bytes
 
 # -- rows ----------------------------------------------------------------------------------
 
-def client_row(c: Mapping[str, Any]) -> list[Any]:
-    return [c["id"], c.get("code", ""), c.get("name", ""), c.get("status", ""), c.get("contact_name", ""),
-            c.get("email", ""), c.get("phone", ""), c.get("address_line1", ""), c.get("address_line2", ""),
-            c.get("postal_code", ""), c.get("city", ""), c.get("region", ""), c.get("country", ""),
-            c.get("currency", ""), c.get("tax_number", ""), c.get("buyer_reference", ""), c.get("language", ""),
-            day(c.get("created_at"))]
+def client_row(c: ClientView) -> list[Any]:
+    return [c.id, c.code, c.name, c.status, c.contact_name, c.email, c.phone, c.address_line1, c.address_line2,
+            c.postal_code, c.city, c.region, c.country, c.currency, c.tax_number, c.buyer_reference, c.language,
+            day(c.created_at)]
 
 
 def document_row(d: Mapping[str, Any]) -> list[Any]:

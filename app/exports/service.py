@@ -14,6 +14,7 @@ from typing import Any
 
 from app.background import stop_task
 from app.clients import service as clients_service
+from app.clients.records import ClientView
 from app.common.logic import FieldError, Page, ValidationFailed
 from app.config import Config
 from app.documents import service as documents_service
@@ -37,7 +38,7 @@ SCHEDULER_AUTOSTART = True
 
 # -- paging through the lists --------------------------------------------------------------
 
-async def _pages(fetch: Any) -> AsyncIterator[dict[str, Any]]:
+async def _pages(fetch: Any) -> AsyncIterator[Any]:
     number = 1
     while True:
         result = await fetch(Page(number, BATCH))
@@ -48,11 +49,9 @@ async def _pages(fetch: Any) -> AsyncIterator[dict[str, Any]]:
         number += 1
 
 
-async def _clients_by_id() -> dict[int, dict[str, Any]]:
-    out = {}
-    async for row in _pages(lambda page: clients_service.list_clients(status="all", page=page)):
-        out[row["id"]] = row
-    return out
+async def _clients_by_id() -> dict[int, ClientView]:
+    return {client.id: client async for client in _pages(
+        lambda page: clients_service.list_clients(status="all", page=page))}
 
 
 # -- the list exports -----------------------------------------------------------------------
@@ -71,8 +70,9 @@ async def documents_csv(doc_type: str, *, status: str = "", client_id: int | Non
     async for row in _pages(lambda page: documents_service.list_documents(
             doc_type, status=status, client_id=client_id, q=q, date_from=date_from, date_to=date_to, sort=sort,
             descending=descending, page=page)):
-        client = clients.get(row["client"]) or {}
-        row = {**row, "client_code": client.get("code", ""), "snapshot": {"client": {"tax_number": client.get("tax_number", "")}}}
+        client = clients.get(row["client"])
+        row = {**row, "client_code": client.code if client else "",
+               "snapshot": {"client": {"tax_number": client.tax_number if client else ""}}}
         rows.append(logic.credit_note_row(row) if doc_type == CREDIT_NOTE else logic.document_row(row))
     return logic.csv_bytes(logic.CREDIT_NOTE_COLUMNS if doc_type == CREDIT_NOTE else logic.DOCUMENT_COLUMNS, rows)
 
@@ -149,7 +149,8 @@ async def accountant_package(date_from: date | None, date_to: date | None, *, da
     credit_notes = await _issued(CREDIT_NOTE, date_from, date_to)
     clients = await _clients_by_id()
     for document in [*invoices, *credit_notes]:
-        document.setdefault("client_code", (clients.get(document["client"]) or {}).get("code", ""))
+        client = clients.get(document["client"])
+        document.setdefault("client_code", client.code if client else "")
     payments = [row async for row in _pages(lambda page: payments_service.list_payments(
         date_from=date_from, date_to=date_to, page=page))]
     aging = await ledger_service.aging_report(date_to)

@@ -27,6 +27,7 @@ from typing import Any, ClassVar
 
 from app.background import stop_task
 from app.clients import service as clients_service
+from app.clients.records import ClientView
 from app.common.logic import Conflict, FieldError, NotFound, Page, PageOf, ValidationFailed
 from app.db.engine import write_transaction
 from app.documents import logic as documents_logic
@@ -362,7 +363,7 @@ async def send_test(to: str | None = None) -> dict[str, Any]:
 
 # -- composing ------------------------------------------------------------------------
 
-def _locale(client: Mapping[str, Any] | None, settings: Mapping[str, Any]) -> str:
+def _locale(client: ClientView | Mapping[str, Any] | None, settings: Mapping[str, Any]) -> str:
     """Amounts and dates in a message follow the business's locale: the templates are written in its
     language (a French client's PDF is French; the English message around it stays English)."""
     business = settings.get("default_locale") or "en"
@@ -374,11 +375,10 @@ def period_text(date_from: date | None, date_to: date | None, locale: str = "en"
     return " – ".join(parts)
 
 
-async def _document_values(document: Mapping[str, Any], client: Mapping[str, Any] | None) -> dict[str, str]:
+async def _document_values(document: Mapping[str, Any], client: ClientView) -> dict[str, str]:
     settings = await settings_service.get_settings()
     locale = _locale(client, settings)
     currency = document["currency"]
-    client = client or {}
     return {
         "number": document.get("number") or "", "currency": currency,
         "total": render_logic.money(document["total"], currency, locale),
@@ -386,8 +386,8 @@ async def _document_values(document: Mapping[str, Any], client: Mapping[str, Any
         "due_date": render_logic.date_text(document.get("due_date"), locale),
         "valid_until": render_logic.date_text(document.get("valid_until"), locale),
         "issue_date": render_logic.date_text(document.get("issue_date"), locale),
-        "business_name": settings.get("name") or "", "client_name": client.get("name") or document.get("client_name") or "",
-        "contact_name": client.get("contact_name") or client.get("name") or "",
+        "business_name": settings.get("name") or "", "client_name": client.name or document.get("client_name") or "",
+        "contact_name": client.contact_name or client.name,
         "document_type": documents_logic.TYPE_LABELS[document["doc_type"]], "period": "",
     }
 
@@ -408,7 +408,7 @@ async def document_defaults(document_id: int, doc_type: str | None = None) -> di
     client = await clients_service.get_client(document["client"])
     values = await _document_values(document, client)
     template = (await get_mail_settings())["email_templates"][DOCUMENT_KINDS[document["doc_type"]]]
-    return {"document": document, "client": client, "to": client.get("email") or "", "cc": "",
+    return {"document": document, "client": client, "to": client.email, "cc": "",
             "subject": logic.fill(template["subject"], values), "message": logic.fill(template["body"], values),
             "attachment": render_logic.pdf_filename(document)}
 
@@ -882,7 +882,7 @@ async def demo_outbox(data_dir: Path | None, *, accountant_email: str, from_emai
     for index, row in enumerate(rows.items[:4]):
         client = await clients_service.get_client(row["client"])
         try:
-            message = await send_document(row["id"], {"to": client.get("email") or "accounts@example.com"},
+            message = await send_document(row["id"], {"to": client.email or "accounts@example.com"},
                                           data_dir=data_dir)
         except (Conflict, ValidationFailed):
             continue

@@ -390,7 +390,7 @@ async def _inputs(document_id: int, doc_type: str | None, data_dir: Path | None,
                   settings: Mapping[str, Any] | None = None) -> DocumentInputs:
     document = await documents_service.get_document(document_id, doc_type)
     settings = settings or await settings_service.get_settings()
-    client = None if document.get("snapshot") else await clients_service.get_client(document["client"])
+    client = None if document.get("snapshot") else (await clients_service.get_client(document["client"])).as_mapping()
     return _inputs_of(document, settings, client, data_dir)
 
 
@@ -401,7 +401,7 @@ async def _many_inputs(document_ids: list[int], doc_type: str, data_dir: Path | 
     clients: dict[int, Mapping[str, Any]] = {}
     for document in documents:
         if not document.get("snapshot") and document["client"] not in clients:
-            clients[document["client"]] = await clients_service.get_client(document["client"])
+            clients[document["client"]] = (await clients_service.get_client(document["client"])).as_mapping()
     return [_inputs_of(d, settings, None if d.get("snapshot") else clients[d["client"]], data_dir) for d in documents]
 
 
@@ -437,7 +437,7 @@ async def document_print_data(document_id: int, *, data_dir: Path | None = None)
 async def document_xml(document_id: int, *, xrechnung: bool = False) -> bytes | None:
     document = await documents_service.get_document(document_id)
     settings = await settings_service.get_settings()
-    client = None if document.get("snapshot") else await clients_service.get_client(document["client"])
+    client = None if document.get("snapshot") else (await clients_service.get_client(document["client"])).as_mapping()
     if logic.facturx_problem(document) is not None:
         return None
     guideline = logic.XRECHNUNG_GUIDELINE if xrechnung else logic.EN16931_GUIDELINE

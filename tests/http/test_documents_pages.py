@@ -9,6 +9,7 @@ from typing import Any
 
 import pytest
 
+from app.clients.records import ClientView
 from tests.conftest import run
 from tests.http.support import count, make_client, make_item, query, snapshot
 
@@ -28,7 +29,7 @@ def taxes(config) -> None:
 
 
 @pytest.fixture
-def client(config, taxes) -> dict[str, Any]:
+def client(config, taxes) -> ClientView:
     return make_client(name="Maple Bakery", address_line1="12 King St", city="Toronto")
 
 
@@ -39,13 +40,13 @@ def items(config, taxes) -> dict[str, dict[str, Any]]:
                               default_taxes="HST", description="Hosting, backups and monitoring.")}
 
 
-def draft(doc_type: str, client: dict[str, Any], *lines: dict[str, Any], **fields: Any) -> dict[str, Any]:
+def draft(doc_type: str, client: ClientView, *lines: dict[str, Any], **fields: Any) -> dict[str, Any]:
     from app.documents import service
 
-    return run(service.create_document(doc_type, {"client_id": client["id"], "lines": list(lines), **fields}))
+    return run(service.create_document(doc_type, {"client_id": client.id, "lines": list(lines), **fields}))
 
 
-def issued(doc_type: str, client: dict[str, Any], *lines: dict[str, Any], **fields: Any) -> dict[str, Any]:
+def issued(doc_type: str, client: ClientView, *lines: dict[str, Any], **fields: Any) -> dict[str, Any]:
     from app.documents import service
 
     return run(service.issue(draft(doc_type, client, *lines, **fields)["id"]))
@@ -92,16 +93,16 @@ def test_every_document_page_renders(browser, client, items) -> None:
     credit = draft("credit_note", client, line("Goodwill", "1", "10.00"), invoice_id=invoice["id"])
     invoice_draft = draft("invoice", client)
     paths = ["/invoices", "/quotes", "/credit-notes", "/invoices/new", "/quotes/new", "/credit-notes/new",
-             "/invoices?status=overdue", "/invoices?status=open&q=website", f"/invoices?client_id={client['id']}",
+             "/invoices?status=overdue", "/invoices?status=open&q=website", f"/invoices?client_id={client.id}",
              "/quotes?status=issued&sort=total&dir=asc", "/credit-notes?from=2020-01-01&to=2099-12-31",
              f"/documents/{invoice['id']}", f"/documents/{quote['id']}", f"/documents/{credit['id']}",
              f"/documents/{invoice_draft['id']}", f"/documents/{invoice_draft['id']}/edit",
-             f"/documents/{credit['id']}/edit", f"/clients/{client['id']}", "/", "/settings", "/settings/taxes"]
+             f"/documents/{credit['id']}/edit", f"/clients/{client.id}", "/", "/settings", "/settings/taxes"]
     for path in paths:
         response = browser.get(path)
         assert response.status_code == 200, (path, response.text[:1000])
     assert invoice["number"] in browser.get("/invoices").text
-    assert "INV-" in browser.get(f"/clients/{client['id']}").text
+    assert "INV-" in browser.get(f"/clients/{client.id}").text
 
 
 def test_empty_lists_say_what_to_do(browser, client) -> None:
@@ -177,21 +178,21 @@ def test_new_invoice_chooses_a_client_then_opens_the_editor(browser, config, cli
     other = make_client(name="Zoë Tremblay Design")
     search = browser.get("/invoices/new?q=zoe", headers={"HX-Request": "true", "HX-Target": "client-pick"})
     assert "Zoë Tremblay Design" in search.text and "Maple Bakery" not in search.text
-    response = browser.post("/invoices/new", data={"client_id": str(other["id"])}, follow_redirects=False)
+    response = browser.post("/invoices/new", data={"client_id": str(other.id)}, follow_redirects=False)
     assert response.status_code == 303
     document_id = int(re.search(r"/documents/(\d+)/edit", response.headers["location"]).group(1))
     assert query(config, "SELECT doc_type, status, client FROM document WHERE id = ?", document_id) == [
-        ("invoice", "draft", other["id"])]
+        ("invoice", "draft", other.id)]
     unknown = browser.post("/quotes/new", data={"client_id": "99999"})
     assert unknown.status_code == 422 and "Unknown client" in unknown.text
 
 
 def test_new_document_from_the_client_page(browser, config, client) -> None:
-    page = browser.get(f"/clients/{client['id']}").text
-    assert f'action="/clients/{client["id"]}/new/invoices"' in page
-    response = browser.post(f"/clients/{client['id']}/new/quotes", follow_redirects=False)
+    page = browser.get(f"/clients/{client.id}").text
+    assert f'action="/clients/{client.id}/new/invoices"' in page
+    response = browser.post(f"/clients/{client.id}/new/quotes", follow_redirects=False)
     assert response.status_code == 303 and response.headers["location"].endswith("/edit")
-    assert count(config, "document", "doc_type = 'quote' AND client = ?", client["id"]) == 1
+    assert count(config, "document", "doc_type = 'quote' AND client = ?", client.id) == 1
 
 
 # -- the editor ------------------------------------------------------------------------------
@@ -318,9 +319,9 @@ def test_due_date_follows_the_terms_unless_changed(browser, config, client) -> N
 
 def test_client_options_for_the_editor(browser, client) -> None:
     make_client(name="Harbour Architects")
-    response = browser.get(f"/documents/client-options?client_q=harb&client_id={client['id']}")
+    response = browser.get(f"/documents/client-options?client_q=harb&client_id={client.id}")
     assert "Harbour Architects" in response.text
-    assert re.search(rf'value="{client["id"]}" checked', response.text)
+    assert re.search(rf'value="{client.id}" checked', response.text)
 
 
 # -- the document page and its actions --------------------------------------------------------

@@ -11,6 +11,7 @@ from urllib.parse import unquote
 
 import pytest
 
+from app.clients.records import ClientView
 from tests.conftest import run
 from tests.http.support import count, make_client, query, snapshot
 
@@ -34,15 +35,15 @@ def flash_of(response: Any) -> str:
 
 
 @pytest.fixture
-def client(config) -> dict[str, Any]:
+def client(config) -> ClientView:
     return make_client()
 
 
-def make_invoice(client: dict[str, Any], total: str = "100.00", *, issue: bool = True,
+def make_invoice(client: ClientView, total: str = "100.00", *, issue: bool = True,
                  issue_date: date | None = None, **fields: Any) -> dict[str, Any]:
     from app.documents import service
 
-    body: dict[str, Any] = {"client_id": client["id"], "lines": [{"description": "Work", "quantity": "1",
+    body: dict[str, Any] = {"client_id": client.id, "lines": [{"description": "Work", "quantity": "1",
                                                                    "unit_price": total}], **fields}
     if issue_date is not None:
         body["issue_date"] = issue_date.isoformat()
@@ -215,23 +216,23 @@ def test_applying_too_much_credit_shows_why_and_writes_nothing(browser, config, 
 
 
 def test_refund_through_the_ledger_page(browser, config, client, in_credit):
-    ledger = browser.get(f"/clients/{client['id']}/ledger")
-    assert f'action="/clients/{client["id"]}/refunds"' in ledger.text
+    ledger = browser.get(f"/clients/{client.id}/ledger")
+    assert f'action="/clients/{client.id}/refunds"' in ledger.text
     before = state(config)
-    response = browser.post(f"/clients/{client['id']}/refunds", data={"currency": "CAD", "amount": "40.00",
+    response = browser.post(f"/clients/{client.id}/refunds", data={"currency": "CAD", "amount": "40.00",
                                                                      "method": "cheque", "date": "", "reference": ""})
     assert response.status_code == 422
     assert "The client has only 30.00 of credit" in text_of(response)
     assert state(config) == before
-    response = browser.post(f"/clients/{client['id']}/refunds", data={"currency": "CAD", "amount": "30.00",
+    response = browser.post(f"/clients/{client.id}/refunds", data={"currency": "CAD", "amount": "30.00",
                                                                      "method": "cheque", "date": "",
                                                                      "reference": "CHQ 5"}, follow_redirects=False)
     assert response.status_code == 303, response.text
-    assert response.headers["location"] == f"/clients/{client['id']}/ledger"
+    assert response.headers["location"] == f"/clients/{client.id}/ledger"
     assert flash_of(response) == "Refund of 30.00 CAD recorded."
     assert query(config, "SELECT amount_minor, method, reference, refund_date FROM refund") == [
         (3000, "cheque", "CHQ 5", TODAY.isoformat())]
-    assert f'action="/clients/{client["id"]}/refunds"' not in browser.get(f"/clients/{client['id']}/ledger").text
+    assert f'action="/clients/{client.id}/refunds"' not in browser.get(f"/clients/{client.id}/ledger").text
 
 
 # -- reversing from the payments list ---------------------------------------------------------
@@ -288,7 +289,7 @@ def test_payments_list_with_filters_and_totals(browser, config, client):
     assert "Total CAD (live; $44.00 reversed)" in text and "$33.00" in text
     assert "3 payments" in text
     assert refs(browser.get("/payments?method=cash")) == ["REF-C", "REF-A"]
-    assert refs(browser.get(f"/payments?client_id={client['id']}")) == ["REF-B", "REF-A"]
+    assert refs(browser.get(f"/payments?client_id={client.id}")) == ["REF-B", "REF-A"]
     assert refs(browser.get("/payments?state=reversed")) == ["REF-C"]
     assert refs(browser.get("/payments?state=live")) == ["REF-B", "REF-A"]
     window = f"from={(TODAY - timedelta(days=15)).isoformat()}&to={(TODAY - timedelta(days=5)).isoformat()}"
@@ -298,9 +299,9 @@ def test_payments_list_with_filters_and_totals(browser, config, client):
     page = browser.get("/payments?method=paypal")
     assert refs(page) == [] and "No payments match these filters" in text_of(page)
     # the filter form offers the clients and methods; the selected ones stay selected
-    page = browser.get(f"/payments?method=card&client_id={other['id']}")
+    page = browser.get(f"/payments?method=card&client_id={other.id}")
     assert '<option value="card" selected>' in page.text
-    assert f'<option value="{other["id"]}" selected>' in page.text
+    assert f'<option value="{other.id}" selected>' in page.text
 
 
 def test_payments_list_refuses_bad_filters_on_the_page(browser, config):
@@ -323,7 +324,7 @@ def test_payments_list_when_there_is_none(browser, config):
 def test_ledger_page_shows_entries_balances_and_standing(browser, config, client):
     invoice = make_invoice(client, "100.00")
     record(invoice["id"], "30.00", reference="first")
-    page = browser.get(f"/clients/{client['id']}/ledger")
+    page = browser.get(f"/clients/{client.id}/ledger")
     assert page.status_code == 200
     text = text_of(page)
     assert "CAD account" in text and "Owes $70.00" in text
@@ -331,14 +332,14 @@ def test_ledger_page_shows_entries_balances_and_standing(browser, config, client
     assert invoice["number"] in text and "Payment, Bank transfer (first)" in text
     assert f'href="/documents/{invoice["id"]}/payments/new"' in page.text  # the open invoice, ready to be paid
     record(invoice["id"], "90.00", keep_excess_as_credit=True)
-    page = browser.get(f"/clients/{client['id']}/ledger")
+    page = browser.get(f"/clients/{client.id}/ledger")
     assert "In credit $20.00" in text_of(page) and 'class="balance credit"' in page.text
     assert "Client credit available: $20.00" in text_of(page)
     assert browser.get("/clients/99999/ledger").status_code == 404
 
 
 def test_ledger_page_of_a_client_without_entries(browser, config, client):
-    page = browser.get(f"/clients/{client['id']}/ledger")
+    page = browser.get(f"/clients/{client.id}/ledger")
     assert page.status_code == 200 and "Nothing on this account yet" in text_of(page)
 
 
@@ -353,9 +354,9 @@ def test_client_list_colours_balances(browser, config, client):
     assert page.status_code == 200
     for who, standing, amount in ((owes, "owes", "$80.00"), (credit, "credit", "-$5.00"), (settled, "settled",
                                                                                             "$0.00")):
-        link = re.search(rf'<a href="/clients/{who["id"]}/ledger" class="balance-text {standing}"[^>]*>([^<]+)</a>',
+        link = re.search(rf'<a href="/clients/{who.id}/ledger" class="balance-text {standing}"[^>]*>([^<]+)</a>',
                          page.text)
-        assert link, (who["name"], standing)
+        assert link, (who.name, standing)
         assert html.unescape(link.group(1)).replace("\u00a0", "") in (amount, amount.replace("-$", "$-"))
 
 
@@ -365,7 +366,7 @@ def test_statement_page_for_a_period(browser, config, client):
     new = make_invoice(client, "50.00", issue_date=TODAY - timedelta(days=10), terms_days=30)
     record(new["id"], "20.00")
     start = TODAY - timedelta(days=30)
-    page = browser.get(f"/clients/{client['id']}/statement?from={start.isoformat()}&to={TODAY.isoformat()}")
+    page = browser.get(f"/clients/{client.id}/statement?from={start.isoformat()}&to={TODAY.isoformat()}")
     assert page.status_code == 200, page.text
     text = text_of(page)
     assert "Statement of account" in text and f"{start.isoformat()} to {TODAY.isoformat()}" in text
@@ -373,16 +374,16 @@ def test_statement_page_for_a_period(browser, config, client):
     assert re.search(r"Closing balance \$90\.00", text), text
     assert new["number"] in text and old["number"] not in text  # the old invoice is before the period
     assert "Aging of open invoices" in text and "60.00" in text and "30.00" in text
-    assert f'href="/api/v1/clients/{client["id"]}/statement.pdf?from={start.isoformat()}' in page.text
+    assert f'href="/api/v1/clients/{client.id}/statement.pdf?from={start.isoformat()}' in page.text
     # an empty period
-    page = browser.get(f"/clients/{client['id']}/statement?from={(TODAY - timedelta(days=30)).isoformat()}"
+    page = browser.get(f"/clients/{client.id}/statement?from={(TODAY - timedelta(days=30)).isoformat()}"
                        f"&to={(TODAY - timedelta(days=20)).isoformat()}")
     assert "No entries in this period." in text_of(page)
     assert re.search(r"Closing balance \$60\.00", text_of(page))
 
 
 def test_statement_page_refuses_a_period_ending_before_it_starts(browser, config, client):
-    response = browser.get(f"/clients/{client['id']}/statement?from={TODAY.isoformat()}"
+    response = browser.get(f"/clients/{client.id}/statement?from={TODAY.isoformat()}"
                            f"&to={(TODAY - timedelta(days=1)).isoformat()}")
     assert response.status_code == 422
     assert "The end of the period is before its start" in text_of(response)
@@ -397,7 +398,7 @@ def test_aging_page(browser, config, client):
     assert page.status_code == 200
     text = text_of(page)
     assert "Receivables aging" in text and "Maple Bakery" in text
-    row = re.search(r"<tr><td><a href=\"/clients/%d/ledger\">Maple Bakery</a>.*?</tr>" % client["id"], page.text,
+    row = re.search(r"<tr><td><a href=\"/clients/%d/ledger\">Maple Bakery</a>.*?</tr>" % client.id, page.text,
                     re.S).group(0)
     cells = [html.unescape(c).strip() for c in re.findall(r'<td class="num[^"]*">(.*?)</td>', row, re.S)]
     assert cells[:5] == ["5.00", "", "70.00", "", ""]

@@ -55,7 +55,7 @@ class Books(RuleBasedStateMachine):
           taxes=st.sampled_from([[], ["GST"], ["HST"], ["GST", "QST"]]))
     def issue_invoice(self, price, quantity, taxes):
         draft = run(documents_service.create_document("invoice", {
-            "client_id": self.client["id"], "lines": [{"description": "Work", "quantity": quantity,
+            "client_id": self.client.id, "lines": [{"description": "Work", "quantity": quantity,
                                                        "unit_price": str(price), "taxes": taxes}]}))
         return run(documents_service.issue(draft["id"]))["id"]
 
@@ -112,7 +112,7 @@ class Books(RuleBasedStateMachine):
     @rule(amount=amounts)
     def credit_on_account(self, amount):
         draft = run(documents_service.create_document("credit_note", {
-            "client_id": self.client["id"], "lines": [{"description": "Goodwill", "quantity": "1",
+            "client_id": self.client.id, "lines": [{"description": "Goodwill", "quantity": "1",
                                                        "unit_price": str(amount)}]}))
         run(documents_service.issue(draft["id"]))
 
@@ -126,7 +126,7 @@ class Books(RuleBasedStateMachine):
     @rule(amount=amounts)
     def refund(self, amount):
         try:
-            run(payments_service.refund(self.client["id"], {"amount": str(amount), "currency": "CAD"}))
+            run(payments_service.refund(self.client.id, {"amount": str(amount), "currency": "CAD"}))
         except REFUSED:
             pass
 
@@ -146,7 +146,7 @@ class Books(RuleBasedStateMachine):
                                       ).fetchone()[0] == 0
         finally:
             connection.close()
-        assert run(payments_service.available_credit(self.client["id"], "CAD")) >= 0
+        assert run(payments_service.available_credit(self.client.id, "CAD")) >= 0
 
 
 Books.TestCase.settings = settings(max_examples=20, stateful_step_count=12, deadline=None,

@@ -12,6 +12,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from app.exports import logic
+from tests.records import client_view
 
 COLUMNS = logic._cols(("a", "A"), ("b", "B"), ("c", "C"))
 
@@ -50,7 +51,7 @@ def test_money_is_a_plain_decimal(value, text):
 
 
 def test_every_row_function_matches_its_columns():
-    client = {"id": 1, "code": "C1", "name": "Maple", "created_at": date(2026, 1, 2)}
+    client = client_view(id=1, code="C1", name="Maple")
     document = {"id": 2, "number": "INV-1", "status": "issued", "issue_date": date(2026, 1, 3), "client": 1,
                 "currency": "CAD", "subtotal": Decimal("100.00"), "tax_total": Decimal("13.00"),
                 "total": Decimal("113.00"), "paid": Decimal(0), "credited": Decimal(0), "balance": Decimal("113.00"),

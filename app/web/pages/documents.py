@@ -229,7 +229,7 @@ async def _editor_context(doc: Mapping[str, Any], values: dict[str, Any], lines:
             client = None
     targets = []
     if doc["doc_type"] == CREDIT_NOTE and client is not None:
-        targets = await service.credit_targets(client["id"], preview["currency"])
+        targets = await service.credit_targets(client.id, preview["currency"])
         if values["invoice_id"].isdigit() and int(values["invoice_id"]) not in {t["id"] for t in targets}:
             try:
                 linked = await service.get_document(int(values["invoice_id"]), INVOICE, with_lines=False)
@@ -381,7 +381,7 @@ async def client_options(request: Request, client_q: str = "", client_id: str = 
     matches = []
     if client_q.strip():
         matches = (await clients_service.list_clients(q=client_q, status="active", page=page_params(1, 8))).items
-    options = ([chosen] if chosen else []) + [c for c in matches if not chosen or c["id"] != chosen["id"]]
+    options = ([chosen] if chosen else []) + [c for c in matches if not chosen or c.id != chosen.id]
     return page(request, "documents/_client_options.html", options=options, chosen=chosen, client_q=client_q)
 
 

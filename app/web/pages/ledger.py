@@ -79,7 +79,7 @@ async def _period(date_from: date | None, date_to: date | None) -> tuple[date, d
 async def ledger_page(request: Request, client_id: int) -> Template:
     client = await clients_service.get_client(client_id)
     ledgers = await service.ledger(client_id)
-    return page_(request, "ledger/ledger.html", title=f"Ledger of {client['name']}", client=client, ledgers=ledgers,
+    return page_(request, "ledger/ledger.html", title=f"Ledger of {client.name}", client=client, ledgers=ledgers,
                  credits=dict(await payments_service.credits_of(client_id)), kinds=logic.KINDS,
                  standing=logic.standing, open_invoices=await service.open_invoices(client_id))
 
