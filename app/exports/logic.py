@@ -17,6 +17,7 @@ from decimal import Decimal
 from typing import Any
 
 from app.clients.records import ClientView
+from app.payments.records import PaymentView
 
 BOM = "\ufeff"
 
@@ -153,11 +154,10 @@ def line_rows(d: Mapping[str, Any]) -> list[list[Any]]:
              line.get("tax_codes", ""), plain(line["net"]), d["currency"]] for line in d.get("lines") or []]
 
 
-def payment_row(p: Mapping[str, Any]) -> list[Any]:
-    return [p["id"], day(p.get("payment_date")), p.get("client"), p.get("client_name") or "",
-            p.get("invoice_number") or "", p.get("method", ""), p.get("reference", ""), p["currency"],
-            plain(p["amount"]), plain(p["applied"]), plain(p["excess"]), p.get("status", ""),
-            day(p.get("reversal_date")), p.get("reversal_reason") or ""]
+def payment_row(p: PaymentView) -> list[Any]:
+    return [p.id, day(p.payment_date), p.client_id, p.client_name, p.invoice_number or "", p.method, p.reference,
+            p.currency, plain(p.amount), plain(p.applied), plain(p.excess), p.status, day(p.reversal_date),
+            p.reversal_reason]
 
 
 def aging_row(entry: Mapping[str, Any]) -> list[Any]:

@@ -12,6 +12,7 @@ from urllib.parse import unquote
 import pytest
 
 from app.clients.records import ClientView
+from app.payments.records import PaymentView
 from tests.conftest import run
 from tests.http.support import count, make_client, query, snapshot
 
@@ -51,7 +52,7 @@ def make_invoice(client: ClientView, total: str = "100.00", *, issue: bool = Tru
     return run(service.issue(draft["id"])) if issue else draft
 
 
-def record(invoice_id: int, amount: str, **fields: Any) -> dict[str, Any]:
+def record(invoice_id: int, amount: str, **fields: Any) -> PaymentView:
     from app.payments import service
 
     return run(service.record_payment(invoice_id, {"amount": amount, **fields}))
@@ -241,13 +242,13 @@ def test_reverse_from_the_payments_page(browser, config, client):
     invoice = make_invoice(client, "100.00")
     payment = record(invoice["id"], "40.00", method="cheque", reference="CHQ 9")
     page = browser.get("/payments")
-    assert f'action="/payments/{payment["id"]}/reverse"' in page.text
+    assert f'action="/payments/{payment.id}/reverse"' in page.text
     before = state(config)
-    response = browser.post(f"/payments/{payment['id']}/reverse", data={"reason": "  "})
+    response = browser.post(f"/payments/{payment.id}/reverse", data={"reason": "  "})
     assert response.status_code == 422
     assert "Say why the payment is reversed" in text_of(response)
     assert state(config) == before
-    response = browser.post(f"/payments/{payment['id']}/reverse", data={"reason": "cheque bounced"},
+    response = browser.post(f"/payments/{payment.id}/reverse", data={"reason": "cheque bounced"},
                             follow_redirects=False)
     assert response.status_code == 303, response.text
     assert response.headers["location"] == f"/documents/{invoice['id']}"
@@ -257,10 +258,10 @@ def test_reverse_from_the_payments_page(browser, config, client):
     page = browser.get("/payments")
     text = text_of(page)
     assert "CHQ 9" in text and f"Reversed {TODAY.isoformat()}" in text and "cheque bounced" in text
-    assert f'action="/payments/{payment["id"]}/reverse"' not in page.text
+    assert f'action="/payments/{payment.id}/reverse"' not in page.text
     assert 'class="reversed"' in page.text
     before = state(config)
-    response = browser.post(f"/payments/{payment['id']}/reverse", data={"reason": "again"})
+    response = browser.post(f"/payments/{payment.id}/reverse", data={"reason": "again"})
     assert response.status_code == 409
     assert "already reversed" in text_of(response)
     assert state(config) == before
@@ -277,7 +278,7 @@ def test_payments_list_with_filters_and_totals(browser, config, client):
     gone = record(b["id"], "44.00", method="cash", reference="REF-C")
     from app.payments import service
 
-    run(service.reverse_payment(gone["id"], "bounced"))
+    run(service.reverse_payment(gone.id, "bounced"))
 
     def refs(response: Any) -> list[str]:
         assert response.status_code == 200, response.text

@@ -71,10 +71,10 @@ class Books(RuleBasedStateMachine):
                                                                     "keep_excess_as_credit": keep}))
         except REFUSED:
             return -1
-        assert payment["applied"] + payment["excess"] == payment["amount"]
+        assert payment.applied + payment.excess == payment.amount
         if not keep:
-            assert payment["excess"] == 0
-        return payment["id"]
+            assert payment.excess == 0
+        return payment.id
 
     @rule(invoice=invoices)
     def apply_credit(self, invoice):

@@ -12,7 +12,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from app.exports import logic
-from tests.records import client_view
+from tests.records import client_view, payment_view
 
 COLUMNS = logic._cols(("a", "A"), ("b", "B"), ("c", "C"))
 
@@ -56,8 +56,8 @@ def test_every_row_function_matches_its_columns():
                 "currency": "CAD", "subtotal": Decimal("100.00"), "tax_total": Decimal("13.00"),
                 "total": Decimal("113.00"), "paid": Decimal(0), "credited": Decimal(0), "balance": Decimal("113.00"),
                 "lines": [{"position": 1, "description": "x", "quantity": "1", "unit_price": "100", "net": Decimal(100)}]}
-    payment = {"id": 3, "payment_date": date(2026, 1, 4), "client": 1, "currency": "CAD", "amount": Decimal(1),
-               "applied": Decimal(1), "excess": Decimal(0)}
+    payment = payment_view(id=3, payment_date=date(2026, 1, 4), client_id=1, currency="CAD", amount=Decimal(1),
+                           applied=Decimal(1), excess=Decimal(0))
     aging = {"client_id": 1, "client_name": "Maple", "currency": "CAD", "total": Decimal(5),
              "buckets": {"current": Decimal(5)}}
     assert len(logic.client_row(client)) == len(logic.CLIENT_COLUMNS)
