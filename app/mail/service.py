@@ -32,6 +32,7 @@ from app.common.logic import Conflict, FieldError, NotFound, Page, PageOf, Valid
 from app.db.engine import write_transaction
 from app.documents import logic as documents_logic
 from app.documents import service as documents_service
+from app.documents.records import DocumentView
 from app.ledger import service as ledger_service
 from app.mail import logic
 from app.mail.logic import Attachment
@@ -375,39 +376,39 @@ def period_text(date_from: date | None, date_to: date | None, locale: str = "en"
     return " – ".join(parts)
 
 
-async def _document_values(document: Mapping[str, Any], client: ClientView) -> dict[str, str]:
+async def _document_values(document: DocumentView, client: ClientView) -> dict[str, str]:
     settings = await settings_service.get_settings()
     locale = _locale(client, settings)
-    currency = document["currency"]
+    currency = document.currency
     return {
-        "number": document.get("number") or "", "currency": currency,
-        "total": render_logic.money(document["total"], currency, locale),
-        "balance": render_logic.money(document["balance"], currency, locale),
-        "due_date": render_logic.date_text(document.get("due_date"), locale),
-        "valid_until": render_logic.date_text(document.get("valid_until"), locale),
-        "issue_date": render_logic.date_text(document.get("issue_date"), locale),
-        "business_name": settings.get("name") or "", "client_name": client.name or document.get("client_name") or "",
+        "number": document.number or "", "currency": currency,
+        "total": render_logic.money(document.total, currency, locale),
+        "balance": render_logic.money(document.balance, currency, locale),
+        "due_date": render_logic.date_text(document.due_date, locale),
+        "valid_until": render_logic.date_text(document.valid_until, locale),
+        "issue_date": render_logic.date_text(document.issue_date, locale),
+        "business_name": settings.get("name") or "", "client_name": client.name or document.client_name,
         "contact_name": client.contact_name or client.name,
-        "document_type": documents_logic.TYPE_LABELS[document["doc_type"]], "period": "",
+        "document_type": documents_logic.TYPE_LABELS[document.doc_type], "period": "",
     }
 
 
-async def _sendable_document(document_id: int, doc_type: str | None) -> dict[str, Any]:
+async def _sendable_document(document_id: int, doc_type: str | None) -> DocumentView:
     document = await documents_service.get_document(document_id, doc_type, with_lines=False)
-    label = documents_logic.TYPE_LABELS[document["doc_type"]].lower()
-    if document["status"] == "draft":
+    label = documents_logic.TYPE_LABELS[document.doc_type].lower()
+    if document.status == "draft":
         raise Conflict(f"Issue the draft {label} before sending it: a draft has no number yet.")
-    if document["status"] == "cancelled":
-        raise Conflict(f"{document['number']} is cancelled; send its credit note instead.")
+    if document.status == "cancelled":
+        raise Conflict(f"{document.number} is cancelled; send its credit note instead.")
     return document
 
 
 async def document_defaults(document_id: int, doc_type: str | None = None) -> dict[str, Any]:
     """What the send form shows first: the client's address and the type's template filled in."""
     document = await _sendable_document(document_id, doc_type)
-    client = await clients_service.get_client(document["client"])
+    client = await clients_service.get_client(document.client_id)
     values = await _document_values(document, client)
-    template = (await get_mail_settings())["email_templates"][DOCUMENT_KINDS[document["doc_type"]]]
+    template = (await get_mail_settings())["email_templates"][DOCUMENT_KINDS[document.doc_type]]
     return {"document": document, "client": client, "to": client.email, "cc": "",
             "subject": logic.fill(template["subject"], values), "message": logic.fill(template["body"], values),
             "attachment": render_logic.pdf_filename(document)}
@@ -480,12 +481,12 @@ async def send_document(document_id: int, data: Mapping[str, Any], *, doc_type: 
     document = defaults["document"]
     to, cc, subject, body = _clean_request(data, defaults)
     try:
-        rendered = await render_service.document_pdf(document_id, doc_type=document["doc_type"], data_dir=data_dir)
+        rendered = await render_service.document_pdf(document_id, doc_type=document.doc_type, data_dir=data_dir)
     except render_service.RenderError as error:
         raise Conflict(f"The PDF could not be made, so nothing was queued: {error}") from None
-    return await queue_message(DOCUMENT_KINDS[document["doc_type"]], to=to, cc=cc, subject=subject, body=body,
+    return await queue_message(DOCUMENT_KINDS[document.doc_type], to=to, cc=cc, subject=subject, body=body,
                                attachments=[Attachment(rendered.filename, "application/pdf", rendered.content)],
-                               document_id=document_id, client_id=document["client"], actor=actor)
+                               document_id=document_id, client_id=document.client_id, actor=actor)
 
 
 # -- statements ---------------------------------------------------------------------------
@@ -704,7 +705,7 @@ async def _document_emailed(document_id: int, to: str, actor: int | None) -> Non
     Adapter: app.documents.service.mark_sent records "marked as sent by hand"; it has no way yet to
     say "emailed". Until it does, the status moves through mark_sent and the email is its own event."""
     document = await documents_service.get_document(document_id, with_lines=False)
-    if document["doc_type"] == documents_logic.INVOICE and document["status"] == "issued":
+    if document.doc_type == documents_logic.INVOICE and document.status == "issued":
         await documents_service.mark_sent([document_id], actor=actor)
     await documents_service.record_event(document_id, "emailed", f"to {to}", actor)
 
@@ -880,9 +881,9 @@ async def demo_outbox(data_dir: Path | None, *, accountant_email: str, from_emai
     rows = await documents_service.list_documents(documents_logic.INVOICE, status="open", page=Page(1, 6))
     made = 0
     for index, row in enumerate(rows.items[:4]):
-        client = await clients_service.get_client(row["client"])
+        client = await clients_service.get_client(row.client_id)
         try:
-            message = await send_document(row["id"], {"to": client.email or "accounts@example.com"},
+            message = await send_document(row.id, {"to": client.email or "accounts@example.com"},
                                           data_dir=data_dir)
         except (Conflict, ValidationFailed):
             continue
@@ -894,7 +895,7 @@ async def demo_outbox(data_dir: Path | None, *, accountant_email: str, from_emai
                                             OutboxMessage.sent_at: now, OutboxMessage.next_attempt_at: None,
                                             OutboxMessage.server_reply: "250 2.0.0 Ok: queued as 4Fz1Kx2DemoQ"}) \
                     .where(OutboxMessage.id == message["id"])
-                await _document_emailed(row["id"], message["to_addresses"], None)
+                await _document_emailed(row.id, message["to_addresses"], None)
             elif index == 1:
                 await OutboxMessage.update({OutboxMessage.status: "failed", OutboxMessage.attempts: 1,
                                             OutboxMessage.next_attempt_at: None,

@@ -13,6 +13,7 @@ from app.common.logic import Conflict, FieldError, Form, NotFound, Page, PageOf,
 from app.db.engine import write_transaction
 from app.documents import service as documents_service
 from app.documents.logic import StateConflict, parse_date
+from app.documents.records import DocumentView
 from app.documents.tables import Document
 from app.ledger import service as ledger_service
 from app.money import from_minor, minor_digits, round_money, to_minor
@@ -99,7 +100,7 @@ async def reverse_payment(payment_id: int, reason: str, *, reversal_date: Any = 
     today = await documents_service.today()
     errors: list[FieldError] = []
     when = parse_date(reversal_date, "date", errors, "Date") if reversal_date not in (None, "") else today
-    if errors:
+    if errors or when is None:  # None only with a reason in errors
         raise ValidationFailed(errors)
     async with write_transaction():
         payment = await get_payment(payment_id)
@@ -174,7 +175,7 @@ def _amount(data: Mapping[str, Any], currency: str) -> Decimal:
     return amount
 
 
-async def apply_credit(invoice_id: int, data: Mapping[str, Any], *, actor: int | None = None) -> dict[str, Any]:
+async def apply_credit(invoice_id: int, data: Mapping[str, Any], *, actor: int | None = None) -> DocumentView:
     """Put the client's credit towards an open invoice (only when the user asks)."""
     today = await documents_service.today()
     async with write_transaction():
@@ -210,7 +211,7 @@ async def refund(client_id: int, data: Mapping[str, Any], *, actor: int | None =
         raise ValidationFailed([FieldError("currency", "The client has no account in this currency")])
     errors: list[FieldError] = []
     when = parse_date(data.get("date"), "date", errors, "Date") if data.get("date") not in (None, "") else today
-    if errors:
+    if errors or when is None:  # None only with a reason in errors
         raise ValidationFailed(errors)
     method = str(data.get("method") or "bank_transfer")
     if method not in logic.METHODS:

@@ -51,7 +51,7 @@ async def main():
         invoice = await documents.create_document("invoice", {{"client_id": client.id, "lines": [
             {{"description": "Software development", "quantity": "10", "unit_price": "125.00", "taxes": ["HST"]}},
             {{"description": "Managed hosting", "quantity": "3", "unit_price": "120.00", "taxes": ["HST"]}}]}})
-        out["invoice"] = (await documents.issue(invoice["id"]))["id"]
+        out["invoice"] = (await documents.issue(invoice.id)).id
     print(json.dumps(out))
 
 asyncio.run(main())

@@ -29,7 +29,7 @@ def invoice(client: ClientView, total: str, days_past_due: int, *, currency: str
         "client_id": client.id, "currency": currency, "terms_days": 0,
         "issue_date": (TODAY - timedelta(days=days_past_due)).isoformat(),
         "lines": [{"description": "Work", "quantity": "1", "unit_price": total, "taxes": []}]}))
-    return run(service.issue(draft["id"])) if issue else draft
+    return run(service.issue(draft.id)) if issue else draft
 
 
 @pytest.fixture
@@ -49,7 +49,7 @@ def owing(config) -> dict[str, dict[str, Any]]:
     invoice(clients["Eta"], "5.00", 0)                                                  # current: 5
     invoice(clients["Eta"], "9.00", 200, issue=False)                                   # a draft: not owed
     paid = invoice(clients["Theta"], "40.00", 100)
-    run(payments_service.record_payment(paid["id"], {"amount": "40.00"}))               # paid: not listed
+    run(payments_service.record_payment(paid.id, {"amount": "40.00"}))               # paid: not listed
     return clients
 
 

@@ -335,10 +335,10 @@ def test_the_zip_reads_documents_in_batches_as_get_document_reads_one(api, busin
     draft = new_invoice(api, globex, issue=False, lines=2)
     quote = new_invoice(api, globex, path="quotes")
     found = run(documents_service.get_documents([draft["id"], 999_999, issued["id"], quote["id"]], "invoice"))
-    assert [d["id"] for d in found] == [draft["id"], issued["id"]]
+    assert [d.id for d in found] == [draft["id"], issued["id"]]
     for document in found:
-        assert document == run(documents_service.get_document(document["id"]))
-        assert [line["position"] for line in document["lines"]] == list(range(1, len(document["lines"]) + 1))
+        assert document == run(documents_service.get_document(document.id))
+        assert [line.position for line in document.lines] == list(range(1, len(document.lines) + 1))
 
 
 def test_statement_pdf_from_ledger_figures(config: Config, owner):

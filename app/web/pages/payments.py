@@ -130,9 +130,9 @@ async def payments_page(request: Request, client_id: int | None = None, method: 
 @get("/documents/{document_id:int}/payments/new")
 async def payment_new_page(request: Request, document_id: int) -> Template:
     invoice = await documents_service.get_document(document_id, "invoice", with_lines=False)
-    credit = await service.available_credit(invoice["client"], invoice["currency"])
-    return page(request, "payments/form.html", section="invoices", title=f"Payment for {invoice['number'] or 'draft'}",
-                invoice=invoice, methods=logic.METHODS, values={"amount": invoice["balance"], "method": "bank_transfer",
+    credit = await service.available_credit(invoice.client_id, invoice.currency)
+    return page(request, "payments/form.html", section="invoices", title=f"Payment for {invoice.number or 'draft'}",
+                invoice=invoice, methods=logic.METHODS, values={"amount": invoice.balance, "method": "bank_transfer",
                                                                  "date": (await documents_service.today()).isoformat()},
                 errors={}, credit=credit, once_key=secrets.token_urlsafe(16))
 
@@ -148,9 +148,9 @@ async def payment_create_form(request: Request, document_id: int) -> Response:
         invoice = await documents_service.get_document(document_id, "invoice", with_lines=False)
         errors = failed.by_field() if isinstance(failed, ValidationFailed) else {"amount": failed.detail}
         return page(request, "payments/form.html", status_code=422 if isinstance(failed, ValidationFailed) else 409,
-                    section="invoices", title=f"Payment for {invoice['number']}", invoice=invoice,
+                    section="invoices", title=f"Payment for {invoice.number}", invoice=invoice,
                     methods=logic.METHODS, values=data, errors=errors,
-                    credit=await service.available_credit(invoice["client"], invoice["currency"]),
+                    credit=await service.available_credit(invoice.client_id, invoice.currency),
                     once_key=key or secrets.token_urlsafe(16))
     note = f"Payment of {payment.amount} {payment.currency} recorded."
     if payment.excess:
@@ -171,8 +171,8 @@ async def payment_reverse_form(request: Request, payment_id: int) -> Response:
 async def apply_credit_form(request: Request, document_id: int) -> Response:
     data = await form_data(request)
     invoice = await service.apply_credit(document_id, data, actor=_actor(request))
-    return redirect(f"/documents/{document_id}", flash=f"Client credit applied; {invoice['balance']} "
-                                                       f"{invoice['currency']} left to pay.", request=request)
+    return redirect(f"/documents/{document_id}", flash=f"Client credit applied; {invoice.balance} "
+                                                       f"{invoice.currency} left to pay.", request=request)
 
 
 @post("/clients/{client_id:int}/refunds")
@@ -238,8 +238,8 @@ async def api_replace(request: Request, payment_id: int, data: PaymentIn) -> Pay
 async def api_apply_credit(request: Request, document_id: int, data: AmountIn) -> dict[str, Any]:
     """Apply the client's credit to the invoice (all that fits when no amount is given)."""
     invoice = await service.apply_credit(document_id, {"amount": data.amount}, actor=_actor(request))
-    return {"id": invoice["id"], "paid": str(invoice["paid"]), "balance": str(invoice["balance"]),
-            "status": invoice["shown_status"], "currency": invoice["currency"]}
+    return {"id": invoice.id, "paid": str(invoice.paid), "balance": str(invoice.balance),
+            "status": invoice.shown_status, "currency": invoice.currency}
 
 
 @get("/api/v1/clients/{client_id:int}/credit", tags=["payments"])
