@@ -79,7 +79,7 @@ async def _lines(document_id: int) -> list[dict[str, Any]]:
 
 
 def _summary_query() -> Any:
-    """The columns of a DocumentSummary (the lists read them through a covering index)."""
+    """The columns a DocumentSummary is built from: what the lists show, none of the wide text columns."""
     return Document.select(
         Document.id, Document.doc_type, Document.number, Document.status, Document.client, Document.currency,
         Document.issue_date, Document.due_date, Document.valid_until, Document.subtotal_minor,

@@ -288,7 +288,7 @@ def document_job(document: DocumentView, settings: Mapping[str, Any], client: Ma
 # What a document's PDF shows besides its frozen content: these settings (a language fallback,
 # the default footer, the e-invoice switch). Fields that change without changing the PDF are left out.
 CACHE_SETTINGS = ("default_locale", "invoice_footer", "facturx_enabled")
-VOLATILE_FIELDS = {"shown_status", "updated_at", "sent_at", "search_text", "decided_at"}
+VOLATILE_FIELDS = {"shown_status", "updated_at", "sent_at", "decided_at"}
 
 
 def job_logo(data: Mapping[str, Any]) -> str | None:

@@ -429,7 +429,9 @@ async def document_page(request: Request, document_id: int) -> Template:
 
 
 async def _act(request: Request, document_id: int, action: Any, done: str, *, to: str | None = None) -> Response:
-    """Run one action; its Conflict (409) or refusal is shown on the document's page, not as a crash."""
+    """Run one action; its Conflict (409) or refusal is shown on the document's page, not as a crash.
+
+    `done` (the flash) and `to` (where to go) may name the document the action returns: `{doc.number}`."""
     try:
         result = await action()
     except Conflict as conflict:
