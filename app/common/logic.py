@@ -7,7 +7,7 @@ import unicodedata
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from decimal import Decimal
-from typing import Any
+from typing import Any, Generic, TypeVar
 
 from app.money import MoneyError, check_currency, parse_decimal
 
@@ -312,12 +312,17 @@ def parse_page(page: Any, per_page: Any, *, default_per_page: int = 50) -> Page:
     return Page(page_number, size)
 
 
+T = TypeVar("T")
+
+
 @dataclass
-class PageOf:
-    items: list
+class PageOf(Generic[T]):
+    """One page of a list: its records (typed by each service), the count of all that match, the page asked for."""
+
+    items: list[T]
     total: int
     page: Page
-    extra: dict = field(default_factory=dict)
+    extra: dict[str, Any] = field(default_factory=dict)
 
     @property
     def pages(self) -> int:

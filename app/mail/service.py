@@ -36,10 +36,12 @@ from typing import Any, ClassVar
 
 from app.background import stop_task
 from app.clients import service as clients_service
+from app.clients.records import ClientView
 from app.common.logic import Conflict, FieldError, NotFound, Page, PageOf, ValidationFailed
 from app.db.engine import write_transaction
 from app.documents import logic as documents_logic
 from app.documents import service as documents_service
+from app.documents.records import DocumentView
 from app.mail import logic
 from app.mail.logic import Attachment
 from app.mail.tables import MailSettings, OutboxAttachment, OutboxMessage
@@ -371,7 +373,7 @@ async def send_test(to: str | None = None) -> dict[str, Any]:
 
 # -- composing ------------------------------------------------------------------------
 
-def _locale(client: Mapping[str, Any] | None, settings: Mapping[str, Any]) -> str:
+def _locale(client: ClientView | Mapping[str, Any] | None, settings: Mapping[str, Any]) -> str:
     """Amounts and dates in a message follow the business's locale: the templates are written in its
     language (a French client's PDF is French; the English message around it stays English)."""
     business = settings.get("default_locale") or "en"
@@ -383,41 +385,40 @@ def period_text(date_from: date | None, date_to: date | None, locale: str = "en"
     return " – ".join(parts)
 
 
-async def _document_values(document: Mapping[str, Any], client: Mapping[str, Any] | None) -> dict[str, str]:
+async def _document_values(document: DocumentView, client: ClientView) -> dict[str, str]:
     settings = await settings_service.get_settings()
     locale = _locale(client, settings)
-    currency = document["currency"]
-    client = client or {}
+    currency = document.currency
     return {
-        "number": document.get("number") or "", "currency": currency,
-        "total": render_logic.money(document["total"], currency, locale),
-        "balance": render_logic.money(document["balance"], currency, locale),
-        "due_date": render_logic.date_text(document.get("due_date"), locale),
-        "valid_until": render_logic.date_text(document.get("valid_until"), locale),
-        "issue_date": render_logic.date_text(document.get("issue_date"), locale),
-        "business_name": settings.get("name") or "", "client_name": client.get("name") or document.get("client_name") or "",
-        "contact_name": client.get("contact_name") or client.get("name") or "",
-        "document_type": documents_logic.TYPE_LABELS[document["doc_type"]], "period": "",
+        "number": document.number or "", "currency": currency,
+        "total": render_logic.money(document.total, currency, locale),
+        "balance": render_logic.money(document.balance, currency, locale),
+        "due_date": render_logic.date_text(document.due_date, locale),
+        "valid_until": render_logic.date_text(document.valid_until, locale),
+        "issue_date": render_logic.date_text(document.issue_date, locale),
+        "business_name": settings.get("name") or "", "client_name": client.name or document.client_name,
+        "contact_name": client.contact_name or client.name,
+        "document_type": documents_logic.TYPE_LABELS[document.doc_type], "period": "",
     }
 
 
-async def _sendable_document(document_id: int, doc_type: str | None) -> dict[str, Any]:
+async def _sendable_document(document_id: int, doc_type: str | None) -> DocumentView:
     document = await documents_service.get_document(document_id, doc_type, with_lines=False)
-    label = documents_logic.TYPE_LABELS[document["doc_type"]].lower()
-    if document["status"] == "draft":
+    label = documents_logic.TYPE_LABELS[document.doc_type].lower()
+    if document.status == "draft":
         raise Conflict(f"Issue the draft {label} before sending it: a draft has no number yet.")
-    if document["status"] == "cancelled":
-        raise Conflict(f"{document['number']} is cancelled; send its credit note instead.")
+    if document.status == "cancelled":
+        raise Conflict(f"{document.number} is cancelled; send its credit note instead.")
     return document
 
 
 async def document_defaults(document_id: int, doc_type: str | None = None) -> dict[str, Any]:
     """What the send form shows first: the client's address and the type's template filled in."""
     document = await _sendable_document(document_id, doc_type)
-    client = await clients_service.get_client(document["client"])
+    client = await clients_service.get_client(document.client_id)
     values = await _document_values(document, client)
-    template = (await get_mail_settings())["email_templates"][DOCUMENT_KINDS[document["doc_type"]]]
-    return {"document": document, "client": client, "to": client.get("email") or "", "cc": "",
+    template = (await get_mail_settings())["email_templates"][DOCUMENT_KINDS[document.doc_type]]
+    return {"document": document, "client": client, "to": client.email, "cc": "",
             "subject": logic.fill(template["subject"], values), "message": logic.fill(template["body"], values),
             "attachment": render_logic.pdf_filename(document)}
 
@@ -489,12 +490,12 @@ async def send_document(document_id: int, data: Mapping[str, Any], *, doc_type: 
     document = defaults["document"]
     to, cc, subject, body = _clean_request(data, defaults)
     try:
-        rendered = await render_service.document_pdf(document_id, doc_type=document["doc_type"], data_dir=data_dir)
+        rendered = await render_service.document_pdf(document_id, doc_type=document.doc_type, data_dir=data_dir)
     except render_service.RenderError as error:
         raise Conflict(f"The PDF could not be made, so nothing was queued: {error}") from None
-    return await queue_message(DOCUMENT_KINDS[document["doc_type"]], to=to, cc=cc, subject=subject, body=body,
+    return await queue_message(DOCUMENT_KINDS[document.doc_type], to=to, cc=cc, subject=subject, body=body,
                                attachments=[Attachment(rendered.filename, "application/pdf", rendered.content)],
-                               document_id=document_id, client_id=document["client"], actor=actor)
+                               document_id=document_id, client_id=document.client_id, actor=actor)
 
 
 # -- statements ---------------------------------------------------------------------------
@@ -852,9 +853,9 @@ async def demo_outbox(data_dir: Path | None, *, accountant_email: str, from_emai
     rows = await documents_service.list_documents(documents_logic.INVOICE, status="open", page=Page(1, 6))
     made = 0
     for index, row in enumerate(rows.items[:4]):
-        client = await clients_service.get_client(row["client"])
+        client = await clients_service.get_client(row.client_id)
         try:
-            message = await send_document(row["id"], {"to": client.get("email") or "accounts@example.com"},
+            message = await send_document(row.id, {"to": client.email or "accounts@example.com"},
                                           data_dir=data_dir)
         except (Conflict, ValidationFailed):
             continue
@@ -866,7 +867,7 @@ async def demo_outbox(data_dir: Path | None, *, accountant_email: str, from_emai
                                             OutboxMessage.sent_at: now, OutboxMessage.next_attempt_at: None,
                                             OutboxMessage.server_reply: "250 2.0.0 Ok: queued as 4Fz1Kx2DemoQ"}) \
                     .where(OutboxMessage.id == message["id"])
-                await documents_service.record_emailed(row["id"], message["to_addresses"])
+                await documents_service.record_emailed(row.id, message["to_addresses"])
             elif index == 1:
                 await OutboxMessage.update({OutboxMessage.status: "failed", OutboxMessage.attempts: 1,
                                             OutboxMessage.next_attempt_at: None,

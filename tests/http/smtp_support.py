@@ -11,6 +11,7 @@ from typing import Any
 from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import AuthResult, LoginPassword
 
+from app.clients.records import ClientView
 from tests.conftest import run
 
 PASSWORD = "s3cret-Pa55word-never-shown"
@@ -82,9 +83,9 @@ def configure(api, smtp: SmtpServer, **extra: Any) -> dict[str, Any]:
     return response.json()
 
 
-def issued_invoice(api, client: dict[str, Any], *, issue: bool = True, path: str = "invoices") -> dict[str, Any]:
+def issued_invoice(api, client: ClientView, *, issue: bool = True, path: str = "invoices") -> dict[str, Any]:
     response = api.post(f"/api/v1/{path}", json={
-        "client_id": client["id"], "currency": "CAD",
+        "client_id": client.id, "currency": "CAD",
         "lines": [{"description": "Design, March", "quantity": "10", "unit": "h", "unit_price": "120.00"}]})
     assert response.status_code == 201, response.text
     document = response.json()

@@ -8,6 +8,7 @@ import subprocess
 import zlib
 from typing import Any
 
+from app.clients.records import ClientView
 from app.config import Config
 from tests.conftest import run
 
@@ -36,7 +37,7 @@ def snapshot(config: Config, table: str) -> list[tuple]:
     return query(config, f'SELECT * FROM "{table}" ORDER BY id')
 
 
-def make_client(**fields: Any) -> dict[str, Any]:
+def make_client(**fields: Any) -> ClientView:
     from app.clients import service
 
     return run(service.create_client({"name": "Maple Bakery", **fields}, default_currency="CAD"))

@@ -307,7 +307,7 @@ def test_statement_is_sent_with_its_pdf(api, smtp):
     configure(api, smtp)
     client = make_client(email="accounts@maple.example")
     issued_invoice(api, client)
-    response = api.post(f"/api/v1/clients/{client['id']}/statement/send",
+    response = api.post(f"/api/v1/clients/{client.id}/statement/send",
                         json={"date_from": "2026-01-01", "date_to": "2026-12-31"})
     assert response.status_code == 202, response.text
     assert response.json()["subject"] == "Statement of account from Atelier Lumière"
@@ -315,13 +315,13 @@ def test_statement_is_sent_with_its_pdf(api, smtp):
     [message] = smtp.inbox.messages()
     [attachment] = list(message.iter_attachments())
     assert attachment.get_content().startswith(b"%PDF")
-    by_query = api.post(f"/api/v1/clients/{client['id']}/statement/send?from=2026-01-01&to=2026-06-30")
+    by_query = api.post(f"/api/v1/clients/{client.id}/statement/send?from=2026-01-01&to=2026-06-30")
     assert by_query.status_code == 202, by_query.text
     assert api.post("/api/v1/clients/99999/statement/send", json={}).status_code == 404
-    backwards = api.post(f"/api/v1/clients/{client['id']}/statement/send", json={"date_from": "2026-05-01",
+    backwards = api.post(f"/api/v1/clients/{client.id}/statement/send", json={"date_from": "2026-05-01",
                                                                                "date_to": "2026-01-01"})
     assert backwards.status_code == 422 and "to" in field_errors(backwards)
-    bad = api.post(f"/api/v1/clients/{client['id']}/statement/send", json={"to": "nope"})
+    bad = api.post(f"/api/v1/clients/{client.id}/statement/send", json={"to": "nope"})
     assert bad.status_code == 422 and "to" in field_errors(bad)
 
 
@@ -331,16 +331,16 @@ def test_the_emailed_statement_is_the_downloaded_one_dated_the_same(api, smtp):
     configure(api, smtp)
     client = make_client(email="accounts@maple.example")
     draft = api.post("/api/v1/invoices", json={
-        "client_id": client["id"], "currency": "CAD", "issue_date": "2025-03-02", "terms_days": 30,
+        "client_id": client.id, "currency": "CAD", "issue_date": "2025-03-02", "terms_days": 30,
         "lines": [{"description": "Design, March", "quantity": "10", "unit": "h", "unit_price": "120.00"}]}).json()
     assert api.post(f"/api/v1/invoices/{draft['id']}/issue").status_code == 200
     period = "from=2025-01-01&to=2025-03-31"
-    assert api.post(f"/api/v1/clients/{client['id']}/statement/send?{period}").status_code == 202
+    assert api.post(f"/api/v1/clients/{client.id}/statement/send?{period}").status_code == 202
     deliver()
     [message] = smtp.inbox.messages()
     [attachment] = list(message.iter_attachments())
     emailed = text_of(attachment.get_content())
-    downloaded = text_of(api.get(f"/api/v1/clients/{client['id']}/statement.pdf?{period}").content)
+    downloaded = text_of(api.get(f"/api/v1/clients/{client.id}/statement.pdf?{period}").content)
     [dated] = [line for line in emailed.splitlines() if "Statement date" in line]
     assert "Mar 31, 2025" in dated   # the end of the period (the mail used to date it the day it was sent)
     assert emailed == downloaded
@@ -377,9 +377,9 @@ def test_the_send_form_and_the_outbox_pages(api, browser, config, smtp):
     draft = issued_invoice(api, client, issue=False)
     refused = browser.get(f"/documents/{draft['id']}/send", follow_redirects=False)
     assert refused.status_code == 303  # back to the document, with the reason
-    statement = browser.get(f"/clients/{client['id']}/statement/send?from=2026-01-01&to=2026-12-31")
+    statement = browser.get(f"/clients/{client.id}/statement/send?from=2026-01-01&to=2026-12-31")
     assert statement.status_code == 200 and "Statement of account" in statement.text
-    sent = browser.post(f"/clients/{client['id']}/statement/send?from=2026-01-01&to=2026-12-31",
+    sent = browser.post(f"/clients/{client.id}/statement/send?from=2026-01-01&to=2026-12-31",
                         data={"to": "accounts@maple.example", "subject": "Statement", "message": "Hi"},
                         follow_redirects=False)
     assert sent.status_code == 303

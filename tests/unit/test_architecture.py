@@ -42,6 +42,8 @@ SCHEMA_MODULES = {"app.db.migrate", "app.db.lifecycle", "app.db.piccolo_conf"}
 WEB_ONLY_EXTERNAL = {"litestar", "msgspec", "jinja2", "uvicorn", "multipart"}
 # Third-party packages a pure `logic` module must never touch (web, ORM, I/O).
 LOGIC_FORBIDDEN_EXTERNAL = WEB_ONLY_EXTERNAL | {"piccolo", "aiosqlite", "sqlite3", "typst", "httpx"}
+# Pure modules of a domain: `logic` (rules) and `records` (the frozen records its service returns).
+PURE_MODULES = {"logic", "records"}
 # The entry points start the server, so they may reach the web package (but not Litestar itself).
 ENTRY_POINTS = {"launcher", "cli", "__main__"}
 
@@ -115,11 +117,12 @@ def violations(module: str, imports: list[str]) -> list[str]:
                 problems.append(f"{module} (core) imports {target}: only app.web may use the web framework")
             if is_web(target) and domain not in ENTRY_POINTS:
                 problems.append(f"{module} (core) imports the web package: {target}")
-        if leaf == "logic":
+        if leaf in PURE_MODULES:
             if top in LOGIC_FORBIDDEN_EXTERNAL:
-                problems.append(f"{module} (pure logic) imports {target}")
-            elif top == "app" and not (target.endswith(".logic") or target == "app.money"):
-                problems.append(f"{module} (pure logic) imports {target}: only other logic modules and app.money")
+                problems.append(f"{module} (pure {leaf}) imports {target}")
+            elif top == "app" and not (target.rpartition(".")[2] in PURE_MODULES or target == "app.money"):
+                problems.append(f"{module} (pure {leaf}) imports {target}: only other logic or records modules "
+                                "and app.money")
         if module.startswith("app.web.pages.") and target.startswith("app.web.pages.") and target != module:
             problems.append(f"{module} imports another domain's pages: {target}")
         target_domain = domain_of(target)
@@ -173,6 +176,9 @@ def test_logic_modules_really_are_checked():
     ("app.clients.logic", "def f():\n    from app.db.engine import DB\n"),
     ("app.clients.logic", "from app.config import Config"),
     ("app.clients.logic", "from . import service"),
+    ("app.clients.records", "from app.clients.tables import Client"),
+    ("app.documents.records", "from app.documents import service"),
+    ("app.clients.records", "import msgspec"),
     ("app.clients.service", "import litestar"),
     ("app.clients.service", "from litestar import Request"),
     ("app.documents.service", "import msgspec"),
@@ -197,6 +203,8 @@ def test_the_checker_catches_wrong_arrows(module, source):
 @pytest.mark.parametrize(("module", "source"), [
     ("app.clients.logic", "from app.common.logic import Form\nfrom app.money import to_minor\nimport re"),
     ("app.catalog.logic", "from app.clients import logic\nfrom app import money\nfrom decimal import Decimal"),
+    ("app.exports.logic", "from app.clients.records import ClientView\nfrom app.clients import records"),
+    ("app.documents.records", "from app.documents import logic\nfrom app.clients.records import ClientView"),
     ("app.web.pages.clients", "from app.clients import service\nfrom app.catalog import service as catalog"),
     ("app.web.pages.clients", "from litestar import get\nimport msgspec"),
     ("app.clients.service", "from app.clients import logic\nfrom app.settings import service"),

@@ -13,7 +13,7 @@ from msgspec import UNSET, UnsetType
 
 from app.documents import service
 from app.documents.logic import CREDIT_NOTE, INVOICE, QUOTE, TYPE_PATHS
-from app.web.api.documents_dto import AmountsOut, DocumentList, DocumentOut, document_out, summary_out
+from app.web.api.documents_dto import DocumentList, DocumentOut, document_out, summary_out, totals_out
 from app.web.responses import page_params
 from app.web.security import OWNER_ONLY
 
@@ -105,7 +105,7 @@ def _routes(doc_type: str) -> list[Any]:
                                               page=page_params(page_number, per_page))
         return DocumentList(items=[summary_out(r) for r in result.items], total=result.total, page=result.page.page,
                             per_page=result.page.per_page,
-                            sums=[AmountsOut(**{k: str(v) for k, v in s.items()}) for s in result.extra["totals"]])
+                            sums=[totals_out(totals) for totals in result.extra["totals"]])
 
     @post(base, tags=tag, name=f"{doc_type}-create")
     async def create(request: Request, data: DocumentIn) -> DocumentOut:

@@ -11,6 +11,7 @@ from litestar.response import Template
 from msgspec import UNSET, UnsetType
 
 from app.clients import logic, service
+from app.clients.records import ClientView
 from app.common.logic import ValidationFailed
 from app.documents import service as documents_service
 from app.ledger import logic as ledger_logic
@@ -72,8 +73,8 @@ class ClientList(msgspec.Struct):
     per_page: int
 
 
-def client_out(row: dict[str, Any]) -> ClientOut:
-    return ClientOut(**{field: iso(row[field]) for field in ClientOut.__struct_fields__})
+def client_out(client: ClientView) -> ClientOut:
+    return ClientOut(**{field: iso(getattr(client, field)) for field in ClientOut.__struct_fields__})
 
 
 def _given(body: ClientIn) -> dict[str, Any]:
@@ -92,7 +93,7 @@ async def clients_page(request: Request, q: str = "", status: str = "active", so
     result = await service.list_clients(q=q, status=status, sort=sort, descending=dir == "desc",
                                         page=page_params(page_number, PER_PAGE))
     counts = await service.count_clients()
-    balances = await ledger_service.balances([row["id"] for row in result.items])
+    balances = await ledger_service.balances([client.id for client in result.items])
     template = "clients/_rows.html" if request.headers.get("hx-target") == "client-results" else "clients/list.html"
     return page(request, template, section="clients", title="Clients", result=result, q=q, status=status,
                 sort=sort, dir=dir, counts=counts, balances=balances, standing=ledger_logic.standing)
@@ -112,22 +113,22 @@ async def client_create_form(request: Request) -> Response:
     except ValidationFailed as failed:
         return page(request, "clients/form.html", status_code=422, section="clients", title="New client",
                     client=None, values=data, errors=failed.by_field(), languages=logic.LANGUAGES)
-    return redirect(f"/clients/{client['id']}", flash=f"{client['name']} is saved as {client['code']}.", request=request)
+    return redirect(f"/clients/{client.id}", flash=f"{client.name} is saved as {client.code}.", request=request)
 
 
 @get("/clients/{client_id:int}")
 async def client_page(request: Request, client_id: int) -> Template:
     client = await service.get_client(client_id)
-    return page(request, "clients/detail.html", section="clients", title=client["name"], client=client,
+    return page(request, "clients/detail.html", section="clients", title=client.name, client=client,
                 languages=logic.LANGUAGES, documents=await documents_service.client_documents(client_id),
-                reference_warning=logic.leitweg_id_problem(client.get("buyer_reference") or ""))
+                reference_warning=logic.leitweg_id_problem(client.buyer_reference))
 
 
 @get("/clients/{client_id:int}/edit")
 async def client_edit_page(request: Request, client_id: int) -> Template:
     client = await service.get_client(client_id)
-    return page(request, "clients/form.html", section="clients", title=f"Edit {client['name']}", client=client,
-                values=client, errors={}, languages=logic.LANGUAGES)
+    return page(request, "clients/form.html", section="clients", title=f"Edit {client.name}", client=client,
+                values=client.form_values(), errors={}, languages=logic.LANGUAGES)
 
 
 @post("/clients/{client_id:int}/edit")
@@ -137,22 +138,22 @@ async def client_edit_form(request: Request, client_id: int) -> Response:
     try:
         client = await service.update_client(client_id, data)
     except ValidationFailed as failed:
-        return page(request, "clients/form.html", status_code=422, section="clients", title=f"Edit {client['name']}",
+        return page(request, "clients/form.html", status_code=422, section="clients", title=f"Edit {client.name}",
                     client=client, values=data, errors=failed.by_field(), languages=logic.LANGUAGES)
-    return redirect(f"/clients/{client_id}", flash=f"{client['name']} is updated.", request=request)
+    return redirect(f"/clients/{client_id}", flash=f"{client.name} is updated.", request=request)
 
 
 @post("/clients/{client_id:int}/archive", opt=OWNER_ONLY)
 async def client_archive_form(request: Request, client_id: int) -> Response:
     client = await service.set_status(client_id, "archived")
-    return redirect(f"/clients/{client_id}", flash=f"{client['name']} is archived; find it under Archived.",
+    return redirect(f"/clients/{client_id}", flash=f"{client.name} is archived; find it under Archived.",
                     request=request)
 
 
 @post("/clients/{client_id:int}/restore", opt=OWNER_ONLY)
 async def client_restore_form(request: Request, client_id: int) -> Response:
     client = await service.set_status(client_id, "active")
-    return redirect(f"/clients/{client_id}", flash=f"{client['name']} is active again.", request=request)
+    return redirect(f"/clients/{client_id}", flash=f"{client.name} is active again.", request=request)
 
 
 # -- API ----------------------------------------------------------------------
@@ -193,8 +194,8 @@ async def api_client_delete(client_id: int, hard: bool = False) -> ClientOut | N
     A hard delete answers 409 when any document refers to the client, drafts included: the
     drafts are never deleted with it. Delete them first, or archive the client instead.
     """
-    row = await service.delete_client(client_id, hard=hard)
-    return client_out(row) if row else None
+    client = await service.delete_client(client_id, hard=hard)
+    return client_out(client) if client else None
 
 
 ROUTES = [clients_page, client_new_page, client_create_form, client_page, client_edit_page, client_edit_form,

@@ -25,7 +25,7 @@ class LedgerOut(msgspec.Struct):
 @get("/clients/{client_id:int}/ledger")
 async def ledger_page(request: Request, client_id: int) -> Template:
     client = await clients_service.get_client(client_id)
-    return page(request, "ledger/ledger.html", section="clients", title=f"Ledger of {client['name']}", client=client,
+    return page(request, "ledger/ledger.html", section="clients", title=f"Ledger of {client.name}", client=client,
                 ledgers=await service.ledger(client_id), credits=dict(await payments_service.credits_of(client_id)),
                 kinds=logic.KINDS, standing=logic.standing,
                 open_invoices=await receivables_service.open_invoices(client_id))

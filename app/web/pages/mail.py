@@ -329,21 +329,21 @@ async def _document_form(request: Request, document_id: int, *, values: dict[str
                          errors: dict[str, str] | None = None, status_code: int = 200) -> Template:
     defaults = await service.document_defaults(document_id)
     document = defaults["document"]
-    doc_type = document["doc_type"]
+    doc_type = document.doc_type
     log = await service.messages_for_document(document_id)
     mail = await service.get_mail_settings()
     return page(request, "mail/send.html", status_code=status_code,
                 section={INVOICE: "invoices", QUOTE: "quotes", CREDIT_NOTE: "credit_notes"}[doc_type],
-                title=f"Email {documents_logic.TYPE_LABELS[doc_type].lower()} {document['number']}",
-                heading=f"{documents_logic.TYPE_LABELS[doc_type]} {document['number']}",
+                title=f"Email {documents_logic.TYPE_LABELS[doc_type].lower()} {document.number}",
+                heading=f"{documents_logic.TYPE_LABELS[doc_type]} {document.number}",
                 crumbs=[(f"/{TYPE_PATHS[doc_type]}", {INVOICE: "Invoices", QUOTE: "Quotes", CREDIT_NOTE: "Credit notes"}[doc_type]),
-                        (f"/documents/{document_id}", document["number"])],
+                        (f"/documents/{document_id}", document.number)],
                 action=f"/documents/{document_id}/send", back=f"/documents/{document_id}",
                 preview=f"/documents/{document_id}/pdf", attachment=defaults["attachment"],
                 recipient=defaults["client"], values=values or defaults, errors=errors or {}, mail_log=log,
                 status_labels=STATUS_LABELS, problem=mail["configured_problem"],
                 note="An issued invoice is marked as sent once the mail server accepts the message."
-                if doc_type == INVOICE and document["status"] == "issued" else "")
+                if doc_type == INVOICE and document.status == "issued" else "")
 
 
 @get("/documents/{document_id:int}/send")

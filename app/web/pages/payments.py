@@ -16,6 +16,7 @@ from app.clients import service as clients_service
 from app.common.logic import Conflict, ValidationFailed
 from app.documents import service as documents_service
 from app.payments import logic, service
+from app.payments.records import PaymentTotals, PaymentView
 from app.settings import service as settings_service
 from app.web.responses import form_data, iso, page, page_params, redirect
 
@@ -93,14 +94,18 @@ class CreditOut(msgspec.Struct):
     available: str
 
 
-def payment_out(row: dict[str, Any]) -> PaymentOut:
+def payment_out(payment: PaymentView) -> PaymentOut:
     return PaymentOut(
-        id=row["id"], client_id=row["client"], client_name=row.get("client_name") or "", invoice_id=row["invoice"],
-        invoice_number=row.get("invoice_number"), currency=row["currency"], amount=str(row["amount"]),
-        applied=str(row["applied"]), excess=str(row["excess"]), date=iso(row["payment_date"]), method=row["method"],
-        reference=row["reference"], note=row["note"], status=row["status"], reversal_date=iso(row["reversal_date"]),
-        reversal_reason=row["reversal_reason"], replaced_by=row["replaced_by"], created_at=iso(row["created_at"]),
+        id=payment.id, client_id=payment.client_id, client_name=payment.client_name, invoice_id=payment.invoice_id,
+        invoice_number=payment.invoice_number, currency=payment.currency, amount=str(payment.amount),
+        applied=str(payment.applied), excess=str(payment.excess), date=iso(payment.payment_date), method=payment.method,
+        reference=payment.reference, note=payment.note, status=payment.status, reversal_date=iso(payment.reversal_date),
+        reversal_reason=payment.reversal_reason, replaced_by=payment.replaced_by, created_at=iso(payment.created_at),
     )
+
+
+def totals_out(totals: PaymentTotals) -> dict[str, str]:
+    return {"currency": totals.currency, "live": str(totals.live), "reversed": str(totals.reversed)}
 
 
 def _actor(request: Request) -> int:
@@ -126,9 +131,9 @@ async def payments_page(request: Request, client_id: int | None = None, method: 
 @get("/documents/{document_id:int}/payments/new")
 async def payment_new_page(request: Request, document_id: int) -> Template:
     invoice = await documents_service.get_document(document_id, "invoice", with_lines=False)
-    credit = await service.available_credit(invoice["client"], invoice["currency"])
-    return page(request, "payments/form.html", section="invoices", title=f"Payment for {invoice['number'] or 'draft'}",
-                invoice=invoice, methods=logic.METHODS, values={"amount": invoice["balance"], "method": "bank_transfer",
+    credit = await service.available_credit(invoice.client_id, invoice.currency)
+    return page(request, "payments/form.html", section="invoices", title=f"Payment for {invoice.number or 'draft'}",
+                invoice=invoice, methods=logic.METHODS, values={"amount": invoice.balance, "method": "bank_transfer",
                                                                  "date": (await settings_service.today()).isoformat()},
                 errors={}, credit=credit, once_key=secrets.token_urlsafe(16))
 
@@ -144,13 +149,13 @@ async def payment_create_form(request: Request, document_id: int) -> Response:
         invoice = await documents_service.get_document(document_id, "invoice", with_lines=False)
         errors = failed.by_field() if isinstance(failed, ValidationFailed) else {"amount": failed.detail}
         return page(request, "payments/form.html", status_code=422 if isinstance(failed, ValidationFailed) else 409,
-                    section="invoices", title=f"Payment for {invoice['number']}", invoice=invoice,
+                    section="invoices", title=f"Payment for {invoice.number}", invoice=invoice,
                     methods=logic.METHODS, values=data, errors=errors,
-                    credit=await service.available_credit(invoice["client"], invoice["currency"]),
+                    credit=await service.available_credit(invoice.client_id, invoice.currency),
                     once_key=key or secrets.token_urlsafe(16))
-    note = f"Payment of {payment['amount']} {payment['currency']} recorded."
-    if payment["excess"]:
-        note += f" {payment['excess']} {payment['currency']} kept as client credit."
+    note = f"Payment of {payment.amount} {payment.currency} recorded."
+    if payment.excess:
+        note += f" {payment.excess} {payment.currency} kept as client credit."
     return redirect(f"/documents/{document_id}", flash=note, request=request)
 
 
@@ -159,23 +164,23 @@ async def payment_reverse_form(request: Request, payment_id: int) -> Response:
     data = await form_data(request)
     payment = await service.reverse_payment(payment_id, str(data.get("reason", "")), reversal_date=data.get("date"),
                                             actor=_actor(request))
-    target = f"/documents/{payment['invoice']}" if payment["invoice"] else "/payments"
-    return redirect(target, flash=f"Payment of {payment['amount']} {payment['currency']} reversed.", request=request)
+    target = f"/documents/{payment.invoice_id}" if payment.invoice_id else "/payments"
+    return redirect(target, flash=f"Payment of {payment.amount} {payment.currency} reversed.", request=request)
 
 
 @post("/documents/{document_id:int}/apply-credit")
 async def apply_credit_form(request: Request, document_id: int) -> Response:
     data = await form_data(request)
     invoice = await service.apply_credit(document_id, data, actor=_actor(request))
-    return redirect(f"/documents/{document_id}", flash=f"Client credit applied; {invoice['balance']} "
-                                                       f"{invoice['currency']} left to pay.", request=request)
+    return redirect(f"/documents/{document_id}", flash=f"Client credit applied; {invoice.balance} "
+                                                       f"{invoice.currency} left to pay.", request=request)
 
 
 @post("/clients/{client_id:int}/refunds")
 async def refund_form(request: Request, client_id: int) -> Response:
     data = await form_data(request)
     refund = await service.refund(client_id, data, actor=_actor(request))
-    return redirect(f"/clients/{client_id}/ledger", flash=f"Refund of {refund['amount']} {refund['currency']} recorded.",
+    return redirect(f"/clients/{client_id}/ledger", flash=f"Refund of {refund.amount} {refund.currency} recorded.",
                     request=request)
 
 
@@ -207,7 +212,7 @@ async def api_payments(client_id: int | None = None, method: str = "", state_fil
                                          date_to=date_to, page=page_params(page_number, per_page))
     return PaymentList(items=[payment_out(r) for r in result.items], total=result.total, page=result.page.page,
                        per_page=result.page.per_page,
-                       sums=[{k: str(v) for k, v in s.items()} for s in result.extra["totals"]])
+                       sums=[totals_out(totals) for totals in result.extra["totals"]])
 
 
 @get("/api/v1/payments/{payment_id:int}", tags=["payments"])
@@ -234,8 +239,8 @@ async def api_replace(request: Request, payment_id: int, data: PaymentIn) -> Pay
 async def api_apply_credit(request: Request, document_id: int, data: AmountIn) -> dict[str, Any]:
     """Apply the client's credit to the invoice (all that fits when no amount is given)."""
     invoice = await service.apply_credit(document_id, {"amount": data.amount}, actor=_actor(request))
-    return {"id": invoice["id"], "paid": str(invoice["paid"]), "balance": str(invoice["balance"]),
-            "status": invoice["shown_status"], "currency": invoice["currency"]}
+    return {"id": invoice.id, "paid": str(invoice.paid), "balance": str(invoice.balance),
+            "status": invoice.shown_status, "currency": invoice.currency}
 
 
 @get("/api/v1/clients/{client_id:int}/credit", tags=["payments"])
@@ -250,8 +255,8 @@ async def api_refund(request: Request, client_id: int, data: RefundIn) -> Refund
     body = msgspec.structs.asdict(data)
     body["date"] = body["date"].isoformat() if body["date"] else None
     refund = await service.refund(client_id, body, actor=_actor(request))
-    return RefundOut(id=refund["id"], client_id=client_id, currency=refund["currency"], amount=str(refund["amount"]),
-                     date=refund["date"].isoformat(), method=refund["method"], reference=refund["reference"])
+    return RefundOut(id=refund.id, client_id=client_id, currency=refund.currency, amount=str(refund.amount),
+                     date=refund.refund_date.isoformat(), method=refund.method, reference=refund.reference)
 
 
 ROUTES = [payments_page, payment_new_page, payment_create_form, payment_reverse_form, apply_credit_form, refund_form,
