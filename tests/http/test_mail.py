@@ -220,7 +220,7 @@ def test_offline_the_message_stays_queued_and_goes_when_the_server_is_back(api, 
     assert api.get(f"/api/v1/invoices/{invoice['id']}").json()["status"] == "sent"
 
 
-def test_a_refused_recipient_fails_for_good_and_can_be_resent(api, smtp):
+def test_a_refused_recipient_fails_for_good_and_can_be_resent(api, browser, smtp):
     configure(api, smtp)
     smtp.inbox.refuse.add("gone@maple.example")
     client = make_client(email="gone@maple.example")
@@ -240,7 +240,7 @@ def test_a_refused_recipient_fails_for_good_and_can_be_resent(api, smtp):
     assert copy.status_code == 202 and copy.json()["resent_from"] == queued["id"]
     deliver()
     assert api.get(f"/api/v1/outbox/{copy.json()['id']}").json()["status"] == "sent"
-    original_pdf = api.get(f"/outbox/{queued['id']}/attachments/0")
+    original_pdf = browser.get(f"/outbox/{queued['id']}/attachments/0")  # a page: for a signed-in browser
     assert original_pdf.status_code == 200 and original_pdf.content.startswith(b"%PDF")
     [message] = smtp.inbox.messages()
     assert next(iter(message.iter_attachments())).get_content() == original_pdf.content  # the same bytes
