@@ -108,7 +108,7 @@ TOKEN_SCOPE_LABELS = {
     "owner": "Owner: also settings, users, backups, tokens and deleting",
 }
 # What a read token may do: look, never change (RFC 9110's safe methods that Counterfoil answers).
-READ_METHODS = frozenset({"GET", "HEAD"})
+READ_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 MAX_TOKEN_NAME_LENGTH = 100
 LAST_TOKEN_DAY = date(2200, 12, 31)
 

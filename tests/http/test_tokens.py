@@ -13,6 +13,7 @@ from typing import Any
 import pytest
 
 from app.auth import service as auth_service
+from app.common.logic import ValidationFailed
 from tests.conftest import run
 from tests.http.conftest import PooledClient, _client
 from tests.http.support import count, field_errors, make_item, query, snapshot
@@ -112,8 +113,9 @@ def test_a_staff_token_keeps_to_the_staff_role_whatever_its_scope(config, staff)
 
 
 def test_a_staff_user_cannot_make_an_owner_scope_token(staff_browser, config, staff):
-    with pytest.raises(Exception, match="Only the owner's tokens"):
+    with pytest.raises(ValidationFailed) as refused:
         run(auth_service.create_api_token(staff["id"], "sneaky", scope="owner"))
+    assert "Only the owner's tokens" in refused.value.by_field()["scope"]
     response = staff_browser.post("/account/tokens", data={"name": "sneaky", "scope": "owner"})
     assert response.status_code == 422 and "Only the owner&#39;s tokens" in response.text
     assert count(config, "api_token") == 0
