@@ -11,7 +11,10 @@ worker thread (smtplib), outside any transaction; a second transaction writes th
 outcome (logic.after_attempt), and for a document its history (and an issued invoice
 becomes sent). The outcome is "sent" with the server's answer, "failed" on a permanent
 refusal (5xx) or after MAX_ATTEMPTS, or "queued" again with the error, the attempts and
-an exponential backoff (1 minute, doubling, at most 6 hours). At start, a message left
+an exponential backoff (1 minute, doubling, at most 6 hours). A conversation cut after the
+whole message reached the server and before its answer ends "uncertain" ("may have been
+sent"): it waits for the user to send it again (`retry` or `resend`, the same message and
+Message-ID) or to mark it as sent (`mark_sent`). At start, a message left
 "sending" by a crash is queued again and every queued message is due at once
 (`recover_at_start`); new mail settings make every queued message due at once too.
 
@@ -190,11 +193,13 @@ class SmtpConfig:
 
 
 class SmtpFailure(Exception):
-    """One failed attempt: the server's answer (or the network's), and whether trying again can help."""
+    """One failed attempt: the server's answer (or the network's), and whether trying again can help.
+    `uncertain`: the whole message had gone to the server when the conversation was cut, so it may
+    have been delivered."""
 
-    def __init__(self, message: str, *, code: int | None = None, permanent: bool = False):
+    def __init__(self, message: str, *, code: int | None = None, permanent: bool = False, uncertain: bool = False):
         super().__init__(message)
-        self.message, self.code, self.permanent = message, code, permanent
+        self.message, self.code, self.permanent, self.uncertain = message, code, permanent, uncertain
 
 
 def _text(value: Any) -> str:
@@ -236,6 +241,9 @@ def _failure(error: BaseException, cfg: SmtpConfig, step: str) -> SmtpFailure:
     if isinstance(error, OSError):
         return SmtpFailure(f"Cannot reach {where}: {error.strerror or error}")
     return SmtpFailure(f"{step}: {type(error).__name__}: {error}")
+
+
+UNANSWERED_DATA = "Answer to the message"
 
 
 class _Session:
@@ -295,11 +303,25 @@ class _Session:
                 smtp.rset()
                 raise smtplib.SMTPRecipientsRefused(refused)
             step = "Message (DATA)"
-            code, answer = smtp.data(message.as_bytes())
+            # smtplib's data() in its three steps, to know which one a lost connection cut: before the
+            # final "." is sent the server has no message (safe to try again); after it, it may have one.
+            code, answer = smtp.docmd("DATA")
+            if code != 354:
+                raise smtplib.SMTPDataError(code, answer)
+            smtp.send(logic.smtp_data_payload(message.as_bytes()))
+            step = UNANSWERED_DATA
+            code, answer = smtp.getreply()
             if code != 250:
                 raise smtplib.SMTPDataError(code, answer)
         except BaseException as error:
-            raise _failure(error, cfg, step) from None
+            failure = _failure(error, cfg, step)
+            if step == UNANSWERED_DATA and (failure.code is None or failure.code < 200):
+                # Not an answer (a 4xx or 5xx is final either way) but silence, a dropped line or a garbled
+                # reply after the whole message went out: the server may have taken it.
+                failure = SmtpFailure(
+                    f"{failure.message}. The whole message had reached the server, which may have sent it on: "
+                    "it is not sent again unless you say so.", uncertain=True)
+            raise failure from None
         reply = _answer(code, answer)
         if refused:
             reply += "; refused: " + "; ".join(f"{a} ({_answer(c, m)})" for a, (c, m) in refused.items())
@@ -634,13 +656,14 @@ async def _attachments_of(message_id: int) -> list[Attachment]:
 
 
 async def retry(message_id: int) -> dict[str, Any]:
-    """A queued or failed message: try again now."""
+    """A queued, failed or uncertain message: try again now (the same message, the same Message-ID, so a
+    recipient whose server did take the first one can recognise the second)."""
     async with write_transaction():
         row = await OutboxMessage.select(OutboxMessage.status).where(OutboxMessage.id == message_id).first()
         if row is None:
             raise NotFound(f"Message {message_id}")
-        if row["status"] not in ("queued", "failed"):
-            raise Conflict(f"This message is {row['status']}; only a queued or failed one can be retried "
+        if row["status"] not in ("queued", "failed", "uncertain"):
+            raise Conflict(f"This message is {row['status']}; only a queued, failed or uncertain one can be retried "
                            "(resend a sent one instead).")
         await OutboxMessage.update({OutboxMessage.status: "queued", OutboxMessage.next_attempt_at: _now(),
                                     OutboxMessage.updated_at: _now()}).where(OutboxMessage.id == message_id)
@@ -668,9 +691,34 @@ async def cancel(message_id: int) -> dict[str, Any]:
     return await get_message(message_id)
 
 
+async def mark_sent(message_id: int, *, actor: int | None = None) -> dict[str, Any]:
+    """The user knows an uncertain message arrived (the client has it, or the Sent folder shows it): it is
+    sent, as of the attempt that may have sent it; a document's history says emailed."""
+    async with write_transaction():
+        row = await OutboxMessage.select(OutboxMessage.status, OutboxMessage.updated_at, OutboxMessage.document,
+                                         OutboxMessage.to_addresses, OutboxMessage.created_by) \
+            .where(OutboxMessage.id == message_id).first()
+        if row is None:
+            raise NotFound(f"Message {message_id}")
+        if row["status"] != "uncertain":
+            raise Conflict(f"This message is {row['status']}; only one that may have been sent can be marked as sent.")
+        await OutboxMessage.update({
+            OutboxMessage.status: "sent", OutboxMessage.sent_at: row["updated_at"], OutboxMessage.next_attempt_at: None,
+            OutboxMessage.server_reply: "No answer from the server after the message; marked as sent by hand.",
+            OutboxMessage.updated_at: _now()}).where(OutboxMessage.id == message_id)
+        if row["document"] is not None:
+            await documents_service.record_emailed(row["document"], row["to_addresses"],
+                                                   actor=actor if actor is not None else row["created_by"])
+    return await get_message(message_id)
+
+
 async def resend(message_id: int, *, actor: int | None = None) -> dict[str, Any]:
-    """A copy of a sent, failed or cancelled message, with the same attachments, queued anew."""
+    """A copy of a sent, failed or cancelled message, with the same attachments, queued anew. A message that
+    may have been sent (uncertain) is queued again as itself instead (`retry`): the same Message-ID lets a
+    recipient's mail program drop the second if the first did arrive."""
     original = await get_message(message_id)
+    if original["status"] == "uncertain":
+        return await retry(message_id)
     if original["status"] in ("queued", "sending"):
         raise Conflict("This message is still waiting to go; retry it instead of sending a copy.")
     return await queue_message(original["kind"], to=original["to"], cc=original["cc"], subject=original["subject"],
@@ -706,7 +754,8 @@ async def deliver_one(message_id: int) -> dict[str, Any] | None:
                                         settings["smtp_from_email"], outgoing.recipients)
         outcome = logic.after_attempt(attempts=attempts, now=now, reply=reply)
     except SmtpFailure as failure:
-        outcome = logic.after_attempt(attempts=attempts, now=now, error=failure.message, permanent=failure.permanent)
+        outcome = logic.after_attempt(attempts=attempts, now=now, error=failure.message, permanent=failure.permanent,
+                                      uncertain=failure.uncertain)
     except Exception as error:  # a bug must not leave the message "sending" for ever
         log.exception("message %s: unexpected error while sending", message_id)
         outcome = logic.after_attempt(attempts=attempts, now=now, error=f"{type(error).__name__}: {error}")

@@ -58,6 +58,8 @@ def page(request: Request, template: str, *, status_code: int = 200, section: st
     template itself (e.g. `clients/_rows.html` when HX-Target is the result list)."""
     flash = request.cookies.get(FLASH_COOKIE)
     identity = request.scope.get("user")
+    if identity is not None and identity.via == "token":
+        identity = None  # pages are for browser sessions: a token's refusal page shows no account
     response = Template(
         template_name=template,
         status_code=status_code,

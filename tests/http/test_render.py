@@ -316,8 +316,8 @@ def test_zip_of_a_filtered_list(api, business):
     for url in ("/api/v1/invoices/export.zip", f"/api/v1/invoices/{first['id']}/pdf"):
         sent = api.get(url, headers={"Accept-Encoding": "gzip"})
         assert "content-encoding" not in sent.headers and int(sent.headers["content-length"]) == len(sent.content)
-    page = api.get("/invoices", headers={"Accept-Encoding": "gzip"})
-    assert page.headers.get("content-encoding") == "gzip"   # everything else still is
+    schema = api.get("/schema/openapi.json", headers={"Accept-Encoding": "gzip"})
+    assert schema.headers.get("content-encoding") == "gzip"   # everything else still is
 
 
 def test_the_zip_reads_documents_in_batches_as_get_document_reads_one(api, business):

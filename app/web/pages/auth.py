@@ -10,11 +10,11 @@ from litestar import Request, Response, get, post
 from litestar.response import Template
 
 from app.auth import service
-from app.auth.logic import throttle_caller
+from app.auth.logic import TOKEN_SCOPE_LABELS, TOKEN_SCOPES, throttle_caller
 from app.auth.service import LoginThrottled
 from app.common.logic import Conflict, ValidationFailed
 from app.config import Config
-from app.web.responses import form_data, page, redirect
+from app.web.responses import form_data, iso, page, redirect
 from app.web.security import OWNER_ONLY, PUBLIC, SESSION_COOKIE
 
 
@@ -163,12 +163,20 @@ async def users_set_active(request: Request, user_id: int) -> Response:
     return redirect("/users", flash=f"{user['email']} is {'active' if active else 'deactivated'}.", request=request)
 
 
+async def _account_page(request: Request, *, status_code: int = 200, errors: dict[str, str] | None = None,
+                        values: dict[str, Any] | None = None, new_token: str | None = None, **extra: Any) -> Template:
+    identity = request.scope["user"]
+    tokens = await service.list_api_tokens(user_id=None if identity.is_owner else identity.user_id)
+    # A staff user's token could never use the owner scope, so the form does not offer it.
+    scopes = [(scope, TOKEN_SCOPE_LABELS[scope]) for scope in TOKEN_SCOPES if scope != "owner" or identity.is_owner]
+    return page(request, "auth/account.html", status_code=status_code, section="account", title="Your account",
+                errors=errors or {}, values=values or {"scope": "write"}, new_token=new_token, tokens=tokens,
+                scopes=scopes, scope_labels=TOKEN_SCOPE_LABELS, **extra)
+
+
 @get("/account")
 async def account_page(request: Request) -> Template:
-    identity = request.scope["user"]
-    return page(request, "auth/account.html", section="account", title="Your account", errors={},
-                tokens=await service.list_api_tokens(user_id=None if identity.is_owner else identity.user_id),
-                new_token=None)
+    return await _account_page(request)
 
 
 @post("/account/password")
@@ -180,13 +188,9 @@ async def account_password(request: Request) -> Response:
             identity.user_id, str(data.get("current_password", "")), str(data.get("password", "")),
             str(data.get("password_repeat", "")), keep_session=request.scope["auth"].get("session_id"))
     except ValidationFailed as failed:
-        return page(request, "auth/account.html", status_code=422, section="account", title="Your account",
-                    errors=failed.by_field(), new_token=None,
-                    tokens=await service.list_api_tokens(user_id=None if identity.is_owner else identity.user_id))
+        return await _account_page(request, status_code=422, errors=failed.by_field())
     # Whoever knew the old password may have made a token with it: offer to revoke them all.
-    return page(request, "auth/account.html", section="account", title="Your account", errors={}, new_token=None,
-                password_changed=True, active_tokens=active_tokens,
-                tokens=await service.list_api_tokens(user_id=None if identity.is_owner else identity.user_id))
+    return await _account_page(request, password_changed=True, active_tokens=active_tokens)
 
 
 @post("/account/tokens/revoke-all")
@@ -199,15 +203,14 @@ async def account_tokens_revoke_all(request: Request) -> Response:
 async def account_token_create(request: Request) -> Response:
     identity = request.scope["user"]
     data = await form_data(request)
-    tokens_of = None if identity.is_owner else identity.user_id
+    wanted = {key: str(data.get(key) or "") for key in ("name", "scope", "valid_until")}
     try:
-        token, _ = await service.create_api_token(identity.user_id, str(data.get("name", "")))
+        token, _ = await service.create_api_token(identity.user_id, wanted["name"], scope=wanted["scope"] or "write",
+                                                  valid_until=wanted["valid_until"] or None)
     except ValidationFailed as failed:
-        return page(request, "auth/account.html", status_code=422, section="account", title="Your account",
-                    errors=failed.by_field(), new_token=None, tokens=await service.list_api_tokens(user_id=tokens_of))
+        return await _account_page(request, status_code=422, errors=failed.by_field(), values=wanted)
     # Shown once, never again: we keep only its hash.
-    return page(request, "auth/account.html", section="account", title="Your account", errors={},
-                new_token=token, tokens=await service.list_api_tokens(user_id=tokens_of))
+    return await _account_page(request, new_token=token)
 
 
 @post("/account/tokens/{token_id:int}/revoke")
@@ -218,19 +221,111 @@ async def account_token_revoke(request: Request, token_id: int) -> Response:
 
 # -- API ----------------------------------------------------------------------
 
+class TokenIn(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
+    name: str
+    scope: str = "write"
+    valid_until: str | None = None  # YYYY-MM-DD, the last day it works; none: until revoked
+
+
+class TokenOut(msgspec.Struct):
+    id: int
+    name: str
+    prefix: str
+    scope: str
+    valid_until: str | None
+    state: str  # active | expired | revoked
+    user_id: int
+    user_email: str
+    created_at: str
+    last_used_at: str | None
+    revoked_at: str | None
+    token: str | None = None  # only in the answer to its creation: it is never shown again
+
+
+def token_out(row: dict[str, Any], token: str | None = None) -> TokenOut:
+    return TokenOut(id=row["id"], name=row["name"], prefix=row["prefix"], scope=row["scope"],
+                    valid_until=iso(row["valid_until"]), state=row["state"], user_id=row["user"],
+                    user_email=row["user.email"], created_at=iso(row["created_at"]),
+                    last_used_at=iso(row["last_used_at"]), revoked_at=iso(row["revoked_at"]), token=token)
+
+
+class TokenList(msgspec.Struct):
+    items: list[TokenOut]
+
+
+@get("/api/v1/tokens", tags=["auth"], opt=OWNER_ONLY)
+async def api_tokens() -> TokenList:
+    """Every API token of every account (never the token itself), newest first."""
+    return TokenList(items=[token_out(row) for row in await service.list_api_tokens()])
+
+
+@post("/api/v1/tokens", tags=["auth"], opt=OWNER_ONLY, status_code=201)
+async def api_token_create(request: Request, data: TokenIn) -> TokenOut:
+    """A new token for the owner: `scope` read, write (default) or owner, `valid_until` its last day.
+    The answer carries `token` this once. Needs an owner-scope token (or the owner's session)."""
+    token, row = await service.create_api_token(request.scope["user"].user_id, data.name, scope=data.scope,
+                                                valid_until=data.valid_until)
+    return token_out(await service.get_api_token(row["id"]), token)
+
+
+@post("/api/v1/tokens/{token_id:int}/revoke", tags=["auth"], opt=OWNER_ONLY, status_code=200)
+async def api_token_revoke(request: Request, token_id: int) -> TokenOut:
+    return token_out(await service.revoke_api_token(token_id, actor=request.scope["user"]))
+
+
+class UserIn(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
+    email: str
+    password: str
+    name: str = ""
+
+
+class UserOut(msgspec.Struct):
+    id: int
+    email: str
+    name: str
+    role: str
+    active: bool
+    created_at: str
+    last_login_at: str | None
+
+
+def user_out(row: dict[str, Any]) -> UserOut:
+    return UserOut(id=row["id"], email=row["email"], name=row["name"], role=row["role"], active=row["active"],
+                   created_at=iso(row["created_at"]), last_login_at=iso(row["last_login_at"]))
+
+
+class UserList(msgspec.Struct):
+    items: list[UserOut]
+
+
+@get("/api/v1/users", tags=["auth"], opt=OWNER_ONLY)
+async def api_users() -> UserList:
+    return UserList(items=[user_out(row) for row in await service.list_users()])
+
+
+@post("/api/v1/users", tags=["auth"], opt=OWNER_ONLY, status_code=201)
+async def api_user_create(data: UserIn) -> UserOut:
+    """A staff account (there is one owner). Needs an owner-scope token (or the owner's session)."""
+    return user_out(await service.create_user({"email": data.email, "password": data.password, "name": data.name,
+                                               "role": "staff"}))
+
+
 class Me(msgspec.Struct):
     id: int
     email: str
     name: str
     role: str
     via: str
+    token_scope: str | None = None  # read | write | owner when `via` is token
 
 
 @get("/api/v1/me", tags=["auth"])
 async def api_me(request: Request) -> Me:
     identity = request.scope["user"]
-    return Me(id=identity.user_id, email=identity.email, name=identity.name, role=identity.role, via=identity.via)
+    return Me(id=identity.user_id, email=identity.email, name=identity.name, role=identity.role, via=identity.via,
+              token_scope=identity.token_scope)
 
 
 ROUTES = [setup_page, setup_submit, login_page, login_submit, logout, launch, users_page, users_create,
-          users_set_active, account_page, account_password, account_tokens_revoke_all, account_token_create, account_token_revoke, api_me]
+          users_set_active, account_page, account_password, account_tokens_revoke_all, account_token_create,
+          account_token_revoke, api_me, api_tokens, api_token_create, api_token_revoke, api_users, api_user_create]

@@ -225,7 +225,8 @@ async def api_statement_send(request: Request, config: Config, client_id: int,
 @get("/api/v1/outbox", tags=["outbox"])
 async def api_outbox(status: str = "", document_id: int | None = None, client_id: int | None = None,
                      page_number: int = QueryParameter(name="page", default=1), per_page: int = 50) -> OutboxList:
-    """Queued, sent, failed and cancelled messages, newest first, with their errors and attempts."""
+    """Queued, sent, failed, uncertain (may have been sent) and cancelled messages, newest first, with their
+    errors and attempts."""
     result = await service.list_outbox(status=status, document_id=document_id, client_id=client_id,
                                        page=page_params(page_number, per_page))
     return OutboxList(**list_json(result, [outbox_out(r) for r in result.items]), counts=result.extra["counts"])
@@ -249,8 +250,15 @@ async def api_outbox_cancel(message_id: int) -> OutboxOut:
 
 @post("/api/v1/outbox/{message_id:int}/resend", tags=["outbox"], status_code=202)
 async def api_outbox_resend(request: Request, message_id: int) -> OutboxOut:
-    """Queue a copy (same recipients, text and attachments) of a sent, failed or cancelled message."""
+    """Queue a copy (same recipients, text and attachments) of a sent, failed or cancelled message. A message
+    that may have been sent (`uncertain`) is queued again as itself, with its Message-ID."""
     return outbox_out(await service.resend(message_id, actor=_actor(request)), full=True)
+
+
+@post("/api/v1/outbox/{message_id:int}/mark-sent", tags=["outbox"], status_code=200)
+async def api_outbox_mark_sent(request: Request, message_id: int) -> OutboxOut:
+    """A message that may have been sent (`uncertain`) did arrive: it becomes sent (409 for any other)."""
+    return outbox_out(await service.mark_sent(message_id, actor=_actor(request)), full=True)
 
 
 # -- the outbox (pages) ---------------------------------------------------------------------
@@ -312,8 +320,15 @@ async def outbox_cancel(request: Request, message_id: int) -> Response:
 
 @post("/outbox/{message_id:int}/resend")
 async def outbox_resend(request: Request, message_id: int) -> Response:
-    return await _outbox_action(request, message_id, lambda: service.resend(message_id, actor=_actor(request)),
-                                "A copy is queued.")
+    message = await service.get_message(message_id)
+    done = "Queued to go again, as the same message." if message["status"] == "uncertain" else "A copy is queued."
+    return await _outbox_action(request, message_id, lambda: service.resend(message_id, actor=_actor(request)), done)
+
+
+@post("/outbox/{message_id:int}/mark-sent")
+async def outbox_mark_sent(request: Request, message_id: int) -> Response:
+    return await _outbox_action(request, message_id, lambda: service.mark_sent(message_id, actor=_actor(request)),
+                                "Marked as sent; it will not be sent again.")
 
 
 @post("/outbox/retry-all")
@@ -423,7 +438,7 @@ ROUTES = [
     api_mail_settings, api_mail_settings_update, api_mail_test,
     mail_settings_page, mail_settings_submit, mail_templates_submit, mail_test_submit,
     *[_send_route(t) for t in (INVOICE, QUOTE, CREDIT_NOTE)], api_statement_send,
-    api_outbox, api_outbox_message, api_outbox_retry, api_outbox_cancel, api_outbox_resend,
-    outbox_page, outbox_message_page, outbox_attachment, outbox_retry, outbox_cancel, outbox_resend,
+    api_outbox, api_outbox_message, api_outbox_retry, api_outbox_cancel, api_outbox_resend, api_outbox_mark_sent,
+    outbox_page, outbox_message_page, outbox_attachment, outbox_retry, outbox_cancel, outbox_resend, outbox_mark_sent,
     outbox_retry_all, document_send_page, document_send_submit, statement_send_page, statement_send_submit,
 ]
