@@ -44,6 +44,11 @@ NAV = [
 ]
 
 
+def actor_id(request: Request) -> int:
+    """The signed-in user (or the token's owner) making the request: the actor written in history."""
+    return request.scope["user"].user_id
+
+
 def wants_json(request: Request) -> bool:
     """The API and /health answer errors in JSON; every other path answers with an error page."""
     return request.url.path.startswith("/api/") or request.url.path.startswith("/health")

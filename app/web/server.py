@@ -26,24 +26,7 @@ from app.db.lifecycle import open_database
 from app.exports import service as exports_service
 from app.mail import service as mail_service
 from app.paths import FONTS_DIR, STATIC_DIR, TEMPLATES_DIR
-from app.web import templating
-from app.web.api import documents as documents_api_routes
-from app.web.pages import auth as auth_routes
-from app.web.pages import backup as backup_routes
-from app.web.pages import batch as batch_routes
-from app.web.pages import catalog as catalog_routes
-from app.web.pages import clients as clients_routes
-from app.web.pages import dashboard as dashboard_routes
-from app.web.pages import documents as documents_routes
-from app.web.pages import exports as exports_routes
-from app.web.pages import ledger as ledger_routes
-from app.web.pages import mail as mail_routes
-from app.web.pages import payments as payments_routes
-from app.web.pages import receivables as receivables_routes
-from app.web.pages import render as render_routes
-from app.web.pages import reports as reports_routes
-from app.web.pages import settings as settings_routes
-from app.web.pages import taxes as taxes_routes
+from app.web import api, pages, templating
 from app.web.responses import EXCEPTION_HANDLERS
 from app.web.security import PUBLIC, SecurityMiddleware, csrf_before_request, requires_login
 
@@ -51,25 +34,13 @@ from app.web.security import PUBLIC, SecurityMiddleware, csrf_before_request, re
 # and drop Content-Length, which the browser needs to show a download's progress.
 UNCOMPRESSED_PATHS = [r"\.zip$", r"\.pdf$", r"/pdf$", r"^/batch/[^/]+/file$", r"^/api/v1/exports/accountant$"]
 
-DOMAIN_ROUTES = [
-    *dashboard_routes.ROUTES,
-    *auth_routes.ROUTES,
-    *clients_routes.ROUTES,
-    *catalog_routes.ROUTES,
-    *settings_routes.ROUTES,
-    *taxes_routes.ROUTES,
-    *documents_routes.ROUTES,
-    *documents_api_routes.ROUTES,
-    *render_routes.ROUTES,
-    *batch_routes.ROUTES,
-    *payments_routes.ROUTES,
-    *ledger_routes.ROUTES,
-    *receivables_routes.ROUTES,
-    *backup_routes.ROUTES,
-    *mail_routes.ROUTES,
-    *exports_routes.ROUTES,
-    *reports_routes.ROUTES,
-]
+# One page module and, where the domain has a JSON API, one API module per domain (app/web/pages, app/web/api).
+PAGE_MODULES = [pages.dashboard, pages.auth, pages.clients, pages.catalog, pages.settings, pages.taxes, pages.documents,
+                pages.render, pages.batch, pages.payments, pages.ledger, pages.receivables, pages.backup, pages.mail,
+                pages.exports, pages.reports]
+API_MODULES = [api.auth, api.clients, api.catalog, api.settings, api.taxes, api.documents, api.render, api.payments,
+               api.ledger, api.receivables, api.mail, api.exports, api.reports]
+DOMAIN_ROUTES = [route for module in [*PAGE_MODULES, *API_MODULES] for route in module.ROUTES]
 
 
 def create_app(config: Config, *, prepare: bool = True) -> Litestar:

@@ -125,6 +125,8 @@ def violations(module: str, imports: list[str]) -> list[str]:
                                 "and app.money")
         if module.startswith("app.web.pages.") and target.startswith("app.web.pages.") and target != module:
             problems.append(f"{module} imports another domain's pages: {target}")
+        if module.startswith("app.web.api.") and target.startswith("app.web.pages"):
+            problems.append(f"{module} (the JSON API) imports pages: {target}")
         target_domain = domain_of(target)
         if domain and target_domain and target_domain != domain and rank(target_domain) > rank(domain):
             problems.append(f"{module} imports {target}: {domain} comes before {target_domain} in DOMAIN_ORDER")
@@ -193,6 +195,7 @@ def test_logic_modules_really_are_checked():
     ("app.documents.service", "from app.db.migrate import apply_migrations"),
     ("app.web.pages.clients", "from app.web.pages import catalog"),
     ("app.web.pages.clients", "from app.web.pages.catalog import ItemOut"),
+    ("app.web.api.clients", "from app.web.pages.clients import client_page"),
 ])
 def test_the_checker_catches_wrong_arrows(module, source):
     problems = violations(module, imported_modules(source, module))
@@ -221,6 +224,17 @@ def test_every_import_of_the_tree_is_resolved_to_a_known_domain():
         for target in imported_modules(path.read_text(encoding="utf-8"), name, is_package=path.name == "__init__.py"):
             if domain_of(target):
                 rank(domain_of(target))
+
+
+def test_json_routes_live_in_the_api_package_and_pages_in_the_pages_package():
+    from app.web import server
+
+    for module in server.PAGE_MODULES:
+        for route in module.ROUTES:
+            assert not any(path.startswith("/api/") for path in route.paths), (module.__name__, route.paths)
+    for module in server.API_MODULES:
+        for route in module.ROUTES:
+            assert all(path.startswith("/api/") for path in route.paths), (module.__name__, route.paths)
 
 
 # -- Piccolo apps ------------------------------------------------------------------

@@ -1,1 +1,19 @@
 """The JSON API under /api/v1, with its msgspec DTOs."""
+
+from . import (
+    auth,
+    catalog,
+    clients,
+    documents,
+    exports,
+    ledger,
+    mail,
+    payments,
+    receivables,
+    render,
+    reports,
+    settings,
+    taxes,
+)
+
+__all__ = ["auth", "catalog", "clients", "documents", "exports", "ledger", "mail", "payments", "receivables", "render", "reports", "settings", "taxes"]

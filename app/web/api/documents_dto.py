@@ -24,7 +24,7 @@ class LineOut(msgspec.Struct):
     net: str
 
 
-class TaxOut(msgspec.Struct):
+class DocumentTaxOut(msgspec.Struct):
     code: str
     name: str
     rate: str
@@ -49,7 +49,7 @@ class DocumentOut(msgspec.Struct):
     lines: list[LineOut]
     discount_percent: str
     subtotal: str
-    taxes: list[TaxOut]
+    taxes: list[DocumentTaxOut]
     tax_total: str
     total: str
     paid: str
@@ -110,8 +110,8 @@ def line_out(line: LineView) -> LineOut:
                    discount_percent=_exact(line.discount_percent), taxes=list(line.taxes), net=str(line.net))
 
 
-def tax_out(tax: TaxAmount) -> TaxOut:
-    return TaxOut(code=tax.code, name=tax.name, rate=_exact(tax.rate), base=_exact(tax.base),
+def tax_out(tax: TaxAmount) -> DocumentTaxOut:
+    return DocumentTaxOut(code=tax.code, name=tax.name, rate=_exact(tax.rate), base=_exact(tax.base),
                   amount=_exact(tax.amount), category=tax.category, compound=tax.compound, note=tax.note)
 
 

@@ -1,1 +1,22 @@
-"""One module per domain: its routes (server-rendered pages and, for now, its JSON API)."""
+"""One module per domain: its server-rendered pages, forms and downloads (the JSON API is in app/web/api)."""
+
+from . import (
+    auth,
+    backup,
+    batch,
+    catalog,
+    clients,
+    dashboard,
+    documents,
+    exports,
+    ledger,
+    mail,
+    payments,
+    receivables,
+    render,
+    reports,
+    settings,
+    taxes,
+)
+
+__all__ = ["auth", "backup", "batch", "catalog", "clients", "dashboard", "documents", "exports", "ledger", "mail", "payments", "receivables", "render", "reports", "settings", "taxes"]

@@ -5,7 +5,6 @@ from __future__ import annotations
 from typing import Any
 from urllib.parse import urlsplit
 
-import msgspec
 from litestar import Request, Response, get, post
 from litestar.response import Template
 
@@ -14,7 +13,7 @@ from app.auth.logic import TOKEN_SCOPE_LABELS, TOKEN_SCOPES, throttle_caller
 from app.auth.service import LoginThrottled
 from app.common.logic import Conflict, ValidationFailed
 from app.config import Config
-from app.web.responses import form_data, iso, page, redirect
+from app.web.responses import form_data, page, redirect
 from app.web.security import OWNER_ONLY, PUBLIC, SESSION_COOKIE
 
 
@@ -133,8 +132,6 @@ async def launch(request: Request, config: Config, token: str = "") -> Response:
     return response
 
 
-# -- accounts (owner) ----------------------------------------------------------
-
 @get("/users", opt=OWNER_ONLY)
 async def users_page(request: Request) -> Template:
     return page(request, "auth/users.html", section="users", title="Users",
@@ -219,113 +216,6 @@ async def account_token_revoke(request: Request, token_id: int) -> Response:
     return redirect("/account", flash=f"Token “{token['name']}” is revoked.", request=request)
 
 
-# -- API ----------------------------------------------------------------------
-
-class TokenIn(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
-    name: str
-    scope: str = "write"
-    valid_until: str | None = None  # YYYY-MM-DD, the last day it works; none: until revoked
-
-
-class TokenOut(msgspec.Struct):
-    id: int
-    name: str
-    prefix: str
-    scope: str
-    valid_until: str | None
-    state: str  # active | expired | revoked
-    user_id: int
-    user_email: str
-    created_at: str
-    last_used_at: str | None
-    revoked_at: str | None
-    token: str | None = None  # only in the answer to its creation: it is never shown again
-
-
-def token_out(row: dict[str, Any], token: str | None = None) -> TokenOut:
-    return TokenOut(id=row["id"], name=row["name"], prefix=row["prefix"], scope=row["scope"],
-                    valid_until=iso(row["valid_until"]), state=row["state"], user_id=row["user"],
-                    user_email=row["user.email"], created_at=iso(row["created_at"]),
-                    last_used_at=iso(row["last_used_at"]), revoked_at=iso(row["revoked_at"]), token=token)
-
-
-class TokenList(msgspec.Struct):
-    items: list[TokenOut]
-
-
-@get("/api/v1/tokens", tags=["auth"], opt=OWNER_ONLY)
-async def api_tokens() -> TokenList:
-    """Every API token of every account (never the token itself), newest first."""
-    return TokenList(items=[token_out(row) for row in await service.list_api_tokens()])
-
-
-@post("/api/v1/tokens", tags=["auth"], opt=OWNER_ONLY, status_code=201)
-async def api_token_create(request: Request, data: TokenIn) -> TokenOut:
-    """A new token for the owner: `scope` read, write (default) or owner, `valid_until` its last day.
-    The answer carries `token` this once. Needs an owner-scope token (or the owner's session)."""
-    token, row = await service.create_api_token(request.scope["user"].user_id, data.name, scope=data.scope,
-                                                valid_until=data.valid_until)
-    return token_out(await service.get_api_token(row["id"]), token)
-
-
-@post("/api/v1/tokens/{token_id:int}/revoke", tags=["auth"], opt=OWNER_ONLY, status_code=200)
-async def api_token_revoke(request: Request, token_id: int) -> TokenOut:
-    return token_out(await service.revoke_api_token(token_id, actor=request.scope["user"]))
-
-
-class UserIn(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
-    email: str
-    password: str
-    name: str = ""
-
-
-class UserOut(msgspec.Struct):
-    id: int
-    email: str
-    name: str
-    role: str
-    active: bool
-    created_at: str
-    last_login_at: str | None
-
-
-def user_out(row: dict[str, Any]) -> UserOut:
-    return UserOut(id=row["id"], email=row["email"], name=row["name"], role=row["role"], active=row["active"],
-                   created_at=iso(row["created_at"]), last_login_at=iso(row["last_login_at"]))
-
-
-class UserList(msgspec.Struct):
-    items: list[UserOut]
-
-
-@get("/api/v1/users", tags=["auth"], opt=OWNER_ONLY)
-async def api_users() -> UserList:
-    return UserList(items=[user_out(row) for row in await service.list_users()])
-
-
-@post("/api/v1/users", tags=["auth"], opt=OWNER_ONLY, status_code=201)
-async def api_user_create(data: UserIn) -> UserOut:
-    """A staff account (there is one owner). Needs an owner-scope token (or the owner's session)."""
-    return user_out(await service.create_user({"email": data.email, "password": data.password, "name": data.name,
-                                               "role": "staff"}))
-
-
-class Me(msgspec.Struct):
-    id: int
-    email: str
-    name: str
-    role: str
-    via: str
-    token_scope: str | None = None  # read | write | owner when `via` is token
-
-
-@get("/api/v1/me", tags=["auth"])
-async def api_me(request: Request) -> Me:
-    identity = request.scope["user"]
-    return Me(id=identity.user_id, email=identity.email, name=identity.name, role=identity.role, via=identity.via,
-              token_scope=identity.token_scope)
-
-
 ROUTES = [setup_page, setup_submit, login_page, login_submit, logout, launch, users_page, users_create,
-          users_set_active, account_page, account_password, account_tokens_revoke_all, account_token_create,
-          account_token_revoke, api_me, api_tokens, api_token_create, api_token_revoke, api_users, api_user_create]
+    users_set_active, account_page, account_password, account_tokens_revoke_all, account_token_create,
+    account_token_revoke]

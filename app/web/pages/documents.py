@@ -28,7 +28,7 @@ from app.mail import service as mail_service
 from app.mail.logic import STATUS_LABELS as MAIL_STATUS_LABELS
 from app.payments import service as payments_service
 from app.taxes import service as taxes_service
-from app.web.responses import form_data, page, page_params, redirect
+from app.web.responses import actor_id, form_data, page, page_params, redirect
 from app.web.security import OWNER_ONLY
 
 PER_PAGE = 25
@@ -49,10 +49,6 @@ EVENT_LABELS = {
 _LINE_FIELD = re.compile(r"^lines-(\d+)-")
 HEADER_FIELDS = ("client_id", "currency", "issue_date", "due_date", "terms_days", "valid_until", "discount_percent",
                  "notes", "terms", "footer", "invoice_id")
-
-
-def _actor(request: Request) -> int:
-    return request.scope["user"].user_id
 
 
 def _is_owner(request: Request) -> bool:
@@ -129,7 +125,7 @@ async def invoices_mark_sent(request: Request) -> Response:
     if not ids:
         return redirect(back, flash="Tick the invoices to mark as sent first.", request=request)
     try:
-        changed = await service.mark_sent(ids, actor=_actor(request))
+        changed = await service.mark_sent(ids, actor=actor_id(request))
     except (Conflict, NotFound) as error:
         params = {"status": "", "client_id": "", "q": "", "from": "", "to": "", "sort": "date", "dir": "desc", "page": "1"}
         return await _list(request, INVOICE, params, status_code=409 if isinstance(error, Conflict) else 404,
@@ -167,7 +163,7 @@ def _create_route(doc_type: str) -> Any:
         data = await form_data(request)
         try:
             document = await service.create_document(doc_type, {"client_id": data.get("client_id")},
-                                                     actor=_actor(request))
+                                                     actor=actor_id(request))
         except ValidationFailed as failed:
             clients, total = await _client_choices("")
             return page(request, "documents/new.html", status_code=422, section=SECTIONS[doc_type],
@@ -362,7 +358,7 @@ async def editor_save(request: Request, document_id: int) -> Response:
             except ValidationFailed as failed:
                 raise ValidationFailed([*failed.errors, *(FieldError(k, v) for k, v in errors.items())]) from None
             raise ValidationFailed([FieldError(k, v) for k, v in errors.items()])
-        await service.update_draft(document_id, body, actor=_actor(request))
+        await service.update_draft(document_id, body, actor=actor_id(request))
     except ValidationFailed as failed:
         mapped = {}
         for error in failed.errors:
@@ -446,7 +442,7 @@ async def _act(request: Request, document_id: int, action: Any, done: str, *, to
 
 @post("/documents/{document_id:int}/issue")
 async def issue_form(request: Request, document_id: int) -> Response:
-    return await _act(request, document_id, lambda: service.issue(document_id, actor=_actor(request)),
+    return await _act(request, document_id, lambda: service.issue(document_id, actor=actor_id(request)),
                       "Issued as {doc.number}. The number is final; correct it with a credit note if needed.")
 
 
@@ -463,21 +459,21 @@ async def delete_form(request: Request, document_id: int) -> Response:
 @post("/documents/{document_id:int}/mark-sent")
 async def mark_sent_form(request: Request, document_id: int) -> Response:
     async def mark() -> DocumentView:
-        await service.mark_sent([document_id], actor=_actor(request))
+        await service.mark_sent([document_id], actor=actor_id(request))
         return await service.get_document(document_id, with_lines=False)
     return await _act(request, document_id, mark, "{doc.number} is marked as sent.")
 
 
 @post("/documents/{document_id:int}/duplicate")
 async def duplicate_form(request: Request, document_id: int) -> Response:
-    return await _act(request, document_id, lambda: service.duplicate(document_id, actor=_actor(request)),
+    return await _act(request, document_id, lambda: service.duplicate(document_id, actor=actor_id(request)),
                       "A new draft copy; change what you need and issue it.", to="/documents/{doc.id}/edit")
 
 
 @post("/documents/{document_id:int}/convert")
 async def convert_form(request: Request, document_id: int) -> Response:
     await service.get_document(document_id, QUOTE, with_lines=False)
-    return await _act(request, document_id, lambda: service.convert_quote(document_id, actor=_actor(request)),
+    return await _act(request, document_id, lambda: service.convert_quote(document_id, actor=actor_id(request)),
                       "The quote is now a draft invoice; check it and issue it.", to="/documents/{doc.id}/edit")
 
 
@@ -486,7 +482,7 @@ def _decide_route(action: str, message: str) -> Any:
     async def handler(request: Request, document_id: int) -> Response:
         await service.get_document(document_id, QUOTE, with_lines=False)
         return await _act(request, document_id,
-                          lambda: service.decide_quote(document_id, action, actor=_actor(request)), message)
+                          lambda: service.decide_quote(document_id, action, actor=actor_id(request)), message)
     return handler
 
 
@@ -496,7 +492,7 @@ async def cancel_form(request: Request, document_id: int) -> Response:
     reason = str(data.get("reason") or "")
     try:
         await service.get_document(document_id, INVOICE, with_lines=False)
-        doc = await service.cancel(document_id, reason, actor=_actor(request))
+        doc = await service.cancel(document_id, reason, actor=actor_id(request))
     except ValidationFailed as failed:
         return await _view(request, document_id, status_code=422, errors=failed.by_field(), values={"reason": reason})
     except Conflict as conflict:
@@ -508,7 +504,7 @@ async def cancel_form(request: Request, document_id: int) -> Response:
 @post("/documents/{document_id:int}/credit")
 async def credit_form(request: Request, document_id: int) -> Response:
     await service.get_document(document_id, INVOICE, with_lines=False)
-    return await _act(request, document_id, lambda: service.credit_invoice(document_id, actor=_actor(request)),
+    return await _act(request, document_id, lambda: service.credit_invoice(document_id, actor=actor_id(request)),
                       "A draft credit note with the invoice's lines: keep what you credit, then issue it.",
                       to="/documents/{doc.id}/edit")
 
@@ -519,7 +515,7 @@ async def client_new_document(request: Request, client_id: int, doc_kind: str) -
     doc_type = {path: t for t, path in TYPE_PATHS.items()}.get(doc_kind)
     if doc_type is None:
         raise NotFound(f"Document type {doc_kind}")
-    document = await service.create_document(doc_type, {"client_id": client_id}, actor=_actor(request))
+    document = await service.create_document(doc_type, {"client_id": client_id}, actor=actor_id(request))
     return redirect(f"/documents/{document.id}/edit", request=request)
 
 
