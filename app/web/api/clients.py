@@ -74,7 +74,7 @@ def _given(body: ClientIn) -> dict[str, Any]:
     return {k: v for k, v in msgspec.structs.asdict(body).items() if v is not UNSET}
 
 
-async def _default_currency() -> str:
+async def default_currency() -> str:
     return (await settings_service.get_settings())["default_currency"]
 
 
@@ -89,7 +89,7 @@ async def api_clients(q: str = "", status: str = "active", sort: str = "name", d
 
 @post("/api/v1/clients", tags=["clients"])
 async def api_client_create(data: ClientIn) -> ClientOut:
-    return client_out(await service.create_client(_given(data), default_currency=await _default_currency()))
+    return client_out(await service.create_client(_given(data), default_currency=await default_currency()))
 
 
 @get("/api/v1/clients/{client_id:int}", tags=["clients"])

@@ -20,7 +20,7 @@ from app.render.service import RenderError
 from app.web.responses import error_json
 
 
-def _pdf_response(rendered: service.RenderedPdf, *, inline: bool) -> Response:
+def pdf_response(rendered: service.RenderedPdf, *, inline: bool) -> Response:
     disposition = "inline" if inline else "attachment"
     return Response(content=rendered.content, media_type="application/pdf",
                     headers={"Content-Disposition": f'{disposition}; filename="{rendered.filename}"',
@@ -45,7 +45,7 @@ async def api_statement_pdf(config: Config, client_id: int, currency: str = "",
                                                       currency=currency or None, data_dir=config.data_dir)
     except RenderError as error:
         return _render_failed(error)
-    return _pdf_response(rendered, inline=inline)
+    return pdf_response(rendered, inline=inline)
 
 
 def _api_routes(doc_type: str) -> list[Any]:
@@ -59,7 +59,7 @@ def _api_routes(doc_type: str) -> list[Any]:
             rendered = await service.document_pdf(document_id, doc_type=doc_type, data_dir=config.data_dir)
         except RenderError as error:
             return _render_failed(error)
-        return _pdf_response(rendered, inline=inline)
+        return pdf_response(rendered, inline=inline)
 
     async def _zip(config: Config, status: str, client_id: int | None, q: str, date_from: date | None,
                    date_to: date | None) -> Response:

@@ -11,7 +11,7 @@ from app.common.logic import ValidationFailed
 from app.documents import service as documents_service
 from app.ledger import logic as ledger_logic
 from app.ledger import service as ledger_service
-from app.web.api.clients import _default_currency
+from app.web.api.clients import default_currency
 from app.web.responses import form_data, page, page_params, redirect
 from app.web.security import OWNER_ONLY
 
@@ -33,14 +33,14 @@ async def clients_page(request: Request, q: str = "", status: str = "active", so
 @get("/clients/new")
 async def client_new_page(request: Request) -> Template:
     return page(request, "clients/form.html", section="clients", title="New client", client=None,
-                values={"currency": await _default_currency(), "language": "en"}, errors={}, languages=logic.LANGUAGES)
+                values={"currency": await default_currency(), "language": "en"}, errors={}, languages=logic.LANGUAGES)
 
 
 @post("/clients")
 async def client_create_form(request: Request) -> Response:
     data = await form_data(request)
     try:
-        client = await service.create_client(data, default_currency=await _default_currency())
+        client = await service.create_client(data, default_currency=await default_currency())
     except ValidationFailed as failed:
         return page(request, "clients/form.html", status_code=422, section="clients", title="New client",
                     client=None, values=data, errors=failed.by_field(), languages=logic.LANGUAGES)

@@ -15,7 +15,7 @@ from app.config import Config
 from app.paths import FONTS_DIR
 from app.render import service
 from app.render.service import RenderError
-from app.web.api.render import _pdf_response
+from app.web.api.render import pdf_response
 from app.web.responses import page
 
 FONT_FILES = {p.name for p in FONTS_DIR.glob("*.otf")}
@@ -38,7 +38,7 @@ async def browser_pdf(request: Request, config: Config, document_id: int, downlo
         rendered = await service.document_pdf(document_id, data_dir=config.data_dir)
     except RenderError as error:
         return _render_failed_page(request, error)
-    return _pdf_response(rendered, inline=not download)
+    return pdf_response(rendered, inline=not download)
 
 
 @get("/documents/{document_id:int}/print", include_in_schema=False)
@@ -61,7 +61,7 @@ async def browser_statement_pdf(request: Request, config: Config, client_id: int
                                                       currency=currency or None, data_dir=config.data_dir)
     except RenderError as error:
         return _render_failed_page(request, error)
-    return _pdf_response(rendered, inline=not download)
+    return pdf_response(rendered, inline=not download)
 
 
 @get("/render/fonts/{name:str}", include_in_schema=False)
