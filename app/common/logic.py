@@ -213,6 +213,18 @@ class Form:
         return self.values
 
 
+MAX_IDEMPOTENCY_KEY = 100
+
+
+def clean_idempotency_key(key: str | None) -> str | None:
+    """An `Idempotency-Key` header as stored: blank is none; longer than 100 characters is refused."""
+    key = (key or "").strip() or None
+    if key is not None and len(key) > MAX_IDEMPOTENCY_KEY:
+        raise ValidationFailed([FieldError(
+            "idempotency_key", f"The idempotency key is longer than {MAX_IDEMPOTENCY_KEY} characters")])
+    return key
+
+
 def fold_text(text: str) -> str:
     """Case- and accent-insensitive form for search: 'Zoë Ångström' -> 'zoe angstrom'."""
     decomposed = unicodedata.normalize("NFKD", text or "")

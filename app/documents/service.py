@@ -26,6 +26,7 @@ from app.common.logic import (
     PageOf,
     SearchQuery,
     ValidationFailed,
+    clean_idempotency_key,
     parse_search,
     trigram_query,
 )
@@ -40,7 +41,7 @@ from app.documents.records import (
     LineView,
     tax_as_json,
 )
-from app.documents.tables import Document, DocumentEvent, DocumentLine, NumberSeries
+from app.documents.tables import CreateRequest, Document, DocumentEvent, DocumentLine, NumberSeries
 from app.ledger import service as ledger_service
 from app.money import MoneyError, check_currency, from_minor, to_minor
 from app.settings import service as settings_service
@@ -423,18 +424,31 @@ async def fill_from_items(raw_lines: list[Any]) -> list[Any]:
     return filled
 
 
-async def create_document(doc_type: str, data: Mapping[str, Any], *, actor: int | None = None) -> DocumentView:
+async def create_document(doc_type: str, data: Mapping[str, Any], *, actor: int | None = None,
+                          idempotency_key: str | None = None) -> DocumentView:
+    """A new draft. The same idempotency key returns the draft it made the first time, never a second one."""
+    key = clean_idempotency_key(idempotency_key)
     data = dict(data)
     data["lines"] = await fill_from_items(list(data.get("lines") or []))
     values = logic.clean_document(data, doc_type)
     async with write_transaction():
+        if key is not None:
+            existing = await CreateRequest.select(CreateRequest.document, CreateRequest.document.doc_type).where(
+                CreateRequest.key == key).first()
+            if existing is not None:
+                if existing["document.doc_type"] != doc_type:
+                    raise Conflict("This idempotency key was already used for another kind of document.")
+                return await get_document(existing["document"])
         document, lines, totals = await _resolve(doc_type, values)
         now = _now()
         row = Document(doc_type=doc_type, status="draft", created_at=now, updated_at=now, created_by=actor, **document)
         await row.save()
+        if key is not None:
+            await CreateRequest.insert(CreateRequest(key=key, document=row.id, created_at=now))
         await _write_lines(row.id, lines, totals, document["currency"])
         await _event(row.id, "created", actor=actor)
-    return await get_document(row.id)
+        # Read back inside the transaction: the reply is what this write made, whatever else is being read.
+        return await get_document(row.id)
 
 
 async def update_draft(document_id: int, data: Mapping[str, Any], *, partial: bool = True,
@@ -546,7 +560,7 @@ async def issue(document_id: int, *, actor: int | None = None) -> DocumentView:
     """Assign the next number and freeze, in one BEGIN IMMEDIATE transaction (gapless numbers)."""
     async with write_transaction():
         await _issue_in_transaction(document_id, actor)
-    return await get_document(document_id)
+        return await get_document(document_id)
 
 
 async def mark_sent(document_ids: Sequence[int], *, actor: int | None = None) -> list[int]:

@@ -9,7 +9,7 @@ from typing import Any
 
 from piccolo.query.functions.aggregate import Sum
 
-from app.common.logic import Conflict, FieldError, Form, NotFound, Page, PageOf, ValidationFailed
+from app.common.logic import Conflict, FieldError, Form, NotFound, Page, PageOf, ValidationFailed, clean_idempotency_key
 from app.db.engine import write_transaction
 from app.documents import service as documents_service
 from app.documents.logic import parse_date
@@ -57,9 +57,7 @@ def _open_amount(invoice: Mapping[str, Any]) -> Decimal:
 async def record_payment(invoice_id: int, data: Mapping[str, Any], *, actor: int | None = None,
                          idempotency_key: str | None = None) -> PaymentView:
     """Record money received against an invoice. The same idempotency key never records twice."""
-    key = (idempotency_key or "").strip() or None
-    if key is not None and len(key) > 100:
-        raise ValidationFailed([FieldError("idempotency_key", "The idempotency key is longer than 100 characters")])
+    key = clean_idempotency_key(idempotency_key)
     today = await settings_service.today()
     async with write_transaction():
         if key is not None:
@@ -89,7 +87,8 @@ async def record_payment(invoice_id: int, data: Mapping[str, Any], *, actor: int
             description=f"Payment, {method}" + (f" ({values.reference})" if values.reference else "")
                         + (f"; {excess} {currency} kept as credit" if excess else ""), actor=actor)
         await documents_service.record_event(invoice_id, "payment", f"{values.amount} {currency} by {method}", actor)
-    return await get_payment(payment.id)
+        # Read back inside the transaction: the reply is what this write made, whatever else is being read.
+        return await get_payment(payment.id)
 
 
 async def reverse_payment(payment_id: int, reason: str, *, reversal_date: Any = None, actor: int | None = None

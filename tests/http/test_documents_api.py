@@ -686,3 +686,30 @@ def test_owner_session_works_like_a_token(browser, config, client):
     draft = browser.post("/api/v1/invoices", json={"client_id": client.id, "lines": [line()]}).json()
     assert browser.delete(f"/api/v1/invoices/{draft['id']}").status_code == 204
     assert count(config, "document") == 1
+
+
+def test_an_idempotency_key_makes_a_repeated_create_return_the_same_draft(api, config, client):
+    body = {"client_id": client.id, "lines": [line()]}
+    first = api.post("/api/v1/invoices", json=body, headers={"Idempotency-Key": "order-7781"})
+    again = api.post("/api/v1/invoices", json=body, headers={"Idempotency-Key": "order-7781"})
+    assert first.status_code == again.status_code == 201
+    assert again.json() == first.json()
+    assert count(config, "document") == 1
+    other = api.post("/api/v1/invoices", json=body, headers={"Idempotency-Key": "order-7782"})
+    assert other.status_code == 201 and other.json()["id"] != first.json()["id"]
+    assert count(config, "document") == 2
+
+
+def test_an_idempotency_key_of_an_invoice_cannot_make_a_quote(api, config, client):
+    body = {"client_id": client.id, "lines": [line()]}
+    assert api.post("/api/v1/invoices", json=body, headers={"Idempotency-Key": "k-1"}).status_code == 201
+    response = api.post("/api/v1/quotes", json=body, headers={"Idempotency-Key": "k-1"})
+    assert response.status_code == 409 and "another kind of document" in response.json()["detail"]
+    assert count(config, "document") == 1
+
+
+def test_an_overlong_idempotency_key_is_refused_and_nothing_is_written(api, config, client):
+    response = api.post("/api/v1/invoices", json={"client_id": client.id, "lines": [line()]},
+                        headers={"Idempotency-Key": "k" * 101})
+    assert response.status_code == 422 and "idempotency key" in response.text
+    assert count(config, "document") == 0
