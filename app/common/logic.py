@@ -6,6 +6,7 @@ import re
 import unicodedata
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
+from datetime import date
 from decimal import Decimal
 from typing import Any, Generic, TypeVar
 
@@ -111,6 +112,15 @@ class Form:
             else:
                 self.values[name] = value
 
+    def postal_address(self) -> None:
+        """The address fields a client and the business share (address_line1/2, postal_code, city, region, country)."""
+        self.text("address_line1", max_length=200, label="Address")
+        self.text("address_line2", max_length=200, label="Address (line 2)")
+        self.text("postal_code", max_length=40, label="Postal code")
+        self.text("city", max_length=120)
+        self.text("region", max_length=120, label="Province / state")
+        self.country("country")
+
     def currency(self, name: str, *, required: bool = False) -> None:
         self.text(name, required=required, max_length=3, label="Currency")
         value = self.values.get(name)
@@ -211,6 +221,18 @@ class Form:
         if self.errors:
             raise ValidationFailed(self.errors)
         return self.values
+
+
+def optional_day(value: Any, name: str) -> date | None:
+    """A date field written YYYY-MM-DD (or a date already); blank is none; anything else is refused naming `name`."""
+    if value in (None, "") or (isinstance(value, str) and not value.strip()):
+        return None
+    if isinstance(value, date):
+        return value
+    try:
+        return date.fromisoformat(str(value).strip())
+    except ValueError:
+        raise ValidationFailed([FieldError(name, f"{name}: a date as YYYY-MM-DD")]) from None
 
 
 MAX_IDEMPOTENCY_KEY = 100

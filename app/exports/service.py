@@ -3,7 +3,6 @@ monthly schedule that catches up at start."""
 
 from __future__ import annotations
 
-import asyncio
 import io
 import logging
 import zipfile
@@ -12,7 +11,7 @@ from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
 
-from app.background import stop_task
+from app.background import Periodic
 from app.clients import service as clients_service
 from app.clients.records import ClientView
 from app.common.logic import FieldError, Page, ValidationFailed
@@ -225,23 +224,12 @@ class Scheduler:
 
     def __init__(self, config: Config):
         self.config = config
-        self.task: asyncio.Task[None] | None = None
-
-    async def _loop(self) -> None:
-        await asyncio.sleep(SCHEDULER_FIRST_CHECK_S)
-        while True:
-            try:
-                await run_schedule_if_due(self.config)
-            except asyncio.CancelledError:
-                raise
-            except Exception:
-                log.exception("the accountant's package schedule failed to run")
-            await asyncio.sleep(SCHEDULER_INTERVAL_S)
+        self.periodic = Periodic("the accountant's package schedule", lambda: run_schedule_if_due(config),
+                                 first_delay_s=SCHEDULER_FIRST_CHECK_S, interval_s=SCHEDULER_INTERVAL_S)
 
     async def start(self) -> None:
-        if SCHEDULER_AUTOSTART and self.task is None:
-            self.task = asyncio.get_running_loop().create_task(self._loop(), name="accountant-schedule")
+        if SCHEDULER_AUTOSTART:
+            self.periodic.start()
 
     async def stop(self) -> None:
-        await stop_task(self.task)
-        self.task = None
+        await self.periodic.stop()

@@ -40,7 +40,7 @@ from typing import Any, ClassVar
 from app.background import stop_task
 from app.clients import service as clients_service
 from app.clients.records import ClientView
-from app.common.logic import Conflict, FieldError, NotFound, Page, PageOf, ValidationFailed
+from app.common.logic import Conflict, FieldError, NotFound, Page, PageOf, ValidationFailed, optional_day
 from app.db.engine import write_transaction
 from app.documents import logic as documents_logic
 from app.documents import service as documents_service
@@ -545,7 +545,7 @@ async def statement_defaults(client_id: int, date_from: date | None = None, date
 async def send_statement(client_id: int, data: Mapping[str, Any], *, actor: int | None = None,
                          data_dir: Path | None = None) -> dict[str, Any]:
     """Queue the client's statement: the same PDF the download gives (render's statement_view_pdf)."""
-    date_from, date_to = _day(data.get("date_from"), "date_from"), _day(data.get("date_to"), "date_to")
+    date_from, date_to = optional_day(data.get("date_from"), "date_from"), optional_day(data.get("date_to"), "date_to")
     defaults = await statement_defaults(client_id, date_from, date_to, data.get("currency") or None)
     to, cc, subject, body = _clean_request(data, defaults)
     try:
@@ -555,17 +555,6 @@ async def send_statement(client_id: int, data: Mapping[str, Any], *, actor: int 
     return await queue_message("statement", to=to, cc=cc, subject=subject, body=body,
                                attachments=[Attachment(defaults["attachment"], "application/pdf", rendered.content)],
                                client_id=client_id, actor=actor)
-
-
-def _day(value: Any, name: str) -> date | None:
-    if value in (None, ""):
-        return None
-    if isinstance(value, date):
-        return value
-    try:
-        return date.fromisoformat(str(value).strip())
-    except ValueError:
-        raise ValidationFailed([FieldError(name, f"{name}: a date as YYYY-MM-DD")]) from None
 
 
 async def template_for(kind: str, values: Mapping[str, Any]) -> tuple[str, str]:

@@ -14,6 +14,7 @@ from aiosmtpd.smtp import SMTP, AuthResult, LoginPassword
 
 from app.clients.records import ClientView
 from tests.conftest import run
+from tests.http.support import create_via_api
 
 PASSWORD = "s3cret-Pa55word-never-shown"
 USERNAME = "mailer@atelier.example"
@@ -120,16 +121,10 @@ def configure(api, smtp: SmtpServer, **extra: Any) -> dict[str, Any]:
 
 
 def issued_invoice(api, client: ClientView, *, issue: bool = True, path: str = "invoices") -> dict[str, Any]:
-    response = api.post(f"/api/v1/{path}", json={
+    return create_via_api(api, path, {
         "client_id": client.id, "currency": "CAD",
-        "lines": [{"description": "Design, March", "quantity": "10", "unit": "h", "unit_price": "120.00"}]})
-    assert response.status_code == 201, response.text
-    document = response.json()
-    if issue:
-        response = api.post(f"/api/v1/{path}/{document['id']}/issue")
-        assert response.status_code == 200, response.text
-        document = response.json()
-    return document
+        "lines": [{"description": "Design, March", "quantity": "10", "unit": "h", "unit_price": "120.00"}]},
+        issue=issue)
 
 
 def deliver() -> int:

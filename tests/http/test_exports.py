@@ -13,7 +13,7 @@ import pytest
 from app.clients.records import ClientView
 from tests.conftest import run
 from tests.http.smtp_support import SmtpServer, configure, deliver, free_port
-from tests.http.support import count, field_errors, make_client
+from tests.http.support import count, create_via_api, field_errors, make_client
 
 AWKWARD = 'Smith, "Jones" & Co.\nSecond line'
 
@@ -46,14 +46,7 @@ def invoice(api, client: ClientView, *, price: str = "100.00", issue_date: str |
                                        "taxes": taxes or []}]}
     if issue_date:
         body["issue_date"] = issue_date
-    response = api.post("/api/v1/invoices", json=body)
-    assert response.status_code == 201, response.text
-    document = response.json()
-    if issue:
-        response = api.post(f"/api/v1/invoices/{document['id']}/issue")
-        assert response.status_code == 200, response.text
-        document = response.json()
-    return document
+    return create_via_api(api, "invoices", body, issue=issue)
 
 
 @pytest.fixture

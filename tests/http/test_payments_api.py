@@ -3,14 +3,12 @@ against the real SQLite file (issue 4). A refused request must leave no trace.""
 
 from __future__ import annotations
 
-import os
 import re
 import shutil
 import sqlite3
 import subprocess
 import sys
 import threading
-import time
 from collections.abc import Iterator
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
@@ -21,9 +19,9 @@ import httpx
 import pytest
 
 from app.clients.records import ClientView
-from app.documents.records import DocumentView
 from tests.conftest import run
-from tests.http.support import count, field_errors, make_client, query, snapshot
+from tests.http.live_server import PASSWORD, Server, start_server
+from tests.http.support import count, field_errors, make_client, make_invoice, query, snapshot
 
 REPO = Path(__file__).resolve().parents[2]
 WRITE_TABLES = ("payment", "ledger_entry", "document", "document_event", "credit_application", "refund")
@@ -51,19 +49,6 @@ def check_integrity(config) -> None:
 @pytest.fixture
 def client(config) -> ClientView:
     return make_client()
-
-
-def make_invoice(client: ClientView, total: str = "100.00", *, issue: bool = True, issue_date: date | None = None,
-                 **fields: Any) -> DocumentView:
-    """An invoice of one untaxed line worth `total`, issued unless asked otherwise."""
-    from app.documents import service
-
-    body: dict[str, Any] = {"client_id": client.id, "lines": [{"description": "Work", "quantity": "1",
-                                                                   "unit_price": total}], **fields}
-    if issue_date is not None:
-        body["issue_date"] = issue_date.isoformat()
-    draft = run(service.create_document("invoice", body))
-    return run(service.issue(draft.id)) if issue else draft
 
 
 def pay(api, invoice_id: int, amount: str, expect: int = 201, headers: dict[str, str] | None = None,
@@ -828,80 +813,13 @@ def test_check_names_a_payment_whose_amount_was_changed(books: Path):
 
 # -- double submits against the real server: four at once record one payment ------------------------
 
-def free_port() -> int:
-    import socket
-
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-class RealServer:
-    def __init__(self, data_dir: Path, process: subprocess.Popen[bytes], log_path: Path, base_url: str, token: str):
-        self.data_dir, self.process, self.log_path, self.base_url, self.token = \
-            data_dir, process, log_path, base_url, token
-
-    def log(self) -> str:
-        return self.log_path.read_text(errors="replace")
-
-    def api(self) -> httpx.Client:
-        return httpx.Client(base_url=self.base_url, headers={"Authorization": f"Bearer {self.token}"}, timeout=60)
-
-    def rows(self, sql: str) -> list[tuple]:
-        connection = sqlite3.connect(self.data_dir / "counterfoil.sqlite", timeout=30)
-        try:
-            return connection.execute(sql).fetchall()
-        finally:
-            connection.close()
-
-
 @pytest.fixture(scope="module")
-def real_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RealServer]:
-    tmp_path = tmp_path_factory.mktemp("payments-server")
-    data_dir = tmp_path / "data"
-    password_file = tmp_path / "password"
-    password_file.write_text("correct horse battery\n", encoding="utf-8")
-    result = cli("init", "--data-dir", str(data_dir), "--owner-email", "owner@example.com", "--password-file",
-                 str(password_file))
-    assert result.returncode == 0, result.stderr
-    result = cli("token", "create", "--data-dir", str(data_dir), "--name", "t")
-    assert result.returncode == 0, result.stderr
-    token = result.stdout.strip()
-    log_path = tmp_path / "server.log"
-    with open(log_path, "wb") as log:
-        process = subprocess.Popen(
-            [sys.executable, "-m", "app", "serve", "--data-dir", str(data_dir), "--port", str(free_port()),
-             "--no-browser"], cwd=REPO, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
-            env={**os.environ, "PYTHONUNBUFFERED": "1"})
-    try:
-        deadline = time.monotonic() + 60
-        base_url = ""
-        while time.monotonic() < deadline and not base_url:
-            if process.poll() is not None:
-                pytest.fail(f"the server exited while starting:\n{log_path.read_text(errors='replace')}")
-            match = re.search(r"http://127\.0\.0\.1:(\d+)", log_path.read_text(errors="replace"))
-            if match:
-                try:
-                    url = f"http://127.0.0.1:{match.group(1)}"
-                    if httpx.get(url + "/health", timeout=2).status_code == 200:
-                        base_url = url
-                except httpx.HTTPError:
-                    pass
-            time.sleep(0.05)
-        if not base_url:
-            pytest.fail(f"the server did not start:\n{log_path.read_text(errors='replace')}")
-        yield RealServer(data_dir, process, log_path, base_url, token)
-    finally:
-        process.terminate()
-        try:
-            process.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait(timeout=5)
+def real_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
+    yield from start_server(tmp_path_factory.mktemp("payments-server"))
 
 
-def open_invoice(server: RealServer, total: str) -> tuple[int, int]:
-    with server.api() as api:
+def open_invoice(server: Server, total: str) -> tuple[int, int]:
+    with server.client() as api:
         response = api.post("/api/v1/clients", json={"name": "Concurrent Co", "currency": "CAD"})
         assert response.status_code == 201, response.text
         client_id = response.json()["id"]
@@ -934,16 +852,16 @@ def at_once(clients: list[httpx.Client], send) -> list[Any]:
     return results
 
 
-def assert_books_hold(server: RealServer) -> None:
+def assert_books_hold(server: Server) -> None:
     assert "database is locked" not in server.log().lower()
     assert "Traceback" not in server.log()
     result = cli("check", "--data-dir", str(server.data_dir))
     assert result.returncode == 0, result.stdout + result.stderr
 
 
-def test_four_concurrent_identical_api_submits_record_one_payment(real_server: RealServer):
+def test_four_concurrent_identical_api_submits_record_one_payment(real_server: Server):
     _, invoice_id = open_invoice(real_server, "100.00")
-    clients = [real_server.api() for _ in range(4)]
+    clients = [real_server.client() for _ in range(4)]
     try:
         responses = at_once(clients, lambda i, http: http.post(
             f"/api/v1/invoices/{invoice_id}/payments", json={"amount": "60.00", "method": "card"},
@@ -963,10 +881,10 @@ def test_four_concurrent_identical_api_submits_record_one_payment(real_server: R
     assert_books_hold(real_server)
 
 
-def test_concurrent_different_payments_never_overpay(real_server: RealServer):
+def test_concurrent_different_payments_never_overpay(real_server: Server):
     """Four different 30.00 payments on 100.00 at once: three fit, the fourth is refused as an overpayment."""
     _, invoice_id = open_invoice(real_server, "100.00")
-    clients = [real_server.api() for _ in range(4)]
+    clients = [real_server.client() for _ in range(4)]
     try:
         responses = at_once(clients, lambda i, http: http.post(
             f"/api/v1/invoices/{invoice_id}/payments", json={"amount": "30.00"},
@@ -979,19 +897,19 @@ def test_concurrent_different_payments_never_overpay(real_server: RealServer):
     assert_books_hold(real_server)
 
 
-def signed_in_session(server: RealServer) -> dict[str, str]:
+def signed_in_session(server: Server) -> dict[str, str]:
     """Sign in through the login form like a browser; returns the session's cookies."""
     csrf_re = re.compile(r'name="csrf_token" value="([^"]+)"')
     with httpx.Client(base_url=server.base_url, timeout=60) as http:
         csrf = csrf_re.search(http.get("/login").text).group(1)
-        response = http.post("/login", data={"email": "owner@example.com", "password": "correct horse battery",
+        response = http.post("/login", data={"email": "owner@example.com", "password": PASSWORD,
                                              "next": "/", "csrf_token": csrf},
                              headers={"Origin": server.base_url})
         assert response.status_code == 303, response.text
         return dict(http.cookies)
 
 
-def test_four_concurrent_form_submits_with_one_once_key_record_one_payment(real_server: RealServer):
+def test_four_concurrent_form_submits_with_one_once_key_record_one_payment(real_server: Server):
     _, invoice_id = open_invoice(real_server, "100.00")
     cookies = signed_in_session(real_server)
     with httpx.Client(base_url=real_server.base_url, cookies=cookies, timeout=60) as http:

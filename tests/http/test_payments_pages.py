@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import html
 import re
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 from urllib.parse import unquote
 
@@ -15,7 +15,7 @@ from app.clients.records import ClientView
 from app.documents.records import DocumentView
 from app.payments.records import PaymentView
 from tests.conftest import run
-from tests.http.support import count, make_client, query, snapshot
+from tests.http.support import count, make_client, make_invoice, query, snapshot
 
 TODAY = datetime.now(UTC).date()
 WRITE_TABLES = ("payment", "ledger_entry", "document", "document_event", "credit_application", "refund")
@@ -39,18 +39,6 @@ def flash_of(response: Any) -> str:
 @pytest.fixture
 def client(config) -> ClientView:
     return make_client()
-
-
-def make_invoice(client: ClientView, total: str = "100.00", *, issue: bool = True,
-                 issue_date: date | None = None, **fields: Any) -> DocumentView:
-    from app.documents import service
-
-    body: dict[str, Any] = {"client_id": client.id, "lines": [{"description": "Work", "quantity": "1",
-                                                                   "unit_price": total}], **fields}
-    if issue_date is not None:
-        body["issue_date"] = issue_date.isoformat()
-    draft = run(service.create_document("invoice", body))
-    return run(service.issue(draft.id)) if issue else draft
 
 
 def record(invoice_id: int, amount: str, **fields: Any) -> PaymentView:

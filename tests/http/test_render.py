@@ -19,7 +19,7 @@ from app.clients.records import ClientView
 from app.config import Config
 from app.render import logic
 from tests.conftest import run
-from tests.http.support import make_client, png, text_of
+from tests.http.support import create_via_api, make_client, png, text_of
 from tests.unit.test_render_logic import schematron  # noqa: F401  (the EN 16931 schematron, as a fixture)
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "build"))
@@ -47,14 +47,7 @@ def new_invoice(api, client: ClientView, *, lines: int = 3, issue: bool = True, 
     body = {"client_id": client.id, "currency": "EUR", "issue_date": "2026-03-02", **extra,
             "lines": [{"description": f"Consulting, week {i + 1}", "quantity": "8", "unit": "h",
                        "unit_price": "95.50", "taxes": list(taxes)} for i in range(lines)]}
-    response = api.post(f"/api/v1/{path}", json=body)
-    assert response.status_code == 201, response.text
-    document = response.json()
-    if issue:
-        response = api.post(f"/api/v1/{path}/{document['id']}/issue")
-        assert response.status_code == 200, response.text
-        document = response.json()
-    return document
+    return create_via_api(api, path, body, issue=issue)
 
 
 def embedded(pdf: bytes) -> dict[str, Any]:

@@ -35,7 +35,9 @@ class DocumentTaxOut(msgspec.Struct):
     note: str
 
 
-class DocumentOut(msgspec.Struct):
+class _DocumentHead(msgspec.Struct):
+    """What a list row and a whole document both start with (a subclass's fields follow these)."""
+
     id: int
     type: str
     number: str | None
@@ -45,6 +47,9 @@ class DocumentOut(msgspec.Struct):
     currency: str
     issue_date: str
     due_date: str | None
+
+
+class DocumentOut(_DocumentHead):
     valid_until: str | None
     lines: list[LineOut]
     discount_percent: str
@@ -67,16 +72,7 @@ class DocumentOut(msgspec.Struct):
     created_at: str
 
 
-class DocumentSummary(msgspec.Struct):
-    id: int
-    type: str
-    number: str | None
-    status: str
-    client_id: int
-    client_name: str
-    currency: str
-    issue_date: str
-    due_date: str | None
+class DocumentSummary(_DocumentHead):
     total: str
     paid: str
     credited: str

@@ -2,27 +2,16 @@
 
 from __future__ import annotations
 
-from datetime import date
-
 from litestar import Request, Response, get, post
 from litestar.params import QueryParameter
 from litestar.response import Template
 
-from app.common.logic import FieldError, ValidationFailed
+from app.common.logic import ValidationFailed, optional_day
 from app.mail import service as mail_service
 from app.reports import logic, service
 from app.web.responses import form_data, page, redirect
 
 PERIOD_LABELS = {"month": "Month", "quarter": "Quarter", "year": "Year"}
-
-
-def _parse_day(text: str, name: str) -> date | None:
-    if not text or not text.strip():
-        return None
-    try:
-        return date.fromisoformat(text.strip())
-    except ValueError:
-        raise ValidationFailed([FieldError(name, f"{name}: a date as YYYY-MM-DD")]) from None
 
 
 @get("/reports")
@@ -35,7 +24,7 @@ async def revenue_page(request: Request, period: str = "month", date_from: str =
                        date_to: str = QueryParameter(name="to", default="")) -> Template:
     problem = ""
     try:
-        report = await service.revenue(period, _parse_day(date_from, "from"), _parse_day(date_to, "to"))
+        report = await service.revenue(period, optional_day(date_from, "from"), optional_day(date_to, "to"))
     except ValidationFailed as failed:
         problem = "; ".join(e.message for e in failed.errors)
         report = await service.revenue("month")
