@@ -312,7 +312,9 @@ def write_payload(out: Any, *, database: Path | None, attachments: list[tuple[st
     digests: list[MemberDigest] = []
     # bufsize: tarfile's stream re-slices its buffer at every block; one large buffer keeps that cheap
     # (it does not change the bytes written: records are padded to 10240 bytes regardless).
-    tar = tarfile.open(fileobj=out, mode="w|", format=tarfile.PAX_FORMAT, bufsize=COPY_BLOCK, copybufsize=COPY_BLOCK)
+    # typeshed's tarfile.open lists no copybufsize, which open() hands on to TarFile (undocumented but there).
+    tar = tarfile.open(fileobj=out, mode="w|", format=tarfile.PAX_FORMAT, bufsize=COPY_BLOCK,  # type: ignore[call-overload]
+                       copybufsize=COPY_BLOCK)
     try:
         members = ([(DATABASE_MEMBER, database)] if database is not None else []) + \
                   [(logic.attachment_member(rel), path) for rel, path in attachments] + \
@@ -457,7 +459,7 @@ def stage_bundle(config: Config, source: Path | BinaryIO, passphrase: str, *,
     """Decrypt and check everything into a private folder; raise a BackupError and leave nothing behind otherwise."""
     handle: BinaryIO
     own_handle = isinstance(source, (str, Path))
-    if own_handle:
+    if isinstance(source, (str, Path)):
         try:
             handle = open(source, "rb")
         except FileNotFoundError:
@@ -467,7 +469,7 @@ def stage_bundle(config: Config, source: Path | BinaryIO, passphrase: str, *,
         except OSError as error:
             raise BackupError(f"Cannot read {source}: {error.strerror}.") from None
     else:
-        handle = source  # type: ignore[assignment]
+        handle = source
     created_dir = not config.data_dir.exists()
     folder: Path | None = None
     try:
@@ -635,7 +637,8 @@ def _extract(reader: BundleReader, folder: Path,
             future.result()
         return manifest, inspecting.result()
     finally:
-        for future in [*syncing, *([inspecting] if inspecting else [])]:
+        pending: list[Future[Any]] = [*syncing, *([inspecting] if inspecting else [])]
+        for future in pending:
             if not future.cancel():
                 future.exception()
 
