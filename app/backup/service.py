@@ -52,7 +52,7 @@ from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, BinaryIO
+from typing import IO, Any, BinaryIO
 
 from app import __version__
 from app.background import stop_task
@@ -454,10 +454,10 @@ def _check_space(folder: Path, needed: int) -> None:
                              f"{logic.describe_size(needed)}, {logic.describe_size(free)} is free. " + UNCHANGED)
 
 
-def stage_bundle(config: Config, source: Path | BinaryIO, passphrase: str, *,
+def stage_bundle(config: Config, source: Path | IO[bytes], passphrase: str, *,
                  progress: Progress | None = None) -> Staged:
     """Decrypt and check everything into a private folder; raise a BackupError and leave nothing behind otherwise."""
-    handle: BinaryIO
+    handle: IO[bytes]
     own_handle = isinstance(source, (str, Path))
     if isinstance(source, (str, Path)):
         try:
@@ -559,6 +559,7 @@ def _survey(reader: BundleReader) -> tuple[dict[str, Any], dict[str, int]]:
     declared: dict[str, int] = {}
     manifest_bytes: bytes | None = None
     try:
+        # typeshed wants a seekable, writable file even for a read stream ("r|"), which only calls read().
         with tarfile.open(fileobj=reader, mode="r|", bufsize=COPY_BLOCK) as tar:  # type: ignore[call-overload]
             for member in tar:
                 if manifest_bytes is not None:
@@ -596,6 +597,7 @@ def _extract(reader: BundleReader, folder: Path,
     root = folder.resolve()
     try:
         try:
+            # typeshed wants a seekable, writable file for "r|" too (see _survey).
             with tarfile.open(fileobj=reader, mode="r|", bufsize=COPY_BLOCK) as tar:  # type: ignore[call-overload]
                 for member in tar:
                     if manifest_bytes is not None:

@@ -104,6 +104,7 @@ class CounterfoilEngine(SQLiteEngine):
         # (aiosqlite's worker thread is not a daemon by default).
         connection._thread.daemon = True
         await connection
+        # aiosqlite types row_factory as a Row class; sqlite3 takes any (cursor, row) callable, as Piccolo's is.
         connection.row_factory = dict_factory  # type: ignore[assignment]
         await connection.execute("PRAGMA foreign_keys = 1")
         await connection.execute("PRAGMA synchronous = FULL")

@@ -554,8 +554,8 @@ def clean_document(data: Mapping[str, Any], doc_type: str, *, partial: bool = Fa
     form = Form(data, partial=partial)
     if not partial or "client_id" in given:
         try:
-            result.client_id = int(data.get("client_id"))  # type: ignore[arg-type]
-        except (TypeError, ValueError):
+            result.client_id = int(data["client_id"])
+        except (KeyError, TypeError, ValueError):  # missing, None, or not a number
             errors.append(FieldError("client_id", "Choose a client"))
     if data.get("currency") not in (None, ""):
         try:
