@@ -22,7 +22,8 @@ from app.payments import service as payments_service
 from app.settings import service as settings_service
 from app.taxes import service as taxes_service
 
-BUSINESS = {
+# The settings form as update_settings() takes it (Mapping[str, Any]).
+BUSINESS: dict[str, Any] = {
     "name": "Northwind Studio", "tagline": "Design, development and hosting",
     "address_line1": "214 Spadina Avenue, Suite 5", "postal_code": "M5T 2C2", "city": "Toronto",
     "region": "ON", "country": "CA", "email": "billing@northwind.example", "phone": "+1 416 555 0100",

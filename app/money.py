@@ -63,6 +63,14 @@ def parse_decimal(text: str | int | Decimal, *, field: str = "amount") -> Decima
     return value
 
 
+def decimal_places(value: Decimal) -> int:
+    """Digits after the decimal point as the number is written: 1.50 -> 2, 100 -> 0, 1E+2 -> 0."""
+    exponent = value.as_tuple().exponent
+    if not isinstance(exponent, int):  # 'n', 'N' or 'F': NaN, signalling NaN, Infinity
+        raise MoneyError(f"{value} is not a number")
+    return max(-exponent, 0)
+
+
 def round_money(amount: Decimal, currency: str) -> Decimal:
     """Round half-up to the currency's minor unit."""
     if not isinstance(amount, Decimal):

@@ -22,6 +22,8 @@ fi
 
 # Lint first: a wrong import or an unused name fails the run before the tests start.
 .venv/bin/ruff check app tests build
+# Types next (pyproject.toml [tool.mypy]): strict on the logic modules, money and the records, checked elsewhere.
+.venv/bin/mypy
 
 # pytest exits 5 when it collected nothing: set -e turns that into a failure too.
 # The browser tests run on their own: Playwright's sync API keeps an event loop running

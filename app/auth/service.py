@@ -12,6 +12,7 @@ from typing import Any
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
+from piccolo.custom_types import Combinable
 
 from app.auth import logic
 from app.auth.logic import Identity
@@ -134,7 +135,7 @@ async def change_password(user_id: int, current: str, new: str, repeat: str, *,
     new_hash = await hash_password(new)
     async with write_transaction():
         await User.update({User.password_hash: new_hash}).where(User.id == user_id)
-        others = Session.user == user_id
+        others: Combinable = Session.user == user_id
         if keep_session:
             others = others & (Session.id_hash != logic.token_hash(keep_session))
         await Session.delete().where(others)
@@ -172,7 +173,7 @@ async def login(email: str, password: str, *, caller: str = "") -> dict[str, Any
         raise ValidationFailed(errors, detail="Sign-in failed.")
     now = _now()
     since = now - logic.THROTTLE_WINDOW
-    who = LoginAttempt.email == email
+    who: Combinable = LoginAttempt.email == email
     if caller:
         who = who | (LoginAttempt.remote == caller)
     async with write_transaction():

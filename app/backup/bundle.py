@@ -15,7 +15,7 @@ import hmac
 import os
 from collections.abc import Callable
 from hashlib import sha256
-from typing import BinaryIO
+from typing import IO, BinaryIO
 
 from argon2.low_level import Type, hash_secret_raw
 from cryptography.exceptions import InvalidTag
@@ -133,7 +133,7 @@ class BundleWriter:
         return self._length
 
 
-def read_header(source: BinaryIO) -> Header:
+def read_header(source: IO[bytes]) -> Header:
     """Check what can be checked without the passphrase: signature, checksum, limits, length."""
     source.seek(0, os.SEEK_END)
     size = source.tell()
@@ -151,7 +151,7 @@ class BundleReader:
     once the whole payload has been authenticated.
     """
 
-    def __init__(self, source: BinaryIO, passphrase: str, *, progress: Progress | None = None):
+    def __init__(self, source: IO[bytes], passphrase: str, *, progress: Progress | None = None):
         self.header = read_header(source)
         master = derive_master_key(passphrase, self.header.salt, self.header.kdf)
         if not hmac.compare_digest(header_mac(header_key(master), self.header.fields), self.header.mac):

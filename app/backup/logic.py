@@ -427,6 +427,7 @@ def check_manifest(manifest: Any, seen: Mapping[str, MemberDigest]) -> dict[str,
         actual = seen[name]
         if actual.size != expected.size or actual.sha256 != expected.sha256:
             raise _invalid(f"{name!r} has a different size or SHA-256")
+    assert isinstance(manifest, dict)  # listed_files refused anything else
     return manifest
 
 

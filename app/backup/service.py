@@ -52,7 +52,7 @@ from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, BinaryIO
+from typing import IO, Any, BinaryIO
 
 from app import __version__
 from app.background import Periodic
@@ -299,7 +299,9 @@ def write_payload(out: Any, *, database: Path | None, attachments: list[tuple[st
     digests: list[MemberDigest] = []
     # bufsize: tarfile's stream re-slices its buffer at every block; one large buffer keeps that cheap
     # (it does not change the bytes written: records are padded to 10240 bytes regardless).
-    tar = tarfile.open(fileobj=out, mode="w|", format=tarfile.PAX_FORMAT, bufsize=COPY_BLOCK, copybufsize=COPY_BLOCK)
+    # typeshed's tarfile.open lists no copybufsize, which open() hands on to TarFile (undocumented but there).
+    tar = tarfile.open(fileobj=out, mode="w|", format=tarfile.PAX_FORMAT, bufsize=COPY_BLOCK,  # type: ignore[call-overload]
+                       copybufsize=COPY_BLOCK)
     try:
         members = ([(DATABASE_MEMBER, database)] if database is not None else []) + \
                   [(logic.attachment_member(rel), path) for rel, path in attachments] + \
@@ -439,12 +441,12 @@ def _check_space(folder: Path, needed: int) -> None:
                              f"{logic.describe_size(needed)}, {logic.describe_size(free)} is free. " + UNCHANGED)
 
 
-def stage_bundle(config: Config, source: Path | BinaryIO, passphrase: str, *,
+def stage_bundle(config: Config, source: Path | IO[bytes], passphrase: str, *,
                  progress: Progress | None = None) -> Staged:
     """Decrypt and check everything into a private folder; raise a BackupError and leave nothing behind otherwise."""
-    handle: BinaryIO
+    handle: IO[bytes]
     own_handle = isinstance(source, (str, Path))
-    if own_handle:
+    if isinstance(source, (str, Path)):
         try:
             handle = open(source, "rb")
         except FileNotFoundError:
@@ -454,7 +456,7 @@ def stage_bundle(config: Config, source: Path | BinaryIO, passphrase: str, *,
         except OSError as error:
             raise BackupError(f"Cannot read {source}: {error.strerror}.") from None
     else:
-        handle = source  # type: ignore[assignment]
+        handle = source
     created_dir = not config.data_dir.exists()
     folder: Path | None = None
     try:
@@ -535,6 +537,7 @@ def _archive_members(reader: BundleReader,
     """The bundle's archive, member by member as it is decrypted: each file once, in order, the manifest
     last (read into `manifest`, not yielded), and nothing after the archive's end."""
     names: set[str] = set()
+    # typeshed wants a seekable, writable file even for a read stream ("r|"), which only calls read().
     with tarfile.open(fileobj=reader, mode="r|", bufsize=COPY_BLOCK) as tar:  # type: ignore[call-overload]
         for member in tar:
             if manifest:
@@ -613,7 +616,8 @@ def _extract(reader: BundleReader, folder: Path,
             future.result()
         return manifest, inspecting.result()
     finally:
-        for future in [*syncing, *([inspecting] if inspecting else [])]:
+        pending: list[Future[Any]] = [*syncing, *([inspecting] if inspecting else [])]
+        for future in pending:
             if not future.cancel():
                 future.exception()
 

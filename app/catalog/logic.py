@@ -8,6 +8,7 @@ from decimal import Decimal
 from typing import Any
 
 from app.common.logic import Form, fold_text
+from app.money import decimal_places
 
 KINDS = ("service", "product")
 PRICE_PLACES = 4
@@ -28,7 +29,7 @@ def e4_to_price(value: int) -> Decimal:
     """Stored integer -> Decimal with at least 2 and at most 4 decimals, e.g. 120.00, 0.0125."""
     price = Decimal(int(value)) / PRICE_SCALE
     two = price.quantize(Decimal("0.01"))
-    return two if two == price else price.normalize() if price.as_tuple().exponent < -2 else two
+    return two if two == price else price.normalize() if decimal_places(price) > 2 else two
 
 
 def parse_tax_codes(raw: Any) -> list[str]:

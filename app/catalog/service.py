@@ -7,6 +7,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from piccolo.columns.combination import WhereRaw
+from piccolo.custom_types import Combinable
 
 from app.catalog import logic
 from app.catalog.tables import Item
@@ -20,6 +21,7 @@ from app.common.logic import (
     like_pattern,
     parse_search,
 )
+from app.db.columns import column_values
 from app.db.engine import write_transaction
 from app.taxes import service as taxes_service
 
@@ -43,7 +45,7 @@ async def list_items(*, q: str = "", active: bool | None = None, category: str =
     if sort not in SORTS:
         raise ValidationFailed([FieldError("sort", f"sort must be one of: {', '.join(SORTS)}")])
     select, count = Item.select(), Item.count()
-    conditions = []
+    conditions: list[Combinable] = []
     if active is not None:
         conditions.append(Item.active == active)
     if category:
@@ -122,7 +124,7 @@ async def update_item(item_id: int, data: Mapping[str, Any], *, partial: bool = 
         await _check_unique(values, except_id=item_id)
         values = _search(values, current)
         values["updated_at"] = _now()
-        await Item.update(values).where(Item.id == item_id)
+        await Item.update(column_values(values)).where(Item.id == item_id)
         return await get_item(item_id)
 
 

@@ -70,7 +70,7 @@ def _mod97_ok(match: re.Match[str]) -> bool:
 def is_leitweg_id(reference: str) -> bool:
     """True for a well-formed Leitweg-ID whose check digits match (`04011000-1234512345-06`, `991-33333TEST-33`)."""
     match = LEITWEG_RE.match((reference or "").strip())
-    return bool(match) and _mod97_ok(match)
+    return match is not None and _mod97_ok(match)
 
 
 def leitweg_id_problem(reference: str) -> str | None:

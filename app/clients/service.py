@@ -21,6 +21,7 @@ from app.common.logic import (
     like_pattern,
     parse_search,
 )
+from app.db.columns import column_values
 from app.db.engine import write_transaction
 
 SORTS = {
@@ -150,7 +151,7 @@ async def update_client(client_id: int, data: Mapping[str, Any], *, partial: boo
                 raise ValidationFailed([FieldError("code", f"Code {values['code']} is already used by another client")])
         values = _with_search_keys(values, current)
         values["updated_at"] = _now()
-        await Client.update(values).where(Client.id == client_id)
+        await Client.update(column_values(values)).where(Client.id == client_id)
         if values.get("name", current.name) != current.name:
             for hook in _rename_hooks:
                 await hook(client_id, values["name"])

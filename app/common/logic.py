@@ -10,7 +10,7 @@ from datetime import date
 from decimal import Decimal
 from typing import Any, Generic, TypeVar
 
-from app.money import MoneyError, check_currency, parse_decimal
+from app.money import MoneyError, check_currency, decimal_places, parse_decimal
 
 
 @dataclass(frozen=True)
@@ -212,7 +212,7 @@ class Form:
         if minimum is not None and number < minimum:
             self.error(name, f"{label} cannot be below {minimum}" if minimum != 0 else f"{label} cannot be negative")
             return
-        if max_places is not None and -number.as_tuple().exponent > max_places and number != number.quantize(Decimal(1).scaleb(-max_places)):
+        if max_places is not None and decimal_places(number) > max_places and number != number.quantize(Decimal(1).scaleb(-max_places)):
             self.error(name, f"{label} has more than {max_places} decimal places")
             return
         self.values[name] = number
@@ -247,13 +247,16 @@ def clean_idempotency_key(key: str | None) -> str | None:
     return key
 
 
+# Letters that do not decompose (ø, ß, æ, ł) still fold to their ASCII look-alikes.
+_ASCII_LOOKALIKES = str.maketrans({"ø": "o", "æ": "ae", "œ": "oe", "ł": "l", "đ": "d", "ð": "d", "þ": "th"})
+
+
 def fold_text(text: str) -> str:
     """Case- and accent-insensitive form for search: 'Zoë Ångström' -> 'zoe angstrom'."""
     decomposed = unicodedata.normalize("NFKD", text or "")
     stripped = "".join(ch for ch in decomposed if not unicodedata.combining(ch))
     folded = stripped.casefold()
-    # Letters that do not decompose (ø, ß, æ, ł) still fold to their ASCII look-alikes.
-    folded = folded.translate(str.maketrans({"ø": "o", "æ": "ae", "œ": "oe", "ł": "l", "đ": "d", "ð": "d", "þ": "th"}))
+    folded = folded.translate(_ASCII_LOOKALIKES)
     return " ".join(folded.split())
 
 

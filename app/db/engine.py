@@ -66,7 +66,8 @@ class _WriterTransaction(SQLiteTransaction):
     # Set by write_transaction: this transaction holds the single writer (its lock, BEGIN IMMEDIATE).
     holds_writer = False
 
-    async def get_connection(self):  # type: ignore[override]
+    async def get_connection(self):
+        # Piccolo types the engine as SQLiteEngine; the one that opens this transaction is always ours.
         return await self.engine._shared_writer()  # type: ignore[attr-defined]
 
     async def __aexit__(self, exception_type, exception, traceback) -> bool:
@@ -103,6 +104,7 @@ class CounterfoilEngine(SQLiteEngine):
         # (aiosqlite's worker thread is not a daemon by default).
         connection._thread.daemon = True
         await connection
+        # aiosqlite types row_factory as a Row class; sqlite3 takes any (cursor, row) callable, as Piccolo's is.
         connection.row_factory = dict_factory  # type: ignore[assignment]
         await connection.execute("PRAGMA foreign_keys = 1")
         await connection.execute("PRAGMA synchronous = FULL")
@@ -128,7 +130,7 @@ class CounterfoilEngine(SQLiteEngine):
     async def _shared_reader(self) -> aiosqlite.Connection:
         return await self._shared("reader")
 
-    async def _run_in_new_connection(self, query, args=None, query_type="generic", table=None):  # type: ignore[override]
+    async def _run_in_new_connection(self, query, args=None, query_type="generic", table=None):
         """Every statement run outside a transaction comes here (Piccolo's name: it would open a connection)."""
         kind = statement_kind(query)
         if kind == "read":
@@ -151,14 +153,14 @@ class CounterfoilEngine(SQLiteEngine):
                 setattr(self, name, None)
                 await _close_quietly(connection)
 
-    async def get_connection(self):  # type: ignore[override]
+    async def get_connection(self):
         """A fresh connection, for what Piccolo opens on its own (`Select.batch`); transactions use the writer."""
         connection = await super().get_connection()
         await connection.execute("PRAGMA synchronous = FULL")
         await connection.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_S * 1000}")
         return connection
 
-    def transaction(self, transaction_type=TransactionType.deferred, allow_nested=True):  # type: ignore[override]
+    def transaction(self, transaction_type=TransactionType.deferred, allow_nested=True):
         return _WriterTransaction(
             engine=self, transaction_type=transaction_type, allow_nested=allow_nested
         )

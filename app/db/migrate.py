@@ -77,6 +77,7 @@ async def apply_migrations() -> str:
 
     from app.db.engine import DB
 
+    # Piccolo offers no hook for where migrations live: its method is replaced, on purpose.
     BaseMigrationManager.get_migration_modules = _migration_modules_by_package  # type: ignore[method-assign]
     applied = await _name_squashed_migrations()
     if all(ids <= applied.get(app_name, set()) for app_name, ids in known_migrations().items()):

@@ -297,7 +297,7 @@ def reverse_charge_problems(categories: Iterable[str], *, seller_tax_number: str
         elif not is_vat_identifier(buyer_tax_number):
             problems.append(FieldError("client.tax_number", NOT_A_VAT_IDENTIFIER.format(
                 whose="client's", number=buyer_tax_number.strip(), where="on the client")))
-    if not (seller_tax_number or "").strip():
+    if seller_tax_number is None or not seller_tax_number.strip():
         problems.append(FieldError("settings.tax_number", SELLER_VAT_MISSING))
     elif not is_vat_identifier(seller_tax_number):
         problems.append(FieldError("settings.tax_number", NOT_A_VAT_IDENTIFIER.format(
@@ -483,7 +483,7 @@ def clean_line(raw: Mapping[str, Any], index: int, errors: list[FieldError], *,
         errors.append(FieldError(prefix + "description", f"Line {index + 1}: the description is too long"))
     out["description"] = description
     try:
-        quantity = parse_decimal(raw.get("quantity") if raw.get("quantity") not in (None, "") else "1",
+        quantity = parse_decimal(raw["quantity"] if raw.get("quantity") not in (None, "") else "1",
                                  field=f"Line {index + 1} quantity")
         if quantity == 0:
             errors.append(FieldError(prefix + "quantity", f"Line {index + 1}: the quantity cannot be zero"))
@@ -551,8 +551,8 @@ def clean_document(data: Mapping[str, Any], doc_type: str, *, partial: bool = Fa
     form = Form(data, partial=partial)
     if not partial or "client_id" in given:
         try:
-            result.client_id = int(data.get("client_id"))  # type: ignore[arg-type]
-        except (TypeError, ValueError):
+            result.client_id = int(data["client_id"])
+        except (KeyError, TypeError, ValueError):  # missing, None, or not a number
             errors.append(FieldError("client_id", "Choose a client"))
     if data.get("currency") not in (None, ""):
         try:
@@ -577,7 +577,7 @@ def clean_document(data: Mapping[str, Any], doc_type: str, *, partial: bool = Fa
         setattr(result, name, value)
     if data.get("invoice_id") not in (None, ""):
         try:
-            result.invoice_id = int(data["invoice_id"])  # type: ignore[arg-type]
+            result.invoice_id = int(data["invoice_id"])
         except (TypeError, ValueError):
             errors.append(FieldError("invoice_id", "invoice_id must be a number"))
     if not partial or "lines" in given:

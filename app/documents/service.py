@@ -9,6 +9,7 @@ from decimal import Decimal
 from typing import Any
 
 from piccolo.columns.combination import WhereRaw
+from piccolo.custom_types import Combinable
 from piccolo.query.functions.aggregate import Count, Sum
 
 from app.catalog import logic as catalog_logic
@@ -30,6 +31,7 @@ from app.common.logic import (
     parse_search,
     trigram_query,
 )
+from app.db.columns import column_values
 from app.db.engine import cached, require_write_transaction, write_transaction
 from app.documents import logic
 from app.documents.logic import CREDIT_NOTE, INVOICE, QUOTE
@@ -78,7 +80,7 @@ def _summary_query() -> Any:
 
 def _document_query() -> Any:
     """The columns of a DocumentView, with the names and numbers it shows of what it refers to."""
-    return Document.select(Document.all_columns(), Document.client.name.as_alias("client_name"),
+    return Document.select(*Document.all_columns(), Document.client.name.as_alias("client_name"),
                            Document.client.code.as_alias("client_code"),
                            Document.invoice.number.as_alias("invoice_number"),
                            Document.converted_invoice.number.as_alias("converted_invoice_number"),
@@ -311,6 +313,7 @@ async def _resolve(doc_type: str, values: logic.DocumentInput, *, current: Mappi
                                 else (current or {}).get("discount_percent", "0")}
     discount = Decimal(document["discount_percent"])
     if doc_type == INVOICE:
+        terms_days: int | None
         if values.terms_days is not None:
             terms_days = values.terms_days
         elif current is not None:
@@ -466,7 +469,7 @@ async def update_draft(document_id: int, data: Mapping[str, Any], *, partial: bo
             values.lines = await _copy_lines(document_id, current["currency"])
         document, lines, totals = await _resolve(current["doc_type"], values, current=current)
         document["updated_at"] = _now()
-        await Document.update(document).where(Document.id == document_id)
+        await Document.update(column_values(document)).where(Document.id == document_id)
         await _write_lines(document_id, lines, totals, document["currency"])
     return await get_document(document_id)
 
@@ -508,6 +511,8 @@ async def _issue_in_transaction(document_id: int, actor: int | None, *, ledger_k
     if current is None:
         raise NotFound(f"Document {document_id}")
     client = await Client.select().where(Client.id == current["client"]).first()
+    if client is None:  # the foreign key keeps it; a None here is a broken database
+        raise NotFound(f"Client {current['client']}")
     line_count = await DocumentLine.count().where(DocumentLine.document == document_id)
     logic.check_can_issue(current["doc_type"], current["status"], line_count, client["status"])
     logic.check_invoice_total(current["doc_type"], from_minor(current["total_minor"], current["currency"]))
@@ -519,6 +524,8 @@ async def _issue_in_transaction(document_id: int, actor: int | None, *, ledger_k
             facturx_enabled=bool(settings.get("facturx_enabled", True)))
     if current["doc_type"] == CREDIT_NOTE and current["invoice"] is not None:
         invoice = await Document.select().where(Document.id == current["invoice"]).first()
+        if invoice is None:  # the foreign key keeps it; a None here is a broken database
+            raise NotFound(f"Invoice {current['invoice']}")
         if invoice["status"] in ("draft", "cancelled"):
             raise Conflict("The invoice this credit note belongs to is not open any more.")
         open_amount = from_minor(invoice["total_minor"] - invoice["paid_minor"] - invoice["credited_minor"],
@@ -813,7 +820,7 @@ catalog_service.register_usage_check(documents_of_item)
 
 async def picker_items(include_ids: Sequence[int] = ()) -> list[dict[str, Any]]:
     """Catalogue items the editor offers (active ones, plus any inactive item already on the document)."""
-    condition = Item.active == True  # noqa: E712
+    condition: Combinable = Item.active == True  # noqa: E712
     if include_ids:
         condition = condition | Item.id.is_in(list(include_ids))
     rows = await Item.select(Item.id, Item.code, Item.name, Item.description, Item.unit, Item.unit_price_e4,
@@ -894,10 +901,10 @@ async def preview(doc_type: str, data: Mapping[str, Any]) -> dict[str, Any]:
         unknown = [code for code in cleaned["taxes"] if code not in rates]
         for code in unknown:
             line_errors.append(FieldError(f"lines[{index}].taxes", f"Line {index + 1}: unknown tax code {code!r}"))
-        for error in line_errors:
-            name = error.field.rpartition(".")[2]
+        for line_error in line_errors:
+            name = line_error.field.rpartition(".")[2]
             if str(raw.get(name) or "").strip() or name == "taxes":
-                row["errors"].append(error.message)
+                row["errors"].append(line_error.message)
         if any(not e.field.endswith(".description") for e in line_errors):
             continue
         computed.append((index, logic.as_line(cleaned)))

@@ -12,7 +12,7 @@ import csv
 import io
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import date, timedelta
+from datetime import date, time, timedelta
 from decimal import Decimal
 from typing import Any
 
@@ -111,7 +111,7 @@ def plain(value: Any) -> str:
 def day(value: Any) -> str:
     if value is None:
         return ""
-    if hasattr(value, "isoformat"):
+    if isinstance(value, date | time):  # a datetime is a date
         return value.isoformat()
     return str(value)
 

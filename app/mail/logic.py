@@ -213,7 +213,8 @@ def backoff_seconds(attempts: int) -> int:
     """Wait before the next try after `attempts` failed ones: 1, 2, 4 ... minutes, at most 6 hours."""
     if attempts < 1:
         return 0
-    return min(BACKOFF_CAP_S, BACKOFF_BASE_S * 2 ** min(attempts - 1, 30))
+    doubling: int = 2 ** min(attempts - 1, 30)  # typeshed types int ** int as Any (a negative power is a float)
+    return min(BACKOFF_CAP_S, BACKOFF_BASE_S * doubling)
 
 
 @dataclass(frozen=True)

@@ -41,6 +41,7 @@ from app.background import stop_task
 from app.clients import service as clients_service
 from app.clients.records import ClientView
 from app.common.logic import Conflict, FieldError, NotFound, Page, PageOf, ValidationFailed, optional_day
+from app.db.columns import column_values
 from app.db.engine import write_transaction
 from app.documents import logic as documents_logic
 from app.documents import service as documents_service
@@ -108,6 +109,7 @@ async def _row() -> dict[str, Any]:
             if row is None:
                 await MailSettings.insert(MailSettings(id=SETTINGS_ID, updated_at=_now()))
                 row = await MailSettings.select().where(MailSettings.id == SETTINGS_ID).first()
+    assert row is not None, "the mail settings row was read or inserted above"
     _remember_secret(row.get("smtp_password"))
     return row
 
@@ -147,7 +149,7 @@ async def update_mail_settings(data: Mapping[str, Any], *, actor_id: int | None 
     async with write_transaction():
         values["updated_at"] = _now()
         values["updated_by"] = actor_id
-        await MailSettings.update(values).where(MailSettings.id == SETTINGS_ID)
+        await MailSettings.update(column_values(values)).where(MailSettings.id == SETTINGS_ID)
         await OutboxMessage.update({OutboxMessage.next_attempt_at: _now()}).where(OutboxMessage.status == "queued")
     wake()
     return await get_mail_settings()
@@ -612,7 +614,7 @@ async def list_outbox(*, status: str = "", document_id: int | None = None, clien
 
 
 async def get_message(message_id: int) -> dict[str, Any]:
-    row = await OutboxMessage.select(OutboxMessage.all_columns(),
+    row = await OutboxMessage.select(*OutboxMessage.all_columns(),
                                      OutboxMessage.document.number.as_alias("document_number"),
                                      OutboxMessage.document.doc_type.as_alias("document_type"),
                                      OutboxMessage.client.name.as_alias("client_name")) \

@@ -28,7 +28,7 @@ def _now() -> datetime:
 
 
 def _payment_query() -> Any:
-    return Payment.select(Payment.all_columns(), Payment.client.name.as_alias("client_name"),
+    return Payment.select(*Payment.all_columns(), Payment.client.name.as_alias("client_name"),
                           Payment.invoice.number.as_alias("invoice_number"))
 
 

@@ -26,7 +26,7 @@ from app.common.logic import FieldError, ValidationFailed
 from app.documents import logic as documents_logic
 from app.documents.logic import TaxAmount
 from app.documents.records import DocumentView, LineView, Snapshot
-from app.money import minor_digits, round_money
+from app.money import decimal_places, minor_digits, round_money
 from app.receivables.logic import StatementView
 from app.taxes.logic import tax_registration
 
@@ -223,7 +223,7 @@ def price_text(value: Decimal, currency: str, locale: str) -> str:
     """A unit price: at least the currency's decimals, up to four if the price has them."""
     digits = minor_digits(currency)
     value = _plain(value)
-    places = max(digits, -value.as_tuple().exponent if value.as_tuple().exponent < 0 else 0)
+    places = max(digits, decimal_places(value))
     pattern = "#,##0" + ("." + "0" * places if places else "")
     return format_decimal(value, format=pattern, locale=_loc(locale))
 
@@ -296,7 +296,8 @@ def _country_name(code: str, locale: str = "en") -> str:
     if not code:
         return ""
     try:
-        return _loc(locale).territories.get(code.upper(), code.upper())
+        name: str = _loc(locale).territories.get(code.upper(), code.upper())
+        return name
     except (UnknownLocaleError, ValueError):
         return code.upper()
 
@@ -356,7 +357,9 @@ def document_data(document: DocumentView, *, settings: Mapping[str, Any],
     locale = document_locale(lang, buyer.get("country"), settings.get("default_locale"))
     labels = labels_for(lang)
     currency = document.currency
-    m = lambda value: money(value, currency, locale)  # noqa: E731
+
+    def m(value: Decimal) -> str:
+        return money(value, currency, locale)
 
     taxes = document.taxes
     lines_in = document.lines
@@ -551,8 +554,13 @@ def statement_data(data: Mapping[str, Any], *, settings: Mapping[str, Any], logo
     locale = document_locale(lang, client.get("country"), settings.get("default_locale"))
     labels = labels_for(lang)
     currency = data["currency"]
-    m = lambda value: money(_dec(value), currency, locale)  # noqa: E731
-    a = lambda value: amount_text(_dec(value), currency, locale) if value not in (None, "") and _dec(value) else ""  # noqa: E731
+
+    def m(value: Any) -> str:
+        return money(_dec(value), currency, locale)
+
+    def a(value: Any) -> str:
+        return amount_text(_dec(value), currency, locale) if value not in (None, "") and _dec(value) else ""
+
     running = _dec(data.get("opening_balance"))
     debit_total = credit_total = Decimal(0)
     entries = []
@@ -584,7 +592,7 @@ def statement_data(data: Mapping[str, Any], *, settings: Mapping[str, Any], logo
     if client.get("code"):
         meta.append([labels["client_code"], client["code"]])
     meta.append([labels["currency"], currency])
-    payment = None
+    payment: dict[str, Any] | None = None
     if closing > 0:
         payment = {"message": labels["payment_now"].format(amount=m(closing)), "rows": [], "qr_payload": None,
                    "qr_svg": None, "qr_caption": labels["scan_to_pay"]}
@@ -926,7 +934,8 @@ def facturx_xml(document: DocumentView, *, settings: Mapping[str, Any] | None = 
     if credit_note and document.invoice_number:
         _el(_el(settlement, "ram:InvoiceReferencedDocument"), "ram:IssuerAssignedID", document.invoice_number)
     ET.indent(root)
-    return ET.tostring(root, encoding="UTF-8", xml_declaration=True)
+    xml: bytes = ET.tostring(root, encoding="UTF-8", xml_declaration=True)  # any encoding but "unicode" gives bytes
+    return xml
 
 
 def facturx_totals(xml: bytes) -> dict[str, Decimal]:
@@ -937,7 +946,12 @@ def facturx_totals(xml: bytes) -> dict[str, Decimal]:
     for name in ("LineTotalAmount", "TaxBasisTotalAmount", "TaxTotalAmount", "GrandTotalAmount",
                  "TotalPrepaidAmount", "DuePayableAmount"):
         node = summary.find(f"ram:{name}", NS) if summary is not None else None
-        out[name] = Decimal(node.text) if node is not None else Decimal(0)
+        if node is None:
+            out[name] = Decimal(0)
+        elif node.text is None:
+            raise ValueError(f"the CII element {name} is empty")
+        else:
+            out[name] = Decimal(node.text)
     return out
 
 

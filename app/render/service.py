@@ -273,11 +273,12 @@ def _place(template: str, template_dir: Path | None, roots_dir: Path | None, ass
 
 
 def render_pdf_sync(template: str, data: Mapping[str, Any], *, extra_inputs: Mapping[str, str] | None = None,
-                    pdf_standards: list[str] | None = None, timestamp: int | None = None,
+                    pdf_standards: list[typst.PDFStandard] | None = None, timestamp: int | None = None,
                     template_dir: Path | None = None, roots_dir: Path | None = None,
                     assets: Mapping[str, Path] | None = None) -> bytes:
     """One PDF. Typst's root is the render's own folder (see `render_root`), or the template's folder
-    when there is no data folder; `assets` (virtual path -> file) are copied into the root first."""
+    when there is no data folder; `assets` (virtual path -> file) are copied into the root first.
+    (`typst.PDFStandard`, "a-3b" and the like, exists in typst's type stub only: annotations are not evaluated.)"""
     original = template_source(template, template_dir)
     custom = original != TYPST_DIR / template
     if not original.is_file():

@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from app.common.logic import FieldError, ValidationFailed
+from app.db.columns import column_values
 from app.db.engine import write_transaction
 from app.paths import UnsafeFileName, ensure_private_dir, resolve_inside
 from app.settings import logic
@@ -27,6 +28,7 @@ async def get_settings() -> dict[str, Any]:
             if row is None:
                 await BusinessSettings.insert(BusinessSettings(id=SETTINGS_ID, updated_at=datetime.now(UTC)))
                 row = await BusinessSettings.select().where(BusinessSettings.id == SETTINGS_ID).first()
+    assert row is not None, "the settings row was read or inserted above"
     return row
 
 
@@ -46,7 +48,7 @@ async def update_settings(data: Mapping[str, Any], *, actor_id: int | None = Non
     async with write_transaction():
         values["updated_at"] = datetime.now(UTC)
         values["updated_by"] = actor_id
-        await BusinessSettings.update(values).where(BusinessSettings.id == SETTINGS_ID)
+        await BusinessSettings.update(column_values(values)).where(BusinessSettings.id == SETTINGS_ID)
     return await get_settings()
 
 
@@ -58,7 +60,7 @@ async def store_number_patterns(patterns: Mapping[str, str], *, actor_id: int | 
     """
     await get_settings()
     async with write_transaction():
-        await BusinessSettings.update({**patterns, "updated_at": datetime.now(UTC), "updated_by": actor_id}).where(
+        await BusinessSettings.update(column_values({**patterns, "updated_at": datetime.now(UTC), "updated_by": actor_id})).where(
             BusinessSettings.id == SETTINGS_ID)
     return await get_settings()
 

@@ -7,6 +7,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from app.common.logic import FieldError, NotFound, ValidationFailed
+from app.db.columns import column_values
 from app.db.engine import write_transaction
 from app.taxes import logic
 from app.taxes.logic import TaxRate
@@ -59,7 +60,7 @@ async def update_tax(code: str, data: Mapping[str, Any]) -> dict[str, Any]:
     async with write_transaction():
         current = await get_tax(code)
         values["updated_at"] = _now()
-        await Tax.update(values).where(Tax.id == current["id"])
+        await Tax.update(column_values(values)).where(Tax.id == current["id"])
     return await get_tax(code)
 
 

@@ -20,6 +20,7 @@ from litestar.exceptions import (
 )
 from litestar.response import Redirect, Template
 from litestar.status_codes import HTTP_500_INTERNAL_SERVER_ERROR
+from litestar.types import ExceptionHandlersMap
 
 from app import __version__
 from app.common.logic import Conflict, FieldError, Forbidden, NotFound, PageOf, ValidationFailed, parse_page
@@ -189,7 +190,7 @@ def on_internal_error(request: Request, exc: Exception) -> Response:
     return _error_page(request, 500, detail)
 
 
-EXCEPTION_HANDLERS = {
+EXCEPTION_HANDLERS: ExceptionHandlersMap = {
     ValidationFailed: on_validation_failed,
     NotFound: on_not_found,
     Conflict: on_conflict,

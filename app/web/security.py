@@ -22,6 +22,7 @@ from urllib.parse import urlsplit
 
 from litestar import Request, Response
 from litestar.connection import ASGIConnection
+from litestar.enums import ScopeType
 from litestar.exceptions import NotAuthorizedException, PermissionDeniedException
 from litestar.handlers.base import BaseRouteHandler
 from litestar.types import ASGIApp, Receive, Scope, Send
@@ -76,7 +77,7 @@ async def _plain(send: Send, status: int, text: str, *, json_body: bool = False)
     await send({"type": "http.response.start", "status": status,
                 "headers": [(b"content-type", content_type), (b"content-length", str(len(body)).encode()),
                             *SECURITY_HEADERS]})
-    await send({"type": "http.response.body", "body": body})
+    await send({"type": "http.response.body", "body": body, "more_body": False})
 
 
 class SecurityMiddleware:
@@ -184,7 +185,9 @@ def requires_login(connection: ASGIConnection, handler: BaseRouteHandler) -> Non
     if owner_only and not identity.is_owner:
         raise PermissionDeniedException("Only the owner of this Counterfoil can do this.")
     if identity.via == "token":
-        refusal = token_refusal(identity.token_scope or "", connection.scope.get("method", "GET"),
+        scope = connection.scope
+        method = scope["method"] if scope["type"] == ScopeType.HTTP else "GET"  # a websocket's scope has no method
+        refusal = token_refusal(identity.token_scope or "", method,
                                 api_route=is_api_path(connection.scope["path"]), owner_only_route=owner_only)
         if refusal is not None:
             raise PermissionDeniedException(refusal)

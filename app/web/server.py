@@ -95,7 +95,7 @@ def create_app(config: Config, *, prepare: bool = True) -> Litestar:
                       "batches": Provide(lambda: batches, use_cache=True, sync_to_thread=False)},
         guards=[requires_login],
         before_request=csrf_before_request,
-        exception_handlers=EXCEPTION_HANDLERS,  # type: ignore[arg-type]
+        exception_handlers=EXCEPTION_HANDLERS,
         template_config=TemplateConfig(directory=TEMPLATES_DIR, engine=JinjaTemplateEngine,
                                        engine_callback=templating.configure),
         openapi_config=OpenAPIConfig(

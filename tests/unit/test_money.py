@@ -11,6 +11,7 @@ from hypothesis import strategies as st
 from app.money import (
     MoneyError,
     check_currency,
+    decimal_places,
     from_minor,
     minor_digits,
     money_text,
@@ -123,6 +124,19 @@ def test_parse_decimal_refuses_floats_and_booleans(bad):
 def test_parse_decimal_refuses_non_numbers(bad):
     with pytest.raises(MoneyError):
         parse_decimal(bad, field="amount")
+
+
+@pytest.mark.parametrize(("value", "places"), [
+    (Decimal("1.50"), 2), (Decimal("0.0125"), 4), (Decimal(100), 0), (Decimal("1E+2"), 0), (Decimal("-3.1"), 1),
+])
+def test_decimal_places_counts_the_written_digits_after_the_point(value, places):
+    assert decimal_places(value) == places
+
+
+@pytest.mark.parametrize("bad", [Decimal("NaN"), Decimal("sNaN"), Decimal("Infinity"), Decimal("-Infinity")])
+def test_decimal_places_refuses_what_is_not_a_number(bad):
+    with pytest.raises(MoneyError, match="not a number"):
+        decimal_places(bad)
 
 
 def test_parse_decimal_names_the_field():

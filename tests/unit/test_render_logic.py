@@ -262,6 +262,17 @@ def test_invoice_xml_is_valid_and_carries_the_documents_totals(schematron):
     assert root.find(".//rsm:ExchangedDocument/ram:TypeCode", logic.NS).text == "380"
 
 
+def test_facturx_totals_name_an_empty_amount_and_read_a_missing_one_as_zero():
+    xml = logic.facturx_xml(fabricate_invoice(2))
+    root = ET.fromstring(xml)
+    summary = root.find(".//ram:SpecifiedTradeSettlementHeaderMonetarySummation", logic.NS)
+    assert summary.find("ram:TotalPrepaidAmount", logic.NS) is None
+    assert logic.facturx_totals(xml)["TotalPrepaidAmount"] == 0
+    summary.find("ram:GrandTotalAmount", logic.NS).text = None
+    with pytest.raises(ValueError, match="GrandTotalAmount is empty"):
+        logic.facturx_totals(ET.tostring(root))
+
+
 def test_credit_note_xml_references_its_invoice(schematron):
     document = with_taxes(fabricate_invoice(2, doc_type="credit_note", number="CN-2026-0003"), ["VAT20", "VAT20"],
                           RATES)

@@ -17,6 +17,7 @@ from typing import Any
 
 from litestar import Request, Response, get, post
 from litestar.background_tasks import BackgroundTask
+from litestar.datastructures import UploadFile
 from litestar.response import File, Template
 
 from app.auth import service as auth_service
@@ -77,7 +78,7 @@ async def backup_import(request: Request, config: Config) -> Response:
     form = await request.form()
     upload = form.get("bundle")
     passphrase = str(form.get("passphrase") or "")
-    if not hasattr(upload, "file") or not getattr(upload, "filename", ""):
+    if not isinstance(upload, UploadFile) or not upload.filename:
         return await _page(request, config, status_code=422, import_error="Choose the backup file to import.",
                            import_code="no_file")
     if not passphrase:
@@ -85,12 +86,12 @@ async def backup_import(request: Request, config: Config) -> Response:
                            import_code="no_passphrase")
     service.discard_pending_restores(config)
     try:
-        staged = await asyncio.to_thread(service.stage_bundle, config, upload.file, passphrase)  # type: ignore[union-attr]
+        staged = await asyncio.to_thread(service.stage_bundle, config, upload.file, passphrase)
     except logic.BackupError as error:
         return await _page(request, config, status_code=error.status, import_error=error.message,
                            import_code=error.code)
     finally:
-        await upload.close()  # type: ignore[union-attr]
+        await upload.close()
     return _confirm_page(request, staged)
 
 

@@ -98,7 +98,7 @@ async def job_panel(request: Request, batches: Batches, job_id: str) -> Template
 async def job_cancel(request: Request, batches: Batches, job_id: str) -> Response:
     job = batches.cancel(job_id, _owner(request))
     if _is_htmx(request):
-        return _panel(request, batches, job)   # type: ignore[return-value]
+        return _panel(request, batches, job)
     return redirect(f"/batch/{job.id}", request=request)
 
 

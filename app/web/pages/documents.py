@@ -360,7 +360,7 @@ async def editor_save(request: Request, document_id: int) -> Response:
             raise ValidationFailed([FieldError(k, v) for k, v in errors.items()])
         await service.update_draft(document_id, body, actor=actor_id(request))
     except ValidationFailed as failed:
-        mapped = {}
+        mapped: dict[str, str] = {}
         for error in failed.errors:
             mapped.setdefault(logic.form_error_field(error.field, kept), error.message)
         context = await _editor_context(doc, values, lines or [logic.blank_line()])

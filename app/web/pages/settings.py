@@ -6,6 +6,7 @@ import asyncio
 from typing import Any
 
 from litestar import Request, Response, get, post
+from litestar.datastructures import UploadFile
 from litestar.response import File, Template
 
 from app.common.logic import NotFound, ValidationFailed
@@ -82,7 +83,7 @@ async def settings_numbering(request: Request, config: Config) -> Response:
 async def settings_logo_upload(request: Request, config: Config) -> Response:
     form = await request.form()
     upload = form.get("logo")
-    content = await upload.read() if hasattr(upload, "read") else b""
+    content = await upload.read() if isinstance(upload, UploadFile) else b""
     try:
         await service.save_logo(config.attachments_dir, content, actor_id=request.scope["user"].user_id)
     except ValidationFailed as failed:
