@@ -154,13 +154,35 @@ def cmd_demo(args: argparse.Namespace) -> int:
 
 
 def cmd_check(args: argparse.Namespace) -> int:
-    from app.integrity.service import run_checks
+    """SQLite's full integrity check first (a damaged file is named, with the newest backups), then the
+    books. Reads only, so a read-only folder can be checked; an older schema is upgraded first when the
+    folder can be written."""
+    from app.backup import service as backup_service
+    from app.db import datafolder
+    from app.db.lifecycle import inspect_database
+    from app.integrity.service import integrity_breaks, run_checks
 
     config = _config(args)
-    if not config.database_path.exists():
+    if not config.database_path.is_file() or config.database_path.stat().st_size == 0:
+        inspect_database(config)   # refuses an emptied database where data was (DatabaseMissing)
         raise UserError(f"no Counterfoil database in {config.data_dir}")
-    asyncio.run(_open(config))
-    breaks = run_checks(config.database_path)
+    writable = datafolder.database_writable(config.database_path)
+    if writable:
+        backup_service.recover_interrupted_restore(config)   # a restore cut short finishes or is undone first
+    damaged = integrity_breaks(config.database_path)
+    if damaged:
+        for item in damaged:
+            print(f"BREAK {item}")
+        print(f"counterfoil check: {config.database_path} is damaged ({len(damaged)} problem(s) reported by SQLite). "
+              + backup_service.recovery_advice(config), file=sys.stderr)
+        return 1
+    inspection = inspect_database(config, quick_check=False)   # refuses a newer schema
+    if inspection.needs_migration:
+        if not writable:
+            raise UserError(f"{config.database_path} was made by an older Counterfoil and must be upgraded before it "
+                            f"can be checked, which needs a writable folder: {config.data_dir} is read-only")
+        asyncio.run(_open(config))
+    breaks = run_checks(config.database_path, integrity=False)
     for item in breaks:
         print(f"BREAK {item}")
     if breaks:
@@ -297,7 +319,19 @@ def cmd_serve(args: argparse.Namespace) -> int:
     return serve(config, open_in_browser=not getattr(args, "no_browser", False))
 
 
+def _with_recovery_advice(error: Exception) -> str:
+    """A refused database's message, with the newest backups when one would help."""
+    from app.backup import service as backup_service
+    from app.db.datafolder import DatabaseRefused
+
+    message = getattr(error, "message", str(error))
+    if isinstance(error, DatabaseRefused) and error.backups_help:
+        message += " " + backup_service.recovery_advice(Config.for_data_dir(error.data_dir))
+    return message
+
+
 def main(argv: list[str] | None = None) -> int:
+    from app.db.datafolder import DataFolderProblem
     from app.db.lifecycle import SQLiteTooOld
 
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
@@ -316,6 +350,9 @@ def main(argv: list[str] | None = None) -> int:
         return 1
     except SQLiteTooOld as error:
         print(f"counterfoil: {error}", file=sys.stderr)
+        return 1
+    except DataFolderProblem as error:
+        print(f"counterfoil: {_with_recovery_advice(error)}", file=sys.stderr)
         return 1
     except KeyboardInterrupt:
         return 130

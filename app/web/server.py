@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import socket
 from decimal import Decimal
 from pathlib import Path
@@ -22,7 +23,8 @@ from app.auth import service as auth_service
 from app.backup import service as backup_service
 from app.batch import service as batch_service
 from app.config import Config
-from app.db.lifecycle import open_database
+from app.db import datafolder
+from app.db.lifecycle import close_database, open_database
 from app.exports import service as exports_service
 from app.mail import service as mail_service
 from app.paths import FONTS_DIR, STATIC_DIR, TEMPLATES_DIR
@@ -46,6 +48,8 @@ from app.web.pages import settings as settings_routes
 from app.web.pages import taxes as taxes_routes
 from app.web.responses import EXCEPTION_HANDLERS
 from app.web.security import PUBLIC, SecurityMiddleware, csrf_before_request, requires_login
+
+log = logging.getLogger("counterfoil")
 
 # Files that are compressed already (ZIPs, PDFs): gzip would cost CPU on the event loop for nothing
 # and drop Content-Length, which the browser needs to show a download's progress.
@@ -78,11 +82,28 @@ def create_app(config: Config, *, prepare: bool = True) -> Litestar:
     accountant = exports_service.Scheduler(config)   # the monthly package, catching up at start
     batches = batch_service.Batches(config)   # batch print / ZIP jobs of the document lists, in memory
 
+    workers = [scheduler, outbox, accountant]
+    running: list[object] = []
+
     async def on_startup() -> None:
         if prepare:
             await open_database(config)
         await auth_service.purge_expired_sessions(idle_timeout_s=config.idle_timeout_s,
                                                   lifetime_s=config.session_lifetime_s)
+
+    async def start_workers() -> None:
+        # Serving a read-only folder's copy, nothing may send mail or write backups: what they would
+        # record as done would be lost at stop, and done again at the next start.
+        if datafolder.WATCH.serving_copy:
+            log.warning("read-only data folder: the outbox, scheduled backups and the accountant's package are off")
+            return
+        for worker in workers:
+            await worker.start()
+            running.append(worker)
+
+    async def stop_workers() -> None:
+        while running:
+            await running.pop().stop()   # type: ignore[attr-defined]
 
     static = create_static_files_router(path="/static", directories=[STATIC_DIR], opt=PUBLIC,
                                         include_in_schema=False, send_as_attachment=False)
@@ -107,8 +128,10 @@ def create_app(config: Config, *, prepare: bool = True) -> Litestar:
         compression_config=CompressionConfig(backend="gzip", minimum_size=2048, exclude=UNCOMPRESSED_PATHS),
         logging_config=LoggingConfig(log_exceptions="never", disable_stack_trace={404, 401, 403, 409, 422},
                                      loggers={"counterfoil": {"level": "INFO", "propagate": True}}),
-        on_startup=[on_startup, scheduler.start, outbox.start, accountant.start, batches.start],
-        on_shutdown=[scheduler.stop, outbox.stop, accountant.stop, batches.stop],
+        on_startup=[on_startup, start_workers, batches.start],
+        # The database last: the on-quit backup (scheduler.stop) still reads it. Closing it folds the
+        # write-ahead log into counterfoil.sqlite, so that file alone holds everything after a stop.
+        on_shutdown=[stop_workers, batches.stop, close_database],
         type_encoders={Decimal: str, Path: str},
         request_max_body_size=20 * 1024 * 1024,
         debug=False,
