@@ -96,6 +96,15 @@ async def _open(config: Config) -> None:
     await open_database(config)
 
 
+async def _close(config: Config) -> None:
+    """A command is done with the database: its connections close, and, unless a server holds the folder
+    (it does so at its own stop), the write-ahead log is folded into the database file."""
+    from app.backup import service as backup_service
+    from app.db.lifecycle import close_database
+
+    await close_database(checkpoint=backup_service.server_port(config) is None)
+
+
 def cmd_init(args: argparse.Namespace) -> int:
     from app.auth import service as auth_service
     from app.common.logic import Conflict, ValidationFailed
@@ -108,8 +117,12 @@ def cmd_init(args: argparse.Namespace) -> int:
 
     async def run() -> None:
         await _open(config)
-        await auth_service.setup_owner({"business_name": args.business_name, "name": args.owner_name,
-                                        "email": args.owner_email, "password": password, "password_repeat": password})
+        try:
+            await auth_service.setup_owner({"business_name": args.business_name, "name": args.owner_name,
+                                            "email": args.owner_email, "password": password,
+                                            "password_repeat": password})
+        finally:
+            await _close(config)
     try:
         asyncio.run(run())
     except ValidationFailed as failed:
@@ -128,7 +141,10 @@ def cmd_token_create(args: argparse.Namespace) -> int:
 
     async def run() -> str:
         await _open(config)
-        return await auth_service.create_api_token_for_owner(args.name)
+        try:
+            return await auth_service.create_api_token_for_owner(args.name)
+        finally:
+            await _close(config)
     try:
         print(asyncio.run(run()))
     except ValidationFailed as failed:
@@ -147,7 +163,10 @@ def cmd_demo(args: argparse.Namespace) -> int:
 
     async def run() -> dict[str, int]:
         await _open(config)
-        return await demo.fill(config, clients=args.clients, invoices=args.invoices)
+        try:
+            return await demo.fill(config, clients=args.clients, invoices=args.invoices)
+        finally:
+            await _close(config)
     counts = asyncio.run(run())
     print("Demo data added: " + ", ".join(f"{n} {what}" for what, n in counts.items()))
     return 0
@@ -174,14 +193,17 @@ def cmd_check(args: argparse.Namespace) -> int:
         for item in damaged:
             print(f"BREAK {item}")
         print(f"counterfoil check: {config.database_path} is damaged ({len(damaged)} problem(s) reported by SQLite). "
-              + backup_service.recovery_advice(config), file=sys.stderr)
+              + backup_service.recovery_advice(config, damaged=True), file=sys.stderr)
         return 1
     inspection = inspect_database(config, quick_check=False)   # refuses a newer schema
     if inspection.needs_migration:
         if not writable:
             raise UserError(f"{config.database_path} was made by an older Counterfoil and must be upgraded before it "
                             f"can be checked, which needs a writable folder: {config.data_dir} is read-only")
-        asyncio.run(_open(config))
+        async def upgrade() -> None:
+            await _open(config)
+            await _close(config)
+        asyncio.run(upgrade())
     breaks = run_checks(config.database_path, integrity=False)
     for item in breaks:
         print(f"BREAK {item}")
@@ -322,11 +344,12 @@ def cmd_serve(args: argparse.Namespace) -> int:
 def _with_recovery_advice(error: Exception) -> str:
     """A refused database's message, with the newest backups when one would help."""
     from app.backup import service as backup_service
-    from app.db.datafolder import DatabaseRefused
+    from app.db.datafolder import DatabaseDamaged, DatabaseRefused
 
     message = getattr(error, "message", str(error))
     if isinstance(error, DatabaseRefused) and error.backups_help:
-        message += " " + backup_service.recovery_advice(Config.for_data_dir(error.data_dir))
+        message += " " + backup_service.recovery_advice(Config.for_data_dir(error.data_dir),
+                                                        damaged=isinstance(error, DatabaseDamaged))
     return message
 
 

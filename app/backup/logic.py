@@ -725,14 +725,31 @@ def export_filename(business_name: str, now: datetime) -> str:
     return f"counterfoil-{slug + '-' if slug else ''}{now:%Y%m%d-%H%M}{SUFFIX}"
 
 
-def recovery_advice(database: str, kept: tuple[str, datetime] | None, scheduled: tuple[str, datetime] | None) -> str:
+_TIME_IN_NAME_RE = re.compile(r"(\d{8})-(\d{4})(\d{2})?(?!\d)")
+
+
+def time_in_name(name: str) -> datetime | None:
+    """When a kept copy or a backup was made, from its name: pre-restore-20260501-101500.sqlite,
+    counterfoil-20260501-101500.counterfoil, counterfoil-my-shop-20260501-1015.counterfoil."""
+    match = _TIME_IN_NAME_RE.search(name)
+    if match is None:
+        return None
+    try:
+        return datetime.strptime(match.group(1) + match.group(2) + (match.group(3) or "00"), "%Y%m%d%H%M%S")
+    except ValueError:
+        return None
+
+
+def recovery_advice(database: str, kept: tuple[str, datetime] | None, scheduled: tuple[str, datetime] | None,
+                    *, damaged: bool) -> str:
     """What to do with a damaged or emptied database: the newest copies there are (`kept`: the newest
     `pre-restore-*.sqlite`, `scheduled`: the newest scheduled backup, each with when it was made), and how
     to put one back. The damaged file is kept aside, never overwritten: it may still be needed."""
     if kept is None and scheduled is None:
-        return (f"No backup was found (no pre-restore copy beside it, no scheduled backups). Keep {database} as "
-                "it is (`sqlite3 counterfoil.sqlite .recover` may save part of it), or restore a backup you keep "
-                "elsewhere: quit Counterfoil, rename the file, then `counterfoil backup import FILE`.")
+        salvage = " (`sqlite3 counterfoil.sqlite .recover` may save part of it)" if damaged else ""
+        return (f"No backup was found (no pre-restore copy beside it, no scheduled backups). Keep {database} "
+                f"as it is{salvage}; to restore a backup you keep elsewhere: quit Counterfoil, rename the file, "
+                "then `counterfoil backup import FILE`.")
     ways = []
     if scheduled is not None:
         ways.append(f"restore the newest scheduled backup, {scheduled[0]} (made {scheduled[1]:%Y-%m-%d %H:%M}), "

@@ -505,8 +505,9 @@ def newest_backups(config: Config) -> tuple[tuple[Path, datetime] | None, tuple[
         dated = []
         for path in paths:
             try:
-                if path.is_file() and path.stat().st_size > 0:
-                    dated.append((path, datetime.fromtimestamp(path.stat().st_mtime)))
+                if path.is_file() and path.stat().st_size > 0:   # the time in its name, else when last written
+                    made = logic.time_in_name(path.name) or datetime.fromtimestamp(path.stat().st_mtime)
+                    dated.append((path, made))
             except OSError:
                 continue
         return max(dated, key=lambda item: item[1]) if dated else None
@@ -519,12 +520,12 @@ def newest_backups(config: Config) -> tuple[tuple[Path, datetime] | None, tuple[
     return kept, newest(candidates)
 
 
-def recovery_advice(config: Config) -> str:
+def recovery_advice(config: Config, *, damaged: bool) -> str:
     """What to do when the database is damaged or was emptied: the newest backups, and how to put one back."""
     kept, scheduled = newest_backups(config)
     return logic.recovery_advice(str(config.database_path),
                                  (str(kept[0]), kept[1]) if kept else None,
-                                 (str(scheduled[0]), scheduled[1]) if scheduled else None)
+                                 (str(scheduled[0]), scheduled[1]) if scheduled else None, damaged=damaged)
 
 
 # -- staging and verifying a bundle -------------------------------------------------------

@@ -198,8 +198,9 @@ async def _open_copy(config: Config, inspection: Inspection, *, migrate: bool) -
     log.warning("the data folder %s is read-only: serving its data without saving changes", config.data_dir)
 
 
-async def close_database() -> None:
+async def close_database(*, checkpoint: bool = True) -> None:
     """At stop: fold the write-ahead log into the database file and close the connections (then
-    `counterfoil.sqlite` alone holds everything); a read-only start's copy goes."""
-    await engine.DB.close_connections(checkpoint=not datafolder.WATCH.serving_copy)
+    `counterfoil.sqlite` alone holds everything); a read-only start's copy goes. `checkpoint=False` for
+    a command that wrote while a server holds the folder (the server folds the log in at its stop)."""
+    await engine.DB.close_connections(checkpoint=checkpoint and not datafolder.WATCH.serving_copy)
     datafolder.release_copy()

@@ -105,6 +105,9 @@ def create_app(config: Config, *, prepare: bool = True) -> Litestar:
         while running:
             await running.pop().stop()   # type: ignore[attr-defined]
 
+    async def on_shutdown() -> None:
+        await close_database()
+
     static = create_static_files_router(path="/static", directories=[STATIC_DIR], opt=PUBLIC,
                                         include_in_schema=False, send_as_attachment=False)
     # The pages use the same bundled Inter as the PDFs (no CDN, no network).
@@ -131,7 +134,7 @@ def create_app(config: Config, *, prepare: bool = True) -> Litestar:
         on_startup=[on_startup, start_workers, batches.start],
         # The database last: the on-quit backup (scheduler.stop) still reads it. Closing it folds the
         # write-ahead log into counterfoil.sqlite, so that file alone holds everything after a stop.
-        on_shutdown=[stop_workers, batches.stop, close_database],
+        on_shutdown=[stop_workers, batches.stop, on_shutdown],
         type_encoders={Decimal: str, Path: str},
         request_max_body_size=20 * 1024 * 1024,
         debug=False,
