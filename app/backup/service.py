@@ -4,7 +4,10 @@ Export: a consistent snapshot of the database (SQLite's backup API, then
 `PRAGMA integrity_check` on the copy), every attachment, the user's own document
 templates (`templates/`; the PDF cache is left out) and a manifest go, as a
 tar stream, through the streaming encryptor into `FILE.part`, which becomes FILE
-only once complete. Memory stays flat whatever the data size.
+only once complete. Memory stays flat whatever the data size. The snapshot is made in a
+private folder beside FILE (`.counterfoil-export-*`), never in the data folder, which may be
+full or read-only; it is removed when the export ends, and one left by an export that was
+killed is removed by the next export to that folder or the server's next start.
 
 Import happens in two steps, so the live data is touched only when everything is known
 to be good:
