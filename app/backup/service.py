@@ -581,6 +581,7 @@ def _check_space(folder: Path, needed: int) -> None:
 def stage_bundle(config: Config, source: Path | BinaryIO, passphrase: str, *,
                  progress: Progress | None = None) -> Staged:
     """Decrypt and check everything into a private folder; raise a BackupError and leave nothing behind otherwise."""
+    datafolder.before_write()   # a server whose folder is read-only or gone restores nothing (DataFolderProblem)
     handle: BinaryIO
     own_handle = isinstance(source, (str, Path))
     if own_handle:
@@ -886,6 +887,7 @@ async def apply_staged(config: Config, staged: Staged, *, in_server: bool = Fals
     old_umask = os.umask(0o077)
     try:
         async with engine.writes_paused() if in_server else _nothing():
+            datafolder.before_write()
             try:
                 await asyncio.to_thread(restore.recover, config)   # an earlier restore cut short, if any
                 swapped = await asyncio.to_thread(restore.swap_in, config, staged.folder, moment,

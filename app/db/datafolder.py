@@ -187,9 +187,10 @@ def problem_from(error: BaseException) -> DataFolderProblem | None:
         where = data_dir
     elif isinstance(error, OSError):
         kind = logic.failure_kind(os_errno=error.errno)
-        where = Path(os.fsdecode(error.filename)).parent if error.filename else data_dir
-        if kind != logic.DISK_FULL and (data_dir is None or not _inside(where, data_dir)):
+        path = Path(os.fsdecode(error.filename)) if error.filename else None
+        if kind != logic.DISK_FULL and (data_dir is None or (path is not None and not _inside(path, data_dir))):
             return None   # a file elsewhere (a USB stick, a certificate): not the data folder's doing
+        where = (path if path.is_dir() else path.parent) if path is not None else data_dir
     else:
         return None
     if kind is None:

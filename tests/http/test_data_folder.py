@@ -399,6 +399,11 @@ def test_a_read_only_start_simulated_in_process(config, owner, monkeypatch):
         refused = browser.post("/clients", data={"name": "Cedar Café"})
         assert refused.status_code == 503 and "is read-only" in refused.text
         assert browser.get("/health").json()["data_folder"] == "read-only"
+        csrf = CSRF_RE.search(browser.get("/backup").text).group(1)   # type: ignore[union-attr]
+        restore = browser.post("/backup/import", data={"passphrase": PASSPHRASE, "csrf_token": csrf},
+                               files={"bundle": ("b.counterfoil", b"CFBACKUP" + b"\0" * 120,
+                                                 "application/octet-stream")})
+        assert restore.status_code == 503 and "is read-only" in restore.text
     assert files_of(config.data_dir) == before
     assert datafolder.WATCH.copy_dir is None   # the copy went with the server's stop
 
