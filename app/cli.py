@@ -47,6 +47,13 @@ def build_parser() -> argparse.ArgumentParser:
     token_create = token_commands.add_parser("create", help="create an API token for the owner and print it")
     _data_dir_option(token_create)
     token_create.add_argument("--name", required=True)
+    # Owner by default: what this command has always made, so the scripts that call it keep working
+    # (whoever can run it holds the data folder, and with it every power already).
+    token_create.add_argument("--scope", choices=("read", "write", "owner"), default="owner",
+                              help="read: only look; write: also create, change and send; "
+                                   "owner (default): also settings, users, backups, tokens and deleting")
+    token_create.add_argument("--expires", metavar="YYYY-MM-DD", default=None,
+                              help="the last day the token works (default: until revoked)")
 
     check = commands.add_parser("check", help="prove that documents, payments and ledgers agree (exit 0 only if all holds)")
     _data_dir_option(check)
@@ -142,13 +149,13 @@ def cmd_token_create(args: argparse.Namespace) -> int:
     async def run() -> str:
         await _open(config)
         try:
-            return await auth_service.create_api_token_for_owner(args.name)
+            return await auth_service.create_api_token_for_owner(args.name, scope=args.scope, valid_until=args.expires)
         finally:
             await _close(config)
     try:
         print(asyncio.run(run()))
     except ValidationFailed as failed:
-        raise UserError(failed.errors[0].message) from None
+        raise UserError("; ".join(error.message for error in failed.errors)) from None
     except Conflict as conflict:
         raise UserError(conflict.detail) from None
     return 0

@@ -129,13 +129,13 @@ async def fill(config: Config, *, clients: int = 40, invoices: int = 120, seed: 
         except ValidationFailed:
             pass  # already there from an earlier demo run
     existing = (await clients_service.count_clients())
-    start = existing["active"] + existing["archived"]
+    start = existing.active + existing.archived
     made_clients = 0
     for index in range(start, start + clients):
         client = await clients_service.create_client(_client(rng, index), default_currency="CAD")
         made_clients += 1
         if index % 17 == 16:
-            await clients_service.set_status(client["id"], "archived")
+            await clients_service.set_status(client.id, "archived")
     made = await _documents(rng, invoices)
     made["emails"] = await mail_service.demo_outbox(
         config.data_dir, accountant_email="books@ledgerline-accounting.example",
@@ -166,7 +166,7 @@ async def _documents(rng: random.Random, invoices: int) -> dict[str, int]:
     if invoices == 0:
         return {}
     clients = [c for c in (await clients_service.list_clients(status="active", page=Page(1, 500))).items
-               if c["currency"] == "CAD"] or (await clients_service.list_clients(status="active", page=Page(1, 500))).items
+               if c.currency == "CAD"] or (await clients_service.list_clients(status="active", page=Page(1, 500))).items
     items = [i for i in (await catalog_service.list_items(active=True, page=Page(1, 500))).items]
     if not clients or not items:
         return {}
@@ -177,63 +177,63 @@ async def _documents(rng: random.Random, invoices: int) -> dict[str, int]:
         issue_date = today - timedelta(days=int(420 * (1 - index / max(1, invoices))) + rng.randint(0, 3))
         issue_date = min(issue_date, today)
         doc = await documents_service.create_document("invoice", {
-            "client_id": client["id"], "issue_date": issue_date.isoformat(), "terms_days": rng.choice([14, 30, 30, 45]),
+            "client_id": client.id, "issue_date": issue_date.isoformat(), "terms_days": rng.choice([14, 30, 30, 45]),
             "lines": _lines(rng, items), "notes": "Thank you!" if rng.random() < 0.3 else ""})
         counts["invoices"] += 1
         if index >= invoices - 3:
             continue  # a few drafts, as anyone has
-        doc = await documents_service.issue(doc["id"])
+        doc = await documents_service.issue(doc.id)
         fate = rng.random()
         age = (today - issue_date).days
         if fate < 0.04:
-            await documents_service.cancel(doc["id"], "Issued to the wrong client")
+            await documents_service.cancel(doc.id, "Issued to the wrong client")
             continue
         if rng.random() < 0.5:
-            await documents_service.mark_sent([doc["id"]])
+            await documents_service.mark_sent([doc.id])
         if (age > 40 and fate < 0.8) or (age > 10 and fate < 0.35):
-            paid_on = min(today, doc["issue_date"] + timedelta(days=rng.randint(3, 40)))
-            await payments_service.record_payment(doc["id"], {
-                "amount": str(doc["total"]), "date": paid_on.isoformat(),
+            paid_on = min(today, doc.issue_date + timedelta(days=rng.randint(3, 40)))
+            await payments_service.record_payment(doc.id, {
+                "amount": str(doc.total), "date": paid_on.isoformat(),
                 "method": rng.choice(["bank_transfer", "bank_transfer", "card", "cheque", "paypal"]),
                 "reference": f"TRX-{rng.randint(10000, 99999)}"})
             counts["payments"] += 1
-        elif fate < 0.9 and doc["total"] > 20:
-            partial = (doc["total"] / 2).quantize(doc["total"])
-            await payments_service.record_payment(doc["id"], {"amount": str(partial), "date": today.isoformat(),
+        elif fate < 0.9 and doc.total > 20:
+            partial = (doc.total / 2).quantize(doc.total)
+            await payments_service.record_payment(doc.id, {"amount": str(partial), "date": today.isoformat(),
                                                               "method": "bank_transfer", "reference": "Deposit"})
             counts["payments"] += 1
         elif fate < 0.93:
-            credit = await documents_service.credit_invoice(doc["id"])
-            first = credit["lines"][0]
-            await documents_service.update_draft(credit["id"], {"lines": [{
-                "description": f"Goodwill credit: {first['description']}", "quantity": "1",
-                "unit_price": str((first["net"] / 4).quantize(first["net"])), "taxes": first["tax_codes"].split()}]})
-            await documents_service.issue(credit["id"])
+            credit = await documents_service.credit_invoice(doc.id)
+            first = credit.lines[0]
+            await documents_service.update_draft(credit.id, {"lines": [{
+                "description": f"Goodwill credit: {first.description}", "quantity": "1",
+                "unit_price": str((first.net / 4).quantize(first.net)), "taxes": list(first.taxes)}]})
+            await documents_service.issue(credit.id)
             counts["credit notes"] += 1
     # The public authority's invoice: a zero-rated export, with its Leitweg-ID for XRechnung.
     authorities = [c for c in (await clients_service.list_clients(status="active", page=Page(1, 500))).items
-                   if c["buyer_reference"] and c["tax_number"]]
+                   if c.buyer_reference and c.tax_number]
     for authority in authorities[:1]:
         doc = await documents_service.create_document("invoice", {
-            "client_id": authority["id"], "currency": "EUR", "issue_date": today.isoformat(),
+            "client_id": authority.id, "currency": "EUR", "issue_date": today.isoformat(),
             "terms_days": 30, "lines": AUTHORITY_LINES, "notes": "Rahmenvertrag Barrierefreiheit 2026, Los 2"})
-        await documents_service.issue(doc["id"])
+        await documents_service.issue(doc.id)
         counts["invoices"] += 1
     for index in range(max(3, invoices // 10)):
         client = rng.choice(clients)
         quote = await documents_service.create_document("quote", {
-            "client_id": client["id"], "issue_date": (today - timedelta(days=rng.randint(0, 60))).isoformat(),
+            "client_id": client.id, "issue_date": (today - timedelta(days=rng.randint(0, 60))).isoformat(),
             "lines": _lines(rng, items)})
         counts["quotes"] += 1
         if index % 5 == 0:
             continue
-        quote = await documents_service.issue(quote["id"])
-        if quote["shown_status"] != "issued":
+        quote = await documents_service.issue(quote.id)
+        if quote.shown_status != "issued":
             continue
         if index % 5 == 1:
-            await documents_service.decide_quote(quote["id"], "accept")
+            await documents_service.decide_quote(quote.id, "accept")
         elif index % 5 == 2:
-            await documents_service.decide_quote(quote["id"], "decline")
+            await documents_service.decide_quote(quote.id, "decline")
         elif index % 5 == 3:
-            await documents_service.convert_quote(quote["id"])
+            await documents_service.convert_quote(quote.id)
     return counts

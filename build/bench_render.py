@@ -31,6 +31,8 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from app.documents.logic import TaxAmount
+from app.documents.records import DocumentView, LineView
 from app.money import round_money
 from app.render import logic, service
 
@@ -56,8 +58,8 @@ DESCRIPTIONS = ["Website redesign: discovery workshop", "UX research and intervi
 def fabricate_invoice(lines: int = 20, *, number: str = "INV-2026-0042", status: str = "issued",
                       client: dict[str, Any] | None = None, currency: str = "EUR", tax_rate: str = "20",
                       category: str = "S", scale: Decimal = Decimal(1), paid: Decimal = Decimal(0),
-                      doc_type: str = "invoice", document_id: int = 42, discount: bool = True) -> dict[str, Any]:
-    """A document dict shaped like documents.service.get_document's, totals computed exactly."""
+                      doc_type: str = "invoice", document_id: int = 42, discount: bool = True) -> DocumentView:
+    """A document as documents.service.get_document returns it, totals computed exactly."""
     client = dict(CLIENT if client is None else client)
     rows, subtotal = [], Decimal(0)
     for i in range(lines):
@@ -66,32 +68,35 @@ def fabricate_invoice(lines: int = 20, *, number: str = "INV-2026-0042", status:
         line_discount = Decimal(10) if discount and i % 7 == 3 else Decimal(0)
         net = round_money(quantity * price * (100 - line_discount) / 100, currency)
         subtotal += net
-        rows.append({"position": i + 1, "item": None, "description": DESCRIPTIONS[i % len(DESCRIPTIONS)]
-                     + (f" (phase {i // len(DESCRIPTIONS) + 1})" if i >= len(DESCRIPTIONS) else ""),
-                     "quantity": str(quantity), "unit": "h" if i % 3 else "day", "unit_price": str(price),
-                     "discount_percent": str(line_discount), "tax_codes": "VAT", "net": net})
+        rows.append(LineView(position=i + 1, item_id=None, description=DESCRIPTIONS[i % len(DESCRIPTIONS)]
+                             + (f" (phase {i // len(DESCRIPTIONS) + 1})" if i >= len(DESCRIPTIONS) else ""),
+                             quantity=quantity, unit="h" if i % 3 else "day", unit_price=price,
+                             discount_percent=line_discount, taxes=("VAT",), net=net))
     rate = Decimal(tax_rate)
     tax = round_money(subtotal * rate / 100, currency)
     total = subtotal + tax
     issued_at = datetime(2026, 3, 12, 9, 30, tzinfo=UTC)
-    return {
-        "id": document_id, "doc_type": doc_type, "number": number if status != "draft" else None, "status": status,
-        "shown_status": status, "client": 1, "client_name": client["name"], "currency": currency,
-        "issue_date": date(2026, 3, 12), "due_date": date(2026, 4, 11) if doc_type == "invoice" else None,
-        "valid_until": date(2026, 4, 11) if doc_type == "quote" else None, "terms_days": 30,
-        "discount_percent": "0", "notes": "Thank you for your business.", "terms": "Payment within 30 days.",
-        "footer": "", "subtotal": subtotal, "tax_total": tax, "total": total, "paid": paid, "credited": Decimal(0),
-        "balance": total - paid if doc_type == "invoice" else Decimal(0),
-        "taxes": [{"code": "VAT", "name": f"VAT {tax_rate} %", "rate": tax_rate, "base": str(subtotal),
-                   "amount": str(tax), "compound": False, "category": category,
-                   "note": logic.EXEMPTION_REASONS.get(category, "") if category != "S" else ""}],
-        "snapshot": {"business": {k: SETTINGS.get(k, "") for k in (
+    issued = status != "draft"
+    return DocumentView(
+        id=document_id, doc_type=doc_type, number=number if issued else None, status=status, shown_status=status,
+        client_id=1, client_name=client["name"], client_code=client.get("code", ""), currency=currency,
+        issue_date=date(2026, 3, 12), due_date=date(2026, 4, 11) if doc_type == "invoice" else None,
+        valid_until=date(2026, 4, 11) if doc_type == "quote" else None, terms_days=30,
+        discount_percent=Decimal(0), notes="Thank you for your business.", terms="Payment within 30 days.",
+        footer="", subtotal=subtotal, tax_total=tax, total=total, paid=paid, credited=Decimal(0),
+        balance=total - paid if doc_type == "invoice" else Decimal(0),
+        taxes=(TaxAmount(code="VAT", name=f"VAT {tax_rate} %", rate=rate, base=subtotal, amount=tax,
+                         compound=False, category=category,
+                         note=logic.EXEMPTION_REASONS.get(category, "") if category != "S" else ""),),
+        snapshot={"business": {k: SETTINGS.get(k, "") for k in (
             "name", "tagline", "address_line1", "address_line2", "postal_code", "city", "region", "country", "email",
             "phone", "website", "registration_number", "tax_number", "logo_filename", "bank_account_holder",
-            "bank_name", "bank_iban", "bank_bic")}, "client": client} if status != "draft" else None,
-        "invoice_number": None, "source_quote_number": None, "cancel_reason": "",
-        "issued_at": issued_at if status != "draft" else None, "lines": rows,
-    }
+            "bank_name", "bank_iban", "bank_bic")}, "client": client} if issued else None,
+        invoice_id=None, invoice_number=None, source_quote_id=None, source_quote_number=None,
+        converted_invoice_id=None, converted_invoice_number=None, duplicated_from=None, cancel_reason="",
+        issued_at=issued_at if issued else None, sent_at=None, cancelled_at=None, decided_at=None,
+        created_at=issued_at, updated_at=issued_at, created_by=None, lines=tuple(rows),
+    )
 
 
 STATEMENT_ENTRIES = 370  # ten A4 pages

@@ -5,7 +5,7 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from typing import Any
 
 from app.common.logic import FieldError, Form
@@ -29,6 +29,7 @@ class Identity:
     name: str
     role: str
     via: str  # session | token
+    token_scope: str | None = None  # read | write | owner, for a token; None for a browser session
 
     @property
     def is_owner(self) -> bool:
@@ -96,3 +97,86 @@ def session_expired(*, created_at: datetime, last_seen_at: datetime, now: dateti
                     idle_timeout_s: int, lifetime_s: int) -> bool:
     return (now - last_seen_at).total_seconds() > idle_timeout_s or (now - created_at).total_seconds() > lifetime_s
 
+
+
+# -- API token scopes ------------------------------------------------------------
+
+TOKEN_SCOPES = ("read", "write", "owner")
+TOKEN_SCOPE_LABELS = {
+    "read": "Read: look, change nothing",
+    "write": "Write: also create, change and send",
+    "owner": "Owner: also settings, users, backups, tokens and deleting",
+}
+# What a read token may do: look, never change (RFC 9110's safe methods that Counterfoil answers).
+READ_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+MAX_TOKEN_NAME_LENGTH = 100
+LAST_TOKEN_DAY = date(2200, 12, 31)
+
+
+def token_refusal(scope: str, method: str, *, api_route: bool, owner_only_route: bool) -> str | None:
+    """Why a token of `scope` may not make this request, or None when it may.
+
+    Tokens are for scripts, so they open only the JSON API; the pages are for a signed-in browser.
+    `read` only looks; `write` also changes; what only the owner may do (settings, users, backups,
+    tokens, deleting) needs `owner`. An unknown scope opens nothing. The user's role still applies
+    after this: a staff user's token never does what only the owner may."""
+    if scope not in TOKEN_SCOPES:
+        return "This API token has no known scope; make a new one."
+    if not api_route:
+        return "API tokens open only the /api/ routes; pages need a browser sign-in."
+    if owner_only_route and scope != "owner":
+        return f"This needs an API token with the owner scope; this one is {scope}."
+    if scope == "read" and method.upper() not in READ_METHODS:
+        return "This API token is read-only: it may look (GET), not change anything."
+    return None
+
+
+def token_allows(scope: str, method: str, *, api_route: bool = True, owner_only_route: bool = False) -> bool:
+    return token_refusal(scope, method, api_route=api_route, owner_only_route=owner_only_route) is None
+
+
+def token_expired(valid_until: date | None, today: date) -> bool:
+    """A token works through its last day (`valid_until`, in the business's time zone); None: no end."""
+    return valid_until is not None and today > valid_until
+
+
+def clean_new_token(data: Mapping[str, Any], *, role: str, today: date, default_scope: str = "write"
+                    ) -> dict[str, Any]:
+    """Name, scope and last day of a new API token. Only the owner's tokens can have the owner scope
+    (a staff user's token could not use it); the last day is today or later, or empty for no end."""
+    form = Form(data)
+    name = str(data.get("name") or "").strip()
+    if not name or len(name) > MAX_TOKEN_NAME_LENGTH or any(not ch.isprintable() for ch in name):
+        form.error("name", f"Give the token a name on one line (at most {MAX_TOKEN_NAME_LENGTH} characters), "
+                           "e.g. 'backup script'")
+    else:
+        form.values["name"] = name
+    form.choice("scope", TOKEN_SCOPES, default=default_scope, label="Scope")
+    if form.values.get("scope") == "owner" and role != "owner":
+        form.values.pop("scope")
+        form.error("scope", "Only the owner's tokens can have the owner scope; choose read or write")
+    raw = data.get("valid_until")
+    if isinstance(raw, date) and not isinstance(raw, datetime):
+        valid_until: date | None = raw
+    elif raw is None or str(raw).strip() == "":
+        valid_until = None
+    else:
+        try:
+            valid_until = date.fromisoformat(str(raw).strip())
+        except ValueError:
+            valid_until = None
+            form.error("valid_until", f"Expires: {str(raw)[:40]!r} is not a date (YYYY-MM-DD)")
+    if valid_until is not None and valid_until < today:
+        form.error("valid_until", f"Expires: {valid_until.isoformat()} has passed; give today or a later day")
+    elif valid_until is not None and valid_until > LAST_TOKEN_DAY:
+        form.error("valid_until", f"Expires: at the latest {LAST_TOKEN_DAY.isoformat()} (or leave it empty)")
+    values = form.raise_if_invalid()
+    values["valid_until"] = valid_until
+    return values
+
+
+def token_state(*, revoked: bool, valid_until: date | None, today: date) -> str:
+    """How a token reads on the account page: revoked, expired or active."""
+    if revoked:
+        return "revoked"
+    return "expired" if token_expired(valid_until, today) else "active"

@@ -7,7 +7,7 @@ import functools
 import logging
 import secrets
 from collections.abc import Awaitable, Callable, Mapping
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 from argon2 import PasswordHasher
@@ -25,6 +25,15 @@ log = logging.getLogger("counterfoil.auth")
 _hasher = PasswordHasher()  # argon2id, t=3, m=64 MiB, p=4
 LAST_SEEN_GRANULARITY = timedelta(seconds=60)
 TOKEN_PREFIX = "cf_"
+
+
+class TokenExpired(Exception):
+    """A known, unrevoked API token past its last day: refused with words that say so (not "invalid")."""
+
+    def __init__(self, valid_until: date):
+        self.valid_until = valid_until
+        super().__init__(f"This API token expired: its last day was {valid_until.isoformat()}. "
+                         "Make a new one on your account page or with `counterfoil token create`.")
 
 
 class LoginThrottled(Exception):
@@ -271,45 +280,65 @@ async def purge_expired_sessions(*, idle_timeout_s: int, lifetime_s: int) -> int
 
 # -- API tokens ---------------------------------------------------------------
 
-async def create_api_token(user_id: int, name: str) -> tuple[str, dict[str, Any]]:
-    name = (name or "").strip()
-    if not name or len(name) > 100:
-        raise ValidationFailed([FieldError("name", "Give the token a name (at most 100 characters), e.g. 'backup script'")])
+async def create_api_token(user_id: int, name: str, *, scope: str = "write",
+                           valid_until: date | str | None = None) -> tuple[str, dict[str, Any]]:
+    """A new token for the user: `scope` read, write or owner (owner only for the owner's account),
+    working through `valid_until` (None: until revoked). Returns the token, shown once, and its row."""
+    user = await get_user(user_id)
+    values = logic.clean_new_token({"name": name, "scope": scope, "valid_until": valid_until},
+                                   role=user["role"], today=await settings_service.today())
     token = TOKEN_PREFIX + secrets.token_urlsafe(32)
     async with write_transaction():
         await get_user(user_id)
-        row = ApiToken(name=name, token_hash=logic.token_hash(token), prefix=token[:10], user=user_id, created_at=_now())
+        row = ApiToken(name=values["name"], token_hash=logic.token_hash(token), prefix=token[:10], user=user_id,
+                       created_at=_now(), scope=values["scope"], valid_until=values["valid_until"])
         await row.save()
-    return token, await get_api_token(row.id)
+        created = await _api_token_row(row.id)
+    return token, created
 
 
-async def create_api_token_for_owner(name: str) -> str:
+async def create_api_token_for_owner(name: str, *, scope: str = "owner", valid_until: date | str | None = None) -> str:
     owner = await User.select(User.id).where(User.role == "owner").first()
     if owner is None:
         raise Conflict("There is no owner yet: run `counterfoil init` or open the app to set it up first.")
-    token, _ = await create_api_token(owner["id"], name)
+    token, _ = await create_api_token(owner["id"], name, scope=scope, valid_until=valid_until)
     return token
 
 
-async def get_api_token(token_id: int) -> dict[str, Any]:
-    row = await ApiToken.select(ApiToken.id, ApiToken.name, ApiToken.prefix, ApiToken.created_at, ApiToken.last_used_at,
-                                ApiToken.revoked_at, ApiToken.user, ApiToken.user.email).where(ApiToken.id == token_id).first()
+_TOKEN_COLUMNS = (ApiToken.id, ApiToken.name, ApiToken.prefix, ApiToken.scope, ApiToken.valid_until, ApiToken.created_at,
+                  ApiToken.last_used_at, ApiToken.revoked_at, ApiToken.user, ApiToken.user.email)
+
+
+async def _api_token_row(token_id: int) -> dict[str, Any]:
+    row = await ApiToken.select(*_TOKEN_COLUMNS).where(ApiToken.id == token_id).first()
     if row is None:
         raise NotFound(f"Token {token_id}")
     return row
 
 
+async def get_api_token(token_id: int) -> dict[str, Any]:
+    """One token (never its secret) with `state`: active, expired or revoked."""
+    row = await _api_token_row(token_id)
+    row["state"] = logic.token_state(revoked=row["revoked_at"] is not None, valid_until=row["valid_until"],
+                                     today=await settings_service.today())
+    return row
+
+
 async def list_api_tokens(*, user_id: int | None = None) -> list[dict[str, Any]]:
-    query = ApiToken.select(ApiToken.id, ApiToken.name, ApiToken.prefix, ApiToken.created_at, ApiToken.last_used_at,
-                            ApiToken.revoked_at, ApiToken.user, ApiToken.user.email)
+    query = ApiToken.select(*_TOKEN_COLUMNS)
     if user_id is not None:
         query = query.where(ApiToken.user == user_id)
-    return await query.order_by(ApiToken.created_at, ascending=False)
+    rows = await query.order_by(ApiToken.created_at, ascending=False)
+    today = await settings_service.today()
+    for row in rows:
+        row["state"] = logic.token_state(revoked=row["revoked_at"] is not None, valid_until=row["valid_until"],
+                                         today=today)
+    return rows
 
 
 async def revoke_api_token(token_id: int, *, actor: Identity) -> dict[str, Any]:
     async with write_transaction():
-        token = await get_api_token(token_id)
+        token = await _api_token_row(token_id)
         if not actor.is_owner and token["user"] != actor.user_id:
             raise Forbidden("You can only revoke your own tokens.")
         if token["revoked_at"] is None:
@@ -318,19 +347,24 @@ async def revoke_api_token(token_id: int, *, actor: Identity) -> dict[str, Any]:
 
 
 async def identity_for_token(token: str) -> Identity | None:
+    """Who a bearer token speaks for, with its scope; None when unknown, revoked or its user is
+    deactivated. Raises TokenExpired for a token past its last day."""
     if not token.startswith(TOKEN_PREFIX) or len(token) > 100:
         return None
-    row = await ApiToken.select(ApiToken.id, ApiToken.last_used_at, ApiToken.user, ApiToken.user.email,
-                                ApiToken.user.name, ApiToken.user.role, ApiToken.user.active).where(
+    row = await ApiToken.select(ApiToken.id, ApiToken.last_used_at, ApiToken.scope, ApiToken.valid_until,
+                                ApiToken.user, ApiToken.user.email, ApiToken.user.name, ApiToken.user.role,
+                                ApiToken.user.active).where(
         (ApiToken.token_hash == logic.token_hash(token)) & ApiToken.revoked_at.is_null()).first()
     if row is None or not row["user.active"]:
         return None
+    if row["valid_until"] is not None and logic.token_expired(row["valid_until"], await settings_service.today()):
+        raise TokenExpired(row["valid_until"])
     now = _now()
     if row["last_used_at"] is None or now - row["last_used_at"] > LAST_SEEN_GRANULARITY:
         await _unless_the_folder_refuses(
             lambda: ApiToken.update({ApiToken.last_used_at: now}).where(ApiToken.id == row["id"]))
     return Identity(user_id=row["user"], email=row["user.email"], name=row["user.name"] or row["user.email"],
-                    role=row["user.role"], via="token")
+                    role=row["user.role"], via="token", token_scope=row["scope"])
 
 
 # -- launch tokens (the person who started the program) ------------------------

@@ -1,4 +1,4 @@
-from piccolo.columns import Boolean, ForeignKey, Integer, OnDelete, Serial, Text, Timestamptz, Varchar
+from piccolo.columns import Boolean, Date, ForeignKey, Integer, OnDelete, Serial, Text, Timestamptz, Varchar
 from piccolo.table import Table
 
 from app.db.engine import DB
@@ -38,6 +38,10 @@ class ApiToken(Table, db=DB, tablename="api_token"):
     created_at = Timestamptz()
     last_used_at = Timestamptz(null=True, default=None)
     revoked_at = Timestamptz(null=True, default=None)
+    # read | write | owner (app.auth.logic.token_refusal says what each may do)
+    scope = Varchar(length=10, default="write")
+    # The last day the token works, in the business's time zone; None: until revoked.
+    valid_until = Date(null=True, default=None)
 
 
 class LoginAttempt(Table, db=DB, tablename="login_attempt"):
@@ -61,3 +65,11 @@ class LaunchToken(Table, db=DB, tablename="launch_token"):
     expires_at = Timestamptz()
     used_at = Timestamptz(null=True, default=None)
     attempts = Integer(default=0)
+
+
+# Named CHECK constraints, added by the hand-written migration (see app.db.constraints).
+CHECKS = {
+    "api_token": {
+        "api_token_scope_known": "scope IN ('read', 'write', 'owner')",
+    },
+}

@@ -46,7 +46,7 @@ from app.backup import logic
 from app.backup.logic import ContentInvalid, RestoreChoices
 from app.config import Config
 from app.db import engine
-from app.paths import UnsafeFileName, check_bare_name
+from app.paths import UnsafeFileName, check_bare_name, fsync_dir, fsync_file
 
 log = logging.getLogger("counterfoil.backup")
 
@@ -69,27 +69,6 @@ def reached(step: str) -> None:
         if kill is not None:
             os.kill(os.getpid(), kill)
         os._exit(137)   # where there is no SIGKILL: no cleanup, no flush either
-
-
-def _fsync_dir(path: Path) -> None:
-    try:
-        fd = os.open(path, os.O_RDONLY)
-    except OSError:
-        return
-    try:
-        os.fsync(fd)
-    except OSError:
-        pass
-    finally:
-        os.close(fd)
-
-
-def _fsync_file(path: Path) -> None:
-    fd = os.open(path, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
 
 
 # -- what the staged database would do ---------------------------------------------------------
@@ -270,7 +249,7 @@ def _write_journal(folder: Path, journal: Journal) -> None:
         out.flush()
         os.fsync(out.fileno())
     os.replace(partial, folder / JOURNAL_NAME)
-    _fsync_dir(folder)
+    fsync_dir(folder)
 
 
 def _read_journal(folder: Path) -> Journal | None:
@@ -301,10 +280,10 @@ def _copy_live_database(live: Path, target: Path) -> None:
         with closing(sqlite3.connect(partial)) as copy:
             source.backup(copy, pages=-1)
             copy.execute("PRAGMA journal_mode = DELETE")
-    _fsync_file(partial)
+    fsync_file(partial)
     reached("previous_copy_part")
     os.rename(partial, target)
-    _fsync_dir(target.parent)
+    fsync_dir(target.parent)
 
 
 @dataclass
@@ -312,6 +291,19 @@ class Swapped:
     previous_database: Path | None
     previous_attachments: Path | None
     previous_templates: Path | None
+
+
+
+def _set_aside(folder: Path, keep_as: Path) -> Path | None:
+    """Move a live folder out of the way of the bundle's: kept as `keep_as` when it holds anything
+    (returned), removed when empty."""
+    if not folder.is_dir():
+        return None
+    if any(folder.iterdir()):
+        os.rename(folder, keep_as)
+        return keep_as
+    folder.rmdir()
+    return None
 
 
 def swap_in(config: Config, staged_folder: Path, now: datetime, choices: RestoreChoices) -> Swapped:
@@ -330,7 +322,6 @@ def swap_in(config: Config, staged_folder: Path, now: datetime, choices: Restore
     previous_db, previous_attachments, previous_templates = pre_restore_names(data_dir, now)
     templates = data_dir / TEMPLATES_DIR_NAME
     folder = swap_dir(config)
-    kept_attachments = kept_templates = None
     try:
         os.rename(staged_folder, folder)
         new_attachments = _identity(folder / "attachments")
@@ -340,31 +331,21 @@ def swap_in(config: Config, staged_folder: Path, now: datetime, choices: Restore
                           had_templates=templates.is_dir(), new_attachments=new_attachments,
                           new_templates=_identity(folder / TEMPLATES_DIR_NAME))
         _write_journal(folder, journal)
-        _fsync_dir(data_dir)
+        fsync_dir(data_dir)
         reached("journal_written")
         if has_live:
             _copy_live_database(live, previous_db)
         reached("previous_copied")
         attachments = config.attachments_dir
-        if attachments.is_dir():
-            if any(attachments.iterdir()):
-                os.rename(attachments, previous_attachments)
-                kept_attachments = previous_attachments
-            else:
-                attachments.rmdir()
+        kept_attachments = _set_aside(attachments, previous_attachments)
         reached("old_attachments_moved")
         os.rename(folder / "attachments", attachments)
         reached("new_attachments_moved")
-        if templates.is_dir():
-            if any(templates.iterdir()):
-                os.rename(templates, previous_templates)
-                kept_templates = previous_templates
-            else:
-                templates.rmdir()
+        kept_templates = _set_aside(templates, previous_templates)
         reached("old_templates_moved")
         if journal.new_templates is not None:
             os.rename(folder / TEMPLATES_DIR_NAME, templates)
-        _fsync_dir(data_dir)
+        fsync_dir(data_dir)
         reached("new_templates_moved")
         if has_live:
             with closing(sqlite3.connect(folder / logic.DATABASE_MEMBER)) as source, \
@@ -377,7 +358,7 @@ def swap_in(config: Config, staged_folder: Path, now: datetime, choices: Restore
                     pass   # readers still at work; SQLite checkpoints later
         else:
             os.replace(folder / logic.DATABASE_MEMBER, live)
-        _fsync_dir(data_dir)
+        fsync_dir(data_dir)
     except BaseException:
         recover(config)
         raise
@@ -390,9 +371,9 @@ def finish(config: Config) -> None:
     folder = swap_dir(config)
     journal = _read_journal(folder)
     (folder / JOURNAL_NAME).unlink(missing_ok=True)
-    _fsync_dir(folder)
+    fsync_dir(folder)
     shutil.rmtree(folder, ignore_errors=True)
-    _fsync_dir(config.data_dir)
+    fsync_dir(config.data_dir)
     if journal is not None and _has_marker(config.database_path, journal.marker):
         with closing(sqlite3.connect(config.database_path, timeout=engine.BUSY_TIMEOUT_S)) as live:
             live.execute("PRAGMA user_version = 0")
@@ -438,7 +419,7 @@ def recover(config: Config) -> str | None:
         outcome = "rolled back"
     (folder / JOURNAL_NAME).unlink(missing_ok=True)
     shutil.rmtree(folder, ignore_errors=True)
-    _fsync_dir(data_dir)
+    fsync_dir(data_dir)
     log.warning("an interrupted restore was %s: the data folder holds the %s data", outcome,
                 "restored" if outcome == "completed" else "previous")
     return outcome
@@ -464,5 +445,5 @@ def _put_back(config: Config, folder: Path, journal: Journal) -> None:
         attachments.mkdir(mode=0o700)
     if journal.previous_database is not None:
         (data_dir / journal.previous_database).unlink(missing_ok=True)   # the live database is that one
-    _fsync_dir(data_dir)
+    fsync_dir(data_dir)
 

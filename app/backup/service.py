@@ -50,7 +50,7 @@ import stat
 import tarfile
 import tempfile
 import time
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
@@ -59,7 +59,7 @@ from pathlib import Path
 from typing import Any, BinaryIO
 
 from app import __version__
-from app.background import stop_task
+from app.background import Periodic
 from app.backup import logic, restore
 from app.backup.bundle import BundleReader, BundleWriter, Progress, read_header
 from app.backup.logic import (
@@ -78,7 +78,7 @@ from app.db import datafolder, engine
 from app.db.engine import write_transaction
 from app.db.migrate import MigrationError, apply_migrations, known_migrations, schema_against_program
 from app.instance import AlreadyRunning, InstanceLock, running_port
-from app.paths import ensure_private_dir
+from app.paths import ensure_private_dir, fsync_dir, fsync_file
 
 log = logging.getLogger("counterfoil.backup")
 
@@ -94,19 +94,6 @@ _POOL = ThreadPoolExecutor(max_workers=2, thread_name_prefix="counterfoil-backup
 
 
 # -- small file helpers ---------------------------------------------------------------
-
-def _fsync_dir(path: Path) -> None:
-    try:
-        fd = os.open(path, os.O_RDONLY)
-    except OSError:
-        return
-    try:
-        os.fsync(fd)
-    except OSError:
-        pass
-    finally:
-        os.close(fd)
-
 
 def _open_new_private(path: Path) -> BinaryIO:
     fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
@@ -412,7 +399,7 @@ def export_bundle(config: Config, target: Path, passphrase: str, *, overwrite: b
             handle.flush()
             os.fsync(handle.fileno())
         os.replace(partial, target)
-        _fsync_dir(target.parent)
+        fsync_dir(target.parent)
         return ExportResult(target, target.stat().st_size, manifest)
     except OSError as error:
         partial.unlink(missing_ok=True)
@@ -632,14 +619,6 @@ def stage_bundle(config: Config, source: Path | BinaryIO, passphrase: str, *,
             handle.close()
 
 
-def _fsync_file(path: Path) -> None:
-    fd = os.open(path, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
-
-
 def _halves(progress: Progress | None) -> tuple[Progress | None, Progress | None]:
     """The two passes over a bundle report as one: the first half, then the second."""
     if progress is None:
@@ -678,28 +657,38 @@ def _read_manifest(tar: tarfile.TarFile, member: tarfile.TarInfo) -> bytes:
     return extracted.read()
 
 
+def _archive_members(reader: BundleReader,
+                     manifest: list[bytes]) -> Iterator[tuple[tarfile.TarFile, tarfile.TarInfo, str]]:
+    """The bundle's archive, member by member as it is decrypted: each file once, in order, the manifest
+    last (read into `manifest`, not yielded), and nothing after the archive's end."""
+    names: set[str] = set()
+    with tarfile.open(fileobj=reader, mode="r|", bufsize=COPY_BLOCK) as tar:  # type: ignore[call-overload]
+        for member in tar:
+            if manifest:
+                raise ContentInvalid("The backup holds files after its manifest. " + UNCHANGED)
+            name = _plain_member(member)
+            if name in names:
+                raise ContentInvalid(f"The backup holds {name!r} twice. " + UNCHANGED)
+            names.add(name)
+            if name == MANIFEST_MEMBER:
+                manifest.append(_read_manifest(tar, member))
+                continue
+            yield tar, member, name
+    if not reader.drain():
+        raise ContentInvalid("The backup holds data after the end of its archive. " + UNCHANGED)
+
+
 def _survey(reader: BundleReader) -> tuple[dict[str, Any], dict[str, int]]:
     """The first pass: authenticate the whole payload and read the archive's headers and manifest,
     writing nothing. Returns the manifest (its shape checked) and each member's declared size."""
     declared: dict[str, int] = {}
-    manifest_bytes: bytes | None = None
+    manifest_bytes: list[bytes] = []
     try:
-        with tarfile.open(fileobj=reader, mode="r|", bufsize=COPY_BLOCK) as tar:  # type: ignore[call-overload]
-            for member in tar:
-                if manifest_bytes is not None:
-                    raise ContentInvalid("The backup holds files after its manifest. " + UNCHANGED)
-                name = _plain_member(member)
-                if name in declared:
-                    raise ContentInvalid(f"The backup holds {name!r} twice. " + UNCHANGED)
-                if name == MANIFEST_MEMBER:
-                    manifest_bytes = _read_manifest(tar, member)
-                    continue
-                declared[name] = member.size
-        if not reader.drain():
-            raise ContentInvalid("The backup holds data after the end of its archive. " + UNCHANGED)
+        for _tar, member, name in _archive_members(reader, manifest_bytes):
+            declared[name] = member.size
     except (tarfile.TarError, UnicodeError, EOFError) as error:
         raise ContentInvalid(f"The backup's archive is malformed ({error}). " + UNCHANGED) from None
-    manifest = _parse_manifest(manifest_bytes)
+    manifest = _parse_manifest(manifest_bytes[0] if manifest_bytes else None)
     logic.listed_files(manifest)
     return manifest, declared
 
@@ -715,47 +704,36 @@ def _extract(reader: BundleReader, folder: Path,
     folder when this returns or raises.
     """
     seen: dict[str, MemberDigest] = {}
-    manifest_bytes: bytes | None = None
+    manifest_bytes: list[bytes] = []
     inspecting: Future[DatabaseInspection] | None = None
     syncing: list[Future[None]] = []
     root = folder.resolve()
     try:
         try:
-            with tarfile.open(fileobj=reader, mode="r|", bufsize=COPY_BLOCK) as tar:  # type: ignore[call-overload]
-                for member in tar:
-                    if manifest_bytes is not None:
-                        raise ContentInvalid("The backup holds files after its manifest. " + UNCHANGED)
-                    name = _plain_member(member)
-                    if name in seen:
-                        raise ContentInvalid(f"The backup holds {name!r} twice. " + UNCHANGED)
-                    if name == MANIFEST_MEMBER:
-                        manifest_bytes = _read_manifest(tar, member)
-                        continue
-                    if declared.get(name) != member.size:
-                        raise ContentInvalid("The backup changed while it was being read. " + UNCHANGED)
-                    extracted = tar.extractfile(member)
-                    assert extracted is not None
-                    target = root / name
-                    if root not in target.parents:   # names are already checked; belt and braces
-                        raise ContentInvalid(f"The backup holds a file with an unsafe name {name!r}. " + UNCHANGED)
-                    target.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
-                    digest = hashlib.sha256()
-                    size = 0
-                    with _open_new_private(target) as out:
-                        while block := extracted.read(COPY_BLOCK):
-                            digest.update(block)
-                            size += len(block)
-                            out.write(block)
-                    seen[name] = MemberDigest(name, size, digest.hexdigest())
-                    if name == DATABASE_MEMBER:
-                        inspecting = _POOL.submit(_inspect_database, target)
-                    else:
-                        syncing.append(_POOL.submit(_fsync_file, target))
-            if not reader.drain():
-                raise ContentInvalid("The backup holds data after the end of its archive. " + UNCHANGED)
+            for tar, member, name in _archive_members(reader, manifest_bytes):
+                if declared.get(name) != member.size:
+                    raise ContentInvalid("The backup changed while it was being read. " + UNCHANGED)
+                extracted = tar.extractfile(member)
+                assert extracted is not None
+                target = root / name
+                if root not in target.parents:   # names are already checked; belt and braces
+                    raise ContentInvalid(f"The backup holds a file with an unsafe name {name!r}. " + UNCHANGED)
+                target.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+                digest = hashlib.sha256()
+                size = 0
+                with _open_new_private(target) as out:
+                    while block := extracted.read(COPY_BLOCK):
+                        digest.update(block)
+                        size += len(block)
+                        out.write(block)
+                seen[name] = MemberDigest(name, size, digest.hexdigest())
+                if name == DATABASE_MEMBER:
+                    inspecting = _POOL.submit(_inspect_database, target)
+                else:
+                    syncing.append(_POOL.submit(fsync_file, target))
         except (tarfile.TarError, UnicodeError, EOFError) as error:
             raise ContentInvalid(f"The backup's archive is malformed ({error}). " + UNCHANGED) from None
-        manifest = _parse_manifest(manifest_bytes)
+        manifest = _parse_manifest(manifest_bytes[0] if manifest_bytes else None)
         logic.check_manifest(manifest, seen)
         assert inspecting is not None   # check_manifest requires the database
         for future in syncing:
@@ -782,7 +760,7 @@ def _inspect_database(path: Path) -> DatabaseInspection:
         if connection.execute("PRAGMA journal_mode").fetchone()[0].lower() == "wal":
             connection.execute("PRAGMA journal_mode = DELETE")
         connection.close()
-        _fsync_file(path)
+        fsync_file(path)
         return DatabaseInspection(problem, facts)
     except sqlite3.DatabaseError as error:
         connection.close()
@@ -1103,24 +1081,15 @@ class Scheduler:
 
     def __init__(self, config: Config):
         self.config = config
-        self.task: asyncio.Task[None] | None = None
-
-    async def _loop(self) -> None:
-        await asyncio.sleep(SCHEDULER_FIRST_CHECK_S)
-        while True:
-            try:
-                await run_if_due(self.config)
-            except Exception:
-                log.exception("the backup scheduler failed to check")
-            await asyncio.sleep(SCHEDULER_INTERVAL_S)
+        self.periodic = Periodic("the backup schedule's check", lambda: run_if_due(config),
+                                 first_delay_s=SCHEDULER_FIRST_CHECK_S, interval_s=SCHEDULER_INTERVAL_S)
 
     async def start(self) -> None:
         cleanup_stale_work(self.config)
-        self.task = asyncio.get_running_loop().create_task(self._loop())
+        self.periodic.start()
 
     async def stop(self) -> None:
-        await stop_task(self.task)
-        self.task = None
+        await self.periodic.stop()
         try:
             row = await get_schedule()
             if row["rhythm"] == "on_quit":

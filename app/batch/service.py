@@ -67,7 +67,7 @@ async def client_name_of(filters: Filters) -> str:
     if filters.client_id is None:
         return ""
     try:
-        return (await clients_service.get_client(filters.client_id))["name"]
+        return (await clients_service.get_client(filters.client_id)).name
     except NotFound:
         raise ValidationFailed([FieldError("client_id", f"Client: there is no client number {filters.client_id}.")],
                                detail="These filters cannot be used.") from None

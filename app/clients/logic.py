@@ -50,12 +50,7 @@ def clean_client(data: Mapping[str, Any], *, partial: bool = False) -> dict[str,
     if form.values.get("phone") and not re.fullmatch(r"[0-9+()./\- ]+(?:\s*(?:x|ext\.?)\s*\d+)?", form.values["phone"], re.I):
         form.values.pop("phone")
         form.error("phone", "Phone may only hold digits, spaces and + ( ) - . /")
-    form.text("address_line1", max_length=200, label="Address")
-    form.text("address_line2", max_length=200, label="Address (line 2)")
-    form.text("postal_code", max_length=40, label="Postal code")
-    form.text("city", max_length=120)
-    form.text("region", max_length=120, label="Province / state")
-    form.country("country")
+    form.postal_address()
     form.currency("currency")
     form.choice("language", LANGUAGES, default="en")
     form.text("tax_number", max_length=80, label="Tax number")

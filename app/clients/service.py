@@ -9,6 +9,7 @@ from typing import Any
 from piccolo.columns.combination import WhereRaw
 
 from app.clients import logic
+from app.clients.records import ClientCounts, ClientView
 from app.clients.tables import Client
 from app.common.logic import (
     Conflict,
@@ -63,7 +64,7 @@ def search_clause(q: str):
 
 
 async def list_clients(*, q: str = "", status: str = "active", sort: str = "name",
-                       descending: bool = False, page: Page = Page()) -> PageOf:
+                       descending: bool = False, page: Page = Page()) -> PageOf[ClientView]:
     if status not in ("active", "archived", "all"):
         raise ValidationFailed([FieldError("status", "status must be active, archived or all")])
     if sort not in SORTS:
@@ -81,24 +82,26 @@ async def list_clients(*, q: str = "", status: str = "active", sort: str = "name
         count = count.where(condition)
     column = SORTS[sort]
     rows = await select.order_by(column, ascending=not descending).order_by(Client.id).limit(page.per_page).offset(page.offset)
-    return PageOf(items=rows, total=await count, page=page)
+    return PageOf(items=[ClientView.from_row(row) for row in rows], total=await count, page=page)
 
 
-async def get_client(client_id: int) -> dict[str, Any]:
+async def get_client(client_id: int) -> ClientView:
     row = await Client.select().where(Client.id == client_id).first()
     if row is None:
         raise NotFound(f"Client {client_id}")
-    return row
+    return ClientView.from_row(row)
 
 
-async def recent_clients(limit: int = 5) -> list[dict[str, Any]]:
-    return await Client.select().where(Client.status == "active").order_by(Client.created_at, ascending=False).limit(limit)
+async def recent_clients(limit: int = 5) -> list[ClientView]:
+    rows = await Client.select().where(Client.status == "active").order_by(Client.created_at, ascending=False) \
+        .limit(limit)
+    return [ClientView.from_row(row) for row in rows]
 
 
-async def count_clients() -> dict[str, int]:
+async def count_clients() -> ClientCounts:
     active = await Client.count().where(Client.status == "active")
     archived = await Client.count().where(Client.status == "archived")
-    return {"active": active, "archived": archived}
+    return ClientCounts(active=active, archived=archived)
 
 
 async def _code_taken(code: str, except_id: int | None = None) -> bool:
@@ -108,8 +111,8 @@ async def _code_taken(code: str, except_id: int | None = None) -> bool:
     return await query
 
 
-def _with_search_keys(values: dict[str, Any], current: Mapping[str, Any] | None = None) -> dict[str, Any]:
-    merged = {**(current or {}), **values}
+def _with_search_keys(values: dict[str, Any], current: ClientView | None = None) -> dict[str, Any]:
+    merged = {**(current.as_mapping() if current else {}), **values}
     text, digits = logic.search_keys(
         merged.get("name", ""), merged.get("code", ""), merged.get("email", ""),
         merged.get("phone", ""), merged.get("contact_name", ""),
@@ -119,7 +122,7 @@ def _with_search_keys(values: dict[str, Any], current: Mapping[str, Any] | None 
     return values
 
 
-async def create_client(data: Mapping[str, Any], *, default_currency: str = "") -> dict[str, Any]:
+async def create_client(data: Mapping[str, Any], *, default_currency: str = "") -> ClientView:
     values = logic.clean_client(data)
     async with write_transaction():
         if values.get("code"):
@@ -136,7 +139,7 @@ async def create_client(data: Mapping[str, Any], *, default_currency: str = "") 
         return await get_client(client.id)
 
 
-async def update_client(client_id: int, data: Mapping[str, Any], *, partial: bool = False) -> dict[str, Any]:
+async def update_client(client_id: int, data: Mapping[str, Any], *, partial: bool = False) -> ClientView:
     values = logic.clean_client(data, partial=partial)
     async with write_transaction():
         current = await get_client(client_id)
@@ -148,13 +151,13 @@ async def update_client(client_id: int, data: Mapping[str, Any], *, partial: boo
         values = _with_search_keys(values, current)
         values["updated_at"] = _now()
         await Client.update(values).where(Client.id == client_id)
-        if values.get("name", current["name"]) != current["name"]:
+        if values.get("name", current.name) != current.name:
             for hook in _rename_hooks:
                 await hook(client_id, values["name"])
         return await get_client(client_id)
 
 
-async def set_status(client_id: int, status: str) -> dict[str, Any]:
+async def set_status(client_id: int, status: str) -> ClientView:
     async with write_transaction():
         await get_client(client_id)
         await Client.update({
@@ -165,7 +168,7 @@ async def set_status(client_id: int, status: str) -> dict[str, Any]:
         return await get_client(client_id)
 
 
-async def delete_client(client_id: int, *, hard: bool = False) -> dict[str, Any] | None:
+async def delete_client(client_id: int, *, hard: bool = False) -> ClientView | None:
     """Archive by default; a hard delete only for a client nothing refers to.
 
     A draft counts: deleting the client never deletes the user's drafts with it (Conflict instead).
@@ -178,7 +181,7 @@ async def delete_client(client_id: int, *, hard: bool = False) -> dict[str, Any]
             used = await check(client_id)
             if used:
                 raise Conflict(
-                    f"{client['name']} has {used} document(s), drafts included, and cannot be deleted; "
+                    f"{client.name} has {used} document(s), drafts included, and cannot be deleted; "
                     "archive the client instead (or delete its drafts first, if that is all it has)."
                 )
         await Client.delete().where(Client.id == client_id)

@@ -6,8 +6,9 @@ import re
 import unicodedata
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
+from datetime import date
 from decimal import Decimal
-from typing import Any
+from typing import Any, Generic, TypeVar
 
 from app.money import MoneyError, check_currency, parse_decimal
 
@@ -111,6 +112,15 @@ class Form:
             else:
                 self.values[name] = value
 
+    def postal_address(self) -> None:
+        """The address fields a client and the business share (address_line1/2, postal_code, city, region, country)."""
+        self.text("address_line1", max_length=200, label="Address")
+        self.text("address_line2", max_length=200, label="Address (line 2)")
+        self.text("postal_code", max_length=40, label="Postal code")
+        self.text("city", max_length=120)
+        self.text("region", max_length=120, label="Province / state")
+        self.country("country")
+
     def currency(self, name: str, *, required: bool = False) -> None:
         self.text(name, required=required, max_length=3, label="Currency")
         value = self.values.get(name)
@@ -213,6 +223,30 @@ class Form:
         return self.values
 
 
+def optional_day(value: Any, name: str) -> date | None:
+    """A date field written YYYY-MM-DD (or a date already); blank is none; anything else is refused naming `name`."""
+    if value in (None, "") or (isinstance(value, str) and not value.strip()):
+        return None
+    if isinstance(value, date):
+        return value
+    try:
+        return date.fromisoformat(str(value).strip())
+    except ValueError:
+        raise ValidationFailed([FieldError(name, f"{name}: a date as YYYY-MM-DD")]) from None
+
+
+MAX_IDEMPOTENCY_KEY = 100
+
+
+def clean_idempotency_key(key: str | None) -> str | None:
+    """An `Idempotency-Key` header as stored: blank is none; longer than 100 characters is refused."""
+    key = (key or "").strip() or None
+    if key is not None and len(key) > MAX_IDEMPOTENCY_KEY:
+        raise ValidationFailed([FieldError(
+            "idempotency_key", f"The idempotency key is longer than {MAX_IDEMPOTENCY_KEY} characters")])
+    return key
+
+
 def fold_text(text: str) -> str:
     """Case- and accent-insensitive form for search: 'Zoë Ångström' -> 'zoe angstrom'."""
     decomposed = unicodedata.normalize("NFKD", text or "")
@@ -312,12 +346,17 @@ def parse_page(page: Any, per_page: Any, *, default_per_page: int = 50) -> Page:
     return Page(page_number, size)
 
 
+T = TypeVar("T")
+
+
 @dataclass
-class PageOf:
-    items: list
+class PageOf(Generic[T]):
+    """One page of a list: its records (typed by each service), the count of all that match, the page asked for."""
+
+    items: list[T]
     total: int
     page: Page
-    extra: dict = field(default_factory=dict)
+    extra: dict[str, Any] = field(default_factory=dict)
 
     @property
     def pages(self) -> int:

@@ -19,7 +19,7 @@ from datetime import date, datetime, timedelta
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
-from app.common.logic import Conflict, FieldError, Form, ValidationFailed, fold_text
+from app.common.logic import Conflict, FieldError, Form, ValidationFailed, fold_text, optional_day
 from app.money import MoneyError, check_currency, parse_decimal, round_money
 from app.taxes.logic import TaxRate, tax_registration
 
@@ -447,13 +447,10 @@ class DocumentInput:
 
 
 def parse_date(value: Any, field_name: str, errors: list[FieldError], label: str) -> date | None:
-    if value in (None, ""):
-        return None
-    if isinstance(value, date):
-        return value
+    """optional_day for a form that collects every error before it answers."""
     try:
-        return date.fromisoformat(str(value).strip())
-    except ValueError:
+        return optional_day(value, field_name)
+    except ValidationFailed:
         errors.append(FieldError(field_name, f"{label} must be a date written YYYY-MM-DD"))
         return None
 

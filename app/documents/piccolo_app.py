@@ -2,10 +2,10 @@ import os
 
 from piccolo.conf.apps import AppConfig
 
-from app.documents.tables import Document, DocumentEvent, DocumentLine, NumberSeries
+from app.documents.tables import CreateRequest, Document, DocumentEvent, DocumentLine, NumberSeries
 
 APP_CONFIG = AppConfig(
     app_name="documents",
     migrations_folder_path=os.path.join(os.path.dirname(__file__), "piccolo_migrations"),
-    table_classes=[Document, DocumentLine, NumberSeries, DocumentEvent],
+    table_classes=[Document, DocumentLine, NumberSeries, DocumentEvent, CreateRequest],
 )

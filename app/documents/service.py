@@ -15,6 +15,7 @@ from app.catalog import logic as catalog_logic
 from app.catalog import service as catalog_service
 from app.catalog.tables import Item
 from app.clients import service as clients_service
+from app.clients.records import ClientView
 from app.clients.tables import Client
 from app.common.logic import (
     TRIGRAM,
@@ -25,13 +26,22 @@ from app.common.logic import (
     PageOf,
     SearchQuery,
     ValidationFailed,
+    clean_idempotency_key,
     parse_search,
     trigram_query,
 )
 from app.db.engine import cached, require_write_transaction, write_transaction
 from app.documents import logic
 from app.documents.logic import CREDIT_NOTE, INVOICE, QUOTE
-from app.documents.tables import Document, DocumentEvent, DocumentLine, NumberSeries
+from app.documents.records import (
+    DocumentSummary,
+    DocumentTotals,
+    DocumentView,
+    EventView,
+    LineView,
+    tax_as_json,
+)
+from app.documents.tables import CreateRequest, Document, DocumentEvent, DocumentLine, NumberSeries
 from app.ledger import service as ledger_service
 from app.money import MoneyError, check_currency, from_minor, to_minor
 from app.settings import service as settings_service
@@ -55,23 +65,19 @@ async def _lines(document_id: int) -> list[dict[str, Any]]:
     return await DocumentLine.select().where(DocumentLine.document == document_id).order_by(DocumentLine.position)
 
 
-def _decorate(row: dict[str, Any], today_: date) -> dict[str, Any]:
-    """Add the Decimal amounts and the status the user sees to a document row."""
-    currency = row["currency"]
-    total = from_minor(row["total_minor"], currency)
-    paid = from_minor(row["paid_minor"], currency)
-    credited = from_minor(row["credited_minor"], currency)
-    row["subtotal"] = from_minor(row["subtotal_minor"], currency)
-    row["tax_total"] = from_minor(row["tax_total_minor"], currency)
-    row["total"], row["paid"], row["credited"] = total, paid, credited
-    row["balance"] = logic.balance(total, paid, credited) if row["doc_type"] == INVOICE else from_minor(0, currency)
-    row["shown_status"] = logic.shown_status(row["doc_type"], row["status"], total=total, paid=paid, credited=credited,
-                                             due_date=row.get("due_date"), valid_until=row.get("valid_until"),
-                                             today=today_)
-    return row
+def _summary_query() -> Any:
+    """The columns a DocumentSummary is built from: what the lists show, none of the wide text columns."""
+    return Document.select(
+        Document.id, Document.doc_type, Document.number, Document.status, Document.client, Document.currency,
+        Document.issue_date, Document.due_date, Document.valid_until, Document.subtotal_minor,
+        Document.tax_total_minor, Document.total_minor, Document.paid_minor, Document.credited_minor,
+        Document.client.name.as_alias("client_name"), Document.invoice, Document.invoice.number.as_alias("invoice_number"),
+        Document.created_at,
+    )
 
 
 def _document_query() -> Any:
+    """The columns of a DocumentView, with the names and numbers it shows of what it refers to."""
     return Document.select(Document.all_columns(), Document.client.name.as_alias("client_name"),
                            Document.client.code.as_alias("client_code"),
                            Document.invoice.number.as_alias("invoice_number"),
@@ -79,25 +85,15 @@ def _document_query() -> Any:
                            Document.source_quote.number.as_alias("source_quote_number"))
 
 
-def _full_document(row: dict[str, Any], today_: date, lines: list[dict[str, Any]] | None) -> dict[str, Any]:
-    row = _decorate(row, today_)
-    row["taxes"] = json.loads(row["taxes_json"] or "[]")
-    row["snapshot"] = json.loads(row["snapshot_json"]) if row["snapshot_json"] else None
-    if lines is not None:
-        for line in lines:
-            line["net"] = from_minor(line["net_minor"], row["currency"])
-        row["lines"] = lines
-    return row
-
-
-async def get_document(document_id: int, doc_type: str | None = None, *, with_lines: bool = True) -> dict[str, Any]:
+async def get_document(document_id: int, doc_type: str | None = None, *, with_lines: bool = True) -> DocumentView:
+    """One document; `with_lines=False` leaves its lines out (an empty tuple) when only the header counts."""
     row = await _document_query().where(Document.id == document_id).first()
     if row is None or (doc_type is not None and row["doc_type"] != doc_type):
         raise NotFound(f"{logic.TYPE_LABELS.get(doc_type or '', 'Document')} {document_id}")
-    return _full_document(row, await today(), await _lines(document_id) if with_lines else None)
+    return DocumentView.from_rows(row, await _lines(document_id) if with_lines else [], await today())
 
 
-async def get_documents(document_ids: Sequence[int], doc_type: str) -> list[dict[str, Any]]:
+async def get_documents(document_ids: Sequence[int], doc_type: str) -> list[DocumentView]:
     """Several documents of one type with their lines, as get_document returns them, in the order
     of `document_ids`, in two queries (the batch ZIP and print read hundreds). Ids that are gone
     or of another type are left out."""
@@ -109,19 +105,21 @@ async def get_documents(document_ids: Sequence[int], doc_type: str) -> list[dict
             DocumentLine.document).order_by(DocumentLine.position):
         lines[line["document"]].append(line)
     today_ = await today()
-    by_id = {row["id"]: _full_document(row, today_, lines[row["id"]]) for row in rows}
+    by_id = {row["id"]: DocumentView.from_rows(row, lines[row["id"]], today_) for row in rows}
     return [by_id[i] for i in document_ids if i in by_id]
 
 
-async def history(document_id: int) -> list[dict[str, Any]]:
-    return await DocumentEvent.select().where(DocumentEvent.document == document_id).order_by(DocumentEvent.at).order_by(DocumentEvent.id)
+async def history(document_id: int) -> list[EventView]:
+    rows = await DocumentEvent.select().where(DocumentEvent.document == document_id).order_by(DocumentEvent.at) \
+        .order_by(DocumentEvent.id)
+    return [EventView.from_row(row) for row in rows]
 
 
-async def related(document_id: int) -> list[dict[str, Any]]:
+async def related(document_id: int) -> list[DocumentSummary]:
     """Credit notes against this invoice (and the invoice a credit note belongs to)."""
-    rows = await Document.select().where(Document.invoice == document_id).order_by(Document.id)
+    rows = await _summary_query().where(Document.invoice == document_id).order_by(Document.id)
     today_ = await today()
-    return [_decorate(row, today_) for row in rows]
+    return [DocumentSummary.from_row(row, today_) for row in rows]
 
 
 
@@ -220,7 +218,7 @@ async def _sums_of_most(unsearched: Sequence[Any], everything: dict[str, dict[st
 
 async def list_documents(doc_type: str, *, status: str = "", client_id: int | None = None,
                          date_from: date | None = None, date_to: date | None = None, q: str = "",
-                         sort: str = "date", descending: bool = True, page: Page = Page()) -> PageOf:
+                         sort: str = "date", descending: bool = True, page: Page = Page()) -> PageOf[DocumentSummary]:
     allowed = set(logic.STATUSES[doc_type]) | ({"open"} if doc_type == INVOICE else set())
     errors = []
     if status and status not in allowed:
@@ -254,13 +252,7 @@ async def list_documents(doc_type: str, *, status: str = "", client_id: int | No
         else:
             conditions = [*unsearched, words]
             most_match = share > MOST
-    select = Document.select(
-        Document.id, Document.doc_type, Document.number, Document.status, Document.client, Document.currency,
-        Document.issue_date, Document.due_date, Document.valid_until, Document.subtotal_minor,
-        Document.tax_total_minor, Document.total_minor, Document.paid_minor, Document.credited_minor,
-        Document.client.name.as_alias("client_name"), Document.invoice, Document.invoice.number.as_alias("invoice_number"),
-        Document.created_at,
-    )
+    select = _summary_query()
     for condition in conditions:
         select = select.where(condition)
     column = SORTS[sort]
@@ -275,14 +267,12 @@ async def list_documents(doc_type: str, *, status: str = "", client_id: int | No
         sums = await cached((*key, q), lambda: _sums_of_most(unsearched, everything, words))
     else:
         sums = await cached((*key, q), lambda: _sums(conditions))
-    totals = []
-    for currency in sorted(sums):
-        row = sums[currency]
-        totals.append({"currency": currency, "total": from_minor(row["total"], currency),
-                       "paid": from_minor(row["paid"], currency), "credited": from_minor(row["credited"], currency),
-                       "balance": from_minor(row["owed"], currency)})
-    return PageOf(items=[_decorate(row, today_) for row in rows], total=sum(row["n"] for row in sums.values()),
-                  page=page, extra={"totals": totals})
+    totals = [DocumentTotals(currency=currency, total=from_minor(sums[currency]["total"], currency),
+                             paid=from_minor(sums[currency]["paid"], currency),
+                             credited=from_minor(sums[currency]["credited"], currency),
+                             balance=from_minor(sums[currency]["owed"], currency)) for currency in sorted(sums)]
+    return PageOf(items=[DocumentSummary.from_row(row, today_) for row in rows],
+                  total=sum(row["n"] for row in sums.values()), page=page, extra={"totals": totals})
 
 
 def _sum(column: str) -> Sum:
@@ -376,22 +366,14 @@ async def _resolve(doc_type: str, values: logic.DocumentInput, *, current: Mappi
             # The item fills what the user left empty.
             line["description"] = line["description"] or item["description"] or item["name"]
             line["unit"] = line["unit"] or item["unit"]
-    calc = [logic.Line(description=ln["description"], quantity=ln["quantity"], unit_price=ln["unit_price"],
-                       discount_percent=ln["discount_percent"], tax_codes=tuple(ln["taxes"]), unit=ln["unit"],
-                       item_id=ln.get("item_id")) for ln in lines]
-    totals = logic.compute_totals(calc, rates, currency, discount)
+    totals = logic.compute_totals([logic.as_line(line) for line in lines], rates, currency, discount)
     document["subtotal_minor"] = to_minor(totals.subtotal, currency)
     document["tax_total_minor"] = to_minor(totals.tax_total, currency)
     document["total_minor"] = to_minor(totals.total, currency)
-    document["taxes_json"] = json.dumps([_tax_json(t) for t in totals.taxes])
+    document["taxes_json"] = json.dumps([tax_as_json(t) for t in totals.taxes])
     document["search_text"] = logic.search_text_of((current or {}).get("number"), (client or {}).get("name", ""),
                                                    [ln["description"] for ln in lines])
     return document, lines, totals
-
-
-def _tax_json(tax: logic.TaxAmount) -> dict[str, Any]:
-    return {"code": tax.code, "name": tax.name, "rate": logic.decimal_text(tax.rate), "base": str(tax.base),
-            "amount": str(tax.amount), "compound": tax.compound, "category": tax.category, "note": tax.note}
 
 
 async def _write_lines(document_id: int, lines: Sequence[dict[str, Any]], totals: logic.Totals, currency: str) -> None:
@@ -442,22 +424,35 @@ async def fill_from_items(raw_lines: list[Any]) -> list[Any]:
     return filled
 
 
-async def create_document(doc_type: str, data: Mapping[str, Any], *, actor: int | None = None) -> dict[str, Any]:
+async def create_document(doc_type: str, data: Mapping[str, Any], *, actor: int | None = None,
+                          idempotency_key: str | None = None) -> DocumentView:
+    """A new draft. The same idempotency key returns the draft it made the first time, never a second one."""
+    key = clean_idempotency_key(idempotency_key)
     data = dict(data)
     data["lines"] = await fill_from_items(list(data.get("lines") or []))
     values = logic.clean_document(data, doc_type)
     async with write_transaction():
+        if key is not None:
+            existing = await CreateRequest.select(CreateRequest.document, CreateRequest.document.doc_type).where(
+                CreateRequest.key == key).first()
+            if existing is not None:
+                if existing["document.doc_type"] != doc_type:
+                    raise Conflict("This idempotency key was already used for another kind of document.")
+                return await get_document(existing["document"])
         document, lines, totals = await _resolve(doc_type, values)
         now = _now()
         row = Document(doc_type=doc_type, status="draft", created_at=now, updated_at=now, created_by=actor, **document)
         await row.save()
+        if key is not None:
+            await CreateRequest.insert(CreateRequest(key=key, document=row.id, created_at=now))
         await _write_lines(row.id, lines, totals, document["currency"])
         await _event(row.id, "created", actor=actor)
-    return await get_document(row.id)
+        # Read back inside the transaction: the reply is what this write made, whatever else is being read.
+        return await get_document(row.id)
 
 
 async def update_draft(document_id: int, data: Mapping[str, Any], *, partial: bool = True,
-                       actor: int | None = None) -> dict[str, Any]:
+                       actor: int | None = None) -> DocumentView:
     data = dict(data)
     if "lines" in data:
         data["lines"] = await fill_from_items(list(data.get("lines") or []))
@@ -468,10 +463,7 @@ async def update_draft(document_id: int, data: Mapping[str, Any], *, partial: bo
         logic.check_editable(current["doc_type"], current["status"])
         values = logic.clean_document(data, current["doc_type"], partial=partial)
         if "lines" not in values.given:
-            existing = await _lines(document_id)
-            values.lines = [{"description": ln["description"], "quantity": Decimal(ln["quantity"]),
-                             "unit_price": Decimal(ln["unit_price"]), "discount_percent": Decimal(ln["discount_percent"]),
-                             "unit": ln["unit"], "taxes": ln["tax_codes"].split(), "item_id": ln["item"]} for ln in existing]
+            values.lines = await _copy_lines(document_id, current["currency"])
         document, lines, totals = await _resolve(current["doc_type"], values, current=current)
         document["updated_at"] = _now()
         await Document.update(document).where(Document.id == document_id)
@@ -564,11 +556,11 @@ async def _issue_in_transaction(document_id: int, actor: int | None, *, ledger_k
         await _event(current["invoice"], "credit note", number, actor)
 
 
-async def issue(document_id: int, *, actor: int | None = None) -> dict[str, Any]:
+async def issue(document_id: int, *, actor: int | None = None) -> DocumentView:
     """Assign the next number and freeze, in one BEGIN IMMEDIATE transaction (gapless numbers)."""
     async with write_transaction():
         await _issue_in_transaction(document_id, actor)
-    return await get_document(document_id)
+        return await get_document(document_id)
 
 
 async def mark_sent(document_ids: Sequence[int], *, actor: int | None = None) -> list[int]:
@@ -609,13 +601,12 @@ async def record_emailed(document_id: int, to: str, *, actor: int | None = None)
         await _event(document_id, "emailed", f"to {to}", actor)
 
 
-async def _copy_lines(source_id: int) -> list[dict[str, Any]]:
-    return [{"item_id": ln["item"], "description": ln["description"], "quantity": ln["quantity"], "unit": ln["unit"],
-             "unit_price": ln["unit_price"], "discount_percent": ln["discount_percent"], "taxes": ln["tax_codes"].split()}
-            for ln in await _lines(source_id)]
+async def _copy_lines(source_id: int, currency: str) -> list[dict[str, Any]]:
+    """A document's lines as the input of another (or of the same draft when only its header changes)."""
+    return [LineView.from_row(row, currency).as_input() for row in await _lines(source_id)]
 
 
-async def cancel(document_id: int, reason: str, *, actor: int | None = None) -> dict[str, Any]:
+async def cancel(document_id: int, reason: str, *, actor: int | None = None) -> DocumentView:
     """Void an issued invoice: a credit note for its full amount is issued in the same transaction."""
     reason = (reason or "").strip()
     if not reason:
@@ -630,74 +621,76 @@ async def cancel(document_id: int, reason: str, *, actor: int | None = None) -> 
                                from_minor(invoice["credited_minor"], invoice["currency"]))
         credit = await create_document(CREDIT_NOTE, {
             "client_id": invoice["client"], "currency": invoice["currency"], "invoice_id": invoice["id"],
-            "issue_date": (await today()).isoformat(), "lines": await _copy_lines(invoice["id"]),
+            "issue_date": (await today()).isoformat(), "lines": await _copy_lines(invoice["id"], invoice["currency"]),
             "discount_percent": invoice["discount_percent"],
             "notes": f"Cancels invoice {invoice['number']}: {reason}",
         }, actor=actor)
-        if credit["subtotal_minor"] != invoice["subtotal_minor"]:
+        if to_minor(credit.subtotal, credit.currency) != invoice["subtotal_minor"]:
             raise Conflict("The invoice's lines cannot be credited as they are; credit it by hand instead.")
         # The credit note reverses what was invoiced: the invoice's frozen tax breakdown, even if a
         # rate has changed since it was issued.
         await Document.update({Document.tax_total_minor: invoice["tax_total_minor"],
                                Document.total_minor: invoice["total_minor"],
-                               Document.taxes_json: invoice["taxes_json"]}).where(Document.id == credit["id"])
+                               Document.taxes_json: invoice["taxes_json"]}).where(Document.id == credit.id)
         # A cancellation must always be possible: the e-invoice rules were checked when the invoice was issued.
-        await _issue_in_transaction(credit["id"], actor, ledger_kind="cancellation", einvoice_rules=False)
+        await _issue_in_transaction(credit.id, actor, ledger_kind="cancellation", einvoice_rules=False)
         await Document.update({Document.status: "cancelled", Document.cancelled_at: _now(),
                                Document.cancel_reason: reason}).where(Document.id == invoice["id"])
         await _event(invoice["id"], "cancelled", reason, actor)
     return await get_document(document_id)
 
 
-async def decide_quote(document_id: int, action: str, *, actor: int | None = None) -> dict[str, Any]:
+async def decide_quote(document_id: int, action: str, *, actor: int | None = None) -> DocumentView:
     async with write_transaction():
         quote = await get_document(document_id, QUOTE, with_lines=False)
-        logic.check_quote_transition(action, quote["status"], quote["shown_status"])
+        logic.check_quote_transition(action, quote.status, quote.shown_status)
         status = {"accept": "accepted", "decline": "declined"}[action]
         await Document.update({Document.status: status, Document.decided_at: _now()}).where(Document.id == document_id)
         await _event(document_id, status, actor=actor)
     return await get_document(document_id)
 
 
-async def convert_quote(document_id: int, *, actor: int | None = None) -> dict[str, Any]:
+async def convert_quote(document_id: int, *, actor: int | None = None) -> DocumentView:
     """An issued or accepted quote becomes a draft invoice carrying its lines; the quote records it."""
     async with write_transaction():
-        quote = await get_document(document_id, QUOTE, with_lines=False)
-        logic.check_quote_transition("convert", quote["status"], quote["shown_status"])
+        quote = await get_document(document_id, QUOTE)
+        logic.check_quote_transition("convert", quote.status, quote.shown_status)
         invoice = await create_document(INVOICE, {
-            "client_id": quote["client"], "currency": quote["currency"], "lines": await _copy_lines(document_id),
-            "discount_percent": quote["discount_percent"], "notes": quote["notes"],
+            "client_id": quote.client_id, "currency": quote.currency,
+            "lines": [line.as_input() for line in quote.lines],
+            "discount_percent": quote.discount_percent, "notes": quote.notes,
         }, actor=actor)
-        await Document.update({Document.source_quote: document_id}).where(Document.id == invoice["id"])
-        await Document.update({Document.status: "converted", Document.converted_invoice: invoice["id"],
+        await Document.update({Document.source_quote: document_id}).where(Document.id == invoice.id)
+        await Document.update({Document.status: "converted", Document.converted_invoice: invoice.id,
                                Document.decided_at: _now()}).where(Document.id == document_id)
-        await _event(document_id, "converted", f"to draft invoice #{invoice['id']}", actor)
-        await _event(invoice["id"], "created", f"from quote {quote['number']}", actor)
-    return await get_document(invoice["id"])
+        await _event(document_id, "converted", f"to draft invoice #{invoice.id}", actor)
+        await _event(invoice.id, "created", f"from quote {quote.number}", actor)
+    return await get_document(invoice.id)
 
 
-async def duplicate(document_id: int, *, actor: int | None = None, as_type: str | None = None) -> dict[str, Any]:
+async def duplicate(document_id: int, *, actor: int | None = None, as_type: str | None = None) -> DocumentView:
     """Any document into a new draft of the same type (today's date, same client and lines)."""
-    source = await get_document(document_id, with_lines=False)
-    target = as_type or source["doc_type"]
-    data: dict[str, Any] = {"client_id": source["client"], "currency": source["currency"],
-                            "lines": await _copy_lines(document_id), "discount_percent": source["discount_percent"],
-                            "notes": source["notes"], "terms": source["terms"], "footer": source["footer"]}
-    if target == CREDIT_NOTE and source["doc_type"] == INVOICE:
+    source = await get_document(document_id)
+    target = as_type or source.doc_type
+    data: dict[str, Any] = {"client_id": source.client_id, "currency": source.currency,
+                            "lines": [line.as_input() for line in source.lines],
+                            "discount_percent": source.discount_percent,
+                            "notes": source.notes, "terms": source.terms, "footer": source.footer}
+    if target == CREDIT_NOTE and source.doc_type == INVOICE:
         data["invoice_id"] = document_id
-        data["notes"] = f"Credit for invoice {source['number']}"
+        data["notes"] = f"Credit for invoice {source.number}"
     async with write_transaction():
         copy = await create_document(target, data, actor=actor)
-        await Document.update({Document.duplicated_from: document_id}).where(Document.id == copy["id"])
-        if target == source["doc_type"]:
-            await _event(copy["id"], "duplicated", f"from {source['number'] or f'draft #{document_id}'}", actor)
-    return await get_document(copy["id"])
+        await Document.update({Document.duplicated_from: document_id}).where(Document.id == copy.id)
+        if target == source.doc_type:
+            await _event(copy.id, "duplicated", f"from {source.number or f'draft #{document_id}'}", actor)
+    return await get_document(copy.id)
 
 
-async def credit_invoice(invoice_id: int, *, actor: int | None = None) -> dict[str, Any]:
+async def credit_invoice(invoice_id: int, *, actor: int | None = None) -> DocumentView:
     """A draft credit note against an issued invoice, prefilled with its lines for the user to trim."""
     invoice = await get_document(invoice_id, INVOICE, with_lines=False)
-    if invoice["status"] in ("draft", "cancelled"):
+    if invoice.status in ("draft", "cancelled"):
         raise Conflict("Only an issued invoice can be credited.")
     return await duplicate(invoice_id, actor=actor, as_type=CREDIT_NOTE)
 
@@ -786,15 +779,11 @@ async def documents_of_item(item_id: int) -> int:
     return await DocumentLine.count().where(DocumentLine.item == item_id)
 
 
-async def client_documents(client_id: int, limit: int = 20) -> list[dict[str, Any]]:
-    rows = await Document.select(
-        Document.id, Document.doc_type, Document.number, Document.status, Document.client, Document.currency,
-        Document.issue_date, Document.due_date, Document.valid_until, Document.subtotal_minor,
-        Document.tax_total_minor, Document.total_minor, Document.paid_minor, Document.credited_minor,
-    ).where(Document.client == client_id).order_by(Document.issue_date, ascending=False).order_by(
-        Document.id, ascending=False).limit(limit)
+async def client_documents(client_id: int, limit: int = 20) -> list[DocumentSummary]:
+    rows = await _summary_query().where(Document.client == client_id).order_by(Document.issue_date, ascending=False) \
+        .order_by(Document.id, ascending=False).limit(limit)
     today_ = await today()
-    return [_decorate(row, today_) for row in rows]
+    return [DocumentSummary.from_row(row, today_) for row in rows]
 
 
 async def _client_renamed(client_id: int, name: str) -> None:
@@ -911,9 +900,7 @@ async def preview(doc_type: str, data: Mapping[str, Any]) -> dict[str, Any]:
                 row["errors"].append(error.message)
         if any(not e.field.endswith(".description") for e in line_errors):
             continue
-        computed.append((index, logic.Line(description=cleaned["description"], quantity=cleaned["quantity"],
-                                           unit_price=cleaned["unit_price"], discount_percent=cleaned["discount_percent"],
-                                           tax_codes=tuple(cleaned["taxes"]), unit=cleaned["unit"])))
+        computed.append((index, logic.as_line(cleaned)))
     totals = logic.compute_totals([line for _, line in computed], rates, currency, discount)
     for (index, _), net in zip(computed, totals.nets, strict=False):
         rows[index]["net"] = net
@@ -921,7 +908,7 @@ async def preview(doc_type: str, data: Mapping[str, Any]) -> dict[str, Any]:
             "complete": len(computed) == sum(1 for raw in data.get("lines") or [] if not logic.line_is_blank(raw))}
 
 
-async def einvoice_warnings(client: Mapping[str, Any] | None, tax_codes: Sequence[str]) -> dict[str, Any]:
+async def einvoice_warnings(client: ClientView | None, tax_codes: Sequence[str]) -> dict[str, Any]:
     """What the editor (and a draft's page) warns about before issuing: reverse charge without the
     client's or the business's VAT number. `blocks_issue` when Factur-X is on (issuing is refused then)."""
     rates = await taxes_service.rates_by_code()
@@ -929,23 +916,21 @@ async def einvoice_warnings(client: Mapping[str, Any] | None, tax_codes: Sequenc
     problems = logic.reverse_charge_problems(
         [rates[code].category for code in tax_codes if code in rates],
         seller_tax_number=settings.get("tax_number"),
-        buyer_tax_number=None if client is None else (client.get("tax_number") or ""))
+        buyer_tax_number=None if client is None else client.tax_number)
     return {"problems": problems, "blocks_issue": bool(settings.get("facturx_enabled", True)),
-            "client_id": (client or {}).get("id")}
+            "client_id": None if client is None else client.id}
 
 
-async def credit_targets(client_id: int, currency: str | None = None) -> list[dict[str, Any]]:
+async def credit_targets(client_id: int, currency: str | None = None) -> list[DocumentSummary]:
     """Issued invoices of a client that a credit note can still credit (open balance above zero)."""
-    query = Document.select(Document.id, Document.number, Document.currency, Document.issue_date, Document.total_minor,
-                            Document.paid_minor, Document.credited_minor).where(
+    query = _summary_query().where(
         (Document.client == client_id) & (Document.doc_type == INVOICE)
         & WhereRaw(logic.owed_invoice_sql(logic.InvoiceColumns.of("document"))))
     if currency:
         query = query.where(Document.currency == currency)
     rows = await query.order_by(Document.issue_date, ascending=False).order_by(Document.id, ascending=False)
-    for row in rows:
-        row["balance"] = from_minor(row["total_minor"] - row["paid_minor"] - row["credited_minor"], row["currency"])
-    return rows
+    today_ = await today()
+    return [DocumentSummary.from_row(row, today_) for row in rows]
 
 
 

@@ -89,6 +89,18 @@ class DocumentEvent(Table, db=DB, tablename="document_event"):
     actor = Integer(null=True, default=None)
 
 
+
+class CreateRequest(Table, db=DB, tablename="document_create_request"):
+    """A client's `Idempotency-Key` on creating a document: the same key again returns the same
+    document instead of a copy (a retried request after a lost reply). Its own table, because
+    SQLite cannot add a UNIQUE column to an existing one."""
+
+    id: Serial  # the primary key Piccolo adds; declared for the type checker
+
+    key = Varchar(length=100, unique=True)
+    document = ForeignKey(references=Document, on_delete=OnDelete.cascade)
+    created_at = Timestamptz()
+
 # Composite and covering indexes that Piccolo's columns cannot declare; a hand-written
 # migration creates them, and tests/unit/test_migrations.py holds the two in step.
 # Both carry search_text last, so a search finds its page and its sums in these narrow

@@ -16,6 +16,9 @@ from datetime import date, timedelta
 from decimal import Decimal
 from typing import Any
 
+from app.clients.records import ClientView
+from app.documents.records import DocumentSummary, DocumentView
+from app.payments.records import PaymentView
 from app.receivables.logic import AgingRow
 
 BOM = "\ufeff"
@@ -126,40 +129,44 @@ def csv_bytes(columns: Sequence[Column], rows: Iterable[Sequence[Any]]) -> bytes
 
 # -- rows ----------------------------------------------------------------------------------
 
-def client_row(c: Mapping[str, Any]) -> list[Any]:
-    return [c["id"], c.get("code", ""), c.get("name", ""), c.get("status", ""), c.get("contact_name", ""),
-            c.get("email", ""), c.get("phone", ""), c.get("address_line1", ""), c.get("address_line2", ""),
-            c.get("postal_code", ""), c.get("city", ""), c.get("region", ""), c.get("country", ""),
-            c.get("currency", ""), c.get("tax_number", ""), c.get("buyer_reference", ""), c.get("language", ""),
-            day(c.get("created_at"))]
+def client_row(c: ClientView) -> list[Any]:
+    return [c.id, c.code, c.name, c.status, c.contact_name, c.email, c.phone, c.address_line1, c.address_line2,
+            c.postal_code, c.city, c.region, c.country, c.currency, c.tax_number, c.buyer_reference, c.language,
+            day(c.created_at)]
 
 
-def document_row(d: Mapping[str, Any]) -> list[Any]:
-    snapshot_client = ((d.get("snapshot") or {}).get("client") or {})
-    return [d["id"], d.get("number") or "", d.get("shown_status") or d.get("status", ""), day(d.get("issue_date")),
-            day(d.get("due_date")), d.get("client"), d.get("client_code") or snapshot_client.get("code", ""),
-            d.get("client_name") or snapshot_client.get("name", ""), snapshot_client.get("tax_number", ""),
-            d["currency"], plain(d["subtotal"]), plain(d["tax_total"]), plain(d["total"]), plain(d["paid"]),
-            plain(d["credited"]), plain(d["balance"]), d.get("cancel_reason") or ""]
+def document_row(d: DocumentSummary, *, client_code: str, client_name: str, client_tax_number: str,
+                 cancel_reason: str = "") -> list[Any]:
+    """A row of invoices.csv; the client's code and tax number come from where the export reads them
+    (today's client for a list, the client frozen on issue for the accountant's package)."""
+    return [d.id, d.number or "", d.shown_status, day(d.issue_date), day(d.due_date), d.client_id, client_code,
+            client_name, client_tax_number, d.currency, plain(d.subtotal), plain(d.tax_total), plain(d.total),
+            plain(d.paid), plain(d.credited), plain(d.balance), cancel_reason]
 
 
-def credit_note_row(d: Mapping[str, Any]) -> list[Any]:
-    return [d["id"], d.get("number") or "", day(d.get("issue_date")), d.get("invoice_number") or "", d.get("client"),
-            d.get("client_code") or "", d.get("client_name") or "", d["currency"], plain(d["subtotal"]),
-            plain(d["tax_total"]), plain(d["total"])]
+def issued_document_row(d: DocumentView) -> list[Any]:
+    """A row of invoices.csv for an issued document: what its snapshot froze fills what today's client lacks."""
+    frozen = (d.snapshot or {}).get("client") or {}
+    return document_row(d, client_code=d.client_code or frozen.get("code", ""),
+                        client_name=d.client_name or frozen.get("name", ""),
+                        client_tax_number=frozen.get("tax_number", ""), cancel_reason=d.cancel_reason)
 
 
-def line_rows(d: Mapping[str, Any]) -> list[list[Any]]:
-    return [[d["id"], d.get("number") or "", day(d.get("issue_date")), line["position"], line["description"],
-             line["quantity"], line.get("unit", ""), line["unit_price"], line.get("discount_percent", "0"),
-             line.get("tax_codes", ""), plain(line["net"]), d["currency"]] for line in d.get("lines") or []]
+def credit_note_row(d: DocumentSummary, *, client_code: str) -> list[Any]:
+    return [d.id, d.number or "", day(d.issue_date), d.invoice_number or "", d.client_id, client_code, d.client_name,
+            d.currency, plain(d.subtotal), plain(d.tax_total), plain(d.total)]
 
 
-def payment_row(p: Mapping[str, Any]) -> list[Any]:
-    return [p["id"], day(p.get("payment_date")), p.get("client"), p.get("client_name") or "",
-            p.get("invoice_number") or "", p.get("method", ""), p.get("reference", ""), p["currency"],
-            plain(p["amount"]), plain(p["applied"]), plain(p["excess"]), p.get("status", ""),
-            day(p.get("reversal_date")), p.get("reversal_reason") or ""]
+def line_rows(d: DocumentView) -> list[list[Any]]:
+    return [[d.id, d.number or "", day(d.issue_date), line.position, line.description, plain(line.quantity),
+             line.unit, plain(line.unit_price), plain(line.discount_percent), " ".join(line.taxes), plain(line.net),
+             d.currency] for line in d.lines]
+
+
+def payment_row(p: PaymentView) -> list[Any]:
+    return [p.id, day(p.payment_date), p.client_id, p.client_name, p.invoice_number or "", p.method, p.reference,
+            p.currency, plain(p.amount), plain(p.applied), plain(p.excess), p.status, day(p.reversal_date),
+            p.reversal_reason]
 
 
 def aging_row(row: AgingRow) -> list[Any]:
@@ -167,17 +174,17 @@ def aging_row(row: AgingRow) -> list[Any]:
             *[plain(row.buckets.get(key, Decimal(0))) for key in AGING_KEYS], plain(row.total)]
 
 
-def tax_summary(documents: Iterable[Mapping[str, Any]]) -> list[list[Any]]:
+def tax_summary(documents: Iterable[DocumentView]) -> list[list[Any]]:
     """Per currency, tax code and rate: base and tax of invoices and of credit notes, and the net."""
     sums: dict[tuple[str, str, str], dict[str, Any]] = {}
     for d in documents:
-        kind = "credit_notes" if d["doc_type"] == "credit_note" else "invoices"
-        for tax in d.get("taxes") or []:
-            key = (d["currency"], tax["code"], plain(tax["rate"]))
-            entry = sums.setdefault(key, {"name": tax.get("name", tax["code"]), "invoices": [Decimal(0), Decimal(0)],
+        kind = "credit_notes" if d.doc_type == "credit_note" else "invoices"
+        for tax in d.taxes:
+            key = (d.currency, tax.code, plain(tax.rate))
+            entry = sums.setdefault(key, {"name": tax.name, "invoices": [Decimal(0), Decimal(0)],
                                           "credit_notes": [Decimal(0), Decimal(0)]})
-            entry[kind][0] += Decimal(str(tax["base"]))
-            entry[kind][1] += Decimal(str(tax["amount"]))
+            entry[kind][0] += tax.base
+            entry[kind][1] += tax.amount
     rows = []
     for (currency, code, rate), entry in sorted(sums.items()):
         ib, it = entry["invoices"]

@@ -3,7 +3,6 @@ monthly schedule that catches up at start."""
 
 from __future__ import annotations
 
-import asyncio
 import io
 import logging
 import zipfile
@@ -12,12 +11,14 @@ from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
 
-from app.background import stop_task
+from app.background import Periodic
 from app.clients import service as clients_service
+from app.clients.records import ClientView
 from app.common.logic import FieldError, Page, ValidationFailed
 from app.config import Config
 from app.documents import service as documents_service
 from app.documents.logic import CREDIT_NOTE, INVOICE
+from app.documents.records import DocumentView
 from app.exports import logic
 from app.mail import logic as mail_logic
 from app.mail import service as mail_service
@@ -37,7 +38,7 @@ SCHEDULER_AUTOSTART = True
 
 # -- paging through the lists --------------------------------------------------------------
 
-async def _pages(fetch: Any) -> AsyncIterator[dict[str, Any]]:
+async def _pages(fetch: Any) -> AsyncIterator[Any]:
     number = 1
     while True:
         result = await fetch(Page(number, BATCH))
@@ -48,11 +49,9 @@ async def _pages(fetch: Any) -> AsyncIterator[dict[str, Any]]:
         number += 1
 
 
-async def _clients_by_id() -> dict[int, dict[str, Any]]:
-    out = {}
-    async for row in _pages(lambda page: clients_service.list_clients(status="all", page=page)):
-        out[row["id"]] = row
-    return out
+async def _clients_by_id() -> dict[int, ClientView]:
+    return {client.id: client async for client in _pages(
+        lambda page: clients_service.list_clients(status="all", page=page))}
 
 
 # -- the list exports -----------------------------------------------------------------------
@@ -68,12 +67,14 @@ async def documents_csv(doc_type: str, *, status: str = "", client_id: int | Non
                         descending: bool = True) -> bytes:
     clients = await _clients_by_id()
     rows = []
-    async for row in _pages(lambda page: documents_service.list_documents(
+    async for document in _pages(lambda page: documents_service.list_documents(
             doc_type, status=status, client_id=client_id, q=q, date_from=date_from, date_to=date_to, sort=sort,
             descending=descending, page=page)):
-        client = clients.get(row["client"]) or {}
-        row = {**row, "client_code": client.get("code", ""), "snapshot": {"client": {"tax_number": client.get("tax_number", "")}}}
-        rows.append(logic.credit_note_row(row) if doc_type == CREDIT_NOTE else logic.document_row(row))
+        client = clients.get(document.client_id)
+        code = client.code if client else ""
+        rows.append(logic.credit_note_row(document, client_code=code) if doc_type == CREDIT_NOTE else
+                    logic.document_row(document, client_code=code, client_name=document.client_name,
+                                       client_tax_number=client.tax_number if client else ""))
     return logic.csv_bytes(logic.CREDIT_NOTE_COLUMNS if doc_type == CREDIT_NOTE else logic.DOCUMENT_COLUMNS, rows)
 
 
@@ -113,11 +114,11 @@ def package_filename(business: str, date_from: date, date_to: date) -> str:
     return f"{name}-bookkeeping-{date_from.isoformat()}-{date_to.isoformat()}.zip"
 
 
-async def _issued(doc_type: str, date_from: date, date_to: date) -> list[dict[str, Any]]:
+async def _issued(doc_type: str, date_from: date, date_to: date) -> list[DocumentView]:
     """Every document of the type issued in the period, in full (lines, taxes), oldest first."""
-    ids = [row["id"] async for row in _pages(lambda page: documents_service.list_documents(
+    ids = [row.id async for row in _pages(lambda page: documents_service.list_documents(
         doc_type, date_from=date_from, date_to=date_to, sort="date", descending=False, page=page))
-        if row["status"] != "draft"]
+        if row.status != "draft"]
     return [await documents_service.get_document(i) for i in ids]
 
 
@@ -148,16 +149,15 @@ async def accountant_package(date_from: date | None, date_to: date | None, *, da
     invoices = await _issued(INVOICE, date_from, date_to)
     credit_notes = await _issued(CREDIT_NOTE, date_from, date_to)
     clients = await _clients_by_id()
-    for document in [*invoices, *credit_notes]:
-        document.setdefault("client_code", (clients.get(document["client"]) or {}).get("code", ""))
     payments = [row async for row in _pages(lambda page: payments_service.list_payments(
         date_from=date_from, date_to=date_to, page=page))]
     aging = await receivables_service.aging_report(date_to)
     tables = {
         "clients.csv": (logic.CLIENT_COLUMNS, [logic.client_row(c) for c in clients.values()]),
-        "invoices.csv": (logic.DOCUMENT_COLUMNS, [logic.document_row(d) for d in invoices]),
+        "invoices.csv": (logic.DOCUMENT_COLUMNS, [logic.issued_document_row(d) for d in invoices]),
         "invoice_lines.csv": (logic.LINE_COLUMNS, [r for d in invoices for r in logic.line_rows(d)]),
-        "credit_notes.csv": (logic.CREDIT_NOTE_COLUMNS, [logic.credit_note_row(d) for d in credit_notes]),
+        "credit_notes.csv": (logic.CREDIT_NOTE_COLUMNS,
+                             [logic.credit_note_row(d, client_code=d.client_code) for d in credit_notes]),
         "payments.csv": (logic.PAYMENT_COLUMNS, [logic.payment_row(p) for p in payments]),
         "tax_summary.csv": (logic.TAX_COLUMNS, logic.tax_summary([*invoices, *credit_notes])),
         "aging.csv": (logic.AGING_COLUMNS, [logic.aging_row(a) for a in aging]),
@@ -174,9 +174,9 @@ async def accountant_package(date_from: date | None, date_to: date | None, *, da
         pdfs += await _copy_pdfs(archive, CREDIT_NOTE, "pdf/credit_notes", date_from, date_to, data_dir)
         xml_count = 0
         for document in [*invoices, *credit_notes]:
-            xml = await render_service.document_xml(document["id"])
+            xml = await render_service.document_xml(document.id)
             if xml is not None:
-                _put(archive, f"xml/{mail_logic.safe_filename(document['number'] or str(document['id']))}.xml", xml)
+                _put(archive, f"xml/{mail_logic.safe_filename(document.number or str(document.id))}.xml", xml)
                 xml_count += 1
         report = await reports_service.revenue("month", date_from, date_to)
         files = {**counts, "PDF files": pdfs, "XML files": xml_count}
@@ -224,23 +224,12 @@ class Scheduler:
 
     def __init__(self, config: Config):
         self.config = config
-        self.task: asyncio.Task[None] | None = None
-
-    async def _loop(self) -> None:
-        await asyncio.sleep(SCHEDULER_FIRST_CHECK_S)
-        while True:
-            try:
-                await run_schedule_if_due(self.config)
-            except asyncio.CancelledError:
-                raise
-            except Exception:
-                log.exception("the accountant's package schedule failed to run")
-            await asyncio.sleep(SCHEDULER_INTERVAL_S)
+        self.periodic = Periodic("the accountant's package schedule", lambda: run_schedule_if_due(config),
+                                 first_delay_s=SCHEDULER_FIRST_CHECK_S, interval_s=SCHEDULER_INTERVAL_S)
 
     async def start(self) -> None:
-        if SCHEDULER_AUTOSTART and self.task is None:
-            self.task = asyncio.get_running_loop().create_task(self._loop(), name="accountant-schedule")
+        if SCHEDULER_AUTOSTART:
+            self.periodic.start()
 
     async def stop(self) -> None:
-        await stop_task(self.task)
-        self.task = None
+        await self.periodic.stop()

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from collections import defaultdict
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
@@ -10,6 +9,7 @@ from decimal import Decimal
 from typing import Any
 
 from app.documents import logic as documents_logic
+from app.documents.records import LineView, taxes_from_json
 from app.money import from_minor, to_minor
 from app.taxes.logic import TaxRate
 
@@ -37,23 +37,19 @@ def check_document(doc: Mapping[str, Any], lines: Sequence[Mapping[str, Any]], c
         breaks.append(Break(where, "total is not subtotal + taxes"))
     if doc["subtotal_minor"] != sum(line["net_minor"] for line in lines):
         breaks.append(Break(where, "subtotal is not the sum of the line nets"))
-    frozen = json.loads(doc["taxes_json"] or "[]")
+    frozen = taxes_from_json(doc["taxes_json"])
     if doc["status"] != "draft":
-        rates = {t["code"]: TaxRate(t["code"], t["name"], Decimal(t["rate"]), t.get("compound", False),
-                                    t.get("note", ""), t.get("category", "S")) for t in frozen}
-        if sum(to_minor(Decimal(t["amount"]), currency) for t in frozen) != doc["tax_total_minor"]:
+        rates = {t.code: TaxRate(t.code, t.name, t.rate, t.compound, t.note, t.category) for t in frozen}
+        if sum(to_minor(t.amount, currency) for t in frozen) != doc["tax_total_minor"]:
             breaks.append(Break(where, "the tax breakdown does not add up to the tax total"))
     else:
         rates = dict(current_rates)
     calc_lines = []
-    for line in lines:
-        codes = tuple(line["tax_codes"].split())
-        if any(code not in rates for code in codes):
-            breaks.append(Break(where, f"line {line['position']} uses a tax that is not in the document's breakdown"))
+    for view in (LineView.from_row(row, currency) for row in lines):
+        if any(code not in rates for code in view.taxes):
+            breaks.append(Break(where, f"line {view.position} uses a tax that is not in the document's breakdown"))
             return breaks
-        calc_lines.append(documents_logic.Line(description=line["description"], quantity=Decimal(line["quantity"]),
-                                               unit_price=Decimal(line["unit_price"]),
-                                               discount_percent=Decimal(line["discount_percent"]), tax_codes=codes))
+        calc_lines.append(documents_logic.as_line(view.as_input()))
     totals = documents_logic.compute_totals(calc_lines, rates, currency, Decimal(doc["discount_percent"]))
     for line, net in zip(lines, totals.nets, strict=False):
         if to_minor(net, currency) != line["net_minor"]:

@@ -18,7 +18,9 @@ from app.common.logic import EMAIL_RE, FieldError, Form, ValidationFailed
 
 SECURITY = ("none", "starttls", "ssl")
 DEFAULT_PORTS = {"none": 25, "starttls": 587, "ssl": 465}
-STATUSES = ("queued", "sending", "sent", "failed", "cancelled")
+# uncertain: the connection was lost after the whole message went to the server and before its answer;
+# the server may have taken it, so it is not tried again until the user says (send again, or mark as sent).
+STATUSES = ("queued", "sending", "sent", "failed", "uncertain", "cancelled")
 KINDS = ("invoice", "quote", "credit_note", "statement", "accountant", "report", "test")
 KIND_LABELS = {"invoice": "Invoice", "quote": "Quote", "credit_note": "Credit note", "statement": "Statement",
                "accountant": "Accountant's package", "report": "Report", "test": "Test message"}
@@ -218,17 +220,22 @@ def backoff_seconds(attempts: int) -> int:
 class Outcome:
     """What one delivery attempt means for the message."""
 
-    status: str                 # sent | queued | failed
+    status: str                 # sent | queued | failed | uncertain
     error: str = ""
     reply: str = ""
     next_attempt_at: datetime | None = None
 
 
-def after_attempt(*, attempts: int, now: datetime, error: str = "", reply: str = "", permanent: bool = False
-                  ) -> Outcome:
-    """`attempts` counts the one just made. A permanent refusal (5xx) or too many tries fails the message."""
+def after_attempt(*, attempts: int, now: datetime, error: str = "", reply: str = "", permanent: bool = False,
+                  uncertain: bool = False) -> Outcome:
+    """`attempts` counts the one just made. A permanent refusal (5xx) or too many tries fails the message.
+    An attempt cut after the whole message was handed over and before the server answered (`uncertain`)
+    may have delivered it: never tried again by itself, whatever else holds, so no client gets it twice
+    unasked."""
     if not error:
         return Outcome("sent", reply=reply)
+    if uncertain:
+        return Outcome("uncertain", error=error)
     if permanent or attempts >= MAX_ATTEMPTS:
         return Outcome("failed", error=error)
     return Outcome("queued", error=error, next_attempt_at=now + timedelta(seconds=backoff_seconds(attempts)))
@@ -238,6 +245,15 @@ def smtp_error_is_permanent(code: int | None) -> bool:
     """5xx answers to the sender, recipients or data are final (a mistyped address); 4xx and network errors are not.
     Authentication refusals (530, 534, 535) are kept for retry: fixing the settings sends them."""
     return code is not None and 500 <= code < 600 and code not in (530, 534, 535)
+
+
+def smtp_data_payload(message: bytes) -> bytes:
+    """What follows the server's 354 to DATA (RFC 5321 4.5.2): lines starting with "." get another one,
+    and the end is CRLF "." CRLF. Sending it whole is the moment after which the server may have the message."""
+    stuffed = re.sub(rb"(?m)^\.", b"..", message)
+    if not stuffed.endswith(b"\r\n"):
+        stuffed += b"\r\n"
+    return stuffed + b".\r\n"
 
 
 # -- the MIME message -----------------------------------------------------------
@@ -299,4 +315,5 @@ def safe_filename(name: str, default: str = "attachment") -> str:
 
 
 # How each outbox state reads on a page.
-STATUS_LABELS = {"queued": "Queued", "sending": "Sending", "sent": "Sent", "failed": "Failed", "cancelled": "Cancelled"}
+STATUS_LABELS = {"queued": "Queued", "sending": "Sending", "sent": "Sent", "failed": "Failed",
+                 "uncertain": "May have been sent", "cancelled": "Cancelled"}

@@ -11,7 +11,10 @@ worker thread (smtplib), outside any transaction; a second transaction writes th
 outcome (logic.after_attempt), and for a document its history (and an issued invoice
 becomes sent). The outcome is "sent" with the server's answer, "failed" on a permanent
 refusal (5xx) or after MAX_ATTEMPTS, or "queued" again with the error, the attempts and
-an exponential backoff (1 minute, doubling, at most 6 hours). At start, a message left
+an exponential backoff (1 minute, doubling, at most 6 hours). A conversation cut after the
+whole message reached the server and before its answer ends "uncertain" ("may have been
+sent"): it waits for the user to send it again (`retry` or `resend`, the same message and
+Message-ID) or to mark it as sent (`mark_sent`). At start, a message left
 "sending" by a crash is queued again and every queued message is due at once
 (`recover_at_start`); new mail settings make every queued message due at once too.
 
@@ -36,10 +39,12 @@ from typing import Any, ClassVar
 
 from app.background import stop_task
 from app.clients import service as clients_service
-from app.common.logic import Conflict, FieldError, NotFound, Page, PageOf, ValidationFailed
+from app.clients.records import ClientView
+from app.common.logic import Conflict, FieldError, NotFound, Page, PageOf, ValidationFailed, optional_day
 from app.db.engine import write_transaction
 from app.documents import logic as documents_logic
 from app.documents import service as documents_service
+from app.documents.records import DocumentView
 from app.mail import logic
 from app.mail.logic import Attachment
 from app.mail.tables import MailSettings, OutboxAttachment, OutboxMessage
@@ -188,11 +193,13 @@ class SmtpConfig:
 
 
 class SmtpFailure(Exception):
-    """One failed attempt: the server's answer (or the network's), and whether trying again can help."""
+    """One failed attempt: the server's answer (or the network's), and whether trying again can help.
+    `uncertain`: the whole message had gone to the server when the conversation was cut, so it may
+    have been delivered."""
 
-    def __init__(self, message: str, *, code: int | None = None, permanent: bool = False):
+    def __init__(self, message: str, *, code: int | None = None, permanent: bool = False, uncertain: bool = False):
         super().__init__(message)
-        self.message, self.code, self.permanent = message, code, permanent
+        self.message, self.code, self.permanent, self.uncertain = message, code, permanent, uncertain
 
 
 def _text(value: Any) -> str:
@@ -234,6 +241,9 @@ def _failure(error: BaseException, cfg: SmtpConfig, step: str) -> SmtpFailure:
     if isinstance(error, OSError):
         return SmtpFailure(f"Cannot reach {where}: {error.strerror or error}")
     return SmtpFailure(f"{step}: {type(error).__name__}: {error}")
+
+
+UNANSWERED_DATA = "Answer to the message"
 
 
 class _Session:
@@ -293,11 +303,25 @@ class _Session:
                 smtp.rset()
                 raise smtplib.SMTPRecipientsRefused(refused)
             step = "Message (DATA)"
-            code, answer = smtp.data(message.as_bytes())
+            # smtplib's data() in its three steps, to know which one a lost connection cut: before the
+            # final "." is sent the server has no message (safe to try again); after it, it may have one.
+            code, answer = smtp.docmd("DATA")
+            if code != 354:
+                raise smtplib.SMTPDataError(code, answer)
+            smtp.send(logic.smtp_data_payload(message.as_bytes()))
+            step = UNANSWERED_DATA
+            code, answer = smtp.getreply()
             if code != 250:
                 raise smtplib.SMTPDataError(code, answer)
         except BaseException as error:
-            raise _failure(error, cfg, step) from None
+            failure = _failure(error, cfg, step)
+            if step == UNANSWERED_DATA and (failure.code is None or failure.code < 200):
+                # Not an answer (a 4xx or 5xx is final either way) but silence, a dropped line or a garbled
+                # reply after the whole message went out: the server may have taken it.
+                failure = SmtpFailure(
+                    f"{failure.message}. The whole message had reached the server, which may have sent it on: "
+                    "it is not sent again unless you say so.", uncertain=True)
+            raise failure from None
         reply = _answer(code, answer)
         if refused:
             reply += "; refused: " + "; ".join(f"{a} ({_answer(c, m)})" for a, (c, m) in refused.items())
@@ -371,7 +395,7 @@ async def send_test(to: str | None = None) -> dict[str, Any]:
 
 # -- composing ------------------------------------------------------------------------
 
-def _locale(client: Mapping[str, Any] | None, settings: Mapping[str, Any]) -> str:
+def _locale(client: ClientView | Mapping[str, Any] | None, settings: Mapping[str, Any]) -> str:
     """Amounts and dates in a message follow the business's locale: the templates are written in its
     language (a French client's PDF is French; the English message around it stays English)."""
     business = settings.get("default_locale") or "en"
@@ -383,41 +407,40 @@ def period_text(date_from: date | None, date_to: date | None, locale: str = "en"
     return " – ".join(parts)
 
 
-async def _document_values(document: Mapping[str, Any], client: Mapping[str, Any] | None) -> dict[str, str]:
+async def _document_values(document: DocumentView, client: ClientView) -> dict[str, str]:
     settings = await settings_service.get_settings()
     locale = _locale(client, settings)
-    currency = document["currency"]
-    client = client or {}
+    currency = document.currency
     return {
-        "number": document.get("number") or "", "currency": currency,
-        "total": render_logic.money(document["total"], currency, locale),
-        "balance": render_logic.money(document["balance"], currency, locale),
-        "due_date": render_logic.date_text(document.get("due_date"), locale),
-        "valid_until": render_logic.date_text(document.get("valid_until"), locale),
-        "issue_date": render_logic.date_text(document.get("issue_date"), locale),
-        "business_name": settings.get("name") or "", "client_name": client.get("name") or document.get("client_name") or "",
-        "contact_name": client.get("contact_name") or client.get("name") or "",
-        "document_type": documents_logic.TYPE_LABELS[document["doc_type"]], "period": "",
+        "number": document.number or "", "currency": currency,
+        "total": render_logic.money(document.total, currency, locale),
+        "balance": render_logic.money(document.balance, currency, locale),
+        "due_date": render_logic.date_text(document.due_date, locale),
+        "valid_until": render_logic.date_text(document.valid_until, locale),
+        "issue_date": render_logic.date_text(document.issue_date, locale),
+        "business_name": settings.get("name") or "", "client_name": client.name or document.client_name,
+        "contact_name": client.contact_name or client.name,
+        "document_type": documents_logic.TYPE_LABELS[document.doc_type], "period": "",
     }
 
 
-async def _sendable_document(document_id: int, doc_type: str | None) -> dict[str, Any]:
+async def _sendable_document(document_id: int, doc_type: str | None) -> DocumentView:
     document = await documents_service.get_document(document_id, doc_type, with_lines=False)
-    label = documents_logic.TYPE_LABELS[document["doc_type"]].lower()
-    if document["status"] == "draft":
+    label = documents_logic.TYPE_LABELS[document.doc_type].lower()
+    if document.status == "draft":
         raise Conflict(f"Issue the draft {label} before sending it: a draft has no number yet.")
-    if document["status"] == "cancelled":
-        raise Conflict(f"{document['number']} is cancelled; send its credit note instead.")
+    if document.status == "cancelled":
+        raise Conflict(f"{document.number} is cancelled; send its credit note instead.")
     return document
 
 
 async def document_defaults(document_id: int, doc_type: str | None = None) -> dict[str, Any]:
     """What the send form shows first: the client's address and the type's template filled in."""
     document = await _sendable_document(document_id, doc_type)
-    client = await clients_service.get_client(document["client"])
+    client = await clients_service.get_client(document.client_id)
     values = await _document_values(document, client)
-    template = (await get_mail_settings())["email_templates"][DOCUMENT_KINDS[document["doc_type"]]]
-    return {"document": document, "client": client, "to": client.get("email") or "", "cc": "",
+    template = (await get_mail_settings())["email_templates"][DOCUMENT_KINDS[document.doc_type]]
+    return {"document": document, "client": client, "to": client.email, "cc": "",
             "subject": logic.fill(template["subject"], values), "message": logic.fill(template["body"], values),
             "attachment": render_logic.pdf_filename(document)}
 
@@ -489,12 +512,12 @@ async def send_document(document_id: int, data: Mapping[str, Any], *, doc_type: 
     document = defaults["document"]
     to, cc, subject, body = _clean_request(data, defaults)
     try:
-        rendered = await render_service.document_pdf(document_id, doc_type=document["doc_type"], data_dir=data_dir)
+        rendered = await render_service.document_pdf(document_id, doc_type=document.doc_type, data_dir=data_dir)
     except render_service.RenderError as error:
         raise Conflict(f"The PDF could not be made, so nothing was queued: {error}") from None
-    return await queue_message(DOCUMENT_KINDS[document["doc_type"]], to=to, cc=cc, subject=subject, body=body,
+    return await queue_message(DOCUMENT_KINDS[document.doc_type], to=to, cc=cc, subject=subject, body=body,
                                attachments=[Attachment(rendered.filename, "application/pdf", rendered.content)],
-                               document_id=document_id, client_id=document["client"], actor=actor)
+                               document_id=document_id, client_id=document.client_id, actor=actor)
 
 
 # -- statements ---------------------------------------------------------------------------
@@ -522,7 +545,7 @@ async def statement_defaults(client_id: int, date_from: date | None = None, date
 async def send_statement(client_id: int, data: Mapping[str, Any], *, actor: int | None = None,
                          data_dir: Path | None = None) -> dict[str, Any]:
     """Queue the client's statement: the same PDF the download gives (render's statement_view_pdf)."""
-    date_from, date_to = _day(data.get("date_from"), "date_from"), _day(data.get("date_to"), "date_to")
+    date_from, date_to = optional_day(data.get("date_from"), "date_from"), optional_day(data.get("date_to"), "date_to")
     defaults = await statement_defaults(client_id, date_from, date_to, data.get("currency") or None)
     to, cc, subject, body = _clean_request(data, defaults)
     try:
@@ -532,17 +555,6 @@ async def send_statement(client_id: int, data: Mapping[str, Any], *, actor: int 
     return await queue_message("statement", to=to, cc=cc, subject=subject, body=body,
                                attachments=[Attachment(defaults["attachment"], "application/pdf", rendered.content)],
                                client_id=client_id, actor=actor)
-
-
-def _day(value: Any, name: str) -> date | None:
-    if value in (None, ""):
-        return None
-    if isinstance(value, date):
-        return value
-    try:
-        return date.fromisoformat(str(value).strip())
-    except ValueError:
-        raise ValidationFailed([FieldError(name, f"{name}: a date as YYYY-MM-DD")]) from None
 
 
 async def template_for(kind: str, values: Mapping[str, Any]) -> tuple[str, str]:
@@ -633,13 +645,14 @@ async def _attachments_of(message_id: int) -> list[Attachment]:
 
 
 async def retry(message_id: int) -> dict[str, Any]:
-    """A queued or failed message: try again now."""
+    """A queued, failed or uncertain message: try again now (the same message, the same Message-ID, so a
+    recipient whose server did take the first one can recognise the second)."""
     async with write_transaction():
         row = await OutboxMessage.select(OutboxMessage.status).where(OutboxMessage.id == message_id).first()
         if row is None:
             raise NotFound(f"Message {message_id}")
-        if row["status"] not in ("queued", "failed"):
-            raise Conflict(f"This message is {row['status']}; only a queued or failed one can be retried "
+        if row["status"] not in ("queued", "failed", "uncertain"):
+            raise Conflict(f"This message is {row['status']}; only a queued, failed or uncertain one can be retried "
                            "(resend a sent one instead).")
         await OutboxMessage.update({OutboxMessage.status: "queued", OutboxMessage.next_attempt_at: _now(),
                                     OutboxMessage.updated_at: _now()}).where(OutboxMessage.id == message_id)
@@ -667,9 +680,34 @@ async def cancel(message_id: int) -> dict[str, Any]:
     return await get_message(message_id)
 
 
+async def mark_sent(message_id: int, *, actor: int | None = None) -> dict[str, Any]:
+    """The user knows an uncertain message arrived (the client has it, or the Sent folder shows it): it is
+    sent, as of the attempt that may have sent it; a document's history says emailed."""
+    async with write_transaction():
+        row = await OutboxMessage.select(OutboxMessage.status, OutboxMessage.updated_at, OutboxMessage.document,
+                                         OutboxMessage.to_addresses, OutboxMessage.created_by) \
+            .where(OutboxMessage.id == message_id).first()
+        if row is None:
+            raise NotFound(f"Message {message_id}")
+        if row["status"] != "uncertain":
+            raise Conflict(f"This message is {row['status']}; only one that may have been sent can be marked as sent.")
+        await OutboxMessage.update({
+            OutboxMessage.status: "sent", OutboxMessage.sent_at: row["updated_at"], OutboxMessage.next_attempt_at: None,
+            OutboxMessage.server_reply: "No answer from the server after the message; marked as sent by hand.",
+            OutboxMessage.updated_at: _now()}).where(OutboxMessage.id == message_id)
+        if row["document"] is not None:
+            await documents_service.record_emailed(row["document"], row["to_addresses"],
+                                                   actor=actor if actor is not None else row["created_by"])
+    return await get_message(message_id)
+
+
 async def resend(message_id: int, *, actor: int | None = None) -> dict[str, Any]:
-    """A copy of a sent, failed or cancelled message, with the same attachments, queued anew."""
+    """A copy of a sent, failed or cancelled message, with the same attachments, queued anew. A message that
+    may have been sent (uncertain) is queued again as itself instead (`retry`): the same Message-ID lets a
+    recipient's mail program drop the second if the first did arrive."""
     original = await get_message(message_id)
+    if original["status"] == "uncertain":
+        return await retry(message_id)
     if original["status"] in ("queued", "sending"):
         raise Conflict("This message is still waiting to go; retry it instead of sending a copy.")
     return await queue_message(original["kind"], to=original["to"], cc=original["cc"], subject=original["subject"],
@@ -705,7 +743,8 @@ async def deliver_one(message_id: int) -> dict[str, Any] | None:
                                         settings["smtp_from_email"], outgoing.recipients)
         outcome = logic.after_attempt(attempts=attempts, now=now, reply=reply)
     except SmtpFailure as failure:
-        outcome = logic.after_attempt(attempts=attempts, now=now, error=failure.message, permanent=failure.permanent)
+        outcome = logic.after_attempt(attempts=attempts, now=now, error=failure.message, permanent=failure.permanent,
+                                      uncertain=failure.uncertain)
     except Exception as error:  # a bug must not leave the message "sending" for ever
         log.exception("message %s: unexpected error while sending", message_id)
         outcome = logic.after_attempt(attempts=attempts, now=now, error=f"{type(error).__name__}: {error}")
@@ -852,9 +891,9 @@ async def demo_outbox(data_dir: Path | None, *, accountant_email: str, from_emai
     rows = await documents_service.list_documents(documents_logic.INVOICE, status="open", page=Page(1, 6))
     made = 0
     for index, row in enumerate(rows.items[:4]):
-        client = await clients_service.get_client(row["client"])
+        client = await clients_service.get_client(row.client_id)
         try:
-            message = await send_document(row["id"], {"to": client.get("email") or "accounts@example.com"},
+            message = await send_document(row.id, {"to": client.email or "accounts@example.com"},
                                           data_dir=data_dir)
         except (Conflict, ValidationFailed):
             continue
@@ -866,7 +905,7 @@ async def demo_outbox(data_dir: Path | None, *, accountant_email: str, from_emai
                                             OutboxMessage.sent_at: now, OutboxMessage.next_attempt_at: None,
                                             OutboxMessage.server_reply: "250 2.0.0 Ok: queued as 4Fz1Kx2DemoQ"}) \
                     .where(OutboxMessage.id == message["id"])
-                await documents_service.record_emailed(row["id"], message["to_addresses"])
+                await documents_service.record_emailed(row.id, message["to_addresses"])
             elif index == 1:
                 await OutboxMessage.update({OutboxMessage.status: "failed", OutboxMessage.attempts: 1,
                                             OutboxMessage.next_attempt_at: None,

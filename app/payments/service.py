@@ -9,14 +9,16 @@ from typing import Any
 
 from piccolo.query.functions.aggregate import Sum
 
-from app.common.logic import Conflict, FieldError, Form, NotFound, Page, PageOf, ValidationFailed
+from app.common.logic import Conflict, FieldError, Form, NotFound, Page, PageOf, ValidationFailed, clean_idempotency_key
 from app.db.engine import write_transaction
 from app.documents import service as documents_service
 from app.documents.logic import parse_date
+from app.documents.records import DocumentView
 from app.documents.tables import Document
 from app.ledger import service as ledger_service
 from app.money import from_minor, minor_digits, round_money, to_minor
 from app.payments import logic
+from app.payments.records import PaymentTotals, PaymentView, RefundView
 from app.payments.tables import CreditApplication, Payment, Refund
 from app.settings import service as settings_service
 
@@ -25,20 +27,16 @@ def _now() -> datetime:
     return datetime.now(UTC)
 
 
-def _decorate(row: dict[str, Any]) -> dict[str, Any]:
-    currency = row["currency"]
-    row["amount"] = from_minor(row["amount_minor"], currency)
-    row["applied"] = from_minor(row["applied_minor"], currency)
-    row["excess"] = from_minor(row["excess_minor"], currency)
-    return row
+def _payment_query() -> Any:
+    return Payment.select(Payment.all_columns(), Payment.client.name.as_alias("client_name"),
+                          Payment.invoice.number.as_alias("invoice_number"))
 
 
-async def get_payment(payment_id: int) -> dict[str, Any]:
-    row = await Payment.select(Payment.all_columns(), Payment.client.name.as_alias("client_name"),
-                               Payment.invoice.number.as_alias("invoice_number")).where(Payment.id == payment_id).first()
+async def get_payment(payment_id: int) -> PaymentView:
+    row = await _payment_query().where(Payment.id == payment_id).first()
     if row is None:
         raise NotFound(f"Payment {payment_id}")
-    return _decorate(row)
+    return PaymentView.from_row(row)
 
 
 async def _open_invoice(invoice_id: int) -> dict[str, Any]:
@@ -57,11 +55,9 @@ def _open_amount(invoice: Mapping[str, Any]) -> Decimal:
 
 
 async def record_payment(invoice_id: int, data: Mapping[str, Any], *, actor: int | None = None,
-                         idempotency_key: str | None = None) -> dict[str, Any]:
+                         idempotency_key: str | None = None) -> PaymentView:
     """Record money received against an invoice. The same idempotency key never records twice."""
-    key = (idempotency_key or "").strip() or None
-    if key is not None and len(key) > 100:
-        raise ValidationFailed([FieldError("idempotency_key", "The idempotency key is longer than 100 characters")])
+    key = clean_idempotency_key(idempotency_key)
     today = await settings_service.today()
     async with write_transaction():
         if key is not None:
@@ -91,49 +87,50 @@ async def record_payment(invoice_id: int, data: Mapping[str, Any], *, actor: int
             description=f"Payment, {method}" + (f" ({values.reference})" if values.reference else "")
                         + (f"; {excess} {currency} kept as credit" if excess else ""), actor=actor)
         await documents_service.record_event(invoice_id, "payment", f"{values.amount} {currency} by {method}", actor)
-    return await get_payment(payment.id)
+        # Read back inside the transaction: the reply is what this write made, whatever else is being read.
+        return await get_payment(payment.id)
 
 
 async def reverse_payment(payment_id: int, reason: str, *, reversal_date: Any = None, actor: int | None = None
-                          ) -> dict[str, Any]:
+                          ) -> PaymentView:
     """A wrong payment is reversed by a dated entry; it stays in every list, marked reversed."""
     today = await settings_service.today()
     errors: list[FieldError] = []
     when = parse_date(reversal_date, "date", errors, "Date") if reversal_date not in (None, "") else today
-    if errors:
+    if errors or when is None:  # None only with a reason in errors
         raise ValidationFailed(errors)
     async with write_transaction():
         payment = await get_payment(payment_id)
-        currency = payment["currency"]
-        available = await available_credit(payment["client"], currency)
-        logic.check_reversal(payment["status"], payment["excess"], available, reason or "")
-        if when < payment["payment_date"]:
+        currency = payment.currency
+        available = await available_credit(payment.client_id, currency)
+        logic.check_reversal(payment.status, payment.excess, available, reason or "")
+        if when < payment.payment_date:
             raise ValidationFailed([FieldError("date", "A reversal cannot be dated before the payment")])
         await Payment.update({Payment.status: "reversed", Payment.reversal_date: when,
                               Payment.reversal_reason: reason.strip(), Payment.reversed_at: _now()}).where(
             Payment.id == payment_id)
-        if payment["invoice"] is not None:
-            await documents_service.add_paid(payment["invoice"], -payment["applied_minor"])
-            await documents_service.record_event(payment["invoice"], "payment reversed",
-                                                 f"{payment['amount']} {currency}: {reason.strip()}", actor)
+        if payment.invoice_id is not None:
+            await documents_service.add_paid(payment.invoice_id, -payment.applied_minor)
+            await documents_service.record_event(payment.invoice_id, "payment reversed",
+                                                 f"{payment.amount} {currency}: {reason.strip()}", actor)
         await ledger_service.append(
-            client_id=payment["client"], currency=currency, entry_date=when, kind="reversal",
-            debit_minor=payment["amount_minor"], document_id=payment["invoice"], payment_id=payment_id,
-            number=payment.get("invoice_number") or "", description=f"Payment of {payment['payment_date']} reversed: "
-                                                                    f"{reason.strip()}", actor=actor)
+            client_id=payment.client_id, currency=currency, entry_date=when, kind="reversal",
+            debit_minor=payment.amount_minor, document_id=payment.invoice_id, payment_id=payment_id,
+            number=payment.invoice_number or "", description=f"Payment of {payment.payment_date} reversed: "
+                                                             f"{reason.strip()}", actor=actor)
     return await get_payment(payment_id)
 
 
-async def edit_payment(payment_id: int, data: Mapping[str, Any], *, actor: int | None = None) -> dict[str, Any]:
+async def edit_payment(payment_id: int, data: Mapping[str, Any], *, actor: int | None = None) -> PaymentView:
     """Editing is a reversal plus a new payment, in one transaction: both stay on record."""
     async with write_transaction():
         old = await get_payment(payment_id)
-        if old["invoice"] is None:
+        if old.invoice_id is None:
             raise Conflict("Only a payment against an invoice can be edited.")
         await reverse_payment(payment_id, "corrected", actor=actor)
-        new = await record_payment(old["invoice"], data, actor=actor)
-        await Payment.update({Payment.replaced_by: new["id"]}).where(Payment.id == payment_id)
-    return await get_payment(new["id"])
+        new = await record_payment(old.invoice_id, data, actor=actor)
+        await Payment.update({Payment.replaced_by: new.id}).where(Payment.id == payment_id)
+    return await get_payment(new.id)
 
 
 async def available_credit(client_id: int, currency: str) -> Decimal:
@@ -172,7 +169,7 @@ def _amount(data: Mapping[str, Any], currency: str) -> Decimal:
     return amount
 
 
-async def apply_credit(invoice_id: int, data: Mapping[str, Any], *, actor: int | None = None) -> dict[str, Any]:
+async def apply_credit(invoice_id: int, data: Mapping[str, Any], *, actor: int | None = None) -> DocumentView:
     """Put the client's credit towards an open invoice (only when the user asks)."""
     today = await settings_service.today()
     async with write_transaction():
@@ -199,7 +196,7 @@ async def apply_credit(invoice_id: int, data: Mapping[str, Any], *, actor: int |
     return await documents_service.get_document(invoice_id)
 
 
-async def refund(client_id: int, data: Mapping[str, Any], *, actor: int | None = None) -> dict[str, Any]:
+async def refund(client_id: int, data: Mapping[str, Any], *, actor: int | None = None) -> RefundView:
     """Pay client credit back: a dated refund entry."""
     today = await settings_service.today()
     currency = str(data.get("currency") or "").upper()
@@ -208,7 +205,7 @@ async def refund(client_id: int, data: Mapping[str, Any], *, actor: int | None =
         raise ValidationFailed([FieldError("currency", "The client has no account in this currency")])
     errors: list[FieldError] = []
     when = parse_date(data.get("date"), "date", errors, "Date") if data.get("date") not in (None, "") else today
-    if errors:
+    if errors or when is None:  # None only with a reason in errors
         raise ValidationFailed(errors)
     method = str(data.get("method") or "bank_transfer")
     if method not in logic.METHODS:
@@ -219,19 +216,20 @@ async def refund(client_id: int, data: Mapping[str, Any], *, actor: int | None =
         amount = _amount(data, currency)
         logic.check_credit_use(amount, available, Decimal(0), "refund")
         minor = to_minor(amount, currency)
+        note = str(data.get("note") or "")[:2000]
         row = Refund(client=client_id, currency=currency, amount_minor=minor, refund_date=when, method=method,
-                     reference=reference, note=str(data.get("note") or "")[:2000], created_at=_now(), created_by=actor)
+                     reference=reference, note=note, created_at=_now(), created_by=actor)
         await row.save()
         await ledger_service.append(client_id=client_id, currency=currency, entry_date=when, kind="refund",
                                     debit_minor=minor, description=f"Refund of client credit, {logic.METHODS[method]}"
                                     + (f" ({reference})" if reference else ""), actor=actor)
-    return {"id": row.id, "client_id": client_id, "currency": currency, "amount": amount, "date": when,
-            "method": method, "reference": reference}
+    return RefundView(id=row.id, client_id=client_id, currency=currency, amount=amount, refund_date=when,
+                      method=method, reference=reference, note=note)
 
 
 async def list_payments(*, client_id: int | None = None, method: str = "", date_from: date | None = None,
                         date_to: date | None = None, state: str = "", invoice_id: int | None = None,
-                        page: Page = Page()) -> PageOf:
+                        page: Page = Page()) -> PageOf[PaymentView]:
     errors = []
     if method and method not in logic.METHODS:
         errors.append(FieldError("method", f"method must be one of: {', '.join(logic.METHODS)}"))
@@ -254,8 +252,7 @@ async def list_payments(*, client_id: int | None = None, method: str = "", date_
         conditions.append(Payment.payment_date >= date_from)
     if date_to:
         conditions.append(Payment.payment_date <= date_to)
-    select = Payment.select(Payment.all_columns(), Payment.client.name.as_alias("client_name"),
-                            Payment.invoice.number.as_alias("invoice_number"))
+    select = _payment_query()
     count = Payment.count()
     sums = Payment.select(Payment.currency, Payment.status, Sum(Payment.amount_minor, alias="amount"))
     for condition in conditions:
@@ -267,12 +264,6 @@ async def list_payments(*, client_id: int | None = None, method: str = "", date_
         zero = from_minor(0, row["currency"])  # money in JSON carries the currency's decimals: "0.00"
         entry = totals.setdefault(row["currency"], {"live": zero, "reversed": zero})
         entry[row["status"]] = from_minor(row["amount"] or 0, row["currency"])
-    return PageOf(items=[_decorate(r) for r in rows], total=await count, page=page,
-                  extra={"totals": [{"currency": c, **v} for c, v in sorted(totals.items())]})
-
-
-async def credit_applications(invoice_id: int) -> list[dict[str, Any]]:
-    rows = await CreditApplication.select().where(CreditApplication.invoice == invoice_id).order_by(CreditApplication.id)
-    for row in rows:
-        row["amount"] = from_minor(row["amount_minor"], row["currency"])
-    return rows
+    return PageOf(items=[PaymentView.from_row(row) for row in rows], total=await count, page=page,
+                  extra={"totals": [PaymentTotals(currency=c, live=v["live"], reversed=v["reversed"])
+                                    for c, v in sorted(totals.items())]})

@@ -24,6 +24,8 @@ from babel.numbers import format_currency, format_decimal, format_percent
 from app.clients.logic import is_leitweg_id
 from app.common.logic import FieldError, ValidationFailed
 from app.documents import logic as documents_logic
+from app.documents.logic import TaxAmount
+from app.documents.records import DocumentView, LineView, Snapshot
 from app.money import minor_digits, round_money
 from app.receivables.logic import StatementView
 from app.taxes.logic import tax_registration
@@ -317,77 +319,75 @@ def _reference_line(buyer: Mapping[str, Any], labels: Mapping[str, str]) -> list
 
 # -- documents ---------------------------------------------------------------------
 
-def snapshot_of(document: Mapping[str, Any], settings: Mapping[str, Any], client: Mapping[str, Any] | None) -> dict[str, Any]:
+def snapshot_of(frozen: Snapshot | None, settings: Mapping[str, Any], client: Mapping[str, Any] | None) -> Snapshot:
     """The frozen business and client of an issued document; a draft's from today's settings and client."""
-    if document.get("snapshot"):
-        return document["snapshot"]
+    if frozen:
+        return frozen
     return documents_logic.snapshot(settings, client or {})
 
 
-def pdf_filename(document: Mapping[str, Any]) -> str:
+def pdf_filename(document: DocumentView) -> str:
     """`INV-2026-0007_Globex.pdf`; a draft is `Invoice-draft-12_Globex.pdf`."""
     def clean(text: str) -> str:
         ascii_text = normalize("NFKD", text).encode("ascii", "ignore").decode()
         return re.sub(r"[^A-Za-z0-9.-]+", "-", ascii_text).strip("-.")[:40]
-    client = (document.get("snapshot") or {}).get("client", {}).get("name") or document.get("client_name") or ""
-    number = document.get("number") or f"{document['doc_type'].replace('_', '-').title()}-draft-{document['id']}"
+    client = (document.snapshot or {}).get("client", {}).get("name") or document.client_name
+    number = document.number or f"{document.doc_type.replace('_', '-').title()}-draft-{document.id}"
     name = clean(number) + (f"_{clean(client)}" if clean(client) else "")
     return f"{name}.pdf"
 
 
-def watermark_of(document: Mapping[str, Any], labels: Mapping[str, str]) -> str:
-    if document.get("status") == "draft":
+def watermark_of(document: DocumentView, labels: Mapping[str, str]) -> str:
+    if document.status == "draft":
         return labels["draft"]
-    if document.get("status") == "cancelled":
+    if document.status == "cancelled":
         return labels["cancelled"]
     return ""
 
 
-def document_data(document: Mapping[str, Any], *, settings: Mapping[str, Any],
+def document_data(document: DocumentView, *, settings: Mapping[str, Any],
                   client: Mapping[str, Any] | None = None, logo: str | None = None,
                   facturx: bool = False) -> dict[str, Any]:
     """The template data of a quote, invoice or credit note (also the print view's context)."""
-    kind = document["doc_type"]
-    snapshot = snapshot_of(document, settings, client)
+    kind = document.doc_type
+    snapshot = snapshot_of(document.snapshot, settings, client)
     business, buyer = snapshot["business"], snapshot["client"]
     lang = language_of(buyer.get("language"), settings.get("default_locale"))
     locale = document_locale(lang, buyer.get("country"), settings.get("default_locale"))
     labels = labels_for(lang)
-    currency = document["currency"]
-    m = lambda value: money(_dec(value), currency, locale)  # noqa: E731
+    currency = document.currency
+    m = lambda value: money(value, currency, locale)  # noqa: E731
 
-    taxes = list(document.get("taxes") or [])
-    lines_in = list(document.get("lines") or [])
-    discounts = any(_dec(ln.get("discount_percent")) != 0 for ln in lines_in)
-    codes = {code for ln in lines_in for code in (ln.get("tax_codes") or "").split()}
-    show_tax = len(codes) > 1 or (bool(codes) and any(not (ln.get("tax_codes") or "").strip() for ln in lines_in))
-    show_unit = any((ln.get("unit") or "").strip() for ln in lines_in)
+    taxes = document.taxes
+    lines_in = document.lines
+    discounts = any(ln.discount_percent != 0 for ln in lines_in)
+    codes = {code for ln in lines_in for code in ln.taxes}
+    show_tax = len(codes) > 1 or (bool(codes) and any(not ln.taxes for ln in lines_in))
+    show_unit = any(ln.unit.strip() for ln in lines_in)
     lines = []
     for ln in lines_in:
         lines.append({
-            "pos": str(ln.get("position", len(lines) + 1)),
-            "description": ln.get("description") or "",
-            "qty": number_text(_dec(ln.get("quantity")), locale),
-            "unit": ln.get("unit") or "",
-            "price": price_text(_dec(ln.get("unit_price")), currency, locale),
-            "discount": percent_text(_dec(ln.get("discount_percent")), locale) if _dec(ln.get("discount_percent")) else "",
-            "tax": ", ".join((ln.get("tax_codes") or "").split()),
-            "amount": amount_text(_dec(ln.get("net", "0")), currency, locale),
+            "pos": str(ln.position),
+            "description": ln.description,
+            "qty": number_text(ln.quantity, locale),
+            "unit": ln.unit,
+            "price": price_text(ln.unit_price, currency, locale),
+            "discount": percent_text(ln.discount_percent, locale) if ln.discount_percent else "",
+            "tax": ", ".join(ln.taxes),
+            "amount": amount_text(ln.net, currency, locale),
         })
 
     widths = column_widths(lines, labels, {"discount": discounts, "tax": show_tax, "unit": show_unit})
-    tax_rows = [{"name": t.get("name") or t.get("code"), "code": t.get("code", ""),
-                 "rate": percent_text(_dec(t.get("rate")), locale), "base": m(t.get("base")), "amount": m(t.get("amount")),
-                 "category": t.get("category", "S")} for t in taxes]
-    total, paid, credited = _dec(document.get("total")), _dec(document.get("paid")), _dec(document.get("credited"))
-    balance = _dec(document.get("balance"))
-    totals: list[dict[str, str]] = [{"label": labels["subtotal"], "value": m(document.get("subtotal")), "style": ""}]
+    tax_rows = [{"name": t.name or t.code, "code": t.code, "rate": percent_text(t.rate, locale), "base": m(t.base),
+                 "amount": m(t.amount), "category": t.category} for t in taxes]
+    total, paid, credited, balance = document.total, document.paid, document.credited, document.balance
+    totals: list[dict[str, str]] = [{"label": labels["subtotal"], "value": m(document.subtotal), "style": ""}]
     for t in taxes:
-        totals.append({"label": f"{t.get('name') or t.get('code')}", "value": m(t.get("amount")), "style": ""})
+        totals.append({"label": t.name or t.code, "value": m(t.amount), "style": ""})
     total_label = {INVOICE: labels["total"], QUOTE: labels["total_quote"], CREDIT_NOTE: labels["total_credit"]}[kind]
     totals.append({"label": total_label, "value": m(total), "style": "total"})
     due: dict[str, str] | None = None
-    if kind == INVOICE and document.get("status") != "draft":
+    if kind == INVOICE and document.status != "draft":
         if paid:
             totals.append({"label": labels["paid"], "value": m(-paid), "style": ""})
         if credited:
@@ -398,48 +398,48 @@ def document_data(document: Mapping[str, Any], *, settings: Mapping[str, Any],
         due = None
 
     meta: list[list[str]] = []
-    meta.append([labels["issue_date"], date_text(document.get("issue_date"), locale)])
-    if kind == INVOICE and document.get("due_date"):
-        meta.append([labels["due_date"], date_text(document.get("due_date"), locale)])
-    if kind == QUOTE and document.get("valid_until"):
-        meta.append([labels["valid_until"], date_text(document.get("valid_until"), locale)])
-    if kind == CREDIT_NOTE and document.get("invoice_number"):
-        meta.append([labels["reference"], document["invoice_number"]])
-    if kind == INVOICE and document.get("source_quote_number"):
-        meta.append([labels["from_quote"], document["source_quote_number"]])
+    meta.append([labels["issue_date"], date_text(document.issue_date, locale)])
+    if kind == INVOICE and document.due_date:
+        meta.append([labels["due_date"], date_text(document.due_date, locale)])
+    if kind == QUOTE and document.valid_until:
+        meta.append([labels["valid_until"], date_text(document.valid_until, locale)])
+    if kind == CREDIT_NOTE and document.invoice_number:
+        meta.append([labels["reference"], document.invoice_number])
+    if kind == INVOICE and document.source_quote_number:
+        meta.append([labels["from_quote"], document.source_quote_number])
     if buyer.get("code"):
         meta.append([labels["client_code"], buyer["code"]])
     if buyer.get("tax_number"):
         meta.append([labels["tax_id"], buyer["tax_number"]])
 
     payment = None
-    if kind == INVOICE and document.get("status") != "draft":
+    if kind == INVOICE and document.status != "draft":
         payment = _payment_block(document, business, labels, locale, balance)
 
-    notes = document.get("notes") or ""
+    notes = document.notes
     tax_notes = []
     for t in taxes:
-        note = (t.get("note") or "").strip()
+        note = t.note.strip()
         if note and note not in tax_notes:
             tax_notes.append(note)
-    if _dec(document.get("discount_percent")):
-        tax_notes.append(labels["discount_note"].format(percent=percent_text(_dec(document["discount_percent"]), locale)))
-    terms = document.get("terms") or ""
-    if kind == QUOTE and document.get("valid_until"):
-        terms = "\n".join(p for p in (labels["quote_validity"].format(date=date_text(document["valid_until"], locale)),
+    if document.discount_percent:
+        tax_notes.append(labels["discount_note"].format(percent=percent_text(document.discount_percent, locale)))
+    terms = document.terms
+    if kind == QUOTE and document.valid_until:
+        terms = "\n".join(p for p in (labels["quote_validity"].format(date=date_text(document.valid_until, locale)),
                                       terms) if p)
-    footer_text = document.get("footer") or (settings.get("invoice_footer") or "" if kind != QUOTE else "")
-    if document.get("status") == "cancelled" and document.get("cancel_reason"):
-        notes = "\n".join(p for p in (labels["cancelled_note"].format(reason=document["cancel_reason"]), notes) if p)
+    footer_text = document.footer or (settings.get("invoice_footer") or "" if kind != QUOTE else "")
+    if document.status == "cancelled" and document.cancel_reason:
+        notes = "\n".join(p for p in (labels["cancelled_note"].format(reason=document.cancel_reason), notes) if p)
 
     title = labels[kind]
     recipient_label = {INVOICE: labels["bill_to"], QUOTE: labels["quote_for"], CREDIT_NOTE: labels["credit_to"]}[kind]
     return {
         "kind": kind, "lang": lang, "locale": locale, "accent": ACCENTS[kind], "labels": labels,
-        "title": title, "number": document.get("number") or "", "currency": currency,
+        "title": title, "number": document.number or "", "currency": currency,
         "watermark": watermark_of(document, labels),
-        "watermark_kind": "cancelled" if document.get("status") == "cancelled" else "draft",
-        "pdf_title": " ".join(p for p in (title, document.get("number") or "", "—", business.get("name") or "") if p),
+        "watermark_kind": "cancelled" if document.status == "cancelled" else "draft",
+        "pdf_title": " ".join(p for p in (title, document.number or "", "—", business.get("name") or "") if p),
         "business": _business_block(business, labels, locale, logo),
         "client": {"label": recipient_label, "name": buyer.get("name") or "", "contact": buyer.get("contact_name") or "",
                    "lines": _party_lines(buyer, locale) + _reference_line(buyer, labels), "email": buyer.get("email") or ""},
@@ -502,10 +502,10 @@ def _business_block(business: Mapping[str, Any], labels: Mapping[str, str], loca
             "logo": logo}
 
 
-def _payment_block(document: Mapping[str, Any], business: Mapping[str, Any], labels: Mapping[str, str], locale: str,
+def _payment_block(document: DocumentView, business: Mapping[str, Any], labels: Mapping[str, str], locale: str,
                    balance: Decimal) -> dict[str, Any] | None:
-    currency = document["currency"]
-    if document.get("status") == "cancelled":
+    currency = document.currency
+    if document.status == "cancelled":
         return None
     rows = []
     if business.get("bank_account_holder") or business.get("bank_iban"):
@@ -516,20 +516,20 @@ def _payment_block(document: Mapping[str, Any], business: Mapping[str, Any], lab
         rows.append([labels["iban"], iban_text(business["bank_iban"])])
     if business.get("bank_bic"):
         rows.append([labels["bic"], business["bank_bic"]])
-    if document.get("number"):
-        rows.append([labels["payment_reference"], document["number"]])
+    if document.number:
+        rows.append([labels["payment_reference"], document.number])
     if balance <= 0:
         message = labels["paid_in_full"]
-    elif document.get("due_date"):
+    elif document.due_date:
         message = labels["payment_due"].format(amount=money(balance, currency, locale),
-                                               date=date_text(document["due_date"], locale))
+                                               date=date_text(document.due_date, locale))
     else:
         message = labels["payment_now"].format(amount=money(balance, currency, locale))
     qr = None
     if balance > 0:
         qr = epc_payload(name=business.get("bank_account_holder") or business.get("name") or "",
                          iban=business.get("bank_iban") or "", bic=business.get("bank_bic") or "", amount=balance,
-                         reference=document.get("number") or "", currency=currency)
+                         reference=document.number or "", currency=currency)
     return {"message": message, "rows": rows if balance > 0 else [], "qr_payload": qr, "qr_svg": None,
             "qr_caption": labels["scan_to_pay"]}
 
@@ -546,7 +546,7 @@ def statement_data(data: Mapping[str, Any], *, settings: Mapping[str, Any], logo
     balance is the last running balance.
     """
     client = data.get("client") or {}
-    business = data.get("business") or snapshot_of({}, settings, None)["business"]
+    business = data.get("business") or snapshot_of(None, settings, None)["business"]
     lang = language_of(client.get("language"), settings.get("default_locale"))
     locale = document_locale(lang, client.get("country"), settings.get("default_locale"))
     labels = labels_for(lang)
@@ -684,22 +684,20 @@ def _rate(value: Any) -> str:
     return format(_plain(_dec(value)), "f")
 
 
-def facturx_problem(document: Mapping[str, Any]) -> str | None:
+def facturx_problem(document: DocumentView) -> str | None:
     """Why the document has no EN 16931 form, or None when it has one."""
-    if document.get("doc_type") not in (INVOICE, CREDIT_NOTE):
+    if document.doc_type not in (INVOICE, CREDIT_NOTE):
         return "only invoices and credit notes are e-invoices"
-    if document.get("status") == "draft":
+    if document.status == "draft":
         return "a draft is not an invoice yet"
-    taxes = {t["code"]: t for t in document.get("taxes") or []}
-    for tax in taxes.values():
-        if tax.get("compound"):
-            return f"tax {tax['code']} is compounded, which EN 16931 cannot express"
-        if (tax.get("category") or "S") not in VAT_CATEGORIES:
-            return f"tax {tax['code']} has no VAT category"
-    for line in document.get("lines") or []:
-        codes = (line.get("tax_codes") or "").split()
-        if len(codes) > 1:
-            return f"line {line.get('position')} carries {len(codes)} taxes; EN 16931 allows one VAT rate per line"
+    for tax in document.taxes:
+        if tax.compound:
+            return f"tax {tax.code} is compounded, which EN 16931 cannot express"
+        if (tax.category or "S") not in VAT_CATEGORIES:
+            return f"tax {tax.code} has no VAT category"
+    for line in document.lines:
+        if len(line.taxes) > 1:
+            return f"line {line.position} carries {len(line.taxes)} taxes; EN 16931 allows one VAT rate per line"
     return None
 
 
@@ -722,13 +720,12 @@ def xrechnung_problems(buyer: Mapping[str, Any], *, issued: bool = True) -> list
     return [FieldError("buyer_reference", f"The client has no buyer reference (Leitweg-ID). {where}.")]
 
 
-def _vat_of_line(line: Mapping[str, Any], taxes: Mapping[str, Mapping[str, Any]]) -> tuple[str, Decimal]:
-    codes = (line.get("tax_codes") or "").split()
-    if not codes:
+def _vat_of_line(line: LineView, taxes: Mapping[str, TaxAmount]) -> tuple[str, Decimal]:
+    if not line.taxes:
         return "E", Decimal(0)
-    tax = taxes[codes[0]]
-    category = tax.get("category") or "S"
-    return category, (_dec(tax.get("rate")) if category in ("S", "L", "M") else Decimal(0))
+    tax = taxes[line.taxes[0]]
+    category = tax.category or "S"
+    return category, (tax.rate if category in ("S", "L", "M") else Decimal(0))
 
 
 def _el(parent: ET.Element, tag: str, text: Any = None, **attrib: str) -> ET.Element:
@@ -782,7 +779,7 @@ def _party(parent: ET.Element, tag: str, party: Mapping[str, Any], *, seller: bo
         _el(_el(node, "ram:SpecifiedTaxRegistration"), "ram:ID", registration[0], schemeID=registration[1])
 
 
-def facturx_xml(document: Mapping[str, Any], *, settings: Mapping[str, Any] | None = None,
+def facturx_xml(document: DocumentView, *, settings: Mapping[str, Any] | None = None,
                 client: Mapping[str, Any] | None = None, guideline: str = EN16931_GUIDELINE) -> bytes:
     """The Factur-X XML (profile EN 16931, CII syntax) of an issued invoice or credit note.
 
@@ -796,58 +793,58 @@ def facturx_xml(document: Mapping[str, Any], *, settings: Mapping[str, Any] | No
         raise FacturXUnavailable(problem)
     for prefix, uri in NS.items():
         ET.register_namespace(prefix, uri)
-    currency = document["currency"]
-    snapshot = snapshot_of(document, settings or {}, client)
+    currency = document.currency
+    snapshot = snapshot_of(document.snapshot, settings or {}, client)
     seller, buyer = snapshot["business"], snapshot["client"]
     if guideline == XRECHNUNG_GUIDELINE:
-        problems = xrechnung_problems(buyer, issued=bool(document.get("snapshot")))
+        problems = xrechnung_problems(buyer, issued=bool(document.snapshot))
         if problems:
             raise ValidationFailed(problems, detail=BUYER_REFERENCE_DETAIL)
-    taxes = {t["code"]: t for t in document.get("taxes") or []}
-    credit_note = document["doc_type"] == CREDIT_NOTE
+    taxes = {t.code: t for t in document.taxes}
+    credit_note = document.doc_type == CREDIT_NOTE
 
     root = ET.Element(f"{{{NS['rsm']}}}CrossIndustryInvoice")
     context = _el(root, "rsm:ExchangedDocumentContext")
     _el(_el(context, "ram:GuidelineSpecifiedDocumentContextParameter"), "ram:ID", guideline)
     header = _el(root, "rsm:ExchangedDocument")
-    _el(header, "ram:ID", document["number"])
+    _el(header, "ram:ID", document.number)
     _el(header, "ram:TypeCode", "381" if credit_note else "380")
-    _date102(header, "ram:IssueDateTime", document["issue_date"])
-    notes = [document.get("notes") or ""]
-    notes += [t.get("note") or "" for t in taxes.values()]
+    _date102(header, "ram:IssueDateTime", document.issue_date)
+    notes = [document.notes]
+    notes += [t.note for t in taxes.values()]
     for note in dict.fromkeys(n.strip() for n in notes if n and n.strip()):
         _el(_el(header, "ram:IncludedNote"), "ram:Content", note)
 
     transaction = _el(root, "rsm:SupplyChainTradeTransaction")
     breakdown: dict[tuple[str, Decimal], Decimal] = {}
     line_total = Decimal(0)
-    for line in document.get("lines") or []:
-        quantity, price = _dec(line.get("quantity")), _dec(line.get("unit_price"))
+    for line in document.lines:
+        quantity, price = line.quantity, line.unit_price
         if price < 0:  # BR-27: a price is never negative; a negative line is a negative quantity
             quantity, price = -quantity, -price
-        net = _dec(line.get("net"))
+        net = line.net
         gross = round_money(quantity * price, currency)
         allowance = gross - net
         category, rate = _vat_of_line(line, taxes)
         breakdown[(category, rate)] = breakdown.get((category, rate), Decimal(0)) + net
         line_total += net
         item = _el(transaction, "ram:IncludedSupplyChainTradeLineItem")
-        _el(_el(item, "ram:AssociatedDocumentLineDocument"), "ram:LineID", line.get("position"))
+        _el(_el(item, "ram:AssociatedDocumentLineDocument"), "ram:LineID", line.position)
         product = _el(item, "ram:SpecifiedTradeProduct")
-        description = (line.get("description") or "").strip()
+        description = line.description.strip()
         _el(product, "ram:Name", description.splitlines()[0][:200] if description else "-")
         if "\n" in description:
             _el(product, "ram:Description", description)
         agreement = _el(item, "ram:SpecifiedLineTradeAgreement")
         _el(_el(agreement, "ram:NetPriceProductTradePrice"), "ram:ChargeAmount", _rate(price) if price else "0")
         _el(_el(item, "ram:SpecifiedLineTradeDelivery"), "ram:BilledQuantity", _rate(quantity),
-            unitCode=unit_code(line.get("unit") or ""))
+            unitCode=unit_code(line.unit))
         settlement = _el(item, "ram:SpecifiedLineTradeSettlement")
-        tax = _el(settlement, "ram:ApplicableTradeTax")
-        _el(tax, "ram:TypeCode", "VAT")
-        _el(tax, "ram:CategoryCode", category)
+        line_tax = _el(settlement, "ram:ApplicableTradeTax")
+        _el(line_tax, "ram:TypeCode", "VAT")
+        _el(line_tax, "ram:CategoryCode", category)
         if category != "O":
-            _el(tax, "ram:RateApplicablePercent", _rate(rate))
+            _el(line_tax, "ram:RateApplicablePercent", _rate(rate))
         if allowance:
             charge = _el(settlement, "ram:SpecifiedTradeAllowanceCharge")
             _el(_el(charge, "ram:ChargeIndicator"), "udt:Indicator", "false" if allowance > 0 else "true")
@@ -864,11 +861,11 @@ def facturx_xml(document: Mapping[str, Any], *, settings: Mapping[str, Any] | No
     _party(agreement, "ram:BuyerTradeParty", buyer, seller=False)
     delivery = _el(transaction, "ram:ApplicableHeaderTradeDelivery")
     event = _el(delivery, "ram:ActualDeliverySupplyChainEvent")
-    _date102(event, "ram:OccurrenceDateTime", document["issue_date"])
+    _date102(event, "ram:OccurrenceDateTime", document.issue_date)
 
     settlement = _el(transaction, "ram:ApplicableHeaderTradeSettlement")
     if not credit_note:
-        _el(settlement, "ram:PaymentReference", document["number"])
+        _el(settlement, "ram:PaymentReference", document.number)
     _el(settlement, "ram:InvoiceCurrencyCode", currency)
     iban = re.sub(r"\s+", "", seller.get("bank_iban") or "")
     if iban and not credit_note:
@@ -885,11 +882,11 @@ def facturx_xml(document: Mapping[str, Any], *, settings: Mapping[str, Any] | No
     amounts: dict[tuple[str, Decimal], Decimal] = {}
     reasons: dict[tuple[str, Decimal], str] = {}
     for tax in taxes.values():
-        category = tax.get("category") or "S"
-        key = (category, _dec(tax.get("rate")) if category in ("S", "L", "M") else Decimal(0))
-        amounts[key] = amounts.get(key, Decimal(0)) + _dec(tax.get("amount"))
-        if tax.get("note"):
-            reasons.setdefault(key, tax["note"])
+        category = tax.category or "S"
+        key = (category, tax.rate if category in ("S", "L", "M") else Decimal(0))
+        amounts[key] = amounts.get(key, Decimal(0)) + tax.amount
+        if tax.note:
+            reasons.setdefault(key, tax.note)
     tax_total = Decimal(0)
     for (category, rate), base in breakdown.items():
         amount = amounts.get((category, rate), Decimal(0))
@@ -906,18 +903,18 @@ def facturx_xml(document: Mapping[str, Any], *, settings: Mapping[str, Any] | No
         if category != "O":
             _el(node, "ram:RateApplicablePercent", _rate(rate))
     total = line_total + tax_total
-    prepaid = Decimal(0) if credit_note else _dec(document.get("paid")) + _dec(document.get("credited"))
+    prepaid = Decimal(0) if credit_note else document.paid + document.credited
     due = total - prepaid
-    terms = (document.get("terms") or "").strip()
+    terms = document.terms.strip()
     if credit_note and not terms:  # BR-CO-25: an amount due needs terms or a due date
-        terms = (f"Credit for invoice {document['invoice_number']}" if document.get("invoice_number")
+        terms = (f"Credit for invoice {document.invoice_number}" if document.invoice_number
                  else "Credit to the buyer's account")
-    if (document.get("due_date") and not credit_note) or terms:
+    if (document.due_date and not credit_note) or terms:
         payment_terms = _el(settlement, "ram:SpecifiedTradePaymentTerms")
         if terms:
             _el(payment_terms, "ram:Description", terms[:1000])
-        if document.get("due_date") and not credit_note:
-            _date102(payment_terms, "ram:DueDateDateTime", document["due_date"])
+        if document.due_date and not credit_note:
+            _date102(payment_terms, "ram:DueDateDateTime", document.due_date)
     summary = _el(settlement, "ram:SpecifiedTradeSettlementHeaderMonetarySummation")
     _el(summary, "ram:LineTotalAmount", _amount(line_total, currency))
     _el(summary, "ram:TaxBasisTotalAmount", _amount(line_total, currency))
@@ -926,8 +923,8 @@ def facturx_xml(document: Mapping[str, Any], *, settings: Mapping[str, Any] | No
     if prepaid:
         _el(summary, "ram:TotalPrepaidAmount", _amount(prepaid, currency))
     _el(summary, "ram:DuePayableAmount", _amount(due, currency))
-    if credit_note and document.get("invoice_number"):
-        _el(_el(settlement, "ram:InvoiceReferencedDocument"), "ram:IssuerAssignedID", document["invoice_number"])
+    if credit_note and document.invoice_number:
+        _el(_el(settlement, "ram:InvoiceReferencedDocument"), "ram:IssuerAssignedID", document.invoice_number)
     ET.indent(root)
     return ET.tostring(root, encoding="UTF-8", xml_declaration=True)
 

@@ -19,6 +19,7 @@
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import hashlib
 import io
 import json
@@ -45,6 +46,7 @@ from app.clients import service as clients_service
 from app.common.logic import Page
 from app.db import datafolder
 from app.documents import service as documents_service
+from app.documents.records import DocumentView
 from app.paths import FONTS_DIR, TYPST_DIR, ensure_private_dir
 from app.receivables import service as receivables_service
 from app.receivables.logic import StatementView
@@ -436,10 +438,10 @@ def _timestamp(value: Any) -> int | None:
     return None
 
 
-def _logo_for(document: Mapping[str, Any], settings: Mapping[str, Any], attachments_dir: Path | None) -> str | None:
+def _logo_for(document: DocumentView, settings: Mapping[str, Any], attachments_dir: Path | None) -> str | None:
     if attachments_dir is None:
         return None
-    frozen = ((document.get("snapshot") or {}).get("business") or {}).get("logo_filename")
+    frozen = ((document.snapshot or {}).get("business") or {}).get("logo_filename")
     kept = settings_service.logo_file(attachments_dir, frozen)
     if kept is not None:
         return str(kept)
@@ -447,7 +449,7 @@ def _logo_for(document: Mapping[str, Any], settings: Mapping[str, Any], attachme
     return str(path) if path else None
 
 
-def document_job(document: Mapping[str, Any], settings: Mapping[str, Any], client: Mapping[str, Any] | None, *,
+def document_job(document: DocumentView, settings: Mapping[str, Any], client: Mapping[str, Any] | None, *,
                  attachments_dir: Path | None, cache_dir: Path | None, template_dir: Path | None = None,
                  roots_dir: Path | None = None) -> RenderJob:
     """No database: the data dict, the XML and QR code, the cache file (runs in a worker thread)."""
@@ -457,8 +459,8 @@ def document_job(document: Mapping[str, Any], settings: Mapping[str, Any], clien
     logo = _logo_for(document, settings, attachments_dir)
     data = _with_qr(logic.document_data(document, settings=settings, client=client, logo=asset_path(logo),
                                         facturx=xml is not None))
-    job = RenderJob(document_id=document["id"], template=logic.TEMPLATES[document["doc_type"]], data=data,
-                    facturx_xml=xml, timestamp=_timestamp(document.get("issued_at")),
+    job = RenderJob(document_id=document.id, template=logic.TEMPLATES[document.doc_type], data=data,
+                    facturx_xml=xml, timestamp=_timestamp(document.issued_at),
                     filename=logic.pdf_filename(document),
                     cache_path=cache_path_of(document, settings, logo, cache_dir, template_dir),
                     template_dir=template_dir, roots_dir=roots_dir, assets=assets_for(logo))
@@ -468,25 +470,25 @@ def document_job(document: Mapping[str, Any], settings: Mapping[str, Any], clien
 # What a document's PDF shows besides its frozen content: these settings (a language fallback,
 # the default footer, the e-invoice switch). Fields that change without changing the PDF are left out.
 CACHE_SETTINGS = ("default_locale", "invoice_footer", "facturx_enabled")
-VOLATILE_FIELDS = {"shown_status", "updated_at", "sent_at", "search_text", "decided_at"}
+VOLATILE_FIELDS = {"shown_status", "updated_at", "sent_at", "decided_at"}
 
 
-def cache_path_of(document: Mapping[str, Any], settings: Mapping[str, Any], logo: str | None,
+def cache_path_of(document: DocumentView, settings: Mapping[str, Any], logo: str | None,
                   cache_dir: Path | None, template_dir: Path | None = None) -> Path | None:
     """Where an issued document's PDF is kept: its id, the templates' hash and a digest of what
     it prints (payments, a cancellation, the logo and the switches above change the file). Drafts
     are never kept. Cheap: nothing is formatted to find a cached PDF."""
-    if cache_dir is None or document.get("status") == "draft":
+    if cache_dir is None or document.status == "draft":
         return None
     digest = hashlib.sha256(template_hash().encode())
     digest.update(custom_templates_hash(template_dir).encode())   # the user's templates, when used
-    digest.update(json.dumps({k: v for k, v in document.items() if k not in VOLATILE_FIELDS},
+    digest.update(json.dumps({k: v for k, v in dataclasses.asdict(document).items() if k not in VOLATILE_FIELDS},
                              sort_keys=True, default=str).encode())
     digest.update(json.dumps([settings.get(k) for k in CACHE_SETTINGS], default=str).encode())
     if logo:
         stat = Path(logo).stat()
         digest.update(f"{logo}:{stat.st_mtime_ns}:{stat.st_size}".encode())
-    return cache_dir / f"{document['doc_type']}-{document['id']}-{digest.hexdigest()[:24]}.pdf"
+    return cache_dir / f"{document.doc_type}-{document.id}-{digest.hexdigest()[:24]}.pdf"
 
 
 def _finish_facturx(pdf: bytes) -> bytes:
@@ -550,7 +552,7 @@ def cache_dir_of(data_dir: Path) -> Path:
 class DocumentInputs:
     """What one document's PDF is made from, read from the database on the event loop."""
 
-    document: dict[str, Any]
+    document: DocumentView
     settings: Mapping[str, Any]
     client: Mapping[str, Any] | None
     attachments_dir: Path | None
@@ -567,7 +569,7 @@ class DocumentInputs:
                             cache_dir=self.cache_dir, template_dir=self.template_dir, roots_dir=self.roots_dir)
 
 
-def _inputs_of(document: dict[str, Any], settings: Mapping[str, Any], client: Mapping[str, Any] | None,
+def _inputs_of(document: DocumentView, settings: Mapping[str, Any], client: Mapping[str, Any] | None,
                data_dir: Path | None) -> DocumentInputs:
     return DocumentInputs(document=document, settings=settings, client=client,
                           attachments_dir=data_dir / "attachments" if data_dir else None,
@@ -580,7 +582,7 @@ async def _inputs(document_id: int, doc_type: str | None, data_dir: Path | None,
                   settings: Mapping[str, Any] | None = None) -> DocumentInputs:
     document = await documents_service.get_document(document_id, doc_type)
     settings = settings or await settings_service.get_settings()
-    client = None if document.get("snapshot") else await clients_service.get_client(document["client"])
+    client = None if document.snapshot else (await clients_service.get_client(document.client_id)).as_mapping()
     return _inputs_of(document, settings, client, data_dir)
 
 
@@ -590,9 +592,9 @@ async def _many_inputs(document_ids: list[int], doc_type: str, data_dir: Path | 
     documents = await documents_service.get_documents(document_ids, doc_type)
     clients: dict[int, Mapping[str, Any]] = {}
     for document in documents:
-        if not document.get("snapshot") and document["client"] not in clients:
-            clients[document["client"]] = await clients_service.get_client(document["client"])
-    return [_inputs_of(d, settings, None if d.get("snapshot") else clients[d["client"]], data_dir) for d in documents]
+        if not document.snapshot and document.client_id not in clients:
+            clients[document.client_id] = (await clients_service.get_client(document.client_id)).as_mapping()
+    return [_inputs_of(d, settings, None if d.snapshot else clients[d.client_id], data_dir) for d in documents]
 
 
 def build_and_render_sync(inputs: DocumentInputs) -> bytes:
@@ -627,7 +629,7 @@ async def document_print_data(document_id: int, *, data_dir: Path | None = None)
 async def document_xml(document_id: int, *, xrechnung: bool = False) -> bytes | None:
     document = await documents_service.get_document(document_id)
     settings = await settings_service.get_settings()
-    client = None if document.get("snapshot") else await clients_service.get_client(document["client"])
+    client = None if document.snapshot else (await clients_service.get_client(document.client_id)).as_mapping()
     if logic.facturx_problem(document) is not None:
         return None
     guideline = logic.XRECHNUNG_GUIDELINE if xrechnung else logic.EN16931_GUIDELINE
@@ -654,7 +656,7 @@ async def document_ids(doc_type: str, *, status: str = "", client_id: int | None
         result = await documents_service.list_documents(doc_type, status=status, client_id=client_id,
                                                         date_from=date_from, date_to=date_to, q=q, sort="date",
                                                         descending=False, page=Page(page=page, per_page=ZIP_PAGE))
-        ids += [row["id"] for row in result.items if include_drafts or row["status"] != "draft" or status == "draft"]
+        ids += [row.id for row in result.items if include_drafts or row.status != "draft" or status == "draft"]
         if page * ZIP_PAGE >= result.total or not result.items:
             break
         page += 1
@@ -686,7 +688,7 @@ async def render_documents(doc_type: str, ids: list[int], *, data_dir: Path, on_
             pending.pop(0)
             filename = inputs.filename
             if filename in used:
-                filename = filename.removesuffix(".pdf") + f"_{inputs.document['id']}.pdf"
+                filename = filename.removesuffix(".pdf") + f"_{inputs.document.id}.pdf"
             used.add(filename)
             await on_document(filename, content)
             done += 1

@@ -10,7 +10,7 @@ from datetime import date
 from decimal import Decimal
 from typing import Any
 
-from app.common.logic import FieldError, ValidationFailed
+from app.common.logic import FieldError, ValidationFailed, optional_day
 from app.documents.tables import Document
 from app.mail import logic as mail_logic
 from app.mail import service as mail_service
@@ -161,17 +161,8 @@ async def summary_pdf(report: logic.Report, *, title: str, files: Mapping[str, i
 
 async def send_revenue(data: Mapping[str, Any], *, actor: int | None = None) -> dict[str, Any]:
     """Email the report (CSV and PDF) through the outbox."""
-    def day(name: str) -> date | None:
-        value = data.get(name)
-        if value in (None, ""):
-            return None
-        if isinstance(value, date):
-            return value
-        try:
-            return date.fromisoformat(str(value))
-        except ValueError:
-            raise ValidationFailed([FieldError(name, f"{name}: a date as YYYY-MM-DD")]) from None
-    report = await revenue(str(data.get("period") or "month"), day("date_from"), day("date_to"))
+    report = await revenue(str(data.get("period") or "month"), optional_day(data.get("date_from"), "date_from"),
+                           optional_day(data.get("date_to"), "date_to"))
     settings = await settings_service.get_settings()
     mail = await mail_service.get_mail_settings()
     period = f"{report.date_from.isoformat()} to {report.date_to.isoformat()}"

@@ -48,6 +48,11 @@ NAV = [
 ]
 
 
+def actor_id(request: Request) -> int:
+    """The signed-in user (or the token's owner) making the request: the actor written in history."""
+    return request.scope["user"].user_id
+
+
 def wants_json(request: Request) -> bool:
     """The API and /health answer errors in JSON; every other path answers with an error page."""
     return request.url.path.startswith("/api/") or request.url.path.startswith("/health")
@@ -62,6 +67,8 @@ def page(request: Request, template: str, *, status_code: int = 200, section: st
     template itself (e.g. `clients/_rows.html` when HX-Target is the result list)."""
     flash = request.cookies.get(FLASH_COOKIE)
     identity = request.scope.get("user")
+    if identity is not None and identity.via == "token":
+        identity = None  # pages are for browser sessions: a token's refusal page shows no account
     response = Template(
         template_name=template,
         status_code=status_code,

@@ -6,6 +6,10 @@ Origins on unsafe methods (403). Browser sessions must also present the
 session's CSRF token (header `X-CSRF-Token`, which htmx sends, or the form
 field `csrf_token`). Scripts authenticate with `Authorization: Bearer` and need
 no CSRF token, because a browser never attaches that header by itself.
+
+What a token may do is decided here too, in `requires_login`, from the route's opt
+(OWNER_ONLY) and the token's scope, by one pure rule (app.auth.logic.token_refusal): tokens
+open only the API, `read` only looks, and what only the owner may do needs `owner`.
 """
 
 from __future__ import annotations
@@ -23,6 +27,8 @@ from litestar.handlers.base import BaseRouteHandler
 from litestar.types import ASGIApp, Receive, Scope, Send
 
 from app.auth import service as auth_service
+from app.auth.logic import token_refusal
+from app.auth.service import TokenExpired
 from app.config import Config
 
 log = logging.getLogger("counterfoil.security")
@@ -113,7 +119,11 @@ class SecurityMiddleware:
         csrf_token = None
         session_id = None
         if bearer is not None:
-            identity = await auth_service.identity_for_token(bearer)
+            try:
+                identity = await auth_service.identity_for_token(bearer)
+            except TokenExpired as expired:
+                await _plain(send, 401, str(expired), json_body=True)
+                return
             if identity is None:
                 await _plain(send, 401, "Invalid or revoked API token.", json_body=True)
                 return
@@ -157,14 +167,27 @@ async def csrf_before_request(request: Request) -> Response | None:
     return None
 
 
+def is_api_path(path: str) -> bool:
+    """The routes meant for scripts: the JSON API and the OpenAPI document that describes it."""
+    return path.startswith("/api/") or path == "/schema" or path.startswith("/schema/")
+
+
 def requires_login(connection: ASGIConnection, handler: BaseRouteHandler) -> None:
-    """App-wide guard; handlers marked `opt={"public": True}` are open (login, setup, health)."""
+    """App-wide guard; handlers marked `opt={"public": True}` are open (login, setup, health).
+    Everyone is held to their role, and a token also to its scope (app.auth.logic.token_refusal)."""
     if handler.opt.get("public"):
         return
-    if connection.scope.get("user") is None:
+    identity = connection.scope.get("user")
+    if identity is None:
         raise NotAuthorizedException("Sign in first.")
-    if handler.opt.get("owner_only") and not connection.scope["user"].is_owner:
+    owner_only = bool(handler.opt.get("owner_only"))
+    if owner_only and not identity.is_owner:
         raise PermissionDeniedException("Only the owner of this Counterfoil can do this.")
+    if identity.via == "token":
+        refusal = token_refusal(identity.token_scope or "", connection.scope.get("method", "GET"),
+                                api_route=is_api_path(connection.scope["path"]), owner_only_route=owner_only)
+        if refusal is not None:
+            raise PermissionDeniedException(refusal)
 
 
 OWNER_ONLY = {"owner_only": True}

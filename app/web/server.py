@@ -29,23 +29,35 @@ from app.exports import service as exports_service
 from app.mail import service as mail_service
 from app.paths import FONTS_DIR, STATIC_DIR, TEMPLATES_DIR
 from app.web import templating
-from app.web.api import documents as documents_api_routes
-from app.web.pages import auth as auth_routes
-from app.web.pages import backup as backup_routes
-from app.web.pages import batch as batch_routes
-from app.web.pages import catalog as catalog_routes
-from app.web.pages import clients as clients_routes
-from app.web.pages import dashboard as dashboard_routes
-from app.web.pages import documents as documents_routes
-from app.web.pages import exports as exports_routes
-from app.web.pages import ledger as ledger_routes
-from app.web.pages import mail as mail_routes
-from app.web.pages import payments as payments_routes
-from app.web.pages import receivables as receivables_routes
-from app.web.pages import render as render_routes
-from app.web.pages import reports as reports_routes
-from app.web.pages import settings as settings_routes
-from app.web.pages import taxes as taxes_routes
+from app.web.api import auth as api_auth
+from app.web.api import catalog as api_catalog
+from app.web.api import clients as api_clients
+from app.web.api import documents as api_documents
+from app.web.api import exports as api_exports
+from app.web.api import ledger as api_ledger
+from app.web.api import mail as api_mail
+from app.web.api import payments as api_payments
+from app.web.api import receivables as api_receivables
+from app.web.api import render as api_render
+from app.web.api import reports as api_reports
+from app.web.api import settings as api_settings
+from app.web.api import taxes as api_taxes
+from app.web.pages import auth as pages_auth
+from app.web.pages import backup as pages_backup
+from app.web.pages import batch as pages_batch
+from app.web.pages import catalog as pages_catalog
+from app.web.pages import clients as pages_clients
+from app.web.pages import dashboard as pages_dashboard
+from app.web.pages import documents as pages_documents
+from app.web.pages import exports as pages_exports
+from app.web.pages import ledger as pages_ledger
+from app.web.pages import mail as pages_mail
+from app.web.pages import payments as pages_payments
+from app.web.pages import receivables as pages_receivables
+from app.web.pages import render as pages_render
+from app.web.pages import reports as pages_reports
+from app.web.pages import settings as pages_settings
+from app.web.pages import taxes as pages_taxes
 from app.web.responses import EXCEPTION_HANDLERS
 from app.web.security import PUBLIC, SecurityMiddleware, csrf_before_request, requires_login
 
@@ -55,25 +67,13 @@ log = logging.getLogger("counterfoil")
 # and drop Content-Length, which the browser needs to show a download's progress.
 UNCOMPRESSED_PATHS = [r"\.zip$", r"\.pdf$", r"/pdf$", r"^/batch/[^/]+/file$", r"^/api/v1/exports/accountant$"]
 
-DOMAIN_ROUTES = [
-    *dashboard_routes.ROUTES,
-    *auth_routes.ROUTES,
-    *clients_routes.ROUTES,
-    *catalog_routes.ROUTES,
-    *settings_routes.ROUTES,
-    *taxes_routes.ROUTES,
-    *documents_routes.ROUTES,
-    *documents_api_routes.ROUTES,
-    *render_routes.ROUTES,
-    *batch_routes.ROUTES,
-    *payments_routes.ROUTES,
-    *ledger_routes.ROUTES,
-    *receivables_routes.ROUTES,
-    *backup_routes.ROUTES,
-    *mail_routes.ROUTES,
-    *exports_routes.ROUTES,
-    *reports_routes.ROUTES,
-]
+# One page module per domain and, where the domain has a JSON API, one API module (app/web/pages, app/web/api).
+PAGE_MODULES = [pages_auth, pages_backup, pages_batch, pages_catalog, pages_clients, pages_dashboard, pages_documents,
+                pages_exports, pages_ledger, pages_mail, pages_payments, pages_receivables, pages_render,
+                pages_reports, pages_settings, pages_taxes]
+API_MODULES = [api_auth, api_catalog, api_clients, api_documents, api_exports, api_ledger, api_mail, api_payments,
+               api_receivables, api_render, api_reports, api_settings, api_taxes]
+DOMAIN_ROUTES = [route for module in [*PAGE_MODULES, *API_MODULES] for route in module.ROUTES]
 
 
 def create_app(config: Config, *, prepare: bool = True) -> Litestar:

@@ -46,12 +46,12 @@ async def main():
     client = await clients.create_client({{"name": "Maple Bakery", "address_line1": "12 King Street West",
                                            "city": "Toronto", "region": "ON", "country": "CA"}},
                                          default_currency="CAD")
-    out = {{"client": client["id"]}}
+    out = {{"client": client.id}}
     if {with_invoice!r}:
-        invoice = await documents.create_document("invoice", {{"client_id": client["id"], "lines": [
+        invoice = await documents.create_document("invoice", {{"client_id": client.id, "lines": [
             {{"description": "Software development", "quantity": "10", "unit_price": "125.00", "taxes": ["HST"]}},
             {{"description": "Managed hosting", "quantity": "3", "unit_price": "120.00", "taxes": ["HST"]}}]}})
-        out["invoice"] = (await documents.issue(invoice["id"]))["id"]
+        out["invoice"] = (await documents.issue(invoice.id)).id
     print(json.dumps(out))
 
 asyncio.run(main())

@@ -34,12 +34,12 @@ async def main():
     await open_database(Config(data_dir=Path({data_dir!r})))
     client = await clients.create_client({{"name": "Maple Bakery", "city": "Toronto", "country": "CA"}},
                                          default_currency="CAD")
-    out = {{"client": client["id"]}}
+    out = {{"client": client.id}}
     for name, price in (("partial", "100.00"), ("credited", "50.00"), ("overpaid", "80.00")):
-        draft = await documents.create_document("invoice", {{"client_id": client["id"], "lines": [
+        draft = await documents.create_document("invoice", {{"client_id": client.id, "lines": [
             {{"description": "Bread workshop", "quantity": "1", "unit_price": price}}]}})
-        issued = await documents.issue(draft["id"])
-        out[name] = {{"id": issued["id"], "number": issued["number"]}}
+        issued = await documents.issue(draft.id)
+        out[name] = {{"id": issued.id, "number": issued.number}}
     print(json.dumps(out))
 
 asyncio.run(main())

@@ -138,7 +138,7 @@ def staff_browser(config: Config, staff: dict[str, Any]) -> Iterator[BrowserClie
 def api_token(owner: dict[str, Any]) -> str:
     from app.auth import service
 
-    token, _ = run(service.create_api_token(owner["id"], "tests"))
+    token, _ = run(service.create_api_token(owner["id"], "tests", scope="owner"))
     return token
 
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 import os
 import re
 import socket
+import sqlite3
 import subprocess
 import sys
 import time
@@ -46,6 +47,14 @@ class Server:
 
     def client(self) -> httpx.Client:
         return httpx.Client(base_url=self.base_url, headers={"Authorization": f"Bearer {self.token}"}, timeout=60)
+
+    def rows(self, sql: str) -> list[tuple]:
+        """What the database holds, read by a connection of the test's own."""
+        connection = sqlite3.connect(self.data_dir / "counterfoil.sqlite", timeout=30)
+        try:
+            return connection.execute(sql).fetchall()
+        finally:
+            connection.close()
 
 
 def init_data_folder(tmp_path: Path) -> tuple[Path, str]:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import email
 import email.policy
 import socket
@@ -9,9 +10,11 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from aiosmtpd.controller import Controller
-from aiosmtpd.smtp import AuthResult, LoginPassword
+from aiosmtpd.smtp import SMTP, AuthResult, LoginPassword
 
+from app.clients.records import ClientView
 from tests.conftest import run
+from tests.http.support import create_via_api
 
 PASSWORD = "s3cret-Pa55word-never-shown"
 USERNAME = "mailer@atelier.example"
@@ -23,6 +26,13 @@ def free_port() -> int:
         return probe.getsockname()[1]
 
 
+# When the server hangs up (Inbox.hang_up): at the DATA command, before any of the message comes
+# (the client can safely try again), or once the whole message is in and before answering it (the
+# message is kept, as a real server may pass it on: the client cannot know).
+AT_DATA = "at the DATA command"
+AFTER_THE_MESSAGE = "after the message"
+
+
 class Inbox:
     """What the SMTP server received: envelopes and parsed messages."""
 
@@ -30,6 +40,10 @@ class Inbox:
         self.envelopes: list[Any] = []
         self.logins: list[tuple[str, str]] = []
         self.refuse: set[str] = set()
+        self.hang_up: str | None = None   # AT_DATA | AFTER_THE_MESSAGE | None
+        self.hung_up = 0
+        self.answer_to_data: str | None = None   # e.g. "451 4.3.0 Try later" instead of accepting
+        self.slow_answer_s = 0.0   # a server that takes the message and is slow to say so
 
     async def handle_RCPT(self, server, session, envelope, address, rcpt_options):
         if address in self.refuse:
@@ -38,11 +52,35 @@ class Inbox:
         return "250 OK"
 
     async def handle_DATA(self, server, session, envelope):
+        if self.answer_to_data:
+            return self.answer_to_data
         self.envelopes.append(envelope)
+        if self.slow_answer_s:
+            await asyncio.sleep(self.slow_answer_s)
+        if self.hang_up == AFTER_THE_MESSAGE:
+            self.hung_up += 1
+            server.transport.close()  # the answer below is never written
         return "250 2.0.0 Ok: queued as TEST%d" % len(self.envelopes)
 
     def messages(self) -> list[email.message.EmailMessage]:
         return [email.message_from_bytes(e.original_content, policy=email.policy.default) for e in self.envelopes]
+
+
+class _HangingUpSMTP(SMTP):
+    """aiosmtpd's server, which can hang up on the DATA command (Inbox.hang_up == AT_DATA)."""
+
+    async def smtp_DATA(self, arg: str) -> None:
+        inbox = self.event_handler
+        if inbox.hang_up == AT_DATA:
+            inbox.hung_up += 1
+            self.transport.close()
+            return
+        await super().smtp_DATA(arg)
+
+
+class _Controller(Controller):
+    def factory(self) -> SMTP:
+        return _HangingUpSMTP(self.handler, **self.SMTP_kwargs)
 
 
 class SmtpServer:
@@ -62,7 +100,7 @@ class SmtpServer:
         kwargs: dict[str, Any] = {}
         if self.auth:
             kwargs = {"authenticator": self._authenticate, "auth_required": True, "auth_require_tls": False}
-        self.controller = Controller(self.inbox, hostname="127.0.0.1", port=self.port, server_hostname="mx.test",
+        self.controller = _Controller(self.inbox, hostname="127.0.0.1", port=self.port, server_hostname="mx.test",
                                      **kwargs)
         self.controller.start()
         return self
@@ -82,17 +120,11 @@ def configure(api, smtp: SmtpServer, **extra: Any) -> dict[str, Any]:
     return response.json()
 
 
-def issued_invoice(api, client: dict[str, Any], *, issue: bool = True, path: str = "invoices") -> dict[str, Any]:
-    response = api.post(f"/api/v1/{path}", json={
-        "client_id": client["id"], "currency": "CAD",
-        "lines": [{"description": "Design, March", "quantity": "10", "unit": "h", "unit_price": "120.00"}]})
-    assert response.status_code == 201, response.text
-    document = response.json()
-    if issue:
-        response = api.post(f"/api/v1/{path}/{document['id']}/issue")
-        assert response.status_code == 200, response.text
-        document = response.json()
-    return document
+def issued_invoice(api, client: ClientView, *, issue: bool = True, path: str = "invoices") -> dict[str, Any]:
+    return create_via_api(api, path, {
+        "client_id": client.id, "currency": "CAD",
+        "lines": [{"description": "Design, March", "quantity": "10", "unit": "h", "unit_price": "120.00"}]},
+        issue=issue)
 
 
 def deliver() -> int:

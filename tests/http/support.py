@@ -6,9 +6,12 @@ import sqlite3
 import struct
 import subprocess
 import zlib
+from datetime import date
 from typing import Any
 
+from app.clients.records import ClientView
 from app.config import Config
+from app.documents.records import DocumentView
 from tests.conftest import run
 
 
@@ -36,7 +39,7 @@ def snapshot(config: Config, table: str) -> list[tuple]:
     return query(config, f'SELECT * FROM "{table}" ORDER BY id')
 
 
-def make_client(**fields: Any) -> dict[str, Any]:
+def make_client(**fields: Any) -> ClientView:
     from app.clients import service
 
     return run(service.create_client({"name": "Maple Bakery", **fields}, default_currency="CAD"))
@@ -65,3 +68,29 @@ def png(width: int = 2, height: int = 2) -> bytes:
     raw = b"".join(b"\x00" + b"\x20\x60\xa0" * width for _ in range(height))
     return (b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0))
             + chunk(b"IDAT", zlib.compress(raw)) + chunk(b"IEND", b""))
+
+
+def create_via_api(api: Any, path: str, body: dict[str, Any], *, issue: bool = True) -> dict[str, Any]:
+    """POST a document to /api/v1/{path} (invoices, quotes, credit-notes), issue it unless asked not to,
+    and return its JSON; each step must succeed."""
+    response = api.post(f"/api/v1/{path}", json=body)
+    assert response.status_code == 201, response.text
+    document = response.json()
+    if issue:
+        response = api.post(f"/api/v1/{path}/{document['id']}/issue")
+        assert response.status_code == 200, response.text
+        document = response.json()
+    return document
+
+
+def make_invoice(client: ClientView, total: str = "100.00", *, issue: bool = True, issue_date: date | None = None,
+                 **fields: Any) -> DocumentView:
+    """An invoice of one untaxed line worth `total`, issued unless asked otherwise."""
+    from app.documents import service
+
+    body: dict[str, Any] = {"client_id": client.id, "lines": [{"description": "Work", "quantity": "1",
+                                                                   "unit_price": total}], **fields}
+    if issue_date is not None:
+        body["issue_date"] = issue_date.isoformat()
+    draft = run(service.create_document("invoice", body))
+    return run(service.issue(draft.id)) if issue else draft

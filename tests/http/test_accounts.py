@@ -147,9 +147,11 @@ def test_logout_needs_the_csrf_token(browser, config):
 
 def test_api_me(api, staff_browser):
     me = api.get("/api/v1/me").json()
-    assert me == {"id": me["id"], "email": OWNER_EMAIL, "name": "Olivia Owner", "role": "owner", "via": "token"}
+    assert me == {"id": me["id"], "email": OWNER_EMAIL, "name": "Olivia Owner", "role": "owner", "via": "token",
+                  "token_scope": "owner"}
     staff_me = staff_browser.get("/api/v1/me").json()
-    assert (staff_me["email"], staff_me["role"], staff_me["via"]) == (STAFF_EMAIL, "staff", "session")
+    assert (staff_me["email"], staff_me["role"], staff_me["via"], staff_me["token_scope"]) == (
+        STAFF_EMAIL, "staff", "session", None)
 
 
 def test_sign_in_takes_the_next_parameter_but_never_leaves_the_site(anonymous, owner, config):

@@ -13,6 +13,7 @@ from typing import Any
 
 import pytest
 
+from app.clients.records import ClientView
 from app.receivables import logic
 from tests.conftest import run
 from tests.http.support import make_client
@@ -20,15 +21,15 @@ from tests.http.support import make_client
 TODAY = datetime.now(UTC).date()
 
 
-def invoice(client: dict[str, Any], total: str, days_past_due: int, *, currency: str = "CAD",
+def invoice(client: ClientView, total: str, days_past_due: int, *, currency: str = "CAD",
             issue: bool = True) -> dict[str, Any]:
     from app.documents import service
 
     draft = run(service.create_document("invoice", {
-        "client_id": client["id"], "currency": currency, "terms_days": 0,
+        "client_id": client.id, "currency": currency, "terms_days": 0,
         "issue_date": (TODAY - timedelta(days=days_past_due)).isoformat(),
         "lines": [{"description": "Work", "quantity": "1", "unit_price": total, "taxes": []}]}))
-    return run(service.issue(draft["id"])) if issue else draft
+    return run(service.issue(draft.id)) if issue else draft
 
 
 @pytest.fixture
@@ -48,7 +49,7 @@ def owing(config) -> dict[str, dict[str, Any]]:
     invoice(clients["Eta"], "5.00", 0)                                                  # current: 5
     invoice(clients["Eta"], "9.00", 200, issue=False)                                   # a draft: not owed
     paid = invoice(clients["Theta"], "40.00", 100)
-    run(payments_service.record_payment(paid["id"], {"amount": "40.00"}))               # paid: not listed
+    run(payments_service.record_payment(paid.id, {"amount": "40.00"}))               # paid: not listed
     return clients
 
 

@@ -466,7 +466,7 @@ def test_the_page_restores_a_backup_made_before_the_migrations_were_squashed(bro
     # The running program reads the restored books (they hold no user account: the demo made none).
     from app.clients import service as clients_service
 
-    assert [c["name"] for c in run(clients_service.list_clients(q="Edge Cases")).items] == ["Edge Cases Ltd"]
+    assert [c.name for c in run(clients_service.list_clients(q="Edge Cases")).items] == ["Edge Cases Ltd"]
 
 
 @pytest.mark.parametrize("case", list(DAMAGE))

@@ -82,16 +82,16 @@ def test_zip_of_a_filtered_list_from_the_list_page(browser, api, business, confi
     new_invoice(api, initech)
     new_invoice(api, globex, issue=False)   # a draft: left out unless drafts are asked for
 
-    listing = browser.get(f"/invoices?client_id={globex['id']}")
+    listing = browser.get(f"/invoices?client_id={globex.id}")
     assert listing.status_code == 200
-    assert f'hx-get="/invoices/batch/actions?client_id={globex["id"]}"' in listing.text
-    actions = browser.get(f"/invoices/batch/actions?client_id={globex['id']}")
+    assert f'hx-get="/invoices/batch/actions?client_id={globex.id}"' in listing.text
+    actions = browser.get(f"/invoices/batch/actions?client_id={globex.id}")
     assert actions.status_code == 200
     assert "PDFs of the <strong>2 invoices</strong> in this list" in actions.text and "1 draft left out" in actions.text
     assert 'name="kind" value="zip"' in actions.text and 'name="kind" value="print"' in actions.text
-    assert f'name="client_id" value="{globex["id"]}"' in actions.text and 'name="csrf_token"' in actions.text
+    assert f'name="client_id" value="{globex.id}"' in actions.text and 'name="csrf_token"' in actions.text
 
-    job = start(browser, kind="zip", client_id=str(globex["id"]))
+    job = start(browser, kind="zip", client_id=str(globex.id))
     page = browser.get(f"/batch/{job}")
     assert page.status_code == 200
     assert "Invoices as PDFs (ZIP)" in page.text and "Client: Globex" in page.text and 'id="batch-panel"' in page.text
@@ -120,7 +120,7 @@ def test_zip_of_a_filtered_list_from_the_list_page(browser, api, business, confi
     assert "was downloaded, and removed" in after and "Make it again" in after and "hx-trigger" not in after
 
     # "Make it again" starts a new batch with the same filters.
-    remade = start(browser, kind="zip", client_id=str(globex["id"]))
+    remade = start(browser, kind="zip", client_id=str(globex.id))
     assert remade != job and state_of(wait_for(browser, remade)) == "done"
 
 

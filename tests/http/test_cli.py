@@ -115,6 +115,36 @@ def test_token_create_prints_a_token_that_authenticates(initialised: Path):
         assert wrong.status_code == 401
 
 
+def test_token_create_is_owner_scope_by_default_as_it_always_was(initialised: Path):
+    """Scripts written before scopes call `token create --name X` and use the token for everything."""
+    assert cli("token", "create", "--data-dir", str(initialised), "--name", "old script").returncode == 0
+    assert rows(initialised, "SELECT scope, valid_until FROM api_token WHERE name = 'old script'") == [("owner", None)]
+
+
+def test_token_create_takes_a_scope_and_a_last_day(initialised: Path):
+    result = cli("token", "create", "--data-dir", str(initialised), "--name", "reports", "--scope", "read",
+                 "--expires", "2099-12-31")
+    assert result.returncode == 0, result.stderr
+    token = result.stdout.strip()
+    assert rows(initialised, "SELECT scope, valid_until FROM api_token WHERE name = 'reports'") == [
+        ("read", "2099-12-31")]
+    config = Config(data_dir=initialised, port=TEST_PORT)
+    asyncio.run(open_database(config))
+    with TestClient(app=create_app(config, prepare=False), base_url=BASE_URL) as client:
+        headers = {"Authorization": f"Bearer {token}"}
+        assert client.get("/api/v1/me", headers=headers).json()["token_scope"] == "read"
+        assert client.post("/api/v1/clients", json={"name": "X"}, headers=headers).status_code == 403
+
+
+@pytest.mark.parametrize(("expires", "words"), [("2001-01-01", "has passed"), ("tomorrow", "is not a date")])
+def test_token_create_with_a_bad_last_day_is_a_user_error(initialised: Path, expires: str, words: str):
+    before = rows(initialised, "SELECT COUNT(*) FROM api_token")
+    result = cli("token", "create", "--data-dir", str(initialised), "--name", "x", "--expires", expires)
+    assert result.returncode == 1
+    assert len(result.stderr.strip().splitlines()) == 1 and words in result.stderr
+    assert rows(initialised, "SELECT COUNT(*) FROM api_token") == before
+
+
 def test_token_create_without_an_owner_is_a_user_error(tmp_path: Path):
     result = cli("token", "create", "--data-dir", str(tmp_path / "data"), "--name", "x")
     assert result.returncode == 1
@@ -155,6 +185,7 @@ def test_unknown_command_is_a_usage_error():
     ["init", "--password-file", "x"],            # --owner-email missing
     ["token"],                                   # no token subcommand
     ["token", "create"],                         # --name missing
+    ["token", "create", "--name", "x", "--scope", "admin"],
     ["demo", "--clients", "lots"],
     ["serve", "--port", "http"],
     ["--no-such-option"],

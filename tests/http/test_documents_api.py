@@ -9,6 +9,7 @@ from typing import Any
 
 import pytest
 
+from app.clients.records import ClientView
 from tests.conftest import run
 from tests.http.support import count, field_errors, make_client, make_item, query, snapshot
 
@@ -32,7 +33,7 @@ def taxes(config):
 
 
 @pytest.fixture
-def client(config, taxes) -> dict[str, Any]:
+def client(config, taxes) -> ClientView:
     return make_client()
 
 
@@ -83,14 +84,14 @@ def test_invoice_from_two_catalogue_items_and_a_free_line(api, config, client):
     dev = make_item(code="DEV-H", name="Development", description="Web development", unit="hour",
                     unit_price="125.00", default_taxes="GST PST")
     host = make_item(code="HOST", name="Hosting", unit="month", unit_price="20.00", default_taxes="GST PST")
-    invoice = create(api, client_id=client["id"], issue_date="2026-03-02", terms_days=14, lines=[
+    invoice = create(api, client_id=client.id, issue_date="2026-03-02", terms_days=14, lines=[
         {"item_id": dev["id"], "quantity": "2"},                         # everything from the item
         {"item_id": host["id"], "quantity": "3", "unit_price": "18.50"},  # the item's price changed on the line
         {"description": "Travel", "quantity": "1", "unit_price": "40"},    # a free line without taxes
     ])
     # nets 250.00 + 55.50 + 40.00 = 345.50; GST 5 % of 305.50 = 15.275 -> 15.28; PST 7 % of 305.50 = 21.385 -> 21.39
     assert invoice["type"] == "invoice" and invoice["status"] == "draft" and invoice["number"] is None
-    assert invoice["client_id"] == client["id"] and invoice["currency"] == "CAD"
+    assert invoice["client_id"] == client.id and invoice["currency"] == "CAD"
     assert (invoice["issue_date"], invoice["due_date"]) == ("2026-03-02", "2026-03-16")
     assert [(l["position"], l["item_id"], l["description"], l["quantity"], l["unit"], l["unit_price"], l["taxes"],
              l["net"]) for l in invoice["lines"]] == [
@@ -115,17 +116,17 @@ def test_invoice_from_two_catalogue_items_and_a_free_line(api, config, client):
 
 def test_currency_comes_from_the_client_and_jpy_has_no_decimals(api, config, taxes):
     yen_client = make_client(name="Tanaka KK", currency="JPY")
-    invoice = create(api, client_id=yen_client["id"], lines=[line("Translation", "1.5", "333", "GST")])
+    invoice = create(api, client_id=yen_client.id, lines=[line("Translation", "1.5", "333", "GST")])
     # 1.5 x 333 = 499.5 -> 500; GST 25.00 -> 25
     assert invoice["currency"] == "JPY"
     assert (invoice["subtotal"], invoice["tax_total"], invoice["total"]) == ("500", "25", "525")
     assert_money(invoice, decimals=0)
-    euro = create(api, client_id=yen_client["id"], currency="eur", lines=[line("Translation", "1", "0.125")])
+    euro = create(api, client_id=yen_client.id, currency="eur", lines=[line("Translation", "1", "0.125")])
     assert euro["currency"] == "EUR" and euro["total"] == "0.13"  # half-up at half a cent
 
 
 def test_patch_a_draft_recomputes_it(api, config, client):
-    draft = create(api, client_id=client["id"], issue_date="2026-04-01",
+    draft = create(api, client_id=client.id, issue_date="2026-04-01",
                    lines=[line("Design", "2", "100", "HST"), line("Print", "1", "50", "HST")])
     assert draft["total"] == "282.50"  # 250.00 + 13 % = 32.50
     response = api.patch(f"/api/v1/invoices/{draft['id']}", json={"notes": "Thank you", "discount_percent": "10"})
@@ -146,7 +147,7 @@ def test_patch_a_draft_recomputes_it(api, config, client):
 
 
 def test_unknown_and_mismatched_ids_are_404(api, config, client):
-    quote = create(api, "quotes", client_id=client["id"], lines=[line()])
+    quote = create(api, "quotes", client_id=client.id, lines=[line()])
     assert api.get("/api/v1/invoices/999").status_code == 404
     assert api.get(f"/api/v1/invoices/{quote['id']}").status_code == 404  # a quote is not an invoice
     assert api.post(f"/api/v1/invoices/{quote['id']}/issue").status_code == 404
@@ -157,8 +158,8 @@ def test_unknown_and_mismatched_ids_are_404(api, config, client):
 # -- issuing and numbers -----------------------------------------------------------------
 
 def test_issue_numbers_the_invoice_and_freezes_it(api, config, client):
-    first = create(api, client_id=client["id"], lines=[line("Design", "1", "100", "HST")])
-    second = create(api, client_id=client["id"], lines=[line("Hosting", "1", "10", "HST")])
+    first = create(api, client_id=client.id, lines=[line("Design", "1", "100", "HST")])
+    second = create(api, client_id=client.id, lines=[line("Hosting", "1", "10", "HST")])
     response = api.post(f"/api/v1/invoices/{first['id']}/issue")
     assert response.status_code == 200, response.text
     one = response.json()
@@ -180,13 +181,13 @@ def test_issue_numbers_the_invoice_and_freezes_it(api, config, client):
 
 
 def test_a_draft_without_lines_or_for_an_archived_client_is_not_issued(api, config, client):
-    empty = create(api, client_id=client["id"], lines=[])
+    empty = create(api, client_id=client.id, lines=[])
     before = state(config)
     response = api.post(f"/api/v1/invoices/{empty['id']}/issue")
     assert response.status_code == 409 and "at least one line" in response.json()["detail"]
     assert state(config) == before
-    draft = create(api, client_id=client["id"], lines=[line()])
-    assert api.delete(f"/api/v1/clients/{client['id']}").status_code in (200, 204)
+    draft = create(api, client_id=client.id, lines=[line()])
+    assert api.delete(f"/api/v1/clients/{client.id}").status_code in (200, 204)
     before = state(config)
     response = api.post(f"/api/v1/invoices/{draft['id']}/issue")
     assert response.status_code == 409 and "archived" in response.json()["detail"]
@@ -194,7 +195,7 @@ def test_a_draft_without_lines_or_for_an_archived_client_is_not_issued(api, conf
 
 
 def test_issued_invoice_cannot_be_patched_or_deleted(api, config, client):
-    invoice = issued(api, client["id"], line("Design", "1", "100", "HST"))
+    invoice = issued(api, client.id, line("Design", "1", "100", "HST"))
     before = state(config)
     for response in (api.patch(f"/api/v1/invoices/{invoice['id']}", json={"notes": "changed"}),
                      api.patch(f"/api/v1/invoices/{invoice['id']}", json={"lines": [line("x", "1", "1")]}),
@@ -205,7 +206,7 @@ def test_issued_invoice_cannot_be_patched_or_deleted(api, config, client):
 
 
 def test_owner_deletes_a_draft_with_its_lines(api, config, client):
-    draft = create(api, client_id=client["id"], lines=[line(), line("More")])
+    draft = create(api, client_id=client.id, lines=[line(), line("More")])
     assert api.delete(f"/api/v1/invoices/{draft['id']}").status_code == 204
     assert count(config, "document") == 0 and count(config, "document_line") == 0
     assert api.get(f"/api/v1/invoices/{draft['id']}").status_code == 404
@@ -243,11 +244,11 @@ def _bad_body(client_id: int, change: dict[str, Any], in_line: bool) -> dict[str
 @pytest.mark.parametrize(("change", "field", "in_line"),
                          [(c, f, True) for c, f in BAD_LINES] + [(c, f, False) for c, f in BAD_HEADERS])
 def test_bad_input_names_the_field_and_writes_nothing(api, config, client, change, field, in_line):
-    draft = create(api, client_id=client["id"], lines=[line("Kept", "1", "10.00", "GST")], notes="as it was")
+    draft = create(api, client_id=client.id, lines=[line("Kept", "1", "10.00", "GST")], notes="as it was")
     before = state(config)
-    for response in (api.post("/api/v1/invoices", json=_bad_body(client["id"], change, in_line)),
-                     api.patch(f"/api/v1/invoices/{draft['id']}", json=_bad_body(client["id"], change, in_line)),
-                     api.post("/api/v1/quotes", json=_bad_body(client["id"], change, in_line))):
+    for response in (api.post("/api/v1/invoices", json=_bad_body(client.id, change, in_line)),
+                     api.patch(f"/api/v1/invoices/{draft['id']}", json=_bad_body(client.id, change, in_line)),
+                     api.post("/api/v1/quotes", json=_bad_body(client.id, change, in_line))):
         assert response.status_code in (400, 422), response.text
         errors = field_errors(response)
         assert field in errors, errors
@@ -258,7 +259,7 @@ def test_bad_input_names_the_field_and_writes_nothing(api, config, client, chang
 def test_every_bad_field_is_named_at_once(api, config, client):
     before = state(config)
     response = api.post("/api/v1/invoices", json={
-        "client_id": client["id"], "currency": "XYZ", "issue_date": "2026-05-10", "due_date": "2026-05-01",
+        "client_id": client.id, "currency": "XYZ", "issue_date": "2026-05-10", "due_date": "2026-05-01",
         "lines": [{"description": "", "quantity": "1", "unit_price": "-1", "discount_percent": "150"},
                   {"description": "ok", "quantity": "1", "unit_price": "1", "taxes": ["NOPE"]}]})
     assert response.status_code == 422
@@ -268,14 +269,14 @@ def test_every_bad_field_is_named_at_once(api, config, client):
 
 
 def test_a_float_quantity_is_read_through_its_decimal_text(api, config, client):
-    invoice = create(api, client_id=client["id"], lines=[{"description": "Hours", "quantity": 1.1, "unit_price": 0.1}])
+    invoice = create(api, client_id=client.id, lines=[{"description": "Hours", "quantity": 1.1, "unit_price": 0.1}])
     assert (invoice["lines"][0]["quantity"], invoice["lines"][0]["unit_price"], invoice["total"]) == ("1.1", "0.10",
                                                                                                     "0.11")
 
 
 def test_a_line_amount_too_large_is_a_422_not_a_crash(api, config, client):
     before = state(config)
-    response = api.post("/api/v1/invoices", json={"client_id": client["id"], "lines": [
+    response = api.post("/api/v1/invoices", json={"client_id": client.id, "lines": [
         line("Everything", "999999999", "99999999999")]})
     assert response.status_code == 422
     assert "too large" in field_errors(response)["lines[0].unit_price"]
@@ -285,8 +286,8 @@ def test_a_line_amount_too_large_is_a_422_not_a_crash(api, config, client):
 # -- sent, bulk ----------------------------------------------------------------------------------
 
 def test_mark_sent_by_hand_and_in_bulk(api, config, client):
-    a, b, c = (issued(api, client["id"], line(f"Job {n}")) for n in range(3))
-    draft = create(api, client_id=client["id"], lines=[line()])
+    a, b, c = (issued(api, client.id, line(f"Job {n}")) for n in range(3))
+    draft = create(api, client_id=client.id, lines=[line()])
     response = api.post(f"/api/v1/invoices/{a['id']}/mark-sent")
     assert response.status_code == 200, response.text
     assert response.json()["status"] == "sent" and response.json()["sent_at"]
@@ -307,8 +308,8 @@ def test_mark_sent_by_hand_and_in_bulk(api, config, client):
 # -- cancel and credit notes -----------------------------------------------------------------------
 
 def test_cancel_needs_a_reason_and_issues_a_full_credit_note(api, config, client):
-    invoice = issued(api, client["id"], line("Design", "2", "100", "GST", "PST"))  # 200 + 10 + 14 = 224.00
-    draft = create(api, client_id=client["id"], lines=[line()])
+    invoice = issued(api, client.id, line("Design", "2", "100", "GST", "PST"))  # 200 + 10 + 14 = 224.00
+    draft = create(api, client_id=client.id, lines=[line()])
     before = state(config)
     for body in ({}, {"reason": "   "}, None):
         response = api.post(f"/api/v1/invoices/{invoice['id']}/cancel", json=body) if body is not None else \
@@ -339,7 +340,7 @@ def test_cancel_needs_a_reason_and_issues_a_full_credit_note(api, config, client
 
 def test_cancel_credits_what_was_invoiced_even_after_a_rate_change(api, config, client):
     # a deposit line (negative) and a tax whose rate changes after issuing
-    invoice = issued(api, client["id"], line("Renovation", "1", "1000", "HST"), line("Deposit received", "-1", "300"))
+    invoice = issued(api, client.id, line("Renovation", "1", "1000", "HST"), line("Deposit received", "-1", "300"))
     assert invoice["total"] == "830.00"  # 700.00 + HST 130.00
     assert api.patch("/api/v1/taxes/HST", json={"rate": "15"}).status_code == 200
     response = api.post(f"/api/v1/invoices/{invoice['id']}/cancel", json={"reason": "Duplicate"})
@@ -353,8 +354,8 @@ def test_cancel_credits_what_was_invoiced_even_after_a_rate_change(api, config, 
 
 
 def test_credit_note_against_an_invoice_lowers_its_balance(api, config, client):
-    invoice = issued(api, client["id"], line("Design", "1", "100", "HST"))  # 113.00
-    credit = create(api, "credit-notes", client_id=client["id"], invoice_id=invoice["id"],
+    invoice = issued(api, client.id, line("Design", "1", "100", "HST"))  # 113.00
+    credit = create(api, "credit-notes", client_id=client.id, invoice_id=invoice["id"],
                     lines=[line("Design, partly refunded", "1", "20", "HST")])  # 22.60
     assert (credit["type"], credit["number"], credit["invoice_id"], credit["total"]) == \
         ("credit_note", None, invoice["id"], "22.60")
@@ -368,11 +369,11 @@ def test_credit_note_against_an_invoice_lowers_its_balance(api, config, client):
 
 
 def test_credit_note_larger_than_the_open_balance_is_refused_and_writes_nothing(api, config, client):
-    invoice = issued(api, client["id"], line("Design", "1", "100", "HST"))  # 113.00
-    first = create(api, "credit-notes", client_id=client["id"], invoice_id=invoice["id"],
+    invoice = issued(api, client.id, line("Design", "1", "100", "HST"))  # 113.00
+    first = create(api, "credit-notes", client_id=client.id, invoice_id=invoice["id"],
                    lines=[line("Part", "1", "80")])
     assert api.post(f"/api/v1/credit-notes/{first['id']}/issue").status_code == 200  # open: 33.00
-    too_much = create(api, "credit-notes", client_id=client["id"], invoice_id=invoice["id"],
+    too_much = create(api, "credit-notes", client_id=client.id, invoice_id=invoice["id"],
                       lines=[line("Rest", "1", "33.01")])
     before = state(config)
     response = api.post(f"/api/v1/credit-notes/{too_much['id']}/issue")
@@ -389,22 +390,22 @@ def test_credit_note_larger_than_the_open_balance_is_refused_and_writes_nothing(
 
 def test_credit_note_refuses_a_draft_or_another_clients_invoice(api, config, client):
     other = make_client(name="Birch Studio")
-    draft = create(api, client_id=client["id"], lines=[line()])
-    theirs = issued(api, other["id"], line())
+    draft = create(api, client_id=client.id, lines=[line()])
+    theirs = issued(api, other.id, line())
     before = state(config)
     for invoice_id in (draft["id"], theirs["id"], 999):
-        response = api.post("/api/v1/credit-notes", json={"client_id": client["id"], "invoice_id": invoice_id,
+        response = api.post("/api/v1/credit-notes", json={"client_id": client.id, "invoice_id": invoice_id,
                                                           "lines": [line()]})
         assert response.status_code == 422 and "invoice_id" in field_errors(response)
     assert state(config) == before
 
 
 def test_credit_note_on_the_clients_account(api, config, client):
-    credit = issued(api, client["id"], line("Goodwill", "1", "25"), path="credit-notes")
+    credit = issued(api, client.id, line("Goodwill", "1", "25"), path="credit-notes")
     assert (credit["number"], credit["invoice_id"], credit["total"]) == (f"CN-{YEAR}-0001", None, "25.00")
-    assert api.get(f"/api/v1/clients/{client['id']}/credit").json() == [{"currency": "CAD", "available": "25.00"}]
+    assert api.get(f"/api/v1/clients/{client.id}/credit").json() == [{"currency": "CAD", "available": "25.00"}]
     # a credit note that credits nothing is not issued
-    nothing = create(api, "credit-notes", client_id=client["id"], lines=[line("Plus", "1", "10"),
+    nothing = create(api, "credit-notes", client_id=client.id, lines=[line("Plus", "1", "10"),
                                                                         line("Minus", "-1", "10")])
     before = state(config)
     response = api.post(f"/api/v1/credit-notes/{nothing['id']}/issue")
@@ -416,7 +417,7 @@ def test_credit_note_on_the_clients_account(api, config, client):
 # -- quotes ---------------------------------------------------------------------------------------------
 
 def test_quote_issue_accept_and_convert(api, config, client):
-    quote = create(api, "quotes", client_id=client["id"], issue_date=today().isoformat(), discount_percent="5",
+    quote = create(api, "quotes", client_id=client.id, issue_date=today().isoformat(), discount_percent="5",
                    notes="Valid for a month", lines=[line("Design", "10", "80", "HST"), line("Logo", "1", "500", "HST")])
     assert quote["type"] == "quote" and quote["valid_until"] == (today() + timedelta(days=30)).isoformat()
     response = api.post(f"/api/v1/quotes/{quote['id']}/issue")
@@ -443,12 +444,12 @@ def test_quote_issue_accept_and_convert(api, config, client):
 
 
 def test_quote_decline_and_what_a_draft_or_declined_quote_cannot_do(api, config, client):
-    draft = create(api, "quotes", client_id=client["id"], lines=[line()])
+    draft = create(api, "quotes", client_id=client.id, lines=[line()])
     before = state(config)
     for action in ("accept", "decline", "convert"):
         assert api.post(f"/api/v1/quotes/{draft['id']}/{action}").status_code == 409
     assert state(config) == before
-    quote = issued(api, client["id"], line(), path="quotes")
+    quote = issued(api, client.id, line(), path="quotes")
     declined = api.post(f"/api/v1/quotes/{quote['id']}/decline")
     assert declined.status_code == 200 and declined.json()["status"] == "declined"
     for action in ("accept", "convert"):
@@ -459,9 +460,9 @@ def test_quote_decline_and_what_a_draft_or_declined_quote_cannot_do(api, config,
 
 def test_quote_past_its_validity_is_expired(api, config, client):
     past = today() - timedelta(days=40)
-    quote = issued(api, client["id"], line(), path="quotes", issue_date=past.isoformat(),
+    quote = issued(api, client.id, line(), path="quotes", issue_date=past.isoformat(),
                    valid_until=(today() - timedelta(days=1)).isoformat())
-    fresh = issued(api, client["id"], line(), path="quotes", valid_until=today().isoformat())
+    fresh = issued(api, client.id, line(), path="quotes", valid_until=today().isoformat())
     assert quote["status"] == "expired" and fresh["status"] == "issued"  # valid through its last day
     assert [q["id"] for q in api.get("/api/v1/quotes?status=expired").json()["items"]] == [quote["id"]]
     assert [q["id"] for q in api.get("/api/v1/quotes?status=issued").json()["items"]] == [fresh["id"]]
@@ -470,7 +471,7 @@ def test_quote_past_its_validity_is_expired(api, config, client):
 
 
 def test_duplicate_makes_a_new_draft(api, config, client):
-    invoice = issued(api, client["id"], line("Design", "2", "100", "HST"), line("Print", "1", "5"),
+    invoice = issued(api, client.id, line("Design", "2", "100", "HST"), line("Print", "1", "5"),
                      issue_date=(today() - timedelta(days=3)).isoformat())
     response = api.post(f"/api/v1/invoices/{invoice['id']}/duplicate")
     assert response.status_code == 201, response.text
@@ -482,7 +483,7 @@ def test_duplicate_makes_a_new_draft(api, config, client):
     assert [(l["description"], l["quantity"], l["unit_price"], l["taxes"]) for l in copy["lines"]] == \
         [(l["description"], l["quantity"], l["unit_price"], l["taxes"]) for l in invoice["lines"]]
     assert api.get(f"/api/v1/invoices/{invoice['id']}").json() == invoice  # the original is untouched
-    quote_copy = api.post(f"/api/v1/quotes/{issued(api, client['id'], line(), path='quotes')['id']}/duplicate")
+    quote_copy = api.post(f"/api/v1/quotes/{issued(api, client.id, line(), path='quotes')['id']}/duplicate")
     assert quote_copy.status_code == 201 and quote_copy.json()["type"] == "quote"
 
 
@@ -494,19 +495,19 @@ def book(api, config, client) -> dict[str, dict[str, Any]]:
     birch = make_client(name="Birch Studio")
     day = today()
     docs = {
-        "overdue": issued(api, client["id"], line("Logo design", "1", "100"),
+        "overdue": issued(api, client.id, line("Logo design", "1", "100"),
                           issue_date=(day - timedelta(days=40)).isoformat(),
                           due_date=(day - timedelta(days=10)).isoformat()),
-        "partial": issued(api, client["id"], line("Website hosting", "1", "50"),
+        "partial": issued(api, client.id, line("Website hosting", "1", "50"),
                           issue_date=(day - timedelta(days=5)).isoformat()),
-        "sent": issued(api, birch["id"], line("Logo refresh", "1", "200"),
+        "sent": issued(api, birch.id, line("Logo refresh", "1", "200"),
                        issue_date=(day - timedelta(days=3)).isoformat()),
-        "draft": create(api, client_id=birch["id"], lines=[line("Consulting", "1", "80")]),
-        "cancelled": issued(api, birch["id"], line("Workshop", "1", "30"),
+        "draft": create(api, client_id=birch.id, lines=[line("Consulting", "1", "80")]),
+        "cancelled": issued(api, birch.id, line("Workshop", "1", "30"),
                             issue_date=(day - timedelta(days=2)).isoformat()),
-        "issued": issued(api, client["id"], line("Printing", "1", "20")),
+        "issued": issued(api, client.id, line("Printing", "1", "20")),
     }
-    credit = create(api, "credit-notes", client_id=client["id"], invoice_id=docs["partial"]["id"],
+    credit = create(api, "credit-notes", client_id=client.id, invoice_id=docs["partial"]["id"],
                     lines=[line("Hosting refund", "1", "10")])
     assert api.post(f"/api/v1/credit-notes/{credit['id']}/issue").status_code == 200
     assert api.post(f"/api/v1/invoices/{docs['sent']['id']}/mark-sent").status_code == 200
@@ -534,7 +535,7 @@ def test_list_filters_by_status(api, book):
 
 def test_list_filters_by_client_dates_and_text(api, book):
     day = today()
-    birch = book["birch"]["id"]
+    birch = book["birch"].id
     assert ids(api, f"client_id={birch}") == {book[s]["id"] for s in ("sent", "draft", "cancelled")}
     assert ids(api, f"from={(day - timedelta(days=6)).isoformat()}&to={(day - timedelta(days=3)).isoformat()}") == \
         {book["partial"]["id"], book["sent"]["id"]}
@@ -574,7 +575,7 @@ def test_list_pages_and_sums(api, book):
 
 def test_statistics(api, book):
     # one invoice paid in full by a payment
-    paid = issued(api, book["birch"]["id"], line("Paid job", "1", "40"))
+    paid = issued(api, book["birch"].id, line("Paid job", "1", "40"))
     payment = api.post(f"/api/v1/invoices/{paid['id']}/payments", json={"amount": "40.00", "method": "cash"})
     assert payment.status_code == 201, payment.text
     response = api.get("/api/v1/invoices/statistics")
@@ -598,8 +599,8 @@ def test_custom_pattern_and_starting_number(api, config, client):
     # Documents checks a pattern, settings stores it (PATCH /api/v1/settings goes the same way).
     run(service.set_number_patterns({"invoice_number_pattern": "F{yy}-{seq:05}"}))
     run(service.set_next_number("invoice", YEAR, "42"))
-    assert issued(api, client["id"], line())["number"] == f"F{YEAR % 100:02d}-00042"
-    assert issued(api, client["id"], line())["number"] == f"F{YEAR % 100:02d}-00043"
+    assert issued(api, client.id, line())["number"] == f"F{YEAR % 100:02d}-00042"
+    assert issued(api, client.id, line())["number"] == f"F{YEAR % 100:02d}-00043"
     # once numbers are issued the series cannot jump (a gap) or go back (a number used twice)
     before = state(config)
     for wanted in ("100", "10"):
@@ -607,7 +608,7 @@ def test_custom_pattern_and_starting_number(api, config, client):
             run(service.set_next_number("invoice", YEAR, wanted))
     assert state(config) == before
     # the other series are their own
-    assert issued(api, client["id"], line(), path="quotes")["number"] == f"QUO-{YEAR}-0001"
+    assert issued(api, client.id, line(), path="quotes")["number"] == f"QUO-{YEAR}-0001"
     with pytest.raises(ValidationFailed, match="year"):
         run(service.set_number_patterns({"invoice_number_pattern": "F-{seq}"}))
 
@@ -619,14 +620,14 @@ def test_starting_number_for_a_user_moving_from_another_program(api, config, cli
     run(service.set_next_number("invoice", YEAR, 1001))  # changed their mind before issuing anything
     numbering = {row["doc_type"]: row for row in run(service.numbering(YEAR))}
     assert (numbering["invoice"]["next_seq"], numbering["invoice"]["example"]) == (1001, f"INV-{YEAR}-1001")
-    assert issued(api, client["id"], line())["number"] == f"INV-{YEAR}-1001"
-    assert issued(api, client["id"], line())["number"] == f"INV-{YEAR}-1002"
-    assert issued(api, client["id"], line(), path="credit-notes")["number"] == f"CN-{YEAR}-0001"
+    assert issued(api, client.id, line())["number"] == f"INV-{YEAR}-1001"
+    assert issued(api, client.id, line())["number"] == f"INV-{YEAR}-1002"
+    assert issued(api, client.id, line(), path="credit-notes")["number"] == f"CN-{YEAR}-0001"
     check_integrity(config)
 
 
 def test_numbers_restart_each_year(api, config, client):
-    numbers = [issued(api, client["id"], line(), issue_date=d)["number"]
+    numbers = [issued(api, client.id, line(), issue_date=d)["number"]
                for d in ("2024-12-31", "2025-01-01", "2024-06-01", "2025-03-01")]
     assert numbers == ["INV-2024-0001", "INV-2025-0001", "INV-2024-0002", "INV-2025-0002"]
     assert query(config, "SELECT doc_type, year, next_seq FROM number_series ORDER BY year") == [
@@ -637,9 +638,9 @@ def test_a_pattern_colliding_with_old_numbers_is_refused_not_reused(api, config,
     from app.documents import service
 
     run(service.set_number_patterns({"invoice_number_pattern": "INV-{year}-{seq}2"}))
-    assert issued(api, client["id"], line())["number"] == f"INV-{YEAR}-12"
+    assert issued(api, client.id, line())["number"] == f"INV-{YEAR}-12"
     run(service.set_number_patterns({"invoice_number_pattern": "INV-{year}-1{seq}"}))
-    draft = create(api, client_id=client["id"], lines=[line()])
+    draft = create(api, client_id=client.id, lines=[line()])
     before = state(config)
     response = api.post(f"/api/v1/invoices/{draft['id']}/issue")  # seq 2 would be INV-YYYY-12 again
     assert response.status_code == 409 and "already taken" in response.json()["detail"]
@@ -666,10 +667,10 @@ def test_openapi_describes_the_document_routes(api):
 
 
 def test_staff_may_create_and_issue_but_not_delete(staff_browser, config, client):
-    response = staff_browser.post("/api/v1/invoices", json={"client_id": client["id"], "lines": [line()]})
+    response = staff_browser.post("/api/v1/invoices", json={"client_id": client.id, "lines": [line()]})
     assert response.status_code == 201, response.text
     draft = response.json()
-    other = staff_browser.post("/api/v1/invoices", json={"client_id": client["id"], "lines": [line()]}).json()
+    other = staff_browser.post("/api/v1/invoices", json={"client_id": client.id, "lines": [line()]}).json()
     issued_one = staff_browser.post(f"/api/v1/invoices/{draft['id']}/issue")
     assert issued_one.status_code == 200 and issued_one.json()["number"] == f"INV-{YEAR}-0001"
     before = state(config)
@@ -679,9 +680,36 @@ def test_staff_may_create_and_issue_but_not_delete(staff_browser, config, client
 
 
 def test_owner_session_works_like_a_token(browser, config, client):
-    response = browser.post("/api/v1/invoices", json={"client_id": client["id"], "lines": [line()]})
+    response = browser.post("/api/v1/invoices", json={"client_id": client.id, "lines": [line()]})
     assert response.status_code == 201, response.text
     assert browser.post(f"/api/v1/invoices/{response.json()['id']}/issue").json()["number"] == f"INV-{YEAR}-0001"
-    draft = browser.post("/api/v1/invoices", json={"client_id": client["id"], "lines": [line()]}).json()
+    draft = browser.post("/api/v1/invoices", json={"client_id": client.id, "lines": [line()]}).json()
     assert browser.delete(f"/api/v1/invoices/{draft['id']}").status_code == 204
     assert count(config, "document") == 1
+
+
+def test_an_idempotency_key_makes_a_repeated_create_return_the_same_draft(api, config, client):
+    body = {"client_id": client.id, "lines": [line()]}
+    first = api.post("/api/v1/invoices", json=body, headers={"Idempotency-Key": "order-7781"})
+    again = api.post("/api/v1/invoices", json=body, headers={"Idempotency-Key": "order-7781"})
+    assert first.status_code == again.status_code == 201
+    assert again.json() == first.json()
+    assert count(config, "document") == 1
+    other = api.post("/api/v1/invoices", json=body, headers={"Idempotency-Key": "order-7782"})
+    assert other.status_code == 201 and other.json()["id"] != first.json()["id"]
+    assert count(config, "document") == 2
+
+
+def test_an_idempotency_key_of_an_invoice_cannot_make_a_quote(api, config, client):
+    body = {"client_id": client.id, "lines": [line()]}
+    assert api.post("/api/v1/invoices", json=body, headers={"Idempotency-Key": "k-1"}).status_code == 201
+    response = api.post("/api/v1/quotes", json=body, headers={"Idempotency-Key": "k-1"})
+    assert response.status_code == 409 and "another kind of document" in response.json()["detail"]
+    assert count(config, "document") == 1
+
+
+def test_an_overlong_idempotency_key_is_refused_and_nothing_is_written(api, config, client):
+    response = api.post("/api/v1/invoices", json={"client_id": client.id, "lines": [line()]},
+                        headers={"Idempotency-Key": "k" * 101})
+    assert response.status_code == 422 and "idempotency key" in response.text
+    assert count(config, "document") == 0

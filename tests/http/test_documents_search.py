@@ -50,11 +50,11 @@ def book(config: Config) -> dict[str, Any]:
         (cafe, ['Menu "quoted" say "hi'], "55.50"), (cafe, ["Logo refresh"], "10.00"),
         (birch, ["Logo", "Signage"], "300.00"), (birch, ["e"], "1.00"), (birch, ["Hosting"], "20.00"),
     ]:
-        made.append(run(service.create_document("invoice", {"client_id": client["id"],
+        made.append(run(service.create_document("invoice", {"client_id": client.id,
                                                             "lines": [line(d, price) for d in descriptions]})))
     for document in made[:5]:
-        run(service.issue(document["id"]))
-    run(service.create_document("quote", {"client_id": zoe["id"], "lines": [line("Logo quote")]}))
+        run(service.issue(document.id))
+    run(service.create_document("quote", {"client_id": zoe.id, "lines": [line("Logo quote")]}))
     return {"zoe": zoe, "cafe": cafe, "birch": birch, "documents": made}
 
 
@@ -80,8 +80,8 @@ def expected(config: Config, doc_type: str, q: str, status_sql: str = "1") -> tu
 
 def listed(doc_type: str, q: str, **filters: Any) -> tuple[list[int], dict[str, tuple], int]:
     result = run(service.list_documents(doc_type, q=q, page=Page(1, 500), **filters))
-    sums = {t["currency"]: (t["total"], t["balance"]) for t in result.extra["totals"]}
-    return [row["id"] for row in result.items], sums, result.total
+    sums = {t.currency: (t.total, t.balance) for t in result.extra["totals"]}
+    return [row.id for row in result.items], sums, result.total
 
 
 def as_minor(sums: dict[str, tuple]) -> dict[str, tuple]:
@@ -121,8 +121,8 @@ def test_every_path_finds_exactly_what_the_rule_finds(config, book, monkeypatch,
             got_ids, got_sums, total = listed("invoice", q, status=status)
             assert (got_ids, total) == (ids, len(ids)), (status, q)
             assert as_minor(got_sums) == {c: (s[1], s[2]) for c, s in sums.items()}, (status, q)
-    zoe = book["zoe"]["id"]
-    assert listed("invoice", "logo", client_id=zoe)[0] == [book["documents"][0]["id"]]
+    zoe = book["zoe"].id
+    assert listed("invoice", "logo", client_id=zoe)[0] == [book["documents"][0].id]
 
 
 @pytest.mark.parametrize("path", PATHS)
@@ -132,7 +132,7 @@ def test_paging_through_a_search(config, book, monkeypatch, path):
     monkeypatch.setattr(service, "MOST", most)
     ids, _ = expected(config, "invoice", "e")
     pages = [run(service.list_documents("invoice", q="e", page=Page(n, 2))) for n in (1, 2, 3, 4)]
-    assert [row["id"] for p in pages for row in p.items] == ids
+    assert [row.id for p in pages for row in p.items] == ids
     assert {p.total for p in pages} == {len(ids)}
 
 
@@ -142,40 +142,40 @@ def test_the_index_follows_every_write(config, book):
     def found(q: str) -> list[int]:
         return listed("invoice", q)[0]
 
-    draft = run(service.create_document("invoice", {"client_id": zoe["id"], "lines": [line("Kiln repair")]}))
-    assert found("kiln") == [draft["id"]]
+    draft = run(service.create_document("invoice", {"client_id": zoe.id, "lines": [line("Kiln repair")]}))
+    assert found("kiln") == [draft.id]
     search_index_ok(config)
 
-    run(service.update_draft(draft["id"], {"lines": [line("Pottery wheel")]}))
+    run(service.update_draft(draft.id, {"lines": [line("Pottery wheel")]}))
     assert found("kiln") == []
-    assert found("pottery wheel") == [draft["id"]]
+    assert found("pottery wheel") == [draft.id]
     search_index_ok(config)
 
-    run(service.update_draft(draft["id"], {"client_id": birch["id"]}))
-    assert draft["id"] in found("birch soren pottery")
-    assert draft["id"] not in found("zoe pottery")
+    run(service.update_draft(draft.id, {"client_id": birch.id}))
+    assert draft.id in found("birch soren pottery")
+    assert draft.id not in found("zoe pottery")
 
-    issued = run(service.issue(draft["id"]))
-    assert issued["number"] and found(issued["number"].lower()) == [draft["id"]]
+    issued = run(service.issue(draft.id))
+    assert issued.number and found(issued.number.lower()) == [draft.id]
     search_index_ok(config)
 
-    other = run(service.create_document("invoice", {"client_id": zoe["id"], "lines": [line("Glaze samples")]}))
-    assert found("glaze") == [other["id"]]
-    run(service.delete_draft(other["id"]))
+    other = run(service.create_document("invoice", {"client_id": zoe.id, "lines": [line("Glaze samples")]}))
+    assert found("glaze") == [other.id]
+    run(service.delete_draft(other.id))
     assert found("glaze") == []
     search_index_ok(config)
 
     # A client's new name is searched (the lists show it), the old one no more: drafts and issued alike.
-    zoe_documents = {d["id"] for d in book["documents"][:2]}
+    zoe_documents = {d.id for d in book["documents"][:2]}
     assert set(found("tremblay")) == zoe_documents
-    run(clients_service.update_client(zoe["id"], {"name": "Zoë Gagnon Studio"}, partial=True))
+    run(clients_service.update_client(zoe.id, {"name": "Zoë Gagnon Studio"}, partial=True))
     assert found("tremblay") == []
     assert set(found("gagnon")) == zoe_documents
-    assert set(found("zoe studio logo")) == {book["documents"][0]["id"]}
+    assert set(found("zoe studio logo")) == {book["documents"][0].id}
     search_index_ok(config)
     # An edit that keeps the name rewrites nothing.
     before = sqlite3.connect(config.database_path).execute("SELECT id, search_text FROM document").fetchall()
-    run(clients_service.update_client(zoe["id"], {"email": "zoe@example.com"}, partial=True))
+    run(clients_service.update_client(zoe.id, {"email": "zoe@example.com"}, partial=True))
     assert sqlite3.connect(config.database_path).execute("SELECT id, search_text FROM document").fetchall() == before
 
 

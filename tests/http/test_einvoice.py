@@ -58,7 +58,7 @@ def test_the_buyer_reference_is_frozen_into_the_issued_xml_and_pdf(api, business
     assert schematron(xrechnung.content.replace(logic.XRECHNUNG_GUIDELINE.encode(),
                                                 logic.EN16931_GUIDELINE.encode())) == []
     # The client moves on; the issued invoice keeps the reference it was issued with.
-    changed = api.patch(f"/api/v1/clients/{client['id']}", json={"buyer_reference": "04011000-99999-33"})
+    changed = api.patch(f"/api/v1/clients/{client.id}", json={"buyer_reference": "04011000-99999-33"})
     assert changed.status_code == 200 and changed.json()["buyer_reference"] == "04011000-99999-33"
     assert api.get(f"/api/v1/invoices/{invoice['id']}/xml?syntax=xrechnung").content == xrechnung.content
     assert api.get(f"/api/v1/invoices/{invoice['id']}/xml").content == facturx.content
@@ -82,7 +82,7 @@ def test_xrechnung_without_a_buyer_reference_is_refused_naming_the_field(api, bu
     facturx = api.get(f"/api/v1/invoices/{invoice['id']}/xml")
     assert facturx.status_code == 200 and buyer_reference(facturx.content) is None
     # Setting it on the client afterwards does not change what was issued.
-    api.patch(f"/api/v1/clients/{client['id']}", json={"buyer_reference": LEITWEG})
+    api.patch(f"/api/v1/clients/{client.id}", json={"buyer_reference": LEITWEG})
     assert api.get(f"/api/v1/invoices/{invoice['id']}/xml?syntax=xrechnung").status_code == 422
 
 
@@ -99,7 +99,7 @@ def test_reverse_charge_without_the_clients_vat_number_is_not_issued(api, browse
     assert page.status_code == 422 and CLIENT_VAT_MISSING in html.unescape(page.text)
     assert state(config) == before
     # With the VAT number on the client, it is issued and carries it.
-    api.patch(f"/api/v1/clients/{client['id']}", json={"tax_number": "ATU12345678"})
+    api.patch(f"/api/v1/clients/{client.id}", json={"tax_number": "ATU12345678"})
     issued = api.post(f"/api/v1/invoices/{draft['id']}/issue")
     assert issued.status_code == 200 and issued.json()["number"]
 
@@ -115,7 +115,7 @@ def test_reverse_charge_without_the_businesss_own_vat_number_is_not_issued(api, 
     assert list(errors) == ["settings.tax_number"] and "your own VAT number" in errors["settings.tax_number"]
     assert state(config) == before
     # a credit note on the account with reverse charge: the same rule
-    credit = api.post("/api/v1/credit-notes", json={"client_id": client["id"], "currency": "EUR", "lines": [
+    credit = api.post("/api/v1/credit-notes", json={"client_id": client.id, "currency": "EUR", "lines": [
         {"description": "Goodwill", "quantity": "1", "unit_price": "50", "taxes": ["RC"]}]})
     assert credit.status_code == 201
     assert api.post(f"/api/v1/credit-notes/{credit.json()['id']}/issue").status_code == 422
@@ -166,7 +166,7 @@ def test_the_editor_warns_as_soon_as_reverse_charge_meets_a_client_without_vat_n
     assert preview.status_code == 200
     text = html.unescape(preview.text)
     assert 'id="doc-warnings" hx-swap-oob="true"' in text and CLIENT_VAT_MISSING in text
-    assert f'href="/clients/{client["id"]}/edit#f-tax_number"' in text and "cannot be issued" in text
+    assert f'href="/clients/{client.id}/edit#f-tax_number"' in text and "cannot be issued" in text
     assert state(config) == before  # a preview writes nothing
     # Back to the standard rate: the warning goes away.
     plain = html.unescape(browser.post(f"/documents/{draft['id']}/preview", data=_editor_form(draft, "VAT19"),
@@ -182,5 +182,5 @@ def test_the_editor_warns_as_soon_as_reverse_charge_meets_a_client_without_vat_n
     off = html.unescape(browser.get(f"/documents/{draft['id']}/edit").text)
     assert CLIENT_VAT_MISSING in off and "Factur-X is off, so it can still be issued" in off
     # A client with a VAT number: no warning.
-    api.patch(f"/api/v1/clients/{client['id']}", json={"tax_number": "FI12345671"})
+    api.patch(f"/api/v1/clients/{client.id}", json={"tax_number": "FI12345671"})
     assert CLIENT_VAT_MISSING not in html.unescape(browser.get(f"/documents/{draft['id']}/edit").text)

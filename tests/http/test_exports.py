@@ -10,9 +10,10 @@ from typing import Any
 
 import pytest
 
+from app.clients.records import ClientView
 from tests.conftest import run
 from tests.http.smtp_support import SmtpServer, configure, deliver, free_port
-from tests.http.support import count, field_errors, make_client
+from tests.http.support import count, create_via_api, field_errors, make_client
 
 AWKWARD = 'Smith, "Jones" & Co.\nSecond line'
 
@@ -38,21 +39,14 @@ def read_csv(content: bytes) -> list[dict[str, str]]:
     return list(csv.DictReader(io.StringIO(content.decode("utf-8-sig"), newline="")))
 
 
-def invoice(api, client: dict[str, Any], *, price: str = "100.00", issue_date: str | None = None,
+def invoice(api, client: ClientView, *, price: str = "100.00", issue_date: str | None = None,
             taxes: list[str] | None = None, issue: bool = True, description: str = "Work") -> dict[str, Any]:
-    body: dict[str, Any] = {"client_id": client["id"], "currency": "CAD",
+    body: dict[str, Any] = {"client_id": client.id, "currency": "CAD",
                             "lines": [{"description": description, "quantity": "1", "unit_price": price,
                                        "taxes": taxes or []}]}
     if issue_date:
         body["issue_date"] = issue_date
-    response = api.post("/api/v1/invoices", json=body)
-    assert response.status_code == 201, response.text
-    document = response.json()
-    if issue:
-        response = api.post(f"/api/v1/invoices/{document['id']}/issue")
-        assert response.status_code == 200, response.text
-        document = response.json()
-    return document
+    return create_via_api(api, "invoices", body, issue=issue)
 
 
 @pytest.fixture
@@ -105,7 +99,7 @@ def test_invoices_csv_honours_the_list_filters(api, books):
     issued = read_csv(api.get("/api/v1/exports/invoices.csv", params={"status": "paid"}).content)
     assert [r["number"] for r in issued] == [books["two"]["number"]]
     assert issued[0]["total"] == "262.50" and issued[0]["paid"] == "262.50" and issued[0]["balance"] == "0.00"
-    mine = read_csv(api.get("/api/v1/exports/invoices.csv", params={"client_id": books["first"]["id"]}).content)
+    mine = read_csv(api.get("/api/v1/exports/invoices.csv", params={"client_id": books["first"].id}).content)
     assert [r["client_name"] for r in mine] == [AWKWARD] and mine[0]["client_code"] == "MAPLE"
     # same answer as the JSON list with the same filters
     listed = api.get("/api/v1/invoices", params={"status": "paid"}).json()

@@ -15,7 +15,17 @@ from typing import Any
 import pytest
 
 from tests.conftest import run
-from tests.http.smtp_support import PASSWORD, USERNAME, SmtpServer, configure, deliver, free_port, issued_invoice
+from tests.http.smtp_support import (
+    AFTER_THE_MESSAGE,
+    AT_DATA,
+    PASSWORD,
+    USERNAME,
+    SmtpServer,
+    configure,
+    deliver,
+    free_port,
+    issued_invoice,
+)
 from tests.http.support import count, field_errors, make_client, query, text_of
 
 
@@ -220,7 +230,139 @@ def test_offline_the_message_stays_queued_and_goes_when_the_server_is_back(api, 
     assert api.get(f"/api/v1/invoices/{invoice['id']}").json()["status"] == "sent"
 
 
-def test_a_refused_recipient_fails_for_good_and_can_be_resent(api, smtp):
+# -- a conversation cut short (issue 12, item 7) -------------------------------------------------
+
+def _send_through(api, smtp, hang_up: str | None) -> tuple[dict[str, Any], dict[str, Any]]:
+    """An issued invoice queued for email, one delivery attempt with the server hanging up as told;
+    returns the invoice and its outbox message after the attempt."""
+    configure(api, smtp)
+    invoice = issued_invoice(api, make_client(email="accounts@maple.example"))
+    queued = api.post(f"/api/v1/invoices/{invoice['id']}/send", json={}).json()
+    smtp.inbox.hang_up = hang_up
+    assert deliver() == 1
+    smtp.inbox.hang_up = None
+    return invoice, api.get(f"/api/v1/outbox/{queued['id']}").json()
+
+
+def _later(minutes: int) -> int:
+    """Deliver what is due `minutes` from now (every retry of a short backoff)."""
+    from app.mail import service
+
+    return run(service.deliver_due(datetime.now(UTC) + timedelta(minutes=minutes)))
+
+
+def test_a_cut_after_the_whole_message_went_may_have_been_sent_and_is_not_tried_again(api, browser, config, smtp):
+    invoice, message = _send_through(api, smtp, AFTER_THE_MESSAGE)
+    assert smtp.inbox.hung_up == 1 and len(smtp.inbox.envelopes) == 1  # the server has it
+    assert message["status"] == "uncertain" and message["attempts"] == 1
+    assert message["next_attempt_at"] is None and message["sent_at"] is None
+    assert "closed the connection" in message["last_error"] and "may have sent it on" in message["last_error"]
+    assert api.get(f"/api/v1/invoices/{invoice['id']}").json()["status"] == "issued"  # nobody knows yet
+    # Not tried again: not when due, not by "try the queued now", not at the next start.
+    from app.mail import service
+
+    assert _later(60 * 24 * 30) == 0
+    assert run(service.retry_all()) == 0
+    run(service.recover_at_start())
+    assert _later(60) == 0
+    assert len(smtp.inbox.envelopes) == 1
+    assert api.get(f"/api/v1/outbox/{message['id']}").json()["status"] == "uncertain"
+    assert api.get("/api/v1/outbox?status=uncertain").json()["total"] == 1
+    # The outbox says so, explains, and offers the two choices.
+    page = browser.get("/outbox").text
+    assert "May have been sent" in page and "1 message may have been sent." in page
+    assert "Check with the recipient" in page
+    assert f'action="/outbox/{message["id"]}/resend"' in page and f'action="/outbox/{message["id"]}/mark-sent"' in page
+    assert "Send again" in page and "Mark as sent" in page
+    detail = browser.get(f"/outbox/{message['id']}").text
+    assert "This message may have been sent." in detail and "Mark as sent" in detail and "Send again" in detail
+    # The user checked: it arrived.
+    marked = browser.post(f"/outbox/{message['id']}/mark-sent", data={"back": "/outbox"}, follow_redirects=False)
+    assert marked.status_code == 303
+    done = api.get(f"/api/v1/outbox/{message['id']}").json()
+    assert done["status"] == "sent" and done["sent_at"] and "marked as sent by hand" in done["server_reply"]
+    assert api.get(f"/api/v1/invoices/{invoice['id']}").json()["status"] == "sent"
+    history = query(config, "SELECT kind, detail FROM document_event WHERE document = ? ORDER BY id", invoice["id"])
+    assert history[-1] == ("emailed", "to accounts@maple.example")
+    assert len(smtp.inbox.envelopes) == 1
+    again = api.post(f"/api/v1/outbox/{message['id']}/mark-sent")
+    assert again.status_code == 409 and "only one that may have been sent" in again.json()["detail"]
+
+
+def test_send_again_after_a_cut_sends_the_same_message_once_more(api, smtp):
+    invoice, message = _send_through(api, smtp, AFTER_THE_MESSAGE)
+    assert message["status"] == "uncertain"
+    resent = api.post(f"/api/v1/outbox/{message['id']}/resend")
+    assert resent.status_code == 202
+    assert (resent.json()["id"], resent.json()["status"]) == (message["id"], "queued")  # itself, not a copy
+    assert deliver() == 1
+    done = api.get(f"/api/v1/outbox/{message['id']}").json()
+    assert done["status"] == "sent" and done["attempts"] == 2 and done["last_error"] == ""
+    first, second = smtp.inbox.messages()
+    # The same Message-ID: a mail program that has the first may drop the second.
+    assert first["Message-ID"] == second["Message-ID"] == message["message_id"]
+    assert api.get(f"/api/v1/invoices/{invoice['id']}").json()["status"] == "sent"
+    assert api.get("/api/v1/outbox").json()["total"] == 1
+
+
+def test_a_cut_before_the_message_went_is_tried_again_by_itself(api, smtp):
+    invoice, message = _send_through(api, smtp, AT_DATA)
+    assert smtp.inbox.hung_up == 1 and smtp.inbox.envelopes == []
+    assert message["status"] == "queued" and message["attempts"] == 1 and message["next_attempt_at"]
+    assert "closed the connection" in message["last_error"] and "may have" not in message["last_error"]
+    assert _later(2) == 1  # the backoff's first minute has passed
+    done = api.get(f"/api/v1/outbox/{message['id']}").json()
+    assert done["status"] == "sent" and done["attempts"] == 2
+    assert len(smtp.inbox.envelopes) == 1
+    assert api.get(f"/api/v1/invoices/{invoice['id']}").json()["status"] == "sent"
+
+
+def test_an_answer_to_the_message_is_never_uncertain(api, smtp):
+    """The server said no to the data, temporarily or for good: it has not taken it, whatever came before."""
+    smtp.inbox.answer_to_data = "451 4.3.0 Mailbox busy, try later"
+    _, later = _send_through(api, smtp, None)
+    assert later["status"] == "queued" and "451 4.3.0" in later["last_error"]
+    smtp.inbox.answer_to_data = "554 5.7.1 Rejected as spam"
+    assert _later(2) == 1
+    refused = api.get(f"/api/v1/outbox/{later['id']}").json()
+    assert refused["status"] == "failed" and "554 5.7.1" in refused["last_error"]
+
+
+def test_no_answer_in_time_after_the_message_is_uncertain_too(smtp):
+    """The classic case: the server takes the message and is slower to answer than we wait."""
+    from app.mail import logic, service
+
+    smtp.inbox.slow_answer_s = 1.5
+    cfg = service.SmtpConfig(host="127.0.0.1", port=smtp.port, security="none", username=USERNAME,
+                             password=PASSWORD, timeout=0.5)
+    outgoing = logic.Outgoing(from_email="billing@atelier.example", from_name="", to=["a@maple.example"], cc=(),
+                              subject="Slow", body="Hello", message_id="<slow@atelier.example>",
+                              date=datetime.now(UTC))
+    with pytest.raises(service.SmtpFailure) as cut:
+        service.smtp_send_sync(cfg, logic.build_message(outgoing), "billing@atelier.example", ["a@maple.example"])
+    assert cut.value.uncertain and not cut.value.permanent
+    assert "timed out" in cut.value.message and "may have sent it on" in cut.value.message
+
+
+@pytest.mark.parametrize("status", ["queued", "failed", "sent", "cancelled"])
+def test_only_an_uncertain_message_can_be_marked_as_sent(api, config, status):
+    from app.mail import service
+
+    message = run(service.queue_message("test", to=["a@example.com"], subject="Hello", body="Hi"))
+    if status != "queued":
+        import sqlite3
+
+        connection = sqlite3.connect(config.database_path)
+        with connection:
+            connection.execute("UPDATE outbox_message SET status = ? WHERE id = ?", (status, message["id"]))
+        connection.close()
+    response = api.post(f"/api/v1/outbox/{message['id']}/mark-sent")
+    assert response.status_code == 409
+    assert query(config, "SELECT status FROM outbox_message") == [(status,)]
+    assert api.post("/api/v1/outbox/999999/mark-sent").status_code == 404
+
+
+def test_a_refused_recipient_fails_for_good_and_can_be_resent(api, browser, smtp):
     configure(api, smtp)
     smtp.inbox.refuse.add("gone@maple.example")
     client = make_client(email="gone@maple.example")
@@ -240,7 +382,7 @@ def test_a_refused_recipient_fails_for_good_and_can_be_resent(api, smtp):
     assert copy.status_code == 202 and copy.json()["resent_from"] == queued["id"]
     deliver()
     assert api.get(f"/api/v1/outbox/{copy.json()['id']}").json()["status"] == "sent"
-    original_pdf = api.get(f"/outbox/{queued['id']}/attachments/0")
+    original_pdf = browser.get(f"/outbox/{queued['id']}/attachments/0")  # a page: for a signed-in browser
     assert original_pdf.status_code == 200 and original_pdf.content.startswith(b"%PDF")
     [message] = smtp.inbox.messages()
     assert next(iter(message.iter_attachments())).get_content() == original_pdf.content  # the same bytes
@@ -307,7 +449,7 @@ def test_statement_is_sent_with_its_pdf(api, smtp):
     configure(api, smtp)
     client = make_client(email="accounts@maple.example")
     issued_invoice(api, client)
-    response = api.post(f"/api/v1/clients/{client['id']}/statement/send",
+    response = api.post(f"/api/v1/clients/{client.id}/statement/send",
                         json={"date_from": "2026-01-01", "date_to": "2026-12-31"})
     assert response.status_code == 202, response.text
     assert response.json()["subject"] == "Statement of account from Atelier Lumière"
@@ -315,13 +457,13 @@ def test_statement_is_sent_with_its_pdf(api, smtp):
     [message] = smtp.inbox.messages()
     [attachment] = list(message.iter_attachments())
     assert attachment.get_content().startswith(b"%PDF")
-    by_query = api.post(f"/api/v1/clients/{client['id']}/statement/send?from=2026-01-01&to=2026-06-30")
+    by_query = api.post(f"/api/v1/clients/{client.id}/statement/send?from=2026-01-01&to=2026-06-30")
     assert by_query.status_code == 202, by_query.text
     assert api.post("/api/v1/clients/99999/statement/send", json={}).status_code == 404
-    backwards = api.post(f"/api/v1/clients/{client['id']}/statement/send", json={"date_from": "2026-05-01",
+    backwards = api.post(f"/api/v1/clients/{client.id}/statement/send", json={"date_from": "2026-05-01",
                                                                                "date_to": "2026-01-01"})
     assert backwards.status_code == 422 and "to" in field_errors(backwards)
-    bad = api.post(f"/api/v1/clients/{client['id']}/statement/send", json={"to": "nope"})
+    bad = api.post(f"/api/v1/clients/{client.id}/statement/send", json={"to": "nope"})
     assert bad.status_code == 422 and "to" in field_errors(bad)
 
 
@@ -331,16 +473,16 @@ def test_the_emailed_statement_is_the_downloaded_one_dated_the_same(api, smtp):
     configure(api, smtp)
     client = make_client(email="accounts@maple.example")
     draft = api.post("/api/v1/invoices", json={
-        "client_id": client["id"], "currency": "CAD", "issue_date": "2025-03-02", "terms_days": 30,
+        "client_id": client.id, "currency": "CAD", "issue_date": "2025-03-02", "terms_days": 30,
         "lines": [{"description": "Design, March", "quantity": "10", "unit": "h", "unit_price": "120.00"}]}).json()
     assert api.post(f"/api/v1/invoices/{draft['id']}/issue").status_code == 200
     period = "from=2025-01-01&to=2025-03-31"
-    assert api.post(f"/api/v1/clients/{client['id']}/statement/send?{period}").status_code == 202
+    assert api.post(f"/api/v1/clients/{client.id}/statement/send?{period}").status_code == 202
     deliver()
     [message] = smtp.inbox.messages()
     [attachment] = list(message.iter_attachments())
     emailed = text_of(attachment.get_content())
-    downloaded = text_of(api.get(f"/api/v1/clients/{client['id']}/statement.pdf?{period}").content)
+    downloaded = text_of(api.get(f"/api/v1/clients/{client.id}/statement.pdf?{period}").content)
     [dated] = [line for line in emailed.splitlines() if "Statement date" in line]
     assert "Mar 31, 2025" in dated   # the end of the period (the mail used to date it the day it was sent)
     assert emailed == downloaded
@@ -377,9 +519,9 @@ def test_the_send_form_and_the_outbox_pages(api, browser, config, smtp):
     draft = issued_invoice(api, client, issue=False)
     refused = browser.get(f"/documents/{draft['id']}/send", follow_redirects=False)
     assert refused.status_code == 303  # back to the document, with the reason
-    statement = browser.get(f"/clients/{client['id']}/statement/send?from=2026-01-01&to=2026-12-31")
+    statement = browser.get(f"/clients/{client.id}/statement/send?from=2026-01-01&to=2026-12-31")
     assert statement.status_code == 200 and "Statement of account" in statement.text
-    sent = browser.post(f"/clients/{client['id']}/statement/send?from=2026-01-01&to=2026-12-31",
+    sent = browser.post(f"/clients/{client.id}/statement/send?from=2026-01-01&to=2026-12-31",
                         data={"to": "accounts@maple.example", "subject": "Statement", "message": "Hi"},
                         follow_redirects=False)
     assert sent.status_code == 303

@@ -118,7 +118,7 @@ async def main():
     print("ready", flush=True)
     sys.stdin.readline()
     issued = await asyncio.gather(*(service.issue(i) for i in ids))
-    print(json.dumps([doc["number"] for doc in issued]), flush=True)
+    print(json.dumps([doc.number for doc in issued]), flush=True)
 
 asyncio.run(main())
 """

@@ -191,11 +191,11 @@ def test_staff_cannot_change_owner_things(staff_browser, config, owner, staff):
     settings_before = snapshot(config, "business_settings")
     clients_before = snapshot(config, "client")
     attempts = [
-        ("DELETE", "/api/v1/clients/%d" % client["id"], {}),
-        ("DELETE", "/api/v1/clients/%d?hard=true" % client["id"], {}),
+        ("DELETE", "/api/v1/clients/%d" % client.id, {}),
+        ("DELETE", "/api/v1/clients/%d?hard=true" % client.id, {}),
         ("DELETE", "/api/v1/items/%d" % item["id"], {}),
         ("PATCH", "/api/v1/settings", {"json": {"name": "Taken over"}}),
-        ("POST", "/clients/%d/archive" % client["id"], {}),
+        ("POST", "/clients/%d/archive" % client.id, {}),
         ("POST", "/catalog/%d/delete" % item["id"], {}),
         ("POST", "/settings", {"data": {"name": "Taken over", "default_currency": "EUR"}}),
         ("POST", "/users", {"data": {"email": "new@example.com", "password": "0123456789x",
@@ -225,7 +225,7 @@ def test_staff_with_a_token_cannot_delete(config, staff):
     client = make_client()
     token, _ = run(auth_service.create_api_token(staff["id"], "staff script"))
     with _client(config) as script:
-        response = script.delete("/api/v1/clients/%d" % client["id"], headers={"Authorization": f"Bearer {token}"})
+        response = script.delete("/api/v1/clients/%d" % client.id, headers={"Authorization": f"Bearer {token}"})
         assert response.status_code == 403
     assert query(config, "SELECT status FROM client") == [("active",)]
 

@@ -223,7 +223,7 @@ def test_today_follows_the_business_time_zone_not_utc(api, config):
     for zone in ("Pacific/Kiritimati", "Pacific/Pago_Pago"):
         assert api.patch("/api/v1/settings", json={"time_zone": zone}).status_code == 200
         expected = local_date(zone, datetime.now(UTC))
-        draft = api.post("/api/v1/invoices", json={"client_id": client["id"], "lines": [
+        draft = api.post("/api/v1/invoices", json={"client_id": client.id, "lines": [
             {"description": "Work", "quantity": "1", "unit_price": "10.00", "taxes": []}]})
         assert draft.status_code == 201, draft.text
         statistics = api.get("/api/v1/invoices/statistics").json()

@@ -9,6 +9,7 @@ layer, which refuses them all earlier with a clear message, is not in the way.
 from __future__ import annotations
 
 import sqlite3
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
@@ -38,20 +39,20 @@ async def _books() -> dict[str, int]:
     client = await clients_service.create_client({"name": "Guarded Ltd", "currency": "CAD"})
 
     async def invoice(price: str) -> int:
-        draft = await documents_service.create_document("invoice", {"client_id": client["id"], "lines": [line(price)]})
-        return (await documents_service.issue(draft["id"]))["id"]
+        draft = await documents_service.create_document("invoice", {"client_id": client.id, "lines": [line(price)]})
+        return (await documents_service.issue(draft.id)).id
 
     partly_paid, overpaid, credited, from_credit = [await invoice(p) for p in ("100.00", "50.00", "80.00", "40.00")]
     payment = await payments_service.record_payment(partly_paid, {"amount": "30.00"})
     await payments_service.record_payment(overpaid, {"amount": "70.00", "keep_excess_as_credit": True})
-    note = await documents_service.create_document("credit_note", {"client_id": client["id"],
+    note = await documents_service.create_document("credit_note", {"client_id": client.id,
                                                                    "invoice_id": credited, "lines": [line("20.00")]})
-    await documents_service.issue(note["id"])
+    await documents_service.issue(note.id)
     await payments_service.apply_credit(from_credit, {"amount": "10.00"})
-    await payments_service.refund(client["id"], {"currency": "CAD", "amount": "5.00"})
-    draft = await documents_service.create_document("invoice", {"client_id": client["id"], "lines": [line("10.00")]})
-    return {"client": client["id"], "partly_paid": partly_paid, "overpaid": overpaid, "credited": credited,
-            "from_credit": from_credit, "payment": payment["id"], "draft": draft["id"]}
+    await payments_service.refund(client.id, {"currency": "CAD", "amount": "5.00"})
+    draft = await documents_service.create_document("invoice", {"client_id": client.id, "lines": [line("10.00")]})
+    return {"client": client.id, "partly_paid": partly_paid, "overpaid": overpaid, "credited": credited,
+            "from_credit": from_credit, "payment": payment.id, "draft": draft.id}
 
 
 @pytest.fixture(scope="module")
@@ -181,44 +182,44 @@ def test_a_negative_ledger_amount_is_refused(books, column):
 @pytest.fixture
 def issued(config: Config) -> dict[str, Any]:
     client = run(clients_service.create_client({"name": "Writer Ltd", "currency": "CAD"}))
-    draft = run(documents_service.create_document("invoice", {"client_id": client["id"], "lines": [line("100.00")]}))
-    return run(documents_service.issue(draft["id"]))
+    draft = run(documents_service.create_document("invoice", {"client_id": client.id, "lines": [line("100.00")]}))
+    return run(documents_service.issue(draft.id))
 
 
 def test_add_paid_outside_the_write_transaction_is_refused(issued):
     with pytest.raises(RuntimeError, match=r"add_paid runs only inside write_transaction\(\)"):
-        run(documents_service.add_paid(issued["id"], 100))
+        run(documents_service.add_paid(issued.id, 100))
 
     async def in_a_transaction_of_its_own():
         async with DB.transaction():   # a transaction, but not the writer's: no lock, no BEGIN IMMEDIATE
-            await documents_service.add_paid(issued["id"], 100)
+            await documents_service.add_paid(issued.id, 100)
 
     with pytest.raises(RuntimeError, match="add_paid runs only inside write_transaction"):
         run(in_a_transaction_of_its_own())
-    assert run(documents_service.get_document(issued["id"]))["paid_minor"] == 0
+    assert run(documents_service.get_document(issued.id)).paid == 0
 
 
 def test_add_paid_inside_the_write_transaction_moves_the_money(issued):
     async def pay():
         async with write_transaction():
-            await documents_service.add_paid(issued["id"], 100)
+            await documents_service.add_paid(issued.id, 100)
 
     run(pay())
-    assert run(documents_service.get_document(issued["id"]))["paid_minor"] == 100
+    assert run(documents_service.get_document(issued.id)).paid == Decimal("1.00")
 
 
 def test_a_ledger_entry_outside_the_write_transaction_is_refused(issued):
     with pytest.raises(RuntimeError, match="a ledger entry runs only inside write_transaction"):
-        run(ledger_service.append(client_id=issued["client"], currency="CAD", entry_date=issued["issue_date"],
+        run(ledger_service.append(client_id=issued.client_id, currency="CAD", entry_date=issued.issue_date,
                                   kind="invoice", debit_minor=100))
 
 
 def test_issuing_outside_the_write_transaction_is_refused(config):
     client = run(clients_service.create_client({"name": "Issuer Ltd", "currency": "CAD"}))
-    draft = run(documents_service.create_document("invoice", {"client_id": client["id"], "lines": [line("10.00")]}))
+    draft = run(documents_service.create_document("invoice", {"client_id": client.id, "lines": [line("10.00")]}))
     with pytest.raises(RuntimeError, match="issuing a document runs only inside write_transaction"):
-        run(documents_service._issue_in_transaction(draft["id"], None))
-    assert run(documents_service.get_document(draft["id"]))["status"] == "draft"
+        run(documents_service._issue_in_transaction(draft.id, None))
+    assert run(documents_service.get_document(draft.id)).status == "draft"
 
 
 def test_require_write_transaction_outside_any_transaction():
@@ -232,10 +233,10 @@ def test_an_invoice_below_zero_stays_a_draft_and_is_no_break(config):
     """A deducted deposit larger than the work: the draft may say so, issuing it is refused with a
     reason (it used to fail with a 500: the ledger refused a negative debit)."""
     client = run(clients_service.create_client({"name": "Deposit Ltd", "currency": "CAD"}))
-    draft = run(documents_service.create_document("invoice", {"client_id": client["id"], "lines": [
+    draft = run(documents_service.create_document("invoice", {"client_id": client.id, "lines": [
         line("100.00"), {**line("250.00", quantity="-1"), "description": "Deposit received"}]}))
-    assert draft["total_minor"] == -15000
+    assert draft.total == Decimal("-150.00")
     with pytest.raises(Conflict, match="an invoice cannot be below zero"):
-        run(documents_service.issue(draft["id"]))
-    assert run(documents_service.get_document(draft["id"]))["status"] == "draft"
+        run(documents_service.issue(draft.id))
+    assert run(documents_service.get_document(draft.id)).status == "draft"
     assert run_checks(config.database_path) == []

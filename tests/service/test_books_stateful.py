@@ -55,9 +55,9 @@ class Books(RuleBasedStateMachine):
           taxes=st.sampled_from([[], ["GST"], ["HST"], ["GST", "QST"]]))
     def issue_invoice(self, price, quantity, taxes):
         draft = run(documents_service.create_document("invoice", {
-            "client_id": self.client["id"], "lines": [{"description": "Work", "quantity": quantity,
+            "client_id": self.client.id, "lines": [{"description": "Work", "quantity": quantity,
                                                        "unit_price": str(price), "taxes": taxes}]}))
-        return run(documents_service.issue(draft["id"]))["id"]
+        return run(documents_service.issue(draft.id)).id
 
     def _invoice(self, invoice_id):
         return run(documents_service.get_document(invoice_id, with_lines=False))
@@ -65,16 +65,16 @@ class Books(RuleBasedStateMachine):
     @rule(target=payments, invoice=invoices, fraction=fractions, keep=st.booleans())
     def pay(self, invoice, fraction, keep):
         doc = self._invoice(invoice)
-        amount = (doc["balance"] * fraction).quantize(Decimal("0.01"))
+        amount = (doc.balance * fraction).quantize(Decimal("0.01"))
         try:
             payment = run(payments_service.record_payment(invoice, {"amount": str(amount), "method": "card",
                                                                     "keep_excess_as_credit": keep}))
         except REFUSED:
             return -1
-        assert payment["applied"] + payment["excess"] == payment["amount"]
+        assert payment.applied + payment.excess == payment.amount
         if not keep:
-            assert payment["excess"] == 0
-        return payment["id"]
+            assert payment.excess == 0
+        return payment.id
 
     @rule(invoice=invoices)
     def apply_credit(self, invoice):
@@ -99,22 +99,22 @@ class Books(RuleBasedStateMachine):
             credit = run(documents_service.credit_invoice(invoice))
         except REFUSED:
             return
-        line = credit["lines"][0]
-        run(documents_service.update_draft(credit["id"], {"lines": [{
+        line = credit.lines[0]
+        run(documents_service.update_draft(credit.id, {"lines": [{
             "description": "Partial credit", "quantity": "1",
-            "unit_price": str(max(Decimal("0.01"), (doc["subtotal"] * fraction).quantize(Decimal("0.01")))),
-            "taxes": line["tax_codes"].split()}]}))
+            "unit_price": str(max(Decimal("0.01"), (doc.subtotal * fraction).quantize(Decimal("0.01")))),
+            "taxes": list(line.taxes)}]}))
         try:
-            run(documents_service.issue(credit["id"]))
+            run(documents_service.issue(credit.id))
         except REFUSED:
-            run(documents_service.delete_draft(credit["id"]))
+            run(documents_service.delete_draft(credit.id))
 
     @rule(amount=amounts)
     def credit_on_account(self, amount):
         draft = run(documents_service.create_document("credit_note", {
-            "client_id": self.client["id"], "lines": [{"description": "Goodwill", "quantity": "1",
+            "client_id": self.client.id, "lines": [{"description": "Goodwill", "quantity": "1",
                                                        "unit_price": str(amount)}]}))
-        run(documents_service.issue(draft["id"]))
+        run(documents_service.issue(draft.id))
 
     @rule(invoice=invoices)
     def cancel(self, invoice):
@@ -126,7 +126,7 @@ class Books(RuleBasedStateMachine):
     @rule(amount=amounts)
     def refund(self, amount):
         try:
-            run(payments_service.refund(self.client["id"], {"amount": str(amount), "currency": "CAD"}))
+            run(payments_service.refund(self.client.id, {"amount": str(amount), "currency": "CAD"}))
         except REFUSED:
             pass
 
@@ -146,7 +146,7 @@ class Books(RuleBasedStateMachine):
                                       ).fetchone()[0] == 0
         finally:
             connection.close()
-        assert run(payments_service.available_credit(self.client["id"], "CAD")) >= 0
+        assert run(payments_service.available_credit(self.client.id, "CAD")) >= 0
 
 
 Books.TestCase.settings = settings(max_examples=20, stateful_step_count=12, deadline=None,

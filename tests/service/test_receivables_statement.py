@@ -33,22 +33,22 @@ def invoice(client: dict[str, Any], total: str = "100.00", *, issued: str = "202
     from app.documents import service
 
     draft = run(service.create_document("invoice", {
-        "client_id": client["id"], "currency": "EUR", "issue_date": issued, "terms_days": 30,
+        "client_id": client.id, "currency": "EUR", "issue_date": issued, "terms_days": 30,
         "lines": [{"description": "Bread", "quantity": "1", "unit_price": total, "taxes": []}]}))
-    return run(service.issue(draft["id"]))
+    return run(service.issue(draft.id))
 
 
 def statement(client: dict[str, Any], date_to: str, date_from: str = "2025-01-01") -> logic.StatementView:
     from app.receivables import service
 
-    return run(service.statement(client["id"], date.fromisoformat(date_from), date.fromisoformat(date_to)))
+    return run(service.statement(client.id, date.fromisoformat(date_from), date.fromisoformat(date_to)))
 
 
 def test_an_invoice_paid_after_the_end_of_the_period_is_aged_as_open(client):
     from app.payments import service as payments
 
     sold = invoice(client)
-    run(payments.record_payment(sold["id"], {"amount": "100.00", "date": "2025-04-15"}))
+    run(payments.record_payment(sold.id, {"amount": "100.00", "date": "2025-04-15"}))
     march = statement(client, "2025-03-31")
     # 2025-03-31 is 50 days after the due date; the payment of 2025-04-15 must not reduce it.
     assert march.statement.aging == aged("31-60", "100.00")
@@ -62,8 +62,8 @@ def test_a_part_payment_before_the_end_counts_and_one_after_it_does_not(client):
     from app.payments import service as payments
 
     sold = invoice(client)
-    run(payments.record_payment(sold["id"], {"amount": "30.00", "date": "2025-02-01"}))
-    run(payments.record_payment(sold["id"], {"amount": "70.00", "date": "2025-05-02"}))
+    run(payments.record_payment(sold.id, {"amount": "30.00", "date": "2025-02-01"}))
+    run(payments.record_payment(sold.id, {"amount": "70.00", "date": "2025-05-02"}))
     assert statement(client, "2025-02-28").statement.aging == aged("1-30", "70.00")
 
 
@@ -71,8 +71,8 @@ def test_a_payment_reversed_after_the_end_still_counted_then(client):
     from app.payments import service as payments
 
     sold = invoice(client)
-    paid = run(payments.record_payment(sold["id"], {"amount": "100.00", "date": "2025-02-01"}))
-    run(payments.reverse_payment(paid["id"], "bounced", reversal_date="2025-04-10"))
+    paid = run(payments.record_payment(sold.id, {"amount": "100.00", "date": "2025-02-01"}))
+    run(payments.reverse_payment(paid.id, "bounced", reversal_date="2025-04-10"))
     assert statement(client, "2025-03-31").statement.aging == NOTHING
     assert statement(client, "2025-04-30").statement.aging == aged("61-90", "100.00")
 
@@ -82,19 +82,19 @@ def test_a_credit_note_or_a_cancellation_after_the_end_does_not_reduce_it(client
 
     credited = invoice(client, "80.00")
     note = run(documents.create_document("credit_note", {
-        "client_id": client["id"], "currency": "EUR", "invoice_id": credited["id"], "issue_date": "2025-06-01",
+        "client_id": client.id, "currency": "EUR", "invoice_id": credited.id, "issue_date": "2025-06-01",
         "lines": [{"description": "Stale bread", "quantity": "1", "unit_price": "80.00", "taxes": []}]}))
-    run(documents.issue(note["id"]))
+    run(documents.issue(note.id))
     cancelled = invoice(client, "20.00", issued="2025-03-20")
-    run(documents.cancel(cancelled["id"], "sent twice"))   # cancelled today, long after 2025-03-31
+    run(documents.cancel(cancelled.id, "sent twice"))   # cancelled today, long after 2025-03-31
     march = statement(client, "2025-03-31")
     assert march.statement.aging == {**NOTHING, "current": D("20.00"), "31-60": D("80.00")}
     assert march.statement.closing == D("100.00")
     # Today both are settled: the statement to today ages nothing, as the open invoices say.
     from app.receivables import service
 
-    assert run(service.open_invoices(client["id"])) == []
-    assert run(service.statement(client["id"], date(2025, 1, 1))).statement.aging == NOTHING
+    assert run(service.open_invoices(client.id)) == []
+    assert run(service.statement(client.id, date(2025, 1, 1))).statement.aging == NOTHING
 
 
 def test_an_invoice_issued_after_the_end_is_not_aged(client):

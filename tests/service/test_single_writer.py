@@ -20,7 +20,7 @@ from tests.http.support import count, make_client, query
 
 @pytest.fixture
 def client_id(config: Config) -> int:
-    return make_client(name="Maple Bakery")["id"]
+    return make_client(name="Maple Bakery").id
 
 
 def names(config: Config) -> list[str]:

@@ -42,6 +42,8 @@ SCHEMA_MODULES = {"app.db.migrate", "app.db.lifecycle", "app.db.piccolo_conf"}
 WEB_ONLY_EXTERNAL = {"litestar", "msgspec", "jinja2", "uvicorn", "multipart"}
 # Third-party packages a pure `logic` module must never touch (web, ORM, I/O).
 LOGIC_FORBIDDEN_EXTERNAL = WEB_ONLY_EXTERNAL | {"piccolo", "aiosqlite", "sqlite3", "typst", "httpx"}
+# Pure modules of a domain: `logic` (rules) and `records` (the frozen records its service returns).
+PURE_MODULES = {"logic", "records"}
 # The entry points start the server, so they may reach the web package (but not Litestar itself).
 ENTRY_POINTS = {"launcher", "cli", "__main__"}
 
@@ -115,13 +117,16 @@ def violations(module: str, imports: list[str]) -> list[str]:
                 problems.append(f"{module} (core) imports {target}: only app.web may use the web framework")
             if is_web(target) and domain not in ENTRY_POINTS:
                 problems.append(f"{module} (core) imports the web package: {target}")
-        if leaf == "logic":
+        if leaf in PURE_MODULES:
             if top in LOGIC_FORBIDDEN_EXTERNAL:
-                problems.append(f"{module} (pure logic) imports {target}")
-            elif top == "app" and not (target.endswith(".logic") or target == "app.money"):
-                problems.append(f"{module} (pure logic) imports {target}: only other logic modules and app.money")
+                problems.append(f"{module} (pure {leaf}) imports {target}")
+            elif top == "app" and not (target.rpartition(".")[2] in PURE_MODULES or target == "app.money"):
+                problems.append(f"{module} (pure {leaf}) imports {target}: only other logic or records modules "
+                                "and app.money")
         if module.startswith("app.web.pages.") and target.startswith("app.web.pages.") and target != module:
             problems.append(f"{module} imports another domain's pages: {target}")
+        if module.startswith("app.web.api.") and target.startswith("app.web.pages"):
+            problems.append(f"{module} (the JSON API) imports pages: {target}")
         target_domain = domain_of(target)
         if domain and target_domain and target_domain != domain and rank(target_domain) > rank(domain):
             problems.append(f"{module} imports {target}: {domain} comes before {target_domain} in DOMAIN_ORDER")
@@ -173,6 +178,9 @@ def test_logic_modules_really_are_checked():
     ("app.clients.logic", "def f():\n    from app.db.engine import DB\n"),
     ("app.clients.logic", "from app.config import Config"),
     ("app.clients.logic", "from . import service"),
+    ("app.clients.records", "from app.clients.tables import Client"),
+    ("app.documents.records", "from app.documents import service"),
+    ("app.clients.records", "import msgspec"),
     ("app.clients.service", "import litestar"),
     ("app.clients.service", "from litestar import Request"),
     ("app.documents.service", "import msgspec"),
@@ -187,6 +195,7 @@ def test_logic_modules_really_are_checked():
     ("app.documents.service", "from app.db.migrate import apply_migrations"),
     ("app.web.pages.clients", "from app.web.pages import catalog"),
     ("app.web.pages.clients", "from app.web.pages.catalog import ItemOut"),
+    ("app.web.api.clients", "from app.web.pages.clients import client_page"),
 ])
 def test_the_checker_catches_wrong_arrows(module, source):
     problems = violations(module, imported_modules(source, module))
@@ -197,6 +206,8 @@ def test_the_checker_catches_wrong_arrows(module, source):
 @pytest.mark.parametrize(("module", "source"), [
     ("app.clients.logic", "from app.common.logic import Form\nfrom app.money import to_minor\nimport re"),
     ("app.catalog.logic", "from app.clients import logic\nfrom app import money\nfrom decimal import Decimal"),
+    ("app.exports.logic", "from app.clients.records import ClientView\nfrom app.clients import records"),
+    ("app.documents.records", "from app.documents import logic\nfrom app.clients.records import ClientView"),
     ("app.web.pages.clients", "from app.clients import service\nfrom app.catalog import service as catalog"),
     ("app.web.pages.clients", "from litestar import get\nimport msgspec"),
     ("app.clients.service", "from app.clients import logic\nfrom app.settings import service"),
@@ -213,6 +224,17 @@ def test_every_import_of_the_tree_is_resolved_to_a_known_domain():
         for target in imported_modules(path.read_text(encoding="utf-8"), name, is_package=path.name == "__init__.py"):
             if domain_of(target):
                 rank(domain_of(target))
+
+
+def test_json_routes_live_in_the_api_package_and_pages_in_the_pages_package():
+    from app.web import server
+
+    for module in server.PAGE_MODULES:
+        for route in module.ROUTES:
+            assert not any(path.startswith("/api/") for path in route.paths), (module.__name__, route.paths)
+    for module in server.API_MODULES:
+        for route in module.ROUTES:
+            assert all(path.startswith("/api/") for path in route.paths), (module.__name__, route.paths)
 
 
 # -- Piccolo apps ------------------------------------------------------------------

@@ -11,8 +11,10 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from app.documents.records import tax_from_json
 from app.exports import logic
 from app.receivables.logic import AgingRow
+from tests.records import client_view, document_view, line_view, payment_view
 
 COLUMNS = logic._cols(("a", "A"), ("b", "B"), ("c", "C"))
 
@@ -51,31 +53,35 @@ def test_money_is_a_plain_decimal(value, text):
 
 
 def test_every_row_function_matches_its_columns():
-    client = {"id": 1, "code": "C1", "name": "Maple", "created_at": date(2026, 1, 2)}
-    document = {"id": 2, "number": "INV-1", "status": "issued", "issue_date": date(2026, 1, 3), "client": 1,
-                "currency": "CAD", "subtotal": Decimal("100.00"), "tax_total": Decimal("13.00"),
-                "total": Decimal("113.00"), "paid": Decimal(0), "credited": Decimal(0), "balance": Decimal("113.00"),
-                "lines": [{"position": 1, "description": "x", "quantity": "1", "unit_price": "100", "net": Decimal(100)}]}
-    payment = {"id": 3, "payment_date": date(2026, 1, 4), "client": 1, "currency": "CAD", "amount": Decimal(1),
-               "applied": Decimal(1), "excess": Decimal(0)}
+    client = client_view(id=1, code="C1", name="Maple")
+    document = document_view(id=2, number="INV-1", status="issued", issue_date=date(2026, 1, 3), client_id=1,
+                             currency="CAD", subtotal=Decimal("100.00"), tax_total=Decimal("13.00"),
+                             total=Decimal("113.00"), paid=Decimal(0), credited=Decimal(0), balance=Decimal("113.00"),
+                             lines=(line_view(position=1, description="x", quantity=Decimal(1),
+                                              unit_price=Decimal(100), net=Decimal(100)),))
+    payment = payment_view(id=3, payment_date=date(2026, 1, 4), client_id=1, currency="CAD", amount=Decimal(1),
+                           applied=Decimal(1), excess=Decimal(0))
     aging = AgingRow(client_id=1, client_name="Maple", currency="CAD", total=Decimal(5),
                      buckets={"current": Decimal(5)})
     assert len(logic.client_row(client)) == len(logic.CLIENT_COLUMNS)
-    assert len(logic.document_row(document)) == len(logic.DOCUMENT_COLUMNS)
-    assert len(logic.credit_note_row(document)) == len(logic.CREDIT_NOTE_COLUMNS)
+    assert len(logic.document_row(document, client_code="C1", client_name="Maple", client_tax_number="")) \
+        == len(logic.DOCUMENT_COLUMNS)
+    assert len(logic.issued_document_row(document)) == len(logic.DOCUMENT_COLUMNS)
+    assert len(logic.credit_note_row(document, client_code="C1")) == len(logic.CREDIT_NOTE_COLUMNS)
     assert all(len(r) == len(logic.LINE_COLUMNS) for r in logic.line_rows(document))
     assert len(logic.payment_row(payment)) == len(logic.PAYMENT_COLUMNS)
     assert logic.aging_row(aging) == [1, "Maple", "CAD", "5", "0", "0", "0", "0", "5"]
 
 
 def test_tax_summary_nets_credit_notes_per_currency_code_and_rate():
-    documents = [
+    documents = [document_view(doc_type=d["doc_type"], currency=d["currency"],
+                               taxes=tuple(tax_from_json(t) for t in d["taxes"])) for d in [
         {"doc_type": "invoice", "currency": "CAD", "taxes": [{"code": "GST", "name": "GST", "rate": "5", "base": "100.00", "amount": "5.00"},
                                                              {"code": "PST", "name": "PST", "rate": "7", "base": "100.00", "amount": "7.00"}]},
         {"doc_type": "invoice", "currency": "CAD", "taxes": [{"code": "GST", "name": "GST", "rate": "5", "base": "40.00", "amount": "2.00"}]},
         {"doc_type": "credit_note", "currency": "CAD", "taxes": [{"code": "GST", "name": "GST", "rate": "5", "base": "20.00", "amount": "1.00"}]},
         {"doc_type": "invoice", "currency": "EUR", "taxes": [{"code": "VAT19", "name": "VAT", "rate": "19", "base": "10.00", "amount": "1.90"}]},
-    ]
+    ]]
     assert logic.tax_summary(documents) == [
         ["CAD", "GST", "GST", "5", "140.00", "7.00", "20.00", "1.00", "120.00", "6.00"],
         ["CAD", "PST", "PST", "7", "100.00", "7.00", "0", "0", "100.00", "7.00"],

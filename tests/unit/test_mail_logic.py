@@ -99,6 +99,40 @@ def test_what_an_attempt_means():
     assert not logic.smtp_error_is_permanent(None)
 
 
+@given(attempts=st.integers(min_value=1, max_value=logic.MAX_ATTEMPTS + 5), permanent=st.booleans())
+def test_an_attempt_that_may_have_delivered_is_never_tried_again_by_itself(attempts, permanent):
+    outcome = logic.after_attempt(attempts=attempts, now=NOW, error="no answer after the message", permanent=permanent,
+                                  uncertain=True)
+    assert outcome == logic.Outcome("uncertain", error="no answer after the message", next_attempt_at=None)
+
+
+def test_a_delivered_attempt_is_sent_even_if_called_uncertain():
+    assert logic.after_attempt(attempts=1, now=NOW, reply="250 OK", uncertain=True).status == "sent"
+
+
+def test_every_outbox_status_reads_in_words():
+    assert set(logic.STATUS_LABELS) == set(logic.STATUSES)
+    assert logic.STATUS_LABELS["uncertain"] == "May have been sent"
+
+
+def test_the_data_payload_stuffs_leading_dots_and_ends_with_a_lone_dot():
+    assert logic.smtp_data_payload(b"Hello\r\n.hidden\r\n..two\r\nend") == (
+        b"Hello\r\n..hidden\r\n...two\r\nend\r\n.\r\n")
+    assert logic.smtp_data_payload(b".\r\n") == b"..\r\n.\r\n"
+    assert logic.smtp_data_payload(b"") == b"\r\n.\r\n"
+
+
+@given(st.lists(st.text(alphabet=".ab \t", max_size=8), min_size=1, max_size=6))
+def test_the_data_payload_reads_back_as_the_message(lines):
+    """A server removes one leading dot of each line and stops at the lone dot: it gets the message back."""
+    message = b"".join(line.encode() + b"\r\n" for line in lines)
+    payload = logic.smtp_data_payload(message).split(b"\r\n")
+    end = payload.index(b".")
+    received = [line[1:] if line.startswith(b".") else line for line in payload[:end]]
+    assert b"".join(line + b"\r\n" for line in received) == message
+    assert end == len(lines)  # no line of the message ends it early
+
+
 def test_the_message_has_its_headers_body_and_attachment():
     outgoing = logic.Outgoing(
         from_email="billing@atelier.example", from_name="Atelier Lumière, Inc.", to=["a@b.co"], cc=["c@d.org"],

@@ -302,14 +302,16 @@ def _managers(app_name: str) -> list:
     return [asyncio.run(modules[migration_id].forwards()) for migration_id in sorted(modules)]
 
 
-def test_each_app_has_one_generated_migration_and_at_most_one_hand_written_after_it():
+def test_each_app_starts_with_its_generated_squash_and_later_migrations_only_add():
+    """The first migration of each app is the generated squash; each later one either adds columns or
+    tables (generated, nothing raw, nothing altered) or is hand-written raw SQL that changes no column."""
     for app_name in APP_REGISTRY.app_configs:
-        generated, *hand_written = _managers(app_name)
+        generated, *later = _managers(app_name)
         assert generated.add_tables and not generated.raw, app_name
-        assert len(hand_written) <= 1, app_name
-        for manager in hand_written:
-            assert manager.raw and not (manager.add_tables or manager.add_columns.add_columns
-                                        or manager.alter_columns.alter_columns), app_name
+        for manager in later:
+            adds = bool(manager.add_tables or manager.add_columns.add_columns)
+            assert not manager.alter_columns.alter_columns, (app_name, manager.migration_id)
+            assert adds != bool(manager.raw), (app_name, manager.migration_id)
 
 
 def test_squashed_migrations_replace_only_ids_no_longer_shipped():
@@ -384,3 +386,49 @@ def test_a_database_from_before_the_squash_gets_exactly_the_schema_of_a_fresh_on
     finally:
         old.close()
         fresh.close()
+
+
+# -- API token scopes (issue 12, item 4) -----------------------------------------------------
+
+def test_tokens_from_before_scopes_keep_their_power(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
+    """A data folder from before scopes: the owner's tokens become `owner`, a staff user's `write` (what each
+    could do before), and the database then refuses any other scope."""
+    from app.auth.piccolo_migrations import auth_2026_12_05t22_44_45_923124 as scope_columns
+    from app.auth.piccolo_migrations import auth_2026_12_05t22_44_46_000000 as old_tokens_keep_power
+    from app.db import migrate
+
+    later = {scope_columns.ID, old_tokens_keep_power.ID}
+    every_migration = migrate._migration_modules_by_package
+
+    def before_scopes(self, folder_path):
+        return {key: module for key, module in every_migration(self, folder_path).items() if key not in later}
+
+    folder = tmp_path / "data"
+    previous = DB.path
+    try:
+        monkeypatch.setattr(migrate, "_migration_modules_by_package", before_scopes)
+        asyncio.run(open_database(Config(data_dir=folder)))
+        connection = sqlite3.connect(folder / "counterfoil.sqlite")
+        with connection:
+            assert "scope" not in {row[1] for row in connection.execute("PRAGMA table_info(api_token)")}
+            connection.executemany(
+                "INSERT INTO app_user (id, email, name, role, password_hash, active, created_at) "
+                "VALUES (?, ?, '', ?, 'x', 1, '2026-11-01T00:00:00+00:00')",
+                [(1, "owner@example.com", "owner"), (2, "staff@example.com", "staff")])
+            connection.executemany(
+                "INSERT INTO api_token (name, token_hash, prefix, user, created_at) "
+                "VALUES (?, ?, 'cf_x', ?, '2026-11-01T00:00:00+00:00')",
+                [("owner's backup script", "a" * 64, 1), ("staff's invoicing script", "b" * 64, 2)])
+        connection.close()
+        monkeypatch.undo()
+        asyncio.run(open_database(Config(data_dir=folder)))
+    finally:
+        DB.path = previous
+    connection = sqlite3.connect(folder / "counterfoil.sqlite")
+    try:
+        assert connection.execute("SELECT name, scope, valid_until FROM api_token ORDER BY id").fetchall() == [
+            ("owner's backup script", "owner", None), ("staff's invoicing script", "write", None)]
+        with pytest.raises(sqlite3.IntegrityError, match="api_token_scope_known"), connection:
+            connection.execute("UPDATE api_token SET scope = 'admin'")
+    finally:
+        connection.close()

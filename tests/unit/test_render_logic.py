@@ -6,6 +6,7 @@ from __future__ import annotations
 import io
 import sys
 import xml.etree.ElementTree as ET
+from dataclasses import replace
 from datetime import date
 from decimal import Decimal
 from pathlib import Path
@@ -18,6 +19,7 @@ from hypothesis import strategies as st
 from app.clients.logic import clean_client
 from app.common.logic import ValidationFailed
 from app.documents import logic as documents_logic
+from app.documents.records import DocumentView
 from app.render import logic
 from app.taxes.logic import TaxRate
 
@@ -99,7 +101,7 @@ def test_document_data_of_an_issued_invoice():
     assert data["client"]["contact"] == "Hanna Schmidt"
     assert data["client"]["lines"] == ["Friedrichstraße 123", "10117 Berlin", "Deutschland"]
     assert data["due"]["label"] == "Offener Betrag"
-    assert spaces(data["due"]["value"]) == spaces(logic.money(document["total"] - Decimal(100), "EUR", "de_DE"))
+    assert spaces(data["due"]["value"]) == spaces(logic.money(document.total - Decimal(100), "EUR", "de_DE"))
     assert [t["label"] for t in data["totals"]] == ["Zwischensumme (netto)", "VAT 20 %", "Gesamtbetrag", "Bezahlt"]
     assert data["tax_rows"][0]["rate"].replace("\xa0", " ") == "20 %"
     assert data["payment"]["qr_payload"].startswith("BCD\n002\n1\nSCT\n")
@@ -110,8 +112,8 @@ def test_document_data_of_an_issued_invoice():
 def test_watermarks_for_drafts_and_cancelled_invoices():
     draft = logic.document_data(fabricate_invoice(1, status="draft"), settings=SETTINGS, client=CLIENT)
     assert draft["watermark"] == "ENTWURF" and draft["payment"] is None and draft["number"] == ""
-    cancelled = fabricate_invoice(1, status="cancelled", client={**CLIENT, "language": "en"})
-    cancelled["cancel_reason"] = "Wrong client"
+    cancelled = replace(fabricate_invoice(1, status="cancelled", client={**CLIENT, "language": "en"}),
+                        cancel_reason="Wrong client")
     data = logic.document_data(cancelled, settings=SETTINGS)
     assert data["watermark"] == "CANCELLED" and data["watermark_kind"] == "cancelled"
     assert data["payment"] is None and data["notes"].startswith("Cancelled: Wrong client")
@@ -129,7 +131,7 @@ def test_pdf_file_names():
     document = fabricate_invoice(1, number="INV-2026-0007", client={**CLIENT, "name": "Globex S.à r.l. / Paris"})
     assert logic.pdf_filename(document) == "INV-2026-0007_Globex-S.a-r.l.-Paris.pdf"
     draft = fabricate_invoice(1, status="draft", document_id=12)
-    assert logic.pdf_filename({**draft, "client_name": "Globex"}) == "Invoice-draft-12_Globex.pdf"
+    assert logic.pdf_filename(replace(draft, client_name="Globex")) == "Invoice-draft-12_Globex.pdf"
 
 
 def test_narrow_columns_fit_their_widest_cell():
@@ -209,22 +211,24 @@ def schematron():
     return failures
 
 
-def with_taxes(document: dict[str, Any], line_taxes: list[str], rates: dict[str, TaxRate],
-               discount: Decimal = Decimal(0)) -> dict[str, Any]:
+def with_taxes(document: DocumentView, line_taxes: list[str], rates: dict[str, TaxRate],
+               discount: Decimal = Decimal(0)) -> DocumentView:
     """Recompute a fabricated document with real totals logic and a tax per line."""
-    lines = [documents_logic.Line(description=l["description"], quantity=Decimal(l["quantity"]),
-                                  unit_price=Decimal(l["unit_price"]), discount_percent=Decimal(l["discount_percent"]),
-                                  tax_codes=(code,) if code else ()) for l, code in zip(document["lines"], line_taxes, strict=False)]
-    totals = documents_logic.compute_totals(lines, rates, document["currency"], discount)
-    for line, code, net in zip(document["lines"], line_taxes, totals.nets, strict=False):
-        line["tax_codes"], line["net"] = code, net
-    document.update(subtotal=totals.subtotal, tax_total=totals.tax_total, total=totals.total,
-                    discount_percent=str(discount),
-                    balance=totals.total - document["paid"] - document["credited"],
-                    taxes=[{"code": t.code, "name": t.name, "rate": str(t.rate), "base": str(t.base),
-                            "amount": str(t.amount), "compound": t.compound, "category": t.category, "note": t.note}
-                           for t in totals.taxes])
-    return document
+    lines = [replace(line, taxes=(code,) if code else ()) for line, code in zip(document.lines, line_taxes, strict=False)]
+    totals = documents_logic.compute_totals([documents_logic.as_line(line.as_input()) for line in lines], rates,
+                                            document.currency, discount)
+    return replace(document, lines=tuple(replace(line, net=net) for line, net in zip(lines, totals.nets, strict=False)),
+                   subtotal=totals.subtotal, tax_total=totals.tax_total, total=totals.total, discount_percent=discount,
+                   balance=totals.total - document.paid - document.credited, taxes=totals.taxes)
+
+
+def with_lines(document: DocumentView, **changes: dict[int, Any]) -> DocumentView:
+    """The document with some lines changed: `unit_price={2: Decimal(-50)}` sets the third line's price."""
+    lines = list(document.lines)
+    for name, by_index in changes.items():
+        for index, value in by_index.items():
+            lines[index] = replace(lines[index], **{name: value})
+    return replace(document, lines=tuple(lines))
 
 
 RATES = {
@@ -242,11 +246,11 @@ def test_invoice_xml_is_valid_and_carries_the_documents_totals(schematron):
     assert xsd_valid(xml)
     assert schematron(xml) == []
     totals = logic.facturx_totals(xml)
-    assert totals["LineTotalAmount"] == totals["TaxBasisTotalAmount"] == document["subtotal"]
-    assert totals["TaxTotalAmount"] == document["tax_total"]
-    assert totals["GrandTotalAmount"] == document["total"]
+    assert totals["LineTotalAmount"] == totals["TaxBasisTotalAmount"] == document.subtotal
+    assert totals["TaxTotalAmount"] == document.tax_total
+    assert totals["GrandTotalAmount"] == document.total
     assert totals["TotalPrepaidAmount"] == Decimal("50.00")
-    assert totals["DuePayableAmount"] == document["balance"]
+    assert totals["DuePayableAmount"] == document.balance
     root = ET.fromstring(xml)
     categories = [n.text for n in root.findall(".//ram:ApplicableHeaderTradeSettlement/ram:ApplicableTradeTax/"
                                                "ram:CategoryCode", logic.NS)]
@@ -261,24 +265,22 @@ def test_invoice_xml_is_valid_and_carries_the_documents_totals(schematron):
 def test_credit_note_xml_references_its_invoice(schematron):
     document = with_taxes(fabricate_invoice(2, doc_type="credit_note", number="CN-2026-0003"), ["VAT20", "VAT20"],
                           RATES)
-    document["invoice_number"] = "INV-2026-0042"
+    document = replace(document, invoice_number="INV-2026-0042")
     xml = logic.facturx_xml(document)
     assert xsd_valid(xml) and schematron(xml) == []
     root = ET.fromstring(xml)
     assert root.find(".//rsm:ExchangedDocument/ram:TypeCode", logic.NS).text == "381"
     assert root.find(".//ram:InvoiceReferencedDocument/ram:IssuerAssignedID", logic.NS).text == "INV-2026-0042"
-    assert logic.facturx_totals(xml)["DuePayableAmount"] == document["total"]
+    assert logic.facturx_totals(xml)["DuePayableAmount"] == document.total
 
 
 def test_discounts_become_line_allowances_and_negative_prices_negative_quantities(schematron):
-    document = fabricate_invoice(3, discount=False)
-    document["lines"][1]["discount_percent"] = "15"
-    document["lines"][2]["unit_price"] = "-50"
-    document["lines"][2]["quantity"] = "1"
+    document = with_lines(fabricate_invoice(3, discount=False), discount_percent={1: Decimal(15)},
+                          unit_price={2: Decimal(-50)}, quantity={2: Decimal(1)})
     document = with_taxes(document, ["VAT20"] * 3, RATES, discount=Decimal("5"))
     xml = logic.facturx_xml(document)
     assert xsd_valid(xml) and schematron(xml) == []
-    assert logic.facturx_totals(xml)["GrandTotalAmount"] == document["total"]
+    assert logic.facturx_totals(xml)["GrandTotalAmount"] == document.total
     items = ET.fromstring(xml).findall(".//ram:IncludedSupplyChainTradeLineItem", logic.NS)
     third = items[2]
     assert third.find(".//ram:BilledQuantity", logic.NS).text == "-1"
@@ -296,11 +298,10 @@ def test_documents_that_en16931_cannot_express_are_refused():
     quote = fabricate_invoice(1, doc_type="quote")
     assert logic.facturx_problem(quote) is not None
     assert logic.facturx_problem(fabricate_invoice(1, status="draft")) is not None
-    two = fabricate_invoice(1)
-    two["lines"][0]["tax_codes"] = "GST PST"
+    two = with_lines(fabricate_invoice(1), taxes={0: ("GST", "PST")})
     assert "one VAT rate per line" in logic.facturx_problem(two)
-    compound = fabricate_invoice(1)
-    compound["taxes"][0]["compound"] = True
+    plain = fabricate_invoice(1)
+    compound = replace(plain, taxes=(replace(plain.taxes[0], compound=True),))
     assert "compound" in logic.facturx_problem(compound)
     with pytest.raises(logic.FacturXUnavailable):
         logic.facturx_xml(two)
@@ -393,19 +394,20 @@ money_st = st.decimals(min_value=Decimal("-500"), max_value=Decimal("5000"), pla
        st.sampled_from([Decimal(0), Decimal(3)]))
 def test_every_generated_xml_is_valid_and_adds_up(rows, discount):
     document = fabricate_invoice(len(rows), discount=False)
-    for line, (quantity, price, line_discount, _) in zip(document["lines"], rows, strict=False):
-        line.update(quantity=str(quantity), unit_price=str(price), discount_percent=str(line_discount))
+    document = replace(document, lines=tuple(
+        replace(line, quantity=quantity, unit_price=price, discount_percent=line_discount)
+        for line, (quantity, price, line_discount, _) in zip(document.lines, rows, strict=False)))
     document = with_taxes(document, [code for *_, code in rows], RATES, discount)
     xml = logic.facturx_xml(document)
     assert xsd_valid(xml)
     totals = logic.facturx_totals(xml)
-    assert totals["LineTotalAmount"] == document["subtotal"]
-    assert totals["TaxTotalAmount"] == document["tax_total"]
-    assert totals["GrandTotalAmount"] == document["total"]
-    assert totals["DuePayableAmount"] == document["balance"]
+    assert totals["LineTotalAmount"] == document.subtotal
+    assert totals["TaxTotalAmount"] == document.tax_total
+    assert totals["GrandTotalAmount"] == document.total
+    assert totals["DuePayableAmount"] == document.balance
     nets = [Decimal(n.text) for n in ET.fromstring(xml).findall(
         ".//ram:SpecifiedTradeSettlementLineMonetarySummation/ram:LineTotalAmount", logic.NS)]
-    assert sum(nets) == document["subtotal"]
+    assert sum(nets) == document.subtotal
 
 
 # -- XMP --------------------------------------------------------------------------------------
@@ -494,7 +496,7 @@ def test_the_checks_catch_a_wrong_invoice(schematron):
     """The XSD and the schematron really look: a wrong total and a misplaced element are caught."""
     document = with_taxes(fabricate_invoice(2), ["VAT20", "VAT20"], RATES)
     xml = logic.facturx_xml(document)
-    grand = f"<ram:GrandTotalAmount>{document['total']}</ram:GrandTotalAmount>".encode()
+    grand = f"<ram:GrandTotalAmount>{document.total}</ram:GrandTotalAmount>".encode()
     assert grand in xml
     wrong_total = xml.replace(grand, b"<ram:GrandTotalAmount>1.00</ram:GrandTotalAmount>")
     assert any(f.startswith("BR-CO-15") for f in schematron(wrong_total))
@@ -551,7 +553,7 @@ def test_a_business_outside_the_eu_writes_its_tax_number_as_a_local_registration
     settings = {**SETTINGS, "country": "CA", "tax_number": "123456789 RT0001"}
     client = {**CLIENT, "country": "CA", "tax_number": "987654321"}
     document = with_taxes(fabricate_invoice(2, client=client), ["VAT20", "VAT20"], RATES)
-    document["snapshot"]["business"].update(country="CA", tax_number="123456789 RT0001")
+    document.snapshot["business"].update(country="CA", tax_number="123456789 RT0001")
     xml = logic.facturx_xml(document, settings=settings)
     assert xsd_valid(xml) and schematron(xml) == []
     root = ET.fromstring(xml)
@@ -563,6 +565,6 @@ def test_a_business_outside_the_eu_writes_its_tax_number_as_a_local_registration
 def test_a_draft_shows_the_parties_as_issuing_would_freeze_them():
     """One list of snapshot fields: the draft's live parties and the issued document's frozen ones agree."""
     frozen = documents_logic.snapshot(SETTINGS, CLIENT)
-    assert logic.snapshot_of({}, SETTINGS, CLIENT) == frozen
-    assert logic.snapshot_of({"snapshot": frozen}, {}, None) is frozen   # issued: never read live again
-    assert set(logic.snapshot_of({}, {}, None)["client"]) == set(documents_logic.SNAPSHOT_CLIENT_FIELDS)
+    assert logic.snapshot_of(None, SETTINGS, CLIENT) == frozen
+    assert logic.snapshot_of(frozen, {}, None) is frozen   # issued: never read live again
+    assert set(logic.snapshot_of(None, {}, None)["client"]) == set(documents_logic.SNAPSHOT_CLIENT_FIELDS)

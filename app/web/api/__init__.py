@@ -1,1 +1,1 @@
-"""The JSON API under /api/v1, with its msgspec DTOs."""
+"""The JSON API under /api/v1: one module per domain, with its msgspec DTOs."""

@@ -13,8 +13,8 @@ from msgspec import UNSET, UnsetType
 
 from app.documents import service
 from app.documents.logic import CREDIT_NOTE, INVOICE, QUOTE, TYPE_PATHS
-from app.web.api.documents_dto import AmountsOut, DocumentList, DocumentOut, document_out, summary_out
-from app.web.responses import page_params
+from app.web.api.documents_dto import DocumentList, DocumentOut, document_out, summary_out, totals_out
+from app.web.responses import actor_id, page_params
 from app.web.security import OWNER_ONLY
 
 
@@ -86,10 +86,6 @@ def body(data: DocumentIn) -> dict[str, Any]:
     return given
 
 
-def actor(request: Request) -> int:
-    return request.scope["user"].user_id
-
-
 def _routes(doc_type: str) -> list[Any]:
     base = f"/api/v1/{TYPE_PATHS[doc_type]}"
     tag = [TYPE_PATHS[doc_type]]
@@ -105,11 +101,13 @@ def _routes(doc_type: str) -> list[Any]:
                                               page=page_params(page_number, per_page))
         return DocumentList(items=[summary_out(r) for r in result.items], total=result.total, page=result.page.page,
                             per_page=result.page.per_page,
-                            sums=[AmountsOut(**{k: str(v) for k, v in s.items()}) for s in result.extra["totals"]])
+                            sums=[totals_out(totals) for totals in result.extra["totals"]])
 
     @post(base, tags=tag, name=f"{doc_type}-create")
     async def create(request: Request, data: DocumentIn) -> DocumentOut:
-        return document_out(await service.create_document(doc_type, body(data), actor=actor(request)))
+        """Create a draft. Send an `Idempotency-Key` header: repeating the request returns the same draft."""
+        return document_out(await service.create_document(doc_type, body(data), actor=actor_id(request),
+                                                          idempotency_key=request.headers.get("idempotency-key")))
 
     @get(f"{base}/{{document_id:int}}", tags=tag, name=f"{doc_type}-get")
     async def one(document_id: int) -> DocumentOut:
@@ -119,7 +117,7 @@ def _routes(doc_type: str) -> list[Any]:
     async def update(request: Request, document_id: int, data: DocumentIn) -> DocumentOut:
         """Drafts only; an issued document answers 409."""
         await service.get_document(document_id, doc_type, with_lines=False)
-        return document_out(await service.update_draft(document_id, body(data), actor=actor(request)))
+        return document_out(await service.update_draft(document_id, body(data), actor=actor_id(request)))
 
     @delete(f"{base}/{{document_id:int}}", tags=tag, name=f"{doc_type}-delete", opt=OWNER_ONLY)
     async def remove(document_id: int) -> None:
@@ -131,12 +129,12 @@ def _routes(doc_type: str) -> list[Any]:
     async def issue(request: Request, document_id: int) -> DocumentOut:
         """Assign the next number of the series and freeze the document."""
         await service.get_document(document_id, doc_type, with_lines=False)
-        return document_out(await service.issue(document_id, actor=actor(request)))
+        return document_out(await service.issue(document_id, actor=actor_id(request)))
 
     @post(f"{base}/{{document_id:int}}/duplicate", tags=tag, name=f"{doc_type}-duplicate", status_code=201)
     async def duplicate(request: Request, document_id: int) -> DocumentOut:
         await service.get_document(document_id, doc_type, with_lines=False)
-        return document_out(await service.duplicate(document_id, actor=actor(request)))
+        return document_out(await service.duplicate(document_id, actor=actor_id(request)))
 
     return [list_, create, one, update, remove, issue, duplicate]
 
@@ -144,13 +142,13 @@ def _routes(doc_type: str) -> list[Any]:
 @post("/api/v1/invoices/{document_id:int}/cancel", tags=["invoices"], status_code=200)
 async def api_cancel(request: Request, document_id: int, data: CancelIn | None = None) -> DocumentOut:
     """Void an issued invoice with a reason; a credit note for its full amount is issued."""
-    return document_out(await service.cancel(document_id, data.reason if data else "", actor=actor(request)))
+    return document_out(await service.cancel(document_id, data.reason if data else "", actor=actor_id(request)))
 
 
 @post("/api/v1/invoices/{document_id:int}/mark-sent", tags=["invoices"], status_code=200)
 async def api_mark_sent(request: Request, document_id: int) -> DocumentOut:
     await service.get_document(document_id, INVOICE, with_lines=False)
-    await service.mark_sent([document_id], actor=actor(request))
+    await service.mark_sent([document_id], actor=actor_id(request))
     return document_out(await service.get_document(document_id))
 
 
@@ -159,13 +157,13 @@ async def api_bulk_mark_sent(request: Request, data: IdsIn) -> MarkedSent:
     """Mark several issued invoices as sent at once."""
     for document_id in data.ids:
         await service.get_document(document_id, INVOICE, with_lines=False)
-    return MarkedSent(changed=await service.mark_sent(data.ids, actor=actor(request)))
+    return MarkedSent(changed=await service.mark_sent(data.ids, actor=actor_id(request)))
 
 
 @post("/api/v1/invoices/{document_id:int}/credit", tags=["invoices"], status_code=201)
 async def api_credit(request: Request, document_id: int) -> DocumentOut:
     """A draft credit note against the invoice, prefilled with its lines."""
-    return document_out(await service.credit_invoice(document_id, actor=actor(request)))
+    return document_out(await service.credit_invoice(document_id, actor=actor_id(request)))
 
 
 @get("/api/v1/invoices/statistics", tags=["invoices"])
@@ -179,14 +177,14 @@ async def api_statistics() -> Statistics:
 def _quote_action(action: str) -> Any:
     @post(f"/api/v1/quotes/{{document_id:int}}/{action}", tags=["quotes"], name=f"quote-{action}", status_code=200)
     async def handler(request: Request, document_id: int) -> DocumentOut:
-        return document_out(await service.decide_quote(document_id, action, actor=actor(request)))
+        return document_out(await service.decide_quote(document_id, action, actor=actor_id(request)))
     return handler
 
 
 @post("/api/v1/quotes/{document_id:int}/convert", tags=["quotes"], status_code=201)
 async def api_convert(request: Request, document_id: int) -> DocumentOut:
     """The accepted (or issued) quote becomes a draft invoice carrying its lines."""
-    return document_out(await service.convert_quote(document_id, actor=actor(request)))
+    return document_out(await service.convert_quote(document_id, actor=actor_id(request)))
 
 
 ROUTES = [

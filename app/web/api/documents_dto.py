@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
-from typing import Any
+from decimal import Decimal
 
 import msgspec
 
-from app.documents import logic
+from app.documents import logic, records
+from app.documents.logic import TaxAmount
+from app.documents.records import DocumentTotals, DocumentView, LineView
 from app.web.responses import iso
 
 
@@ -22,7 +24,7 @@ class LineOut(msgspec.Struct):
     net: str
 
 
-class TaxOut(msgspec.Struct):
+class DocumentTaxOut(msgspec.Struct):
     code: str
     name: str
     rate: str
@@ -33,7 +35,9 @@ class TaxOut(msgspec.Struct):
     note: str
 
 
-class DocumentOut(msgspec.Struct):
+class _DocumentHead(msgspec.Struct):
+    """What a list row and a whole document both start with (a subclass's fields follow these)."""
+
     id: int
     type: str
     number: str | None
@@ -43,11 +47,14 @@ class DocumentOut(msgspec.Struct):
     currency: str
     issue_date: str
     due_date: str | None
+
+
+class DocumentOut(_DocumentHead):
     valid_until: str | None
     lines: list[LineOut]
     discount_percent: str
     subtotal: str
-    taxes: list[TaxOut]
+    taxes: list[DocumentTaxOut]
     tax_total: str
     total: str
     paid: str
@@ -65,16 +72,7 @@ class DocumentOut(msgspec.Struct):
     created_at: str
 
 
-class DocumentSummary(msgspec.Struct):
-    id: int
-    type: str
-    number: str | None
-    status: str
-    client_id: int
-    client_name: str
-    currency: str
-    issue_date: str
-    due_date: str | None
+class DocumentSummary(_DocumentHead):
     total: str
     paid: str
     credited: str
@@ -97,33 +95,49 @@ class DocumentList(msgspec.Struct):
     sums: list[AmountsOut]
 
 
-def document_out(row: dict[str, Any]) -> DocumentOut:
+def _exact(value: Decimal) -> str:
+    """A quantity, price, rate or percentage as exact decimal text, as it was stored ("1.5", "120.00")."""
+    return format(value, "f")
+
+
+def line_out(line: LineView) -> LineOut:
+    return LineOut(position=line.position, item_id=line.item_id, description=line.description,
+                   quantity=_exact(line.quantity), unit=line.unit, unit_price=_exact(line.unit_price),
+                   discount_percent=_exact(line.discount_percent), taxes=list(line.taxes), net=str(line.net))
+
+
+def tax_out(tax: TaxAmount) -> DocumentTaxOut:
+    return DocumentTaxOut(code=tax.code, name=tax.name, rate=_exact(tax.rate), base=_exact(tax.base),
+                  amount=_exact(tax.amount), category=tax.category, compound=tax.compound, note=tax.note)
+
+
+def document_out(document: DocumentView) -> DocumentOut:
     return DocumentOut(
-        id=row["id"], type=row["doc_type"], number=row["number"], status=row["shown_status"],
-        client_id=row["client"], client_name=row.get("client_name") or "", currency=row["currency"],
-        issue_date=iso(row["issue_date"]), due_date=iso(row["due_date"]), valid_until=iso(row["valid_until"]),
-        lines=[LineOut(position=ln["position"], item_id=ln["item"], description=ln["description"], quantity=ln["quantity"],
-                       unit=ln["unit"], unit_price=ln["unit_price"], discount_percent=ln["discount_percent"],
-                       taxes=ln["tax_codes"].split(), net=str(ln["net"])) for ln in row.get("lines", [])],
-        discount_percent=row["discount_percent"], subtotal=str(row["subtotal"]),
-        taxes=[TaxOut(code=t["code"], name=t["name"], rate=t["rate"], base=t["base"], amount=t["amount"],
-                      category=t.get("category", "S"), compound=t.get("compound", False), note=t.get("note", ""))
-               for t in row["taxes"]],
-        tax_total=str(row["tax_total"]), total=str(row["total"]), paid=str(row["paid"]), credited=str(row["credited"]),
-        balance=str(row["balance"]), notes=row["notes"], terms=row["terms"], footer=row["footer"],
-        invoice_id=row["invoice"], source_quote_id=row["source_quote"], converted_invoice_id=row["converted_invoice"],
-        cancel_reason=row["cancel_reason"], issued_at=iso(row["issued_at"]), sent_at=iso(row["sent_at"]),
-        created_at=iso(row["created_at"]),
+        id=document.id, type=document.doc_type, number=document.number, status=document.shown_status,
+        client_id=document.client_id, client_name=document.client_name, currency=document.currency,
+        issue_date=iso(document.issue_date), due_date=iso(document.due_date), valid_until=iso(document.valid_until),
+        lines=[line_out(line) for line in document.lines], discount_percent=_exact(document.discount_percent),
+        subtotal=str(document.subtotal), taxes=[tax_out(tax) for tax in document.taxes],
+        tax_total=str(document.tax_total), total=str(document.total), paid=str(document.paid),
+        credited=str(document.credited), balance=str(document.balance), notes=document.notes, terms=document.terms,
+        footer=document.footer, invoice_id=document.invoice_id, source_quote_id=document.source_quote_id,
+        converted_invoice_id=document.converted_invoice_id, cancel_reason=document.cancel_reason,
+        issued_at=iso(document.issued_at), sent_at=iso(document.sent_at), created_at=iso(document.created_at),
     )
 
 
-def summary_out(row: dict[str, Any]) -> DocumentSummary:
+def summary_out(document: records.DocumentSummary) -> DocumentSummary:
     return DocumentSummary(
-        id=row["id"], type=row["doc_type"], number=row["number"], status=row["shown_status"], client_id=row["client"],
-        client_name=row.get("client_name") or "", currency=row["currency"], issue_date=iso(row["issue_date"]),
-        due_date=iso(row["due_date"]), total=str(row["total"]), paid=str(row["paid"]), credited=str(row["credited"]),
-        balance=str(row["balance"]),
+        id=document.id, type=document.doc_type, number=document.number, status=document.shown_status,
+        client_id=document.client_id, client_name=document.client_name, currency=document.currency,
+        issue_date=iso(document.issue_date), due_date=iso(document.due_date), total=str(document.total),
+        paid=str(document.paid), credited=str(document.credited), balance=str(document.balance),
     )
+
+
+def totals_out(totals: DocumentTotals) -> AmountsOut:
+    return AmountsOut(currency=totals.currency, total=str(totals.total), paid=str(totals.paid),
+                      credited=str(totals.credited), balance=str(totals.balance))
 
 
 def type_label(doc_type: str) -> str:

@@ -1,1 +1,1 @@
-"""One module per domain: its routes (server-rendered pages and, for now, its JSON API)."""
+"""One module per domain: its server-rendered pages, forms and downloads (the JSON API is in app/web/api)."""

@@ -5,12 +5,11 @@ from __future__ import annotations
 from typing import Any
 from urllib.parse import urlsplit
 
-import msgspec
 from litestar import Request, Response, get, post
 from litestar.response import Template
 
 from app.auth import service
-from app.auth.logic import throttle_caller
+from app.auth.logic import TOKEN_SCOPE_LABELS, TOKEN_SCOPES, throttle_caller
 from app.auth.service import LoginThrottled
 from app.common.logic import Conflict, ValidationFailed
 from app.config import Config
@@ -133,8 +132,6 @@ async def launch(request: Request, config: Config, token: str = "") -> Response:
     return response
 
 
-# -- accounts (owner) ----------------------------------------------------------
-
 @get("/users", opt=OWNER_ONLY)
 async def users_page(request: Request) -> Template:
     return page(request, "auth/users.html", section="users", title="Users",
@@ -163,12 +160,20 @@ async def users_set_active(request: Request, user_id: int) -> Response:
     return redirect("/users", flash=f"{user['email']} is {'active' if active else 'deactivated'}.", request=request)
 
 
+async def _account_page(request: Request, *, status_code: int = 200, errors: dict[str, str] | None = None,
+                        values: dict[str, Any] | None = None, new_token: str | None = None, **extra: Any) -> Template:
+    identity = request.scope["user"]
+    tokens = await service.list_api_tokens(user_id=None if identity.is_owner else identity.user_id)
+    # A staff user's token could never use the owner scope, so the form does not offer it.
+    scopes = [(scope, TOKEN_SCOPE_LABELS[scope]) for scope in TOKEN_SCOPES if scope != "owner" or identity.is_owner]
+    return page(request, "auth/account.html", status_code=status_code, section="account", title="Your account",
+                errors=errors or {}, values=values or {"scope": "write"}, new_token=new_token, tokens=tokens,
+                scopes=scopes, scope_labels=TOKEN_SCOPE_LABELS, **extra)
+
+
 @get("/account")
 async def account_page(request: Request) -> Template:
-    identity = request.scope["user"]
-    return page(request, "auth/account.html", section="account", title="Your account", errors={},
-                tokens=await service.list_api_tokens(user_id=None if identity.is_owner else identity.user_id),
-                new_token=None)
+    return await _account_page(request)
 
 
 @post("/account/password")
@@ -180,13 +185,9 @@ async def account_password(request: Request) -> Response:
             identity.user_id, str(data.get("current_password", "")), str(data.get("password", "")),
             str(data.get("password_repeat", "")), keep_session=request.scope["auth"].get("session_id"))
     except ValidationFailed as failed:
-        return page(request, "auth/account.html", status_code=422, section="account", title="Your account",
-                    errors=failed.by_field(), new_token=None,
-                    tokens=await service.list_api_tokens(user_id=None if identity.is_owner else identity.user_id))
+        return await _account_page(request, status_code=422, errors=failed.by_field())
     # Whoever knew the old password may have made a token with it: offer to revoke them all.
-    return page(request, "auth/account.html", section="account", title="Your account", errors={}, new_token=None,
-                password_changed=True, active_tokens=active_tokens,
-                tokens=await service.list_api_tokens(user_id=None if identity.is_owner else identity.user_id))
+    return await _account_page(request, password_changed=True, active_tokens=active_tokens)
 
 
 @post("/account/tokens/revoke-all")
@@ -199,15 +200,14 @@ async def account_tokens_revoke_all(request: Request) -> Response:
 async def account_token_create(request: Request) -> Response:
     identity = request.scope["user"]
     data = await form_data(request)
-    tokens_of = None if identity.is_owner else identity.user_id
+    wanted = {key: str(data.get(key) or "") for key in ("name", "scope", "valid_until")}
     try:
-        token, _ = await service.create_api_token(identity.user_id, str(data.get("name", "")))
+        token, _ = await service.create_api_token(identity.user_id, wanted["name"], scope=wanted["scope"] or "write",
+                                                  valid_until=wanted["valid_until"] or None)
     except ValidationFailed as failed:
-        return page(request, "auth/account.html", status_code=422, section="account", title="Your account",
-                    errors=failed.by_field(), new_token=None, tokens=await service.list_api_tokens(user_id=tokens_of))
+        return await _account_page(request, status_code=422, errors=failed.by_field(), values=wanted)
     # Shown once, never again: we keep only its hash.
-    return page(request, "auth/account.html", section="account", title="Your account", errors={},
-                new_token=token, tokens=await service.list_api_tokens(user_id=tokens_of))
+    return await _account_page(request, new_token=token)
 
 
 @post("/account/tokens/{token_id:int}/revoke")
@@ -216,21 +216,6 @@ async def account_token_revoke(request: Request, token_id: int) -> Response:
     return redirect("/account", flash=f"Token “{token['name']}” is revoked.", request=request)
 
 
-# -- API ----------------------------------------------------------------------
-
-class Me(msgspec.Struct):
-    id: int
-    email: str
-    name: str
-    role: str
-    via: str
-
-
-@get("/api/v1/me", tags=["auth"])
-async def api_me(request: Request) -> Me:
-    identity = request.scope["user"]
-    return Me(id=identity.user_id, email=identity.email, name=identity.name, role=identity.role, via=identity.via)
-
-
 ROUTES = [setup_page, setup_submit, login_page, login_submit, logout, launch, users_page, users_create,
-          users_set_active, account_page, account_password, account_tokens_revoke_all, account_token_create, account_token_revoke, api_me]
+    users_set_active, account_page, account_password, account_tokens_revoke_all, account_token_create,
+    account_token_revoke]

@@ -2,89 +2,21 @@
 
 from __future__ import annotations
 
-from typing import Any
-
-import msgspec
-from litestar import Request, Response, delete, get, patch, post, put
+from litestar import Request, Response, get, post
 from litestar.params import QueryParameter
 from litestar.response import Template
-from msgspec import UNSET, UnsetType
 
 from app.clients import logic, service
 from app.common.logic import ValidationFailed
 from app.documents import service as documents_service
 from app.ledger import logic as ledger_logic
 from app.ledger import service as ledger_service
-from app.settings import service as settings_service
-from app.web.responses import form_data, iso, list_json, page, page_params, redirect
+from app.web.api.clients import default_currency
+from app.web.responses import form_data, page, page_params, redirect
 from app.web.security import OWNER_ONLY
 
 PER_PAGE = 25
 
-
-class ClientOut(msgspec.Struct):
-    id: int
-    code: str
-    name: str
-    status: str
-    contact_name: str
-    email: str
-    phone: str
-    address_line1: str
-    address_line2: str
-    postal_code: str
-    city: str
-    region: str
-    country: str
-    currency: str
-    language: str
-    tax_number: str
-    buyer_reference: str
-    notes: str
-    created_at: str
-    updated_at: str
-    archived_at: str | None
-
-
-class ClientIn(msgspec.Struct, omit_defaults=True):
-    name: str | UnsetType = UNSET
-    code: str | UnsetType = UNSET
-    contact_name: str | UnsetType = UNSET
-    email: str | UnsetType = UNSET
-    phone: str | UnsetType = UNSET
-    address_line1: str | UnsetType = UNSET
-    address_line2: str | UnsetType = UNSET
-    postal_code: str | UnsetType = UNSET
-    city: str | UnsetType = UNSET
-    region: str | UnsetType = UNSET
-    country: str | UnsetType = UNSET
-    currency: str | UnsetType = UNSET
-    language: str | UnsetType = UNSET
-    tax_number: str | UnsetType = UNSET
-    buyer_reference: str | UnsetType = UNSET
-    notes: str | UnsetType = UNSET
-
-
-class ClientList(msgspec.Struct):
-    items: list[ClientOut]
-    total: int
-    page: int
-    per_page: int
-
-
-def client_out(row: dict[str, Any]) -> ClientOut:
-    return ClientOut(**{field: iso(row[field]) for field in ClientOut.__struct_fields__})
-
-
-def _given(body: ClientIn) -> dict[str, Any]:
-    return {k: v for k, v in msgspec.structs.asdict(body).items() if v is not UNSET}
-
-
-async def _default_currency() -> str:
-    return (await settings_service.get_settings())["default_currency"]
-
-
-# -- pages --------------------------------------------------------------------
 
 @get("/clients")
 async def clients_page(request: Request, q: str = "", status: str = "active", sort: str = "name",
@@ -92,7 +24,7 @@ async def clients_page(request: Request, q: str = "", status: str = "active", so
     result = await service.list_clients(q=q, status=status, sort=sort, descending=dir == "desc",
                                         page=page_params(page_number, PER_PAGE))
     counts = await service.count_clients()
-    balances = await ledger_service.balances([row["id"] for row in result.items])
+    balances = await ledger_service.balances([client.id for client in result.items])
     template = "clients/_rows.html" if request.headers.get("hx-target") == "client-results" else "clients/list.html"
     return page(request, template, section="clients", title="Clients", result=result, q=q, status=status,
                 sort=sort, dir=dir, counts=counts, balances=balances, standing=ledger_logic.standing)
@@ -101,33 +33,33 @@ async def clients_page(request: Request, q: str = "", status: str = "active", so
 @get("/clients/new")
 async def client_new_page(request: Request) -> Template:
     return page(request, "clients/form.html", section="clients", title="New client", client=None,
-                values={"currency": await _default_currency(), "language": "en"}, errors={}, languages=logic.LANGUAGES)
+                values={"currency": await default_currency(), "language": "en"}, errors={}, languages=logic.LANGUAGES)
 
 
 @post("/clients")
 async def client_create_form(request: Request) -> Response:
     data = await form_data(request)
     try:
-        client = await service.create_client(data, default_currency=await _default_currency())
+        client = await service.create_client(data, default_currency=await default_currency())
     except ValidationFailed as failed:
         return page(request, "clients/form.html", status_code=422, section="clients", title="New client",
                     client=None, values=data, errors=failed.by_field(), languages=logic.LANGUAGES)
-    return redirect(f"/clients/{client['id']}", flash=f"{client['name']} is saved as {client['code']}.", request=request)
+    return redirect(f"/clients/{client.id}", flash=f"{client.name} is saved as {client.code}.", request=request)
 
 
 @get("/clients/{client_id:int}")
 async def client_page(request: Request, client_id: int) -> Template:
     client = await service.get_client(client_id)
-    return page(request, "clients/detail.html", section="clients", title=client["name"], client=client,
+    return page(request, "clients/detail.html", section="clients", title=client.name, client=client,
                 languages=logic.LANGUAGES, documents=await documents_service.client_documents(client_id),
-                reference_warning=logic.leitweg_id_problem(client.get("buyer_reference") or ""))
+                reference_warning=logic.leitweg_id_problem(client.buyer_reference))
 
 
 @get("/clients/{client_id:int}/edit")
 async def client_edit_page(request: Request, client_id: int) -> Template:
     client = await service.get_client(client_id)
-    return page(request, "clients/form.html", section="clients", title=f"Edit {client['name']}", client=client,
-                values=client, errors={}, languages=logic.LANGUAGES)
+    return page(request, "clients/form.html", section="clients", title=f"Edit {client.name}", client=client,
+                values=client.form_values(), errors={}, languages=logic.LANGUAGES)
 
 
 @post("/clients/{client_id:int}/edit")
@@ -137,66 +69,23 @@ async def client_edit_form(request: Request, client_id: int) -> Response:
     try:
         client = await service.update_client(client_id, data)
     except ValidationFailed as failed:
-        return page(request, "clients/form.html", status_code=422, section="clients", title=f"Edit {client['name']}",
+        return page(request, "clients/form.html", status_code=422, section="clients", title=f"Edit {client.name}",
                     client=client, values=data, errors=failed.by_field(), languages=logic.LANGUAGES)
-    return redirect(f"/clients/{client_id}", flash=f"{client['name']} is updated.", request=request)
+    return redirect(f"/clients/{client_id}", flash=f"{client.name} is updated.", request=request)
 
 
 @post("/clients/{client_id:int}/archive", opt=OWNER_ONLY)
 async def client_archive_form(request: Request, client_id: int) -> Response:
     client = await service.set_status(client_id, "archived")
-    return redirect(f"/clients/{client_id}", flash=f"{client['name']} is archived; find it under Archived.",
+    return redirect(f"/clients/{client_id}", flash=f"{client.name} is archived; find it under Archived.",
                     request=request)
 
 
 @post("/clients/{client_id:int}/restore", opt=OWNER_ONLY)
 async def client_restore_form(request: Request, client_id: int) -> Response:
     client = await service.set_status(client_id, "active")
-    return redirect(f"/clients/{client_id}", flash=f"{client['name']} is active again.", request=request)
-
-
-# -- API ----------------------------------------------------------------------
-
-@get("/api/v1/clients", tags=["clients"])
-async def api_clients(q: str = "", status: str = "active", sort: str = "name", dir: str = "asc",
-                      page_number: int = QueryParameter(name="page", default=1), per_page: int = 50) -> ClientList:
-    """List clients; `q` searches name, code, email and phone, ignoring case and accents."""
-    result = await service.list_clients(q=q, status=status, sort=sort, descending=dir == "desc",
-                                        page=page_params(page_number, per_page))
-    return ClientList(**list_json(result, [client_out(row) for row in result.items]))
-
-
-@post("/api/v1/clients", tags=["clients"])
-async def api_client_create(data: ClientIn) -> ClientOut:
-    return client_out(await service.create_client(_given(data), default_currency=await _default_currency()))
-
-
-@get("/api/v1/clients/{client_id:int}", tags=["clients"])
-async def api_client(client_id: int) -> ClientOut:
-    return client_out(await service.get_client(client_id))
-
-
-@put("/api/v1/clients/{client_id:int}", tags=["clients"])
-async def api_client_replace(client_id: int, data: ClientIn) -> ClientOut:
-    return client_out(await service.update_client(client_id, _given(data), partial=False))
-
-
-@patch("/api/v1/clients/{client_id:int}", tags=["clients"])
-async def api_client_update(client_id: int, data: ClientIn) -> ClientOut:
-    return client_out(await service.update_client(client_id, _given(data), partial=True))
-
-
-@delete("/api/v1/clients/{client_id:int}", tags=["clients"], opt=OWNER_ONLY, status_code=200)
-async def api_client_delete(client_id: int, hard: bool = False) -> ClientOut | None:
-    """Archive the client; with `hard=true`, delete it for good.
-
-    A hard delete answers 409 when any document refers to the client, drafts included: the
-    drafts are never deleted with it. Delete them first, or archive the client instead.
-    """
-    row = await service.delete_client(client_id, hard=hard)
-    return client_out(row) if row else None
+    return redirect(f"/clients/{client_id}", flash=f"{client.name} is active again.", request=request)
 
 
 ROUTES = [clients_page, client_new_page, client_create_form, client_page, client_edit_page, client_edit_form,
-          client_archive_form, client_restore_form, api_clients, api_client_create, api_client, api_client_replace,
-          api_client_update, api_client_delete]
+    client_archive_form, client_restore_form]

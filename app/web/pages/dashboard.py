@@ -44,7 +44,7 @@ async def dashboard(request: Request, welcome: int = 0) -> Template:
             ("Business details", bool(settings["address_line1"] and settings["email"]), "/settings", True),
             ("Logo", bool(settings["logo_filename"]), "/settings#logo", True),
             ("Taxes", bool(await taxes_service.list_taxes()), "/settings/taxes", True),
-            ("First client", counts["active"] + counts["archived"] > 0, "/clients/new", False),
+            ("First client", counts.active + counts.archived > 0, "/clients/new", False),
             ("First catalogue item", await catalog_service.count_items() > 0, "/catalog/new", False),
         ] if request.scope["user"].is_owner or not step[3]],
     )

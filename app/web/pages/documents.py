@@ -19,14 +19,16 @@ from litestar.response import Template
 
 from app.auth import service as auth_service
 from app.clients import service as clients_service
+from app.clients.records import ClientView
 from app.common.logic import Conflict, FieldError, NotFound, ValidationFailed
 from app.documents import logic, service
 from app.documents.logic import CREDIT_NOTE, INVOICE, QUOTE, STATUS_LABELS, TYPE_LABELS, TYPE_PATHS
+from app.documents.records import DocumentSummary, DocumentView
 from app.mail import service as mail_service
 from app.mail.logic import STATUS_LABELS as MAIL_STATUS_LABELS
 from app.payments import service as payments_service
 from app.taxes import service as taxes_service
-from app.web.responses import form_data, page, page_params, redirect
+from app.web.responses import actor_id, form_data, page, page_params, redirect
 from app.web.security import OWNER_ONLY
 
 PER_PAGE = 25
@@ -47,10 +49,6 @@ EVENT_LABELS = {
 _LINE_FIELD = re.compile(r"^lines-(\d+)-")
 HEADER_FIELDS = ("client_id", "currency", "issue_date", "due_date", "terms_days", "valid_until", "discount_percent",
                  "notes", "terms", "footer", "invoice_id")
-
-
-def _actor(request: Request) -> int:
-    return request.scope["user"].user_id
 
 
 def _is_owner(request: Request) -> bool:
@@ -127,7 +125,7 @@ async def invoices_mark_sent(request: Request) -> Response:
     if not ids:
         return redirect(back, flash="Tick the invoices to mark as sent first.", request=request)
     try:
-        changed = await service.mark_sent(ids, actor=_actor(request))
+        changed = await service.mark_sent(ids, actor=actor_id(request))
     except (Conflict, NotFound) as error:
         params = {"status": "", "client_id": "", "q": "", "from": "", "to": "", "sort": "date", "dir": "desc", "page": "1"}
         return await _list(request, INVOICE, params, status_code=409 if isinstance(error, Conflict) else 404,
@@ -140,7 +138,7 @@ async def invoices_mark_sent(request: Request) -> Response:
 
 # -- a new document ------------------------------------------------------------------
 
-async def _client_choices(q: str) -> tuple[list[dict[str, Any]], int]:
+async def _client_choices(q: str) -> tuple[list[ClientView], int]:
     if q.strip():
         result = await clients_service.list_clients(q=q, status="active", page=page_params(1, 12))
         return result.items, result.total
@@ -165,7 +163,7 @@ def _create_route(doc_type: str) -> Any:
         data = await form_data(request)
         try:
             document = await service.create_document(doc_type, {"client_id": data.get("client_id")},
-                                                     actor=_actor(request))
+                                                     actor=actor_id(request))
         except ValidationFailed as failed:
             clients, total = await _client_choices("")
             return page(request, "documents/new.html", status_code=422, section=SECTIONS[doc_type],
@@ -173,37 +171,38 @@ def _create_route(doc_type: str) -> Any:
                         base=f"/{TYPE_PATHS[doc_type]}", clients=clients, total=total, q="",
                         type_label=TYPE_LABELS[doc_type], plural=PLURALS[doc_type],
                         problem="; ".join(e.message for e in failed.errors))
-        return redirect(f"/documents/{document['id']}/edit", request=request)
+        return redirect(f"/documents/{document.id}/edit", request=request)
     return create
 
 
 # -- the editor ----------------------------------------------------------------------
 
-def _header_from_document(doc: Mapping[str, Any]) -> dict[str, Any]:
+def _percent_field(value: Decimal) -> str:
+    """A discount as the editor shows it: empty for none, else its exact text ("2.5")."""
+    text = logic.decimal_text(value)
+    return "" if text == "0" else text
+
+
+def _header_from_document(doc: DocumentView) -> dict[str, Any]:
     def text(value: Any) -> str:
         return "" if value is None else value.isoformat() if isinstance(value, date) else str(value)
     values = {
-        "client_id": str(doc["client"]), "currency": doc["currency"], "issue_date": text(doc["issue_date"]),
-        "due_date": text(doc["due_date"]), "terms_days": text(doc["terms_days"]),
-        "valid_until": text(doc["valid_until"]),
-        "discount_percent": "" if logic.decimal_text(Decimal(doc["discount_percent"] or "0")) == "0"
-        else logic.decimal_text(Decimal(doc["discount_percent"])),
-        "notes": doc["notes"], "terms": doc["terms"], "footer": doc["footer"], "invoice_id": text(doc["invoice"]),
+        "client_id": str(doc.client_id), "currency": doc.currency, "issue_date": text(doc.issue_date),
+        "due_date": text(doc.due_date), "terms_days": text(doc.terms_days), "valid_until": text(doc.valid_until),
+        "discount_percent": _percent_field(doc.discount_percent), "notes": doc.notes, "terms": doc.terms,
+        "footer": doc.footer, "invoice_id": text(doc.invoice_id),
     }
     values["due_date_was"], values["valid_until_was"] = values["due_date"], values["valid_until"]
     return values
 
 
-def _lines_from_document(doc: Mapping[str, Any], items: list[dict[str, Any]]) -> list[dict[str, Any]]:
+def _lines_from_document(doc: DocumentView, items: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The document's lines as the editor's form fields (exact text, the item's label)."""
     labels = {item["id"]: item["label"] for item in items}
-    lines = []
-    for line in doc.get("lines", []):
-        discount = logic.decimal_text(Decimal(line["discount_percent"] or "0"))
-        lines.append({"item": labels.get(line["item"], "") if line["item"] else "",
-                      "item_id": str(line["item"] or ""), "description": line["description"],
-                      "quantity": line["quantity"], "unit": line["unit"], "unit_price": line["unit_price"],
-                      "discount_percent": "" if discount == "0" else discount, "taxes": line["tax_codes"].split()})
-    return lines
+    return [{"item": labels.get(line.item_id, "") if line.item_id else "", "item_id": str(line.item_id or ""),
+             "description": line.description, "quantity": format(line.quantity, "f"), "unit": line.unit,
+             "unit_price": format(line.unit_price, "f"), "discount_percent": _percent_field(line.discount_percent),
+             "taxes": list(line.taxes)} for line in doc.lines]
 
 
 def _header_from_form(data: Mapping[str, Any]) -> dict[str, Any]:
@@ -214,23 +213,23 @@ def _header_from_form(data: Mapping[str, Any]) -> dict[str, Any]:
     return values
 
 
-async def _editor_context(doc: Mapping[str, Any], values: dict[str, Any], lines: list[dict[str, Any]],
+async def _editor_context(doc: DocumentView, values: dict[str, Any], lines: list[dict[str, Any]],
                           items: list[dict[str, Any]] | None = None) -> dict[str, Any]:
     if items is None:
         items = await service.picker_items(_ids([line.get("item_id") for line in lines]))
     taxes = await taxes_service.list_taxes()
     used = {code for line in lines for code in line["taxes"]}
-    preview = await service.preview(doc["doc_type"], {**values, "lines": lines})
+    preview = await service.preview(doc.doc_type, {**values, "lines": lines})
     client = None
     if values["client_id"].isdigit():
         try:
             client = await clients_service.get_client(int(values["client_id"]))
         except NotFound:
             client = None
-    targets = []
-    if doc["doc_type"] == CREDIT_NOTE and client is not None:
-        targets = await service.credit_targets(client["id"], preview["currency"])
-        if values["invoice_id"].isdigit() and int(values["invoice_id"]) not in {t["id"] for t in targets}:
+    targets: list[DocumentSummary] = []
+    if doc.doc_type == CREDIT_NOTE and client is not None:
+        targets = await service.credit_targets(client.id, preview["currency"])
+        if values["invoice_id"].isdigit() and int(values["invoice_id"]) not in {t.id for t in targets}:
             try:
                 linked = await service.get_document(int(values["invoice_id"]), INVOICE, with_lines=False)
                 targets.insert(0, linked)
@@ -239,8 +238,8 @@ async def _editor_context(doc: Mapping[str, Any], values: dict[str, Any], lines:
     einvoice = await service.einvoice_warnings(client, sorted(used))
     return {"doc": doc, "values": values, "lines": lines, "items": [i for i in items if i["active"]],
             "tax_rates": [t for t in taxes if t["active"] or t["code"] in used], "preview": preview,
-            "client": client, "credit_targets": targets, "einvoice": einvoice, "type_label": TYPE_LABELS[doc["doc_type"]],
-            "base": f"/{TYPE_PATHS[doc['doc_type']]}", "plural": PLURALS[doc["doc_type"]]}
+            "client": client, "credit_targets": targets, "einvoice": einvoice, "type_label": TYPE_LABELS[doc.doc_type],
+            "base": f"/{TYPE_PATHS[doc.doc_type]}", "plural": PLURALS[doc.doc_type]}
 
 
 def _line_errors(errors: Mapping[str, str]) -> dict[int, list[str]]:
@@ -256,31 +255,31 @@ def _line_errors(errors: Mapping[str, str]) -> dict[int, list[str]]:
 def _editor_page(request: Request, context: dict[str, Any], errors: dict[str, str], *, status_code: int = 200,
                  focus: int | None = None) -> Template:
     doc = context["doc"]
-    return page(request, "documents/editor.html", status_code=status_code, section=SECTIONS[doc["doc_type"]],
+    return page(request, "documents/editor.html", status_code=status_code, section=SECTIONS[doc.doc_type],
                 title=f"Edit draft {context['type_label'].lower()}", errors=errors, line_errors=_line_errors(errors),
                 focus=focus, focus_field="item", **context)
 
 
-async def _draft(document_id: int) -> dict[str, Any]:
+async def _draft(document_id: int) -> DocumentView:
     """The draft to edit; an issued document raises _Locked with the reason (shown as a 409 page)."""
     doc = await service.get_document(document_id)
     try:
-        logic.check_editable(doc["doc_type"], doc["status"])
+        logic.check_editable(doc.doc_type, doc.status)
     except Conflict as error:
         raise _Locked(doc, error.detail) from None
     return doc
 
 
 class _Locked(Exception):
-    def __init__(self, doc: dict[str, Any], detail: str):
+    def __init__(self, doc: DocumentView, detail: str):
         self.doc, self.detail = doc, detail
 
 
 def _locked_page(request: Request, locked: _Locked) -> Template:
     doc = locked.doc
-    return page(request, "documents/locked.html", status_code=409, section=SECTIONS[doc["doc_type"]],
-                title="This document is issued", doc=doc, detail=locked.detail, type_label=TYPE_LABELS[doc["doc_type"]],
-                base=f"/{TYPE_PATHS[doc['doc_type']]}", plural=PLURALS[doc["doc_type"]])
+    return page(request, "documents/locked.html", status_code=409, section=SECTIONS[doc.doc_type],
+                title="This document is issued", doc=doc, detail=locked.detail, type_label=TYPE_LABELS[doc.doc_type],
+                base=f"/{TYPE_PATHS[doc.doc_type]}", plural=PLURALS[doc.doc_type])
 
 
 @get("/documents/{document_id:int}/edit")
@@ -289,10 +288,10 @@ async def editor_page(request: Request, document_id: int) -> Template:
         doc = await _draft(document_id)
     except _Locked as locked:
         return _locked_page(request, locked)
-    items = await service.picker_items([line["item"] for line in doc["lines"] if line["item"]])
+    items = await service.picker_items([line.item_id for line in doc.lines if line.item_id])
     lines = _lines_from_document(doc, items) or [logic.blank_line()]
     context = await _editor_context(doc, _header_from_document(doc), lines, items)
-    return _editor_page(request, context, {}, focus=0 if not doc["lines"] else None)
+    return _editor_page(request, context, {}, focus=0 if not doc.lines else None)
 
 
 @post("/documents/{document_id:int}/preview")
@@ -336,12 +335,12 @@ async def editor_save(request: Request, document_id: int) -> Response:
     kept = [index for index, line in enumerate(lines) if not logic.line_is_blank(line)]
     body: dict[str, Any] = {name: values[name] for name in ("client_id", "currency", "issue_date", "discount_percent",
                                                             "notes", "terms", "footer")}
-    if doc["doc_type"] == INVOICE:
+    if doc.doc_type == INVOICE:
         body["terms_days"] = values["terms_days"]
         # A due date the user did not touch follows the issue date and the terms.
         if values["due_date"] and values["due_date"] != values["due_date_was"]:
             body["due_date"] = values["due_date"]
-    elif doc["doc_type"] == QUOTE:
+    elif doc.doc_type == QUOTE:
         if values["valid_until"] and values["valid_until"] != values["valid_until_was"]:
             body["valid_until"] = values["valid_until"]
     else:
@@ -355,11 +354,11 @@ async def editor_save(request: Request, document_id: int) -> Response:
     try:
         if errors:
             try:
-                logic.clean_document(body, doc["doc_type"], partial=True)
+                logic.clean_document(body, doc.doc_type, partial=True)
             except ValidationFailed as failed:
                 raise ValidationFailed([*failed.errors, *(FieldError(k, v) for k, v in errors.items())]) from None
             raise ValidationFailed([FieldError(k, v) for k, v in errors.items()])
-        await service.update_draft(document_id, body, actor=_actor(request))
+        await service.update_draft(document_id, body, actor=actor_id(request))
     except ValidationFailed as failed:
         mapped = {}
         for error in failed.errors:
@@ -381,7 +380,7 @@ async def client_options(request: Request, client_q: str = "", client_id: str = 
     matches = []
     if client_q.strip():
         matches = (await clients_service.list_clients(q=client_q, status="active", page=page_params(1, 8))).items
-    options = ([chosen] if chosen else []) + [c for c in matches if not chosen or c["id"] != chosen["id"]]
+    options = ([chosen] if chosen else []) + [c for c in matches if not chosen or c.id != chosen.id]
     return page(request, "documents/_client_options.html", options=options, chosen=chosen, client_q=client_q)
 
 
@@ -390,30 +389,30 @@ async def client_options(request: Request, client_q: str = "", client_id: str = 
 async def _view(request: Request, document_id: int, *, status_code: int = 200, problem: str = "",
                 errors: dict[str, str] | None = None, values: dict[str, Any] | None = None) -> Template:
     doc = await service.get_document(document_id)
-    doc_type = doc["doc_type"]
-    client = None
-    if doc["snapshot"]:
-        client = doc["snapshot"]["client"]
+    doc_type = doc.doc_type
+    client: ClientView | Mapping[str, Any] | None = None
+    if doc.snapshot:
+        client = doc.snapshot["client"]
     else:
         try:
-            client = await clients_service.get_client(doc["client"])
+            client = await clients_service.get_client(doc.client_id)
         except NotFound:
             client = None
     events = await service.history(document_id)
     users = {user["id"]: user["name"] for user in await auth_service.list_users()}
     related = await service.related(document_id) if doc_type == INVOICE else []
     payments = []
-    if doc_type == INVOICE and doc["status"] != "draft":
+    if doc_type == INVOICE and doc.status != "draft":
         payments = (await payments_service.list_payments(invoice_id=document_id, page=page_params(1, 100))).items
-    mail_log = await mail_service.messages_for_document(document_id) if doc["status"] != "draft" else []
+    mail_log = await mail_service.messages_for_document(document_id) if doc.status != "draft" else []
     einvoice = None
-    if doc["status"] == "draft":
-        einvoice = await service.einvoice_warnings(
-            client, sorted({code for line in doc["lines"] for code in line["tax_codes"].split()}))
-    actions = logic.available_actions(doc_type, doc["status"], doc["shown_status"], paid=doc["paid"],
-                                      credited=doc["credited"], balance_due=doc["balance"], is_owner=_is_owner(request))
+    if doc.status == "draft":  # a draft has no snapshot: its client is today's
+        einvoice = await service.einvoice_warnings(client if isinstance(client, ClientView) else None,
+                                                   doc.tax_codes())
+    actions = logic.available_actions(doc_type, doc.status, doc.shown_status, paid=doc.paid,
+                                      credited=doc.credited, balance_due=doc.balance, is_owner=_is_owner(request))
     return page(request, "documents/view.html", status_code=status_code, section=SECTIONS[doc_type],
-                title=f"{TYPE_LABELS[doc_type]} {doc['number'] or '(draft)'}", doc=doc, client=client,
+                title=f"{TYPE_LABELS[doc_type]} {doc.number or '(draft)'}", doc=doc, client=client,
                 events=events, users=users, related=related, payments=payments, actions=actions,
                 status_labels=STATUS_LABELS, event_labels=EVENT_LABELS, type_label=TYPE_LABELS[doc_type],
                 base=f"/{TYPE_PATHS[doc_type]}", plural=PLURALS[doc_type], problem=problem, errors=errors or {},
@@ -426,7 +425,9 @@ async def document_page(request: Request, document_id: int) -> Template:
 
 
 async def _act(request: Request, document_id: int, action: Any, done: str, *, to: str | None = None) -> Response:
-    """Run one action; its Conflict (409) or refusal is shown on the document's page, not as a crash."""
+    """Run one action; its Conflict (409) or refusal is shown on the document's page, not as a crash.
+
+    `done` (the flash) and `to` (where to go) may name the document the action returns: `{doc.number}`."""
     try:
         result = await action()
     except Conflict as conflict:
@@ -434,47 +435,46 @@ async def _act(request: Request, document_id: int, action: Any, done: str, *, to
     except ValidationFailed as failed:
         return await _view(request, document_id, status_code=422,
                            problem="; ".join(e.message for e in failed.errors))
-    target = to.format(**result) if to and isinstance(result, Mapping) else to or f"/documents/{document_id}"
-    message = done.format(**result) if isinstance(result, Mapping) else done
+    target = to.format(doc=result) if to and result is not None else to or f"/documents/{document_id}"
+    message = done.format(doc=result) if result is not None else done
     return redirect(target, flash=message, request=request)
 
 
 @post("/documents/{document_id:int}/issue")
 async def issue_form(request: Request, document_id: int) -> Response:
-    return await _act(request, document_id, lambda: service.issue(document_id, actor=_actor(request)),
-                      "Issued as {number}. The number is final; correct it with a credit note if needed.")
+    return await _act(request, document_id, lambda: service.issue(document_id, actor=actor_id(request)),
+                      "Issued as {doc.number}. The number is final; correct it with a credit note if needed.")
 
 
 @post("/documents/{document_id:int}/delete", opt=OWNER_ONLY)
 async def delete_form(request: Request, document_id: int) -> Response:
     doc = await service.get_document(document_id, with_lines=False)
 
-    async def remove() -> dict[str, Any]:
+    async def remove() -> None:
         await service.delete_draft(document_id)
-        return {}
-    return await _act(request, document_id, remove, f"The draft {TYPE_LABELS[doc['doc_type']].lower()} is deleted.",
-                      to=f"/{TYPE_PATHS[doc['doc_type']]}")
+    return await _act(request, document_id, remove, f"The draft {TYPE_LABELS[doc.doc_type].lower()} is deleted.",
+                      to=f"/{TYPE_PATHS[doc.doc_type]}")
 
 
 @post("/documents/{document_id:int}/mark-sent")
 async def mark_sent_form(request: Request, document_id: int) -> Response:
-    async def mark() -> dict[str, Any]:
-        await service.mark_sent([document_id], actor=_actor(request))
+    async def mark() -> DocumentView:
+        await service.mark_sent([document_id], actor=actor_id(request))
         return await service.get_document(document_id, with_lines=False)
-    return await _act(request, document_id, mark, "{number} is marked as sent.")
+    return await _act(request, document_id, mark, "{doc.number} is marked as sent.")
 
 
 @post("/documents/{document_id:int}/duplicate")
 async def duplicate_form(request: Request, document_id: int) -> Response:
-    return await _act(request, document_id, lambda: service.duplicate(document_id, actor=_actor(request)),
-                      "A new draft copy; change what you need and issue it.", to="/documents/{id}/edit")
+    return await _act(request, document_id, lambda: service.duplicate(document_id, actor=actor_id(request)),
+                      "A new draft copy; change what you need and issue it.", to="/documents/{doc.id}/edit")
 
 
 @post("/documents/{document_id:int}/convert")
 async def convert_form(request: Request, document_id: int) -> Response:
     await service.get_document(document_id, QUOTE, with_lines=False)
-    return await _act(request, document_id, lambda: service.convert_quote(document_id, actor=_actor(request)),
-                      "The quote is now a draft invoice; check it and issue it.", to="/documents/{id}/edit")
+    return await _act(request, document_id, lambda: service.convert_quote(document_id, actor=actor_id(request)),
+                      "The quote is now a draft invoice; check it and issue it.", to="/documents/{doc.id}/edit")
 
 
 def _decide_route(action: str, message: str) -> Any:
@@ -482,7 +482,7 @@ def _decide_route(action: str, message: str) -> Any:
     async def handler(request: Request, document_id: int) -> Response:
         await service.get_document(document_id, QUOTE, with_lines=False)
         return await _act(request, document_id,
-                          lambda: service.decide_quote(document_id, action, actor=_actor(request)), message)
+                          lambda: service.decide_quote(document_id, action, actor=actor_id(request)), message)
     return handler
 
 
@@ -492,21 +492,21 @@ async def cancel_form(request: Request, document_id: int) -> Response:
     reason = str(data.get("reason") or "")
     try:
         await service.get_document(document_id, INVOICE, with_lines=False)
-        doc = await service.cancel(document_id, reason, actor=_actor(request))
+        doc = await service.cancel(document_id, reason, actor=actor_id(request))
     except ValidationFailed as failed:
         return await _view(request, document_id, status_code=422, errors=failed.by_field(), values={"reason": reason})
     except Conflict as conflict:
         return await _view(request, document_id, status_code=409, problem=conflict.detail)
-    return redirect(f"/documents/{document_id}", flash=f"{doc['number']} is cancelled; a credit note for its full "
+    return redirect(f"/documents/{document_id}", flash=f"{doc.number} is cancelled; a credit note for its full "
                                                        "amount was issued.", request=request)
 
 
 @post("/documents/{document_id:int}/credit")
 async def credit_form(request: Request, document_id: int) -> Response:
     await service.get_document(document_id, INVOICE, with_lines=False)
-    return await _act(request, document_id, lambda: service.credit_invoice(document_id, actor=_actor(request)),
+    return await _act(request, document_id, lambda: service.credit_invoice(document_id, actor=actor_id(request)),
                       "A draft credit note with the invoice's lines: keep what you credit, then issue it.",
-                      to="/documents/{id}/edit")
+                      to="/documents/{doc.id}/edit")
 
 
 @post("/clients/{client_id:int}/new/{doc_kind:str}")
@@ -515,8 +515,8 @@ async def client_new_document(request: Request, client_id: int, doc_kind: str) -
     doc_type = {path: t for t, path in TYPE_PATHS.items()}.get(doc_kind)
     if doc_type is None:
         raise NotFound(f"Document type {doc_kind}")
-    document = await service.create_document(doc_type, {"client_id": client_id}, actor=_actor(request))
-    return redirect(f"/documents/{document['id']}/edit", request=request)
+    document = await service.create_document(doc_type, {"client_id": client_id}, actor=actor_id(request))
+    return redirect(f"/documents/{document.id}/edit", request=request)
 
 
 ROUTES = [

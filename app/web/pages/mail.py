@@ -6,129 +6,22 @@ from __future__ import annotations
 from datetime import date
 from typing import Any
 
-import msgspec
-from litestar import Request, Response, get, patch, post
+from litestar import Request, Response, get, post
 from litestar.params import QueryParameter
 from litestar.response import Template
-from msgspec import UNSET
 
 from app.common.logic import Conflict, ValidationFailed
 from app.config import Config
 from app.documents import logic as documents_logic
 from app.documents.logic import CREDIT_NOTE, INVOICE, QUOTE, TYPE_PATHS
 from app.mail import logic, service
-from app.web.api.mail_dto import MailSettingsIn, MailSettingsOut, given_mail_fields, mail_out
-from app.web.responses import form_data, iso, list_json, page, page_params, redirect
+from app.web.responses import actor_id, form_data, page, page_params, redirect
 from app.web.security import OWNER_ONLY
 
 PER_PAGE = 50
+
+
 STATUS_LABELS = logic.STATUS_LABELS
-
-
-# -- JSON shapes --------------------------------------------------------------------------
-
-class TestIn(msgspec.Struct, omit_defaults=True):
-    to: str | None = None
-
-
-class TestOut(msgspec.Struct):
-    ok: bool
-    to: list[str]
-    reply: str
-    transcript: list[str]
-
-
-class SendIn(msgspec.Struct, omit_defaults=True, kw_only=True):
-    """Every field is optional: `to` defaults to the client's email, the rest to the type's template."""
-
-    to: str | list[str] | None = None
-    cc: str | list[str] | None = None
-    subject: str | None = None
-    message: str | None = None
-
-
-class StatementSendIn(SendIn, kw_only=True):
-    date_from: date | None = None
-    date_to: date | None = None
-    currency: str | None = None
-
-
-class AttachmentOut(msgspec.Struct):
-    position: int
-    filename: str
-    media_type: str
-    size: int
-
-
-class OutboxOut(msgspec.Struct):
-    id: int
-    kind: str
-    status: str
-    to: list[str]
-    cc: list[str]
-    subject: str
-    document_id: int | None
-    document_number: str | None
-    client_id: int | None
-    client_name: str | None
-    attempts: int
-    last_error: str
-    server_reply: str
-    next_attempt_at: str | None
-    sent_at: str | None
-    created_at: str
-    message_id: str
-    resent_from: int | None
-    body: str | None = None
-    attachments: list[AttachmentOut] | None = None
-
-
-class OutboxList(msgspec.Struct):
-    items: list[OutboxOut]
-    total: int
-    page: int
-    per_page: int
-    counts: dict[str, int]
-
-
-def outbox_out(row: dict[str, Any], *, full: bool = False) -> OutboxOut:
-    return OutboxOut(
-        id=row["id"], kind=row["kind"], status=row["status"], to=row["to"], cc=row["cc"], subject=row["subject"],
-        document_id=row["document"], document_number=row.get("document_number"), client_id=row["client"],
-        client_name=row.get("client_name"), attempts=row["attempts"], last_error=row["last_error"],
-        server_reply=row["server_reply"], next_attempt_at=iso(row["next_attempt_at"]), sent_at=iso(row["sent_at"]),
-        created_at=iso(row["created_at"]), message_id=row["message_id"], resent_from=row["resent_from"],
-        body=row["body"] if full else None,
-        attachments=[AttachmentOut(**a) for a in row["attachments"]] if full and "attachments" in row else None)
-
-
-def _actor(request: Request) -> int:
-    return request.scope["user"].user_id
-
-
-def _given(data: msgspec.Struct) -> dict[str, Any]:
-    return {k: v for k, v in msgspec.structs.asdict(data).items() if v is not None and v is not UNSET}
-
-
-# -- settings (owner) -----------------------------------------------------------------------
-
-@get("/api/v1/settings/mail", tags=["settings"], opt=OWNER_ONLY)
-async def api_mail_settings() -> MailSettingsOut:
-    """SMTP, the accountant's address, the message templates. The password is never returned."""
-    return mail_out(await service.get_mail_settings())
-
-
-@patch("/api/v1/settings/mail", tags=["settings"], opt=OWNER_ONLY)
-async def api_mail_settings_update(request: Request, data: MailSettingsIn) -> MailSettingsOut:
-    """`smtp_password`: absent keeps the saved one, "" or null forgets it."""
-    return mail_out(await service.update_mail_settings(given_mail_fields(data), actor_id=_actor(request)))
-
-
-@post("/api/v1/settings/mail/test", tags=["settings"], opt=OWNER_ONLY, status_code=200)
-async def api_mail_test(data: TestIn | None = None) -> TestOut:
-    """Send a test message now with the saved settings; `reply` is the server's exact answer."""
-    result = await service.send_test((data.to if data else None) or None)
-    return TestOut(**result)
 
 
 async def _settings_page(request: Request, *, values: dict[str, Any] | None = None, errors: dict[str, str] | None = None,
@@ -158,7 +51,7 @@ async def mail_settings_submit(request: Request) -> Response:
     if data.get("forget_password"):
         given["smtp_password"] = ""
     try:
-        await service.update_mail_settings(given, actor_id=_actor(request))
+        await service.update_mail_settings(given, actor_id=actor_id(request))
     except ValidationFailed as failed:
         values = {**data, "smtp_password": ""}
         return await _settings_page(request, values=values, errors=failed.by_field(), status_code=422)
@@ -171,7 +64,7 @@ async def mail_templates_submit(request: Request) -> Response:
     templates = {kind: {"subject": str(data.get(f"{kind}_subject") or ""), "body": str(data.get(f"{kind}_body") or "")}
                  for kind in logic.TEMPLATE_KINDS if f"{kind}_subject" in data or f"{kind}_body" in data}
     try:
-        await service.update_mail_settings({"email_templates": templates}, actor_id=_actor(request))
+        await service.update_mail_settings({"email_templates": templates}, actor_id=actor_id(request))
     except ValidationFailed as failed:
         return await _settings_page(request, errors=failed.by_field(), status_code=422, template_values=data)
     return redirect("/settings/email#templates", flash="Message templates saved.", request=request)
@@ -191,69 +84,6 @@ async def mail_test_submit(request: Request) -> Template:
                                     test={"ok": False, "reply": conflict.detail, "transcript": []})
     return await _settings_page(request, test=result)
 
-
-# -- sending (API) --------------------------------------------------------------------------
-
-def _send_route(doc_type: str) -> Any:
-    path = TYPE_PATHS[doc_type]
-
-    @post(f"/api/v1/{path}/{{document_id:int}}/send", tags=[path], name=f"{doc_type}-send", status_code=202)
-    async def send(request: Request, config: Config, document_id: int, data: SendIn | None = None) -> OutboxOut:
-        """Queue the email with the PDF attached (202). `to` defaults to the client's email, `subject` and
-        `message` to the template in Settings, Email. A draft answers 409; a bad address 422 naming the field.
-        An issued invoice becomes `sent` once the server accepts the message."""
-        row = await service.send_document(document_id, _given(data) if data else {}, doc_type=doc_type,
-                                          actor=_actor(request), data_dir=config.data_dir)
-        return outbox_out(row, full=True)
-    return send
-
-
-@post("/api/v1/clients/{client_id:int}/statement/send", tags=["ledger"], status_code=202)
-async def api_statement_send(request: Request, config: Config, client_id: int,
-                             query_from: date | None = QueryParameter(name="from", default=None),
-                             query_to: date | None = QueryParameter(name="to", default=None),
-                             data: StatementSendIn | None = None) -> OutboxOut:
-    """Queue the client's statement (PDF) for `date_from`..`date_to` in the body, or `?from=&to=` as the
-    statement itself takes (default: this year to today)."""
-    given = {"date_from": query_from, "date_to": query_to, **(_given(data) if data else {})}
-    row = await service.send_statement(client_id, given, actor=_actor(request), data_dir=config.data_dir)
-    return outbox_out(row, full=True)
-
-
-# -- the outbox (API) -----------------------------------------------------------------------
-
-@get("/api/v1/outbox", tags=["outbox"])
-async def api_outbox(status: str = "", document_id: int | None = None, client_id: int | None = None,
-                     page_number: int = QueryParameter(name="page", default=1), per_page: int = 50) -> OutboxList:
-    """Queued, sent, failed and cancelled messages, newest first, with their errors and attempts."""
-    result = await service.list_outbox(status=status, document_id=document_id, client_id=client_id,
-                                       page=page_params(page_number, per_page))
-    return OutboxList(**list_json(result, [outbox_out(r) for r in result.items]), counts=result.extra["counts"])
-
-
-@get("/api/v1/outbox/{message_id:int}", tags=["outbox"])
-async def api_outbox_message(message_id: int) -> OutboxOut:
-    return outbox_out(await service.get_message(message_id), full=True)
-
-
-@post("/api/v1/outbox/{message_id:int}/retry", tags=["outbox"], status_code=200)
-async def api_outbox_retry(message_id: int) -> OutboxOut:
-    """Try a queued or failed message again now."""
-    return outbox_out(await service.retry(message_id), full=True)
-
-
-@post("/api/v1/outbox/{message_id:int}/cancel", tags=["outbox"], status_code=200)
-async def api_outbox_cancel(message_id: int) -> OutboxOut:
-    return outbox_out(await service.cancel(message_id), full=True)
-
-
-@post("/api/v1/outbox/{message_id:int}/resend", tags=["outbox"], status_code=202)
-async def api_outbox_resend(request: Request, message_id: int) -> OutboxOut:
-    """Queue a copy (same recipients, text and attachments) of a sent, failed or cancelled message."""
-    return outbox_out(await service.resend(message_id, actor=_actor(request)), full=True)
-
-
-# -- the outbox (pages) ---------------------------------------------------------------------
 
 @get("/outbox")
 async def outbox_page(request: Request, status: str = "", page_number: str = QueryParameter(name="page", default="1")
@@ -312,8 +142,15 @@ async def outbox_cancel(request: Request, message_id: int) -> Response:
 
 @post("/outbox/{message_id:int}/resend")
 async def outbox_resend(request: Request, message_id: int) -> Response:
-    return await _outbox_action(request, message_id, lambda: service.resend(message_id, actor=_actor(request)),
-                                "A copy is queued.")
+    message = await service.get_message(message_id)
+    done = "Queued to go again, as the same message." if message["status"] == "uncertain" else "A copy is queued."
+    return await _outbox_action(request, message_id, lambda: service.resend(message_id, actor=actor_id(request)), done)
+
+
+@post("/outbox/{message_id:int}/mark-sent")
+async def outbox_mark_sent(request: Request, message_id: int) -> Response:
+    return await _outbox_action(request, message_id, lambda: service.mark_sent(message_id, actor=actor_id(request)),
+                                "Marked as sent; it will not be sent again.")
 
 
 @post("/outbox/retry-all")
@@ -323,27 +160,25 @@ async def outbox_retry_all(request: Request) -> Response:
                     else "Nothing is waiting.", request=request)
 
 
-# -- the "Send by email" forms ----------------------------------------------------------------
-
 async def _document_form(request: Request, document_id: int, *, values: dict[str, Any] | None = None,
                          errors: dict[str, str] | None = None, status_code: int = 200) -> Template:
     defaults = await service.document_defaults(document_id)
     document = defaults["document"]
-    doc_type = document["doc_type"]
+    doc_type = document.doc_type
     log = await service.messages_for_document(document_id)
     mail = await service.get_mail_settings()
     return page(request, "mail/send.html", status_code=status_code,
                 section={INVOICE: "invoices", QUOTE: "quotes", CREDIT_NOTE: "credit_notes"}[doc_type],
-                title=f"Email {documents_logic.TYPE_LABELS[doc_type].lower()} {document['number']}",
-                heading=f"{documents_logic.TYPE_LABELS[doc_type]} {document['number']}",
+                title=f"Email {documents_logic.TYPE_LABELS[doc_type].lower()} {document.number}",
+                heading=f"{documents_logic.TYPE_LABELS[doc_type]} {document.number}",
                 crumbs=[(f"/{TYPE_PATHS[doc_type]}", {INVOICE: "Invoices", QUOTE: "Quotes", CREDIT_NOTE: "Credit notes"}[doc_type]),
-                        (f"/documents/{document_id}", document["number"])],
+                        (f"/documents/{document_id}", document.number)],
                 action=f"/documents/{document_id}/send", back=f"/documents/{document_id}",
                 preview=f"/documents/{document_id}/pdf", attachment=defaults["attachment"],
                 recipient=defaults["client"], values=values or defaults, errors=errors or {}, mail_log=log,
                 status_labels=STATUS_LABELS, problem=mail["configured_problem"],
                 note="An issued invoice is marked as sent once the mail server accepts the message."
-                if doc_type == INVOICE and document["status"] == "issued" else "")
+                if doc_type == INVOICE and document.status == "issued" else "")
 
 
 @get("/documents/{document_id:int}/send")
@@ -359,7 +194,7 @@ async def document_send_submit(request: Request, config: Config, document_id: in
     data = await form_data(request)
     wanted = {k: str(data.get(k) or "") for k in ("to", "cc", "subject", "message")}
     try:
-        row = await service.send_document(document_id, wanted, actor=_actor(request), data_dir=config.data_dir)
+        row = await service.send_document(document_id, wanted, actor=actor_id(request), data_dir=config.data_dir)
     except ValidationFailed as failed:
         return await _document_form(request, document_id, values=wanted, errors=failed.by_field(), status_code=422)
     except Conflict as conflict:
@@ -411,7 +246,7 @@ async def statement_send_submit(request: Request, config: Config, client_id: int
     try:
         row = await service.send_statement(client_id, {**wanted, "date_from": start, "date_to": end,
                                                        "currency": currency or None},
-                                           actor=_actor(request), data_dir=config.data_dir)
+                                           actor=actor_id(request), data_dir=config.data_dir)
     except ValidationFailed as failed:
         return await _statement_form(request, client_id, start, end, currency, values=wanted,
                                      errors=failed.by_field(), status_code=422)
@@ -419,11 +254,6 @@ async def statement_send_submit(request: Request, config: Config, client_id: int
                     flash=f"Statement queued for {', '.join(row['to'])} (see the Outbox).")
 
 
-ROUTES = [
-    api_mail_settings, api_mail_settings_update, api_mail_test,
-    mail_settings_page, mail_settings_submit, mail_templates_submit, mail_test_submit,
-    *[_send_route(t) for t in (INVOICE, QUOTE, CREDIT_NOTE)], api_statement_send,
-    api_outbox, api_outbox_message, api_outbox_retry, api_outbox_cancel, api_outbox_resend,
-    outbox_page, outbox_message_page, outbox_attachment, outbox_retry, outbox_cancel, outbox_resend,
-    outbox_retry_all, document_send_page, document_send_submit, statement_send_page, statement_send_submit,
-]
+ROUTES = [mail_settings_page, mail_settings_submit, mail_templates_submit, mail_test_submit, outbox_page,
+    outbox_message_page, outbox_attachment, outbox_retry, outbox_cancel, outbox_resend, outbox_mark_sent,
+    outbox_retry_all, document_send_page, document_send_submit, statement_send_page, statement_send_submit]

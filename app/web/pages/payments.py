@@ -4,10 +4,7 @@ from __future__ import annotations
 
 import secrets
 from datetime import date
-from decimal import Decimal
-from typing import Any
 
-import msgspec
 from litestar import Request, Response, get, post
 from litestar.params import QueryParameter
 from litestar.response import Template
@@ -17,97 +14,10 @@ from app.common.logic import Conflict, ValidationFailed
 from app.documents import service as documents_service
 from app.payments import logic, service
 from app.settings import service as settings_service
-from app.web.responses import form_data, iso, page, page_params, redirect
+from app.web.responses import actor_id, form_data, page, page_params, redirect
 
 PER_PAGE = 50
 
-
-class PaymentIn(msgspec.Struct):
-    amount: Decimal
-    date: date | None = None
-    method: str = "bank_transfer"
-    reference: str = ""
-    note: str = ""
-    keep_excess_as_credit: bool = False
-
-
-class PaymentOut(msgspec.Struct):
-    id: int
-    client_id: int
-    client_name: str
-    invoice_id: int | None
-    invoice_number: str | None
-    currency: str
-    amount: str
-    applied: str
-    excess: str
-    date: str
-    method: str
-    reference: str
-    note: str
-    status: str
-    reversal_date: str | None
-    reversal_reason: str
-    replaced_by: int | None
-    created_at: str
-
-
-class PaymentList(msgspec.Struct):
-    items: list[PaymentOut]
-    total: int
-    page: int
-    per_page: int
-    sums: list[dict[str, str]]
-
-
-class ReverseIn(msgspec.Struct):
-    reason: str = ""
-    date: date | None = None
-
-
-class AmountIn(msgspec.Struct):
-    amount: Decimal | None = None
-
-
-class RefundIn(msgspec.Struct):
-    amount: Decimal
-    currency: str
-    date: date | None = None
-    method: str = "bank_transfer"
-    reference: str = ""
-    note: str = ""
-
-
-class RefundOut(msgspec.Struct):
-    id: int
-    client_id: int
-    currency: str
-    amount: str
-    date: str
-    method: str
-    reference: str
-
-
-class CreditOut(msgspec.Struct):
-    currency: str
-    available: str
-
-
-def payment_out(row: dict[str, Any]) -> PaymentOut:
-    return PaymentOut(
-        id=row["id"], client_id=row["client"], client_name=row.get("client_name") or "", invoice_id=row["invoice"],
-        invoice_number=row.get("invoice_number"), currency=row["currency"], amount=str(row["amount"]),
-        applied=str(row["applied"]), excess=str(row["excess"]), date=iso(row["payment_date"]), method=row["method"],
-        reference=row["reference"], note=row["note"], status=row["status"], reversal_date=iso(row["reversal_date"]),
-        reversal_reason=row["reversal_reason"], replaced_by=row["replaced_by"], created_at=iso(row["created_at"]),
-    )
-
-
-def _actor(request: Request) -> int:
-    return request.scope["user"].user_id
-
-
-# -- pages --------------------------------------------------------------------
 
 @get("/payments")
 async def payments_page(request: Request, client_id: int | None = None, method: str = "", state_filter: str = QueryParameter(name="state", default=""),
@@ -126,9 +36,9 @@ async def payments_page(request: Request, client_id: int | None = None, method: 
 @get("/documents/{document_id:int}/payments/new")
 async def payment_new_page(request: Request, document_id: int) -> Template:
     invoice = await documents_service.get_document(document_id, "invoice", with_lines=False)
-    credit = await service.available_credit(invoice["client"], invoice["currency"])
-    return page(request, "payments/form.html", section="invoices", title=f"Payment for {invoice['number'] or 'draft'}",
-                invoice=invoice, methods=logic.METHODS, values={"amount": invoice["balance"], "method": "bank_transfer",
+    credit = await service.available_credit(invoice.client_id, invoice.currency)
+    return page(request, "payments/form.html", section="invoices", title=f"Payment for {invoice.number or 'draft'}",
+                invoice=invoice, methods=logic.METHODS, values={"amount": invoice.balance, "method": "bank_transfer",
                                                                  "date": (await settings_service.today()).isoformat()},
                 errors={}, credit=credit, once_key=secrets.token_urlsafe(16))
 
@@ -139,18 +49,18 @@ async def payment_create_form(request: Request, document_id: int) -> Response:
     key = str(data.pop("once_key", "") or "") or None
     data.setdefault("keep_excess_as_credit", "off")
     try:
-        payment = await service.record_payment(document_id, data, actor=_actor(request), idempotency_key=key)
+        payment = await service.record_payment(document_id, data, actor=actor_id(request), idempotency_key=key)
     except (ValidationFailed, Conflict) as failed:
         invoice = await documents_service.get_document(document_id, "invoice", with_lines=False)
         errors = failed.by_field() if isinstance(failed, ValidationFailed) else {"amount": failed.detail}
         return page(request, "payments/form.html", status_code=422 if isinstance(failed, ValidationFailed) else 409,
-                    section="invoices", title=f"Payment for {invoice['number']}", invoice=invoice,
+                    section="invoices", title=f"Payment for {invoice.number}", invoice=invoice,
                     methods=logic.METHODS, values=data, errors=errors,
-                    credit=await service.available_credit(invoice["client"], invoice["currency"]),
+                    credit=await service.available_credit(invoice.client_id, invoice.currency),
                     once_key=key or secrets.token_urlsafe(16))
-    note = f"Payment of {payment['amount']} {payment['currency']} recorded."
-    if payment["excess"]:
-        note += f" {payment['excess']} {payment['currency']} kept as client credit."
+    note = f"Payment of {payment.amount} {payment.currency} recorded."
+    if payment.excess:
+        note += f" {payment.excess} {payment.currency} kept as client credit."
     return redirect(f"/documents/{document_id}", flash=note, request=request)
 
 
@@ -158,102 +68,26 @@ async def payment_create_form(request: Request, document_id: int) -> Response:
 async def payment_reverse_form(request: Request, payment_id: int) -> Response:
     data = await form_data(request)
     payment = await service.reverse_payment(payment_id, str(data.get("reason", "")), reversal_date=data.get("date"),
-                                            actor=_actor(request))
-    target = f"/documents/{payment['invoice']}" if payment["invoice"] else "/payments"
-    return redirect(target, flash=f"Payment of {payment['amount']} {payment['currency']} reversed.", request=request)
+                                            actor=actor_id(request))
+    target = f"/documents/{payment.invoice_id}" if payment.invoice_id else "/payments"
+    return redirect(target, flash=f"Payment of {payment.amount} {payment.currency} reversed.", request=request)
 
 
 @post("/documents/{document_id:int}/apply-credit")
 async def apply_credit_form(request: Request, document_id: int) -> Response:
     data = await form_data(request)
-    invoice = await service.apply_credit(document_id, data, actor=_actor(request))
-    return redirect(f"/documents/{document_id}", flash=f"Client credit applied; {invoice['balance']} "
-                                                       f"{invoice['currency']} left to pay.", request=request)
+    invoice = await service.apply_credit(document_id, data, actor=actor_id(request))
+    return redirect(f"/documents/{document_id}", flash=f"Client credit applied; {invoice.balance} "
+                                                       f"{invoice.currency} left to pay.", request=request)
 
 
 @post("/clients/{client_id:int}/refunds")
 async def refund_form(request: Request, client_id: int) -> Response:
     data = await form_data(request)
-    refund = await service.refund(client_id, data, actor=_actor(request))
-    return redirect(f"/clients/{client_id}/ledger", flash=f"Refund of {refund['amount']} {refund['currency']} recorded.",
+    refund = await service.refund(client_id, data, actor=actor_id(request))
+    return redirect(f"/clients/{client_id}/ledger", flash=f"Refund of {refund.amount} {refund.currency} recorded.",
                     request=request)
 
 
-# -- API ----------------------------------------------------------------------
-
-@post("/api/v1/invoices/{document_id:int}/payments", tags=["payments"], status_code=201)
-async def api_record_payment(request: Request, document_id: int, data: PaymentIn) -> PaymentOut:
-    """Record a payment. Send an `Idempotency-Key` header: repeating the request never records twice."""
-    body = msgspec.structs.asdict(data)
-    body["date"] = body["date"].isoformat() if body["date"] else None
-    payment = await service.record_payment(document_id, body, actor=_actor(request),
-                                           idempotency_key=request.headers.get("idempotency-key"))
-    return payment_out(payment)
-
-
-@get("/api/v1/invoices/{document_id:int}/payments", tags=["payments"])
-async def api_invoice_payments(document_id: int) -> list[PaymentOut]:
-    await documents_service.get_document(document_id, "invoice", with_lines=False)
-    result = await service.list_payments(invoice_id=document_id, page=page_params(1, 500))
-    return [payment_out(row) for row in result.items]
-
-
-@get("/api/v1/payments", tags=["payments"])
-async def api_payments(client_id: int | None = None, method: str = "", state_filter: str = QueryParameter(name="state", default=""),
-                       date_from: date | None = QueryParameter(name="from", default=None),
-                       date_to: date | None = QueryParameter(name="to", default=None),
-                       page_number: int = QueryParameter(name="page", default=1), per_page: int = 50) -> PaymentList:
-    result = await service.list_payments(client_id=client_id, method=method, state=state_filter, date_from=date_from,
-                                         date_to=date_to, page=page_params(page_number, per_page))
-    return PaymentList(items=[payment_out(r) for r in result.items], total=result.total, page=result.page.page,
-                       per_page=result.page.per_page,
-                       sums=[{k: str(v) for k, v in s.items()} for s in result.extra["totals"]])
-
-
-@get("/api/v1/payments/{payment_id:int}", tags=["payments"])
-async def api_payment(payment_id: int) -> PaymentOut:
-    return payment_out(await service.get_payment(payment_id))
-
-
-@post("/api/v1/payments/{payment_id:int}/reverse", tags=["payments"], status_code=200)
-async def api_reverse(request: Request, payment_id: int, data: ReverseIn) -> PaymentOut:
-    """Reverse with a reason: a dated reversal entry; the payment stays, marked reversed."""
-    return payment_out(await service.reverse_payment(payment_id, data.reason, reversal_date=data.date,
-                                                     actor=_actor(request)))
-
-
-@post("/api/v1/payments/{payment_id:int}/replace", tags=["payments"], status_code=201)
-async def api_replace(request: Request, payment_id: int, data: PaymentIn) -> PaymentOut:
-    """Edit a payment: reversal plus a new payment, in one transaction."""
-    body = msgspec.structs.asdict(data)
-    body["date"] = body["date"].isoformat() if body["date"] else None
-    return payment_out(await service.edit_payment(payment_id, body, actor=_actor(request)))
-
-
-@post("/api/v1/invoices/{document_id:int}/apply-credit", tags=["payments"], status_code=200)
-async def api_apply_credit(request: Request, document_id: int, data: AmountIn) -> dict[str, Any]:
-    """Apply the client's credit to the invoice (all that fits when no amount is given)."""
-    invoice = await service.apply_credit(document_id, {"amount": data.amount}, actor=_actor(request))
-    return {"id": invoice["id"], "paid": str(invoice["paid"]), "balance": str(invoice["balance"]),
-            "status": invoice["shown_status"], "currency": invoice["currency"]}
-
-
-@get("/api/v1/clients/{client_id:int}/credit", tags=["payments"])
-async def api_client_credit(client_id: int) -> list[CreditOut]:
-    await clients_service.get_client(client_id)
-    return [CreditOut(currency=c, available=str(a)) for c, a in await service.credits_of(client_id)]
-
-
-@post("/api/v1/clients/{client_id:int}/refunds", tags=["payments"], status_code=201)
-async def api_refund(request: Request, client_id: int, data: RefundIn) -> RefundOut:
-    await clients_service.get_client(client_id)
-    body = msgspec.structs.asdict(data)
-    body["date"] = body["date"].isoformat() if body["date"] else None
-    refund = await service.refund(client_id, body, actor=_actor(request))
-    return RefundOut(id=refund["id"], client_id=client_id, currency=refund["currency"], amount=str(refund["amount"]),
-                     date=refund["date"].isoformat(), method=refund["method"], reference=refund["reference"])
-
-
-ROUTES = [payments_page, payment_new_page, payment_create_form, payment_reverse_form, apply_credit_form, refund_form,
-          api_record_payment, api_invoice_payments, api_payments, api_payment, api_reverse, api_replace,
-          api_apply_credit, api_client_credit, api_refund]
+ROUTES = [payments_page, payment_new_page, payment_create_form, payment_reverse_form, apply_credit_form,
+    refund_form]

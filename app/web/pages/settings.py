@@ -5,92 +5,23 @@ from __future__ import annotations
 import asyncio
 from typing import Any
 
-import msgspec
-from litestar import Request, Response, get, patch, post
+from litestar import Request, Response, get, post
 from litestar.response import File, Template
-from msgspec import UNSET, UnsetType
 
 from app.common.logic import NotFound, ValidationFailed
 from app.config import Config
-from app.db.engine import write_transaction
 from app.documents import service as documents_service
 from app.documents.logic import PATTERN_FIELDS
-from app.mail import service as mail_service
 from app.render import service as render_service
 from app.settings import logic, service
 from app.taxes import service as taxes_service
-from app.web.api import mail_dto as mail_api
-from app.web.responses import form_data, iso, page, redirect
+from app.web.responses import form_data, page, redirect
 from app.web.security import OWNER_ONLY
 
 TEMPLATE_FIELDS = ("use_custom_templates",)   # saved by the Document templates section
+
+
 LOGO_MEDIA = {"png": "image/png", "jpg": "image/jpeg", "svg": "image/svg+xml"}
-
-
-class SettingsOut(mail_api.MailSettingsOut):  # the SMTP fields too (API.md); never the password
-    name: str
-    tagline: str
-    address_line1: str
-    address_line2: str
-    postal_code: str
-    city: str
-    region: str
-    country: str
-    email: str
-    phone: str
-    website: str
-    registration_number: str
-    tax_number: str
-    has_logo: bool
-    bank_account_holder: str
-    bank_name: str
-    bank_iban: str
-    bank_bic: str
-    default_currency: str
-    default_locale: str
-    time_zone: str
-    payment_terms_days: int
-    invoice_footer: str
-    facturx_enabled: bool
-    use_custom_templates: bool
-    invoice_number_pattern: str
-    quote_number_pattern: str
-    credit_note_number_pattern: str
-    quote_validity_days: int
-    default_terms: str
-    updated_at: str | None
-
-
-class SettingsIn(mail_api.MailSettingsIn, omit_defaults=True):  # smtp_*, accountant_email too
-    name: str | UnsetType = UNSET
-    tagline: str | UnsetType = UNSET
-    address_line1: str | UnsetType = UNSET
-    address_line2: str | UnsetType = UNSET
-    postal_code: str | UnsetType = UNSET
-    city: str | UnsetType = UNSET
-    region: str | UnsetType = UNSET
-    country: str | UnsetType = UNSET
-    email: str | UnsetType = UNSET
-    phone: str | UnsetType = UNSET
-    website: str | UnsetType = UNSET
-    registration_number: str | UnsetType = UNSET
-    tax_number: str | UnsetType = UNSET
-    bank_account_holder: str | UnsetType = UNSET
-    bank_name: str | UnsetType = UNSET
-    bank_iban: str | UnsetType = UNSET
-    bank_bic: str | UnsetType = UNSET
-    default_currency: str | UnsetType = UNSET
-    default_locale: str | UnsetType = UNSET
-    time_zone: str | UnsetType = UNSET
-    payment_terms_days: int | UnsetType = UNSET
-    invoice_footer: str | UnsetType = UNSET
-    facturx_enabled: bool | UnsetType = UNSET
-    use_custom_templates: bool | UnsetType = UNSET
-    invoice_number_pattern: str | UnsetType = UNSET
-    quote_number_pattern: str | UnsetType = UNSET
-    credit_note_number_pattern: str | UnsetType = UNSET
-    quote_validity_days: int | UnsetType = UNSET
-    default_terms: str | UnsetType = UNSET
 
 
 def templates_info(config: Config) -> dict[str, Any]:
@@ -98,11 +29,6 @@ def templates_info(config: Config) -> dict[str, Any]:
     return {"folder": render_service.custom_templates_dir(config.data_dir),
             "files": render_service.custom_template_files(config.data_dir),
             "defaults": [p.as_posix() for p in render_service.default_template_files()]}
-
-
-def settings_out(row: dict[str, Any]) -> SettingsOut:
-    fields = {f: iso(row[f]) for f in SettingsOut.__struct_fields__ if f in row}
-    return SettingsOut(**fields, has_logo=bool(row["logo_filename"]))
 
 
 async def _page(request: Request, config: Config, settings: dict[str, Any], values: dict[str, Any],
@@ -220,36 +146,5 @@ async def business_card(config: Config) -> Response:
                     headers={"Content-Disposition": 'inline; filename="business-card.pdf"'})
 
 
-@get("/api/v1/settings", tags=["settings"], opt=OWNER_ONLY)
-async def api_settings() -> SettingsOut:
-    out = settings_out(await service.get_settings())
-    return msgspec.structs.replace(out, **mail_api.mail_fields(await mail_service.get_mail_settings()))
-
-
-@patch("/api/v1/settings", tags=["settings"], opt=OWNER_ONLY)
-async def api_settings_update(request: Request, data: SettingsIn) -> SettingsOut:
-    given = {k: v for k, v in msgspec.structs.asdict(data).items() if v is not UNSET}
-    mail = {k: given.pop(k) for k in mail_api.MAIL_FIELDS if k in given}
-    patterns = {k: given.pop(k) for k in PATTERN_FIELDS.values() if k in given}
-    actor = request.scope["user"].user_id
-    async with write_transaction():  # all parts or none
-        if mail:
-            await mail_service.update_mail_settings(mail, actor_id=actor)
-        errors = []   # a bad pattern and a bad business field are reported together
-        try:
-            await documents_service.set_number_patterns(patterns, actor=actor)
-        except ValidationFailed as failed:
-            errors.extend(failed.errors)
-        try:
-            row = await service.update_settings(given, actor_id=actor)
-        except ValidationFailed as failed:
-            errors.extend(failed.errors)
-        if errors:
-            raise ValidationFailed(errors)
-    out = settings_out(row)
-    return msgspec.structs.replace(out, **mail_api.mail_fields(await mail_service.get_mail_settings()))
-
-
-ROUTES = [settings_page, settings_submit, settings_numbering, settings_logo_upload, settings_logo_delete, settings_logo,
-          settings_templates, settings_templates_copy, business_card,
-          api_settings, api_settings_update]
+ROUTES = [settings_page, settings_submit, settings_numbering, settings_logo_upload, settings_logo_delete,
+    settings_logo, settings_templates, settings_templates_copy, business_card]

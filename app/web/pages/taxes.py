@@ -4,44 +4,13 @@ from __future__ import annotations
 
 from typing import Any
 
-import msgspec
-from litestar import Request, Response, get, patch, post
+from litestar import Request, Response, get, post
 from litestar.response import Template
-from msgspec import UNSET, UnsetType
 
 from app.common.logic import ValidationFailed
 from app.taxes import logic, service
 from app.web.responses import form_data, page, redirect
 from app.web.security import OWNER_ONLY
-
-
-class TaxOut(msgspec.Struct):
-    code: str
-    name: str
-    rate: str
-    compound: bool
-    note: str
-    category: str
-    active: bool
-
-
-class TaxIn(msgspec.Struct, omit_defaults=True):
-    code: str | UnsetType = UNSET
-    name: str | UnsetType = UNSET
-    rate: str | UnsetType = UNSET
-    compound: bool | UnsetType = UNSET
-    note: str | UnsetType = UNSET
-    category: str | UnsetType = UNSET
-    active: bool | UnsetType = UNSET
-
-
-def tax_out(row: dict[str, Any]) -> TaxOut:
-    return TaxOut(code=row["code"], name=row["name"], rate=row["rate"], compound=bool(row["compound"]),
-                  note=row["note"], category=row["category"], active=bool(row["active"]))
-
-
-def _given(data: TaxIn) -> dict[str, Any]:
-    return {k: v for k, v in msgspec.structs.asdict(data).items() if v is not UNSET}
 
 
 async def _page(request: Request, values: dict[str, Any], errors: dict[str, str], status_code: int = 200) -> Template:
@@ -89,24 +58,4 @@ async def taxes_update(request: Request, code: str) -> Response:
                     request=request)
 
 
-@get("/api/v1/taxes", tags=["taxes"])
-async def api_taxes() -> list[TaxOut]:
-    return [tax_out(row) for row in await service.list_taxes()]
-
-
-@post("/api/v1/taxes", tags=["taxes"], opt=OWNER_ONLY)
-async def api_tax_create(data: TaxIn) -> TaxOut:
-    return tax_out(await service.create_tax(_given(data)))
-
-
-@get("/api/v1/taxes/{code:str}", tags=["taxes"])
-async def api_tax(code: str) -> TaxOut:
-    return tax_out(await service.get_tax(code))
-
-
-@patch("/api/v1/taxes/{code:str}", tags=["taxes"], opt=OWNER_ONLY)
-async def api_tax_update(code: str, data: TaxIn) -> TaxOut:
-    return tax_out(await service.update_tax(code, _given(data)))
-
-
-ROUTES = [taxes_page, taxes_create, taxes_preset, taxes_update, api_taxes, api_tax_create, api_tax, api_tax_update]
+ROUTES = [taxes_page, taxes_create, taxes_preset, taxes_update]

@@ -1,0 +1,98 @@
+"""The JSON API of render (under /api/v1): its routes and msgspec DTOs."""
+
+from __future__ import annotations
+
+import os
+from datetime import date
+from typing import Any
+
+from litestar import Response, get
+from litestar.background_tasks import BackgroundTask
+from litestar.params import QueryParameter
+from litestar.response import File
+
+from app.common.logic import Conflict
+from app.config import Config
+from app.documents import service as documents_service
+from app.documents.logic import CREDIT_NOTE, INVOICE, QUOTE, TYPE_PATHS
+from app.render import service
+from app.render.service import RenderError
+from app.web.responses import error_json
+
+
+def pdf_response(rendered: service.RenderedPdf, *, inline: bool) -> Response:
+    disposition = "inline" if inline else "attachment"
+    return Response(content=rendered.content, media_type="application/pdf",
+                    headers={"Content-Disposition": f'{disposition}; filename="{rendered.filename}"',
+                             "Cache-Control": "private, no-cache"})
+
+
+def _render_failed(error: RenderError) -> Response:
+    """API: the user's own template at fault is 422 with Typst's message (file, line) and the way back."""
+    if error.custom:
+        return error_json(422, str(error))
+    return error_json(500, f"The PDF could not be made: {error}")
+
+
+@get("/api/v1/clients/{client_id:int}/statement.pdf", tags=["ledger"], media_type="application/pdf")
+async def api_statement_pdf(config: Config, client_id: int, currency: str = "",
+                            date_from: date | None = QueryParameter(name="from", default=None),
+                            date_to: date | None = QueryParameter(name="to", default=None),
+                            inline: bool = False) -> Response:
+    """The client's statement for a period as a PDF (default: this year to today)."""
+    try:
+        rendered = await service.client_statement_pdf(client_id, date_from=date_from, date_to=date_to,
+                                                      currency=currency or None, data_dir=config.data_dir)
+    except RenderError as error:
+        return _render_failed(error)
+    return pdf_response(rendered, inline=inline)
+
+
+def _api_routes(doc_type: str) -> list[Any]:
+    base = f"/api/v1/{TYPE_PATHS[doc_type]}"
+    tag = [TYPE_PATHS[doc_type]]
+
+    @get(f"{base}/{{document_id:int}}/pdf", tags=tag, name=f"{doc_type}-pdf", media_type="application/pdf")
+    async def pdf(config: Config, document_id: int, inline: bool = False) -> Response:
+        """The PDF (issued invoices and credit notes: PDF/A-3 with the Factur-X XML inside)."""
+        try:
+            rendered = await service.document_pdf(document_id, doc_type=doc_type, data_dir=config.data_dir)
+        except RenderError as error:
+            return _render_failed(error)
+        return pdf_response(rendered, inline=inline)
+
+    async def _zip(config: Config, status: str, client_id: int | None, q: str, date_from: date | None,
+                   date_to: date | None) -> Response:
+        try:
+            path, count = await service.documents_zip(doc_type, status=status, client_id=client_id, q=q,
+                                                      date_from=date_from, date_to=date_to, data_dir=config.data_dir)
+        except RenderError as error:
+            return _render_failed(error)
+        name = f"{TYPE_PATHS[doc_type]}-{date_from or 'all'}-{date_to or 'all'}.zip"
+        return File(path=path, filename=name, media_type="application/zip", content_disposition_type="attachment",
+                    headers={"X-Document-Count": str(count)},
+                    background=BackgroundTask(os.unlink, path))
+
+    @get([f"{base}/export.zip", f"{base}/pdf.zip"], tags=tag, name=f"{doc_type}-zip", media_type="application/zip")
+    async def zip_(config: Config, status: str = "", client_id: int | None = None, q: str = "",
+                   date_from: date | None = QueryParameter(name="from", default=None),
+                   date_to: date | None = QueryParameter(name="to", default=None)) -> Response:
+        """A ZIP of the PDFs of the list with the same filters (drafts only when status=draft)."""
+        return await _zip(config, status, client_id, q, date_from, date_to)
+
+    routes = [pdf, zip_]
+    if doc_type in (INVOICE, CREDIT_NOTE):
+        @get(f"{base}/{{document_id:int}}/xml", tags=tag, name=f"{doc_type}-xml", media_type="application/xml")
+        async def xml(document_id: int, syntax: str = "factur-x") -> Response:
+            """The EN 16931 CII XML (`syntax=xrechnung` for the XRechnung CII guideline)."""
+            await documents_service.get_document(document_id, doc_type, with_lines=False)
+            content = await service.document_xml(document_id, xrechnung=syntax == "xrechnung")
+            if content is None:
+                raise Conflict("This document has no e-invoice form (a draft, or taxes EN 16931 cannot express).")
+            return Response(content=content, media_type="application/xml",
+                            headers={"Content-Disposition": f'attachment; filename="{document_id}-{syntax}.xml"'})
+        routes.append(xml)
+    return routes
+
+
+ROUTES = [*_api_routes(INVOICE), *_api_routes(QUOTE), *_api_routes(CREDIT_NOTE), api_statement_pdf]
