@@ -74,7 +74,7 @@ def test_a_failed_write_raises_the_folders_problem_and_commits_nothing(config, o
     with pytest.raises(DiskFull) as refused:
         run(fill())
     assert isinstance(refused.value.__cause__, sqlite3.OperationalError)
-    assert run(service.count_clients())["active"] == 0
+    assert run(service.count_clients()).active == 0
 
 
 def test_reading_a_database_never_writes_the_folder(config, owner, tmp_path):
@@ -123,7 +123,7 @@ def test_a_read_only_start_serves_a_private_copy_that_goes_at_stop(config, owner
     copy_dir = datafolder.WATCH.copy_dir
     assert copy_dir is not None and engine.DB.path == str(copy_dir / "counterfoil.sqlite")
     assert os.stat(copy_dir).st_mode & 0o077 == 0
-    assert run(service.count_clients())["active"] == 1
+    assert run(service.count_clients()).active == 1
     with pytest.raises(DataFolderReadOnly):
         run(service.create_client({"name": "Refused"}))
     assert run(auth_service.create_launch_token(60))   # what signing in writes goes into the copy
