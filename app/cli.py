@@ -103,6 +103,15 @@ async def _open(config: Config) -> None:
     await open_database(config)
 
 
+async def _close(config: Config) -> None:
+    """A command is done with the database: its connections close, and, unless a server holds the folder
+    (it does so at its own stop), the write-ahead log is folded into the database file."""
+    from app.backup import service as backup_service
+    from app.db.lifecycle import close_database
+
+    await close_database(checkpoint=backup_service.server_port(config) is None)
+
+
 def cmd_init(args: argparse.Namespace) -> int:
     from app.auth import service as auth_service
     from app.common.logic import Conflict, ValidationFailed
@@ -115,8 +124,12 @@ def cmd_init(args: argparse.Namespace) -> int:
 
     async def run() -> None:
         await _open(config)
-        await auth_service.setup_owner({"business_name": args.business_name, "name": args.owner_name,
-                                        "email": args.owner_email, "password": password, "password_repeat": password})
+        try:
+            await auth_service.setup_owner({"business_name": args.business_name, "name": args.owner_name,
+                                            "email": args.owner_email, "password": password,
+                                            "password_repeat": password})
+        finally:
+            await _close(config)
     try:
         asyncio.run(run())
     except ValidationFailed as failed:
@@ -135,7 +148,10 @@ def cmd_token_create(args: argparse.Namespace) -> int:
 
     async def run() -> str:
         await _open(config)
-        return await auth_service.create_api_token_for_owner(args.name, scope=args.scope, valid_until=args.expires)
+        try:
+            return await auth_service.create_api_token_for_owner(args.name, scope=args.scope, valid_until=args.expires)
+        finally:
+            await _close(config)
     try:
         print(asyncio.run(run()))
     except ValidationFailed as failed:
@@ -154,20 +170,48 @@ def cmd_demo(args: argparse.Namespace) -> int:
 
     async def run() -> dict[str, int]:
         await _open(config)
-        return await demo.fill(config, clients=args.clients, invoices=args.invoices)
+        try:
+            return await demo.fill(config, clients=args.clients, invoices=args.invoices)
+        finally:
+            await _close(config)
     counts = asyncio.run(run())
     print("Demo data added: " + ", ".join(f"{n} {what}" for what, n in counts.items()))
     return 0
 
 
 def cmd_check(args: argparse.Namespace) -> int:
-    from app.integrity.service import run_checks
+    """SQLite's full integrity check first (a damaged file is named, with the newest backups), then the
+    books. Reads only, so a read-only folder can be checked; an older schema is upgraded first when the
+    folder can be written."""
+    from app.backup import service as backup_service
+    from app.db import datafolder
+    from app.db.lifecycle import inspect_database
+    from app.integrity.service import integrity_breaks, run_checks
 
     config = _config(args)
-    if not config.database_path.exists():
+    if not config.database_path.is_file() or config.database_path.stat().st_size == 0:
+        inspect_database(config)   # refuses an emptied database where data was (DatabaseMissing)
         raise UserError(f"no Counterfoil database in {config.data_dir}")
-    asyncio.run(_open(config))
-    breaks = run_checks(config.database_path)
+    writable = datafolder.database_writable(config.database_path)
+    if writable:
+        backup_service.recover_interrupted_restore(config)   # a restore cut short finishes or is undone first
+    damaged = integrity_breaks(config.database_path)
+    if damaged:
+        for item in damaged:
+            print(f"BREAK {item}")
+        print(f"counterfoil check: {config.database_path} is damaged ({len(damaged)} problem(s) reported by SQLite). "
+              + backup_service.recovery_advice(config, damaged=True), file=sys.stderr)
+        return 1
+    inspection = inspect_database(config, quick_check=False)   # refuses a newer schema
+    if inspection.needs_migration:
+        if not writable:
+            raise UserError(f"{config.database_path} was made by an older Counterfoil and must be upgraded before it "
+                            f"can be checked, which needs a writable folder: {config.data_dir} is read-only")
+        async def upgrade() -> None:
+            await _open(config)
+            await _close(config)
+        asyncio.run(upgrade())
+    breaks = run_checks(config.database_path, integrity=False)
     for item in breaks:
         print(f"BREAK {item}")
     if breaks:
@@ -222,6 +266,7 @@ def cmd_backup_export(args: argparse.Namespace) -> int:
 
     from app.backup import logic
     from app.backup import service as backup_service
+    from app.common.logic import describe_size
 
     config = _config(args)
     if not config.database_path.is_file():
@@ -242,7 +287,7 @@ def cmd_backup_export(args: argparse.Namespace) -> int:
         raise UserError(error.message) from None
     counts = logic.summary_counts(result.manifest["row_counts"])
     files, _ = logic.attachment_summary(result.manifest)
-    print(f"Backup written: {result.path} ({logic.describe_size(result.size)}; "
+    print(f"Backup written: {result.path} ({describe_size(result.size)}; "
           + ", ".join(f"{n} {label}" for label, n in counts[:3]) + f", {files} attachment(s)). "
           "Keep the passphrase safe: without it this backup cannot be restored.")
     return 0
@@ -304,7 +349,20 @@ def cmd_serve(args: argparse.Namespace) -> int:
     return serve(config, open_in_browser=not getattr(args, "no_browser", False))
 
 
+def _with_recovery_advice(error: Exception) -> str:
+    """A refused database's message, with the newest backups when one would help."""
+    from app.backup import service as backup_service
+    from app.db.datafolder import DatabaseDamaged, DatabaseRefused
+
+    message = getattr(error, "message", str(error))
+    if isinstance(error, DatabaseRefused) and error.backups_help:
+        message += " " + backup_service.recovery_advice(Config.for_data_dir(error.data_dir),
+                                                        damaged=isinstance(error, DatabaseDamaged))
+    return message
+
+
 def main(argv: list[str] | None = None) -> int:
+    from app.db.datafolder import DataFolderProblem
     from app.db.lifecycle import SQLiteTooOld
 
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
@@ -323,6 +381,9 @@ def main(argv: list[str] | None = None) -> int:
         return 1
     except SQLiteTooOld as error:
         print(f"counterfoil: {error}", file=sys.stderr)
+        return 1
+    except DataFolderProblem as error:
+        print(f"counterfoil: {_with_recovery_advice(error)}", file=sys.stderr)
         return 1
     except KeyboardInterrupt:
         return 130

@@ -79,6 +79,22 @@ class InstanceLock:
             raise
         self._file = os.fdopen(fd, "r+b")
 
+    def acquire_read_only(self) -> None:
+        """The same, in a data folder that cannot be written: the lock is taken through a read-only
+        descriptor (no record can be written there), and without a lock file nothing is held (nobody
+        can change that folder anyway)."""
+        try:
+            fd = os.open(self.path, os.O_RDONLY | _BINARY)
+        except FileNotFoundError:
+            return
+        try:
+            if not _try_lock(fd):
+                raise AlreadyRunning(_recorded_port(fd))
+        except BaseException:
+            os.close(fd)
+            raise
+        self._file = os.fdopen(fd, "rb")
+
     def record(self, port: int) -> None:
         """Write the holder's pid and port, for a second launch to read."""
         assert self._file is not None, "record() before acquire()"

@@ -60,7 +60,11 @@ def write_launch_page(config: Config, token: str) -> Path:
         f"<meta http-equiv='refresh' content='0; url={html.escape(url, quote=True)}'>"
         f"<p>Opening Counterfoil… <a href='{html.escape(url, quote=True)}'>continue</a></p>"
     )
-    path = config.launch_page_path
+    from app.db import datafolder
+
+    # A read-only data folder cannot hold the page: it goes beside the private copy being served.
+    copy_dir = datafolder.WATCH.copy_dir
+    path = copy_dir / config.launch_page_path.name if copy_dir is not None else config.launch_page_path
     fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
     with os.fdopen(fd, "w") as handle:
         handle.write(page)
@@ -97,34 +101,49 @@ def wait_until_serving(config: Config, timeout_s: float = 15.0) -> bool:
 
 
 def serve(config: Config, *, open_in_browser: bool = True) -> int:
+    from app.backup import service as backup_service
+    from app.db import datafolder
     from app.db.lifecycle import open_database
     from app.paths import ensure_private_dir
     from app.web.server import run_server
 
-    ensure_private_dir(config.data_dir)
+    read_only = config.data_dir.is_dir() and not datafolder.folder_writable(config.data_dir)
+    if not read_only:
+        ensure_private_dir(config.data_dir)
     lock = InstanceLock(config.lock_path)
     try:
-        lock.acquire()
+        lock.acquire_read_only() if read_only else lock.acquire()
     except AlreadyRunning as running:
         config.port = running.port or config.port
         print(f"Counterfoil is already running for {config.data_dir} on {config.base_url()}.", file=sys.stderr)
         if open_in_browser:
             # Only a launch token is written: the running server migrated the database at its start,
             # and a second program must never change the schema under it.
-            asyncio.run(open_database(config, migrate=False))
+            try:
+                asyncio.run(open_database(config, migrate=False))
+            except datafolder.DataFolderReadOnly:
+                print("The data folder is read-only, so no sign-in link can be written: open the running "
+                      "Counterfoil's window, or sign in with your password.", file=sys.stderr)
+                return 0
             open_browser(config)
         return 0
     try:
-        from app.backup.service import recover_interrupted_restore
-
-        recover_interrupted_restore(config, lock_held=True)   # a restore cut short finishes or is undone first
+        if not read_only:
+            backup_service.recover_interrupted_restore(config, lock_held=True)   # a cut-short restore first
         asyncio.run(open_database(config))
+        serving_copy = datafolder.WATCH.serving_copy
+        if not serving_copy:
+            backup_service.remove_leftovers(config)   # .part files, .backup-work/, abandoned export snapshots
         sock = bind_socket(config.host, config.port)
         config.port = sock.getsockname()[1]
-        lock.record(config.port)
+        if not serving_copy:
+            lock.record(config.port)
         if config.host not in ("127.0.0.1", "localhost", "::1"):
             print(f"WARNING: listening on {config.host}: other computers on the network can reach this "
                   "Counterfoil. Use the default 127.0.0.1 unless you mean it.", file=sys.stderr)
+        if serving_copy:
+            print(f"READ-ONLY: the data folder {config.data_dir} cannot be written. Counterfoil shows its data "
+                  "and can export a backup, but saves no changes.", file=sys.stderr)
         print(f"Counterfoil {config.base_url()}  (data: {config.data_dir})", file=sys.stderr, flush=True)
         if open_in_browser:
             def opener() -> None:
@@ -135,3 +154,4 @@ def serve(config: Config, *, open_in_browser: bool = True) -> int:
         return 0
     finally:
         lock.release()
+        datafolder.release_copy()

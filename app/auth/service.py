@@ -6,7 +6,7 @@ import asyncio
 import functools
 import logging
 import secrets
-from collections.abc import Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
@@ -18,6 +18,7 @@ from app.auth import logic
 from app.auth.logic import Identity
 from app.auth.tables import ApiToken, LaunchToken, LoginAttempt, Session, User
 from app.common.logic import Conflict, FieldError, Forbidden, NotFound, ValidationFailed
+from app.db.datafolder import DataFolderProblem
 from app.db.engine import write_transaction
 from app.settings import service as settings_service
 
@@ -176,7 +177,7 @@ async def login(email: str, password: str, *, caller: str = "") -> dict[str, Any
     who: Combinable = LoginAttempt.email == email
     if caller:
         who = who | (LoginAttempt.remote == caller)
-    async with write_transaction():
+    async with write_transaction(bookkeeping=True):
         failures = await LoginAttempt.select(LoginAttempt.at).where(
             (LoginAttempt.succeeded == False) & (LoginAttempt.at >= since) & who  # noqa: E712
         ).output(as_list=True)
@@ -192,7 +193,7 @@ async def login(email: str, password: str, *, caller: str = "") -> dict[str, Any
     if not (user and ok):
         log.warning("failed sign-in for %s (%s)", email, caller or "no session")
         raise ValidationFailed([FieldError("password", "Email or password is not right")], detail="Sign-in failed.")
-    async with write_transaction():
+    async with write_transaction(bookkeeping=True):
         await LoginAttempt.update({LoginAttempt.succeeded: True}).where(LoginAttempt.id == attempt)
         await User.update({User.last_login_at: now}).where(User.id == user["id"])
     log.info("sign-in for %s", email)
@@ -216,11 +217,21 @@ async def start_session(user_id: int | None, *, lifetime_s: int, how: str = "pas
     session_id = secrets.token_urlsafe(32)
     csrf = secrets.token_urlsafe(32)
     now = _now()
-    async with write_transaction():
+    async with write_transaction(bookkeeping=True):
         await Session.insert(Session(id_hash=logic.token_hash(session_id), user=user_id, csrf_token=csrf,
                                      created_at=now, last_seen_at=now,
                                      expires_at=now + timedelta(seconds=lifetime_s), how=how))
     return session_id, csrf
+
+
+async def _unless_the_folder_refuses(write: Callable[[], Awaitable[Any]]) -> None:
+    """A bookkeeping write that may be skipped (a session's last use, an expired session's removal): a data
+    folder that is gone or read-only must not stop the signed-in from reading their data."""
+    try:
+        async with write_transaction(bookkeeping=True):
+            await write()
+    except DataFolderProblem as problem:
+        log.debug("bookkeeping skipped: %s", problem.message)
 
 
 async def load_session(session_id: str, *, idle_timeout_s: int, lifetime_s: int) -> tuple[Identity | None, str] | None:
@@ -236,12 +247,11 @@ async def load_session(session_id: str, *, idle_timeout_s: int, lifetime_s: int)
     now = _now()
     if logic.session_expired(created_at=row["created_at"], last_seen_at=row["last_seen_at"], now=now,
                              idle_timeout_s=idle_timeout_s, lifetime_s=lifetime_s):
-        async with write_transaction():
-            await Session.delete().where(Session.id == row["id"])
+        await _unless_the_folder_refuses(lambda: Session.delete().where(Session.id == row["id"]))
         return None
     if now - row["last_seen_at"] > LAST_SEEN_GRANULARITY:
-        async with write_transaction():
-            await Session.update({Session.last_seen_at: now}).where(Session.id == row["id"])
+        await _unless_the_folder_refuses(
+            lambda: Session.update({Session.last_seen_at: now}).where(Session.id == row["id"]))
     if row["user"] is None:
         return None, row["csrf_token"]
     if not row["user.active"]:
@@ -252,13 +262,13 @@ async def load_session(session_id: str, *, idle_timeout_s: int, lifetime_s: int)
 
 
 async def end_session(session_id: str) -> None:
-    async with write_transaction():
+    async with write_transaction(bookkeeping=True):
         await Session.delete().where(Session.id_hash == logic.token_hash(session_id))
 
 
 async def purge_expired_sessions(*, idle_timeout_s: int, lifetime_s: int) -> int:
     now = _now()
-    async with write_transaction():
+    async with write_transaction(bookkeeping=True):
         stale = await Session.select(Session.id).where(
             (Session.last_seen_at < now - timedelta(seconds=idle_timeout_s))
             | (Session.created_at < now - timedelta(seconds=lifetime_s))
@@ -352,8 +362,8 @@ async def identity_for_token(token: str) -> Identity | None:
         raise TokenExpired(row["valid_until"])
     now = _now()
     if row["last_used_at"] is None or now - row["last_used_at"] > LAST_SEEN_GRANULARITY:
-        async with write_transaction():
-            await ApiToken.update({ApiToken.last_used_at: now}).where(ApiToken.id == row["id"])
+        await _unless_the_folder_refuses(
+            lambda: ApiToken.update({ApiToken.last_used_at: now}).where(ApiToken.id == row["id"]))
     return Identity(user_id=row["user"], email=row["user.email"], name=row["user.name"] or row["user.email"],
                     role=row["user.role"], via="token", token_scope=row["scope"])
 
@@ -363,7 +373,7 @@ async def identity_for_token(token: str) -> Identity | None:
 async def create_launch_token(ttl_s: int) -> str:
     token = secrets.token_urlsafe(32)
     now = _now()
-    async with write_transaction():
+    async with write_transaction(bookkeeping=True):
         await LaunchToken.insert(LaunchToken(token_hash=logic.token_hash(token), created_at=now,
                                              expires_at=now + timedelta(seconds=ttl_s)))
     return token
@@ -372,7 +382,7 @@ async def create_launch_token(ttl_s: int) -> str:
 async def redeem_launch_token(token: str) -> dict[str, Any] | None:
     """Spend a one-time launch token; returns the owner to sign in, or None."""
     now = _now()
-    async with write_transaction():
+    async with write_transaction(bookkeeping=True):
         row = await LaunchToken.select().where(LaunchToken.token_hash == logic.token_hash(token or "")).first()
         if row is None or row["used_at"] is not None or row["expires_at"] < now:
             return None

@@ -20,7 +20,10 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from app.common.logic import FieldError, Form, ValidationFailed
+from app.common.logic import FieldError, Form, ValidationFailed, describe_size
+
+# The schema rule is the database's own (a data folder is judged by it too); re-exported for the backup code.
+from app.db.logic import SchemaComparison, compare_schema, schema_version  # noqa: F401
 
 # -- the container -------------------------------------------------------------
 
@@ -204,14 +207,6 @@ def pack_header(fields: bytes, mac: bytes) -> bytes:
     return fields + mac + header_checksum(fields + mac)
 
 
-def describe_size(n: int) -> str:
-    for unit, size in (("GiB", 1 << 30), ("MiB", 1 << 20), ("KiB", 1 << 10)):
-        if n >= size:
-            value = n / size
-            return f"{value:.0f} {unit}" if value >= 10 or value == int(value) else f"{value:.1f} {unit}"
-    return f"{n} bytes"
-
-
 def check_kdf(kdf: KdfParams) -> None:
     """Refuse parameters outside what Counterfoil reads, before anything is allocated."""
     if kdf.memory_kib > MAX_MEMORY_KIB:
@@ -358,11 +353,6 @@ def build_manifest(*, app_version: str, created_at: datetime, business_name: str
     }
 
 
-def schema_version(migrations: Mapping[str, Iterable[str]]) -> str:
-    """The newest migration id (Piccolo ids are timestamps, so they sort by age)."""
-    return max((i for ids in migrations.values() for i in ids), default="")
-
-
 def _invalid(what: str) -> ContentInvalid:
     return ContentInvalid(f"The backup's contents do not match its manifest: {what}. " + UNCHANGED)
 
@@ -429,28 +419,6 @@ def check_manifest(manifest: Any, seen: Mapping[str, MemberDigest]) -> dict[str,
             raise _invalid(f"{name!r} has a different size or SHA-256")
     assert isinstance(manifest, dict)  # listed_files refused anything else
     return manifest
-
-
-@dataclass(frozen=True)
-class SchemaComparison:
-    missing_here: dict[str, list[str]]     # in the bundle, unknown to this program: it is newer
-    missing_there: dict[str, list[str]]    # known here, not applied in the bundle: migrate it
-
-    @property
-    def newer(self) -> bool:
-        return bool(self.missing_here)
-
-    @property
-    def needs_migration(self) -> bool:
-        return bool(self.missing_there)
-
-
-def compare_schema(bundle: Mapping[str, Iterable[str]], known: Mapping[str, Iterable[str]]) -> SchemaComparison:
-    bundle_sets = {app: set(ids) for app, ids in bundle.items()}
-    known_sets = {app: set(ids) for app, ids in known.items()}
-    missing_here = {app: sorted(ids - known_sets.get(app, set())) for app, ids in bundle_sets.items()}
-    missing_there = {app: sorted(ids - bundle_sets.get(app, set())) for app, ids in known_sets.items()}
-    return SchemaComparison({a: i for a, i in missing_here.items() if i}, {a: i for a, i in missing_there.items() if i})
 
 
 def newer_schema(app_version: str) -> NewerSchema:
@@ -756,3 +724,42 @@ def export_filename(business_name: str, now: datetime) -> str:
     ascii_name = unicodedata.normalize("NFKD", business_name).encode("ascii", "ignore").decode()
     slug = re.sub(r"[^A-Za-z0-9]+", "-", ascii_name).strip("-").lower()[:40]
     return f"counterfoil-{slug + '-' if slug else ''}{now:%Y%m%d-%H%M}{SUFFIX}"
+
+
+_TIME_IN_NAME_RE = re.compile(r"(\d{8})-(\d{4})(\d{2})?(?!\d)")
+
+
+def time_in_name(name: str) -> datetime | None:
+    """When a kept copy or a backup was made, from its name: pre-restore-20260501-101500.sqlite,
+    counterfoil-20260501-101500.counterfoil, counterfoil-my-shop-20260501-1015.counterfoil."""
+    match = _TIME_IN_NAME_RE.search(name)
+    if match is None:
+        return None
+    try:
+        return datetime.strptime(match.group(1) + match.group(2) + (match.group(3) or "00"), "%Y%m%d%H%M%S")
+    except ValueError:
+        return None
+
+
+def recovery_advice(database: str, kept: tuple[str, datetime] | None, scheduled: tuple[str, datetime] | None,
+                    *, damaged: bool) -> str:
+    """What to do with a damaged or emptied database: the newest copies there are (`kept`: the newest
+    `pre-restore-*.sqlite`, `scheduled`: the newest scheduled backup, each with when it was made), and how
+    to put one back. The damaged file is kept aside, never overwritten: it may still be needed."""
+    if kept is None and scheduled is None:
+        salvage = " (`sqlite3 counterfoil.sqlite .recover` may save part of it)" if damaged else ""
+        return (f"No backup was found (no pre-restore copy beside it, no scheduled backups). Keep {database} "
+                f"as it is{salvage}; to restore a backup you keep elsewhere: quit Counterfoil, rename the file, "
+                "then `counterfoil backup import FILE`.")
+    ways = []
+    if scheduled is not None:
+        ways.append(f"restore the newest scheduled backup, {scheduled[0]} (made {scheduled[1]:%Y-%m-%d %H:%M}), "
+                    f"with `counterfoil backup import \"{scheduled[0]}\"`")
+    if kept is not None:
+        ways.append(f"copy {kept[0]} (kept before a restore, {kept[1]:%Y-%m-%d %H:%M}) to {database}")
+    newer = ""
+    if kept is not None and scheduled is not None:
+        newer = " The newer of the two is " + ("the scheduled backup." if scheduled[1] >= kept[1] else
+                                               "the pre-restore copy.")
+    return (f"To get your data back: quit Counterfoil, rename {database} (keep it), then "
+            + ", or ".join(ways) + "." + newer)

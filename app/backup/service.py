@@ -4,7 +4,10 @@ Export: a consistent snapshot of the database (SQLite's backup API, then
 `PRAGMA integrity_check` on the copy), every attachment, the user's own document
 templates (`templates/`; the PDF cache is left out) and a manifest go, as a
 tar stream, through the streaming encryptor into `FILE.part`, which becomes FILE
-only once complete. Memory stays flat whatever the data size.
+only once complete. Memory stays flat whatever the data size. The snapshot is made in a
+private folder beside FILE (`.counterfoil-export-*`), never in the data folder, which may be
+full or read-only; it is removed when the export ends, and one left by an export that was
+killed is removed by the next export to that folder or the server's next start.
 
 Import happens in two steps, so the live data is touched only when everything is known
 to be good:
@@ -45,6 +48,7 @@ import shutil
 import sqlite3
 import stat
 import tarfile
+import tempfile
 import time
 from collections.abc import AsyncIterator, Callable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
@@ -69,16 +73,19 @@ from app.backup.logic import (
     RestoreRefused,
 )
 from app.backup.tables import BackupSettings
+from app.common.logic import describe_size
 from app.config import Config
-from app.db import engine
+from app.db import datafolder, engine
 from app.db.engine import write_transaction
-from app.db.migrate import MigrationError, apply_migrations, known_migrations, names_after_squash, squashed_migrations
+from app.db.logic import compare_schema
+from app.db.migrate import MigrationError, apply_migrations, known_migrations, schema_against_program
 from app.instance import AlreadyRunning, InstanceLock, running_port
 from app.paths import ensure_private_dir, fsync_dir, fsync_file
 
 log = logging.getLogger("counterfoil.backup")
 
-WORK_DIR_NAME = ".backup-work"
+WORK_DIR_NAME = datafolder.WORK_DIR_NAME   # removed whole at the server's start
+EXPORT_STAGING_PREFIX = ".counterfoil-export-"
 PASSPHRASE_FILE = "backup-passphrase"
 TEMPLATES_DIR_NAME = "templates"   # the user's Typst templates; bundled beside attachments/ (cache/ never is)
 COPY_BLOCK = 1024 * 1024
@@ -117,12 +124,21 @@ def _remove_work_folder(config: Config, folder: Path) -> None:
 
 
 def new_download_folder(config: Config) -> Path:
-    """A private folder for a bundle on its way to the browser; removed once it is sent."""
-    return _new_work_folder(config, "download")
+    """A private folder for a bundle on its way to the browser; removed once it is sent. In the data
+    folder, or in the temporary folder when the data folder cannot be written (a read-only start)."""
+    try:
+        return _new_work_folder(config, "download")
+    except OSError as error:
+        if datafolder.problem_from(error) is None and datafolder.folder_writable(config.data_dir):
+            raise
+        return Path(tempfile.mkdtemp(prefix="counterfoil-download-"))
 
 
 def remove_download_folder(config: Config, folder: Path) -> None:
-    _remove_work_folder(config, folder)
+    if folder.parent == work_dir(config):
+        _remove_work_folder(config, folder)
+    else:
+        shutil.rmtree(folder, ignore_errors=True)
 
 
 def discard_pending_restores(config: Config) -> None:
@@ -208,10 +224,14 @@ def _integrity_ok(connection: sqlite3.Connection) -> str | None:
 
 
 def take_snapshot(source: Path, target: Path) -> None:
-    """A consistent copy of the live database: one backup step is one read transaction."""
+    """A consistent copy of the live database: one backup step is one read transaction (also from a
+    read-only folder, `datafolder.connect_reading`)."""
     if not source.is_file() or source.stat().st_size == 0:
         raise BackupError(f"There is no Counterfoil database in {source.parent} to back up.")
-    src = sqlite3.connect(source, timeout=engine.BUSY_TIMEOUT_S)
+    try:
+        src = datafolder.connect_reading(source)
+    except datafolder.DataFolderReadOnly as error:
+        raise BackupError(error.message) from None
     try:
         fd = os.open(target, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
         os.close(fd)
@@ -336,7 +356,12 @@ def export_bundle(config: Config, target: Path, passphrase: str, *, overwrite: b
     if not target.parent.is_dir():
         raise BackupError(f"The folder {target.parent} does not exist (is the USB stick plugged in?).")
     created_at = (now or datetime.now(UTC)).astimezone(UTC).replace(microsecond=0)
-    folder = _new_work_folder(config, "export")
+    try:
+        folder, staging_lock = _new_export_staging(target.parent)
+    except OSError as error:
+        if error.errno == errno.ENOSPC:
+            raise BackupError(f"Not enough free space in {target.parent} for the backup.") from None
+        raise BackupError(f"Cannot write to {target.parent}: {error.strerror}.") from None
     partial = target.with_name(target.name + ".part")
     checking: Future[DatabaseFacts] | None = None
     try:
@@ -391,7 +416,110 @@ def export_bundle(config: Config, target: Path, passphrase: str, *, overwrite: b
     finally:
         if checking is not None:
             checking.exception()   # wait for it: the snapshot it reads is about to be removed
-        _remove_work_folder(config, folder)
+        staging_lock.release()
+        shutil.rmtree(folder, ignore_errors=True)   # the unencrypted snapshot goes with the export
+
+
+def _new_export_staging(folder: Path) -> tuple[Path, InstanceLock]:
+    """A private folder beside the bundle for the database snapshot: on the target's disk, never in the data
+    folder (which may be full or read-only). It is locked while the export runs, so that an export killed
+    midway leaves nothing that the next one (or the next start, `remove_abandoned_exports`) keeps."""
+    remove_abandoned_exports(folder)
+    staging = folder / f"{EXPORT_STAGING_PREFIX}{secrets.token_hex(8)}"
+    staging.mkdir(mode=0o700)
+    lock = InstanceLock(staging / "in-use.lock")
+    try:
+        lock.acquire()
+    except BaseException:
+        shutil.rmtree(staging, ignore_errors=True)
+        raise
+    return staging, lock
+
+
+def remove_abandoned_exports(folder: Path) -> list[Path]:
+    """Snapshots of exports that were killed midway (their lock is free) and their unfinished bundles
+    (`*.counterfoil.part` older than an hour: a running export rewrites its own constantly)."""
+    removed: list[Path] = []
+    try:
+        entries = list(folder.iterdir())
+    except OSError:
+        return removed
+    now = time.time()
+    for entry in entries:
+        try:
+            if (entry.name.startswith(EXPORT_STAGING_PREFIX) and entry.is_dir() and not entry.is_symlink()
+                    and running_port(entry / "in-use.lock") is None):
+                shutil.rmtree(entry, ignore_errors=True)
+            elif (entry.name.endswith(logic.SUFFIX + ".part") and entry.is_file()
+                  and now - entry.stat().st_mtime > STALE_AFTER_S):
+                entry.unlink()
+            else:
+                continue
+        except OSError:
+            continue
+        removed.append(entry)
+    return removed
+
+
+def remove_leftovers(config: Config) -> list[Path]:
+    """At the server's start (instance lock held, a cut-short restore already recovered): what interrupted
+    work left in the data folder (datafolder.remove_leftovers) and in the scheduled backups' folder."""
+    removed = datafolder.remove_leftovers(config.data_dir)
+    folder = scheduled_folder(config)
+    if folder is not None:
+        removed += remove_abandoned_exports(folder)
+    return removed
+
+
+def _read_schedule(config: Config) -> tuple[str, str]:
+    """The scheduled backups' folder and last file, read straight from the file (it may be damaged)."""
+    try:
+        connection = datafolder.connect_reading(config.database_path)
+    except (sqlite3.Error, datafolder.DataFolderProblem):
+        return "", ""
+    try:
+        row = connection.execute("SELECT folder, last_success_file FROM backup_settings WHERE id = ?",
+                                 (SETTINGS_ID,)).fetchone()
+    except sqlite3.Error:
+        row = None
+    finally:
+        connection.close()
+    return (str(row[0] or ""), str(row[1] or "")) if row else ("", "")
+
+
+def scheduled_folder(config: Config) -> Path | None:
+    folder = _read_schedule(config)[0]
+    return Path(folder) if folder and Path(folder).is_dir() else None
+
+
+def newest_backups(config: Config) -> tuple[tuple[Path, datetime] | None, tuple[Path, datetime] | None]:
+    """The newest copy kept before a restore (`pre-restore-*.sqlite` in the data folder) and the newest
+    scheduled backup (in its folder, else the last one recorded), each with when it was made."""
+    def newest(paths: list[Path]) -> tuple[Path, datetime] | None:
+        dated = []
+        for path in paths:
+            try:
+                if path.is_file() and path.stat().st_size > 0:   # the time in its name, else when last written
+                    made = logic.time_in_name(path.name) or datetime.fromtimestamp(path.stat().st_mtime)
+                    dated.append((path, made))
+            except OSError:
+                continue
+        return max(dated, key=lambda item: item[1]) if dated else None
+
+    kept = newest(list(config.data_dir.glob("pre-restore-*.sqlite")))
+    folder, last_file = _read_schedule(config)
+    candidates = [Path(last_file)] if last_file else []
+    if folder and Path(folder).is_dir():
+        candidates += list(Path(folder).glob("*" + logic.SUFFIX))
+    return kept, newest(candidates)
+
+
+def recovery_advice(config: Config, *, damaged: bool) -> str:
+    """What to do when the database is damaged or was emptied: the newest backups, and how to put one back."""
+    kept, scheduled = newest_backups(config)
+    return logic.recovery_advice(str(config.database_path),
+                                 (str(kept[0]), kept[1]) if kept else None,
+                                 (str(scheduled[0]), scheduled[1]) if scheduled else None, damaged=damaged)
 
 
 # -- staging and verifying a bundle -------------------------------------------------------
@@ -438,12 +566,13 @@ def _check_space(folder: Path, needed: int) -> None:
     free = shutil.disk_usage(probe).free
     if free < needed + 64 * 1024 * 1024:
         raise RestoreRefused(f"Not enough free space to restore: the backup needs about "
-                             f"{logic.describe_size(needed)}, {logic.describe_size(free)} is free. " + UNCHANGED)
+                             f"{describe_size(needed)}, {describe_size(free)} is free. " + UNCHANGED)
 
 
 def stage_bundle(config: Config, source: Path | IO[bytes], passphrase: str, *,
                  progress: Progress | None = None) -> Staged:
     """Decrypt and check everything into a private folder; raise a BackupError and leave nothing behind otherwise."""
+    datafolder.before_write()   # a server whose folder is read-only or gone restores nothing (DataFolderProblem)
     handle: IO[bytes]
     own_handle = isinstance(source, (str, Path))
     if isinstance(source, (str, Path)):
@@ -664,10 +793,9 @@ def _needs_migration(applied: dict[str, list[str]], app_version: str) -> bool:
     count as that one, and such a database needs migrating (its `migration` table is rewritten).
     """
     try:
-        named = names_after_squash(applied, squashed_migrations())
+        comparison, named = schema_against_program(applied)
     except MigrationError as error:
         raise ContentInvalid(f"The backup's database cannot be upgraded: {error}. " + UNCHANGED) from None
-    comparison = logic.compare_schema(named, known_migrations())
     if comparison.newer:
         raise logic.newer_schema(app_version)
     return comparison.needs_migration or named != {app: sorted(ids) for app, ids in applied.items()}
@@ -723,7 +851,7 @@ async def _migrate_live(config: Config) -> None:
         connection.close()
     if problem:
         raise ContentInvalid(f"the upgraded database fails its integrity check ({problem})")
-    if logic.compare_schema(facts.migrations, known_migrations()).needs_migration:
+    if compare_schema(facts.migrations, known_migrations()).needs_migration:
         raise ContentInvalid("the database could not be brought up to date")
 
 
@@ -743,6 +871,7 @@ async def apply_staged(config: Config, staged: Staged, *, in_server: bool = Fals
     old_umask = os.umask(0o077)
     try:
         async with engine.writes_paused() if in_server else _nothing():
+            datafolder.before_write()
             try:
                 await asyncio.to_thread(restore.recover, config)   # an earlier restore cut short, if any
                 swapped = await asyncio.to_thread(restore.swap_in, config, staged.folder, moment,
@@ -829,11 +958,15 @@ def save_scheduled_passphrase(config: Config, passphrase: str) -> None:
     path = passphrase_path(config)
     partial = path.with_name(path.name + ".part")
     partial.unlink(missing_ok=True)
-    with _open_new_private(partial) as out:
-        out.write(passphrase.encode("utf-8"))
-        out.flush()
-        os.fsync(out.fileno())
-    os.replace(partial, path)
+    try:
+        with _open_new_private(partial) as out:
+            out.write(passphrase.encode("utf-8"))
+            out.flush()
+            os.fsync(out.fileno())
+        os.replace(partial, path)
+    except BaseException:
+        partial.unlink(missing_ok=True)
+        raise
     os.chmod(path, 0o600)
 
 

@@ -364,3 +364,12 @@ class PageOf(Generic[T]):
     @property
     def pages(self) -> int:
         return max(1, -(-self.total // self.page.per_page))
+
+
+def describe_size(n: int) -> str:
+    """A number of bytes for people: 1.5 MiB, 20 GiB."""
+    for unit, size in (("GiB", 1 << 30), ("MiB", 1 << 20), ("KiB", 1 << 10)):
+        if n >= size:
+            value = n / size
+            return f"{value:.0f} {unit}" if value >= 10 or value == int(value) else f"{value:.1f} {unit}"
+    return f"{n} bytes"

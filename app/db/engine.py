@@ -15,11 +15,16 @@ is locked" under concurrent read-then-write transactions (STACK-NOTES). So, as d
   PRAGMA that only reports (no `=`) runs on a fresh connection, and inside `migrating()`
   (Piccolo's migration runner, which writes its bookkeeping outside its own transactions)
   statements run on a fresh connection as Piccolo runs them.
+- Before a write, the data folder is checked (app.db.datafolder: still there, writable), and a
+  write that fails because of the folder (disk full, read-only) is raised again by that name.
+- At stop, `close_connections` folds the write-ahead log into the database file
+  (`wal_checkpoint(TRUNCATE)`), so `counterfoil.sqlite` alone holds everything.
 """
 
 from __future__ import annotations
 
 import asyncio
+import logging
 import re
 import sqlite3
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
@@ -31,7 +36,10 @@ from typing import Any
 import aiosqlite
 from piccolo.engine.sqlite import SQLiteEngine, SQLiteTransaction, TransactionType, dict_factory
 
+from app.db import datafolder
+
 BUSY_TIMEOUT_S = 30
+log = logging.getLogger("counterfoil.db")
 
 
 class WriteOutsideTransaction(RuntimeError):
@@ -146,7 +154,21 @@ class CounterfoilEngine(SQLiteEngine):
                 f"bypass the single writer: {' '.join(query.split())[:200]}")
         return await super()._run_in_new_connection(query, args, query_type, table)
 
-    async def close_connections(self) -> None:
+    async def close_connections(self, *, checkpoint: bool = False) -> None:
+        """Close the reader and the writer; with `checkpoint` (at stop) first fold the write-ahead log into
+        the database file and empty it, so the file alone holds everything (a copy of the folder made
+        after a stop needs no -wal file beside it)."""
+        writer = self._writer
+        if checkpoint and writer is not None and _alive(writer) and datafolder.still_there():
+            try:
+                rows = await asyncio.wait_for(writer.execute_fetchall("PRAGMA wal_checkpoint(TRUNCATE)"),
+                                              timeout=CLOSE_TIMEOUT_S)
+                busy = next(iter(rows))["busy"] if rows else 0
+                if busy:   # another program was reading: the log is folded in, emptied at its next stop
+                    log.warning("the write-ahead log of %s could not be emptied at stop: another program reads "
+                                "the database", self.path)
+            except Exception as error:   # stopping must go on
+                log.warning("could not fold the write-ahead log into %s at stop: %s", self.path, error)
         for name in ("_reader", "_writer"):
             connection = getattr(self, name)
             if connection is not None:
@@ -204,7 +226,8 @@ def _lock() -> asyncio.Lock:
 
 
 def configure(database_path: Path) -> None:
-    """Point the engine at the user's database and set the file-level pragmas."""
+    """Point the engine at the user's database (or the copy a read-only start serves) and set the
+    file-level pragmas."""
     DB.path = str(database_path)
     with sqlite3.connect(database_path, timeout=BUSY_TIMEOUT_S) as connection:
         # WAL is a property of the file; it persists once set.
@@ -214,17 +237,31 @@ def configure(database_path: Path) -> None:
 
 
 @asynccontextmanager
-async def write_transaction() -> AsyncIterator[SQLiteTransaction]:
+async def write_transaction(*, bookkeeping: bool = False) -> AsyncIterator[SQLiteTransaction]:
     """The door for writes: one writer at a time, BEGIN IMMEDIATE, all or nothing (`migrating()` is the other,
-    for the migration runner only)."""
+    for the migration runner only).
+
+    The data folder is checked first (`datafolder.before_write`: refused once it is gone or read-only),
+    and a write failing because of it (disk full, read-only) raises its `DataFolderProblem`.
+    `bookkeeping` marks what signing in writes (sessions, sign-in attempts, launch tokens): the one
+    kind of write a read-only start takes, into its private copy."""
     current = DB.current_transaction.get()
     if current is not None:
         # Already inside the writer (a service calling another service).
         yield current
         return
-    async with _lock(), DB.transaction(transaction_type=TransactionType.immediate) as transaction:
-        transaction.holds_writer = True
-        yield transaction
+    async with _lock():
+        datafolder.before_write(bookkeeping=bookkeeping)
+        try:
+            async with DB.transaction(transaction_type=TransactionType.immediate) as transaction:
+                transaction.holds_writer = True
+                yield transaction
+        except (sqlite3.Error, OSError) as error:
+            problem = datafolder.problem_from(error)
+            if problem is None or problem is error:
+                raise
+            log.error("a write failed: %s (%s)", problem.message, error)
+            raise problem from error
 
 
 @contextmanager

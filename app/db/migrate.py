@@ -30,6 +30,7 @@ from collections.abc import Iterable, Mapping
 from pathlib import Path
 
 from app.db import engine
+from app.db.logic import SchemaComparison, compare_schema
 
 PICCOLO_CONF = "app.db.piccolo_conf"
 
@@ -139,6 +140,17 @@ def names_after_squash(applied: Mapping[str, Iterable[str]],
                     "and this version cannot upgrade it")
         named[app_name] = sorted(have)
     return named
+
+
+def schema_against_program(applied: Mapping[str, Iterable[str]]) -> tuple[SchemaComparison, dict[str, list[str]]]:
+    """How a database's applied migrations (its `migration` table, or a backup's manifest) compare with this
+    program's, once named as this program names them (`names_after_squash`); also returns those names.
+
+    The one rule for "made by a newer Counterfoil": the server and `counterfoil check` refuse such a
+    database at start (app.db.lifecycle), a restore refuses such a backup (app.backup.service).
+    Raises MigrationError for a database between squashes (a development build's)."""
+    named = names_after_squash(applied, squashed_migrations())
+    return compare_schema(named, known_migrations()), named
 
 
 async def _name_squashed_migrations() -> dict[str, set[str]]:

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import sqlite3
 from collections import defaultdict
 from datetime import date
 from pathlib import Path
 from typing import Any
 
-from app.db.engine import raw_connection
+from app.db.datafolder import connect_reading
 from app.integrity import logic
 from app.integrity.logic import Break
 from app.taxes.logic import rate_of
@@ -17,13 +18,30 @@ def _rows(connection, sql: str, *args: Any) -> list[dict[str, Any]]:
     return [dict(row) for row in connection.execute(sql, args).fetchall()]
 
 
-def run_checks(database_path: Path) -> list[Break]:
-    connection = raw_connection(database_path)
+def integrity_breaks(database_path: Path) -> list[Break]:
+    """SQLite's full `PRAGMA integrity_check` of the file (read-only): one break per problem it reports."""
+    connection = connect_reading(database_path)
+    try:
+        try:
+            report = [str(row[0]) for row in connection.execute("PRAGMA integrity_check").fetchall()]
+        except sqlite3.DatabaseError as error:   # not a database at all, or too damaged to check
+            report = [str(error)]
+    finally:
+        connection.close()
+    return [] if report == ["ok"] else [Break("database", f"SQLite integrity check: {line}") for line in report]
+
+
+def run_checks(database_path: Path, *, integrity: bool = True) -> list[Break]:
+    """Every check, on the file itself, reading only (a read-only folder can be checked too). A file that
+    fails SQLite's integrity check is not checked further: what it says means nothing then."""
+    if integrity:
+        damaged = integrity_breaks(database_path)
+        if damaged:
+            return damaged
+    connection = connect_reading(database_path)
+    connection.row_factory = sqlite3.Row
     try:
         breaks: list[Break] = []
-        integrity = connection.execute("PRAGMA integrity_check").fetchone()[0]
-        if integrity != "ok":
-            breaks.append(Break("database", f"SQLite integrity check: {integrity}"))
         for row in connection.execute("PRAGMA foreign_key_check").fetchall():
             breaks.append(Break("database", f"broken reference in {row[0]} row {row[1]}"))
         rates = {row["code"]: rate_of(row) for row in _rows(connection, "SELECT * FROM tax")}

@@ -23,6 +23,7 @@ import dataclasses
 import hashlib
 import io
 import json
+import logging
 import os
 import re
 import shutil
@@ -43,6 +44,7 @@ import typst
 
 from app.clients import service as clients_service
 from app.common.logic import Page
+from app.db import datafolder
 from app.documents import service as documents_service
 from app.documents.records import DocumentView
 from app.paths import FONTS_DIR, TYPST_DIR, ensure_private_dir
@@ -51,6 +53,7 @@ from app.receivables.logic import StatementView
 from app.render import logic
 from app.settings import service as settings_service
 
+log = logging.getLogger("counterfoil.render")
 CACHE_FOLDER = ("cache", "pdf")
 ROOTS_FOLDER = ("cache", "typst")   # the render roots: what Typst may read
 ASSETS_FOLDER = "assets"            # in a root: the files the data points at (the logo)
@@ -150,7 +153,14 @@ def template_source(template: str, template_dir: Path | None) -> Path:
 # -- the render root: the only folder Typst reads ----------------------------------
 
 def roots_dir_of(data_dir: Path) -> Path:
-    return data_dir.joinpath(*ROOTS_FOLDER)
+    return _cache_base(data_dir).joinpath(*ROOTS_FOLDER)
+
+
+def _cache_base(data_dir: Path) -> Path:
+    """Where cache/ lives: in the data folder, or, while a read-only folder is served from a private copy,
+    beside that copy (the folder cannot hold it, and PDFs must still render)."""
+    copy_dir = datafolder.WATCH.copy_dir
+    return copy_dir if copy_dir is not None and datafolder.WATCH.data_dir == data_dir else data_dir
 
 
 def asset_path(source: Path | str | None) -> str | None:
@@ -362,9 +372,13 @@ def copy_default_templates(data_dir: Path) -> tuple[list[str], list[str]]:
             continue
         ensure_private_dir(destination.parent)
         temporary = destination.with_name(destination.name + ".part")
-        shutil.copyfile(TYPST_DIR / relative, temporary)
-        os.chmod(temporary, 0o600)
-        os.replace(temporary, destination)
+        try:
+            shutil.copyfile(TYPST_DIR / relative, temporary)
+            os.chmod(temporary, 0o600)
+            os.replace(temporary, destination)
+        except BaseException:
+            temporary.unlink(missing_ok=True)
+            raise
         copied.append(relative.as_posix())
     return copied, kept
 
@@ -512,19 +526,27 @@ def render_job_sync(job: RenderJob) -> bytes:
 
 
 def _store(path: Path, pdf: bytes) -> None:
-    ensure_private_dir(path.parent)
-    prefix = path.name.rsplit("-", 1)[0] + "-"
-    for old in path.parent.glob(prefix + "*.pdf"):  # earlier renders of the same document
-        if old != path:
-            old.unlink(missing_ok=True)
-    fd, temporary = tempfile.mkstemp(dir=path.parent, suffix=".part")
-    with os.fdopen(fd, "wb") as handle:
-        handle.write(pdf)
-    os.replace(temporary, path)
+    """Keep a rendered PDF in the cache. Only a saving: a full disk or a folder that cannot be written
+    leaves the PDF uncached (and no `.part` behind), never unanswered."""
+    temporary: str | None = None
+    try:
+        ensure_private_dir(path.parent)
+        prefix = path.name.rsplit("-", 1)[0] + "-"
+        for old in path.parent.glob(prefix + "*.pdf"):  # earlier renders of the same document
+            if old != path:
+                old.unlink(missing_ok=True)
+        fd, temporary = tempfile.mkstemp(dir=path.parent, suffix=".part")
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(pdf)
+        os.replace(temporary, path)
+    except OSError as error:
+        log.warning("could not keep the PDF in the cache (%s): %s", path.parent, error)
+        if temporary is not None:
+            Path(temporary).unlink(missing_ok=True)
 
 
 def cache_dir_of(data_dir: Path) -> Path:
-    return data_dir.joinpath(*CACHE_FOLDER)
+    return _cache_base(data_dir).joinpath(*CACHE_FOLDER)
 
 
 @dataclass

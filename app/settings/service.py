@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from app.common.logic import FieldError, ValidationFailed
+from app.db import datafolder
 from app.db.columns import column_values
 from app.db.engine import write_transaction
 from app.paths import UnsafeFileName, ensure_private_dir, resolve_inside
@@ -75,16 +76,21 @@ async def save_logo(attachments_dir: Path, content: bytes, *, actor_id: int | No
     if extension is None:
         raise ValidationFailed([FieldError("logo", "The logo must be a PNG, JPEG or SVG image")])
     current = await get_settings()
+    datafolder.before_write()   # a data folder deleted meanwhile must not be made again for the logo
     ensure_private_dir(attachments_dir)
     stamp = datetime.now(UTC).strftime("%Y%m%d%H%M%S%f")
     filename = f"logo-{stamp}.{extension}"
     temporary = attachments_dir / (filename + ".part")
-    with open(temporary, "wb") as handle:
-        handle.write(content)
-        handle.flush()
-        os.fsync(handle.fileno())
-    os.chmod(temporary, 0o600)
-    os.replace(temporary, attachments_dir / filename)
+    try:
+        with open(temporary, "wb") as handle:
+            handle.write(content)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.chmod(temporary, 0o600)
+        os.replace(temporary, attachments_dir / filename)
+    except BaseException:
+        temporary.unlink(missing_ok=True)   # a full disk leaves no half logo behind
+        raise
     async with write_transaction():
         await BusinessSettings.update({
             BusinessSettings.logo_filename: filename,

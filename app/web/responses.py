@@ -6,6 +6,7 @@ or a JSON error body."""
 from __future__ import annotations
 
 import logging
+import sqlite3
 from collections.abc import Mapping
 from datetime import date, datetime
 from typing import Any
@@ -24,6 +25,9 @@ from litestar.types import ExceptionHandlersMap
 
 from app import __version__
 from app.common.logic import Conflict, FieldError, Forbidden, NotFound, PageOf, ValidationFailed, parse_page
+from app.db import datafolder
+from app.db import logic as db_logic
+from app.db.datafolder import DataFolderProblem
 
 log = logging.getLogger("counterfoil.web")
 FLASH_COOKIE = "counterfoil_flash"
@@ -77,12 +81,25 @@ def page(request: Request, template: str, *, status_code: int = 200, section: st
             "title": title,
             "flash": flash,
             "version": __version__,
+            "data_folder_notice": data_folder_notice(),
             **context,
         },
     )
     if flash:
         response.delete_cookie(FLASH_COOKIE, path="/")
     return response
+
+
+def data_folder_notice() -> str:
+    """The banner every page shows while the data folder cannot take changes (read-only, gone)."""
+    condition = datafolder.condition()
+    if condition == db_logic.OK or datafolder.WATCH.data_dir is None:
+        return ""
+    if condition == db_logic.GONE:
+        return db_logic.gone_message(str(datafolder.WATCH.data_dir))
+    return (f"Read-only: the data folder {datafolder.WATCH.data_dir} cannot be written, so Counterfoil shows "
+            "your data but saves no changes. Backup > Download backup still works. Make the folder writable, "
+            "then start Counterfoil again.")
 
 
 def redirect(to: str, *, flash: str | None = None, request: Request | None = None) -> Response:
@@ -134,7 +151,8 @@ def error_json(status: int, detail: str, errors: list[FieldError] | None = None)
 
 def _error_page(request: Request, status: int, detail: str) -> Response:
     titles = {400: "Bad request", 403: "Not allowed", 404: "Not found", 409: "Not possible now",
-              422: "Please check the form", 429: "Slow down", 500: "Something went wrong"}
+              422: "Please check the form", 429: "Slow down", 500: "Something went wrong",
+              503: "Changes cannot be saved", 507: "The disk is full"}
     return page(request, "error.html", status_code=status, title=titles.get(status, "Error"), detail=detail,
                 status=status)
 
@@ -182,6 +200,22 @@ def on_http_exception(request: Request, exc: HTTPException) -> Response:
     return error_json(exc.status_code, exc.detail) if wants_json(request) else _error_page(request, exc.status_code, exc.detail)
 
 
+def on_data_folder_problem(request: Request, exc: DataFolderProblem) -> Response:
+    """The data folder is gone, read-only or its disk full: say which, and where (503, or 507 for a full disk)."""
+    log.error("%s %s: %s", request.method, request.url.path, exc.message)
+    if wants_json(request):
+        return error_json(exc.status, exc.message)
+    return _error_page(request, exc.status, exc.message)
+
+
+def on_storage_error(request: Request, exc: sqlite3.Error | OSError) -> Response:
+    """A SQLite or file error: by name when the data folder (or a full disk) explains it, else unexpected."""
+    problem = datafolder.problem_from(exc)
+    if problem is None:
+        return on_internal_error(request, exc)
+    return on_data_folder_problem(request, problem)
+
+
 def on_internal_error(request: Request, exc: Exception) -> Response:
     log.exception("unhandled error on %s %s", request.method, request.url.path, exc_info=exc)
     detail = "An unexpected error happened; nothing was saved. The details are in the log."
@@ -199,5 +233,8 @@ EXCEPTION_HANDLERS: ExceptionHandlersMap = {
     NotAuthorizedException: on_not_authorized,
     ValidationException: on_litestar_validation,
     HTTPException: on_http_exception,
+    DataFolderProblem: on_data_folder_problem,
+    sqlite3.Error: on_storage_error,
+    OSError: on_storage_error,
     Exception: on_internal_error,
 }

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import logging
 import socket
 from decimal import Decimal
 from pathlib import Path
+from typing import Protocol
 
 import uvicorn
 from litestar import Litestar
@@ -22,7 +24,8 @@ from app.auth import service as auth_service
 from app.backup import service as backup_service
 from app.batch import service as batch_service
 from app.config import Config
-from app.db.lifecycle import open_database
+from app.db import datafolder
+from app.db.lifecycle import close_database, open_database
 from app.exports import service as exports_service
 from app.mail import service as mail_service
 from app.paths import FONTS_DIR, STATIC_DIR, TEMPLATES_DIR
@@ -59,6 +62,8 @@ from app.web.pages import taxes as pages_taxes
 from app.web.responses import EXCEPTION_HANDLERS
 from app.web.security import PUBLIC, SecurityMiddleware, csrf_before_request, requires_login
 
+log = logging.getLogger("counterfoil")
+
 # Files that are compressed already (ZIPs, PDFs): gzip would cost CPU on the event loop for nothing
 # and drop Content-Length, which the browser needs to show a download's progress.
 UNCOMPRESSED_PATHS = [r"\.zip$", r"\.pdf$", r"/pdf$", r"^/batch/[^/]+/file$", r"^/api/v1/exports/accountant$"]
@@ -69,6 +74,15 @@ PAGE_MODULES = [pages_auth, pages_backup, pages_batch, pages_catalog, pages_clie
                 pages_reports, pages_settings, pages_taxes]
 API_MODULES = [api_auth, api_catalog, api_clients, api_documents, api_exports, api_ledger, api_mail, api_payments,
                api_receivables, api_render, api_reports, api_settings, api_taxes]
+
+class BackgroundWorker(Protocol):
+    """What the server starts after start-up and stops at shutdown (the schedulers, the outbox)."""
+
+    async def start(self) -> None: ...
+
+    async def stop(self) -> None: ...
+
+
 DOMAIN_ROUTES = [route for module in [*PAGE_MODULES, *API_MODULES] for route in module.ROUTES]
 
 
@@ -78,11 +92,31 @@ def create_app(config: Config, *, prepare: bool = True) -> Litestar:
     accountant = exports_service.Scheduler(config)   # the monthly package, catching up at start
     batches = batch_service.Batches(config)   # batch print / ZIP jobs of the document lists, in memory
 
+    workers: list[BackgroundWorker] = [scheduler, outbox, accountant]
+    running: list[BackgroundWorker] = []
+
     async def on_startup() -> None:
         if prepare:
             await open_database(config)
         await auth_service.purge_expired_sessions(idle_timeout_s=config.idle_timeout_s,
                                                   lifetime_s=config.session_lifetime_s)
+
+    async def start_workers() -> None:
+        # Serving a read-only folder's copy, nothing may send mail or write backups: what they would
+        # record as done would be lost at stop, and done again at the next start.
+        if datafolder.WATCH.serving_copy:
+            log.warning("read-only data folder: the outbox, scheduled backups and the accountant's package are off")
+            return
+        for worker in workers:
+            await worker.start()
+            running.append(worker)
+
+    async def stop_workers() -> None:
+        while running:
+            await running.pop().stop()
+
+    async def on_shutdown() -> None:
+        await close_database()
 
     static = create_static_files_router(path="/static", directories=[STATIC_DIR], opt=PUBLIC,
                                         include_in_schema=False, send_as_attachment=False)
@@ -107,8 +141,10 @@ def create_app(config: Config, *, prepare: bool = True) -> Litestar:
         compression_config=CompressionConfig(backend="gzip", minimum_size=2048, exclude=UNCOMPRESSED_PATHS),
         logging_config=LoggingConfig(log_exceptions="never", disable_stack_trace={404, 401, 403, 409, 422},
                                      loggers={"counterfoil": {"level": "INFO", "propagate": True}}),
-        on_startup=[on_startup, scheduler.start, outbox.start, accountant.start, batches.start],
-        on_shutdown=[scheduler.stop, outbox.stop, accountant.stop, batches.stop],
+        on_startup=[on_startup, start_workers, batches.start],
+        # The database last: the on-quit backup (scheduler.stop) still reads it. Closing it folds the
+        # write-ahead log into counterfoil.sqlite, so that file alone holds everything after a stop.
+        on_shutdown=[stop_workers, batches.stop, on_shutdown],
         type_encoders={Decimal: str, Path: str},
         request_max_body_size=20 * 1024 * 1024,
         debug=False,

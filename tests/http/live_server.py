@@ -57,8 +57,8 @@ class Server:
             connection.close()
 
 
-def start_server(tmp_path: Path) -> Iterator[Server]:
-    """Initialise a data folder with an owner and an API token, start the server on it, stop it after."""
+def init_data_folder(tmp_path: Path) -> tuple[Path, str]:
+    """A data folder made by `counterfoil init`, with an owner and an API token (returned)."""
     data_dir = tmp_path / "data"
     password_file = tmp_path / "password"
     password_file.write_text(PASSWORD + "\n", encoding="utf-8")
@@ -66,7 +66,21 @@ def start_server(tmp_path: Path) -> Iterator[Server]:
         str(password_file))
     token = cli("token", "create", "--data-dir", str(data_dir), "--name", "t").strip()
     assert token.startswith("cf_")
-    log_path = tmp_path / "server.log"
+    return data_dir, token
+
+
+def start_server(tmp_path: Path) -> Iterator[Server]:
+    """Initialise a data folder with an owner and an API token, start the server on it, stop it after."""
+    data_dir, token = init_data_folder(tmp_path)
+    server = launch(data_dir, tmp_path / "server.log", token)
+    try:
+        yield server
+    finally:
+        stop(server)
+
+
+def launch(data_dir: Path, log_path: Path, token: str, *, expect_status: str = "ok") -> Server:
+    """`counterfoil serve` on an existing data folder, once /health answers with `expect_status`."""
     with open(log_path, "wb") as log:
         process = subprocess.Popen(
             [sys.executable, "-m", "app", "serve", "--data-dir", str(data_dir), "--port", str(free_port()),
@@ -74,18 +88,29 @@ def start_server(tmp_path: Path) -> Iterator[Server]:
             cwd=REPO, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
             env={**os.environ, "PYTHONUNBUFFERED": "1"})
     try:
-        base_url = _wait_until_healthy(process, log_path)
-        yield Server(data_dir, process, log_path, base_url, token)
-    finally:
-        process.terminate()
-        try:
-            process.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait(timeout=5)
+        base_url = _wait_until_healthy(process, log_path, expect_status=expect_status)
+    except BaseException:
+        _end(process)
+        raise
+    return Server(data_dir, process, log_path, base_url, token)
 
 
-def _wait_until_healthy(process: subprocess.Popen[bytes], log_path: Path, timeout_s: float = 60) -> str:
+def stop(server: Server) -> int:
+    """Stop the server as the system does at logout (SIGTERM: a graceful stop); returns its exit status."""
+    return _end(server.process)
+
+
+def _end(process: subprocess.Popen[bytes]) -> int:
+    process.terminate()
+    try:
+        return process.wait(timeout=15)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        return process.wait(timeout=5)
+
+
+def _wait_until_healthy(process: subprocess.Popen[bytes], log_path: Path, timeout_s: float = 60,
+                        expect_status: str = "ok") -> str:
     deadline = time.monotonic() + timeout_s
     while time.monotonic() < deadline:
         log = log_path.read_text(errors="replace")
@@ -98,11 +123,9 @@ def _wait_until_healthy(process: subprocess.Popen[bytes], log_path: Path, timeou
             try:
                 response = httpx.get(f"http://127.0.0.1:{port}/health", headers={"Host": f"127.0.0.1:{port}"},
                                      timeout=2)
-                if response.status_code == 200 and response.json()["status"] == "ok":
+                if response.status_code == 200 and response.json()["status"] == expect_status:
                     return f"http://127.0.0.1:{port}"
             except httpx.HTTPError:
                 pass
         time.sleep(0.05)
     pytest.fail(f"the server did not answer /health within {timeout_s} s:\n{log_path.read_text(errors='replace')}")
-
-

@@ -33,8 +33,9 @@ def test_health_needs_no_login_and_says_no_more_than_it_should(anonymous, owner)
     response = anonymous.get("/health")
     assert response.status_code == 200
     body = response.json()
-    assert set(body) == {"status", "version", "uptime_s", "database", "disk_free_bytes"}
+    assert set(body) == {"status", "version", "uptime_s", "database", "data_folder", "disk_free_bytes"}
     assert body["status"] == "ok" and body["database"] == "ok" and body["version"] == __version__
+    assert body["data_folder"] == "ok"
     assert isinstance(body["uptime_s"], (int, float)) and body["uptime_s"] >= 0
     assert isinstance(body["disk_free_bytes"], int) and body["disk_free_bytes"] > 0
     assert OWNER_EMAIL not in response.text and "Test Studio" not in response.text

@@ -22,7 +22,7 @@ from litestar.response import File, Template
 
 from app.auth import service as auth_service
 from app.backup import logic, service
-from app.common.logic import ValidationFailed
+from app.common.logic import ValidationFailed, describe_size
 from app.config import LAUNCH_TOKEN_TTL_S, Config
 from app.web.responses import form_data, page, redirect
 from app.web.security import OWNER_ONLY
@@ -100,7 +100,7 @@ def _confirm_page(request: Request, staged: service.Staged, *, status_code: int 
     files, size = logic.attachment_summary(manifest)
     return page(request, "backup/confirm.html", status_code=status_code, section="backup", title="Restore a backup",
                 staged=staged, manifest=manifest, counts=logic.summary_counts(manifest["row_counts"]),
-                attachment_count=files, attachment_size=logic.describe_size(size),
+                attachment_count=files, attachment_size=describe_size(size),
                 created=manifest["created_at"].replace("T", " ").replace("Z", " UTC"),
                 bundle_settings=logic.describe_bundle_settings(staged.settings),
                 effects=logic.restore_effects(staged.settings, logic.RestoreChoices()))

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import shutil
 import time
 from typing import Any
 
@@ -16,7 +15,8 @@ from app.catalog.logic import e4_to_price
 from app.clients import service as clients_service
 from app.common.logic import Page
 from app.config import Config
-from app.db.engine import raw_connection
+from app.db import datafolder
+from app.db import logic as db_logic
 from app.documents import service as documents_service
 from app.settings import service as settings_service
 from app.taxes import service as taxes_service
@@ -52,21 +52,32 @@ async def dashboard(request: Request, welcome: int = 0) -> Template:
 
 @get("/health", opt=PUBLIC, tags=["system"])
 async def health(config: Config) -> dict[str, Any]:
-    """Liveness for scripts and the launcher: no login, no user data."""
+    """Liveness for scripts and the launcher: no login, no user data. "degraded" (still 200: the server
+    answers) when the database does not, the data folder is gone or read-only, or its disk has less than
+    50 MB free (`detail` says which)."""
+    data_folder = datafolder.condition()
     try:
-        connection = raw_connection(config.database_path)
-        connection.execute("SELECT 1").fetchone()
-        connection.close()
+        connection = datafolder.connect_reading(config.database_path, writable=data_folder == db_logic.OK)
+        try:
+            connection.execute("SELECT 1").fetchone()
+        finally:
+            connection.close()
         database = "ok"
     except Exception as error:  # the point of /health is to say so, not to fail
         database = f"error: {type(error).__name__}"
-    return {
-        "status": "ok" if database == "ok" else "degraded",
+    free = datafolder.free_space(config.data_dir) if data_folder != db_logic.GONE else None
+    status = db_logic.health_status(database_ok=database == "ok", condition=data_folder, free_bytes=free)
+    body: dict[str, Any] = {
+        "status": status,
         "version": __version__,
         "uptime_s": round(time.monotonic() - STARTED, 1),
         "database": database,
-        "disk_free_bytes": shutil.disk_usage(config.data_dir).free,
+        "data_folder": data_folder,
+        "disk_free_bytes": free,
     }
+    if status != "ok":
+        body["detail"] = db_logic.health_detail(database=database, condition=data_folder, free_bytes=free)
+    return body
 
 
 ROUTES = [dashboard, health]
