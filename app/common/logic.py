@@ -1,10 +1,12 @@
-"""Pure helpers every domain shares: field errors, input checks, search folding."""
+"""Pure helpers every domain shares: field errors, input checks, search folding, CSV files."""
 
 from __future__ import annotations
 
+import csv
+import io
 import re
 import unicodedata
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any, Generic, TypeVar
@@ -327,3 +329,37 @@ class PageOf(Generic[T]):
     @property
     def pages(self) -> int:
         return max(1, -(-self.total // self.page.per_page))
+
+
+# -- CSV files ----------------------------------------------------------------------------
+# A cell that starts with one of these is a formula to Excel, LibreOffice and Google Sheets (CSV
+# injection, OWASP): a client named "=HYPERLINK(...)" would run in the accountant's spreadsheet. Such a
+# cell is written with a leading apostrophe, which makes it text. The full-width forms count too (a
+# spreadsheet in a Japanese locale reads them as formulas).
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r", "\uff1d", "\uff0b", "\uff0d", "\uff20")
+# ...except a plain decimal number: a negative amount (-12.50) is a number the spreadsheet must still
+# sum, and no formula is only digits, one minus and one point.
+PLAIN_NUMBER = re.compile(r"-?[0-9]+(?:\.[0-9]+)?")
+CSV_BOM = "\ufeff"
+
+
+def spreadsheet_cell(value: Any) -> str:
+    """A value as CSV cell text that a spreadsheet shows and never runs: None is "", a formula-like text
+    gets a leading ' ("=1+1" -> "'=1+1"), a plain number stays a number ("-12.50")."""
+    text = "" if value is None else str(value)
+    if text.startswith(FORMULA_STARTS) and not PLAIN_NUMBER.fullmatch(text):
+        return "'" + text
+    return text
+
+
+def csv_bytes(header: Sequence[str], rows: Iterable[Sequence[Any]]) -> bytes:
+    """A CSV file: UTF-8 with a byte-order mark (Excel needs it to read UTF-8), quoting as RFC 4180, CRLF
+    line ends, every cell made safe for a spreadsheet (spreadsheet_cell). Each row has one value per column."""
+    out = io.StringIO(newline="")
+    writer = csv.writer(out, dialect="excel")
+    writer.writerow([spreadsheet_cell(name) for name in header])
+    for row in rows:
+        if len(row) != len(header):
+            raise ValueError(f"a row has {len(row)} values for {len(header)} columns")
+        writer.writerow([spreadsheet_cell(value) for value in row])
+    return (CSV_BOM + out.getvalue()).encode("utf-8")

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import csv
-import io
 import json
 from collections.abc import Mapping
 from datetime import date
@@ -11,6 +9,7 @@ from decimal import Decimal
 from typing import Any
 
 from app.common.logic import FieldError, ValidationFailed
+from app.common.logic import csv_bytes as common_csv_bytes
 from app.documents.tables import Document
 from app.mail import logic as mail_logic
 from app.mail import service as mail_service
@@ -111,12 +110,9 @@ def tax_codes(report: logic.Report) -> list[tuple[str, str]]:
 def csv_bytes(report: logic.Report) -> bytes:
     """One row per period and currency; one `tax_CODE_RATE` column per tax seen (the net tax amount)."""
     codes = tax_codes(report)
-    out = io.StringIO(newline="")
-    writer = csv.writer(out)
-    writer.writerow([*CSV_COLUMNS, *[f"tax_{code}_{rate}" for code, rate in codes]])
-    for row in report.rows:
-        writer.writerow([*row_values(row), *[_plain(row.taxes.get(key, [Decimal(0), Decimal(0)])[1]) for key in codes]])
-    return ("\ufeff" + out.getvalue()).encode("utf-8")
+    return common_csv_bytes([*CSV_COLUMNS, *[f"tax_{code}_{rate}" for code, rate in codes]],
+                            [[*row_values(row), *[_plain(row.taxes.get(key, [Decimal(0), Decimal(0)])[1]) for key in codes]]
+                             for row in report.rows])
 
 
 def as_json(report: logic.Report) -> dict[str, Any]:
