@@ -122,6 +122,11 @@ def clean_templates(data: Mapping[str, Any]) -> dict[str, dict[str, str]]:
             errors.append(FieldError(f"email_templates.{kind}", "Give a subject and a body"))
             continue
         cleaned = {}
+        for part in entry:
+            if part not in ("subject", "body"):
+                errors.append(FieldError(f"email_templates.{kind}.{part}",
+                                         f"Unknown field {part!r} in the {KIND_LABELS[kind].lower()} template; "
+                                         "give a subject and a body"))
         for part in ("subject", "body"):
             text = str(entry.get(part) or "").replace("\r\n", "\n").strip()
             name = f"{kind}_{part}"

@@ -6,6 +6,7 @@ or a JSON error body."""
 from __future__ import annotations
 
 import logging
+import re
 from collections.abc import Mapping
 from datetime import date, datetime
 from typing import Any
@@ -166,15 +167,45 @@ def on_not_authorized(request: Request, exc: NotAuthorizedException) -> Response
     return Redirect(path=target, status_code=303)
 
 
+# msgspec's words for a body field that the struct does not declare (app.web.api.base.Body forbids them).
+UNKNOWN_FIELD = re.compile(r"Object contains unknown field `(?P<name>.*)`")
+
+
+def unknown_field_error(key: str, message: str) -> FieldError | None:
+    """msgspec's "Object contains unknown field `nmae`" (at the body's top, key `data`, or inside it, key
+    `lines[0]`) as an error naming the field in full (`nmae`, `lines[0].qty`); None for any other error."""
+    match = UNKNOWN_FIELD.fullmatch(message)
+    if match is None:
+        return None
+    name = match.group("name")
+    field = name if key in ("", "data") else f"{key}.{name}"
+    return FieldError(field, f"Unknown field {field!r}: this endpoint does not take it (check the spelling; "
+                             "/schema/openapi.json lists the fields)")
+
+
 def on_litestar_validation(request: Request, exc: ValidationException) -> Response:
+    """A body or parameter of the wrong type is 400 naming it; a body field the endpoint does not know is 422
+    naming it (a misspelt field is refused, never silently dropped)."""
     errors = []
+    unknown = []
     for item in exc.extra or []:
         if isinstance(item, Mapping):
-            errors.append(FieldError(str(item.get("key") or item.get("source") or "request"), str(item.get("message"))))
-    detail = exc.detail or "Invalid request"
+            key = str(item.get("key") or item.get("source") or "request")
+            message = str(item.get("message"))
+            error = unknown_field_error(key, message) if item.get("source") == "body" else None
+            if error is not None:
+                unknown.append(error)
+            errors.append(error or FieldError(key, message))
+    if unknown:
+        detail = "The request has a field this endpoint does not know: " + ", ".join(e.field for e in unknown) + "."
+        status = 422
+    else:
+        detail = exc.detail or "Invalid request"
+        status = 400
     if wants_json(request):
-        return error_json(400, detail, errors)
-    return _error_page(request, 400, detail + (" " + "; ".join(f"{e.field}: {e.message}" for e in errors) if errors else ""))
+        return error_json(status, detail, errors)
+    return _error_page(request, status,
+                       detail + (" " + "; ".join(f"{e.field}: {e.message}" for e in errors) if errors else ""))
 
 
 def on_http_exception(request: Request, exc: HTTPException) -> Response:

@@ -13,12 +13,13 @@ from msgspec import UNSET, UnsetType
 
 from app.documents import service
 from app.documents.logic import CREDIT_NOTE, INVOICE, QUOTE, TYPE_PATHS
+from app.web.api.base import Body
 from app.web.api.documents_dto import DocumentList, DocumentOut, document_out, summary_out, totals_out
 from app.web.responses import page_params
 from app.web.security import OWNER_ONLY
 
 
-class LineIn(msgspec.Struct, omit_defaults=True):
+class LineIn(Body, omit_defaults=True):
     item_id: int | None = None
     description: str | None = None
     quantity: Decimal | None = None
@@ -28,7 +29,7 @@ class LineIn(msgspec.Struct, omit_defaults=True):
     taxes: list[str] | None = None
 
 
-class DocumentIn(msgspec.Struct, omit_defaults=True):
+class DocumentIn(Body, omit_defaults=True):
     client_id: int | UnsetType = UNSET
     currency: str | UnsetType = UNSET
     issue_date: date | UnsetType = UNSET
@@ -43,11 +44,11 @@ class DocumentIn(msgspec.Struct, omit_defaults=True):
     lines: list[LineIn] | UnsetType = UNSET
 
 
-class CancelIn(msgspec.Struct):
+class CancelIn(Body):
     reason: str = ""
 
 
-class IdsIn(msgspec.Struct):
+class IdsIn(Body):
     ids: list[int]
 
 

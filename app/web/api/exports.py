@@ -12,6 +12,7 @@ from litestar.params import QueryParameter
 from app.config import Config
 from app.documents.logic import CREDIT_NOTE, INVOICE, QUOTE
 from app.exports import service
+from app.web.api.base import Body
 from app.web.responses import actor_id, iso
 
 
@@ -43,7 +44,7 @@ async def aging_csv(as_of: date | None = None) -> Response:
     return _csv(await service.aging_csv(as_of), "aging.csv")
 
 
-class PackageSendIn(msgspec.Struct, omit_defaults=True, kw_only=True):
+class PackageSendIn(Body, omit_defaults=True, kw_only=True):
     to: str | list[str] | None = None
     cc: str | list[str] | None = None
     subject: str | None = None

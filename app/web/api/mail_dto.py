@@ -7,6 +7,8 @@ from typing import Any
 import msgspec
 from msgspec import UNSET, UnsetType
 
+from app.web.api.base import Body
+
 
 class MailSettingsOut(msgspec.Struct, kw_only=True):
     """The SMTP settings; the password is never returned, only whether one is saved."""
@@ -24,7 +26,7 @@ class MailSettingsOut(msgspec.Struct, kw_only=True):
     email_templates: dict[str, dict[str, str]] = msgspec.field(default_factory=dict)
 
 
-class MailSettingsIn(msgspec.Struct, omit_defaults=True, kw_only=True):
+class MailSettingsIn(Body, omit_defaults=True, kw_only=True):
     smtp_host: str | UnsetType = UNSET
     smtp_port: int | UnsetType = UNSET
     smtp_security: str | UnsetType = UNSET

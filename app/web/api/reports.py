@@ -10,6 +10,7 @@ from litestar import Request, Response, get, post
 from litestar.params import QueryParameter
 
 from app.reports import logic, service
+from app.web.api.base import Body
 from app.web.responses import iso
 
 
@@ -63,7 +64,7 @@ async def api_revenue_csv(period: str = "month", date_from: date | None = QueryP
                     headers={"Content-Disposition": f'attachment; filename="{name}"'})
 
 
-class RevenueSendIn(msgspec.Struct, omit_defaults=True, kw_only=True):
+class RevenueSendIn(Body, omit_defaults=True, kw_only=True):
     to: str | list[str] | None = None
     cc: str | list[str] | None = None
     subject: str | None = None
