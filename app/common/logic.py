@@ -8,6 +8,7 @@ import re
 import unicodedata
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
+from datetime import date, datetime
 from decimal import Decimal
 from typing import Any, Generic, TypeVar
 
@@ -54,6 +55,77 @@ class Forbidden(PermissionError):
 
 EMAIL_RE = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 COUNTRY_RE = re.compile(r"^[A-Z]{2}$")
+
+# -- bounds -------------------------------------------------------------------------------
+# What the database and the date arithmetic can hold, stated once: a number or a date outside is
+# refused naming its field (HTTP 4xx), never a 500 from SQLite ("Python int too large") or datetime.
+MAX_ID = 2**63 - 1                # SQLite's INTEGER: every id, and any whole number that is stored
+MAX_INTEGER_DIGITS = 12           # quantities and prices: up to 999 999 999 999 before the point
+MIN_DATE = date(1900, 1, 1)       # dates: from 1900 to 2200 (a due date 365 days on still fits)
+MAX_DATE = date(2200, 12, 31)
+MAX_PAGE = 1_000_000              # list pages: far beyond any list, and (page - 1) x 500 fits in 64 bits
+
+
+def date_problem(day: date, label: str) -> str | None:
+    """Why a date cannot be used (outside 1900-2200), or None."""
+    if not MIN_DATE <= day <= MAX_DATE:
+        return f"{label} must be between {MIN_DATE.year} and {MAX_DATE.year} (not {day.isoformat()})"
+    return None
+
+
+def period_problems(date_from: date | None, date_to: date | None, *, from_field: str = "from",
+                    to_field: str = "to") -> list[FieldError]:
+    """A period's ends outside 1900-2200, each named by its field (reports, statements, packages)."""
+    problems = []
+    for day, name in ((date_from, from_field), (date_to, to_field)):
+        problem = date_problem(day, name) if day is not None else None
+        if problem:
+            problems.append(FieldError(name, problem))
+    return problems
+
+
+def parse_day(value: Any, field_name: str, errors: list[FieldError], label: str) -> date | None:
+    """A date written YYYY-MM-DD (or a `date`) between 1900 and 2200; None when empty. Problems go to
+    `errors` under `field_name`."""
+    if value in (None, ""):
+        return None
+    day: date
+    if isinstance(value, datetime):
+        day = value.date()
+    elif isinstance(value, date):
+        day = value
+    else:
+        try:
+            day = date.fromisoformat(str(value).strip())
+        except ValueError:
+            errors.append(FieldError(field_name, f"{label} must be a date written YYYY-MM-DD"))
+            return None
+    problem = date_problem(day, label)
+    if problem:
+        errors.append(FieldError(field_name, problem))
+        return None
+    return day
+
+
+def storable_id(value: int) -> bool:
+    """Whether a whole number can be a row's id at all; a lookup by any other finds nothing (and must not
+    reach SQLite, which raises on it)."""
+    return isinstance(value, int) and 1 <= value <= MAX_ID
+
+
+def identifier_problem(value: int, label: str) -> str | None:
+    """Why a whole number cannot be a record's id (below 1, or beyond SQLite's 64 bits), or None."""
+    if not 1 <= value <= MAX_ID:
+        return f"{label} must be a whole number from 1 to {MAX_ID}"
+    return None
+
+
+def decimal_size_problem(number: Decimal, label: str, max_integer_digits: int = MAX_INTEGER_DIGITS) -> str | None:
+    """Why a number is too large to store (more digits before the point than allowed), or None. Checked
+    before any rounding: quantize() on 1E+1000000 raises instead of answering."""
+    if number and number.adjusted() >= max_integer_digits:
+        return f"{label} is too large (at most {max_integer_digits} digits before the decimal point)"
+    return None
 
 
 class Form:
@@ -177,13 +249,47 @@ class Form:
         if minimum is not None and number < minimum:
             self.error(name, f"{label} must be at least {minimum}")
             return
-        if maximum is not None and number > maximum:
-            self.error(name, f"{label} must be at most {maximum}")
+        if number > (MAX_ID if maximum is None else maximum):
+            self.error(name, f"{label} must be at most {MAX_ID if maximum is None else maximum}")
+            return
+        if number < -MAX_ID:
+            self.error(name, f"{label} must be at least {-MAX_ID}")
             return
         self.values[name] = number
 
+    def identifier(self, name: str, *, required: bool = True, label: str | None = None) -> None:
+        """A record's id: a whole number from 1 to 2^63 - 1 (what SQLite stores)."""
+        if self.partial and not self.present(name):
+            return
+        label = label or name.replace("_", " ").capitalize()
+        value = self.raw(name)
+        if value is None or value == "":
+            if required:
+                self.error(name, f"{label} is required")
+            return
+        self.integer(name, minimum=1, maximum=MAX_ID, label=label)
+
+    def date(self, name: str, *, required: bool = False, label: str | None = None) -> None:
+        """A date written YYYY-MM-DD between 1900 and 2200; empty is None unless required."""
+        if self.partial and not self.present(name):
+            return
+        label = label or name.replace("_", " ").capitalize()
+        value = self.raw(name)
+        if value is None or value == "":
+            if required:
+                self.error(name, f"{label} is required")
+            else:
+                self.values[name] = None
+            return
+        day = parse_day(value, name, self.errors, label)
+        if day is not None:
+            self.values[name] = day
+
     def decimal(self, name: str, *, minimum: Decimal | None = None, max_places: int | None = None,
-                required: bool = True, label: str | None = None, default: str | None = None) -> None:
+                required: bool = True, label: str | None = None, default: str | None = None,
+                max_integer_digits: int = MAX_INTEGER_DIGITS) -> None:
+        """An exact decimal (never a float) with at most `max_integer_digits` digits before the point and
+        `max_places` after it."""
         if self.partial and not self.present(name):
             return
         label = label or name.replace("_", " ").capitalize()
@@ -200,6 +306,10 @@ class Form:
             number = parse_decimal(value, field=label)
         except MoneyError as error:
             self.error(name, str(error))
+            return
+        too_large = decimal_size_problem(number, label, max_integer_digits)
+        if too_large:
+            self.error(name, too_large)
             return
         if minimum is not None and number < minimum:
             self.error(name, f"{label} cannot be below {minimum}" if minimum != 0 else f"{label} cannot be negative")
@@ -297,10 +407,10 @@ def parse_page(page: Any, per_page: Any, *, default_per_page: int = 50) -> Page:
     errors = []
     try:
         page_number = int(page) if page not in (None, "") else 1
-        if page_number < 1:
+        if not 1 <= page_number <= MAX_PAGE:
             raise ValueError
     except (TypeError, ValueError):
-        errors.append(FieldError("page", "page must be a whole number from 1"))
+        errors.append(FieldError("page", f"page must be a whole number from 1 to {MAX_PAGE}"))
         page_number = 1
     try:
         size = int(per_page) if per_page not in (None, "") else default_per_page

@@ -8,7 +8,7 @@ from datetime import date
 from decimal import Decimal
 from typing import Any
 
-from app.common.logic import FieldError, ValidationFailed
+from app.common.logic import FieldError, ValidationFailed, period_problems
 from app.common.logic import csv_bytes as common_csv_bytes
 from app.documents.tables import Document
 from app.mail import logic as mail_logic
@@ -31,7 +31,9 @@ def _dec(value: Any) -> Decimal:
 
 async def period_of(period: str, date_from: date | None, date_to: date | None) -> tuple[str, date, date]:
     """Check the request; the default is this year so far, by month."""
-    errors = []
+    errors = period_problems(date_from, date_to)
+    if errors:
+        raise ValidationFailed(errors)
     period = period or "month"
     if period not in logic.PERIODS:
         errors.append(FieldError("period", f"period must be one of: {', '.join(logic.PERIODS)}"))

@@ -7,7 +7,7 @@ from decimal import Decimal
 from pathlib import Path
 
 import uvicorn
-from litestar import Litestar
+from litestar import Litestar, Request, Response
 from litestar.config.compression import CompressionConfig
 from litestar.contrib.jinja import JinjaTemplateEngine
 from litestar.di import Provide
@@ -27,6 +27,7 @@ from app.exports import service as exports_service
 from app.mail import service as mail_service
 from app.paths import FONTS_DIR, STATIC_DIR, TEMPLATES_DIR
 from app.web import api, pages, templating
+from app.web.inputs import check_request_input
 from app.web.responses import EXCEPTION_HANDLERS
 from app.web.security import PUBLIC, SecurityMiddleware, csrf_before_request, requires_login
 
@@ -41,6 +42,14 @@ PAGE_MODULES = [pages.dashboard, pages.auth, pages.clients, pages.catalog, pages
 API_MODULES = [api.auth, api.clients, api.catalog, api.settings, api.taxes, api.documents, api.render, api.payments,
                api.ledger, api.receivables, api.mail, api.exports, api.reports]
 DOMAIN_ROUTES = [route for module in [*PAGE_MODULES, *API_MODULES] for route in module.ROUTES]
+
+
+async def before_request(request: Request) -> Response | None:
+    """Every route, after the guards: the CSRF check, then what arrived (app.web.inputs)."""
+    refused = await csrf_before_request(request)
+    if refused is None:
+        await check_request_input(request)
+    return refused
 
 
 def create_app(config: Config, *, prepare: bool = True) -> Litestar:
@@ -65,7 +74,7 @@ def create_app(config: Config, *, prepare: bool = True) -> Litestar:
         dependencies={"config": Provide(lambda: config, use_cache=True, sync_to_thread=False),
                       "batches": Provide(lambda: batches, use_cache=True, sync_to_thread=False)},
         guards=[requires_login],
-        before_request=csrf_before_request,
+        before_request=before_request,
         exception_handlers=EXCEPTION_HANDLERS,  # type: ignore[arg-type]
         template_config=TemplateConfig(directory=TEMPLATES_DIR, engine=JinjaTemplateEngine,
                                        engine_callback=templating.configure),

@@ -6,6 +6,7 @@ and subjects on one line, download names, SMTP passwords in clear, logos that ar
 from __future__ import annotations
 
 import re
+from datetime import timedelta
 from typing import Any
 
 import pytest
@@ -81,3 +82,192 @@ def test_every_api_body_struct_forbids_unknown_fields():
 def test_a_wrong_type_is_still_400_naming_the_field(api, body):
     response = api.post("/api/v1/clients", json=body)
     assert response.status_code == 400 and "name" in field_errors(response)
+
+
+# -- bounds: ids and page numbers beyond 64 bits, dates outside 1900-2200, deep or non-UTF-8 JSON ---------
+
+BEYOND_64_BITS = str(2**63)
+
+
+def routes_with(app: Any, wanted: Any) -> list[tuple[str, str, Any]]:
+    """(method, path, handler) of every route and method, for the handlers `wanted(route, handler)` picks."""
+    found = []
+    for route in app.routes:
+        if isinstance(route, HTTPRoute):
+            for handler in route.route_handlers:
+                if wanted(route, handler):
+                    found.extend((method, route.path, handler) for method in sorted(handler.http_methods)
+                                 if method not in ("HEAD", "OPTIONS"))
+    return found
+
+
+def fill(path: str, int_value: str = "1") -> str:
+    return re.sub(r"\{\w+:int\}", int_value, re.sub(r"\{\w+:str\}", "X", path))
+
+
+def test_an_id_beyond_64_bits_in_any_path_is_422_naming_it(api, browser):
+    """Every route with an id in its path, pages and API: a 4xx naming the parameter, never SQLite's 500."""
+    routes = routes_with(api.app, lambda route, handler: ":int}" in route.path)
+    assert len(routes) >= 60
+    for method, path, _ in routes:
+        caller = api if path.startswith("/api/") else browser
+        response = caller.request(method, fill(path, BEYOND_64_BITS))
+        name = re.search(r"\{(\w+):int\}", path).group(1)
+        assert response.status_code == 422, (method, path, response.status_code)
+        assert f"{name} is too large" in response.text, (method, path)
+
+
+def test_a_number_or_a_date_out_of_range_in_any_query_is_422_naming_it(api, browser):
+    """Every query parameter declared a whole number or a date, on every route."""
+    from app.web.inputs import _kinds
+
+    def typed_query(route: Any, handler: Any) -> bool:
+        return any(_kinds(definition.annotation) and name not in route.path
+                   for name, definition in handler.parsed_fn_signature.parameters.items())
+
+    routes = routes_with(api.app, typed_query)
+    assert len(routes) >= 20
+    checked = 0
+    for method, path, handler in routes:
+        caller = api if path.startswith("/api/") else browser
+        for name, definition in handler.parsed_fn_signature.parameters.items():
+            kinds = _kinds(definition.annotation)
+            if not kinds or f"{{{name}:" in path:
+                continue
+            alias = getattr(definition.kwarg_definition, "name", None) or name
+            for value, words in ((BEYOND_64_BITS, "is too large"), ("0001-01-01", "between 1900 and 2200")):
+                if (value == BEYOND_64_BITS) != (int in kinds):
+                    continue
+                response = caller.request(method, fill(path), params={alias: value})
+                assert response.status_code == 422, (method, path, alias, response.status_code)
+                assert f"{alias} {words}" in response.text or f"{alias} must be {words}" in response.text, \
+                    (method, path, alias, response.text[:300])
+                checked += 1
+    assert checked >= 25
+
+
+def test_page_numbers_beyond_a_million_are_named(api, browser):
+    for path in ("/api/v1/clients", "/api/v1/items", "/api/v1/invoices", "/api/v1/payments", "/api/v1/outbox"):
+        for page_number in ("1000001", BEYOND_64_BITS, "99999999999999999999999999"):
+            response = api.get(path, params={"page": page_number})
+            assert response.status_code == 422 and "page" in field_errors(response), (path, page_number)
+    assert api.get("/api/v1/clients", params={"page": "1000000"}).status_code == 200
+
+
+def test_json_that_is_not_utf8_or_nests_too_deep_is_400_naming_the_body(api, config):
+    client = make_client()
+    for content, words in ((b'{"client_id": 1, "notes": "caf\xe9"}', "UTF-8"),
+                           (b'{"notes": ' + b"[" * 5000 + b"]" * 5000 + b"}", "nested 5001 levels deep"),
+                           (b"[" * 200_000 + b"]" * 200_000, "nested 200000 levels deep")):
+        response = api.post("/api/v1/invoices", content=content, headers={"content-type": "application/json"})
+        assert response.status_code == 400, response.text
+        assert words in field_errors(response)["body"]
+    deep_but_allowed = {"client_id": client.id, "lines": [{"description": "x", "quantity": "1", "unit_price": "1",
+                                                           "taxes": []}]}
+    assert api.post("/api/v1/invoices", json=deep_but_allowed).status_code == 201
+    assert snapshot(config, "document") != []
+
+
+@pytest.mark.parametrize(("body", "field"), [
+    ({"client_id": 2**63}, "client_id"), ({"client_id": 2**70}, "client_id"),
+    ({"lines": [{"description": "x", "quantity": "1", "unit_price": "1", "item_id": 2**64}]}, "lines[0].item_id"),
+    ({"terms_days": -(2**63) - 1}, "terms_days"),
+])
+def test_a_whole_number_beyond_64_bits_in_a_body_is_422_naming_it(api, config, body, field):
+    client = make_client()
+    response = api.post("/api/v1/invoices", json={"client_id": client.id, **body})
+    assert response.status_code == 422 and list(field_errors(response)) == [field], response.text
+    assert snapshot(config, "document") == []
+    ids = api.post("/api/v1/invoices/bulk/mark-sent", json={"ids": [1, 2**64]})
+    assert ids.status_code == 422 and list(field_errors(ids)) == ["ids[1]"]
+
+
+@pytest.mark.parametrize(("change", "field", "words"), [
+    ({"quantity": "1000000000000"}, "lines[0].quantity", "at most 12 digits"),
+    ({"quantity": "1E+1000000"}, "lines[0].quantity", "too large"),
+    ({"unit_price": "1000000000000"}, "lines[0].unit_price", "at most 12 digits"),
+    ({"unit_price": "9E+999999"}, "lines[0].unit_price", "too large"),
+    ({"unit_price": 1e300}, "lines[0].unit_price", "too large"),
+])
+def test_quantities_and_prices_have_twelve_digits_at_most(api, config, change, field, words):
+    client = make_client()
+    line = {"description": "Work", "quantity": "1", "unit_price": "10", **change}
+    response = api.post("/api/v1/invoices", json={"client_id": client.id, "lines": [line]})
+    assert response.status_code == 422, response.text
+    assert words in field_errors(response)[field]
+    item = api.post("/api/v1/items", json={"code": "BIG", "name": "Big", "unit_price": "1000000000000"})
+    assert item.status_code == 422 and "at most 12 digits" in field_errors(item)["unit_price"]
+    assert snapshot(config, "document") == [] and snapshot(config, "catalog_item") == []
+
+
+def test_twelve_digits_are_accepted(api):
+    client = make_client()
+    response = api.post("/api/v1/invoices", json={"client_id": client.id, "lines": [
+        {"description": "Shares", "quantity": "999999999999", "unit_price": "0.5"},
+        {"description": "Tower", "quantity": "1", "unit_price": "999999999999"}]})
+    assert response.status_code == 201, response.text
+    assert [line["quantity"] for line in response.json()["lines"]] == ["999999999999", "1"]
+    item = api.post("/api/v1/items", json={"code": "TOWER", "name": "Tower", "unit_price": "999999999999.9999"})
+    assert item.status_code == 201 and item.json()["unit_price"] == "999999999999.9999"
+
+
+@pytest.mark.parametrize("day", ["1899-12-31", "2201-01-01", "0001-01-01", "9999-12-31"])
+def test_a_date_outside_1900_to_2200_is_named(api, config, day):
+    client = make_client()
+    body = {"client_id": client.id, "issue_date": day, "confirm_date": True,
+            "lines": [{"description": "Work", "quantity": "1", "unit_price": "10"}]}
+    response = api.post("/api/v1/invoices", json=body)
+    assert response.status_code == 422 and "between 1900 and 2200" in field_errors(response)["issue_date"]
+    draft = api.post("/api/v1/invoices", json={k: v for k, v in body.items() if k != "issue_date"})
+    assert draft.status_code == 201
+    assert api.post(f"/api/v1/invoices/{draft.json()['id']}/issue").status_code == 200
+    payment = api.post(f"/api/v1/invoices/{draft.json()['id']}/payments", json={"amount": "1.00", "date": day})
+    assert payment.status_code == 422 and "between 1900 and 2200" in field_errors(payment)["date"]
+    assert snapshot(config, "payment") == []
+
+
+# -- a document dated more than a year from today: confirmed, in the API and in the editor ---------------
+
+def test_the_api_asks_for_confirm_date_when_a_document_is_far_from_today(api, config):
+    from app.settings.service import today
+    from tests.conftest import run
+
+    client = make_client()
+    far = (run(today()) + timedelta(days=400)).isoformat()
+    body = {"client_id": client.id, "issue_date": far, "lines": [{"description": "Work", "quantity": "1",
+                                                                  "unit_price": "10"}]}
+    refused = api.post("/api/v1/invoices", json=body)
+    assert refused.status_code == 422
+    assert "more than a year after today" in field_errors(refused)["issue_date"]
+    assert "confirm_date" in field_errors(refused)["issue_date"]
+    assert snapshot(config, "document") == []
+    created = api.post("/api/v1/invoices", json={**body, "confirm_date": True})
+    assert created.status_code == 201 and created.json()["issue_date"] == far
+    # the confirmed date is kept by later edits without asking again; a new far date asks again
+    document_id = created.json()["id"]
+    assert api.patch(f"/api/v1/invoices/{document_id}", json={"notes": "Phase 2", "issue_date": far}).status_code == 200
+    old = (run(today()) - timedelta(days=800)).isoformat()
+    again = api.patch(f"/api/v1/invoices/{document_id}", json={"issue_date": old})
+    assert again.status_code == 422 and "more than a year before today" in field_errors(again)["issue_date"]
+    assert api.get(f"/api/v1/invoices/{document_id}").json()["issue_date"] == far
+
+
+def test_the_editor_asks_with_a_box_and_saves_once_it_is_ticked(browser, config):
+    from app.documents import service
+    from app.settings.service import today
+    from tests.conftest import run
+
+    client = make_client()
+    draft = run(service.create_document("invoice", {"client_id": client.id, "lines": [
+        {"description": "Work", "quantity": "1", "unit_price": "10"}]}))
+    far = (run(today()) + timedelta(days=3650)).isoformat()
+    form = {"client_id": str(client.id), "currency": "CAD", "issue_date": far, "terms_days": "30",
+            "lines-0-description": "Work", "lines-0-quantity": "1", "lines-0-unit_price": "10"}
+    response = browser.post(f"/documents/{draft.id}/edit", data=form)
+    assert response.status_code == 422
+    assert "more than a year after today" in response.text and 'name="confirm_date"' in response.text
+    assert run(service.get_document(draft.id)).issue_date == run(today())
+    saved = browser.post(f"/documents/{draft.id}/edit", data={**form, "confirm_date": "true"}, follow_redirects=False)
+    assert saved.status_code == 303, saved.text
+    assert run(service.get_document(draft.id)).issue_date.isoformat() == far
+    assert 'name="confirm_date"' not in browser.get(f"/documents/{draft.id}/edit").text

@@ -473,7 +473,7 @@ def test_the_emailed_statement_is_the_downloaded_one_dated_the_same(api, smtp):
     configure(api, smtp)
     client = make_client(email="accounts@maple.example")
     draft = api.post("/api/v1/invoices", json={
-        "client_id": client.id, "currency": "CAD", "issue_date": "2025-03-02", "terms_days": 30,
+        "client_id": client.id, "currency": "CAD", "issue_date": "2025-03-02", "terms_days": 30, "confirm_date": True,
         "lines": [{"description": "Design, March", "quantity": "10", "unit": "h", "unit_price": "120.00"}]}).json()
     assert api.post(f"/api/v1/invoices/{draft['id']}/issue").status_code == 200
     period = "from=2025-01-01&to=2025-03-31"

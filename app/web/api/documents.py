@@ -42,6 +42,8 @@ class DocumentIn(Body, omit_defaults=True):
     footer: str | UnsetType = UNSET
     invoice_id: int | UnsetType | None = UNSET
     lines: list[LineIn] | UnsetType = UNSET
+    # A date more than a year from today is refused (422 naming it) unless this says it is meant.
+    confirm_date: bool | UnsetType = UNSET
 
 
 class CancelIn(Body):
