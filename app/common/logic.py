@@ -128,6 +128,26 @@ def decimal_size_problem(number: Decimal, label: str, max_integer_digits: int = 
     return None
 
 
+# -- one line of text ----------------------------------------------------------------------
+# Names and email subjects are single lines: a control character (Cc: CR, LF, tab, NUL...), a Unicode
+# line or paragraph separator (U+2028, U+2029) or a format character (Cf: the bidi overrides that make a
+# name read backwards, zero-width spaces, the BOM) could split an email header, hide text or fake a name.
+# Zero-width non-joiner and joiner stay: Persian and Indic scripts and emoji sequences need them.
+LINE_BREAKING_CATEGORIES = {"Cc", "Zl", "Zp", "Cs"}
+KEPT_FORMAT_CHARACTERS = {"\u200c", "\u200d"}
+
+
+def line_problem(text: str, label: str) -> str | None:
+    """Why `text` is not one plain line (naming the first offending character), or None."""
+    for ch in text:
+        category = unicodedata.category(ch)
+        if category in LINE_BREAKING_CATEGORIES or (category == "Cf" and ch not in KEPT_FORMAT_CHARACTERS):
+            what = {"\n": "a line break", "\r": "a line break", "\t": "a tab"}.get(ch) or \
+                f"U+{ord(ch):04X} {unicodedata.name(ch, 'a control character')}".strip()
+            return f"{label} must be one line of plain text ({what} is not allowed)"
+    return None
+
+
 class Form:
     """Collects cleaned values and field errors from a mapping of raw input."""
 
@@ -147,7 +167,8 @@ class Form:
         self.errors.append(FieldError(name, message))
 
     def text(self, name: str, *, required: bool = False, max_length: int = 200,
-             label: str | None = None, default: str = "") -> None:
+             label: str | None = None, default: str = "", one_line: bool = False) -> None:
+        """Text, stripped; `one_line` refuses line breaks and control or format characters (line_problem)."""
         if self.partial and not self.present(name):
             return
         value = self.raw(name)
@@ -162,6 +183,10 @@ class Form:
             return
         if len(value) > max_length:
             self.error(name, f"{label} is too long (at most {max_length} characters)")
+            return
+        problem = line_problem(value, label) if one_line else None
+        if problem:
+            self.error(name, problem)
             return
         self.values[name] = value
 

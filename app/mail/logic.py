@@ -14,7 +14,7 @@ from email.policy import SMTP
 from email.utils import format_datetime, formataddr, make_msgid
 from typing import Any
 
-from app.common.logic import EMAIL_RE, FieldError, Form, ValidationFailed
+from app.common.logic import EMAIL_RE, FieldError, Form, ValidationFailed, line_problem
 
 SECURITY = ("none", "starttls", "ssl")
 DEFAULT_PORTS = {"none": 25, "starttls": 587, "ssl": 465}
@@ -94,7 +94,7 @@ def clean_settings(data: Mapping[str, Any], current: Mapping[str, Any]) -> dict[
     if form.present("smtp_port"):
         form.integer("smtp_port", minimum=1, maximum=65535, label="SMTP port",
                      default=DEFAULT_PORTS[form.values.get("smtp_security") or current.get("smtp_security") or "starttls"])
-    form.text("smtp_username", max_length=255, label="User name")
+    form.text("smtp_username", max_length=255, label="User name", one_line=True)
     if form.present("smtp_password"):
         password = data.get("smtp_password")
         password = "" if password is None else str(password)
@@ -103,9 +103,7 @@ def clean_settings(data: Mapping[str, Any], current: Mapping[str, Any]) -> dict[
         else:
             form.values["smtp_password"] = password
     form.email("smtp_from_email", label="From address")
-    form.text("smtp_from_name", max_length=200, label="From name")
-    if form.values.get("smtp_from_name") and any(ch in form.values["smtp_from_name"] for ch in "\r\n"):
-        form.error("smtp_from_name", "From name must be on one line")
+    form.text("smtp_from_name", max_length=200, label="From name", one_line=True)
     form.email("accountant_email", label="Accountant's email")
     return form.raise_if_invalid()
 
@@ -130,8 +128,9 @@ def clean_templates(data: Mapping[str, Any]) -> dict[str, dict[str, str]]:
         for part in ("subject", "body"):
             text = str(entry.get(part) or "").replace("\r\n", "\n").strip()
             name = f"{kind}_{part}"
-            if part == "subject" and "\n" in text:
-                errors.append(FieldError(name, f"{KIND_LABELS[kind]} subject must be on one line"))
+            problem = line_problem(text, f"{KIND_LABELS[kind]} subject") if part == "subject" else None
+            if problem:
+                errors.append(FieldError(name, problem))
                 continue
             if len(text) > (300 if part == "subject" else 10000):
                 errors.append(FieldError(name, f"{KIND_LABELS[kind]} {part} is too long"))
@@ -150,6 +149,23 @@ def clean_templates(data: Mapping[str, Any]) -> dict[str, dict[str, str]]:
     if errors:
         raise ValidationFailed(errors)
     return out
+
+
+MAX_SUBJECT_LENGTH = 300
+
+
+def subject_problem(subject: str) -> str | None:
+    """Why an email's subject cannot be sent, or None: it is required, one line (a line break or a Unicode
+    line separator would start a header of its own), and at most 300 characters. A subject filled from a
+    template with a name is checked here too, whatever the name held."""
+    if not subject:
+        return "Subject is required"
+    problem = line_problem(subject, "Subject")
+    if problem:
+        return problem
+    if len(subject) > MAX_SUBJECT_LENGTH:
+        return f"Subject is too long (at most {MAX_SUBJECT_LENGTH} characters)"
+    return None
 
 
 def merged_templates(saved: Mapping[str, Any]) -> dict[str, dict[str, str]]:

@@ -465,12 +465,9 @@ def _clean_request(data: Mapping[str, Any], defaults: Mapping[str, Any]) -> tupl
         errors.extend(failed.errors)
     subject = data.get("subject")
     subject = str(defaults.get("subject") or "" if subject in (None, "") else subject).strip()
-    if "\n" in subject or "\r" in subject:
-        errors.append(FieldError("subject", "Subject must be on one line"))
-    elif not subject:
-        errors.append(FieldError("subject", "Subject is required"))
-    elif len(subject) > 300:
-        errors.append(FieldError("subject", "Subject is too long (at most 300 characters)"))
+    problem = logic.subject_problem(subject)
+    if problem:
+        errors.append(FieldError("subject", problem))
     message = data.get("message")
     message = str(defaults.get("message") or "" if message is None else message).replace("\r\n", "\n")
     if len(message) > 50_000:

@@ -52,7 +52,7 @@ def compact(text: str) -> str:
 
 def clean_settings(data: Mapping[str, Any], *, partial: bool = True) -> dict[str, Any]:
     form = Form(data, partial=partial)
-    form.text("name", required=True, max_length=200, label="Business name")
+    form.text("name", required=True, max_length=200, label="Business name", one_line=True)
     form.text("tagline", max_length=200)
     form.text("address_line1", max_length=200, label="Address")
     form.text("address_line2", max_length=200, label="Address (line 2)")

@@ -271,3 +271,56 @@ def test_the_editor_asks_with_a_box_and_saves_once_it_is_ticked(browser, config)
     assert saved.status_code == 303, saved.text
     assert run(service.get_document(draft.id)).issue_date.isoformat() == far
     assert 'name="confirm_date"' not in browser.get(f"/documents/{draft.id}/edit").text
+
+
+# -- names and email subjects are one line ----------------------------------------------------------------
+
+BREAKERS = ["Maple\r\nBcc: everyone@example.com", "Maple\u2028Bakery", "Maple\u2029Bakery", "\u202eyrekaB elpaM",
+            "Maple\x00", "Maple\tBakery"]
+
+
+@pytest.mark.parametrize("bad", BREAKERS)
+def test_a_name_with_a_control_or_line_separator_is_refused_at_input(api, config, bad):
+    make_client(name="Kept")
+    assert api.get("/api/v1/settings").status_code == 200   # the settings rows exist before the refusals
+    before = {table: snapshot(config, table) for table in ("client", "app_user", "business_settings", "mail_settings")}
+    for method, path, body, field in [
+        ("POST", "/api/v1/clients", {"name": bad}, "name"),
+        ("POST", "/api/v1/clients", {"name": "Fine", "contact_name": bad}, "contact_name"),
+        ("PATCH", "/api/v1/clients/1", {"name": bad}, "name"),
+        ("POST", "/api/v1/users", {"email": "sam@example.com", "password": "long enough pass", "name": bad}, "name"),
+        ("PATCH", "/api/v1/settings", {"name": bad}, "name"),
+        ("PATCH", "/api/v1/settings/mail", {"smtp_from_name": bad}, "smtp_from_name"),
+        ("PATCH", "/api/v1/settings/mail", {"email_templates": {"invoice": {"subject": bad, "body": "Hi"}}},
+         "invoice_subject"),
+    ]:
+        response = api.request(method, path, json=body)
+        assert response.status_code == 422, (path, body, response.text)
+        message = field_errors(response)[field]
+        assert "must be one line of plain text" in message, message
+    assert {table: snapshot(config, table) for table in before} == before
+
+
+def test_a_name_in_any_script_is_kept(api):
+    response = api.post("/api/v1/clients", json={"name": "Søren Ångström", "contact_name": "علی\u200cرضا"})
+    assert response.status_code == 201 and response.json()["contact_name"] == "علی\u200cرضا"
+
+
+def test_the_client_form_names_the_field_too(browser, config):
+    response = browser.post("/clients", data={"name": "Maple\u2028Bakery", "currency": "CAD"})
+    assert response.status_code == 422 and "U+2028 LINE SEPARATOR" in response.text
+    assert snapshot(config, "client") == []
+
+
+@pytest.mark.parametrize("subject", ["Invoice\r\nBcc: all@example.com", "Invoice\u2028two", "Invoice\u0085x"])
+def test_an_email_subject_with_a_line_separator_is_refused(api, config, subject):
+    assert api.patch("/api/v1/settings/mail", json={"smtp_host": "127.0.0.1", "smtp_port": 2525,
+                                                    "smtp_security": "none", "smtp_username": "",
+                                                    "smtp_from_email": "billing@example.com"}).status_code == 200
+    client = make_client(email="accounts@maple.example")
+    invoice = api.post("/api/v1/invoices", json={"client_id": client.id, "lines": [
+        {"description": "Work", "quantity": "1", "unit_price": "10"}]}).json()
+    assert api.post(f"/api/v1/invoices/{invoice['id']}/issue").status_code == 200
+    response = api.post(f"/api/v1/invoices/{invoice['id']}/send", json={"subject": subject})
+    assert response.status_code == 422 and "must be one line" in field_errors(response)["subject"]
+    assert snapshot(config, "outbox_message") == []

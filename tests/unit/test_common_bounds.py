@@ -20,6 +20,7 @@ from app.common.logic import (
     FieldError,
     Form,
     ValidationFailed,
+    line_problem,
     parse_day,
     parse_page,
     period_problems,
@@ -119,3 +120,32 @@ def test_a_page_beyond_a_million_is_named():
     with pytest.raises(ValidationFailed) as refused:
         parse_page(str(2**63), "50")
     assert refused.value.by_field() == {"page": f"page must be a whole number from 1 to {MAX_PAGE}"}
+
+
+# -- one line of text: names and email subjects ------------------------------------------------------
+
+@pytest.mark.parametrize(("text", "named"), [
+    ("Maple\r\nBcc: all@example.com", "a line break"), ("Maple\nBakery", "a line break"), ("Tab\there", "a tab"),
+    ("Line\u2028separator", "U+2028 LINE SEPARATOR"), ("Para\u2029graph", "U+2029 PARAGRAPH SEPARATOR"),
+    ("\u202eyrekaB elpaM", "U+202E RIGHT-TO-LEFT OVERRIDE"), ("Zero\u200bwidth", "U+200B ZERO WIDTH SPACE"),
+    ("\ufeffBOM", "U+FEFF ZERO WIDTH NO-BREAK SPACE"), ("Nul\x00", "U+0000"), ("Next\x85line", "U+0085"),
+    ("Isolate\u2066x\u2069", "U+2066 LEFT-TO-RIGHT ISOLATE"),
+])
+def test_a_name_with_a_control_or_line_separator_is_refused_naming_it(text, named):
+    problem = line_problem(text, "Name")
+    assert problem is not None and problem.startswith("Name must be one line of plain text") and named in problem
+
+
+@pytest.mark.parametrize("text", ["Søren Kierkegaard", "Zoë's Café", "علی\u200cرضا", "👨\u200d👩\u200d👧 Family",
+                                  "ΑΒΓ & Co.", "東京 株式会社", "O'Brien-Smith, Ltd."])
+def test_a_name_in_any_script_is_one_line(text):
+    assert line_problem(text, "Name") is None
+
+
+@given(st.text())
+def test_a_refused_text_holds_a_breaking_character_and_a_kept_one_none(text):
+    import unicodedata
+
+    breaking = [ch for ch in text if unicodedata.category(ch) in ("Cc", "Zl", "Zp", "Cs")
+                or (unicodedata.category(ch) == "Cf" and ch not in "\u200c\u200d")]
+    assert (line_problem(text, "Name") is None) == (not breaking)
