@@ -360,6 +360,15 @@ def fold_text(text: str) -> str:
     return " ".join(folded.split())
 
 
+def filename_part(text: str, limit: int = 40) -> str:
+    """Text as a part of a download's file name: letters of any script, digits, "." and "-" kept ("Søren",
+    "東京", "S.à-r.l."), anything else (spaces, slashes, quotes, controls) one "-"; never starting or
+    ending with "-" or ".". The HTTP header carries it as UTF-8 (app.web.responses.content_disposition)."""
+    normalized = unicodedata.normalize("NFC", text or "")
+    kept = "".join(ch if ch in ".-" or unicodedata.category(ch)[0] in "LMN" else "-" for ch in normalized)
+    return re.sub(r"-{2,}", "-", kept).strip("-.")[:limit].strip("-.")
+
+
 def like_pattern(text: str) -> str:
     """A LIKE pattern matching `text` anywhere, with % and _ taken literally (use ESCAPE '\\')."""
     return "%" + text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"

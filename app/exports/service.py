@@ -15,7 +15,7 @@ from typing import Any
 from app.background import stop_task
 from app.clients import service as clients_service
 from app.clients.records import ClientView
-from app.common.logic import FieldError, Page, ValidationFailed, period_problems
+from app.common.logic import FieldError, Page, ValidationFailed, filename_part, period_problems
 from app.config import Config
 from app.documents import service as documents_service
 from app.documents.logic import CREDIT_NOTE, INVOICE
@@ -113,7 +113,7 @@ def check_period(date_from: date | None, date_to: date | None) -> tuple[date, da
 
 
 def package_filename(business: str, date_from: date, date_to: date) -> str:
-    name = mail_logic.safe_filename(business or "counterfoil").replace(" ", "-").lower()
+    name = filename_part(business or "counterfoil").lower() or "counterfoil"
     return f"{name}-bookkeeping-{date_from.isoformat()}-{date_to.isoformat()}.zip"
 
 

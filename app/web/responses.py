@@ -7,20 +7,24 @@ from __future__ import annotations
 
 import logging
 import re
+import unicodedata
 from collections.abc import Mapping
 from datetime import date, datetime
+from pathlib import Path
 from typing import Any
 from urllib.parse import quote
 
 from litestar import MediaType, Request, Response
+from litestar.background_tasks import BackgroundTask
 from litestar.exceptions import (
     HTTPException,
     NotAuthorizedException,
     PermissionDeniedException,
     ValidationException,
 )
-from litestar.response import Redirect, Template
+from litestar.response import File, Redirect, Template
 from litestar.status_codes import HTTP_500_INTERNAL_SERVER_ERROR
+from unidecode import unidecode
 
 from app import __version__
 from app.common.logic import Conflict, FieldError, Forbidden, NotFound, PageOf, ValidationFailed, parse_page
@@ -111,6 +115,50 @@ async def form_data(request: Request) -> dict[str, Any]:
 
 def page_params(page: Any, per_page: Any, default: int = 50):
     return parse_page(page, per_page, default_per_page=default)
+
+
+# -- downloads ----------------------------------------------------------------------------
+# Every file the app hands out (PDFs, ZIPs, CSVs, XML, attachments) is named here. The name comes from a
+# fixed pattern filled with checked values (a number, a client, typed dates), never from a query
+# parameter; it keeps its letters (Søren stays Søren) in `filename*` (RFC 6266, RFC 8187), with an
+# ASCII look-alike in `filename` for the old clients that read only that.
+_FALLBACK_UNSAFE = re.compile(r"[^A-Za-z0-9 ._()+-]")
+_ATTR_CHARS = "!#$&+-.^_`|~"   # RFC 8187 attr-char besides letters and digits: left as they are
+
+
+def content_disposition(filename: str, *, inline: bool = False) -> str:
+    """`attachment; filename="Soren.pdf"; filename*=UTF-8''S%C3%B8ren.pdf` (just `filename` when it is
+    plain ASCII). No control character, quote, backslash or slash of the name reaches the header."""
+    name = "".join(ch for ch in unicodedata.normalize("NFC", filename or "")
+                   if unicodedata.category(ch)[0] != "C").replace("/", "-").replace("\\", "-").strip() or "download"
+    look_alike = re.sub(r" (?=\.)", "", " ".join(unidecode(name).split()))   # 東京.zip -> "Dong Jing.zip"
+    fallback = _FALLBACK_UNSAFE.sub("_", look_alike).strip(" .") or "download"
+    header = f'{"inline" if inline else "attachment"}; filename="{fallback}"'
+    if fallback != name:
+        header += "; filename*=UTF-8''" + quote(name, safe=_ATTR_CHARS)
+    return header
+
+
+def download_headers(filename: str, *, inline: bool = False, headers: Mapping[str, str] | None = None
+                     ) -> dict[str, str]:
+    """The headers of a download (lower-case names, so that a File response does not add its own)."""
+    out = {"content-disposition": content_disposition(filename, inline=inline), "cache-control": "private, no-cache"}
+    out.update({name.lower(): value for name, value in (headers or {}).items()})
+    return out
+
+
+def download(content: bytes, filename: str, media_type: str, *, inline: bool = False,
+             headers: Mapping[str, str] | None = None) -> Response:
+    """A file made in memory (a PDF, a CSV, a ZIP) as a download, or `inline` to open in the browser."""
+    return Response(content=content, media_type=media_type,
+                    headers=download_headers(filename, inline=inline, headers=headers))
+
+
+def download_file(path: Path, filename: str, media_type: str, *, inline: bool = False,
+                  headers: Mapping[str, str] | None = None, background: BackgroundTask | None = None) -> File:
+    """A file on disk (a batch ZIP, a backup bundle) as a download, streamed."""
+    return File(path=path, media_type=media_type, content_disposition_type="inline" if inline else "attachment",
+                headers=download_headers(filename, inline=inline, headers=headers), background=background)
 
 
 def list_json(result: PageOf, items: list[Any]) -> dict[str, Any]:

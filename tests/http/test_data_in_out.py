@@ -8,12 +8,14 @@ from __future__ import annotations
 import re
 from datetime import timedelta
 from typing import Any
+from urllib.parse import unquote
 
 import pytest
 from litestar.routes import HTTPRoute
 
 from app.web.api.base import Body
 from tests.http.support import field_errors, make_client, make_item, snapshot
+from tests.http.test_render import business  # noqa: F401  (a fixture)
 
 # -- a field the endpoint does not know ------------------------------------------------------------
 
@@ -324,3 +326,47 @@ def test_an_email_subject_with_a_line_separator_is_refused(api, config, subject)
     response = api.post(f"/api/v1/invoices/{invoice['id']}/send", json={"subject": subject})
     assert response.status_code == 422 and "must be one line" in field_errors(response)["subject"]
     assert snapshot(config, "outbox_message") == []
+
+
+# -- download names: a fixed pattern, letters kept --------------------------------------------------------
+
+def filename_star(response: Any) -> str:
+    """The UTF-8 name of a download (RFC 8187), checked to come with an ASCII fallback."""
+    header = response.headers["content-disposition"]
+    match = re.fullmatch(r'(attachment|inline); filename="([ -~]+)"; filename\*=UTF-8\'\'(\S+)', header)
+    assert match, header
+    return unquote(match.group(3))
+
+
+def test_a_pdf_for_soren_is_named_soren(api, business):
+    from tests.http.test_render import new_invoice
+
+    soren = make_client(name="Søren Åberg", country="DK", currency="EUR")
+    invoice = new_invoice(api, soren, lines=1)
+    response = api.get(f"/api/v1/invoices/{invoice['id']}/pdf")
+    assert response.status_code == 200
+    assert filename_star(response) == f"{invoice['number']}_Søren-Åberg.pdf"
+    assert f'filename="{invoice["number"]}_Soren-Aberg.pdf"' in response.headers["content-disposition"]
+    assert response.headers["cache-control"] == "private, no-cache"
+    inline = api.get(f"/api/v1/invoices/{invoice['id']}/pdf", params={"inline": "true"})
+    assert inline.headers["content-disposition"].startswith("inline; ")
+
+
+def test_a_query_parameter_never_names_a_download(api, business):
+    from tests.http.test_render import new_invoice
+
+    invoice = new_invoice(api, make_client(name="Globex", country="DE", currency="EUR",
+                                           buyer_reference="04011000-1234512345-06"), lines=1)
+    for syntax, word in (('evil"; filename="run.exe', "factur-x"), ("xrechnung", "xrechnung")):
+        response = api.get(f"/api/v1/invoices/{invoice['id']}/xml", params={"syntax": syntax})
+        assert response.status_code == 200, response.text
+        assert response.headers["content-disposition"] == f'attachment; filename="{invoice["number"]}-{word}.xml"'
+
+
+def test_csv_and_package_names(api, config):
+    assert api.patch("/api/v1/settings", json={"name": "Søren Design"}).status_code == 200
+    response = api.get("/api/v1/exports/clients.csv")
+    assert response.headers["content-disposition"] == 'attachment; filename="clients.csv"'
+    package = api.get("/api/v1/exports/accountant", params={"from": "2026-01-01", "to": "2026-01-31"})
+    assert package.status_code == 200
+    assert filename_star(package) == "søren-design-bookkeeping-2026-01-01-2026-01-31.zip"

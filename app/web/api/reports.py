@@ -11,7 +11,7 @@ from litestar.params import QueryParameter
 
 from app.reports import logic, service
 from app.web.api.base import Body
-from app.web.responses import iso
+from app.web.responses import download, iso
 
 
 class RevenueRow(msgspec.Struct):
@@ -60,8 +60,7 @@ async def api_revenue_csv(period: str = "month", date_from: date | None = QueryP
                           date_to: date | None = QueryParameter(name="to", default=None)) -> Response:
     report = await service.revenue(period, date_from, date_to)
     name = f"revenue-{report.period}-{report.date_from.isoformat()}-{report.date_to.isoformat()}.csv"
-    return Response(content=service.csv_bytes(report), media_type="text/csv; charset=utf-8",
-                    headers={"Content-Disposition": f'attachment; filename="{name}"'})
+    return download(service.csv_bytes(report), name, "text/csv; charset=utf-8")
 
 
 class RevenueSendIn(Body, omit_defaults=True, kw_only=True):

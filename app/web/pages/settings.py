@@ -15,7 +15,7 @@ from app.documents.logic import PATTERN_FIELDS
 from app.render import service as render_service
 from app.settings import logic, service
 from app.taxes import service as taxes_service
-from app.web.responses import form_data, page, redirect
+from app.web.responses import download, form_data, page, redirect
 from app.web.security import OWNER_ONLY
 
 TEMPLATE_FIELDS = ("use_custom_templates",)   # saved by the Document templates section
@@ -142,8 +142,7 @@ async def business_card(config: Config) -> Response:
     settings = await service.get_settings()
     pdf = await render_service.business_card_pdf(settings, service.logo_path(config.attachments_dir, settings),
                                                  config.data_dir)
-    return Response(content=pdf, media_type="application/pdf",
-                    headers={"Content-Disposition": 'inline; filename="business-card.pdf"'})
+    return download(pdf, "business-card.pdf", "application/pdf", inline=True)
 
 
 ROUTES = [settings_page, settings_submit, settings_numbering, settings_logo_upload, settings_logo_delete,
