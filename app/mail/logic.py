@@ -76,7 +76,21 @@ _PLACEHOLDER_RE = re.compile(r"\{([A-Za-z_][A-Za-z0-9_]*)\}")
 # -- settings -------------------------------------------------------------------
 
 SETTINGS_FIELDS = ("smtp_host", "smtp_port", "smtp_security", "smtp_username", "smtp_password", "smtp_from_email",
-                   "smtp_from_name", "accountant_email")
+                   "smtp_from_name", "accountant_email", "smtp_allow_unencrypted_password")
+PLAIN_PASSWORD_REFUSED = (
+    "Security \u201cNone\u201d would send your password unencrypted: anyone on the network between you and the "
+    "server could read it. Choose STARTTLS or SSL/TLS, or tick \u201cSend my password unencrypted\u201d "
+    "(smtp_allow_unencrypted_password) if the server is on this computer or on a network you trust.")
+
+
+def plain_password_problem(settings: Mapping[str, Any]) -> str | None:
+    """Signing in over an unencrypted connection shows the password to the network: refused unless the
+    user said so. Checked when the settings are saved and again before every sign-in (settings saved by
+    an older version, or restored from a bundle, may hold it)."""
+    if (settings.get("smtp_security") == "none" and settings.get("smtp_username") and settings.get("smtp_password")
+            and not settings.get("smtp_allow_unencrypted_password")):
+        return PLAIN_PASSWORD_REFUSED
+    return None
 
 
 def clean_settings(data: Mapping[str, Any], current: Mapping[str, Any]) -> dict[str, Any]:
@@ -105,6 +119,11 @@ def clean_settings(data: Mapping[str, Any], current: Mapping[str, Any]) -> dict[
     form.email("smtp_from_email", label="From address")
     form.text("smtp_from_name", max_length=200, label="From name", one_line=True)
     form.email("accountant_email", label="Accountant's email")
+    form.boolean("smtp_allow_unencrypted_password")
+    if not form.errors:
+        problem = plain_password_problem({**current, **form.values})
+        if problem:
+            form.error("smtp_security", problem)
     return form.raise_if_invalid()
 
 

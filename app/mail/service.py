@@ -190,6 +190,7 @@ class SmtpConfig:
     username: str
     password: str = field(repr=False)
     timeout: float = SMTP_TIMEOUT_S
+    allow_unencrypted_password: bool = False
 
 
 class SmtpFailure(Exception):
@@ -257,6 +258,11 @@ class _Session:
     def __enter__(self) -> _Session:
         cfg = self.cfg
         step = "Connect"
+        refused = logic.plain_password_problem({"smtp_security": cfg.security, "smtp_username": cfg.username,
+                                                "smtp_password": cfg.password,
+                                                "smtp_allow_unencrypted_password": cfg.allow_unencrypted_password})
+        if refused:   # before connecting: the password never leaves unencrypted unless the user said so
+            raise SmtpFailure(refused)
         try:
             if cfg.security == "ssl":
                 smtp: smtplib.SMTP = smtplib.SMTP_SSL(timeout=cfg.timeout, context=ssl.create_default_context())
@@ -366,7 +372,8 @@ async def _smtp_config() -> tuple[SmtpConfig, dict[str, Any]]:
     row = await _row()
     return SmtpConfig(host=row["smtp_host"], port=row["smtp_port"] or logic.DEFAULT_PORTS[row["smtp_security"]],
                       security=row["smtp_security"], username=row["smtp_username"],
-                      password=row["smtp_password"]), row
+                      password=row["smtp_password"],
+                      allow_unencrypted_password=bool(row.get("smtp_allow_unencrypted_password"))), row
 
 
 async def send_test(to: str | None = None) -> dict[str, Any]:

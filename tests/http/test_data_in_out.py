@@ -370,3 +370,71 @@ def test_csv_and_package_names(api, config):
     package = api.get("/api/v1/exports/accountant", params={"from": "2026-01-01", "to": "2026-01-31"})
     assert package.status_code == 200
     assert filename_star(package) == "søren-design-bookkeeping-2026-01-01-2026-01-31.zip"
+
+
+# -- an SMTP password over an unencrypted connection ----------------------------------------------------
+
+@pytest.fixture
+def smtp():
+    from tests.http.smtp_support import SmtpServer, free_port
+
+    server = SmtpServer(free_port()).start()
+    yield server
+    server.stop()
+
+
+def test_the_api_refuses_a_password_in_clear_unless_ticked(api, config):
+    from tests.http.smtp_support import PASSWORD, USERNAME
+
+    assert api.get("/api/v1/settings/mail").status_code == 200
+    before = snapshot(config, "mail_settings")
+    plain = {"smtp_host": "mail.example.com", "smtp_port": 25, "smtp_security": "none", "smtp_username": USERNAME,
+             "smtp_password": PASSWORD}
+    for path in ("/api/v1/settings/mail", "/api/v1/settings"):
+        refused = api.patch(path, json=plain)
+        assert refused.status_code == 422, refused.text
+        assert "would send your password unencrypted" in field_errors(refused)["smtp_security"]
+    assert snapshot(config, "mail_settings") == before
+    saved = api.patch("/api/v1/settings/mail", json={**plain, "smtp_allow_unencrypted_password": True})
+    assert saved.status_code == 200 and saved.json()["smtp_allow_unencrypted_password"] is True
+    untick = api.patch("/api/v1/settings/mail", json={"smtp_allow_unencrypted_password": False})
+    assert untick.status_code == 422 and "smtp_security" in field_errors(untick)
+    encrypted = api.patch("/api/v1/settings/mail", json={"smtp_security": "starttls", "smtp_port": 587})
+    assert encrypted.status_code == 200
+
+
+def test_the_settings_page_asks_for_the_box_and_then_warns(browser, config):
+    form = {"smtp_host": "mail.example.com", "smtp_port": "25", "smtp_security": "none", "smtp_username": "me",
+            "smtp_password": "secret", "smtp_from_email": "billing@example.com", "smtp_from_name": "Billing",
+            "accountant_email": ""}
+    refused = browser.post("/settings/email", data=form)
+    assert refused.status_code == 422
+    assert "would send your password unencrypted" in refused.text and 'name="smtp_allow_unencrypted_password"' in refused.text
+    saved = browser.post("/settings/email", data={**form, "smtp_allow_unencrypted_password": "true"},
+                         follow_redirects=False)
+    assert saved.status_code == 303
+    page = browser.get("/settings/email").text
+    assert "Your password is sent unencrypted" in page
+    # the form sent without the box (unticked) while the password would still go in clear: refused again
+    again = browser.post("/settings/email", data={**form, "smtp_password": ""})
+    assert again.status_code == 422
+
+
+def test_a_saved_plain_password_is_never_sent_without_consent(api, config, smtp):
+    """Settings from before the rule (or restored from a bundle) with Security none and a password: the
+    server never sees the password; the test message says why."""
+    import sqlite3
+
+    from tests.http.smtp_support import PASSWORD, USERNAME
+
+    assert api.patch("/api/v1/settings/mail", json={
+        "smtp_host": "127.0.0.1", "smtp_port": smtp.port, "smtp_security": "none", "smtp_username": USERNAME,
+        "smtp_password": PASSWORD, "smtp_allow_unencrypted_password": True,
+        "smtp_from_email": "billing@atelier.example"}).status_code == 200
+    with sqlite3.connect(config.database_path) as connection:
+        connection.execute("UPDATE mail_settings SET smtp_allow_unencrypted_password = 0")
+    connection.close()
+    result = api.post("/api/v1/settings/mail/test", json={"to": "me@example.com"})
+    assert result.status_code == 200 and result.json()["ok"] is False
+    assert "would send your password unencrypted" in result.json()["reply"]
+    assert smtp.inbox.logins == [] and smtp.inbox.messages() == []

@@ -18,6 +18,7 @@ class MailSettingsOut(msgspec.Struct, kw_only=True):
     smtp_security: str = "starttls"
     smtp_username: str = ""
     smtp_password_set: bool = False
+    smtp_allow_unencrypted_password: bool = False
     smtp_from_email: str = ""
     smtp_from_name: str = ""
     accountant_email: str = ""
@@ -32,6 +33,8 @@ class MailSettingsIn(Body, omit_defaults=True, kw_only=True):
     smtp_security: str | UnsetType = UNSET
     smtp_username: str | UnsetType = UNSET
     smtp_password: str | UnsetType | None = UNSET
+    # Security "none" with a password is refused (422 on smtp_security) unless this is true.
+    smtp_allow_unencrypted_password: bool | UnsetType = UNSET
     smtp_from_email: str | UnsetType = UNSET
     smtp_from_name: str | UnsetType = UNSET
     accountant_email: str | UnsetType = UNSET

@@ -50,6 +50,8 @@ async def mail_settings_submit(request: Request) -> Response:
         given.pop("smtp_password", None)  # left empty: keep the saved one
     if data.get("forget_password"):
         given["smtp_password"] = ""
+    # A checkbox left unticked is not sent: the form always says what it shows.
+    given["smtp_allow_unencrypted_password"] = bool(data.get("smtp_allow_unencrypted_password"))
     try:
         await service.update_mail_settings(given, actor_id=actor_id(request))
     except ValidationFailed as failed:
