@@ -14,7 +14,7 @@ import pytest
 from litestar.routes import HTTPRoute
 
 from app.web.api.base import Body
-from tests.http.support import field_errors, make_client, make_item, snapshot
+from tests.http.support import field_errors, make_client, make_item, query, snapshot
 from tests.http.test_render import business  # noqa: F401  (a fixture)
 
 # -- a field the endpoint does not know ------------------------------------------------------------
@@ -438,3 +438,49 @@ def test_a_saved_plain_password_is_never_sent_without_consent(api, config, smtp)
     assert result.status_code == 200 and result.json()["ok"] is False
     assert "would send your password unencrypted" in result.json()["reply"]
     assert smtp.inbox.logins == [] and smtp.inbox.messages() == []
+
+
+# -- a logo is a PNG or a JPEG, told by its content ------------------------------------------------------
+
+SVG = (b"<?xml version='1.0'?>\n<svg xmlns='http://www.w3.org/2000/svg' xmlns:xlink='http://www.w3.org/1999/xlink'>"
+       b"<image xlink:href='file:///etc/passwd'/><script>alert(1)</script></svg>")
+
+
+@pytest.mark.parametrize(("content", "filename", "media"), [
+    (SVG, "logo.svg", "image/svg+xml"), (SVG, "logo.png", "image/png"),   # the name does not matter
+    (b"GIF89a" + b"\0" * 20, "logo.png", "image/png"), (b"\x89PNG\r\n\x1a\n" + b"\0" * 20, "logo.png", "image/png"),
+])
+def test_a_logo_that_is_not_a_png_or_jpeg_is_refused(browser, config, content, filename, media):
+    response = browser.post("/settings/logo", files={"logo": (filename, content, media)}, follow_redirects=False)
+    assert response.status_code == 422
+    assert ("SVG logos are not accepted" if content is SVG else "must be a PNG or JPEG image") in response.text
+    assert query(config, "SELECT logo_filename FROM business_settings") == [("",)]
+    assert not config.attachments_dir.exists() or list(config.attachments_dir.iterdir()) == []
+    assert browser.get("/settings/logo").status_code == 404
+
+
+def test_a_png_named_svg_is_a_png(browser, config):
+    from tests.http.support import png
+
+    image = png()
+    response = browser.post("/settings/logo", files={"logo": ("logo.svg", image, "image/svg+xml")},
+                            follow_redirects=False)
+    assert response.status_code == 303
+    served = browser.get("/settings/logo")
+    assert served.headers["content-type"] == "image/png" and served.content == image
+
+
+def test_an_svg_logo_from_before_is_never_served_or_printed(browser, config):
+    """A logo kept by an older version (or brought by a backup bundle) that is an SVG is not used."""
+    import sqlite3
+
+    config.attachments_dir.mkdir(exist_ok=True)
+    (config.attachments_dir / "logo-old.svg").write_bytes(SVG)
+    (config.attachments_dir / "logo-fake.png").write_bytes(SVG)
+    for name in ("logo-old.svg", "logo-fake.png"):
+        with sqlite3.connect(config.database_path) as connection:
+            connection.execute("UPDATE business_settings SET logo_filename = ?", (name,))
+        connection.close()
+        assert browser.get("/settings/logo").status_code == 404
+        card = browser.get("/settings/business-card/pdf")
+        assert card.status_code == 200 and card.content.startswith(b"%PDF-")

@@ -21,9 +21,6 @@ from app.web.security import OWNER_ONLY
 TEMPLATE_FIELDS = ("use_custom_templates",)   # saved by the Document templates section
 
 
-LOGO_MEDIA = {"png": "image/png", "jpg": "image/jpeg", "svg": "image/svg+xml"}
-
-
 def templates_info(config: Config) -> dict[str, Any]:
     """Where the user's templates live and which are there, for the Document templates section."""
     return {"folder": render_service.custom_templates_dir(config.data_dir),
@@ -131,9 +128,10 @@ async def settings_templates_copy(request: Request, config: Config) -> Response:
 async def settings_logo(config: Config) -> File:
     settings = await service.get_settings()
     path = service.logo_path(config.attachments_dir, settings)
-    if path is None:
+    media_type = service.logo_media_type(path) if path is not None else None
+    if path is None or media_type is None:
         raise NotFound("Logo")
-    return File(path=path, media_type=LOGO_MEDIA[path.suffix.lstrip(".")], content_disposition_type="inline")
+    return File(path=path, media_type=media_type, content_disposition_type="inline")
 
 
 @get("/settings/business-card/pdf")
