@@ -19,7 +19,7 @@ from typing import Any
 from babel.dates import format_timedelta
 from babel.numbers import format_decimal
 
-from app.common.logic import Conflict, FieldError, ValidationFailed, filename_part
+from app.common.logic import Conflict, FieldError, ValidationFailed, date_problem, filename_part
 from app.documents.logic import CREDIT_NOTE, INVOICE, QUOTE, STATUS_LABELS, STATUSES, TYPE_PATHS
 
 LOCALE = "en_CA"   # the pages' locale (app/http/templating.py)
@@ -83,7 +83,12 @@ def _day(raw: Mapping[str, Any], key: str, label: str, errors: list[FieldError])
         return None
     try:
         if re.fullmatch(r"\d{4}-\d{2}-\d{2}", text):
-            return date.fromisoformat(text)
+            day = date.fromisoformat(text)
+            problem = date_problem(day, label)
+            if problem is None:
+                return day
+            errors.append(FieldError(key, problem))
+            return None
     except ValueError:
         pass
     errors.append(FieldError(key, f"{label}: \u201c{text[:40]}\u201d is not a date; use YYYY-MM-DD."))

@@ -271,3 +271,12 @@ def test_files_expire_after_an_hour_and_jobs_are_forgotten_later():
     assert logic.should_forget(gone, 1000.0 + logic.FORGET_AFTER_S)
     running = run_to(2, 1)
     assert not logic.should_expire(running, 10**9) and not logic.should_forget(running, 10**9)
+
+
+@pytest.mark.parametrize("day", ["1899-12-31", "2201-01-01", "0001-01-01"])
+def test_a_filter_date_outside_1900_to_2200_is_named(day):
+    from app.common.logic import ValidationFailed
+
+    with pytest.raises(ValidationFailed) as refused:
+        logic.parse_filters("invoice", {"from": day})
+    assert "between 1900 and 2200" in refused.value.by_field()["from"]
