@@ -4,7 +4,8 @@ naming its field instead of a 500 from deep inside (SQLite's "Python int too lar
 
 - a whole number in the path or in a query parameter declared `int` fits SQLite's 64 bits;
 - a query parameter declared `date` is between 1900 and 2200 (app.common.logic.date_problem);
-- a JSON body is UTF-8, at most MAX_JSON_DEPTH levels deep, and holds no whole number beyond 64 bits.
+- a JSON body is UTF-8, at most MAX_JSON_DEPTH levels deep, and holds no whole number beyond 64 bits
+  (msgspec's own RecursionError and UnicodeDecodeError are not its DecodeError: Litestar would answer 500).
 
 The rules on what each value means (a quantity's digits, a document's date) stay in the core's logic;
 this is only the transport: what no route can store or compute with.
@@ -15,6 +16,7 @@ from __future__ import annotations
 import re
 import types
 import typing
+from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
@@ -28,38 +30,54 @@ from app.common.logic import MAX_ID, FieldError, ValidationFailed, date_problem
 
 MAX_JSON_DEPTH = 32          # the API's deepest body (a document's line's taxes) is 4 levels
 MIN_INT = -MAX_ID - 1        # SQLite's INTEGER is a signed 64-bit number
-_JSON_STRING = re.compile(rb'"(?:[^"\\]|\\.)*"', re.DOTALL)
-_JSON_BRACKET = re.compile(rb"[\[\]{}]")
 _WHOLE_NUMBER = re.compile(r"\s*[+-]?[0-9]+\s*")
+_LONG_DIGITS = re.compile(rb"[0-9]{19}")   # 2^63 has 19 digits: no shorter run of digits can exceed 64 bits
 BODY_METHODS = ("POST", "PUT", "PATCH", "DELETE")
+TOO_DEEP = f"JSON nests deeper than {MAX_JSON_DEPTH} levels"
 
 
-def json_depth(body: bytes) -> int:
-    """How deep the arrays and objects of a JSON text nest (brackets inside strings do not count)."""
-    depth = deepest = 0
-    for match in _JSON_BRACKET.finditer(_JSON_STRING.sub(b'""', body)):
-        if match.group() in (b"[", b"{"):
-            depth += 1
-            deepest = max(deepest, depth)
-        else:
-            depth -= 1
-    return deepest
+@dataclass(frozen=True)
+class JsonShape:
+    """What a decoded JSON value holds that no route can use: its depth, and the paths (`lines[0].item_id`)
+    of its whole numbers beyond SQLite's 64 bits."""
+
+    depth: int
+    oversized: tuple[str, ...]
 
 
-def oversized_integers(value: Any, path: str = "") -> list[str]:
-    """The paths (`lines[0].item_id`) of the whole numbers in decoded JSON that SQLite cannot hold."""
-    if isinstance(value, bool):
-        return []
-    if isinstance(value, int):
-        return [path or "body"] if not MIN_INT <= value <= MAX_ID else []
-    found: list[str] = []
-    if isinstance(value, dict):
-        for key, item in value.items():
-            found += oversized_integers(item, f"{path}.{key}" if path else str(key))
-    elif isinstance(value, list):
-        for index, item in enumerate(value):
-            found += oversized_integers(item, f"{path}[{index}]")
-    return found
+def json_shape(value: Any, raw: bytes | None = None) -> JsonShape:
+    """Walked without recursion (a value msgspec decoded may be nested hundreds of levels), containers only;
+    the whole numbers are looked at only when the raw text (if given) has a run of 19 digits somewhere."""
+    deepest = 0
+    stack: list[tuple[Any, int]] = [(value, 0)] if isinstance(value, (dict, list)) else []
+    while stack:
+        item, depth = stack.pop()
+        depth += 1
+        if depth > deepest:
+            deepest = depth
+        children = item.values() if isinstance(item, dict) else item
+        stack.extend((child, depth) for child in children if isinstance(child, (dict, list)))
+    may_overflow = raw is None or _LONG_DIGITS.search(raw) is not None
+    return JsonShape(depth=deepest, oversized=_oversized_paths(value) if may_overflow else ())
+
+
+def _oversized_paths(value: Any) -> tuple[str, ...]:
+    found = []
+    stack: list[tuple[Any, str]] = [(value, "")]
+    while stack:
+        item, path = stack.pop()
+        if isinstance(item, dict):
+            stack.extend((child, f"{path}.{key}" if path else str(key)) for key, child in item.items())
+        elif isinstance(item, list):
+            stack.extend((child, f"{path}[{index}]") for index, child in enumerate(item))
+        elif isinstance(item, int) and not isinstance(item, bool) and not MIN_INT <= item <= MAX_ID:
+            found.append(path or "body")
+    return tuple(sorted(found, key=_in_order))
+
+
+def _in_order(path: str) -> list[Any]:
+    """`lines[10].x` after `lines[2].x`: the order the body has them in."""
+    return [int(part) if part.isdigit() else part for part in re.split(r"[\[\].]+", path) if part]
 
 
 def whole_number_problem(name: str, raw: str) -> str | None:
@@ -148,17 +166,18 @@ async def body_problems(request: Request) -> list[FieldError]:
         raise ValidationException(detail="The request body is not UTF-8 text", extra=[
             {"key": "body", "source": "body",
              "message": f"JSON must be UTF-8; byte {error.start} is not (check the client's encoding)"}]) from None
-    depth = json_depth(body)
-    if depth > MAX_JSON_DEPTH:
-        raise ValidationException(detail="The request body nests too deep", extra=[
-            {"key": "body", "source": "body",
-             "message": f"JSON nested {depth} levels deep; at most {MAX_JSON_DEPTH}"}])
     try:
         decoded = msgspec.json.decode(body)
+    except RecursionError:   # msgspec stops at the interpreter's recursion limit, well past MAX_JSON_DEPTH
+        raise ValidationException(detail="The request body nests too deep", extra=[
+            {"key": "body", "source": "body", "message": TOO_DEEP}]) from None
     except msgspec.DecodeError:
         return []   # malformed: the handler's own decoding answers 400 with msgspec's words
-    return [FieldError(path, f"{path} is beyond 64 bits (from {MIN_INT} to {MAX_ID})")
-            for path in oversized_integers(decoded)]
+    shape = json_shape(decoded, body)
+    if shape.depth > MAX_JSON_DEPTH:
+        raise ValidationException(detail="The request body nests too deep", extra=[
+            {"key": "body", "source": "body", "message": f"{TOO_DEEP} ({shape.depth})"}])
+    return [FieldError(path, f"{path} is beyond 64 bits (from {MIN_INT} to {MAX_ID})") for path in shape.oversized]
 
 
 async def check_request_input(request: Request) -> None:
