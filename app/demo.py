@@ -179,7 +179,8 @@ async def _documents(rng: random.Random, invoices: int) -> dict[str, int]:
         issue_date = min(issue_date, today)
         doc = await documents_service.create_document("invoice", {
             "client_id": client.id, "issue_date": issue_date.isoformat(), "terms_days": rng.choice([14, 30, 30, 45]),
-            "lines": _lines(rng, items), "notes": "Thank you!" if rng.random() < 0.3 else ""})
+            "lines": _lines(rng, items), "notes": "Thank you!" if rng.random() < 0.3 else "",
+            "confirm_date": True})  # fourteen months of history: the oldest are dated more than a year ago
         counts["invoices"] += 1
         if index >= invoices - 3:
             continue  # a few drafts, as anyone has

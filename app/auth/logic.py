@@ -55,9 +55,9 @@ def check_new_password(password: str, repeat: str | None, *, field: str = "passw
 def clean_account(data: Mapping[str, Any], *, with_business: bool = False, role_default: str = "staff") -> dict[str, Any]:
     form = Form(data)
     if with_business:
-        form.text("business_name", required=True, max_length=200, label="Business name")
+        form.text("business_name", required=True, max_length=200, label="Business name", one_line=True)
     form.email("email", required=True)
-    form.text("name", max_length=200)
+    form.text("name", max_length=200, one_line=True)
     form.choice("role", ROLES, default=role_default)
     form.errors.extend(check_new_password(str(data.get("password") or ""), data.get("password_repeat")))
     values = form.raise_if_invalid()

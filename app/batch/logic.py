@@ -15,12 +15,11 @@ from dataclasses import dataclass, replace
 from datetime import date, timedelta
 from decimal import Decimal
 from typing import Any
-from unicodedata import normalize
 
 from babel.dates import format_timedelta
 from babel.numbers import format_decimal
 
-from app.common.logic import Conflict, FieldError, ValidationFailed
+from app.common.logic import Conflict, FieldError, ValidationFailed, date_problem, filename_part
 from app.documents.logic import CREDIT_NOTE, INVOICE, QUOTE, STATUS_LABELS, STATUSES, TYPE_PATHS
 
 LOCALE = "en_CA"   # the pages' locale (app/http/templating.py)
@@ -84,7 +83,12 @@ def _day(raw: Mapping[str, Any], key: str, label: str, errors: list[FieldError])
         return None
     try:
         if re.fullmatch(r"\d{4}-\d{2}-\d{2}", text):
-            return date.fromisoformat(text)
+            day = date.fromisoformat(text)
+            problem = date_problem(day, label)
+            if problem is None:
+                return day
+            errors.append(FieldError(key, problem))
+            return None
     except ValueError:
         pass
     errors.append(FieldError(key, f"{label}: \u201c{text[:40]}\u201d is not a date; use YYYY-MM-DD."))
@@ -159,13 +163,13 @@ def _period(filters: Filters, both: str, since: str, until: str) -> str:
 # -- names -----------------------------------------------------------------------------
 
 def slug(text: str, limit: int = 40) -> str:
-    """ASCII letters, digits, dots and hyphens: safe in a file name and a Content-Disposition header."""
-    ascii_text = normalize("NFKD", text).encode("ascii", "ignore").decode()
-    return re.sub(r"[^A-Za-z0-9.-]+", "-", ascii_text).strip("-.")[:limit].strip("-.")
+    """Letters (any script), digits, dots and hyphens: a part of a file name (app.common.logic.filename_part)."""
+    return filename_part(text, limit)
 
 
 def batch_filename(doc_type: str, kind: str, filters: Filters, client_name: str = "") -> str:
-    """`invoices_overdue_Globex_2026-01-01_to_2026-03-31.zip`; Print all gives `..._print.pdf`."""
+    """`invoices_overdue_Globex_2026-01-01_to_2026-03-31.zip`; Print all gives `..._print.pdf`. A search
+    is marked `search`, without its words: a download's name never repeats what a query parameter said."""
     parts = [TYPE_PATHS[doc_type]]
     if filters.status:
         parts.append(slug(filters.status))
@@ -174,8 +178,8 @@ def batch_filename(doc_type: str, kind: str, filters: Filters, client_name: str 
     period = _period(filters, "{}_to_{}", "from_{}", "until_{}")
     if period:
         parts.append(period)
-    if filters.q and slug(filters.q, 24):
-        parts.append("search-" + slug(filters.q, 24))
+    if filters.q:
+        parts.append("search")
     if len(parts) == 1:
         parts.append("all")
     if kind == PRINT:

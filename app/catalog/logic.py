@@ -68,10 +68,7 @@ def clean_item(data: Mapping[str, Any], *, partial: bool = False) -> dict[str, A
     form.text("category", max_length=100)
     form.boolean("active", default=True)
     values = form.raise_if_invalid()
-    if "unit_price" in values:
-        if values["unit_price"] > Decimal("99999999999"):
-            from app.common.logic import FieldError, ValidationFailed
-            raise ValidationFailed([FieldError("unit_price", "Unit price is too large")])
+    if "unit_price" in values:   # at most 12 digits before the point (Form.decimal): the e4 integer fits 64 bits
         values["unit_price_e4"] = price_to_e4(values.pop("unit_price"))
     if "default_taxes" in values:
         values["default_tax_codes"] = " ".join(values.pop("default_taxes"))

@@ -43,8 +43,8 @@ def clean_client(data: Mapping[str, Any], *, partial: bool = False) -> dict[str,
     if form.values.get("code") and not CODE_RE.match(form.values["code"]):
         form.values.pop("code")
         form.error("code", "Code may use letters, digits, '.', '_' and '-' (at most 20)")
-    form.text("name", required=True, max_length=200)
-    form.text("contact_name", max_length=200, label="Contact person")
+    form.text("name", required=True, max_length=200, one_line=True)
+    form.text("contact_name", max_length=200, label="Contact person", one_line=True)
     form.email("email")
     form.text("phone", max_length=60)
     if form.values.get("phone") and not re.fullmatch(r"[0-9+()./\- ]+(?:\s*(?:x|ext\.?)\s*\d+)?", form.values["phone"], re.I):

@@ -20,6 +20,7 @@ from app.common.logic import (
     ValidationFailed,
     like_pattern,
     parse_search,
+    storable_id,
 )
 from app.db.columns import column_values
 from app.db.engine import write_transaction
@@ -87,7 +88,7 @@ async def list_clients(*, q: str = "", status: str = "active", sort: str = "name
 
 
 async def get_client(client_id: int) -> ClientView:
-    row = await Client.select().where(Client.id == client_id).first()
+    row = await Client.select().where(Client.id == client_id).first() if storable_id(client_id) else None
     if row is None:
         raise NotFound(f"Client {client_id}")
     return ClientView.from_row(row)

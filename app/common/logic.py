@@ -1,12 +1,14 @@
-"""Pure helpers every domain shares: field errors, input checks, search folding."""
+"""Pure helpers every domain shares: field errors, input checks, search folding, CSV files."""
 
 from __future__ import annotations
 
+import csv
+import io
 import re
 import unicodedata
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import date, datetime
 from decimal import Decimal
 from typing import Any, Generic, TypeVar
 
@@ -54,6 +56,97 @@ class Forbidden(PermissionError):
 EMAIL_RE = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 COUNTRY_RE = re.compile(r"^[A-Z]{2}$")
 
+# -- bounds -------------------------------------------------------------------------------
+# What the database and the date arithmetic can hold, stated once: a number or a date outside is
+# refused naming its field (HTTP 4xx), never a 500 from SQLite ("Python int too large") or datetime.
+MAX_ID = 2**63 - 1                # SQLite's INTEGER: every id, and any whole number that is stored
+MAX_INTEGER_DIGITS = 12           # quantities and prices: up to 999 999 999 999 before the point
+MIN_DATE = date(1900, 1, 1)       # dates: from 1900 to 2200 (a due date 365 days on still fits)
+MAX_DATE = date(2200, 12, 31)
+MAX_PAGE = 1_000_000              # list pages: far beyond any list, and (page - 1) x 500 fits in 64 bits
+
+
+def date_problem(day: date, label: str) -> str | None:
+    """Why a date cannot be used (outside 1900-2200), or None."""
+    if not MIN_DATE <= day <= MAX_DATE:
+        return f"{label} must be between {MIN_DATE.year} and {MAX_DATE.year} (not {day.isoformat()})"
+    return None
+
+
+def period_problems(date_from: date | None, date_to: date | None, *, from_field: str = "from",
+                    to_field: str = "to") -> list[FieldError]:
+    """A period's ends outside 1900-2200, each named by its field (reports, statements, packages)."""
+    problems = []
+    for day, name in ((date_from, from_field), (date_to, to_field)):
+        problem = date_problem(day, name) if day is not None else None
+        if problem:
+            problems.append(FieldError(name, problem))
+    return problems
+
+
+def parse_day(value: Any, field_name: str, errors: list[FieldError], label: str) -> date | None:
+    """A date written YYYY-MM-DD (or a `date`) between 1900 and 2200; None when empty. Problems go to
+    `errors` under `field_name`."""
+    if value in (None, ""):
+        return None
+    day: date
+    if isinstance(value, datetime):
+        day = value.date()
+    elif isinstance(value, date):
+        day = value
+    else:
+        try:
+            day = date.fromisoformat(str(value).strip())
+        except ValueError:
+            errors.append(FieldError(field_name, f"{label} must be a date written YYYY-MM-DD"))
+            return None
+    problem = date_problem(day, label)
+    if problem:
+        errors.append(FieldError(field_name, problem))
+        return None
+    return day
+
+
+def storable_id(value: int) -> bool:
+    """Whether a whole number can be a row's id at all; a lookup by any other finds nothing (and must not
+    reach SQLite, which raises on it)."""
+    return isinstance(value, int) and 1 <= value <= MAX_ID
+
+
+def identifier_problem(value: int, label: str) -> str | None:
+    """Why a whole number cannot be a record's id (below 1, or beyond SQLite's 64 bits), or None."""
+    if not 1 <= value <= MAX_ID:
+        return f"{label} must be a whole number from 1 to {MAX_ID}"
+    return None
+
+
+def decimal_size_problem(number: Decimal, label: str, max_integer_digits: int = MAX_INTEGER_DIGITS) -> str | None:
+    """Why a number is too large to store (more digits before the point than allowed), or None. Checked
+    before any rounding: quantize() on 1E+1000000 raises instead of answering."""
+    if number and number.adjusted() >= max_integer_digits:
+        return f"{label} is too large (at most {max_integer_digits} digits before the decimal point)"
+    return None
+
+
+# -- one line of text ----------------------------------------------------------------------
+# Names and email subjects are single lines: a control character (Cc: CR, LF, tab, NUL...), a Unicode
+# line or paragraph separator (U+2028, U+2029) or a format character (Cf: the bidi overrides that make a
+# name read backwards, zero-width spaces, the BOM) could split an email header, hide text or fake a name.
+# Zero-width non-joiner and joiner stay: Persian and Indic scripts and emoji sequences need them.
+LINE_BREAKING_CATEGORIES = {"Cc", "Zl", "Zp", "Cs"}
+KEPT_FORMAT_CHARACTERS = {"\u200c", "\u200d"}
+
+
+def line_problem(text: str, label: str) -> str | None:
+    """Why `text` is not one plain line (naming the first offending character), or None."""
+    for ch in text:
+        category = unicodedata.category(ch)
+        if category in LINE_BREAKING_CATEGORIES or (category == "Cf" and ch not in KEPT_FORMAT_CHARACTERS):
+            what = {"\n": "a line break", "\r": "a line break", "\t": "a tab"}.get(ch) or \
+                f"U+{ord(ch):04X} {unicodedata.name(ch, 'a control character')}".strip()
+            return f"{label} must be one line of plain text ({what} is not allowed)"
+    return None
+
 
 class Form:
     """Collects cleaned values and field errors from a mapping of raw input."""
@@ -74,7 +167,8 @@ class Form:
         self.errors.append(FieldError(name, message))
 
     def text(self, name: str, *, required: bool = False, max_length: int = 200,
-             label: str | None = None, default: str = "") -> None:
+             label: str | None = None, default: str = "", one_line: bool = False) -> None:
+        """Text, stripped; `one_line` refuses line breaks and control or format characters (line_problem)."""
         if self.partial and not self.present(name):
             return
         value = self.raw(name)
@@ -89,6 +183,10 @@ class Form:
             return
         if len(value) > max_length:
             self.error(name, f"{label} is too long (at most {max_length} characters)")
+            return
+        problem = line_problem(value, label) if one_line else None
+        if problem:
+            self.error(name, problem)
             return
         self.values[name] = value
 
@@ -185,13 +283,47 @@ class Form:
         if minimum is not None and number < minimum:
             self.error(name, f"{label} must be at least {minimum}")
             return
-        if maximum is not None and number > maximum:
-            self.error(name, f"{label} must be at most {maximum}")
+        if number > (MAX_ID if maximum is None else maximum):
+            self.error(name, f"{label} must be at most {MAX_ID if maximum is None else maximum}")
+            return
+        if number < -MAX_ID:
+            self.error(name, f"{label} must be at least {-MAX_ID}")
             return
         self.values[name] = number
 
+    def identifier(self, name: str, *, required: bool = True, label: str | None = None) -> None:
+        """A record's id: a whole number from 1 to 2^63 - 1 (what SQLite stores)."""
+        if self.partial and not self.present(name):
+            return
+        label = label or name.replace("_", " ").capitalize()
+        value = self.raw(name)
+        if value is None or value == "":
+            if required:
+                self.error(name, f"{label} is required")
+            return
+        self.integer(name, minimum=1, maximum=MAX_ID, label=label)
+
+    def date(self, name: str, *, required: bool = False, label: str | None = None) -> None:
+        """A date written YYYY-MM-DD between 1900 and 2200; empty is None unless required."""
+        if self.partial and not self.present(name):
+            return
+        label = label or name.replace("_", " ").capitalize()
+        value = self.raw(name)
+        if value is None or value == "":
+            if required:
+                self.error(name, f"{label} is required")
+            else:
+                self.values[name] = None
+            return
+        day = parse_day(value, name, self.errors, label)
+        if day is not None:
+            self.values[name] = day
+
     def decimal(self, name: str, *, minimum: Decimal | None = None, max_places: int | None = None,
-                required: bool = True, label: str | None = None, default: str | None = None) -> None:
+                required: bool = True, label: str | None = None, default: str | None = None,
+                max_integer_digits: int = MAX_INTEGER_DIGITS) -> None:
+        """An exact decimal (never a float) with at most `max_integer_digits` digits before the point and
+        `max_places` after it."""
         if self.partial and not self.present(name):
             return
         label = label or name.replace("_", " ").capitalize()
@@ -209,6 +341,10 @@ class Form:
         except MoneyError as error:
             self.error(name, str(error))
             return
+        too_large = decimal_size_problem(number, label, max_integer_digits)
+        if too_large:
+            self.error(name, too_large)
+            return
         if minimum is not None and number < minimum:
             self.error(name, f"{label} cannot be below {minimum}" if minimum != 0 else f"{label} cannot be negative")
             return
@@ -224,15 +360,12 @@ class Form:
 
 
 def optional_day(value: Any, name: str) -> date | None:
-    """A date field written YYYY-MM-DD (or a date already); blank is none; anything else is refused naming `name`."""
-    if value in (None, "") or (isinstance(value, str) and not value.strip()):
-        return None
-    if isinstance(value, date):
-        return value
-    try:
-        return date.fromisoformat(str(value).strip())
-    except ValueError:
-        raise ValidationFailed([FieldError(name, f"{name}: a date as YYYY-MM-DD")]) from None
+    """parse_day for a single field: blank is none; a bad or out-of-range date is refused naming `name`."""
+    errors: list[FieldError] = []
+    day = parse_day(value.strip() if isinstance(value, str) else value, name, errors, name)
+    if errors:
+        raise ValidationFailed(errors)
+    return day
 
 
 MAX_IDEMPOTENCY_KEY = 100
@@ -258,6 +391,15 @@ def fold_text(text: str) -> str:
     folded = stripped.casefold()
     folded = folded.translate(_ASCII_LOOKALIKES)
     return " ".join(folded.split())
+
+
+def filename_part(text: str, limit: int = 40) -> str:
+    """Text as a part of a download's file name: letters of any script, digits, "." and "-" kept ("Søren",
+    "東京", "S.à-r.l."), anything else (spaces, slashes, quotes, controls) one "-"; never starting or
+    ending with "-" or ".". The HTTP header carries it as UTF-8 (app.web.responses.content_disposition)."""
+    normalized = unicodedata.normalize("NFC", text or "")
+    kept = "".join(ch if ch in ".-" or unicodedata.category(ch)[0] in "LMN" else "-" for ch in normalized)
+    return re.sub(r"-{2,}", "-", kept).strip("-.")[:limit].strip("-.")
 
 
 def like_pattern(text: str) -> str:
@@ -332,10 +474,10 @@ def parse_page(page: Any, per_page: Any, *, default_per_page: int = 50) -> Page:
     errors = []
     try:
         page_number = int(page) if page not in (None, "") else 1
-        if page_number < 1:
+        if not 1 <= page_number <= MAX_PAGE:
             raise ValueError
     except (TypeError, ValueError):
-        errors.append(FieldError("page", "page must be a whole number from 1"))
+        errors.append(FieldError("page", f"page must be a whole number from 1 to {MAX_PAGE}"))
         page_number = 1
     try:
         size = int(per_page) if per_page not in (None, "") else default_per_page
@@ -373,3 +515,37 @@ def describe_size(n: int) -> str:
             value = n / size
             return f"{value:.0f} {unit}" if value >= 10 or value == int(value) else f"{value:.1f} {unit}"
     return f"{n} bytes"
+
+
+# -- CSV files ----------------------------------------------------------------------------
+# A cell that starts with one of these is a formula to Excel, LibreOffice and Google Sheets (CSV
+# injection, OWASP): a client named "=HYPERLINK(...)" would run in the accountant's spreadsheet. Such a
+# cell is written with a leading apostrophe, which makes it text. The full-width forms count too (a
+# spreadsheet in a Japanese locale reads them as formulas).
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r", "\uff1d", "\uff0b", "\uff0d", "\uff20")
+# ...except a plain decimal number: a negative amount (-12.50) is a number the spreadsheet must still
+# sum, and no formula is only digits, one minus and one point.
+PLAIN_NUMBER = re.compile(r"-?[0-9]+(?:\.[0-9]+)?")
+CSV_BOM = "\ufeff"
+
+
+def spreadsheet_cell(value: Any) -> str:
+    """A value as CSV cell text that a spreadsheet shows and never runs: None is "", a formula-like text
+    gets a leading ' ("=1+1" -> "'=1+1"), a plain number stays a number ("-12.50")."""
+    text = "" if value is None else str(value)
+    if text.startswith(FORMULA_STARTS) and not PLAIN_NUMBER.fullmatch(text):
+        return "'" + text
+    return text
+
+
+def csv_bytes(header: Sequence[str], rows: Iterable[Sequence[Any]]) -> bytes:
+    """A CSV file: UTF-8 with a byte-order mark (Excel needs it to read UTF-8), quoting as RFC 4180, CRLF
+    line ends, every cell made safe for a spreadsheet (spreadsheet_cell). Each row has one value per column."""
+    out = io.StringIO(newline="")
+    writer = csv.writer(out, dialect="excel")
+    writer.writerow([spreadsheet_cell(name) for name in header])
+    for row in rows:
+        if len(row) != len(header):
+            raise ValueError(f"a row has {len(row)} values for {len(header)} columns")
+        writer.writerow([spreadsheet_cell(value) for value in row])
+    return (CSV_BOM + out.getvalue()).encode("utf-8")

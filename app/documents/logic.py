@@ -19,7 +19,18 @@ from datetime import date, datetime, timedelta
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
-from app.common.logic import Conflict, FieldError, Form, ValidationFailed, fold_text, optional_day
+from app.common.logic import (
+    MAX_ID,
+    MAX_INTEGER_DIGITS,
+    Conflict,
+    FieldError,
+    Form,
+    ValidationFailed,
+    decimal_size_problem,
+    fold_text,
+    identifier_problem,
+    parse_day,
+)
 from app.money import MoneyError, check_currency, parse_decimal, round_money
 from app.taxes.logic import TaxRate, tax_registration
 
@@ -444,15 +455,60 @@ class DocumentInput:
     invoice_id: int | None = None
     lines: list[dict[str, Any]] = field(default_factory=list)
     given: set[str] = field(default_factory=set)
+    confirm_date: bool = False   # a date more than a year from today is meant (unconfirmed_dates)
 
 
 def parse_date(value: Any, field_name: str, errors: list[FieldError], label: str) -> date | None:
-    """optional_day for a form that collects every error before it answers."""
-    try:
-        return optional_day(value, field_name)
-    except ValidationFailed:
-        errors.append(FieldError(field_name, f"{label} must be a date written YYYY-MM-DD"))
+    """A date YYYY-MM-DD between 1900 and 2200 (app.common.logic.parse_day); problems go to `errors`."""
+    return parse_day(value, field_name, errors, label)
+
+
+def parse_id(value: Any, field_name: str, errors: list[FieldError], message: str) -> int | None:
+    """A record's id from JSON or a form: a whole number from 1 to 2^63 - 1, else `message` under the field."""
+    if isinstance(value, bool):
+        errors.append(FieldError(field_name, message))
         return None
+    try:
+        number = int(value)
+    except (TypeError, ValueError):
+        errors.append(FieldError(field_name, message))
+        return None
+    if identifier_problem(number, field_name):
+        errors.append(FieldError(field_name, f"{message} (an id is a whole number from 1 to {MAX_ID})"))
+        return None
+    return number
+
+
+# A document dated further than this from today is asked about: a typo (2062 for 2026) would
+# otherwise be issued, numbered in the wrong year's series and printed. `confirm_date` says it is meant.
+DATE_CONFIRM_DAYS = 365
+DATE_FIELDS = (("issue_date", "Issue date"), ("due_date", "Due date"), ("valid_until", "Valid until"))
+
+
+DATE_CONFIRM_ASK = "correct it, or confirm that it is right"
+
+
+def unconfirmed_dates(document: DocumentInput, today: date, saved: Mapping[str, Any] | None = None) -> list[FieldError]:
+    """The dates given for a document that lie more than a year from `today`, unless `confirm_date` says they
+    are meant (the editor's "this date is right" box, `"confirm_date": true` in the API). A date the draft
+    already has (`saved`, its stored row) was confirmed when it was saved: it is not asked about again."""
+    if document.confirm_date:
+        return []
+    problems = []
+    for name, label in DATE_FIELDS:
+        day = getattr(document, name)
+        if day is None or (saved is not None and saved.get(name) == day):
+            continue
+        if abs((day - today).days) > DATE_CONFIRM_DAYS:
+            when = "after" if day > today else "before"
+            problems.append(FieldError(name, f"{label} {day.isoformat()} is more than a year {when} today; "
+                                             f"{DATE_CONFIRM_ASK} (confirm_date)"))
+    return problems
+
+
+def asks_date_confirmation(errors: Iterable[FieldError]) -> bool:
+    """Whether a refusal includes a date that only needs the user's confirmation (the editor then shows the box)."""
+    return any(DATE_CONFIRM_ASK in error.message for error in errors)
 
 
 def _percent(value: Any, field_name: str, label: str, errors: list[FieldError]) -> Decimal:
@@ -485,15 +541,18 @@ def clean_line(raw: Mapping[str, Any], index: int, errors: list[FieldError], *,
     try:
         quantity = parse_decimal(raw["quantity"] if raw.get("quantity") not in (None, "") else "1",
                                  field=f"Line {index + 1} quantity")
-        if quantity == 0:
+        # Size first: quantize() on a number like 1E+1000000 raises instead of answering.
+        if decimal_size_problem(quantity, "quantity"):
+            errors.append(FieldError(prefix + "quantity", f"Line {index + 1}: the quantity is too large "
+                                                          f"(at most {MAX_INTEGER_DIGITS} digits before the point)"))
+        elif quantity == 0:
             errors.append(FieldError(prefix + "quantity", f"Line {index + 1}: the quantity cannot be zero"))
         elif quantity < 0 and not allow_negative_quantity:
             errors.append(FieldError(prefix + "quantity", f"Line {index + 1}: the quantity cannot be negative"))
         elif quantity != quantity.quantize(Decimal(1).scaleb(-QUANTITY_PLACES)):
             errors.append(FieldError(prefix + "quantity", f"Line {index + 1}: at most {QUANTITY_PLACES} decimals in the quantity"))
-        elif abs(quantity) >= Decimal("1e9"):
-            errors.append(FieldError(prefix + "quantity", f"Line {index + 1}: the quantity is too large"))
-        out["quantity"] = quantity
+        else:
+            out["quantity"] = quantity
     except MoneyError as error:
         errors.append(FieldError(prefix + "quantity", str(error)))
     try:
@@ -501,13 +560,15 @@ def clean_line(raw: Mapping[str, Any], index: int, errors: list[FieldError], *,
         if price_raw in (None, ""):
             raise MoneyError(f"Line {index + 1} unit price: a number is required")
         price = parse_decimal(price_raw, field=f"Line {index + 1} unit price")
-        if price < 0:
+        if decimal_size_problem(price, "unit price"):
+            errors.append(FieldError(prefix + "unit_price", f"Line {index + 1}: the unit price is too large "
+                                                            f"(at most {MAX_INTEGER_DIGITS} digits before the point)"))
+        elif price < 0:
             errors.append(FieldError(prefix + "unit_price", f"Line {index + 1}: the unit price cannot be negative"))
         elif price != price.quantize(Decimal(1).scaleb(-PRICE_PLACES)):
             errors.append(FieldError(prefix + "unit_price", f"Line {index + 1}: at most {PRICE_PLACES} decimals in the unit price"))
-        elif price >= Decimal("1e11"):
-            errors.append(FieldError(prefix + "unit_price", f"Line {index + 1}: the unit price is too large"))
-        out["unit_price"] = price
+        else:
+            out["unit_price"] = price
     except MoneyError as error:
         errors.append(FieldError(prefix + "unit_price", str(error)))
     if "quantity" in out and "unit_price" in out and abs(out["quantity"] * out["unit_price"]) >= MAX_LINE_AMOUNT:
@@ -535,10 +596,7 @@ def clean_line(raw: Mapping[str, Any], index: int, errors: list[FieldError], *,
     if item_id in (None, ""):
         out["item_id"] = None
     else:
-        try:
-            out["item_id"] = int(item_id)
-        except (TypeError, ValueError):
-            errors.append(FieldError(prefix + "item_id", f"Line {index + 1}: item_id must be a number"))
+        out["item_id"] = parse_id(item_id, prefix + "item_id", errors, f"Line {index + 1}: item_id must be a number")
     return out
 
 
@@ -550,10 +608,7 @@ def clean_document(data: Mapping[str, Any], doc_type: str, *, partial: bool = Fa
     result.given = given
     form = Form(data, partial=partial)
     if not partial or "client_id" in given:
-        try:
-            result.client_id = int(data["client_id"])
-        except (KeyError, TypeError, ValueError):  # missing, None, or not a number
-            errors.append(FieldError("client_id", "Choose a client"))
+        result.client_id = parse_id(data.get("client_id"), "client_id", errors, "Choose a client")
     if data.get("currency") not in (None, ""):
         try:
             result.currency = check_currency(str(data["currency"]))
@@ -576,10 +631,9 @@ def clean_document(data: Mapping[str, Any], doc_type: str, *, partial: bool = Fa
             errors.append(FieldError(name, f"{name.capitalize()} is too long (at most {limit} characters)"))
         setattr(result, name, value)
     if data.get("invoice_id") not in (None, ""):
-        try:
-            result.invoice_id = int(data["invoice_id"])
-        except (TypeError, ValueError):
-            errors.append(FieldError("invoice_id", "invoice_id must be a number"))
+        result.invoice_id = parse_id(data["invoice_id"], "invoice_id", errors, "invoice_id must be a number")
+    form.boolean("confirm_date", default=False)
+    result.confirm_date = bool(form.values.get("confirm_date"))
     if not partial or "lines" in given:
         raw_lines = data.get("lines") or []
         if not isinstance(raw_lines, list):

@@ -19,6 +19,7 @@ from app.clients import service as clients_service
 from app.clients.records import ClientView
 from app.clients.tables import Client
 from app.common.logic import (
+    MAX_ID,
     TRIGRAM,
     Conflict,
     FieldError,
@@ -29,6 +30,7 @@ from app.common.logic import (
     ValidationFailed,
     clean_idempotency_key,
     parse_search,
+    storable_id,
     trigram_query,
 )
 from app.db.columns import column_values
@@ -89,7 +91,7 @@ def _document_query() -> Any:
 
 async def get_document(document_id: int, doc_type: str | None = None, *, with_lines: bool = True) -> DocumentView:
     """One document; `with_lines=False` leaves its lines out (an empty tuple) when only the header counts."""
-    row = await _document_query().where(Document.id == document_id).first()
+    row = await _document_query().where(Document.id == document_id).first() if storable_id(document_id) else None
     if row is None or (doc_type is not None and row["doc_type"] != doc_type):
         raise NotFound(f"{logic.TYPE_LABELS.get(doc_type or '', 'Document')} {document_id}")
     return DocumentView.from_rows(row, await _lines(document_id) if with_lines else [], await today())
@@ -229,6 +231,8 @@ async def list_documents(doc_type: str, *, status: str = "", client_id: int | No
         errors.append(FieldError("sort", f"sort must be one of: {', '.join(SORTS)}"))
     if date_from and date_to and date_to < date_from:
         errors.append(FieldError("to", "The end of the period is before its start"))
+    if client_id is not None and not storable_id(client_id):
+        errors.append(FieldError("client_id", f"client_id must be a whole number from 1 to {MAX_ID}"))
     if errors:
         raise ValidationFailed(errors)
     today_ = await today()
@@ -294,7 +298,9 @@ async def _resolve(doc_type: str, values: logic.DocumentInput, *, current: Mappi
         errors.append(FieldError("client_id", f"Unknown client {client_id}" if client_id else "Choose a client"))
     currency = values.currency or (current or {}).get("currency") or (client or {}).get("currency") \
         or settings["default_currency"]
-    issue_date = values.issue_date or (current or {}).get("issue_date") or await today()
+    today_ = await today()
+    errors.extend(logic.unconfirmed_dates(values, today_, current))
+    issue_date = values.issue_date or (current or {}).get("issue_date") or today_
     # lines: item defaults first, then what was typed
     item_ids = {line["item_id"] for line in values.lines if line.get("item_id")}
     items = {row["id"]: row for row in await Item.select().where(Item.id.is_in(list(item_ids)))} if item_ids else {}
@@ -398,9 +404,11 @@ async def fill_from_items(raw_lines: list[Any]) -> list[Any]:
     for line in raw_lines:
         if isinstance(line, Mapping) and line.get("item_id") not in (None, ""):
             try:
-                item_ids.add(int(line["item_id"]))
+                item_id = int(line["item_id"])
             except (TypeError, ValueError):
-                pass
+                continue
+            if 1 <= item_id <= MAX_ID:  # any other is refused by clean_line, naming the line
+                item_ids.add(item_id)
     if not item_ids:
         return raw_lines
     items = {row["id"]: row for row in await Item.select().where(Item.id.is_in(list(item_ids)))}
@@ -573,6 +581,9 @@ async def issue(document_id: int, *, actor: int | None = None) -> DocumentView:
 async def mark_sent(document_ids: Sequence[int], *, actor: int | None = None) -> list[int]:
     """Mark issued documents as sent by hand; returns the ids that changed. Drafts are refused."""
     changed = []
+    unknown = [i for i in document_ids if not storable_id(i)]
+    if unknown:
+        raise NotFound(f"Document {unknown[0]}")
     async with write_transaction():
         rows = await Document.select(Document.id, Document.status, Document.number, Document.doc_type).where(
             Document.id.is_in(list(document_ids))) if document_ids else []
@@ -821,8 +832,9 @@ catalog_service.register_usage_check(documents_of_item)
 async def picker_items(include_ids: Sequence[int] = ()) -> list[dict[str, Any]]:
     """Catalogue items the editor offers (active ones, plus any inactive item already on the document)."""
     condition: Combinable = Item.active == True  # noqa: E712
+    include_ids = [i for i in include_ids if storable_id(i)]
     if include_ids:
-        condition = condition | Item.id.is_in(list(include_ids))
+        condition = condition | Item.id.is_in(include_ids)
     rows = await Item.select(Item.id, Item.code, Item.name, Item.description, Item.unit, Item.unit_price_e4,
                              Item.default_tax_codes, Item.active).where(condition).order_by(Item.code)
     for row in rows:

@@ -2,14 +2,13 @@
 row of each record, the tax summary, periods, and writing CSV with the csv module.
 
 CSV files are UTF-8 with a byte-order mark (Excel needs it to read UTF-8; LibreOffice and
-Python's "utf-8-sig" skip it), a header row, CRLF line ends, and quoting as RFC 4180.
+Python's "utf-8-sig" skip it), a header row, CRLF line ends, and quoting as RFC 4180; a text
+that a spreadsheet would run as a formula starts with an apostrophe (app.common.logic.csv_bytes).
 Money is a plain decimal with a point ("1234.50"), never grouped; dates are YYYY-MM-DD.
 """
 
 from __future__ import annotations
 
-import csv
-import io
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, time, timedelta
@@ -17,11 +16,10 @@ from decimal import Decimal
 from typing import Any
 
 from app.clients.records import ClientView
+from app.common.logic import csv_bytes as common_csv_bytes
 from app.documents.records import DocumentSummary, DocumentView
 from app.payments.records import PaymentView
 from app.receivables.logic import AgingRow
-
-BOM = "\ufeff"
 
 
 @dataclass(frozen=True)
@@ -117,14 +115,7 @@ def day(value: Any) -> str:
 
 
 def csv_bytes(columns: Sequence[Column], rows: Iterable[Sequence[Any]]) -> bytes:
-    out = io.StringIO(newline="")
-    writer = csv.writer(out, dialect="excel")  # RFC 4180 quoting, CRLF
-    writer.writerow([c.name for c in columns])
-    for row in rows:
-        if len(row) != len(columns):
-            raise ValueError(f"a row has {len(row)} values for {len(columns)} columns")
-        writer.writerow(["" if v is None else v for v in row])
-    return (BOM + out.getvalue()).encode("utf-8")
+    return common_csv_bytes([c.name for c in columns], rows)
 
 
 # -- rows ----------------------------------------------------------------------------------
@@ -283,6 +274,8 @@ def readme(*, business: str, date_from: date, date_to: date, generated: str, cou
         "a comma, a quote or a line break is in double quotes; a quote inside is doubled), CRLF line ends.",
         "Money: a plain decimal with a point and the currency's decimals (1234.50), never grouped, negative",
         "with a minus; every amount has its currency on the same row (ISO 4217). Dates: YYYY-MM-DD.",
+        "A text that a spreadsheet would take for a formula (it starts with =, +, -, @, a tab or a carriage",
+        "return, and is not a plain number) starts with an apostrophe ('=SUM(A1)), so it is shown, never run.",
         "Statuses and open amounts are as of the day the package was made.",
         "",
         "pdf/invoices/ and pdf/credit_notes/: the PDF of every invoice and credit note issued in the period.",

@@ -14,7 +14,7 @@ from typing import Any
 from app.background import Periodic
 from app.clients import service as clients_service
 from app.clients.records import ClientView
-from app.common.logic import FieldError, Page, ValidationFailed
+from app.common.logic import FieldError, Page, ValidationFailed, filename_part, period_problems
 from app.config import Config
 from app.documents import service as documents_service
 from app.documents.logic import CREDIT_NOTE, INVOICE
@@ -94,7 +94,9 @@ async def aging_csv(as_of: date | None = None) -> bytes:
 # -- the accountant's package -------------------------------------------------------------------
 
 def check_period(date_from: date | None, date_to: date | None) -> tuple[date, date]:
-    errors = []
+    errors = period_problems(date_from, date_to)
+    if errors:
+        raise ValidationFailed(errors)
     if date_from is None:
         errors.append(FieldError("from", "from: the first day of the period (YYYY-MM-DD) is required"))
     if date_to is None:
@@ -110,7 +112,7 @@ def check_period(date_from: date | None, date_to: date | None) -> tuple[date, da
 
 
 def package_filename(business: str, date_from: date, date_to: date) -> str:
-    name = mail_logic.safe_filename(business or "counterfoil").replace(" ", "-").lower()
+    name = filename_part(business or "counterfoil").lower() or "counterfoil"
     return f"{name}-bookkeeping-{date_from.isoformat()}-{date_to.isoformat()}.zip"
 
 

@@ -14,7 +14,7 @@ from email.policy import SMTP
 from email.utils import format_datetime, formataddr, make_msgid
 from typing import Any
 
-from app.common.logic import EMAIL_RE, FieldError, Form, ValidationFailed
+from app.common.logic import EMAIL_RE, FieldError, Form, ValidationFailed, line_problem
 
 SECURITY = ("none", "starttls", "ssl")
 DEFAULT_PORTS = {"none": 25, "starttls": 587, "ssl": 465}
@@ -76,7 +76,21 @@ _PLACEHOLDER_RE = re.compile(r"\{([A-Za-z_][A-Za-z0-9_]*)\}")
 # -- settings -------------------------------------------------------------------
 
 SETTINGS_FIELDS = ("smtp_host", "smtp_port", "smtp_security", "smtp_username", "smtp_password", "smtp_from_email",
-                   "smtp_from_name", "accountant_email")
+                   "smtp_from_name", "accountant_email", "smtp_allow_unencrypted_password")
+PLAIN_PASSWORD_REFUSED = (
+    "Security \u201cNone\u201d would send your password unencrypted: anyone on the network between you and the "
+    "server could read it. Choose STARTTLS or SSL/TLS, or tick \u201cSend my password unencrypted\u201d "
+    "(smtp_allow_unencrypted_password) if the server is on this computer or on a network you trust.")
+
+
+def plain_password_problem(settings: Mapping[str, Any]) -> str | None:
+    """Signing in over an unencrypted connection shows the password to the network: refused unless the
+    user said so. Checked when the settings are saved and again before every sign-in (settings saved by
+    an older version, or restored from a bundle, may hold it)."""
+    if (settings.get("smtp_security") == "none" and settings.get("smtp_username") and settings.get("smtp_password")
+            and not settings.get("smtp_allow_unencrypted_password")):
+        return PLAIN_PASSWORD_REFUSED
+    return None
 
 
 def clean_settings(data: Mapping[str, Any], current: Mapping[str, Any]) -> dict[str, Any]:
@@ -94,7 +108,7 @@ def clean_settings(data: Mapping[str, Any], current: Mapping[str, Any]) -> dict[
     if form.present("smtp_port"):
         form.integer("smtp_port", minimum=1, maximum=65535, label="SMTP port",
                      default=DEFAULT_PORTS[form.values.get("smtp_security") or current.get("smtp_security") or "starttls"])
-    form.text("smtp_username", max_length=255, label="User name")
+    form.text("smtp_username", max_length=255, label="User name", one_line=True)
     if form.present("smtp_password"):
         password = data.get("smtp_password")
         password = "" if password is None else str(password)
@@ -103,10 +117,13 @@ def clean_settings(data: Mapping[str, Any], current: Mapping[str, Any]) -> dict[
         else:
             form.values["smtp_password"] = password
     form.email("smtp_from_email", label="From address")
-    form.text("smtp_from_name", max_length=200, label="From name")
-    if form.values.get("smtp_from_name") and any(ch in form.values["smtp_from_name"] for ch in "\r\n"):
-        form.error("smtp_from_name", "From name must be on one line")
+    form.text("smtp_from_name", max_length=200, label="From name", one_line=True)
     form.email("accountant_email", label="Accountant's email")
+    form.boolean("smtp_allow_unencrypted_password")
+    if not form.errors:
+        problem = plain_password_problem({**current, **form.values})
+        if problem:
+            form.error("smtp_security", problem)
     return form.raise_if_invalid()
 
 
@@ -122,11 +139,17 @@ def clean_templates(data: Mapping[str, Any]) -> dict[str, dict[str, str]]:
             errors.append(FieldError(f"email_templates.{kind}", "Give a subject and a body"))
             continue
         cleaned = {}
+        for part in entry:
+            if part not in ("subject", "body"):
+                errors.append(FieldError(f"email_templates.{kind}.{part}",
+                                         f"Unknown field {part!r} in the {KIND_LABELS[kind].lower()} template; "
+                                         "give a subject and a body"))
         for part in ("subject", "body"):
             text = str(entry.get(part) or "").replace("\r\n", "\n").strip()
             name = f"{kind}_{part}"
-            if part == "subject" and "\n" in text:
-                errors.append(FieldError(name, f"{KIND_LABELS[kind]} subject must be on one line"))
+            problem = line_problem(text, f"{KIND_LABELS[kind]} subject") if part == "subject" else None
+            if problem:
+                errors.append(FieldError(name, problem))
                 continue
             if len(text) > (300 if part == "subject" else 10000):
                 errors.append(FieldError(name, f"{KIND_LABELS[kind]} {part} is too long"))
@@ -145,6 +168,23 @@ def clean_templates(data: Mapping[str, Any]) -> dict[str, dict[str, str]]:
     if errors:
         raise ValidationFailed(errors)
     return out
+
+
+MAX_SUBJECT_LENGTH = 300
+
+
+def subject_problem(subject: str) -> str | None:
+    """Why an email's subject cannot be sent, or None: it is required, one line (a line break or a Unicode
+    line separator would start a header of its own), and at most 300 characters. A subject filled from a
+    template with a name is checked here too, whatever the name held."""
+    if not subject:
+        return "Subject is required"
+    problem = line_problem(subject, "Subject")
+    if problem:
+        return problem
+    if len(subject) > MAX_SUBJECT_LENGTH:
+        return f"Subject is too long (at most {MAX_SUBJECT_LENGTH} characters)"
+    return None
 
 
 def merged_templates(saved: Mapping[str, Any]) -> dict[str, dict[str, str]]:

@@ -192,6 +192,7 @@ class SmtpConfig:
     username: str
     password: str = field(repr=False)
     timeout: float = SMTP_TIMEOUT_S
+    allow_unencrypted_password: bool = False
 
 
 class SmtpFailure(Exception):
@@ -259,6 +260,11 @@ class _Session:
     def __enter__(self) -> _Session:
         cfg = self.cfg
         step = "Connect"
+        refused = logic.plain_password_problem({"smtp_security": cfg.security, "smtp_username": cfg.username,
+                                                "smtp_password": cfg.password,
+                                                "smtp_allow_unencrypted_password": cfg.allow_unencrypted_password})
+        if refused:   # before connecting: the password never leaves unencrypted unless the user said so
+            raise SmtpFailure(refused)
         try:
             if cfg.security == "ssl":
                 smtp: smtplib.SMTP = smtplib.SMTP_SSL(timeout=cfg.timeout, context=ssl.create_default_context())
@@ -368,7 +374,8 @@ async def _smtp_config() -> tuple[SmtpConfig, dict[str, Any]]:
     row = await _row()
     return SmtpConfig(host=row["smtp_host"], port=row["smtp_port"] or logic.DEFAULT_PORTS[row["smtp_security"]],
                       security=row["smtp_security"], username=row["smtp_username"],
-                      password=row["smtp_password"]), row
+                      password=row["smtp_password"],
+                      allow_unencrypted_password=bool(row.get("smtp_allow_unencrypted_password"))), row
 
 
 async def send_test(to: str | None = None) -> dict[str, Any]:
@@ -467,12 +474,9 @@ def _clean_request(data: Mapping[str, Any], defaults: Mapping[str, Any]) -> tupl
         errors.extend(failed.errors)
     subject = data.get("subject")
     subject = str(defaults.get("subject") or "" if subject in (None, "") else subject).strip()
-    if "\n" in subject or "\r" in subject:
-        errors.append(FieldError("subject", "Subject must be on one line"))
-    elif not subject:
-        errors.append(FieldError("subject", "Subject is required"))
-    elif len(subject) > 300:
-        errors.append(FieldError("subject", "Subject is too long (at most 300 characters)"))
+    problem = logic.subject_problem(subject)
+    if problem:
+        errors.append(FieldError("subject", problem))
     message = data.get("message")
     message = str(defaults.get("message") or "" if message is None else message).replace("\r\n", "\n")
     if len(message) > 50_000:

@@ -1,4 +1,4 @@
-from piccolo.columns import Bytea, ForeignKey, Integer, OnDelete, Serial, Text, Timestamptz, Varchar
+from piccolo.columns import Boolean, Bytea, ForeignKey, Integer, OnDelete, Serial, Text, Timestamptz, Varchar
 from piccolo.table import Table
 
 from app.clients.tables import Client
@@ -17,6 +17,9 @@ class MailSettings(Table, db=DB, tablename="mail_settings"):
     smtp_security = Varchar(length=10, default="starttls")  # none | starttls | ssl
     smtp_username = Varchar(length=255, default="")
     smtp_password = Text(default="")
+    # Security "none" with a password sends it readable by anyone on the way: only when the user ticked
+    # "send my password unencrypted" (app.mail.logic.plain_password_problem).
+    smtp_allow_unencrypted_password = Boolean(default=False)
     smtp_from_email = Varchar(length=254, default="")
     smtp_from_name = Varchar(length=200, default="")
     accountant_email = Varchar(length=254, default="")

@@ -160,10 +160,8 @@ async def credits_of(client_id: int) -> list[tuple[str, Decimal]]:
 
 def _amount(data: Mapping[str, Any], currency: str) -> Decimal:
     form = Form(data)
-    form.decimal("amount", minimum=Decimal(0), label="Amount")
+    form.decimal("amount", minimum=Decimal(0), label="Amount", max_integer_digits=logic.MAX_AMOUNT_DIGITS)
     amount = form.raise_if_invalid()["amount"]
-    if amount >= Decimal("1e13"):  # before rounding: a huge amount cannot be quantized (InvalidOperation)
-        raise ValidationFailed([FieldError("amount", "The amount is too large")])
     if amount != round_money(amount, currency):
         raise ValidationFailed([FieldError("amount", f"{currency} amounts have at most {minor_digits(currency)} decimals")])
     return amount

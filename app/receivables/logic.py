@@ -13,7 +13,7 @@ from datetime import date, timedelta
 from decimal import Decimal
 from typing import Any
 
-from app.common.logic import FieldError, ValidationFailed
+from app.common.logic import FieldError, ValidationFailed, period_problems
 from app.documents.logic import balance, sql_date
 from app.ledger.logic import Entry, Row, balance_of, running
 from app.money import round_money
@@ -141,6 +141,9 @@ def in_currency(result: Statement, currency: str) -> Statement:
 
 def statement_period(date_from: date | None, date_to: date | None, today: date) -> tuple[date, date]:
     """The period a statement covers: up to today unless told, from the first of January of its last year."""
+    out_of_range = period_problems(date_from, date_to)
+    if out_of_range:
+        raise ValidationFailed(out_of_range)
     date_to = date_to or today
     date_from = date_from or date(date_to.year, 1, 1)
     if date_to < date_from:

@@ -15,14 +15,13 @@ from datetime import date, datetime
 from decimal import Decimal
 from functools import lru_cache
 from typing import Any
-from unicodedata import normalize
 
 from babel import Locale, UnknownLocaleError
 from babel.dates import format_date
 from babel.numbers import format_currency, format_decimal, format_percent
 
 from app.clients.logic import is_leitweg_id
-from app.common.logic import FieldError, ValidationFailed
+from app.common.logic import FieldError, ValidationFailed, filename_part
 from app.documents import logic as documents_logic
 from app.documents.logic import TaxAmount
 from app.documents.records import DocumentView, LineView, Snapshot
@@ -328,13 +327,11 @@ def snapshot_of(frozen: Snapshot | None, settings: Mapping[str, Any], client: Ma
 
 
 def pdf_filename(document: DocumentView) -> str:
-    """`INV-2026-0007_Globex.pdf`; a draft is `Invoice-draft-12_Globex.pdf`."""
-    def clean(text: str) -> str:
-        ascii_text = normalize("NFKD", text).encode("ascii", "ignore").decode()
-        return re.sub(r"[^A-Za-z0-9.-]+", "-", ascii_text).strip("-.")[:40]
+    """`INV-2026-0007_Globex.pdf`, `INV-2026-0008_Søren-Hansen.pdf` (letters kept, in any script); a draft
+    is `Invoice-draft-12_Globex.pdf`."""
     client = (document.snapshot or {}).get("client", {}).get("name") or document.client_name
     number = document.number or f"{document.doc_type.replace('_', '-').title()}-draft-{document.id}"
-    name = clean(number) + (f"_{clean(client)}" if clean(client) else "")
+    name = filename_part(number) + (f"_{filename_part(client)}" if filename_part(client) else "")
     return f"{name}.pdf"
 
 
@@ -642,7 +639,7 @@ def statement_input(view: StatementView) -> dict[str, Any]:
 
 def statement_filename(view: StatementView) -> str:
     client = view.client
-    code = re.sub(r"[^A-Za-z0-9-]+", "-", client.get("code") or str(client.get("id") or "client")).strip("-")
+    code = filename_part(client.get("code") or "") or str(client.get("id") or "client")
     return f"Statement_{code}_{view.statement.date_from.isoformat()}_{view.statement.date_to.isoformat()}.pdf"
 
 

@@ -2,15 +2,14 @@
 
 from __future__ import annotations
 
-import csv
-import io
 import json
 from collections.abc import Mapping
 from datetime import date
 from decimal import Decimal
 from typing import Any
 
-from app.common.logic import FieldError, ValidationFailed, optional_day
+from app.common.logic import FieldError, ValidationFailed, optional_day, period_problems
+from app.common.logic import csv_bytes as common_csv_bytes
 from app.documents.tables import Document
 from app.mail import logic as mail_logic
 from app.mail import service as mail_service
@@ -32,7 +31,9 @@ def _dec(value: Any) -> Decimal:
 
 async def period_of(period: str, date_from: date | None, date_to: date | None) -> tuple[str, date, date]:
     """Check the request; the default is this year so far, by month."""
-    errors = []
+    errors = period_problems(date_from, date_to)
+    if errors:
+        raise ValidationFailed(errors)
     period = period or "month"
     if period not in logic.PERIODS:
         errors.append(FieldError("period", f"period must be one of: {', '.join(logic.PERIODS)}"))
@@ -111,12 +112,9 @@ def tax_codes(report: logic.Report) -> list[tuple[str, str]]:
 def csv_bytes(report: logic.Report) -> bytes:
     """One row per period and currency; one `tax_CODE_RATE` column per tax seen (the net tax amount)."""
     codes = tax_codes(report)
-    out = io.StringIO(newline="")
-    writer = csv.writer(out)
-    writer.writerow([*CSV_COLUMNS, *[f"tax_{code}_{rate}" for code, rate in codes]])
-    for row in report.rows:
-        writer.writerow([*row_values(row), *[_plain(row.taxes.get(key, [Decimal(0), Decimal(0)])[1]) for key in codes]])
-    return ("\ufeff" + out.getvalue()).encode("utf-8")
+    return common_csv_bytes([*CSV_COLUMNS, *[f"tax_{code}_{rate}" for code, rate in codes]],
+                            [[*row_values(row), *[_plain(row.taxes.get(key, [Decimal(0), Decimal(0)])[1]) for key in codes]]
+                             for row in report.rows])
 
 
 def as_json(report: logic.Report) -> dict[str, Any]:

@@ -19,8 +19,13 @@ LOCALES = {"en": "English", "en_CA": "English (Canada)", "en_GB": "English (UK)"
            "de_CH": "Deutsch (Schweiz)"}
 IBAN_RE = re.compile(r"^[A-Z]{2}[0-9]{2}[A-Z0-9]{11,30}$")
 BIC_RE = re.compile(r"^[A-Z]{6}[A-Z0-9]{2}([A-Z0-9]{3})?$")
-LOGO_TYPES = {b"\x89PNG\r\n\x1a\n": "png", b"\xff\xd8\xff": "jpg"}
+# A logo is a picture and nothing else: PNG or JPEG, told by its content, never by its name. An SVG is
+# refused (no rasteriser is installed, and an SVG can point at other files and carry scripts).
+LOGO_MEDIA_TYPES = {"png": "image/png", "jpg": "image/jpeg"}
 LOGO_MAX_BYTES = 2 * 1024 * 1024
+LOGO_HEAD_BYTES = 16   # enough of a file to tell its kind
+PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
+JPEG_START = b"\xff\xd8\xff"   # start of image, then the first marker
 
 
 def local_date(time_zone: str, now: datetime) -> date:
@@ -52,7 +57,7 @@ def compact(text: str) -> str:
 
 def clean_settings(data: Mapping[str, Any], *, partial: bool = True) -> dict[str, Any]:
     form = Form(data, partial=partial)
-    form.text("name", required=True, max_length=200, label="Business name")
+    form.text("name", required=True, max_length=200, label="Business name", one_line=True)
     form.text("tagline", max_length=200)
     form.postal_address()
     form.email("email")
@@ -91,12 +96,30 @@ def clean_settings(data: Mapping[str, Any], *, partial: bool = True) -> dict[str
     return form.raise_if_invalid()
 
 
-def logo_extension(content: bytes) -> str | None:
-    """The logo's type from its first bytes (PNG, JPEG, SVG), or None if unsupported."""
-    for magic, extension in LOGO_TYPES.items():
-        if content.startswith(magic):
-            return extension
-    head = content[:512].lstrip().lower()
-    if head.startswith(b"<svg") or (head.startswith(b"<?xml") and b"<svg" in content[:2048].lower()):
-        return "svg"
+def logo_kind(content: bytes) -> str | None:
+    """"png" or "jpg" from a file's first bytes (a PNG's signature and its IHDR chunk first, a JPEG's start of
+    image), else None: whatever its name says."""
+    if content.startswith(PNG_SIGNATURE) and content[12:16] == b"IHDR":
+        return "png"
+    if content.startswith(JPEG_START):
+        return "jpg"
     return None
+
+
+def looks_like_svg(content: bytes) -> bool:
+    head = content[:4096].lstrip(b"\xef\xbb\xbf \t\r\n").lower()
+    return head.startswith(b"<svg") or (head.startswith((b"<?xml", b"<!doctype", b"<!--")) and b"<svg" in head)
+
+
+def logo_problem(content: bytes) -> str | None:
+    """Why an upload cannot be the logo, or None."""
+    if not content:
+        return "Choose an image file to upload"
+    if len(content) > LOGO_MAX_BYTES:
+        return "The logo is larger than 2 MB; use a smaller image"
+    if logo_kind(content):
+        return None
+    if looks_like_svg(content):
+        return ("SVG logos are not accepted: an SVG can load other files and run scripts. Export the logo as "
+                "PNG (or JPEG) and upload that.")
+    return "The logo must be a PNG or JPEG image (its content is checked, not its name)"

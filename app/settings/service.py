@@ -68,13 +68,10 @@ async def store_number_patterns(patterns: Mapping[str, str], *, actor_id: int | 
 
 async def save_logo(attachments_dir: Path, content: bytes, *, actor_id: int | None = None) -> dict[str, Any]:
     """Store the logo in the data folder; the old file is replaced only after the new one is safe."""
-    if not content:
-        raise ValidationFailed([FieldError("logo", "Choose an image file to upload")])
-    if len(content) > logic.LOGO_MAX_BYTES:
-        raise ValidationFailed([FieldError("logo", "The logo is larger than 2 MB; use a smaller image")])
-    extension = logic.logo_extension(content)
-    if extension is None:
-        raise ValidationFailed([FieldError("logo", "The logo must be a PNG, JPEG or SVG image")])
+    problem = logic.logo_problem(content)
+    if problem:
+        raise ValidationFailed([FieldError("logo", problem)])
+    extension = logic.logo_kind(content)
     current = await get_settings()
     datafolder.before_write()   # a data folder deleted meanwhile must not be made again for the logo
     ensure_private_dir(attachments_dir)
@@ -122,7 +119,8 @@ def _remove_logo_file(attachments_dir: Path, name: str) -> None:
 
 
 def logo_file(attachments_dir: Path, name: str | None) -> Path | None:
-    """A stored logo name as a file inside attachments/, or None: missing, or refused (a path, a link)."""
+    """A stored logo name as a file inside attachments/, or None: missing, refused (a path, a link), or not a
+    PNG or JPEG by its content (an SVG kept by an older version, or brought by a backup bundle)."""
     if not name:
         return None
     try:
@@ -130,7 +128,22 @@ def logo_file(attachments_dir: Path, name: str | None) -> Path | None:
     except UnsafeFileName as refused:
         log.warning("the logo is not used: %s", refused)
         return None
-    return path if path.is_file() else None
+    if not path.is_file():
+        return None
+    if logo_media_type(path) is None:
+        log.warning("the logo %s is not used: it is not a PNG or JPEG image", name)
+        return None
+    return path
+
+
+def logo_media_type(path: Path) -> str | None:
+    """image/png or image/jpeg from the file's first bytes, None for anything else."""
+    try:
+        with open(path, "rb") as handle:
+            kind = logic.logo_kind(handle.read(logic.LOGO_HEAD_BYTES))
+    except OSError:
+        return None
+    return logic.LOGO_MEDIA_TYPES.get(kind) if kind else None
 
 
 def logo_path(attachments_dir: Path, settings: Mapping[str, Any]) -> Path | None:

@@ -6,22 +6,27 @@ or a JSON error body."""
 from __future__ import annotations
 
 import logging
+import re
 import sqlite3
+import unicodedata
 from collections.abc import Mapping
 from datetime import date, datetime
+from pathlib import Path
 from typing import Any
 from urllib.parse import quote
 
 from litestar import MediaType, Request, Response
+from litestar.background_tasks import BackgroundTask
 from litestar.exceptions import (
     HTTPException,
     NotAuthorizedException,
     PermissionDeniedException,
     ValidationException,
 )
-from litestar.response import Redirect, Template
+from litestar.response import File, Redirect, Template
 from litestar.status_codes import HTTP_500_INTERNAL_SERVER_ERROR
 from litestar.types import ExceptionHandlersMap
+from unidecode import unidecode
 
 from app import __version__
 from app.common.logic import Conflict, FieldError, Forbidden, NotFound, PageOf, ValidationFailed, parse_page
@@ -130,6 +135,50 @@ def page_params(page: Any, per_page: Any, default: int = 50):
     return parse_page(page, per_page, default_per_page=default)
 
 
+# -- downloads ----------------------------------------------------------------------------
+# Every file the app hands out (PDFs, ZIPs, CSVs, XML, attachments) is named here. The name comes from a
+# fixed pattern filled with checked values (a number, a client, typed dates), never from a query
+# parameter; it keeps its letters (Søren stays Søren) in `filename*` (RFC 6266, RFC 8187), with an
+# ASCII look-alike in `filename` for the old clients that read only that.
+_FALLBACK_UNSAFE = re.compile(r"[^A-Za-z0-9 ._()+-]")
+_ATTR_CHARS = "!#$&+-.^_`|~"   # RFC 8187 attr-char besides letters and digits: left as they are
+
+
+def content_disposition(filename: str, *, inline: bool = False) -> str:
+    """`attachment; filename="Soren.pdf"; filename*=UTF-8''S%C3%B8ren.pdf` (just `filename` when it is
+    plain ASCII). No control character, quote, backslash or slash of the name reaches the header."""
+    name = "".join(ch for ch in unicodedata.normalize("NFC", filename or "")
+                   if unicodedata.category(ch)[0] != "C").replace("/", "-").replace("\\", "-").strip() or "download"
+    look_alike = re.sub(r" (?=\.)", "", " ".join(unidecode(name).split()))   # 東京.zip -> "Dong Jing.zip"
+    fallback = _FALLBACK_UNSAFE.sub("_", look_alike).strip(" .") or "download"
+    header = f'{"inline" if inline else "attachment"}; filename="{fallback}"'
+    if fallback != name:
+        header += "; filename*=UTF-8''" + quote(name, safe=_ATTR_CHARS)
+    return header
+
+
+def download_headers(filename: str, *, inline: bool = False, headers: Mapping[str, str] | None = None
+                     ) -> dict[str, str]:
+    """The headers of a download (lower-case names, so that a File response does not add its own)."""
+    out = {"content-disposition": content_disposition(filename, inline=inline), "cache-control": "private, no-cache"}
+    out.update({name.lower(): value for name, value in (headers or {}).items()})
+    return out
+
+
+def download(content: bytes, filename: str, media_type: str, *, inline: bool = False,
+             headers: Mapping[str, str] | None = None) -> Response:
+    """A file made in memory (a PDF, a CSV, a ZIP) as a download, or `inline` to open in the browser."""
+    return Response(content=content, media_type=media_type,
+                    headers=download_headers(filename, inline=inline, headers=headers))
+
+
+def download_file(path: Path, filename: str, media_type: str, *, inline: bool = False,
+                  headers: Mapping[str, str] | None = None, background: BackgroundTask | None = None) -> File:
+    """A file on disk (a batch ZIP, a backup bundle) as a download, streamed."""
+    return File(path=path, media_type=media_type, content_disposition_type="inline" if inline else "attachment",
+                headers=download_headers(filename, inline=inline, headers=headers), background=background)
+
+
 def list_json(result: PageOf, items: list[Any]) -> dict[str, Any]:
     return {"items": items, "total": result.total, "page": result.page.page, "per_page": result.page.per_page}
 
@@ -185,15 +234,45 @@ def on_not_authorized(request: Request, exc: NotAuthorizedException) -> Response
     return Redirect(path=target, status_code=303)
 
 
+# msgspec's words for a body field that the struct does not declare (app.web.api.base.Body forbids them).
+UNKNOWN_FIELD = re.compile(r"Object contains unknown field `(?P<name>.*)`")
+
+
+def unknown_field_error(key: str, message: str) -> FieldError | None:
+    """msgspec's "Object contains unknown field `nmae`" (at the body's top, key `data`, or inside it, key
+    `lines[0]`) as an error naming the field in full (`nmae`, `lines[0].qty`); None for any other error."""
+    match = UNKNOWN_FIELD.fullmatch(message)
+    if match is None:
+        return None
+    name = match.group("name")
+    field = name if key in ("", "data") else f"{key}.{name}"
+    return FieldError(field, f"Unknown field {field!r}: this endpoint does not take it (check the spelling; "
+                             "/schema/openapi.json lists the fields)")
+
+
 def on_litestar_validation(request: Request, exc: ValidationException) -> Response:
+    """A body or parameter of the wrong type is 400 naming it; a body field the endpoint does not know is 422
+    naming it (a misspelt field is refused, never silently dropped)."""
     errors = []
+    unknown = []
     for item in exc.extra or []:
         if isinstance(item, Mapping):
-            errors.append(FieldError(str(item.get("key") or item.get("source") or "request"), str(item.get("message"))))
-    detail = exc.detail or "Invalid request"
+            key = str(item.get("key") or item.get("source") or "request")
+            message = str(item.get("message"))
+            error = unknown_field_error(key, message) if item.get("source") == "body" else None
+            if error is not None:
+                unknown.append(error)
+            errors.append(error or FieldError(key, message))
+    if unknown:
+        detail = "The request has a field this endpoint does not know: " + ", ".join(e.field for e in unknown) + "."
+        status = 422
+    else:
+        detail = exc.detail or "Invalid request"
+        status = 400
     if wants_json(request):
-        return error_json(400, detail, errors)
-    return _error_page(request, 400, detail + (" " + "; ".join(f"{e.field}: {e.message}" for e in errors) if errors else ""))
+        return error_json(status, detail, errors)
+    return _error_page(request, status,
+                       detail + (" " + "; ".join(f"{e.field}: {e.message}" for e in errors) if errors else ""))
 
 
 def on_http_exception(request: Request, exc: HTTPException) -> Response:

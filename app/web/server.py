@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Protocol
 
 import uvicorn
-from litestar import Litestar
+from litestar import Litestar, Request, Response
 from litestar.config.compression import CompressionConfig
 from litestar.contrib.jinja import JinjaTemplateEngine
 from litestar.di import Provide
@@ -43,6 +43,7 @@ from app.web.api import render as api_render
 from app.web.api import reports as api_reports
 from app.web.api import settings as api_settings
 from app.web.api import taxes as api_taxes
+from app.web.inputs import check_request_input
 from app.web.pages import auth as pages_auth
 from app.web.pages import backup as pages_backup
 from app.web.pages import batch as pages_batch
@@ -84,6 +85,14 @@ class BackgroundWorker(Protocol):
 
 
 DOMAIN_ROUTES = [route for module in [*PAGE_MODULES, *API_MODULES] for route in module.ROUTES]
+
+
+async def before_request(request: Request) -> Response | None:
+    """Every route, after the guards: the CSRF check, then what arrived (app.web.inputs)."""
+    refused = await csrf_before_request(request)
+    if refused is None:
+        await check_request_input(request)
+    return refused
 
 
 def create_app(config: Config, *, prepare: bool = True) -> Litestar:
@@ -128,7 +137,7 @@ def create_app(config: Config, *, prepare: bool = True) -> Litestar:
         dependencies={"config": Provide(lambda: config, use_cache=True, sync_to_thread=False),
                       "batches": Provide(lambda: batches, use_cache=True, sync_to_thread=False)},
         guards=[requires_login],
-        before_request=csrf_before_request,
+        before_request=before_request,
         exception_handlers=EXCEPTION_HANDLERS,
         template_config=TemplateConfig(directory=TEMPLATES_DIR, engine=JinjaTemplateEngine,
                                        engine_callback=templating.configure),

@@ -114,7 +114,8 @@ class SmtpServer:
 def configure(api, smtp: SmtpServer, **extra: Any) -> dict[str, Any]:
     response = api.patch("/api/v1/settings", json={
         "name": "Atelier Lumière", "smtp_host": "127.0.0.1", "smtp_port": smtp.port, "smtp_security": "none",
-        "smtp_username": USERNAME, "smtp_password": PASSWORD, "smtp_from_email": "billing@atelier.example",
+        "smtp_username": USERNAME, "smtp_password": PASSWORD, "smtp_allow_unencrypted_password": True,
+        "smtp_from_email": "billing@atelier.example",
         "smtp_from_name": "Atelier Lumière", "accountant_email": "books@accountant.example", **extra})
     assert response.status_code == 200, response.text
     return response.json()

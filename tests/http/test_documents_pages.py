@@ -44,7 +44,8 @@ def items(config, taxes) -> dict[str, dict[str, Any]]:
 def draft(doc_type: str, client: ClientView, *lines: dict[str, Any], **fields: Any) -> DocumentView:
     from app.documents import service
 
-    return run(service.create_document(doc_type, {"client_id": client.id, "lines": list(lines), **fields}))
+    return run(service.create_document(doc_type, {"client_id": client.id, "lines": list(lines), "confirm_date": True,
+                                                  **fields}))
 
 
 def issued(doc_type: str, client: ClientView, *lines: dict[str, Any], **fields: Any) -> DocumentView:

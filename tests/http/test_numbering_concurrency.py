@@ -39,7 +39,8 @@ def make_drafts(server: Server, how_many: int, **fields: Any) -> list[int]:
         ids = []
         for n in range(how_many):
             response = api.post("/api/v1/invoices", json={"client_id": client_id, "lines": [
-                {"description": f"Job {n + 1}", "quantity": "1", "unit_price": f"{100 + n}.00"}], **fields})
+                {"description": f"Job {n + 1}", "quantity": "1", "unit_price": f"{100 + n}.00"}], "confirm_date": True,
+                **fields})
             assert response.status_code == 201, response.text
             ids.append(response.json()["id"])
     return ids

@@ -44,7 +44,7 @@ def business(api) -> None:
 
 def new_invoice(api, client: ClientView, *, lines: int = 3, issue: bool = True, path: str = "invoices",
                 taxes: tuple[str, ...] = ("VAT19",), **extra: Any) -> dict[str, Any]:
-    body = {"client_id": client.id, "currency": "EUR", "issue_date": "2026-03-02", **extra,
+    body = {"client_id": client.id, "currency": "EUR", "issue_date": "2026-03-02", "confirm_date": True, **extra,
             "lines": [{"description": f"Consulting, week {i + 1}", "quantity": "8", "unit": "h",
                        "unit_price": "95.50", "taxes": list(taxes)} for i in range(lines)]}
     return create_via_api(api, path, body, issue=issue)

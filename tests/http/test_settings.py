@@ -86,7 +86,7 @@ def test_a_new_logo_replaces_the_old_file(browser, config):
 
 
 @pytest.mark.parametrize(("content", "filename", "media", "message"), [
-    (b"just some notes\n", "notes.txt", "text/plain", "PNG, JPEG or SVG"),
+    (b"just some notes\n", "notes.txt", "text/plain", "must be a PNG or JPEG image"),
     (b"\x89PNG\r\n\x1a\n" + b"\0" * (2 * 1024 * 1024), "huge.png", "image/png", "larger than 2 MB"),
     (b"", "empty.png", "image/png", "Choose an image"),
 ])

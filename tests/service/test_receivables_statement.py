@@ -33,7 +33,7 @@ def invoice(client: dict[str, Any], total: str = "100.00", *, issued: str = "202
     from app.documents import service
 
     draft = run(service.create_document("invoice", {
-        "client_id": client.id, "currency": "EUR", "issue_date": issued, "terms_days": 30,
+        "client_id": client.id, "currency": "EUR", "issue_date": issued, "terms_days": 30, "confirm_date": True,
         "lines": [{"description": "Bread", "quantity": "1", "unit_price": total, "taxes": []}]}))
     return run(service.issue(draft.id))
 
@@ -83,6 +83,7 @@ def test_a_credit_note_or_a_cancellation_after_the_end_does_not_reduce_it(client
     credited = invoice(client, "80.00")
     note = run(documents.create_document("credit_note", {
         "client_id": client.id, "currency": "EUR", "invoice_id": credited.id, "issue_date": "2025-06-01",
+        "confirm_date": True,
         "lines": [{"description": "Stale bread", "quantity": "1", "unit_price": "80.00", "taxes": []}]}))
     run(documents.issue(note.id))
     cancelled = invoice(client, "20.00", issued="2025-03-20")

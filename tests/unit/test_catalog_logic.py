@@ -74,7 +74,7 @@ def test_trailing_zeros_beyond_four_places_are_still_exact():
 
 @pytest.mark.parametrize(("field", "value"), [
     ("unit_price", "-1"), ("unit_price", "-0.01"), ("unit_price", "1.23456"), ("unit_price", "abc"),
-    ("unit_price", ""), ("unit_price", 12.5), ("unit_price", "100000000000"),
+    ("unit_price", ""), ("unit_price", 12.5), ("unit_price", "1000000000000"),
     ("code", ""), ("code", "bad code"), ("name", ""), ("name", "   "),
     ("kind", "thing"), ("default_taxes", "G$T"), ("active", "maybe"),
 ])
@@ -97,3 +97,17 @@ def test_partial_update_checks_only_what_is_given():
 ])
 def test_parse_tax_codes(raw, codes):
     assert parse_tax_codes(raw) == codes
+
+
+@pytest.mark.parametrize(("price", "ok"), [("999999999999.9999", True), ("1000000000000", False),
+                                           ("1E+1000000", False)])
+def test_a_price_has_at_most_twelve_digits_before_the_point(price, ok):
+    from app.catalog.logic import clean_item
+    from app.common.logic import ValidationFailed
+
+    if ok:
+        assert clean_item({"code": "A", "name": "B", "unit_price": price})["unit_price_e4"] == 9_999_999_999_999_999
+    else:
+        with pytest.raises(ValidationFailed) as refused:
+            clean_item({"code": "A", "name": "B", "unit_price": price})
+        assert "at most 12 digits" in refused.value.by_field()["unit_price"]

@@ -614,3 +614,81 @@ def test_the_reverse_charge_rule(categories, seller, buyer, doc_type, facturx):
         assert refused
     else:
         assert not refused
+
+
+# -- bounds: 12 digits, 64-bit ids, dates 1900-2200, a date far from today confirmed -------------------
+
+HUGE_NUMBERS = st.one_of(
+    st.builds(lambda digits, exponent: f"{digits}E{exponent:+d}", st.integers(-10**20, 10**20),
+              st.integers(-10**7, 10**7)),
+    st.integers(-10**30, 10**30).map(str), st.text(max_size=20))
+
+
+@given(HUGE_NUMBERS, HUGE_NUMBERS, st.one_of(st.integers(), st.text(max_size=25)))
+def test_a_line_never_raises_and_a_kept_line_fits_the_database(quantity, price, item_id):
+    body = {**GOOD, "lines": [{"description": "x", "quantity": quantity, "unit_price": price, "item_id": item_id}]}
+    try:
+        values = clean_document(body, INVOICE)
+    except ValidationFailed as failed:
+        assert all(e.field.startswith("lines[0].") for e in failed.errors)
+        return
+    kept = values.lines[0]
+    assert abs(kept["quantity"]) < Decimal(10) ** 12 and kept["unit_price"] < Decimal(10) ** 12
+    assert abs(kept["quantity"] * kept["unit_price"]) < logic.MAX_LINE_AMOUNT
+    assert kept["item_id"] is None or 1 <= kept["item_id"] <= 2**63 - 1
+
+
+@pytest.mark.parametrize(("change", "field"), [
+    ({"quantity": "1000000000000"}, "lines[0].quantity"), ({"quantity": "1E+1000000"}, "lines[0].quantity"),
+    ({"unit_price": "1000000000000"}, "lines[0].unit_price"), ({"unit_price": "1E+1000000"}, "lines[0].unit_price"),
+    ({"item_id": 2**63}, "lines[0].item_id"), ({"item_id": 0}, "lines[0].item_id"),
+])
+def test_a_number_beyond_its_bounds_names_its_line_field(change, field):
+    errors = errors_of({**GOOD, "lines": [{**GOOD["lines"][0], **change}]})
+    assert list(errors) == [field]
+
+
+def test_twelve_digits_are_a_quantity_and_a_price():
+    values = clean_document({**GOOD, "lines": [{**GOOD["lines"][0], "quantity": "999999999999", "unit_price": "0.5"},
+                                               {**GOOD["lines"][0], "quantity": "1", "unit_price": "999999999999"}]},
+                            INVOICE)
+    assert [line["quantity"] for line in values.lines] == [Decimal("999999999999"), 1]
+
+
+@pytest.mark.parametrize(("change", "field"), [
+    ({"client_id": 2**63}, "client_id"), ({"client_id": "99999999999999999999999"}, "client_id"),
+    ({"invoice_id": 2**64}, "invoice_id"), ({"issue_date": "1899-12-31"}, "issue_date"),
+    ({"issue_date": "2201-01-01", "due_date": None}, "issue_date"), ({"due_date": "0001-01-01"}, "due_date"),
+    ({"valid_until": "9999-12-31"}, "valid_until"),
+])
+def test_an_id_or_a_date_out_of_bounds_is_named(change, field):
+    assert field in errors_of({**GOOD, **change}, CREDIT_NOTE if "invoice_id" in change else INVOICE)
+
+
+TODAY = date(2026, 5, 10)
+
+
+@pytest.mark.parametrize(("days", "asked"), [(0, False), (365, False), (-365, False), (366, True), (-366, True),
+                                             (36500, True)])
+def test_a_date_more_than_a_year_from_today_asks_for_confirmation(days, asked):
+    values = clean_document({**GOOD, "issue_date": (TODAY + timedelta(days=days)).isoformat(), "due_date": None},
+                            INVOICE)
+    problems = logic.unconfirmed_dates(values, TODAY)
+    assert [p.field for p in problems] == (["issue_date"] if asked else [])
+    assert logic.asks_date_confirmation(problems) == asked
+    confirmed = clean_document({**GOOD, "issue_date": (TODAY + timedelta(days=days)).isoformat(), "due_date": None,
+                                "confirm_date": True}, INVOICE)
+    assert logic.unconfirmed_dates(confirmed, TODAY) == []
+
+
+def test_every_far_date_is_named_and_a_saved_one_is_not_asked_again():
+    far = {**GOOD, "issue_date": "2062-01-05", "due_date": "2062-02-04"}
+    values = clean_document(far, INVOICE)
+    problems = logic.unconfirmed_dates(values, TODAY)
+    assert [p.field for p in problems] == ["issue_date", "due_date"]
+    assert "2062-01-05 is more than a year after today" in problems[0].message
+    saved = {"issue_date": date(2062, 1, 5), "due_date": date(2062, 2, 4)}
+    assert logic.unconfirmed_dates(values, TODAY, saved) == []
+    assert logic.unconfirmed_dates(clean_document({"notes": "x"}, INVOICE, partial=True), TODAY, saved) == []
+    assert clean_document({**GOOD, "confirm_date": "true"}, INVOICE).confirm_date is True
+    assert "confirm_date" in errors_of({**GOOD, "confirm_date": "perhaps"})

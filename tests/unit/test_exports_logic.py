@@ -11,6 +11,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from app.common.logic import FORMULA_STARTS, PLAIN_NUMBER
 from app.documents.records import tax_from_json
 from app.exports import logic
 from app.receivables.logic import AgingRow
@@ -33,12 +34,43 @@ def test_commas_quotes_and_newlines_survive_a_round_trip():
     assert all(row[1:] == ["x", "1"] for row in back[1:])
 
 
+def as_written(text: str) -> str:
+    """What a cell holds once read back: a formula-like text has the apostrophe that makes it text."""
+    return "'" + text if text.startswith(FORMULA_STARTS) and not PLAIN_NUMBER.fullmatch(text) else text
+
+
 @given(st.lists(st.lists(st.text(alphabet=st.characters(blacklist_categories=("Cs",), blacklist_characters="\x00")),
                          min_size=3, max_size=3), max_size=20))
 def test_any_text_reads_back(rows):
     back = read(logic.csv_bytes(COLUMNS, rows))
     # the csv module reads a lone \r as a line end inside quotes as it was written
-    assert back[1:] == [[value for value in row] for row in rows]
+    assert back[1:] == [[as_written(value) for value in row] for row in rows]
+
+
+@pytest.mark.parametrize(("value", "cell"), [
+    ("=HYPERLINK(\"http://evil.example\",\"Click\")", "'=HYPERLINK(\"http://evil.example\",\"Click\")"),
+    ("+1 416 555 0199", "'+1 416 555 0199"), ("-2+3+cmd|' /C calc'!A0", "'-2+3+cmd|' /C calc'!A0"),
+    ("@SUM(A1:A9)", "'@SUM(A1:A9)"), ("\t=1+1", "'\t=1+1"), ("\r=1+1", "'\r=1+1"), ("\uff1d1+1", "'\uff1d1+1"),
+    ("-", "'-"), ("--5", "'--5"), ("-1e5", "'-1e5"), ("-.5", "'-.5"),
+    # plain numbers stay numbers a spreadsheet sums: negative amounts and quantities
+    ("-12.50", "-12.50"), ("-3", "-3"), ("1234.50", "1234.50"), (Decimal("-0.05"), "-0.05"), (-7, "-7"),
+    # anything else is as it was
+    ("Smith = Jones", "Smith = Jones"), (" =1", " =1"), ("a@b.example", "a@b.example"), ("", ""), (None, ""),
+])
+def test_a_formula_is_written_as_text_and_a_number_as_a_number(value, cell):
+    assert read(logic.csv_bytes(COLUMNS, [[value, "x", 1]]))[1][0] == cell
+
+
+@given(st.text(alphabet=st.characters(blacklist_categories=("Cs",), blacklist_characters="\x00")))
+def test_no_cell_reads_back_as_a_formula(text):
+    [cell] = read(logic.csv_bytes(COLUMNS, [[text, "", ""]]))[1][:1]
+    assert not cell.startswith(FORMULA_STARTS) or PLAIN_NUMBER.fullmatch(cell)
+    assert cell.removeprefix("'") == text or cell == text
+
+
+@given(st.decimals(allow_nan=False, allow_infinity=False, places=2, min_value=-10**12, max_value=10**12))
+def test_every_amount_stays_a_number(amount):
+    assert read(logic.csv_bytes(COLUMNS, [[logic.plain(amount), "", ""]]))[1][0] == logic.plain(amount)
 
 
 def test_rows_must_match_the_header():

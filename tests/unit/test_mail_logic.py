@@ -162,3 +162,32 @@ def test_configured():
     assert "SMTP server" in logic.is_configured({})
     assert "From address" in logic.is_configured({"smtp_host": "h"})
     assert logic.is_configured({"smtp_host": "h", "smtp_from_email": "a@b.co"}) is None
+
+
+# -- a password over an unencrypted connection -------------------------------------------------------
+
+PLAIN = {"smtp_security": "none", "smtp_username": "me@example.com", "smtp_password": "secret"}
+
+
+@pytest.mark.parametrize(("settings", "refused"), [
+    (PLAIN, True), ({**PLAIN, "smtp_allow_unencrypted_password": True}, False),
+    ({**PLAIN, "smtp_security": "starttls"}, False), ({**PLAIN, "smtp_security": "ssl"}, False),
+    ({**PLAIN, "smtp_username": ""}, False), ({**PLAIN, "smtp_password": ""}, False),
+])
+def test_a_password_goes_unencrypted_only_when_the_user_said_so(settings, refused):
+    assert (logic.plain_password_problem(settings) is not None) == refused
+
+
+def test_saving_names_the_security_and_takes_the_saved_password_into_account():
+    with pytest.raises(ValidationFailed) as failed:
+        logic.clean_settings(PLAIN, {})
+    assert "send my password unencrypted" in failed.value.by_field()["smtp_security"].lower()
+    assert logic.clean_settings({**PLAIN, "smtp_allow_unencrypted_password": "true"}, {})[
+        "smtp_allow_unencrypted_password"] is True
+    saved = {**PLAIN, "smtp_security": "starttls"}
+    with pytest.raises(ValidationFailed):   # switching to "none" with the saved password
+        logic.clean_settings({"smtp_security": "none"}, saved)
+    allowed = {**PLAIN, "smtp_allow_unencrypted_password": True}
+    with pytest.raises(ValidationFailed):   # unticking the box while the password would go unencrypted
+        logic.clean_settings({"smtp_allow_unencrypted_password": False}, allowed)
+    assert logic.clean_settings({"smtp_password": ""}, PLAIN) == {"smtp_password": ""}   # forgetting it is fine

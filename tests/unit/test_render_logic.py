@@ -129,7 +129,9 @@ def test_a_draft_takes_business_and_client_from_today():
 
 def test_pdf_file_names():
     document = fabricate_invoice(1, number="INV-2026-0007", client={**CLIENT, "name": "Globex S.à r.l. / Paris"})
-    assert logic.pdf_filename(document) == "INV-2026-0007_Globex-S.a-r.l.-Paris.pdf"
+    assert logic.pdf_filename(document) == "INV-2026-0007_Globex-S.à-r.l.-Paris.pdf"   # letters kept
+    soren = fabricate_invoice(1, number="INV-2026-0008", client={**CLIENT, "name": "Søren \"Hansen\"\r\n东京"})
+    assert logic.pdf_filename(soren) == "INV-2026-0008_Søren-Hansen-东京.pdf"
     draft = fabricate_invoice(1, status="draft", document_id=12)
     assert logic.pdf_filename(replace(draft, client_name="Globex")) == "Invoice-draft-12_Globex.pdf"
 

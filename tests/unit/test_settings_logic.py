@@ -7,7 +7,7 @@ from datetime import UTC, date, datetime, timedelta, timezone
 import pytest
 
 from app.common.logic import ValidationFailed
-from app.settings.logic import clean_settings, iban_is_valid, local_date, logo_extension
+from app.settings.logic import clean_settings, iban_is_valid, local_date, logo_kind, logo_problem
 
 # Published example IBANs (the check digits are correct).
 VALID_IBANS = ["DE89370400440532013000", "GB82WEST12345698765432", "FR1420041010050500013M02606",
@@ -77,16 +77,33 @@ def test_full_form_requires_name_and_currency():
 
 
 @pytest.mark.parametrize(("content", "kind"), [
-    (b"\x89PNG\r\n\x1a\n" + b"\0" * 20, "png"),
+    (b"\x89PNG\r\n\x1a\n\0\0\0\x0dIHDR" + b"\0" * 20, "png"),
+    (b"\x89PNG\r\n\x1a\n" + b"\0" * 20, None),   # the signature without its header chunk
     (b"\xff\xd8\xff\xe0" + b"\0" * 20, "jpg"),
-    (b"<svg xmlns='http://www.w3.org/2000/svg'></svg>", "svg"),
-    (b"  <?xml version='1.0'?>\n<svg></svg>", "svg"),
+    (b"<svg xmlns='http://www.w3.org/2000/svg'></svg>", None),
+    (b"  <?xml version='1.0'?>\n<svg></svg>", None),
     (b"hello, I am a text file", None),
     (b"GIF89a", None),
     (b"", None),
 ])
-def test_logo_extension_reads_the_first_bytes(content, kind):
-    assert logo_extension(content) == kind
+def test_a_logo_is_told_by_its_first_bytes(content, kind):
+    assert logo_kind(content) == kind
+
+
+@pytest.mark.parametrize(("content", "words"), [
+    (b"<svg xmlns='http://www.w3.org/2000/svg'><image href='file:///etc/passwd'/></svg>", "SVG logos are not accepted"),
+    (b"\xef\xbb\xbf<?xml version='1.0'?>\n<!DOCTYPE svg>\n<svg></svg>", "SVG logos are not accepted"),
+    (b"<!-- made by hand -->\n<svg></svg>", "SVG logos are not accepted"),
+    (b"GIF89a....", "must be a PNG or JPEG"), (b"", "Choose an image"),
+    (b"\xff\xd8\xff" + b"\0" * (2 * 1024 * 1024), "larger than 2 MB"),
+])
+def test_anything_but_a_png_or_jpeg_is_refused_with_its_reason(content, words):
+    assert words in logo_problem(content)
+
+
+def test_a_png_or_jpeg_is_a_logo():
+    assert logo_problem(b"\x89PNG\r\n\x1a\n\0\0\0\x0dIHDR" + b"\0" * 20) is None
+    assert logo_problem(b"\xff\xd8\xff\xe0" + b"\0" * 20) is None
 
 
 # -- the business's today ----------------------------------------------------------

@@ -8,11 +8,12 @@ import msgspec
 from litestar import Request, get, post
 
 from app.auth import service
+from app.web.api.base import Body
 from app.web.responses import iso
 from app.web.security import OWNER_ONLY
 
 
-class TokenIn(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
+class TokenIn(Body, kw_only=True):
     name: str
     scope: str = "write"
     valid_until: str | None = None  # YYYY-MM-DD, the last day it works; none: until revoked
@@ -64,7 +65,7 @@ async def api_token_revoke(request: Request, token_id: int) -> TokenOut:
     return token_out(await service.revoke_api_token(token_id, actor=request.scope["user"]))
 
 
-class UserIn(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
+class UserIn(Body, kw_only=True):
     email: str
     password: str
     name: str = ""

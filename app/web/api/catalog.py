@@ -11,6 +11,7 @@ from litestar.params import QueryParameter
 from msgspec import UNSET, UnsetType
 
 from app.catalog import logic, service
+from app.web.api.base import Body
 from app.web.responses import iso, list_json, page_params
 from app.web.security import OWNER_ONLY
 
@@ -30,7 +31,7 @@ class ItemOut(msgspec.Struct):
     updated_at: str
 
 
-class ItemIn(msgspec.Struct, omit_defaults=True):
+class ItemIn(Body, omit_defaults=True):
     code: str | UnsetType = UNSET
     name: str | UnsetType = UNSET
     kind: str | UnsetType = UNSET

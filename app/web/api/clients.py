@@ -12,6 +12,7 @@ from msgspec import UNSET, UnsetType
 from app.clients import service
 from app.clients.records import ClientView
 from app.settings import service as settings_service
+from app.web.api.base import Body
 from app.web.responses import iso, list_json, page_params
 from app.web.security import OWNER_ONLY
 
@@ -40,7 +41,7 @@ class ClientOut(msgspec.Struct):
     archived_at: str | None
 
 
-class ClientIn(msgspec.Struct, omit_defaults=True):
+class ClientIn(Body, omit_defaults=True):
     name: str | UnsetType = UNSET
     code: str | UnsetType = UNSET
     contact_name: str | UnsetType = UNSET

@@ -13,12 +13,13 @@ from msgspec import UNSET, UnsetType
 
 from app.documents import service
 from app.documents.logic import CREDIT_NOTE, INVOICE, QUOTE, TYPE_PATHS
+from app.web.api.base import Body
 from app.web.api.documents_dto import DocumentList, DocumentOut, document_out, summary_out, totals_out
 from app.web.responses import actor_id, page_params
 from app.web.security import OWNER_ONLY
 
 
-class LineIn(msgspec.Struct, omit_defaults=True):
+class LineIn(Body, omit_defaults=True):
     item_id: int | None = None
     description: str | None = None
     quantity: Decimal | None = None
@@ -28,7 +29,7 @@ class LineIn(msgspec.Struct, omit_defaults=True):
     taxes: list[str] | None = None
 
 
-class DocumentIn(msgspec.Struct, omit_defaults=True):
+class DocumentIn(Body, omit_defaults=True):
     client_id: int | UnsetType = UNSET
     currency: str | UnsetType = UNSET
     issue_date: date | UnsetType = UNSET
@@ -41,13 +42,15 @@ class DocumentIn(msgspec.Struct, omit_defaults=True):
     footer: str | UnsetType = UNSET
     invoice_id: int | UnsetType | None = UNSET
     lines: list[LineIn] | UnsetType = UNSET
+    # A date more than a year from today is refused (422 naming it) unless this says it is meant.
+    confirm_date: bool | UnsetType = UNSET
 
 
-class CancelIn(msgspec.Struct):
+class CancelIn(Body):
     reason: str = ""
 
 
-class IdsIn(msgspec.Struct):
+class IdsIn(Body):
     ids: list[int]
 
 

@@ -12,13 +12,12 @@ from litestar.params import QueryParameter
 from app.config import Config
 from app.documents.logic import CREDIT_NOTE, INVOICE, QUOTE
 from app.exports import service
-from app.web.responses import actor_id, iso
+from app.web.api.base import Body
+from app.web.responses import actor_id, download, iso
 
 
 def _csv(content: bytes, filename: str) -> Response:
-    return Response(content=content, media_type="text/csv; charset=utf-8",
-                    headers={"Content-Disposition": f'attachment; filename="{filename}"',
-                             "Cache-Control": "private, no-cache"})
+    return download(content, filename, "text/csv; charset=utf-8")
 
 
 @get("/api/v1/exports/clients.csv", tags=["exports"], media_type="text/csv")
@@ -43,7 +42,7 @@ async def aging_csv(as_of: date | None = None) -> Response:
     return _csv(await service.aging_csv(as_of), "aging.csv")
 
 
-class PackageSendIn(msgspec.Struct, omit_defaults=True, kw_only=True):
+class PackageSendIn(Body, omit_defaults=True, kw_only=True):
     to: str | list[str] | None = None
     cc: str | list[str] | None = None
     subject: str | None = None
@@ -55,9 +54,7 @@ async def accountant_zip(config: Config, date_from: date | None = QueryParameter
                          date_to: date | None = QueryParameter(name="to", default=None)) -> Response:
     """The accountant's ZIP for `from`..`to`: CSVs, PDFs, Factur-X XML, summary.pdf, README.txt."""
     content, filename = await service.accountant_package(date_from, date_to, data_dir=config.data_dir)
-    return Response(content=content, media_type="application/zip",
-                    headers={"Content-Disposition": f'attachment; filename="{filename}"',
-                             "Cache-Control": "private, no-cache"})
+    return download(content, filename, "application/zip")
 
 
 @post("/api/v1/exports/accountant/send", tags=["exports"], status_code=202)

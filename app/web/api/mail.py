@@ -13,12 +13,13 @@ from msgspec import UNSET
 from app.config import Config
 from app.documents.logic import CREDIT_NOTE, INVOICE, QUOTE, TYPE_PATHS
 from app.mail import service
+from app.web.api.base import Body
 from app.web.api.mail_dto import MailSettingsIn, MailSettingsOut, given_mail_fields, mail_out
 from app.web.responses import actor_id, iso, list_json, page_params
 from app.web.security import OWNER_ONLY
 
 
-class TestIn(msgspec.Struct, omit_defaults=True):
+class TestIn(Body, omit_defaults=True):
     to: str | None = None
 
 
@@ -29,7 +30,7 @@ class TestOut(msgspec.Struct):
     transcript: list[str]
 
 
-class SendIn(msgspec.Struct, omit_defaults=True, kw_only=True):
+class SendIn(Body, omit_defaults=True, kw_only=True):
     """Every field is optional: `to` defaults to the client's email, the rest to the type's template."""
 
     to: str | list[str] | None = None

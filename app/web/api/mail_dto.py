@@ -7,6 +7,8 @@ from typing import Any
 import msgspec
 from msgspec import UNSET, UnsetType
 
+from app.web.api.base import Body
+
 
 class MailSettingsOut(msgspec.Struct, kw_only=True):
     """The SMTP settings; the password is never returned, only whether one is saved."""
@@ -16,6 +18,7 @@ class MailSettingsOut(msgspec.Struct, kw_only=True):
     smtp_security: str = "starttls"
     smtp_username: str = ""
     smtp_password_set: bool = False
+    smtp_allow_unencrypted_password: bool = False
     smtp_from_email: str = ""
     smtp_from_name: str = ""
     accountant_email: str = ""
@@ -24,12 +27,14 @@ class MailSettingsOut(msgspec.Struct, kw_only=True):
     email_templates: dict[str, dict[str, str]] = msgspec.field(default_factory=dict)
 
 
-class MailSettingsIn(msgspec.Struct, omit_defaults=True, kw_only=True):
+class MailSettingsIn(Body, omit_defaults=True, kw_only=True):
     smtp_host: str | UnsetType = UNSET
     smtp_port: int | UnsetType = UNSET
     smtp_security: str | UnsetType = UNSET
     smtp_username: str | UnsetType = UNSET
     smtp_password: str | UnsetType | None = UNSET
+    # Security "none" with a password is refused (422 on smtp_security) unless this is true.
+    smtp_allow_unencrypted_password: bool | UnsetType = UNSET
     smtp_from_email: str | UnsetType = UNSET
     smtp_from_name: str | UnsetType = UNSET
     accountant_email: str | UnsetType = UNSET

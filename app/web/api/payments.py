@@ -14,10 +14,11 @@ from app.clients import service as clients_service
 from app.documents import service as documents_service
 from app.payments import service
 from app.payments.records import PaymentTotals, PaymentView
+from app.web.api.base import Body
 from app.web.responses import actor_id, iso, page_params
 
 
-class PaymentIn(msgspec.Struct):
+class PaymentIn(Body):
     amount: Decimal
     date: date | None = None
     method: str = "bank_transfer"
@@ -55,16 +56,16 @@ class PaymentList(msgspec.Struct):
     sums: list[dict[str, str]]
 
 
-class ReverseIn(msgspec.Struct):
+class ReverseIn(Body):
     reason: str = ""
     date: date | None = None
 
 
-class AmountIn(msgspec.Struct):
+class AmountIn(Body):
     amount: Decimal | None = None
 
 
-class RefundIn(msgspec.Struct):
+class RefundIn(Body):
     amount: Decimal
     currency: str
     date: date | None = None

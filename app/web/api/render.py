@@ -9,22 +9,18 @@ from typing import Any
 from litestar import Response, get
 from litestar.background_tasks import BackgroundTask
 from litestar.params import QueryParameter
-from litestar.response import File
 
-from app.common.logic import Conflict
+from app.common.logic import Conflict, filename_part
 from app.config import Config
 from app.documents import service as documents_service
 from app.documents.logic import CREDIT_NOTE, INVOICE, QUOTE, TYPE_PATHS
 from app.render import service
 from app.render.service import RenderError
-from app.web.responses import error_json
+from app.web.responses import download, download_file, error_json
 
 
 def pdf_response(rendered: service.RenderedPdf, *, inline: bool) -> Response:
-    disposition = "inline" if inline else "attachment"
-    return Response(content=rendered.content, media_type="application/pdf",
-                    headers={"Content-Disposition": f'{disposition}; filename="{rendered.filename}"',
-                             "Cache-Control": "private, no-cache"})
+    return download(rendered.content, rendered.filename, "application/pdf", inline=inline)
 
 
 def _render_failed(error: RenderError) -> Response:
@@ -68,10 +64,9 @@ def _api_routes(doc_type: str) -> list[Any]:
                                                       date_from=date_from, date_to=date_to, data_dir=config.data_dir)
         except RenderError as error:
             return _render_failed(error)
-        name = f"{TYPE_PATHS[doc_type]}-{date_from or 'all'}-{date_to or 'all'}.zip"
-        return File(path=path, filename=name, media_type="application/zip", content_disposition_type="attachment",
-                    headers={"X-Document-Count": str(count)},
-                    background=BackgroundTask(os.unlink, path))
+        name = f"{TYPE_PATHS[doc_type]}-{date_from or 'all'}-{date_to or 'all'}.zip"   # typed dates, never text
+        return download_file(path, name, "application/zip", headers={"X-Document-Count": str(count)},
+                             background=BackgroundTask(os.unlink, path))
 
     @get([f"{base}/export.zip", f"{base}/pdf.zip"], tags=tag, name=f"{doc_type}-zip", media_type="application/zip")
     async def zip_(config: Config, status: str = "", client_id: int | None = None, q: str = "",
@@ -85,12 +80,14 @@ def _api_routes(doc_type: str) -> list[Any]:
         @get(f"{base}/{{document_id:int}}/xml", tags=tag, name=f"{doc_type}-xml", media_type="application/xml")
         async def xml(document_id: int, syntax: str = "factur-x") -> Response:
             """The EN 16931 CII XML (`syntax=xrechnung` for the XRechnung CII guideline)."""
-            await documents_service.get_document(document_id, doc_type, with_lines=False)
-            content = await service.document_xml(document_id, xrechnung=syntax == "xrechnung")
+            document = await documents_service.get_document(document_id, doc_type, with_lines=False)
+            xrechnung = syntax == "xrechnung"
+            content = await service.document_xml(document_id, xrechnung=xrechnung)
             if content is None:
                 raise Conflict("This document has no e-invoice form (a draft, or taxes EN 16931 cannot express).")
-            return Response(content=content, media_type="application/xml",
-                            headers={"Content-Disposition": f'attachment; filename="{document_id}-{syntax}.xml"'})
+            # The name is the document's number and one of two fixed words, never the `syntax` text itself.
+            name = f"{filename_part(document.number or str(document_id))}-{'xrechnung' if xrechnung else 'factur-x'}.xml"
+            return download(content, name, "application/xml")
         routes.append(xml)
     return routes
 

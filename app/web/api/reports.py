@@ -10,7 +10,8 @@ from litestar import Request, Response, get, post
 from litestar.params import QueryParameter
 
 from app.reports import logic, service
-from app.web.responses import iso
+from app.web.api.base import Body
+from app.web.responses import download, iso
 
 
 class RevenueRow(msgspec.Struct):
@@ -59,11 +60,10 @@ async def api_revenue_csv(period: str = "month", date_from: date | None = QueryP
                           date_to: date | None = QueryParameter(name="to", default=None)) -> Response:
     report = await service.revenue(period, date_from, date_to)
     name = f"revenue-{report.period}-{report.date_from.isoformat()}-{report.date_to.isoformat()}.csv"
-    return Response(content=service.csv_bytes(report), media_type="text/csv; charset=utf-8",
-                    headers={"Content-Disposition": f'attachment; filename="{name}"'})
+    return download(service.csv_bytes(report), name, "text/csv; charset=utf-8")
 
 
-class RevenueSendIn(msgspec.Struct, omit_defaults=True, kw_only=True):
+class RevenueSendIn(Body, omit_defaults=True, kw_only=True):
     to: str | list[str] | None = None
     cc: str | list[str] | None = None
     subject: str | None = None

@@ -9,6 +9,7 @@ from litestar import get, patch, post
 from msgspec import UNSET, UnsetType
 
 from app.taxes import service
+from app.web.api.base import Body
 from app.web.security import OWNER_ONLY
 
 
@@ -22,7 +23,7 @@ class TaxOut(msgspec.Struct):
     active: bool
 
 
-class TaxIn(msgspec.Struct, omit_defaults=True):
+class TaxIn(Body, omit_defaults=True):
     code: str | UnsetType = UNSET
     name: str | UnsetType = UNSET
     rate: str | UnsetType = UNSET

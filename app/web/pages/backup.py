@@ -18,13 +18,13 @@ from typing import Any
 from litestar import Request, Response, get, post
 from litestar.background_tasks import BackgroundTask
 from litestar.datastructures import UploadFile
-from litestar.response import File, Template
+from litestar.response import Template
 
 from app.auth import service as auth_service
 from app.backup import logic, service
 from app.common.logic import ValidationFailed, describe_size
 from app.config import LAUNCH_TOKEN_TTL_S, Config
-from app.web.responses import form_data, page, redirect
+from app.web.responses import download_file, form_data, page, redirect
 from app.web.security import OWNER_ONLY
 
 MAX_UPLOAD_BYTES = 8 * 1024 ** 3   # the upload is spooled to disk by the form parser, never held in memory
@@ -68,9 +68,8 @@ async def backup_export(request: Request, config: Config) -> Response:
         service.remove_download_folder(config, folder)
         return await _page(request, config, status_code=error.status if error.status != 422 else 400,
                            export_errors={"passphrase": error.message})
-    return File(path=result.path, filename=result.path.name, media_type="application/octet-stream",
-                content_disposition_type="attachment",
-                background=BackgroundTask(service.remove_download_folder, config, folder))
+    return download_file(result.path, result.path.name, "application/octet-stream",
+                         background=BackgroundTask(service.remove_download_folder, config, folder))
 
 
 @post("/backup/import", opt=OWNER_ONLY, status_code=200, request_max_body_size=MAX_UPLOAD_BYTES)

@@ -15,7 +15,7 @@ from app.batch import logic, service
 from app.batch.service import Batches
 from app.common.logic import NotFound, ValidationFailed
 from app.documents.logic import CREDIT_NOTE, INVOICE, QUOTE, TYPE_PATHS
-from app.web.responses import form_data, page, redirect
+from app.web.responses import download_file, form_data, page, redirect
 
 SECTIONS = {QUOTE: "quotes", INVOICE: "invoices", CREDIT_NOTE: "credit_notes"}
 
@@ -107,10 +107,9 @@ async def job_file(request: Request, batches: Batches, job_id: str) -> File:
     """The ZIP (a download) or the combined PDF (opened in the browser's viewer, to print in one go).
     Sent once: the file is removed from the cache right after."""
     job, path = batches.take_file(job_id, _owner(request))
-    return File(path=path, filename=job.filename, media_type=job.media_type,
-                content_disposition_type="inline" if job.kind == logic.PRINT else "attachment",
-                headers={"Cache-Control": "private, max-age=3600"},
-                background=BackgroundTask(batches.release, job))
+    return download_file(path, job.filename, job.media_type, inline=job.kind == logic.PRINT,
+                         headers={"Cache-Control": "private, max-age=3600"},
+                         background=BackgroundTask(batches.release, job))
 
 
 ROUTES = [*_type_routes(INVOICE), *_type_routes(QUOTE), *_type_routes(CREDIT_NOTE), job_page, job_panel, job_cancel,

@@ -207,7 +207,7 @@ def _lines_from_document(doc: DocumentView, items: list[dict[str, Any]]) -> list
 
 def _header_from_form(data: Mapping[str, Any]) -> dict[str, Any]:
     values = {}
-    for name in (*HEADER_FIELDS, "due_date_was", "valid_until_was"):
+    for name in (*HEADER_FIELDS, "due_date_was", "valid_until_was", "confirm_date"):
         value = data.get(name, "")
         values[name] = (value[0] if value else "") if isinstance(value, list) else str(value or "")
     return values
@@ -334,7 +334,7 @@ async def editor_save(request: Request, document_id: int) -> Response:
     lines, _, unknown_items = await service.apply_item_picks(logic.lines_from_form(data))
     kept = [index for index, line in enumerate(lines) if not logic.line_is_blank(line)]
     body: dict[str, Any] = {name: values[name] for name in ("client_id", "currency", "issue_date", "discount_percent",
-                                                            "notes", "terms", "footer")}
+                                                            "notes", "terms", "footer", "confirm_date")}
     if doc.doc_type == INVOICE:
         body["terms_days"] = values["terms_days"]
         # A due date the user did not touch follows the issue date and the terms.
@@ -364,6 +364,7 @@ async def editor_save(request: Request, document_id: int) -> Response:
         for error in failed.errors:
             mapped.setdefault(logic.form_error_field(error.field, kept), error.message)
         context = await _editor_context(doc, values, lines or [logic.blank_line()])
+        context["ask_confirm_date"] = logic.asks_date_confirmation(failed.errors)
         return _editor_page(request, context, mapped, status_code=422)
     return redirect(f"/documents/{document_id}", flash="Draft saved.", request=request)
 

@@ -15,7 +15,7 @@ from app.config import Config
 from app.documents import logic as documents_logic
 from app.documents.logic import CREDIT_NOTE, INVOICE, QUOTE, TYPE_PATHS
 from app.mail import logic, service
-from app.web.responses import actor_id, form_data, page, page_params, redirect
+from app.web.responses import actor_id, download, form_data, page, page_params, redirect
 from app.web.security import OWNER_ONLY
 
 PER_PAGE = 50
@@ -50,6 +50,8 @@ async def mail_settings_submit(request: Request) -> Response:
         given.pop("smtp_password", None)  # left empty: keep the saved one
     if data.get("forget_password"):
         given["smtp_password"] = ""
+    # A checkbox left unticked is not sent: the form always says what it shows.
+    given["smtp_allow_unencrypted_password"] = bool(data.get("smtp_allow_unencrypted_password"))
     try:
         await service.update_mail_settings(given, actor_id=actor_id(request))
     except ValidationFailed as failed:
@@ -111,11 +113,7 @@ async def outbox_message_page(request: Request, message_id: int) -> Template:
 async def outbox_attachment(message_id: int, position: int) -> Response:
     row = await service.get_attachment(message_id, position)
     inline = row["media_type"] in ("application/pdf", "text/plain", "text/csv")
-    disposition = "inline" if inline else "attachment"
-    name = row["filename"].encode("ascii", "replace").decode().replace("?", "_").replace('"', "_")
-    return Response(content=bytes(row["content"]), media_type=row["media_type"],
-                    headers={"Content-Disposition": f'{disposition}; filename="{name}"',
-                             "Cache-Control": "private, no-cache"})
+    return download(bytes(row["content"]), row["filename"], row["media_type"], inline=inline)
 
 
 async def _outbox_action(request: Request, message_id: int, action: Any, done: str) -> Response:

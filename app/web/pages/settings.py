@@ -16,13 +16,10 @@ from app.documents.logic import PATTERN_FIELDS
 from app.render import service as render_service
 from app.settings import logic, service
 from app.taxes import service as taxes_service
-from app.web.responses import form_data, page, redirect
+from app.web.responses import download, form_data, page, redirect
 from app.web.security import OWNER_ONLY
 
 TEMPLATE_FIELDS = ("use_custom_templates",)   # saved by the Document templates section
-
-
-LOGO_MEDIA = {"png": "image/png", "jpg": "image/jpeg", "svg": "image/svg+xml"}
 
 
 def templates_info(config: Config) -> dict[str, Any]:
@@ -132,9 +129,10 @@ async def settings_templates_copy(request: Request, config: Config) -> Response:
 async def settings_logo(config: Config) -> File:
     settings = await service.get_settings()
     path = service.logo_path(config.attachments_dir, settings)
-    if path is None:
+    media_type = service.logo_media_type(path) if path is not None else None
+    if path is None or media_type is None:
         raise NotFound("Logo")
-    return File(path=path, media_type=LOGO_MEDIA[path.suffix.lstrip(".")], content_disposition_type="inline")
+    return File(path=path, media_type=media_type, content_disposition_type="inline")
 
 
 @get("/settings/business-card/pdf")
@@ -143,8 +141,7 @@ async def business_card(config: Config) -> Response:
     settings = await service.get_settings()
     pdf = await render_service.business_card_pdf(settings, service.logo_path(config.attachments_dir, settings),
                                                  config.data_dir)
-    return Response(content=pdf, media_type="application/pdf",
-                    headers={"Content-Disposition": 'inline; filename="business-card.pdf"'})
+    return download(pdf, "business-card.pdf", "application/pdf", inline=True)
 
 
 ROUTES = [settings_page, settings_submit, settings_numbering, settings_logo_upload, settings_logo_delete,
