@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import sqlite3
 
+from app.audit import service as audit_service
 from app.config import Config
 from app.db import engine
 from app.db.migrate import apply_migrations
@@ -46,6 +47,8 @@ async def open_database(config: Config, *, migrate: bool = True) -> None:
     server migrated the database at its start; no other program may change it under it.
     """
     check_sqlite()
+    # Every transaction on the writer seals the audit entries it wrote (app.audit.service).
+    engine.install_transaction_hooks(audit_service.HOOKS)
     old_umask = os.umask(0o077)
     try:
         prepare_files(config)
