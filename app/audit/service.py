@@ -20,12 +20,12 @@ from __future__ import annotations
 import asyncio
 import logging
 import sqlite3
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Awaitable, Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from piccolo.querystring import QueryString
 
@@ -35,6 +35,7 @@ from app.db import engine
 from app.db.engine import DB, raw_connection, require_write_transaction
 
 log = logging.getLogger("counterfoil.audit")
+T = TypeVar("T")
 
 _actor: ContextVar[Actor] = ContextVar("counterfoil_audit_actor", default=logic.SYSTEM)
 _label: ContextVar[str | None] = ContextVar("counterfoil_audit_label", default=None)
@@ -58,6 +59,19 @@ def labelled(action: str) -> Iterator[None]:
         yield
     finally:
         _label.reset(token)
+
+
+async def as_system(job: str, work: Awaitable[T]) -> T:
+    """Run a scheduled job's task as "system" and its name (its changes are recorded so)."""
+    with acting(Actor.system(job)):
+        return await work
+
+
+def act_as(actor: Actor) -> None:
+    """From here on, the current request (task) acts as `actor`: for the first-run page, whose owner
+    is created by the very transaction that must name them (the seal reads the actor at commit).
+    The door's `acting` puts the previous actor back when the request ends."""
+    _actor.set(actor)
 
 
 def current_actor() -> Actor:

@@ -55,6 +55,7 @@ from pathlib import Path
 from typing import Any, BinaryIO
 
 from app import __version__
+from app.audit import service as audit_service
 from app.background import stop_task
 from app.backup import logic, restore
 from app.backup.bundle import BundleReader, BundleWriter, Progress, read_header
@@ -985,7 +986,7 @@ class Scheduler:
 
     async def start(self) -> None:
         cleanup_stale_work(self.config)
-        self.task = asyncio.get_running_loop().create_task(self._loop())
+        self.task = asyncio.get_running_loop().create_task(audit_service.as_system("backup schedule", self._loop()))
 
     async def stop(self) -> None:
         await stop_task(self.task)
@@ -993,6 +994,6 @@ class Scheduler:
         try:
             row = await get_schedule()
             if row["rhythm"] == "on_quit":
-                await run_scheduled_backup(self.config)
+                await audit_service.as_system("backup on quit", run_scheduled_backup(self.config))
         except Exception:
             log.exception("the on-quit backup failed")

@@ -12,6 +12,7 @@ from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
 
+from app.audit import service as audit_service
 from app.background import stop_task
 from app.clients import service as clients_service
 from app.clients.records import ClientView
@@ -240,7 +241,8 @@ class Scheduler:
 
     async def start(self) -> None:
         if SCHEDULER_AUTOSTART and self.task is None:
-            self.task = asyncio.get_running_loop().create_task(self._loop(), name="accountant-schedule")
+            self.task = asyncio.get_running_loop().create_task(
+                audit_service.as_system("accountant package", self._loop()), name="accountant-schedule")
 
     async def stop(self) -> None:
         await stop_task(self.task)

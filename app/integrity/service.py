@@ -7,6 +7,7 @@ from datetime import date
 from pathlib import Path
 from typing import Any
 
+from app.audit.service import verify_database
 from app.db.engine import raw_connection
 from app.integrity import logic
 from app.integrity.logic import Break
@@ -85,6 +86,9 @@ def run_checks(database_path: Path) -> list[Break]:
                     breaks.append(Break(doc["number"] or str(doc["id"]),
                                         f"{entries_per_doc.get(doc['id'], 0)} ledger entries instead of 1"))
         breaks.extend(logic.check_event_entries(*_event_entries(connection)))
+        # The audit trail: its chain unbroken from the first entry (the first broken sequence number is
+        # named), the heads kept outside the database still in it, and the books what it says happened.
+        breaks.extend(Break("audit trail", problem) for problem in verify_database(database_path).problems())
         return breaks
     finally:
         connection.close()
