@@ -21,7 +21,7 @@ import asyncio
 import logging
 import sqlite3
 from collections.abc import AsyncIterator, Awaitable, Iterator
-from contextlib import contextmanager
+from contextlib import closing, contextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass
 from pathlib import Path
@@ -130,6 +130,31 @@ async def record(action: str, entity: str, entity_id: int | None = None, *, note
     connection = await DB._shared_writer()
     await connection._execute(lambda: trail.record(connection._conn, action, entity, entity_id, note=note,
                                                    changes=changes))
+
+
+def record_restore(database_path: Path, *, note: str, changes: dict[str, Any], stamp: str) -> None:
+    """After a restore (the engine's writer is paused): a "restore" entry at the end of the restored
+    trail, sealed as the current actor's, and a fresh head file for that trail (the one the data
+    folder kept for the trail it replaced is renamed, with `stamp`)."""
+    head_file = trail.head_path(database_path)
+    with closing(sqlite3.connect(database_path, timeout=engine.BUSY_TIMEOUT_S)) as connection:
+        connection.execute("BEGIN IMMEDIATE")
+        try:
+            start = trail.last_seq(connection)
+            if start is None:
+                connection.rollback()
+                return
+            trail.record(connection, "restore", "database", note=note, changes=changes)
+            new_head = trail.seal(connection, start, _actor.get())
+            connection.commit()
+        except BaseException:
+            connection.rollback()
+            raise
+    trail.set_heads_aside(head_file, stamp)
+    HOOKS.forget(str(database_path))
+    if new_head is not None:
+        trail.note_head(head_file, new_head)
+        HOOKS.noted_day[str(database_path)] = new_head.day
 
 
 # -- reading --------------------------------------------------------------------------------------

@@ -48,7 +48,7 @@ import tarfile
 import time
 from collections.abc import AsyncIterator, Callable
 from concurrent.futures import Future, ThreadPoolExecutor
-from contextlib import asynccontextmanager
+from contextlib import asynccontextmanager, closing
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -56,6 +56,7 @@ from typing import Any, BinaryIO
 
 from app import __version__
 from app.audit import service as audit_service
+from app.audit import trail as audit_trail
 from app.background import stop_task
 from app.backup import logic, restore
 from app.backup.bundle import BundleReader, BundleWriter, Progress, read_header
@@ -198,6 +199,7 @@ class DatabaseFacts:
     row_counts: dict[str, int]
     migrations: dict[str, list[str]]
     business_name: str
+    audit_head: dict[str, Any] | None = None
 
 
 def database_facts(connection: sqlite3.Connection) -> DatabaseFacts:
@@ -211,7 +213,9 @@ def database_facts(connection: sqlite3.Connection) -> DatabaseFacts:
     if "business_settings" in tables:
         row = connection.execute("SELECT name FROM business_settings ORDER BY id LIMIT 1").fetchone()
         business = row[0] if row and row[0] else ""
-    return DatabaseFacts(counts, {app: sorted(ids) for app, ids in migrations.items()}, business)
+    head = audit_trail.head(connection)
+    return DatabaseFacts(counts, {app: sorted(ids) for app, ids in migrations.items()}, business,
+                         head.as_json() if head else None)
 
 
 def _integrity_ok(connection: sqlite3.Connection) -> str | None:
@@ -382,7 +386,8 @@ def export_bundle(config: Config, target: Path, passphrase: str, *, overwrite: b
                 assert checking is not None
                 facts = checking.result()
                 return {"app_version": __version__, "business_name": facts.business_name,
-                        "migrations": facts.migrations, "row_counts": facts.row_counts}
+                        "migrations": facts.migrations, "row_counts": facts.row_counts,
+                        "audit_head": facts.audit_head}
 
             manifest = write_payload(writer, database=snapshot, attachments=attachments, created_at=created_at,
                                      on_bytes=on_bytes, manifest_fields=fields, templates=templates)
@@ -787,12 +792,33 @@ async def apply_staged(config: Config, staged: Staged, *, in_server: bool = Fals
                                          f"Counterfoil ({reason}); your previous data was put back.") from None
                 result.migrated = True
             restore.finish(config)
+            await asyncio.to_thread(_record_restore, config, staged.manifest, swapped.previous_database, moment)
     finally:
         os.umask(old_umask)
         discard_staged(config, staged)
     log.info("restored a backup of %r made %s (previous database kept as %s)", staged.manifest.get("business_name"),
              staged.manifest.get("created_at"), result.previous_database)
     return result
+
+
+def _record_restore(config: Config, manifest: dict[str, Any], previous_database: Path | None, moment: datetime) -> None:
+    """The restored trail says it was restored (from which backup, over which trail), and the heads the
+    data folder kept for the trail it replaced are set aside: they belong to that one."""
+    previous_head = None
+    if previous_database is not None and previous_database.is_file():
+        with closing(sqlite3.connect(f"file:{previous_database}?mode=ro", uri=True)) as previous:
+            previous_head = audit_trail.head(previous)
+    note = (f"restored the backup of {manifest.get('business_name') or 'an unnamed business'} made "
+            f"{manifest.get('created_at')} by Counterfoil {manifest.get('app_version')}")
+    changes: dict[str, Any] = {"backup_created_at": manifest.get("created_at"),
+                               "backup_audit_head": manifest.get("audit_head"),
+                               "previous_database": previous_database.name if previous_database else None,
+                               "previous_audit_head": previous_head.as_json() if previous_head else None}
+    try:
+        audit_service.record_restore(config.database_path, note=note, changes=changes,
+                                     stamp=moment.strftime("%Y%m%d-%H%M%S"))
+    except (OSError, sqlite3.Error) as error:   # the restore itself is done; say so, do not undo it
+        log.error("the restore could not be recorded in the audit trail: %s", error)
 
 
 @asynccontextmanager
