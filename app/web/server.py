@@ -37,9 +37,9 @@ UNCOMPRESSED_PATHS = [r"\.zip$", r"\.pdf$", r"/pdf$", r"^/batch/[^/]+/file$", r"
 # One page module and, where the domain has a JSON API, one API module per domain (app/web/pages, app/web/api).
 PAGE_MODULES = [pages.dashboard, pages.auth, pages.clients, pages.catalog, pages.settings, pages.taxes, pages.documents,
                 pages.render, pages.batch, pages.payments, pages.ledger, pages.receivables, pages.backup, pages.mail,
-                pages.exports, pages.reports]
+                pages.exports, pages.reports, pages.audit]
 API_MODULES = [api.auth, api.clients, api.catalog, api.settings, api.taxes, api.documents, api.render, api.payments,
-               api.ledger, api.receivables, api.mail, api.exports, api.reports]
+               api.ledger, api.receivables, api.mail, api.exports, api.reports, api.audit]
 DOMAIN_ROUTES = [route for module in [*PAGE_MODULES, *API_MODULES] for route in module.ROUTES]
 
 

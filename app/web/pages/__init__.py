@@ -1,6 +1,7 @@
 """One module per domain: its server-rendered pages, forms and downloads (the JSON API is in app/web/api)."""
 
 from . import (
+    audit,
     auth,
     backup,
     batch,
@@ -19,4 +20,4 @@ from . import (
     taxes,
 )
 
-__all__ = ["auth", "backup", "batch", "catalog", "clients", "dashboard", "documents", "exports", "ledger", "mail", "payments", "receivables", "render", "reports", "settings", "taxes"]
+__all__ = ["audit", "auth", "backup", "batch", "catalog", "clients", "dashboard", "documents", "exports", "ledger", "mail", "payments", "receivables", "render", "reports", "settings", "taxes"]
