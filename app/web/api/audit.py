@@ -6,7 +6,7 @@ from typing import Any
 
 import msgspec
 from litestar import get
-from litestar.params import Parameter
+from litestar.params import QueryParameter
 
 from app.audit import logic, service
 from app.audit.logic import Entry
@@ -53,9 +53,9 @@ def entry_out(entry: Entry) -> AuditEntryOut:
 
 @get("/api/v1/audit", opt=OWNER_ONLY, tags=["audit"])
 async def api_audit(entity: str = "", entity_id: str = "", actor: str = "", action: str = "",
-                    date_from: str = Parameter(query="from", default=""),
-                    date_to: str = Parameter(query="to", default=""), before: str = "",
-                    limit: int = Parameter(default=service.PAGE_SIZE, ge=1, le=service.MAX_PAGE_SIZE)
+                    date_from: str = QueryParameter(name="from", default=""),
+                    date_to: str = QueryParameter(name="to", default=""), before: str = "",
+                    limit: int = QueryParameter(default=service.PAGE_SIZE, ge=1, le=service.MAX_PAGE_SIZE)
                     ) -> AuditPageOut:
     """The audit trail, newest first. Filters (all optional, combined): `entity` (a table: document,
     client, payment...), `entity_id`, `actor` (a user id, or user:ID, token:ID, cli:NAME, system:JOB,
