@@ -99,9 +99,9 @@ def sealed_writes(connection: sqlite3.Connection) -> Iterator[sqlite3.Connection
     A write outside Counterfoil leaves an audit entry without a hash, which `counterfoil check`
     rightly reports; a test that prepares data this way says so instead."""
     from app.audit.logic import Actor
-    from app.audit.trail import last_seq, seal
+    from app.audit.trail import last_pending, seal
 
-    start = last_seq(connection)
+    start = last_pending(connection)
     yield connection
     if start is not None:
         seal(connection, start, Actor.system("test setup", origin="system"))

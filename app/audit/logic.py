@@ -37,6 +37,7 @@ MAX_SNAPSHOT_COLUMNS = 63
 # Tables without triggers, and why. Every other table of the schema is audited (a test holds this).
 NOT_AUDITED = {
     "audit_entry": "the trail itself (append-only; its own triggers refuse changes)",
+    "audit_pending": "what the triggers record during a transaction, moved into the trail by its seal",
     "app_session": "a browser session's bookkeeping (its last-seen time moves on every request); the sign-in that "
                    "opens it is recorded on login_attempt, app_user and launch_token",
     "migration": "Piccolo's record of the schema migrations run",
@@ -122,7 +123,7 @@ class AuditedTable:
 
 
 NOW_SQL = "strftime('%Y-%m-%dT%H:%M:%fZ', 'now')"
-ENTRY_COLUMNS_WRITTEN = "at, operation, entity, entity_id, parent_entity, parent_id, changes"
+PENDING_COLUMNS = "at, operation, entity, entity_id, parent_entity, parent_id, changes"
 
 
 def _quoted(name: str) -> str:
@@ -160,7 +161,7 @@ def _entry_values(spec: AuditedTable, operation: str, ref: str, changes: str) ->
     parent_entity, parent_id = "NULL", "NULL"
     if spec.parent is not None:
         parent_entity, parent_id = _literal(spec.parent[1]), f"{ref}.{_quoted(spec.parent[0])}"
-    return (f"INSERT INTO audit_entry ({ENTRY_COLUMNS_WRITTEN}) VALUES ({NOW_SQL}, '{operation}', "
+    return (f"INSERT INTO audit_pending ({PENDING_COLUMNS}) VALUES ({NOW_SQL}, '{operation}', "
             f"{_literal(spec.table)}, {ref}.id, {parent_entity}, {parent_id}, {changes});")
 
 
@@ -169,8 +170,9 @@ def trigger_names(table: str) -> tuple[str, str, str]:
 
 
 def trigger_statements(spec: AuditedTable) -> dict[str, str]:
-    """The three triggers that record every insert, change and deletion of the table's rows,
-    in the writing transaction. An update that changes no recorded column writes nothing."""
+    """The three triggers that record every insert, change and deletion of the table's rows, in the
+    writing transaction (into audit_pending, which the seal empties into audit_entry before the
+    commit). An update that changes no recorded column writes nothing."""
     insert, update, delete = trigger_names(spec.table)
     table = _quoted(spec.table)
     any_change = " OR ".join(f"old.{_quoted(c)} IS NOT new.{_quoted(c)}" for c in spec.watched_columns)
@@ -190,7 +192,7 @@ def baseline_statement(spec: AuditedTable) -> str:
     parent_entity, parent_id = "NULL", "NULL"
     if spec.parent is not None:
         parent_entity, parent_id = _literal(spec.parent[1]), f"t.{_quoted(spec.parent[0])}"
-    return (f"INSERT INTO audit_entry ({ENTRY_COLUMNS_WRITTEN}, action) SELECT {NOW_SQL}, 'insert', "
+    return (f"INSERT INTO audit_pending ({PENDING_COLUMNS}, action) SELECT {NOW_SQL}, 'insert', "
             f"{_literal(spec.table)}, t.id, {parent_entity}, {parent_id}, {snapshot_sql(spec, 't')}, 'baseline' "
             f"FROM {_quoted(spec.table)} AS t ORDER BY t.id")
 
@@ -266,9 +268,12 @@ CANONICAL_FIELDS = ("id", "at", "actor", "user_id", "actor_name", "origin", "act
 GENESIS = ""
 
 
+_ENCODE = json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode
+
+
 def canonical(values: Sequence[Any]) -> str:
     """The entry's content (CANONICAL_FIELDS, in order) as one line of JSON: a list, no spaces, UTF-8."""
-    return json.dumps(list(values), ensure_ascii=False, separators=(",", ":"))
+    return _ENCODE(list(values))
 
 
 def entry_hash(prev_hash: str, values: Sequence[Any]) -> str:
@@ -314,7 +319,7 @@ def verify_chain(rows: Iterable[Sequence[Any]]) -> ChainReport:
     previous = GENESIS
     count = 0
     sha256 = hashlib.sha256
-    dumps = json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode
+    dumps = _ENCODE
     for row in rows:
         count += 1
         stored_hash, prev_hash, seq = row[0], row[1], row[2]
@@ -407,12 +412,15 @@ def replay(entries: Iterable[tuple[int, str, int, str]]) -> dict[int, dict[str, 
     return rows
 
 
-def disagreements(entity: str, trail: Mapping[int, dict[str, Any] | None], rows: Mapping[int, Mapping[str, Any]],
-                  *, limit: int = 20) -> list[str]:
+def disagreements(entity: str, trail: Mapping[int, dict[str, Any] | None], rows: Mapping[int, Sequence[Any]],
+                  columns: Mapping[str, int], *, limit: int = 20) -> list[str]:
     """Where a table's rows differ from what its trail says: rows the trail never saw (inserted with
     the triggers off), rows it saw deleted or never deleted, values changed behind its back. A secret
-    (recorded as "changed") and a column the trail never recorded are not compared."""
-    problems = []
+    (recorded as "changed") and a column the trail never recorded are not compared.
+
+    `rows`: id -> the row's values, `columns` saying where each column is (a million rows are not
+    turned into a million dicts)."""
+    problems: list[str] = []
     for row_id in sorted(set(rows) | set(trail)):
         if len(problems) >= limit:
             problems.append(f"{entity}: more rows differ from the trail")
@@ -429,10 +437,11 @@ def disagreements(entity: str, trail: Mapping[int, dict[str, Any] | None], rows:
                             "outside Counterfoil")
         else:
             for column, value in recorded.items():
-                if value == SECRET_VALUE or column not in row:
+                position = columns.get(column)
+                if value == SECRET_VALUE or position is None:
                     continue
-                if row[column] != value:
-                    problems.append(f"{entity} {row_id}: {column} is {row[column]!r} but the audit trail says "
+                if row[position] != value:
+                    problems.append(f"{entity} {row_id}: {column} is {row[position]!r} but the audit trail says "
                                     f"{value!r}")
                     break
     return problems

@@ -18,10 +18,10 @@ from app.db.engine import DB
 class AuditEntry(Table, db=DB, tablename="audit_entry"):
     """One change, or one event (a failed sign-in, a restore), in the order they were committed.
 
-    The id is the sequence number. A trigger (or app.audit.trail.record) writes what happened:
-    at, operation, entity, entity_id, parent, changes, note. Just before the transaction commits,
-    app.audit.trail.seal fills in who (actor, user_id, actor_name), from where (origin), what it
-    means (action), and the chain (prev_hash, hash); after that, the entry never changes.
+    The id is the sequence number. Written whole, once, by app.audit.trail.seal just before the
+    transaction of the change commits: what the trigger recorded (at, operation, entity,
+    entity_id, parent, changes, note), who (actor, user_id, actor_name), from where (origin), what
+    it means (action) and the chain (prev_hash, hash). Never changed, never deleted.
     """
 
     id: Serial  # the primary key Piccolo adds; declared for the type checker
@@ -43,10 +43,34 @@ class AuditEntry(Table, db=DB, tablename="audit_entry"):
     hash = Varchar(length=64, null=True, default=None)
 
 
-# The filters of the audit page and each record's history read these (newest first, by id).
-# Created by a hand-written migration (see app/documents/tables.py EXTRA_INDEXES).
+class AuditPending(Table, db=DB, tablename="audit_pending"):
+    """What the triggers record during a transaction, until the seal moves it into audit_entry.
+
+    Empty between transactions: the seal that completes the entries deletes their rows here, in the
+    same transaction. A row left here was written by another program (the triggers fire for any
+    writer): `counterfoil check` reports it. No index: written and read once, by id."""
+
+    id: Serial  # the primary key Piccolo adds; declared for the type checker
+
+    at = Varchar(length=30)
+    operation = Varchar(length=10)
+    entity = Varchar(length=40)
+    entity_id = Integer(null=True, default=None)
+    parent_entity = Varchar(length=40, null=True, default=None)
+    parent_id = Integer(null=True, default=None)
+    changes = Text(null=True, default=None)
+    note = Text(null=True, default=None)
+    action = Varchar(length=40, null=True, default=None)     # set by an event or a baseline; else named at the seal
+
+
+# The filters of the audit page and each record's history read these, newest first: an index of one
+# column keeps its rows in id order (SQLite appends the rowid), so a filter walks it backwards and
+# stops after a page, with no sort; (entity, action) serves the two together. Created by a
+# hand-written migration (see app/documents/tables.py).
 EXTRA_INDEXES = {
+    "audit_entry_kind": ("audit_entry", ("entity",)),
     "audit_entry_entity": ("audit_entry", ("entity", "entity_id")),
+    "audit_entry_kind_action": ("audit_entry", ("entity", "action")),
     "audit_entry_parent": ("audit_entry", ("parent_entity", "parent_id")),
     "audit_entry_action": ("audit_entry", ("action",)),
     "audit_entry_user": ("audit_entry", ("user_id",)),
@@ -54,18 +78,14 @@ EXTRA_INDEXES = {
     "audit_entry_at": ("audit_entry", ("at",)),
 }
 
-# Append-only, like the ledger: an entry is never deleted, and changed only once, by the seal that
-# fills the empty who/what/hash columns of an entry written in the same transaction. What a
-# trigger wrote (when, what, which row, the values) is never changed at all.
+# Append-only, like the ledger: an entry, once written, is never changed or deleted, whatever
+# writes to the file. Added by the same migration.
 APPEND_ONLY = "the audit trail is append-only: its entries are never changed or deleted"
-WRITTEN = ("id", "at", "operation", "entity", "entity_id", "parent_entity", "parent_id", "changes", "note")
 EXTRA_SQL = {
+    "audit_entry_no_update": "CREATE TRIGGER audit_entry_no_update BEFORE UPDATE ON audit_entry BEGIN "
+                             f"SELECT RAISE(ABORT, '{APPEND_ONLY}'); END",
     "audit_entry_no_delete": "CREATE TRIGGER audit_entry_no_delete BEFORE DELETE ON audit_entry BEGIN "
                              f"SELECT RAISE(ABORT, '{APPEND_ONLY}'); END",
-    "audit_entry_sealed_once": "CREATE TRIGGER audit_entry_sealed_once BEFORE UPDATE ON audit_entry WHEN "
-                               "old.hash IS NOT NULL OR new.hash IS NULL OR "
-                               + " OR ".join(f"new.{column} IS NOT old.{column}" for column in WRITTEN)
-                               + f" BEGIN SELECT RAISE(ABORT, '{APPEND_ONLY}'); END",
 }
 
 

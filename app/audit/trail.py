@@ -5,6 +5,9 @@ the change, just before COMMIT (app.db.engine calls it through app.audit.service
 round trip to that thread seals and commits; a restore seals what it switched off in the staged
 copy on its own connection; `counterfoil check` verifies on a read-only one.
 
+The triggers record into audit_pending; the seal moves those records into audit_entry, complete
+and chained, and empties audit_pending, in the transaction of the change.
+
 The head file (`audit-head.json`, beside the database) keeps the chain's head as it was at each
 day's first write: a trail rewritten and re-hashed from its start no longer holds those heads.
 """
@@ -29,8 +32,12 @@ log = logging.getLogger("counterfoil.audit")
 
 HEAD_FILE = "audit-head.json"
 HEAD_FORMAT = "counterfoil-audit-head"
+# The entry's content in the order its hash covers (app.audit.logic.CANONICAL_FIELDS).
 SEAL_COLUMNS = "id, at, actor, user_id, actor_name, origin, action, operation, entity, entity_id, " \
                "parent_entity, parent_id, changes, note"
+ENTRY_COLUMNS = "id, at, operation, entity, entity_id, parent_entity, parent_id, changes, note, actor, user_id, " \
+                "actor_name, origin, action, prev_hash, hash"
+PENDING_COLUMNS = "id, at, operation, entity, entity_id, parent_entity, parent_id, changes, note, action"
 VERIFY_BATCH = 20_000
 
 
@@ -45,62 +52,74 @@ def _plain(connection: sqlite3.Connection) -> sqlite3.Cursor:
     return cursor
 
 
-def last_seq(connection: sqlite3.Connection) -> int | None:
-    """The last entry's sequence number (0 for an empty trail), or None where there is no trail (yet)."""
+def last_pending(connection: sqlite3.Connection) -> int | None:
+    """Where this transaction's records start in audit_pending (its highest id so far: 0 when empty,
+    as it is between transactions), or None where there is no trail (yet)."""
     try:
-        row = _plain(connection).execute("SELECT max(id) FROM audit_entry").fetchone()
+        row = _plain(connection).execute("SELECT max(id) FROM audit_pending").fetchone()
     except sqlite3.OperationalError:
         return None   # a database the migrations have not reached yet: nothing records, nothing to seal
     return int(row[0] or 0)
 
 
 def seal(connection: sqlite3.Connection, after: int, actor: Actor, label: str | None = None) -> Head | None:
-    """Complete the entries written after entry `after` (by this transaction): who and from where
-    (unless the entry says), what it means, and the chain. Returns the new head, or None."""
+    """Move what this transaction recorded (audit_pending rows after `after`) into the trail, each
+    entry complete: who and from where, what it means (unless the record says), its sequence number
+    and the chain. Returns the new head, or None when nothing was recorded.
+
+    Rows at or below `after` were there before the transaction began: another program wrote them.
+    They are left where they are, for `counterfoil check` to report, never sealed as this actor's."""
     cursor = _plain(connection)
-    rows = cursor.execute(f"SELECT {SEAL_COLUMNS} FROM audit_entry WHERE id > ? AND hash IS NULL ORDER BY id",
+    rows = cursor.execute(f"SELECT {PENDING_COLUMNS} FROM audit_pending WHERE id > ? ORDER BY id",
                           (after,)).fetchall()
     if not rows:
         return None
-    found = cursor.execute("SELECT hash FROM audit_entry WHERE id < ? AND hash IS NOT NULL ORDER BY id DESC LIMIT 1",
-                           (rows[0][0],)).fetchone()
-    previous = found[0] if found else logic.GENESIS
-    updates = []
-    for (seq, at, who, user_id, name, origin, action, operation, entity, entity_id, parent_entity, parent_id,
-         changes, note) in rows:
-        if who is None:
-            who, user_id, name, origin = actor.actor, actor.user_id, actor.name, actor.origin
+    last = cursor.execute("SELECT id, hash FROM audit_entry ORDER BY id DESC LIMIT 1").fetchone()
+    seq, previous = (last[0], last[1] or logic.GENESIS) if last else (0, logic.GENESIS)
+    entries = []
+    for _, at, operation, entity, entity_id, parent_entity, parent_id, changes, note, action in rows:
+        seq += 1
         if action is None:
             action = label or logic.action_for(
                 entity, operation,
                 json.loads(changes) if changes and operation == "update" and entity in logic.ACTION_NEEDS_CHANGES
                 else {})
-        digest = logic.entry_hash(previous, (seq, at, who, user_id, name, origin, action, operation, entity,
-                                             entity_id, parent_entity, parent_id, changes, note))
-        updates.append((who, user_id, name, origin, action, previous, digest, seq))
+        digest = logic.entry_hash(previous, (seq, at, actor.actor, actor.user_id, actor.name, actor.origin, action,
+                                             operation, entity, entity_id, parent_entity, parent_id, changes, note))
+        entries.append((seq, at, operation, entity, entity_id, parent_entity, parent_id, changes, note, actor.actor,
+                        actor.user_id, actor.name, actor.origin, action, previous, digest))
         previous = digest
-    cursor.executemany("UPDATE audit_entry SET actor = ?, user_id = ?, actor_name = ?, origin = ?, action = ?, "
-                       "prev_hash = ?, hash = ? WHERE id = ?", updates)
-    return Head(rows[-1][0], previous, rows[-1][1])
+    cursor.executemany(f"INSERT INTO audit_entry ({ENTRY_COLUMNS}) VALUES ({', '.join('?' * 16)})", entries)
+    cursor.execute("DELETE FROM audit_pending WHERE id > ?", (after,))
+    return Head(seq, previous, rows[-1][1])
 
 
 def record(connection: sqlite3.Connection, action: str, entity: str, entity_id: int | None = None, *,
-           note: str | None = None, changes: dict[str, Any] | None = None) -> int:
-    """An entry for an event that changes no row (a failed sign-in, a restore), in the connection's
-    transaction; sealed with the others before it commits. Returns its sequence number."""
-    cursor = _plain(connection)
-    cursor.execute("INSERT INTO audit_entry (at, operation, entity, entity_id, changes, note, action) "
-                   "VALUES (?, 'event', ?, ?, ?, ?, ?)",
-                   (now_text(), entity, entity_id,
-                    json.dumps(changes, ensure_ascii=False, separators=(",", ":")) if changes else None, note, action))
-    return int(cursor.lastrowid or 0)
+           note: str | None = None, changes: dict[str, Any] | None = None) -> None:
+    """Record an event that changes no row (a failed sign-in, a restore) in the connection's
+    transaction; it becomes an entry with the others at the seal, before the commit."""
+    _plain(connection).execute(
+        "INSERT INTO audit_pending (at, operation, entity, entity_id, changes, note, action) "
+        "VALUES (?, 'event', ?, ?, ?, ?, ?)",
+        (now_text(), entity, entity_id,
+         json.dumps(changes, ensure_ascii=False, separators=(",", ":")) if changes else None, note, action))
+
+
+def pending_outside(connection: sqlite3.Connection) -> list[str]:
+    """Changes the triggers recorded that no seal took into the trail: written by another program."""
+    try:
+        rows = _plain(connection).execute(
+            "SELECT entity, count(*), min(at) FROM audit_pending GROUP BY entity ORDER BY entity").fetchall()
+    except sqlite3.OperationalError:
+        return []
+    return [f"{count} change{'s' if count > 1 else ''} of {entity} since {first} were made outside Counterfoil "
+            "(recorded by the triggers, never sealed into the trail)" for entity, count, first in rows]
 
 
 def head(connection: sqlite3.Connection) -> Head | None:
     """The chain's last sealed entry."""
     try:
-        row = _plain(connection).execute(
-            "SELECT id, hash, at FROM audit_entry WHERE hash IS NOT NULL ORDER BY id DESC LIMIT 1").fetchone()
+        row = _plain(connection).execute("SELECT id, hash, at FROM audit_entry ORDER BY id DESC LIMIT 1").fetchone()
     except sqlite3.OperationalError:
         return None
     return Head(row[0], row[1], row[2]) if row else None
@@ -227,7 +246,7 @@ def missing_triggers(connection: sqlite3.Connection) -> list[str]:
         if missing:
             problems.append(f"the table {table} has no audit trigger{'s' if len(missing) > 1 else ''} "
                             f"{', '.join(missing)}: its changes are not being recorded")
-    for guard in ("audit_entry_no_delete", "audit_entry_sealed_once"):
+    for guard in ("audit_entry_no_update", "audit_entry_no_delete"):
         if guard not in triggers:
             problems.append(f"the audit trail's guard {guard} is missing: entries could be changed")
     return problems
@@ -246,10 +265,10 @@ def _agreement(connection: sqlite3.Connection, tables: list[str]) -> list[str]:
     problems: list[str] = []
     for table in tables:
         trail = logic.replay(entries.get(table, ()))
-        reader = connection.cursor()
-        reader.row_factory = sqlite3.Row
-        rows = {row["id"]: dict(row) for row in reader.execute(f'SELECT * FROM "{table}"')}
-        problems.extend(logic.disagreements(table, trail, rows))
+        reader = _plain(connection).execute(f'SELECT * FROM "{table}"')
+        columns = {description[0]: position for position, description in enumerate(reader.description)}
+        rows = {row[columns["id"]]: row for row in reader}
+        problems.extend(logic.disagreements(table, trail, rows, columns))
     return problems
 
 
@@ -257,7 +276,7 @@ def verify(connection: sqlite3.Connection, head_file: Path | None, *, books: boo
     """The chain from its first entry, the heads recorded outside the database, the triggers, and
     (books=True) every audited table against what its trail says."""
     result = Verification()
-    if last_seq(connection) is None:
+    if last_pending(connection) is None:
         result.setup.append("the database has no audit trail (its schema predates it)")
         return result
     report = logic.verify_chain(_chain_rows(connection))
@@ -279,6 +298,7 @@ def verify(connection: sqlite3.Connection, head_file: Path | None, *, books: boo
             result.anchors = len(recorded)
             result.anchors_broken.extend(logic.check_heads(recorded, found, head_file.name))
     result.setup.extend(missing_triggers(connection))
+    result.setup.extend(pending_outside(connection))
     if books:
         audited = [row[0] for row in _plain(connection).execute(
             "SELECT DISTINCT tbl_name FROM sqlite_master WHERE type = 'trigger' AND name LIKE 'audit\\_%\\_insert' "

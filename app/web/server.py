@@ -18,6 +18,8 @@ from litestar.static_files import create_static_files_router
 from litestar.template import TemplateConfig
 
 from app import __version__
+from app.audit import service as audit_service
+from app.audit.logic import Actor
 from app.auth import service as auth_service
 from app.backup import service as backup_service
 from app.batch import service as batch_service
@@ -52,8 +54,9 @@ def create_app(config: Config, *, prepare: bool = True) -> Litestar:
     async def on_startup() -> None:
         if prepare:
             await open_database(config)
-        await auth_service.purge_expired_sessions(idle_timeout_s=config.idle_timeout_s,
-                                                  lifetime_s=config.session_lifetime_s)
+        with audit_service.acting(Actor.system("start", origin="system")):
+            await auth_service.purge_expired_sessions(idle_timeout_s=config.idle_timeout_s,
+                                                      lifetime_s=config.session_lifetime_s)
 
     static = create_static_files_router(path="/static", directories=[STATIC_DIR], opt=PUBLIC,
                                         include_in_schema=False, send_as_attachment=False)

@@ -239,7 +239,7 @@ def test_verify_through_the_api_and_the_page_names_the_first_broken_entry(api, b
     assert api.get("/api/v1/audit/verify").json()["ok"] is True
     assert "The trail is whole" in browser.get("/audit/verify").text
     connection = sqlite3.connect(config.database_path)
-    connection.execute("DROP TRIGGER audit_entry_sealed_once")
+    connection.execute("DROP TRIGGER audit_entry_no_update")
     connection.execute("UPDATE audit_entry SET changes = replace(changes, '150', '15') WHERE entity = 'payment'")
     seq = connection.execute("SELECT id FROM audit_entry WHERE entity = 'payment'").fetchone()[0]
     connection.commit()
@@ -247,7 +247,7 @@ def test_verify_through_the_api_and_the_page_names_the_first_broken_entry(api, b
     body = api.get("/api/v1/audit/verify").json()
     assert body["ok"] is False and body["first_broken_seq"] == seq
     assert any(f"entry {seq}: its content does not match its hash" in p for p in body["problems"])
-    assert any("audit_entry_sealed_once is missing" in p for p in body["problems"])
+    assert any("audit_entry_no_update is missing" in p for p in body["problems"])
     assert f"The trail is broken at entry {seq}" in browser.get("/audit/verify").text
 
 
@@ -286,7 +286,7 @@ def test_the_demo_data_has_a_whole_trail_written_by_the_command_line(books):
 
 def _tamper(books: Path, *statements: str) -> None:
     connection = sqlite3.connect(books / "counterfoil.sqlite")
-    connection.execute("DROP TRIGGER IF EXISTS audit_entry_sealed_once")   # as an attacker would
+    connection.execute("DROP TRIGGER IF EXISTS audit_entry_no_update")   # as an attacker would
     connection.execute("DROP TRIGGER IF EXISTS audit_entry_no_delete")
     for statement in statements:
         connection.execute(statement)

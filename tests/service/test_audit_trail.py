@@ -324,6 +324,14 @@ def _entries_after(database: Path, seq: int) -> list[sqlite3.Row]:
         connection.close()
 
 
+def _pending(database: Path) -> int:
+    connection = sqlite3.connect(database)
+    try:
+        return connection.execute("SELECT count(*) FROM audit_pending").fetchone()[0]
+    finally:
+        connection.close()
+
+
 def _last_seq(database: Path) -> int:
     connection = sqlite3.connect(database)
     try:
@@ -346,6 +354,7 @@ def test_each_write_function_leaves_sealed_entries_naming_its_actor(name: str, c
     added = _entries_after(config.database_path, before)
     assert added, f"{name} wrote no audit entry"
     assert all(row["hash"] and row["prev_hash"] is not None for row in added), name
+    assert _pending(config.database_path) == 0, name
     expected = "user:1" if name in ACTS_AS_THE_USER else ACTOR.actor
     acted = [row for row in added if row["actor"] == expected]
     assert acted, (name, [dict(row) for row in added])
@@ -469,31 +478,35 @@ def test_the_trail_is_append_only_in_the_database(config: Config):
                           "UPDATE audit_entry SET changes = '{}' WHERE id = 1"):
             with pytest.raises(sqlite3.IntegrityError, match="append-only"):
                 connection.execute(statement)
-        # A new entry (triggers on) can be sealed once, without touching what it records.
-        connection.execute("BEGIN")
-        connection.execute("UPDATE client SET notes = 'raw' WHERE id = 1")
-        seq = connection.execute("SELECT max(id) FROM audit_entry").fetchone()[0]
-        with pytest.raises(sqlite3.IntegrityError, match="append-only"):
-            connection.execute("UPDATE audit_entry SET changes = '{}', hash = 'x' WHERE id = ?", (seq,))
-        connection.execute("UPDATE audit_entry SET hash = 'x', actor = 'me' WHERE id = ?", (seq,))
-        with pytest.raises(sqlite3.IntegrityError, match="append-only"):
-            connection.execute("UPDATE audit_entry SET hash = 'y' WHERE id = ?", (seq,))
-        connection.execute("ROLLBACK")
     finally:
         connection.close()
 
 
-def test_a_write_outside_counterfoil_is_left_unsealed_and_named(config: Config):
+def test_what_the_triggers_record_becomes_entries_before_the_commit(config: Config):
+    run(World(config).client())
+    connection = _sqlite(config)
+    try:
+        assert connection.execute("SELECT count(*) FROM audit_pending").fetchone() == (0,)
+        assert connection.execute("SELECT count(*) FROM audit_entry WHERE hash IS NULL").fetchone() == (0,)
+    finally:
+        connection.close()
+
+
+def test_a_write_outside_counterfoil_is_left_out_of_the_trail_and_named(config: Config):
     run(World(config).client())
     connection = _sqlite(config)
     connection.execute("UPDATE client SET notes = 'changed with a SQLite editor' WHERE id = 1")
-    outside = connection.execute("SELECT max(id) FROM audit_entry").fetchone()[0]
     connection.close()
-    # The program's next write does not launder it: only its own entries are sealed.
+    # The program's next write does not launder it: only its own records are sealed.
     run(clients_service.create_client({"name": "Later Ltd", "currency": "EUR"}))
+    rows = _entries_after(config.database_path, 0)
+    assert [json.loads(r["changes"]).get("name") for r in rows if r["entity"] == "client"] == ["Audited Ltd",
+                                                                                              "Later Ltd"]
     verification = audit_service.verify_database(config.database_path)
-    assert verification.first_broken == outside
-    assert f"entry {outside}: has no hash: it was written outside Counterfoil" in verification.problems()
+    assert verification.chain == [] and not verification.ok
+    problems = verification.problems()
+    assert any(p.startswith("1 change of client since ") and "made outside Counterfoil" in p for p in problems)
+    assert "client 1: notes is 'changed with a SQLite editor' but the audit trail says ''" in problems
 
 
 def test_the_day_s_first_write_keeps_the_head_beside_the_database(config: Config):
@@ -531,7 +544,7 @@ def test_an_unreadable_head_file_is_a_problem_not_a_crash(config: Config):
 
 
 def _drop_guards(connection: sqlite3.Connection) -> None:
-    connection.execute("DROP TRIGGER audit_entry_sealed_once")
+    connection.execute("DROP TRIGGER audit_entry_no_update")
     connection.execute("DROP TRIGGER audit_entry_no_delete")
 
 

@@ -16,9 +16,8 @@ from app.common.logic import ValidationFailed
 
 # -- the triggers, run on a real SQLite ------------------------------------------------------------
 
-ENTRY_TABLE = ("CREATE TABLE audit_entry (id INTEGER PRIMARY KEY, at TEXT, operation TEXT, entity TEXT, "
-               "entity_id INTEGER, parent_entity TEXT, parent_id INTEGER, changes TEXT, note TEXT, actor TEXT, "
-               "user_id INTEGER, actor_name TEXT, origin TEXT, action TEXT, prev_hash TEXT, hash TEXT)")
+PENDING_TABLE = ("CREATE TABLE audit_pending (id INTEGER PRIMARY KEY, at TEXT, operation TEXT, entity TEXT, "
+                 "entity_id INTEGER, parent_entity TEXT, parent_id INTEGER, changes TEXT, note TEXT, action TEXT)")
 ACCOUNT = AuditedTable("account", ("id", "owner", "email", "password_hash", "api_secret", "search_text", "photo"),
                        secret=frozenset({"api_secret"}), ignored=frozenset({"search_text", "photo"}),
                        parent=("owner", "person"))
@@ -27,7 +26,7 @@ ACCOUNT = AuditedTable("account", ("id", "owner", "email", "password_hash", "api
 @pytest.fixture
 def database() -> sqlite3.Connection:
     connection = sqlite3.connect(":memory:")
-    connection.execute(ENTRY_TABLE)
+    connection.execute(PENDING_TABLE)
     connection.execute('CREATE TABLE account (id INTEGER PRIMARY KEY, owner INTEGER, email TEXT, password_hash TEXT, '
                        'api_secret TEXT, search_text TEXT, photo BLOB)')
     for statement in logic.trigger_statements(ACCOUNT).values():
@@ -38,7 +37,7 @@ def database() -> sqlite3.Connection:
 def entries(connection: sqlite3.Connection) -> list[tuple]:
     return [(op, entity, entity_id, parent, parent_id, json.loads(changes)) for op, entity, entity_id, parent,
             parent_id, changes in connection.execute(
-                "SELECT operation, entity, entity_id, parent_entity, parent_id, changes FROM audit_entry ORDER BY id")]
+                "SELECT operation, entity, entity_id, parent_entity, parent_id, changes FROM audit_pending ORDER BY id")]
 
 
 def test_an_insert_records_the_row_without_secrets_ignored_columns_or_bytes(database):
@@ -84,7 +83,7 @@ def test_the_baseline_records_each_existing_row_once(database):
     assert [(e[2], e[5]) for e in entries(database)] == [
         (1, {"owner": 1, "email": "a@x.example", "password_hash": "changed", "api_secret": None}),
         (2, {"owner": 2, "email": "b@x.example", "password_hash": "", "api_secret": None})]
-    assert database.execute("SELECT DISTINCT action FROM audit_entry").fetchall() == [("baseline",)]
+    assert database.execute("SELECT DISTINCT action FROM audit_pending").fetchall() == [("baseline",)]
 
 
 def test_names_that_look_secret_are_secret_whatever_the_table_says():
@@ -274,16 +273,16 @@ def test_replay_follows_inserts_updates_and_deletes():
 def test_rows_that_differ_from_the_trail_are_named():
     trail = {1: {"status": "issued", "total_minor": 100, "password_hash": "changed"}, 2: None,
              3: {"status": "draft"}}
-    rows = {1: {"id": 1, "status": "issued", "total_minor": 90, "password_hash": "x"}, 2: {"id": 2, "status": "draft"},
-            4: {"id": 4, "status": "paid"}}
-    problems = logic.disagreements("document", trail, rows)
+    columns = {"id": 0, "status": 1, "total_minor": 2, "password_hash": 3}
+    rows = {1: (1, "issued", 90, "x"), 2: (2, "draft", 0, ""), 4: (4, "paid", 0, "")}
+    problems = logic.disagreements("document", trail, rows, columns)
     assert problems == [
         "document 1: total_minor is 90 but the audit trail says 100",
         "document 2 is deleted in the audit trail but still in the database",
         "document 3 is in the audit trail but was deleted from the database outside Counterfoil",
         "document 4 is not in the audit trail: it was written outside Counterfoil",
     ]
-    assert logic.disagreements("document", {1: {"total_minor": 90}}, rows) == [
+    assert logic.disagreements("document", {1: {"total_minor": 90}}, rows, columns) == [
         "document 2 is not in the audit trail: it was written outside Counterfoil",
         "document 4 is not in the audit trail: it was written outside Counterfoil"]
 

@@ -284,7 +284,7 @@ def test_the_books_are_guarded_by_the_migrated_schema(migrated_schema, migrated_
     assert "BEFORE DELETE ON ledger_entry" in migrated_objects["ledger_entry_no_delete"]
     # The audit trail: append-only, and every business table records its changes into it (tests/unit/test_audit_*).
     assert "BEFORE DELETE ON audit_entry" in migrated_objects["audit_entry_no_delete"]
-    assert "WHEN old.hash IS NOT NULL" in migrated_objects["audit_entry_sealed_once"]
+    assert "BEFORE UPDATE ON audit_entry" in migrated_objects["audit_entry_no_update"]
     for table in ("document", "payment", "ledger_entry", "client", "app_user", "business_settings"):
         assert {f"audit_{table}_insert", f"audit_{table}_update", f"audit_{table}_delete"} <= set(migrated_objects)
 

@@ -1,10 +1,9 @@
 """Hand-written, after the generated migration: the trail's indexes and its guards.
 
 - Indexes for the audit page's filters and each record's history (newest first, by id):
-  entity and id, parent record, action, user, actor, time.
-- Append-only: a trigger refuses every DELETE; another refuses every UPDATE except the one seal
-  that fills the empty who/what/hash columns of a new entry, once, without touching what the
-  entry records.
+  entity, entity and id, entity and action, parent record, action, user, actor, time.
+- Append-only: triggers refuse every UPDATE and DELETE of an entry, whatever writes to the file
+  (entries are written whole, once, by the seal: app.audit.trail).
 
 The statements are copied here, not imported from app.audit.tables: tests/unit/test_migrations.py
 proves the two agree.
@@ -12,12 +11,14 @@ proves the two agree.
 
 from piccolo.apps.migrations.auto.migration_manager import MigrationManager
 
-ID = "2026-12-05T23:24:22:000000"
+ID = "2026-12-06T00:09:17:000000"
 VERSION = "1.38.0"
 DESCRIPTION = "audit trail indexes; the trail is append-only"
 
 INDEXES = {
+    "audit_entry_kind": "audit_entry (entity)",
     "audit_entry_entity": "audit_entry (entity, entity_id)",
+    "audit_entry_kind_action": "audit_entry (entity, action)",
     "audit_entry_parent": "audit_entry (parent_entity, parent_id)",
     "audit_entry_action": "audit_entry (action)",
     "audit_entry_user": "audit_entry (user_id)",
@@ -27,19 +28,15 @@ INDEXES = {
 
 APPEND_ONLY = "the audit trail is append-only: its entries are never changed or deleted"
 CREATE = [
+    "CREATE TRIGGER audit_entry_no_update BEFORE UPDATE ON audit_entry BEGIN "
+    f"SELECT RAISE(ABORT, '{APPEND_ONLY}'); END",
     "CREATE TRIGGER audit_entry_no_delete BEFORE DELETE ON audit_entry BEGIN "
     f"SELECT RAISE(ABORT, '{APPEND_ONLY}'); END",
-    "CREATE TRIGGER audit_entry_sealed_once BEFORE UPDATE ON audit_entry WHEN "
-    "old.hash IS NOT NULL OR new.hash IS NULL OR new.id IS NOT old.id OR new.at IS NOT old.at OR "
-    "new.operation IS NOT old.operation OR new.entity IS NOT old.entity OR new.entity_id IS NOT old.entity_id OR "
-    "new.parent_entity IS NOT old.parent_entity OR new.parent_id IS NOT old.parent_id OR "
-    "new.changes IS NOT old.changes OR new.note IS NOT old.note "
-    f"BEGIN SELECT RAISE(ABORT, '{APPEND_ONLY}'); END",
 ]
 
 DROP = [
-    "DROP TRIGGER IF EXISTS audit_entry_sealed_once",
     "DROP TRIGGER IF EXISTS audit_entry_no_delete",
+    "DROP TRIGGER IF EXISTS audit_entry_no_update",
     *(f"DROP INDEX IF EXISTS {name}" for name in INDEXES),
 ]
 
