@@ -364,7 +364,7 @@ def heads_to_keep(recorded: Sequence[Mapping[str, Any]], head: Head, *, keep: in
     """The head file's list with today's first head added, or None when today's is there already."""
     if recorded and str(recorded[-1].get("day")) >= head.day:
         return None
-    return [*recorded, {"day": head.day, **head.as_json()}][-keep:]
+    return [*(dict(item) for item in recorded), {"day": head.day, **head.as_json()}][-keep:]
 
 
 def check_heads(recorded: Iterable[Mapping[str, Any]], hash_at: Mapping[int, str | None], where: str
@@ -425,11 +425,12 @@ def disagreements(entity: str, trail: Mapping[int, dict[str, Any] | None], rows:
         if len(problems) >= limit:
             problems.append(f"{entity}: more rows differ from the trail")
             break
-        recorded = trail.get(row_id, DELETED) if row_id in trail else "absent"
         row = rows.get(row_id)
-        if recorded == "absent":
+        if row_id not in trail:
             problems.append(f"{entity} {row_id} is not in the audit trail: it was written outside Counterfoil")
-        elif recorded is DELETED:
+            continue
+        recorded = trail[row_id]
+        if recorded is DELETED:
             if row is not None:
                 problems.append(f"{entity} {row_id} is deleted in the audit trail but still in the database")
         elif row is None:
