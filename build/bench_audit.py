@@ -57,13 +57,15 @@ def percentile(values: list[float], p: float) -> float:
 
 # -- 1. the cost per write ----------------------------------------------------------------------------
 
-async def _timed_writes(config: Config, writes: int, audited: bool) -> dict[str, list[tuple[float, float]]]:
+async def _prepare(config: Config, audited: bool) -> None:
     from app.auth import service as auth_service
     from app.clients import service as clients_service
-    from app.documents import service as documents_service
-    from app.payments import service as payments_service
 
     await open_database(config)
+    await auth_service.setup_owner({"business_name": "Bench", "email": "owner@example.com",
+                                    "password": "bench password 1", "password_repeat": "bench password 1"})
+    await clients_service.create_client({"name": "Bench Ltd", "currency": "EUR"})
+    await engine.DB.close_connections()
     if not audited:
         connection = sqlite3.connect(config.database_path)
         for (name,) in connection.execute("SELECT name FROM sqlite_master WHERE type = 'trigger' AND name LIKE 'audit_%'"
@@ -71,46 +73,60 @@ async def _timed_writes(config: Config, writes: int, audited: bool) -> dict[str,
             connection.execute(f"DROP TRIGGER {name}")
         connection.commit()
         connection.close()
-        engine.install_transaction_hooks(None)
-    else:
-        engine.install_transaction_hooks(audit_service.HOOKS)
-    await auth_service.setup_owner({"business_name": "Bench", "email": "owner@example.com",
-                                    "password": "bench password 1", "password_repeat": "bench password 1"})
-    client = await clients_service.create_client({"name": "Bench Ltd", "currency": "EUR"})
-    times: dict[str, list[tuple[float, float]]] = {name: [] for name in WRITES}
+
+
+async def _burst(writes: int, times: dict[str, list[tuple[float, float]]]) -> None:
+    """One user's writes, `writes` times over: a client changed, an invoice created, issued, paid."""
+    from app.clients import service as clients_service
+    from app.documents import service as documents_service
+    from app.payments import service as payments_service
+
     clocks = (time.perf_counter, time.process_time)   # wall, and CPU of the whole process (both threads)
-    for n in range(writes):
+    for n in range(writes + 1):
         start = [clock() for clock in clocks]
-        await clients_service.update_client(client.id, {"name": "Bench Ltd", "currency": "EUR", "notes": f"n{n}"})
+        await clients_service.update_client(1, {"name": "Bench Ltd", "currency": "EUR", "notes": f"{time.time()}"})
         middle = [clock() for clock in clocks]
-        draft = await documents_service.create_document("invoice", {"client_id": client.id, "lines": LINES})
+        draft = await documents_service.create_document("invoice", {"client_id": 1, "lines": LINES})
         created = [clock() for clock in clocks]
         invoice = await documents_service.issue(draft.id)
         issued = [clock() for clock in clocks]
         await payments_service.record_payment(invoice.id, {"amount": "10.00"})
         paid = [clock() for clock in clocks]
+        if n == 0:
+            continue   # the first after switching databases opens its connections
         for name, (before, after) in zip(WRITES, ((start, middle), (middle, created), (created, issued),
                                                    (issued, paid)), strict=True):
             times[name].append((after[0] - before[0], after[1] - before[1]))
+
+
+async def _alternating(folders: dict[bool, Config], writes: int, rounds: int
+                       ) -> dict[bool, dict[str, list[tuple[float, float]]]]:
+    times: dict[bool, dict[str, list[tuple[float, float]]]] = {
+        audited: {name: [] for name in WRITES} for audited in folders}
+    for _ in range(rounds):
+        for audited, config in folders.items():
+            engine.configure(config.database_path)
+            engine.install_transaction_hooks(audit_service.HOOKS if audited else None)
+            await _burst(writes, times[audited])
     engine.install_transaction_hooks(audit_service.HOOKS)
     await engine.DB.close_connections()
     return times
 
 
-def write_cost(folder: Path, writes: int, rounds: int = 3) -> dict[str, Any]:
-    """Medians: the machine may be shared, and a mean follows whatever else ran meanwhile. The two
-    variants alternate, `rounds` times each, so that both meet the same disturbances."""
-    runs: dict[bool, list[dict[str, list[tuple[float, float]]]]] = {True: [], False: []}
-    for round_number in range(rounds):
-        for audited in (False, True):
-            config = Config(data_dir=folder / f"writes-{audited}-{round_number}")
-            runs[audited].append(asyncio.run(_timed_writes(config, writes, audited)))
+def write_cost(folder: Path, writes: int, rounds: int = 10) -> dict[str, Any]:
+    """Medians of short bursts that alternate between the two databases, `rounds` times: the machine
+    may be shared, and what else runs meanwhile then weighs on both alike."""
+    folders = {audited: Config(data_dir=folder / f"writes-{'with' if audited else 'without'}-trail")
+               for audited in (False, True)}
+    for audited, config in folders.items():
+        asyncio.run(_prepare(config, audited))
+    runs = asyncio.run(_alternating(folders, max(1, writes // rounds), rounds))
     results: dict[str, Any] = {}
     for what, entries in WRITES.items():
         row: dict[str, Any] = {"entries": entries}
         for index, clock in ((0, "wall"), (1, "cpu")):
-            on = [t[index] * 1000 for r in runs[True] for t in r[what]]
-            off = [t[index] * 1000 for r in runs[False] for t in r[what]]
+            on = [t[index] * 1000 for t in runs[True][what]]
+            off = [t[index] * 1000 for t in runs[False][what]]
             row[f"{clock}_with_trail_median_ms"] = round(statistics.median(on), 3)
             row[f"{clock}_without_median_ms"] = round(statistics.median(off), 3)
             row[f"{clock}_added_median_ms"] = round(statistics.median(on) - statistics.median(off), 3)
@@ -305,7 +321,7 @@ def main() -> int:
     logging.getLogger("httpx").setLevel(logging.WARNING)
     results: dict[str, Any] = {}
     with tempfile.TemporaryDirectory(prefix="counterfoil-bench-audit-") as folder:
-        print(f"1. cost per write ({args.writes} of each, with and without the trail, three times):")
+        print(f"1. cost per write ({args.writes} of each, with and without the trail, in alternating bursts):")
         results["writes"] = write_cost(Path(folder), args.writes)
         config = Config(data_dir=Path(folder) / "million")
         print(f"2. the lives of {args.invoices:,} invoices:")

@@ -67,8 +67,8 @@ def start(connection: sqlite3.Connection) -> Start | None:
     is no trail (yet)."""
     try:
         row = _plain(connection).execute(
-            "SELECT (SELECT max(id) FROM audit_pending), last.id, last.hash FROM (SELECT 1) "
-            "LEFT JOIN (SELECT id, hash FROM audit_entry ORDER BY id DESC LIMIT 1) AS last").fetchone()
+            "SELECT (SELECT max(id) FROM audit_pending), (SELECT max(id) FROM audit_entry), "
+            "(SELECT hash FROM audit_entry ORDER BY id DESC LIMIT 1)").fetchone()
     except sqlite3.OperationalError:
         return None   # a database the migrations have not reached yet: nothing records, nothing to seal
     return Start(int(row[0] or 0), int(row[1] or 0), row[2] or logic.GENESIS)
