@@ -22,7 +22,7 @@ import json
 import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import date, datetime, timedelta
+from datetime import date, timedelta
 from typing import Any
 
 from app.common.logic import FieldError, ValidationFailed
@@ -512,11 +512,6 @@ class AuditFilter:
     date_to: date | None = None   # inclusive
     before: int | None = None     # the sequence number the page starts below (newest first)
 
-    def as_query(self) -> dict[str, Any]:
-        return {"entity": self.entity, "entity_id": self.entity_id, "actor": self.actor, "user": self.user_id,
-                "action": self.action, "from": self.date_from.isoformat() if self.date_from else "",
-                "to": self.date_to.isoformat() if self.date_to else ""}
-
     @property
     def at_from(self) -> str | None:
         return self.date_from.isoformat() if self.date_from else None
@@ -578,10 +573,6 @@ def parse_filter(params: Mapping[str, Any]) -> AuditFilter:
     if errors:
         raise ValidationFailed(errors, detail="The audit filters are not valid.")
     return result
-
-
-def when(at: str) -> datetime:
-    return datetime.fromisoformat(at.replace("Z", "+00:00"))
 
 
 @dataclass(frozen=True)
