@@ -5,7 +5,8 @@
 1. Cost per write: the same service calls (a client changed, an invoice created with three
    lines, issued, a payment recorded: each one transaction of one to five entries) on two fresh
    databases, one with the trail (triggers and the seal before COMMIT) and one without (its audit
-   triggers dropped, the engine's hooks off). Prints the median of each and the difference.
+   triggers dropped, the engine's hooks off). Prints the medians of each, CPU time (the process's,
+   both its threads: what a shared machine disturbs least) and wall time, and the differences.
    Budget (issue 13): recording adds under 1 ms to a write.
 2. A million entries: the lives of 100,000 invoices (created with three lines, issued, an event,
    ledger entries, paid) written with SQL through the real triggers, sealed as the program seals
@@ -22,6 +23,7 @@ import json
 import logging
 import sqlite3
 import statistics
+import subprocess
 import sys
 import tempfile
 import time
@@ -56,13 +58,15 @@ def percentile(values: list[float], p: float) -> float:
 
 # -- 1. the cost per write ----------------------------------------------------------------------------
 
-async def _timed_writes(config: Config, writes: int, audited: bool) -> dict[str, list[float]]:
+async def _prepare(config: Config, audited: bool) -> None:
     from app.auth import service as auth_service
     from app.clients import service as clients_service
-    from app.documents import service as documents_service
-    from app.payments import service as payments_service
 
     await open_database(config)
+    await auth_service.setup_owner({"business_name": "Bench", "email": "owner@example.com",
+                                    "password": "bench password 1", "password_repeat": "bench password 1"})
+    await clients_service.create_client({"name": "Bench Ltd", "currency": "EUR"})
+    await engine.DB.close_connections()
     if not audited:
         connection = sqlite3.connect(config.database_path)
         for (name,) in connection.execute("SELECT name FROM sqlite_master WHERE type = 'trigger' AND name LIKE 'audit_%'"
@@ -70,51 +74,68 @@ async def _timed_writes(config: Config, writes: int, audited: bool) -> dict[str,
             connection.execute(f"DROP TRIGGER {name}")
         connection.commit()
         connection.close()
-        engine.install_transaction_hooks(None)
-    else:
-        engine.install_transaction_hooks(audit_service.HOOKS)
-    await auth_service.setup_owner({"business_name": "Bench", "email": "owner@example.com",
-                                    "password": "bench password 1", "password_repeat": "bench password 1"})
-    client = await clients_service.create_client({"name": "Bench Ltd", "currency": "EUR"})
-    times: dict[str, list[float]] = {name: [] for name in WRITES}
-    for n in range(writes):
-        start = time.perf_counter()
-        await clients_service.update_client(client.id, {"name": "Bench Ltd", "currency": "EUR", "notes": f"n{n}"})
-        middle = time.perf_counter()
-        draft = await documents_service.create_document("invoice", {"client_id": client.id, "lines": LINES})
-        created = time.perf_counter()
+
+
+async def _burst(writes: int, times: dict[str, list[tuple[float, float]]]) -> None:
+    """One user's writes, `writes` times over: a client changed, an invoice created, issued, paid."""
+    from app.clients import service as clients_service
+    from app.documents import service as documents_service
+    from app.payments import service as payments_service
+
+    clocks = (time.perf_counter, time.process_time)   # wall, and CPU of the whole process (both threads)
+    for n in range(writes + 1):
+        start = [clock() for clock in clocks]
+        await clients_service.update_client(1, {"name": "Bench Ltd", "currency": "EUR", "notes": f"{time.time()}"})
+        middle = [clock() for clock in clocks]
+        draft = await documents_service.create_document("invoice", {"client_id": 1, "lines": LINES})
+        created = [clock() for clock in clocks]
         invoice = await documents_service.issue(draft.id)
-        issued = time.perf_counter()
+        issued = [clock() for clock in clocks]
         await payments_service.record_payment(invoice.id, {"amount": "10.00"})
-        paid = time.perf_counter()
-        for name, elapsed in zip(WRITES, (middle - start, created - middle, issued - created, paid - issued),
-                                 strict=True):
-            times[name].append(elapsed)
+        paid = [clock() for clock in clocks]
+        if n == 0:
+            continue   # the first after switching databases opens its connections
+        for name, (before, after) in zip(WRITES, ((start, middle), (middle, created), (created, issued),
+                                                   (issued, paid)), strict=True):
+            times[name].append((after[0] - before[0], after[1] - before[1]))
+
+
+async def _alternating(folders: dict[bool, Config], writes: int, rounds: int
+                       ) -> dict[bool, dict[str, list[tuple[float, float]]]]:
+    times: dict[bool, dict[str, list[tuple[float, float]]]] = {
+        audited: {name: [] for name in WRITES} for audited in folders}
+    for _ in range(rounds):
+        for audited, config in folders.items():
+            engine.configure(config.database_path)
+            engine.install_transaction_hooks(audit_service.HOOKS if audited else None)
+            await _burst(writes, times[audited])
     engine.install_transaction_hooks(audit_service.HOOKS)
     await engine.DB.close_connections()
     return times
 
 
-def write_cost(folder: Path, writes: int, rounds: int = 3) -> dict[str, Any]:
-    """Medians: the machine may be shared, and a mean follows whatever else ran meanwhile. The two
-    variants alternate, `rounds` times each, so that both meet the same disturbances."""
-    runs: dict[bool, list[dict[str, list[float]]]] = {True: [], False: []}
-    for round_number in range(rounds):
-        for audited in (False, True):
-            config = Config(data_dir=folder / f"writes-{audited}-{round_number}")
-            runs[audited].append(asyncio.run(_timed_writes(config, writes, audited)))
+def write_cost(folder: Path, writes: int, rounds: int = 10) -> dict[str, Any]:
+    """Medians of short bursts that alternate between the two databases, `rounds` times: the machine
+    may be shared, and what else runs meanwhile then weighs on both alike."""
+    folders = {audited: Config(data_dir=folder / f"writes-{'with' if audited else 'without'}-trail")
+               for audited in (False, True)}
+    for audited, config in folders.items():
+        asyncio.run(_prepare(config, audited))
+    runs = asyncio.run(_alternating(folders, max(1, writes // rounds), rounds))
     results: dict[str, Any] = {}
     for what, entries in WRITES.items():
-        on = [t * 1000 for r in runs[True] for t in r[what]]
-        off = [t * 1000 for r in runs[False] for t in r[what]]
-        added = statistics.median(on) - statistics.median(off)
-        results[what] = {"entries": entries, "with_trail_median_ms": round(statistics.median(on), 3),
-                         "without_median_ms": round(statistics.median(off), 3),
-                         "with_trail_p99_ms": round(percentile(on, 99), 3),
-                         "without_p99_ms": round(percentile(off, 99), 3), "added_median_ms": round(added, 3)}
-        print(f"  {what:28} ({entries} entr{'y' if entries == 1 else 'ies'}) with the trail "
-              f"{statistics.median(on):6.3f} ms, without {statistics.median(off):6.3f} ms (medians): "
-              f"{added:+.3f} ms")
+        row: dict[str, Any] = {"entries": entries}
+        for index, clock in ((0, "wall"), (1, "cpu")):
+            on = [t[index] * 1000 for t in runs[True][what]]
+            off = [t[index] * 1000 for t in runs[False][what]]
+            row[f"{clock}_with_trail_median_ms"] = round(statistics.median(on), 3)
+            row[f"{clock}_without_median_ms"] = round(statistics.median(off), 3)
+            row[f"{clock}_added_median_ms"] = round(statistics.median(on) - statistics.median(off), 3)
+        results[what] = row
+        print(f"  {what:28} ({entries} entr{'y' if entries == 1 else 'ies'}): CPU {row['cpu_without_median_ms']:6.3f}"
+              f" -> {row['cpu_with_trail_median_ms']:6.3f} ms ({row['cpu_added_median_ms']:+.3f}); wall "
+              f"{row['wall_without_median_ms']:6.3f} -> {row['wall_with_trail_median_ms']:6.3f} ms "
+              f"({row['wall_added_median_ms']:+.3f}) (medians)")
     return results
 
 
@@ -126,7 +147,8 @@ NOW = "2026-06-01 09:00:00+00:00"
 def _step(connection: sqlite3.Connection, label: str, sql: str, timings: dict[str, float]) -> None:
     start = time.perf_counter()
     connection.execute("BEGIN")
-    before = trail.last_pending(connection) or 0
+    before = trail.start(connection)
+    assert before is not None
     connection.execute(sql)
     written = time.perf_counter()
     trail.seal(connection, before, logic.Actor.system("benchmark", origin="system"))
@@ -290,7 +312,21 @@ async def _owner_token(config: Config) -> tuple[str, str]:
     return await auth_service.create_api_token_for_owner("bench"), session
 
 
+def page_times_apart(config: Config, requests: int) -> dict[str, dict[str, float]]:
+    """page_times in a process of its own, as a server would be: this one holds what building a
+    million entries left in memory, and its garbage collector would time that, not the pages."""
+    result = subprocess.run([sys.executable, __file__, "--http-only", str(config.data_dir), str(requests)],
+                            capture_output=True, text=True, check=True, cwd=ROOT)
+    print(result.stdout.rstrip())
+    return json.loads(result.stderr.strip().splitlines()[-1])
+
+
 def main() -> int:
+    if len(sys.argv) == 4 and sys.argv[1] == "--http-only":
+        logging.getLogger("httpx").setLevel(logging.WARNING)
+        timings = page_times(Config(data_dir=Path(sys.argv[2])), int(sys.argv[3]))
+        print(json.dumps(timings), file=sys.stderr)
+        return 0
     parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
     parser.add_argument("--writes", type=int, default=300)
     parser.add_argument("--invoices", type=int, default=100_000)
@@ -300,7 +336,7 @@ def main() -> int:
     logging.getLogger("httpx").setLevel(logging.WARNING)
     results: dict[str, Any] = {}
     with tempfile.TemporaryDirectory(prefix="counterfoil-bench-audit-") as folder:
-        print(f"1. cost per write ({args.writes} of each, with and without the trail, three times):")
+        print(f"1. cost per write ({args.writes} of each, with and without the trail, in alternating bursts):")
         results["writes"] = write_cost(Path(folder), args.writes)
         config = Config(data_dir=Path(folder) / "million")
         print(f"2. the lives of {args.invoices:,} invoices:")
@@ -308,10 +344,10 @@ def main() -> int:
         results["trail"].update(verify(config))
         print(f"3. reading the trail ({args.requests} times each):")
         results["queries"] = asyncio.run(_query_times(config, args.requests))
-        results["http"] = page_times(config, args.requests)
+        results["http"] = page_times_apart(config, args.requests)
     worst = max(v["p99_ms"] for part in ("queries", "http") for v in results[part].values())
-    added = max(v["added_median_ms"] for v in results["writes"].values())
-    print(f"budgets: recording adds at most {added:.3f} ms to a write (< {WRITE_BUDGET_MS} ms); verifying "
+    added = max(v["cpu_added_median_ms"] for v in results["writes"].values())
+    print(f"budgets: recording adds at most {added:.3f} ms of CPU to a write (< {WRITE_BUDGET_MS} ms); verifying "
           f"{results['trail']['verify_chain_s']} s (< {VERIFY_BUDGET_S} s); worst p99 {worst:.1f} ms "
           f"(< {PAGE_BUDGET_MS} ms)")
     if args.json:

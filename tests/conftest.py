@@ -96,12 +96,13 @@ def _run_here_or_aside(coroutine: Any) -> Any:
 def sealed_writes(connection: sqlite3.Connection) -> Iterator[sqlite3.Connection]:
     """Plain-SQL writes of a test's setup, sealed in the audit trail as the test's own (commit after).
 
-    A write outside Counterfoil leaves an audit entry without a hash, which `counterfoil check`
-    rightly reports; a test that prepares data this way says so instead."""
+    A write outside Counterfoil leaves its audit record unsealed, which `counterfoil check` rightly
+    reports; a test that prepares data this way says so instead."""
     from app.audit.logic import Actor
-    from app.audit.trail import last_pending, seal
+    from app.audit.trail import seal
+    from app.audit.trail import start as trail_start
 
-    start = last_pending(connection)
+    start = trail_start(connection)
     yield connection
     if start is not None:
         seal(connection, start, Actor.system("test setup", origin="system"))

@@ -22,7 +22,7 @@ import json
 import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import date, datetime, timedelta
+from datetime import date, timedelta
 from typing import Any
 
 from app.common.logic import FieldError, ValidationFailed
@@ -364,7 +364,7 @@ def heads_to_keep(recorded: Sequence[Mapping[str, Any]], head: Head, *, keep: in
     """The head file's list with today's first head added, or None when today's is there already."""
     if recorded and str(recorded[-1].get("day")) >= head.day:
         return None
-    return [*(dict(entry) for entry in recorded), {"day": head.day, **head.as_json()}][-keep:]
+    return [*(dict(item) for item in recorded), {"day": head.day, **head.as_json()}][-keep:]
 
 
 def check_heads(recorded: Iterable[Mapping[str, Any]], hash_at: Mapping[int, str | None], where: str
@@ -425,11 +425,12 @@ def disagreements(entity: str, trail: Mapping[int, dict[str, Any] | None], rows:
         if len(problems) >= limit:
             problems.append(f"{entity}: more rows differ from the trail")
             break
-        recorded = trail.get(row_id, DELETED) if row_id in trail else "absent"
         row = rows.get(row_id)
-        if recorded == "absent":
+        if row_id not in trail:
             problems.append(f"{entity} {row_id} is not in the audit trail: it was written outside Counterfoil")
-        elif recorded is DELETED:
+            continue
+        recorded = trail[row_id]
+        if recorded is DELETED:
             if row is not None:
                 problems.append(f"{entity} {row_id} is deleted in the audit trail but still in the database")
         elif row is None:
@@ -511,11 +512,6 @@ class AuditFilter:
     date_to: date | None = None   # inclusive
     before: int | None = None     # the sequence number the page starts below (newest first)
 
-    def as_query(self) -> dict[str, Any]:
-        return {"entity": self.entity, "entity_id": self.entity_id, "actor": self.actor, "user": self.user_id,
-                "action": self.action, "from": self.date_from.isoformat() if self.date_from else "",
-                "to": self.date_to.isoformat() if self.date_to else ""}
-
     @property
     def at_from(self) -> str | None:
         return self.date_from.isoformat() if self.date_from else None
@@ -577,10 +573,6 @@ def parse_filter(params: Mapping[str, Any]) -> AuditFilter:
     if errors:
         raise ValidationFailed(errors, detail="The audit filters are not valid.")
     return result
-
-
-def when(at: str) -> datetime:
-    return datetime.fromisoformat(at.replace("Z", "+00:00"))
 
 
 @dataclass(frozen=True)

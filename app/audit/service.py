@@ -91,13 +91,13 @@ class _Hooks:
     def __init__(self) -> None:
         self.noted_day: dict[str, str] = {}
 
-    def begun(self, connection: sqlite3.Connection) -> int | None:
-        return trail.last_pending(connection)
+    def begun(self, connection: sqlite3.Connection) -> trail.Start | None:
+        return trail.start(connection)
 
     def context(self) -> _SealContext:
         return _SealContext(_actor.get(), _label.get(), DB.path)
 
-    def committing(self, connection: sqlite3.Connection, context: _SealContext, begun: int
+    def committing(self, connection: sqlite3.Connection, context: _SealContext, begun: trail.Start
                    ) -> tuple[str, Head] | None:
         head = trail.seal(connection, begun, context.actor, context.label)
         return None if head is None else (context.database, head)
@@ -140,7 +140,7 @@ def record_restore(database_path: Path, *, note: str, changes: dict[str, Any], s
     with closing(sqlite3.connect(database_path, timeout=engine.BUSY_TIMEOUT_S)) as connection:
         connection.execute("BEGIN IMMEDIATE")
         try:
-            start = trail.last_pending(connection)
+            start = trail.start(connection)
             if start is None:
                 connection.rollback()
                 return

@@ -52,30 +52,41 @@ def _plain(connection: sqlite3.Connection) -> sqlite3.Cursor:
     return cursor
 
 
-def last_pending(connection: sqlite3.Connection) -> int | None:
-    """Where this transaction's records start in audit_pending (its highest id so far: 0 when empty,
-    as it is between transactions), or None where there is no trail (yet)."""
+@dataclass(frozen=True)
+class Start:
+    """Where a transaction starts: the last record in audit_pending (0 when empty, as it is between
+    transactions) and the trail's last entry (0 and the genesis for an empty trail)."""
+
+    pending: int
+    seq: int
+    hash: str
+
+
+def start(connection: sqlite3.Connection) -> Start | None:
+    """Read once, right after BEGIN (one statement: it runs before every write), or None where there
+    is no trail (yet)."""
     try:
-        row = _plain(connection).execute("SELECT max(id) FROM audit_pending").fetchone()
+        row = _plain(connection).execute(
+            "SELECT (SELECT max(id) FROM audit_pending), (SELECT max(id) FROM audit_entry), "
+            "(SELECT hash FROM audit_entry ORDER BY id DESC LIMIT 1)").fetchone()
     except sqlite3.OperationalError:
         return None   # a database the migrations have not reached yet: nothing records, nothing to seal
-    return int(row[0] or 0)
+    return Start(int(row[0] or 0), int(row[1] or 0), row[2] or logic.GENESIS)
 
 
-def seal(connection: sqlite3.Connection, after: int, actor: Actor, label: str | None = None) -> Head | None:
-    """Move what this transaction recorded (audit_pending rows after `after`) into the trail, each
-    entry complete: who and from where, what it means (unless the record says), its sequence number
-    and the chain. Returns the new head, or None when nothing was recorded.
+def seal(connection: sqlite3.Connection, begun: Start, actor: Actor, label: str | None = None) -> Head | None:
+    """Move what this transaction recorded (audit_pending rows after `begun.pending`) into the trail,
+    each entry complete: who and from where, what it means (unless the record says), its sequence
+    number and the chain. Returns the new head, or None when nothing was recorded.
 
-    Rows at or below `after` were there before the transaction began: another program wrote them.
-    They are left where they are, for `counterfoil check` to report, never sealed as this actor's."""
+    Rows at or below `begun.pending` were there before the transaction began: another program wrote
+    them. They are left where they are, for `counterfoil check` to report, never sealed as this actor's."""
     cursor = _plain(connection)
     rows = cursor.execute(f"SELECT {PENDING_COLUMNS} FROM audit_pending WHERE id > ? ORDER BY id",
-                          (after,)).fetchall()
+                          (begun.pending,)).fetchall()
     if not rows:
         return None
-    last = cursor.execute("SELECT id, hash FROM audit_entry ORDER BY id DESC LIMIT 1").fetchone()
-    seq, previous = (last[0], last[1] or logic.GENESIS) if last else (0, logic.GENESIS)
+    seq, previous = begun.seq, begun.hash
     entries = []
     for _, at, operation, entity, entity_id, parent_entity, parent_id, changes, note, action in rows:
         seq += 1
@@ -90,7 +101,7 @@ def seal(connection: sqlite3.Connection, after: int, actor: Actor, label: str | 
                         actor.user_id, actor.name, actor.origin, action, previous, digest))
         previous = digest
     cursor.executemany(f"INSERT INTO audit_entry ({ENTRY_COLUMNS}) VALUES ({', '.join('?' * 16)})", entries)
-    cursor.execute("DELETE FROM audit_pending WHERE id > ?", (after,))
+    cursor.execute("DELETE FROM audit_pending WHERE id > ?", (begun.pending,))
     return Head(seq, previous, rows[-1][1])
 
 
@@ -276,7 +287,7 @@ def verify(connection: sqlite3.Connection, head_file: Path | None, *, books: boo
     """The chain from its first entry, the heads recorded outside the database, the triggers, and
     (books=True) every audited table against what its trail says."""
     result = Verification()
-    if last_pending(connection) is None:
+    if start(connection) is None:
         result.setup.append("the database has no audit trail (its schema predates it)")
         return result
     report = logic.verify_chain(_chain_rows(connection))
@@ -291,8 +302,8 @@ def verify(connection: sqlite3.Connection, head_file: Path | None, *, books: boo
         if recorded:
             seqs = sorted({int(h["seq"]) for h in recorded})
             found: dict[int, str | None] = {}
-            for start in range(0, len(seqs), 500):
-                part = seqs[start:start + 500]
+            for offset in range(0, len(seqs), 500):
+                part = seqs[offset:offset + 500]
                 found.update(_plain(connection).execute(
                     f"SELECT id, hash FROM audit_entry WHERE id IN ({', '.join('?' * len(part))})", part).fetchall())
             result.anchors = len(recorded)

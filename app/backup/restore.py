@@ -156,7 +156,7 @@ def apply_choices(staged_db: Path, live_db: Path, choices: RestoreChoices, now: 
     stamp = str(now.astimezone(UTC))   # the way the ORM writes a timestamp
     with closing(sqlite3.connect(staged_db)) as connection, connection:
         # What is switched off here is recorded in the backup's own audit trail, as part of the restore.
-        trail_end = audit_trail.last_pending(connection)
+        trail_end = audit_trail.start(connection)
         # A browser session or a one-time sign-in belongs to the computer it was made on.
         for table in ("app_session", "launch_token"):
             if _columns(connection, table):

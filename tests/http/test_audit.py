@@ -70,6 +70,20 @@ def test_a_change_made_through_the_api_is_the_token_s(api, config, owner):
     assert OWNER_EMAIL in created["actor_name"]
 
 
+def test_a_setting_changed_through_the_api_is_recorded_and_its_secret_is_not(api, config):
+    response = api.patch("/api/v1/settings", json={"name": "Renamed Studio", "smtp_password": "hunter2 hunter2"})
+    assert response.status_code == 200, response.text
+    rows = entries(config.database_path, "action = 'setting change' AND actor LIKE 'token:%'")
+    assert {row["entity"] for row in rows} == {"business_settings", "mail_settings"}
+    mail = next(json.loads(row["changes"]) for row in rows
+                if row["entity"] == "mail_settings" and row["operation"] == "update")
+    assert mail["smtp_password"] == ["", "changed"]
+    connection = sqlite3.connect(config.database_path)
+    trail_text = "\n".join(row[0] or "" for row in connection.execute("SELECT changes FROM audit_entry"))
+    connection.close()
+    assert "hunter2" not in trail_text
+
+
 def test_signing_in_and_failing_to_are_entries(anonymous, config, owner):
     anonymous.refresh_csrf("/login")
     failed = anonymous.post("/login", data={"email": OWNER_EMAIL, "password": "not it at all"})
