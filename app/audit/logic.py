@@ -17,7 +17,9 @@
 
 from __future__ import annotations
 
+import csv
 import hashlib
+import io
 import json
 import re
 from collections.abc import Iterable, Mapping, Sequence
@@ -25,7 +27,7 @@ from dataclasses import dataclass, field
 from datetime import date, timedelta
 from typing import Any
 
-from app.common.logic import FieldError, ValidationFailed
+from app.common.logic import CSV_BOM, FieldError, ValidationFailed, spreadsheet_cell
 
 ORIGINS = ("page", "api", "cli", "schedule", "system")
 SECRET_VALUE = "changed"
@@ -632,6 +634,19 @@ def csv_row(entry: Entry) -> tuple[Any, ...]:
     return (entry.seq, entry.at, entry.actor, entry.actor_name, entry.user_id, entry.origin, entry.action,
             entry.operation, entry.entity, entry.entity_id, entry.parent_entity, entry.parent_id, entry.changes,
             entry.note, entry.prev_hash, entry.hash)
+
+
+def csv_line(values: Sequence[Any]) -> str:
+    """One CSV line as the other exports write it (RFC 4180, CRLF), each cell safe for a spreadsheet: a
+    user named "=HYPERLINK(...)" is text. The changes' JSON starts with "{", so it is never prefixed."""
+    out = io.StringIO(newline="")
+    csv.writer(out, dialect="excel").writerow([spreadsheet_cell(value) for value in values])
+    return out.getvalue()
+
+
+def csv_header_line() -> str:
+    """The header line, after the byte-order mark Excel needs to read UTF-8."""
+    return CSV_BOM + csv_line(CSV_HEADER)
 
 
 def jsonl_line(entry: Entry) -> str:

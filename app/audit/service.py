@@ -32,7 +32,8 @@ from piccolo.querystring import QueryString
 from app.audit import logic, trail
 from app.audit.logic import Actor, AuditFilter, Entry, Head
 from app.db import engine
-from app.db.engine import DB, raw_connection, require_write_transaction
+from app.db.datafolder import connect_reading
+from app.db.engine import DB, require_write_transaction
 
 log = logging.getLogger("counterfoil.audit")
 T = TypeVar("T")
@@ -245,23 +246,18 @@ async def iter_entries(criteria: AuditFilter, *, batch: int = 2000) -> AsyncIter
 def export_file(database_path: Path, target: Path, criteria: AuditFilter, *, kind: str) -> int:
     """Write the entries matching the filter to `target` as CSV or JSON lines (oldest first); returns
     how many. For `counterfoil audit export` (synchronous, on its own read-only connection)."""
-    import csv
-
     where, args = _where(criteria)
-    connection = raw_connection(database_path)
+    connection = connect_reading(database_path)
+    connection.row_factory = sqlite3.Row
     count = 0
     try:
         cursor = connection.execute(f"{_ENTRY_SELECT}{where.replace('{}', '?')} ORDER BY id", args)
         with target.open("w", encoding="utf-8", newline="") as handle:
-            writer = csv.writer(handle) if kind == "csv" else None
-            if writer is not None:
-                writer.writerow(logic.CSV_HEADER)
+            if kind == "csv":
+                handle.write(logic.csv_header_line())
             for row in cursor:
                 entry = Entry.from_row(row)
-                if writer is not None:
-                    writer.writerow(logic.csv_row(entry))
-                else:
-                    handle.write(logic.jsonl_line(entry) + "\n")
+                handle.write(logic.csv_line(logic.csv_row(entry)) if kind == "csv" else logic.jsonl_line(entry) + "\n")
                 count += 1
     finally:
         connection.close()
@@ -272,7 +268,7 @@ def export_file(database_path: Path, target: Path, criteria: AuditFilter, *, kin
 
 def verify_database(database_path: Path, *, books: bool = True) -> trail.Verification:
     """The audit part of `counterfoil check`: the chain, the recorded heads, the triggers, the books."""
-    connection = raw_connection(database_path)
+    connection = connect_reading(database_path)
     try:
         return trail.verify(connection, trail.head_path(database_path), books=books)
     finally:

@@ -287,7 +287,9 @@ def verify(connection: sqlite3.Connection, head_file: Path | None, *, books: boo
     """The chain from its first entry, the heads recorded outside the database, the triggers, and
     (books=True) every audited table against what its trail says."""
     result = Verification()
-    if start(connection) is None:
+    # Asked of the schema, not by trying a read: a read that fails for another reason (a locked or
+    # unreadable file) must surface as that failure, never as "no trail to check".
+    if connection.execute("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'audit_entry'").fetchone() is None:
         result.setup.append("the database has no audit trail (its schema predates it)")
         return result
     report = logic.verify_chain(_chain_rows(connection))

@@ -195,11 +195,12 @@ def test_the_json_lines_export_lets_anyone_recompute_the_chain(browser, config):
 
 def test_the_csv_export_has_every_entry_with_its_hashes_and_follows_the_filters(browser, config):
     invoice_with_payment()
-    table = list(csv.reader(io.StringIO(browser.get("/audit/export.csv").text)))
+    table = list(csv.reader(io.StringIO(browser.get("/audit/export.csv").content.decode("utf-8-sig"))))
     assert tuple(table[0]) == logic.CSV_HEADER
     stored = entries(config.database_path)
     assert [(int(r[0]), r[-1]) for r in table[1:]] == [(e["id"], e["hash"]) for e in stored]
-    only = list(csv.reader(io.StringIO(browser.get("/audit/export.csv", params={"entity": "payment"}).text)))
+    only = list(csv.reader(io.StringIO(browser.get("/audit/export.csv", params={"entity": "payment"}
+                                                   ).content.decode("utf-8-sig"))))
     assert {r[8] for r in only[1:]} == {"payment"}
     assert browser.get("/audit/export.csv", params={"to": "soon"}).status_code == 422
 
@@ -367,7 +368,7 @@ def test_audit_export_from_the_command_line(books, tmp_path):
     assert result.returncode == 0, result.stderr
     stored = entries(books / "counterfoil.sqlite")
     assert f"{len(stored)} audit entries written to {target}" in result.stdout
-    table = list(csv.reader(target.open(encoding="utf-8")))
+    table = list(csv.reader(target.open(encoding="utf-8-sig")))
     assert len(table) == len(stored) + 1 and table[1][-1] == stored[0]["hash"]
     lines = tmp_path / "trail.jsonl"
     day = stored[0]["at"][:10]

@@ -331,3 +331,9 @@ def test_an_export_line_carries_the_stored_changes_and_the_hashes():
     assert line["changes"] == {"name": ["a", "b"]} and line["changes_text"] == row["changes"]
     assert (line["seq"], line["hash"], line["prev_hash"]) == (3, "h3", "h2")
     assert logic.csv_row(entry)[12] == row["changes"] and len(logic.csv_row(entry)) == len(logic.CSV_HEADER)
+
+
+def test_a_csv_line_never_runs_as_a_formula_and_keeps_the_changes_as_stored():
+    line = logic.csv_line(["=HYPERLINK(\"http://x\")", '{"a": 1}', -12.5, None])
+    assert line == "\"'=HYPERLINK(\"\"http://x\"\")\",\"{\"\"a\"\": 1}\",-12.5,\r\n"
+    assert logic.csv_header_line().startswith("\ufeffseq,")

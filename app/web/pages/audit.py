@@ -12,7 +12,7 @@ from litestar.response import Stream, Template
 from app.audit import logic, service
 from app.auth import service as auth_service
 from app.common.logic import FieldError, ValidationFailed
-from app.web.responses import page
+from app.web.responses import download_headers, page
 from app.web.security import OWNER_ONLY
 
 # The query parameters of the page and the exports (app.audit.logic.parse_filter reads them).
@@ -61,20 +61,14 @@ async def audit_verify_page(request: Request) -> Template:
 
 
 async def _export_lines(criteria: logic.AuditFilter, kind: str) -> AsyncIterator[bytes]:
-    import csv
-    import io
-
     if kind == "csv":
-        buffer = io.StringIO()
-        writer = csv.writer(buffer)
-        writer.writerow(logic.CSV_HEADER)
+        lines = [logic.csv_header_line()]
         async for entry in service.iter_entries(criteria):
-            writer.writerow(logic.csv_row(entry))
-            if buffer.tell() > 65536:
-                yield buffer.getvalue().encode("utf-8")
-                buffer.seek(0)
-                buffer.truncate()
-        yield buffer.getvalue().encode("utf-8")
+            lines.append(logic.csv_line(logic.csv_row(entry)))
+            if len(lines) >= 500:
+                yield "".join(lines).encode("utf-8")
+                lines = []
+        yield "".join(lines).encode("utf-8")
         return
     chunk: list[str] = []
     async for entry in service.iter_entries(criteria):
@@ -91,7 +85,7 @@ def _export(request: Request, kind: str) -> Stream:
     media_type = "text/csv; charset=utf-8" if kind == "csv" else "application/x-ndjson"
     name = f"counterfoil-audit.{'csv' if kind == 'csv' else 'jsonl'}"
     return Stream(_export_lines(criteria, kind), media_type=media_type,
-                  headers={"content-disposition": f'attachment; filename="{name}"'})
+                  headers=download_headers(name))
 
 
 @get("/audit/export.csv", opt=OWNER_ONLY)
