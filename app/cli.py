@@ -10,9 +10,13 @@ import asyncio
 import logging
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from app import __version__
 from app.config import DEFAULT_PORT, Config
+
+if TYPE_CHECKING:
+    from app.audit.logic import Actor
 
 
 class UserError(Exception):
@@ -88,6 +92,16 @@ def build_parser() -> argparse.ArgumentParser:
     restore.add_argument("--keep-custom-templates", action="store_true",
                          help="keep the backup's custom document templates switched on")
     restore.add_argument("--keep-tokens", action="store_true", help="keep the backup's API tokens working")
+
+    audit = commands.add_parser("audit", help="the audit trail of every change")
+    audit_commands = audit.add_subparsers(dest="audit_command", required=True)
+    audit_export = audit_commands.add_parser("export", help="write the trail, with its hashes, to a CSV or JSON-lines "
+                                                            "file (for an accountant or an inspector)")
+    audit_export.add_argument("file", metavar="FILE", type=Path, help="the file to write (.csv, else JSON lines)")
+    _data_dir_option(audit_export)
+    audit_export.add_argument("--from", dest="date_from", metavar="YYYY-MM-DD", help="first day (UTC)")
+    audit_export.add_argument("--to", dest="date_to", metavar="YYYY-MM-DD", help="last day (UTC), included")
+    audit_export.add_argument("--force", action="store_true", help="replace FILE if it exists")
     return parser
 
 
@@ -217,7 +231,8 @@ def cmd_check(args: argparse.Namespace) -> int:
     if breaks:
         print(f"counterfoil check: {len(breaks)} problem(s) found in {config.data_dir}", file=sys.stderr)
         return 1
-    print(f"All checks hold for {config.data_dir}: documents, payments, ledgers and numbering agree.")
+    print(f"All checks hold for {config.data_dir}: documents, payments, ledgers and numbering agree, and the audit "
+          "trail is whole and agrees with them.")
     return 0
 
 
@@ -339,6 +354,47 @@ def cmd_backup_import(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_audit_export(args: argparse.Namespace) -> int:
+    from app.audit import logic
+    from app.audit import service as audit_service
+    from app.common.logic import ValidationFailed
+
+    config = _config(args)
+    if not config.database_path.is_file():
+        raise UserError(f"no Counterfoil database in {config.data_dir}")
+    try:
+        criteria = logic.parse_filter({"from": args.date_from, "to": args.date_to})
+    except ValidationFailed as failed:
+        raise UserError("; ".join(f"--{e.field}: {e.message.removeprefix(e.field + ' ')}" for e in failed.errors)) \
+            from None
+    target: Path = args.file.expanduser()
+    if target.exists() and not args.force:
+        raise UserError(f"{target} already exists; choose another name or add --force (nothing was written)")
+    if not target.parent.is_dir():
+        raise UserError(f"the folder {target.parent} does not exist")
+    asyncio.run(_open(config))
+    kind = "csv" if target.suffix.lower() == ".csv" else "jsonl"
+    try:
+        count = audit_service.export_file(config.database_path, target, criteria, kind=kind)
+    except OSError as error:
+        raise UserError(f"cannot write {target}: {error.strerror}") from None
+    print(f"{count} audit entries written to {target} ({'CSV' if kind == 'csv' else 'JSON lines'}, with their hashes).")
+    return 0
+
+
+def _actor() -> Actor:
+    """The command line acts as the operating-system account that runs it (it holds the data folder)."""
+    import getpass
+
+    from app.audit.logic import Actor
+
+    try:
+        name = getpass.getuser()
+    except Exception:   # no login name (a container without USER): still the command line
+        name = "unknown"
+    return Actor.command_line(name)
+
+
 def cmd_serve(args: argparse.Namespace) -> int:
     from app.launcher import serve
 
@@ -362,6 +418,7 @@ def _with_recovery_advice(error: Exception) -> str:
 
 
 def main(argv: list[str] | None = None) -> int:
+    from app.audit import service as audit_service
     from app.db.datafolder import DataFolderProblem
     from app.db.lifecycle import SQLiteTooOld
 
@@ -371,11 +428,16 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     handlers = {"serve": cmd_serve, None: cmd_serve, "init": cmd_init, "demo": cmd_demo, "check": cmd_check}
     try:
-        if args.command == "token":
-            return cmd_token_create(args)
-        if args.command == "backup":
-            return cmd_backup_export(args) if args.backup_command == "export" else cmd_backup_import(args)
-        return handlers[args.command](args)
+        if args.command in ("serve", None):
+            return cmd_serve(args)   # each request names its own actor (app.web.security)
+        with audit_service.acting(_actor()):
+            if args.command == "token":
+                return cmd_token_create(args)
+            if args.command == "backup":
+                return cmd_backup_export(args) if args.backup_command == "export" else cmd_backup_import(args)
+            if args.command == "audit":
+                return cmd_audit_export(args)
+            return handlers[args.command](args)
     except UserError as error:
         print(f"counterfoil: {error}", file=sys.stderr)
         return 1

@@ -73,9 +73,12 @@ def write_launch_page(config: Config, token: str) -> Path:
 
 
 async def _new_launch_token() -> str:
+    from app.audit import service as audit_service
+    from app.audit.logic import Actor
     from app.auth import service as auth_service
 
-    return await auth_service.create_launch_token(LAUNCH_TOKEN_TTL_S)
+    with audit_service.acting(Actor.system("launcher", origin="system")):
+        return await auth_service.create_launch_token(LAUNCH_TOKEN_TTL_S)
 
 
 def open_browser(config: Config) -> None:

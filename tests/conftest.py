@@ -10,6 +10,9 @@ import asyncio
 import concurrent.futures
 import os
 import shutil
+import sqlite3
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -87,6 +90,22 @@ def _run_here_or_aside(coroutine: Any) -> Any:
         return asyncio.run(coroutine)
     with concurrent.futures.ThreadPoolExecutor(max_workers=1) as pool:
         return pool.submit(asyncio.run, coroutine).result()
+
+
+@contextmanager
+def sealed_writes(connection: sqlite3.Connection) -> Iterator[sqlite3.Connection]:
+    """Plain-SQL writes of a test's setup, sealed in the audit trail as the test's own (commit after).
+
+    A write outside Counterfoil leaves its audit record unsealed, which `counterfoil check` rightly
+    reports; a test that prepares data this way says so instead."""
+    from app.audit.logic import Actor
+    from app.audit.trail import seal
+    from app.audit.trail import start as trail_start
+
+    start = trail_start(connection)
+    yield connection
+    if start is not None:
+        seal(connection, start, Actor.system("test setup", origin="system"))
 
 
 def run(coroutine: Any) -> Any:

@@ -30,6 +30,7 @@ class Identity:
     role: str
     via: str  # session | token
     token_scope: str | None = None  # read | write | owner, for a token; None for a browser session
+    token_id: int | None = None     # the token, for the audit trail's actor
 
     @property
     def is_owner(self) -> bool:

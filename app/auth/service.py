@@ -14,6 +14,8 @@ from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 from piccolo.custom_types import Combinable
 
+from app.audit import service as audit_service
+from app.audit.logic import Actor
 from app.auth import logic
 from app.auth.logic import Identity
 from app.auth.tables import ApiToken, LaunchToken, LoginAttempt, Session, User
@@ -79,6 +81,9 @@ async def setup_owner(data: Mapping[str, Any]) -> dict[str, Any]:
                     password_hash=password_hash, created_at=_now())
         await user.save()
         await settings_service.update_settings({"name": values["business_name"]}, actor_id=user.id)
+        if audit_service.current_actor().actor == "anonymous":
+            # The first-run page: the owner being created is the one acting (the command line stays itself).
+            audit_service.act_as(Actor.user(user.id, values["email"], origin="page"))
     return await get_user(user.id)
 
 
@@ -186,18 +191,28 @@ async def login(email: str, password: str, *, caller: str = "") -> dict[str, Any
                    .returning(LoginAttempt.id))[0]["id"]
     if wait:
         log.warning("sign-in throttled for %s (%s, %d s)", email, caller or "no session", wait)
+        await _record_failed_login(attempt, email, f"throttled for {wait} seconds")
         raise LoginThrottled(wait)
     user = await User.select().where((User.email == email) & (User.active == True)).first()  # noqa: E712
     # Verify against a dummy hash when the account does not exist, so timing tells nothing.
     ok = await _verify(user["password_hash"] if user else _dummy_hash(), password)
     if not (user and ok):
         log.warning("failed sign-in for %s (%s)", email, caller or "no session")
+        await _record_failed_login(attempt, email, "wrong email or password")
         raise ValidationFailed([FieldError("password", "Email or password is not right")], detail="Sign-in failed.")
-    async with write_transaction(bookkeeping=True):
-        await LoginAttempt.update({LoginAttempt.succeeded: True}).where(LoginAttempt.id == attempt)
-        await User.update({User.last_login_at: now}).where(User.id == user["id"])
+    # The sign-in is the user's own act (the trail names them, not "not signed in").
+    with audit_service.acting(Actor.user(user["id"], email, origin=audit_service.current_actor().origin)):
+        async with write_transaction(bookkeeping=True):
+            await LoginAttempt.update({LoginAttempt.succeeded: True}).where(LoginAttempt.id == attempt)
+            await User.update({User.last_login_at: now}).where(User.id == user["id"])
     log.info("sign-in for %s", email)
     return user
+
+
+async def _record_failed_login(attempt_id: int, email: str, reason: str) -> None:
+    """A failed sign-in is its own entry in the audit trail (the attempt's row stays as it was written)."""
+    async with write_transaction():
+        await audit_service.record("failed login", "login_attempt", attempt_id, note=reason, changes={"email": email})
 
 
 @functools.lru_cache(maxsize=1)
@@ -365,7 +380,7 @@ async def identity_for_token(token: str) -> Identity | None:
         await _unless_the_folder_refuses(
             lambda: ApiToken.update({ApiToken.last_used_at: now}).where(ApiToken.id == row["id"]))
     return Identity(user_id=row["user"], email=row["user.email"], name=row["user.name"] or row["user.email"],
-                    role=row["user.role"], via="token", token_scope=row["scope"])
+                    role=row["user.role"], via="token", token_scope=row["scope"], token_id=row["id"])
 
 
 # -- launch tokens (the person who started the program) ------------------------
@@ -382,12 +397,17 @@ async def create_launch_token(ttl_s: int) -> str:
 async def redeem_launch_token(token: str) -> dict[str, Any] | None:
     """Spend a one-time launch token; returns the owner to sign in, or None."""
     now = _now()
-    async with write_transaction(bookkeeping=True):
-        row = await LaunchToken.select().where(LaunchToken.token_hash == logic.token_hash(token or "")).first()
-        if row is None or row["used_at"] is not None or row["expires_at"] < now:
-            return None
-        await LaunchToken.update({LaunchToken.used_at: now}).where(LaunchToken.id == row["id"])
-        owner = await User.select().where((User.role == "owner") & (User.active == True)).first()  # noqa: E712
+    owner = await User.select().where((User.role == "owner") & (User.active == True)).first()  # noqa: E712
+    # Whoever holds the launch page signs in as the owner: the trail says so.
+    actor = (Actor.user(owner["id"], owner["email"], origin="page") if owner
+             else audit_service.current_actor())
+    with audit_service.acting(actor):
+        async with write_transaction(bookkeeping=True):
+            row = await LaunchToken.select().where(LaunchToken.token_hash == logic.token_hash(token or "")).first()
+            if row is None or row["used_at"] is not None or row["expires_at"] < now:
+                return None
+            await LaunchToken.update({LaunchToken.used_at: now}).where(LaunchToken.id == row["id"])
+            owner = await User.select().where((User.role == "owner") & (User.active == True)).first()  # noqa: E712
     return owner
 
 

@@ -1,6 +1,7 @@
 from piccolo.columns import Boolean, Date, ForeignKey, Integer, OnDelete, Serial, Text, Timestamptz, Varchar
 from piccolo.table import Table
 
+from app.audit.tables import audited
 from app.db.engine import DB
 
 
@@ -66,6 +67,17 @@ class LaunchToken(Table, db=DB, tablename="launch_token"):
     used_at = Timestamptz(null=True, default=None)
     attempts = Integer(default=0)
 
+
+# Every change is recorded in the audit trail, in the writing transaction (app.audit; a hand-written
+# migration creates the triggers). Hashes of passwords and tokens are written as "changed" only. A
+# token's last use moves with every request and is not recorded; sessions are not audited at all
+# (app.audit.logic.NOT_AUDITED says why).
+EXTRA_SQL = {
+    **audited(User),
+    **audited(ApiToken, ignored={"last_used_at"}, parent=("user", "app_user")),
+    **audited(LoginAttempt),
+    **audited(LaunchToken),
+}
 
 # Named CHECK constraints, added by the hand-written migration (see app.db.constraints).
 CHECKS = {

@@ -338,9 +338,9 @@ class MemberDigest:
 
 def build_manifest(*, app_version: str, created_at: datetime, business_name: str,
                    migrations: Mapping[str, Iterable[str]], row_counts: Mapping[str, int],
-                   files: Iterable[MemberDigest]) -> dict[str, Any]:
+                   files: Iterable[MemberDigest], audit_head: Mapping[str, Any] | None = None) -> dict[str, Any]:
     applied = {app: sorted(ids) for app, ids in sorted(migrations.items())}
-    return {
+    manifest = {
         "format": MANIFEST_FORMAT,
         "format_version": FORMAT_VERSION,
         "app_version": app_version,
@@ -351,6 +351,9 @@ def build_manifest(*, app_version: str, created_at: datetime, business_name: str
         "row_counts": dict(sorted(row_counts.items())),
         "files": [{"path": f.path, "size": f.size, "sha256": f.sha256} for f in files],
     }
+    if audit_head:   # the audit trail's head in the snapshot (app.audit): a copy kept outside the database
+        manifest["audit_head"] = dict(audit_head)
+    return manifest
 
 
 def _invalid(what: str) -> ContentInvalid:

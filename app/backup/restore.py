@@ -42,6 +42,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from app.audit import service as audit_service
+from app.audit import trail as audit_trail
 from app.backup import logic
 from app.backup.logic import ContentInvalid, RestoreChoices
 from app.config import Config
@@ -153,6 +155,8 @@ def apply_choices(staged_db: Path, live_db: Path, choices: RestoreChoices, now: 
     """Switch off, in the staged copy, what the owner did not choose to keep (one transaction)."""
     stamp = str(now.astimezone(UTC))   # the way the ORM writes a timestamp
     with closing(sqlite3.connect(staged_db)) as connection, connection:
+        # What is switched off here is recorded in the backup's own audit trail, as part of the restore.
+        trail_end = audit_trail.start(connection)
         # A browser session or a one-time sign-in belongs to the computer it was made on.
         for table in ("app_session", "launch_token"):
             if _columns(connection, table):
@@ -168,6 +172,8 @@ def apply_choices(staged_db: Path, live_db: Path, choices: RestoreChoices, now: 
                 connection.execute("UPDATE outbox_message SET status = 'failed', next_attempt_at = NULL, "
                                    "last_error = ? WHERE status IN ('queued', 'sending')", (logic.HELD_MESSAGE,))
             _keep_this_computers_backup_schedule(connection, live_db)
+        if trail_end is not None:
+            audit_trail.seal(connection, trail_end, audit_service.current_actor(), "restore")
 
 
 def _keep_this_computers_backup_schedule(connection: sqlite3.Connection, live_db: Path) -> None:

@@ -52,13 +52,15 @@ import tempfile
 import time
 from collections.abc import AsyncIterator, Callable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
-from contextlib import asynccontextmanager
+from contextlib import asynccontextmanager, closing
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import IO, Any, BinaryIO
 
 from app import __version__
+from app.audit import service as audit_service
+from app.audit import trail as audit_trail
 from app.background import Periodic
 from app.backup import logic, restore
 from app.backup.bundle import BundleReader, BundleWriter, Progress, read_header
@@ -200,6 +202,7 @@ class DatabaseFacts:
     row_counts: dict[str, int]
     migrations: dict[str, list[str]]
     business_name: str
+    audit_head: dict[str, Any] | None = None
 
 
 def database_facts(connection: sqlite3.Connection) -> DatabaseFacts:
@@ -213,7 +216,9 @@ def database_facts(connection: sqlite3.Connection) -> DatabaseFacts:
     if "business_settings" in tables:
         row = connection.execute("SELECT name FROM business_settings ORDER BY id LIMIT 1").fetchone()
         business = row[0] if row and row[0] else ""
-    return DatabaseFacts(counts, {app: sorted(ids) for app, ids in migrations.items()}, business)
+    head = audit_trail.head(connection)
+    return DatabaseFacts(counts, {app: sorted(ids) for app, ids in migrations.items()}, business,
+                         head.as_json() if head else None)
 
 
 def _integrity_ok(connection: sqlite3.Connection) -> str | None:
@@ -395,7 +400,8 @@ def export_bundle(config: Config, target: Path, passphrase: str, *, overwrite: b
                 assert checking is not None
                 facts = checking.result()
                 return {"app_version": __version__, "business_name": facts.business_name,
-                        "migrations": facts.migrations, "row_counts": facts.row_counts}
+                        "migrations": facts.migrations, "row_counts": facts.row_counts,
+                        "audit_head": facts.audit_head}
 
             manifest = write_payload(writer, database=snapshot, attachments=attachments, created_at=created_at,
                                      on_bytes=on_bytes, manifest_fields=fields, templates=templates)
@@ -897,12 +903,33 @@ async def apply_staged(config: Config, staged: Staged, *, in_server: bool = Fals
                                          f"Counterfoil ({reason}); your previous data was put back.") from None
                 result.migrated = True
             restore.finish(config)
+            await asyncio.to_thread(_record_restore, config, staged.manifest, swapped.previous_database, moment)
     finally:
         os.umask(old_umask)
         discard_staged(config, staged)
     log.info("restored a backup of %r made %s (previous database kept as %s)", staged.manifest.get("business_name"),
              staged.manifest.get("created_at"), result.previous_database)
     return result
+
+
+def _record_restore(config: Config, manifest: dict[str, Any], previous_database: Path | None, moment: datetime) -> None:
+    """The restored trail says it was restored (from which backup, over which trail), and the heads the
+    data folder kept for the trail it replaced are set aside: they belong to that one."""
+    previous_head = None
+    if previous_database is not None and previous_database.is_file():
+        with closing(sqlite3.connect(f"file:{previous_database}?mode=ro", uri=True)) as previous:
+            previous_head = audit_trail.head(previous)
+    note = (f"restored the backup of {manifest.get('business_name') or 'an unnamed business'} made "
+            f"{manifest.get('created_at')} by Counterfoil {manifest.get('app_version')}")
+    changes: dict[str, Any] = {"backup_created_at": manifest.get("created_at"),
+                               "backup_audit_head": manifest.get("audit_head"),
+                               "previous_database": previous_database.name if previous_database else None,
+                               "previous_audit_head": previous_head.as_json() if previous_head else None}
+    try:
+        audit_service.record_restore(config.database_path, note=note, changes=changes,
+                                     stamp=moment.strftime("%Y%m%d-%H%M%S"))
+    except (OSError, sqlite3.Error) as error:   # the restore itself is done; say so, do not undo it
+        log.error("the restore could not be recorded in the audit trail: %s", error)
 
 
 @asynccontextmanager
@@ -1087,7 +1114,7 @@ class Scheduler:
 
     def __init__(self, config: Config):
         self.config = config
-        self.periodic = Periodic("the backup schedule's check", lambda: run_if_due(config),
+        self.periodic = Periodic("the backup schedule's check", lambda: audit_service.as_system("backup schedule", run_if_due(config)),
                                  first_delay_s=SCHEDULER_FIRST_CHECK_S, interval_s=SCHEDULER_INTERVAL_S)
 
     async def start(self) -> None:
@@ -1099,6 +1126,6 @@ class Scheduler:
         try:
             row = await get_schedule()
             if row["rhythm"] == "on_quit":
-                await run_scheduled_backup(self.config)
+                await audit_service.as_system("backup on quit", run_scheduled_backup(self.config))
         except Exception:
             log.exception("the on-quit backup failed")

@@ -1,6 +1,7 @@
 from piccolo.columns import Integer, Serial, Text, Timestamptz, Varchar
 from piccolo.table import Table
 
+from app.audit.tables import audited
 from app.db.engine import DB
 
 
@@ -21,3 +22,8 @@ class BackupSettings(Table, db=DB, tablename="backup_settings"):
     last_attempt_at = Timestamptz(null=True, default=None)
     last_error = Text(default="")
     updated_at = Timestamptz(null=True, default=None)
+
+
+# Every change is recorded in the audit trail, in the writing transaction (app.audit; a hand-written
+# migration creates the triggers).
+EXTRA_SQL = audited(BackupSettings)

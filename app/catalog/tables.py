@@ -1,6 +1,7 @@
 from piccolo.columns import BigInt, Boolean, Serial, Text, Timestamptz, Varchar
 from piccolo.table import Table
 
+from app.audit.tables import audited
 from app.db.engine import DB
 
 
@@ -19,3 +20,8 @@ class Item(Table, db=DB, tablename="catalog_item"):
     search_text = Text(default="")
     created_at = Timestamptz()
     updated_at = Timestamptz()
+
+
+# Every change is recorded in the audit trail, in the writing transaction (app.audit; a hand-written
+# migration creates the triggers). The search text is derived from the others: not recorded.
+EXTRA_SQL = audited(Item, ignored={"search_text"})

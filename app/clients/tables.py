@@ -1,6 +1,7 @@
 from piccolo.columns import Serial, Text, Timestamptz, Varchar
 from piccolo.table import Table
 
+from app.audit.tables import audited
 from app.db.engine import DB
 
 
@@ -30,3 +31,8 @@ class Client(Table, db=DB, tablename="client"):
     created_at = Timestamptz()
     updated_at = Timestamptz()
     archived_at = Timestamptz(null=True, default=None)
+
+
+# Every change is recorded in the audit trail, in the writing transaction (app.audit; a hand-written
+# migration creates the triggers). The search columns are derived from the others: not recorded.
+EXTRA_SQL = audited(Client, ignored={"search_text", "search_digits"})

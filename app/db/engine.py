@@ -31,7 +31,7 @@ from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from contextlib import asynccontextmanager, contextmanager
 from contextvars import ContextVar
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 import aiosqlite
 from piccolo.engine.sqlite import SQLiteEngine, SQLiteTransaction, TransactionType, dict_factory
@@ -62,6 +62,31 @@ def statement_kind(query: str) -> str:
     return "write"
 
 
+class TransactionHooks(Protocol):
+    """What runs around every transaction on the writer (app.audit.service installs the only ones: the
+    audit trail seals the entries a transaction wrote, in that transaction, just before its COMMIT).
+
+    `begun` and `committing` run in the writer's own thread on its sqlite3 connection, in the same
+    round trip as BEGIN and COMMIT; `context` and `committed` run on the event loop (where the
+    request's context variables are), before and after that round trip."""
+
+    def begun(self, connection: sqlite3.Connection) -> Any: ...
+
+    def context(self) -> Any: ...
+
+    def committing(self, connection: sqlite3.Connection, context: Any, begun: Any) -> Any: ...
+
+    def committed(self, result: Any) -> None: ...
+
+
+_hooks: TransactionHooks | None = None
+
+
+def install_transaction_hooks(hooks: TransactionHooks | None) -> None:
+    global _hooks
+    _hooks = hooks
+
+
 class _WriterTransaction(SQLiteTransaction):
     """A transaction on the engine's one long-lived writer connection.
 
@@ -73,10 +98,47 @@ class _WriterTransaction(SQLiteTransaction):
 
     # Set by write_transaction: this transaction holds the single writer (its lock, BEGIN IMMEDIATE).
     holds_writer = False
+    # What the hooks' `begun` returned (None: nothing to do at commit).
+    hooked: Any = None
 
     async def get_connection(self):
         # Piccolo types the engine as SQLiteEngine; the one that opens this transaction is always ours.
         return await self.engine._shared_writer()  # type: ignore[attr-defined]
+
+    async def begin(self) -> None:
+        hooks = _hooks
+        if hooks is None:
+            return await super().begin()
+        statement = f"BEGIN {self.transaction_type.value}"
+        connection = self.connection
+
+        def begin_and_hook() -> Any:
+            connection._conn.execute(statement)
+            return hooks.begun(connection._conn)
+        self.hooked = await connection._execute(begin_and_hook)
+
+    async def commit(self) -> None:
+        hooks, hooked = _hooks, self.hooked
+        if hooks is None or hooked is None:
+            return await super().commit()
+        context = hooks.context()
+        connection = self.connection
+
+        def hook_and_commit() -> Any:
+            try:
+                result = hooks.committing(connection._conn, context, hooked)
+            except BaseException:
+                connection._conn.execute("ROLLBACK")
+                raise
+            connection._conn.execute("COMMIT")
+            return result
+        try:
+            result = await connection._execute(hook_and_commit)
+        except BaseException:
+            self._rolled_back = True
+            raise
+        self._committed = True
+        hooks.committed(result)
 
     async def __aexit__(self, exception_type, exception, traceback) -> bool:
         if self._parent:

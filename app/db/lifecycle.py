@@ -20,6 +20,7 @@ import os
 import sqlite3
 from dataclasses import dataclass
 
+from app.audit import service as audit_service
 from app.config import Config
 from app.db import datafolder, engine
 from app.db.datafolder import DatabaseDamaged, DatabaseMissing, DatabaseRefused, DatabaseTooNew, DataFolderReadOnly
@@ -170,6 +171,8 @@ async def open_database(config: Config, *, migrate: bool = True, verify: bool = 
     written (app.db.datafolder).
     """
     check_sqlite()
+    # Every transaction on the writer seals the audit entries it wrote (app.audit.service).
+    engine.install_transaction_hooks(audit_service.HOOKS)
     inspection = inspect_database(config, quick_check=verify and migrate)
     if not inspection.writable:
         await _open_copy(config, inspection, migrate=migrate)

@@ -10,6 +10,7 @@ from app.db.engine import DB
 
 APP_REGISTRY = AppRegistry(
     apps=[
+        "app.audit.piccolo_app",   # first: every other app's triggers write into its table
         "app.settings.piccolo_app",
         "app.auth.piccolo_app",
         "app.clients.piccolo_app",

@@ -8,4 +8,6 @@ APP_CONFIG = AppConfig(
     app_name="documents",
     migrations_folder_path=os.path.join(os.path.dirname(__file__), "piccolo_migrations"),
     table_classes=[Document, DocumentLine, NumberSeries, DocumentEvent, CreateRequest],
+    # Its audit triggers write into the trail's table: that app's migrations run first.
+    migration_dependencies=["app.audit.piccolo_app"],
 )

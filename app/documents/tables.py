@@ -1,6 +1,7 @@
 from piccolo.columns import BigInt, Date, ForeignKey, Integer, OnDelete, Serial, Text, Timestamptz, Varchar
 from piccolo.table import Table
 
+from app.audit.tables import audited
 from app.catalog.tables import Item
 from app.clients.tables import Client
 from app.db.engine import DB
@@ -136,6 +137,13 @@ EXTRA_SQL = {
     "document_open_invoice": "CREATE INDEX document_open_invoice ON document (client, currency, due_date, issue_date, "
                              "total_minor, paid_minor, credited_minor) WHERE doc_type = 'invoice' "
                              "AND status IN ('issued', 'sent') AND total_minor - paid_minor - credited_minor > 0",
+    # Every change is recorded in the audit trail, in the writing transaction (app.audit; a hand-written
+    # migration creates these). Lines, events and the number series belong to their document's history.
+    **audited(Document, ignored={"search_text"}),
+    **audited(DocumentLine, parent=("document", "document")),
+    **audited(NumberSeries),
+    **audited(DocumentEvent, parent=("document", "document")),
+    **audited(CreateRequest, parent=("document", "document")),
 }
 
 

@@ -11,6 +11,7 @@ from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
 
+from app.audit import service as audit_service
 from app.background import Periodic
 from app.clients import service as clients_service
 from app.clients.records import ClientView
@@ -226,7 +227,8 @@ class Scheduler:
 
     def __init__(self, config: Config):
         self.config = config
-        self.periodic = Periodic("the accountant's package schedule", lambda: run_schedule_if_due(config),
+        self.periodic = Periodic("the accountant's package schedule",
+                                 lambda: audit_service.as_system("accountant package", run_schedule_if_due(config)),
                                  first_delay_s=SCHEDULER_FIRST_CHECK_S, interval_s=SCHEDULER_INTERVAL_S)
 
     async def start(self) -> None:

@@ -8,6 +8,7 @@ from datetime import date
 from pathlib import Path
 from typing import Any
 
+from app.audit.service import verify_database
 from app.db.datafolder import connect_reading
 from app.integrity import logic
 from app.integrity.logic import Break
@@ -103,6 +104,9 @@ def run_checks(database_path: Path, *, integrity: bool = True) -> list[Break]:
                     breaks.append(Break(doc["number"] or str(doc["id"]),
                                         f"{entries_per_doc.get(doc['id'], 0)} ledger entries instead of 1"))
         breaks.extend(logic.check_event_entries(*_event_entries(connection)))
+        # The audit trail: its chain unbroken from the first entry (the first broken sequence number is
+        # named), the heads kept outside the database still in it, and the books what it says happened.
+        breaks.extend(Break("audit trail", problem) for problem in verify_database(database_path).problems())
         return breaks
     finally:
         connection.close()

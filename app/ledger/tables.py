@@ -1,6 +1,7 @@
 from piccolo.columns import BigInt, Date, ForeignKey, Integer, OnDelete, Serial, Text, Timestamptz, Varchar
 from piccolo.table import Table
 
+from app.audit.tables import audited
 from app.clients.tables import Client
 from app.db.engine import DB
 
@@ -46,6 +47,8 @@ EXTRA_SQL = {
                               f"SELECT RAISE(ABORT, '{APPEND_ONLY}'); END",
     "ledger_entry_no_delete": "CREATE TRIGGER ledger_entry_no_delete BEFORE DELETE ON ledger_entry BEGIN "
                               f"SELECT RAISE(ABORT, '{APPEND_ONLY}'); END",
+    # Every entry is recorded in the audit trail too (app.audit; a hand-written migration creates these).
+    **audited(LedgerEntry, parent=("document_id", "document")),
 }
 
 # Amounts are never below zero: a movement the other way is written on the other side (app.db.constraints).

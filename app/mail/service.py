@@ -37,6 +37,7 @@ from email.message import EmailMessage
 from pathlib import Path
 from typing import Any, ClassVar
 
+from app.audit import service as audit_service
 from app.background import stop_task
 from app.clients import service as clients_service
 from app.clients.records import ClientView
@@ -872,7 +873,7 @@ class Worker:
             return
         self.loop = asyncio.get_running_loop()
         self.event = asyncio.Event()
-        self.task = self.loop.create_task(self._run(), name="outbox")
+        self.task = self.loop.create_task(audit_service.as_system("outbox", self._run()), name="outbox")
         _worker = self
 
     async def stop(self) -> None:

@@ -1,6 +1,7 @@
 from piccolo.columns import Boolean, Bytea, ForeignKey, Integer, OnDelete, Serial, Text, Timestamptz, Varchar
 from piccolo.table import Table
 
+from app.audit.tables import audited
 from app.clients.tables import Client
 from app.db.engine import DB
 from app.documents.tables import Document
@@ -69,3 +70,13 @@ class OutboxAttachment(Table, db=DB, tablename="outbox_attachment"):
     media_type = Varchar(length=100, default="application/octet-stream")
     size = Integer(default=0)
     content = Bytea()
+
+
+# Every change is recorded in the audit trail, in the writing transaction (app.audit; a hand-written
+# migration creates the triggers). The SMTP password is written as "changed" only; an attachment's
+# bytes are not recorded (its name, type and size are).
+EXTRA_SQL = {
+    **audited(MailSettings),
+    **audited(OutboxMessage, parent=("document", "document")),
+    **audited(OutboxAttachment, ignored={"content"}, parent=("message", "outbox_message")),
+}

@@ -1,6 +1,7 @@
 from piccolo.columns import BigInt, Date, ForeignKey, Integer, OnDelete, Serial, Text, Timestamptz, Varchar
 from piccolo.table import Table
 
+from app.audit.tables import audited
 from app.clients.tables import Client
 from app.db.engine import DB
 from app.documents.tables import Document
@@ -63,6 +64,14 @@ class Refund(Table, db=DB, tablename="refund"):
     created_at = Timestamptz()
     created_by = Integer(null=True, default=None)
 
+
+# Every change is recorded in the audit trail, in the writing transaction (app.audit; a hand-written
+# migration creates the triggers); an invoice's payments and applied credit belong to its history.
+EXTRA_SQL = {
+    **audited(Payment, parent=("invoice", "document")),
+    **audited(CreditApplication, parent=("invoice", "document")),
+    **audited(Refund, parent=("client", "client")),
+}
 
 # What the database itself refuses (app.db.constraints; added by a hand-written migration, held in
 # step with it by tests/unit/test_migrations.py). A reversal keeps the payment's amounts and

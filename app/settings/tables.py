@@ -1,6 +1,7 @@
 from piccolo.columns import Boolean, Integer, Serial, Text, Timestamptz, Varchar
 from piccolo.table import Table
 
+from app.audit.tables import audited
 from app.db.engine import DB
 
 
@@ -43,3 +44,8 @@ class BusinessSettings(Table, db=DB, tablename="business_settings"):
     use_custom_templates = Boolean(default=False)
     updated_at = Timestamptz()
     updated_by = Integer(null=True, default=None)
+
+
+# Every change is recorded in the audit trail, in the writing transaction (app.audit; a hand-written
+# migration creates the triggers; tests/unit/test_migrations.py holds the two in step).
+EXTRA_SQL = audited(BusinessSettings)

@@ -1,6 +1,7 @@
 from piccolo.columns import Boolean, Serial, Text, Timestamptz, Varchar
 from piccolo.table import Table
 
+from app.audit.tables import audited
 from app.db.engine import DB
 
 
@@ -18,3 +19,8 @@ class Tax(Table, db=DB, tablename="tax"):
     active = Boolean(default=True)
     created_at = Timestamptz()
     updated_at = Timestamptz()
+
+
+# Every change is recorded in the audit trail, in the writing transaction (app.audit; a hand-written
+# migration creates the triggers).
+EXTRA_SQL = audited(Tax)

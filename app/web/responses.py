@@ -51,6 +51,7 @@ NAV = [
     ("catalog", "/catalog", "Catalogue", False),
     ("settings", "/settings", "Settings", True),
     ("backup", "/backup", "Backup", True),
+    ("audit", "/audit", "Audit trail", True),
 ]
 
 

@@ -27,8 +27,10 @@ from litestar.exceptions import NotAuthorizedException, PermissionDeniedExceptio
 from litestar.handlers.base import BaseRouteHandler
 from litestar.types import ASGIApp, Receive, Scope, Send
 
+from app.audit import service as audit_service
+from app.audit.logic import Actor
 from app.auth import service as auth_service
-from app.auth.logic import token_refusal
+from app.auth.logic import Identity, token_refusal
 from app.auth.service import TokenExpired
 from app.config import Config
 
@@ -140,6 +142,7 @@ class SecurityMiddleware:
         scope["user"] = identity
         scope["auth"] = {"session_id": session_id, "csrf": csrf_token, "bearer": bearer is not None}
         scope.setdefault("state", {})
+        actor = audit_actor(identity, api=is_api_path(scope["path"]))
 
         async def send_with_headers(message: Any) -> None:
             if message["type"] == "http.response.start":
@@ -147,7 +150,18 @@ class SecurityMiddleware:
                 message["headers"] = list(message["headers"]) + SECURITY_HEADERS
             await send(message)
 
-        await self.app(scope, receive, send_with_headers)
+        with audit_service.acting(actor):   # every change this request makes is recorded as theirs
+            await self.app(scope, receive, send_with_headers)
+
+
+def audit_actor(identity: Identity | None, *, api: bool) -> Actor:
+    """Who the audit trail names for a request: the token, the signed-in user, or nobody yet (sign-in)."""
+    origin = "api" if api else "page"
+    if identity is None:
+        return Actor.anonymous(origin=origin)
+    if identity.via == "token" and identity.token_id is not None:
+        return Actor.token(identity.token_id, identity.user_id, identity.email)
+    return Actor.user(identity.user_id, identity.email, origin=origin)
 
 
 async def csrf_before_request(request: Request) -> Response | None:

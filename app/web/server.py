@@ -20,6 +20,8 @@ from litestar.static_files import create_static_files_router
 from litestar.template import TemplateConfig
 
 from app import __version__
+from app.audit import service as audit_service
+from app.audit.logic import Actor
 from app.auth import service as auth_service
 from app.backup import service as backup_service
 from app.batch import service as batch_service
@@ -30,6 +32,7 @@ from app.exports import service as exports_service
 from app.mail import service as mail_service
 from app.paths import FONTS_DIR, STATIC_DIR, TEMPLATES_DIR
 from app.web import templating
+from app.web.api import audit as api_audit
 from app.web.api import auth as api_auth
 from app.web.api import catalog as api_catalog
 from app.web.api import clients as api_clients
@@ -44,6 +47,7 @@ from app.web.api import reports as api_reports
 from app.web.api import settings as api_settings
 from app.web.api import taxes as api_taxes
 from app.web.inputs import check_request_input
+from app.web.pages import audit as pages_audit
 from app.web.pages import auth as pages_auth
 from app.web.pages import backup as pages_backup
 from app.web.pages import batch as pages_batch
@@ -72,9 +76,9 @@ UNCOMPRESSED_PATHS = [r"\.zip$", r"\.pdf$", r"/pdf$", r"^/batch/[^/]+/file$", r"
 # One page module per domain and, where the domain has a JSON API, one API module (app/web/pages, app/web/api).
 PAGE_MODULES = [pages_auth, pages_backup, pages_batch, pages_catalog, pages_clients, pages_dashboard, pages_documents,
                 pages_exports, pages_ledger, pages_mail, pages_payments, pages_receivables, pages_render,
-                pages_reports, pages_settings, pages_taxes]
+                pages_reports, pages_settings, pages_taxes, pages_audit]
 API_MODULES = [api_auth, api_catalog, api_clients, api_documents, api_exports, api_ledger, api_mail, api_payments,
-               api_receivables, api_render, api_reports, api_settings, api_taxes]
+               api_receivables, api_render, api_reports, api_settings, api_taxes, api_audit]
 
 class BackgroundWorker(Protocol):
     """What the server starts after start-up and stops at shutdown (the schedulers, the outbox)."""
@@ -107,8 +111,9 @@ def create_app(config: Config, *, prepare: bool = True) -> Litestar:
     async def on_startup() -> None:
         if prepare:
             await open_database(config)
-        await auth_service.purge_expired_sessions(idle_timeout_s=config.idle_timeout_s,
-                                                  lifetime_s=config.session_lifetime_s)
+        with audit_service.acting(Actor.system("start", origin="system")):
+            await auth_service.purge_expired_sessions(idle_timeout_s=config.idle_timeout_s,
+                                                      lifetime_s=config.session_lifetime_s)
 
     async def start_workers() -> None:
         # Serving a read-only folder's copy, nothing may send mail or write backups: what they would

@@ -155,10 +155,16 @@ def test_screenshots_with_demo_data(owner_page: Any, server: Server) -> None:
     shoot(page, "15-account")
     visit(page, "/clients/99999", status=404)
     shoot(page, "16-not-found")
+    visit(page, "/audit")
+    expect(page.locator(".audit-table tbody tr").first).to_be_visible()
+    shoot(page, "17-audit")
+    visit(page, "/audit?entity=document&action=issue")
+    shoot(page, "17-audit-issued")
 
     # A laptop screen split in two: the pages must still fit (wide tables scroll inside their card).
     page.set_viewport_size({"width": 760, "height": 900})
     for path, name in (("/", "20-narrow-dashboard"), ("/clients", "21-narrow-clients"),
-                       ("/clients/new", "22-narrow-client-new"), ("/catalog", "23-narrow-catalog")):
+                       ("/clients/new", "22-narrow-client-new"), ("/catalog", "23-narrow-catalog"),
+                       ("/audit", "24-narrow-audit")):
         visit(page, path)
         shoot(page, name)

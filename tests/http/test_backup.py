@@ -19,7 +19,7 @@ import pytest
 from app.backup import logic, service
 from app.config import Config
 from app.db.lifecycle import open_database
-from tests.conftest import OWNER_EMAIL, run
+from tests.conftest import OWNER_EMAIL, run, sealed_writes
 from tests.http.support import png
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -55,6 +55,22 @@ def table_contents(database: Path) -> dict[str, list[tuple]]:
                 for t, without_rowid in tables}
     finally:
         connection.close()
+
+
+def restored_contents(restored: Path, original: Path) -> dict[str, list[tuple]]:
+    """The restored database's tables with its audit trail cut back to the original's length, after
+    checking that the restore only added to it, sealed: what it switched off, the restore itself (and
+    what the app did since, such as a launch sign-in)."""
+    contents = table_contents(restored)
+    kept = len(table_contents(original)["audit_entry"])
+    connection = sqlite3.connect(restored)
+    try:
+        added = connection.execute("SELECT action, hash FROM audit_entry WHERE id > ? ORDER BY id", (kept,)).fetchall()
+    finally:
+        connection.close()
+    assert "restore" in [action for action, _ in added] and all(digest for _, digest in added), added
+    contents["audit_entry"] = contents["audit_entry"][:kept]
+    return contents
 
 
 def attachment_hashes(config: Config) -> dict[str, str]:
@@ -115,7 +131,8 @@ def demo_folder(tmp_path_factory: pytest.TempPathFactory) -> Config:
     (config.attachments_dir / "receipts").mkdir()
     (config.attachments_dir / "receipts" / "Reçu 2026-001.pdf").write_bytes(b"%PDF-1.7\n" + os.urandom(200_000))
     connection = sqlite3.connect(config.database_path)
-    connection.execute("UPDATE business_settings SET logo_filename = 'logo-20260101.png'")
+    with sealed_writes(connection):
+        connection.execute("UPDATE business_settings SET logo_filename = 'logo-20260101.png'")
     connection.commit()
     connection.close()
     return config
@@ -147,7 +164,8 @@ def test_cli_round_trip_into_an_empty_folder(demo_folder, bundle, passphrase_fil
     assert "Restored Northwind Studio" in result.stdout and "30 clients" in result.stdout
     assert "Accountant's package by email: off (address: books@ledgerline-accounting.example)" in result.stdout
     assert "Scheduled sends are paused" not in result.stdout
-    assert table_contents(target.database_path) == table_contents(demo_folder.database_path)
+    assert restored_contents(target.database_path, demo_folder.database_path) == \
+        table_contents(demo_folder.database_path)
     assert attachment_hashes(target) == attachment_hashes(demo_folder)
     assert len(attachment_hashes(target)) == 2
     assert stat.S_IMODE(target.data_dir.stat().st_mode) == 0o700
@@ -427,7 +445,7 @@ def test_import_from_the_page_shows_the_manifest_then_restores(browser, config, 
                             follow_redirects=False)
     assert restored.status_code == 303, restored.text
     assert restored.headers["location"].startswith("/launch?token=")
-    assert table_contents(config.database_path) == {
+    assert restored_contents(config.database_path, demo_folder.database_path) == {
         **table_contents(demo_folder.database_path),
         "launch_token": table_contents(config.database_path)["launch_token"]}
     assert attachment_hashes(config) == attachment_hashes(demo_folder)

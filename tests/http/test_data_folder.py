@@ -362,7 +362,7 @@ def test_a_read_only_data_folder_is_served_read_only_and_can_be_checked_and_expo
             assert download.status_code == 200 and download.content[:8] == b"CFBACKUP"
 
             checked = cli("check", "--data-dir", str(data_dir))
-            assert checked.returncode == 0, checked.stderr
+            assert checked.returncode == 0, checked.stdout + checked.stderr
             assert "All checks hold" in checked.stdout
             exported = cli("backup", "export", str(tmp_path / "stick.counterfoil"), "--data-dir", str(data_dir),
                            "--passphrase-file", str(passphrase))

@@ -23,7 +23,7 @@ import pytest
 from app.backup import logic, restore, service
 from app.backup.bundle import BundleReader, BundleWriter
 from app.config import Config
-from tests.conftest import run
+from tests.conftest import run, sealed_writes
 from tests.http.test_backup import PASSPHRASE, ROOT, fingerprint
 from tests.http.test_render import business  # noqa: F401  (a fixture: the business an invoice needs)
 
@@ -115,9 +115,10 @@ def new_folder(path: Path, template_database: Path, *, name: str, attachments: d
     config.attachments_dir.mkdir(parents=True)
     service.take_snapshot(template_database, config.database_path)   # its WAL may hold the schema yet
     connection = sqlite3.connect(config.database_path)
-    connection.execute("INSERT INTO business_settings (id, name) VALUES (1, ?)", (name,))
-    for statement in sql:
-        connection.execute(statement)
+    with sealed_writes(connection):
+        connection.execute("INSERT INTO business_settings (id, name) VALUES (1, ?)", (name,))
+        for statement in sql:
+            connection.execute(statement)
     connection.commit()
     connection.close()
     for file, content in attachments.items():

@@ -27,6 +27,7 @@ DOMAIN_ORDER = [
     "app",          # app/__init__.py: the version
     "money", "paths", "config", "common", "instance",
     "db",           # the engine: one writer, the shared reader
+    "audit",        # the trail every domain's writes record into (app.db's transactions seal it)
     "background",
     "settings", "auth", "taxes", "clients", "catalog",
     "ledger", "documents", "payments", "receivables",

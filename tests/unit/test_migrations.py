@@ -282,6 +282,11 @@ def test_the_books_are_guarded_by_the_migrated_schema(migrated_schema, migrated_
     assert {"ledger_entry_no_update", "ledger_entry_no_delete"} <= set(migrated_objects)
     assert "BEFORE UPDATE ON ledger_entry" in migrated_objects["ledger_entry_no_update"]
     assert "BEFORE DELETE ON ledger_entry" in migrated_objects["ledger_entry_no_delete"]
+    # The audit trail: append-only, and every business table records its changes into it (tests/unit/test_audit_*).
+    assert "BEFORE DELETE ON audit_entry" in migrated_objects["audit_entry_no_delete"]
+    assert "BEFORE UPDATE ON audit_entry" in migrated_objects["audit_entry_no_update"]
+    for table in ("document", "payment", "ledger_entry", "client", "app_user", "business_settings"):
+        assert {f"audit_{table}_insert", f"audit_{table}_update", f"audit_{table}_delete"} <= set(migrated_objects)
 
 
 def test_checks_are_read_back_from_the_create_statement():
@@ -383,6 +388,17 @@ def test_a_database_from_before_the_squash_gets_exactly_the_schema_of_a_fresh_on
         assert recorded == {(app, name) for app, ids in known_migrations().items() for name in ids}
         assert old.execute("PRAGMA foreign_key_check").fetchall() == []
         assert old.execute("PRAGMA integrity_check").fetchall() == [("ok",)]
+        # Its rows got one sealed "baseline" entry each: the trail accounts for all of them, and verifies.
+        from app.audit import trail
+        from app.audit.tables import AUDITED
+
+        baseline = dict(old.execute("SELECT entity, COUNT(*) FROM audit_entry WHERE action = 'baseline' "
+                                    "AND hash IS NOT NULL AND actor = 'system:migration' GROUP BY entity").fetchall())
+        rows = {table: old.execute(f'SELECT COUNT(*) FROM "{table}"').fetchone()[0] for table in AUDITED}
+        assert baseline == {table: count for table, count in rows.items() if count}
+        assert baseline["document"] > 10 and baseline["payment"] > 1
+        verification = trail.verify(old, None)
+        assert verification.ok, verification.problems()
     finally:
         old.close()
         fresh.close()
@@ -397,11 +413,12 @@ def test_tokens_from_before_scopes_keep_their_power(tmp_path: Path, monkeypatch:
     from app.auth.piccolo_migrations import auth_2026_12_05t22_44_46_000000 as old_tokens_keep_power
     from app.db import migrate
 
-    later = {scope_columns.ID, old_tokens_keep_power.ID}
     every_migration = migrate._migration_modules_by_package
+    assert old_tokens_keep_power.ID > scope_columns.ID
 
     def before_scopes(self, folder_path):
-        return {key: module for key, module in every_migration(self, folder_path).items() if key not in later}
+        # Every migration from the scopes on (the audit trail's came later still) is not there yet.
+        return {key: module for key, module in every_migration(self, folder_path).items() if key < scope_columns.ID}
 
     folder = tmp_path / "data"
     previous = DB.path
