@@ -33,12 +33,19 @@ async def get_settings() -> dict[str, Any]:
     return row
 
 
+TEST_TODAY_ENV = "COUNTERFOIL_TEST_TODAY"
+
+
 async def today() -> date:
     """Today for the business: the date in its time zone (Settings), whatever the computer's clock zone.
 
     The one "today" of the core: overdue and expiry, default document and payment dates,
-    statement and report periods all ask here.
+    statement and report periods all ask here. Tests move it with COUNTERFOIL_TEST_TODAY=YYYY-MM-DD
+    (a server started by a test, a scheduled job that must run "in April"), never by sleeping.
     """
+    pinned = os.environ.get(TEST_TODAY_ENV)
+    if pinned:
+        return date.fromisoformat(pinned)
     settings = await get_settings()
     return logic.local_date(settings.get("time_zone") or "UTC", datetime.now(UTC))
 
