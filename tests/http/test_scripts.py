@@ -98,3 +98,22 @@ def test_the_semibold_client_name_takes_the_bold_weight_of_a_fallback_font(api, 
     invoice = new_invoice(api, client, lines=1)
     fonts = embedded_fonts(api.get(f"/api/v1/invoices/{invoice['id']}/pdf").content)
     assert {"NotoSansArabic-Bold", "NotoSansArabic-Regular"} <= fonts, fonts
+
+
+def test_the_demo_clients_named_in_four_scripts_have_issued_invoices_that_print_their_names(api, business):
+    from app import demo
+    from app.taxes import service as taxes_service
+    from tests.conftest import run
+
+    run(taxes_service.apply_preset("canada"))   # the demo's taxes: its export rate
+    counts: dict[str, int] = {}
+    assert run(demo._script_clients(counts)) == len(demo.SCRIPT_CLIENTS) == counts["invoices"] == 4
+    invoices = api.get("/api/v1/invoices?status=issued").json()["items"]
+    assert len(invoices) == 4
+    for invoice in invoices:
+        pdf = api.get(f"/api/v1/invoices/{invoice['id']}/pdf")
+        assert pdf.status_code == 200, pdf.text
+        text = pdf_text(pdf.content)
+        client = next(c for c in demo.SCRIPT_CLIENTS if c["name"] == invoice["client_name"])
+        for word in [*client["name"].split(), *client["contact_name"].split(), "☕🚀"]:
+            assert word in text, (word, text[:300])
