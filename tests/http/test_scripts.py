@@ -117,3 +117,22 @@ def test_the_demo_clients_named_in_four_scripts_have_issued_invoices_that_print_
         client = next(c for c in demo.SCRIPT_CLIENTS if c["name"] == invoice["client_name"])
         for word in [*client["name"].split(), *client["contact_name"].split(), "☕🚀"]:
             assert word in text, (word, text[:300])
+
+
+def test_custom_templates_copied_before_the_fallback_fonts_still_print_every_script(browser, api, business, config):
+    """A user's copy of lib/style.typ from before lib/fonts.typ names only Inter: Typst still falls back to the
+    bundled Noto fonts, so an old custom template never fails on a name in another script."""
+    assert browser.post("/settings/templates/copy", follow_redirects=False).status_code == 303
+    style = config.data_dir / "templates" / "lib" / "style.typ"
+    old = style.read_text().replace('#import "fonts.typ": fonts\n', "").replace("font: fonts,", 'font: "Inter",')
+    assert 'font: "Inter"' in old and "fonts.typ" not in old
+    style.write_text(old)
+    assert browser.post("/settings/templates", data={"use_custom_templates": "true"},
+                        follow_redirects=False).status_code == 303
+    client = make_client(name="王芳 محمد ☕", language="en", country="IE")
+    invoice = new_invoice(api, client, lines=1)
+    response = api.get(f"/api/v1/invoices/{invoice['id']}/pdf")
+    assert response.status_code == 200, response.text
+    text = pdf_text(response.content)
+    assert all(word in text for word in ("王芳", "محمد", "☕")), text[:300]
+    assert {"NotoSansCJKsc", "NotoSansArabic", "NotoEmoji"} <= font_families(response.content)

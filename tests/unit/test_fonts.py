@@ -80,3 +80,19 @@ def test_each_script_has_its_font_and_bold_where_the_templates_use_bold():
     for family in ("Noto Sans", "Noto Sans Arabic", "Noto Sans Hebrew"):
         weights = {font["OS/2"].usWeightClass for font in families()[family]}
         assert {400, 700} <= weights, family
+
+
+def test_the_pages_web_fonts_are_the_bundled_files_each_fetched_only_for_its_characters():
+    from app.paths import STATIC_DIR
+
+    for sheet in ("app.css", "print.css"):
+        css = (STATIC_DIR / sheet).read_text()
+        faces = re.findall(r"@font-face \{[^}]*\}", css)
+        fallbacks = [face for face in faces if "Noto" in face]
+        assert {re.search(r'font-family: "([^"]+)"', face).group(1) for face in fallbacks} == set(families()) - {"Inter"}
+        for face in fallbacks:
+            served = re.search(r'url\("/fonts/([^"]+)"\)', face)
+            assert served and (FONTS_DIR / served.group(1)).is_file(), face
+            assert "unicode-range:" in face, face   # never downloaded for a page that does not need it
+        stack = re.search(r'font-family: "Inter(?: PDF)?",[^;]*;', css.split("@font-face")[-1])
+        assert stack and all(f'"{family}"' in stack.group(0) for family in template_font_list()[1:]), sheet
