@@ -142,7 +142,8 @@ def licence(out: Path, sources: Path) -> None:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--sources", type=Path, help="a folder with the packages already fetched and unpacked")
+    parser.add_argument("--sources", type=Path, help="a folder holding the packages already unpacked, as the fetch leaves them: "
+                        "fonts-noto-core/ and fonts-noto-cjk/ (dpkg-deb -x) and noto-emoji/ (the npm tarball)")
     parser.add_argument("--out", type=Path, default=ROOT / "typst_templates" / "fonts")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as temporary:
