@@ -11,7 +11,7 @@ Choices the issue leaves open (documented in README.md and docs/api):
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from decimal import Decimal
@@ -27,7 +27,6 @@ from app.db.columns import column_values
 from app.db.engine import write_transaction
 from app.documents import service as documents_service
 from app.documents.records import DocumentView
-from app.documents.tables import Document
 from app.projects import logic
 from app.projects.tables import DefaultRate, Project, ProjectInvoice, ProjectTask, RunningTimer, TimeEntry
 from app.settings import service as settings_service
@@ -40,7 +39,7 @@ def _now() -> datetime:
     return datetime.now(UTC)
 
 
-async def _zone() -> ZoneInfo:
+async def time_zone() -> ZoneInfo:
     settings = await settings_service.get_settings()
     try:
         return ZoneInfo(settings.get("time_zone") or "UTC")
@@ -305,7 +304,7 @@ def _instant(value: Any, field_name: str, day: date | None, zone: ZoneInfo, erro
 async def _resolve_entry(data: Mapping[str, Any], *, current: Mapping[str, Any] | None = None) -> dict[str, Any]:
     """Clean an entry (new, or `current` changed by `data`) into its columns; every problem at once."""
     values = logic.clean_entry(data, partial=current is not None)
-    zone = await _zone()
+    zone = await time_zone()
     errors: list[FieldError] = []
     project_id = values.get("project_id", current["project"] if current else None)
     day = values.get("date") or (current["entry_date"] if current else None)
@@ -444,7 +443,7 @@ async def _stop(user_id: int, ended_at: datetime) -> dict[str, Any]:
     if minutes > logic.MAX_ENTRY_MINUTES:
         raise ValidationFailed([FieldError("ended_at", "The timer ran more than 24 hours: stop it at the time you "
                                                        "stopped working (trim it)")])
-    zone = await _zone()
+    zone = await time_zone()
     now = _now()
     entry = TimeEntry(user=user_id, project=timer["project"], task=timer["task"], description=timer["description"],
                       billable=timer["billable"], entry_date=timer["started_at"].astimezone(zone).date(),
@@ -464,7 +463,7 @@ async def stop_timer(user_id: int, *, ended_at: Any = None) -> dict[str, Any]:
         end = _now()
         if ended_at not in (None, ""):
             errors: list[FieldError] = []
-            zone = await _zone()
+            zone = await time_zone()
             end = _instant(ended_at, "ended_at", timer["started_at"].astimezone(zone).date(), zone, errors)  # type: ignore[assignment]
             if errors:
                 raise ValidationFailed(errors)
@@ -494,7 +493,7 @@ async def update_timer(user_id: int, data: Mapping[str, Any]) -> dict[str, Any]:
             changes.update(await _timer_values({k: v for k, v in merged.items() if k != "started_at"}))
         if data.get("started_at") not in (None, ""):
             errors: list[FieldError] = []
-            zone = await _zone()
+            zone = await time_zone()
             start = _instant(data["started_at"], "started_at", _now().astimezone(zone).date(), zone, errors)
             if errors or start is None:
                 raise ValidationFailed(errors)
@@ -755,26 +754,6 @@ async def invoice_time(project_id: int, date_from: Any, date_to: Any, group_by: 
             project=project_id, document=document.id, kind="fixed" if plan.fixed_amount_e4 is not None else "hours",
             minutes=plan.minutes, amount_e4=plan.amount_e4, created_at=_now()))
         return document
-
-
-async def bill_entries(entry_ids: Sequence[int], document_id: int) -> None:
-    """Put chosen entries on an existing draft invoice of their client (the API's "billing entries");
-    refused whole when any is billed already, not billable, or of another client."""
-    async with write_transaction():
-        document = await Document.select(Document.status, Document.client, Document.doc_type).where(
-            Document.id == document_id).first()
-        if document is None or document["doc_type"] != "invoice":
-            raise ValidationFailed([FieldError("document_id", f"There is no invoice {document_id}")])
-        if document["status"] != "draft":
-            raise Conflict("Entries can only be added to a draft invoice.")
-        for entry_id in entry_ids:
-            entry = await get_entry(entry_id)
-            if entry["billed_document"] is not None:
-                raise ValidationFailed([FieldError("entry_ids", f"Entry {entry_id} is already billed")])
-            if entry["client_id"] != document["client"]:
-                raise ValidationFailed([FieldError("entry_ids", f"Entry {entry_id} is for another client")])
-        await TimeEntry.update({TimeEntry.billed_document: document_id, TimeEntry.updated_at: _now()}).where(
-            TimeEntry.id.is_in(list(entry_ids) or [0]))
 
 
 # -- summaries and reports ------------------------------------------------------------------------

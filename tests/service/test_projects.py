@@ -13,7 +13,6 @@ from app.common.logic import Conflict, ValidationFailed
 from app.documents import service as documents_service
 from app.projects import service
 from app.projects.tables import RunningTimer, TimeEntry
-from app.db.engine import write_transaction
 from tests.conftest import run
 
 
@@ -97,7 +96,7 @@ def test_the_timer_switches_stops_discards_and_asks_after_ten_hours(owner):
 
 
 def test_the_timesheet_adds_and_shortens_cells(owner):
-    project = _project()
+    _project()
     user = owner["id"]
     sheet = run(service.timesheet(user, datetime(2026, 11, 2).date()))
     design = next(row for row in sheet if row.task_name == "Design")
