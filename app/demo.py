@@ -138,10 +138,20 @@ async def fill(config: Config, *, clients: int = 40, invoices: int = 120, seed: 
         if index % 17 == 16:
             await clients_service.set_status(client.id, "archived")
     made = await _documents(rng, invoices)
+    made.update(await _projects(rng))
     made["emails"] = await mail_service.demo_outbox(
         config.data_dir, accountant_email="books@ledgerline-accounting.example",
         from_email=BUSINESS["email"], from_name=BUSINESS["name"])
     return {"clients": made_clients, "catalogue items": made_items, **made}
+
+
+async def _projects(rng: random.Random) -> dict[str, int]:
+    """Projects and time (app/projects/demo.py): three projects, six months of entries, invoices from time."""
+    from app.projects import demo as projects_demo
+
+    clients = [c for c in (await clients_service.list_clients(status="active", page=Page(1, 500))).items
+               if c.currency == "CAD"]
+    return await projects_demo.fill(rng, projects_demo.pick_clients(clients), await settings_service.today())
 
 
 def _lines(rng: random.Random, items: list[dict[str, Any]]) -> list[dict[str, Any]]:

@@ -393,3 +393,25 @@ def parse_percent(value: Any) -> Decimal:
 def entries_csv_rows(rows: Iterable[Mapping[str, Any]]) -> list[list[Any]]:
     return [[row["date"], row["project"], row["client"], row["task"], row["description"], row["minutes"],
              format_minutes(row["minutes"]), "yes" if row["billable"] else "no", row["billed"]] for row in rows]
+
+
+TIME_CSV_COLUMNS = (
+    ("date", "the day worked (YYYY-MM-DD)"),
+    ("project", "the project's name"),
+    ("client", "the project's client"),
+    ("task", "the task, empty when none"),
+    ("description", "what was done"),
+    ("minutes", "the time worked, in whole minutes, as logged (never rounded)"),
+    ("hours", "the same as h:mm"),
+    ("billable", "yes or no"),
+    ("invoice", "the number of the invoice it was billed on, 'draft' while on a draft, empty when unbilled"),
+)
+
+
+def time_csv_readme(rows: int) -> str:
+    """The README.txt section of time_entries.csv (the accountant's package, when time is included)."""
+    title = f"time_entries.csv ({rows} rows): the time logged in the period, one row per entry"
+    width = max(len(name) for name, _ in TIME_CSV_COLUMNS)
+    lines = [title, "-" * min(len(title), 100), *(f"  {name.ljust(width)}  {meaning}" for name, meaning in
+                                                     TIME_CSV_COLUMNS), ""]
+    return "\r\n".join(lines) + "\r\n"

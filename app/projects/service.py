@@ -22,7 +22,15 @@ from piccolo.columns.combination import WhereRaw
 
 from app.clients import service as clients_service
 from app.clients.tables import Client
-from app.common.logic import Conflict, FieldError, NotFound, ValidationFailed, period_problems, storable_id
+from app.common.logic import (
+    Conflict,
+    FieldError,
+    NotFound,
+    ValidationFailed,
+    csv_bytes,
+    period_problems,
+    storable_id,
+)
 from app.db.columns import column_values
 from app.db.engine import write_transaction
 from app.documents import service as documents_service
@@ -731,7 +739,7 @@ def _document_lines(plan: InvoicePlan) -> list[dict[str, Any]]:
 
 
 async def invoice_time(project_id: int, date_from: Any, date_to: Any, group_by: Any = "task", *,
-                       percent: Any = None, actor: int | None = None) -> DocumentView:
+                       percent: Any = None, issue_date: date | None = None, actor: int | None = None) -> DocumentView:
     """Make a draft invoice of the project's unbilled billable time in the period (or its fixed price),
     and mark the entries as on it; all in one transaction."""
     async with write_transaction():
@@ -744,9 +752,11 @@ async def invoice_time(project_id: int, date_from: Any, date_to: Any, group_by: 
         client = await clients_service.get_client(plan.project["client"])
         if client.status != "active":
             raise Conflict(f"{client.name} is archived: restore the client before billing it.")
-        document = await documents_service.create_document("invoice", {
-            "client_id": plan.project["client"], "currency": plan.project["currency"],
-            "lines": _document_lines(plan)}, actor=actor)
+        body: dict[str, Any] = {"client_id": plan.project["client"], "currency": plan.project["currency"],
+                                "lines": _document_lines(plan)}
+        if issue_date is not None:   # the demo's history; the pages and the API bill today
+            body.update(issue_date=issue_date.isoformat(), confirm_date=True)
+        document = await documents_service.create_document("invoice", body, actor=actor)
         if plan.entry_ids:
             await TimeEntry.update({TimeEntry.billed_document: document.id, TimeEntry.updated_at: _now()}).where(
                 TimeEntry.id.is_in(plan.entry_ids) & TimeEntry.billed_document.is_null())
@@ -832,6 +842,19 @@ def report_csv_rows(result: Mapping[str, Any]) -> tuple[list[str], list[list[Any
              "billable": e["billable"], "billed": e["billed_number"] or ("draft" if e["billed_document"] else "")}
             for e in sorted(result["entries"], key=lambda e: (e["entry_date"], e["id"]))]
     return header, logic.entries_csv_rows(rows)
+
+
+@dataclass(frozen=True)
+class TimeFile:
+    content: bytes
+    rows: int
+    readme: str
+
+
+async def time_csv(date_from: date, date_to: date) -> TimeFile:
+    """The period's time entries as a CSV for the accountant's package, with its README section."""
+    header, rows = report_csv_rows(await report(date_from, date_to))
+    return TimeFile(csv_bytes(header, rows), len(rows), logic.time_csv_readme(len(rows)))
 
 
 async def projects_of_client(client_id: int) -> int:

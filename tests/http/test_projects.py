@@ -245,3 +245,25 @@ def test_the_timer_survives_a_restart_of_the_server(tmp_path: Path):
     finally:
         stop(again)
         servers.close()
+
+
+def test_the_accountants_package_has_the_time_when_ticked(api, browser, project):
+    import io
+    import zipfile
+
+    api.post("/api/v1/time-entries", json={"project_id": project["id"], "task": "Design", "date": "2026-11-02",
+                                           "minutes": 95, "description": "=cmd|' /C calc'!A0"})
+    plain = api.get("/api/v1/exports/accountant?from=2026-11-01&to=2026-11-30")
+    assert plain.status_code == 200
+    assert "time_entries.csv" not in zipfile.ZipFile(io.BytesIO(plain.content)).namelist()
+    ticked = api.get("/api/v1/exports/accountant?from=2026-11-01&to=2026-11-30&include_time=true")
+    archive = zipfile.ZipFile(io.BytesIO(ticked.content))
+    rows = archive.read("time_entries.csv").decode("utf-8-sig").splitlines()
+    assert rows[0].startswith("date,project,client,task") and len(rows) == 2
+    assert "2026-11-02,Website relaunch" in rows[1] and ",95,1:35,yes," in rows[1]
+    assert "'=cmd" in rows[1]   # spreadsheet-safe: a formula is shown, never run
+    assert "time_entries.csv (1 rows)" in archive.read("README.txt").decode("utf-8")
+    csv = api.get("/api/v1/time-entries.csv?from=2026-11-01&to=2026-11-30")
+    assert csv.status_code == 200 and "Website relaunch" in csv.text
+    exports_page = browser.get("/exports").text
+    assert 'name="include_time"' in exports_page

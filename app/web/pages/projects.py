@@ -75,6 +75,9 @@ async def _clients() -> list[Any]:
 @get("/projects")
 async def projects_page(request: Request, status: str = "") -> Template:
     projects = await service.list_projects(status=status if status in logic.STATUSES else "")
+    for project in projects:   # the money budget needs the unbilled time at its rates: the summary knows it
+        summary = await service.project_summary(project["id"])
+        project.update(money_budget=summary["money_budget"], currency=summary["project"]["currency"])
     return page(request, "projects/list.html", section="projects", title="Projects", projects=projects,
                 status=status, statuses=logic.STATUS_LABELS, rates=await service.default_rates(),
                 clients=await _clients(), hm=logic.format_minutes, money=logic.money)
@@ -110,7 +113,7 @@ async def project_page(request: Request, project_id: int) -> Template:
     summary = await service.project_summary(project_id)
     project = summary["project"]
     today = await settings_service.today()
-    entries = await service.list_entries(service.EntryFilter(project_id=project_id, limit=50))
+    entries = await service.list_entries(service.EntryFilter(project_id=project_id, limit=15))
     return page(request, "projects/detail.html", section="projects", title=project["name"], summary=summary,
                 project=project, entries=entries, hm=logic.format_minutes, money=logic.money,
                 statuses=logic.STATUS_LABELS, groupings=logic.GROUPING_LABELS,
