@@ -11,7 +11,7 @@ Choices the issue leaves open (documented in README.md and docs/api):
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from decimal import Decimal
@@ -738,6 +738,34 @@ def _document_lines(plan: InvoicePlan) -> list[dict[str, Any]]:
              "unit_price": str(logic.money(line.rate_e4)), "taxes": taxes} for line in plan.lines]
 
 
+async def _bill(plans: Sequence[InvoicePlan], *, issue_date: date | None, actor: int | None) -> DocumentView:
+    """One draft invoice of the plans (one client), its entries marked as on it; inside the caller's transaction."""
+    first = plans[0].project
+    # Between the plan and here nothing else wrote (one writer): the entries are still unbilled.
+    client = await clients_service.get_client(first["client"])
+    if client.status != "active":
+        raise Conflict(f"{client.name} is archived: restore the client before billing it.")
+    lines = []
+    for plan in plans:
+        for line in _document_lines(plan):
+            if len(plans) > 1 and not line["description"].startswith(plan.project["name"]):
+                line["description"] = f"{plan.project['name']}: {line['description']}"[:1000]
+            lines.append(line)
+    body: dict[str, Any] = {"client_id": first["client"], "currency": first["currency"], "lines": lines}
+    if issue_date is not None:   # the demo's history; the pages and the API bill today
+        body.update(issue_date=issue_date.isoformat(), confirm_date=True)
+    document = await documents_service.create_document("invoice", body, actor=actor)
+    for plan in plans:
+        if plan.entry_ids:
+            await TimeEntry.update({TimeEntry.billed_document: document.id, TimeEntry.updated_at: _now()}).where(
+                TimeEntry.id.is_in(plan.entry_ids) & TimeEntry.billed_document.is_null())
+        await ProjectInvoice.insert(ProjectInvoice(
+            project=plan.project["id"], document=document.id,
+            kind="fixed" if plan.fixed_amount_e4 is not None else "hours", minutes=plan.minutes,
+            amount_e4=plan.amount_e4, created_at=_now()))
+    return document
+
+
 async def invoice_time(project_id: int, date_from: Any, date_to: Any, group_by: Any = "task", *,
                        percent: Any = None, issue_date: date | None = None, actor: int | None = None) -> DocumentView:
     """Make a draft invoice of the project's unbilled billable time in the period (or its fixed price),
@@ -748,22 +776,28 @@ async def invoice_time(project_id: int, date_from: Any, date_to: Any, group_by: 
             raise ValidationFailed([FieldError("from", "No unbilled billable time in this period")])
         if plan.fixed_amount_e4 is not None and plan.fixed_amount_e4 <= 0:
             raise ValidationFailed([FieldError("percent", "The fixed price is zero")])
-        # Between the plan and here nothing else wrote (one writer): the entries are still unbilled.
-        client = await clients_service.get_client(plan.project["client"])
-        if client.status != "active":
-            raise Conflict(f"{client.name} is archived: restore the client before billing it.")
-        body: dict[str, Any] = {"client_id": plan.project["client"], "currency": plan.project["currency"],
-                                "lines": _document_lines(plan)}
-        if issue_date is not None:   # the demo's history; the pages and the API bill today
-            body.update(issue_date=issue_date.isoformat(), confirm_date=True)
-        document = await documents_service.create_document("invoice", body, actor=actor)
-        if plan.entry_ids:
-            await TimeEntry.update({TimeEntry.billed_document: document.id, TimeEntry.updated_at: _now()}).where(
-                TimeEntry.id.is_in(plan.entry_ids) & TimeEntry.billed_document.is_null())
-        await ProjectInvoice.insert(ProjectInvoice(
-            project=project_id, document=document.id, kind="fixed" if plan.fixed_amount_e4 is not None else "hours",
-            minutes=plan.minutes, amount_e4=plan.amount_e4, created_at=_now()))
-        return document
+        return await _bill([plan], issue_date=issue_date, actor=actor)
+
+
+async def plan_client_invoice(client_id: int, date_from: Any, date_to: Any, group_by: Any = "task"
+                              ) -> list[InvoicePlan]:
+    """Billing a client's time: a plan per hourly project with unbilled billable time in the period.
+    Fixed-price projects bill their price from their own page."""
+    await clients_service.get_client(client_id)
+    plans = [await plan_invoice(project["id"], date_from, date_to, group_by)
+             for project in await list_projects(client_id=client_id) if project["fixed_price_e4"] is None]
+    return [plan for plan in plans if plan.lines]
+
+
+async def invoice_client_time(client_id: int, date_from: Any, date_to: Any, group_by: Any = "task", *,
+                              actor: int | None = None) -> DocumentView:
+    """One draft invoice of all the client's unbilled billable hours in the period, across its projects."""
+    async with write_transaction():
+        plans = await plan_client_invoice(client_id, date_from, date_to, group_by)
+        if not plans:
+            raise ValidationFailed([FieldError("from", "No unbilled billable time on this client's hourly projects "
+                                                       "in this period")])
+        return await _bill(plans, issue_date=None, actor=actor)
 
 
 # -- summaries and reports ------------------------------------------------------------------------

@@ -267,3 +267,26 @@ def test_the_accountants_package_has_the_time_when_ticked(api, browser, project)
     assert csv.status_code == 200 and "Website relaunch" in csv.text
     exports_page = browser.get("/exports").text
     assert 'name="include_time"' in exports_page
+
+
+def test_a_clients_time_is_billed_on_one_invoice_across_its_projects(api, browser, project):
+    other = api.post("/api/v1/projects", json={"client_id": project["client_id"], "name": "Hosting", "code": "HOST",
+                                               "hourly_rate": "50"}).json()
+    fixed = api.post("/api/v1/projects", json={"client_id": project["client_id"], "name": "Logo", "code": "LOGO",
+                                               "fixed_price": "900"}).json()
+    for pid, minutes in ((project["id"], 60), (other["id"], 30), (fixed["id"], 120)):
+        api.post("/api/v1/time-entries", json={"project_id": pid, "date": "2026-11-05", "minutes": minutes})
+    page = browser.get(f"/projects/bill?client_id={project['client_id']}&from=2026-11-01&to=2026-11-30&group_by=period")
+    assert page.status_code == 200 and "Hosting" in page.text and "Logo" not in page.text
+    made = browser.post("/projects/bill", data={"client_id": str(project["client_id"]), "from": "2026-11-01",
+                                                "to": "2026-11-30", "group_by": "task"}, follow_redirects=False)
+    assert made.status_code == 303 and made.headers["location"].startswith("/documents/")
+    document_id = int(made.headers["location"].rsplit("/", 1)[1])
+    invoice = api.get(f"/api/v1/invoices/{document_id}").json()
+    assert [line["description"] for line in invoice["lines"]] == ["Hosting (5 Nov 2026)",
+                                                                  "Website relaunch (5 Nov 2026)"]
+    assert api.get("/api/v1/time-entries?billed=false").json()["total"] == 1   # the fixed-price project's
+    again = browser.post("/projects/bill", data={"client_id": str(project["client_id"]), "from": "2026-11-01",
+                                                 "to": "2026-11-30"}, follow_redirects=False)
+    assert again.status_code == 303 and "No invoice made" in again.cookies.get("counterfoil_flash", "").replace("%20", " ")
+    assert browser.get("/projects/bill").status_code == 200

@@ -71,4 +71,6 @@ def scenarios() -> dict[str, tuple[Callable[[Any], Awaitable[Call]], str | None]
         "app.projects.service.keep_timer": (after(_timer, lambda w, user: p.keep_timer(user)), "update"),
         "app.projects.service.invoice_time": (after(_entry, lambda w, made: p.invoice_time(
             made[1]["project"], "2026-11-01", "2026-11-30", "entry")), "create"),
+        "app.projects.service.invoice_client_time": (after(_entry, lambda w, made: p.invoice_client_time(
+            made[1]["client_id"], "2026-11-01", "2026-11-30", "period")), "create"),
     }

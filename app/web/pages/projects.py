@@ -212,6 +212,45 @@ async def invoice_create_form(request: Request, project_id: int) -> Response:
                     "marked as billed on it (delete the draft to free them).", request=request)
 
 
+@get("/projects/bill")
+async def client_bill_page(request: Request, client_id: int | None = None,
+                           date_from: str = QueryParameter(name="from", default=""),
+                           date_to: str = QueryParameter(name="to", default=""), group_by: str = "task") -> Template:
+    today = await settings_service.today()
+    params = {"client_id": client_id or "", "from": date_from or today.replace(day=1).isoformat(),
+              "to": date_to or today.isoformat(), "group_by": group_by}
+    errors: dict[str, str] = {}
+    plans: list[Any] = []
+    client = None
+    if client_id is not None:
+        client = await clients_service.get_client(client_id)
+        try:
+            plans = await service.plan_client_invoice(client_id, params["from"], params["to"], group_by)
+        except ValidationFailed as failed:
+            errors = failed.by_field()
+    return page(request, "projects/bill_client.html", status_code=422 if errors else 200, section="projects",
+                title=f"Bill {client.name}" if client else "Bill a client's time", client=client, plans=plans,
+                params=params, errors=errors, clients=await _clients(), groupings=logic.GROUPING_LABELS,
+                hm=logic.format_minutes, money=logic.money)
+
+
+@post("/projects/bill")
+async def client_bill_form(request: Request) -> Response:
+    data = await form_data(request)
+    client_id = int(data["client_id"]) if str(data.get("client_id") or "").isdigit() else 0
+    back = (f"/projects/bill?client_id={client_id}&from={data.get('from', '')}&to={data.get('to', '')}"
+            f"&group_by={data.get('group_by', '')}")
+    try:
+        document = await service.invoice_client_time(client_id, data.get("from"), data.get("to"),
+                                                     data.get("group_by"), actor=actor_id(request))
+    except (ValidationFailed, Conflict) as failed:
+        message = ("; ".join(e.message for e in failed.errors) if isinstance(failed, ValidationFailed)
+                   else failed.detail)
+        return redirect(back, flash=f"No invoice made: {message}", request=request)
+    return redirect(f"/documents/{document.id}", flash="The draft invoice is made from the client's time; its "
+                    "entries are marked as billed on it (delete the draft to free them).", request=request)
+
+
 # -- time entries ---------------------------------------------------------------------------------
 
 async def _entries_page(request: Request, params: dict[str, Any], values: dict[str, Any], errors: dict[str, str],
@@ -446,6 +485,7 @@ async def report_csv(date_from: str = QueryParameter(name="from", default=""),
 
 ROUTES = [projects_page, project_new_page, project_create_form, project_page, project_edit_page, project_edit_form,
           project_delete_form, task_add_form, task_delete_form, rates_form, invoice_preview_page, invoice_create_form,
+          client_bill_page, client_bill_form,
           entries_page, entry_create_form, entry_edit_page, entry_edit_form, entry_delete_form, timesheet_page,
           timesheet_form, timer_start_form, timer_stop_form, timer_discard_form, timer_edit_form, timer_keep_form,
           report_page, report_csv]
