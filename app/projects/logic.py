@@ -66,8 +66,8 @@ def parse_duration(text: Any) -> int:
 
 def _hours_to_minutes(hours: str) -> int:
     value = Decimal(hours.replace(",", ".")) * 60
-    if value > 10**7:
-        raise ValueError("the duration is too long")
+    if value > MAX_BUDGET_MINUTES:
+        raise ValueError("the duration is too long (at most 1,000,000 hours)")
     return int(value.quantize(Decimal(1), rounding=ROUND_HALF_UP))
 
 

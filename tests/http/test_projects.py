@@ -290,3 +290,21 @@ def test_a_clients_time_is_billed_on_one_invoice_across_its_projects(api, browse
                                                  "to": "2026-11-30"}, follow_redirects=False)
     assert again.status_code == 303 and "No invoice made" in again.cookies.get("counterfoil_flash", "").replace("%20", " ")
     assert browser.get("/projects/bill").status_code == 200
+
+
+def test_one_timer_per_user_seen_from_a_second_browser_and_not_by_another_user(config, browser, staff_browser,
+                                                                               project):
+    from tests.conftest import OWNER_EMAIL, OWNER_PASSWORD
+    from tests.http.conftest import _client
+
+    browser.post("/timer/start", data={"project_id": str(project["id"]), "description": "From the laptop"})
+    with _client(config) as second:   # the same user in a second browser
+        second.sign_in(OWNER_EMAIL, OWNER_PASSWORD)
+        page = second.get("/clients").text
+        assert "timer-bar" in page and "From the laptop" in page
+        second.post("/timer/stop")
+    assert "timer-bar" not in browser.get("/clients").text
+    staff_browser.post("/timer/start", data={"project_id": str(project["id"]), "description": "Staff work"})
+    assert "Staff work" in staff_browser.get("/clients").text
+    assert "timer-bar" not in browser.get("/clients").text   # the owner has none running
+    assert browser.get("/api/v1/timer").json()["running"] is False

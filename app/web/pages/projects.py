@@ -26,8 +26,8 @@ async def load_timer(request: Request) -> None:
     """Before a page: the signed-in user's running timer, for the bar and the title every page shows."""
     identity = request.scope.get("user")
     if request.method != "GET" or identity is None or identity.via != "session" or request.url.path.startswith(
-            ("/api/", "/static/", "/fonts/", "/health")):
-        return
+            ("/api/", "/static/", "/fonts/", "/health")) or request.headers.get("hx-request") == "true":
+        return   # an htmx fragment (search as you type) has no bar to show
     try:
         timer = await service.get_timer(identity.user_id)
         if timer is not None:
