@@ -25,6 +25,7 @@ from app.clients.tables import Client
 from app.common.logic import (
     Conflict,
     FieldError,
+    Forbidden,
     NotFound,
     ValidationFailed,
     csv_bytes,
@@ -321,6 +322,9 @@ async def _resolve_entry(data: Mapping[str, Any], *, current: Mapping[str, Any] 
     times_given = "started_at" in data or "ended_at" in data
     if current is not None and not times_given and "minutes" not in values:
         start, end = current["started_at"], current["ended_at"]
+        if start is not None and end is not None and day is not None and day != current["entry_date"]:
+            moved = day - current["entry_date"]   # a timed entry moved to another day keeps its hours
+            start, end = start + moved, end + moved
     minutes = values.get("minutes")
     if start is not None or end is not None:
         minutes = logic.check_times(start, end, None, errors)
@@ -378,8 +382,16 @@ def _check_changeable(entry: Mapping[str, Any]) -> None:
         raise Conflict("This entry is on a draft invoice: delete the draft (or bill it) before changing it.")
 
 
-async def update_entry(entry_id: int, data: Mapping[str, Any]) -> dict[str, Any]:
+def _check_owner(entry: Mapping[str, Any], by: int | None, may_change_others: bool) -> None:
+    """A user changes their own time; the owner anyone's (None: the core itself, a script of the owner)."""
+    if by is not None and entry["user"] != by and not may_change_others:
+        raise Forbidden("This entry is someone else's time: only they or the owner can change it.")
+
+
+async def update_entry(entry_id: int, data: Mapping[str, Any], *, by: int | None = None,
+                       may_change_others: bool = True) -> dict[str, Any]:
     current = await get_entry(entry_id)
+    _check_owner(current, by, may_change_others)
     _check_changeable(current)
     values = await _resolve_entry(data, current=current)
     async with write_transaction():
@@ -391,9 +403,11 @@ async def update_entry(entry_id: int, data: Mapping[str, Any]) -> dict[str, Any]
         return await get_entry(entry_id)
 
 
-async def delete_entry(entry_id: int) -> None:
+async def delete_entry(entry_id: int, *, by: int | None = None, may_change_others: bool = True) -> None:
     async with write_transaction():
-        _check_changeable(await get_entry(entry_id))
+        entry = await get_entry(entry_id)
+        _check_owner(entry, by, may_change_others)
+        _check_changeable(entry)
         await TimeEntry.delete().where(TimeEntry.id == entry_id)
 
 

@@ -308,3 +308,16 @@ def test_one_timer_per_user_seen_from_a_second_browser_and_not_by_another_user(c
     assert "Staff work" in staff_browser.get("/clients").text
     assert "timer-bar" not in browser.get("/clients").text   # the owner has none running
     assert browser.get("/api/v1/timer").json()["running"] is False
+
+
+def test_staff_change_their_own_time_and_the_owner_anyones(browser, staff_browser, project):
+    owners = browser.post("/api/v1/time-entries", json={"project_id": project["id"], "date": "2026-11-02",
+                                                        "started_at": "2026-11-02T09:00:00Z",
+                                                        "ended_at": "2026-11-02T10:00:00Z"}).json()
+    assert staff_browser.patch(f"/api/v1/time-entries/{owners['id']}", json={"minutes": 5}).status_code == 403
+    assert staff_browser.post(f"/time/{owners['id']}/delete").status_code == 403
+    staffs = staff_browser.post("/api/v1/time-entries", json={"project_id": project["id"], "date": "2026-11-02",
+                                                              "minutes": 30}).json()
+    moved = browser.patch(f"/api/v1/time-entries/{owners['id']}", json={"date": "2026-11-05"}).json()
+    assert moved["started_at"].startswith("2026-11-05T09:00") and moved["minutes"] == 60   # keeps its hours
+    assert browser.delete(f"/api/v1/time-entries/{staffs['id']}").status_code == 204

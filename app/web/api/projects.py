@@ -273,13 +273,16 @@ async def api_entry(entry_id: int) -> EntryOut:
 
 
 @patch("/api/v1/time-entries/{entry_id:int}", tags=["projects"])
-async def api_entry_update(entry_id: int, data: EntryIn) -> EntryOut:
-    return entry_out(await service.update_entry(entry_id, _given(data)))
+async def api_entry_update(request: Request, entry_id: int, data: EntryIn) -> EntryOut:
+    identity = request.scope["user"]
+    return entry_out(await service.update_entry(entry_id, _given(data), by=identity.user_id,
+                                                may_change_others=identity.is_owner))
 
 
 @delete("/api/v1/time-entries/{entry_id:int}", tags=["projects"])
-async def api_entry_delete(entry_id: int) -> None:
-    await service.delete_entry(entry_id)
+async def api_entry_delete(request: Request, entry_id: int) -> None:
+    identity = request.scope["user"]
+    await service.delete_entry(entry_id, by=identity.user_id, may_change_others=identity.is_owner)
 
 
 @get("/api/v1/time-entries.csv", tags=["projects"], media_type="text/csv")

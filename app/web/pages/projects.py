@@ -327,7 +327,8 @@ async def entry_edit_form(request: Request, entry_id: int) -> Response:
     if "minutes" in data:   # a duration typed replaces the times
         data["started_at"], data["ended_at"] = None, None
     try:
-        await service.update_entry(entry_id, data)
+        await service.update_entry(entry_id, data, by=actor_id(request),
+                                   may_change_others=request.scope["user"].is_owner)
     except (ValidationFailed, Conflict) as failed:
         errors = failed.by_field() if isinstance(failed, ValidationFailed) else {"minutes": failed.detail}
         return page(request, "projects/entry_form.html", status_code=422 if isinstance(failed, ValidationFailed)
@@ -338,7 +339,7 @@ async def entry_edit_form(request: Request, entry_id: int) -> Response:
 
 @post("/time/{entry_id:int}/delete")
 async def entry_delete_form(request: Request, entry_id: int) -> Response:
-    await service.delete_entry(entry_id)
+    await service.delete_entry(entry_id, by=actor_id(request), may_change_others=request.scope["user"].is_owner)
     return redirect("/time", flash="The entry is deleted.", request=request)
 
 
