@@ -11,6 +11,7 @@ import pytest
 from app.clients import service as clients_service
 from app.common.logic import Conflict, ValidationFailed
 from app.documents import service as documents_service
+from app.integrity.service import run_checks
 from app.projects import service
 from app.projects.tables import RunningTimer, TimeEntry
 from tests.conftest import run
@@ -26,7 +27,7 @@ def _entry(user: int, project: dict[str, Any], day: str, minutes: Any, **extra: 
     return run(service.create_entry(user, {"project_id": project["id"], "date": day, "minutes": minutes, **extra}))
 
 
-def test_entries_bill_into_a_draft_that_frees_them_when_deleted_and_freezes_them_when_issued(owner):
+def test_entries_bill_into_a_draft_that_frees_them_when_deleted_and_freezes_them_when_issued(owner, config):
     project = _project(rounding_minutes=15)
     user = owner["id"]
     a = _entry(user, project, "2026-11-02", "1:10", task="Design")
@@ -44,6 +45,8 @@ def test_entries_bill_into_a_draft_that_frees_them_when_deleted_and_freezes_them
     assert refused.value.by_field().keys() == {"from"}
     run(documents_service.delete_draft(draft.id))
     assert run(service.get_entry(a["id"]))["billed_document"] is None   # freed by the deletion
+    # The database freed them (ON DELETE SET NULL): the trail recorded it, and the books agree with the trail.
+    assert run_checks(config.database_path) == []
     draft = run(service.invoice_time(project["id"], "2026-11-01", "2026-11-30", "period"))
     run(documents_service.issue(draft.id))
     entry = run(service.get_entry(a["id"]))
