@@ -14,6 +14,9 @@ from datetime import date, datetime, timedelta
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
+from babel import Locale, UnknownLocaleError
+from babel.dates import format_date
+
 from app.catalog.logic import CODE_RE, e4_to_price, parse_tax_codes, price_to_e4
 from app.common.logic import FieldError, Form, ValidationFailed
 
@@ -207,21 +210,31 @@ class BillLine:
         return amount_e4(self.minutes, self.rate_e4)
 
 
-def describe_day(day: date) -> str:
-    return f"{day.day} {day:%b %Y}"
+def _locale(language: str) -> str:
+    try:
+        return str(Locale.parse((language or "en").replace("-", "_")))
+    except (ValueError, UnknownLocaleError):
+        return "en"
 
 
-def describe_span(first: date, last: date) -> str:
+def describe_day(day: date, language: str = "en") -> str:
+    """A day on an invoice line, in the client's language: `2 Nov 2026`, `2 nov. 2026`."""
+    return format_date(day, "d MMM y", locale=_locale(language))
+
+
+def describe_span(first: date, last: date, language: str = "en") -> str:
+    """A period on an invoice line: `2–20 Nov 2026`, `9 Jun – 31 Jul 2026`, across years both in full."""
     if first == last:
-        return describe_day(first)
+        return describe_day(first, language)
     if (first.year, first.month) == (last.year, last.month):
-        return f"{first.day}–{last.day} {last:%b %Y}"
+        return f"{first.day}–{describe_day(last, language)}"
     if first.year == last.year:
-        return f"{first.day} {first:%b} – {last.day} {last:%b %Y}"
-    return f"{describe_day(first)} – {describe_day(last)}"
+        return f"{format_date(first, 'd MMM', locale=_locale(language))} – {describe_day(last, language)}"
+    return f"{describe_day(first, language)} – {describe_day(last, language)}"
 
 
-def group_lines(entries: Sequence[Billable], group_by: str, rounding: int, *, project_name: str) -> list[BillLine]:
+def group_lines(entries: Sequence[Billable], group_by: str, rounding: int, *, project_name: str,
+                language: str = "en") -> list[BillLine]:
     """The invoice lines for `entries`: one per entry, per task, per day or one for the period, each
     entry's minutes rounded first (so any grouping bills the same hours). Entries at different rates
     never share a line: a group splits by rate."""
@@ -247,14 +260,14 @@ def group_lines(entries: Sequence[Billable], group_by: str, rounding: int, *, pr
         if group_by == "entry":
             entry = members[0]
             words = ": ".join(part for part in (entry.task, entry.description) if part) or project_name
-            text = f"{describe_day(entry.entry_date)} · {words}"
+            text = f"{describe_day(entry.entry_date, language)} · {words}"
         elif group_by == "task":
-            text = f"{members[0].task or project_name} ({describe_span(first, last)})"
+            text = f"{members[0].task or project_name} ({describe_span(first, last, language)})"
         elif group_by == "day":
             tasks = ", ".join(dict.fromkeys(e.task for e in members if e.task)) or project_name
-            text = f"{describe_day(first)} · {tasks}"
+            text = f"{describe_day(first, language)} · {tasks}"
         else:
-            text = f"{project_name} ({describe_span(first, last)})"
+            text = f"{project_name} ({describe_span(first, last, language)})"
         lines.append(BillLine(description=text[:1000], minutes=minutes, rate_e4=members[0].rate_e4,
                               entry_ids=[e.id for e in members]))
     return lines

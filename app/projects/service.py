@@ -731,7 +731,10 @@ async def plan_invoice(project_id: int, date_from: Any, date_to: Any, group_by: 
     grouping = logic.parse_group_by(group_by)
     project = await get_project(project_id)
     billables, ids = await _billables(project, start, end)
-    lines = logic.group_lines(billables, grouping, project["rounding_minutes"], project_name=project["name"])
+    client = await clients_service.get_client(project["client"])   # the lines' dates in the client's language
+    project["language"] = client.language
+    lines = logic.group_lines(billables, grouping, project["rounding_minutes"], project_name=project["name"],
+                              language=client.language)
     fixed = None
     share = None
     if project["fixed_price_e4"] is not None:
@@ -745,7 +748,7 @@ def _document_lines(plan: InvoicePlan) -> list[dict[str, Any]]:
     if plan.fixed_amount_e4 is not None:
         share = "" if plan.percent == 100 else f", {plan.percent.normalize():f} %"  # type: ignore[union-attr]
         text = (f"{plan.project['name']}: fixed price{share} "
-                f"({logic.describe_span(plan.date_from, plan.date_to)})")
+                f"({logic.describe_span(plan.date_from, plan.date_to, plan.project['language'])})")
         return [{"description": text, "quantity": "1", "unit": "",
                  "unit_price": str(logic.money(plan.fixed_amount_e4)), "taxes": taxes}]
     return [{"description": line.description, "quantity": str(line.hours), "unit": "h",

@@ -89,3 +89,10 @@ def test_rounding_never_bills_less_and_less_than_one_step_more(minutes, rounding
 def test_weeks_run_monday_to_sunday():
     week = logic.week_of(date(2026, 11, 5))
     assert week[0] == date(2026, 11, 2) and week[-1] == date(2026, 11, 8) and week[1] - week[0] == timedelta(days=1)
+
+
+def test_line_dates_follow_the_clients_language():
+    assert logic.describe_span(date(2026, 6, 9), date(2026, 7, 31), "en") == "9 Jun – 31 Jul 2026"
+    assert logic.describe_day(date(2026, 8, 3), "fr") == "3 août 2026"
+    assert logic.describe_span(date(2026, 11, 2), date(2026, 11, 20), "de") == "2–20 Nov. 2026"
+    assert logic.describe_day(date(2026, 8, 3), "xx-nonsense") == "3 Aug 2026"
