@@ -157,7 +157,8 @@ async def fill(config: Config, *, clients: int = 40, invoices: int = 120, seed: 
         if index % 17 == 16:
             await clients_service.set_status(client.id, "archived")
     made = await _documents(rng, invoices)
-    if scripts:
+    made.update(await _projects(rng))
+    if scripts:   # issued today, after the back-dated ones (numbers follow dates)
         made_clients += await _script_clients(made)
     made["emails"] = await mail_service.demo_outbox(
         config.data_dir, accountant_email="books@ledgerline-accounting.example",
@@ -177,6 +178,13 @@ async def _script_clients(counts: dict[str, int]) -> int:
         await documents_service.issue(doc.id)
         counts["invoices"] = counts.get("invoices", 0) + 1
     return len(SCRIPT_CLIENTS)
+async def _projects(rng: random.Random) -> dict[str, int]:
+    """Projects and time (app/projects/demo.py): three projects, six months of entries, invoices from time."""
+    from app.projects import demo as projects_demo
+
+    clients = [c for c in (await clients_service.list_clients(status="active", page=Page(1, 500))).items
+               if c.currency == "CAD"]
+    return await projects_demo.fill(rng, projects_demo.pick_clients(clients), await settings_service.today())
 
 
 def _lines(rng: random.Random, items: list[dict[str, Any]]) -> list[dict[str, Any]]:
