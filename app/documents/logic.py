@@ -26,9 +26,12 @@ from app.common.logic import (
     FieldError,
     Form,
     ValidationFailed,
+    control_problem,
     decimal_size_problem,
     fold_text,
     identifier_problem,
+    line_problem,
+    normalized_text,
     parse_day,
 )
 from app.money import MoneyError, check_currency, parse_decimal, round_money
@@ -532,11 +535,13 @@ def clean_line(raw: Mapping[str, Any], index: int, errors: list[FieldError], *,
     """One line of a document; field names in errors are `lines[i].field` (JSON) with i from 0."""
     prefix = f"lines[{index}]."
     out: dict[str, Any] = {}
-    description = str(raw.get("description") or "").strip()
+    description = normalized_text(str(raw.get("description") or "")).strip()
     if not description:
         errors.append(FieldError(prefix + "description", f"Line {index + 1}: a description is required"))
     elif len(description) > 2000:
         errors.append(FieldError(prefix + "description", f"Line {index + 1}: the description is too long"))
+    elif problem := control_problem(description, f"Line {index + 1}: the description"):
+        errors.append(FieldError(prefix + "description", problem))
     out["description"] = description
     try:
         quantity = parse_decimal(raw["quantity"] if raw.get("quantity") not in (None, "") else "1",
@@ -580,6 +585,8 @@ def clean_line(raw: Mapping[str, Any], index: int, errors: list[FieldError], *,
     unit = str(raw.get("unit") or "").strip()
     if len(unit) > 30:
         errors.append(FieldError(prefix + "unit", f"Line {index + 1}: the unit is too long"))
+    elif problem := line_problem(unit, f"Line {index + 1}: the unit"):
+        errors.append(FieldError(prefix + "unit", problem))
     out["unit"] = unit
     taxes = raw.get("taxes")
     if taxes is None:
@@ -626,9 +633,11 @@ def clean_document(data: Mapping[str, Any], doc_type: str, *, partial: bool = Fa
         errors.append(FieldError("valid_until", "A quote cannot expire before its issue date"))
     result.discount_percent = _percent(data.get("discount_percent"), "discount_percent", "Document discount", errors)
     for name, limit in (("notes", 5000), ("terms", 2000), ("footer", 2000)):
-        value = str(data.get(name) or "").strip()
+        value = normalized_text(str(data.get(name) or "")).strip()
         if len(value) > limit:
             errors.append(FieldError(name, f"{name.capitalize()} is too long (at most {limit} characters)"))
+        elif problem := control_problem(value, name.capitalize()):
+            errors.append(FieldError(name, problem))
         setattr(result, name, value)
     if data.get("invoice_id") not in (None, ""):
         result.invoice_id = parse_id(data["invoice_id"], "invoice_id", errors, "invoice_id must be a number")

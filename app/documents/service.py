@@ -29,6 +29,7 @@ from app.common.logic import (
     SearchQuery,
     ValidationFailed,
     clean_idempotency_key,
+    control_problem,
     parse_search,
     storable_id,
     trigram_query,
@@ -700,6 +701,8 @@ async def cancel(document_id: int, reason: str, *, actor: int | None = None) -> 
         raise ValidationFailed([FieldError("reason", "Say why the invoice is cancelled (it is kept on record)")])
     if len(reason) > 500:
         raise ValidationFailed([FieldError("reason", "The reason is too long (at most 500 characters)")])
+    if problem := control_problem(reason, "The reason"):
+        raise ValidationFailed([FieldError("reason", problem)])
     async with write_transaction():
         invoice = await Document.select().where((Document.id == document_id) & (Document.doc_type == INVOICE)).first()
         if invoice is None:
