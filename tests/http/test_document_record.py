@@ -13,8 +13,8 @@ import subprocess
 import sys
 import zipfile
 from datetime import date
-from types import SimpleNamespace
 from pathlib import Path
+from types import SimpleNamespace
 from typing import Any
 
 import pytest
