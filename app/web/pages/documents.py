@@ -406,6 +406,7 @@ async def _view(request: Request, document_id: int, *, status_code: int = 200, p
     if doc_type == INVOICE and doc.status != "draft":
         payments = (await payments_service.list_payments(invoice_id=document_id, page=page_params(1, 100))).items
     mail_log = await mail_service.messages_for_document(document_id) if doc.status != "draft" else []
+    record = await service.document_record(document_id) if doc.status != "draft" else None
     einvoice = None
     if doc.status == "draft":  # a draft has no snapshot: its client is today's
         einvoice = await service.einvoice_warnings(client if isinstance(client, ClientView) else None,
@@ -417,7 +418,8 @@ async def _view(request: Request, document_id: int, *, status_code: int = 200, p
                 events=events, users=users, related=related, payments=payments, actions=actions,
                 status_labels=STATUS_LABELS, event_labels=EVENT_LABELS, type_label=TYPE_LABELS[doc_type],
                 base=f"/{TYPE_PATHS[doc_type]}", plural=PLURALS[doc_type], problem=problem, errors=errors or {},
-                values=values or {}, mail_log=mail_log, mail_status_labels=MAIL_STATUS_LABELS, einvoice=einvoice)
+                values=values or {}, mail_log=mail_log, mail_status_labels=MAIL_STATUS_LABELS, einvoice=einvoice,
+                record=record)
 
 
 @get("/documents/{document_id:int}")
