@@ -341,3 +341,18 @@ def test_check_reports_a_series_whose_dates_go_backwards(api, business, config):
     checked = cli("check", "--data-dir", str(config.data_dir))
     assert checked.returncode == 1 and second["number"] in checked.stdout and first["number"] in checked.stdout
     assert "go backwards" in checked.stdout
+
+
+def test_control_characters_are_refused_in_an_email_and_a_reversal_reason(api, business, monkeypatch):
+    from app.mail import service as mail_service
+
+    monkeypatch.setattr(mail_service, "WORKER_AUTOSTART", False)
+    client = make_client(name="Acme", language="en", country="IE", email="ap@acme.example")
+    invoice = create_via_api(api, "invoices", {"client_id": client.id, "lines": [
+        {"description": "Work", "quantity": "1", "unit_price": "50"}]})
+    response = api.post(f"/api/v1/invoices/{invoice['id']}/send", json={"message": "Hello\x00there"})
+    assert response.status_code == 422 and "message" in field_errors(response)
+    paid = api.post(f"/api/v1/invoices/{invoice['id']}/payments", json={"amount": "50.00"})
+    assert paid.status_code == 201, paid.text
+    reversed_ = api.post(f"/api/v1/payments/{paid.json()['id']}/reverse", json={"reason": "bounced\x1b"})
+    assert reversed_.status_code == 422 and "reason" in field_errors(reversed_)
