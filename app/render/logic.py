@@ -363,8 +363,13 @@ def field_holding(text: str, document: DocumentView, data: Mapping[str, Any]) ->
     return "document", "The document"
 
 
+def _character_name(ch: str) -> str:
+    kinds = {"Co": "a private-use character", "Cn": "an unassigned code point", "Cc": "a control character"}
+    return unicodedata.name(ch, "") or kinds.get(unicodedata.category(ch), "a character without a name")
+
+
 def unprintable_message(label: str, text: str, font: str) -> str:
-    names = ", ".join(f"U+{ord(ch):04X} {unicodedata.name(ch, 'a control character')}" for ch in text[:4])
+    names = ", ".join(f"U+{ord(ch):04X} {_character_name(ch)}" for ch in text[:4])
     return (f"{label} holds \u201c{text}\u201d ({names}), which no bundled font can print (Typst tried {font}). "
             "Change that text and issue again; nothing was issued.")
 

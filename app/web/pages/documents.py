@@ -457,9 +457,12 @@ async def issue_form(request: Request, document_id: int) -> Response:
         if isinstance(refused, Conflict):
             return await _view(request, document_id, status_code=409, problem=refused.detail,
                                errors={"issue_date": refused.detail} if backdating else {}, values=values)
+        # The date fields are the back-date form's own (shown beside them); any other field (a line, the
+        # client, the template: what could not be printed) is named in the message at the top.
         return await _view(request, document_id, status_code=422,
                            problem="; ".join(e.message for e in refused.errors),
-                           errors={e.field: e.message for e in refused.errors}, values=values)
+                           errors={e.field: e.message for e in refused.errors if e.field in ("issue_date", "backdate")},
+                           values=values)
     return redirect(f"/documents/{document_id}", request=request,
                     flash=f"Issued as {doc.number}, dated {doc.issue_date.isoformat()}. The number is final; "
                           "correct it with a credit note if needed.")
