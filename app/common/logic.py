@@ -150,8 +150,8 @@ def line_problem(text: str, label: str) -> str | None:
 
 # -- any text -----------------------------------------------------------------------------
 # Every text field, one line or many, refuses the control characters no document can print and no
-# reader can see: C0 controls but tab and line feed (a carriage return before a line feed is folded
-# into it: browsers send a textarea's lines as CRLF), DEL, the C1 controls, and the Unicode line and
+# reader can see: C0 controls but tab and line feed (a carriage return is first read as a line feed:
+# browsers send a textarea's lines as CRLF, older systems a lone CR), DEL, the C1 controls, and the Unicode line and
 # paragraph separators. A PDF of record must print what was typed, and these print as nothing or break it.
 LINE_SEPARATORS = {"\u2028", "\u2029"}
 

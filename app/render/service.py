@@ -12,7 +12,7 @@
 - Issued invoices and credit notes are PDF/A-3b with the Factur-X XML attached and
   the Factur-X XMP metadata added (unless turned off in settings).
 - An issued document's PDF is its document of record: rendered once, inside the issuing
-  transaction (a document that cannot be printed is not issued: `preflight`), kept at
+  transaction (a document that cannot be printed is not issued: `_make_record_at_issue`), kept at
   `attachments/records/<sha256>.pdf` (backups carry attachments/) with its hash in
   `document_record`, and served byte for byte by every download, email, ZIP and accountant
   package ever after. Documents issued before records were kept get theirs on first use.
@@ -575,6 +575,7 @@ def check_record_files(data_dir: Path, records: Sequence[Mapping[str, Any]]) -> 
 # -- preflight: what a refused render means -------------------------------------------------
 
 _MISSING_GLYPH = re.compile(r'the text `"((?:[^"\\]|\\.)*)"` could not be displayed with font `"([^"]*)"`')
+_IMAGE_REFUSED = ("failed to decode image", "unknown image format", "failed to load image")
 _TYPST_ESCAPE = re.compile(r"\\u\{([0-9a-fA-F]+)\}|\\(.)")
 
 
@@ -595,9 +596,12 @@ def refusal_of(error: RenderError, data: Mapping[str, Any], document: DocumentVi
         text = _typst_string(missing.group(1))
         field, label = logic.field_holding(text, document, data)
         return ValidationFailed([FieldError(field, logic.unprintable_message(label, text, missing.group(2)))])
-    if f"/{ASSETS_FOLDER}/" in (error.diagnostic or str(error)):
-        return ValidationFailed([FieldError("logo", "The logo cannot be printed (Typst refuses the image: "
-                                                    f"{error.diagnostic or error}). Replace it in Settings.")])
+    diagnostic = error.diagnostic or str(error)
+    if data.get("business", {}).get("logo") and (f"/{ASSETS_FOLDER}/" in diagnostic
+                                                 or any(marker in diagnostic for marker in _IMAGE_REFUSED)):
+        return ValidationFailed([FieldError("logo", "The logo cannot be printed: Typst refuses the image "
+                                                    f"({diagnostic.splitlines()[0]}). Upload it again in Settings; "
+                                                    "nothing was issued.")])
     return ValidationFailed([FieldError("template", f"The document cannot be printed, so it is not issued. {error}")])
 
 

@@ -356,3 +356,18 @@ def test_control_characters_are_refused_in_an_email_and_a_reversal_reason(api, b
     assert paid.status_code == 201, paid.text
     reversed_ = api.post(f"/api/v1/payments/{paid.json()['id']}/reverse", json={"reason": "bounced\x1b"})
     assert reversed_.status_code == 422 and "reason" in field_errors(reversed_)
+
+
+def test_a_logo_typst_refuses_refuses_the_issue_naming_the_logo(browser, api, business, config):
+    from tests.http.support import png
+
+    assert browser.post("/settings/logo", files={"logo": ("logo.png", png(40, 12), "image/png")},
+                        follow_redirects=False).status_code == 303
+    (logo,) = [p for p in config.attachments_dir.iterdir() if p.is_file()]
+    logo.write_bytes(png(40, 12)[:33] + b"\x00" * 64)   # a PNG's header, its image data damaged on disk since
+    client = make_client(name="Example", language="en", country="IE")
+    document = draft(api, client)
+    before = books_state(config)
+    response = api.post(f"/api/v1/invoices/{document['id']}/issue")
+    assert response.status_code == 422 and "logo" in field_errors(response), response.text
+    assert books_state(config) == before
