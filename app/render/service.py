@@ -344,8 +344,8 @@ def template_hash() -> str:
 
 def custom_templates_hash(template_dir: Path | None) -> str:
     """A digest of the user's template folder (every file's name and content: a template may show an
-    image of its folder), "" when none are used: part of the PDF cache key and of the render root's
-    name, so an edit shows in the next PDF."""
+    image of its folder), "" when none are used: part of the render root's name, so an edit shows in
+    the next PDF rendered (a draft's, or a document issued from then on)."""
     if template_dir is None or not template_dir.is_dir():
         return ""
     digest = hashlib.sha256()
