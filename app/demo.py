@@ -216,10 +216,12 @@ async def _documents(rng: random.Random, invoices: int) -> dict[str, int]:
         return {}
     today = await settings_service.today()
     counts = {"invoices": 0, "payments": 0, "credit notes": 0, "quotes": 0}
+    latest = today - timedelta(days=430)
     for index in range(invoices):
         client = rng.choice(clients)
         issue_date = today - timedelta(days=int(420 * (1 - index / max(1, invoices))) + rng.randint(0, 3))
-        issue_date = min(issue_date, today)
+        # Numbers follow dates: each invoice is dated no earlier than the one issued before it.
+        issue_date = latest = min(max(issue_date, latest), today)
         doc = await documents_service.create_document("invoice", {
             "client_id": client.id, "issue_date": issue_date.isoformat(), "terms_days": rng.choice([14, 30, 30, 45]),
             "lines": _lines(rng, items), "notes": "Thank you!" if rng.random() < 0.3 else "",
@@ -227,7 +229,7 @@ async def _documents(rng: random.Random, invoices: int) -> dict[str, int]:
         counts["invoices"] += 1
         if index >= invoices - 3:
             continue  # a few drafts, as anyone has
-        doc = await documents_service.issue(doc.id)
+        doc = await documents_service.issue(doc.id, issue_date=issue_date, backdate=issue_date < today)
         fate = rng.random()
         age = (today - issue_date).days
         if fate < 0.04:
@@ -264,15 +266,15 @@ async def _documents(rng: random.Random, invoices: int) -> dict[str, int]:
             "terms_days": 30, "lines": AUTHORITY_LINES, "notes": "Rahmenvertrag Barrierefreiheit 2026, Los 2"})
         await documents_service.issue(doc.id)
         counts["invoices"] += 1
-    for index in range(max(3, invoices // 10)):
+    quote_dates = sorted(today - timedelta(days=rng.randint(0, 60)) for _ in range(max(3, invoices // 10)))
+    for index, quote_date in enumerate(quote_dates):
         client = rng.choice(clients)
         quote = await documents_service.create_document("quote", {
-            "client_id": client.id, "issue_date": (today - timedelta(days=rng.randint(0, 60))).isoformat(),
-            "lines": _lines(rng, items)})
+            "client_id": client.id, "issue_date": quote_date.isoformat(), "lines": _lines(rng, items)})
         counts["quotes"] += 1
         if index % 5 == 0:
             continue
-        quote = await documents_service.issue(quote.id)
+        quote = await documents_service.issue(quote.id, issue_date=quote_date, backdate=quote_date < today)
         if quote.shown_status != "issued":
             continue
         if index % 5 == 1:

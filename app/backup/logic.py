@@ -299,7 +299,7 @@ def damaged_chunk(index: int, count: int) -> PayloadDamaged:
 DATABASE_MEMBER = "counterfoil.sqlite"
 MANIFEST_MEMBER = "manifest.json"
 ATTACHMENTS_PREFIX = "attachments/"
-TEMPLATES_PREFIX = "templates/"   # the user's own Typst templates (the PDF cache, cache/, is never bundled)
+TEMPLATES_PREFIX = "templates/"   # the user's own Typst templates (the render cache, cache/, is never bundled)
 FOLDER_PREFIXES = (ATTACHMENTS_PREFIX, TEMPLATES_PREFIX)
 MANIFEST_FORMAT = "counterfoil-backup"
 MAX_MANIFEST_BYTES = 16 * 1024 * 1024

@@ -2,7 +2,7 @@
 
 Export: a consistent snapshot of the database (SQLite's backup API, then
 `PRAGMA integrity_check` on the copy), every attachment, the user's own document
-templates (`templates/`; the PDF cache is left out) and a manifest go, as a
+templates (`templates/`; the render cache is left out) and a manifest go, as a
 tar stream, through the streaming encryptor into `FILE.part`, which becomes FILE
 only once complete. Memory stays flat whatever the data size. The snapshot is made in a
 private folder beside FILE (`.counterfoil-export-*`), never in the data folder, which may be

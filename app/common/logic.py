@@ -148,6 +148,34 @@ def line_problem(text: str, label: str) -> str | None:
     return None
 
 
+# -- any text -----------------------------------------------------------------------------
+# Every text field, one line or many, refuses the control characters no document can print and no
+# reader can see: C0 controls but tab and line feed (a carriage return is first read as a line feed:
+# browsers send a textarea's lines as CRLF, older systems a lone CR), DEL, the C1 controls, and the Unicode line and
+# paragraph separators. A PDF of record must print what was typed, and these print as nothing or break it.
+LINE_SEPARATORS = {"\u2028", "\u2029"}
+
+
+def _is_refused_control(ch: str) -> bool:
+    code = ord(ch)
+    return (code < 0x20 and ch not in "\t\n") or 0x7F <= code <= 0x9F or ch in LINE_SEPARATORS
+
+
+def normalized_text(text: str) -> str:
+    """Line breaks as line feeds (CRLF and a lone CR from other systems both become LF)."""
+    return text.replace("\r\n", "\n").replace("\r", "\n")
+
+
+def control_problem(text: str, label: str) -> str | None:
+    """Why `text` cannot be kept (naming the first refused character and where it is), or None."""
+    for position, ch in enumerate(text):
+        if _is_refused_control(ch):
+            name = unicodedata.name(ch, "") or {0: "NULL"}.get(ord(ch), "a control character")
+            return (f"{label} holds an invisible control character (U+{ord(ch):04X} {name}, character "
+                    f"{position + 1}); remove it")
+    return None
+
+
 class Form:
     """Collects cleaned values and field errors from a mapping of raw input."""
 
@@ -176,8 +204,12 @@ class Form:
             value = default
         if not isinstance(value, str):
             value = str(value)
-        value = value.strip()
+        value = normalized_text(value).strip()
         label = label or name.replace("_", " ").capitalize()
+        problem = control_problem(value, label)
+        if problem and not one_line:   # one line: line_problem below says it, naming line breaks too
+            self.error(name, problem)
+            return
         if required and not value:
             self.error(name, f"{label} is required")
             return

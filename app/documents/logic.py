@@ -26,9 +26,12 @@ from app.common.logic import (
     FieldError,
     Form,
     ValidationFailed,
+    control_problem,
     decimal_size_problem,
     fold_text,
     identifier_problem,
+    line_problem,
+    normalized_text,
     parse_day,
 )
 from app.money import MoneyError, check_currency, parse_decimal, round_money
@@ -532,11 +535,13 @@ def clean_line(raw: Mapping[str, Any], index: int, errors: list[FieldError], *,
     """One line of a document; field names in errors are `lines[i].field` (JSON) with i from 0."""
     prefix = f"lines[{index}]."
     out: dict[str, Any] = {}
-    description = str(raw.get("description") or "").strip()
+    description = normalized_text(str(raw.get("description") or "")).strip()
     if not description:
         errors.append(FieldError(prefix + "description", f"Line {index + 1}: a description is required"))
     elif len(description) > 2000:
         errors.append(FieldError(prefix + "description", f"Line {index + 1}: the description is too long"))
+    elif problem := control_problem(description, f"Line {index + 1}: the description"):
+        errors.append(FieldError(prefix + "description", problem))
     out["description"] = description
     try:
         quantity = parse_decimal(raw["quantity"] if raw.get("quantity") not in (None, "") else "1",
@@ -580,6 +585,8 @@ def clean_line(raw: Mapping[str, Any], index: int, errors: list[FieldError], *,
     unit = str(raw.get("unit") or "").strip()
     if len(unit) > 30:
         errors.append(FieldError(prefix + "unit", f"Line {index + 1}: the unit is too long"))
+    elif problem := line_problem(unit, f"Line {index + 1}: the unit"):
+        errors.append(FieldError(prefix + "unit", problem))
     out["unit"] = unit
     taxes = raw.get("taxes")
     if taxes is None:
@@ -626,9 +633,11 @@ def clean_document(data: Mapping[str, Any], doc_type: str, *, partial: bool = Fa
         errors.append(FieldError("valid_until", "A quote cannot expire before its issue date"))
     result.discount_percent = _percent(data.get("discount_percent"), "discount_percent", "Document discount", errors)
     for name, limit in (("notes", 5000), ("terms", 2000), ("footer", 2000)):
-        value = str(data.get(name) or "").strip()
+        value = normalized_text(str(data.get(name) or "")).strip()
         if len(value) > limit:
             errors.append(FieldError(name, f"{name.capitalize()} is too long (at most {limit} characters)"))
+        elif problem := control_problem(value, name.capitalize()):
+            errors.append(FieldError(name, problem))
         setattr(result, name, value)
     if data.get("invoice_id") not in (None, ""):
         result.invoice_id = parse_id(data["invoice_id"], "invoice_id", errors, "invoice_id must be a number")
@@ -822,3 +831,78 @@ def available_actions(doc_type: str, stored: str, shown: str, *, paid: Decimal, 
         if stored in QUOTE_TRANSITIONS["convert"]:
             actions.add("convert")
     return actions
+
+
+# -- numbers follow dates -----------------------------------------------------------------
+# Within a series (a type and a year), a later number never carries an earlier date (French and
+# German practice: the register of invoices runs in date order). Issuing dates the document today;
+# the user may back-date it on purpose, but never before the last date already issued in that series.
+
+BACKDATE_ASK = "tick \u201cback-date this document\u201d to issue it with an earlier date"
+
+
+@dataclass(frozen=True)
+class IssueDate:
+    """When an issue request dates the document: `day`, and whether the user back-dated it on purpose."""
+
+    day: date
+    backdated: bool
+
+
+def issue_date_of(requested: date | None, backdate: bool, today: date) -> IssueDate:
+    """The date a document is issued with: today, unless a date is requested. A date before today must be
+    asked for as a back-date (`backdate`); a date after today is refused (a number is not reserved ahead)."""
+    if requested is None or requested == today:
+        return IssueDate(today, False)
+    if requested > today:
+        raise ValidationFailed([FieldError("issue_date", f"The issue date {requested.isoformat()} is after today "
+                                                         f"({today.isoformat()}); a document is issued today or "
+                                                         "back-dated, never dated ahead")])
+    if not backdate:
+        raise ValidationFailed([FieldError("backdate", f"The issue date {requested.isoformat()} is before today; "
+                                                       f"{BACKDATE_ASK} (backdate)")])
+    return IssueDate(requested, True)
+
+
+def check_series_order(doc_type: str, day: date, latest: date | None, latest_number: str | None = None) -> None:
+    """A document dated `day` may take the next number of its series only if no issued one is dated later."""
+    if latest is not None and day < latest:
+        label = TYPE_LABELS[doc_type].lower()
+        raise Conflict(f"The {label} cannot be dated {day.isoformat()}: the {day.year} series already has "
+                       f"{latest_number or f'a {label}'} dated {latest.isoformat()}, and a later number never carries "
+                       f"an earlier date. Date it {latest.isoformat()} or later.")
+
+
+def dates_on_issue(doc_type: str, draft: Mapping[str, Any], day: date) -> dict[str, Any]:
+    """The draft's dates moved to the day it is issued: an invoice's due date follows its payment terms
+    (or keeps its distance from the issue date when it has none), a quote's expiry keeps its validity."""
+    old = draft["issue_date"]
+    out: dict[str, Any] = {"issue_date": day}
+    if doc_type == INVOICE:
+        if draft.get("terms_days") is not None:
+            out["due_date"] = due_date_for(day, draft["terms_days"])
+        elif draft.get("due_date") is not None:
+            out["due_date"] = day + (draft["due_date"] - old)
+    elif doc_type == QUOTE and draft.get("valid_until") is not None:
+        out["valid_until"] = day + (draft["valid_until"] - old)
+    return out
+
+
+def series_going_backwards(documents: Iterable[Mapping[str, Any]]) -> list[tuple[str, str, str, str]]:
+    """Issued documents (dicts with doc_type, number, issue_date, issued_at, id), in any order: for each
+    (type, year) series in the order numbers were given, each one dated before the one issued before it,
+    as (number, its date, the number issued before it, that one's date)."""
+    series: dict[tuple[str, int], list[Mapping[str, Any]]] = {}
+    for doc in documents:
+        series.setdefault((doc["doc_type"], doc["issue_date"].year), []).append(doc)
+    found = []
+    for (_, _), docs in sorted(series.items()):
+        docs.sort(key=lambda d: (str(d["issued_at"] or ""), d["id"]))
+        latest: Mapping[str, Any] | None = None
+        for doc in docs:
+            if latest is not None and doc["issue_date"] < latest["issue_date"]:
+                found.append((doc["number"], doc["issue_date"].isoformat(), latest["number"],
+                              latest["issue_date"].isoformat()))
+            if latest is None or doc["issue_date"] >= latest["issue_date"]:
+                latest = doc
+    return found

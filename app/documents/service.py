@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from datetime import UTC, date, datetime
 from decimal import Decimal
 from typing import Any
@@ -29,6 +29,7 @@ from app.common.logic import (
     SearchQuery,
     ValidationFailed,
     clean_idempotency_key,
+    control_problem,
     parse_search,
     storable_id,
     trigram_query,
@@ -45,7 +46,7 @@ from app.documents.records import (
     LineView,
     tax_as_json,
 )
-from app.documents.tables import CreateRequest, Document, DocumentEvent, DocumentLine, NumberSeries
+from app.documents.tables import CreateRequest, Document, DocumentEvent, DocumentLine, DocumentRecord, NumberSeries
 from app.ledger import service as ledger_service
 from app.money import MoneyError, check_currency, from_minor, to_minor
 from app.settings import service as settings_service
@@ -511,9 +512,31 @@ async def _next_number(doc_type: str, issue_date: date) -> str:
     return number
 
 
+# What else must happen inside the issuing transaction, once the number is given: app.render makes the
+# document of record (its PDF) there, so a document that cannot be printed is never issued.
+IssueHook = Callable[[int], Awaitable[None]]
+_issue_hooks: list[IssueHook] = []
+
+
+def register_issue_hook(hook: IssueHook) -> None:
+    if hook not in _issue_hooks:
+        _issue_hooks.append(hook)
+
+
+async def latest_issued_date(doc_type: str, year: int) -> tuple[date | None, str | None]:
+    """The latest issue date (and its number) of a series: the type's issued documents of `year`."""
+    row = await Document.select(Document.issue_date, Document.number).where(
+        (Document.doc_type == doc_type) & (Document.number.is_not_null())
+        & (Document.issue_date >= date(year, 1, 1)) & (Document.issue_date <= date(year, 12, 31))
+    ).order_by(Document.issue_date, ascending=False).order_by(Document.id, ascending=False).first()
+    return (row["issue_date"], row["number"]) if row else (None, None)
+
+
 async def _issue_in_transaction(document_id: int, actor: int | None, *, ledger_kind: str | None = None,
-                                einvoice_rules: bool = True) -> None:
-    # The number, the credited amount of the invoice credited and the ledger entry move together.
+                                einvoice_rules: bool = True, issue_date: date | None = None,
+                                backdate: bool = False) -> None:
+    # The number, the credited amount of the invoice credited, the ledger entry and the document of
+    # record move together: if any fails (the PDF cannot be made), nothing is issued.
     require_write_transaction("issuing a document")
     current = await Document.select().where(Document.id == document_id).first()
     if current is None:
@@ -524,6 +547,13 @@ async def _issue_in_transaction(document_id: int, actor: int | None, *, ledger_k
     line_count = await DocumentLine.count().where(DocumentLine.document == document_id)
     logic.check_can_issue(current["doc_type"], current["status"], line_count, client["status"])
     logic.check_invoice_total(current["doc_type"], from_minor(current["total_minor"], current["currency"]))
+    # Numbers follow dates: the document is dated today unless back-dated on purpose, and never before
+    # the latest date already issued in its series.
+    dated = logic.issue_date_of(issue_date, backdate, await today())
+    latest, latest_number = await latest_issued_date(current["doc_type"], dated.day.year)
+    logic.check_series_order(current["doc_type"], dated.day, latest, latest_number)
+    dates = logic.dates_on_issue(current["doc_type"], current, dated.day)
+    current = {**current, **dates}
     if einvoice_rules:
         settings = await settings_service.get_settings()
         logic.check_reverse_charge(
@@ -551,11 +581,13 @@ async def _issue_in_transaction(document_id: int, actor: int | None, *, ledger_k
     lines = await _lines(document_id)
     now = _now()
     await Document.update({
+        **{getattr(Document, name): value for name, value in dates.items()},
         Document.number: number, Document.status: "issued", Document.issued_at: now, Document.updated_at: now,
         Document.snapshot_json: json.dumps(logic.snapshot(settings, client)),
         Document.search_text: logic.search_text_of(number, client["name"], [ln["description"] for ln in lines]),
     }).where(Document.id == document_id)
-    await _event(document_id, "issued", number, actor)
+    await _event(document_id, "issued", number + (f" (back-dated to {dated.day.isoformat()})" if dated.backdated
+                                                  else ""), actor)
     if current["doc_type"] in (INVOICE, CREDIT_NOTE):
         # The client's account moves in the same transaction as the number is given.
         is_invoice = current["doc_type"] == INVOICE
@@ -569,13 +601,51 @@ async def _issue_in_transaction(document_id: int, actor: int | None, *, ledger_k
             actor=actor)
     if current["doc_type"] == CREDIT_NOTE and current["invoice"] is not None:
         await _event(current["invoice"], "credit note", number, actor)
+    for hook in _issue_hooks:
+        await hook(document_id)
 
 
-async def issue(document_id: int, *, actor: int | None = None) -> DocumentView:
-    """Assign the next number and freeze, in one BEGIN IMMEDIATE transaction (gapless numbers)."""
+async def issue(document_id: int, *, actor: int | None = None, issue_date: date | None = None,
+                backdate: bool = False) -> DocumentView:
+    """Assign the next number and freeze, in one BEGIN IMMEDIATE transaction (gapless numbers). The
+    document is dated today, or `issue_date` when `backdate` says the earlier date is meant."""
     async with write_transaction():
-        await _issue_in_transaction(document_id, actor)
+        await _issue_in_transaction(document_id, actor, issue_date=issue_date, backdate=backdate)
         return await get_document(document_id)
+
+
+# -- the document of record ------------------------------------------------------------------
+
+async def document_record(document_id: int) -> dict[str, Any] | None:
+    """The stored PDF's row of an issued document (sha256, size, origin, made_at), or None."""
+    row = await DocumentRecord.select().where(DocumentRecord.document == document_id).first()
+    return dict(row) if row else None
+
+
+async def document_records(document_ids: Sequence[int]) -> dict[int, dict[str, Any]]:
+    if not document_ids:
+        return {}
+    rows = await DocumentRecord.select().where(DocumentRecord.document.is_in(list(document_ids)))
+    return {row["document"]: dict(row) for row in rows}
+
+
+async def keep_document_record(document_id: int, *, sha256: str, size: int, origin: str = "issue") -> dict[str, Any]:
+    """Record the stored PDF of an issued document, once: a document already recorded keeps its first
+    record (returned), whatever is asked later. In the caller's transaction, or its own."""
+    async with write_transaction():
+        existing = await document_record(document_id)
+        if existing is not None:
+            return existing
+        status = await Document.select(Document.status).where(Document.id == document_id).first()
+        if status is None:
+            raise NotFound(f"Document {document_id}")
+        if status["status"] == "draft":
+            raise Conflict("A draft has no document of record: it is made when the document is issued.")
+        await DocumentRecord.insert(DocumentRecord(document=document_id, kind="pdf", sha256=sha256, size=size,
+                                                   origin=origin, made_at=_now()))
+        found = await document_record(document_id)
+        assert found is not None
+        return found
 
 
 async def mark_sent(document_ids: Sequence[int], *, actor: int | None = None) -> list[int]:
@@ -631,6 +701,8 @@ async def cancel(document_id: int, reason: str, *, actor: int | None = None) -> 
         raise ValidationFailed([FieldError("reason", "Say why the invoice is cancelled (it is kept on record)")])
     if len(reason) > 500:
         raise ValidationFailed([FieldError("reason", "The reason is too long (at most 500 characters)")])
+    if problem := control_problem(reason, "The reason"):
+        raise ValidationFailed([FieldError("reason", problem)])
     async with write_transaction():
         invoice = await Document.select().where((Document.id == document_id) & (Document.doc_type == INVOICE)).first()
         if invoice is None:

@@ -102,6 +102,24 @@ class CreateRequest(Table, db=DB, tablename="document_create_request"):
     document = ForeignKey(references=Document, on_delete=OnDelete.cascade)
     created_at = Timestamptz()
 
+
+class DocumentRecord(Table, db=DB, tablename="document_record"):
+    """The document of record: the PDF an issued document was printed as, made once (at issue, or on
+    first use for documents issued before it was kept) and served byte for byte ever after. The file
+    lives in the data folder at `attachments/records/<sha256>.pdf` (so backups carry it); its name is
+    derived from `sha256`, never stored, so a restored database cannot point at another file.
+    `counterfoil check` reads every file back against its hash."""
+
+    id: Serial  # the primary key Piccolo adds; declared for the type checker
+
+    document = ForeignKey(references=Document, on_delete=OnDelete.restrict, unique=True)
+    kind = Varchar(length=20, default="pdf")        # what the file is (the PDF, Factur-X XML embedded)
+    sha256 = Varchar(length=64)
+    size = BigInt()
+    origin = Varchar(length=20, default="issue")    # issue | first use (issued before records were kept)
+    made_at = Timestamptz()
+
+
 # Composite and covering indexes that Piccolo's columns cannot declare; a hand-written
 # migration creates them, and tests/unit/test_migrations.py holds the two in step.
 # Both carry search_text last, so a search finds its page and its sums in these narrow
@@ -144,6 +162,7 @@ EXTRA_SQL = {
     **audited(NumberSeries),
     **audited(DocumentEvent, parent=("document", "document")),
     **audited(CreateRequest, parent=("document", "document")),
+    **audited(DocumentRecord, parent=("document", "document")),
 }
 
 

@@ -10,8 +10,10 @@ from typing import Any
 
 from app.audit.service import verify_database
 from app.db.datafolder import connect_reading
+from app.documents import logic as documents_logic
 from app.integrity import logic
 from app.integrity.logic import Break
+from app.render.service import check_record_files
 from app.taxes.logic import rate_of
 
 
@@ -95,6 +97,16 @@ def run_checks(database_path: Path, *, integrity: bool = True) -> list[Break]:
         issued = [d for d in documents if d["number"]]
         series = _rows(connection, "SELECT * FROM number_series")
         breaks.extend(logic.check_numbering(issued, series))
+        # Numbers follow dates: in each series, no number carries an earlier date than the one before it.
+        for number, day, before, before_day in documents_logic.series_going_backwards(issued):
+            breaks.append(Break(number, f"dated {day}, before {before} ({before_day}) issued ahead of it in "
+                                        "the same series: the series' dates go backwards"))
+        # The documents of record: each stored PDF still the bytes recorded at issue.
+        records = _rows(connection, "SELECT r.document, r.sha256, COALESCE(d.number, 'document ' || d.id) AS name "
+                                    "FROM document_record AS r JOIN document AS d ON d.id = r.document "
+                                    "ORDER BY r.document")
+        for record, problem in check_record_files(database_path.parent, records):
+            breaks.append(Break(str(record["name"]), problem))
         entries_per_doc = {row["document_id"]: row["n"] for row in _rows(
             connection, "SELECT document_id, COUNT(*) AS n FROM ledger_entry WHERE kind IN "
                         "('invoice', 'credit_note', 'cancellation') GROUP BY document_id")}

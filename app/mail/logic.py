@@ -14,7 +14,7 @@ from email.policy import SMTP
 from email.utils import format_datetime, formataddr, make_msgid
 from typing import Any
 
-from app.common.logic import EMAIL_RE, FieldError, Form, ValidationFailed, line_problem
+from app.common.logic import EMAIL_RE, FieldError, Form, ValidationFailed, control_problem, line_problem
 
 SECURITY = ("none", "starttls", "ssl")
 DEFAULT_PORTS = {"none": 25, "starttls": 587, "ssl": 465}
@@ -147,7 +147,8 @@ def clean_templates(data: Mapping[str, Any]) -> dict[str, dict[str, str]]:
         for part in ("subject", "body"):
             text = str(entry.get(part) or "").replace("\r\n", "\n").strip()
             name = f"{kind}_{part}"
-            problem = line_problem(text, f"{KIND_LABELS[kind]} subject") if part == "subject" else None
+            problem = line_problem(text, f"{KIND_LABELS[kind]} subject") if part == "subject" else \
+                control_problem(text, f"{KIND_LABELS[kind]} body")
             if problem:
                 errors.append(FieldError(name, problem))
                 continue

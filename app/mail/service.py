@@ -41,7 +41,16 @@ from app.audit import service as audit_service
 from app.background import stop_task
 from app.clients import service as clients_service
 from app.clients.records import ClientView
-from app.common.logic import Conflict, FieldError, NotFound, Page, PageOf, ValidationFailed, optional_day
+from app.common.logic import (
+    Conflict,
+    FieldError,
+    NotFound,
+    Page,
+    PageOf,
+    ValidationFailed,
+    control_problem,
+    optional_day,
+)
 from app.db.columns import column_values
 from app.db.engine import write_transaction
 from app.documents import logic as documents_logic
@@ -482,6 +491,8 @@ def _clean_request(data: Mapping[str, Any], defaults: Mapping[str, Any]) -> tupl
     message = str(defaults.get("message") or "" if message is None else message).replace("\r\n", "\n")
     if len(message) > 50_000:
         errors.append(FieldError("message", "Message is too long"))
+    elif problem := control_problem(message, "Message"):
+        errors.append(FieldError("message", problem))
     if errors:
         raise ValidationFailed(errors)
     return to, cc, subject, message

@@ -8,7 +8,7 @@ from datetime import date
 from decimal import Decimal
 from typing import Any
 
-from app.common.logic import Conflict, FieldError, Form, ValidationFailed
+from app.common.logic import Conflict, FieldError, Form, ValidationFailed, control_problem
 from app.documents.logic import parse_date
 from app.money import minor_digits
 
@@ -72,6 +72,8 @@ def check_reversal(status: str, excess: Decimal, available_credit: Decimal, reas
         raise Conflict("This payment is already reversed.")
     if not reason.strip():
         raise ValidationFailed([FieldError("reason", "Say why the payment is reversed (it is kept on record)")])
+    if problem := control_problem(reason, "The reason"):
+        raise ValidationFailed([FieldError("reason", problem)])
     if excess > available_credit:
         raise Conflict("The credit from this payment's excess is already used or refunded; "
                             "a reversal would leave the client with negative credit.")

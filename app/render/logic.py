@@ -9,6 +9,7 @@ same strings). Money stays Decimal until it becomes text.
 from __future__ import annotations
 
 import re
+import unicodedata
 import xml.etree.ElementTree as ET
 from collections.abc import Mapping
 from datetime import date, datetime
@@ -326,6 +327,53 @@ def snapshot_of(frozen: Snapshot | None, settings: Mapping[str, Any], client: Ma
     return documents_logic.snapshot(settings, client or {})
 
 
+# -- what cannot be printed --------------------------------------------------------------
+
+_CLIENT_FIELDS = (("name", "name"), ("contact_name", "contact"), ("address_line1", "address"),
+                  ("address_line2", "address (line 2)"), ("postal_code", "postal code"), ("city", "city"),
+                  ("region", "province / state"), ("email", "email"), ("tax_number", "tax number"),
+                  ("code", "code"), ("buyer_reference", "buyer reference"))
+
+
+def field_holding(text: str, document: DocumentView, data: Mapping[str, Any]) -> tuple[str, str]:
+    """Which field of a document (or of what it prints: the client, the business) holds `text`, as
+    (field name, words for it). The document's own fields first, then its frozen client and business;
+    ("document", ...) when none does (a template's own text)."""
+    for index, line in enumerate(document.lines):
+        if text in line.description:
+            return f"lines[{index}].description", f"Line {index + 1}'s description"
+        if text in line.unit:
+            return f"lines[{index}].unit", f"Line {index + 1}'s unit"
+    for name in ("notes", "terms", "footer"):
+        if text in (getattr(document, name) or ""):
+            return name, f"The {name}"
+    snapshot = document.snapshot or {}
+    client = snapshot.get("client") or {}
+    for name, words in _CLIENT_FIELDS:
+        if text in str(client.get(name) or ""):
+            return f"client.{name}", f"The client's {words}"
+    for name, value in (client or {}).items():
+        if isinstance(value, str) and text in value:
+            return f"client.{name}", f"The client's {name.replace('_', ' ')}"
+    for name, value in (snapshot.get("business") or {}).items():
+        if isinstance(value, str) and text in value:
+            return f"settings.{name}", f"Your business's {name.replace('_', ' ')} (Settings)"
+    if text in (data.get("footer_text") or ""):
+        return "settings.invoice_footer", "The footer (Settings)"
+    return "document", "The document"
+
+
+def _character_name(ch: str) -> str:
+    kinds = {"Co": "a private-use character", "Cn": "an unassigned code point", "Cc": "a control character"}
+    return unicodedata.name(ch, "") or kinds.get(unicodedata.category(ch), "a character without a name")
+
+
+def unprintable_message(label: str, text: str, font: str) -> str:
+    names = ", ".join(f"U+{ord(ch):04X} {_character_name(ch)}" for ch in text[:4])
+    return (f"{label} holds \u201c{text}\u201d ({names}), which no bundled font can print (Typst tried {font}). "
+            "Change that text and issue again; nothing was issued.")
+
+
 def pdf_filename(document: DocumentView) -> str:
     """`INV-2026-0007_Globex.pdf`, `INV-2026-0008_Søren-Hansen.pdf` (letters kept, in any script); a draft
     is `Invoice-draft-12_Globex.pdf`."""
@@ -336,11 +384,9 @@ def pdf_filename(document: DocumentView) -> str:
 
 
 def watermark_of(document: DocumentView, labels: Mapping[str, str]) -> str:
-    if document.status == "draft":
-        return labels["draft"]
-    if document.status == "cancelled":
-        return labels["cancelled"]
-    return ""
+    """A draft says so across the page. An issued document prints as it was issued, always: a later
+    cancellation is told by its credit note, not by a stamp on the document of record."""
+    return labels["draft"] if document.status == "draft" else ""
 
 
 def document_data(document: DocumentView, *, settings: Mapping[str, Any],
@@ -380,22 +426,15 @@ def document_data(document: DocumentView, *, settings: Mapping[str, Any],
     widths = column_widths(lines, labels, {"discount": discounts, "tax": show_tax, "unit": show_unit})
     tax_rows = [{"name": t.name or t.code, "code": t.code, "rate": percent_text(t.rate, locale), "base": m(t.base),
                  "amount": m(t.amount), "category": t.category} for t in taxes]
-    total, paid, credited, balance = document.total, document.paid, document.credited, document.balance
+    # The document of record: what was issued, whatever was paid or credited since (payments are told by
+    # a receipt or the client's statement, never by the invoice).
+    total = document.total
     totals: list[dict[str, str]] = [{"label": labels["subtotal"], "value": m(document.subtotal), "style": ""}]
     for t in taxes:
         totals.append({"label": t.name or t.code, "value": m(t.amount), "style": ""})
     total_label = {INVOICE: labels["total"], QUOTE: labels["total_quote"], CREDIT_NOTE: labels["total_credit"]}[kind]
     totals.append({"label": total_label, "value": m(total), "style": "total"})
     due: dict[str, str] | None = None
-    if kind == INVOICE and document.status != "draft":
-        if paid:
-            totals.append({"label": labels["paid"], "value": m(-paid), "style": ""})
-        if credited:
-            totals.append({"label": labels["credited"], "value": m(-credited), "style": ""})
-        if paid or credited:
-            due = {"label": labels["balance_due"], "value": m(balance)}
-    elif kind == INVOICE:
-        due = None
 
     meta: list[list[str]] = []
     meta.append([labels["issue_date"], date_text(document.issue_date, locale)])
@@ -414,7 +453,7 @@ def document_data(document: DocumentView, *, settings: Mapping[str, Any],
 
     payment = None
     if kind == INVOICE and document.status != "draft":
-        payment = _payment_block(document, business, labels, locale, balance)
+        payment = _payment_block(document, business, labels, locale, total)
 
     notes = document.notes
     tax_notes = []
@@ -429,8 +468,6 @@ def document_data(document: DocumentView, *, settings: Mapping[str, Any],
         terms = "\n".join(p for p in (labels["quote_validity"].format(date=date_text(document.valid_until, locale)),
                                       terms) if p)
     footer_text = document.footer or (settings.get("invoice_footer") or "" if kind != QUOTE else "")
-    if document.status == "cancelled" and document.cancel_reason:
-        notes = "\n".join(p for p in (labels["cancelled_note"].format(reason=document.cancel_reason), notes) if p)
 
     title = labels[kind]
     recipient_label = {INVOICE: labels["bill_to"], QUOTE: labels["quote_for"], CREDIT_NOTE: labels["credit_to"]}[kind]
@@ -438,7 +475,7 @@ def document_data(document: DocumentView, *, settings: Mapping[str, Any],
         "kind": kind, "lang": lang, "locale": locale, "accent": ACCENTS[kind], "labels": labels,
         "title": title, "number": document.number or "", "currency": currency,
         "watermark": watermark_of(document, labels),
-        "watermark_kind": "cancelled" if document.status == "cancelled" else "draft",
+        "watermark_kind": "draft",
         "pdf_title": " ".join(p for p in (title, document.number or "", "—", business.get("name") or "") if p),
         "business": _business_block(business, labels, locale, logo),
         "client": {"label": recipient_label, "name": buyer.get("name") or "", "contact": buyer.get("contact_name") or "",
@@ -504,8 +541,9 @@ def _business_block(business: Mapping[str, Any], labels: Mapping[str, str], loca
 
 def _payment_block(document: DocumentView, business: Mapping[str, Any], labels: Mapping[str, str], locale: str,
                    balance: Decimal) -> dict[str, Any] | None:
+    """How to pay the invoice's total, as issued (`balance`: its total; nothing to pay prints no block)."""
     currency = document.currency
-    if document.status == "cancelled":
+    if balance <= 0:
         return None
     rows = []
     if business.get("bank_account_holder") or business.get("bank_iban"):
@@ -518,19 +556,15 @@ def _payment_block(document: DocumentView, business: Mapping[str, Any], labels: 
         rows.append([labels["bic"], business["bank_bic"]])
     if document.number:
         rows.append([labels["payment_reference"], document.number])
-    if balance <= 0:
-        message = labels["paid_in_full"]
-    elif document.due_date:
+    if document.due_date:
         message = labels["payment_due"].format(amount=money(balance, currency, locale),
                                                date=date_text(document.due_date, locale))
     else:
         message = labels["payment_now"].format(amount=money(balance, currency, locale))
-    qr = None
-    if balance > 0:
-        qr = epc_payload(name=business.get("bank_account_holder") or business.get("name") or "",
-                         iban=business.get("bank_iban") or "", bic=business.get("bank_bic") or "", amount=balance,
-                         reference=document.number or "", currency=currency)
-    return {"message": message, "rows": rows if balance > 0 else [], "qr_payload": qr, "qr_svg": None,
+    qr = epc_payload(name=business.get("bank_account_holder") or business.get("name") or "",
+                     iban=business.get("bank_iban") or "", bic=business.get("bank_bic") or "", amount=balance,
+                     reference=document.number or "", currency=currency)
+    return {"message": message, "rows": rows, "qr_payload": qr, "qr_svg": None,
             "qr_caption": labels["scan_to_pay"]}
 
 
@@ -790,8 +824,8 @@ def facturx_xml(document: DocumentView, *, settings: Mapping[str, Any] | None = 
 
     Line discounts (and the document discount, already spread over the lines) become
     line allowances, so each line reads price x quantity - allowance = net. VAT is
-    broken down per category and rate; amounts already paid or credited are the
-    prepaid amount, so the amount due equals the PDF's balance.
+    broken down per category and rate. No prepaid amount: the XML is part of the document
+    of record, which says what was invoiced, not what has been paid since.
     """
     problem = facturx_problem(document)
     if problem:
@@ -908,7 +942,8 @@ def facturx_xml(document: DocumentView, *, settings: Mapping[str, Any] | None = 
         if category != "O":
             _el(node, "ram:RateApplicablePercent", _rate(rate))
     total = line_total + tax_total
-    prepaid = Decimal(0) if credit_note else document.paid + document.credited
+    # Embedded in the document of record: what was invoiced, never what has been paid since.
+    prepaid = Decimal(0)
     due = total - prepaid
     terms = document.terms.strip()
     if credit_note and not terms:  # BR-CO-25: an amount due needs terms or a due date

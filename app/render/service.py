@@ -11,15 +11,18 @@
   thread-safe); Typst releases the GIL, so threads render in parallel.
 - Issued invoices and credit notes are PDF/A-3b with the Factur-X XML attached and
   the Factur-X XMP metadata added (unless turned off in settings).
-- An issued document's PDF is kept in the data folder's cache, keyed by the document,
-  the templates' hash and a digest of what is printed (payments change "paid" and
-  "balance due"; a cancellation adds its watermark), so it renders once.
+- An issued document's PDF is its document of record: rendered once, inside the issuing
+  transaction (a document that cannot be printed is not issued: `_make_record_at_issue`), kept at
+  `attachments/records/<sha256>.pdf` (backups carry attachments/) with its hash in
+  `document_record`, and served byte for byte by every download, email, ZIP and accountant
+  package ever after. Documents issued before records were kept get theirs on first use.
+  Payments and a cancellation never change it (a receipt or the statement says what was paid).
+- Drafts render every time (watermarked); nothing of theirs is kept.
 """
 
 from __future__ import annotations
 
 import asyncio
-import dataclasses
 import hashlib
 import io
 import json
@@ -31,7 +34,7 @@ import tempfile
 import threading
 import time
 import zipfile
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import date, datetime
@@ -43,11 +46,11 @@ import segno
 import typst
 
 from app.clients import service as clients_service
-from app.common.logic import Page
+from app.common.logic import FieldError, Page, ValidationFailed
 from app.db import datafolder
 from app.documents import service as documents_service
 from app.documents.records import DocumentView
-from app.paths import FONTS_DIR, TYPST_DIR, ensure_private_dir
+from app.paths import FONTS_DIR, TYPST_DIR, ensure_private_dir, fsync_dir, fsync_file
 from app.receivables import service as receivables_service
 from app.receivables.logic import StatementView
 from app.render import logic
@@ -55,6 +58,7 @@ from app.settings import service as settings_service
 
 log = logging.getLogger("counterfoil.render")
 CACHE_FOLDER = ("cache", "pdf")
+RECORDS_FOLDER = ("attachments", "records")   # the documents of record, named by their sha256
 ROOTS_FOLDER = ("cache", "typst")   # the render roots: what Typst may read
 ASSETS_FOLDER = "assets"            # in a root: the files the data points at (the logo)
 STALE_ROOT_S = 300                  # a root no longer current is removed once this old
@@ -340,8 +344,8 @@ def template_hash() -> str:
 
 def custom_templates_hash(template_dir: Path | None) -> str:
     """A digest of the user's template folder (every file's name and content: a template may show an
-    image of its folder), "" when none are used: part of the PDF cache key and of the render root's
-    name, so an edit shows in the next PDF."""
+    image of its folder), "" when none are used: part of the render root's name, so an edit shows in
+    the next PDF rendered (a draft's, or a document issued from then on)."""
     if template_dir is None or not template_dir.is_dir():
         return ""
     digest = hashlib.sha256()
@@ -419,7 +423,7 @@ def _with_qr(data: dict[str, Any]) -> dict[str, Any]:
 
 @dataclass
 class RenderJob:
-    """Everything one PDF needs: the template's data, the XML, where the result is kept."""
+    """Everything one PDF needs: the template's data and the XML."""
 
     document_id: int
     template: str
@@ -427,7 +431,6 @@ class RenderJob:
     facturx_xml: bytes | None
     timestamp: int | None
     filename: str
-    cache_path: Path | None = None
     template_dir: Path | None = None
     roots_dir: Path | None = None
     assets: dict[str, Path] | None = None   # the logo: virtual path in the root -> its file
@@ -451,45 +454,19 @@ def _logo_for(document: DocumentView, settings: Mapping[str, Any], attachments_d
 
 
 def document_job(document: DocumentView, settings: Mapping[str, Any], client: Mapping[str, Any] | None, *,
-                 attachments_dir: Path | None, cache_dir: Path | None, template_dir: Path | None = None,
+                 attachments_dir: Path | None, template_dir: Path | None = None,
                  roots_dir: Path | None = None) -> RenderJob:
-    """No database: the data dict, the XML and QR code, the cache file (runs in a worker thread)."""
+    """No database: the data dict, the XML and QR code (runs in a worker thread)."""
     xml = None
     if settings.get("facturx_enabled", True) and logic.facturx_problem(document) is None:
         xml = logic.facturx_xml(document, settings=settings, client=client)
     logo = _logo_for(document, settings, attachments_dir)
     data = _with_qr(logic.document_data(document, settings=settings, client=client, logo=asset_path(logo),
                                         facturx=xml is not None))
-    job = RenderJob(document_id=document.id, template=logic.TEMPLATES[document.doc_type], data=data,
-                    facturx_xml=xml, timestamp=_timestamp(document.issued_at),
-                    filename=logic.pdf_filename(document),
-                    cache_path=cache_path_of(document, settings, logo, cache_dir, template_dir),
-                    template_dir=template_dir, roots_dir=roots_dir, assets=assets_for(logo))
-    return job
-
-
-# What a document's PDF shows besides its frozen content: these settings (a language fallback,
-# the default footer, the e-invoice switch). Fields that change without changing the PDF are left out.
-CACHE_SETTINGS = ("default_locale", "invoice_footer", "facturx_enabled")
-VOLATILE_FIELDS = {"shown_status", "updated_at", "sent_at", "decided_at"}
-
-
-def cache_path_of(document: DocumentView, settings: Mapping[str, Any], logo: str | None,
-                  cache_dir: Path | None, template_dir: Path | None = None) -> Path | None:
-    """Where an issued document's PDF is kept: its id, the templates' hash and a digest of what
-    it prints (payments, a cancellation, the logo and the switches above change the file). Drafts
-    are never kept. Cheap: nothing is formatted to find a cached PDF."""
-    if cache_dir is None or document.status == "draft":
-        return None
-    digest = hashlib.sha256(template_hash().encode())
-    digest.update(custom_templates_hash(template_dir).encode())   # the user's templates, when used
-    digest.update(json.dumps({k: v for k, v in dataclasses.asdict(document).items() if k not in VOLATILE_FIELDS},
-                             sort_keys=True, default=str).encode())
-    digest.update(json.dumps([settings.get(k) for k in CACHE_SETTINGS], default=str).encode())
-    if logo:
-        stat = Path(logo).stat()
-        digest.update(f"{logo}:{stat.st_mtime_ns}:{stat.st_size}".encode())
-    return cache_dir / f"{document.doc_type}-{document.id}-{digest.hexdigest()[:24]}.pdf"
+    return RenderJob(document_id=document.id, template=logic.TEMPLATES[document.doc_type], data=data,
+                     facturx_xml=xml, timestamp=_timestamp(document.issued_at),
+                     filename=logic.pdf_filename(document),
+                     template_dir=template_dir, roots_dir=roots_dir, assets=assets_for(logo))
 
 
 def _finish_facturx(pdf: bytes) -> bytes:
@@ -508,45 +485,144 @@ def _finish_facturx(pdf: bytes) -> bytes:
             return out.getvalue()
 
 
-def render_job_sync(job: RenderJob) -> bytes:
-    """Render (or read from the cache) one document's PDF. Runs in a worker thread."""
-    if job.cache_path is not None and job.cache_path.is_file():
-        return job.cache_path.read_bytes()
+def render_job_sync(job: RenderJob, *, strict: bool = False) -> bytes:
+    """Render one document's PDF. Runs in a worker thread.
+
+    `strict` (the render of record at issue): PDF/A-3b even without an e-invoice, so that a character
+    no bundled font has is an error (Typst then names it) instead of an empty box on paper."""
     if job.facturx_xml is not None:
         pdf = render_pdf_sync(job.template, job.data, extra_inputs={"facturx": job.facturx_xml.decode("utf-8")},
                               pdf_standards=["a-3b"], timestamp=job.timestamp, template_dir=job.template_dir,
                               roots_dir=job.roots_dir, assets=job.assets)
-        pdf = _finish_facturx(pdf)
-    else:
-        pdf = render_pdf_sync(job.template, job.data, timestamp=job.timestamp, template_dir=job.template_dir,
-                              roots_dir=job.roots_dir, assets=job.assets)
-    if job.cache_path is not None:
-        _store(job.cache_path, pdf)
-    return pdf
-
-
-def _store(path: Path, pdf: bytes) -> None:
-    """Keep a rendered PDF in the cache. Only a saving: a full disk or a folder that cannot be written
-    leaves the PDF uncached (and no `.part` behind), never unanswered."""
-    temporary: str | None = None
-    try:
-        ensure_private_dir(path.parent)
-        prefix = path.name.rsplit("-", 1)[0] + "-"
-        for old in path.parent.glob(prefix + "*.pdf"):  # earlier renders of the same document
-            if old != path:
-                old.unlink(missing_ok=True)
-        fd, temporary = tempfile.mkstemp(dir=path.parent, suffix=".part")
-        with os.fdopen(fd, "wb") as handle:
-            handle.write(pdf)
-        os.replace(temporary, path)
-    except OSError as error:
-        log.warning("could not keep the PDF in the cache (%s): %s", path.parent, error)
-        if temporary is not None:
-            Path(temporary).unlink(missing_ok=True)
+        return _finish_facturx(pdf)
+    return render_pdf_sync(job.template, job.data, pdf_standards=["a-3b"] if strict else None,
+                           timestamp=job.timestamp, template_dir=job.template_dir, roots_dir=job.roots_dir,
+                           assets=job.assets)
 
 
 def cache_dir_of(data_dir: Path) -> Path:
     return _cache_base(data_dir).joinpath(*CACHE_FOLDER)
+
+
+# -- the document of record ------------------------------------------------------------
+
+class RecordProblem(RenderError):
+    """The stored PDF of an issued document is missing or no longer the bytes recorded: it is never
+    silently rendered again (that would not be the document the client received)."""
+
+
+def records_dir_of(data_dir: Path) -> Path:
+    return data_dir.joinpath(*RECORDS_FOLDER)
+
+
+_SHA256 = re.compile(r"[0-9a-f]{64}")
+
+
+def record_file(records_dir: Path, sha256: str) -> Path:
+    """Where the PDF of that hash is kept; the name is derived from the hash, never read from the database."""
+    if not _SHA256.fullmatch(sha256 or ""):
+        raise RecordProblem(f"the recorded hash {sha256[:80]!r} is not a SHA-256")
+    return records_dir / f"{sha256}.pdf"
+
+
+def write_record_file(records_dir: Path, pdf: bytes) -> str:
+    """Keep `pdf` as `<sha256>.pdf`, durably (written aside, fsynced, renamed, folder fsynced); returns the
+    hash. A file already there with that name holds those bytes (the name is their hash): kept as it is."""
+    sha256 = hashlib.sha256(pdf).hexdigest()
+    target = record_file(records_dir, sha256)
+    ensure_private_dir(records_dir)
+    if target.is_file() and hashlib.sha256(target.read_bytes()).hexdigest() == sha256:
+        return sha256
+    fd, temporary = tempfile.mkstemp(dir=records_dir, prefix=".", suffix=".part")
+    try:
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(pdf)
+        os.chmod(temporary, 0o600)
+        fsync_file(Path(temporary))
+        os.replace(temporary, target)
+    except BaseException:
+        Path(temporary).unlink(missing_ok=True)
+        raise
+    fsync_dir(records_dir)
+    return sha256
+
+
+def read_record_file(records_dir: Path, record: Mapping[str, Any], name: str) -> bytes:
+    """The stored bytes of a document of record, checked against the recorded hash."""
+    path = record_file(records_dir, str(record["sha256"]))
+    try:
+        content = path.read_bytes()
+    except FileNotFoundError:
+        raise RecordProblem(f"The stored PDF of {name} ({path}) is missing. Restore it from a backup; "
+                            "`counterfoil check` lists every document whose file is missing or changed.") from None
+    if hashlib.sha256(content).hexdigest() != record["sha256"]:
+        raise RecordProblem(f"The stored PDF of {name} ({path}) is not the one recorded at issue (its SHA-256 "
+                            "differs). Restore it from a backup; `counterfoil check` lists every such document.")
+    return content
+
+
+def check_record_files(data_dir: Path, records: Sequence[Mapping[str, Any]]) -> list[tuple[Mapping[str, Any], str]]:
+    """For `counterfoil check`: each record (with the document's `name`) whose file is missing or changed."""
+    problems = []
+    for record in records:
+        try:
+            read_record_file(records_dir_of(data_dir), record, str(record["name"]))
+        except RecordProblem as problem:
+            problems.append((record, str(problem)))
+    return problems
+
+
+# -- preflight: what a refused render means -------------------------------------------------
+
+_MISSING_GLYPH = re.compile(r'the text `"((?:[^"\\]|\\.)*)"` could not be displayed with font `"([^"]*)"`')
+_IMAGE_REFUSED = ("failed to decode image", "unknown image format", "failed to load image")
+_TYPST_ESCAPE = re.compile(r"\\u\{([0-9a-fA-F]+)\}|\\(.)")
+
+
+def _typst_string(text: str) -> str:
+    r"""A Typst string literal's content, unescaped (`\u{1f680}` -> the character)."""
+    def one(match: re.Match[str]) -> str:
+        if match.group(1):
+            return chr(int(match.group(1), 16))
+        return {"n": "\n", "t": "\t", "r": "\r"}.get(match.group(2), match.group(2))
+    return _TYPST_ESCAPE.sub(one, text)
+
+
+def refusal_of(error: RenderError, data: Mapping[str, Any], document: DocumentView) -> ValidationFailed:
+    """Why issuing is refused, naming the field: a character no bundled font has (which field holds it),
+    the logo, or the template (Typst's own message)."""
+    missing = _MISSING_GLYPH.search(error.diagnostic or str(error))
+    if missing:
+        text = _typst_string(missing.group(1))
+        field, label = logic.field_holding(text, document, data)
+        return ValidationFailed([FieldError(field, logic.unprintable_message(label, text, missing.group(2)))])
+    diagnostic = error.diagnostic or str(error)
+    if data.get("business", {}).get("logo") and (f"/{ASSETS_FOLDER}/" in diagnostic
+                                                 or any(marker in diagnostic for marker in _IMAGE_REFUSED)):
+        return ValidationFailed([FieldError("logo", "The logo cannot be printed: Typst refuses the image "
+                                                    f"({diagnostic.splitlines()[0]}). Upload it again in Settings; "
+                                                    "nothing was issued.")])
+    return ValidationFailed([FieldError("template", f"The document cannot be printed, so it is not issued. {error}")])
+
+
+async def _make_record_at_issue(document_id: int) -> None:
+    """The issue hook: inside the issuing transaction, render the document as issued, keep the file and
+    record its hash. A render that fails refuses the issue (the transaction rolls back: no number, no
+    ledger entry, no trail entry)."""
+    data_dir = datafolder.WATCH.data_dir
+    inputs = await _inputs(document_id, None, data_dir)
+    try:
+        pdf = await asyncio.to_thread(lambda: render_job_sync(inputs.job(), strict=True))
+    except RenderError as error:
+        job = await asyncio.to_thread(inputs.job)
+        raise refusal_of(error, job.data, inputs.document) from error
+    if data_dir is None or inputs.records_dir is None:
+        return   # no data folder (a bare engine): printed, so issued; nowhere to keep the file
+    sha256 = await asyncio.to_thread(write_record_file, inputs.records_dir, pdf)
+    await documents_service.keep_document_record(document_id, sha256=sha256, size=len(pdf), origin="issue")
+
+
+documents_service.register_issue_hook(_make_record_at_issue)
 
 
 @dataclass
@@ -557,26 +633,32 @@ class DocumentInputs:
     settings: Mapping[str, Any]
     client: Mapping[str, Any] | None
     attachments_dir: Path | None
-    cache_dir: Path | None
     template_dir: Path | None = None
     roots_dir: Path | None = None
+    records_dir: Path | None = None
+    record: Mapping[str, Any] | None = None   # the stored PDF's row, when the document has one
 
     @property
     def filename(self) -> str:
         return logic.pdf_filename(self.document)
 
+    @property
+    def needs_record(self) -> bool:
+        """Issued before records were kept: its first render becomes its record."""
+        return self.document.status != "draft" and self.record is None and self.records_dir is not None
+
     def job(self) -> RenderJob:
         return document_job(self.document, self.settings, self.client, attachments_dir=self.attachments_dir,
-                            cache_dir=self.cache_dir, template_dir=self.template_dir, roots_dir=self.roots_dir)
+                            template_dir=self.template_dir, roots_dir=self.roots_dir)
 
 
 def _inputs_of(document: DocumentView, settings: Mapping[str, Any], client: Mapping[str, Any] | None,
-               data_dir: Path | None) -> DocumentInputs:
+               data_dir: Path | None, record: Mapping[str, Any] | None = None) -> DocumentInputs:
     return DocumentInputs(document=document, settings=settings, client=client,
                           attachments_dir=data_dir / "attachments" if data_dir else None,
-                          cache_dir=cache_dir_of(data_dir) if data_dir else None,
                           template_dir=template_dir_for(settings, data_dir),
-                          roots_dir=roots_dir_of(data_dir) if data_dir else None)
+                          roots_dir=roots_dir_of(data_dir) if data_dir else None,
+                          records_dir=records_dir_of(data_dir) if data_dir else None, record=record)
 
 
 async def _inputs(document_id: int, doc_type: str | None, data_dir: Path | None,
@@ -584,7 +666,8 @@ async def _inputs(document_id: int, doc_type: str | None, data_dir: Path | None,
     document = await documents_service.get_document(document_id, doc_type)
     settings = settings or await settings_service.get_settings()
     client = None if document.snapshot else (await clients_service.get_client(document.client_id)).as_mapping()
-    return _inputs_of(document, settings, client, data_dir)
+    record = await documents_service.document_record(document_id) if document.status != "draft" else None
+    return _inputs_of(document, settings, client, data_dir, record)
 
 
 async def _many_inputs(document_ids: list[int], doc_type: str, data_dir: Path | None,
@@ -595,18 +678,36 @@ async def _many_inputs(document_ids: list[int], doc_type: str, data_dir: Path | 
     for document in documents:
         if not document.snapshot and document.client_id not in clients:
             clients[document.client_id] = (await clients_service.get_client(document.client_id)).as_mapping()
-    return [_inputs_of(d, settings, None if d.snapshot else clients[d.client_id], data_dir) for d in documents]
+    records = await documents_service.document_records([d.id for d in documents if d.status != "draft"])
+    return [_inputs_of(d, settings, None if d.snapshot else clients[d.client_id], data_dir, records.get(d.id))
+            for d in documents]
 
 
 def build_and_render_sync(inputs: DocumentInputs) -> bytes:
-    """Data, XML, QR and PDF of one document, all in the calling (worker) thread; a kept PDF
-    is read back without formatting anything."""
-    cached = cache_path_of(inputs.document, inputs.settings,
-                           _logo_for(inputs.document, inputs.settings, inputs.attachments_dir), inputs.cache_dir,
-                           inputs.template_dir)
-    if cached is not None and cached.is_file():
-        return cached.read_bytes()
+    """One document's PDF in the calling (worker) thread: an issued document's stored bytes, checked
+    against their hash; otherwise rendered (a draft; or an issued document that has no record yet,
+    which the caller then keeps with `keep_first_render`)."""
+    if inputs.record is not None and inputs.records_dir is not None:
+        return read_record_file(inputs.records_dir, inputs.record, inputs.document.number or inputs.filename)
     return render_job_sync(inputs.job())
+
+
+async def keep_first_render(inputs: DocumentInputs, pdf: bytes) -> bytes:
+    """A document issued before records were kept: its first render becomes its record, and the
+    recorded bytes are returned (another request may have recorded it first). A folder that cannot be
+    written (a read-only start) serves the render without keeping it."""
+    if not inputs.needs_record or inputs.records_dir is None:
+        return pdf
+    try:
+        sha256 = await asyncio.to_thread(write_record_file, inputs.records_dir, pdf)
+        record = await documents_service.keep_document_record(inputs.document.id, sha256=sha256, size=len(pdf),
+                                                              origin="first use")
+    except (OSError, datafolder.DataFolderProblem) as error:
+        log.warning("could not keep the PDF of %s as its record: %s", inputs.document.number, error)
+        return pdf
+    if record["sha256"] != sha256:
+        return await asyncio.to_thread(read_record_file, inputs.records_dir, record, inputs.document.number or "")
+    return pdf
 
 
 @dataclass
@@ -616,9 +717,11 @@ class RenderedPdf:
 
 
 async def document_pdf(document_id: int, *, doc_type: str | None = None, data_dir: Path | None = None) -> RenderedPdf:
-    """The PDF of a quote, invoice or credit note (NotFound if the id is not of that type)."""
+    """The PDF of a quote, invoice or credit note (NotFound if the id is not of that type): an issued
+    one's document of record, a draft's fresh render."""
     inputs = await _inputs(document_id, doc_type, data_dir)
-    return RenderedPdf(content=await asyncio.to_thread(build_and_render_sync, inputs), filename=inputs.filename)
+    content = await asyncio.to_thread(build_and_render_sync, inputs)
+    return RenderedPdf(content=await keep_first_render(inputs, content), filename=inputs.filename)
 
 
 async def document_print_data(document_id: int, *, data_dir: Path | None = None) -> dict[str, Any]:
@@ -666,7 +769,7 @@ async def document_ids(doc_type: str, *, status: str = "", client_id: int | None
 
 async def render_documents(doc_type: str, ids: list[int], *, data_dir: Path, on_document: DocumentHook,
                            on_progress: ProgressHook | None = None) -> int:
-    """Render the PDFs of `ids` (or read them from the cache) and hand each to `on_document(filename,
+    """Render the PDFs of `ids` (an issued document's stored bytes) and hand each to `on_document(filename,
     pdf)` in the order of `ids`, with unique file names; `on_progress(done, total)` after each one.
 
     Rendering runs on one thread per core, each with its own compiler; the database reads and the
@@ -687,6 +790,7 @@ async def render_documents(doc_type: str, ids: list[int], *, data_dir: Path, on_
             inputs, future = pending[0]
             content = await future
             pending.pop(0)
+            content = await keep_first_render(inputs, content)
             filename = inputs.filename
             if filename in used:
                 filename = filename.removesuffix(".pdf") + f"_{inputs.document.id}.pdf"

@@ -16,7 +16,7 @@ import pytest
 from app.clients.records import ClientView
 from app.receivables import logic
 from tests.conftest import run
-from tests.http.support import make_client
+from tests.http.support import backdated, make_client
 
 TODAY = datetime.now(UTC).date()
 
@@ -29,7 +29,7 @@ def invoice(client: ClientView, total: str, days_past_due: int, *, currency: str
         "client_id": client.id, "currency": currency, "terms_days": 0,
         "issue_date": (TODAY - timedelta(days=days_past_due)).isoformat(),
         "lines": [{"description": "Work", "quantity": "1", "unit_price": total, "taxes": []}]}))
-    return run(service.issue(draft.id)) if issue else draft
+    return run(service.issue(draft.id, **backdated(draft.issue_date))) if issue else draft
 
 
 @pytest.fixture
@@ -39,16 +39,17 @@ def owing(config) -> dict[str, dict[str, Any]]:
 
     clients = {name: make_client(name=name, currency="EUR" if name == "Gamma" else "CAD")
                for name in ("Alpha", "Beta", "Gamma", "Delta", "Epsilon", "Zeta", "Eta", "Theta")}
+    # Issued oldest first: numbers follow dates.
     invoice(clients["Alpha"], "100.00", 120)                                            # over 90: 100
+    paid = invoice(clients["Theta"], "40.00", 100)
     invoice(clients["Beta"], "50.00", 95)
-    invoice(clients["Beta"], "500.00", 0)                                               # over 90: 50, total 550
     invoice(clients["Gamma"], "70.00", 91, currency="EUR")                              # over 90: 70 EUR
     invoice(clients["Delta"], "10.00", 75)                                              # 61-90: 10
     invoice(clients["Epsilon"], "1000.00", 10)                                          # 1-30: 1000
+    invoice(clients["Beta"], "500.00", 0)                                               # over 90: 50, total 550
     invoice(clients["Zeta"], "2000.00", 0)                                              # current: 2000
     invoice(clients["Eta"], "5.00", 0)                                                  # current: 5
     invoice(clients["Eta"], "9.00", 200, issue=False)                                   # a draft: not owed
-    paid = invoice(clients["Theta"], "40.00", 100)
     run(payments_service.record_payment(paid.id, {"amount": "40.00"}))               # paid: not listed
     return clients
 

@@ -7,7 +7,7 @@ from app.backup import service as backup_service
 from app.config import Config
 from app.render import service as render_service
 from tests.conftest import run
-from tests.http.support import make_client
+from tests.http.support import field_errors, make_client
 from tests.http.test_render import business, new_invoice, text_of  # noqa: F401  (business is a fixture)
 
 PASSPHRASE = "correct horse battery staple"
@@ -20,10 +20,12 @@ def marked(marker: str) -> str:
             f"#render(json(bytes(sys.inputs.data)) + (notes: \"{marker}\"))\n")
 
 
-def an_invoice(api) -> dict:
+def an_invoice(api, *, issue: bool = True) -> dict:
+    """An invoice of two lines; a draft (`issue=False`) renders anew each time, as the templates now are
+    (an issued one's PDF is its document of record, made once)."""
     client = make_client(name="Globex GmbH", language="en", country="DE", address_line1="Ring 1",
                          postal_code="50667", city="Köln")
-    return new_invoice(api, client, lines=2)
+    return new_invoice(api, client, lines=2, issue=issue)
 
 
 def test_copy_switch_edit_break_and_switch_back(browser, api, business, config: Config):
@@ -45,7 +47,7 @@ def test_copy_switch_edit_break_and_switch_back(browser, api, business, config: 
     browser.post("/settings/templates/copy")
     assert "CUSTOM-MARKER-ONE" in (folder / "invoice.typ").read_text()
 
-    invoice = an_invoice(api)
+    invoice = an_invoice(api, issue=False)
     url = f"/api/v1/invoices/{invoice['id']}/pdf"
     default = api.get(url)
     assert default.status_code == 200 and "CUSTOM-MARKER" not in text_of(default.content)   # switch is off
@@ -56,7 +58,7 @@ def test_copy_switch_edit_break_and_switch_back(browser, api, business, config: 
     custom = api.get(url)
     assert custom.status_code == 200 and "CUSTOM-MARKER-ONE" in text_of(custom.content)
 
-    # An edit shows in the next PDF, though the issued invoice's PDF is cached.
+    # An edit shows in the next PDF.
     (folder / "invoice.typ").write_text(marked("CUSTOM-MARKER-TWO"))
     again = text_of(api.get(url).content)
     assert "CUSTOM-MARKER-TWO" in again and "CUSTOM-MARKER-ONE" not in again
@@ -105,12 +107,16 @@ def test_a_backup_keeps_the_templates_and_leaves_the_cache_out(api, business, co
     api.patch("/api/v1/settings", json={"use_custom_templates": True})
     invoice = an_invoice(api)
     assert api.get(f"/api/v1/invoices/{invoice['id']}/pdf").status_code == 200
-    assert list((config.data_dir / "cache" / "pdf").glob("*.pdf"))   # a cached PDF exists
+    kept = list((config.data_dir / "attachments" / "records").glob("*.pdf"))   # its document of record
+    assert len(kept) == 1 and "BACKED-UP-MARKER" in text_of(kept[0].read_bytes())
+    assert api.get(f"/api/v1/invoices/{an_invoice(api, issue=False)['id']}/pdf").status_code == 200
+    assert (config.data_dir / "cache" / "typst").is_dir()   # a render root: a cache, never backed up
 
     result = backup_service.export_bundle(config, tmp_path / "backup.counterfoil", PASSPHRASE)
     paths = [entry["path"] for entry in result.manifest["files"]]
     assert "templates/invoice.typ" in paths and "templates/lib/style.typ" in paths
     assert not any(path.startswith("cache/") for path in paths)
+    assert f"attachments/records/{kept[0].name}" in paths
 
     target = Config(data_dir=tmp_path / "restored")
     staged = backup_service.stage_bundle(target, result.path, PASSPHRASE)
@@ -118,6 +124,7 @@ def test_a_backup_keeps_the_templates_and_leaves_the_cache_out(api, business, co
     assert (target.data_dir / "templates" / "invoice.typ").read_text() == edited
     assert (target.data_dir / "templates" / "lib" / "document.typ").is_file()
     assert not (target.data_dir / "cache").exists()
+    assert (target.data_dir / "attachments" / "records" / kept[0].name).read_bytes() == kept[0].read_bytes()
 
     # Restored over a folder with other templates: the backup's come in, the old ones are kept beside.
     (target.data_dir / "templates" / "invoice.typ").write_text("// newer edit\n")
@@ -146,7 +153,7 @@ def test_a_template_reads_nothing_outside_its_own_folder(api, business, config: 
     (config.attachments_dir / "secret.txt").write_text(SECRET)
     (folder / "note.txt").write_text("A NOTE OF MY OWN")
     api.patch("/api/v1/settings", json={"use_custom_templates": True})
-    invoice = an_invoice(api)
+    invoice = an_invoice(api, issue=False)
     url = f"/api/v1/invoices/{invoice['id']}/pdf"
     for path in ("/etc/passwd", "../counterfoil.sqlite", "../secret.txt", "../../secret.txt",
                  "../../../secret.txt", "../../../../secret.txt", "/../../../../secret.txt",
@@ -171,8 +178,12 @@ def test_a_link_in_the_templates_folder_is_refused(api, business, config: Config
     folder = config.data_dir / "templates"
     os.symlink(config.database_path, folder / "data.txt")
     api.patch("/api/v1/settings", json={"use_custom_templates": True})
-    refused = api.get(f"/api/v1/invoices/{an_invoice(api)['id']}/pdf")
+    draft = an_invoice(api, issue=False)
+    refused = api.get(f"/api/v1/invoices/{draft['id']}/pdf")
     assert refused.status_code == 422 and "holds a link (data.txt)" in refused.json()["detail"]
+    # Nor is a document issued that could not be printed.
+    not_issued = api.post(f"/api/v1/invoices/{draft['id']}/issue")
+    assert not_issued.status_code == 422 and "holds a link (data.txt)" in field_errors(not_issued)["template"]
 
 
 def test_the_render_root_holds_the_templates_and_the_logo_only(api, business, browser, config: Config):

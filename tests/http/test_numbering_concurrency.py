@@ -46,7 +46,8 @@ def make_drafts(server: Server, how_many: int, **fields: Any) -> list[int]:
     return ids
 
 
-def issue_at_once(server: Server, ids: list[int], go: threading.Barrier) -> list[httpx.Response]:
+def issue_at_once(server: Server, ids: list[int], go: threading.Barrier,
+                  body: dict[str, Any] | None = None) -> list[httpx.Response]:
     """One thread and one TCP connection per request, all released by the same barrier."""
     results: list[Any] = [None] * len(ids)
 
@@ -55,7 +56,7 @@ def issue_at_once(server: Server, ids: list[int], go: threading.Barrier) -> list
             api.get("/health")  # connect first, so the requests themselves leave together
             go.wait(timeout=60)
             try:
-                results[index] = api.post(f"/api/v1/invoices/{document_id}/issue")
+                results[index] = api.post(f"/api/v1/invoices/{document_id}/issue", json=body)
             except Exception as error:  # reported below, with the others
                 results[index] = error
 
@@ -111,6 +112,7 @@ import asyncio, json, sys
 from pathlib import Path
 from app.config import Config
 from app.db.lifecycle import open_database
+from datetime import date
 from app.documents import service
 
 async def main():
@@ -118,7 +120,7 @@ async def main():
     ids = json.loads(sys.argv[2])
     print("ready", flush=True)
     sys.stdin.readline()
-    issued = await asyncio.gather(*(service.issue(i) for i in ids))
+    issued = await asyncio.gather(*(service.issue(i, issue_date=date(2020, 6, 1), backdate=True) for i in ids))
     print(json.dumps([doc.number for doc in issued]), flush=True)
 
 asyncio.run(main())
@@ -127,7 +129,7 @@ asyncio.run(main())
 
 def test_two_processes_issuing_at_once_share_one_series(server: Server):
     """6 issues over HTTP (the server's process) and 6 from another process on the same file, together."""
-    year = 2020  # dated invoices: their own series, apart from the other test's
+    year = 2020  # back-dated invoices: their own series, apart from the other test's
     ids = make_drafts(server, 12, issue_date="2020-06-01")
     over_http, elsewhere = ids[:6], ids[6:]
     other = subprocess.Popen([sys.executable, "-c", ISSUER, str(server.data_dir), json.dumps(elsewhere)], cwd=REPO,
@@ -136,7 +138,8 @@ def test_two_processes_issuing_at_once_share_one_series(server: Server):
         assert other.stdout.readline().strip() == "ready", other.stderr.read()
         go = threading.Barrier(len(over_http) + 1)
         results: list[list[httpx.Response]] = []
-        firing = threading.Thread(target=lambda: results.append(issue_at_once(server, over_http, go)))
+        backdated = {"issue_date": "2020-06-01", "backdate": True}
+        firing = threading.Thread(target=lambda: results.append(issue_at_once(server, over_http, go, backdated)))
         firing.start()
         go.wait(timeout=60)  # the HTTP requests leave as the other process starts issuing
         other.stdin.write("go\n")

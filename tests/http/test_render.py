@@ -1,5 +1,5 @@
 """PDFs over HTTP: invoice, quote and credit note PDFs, Factur-X inside (PDF/A-3, XMP, XSD),
-the EPC QR read back from the rendered page, the cache, the print view, the ZIP, statements."""
+the EPC QR read back from the rendered page, the document of record, the print view, the ZIP, statements."""
 
 from __future__ import annotations
 
@@ -140,24 +140,29 @@ def test_no_girocode_for_other_currencies(api, business, tmp_path):
     assert "$" in text_of(pdf)
 
 
-def test_issued_pdfs_are_cached_until_the_templates_change(api, business, config: Config, monkeypatch):
+def test_an_issued_pdf_is_its_document_of_record_whatever_the_templates_do_later(api, business, config: Config,
+                                                                               monkeypatch):
+    import hashlib
+    import sqlite3
+
     from app.render import service
 
     client = make_client(name="Hooli", language="fr", country="FR")
     invoice = new_invoice(api, client)
+    row = sqlite3.connect(config.database_path).execute(
+        "SELECT sha256, size, origin FROM document_record WHERE document = ?", (invoice["id"],)).fetchone()
+    assert row is not None and row[2] == "issue"
+    stored = config.data_dir / "attachments" / "records" / f"{row[0]}.pdf"
+    assert stored.is_file() and hashlib.sha256(stored.read_bytes()).hexdigest() == row[0]
+    assert stored.stat().st_size == row[1] and oct(stored.stat().st_mode & 0o777) == "0o600"
     first = api.get(f"/api/v1/invoices/{invoice['id']}/pdf").content
-    cached = list((config.data_dir / "cache" / "pdf").glob(f"invoice-{invoice['id']}-*.pdf"))
-    assert len(cached) == 1 and cached[0].read_bytes() == first
+    assert first == stored.read_bytes()
     calls = []
     original = service.render_pdf_sync
     monkeypatch.setattr(service, "render_pdf_sync", lambda *a, **k: calls.append(a) or original(*a, **k))
-    assert api.get(f"/api/v1/invoices/{invoice['id']}/pdf").content == first
-    assert calls == []  # served from the cache
     monkeypatch.setattr(service, "template_hash", lambda: "a-new-template")
-    again = api.get(f"/api/v1/invoices/{invoice['id']}/pdf").content
-    assert len(calls) == 1 and text_of(again) == text_of(first)
-    now = list((config.data_dir / "cache" / "pdf").glob(f"invoice-{invoice['id']}-*.pdf"))
-    assert len(now) == 1 and now != cached  # the old render is gone
+    assert api.get(f"/api/v1/invoices/{invoice['id']}/pdf").content == first
+    assert calls == []  # never rendered again: the stored bytes are the document
 
 
 def test_a_draft_is_watermarked_and_never_cached_nor_an_e_invoice(api, business, config: Config):
@@ -169,27 +174,31 @@ def test_a_draft_is_watermarked_and_never_cached_nor_an_e_invoice(api, business,
     assert not list((config.data_dir / "cache" / "pdf").glob("*.pdf")) if (config.data_dir / "cache").exists() else True
 
 
-def test_a_cancelled_invoice_is_watermarked(api, business):
+def test_a_cancelled_invoice_keeps_its_pdf_and_its_credit_note_has_its_own(api, business):
     client = make_client(name="Umbrella", language="fr", country="FR")
     invoice = new_invoice(api, client)
     before = api.get(f"/api/v1/invoices/{invoice['id']}/pdf").content
-    assert "ANNULÉE" not in squashed(before)
     response = api.post(f"/api/v1/invoices/{invoice['id']}/cancel", json={"reason": "Mauvais client"})
     assert response.status_code == 200, response.text
     after = api.get(f"/api/v1/invoices/{invoice['id']}/pdf").content
-    assert "ANNULÉE" in squashed(after) and "Annulée : Mauvais client" in text_of(after).replace("\xa0", " ")
+    assert after == before and "ANNULÉE" not in squashed(after)   # the record stays as issued
+    credit = api.get(f"/api/v1/credit-notes?client_id={client.id}").json()["items"][0]
+    note = text_of(api.get(f"/api/v1/credit-notes/{credit['id']}/pdf").content).replace("\xa0", " ")
+    assert invoice["number"] in note and "Mauvais client" in note
 
 
-def test_the_settings_switch_turns_the_attachment_off(api, business):
+def test_the_settings_switch_turns_the_attachment_off_for_what_is_issued_next(api, business):
     client = make_client(name="Wayne", language="en", country="US")
     invoice = new_invoice(api, client)
     response = api.patch("/api/v1/settings", json={"facturx_enabled": False})
     assert response.status_code == 200 and response.json()["facturx_enabled"] is False
-    pdf = api.get(f"/api/v1/invoices/{invoice['id']}/pdf").content
-    found = embedded(pdf)
+    # Issued with its e-invoice inside: the document of record keeps it.
+    assert list(embedded(api.get(f"/api/v1/invoices/{invoice['id']}/pdf").content)["files"]) == ["factur-x.xml"]
+    later = new_invoice(api, client, issue_date="2026-03-03")
+    found = embedded(api.get(f"/api/v1/invoices/{later['id']}/pdf").content)
     assert found["files"] == {} and "fx:" not in found["xmp"]
     assert api.patch("/api/v1/settings", json={"facturx_enabled": True}).json()["facturx_enabled"] is True
-    assert list(embedded(api.get(f"/api/v1/invoices/{invoice['id']}/pdf").content)["files"]) == ["factur-x.xml"]
+    assert embedded(api.get(f"/api/v1/invoices/{later['id']}/pdf").content)["files"] == {}
 
 
 def test_quote_and_credit_note_pdfs(api, business, schematron):
@@ -289,7 +298,7 @@ def test_zip_of_a_filtered_list(api, business):
     initech = make_client(name="Initech", language="en", country="IE")
     first = new_invoice(api, globex)
     second = new_invoice(api, globex, issue_date="2026-04-15")
-    third = new_invoice(api, initech)
+    third = new_invoice(api, initech, issue_date="2026-04-20")
     draft = new_invoice(api, globex, issue=False)
     response = api.get("/api/v1/invoices/export.zip")
     assert response.status_code == 200 and response.headers["content-type"] == "application/zip"
@@ -351,13 +360,13 @@ def test_a_paid_invoice_and_the_clients_statement(api, business, browser):
                     json={"amount": "500.00", "date": "2026-03-10", "reference": "SEPA 42"})
     assert paid.status_code == 201, paid.text
     after = api.get(f"/api/v1/invoices/{invoice['id']}/pdf").content
-    assert after != before  # the kept PDF follows the payment
+    assert after == before  # the document of record: a payment is told by the statement, not the invoice
     text = text_of(after).replace("\xa0", " ")
     balance = Decimal(invoice["total"]) - Decimal("500.00")
-    assert "Paid" in text and "Balance due" in text and f"€{balance:,.2f}" in text
+    assert "Paid" not in text and "Balance due" not in text and f"€{Decimal(invoice['total']):,.2f}" in text
     xml = embedded(after)["files"]["factur-x.xml"]["content"]
     totals = logic.facturx_totals(xml)
-    assert totals["TotalPrepaidAmount"] == Decimal("500.00") and totals["DuePayableAmount"] == balance
+    assert totals["TotalPrepaidAmount"] == 0 and totals["DuePayableAmount"] == Decimal(invoice["total"])
     response = api.get(f"/api/v1/clients/{client.id}/statement.pdf?from=2026-01-01&to=2026-12-31")
     assert response.status_code == 200, response.text
     assert response.headers["content-disposition"] == \

@@ -231,6 +231,8 @@ def _scenarios() -> dict[str, tuple[Scenario, str | None]]:
             quote.id)), "convert"),
         "app.documents.service.duplicate": (after(lambda w: w.invoice(), lambda w, doc: d.duplicate(doc.id)),
                                             "create"),
+        "app.documents.service.keep_document_record": (after(_unrecorded_invoice, lambda w, doc: (
+            d.keep_document_record(doc.id, sha256="0" * 64, size=1, origin="first use"))), "document of record"),
         "app.documents.service.set_next_number": (after(year, lambda w, y: d.set_next_number("invoice", y, 50)),
                                                   "create"),
         "app.documents.service.save_numbering": (after(year, lambda w, y: d.save_numbering(
@@ -302,6 +304,18 @@ NO_ENTRY = {
     "app.auth.service.end_session": "sessions are not audited (the sign-out ends one)",
     "app.auth.service.identity_for_token": "a token's last use is not recorded (it moves on every request)",
 }
+async def _unrecorded_invoice(world: World) -> Any:
+    """An invoice issued as before documents of record were kept (app.render's issue hook off)."""
+    from app.documents import service as documents_service
+
+    hooks = list(documents_service._issue_hooks)
+    documents_service._issue_hooks.clear()
+    try:
+        return await world.invoice()
+    finally:
+        documents_service._issue_hooks.extend(hooks)
+
+
 SCENARIOS = {**_scenarios(), **projects_scenarios()}   # projects and time: tests/service/audit_projects.py
 # Bookkeeping writes go through a helper that skips them on a read-only or gone data folder: the walk
 # sees the helper, and its callers are the ones with a scenario above.

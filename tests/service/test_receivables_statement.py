@@ -35,7 +35,7 @@ def invoice(client: dict[str, Any], total: str = "100.00", *, issued: str = "202
     draft = run(service.create_document("invoice", {
         "client_id": client.id, "currency": "EUR", "issue_date": issued, "terms_days": 30, "confirm_date": True,
         "lines": [{"description": "Bread", "quantity": "1", "unit_price": total, "taxes": []}]}))
-    return run(service.issue(draft.id))
+    return run(service.issue(draft.id, issue_date=date.fromisoformat(issued), backdate=True))
 
 
 def statement(client: dict[str, Any], date_to: str, date_from: str = "2025-01-01") -> logic.StatementView:
@@ -85,7 +85,7 @@ def test_a_credit_note_or_a_cancellation_after_the_end_does_not_reduce_it(client
         "client_id": client.id, "currency": "EUR", "invoice_id": credited.id, "issue_date": "2025-06-01",
         "confirm_date": True,
         "lines": [{"description": "Stale bread", "quantity": "1", "unit_price": "80.00", "taxes": []}]}))
-    run(documents.issue(note.id))
+    run(documents.issue(note.id, issue_date=date(2025, 6, 1), backdate=True))
     cancelled = invoice(client, "20.00", issued="2025-03-20")
     run(documents.cancel(cancelled.id, "sent twice"))   # cancelled today, long after 2025-03-31
     march = statement(client, "2025-03-31")

@@ -46,6 +46,14 @@ class DocumentIn(Body, omit_defaults=True):
     confirm_date: bool | UnsetType = UNSET
 
 
+class IssueIn(Body):
+    """Optional: issuing dates the document today; `issue_date` with `backdate: true` dates it earlier on
+    purpose (never before the latest date already issued in its series: 409 naming that date)."""
+
+    issue_date: date | None = None
+    backdate: bool = False
+
+
 class CancelIn(Body):
     reason: str = ""
 
@@ -129,10 +137,13 @@ def _routes(doc_type: str) -> list[Any]:
         await service.delete_draft(document_id)
 
     @post(f"{base}/{{document_id:int}}/issue", tags=tag, name=f"{doc_type}-issue", status_code=200)
-    async def issue(request: Request, document_id: int) -> DocumentOut:
-        """Assign the next number of the series and freeze the document."""
+    async def issue(request: Request, document_id: int, data: IssueIn | None = None) -> DocumentOut:
+        """Assign the next number of the series, date the document today (or back-date it) and freeze it;
+        its PDF is made and kept as the document of record (422 naming the field when it cannot be)."""
         await service.get_document(document_id, doc_type, with_lines=False)
-        return document_out(await service.issue(document_id, actor=actor_id(request)))
+        data = data or IssueIn()
+        return document_out(await service.issue(document_id, actor=actor_id(request), issue_date=data.issue_date,
+                                                backdate=data.backdate))
 
     @post(f"{base}/{{document_id:int}}/duplicate", tags=tag, name=f"{doc_type}-duplicate", status_code=201)
     async def duplicate(request: Request, document_id: int) -> DocumentOut:

@@ -20,7 +20,7 @@ from litestar.response import Template
 from app.auth import service as auth_service
 from app.clients import service as clients_service
 from app.clients.records import ClientView
-from app.common.logic import Conflict, FieldError, NotFound, ValidationFailed
+from app.common.logic import Conflict, FieldError, NotFound, ValidationFailed, optional_day
 from app.documents import logic, service
 from app.documents.logic import CREDIT_NOTE, INVOICE, QUOTE, STATUS_LABELS, TYPE_LABELS, TYPE_PATHS
 from app.documents.records import DocumentSummary, DocumentView
@@ -406,6 +406,7 @@ async def _view(request: Request, document_id: int, *, status_code: int = 200, p
     if doc_type == INVOICE and doc.status != "draft":
         payments = (await payments_service.list_payments(invoice_id=document_id, page=page_params(1, 100))).items
     mail_log = await mail_service.messages_for_document(document_id) if doc.status != "draft" else []
+    record = await service.document_record(document_id) if doc.status != "draft" else None
     einvoice = None
     if doc.status == "draft":  # a draft has no snapshot: its client is today's
         einvoice = await service.einvoice_warnings(client if isinstance(client, ClientView) else None,
@@ -417,7 +418,8 @@ async def _view(request: Request, document_id: int, *, status_code: int = 200, p
                 events=events, users=users, related=related, payments=payments, actions=actions,
                 status_labels=STATUS_LABELS, event_labels=EVENT_LABELS, type_label=TYPE_LABELS[doc_type],
                 base=f"/{TYPE_PATHS[doc_type]}", plural=PLURALS[doc_type], problem=problem, errors=errors or {},
-                values=values or {}, mail_log=mail_log, mail_status_labels=MAIL_STATUS_LABELS, einvoice=einvoice)
+                values=values or {}, mail_log=mail_log, mail_status_labels=MAIL_STATUS_LABELS, einvoice=einvoice,
+                record=record)
 
 
 @get("/documents/{document_id:int}")
@@ -443,8 +445,27 @@ async def _act(request: Request, document_id: int, action: Any, done: str, *, to
 
 @post("/documents/{document_id:int}/issue")
 async def issue_form(request: Request, document_id: int) -> Response:
-    return await _act(request, document_id, lambda: service.issue(document_id, actor=actor_id(request)),
-                      "Issued as {doc.number}. The number is final; correct it with a credit note if needed.")
+    """Issue, dated today; or, from the "Back-date…" form, with an earlier date the user ticks on purpose."""
+    data = await form_data(request)
+    backdating = "issue_date" in data
+    try:
+        issue_date = optional_day(data.get("issue_date"), "issue_date") if backdating else None
+        backdate = str(data.get("backdate") or "") in ("1", "on", "true")
+        doc = await service.issue(document_id, actor=actor_id(request), issue_date=issue_date, backdate=backdate)
+    except (Conflict, ValidationFailed) as refused:
+        values = {"issue_date": str(data.get("issue_date") or ""), "backdate": str(data.get("backdate") or "")}
+        if isinstance(refused, Conflict):
+            return await _view(request, document_id, status_code=409, problem=refused.detail,
+                               errors={"issue_date": refused.detail} if backdating else {}, values=values)
+        # The date fields are the back-date form's own (shown beside them); any other field (a line, the
+        # client, the template: what could not be printed) is named in the message at the top.
+        return await _view(request, document_id, status_code=422,
+                           problem="; ".join(e.message for e in refused.errors),
+                           errors={e.field: e.message for e in refused.errors if e.field in ("issue_date", "backdate")},
+                           values=values)
+    return redirect(f"/documents/{document_id}", request=request,
+                    flash=f"Issued as {doc.number}, dated {doc.issue_date.isoformat()}. The number is final; "
+                          "correct it with a credit note if needed.")
 
 
 @post("/documents/{document_id:int}/delete", opt=OWNER_ONLY)
