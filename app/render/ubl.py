@@ -232,7 +232,7 @@ def _party(parent: ET.Element, tag: str, party: Mapping[str, Any], *, seller: bo
             _el(address, element, party[key])
     _el(_el(address, "cac:Country"), "cbc:IdentificationCode", (party.get("country") or "").upper())
     registration = tax_registration(party.get("tax_number") or "")
-    if registration is not None and (registration[1] == "VA" and with_vat or registration[1] == "FC" and seller):
+    if registration is not None and ((registration[1] == "VA" and with_vat) or (registration[1] == "FC" and seller)):
         scheme = _el(node, "cac:PartyTaxScheme")
         _el(scheme, "cbc:CompanyID", registration[0])
         # BT-31/BT-48 is the VAT identifier; a seller's other tax registration (BT-32) is any other scheme.
@@ -403,7 +403,7 @@ def ubl_xml(document: DocumentView, *, settings: Mapping[str, Any], client: Mapp
                 _el(adjustment, "cbc:AllowanceChargeReason", "Rounding")
             _el(adjustment, "cbc:Amount", str(abs(ln.adjustment) if charge else ln.adjustment), currencyID=currency)
         item = _el(node, "cac:Item")
-        description = ln.line.description.strip()
+        description = _clean(ln.line.description).strip()
         if "\n" in description:
             _el(item, "cbc:Description", description)
         _el(item, "cbc:Name", (description.splitlines()[0][:200] if description else "") or "-")
