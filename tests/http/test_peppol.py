@@ -11,7 +11,7 @@ from lxml import etree
 
 from app.render import ubl
 from tests.http.support import create_via_api, field_errors, make_client, snapshot
-from tests.unit.test_ubl import X, rule_failures, xsd  # noqa: F401  (xsd: the UBL 2.1 schema, as a fixture)
+from tests.unit.test_ubl import X, official_rules, rule_failures, xsd  # noqa: F401  (fixtures)
 
 BELGIAN_SELLER = {
     "name": "Brasserie Numérique SRL", "address_line1": "Rue de la Loi 16", "postal_code": "1000", "city": "Bruxelles",
@@ -180,3 +180,32 @@ def test_the_document_page_downloads_it_or_says_what_is_missing(browser, api, se
     draft = create_via_api(api, "invoices", {"client_id": client.id, "currency": "EUR", "lines": [
         {"description": "Later", "quantity": "1", "unit_price": "5", "taxes": ["BTW21"]}]}, issue=False)
     assert "peppol.xml" not in browser.get(f"/documents/{draft['id']}").text
+
+
+def test_the_demo_issues_a_peppol_invoice_to_a_belgian_participant(config, owner, xsd, official_rules):
+    """Run like `counterfoil demo` (twice: a second run adds no second Peppol client), through the services."""
+    from app import demo
+    from app.clients import service as clients_service
+    from app.common.logic import Page
+    from app.documents import service as documents_service
+    from app.integrity import service as integrity_service
+    from app.render import service as render_service
+    from tests.conftest import run
+
+    run(demo.fill(config, clients=4, invoices=6))
+    run(demo.fill(config, clients=0, invoices=6))
+    clients = [c for c in run(clients_service.list_clients(status="active", page=Page(1, 500))).items
+               if c.electronic_address == demo.PEPPOL_CLIENT["electronic_address"]]
+    assert len(clients) == 1
+    invoices = run(documents_service.client_documents(clients[0].id))
+    assert [d.doc_type for d in invoices] == ["invoice"] and invoices[0].status in ("issued", "sent")
+    xml, _ = run(render_service.document_ubl(invoices[0].id))
+    failures = xsd(xml) + rule_failures(xml)
+    for rules in official_rules:
+        failures += rules(xml)
+    assert failures == []
+    root = etree.fromstring(xml)
+    assert [(e.get("schemeID"), e.text) for e in root.iterfind(".//cbc:EndpointID", X)] == [
+        ("0088", "7540012345674"), ("0208", "0879464059")]
+    assert root.findtext("cbc:BuyerReference", namespaces=X) == clients[0].code
+    assert [str(b) for b in integrity_service.run_checks(config.database_path)] == []
