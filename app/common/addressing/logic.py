@@ -89,8 +89,8 @@ def scheme_problem(scheme: str, address: str) -> str | None:
     """Why `address` is not a well-formed identifier of `scheme` (the check digits Peppol verifies), or None."""
     if scheme == "0208":
         if not re.fullmatch(r"\d{10}", address) or 97 - int(address[:8]) % 97 != int(address[8:]):
-            return (f"{address} is not a Belgian enterprise number: ten digits, the last two "
-                    "the check digits (like 0123456749)")
+            return (f"{address} is not a Belgian enterprise number: ten digits whose last two are check digits "
+                    "(like 0123456749)")
     elif scheme == "0088":
         if not re.fullmatch(r"\d{8,14}", address) or not _digits_check_gln(address):
             return f"{address} is not a GLN: 13 digits whose last digit is the GS1 check digit"
