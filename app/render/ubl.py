@@ -25,6 +25,7 @@ from datetime import date
 from decimal import Decimal
 from typing import Any
 
+from app.common.addressing.logic import NOT_PEPPOL
 from app.common.logic import FieldError, ValidationFailed
 from app.documents import logic as documents_logic
 from app.documents.logic import TaxAmount
@@ -47,7 +48,12 @@ NS = {
 EXEMPTION_CODES = {"AE": "VATEX-EU-AE", "K": "VATEX-EU-IC", "G": "VATEX-EU-G", "O": "VATEX-EU-O"}
 EXEMPTION_TEXTS = {"E": "Exempt from VAT", "AE": "Reverse charge", "K": "Intra-community supply",
                    "G": "Export outside the EU", "O": "Not subject to VAT"}
-RATED = ("S", "L", "M")  # the categories whose rate is the tax's; every other one is at zero (O has none)
+RATED = ("S", "L", "M")
+# EAS schemes that are an entity's legal registration (BT-30) as well as its address: an enterprise
+# number, a Chamber of Commerce or organisation number. Any other ICD scheme (a GLN, a DUNS number) can
+# still identify the seller (BT-29); a VAT-number scheme (99xx) is neither.
+LEGAL_REGISTERS = frozenset({"0002", "0007", "0009", "0037", "0106", "0151", "0183", "0184", "0190", "0192",
+                             "0195", "0208", "0211"})  # the categories whose rate is the tax's; every other one is at zero (O has none)
 DISCOUNT_REASON_CODE = "95"  # UNCL 5189: discount
 # Characters XML 1.0 cannot carry at all; older data may hold them (they are refused on input now).
 _NOT_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
@@ -151,6 +157,12 @@ def ubl_problems(document: DocumentView, seller: Mapping[str, Any], buyer: Mappi
     if not (buyer.get("electronic_address") and buyer.get("electronic_address_scheme")):
         problems.append(FieldError("client.electronic_address", "The client's electronic address (Peppol "
                                    f"participant id, BT-49) is missing. {edit_client} (PEPPOL-EN16931-R010)"))
+    for who, party, where in (("settings", seller, "Your"), ("client", buyer, "The client's")):
+        scheme = party.get("electronic_address_scheme") or ""
+        if scheme in NOT_PEPPOL:
+            problems.append(FieldError(f"{who}.electronic_address_scheme", f"{where} electronic address is of scheme "
+                                       f"{scheme}, which no Peppol participant uses: give its Peppol id "
+                                       "(PEPPOL-EN16931-CL008)"))
     frozen = " (an issued document keeps the client as it was when issued)" if document.snapshot else ""
     if not (seller.get("country") or "").strip():
         problems.append(FieldError("settings.country", "Your country is missing: set it in Settings (BR-09)"))
@@ -180,10 +192,14 @@ def ubl_problems(document: DocumentView, seller: Mapping[str, Any], buyer: Mappi
     if categories & {"AE", "K"} and not buyer_has_vat:
         problems.append(FieldError("client.tax_number", "Reverse charge and intra-community supplies need the "
                                    f"client's VAT number with its country prefix (BR-AE-03, BR-IC-03){frozen}"))
-    if not (seller.get("tax_number") or seller.get("registration_number")
-            or (seller.get("electronic_address_scheme") or "").startswith("0")):
-        problems.append(FieldError("settings.tax_number", "Your VAT or registration number is missing: a buyer "
-                                   "identifies the seller by one of them (BR-CO-26)"))
+    # BR-CO-26: the seller is identified by an identifier (BT-29), a legal registration (BT-30) or a VAT
+    # identifier (BT-31); an invoice with untaxed (O) lines carries no VAT identifier (BR-O-02).
+    identified = (bool((seller.get("registration_number") or "").strip())
+                  or (seller.get("electronic_address_scheme") or "").startswith("0")
+                  or (seller_has_vat and categories != {"O"}))
+    if not identified:
+        problems.append(FieldError("settings.registration_number", "Your registration number (or VAT number) is "
+                                   "missing: a buyer identifies the seller by one of them (BR-CO-26)"))
     return problems
 
 
@@ -221,7 +237,12 @@ def _tax_category(parent: ET.Element, tag: str, category: str, rate: Decimal, re
 
 def _party(parent: ET.Element, tag: str, party: Mapping[str, Any], *, seller: bool, with_vat: bool) -> None:
     node = _el(_el(parent, tag), "cac:Party")
-    _el(node, "cbc:EndpointID", party["electronic_address"], schemeID=party["electronic_address_scheme"])
+    endpoint_scheme = party["electronic_address_scheme"]
+    _el(node, "cbc:EndpointID", party["electronic_address"], schemeID=endpoint_scheme)
+    legal_id = (party.get("registration_number") or "").strip() if seller else ""
+    if seller and endpoint_scheme.startswith("0") and (legal_id or endpoint_scheme not in LEGAL_REGISTERS):
+        # BT-29: an ICD-registered address (a GLN, a DUNS number) identifies the seller too.
+        _el(_el(node, "cac:PartyIdentification"), "cbc:ID", party["electronic_address"], schemeID=endpoint_scheme)
     name = party.get("name") or ""
     _el(_el(node, "cac:PartyName"), "cbc:Name", name)
     address = _el(node, "cac:PostalAddress")
@@ -239,10 +260,8 @@ def _party(parent: ET.Element, tag: str, party: Mapping[str, Any], *, seller: bo
         _el(_el(scheme, "cac:TaxScheme"), "cbc:ID", "VAT" if registration[1] == "VA" else "TAX")
     legal = _el(node, "cac:PartyLegalEntity")
     _el(legal, "cbc:RegistrationName", name)
-    legal_id = (party.get("registration_number") or "").strip() if seller else ""
-    endpoint_scheme = party["electronic_address_scheme"]
-    if seller and not legal_id and endpoint_scheme.startswith("0"):
-        # An ICD-registered address (0208 enterprise number, 0106 KvK...) is the legal registration itself.
+    if seller and not legal_id and endpoint_scheme in LEGAL_REGISTERS:
+        # An address in a legal register (0208 enterprise number, 0106 KvK...) is the legal registration itself.
         _el(legal, "cbc:CompanyID", party["electronic_address"], schemeID=endpoint_scheme)
     elif legal_id:
         _el(legal, "cbc:CompanyID", legal_id)

@@ -360,8 +360,31 @@ def test_missing_endpoints_countries_and_vat_numbers_are_named():
     buyer = {**BUYER, "electronic_address": "", "electronic_address_scheme": "", "country": "", "tax_number": ""}
     errors = refused(document([("1", "10", "0", "AE", "Work")], seller=seller, buyer=buyer), settings=seller)
     assert set(errors) == {"settings.electronic_address", "client.electronic_address", "settings.country",
-                           "client.country", "settings.tax_number", "client.tax_number"}
+                           "client.country", "settings.tax_number", "client.tax_number",
+                           "settings.registration_number"}
     assert "R010" in errors["client.electronic_address"] and "R020" in errors["settings.electronic_address"]
+
+
+def test_addresses_outside_peppol_and_an_unidentified_seller_are_refused():
+    email_buyer = {**BUYER, "electronic_address_scheme": "EM", "electronic_address": "ap@gent.example"}
+    errors = refused(document([("1", "10", "0", "S21", "Thing")], buyer=email_buyer))
+    assert set(errors) == {"client.electronic_address_scheme"} and "CL008" in errors["client.electronic_address_scheme"]
+    # Untaxed lines carry no VAT number (BR-O-02): a seller known only by it and a VAT-scheme address is anonymous.
+    vat_only = {**SELLER, "electronic_address_scheme": "9925", "electronic_address": "BE0123456749",
+                "registration_number": ""}
+    errors = refused(document([("1", "10", "0", None, "Fee")], seller=vat_only), settings=vat_only)
+    assert set(errors) == {"settings.registration_number"} and "BR-CO-26" in errors["settings.registration_number"]
+
+
+def test_a_seller_found_by_its_gln_is_identified_by_it(check):
+    gln_seller = {**SELLER, "electronic_address_scheme": "0088", "electronic_address": "7540012345674",
+                  "registration_number": "BE 0123.456.749"}
+    xml = xml_of(document([("1", "10", "0", None, "Fee")], seller=gln_seller), settings=gln_seller)
+    assert check(xml) == []
+    party = etree.fromstring(xml).find("cac:AccountingSupplierParty/cac:Party", X)
+    identifier = party.find("cac:PartyIdentification/cbc:ID", X)
+    assert (identifier.get("schemeID"), identifier.text) == ("0088", "7540012345674")
+    assert party.findtext("cac:PartyLegalEntity/cbc:CompanyID", namespaces=X) == "BE 0123.456.749"
 
 
 def test_an_untaxed_line_among_taxed_lines_is_refused():
