@@ -89,7 +89,7 @@ def test_clients_carry_an_electronic_address_through_the_api(api, seller):
 
 def test_the_pages_show_and_save_the_electronic_address(browser, config):
     settings_page = browser.get("/settings")
-    assert 'name="electronic_address_scheme"' in settings_page.text and "0208 · Belgium" in settings_page.text
+    assert 'name="electronic_address_scheme"' in settings_page.text and "0208 · BE enterprise number" in settings_page.text
     form = {"name": "Stad Gent", "currency": "EUR", "language": "en", "country": "BE",
             "electronic_address_scheme": "0208", "electronic_address": "0207 451 227"}
     response = browser.post("/clients", data=form, follow_redirects=False)

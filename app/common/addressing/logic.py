@@ -14,37 +14,28 @@ from typing import Any
 
 from app.common.logic import FieldError
 
-# The schemes users pick from, by country, with what the identifier is; the labels the forms show.
+# The schemes users pick from, with what the identifier is (country first): the labels the forms show.
 COMMON_SCHEMES: dict[str, str] = {
-    "0208": "Belgium: enterprise number (KBO/BCE)",
-    "9925": "Belgium: VAT number (BE…)",
-    "0009": "France: SIRET",
-    "0002": "France: SIRENE",
-    "9957": "France: VAT number (FR…)",
-    "0204": "Germany: Leitweg-ID",
-    "9930": "Germany: VAT number (DE…)",
-    "0106": "Netherlands: KvK number",
-    "0190": "Netherlands: OIN",
-    "9944": "Netherlands: VAT number (NL…)",
-    "0192": "Norway: organisation number",
-    "0007": "Sweden: organisation number",
-    "0184": "Denmark: CVR number",
-    "0037": "Finland: OVT code",
-    "9914": "Austria: VAT number (ATU…)",
-    "9915": "Austria: government code",
-    "0211": "Italy: VAT number (IT…)",
-    "0201": "Italy: IPA code",
-    "9920": "Spain: VAT number (ES…)",
-    "9938": "Luxembourg: VAT number (LU…)",
-    "9945": "Poland: VAT number (PL…)",
-    "0195": "Singapore: UEN",
-    "0151": "Australia: ABN",
-    "0088": "GS1: Global Location Number (GLN)",
-    "0060": "DUNS number",
-    "EM": "Email address (outside Peppol)",
+    "0208": "BE enterprise number", "9925": "BE VAT number", "0009": "FR SIRET", "0002": "FR SIREN",
+    "9957": "FR VAT number", "0204": "DE Leitweg-ID", "9930": "DE VAT number", "0106": "NL KvK number",
+    "0190": "NL OIN", "9944": "NL VAT number", "0192": "NO organisation number", "0007": "SE organisation number",
+    "0184": "DK CVR number", "0037": "FI OVT code", "9914": "AT VAT number", "9915": "AT government code",
+    "0211": "IT VAT number", "0201": "IT IPA code", "9920": "ES VAT number", "9938": "LU VAT number",
+    "9945": "PL VAT number", "0195": "SG UEN", "0151": "AU ABN", "0088": "GLN (GS1 location number)",
+    "0060": "DUNS number", "EM": "Email (outside Peppol)",
 }
-# Every code of the EAS code list in force (version 13), so a participant under any scheme can be addressed.
-EAS_CODES = frozenset(["0002", "0007", "0009", "0037", "0060", "0088", "0096", "0097", "0106", "0130", "0135", "0142", "0147", "0151", "0154", "0158", "0170", "0177", "0183", "0184", "0188", "0190", "0191", "0192", "0193", "0194", "0195", "0196", "0198", "0199", "0200", "0201", "0202", "0203", "0204", "0205", "0208", "0209", "0210", "0211", "0212", "0213", "0215", "0216", "0217", "0218", "0221", "0225", "0230", "0235", "0240", "9910", "9913", "9914", "9915", "9918", "9919", "9920", "9922", "9923", "9924", "9925", "9926", "9927", "9928", "9929", "9930", "9931", "9932", "9933", "9934", "9935", "9936", "9937", "9938", "9939", "9940", "9941", "9942", "9943", "9944", "9945", "9946", "9947", "9948", "9949", "9950", "9951", "9952", "9953", "9957", "9959", "AN", "AQ", "AS", "AU", "EM"])
+# Every code of the EAS code list as Peppol BIS validates it (2025), so a participant under any scheme can be
+# addressed.
+EAS_CODES = frozenset([
+    "0002", "0007", "0009", "0037", "0060", "0088", "0096", "0097", "0106", "0130", "0135", "0142", "0147",
+    "0151", "0154", "0158", "0170", "0177", "0183", "0184", "0188", "0190", "0191", "0192", "0193", "0194",
+    "0195", "0196", "0198", "0199", "0200", "0201", "0202", "0203", "0204", "0205", "0208", "0209", "0210",
+    "0211", "0212", "0213", "0215", "0216", "0217", "0218", "0221", "0225", "0230", "0235", "0240", "9910",
+    "9913", "9914", "9915", "9918", "9919", "9920", "9922", "9923", "9924", "9925", "9926", "9927", "9928",
+    "9929", "9930", "9931", "9932", "9933", "9934", "9935", "9936", "9937", "9938", "9939", "9940", "9941",
+    "9942", "9943", "9944", "9945", "9946", "9947", "9948", "9949", "9950", "9951", "9952", "9953", "9957",
+    "9959", "AN", "AQ", "AS", "AU", "EM",
+])
 # Schemes no Peppol participant is registered under: an e-invoice to them goes outside the network.
 NOT_PEPPOL = frozenset({"AN", "AQ", "AS", "AU", "EM"})
 MAX_LENGTH = 100
