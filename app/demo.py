@@ -90,6 +90,25 @@ SCRIPT_LINES = [
      "taxes": ["EXPORT"]},
 ]
 
+# A Belgian client on the Peppol network, reached by its enterprise number (EAS 0208): its invoice is a
+# Peppol BIS Billing 3.0 (UBL) e-invoice. The business is found there by its GS1 location number (0088).
+PEPPOL_INDEX = 2
+PEPPOL_SELLER_ADDRESS = {"electronic_address_scheme": "0088", "electronic_address": "7540012345674"}
+PEPPOL_CLIENT = {
+    "name": "Maison Verhaeghe BV", "contact_name": "Lotte Verhaeghe", "email": "facturen@verhaeghe.example",
+    "phone": "+32 56 55 01 20", "address_line1": "Grote Markt 12", "address_line2": "", "postal_code": "8500",
+    "city": "Kortrijk", "region": "", "country": "BE", "currency": "EUR", "language": "en",
+    "tax_number": "BE0879464059",  # no buyer reference: its client code stands in (Peppol wants one of the two)
+    "electronic_address_scheme": "0208", "electronic_address": "0879464059",
+    "notes": "Receives invoices through Peppol: download the Peppol UBL file from the invoice page.",
+}
+PEPPOL_LINES = [
+    {"description": "Brand identity refresh: logo, colours and type", "quantity": "1", "unit": "fixed",
+     "unit_price": "3200.00", "taxes": ["EXPORT"]},
+    {"description": "Webshop development (Shopify theme)", "quantity": "36", "unit": "hour", "unit_price": "125.00",
+     "discount_percent": "10", "taxes": ["EXPORT"]},
+]
+
 ITEMS = [
     ("DEV-H", "Software development", "service", "hour", "125.00", "HST", "Development",
      "Design, implementation and testing of software features."),
@@ -121,6 +140,8 @@ def _client(rng: random.Random, index: int) -> dict[str, Any]:
     domain = "".join(ch for ch in unidecode(name.lower().split()[0]) if ch.isalnum()) or "client"
     if index == AUTHORITY_INDEX:  # after the same random draws as any client, so the others stay as they were
         return dict(AUTHORITY)
+    if index == PEPPOL_INDEX:
+        return dict(PEPPOL_CLIENT)
     return {
         "name": name, "contact_name": contact, "email": f"accounts@{domain}{index}.example",
         "phone": phone.format(100 + index), "address_line1": f"{rng.randint(1, 999)} {rng.choice(STREETS)}",
@@ -266,6 +287,7 @@ async def _documents(rng: random.Random, invoices: int) -> dict[str, int]:
             "terms_days": 30, "lines": AUTHORITY_LINES, "notes": "Rahmenvertrag Barrierefreiheit 2026, Los 2"})
         await documents_service.issue(doc.id)
         counts["invoices"] += 1
+    counts["invoices"] += await _peppol_invoice(today)
     quote_dates = sorted(today - timedelta(days=rng.randint(0, 60)) for _ in range(max(3, invoices // 10)))
     for index, quote_date in enumerate(quote_dates):
         client = rng.choice(clients)
@@ -284,3 +306,19 @@ async def _documents(rng: random.Random, invoices: int) -> dict[str, int]:
         elif index % 5 == 3:
             await documents_service.convert_quote(quote.id)
     return counts
+
+
+async def _peppol_invoice(today: Any) -> int:
+    """One invoice to the Belgian Peppol participant (once, however often the demo runs)."""
+    settings = await settings_service.get_settings()
+    if not settings.get("electronic_address"):
+        await settings_service.update_settings(PEPPOL_SELLER_ADDRESS)
+    active = (await clients_service.list_clients(status="active", page=Page(1, 500))).items
+    client = next((c for c in active if c.electronic_address == PEPPOL_CLIENT["electronic_address"]), None)
+    if client is None or await documents_service.client_documents(client.id):
+        return 0
+    doc = await documents_service.create_document("invoice", {
+        "client_id": client.id, "currency": "EUR", "issue_date": today.isoformat(), "terms_days": 30,
+        "lines": PEPPOL_LINES, "notes": "Project Verhaeghe 2026, phase 1"})
+    await documents_service.issue(doc.id)
+    return 1

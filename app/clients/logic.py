@@ -6,6 +6,7 @@ import re
 from collections.abc import Iterable, Mapping
 from typing import Any
 
+from app.common.addressing.logic import clean_electronic_address
 from app.common.logic import Form, digits_only, fold_text
 
 STATUSES = ("active", "archived")
@@ -16,7 +17,7 @@ AUTO_CODE_RE = re.compile(r"^C(\d+)$", re.IGNORECASE)  # codes are unique regard
 EDITABLE_FIELDS = (
     "code", "name", "contact_name", "email", "phone", "address_line1", "address_line2",
     "postal_code", "city", "region", "country", "currency", "language", "tax_number", "buyer_reference",
-    "notes",
+    "notes", "electronic_address_scheme", "electronic_address",
 )
 BUYER_REFERENCE_MAX = 100
 # A Leitweg-ID (KoSIT, Formatspezifikation Leitweg-ID 2.0): the coarse address (2-12 digits), an optional
@@ -59,6 +60,9 @@ def clean_client(data: Mapping[str, Any], *, partial: bool = False) -> dict[str,
         form.values.pop("buyer_reference")
         form.error("buyer_reference", "Buyer reference must be one line of text (no line breaks or tabs)")
     form.text("notes", max_length=5000)
+    address, problems = clean_electronic_address(data, partial=partial)
+    form.values.update(address)
+    form.errors.extend(problems)
     return form.raise_if_invalid()
 
 

@@ -35,6 +35,8 @@ class ClientView:
     created_at: datetime
     updated_at: datetime
     archived_at: datetime | None
+    electronic_address_scheme: str = ""  # an EAS code (0208, 9930...), "" when the client has no e-invoice address
+    electronic_address: str = ""
 
     @classmethod
     def from_row(cls, row: Mapping[str, Any]) -> ClientView:

@@ -24,6 +24,9 @@ class Client(Table, db=DB, tablename="client"):
     tax_number = Varchar(length=80, default="")
     # EN 16931 BT-10: the reference the buyer wants on its invoices (a German authority's Leitweg-ID).
     buyer_reference = Varchar(length=100, default="")
+    # EN 16931 BT-49: where e-invoices reach the client (a Peppol participant id) and its EAS scheme code.
+    electronic_address = Varchar(length=100, default="")
+    electronic_address_scheme = Varchar(length=4, default="")
     notes = Text(default="")
     # Accent- and case-folded name/code/email, and the phone's digits, for search.
     search_text = Text(default="")

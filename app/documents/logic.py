@@ -378,10 +378,12 @@ SNAPSHOT_BUSINESS_FIELDS = (
     "name", "tagline", "address_line1", "address_line2", "postal_code", "city", "region", "country", "email",
     "phone", "website", "registration_number", "tax_number", "logo_filename",
     "bank_account_holder", "bank_name", "bank_iban", "bank_bic",
+    "electronic_address_scheme", "electronic_address",
 )
 SNAPSHOT_CLIENT_FIELDS = (
     "code", "name", "contact_name", "email", "phone", "address_line1", "address_line2", "postal_code", "city",
     "region", "country", "tax_number", "language", "buyer_reference",
+    "electronic_address_scheme", "electronic_address",
 )
 
 

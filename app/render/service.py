@@ -46,14 +46,14 @@ import segno
 import typst
 
 from app.clients import service as clients_service
-from app.common.logic import FieldError, Page, ValidationFailed
+from app.common.logic import Conflict, FieldError, Page, ValidationFailed, filename_part
 from app.db import datafolder
 from app.documents import service as documents_service
 from app.documents.records import DocumentView
 from app.paths import FONTS_DIR, TYPST_DIR, ensure_private_dir, fsync_dir, fsync_file
 from app.receivables import service as receivables_service
 from app.receivables.logic import StatementView
-from app.render import logic
+from app.render import logic, ubl
 from app.settings import service as settings_service
 
 log = logging.getLogger("counterfoil.render")
@@ -907,3 +907,21 @@ async def business_card_pdf(settings: Mapping[str, Any], logo: Path | None, data
     return await render_pdf("business-card.typ", business_card_data(settings, asset_path(logo)),
                             template_dir=template_dir_for(settings, data_dir),
                             roots_dir=roots_dir_of(data_dir) if data_dir else None, assets=assets_for(logo))
+
+
+# -- Peppol BIS Billing 3.0 (UBL) ------------------------------------------------------------
+
+async def document_ubl(document_id: int, *, doc_type: str | None = None) -> tuple[bytes, str]:
+    """The Peppol BIS UBL of an issued invoice or credit note, and its file name.
+
+    Conflict (409) when the document has no EN 16931 form (a draft, a compound tax); ValidationFailed
+    (422, naming each field) when Peppol would reject it. Today's client is read even for an issued
+    document: its electronic address stands in for one the document was issued without."""
+    document = await documents_service.get_document(document_id, doc_type)
+    settings = await settings_service.get_settings()
+    client = (await clients_service.get_client(document.client_id)).as_mapping()
+    try:
+        xml = ubl.ubl_xml(document, settings=settings, client=client)
+    except ubl.UblUnavailable as unavailable:
+        raise Conflict(f"This document has no e-invoice form: {unavailable}.") from None
+    return xml, f"{filename_part(document.number or str(document_id))}-peppol-ubl.xml"

@@ -12,6 +12,7 @@ from datetime import UTC, date, datetime, tzinfo
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
 
+from app.common.addressing.logic import clean_electronic_address
 from app.common.logic import Form
 
 LOCALES = {"en": "English", "en_CA": "English (Canada)", "en_GB": "English (UK)", "en_US": "English (US)",
@@ -93,6 +94,9 @@ def clean_settings(data: Mapping[str, Any], *, partial: bool = True) -> dict[str
     form.integer("quote_validity_days", minimum=1, maximum=365, label="Quote validity", default=30)
     form.boolean("facturx_enabled", default=True)
     form.boolean("use_custom_templates", default=False)
+    address, problems = clean_electronic_address(data, partial=partial)
+    form.values.update(address)
+    form.errors.extend(problems)
     return form.raise_if_invalid()
 
 

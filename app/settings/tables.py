@@ -28,6 +28,10 @@ class BusinessSettings(Table, db=DB, tablename="business_settings"):
     bank_name = Varchar(length=200, default="")
     bank_iban = Varchar(length=42, default="")
     bank_bic = Varchar(length=11, default="")
+    # EN 16931 BT-34: where buyers' e-invoice systems reach the business (a Peppol participant id) and its
+    # EAS scheme code; the Peppol BIS export needs it.
+    electronic_address = Varchar(length=100, default="")
+    electronic_address_scheme = Varchar(length=4, default="")
     default_currency = Varchar(length=3, default="EUR")
     default_locale = Varchar(length=20, default="en")
     time_zone = Varchar(length=64, default="UTC")

@@ -10,6 +10,8 @@ from urllib.parse import unquote, urlencode
 from babel.numbers import format_currency, format_decimal
 from litestar.contrib.jinja import JinjaTemplateEngine
 
+from app.common.addressing.logic import scheme_choices
+
 LOCALE = "en_CA"
 
 
@@ -62,4 +64,5 @@ def configure(engine: JinjaTemplateEngine) -> None:
     engine.engine.filters["plain_number"] = plain_number
     engine.engine.filters["unquote"] = unquote
     engine.engine.globals["query"] = query
+    engine.engine.globals["eas_scheme_choices"] = scheme_choices  # the electronic address's scheme select
     engine.engine.autoescape = True

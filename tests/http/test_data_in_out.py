@@ -361,10 +361,15 @@ def test_a_query_parameter_never_names_a_download(api, business):
 
     invoice = new_invoice(api, make_client(name="Globex", country="DE", currency="EUR",
                                            buyer_reference="04011000-1234512345-06"), lines=1)
-    for syntax, word in (('evil"; filename="run.exe', "factur-x"), ("xrechnung", "xrechnung")):
+    for syntax, word in (("factur-x", "factur-x"), ("xrechnung", "xrechnung"), ("ubl", "peppol-ubl")):
         response = api.get(f"/api/v1/invoices/{invoice['id']}/xml", params={"syntax": syntax})
+        if syntax == "ubl":  # the business and Globex have no Peppol address: refused, nothing named
+            assert response.status_code == 422 and "content-disposition" not in response.headers
+            continue
         assert response.status_code == 200, response.text
         assert response.headers["content-disposition"] == f'attachment; filename="{invoice["number"]}-{word}.xml"'
+    evil = api.get(f"/api/v1/invoices/{invoice['id']}/xml", params={"syntax": 'evil"; filename="run.exe'})
+    assert evil.status_code == 422 and "content-disposition" not in evil.headers
 
 
 def test_csv_and_package_names(api, config):

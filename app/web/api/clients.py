@@ -36,6 +36,8 @@ class ClientOut(msgspec.Struct):
     tax_number: str
     buyer_reference: str
     notes: str
+    electronic_address_scheme: str
+    electronic_address: str
     created_at: str
     updated_at: str
     archived_at: str | None
@@ -58,6 +60,9 @@ class ClientIn(Body, omit_defaults=True):
     tax_number: str | UnsetType = UNSET
     buyer_reference: str | UnsetType = UNSET
     notes: str | UnsetType = UNSET
+    # The e-invoice address (EN 16931 BT-49) and its EAS scheme code; given together.
+    electronic_address_scheme: str | UnsetType = UNSET
+    electronic_address: str | UnsetType = UNSET
 
 
 class ClientList(msgspec.Struct):

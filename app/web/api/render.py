@@ -10,13 +10,15 @@ from litestar import Response, get
 from litestar.background_tasks import BackgroundTask
 from litestar.params import QueryParameter
 
-from app.common.logic import Conflict, filename_part
+from app.common.logic import Conflict, FieldError, ValidationFailed, filename_part
 from app.config import Config
 from app.documents import service as documents_service
 from app.documents.logic import CREDIT_NOTE, INVOICE, QUOTE, TYPE_PATHS
 from app.render import service
 from app.render.service import RenderError
 from app.web.responses import download, download_file, error_json
+
+XML_SYNTAXES = ("factur-x", "xrechnung", "ubl")
 
 
 def pdf_response(rendered: service.RenderedPdf, *, inline: bool) -> Response:
@@ -79,7 +81,14 @@ def _api_routes(doc_type: str) -> list[Any]:
     if doc_type in (INVOICE, CREDIT_NOTE):
         @get(f"{base}/{{document_id:int}}/xml", tags=tag, name=f"{doc_type}-xml", media_type="application/xml")
         async def xml(document_id: int, syntax: str = "factur-x") -> Response:
-            """The EN 16931 CII XML (`syntax=xrechnung` for the XRechnung CII guideline)."""
+            """The EN 16931 CII XML (`syntax=xrechnung` for the XRechnung CII guideline); `syntax=ubl` for the
+            Peppol BIS Billing 3.0 UBL (422 naming each field Peppol would reject, e.g. a missing electronic
+            address)."""
+            if syntax not in XML_SYNTAXES:
+                raise ValidationFailed([FieldError("syntax", f"Unknown syntax; use one of {', '.join(XML_SYNTAXES)}")])
+            if syntax == "ubl":
+                content, name = await service.document_ubl(document_id, doc_type=doc_type)
+                return download(content, name, "application/xml")
             document = await documents_service.get_document(document_id, doc_type, with_lines=False)
             xrechnung = syntax == "xrechnung"
             content = await service.document_xml(document_id, xrechnung=xrechnung)

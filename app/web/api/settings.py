@@ -38,6 +38,8 @@ class SettingsOut(mail_api.MailSettingsOut):  # the SMTP fields too (API.md); ne
     bank_name: str
     bank_iban: str
     bank_bic: str
+    electronic_address_scheme: str
+    electronic_address: str
     default_currency: str
     default_locale: str
     time_zone: str
@@ -71,6 +73,9 @@ class SettingsIn(mail_api.MailSettingsIn, omit_defaults=True):  # smtp_*, accoun
     bank_name: str | UnsetType = UNSET
     bank_iban: str | UnsetType = UNSET
     bank_bic: str | UnsetType = UNSET
+    # The e-invoice address (EN 16931 BT-34) and its EAS scheme code; given together.
+    electronic_address_scheme: str | UnsetType = UNSET
+    electronic_address: str | UnsetType = UNSET
     default_currency: str | UnsetType = UNSET
     default_locale: str | UnsetType = UNSET
     time_zone: str | UnsetType = UNSET

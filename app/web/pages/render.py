@@ -1,5 +1,5 @@
 """PDFs of quotes, invoices and credit notes (API and browser), the print view, the
-Factur-X/XRechnung XML, and a ZIP of the PDFs of a filtered list."""
+Factur-X/XRechnung XML, the Peppol BIS (UBL) file, and a ZIP of the PDFs of a filtered list."""
 
 from __future__ import annotations
 
@@ -10,13 +10,14 @@ from litestar import Request, Response, get
 from litestar.params import QueryParameter
 from litestar.response import File, Template
 
-from app.common.logic import Conflict, NotFound
+from app.common.logic import Conflict, NotFound, ValidationFailed
 from app.config import Config
+from app.documents import service as documents_service
 from app.paths import FONTS_DIR
 from app.render import service
 from app.render.service import RenderError
 from app.web.api.render import pdf_response
-from app.web.responses import page
+from app.web.responses import download, page
 
 FONT_FILES = {p.name for p in FONTS_DIR.glob("*.otf")}
 
@@ -73,4 +74,17 @@ async def font(name: str) -> File:
                 headers={"Cache-Control": "private, max-age=86400"})
 
 
-ROUTES = [browser_pdf, print_view, browser_statement_pdf, font]
+@get("/documents/{document_id:int}/peppol.xml", include_in_schema=False)
+async def browser_peppol_ubl(request: Request, document_id: int) -> Response:
+    """The Peppol BIS (UBL) file of an issued invoice or credit note; when Peppol would reject it, a page
+    saying what is missing and where to set it."""
+    try:
+        content, name = await service.document_ubl(document_id)
+    except ValidationFailed as failed:
+        document = await documents_service.get_document(document_id, with_lines=False)
+        return page(request, "render/peppol_refused.html", status_code=422, section="invoices",
+                    title="No Peppol e-invoice yet", doc=document, problems=failed.errors)
+    return download(content, name, "application/xml")
+
+
+ROUTES = [browser_pdf, print_view, browser_statement_pdf, font, browser_peppol_ubl]
