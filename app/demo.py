@@ -7,7 +7,7 @@ Every feature adds its part here, so a new user sees the whole product at once.
 from __future__ import annotations
 
 import random
-from datetime import timedelta
+from datetime import date, timedelta
 from typing import Any
 
 from unidecode import unidecode
@@ -237,7 +237,7 @@ async def _documents(rng: random.Random, invoices: int) -> dict[str, int]:
         return {}
     today = await settings_service.today()
     counts = {"invoices": 0, "payments": 0, "credit notes": 0, "quotes": 0}
-    latest = today - timedelta(days=430)
+    latest = max([today - timedelta(days=430), *await _issued_up_to("invoice", today)])
     for index in range(invoices):
         client = rng.choice(clients)
         issue_date = today - timedelta(days=int(420 * (1 - index / max(1, invoices))) + rng.randint(0, 3))
@@ -288,7 +288,9 @@ async def _documents(rng: random.Random, invoices: int) -> dict[str, int]:
         await documents_service.issue(doc.id)
         counts["invoices"] += 1
     counts["invoices"] += await _peppol_invoice(today)
-    quote_dates = sorted(today - timedelta(days=rng.randint(0, 60)) for _ in range(max(3, invoices // 10)))
+    quotes_from = max([today - timedelta(days=60), *await _issued_up_to("quote", today)])
+    quote_dates = sorted(max(quotes_from, today - timedelta(days=rng.randint(0, 60)))
+                         for _ in range(max(3, invoices // 10)))
     for index, quote_date in enumerate(quote_dates):
         client = rng.choice(clients)
         quote = await documents_service.create_document("quote", {
@@ -306,6 +308,13 @@ async def _documents(rng: random.Random, invoices: int) -> dict[str, int]:
         elif index % 5 == 3:
             await documents_service.convert_quote(quote.id)
     return counts
+
+
+async def _issued_up_to(doc_type: str, today: date) -> list[date]:
+    """The latest issue dates of this and last year's series: a second demo run dates nothing before
+    them (numbers follow dates)."""
+    found = [await documents_service.latest_issued_date(doc_type, year) for year in (today.year - 1, today.year)]
+    return [day for day, _ in found if day is not None]
 
 
 async def _peppol_invoice(today: Any) -> int:
