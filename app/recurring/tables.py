@@ -44,7 +44,8 @@ class RecurringRun(Table, db=DB, tablename="recurring_run"):
     profile = ForeignKey(references=RecurringProfile, on_delete=OnDelete.restrict)
     period_start = Date()
     period_end = Date()
-    outcome = Varchar(length=10, default="made")           # made | skipped
+    # What the period did: draft | issue | issue_and_send (the profile's action then), or skipped (paused).
+    outcome = Varchar(length=20, default="draft")
     document = ForeignKey(references=Document, on_delete=OnDelete.set_null, null=True, default=None, index=True)
     problem = Text(default="")          # why an "issue" period was left a draft
     message = ForeignKey(references=OutboxMessage, on_delete=OnDelete.set_null, null=True, default=None)

@@ -528,8 +528,8 @@ async def forwards():
         column_class_name="Varchar",
         column_class=Varchar,
         params={
-            "length": 10,
-            "default": "made",
+            "length": 20,
+            "default": "draft",
             "null": False,
             "primary_key": False,
             "unique": False,
