@@ -13,8 +13,9 @@ from msgspec import UNSET, UnsetType
 
 from app.documents import service
 from app.documents.logic import CREDIT_NOTE, INVOICE, QUOTE, TYPE_PATHS
+from app.recurring import service as recurring_service
 from app.web.api.base import Body
-from app.web.api.documents_dto import DocumentList, DocumentOut, document_out, summary_out, totals_out
+from app.web.api.documents_dto import DocumentList, DocumentOut, document_out, summary_out, totals_out, with_period
 from app.web.responses import actor_id, page_params
 from app.web.security import OWNER_ONLY
 
@@ -114,7 +115,8 @@ def _routes(doc_type: str) -> list[Any]:
 
     @get(f"{base}/{{document_id:int}}", tags=tag, name=f"{doc_type}-get")
     async def one(document_id: int) -> DocumentOut:
-        return document_out(await service.get_document(document_id, doc_type))
+        out = document_out(await service.get_document(document_id, doc_type))
+        return with_period(out, await recurring_service.link_of(document_id)) if doc_type == INVOICE else out
 
     @patch(f"{base}/{{document_id:int}}", tags=tag, name=f"{doc_type}-update")
     async def update(request: Request, document_id: int, data: DocumentIn) -> DocumentOut:
