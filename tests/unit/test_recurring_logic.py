@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import calendar
+from itertools import pairwise
 from datetime import date, timedelta
 
 import pytest
@@ -76,15 +77,15 @@ def test_any_schedule_has_increasing_dates_one_per_period_and_clamps(start, ever
     periods = list(logic.periods(schedule))
     assert len(periods) == 30
     assert periods[0].start >= start
-    for before, after in zip(periods, periods[1:], strict=False):
+    for before, after in pairwise(periods):
         assert before.start < after.start                       # increasing
         assert before.end == after.start - timedelta(days=1)    # periods follow each other, no gap, no overlap
     if unit == "week":
-        assert all((b.start - a.start).days == 7 * every for a, b in zip(periods, periods[1:], strict=False))
+        assert all((b.start - a.start).days == 7 * every for a, b in pairwise(periods))
         return
     months = every * logic.MONTHS_PER_UNIT[unit]
     wanted = day or start.day
-    for a, b in zip(periods, periods[1:], strict=False):
+    for a, b in pairwise(periods):
         # one per period: exactly `months` calendar months apart
         assert (b.start.year * 12 + b.start.month) - (a.start.year * 12 + a.start.month) == months
     for period in periods:
