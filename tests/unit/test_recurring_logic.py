@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import calendar
-from itertools import pairwise
 from datetime import date, timedelta
+from itertools import pairwise
 
 import pytest
 from hypothesis import given, settings
