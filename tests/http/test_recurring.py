@@ -234,3 +234,50 @@ def test_a_client_with_a_profile_cannot_be_deleted(api, monkeypatch):
     client = make_client()
     create_profile(api, profile_body(client.id))
     assert api.delete(f"/api/v1/clients/{client.id}?hard=true").status_code == 409
+
+
+# -- issue and send: through the outbox, to a real SMTP server ----------------------------------------
+
+@pytest.fixture
+def smtp():
+    from tests.http.smtp_support import SmtpServer, free_port
+
+    server = SmtpServer(free_port()).start()
+    yield server
+    server.stop()
+
+
+def test_issue_and_send_emails_the_invoice_with_its_pdf_once(api, config, smtp, monkeypatch):
+    from tests.http.smtp_support import configure, deliver
+    from tests.http.support import text_of
+
+    monkeypatch.setenv(TEST_TODAY_ENV, "2027-02-03")
+    configure(api, smtp)
+    client = make_client(email="accounts@maple.example", contact_name="Mia Maple", language="en", country="GB")
+    no_email = make_client(name="Birch Dental")
+    profile = create_profile(api, profile_body(client.id, action="issue_and_send"))
+    other = create_profile(api, profile_body(no_email.id, action="issue_and_send", start_date="2027-02-01"))
+    report = run_profiles(api)
+    assert [d["issue_date"] for d in report["made"]] == ["2027-01-01", "2027-02-01", "2027-02-01"]
+    assert report["queued"] == 2
+    assert any("was not emailed" in problem and "email" in problem.lower() for problem in report["problems"])
+    [period] = api.get(f"/api/v1/recurring/{other['id']}/documents").json()["items"]
+    assert period["send_problem"] and period["message_id"] is None and period["document"]["number"]
+
+    assert deliver() == 2
+    messages = smtp.inbox.messages()
+    assert sorted(m["To"] for m in messages) == ["accounts@maple.example"] * 2
+    numbers = [d["number"] for d in report["made"][:2]]
+    assert sorted(m["Subject"] for m in messages) == sorted(f"Invoice {n} from Atelier Lumière" for n in numbers)
+    for message in messages:
+        [attachment] = list(message.iter_attachments())
+        assert attachment.get_content_type() == "application/pdf"
+        pdf = attachment.get_content()
+        assert pdf.startswith(b"%PDF-")
+        assert "Managed hosting, 1" in text_of(pdf)
+    periods = api.get(f"/api/v1/recurring/{profile['id']}/documents").json()["items"]
+    assert all(p["message_id"] for p in periods)
+    assert query(config, "SELECT status FROM document WHERE client = ?", client.id) == [("sent",), ("sent",)]
+
+    assert run_profiles(api)["queued"] == 0   # queued once: a second run sends nothing again
+    assert deliver() == 0 and len(smtp.inbox.envelopes) == 2
