@@ -62,6 +62,7 @@ from app.web.pages import ledger as pages_ledger
 from app.web.pages import mail as pages_mail
 from app.web.pages import payments as pages_payments
 from app.web.pages import receivables as pages_receivables
+from app.web.pages import recurring as pages_recurring
 from app.web.pages import render as pages_render
 from app.web.pages import reports as pages_reports
 from app.web.pages import settings as pages_settings
@@ -78,7 +79,7 @@ UNCOMPRESSED_PATHS = [r"\.zip$", r"\.pdf$", r"/pdf$", r"^/batch/[^/]+/file$", r"
 # One page module per domain and, where the domain has a JSON API, one API module (app/web/pages, app/web/api).
 PAGE_MODULES = [pages_auth, pages_backup, pages_batch, pages_catalog, pages_clients, pages_dashboard, pages_documents,
                 pages_exports, pages_ledger, pages_mail, pages_payments, pages_receivables, pages_render,
-                pages_reports, pages_settings, pages_taxes, pages_audit]
+                pages_reports, pages_settings, pages_taxes, pages_audit, pages_recurring]
 API_MODULES = [api_auth, api_catalog, api_clients, api_documents, api_exports, api_ledger, api_mail, api_payments,
                api_receivables, api_render, api_reports, api_settings, api_taxes, api_audit, api_recurring]
 
