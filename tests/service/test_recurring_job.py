@@ -39,3 +39,42 @@ def test_the_job_at_start_makes_what_came_while_closed_as_the_system(config: Con
     assert actors == [("system:recurring invoices", "schedule")]
     actions = {row[0] for row in query(config, "SELECT action FROM audit_entry WHERE entity = 'recurring_run'")}
     assert actions == {"recurring run"}
+
+
+def test_counterfoil_check_proves_each_period_is_made_once(config: Config, monkeypatch):
+    """The unique index keeps a second row for a period out; a file changed behind its back is caught."""
+    import sqlite3
+
+    from app.integrity.service import run_checks
+    from tests.conftest import sealed_writes
+
+    monkeypatch.setenv(TEST_TODAY_ENV, "2027-02-10")
+
+    async def scenario() -> None:
+        client = await clients_service.create_client({"name": "Harbour Café", "currency": "CAD"})
+        await service.create_profile({"client_id": client.id, "start_date": "2027-01-01", "action": "issue",
+                                      "lines": [{"description": "Hosting", "quantity": "1", "unit_price": "50"}]})
+        await service.run_due()
+
+    run(scenario())
+    assert run_checks(config.database_path) == []
+    connection = sqlite3.connect(config.database_path)
+    try:
+        try:
+            connection.execute("INSERT INTO recurring_run (profile, period_start, period_end, outcome, problem, "
+                               "send_problem, created_at) VALUES (1, '2027-01-01', '2027-01-31', 'issue', '', '', "
+                               "'2027-01-01T00:00:00Z')")
+            raise AssertionError("the database took a second row for the same period")
+        except sqlite3.IntegrityError:
+            connection.rollback()
+        with sealed_writes(connection):
+            connection.execute("DROP INDEX recurring_run_once")
+            connection.execute("INSERT INTO recurring_run (profile, period_start, period_end, outcome, document, "
+                               "problem, send_problem, created_at) VALUES (1, '2027-01-01', '2027-01-31', 'issue', 1, "
+                               "'', '', '2027-01-01T00:00:00Z')")
+        connection.commit()
+    finally:
+        connection.close()
+    problems = [str(b) for b in run_checks(config.database_path)]
+    assert any("the period starting 2027-01-01 was made 2 times" in p for p in problems), problems
+    assert any("is recorded for 2 periods" in p for p in problems), problems
