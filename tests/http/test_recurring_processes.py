@@ -113,3 +113,10 @@ def test_a_run_killed_in_the_middle_leaves_whole_periods_or_none(server: Server)
     for year in {number.split("-")[1] for number in every_number}:
         series = sorted(int(n.rsplit("-", 1)[1]) for n in every_number if n.split("-")[1] == year)
         assert series == list(range(1, len(series) + 1)), year
+
+
+def test_the_command_refuses_a_bad_day_in_one_line(server: Server):
+    for day, words in (("2027-02-30", "--as-of: a date as YYYY-MM-DD"), ("2031-01-01", "more than a year after today")):
+        command = recurring_command(server, "--as-of", day)
+        out, err = command.communicate(timeout=120)
+        assert command.returncode == 1 and words in err and len(err.strip().splitlines()) == 1, (out, err)
