@@ -99,10 +99,14 @@ def test_a_deleted_draft_is_not_made_again(api, config, monkeypatch):
     monkeypatch.setenv(TEST_TODAY_ENV, "2027-01-05")
     profile = create_profile(api, profile_body(make_client().id, action="draft"))
     [draft] = run_profiles(api)["made"]
+    issued = api.post(f"/api/v1/invoices/{draft['id']}/issue").json()
+    assert (issued["status"], issued["recurring_id"], issued["period_start"]) == ("issued", profile["id"], "2027-01-01")
+    [draft] = run_profiles(api, "2027-02-01")["made"]
     assert api.delete(f"/api/v1/invoices/{draft['id']}").status_code == 204
     assert run_profiles(api)["made"] == []
-    [period] = api.get(f"/api/v1/recurring/{profile['id']}/documents").json()["items"]
-    assert (period["period_start"], period["document"]) == ("2027-01-01", None)
+    period, first = api.get(f"/api/v1/recurring/{profile['id']}/documents").json()["items"]
+    assert (period["period_start"], period["document"]) == ("2027-02-01", None)
+    assert first["document"]["number"] == issued["number"]
 
 
 def test_quarterly_on_the_31st_clamps_and_ends_with_its_count(api, monkeypatch):

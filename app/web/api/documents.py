@@ -90,6 +90,11 @@ def body(data: DocumentIn) -> dict[str, Any]:
     return given
 
 
+async def _with_period(out: DocumentOut) -> DocumentOut:
+    """An invoice made by a recurring profile names it and its period (app.recurring)."""
+    return with_period(out, await recurring_service.link_of(out.id)) if out.type == INVOICE else out
+
+
 def _routes(doc_type: str) -> list[Any]:
     base = f"/api/v1/{TYPE_PATHS[doc_type]}"
     tag = [TYPE_PATHS[doc_type]]
@@ -115,14 +120,14 @@ def _routes(doc_type: str) -> list[Any]:
 
     @get(f"{base}/{{document_id:int}}", tags=tag, name=f"{doc_type}-get")
     async def one(document_id: int) -> DocumentOut:
-        out = document_out(await service.get_document(document_id, doc_type))
-        return with_period(out, await recurring_service.link_of(document_id)) if doc_type == INVOICE else out
+        return await _with_period(document_out(await service.get_document(document_id, doc_type)))
 
     @patch(f"{base}/{{document_id:int}}", tags=tag, name=f"{doc_type}-update")
     async def update(request: Request, document_id: int, data: DocumentIn) -> DocumentOut:
         """Drafts only; an issued document answers 409."""
         await service.get_document(document_id, doc_type, with_lines=False)
-        return document_out(await service.update_draft(document_id, body(data), actor=actor_id(request)))
+        return await _with_period(document_out(await service.update_draft(document_id, body(data),
+                                                                         actor=actor_id(request))))
 
     @delete(f"{base}/{{document_id:int}}", tags=tag, name=f"{doc_type}-delete", opt=OWNER_ONLY)
     async def remove(document_id: int) -> None:
@@ -134,7 +139,7 @@ def _routes(doc_type: str) -> list[Any]:
     async def issue(request: Request, document_id: int) -> DocumentOut:
         """Assign the next number of the series and freeze the document."""
         await service.get_document(document_id, doc_type, with_lines=False)
-        return document_out(await service.issue(document_id, actor=actor_id(request)))
+        return await _with_period(document_out(await service.issue(document_id, actor=actor_id(request))))
 
     @post(f"{base}/{{document_id:int}}/duplicate", tags=tag, name=f"{doc_type}-duplicate", status_code=201)
     async def duplicate(request: Request, document_id: int) -> DocumentOut:
