@@ -90,6 +90,19 @@ class ProfileView:
     schedule_text: str
     created_at: datetime
     updated_at: datetime
+    schedule: logic.Schedule
+
+    def upcoming(self, how_many: int = 3) -> list[Period]:
+        """The next periods to make (none while paused)."""
+        if self.status != "active":
+            return []
+        coming = []
+        for period in logic.periods(self.schedule):
+            if self.last_date is None or period.start > self.last_date:
+                coming.append(period)
+                if len(coming) == how_many:
+                    break
+        return coming
 
 
 @dataclass(frozen=True)
@@ -164,7 +177,8 @@ async def _views(rows: Sequence[Mapping[str, Any]]) -> list[ProfileView]:
             next_date=upcoming.start if upcoming and status == "active" else None,
             next_period_end=upcoming.end if upcoming and status == "active" else None,
             made=fact.get("made") or 0, last_date=last, subtotal=subtotal, total=total,
-            schedule_text=logic.describe(schedule), created_at=row["created_at"], updated_at=row["updated_at"]))
+            schedule_text=logic.describe(schedule), created_at=row["created_at"], updated_at=row["updated_at"],
+            schedule=schedule))
     return views
 
 

@@ -21,6 +21,7 @@ from app.documents import service as documents_service
 from app.documents.logic import INVOICE, STATUS_LABELS
 from app.recurring import logic, service
 from app.recurring.service import ProfileView
+from app.settings.service import today
 from app.taxes import service as taxes_service
 from app.web.responses import actor_id, form_data, page, redirect
 from app.web.security import OWNER_ONLY
@@ -67,18 +68,8 @@ async def run_now(request: Request, config: Config) -> Response:
 async def _profile_page(request: Request, profile_id: int, *, status_code: int = 200, problem: str = "") -> Template:
     profile = await service.get_profile(profile_id)
     done = await service.runs(profile_id)
-    upcoming = []
-    if profile.status == "active":
-        schedule = logic.schedule_of({"every": profile.every, "unit": profile.unit, "start_date": profile.start_date,
-                                      "day_of_month": profile.day_of_month, "end_date": profile.end_date,
-                                      "period_count": profile.count})
-        for period in logic.periods(schedule):
-            if profile.last_date is None or period.start > profile.last_date:
-                upcoming.append(period)
-            if len(upcoming) == 3:
-                break
     return page(request, "recurring/view.html", status_code=status_code, section=SECTION,
-                title=f"Recurring invoice for {profile.client_name}", profile=profile, runs=done, upcoming=upcoming,
+                title=f"Recurring invoice for {profile.client_name}", profile=profile, runs=done, upcoming=profile.upcoming(),
                 status_labels=PROFILE_STATUS_LABELS, action_labels=logic.ACTION_LABELS, outcome_labels=OUTCOME_LABELS,
                 doc_status_labels=STATUS_LABELS, problem=problem)
 
@@ -188,7 +179,7 @@ def _editor(request: Request, context: dict[str, Any], errors: dict[str, str], *
 @get("/recurring/new")
 async def new_page(request: Request, client_id: str = "") -> Template:
     values = _values_of(None, client_id if client_id.isdigit() else "")
-    values["start_date"] = (await service.check_as_of(None)).replace(day=1).isoformat()
+    values["start_date"] = (await today()).replace(day=1).isoformat()   # the 1st of this month: the usual retainer
     context = await _context(None, values, [documents_logic.blank_line()])
     return _editor(request, context, {}, focus=0)
 
