@@ -121,3 +121,16 @@ def test_the_list_filters_by_status_and_shows_finished_profiles(browser, monkeyp
     assert "Finished" in finished
     active = browser.get("/recurring?status=active").text
     assert "2027-07-01" in active or "Jul" in active
+
+
+def test_staff_see_no_delete_and_cannot_delete(staff_browser, config):
+    from app.recurring import service
+    from tests.conftest import run
+
+    client = make_client()
+    profile = run(service.create_profile({"client_id": client.id, "start_date": "2030-01-01", "lines": [
+        {"description": "Retainer", "quantity": "1", "unit_price": "10"}]}))
+    page = staff_browser.get(f"/recurring/{profile.id}")
+    assert page.status_code == 200 and "/delete" not in page.text
+    assert staff_browser.post(f"/recurring/{profile.id}/delete").status_code == 403
+    assert count(config, "recurring_profile") == 1

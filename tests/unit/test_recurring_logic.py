@@ -152,3 +152,20 @@ def test_describe_says_the_schedule_in_words():
     assert logic.describe(Schedule(3, "month", date(2027, 1, 31))) == \
         "Every 3 months on the 31st (the month's last day when shorter)"
     assert logic.describe(Schedule(2, "week", date(2027, 1, 1))) == "Every 2 weeks"
+
+
+@settings(max_examples=200, deadline=None)
+@given(start=st.dates(min_value=date(2020, 1, 1), max_value=date(2030, 12, 31)), every=st.integers(1, 4),
+       unit=st.sampled_from(logic.UNITS), day=st.one_of(st.none(), st.integers(1, 31)),
+       steps=st.lists(st.integers(0, 120), min_size=1, max_size=8))
+def test_runs_on_any_days_make_each_period_once_and_in_order(start, every, unit, day, steps):
+    """However often the program runs (each run makes what is due after the last period done), the
+    periods made are exactly those of one run on the last day, each once, oldest first."""
+    schedule = Schedule(every, unit, start, None if unit == "week" else day)
+    made: list[date] = []
+    today = start - timedelta(days=10)
+    for step in steps:
+        today += timedelta(days=step)
+        made += [p.start for p in logic.due_periods(schedule, after=made[-1] if made else None, through=today)]
+    assert made == [p.start for p in logic.due_periods(schedule, after=None, through=today)]
+    assert made == sorted(set(made))

@@ -36,6 +36,11 @@ HEADER_FIELDS = ("client_id", "currency", "notes", "terms", "every", "unit", "da
 PREVIEW_URL = "/recurring/preview"
 
 
+def _is_owner(request: Request) -> bool:
+    identity = request.scope.get("user")
+    return bool(identity and identity.is_owner)
+
+
 # -- the list ------------------------------------------------------------------------------------------
 
 @get("/recurring")
@@ -71,7 +76,7 @@ async def _profile_page(request: Request, profile_id: int, *, status_code: int =
     return page(request, "recurring/view.html", status_code=status_code, section=SECTION,
                 title=f"Recurring invoice for {profile.client_name}", profile=profile, runs=done, upcoming=profile.upcoming(),
                 status_labels=PROFILE_STATUS_LABELS, action_labels=logic.ACTION_LABELS, outcome_labels=OUTCOME_LABELS,
-                doc_status_labels=STATUS_LABELS, problem=problem)
+                doc_status_labels=STATUS_LABELS, problem=problem, is_owner=_is_owner(request))
 
 
 @get("/recurring/{profile_id:int}")
