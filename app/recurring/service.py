@@ -309,6 +309,11 @@ async def update_profile(profile_id: int, data: Mapping[str, Any], *, actor: int
             raise ValidationFailed([FieldError("status", "Pause or resume the profile with its own action "
                                                          "(POST .../pause, .../resume)")])
         values = await _checked(data, _stored_input(current))
+        if values.client_id != current["client"] and await RecurringRun.exists().where(
+                RecurringRun.profile == profile_id):
+            # Its invoices so far are the first client's: the profile stays with them (check proves it).
+            raise ValidationFailed([FieldError("client_id", "This profile has made invoices for its client; set up "
+                                                            "a new recurring invoice for another client")])
         await RecurringProfile.update(column_values({**_columns(values), "updated_at": _now()})).where(
             RecurringProfile.id == profile_id)
     return await get_profile(profile_id)

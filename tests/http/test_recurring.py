@@ -171,6 +171,10 @@ def test_a_profile_that_made_invoices_cannot_be_deleted_one_that_did_not_can(api
     unused = create_profile(api, profile_body(client.id, start_date="2027-06-01"))
     run_profiles(api)
     assert api.delete(f"/api/v1/recurring/{used['id']}").status_code == 409
+    moved = api.patch(f"/api/v1/recurring/{used['id']}", json={"client_id": make_client(name="Other").id})
+    assert moved.status_code == 422 and "client_id" in field_errors(moved)
+    assert api.patch(f"/api/v1/recurring/{unused['id']}", json={"client_id": make_client(name="Third").id}
+                     ).status_code == 200
     assert api.delete(f"/api/v1/recurring/{unused['id']}").status_code == 204
     assert api.get(f"/api/v1/recurring/{unused['id']}").status_code == 404
     assert count(config, "recurring_profile") == 1
