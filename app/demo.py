@@ -254,6 +254,7 @@ async def _documents(rng: random.Random, invoices: int) -> dict[str, int]:
                 "unit_price": str((first.net / 4).quantize(first.net)), "taxes": list(first.taxes)}]})
             await documents_service.issue(credit.id)
             counts["credit notes"] += 1
+    await recurring_service.run_due(today)   # the retainers' periods up to today, before today's invoices
     # The public authority's invoice: a zero-rated export, with its Leitweg-ID for XRechnung.
     authorities = [c for c in (await clients_service.list_clients(status="active", page=Page(1, 500))).items
                    if c.buyer_reference and c.tax_number]
