@@ -102,6 +102,13 @@ def build_parser() -> argparse.ArgumentParser:
     audit_export.add_argument("--from", dest="date_from", metavar="YYYY-MM-DD", help="first day (UTC)")
     audit_export.add_argument("--to", dest="date_to", metavar="YYYY-MM-DD", help="last day (UTC), included")
     audit_export.add_argument("--force", action="store_true", help="replace FILE if it exists")
+    recurring = commands.add_parser("recurring", help="recurring invoices")
+    recurring_commands = recurring.add_subparsers(dest="recurring_command", required=True)
+    recurring_run = recurring_commands.add_parser("run", help="make every recurring invoice due and not made yet "
+                                                              "(what the running app does every hour)")
+    _data_dir_option(recurring_run)
+    recurring_run.add_argument("--as-of", metavar="YYYY-MM-DD", default=None,
+                               help="make the periods due on or before this day (default: today)")
     return parser
 
 
@@ -382,6 +389,38 @@ def cmd_audit_export(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_recurring_run(args: argparse.Namespace) -> int:
+    from datetime import date
+
+    from app.common.logic import ValidationFailed
+    from app.recurring import service as recurring_service
+
+    try:
+        as_of = date.fromisoformat(args.as_of) if args.as_of else None
+    except ValueError:
+        raise UserError(f"--as-of: a date as YYYY-MM-DD, not {args.as_of!r}") from None
+    config = _config(args)
+
+    async def run() -> recurring_service.RunReport:
+        await _open(config)
+        try:
+            return await recurring_service.run_due(as_of, data_dir=config.data_dir)
+        finally:
+            await _close(config)
+    try:
+        report = asyncio.run(run())
+    except ValidationFailed as failed:
+        raise UserError("; ".join(error.message for error in failed.errors)) from None
+    for document in report.made:
+        print(f"{document.issue_date.isoformat()}  {document.number or f'draft #{document.id}'}  "
+              f"{document.client_name}  {document.total} {document.currency}")
+    print(f"{len(report.made)} recurring invoice(s) made as of {report.as_of.isoformat()}"
+          + (f", {report.queued} queued for email" if report.queued else "") + ".")
+    for problem in report.problems:
+        print(f"counterfoil: {problem}", file=sys.stderr)
+    return 1 if report.problems else 0
+
+
 def _actor() -> Actor:
     """The command line acts as the operating-system account that runs it (it holds the data folder)."""
     import getpass
@@ -437,6 +476,8 @@ def main(argv: list[str] | None = None) -> int:
                 return cmd_backup_export(args) if args.backup_command == "export" else cmd_backup_import(args)
             if args.command == "audit":
                 return cmd_audit_export(args)
+            if args.command == "recurring":
+                return cmd_recurring_run(args)
             return handlers[args.command](args)
     except UserError as error:
         print(f"counterfoil: {error}", file=sys.stderr)

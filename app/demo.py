@@ -19,6 +19,7 @@ from app.config import Config
 from app.documents import service as documents_service
 from app.mail import service as mail_service
 from app.payments import service as payments_service
+from app.recurring import service as recurring_service
 from app.settings import service as settings_service
 from app.taxes import service as taxes_service
 
@@ -177,7 +178,11 @@ async def fill(config: Config, *, clients: int = 40, invoices: int = 120, seed: 
         made_clients += 1
         if index % 17 == 16:
             await clients_service.set_status(client.id, "archived")
+    profiles = await _recurring_profiles() if invoices else 0
     made = await _documents(rng, invoices)
+    if profiles:
+        made["recurring profiles"] = profiles
+        made["recurring invoices"] = await _recurring_invoices()
     made.update(await _projects(rng))
     if scripts:   # issued today, after the back-dated ones (numbers follow dates)
         made_clients += await _script_clients(made)
@@ -241,8 +246,10 @@ async def _documents(rng: random.Random, invoices: int) -> dict[str, int]:
     for index in range(invoices):
         client = rng.choice(clients)
         issue_date = today - timedelta(days=int(420 * (1 - index / max(1, invoices))) + rng.randint(0, 3))
-        # Numbers follow dates: each invoice is dated no earlier than the one issued before it.
+        # Numbers follow dates: each invoice is dated no earlier than the one issued before it, and the
+        # recurring profiles' invoices come in their place among the others.
         issue_date = latest = min(max(issue_date, latest), today)
+        await recurring_service.run_due(issue_date)
         doc = await documents_service.create_document("invoice", {
             "client_id": client.id, "issue_date": issue_date.isoformat(), "terms_days": rng.choice([14, 30, 30, 45]),
             "lines": _lines(rng, items), "notes": "Thank you!" if rng.random() < 0.3 else "",
@@ -278,6 +285,7 @@ async def _documents(rng: random.Random, invoices: int) -> dict[str, int]:
                 "unit_price": str((first.net / 4).quantize(first.net)), "taxes": list(first.taxes)}]})
             await documents_service.issue(credit.id)
             counts["credit notes"] += 1
+    await recurring_service.run_due(today)   # the retainers' periods up to today, before today's invoices
     # The public authority's invoice: a zero-rated export, with its Leitweg-ID for XRechnung.
     authorities = [c for c in (await clients_service.list_clients(status="active", page=Page(1, 500))).items
                    if c.buyer_reference and c.tax_number]
@@ -331,3 +339,62 @@ async def _peppol_invoice(today: Any) -> int:
         "lines": PEPPOL_LINES, "notes": "Project Verhaeghe 2026, phase 1"})
     await documents_service.issue(doc.id)
     return 1
+
+# Monthly hosting retainers for three clients started a year ago, a quarterly maintenance contract made
+# as drafts to check, and a support retainer the client has paused. Clients are taken in order, not
+# drawn, so the rest of the demo stays as it was.
+RETAINERS = [
+    [{"code": "HOST-M", "description": "Managed hosting, {period}"}],
+    [{"code": "HOST-M", "description": "Managed hosting, {period}"},
+     {"code": "DOMAIN", "description": "Domain name and DNS, {month} {year}", "quantity": "0.0833"}],
+    [{"code": "HOST-M", "description": "Managed hosting and backups, {period}", "quantity": "2"}],
+]
+PAUSED_NOTE = "Support retainer"
+
+
+async def _recurring_profiles() -> int:
+    clients = [c for c in (await clients_service.list_clients(status="active", page=Page(1, 500))).items
+               if c.currency == "CAD" and c.email]
+    items = {i["code"]: i for i in (await catalog_service.list_items(active=True, page=Page(1, 500))).items}
+    if len(clients) < 5 or not {"HOST-M", "DOMAIN", "DEV-H", "SUPPORT-M"} <= set(items):
+        return 0
+    today = await settings_service.today()
+    year_ago = today.replace(year=today.year - 1, day=1)
+
+    def lines(specs: list[dict[str, str]]) -> list[dict[str, Any]]:
+        return [{"item_id": items[spec["code"]]["id"], "description": spec["description"],
+                 "quantity": spec.get("quantity", "1")} for spec in specs]
+
+    for client, specs, day in zip(clients[:3], RETAINERS, (1, 1, 15), strict=True):
+        await recurring_service.create_profile({
+            "client_id": client.id, "lines": lines(specs), "unit": "month", "day_of_month": day,
+            "start_date": year_ago.isoformat(), "action": "issue",
+            "notes": "Monthly retainer: hosting, updates and monitoring."})
+    await recurring_service.create_profile({
+        "client_id": clients[3].id, "unit": "quarter", "day_of_month": 31, "start_date": year_ago.isoformat(),
+        "action": "draft", "notes": "Quarterly maintenance, {period}: security updates, backups tested, report.",
+        "lines": lines([{"code": "DEV-H", "description": "Maintenance and updates, {period}", "quantity": "6"}])})
+    await recurring_service.create_profile({
+        "client_id": clients[4].id, "unit": "month", "day_of_month": 1, "start_date": year_ago.isoformat(),
+        "action": "issue", "notes": PAUSED_NOTE,
+        "lines": lines([{"code": "SUPPORT-M", "description": "Support retainer, {month} {year}"}])})
+    return 5
+
+
+async def _recurring_invoices() -> int:
+    """Catch up to today; the support retainer's client paused it; what is older than five weeks is paid."""
+    today = await settings_service.today()
+    await recurring_service.run_due(today)
+    profiles = await recurring_service.list_profiles()
+    for profile in profiles:
+        if profile.notes == PAUSED_NOTE and profile.status == "active":
+            await recurring_service.pause_profile(profile.id)
+    for profile in profiles:
+        for period in await recurring_service.runs(profile.id):
+            document = period.document
+            if document is None or document.status != "issued" or (today - document.issue_date).days < 35:
+                continue
+            await payments_service.record_payment(document.id, {
+                "amount": str(document.balance), "date": (document.issue_date + timedelta(days=12)).isoformat(),
+                "method": "bank_transfer", "reference": f"Retainer {document.number}"})
+    return sum(p.made for p in profiles)

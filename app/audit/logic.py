@@ -205,7 +205,7 @@ INSERT_ACTIONS = {
     "payment": "payment", "refund": "refund", "credit_application": "credit application",
     "ledger_entry": "ledger entry", "api_token": "token created", "login_attempt": "login attempt",
     "outbox_message": "mail queued", "business_settings": "setting change", "mail_settings": "setting change",
-    "backup_settings": "setting change", "document_record": "document of record",
+    "backup_settings": "setting change", "document_record": "document of record", "recurring_run": "recurring run",
 }
 SETTINGS_TABLES = {"business_settings", "mail_settings", "backup_settings"}
 DOCUMENT_STATUS_ACTIONS = {"issued": "issue", "cancelled": "cancel", "sent": "send", "accepted": "accept",
@@ -217,7 +217,8 @@ ACTIONS = ("create", "update", "delete", "issue", "send", "cancel", "accept", "d
            "payment", "reversal", "refund", "credit application", "ledger entry", "setting change",
            "login attempt", "login", "failed login", "password change", "activate", "deactivate",
            "token created", "token revoked", "archive", "unarchive", "mail queued", "mail sending", "mail sent",
-           "mail failed", "mail cancelled", "restore", "import", "reminder", "baseline", "document of record")
+           "mail failed", "mail cancelled", "restore", "import", "reminder", "baseline", "document of record",
+           "recurring run")
 
 
 def action_for(entity: str, operation: str, changes: Mapping[str, Any]) -> str:

@@ -543,7 +543,8 @@ def restore_effects(found: BundleSettings, choices: RestoreChoices) -> list[str]
         effects.append("Scheduled sends are paused: the accountant's package schedule is off"
                        + (f", the {_plural(found.queued_messages, 'message')} waiting in the outbox "
                           "are held (retry each to send it)" if found.queued_messages else "")
-                       + ", and scheduled backups keep this computer's setting (off if it had none).")
+                       + ", recurring invoices that email themselves are paused, and scheduled backups keep this "
+                       "computer's setting (off if it had none).")
     if not choices.keep_custom_templates:
         effects.append("Custom document templates are off (their files are restored; turn them on in Settings "
                        "once you have read them).")

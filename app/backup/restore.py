@@ -172,6 +172,11 @@ def apply_choices(staged_db: Path, live_db: Path, choices: RestoreChoices, now: 
                 connection.execute("UPDATE outbox_message SET status = 'failed', next_attempt_at = NULL, "
                                    "last_error = ? WHERE status IN ('queued', 'sending')", (logic.HELD_MESSAGE,))
             _keep_this_computers_backup_schedule(connection, live_db)
+            # A recurring profile that emails its invoices would write to the backup's clients from here.
+            if {"status", "action", "paused_on"} <= _columns(connection, "recurring_profile"):
+                connection.execute("UPDATE recurring_profile SET status = 'paused', paused_on = ?, updated_at = ? "
+                                   "WHERE status = 'active' AND action = 'issue_and_send'",
+                                   (now.astimezone(UTC).date().isoformat(), stamp))
         if trail_end is not None:
             audit_trail.seal(connection, trail_end, audit_service.current_actor(), "restore")
 

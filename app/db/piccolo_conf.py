@@ -22,6 +22,7 @@ APP_REGISTRY = AppRegistry(
         "app.backup.piccolo_app",
         "app.mail.piccolo_app",
         "app.projects.piccolo_app",
+        "app.recurring.piccolo_app",
     ]
 )
 

@@ -116,12 +116,35 @@ def run_checks(database_path: Path, *, integrity: bool = True) -> list[Break]:
                     breaks.append(Break(doc["number"] or str(doc["id"]),
                                         f"{entries_per_doc.get(doc['id'], 0)} ledger entries instead of 1"))
         breaks.extend(logic.check_event_entries(*_event_entries(connection)))
+        breaks.extend(_recurring_breaks(connection))
         # The audit trail: its chain unbroken from the first entry (the first broken sequence number is
         # named), the heads kept outside the database still in it, and the books what it says happened.
         breaks.extend(Break("audit trail", problem) for problem in verify_database(database_path).problems())
         return breaks
     finally:
         connection.close()
+
+
+def _recurring_breaks(connection) -> list[Break]:
+    """Recurring invoices (app.recurring): each (profile, period) done once, each invoice made for one
+    period, and that invoice is the profile's client's."""
+    breaks = [Break(f"recurring profile {row['profile']}", f"the period starting {row['period_start']} was made "
+                                                           f"{row['n']} times")
+              for row in _rows(connection, "SELECT profile, period_start, COUNT(*) AS n FROM recurring_run "
+                                           "GROUP BY profile, period_start HAVING COUNT(*) > 1")]
+    breaks += [Break(f"recurring profile {row['profile']}", f"invoice {row['number'] or row['document']} is recorded "
+                                                            f"for {row['n']} periods")
+               for row in _rows(connection, "SELECT MIN(r.profile) AS profile, r.document, d.number, COUNT(*) AS n "
+                                            "FROM recurring_run r JOIN document d ON d.id = r.document "
+                                            "GROUP BY r.document HAVING COUNT(*) > 1")]
+    breaks += [Break(f"recurring profile {row['profile']}", f"document {row['number'] or row['document']} of its "
+                                                            f"period {row['period_start']} is not an invoice of "
+                                                            "the profile's client")
+               for row in _rows(connection, "SELECT r.profile, r.document, r.period_start, d.number FROM recurring_run r "
+                                            "JOIN recurring_profile p ON p.id = r.profile "
+                                            "JOIN document d ON d.id = r.document "
+                                            "WHERE d.doc_type != 'invoice' OR d.client != p.client")]
+    return breaks
 
 
 def _event_entries(connection) -> tuple[dict[tuple[str, str], tuple[int, int]], dict[tuple[str, str], tuple[int, int]]]:

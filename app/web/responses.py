@@ -43,6 +43,7 @@ NAV = [
     ("clients", "/clients", "Clients", False),
     ("quotes", "/quotes", "Quotes", False),
     ("invoices", "/invoices", "Invoices", False),
+    ("recurring", "/recurring", "Recurring", False),
     ("credit_notes", "/credit-notes", "Credit notes", False),
     ("payments", "/payments", "Payments", False),
     ("projects", "/projects", "Projects & time", False),

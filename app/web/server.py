@@ -31,6 +31,7 @@ from app.db.lifecycle import close_database, open_database
 from app.exports import service as exports_service
 from app.mail import service as mail_service
 from app.paths import FONTS_DIR, STATIC_DIR, TEMPLATES_DIR
+from app.recurring import service as recurring_service
 from app.web import templating
 from app.web.api import audit as api_audit
 from app.web.api import auth as api_auth
@@ -43,6 +44,7 @@ from app.web.api import mail as api_mail
 from app.web.api import payments as api_payments
 from app.web.api import projects as api_projects
 from app.web.api import receivables as api_receivables
+from app.web.api import recurring as api_recurring
 from app.web.api import render as api_render
 from app.web.api import reports as api_reports
 from app.web.api import settings as api_settings
@@ -62,6 +64,7 @@ from app.web.pages import mail as pages_mail
 from app.web.pages import payments as pages_payments
 from app.web.pages import projects as pages_projects
 from app.web.pages import receivables as pages_receivables
+from app.web.pages import recurring as pages_recurring
 from app.web.pages import render as pages_render
 from app.web.pages import reports as pages_reports
 from app.web.pages import settings as pages_settings
@@ -78,9 +81,9 @@ UNCOMPRESSED_PATHS = [r"\.zip$", r"\.pdf$", r"/pdf$", r"^/batch/[^/]+/file$", r"
 # One page module per domain and, where the domain has a JSON API, one API module (app/web/pages, app/web/api).
 PAGE_MODULES = [pages_auth, pages_backup, pages_batch, pages_catalog, pages_clients, pages_dashboard, pages_documents,
                 pages_exports, pages_ledger, pages_mail, pages_payments, pages_receivables, pages_render,
-                pages_reports, pages_settings, pages_taxes, pages_audit]
+                pages_reports, pages_settings, pages_taxes, pages_audit, pages_recurring]
 API_MODULES = [api_auth, api_catalog, api_clients, api_documents, api_exports, api_ledger, api_mail, api_payments,
-               api_receivables, api_render, api_reports, api_settings, api_taxes, api_audit]
+               api_receivables, api_render, api_reports, api_settings, api_taxes, api_audit, api_recurring]
 PAGE_MODULES.append(pages_projects)   # projects and time (issue 19)
 API_MODULES.append(api_projects)
 
@@ -109,8 +112,9 @@ def create_app(config: Config, *, prepare: bool = True) -> Litestar:
     outbox = mail_service.Worker()   # delivers queued email, retries with backoff and at start
     accountant = exports_service.Scheduler(config)   # the monthly package, catching up at start
     batches = batch_service.Batches(config)   # batch print / ZIP jobs of the document lists, in memory
+    recurring = recurring_service.Scheduler(config)   # each profile's invoices due, exactly once, at start and hourly
 
-    workers: list[BackgroundWorker] = [scheduler, outbox, accountant]
+    workers: list[BackgroundWorker] = [scheduler, outbox, accountant, recurring]
     running: list[BackgroundWorker] = []
 
     async def on_startup() -> None:

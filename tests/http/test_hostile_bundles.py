@@ -302,6 +302,12 @@ def hostile_bundle(config, owner, api, api_token, browser, tmp_path) -> Path:
     assert saved.status_code == 200, saved.text
     render_service.copy_default_templates(config.data_dir)
     assert api.patch("/api/v1/settings", json={"use_custom_templates": True}).status_code == 200
+    client = api.post("/api/v1/clients", json={"name": "Their Client", "email": "them@client.example"}).json()
+    for action in ("issue", "issue_and_send"):   # a recurring invoice that emails itself, and one that does not
+        made = api.post("/api/v1/recurring", json={"client_id": client["id"], "start_date": "2030-01-01",
+                                                   "action": action, "lines": [
+                                                       {"description": "Retainer", "quantity": "1", "unit_price": "9"}]})
+        assert made.status_code == 201, made.text
     connection = sqlite3.connect(config.database_path, timeout=30)
     connection.execute("INSERT INTO backup_settings (id, folder, rhythm, keep_last) VALUES "
                        "(1, '/srv/attacker/share', 'daily', 3)")
@@ -330,6 +336,7 @@ def state(config: Config) -> dict[str, object]:
             "sessions": one("SELECT COUNT(*) FROM app_session")[0],
             "backups": connection.execute("SELECT folder, rhythm, keep_last FROM backup_settings").fetchall(),
             "marker": one("PRAGMA user_version")[0],
+            "recurring": connection.execute("SELECT action, status FROM recurring_profile ORDER BY id").fetchall(),
         }
     finally:
         connection.close()
@@ -357,6 +364,7 @@ def test_the_cli_shows_what_the_backup_would_switch_on_and_restores_it_switched_
     assert after["tokens"] == 1 and after["active_tokens"] == 0 and after["sessions"] == 0
     assert after["backups"] == [("/media/victim/STICK", "weekly", 4)]   # this computer's schedule stays
     assert after["marker"] == 0
+    assert after["recurring"] == [("issue", "active"), ("issue_and_send", "paused")]   # it would email from here
 
 
 def test_the_owner_can_keep_each_of_them(hostile_bundle, victim, secret_file):
@@ -370,6 +378,7 @@ def test_the_owner_can_keep_each_of_them(hostile_bundle, victim, secret_file):
     assert after["templates_on"] == 1 and after["active_tokens"] == 1
     assert after["sessions"] == 0   # a browser session never travels
     assert after["backups"] == [("/srv/attacker/share", "daily", 3)]
+    assert after["recurring"] == [("issue", "active"), ("issue_and_send", "active")]
 
 
 def test_a_dry_run_shows_and_changes_nothing(hostile_bundle, victim, secret_file):

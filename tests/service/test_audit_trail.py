@@ -274,6 +274,8 @@ def _scenarios() -> dict[str, tuple[Scenario, str | None]]:
             w.config, {"rhythm": "off", "keep_last": "5"})), "setting change"),
         "app.backup.service.run_scheduled_backup": (simple(lambda w: backup_service.run_scheduled_backup(w.config)),
                                                     "setting change"),
+        # recurring
+        **_recurring_scenarios(after, simple),
     }
 
 
@@ -295,6 +297,39 @@ async def _revoke(w: World, token_id: int) -> Any:
 async def _owner_and_launch_token(w: World) -> str:
     await w.owner()
     return await auth_service.create_launch_token(60)
+
+
+def _recurring_scenarios(after: Any, simple: Any) -> dict[str, tuple[Scenario, str | None]]:
+    from app.recurring import service as r
+    from app.recurring.logic import Period
+
+    async def profile(w: World, action: str = "issue") -> Any:
+        client = await clients_service.create_client({"name": "Recurring Ltd", "currency": "CAD",
+                                                      "email": "accounts@recurring.example"})
+        return await r.create_profile({"client_id": client.id, "start_date": "2026-01-01", "action": action,
+                                       "lines": [{"description": "Hosting {month}", "quantity": "1",
+                                                  "unit_price": "50"}]})
+
+    async def paused(w: World) -> Any:
+        return await r.pause_profile((await profile(w)).id)
+
+    async def made_to_send(w: World) -> Any:
+        made = await profile(w, "issue_and_send")
+        await r._make_period(made.id, Period(0, date(2026, 1, 1), date(2026, 1, 31)), None)
+        return made
+
+    return {
+        "app.recurring.service.create_profile": (simple(profile), "create"),
+        "app.recurring.service.update_profile": (after(profile, lambda w, p: r.update_profile(p.id, {"every": 2})),
+                                                 "update"),
+        "app.recurring.service.delete_profile": (after(profile, lambda w, p: r.delete_profile(p.id)), "delete"),
+        "app.recurring.service.pause_profile": (after(profile, lambda w, p: r.pause_profile(p.id)), "update"),
+        "app.recurring.service.resume_profile": (after(paused, lambda w, p: r.resume_profile(p.id)), "update"),
+        "app.recurring.service._make_period": (after(profile, lambda w, p: r._make_period(
+            p.id, Period(0, date(2026, 1, 1), date(2026, 1, 31)), None)), "recurring run"),
+        "app.recurring.service._send_pending": (after(made_to_send, lambda w, p: r._send_pending(
+            None, w.config.data_dir, r.RunReport(as_of=date(2026, 1, 1)))), "mail queued"),
+    }
 
 
 # What writes, and why nothing is recorded: only the session's own bookkeeping, or a token's last use.

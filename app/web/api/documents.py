@@ -13,8 +13,9 @@ from msgspec import UNSET, UnsetType
 
 from app.documents import service
 from app.documents.logic import CREDIT_NOTE, INVOICE, QUOTE, TYPE_PATHS
+from app.recurring import service as recurring_service
 from app.web.api.base import Body
-from app.web.api.documents_dto import DocumentList, DocumentOut, document_out, summary_out, totals_out
+from app.web.api.documents_dto import DocumentList, DocumentOut, document_out, summary_out, totals_out, with_period
 from app.web.responses import actor_id, page_params
 from app.web.security import OWNER_ONLY
 
@@ -97,6 +98,11 @@ def body(data: DocumentIn) -> dict[str, Any]:
     return given
 
 
+async def _with_period(out: DocumentOut) -> DocumentOut:
+    """An invoice made by a recurring profile names it and its period (app.recurring)."""
+    return with_period(out, await recurring_service.link_of(out.id)) if out.type == INVOICE else out
+
+
 def _routes(doc_type: str) -> list[Any]:
     base = f"/api/v1/{TYPE_PATHS[doc_type]}"
     tag = [TYPE_PATHS[doc_type]]
@@ -122,13 +128,14 @@ def _routes(doc_type: str) -> list[Any]:
 
     @get(f"{base}/{{document_id:int}}", tags=tag, name=f"{doc_type}-get")
     async def one(document_id: int) -> DocumentOut:
-        return document_out(await service.get_document(document_id, doc_type))
+        return await _with_period(document_out(await service.get_document(document_id, doc_type)))
 
     @patch(f"{base}/{{document_id:int}}", tags=tag, name=f"{doc_type}-update")
     async def update(request: Request, document_id: int, data: DocumentIn) -> DocumentOut:
         """Drafts only; an issued document answers 409."""
         await service.get_document(document_id, doc_type, with_lines=False)
-        return document_out(await service.update_draft(document_id, body(data), actor=actor_id(request)))
+        return await _with_period(document_out(await service.update_draft(document_id, body(data),
+                                                                         actor=actor_id(request))))
 
     @delete(f"{base}/{{document_id:int}}", tags=tag, name=f"{doc_type}-delete", opt=OWNER_ONLY)
     async def remove(document_id: int) -> None:
@@ -142,8 +149,8 @@ def _routes(doc_type: str) -> list[Any]:
         its PDF is made and kept as the document of record (422 naming the field when it cannot be)."""
         await service.get_document(document_id, doc_type, with_lines=False)
         data = data or IssueIn()
-        return document_out(await service.issue(document_id, actor=actor_id(request), issue_date=data.issue_date,
-                                                backdate=data.backdate))
+        return await _with_period(document_out(await service.issue(
+            document_id, actor=actor_id(request), issue_date=data.issue_date, backdate=data.backdate)))
 
     @post(f"{base}/{{document_id:int}}/duplicate", tags=tag, name=f"{doc_type}-duplicate", status_code=201)
     async def duplicate(request: Request, document_id: int) -> DocumentOut:

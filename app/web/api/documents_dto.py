@@ -9,6 +9,7 @@ import msgspec
 from app.documents import logic, records
 from app.documents.logic import TaxAmount
 from app.documents.records import DocumentTotals, DocumentView, LineView
+from app.recurring.service import RunView as RecurringLink
 from app.web.responses import iso
 
 
@@ -70,6 +71,10 @@ class DocumentOut(_DocumentHead):
     issued_at: str | None
     sent_at: str | None
     created_at: str
+    # An invoice made by a recurring profile: the profile and the service period (app.recurring).
+    recurring_id: int | None = None
+    period_start: str | None = None
+    period_end: str | None = None
 
 
 class DocumentSummary(_DocumentHead):
@@ -124,6 +129,13 @@ def document_out(document: DocumentView) -> DocumentOut:
         converted_invoice_id=document.converted_invoice_id, cancel_reason=document.cancel_reason,
         issued_at=iso(document.issued_at), sent_at=iso(document.sent_at), created_at=iso(document.created_at),
     )
+
+
+def with_period(out: DocumentOut, run: RecurringLink | None) -> DocumentOut:
+    """An invoice made by a recurring profile names the profile and its period."""
+    if run is not None:
+        out.recurring_id, out.period_start, out.period_end = run.profile_id, iso(run.period_start), iso(run.period_end)
+    return out
 
 
 def summary_out(document: records.DocumentSummary) -> DocumentSummary:
