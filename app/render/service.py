@@ -43,7 +43,7 @@ import segno
 import typst
 
 from app.clients import service as clients_service
-from app.common.logic import Page
+from app.common.logic import FieldError, Page
 from app.db import datafolder
 from app.documents import service as documents_service
 from app.documents.records import DocumentView
@@ -470,7 +470,10 @@ def document_job(document: DocumentView, settings: Mapping[str, Any], client: Ma
 
 # What a document's PDF shows besides its frozen content: these settings (a language fallback,
 # the default footer, the e-invoice switch). Fields that change without changing the PDF are left out.
-CACHE_SETTINGS = ("default_locale", "invoice_footer", "facturx_enabled")
+CACHE_SETTINGS = ("default_locale", "invoice_footer", "facturx_enabled",
+                  # read from today's settings by a document issued before they were frozen with it
+                  "seller_contact_name", "seller_contact_phone", "seller_contact_email", "payment_means_code",
+                  "payment_account_id", "payment_means_text")
 VOLATILE_FIELDS = {"shown_status", "updated_at", "sent_at", "decided_at"}
 
 
@@ -628,6 +631,8 @@ async def document_print_data(document_id: int, *, data_dir: Path | None = None)
 
 
 async def document_xml(document_id: int, *, xrechnung: bool = False) -> bytes | None:
+    """The CII XML (Factur-X, or XRechnung: ValidationFailed names what KoSIT would reject); None when the
+    document has no e-invoice form (einvoice_status says why)."""
     document = await documents_service.get_document(document_id)
     settings = await settings_service.get_settings()
     client = None if document.snapshot else (await clients_service.get_client(document.client_id)).as_mapping()
@@ -635,6 +640,30 @@ async def document_xml(document_id: int, *, xrechnung: bool = False) -> bytes | 
         return None
     guideline = logic.XRECHNUNG_GUIDELINE if xrechnung else logic.EN16931_GUIDELINE
     return logic.facturx_xml(document, settings=settings, client=client, guideline=guideline)
+
+
+@dataclass(frozen=True)
+class EInvoiceStatus:
+    """What the document page and the API say of a document's e-invoice."""
+
+    available: bool                  # it has an EN 16931 form (Factur-X XML)
+    problem: str | None              # why not, when it has none
+    embedded: bool                   # the issued PDF carries it (Settings: Factur-X on)
+    warnings: list[str]              # what it leaves out that a receiver may expect
+    xrechnung_problems: list[FieldError]  # what KoSIT would reject in its XRechnung (empty: it passes)
+
+
+async def einvoice_status(document_id: int) -> EInvoiceStatus:
+    document = await documents_service.get_document(document_id)
+    settings = await settings_service.get_settings()
+    problem = logic.facturx_problem(document)
+    if problem is not None:
+        return EInvoiceStatus(available=False, problem=problem, embedded=False, warnings=[], xrechnung_problems=[])
+    client = None if document.snapshot else (await clients_service.get_client(document.client_id)).as_mapping()
+    invoice = logic.einvoice_of(document, settings=settings, client=client, guideline=logic.XRECHNUNG_GUIDELINE)
+    return EInvoiceStatus(available=True, problem=None, embedded=bool(settings.get("facturx_enabled", True)),
+                          warnings=logic.einvoice_warnings(document, settings),
+                          xrechnung_problems=logic.xrechnung_problems(invoice, issued=bool(document.snapshot)))
 
 
 # -- ZIP of many PDFs ----------------------------------------------------------------

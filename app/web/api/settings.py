@@ -38,6 +38,12 @@ class SettingsOut(mail_api.MailSettingsOut):  # the SMTP fields too (API.md); ne
     bank_name: str
     bank_iban: str
     bank_bic: str
+    seller_contact_name: str
+    seller_contact_phone: str
+    seller_contact_email: str
+    payment_means_code: str
+    payment_account_id: str
+    payment_means_text: str
     default_currency: str
     default_locale: str
     time_zone: str
@@ -71,6 +77,12 @@ class SettingsIn(mail_api.MailSettingsIn, omit_defaults=True):  # smtp_*, accoun
     bank_name: str | UnsetType = UNSET
     bank_iban: str | UnsetType = UNSET
     bank_bic: str | UnsetType = UNSET
+    seller_contact_name: str | UnsetType = UNSET
+    seller_contact_phone: str | UnsetType = UNSET
+    seller_contact_email: str | UnsetType = UNSET
+    payment_means_code: str | UnsetType = UNSET
+    payment_account_id: str | UnsetType = UNSET
+    payment_means_text: str | UnsetType = UNSET
     default_currency: str | UnsetType = UNSET
     default_locale: str | UnsetType = UNSET
     time_zone: str | UnsetType = UNSET

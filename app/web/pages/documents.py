@@ -27,6 +27,7 @@ from app.documents.records import DocumentSummary, DocumentView
 from app.mail import service as mail_service
 from app.mail.logic import STATUS_LABELS as MAIL_STATUS_LABELS
 from app.payments import service as payments_service
+from app.render import service as render_service
 from app.taxes import service as taxes_service
 from app.web.responses import actor_id, form_data, page, page_params, redirect
 from app.web.security import OWNER_ONLY
@@ -410,6 +411,9 @@ async def _view(request: Request, document_id: int, *, status_code: int = 200, p
     if doc.status == "draft":  # a draft has no snapshot: its client is today's
         einvoice = await service.einvoice_warnings(client if isinstance(client, ClientView) else None,
                                                    doc.tax_codes())
+    einvoice_status = None
+    if doc_type in (INVOICE, CREDIT_NOTE) and doc.status != "draft":
+        einvoice_status = await render_service.einvoice_status(document_id)
     actions = logic.available_actions(doc_type, doc.status, doc.shown_status, paid=doc.paid,
                                       credited=doc.credited, balance_due=doc.balance, is_owner=_is_owner(request))
     return page(request, "documents/view.html", status_code=status_code, section=SECTIONS[doc_type],
@@ -417,7 +421,8 @@ async def _view(request: Request, document_id: int, *, status_code: int = 200, p
                 events=events, users=users, related=related, payments=payments, actions=actions,
                 status_labels=STATUS_LABELS, event_labels=EVENT_LABELS, type_label=TYPE_LABELS[doc_type],
                 base=f"/{TYPE_PATHS[doc_type]}", plural=PLURALS[doc_type], problem=problem, errors=errors or {},
-                values=values or {}, mail_log=mail_log, mail_status_labels=MAIL_STATUS_LABELS, einvoice=einvoice)
+                values=values or {}, mail_log=mail_log, mail_status_labels=MAIL_STATUS_LABELS, einvoice=einvoice,
+                einvoice_status=einvoice_status)
 
 
 @get("/documents/{document_id:int}")
