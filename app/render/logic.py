@@ -11,7 +11,7 @@ from __future__ import annotations
 import re
 import xml.etree.ElementTree as ET
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date, datetime
 from decimal import Decimal
 from functools import lru_cache
@@ -1002,12 +1002,19 @@ def einvoice_of(document: DocumentView, *, settings: Mapping[str, Any] | None = 
     if credit_note and not terms:  # BR-CO-25: an amount due needs terms or a due date; say how it is settled
         terms = _settlement_text(document)
     notes = [document.notes] + [t.note for t in taxes.values()]
+    seller, buyer = _seller_of(business), _buyer_of(buyer_fields)
+    if all(v.category == "O" for v in vat):
+        # BR-O-02/04: a document not subject to VAT names no VAT identifier. The seller is then known by
+        # its legal registration (BT-30) or, without one, its VAT number as its identifier (BT-29, BR-CO-26).
+        seller = replace(seller, vat_id="", identifier=seller.identifier or ("" if seller.legal_registration
+                                                                             else seller.vat_id))
+        buyer = replace(buyer, vat_id="")
     return EInvoice(
         specification=guideline, number=document.number or "", type_code="381" if credit_note else "380",
         issue_date=_as_date(document.issue_date), currency=currency,
         notes=tuple(dict.fromkeys(n.strip() for n in notes if n and n.strip())),
         buyer_reference=(buyer_fields.get("buyer_reference") or "").strip(),
-        seller=_seller_of(business), buyer=_buyer_of(buyer_fields), delivery_date=_as_date(document.issue_date),
+        seller=seller, buyer=buyer, delivery_date=_as_date(document.issue_date),
         payment=_payment_of(document, business), terms=terms[:1000],
         due_date=None if credit_note or not document.due_date else _as_date(document.due_date),
         preceding_invoice=(document.invoice_number or "") if credit_note else "",
