@@ -22,7 +22,6 @@ from typing import Any
 
 import pytest
 
-from app.common.logic import ValidationFailed
 from app.documents.records import DocumentView
 from app.render import logic
 from app.settings.logic import iban_is_valid
@@ -31,7 +30,7 @@ from tests.schematron_xslt import Schematron
 from tests.unit.test_render_logic import CONTACT, LEITWEG, schematron, with_lines, with_taxes, xsd_valid  # noqa: F401
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "build"))
-from bench_render import CLIENT, SETTINGS, fabricate_invoice  # noqa: E402
+from bench_render import CLIENT, fabricate_invoice
 
 SCHEMATRON_DIR_ENV = "COUNTERFOIL_SCHEMATRON_DIR"
 NS = logic.NS
@@ -243,7 +242,7 @@ def br_de_violations(xml: bytes) -> list[str]:
 # -- the tests --------------------------------------------------------------------------------
 
 @pytest.mark.parametrize("case", CASES, ids=[case.name for case in CASES])
-def test_hard_documents_pass_the_official_rules(case, schematron, kosit, cen_latest):  # noqa: F811
+def test_hard_documents_pass_the_official_rules(case, schematron, kosit, cen_latest):
     document = case.build()
     assert logic.facturx_problem(document) is None
     facturx = logic.facturx_xml(document)
