@@ -33,7 +33,7 @@ def kosit() -> Schematron | None:
     return Schematron(path) if path else None
 
 
-def accepted(xml: bytes, schematron, kosit) -> None:  # noqa: F811
+def accepted(xml: bytes, schematron, kosit) -> None:
     """An XRechnung as the German portals check it: XSD, the EN 16931 rules, the BR-DE rules."""
     assert xml_check_xsd(xml, flavor="factur-x", level="en16931")
     assert [f for f in schematron(xml) if not f.startswith("FX-SCH-A-000556")] == []
@@ -101,7 +101,7 @@ def test_the_settings_page_has_the_e_invoice_fields_and_saves_them(browser, conf
 
 # -- point 4: the export ---------------------------------------------------------------------------
 
-def test_an_xrechnung_without_the_seller_contact_is_refused_naming_each_field(api, business, schematron, kosit):  # noqa: F811
+def test_an_xrechnung_without_the_seller_contact_is_refused_naming_each_field(api, business, schematron, kosit):
     api.patch("/api/v1/settings", json={"seller_contact_name": "", "seller_contact_phone": "", "phone": "",
                                         "seller_contact_email": "", "email": ""})
     invoice = new_invoice(api, authority())
@@ -124,11 +124,11 @@ def test_an_xrechnung_without_the_seller_contact_is_refused_naming_each_field(ap
     # The page says what is missing and what is ready.
     status = api.get(f"/api/v1/invoices/{invoice['id']}/einvoice").json()
     assert status["available"] and not status["xrechnung_ready"]
-    assert [p["field"] for p in status["xrechnung_problems"]][0] == "settings.seller_contact_name"
+    assert status["xrechnung_problems"][0]["field"] == "settings.seller_contact_name"
     assert api.get(f"/api/v1/invoices/{later['id']}/einvoice").json()["xrechnung_ready"] is True
 
 
-def test_with_an_iban_the_payment_means_is_sepa_transfer(api, business, schematron, kosit):  # noqa: F811
+def test_with_an_iban_the_payment_means_is_sepa_transfer(api, business, schematron, kosit):
     xml = xrechnung(api, new_invoice(api, authority())).content
     accepted(xml, schematron, kosit)
     assert texts(xml, ".//ram:SpecifiedTradeSettlementPaymentMeans/ram:TypeCode") == ["58"]
@@ -136,7 +136,7 @@ def test_with_an_iban_the_payment_means_is_sepa_transfer(api, business, schematr
 
 
 def test_without_an_iban_the_chosen_payment_means_is_written_or_the_export_refused(api, business, schematron,
-                                                                                    kosit):  # noqa: F811
+                                                                                    kosit):
     api.patch("/api/v1/settings", json=NO_IBAN)
     client = authority()
     bare = new_invoice(api, client)
@@ -163,7 +163,7 @@ def test_without_an_iban_the_chosen_payment_means_is_written_or_the_export_refus
 
 
 def test_a_credit_note_is_settled_between_the_partners_and_copies_no_payment_terms(api, business, schematron,
-                                                                                   kosit):  # noqa: F811
+                                                                                   kosit):
     invoice = new_invoice(api, authority(), terms="Zahlbar innerhalb von 30 Tagen ohne Abzug.")
     assert api.get(f"/api/v1/invoices/{invoice['id']}").json()["terms"].startswith("Zahlbar")
     draft = api.post(f"/api/v1/invoices/{invoice['id']}/credit")
@@ -202,7 +202,7 @@ def test_three_decimal_currencies_are_issued_without_an_e_invoice_and_the_page_s
     assert "has no e-invoice" in page and f"{currency} amounts have 3 decimals" in page
 
 
-def test_a_jpy_invoice_with_a_document_discount_passes(api, business, schematron, kosit):  # noqa: F811
+def test_a_jpy_invoice_with_a_document_discount_passes(api, business, schematron, kosit):
     client = authority(currency="JPY")
     invoice = create_via_api(api, "invoices", {
         "client_id": client.id, "currency": "JPY", "discount_percent": "5", "lines": [
@@ -215,7 +215,7 @@ def test_a_jpy_invoice_with_a_document_discount_passes(api, business, schematron
     assert any("BT-6" in w for w in status["warnings"])   # a German seller invoicing in yen
 
 
-def test_the_document_discount_is_a_document_level_allowance(api, business, schematron):  # noqa: F811
+def test_the_document_discount_is_a_document_level_allowance(api, business, schematron):
     client = authority()
     invoice = create_via_api(api, "invoices", {
         "client_id": client.id, "currency": "EUR", "discount_percent": "10", "lines": [
@@ -238,7 +238,7 @@ def test_the_document_discount_is_a_document_level_allowance(api, business, sche
     assert "Rounding" not in xml.decode()
 
 
-def test_untaxed_lines_are_category_o_alone_and_refused_beside_taxed_ones(api, browser, business, schematron):  # noqa: F811
+def test_untaxed_lines_are_category_o_alone_and_refused_beside_taxed_ones(api, browser, business, schematron):
     client = authority()
     untaxed = create_via_api(api, "invoices", {"client_id": client.id, "currency": "EUR", "lines": [
         {"description": "Mitgliedsbeitrag", "quantity": "1", "unit_price": "120", "taxes": []}]})
@@ -268,7 +268,7 @@ def test_an_eu_seller_in_another_currency_is_warned_on_the_page_and_in_the_api(a
     assert api.get(f"/api/v1/invoices/{euro['id']}/einvoice").json()["warnings"] == []
 
 
-def test_the_document_page_offers_the_xml_downloads_when_ready(api, browser, business, schematron):  # noqa: F811
+def test_the_document_page_offers_the_xml_downloads_when_ready(api, browser, business, schematron):
     invoice = new_invoice(api, authority())
     page = browser.get(f"/documents/{invoice['id']}").text
     assert f'href="/documents/{invoice["id"]}/einvoice.xml?syntax=xrechnung"' in page and "XRechnung ready" in page
