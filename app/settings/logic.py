@@ -31,8 +31,8 @@ JPEG_START = b"\xff\xd8\xff"   # start of image, then the first marker
 # direct debit (59) are left out: XRechnung then needs card or mandate data no invoice here carries.
 PAYMENT_MEANS = {
     "": "None chosen",
-    "30": "Credit transfer to the account below",
-    "42": "Payment to a bank account (account below)",
+    "30": "Credit transfer to the account given here",
+    "42": "Payment to a bank account (given here)",
     "10": "Cash",
     "20": "Cheque",
     "68": "Online payment service",
