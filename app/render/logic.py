@@ -1001,6 +1001,9 @@ def einvoice_of(document: DocumentView, *, settings: Mapping[str, Any] | None = 
     terms = document.terms.strip()
     if credit_note and not terms:  # BR-CO-25: an amount due needs terms or a due date; say how it is settled
         terms = _settlement_text(document)
+    terms = terms[:1000]
+    if terms.startswith("#") or "\n#" in terms:
+        terms += "\n"   # XRechnung ends a discount line (#SKONTO#...#) with a line break (BR-DE-18)
     notes = [document.notes] + [t.note for t in taxes.values()]
     seller, buyer = _seller_of(business), _buyer_of(buyer_fields)
     if all(v.category == "O" for v in vat):
@@ -1015,7 +1018,7 @@ def einvoice_of(document: DocumentView, *, settings: Mapping[str, Any] | None = 
         notes=tuple(dict.fromkeys(n.strip() for n in notes if n and n.strip())),
         buyer_reference=(buyer_fields.get("buyer_reference") or "").strip(),
         seller=seller, buyer=buyer, delivery_date=_as_date(document.issue_date),
-        payment=_payment_of(document, business), terms=terms[:1000],
+        payment=_payment_of(document, business), terms=terms,
         due_date=None if credit_note or not document.due_date else _as_date(document.due_date),
         preceding_invoice=(document.invoice_number or "") if credit_note else "",
         lines=tuple(lines), allowances=allowances, vat=vat, line_total=line_total, allowance_total=allowance_total,
@@ -1030,6 +1033,8 @@ XRECHNUNG_DETAIL = ("This document cannot be an XRechnung that German public buy
 BUYER_REFERENCE_DETAIL = ("XRechnung needs the buyer reference (BT-10, rule BR-DE-15): for a German public "
                           "authority, its Leitweg-ID.")
 SETTINGS_PLACE = "Settings, E-invoices"
+# XRechnung's way to state a discount for early payment in the terms (BT-20), one line each (BR-DE-18).
+SKONTO_LINE = re.compile(r"#SKONTO#TAGE=[0-9]+#PROZENT=[0-9]+\.[0-9]{2}(#BASISBETRAG=-?[0-9]+\.[0-9]{2})?#")
 
 
 def xrechnung_problems(invoice: EInvoice, *, issued: bool = True) -> list[FieldError]:
@@ -1068,6 +1073,11 @@ def xrechnung_problems(invoice: EInvoice, *, issued: bool = True) -> list[FieldE
     elif payment.means_code in ("30", "58") and not (payment.iban or payment.account_id):
         problems.append(FieldError("settings.payment_account_id", "A credit transfer needs the account it goes to "
                                    f"(BT-84, rule BR-DE-23-a): set the IBAN or the account in {SETTINGS_PLACE}."))
+    skonto = [line.strip() for line in invoice.terms.splitlines() if line.strip().startswith("#")]
+    if any(not SKONTO_LINE.fullmatch(line) for line in skonto):
+        problems.append(FieldError("terms", "A line of the terms starting with # must be a discount for early "
+                                   "payment written as XRechnung says, e.g. #SKONTO#TAGE=14#PROZENT=2.00# (rule "
+                                   f"BR-DE-18){again.replace('the client', 'the terms')}."))
     taxed = any(v.category in ("S", "Z", "E", "AE", "K", "G", "L", "M") for v in invoice.vat)
     if taxed and not (seller.vat_id or seller.tax_registration):
         problems.append(FieldError("settings.tax_number", "A taxed invoice names the seller's VAT or tax number "

@@ -22,6 +22,7 @@ from typing import Any
 
 import pytest
 
+from app.common.logic import ValidationFailed
 from app.documents.records import DocumentView
 from app.render import logic
 from app.settings.logic import iban_is_valid
@@ -350,3 +351,17 @@ def test_the_hand_written_rules_catch_what_kosit_rejects(kosit):
     assert br_de_violations(broken) == ["BR-DE-1", "BR-DE-2", "BR-DE-15"]
     if kosit is not None:
         assert sorted(e.split(" ")[0] for e in kosit.errors(broken)) == ["BR-DE-1", "BR-DE-15", "BR-DE-2"]
+
+
+def test_terms_lines_starting_with_a_hash_must_be_skonto_as_xrechnung_writes_it(kosit):
+    good = replace(in_usd(), terms="Zahlbar in 30 Tagen.\n#SKONTO#TAGE=14#PROZENT=2.00#\n")
+    xml = logic.facturx_xml(good, settings=CONTACT, guideline=logic.XRECHNUNG_GUIDELINE)
+    if kosit is not None:
+        assert kosit.errors(xml) == []
+    bad = replace(in_usd(), terms="#1 Zahlbar sofort")
+    with pytest.raises(ValidationFailed) as refused:
+        logic.facturx_xml(bad, settings=CONTACT, guideline=logic.XRECHNUNG_GUIDELINE)
+    assert "BR-DE-18" in refused.value.by_field()["terms"]
+    if kosit is not None:   # what KoSIT says of the file the export refuses to make
+        invoice = logic.einvoice_of(bad, settings=CONTACT, guideline=logic.XRECHNUNG_GUIDELINE)
+        assert [e.split(" ")[0] for e in kosit.errors(logic.cii_xml(invoice))] == ["BR-DE-18"]
