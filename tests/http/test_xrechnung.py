@@ -101,7 +101,8 @@ def test_the_settings_page_has_the_e_invoice_fields_and_saves_them(browser, conf
 
 # -- point 4: the export ---------------------------------------------------------------------------
 
-def test_an_xrechnung_without_the_seller_contact_is_refused_naming_each_field(api, business, schematron, kosit):
+def test_an_xrechnung_without_the_seller_contact_is_refused_naming_each_field(api, browser, business, schematron,
+                                                                             kosit):
     api.patch("/api/v1/settings", json={"seller_contact_name": "", "seller_contact_phone": "", "phone": "",
                                         "seller_contact_email": "", "email": ""})
     invoice = new_invoice(api, authority())
@@ -112,6 +113,10 @@ def test_an_xrechnung_without_the_seller_contact_is_refused_naming_each_field(ap
                             "settings.seller_contact_email"]
     assert "BR-DE-5" in errors["settings.seller_contact_name"] and "KoSIT" in response.json()["detail"]
     # The invoice froze the business as it was: a contact set now serves the next invoice.
+    page = html.unescape(browser.get(f"/documents/{invoice['id']}").text)
+    assert "XRechnung not ready" in page and "rule BR-DE-5" in page and 'href="/settings#f-seller_contact_name"' in page
+    refused = browser.get(f"/documents/{invoice['id']}/einvoice.xml?syntax=xrechnung")
+    assert refused.status_code == 422 and "BR-DE-6" in html.unescape(refused.text)
     api.patch("/api/v1/settings", json=SELLER_CONTACT)
     assert xrechnung(api, invoice).status_code == 422
     later = new_invoice(api, authority())
@@ -180,6 +185,9 @@ def test_a_credit_note_is_settled_between_the_partners_and_copies_no_payment_ter
     terms = texts(xml, ".//ram:SpecifiedTradePaymentTerms/ram:Description")
     assert len(terms) == 1 and invoice["number"] in terms[0] and "Zahlbar" not in terms[0]
     assert ET.fromstring(xml).find(".//ram:DueDateDateTime", NS) is None
+    status = api.get(f"/api/v1/credit-notes/{issued.json()['id']}/einvoice")
+    assert status.status_code == 200 and status.json()["xrechnung_ready"] is True
+    assert api.get(f"/api/v1/credit-notes/{invoice['id']}/einvoice").status_code == 404   # an invoice's id
 
 
 # -- point 6 ----------------------------------------------------------------------------------------
@@ -200,6 +208,7 @@ def test_three_decimal_currencies_are_issued_without_an_e_invoice_and_the_page_s
     assert status["available"] is False and "BR-DEC" in status["problem"] and status["xrechnung_ready"] is False
     page = html.unescape(browser.get(f"/documents/{invoice['id']}").text)
     assert "has no e-invoice" in page and f"{currency} amounts have 3 decimals" in page
+    assert browser.get(f"/documents/{invoice['id']}/einvoice.xml").status_code == 409
 
 
 def test_a_jpy_invoice_with_a_document_discount_passes(api, business, schematron, kosit):
