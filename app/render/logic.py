@@ -694,6 +694,8 @@ def _rate(value: Any) -> str:
 EU_COUNTRIES = frozenset({
     "AT", "BE", "BG", "CY", "CZ", "DE", "DK", "EE", "ES", "FI", "FR", "GR", "HR", "HU", "IE", "IT", "LT", "LU",
     "LV", "MT", "NL", "PL", "PT", "RO", "SE", "SI", "SK"})
+# The EU members whose VAT is accounted in their own currency; the others account in euros.
+VAT_ACCOUNTING_CURRENCY = {"CZ": "CZK", "DK": "DKK", "HU": "HUF", "PL": "PLN", "RO": "RON", "SE": "SEK"}
 # EN 16931 amounts carry at most two decimals (BR-DEC-*): a currency with more cannot be written.
 EN16931_MAX_DECIMALS = 2
 
@@ -738,11 +740,12 @@ def einvoice_warnings(document: DocumentView, settings: Mapping[str, Any] | None
         return []
     business = snapshot_of(document.snapshot, settings or {}, None)["business"]
     country = (business.get("country") or "").upper()
-    if country in EU_COUNTRIES and document.currency != "EUR":
+    accounting = VAT_ACCOUNTING_CURRENCY.get(country, "EUR")
+    if country in EU_COUNTRIES and document.currency != accounting:
         return [f"Invoiced in {document.currency} by a seller in {country}: EN 16931 expects the VAT total also in "
-                f"the VAT accounting currency (BT-6, BT-111, e.g. EUR), which needs the exchange rate of the "
+                f"the VAT accounting currency (BT-6, BT-111: {accounting}), which needs the exchange rate of the "
                 f"issue date. Counterfoil does not record exchange rates yet, so the e-invoice gives the VAT "
-                f"in {document.currency} only; state the VAT in your accounting currency to the buyer if asked."]
+                f"in {document.currency} only; state the VAT in {accounting} to the buyer if asked."]
     return []
 
 

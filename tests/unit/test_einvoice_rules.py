@@ -333,6 +333,10 @@ def test_only_an_eu_seller_in_another_currency_is_warned():
     canadian = replace(canadian, snapshot={**canadian.snapshot,
                                            "business": {**canadian.snapshot["business"], "country": "CA"}})
     assert logic.einvoice_warnings(canadian) == []
+    polish = replace(canadian, currency="PLN", snapshot={**canadian.snapshot,
+                                                         "business": {**canadian.snapshot["business"], "country": "PL"}})
+    assert logic.einvoice_warnings(polish) == []   # a Polish seller accounts for VAT in zloty
+    assert "BT-111: PLN" in logic.einvoice_warnings(replace(polish, currency="EUR"))[0]
     assert logic.einvoice_warnings(exempt_and_zero_rated()) == []   # in EUR
 
 

@@ -409,9 +409,9 @@ money_st = st.decimals(min_value=Decimal("-500"), max_value=Decimal("5000"), pla
                           money_st.filter(lambda v: v != 0),
                           st.sampled_from([Decimal(0), Decimal(10), Decimal("12.5")]),
                           st.sampled_from([*list(RATES), ""])), min_size=1, max_size=12),
-       st.sampled_from([Decimal(0), Decimal(3)]))
-def test_every_generated_xml_is_valid_and_adds_up(schematron, rows, discount):
-    document = fabricate_invoice(len(rows), discount=False)
+       st.sampled_from([Decimal(0), Decimal(3), Decimal("12.5")]), st.sampled_from(["EUR", "JPY", "USD"]))
+def test_every_generated_xml_is_valid_and_adds_up(schematron, rows, discount, currency):
+    document = fabricate_invoice(len(rows), discount=False, currency=currency)
     document = replace(document, lines=tuple(
         replace(line, quantity=quantity, unit_price=price, discount_percent=line_discount)
         for line, (quantity, price, line_discount, _) in zip(document.lines, rows, strict=False)))
