@@ -711,10 +711,16 @@ def facturx_problem(document: DocumentView) -> str | None:
         return "only invoices and credit notes are e-invoices"
     if document.status == "draft":
         return "a draft is not an invoice yet"
+    return einvoice_content_problem(document)
+
+
+def einvoice_content_problem(document: DocumentView) -> str | None:
+    """Why the document's content (currency, taxes, lines) has no EN 16931 form, drafts included: a draft's
+    page says it before issuing."""
     digits = minor_digits(document.currency)
     if digits > EN16931_MAX_DECIMALS:
         return (f"{document.currency} amounts have {digits} decimals and EN 16931 allows {EN16931_MAX_DECIMALS} "
-                f"at most (rules BR-DEC), so this document is issued as a PDF without an e-invoice")
+                f"at most (rules BR-DEC)")
     for tax in document.taxes:
         if tax.compound:
             return f"tax {tax.code} is compounded, which EN 16931 cannot express"

@@ -287,3 +287,17 @@ def test_the_document_page_offers_the_xml_downloads_when_ready(api, browser, bus
     assert texts(download.content, ".//ram:BuyerReference") == [LEITWEG]
     plain = browser.get(f"/documents/{invoice['id']}/einvoice.xml")
     assert plain.status_code == 200 and logic.EN16931_GUIDELINE.encode() in plain.content
+
+
+def test_a_drafts_page_says_before_issuing_that_it_will_have_no_e_invoice(api, browser, business):
+    kuwaiti = make_client(name="Gulf Trading WLL", country="KW", currency="KWD")
+    draft = create_via_api(api, "invoices", {"client_id": kuwaiti.id, "currency": "KWD", "lines": [
+        {"description": "Consulting", "quantity": "1", "unit_price": "1.234", "taxes": []}]}, issue=False)
+    page = html.unescape(browser.get(f"/documents/{draft['id']}").text)
+    assert 'id="einvoice-ahead"' in page and "KWD amounts have 3 decimals" in page
+    mixed = create_via_api(api, "invoices", {"client_id": authority().id, "currency": "EUR", "lines": [
+        {"description": "Beratung", "quantity": "1", "unit_price": "100", "taxes": ["VAT19"]},
+        {"description": "Auslagen", "quantity": "1", "unit_price": "20", "taxes": []}]}, issue=False)
+    assert "BR-O-11" in html.unescape(browser.get(f"/documents/{mixed['id']}").text)
+    plain = new_invoice(api, authority(), issue=False)
+    assert 'id="einvoice-ahead"' not in browser.get(f"/documents/{plain['id']}").text

@@ -27,6 +27,7 @@ from app.documents.records import DocumentSummary, DocumentView
 from app.mail import service as mail_service
 from app.mail.logic import STATUS_LABELS as MAIL_STATUS_LABELS
 from app.payments import service as payments_service
+from app.render import logic as render_logic
 from app.render import service as render_service
 from app.taxes import service as taxes_service
 from app.web.responses import actor_id, form_data, page, page_params, redirect
@@ -411,9 +412,11 @@ async def _view(request: Request, document_id: int, *, status_code: int = 200, p
     if doc.status == "draft":  # a draft has no snapshot: its client is today's
         einvoice = await service.einvoice_warnings(client if isinstance(client, ClientView) else None,
                                                    doc.tax_codes())
-    einvoice_status = None
+    einvoice_status, einvoice_ahead = None, None
     if doc_type in (INVOICE, CREDIT_NOTE) and doc.status != "draft":
         einvoice_status = await render_service.einvoice_status(document_id)
+    elif doc_type in (INVOICE, CREDIT_NOTE) and doc.lines:   # said before issuing, not only after
+        einvoice_ahead = render_logic.einvoice_content_problem(doc)
     actions = logic.available_actions(doc_type, doc.status, doc.shown_status, paid=doc.paid,
                                       credited=doc.credited, balance_due=doc.balance, is_owner=_is_owner(request))
     return page(request, "documents/view.html", status_code=status_code, section=SECTIONS[doc_type],
@@ -422,7 +425,7 @@ async def _view(request: Request, document_id: int, *, status_code: int = 200, p
                 status_labels=STATUS_LABELS, event_labels=EVENT_LABELS, type_label=TYPE_LABELS[doc_type],
                 base=f"/{TYPE_PATHS[doc_type]}", plural=PLURALS[doc_type], problem=problem, errors=errors or {},
                 values=values or {}, mail_log=mail_log, mail_status_labels=MAIL_STATUS_LABELS, einvoice=einvoice,
-                einvoice_status=einvoice_status)
+                einvoice_status=einvoice_status, einvoice_ahead=einvoice_ahead)
 
 
 @get("/documents/{document_id:int}")
