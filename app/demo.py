@@ -32,6 +32,12 @@ BUSINESS: dict[str, Any] = {
     "bank_account_holder": "Northwind Studio Inc.", "bank_name": "Example Bank",
     "default_currency": "CAD", "default_locale": "en_CA", "time_zone": "America/Toronto",
     "payment_terms_days": 30, "invoice_footer": "Thank you for your business. Interac e-Transfer to billing@northwind.example.",
+    # What an XRechnung names (Settings, E-invoices): the contact point, and how to pay without an IBAN
+    # (a Canadian account: credit transfer, 30, to its transit/institution/account number).
+    "seller_contact_name": "Accounts receivable", "seller_contact_phone": "+1 416 555 0101",
+    "seller_contact_email": "ar@northwind.example", "payment_means_code": "30",
+    "payment_account_id": "Transit 00011, institution 003, account 1234567 (SWIFT EXAMCATT)",
+    "payment_means_text": "Wire transfer to Example Bank, Toronto, or Interac e-Transfer to billing@northwind.example",
 }
 
 FIRST = ["Zoë", "Amélie", "Jürgen", "Søren", "Noah", "Priya", "Mateo", "Chloé", "Liam", "Aiko", "François",
@@ -124,7 +130,9 @@ ITEMS = [
     ("SUPPORT-M", "Support retainer", "service", "month", "650.00", "HST", "Support", "Up to 6 hours of support."),
     ("AUDIT", "Accessibility audit", "service", "fixed", "2400.00", "HST", "Consulting", "WCAG 2.2 AA audit and report."),
     ("PHOTO", "Stock photo licence", "product", "piece", "18.5000", "HST", "Design", ""),
-    ("TRAVEL-KM", "Travel", "service", "km", "0.6800", "", "Expenses", "Per kilometre, as agreed."),
+    # Mileage billed to a client is part of the taxable supply (and an untaxed line beside taxed ones
+    # has no EN 16931 form: BR-O-11).
+    ("TRAVEL-KM", "Travel", "service", "km", "0.6800", "HST", "Expenses", "Per kilometre, as agreed."),
 ]
 
 
@@ -286,7 +294,8 @@ async def _documents(rng: random.Random, invoices: int) -> dict[str, int]:
             await documents_service.issue(credit.id)
             counts["credit notes"] += 1
     await recurring_service.run_due(today)   # the retainers' periods up to today, before today's invoices
-    # The public authority's invoice: a zero-rated export, with its Leitweg-ID for XRechnung.
+    # The public authority's invoice: a zero-rated export, with its Leitweg-ID, ready as an XRechnung
+    # (the document page offers it; KoSIT's rules pass it).
     authorities = [c for c in (await clients_service.list_clients(status="active", page=Page(1, 500))).items
                    if c.buyer_reference and c.tax_number]
     for authority in authorities[:1]:

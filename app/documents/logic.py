@@ -379,6 +379,9 @@ SNAPSHOT_BUSINESS_FIELDS = (
     "phone", "website", "registration_number", "tax_number", "logo_filename",
     "bank_account_holder", "bank_name", "bank_iban", "bank_bic",
     "electronic_address_scheme", "electronic_address",
+    # the e-invoice's seller contact and payment means without an IBAN (BT-41..43, BG-16)
+    "seller_contact_name", "seller_contact_phone", "seller_contact_email", "payment_means_code",
+    "payment_account_id", "payment_means_text",
 )
 SNAPSHOT_CLIENT_FIELDS = (
     "code", "name", "contact_name", "email", "phone", "address_line1", "address_line2", "postal_code", "city",

@@ -769,6 +769,7 @@ async def duplicate(document_id: int, *, actor: int | None = None, as_type: str 
     if target == CREDIT_NOTE and source.doc_type == INVOICE:
         data["invoice_id"] = document_id
         data["notes"] = f"Credit for invoice {source.number}"
+        data["terms"] = ""   # the invoice's payment terms do not apply: a credit is settled, not paid
     async with write_transaction():
         copy = await create_document(target, data, actor=actor)
         await Document.update({Document.duplicated_from: document_id}).where(Document.id == copy.id)

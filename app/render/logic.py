@@ -12,6 +12,7 @@ import re
 import unicodedata
 import xml.etree.ElementTree as ET
 from collections.abc import Mapping
+from dataclasses import dataclass, replace
 from datetime import date, datetime
 from decimal import Decimal
 from functools import lru_cache
@@ -723,12 +724,37 @@ def _rate(value: Any) -> str:
     return format(_plain(_dec(value)), "f")
 
 
+# The EU member states: their sellers account for VAT in euros or their national currency (BT-6).
+EU_COUNTRIES = frozenset({
+    "AT", "BE", "BG", "CY", "CZ", "DE", "DK", "EE", "ES", "FI", "FR", "GR", "HR", "HU", "IE", "IT", "LT", "LU",
+    "LV", "MT", "NL", "PL", "PT", "RO", "SE", "SI", "SK"})
+# The EU members whose VAT is accounted in their own currency; the others account in euros.
+VAT_ACCOUNTING_CURRENCY = {"CZ": "CZK", "DK": "DKK", "HU": "HUF", "PL": "PLN", "RO": "RON", "SE": "SEK"}
+# EN 16931 amounts carry at most two decimals (BR-DEC-*): a currency with more cannot be written.
+EN16931_MAX_DECIMALS = 2
+
+
+def _line_category(line: LineView, taxes: Mapping[str, TaxAmount]) -> str:
+    """The line's VAT category (BT-151): its tax's, or O (not subject to VAT) for a line without tax."""
+    return (taxes[line.taxes[0]].category or "S") if line.taxes and line.taxes[0] in taxes else "O"
+
+
 def facturx_problem(document: DocumentView) -> str | None:
-    """Why the document has no EN 16931 form, or None when it has one."""
+    """Why the document has no EN 16931 form, or None when it has one (the document page shows it)."""
     if document.doc_type not in (INVOICE, CREDIT_NOTE):
         return "only invoices and credit notes are e-invoices"
     if document.status == "draft":
         return "a draft is not an invoice yet"
+    return einvoice_content_problem(document)
+
+
+def einvoice_content_problem(document: DocumentView) -> str | None:
+    """Why the document's content (currency, taxes, lines) has no EN 16931 form, drafts included: a draft's
+    page says it before issuing."""
+    digits = minor_digits(document.currency)
+    if digits > EN16931_MAX_DECIMALS:
+        return (f"{document.currency} amounts have {digits} decimals and EN 16931 allows {EN16931_MAX_DECIMALS} "
+                f"at most (rules BR-DEC)")
     for tax in document.taxes:
         if tax.compound:
             return f"tax {tax.code} is compounded, which EN 16931 cannot express"
@@ -737,35 +763,373 @@ def facturx_problem(document: DocumentView) -> str | None:
     for line in document.lines:
         if len(line.taxes) > 1:
             return f"line {line.position} carries {len(line.taxes)} taxes; EN 16931 allows one VAT rate per line"
+    taxes = {t.code: t for t in document.taxes}
+    untaxed = [line.position for line in document.lines if _line_category(line, taxes) == "O"]
+    if untaxed and len(untaxed) < len(document.lines):
+        return (f"line {untaxed[0]} has no tax (not subject to VAT, category O) while other lines are taxed; "
+                f"EN 16931 allows no other VAT category beside O (rule BR-O-11): give that line a tax, "
+                f"e.g. an exempt one with its legal note, or invoice it on its own")
     return None
 
 
+def einvoice_warnings(document: DocumentView, settings: Mapping[str, Any] | None = None) -> list[str]:
+    """What an e-invoice of this document leaves out though a receiver may expect it (the document page
+    and the API say it): an EU seller invoicing in another currency owes the VAT total in its VAT
+    accounting currency (BT-6, BT-111), which needs an exchange rate Counterfoil does not record yet."""
+    if facturx_problem(document) is not None:
+        return []
+    business = snapshot_of(document.snapshot, settings or {}, None)["business"]
+    country = (business.get("country") or "").upper()
+    accounting = VAT_ACCOUNTING_CURRENCY.get(country, "EUR")
+    if country in EU_COUNTRIES and document.currency != accounting:
+        return [f"Invoiced in {document.currency} by a seller in {country}: EN 16931 expects the VAT total also in "
+                f"the VAT accounting currency (BT-6, BT-111: {accounting}), which needs the exchange rate of the "
+                f"issue date. Counterfoil does not record exchange rates yet, so the e-invoice gives the VAT "
+                f"in {document.currency} only; state the VAT in {accounting} to the buyer if asked."]
+    return []
+
+
+# -- the EN 16931 semantic model ----------------------------------------------------
+# One pure step gathers what an e-invoice says (named by the standard's business terms, BT-n, and
+# groups, BG-n); a writer per syntax puts it into XML (CII below; UBL can be written from the same).
+
+@dataclass(frozen=True)
+class EParty:
+    """The seller (BG-4) or the buyer (BG-7)."""
+
+    name: str                          # BT-27 / BT-44
+    identifier: str = ""               # BT-46 the buyer's identifier (the client code)
+    legal_registration: str = ""       # BT-30 the seller's legal registration identifier
+    vat_id: str = ""                   # BT-31 / BT-48 VAT identifier (scheme VA)
+    tax_registration: str = ""         # BT-32 the seller's tax registration identifier (scheme FC)
+    contact_name: str = ""             # BT-41 / BT-56 contact point (a person or a department)
+    contact_phone: str = ""            # BT-42 / BT-57
+    contact_email: str = ""            # BT-43 / BT-58
+    address_line1: str = ""            # BT-35 / BT-50
+    address_line2: str = ""            # BT-36 / BT-51
+    city: str = ""                     # BT-37 / BT-52
+    postal_code: str = ""              # BT-38 / BT-53
+    region: str = ""                   # BT-39 / BT-54
+    country: str = ""                  # BT-40 / BT-55
+    electronic_address: str = ""       # BT-34 / BT-49
+    electronic_address_scheme: str = ""  # its scheme (EAS code list: EM for an email address, 0088, 9930...)
+
+
+@dataclass(frozen=True)
+class ELine:
+    """An invoice line (BG-25)."""
+
+    id: str                 # BT-126
+    name: str               # BT-153
+    description: str        # BT-154
+    quantity: Decimal       # BT-129 (below zero for a negative line: a price is never negative, BR-27)
+    unit_code: str          # BT-130
+    net_price: Decimal      # BT-146
+    allowance: Decimal      # BT-136 the line discount (BG-27); below zero on a negative line it is a charge (BG-28)
+    net_amount: Decimal     # BT-131 = quantity x price - allowance
+    vat_category: str       # BT-151
+    vat_rate: Decimal       # BT-152 (not written for category O)
+
+
+@dataclass(frozen=True)
+class EAllowance:
+    """A document level allowance (BG-20), or a charge (BG-21) when `charge`: the document discount of one
+    VAT category and rate (a charge where that group's lines add up below zero)."""
+
+    amount: Decimal         # BT-92 / BT-99
+    reason: str             # BT-97 / BT-104
+    reason_code: str        # BT-98 (UNTDID 5189, 95 = discount) / BT-105
+    vat_category: str       # BT-95 / BT-102
+    vat_rate: Decimal       # BT-96 / BT-103
+    charge: bool = False
+
+
+@dataclass(frozen=True)
+class EVat:
+    """One VAT breakdown (BG-23) per category and rate."""
+
+    category: str           # BT-118
+    rate: Decimal           # BT-119
+    taxable: Decimal        # BT-116
+    amount: Decimal         # BT-117
+    exemption_reason: str = ""  # BT-120
+    exemption_code: str = ""    # BT-121
+
+
+@dataclass(frozen=True)
+class EPayment:
+    """Payment instructions (BG-16)."""
+
+    means_code: str         # BT-81 (UNTDID 4461)
+    means_text: str = ""    # BT-82
+    remittance: str = ""    # BT-83
+    iban: str = ""          # BT-84 as an IBAN
+    account_id: str = ""    # BT-84 any other account identifier
+    account_name: str = ""  # BT-85
+    bic: str = ""           # BT-86
+
+
+@dataclass(frozen=True)
+class EInvoice:
+    """What an EN 16931 invoice or credit note says, before any syntax."""
+
+    specification: str      # BT-24
+    number: str             # BT-1
+    type_code: str          # BT-3: 380 invoice, 381 credit note
+    issue_date: date        # BT-2
+    currency: str           # BT-5
+    notes: tuple[str, ...]  # BT-22
+    buyer_reference: str    # BT-10 (a Leitweg-ID for a German public buyer)
+    seller: EParty
+    buyer: EParty
+    delivery_date: date     # BT-72
+    payment: EPayment | None  # BG-16
+    terms: str              # BT-20
+    due_date: date | None   # BT-9
+    preceding_invoice: str  # BT-25
+    lines: tuple[ELine, ...]
+    allowances: tuple[EAllowance, ...]
+    vat: tuple[EVat, ...]
+    line_total: Decimal     # BT-106
+    allowance_total: Decimal  # BT-107
+    charge_total: Decimal   # BT-108
+    tax_exclusive: Decimal  # BT-109
+    tax_total: Decimal      # BT-110
+    grand_total: Decimal    # BT-112
+    prepaid: Decimal        # BT-113
+    due: Decimal            # BT-115
+
+
+def _as_date(value: date | str) -> date:
+    if isinstance(value, datetime):
+        return value.date()
+    return value if isinstance(value, date) else date.fromisoformat(value[:10])
+
+
+def _seller_of(business: Mapping[str, Any]) -> EParty:
+    registration = tax_registration(business.get("tax_number") or "")
+    email = business.get("email") or ""
+    return EParty(
+        name=business.get("name") or "", legal_registration=business.get("registration_number") or "",
+        vat_id=registration[0] if registration and registration[1] == "VA" else "",
+        tax_registration=registration[0] if registration and registration[1] == "FC" else "",
+        # The contact point is the one set for e-invoices; its phone and email default to the business's.
+        contact_name=business.get("seller_contact_name") or "",
+        contact_phone=business.get("seller_contact_phone") or business.get("phone") or "",
+        contact_email=business.get("seller_contact_email") or email,
+        address_line1=business.get("address_line1") or "", address_line2=business.get("address_line2") or "",
+        city=business.get("city") or "", postal_code=business.get("postal_code") or "",
+        region=business.get("region") or "", country=(business.get("country") or "").upper(),
+        electronic_address=business.get("electronic_address") or email,
+        electronic_address_scheme=business.get("electronic_address_scheme") or ("EM" if email else ""))
+
+
+def _buyer_of(client: Mapping[str, Any]) -> EParty:
+    registration = tax_registration(client.get("tax_number") or "")
+    email = client.get("email") or ""
+    return EParty(
+        name=client.get("name") or "", identifier=client.get("code") or "",
+        vat_id=registration[0] if registration and registration[1] == "VA" else "",
+        contact_name=client.get("contact_name") or "", contact_phone=client.get("phone") or "", contact_email=email,
+        address_line1=client.get("address_line1") or "", address_line2=client.get("address_line2") or "",
+        city=client.get("city") or "", postal_code=client.get("postal_code") or "",
+        region=client.get("region") or "", country=(client.get("country") or "").upper(),
+        electronic_address=client.get("electronic_address") or email,
+        electronic_address_scheme=client.get("electronic_address_scheme") or ("EM" if email else ""))
+
+
+def _settlement_text(document: DocumentView) -> str:
+    """How a credit note is settled (BT-20 and BT-82): against its invoice, else the buyer's account."""
+    if document.invoice_number:
+        return f"Credit for invoice {document.invoice_number}: deducted from the amount due, nothing to pay"
+    return "Credit to the buyer's account: deducted from the next amount due, nothing to pay"
+
+
+def _payment_of(document: DocumentView, business: Mapping[str, Any]) -> EPayment | None:
+    """BG-16. An IBAN is a credit transfer to it (58, SEPA, in euros; 30 in another currency). Without one,
+    the means chosen in Settings. A credit note is settled between the partners (97), not paid."""
+    if document.doc_type == CREDIT_NOTE:
+        return EPayment(means_code="97", means_text=_settlement_text(document))
+    iban = re.sub(r"\s+", "", business.get("bank_iban") or "").upper()
+    text = (business.get("payment_means_text") or "").strip()
+    if iban:
+        return EPayment(means_code="58" if document.currency == "EUR" else "30", means_text=text,
+                        remittance=document.number or "", iban=iban,
+                        account_name=business.get("bank_account_holder") or "", bic=business.get("bank_bic") or "")
+    code = business.get("payment_means_code") or ""
+    if not code:
+        return None
+    account = (business.get("payment_account_id") or "").strip() if code in ("30", "42") else ""
+    return EPayment(means_code=code, means_text=text, remittance=document.number or "", account_id=account,
+                    account_name=(business.get("bank_account_holder") or "") if account else "",
+                    bic=(business.get("bank_bic") or "") if account else "")
+
+
+def einvoice_of(document: DocumentView, *, settings: Mapping[str, Any] | None = None,
+                client: Mapping[str, Any] | None = None, guideline: str = EN16931_GUIDELINE) -> EInvoice:
+    """The EN 16931 content of an issued invoice or credit note. Raises FacturXUnavailable when it has none.
+
+    Each line says price x quantity - line discount = line net (BT-131); the document discount is a
+    document level allowance (BG-20) per VAT category and rate, so the lines add up to BT-106 and the
+    breakdowns' taxable amounts to BT-109, the document's subtotal. The VAT amounts are the document's
+    own (each tax computed once on its base). No prepaid amount: payments never change the issued XML.
+    """
+    problem = facturx_problem(document)
+    if problem:
+        raise FacturXUnavailable(problem)
+    currency = document.currency
+    frozen = snapshot_of(document.snapshot, settings or {}, client)
+    # A document issued before a business field was frozen takes it from today's settings.
+    business = {**{k: v for k, v in (settings or {}).items() if k not in frozen["business"]}, **frozen["business"]}
+    buyer_fields = frozen["client"]
+    taxes = {t.code: t for t in document.taxes}
+    credit_note = document.doc_type == CREDIT_NOTE
+    zero = round_money(Decimal(0), currency)
+
+    lines: list[ELine] = []
+    discounts: dict[tuple[str, Decimal], Decimal] = {}   # the document discount per category and rate
+    for line in document.lines:
+        quantity, price = line.quantity, line.unit_price
+        if price < 0:  # BR-27: a price is never negative; a negative line is a negative quantity
+            quantity, price = -quantity, -price
+        category = _line_category(line, taxes)
+        rate = taxes[line.taxes[0]].rate if category in ("S", "L", "M") else Decimal(0)
+        # The line's net before the document discount, as app.documents rounds it.
+        before_discount = documents_logic.line_net(
+            documents_logic.Line(line.description, line.quantity, line.unit_price, line.discount_percent),
+            currency)
+        discounts[(category, rate)] = discounts.get((category, rate), Decimal(0)) + before_discount - line.net
+        description = line.description.strip()
+        lines.append(ELine(
+            id=str(line.position), name=description.splitlines()[0][:200] if description else "-",
+            description=description if "\n" in description else "", quantity=quantity, unit_code=unit_code(line.unit),
+            net_price=price, allowance=round_money(quantity * price, currency) - before_discount,
+            net_amount=before_discount, vat_category=category, vat_rate=rate))
+    allowances = tuple(
+        EAllowance(amount=abs(amount), charge=amount < 0, vat_category=category, vat_rate=rate,
+                   reason_code="" if amount < 0 else "95",
+                   reason=(f"Document discount of {_rate(document.discount_percent)}%"
+                           + (" on lines adding up below zero" if amount < 0 else "")))
+        for (category, rate), amount in discounts.items() if amount)
+
+    # One breakdown per category and rate: the lines' nets less that group's share of the discount,
+    # and the document's own tax amount (summed when two tax codes share category and rate).
+    amounts: dict[tuple[str, Decimal], Decimal] = {}
+    reasons: dict[tuple[str, Decimal], str] = {}
+    for tax in taxes.values():
+        category = tax.category or "S"
+        key = (category, tax.rate if category in ("S", "L", "M") else Decimal(0))
+        amounts[key] = amounts.get(key, Decimal(0)) + tax.amount
+        if tax.note:
+            reasons.setdefault(key, tax.note)
+    bases: dict[tuple[str, Decimal], Decimal] = {}
+    for line in document.lines:
+        category = _line_category(line, taxes)
+        key = (category, taxes[line.taxes[0]].rate if category in ("S", "L", "M") else Decimal(0))
+        bases[key] = bases.get(key, Decimal(0)) + line.net
+    vat = tuple(
+        EVat(category=category, rate=rate, taxable=base, amount=amounts.get((category, rate), zero),
+             exemption_reason=((reasons.get((category, rate)) or EXEMPTION_REASONS[category])[:500]
+                               if category in EXEMPTION_REASONS else ""),
+             exemption_code="VATEX-EU-AE" if category == "AE" else "")
+        for (category, rate), base in bases.items())
+
+    line_total = sum((line.net_amount for line in lines), zero)
+    allowance_total = sum((a.amount for a in allowances if not a.charge), zero)
+    charge_total = sum((a.amount for a in allowances if a.charge), zero)
+    tax_exclusive = line_total - allowance_total + charge_total
+    tax_total = sum((v.amount for v in vat), zero)
+    grand_total = tax_exclusive + tax_total
+    # Part of the document of record: what was invoiced, never what has been paid or credited since.
+    prepaid = zero
+    terms = document.terms.strip()
+    if credit_note and not terms:  # BR-CO-25: an amount due needs terms or a due date; say how it is settled
+        terms = _settlement_text(document)
+    terms = terms[:1000]
+    if terms.startswith("#") or "\n#" in terms:
+        terms += "\n"   # XRechnung ends a discount line (#SKONTO#...#) with a line break (BR-DE-18)
+    notes = [document.notes] + [t.note for t in taxes.values()]
+    seller, buyer = _seller_of(business), _buyer_of(buyer_fields)
+    if all(v.category == "O" for v in vat):
+        # BR-O-02/04: a document not subject to VAT names no VAT identifier. The seller is then known by
+        # its legal registration (BT-30) or, without one, its VAT number as its identifier (BT-29, BR-CO-26).
+        seller = replace(seller, vat_id="", identifier=seller.identifier or ("" if seller.legal_registration
+                                                                             else seller.vat_id))
+        buyer = replace(buyer, vat_id="")
+    return EInvoice(
+        specification=guideline, number=document.number or "", type_code="381" if credit_note else "380",
+        issue_date=_as_date(document.issue_date), currency=currency,
+        notes=tuple(dict.fromkeys(n.strip() for n in notes if n and n.strip())),
+        buyer_reference=(buyer_fields.get("buyer_reference") or "").strip(),
+        seller=seller, buyer=buyer, delivery_date=_as_date(document.issue_date),
+        payment=_payment_of(document, business), terms=terms,
+        due_date=None if credit_note or not document.due_date else _as_date(document.due_date),
+        preceding_invoice=(document.invoice_number or "") if credit_note else "",
+        lines=tuple(lines), allowances=allowances, vat=vat, line_total=line_total, allowance_total=allowance_total,
+        charge_total=charge_total, tax_exclusive=tax_exclusive, tax_total=tax_total, grand_total=grand_total,
+        prepaid=prepaid, due=grand_total - prepaid)
+
+
+# -- XRechnung: what KoSIT's rules ask beyond EN 16931 ---------------------------------------------
+
+XRECHNUNG_DETAIL = ("This document cannot be an XRechnung that German public buyers accept (KoSIT's rules); "
+                    "fix what is named below.")
 BUYER_REFERENCE_DETAIL = ("XRechnung needs the buyer reference (BT-10, rule BR-DE-15): for a German public "
                           "authority, its Leitweg-ID.")
+SETTINGS_PLACE = "Settings, E-invoices"
+# XRechnung's way to state a discount for early payment in the terms (BT-20), one line each (BR-DE-18).
+SKONTO_LINE = re.compile(r"#SKONTO#TAGE=[0-9]+#PROZENT=[0-9]+\.[0-9]{2}(#BASISBETRAG=-?[0-9]+\.[0-9]{2})?#")
 
 
-def xrechnung_problems(buyer: Mapping[str, Any], *, issued: bool = True) -> list[FieldError]:
-    """What an XRechnung (CIUS of EN 16931) needs beyond the Factur-X data; empty when it can be made.
+def xrechnung_problems(invoice: EInvoice, *, issued: bool = True) -> list[FieldError]:
+    """What KoSIT's XRechnung rules (BR-DE-*) would reject in this e-invoice; empty when it passes.
 
-    `buyer` is the client as frozen on the document (its snapshot). The buyer reference is
-    mandatory in XRechnung (BR-DE-15), optional in plain EN 16931.
+    The export refuses these instead of producing a file the buyer's portal turns away. `issued`:
+    the document keeps the client and the business as they were at issue (their snapshot).
     """
-    if (buyer.get("buyer_reference") or "").strip():
-        return []
-    where = "Set it on the client (Clients, Edit, “Buyer reference (e.g. Leitweg-ID)”)"
-    if issued:
-        where += ("; an issued invoice keeps the client as it was when issued, so cancel this one and issue "
-                  "a new invoice to carry it")
-    return [FieldError("buyer_reference", f"The client has no buyer reference (Leitweg-ID). {where}.")]
+    problems: list[FieldError] = []
+    again = ("; an issued invoice keeps the client as it was when issued, so cancel this one and issue a new "
+             "invoice to carry it") if issued else ""
+    if not invoice.buyer_reference:
+        problems.append(FieldError("buyer_reference", "The client has no buyer reference (Leitweg-ID), rule "
+                                   "BR-DE-15. Set it on the client (Clients, Edit, “Buyer reference (e.g. "
+                                   f"Leitweg-ID)”){again}."))
+    seller = invoice.seller
+    for field, value, rule, what in (
+            ("seller_contact_name", seller.contact_name, "BR-DE-5", "a contact person or department (BT-41)"),
+            ("seller_contact_phone", seller.contact_phone, "BR-DE-6", "a contact phone (BT-42)"),
+            ("seller_contact_email", seller.contact_email, "BR-DE-7", "a contact email (BT-43)"),
+            ("city", seller.city, "BR-DE-3", "your city (BT-37)"),
+            ("postal_code", seller.postal_code, "BR-DE-4", "your postal code (BT-38)")):
+        if not value.strip():
+            problems.append(FieldError(f"settings.{field}", f"XRechnung needs {what}, rule {rule}: set it in "
+                                       f"{SETTINGS_PLACE if field.startswith('seller') else 'Settings'}."))
+    for field, value, rule, what in (("city", invoice.buyer.city, "BR-DE-8", "the client's city (BT-52)"),
+                                     ("postal_code", invoice.buyer.postal_code, "BR-DE-9",
+                                      "the client's postal code (BT-53)")):
+        if not value.strip():
+            problems.append(FieldError(f"client.{field}", f"XRechnung needs {what}, rule {rule}: set it on the "
+                                       f"client{again}."))
+    payment = invoice.payment
+    if payment is None:
+        problems.append(FieldError("settings.payment_means_code", "XRechnung needs payment instructions (BG-16, rule "
+                                   f"BR-DE-1): set an IBAN, or choose the payment means in {SETTINGS_PLACE}."))
+    elif payment.means_code in ("30", "58") and not (payment.iban or payment.account_id):
+        problems.append(FieldError("settings.payment_account_id", "A credit transfer needs the account it goes to "
+                                   f"(BT-84, rule BR-DE-23-a): set the IBAN or the account in {SETTINGS_PLACE}."))
+    skonto = [line.strip() for line in invoice.terms.splitlines() if line.strip().startswith("#")]
+    if any(not SKONTO_LINE.fullmatch(line) for line in skonto):
+        problems.append(FieldError("terms", "A line of the terms starting with # must be a discount for early "
+                                   "payment written as XRechnung says, e.g. #SKONTO#TAGE=14#PROZENT=2.00# (rule "
+                                   f"BR-DE-18){again.replace('the client', 'the terms')}."))
+    taxed = any(v.category in ("S", "Z", "E", "AE", "K", "G", "L", "M") for v in invoice.vat)
+    if taxed and not (seller.vat_id or seller.tax_registration):
+        problems.append(FieldError("settings.tax_number", "A taxed invoice names the seller's VAT or tax number "
+                                   "(BT-31 or BT-32, rule BR-DE-16): set the tax number in Settings."))
+    return problems
 
 
-def _vat_of_line(line: LineView, taxes: Mapping[str, TaxAmount]) -> tuple[str, Decimal]:
-    if not line.taxes:
-        return "E", Decimal(0)
-    tax = taxes[line.taxes[0]]
-    category = tax.category or "S"
-    return category, (tax.rate if category in ("S", "L", "M") else Decimal(0))
-
+# -- CII (UN/CEFACT Cross Industry Invoice D16B): Factur-X and XRechnung --------------------------
 
 def _el(parent: ET.Element, tag: str, text: Any = None, **attrib: str) -> ET.Element:
     prefix, name = tag.split(":")
@@ -776,207 +1140,192 @@ def _el(parent: ET.Element, tag: str, text: Any = None, **attrib: str) -> ET.Ele
 
 
 def _date102(parent: ET.Element, tag: str, value: date | str) -> None:
-    if isinstance(value, str):
-        value = date.fromisoformat(value[:10])
     holder = _el(parent, tag)
-    _el(holder, "udt:DateTimeString", value.strftime("%Y%m%d"), format="102")
+    _el(holder, "udt:DateTimeString", _as_date(value).strftime("%Y%m%d"), format="102")
 
 
-def _party(parent: ET.Element, tag: str, party: Mapping[str, Any], *, seller: bool) -> None:
+def _cii_party(parent: ET.Element, tag: str, party: EParty) -> None:
     node = _el(parent, tag)
-    if not seller and party.get("code"):
-        _el(node, "ram:ID", party["code"])
-    _el(node, "ram:Name", party.get("name") or "")
-    if seller and party.get("registration_number"):
-        legal = _el(node, "ram:SpecifiedLegalOrganization")
-        _el(legal, "ram:ID", party["registration_number"])
-    contact_name = party.get("contact_name") or ""
-    if party.get("phone") or party.get("email") or contact_name:
+    if party.identifier:
+        _el(node, "ram:ID", party.identifier)
+    _el(node, "ram:Name", party.name)
+    if party.legal_registration:
+        _el(_el(node, "ram:SpecifiedLegalOrganization"), "ram:ID", party.legal_registration)
+    if party.contact_name or party.contact_phone or party.contact_email:
         contact = _el(node, "ram:DefinedTradeContact")
-        if contact_name:
-            _el(contact, "ram:PersonName", contact_name)
-        if party.get("phone"):
-            _el(_el(contact, "ram:TelephoneUniversalCommunication"), "ram:CompleteNumber", party["phone"])
-        if party.get("email"):
-            _el(_el(contact, "ram:EmailURIUniversalCommunication"), "ram:URIID", party["email"])
+        if party.contact_name:
+            _el(contact, "ram:PersonName", party.contact_name)
+        if party.contact_phone:
+            _el(_el(contact, "ram:TelephoneUniversalCommunication"), "ram:CompleteNumber", party.contact_phone)
+        if party.contact_email:
+            _el(_el(contact, "ram:EmailURIUniversalCommunication"), "ram:URIID", party.contact_email)
     address = _el(node, "ram:PostalTradeAddress")
-    if party.get("postal_code"):
-        _el(address, "ram:PostcodeCode", party["postal_code"])
-    if party.get("address_line1"):
-        _el(address, "ram:LineOne", party["address_line1"])
-    if party.get("address_line2"):
-        _el(address, "ram:LineTwo", party["address_line2"])
-    if party.get("city"):
-        _el(address, "ram:CityName", party["city"])
-    _el(address, "ram:CountryID", (party.get("country") or "").upper())
-    if party.get("region"):
-        _el(address, "ram:CountrySubDivisionName", party["region"])
-    if party.get("email"):
-        _el(_el(node, "ram:URIUniversalCommunication"), "ram:URIID", party["email"], schemeID="EM")
-    registration = tax_registration(party.get("tax_number") or "")
-    if registration is not None and (seller or registration[1] == "VA"):
-        _el(_el(node, "ram:SpecifiedTaxRegistration"), "ram:ID", registration[0], schemeID=registration[1])
+    if party.postal_code:
+        _el(address, "ram:PostcodeCode", party.postal_code)
+    if party.address_line1:
+        _el(address, "ram:LineOne", party.address_line1)
+    if party.address_line2:
+        _el(address, "ram:LineTwo", party.address_line2)
+    if party.city:
+        _el(address, "ram:CityName", party.city)
+    _el(address, "ram:CountryID", party.country)
+    if party.region:
+        _el(address, "ram:CountrySubDivisionName", party.region)
+    if party.electronic_address:
+        _el(_el(node, "ram:URIUniversalCommunication"), "ram:URIID", party.electronic_address,
+            schemeID=party.electronic_address_scheme)
+    if party.vat_id:
+        _el(_el(node, "ram:SpecifiedTaxRegistration"), "ram:ID", party.vat_id, schemeID="VA")
+    if party.tax_registration:
+        _el(_el(node, "ram:SpecifiedTaxRegistration"), "ram:ID", party.tax_registration, schemeID="FC")
 
 
-def facturx_xml(document: DocumentView, *, settings: Mapping[str, Any] | None = None,
-                client: Mapping[str, Any] | None = None, guideline: str = EN16931_GUIDELINE) -> bytes:
-    """The Factur-X XML (profile EN 16931, CII syntax) of an issued invoice or credit note.
+def _cii_tax(parent: ET.Element, category: str, rate: Decimal, *, tag: str = "ram:ApplicableTradeTax") -> None:
+    node = _el(parent, tag)
+    _el(node, "ram:TypeCode", "VAT")
+    _el(node, "ram:CategoryCode", category)
+    if category != "O":   # BR-O-05/06/07: no rate on a line or an allowance that is not subject to VAT
+        _el(node, "ram:RateApplicablePercent", _rate(rate))
 
-    Line discounts (and the document discount, already spread over the lines) become
-    line allowances, so each line reads price x quantity - allowance = net. VAT is
-    broken down per category and rate. No prepaid amount: the XML is part of the document
-    of record, which says what was invoiced, not what has been paid since.
-    """
-    problem = facturx_problem(document)
-    if problem:
-        raise FacturXUnavailable(problem)
+
+def _cii_allowance(parent: ET.Element, *, charge: bool, amount: Decimal, currency: str, reason: str,
+                   reason_code: str = "") -> ET.Element:
+    node = _el(parent, "ram:SpecifiedTradeAllowanceCharge")
+    _el(_el(node, "ram:ChargeIndicator"), "udt:Indicator", "true" if charge else "false")
+    _el(node, "ram:ActualAmount", _amount(amount, currency))
+    if reason_code:
+        _el(node, "ram:ReasonCode", reason_code)
+    _el(node, "ram:Reason", reason)
+    return node
+
+
+def cii_xml(invoice: EInvoice) -> bytes:
+    """The e-invoice in CII syntax (Factur-X EN 16931 profile, or XRechnung CII by its BT-24)."""
     for prefix, uri in NS.items():
         ET.register_namespace(prefix, uri)
-    currency = document.currency
-    snapshot = snapshot_of(document.snapshot, settings or {}, client)
-    seller, buyer = snapshot["business"], snapshot["client"]
-    if guideline == XRECHNUNG_GUIDELINE:
-        problems = xrechnung_problems(buyer, issued=bool(document.snapshot))
-        if problems:
-            raise ValidationFailed(problems, detail=BUYER_REFERENCE_DETAIL)
-    taxes = {t.code: t for t in document.taxes}
-    credit_note = document.doc_type == CREDIT_NOTE
-
+    currency = invoice.currency
     root = ET.Element(f"{{{NS['rsm']}}}CrossIndustryInvoice")
     context = _el(root, "rsm:ExchangedDocumentContext")
-    _el(_el(context, "ram:GuidelineSpecifiedDocumentContextParameter"), "ram:ID", guideline)
+    _el(_el(context, "ram:GuidelineSpecifiedDocumentContextParameter"), "ram:ID", invoice.specification)
     header = _el(root, "rsm:ExchangedDocument")
-    _el(header, "ram:ID", document.number)
-    _el(header, "ram:TypeCode", "381" if credit_note else "380")
-    _date102(header, "ram:IssueDateTime", document.issue_date)
-    notes = [document.notes]
-    notes += [t.note for t in taxes.values()]
-    for note in dict.fromkeys(n.strip() for n in notes if n and n.strip()):
+    _el(header, "ram:ID", invoice.number)
+    _el(header, "ram:TypeCode", invoice.type_code)
+    _date102(header, "ram:IssueDateTime", invoice.issue_date)
+    for note in invoice.notes:
         _el(_el(header, "ram:IncludedNote"), "ram:Content", note)
 
     transaction = _el(root, "rsm:SupplyChainTradeTransaction")
-    breakdown: dict[tuple[str, Decimal], Decimal] = {}
-    line_total = Decimal(0)
-    for line in document.lines:
-        quantity, price = line.quantity, line.unit_price
-        if price < 0:  # BR-27: a price is never negative; a negative line is a negative quantity
-            quantity, price = -quantity, -price
-        net = line.net
-        gross = round_money(quantity * price, currency)
-        allowance = gross - net
-        category, rate = _vat_of_line(line, taxes)
-        breakdown[(category, rate)] = breakdown.get((category, rate), Decimal(0)) + net
-        line_total += net
+    for line in invoice.lines:
         item = _el(transaction, "ram:IncludedSupplyChainTradeLineItem")
-        _el(_el(item, "ram:AssociatedDocumentLineDocument"), "ram:LineID", line.position)
+        _el(_el(item, "ram:AssociatedDocumentLineDocument"), "ram:LineID", line.id)
         product = _el(item, "ram:SpecifiedTradeProduct")
-        description = line.description.strip()
-        _el(product, "ram:Name", description.splitlines()[0][:200] if description else "-")
-        if "\n" in description:
-            _el(product, "ram:Description", description)
+        _el(product, "ram:Name", line.name)
+        if line.description:
+            _el(product, "ram:Description", line.description)
         agreement = _el(item, "ram:SpecifiedLineTradeAgreement")
-        _el(_el(agreement, "ram:NetPriceProductTradePrice"), "ram:ChargeAmount", _rate(price) if price else "0")
-        _el(_el(item, "ram:SpecifiedLineTradeDelivery"), "ram:BilledQuantity", _rate(quantity),
-            unitCode=unit_code(line.unit))
+        _el(_el(agreement, "ram:NetPriceProductTradePrice"), "ram:ChargeAmount",
+            _rate(line.net_price) if line.net_price else "0")
+        _el(_el(item, "ram:SpecifiedLineTradeDelivery"), "ram:BilledQuantity", _rate(line.quantity),
+            unitCode=line.unit_code)
         settlement = _el(item, "ram:SpecifiedLineTradeSettlement")
-        line_tax = _el(settlement, "ram:ApplicableTradeTax")
-        _el(line_tax, "ram:TypeCode", "VAT")
-        _el(line_tax, "ram:CategoryCode", category)
-        if category != "O":
-            _el(line_tax, "ram:RateApplicablePercent", _rate(rate))
-        if allowance:
-            charge = _el(settlement, "ram:SpecifiedTradeAllowanceCharge")
-            _el(_el(charge, "ram:ChargeIndicator"), "udt:Indicator", "false" if allowance > 0 else "true")
-            _el(charge, "ram:ActualAmount", _amount(abs(allowance), currency))
-            _el(charge, "ram:Reason", "Discount" if allowance > 0 else "Rounding")
+        _cii_tax(settlement, line.vat_category, line.vat_rate)
+        if line.allowance > 0:
+            _cii_allowance(settlement, charge=False, amount=line.allowance, currency=currency,
+                           reason="Line discount", reason_code="95")
+        elif line.allowance < 0:  # the discount of a negative line makes it less negative
+            _cii_allowance(settlement, charge=True, amount=-line.allowance, currency=currency,
+                           reason="Line discount on a negative line")
         _el(_el(settlement, "ram:SpecifiedTradeSettlementLineMonetarySummation"), "ram:LineTotalAmount",
-            _amount(net, currency))
+            _amount(line.net_amount, currency))
 
     agreement = _el(transaction, "ram:ApplicableHeaderTradeAgreement")
-    buyer_reference = (buyer.get("buyer_reference") or "").strip()
-    if buyer_reference:  # BT-10, e.g. a Leitweg-ID; mandatory in XRechnung (checked above)
-        _el(agreement, "ram:BuyerReference", buyer_reference)
-    _party(agreement, "ram:SellerTradeParty", seller, seller=True)
-    _party(agreement, "ram:BuyerTradeParty", buyer, seller=False)
+    if invoice.buyer_reference:  # BT-10, e.g. a Leitweg-ID; mandatory in XRechnung (BR-DE-15)
+        _el(agreement, "ram:BuyerReference", invoice.buyer_reference)
+    _cii_party(agreement, "ram:SellerTradeParty", invoice.seller)
+    _cii_party(agreement, "ram:BuyerTradeParty", invoice.buyer)
     delivery = _el(transaction, "ram:ApplicableHeaderTradeDelivery")
-    event = _el(delivery, "ram:ActualDeliverySupplyChainEvent")
-    _date102(event, "ram:OccurrenceDateTime", document.issue_date)
+    _date102(_el(delivery, "ram:ActualDeliverySupplyChainEvent"), "ram:OccurrenceDateTime", invoice.delivery_date)
 
     settlement = _el(transaction, "ram:ApplicableHeaderTradeSettlement")
-    if not credit_note:
-        _el(settlement, "ram:PaymentReference", document.number)
+    payment = invoice.payment
+    if payment and payment.remittance:
+        _el(settlement, "ram:PaymentReference", payment.remittance)
     _el(settlement, "ram:InvoiceCurrencyCode", currency)
-    iban = re.sub(r"\s+", "", seller.get("bank_iban") or "")
-    if iban and not credit_note:
+    if payment:
         means = _el(settlement, "ram:SpecifiedTradeSettlementPaymentMeans")
-        _el(means, "ram:TypeCode", "58" if currency == "EUR" else "30")
-        account = _el(means, "ram:PayeePartyCreditorFinancialAccount")
-        _el(account, "ram:IBANID", iban)
-        if seller.get("bank_account_holder"):
-            _el(account, "ram:AccountName", seller["bank_account_holder"])
-        if seller.get("bank_bic"):
-            _el(_el(means, "ram:PayeeSpecifiedCreditorFinancialInstitution"), "ram:BICID", seller["bank_bic"])
-    # One breakdown per VAT category and rate; the amount is the document's own per-tax figure
-    # (each tax computed once on its base), summed when two codes share category and rate.
-    amounts: dict[tuple[str, Decimal], Decimal] = {}
-    reasons: dict[tuple[str, Decimal], str] = {}
-    for tax in taxes.values():
-        category = tax.category or "S"
-        key = (category, tax.rate if category in ("S", "L", "M") else Decimal(0))
-        amounts[key] = amounts.get(key, Decimal(0)) + tax.amount
-        if tax.note:
-            reasons.setdefault(key, tax.note)
-    tax_total = Decimal(0)
-    for (category, rate), base in breakdown.items():
-        amount = amounts.get((category, rate), Decimal(0))
-        tax_total += amount
+        _el(means, "ram:TypeCode", payment.means_code)
+        if payment.means_text:
+            _el(means, "ram:Information", payment.means_text)
+        if payment.iban or payment.account_id:
+            account = _el(means, "ram:PayeePartyCreditorFinancialAccount")
+            if payment.iban:
+                _el(account, "ram:IBANID", payment.iban)
+            if payment.account_name:
+                _el(account, "ram:AccountName", payment.account_name)
+            if not payment.iban:
+                _el(account, "ram:ProprietaryID", payment.account_id)
+            if payment.bic:
+                _el(_el(means, "ram:PayeeSpecifiedCreditorFinancialInstitution"), "ram:BICID", payment.bic)
+    for breakdown in invoice.vat:
         node = _el(settlement, "ram:ApplicableTradeTax")
-        _el(node, "ram:CalculatedAmount", _amount(amount, currency))
+        _el(node, "ram:CalculatedAmount", _amount(breakdown.amount, currency))
         _el(node, "ram:TypeCode", "VAT")
-        if category in EXEMPTION_REASONS:
-            _el(node, "ram:ExemptionReason", (reasons.get((category, rate)) or EXEMPTION_REASONS[category])[:500])
-        _el(node, "ram:BasisAmount", _amount(base, currency))
-        _el(node, "ram:CategoryCode", category)
-        if category == "AE":
-            _el(node, "ram:ExemptionReasonCode", "VATEX-EU-AE")
-        if category != "O":
-            _el(node, "ram:RateApplicablePercent", _rate(rate))
-    total = line_total + tax_total
-    # Embedded in the document of record: what was invoiced, never what has been paid since.
-    prepaid = Decimal(0)
-    due = total - prepaid
-    terms = document.terms.strip()
-    if credit_note and not terms:  # BR-CO-25: an amount due needs terms or a due date
-        terms = (f"Credit for invoice {document.invoice_number}" if document.invoice_number
-                 else "Credit to the buyer's account")
-    if (document.due_date and not credit_note) or terms:
+        if breakdown.exemption_reason:
+            _el(node, "ram:ExemptionReason", breakdown.exemption_reason)
+        _el(node, "ram:BasisAmount", _amount(breakdown.taxable, currency))
+        _el(node, "ram:CategoryCode", breakdown.category)
+        if breakdown.exemption_code:
+            _el(node, "ram:ExemptionReasonCode", breakdown.exemption_code)
+        _el(node, "ram:RateApplicablePercent", _rate(breakdown.rate))  # 0 for O too: XRechnung BR-DE-14
+    for allowance in invoice.allowances:
+        node = _cii_allowance(settlement, charge=allowance.charge, amount=allowance.amount, currency=currency,
+                              reason=allowance.reason, reason_code=allowance.reason_code)
+        _cii_tax(node, allowance.vat_category, allowance.vat_rate, tag="ram:CategoryTradeTax")
+    if invoice.terms or invoice.due_date:
         payment_terms = _el(settlement, "ram:SpecifiedTradePaymentTerms")
-        if terms:
-            _el(payment_terms, "ram:Description", terms[:1000])
-        if document.due_date and not credit_note:
-            _date102(payment_terms, "ram:DueDateDateTime", document.due_date)
+        if invoice.terms:
+            _el(payment_terms, "ram:Description", invoice.terms)
+        if invoice.due_date:
+            _date102(payment_terms, "ram:DueDateDateTime", invoice.due_date)
     summary = _el(settlement, "ram:SpecifiedTradeSettlementHeaderMonetarySummation")
-    _el(summary, "ram:LineTotalAmount", _amount(line_total, currency))
-    _el(summary, "ram:TaxBasisTotalAmount", _amount(line_total, currency))
-    _el(summary, "ram:TaxTotalAmount", _amount(tax_total, currency), currencyID=currency)
-    _el(summary, "ram:GrandTotalAmount", _amount(total, currency))
-    if prepaid:
-        _el(summary, "ram:TotalPrepaidAmount", _amount(prepaid, currency))
-    _el(summary, "ram:DuePayableAmount", _amount(due, currency))
-    if credit_note and document.invoice_number:
-        _el(_el(settlement, "ram:InvoiceReferencedDocument"), "ram:IssuerAssignedID", document.invoice_number)
+    _el(summary, "ram:LineTotalAmount", _amount(invoice.line_total, currency))
+    if invoice.charge_total:
+        _el(summary, "ram:ChargeTotalAmount", _amount(invoice.charge_total, currency))
+    if invoice.allowance_total:
+        _el(summary, "ram:AllowanceTotalAmount", _amount(invoice.allowance_total, currency))
+    _el(summary, "ram:TaxBasisTotalAmount", _amount(invoice.tax_exclusive, currency))
+    _el(summary, "ram:TaxTotalAmount", _amount(invoice.tax_total, currency), currencyID=currency)
+    _el(summary, "ram:GrandTotalAmount", _amount(invoice.grand_total, currency))
+    if invoice.prepaid:
+        _el(summary, "ram:TotalPrepaidAmount", _amount(invoice.prepaid, currency))
+    _el(summary, "ram:DuePayableAmount", _amount(invoice.due, currency))
+    if invoice.preceding_invoice:
+        _el(_el(settlement, "ram:InvoiceReferencedDocument"), "ram:IssuerAssignedID", invoice.preceding_invoice)
     ET.indent(root)
     xml: bytes = ET.tostring(root, encoding="UTF-8", xml_declaration=True)  # any encoding but "unicode" gives bytes
     return xml
 
 
+def facturx_xml(document: DocumentView, *, settings: Mapping[str, Any] | None = None,
+                client: Mapping[str, Any] | None = None, guideline: str = EN16931_GUIDELINE) -> bytes:
+    """The CII XML of an issued invoice or credit note: Factur-X (EN 16931 profile) by default, XRechnung
+    CII with its guideline, refused (ValidationFailed naming each field) where KoSIT would reject it."""
+    invoice = einvoice_of(document, settings=settings, client=client, guideline=guideline)
+    if guideline == XRECHNUNG_GUIDELINE:
+        problems = xrechnung_problems(invoice, issued=bool(document.snapshot))
+        if problems:
+            detail = BUYER_REFERENCE_DETAIL if [p.field for p in problems] == ["buyer_reference"] else XRECHNUNG_DETAIL
+            raise ValidationFailed(problems, detail=detail)
+    return cii_xml(invoice)
+
+
 def facturx_totals(xml: bytes) -> dict[str, Decimal]:
-    """The header totals of a CII XML (for checks): line, tax basis, tax, grand, prepaid, due."""
+    """The header totals of a CII XML (for checks): line, charges, allowances, tax basis, tax, grand, prepaid, due."""
     root = ET.fromstring(xml)
     summary = root.find(".//ram:SpecifiedTradeSettlementHeaderMonetarySummation", NS)
     out = {}
-    for name in ("LineTotalAmount", "TaxBasisTotalAmount", "TaxTotalAmount", "GrandTotalAmount",
-                 "TotalPrepaidAmount", "DuePayableAmount"):
+    for name in ("LineTotalAmount", "ChargeTotalAmount", "AllowanceTotalAmount", "TaxBasisTotalAmount",
+                 "TaxTotalAmount", "GrandTotalAmount", "TotalPrepaidAmount", "DuePayableAmount"):
         node = summary.find(f"ram:{name}", NS) if summary is not None else None
         if node is None:
             out[name] = Decimal(0)

@@ -731,6 +731,8 @@ async def document_print_data(document_id: int, *, data_dir: Path | None = None)
 
 
 async def document_xml(document_id: int, *, xrechnung: bool = False) -> bytes | None:
+    """The CII XML (Factur-X, or XRechnung: ValidationFailed names what KoSIT would reject); None when the
+    document has no e-invoice form (einvoice_status says why)."""
     document = await documents_service.get_document(document_id)
     settings = await settings_service.get_settings()
     client = None if document.snapshot else (await clients_service.get_client(document.client_id)).as_mapping()
@@ -738,6 +740,30 @@ async def document_xml(document_id: int, *, xrechnung: bool = False) -> bytes | 
         return None
     guideline = logic.XRECHNUNG_GUIDELINE if xrechnung else logic.EN16931_GUIDELINE
     return logic.facturx_xml(document, settings=settings, client=client, guideline=guideline)
+
+
+@dataclass(frozen=True)
+class EInvoiceStatus:
+    """What the document page and the API say of a document's e-invoice."""
+
+    available: bool                  # it has an EN 16931 form (Factur-X XML)
+    problem: str | None              # why not, when it has none
+    embedded: bool                   # the issued PDF carries it (Settings: Factur-X on)
+    warnings: list[str]              # what it leaves out that a receiver may expect
+    xrechnung_problems: list[FieldError]  # what KoSIT would reject in its XRechnung (empty: it passes)
+
+
+async def einvoice_status(document_id: int) -> EInvoiceStatus:
+    document = await documents_service.get_document(document_id)
+    settings = await settings_service.get_settings()
+    problem = logic.facturx_problem(document)
+    if problem is not None:
+        return EInvoiceStatus(available=False, problem=problem, embedded=False, warnings=[], xrechnung_problems=[])
+    client = None if document.snapshot else (await clients_service.get_client(document.client_id)).as_mapping()
+    invoice = logic.einvoice_of(document, settings=settings, client=client, guideline=logic.XRECHNUNG_GUIDELINE)
+    return EInvoiceStatus(available=True, problem=None, embedded=bool(settings.get("facturx_enabled", True)),
+                          warnings=logic.einvoice_warnings(document, settings),
+                          xrechnung_problems=logic.xrechnung_problems(invoice, issued=bool(document.snapshot)))
 
 
 # -- ZIP of many PDFs ----------------------------------------------------------------

@@ -13,7 +13,7 @@ from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
 
 from app.common.addressing.logic import clean_electronic_address
-from app.common.logic import Form
+from app.common.logic import FieldError, Form
 
 LOCALES = {"en": "English", "en_CA": "English (Canada)", "en_GB": "English (UK)", "en_US": "English (US)",
            "fr": "Français", "fr_CA": "Français (Canada)", "de": "Deutsch", "de_AT": "Deutsch (Österreich)",
@@ -27,6 +27,20 @@ LOGO_MAX_BYTES = 2 * 1024 * 1024
 LOGO_HEAD_BYTES = 16   # enough of a file to tell its kind
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 JPEG_START = b"\xff\xd8\xff"   # start of image, then the first marker
+# How an invoice is paid when the business has no IBAN (UNTDID 4461 codes, EN 16931 BT-81). With an
+# IBAN every e-invoice says SEPA credit transfer (58) whatever is chosen here. Card (48, 54, 55) and
+# direct debit (59) are left out: XRechnung then needs card or mandate data no invoice here carries.
+PAYMENT_MEANS = {
+    "": "None chosen",
+    "30": "Credit transfer to the account given here",
+    "42": "Payment to a bank account (given here)",
+    "10": "Cash",
+    "20": "Cheque",
+    "68": "Online payment service",
+    "ZZZ": "Other (described in the payment text)",
+}
+# BR-DE-27: the contact telephone has at least three digits.
+PHONE_DIGITS_RE = re.compile(r"(?:\D*\d){3,}")
 
 
 def local_date(time_zone: str, now: datetime) -> date:
@@ -80,6 +94,21 @@ def clean_settings(data: Mapping[str, Any], *, partial: bool = True) -> dict[str
             form.error("bank_bic", f"BIC {bic} is not valid (8 or 11 letters and digits)")
         else:
             form.values["bank_bic"] = bic
+    form.text("seller_contact_name", max_length=200, label="Contact (person or department)", one_line=True)
+    form.text("seller_contact_phone", max_length=60, label="Contact phone", one_line=True)
+    phone = form.values.get("seller_contact_phone")
+    if phone and not PHONE_DIGITS_RE.match(phone):
+        form.error("seller_contact_phone", "The contact phone needs at least three digits (e.g. +49 30 1234567)")
+    form.email("seller_contact_email", label="Contact email")
+    if not (partial and not form.present("payment_means_code")):
+        code = str(form.raw("payment_means_code") or "").strip().upper()
+        if code in PAYMENT_MEANS:
+            form.values["payment_means_code"] = code
+        else:
+            form.error("payment_means_code", f"Unknown payment means {code!r}: use one of "
+                       f"{', '.join(c for c in PAYMENT_MEANS if c)}, or leave it empty")
+    form.text("payment_account_id", max_length=200, label="Account (without an IBAN)", one_line=True)
+    form.text("payment_means_text", max_length=500, label="Payment text", one_line=True)
     form.currency("default_currency", required=not partial)
     form.choice("default_locale", LOCALES, default="en", label="Locale")
     if not (partial and not form.present("time_zone")):
@@ -98,6 +127,19 @@ def clean_settings(data: Mapping[str, Any], *, partial: bool = True) -> dict[str
     form.values.update(address)
     form.errors.extend(problems)
     return form.raise_if_invalid()
+
+
+def payment_means_problems(settings: Mapping[str, Any]) -> list[FieldError]:
+    """What the chosen payment means lacks, read on the settings as they will be stored: a transfer
+    without an IBAN needs the account (BT-84, XRechnung BR-DE-23), "other" needs its text (BT-82)."""
+    code = settings.get("payment_means_code") or ""
+    problems = []
+    if code in ("30", "42") and not (settings.get("bank_iban") or settings.get("payment_account_id")):
+        problems.append(FieldError("payment_account_id", "A transfer needs the account it goes to: give the IBAN, "
+                                   "or the account (e.g. transit, institution and account number) here"))
+    if code == "ZZZ" and not (settings.get("payment_means_text") or "").strip():
+        problems.append(FieldError("payment_means_text", "Say how the buyer pays: “Other” needs a payment text"))
+    return problems
 
 
 def logo_kind(content: bytes) -> str | None:

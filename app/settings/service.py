@@ -52,7 +52,10 @@ async def today() -> date:
 
 async def update_settings(data: Mapping[str, Any], *, actor_id: int | None = None, partial: bool = True) -> dict[str, Any]:
     values = logic.clean_settings(data, partial=partial)
-    await get_settings()
+    current = await get_settings()
+    problems = logic.payment_means_problems({**current, **values})
+    if problems:
+        raise ValidationFailed(problems)
     async with write_transaction():
         values["updated_at"] = datetime.now(UTC)
         values["updated_by"] = actor_id

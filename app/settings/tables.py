@@ -32,6 +32,16 @@ class BusinessSettings(Table, db=DB, tablename="business_settings"):
     # EAS scheme code; the Peppol BIS export needs it.
     electronic_address = Varchar(length=100, default="")
     electronic_address_scheme = Varchar(length=4, default="")
+    # The seller's contact point in e-invoices (EN 16931 BT-41, BT-42, BT-43): XRechnung requires all
+    # three (BR-DE-5/6/7). A person or a department ("Accounts receivable").
+    seller_contact_name = Varchar(length=200, default="")
+    seller_contact_phone = Varchar(length=60, default="")
+    seller_contact_email = Varchar(length=254, default="")
+    # How the buyer pays when there is no IBAN (EN 16931 BG-16; an IBAN always means SEPA transfer, 58):
+    # a UNTDID 4461 code ("" = none chosen), the account for a non-IBAN transfer (BT-84) and a text (BT-82).
+    payment_means_code = Varchar(length=3, default="")
+    payment_account_id = Varchar(length=200, default="")
+    payment_means_text = Varchar(length=500, default="")
     default_currency = Varchar(length=3, default="EUR")
     default_locale = Varchar(length=20, default="en")
     time_zone = Varchar(length=64, default="UTC")

@@ -28,6 +28,11 @@ from bench_render import fabricate_statement
 IBAN = "DE89370400440532013000"
 
 
+# The contact an XRechnung names (BT-41..43), set in Settings, E-invoices.
+SELLER_CONTACT = {"seller_contact_name": "Buchhaltung", "seller_contact_phone": "+49 30 1234567",
+                  "seller_contact_email": "rechnung@atelier.example"}
+
+
 @pytest.fixture
 def business(api) -> None:
     """An EU business with bank details and VAT rates, as a user would set it up."""
@@ -37,7 +42,7 @@ def business(api) -> None:
         "name": "Atelier Lumière", "address_line1": "Hauptstraße 5", "postal_code": "10115", "city": "Berlin",
         "country": "DE", "email": "hello@atelier.example", "tax_number": "DE811111111",
         "registration_number": "HRB 12345", "bank_account_holder": "Atelier Lumière", "bank_iban": IBAN,
-        "bank_bic": "COBADEFFXXX", "default_currency": "EUR"})
+        "bank_bic": "COBADEFFXXX", "default_currency": "EUR", **SELLER_CONTACT})
     assert response.status_code == 200, response.text
     run(taxes_service.apply_preset("germany"))
 
@@ -235,7 +240,7 @@ def test_xml_export_and_xrechnung(api, business):
     from facturx import xml_check_xsd
 
     client = make_client(name="Cyberdyne", language="en", country="NL", tax_number="NL123456789B01",
-                         buyer_reference="PO-88-1234")
+                         buyer_reference="PO-88-1234", postal_code="1012 AB", city="Amsterdam")
     invoice = new_invoice(api, client)
     response = api.get(f"/api/v1/invoices/{invoice['id']}/xml")
     assert response.status_code == 200 and xml_check_xsd(response.content, flavor="factur-x", level="en16931")
@@ -404,3 +409,15 @@ def test_every_demo_e_invoice_passes_the_xsd_and_the_en16931_schematron(config: 
         assert schematron(xml) == [], document_id
         checked += 1
     assert checked == len(ids)
+    # The German public authority's invoice is an XRechnung KoSIT's rules accept.
+    from tests.unit.test_einvoice_rules import br_de_violations
+
+    connection = sqlite3.connect(config.database_path)
+    authority = connection.execute("SELECT d.id FROM document d JOIN client c ON c.id = d.client WHERE "
+                                   "c.buyer_reference != '' AND d.doc_type = 'invoice' AND d.number IS NOT NULL").fetchall()
+    connection.close()
+    assert authority
+    for (document_id,) in authority:
+        xrechnung = run(service.document_xml(document_id, xrechnung=True))
+        assert xsd_valid(xrechnung) and br_de_violations(xrechnung) == []
+        assert [f for f in schematron(xrechnung) if not f.startswith("FX-SCH-A-000556")] == []

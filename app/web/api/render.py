@@ -6,6 +6,7 @@ import os
 from datetime import date
 from typing import Any
 
+import msgspec
 from litestar import Response, get
 from litestar.background_tasks import BackgroundTask
 from litestar.params import QueryParameter
@@ -19,6 +20,28 @@ from app.render.service import RenderError
 from app.web.responses import download, download_file, error_json
 
 XML_SYNTAXES = ("factur-x", "xrechnung", "ubl")
+
+
+class EInvoiceProblemOut(msgspec.Struct):
+    field: str
+    message: str
+
+
+class EInvoiceOut(msgspec.Struct):
+    available: bool
+    problem: str | None
+    embedded: bool
+    warnings: list[str]
+    xrechnung_ready: bool
+    xrechnung_problems: list[EInvoiceProblemOut]
+
+
+def einvoice_out(status: service.EInvoiceStatus) -> EInvoiceOut:
+    return EInvoiceOut(available=status.available, problem=status.problem, embedded=status.embedded,
+                       warnings=status.warnings,
+                       xrechnung_ready=status.available and not status.xrechnung_problems,
+                       xrechnung_problems=[EInvoiceProblemOut(field=p.field, message=p.message)
+                                           for p in status.xrechnung_problems])
 
 
 def pdf_response(rendered: service.RenderedPdf, *, inline: bool) -> Response:
@@ -81,9 +104,9 @@ def _api_routes(doc_type: str) -> list[Any]:
     if doc_type in (INVOICE, CREDIT_NOTE):
         @get(f"{base}/{{document_id:int}}/xml", tags=tag, name=f"{doc_type}-xml", media_type="application/xml")
         async def xml(document_id: int, syntax: str = "factur-x") -> Response:
-            """The EN 16931 CII XML (`syntax=xrechnung` for the XRechnung CII guideline); `syntax=ubl` for the
-            Peppol BIS Billing 3.0 UBL (422 naming each field Peppol would reject, e.g. a missing electronic
-            address)."""
+            """The EN 16931 CII XML (`syntax=xrechnung` for the XRechnung CII guideline: 422 naming each
+            field KoSIT's rules would reject); `syntax=ubl` for the Peppol BIS Billing 3.0 UBL (422 naming each
+            field Peppol would reject, e.g. a missing electronic address)."""
             if syntax not in XML_SYNTAXES:
                 raise ValidationFailed([FieldError("syntax", f"Unknown syntax; use one of {', '.join(XML_SYNTAXES)}")])
             if syntax == "ubl":
@@ -93,11 +116,20 @@ def _api_routes(doc_type: str) -> list[Any]:
             xrechnung = syntax == "xrechnung"
             content = await service.document_xml(document_id, xrechnung=xrechnung)
             if content is None:
-                raise Conflict("This document has no e-invoice form (a draft, or taxes EN 16931 cannot express).")
+                status = await service.einvoice_status(document_id)
+                raise Conflict(f"This document has no e-invoice form: {status.problem}.")
             # The name is the document's number and one of two fixed words, never the `syntax` text itself.
             name = f"{filename_part(document.number or str(document_id))}-{'xrechnung' if xrechnung else 'factur-x'}.xml"
             return download(content, name, "application/xml")
         routes.append(xml)
+
+        @get(f"{base}/{{document_id:int}}/einvoice", tags=tag, name=f"{doc_type}-einvoice")
+        async def einvoice(document_id: int) -> EInvoiceOut:
+            """Whether the document has an e-invoice, why not, what it leaves out (warnings), and what
+            its XRechnung lacks for KoSIT's rules (each with the field to fix)."""
+            await documents_service.get_document(document_id, doc_type, with_lines=False)
+            return einvoice_out(await service.einvoice_status(document_id))
+        routes.append(einvoice)
     return routes
 
 

@@ -40,6 +40,12 @@ class SettingsOut(mail_api.MailSettingsOut):  # the SMTP fields too (API.md); ne
     bank_bic: str
     electronic_address_scheme: str
     electronic_address: str
+    seller_contact_name: str
+    seller_contact_phone: str
+    seller_contact_email: str
+    payment_means_code: str
+    payment_account_id: str
+    payment_means_text: str
     default_currency: str
     default_locale: str
     time_zone: str
@@ -76,6 +82,12 @@ class SettingsIn(mail_api.MailSettingsIn, omit_defaults=True):  # smtp_*, accoun
     # The e-invoice address (EN 16931 BT-34) and its EAS scheme code; given together.
     electronic_address_scheme: str | UnsetType = UNSET
     electronic_address: str | UnsetType = UNSET
+    seller_contact_name: str | UnsetType = UNSET
+    seller_contact_phone: str | UnsetType = UNSET
+    seller_contact_email: str | UnsetType = UNSET
+    payment_means_code: str | UnsetType = UNSET
+    payment_account_id: str | UnsetType = UNSET
+    payment_means_text: str | UnsetType = UNSET
     default_currency: str | UnsetType = UNSET
     default_locale: str | UnsetType = UNSET
     time_zone: str | UnsetType = UNSET

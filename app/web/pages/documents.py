@@ -28,6 +28,8 @@ from app.mail import service as mail_service
 from app.mail.logic import STATUS_LABELS as MAIL_STATUS_LABELS
 from app.payments import service as payments_service
 from app.recurring import service as recurring_service
+from app.render import logic as render_logic
+from app.render import service as render_service
 from app.taxes import service as taxes_service
 from app.web.responses import actor_id, form_data, page, page_params, redirect
 from app.web.security import OWNER_ONLY
@@ -413,6 +415,11 @@ async def _view(request: Request, document_id: int, *, status_code: int = 200, p
         einvoice = await service.einvoice_warnings(client if isinstance(client, ClientView) else None,
                                                    doc.tax_codes())
     recurring = await recurring_service.link_of(document_id) if doc_type == INVOICE else None
+    einvoice_status, einvoice_ahead = None, None
+    if doc_type in (INVOICE, CREDIT_NOTE) and doc.status != "draft":
+        einvoice_status = await render_service.einvoice_status(document_id)
+    elif doc_type in (INVOICE, CREDIT_NOTE) and doc.lines:   # said before issuing, not only after
+        einvoice_ahead = render_logic.einvoice_content_problem(doc)
     actions = logic.available_actions(doc_type, doc.status, doc.shown_status, paid=doc.paid,
                                       credited=doc.credited, balance_due=doc.balance, is_owner=_is_owner(request))
     return page(request, "documents/view.html", status_code=status_code, section=SECTIONS[doc_type],
@@ -421,7 +428,7 @@ async def _view(request: Request, document_id: int, *, status_code: int = 200, p
                 status_labels=STATUS_LABELS, event_labels=EVENT_LABELS, type_label=TYPE_LABELS[doc_type],
                 base=f"/{TYPE_PATHS[doc_type]}", plural=PLURALS[doc_type], problem=problem, errors=errors or {},
                 values=values or {}, mail_log=mail_log, mail_status_labels=MAIL_STATUS_LABELS, einvoice=einvoice,
-                record=record, recurring=recurring)
+                record=record, recurring=recurring, einvoice_status=einvoice_status, einvoice_ahead=einvoice_ahead)
 
 
 @get("/documents/{document_id:int}")

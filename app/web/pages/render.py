@@ -10,7 +10,7 @@ from litestar import Request, Response, get
 from litestar.params import QueryParameter
 from litestar.response import File, Template
 
-from app.common.logic import Conflict, NotFound, ValidationFailed
+from app.common.logic import Conflict, NotFound, ValidationFailed, filename_part
 from app.config import Config
 from app.documents import service as documents_service
 from app.paths import FONTS_DIR
@@ -40,6 +40,18 @@ async def browser_pdf(request: Request, config: Config, document_id: int, downlo
     except RenderError as error:
         return _render_failed_page(request, error)
     return pdf_response(rendered, inline=not download)
+
+
+@get("/documents/{document_id:int}/einvoice.xml", include_in_schema=False)
+async def browser_einvoice_xml(document_id: int, syntax: str = "factur-x") -> Response:
+    """The document's CII XML for download (`?syntax=xrechnung`: refused with what KoSIT would reject)."""
+    xrechnung = syntax == "xrechnung"
+    content = await service.document_xml(document_id, xrechnung=xrechnung)
+    if content is None:
+        raise Conflict(f"This document has no e-invoice: {(await service.einvoice_status(document_id)).problem}.")
+    number = (await documents_service.get_document(document_id, with_lines=False)).number or str(document_id)
+    return download(content, f"{filename_part(number)}-{'xrechnung' if xrechnung else 'factur-x'}.xml",
+                    "application/xml")
 
 
 @get("/documents/{document_id:int}/print", include_in_schema=False)
@@ -87,4 +99,4 @@ async def browser_peppol_ubl(request: Request, document_id: int) -> Response:
     return download(content, name, "application/xml")
 
 
-ROUTES = [browser_pdf, print_view, browser_statement_pdf, font, browser_peppol_ubl]
+ROUTES = [browser_pdf, browser_einvoice_xml, print_view, browser_statement_pdf, font, browser_peppol_ubl]

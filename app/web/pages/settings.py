@@ -35,6 +35,7 @@ async def _page(request: Request, config: Config, settings: dict[str, Any], valu
     numbering = await documents_service.numbering(year)
     return page(request, "settings/settings.html", status_code=status_code, section="settings", title="Settings",
                 settings=settings, values=values, errors=errors, locales=logic.LOCALES, year=year,
+                payment_means=logic.PAYMENT_MEANS,
                 templates=templates_info(config),
                 numbering=numbering, taxes=await taxes_service.list_taxes(),
                 numbering_values=numbering_values or {
