@@ -19,6 +19,7 @@ from app.config import Config
 from app.documents import service as documents_service
 from app.mail import service as mail_service
 from app.payments import service as payments_service
+from app.projects.demo import Scheduled
 from app.recurring import service as recurring_service
 from app.settings import service as settings_service
 from app.taxes import service as taxes_service
@@ -187,11 +188,14 @@ async def fill(config: Config, *, clients: int = 40, invoices: int = 120, seed: 
         if index % 17 == 16:
             await clients_service.set_status(client.id, "archived")
     profiles = await _recurring_profiles() if invoices else 0
-    made = await _documents(rng, invoices)
+    scheduled: Scheduled = []   # invoices made from time, issued among the others in date order
+    projects = await _projects(rng, scheduled)
+    made = await _documents(rng, invoices, scheduled)
+    await _issue_scheduled(scheduled, await settings_service.today())
     if profiles:
         made["recurring profiles"] = profiles
         made["recurring invoices"] = await _recurring_invoices()
-    made.update(await _projects(rng))
+    made.update(projects)
     if scripts:   # issued today, after the back-dated ones (numbers follow dates)
         made_clients += await _script_clients(made)
     made["emails"] = await mail_service.demo_outbox(
@@ -212,13 +216,22 @@ async def _script_clients(counts: dict[str, int]) -> int:
         await documents_service.issue(doc.id)
         counts["invoices"] = counts.get("invoices", 0) + 1
     return len(SCRIPT_CLIENTS)
-async def _projects(rng: random.Random) -> dict[str, int]:
+async def _issue_scheduled(scheduled: Scheduled, up_to: date) -> None:
+    """Issue what the other parts of the demo prepared for dates up to `up_to`, oldest first."""
+    scheduled.sort(key=lambda item: item[0])
+    while scheduled and scheduled[0][0] <= up_to:
+        _, issue = scheduled.pop(0)
+        await issue()
+
+
+async def _projects(rng: random.Random, scheduled: Scheduled) -> dict[str, int]:
     """Projects and time (app/projects/demo.py): three projects, six months of entries, invoices from time."""
     from app.projects import demo as projects_demo
 
     clients = [c for c in (await clients_service.list_clients(status="active", page=Page(1, 500))).items
                if c.currency == "CAD"]
-    return await projects_demo.fill(rng, projects_demo.pick_clients(clients), await settings_service.today())
+    return await projects_demo.fill(rng, projects_demo.pick_clients(clients), await settings_service.today(),
+                                    scheduled)
 
 
 def _lines(rng: random.Random, items: list[dict[str, Any]]) -> list[dict[str, Any]]:
@@ -239,7 +252,7 @@ def _lines(rng: random.Random, items: list[dict[str, Any]]) -> list[dict[str, An
     return lines
 
 
-async def _documents(rng: random.Random, invoices: int) -> dict[str, int]:
+async def _documents(rng: random.Random, invoices: int, scheduled: Scheduled) -> dict[str, int]:
     """Invoices over the last 14 months in every state, with payments, credit notes and quotes."""
     if invoices == 0:
         return {}
@@ -258,6 +271,7 @@ async def _documents(rng: random.Random, invoices: int) -> dict[str, int]:
         # recurring profiles' invoices come in their place among the others.
         issue_date = latest = min(max(issue_date, latest), today)
         await recurring_service.run_due(issue_date)
+        await _issue_scheduled(scheduled, issue_date)
         doc = await documents_service.create_document("invoice", {
             "client_id": client.id, "issue_date": issue_date.isoformat(), "terms_days": rng.choice([14, 30, 30, 45]),
             "lines": _lines(rng, items), "notes": "Thank you!" if rng.random() < 0.3 else "",
@@ -294,6 +308,7 @@ async def _documents(rng: random.Random, invoices: int) -> dict[str, int]:
             await documents_service.issue(credit.id)
             counts["credit notes"] += 1
     await recurring_service.run_due(today)   # the retainers' periods up to today, before today's invoices
+    await _issue_scheduled(scheduled, today)
     # The public authority's invoice: a zero-rated export, with its Leitweg-ID, ready as an XRechnung
     # (the document page offers it; KoSIT's rules pass it).
     authorities = [c for c in (await clients_service.list_clients(status="active", page=Page(1, 500))).items

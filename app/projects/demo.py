@@ -4,6 +4,7 @@ one over its hours budget, one at a fixed price, and invoices made from the time
 from __future__ import annotations
 
 import random
+from collections.abc import Awaitable, Callable
 from datetime import date, timedelta
 from typing import Any
 
@@ -12,6 +13,9 @@ from app.clients.records import ClientView
 from app.documents import service as documents_service
 from app.payments import service as payments_service
 from app.projects import service
+
+# What to issue on which day: the demo runs these among its other invoices, oldest first.
+Scheduled = list[tuple[date, Callable[[], Awaitable[None]]]]
 
 DESCRIPTIONS = {
     "Development": ["Checkout flow", "Product import script", "Payment provider integration", "Search filters",
@@ -36,7 +40,9 @@ def _month_ends(today: date, months: int) -> list[tuple[date, date]]:
     return list(reversed(periods))
 
 
-async def fill(rng: random.Random, clients: list[ClientView], today: date) -> dict[str, int]:
+async def fill(rng: random.Random, clients: list[ClientView], today: date, scheduled: Scheduled) -> dict[str, int]:
+    """The projects, their time and the draft invoices made from it; issuing each draft (and its payment) is
+    added to `scheduled`, for the demo to run among its other invoices in date order (numbers follow dates)."""
     users = await auth_service.list_users()
     if len(clients) < 3 or not users:
         return {}   # time belongs to someone: `counterfoil init` makes the owner first
@@ -91,17 +97,25 @@ async def fill(rng: random.Random, clients: list[ClientView], today: date) -> di
             counts["invoices from time"] += 1
             if project is shop and index == len(months) - 1:
                 continue
-            issued = await documents_service.issue(draft.id)
-            if index < len(months) - 2:
-                await payments_service.record_payment(issued.id, {
-                    "amount": str(issued.total), "date": min(today, issue_on + timedelta(days=12)).isoformat(),
-                    "method": "bank_transfer", "reference": f"{project['code']}-{first:%m}"})
+            paid = index < len(months) - 2
+
+            async def issue(draft_id: int = draft.id, day: date = issue_on, paid: bool = paid,
+                            reference: str = f"{project['code']}-{first:%m}") -> None:
+                issued = await documents_service.issue(draft_id, issue_date=day, backdate=day < today)
+                if paid:
+                    await payments_service.record_payment(issued.id, {
+                        "amount": str(issued.total), "date": min(today, day + timedelta(days=12)).isoformat(),
+                        "method": "bank_transfer", "reference": reference})
+            scheduled.append((issue_on, issue))
     brand_since = start
     for percent, (_, last) in ((40, months[0]), (30, months[3])):
-        draft = await service.invoice_time(brand["id"], brand_since, last, percent=percent,
-                                           issue_date=last + timedelta(days=1))
-        brand_since = last + timedelta(days=1)
-        await documents_service.issue(draft.id)
+        issue_on = last + timedelta(days=1)
+        draft = await service.invoice_time(brand["id"], brand_since, last, percent=percent, issue_date=issue_on)
+        brand_since = issue_on
+
+        async def issue_deposit(draft_id: int = draft.id, day: date = issue_on) -> None:
+            await documents_service.issue(draft_id, issue_date=day, backdate=day < today)
+        scheduled.append((issue_on, issue_deposit))
         counts["invoices from time"] += 1
     return counts
 
