@@ -31,7 +31,7 @@ from app.documents import logic as documents_logic
 from app.documents.logic import TaxAmount
 from app.documents.records import DocumentView, LineView
 from app.money import minor_digits, round_money
-from app.render.logic import CREDIT_NOTE, facturx_problem, snapshot_of, unit_code
+from app.render.logic import CREDIT_NOTE, INVOICE, facturx_problem, snapshot_of, unit_code
 from app.taxes.logic import tax_registration
 
 CUSTOMIZATION_ID = "urn:cen.eu:en16931:2017#compliant#urn:fdc:peppol.eu:2017:poacc:billing:3.0"
@@ -290,12 +290,16 @@ def ubl_xml(document: DocumentView, *, settings: Mapping[str, Any], client: Mapp
     Raises UblUnavailable when the document has no EN 16931 form, ValidationFailed (naming each field)
     when Peppol would reject it."""
     problem = facturx_problem(document)
-    if problem:
+    if problem and (document.doc_type not in (INVOICE, CREDIT_NOTE) or document.status == "draft"):
         raise UblUnavailable(problem)
     seller, buyer = parties(document, settings, client)
+    # Peppol's own refusals name their field (a three-decimal currency, an untaxed line beside taxed
+    # ones among them); what else keeps the document from any EN 16931 form comes after.
     problems = ubl_problems(document, seller, buyer)
     if problems:
         raise ValidationFailed(problems, detail=REFUSED_DETAIL)
+    if problem:
+        raise UblUnavailable(problem)
     credit_note = document.doc_type == CREDIT_NOTE
     kind = "CreditNote" if credit_note else "Invoice"
     for prefix, uri in (("cac", NS["cac"]), ("cbc", NS["cbc"])):
