@@ -512,9 +512,9 @@ def unique_pairs_problems(pairs: Iterable[tuple[int, int, str]]) -> list[tuple[s
 LABELS: dict[str, dict[str, str]] = {
     "en": {"reminder": "Reminder", "notice": "Payment notice", "reminder_date": "Date", "reminder_no": "Reminder no.",
            "new_due_date": "Please pay by", "open_invoices": "Open invoices", "invoice": "Invoice",
-           "invoice_date": "Date", "due": "Due", "days_overdue": "Days over", "total": "Total", "paid": "Paid",
+           "invoice_date": "Date", "due": "Due", "days_overdue": "Overdue", "total": "Total", "paid": "Paid",
            "open": "Open", "fee": "Reminder fee", "percent_fee": "Fee ({percent} % of the open amount)",
-           "interest": "Interest {rate} % p.a. on {amount}, {start} to {end} ({days} days)",
+           "interest": "{invoice}: interest {rate} % p.a. on {amount}, {days} days",
            "open_total": "Open on the invoices", "total_due": "Total due", "pay_by": "Please pay {amount} by {date}.",
            "kind_reminder_charge": "Reminder fee and interest", "days": "days"},
     "fr": {"reminder": "Relance", "notice": "Avis d'échéance", "reminder_date": "Date", "reminder_no": "Relance n°",
@@ -522,7 +522,7 @@ LABELS: dict[str, dict[str, str]] = {
            "invoice_date": "Date", "due": "Échéance", "days_overdue": "Jours de retard", "total": "Total",
            "paid": "Payé", "open": "Restant", "fee": "Frais de relance",
            "percent_fee": "Frais ({percent} % du montant dû)",
-           "interest": "Intérêts {rate} % l'an sur {amount}, du {start} au {end} ({days} jours)",
+           "interest": "{invoice} : intérêts {rate} % l'an sur {amount}, {days} jours",
            "open_total": "Restant dû sur les factures", "total_due": "Total à payer",
            "pay_by": "Merci de régler {amount} avant le {date}.",
            "kind_reminder_charge": "Frais et intérêts de relance", "days": "jours"},
@@ -530,11 +530,24 @@ LABELS: dict[str, dict[str, str]] = {
            "new_due_date": "Zahlbar bis", "open_invoices": "Offene Rechnungen", "invoice": "Rechnung",
            "invoice_date": "Datum", "due": "Fällig", "days_overdue": "Tage", "total": "Betrag", "paid": "Bezahlt",
            "open": "Offen", "fee": "Mahngebühr", "percent_fee": "Gebühr ({percent} % des offenen Betrags)",
-           "interest": "Verzugszinsen {rate} % p. a. auf {amount}, {start} bis {end} ({days} Tage)",
+           "interest": "{invoice}: Zinsen {rate} % p. a. auf {amount}, {days} Tage",
            "open_total": "Offen auf den Rechnungen", "total_due": "Zu zahlen",
            "pay_by": "Bitte überweisen Sie {amount} bis zum {date}.",
            "kind_reminder_charge": "Mahngebühr und Zinsen", "days": "Tage"},
 }
+
+
+# The default levels' titles in the other languages: a title the user wrote stays as written.
+TITLES = {
+    "Payment reminder": {"fr": "Rappel de paiement", "de": "Zahlungserinnerung"},
+    "1st notice": {"fr": "Première relance", "de": "1. Mahnung"},
+    "2nd notice": {"fr": "Deuxième relance", "de": "2. Mahnung"},
+    "Final notice": {"fr": "Dernière relance", "de": "Letzte Mahnung"},
+}
+
+
+def title_in(title: str, language: str) -> str:
+    return TITLES.get(title, {}).get(language, title)
 
 
 def labels_for(language: str) -> dict[str, str]:

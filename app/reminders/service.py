@@ -480,7 +480,7 @@ async def _make_one(client_id: int, currency: str, level_number: int, invoices: 
                                                  else new_due, locale)}
     text = dunning.text_of(level_number, language)
     labels = logic.labels_for(language)
-    title = level.title if level is not None else labels["notice"]
+    title = logic.title_in(level.title, language) if level is not None else labels["notice"]
     reminder = Reminder(
         number=number, client=client_id, currency=currency, level=level_number, title=title, issue_date=today,
         new_due_date=invoices[0].due_date if level_number == logic.NOTICE_BEFORE else new_due,
@@ -562,10 +562,8 @@ def pdf_data(view: ReminderView, settings: Mapping[str, Any], client: Mapping[st
         if item.interest and item.interest_from and item.interest_to:
             days = (item.interest_to - item.interest_from).days + 1
             rate = _percent(level.interest_rate, locale) if level is not None else ""
-            charges.append([labels["interest"].format(
-                rate=rate, amount=m(item.open), start=render_logic.date_text(item.interest_from, locale),
-                end=render_logic.date_text(item.interest_to, locale), days=days) + f" · {item.invoice_number}",
-                m(item.interest)])
+            charges.append([labels["interest"].format(invoice=item.invoice_number, rate=rate, amount=m(item.open),
+                                                      days=days), m(item.interest)])
     summary = [[labels["open_total"], m(view.open)], *charges]
     meta = [[labels["reminder_date"], render_logic.date_text(view.issue_date, locale)],
             [labels["new_due_date"], render_logic.date_text(view.new_due_date, locale)]]
