@@ -18,8 +18,9 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
+from piccolo.columns import Column
 from piccolo.columns.combination import WhereRaw
 
 from app.audit import service as audit_service
@@ -88,27 +89,26 @@ async def save_dunning(data: Mapping[str, Any], *, actor: int | None = None) -> 
     """Replace the dunning settings, all or nothing (422 naming every bad field, nothing written)."""
     dunning = logic.clean_dunning(data)
     async with write_transaction():
-        values = {DunningSettings.auto_send: dunning.auto_send,
-                  DunningSettings.notice_days_before_due: dunning.notice_days_before_due,
-                  DunningSettings.notice_on_due_date: dunning.notice_on_due_date,
-                  DunningSettings.notice_texts_json: json.dumps(dunning.notice_texts, ensure_ascii=False),
-                  DunningSettings.pay_within_days: dunning.pay_within_days,
-                  DunningSettings.day_count: dunning.day_count,
-                  DunningSettings.updated_at: _now(), DunningSettings.updated_by: actor}
+        values: dict[str, Any] = {
+            "auto_send": dunning.auto_send, "notice_days_before_due": dunning.notice_days_before_due,
+            "notice_on_due_date": dunning.notice_on_due_date,
+            "notice_texts_json": json.dumps(dunning.notice_texts, ensure_ascii=False),
+            "pay_within_days": dunning.pay_within_days, "day_count": dunning.day_count,
+            "updated_at": _now(), "updated_by": actor}
         if await DunningSettings.exists().where(DunningSettings.id == SETTINGS_ID):
-            await DunningSettings.update(values).where(DunningSettings.id == SETTINGS_ID)
+            await DunningSettings.update(cast(dict[Column | str, Any], values)).where(DunningSettings.id == SETTINGS_ID)
         else:
-            await DunningSettings.insert(DunningSettings(id=SETTINGS_ID, **{c._meta.name: v for c, v in values.items()}))
-        existing = {row["level"]: row for row in await DunningLevel.select()}
+            await DunningSettings.insert(DunningSettings(id=SETTINGS_ID, **values))
+        existing = {row["level"] for row in await DunningLevel.select(DunningLevel.level)}
         for level in dunning.levels:
-            row = {DunningLevel.days_after_due: level.days_after_due, DunningLevel.title: level.title,
-                   DunningLevel.texts_json: json.dumps(level.texts, ensure_ascii=False),
-                   DunningLevel.fee_flat: str(level.fee_flat), DunningLevel.fee_percent: str(level.fee_percent),
-                   DunningLevel.interest_rate: str(level.interest_rate)}
+            row: dict[str, Any] = {
+                "days_after_due": level.days_after_due, "title": level.title,
+                "texts_json": json.dumps(level.texts, ensure_ascii=False), "fee_flat": str(level.fee_flat),
+                "fee_percent": str(level.fee_percent), "interest_rate": str(level.interest_rate)}
             if level.level in existing:
-                await DunningLevel.update(row).where(DunningLevel.level == level.level)
+                await DunningLevel.update(cast(dict[Column | str, Any], row)).where(DunningLevel.level == level.level)
             else:
-                await DunningLevel.insert(DunningLevel(level=level.level, **{c._meta.name: v for c, v in row.items()}))
+                await DunningLevel.insert(DunningLevel(level=level.level, **row))
         kept = [level.level for level in dunning.levels]
         await DunningLevel.delete().where(DunningLevel.level.not_in(kept) if kept else DunningLevel.level >= 1)
     return dunning

@@ -31,6 +31,7 @@ from app.db.lifecycle import close_database, open_database
 from app.exports import service as exports_service
 from app.mail import service as mail_service
 from app.paths import FONTS_DIR, STATIC_DIR, TEMPLATES_DIR
+from app.reminders import service as reminders_service
 from app.web import templating
 from app.web.api import audit as api_audit
 from app.web.api import auth as api_auth
@@ -42,6 +43,7 @@ from app.web.api import ledger as api_ledger
 from app.web.api import mail as api_mail
 from app.web.api import payments as api_payments
 from app.web.api import receivables as api_receivables
+from app.web.api import reminders as api_reminders
 from app.web.api import render as api_render
 from app.web.api import reports as api_reports
 from app.web.api import settings as api_settings
@@ -60,6 +62,7 @@ from app.web.pages import ledger as pages_ledger
 from app.web.pages import mail as pages_mail
 from app.web.pages import payments as pages_payments
 from app.web.pages import receivables as pages_receivables
+from app.web.pages import reminders as pages_reminders
 from app.web.pages import render as pages_render
 from app.web.pages import reports as pages_reports
 from app.web.pages import settings as pages_settings
@@ -76,9 +79,9 @@ UNCOMPRESSED_PATHS = [r"\.zip$", r"\.pdf$", r"/pdf$", r"^/batch/[^/]+/file$", r"
 # One page module per domain and, where the domain has a JSON API, one API module (app/web/pages, app/web/api).
 PAGE_MODULES = [pages_auth, pages_backup, pages_batch, pages_catalog, pages_clients, pages_dashboard, pages_documents,
                 pages_exports, pages_ledger, pages_mail, pages_payments, pages_receivables, pages_render,
-                pages_reports, pages_settings, pages_taxes, pages_audit]
+                pages_reports, pages_settings, pages_taxes, pages_audit, pages_reminders]
 API_MODULES = [api_auth, api_catalog, api_clients, api_documents, api_exports, api_ledger, api_mail, api_payments,
-               api_receivables, api_render, api_reports, api_settings, api_taxes, api_audit]
+               api_receivables, api_render, api_reports, api_settings, api_taxes, api_audit, api_reminders]
 
 class BackgroundWorker(Protocol):
     """What the server starts after start-up and stops at shutdown (the schedulers, the outbox)."""
@@ -104,8 +107,9 @@ def create_app(config: Config, *, prepare: bool = True) -> Litestar:
     outbox = mail_service.Worker()   # delivers queued email, retries with backoff and at start
     accountant = exports_service.Scheduler(config)   # the monthly package, catching up at start
     batches = batch_service.Batches(config)   # batch print / ZIP jobs of the document lists, in memory
+    reminders = reminders_service.Scheduler(config)   # automatic reminders, hourly, when the settings say so
 
-    workers: list[BackgroundWorker] = [scheduler, outbox, accountant]
+    workers: list[BackgroundWorker] = [scheduler, outbox, accountant, reminders]
     running: list[BackgroundWorker] = []
 
     async def on_startup() -> None:
@@ -119,7 +123,8 @@ def create_app(config: Config, *, prepare: bool = True) -> Litestar:
         # Serving a read-only folder's copy, nothing may send mail or write backups: what they would
         # record as done would be lost at stop, and done again at the next start.
         if datafolder.WATCH.serving_copy:
-            log.warning("read-only data folder: the outbox, scheduled backups and the accountant's package are off")
+            log.warning("read-only data folder: the outbox, scheduled backups, the accountant's package and "
+                        "automatic reminders are off")
             return
         for worker in workers:
             await worker.start()

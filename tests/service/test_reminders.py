@@ -178,7 +178,7 @@ def test_notices_before_and_on_the_due_date_charge_nothing(config: Config, clien
     assert (notice.level, notice.charges, notice.new_due_date) == (-1, D("0.00"), date(2026, 2, 1))
     on(monkeypatch, "2026-02-01")
     on_due, = run(service.make_reminders({"all_due": True, "send": False}))
-    assert on_due.level == 0 and "Payment notice" == on_due.title
+    assert on_due.level == 0 and on_due.title == "Payment notice"
     assert bill.id in on_due.invoice_ids
 
 
