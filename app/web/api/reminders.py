@@ -160,21 +160,21 @@ async def api_pdf(config: Config, reminder_id: int, inline: bool = False) -> Res
     return download(rendered.content, rendered.filename, "application/pdf", inline=inline)
 
 
-@post("/api/v1/reminders/{reminder_id:int}/cancel", tags=["reminders"])
+@post("/api/v1/reminders/{reminder_id:int}/cancel", tags=["reminders"], status_code=200)
 async def api_cancel(request: Request, reminder_id: int, data: CancelIn | None = None) -> ReminderOut:
     """Cancel a reminder: its fee and interest are reversed on the ledger and its level may be sent again."""
     return reminder_out(await service.cancel_reminder(reminder_id, data.reason if data else "",
                                                       actor=actor_id(request)))
 
 
-@post("/api/v1/reminders/{reminder_id:int}/send", tags=["reminders"])
+@post("/api/v1/reminders/{reminder_id:int}/send", tags=["reminders"], status_code=200)
 async def api_send(request: Request, config: Config, reminder_id: int, data: SendIn | None = None) -> ReminderOut:
     """Email the reminder with its PDF (again), to the client or to `to`."""
     return reminder_out(await service.send_reminder(reminder_id, {"to": data.to if data else ""},
                                                     data_dir=config.data_dir, actor=actor_id(request)))
 
 
-@post("/api/v1/reminders/{reminder_id:int}/payments", tags=["reminders"])
+@post("/api/v1/reminders/{reminder_id:int}/payments", tags=["reminders"], status_code=200)
 async def api_pay(request: Request, reminder_id: int, data: PayIn) -> ReminderOut:
     """Money towards the reminder's fee and interest, or (`from_credit`) the client's credit used for them."""
     body = {key: value for key, value in msgspec.structs.asdict(data).items() if value is not None}

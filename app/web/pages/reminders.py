@@ -149,14 +149,18 @@ def _from_form(data: dict[str, Any]) -> dict[str, Any]:
             break
         levels.append({"level": number, **{key: data.get(f"level_{number}_{key}", "") for key in (
             "days_after_due", "title", "fee_flat", "fee_percent", "interest_rate")},
-            "texts": {lang: {part: data.get(f"level_{number}_{lang}_{part}", "") for part in ("subject", "body")}
-                      for lang in logic.LANGUAGES}})
+            "texts": _texts(data, f"level_{number}_")})
     return {"levels": levels, "auto_send": data.get("auto_send") or "off",
             "notice_days_before_due": data.get("notice_days_before_due") or None,
             "notice_on_due_date": data.get("notice_on_due_date") or "off",
             "pay_within_days": data.get("pay_within_days"), "day_count": data.get("day_count"),
-            "notice_texts": {lang: {part: data.get(f"notice_{lang}_{part}", "") for part in ("subject", "body")}
-                             for lang in logic.LANGUAGES}}
+            "notice_texts": _texts(data, "notice_")}
+
+
+def _texts(data: dict[str, Any], prefix: str) -> dict[str, dict[str, str]]:
+    """The texts of the languages the form sent (a language left out keeps its default)."""
+    return {lang: {part: data.get(f"{prefix}{lang}_{part}", "") for part in ("subject", "body")}
+            for lang in logic.LANGUAGES if f"{prefix}{lang}_subject" in data or f"{prefix}{lang}_body" in data}
 
 
 def _form_errors(failed: ValidationFailed) -> dict[str, str]:
