@@ -205,9 +205,9 @@ INSERT_ACTIONS = {
     "payment": "payment", "refund": "refund", "credit_application": "credit application",
     "ledger_entry": "ledger entry", "api_token": "token created", "login_attempt": "login attempt",
     "outbox_message": "mail queued", "business_settings": "setting change", "mail_settings": "setting change",
-    "backup_settings": "setting change",
+    "backup_settings": "setting change", "dunning_settings": "setting change", "dunning_level": "setting change",
 }
-SETTINGS_TABLES = {"business_settings", "mail_settings", "backup_settings"}
+SETTINGS_TABLES = {"business_settings", "mail_settings", "backup_settings", "dunning_settings", "dunning_level"}
 DOCUMENT_STATUS_ACTIONS = {"issued": "issue", "cancelled": "cancel", "sent": "send", "accepted": "accept",
                            "declined": "decline", "converted": "convert"}
 OUTBOX_STATUS_ACTIONS = {"sent": "mail sent", "failed": "mail failed", "cancelled": "mail cancelled",
