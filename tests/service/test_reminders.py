@@ -192,3 +192,46 @@ def test_no_reminders_client(config: Config, client: Any, monkeypatch: pytest.Mo
     assert run(service.due_invoices()) == []
     with pytest.raises(ValidationFailed, match="no reminders"):
         run(service.make_reminders({"invoice_ids": [bill.id]}))
+
+
+def test_two_runs_at_once_make_each_reminder_once(config: Config, client: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+    import asyncio
+
+    from app.reminders import service
+
+    bills = [invoice(client, "100.00") for _ in range(3)]
+    on(monkeypatch, "2026-02-10")
+
+    async def both() -> list[Any]:
+        return list(await asyncio.gather(service.make_reminders({"all_due": True, "send": False}),
+                                         service.make_reminders({"all_due": True, "send": False})))
+    first, second = run(both())
+    made = first + second
+    assert len(made) == 1 and sorted(made[0].invoice_ids) == sorted(b.id for b in bills)
+    assert check(config) == []
+
+
+def test_the_automatic_run_acts_as_system_and_only_when_turned_on(config: Config, client: Any,
+                                                                   monkeypatch: pytest.MonkeyPatch) -> None:
+    from app.reminders import logic, service
+
+    invoice(client)
+    on(monkeypatch, "2026-02-10")
+    scheduler = service.Scheduler(config)
+    run(scheduler.periodic.check())
+    connection = sqlite3.connect(config.database_path)
+    try:
+        assert connection.execute("SELECT COUNT(*) FROM reminder").fetchone()[0] == 0   # off by default
+        run(service.save_dunning({**logic.dunning_as_data(logic.default_dunning()), "auto_send": True}))
+        run(scheduler.periodic.check())
+        number, status = connection.execute("SELECT number, status FROM reminder").fetchone()
+        # No SMTP server is configured: the reminder is made; its message waits in the outbox.
+        assert number == "REM-2026-0001" and status == "sent"
+        actors = {row[0] for row in connection.execute(
+            "SELECT actor FROM audit_entry WHERE entity = 'reminder'").fetchall()}
+        assert actors == {"system:reminders"}
+        run(scheduler.periodic.check())               # again: nothing more is due
+        assert connection.execute("SELECT COUNT(*) FROM reminder").fetchone()[0] == 1
+    finally:
+        connection.close()
+    assert check(config) == []
