@@ -19,6 +19,8 @@ from app.config import Config
 from app.documents import service as documents_service
 from app.mail import service as mail_service
 from app.payments import service as payments_service
+from app.reminders import logic as reminders_logic
+from app.reminders import service as reminders_service
 from app.settings import service as settings_service
 from app.taxes import service as taxes_service
 
@@ -138,6 +140,8 @@ async def fill(config: Config, *, clients: int = 40, invoices: int = 120, seed: 
         if index % 17 == 16:
             await clients_service.set_status(client.id, "archived")
     made = await _documents(rng, invoices)
+    if invoices:
+        made["reminders"] = await _reminders(rng)
     made["emails"] = await mail_service.demo_outbox(
         config.data_dir, accountant_email="books@ledgerline-accounting.example",
         from_email=BUSINESS["email"], from_name=BUSINESS["name"])
@@ -239,3 +243,37 @@ async def _documents(rng: random.Random, invoices: int) -> dict[str, int]:
         elif index % 5 == 3:
             await documents_service.convert_quote(quote.id)
     return counts
+
+
+# Overdue invoices at each reminder level: (days past due today, the levels already sent, each on its day).
+REMINDER_STORIES = ((10, ()), (30, (1,)), (45, (1, 2)), (70, (1, 2, 3)), (120, (1, 2, 3, 4)))
+
+
+async def _reminders(rng: random.Random) -> int:
+    """Dunning as a business runs it: notices three days ahead, and five overdue invoices, one due each level
+    today and one past its final notice, their earlier reminders sent on their days (fees and interest on
+    the clients' accounts; one client paid the fee)."""
+    dunning = reminders_logic.dunning_as_data(await reminders_service.get_dunning())
+    await reminders_service.save_dunning({**dunning, "notice_days_before_due": 3})
+    clients = [c for c in (await clients_service.list_clients(status="active", page=Page(1, 500))).items
+               if c.email and not c.buyer_reference]
+    items = [i for i in (await catalog_service.list_items(active=True, page=Page(1, 500))).items]
+    today = await settings_service.today()
+    sends: list[tuple[Any, int, int, Any]] = []   # (day, overdue, level, invoice): made in date order below
+    for index, (overdue, sent) in enumerate(REMINDER_STORIES):
+        client = clients[(index * 7 + 3) % len(clients)]
+        due = today - timedelta(days=overdue)
+        draft = await documents_service.create_document("invoice", {
+            "client_id": client.id, "issue_date": (due - timedelta(days=30)).isoformat(), "terms_days": 30,
+            "lines": _lines(rng, items), "confirm_date": True})
+        invoice = await documents_service.issue(draft.id)
+        for level in sent:
+            sends.append((due + timedelta(days=reminders_logic.DEFAULT_LEVELS[level - 1]["days_after_due"]),
+                          overdue, level, invoice))
+    # Reminder numbers follow their dates, as they would have when each was sent on its day.
+    for day, overdue, level, invoice in sorted(sends, key=lambda send: (send[0], send[1])):
+        reminder, = await reminders_service.make_reminders({"invoice_ids": [invoice.id], "send": False}, as_of=day)
+        if overdue == 120 and level == 2:
+            await reminders_service.pay_charges(reminder.id, {"date": (day + timedelta(days=5)).isoformat(),
+                                                              "method": "bank_transfer", "reference": "Mahngebühr"})
+    return len(sends)

@@ -254,7 +254,7 @@ def _clean_level(raw: Any, index: int, previous: Level | None, errors: list[Fiel
     if form.errors or set(("days_after_due", "title", "fee_flat", "fee_percent", "interest_rate")) - set(values):
         return None
     return Level(level=index + 1, days_after_due=values["days_after_due"], title=values["title"],
-                 fee_flat=values["fee_flat"].normalize() if values["fee_flat"] else Decimal(0),
+                 fee_flat=values["fee_flat"],
                  fee_percent=values["fee_percent"], interest_rate=values["interest_rate"], texts=texts)
 
 

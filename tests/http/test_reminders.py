@@ -249,7 +249,7 @@ def test_pages(browser: Any, config: Any, monkeypatch: pytest.MonkeyPatch) -> No
                                                     "pay_within_days": "14", "day_count": "actual/360",
                                                     "auto_send": "on"}, follow_redirects=True)
     assert saved.status_code == 200 and "Dunning settings saved" in saved.text
-    assert query(config, "SELECT level, fee_flat FROM dunning_level") == [(1, "2.5")]
+    assert query(config, "SELECT level, fee_flat FROM dunning_level") == [(1, "2.50")]
     flagged = browser.post(f"/clients/{client.id}/reminders", data={"no_reminders": "on"}, follow_redirects=True)
     assert flagged.status_code == 200 and "No reminders for this client" in flagged.text
     assert "nav" in browser.get("/").text and 'href="/reminders"' in browser.get("/").text
