@@ -235,3 +235,33 @@ def test_the_automatic_run_acts_as_system_and_only_when_turned_on(config: Config
     finally:
         connection.close()
     assert check(config) == []
+
+
+def test_check_finds_a_fee_off_the_ledger_and_a_level_applied_twice(config: Config, client: Any,
+                                                                    monkeypatch: pytest.MonkeyPatch) -> None:
+    from app.reminders import service
+    from tests.conftest import sealed_writes
+
+    bill = invoice(client)
+    on(monkeypatch, "2026-02-10")
+    first, = run(service.make_reminders({"invoice_ids": [bill.id], "send": False}))
+    on(monkeypatch, "2026-02-24")
+    second, = run(service.make_reminders({"all_due": True, "send": False}))
+    assert check(config) == []
+    connection = sqlite3.connect(config.database_path)
+    try:
+        with sealed_writes(connection):
+            # A fee raised after the fact, without its ledger entry.
+            connection.execute("UPDATE reminder SET fee_minor = 900 WHERE id = ?", (second.id,))
+            # The index dropped and the first level written again (what the unique index otherwise refuses).
+            connection.execute("DROP INDEX reminder_item_invoice_level")
+            connection.execute("INSERT INTO reminder_item (reminder, invoice, level, total_minor, paid_minor, "
+                               "open_minor, interest_minor, fee_minor, cancelled) VALUES (?, ?, 1, 0, 0, 0, 0, 0, 0)",
+                               (second.id, bill.id))
+        connection.commit()
+    finally:
+        connection.close()
+    problems = "\n".join(check(config))
+    assert f"{second.number}: level 1 applied twice to invoice {bill.id} (also {first.number})" in problems
+    assert f"{second.number}: 1 reminder_charge ledger entry of 500 minor units, expected 1 of 900" in problems
+    assert "ledger balance 1005.00 differs from the documents and payments (1009.00)" in problems
