@@ -265,7 +265,8 @@ def clean_dunning(data: Mapping[str, Any]) -> Dunning:
     unknown = set(data) - {"levels", "auto_send", "notice_days_before_due", "notice_on_due_date", "notice_texts",
                            "pay_within_days", "day_count"}
     if unknown:
-        raise ValidationFailed([FieldError(sorted(unknown)[0], "Unknown field")])
+        name = sorted(unknown)[0]
+        raise ValidationFailed([FieldError(name, "Unknown field")], detail=f"Unknown field {name!r} in the dunning settings")
     raw_levels = data.get("levels")
     if raw_levels is None:
         raw_levels = [dict(level) for level in DEFAULT_LEVELS]
