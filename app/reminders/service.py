@@ -449,20 +449,21 @@ async def make_reminders(data: Mapping[str, Any], *, actor: int | None = None, d
             groups: dict[tuple[int, str, int], list[DueInvoice]] = defaultdict(list)
             for invoice in chosen:
                 groups[logic.group_key(invoice.client_id, invoice.currency, invoice.level)].append(invoice)
+            settings = await settings_service.get_settings()
             for (client_id, currency, level_number), invoices in sorted(groups.items()):
-                made.append(await _make_one(client_id, currency, level_number, invoices, dunning, today, actor))
-    views = [await get_reminder(reminder_id) for reminder_id in made]
+                made.append(await _make_one(client_id, currency, level_number, invoices, dunning, today, actor,
+                                            settings))
+    views = await _views(await _reminder_query().where(Reminder.id.is_in(made)).order_by(Reminder.id)) if made else []
     if send:
         views = [await _send_quietly(view, data_dir=data_dir, actor=actor) for view in views]
     return views
 
 
 async def _make_one(client_id: int, currency: str, level_number: int, invoices: Sequence[DueInvoice],
-                    dunning: Dunning, today: date, actor: int | None) -> int:
+                    dunning: Dunning, today: date, actor: int | None, settings: Mapping[str, Any]) -> int:
     client = await Client.select().where(Client.id == client_id).first()
     if client is None:  # the foreign key keeps it
         raise NotFound(f"Client {client_id}")
-    settings = await settings_service.get_settings()
     rows = {row["id"]: row for row in await _owed_rows([i.id for i in invoices])}
     applied = await _applied(list(rows))
     level = dunning.level(level_number)
@@ -488,11 +489,12 @@ async def _make_one(client_id: int, currency: str, level_number: int, invoices: 
         open_minor=charge.open_minor, fee_minor=charge.fee_minor, interest_minor=charge.interest_minor,
         charges_paid_minor=0, status="issued", created_at=_now(), created_by=actor)
     await Reminder.insert(reminder)
+    await ReminderItem.insert(*(ReminderItem(
+        reminder=reminder.id, invoice=item.invoice.id, level=level_number, total_minor=item.invoice.total_minor,
+        paid_minor=item.invoice.paid_minor, open_minor=item.invoice.open_minor, interest_from=item.interest_from,
+        interest_to=item.interest_to, interest_minor=item.interest_minor, fee_minor=item.fee_minor)
+        for item in charge.items))
     for item in charge.items:
-        await ReminderItem.insert(ReminderItem(
-            reminder=reminder.id, invoice=item.invoice.id, level=level_number, total_minor=item.invoice.total_minor,
-            paid_minor=item.invoice.paid_minor, open_minor=item.invoice.open_minor, interest_from=item.interest_from,
-            interest_to=item.interest_to, interest_minor=item.interest_minor, fee_minor=item.fee_minor))
         await _event(item.invoice.id, "reminder", f"{number}: {title}", actor)
     charges_minor = charge.fee_minor + charge.interest_minor
     if charges_minor:
