@@ -75,6 +75,23 @@ AUTHORITY_LINES = [
      "unit_price": "1450.00", "taxes": ["EXPORT"]},
 ]
 
+# Clients whose names are in other scripts (the PDFs fall back from Inter to the bundled Noto fonts,
+# right to left for Arabic and Hebrew): each gets an issued invoice, billed in US dollars as an export.
+SCRIPT_CLIENTS = [
+    {"name": "山田デザイン事務所", "contact_name": "山田太郎", "address_line1": "丸の内1-1-1", "postal_code": "100-0005",
+     "city": "東京都千代田区", "country": "JP", "email": "keiri@yamada-design.example"},
+    {"name": "شركة النخيل للتجارة", "contact_name": "محمد الأحمد", "address_line1": "شارع الشيخ زايد 12",
+     "postal_code": "", "city": "دبي", "country": "AE", "email": "accounts@alnakheel.example"},
+    {"name": "김민준 디자인 스튜디오", "contact_name": "김민준", "address_line1": "테헤란로 152", "postal_code": "06236",
+     "city": "서울 강남구", "country": "KR", "email": "billing@kimstudio.example"},
+    {"name": "דוד כהן הפקות", "contact_name": "דוד כהן", "address_line1": "רחוב רוטשילד 22", "postal_code": "6688218",
+     "city": "תל אביב", "country": "IL", "email": "office@cohen-productions.example"},
+]
+SCRIPT_LINES = [
+    {"description": "Localisation of the product site ☕🚀", "quantity": "1", "unit": "fixed", "unit_price": "1800.00",
+     "taxes": ["EXPORT"]},
+]
+
 ITEMS = [
     ("DEV-H", "Software development", "service", "hour", "125.00", "HST", "Development",
      "Design, implementation and testing of software features."),
@@ -134,18 +151,46 @@ async def fill(config: Config, *, clients: int = 40, invoices: int = 120, seed: 
     existing = (await clients_service.count_clients())
     start = existing.active + existing.archived
     made_clients = 0
-    for index in range(start, start + clients):
+    # A full demo (the default 40) has four of its clients named in other scripts; a small one none.
+    scripts = len(SCRIPT_CLIENTS) if clients >= 20 and invoices else 0
+    for index in range(start, start + clients - scripts):
         client = await clients_service.create_client(_client(rng, index), default_currency="CAD")
         made_clients += 1
         if index % 17 == 16:
             await clients_service.set_status(client.id, "archived")
     made = await _documents(rng, invoices)
-    if invoices:
+    made.update(await _projects(rng))
+    if invoices:   # back-dated, like the ones above
         made["reminders"] = await _reminders(rng)
+    if scripts:   # issued today, after the back-dated ones (numbers follow dates)
+        made_clients += await _script_clients(made)
     made["emails"] = await mail_service.demo_outbox(
         config.data_dir, accountant_email="books@ledgerline-accounting.example",
         from_email=BUSINESS["email"], from_name=BUSINESS["name"])
     return {"clients": made_clients, "catalogue items": made_items, **made}
+
+
+async def _script_clients(counts: dict[str, int]) -> int:
+    """SCRIPT_CLIENTS, each with an invoice issued today (after the random ones: their draws stay the same)."""
+    today = await settings_service.today()
+    for fields in SCRIPT_CLIENTS:
+        client = await clients_service.create_client({**fields, "currency": "USD", "language": "en"},
+                                                     default_currency="CAD")
+        doc = await documents_service.create_document("invoice", {
+            "client_id": client.id, "currency": "USD", "issue_date": today.isoformat(), "terms_days": 30,
+            "lines": SCRIPT_LINES})
+        await documents_service.issue(doc.id)
+        counts["invoices"] = counts.get("invoices", 0) + 1
+    return len(SCRIPT_CLIENTS)
+
+
+async def _projects(rng: random.Random) -> dict[str, int]:
+    """Projects and time (app/projects/demo.py): three projects, six months of entries, invoices from time."""
+    from app.projects import demo as projects_demo
+
+    clients = [c for c in (await clients_service.list_clients(status="active", page=Page(1, 500))).items
+               if c.currency == "CAD"]
+    return await projects_demo.fill(rng, projects_demo.pick_clients(clients), await settings_service.today())
 
 
 def _lines(rng: random.Random, items: list[dict[str, Any]]) -> list[dict[str, Any]]:

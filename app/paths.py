@@ -8,6 +8,7 @@ single file: resources sit beside the `app` package (Nuitka's
 from __future__ import annotations
 
 import os
+import sys
 from pathlib import Path
 
 import platformdirs
@@ -93,7 +94,9 @@ def ensure_private_file(path: Path) -> None:
 
 def fsync_file(path: Path) -> None:
     """Make a file's bytes durable before it is renamed into place."""
-    fd = os.open(path, os.O_RDONLY)
+    # Windows flushes a file only through a handle that may write it (FlushFileBuffers); POSIX
+    # fsyncs through any descriptor, and a read-only one also works for a file made read-only.
+    fd = os.open(path, os.O_RDWR | getattr(os, "O_BINARY", 0) if sys.platform == "win32" else os.O_RDONLY)
     try:
         os.fsync(fd)
     finally:

@@ -27,6 +27,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from bench_results import Results  # noqa: E402  (build/ is this script's folder)
+
 from app.documents.logic import search_text_of  # noqa: E402  (the search text the app writes)
 
 PASSPHRASE = "benchmark passphrase, not a secret"
@@ -133,7 +135,9 @@ def main() -> int:
     parser.add_argument("--invoices", type=int, default=100_000)
     parser.add_argument("--attachments-mb", type=int, default=50)
     parser.add_argument("--keep", type=Path, help="build in this folder and keep it")
+    parser.add_argument("--json", type=Path, help="also write the numbers here (build/bench_compare.py)")
     args = parser.parse_args()
+    results = Results("bench_backup")
     work = args.keep or Path(tempfile.mkdtemp(prefix="counterfoil-bench-"))
     try:
         source, target = work / "source", work / "target"
@@ -157,6 +161,11 @@ def main() -> int:
         print(f"(a bare `python -m app --version` takes {start_s:.2f} s wall, {start_cpu:.2f} s CPU, "
               f"{start_kib / 1024:.0f} MB; Argon2id alone holds 64 MiB while it runs; load average {load:.1f} "
               f"on {os.cpu_count()} CPUs)")
+        for label, seconds, kib in (("export", export_s, export_kib), ("import", import_s, import_kib)):
+            results.add(f"{label} wall", seconds, "s")
+            results.add(f"{label} peak RSS", kib / 1024, "MB")
+        results.add("bundle size", size_mb, "MB")
+        results.write(args.json)
         return 0 if export_s <= BUDGET_S and import_s <= BUDGET_S else 1
     finally:
         if args.keep is None:

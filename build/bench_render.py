@@ -31,6 +31,8 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from bench_results import Results
+
 from app.documents.logic import TaxAmount
 from app.documents.records import DocumentView, LineView
 from app.money import round_money
@@ -148,7 +150,9 @@ def main() -> None:
     parser.add_argument("--repeat", type=int, default=30)
     parser.add_argument("--out", type=Path, default=None, help="keep sample PDFs here")
     parser.add_argument("--service", action="store_true", help="also time the export route's ZIP on a real database")
+    parser.add_argument("--json", type=Path, help="also write the numbers here (build/bench_compare.py)")
     args = parser.parse_args()
+    results = Results("bench_render")
 
     invoice = fabricate_invoice(20)
 
@@ -179,6 +183,10 @@ def main() -> None:
     print(f"statement, {pages} pages:                                     median {statement_ms:6.1f} ms "
           f"[{cpu['statement']:5.1f}] (budget 150 ms)")
 
+    results.add("invoice 20 lines PDF/A-3 + Factur-X, same again", with_xml)
+    results.add("invoice 20 lines plain PDF, same again", without_xml)
+    results.add("invoice 20 lines PDF/A-3 + Factur-X, a new one each", distinct)
+    results.add(f"statement {pages} pages", statement_ms)
     workers = service._workers()
     documents = [fabricate_invoice(20, number=f"INV-2026-{i:04d}", document_id=i) for i in range(1, args.zip_count + 1)]
     with tempfile.TemporaryDirectory() as folder:
@@ -194,6 +202,8 @@ def main() -> None:
         size = path.stat().st_size
     print(f"ZIP of {args.zip_count} invoice PDFs on {workers} threads ({os.cpu_count()} cores): "
           f"{elapsed:6.2f} s [CPU {elapsed_cpu:.1f} s], {size / 1e6:.1f} MB (budget 30 s for 1,000 on 2 cores)")
+    results.add(f"ZIP of {args.zip_count} invoice PDFs", elapsed, "s")
+    results.write(args.json)
     if args.out:
         args.out.mkdir(parents=True, exist_ok=True)
         (args.out / "invoice-20.pdf").write_bytes(invoice_pdf(True))

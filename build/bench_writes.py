@@ -23,6 +23,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from bench_results import Results  # noqa: E402  (build/ is this script's folder)
+
 from tests.http.live_server import Server, start_server  # noqa: E402
 
 LINES = [{"description": "Design work", "quantity": "6", "unit_price": "85.00"},
@@ -76,11 +78,14 @@ def percentile(values: list[float], fraction: float) -> float:
     return ordered[min(len(ordered) - 1, round(fraction * (len(ordered) - 1)))]
 
 
-def report(title: str, timings: dict[str, list[float]], elapsed: float) -> None:
+def report(title: str, timings: dict[str, list[float]], elapsed: float, results: Results) -> None:
     every = [value for values in timings.values() for value in values]
+    results.add(f"{title}: writes per second", len(every) / elapsed, "/s", higher_is_better=True)
     print(f"\n{title}: {len(every)} writes in {elapsed:.1f} s ({len(every) / elapsed:.0f} writes/s)")
     print(f"  {'write':<10}{'p50 ms':>9}{'p99 ms':>9}{'max ms':>9}")
     for kind, values in [*timings.items(), ("all", every)]:
+        results.add(f"{title}: {kind} p50", statistics.median(values) * 1000)
+        results.add(f"{title}: {kind} p99", percentile(values, 0.99) * 1000)
         print(f"  {kind:<10}{statistics.median(values) * 1000:>9.1f}{percentile(values, 0.99) * 1000:>9.1f}"
               f"{max(values) * 1000:>9.1f}")
 
@@ -89,13 +94,16 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rounds", type=int, default=25, help="rounds of three writes per client")
     parser.add_argument("--clients", type=int, default=8)
+    parser.add_argument("--json", type=Path, help="also write the numbers here (build/bench_compare.py)")
     args = parser.parse_args()
+    results = Results("bench_writes")
     with tempfile.TemporaryDirectory() as folder:
         servers = start_server(Path(folder))
         server = next(servers)
         try:
-            report("1 client", *run(server, 1, args.rounds))
-            report(f"{args.clients} clients at once", *run(server, args.clients, args.rounds))
+            report("1 client", *run(server, 1, args.rounds), results)
+            report(f"{args.clients} clients at once", *run(server, args.clients, args.rounds), results)
+            results.write(args.json)
         finally:
             servers.close()
 

@@ -24,6 +24,7 @@ from app.exports import logic
 from app.mail import logic as mail_logic
 from app.mail import service as mail_service
 from app.payments import service as payments_service
+from app.projects import service as projects_service
 from app.receivables import service as receivables_service
 from app.render import service as render_service
 from app.reports import service as reports_service
@@ -145,8 +146,10 @@ async def _copy_pdfs(archive: zipfile.ZipFile, doc_type: str, folder: str, date_
     return count
 
 
-async def accountant_package(date_from: date | None, date_to: date | None, *, data_dir: Path) -> tuple[bytes, str]:
-    """The ZIP: CSVs, the period's PDFs and Factur-X XML, summary.pdf and README.txt. Returns (bytes, file name)."""
+async def accountant_package(date_from: date | None, date_to: date | None, *, data_dir: Path,
+                             include_time: bool = False) -> tuple[bytes, str]:
+    """The ZIP: CSVs, the period's PDFs and Factur-X XML, summary.pdf and README.txt; with `include_time`, the
+    period's time entries too (time_entries.csv, when the user ticks it). Returns (bytes, file name)."""
     date_from, date_to = check_period(date_from, date_to)
     settings = await settings_service.get_settings()
     invoices = await _issued(INVOICE, date_from, date_to)
@@ -166,13 +169,18 @@ async def accountant_package(date_from: date | None, date_to: date | None, *, da
         "aging.csv": (logic.AGING_COLUMNS, [logic.aging_row(a) for a in aging]),
     }
     counts = {name: len(rows) for name, (_, rows) in tables.items()}
+    time_file = await projects_service.time_csv(date_from, date_to) if include_time else None
     out = io.BytesIO()
     with zipfile.ZipFile(out, "w") as archive:
-        _put(archive, "README.txt", logic.readme(
-            business=settings.get("name") or "", date_from=date_from, date_to=date_to,
-            generated=datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC"), counts=counts).encode("utf-8"))
+        readme = logic.readme(business=settings.get("name") or "", date_from=date_from, date_to=date_to,
+                              generated=datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC"), counts=counts)
+        if time_file is not None:
+            readme += time_file.readme
+        _put(archive, "README.txt", readme.encode("utf-8"))
         for name, (columns, rows) in tables.items():
             _put(archive, name, logic.csv_bytes(columns, rows))
+        if time_file is not None:
+            _put(archive, "time_entries.csv", time_file.content)
         pdfs = await _copy_pdfs(archive, INVOICE, "pdf/invoices", date_from, date_to, data_dir)
         pdfs += await _copy_pdfs(archive, CREDIT_NOTE, "pdf/credit_notes", date_from, date_to, data_dir)
         xml_count = 0
@@ -189,13 +197,14 @@ async def accountant_package(date_from: date | None, date_to: date | None, *, da
 
 
 async def send_accountant_package(date_from: date | None, date_to: date | None, data: Mapping[str, Any], *,
-                                  data_dir: Path, actor: int | None = None) -> dict[str, Any]:
+                                  data_dir: Path, actor: int | None = None, include_time: bool = False
+                                  ) -> dict[str, Any]:
     """Queue the package for the accountant (or `to`); 422 when no address is known."""
     date_from, date_to = check_period(date_from, date_to)
     mail = await mail_service.get_mail_settings()
     if not (data.get("to") or mail.get("accountant_email")):
         raise ValidationFailed([FieldError("to", "To: no accountant's email in Settings, Email; enter an address")])
-    content, filename = await accountant_package(date_from, date_to, data_dir=data_dir)
+    content, filename = await accountant_package(date_from, date_to, data_dir=data_dir, include_time=include_time)
     settings = await settings_service.get_settings()
     subject, body = await mail_service.template_for("accountant", {
         "business_name": settings.get("name") or "", "period": f"{date_from.isoformat()} to {date_to.isoformat()}"})

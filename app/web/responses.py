@@ -46,6 +46,7 @@ NAV = [
     ("credit_notes", "/credit-notes", "Credit notes", False),
     ("payments", "/payments", "Payments", False),
     ("reminders", "/reminders", "Reminders", False),
+    ("projects", "/projects", "Projects & time", False),
     ("reports", "/reports", "Reports", False),
     ("exports", "/exports", "Exports", False),
     ("outbox", "/outbox", "Outbox", False),
@@ -89,6 +90,7 @@ def page(request: Request, template: str, *, status_code: int = 200, section: st
             "flash": flash,
             "version": __version__,
             "data_folder_notice": data_folder_notice(),
+            "timer": request.scope.get("state", {}).get("timer"),   # the running timer's bar (pages.projects)
             **context,
         },
     )

@@ -42,6 +42,7 @@ from app.web.api import exports as api_exports
 from app.web.api import ledger as api_ledger
 from app.web.api import mail as api_mail
 from app.web.api import payments as api_payments
+from app.web.api import projects as api_projects
 from app.web.api import receivables as api_receivables
 from app.web.api import reminders as api_reminders
 from app.web.api import render as api_render
@@ -61,6 +62,7 @@ from app.web.pages import exports as pages_exports
 from app.web.pages import ledger as pages_ledger
 from app.web.pages import mail as pages_mail
 from app.web.pages import payments as pages_payments
+from app.web.pages import projects as pages_projects
 from app.web.pages import receivables as pages_receivables
 from app.web.pages import reminders as pages_reminders
 from app.web.pages import render as pages_render
@@ -79,9 +81,13 @@ UNCOMPRESSED_PATHS = [r"\.zip$", r"\.pdf$", r"/pdf$", r"^/batch/[^/]+/file$", r"
 # One page module per domain and, where the domain has a JSON API, one API module (app/web/pages, app/web/api).
 PAGE_MODULES = [pages_auth, pages_backup, pages_batch, pages_catalog, pages_clients, pages_dashboard, pages_documents,
                 pages_exports, pages_ledger, pages_mail, pages_payments, pages_receivables, pages_render,
-                pages_reports, pages_settings, pages_taxes, pages_audit, pages_reminders]
+                pages_reports, pages_settings, pages_taxes, pages_audit]
 API_MODULES = [api_auth, api_catalog, api_clients, api_documents, api_exports, api_ledger, api_mail, api_payments,
-               api_receivables, api_render, api_reports, api_settings, api_taxes, api_audit, api_reminders]
+               api_receivables, api_render, api_reports, api_settings, api_taxes, api_audit]
+PAGE_MODULES.append(pages_projects)   # projects and time (issue 19)
+API_MODULES.append(api_projects)
+PAGE_MODULES.append(pages_reminders)   # reminders and dunning (issue 17)
+API_MODULES.append(api_reminders)
 
 class BackgroundWorker(Protocol):
     """What the server starts after start-up and stops at shutdown (the schedulers, the outbox)."""
@@ -99,6 +105,7 @@ async def before_request(request: Request) -> Response | None:
     refused = await csrf_before_request(request)
     if refused is None:
         await check_request_input(request)
+        await pages_projects.load_timer(request)   # the running timer's bar and title on every page
     return refused
 
 

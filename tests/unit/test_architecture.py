@@ -31,6 +31,7 @@ DOMAIN_ORDER = [
     "background",
     "settings", "auth", "taxes", "clients", "catalog",
     "ledger", "documents", "payments", "receivables",
+    "projects",     # projects and time: bill hours as invoices (issue 19)
     "render", "mail", "reminders", "batch", "reports", "exports", "integrity",
     "schema",       # app/db/{migrate,lifecycle,piccolo_conf}: they know every domain's tables
     "backup", "demo",

@@ -51,9 +51,12 @@ class PackageSendIn(Body, omit_defaults=True, kw_only=True):
 
 @get("/api/v1/exports/accountant", tags=["exports"], media_type="application/zip")
 async def accountant_zip(config: Config, date_from: date | None = QueryParameter(name="from", default=None),
-                         date_to: date | None = QueryParameter(name="to", default=None)) -> Response:
-    """The accountant's ZIP for `from`..`to`: CSVs, PDFs, Factur-X XML, summary.pdf, README.txt."""
-    content, filename = await service.accountant_package(date_from, date_to, data_dir=config.data_dir)
+                         date_to: date | None = QueryParameter(name="to", default=None),
+                         include_time: bool = False) -> Response:
+    """The accountant's ZIP for `from`..`to`: CSVs, PDFs, Factur-X XML, summary.pdf, README.txt (and
+    time_entries.csv with `include_time=true`)."""
+    content, filename = await service.accountant_package(date_from, date_to, data_dir=config.data_dir,
+                                                         include_time=include_time)
     return download(content, filename, "application/zip")
 
 
@@ -61,11 +64,11 @@ async def accountant_zip(config: Config, date_from: date | None = QueryParameter
 async def accountant_send(request: Request, config: Config,
                           date_from: date | None = QueryParameter(name="from", default=None),
                           date_to: date | None = QueryParameter(name="to", default=None),
-                          data: PackageSendIn | None = None) -> dict[str, Any]:
+                          data: PackageSendIn | None = None, include_time: bool = False) -> dict[str, Any]:
     """Queue the package for the accountant's address in Settings, Email (or `to`); 202 with the message."""
     given = {k: v for k, v in msgspec.structs.asdict(data).items() if v is not None} if data else {}
     row = await service.send_accountant_package(date_from, date_to, given, data_dir=config.data_dir,
-                                                actor=actor_id(request))
+                                                actor=actor_id(request), include_time=include_time)
     return {"id": row["id"], "status": row["status"], "to": row["to"], "subject": row["subject"],
             "attachments": [a["filename"] for a in row["attachments"]], "created_at": iso(row["created_at"])}
 

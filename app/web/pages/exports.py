@@ -60,7 +60,8 @@ async def exports_send(request: Request, config: Config) -> Response | Template:
     except ValidationFailed as failed:
         return await _page(request, date_from=start, date_to=end, errors=failed.by_field(), status_code=422)
     try:
-        row = await service.send_accountant_package(start, end, wanted, data_dir=config.data_dir, actor=actor_id(request))
+        row = await service.send_accountant_package(start, end, wanted, data_dir=config.data_dir, actor=actor_id(request),
+                                                    include_time=data.get("include_time") in ("true", "on"))
     except ValidationFailed as failed:
         errors = {("recipient" if e.field == "to" else e.field): e.message for e in failed.errors}
         return await _page(request, date_from=start, date_to=end, errors=errors, status_code=422)
