@@ -7,6 +7,7 @@ Every feature adds its part here, so a new user sees the whole product at once.
 from __future__ import annotations
 
 import random
+from collections.abc import Awaitable, Callable
 from datetime import date, timedelta
 from typing import Any
 
@@ -21,6 +22,8 @@ from app.mail import service as mail_service
 from app.payments import service as payments_service
 from app.projects.demo import Scheduled
 from app.recurring import service as recurring_service
+from app.reminders import logic as reminders_logic
+from app.reminders import service as reminders_service
 from app.settings import service as settings_service
 from app.taxes import service as taxes_service
 
@@ -188,14 +191,18 @@ async def fill(config: Config, *, clients: int = 40, invoices: int = 120, seed: 
         if index % 17 == 16:
             await clients_service.set_status(client.id, "archived")
     profiles = await _recurring_profiles() if invoices else 0
-    scheduled: Scheduled = []   # invoices made from time, issued among the others in date order
+    scheduled: Scheduled = []   # invoices prepared elsewhere (time, dunning), issued among the others in date order
     projects = await _projects(rng, scheduled)
+    # Its own random draws, so that the rest of the demo stays as it was.
+    send_reminders = await _reminders(random.Random(17), scheduled) if invoices else None
     made = await _documents(rng, invoices, scheduled)
     await _issue_scheduled(scheduled, await settings_service.today())
     if profiles:
         made["recurring profiles"] = profiles
         made["recurring invoices"] = await _recurring_invoices()
     made.update(projects)
+    if send_reminders is not None:
+        made["reminders"] = await send_reminders()
     if scripts:   # issued today, after the back-dated ones (numbers follow dates)
         made_clients += await _script_clients(made)
     made["emails"] = await mail_service.demo_outbox(
@@ -422,3 +429,48 @@ async def _recurring_invoices() -> int:
                 "amount": str(document.balance), "date": (document.issue_date + timedelta(days=12)).isoformat(),
                 "method": "bank_transfer", "reference": f"Retainer {document.number}"})
     return sum(p.made for p in profiles)
+
+
+# Overdue invoices at each reminder level: (days past due today, the levels already sent, each on its day).
+REMINDER_STORIES = ((10, ()), (30, (1,)), (45, (1, 2)), (70, (1, 2, 3)), (120, (1, 2, 3, 4)))
+
+
+async def _reminders(rng: random.Random, scheduled: Scheduled) -> Callable[[], Awaitable[int]]:
+    """Dunning as a business runs it: notices three days ahead, and five overdue invoices, one due each level
+    today and one past its final notice, their earlier reminders sent on their days (fees and interest on
+    the clients' accounts; one client paid the fee). The invoices are issued among the others, in date order
+    (`scheduled`); the reminders, their own series, are made by the function returned, once they are."""
+    dunning = reminders_logic.dunning_as_data(await reminders_service.get_dunning())
+    await reminders_service.save_dunning({**dunning, "notice_days_before_due": 3})
+    clients = [c for c in (await clients_service.list_clients(status="active", page=Page(1, 500))).items
+               if c.email and not c.buyer_reference]
+    items = [i for i in (await catalog_service.list_items(active=True, page=Page(1, 500))).items]
+    today = await settings_service.today()
+    issued: dict[int, Any] = {}
+    sends: list[tuple[Any, int, int, int]] = []   # (day, overdue, level, story): made in date order below
+    for index, (overdue, sent) in enumerate(REMINDER_STORIES):
+        client = clients[(index * 7 + 3) % len(clients)]
+        due = today - timedelta(days=overdue)
+        issue_on = due - timedelta(days=30)
+        draft = await documents_service.create_document("invoice", {
+            "client_id": client.id, "issue_date": issue_on.isoformat(), "terms_days": 30,
+            "lines": _lines(rng, items), "confirm_date": True})
+
+        async def issue(draft_id: int = draft.id, day: date = issue_on, story: int = index) -> None:
+            issued[story] = await documents_service.issue(draft_id, issue_date=day, backdate=day < today)
+        scheduled.append((issue_on, issue))
+        for level in sent:
+            sends.append((due + timedelta(days=reminders_logic.DEFAULT_LEVELS[level - 1]["days_after_due"]),
+                          overdue, level, index))
+
+    async def send() -> int:
+        # Reminder numbers follow their dates, as they would have when each was sent on its day.
+        for day, overdue, level, story in sorted(sends, key=lambda send: (send[0], send[1])):
+            reminder, = await reminders_service.make_reminders({"invoice_ids": [issued[story].id], "send": False},
+                                                               as_of=day)
+            if overdue == 120 and level == 2:
+                await reminders_service.pay_charges(reminder.id, {"date": (day + timedelta(days=5)).isoformat(),
+                                                                  "method": "bank_transfer",
+                                                                  "reference": "Mahngebühr"})
+        return len(sends)
+    return send

@@ -205,9 +205,10 @@ INSERT_ACTIONS = {
     "payment": "payment", "refund": "refund", "credit_application": "credit application",
     "ledger_entry": "ledger entry", "api_token": "token created", "login_attempt": "login attempt",
     "outbox_message": "mail queued", "business_settings": "setting change", "mail_settings": "setting change",
-    "backup_settings": "setting change", "document_record": "document of record", "recurring_run": "recurring run",
+    "backup_settings": "setting change", "dunning_settings": "setting change", "dunning_level": "setting change",
+    "document_record": "document of record", "recurring_run": "recurring run",
 }
-SETTINGS_TABLES = {"business_settings", "mail_settings", "backup_settings"}
+SETTINGS_TABLES = {"business_settings", "mail_settings", "backup_settings", "dunning_settings", "dunning_level"}
 DOCUMENT_STATUS_ACTIONS = {"issued": "issue", "cancelled": "cancel", "sent": "send", "accepted": "accept",
                            "declined": "decline", "converted": "convert"}
 OUTBOX_STATUS_ACTIONS = {"sent": "mail sent", "failed": "mail failed", "cancelled": "mail cancelled",
@@ -460,6 +461,9 @@ ENTITY_LABELS = {
     "business_settings": "Business settings", "mail_settings": "Email settings", "backup_settings": "Backup settings",
     "app_user": "User", "api_token": "API token", "login_attempt": "Sign-in", "launch_token": "Launch sign-in",
     "outbox_message": "Email", "outbox_attachment": "Email attachment", "database": "Database",
+    "reminder": "Reminder", "reminder_item": "Reminder item", "reminder_payment": "Reminder fee payment",
+    "reminder_series": "Reminder numbers", "dunning_settings": "Dunning settings", "dunning_level": "Dunning level",
+    "client_dunning": "No-reminders flag",
 }
 
 
@@ -471,7 +475,7 @@ def link_for(entity: str, entity_id: int | None, parent_entity: str | None = Non
              parent_id: int | None = None) -> str | None:
     """The page of the thing an entry is about (or of the record it belongs to), if it has one."""
     pages = {"client": "/clients/{}", "document": "/documents/{}", "catalog_item": "/catalog/{}/edit",
-             "outbox_message": "/outbox/{}", "payment": "/audit/history/payment/{}"}
+             "outbox_message": "/outbox/{}", "payment": "/audit/history/payment/{}", "reminder": "/reminders/{}"}
     if entity in pages and entity_id is not None:
         return pages[entity].format(entity_id)
     if parent_entity in pages and parent_id is not None:

@@ -23,6 +23,7 @@ APP_REGISTRY = AppRegistry(
         "app.mail.piccolo_app",
         "app.projects.piccolo_app",
         "app.recurring.piccolo_app",
+        "app.reminders.piccolo_app",
     ]
 )
 

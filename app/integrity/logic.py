@@ -11,6 +11,7 @@ from typing import Any
 from app.documents import logic as documents_logic
 from app.documents.records import LineView, taxes_from_json
 from app.money import from_minor, to_minor
+from app.reminders import logic as reminders_logic
 from app.taxes.logic import TaxRate
 
 
@@ -131,4 +132,36 @@ def check_event_entries(expected: Mapping[tuple[str, str], tuple[int, int]],
         if want != have:
             breaks.append(Break(where, f"{have[0]} {kind} ledger entr{'y' if have[0] == 1 else 'ies'} of "
                                        f"{have[1]} minor units, expected {want[0]} of {want[1]}"))
+    return breaks
+
+
+def check_reminders(reminders: Sequence[Mapping[str, Any]], live_items: Sequence[Mapping[str, Any]],
+                    payments: Sequence[Mapping[str, Any]], entries: Sequence[Mapping[str, Any]]) -> list[Break]:
+    """Reminders: no (invoice, level) pair twice among the live items; each reminder's fee and interest is one
+    `reminder_charge` ledger entry of their sum, a cancelled one's one `reminder_cancelled` entry, and the money
+    and credit paid towards them `charge_payment` and `credit_to_charges` entries of the same sums, which add up
+    to what the reminder says was paid."""
+    breaks = [Break(where, what) for where, what in reminders_logic.unique_pairs_problems(
+        (item["invoice"], item["level"], item["number"]) for item in live_items)]
+    found = {(row["number"], row["kind"]): (row["n"], row["s"]) for row in entries}
+    expected: dict[tuple[str, str], tuple[int, int]] = {}
+    by_id = {row["id"]: row for row in reminders}
+    paid: dict[int, int] = defaultdict(int)
+    for row in payments:
+        reminder = by_id.get(row["reminder"])
+        if reminder is None:
+            continue
+        kind = "credit_to_charges" if row["source"] == "credit" else "charge_payment"
+        expected[(reminder["number"], kind)] = (row["n"], row["s"])
+        paid[row["reminder"]] += row["s"]
+    for row in reminders:
+        charges = row["fee_minor"] + row["interest_minor"]
+        if charges:
+            expected[(row["number"], "reminder_charge")] = (1, charges)
+            if row["status"] == "cancelled":
+                expected[(row["number"], "reminder_cancelled")] = (1, charges)
+        if row["charges_paid_minor"] != paid.get(row["id"], 0):
+            breaks.append(Break(row["number"], f"{row['charges_paid_minor']} minor units of its fee and interest are "
+                                               f"marked paid, its payments make {paid.get(row['id'], 0)}"))
+    breaks.extend(check_event_entries(expected, found))
     return breaks

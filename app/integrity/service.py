@@ -92,6 +92,21 @@ def run_checks(database_path: Path, *, integrity: bool = True) -> list[Break]:
                           ("SELECT client, currency, SUM(amount_minor) AS s FROM refund GROUP BY client, currency", -1)):
             for row in _rows(connection, sql):
                 credit[(row["client"], row["currency"])] += sign * row["s"]
+        # Reminders (app.reminders): their fee and interest are debits, a cancellation and money paid for
+        # them credits; client credit used for them is credit spent.
+        for row in _rows(connection, "SELECT client, currency, SUM(fee_minor + interest_minor) AS s FROM reminder "
+                                     "GROUP BY client, currency"):
+            expected[(row["client"], row["currency"])] += row["s"]
+        for row in _rows(connection, "SELECT client, currency, SUM(fee_minor + interest_minor) AS s FROM reminder "
+                                     "WHERE status = 'cancelled' GROUP BY client, currency"):
+            expected[(row["client"], row["currency"])] -= row["s"]
+        for row in _rows(connection, "SELECT client, currency, source, SUM(amount_minor) AS s FROM reminder_payment "
+                                     "GROUP BY client, currency, source"):
+            if row["source"] == "credit":
+                credit[(row["client"], row["currency"])] -= row["s"]
+            else:
+                expected[(row["client"], row["currency"])] -= row["s"]
+        breaks.extend(_reminder_breaks(connection))
         names = {row["id"]: row["name"] for row in _rows(connection, "SELECT id, name FROM client")}
         breaks.extend(logic.check_ledgers(ledger, {k: v for k, v in expected.items() if v or k in ledger}, credit, names))
         issued = [d for d in documents if d["number"]]
@@ -145,6 +160,22 @@ def _recurring_breaks(connection) -> list[Break]:
                                             "JOIN document d ON d.id = r.document "
                                             "WHERE d.doc_type != 'invoice' OR d.client != p.client")]
     return breaks
+
+
+def _reminder_breaks(connection) -> list[Break]:
+    """No (invoice, level) applied twice by live reminders; every fee and interest, cancellation and payment
+    of a reminder has its one ledger entry of its amount; what was paid of the charges adds up."""
+    reminders = _rows(connection, "SELECT id, number, status, fee_minor, interest_minor, charges_paid_minor "
+                                  "FROM reminder ORDER BY id")
+    items = _rows(connection, "SELECT i.invoice, i.level, i.fee_minor, i.interest_minor, i.reminder, r.number "
+                              "FROM reminder_item i JOIN reminder r ON r.id = i.reminder WHERE i.cancelled = 0 "
+                              "ORDER BY i.id")
+    payments = _rows(connection, "SELECT reminder, source, COUNT(*) AS n, SUM(amount_minor) AS s "
+                                 "FROM reminder_payment GROUP BY reminder, source")
+    entries = _rows(connection, "SELECT number, kind, COUNT(*) AS n, SUM(debit_minor + credit_minor + amount_minor) AS s "
+                                "FROM ledger_entry WHERE kind IN ('reminder_charge', 'reminder_cancelled', "
+                                "'charge_payment', 'credit_to_charges') GROUP BY number, kind")
+    return logic.check_reminders(reminders, items, payments, entries)
 
 
 def _event_entries(connection) -> tuple[dict[tuple[str, str], tuple[int, int]], dict[tuple[str, str], tuple[int, int]]]:

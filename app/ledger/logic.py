@@ -13,6 +13,10 @@ from typing import NamedTuple
 KINDS = {
     "invoice": "Invoice", "credit_note": "Credit note", "cancellation": "Cancellation", "payment": "Payment",
     "reversal": "Payment reversed", "credit_applied": "Credit applied", "refund": "Refund",
+    # app.reminders: a reminder's fee and interest (debit), its cancellation (credit), money received for
+    # them (credit) and client credit used for them (moves nothing, like credit_applied).
+    "reminder_charge": "Reminder fee and interest", "reminder_cancelled": "Reminder cancelled",
+    "charge_payment": "Reminder fee paid", "credit_to_charges": "Credit applied to reminder fee",
 }
 
 

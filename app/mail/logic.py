@@ -21,9 +21,10 @@ DEFAULT_PORTS = {"none": 25, "starttls": 587, "ssl": 465}
 # uncertain: the connection was lost after the whole message went to the server and before its answer;
 # the server may have taken it, so it is not tried again until the user says (send again, or mark as sent).
 STATUSES = ("queued", "sending", "sent", "failed", "uncertain", "cancelled")
-KINDS = ("invoice", "quote", "credit_note", "statement", "accountant", "report", "test")
+KINDS = ("invoice", "quote", "credit_note", "statement", "accountant", "report", "test", "reminder")
 KIND_LABELS = {"invoice": "Invoice", "quote": "Quote", "credit_note": "Credit note", "statement": "Statement",
-               "accountant": "Accountant's package", "report": "Report", "test": "Test message"}
+               "accountant": "Accountant's package", "report": "Report", "test": "Test message",
+               "reminder": "Reminder"}
 # The kinds whose subject and body the user can change in Settings, Email.
 TEMPLATE_KINDS = ("invoice", "quote", "credit_note", "statement", "accountant", "report")
 PLACEHOLDERS = ("number", "total", "balance", "due_date", "valid_until", "issue_date", "currency",

@@ -140,12 +140,15 @@ async def available_credit(client_id: int, currency: str) -> Decimal:
         " AND invoice IS NULL AND client = {} AND currency = {}) AS notes, "
         "(SELECT COALESCE(SUM(excess_minor), 0) FROM payment WHERE status = 'live' AND client = {} AND currency = {}) AS excess, "
         "(SELECT COALESCE(SUM(amount_minor), 0) FROM credit_application WHERE client = {} AND currency = {}) AS applied, "
-        "(SELECT COALESCE(SUM(amount_minor), 0) FROM refund WHERE client = {} AND currency = {}) AS refunded",
-        client_id, currency, client_id, currency, client_id, currency, client_id, currency)
+        "(SELECT COALESCE(SUM(amount_minor), 0) FROM refund WHERE client = {} AND currency = {}) AS refunded, "
+        # Credit used for a reminder's fee and interest (app.reminders writes it on the ledger).
+        "(SELECT COALESCE(SUM(amount_minor), 0) FROM ledger_entry WHERE kind = 'credit_to_charges' AND client = {} "
+        " AND currency = {}) AS to_charges",
+        client_id, currency, client_id, currency, client_id, currency, client_id, currency, client_id, currency)
     row = rows[0]
     return logic.available_credit(
         credit_notes_on_account=from_minor(row["notes"], currency), payment_excess=from_minor(row["excess"], currency),
-        applied=from_minor(row["applied"], currency), refunded=from_minor(row["refunded"], currency))
+        applied=from_minor(row["applied"] + row["to_charges"], currency), refunded=from_minor(row["refunded"], currency))
 
 
 async def credits_of(client_id: int) -> list[tuple[str, Decimal]]:

@@ -70,6 +70,8 @@ LABELS: dict[str, dict[str, str]] = {
         "kind_invoice": "Invoice", "kind_payment": "Payment", "kind_credit_note": "Credit note",
         "kind_refund": "Refund", "kind_reversal": "Reversal", "kind_adjustment": "Adjustment",
         "kind_credit": "Credit applied", "kind_opening": "Opening balance",
+        "kind_reminder_charge": "Reminder fee", "kind_reminder_cancelled": "Reminder cancelled",
+        "kind_charge_payment": "Fee paid", "kind_credit_to_charges": "Credit to fee",
         "kind_credit_applied": "Credit applied", "kind_cancellation": "Cancellation",
     },
     "fr": {
@@ -102,6 +104,8 @@ LABELS: dict[str, dict[str, str]] = {
         "kind_invoice": "Facture", "kind_payment": "Règlement", "kind_credit_note": "Avoir",
         "kind_refund": "Remboursement", "kind_reversal": "Annulation", "kind_adjustment": "Ajustement",
         "kind_credit": "Crédit imputé", "kind_opening": "Solde d’ouverture",
+        "kind_reminder_charge": "Frais de relance", "kind_reminder_cancelled": "Relance annulée",
+        "kind_charge_payment": "Frais réglés", "kind_credit_to_charges": "Crédit sur frais",
         "kind_credit_applied": "Crédit imputé", "kind_cancellation": "Annulation de facture",
     },
     "de": {
@@ -136,6 +140,8 @@ LABELS: dict[str, dict[str, str]] = {
         "kind_invoice": "Rechnung", "kind_payment": "Zahlung", "kind_credit_note": "Gutschrift",
         "kind_refund": "Erstattung", "kind_reversal": "Storno", "kind_adjustment": "Korrektur",
         "kind_credit": "Verrechnetes Guthaben", "kind_opening": "Anfangssaldo",
+        "kind_reminder_charge": "Mahngebühr", "kind_reminder_cancelled": "Mahnung storniert",
+        "kind_charge_payment": "Gebühr bezahlt", "kind_credit_to_charges": "Guthaben auf Gebühr",
         "kind_credit_applied": "Verrechnetes Guthaben", "kind_cancellation": "Stornierung",
     },
 }

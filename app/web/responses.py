@@ -46,6 +46,7 @@ NAV = [
     ("recurring", "/recurring", "Recurring", False),
     ("credit_notes", "/credit-notes", "Credit notes", False),
     ("payments", "/payments", "Payments", False),
+    ("reminders", "/reminders", "Reminders", False),
     ("projects", "/projects", "Projects & time", False),
     ("reports", "/reports", "Reports", False),
     ("exports", "/exports", "Exports", False),

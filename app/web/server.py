@@ -32,6 +32,7 @@ from app.exports import service as exports_service
 from app.mail import service as mail_service
 from app.paths import FONTS_DIR, STATIC_DIR, TEMPLATES_DIR
 from app.recurring import service as recurring_service
+from app.reminders import service as reminders_service
 from app.web import templating
 from app.web.api import audit as api_audit
 from app.web.api import auth as api_auth
@@ -45,6 +46,7 @@ from app.web.api import payments as api_payments
 from app.web.api import projects as api_projects
 from app.web.api import receivables as api_receivables
 from app.web.api import recurring as api_recurring
+from app.web.api import reminders as api_reminders
 from app.web.api import render as api_render
 from app.web.api import reports as api_reports
 from app.web.api import settings as api_settings
@@ -65,6 +67,7 @@ from app.web.pages import payments as pages_payments
 from app.web.pages import projects as pages_projects
 from app.web.pages import receivables as pages_receivables
 from app.web.pages import recurring as pages_recurring
+from app.web.pages import reminders as pages_reminders
 from app.web.pages import render as pages_render
 from app.web.pages import reports as pages_reports
 from app.web.pages import settings as pages_settings
@@ -86,6 +89,8 @@ API_MODULES = [api_auth, api_catalog, api_clients, api_documents, api_exports, a
                api_receivables, api_render, api_reports, api_settings, api_taxes, api_audit, api_recurring]
 PAGE_MODULES.append(pages_projects)   # projects and time (issue 19)
 API_MODULES.append(api_projects)
+PAGE_MODULES.append(pages_reminders)   # reminders and dunning (issue 17)
+API_MODULES.append(api_reminders)
 
 class BackgroundWorker(Protocol):
     """What the server starts after start-up and stops at shutdown (the schedulers, the outbox)."""
@@ -113,8 +118,9 @@ def create_app(config: Config, *, prepare: bool = True) -> Litestar:
     accountant = exports_service.Scheduler(config)   # the monthly package, catching up at start
     batches = batch_service.Batches(config)   # batch print / ZIP jobs of the document lists, in memory
     recurring = recurring_service.Scheduler(config)   # each profile's invoices due, exactly once, at start and hourly
+    reminders = reminders_service.Scheduler(config)   # automatic reminders, hourly, when the settings say so
 
-    workers: list[BackgroundWorker] = [scheduler, outbox, accountant, recurring]
+    workers: list[BackgroundWorker] = [scheduler, outbox, accountant, recurring, reminders]
     running: list[BackgroundWorker] = []
 
     async def on_startup() -> None:
@@ -128,7 +134,8 @@ def create_app(config: Config, *, prepare: bool = True) -> Litestar:
         # Serving a read-only folder's copy, nothing may send mail or write backups: what they would
         # record as done would be lost at stop, and done again at the next start.
         if datafolder.WATCH.serving_copy:
-            log.warning("read-only data folder: the outbox, scheduled backups and the accountant's package are off")
+            log.warning("read-only data folder: the outbox, scheduled backups, the accountant's package and "
+                        "automatic reminders are off")
             return
         for worker in workers:
             await worker.start()

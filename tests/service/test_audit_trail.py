@@ -34,6 +34,7 @@ from app.documents import service as documents_service
 from app.mail import service as mail_service
 from app.mail.tables import OutboxMessage
 from app.payments import service as payments_service
+from app.reminders import service as reminders_service
 from app.settings import service as settings_service
 from app.settings.tables import BusinessSettings
 from app.taxes import service as taxes_service
@@ -276,7 +277,39 @@ def _scenarios() -> dict[str, tuple[Scenario, str | None]]:
                                                     "setting change"),
         # recurring
         **_recurring_scenarios(after, simple),
+        # reminders
+        "app.reminders.service.save_dunning": (simple(lambda w: reminders_service.save_dunning(
+            {"levels": [{"level": 1, "days_after_due": 5, "title": "Reminder", "fee_flat": "5.00"}]})),
+            "setting change"),
+        "app.reminders.service.set_no_reminders": (after(lambda w: w.client(), lambda w, client: (
+            reminders_service.set_no_reminders(client.id, True))), "create"),
+        "app.reminders.service.make_reminders": (after(_overdue_invoice, lambda w, doc: (
+            reminders_service.make_reminders({"invoice_ids": [doc.id], "send": False}))), "reminder"),
+        "app.reminders.service.send_reminder": (after(_reminder, lambda w, rem: reminders_service.send_reminder(
+            rem.id, {}, data_dir=w.config.data_dir)), "reminder"),
+        "app.reminders.service.cancel_reminder": (after(_reminder, lambda w, rem: (
+            reminders_service.cancel_reminder(rem.id, "Sent in error"))), "reminder"),
+        "app.reminders.service.pay_charges": (after(_reminder, lambda w, rem: reminders_service.pay_charges(
+            rem.id, {"amount": "1.00"})), "reminder"),
     }
+
+
+async def _overdue_invoice(w: World) -> Any:
+    """An invoice 40 days past its due date, of a client with an address, under a level that charges 5.00."""
+    await reminders_service.save_dunning({"levels": [{"level": 1, "days_after_due": 5, "title": "Reminder",
+                                                      "fee_flat": "5.00"}]})
+    client = await clients_service.create_client({"name": "Late Payer Ltd", "currency": "CAD",
+                                                  "email": "ap@late.example"})
+    issued = (await settings_service.today()) - timedelta(days=70)
+    draft = await documents_service.create_document("invoice", {
+        "client_id": client.id, "issue_date": issued.isoformat(), "terms_days": 30, "confirm_date": True,
+        "lines": [{"description": "Work", "quantity": "1", "unit_price": "100.00"}]})
+    return await documents_service.issue(draft.id)
+
+
+async def _reminder(w: World) -> Any:
+    made = await reminders_service.make_reminders({"invoice_ids": [(await _overdue_invoice(w)).id], "send": False})
+    return made[0]
 
 
 async def _fail_to_sign_in() -> None:

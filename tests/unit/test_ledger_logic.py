@@ -58,7 +58,9 @@ def test_standing_colours_the_balance(balance, expected):
 
 def test_every_kind_the_issue_names_has_a_label():
     assert set(logic.KINDS) == {"invoice", "credit_note", "cancellation", "payment", "reversal", "credit_applied",
-                                "refund"}
+                                "refund",
+                                # issue 17: a reminder's fee and interest, its cancellation, their payment
+                                "reminder_charge", "reminder_cancelled", "charge_payment", "credit_to_charges"}
 
 
 amounts = st.decimals(min_value=D("0"), max_value=D("100000"), places=2)

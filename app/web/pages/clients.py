@@ -11,6 +11,7 @@ from app.common.logic import ValidationFailed
 from app.documents import service as documents_service
 from app.ledger import logic as ledger_logic
 from app.ledger import service as ledger_service
+from app.reminders import service as reminders_service
 from app.web.api.clients import default_currency
 from app.web.responses import form_data, page, page_params, redirect
 from app.web.security import OWNER_ONLY
@@ -52,7 +53,8 @@ async def client_page(request: Request, client_id: int) -> Template:
     client = await service.get_client(client_id)
     return page(request, "clients/detail.html", section="clients", title=client.name, client=client,
                 languages=logic.LANGUAGES, documents=await documents_service.client_documents(client_id),
-                reference_warning=logic.leitweg_id_problem(client.buyer_reference))
+                reference_warning=logic.leitweg_id_problem(client.buyer_reference),
+                no_reminders=await reminders_service.client_no_reminders(client_id))
 
 
 @get("/clients/{client_id:int}/edit")

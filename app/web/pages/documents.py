@@ -28,6 +28,7 @@ from app.mail import service as mail_service
 from app.mail.logic import STATUS_LABELS as MAIL_STATUS_LABELS
 from app.payments import service as payments_service
 from app.recurring import service as recurring_service
+from app.reminders import service as reminders_service
 from app.render import logic as render_logic
 from app.render import service as render_service
 from app.taxes import service as taxes_service
@@ -410,6 +411,8 @@ async def _view(request: Request, document_id: int, *, status_code: int = 200, p
         payments = (await payments_service.list_payments(invoice_id=document_id, page=page_params(1, 100))).items
     mail_log = await mail_service.messages_for_document(document_id) if doc.status != "draft" else []
     record = await service.document_record(document_id) if doc.status != "draft" else None
+    reminders = await reminders_service.reminders_for_invoice(document_id) \
+        if doc_type == INVOICE and doc.status != "draft" else []
     einvoice = None
     if doc.status == "draft":  # a draft has no snapshot: its client is today's
         einvoice = await service.einvoice_warnings(client if isinstance(client, ClientView) else None,
@@ -428,7 +431,8 @@ async def _view(request: Request, document_id: int, *, status_code: int = 200, p
                 status_labels=STATUS_LABELS, event_labels=EVENT_LABELS, type_label=TYPE_LABELS[doc_type],
                 base=f"/{TYPE_PATHS[doc_type]}", plural=PLURALS[doc_type], problem=problem, errors=errors or {},
                 values=values or {}, mail_log=mail_log, mail_status_labels=MAIL_STATUS_LABELS, einvoice=einvoice,
-                record=record, recurring=recurring, einvoice_status=einvoice_status, einvoice_ahead=einvoice_ahead)
+                record=record, recurring=recurring, einvoice_status=einvoice_status, einvoice_ahead=einvoice_ahead,
+                reminders=reminders)
 
 
 @get("/documents/{document_id:int}")
