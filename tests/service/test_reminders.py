@@ -32,7 +32,7 @@ def invoice(client: Any, total: str = "1000.00", *, issued: str = "2026-01-02", 
     draft = run(service.create_document("invoice", {
         "client_id": client.id, "currency": "EUR", "issue_date": issued, "terms_days": terms, "confirm_date": True,
         "lines": [{"description": "Bread", "quantity": "1", "unit_price": total, "taxes": []}]}))
-    return run(service.issue(draft.id))
+    return run(service.issue(draft.id, issue_date=date.fromisoformat(issued), backdate=True))   # on purpose
 
 
 def on(monkeypatch: pytest.MonkeyPatch, day: str) -> None:
