@@ -21,6 +21,7 @@ APP_REGISTRY = AppRegistry(
         "app.payments.piccolo_app",
         "app.backup.piccolo_app",
         "app.mail.piccolo_app",
+        "app.expenses.piccolo_app",
     ]
 )
 

@@ -31,7 +31,7 @@ DOMAIN_ORDER = [
     "background",
     "settings", "auth", "taxes", "clients", "catalog",
     "ledger", "documents", "payments", "receivables",
-    "render", "mail", "batch", "reports", "exports", "integrity",
+    "render", "mail", "batch", "reports", "expenses", "exports", "integrity",
     "schema",       # app/db/{migrate,lifecycle,piccolo_conf}: they know every domain's tables
     "backup", "demo",
     "web",          # everything HTTP
