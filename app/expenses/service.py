@@ -620,6 +620,14 @@ async def unbilled_for(client_id: int, currency: str | None = None) -> list[dict
     return [e for e in result.items if e["billed_state"] == "unbilled" and (currency is None or e["currency"] == currency)]
 
 
+async def document_for_billing(document_id: int) -> dict[str, Any] | None:
+    """The few fields of a document the billing panel needs, or None."""
+    if not storable_id(document_id):
+        return None
+    return await Document.select(Document.id, Document.doc_type, Document.status, Document.client,
+                                 Document.currency).where(Document.id == document_id).first()
+
+
 async def on_document(document_id: int) -> list[dict[str, Any]]:
     rows = await _query().where(Expense.billed_document == document_id).order_by(Expense.expense_date)
     return [view(row, [], []) for row in rows]

@@ -45,6 +45,7 @@ NAV = [
     ("invoices", "/invoices", "Invoices", False),
     ("credit_notes", "/credit-notes", "Credit notes", False),
     ("payments", "/payments", "Payments", False),
+    ("expenses", "/expenses", "Expenses", False),
     ("reports", "/reports", "Reports", False),
     ("exports", "/exports", "Exports", False),
     ("outbox", "/outbox", "Outbox", False),
