@@ -277,7 +277,7 @@ def _generic(sales: list[SaleFact], purchases: list[PurchaseFact]) -> tuple[list
     return [sales_figure, *codes, collected, deductible, net], [], "net"
 
 
-def collected_total(sales: Iterable[SaleFact], predicate: object = None) -> Decimal:
+def collected_total(sales: Iterable[SaleFact]) -> Decimal:
     return sum((t.amount for s in sales for t in s.taxes), ZERO)
 
 
