@@ -17,6 +17,7 @@ from app.clients import service as clients_service
 from app.common.logic import Page, ValidationFailed
 from app.config import Config
 from app.documents import service as documents_service
+from app.expenses import demo as expenses_demo
 from app.mail import service as mail_service
 from app.payments import service as payments_service
 from app.settings import service as settings_service
@@ -138,6 +139,8 @@ async def fill(config: Config, *, clients: int = 40, invoices: int = 120, seed: 
         if index % 17 == 16:
             await clients_service.set_status(client.id, "archived")
     made = await _documents(rng, invoices)
+    if invoices:
+        made.update(await expenses_demo.fill(config.attachments_dir, seed=seed))
     made["emails"] = await mail_service.demo_outbox(
         config.data_dir, accountant_email="books@ledgerline-accounting.example",
         from_email=BUSINESS["email"], from_name=BUSINESS["name"])

@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 
 from app.clients import service as clients_service
-from app.common.logic import Conflict, ValidationFailed
+from app.common.logic import Conflict, Page, ValidationFailed
 from app.config import Config
 from app.documents import service as documents_service
 from app.expenses import reports, service, taxreturn
@@ -331,3 +331,24 @@ def test_integrity_check_passes_on_expenses_books(config):
     _canadian_books(config)
     assert run_checks(config.database_path) == []
     assert taxreturn.form_for_country("CA") == "ca-gst34"
+
+
+def test_the_demo_adds_a_year_of_expenses_with_receipts_e_invoices_and_billable_travel(config, monkeypatch):
+    from app import demo
+    from app.settings.service import TEST_TODAY_ENV
+
+    monkeypatch.setenv(TEST_TODAY_ENV, "2026-11-20")
+    made = run(demo.fill(config, clients=15, invoices=12))
+    assert made["expenses"] > 60 and made["receipts"] > 40 and made["supplier e-invoices"] == 2
+    listed = run(service.list_expenses(page=Page(1, 500))).items
+    assert {e["date"].year for e in listed} == {2025, 2026}
+    assert {r["media_type"] for e in listed for r in e["receipts"]} >= {"application/pdf", "image/png",
+                                                                        "application/xml"}
+    assert sorted(e["billed_state"] for e in listed if e["billable"]) == ["billed", "on_draft", "unbilled"]
+    assert [e["status"] for e in listed if e["source"] == "einvoice"].count("draft") == 1
+    assert run(service.closed_up_to()) == date(2025, 12, 31)
+    profit = run(reports.profit_and_loss())
+    assert profit.expenses > 0 and profit.profit == profit.revenue - profit.expenses
+    assert run(reports.tax_return()).form == "ca-gst34"
+    assert run_checks(config.database_path) == []
+    assert run(demo.fill(config, clients=0, invoices=0)) is not None   # a second run adds no second year
