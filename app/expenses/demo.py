@@ -242,13 +242,13 @@ async def fill(attachments_dir: Path, *, seed: int = 2026) -> dict[str, int]:
             {"description": "Design workshop, two days", "quantity": "2", "unit": "day", "unit_price": "1200.00",
              "taxes": ["HST"]}]})
         await service.add_to_invoice(draft.id, [train["id"]])
-    # Two supplier e-invoices: the host's (recorded) and the print shop's (a draft to check).
-    hosting = await service.import_einvoice(attachments_dir, ubl_invoice("NH-2026-10442", today - timedelta(days=60)),
-                                            "NH-2026-10442.xml")
-    await service.update_expense(hosting["id"], {"category": "software", "paid_with": "card"})
-    await service.record_expense(hosting["id"])
-    await service.import_einvoice(attachments_dir, cii_invoice("IL-88213", today - timedelta(days=5)),
-                                  "IL-88213_xrechnung.xml")
+    # Two supplier e-invoices: the print shop's (GST and QST, recorded) and the host's (a draft to check).
+    printing = await service.import_einvoice(attachments_dir, cii_invoice("IL-88213", today - timedelta(days=25)),
+                                             "IL-88213_xrechnung.xml")
+    await service.update_expense(printing["id"], {"category": "advertising", "paid_with": "bank"})
+    await service.record_expense(printing["id"])
+    await service.import_einvoice(attachments_dir, ubl_invoice("NH-2026-10442", today - timedelta(days=3)),
+                                  "NH-2026-10442.xml")
     counts["supplier e-invoices"] = 2
     # Last year's books are closed: its expenses are frozen.
     await service.set_closed_up_to(date(today.year - 1, 12, 31).isoformat())
