@@ -128,7 +128,7 @@ def demo_folder(tmp_path_factory: pytest.TempPathFactory) -> Config:
     assert result.returncode == 0, result.stderr
     config = Config(data_dir=data_dir)
     (config.attachments_dir / "logo-20260101.png").write_bytes(png(40, 40))
-    (config.attachments_dir / "receipts").mkdir()
+    (config.attachments_dir / "receipts").mkdir(exist_ok=True)   # the demo keeps its expenses' receipts there
     (config.attachments_dir / "receipts" / "Reçu 2026-001.pdf").write_bytes(b"%PDF-1.7\n" + os.urandom(200_000))
     connection = sqlite3.connect(config.database_path)
     with sealed_writes(connection):

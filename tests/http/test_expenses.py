@@ -390,3 +390,24 @@ def test_the_invoice_editor_offers_unbilled_expenses(browser, ca, config):
     assert query(config, "SELECT billed_document FROM expense") == [(draft.id,)]
     assert query(config, "SELECT description FROM document_line WHERE document = ?", draft.id) == [
         ("Taxi (2026-03-02)",)]
+
+
+def test_staff_record_expenses_but_only_the_owner_deletes_them(staff_browser, ca, config):
+    from app.expenses import service as expenses_service
+
+    expense = run(expenses_service.create_expense(expense_body()))
+    page = staff_browser.get(f"/expenses/{expense['id']}")
+    assert page.status_code == 200 and f'action="/expenses/{expense["id"]}/delete"' not in page.text
+    assert staff_browser.post(f"/expenses/{expense['id']}/delete").status_code == 403
+    assert count(config, "expense") == 1
+
+
+def test_a_pdf_receipt_opens_in_the_browsers_viewer(browser, ca, config):
+    from app.expenses import service as expenses_service
+
+    expense = run(expenses_service.create_expense(expense_body()))
+    run(expenses_service.add_receipt(config.attachments_dir, expense["id"], PDF, "bill.pdf"))
+    page = browser.get(f"/expenses/{expense['id']}")
+    assert f'href="/expenses/{expense["id"]}/receipts/1" target="_blank"' in page.text and "<object" not in page.text
+    served = browser.get(f"/expenses/{expense['id']}/receipts/1")
+    assert served.content == PDF and served.headers["content-disposition"].startswith("inline")

@@ -264,7 +264,7 @@ async def api_expense_update(expense_id: int, data: ExpenseIn) -> ExpenseOut:
     return expense_out(await service.update_expense(expense_id, _given(data)))
 
 
-@delete("/api/v1/expenses/{expense_id:int}", tags=["expenses"])
+@delete("/api/v1/expenses/{expense_id:int}", tags=["expenses"], opt=OWNER_ONLY)
 async def api_expense_delete(expense_id: int, config: Config) -> None:
     await service.delete_expense(config.attachments_dir, expense_id)
 

@@ -191,7 +191,7 @@ async def expense_edit_form(request: Request, expense_id: int) -> Response:
     return redirect(f"/expenses/{expense_id}", flash="Expense saved.", request=request)
 
 
-@post("/expenses/{expense_id:int}/delete")
+@post("/expenses/{expense_id:int}/delete", opt=OWNER_ONLY)
 async def expense_delete_form(request: Request, expense_id: int, config: Config) -> Response:
     await service.delete_expense(config.attachments_dir, expense_id)
     return redirect("/expenses", flash=f"Expense {expense_id} is deleted.", request=request)
