@@ -13,6 +13,7 @@ The rules:
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
@@ -22,7 +23,7 @@ from typing import Any
 
 from app.common.logic import Conflict, FieldError, Form, ValidationFailed, parse_day
 from app.documents.logic import Line, compute_totals
-from app.money import MoneyError, check_currency, parse_decimal, round_money
+from app.money import MoneyError, check_currency, parse_decimal, round_money, to_minor
 from app.taxes.logic import TaxRate
 
 HUNDRED = Decimal(100)
@@ -478,3 +479,25 @@ def match_tax_code(rate: Decimal, category: str, rates: Mapping[str, TaxRate]) -
         if candidate.category == (category or "S") and candidate.rate == rate and not candidate.compound:
             return code
     return None
+
+
+# -- what `counterfoil check` proves --------------------------------------------------------------------
+
+def expense_problems(expense: Mapping[str, Any], split_nets_minor: Sequence[int]) -> list[str]:
+    """Why a stored expense does not add up (its splits to its net, its taxes to its tax total and its
+    deductible part), or nothing. The database's own CHECKs hold total = net + tax."""
+    problems = []
+    if sum(split_nets_minor) != expense["net_minor"]:
+        problems.append(f"its splits add up to {sum(split_nets_minor)}, its net is {expense['net_minor']} "
+                        "(minor units)")
+    try:
+        taxes = json.loads(expense["taxes_json"] or "[]")
+        amount = sum(to_minor(Decimal(t["amount"]), expense["currency"]) for t in taxes)
+        deductible = sum(to_minor(Decimal(t["deductible"]), expense["currency"]) for t in taxes)
+    except (ValueError, KeyError, TypeError, ArithmeticError, MoneyError):
+        return [*problems, "its taxes cannot be read"]
+    if amount != expense["tax_total_minor"]:
+        problems.append(f"its taxes add up to {amount}, its tax total is {expense['tax_total_minor']} (minor units)")
+    if deductible != expense["deductible_tax_minor"]:
+        problems.append(f"its deductible taxes add up to {deductible}, it records {expense['deductible_tax_minor']}")
+    return problems

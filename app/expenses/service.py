@@ -44,6 +44,8 @@ from app.settings import service as settings_service
 from app.taxes import service as taxes_service
 
 BOOKS_ID = 1
+# What an invoice billed: these stay as they were once the invoice is issued.
+BILLED_FIELDS = ("net_minor", "currency", "client", "billable", "markup_percent")
 RECEIPTS_DIR = "receipts"
 
 
@@ -408,11 +410,11 @@ async def update_expense(expense_id: int, data: Mapping[str, Any], *, partial: b
         logic.check_not_frozen(current["expense_date"], closed)
         if "expense_date" in values.values:
             logic.check_open(values.values["expense_date"], closed)
-        if current["billed_state"] == "billed" and ({"net", "splits", "currency", "client_id", "billable",
-                                                     "markup_percent"} & values.given):
+        row, totals = await _resolve(values, current)
+        if current["billed_state"] == "billed" and any(
+                key in row and row[key] != current[key] for key in BILLED_FIELDS):
             raise Conflict(f"This expense is billed on invoice {current['billed_number']}: its amount and client "
                            "stay as billed.")
-        row, totals = await _resolve(values, current)
         row["updated_at"] = _now()
         await Expense.update(column_values(row)).where(Expense.id == expense_id)
         await _write_splits(expense_id, totals)

@@ -210,6 +210,11 @@ def test_a_billable_expense_goes_on_an_invoice_is_billed_at_issue_and_freed_by_d
     assert run(service.list_expenses(billed=True)).total == 1
     with pytest.raises(Conflict, match="billed on invoice"):
         run(service.update_expense(travel["id"], {"net": "1.00"}))
+    assert run(service.update_expense(travel["id"], {"notes": "Ticket in the travel folder"}))["notes"] == \
+        "Ticket in the travel folder"
+    same = {"date": "2026-03-02", "category": "travel", "net": "200.00", "currency": "CAD", "taxes": ["GST"],
+            "description": "Train to Ottawa (late)", "billable": True, "client_id": client.id, "markup_percent": "10"}
+    assert run(service.update_expense(travel["id"], same, partial=False))["description"] == "Train to Ottawa (late)"
     with pytest.raises(Conflict):
         run(service.delete_expense(config.attachments_dir, travel["id"]))
 
@@ -352,3 +357,19 @@ def test_the_demo_adds_a_year_of_expenses_with_receipts_e_invoices_and_billable_
     assert run(reports.tax_return()).form == "ca-gst34"
     assert run_checks(config.database_path) == []
     assert run(demo.fill(config, clients=0, invoices=0)) is not None   # a second run adds no second year
+
+
+def test_counterfoil_check_finds_an_expense_that_does_not_add_up(config):
+    from tests.conftest import sealed_writes
+
+    run(taxes_service.apply_preset("canada"))
+    expense = run(service.create_expense({"date": "2026-03-02", "category": "office", "net": "10.00",
+                                          "currency": "CAD", "taxes": ["GST"]}))
+    assert run_checks(config.database_path) == []
+    connection = sqlite3.connect(config.database_path)
+    with sealed_writes(connection):
+        connection.execute("UPDATE expense_split SET net_minor = 900 WHERE expense = ?", (expense["id"],))
+    connection.commit()
+    connection.close()
+    found = [str(b) for b in run_checks(config.database_path)]
+    assert f"expense {expense['id']}: its splits add up to 900, its net is 1000 (minor units)" in found

@@ -353,3 +353,13 @@ def test_an_invoice_that_adds_up_has_no_problem():
     assert einvoice.arithmetic_problems(supplier(allowances=D("10.00"), tax_exclusive=D("90.00"),
                                                  taxes=[einvoice.SupplierTax("S", D(19), D("90.00"), D("17.10"))],
                                                  tax_total=D("17.10"), grand_total=D("107.10"))) == []
+
+
+def test_what_counterfoil_check_proves_of_an_expense():
+    row = {"net_minor": 1000, "tax_total_minor": 50, "deductible_tax_minor": 25, "currency": "CAD",
+           "taxes_json": '[{"code": "GST", "amount": "0.50", "deductible": "0.25"}]'}
+    assert logic.expense_problems(row, [600, 400]) == []
+    assert logic.expense_problems(row, [600]) == ["its splits add up to 600, its net is 1000 (minor units)"]
+    assert logic.expense_problems({**row, "tax_total_minor": 60}, [1000]) == [
+        "its taxes add up to 50, its tax total is 60 (minor units)"]
+    assert logic.expense_problems({**row, "taxes_json": "not json"}, [1000]) == ["its taxes cannot be read"]
