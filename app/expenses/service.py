@@ -71,11 +71,15 @@ async def ensure_chart() -> None:
 
 
 async def list_categories(*, active_only: bool = False) -> list[dict[str, Any]]:
-    await ensure_chart()
-    query = ExpenseCategory.select().order_by(ExpenseCategory.position).order_by(ExpenseCategory.id)
-    if active_only:
-        query = query.where(ExpenseCategory.active == True)  # noqa: E712
-    return await query
+    """The chart; until the user edits it, the preset of the business's country (reading writes nothing:
+    a read-only or vanished data folder still shows every page)."""
+    rows = await ExpenseCategory.select().order_by(ExpenseCategory.position).order_by(ExpenseCategory.id)
+    if not rows:
+        settings = await settings_service.get_settings()
+        rows = [{"id": None, "code": preset.code, "name": preset.name, "position": position, "active": True,
+                 "deductible_percent": preset.deductible_percent}
+                for position, preset in enumerate(logic.chart_for(settings.get("country")))]
+    return [row for row in rows if row["active"] or not active_only]
 
 
 async def category_names() -> dict[str, str]:
@@ -83,7 +87,7 @@ async def category_names() -> dict[str, str]:
 
 
 async def _category(code: str) -> dict[str, Any]:
-    row = await ExpenseCategory.select().where(ExpenseCategory.code == code).first()
+    row = next((c for c in await list_categories() if c["code"] == code), None)
     if row is None:
         raise NotFound(f"Category {code!r}")
     return row
@@ -106,6 +110,7 @@ async def create_category(data: Mapping[str, Any]) -> dict[str, Any]:
 async def update_category(code: str, data: Mapping[str, Any]) -> dict[str, Any]:
     values = logic.clean_category(data, partial=True)
     values.pop("code", None)  # expenses point at the code: it stays
+    await ensure_chart()
     async with write_transaction():
         await _category(code)
         values["updated_at"] = _now()
