@@ -18,6 +18,7 @@ from app.clients import service as clients_service
 from app.common.logic import Page, ValidationFailed
 from app.config import Config
 from app.documents import service as documents_service
+from app.expenses import demo as expenses_demo
 from app.mail import service as mail_service
 from app.payments import service as payments_service
 from app.projects.demo import Scheduled
@@ -203,6 +204,8 @@ async def fill(config: Config, *, clients: int = 40, invoices: int = 120, seed: 
     made.update(projects)
     if send_reminders is not None:
         made["reminders"] = await send_reminders()
+    if invoices:
+        made.update(await expenses_demo.fill(config.attachments_dir, seed=seed))
     if scripts:   # issued today, after the back-dated ones (numbers follow dates)
         made_clients += await _script_clients(made)
     made["emails"] = await mail_service.demo_outbox(

@@ -24,6 +24,7 @@ APP_REGISTRY = AppRegistry(
         "app.projects.piccolo_app",
         "app.recurring.piccolo_app",
         "app.reminders.piccolo_app",
+        "app.expenses.piccolo_app",
     ]
 )
 

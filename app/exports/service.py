@@ -20,6 +20,7 @@ from app.config import Config
 from app.documents import service as documents_service
 from app.documents.logic import CREDIT_NOTE, INVOICE
 from app.documents.records import DocumentView
+from app.expenses import package as expenses_package
 from app.exports import logic
 from app.mail import logic as mail_logic
 from app.mail import service as mail_service
@@ -170,17 +171,22 @@ async def accountant_package(date_from: date | None, date_to: date | None, *, da
     }
     counts = {name: len(rows) for name, (_, rows) in tables.items()}
     time_file = await projects_service.time_csv(date_from, date_to) if include_time else None
+    # The cost side (app.expenses): expenses.csv, receipts/, the profit and loss and the tax return.
+    expense_files, expense_readme = await expenses_package.package_files(date_from, date_to, data_dir / "attachments")
     out = io.BytesIO()
     with zipfile.ZipFile(out, "w") as archive:
         readme = logic.readme(business=settings.get("name") or "", date_from=date_from, date_to=date_to,
                               generated=datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC"), counts=counts)
         if time_file is not None:
             readme += time_file.readme
+        readme += expense_readme.replace("\n", "\r\n")
         _put(archive, "README.txt", readme.encode("utf-8"))
         for name, (columns, rows) in tables.items():
             _put(archive, name, logic.csv_bytes(columns, rows))
         if time_file is not None:
             _put(archive, "time_entries.csv", time_file.content)
+        for name, content in expense_files:
+            _put(archive, name, content)
         pdfs = await _copy_pdfs(archive, INVOICE, "pdf/invoices", date_from, date_to, data_dir)
         pdfs += await _copy_pdfs(archive, CREDIT_NOTE, "pdf/credit_notes", date_from, date_to, data_dir)
         xml_count = 0

@@ -11,6 +11,7 @@ from typing import Any
 from app.audit.service import verify_database
 from app.db.datafolder import connect_reading
 from app.documents import logic as documents_logic
+from app.expenses.logic import expense_problems
 from app.integrity import logic
 from app.integrity.logic import Break
 from app.render.service import check_record_files
@@ -132,6 +133,7 @@ def run_checks(database_path: Path, *, integrity: bool = True) -> list[Break]:
                                         f"{entries_per_doc.get(doc['id'], 0)} ledger entries instead of 1"))
         breaks.extend(logic.check_event_entries(*_event_entries(connection)))
         breaks.extend(_recurring_breaks(connection))
+        breaks.extend(_expense_breaks(connection))
         # The audit trail: its chain unbroken from the first entry (the first broken sequence number is
         # named), the heads kept outside the database still in it, and the books what it says happened.
         breaks.extend(Break("audit trail", problem) for problem in verify_database(database_path).problems())
@@ -176,6 +178,18 @@ def _reminder_breaks(connection) -> list[Break]:
                                 "FROM ledger_entry WHERE kind IN ('reminder_charge', 'reminder_cancelled', "
                                 "'charge_payment', 'credit_to_charges') GROUP BY number, kind")
     return logic.check_reminders(reminders, items, payments, entries)
+
+
+def _expense_breaks(connection) -> list[Break]:
+    """Each expense adds up: its splits to its net, its taxes to its totals (app.expenses)."""
+    if not connection.execute("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'expense'").fetchone():
+        return []   # a database from before expenses, checked read-only without its upgrade
+    splits: dict[int, list[int]] = defaultdict(list)
+    for row in _rows(connection, "SELECT expense, net_minor FROM expense_split"):
+        splits[row["expense"]].append(row["net_minor"])
+    return [Break(f"expense {row['id']}", problem)
+            for row in _rows(connection, "SELECT * FROM expense ORDER BY id")
+            for problem in expense_problems(row, splits[row["id"]])]
 
 
 def _event_entries(connection) -> tuple[dict[tuple[str, str], tuple[int, int]], dict[tuple[str, str], tuple[int, int]]]:

@@ -48,6 +48,7 @@ NAV = [
     ("payments", "/payments", "Payments", False),
     ("reminders", "/reminders", "Reminders", False),
     ("projects", "/projects", "Projects & time", False),
+    ("expenses", "/expenses", "Expenses", False),
     ("reports", "/reports", "Reports", False),
     ("exports", "/exports", "Exports", False),
     ("outbox", "/outbox", "Outbox", False),

@@ -39,6 +39,7 @@ from app.web.api import auth as api_auth
 from app.web.api import catalog as api_catalog
 from app.web.api import clients as api_clients
 from app.web.api import documents as api_documents
+from app.web.api import expenses as api_expenses
 from app.web.api import exports as api_exports
 from app.web.api import ledger as api_ledger
 from app.web.api import mail as api_mail
@@ -60,6 +61,7 @@ from app.web.pages import catalog as pages_catalog
 from app.web.pages import clients as pages_clients
 from app.web.pages import dashboard as pages_dashboard
 from app.web.pages import documents as pages_documents
+from app.web.pages import expenses as pages_expenses
 from app.web.pages import exports as pages_exports
 from app.web.pages import ledger as pages_ledger
 from app.web.pages import mail as pages_mail
@@ -84,9 +86,10 @@ UNCOMPRESSED_PATHS = [r"\.zip$", r"\.pdf$", r"/pdf$", r"^/batch/[^/]+/file$", r"
 # One page module per domain and, where the domain has a JSON API, one API module (app/web/pages, app/web/api).
 PAGE_MODULES = [pages_auth, pages_backup, pages_batch, pages_catalog, pages_clients, pages_dashboard, pages_documents,
                 pages_exports, pages_ledger, pages_mail, pages_payments, pages_receivables, pages_render,
-                pages_reports, pages_settings, pages_taxes, pages_audit, pages_recurring]
+                pages_reports, pages_settings, pages_taxes, pages_audit, pages_recurring, pages_expenses]
 API_MODULES = [api_auth, api_catalog, api_clients, api_documents, api_exports, api_ledger, api_mail, api_payments,
-               api_receivables, api_render, api_reports, api_settings, api_taxes, api_audit, api_recurring]
+               api_receivables, api_render, api_reports, api_settings, api_taxes, api_audit, api_recurring,
+               api_expenses]
 PAGE_MODULES.append(pages_projects)   # projects and time (issue 19)
 API_MODULES.append(api_projects)
 PAGE_MODULES.append(pages_reminders)   # reminders and dunning (issue 17)

@@ -291,6 +291,7 @@ def _scenarios() -> dict[str, tuple[Scenario, str | None]]:
             reminders_service.cancel_reminder(rem.id, "Sent in error"))), "reminder"),
         "app.reminders.service.pay_charges": (after(_reminder, lambda w, rem: reminders_service.pay_charges(
             rem.id, {"amount": "1.00"})), "reminder"),
+        **_expense_scenarios(simple, after),
     }
 
 
@@ -304,12 +305,78 @@ async def _overdue_invoice(w: World) -> Any:
     draft = await documents_service.create_document("invoice", {
         "client_id": client.id, "issue_date": issued.isoformat(), "terms_days": 30, "confirm_date": True,
         "lines": [{"description": "Work", "quantity": "1", "unit_price": "100.00"}]})
-    return await documents_service.issue(draft.id)
+    return await documents_service.issue(draft.id, issue_date=issued, backdate=True)
 
 
 async def _reminder(w: World) -> Any:
     made = await reminders_service.make_reminders({"invoice_ids": [(await _overdue_invoice(w)).id], "send": False})
     return made[0]
+
+
+def _expense_scenarios(simple: Any, after: Any) -> dict[str, tuple[Any, str | None]]:
+    """The expenses domain's writes (issue 18)."""
+    from app.expenses import service as e
+
+    async def expense(w: World, **fields: Any) -> Any:
+        await taxes_service.apply_preset("canada")
+        return await e.create_expense({"date": "2026-03-01", "category": "office", "net": "10.00",
+                                       "currency": "CAD", "taxes": ["GST"], **fields})
+
+    async def billable(w: World) -> tuple[Any, Any]:
+        draft = await w.draft()
+        made = await expense(w, billable=True, client_id=draft.client_id)
+        return draft, made
+
+    async def on_draft(w: World) -> Any:
+        draft, made = await billable(w)
+        await e.add_to_invoice(draft.id, [made["id"]])
+        return made
+
+    async def with_receipt(w: World) -> Any:
+        made = await expense(w)
+        return await e.add_receipt(w.config.attachments_dir, made["id"], png(3, 3), "r.png")
+
+    async def einvoice(w: World) -> bytes:
+        from tests.service.test_expenses_service import own_facturx_pdf
+        return await own_facturx_pdf(w.config)
+
+    vendor = {"name": "Staples", "tax_number": "123"}
+    return {
+        "app.expenses.service.ensure_chart": (simple(lambda w: e.ensure_chart()), "create"),
+        "app.expenses.service.create_category": (simple(lambda w: e.create_category(
+            {"code": "coworking", "name": "Coworking"})), "create"),
+        "app.expenses.service.update_category": (after(lambda w: e.ensure_chart(), lambda w, _: e.update_category(
+            "office", {"name": "Office"})), "update"),
+        "app.expenses.service.create_vendor": (simple(lambda w: e.create_vendor(vendor)), "create"),
+        "app.expenses.service.update_vendor": (after(lambda w: e.create_vendor(vendor), lambda w, v: e.update_vendor(
+            v["id"], {"notes": "Near"})), "update"),
+        "app.expenses.service.delete_vendor": (after(lambda w: e.create_vendor(vendor), lambda w, v: e.delete_vendor(
+            v["id"])), "delete"),
+        "app.expenses.service.set_closed_up_to": (simple(lambda w: e.set_closed_up_to("2026-01-31")), "create"),
+        "app.expenses.service.create_expense": (simple(lambda w: expense(w)), "create"),
+        "app.expenses.service.update_expense": (after(lambda w: expense(w), lambda w, x: e.update_expense(
+            x["id"], {"net": "12.00"})), "update"),
+        "app.expenses.service.record_expense": (after(lambda w: _imported_draft(w), lambda w, x: e.record_expense(
+            x["id"])), "update"),
+        "app.expenses.service.delete_expense": (after(lambda w: expense(w), lambda w, x: e.delete_expense(
+            w.config.attachments_dir, x["id"])), "delete"),
+        "app.expenses.service.add_receipt": (after(lambda w: expense(w), lambda w, x: e.add_receipt(
+            w.config.attachments_dir, x["id"], png(3, 3), "r.png")), "create"),
+        "app.expenses.service.remove_receipt": (after(lambda w: with_receipt(w), lambda w, x: e.remove_receipt(
+            w.config.attachments_dir, x["id"], 1)), "delete"),
+        "app.expenses.service.import_einvoice": (after(lambda w: einvoice(w), lambda w, pdf: e.import_einvoice(
+            w.config.attachments_dir, pdf, "in.pdf")), "create"),
+        "app.expenses.service.add_to_invoice": (after(lambda w: billable(w), lambda w, made: e.add_to_invoice(
+            made[0].id, [made[1]["id"]])), "update"),
+        "app.expenses.service.release": (after(lambda w: on_draft(w), lambda w, x: e.release(x["id"])), "update"),
+    }
+
+
+async def _imported_draft(w: World) -> Any:
+    from app.expenses import service as e
+    from tests.service.test_expenses_service import own_facturx_pdf
+
+    return await e.import_einvoice(w.config.attachments_dir, await own_facturx_pdf(w.config), "in.pdf")
 
 
 async def _fail_to_sign_in() -> None:

@@ -32,7 +32,7 @@ DOMAIN_ORDER = [
     "settings", "auth", "taxes", "clients", "catalog",
     "ledger", "documents", "payments", "receivables",
     "projects",     # projects and time: bill hours as invoices (issue 19)
-    "render", "mail", "recurring", "reminders", "batch", "reports", "exports", "integrity",
+    "render", "mail", "recurring", "reminders", "batch", "reports", "expenses", "exports", "integrity",
     "schema",       # app/db/{migrate,lifecycle,piccolo_conf}: they know every domain's tables
     "backup", "demo",
     "web",          # everything HTTP

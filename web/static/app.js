@@ -99,3 +99,11 @@ document.addEventListener("focusin", function (event) {
     field.select();
   }
 });
+
+// A drop zone (expenses: a receipt, a supplier's e-invoice): the file dropped or chosen is sent at once.
+document.addEventListener("change", function (event) {
+  var input = event.target;
+  if (!input || input.type !== "file" || !input.files || !input.files.length) return;
+  var form = input.closest && input.closest("form[data-submit-on-file]");
+  if (form) form.requestSubmit ? form.requestSubmit() : form.submit();
+});

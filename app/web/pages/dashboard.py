@@ -18,6 +18,7 @@ from app.config import Config
 from app.db import datafolder
 from app.db import logic as db_logic
 from app.documents import service as documents_service
+from app.expenses import reports as expenses_reports
 from app.settings import service as settings_service
 from app.taxes import service as taxes_service
 from app.web.responses import page
@@ -30,8 +31,12 @@ STARTED = time.monotonic()
 async def dashboard(request: Request, welcome: int = 0) -> Template:
     settings = await settings_service.get_settings()
     counts = await clients_service.count_clients()
+    today = await settings_service.today()
     return page(
         request, "dashboard.html", section="dashboard", title="Dashboard", settings=settings,
+        # The cost side (app.expenses): this year's profit and the net of the return being built this quarter.
+        profit=await expenses_reports.profit_and_loss(today.replace(month=1, day=1), today),
+        next_tax=await expenses_reports.tax_return(),
         client_counts=counts, item_count=await catalog_service.count_items(),
         recent_clients=await clients_service.recent_clients(), recent_items=await catalog_service.recent_items(),
         welcome=bool(welcome), price=e4_to_price,
