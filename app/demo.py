@@ -197,7 +197,7 @@ async def fill(config: Config, *, clients: int = 40, invoices: int = 120, seed: 
     # Its own random draws, so that the rest of the demo stays as it was.
     send_reminders = await _reminders(random.Random(17), scheduled) if invoices else None
     made = await _documents(rng, invoices, scheduled)
-    await _issue_scheduled(scheduled, await settings_service.today())
+    await _catch_up(scheduled, await settings_service.today())
     if profiles:
         made["recurring profiles"] = profiles
         made["recurring invoices"] = await _recurring_invoices()
@@ -226,12 +226,15 @@ async def _script_clients(counts: dict[str, int]) -> int:
         await documents_service.issue(doc.id)
         counts["invoices"] = counts.get("invoices", 0) + 1
     return len(SCRIPT_CLIENTS)
-async def _issue_scheduled(scheduled: Scheduled, up_to: date) -> None:
-    """Issue what the other parts of the demo prepared for dates up to `up_to`, oldest first."""
+async def _catch_up(scheduled: Scheduled, up_to: date) -> None:
+    """Everything dated up to `up_to` in date order (numbers follow dates): the recurring profiles' periods
+    and what the other parts of the demo prepared (invoices from time, the dunning stories)."""
     scheduled.sort(key=lambda item: item[0])
     while scheduled and scheduled[0][0] <= up_to:
-        _, issue = scheduled.pop(0)
+        day, issue = scheduled.pop(0)
+        await recurring_service.run_due(day)
         await issue()
+    await recurring_service.run_due(up_to)
 
 
 async def _projects(rng: random.Random, scheduled: Scheduled) -> dict[str, int]:
@@ -280,8 +283,7 @@ async def _documents(rng: random.Random, invoices: int, scheduled: Scheduled) ->
         # Numbers follow dates: each invoice is dated no earlier than the one issued before it, and the
         # recurring profiles' invoices come in their place among the others.
         issue_date = latest = min(max(issue_date, latest), today)
-        await recurring_service.run_due(issue_date)
-        await _issue_scheduled(scheduled, issue_date)
+        await _catch_up(scheduled, issue_date)
         doc = await documents_service.create_document("invoice", {
             "client_id": client.id, "issue_date": issue_date.isoformat(), "terms_days": rng.choice([14, 30, 30, 45]),
             "lines": _lines(rng, items), "notes": "Thank you!" if rng.random() < 0.3 else "",
@@ -317,8 +319,7 @@ async def _documents(rng: random.Random, invoices: int, scheduled: Scheduled) ->
                 "unit_price": str((first.net / 4).quantize(first.net)), "taxes": list(first.taxes)}]})
             await documents_service.issue(credit.id)
             counts["credit notes"] += 1
-    await recurring_service.run_due(today)   # the retainers' periods up to today, before today's invoices
-    await _issue_scheduled(scheduled, today)
+    await _catch_up(scheduled, today)   # up to today, before today's invoices
     # The public authority's invoice: a zero-rated export, with its Leitweg-ID, ready as an XRechnung
     # (the document page offers it; KoSIT's rules pass it).
     authorities = [c for c in (await clients_service.list_clients(status="active", page=Page(1, 500))).items

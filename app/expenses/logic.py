@@ -450,12 +450,16 @@ def billed_price(net: Decimal, markup_percent: str, currency: str) -> Decimal:
 
 
 def billing_line(expense: Mapping[str, Any], vendor_name: str, net: Decimal) -> dict[str, Any]:
-    """The invoice line of a billable expense (quantity 1; the taxes are the user's to choose on the line)."""
+    """The invoice line of a billable expense (quantity 1). A cost passed on is a supply like the others:
+    the line starts with the expense's own tax codes (HST paid on a flight, HST charged on it), which the
+    user can change on the line; an untaxed line beside taxed ones would leave the invoice without its
+    e-invoice (EN 16931 BR-O-11)."""
     parts = [expense.get("description") or "Expense"]
     detail = ", ".join(p for p in (vendor_name, expense["expense_date"].isoformat()) if p)
     text = f"{parts[0]} ({detail})" if detail else parts[0]
     price = billed_price(net, expense.get("markup_percent") or "0", expense["currency"])
-    return {"description": text[:500], "quantity": "1", "unit_price": str(price), "taxes": []}
+    return {"description": text[:500], "quantity": "1", "unit_price": str(price),
+            "taxes": list(expense.get("tax_codes") or [])}
 
 
 def check_billable_to(expense: Mapping[str, Any], document: Mapping[str, Any]) -> None:

@@ -265,7 +265,8 @@ def test_profit_and_loss_and_tax_reports(api, ca, config):
     client = make_client(currency="CAD")
     invoice = api.post("/api/v1/invoices", json={"client_id": client.id, "issue_date": "2026-02-01", "lines": [
         {"description": "Work", "quantity": "1", "unit_price": "1000.00", "taxes": ["GST", "QST"]}]}).json()
-    api.post(f"/api/v1/invoices/{invoice['id']}/issue")
+    issued = api.post(f"/api/v1/invoices/{invoice['id']}/issue", json={"issue_date": "2026-02-01", "backdate": True})
+    assert issued.status_code == 200, issued.text
     api.post("/api/v1/expenses", json=expense_body(date="2026-02-10"))
     pnl = api.get("/api/v1/reports/profit-loss?from=2026-01-01&to=2026-03-31").json()
     assert (pnl["revenue"], pnl["expenses"], pnl["profit"], pnl["currency"]) == ("1000.00", "100.00", "900.00", "CAD")

@@ -137,6 +137,8 @@ def test_billing_state_and_line():
     expense = {"description": "Hotel", "expense_date": date(2026, 5, 4), "markup_percent": "12.5", "currency": "EUR"}
     assert logic.billing_line(expense, "Ibis", D("80.00")) == {
         "description": "Hotel (Ibis, 2026-05-04)", "quantity": "1", "unit_price": "90.00", "taxes": []}
+    taxed = {**expense, "tax_codes": ["HST"]}
+    assert logic.billing_line(taxed, "Ibis", D("80.00"))["taxes"] == ["HST"]   # taxed as it was paid
     assert logic.paid_on_for("unpaid", date(2026, 1, 2), date(2026, 1, 1)) is None
     assert logic.paid_on_for("card", None, date(2026, 1, 1)) == date(2026, 1, 1)
 
