@@ -2,8 +2,15 @@ import os
 
 from piccolo.conf.apps import AppConfig
 
-from app.projects.tables import (DefaultRate, Project, ProjectExpense, ProjectInvoice, ProjectTask, RunningTimer,
-                                 TimeEntry)
+from app.projects.tables import (
+                                 DefaultRate,
+                                 Project,
+                                 ProjectExpense,
+                                 ProjectInvoice,
+                                 ProjectTask,
+                                 RunningTimer,
+                                 TimeEntry,
+)
 
 APP_CONFIG = AppConfig(
     app_name="projects",
