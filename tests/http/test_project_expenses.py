@@ -117,6 +117,7 @@ def test_the_project_page_shows_adds_and_takes_off_expenses(api, browser, projec
     shown = browser.get(f"/projects/{pid}").text
     assert "Display case" in shown and "billable, unbilled" in shown and f'href="/expenses/{expense["id"]}"' in shown
     assert "Add an expense" not in shown   # nothing of the client's left to add
+    assert f'href="/projects/{pid}#expenses"' in browser.get(f"/expenses/{expense['id']}").text
     preview = browser.get(f"/projects/{pid}/invoice?from=2026-03-01&to=2026-03-31").text
     assert "plan-expenses" in preview and "Display case" in preview
     billed = browser.post(f"/projects/{pid}/invoice", data={"from": "2026-03-01", "to": "2026-03-31",
