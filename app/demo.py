@@ -206,6 +206,7 @@ async def fill(config: Config, *, clients: int = 40, invoices: int = 120, seed: 
         made["reminders"] = await send_reminders()
     if invoices:
         made.update(await expenses_demo.fill(config.attachments_dir, seed=seed))
+        made.update(await _project_expenses())
     if scripts:   # issued today, after the back-dated ones (numbers follow dates)
         made_clients += await _script_clients(made)
     made["emails"] = await mail_service.demo_outbox(
@@ -245,6 +246,13 @@ async def _projects(rng: random.Random, scheduled: Scheduled) -> dict[str, int]:
                if c.currency == "CAD"]
     return await projects_demo.fill(rng, projects_demo.pick_clients(clients), await settings_service.today(),
                                     scheduled)
+
+
+async def _project_expenses() -> dict[str, int]:
+    """A few of the demo's expenses on its projects (app/projects/demo.py)."""
+    from app.projects import demo as projects_demo
+
+    return await projects_demo.link_expenses(await settings_service.today())
 
 
 def _lines(rng: random.Random, items: list[dict[str, Any]]) -> list[dict[str, Any]]:

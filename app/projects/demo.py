@@ -10,6 +10,7 @@ from typing import Any
 
 from app.auth import service as auth_service
 from app.clients.records import ClientView
+from app.common.logic import Page
 from app.documents import service as documents_service
 from app.payments import service as payments_service
 from app.projects import service
@@ -123,3 +124,37 @@ async def fill(rng: random.Random, clients: list[ClientView], today: date, sched
 def pick_clients(clients: list[Any]) -> list[Any]:
     """Three active clients of the business's currency, the same ones each run."""
     return sorted(clients, key=lambda c: c.id)[:3]
+
+
+async def link_expenses(today: date) -> dict[str, int]:
+    """Expenses on the demo's projects (after the expenses demo ran): each project gets its client's
+    expenses, and the shop build two recent trips of the business's own, the newer one billable to the
+    client, so its time to invoice shows an expense next to the hours."""
+    from app.expenses import service as expenses_service
+    from app.projects.tables import ProjectExpense
+
+    projects = {p["code"]: p for p in await service.list_projects()}
+    if not projects or await ProjectExpense.count():
+        return {}   # no demo projects, or linked already by an earlier run
+    linked = 0
+    for summary in projects.values():
+        project = await service.get_project(summary["id"])
+        for expense in (await service.linkable_expenses(project))[:3]:
+            await service.set_expense_project(expense["id"], project["id"])
+            linked += 1
+    shop = projects.get("SHOP")
+    if shop is not None:
+        # This year only: the demo closes last year's books, and a closed expense is not changed.
+        since = max(today - timedelta(days=60), date(today.year, 1, 1))
+        recent = await expenses_service.list_expenses(date_from=since, status="recorded",
+                                                      q="", page=Page(1, 200))
+        trips = [e for e in recent.items if e["client"] is None and not e["billable"]
+                 and e["vendor_name"] in ("Petro-Canada", "VIA Rail Canada", "Café Olimpico")][:2]
+        for index, expense in enumerate(trips):
+            if index == 0 and expense["currency"] == "CAD":
+                await expenses_service.update_expense(expense["id"], {
+                    "billable": True, "client_id": shop["client"], "markup_percent": "0",
+                    "description": f"{expense['description']}, on-site visit for the shop build"})
+            await service.set_expense_project(expense["id"], shop["id"])
+            linked += 1
+    return {"expenses on projects": linked} if linked else {}

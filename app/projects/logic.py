@@ -154,6 +154,32 @@ def money(value_e4: int | None) -> Decimal | None:
     return None if value_e4 is None else e4_to_price(value_e4)
 
 
+def to_e4(amount: Decimal) -> int:
+    """An amount of money (at most 4 decimals, as every currency's minor units are) as 1/10,000."""
+    return price_to_e4(amount)
+
+
+# -- expenses on a project ----------------------------------------------------------------------
+
+def expense_link_problem(expense_client: int | None, expense_client_name: str | None,
+                         project_client: int) -> str | None:
+    """Why an expense may not go on a project: it is billable to another client. An expense without a
+    client is the business's own cost and may go on any project."""
+    if expense_client is not None and expense_client != project_client:
+        return (f"This expense is billable to {expense_client_name or 'another client'}: choose one of that "
+                "client's projects")
+    return None
+
+
+def expense_billable_on(expense: Mapping[str, Any], project: Mapping[str, Any], date_from: date,
+                        date_to: date) -> bool:
+    """Whether time to invoice bills this expense of the project for the period: billable to the project's
+    client, recorded (not an import still to check), on no invoice, in the project's currency, in the period."""
+    return (bool(expense["billable"]) and expense["status"] == "recorded" and expense["billed_state"] == "unbilled"
+            and expense["client"] == project["client"] and expense["currency"] == project["currency"]
+            and date_from <= expense["expense_date"] <= date_to)
+
+
 @dataclass(frozen=True)
 class Budget:
     used: int

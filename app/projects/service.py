@@ -12,7 +12,7 @@ Choices the issue leaves open (documented in README.md and docs/api):
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 from decimal import Decimal
 from typing import Any
@@ -27,6 +27,7 @@ from app.common.logic import (
     FieldError,
     Forbidden,
     NotFound,
+    Page,
     ValidationFailed,
     csv_bytes,
     period_problems,
@@ -36,8 +37,17 @@ from app.db.columns import column_values
 from app.db.engine import write_transaction
 from app.documents import service as documents_service
 from app.documents.records import DocumentView
+from app.expenses import service as expenses_service
 from app.projects import logic
-from app.projects.tables import DefaultRate, Project, ProjectInvoice, ProjectTask, RunningTimer, TimeEntry
+from app.projects.tables import (
+    DefaultRate,
+    Project,
+    ProjectExpense,
+    ProjectInvoice,
+    ProjectTask,
+    RunningTimer,
+    TimeEntry,
+)
 from app.settings import service as settings_service
 from app.taxes import service as taxes_service
 
@@ -712,6 +722,8 @@ class InvoicePlan:
     entry_ids: list[int]
     fixed_amount_e4: int | None   # a fixed-price project: what the invoice bills instead of hours
     percent: Decimal | None
+    # The project's unbilled billable expenses of the period (expense views), billed as lines of their own.
+    expenses: list[dict[str, Any]] = field(default_factory=list)
 
     @property
     def minutes(self) -> int:
@@ -725,8 +737,9 @@ class InvoicePlan:
 
 
 async def plan_invoice(project_id: int, date_from: Any, date_to: Any, group_by: Any = "task",
-                       percent: Any = None) -> InvoicePlan:
-    """What billing the project's period would put on the invoice (the page's preview, the invoice's lines)."""
+                       percent: Any = None, *, include_expenses: bool = True) -> InvoicePlan:
+    """What billing the project's period would put on the invoice (the page's preview, the invoice's lines):
+    its hours (or fixed price) and, unless told not to, its unbilled billable expenses of the period."""
     start, end = _period(date_from, date_to)
     grouping = logic.parse_group_by(group_by)
     project = await get_project(project_id)
@@ -740,7 +753,8 @@ async def plan_invoice(project_id: int, date_from: Any, date_to: Any, group_by: 
     if project["fixed_price_e4"] is not None:
         share = logic.parse_percent(percent)
         fixed = logic.fixed_price_part(project["fixed_price_e4"], share)
-    return InvoicePlan(project, start, end, grouping, lines, ids, fixed, share)
+    expenses = await billable_expenses(project, start, end) if include_expenses else []
+    return InvoicePlan(project, start, end, grouping, lines, ids, fixed, share, expenses)
 
 
 def _document_lines(plan: InvoicePlan) -> list[dict[str, Any]]:
@@ -780,17 +794,24 @@ async def _bill(plans: Sequence[InvoicePlan], *, issue_date: date | None, actor:
             project=plan.project["id"], document=document.id,
             kind="fixed" if plan.fixed_amount_e4 is not None else "hours", minutes=plan.minutes,
             amount_e4=plan.amount_e4, created_at=_now()))
+    expense_ids = [expense["id"] for plan in plans for expense in plan.expenses]
+    if expense_ids:
+        # The expenses domain makes their lines and marks them as on this draft (deleting it frees them).
+        await expenses_service.add_to_invoice(document.id, expense_ids, actor=actor)
+        return await documents_service.get_document(document.id)
     return document
 
 
 async def invoice_time(project_id: int, date_from: Any, date_to: Any, group_by: Any = "task", *,
-                       percent: Any = None, issue_date: date | None = None, actor: int | None = None) -> DocumentView:
-    """Make a draft invoice of the project's unbilled billable time in the period (or its fixed price),
-    and mark the entries as on it; all in one transaction."""
+                       percent: Any = None, include_expenses: bool = True, issue_date: date | None = None,
+                       actor: int | None = None) -> DocumentView:
+    """Make a draft invoice of the project's unbilled billable time in the period (or its fixed price) and
+    its billable expenses of the period, and mark the entries and expenses as on it; all in one transaction."""
     async with write_transaction():
-        plan = await plan_invoice(project_id, date_from, date_to, group_by, percent)
-        if plan.fixed_amount_e4 is None and not plan.lines:
-            raise ValidationFailed([FieldError("from", "No unbilled billable time in this period")])
+        plan = await plan_invoice(project_id, date_from, date_to, group_by, percent,
+                                  include_expenses=include_expenses)
+        if plan.fixed_amount_e4 is None and not plan.lines and not plan.expenses:
+            raise ValidationFailed([FieldError("from", "No unbilled billable time or expenses in this period")])
         if plan.fixed_amount_e4 is not None and plan.fixed_amount_e4 <= 0:
             raise ValidationFailed([FieldError("percent", "The fixed price is zero")])
         return await _bill([plan], issue_date=issue_date, actor=actor)
@@ -799,9 +820,9 @@ async def invoice_time(project_id: int, date_from: Any, date_to: Any, group_by: 
 async def plan_client_invoice(client_id: int, date_from: Any, date_to: Any, group_by: Any = "task"
                               ) -> list[InvoicePlan]:
     """Billing a client's time: a plan per hourly project with unbilled billable time in the period.
-    Fixed-price projects bill their price from their own page."""
+    Fixed-price projects bill their price, and projects their expenses, from their own page."""
     await clients_service.get_client(client_id)
-    plans = [await plan_invoice(project["id"], date_from, date_to, group_by)
+    plans = [await plan_invoice(project["id"], date_from, date_to, group_by, include_expenses=False)
              for project in await list_projects(client_id=client_id) if project["fixed_price_e4"] is None]
     return [plan for plan in plans if plan.lines]
 
@@ -815,6 +836,61 @@ async def invoice_client_time(client_id: int, date_from: Any, date_to: Any, grou
             raise ValidationFailed([FieldError("from", "No unbilled billable time on this client's hourly projects "
                                                        "in this period")])
         return await _bill(plans, issue_date=None, actor=actor)
+
+
+# -- expenses on a project -----------------------------------------------------------------------
+
+async def set_expense_project(expense_id: int, project_id: int | None) -> int | None:
+    """Put an expense on a project (None: on none). An expense billable to a client goes only on that
+    client's projects; one without a client goes on any. Answers the project now linked."""
+    async with write_transaction():
+        expense = await expenses_service.get_expense(expense_id)
+        if project_id is None:
+            await ProjectExpense.delete().where(ProjectExpense.expense == expense_id)
+            return None
+        project = await Project.select(Project.id, Project.client, Project.client.name.as_alias("client_name")).where(
+            Project.id == project_id).first() if storable_id(project_id) else None
+        if project is None:
+            raise ValidationFailed([FieldError("project_id", f"There is no project {project_id}")])
+        problem = logic.expense_link_problem(expense["client"], expense["client_name"], project["client"])
+        if problem:
+            raise ValidationFailed([FieldError("project_id", problem)])
+        current = await ProjectExpense.select(ProjectExpense.project).where(ProjectExpense.expense == expense_id).first()
+        if current is not None and current["project"] == project_id:
+            return project_id
+        await ProjectExpense.delete().where(ProjectExpense.expense == expense_id)
+        await ProjectExpense.insert(ProjectExpense(project=project_id, expense=expense_id, created_at=_now()))
+        return project_id
+
+
+async def projects_of_expenses(expense_ids: Sequence[int]) -> dict[int, int]:
+    """The project of each expense that has one, by expense id."""
+    if not expense_ids:
+        return {}
+    rows = await ProjectExpense.select(ProjectExpense.expense, ProjectExpense.project).where(
+        ProjectExpense.expense.is_in(list(expense_ids)))
+    return {row["expense"]: row["project"] for row in rows}
+
+
+async def project_expenses(project_id: int) -> list[dict[str, Any]]:
+    """The expenses on a project (as the expenses domain shows them), newest first."""
+    rows = await ProjectExpense.select(ProjectExpense.expense).where(ProjectExpense.project == project_id)
+    expenses = [await expenses_service.get_expense(row["expense"]) for row in rows]
+    return sorted(expenses, key=lambda e: (e["expense_date"], e["id"]), reverse=True)
+
+
+async def linkable_expenses(project: Mapping[str, Any]) -> list[dict[str, Any]]:
+    """The project's client's expenses on no project yet (what "Add an expense" offers)."""
+    result = await expenses_service.list_expenses(client_id=project["client"], page=Page(1, 500))
+    linked = await projects_of_expenses([e["id"] for e in result.items])
+    return [e for e in result.items if e["id"] not in linked]
+
+
+async def billable_expenses(project: Mapping[str, Any], date_from: date, date_to: date) -> list[dict[str, Any]]:
+    """The project's expenses time to invoice bills: billable to its client, recorded, not on an invoice,
+    in its currency, dated in the period."""
+    return [e for e in await project_expenses(project["id"])
+            if logic.expense_billable_on(e, project, date_from, date_to)]
 
 
 # -- summaries and reports ------------------------------------------------------------------------
@@ -840,13 +916,21 @@ async def project_summary(project_id: int) -> dict[str, Any]:
     billables, _ = await _billables(project, date(1900, 1, 1), date(2200, 12, 31))
     unbilled_value = sum(logic.amount_e4(logic.round_minutes(b.minutes, project["rounding_minutes"]), b.rate_e4)
                          for b in billables)
+    expenses = await project_expenses(project_id)
+    # Expenses count in the project's currency (one in another currency is listed, not summed).
+    same = [e for e in expenses if e["currency"] == project["currency"]]
+    expenses_total_e4 = sum(logic.to_e4(e["total"]) for e in same)
+    expenses_net_e4 = sum(logic.to_e4(e["net"]) for e in same)
     return {
         "project": project,
         "logged": sums["logged"], "billable": sums["billable"], "non_billable": sums["logged"] - sums["billable"],
         "billed": sums["billed"], "on_drafts": sums["on_drafts"], "unbilled": sums["unbilled"],
         "billed_e4": billed_e4, "drafts_e4": draft_e4, "unbilled_e4": unbilled_value,
         "hours_budget": logic.budget_state(sums["logged"], project["budget_minutes"]),
-        "money_budget": logic.budget_state(billed_e4 + draft_e4 + unbilled_value, project["budget_amount_e4"]),
+        "expenses": expenses, "expenses_total_e4": expenses_total_e4, "expenses_net_e4": expenses_net_e4,
+        # Money used: the time billed, on drafts and unbilled, plus what was spent on the project (net).
+        "money_budget": logic.budget_state(billed_e4 + draft_e4 + unbilled_value + expenses_net_e4,
+                                           project["budget_amount_e4"]),
         "invoices": await ProjectInvoice.select(
             ProjectInvoice.document, ProjectInvoice.kind, ProjectInvoice.minutes, ProjectInvoice.amount_e4,
             ProjectInvoice.document.number.as_alias("number"), ProjectInvoice.document.status.as_alias("status"),

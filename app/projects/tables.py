@@ -6,6 +6,7 @@ from app.auth.tables import User
 from app.clients.tables import Client
 from app.db.engine import DB
 from app.documents.tables import Document
+from app.expenses.tables import Expense
 
 
 class Project(Table, db=DB, tablename="project"):
@@ -92,6 +93,16 @@ class ProjectInvoice(Table, db=DB, tablename="project_invoice"):
     created_at = Timestamptz()
 
 
+class ProjectExpense(Table, db=DB, tablename="project_expense"):
+    """An expense spent on a project (at most one project per expense). The link lives here, not as a
+    column of `expense`: projects know expenses, expenses know nothing of projects."""
+
+    id: Serial  # the primary key Piccolo adds; declared for the type checker
+    project = ForeignKey(references=Project, on_delete=OnDelete.cascade, index=True)
+    expense = ForeignKey(references=Expense, on_delete=OnDelete.cascade, unique=True)
+    created_at = Timestamptz()
+
+
 # Every change is recorded in the audit trail, in the writing transaction (app.audit; a hand-written
 # migration creates the triggers). Tasks, entries, timers and invoices belong to their project's history.
 EXTRA_SQL = {
@@ -101,4 +112,5 @@ EXTRA_SQL = {
     **audited(TimeEntry, parent=("project", "project")),
     **audited(RunningTimer, parent=("project", "project")),
     **audited(ProjectInvoice, parent=("project", "project")),
+    **audited(ProjectExpense, parent=("project", "project")),
 }

@@ -25,6 +25,17 @@ async def _entry(w: Any) -> tuple[int, dict[str, Any]]:
     return owner["id"], entry
 
 
+async def _project_and_expense(w: Any) -> tuple[dict[str, Any], dict[str, Any]]:
+    from app.expenses import service as expenses_service
+    from app.taxes import service as taxes_service
+
+    project = await _project(w)
+    await taxes_service.apply_preset("canada")
+    expense = await expenses_service.create_expense({"date": "2026-03-01", "category": "office", "net": "10.00",
+                                                     "currency": "CAD", "taxes": ["GST"]})
+    return project, expense
+
+
 async def _timer(w: Any) -> int:
     owner = await w.owner()
     project = await _project(w)
@@ -71,6 +82,8 @@ def scenarios() -> dict[str, tuple[Callable[[Any], Awaitable[Call]], str | None]
         "app.projects.service.keep_timer": (after(_timer, lambda w, user: p.keep_timer(user)), "update"),
         "app.projects.service.invoice_time": (after(_entry, lambda w, made: p.invoice_time(
             made[1]["project"], "2026-11-01", "2026-11-30", "entry")), "create"),
+        "app.projects.service.set_expense_project": (after(_project_and_expense, lambda w, made: p.set_expense_project(
+            made[1]["id"], made[0]["id"])), "create"),
         "app.projects.service.invoice_client_time": (after(_entry, lambda w, made: p.invoice_client_time(
             made[1]["client_id"], "2026-11-01", "2026-11-30", "period")), "create"),
     }

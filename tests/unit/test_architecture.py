@@ -31,8 +31,9 @@ DOMAIN_ORDER = [
     "background",
     "settings", "auth", "taxes", "clients", "catalog",
     "ledger", "documents", "payments", "receivables",
-    "projects",     # projects and time: bill hours as invoices (issue 19)
-    "render", "mail", "recurring", "reminders", "batch", "reports", "expenses", "exports", "integrity",
+    "render", "mail", "recurring", "reminders", "batch", "reports", "expenses",
+    "projects",     # projects and time: bill hours (and the project's expenses) as invoices (issue 19)
+    "exports", "integrity",
     "schema",       # app/db/{migrate,lifecycle,piccolo_conf}: they know every domain's tables
     "backup", "demo",
     "web",          # everything HTTP

@@ -96,3 +96,25 @@ def test_line_dates_follow_the_clients_language():
     assert logic.describe_day(date(2026, 8, 3), "fr") == "3 août 2026"
     assert logic.describe_span(date(2026, 11, 2), date(2026, 11, 20), "de") == "2–20 Nov. 2026"
     assert logic.describe_day(date(2026, 8, 3), "xx-nonsense") == "3 Aug 2026"
+
+
+def test_an_expense_goes_on_its_clients_projects_or_without_a_client_on_any():
+    assert logic.expense_link_problem(None, None, 7) is None
+    assert logic.expense_link_problem(7, "Maple Bakery", 7) is None
+    problem = logic.expense_link_problem(8, "Harbour Cafe", 7)
+    assert problem is not None and "Harbour Cafe" in problem
+
+
+def test_time_to_invoice_bills_only_the_projects_unbilled_billable_expenses_of_the_period():
+    project = {"client": 7, "currency": "CAD"}
+    expense = {"billable": True, "status": "recorded", "billed_state": "unbilled", "client": 7, "currency": "CAD",
+               "expense_date": date(2026, 3, 10)}
+    march = (date(2026, 3, 1), date(2026, 3, 31))
+    assert logic.expense_billable_on(expense, project, *march)
+    for change in ({"billable": False}, {"status": "draft"}, {"billed_state": "on_draft"}, {"billed_state": "billed"},
+                   {"client": None}, {"client": 8}, {"currency": "EUR"}, {"expense_date": date(2026, 4, 1)}):
+        assert not logic.expense_billable_on({**expense, **change}, project, *march), change
+
+
+def test_to_e4_is_exact():
+    assert logic.to_e4(Decimal("110.00")) == 1_100_000 and logic.to_e4(Decimal("0.001")) == 10

@@ -16,7 +16,9 @@ from msgspec import UNSET, UnsetType
 
 from app.common.logic import FieldError, ValidationFailed
 from app.config import Config
+from app.db.engine import write_transaction
 from app.expenses import reports, service
+from app.projects import service as projects_service
 from app.web.api.base import Body
 from app.web.responses import actor_id, download, download_file, iso, list_json, page_params
 from app.web.security import OWNER_ONLY
@@ -82,6 +84,7 @@ class ExpenseIn(Body, omit_defaults=True):
     billable: bool | UnsetType = UNSET
     client_id: int | UnsetType | None = UNSET
     markup_percent: Decimal | UnsetType = UNSET
+    project_id: int | UnsetType | None = UNSET   # the project it was spent on (app.projects keeps the link)
 
 
 class ReceiptOut(msgspec.Struct):
@@ -126,6 +129,7 @@ class ExpenseOut(msgspec.Struct):
     receipts: list[ReceiptOut]
     created_at: str
     updated_at: str
+    project_id: int | None = None
 
 
 class ExpenseList(msgspec.Struct):
@@ -154,8 +158,8 @@ def category_out(row: dict[str, Any]) -> CategoryOut:
                        active=bool(row["active"]))
 
 
-def expense_out(e: dict[str, Any]) -> ExpenseOut:
-    return ExpenseOut(
+def expense_out(e: dict[str, Any], project_id: int | None = None) -> ExpenseOut:
+    return ExpenseOut(project_id=project_id,
         id=e["id"], status=e["status"], date=e["date"].isoformat(), vendor_id=e["vendor"], vendor_name=e["vendor_name"],
         category=e["category"], splits=[{"category": s["category"], "net": str(s["net"])} for s in e["splits"]],
         description=e["description"], currency=e["currency"], net=str(e["net"]), taxes=e["tax_codes"],
@@ -244,24 +248,44 @@ async def api_expenses(date_from: date | None = QueryParameter(name="from", defa
     result = await service.list_expenses(date_from=date_from, date_to=date_to, vendor_id=vendor_id, category=category,
                                          client_id=client_id, billable=billable, billed=billed, status=status, q=q,
                                          page=page_params(page_number, per_page))
-    return ExpenseList(**list_json(result, [expense_out(e) for e in result.items]))
+    projects = await projects_service.projects_of_expenses([e["id"] for e in result.items])
+    return ExpenseList(**list_json(result, [expense_out(e, projects.get(e["id"])) for e in result.items]))
+
+
+async def _expense_answer(expense: dict[str, Any]) -> ExpenseOut:
+    projects = await projects_service.projects_of_expenses([expense["id"]])
+    return expense_out(expense, projects.get(expense["id"]))
+
+
+async def _write_expense(expense_id: int | None, data: ExpenseIn) -> ExpenseOut:
+    """Create or change an expense and, when `project_id` is given, its project: one transaction, so a
+    refused project writes nothing (the expense's domain knows nothing of projects; they know expenses)."""
+    values = _given(data)
+    project_given = "project_id" in values
+    project_id = values.pop("project_id", None)
+    async with write_transaction():
+        expense = (await service.create_expense(values) if expense_id is None
+                   else await service.update_expense(expense_id, values))
+        if project_given:
+            await projects_service.set_expense_project(expense["id"], project_id)
+        return await _expense_answer(expense)
 
 
 @post("/api/v1/expenses", tags=["expenses"])
 async def api_expense_create(data: ExpenseIn) -> ExpenseOut:
     """Money as decimal strings; `taxes` are computed from `net` like a document line unless `tax_amounts`
-    gives them as printed on the receipt."""
-    return expense_out(await service.create_expense(_given(data)))
+    gives them as printed on the receipt. `project_id` puts it on a project of its client."""
+    return await _write_expense(None, data)
 
 
 @get("/api/v1/expenses/{expense_id:int}", tags=["expenses"])
 async def api_expense(expense_id: int) -> ExpenseOut:
-    return expense_out(await service.get_expense(expense_id))
+    return await _expense_answer(await service.get_expense(expense_id))
 
 
 @patch("/api/v1/expenses/{expense_id:int}", tags=["expenses"])
 async def api_expense_update(expense_id: int, data: ExpenseIn) -> ExpenseOut:
-    return expense_out(await service.update_expense(expense_id, _given(data)))
+    return await _write_expense(expense_id, data)
 
 
 @delete("/api/v1/expenses/{expense_id:int}", tags=["expenses"], opt=OWNER_ONLY)
@@ -272,7 +296,7 @@ async def api_expense_delete(expense_id: int, config: Config) -> None:
 @post("/api/v1/expenses/{expense_id:int}/record", tags=["expenses"], status_code=200)
 async def api_expense_record(expense_id: int) -> ExpenseOut:
     """An imported draft, checked, becomes a recorded expense (the reports count it)."""
-    return expense_out(await service.record_expense(expense_id))
+    return await _expense_answer(await service.record_expense(expense_id))
 
 
 @post("/api/v1/expenses/{expense_id:int}/receipts", tags=["expenses"], status_code=201,
@@ -280,7 +304,7 @@ async def api_expense_record(expense_id: int) -> ExpenseOut:
 async def api_receipt_add(request: Request, expense_id: int, config: Config) -> ExpenseOut:
     """Multipart `file`: a PDF, PNG or JPEG of at most 20 MB (HEIC is refused: export it as JPEG)."""
     content, filename = await _upload(request)
-    return expense_out(await service.add_receipt(config.attachments_dir, expense_id, content, filename))
+    return await _expense_answer(await service.add_receipt(config.attachments_dir, expense_id, content, filename))
 
 
 @get("/api/v1/expenses/{expense_id:int}/receipts/{n:int}", tags=["expenses"])
@@ -291,7 +315,7 @@ async def api_receipt(expense_id: int, n: int, config: Config) -> Response:
 
 @delete("/api/v1/expenses/{expense_id:int}/receipts/{n:int}", tags=["expenses"], status_code=200)
 async def api_receipt_delete(expense_id: int, n: int, config: Config) -> ExpenseOut:
-    return expense_out(await service.remove_receipt(config.attachments_dir, expense_id, n))
+    return await _expense_answer(await service.remove_receipt(config.attachments_dir, expense_id, n))
 
 
 @post("/api/v1/expenses/import", tags=["expenses"], status_code=201, request_max_body_size=UPLOAD_LIMIT)
@@ -304,7 +328,9 @@ async def api_expense_import(request: Request, config: Config) -> ExpenseOut:
 
 @get("/api/v1/clients/{client_id:int}/unbilled-expenses", tags=["expenses"])
 async def api_unbilled(client_id: int) -> list[ExpenseOut]:
-    return [expense_out(e) for e in await service.unbilled_for(client_id)]
+    expenses = await service.unbilled_for(client_id)
+    projects = await projects_service.projects_of_expenses([e["id"] for e in expenses])
+    return [expense_out(e, projects.get(e["id"])) for e in expenses]
 
 
 @post("/api/v1/documents/{document_id:int}/expenses", tags=["expenses"], status_code=200)
@@ -316,7 +342,7 @@ async def api_bill_expenses(request: Request, document_id: int, data: AddExpense
 
 @post("/api/v1/expenses/{expense_id:int}/release", tags=["expenses"], status_code=200)
 async def api_expense_release(expense_id: int) -> ExpenseOut:
-    return expense_out(await service.release(expense_id))
+    return await _expense_answer(await service.release(expense_id))
 
 
 @get("/api/v1/books", tags=["expenses"])

@@ -85,6 +85,8 @@ class SummaryOut(msgspec.Struct):
     budget_amount: str | None
     budget_amount_used_percent: int | None
     warnings: list[str]
+    expenses_total: str = "0.00"   # the project's expenses in its currency, taxes included
+    expenses_count: int = 0
 
 
 class EntryOut(msgspec.Struct):
@@ -151,6 +153,7 @@ class InvoiceIn(Body, kw_only=True):
     date_to: str = msgspec.field(name="to")
     group_by: str = "task"
     percent: Decimal | None = None   # a fixed-price project: the share of its price billed (100 by default)
+    include_expenses: bool = True    # also bill the project's unbilled billable expenses of the period
 
 
 def _money(value: int | None) -> str | None:
@@ -241,13 +244,15 @@ async def api_project_summary(project_id: int) -> SummaryOut:
         billed_amount=str(logic.money(summary["billed_e4"])), draft_amount=str(logic.money(summary["drafts_e4"])),
         unbilled_amount=str(logic.money(summary["unbilled_e4"])), budget_minutes=hours.budget,
         budget_minutes_used_percent=hours.percent, budget_amount=_money(money.budget),
-        budget_amount_used_percent=money.percent, warnings=warnings)
+        budget_amount_used_percent=money.percent, warnings=warnings,
+        expenses_total=str(logic.money(summary["expenses_total_e4"])), expenses_count=len(summary["expenses"]))
 
 
 @post("/api/v1/projects/{project_id:int}/invoice", tags=["projects"], status_code=201)
 async def api_project_invoice(request: Request, project_id: int, data: InvoiceIn) -> Any:
     document = await service.invoice_time(_project_ref(project_id), data.date_from, data.date_to, data.group_by,
-                                          percent=data.percent, actor=actor_id(request))
+                                          percent=data.percent, include_expenses=data.include_expenses,
+                                          actor=actor_id(request))
     return document_out(document)
 
 

@@ -16,6 +16,7 @@ from app.clients import service as clients_service
 from app.common.logic import Conflict, FieldError, Page, ValidationFailed, optional_day
 from app.config import Config
 from app.expenses import logic, pnl, reports, service, taxreturn
+from app.projects import service as projects_service
 from app.settings import service as settings_service
 from app.taxes import service as taxes_service
 from app.web.responses import actor_id, download_file, form_data, page, page_params, redirect
@@ -170,8 +171,11 @@ async def expense_create_form(request: Request) -> Response:
 async def expense_page(request: Request, expense_id: int) -> Template:
     expense = await service.get_expense(expense_id)
     closed = await service.closed_up_to()
+    project_id = (await projects_service.projects_of_expenses([expense_id])).get(expense_id)
+    project = await projects_service.get_project(project_id) if project_id is not None else None
     return page(request, "expenses/detail.html", section="expenses", title=f"Expense {expense_id}", expense=expense,
-                frozen=closed is not None and expense["date"] <= closed, closed_up_to=closed, **await _choices())
+                frozen=closed is not None and expense["date"] <= closed, closed_up_to=closed, project=project,
+                **await _choices())
 
 
 @get("/expenses/{expense_id:int}/edit")

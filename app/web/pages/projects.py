@@ -116,6 +116,7 @@ async def project_page(request: Request, project_id: int) -> Template:
     entries = await service.list_entries(service.EntryFilter(project_id=project_id, limit=15))
     return page(request, "projects/detail.html", section="projects", title=project["name"], summary=summary,
                 project=project, entries=entries, hm=logic.format_minutes, money=logic.money,
+                linkable=await service.linkable_expenses(project),
                 statuses=logic.STATUS_LABELS, groupings=logic.GROUPING_LABELS,
                 period={"from": today.replace(day=1).isoformat(), "to": today.isoformat()})
 
@@ -162,6 +163,29 @@ async def task_delete_form(request: Request, project_id: int, task_id: int) -> R
                     "on it).", request=request)
 
 
+@post("/projects/{project_id:int}/expenses")
+async def expense_link_form(request: Request, project_id: int) -> Response:
+    """"Add an expense": put one of the client's expenses on the project."""
+    data = await form_data(request)
+    back = f"/projects/{project_id}#expenses"
+    try:
+        expense_id = int(data.get("expense_id") or "")
+        await service.set_expense_project(expense_id, project_id)
+    except ValueError:
+        return redirect(back, flash="Expense not added: choose an expense.", request=request)
+    except ValidationFailed as failed:
+        return redirect(back, flash="Expense not added: " + "; ".join(e.message for e in failed.errors),
+                        request=request)
+    return redirect(back, flash="The expense is on the project.", request=request)
+
+
+@post("/projects/{project_id:int}/expenses/{expense_id:int}/remove")
+async def expense_unlink_form(request: Request, project_id: int, expense_id: int) -> Response:
+    await service.set_expense_project(expense_id, None)
+    return redirect(f"/projects/{project_id}#expenses", flash="The expense is off the project (it is kept).",
+                    request=request)
+
+
 @post("/projects/rates")
 async def rates_form(request: Request) -> Response:
     data = await form_data(request)
@@ -203,13 +227,15 @@ async def invoice_create_form(request: Request, project_id: int) -> Response:
             f"&group_by={data.get('group_by', '')}&percent={data.get('percent', '')}")
     try:
         document = await service.invoice_time(project_id, data.get("from"), data.get("to"), data.get("group_by"),
-                                              percent=data.get("percent"), actor=actor_id(request))
+                                              percent=data.get("percent"),
+                                              include_expenses=not data.get("leave_expenses"),
+                                              actor=actor_id(request))
     except (ValidationFailed, Conflict) as failed:
         message = ("; ".join(e.message for e in failed.errors) if isinstance(failed, ValidationFailed)
                    else failed.detail)
         return redirect(back, flash=f"No invoice made: {message}", request=request)
-    return redirect(f"/documents/{document.id}", flash="The draft invoice is made from the time; its entries are "
-                    "marked as billed on it (delete the draft to free them).", request=request)
+    return redirect(f"/documents/{document.id}", flash="The draft invoice is made from the time (and the billable "
+                    "expenses); they are marked as billed on it (delete the draft to free them).", request=request)
 
 
 @get("/projects/bill")
@@ -485,7 +511,8 @@ async def report_csv(date_from: str = QueryParameter(name="from", default=""),
 
 
 ROUTES = [projects_page, project_new_page, project_create_form, project_page, project_edit_page, project_edit_form,
-          project_delete_form, task_add_form, task_delete_form, rates_form, invoice_preview_page, invoice_create_form,
+          project_delete_form, task_add_form, task_delete_form, expense_link_form, expense_unlink_form, rates_form,
+          invoice_preview_page, invoice_create_form,
           client_bill_page, client_bill_form,
           entries_page, entry_create_form, entry_edit_page, entry_edit_form, entry_delete_form, timesheet_page,
           timesheet_form, timer_start_form, timer_stop_form, timer_discard_form, timer_edit_form, timer_keep_form,
