@@ -21,8 +21,10 @@ from tests.http.live_server import REPO, Server, start_server
 TODAY = "2027-04-10"
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture
 def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
+    """A server of its own per test: numbers follow dates, so one test's invoices of March 2027 would turn
+    another's catch-up of January into drafts (dated before the series' latest)."""
     with pytest.MonkeyPatch.context() as patch:
         patch.setenv(TEST_TODAY_ENV, TODAY)   # the server, and the commands started below, live on this day
         yield from start_server(tmp_path_factory.mktemp("recurring"))
