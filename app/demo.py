@@ -285,6 +285,9 @@ async def _documents(rng: random.Random, invoices: int, scheduled: Scheduled) ->
     today = await settings_service.today()
     counts = {"invoices": 0, "payments": 0, "credit notes": 0, "quotes": 0}
     latest = max([today - timedelta(days=430), *await _issued_up_to("invoice", today)])
+    # Credit notes are dated a little after their invoice, in their own series' order: a demo whose credit
+    # notes all carried today's date would show this month's revenue below zero.
+    credited = max([today - timedelta(days=430), *await _issued_up_to("credit_note", today)])
     for index in range(invoices):
         client = rng.choice(clients)
         issue_date = today - timedelta(days=int(420 * (1 - index / max(1, invoices))) + rng.randint(0, 3))
@@ -303,7 +306,9 @@ async def _documents(rng: random.Random, invoices: int, scheduled: Scheduled) ->
         fate = rng.random()
         age = (today - issue_date).days
         if fate < 0.04:
-            await documents_service.cancel(doc.id, "Issued to the wrong client")
+            credited = max(credited, min(today, issue_date + timedelta(days=2)))
+            await documents_service.cancel(doc.id, "Issued to the wrong client", issue_date=credited,
+                                           backdate=credited < today)
             continue
         if rng.random() < 0.5:
             await documents_service.mark_sent([doc.id])
@@ -325,7 +330,8 @@ async def _documents(rng: random.Random, invoices: int, scheduled: Scheduled) ->
             await documents_service.update_draft(credit.id, {"lines": [{
                 "description": f"Goodwill credit: {first.description}", "quantity": "1",
                 "unit_price": str((first.net / 4).quantize(first.net)), "taxes": list(first.taxes)}]})
-            await documents_service.issue(credit.id)
+            credited = max(credited, min(today, issue_date + timedelta(days=14)))
+            await documents_service.issue(credit.id, issue_date=credited, backdate=credited < today)
             counts["credit notes"] += 1
     await _catch_up(scheduled, today)   # up to today, before today's invoices
     # The public authority's invoice: a zero-rated export, with its Leitweg-ID, ready as an XRechnung

@@ -694,8 +694,10 @@ async def _copy_lines(source_id: int, currency: str) -> list[dict[str, Any]]:
     return [LineView.from_row(row, currency).as_input() for row in await _lines(source_id)]
 
 
-async def cancel(document_id: int, reason: str, *, actor: int | None = None) -> DocumentView:
-    """Void an issued invoice: a credit note for its full amount is issued in the same transaction."""
+async def cancel(document_id: int, reason: str, *, actor: int | None = None, issue_date: date | None = None,
+                 backdate: bool = False) -> DocumentView:
+    """Void an issued invoice: a credit note for its full amount is issued in the same transaction, dated
+    today, or `issue_date` when `backdate` says the earlier date is meant (numbers follow dates)."""
     reason = (reason or "").strip()
     if not reason:
         raise ValidationFailed([FieldError("reason", "Say why the invoice is cancelled (it is kept on record)")])
@@ -711,9 +713,10 @@ async def cancel(document_id: int, reason: str, *, actor: int | None = None) -> 
                                from_minor(invoice["credited_minor"], invoice["currency"]))
         credit = await create_document(CREDIT_NOTE, {
             "client_id": invoice["client"], "currency": invoice["currency"], "invoice_id": invoice["id"],
-            "issue_date": (await today()).isoformat(), "lines": await _copy_lines(invoice["id"], invoice["currency"]),
+            "issue_date": (issue_date or await today()).isoformat(),
+            "lines": await _copy_lines(invoice["id"], invoice["currency"]),
             "discount_percent": invoice["discount_percent"],
-            "notes": f"Cancels invoice {invoice['number']}: {reason}",
+            "notes": f"Cancels invoice {invoice['number']}: {reason}", "confirm_date": backdate,
         }, actor=actor)
         if to_minor(credit.subtotal, credit.currency) != invoice["subtotal_minor"]:
             raise Conflict("The invoice's lines cannot be credited as they are; credit it by hand instead.")
@@ -723,7 +726,8 @@ async def cancel(document_id: int, reason: str, *, actor: int | None = None) -> 
                                Document.total_minor: invoice["total_minor"],
                                Document.taxes_json: invoice["taxes_json"]}).where(Document.id == credit.id)
         # A cancellation must always be possible: the e-invoice rules were checked when the invoice was issued.
-        await _issue_in_transaction(credit.id, actor, ledger_kind="cancellation", einvoice_rules=False)
+        await _issue_in_transaction(credit.id, actor, ledger_kind="cancellation", einvoice_rules=False,
+                                    issue_date=issue_date, backdate=backdate)
         await Document.update({Document.status: "cancelled", Document.cancelled_at: _now(),
                                Document.cancel_reason: reason}).where(Document.id == invoice["id"])
         await _event(invoice["id"], "cancelled", reason, actor)
