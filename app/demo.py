@@ -227,6 +227,8 @@ async def _script_clients(counts: dict[str, int]) -> int:
         await documents_service.issue(doc.id)
         counts["invoices"] = counts.get("invoices", 0) + 1
     return len(SCRIPT_CLIENTS)
+
+
 async def _catch_up(scheduled: Scheduled, up_to: date) -> None:
     """Everything dated up to `up_to` in date order (numbers follow dates): the recurring profiles' periods
     and what the other parts of the demo prepared (invoices from time, the dunning stories)."""
