@@ -9,7 +9,7 @@ import logging
 import re
 import sqlite3
 import unicodedata
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Mapping
 from datetime import date, datetime
 from pathlib import Path
 from typing import Any
@@ -33,8 +33,6 @@ from app.common.logic import Conflict, FieldError, Forbidden, NotFound, PageOf, 
 from app.db import datafolder
 from app.db import logic as db_logic
 from app.db.datafolder import DataFolderProblem
-from app.documents import logic as documents_logic
-from app.documents import service as documents_service
 
 log = logging.getLogger("counterfoil.web")
 FLASH_COOKIE = "counterfoil_flash"
@@ -101,30 +99,6 @@ def page(request: Request, template: str, *, status_code: int = 200, section: st
     if flash:
         response.delete_cookie(FLASH_COOKIE, path="/")
     return response
-
-async def line_table_preview(request: Request, data: Mapping[str, Any],
-                             context_of: Callable[[list[Any]], Awaitable[dict[str, Any]]]) -> Response:
-    """htmx, while the user types in a line table (the document editor, a recurring profile's): the line
-    nets and totals, or, after adding, moving or removing a line or picking an item, the whole table with
-    the focus where the user goes next. `context_of(lines)` gives the template's context."""
-    lines, picked, _ = await documents_service.apply_item_picks(documents_logic.lines_from_form(data))
-    op = str(data.get("op") or "")
-    focus = None
-    if op:
-        lines, focus = documents_logic.apply_line_op(lines, op)
-    if not lines:
-        lines = [documents_logic.blank_line()]
-    context = await context_of(lines)
-    if op or picked:
-        if picked and focus is None:
-            focus = picked[-1]
-        response = page(request, "documents/_structure.html", errors={}, line_errors={}, focus=focus,
-                        focus_field="quantity" if picked and not op else "item", **context)
-        response.headers["HX-Retarget"] = "#doc-lines"
-        response.headers["HX-Reswap"] = "outerHTML"
-        return response
-    return page(request, "documents/_preview.html", errors={}, line_errors={}, **context)
-
 
 
 def data_folder_notice() -> str:

@@ -32,7 +32,7 @@ from app.reminders import service as reminders_service
 from app.render import logic as render_logic
 from app.render import service as render_service
 from app.taxes import service as taxes_service
-from app.web.responses import actor_id, form_data, line_table_preview, page, page_params, redirect
+from app.web.responses import actor_id, form_data, page, page_params, redirect
 from app.web.security import OWNER_ONLY
 
 PER_PAGE = 25
@@ -308,7 +308,23 @@ async def editor_preview(request: Request, document_id: int) -> Response:
         return Response(content=locked.detail, status_code=409, headers={"HX-Reswap": "none"})
     data = await form_data(request)
     values = _header_from_form(data)
-    return await line_table_preview(request, data, lambda lines: _editor_context(doc, values, lines))
+    lines, picked, _ = await service.apply_item_picks(logic.lines_from_form(data))
+    op = str(data.get("op") or "")
+    focus = None
+    if op:
+        lines, focus = logic.apply_line_op(lines, op)
+    if not lines:
+        lines = [logic.blank_line()]
+    context = await _editor_context(doc, values, lines)
+    if op or picked:
+        if picked and focus is None:
+            focus = picked[-1]
+        response = page(request, "documents/_structure.html", errors={}, line_errors={}, focus=focus,
+                        focus_field="quantity" if picked and not op else "item", **context)
+        response.headers["HX-Retarget"] = "#doc-lines"
+        response.headers["HX-Reswap"] = "outerHTML"
+        return response
+    return page(request, "documents/_preview.html", errors={}, line_errors={}, **context)
 
 
 @post("/documents/{document_id:int}/edit")

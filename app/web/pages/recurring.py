@@ -23,7 +23,7 @@ from app.recurring import logic, service
 from app.recurring.service import ProfileView
 from app.settings.service import today
 from app.taxes import service as taxes_service
-from app.web.responses import actor_id, form_data, line_table_preview, page, redirect
+from app.web.responses import actor_id, form_data, page, redirect
 from app.web.security import OWNER_ONLY
 
 SECTION = "recurring"
@@ -203,7 +203,23 @@ async def preview(request: Request) -> Response:
     picking an item, the whole line table), as the document editor does."""
     data = await form_data(request)
     values = _values_from_form(data)
-    return await line_table_preview(request, data, lambda lines: _context(None, values, lines))
+    lines, picked, _ = await documents_service.apply_item_picks(documents_logic.lines_from_form(data))
+    op = str(data.get("op") or "")
+    focus = None
+    if op:
+        lines, focus = documents_logic.apply_line_op(lines, op)
+    if not lines:
+        lines = [documents_logic.blank_line()]
+    context = await _context(None, values, lines)
+    if op or picked:
+        if picked and focus is None:
+            focus = picked[-1]
+        response = page(request, "documents/_structure.html", errors={}, line_errors={}, focus=focus,
+                        focus_field="quantity" if picked and not op else "item", **context)
+        response.headers["HX-Retarget"] = "#doc-lines"
+        response.headers["HX-Reswap"] = "outerHTML"
+        return response
+    return page(request, "documents/_preview.html", errors={}, line_errors={}, **context)
 
 
 async def _save(request: Request, profile: ProfileView | None) -> Response:
