@@ -11,6 +11,7 @@ from babel.numbers import format_currency, format_decimal
 from litestar.contrib.jinja import JinjaTemplateEngine
 
 from app.common.addressing.logic import scheme_choices
+from app.common.i18n import gettext, ngettext
 
 LOCALE = "en_CA"
 
@@ -58,6 +59,10 @@ def query(current: dict[str, Any], **changes: Any) -> str:
 
 
 def configure(engine: JinjaTemplateEngine) -> None:
+    # Jinja's i18n extension with the same callables as the Python code (app.common.i18n): `{{ _("...") }}`
+    # and `{% trans %}` read the language in force for the request.
+    engine.engine.add_extension("jinja2.ext.i18n")
+    engine.engine.install_gettext_callables(gettext=gettext, ngettext=ngettext, newstyle=True)  # type: ignore[attr-defined]
     engine.engine.filters["money"] = money
     engine.engine.filters["day"] = day
     engine.engine.filters["amount"] = amount
