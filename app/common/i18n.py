@@ -13,13 +13,32 @@ translated with `_()` where it is shown.
 from __future__ import annotations
 
 import gettext as gettext_module
+import html
+import io
+import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
+from pathlib import Path
+
+from babel import Locale, UnknownLocaleError
+
+# The languages with a catalog in app/locale/<language>/LC_MESSAGES/messages.po.
+LANGUAGES = ("en", "fr", "de")
+LANGUAGE_NAMES = {"en": "English", "fr": "Français", "de": "Deutsch"}
+LOCALE_DIR = Path(__file__).resolve().parent.parent / "locale"
+DOMAIN = "messages"
+# How numbers, money and dates are written when nobody chose otherwise: the business locale "en" (no
+# country) is written the Canadian way the program always used (2026-12-05, 1,234.50).
+DEFAULT_LOCALE = "en_CA"
 
 _UNTRANSLATED = gettext_module.NullTranslations()
 _translations: ContextVar[gettext_module.NullTranslations | None] = ContextVar(
     "counterfoil_translations", default=None)
+_locale: ContextVar[str | None] = ContextVar("counterfoil_locale", default=None)
+_time_zone: ContextVar[str | None] = ContextVar("counterfoil_time_zone", default=None)
+_loaded: dict[str, gettext_module.NullTranslations] = {}
+_loading = threading.Lock()
 
 
 def _(message: str, **values: object) -> str:
@@ -44,8 +63,41 @@ def N_(message: str) -> str:
     return message
 
 
+class LazyText(str):
+    """A label defined at import time (a module-level choice list) that reads in the language in force
+    where it is shown: on a page (`{{ label }}`, `__html__`), in `str()`, an f-string or `%`. Compared,
+    hashed, sorted and sent as JSON it is the English message, which keeps keys and the API stable."""
+
+    __slots__ = ()
+
+    def __str__(self) -> str:
+        return current_translations().gettext(str.__str__(self))
+
+    def __format__(self, spec: str) -> str:
+        return format(str(self), spec)
+
+    def __html__(self) -> str:
+        return html.escape(str(self), quote=True)
+
+
+def L_(message: str) -> str:
+    """Marks a module-level label for extraction and makes it translate itself where it is shown
+    (see LazyText)."""
+    return LazyText(message)
+
+
 def current_translations() -> gettext_module.NullTranslations:
     return _translations.get() or _UNTRANSLATED
+
+
+def current_locale() -> str:
+    """The locale numbers, money and dates are written in (`de_DE`, `fr`, `en_CA`)."""
+    return _locale.get() or DEFAULT_LOCALE
+
+
+def current_time_zone() -> str:
+    """The time zone times are shown in: the business's (settings), UTC until one is set."""
+    return _time_zone.get() or "UTC"
 
 
 @contextmanager
@@ -56,3 +108,106 @@ def using(translations: gettext_module.NullTranslations) -> Iterator[None]:
         yield
     finally:
         _translations.reset(token)
+
+
+@contextmanager
+def using_locale(locale: str | None, *, time_zone: str | None = None) -> Iterator[None]:
+    """Runs the block in `locale`'s language (its catalog), its way of writing numbers and dates, and
+    `time_zone` for times; then restores what was in force."""
+    written = formatting_locale(locale)
+    tokens = (_translations.set(translations_for(language_of(written))), _locale.set(written),
+              _time_zone.set(time_zone))
+    try:
+        yield
+    finally:
+        _translations.reset(tokens[0])
+        _locale.reset(tokens[1])
+        _time_zone.reset(tokens[2])
+
+
+def set_locale(locale: str | None, *, time_zone: str | None = None) -> None:
+    """Puts `locale` in force for the rest of the current context (a request's task: the door)."""
+    written = formatting_locale(locale)
+    _translations.set(translations_for(language_of(written)))
+    _locale.set(written)
+    _time_zone.set(time_zone)
+
+
+def formatting_locale(locale: str | None) -> str:
+    """A locale Babel knows, for writing numbers and dates: `de` stays `de`, `fr_CA` stays `fr_CA`, the
+    bare `en` (and anything unknown) is the program's default, en_CA."""
+    if not locale or locale == "en":
+        return DEFAULT_LOCALE
+    try:
+        Locale.parse(locale)
+    except (UnknownLocaleError, ValueError, TypeError):
+        return DEFAULT_LOCALE
+    return locale
+
+
+def language_of(locale: str | None) -> str:
+    """The catalog a locale reads: `de_AT` -> `de`; a language without a catalog -> `en`."""
+    language = (locale or "en").replace("-", "_").split("_")[0].lower()
+    return language if language in LANGUAGES else "en"
+
+
+def negotiate(accept_language: str | None) -> str | None:
+    """The language of ours an Accept-Language header prefers most (`de-DE,de;q=0.9,en;q=0.8` -> `de`),
+    None when it names none of ours (the API then answers in English)."""
+    if not accept_language:
+        return None
+    wanted = []
+    for part in accept_language.split(","):
+        tag, _sep, params = part.strip().partition(";")
+        quality = 1.0
+        if params.strip().startswith("q="):
+            try:
+                quality = float(params.strip()[2:])
+            except ValueError:
+                quality = 0.0
+        if tag and quality > 0:
+            wanted.append((quality, tag.strip()))
+    for _quality, tag in sorted(wanted, key=lambda pair: -pair[0]):
+        language = tag.replace("-", "_").split("_")[0].lower()
+        if language in LANGUAGES:
+            return language
+    return None
+
+
+def translations_for(language: str) -> gettext_module.NullTranslations:
+    """The catalog of `language`, loaded once per process. A compiled messages.mo next to the .po is read
+    when it is at least as new (a packaged build); otherwise the .po is compiled in memory with Babel
+    (a fresh clone needs no build step; about 60 ms per language, once)."""
+    if language == "en" and not (LOCALE_DIR / "en" / "LC_MESSAGES" / f"{DOMAIN}.po").exists():
+        return _UNTRANSLATED
+    cached = _loaded.get(language)
+    if cached is not None:
+        return cached
+    with _loading:
+        cached = _loaded.get(language)
+        if cached is None:
+            cached = _load(language)
+            _loaded[language] = cached
+    return cached
+
+
+def _load(language: str) -> gettext_module.NullTranslations:
+    folder = LOCALE_DIR / language / "LC_MESSAGES"
+    po_path, mo_path = folder / f"{DOMAIN}.po", folder / f"{DOMAIN}.mo"
+    if not po_path.exists():
+        return _UNTRANSLATED
+    if mo_path.exists() and mo_path.stat().st_mtime >= po_path.stat().st_mtime:
+        with mo_path.open("rb") as compiled:
+            return gettext_module.GNUTranslations(compiled)
+    return gettext_module.GNUTranslations(io.BytesIO(compile_po(po_path.read_bytes(), language)))
+
+
+def compile_po(po_text: bytes, language: str) -> bytes:
+    """A .po catalog compiled to .mo bytes (fuzzy entries left out, as msgfmt does)."""
+    from babel.messages.mofile import write_mo
+    from babel.messages.pofile import read_po
+
+    catalog = read_po(io.BytesIO(po_text), locale=language, domain=DOMAIN)
+    compiled = io.BytesIO()
+    write_mo(compiled, catalog, use_fuzzy=False)
+    return compiled.getvalue()
