@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Any
 
+from app.common.i18n import _, known_locale, language_of
 from app.common.logic import FieldError, Form
 
 ROLES = ("owner", "staff")
@@ -31,10 +32,21 @@ class Identity:
     via: str  # session | token
     token_scope: str | None = None  # read | write | owner, for a token; None for a browser session
     token_id: int | None = None     # the token, for the audit trail's actor
+    language: str | None = None     # the user's locale for pages (`de`, `fr_CA`); None: the business locale
 
     @property
     def is_owner(self) -> bool:
         return self.role == "owner"
+
+
+def language_problem(language: str) -> str | None:
+    """Why `language` cannot be a user's page language: empty (the business locale) is fine, else a
+    locale Babel knows (`de`, `de_AT`, `fr_CA`) whose language has a catalog (en, fr, de)."""
+    if not language:
+        return None
+    if len(language) > 20 or not known_locale(language) or language_of(language) != language.split("_")[0]:
+        return _("Language must be a locale such as en_CA, fr or de_DE (English, French or German)")
+    return None
 
 
 def token_hash(token: str) -> str:

@@ -101,7 +101,7 @@ async def create_user(data: Mapping[str, Any]) -> dict[str, Any]:
 
 async def get_user(user_id: int) -> dict[str, Any]:
     row = await User.select(User.id, User.email, User.name, User.role, User.active, User.created_at,
-                            User.last_login_at).where(User.id == user_id).first()
+                            User.last_login_at, User.language).where(User.id == user_id).first()
     if row is None:
         raise NotFound(f"User {user_id}")
     return row
@@ -122,6 +122,19 @@ async def set_user_active(user_id: int, active: bool, *, actor: Identity) -> dic
             await Session.delete().where(Session.user == user_id)
             await ApiToken.update({ApiToken.revoked_at: _now()}).where(
                 (ApiToken.user == user_id) & ApiToken.revoked_at.is_null())
+    return await get_user(user_id)
+
+
+async def set_language(user_id: int, language: str | None) -> dict[str, Any]:
+    """The user's choice of language and locale for their pages; None or "" goes back to the business
+    locale. Refused unless Babel knows the locale and we have its language's catalog."""
+    problem = logic.language_problem(language or "")
+    if problem:
+        raise ValidationFailed([FieldError("language", problem)])
+    if await User.count().where(User.id == user_id) == 0:
+        raise NotFound("User")
+    async with write_transaction():
+        await User.update({User.language: language or None}).where(User.id == user_id)
     return await get_user(user_id)
 
 
@@ -159,7 +172,7 @@ async def revoke_all_api_tokens(user_id: int) -> int:
 
 def _identity(user: Mapping[str, Any], via: str) -> Identity:
     return Identity(user_id=user["id"], email=user["email"], name=user["name"] or user["email"],
-                    role=user["role"], via=via)
+                    role=user["role"], via=via, language=user.get("language"))
 
 
 # -- login and the throttle --------------------------------------------------
@@ -255,7 +268,7 @@ async def load_session(session_id: str, *, idle_timeout_s: int, lifetime_s: int)
         return None
     row = await Session.select(
         Session.id, Session.csrf_token, Session.created_at, Session.last_seen_at, Session.user,
-        Session.user.email, Session.user.name, Session.user.role, Session.user.active,
+        Session.user.email, Session.user.name, Session.user.role, Session.user.active, Session.user.language,
     ).where(Session.id_hash == logic.token_hash(session_id)).first()
     if row is None:
         return None
@@ -272,7 +285,7 @@ async def load_session(session_id: str, *, idle_timeout_s: int, lifetime_s: int)
     if not row["user.active"]:
         return None
     identity = Identity(user_id=row["user"], email=row["user.email"], name=row["user.name"] or row["user.email"],
-                        role=row["user.role"], via="session")
+                        role=row["user.role"], via="session", language=row["user.language"])
     return identity, row["csrf_token"]
 
 

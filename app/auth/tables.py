@@ -14,6 +14,8 @@ class User(Table, db=DB, tablename="app_user"):
     active = Boolean(default=True)
     created_at = Timestamptz()
     last_login_at = Timestamptz(null=True, default=None)
+    # The language and locale of the user's pages (`de`, `fr_CA`); None: the business locale (settings).
+    language = Varchar(length=20, null=True, default=None)
 
 
 class Session(Table, db=DB, tablename="app_session"):

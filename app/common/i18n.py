@@ -41,7 +41,7 @@ _loaded: dict[str, gettext_module.NullTranslations] = {}
 _loading = threading.Lock()
 
 
-def _(message: str, **values: object) -> str:
+def _(message: str, /, **values: object) -> str:
     """The message in the current language; `values` fill its `%(name)s` placeholders."""
     text = current_translations().gettext(message)
     return text % values if values else text
@@ -133,16 +133,29 @@ def set_locale(locale: str | None, *, time_zone: str | None = None) -> None:
     _time_zone.set(time_zone)
 
 
+# The locales a user picks from for their pages (named in their own language); any other locale Babel knows
+# for these languages is accepted too (`de_DE`, `fr_BE`, `en_AU`).
+PAGE_LOCALES = {"en_CA": "English (Canada)", "en_US": "English (US)", "en_GB": "English (UK)",
+                "fr": "Français", "fr_CA": "Français (Canada)", "fr_BE": "Français (Belgique)",
+                "fr_CH": "Français (Suisse)", "de": "Deutsch", "de_DE": "Deutsch (Deutschland)",
+                "de_AT": "Deutsch (Österreich)", "de_CH": "Deutsch (Schweiz)"}
+
+
+def known_locale(locale: str) -> bool:
+    """Babel knows the locale: `de_DE`, `fr`, `en_CA` (`-` or `_`)."""
+    try:
+        Locale.parse(locale.replace("-", "_"))
+    except (UnknownLocaleError, ValueError, TypeError):
+        return False
+    return True
+
+
 def formatting_locale(locale: str | None) -> str:
     """A locale Babel knows, for writing numbers and dates: `de` stays `de`, `fr_CA` stays `fr_CA`, the
     bare `en` (and anything unknown) is the program's default, en_CA."""
-    if not locale or locale == "en":
+    if not locale or locale == "en" or not known_locale(locale):
         return DEFAULT_LOCALE
-    try:
-        Locale.parse(locale)
-    except (UnknownLocaleError, ValueError, TypeError):
-        return DEFAULT_LOCALE
-    return locale
+    return locale.replace("-", "_")
 
 
 def language_of(locale: str | None) -> str:

@@ -33,6 +33,16 @@ async def get_settings() -> dict[str, Any]:
     return row
 
 
+async def locale_and_time_zone() -> tuple[str, str]:
+    """The business locale (the language and number format of everyone who chose none) and its time
+    zone, read without creating the settings row (the door asks on every page, even before setup)."""
+    row = await BusinessSettings.select(BusinessSettings.default_locale, BusinessSettings.time_zone).where(
+        BusinessSettings.id == SETTINGS_ID).first()
+    if row is None:
+        return "en", "UTC"
+    return row["default_locale"] or "en", row["time_zone"] or "UTC"
+
+
 TEST_TODAY_ENV = "COUNTERFOIL_TEST_TODAY"
 
 

@@ -121,7 +121,7 @@ def redirect(to: str, *, flash: str | None = None, request: Request | None = Non
     else:
         response = Redirect(path=to, status_code=303)
     if flash:
-        response.set_cookie(FLASH_COOKIE, quote(flash), path="/", httponly=True, samesite="strict", max_age=60)
+        response.set_cookie(FLASH_COOKIE, quote(str(flash)), path="/", httponly=True, samesite="strict", max_age=60)
     return response
 
 

@@ -17,6 +17,7 @@ from __future__ import annotations
 import hmac
 import json
 import logging
+import sqlite3
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -32,7 +33,9 @@ from app.audit.logic import Actor
 from app.auth import service as auth_service
 from app.auth.logic import Identity, token_refusal
 from app.auth.service import TokenExpired
+from app.common import i18n
 from app.config import Config
+from app.settings import service as settings_service
 
 log = logging.getLogger("counterfoil.security")
 SESSION_COOKIE = "counterfoil_session"
@@ -150,8 +153,25 @@ class SecurityMiddleware:
                 message["headers"] = list(message["headers"]) + SECURITY_HEADERS
             await send(message)
 
-        with audit_service.acting(actor):   # every change this request makes is recorded as theirs
+        locale, time_zone = await _reader_locale(scope, identity)
+        with audit_service.acting(actor), i18n.using_locale(locale, time_zone=time_zone):
+            # every change this request makes is recorded as theirs; every text is in their language
             await self.app(scope, receive, send_with_headers)
+
+
+async def _reader_locale(scope: Scope, identity: Identity | None) -> tuple[str, str | None]:
+    """The locale a request is answered in. The API (scripts) answers in English unless Accept-Language
+    asks for one of our languages; a page in the user's language, else the business locale, with times
+    in the business time zone."""
+    if is_api_path(scope["path"]):
+        return i18n.negotiate(_header(scope, b"accept-language")) or "en", None
+    try:
+        business_locale, time_zone = await settings_service.locale_and_time_zone()
+    except (sqlite3.Error, OSError) as error:   # a data folder gone or not yet made: the page still answers
+        log.debug("no business locale: %s", error)
+        business_locale, time_zone = "en", "UTC"
+    chosen = identity.language if identity is not None and identity.via == "session" else None
+    return chosen or business_locale, time_zone
 
 
 def audit_actor(identity: Identity | None, *, api: bool) -> Actor:

@@ -16,7 +16,7 @@ CONSTRUCT = re.compile(r"\{\{.*?\}\}|\{%.*?%\}|\{#.*?#\}", re.DOTALL)
 MARK = re.compile(r"\x01(\d+)\x02")
 TAG = re.compile(r"<!--.*?-->|<(/?)([a-zA-Z][a-zA-Z0-9-]*)((?:[^>\"']|\"[^\"]*\"|'[^']*')*)>", re.DOTALL)
 ATTRIBUTE = re.compile(r"([a-zA-Z_:][-a-zA-Z0-9_:.]*)\s*=\s*(\"[^\"]*\"|'[^']*')")
-READ_ATTRIBUTES = {"placeholder", "title", "aria-label", "alt"}
+READ_ATTRIBUTES = {"placeholder", "title", "aria-label", "alt", "data-confirm"}
 BUTTON_TYPES = {"submit", "button", "reset"}
 ENTITY = re.compile(r"&(?:[a-zA-Z]+|#[0-9]+|#x[0-9a-fA-F]+);")
 LETTER = re.compile(r"[^\W\d_]")

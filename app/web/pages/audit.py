@@ -11,6 +11,7 @@ from litestar.response import Stream, Template
 
 from app.audit import logic, service
 from app.auth import service as auth_service
+from app.common.i18n import _
 from app.common.logic import FieldError, ValidationFailed
 from app.web.responses import download_headers, page
 from app.web.security import OWNER_ONLY
@@ -35,7 +36,7 @@ async def audit_page(request: Request) -> Template:
     result = await service.list_entries(criteria)
     shown = {key: value for key, value in params.items() if key != "before"}
     return page(request, "audit/list.html", status_code=422 if errors else 200, section="audit",
-                title="Audit trail", entries=result.entries, next_before=result.next_before, params=shown,
+                title=_("Audit trail"), entries=result.entries, next_before=result.next_before, params=shown,
                 errors=errors, users=await auth_service.list_users(), entities=logic.ENTITY_LABELS,
                 actions=logic.ACTIONS, head=await service.current_head())
 
@@ -48,7 +49,7 @@ async def audit_history(request: Request, entity: str, entity_id: int) -> Templa
     entries = await service.history(entity, entity_id)
     fragment = request.headers.get("hx-request") == "true"
     return page(request, "audit/_history.html" if fragment else "audit/history.html", section="audit",
-                title=f"History of {logic.entity_label(entity).lower()} {entity_id}", entries=entries,
+                title=_("History of %(lower)s %(entity_id)s", lower=logic.entity_label(entity).lower(), entity_id=entity_id), entries=entries,
                 entity=entity, entity_id=entity_id, label=logic.entity_label(entity),
                 link=logic.link_for(entity, entity_id) if entity != "payment" else None)
 
@@ -56,7 +57,7 @@ async def audit_history(request: Request, entity: str, entity_id: int) -> Templa
 @get("/audit/verify", opt=OWNER_ONLY)
 async def audit_verify_page(request: Request) -> Template:
     verification = await service.verify()
-    return page(request, "audit/verify.html", status_code=200, section="audit", title="Verify the audit trail",
+    return page(request, "audit/verify.html", status_code=200, section="audit", title=_("Verify the audit trail"),
                 result=verification)
 
 

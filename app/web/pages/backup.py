@@ -22,6 +22,7 @@ from litestar.response import Template
 
 from app.auth import service as auth_service
 from app.backup import logic, service
+from app.common.i18n import _
 from app.common.logic import ValidationFailed, describe_size
 from app.config import LAUNCH_TOKEN_TTL_S, Config
 from app.web.responses import download_file, form_data, page, redirect
@@ -34,7 +35,7 @@ async def _page(request: Request, config: Config, *, status_code: int = 200, err
                 schedule_values: dict[str, Any] | None = None, import_error: str = "", import_code: str = "",
                 export_errors: dict[str, str] | None = None) -> Template:
     schedule = await service.get_schedule()
-    return page(request, "backup/backup.html", status_code=status_code, section="backup", title="Backup",
+    return page(request, "backup/backup.html", status_code=status_code, section="backup", title=_("Backup"),
                 schedule=schedule, schedule_values=schedule_values or schedule, errors=errors or {},
                 export_errors=export_errors or {}, import_error=import_error, import_code=import_code,
                 rhythms=list(logic.RHYTHMS.items()), health=await service.schedule_health(),
@@ -78,10 +79,10 @@ async def backup_import(request: Request, config: Config) -> Response:
     upload = form.get("bundle")
     passphrase = str(form.get("passphrase") or "")
     if not isinstance(upload, UploadFile) or not upload.filename:
-        return await _page(request, config, status_code=422, import_error="Choose the backup file to import.",
+        return await _page(request, config, status_code=422, import_error=_("Choose the backup file to import."),
                            import_code="no_file")
     if not passphrase:
-        return await _page(request, config, status_code=422, import_error="Type the backup's passphrase.",
+        return await _page(request, config, status_code=422, import_error=_("Type the backup's passphrase."),
                            import_code="no_passphrase")
     service.discard_pending_restores(config)
     try:
@@ -97,7 +98,7 @@ async def backup_import(request: Request, config: Config) -> Response:
 def _confirm_page(request: Request, staged: service.Staged, *, status_code: int = 200) -> Template:
     manifest = staged.manifest
     files, size = logic.attachment_summary(manifest)
-    return page(request, "backup/confirm.html", status_code=status_code, section="backup", title="Restore a backup",
+    return page(request, "backup/confirm.html", status_code=status_code, section="backup", title=_("Restore a backup"),
                 staged=staged, manifest=manifest, counts=logic.summary_counts(manifest["row_counts"]),
                 attachment_count=files, attachment_size=describe_size(size),
                 created=manifest["created_at"].replace("T", " ").replace("Z", " UTC"),
@@ -111,8 +112,8 @@ async def backup_restore(request: Request, config: Config) -> Response:
     staged = service.load_staged(config, str(data.get("token") or ""))
     if staged is None:
         return await _page(request, config, status_code=409, import_code="expired",
-                           import_error="That import is no longer waiting for confirmation (it was cancelled, "
-                                        "finished, or is over an hour old). Upload the backup again.")
+                           import_error=_("That import is no longer waiting for confirmation (it was cancelled, "
+                                        "finished, or is over an hour old). Upload the backup again."))
     try:
         result = await service.apply_staged(config, staged, in_server=True,
                                             choices=logic.RestoreChoices.from_form(data))
@@ -121,17 +122,16 @@ async def backup_restore(request: Request, config: Config) -> Response:
                            import_code=error.code)
     token = await auth_service.create_launch_token(LAUNCH_TOKEN_TTL_S)
     name = result.manifest.get("business_name") or "the backup"
-    kept = f" The previous database is kept as {result.previous_database.name}." if result.previous_database else ""
+    kept = _(" The previous database is kept as %(name)s.", name=result.previous_database.name) if result.previous_database else ""
     return redirect(f"/launch?token={token}", request=request,
-                    flash=f"Restored {name} from the backup made {result.manifest['created_at']}.{kept} "
-                          "You are signed in as its owner.")
+                    flash=_("Restored %(name)s from the backup made %(created_at)s.%(kept)s You are signed in as its owner.", name=name, created_at=result.manifest['created_at'], kept=kept))
 
 
 @post("/backup/import/cancel", opt=OWNER_ONLY)
 async def backup_import_cancel(request: Request, config: Config) -> Response:
     data = await form_data(request)
     service.discard_staged(config, service.load_staged(config, str(data.get("token") or "")))
-    return redirect("/backup", flash="Import cancelled; nothing was changed.", request=request)
+    return redirect("/backup", flash=_("Import cancelled; nothing was changed."), request=request)
 
 
 @post("/backup/schedule", opt=OWNER_ONLY)
@@ -142,7 +142,7 @@ async def backup_schedule(request: Request, config: Config) -> Response:
     except ValidationFailed as failed:
         values = {k: v for k, v in data.items() if not k.startswith("passphrase")}
         return await _page(request, config, status_code=422, errors=failed.by_field(), schedule_values=values)
-    return redirect("/backup", flash="Backup schedule saved.", request=request)
+    return redirect("/backup", flash=_("Backup schedule saved."), request=request)
 
 
 @post("/backup/schedule/run", opt=OWNER_ONLY)
@@ -151,7 +151,7 @@ async def backup_schedule_run(request: Request, config: Config) -> Response:
     if path is None:
         health = await service.schedule_health()
         return redirect("/backup", flash=health.message, request=request)
-    return redirect("/backup", flash=f"Backup written to {path}.", request=request)
+    return redirect("/backup", flash=_("Backup written to %(path)s.", path=path), request=request)
 
 
 ROUTES = [backup_page, backup_export, backup_import, backup_restore, backup_import_cancel, backup_schedule,

@@ -7,6 +7,7 @@ from litestar.params import QueryParameter
 from litestar.response import Template
 
 from app.clients import logic, service
+from app.common.i18n import _
 from app.common.logic import ValidationFailed
 from app.documents import service as documents_service
 from app.ledger import logic as ledger_logic
@@ -27,13 +28,13 @@ async def clients_page(request: Request, q: str = "", status: str = "active", so
     counts = await service.count_clients()
     balances = await ledger_service.balances([client.id for client in result.items])
     template = "clients/_rows.html" if request.headers.get("hx-target") == "client-results" else "clients/list.html"
-    return page(request, template, section="clients", title="Clients", result=result, q=q, status=status,
+    return page(request, template, section="clients", title=_("Clients"), result=result, q=q, status=status,
                 sort=sort, dir=dir, counts=counts, balances=balances, standing=ledger_logic.standing)
 
 
 @get("/clients/new")
 async def client_new_page(request: Request) -> Template:
-    return page(request, "clients/form.html", section="clients", title="New client", client=None,
+    return page(request, "clients/form.html", section="clients", title=_("New client"), client=None,
                 values={"currency": await default_currency(), "language": "en"}, errors={}, languages=logic.LANGUAGES)
 
 
@@ -43,9 +44,9 @@ async def client_create_form(request: Request) -> Response:
     try:
         client = await service.create_client(data, default_currency=await default_currency())
     except ValidationFailed as failed:
-        return page(request, "clients/form.html", status_code=422, section="clients", title="New client",
+        return page(request, "clients/form.html", status_code=422, section="clients", title=_("New client"),
                     client=None, values=data, errors=failed.by_field(), languages=logic.LANGUAGES)
-    return redirect(f"/clients/{client.id}", flash=f"{client.name} is saved as {client.code}.", request=request)
+    return redirect(f"/clients/{client.id}", flash=_("%(name)s is saved as %(code)s.", name=client.name, code=client.code), request=request)
 
 
 @get("/clients/{client_id:int}")
@@ -60,7 +61,7 @@ async def client_page(request: Request, client_id: int) -> Template:
 @get("/clients/{client_id:int}/edit")
 async def client_edit_page(request: Request, client_id: int) -> Template:
     client = await service.get_client(client_id)
-    return page(request, "clients/form.html", section="clients", title=f"Edit {client.name}", client=client,
+    return page(request, "clients/form.html", section="clients", title=_("Edit %(name)s", name=client.name), client=client,
                 values=client.form_values(), errors={}, languages=logic.LANGUAGES)
 
 
@@ -71,22 +72,22 @@ async def client_edit_form(request: Request, client_id: int) -> Response:
     try:
         client = await service.update_client(client_id, data)
     except ValidationFailed as failed:
-        return page(request, "clients/form.html", status_code=422, section="clients", title=f"Edit {client.name}",
+        return page(request, "clients/form.html", status_code=422, section="clients", title=_("Edit %(name)s", name=client.name),
                     client=client, values=data, errors=failed.by_field(), languages=logic.LANGUAGES)
-    return redirect(f"/clients/{client_id}", flash=f"{client.name} is updated.", request=request)
+    return redirect(f"/clients/{client_id}", flash=_("%(name)s is updated.", name=client.name), request=request)
 
 
 @post("/clients/{client_id:int}/archive", opt=OWNER_ONLY)
 async def client_archive_form(request: Request, client_id: int) -> Response:
     client = await service.set_status(client_id, "archived")
-    return redirect(f"/clients/{client_id}", flash=f"{client.name} is archived; find it under Archived.",
+    return redirect(f"/clients/{client_id}", flash=_("%(name)s is archived; find it under Archived.", name=client.name),
                     request=request)
 
 
 @post("/clients/{client_id:int}/restore", opt=OWNER_ONLY)
 async def client_restore_form(request: Request, client_id: int) -> Response:
     client = await service.set_status(client_id, "active")
-    return redirect(f"/clients/{client_id}", flash=f"{client.name} is active again.", request=request)
+    return redirect(f"/clients/{client_id}", flash=_("%(name)s is active again.", name=client.name), request=request)
 
 
 ROUTES = [clients_page, client_new_page, client_create_form, client_page, client_edit_page, client_edit_form,

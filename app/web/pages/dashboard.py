@@ -13,6 +13,7 @@ from app.backup import service as backup_service
 from app.catalog import service as catalog_service
 from app.catalog.logic import e4_to_price
 from app.clients import service as clients_service
+from app.common.i18n import _
 from app.common.logic import Page
 from app.config import Config
 from app.db import datafolder
@@ -33,7 +34,7 @@ async def dashboard(request: Request, welcome: int = 0) -> Template:
     counts = await clients_service.count_clients()
     today = await settings_service.today()
     return page(
-        request, "dashboard.html", section="dashboard", title="Dashboard", settings=settings,
+        request, "dashboard.html", section="dashboard", title=_("Dashboard"), settings=settings,
         # The cost side (app.expenses): this year's profit and the net of the return being built this quarter.
         profit=await expenses_reports.profit_and_loss(today.replace(month=1, day=1), today),
         next_tax=await expenses_reports.tax_return(),
@@ -46,11 +47,11 @@ async def dashboard(request: Request, welcome: int = 0) -> Template:
         backup_health=await backup_service.schedule_health() if request.scope["user"].is_owner else None,
         # Staff cannot open Settings: their first steps are only the ones they can take.
         setup_steps=[step for step in [
-            ("Business details", bool(settings["address_line1"] and settings["email"]), "/settings", True),
-            ("Logo", bool(settings["logo_filename"]), "/settings#logo", True),
-            ("Taxes", bool(await taxes_service.list_taxes()), "/settings/taxes", True),
-            ("First client", counts.active + counts.archived > 0, "/clients/new", False),
-            ("First catalogue item", await catalog_service.count_items() > 0, "/catalog/new", False),
+            (_("Business details"), bool(settings["address_line1"] and settings["email"]), "/settings", True),
+            (_("Logo"), bool(settings["logo_filename"]), "/settings#logo", True),
+            (_("Taxes"), bool(await taxes_service.list_taxes()), "/settings/taxes", True),
+            (_("First client"), counts.active + counts.archived > 0, "/clients/new", False),
+            (_("First catalogue item"), await catalog_service.count_items() > 0, "/catalog/new", False),
         ] if request.scope["user"].is_owner or not step[3]],
     )
 

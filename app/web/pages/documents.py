@@ -20,6 +20,7 @@ from litestar.response import Template
 from app.auth import service as auth_service
 from app.clients import service as clients_service
 from app.clients.records import ClientView
+from app.common.i18n import L_, _, ngettext
 from app.common.logic import Conflict, FieldError, NotFound, ValidationFailed, optional_day
 from app.documents import logic, service
 from app.documents.logic import CREDIT_NOTE, INVOICE, QUOTE, STATUS_LABELS, TYPE_LABELS, TYPE_PATHS
@@ -37,7 +38,7 @@ from app.web.security import OWNER_ONLY
 
 PER_PAGE = 25
 SECTIONS = {QUOTE: "quotes", INVOICE: "invoices", CREDIT_NOTE: "credit_notes"}
-PLURALS = {QUOTE: "Quotes", INVOICE: "Invoices", CREDIT_NOTE: "Credit notes"}
+PLURALS = {QUOTE: L_("Quotes"), INVOICE: L_("Invoices"), CREDIT_NOTE: L_("Credit notes")}
 # The status filter of each list, in the order a user thinks of them.
 STATUS_FILTERS = {
     INVOICE: ["draft", "open", "issued", "sent", "partial", "overdue", "paid", "cancelled"],
@@ -45,10 +46,10 @@ STATUS_FILTERS = {
     CREDIT_NOTE: ["draft", "issued"],
 }
 EVENT_LABELS = {
-    "created": "Created", "issued": "Issued", "sent": "Sent", "credited": "Credited", "credit note": "Credit note issued",
-    "cancelled": "Cancelled", "converted": "Converted to an invoice", "accepted": "Accepted by the client",
-    "declined": "Declined by the client", "duplicated": "Duplicated", "payment": "Payment recorded",
-    "payment reversed": "Payment reversed", "credit applied": "Client credit applied", "emailed": "Emailed",
+    "created": L_("Created"), "issued": L_("Issued"), "sent": L_("Sent"), "credited": L_("Credited"), "credit note": L_("Credit note issued"),
+    "cancelled": L_("Cancelled"), "converted": L_("Converted to an invoice"), "accepted": L_("Accepted by the client"),
+    "declined": L_("Declined by the client"), "duplicated": L_("Duplicated"), "payment": L_("Payment recorded"),
+    "payment reversed": L_("Payment reversed"), "credit applied": L_("Client credit applied"), "emailed": L_("Emailed"),
 }
 _LINE_FIELD = re.compile(r"^lines-(\d+)-")
 HEADER_FIELDS = ("client_id", "currency", "issue_date", "due_date", "terms_days", "valid_until", "discount_percent",
@@ -127,16 +128,16 @@ async def invoices_mark_sent(request: Request) -> Response:
     back = back if back.startswith("/invoices") and "//" not in back else "/invoices"
     ids = _ids(data.get("ids"))
     if not ids:
-        return redirect(back, flash="Tick the invoices to mark as sent first.", request=request)
+        return redirect(back, flash=_("Tick the invoices to mark as sent first."), request=request)
     try:
         changed = await service.mark_sent(ids, actor=actor_id(request))
     except (Conflict, NotFound) as error:
         params = {"status": "", "client_id": "", "q": "", "from": "", "to": "", "sort": "date", "dir": "desc", "page": "1"}
         return await _list(request, INVOICE, params, status_code=409 if isinstance(error, Conflict) else 404,
-                           problem=f"Nothing was marked: {error.detail}")
+                           problem=_("Nothing was marked: %(detail)s", detail=error.detail))
     count = len(changed)
-    message = (f"{count} invoice{'s' if count != 1 else ''} marked as sent." if count
-               else "Those invoices were already sent; the date is updated.")
+    message = (ngettext("%(num)s invoice marked as sent.", "%(num)s invoices marked as sent.", count) % {"num": count} if count
+               else _("Those invoices were already sent; the date is updated."))
     return redirect(back, flash=message, request=request)
 
 
@@ -155,7 +156,7 @@ def _new_route(doc_type: str) -> Any:
     async def new_page(request: Request, q: str = "") -> Template:
         clients, total = await _client_choices(q)
         template = "documents/_client_pick.html" if request.headers.get("hx-target") == "client-pick" else "documents/new.html"
-        return page(request, template, section=SECTIONS[doc_type], title=f"New {TYPE_LABELS[doc_type].lower()}",
+        return page(request, template, section=SECTIONS[doc_type], title=_("New %(lower)s", lower=TYPE_LABELS[doc_type].lower()),
                     doc_type=doc_type, base=f"/{TYPE_PATHS[doc_type]}", clients=clients, total=total, q=q,
                     type_label=TYPE_LABELS[doc_type], plural=PLURALS[doc_type], problem="")
     return new_page
@@ -171,7 +172,7 @@ def _create_route(doc_type: str) -> Any:
         except ValidationFailed as failed:
             clients, total = await _client_choices("")
             return page(request, "documents/new.html", status_code=422, section=SECTIONS[doc_type],
-                        title=f"New {TYPE_LABELS[doc_type].lower()}", doc_type=doc_type,
+                        title=_("New %(lower)s", lower=TYPE_LABELS[doc_type].lower()), doc_type=doc_type,
                         base=f"/{TYPE_PATHS[doc_type]}", clients=clients, total=total, q="",
                         type_label=TYPE_LABELS[doc_type], plural=PLURALS[doc_type],
                         problem="; ".join(e.message for e in failed.errors))
@@ -260,7 +261,7 @@ def _editor_page(request: Request, context: dict[str, Any], errors: dict[str, st
                  focus: int | None = None) -> Template:
     doc = context["doc"]
     return page(request, "documents/editor.html", status_code=status_code, section=SECTIONS[doc.doc_type],
-                title=f"Edit draft {context['type_label'].lower()}", errors=errors, line_errors=_line_errors(errors),
+                title=_("Edit draft %(lower)s", lower=context['type_label'].lower()), errors=errors, line_errors=_line_errors(errors),
                 focus=focus, focus_field="item", **context)
 
 
@@ -282,7 +283,7 @@ class _Locked(Exception):
 def _locked_page(request: Request, locked: _Locked) -> Template:
     doc = locked.doc
     return page(request, "documents/locked.html", status_code=409, section=SECTIONS[doc.doc_type],
-                title="This document is issued", doc=doc, detail=locked.detail, type_label=TYPE_LABELS[doc.doc_type],
+                title=_("This document is issued"), doc=doc, detail=locked.detail, type_label=TYPE_LABELS[doc.doc_type],
                 base=f"/{TYPE_PATHS[doc.doc_type]}", plural=PLURALS[doc.doc_type])
 
 
@@ -308,7 +309,7 @@ async def editor_preview(request: Request, document_id: int) -> Response:
         return Response(content=locked.detail, status_code=409, headers={"HX-Reswap": "none"})
     data = await form_data(request)
     values = _header_from_form(data)
-    lines, picked, _ = await service.apply_item_picks(logic.lines_from_form(data))
+    lines, picked, _unknown = await service.apply_item_picks(logic.lines_from_form(data))
     op = str(data.get("op") or "")
     focus = None
     if op:
@@ -335,7 +336,7 @@ async def editor_save(request: Request, document_id: int) -> Response:
         return _locked_page(request, locked)
     data = await form_data(request)
     values = _header_from_form(data)
-    lines, _, unknown_items = await service.apply_item_picks(logic.lines_from_form(data))
+    lines, _picked, unknown_items = await service.apply_item_picks(logic.lines_from_form(data))
     kept = [index for index, line in enumerate(lines) if not logic.line_is_blank(line)]
     body: dict[str, Any] = {name: values[name] for name in ("client_id", "currency", "issue_date", "discount_percent",
                                                             "notes", "terms", "footer", "confirm_date")}
@@ -354,7 +355,7 @@ async def editor_save(request: Request, document_id: int) -> Response:
                       "discount_percent": lines[i]["discount_percent"], "taxes": lines[i]["taxes"]} for i in kept]
     errors: dict[str, str] = {f"lines-{index}-item": message for index, message in unknown_items.items()}
     if not kept:
-        errors["lines"] = "Add at least one line: pick an item or type a description and a price."
+        errors["lines"] = _("Add at least one line: pick an item or type a description and a price.")
     try:
         if errors:
             try:
@@ -370,7 +371,7 @@ async def editor_save(request: Request, document_id: int) -> Response:
         context = await _editor_context(doc, values, lines or [logic.blank_line()])
         context["ask_confirm_date"] = logic.asks_date_confirmation(failed.errors)
         return _editor_page(request, context, mapped, status_code=422)
-    return redirect(f"/documents/{document_id}", flash="Draft saved.", request=request)
+    return redirect(f"/documents/{document_id}", flash=_("Draft saved."), request=request)
 
 
 @get("/documents/client-options")
@@ -477,8 +478,7 @@ async def issue_form(request: Request, document_id: int) -> Response:
                            errors={e.field: e.message for e in refused.errors if e.field in ("issue_date", "backdate")},
                            values=values)
     return redirect(f"/documents/{document_id}", request=request,
-                    flash=f"Issued as {doc.number}, dated {doc.issue_date.isoformat()}. The number is final; "
-                          "correct it with a credit note if needed.")
+                    flash=_("Issued as %(number)s, dated %(isoformat)s. The number is final; correct it with a credit note if needed.", number=doc.number, isoformat=doc.issue_date.isoformat()))
 
 
 @post("/documents/{document_id:int}/delete", opt=OWNER_ONLY)
@@ -487,7 +487,7 @@ async def delete_form(request: Request, document_id: int) -> Response:
 
     async def remove() -> None:
         await service.delete_draft(document_id)
-    return await _act(request, document_id, remove, f"The draft {TYPE_LABELS[doc.doc_type].lower()} is deleted.",
+    return await _act(request, document_id, remove, _("The draft %(lower)s is deleted.", lower=TYPE_LABELS[doc.doc_type].lower()),
                       to=f"/{TYPE_PATHS[doc.doc_type]}")
 
 
@@ -502,14 +502,14 @@ async def mark_sent_form(request: Request, document_id: int) -> Response:
 @post("/documents/{document_id:int}/duplicate")
 async def duplicate_form(request: Request, document_id: int) -> Response:
     return await _act(request, document_id, lambda: service.duplicate(document_id, actor=actor_id(request)),
-                      "A new draft copy; change what you need and issue it.", to="/documents/{doc.id}/edit")
+                      _("A new draft copy; change what you need and issue it."), to="/documents/{doc.id}/edit")
 
 
 @post("/documents/{document_id:int}/convert")
 async def convert_form(request: Request, document_id: int) -> Response:
     await service.get_document(document_id, QUOTE, with_lines=False)
     return await _act(request, document_id, lambda: service.convert_quote(document_id, actor=actor_id(request)),
-                      "The quote is now a draft invoice; check it and issue it.", to="/documents/{doc.id}/edit")
+                      _("The quote is now a draft invoice; check it and issue it."), to="/documents/{doc.id}/edit")
 
 
 def _decide_route(action: str, message: str) -> Any:
@@ -532,15 +532,14 @@ async def cancel_form(request: Request, document_id: int) -> Response:
         return await _view(request, document_id, status_code=422, errors=failed.by_field(), values={"reason": reason})
     except Conflict as conflict:
         return await _view(request, document_id, status_code=409, problem=conflict.detail)
-    return redirect(f"/documents/{document_id}", flash=f"{doc.number} is cancelled; a credit note for its full "
-                                                       "amount was issued.", request=request)
+    return redirect(f"/documents/{document_id}", flash=_("%(number)s is cancelled; a credit note for its full amount was issued.", number=doc.number), request=request)
 
 
 @post("/documents/{document_id:int}/credit")
 async def credit_form(request: Request, document_id: int) -> Response:
     await service.get_document(document_id, INVOICE, with_lines=False)
     return await _act(request, document_id, lambda: service.credit_invoice(document_id, actor=actor_id(request)),
-                      "A draft credit note with the invoice's lines: keep what you credit, then issue it.",
+                      _("A draft credit note with the invoice's lines: keep what you credit, then issue it."),
                       to="/documents/{doc.id}/edit")
 
 
@@ -549,7 +548,7 @@ async def client_new_document(request: Request, client_id: int, doc_kind: str) -
     """The client page's New invoice / New quote buttons: the draft is made at once."""
     doc_type = {path: t for t, path in TYPE_PATHS.items()}.get(doc_kind)
     if doc_type is None:
-        raise NotFound(f"Document type {doc_kind}")
+        raise NotFound(_("Document type %(doc_kind)s", doc_kind=doc_kind))
     document = await service.create_document(doc_type, {"client_id": client_id}, actor=actor_id(request))
     return redirect(f"/documents/{document.id}/edit", request=request)
 
@@ -560,7 +559,7 @@ ROUTES = [
     *(_create_route(t) for t in (QUOTE, INVOICE, CREDIT_NOTE)),
     invoices_mark_sent, editor_page, editor_preview, editor_save, client_options, document_page,
     issue_form, delete_form, mark_sent_form, duplicate_form, convert_form,
-    _decide_route("accept", "The quote is accepted. Convert it into an invoice when the work is done."),
-    _decide_route("decline", "The quote is marked as declined."),
+    _decide_route("accept", L_("The quote is accepted. Convert it into an invoice when the work is done.")),
+    _decide_route("decline", L_("The quote is marked as declined.")),
     cancel_form, credit_form, client_new_document,
 ]

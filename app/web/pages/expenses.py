@@ -13,6 +13,7 @@ from litestar.params import QueryParameter
 from litestar.response import Template
 
 from app.clients import service as clients_service
+from app.common.i18n import _
 from app.common.logic import Conflict, FieldError, Page, ValidationFailed, optional_day
 from app.config import Config
 from app.expenses import logic, pnl, reports, service, taxreturn
@@ -91,7 +92,7 @@ def _raw_form(form: Any) -> dict[str, Any]:
 
 async def _expense_form(request: Request, *, expense: dict[str, Any] | None, values: dict[str, Any],
                         errors: dict[str, str], status_code: int = 200) -> Template:
-    title = "New expense" if expense is None else f"Edit expense {expense['id']}"
+    title = _("New expense") if expense is None else _("Edit expense %(id)s", id=expense['id'])
     return page(request, "expenses/form.html", status_code=status_code, section="expenses", title=title,
                 expense=expense, values=values, errors=errors, split_rows=SPLIT_ROWS, **await _choices())
 
@@ -121,7 +122,7 @@ async def expenses_page(request: Request, date_from: str = QueryParameter(name="
     params = {"from": date_from, "to": date_to, "category": category, "vendor": vendor, "client": client,
               "show": show, "q": q}
     return page(request, "expenses/list.html", status_code=422 if problem else 200, section="expenses",
-                title="Expenses", result=result, params=params, problem=problem,
+                title=_("Expenses"), result=result, params=params, problem=problem,
                 sums=await service.totals_by_currency(**filters), closed_up_to=await service.closed_up_to(),
                 drafts=(await service.list_expenses(status="draft", page=Page(1, 1))).total, **await _choices())
 
@@ -132,13 +133,12 @@ async def expense_import_form(request: Request, config: Config) -> Response:
     upload = form.get("file")
     try:
         if not isinstance(upload, UploadFile):
-            raise ValidationFailed([FieldError("file", "Choose a supplier's e-invoice to import")])
+            raise ValidationFailed([FieldError("file", _("Choose a supplier's e-invoice to import"))])
         expense = await service.import_einvoice(config.attachments_dir, await upload.read(), upload.filename or "")
     except (ValidationFailed, Conflict) as failed:
         message = "; ".join(e.message for e in failed.errors) if isinstance(failed, ValidationFailed) else failed.detail
-        return redirect("/expenses", flash=f"Not imported: {message}", request=request)
-    return redirect(f"/expenses/{expense['id']}", flash=f"Read invoice {expense['source_number']} of "
-                    f"{expense['vendor_name']}: check the draft and record it.", request=request)
+        return redirect("/expenses", flash=_("Not imported: %(message)s", message=message), request=request)
+    return redirect(f"/expenses/{expense['id']}", flash=_("Read invoice %(source_number)s of %(vendor_name)s: check the draft and record it.", source_number=expense['source_number'], vendor_name=expense['vendor_name']), request=request)
 
 
 # -- one expense ------------------------------------------------------------------------------------
@@ -164,7 +164,7 @@ async def expense_create_form(request: Request) -> Response:
         expense = await service.create_expense(_form_to_data(raw))
     except ValidationFailed as failed:
         return await _expense_form(request, expense=None, values=raw, errors=failed.by_field(), status_code=422)
-    return redirect(f"/expenses/{expense['id']}", flash="Expense recorded. Add its receipt below.", request=request)
+    return redirect(f"/expenses/{expense['id']}", flash=_("Expense recorded. Add its receipt below."), request=request)
 
 
 @get("/expenses/{expense_id:int}")
@@ -173,7 +173,7 @@ async def expense_page(request: Request, expense_id: int) -> Template:
     closed = await service.closed_up_to()
     project_id = (await projects_service.projects_of_expenses([expense_id])).get(expense_id)
     project = await projects_service.get_project(project_id) if project_id is not None else None
-    return page(request, "expenses/detail.html", section="expenses", title=f"Expense {expense_id}", expense=expense,
+    return page(request, "expenses/detail.html", section="expenses", title=_("Expense %(expense_id)s", expense_id=expense_id), expense=expense,
                 frozen=closed is not None and expense["date"] <= closed, closed_up_to=closed, project=project,
                 **await _choices())
 
@@ -192,26 +192,26 @@ async def expense_edit_form(request: Request, expense_id: int) -> Response:
         await service.update_expense(expense_id, _form_to_data(raw), partial=False)
     except ValidationFailed as failed:
         return await _expense_form(request, expense=expense, values=raw, errors=failed.by_field(), status_code=422)
-    return redirect(f"/expenses/{expense_id}", flash="Expense saved.", request=request)
+    return redirect(f"/expenses/{expense_id}", flash=_("Expense saved."), request=request)
 
 
 @post("/expenses/{expense_id:int}/delete", opt=OWNER_ONLY)
 async def expense_delete_form(request: Request, expense_id: int, config: Config) -> Response:
     await service.delete_expense(config.attachments_dir, expense_id)
-    return redirect("/expenses", flash=f"Expense {expense_id} is deleted.", request=request)
+    return redirect("/expenses", flash=_("Expense %(expense_id)s is deleted.", expense_id=expense_id), request=request)
 
 
 @post("/expenses/{expense_id:int}/record")
 async def expense_record_form(request: Request, expense_id: int) -> Response:
     await service.record_expense(expense_id)
-    return redirect(f"/expenses/{expense_id}", flash="Recorded: the reports count it now.", request=request)
+    return redirect(f"/expenses/{expense_id}", flash=_("Recorded: the reports count it now."), request=request)
 
 
 @post("/expenses/{expense_id:int}/release")
 async def expense_release_form(request: Request, expense_id: int) -> Response:
     await service.release(expense_id)
-    return redirect(f"/expenses/{expense_id}", flash="The expense is free to bill again (remove its line from the "
-                    "draft if it is still there).", request=request)
+    return redirect(f"/expenses/{expense_id}", flash=_("The expense is free to bill again (remove its line from the "
+                    "draft if it is still there)."), request=request)
 
 
 @post("/expenses/{expense_id:int}/receipts", request_max_body_size=UPLOAD_LIMIT)
@@ -220,12 +220,12 @@ async def receipt_upload_form(request: Request, expense_id: int, config: Config)
     upload = form.get("file")
     try:
         if not isinstance(upload, UploadFile):
-            raise ValidationFailed([FieldError("file", "Choose a receipt file (PDF, PNG or JPEG)")])
+            raise ValidationFailed([FieldError("file", _("Choose a receipt file (PDF, PNG or JPEG)"))])
         await service.add_receipt(config.attachments_dir, expense_id, await upload.read(), upload.filename or "")
     except ValidationFailed as failed:
-        return redirect(f"/expenses/{expense_id}", flash="Receipt not kept: " + "; ".join(
+        return redirect(f"/expenses/{expense_id}", flash=_("Receipt not kept: ") + "; ".join(
             e.message for e in failed.errors), request=request)
-    return redirect(f"/expenses/{expense_id}", flash="Receipt kept.", request=request)
+    return redirect(f"/expenses/{expense_id}", flash=_("Receipt kept."), request=request)
 
 
 @get("/expenses/{expense_id:int}/receipts/{n:int}")
@@ -237,7 +237,7 @@ async def receipt_view(expense_id: int, n: int, config: Config) -> Response:
 @post("/expenses/{expense_id:int}/receipts/{n:int}/delete")
 async def receipt_delete_form(request: Request, expense_id: int, n: int, config: Config) -> Response:
     await service.remove_receipt(config.attachments_dir, expense_id, n)
-    return redirect(f"/expenses/{expense_id}", flash="Receipt removed.", request=request)
+    return redirect(f"/expenses/{expense_id}", flash=_("Receipt removed."), request=request)
 
 
 # -- vendors, categories, closing -------------------------------------------------------------------------
@@ -245,13 +245,13 @@ async def receipt_delete_form(request: Request, expense_id: int, n: int, config:
 @get("/vendors")
 async def vendors_page(request: Request, q: str = "") -> Template:
     result = await service.list_vendors(q=q, page=Page(1, 500))
-    return page(request, "expenses/vendors.html", section="expenses", title="Vendors", result=result, q=q,
+    return page(request, "expenses/vendors.html", section="expenses", title=_("Vendors"), result=result, q=q,
                 **await _choices())
 
 
 @get("/vendors/new")
 async def vendor_new_page(request: Request) -> Template:
-    return page(request, "expenses/vendor_form.html", section="expenses", title="New vendor", vendor=None,
+    return page(request, "expenses/vendor_form.html", section="expenses", title=_("New vendor"), vendor=None,
                 values={}, errors={}, **await _choices())
 
 
@@ -261,15 +261,15 @@ async def vendor_create_form(request: Request) -> Response:
     try:
         vendor = await service.create_vendor(data)
     except ValidationFailed as failed:
-        return page(request, "expenses/vendor_form.html", status_code=422, section="expenses", title="New vendor",
+        return page(request, "expenses/vendor_form.html", status_code=422, section="expenses", title=_("New vendor"),
                     vendor=None, values=data, errors=failed.by_field(), **await _choices())
-    return redirect("/vendors", flash=f"{vendor['name']} is a vendor.", request=request)
+    return redirect("/vendors", flash=_("%(name)s is a vendor.", name=vendor['name']), request=request)
 
 
 @get("/vendors/{vendor_id:int}/edit")
 async def vendor_edit_page(request: Request, vendor_id: int) -> Template:
     vendor = await service.get_vendor(vendor_id)
-    return page(request, "expenses/vendor_form.html", section="expenses", title=f"Edit {vendor['name']}",
+    return page(request, "expenses/vendor_form.html", section="expenses", title=_("Edit %(name)s", name=vendor['name']),
                 vendor=vendor, values=vendor, errors={}, **await _choices())
 
 
@@ -281,21 +281,21 @@ async def vendor_edit_form(request: Request, vendor_id: int) -> Response:
         vendor = await service.update_vendor(vendor_id, data)
     except ValidationFailed as failed:
         return page(request, "expenses/vendor_form.html", status_code=422, section="expenses",
-                    title=f"Edit {vendor['name']}", vendor=vendor, values=data, errors=failed.by_field(),
+                    title=_("Edit %(name)s", name=vendor['name']), vendor=vendor, values=data, errors=failed.by_field(),
                     **await _choices())
-    return redirect("/vendors", flash=f"{vendor['name']} is saved.", request=request)
+    return redirect("/vendors", flash=_("%(name)s is saved.", name=vendor['name']), request=request)
 
 
 @post("/vendors/{vendor_id:int}/delete", opt=OWNER_ONLY)
 async def vendor_delete_form(request: Request, vendor_id: int) -> Response:
     vendor = await service.get_vendor(vendor_id)
     await service.delete_vendor(vendor_id)
-    return redirect("/vendors", flash=f"{vendor['name']} is deleted.", request=request)
+    return redirect("/vendors", flash=_("%(name)s is deleted.", name=vendor['name']), request=request)
 
 
 @get("/expenses/categories")
 async def categories_page(request: Request) -> Template:
-    return page(request, "expenses/categories.html", section="expenses", title="Expense categories",
+    return page(request, "expenses/categories.html", section="expenses", title=_("Expense categories"),
                 values={}, errors={}, **await _choices())
 
 
@@ -306,8 +306,8 @@ async def category_create_form(request: Request) -> Response:
         category = await service.create_category(data)
     except ValidationFailed as failed:
         return page(request, "expenses/categories.html", status_code=422, section="expenses",
-                    title="Expense categories", values=data, errors=failed.by_field(), **await _choices())
-    return redirect("/expenses/categories", flash=f"{category['name']} is a category.", request=request)
+                    title=_("Expense categories"), values=data, errors=failed.by_field(), **await _choices())
+    return redirect("/expenses/categories", flash=_("%(name)s is a category.", name=category['name']), request=request)
 
 
 @post("/expenses/categories/{code:str}")
@@ -317,9 +317,9 @@ async def category_update_form(request: Request, code: str) -> Response:
     try:
         category = await service.update_category(code, data)
     except ValidationFailed as failed:
-        return redirect("/expenses/categories", flash="Not saved: " + "; ".join(e.message for e in failed.errors),
+        return redirect("/expenses/categories", flash=_("Not saved: ") + "; ".join(e.message for e in failed.errors),
                         request=request)
-    return redirect("/expenses/categories", flash=f"{category['name']} is saved.", request=request)
+    return redirect("/expenses/categories", flash=_("%(name)s is saved.", name=category['name']), request=request)
 
 
 @post("/expenses/closing", opt=OWNER_ONLY)
@@ -328,9 +328,9 @@ async def closing_form(request: Request) -> Response:
     try:
         day = await service.set_closed_up_to(data.get("closed_up_to") or None)
     except ValidationFailed as failed:
-        return redirect("/expenses", flash="Not saved: " + "; ".join(e.message for e in failed.errors),
+        return redirect("/expenses", flash=_("Not saved: ") + "; ".join(e.message for e in failed.errors),
                         request=request)
-    message = f"The books are closed up to {day.isoformat()}." if day else "The books are open."
+    message = _("The books are closed up to %(isoformat)s.", isoformat=day.isoformat()) if day else _("The books are open.")
     return redirect("/expenses", flash=message, request=request)
 
 
@@ -356,9 +356,8 @@ async def unbilled_add_form(request: Request, document_id: int) -> Response:
         await service.add_to_invoice(document_id, ids, actor=actor_id(request))
     except (ValidationFailed, Conflict) as failed:
         message = "; ".join(e.message for e in failed.errors) if isinstance(failed, ValidationFailed) else failed.detail
-        return redirect(f"/documents/{document_id}/edit", flash=f"Not added: {message}", request=request)
-    return redirect(f"/documents/{document_id}/edit", flash=f"{len(ids)} expense{'' if len(ids) == 1 else 's'} "
-                    "added as lines; they are billed when the invoice is issued.", request=request)
+        return redirect(f"/documents/{document_id}/edit", flash=_("Not added: %(message)s", message=message), request=request)
+    return redirect(f"/documents/{document_id}/edit", flash=_("%(count)s expense%(value)s added as lines; they are billed when the invoice is issued.", count=len(ids), value='' if len(ids) == 1 else 's'), request=request)
 
 
 # -- reports -------------------------------------------------------------------------------------------------
@@ -374,8 +373,8 @@ async def profit_loss_page(request: Request, date_from: str = QueryParameter(nam
         report = await reports.profit_and_loss()
     params = {"from": report.date_from.isoformat(), "to": report.date_to.isoformat(), "basis": report.basis}
     return page(request, "expenses/profit_loss.html", status_code=422 if problem else 200, section="reports",
-                title="Profit and loss", report=report, chart=pnl.chart_svg(report.months, report.currency),
-                params=params, problem=problem, bases={"accrual": "Accrual", "cash": "Cash"})
+                title=_("Profit and loss"), report=report, chart=pnl.chart_svg(report.months, report.currency),
+                params=params, problem=problem, bases={"accrual": _("Accrual"), "cash": _("Cash")})
 
 
 def _tax_params(report: taxreturn.TaxReturn) -> dict[str, str]:
@@ -401,7 +400,7 @@ def _quarters(current: tuple[date, date]) -> list[tuple[str, str, str]]:
     """This quarter and the three before it, for one-click periods: (label, from, to)."""
     found = []
     start = current[0]
-    for _ in range(4):
+    for _quarter in range(4):
         begin, end = reports.quarter_of(start)
         found.append((f"Q{(begin.month - 1) // 3 + 1} {begin.year}", begin.isoformat(), end.isoformat()))
         start = date(begin.year - (1 if begin.month == 1 else 0), (begin.month - 4) % 12 + 1, 1)

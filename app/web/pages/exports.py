@@ -8,6 +8,7 @@ from litestar import Request, Response, get, post
 from litestar.params import QueryParameter
 from litestar.response import Template
 
+from app.common.i18n import L_, _
 from app.common.logic import ValidationFailed
 from app.config import Config
 from app.exports import logic, service
@@ -16,8 +17,8 @@ from app.settings import service as settings_service
 from app.web.responses import actor_id, form_data, page, redirect
 from app.web.security import OWNER_ONLY
 
-PRESET_LABELS = {"last_month": "Last month", "this_month": "This month", "last_quarter": "Last quarter",
-                 "this_quarter": "This quarter", "last_year": "Last year", "this_year": "This year"}
+PRESET_LABELS = {"last_month": L_("Last month"), "this_month": L_("This month"), "last_quarter": L_("Last quarter"),
+                 "this_quarter": L_("This quarter"), "last_year": L_("Last year"), "this_year": L_("This year")}
 
 
 def _parse_day(text: str) -> date | None:
@@ -34,13 +35,13 @@ async def _page(request: Request, *, preset: str = "last_month", date_from: date
     if date_from is None or date_to is None:
         date_from, date_to = logic.preset_period(preset if preset in logic.PRESETS else "last_month", today)
     mail = await mail_service.get_mail_settings()
-    return page(request, "exports/exports.html", status_code=status_code, section="exports", title="Exports",
+    return page(request, "exports/exports.html", status_code=status_code, section="exports", title=_("Exports"),
                 presets=presets, date_from=date_from, date_to=date_to, mail=mail, errors=errors or {},
-                lists=[("Clients", "/api/v1/exports/clients.csv?status=all", "/clients"),
-                       ("Invoices", "/api/v1/exports/invoices.csv", "/invoices"),
-                       ("Quotes", "/api/v1/exports/quotes.csv", "/quotes"),
-                       ("Credit notes", "/api/v1/exports/credit-notes.csv", "/credit-notes"),
-                       ("Payments", "/api/v1/exports/payments.csv", "/payments")])
+                lists=[(_("Clients"), "/api/v1/exports/clients.csv?status=all", "/clients"),
+                       (_("Invoices"), "/api/v1/exports/invoices.csv", "/invoices"),
+                       (_("Quotes"), "/api/v1/exports/quotes.csv", "/quotes"),
+                       (_("Credit notes"), "/api/v1/exports/credit-notes.csv", "/credit-notes"),
+                       (_("Payments"), "/api/v1/exports/payments.csv", "/payments")])
 
 
 @get("/exports")
@@ -66,7 +67,7 @@ async def exports_send(request: Request, config: Config) -> Response | Template:
         errors = {("recipient" if e.field == "to" else e.field): e.message for e in failed.errors}
         return await _page(request, date_from=start, date_to=end, errors=errors, status_code=422)
     return redirect("/outbox", request=request,
-                    flash=f"The package for {start} to {end} is queued for {', '.join(row['to'])}.")
+                    flash=_("The package for %(start)s to %(end)s is queued for %(join)s.", start=start, end=end, join=', '.join(row['to'])))
 
 
 @post("/exports/schedule", opt=OWNER_ONLY)
@@ -78,7 +79,7 @@ async def exports_schedule(request: Request) -> Response | Template:
                                                 actor_id=actor_id(request))
     except ValidationFailed as failed:
         return await _page(request, errors=failed.by_field(), status_code=422)
-    return redirect("/exports#schedule", flash="Schedule saved.", request=request)
+    return redirect("/exports#schedule", flash=_("Schedule saved."), request=request)
 
 
 ROUTES = [exports_page, exports_send, exports_schedule]

@@ -6,6 +6,7 @@ from litestar import Request, get
 from litestar.response import Template
 
 from app.clients import service as clients_service
+from app.common.i18n import _
 from app.ledger import logic, service
 from app.payments import service as payments_service
 from app.receivables import service as receivables_service
@@ -15,7 +16,7 @@ from app.web.responses import page
 @get("/clients/{client_id:int}/ledger")
 async def ledger_page(request: Request, client_id: int) -> Template:
     client = await clients_service.get_client(client_id)
-    return page(request, "ledger/ledger.html", section="clients", title=f"Ledger of {client.name}", client=client,
+    return page(request, "ledger/ledger.html", section="clients", title=_("Ledger of %(name)s", name=client.name), client=client,
                 ledgers=await service.ledger(client_id), credits=dict(await payments_service.credits_of(client_id)),
                 kinds=logic.KINDS, standing=logic.standing,
                 open_invoices=await receivables_service.open_invoices(client_id))

@@ -10,6 +10,7 @@ from litestar import Request, Response, get, post
 from litestar.params import QueryParameter
 from litestar.response import Template
 
+from app.common.i18n import _, ngettext
 from app.common.logic import Conflict, ValidationFailed
 from app.config import Config
 from app.documents import logic as documents_logic
@@ -29,12 +30,12 @@ async def _settings_page(request: Request, *, values: dict[str, Any] | None = No
                          template_values: dict[str, Any] | None = None) -> Template:
     mail = await service.get_mail_settings()
     templates = mail["email_templates"]
-    return page(request, "mail/settings.html", status_code=status_code, section="settings", title="Email settings",
+    return page(request, "mail/settings.html", status_code=status_code, section="settings", title=_("Email settings"),
                 mail=mail, values=values or mail, errors=errors or {}, test=test, kinds=logic.TEMPLATE_KINDS,
                 kind_labels=logic.KIND_LABELS, placeholders=logic.PLACEHOLDER_HELP,
                 template_values=template_values or {f"{k}_{p}": templates[k][p] for k in templates for p in templates[k]},
-                security=[("starttls", "STARTTLS (usually port 587)"), ("ssl", "SSL/TLS (usually port 465)"),
-                          ("none", "None (local relays only)")])
+                security=[("starttls", _("STARTTLS (usually port 587)")), ("ssl", _("SSL/TLS (usually port 465)")),
+                          ("none", _("None (local relays only)"))])
 
 
 @get("/settings/email", opt=OWNER_ONLY)
@@ -57,7 +58,7 @@ async def mail_settings_submit(request: Request) -> Response:
     except ValidationFailed as failed:
         values = {**data, "smtp_password": ""}
         return await _settings_page(request, values=values, errors=failed.by_field(), status_code=422)
-    return redirect("/settings/email", flash="Email settings saved.", request=request)
+    return redirect("/settings/email", flash=_("Email settings saved."), request=request)
 
 
 @post("/settings/email/templates", opt=OWNER_ONLY)
@@ -69,7 +70,7 @@ async def mail_templates_submit(request: Request) -> Response:
         await service.update_mail_settings({"email_templates": templates}, actor_id=actor_id(request))
     except ValidationFailed as failed:
         return await _settings_page(request, errors=failed.by_field(), status_code=422, template_values=data)
-    return redirect("/settings/email#templates", flash="Message templates saved.", request=request)
+    return redirect("/settings/email#templates", flash=_("Message templates saved."), request=request)
 
 
 @post("/settings/email/test", opt=OWNER_ONLY)
@@ -97,7 +98,7 @@ async def outbox_page(request: Request, status: str = "", page_number: str = Que
         number = 1
     result = await service.list_outbox(status=status, page=page_params(number, PER_PAGE))
     mail = await service.get_mail_settings()
-    return page(request, "mail/outbox.html", section="outbox", title="Outbox", result=result, status=status,
+    return page(request, "mail/outbox.html", section="outbox", title=_("Outbox"), result=result, status=status,
                 params={"status": status}, status_labels=STATUS_LABELS, counts=result.extra["counts"],
                 problem=mail["configured_problem"])
 
@@ -123,39 +124,39 @@ async def _outbox_action(request: Request, message_id: int, action: Any, done: s
     try:
         await action()
     except Conflict as conflict:
-        return redirect(back, flash=f"Not done: {conflict.detail}", request=request)
+        return redirect(back, flash=_("Not done: %(detail)s", detail=conflict.detail), request=request)
     return redirect(back, flash=done, request=request)
 
 
 @post("/outbox/{message_id:int}/retry")
 async def outbox_retry(request: Request, message_id: int) -> Response:
     return await _outbox_action(request, message_id, lambda: service.retry(message_id),
-                                "Trying again now; the outbox shows the result.")
+                                _("Trying again now; the outbox shows the result."))
 
 
 @post("/outbox/{message_id:int}/cancel")
 async def outbox_cancel(request: Request, message_id: int) -> Response:
-    return await _outbox_action(request, message_id, lambda: service.cancel(message_id), "The message is cancelled.")
+    return await _outbox_action(request, message_id, lambda: service.cancel(message_id), _("The message is cancelled."))
 
 
 @post("/outbox/{message_id:int}/resend")
 async def outbox_resend(request: Request, message_id: int) -> Response:
     message = await service.get_message(message_id)
-    done = "Queued to go again, as the same message." if message["status"] == "uncertain" else "A copy is queued."
+    done = _("Queued to go again, as the same message.") if message["status"] == "uncertain" else _("A copy is queued.")
     return await _outbox_action(request, message_id, lambda: service.resend(message_id, actor=actor_id(request)), done)
 
 
 @post("/outbox/{message_id:int}/mark-sent")
 async def outbox_mark_sent(request: Request, message_id: int) -> Response:
     return await _outbox_action(request, message_id, lambda: service.mark_sent(message_id, actor=actor_id(request)),
-                                "Marked as sent; it will not be sent again.")
+                                _("Marked as sent; it will not be sent again."))
 
 
 @post("/outbox/retry-all")
 async def outbox_retry_all(request: Request) -> Response:
     count = await service.retry_all()
-    return redirect("/outbox", flash=f"Trying {count} queued message{'s' if count != 1 else ''} now." if count
-                    else "Nothing is waiting.", request=request)
+    return redirect("/outbox", flash=ngettext("Trying %(num)s queued message now.", "Trying %(num)s queued messages now.", count) % {"num": count} if count
+                    else _("Nothing is waiting."), request=request)
 
 
 async def _document_form(request: Request, document_id: int, *, values: dict[str, Any] | None = None,
@@ -167,15 +168,15 @@ async def _document_form(request: Request, document_id: int, *, values: dict[str
     mail = await service.get_mail_settings()
     return page(request, "mail/send.html", status_code=status_code,
                 section={INVOICE: "invoices", QUOTE: "quotes", CREDIT_NOTE: "credit_notes"}[doc_type],
-                title=f"Email {documents_logic.TYPE_LABELS[doc_type].lower()} {document.number}",
+                title=_("Email %(lower)s %(number)s", lower=documents_logic.TYPE_LABELS[doc_type].lower(), number=document.number),
                 heading=f"{documents_logic.TYPE_LABELS[doc_type]} {document.number}",
-                crumbs=[(f"/{TYPE_PATHS[doc_type]}", {INVOICE: "Invoices", QUOTE: "Quotes", CREDIT_NOTE: "Credit notes"}[doc_type]),
+                crumbs=[(f"/{TYPE_PATHS[doc_type]}", {INVOICE: _("Invoices"), QUOTE: _("Quotes"), CREDIT_NOTE: _("Credit notes")}[doc_type]),
                         (f"/documents/{document_id}", document.number)],
                 action=f"/documents/{document_id}/send", back=f"/documents/{document_id}",
                 preview=f"/documents/{document_id}/pdf", attachment=defaults["attachment"],
                 recipient=defaults["client"], values=values or defaults, errors=errors or {}, mail_log=log,
                 status_labels=STATUS_LABELS, problem=mail["configured_problem"],
-                note="An issued invoice is marked as sent once the mail server accepts the message."
+                note=_("An issued invoice is marked as sent once the mail server accepts the message.")
                 if doc_type == INVOICE and document.status == "issued" else "")
 
 
@@ -184,7 +185,7 @@ async def document_send_page(request: Request, document_id: int) -> Response | T
     try:
         return await _document_form(request, document_id)
     except Conflict as conflict:
-        return redirect(f"/documents/{document_id}", flash=f"Not sent: {conflict.detail}", request=request)
+        return redirect(f"/documents/{document_id}", flash=_("Not sent: %(detail)s", detail=conflict.detail), request=request)
 
 
 @post("/documents/{document_id:int}/send")
@@ -196,10 +197,9 @@ async def document_send_submit(request: Request, config: Config, document_id: in
     except ValidationFailed as failed:
         return await _document_form(request, document_id, values=wanted, errors=failed.by_field(), status_code=422)
     except Conflict as conflict:
-        return redirect(f"/documents/{document_id}", flash=f"Not sent: {conflict.detail}", request=request)
+        return redirect(f"/documents/{document_id}", flash=_("Not sent: %(detail)s", detail=conflict.detail), request=request)
     return redirect(f"/documents/{document_id}", request=request,
-                    flash=f"Queued for {', '.join(row['to'])}: it goes out as soon as the mail server answers "
-                          "(see the Outbox).")
+                    flash=_("Queued for %(join)s: it goes out as soon as the mail server answers (see the Outbox).", join=', '.join(row['to'])))
 
 
 def _parse_day(text: str) -> date | None:
@@ -217,14 +217,13 @@ async def _statement_form(request: Request, client_id: int, date_from: date | No
     mail = await service.get_mail_settings()
     query = f"from={defaults['date_from'].isoformat()}&to={defaults['date_to'].isoformat()}&currency={defaults['currency']}"
     return page(request, "mail/send.html", status_code=status_code, section="clients",
-                title=f"Email the statement of {client['name']}", heading=f"Statement of {client['name']}",
-                crumbs=[("/clients", "Clients"), (f"/clients/{client_id}", client["name"]),
-                        (f"/clients/{client_id}/statement?{query}", "Statement")],
+                title=_("Email the statement of %(name)s", name=client['name']), heading=_("Statement of %(name)s", name=client['name']),
+                crumbs=[("/clients", _("Clients")), (f"/clients/{client_id}", client["name"]),
+                        (f"/clients/{client_id}/statement?{query}", _("Statement"))],
                 action=f"/clients/{client_id}/statement/send?{query}", back=f"/clients/{client_id}/statement?{query}",
                 preview="", attachment=defaults["attachment"], recipient=client, values=values or defaults,
                 errors=errors or {}, mail_log=[], status_labels=STATUS_LABELS, problem=mail["configured_problem"],
-                note=f"Period {defaults['date_from'].isoformat()} to {defaults['date_to'].isoformat()}, "
-                     f"{defaults['currency']}.")
+                note=_("Period %(isoformat)s to %(isoformat2)s, %(currency)s.", isoformat=defaults['date_from'].isoformat(), isoformat2=defaults['date_to'].isoformat(), currency=defaults['currency']))
 
 
 @get("/clients/{client_id:int}/statement/send")
@@ -249,7 +248,7 @@ async def statement_send_submit(request: Request, config: Config, client_id: int
         return await _statement_form(request, client_id, start, end, currency, values=wanted,
                                      errors=failed.by_field(), status_code=422)
     return redirect(f"/clients/{client_id}", request=request,
-                    flash=f"Statement queued for {', '.join(row['to'])} (see the Outbox).")
+                    flash=_("Statement queued for %(join)s (see the Outbox).", join=', '.join(row['to'])))
 
 
 ROUTES = [mail_settings_page, mail_settings_submit, mail_templates_submit, mail_test_submit, outbox_page,

@@ -10,6 +10,7 @@ from litestar.params import QueryParameter
 from litestar.response import Template
 
 from app.clients import service as clients_service
+from app.common.i18n import _
 from app.common.logic import Conflict, ValidationFailed
 from app.documents import service as documents_service
 from app.payments import logic, service
@@ -27,7 +28,7 @@ async def payments_page(request: Request, client_id: int | None = None, method: 
     result = await service.list_payments(client_id=client_id, method=method, state=state_filter, date_from=date_from,
                                          date_to=date_to, page=page_params(page_number, PER_PAGE))
     clients = (await clients_service.list_clients(status="all", page=page_params(1, 500))).items
-    return page(request, "payments/list.html", section="payments", title="Payments", result=result,
+    return page(request, "payments/list.html", section="payments", title=_("Payments"), result=result,
                 methods=logic.METHODS, clients=clients,
                 params={"client_id": client_id or "", "method": method, "state": state_filter,
                         "from": date_from.isoformat() if date_from else "", "to": date_to.isoformat() if date_to else ""})
@@ -37,7 +38,7 @@ async def payments_page(request: Request, client_id: int | None = None, method: 
 async def payment_new_page(request: Request, document_id: int) -> Template:
     invoice = await documents_service.get_document(document_id, "invoice", with_lines=False)
     credit = await service.available_credit(invoice.client_id, invoice.currency)
-    return page(request, "payments/form.html", section="invoices", title=f"Payment for {invoice.number or 'draft'}",
+    return page(request, "payments/form.html", section="invoices", title=_("Payment for %(value)s", value=invoice.number or 'draft'),
                 invoice=invoice, methods=logic.METHODS, values={"amount": invoice.balance, "method": "bank_transfer",
                                                                  "date": (await settings_service.today()).isoformat()},
                 errors={}, credit=credit, once_key=secrets.token_urlsafe(16))
@@ -54,13 +55,13 @@ async def payment_create_form(request: Request, document_id: int) -> Response:
         invoice = await documents_service.get_document(document_id, "invoice", with_lines=False)
         errors = failed.by_field() if isinstance(failed, ValidationFailed) else {"amount": failed.detail}
         return page(request, "payments/form.html", status_code=422 if isinstance(failed, ValidationFailed) else 409,
-                    section="invoices", title=f"Payment for {invoice.number}", invoice=invoice,
+                    section="invoices", title=_("Payment for %(number)s", number=invoice.number), invoice=invoice,
                     methods=logic.METHODS, values=data, errors=errors,
                     credit=await service.available_credit(invoice.client_id, invoice.currency),
                     once_key=key or secrets.token_urlsafe(16))
-    note = f"Payment of {payment.amount} {payment.currency} recorded."
+    note = _("Payment of %(amount)s %(currency)s recorded.", amount=payment.amount, currency=payment.currency)
     if payment.excess:
-        note += f" {payment.excess} {payment.currency} kept as client credit."
+        note += _(" %(excess)s %(currency)s kept as client credit.", excess=payment.excess, currency=payment.currency)
     return redirect(f"/documents/{document_id}", flash=note, request=request)
 
 
@@ -70,22 +71,21 @@ async def payment_reverse_form(request: Request, payment_id: int) -> Response:
     payment = await service.reverse_payment(payment_id, str(data.get("reason", "")), reversal_date=data.get("date"),
                                             actor=actor_id(request))
     target = f"/documents/{payment.invoice_id}" if payment.invoice_id else "/payments"
-    return redirect(target, flash=f"Payment of {payment.amount} {payment.currency} reversed.", request=request)
+    return redirect(target, flash=_("Payment of %(amount)s %(currency)s reversed.", amount=payment.amount, currency=payment.currency), request=request)
 
 
 @post("/documents/{document_id:int}/apply-credit")
 async def apply_credit_form(request: Request, document_id: int) -> Response:
     data = await form_data(request)
     invoice = await service.apply_credit(document_id, data, actor=actor_id(request))
-    return redirect(f"/documents/{document_id}", flash=f"Client credit applied; {invoice.balance} "
-                                                       f"{invoice.currency} left to pay.", request=request)
+    return redirect(f"/documents/{document_id}", flash=_("Client credit applied; %(balance)s %(currency)s left to pay.", balance=invoice.balance, currency=invoice.currency), request=request)
 
 
 @post("/clients/{client_id:int}/refunds")
 async def refund_form(request: Request, client_id: int) -> Response:
     data = await form_data(request)
     refund = await service.refund(client_id, data, actor=actor_id(request))
-    return redirect(f"/clients/{client_id}/ledger", flash=f"Refund of {refund.amount} {refund.currency} recorded.",
+    return redirect(f"/clients/{client_id}/ledger", flash=_("Refund of %(amount)s %(currency)s recorded.", amount=refund.amount, currency=refund.currency),
                     request=request)
 
 

@@ -13,6 +13,7 @@ from litestar.params import QueryParameter
 from litestar.response import Template
 
 from app.clients import service as clients_service
+from app.common.i18n import _, ngettext
 from app.common.logic import Conflict, ValidationFailed, csv_bytes, optional_day
 from app.projects import logic, service
 from app.settings import service as settings_service
@@ -78,14 +79,14 @@ async def projects_page(request: Request, status: str = "") -> Template:
     for project in projects:   # the money budget needs the unbilled time at its rates: the summary knows it
         summary = await service.project_summary(project["id"])
         project.update(money_budget=summary["money_budget"], currency=summary["project"]["currency"])
-    return page(request, "projects/list.html", section="projects", title="Projects", projects=projects,
+    return page(request, "projects/list.html", section="projects", title=_("Projects"), projects=projects,
                 status=status, statuses=logic.STATUS_LABELS, rates=await service.default_rates(),
                 clients=await _clients(), hm=logic.format_minutes, money=logic.money)
 
 
 def _form_page(request: Request, project: dict[str, Any] | None, values: dict[str, Any], errors: dict[str, str],
                clients: list[Any], status_code: int = 200) -> Template:
-    title = f"Edit {project['name']}" if project else "New project"
+    title = _("Edit %(name)s", name=project['name']) if project else _("New project")
     return page(request, "projects/form.html", status_code=status_code, section="projects", title=title,
                 project=project, values=values, errors=errors, clients=clients, statuses=logic.STATUS_LABELS,
                 roundings=logic.ROUNDINGS)
@@ -105,7 +106,7 @@ async def project_create_form(request: Request) -> Response:
         project = await service.create_project(data)
     except ValidationFailed as failed:
         return _form_page(request, None, data, failed.by_field(), await _clients(), status_code=422)
-    return redirect(f"/projects/{project['id']}", flash=f"Project {project['name']} is created.", request=request)
+    return redirect(f"/projects/{project['id']}", flash=_("Project %(name)s is created.", name=project['name']), request=request)
 
 
 @get("/projects/{project_id:int}")
@@ -135,14 +136,14 @@ async def project_edit_form(request: Request, project_id: int) -> Response:
         project = await service.update_project(project_id, data, partial=False)
     except ValidationFailed as failed:
         return _form_page(request, project, data, failed.by_field(), await _clients(), status_code=422)
-    return redirect(f"/projects/{project_id}", flash=f"{project['name']} is updated.", request=request)
+    return redirect(f"/projects/{project_id}", flash=_("%(name)s is updated.", name=project['name']), request=request)
 
 
 @post("/projects/{project_id:int}/delete", opt=OWNER_ONLY)
 async def project_delete_form(request: Request, project_id: int) -> Response:
     project = await service.get_project(project_id)
     await service.delete_project(project_id)
-    return redirect("/projects", flash=f"{project['name']} is deleted.", request=request)
+    return redirect("/projects", flash=_("%(name)s is deleted.", name=project['name']), request=request)
 
 
 @post("/projects/{project_id:int}/tasks")
@@ -151,16 +152,16 @@ async def task_add_form(request: Request, project_id: int) -> Response:
     try:
         task = await service.add_task(project_id, data)
     except ValidationFailed as failed:
-        return redirect(f"/projects/{project_id}#tasks", flash="Task not added: " + "; ".join(
+        return redirect(f"/projects/{project_id}#tasks", flash=_("Task not added: ") + "; ".join(
             e.message for e in failed.errors), request=request)
-    return redirect(f"/projects/{project_id}#tasks", flash=f"Task {task['name']} is added.", request=request)
+    return redirect(f"/projects/{project_id}#tasks", flash=_("Task %(name)s is added.", name=task['name']), request=request)
 
 
 @post("/projects/{project_id:int}/tasks/{task_id:int}/delete")
 async def task_delete_form(request: Request, project_id: int, task_id: int) -> Response:
     await service.delete_task(project_id, task_id)
-    return redirect(f"/projects/{project_id}#tasks", flash="The task is removed (kept, inactive, if time was logged "
-                    "on it).", request=request)
+    return redirect(f"/projects/{project_id}#tasks", flash=_("The task is removed (kept, inactive, if time was logged "
+                    "on it)."), request=request)
 
 
 @post("/projects/{project_id:int}/expenses")
@@ -172,17 +173,17 @@ async def expense_link_form(request: Request, project_id: int) -> Response:
         expense_id = int(data.get("expense_id") or "")
         await service.set_expense_project(expense_id, project_id)
     except ValueError:
-        return redirect(back, flash="Expense not added: choose an expense.", request=request)
+        return redirect(back, flash=_("Expense not added: choose an expense."), request=request)
     except ValidationFailed as failed:
-        return redirect(back, flash="Expense not added: " + "; ".join(e.message for e in failed.errors),
+        return redirect(back, flash=_("Expense not added: ") + "; ".join(e.message for e in failed.errors),
                         request=request)
-    return redirect(back, flash="The expense is on the project.", request=request)
+    return redirect(back, flash=_("The expense is on the project."), request=request)
 
 
 @post("/projects/{project_id:int}/expenses/{expense_id:int}/remove")
 async def expense_unlink_form(request: Request, project_id: int, expense_id: int) -> Response:
     await service.set_expense_project(expense_id, None)
-    return redirect(f"/projects/{project_id}#expenses", flash="The expense is off the project (it is kept).",
+    return redirect(f"/projects/{project_id}#expenses", flash=_("The expense is off the project (it is kept)."),
                     request=request)
 
 
@@ -194,8 +195,8 @@ async def rates_form(request: Request) -> Response:
         await service.set_default_rate(int(client) if client not in (None, "") else None, data.get("hourly_rate"))
     except (ValidationFailed, ValueError) as failed:
         message = "; ".join(e.message for e in failed.errors) if isinstance(failed, ValidationFailed) else str(failed)
-        return redirect("/projects#rates", flash=f"Rate not saved: {message}", request=request)
-    return redirect("/projects#rates", flash="The default rate is saved.", request=request)
+        return redirect("/projects#rates", flash=_("Rate not saved: %(message)s", message=message), request=request)
+    return redirect("/projects#rates", flash=_("The default rate is saved."), request=request)
 
 
 # -- time to invoice ------------------------------------------------------------------------------
@@ -216,7 +217,7 @@ async def invoice_preview_page(request: Request, project_id: int,
         errors = failed.by_field()
     project = plan.project if plan else await service.get_project(project_id)
     return page(request, "projects/invoice.html", status_code=422 if errors else 200, section="projects",
-                title=f"Bill {project['name']}", project=project, plan=plan, params=params, errors=errors,
+                title=_("Bill %(name)s", name=project['name']), project=project, plan=plan, params=params, errors=errors,
                 groupings=logic.GROUPING_LABELS, hm=logic.format_minutes, money=logic.money)
 
 
@@ -233,9 +234,9 @@ async def invoice_create_form(request: Request, project_id: int) -> Response:
     except (ValidationFailed, Conflict) as failed:
         message = ("; ".join(e.message for e in failed.errors) if isinstance(failed, ValidationFailed)
                    else failed.detail)
-        return redirect(back, flash=f"No invoice made: {message}", request=request)
-    return redirect(f"/documents/{document.id}", flash="The draft invoice is made from the time (and the billable "
-                    "expenses); they are marked as billed on it (delete the draft to free them).", request=request)
+        return redirect(back, flash=_("No invoice made: %(message)s", message=message), request=request)
+    return redirect(f"/documents/{document.id}", flash=_("The draft invoice is made from the time (and the billable "
+                    "expenses); they are marked as billed on it (delete the draft to free them)."), request=request)
 
 
 @get("/projects/bill")
@@ -255,7 +256,7 @@ async def client_bill_page(request: Request, client_id: int | None = None,
         except ValidationFailed as failed:
             errors = failed.by_field()
     return page(request, "projects/bill_client.html", status_code=422 if errors else 200, section="projects",
-                title=f"Bill {client.name}" if client else "Bill a client's time", client=client, plans=plans,
+                title=_("Bill %(name)s", name=client.name) if client else _("Bill a client's time"), client=client, plans=plans,
                 params=params, errors=errors, clients=await _clients(), groupings=logic.GROUPING_LABELS,
                 hm=logic.format_minutes, money=logic.money)
 
@@ -272,9 +273,9 @@ async def client_bill_form(request: Request) -> Response:
     except (ValidationFailed, Conflict) as failed:
         message = ("; ".join(e.message for e in failed.errors) if isinstance(failed, ValidationFailed)
                    else failed.detail)
-        return redirect(back, flash=f"No invoice made: {message}", request=request)
-    return redirect(f"/documents/{document.id}", flash="The draft invoice is made from the client's time; its "
-                    "entries are marked as billed on it (delete the draft to free them).", request=request)
+        return redirect(back, flash=_("No invoice made: %(message)s", message=message), request=request)
+    return redirect(f"/documents/{document.id}", flash=_("The draft invoice is made from the client's time; its "
+                    "entries are marked as billed on it (delete the draft to free them)."), request=request)
 
 
 # -- time entries ---------------------------------------------------------------------------------
@@ -286,7 +287,7 @@ async def _entries_page(request: Request, params: dict[str, Any], values: dict[s
         user_id=actor_id(request), date_from=optional_day(params.get("from"), "from"),
         date_to=optional_day(params.get("to"), "to"), limit=200)
     entries = await service.list_entries(where)
-    return page(request, "projects/entries.html", status_code=status_code, section="projects", title="Time entries",
+    return page(request, "projects/entries.html", status_code=status_code, section="projects", title=_("Time entries"),
                 entries=entries, params=params, values=values, errors=errors, hm=logic.format_minutes,
                 total=sum(e["minutes"] for e in entries), **await _choices())
 
@@ -324,9 +325,8 @@ async def entry_create_form(request: Request) -> Response:
         entry = await service.create_entry(actor_id(request), data)
     except ValidationFailed as failed:
         return await _entries_page(request, {}, data, failed.by_field(), status_code=422)
-    return redirect(str(data.get("next") or "/time"), flash=f"{logic.format_minutes(entry['minutes'])} logged on "
-                    f"{entry['project_name']}.", request=request) if str(data.get("next") or "").startswith("/") \
-        else redirect("/time", flash=f"{logic.format_minutes(entry['minutes'])} logged on {entry['project_name']}.",
+    return redirect(str(data.get("next") or "/time"), flash=_("%(format_minutes)s logged on %(project_name)s.", format_minutes=logic.format_minutes(entry['minutes']), project_name=entry['project_name']), request=request) if str(data.get("next") or "").startswith("/") \
+        else redirect("/time", flash=_("%(format_minutes)s logged on %(project_name)s.", format_minutes=logic.format_minutes(entry['minutes']), project_name=entry['project_name']),
                       request=request)
 
 
@@ -342,7 +342,7 @@ def _entry_values(entry: dict[str, Any], zone: Any) -> dict[str, Any]:
 async def entry_edit_page(request: Request, entry_id: int) -> Template:
     entry = await service.get_entry(entry_id)
     values = _entry_values(entry, await service.time_zone())
-    return page(request, "projects/entry_form.html", section="projects", title="Edit time entry", entry=entry,
+    return page(request, "projects/entry_form.html", section="projects", title=_("Edit time entry"), entry=entry,
                 values=values, errors={}, **await _choices())
 
 
@@ -358,15 +358,15 @@ async def entry_edit_form(request: Request, entry_id: int) -> Response:
     except (ValidationFailed, Conflict) as failed:
         errors = failed.by_field() if isinstance(failed, ValidationFailed) else {"minutes": failed.detail}
         return page(request, "projects/entry_form.html", status_code=422 if isinstance(failed, ValidationFailed)
-                    else 409, section="projects", title="Edit time entry", entry=entry, values=data, errors=errors,
+                    else 409, section="projects", title=_("Edit time entry"), entry=entry, values=data, errors=errors,
                     **await _choices())
-    return redirect("/time", flash="The entry is updated.", request=request)
+    return redirect("/time", flash=_("The entry is updated."), request=request)
 
 
 @post("/time/{entry_id:int}/delete")
 async def entry_delete_form(request: Request, entry_id: int) -> Response:
     await service.delete_entry(entry_id, by=actor_id(request), may_change_others=request.scope["user"].is_owner)
-    return redirect("/time", flash="The entry is deleted.", request=request)
+    return redirect("/time", flash=_("The entry is deleted."), request=request)
 
 
 # -- the weekly timesheet -------------------------------------------------------------------------
@@ -381,7 +381,7 @@ async def _sheet_page(request: Request, monday: date, project_id: int | None, er
     rows = await service.timesheet(actor_id(request), monday, project_id=project_id)
     days = logic.week_of(monday)
     day_totals = [sum(row.cells[i] for row in rows) for i in range(7)]
-    return page(request, "projects/timesheet.html", status_code=status_code, section="projects", title="Timesheet",
+    return page(request, "projects/timesheet.html", status_code=status_code, section="projects", title=_("Timesheet"),
                 rows=rows, days=days, day_totals=day_totals, week_total=sum(day_totals), monday=monday,
                 previous=(monday - timedelta(days=7)).isoformat(), following=(monday + timedelta(days=7)).isoformat(),
                 today=await settings_service.today(), project_id=project_id, errors=errors, typed=typed,
@@ -407,8 +407,8 @@ async def timesheet_form(request: Request) -> Response:
         return await _sheet_page(request, monday, project_id, failed.by_field(), cells, status_code=422)
     suffix = f"&project_id={project_id}" if project_id else ""
     return redirect(f"/timesheet?week={monday.isoformat()}{suffix}",
-                    flash=f"The week is saved ({count} day{'s' if count != 1 else ''} changed)." if count
-                    else "Nothing changed.", request=request)
+                    flash=ngettext("The week is saved (%(num)s day changed).", "The week is saved (%(num)s days changed).", count) % {"num": count} if count
+                    else _("Nothing changed."), request=request)
 
 
 # -- the timer ------------------------------------------------------------------------------------
@@ -425,10 +425,10 @@ async def timer_start_form(request: Request) -> Response:
     try:
         timer, stopped = await service.start_timer(actor_id(request), fields)
     except ValidationFailed as failed:
-        return redirect(back, flash="Timer not started: " + "; ".join(e.message for e in failed.errors),
+        return redirect(back, flash=_("Timer not started: ") + "; ".join(e.message for e in failed.errors),
                         request=request)
-    note = f" {logic.format_minutes(stopped['minutes'])} saved on {stopped['project_name']}." if stopped else ""
-    return redirect(back, flash=f"The timer runs on {timer['project_name']}.{note}", request=request)
+    note = _(" %(format_minutes)s saved on %(project_name)s.", format_minutes=logic.format_minutes(stopped['minutes']), project_name=stopped['project_name']) if stopped else ""
+    return redirect(back, flash=_("The timer runs on %(project_name)s.%(note)s", project_name=timer['project_name'], note=note), request=request)
 
 
 @post("/timer/stop")
@@ -439,8 +439,8 @@ async def timer_stop_form(request: Request) -> Response:
         entry = await service.stop_timer(actor_id(request), ended_at=data.get("ended_at") or None)
     except (ValidationFailed, Conflict) as failed:
         message = "; ".join(e.message for e in failed.errors) if isinstance(failed, ValidationFailed) else failed.detail
-        return redirect(back, flash=f"Timer not stopped: {message}", request=request)
-    return redirect(back, flash=f"{logic.format_minutes(entry['minutes'])} saved on {entry['project_name']}.",
+        return redirect(back, flash=_("Timer not stopped: %(message)s", message=message), request=request)
+    return redirect(back, flash=_("%(format_minutes)s saved on %(project_name)s.", format_minutes=logic.format_minutes(entry['minutes']), project_name=entry['project_name']),
                     request=request)
 
 
@@ -451,7 +451,7 @@ async def timer_discard_form(request: Request) -> Response:
         await service.discard_timer(actor_id(request))
     except Conflict as refused:
         return redirect(_back(request, data), flash=refused.detail, request=request)
-    return redirect(_back(request, data), flash="The timer is discarded; nothing was saved.", request=request)
+    return redirect(_back(request, data), flash=_("The timer is discarded; nothing was saved."), request=request)
 
 
 @post("/timer/edit")
@@ -462,8 +462,8 @@ async def timer_edit_form(request: Request) -> Response:
         await service.update_timer(actor_id(request), changes)
     except (ValidationFailed, Conflict) as failed:
         message = "; ".join(e.message for e in failed.errors) if isinstance(failed, ValidationFailed) else failed.detail
-        return redirect(_back(request, data), flash=f"Timer not changed: {message}", request=request)
-    return redirect(_back(request, data), flash="The timer is changed.", request=request)
+        return redirect(_back(request, data), flash=_("Timer not changed: %(message)s", message=message), request=request)
+    return redirect(_back(request, data), flash=_("The timer is changed."), request=request)
 
 
 @post("/timer/keep")
@@ -473,7 +473,7 @@ async def timer_keep_form(request: Request) -> Response:
         await service.keep_timer(actor_id(request))
     except Conflict as refused:
         return redirect(_back(request, data), flash=refused.detail, request=request)
-    return redirect(_back(request, data), flash="The timer keeps running.", request=request)
+    return redirect(_back(request, data), flash=_("The timer keeps running."), request=request)
 
 
 # -- the report -----------------------------------------------------------------------------------
@@ -497,7 +497,7 @@ async def report_page(request: Request, date_from: str = QueryParameter(name="fr
         start, end = await _report_period("", "")
         result = await service.report(start, end)
     return page(request, "projects/report.html", status_code=422 if problem else 200, section="projects",
-                title="Time report", report=result, problem=problem, hm=logic.format_minutes, money=logic.money,
+                title=_("Time report"), report=result, problem=problem, hm=logic.format_minutes, money=logic.money,
                 params={"from": start.isoformat(), "to": end.isoformat()})
 
 

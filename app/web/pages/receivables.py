@@ -10,6 +10,7 @@ from litestar import Request, get
 from litestar.params import QueryParameter
 from litestar.response import Template
 
+from app.common.i18n import _
 from app.ledger import logic as ledger_logic
 from app.receivables import logic, service
 from app.settings import service as settings_service
@@ -21,7 +22,7 @@ async def statement_page(request: Request, client_id: int, currency: str = "",
                          date_from: date | None = QueryParameter(name="from", default=None),
                          date_to: date | None = QueryParameter(name="to", default=None)) -> Template:
     view = await service.statement(client_id, date_from, date_to, currency or None)
-    return page(request, "receivables/statement.html", section="clients", title=f"Statement, {view.client['name']}",
+    return page(request, "receivables/statement.html", section="clients", title=_("Statement, %(name)s", name=view.client['name']),
                 data=view, kinds=ledger_logic.KINDS, buckets=logic.AGING_BUCKETS)
 
 
@@ -32,7 +33,7 @@ async def aging_page(request: Request, as_of: date | None = None,
     today = await settings_service.today()
     as_of = as_of or today
     result = await service.aging_page(as_of, page_params(page_number, logic.AGING_PAGE))
-    return page(request, "receivables/aging.html", section="reports", title="Receivables aging", result=result,
+    return page(request, "receivables/aging.html", section="reports", title=_("Receivables aging"), result=result,
                 as_of=as_of, buckets=logic.AGING_BUCKETS, totals=result.extra["totals"],
                 params={"as_of": as_of.isoformat() if as_of != today else ""})
 

@@ -14,6 +14,7 @@ from litestar import Request, Response, get, post
 from litestar.response import Template
 
 from app.clients import service as clients_service
+from app.common.i18n import L_, _, ngettext
 from app.common.logic import Conflict, FieldError, NotFound, ValidationFailed
 from app.config import Config
 from app.documents import logic as documents_logic
@@ -25,12 +26,13 @@ from app.settings.service import today
 from app.taxes import service as taxes_service
 from app.web.responses import actor_id, form_data, page, redirect
 from app.web.security import OWNER_ONLY
+from app.web.templating import day
 
 SECTION = "recurring"
-STATUS_FILTERS = [("active", "Active"), ("paused", "Paused"), ("finished", "Finished")]
-PROFILE_STATUS_LABELS = {"active": "Active", "paused": "Paused", "finished": "Finished"}
-OUTCOME_LABELS = {"draft": "Draft made", "issue": "Issued", "issue_and_send": "Issued and emailed",
-                  "skipped": "Skipped (paused)"}
+STATUS_FILTERS = [("active", L_("Active")), ("paused", L_("Paused")), ("finished", L_("Finished"))]
+PROFILE_STATUS_LABELS = {"active": L_("Active"), "paused": L_("Paused"), "finished": L_("Finished")}
+OUTCOME_LABELS = {"draft": L_("Draft made"), "issue": L_("Issued"), "issue_and_send": L_("Issued and emailed"),
+                  "skipped": L_("Skipped (paused)")}
 HEADER_FIELDS = ("client_id", "currency", "notes", "terms", "every", "unit", "day_of_month", "start_date", "end_date",
                  "count", "action")
 PREVIEW_URL = "/recurring/preview"
@@ -49,7 +51,7 @@ async def profiles_page(request: Request, status: str = "") -> Template:
     profiles = await service.list_profiles(status=status)
     everything = profiles if not status else await service.list_profiles()
     counts = {key: sum(1 for p in everything if p.status == key) for key in PROFILE_STATUS_LABELS}
-    return page(request, "recurring/list.html", section=SECTION, title="Recurring invoices", profiles=profiles,
+    return page(request, "recurring/list.html", section=SECTION, title=_("Recurring invoices"), profiles=profiles,
                 status=status, statuses=STATUS_FILTERS, counts=counts, total=len(everything),
                 status_labels=PROFILE_STATUS_LABELS, action_labels=logic.ACTION_LABELS)
 
@@ -59,10 +61,10 @@ async def run_now(request: Request, config: Config) -> Response:
     """The list's "Run now": what the hourly job does, at once."""
     report = await service.run_due(actor=actor_id(request), data_dir=config.data_dir)
     made = len(report.made)
-    message = (f"{made} invoice{'s' if made != 1 else ''} made." if made else "Nothing was due: every period "
-               "whose date has come is made.")
+    message = (ngettext("%(num)s invoice made.", "%(num)s invoices made.", made) % {"num": made} if made else _("Nothing was due: every period "
+               "whose date has come is made."))
     if report.queued:
-        message += f" {report.queued} queued for email."
+        message += _(" %(queued)s queued for email.", queued=report.queued)
     if report.problems:
         message += " Problems: " + " ".join(report.problems[:3])
     return redirect("/recurring", flash=message, request=request)
@@ -74,7 +76,7 @@ async def _profile_page(request: Request, profile_id: int, *, status_code: int =
     profile = await service.get_profile(profile_id)
     done = await service.runs(profile_id)
     return page(request, "recurring/view.html", status_code=status_code, section=SECTION,
-                title=f"Recurring invoice for {profile.client_name}", profile=profile, runs=done, upcoming=profile.upcoming(),
+                title=_("Recurring invoice for %(client_name)s", client_name=profile.client_name), profile=profile, runs=done, upcoming=profile.upcoming(),
                 status_labels=PROFILE_STATUS_LABELS, action_labels=logic.ACTION_LABELS, outcome_labels=OUTCOME_LABELS,
                 doc_status_labels=STATUS_LABELS, problem=problem, is_owner=_is_owner(request))
 
@@ -95,7 +97,7 @@ async def _act(request: Request, profile_id: int, action: Any, done: str, to: st
 @post("/recurring/{profile_id:int}/pause")
 async def pause_form(request: Request, profile_id: int) -> Response:
     return await _act(request, profile_id, lambda: service.pause_profile(profile_id, actor=actor_id(request)),
-                      "Paused: no invoice is made until you resume it.")
+                      _("Paused: no invoice is made until you resume it."))
 
 
 @post("/recurring/{profile_id:int}/resume")
@@ -104,13 +106,13 @@ async def resume_form(request: Request, profile_id: int) -> Response:
     catch_up = str(data.get("catch_up") or "") == "true"
     return await _act(request, profile_id, lambda: service.resume_profile(
         profile_id, catch_up=catch_up, actor=actor_id(request)),
-        "Resumed; the periods missed while paused are made at the next run." if catch_up else
-        "Resumed; the periods missed while paused are skipped.")
+        _("Resumed; the periods missed while paused are made at the next run.") if catch_up else
+        _("Resumed; the periods missed while paused are skipped."))
 
 
 @post("/recurring/{profile_id:int}/delete", opt=OWNER_ONLY)
 async def delete_form(request: Request, profile_id: int) -> Response:
-    return await _act(request, profile_id, lambda: service.delete_profile(profile_id), "The profile is deleted.",
+    return await _act(request, profile_id, lambda: service.delete_profile(profile_id), _("The profile is deleted."),
                       to="/recurring")
 
 
@@ -172,7 +174,7 @@ async def _context(profile: ProfileView | None, values: dict[str, str], lines: l
 def _editor(request: Request, context: dict[str, Any], errors: dict[str, str], *, status_code: int = 200,
             focus: int | None = None) -> Template:
     profile = context["profile"]
-    title = "New recurring invoice" if profile is None else f"Edit recurring invoice for {profile.client_name}"
+    title = _("New recurring invoice") if profile is None else _("Edit recurring invoice for %(client_name)s", client_name=profile.client_name)
     line_errors: dict[int, list[str]] = {}
     for name, message in errors.items():
         if name.startswith("lines-") and name.count("-") >= 2:
@@ -203,7 +205,7 @@ async def preview(request: Request) -> Response:
     picking an item, the whole line table), as the document editor does."""
     data = await form_data(request)
     values = _values_from_form(data)
-    lines, picked, _ = await documents_service.apply_item_picks(documents_logic.lines_from_form(data))
+    lines, picked, _unknown = await documents_service.apply_item_picks(documents_logic.lines_from_form(data))
     op = str(data.get("op") or "")
     focus = None
     if op:
@@ -225,7 +227,7 @@ async def preview(request: Request) -> Response:
 async def _save(request: Request, profile: ProfileView | None) -> Response:
     data = await form_data(request)
     values = _values_from_form(data)
-    lines, _, unknown_items = await documents_service.apply_item_picks(documents_logic.lines_from_form(data))
+    lines, _picked, unknown_items = await documents_service.apply_item_picks(documents_logic.lines_from_form(data))
     kept = [index for index, line in enumerate(lines) if not documents_logic.line_is_blank(line)]
     body: dict[str, Any] = {name: values[name] or None for name in HEADER_FIELDS}
     body["notes"], body["terms"] = values["notes"], values["terms"]
@@ -246,8 +248,8 @@ async def _save(request: Request, profile: ProfileView | None) -> Response:
             mapped.setdefault(documents_logic.form_error_field(error.field, kept), error.message)
         context = await _context(profile, values, lines or [documents_logic.blank_line()])
         return _editor(request, context, mapped, status_code=422)
-    when = f"the next invoice is dated {saved.next_date.isoformat()}" if saved.next_date else "its schedule is over"
-    return redirect(f"/recurring/{saved.id}", flash=f"Saved; {when}.", request=request)
+    when = _("the next invoice is dated %(date)s", date=day(saved.next_date)) if saved.next_date else _("its schedule is over")
+    return redirect(f"/recurring/{saved.id}", flash=_("Saved; %(when)s.", when=when), request=request)
 
 
 @post("/recurring/new")

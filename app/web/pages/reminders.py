@@ -8,6 +8,7 @@ from litestar import Request, Response, get, post
 from litestar.params import QueryParameter
 from litestar.response import Template
 
+from app.common.i18n import L_, _
 from app.common.logic import Conflict, ValidationFailed
 from app.config import Config
 from app.payments import logic as payments_logic
@@ -18,7 +19,7 @@ from app.web.responses import actor_id, download, form_data, page, page_params, 
 from app.web.security import OWNER_ONLY
 
 PER_PAGE = 50
-STATUS_LABELS = {"issued": "Not emailed", "sent": "Emailed", "cancelled": "Cancelled"}
+STATUS_LABELS = {"issued": L_("Not emailed"), "sent": L_("Emailed"), "cancelled": L_("Cancelled")}
 
 
 def _plural(n: int, word: str) -> str:
@@ -31,7 +32,7 @@ async def reminders_page(request: Request, status: str = "", client_id: int | No
     due = await service.due_invoices()
     dunning = await service.get_dunning()
     result = await service.list_reminders(status=status, client_id=client_id, page=page_params(page_number, PER_PAGE))
-    return page(request, "reminders/list.html", section="reminders", title="Reminders", due=due, dunning=dunning,
+    return page(request, "reminders/list.html", section="reminders", title=_("Reminders"), due=due, dunning=dunning,
                 result=result, status_labels=STATUS_LABELS, params={"status": status, "client_id": client_id or ""},
                 today=await settings_service.today(), level_name=logic.level_name)
 
@@ -50,9 +51,9 @@ async def reminders_make_form(request: Request, config: Config) -> Response:
     except ValidationFailed as failed:
         return redirect("/reminders", flash="; ".join(e.message for e in failed.errors), request=request)
     emailed = sum(1 for view in made if view.status == "sent")
-    note = f"{_plural(len(made), 'reminder')} made, {emailed} emailed."
+    note = _("%(plural)s made, %(emailed)s emailed.", plural=_plural(len(made), 'reminder'), emailed=emailed)
     if emailed < len(made):
-        note += " Those not emailed (no address on the client) can be downloaded and posted."
+        note += _(" Those not emailed (no address on the client) can be downloaded and posted.")
     return redirect("/reminders", flash=note, request=request)
 
 
@@ -90,7 +91,7 @@ async def reminder_send_form(request: Request, config: Config, reminder_id: int)
     data = await form_data(request)
     return await _act(request, reminder_id, lambda: service.send_reminder(
         reminder_id, {"to": data.get("to") or ""}, data_dir=config.data_dir, actor=actor_id(request)),
-        "Queued in the outbox with its PDF.")
+        _("Queued in the outbox with its PDF."))
 
 
 @post("/reminders/{reminder_id:int}/cancel")
@@ -98,7 +99,7 @@ async def reminder_cancel_form(request: Request, reminder_id: int) -> Response:
     data = await form_data(request)
     return await _act(request, reminder_id, lambda: service.cancel_reminder(
         reminder_id, str(data.get("reason") or ""), actor=actor_id(request)),
-        "Cancelled: its fee and interest are reversed on the client's account.")
+        _("Cancelled: its fee and interest are reversed on the client's account."))
 
 
 @post("/reminders/{reminder_id:int}/payments")
@@ -106,7 +107,7 @@ async def reminder_pay_form(request: Request, reminder_id: int) -> Response:
     data = await form_data(request)
     body: dict[str, Any] = {key: data[key] for key in ("amount", "date", "method", "reference", "from_credit") if key in data}
     return await _act(request, reminder_id, lambda: service.pay_charges(reminder_id, body, actor=actor_id(request)),
-                      "Recorded towards the reminder's fee and interest.")
+                      _("Recorded towards the reminder's fee and interest."))
 
 
 @post("/clients/{client_id:int}/reminders")
@@ -114,7 +115,7 @@ async def client_flag_form(request: Request, client_id: int) -> Response:
     data = await form_data(request)
     flag = await service.set_no_reminders(client_id, data.get("no_reminders") or "off")
     return redirect(f"/clients/{client_id}", request=request,
-                    flash="No reminders for this client." if flag else "Reminders are on for this client.")
+                    flash=_("No reminders for this client.") if flag else _("Reminders are on for this client."))
 
 
 # -- settings -------------------------------------------------------------------------------------
@@ -183,7 +184,7 @@ def _form_errors(failed: ValidationFailed) -> dict[str, str]:
 @get("/settings/dunning", opt=OWNER_ONLY)
 async def dunning_page(request: Request) -> Template:
     values = _form_values(logic.dunning_as_data(await service.get_dunning()))
-    return page(request, "reminders/settings.html", section="settings", title="Reminders and dunning",
+    return page(request, "reminders/settings.html", section="settings", title=_("Reminders and dunning"),
                 values=values, errors={}, languages=logic.LANGUAGES, day_counts=logic.DAY_COUNTS,
                 placeholders=logic.PLACEHOLDERS, level_count=logic.MAX_LEVELS)
 
@@ -198,10 +199,10 @@ async def dunning_save_form(request: Request) -> Response:
         for number in range(1, logic.MAX_LEVELS + 1):
             values[f"level_{number}_on"] = bool(data.get(f"level_{number}_on"))
         return page(request, "reminders/settings.html", status_code=422, section="settings",
-                    title="Reminders and dunning", values=values, errors=_form_errors(failed),
+                    title=_("Reminders and dunning"), values=values, errors=_form_errors(failed),
                     languages=logic.LANGUAGES, day_counts=logic.DAY_COUNTS, placeholders=logic.PLACEHOLDERS,
                     level_count=logic.MAX_LEVELS)
-    return redirect("/settings/dunning", flash="Dunning settings saved.", request=request)
+    return redirect("/settings/dunning", flash=_("Dunning settings saved."), request=request)
 
 
 

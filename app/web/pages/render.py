@@ -10,6 +10,7 @@ from litestar import Request, Response, get
 from litestar.params import QueryParameter
 from litestar.response import File, Template
 
+from app.common.i18n import _
 from app.common.logic import Conflict, NotFound, ValidationFailed, filename_part
 from app.config import Config
 from app.documents import service as documents_service
@@ -25,10 +26,9 @@ FONT_FILES = {p.name for p in FONTS_DIR.glob("*.otf")}
 def _render_failed_page(request: Request, error: RenderError) -> Response:
     """Browser: a page with Typst's diagnostic laid out as it prints it, and a link to Settings."""
     if not error.custom:
-        raise Conflict(f"The PDF could not be made: {error}")
-    return page(request, "error.html", status_code=422, title="Your template has an error",
-                detail=f"Your custom template {error.template} has an error, so the PDF could not be made. "
-                       f"Fix the line Typst points at below and reload this page. {service.SWITCH_BACK}",
+        raise Conflict(_("The PDF could not be made: %(error)s", error=error))
+    return page(request, "error.html", status_code=422, title=_("Your template has an error"),
+                detail=_("Your custom template %(template)s has an error, so the PDF could not be made. Fix the line Typst points at below and reload this page. %(SWITCH_BACK)s", template=error.template, SWITCH_BACK=service.SWITCH_BACK),
                 trace=error.diagnostic, settings_link="/settings#templates")
 
 
@@ -48,7 +48,7 @@ async def browser_einvoice_xml(document_id: int, syntax: str = "factur-x") -> Re
     xrechnung = syntax == "xrechnung"
     content = await service.document_xml(document_id, xrechnung=xrechnung)
     if content is None:
-        raise Conflict(f"This document has no e-invoice: {(await service.einvoice_status(document_id)).problem}.")
+        raise Conflict(_("This document has no e-invoice: %(problem)s.", problem=(await service.einvoice_status(document_id)).problem))
     number = (await documents_service.get_document(document_id, with_lines=False)).number or str(document_id)
     return download(content, f"{filename_part(number)}-{'xrechnung' if xrechnung else 'factur-x'}.xml",
                     "application/xml")
@@ -81,7 +81,7 @@ async def browser_statement_pdf(request: Request, config: Config, client_id: int
 async def font(name: str) -> File:
     """The bundled fonts, so the print view uses the PDF's typeface."""
     if name not in FONT_FILES:
-        raise NotFound(f"Font {name}")
+        raise NotFound(_("Font %(name)s", name=name))
     return File(path=FONTS_DIR / name, media_type="font/otf", content_disposition_type="inline",
                 headers={"Cache-Control": "private, max-age=86400"})
 
@@ -95,7 +95,7 @@ async def browser_peppol_ubl(request: Request, document_id: int) -> Response:
     except ValidationFailed as failed:
         document = await documents_service.get_document(document_id, with_lines=False)
         return page(request, "render/peppol_refused.html", status_code=422, section="invoices",
-                    title="No Peppol e-invoice yet", doc=document, problems=failed.errors)
+                    title=_("No Peppol e-invoice yet"), doc=document, problems=failed.errors)
     return download(content, name, "application/xml")
 
 

@@ -6,17 +6,18 @@ from litestar import Request, Response, get, post
 from litestar.params import QueryParameter
 from litestar.response import Template
 
+from app.common.i18n import L_, _
 from app.common.logic import ValidationFailed, optional_day
 from app.mail import service as mail_service
 from app.reports import logic, service
 from app.web.responses import form_data, page, redirect
 
-PERIOD_LABELS = {"month": "Month", "quarter": "Quarter", "year": "Year"}
+PERIOD_LABELS = {"month": L_("Month"), "quarter": L_("Quarter"), "year": L_("Year")}
 
 
 @get("/reports")
 async def reports_index(request: Request) -> Template:
-    return page(request, "reports/index.html", section="reports", title="Reports")
+    return page(request, "reports/index.html", section="reports", title=_("Reports"))
 
 
 @get("/reports/revenue")
@@ -32,7 +33,7 @@ async def revenue_page(request: Request, period: str = "month", date_from: str =
     params = {"period": report.period, "from": report.date_from.isoformat(), "to": report.date_to.isoformat()}
     mail = await mail_service.get_mail_settings()
     return page(request, "reports/revenue.html", status_code=422 if problem else 200, section="reports",
-                title="Revenue", report=report, charts=charts, params=params, periods=PERIOD_LABELS,
+                title=_("Revenue"), report=report, charts=charts, params=params, periods=PERIOD_LABELS,
                 problem=problem, tax_codes=service.tax_codes(report), accountant_email=mail["accountant_email"])
 
 
@@ -47,8 +48,8 @@ async def revenue_send(request: Request) -> Response:
     try:
         row = await service.send_revenue(wanted, actor=request.scope["user"].user_id)
     except ValidationFailed as failed:
-        return redirect(back, flash="Not sent: " + "; ".join(e.message for e in failed.errors), request=request)
-    return redirect(back, flash=f"The report is queued for {', '.join(row['to'])} (see the Outbox).", request=request)
+        return redirect(back, flash=_("Not sent: ") + "; ".join(e.message for e in failed.errors), request=request)
+    return redirect(back, flash=_("The report is queued for %(join)s (see the Outbox).", join=', '.join(row['to'])), request=request)
 
 
 ROUTES = [reports_index, revenue_page, revenue_send]

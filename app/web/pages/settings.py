@@ -9,6 +9,7 @@ from litestar import Request, Response, get, post
 from litestar.datastructures import UploadFile
 from litestar.response import File, Template
 
+from app.common.i18n import _
 from app.common.logic import NotFound, ValidationFailed
 from app.config import Config
 from app.documents import service as documents_service
@@ -33,7 +34,7 @@ async def _page(request: Request, config: Config, settings: dict[str, Any], valu
                 errors: dict[str, str], status_code: int = 200, numbering_values: dict[str, Any] | None = None) -> Template:
     year = (await service.today()).year
     numbering = await documents_service.numbering(year)
-    return page(request, "settings/settings.html", status_code=status_code, section="settings", title="Settings",
+    return page(request, "settings/settings.html", status_code=status_code, section="settings", title=_("Settings"),
                 settings=settings, values=values, errors=errors, locales=logic.LOCALES, year=year,
                 payment_means=logic.PAYMENT_MEANS,
                 templates=templates_info(config),
@@ -59,7 +60,7 @@ async def settings_submit(request: Request, config: Config) -> Response:
         await service.update_settings(data, actor_id=request.scope["user"].user_id, partial=False)
     except ValidationFailed as failed:
         return await _page(request, config, await service.get_settings(), data, failed.by_field(), status_code=422)
-    return redirect("/settings", flash="Settings saved.", request=request)
+    return redirect("/settings", flash=_("Settings saved."), request=request)
 
 
 @post("/settings/numbering", opt=OWNER_ONLY)
@@ -73,7 +74,7 @@ async def settings_numbering(request: Request, config: Config) -> Response:
         settings = await service.get_settings()
         return await _page(request, config, settings, settings, failed.by_field(), status_code=422,
                            numbering_values=data)
-    return redirect("/settings#numbering", flash="Numbering saved. It applies to the next document you issue.",
+    return redirect("/settings#numbering", flash=_("Numbering saved. It applies to the next document you issue."),
                     request=request)
 
 
@@ -87,13 +88,13 @@ async def settings_logo_upload(request: Request, config: Config) -> Response:
     except ValidationFailed as failed:
         settings = await service.get_settings()
         return await _page(request, config, settings, settings, failed.by_field(), status_code=422)
-    return redirect("/settings", flash="Logo saved.", request=request)
+    return redirect("/settings", flash=_("Logo saved."), request=request)
 
 
 @post("/settings/logo/delete", opt=OWNER_ONLY)
 async def settings_logo_delete(request: Request, config: Config) -> Response:
     await service.remove_logo(config.attachments_dir, actor_id=request.scope["user"].user_id)
-    return redirect("/settings", flash="Logo removed.", request=request)
+    return redirect("/settings", flash=_("Logo removed."), request=request)
 
 
 @post("/settings/templates", opt=OWNER_ONLY)
@@ -103,12 +104,11 @@ async def settings_templates(request: Request, config: Config) -> Response:
     use = str(data.get("use_custom_templates") or "").lower() in ("1", "true", "on", "yes")
     folder = render_service.custom_templates_dir(config.data_dir)
     if use and not render_service.custom_template_files(config.data_dir):
-        flash = (f"There are no templates in {folder} yet: copy the defaults first. "
-                 "PDFs use the default templates meanwhile.")
+        flash = (_("There are no templates in %(folder)s yet: copy the defaults first. PDFs use the default templates meanwhile.", folder=folder))
     elif use:
-        flash = f"PDFs now use your templates from {folder} (the default for any file missing there)."
+        flash = _("PDFs now use your templates from %(folder)s (the default for any file missing there).", folder=folder)
     else:
-        flash = "PDFs use the default templates again. Your copies stay in the data folder."
+        flash = _("PDFs use the default templates again. Your copies stay in the data folder.")
     await service.update_settings({"use_custom_templates": use}, actor_id=request.scope["user"].user_id)
     return redirect("/settings#templates", flash=flash, request=request)
 
@@ -118,11 +118,11 @@ async def settings_templates_copy(request: Request, config: Config) -> Response:
     """Copy the bundled templates into the data folder to edit them; an existing file is never overwritten."""
     copied, kept = await asyncio.to_thread(render_service.copy_default_templates, config.data_dir)
     folder = render_service.custom_templates_dir(config.data_dir)
-    flash = f"Copied {len(copied)} template file(s) into {folder}."
+    flash = _("Copied %(count)s template file(s) into %(folder)s.", count=len(copied), folder=folder)
     if kept:
-        flash += f" {len(kept)} file(s) already there were left as they are."
+        flash += _(" %(count)s file(s) already there were left as they are.", count=len(kept))
     if not (await service.get_settings()).get("use_custom_templates"):
-        flash += " Turn on \u201cUse my templates\u201d once you have edited them."
+        flash += _(" Turn on \u201cUse my templates\u201d once you have edited them.")
     return redirect("/settings#templates", flash=flash, request=request)
 
 
@@ -132,7 +132,7 @@ async def settings_logo(config: Config) -> File:
     path = service.logo_path(config.attachments_dir, settings)
     media_type = service.logo_media_type(path) if path is not None else None
     if path is None or media_type is None:
-        raise NotFound("Logo")
+        raise NotFound(_("Logo"))
     return File(path=path, media_type=media_type, content_disposition_type="inline")
 
 

@@ -7,6 +7,7 @@ from typing import Any
 from litestar import Request, Response, get, post
 from litestar.response import Template
 
+from app.common.i18n import _
 from app.common.logic import ValidationFailed
 from app.taxes import logic, service
 from app.web.responses import form_data, page, redirect
@@ -14,7 +15,7 @@ from app.web.security import OWNER_ONLY
 
 
 async def _page(request: Request, values: dict[str, Any], errors: dict[str, str], status_code: int = 200) -> Template:
-    return page(request, "settings/taxes.html", status_code=status_code, section="settings", title="Taxes",
+    return page(request, "settings/taxes.html", status_code=status_code, section="settings", title=_("Taxes"),
                 taxes=await service.list_taxes(), presets=logic.PRESETS, categories=logic.CATEGORIES,
                 values=values, errors=errors)
 
@@ -32,14 +33,14 @@ async def taxes_create(request: Request) -> Response:
         tax = await service.create_tax(data)
     except ValidationFailed as failed:
         return await _page(request, data, failed.by_field(), status_code=422)
-    return redirect("/settings/taxes", flash=f"{tax['code']} ({tax['rate']} %) added.", request=request)
+    return redirect("/settings/taxes", flash=_("%(code)s (%(rate)s %%) added.", code=tax['code'], rate=tax['rate']), request=request)
 
 
 @post("/settings/taxes/preset", opt=OWNER_ONLY)
 async def taxes_preset(request: Request) -> Response:
     data = await form_data(request)
     added = await service.apply_preset(str(data.get("preset", "")))
-    message = f"Added {', '.join(added)}." if added else "Those rates were already defined."
+    message = _("Added %(join)s.", join=', '.join(added)) if added else _("Those rates were already defined.")
     return redirect("/settings/taxes", flash=message, request=request)
 
 
@@ -54,7 +55,7 @@ async def taxes_update(request: Request, code: str) -> Response:
         # Named after the row (GST.rate), so the add form below keeps its own fields clean.
         return await _page(request, {"category": "S"}, {f"{code.upper()}.{k}": v for k, v in failed.by_field().items()},
                            status_code=422)
-    return redirect("/settings/taxes", flash=f"{tax['code']} saved. Issued documents keep the rate they had.",
+    return redirect("/settings/taxes", flash=_("%(code)s saved. Issued documents keep the rate they had.", code=tax['code']),
                     request=request)
 
 
