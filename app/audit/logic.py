@@ -27,6 +27,7 @@ from dataclasses import dataclass, field
 from datetime import date, timedelta
 from typing import Any
 
+from app.common.i18n import _
 from app.common.logic import CSV_BOM, FieldError, ValidationFailed, spreadsheet_cell
 
 ORIGINS = ("page", "api", "cli", "schedule", "system")
@@ -103,11 +104,11 @@ class AuditedTable:
     def __post_init__(self) -> None:
         unknown = (self.secret | self.ignored) - set(self.columns)
         if unknown:
-            raise ValueError(f"{self.table}: no such column(s) {sorted(unknown)}")
+            raise ValueError(_("%(table)s: no such column(s) %(sorted)s", table=self.table, sorted=sorted(unknown)))
         if "id" not in self.columns:
-            raise ValueError(f"{self.table}: an audited table needs an id")
+            raise ValueError(_("%(table)s: an audited table needs an id", table=self.table))
         if len(self.snapshot_columns) > MAX_SNAPSHOT_COLUMNS:
-            raise ValueError(f"{self.table}: more than {MAX_SNAPSHOT_COLUMNS} columns for one json_object call")
+            raise ValueError(_("%(table)s: more than %(MAX_SNAPSHOT_COLUMNS)s columns for one json_object call", table=self.table, MAX_SNAPSHOT_COLUMNS=MAX_SNAPSHOT_COLUMNS))
 
     @property
     def secrets(self) -> frozenset[str]:
@@ -330,20 +331,20 @@ def verify_chain(rows: Iterable[Sequence[Any]]) -> ChainReport:
         if seq != expected_seq:
             if seq > expected_seq:
                 missing = f"{expected_seq}" if seq == expected_seq + 1 else f"{expected_seq} to {seq - 1}"
-                problems.append(ChainProblem(expected_seq, f"missing: entry {missing} was deleted"))
+                problems.append(ChainProblem(expected_seq, _("missing: entry %(missing)s was deleted", missing=missing)))
             else:
                 problems.append(ChainProblem(seq, "out of sequence"))
         expected_seq = seq + 1
         if stored_hash is None:
-            problems.append(ChainProblem(seq, "has no hash: it was written outside Counterfoil"))
+            problems.append(ChainProblem(seq, _("has no hash: it was written outside Counterfoil")))
             continue
         if prev_hash != previous:
-            problems.append(ChainProblem(seq, "does not follow the entry before it (an entry was deleted, "
-                                              "inserted or rewritten)"))
+            problems.append(ChainProblem(seq, _("does not follow the entry before it (an entry was deleted, "
+                                              "inserted or rewritten)")))
         content = dumps(list(row[2:]))
         if sha256(f"{prev_hash}\n{content}".encode()).hexdigest() != stored_hash:
-            problems.append(ChainProblem(seq, "its content does not match its hash: it was changed after it "
-                                              "was written"))
+            problems.append(ChainProblem(seq, _("its content does not match its hash: it was changed after it "
+                                              "was written")))
         previous = stored_hash
     return ChainReport(count, expected_seq - 1, previous, tuple(problems))
 
@@ -380,11 +381,9 @@ def check_heads(recorded: Iterable[Mapping[str, Any]], hash_at: Mapping[int, str
         seq, expected = int(head["seq"]), str(head["hash"])
         found = hash_at.get(seq)
         if seq not in hash_at:
-            problems.append(ChainProblem(seq, f"recorded as the chain's head in {where} on {head.get('day') or '?'}, "
-                                              "and no longer in the trail: entries were removed"))
+            problems.append(ChainProblem(seq, _("recorded as the chain's head in %(where)s on %(value)s, and no longer in the trail: entries were removed", where=where, value=head.get('day') or '?')))
         elif found != expected:
-            problems.append(ChainProblem(seq, f"differs from the head recorded in {where} on "
-                                              f"{head.get('day') or '?'}: the trail was rewritten"))
+            problems.append(ChainProblem(seq, _("differs from the head recorded in %(where)s on %(value)s: the trail was rewritten", where=where, value=head.get('day') or '?')))
     return problems
 
 
@@ -398,7 +397,7 @@ def replay(entries: Iterable[tuple[int, str, int, str]]) -> dict[int, dict[str, 
     sequence order -> {id: {column: value}} (None: deleted)."""
     rows: dict[int, dict[str, Any] | None] = {}
     loads = json.loads
-    for _, operation, entity_id, changes in entries:
+    for _seq, operation, entity_id, changes in entries:
         values = loads(changes) if changes else {}
         if operation == "insert":
             rows[entity_id] = dict(values)
@@ -427,19 +426,18 @@ def disagreements(entity: str, trail: Mapping[int, dict[str, Any] | None], rows:
     problems: list[str] = []
     for row_id in sorted(set(rows) | set(trail)):
         if len(problems) >= limit:
-            problems.append(f"{entity}: more rows differ from the trail")
+            problems.append(_("%(entity)s: more rows differ from the trail", entity=entity))
             break
         row = rows.get(row_id)
         if row_id not in trail:
-            problems.append(f"{entity} {row_id} is not in the audit trail: it was written outside Counterfoil")
+            problems.append(_("%(entity)s %(row_id)s is not in the audit trail: it was written outside Counterfoil", entity=entity, row_id=row_id))
             continue
         recorded = trail[row_id]
         if recorded is DELETED:
             if row is not None:
                 problems.append(f"{entity} {row_id} is deleted in the audit trail but still in the database")
         elif row is None:
-            problems.append(f"{entity} {row_id} is in the audit trail but was deleted from the database "
-                            "outside Counterfoil")
+            problems.append(_("%(entity)s %(row_id)s is in the audit trail but was deleted from the database outside Counterfoil", entity=entity, row_id=row_id))
         elif isinstance(recorded, dict):
             for column, value in recorded.items():
                 position = columns.get(column)
@@ -557,7 +555,7 @@ def parse_filter(params: Mapping[str, Any]) -> AuditFilter:
         try:
             return date.fromisoformat(value)
         except ValueError:
-            errors.append(FieldError(name, f"{name} must be a date as YYYY-MM-DD"))
+            errors.append(FieldError(name, _("%(name)s must be a date as YYYY-MM-DD", name=name)))
             return None
 
     entity = text("entity")
@@ -568,8 +566,8 @@ def parse_filter(params: Mapping[str, Any]) -> AuditFilter:
     if actor.isdigit():   # the API's actor=3 means the user 3 (with their tokens)
         user_id, actor = int(actor), ""
     elif actor and not ACTOR_NAME.match(actor):
-        errors.append(FieldError("actor", "actor must be a user id, user:ID, token:ID, cli:NAME, system:JOB "
-                                          "or anonymous"))
+        errors.append(FieldError("actor", _("actor must be a user id, user:ID, token:ID, cli:NAME, system:JOB "
+                                          "or anonymous")))
     action = text("action")
     if action and action not in ACTIONS:
         errors.append(FieldError("action", f"unknown action {action[:40]!r}"))
@@ -578,7 +576,7 @@ def parse_filter(params: Mapping[str, Any]) -> AuditFilter:
     if result.date_from and result.date_to and result.date_to < result.date_from:
         errors.append(FieldError("to", "the period ends before it starts"))
     if errors:
-        raise ValidationFailed(errors, detail="The audit filters are not valid.")
+        raise ValidationFailed(errors, detail=_("The audit filters are not valid."))
     return result
 
 

@@ -57,18 +57,18 @@ def token_hash(token: str) -> str:
 def check_new_password(password: str, repeat: str | None, *, field: str = "password") -> list[FieldError]:
     errors = []
     if len(password or "") < MIN_PASSWORD_LENGTH:
-        errors.append(FieldError(field, f"Password must be at least {MIN_PASSWORD_LENGTH} characters"))
+        errors.append(FieldError(field, _("Password must be at least %(MIN_PASSWORD_LENGTH)s characters", MIN_PASSWORD_LENGTH=MIN_PASSWORD_LENGTH)))
     elif len(password) > MAX_PASSWORD_LENGTH:
-        errors.append(FieldError(field, f"Password must be at most {MAX_PASSWORD_LENGTH} characters"))
+        errors.append(FieldError(field, _("Password must be at most %(MAX_PASSWORD_LENGTH)s characters", MAX_PASSWORD_LENGTH=MAX_PASSWORD_LENGTH)))
     elif repeat is not None and password != repeat:
-        errors.append(FieldError(f"{field}_repeat", "The two passwords differ"))
+        errors.append(FieldError(f"{field}_repeat", _("The two passwords differ")))
     return errors
 
 
 def clean_account(data: Mapping[str, Any], *, with_business: bool = False, role_default: str = "staff") -> dict[str, Any]:
     form = Form(data)
     if with_business:
-        form.text("business_name", required=True, max_length=200, label="Business name", one_line=True)
+        form.text("business_name", required=True, max_length=200, label=_("Business name"), one_line=True)
     form.email("email", required=True)
     form.text("name", max_length=200, one_line=True)
     form.choice("role", ROLES, default=role_default)
@@ -82,9 +82,9 @@ def check_login_input(email: str, password: str) -> list[FieldError]:
     """Sign-in fields too long to be real are refused before they are stored or hashed."""
     errors = []
     if len(email) > MAX_EMAIL_LENGTH:
-        errors.append(FieldError("email", f"An email address has at most {MAX_EMAIL_LENGTH} characters"))
+        errors.append(FieldError("email", _("An email address has at most %(MAX_EMAIL_LENGTH)s characters", MAX_EMAIL_LENGTH=MAX_EMAIL_LENGTH)))
     if len(password) > MAX_PASSWORD_LENGTH:
-        errors.append(FieldError("password", f"A password has at most {MAX_PASSWORD_LENGTH} characters"))
+        errors.append(FieldError("password", _("A password has at most %(MAX_PASSWORD_LENGTH)s characters", MAX_PASSWORD_LENGTH=MAX_PASSWORD_LENGTH)))
     return errors
 
 
@@ -134,13 +134,13 @@ def token_refusal(scope: str, method: str, *, api_route: bool, owner_only_route:
     tokens, deleting) needs `owner`. An unknown scope opens nothing. The user's role still applies
     after this: a staff user's token never does what only the owner may."""
     if scope not in TOKEN_SCOPES:
-        return "This API token has no known scope; make a new one."
+        return _("This API token has no known scope; make a new one.")
     if not api_route:
-        return "API tokens open only the /api/ routes; pages need a browser sign-in."
+        return _("API tokens open only the /api/ routes; pages need a browser sign-in.")
     if owner_only_route and scope != "owner":
-        return f"This needs an API token with the owner scope; this one is {scope}."
+        return _("This needs an API token with the owner scope; this one is %(scope)s.", scope=scope)
     if scope == "read" and method.upper() not in READ_METHODS:
-        return "This API token is read-only: it may look (GET), not change anything."
+        return _("This API token is read-only: it may look (GET), not change anything.")
     return None
 
 
@@ -164,7 +164,7 @@ def clean_new_token(data: Mapping[str, Any], *, role: str, today: date, default_
                            "e.g. 'backup script'")
     else:
         form.values["name"] = name
-    form.choice("scope", TOKEN_SCOPES, default=default_scope, label="Scope")
+    form.choice("scope", TOKEN_SCOPES, default=default_scope, label=_("Scope"))
     if form.values.get("scope") == "owner" and role != "owner":
         form.values.pop("scope")
         form.error("scope", "Only the owner's tokens can have the owner scope; choose read or write")

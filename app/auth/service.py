@@ -19,6 +19,7 @@ from app.audit.logic import Actor
 from app.auth import logic
 from app.auth.logic import Identity
 from app.auth.tables import ApiToken, LaunchToken, LoginAttempt, Session, User
+from app.common.i18n import _
 from app.common.logic import Conflict, FieldError, Forbidden, NotFound, ValidationFailed
 from app.db.datafolder import DataFolderProblem
 from app.db.engine import write_transaction
@@ -76,7 +77,7 @@ async def setup_owner(data: Mapping[str, Any]) -> dict[str, Any]:
     await settings_service.get_settings()
     async with write_transaction():
         if await owner_exists():
-            raise Conflict("This Counterfoil already has an owner; sign in instead.")
+            raise Conflict(_("This Counterfoil already has an owner; sign in instead."))
         user = User(email=values["email"], name=values.get("name", ""), role="owner",
                     password_hash=password_hash, created_at=_now())
         await user.save()
@@ -103,7 +104,7 @@ async def get_user(user_id: int) -> dict[str, Any]:
     row = await User.select(User.id, User.email, User.name, User.role, User.active, User.created_at,
                             User.last_login_at, User.language).where(User.id == user_id).first()
     if row is None:
-        raise NotFound(f"User {user_id}")
+        raise NotFound(_("User %(user_id)s", user_id=user_id))
     return row
 
 
@@ -116,7 +117,7 @@ async def set_user_active(user_id: int, active: bool, *, actor: Identity) -> dic
     async with write_transaction():
         user = await get_user(user_id)
         if user["role"] == "owner" and not active:
-            raise Conflict("The owner's account cannot be deactivated.")
+            raise Conflict(_("The owner's account cannot be deactivated."))
         await User.update({User.active: active}).where(User.id == user_id)
         if not active:
             await Session.delete().where(Session.user == user_id)
@@ -132,7 +133,7 @@ async def set_language(user_id: int, language: str | None) -> dict[str, Any]:
     if problem:
         raise ValidationFailed([FieldError("language", problem)])
     if await User.count().where(User.id == user_id) == 0:
-        raise NotFound("User")
+        raise NotFound(_("User"))
     async with write_transaction():
         await User.update({User.language: language or None}).where(User.id == user_id)
     return await get_user(user_id)
@@ -145,9 +146,9 @@ async def change_password(user_id: int, current: str, new: str, repeat: str, *,
     offer to revoke them."""
     row = await User.select(User.password_hash).where(User.id == user_id).first()
     if row is None:
-        raise NotFound("User")
+        raise NotFound(_("User"))
     if len(current) > logic.MAX_PASSWORD_LENGTH or not await _verify(row["password_hash"], current):
-        raise ValidationFailed([FieldError("current_password", "The current password is not right")])
+        raise ValidationFailed([FieldError("current_password", _("The current password is not right"))])
     errors = logic.check_new_password(new, repeat)
     if errors:
         raise ValidationFailed(errors)
@@ -189,7 +190,7 @@ async def login(email: str, password: str, *, caller: str = "") -> dict[str, Any
     password = password or ""
     errors = logic.check_login_input(email, password)
     if errors:
-        raise ValidationFailed(errors, detail="Sign-in failed.")
+        raise ValidationFailed(errors, detail=_("Sign-in failed."))
     now = _now()
     since = now - logic.THROTTLE_WINDOW
     who: Combinable = LoginAttempt.email == email
@@ -212,7 +213,7 @@ async def login(email: str, password: str, *, caller: str = "") -> dict[str, Any
     if not (user and ok):
         log.warning("failed sign-in for %s (%s)", email, caller or "no session")
         await _record_failed_login(attempt, email, "wrong email or password")
-        raise ValidationFailed([FieldError("password", "Email or password is not right")], detail="Sign-in failed.")
+        raise ValidationFailed([FieldError("password", _("Email or password is not right"))], detail=_("Sign-in failed."))
     # The sign-in is the user's own act (the trail names them, not "not signed in").
     with audit_service.acting(Actor.user(user["id"], email, origin=audit_service.current_actor().origin)):
         async with write_transaction(bookkeeping=True):
@@ -329,8 +330,8 @@ async def create_api_token(user_id: int, name: str, *, scope: str = "write",
 async def create_api_token_for_owner(name: str, *, scope: str = "owner", valid_until: date | str | None = None) -> str:
     owner = await User.select(User.id).where(User.role == "owner").first()
     if owner is None:
-        raise Conflict("There is no owner yet: run `counterfoil init` or open the app to set it up first.")
-    token, _ = await create_api_token(owner["id"], name, scope=scope, valid_until=valid_until)
+        raise Conflict(_("There is no owner yet: run `counterfoil init` or open the app to set it up first."))
+    token, _record = await create_api_token(owner["id"], name, scope=scope, valid_until=valid_until)
     return token
 
 
@@ -341,7 +342,7 @@ _TOKEN_COLUMNS = (ApiToken.id, ApiToken.name, ApiToken.prefix, ApiToken.scope, A
 async def _api_token_row(token_id: int) -> dict[str, Any]:
     row = await ApiToken.select(*_TOKEN_COLUMNS).where(ApiToken.id == token_id).first()
     if row is None:
-        raise NotFound(f"Token {token_id}")
+        raise NotFound(_("Token %(token_id)s", token_id=token_id))
     return row
 
 
@@ -369,7 +370,7 @@ async def revoke_api_token(token_id: int, *, actor: Identity) -> dict[str, Any]:
     async with write_transaction():
         token = await _api_token_row(token_id)
         if not actor.is_owner and token["user"] != actor.user_id:
-            raise Forbidden("You can only revoke your own tokens.")
+            raise Forbidden(_("You can only revoke your own tokens."))
         if token["revoked_at"] is None:
             await ApiToken.update({ApiToken.revoked_at: _now()}).where(ApiToken.id == token_id)
     return await get_api_token(token_id)

@@ -20,6 +20,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
+from app.common.i18n import _
 from app.common.logic import FieldError, Form, ValidationFailed, describe_size
 
 # The schema rule is the database's own (a data folder is judged by it too); re-exported for the backup code.
@@ -190,7 +191,7 @@ def chunk_nonce(index: int, last: bool) -> bytes:
 
 def pack_fields(kdf: KdfParams, plaintext_length: int, salt: bytes, payload_nonce: bytes) -> bytes:
     if len(salt) != SALT_SIZE or len(payload_nonce) != NONCE_SIZE:
-        raise ValueError("salt and payload nonce are 16 bytes each")
+        raise ValueError(_("salt and payload nonce are 16 bytes each"))
     if not 1 <= plaintext_length <= MAX_PLAINTEXT:
         raise ValueError("payload length out of range")
     return _FIELDS.pack(MAGIC, FORMAT_VERSION, KDF_ARGON2ID, CIPHER_STREAM_CHACHA, kdf.time_cost, kdf.memory_kib,
@@ -596,10 +597,9 @@ def passphrase_strength(passphrase: str) -> str:
 
 def passphrase_problem(passphrase: str) -> str | None:
     if len(passphrase) < MIN_PASSPHRASE_LENGTH:
-        return (f"The passphrase is too short: use at least {MIN_PASSPHRASE_LENGTH} characters "
-                "(four or five random words are easy to type and hard to guess)")
+        return (_("The passphrase is too short: use at least %(MIN_PASSPHRASE_LENGTH)s characters (four or five random words are easy to type and hard to guess)", MIN_PASSPHRASE_LENGTH=MIN_PASSPHRASE_LENGTH))
     if len(set(passphrase)) < MIN_DISTINCT_CHARACTERS:
-        return "The passphrase repeats the same few characters: choose something less predictable"
+        return _("The passphrase repeats the same few characters: choose something less predictable")
     return None
 
 
@@ -612,11 +612,11 @@ def clean_new_passphrase(data: Mapping[str, Any], *, field: str = "passphrase", 
     errors = []
     problem = passphrase_problem(passphrase)
     if not passphrase:
-        errors.append(FieldError(field, "Type a passphrase"))
+        errors.append(FieldError(field, _("Type a passphrase")))
     elif problem:
         errors.append(FieldError(field, problem))
     elif passphrase != repeat:
-        errors.append(FieldError(f"{field}_repeat", "The two passphrases are not the same"))
+        errors.append(FieldError(f"{field}_repeat", _("The two passphrases are not the same")))
     if errors:
         raise ValidationFailed(errors)
     return passphrase
@@ -635,9 +635,9 @@ MAX_KEEP = 365
 def clean_schedule(data: Mapping[str, Any], *, data_dir: str, has_passphrase: bool) -> tuple[dict[str, Any], str | None]:
     """The schedule form: folder, rhythm, how many to keep, and (once) the passphrase for scheduled backups."""
     form = Form(data)
-    form.choice("rhythm", RHYTHMS, default="off", label="Rhythm")
-    form.text("folder", max_length=1000, label="Folder")
-    form.integer("keep_last", minimum=1, maximum=MAX_KEEP, default=10, label="Backups to keep")
+    form.choice("rhythm", RHYTHMS, default="off", label=_("Rhythm"))
+    form.text("folder", max_length=1000, label=_("Folder"))
+    form.integer("keep_last", minimum=1, maximum=MAX_KEEP, default=10, label=_("Backups to keep"))
     values = form.values
     folder = values.get("folder", "")
     if folder:

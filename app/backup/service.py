@@ -75,6 +75,7 @@ from app.backup.logic import (
     RestoreRefused,
 )
 from app.backup.tables import BackupSettings
+from app.common.i18n import _
 from app.common.logic import describe_size
 from app.config import Config
 from app.db import datafolder, engine
@@ -232,7 +233,7 @@ def take_snapshot(source: Path, target: Path) -> None:
     """A consistent copy of the live database: one backup step is one read transaction (also from a
     read-only folder, `datafolder.connect_reading`)."""
     if not source.is_file() or source.stat().st_size == 0:
-        raise BackupError(f"There is no Counterfoil database in {source.parent} to back up.")
+        raise BackupError(_("There is no Counterfoil database in %(parent)s to back up.", parent=source.parent))
     try:
         src = datafolder.connect_reading(source)
     except datafolder.DataFolderReadOnly as error:
@@ -256,8 +257,7 @@ def check_snapshot(target: Path) -> DatabaseFacts:
     try:
         problem = _integrity_ok(connection)
         if problem:
-            raise BackupError(f"The database fails its integrity check ({problem}); the backup was not "
-                              "written. Run `counterfoil check` and keep the existing backups.")
+            raise BackupError(_("The database fails its integrity check (%(problem)s); the backup was not written. Run `counterfoil check` and keep the existing backups.", problem=problem))
         return database_facts(connection)
     finally:
         connection.close()
@@ -337,7 +337,7 @@ def write_payload(out: Any, *, database: Path | None, attachments: list[tuple[st
                 reader = _HashingReader(handle, on_bytes)
                 tar.addfile(_tar_info(name, size, mtime), reader)
                 if reader.size != size:
-                    raise BackupError(f"{path} changed while it was being backed up; try again.")
+                    raise BackupError(_("%(path)s changed while it was being backed up; try again.", path=path))
                 digests.append(MemberDigest(name, size, reader.digest.hexdigest()))
         fields = manifest_fields() if callable(manifest_fields) else manifest_fields
         manifest = logic.build_manifest(created_at=created_at, files=digests, **fields)
@@ -357,16 +357,16 @@ def export_bundle(config: Config, target: Path, passphrase: str, *, overwrite: b
         raise BackupError(problem + ".")
     target = Path(target)
     if target.exists() and not overwrite:
-        raise BackupError(f"{target} already exists; choose another name (nothing was written).")
+        raise BackupError(_("%(target)s already exists; choose another name (nothing was written).", target=target))
     if not target.parent.is_dir():
-        raise BackupError(f"The folder {target.parent} does not exist (is the USB stick plugged in?).")
+        raise BackupError(_("The folder %(parent)s does not exist (is the USB stick plugged in?).", parent=target.parent))
     created_at = (now or datetime.now(UTC)).astimezone(UTC).replace(microsecond=0)
     try:
         folder, staging_lock = _new_export_staging(target.parent)
     except OSError as error:
         if error.errno == errno.ENOSPC:
-            raise BackupError(f"Not enough free space in {target.parent} for the backup.") from None
-        raise BackupError(f"Cannot write to {target.parent}: {error.strerror}.") from None
+            raise BackupError(_("Not enough free space in %(parent)s for the backup.", parent=target.parent)) from None
+        raise BackupError(_("Cannot write to %(parent)s: %(strerror)s.", parent=target.parent, strerror=error.strerror)) from None
     partial = target.with_name(target.name + ".part")
     checking: Future[DatabaseFacts] | None = None
     try:
@@ -392,7 +392,7 @@ def export_bundle(config: Config, target: Path, passphrase: str, *, overwrite: b
             partial.unlink()
             handle = _open_new_private(partial)
         except OSError as error:
-            raise BackupError(f"Cannot write to {target.parent}: {error.strerror}.") from None
+            raise BackupError(_("Cannot write to %(parent)s: %(strerror)s.", parent=target.parent, strerror=error.strerror)) from None
         with handle:
             writer = BundleWriter(handle, passphrase, kdf=kdf)
 
@@ -414,8 +414,8 @@ def export_bundle(config: Config, target: Path, passphrase: str, *, overwrite: b
     except OSError as error:
         partial.unlink(missing_ok=True)
         if error.errno == errno.ENOSPC:
-            raise BackupError(f"Not enough free space in {target.parent} for the backup.") from None
-        raise BackupError(f"The backup could not be written: {error.strerror or error}.") from None
+            raise BackupError(_("Not enough free space in %(parent)s for the backup.", parent=target.parent)) from None
+        raise BackupError(_("The backup could not be written: %(value)s.", value=error.strerror or error)) from None
     except BaseException:
         partial.unlink(missing_ok=True)
         raise
@@ -561,8 +561,7 @@ def server_port(config: Config) -> int | None:
 
 def running_refusal(config: Config, port: int) -> RestoreRefused:
     where = f" (http://127.0.0.1:{port})" if port else ""
-    return RestoreRefused(f"Counterfoil is running on this data folder{where}: import the backup from its "
-                          "Backup page, or quit Counterfoil and run this again. " + UNCHANGED)
+    return RestoreRefused(_("Counterfoil is running on this data folder%(where)s: import the backup from its Backup page, or quit Counterfoil and run this again. ", where=where) + UNCHANGED)
 
 
 def _check_space(folder: Path, needed: int) -> None:
@@ -585,11 +584,11 @@ def stage_bundle(config: Config, source: Path | IO[bytes], passphrase: str, *,
         try:
             handle = open(source, "rb")
         except FileNotFoundError:
-            raise BackupError(f"{source} does not exist.") from None
+            raise BackupError(_("%(source)s does not exist.", source=source)) from None
         except IsADirectoryError:
-            raise BackupError(f"{source} is a folder, not a backup file.") from None
+            raise BackupError(_("%(source)s is a folder, not a backup file.", source=source)) from None
         except OSError as error:
-            raise BackupError(f"Cannot read {source}: {error.strerror}.") from None
+            raise BackupError(_("Cannot read %(source)s: %(strerror)s.", source=source, strerror=error.strerror)) from None
     else:
         handle = source
     created_dir = not config.data_dir.exists()
@@ -1001,7 +1000,7 @@ def read_scheduled_passphrase(config: Config) -> str:
     try:
         return passphrase_path(config).read_text(encoding="utf-8")
     except FileNotFoundError:
-        raise BackupError("No passphrase is set for scheduled backups: set one on the Backup page.") from None
+        raise BackupError(_("No passphrase is set for scheduled backups: set one on the Backup page.")) from None
 
 
 SCHEDULE_DEFAULTS: dict[str, Any] = {"id": SETTINGS_ID, "folder": "", "rhythm": "off", "keep_last": 10,
@@ -1027,8 +1026,7 @@ async def update_schedule(config: Config, data: dict[str, Any]) -> dict[str, Any
     folder = values.get("folder") or ""
     if folder and not Path(folder).is_dir():
         from app.common.logic import FieldError, ValidationFailed
-        raise ValidationFailed([FieldError("folder", f"The folder {folder} does not exist (plug in the stick, "
-                                                     "or create the folder first)")])
+        raise ValidationFailed([FieldError("folder", _("The folder %(folder)s does not exist (plug in the stick, or create the folder first)", folder=folder))])
     await _ensure_schedule_row()
     if passphrase is not None:
         save_scheduled_passphrase(config, passphrase)
@@ -1054,7 +1052,7 @@ async def schedule_health(now: datetime | None = None) -> logic.BackupHealth:
 
 def write_scheduled_bundle(config: Config, folder: Path, keep: int, passphrase: str, now: datetime) -> Path:
     if not folder.is_dir():
-        raise BackupError(f"The backup folder {folder} is not available (is the USB stick plugged in?).")
+        raise BackupError(_("The backup folder %(folder)s is not available (is the USB stick plugged in?).", folder=folder))
     existing = [entry.name for entry in folder.iterdir()]
     target = folder / logic.scheduled_filename(now.astimezone(), existing)
     export_bundle(config, target, passphrase, now=now)
@@ -1075,7 +1073,7 @@ async def run_scheduled_backup(config: Config, *, now: datetime | None = None) -
         await BackupSettings.update({BackupSettings.last_attempt_at: moment}).where(BackupSettings.id == SETTINGS_ID)
     try:
         if not row["folder"]:
-            raise BackupError("No folder is set for scheduled backups.")
+            raise BackupError(_("No folder is set for scheduled backups."))
         passphrase = read_scheduled_passphrase(config)
         path = await asyncio.to_thread(write_scheduled_bundle, config, Path(row["folder"]), row["keep_last"],
                                        passphrase, moment)

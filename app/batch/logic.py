@@ -19,6 +19,7 @@ from typing import Any
 from babel.dates import format_timedelta
 from babel.numbers import format_decimal
 
+from app.common.i18n import _
 from app.common.logic import Conflict, FieldError, ValidationFailed, date_problem, filename_part
 from app.documents.logic import CREDIT_NOTE, INVOICE, QUOTE, STATUS_LABELS, STATUSES, TYPE_PATHS
 
@@ -91,7 +92,7 @@ def _day(raw: Mapping[str, Any], key: str, label: str, errors: list[FieldError])
             return None
     except ValueError:
         pass
-    errors.append(FieldError(key, f"{label}: \u201c{text[:40]}\u201d is not a date; use YYYY-MM-DD."))
+    errors.append(FieldError(key, _("%(label)s: “%(text)s” is not a date; use YYYY-MM-DD.", label=label, text=text[:40])))
     return None
 
 
@@ -102,32 +103,31 @@ def parse_filters(doc_type: str, raw: Mapping[str, Any]) -> Filters:
     errors: list[FieldError] = []
     status = str(raw.get("status") or "").strip()
     if status and status not in allowed_statuses(doc_type):
-        errors.append(FieldError("status", f"Status: \u201c{status[:40]}\u201d is not a status of {NOUNS[doc_type][1]}; "
-                                           f"use one of {', '.join(allowed_statuses(doc_type))}."))
+        errors.append(FieldError("status", _("Status: “%(status)s” is not a status of %(NOUNS)s; use one of %(join)s.", status=status[:40], NOUNS=NOUNS[doc_type][1], join=', '.join(allowed_statuses(doc_type)))))
     client_text = str(raw.get("client_id") or "").strip()
     client_id = None
     if client_text:
         if client_text.isdigit() and len(client_text) < 12:
             client_id = int(client_text)
         else:
-            errors.append(FieldError("client_id", f"Client: \u201c{client_text[:40]}\u201d is not a client number."))
+            errors.append(FieldError("client_id", _("Client: “%(client_text)s” is not a client number.", client_text=client_text[:40])))
     date_from = _day(raw, "from", "From", errors)
     date_to = _day(raw, "to", "To", errors)
     if date_from and date_to and date_to < date_from:
-        errors.append(FieldError("to", f"To: the period ends ({date_to}) before it starts ({date_from})."))
+        errors.append(FieldError("to", _("To: the period ends (%(date_to)s) before it starts (%(date_from)s).", date_to=date_to, date_from=date_from)))
     q = " ".join(str(raw.get("q") or "").split())
     if len(q) > MAX_SEARCH:
-        errors.append(FieldError("q", f"Search: at most {MAX_SEARCH} characters."))
+        errors.append(FieldError("q", _("Search: at most %(MAX_SEARCH)s characters.", MAX_SEARCH=MAX_SEARCH)))
     if errors:
-        raise ValidationFailed(errors, detail="These filters cannot be used.")
+        raise ValidationFailed(errors, detail=_("These filters cannot be used."))
     return Filters(status=status, client_id=client_id, date_from=date_from, date_to=date_to, q=q)
 
 
 def parse_kind(value: Any) -> str:
     kind = str(value or "").strip()
     if kind not in KINDS:
-        raise ValidationFailed([FieldError("kind", "Choose \u201cDownload PDFs (ZIP)\u201d or \u201cPrint all\u201d.")],
-                               detail="Unknown batch action.")
+        raise ValidationFailed([FieldError("kind", _("Choose \u201cDownload PDFs (ZIP)\u201d or \u201cPrint all\u201d."))],
+                               detail=_("Unknown batch action."))
     return kind
 
 
@@ -276,8 +276,7 @@ class JobStatus:
 
 def _move(status: JobStatus, state: str, **changes: Any) -> JobStatus:
     if state not in TRANSITIONS.get(status.state, frozenset()):
-        raise Conflict(f"This batch is {STATE_LABELS[status.state].lower()}; it cannot become "
-                       f"{STATE_LABELS[state].lower()}.")
+        raise Conflict(_("This batch is %(lower)s; it cannot become %(lower2)s.", lower=STATE_LABELS[status.state].lower(), lower2=STATE_LABELS[state].lower()))
     return replace(status, state=state, **changes)
 
 
@@ -293,9 +292,9 @@ def counted(status: JobStatus, total: int) -> JobStatus:
     """The list is known: rendering starts. The total may only shrink afterwards (a document
     deleted while the batch runs is left out); a second call with the same total changes nothing."""
     if status.state != RUNNING:
-        raise Conflict("Only a running batch counts its documents.")
+        raise Conflict(_("Only a running batch counts its documents."))
     if total < 0 or (status.total is not None and total > status.total):
-        raise ValueError(f"the batch's size cannot grow from {status.total} to {total}")
+        raise ValueError(_("the batch's size cannot grow from %(total)s to %(total2)s", total=status.total, total2=total))
     return replace(status, total=total, done=min(status.done, total),
                    phase=RENDERING if status.phase == FINDING else status.phase)
 
@@ -303,13 +302,13 @@ def counted(status: JobStatus, total: int) -> JobStatus:
 def progressed(status: JobStatus, done: int) -> JobStatus:
     """`done` PDFs made: never more than the total, never fewer than before."""
     if status.state != RUNNING or status.total is None:
-        raise Conflict("Only a running batch with a known size makes progress.")
+        raise Conflict(_("Only a running batch with a known size makes progress."))
     return replace(status, done=max(status.done, min(done, status.total)))
 
 
 def combining(status: JobStatus) -> JobStatus:
     if status.state != RUNNING:
-        raise Conflict("Only a running batch combines its PDFs.")
+        raise Conflict(_("Only a running batch combines its PDFs."))
     return replace(status, phase=COMBINING)
 
 

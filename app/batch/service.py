@@ -28,6 +28,7 @@ from app.background import stop_task
 from app.batch import logic
 from app.batch.logic import Filters
 from app.clients import service as clients_service
+from app.common.i18n import _
 from app.common.logic import Conflict, FieldError, NotFound, Page, ValidationFailed
 from app.config import Config
 from app.documents import service as documents_service
@@ -69,8 +70,8 @@ async def client_name_of(filters: Filters) -> str:
     try:
         return (await clients_service.get_client(filters.client_id)).name
     except NotFound:
-        raise ValidationFailed([FieldError("client_id", f"Client: there is no client number {filters.client_id}.")],
-                               detail="These filters cannot be used.") from None
+        raise ValidationFailed([FieldError("client_id", _("Client: there is no client number %(client_id)s.", client_id=filters.client_id))],
+                               detail=_("These filters cannot be used.")) from None
 
 
 @dataclass
@@ -234,7 +235,7 @@ class Batches:
         self.sweep()
         job = self.jobs.get(job_id)
         if job is None or job.owner_id != owner_id:
-            raise NotFound("Batch")
+            raise NotFound(_("Batch"))
         return job
 
     async def start_job(self, owner_id: int, doc_type: str, kind: str, filters: Filters) -> Job:
@@ -252,7 +253,7 @@ class Batches:
                 return job
         active = sum(1 for job in self.jobs.values() if job.owner_id == owner_id and job.status.active)
         if active >= logic.MAX_ACTIVE_PER_USER:
-            raise Conflict(f"You already have {active} batches under way; wait for one to finish or cancel it.")
+            raise Conflict(_("You already have %(active)s batches under way; wait for one to finish or cancel it.", active=active))
         client_name = await client_name_of(filters)
         counted = await count_batch(doc_type, filters)
         if counted.count == 0:
@@ -282,15 +283,15 @@ class Batches:
             job.status = logic.downloaded(job.status)
             return job, job.path
         if state in logic.ACTIVE:
-            raise Conflict("The file is not ready yet; this page shows when it is.")
+            raise Conflict(_("The file is not ready yet; this page shows when it is."))
         if state == logic.DOWNLOADED:
-            raise Conflict("This file was already downloaded, and removed from this computer's cache. "
-                           "Make it again from its batch page.")
+            raise Conflict(_("This file was already downloaded, and removed from this computer's cache. "
+                           "Make it again from its batch page."))
         if state == logic.EXPIRED:
-            raise Conflict("This file was removed after an hour. Make it again from its batch page.")
+            raise Conflict(_("This file was removed after an hour. Make it again from its batch page."))
         if state == logic.DONE:
-            raise Conflict("This batch's file is no longer on this computer. Make it again from its batch page.")
-        raise Conflict("This batch has no file: it was cancelled or failed.")
+            raise Conflict(_("This batch's file is no longer on this computer. Make it again from its batch page."))
+        raise Conflict(_("This batch has no file: it was cancelled or failed."))
 
     def release(self, job: Job) -> None:
         """After the file was sent."""

@@ -7,6 +7,7 @@ from collections.abc import Mapping
 from decimal import Decimal
 from typing import Any
 
+from app.common.i18n import _
 from app.common.logic import Form, fold_text
 from app.money import decimal_places
 
@@ -57,7 +58,7 @@ def clean_item(data: Mapping[str, Any], *, partial: bool = False) -> dict[str, A
     form.choice("kind", KINDS, default="service")
     form.text("description", max_length=2000)
     form.text("unit", max_length=30)
-    form.decimal("unit_price", minimum=Decimal(0), max_places=PRICE_PLACES, label="Unit price")
+    form.decimal("unit_price", minimum=Decimal(0), max_places=PRICE_PLACES, label=_("Unit price"))
     if not (partial and not form.present("default_taxes")):
         codes = parse_tax_codes(form.raw("default_taxes"))
         bad = [code for code in codes if not TAX_CODE_RE.match(code)]

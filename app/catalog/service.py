@@ -11,6 +11,7 @@ from piccolo.custom_types import Combinable
 
 from app.catalog import logic
 from app.catalog.tables import Item
+from app.common.i18n import _
 from app.common.logic import (
     Conflict,
     FieldError,
@@ -43,7 +44,7 @@ def _now() -> datetime:
 async def list_items(*, q: str = "", active: bool | None = None, category: str = "",
                      sort: str = "name", descending: bool = False, page: Page = Page()) -> PageOf:
     if sort not in SORTS:
-        raise ValidationFailed([FieldError("sort", f"sort must be one of: {', '.join(SORTS)}")])
+        raise ValidationFailed([FieldError("sort", _("sort must be one of: %(join)s", join=', '.join(SORTS)))])
     select, count = Item.select(), Item.count()
     conditions: list[Combinable] = []
     if active is not None:
@@ -65,7 +66,7 @@ async def list_items(*, q: str = "", active: bool | None = None, category: str =
 async def get_item(item_id: int) -> dict[str, Any]:
     row = await Item.select().where(Item.id == item_id).first()
     if row is None:
-        raise NotFound(f"Item {item_id}")
+        raise NotFound(_("Item %(item_id)s", item_id=item_id))
     return row
 
 
@@ -134,5 +135,5 @@ async def delete_item(item_id: int) -> None:
         item = await get_item(item_id)
         for check in _usage_checks:
             if await check(item_id):
-                raise Conflict(f"{item['name']} is used on documents; mark it inactive instead of deleting it.")
+                raise Conflict(_("%(name)s is used on documents; mark it inactive instead of deleting it.", name=item['name']))
         await Item.delete().where(Item.id == item_id)

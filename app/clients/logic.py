@@ -7,6 +7,7 @@ from collections.abc import Iterable, Mapping
 from typing import Any
 
 from app.common.addressing.logic import clean_electronic_address
+from app.common.i18n import _
 from app.common.logic import Form, digits_only, fold_text
 
 STATUSES = ("active", "archived")
@@ -45,7 +46,7 @@ def clean_client(data: Mapping[str, Any], *, partial: bool = False) -> dict[str,
         form.values.pop("code")
         form.error("code", "Code may use letters, digits, '.', '_' and '-' (at most 20)")
     form.text("name", required=True, max_length=200, one_line=True)
-    form.text("contact_name", max_length=200, label="Contact person", one_line=True)
+    form.text("contact_name", max_length=200, label=_("Contact person"), one_line=True)
     form.email("email")
     form.text("phone", max_length=60)
     if form.values.get("phone") and not re.fullmatch(r"[0-9+()./\- ]+(?:\s*(?:x|ext\.?)\s*\d+)?", form.values["phone"], re.I):
@@ -54,8 +55,8 @@ def clean_client(data: Mapping[str, Any], *, partial: bool = False) -> dict[str,
     form.postal_address()
     form.currency("currency")
     form.choice("language", LANGUAGES, default="en")
-    form.text("tax_number", max_length=80, label="Tax number")
-    form.text("buyer_reference", max_length=BUYER_REFERENCE_MAX, label="Buyer reference")
+    form.text("tax_number", max_length=80, label=_("Tax number"))
+    form.text("buyer_reference", max_length=BUYER_REFERENCE_MAX, label=_("Buyer reference"))
     if form.values.get("buyer_reference") and CONTROL_RE.search(form.values["buyer_reference"]):
         form.values.pop("buyer_reference")
         form.error("buyer_reference", "Buyer reference must be one line of text (no line breaks or tabs)")
@@ -87,8 +88,7 @@ def leitweg_id_problem(reference: str) -> str | None:
     match = LEITWEG_RE.match((reference or "").strip())
     if not match or not match.group(2) or _mod97_ok(match):
         return None
-    return (f"{reference.strip()} looks like a Leitweg-ID, but its check digits (the last two) do not match; "
-            "copy it again from the authority's order, or XRechnung portals will reject the invoice.")
+    return (_("%(strip)s looks like a Leitweg-ID, but its check digits (the last two) do not match; copy it again from the authority's order, or XRechnung portals will reject the invoice.", strip=reference.strip()))
 
 
 def search_keys(name: str, code: str, email: str, phone: str, contact_name: str = "") -> tuple[str, str]:

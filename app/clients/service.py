@@ -11,6 +11,7 @@ from piccolo.columns.combination import WhereRaw
 from app.clients import logic
 from app.clients.records import ClientCounts, ClientView
 from app.clients.tables import Client
+from app.common.i18n import _
 from app.common.logic import (
     Conflict,
     FieldError,
@@ -68,9 +69,9 @@ def search_clause(q: str):
 async def list_clients(*, q: str = "", status: str = "active", sort: str = "name",
                        descending: bool = False, page: Page = Page()) -> PageOf[ClientView]:
     if status not in ("active", "archived", "all"):
-        raise ValidationFailed([FieldError("status", "status must be active, archived or all")])
+        raise ValidationFailed([FieldError("status", _("status must be active, archived or all"))])
     if sort not in SORTS:
-        raise ValidationFailed([FieldError("sort", f"sort must be one of: {', '.join(SORTS)}")])
+        raise ValidationFailed([FieldError("sort", _("sort must be one of: %(join)s", join=', '.join(SORTS)))])
     conditions = []
     if status != "all":
         conditions.append(Client.status == status)
@@ -90,7 +91,7 @@ async def list_clients(*, q: str = "", status: str = "active", sort: str = "name
 async def get_client(client_id: int) -> ClientView:
     row = await Client.select().where(Client.id == client_id).first() if storable_id(client_id) else None
     if row is None:
-        raise NotFound(f"Client {client_id}")
+        raise NotFound(_("Client %(client_id)s", client_id=client_id))
     return ClientView.from_row(row)
 
 
@@ -129,7 +130,7 @@ async def create_client(data: Mapping[str, Any], *, default_currency: str = "") 
     async with write_transaction():
         if values.get("code"):
             if await _code_taken(values["code"]):
-                raise ValidationFailed([FieldError("code", f"Code {values['code']} is already used by another client")])
+                raise ValidationFailed([FieldError("code", _("Code %(code)s is already used by another client", code=values['code']))])
         else:
             codes = await Client.select(Client.code).where(Client.code.like("C%")).output(as_list=True)
             values["code"] = logic.next_client_code(codes)
@@ -149,7 +150,7 @@ async def update_client(client_id: int, data: Mapping[str, Any], *, partial: boo
             if not values["code"]:
                 values.pop("code")  # an emptied code keeps the old one
             elif await _code_taken(values["code"], except_id=client_id):
-                raise ValidationFailed([FieldError("code", f"Code {values['code']} is already used by another client")])
+                raise ValidationFailed([FieldError("code", _("Code %(code)s is already used by another client", code=values['code']))])
         values = _with_search_keys(values, current)
         values["updated_at"] = _now()
         await Client.update(column_values(values)).where(Client.id == client_id)
@@ -183,8 +184,7 @@ async def delete_client(client_id: int, *, hard: bool = False) -> ClientView | N
             used = await check(client_id)
             if used:
                 raise Conflict(
-                    f"{client.name} has {used} document(s), drafts included, and cannot be deleted; "
-                    "archive the client instead (or delete its drafts first, if that is all it has)."
+                    _("%(name)s has %(used)s document(s), drafts included, and cannot be deleted; archive the client instead (or delete its drafts first, if that is all it has).", name=client.name, used=used)
                 )
         await Client.delete().where(Client.id == client_id)
     return None

@@ -12,6 +12,7 @@ from datetime import date, datetime
 from decimal import Decimal
 from typing import Any, Generic, TypeVar
 
+from app.common.i18n import _
 from app.money import MoneyError, check_currency, decimal_places, parse_decimal
 
 
@@ -69,7 +70,7 @@ MAX_PAGE = 1_000_000              # list pages: far beyond any list, and (page -
 def date_problem(day: date, label: str) -> str | None:
     """Why a date cannot be used (outside 1900-2200), or None."""
     if not MIN_DATE <= day <= MAX_DATE:
-        return f"{label} must be between {MIN_DATE.year} and {MAX_DATE.year} (not {day.isoformat()})"
+        return _("%(label)s must be between %(year)s and %(year2)s (not %(isoformat)s)", label=label, year=MIN_DATE.year, year2=MAX_DATE.year, isoformat=day.isoformat())
     return None
 
 
@@ -98,7 +99,7 @@ def parse_day(value: Any, field_name: str, errors: list[FieldError], label: str)
         try:
             day = date.fromisoformat(str(value).strip())
         except ValueError:
-            errors.append(FieldError(field_name, f"{label} must be a date written YYYY-MM-DD"))
+            errors.append(FieldError(field_name, _("%(label)s must be a date written YYYY-MM-DD", label=label)))
             return None
     problem = date_problem(day, label)
     if problem:
@@ -124,7 +125,7 @@ def decimal_size_problem(number: Decimal, label: str, max_integer_digits: int = 
     """Why a number is too large to store (more digits before the point than allowed), or None. Checked
     before any rounding: quantize() on 1E+1000000 raises instead of answering."""
     if number and number.adjusted() >= max_integer_digits:
-        return f"{label} is too large (at most {max_integer_digits} digits before the decimal point)"
+        return _("%(label)s is too large (at most %(max_integer_digits)s digits before the decimal point)", label=label, max_integer_digits=max_integer_digits)
     return None
 
 
@@ -144,7 +145,7 @@ def line_problem(text: str, label: str) -> str | None:
         if category in LINE_BREAKING_CATEGORIES or (category == "Cf" and ch not in KEPT_FORMAT_CHARACTERS):
             what = {"\n": "a line break", "\r": "a line break", "\t": "a tab"}.get(ch) or \
                 f"U+{ord(ch):04X} {unicodedata.name(ch, 'a control character')}".strip()
-            return f"{label} must be one line of plain text ({what} is not allowed)"
+            return _("%(label)s must be one line of plain text (%(what)s is not allowed)", label=label, what=what)
     return None
 
 
@@ -232,7 +233,7 @@ class Form:
             self.values[name] = value.lower() if name.endswith("email") and "@" in value else value
 
     def country(self, name: str, *, required: bool = False) -> None:
-        self.text(name, required=required, max_length=2, label="Country")
+        self.text(name, required=required, max_length=2, label=_("Country"))
         value = self.values.get(name)
         if value:
             value = value.upper()
@@ -244,15 +245,15 @@ class Form:
 
     def postal_address(self) -> None:
         """The address fields a client and the business share (address_line1/2, postal_code, city, region, country)."""
-        self.text("address_line1", max_length=200, label="Address")
-        self.text("address_line2", max_length=200, label="Address (line 2)")
-        self.text("postal_code", max_length=40, label="Postal code")
+        self.text("address_line1", max_length=200, label=_("Address"))
+        self.text("address_line2", max_length=200, label=_("Address (line 2)"))
+        self.text("postal_code", max_length=40, label=_("Postal code"))
         self.text("city", max_length=120)
-        self.text("region", max_length=120, label="Province / state")
+        self.text("region", max_length=120, label=_("Province / state"))
         self.country("country")
 
     def currency(self, name: str, *, required: bool = False) -> None:
-        self.text(name, required=required, max_length=3, label="Currency")
+        self.text(name, required=required, max_length=3, label=_("Currency"))
         value = self.values.get(name)
         if value:
             try:
@@ -408,7 +409,7 @@ def clean_idempotency_key(key: str | None) -> str | None:
     key = (key or "").strip() or None
     if key is not None and len(key) > MAX_IDEMPOTENCY_KEY:
         raise ValidationFailed([FieldError(
-            "idempotency_key", f"The idempotency key is longer than {MAX_IDEMPOTENCY_KEY} characters")])
+            "idempotency_key", _("The idempotency key is longer than %(MAX_IDEMPOTENCY_KEY)s characters", MAX_IDEMPOTENCY_KEY=MAX_IDEMPOTENCY_KEY))])
     return key
 
 
@@ -509,14 +510,14 @@ def parse_page(page: Any, per_page: Any, *, default_per_page: int = 50) -> Page:
         if not 1 <= page_number <= MAX_PAGE:
             raise ValueError
     except (TypeError, ValueError):
-        errors.append(FieldError("page", f"page must be a whole number from 1 to {MAX_PAGE}"))
+        errors.append(FieldError("page", _("page must be a whole number from 1 to %(MAX_PAGE)s", MAX_PAGE=MAX_PAGE)))
         page_number = 1
     try:
         size = int(per_page) if per_page not in (None, "") else default_per_page
         if not 1 <= size <= MAX_PER_PAGE:
             raise ValueError
     except (TypeError, ValueError):
-        errors.append(FieldError("per_page", f"per_page must be between 1 and {MAX_PER_PAGE}"))
+        errors.append(FieldError("per_page", _("per_page must be between 1 and %(MAX_PER_PAGE)s", MAX_PER_PAGE=MAX_PER_PAGE)))
         size = default_per_page
     if errors:
         raise ValidationFailed(errors)
@@ -578,6 +579,6 @@ def csv_bytes(header: Sequence[str], rows: Iterable[Sequence[Any]]) -> bytes:
     writer.writerow([spreadsheet_cell(name) for name in header])
     for row in rows:
         if len(row) != len(header):
-            raise ValueError(f"a row has {len(row)} values for {len(header)} columns")
+            raise ValueError(_("a row has %(count)s values for %(count2)s columns", count=len(row), count2=len(header)))
         writer.writerow([spreadsheet_cell(value) for value in row])
     return (CSV_BOM + out.getvalue()).encode("utf-8")

@@ -19,6 +19,7 @@ from datetime import date, datetime, timedelta
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
+from app.common.i18n import _
 from app.common.logic import (
     MAX_ID,
     MAX_INTEGER_DIGITS,
@@ -262,26 +263,24 @@ def check_editable(doc_type: str, stored: str) -> None:
     if stored != "draft":
         label = TYPE_LABELS[doc_type].lower()
         if doc_type == INVOICE:
-            raise Conflict(f"This {label} is issued and cannot be changed or deleted; "
-                           "correct it with a credit note, or cancel it.")
-        raise Conflict(f"This {label} is issued and cannot be changed or deleted; duplicate it into a new draft.")
+            raise Conflict(_("This %(label)s is issued and cannot be changed or deleted; correct it with a credit note, or cancel it.", label=label))
+        raise Conflict(_("This %(label)s is issued and cannot be changed or deleted; duplicate it into a new draft.", label=label))
 
 
 def check_can_issue(doc_type: str, stored: str, line_count: int, client_status: str) -> None:
     if stored != "draft":
-        raise Conflict(f"This {TYPE_LABELS[doc_type].lower()} is already issued.")
+        raise Conflict(_("This %(lower)s is already issued.", lower=TYPE_LABELS[doc_type].lower()))
     if line_count == 0:
-        raise Conflict("Add at least one line before issuing.")
+        raise Conflict(_("Add at least one line before issuing."))
     if client_status == "archived":
-        raise Conflict("The client is archived; restore the client before issuing.")
+        raise Conflict(_("The client is archived; restore the client before issuing."))
 
 
 def check_invoice_total(doc_type: str, total: Decimal) -> None:
     """An issued invoice debits its total to the client's account: never below zero (the database
     refuses it too). A draft may be below zero while a deducted deposit outweighs the rest."""
     if doc_type == INVOICE and total < 0:
-        raise Conflict(f"The invoice totals {total}: an invoice cannot be below zero. Lower the deduction, "
-                       "or issue a credit note instead.")
+        raise Conflict(_("The invoice totals %(total)s: an invoice cannot be below zero. Lower the deduction, or issue a credit note instead.", total=total))
 
 
 # -- e-invoice rules checked before issuing ---------------------------------------------
@@ -315,7 +314,7 @@ def reverse_charge_problems(categories: Iterable[str], *, seller_tax_number: str
         problems.append(FieldError("settings.tax_number", SELLER_VAT_MISSING))
     elif not is_vat_identifier(seller_tax_number):
         problems.append(FieldError("settings.tax_number", NOT_A_VAT_IDENTIFIER.format(
-            whose="business's", number=seller_tax_number.strip(), where="in Settings (Tax number)")))
+            whose="business's", number=seller_tax_number.strip(), where=_("in Settings (Tax number)"))))
     return problems
 
 
@@ -346,28 +345,27 @@ def check_quote_transition(action: str, stored: str, shown: str) -> None:
     if stored not in allowed:
         article = "An" if shown[:1] in ("a", "e", "i", "o", "u") else "A"
         raise Conflict(f"{article} {shown} quote cannot be {action.removesuffix('e')}ed" if action != "convert"
-                       else f"{article} {shown} quote cannot be converted; only issued or accepted quotes can.")
+                       else _("%(article)s %(shown)s quote cannot be converted; only issued or accepted quotes can.", article=article, shown=shown))
     if action in ("accept",) and shown == "expired":
-        raise Conflict("This quote has expired; duplicate it with a new validity date.")
+        raise Conflict(_("This quote has expired; duplicate it with a new validity date."))
 
 
 def check_can_cancel(stored: str, paid: Decimal, credited: Decimal) -> None:
     if stored == "draft":
-        raise Conflict("A draft is not issued: delete it instead of cancelling.")
+        raise Conflict(_("A draft is not issued: delete it instead of cancelling."))
     if stored == "cancelled":
-        raise Conflict("This invoice is already cancelled.")
+        raise Conflict(_("This invoice is already cancelled."))
     if paid > 0:
-        raise Conflict("This invoice has payments; reverse them first, or credit the open balance instead.")
+        raise Conflict(_("This invoice has payments; reverse them first, or credit the open balance instead."))
     if credited > 0:
-        raise Conflict("This invoice is already partly credited; issue a credit note for the rest instead.")
+        raise Conflict(_("This invoice is already partly credited; issue a credit note for the rest instead."))
 
 
 def check_credit_fits(credit_total: Decimal, open_amount: Decimal, invoice_number: str) -> None:
     if credit_total <= 0:
-        raise Conflict("A credit note must credit an amount above zero.")
+        raise Conflict(_("A credit note must credit an amount above zero."))
     if credit_total > open_amount:
-        raise Conflict(f"The credit note ({credit_total}) is more than the open balance of {invoice_number} "
-                       f"({open_amount}); lower it, or credit the client's account instead.")
+        raise Conflict(_("The credit note (%(credit_total)s) is more than the open balance of %(invoice_number)s (%(open_amount)s); lower it, or credit the client's account instead.", credit_total=credit_total, invoice_number=invoice_number, open_amount=open_amount))
 
 
 # -- the snapshot ---------------------------------------------------------------
@@ -406,7 +404,7 @@ def check_pattern(pattern: str) -> str:
     if not pattern:
         raise ValueError("A number pattern is required, e.g. INV-{year}-{seq:04}")
     if len(pattern) > 40:
-        raise ValueError("A number pattern has at most 40 characters")
+        raise ValueError(_("A number pattern has at most 40 characters"))
     try:
         fields = [f for _, f, spec, _ in string.Formatter().parse(pattern) if f is not None]
     except ValueError:
@@ -421,7 +419,7 @@ def check_pattern(pattern: str) -> str:
     try:
         format_number(pattern, date(2026, 1, 1), 1)
     except (ValueError, TypeError) as error:
-        raise ValueError(f"The pattern cannot be used: {error}") from None
+        raise ValueError(_("The pattern cannot be used: %(error)s", error=error)) from None
     return pattern
 
 
@@ -482,7 +480,7 @@ def parse_id(value: Any, field_name: str, errors: list[FieldError], message: str
         errors.append(FieldError(field_name, message))
         return None
     if identifier_problem(number, field_name):
-        errors.append(FieldError(field_name, f"{message} (an id is a whole number from 1 to {MAX_ID})"))
+        errors.append(FieldError(field_name, _("%(message)s (an id is a whole number from 1 to %(MAX_ID)s)", message=message, MAX_ID=MAX_ID)))
         return None
     return number
 
@@ -509,8 +507,7 @@ def unconfirmed_dates(document: DocumentInput, today: date, saved: Mapping[str, 
             continue
         if abs((day - today).days) > DATE_CONFIRM_DAYS:
             when = "after" if day > today else "before"
-            problems.append(FieldError(name, f"{label} {day.isoformat()} is more than a year {when} today; "
-                                             f"{DATE_CONFIRM_ASK} (confirm_date)"))
+            problems.append(FieldError(name, _("%(label)s %(isoformat)s is more than a year %(when)s today; %(DATE_CONFIRM_ASK)s (confirm_date)", label=label, isoformat=day.isoformat(), when=when, DATE_CONFIRM_ASK=DATE_CONFIRM_ASK)))
     return problems
 
 
@@ -542,9 +539,9 @@ def clean_line(raw: Mapping[str, Any], index: int, errors: list[FieldError], *,
     out: dict[str, Any] = {}
     description = normalized_text(str(raw.get("description") or "")).strip()
     if not description:
-        errors.append(FieldError(prefix + "description", f"Line {index + 1}: a description is required"))
+        errors.append(FieldError(prefix + "description", _("Line %(value)s: a description is required", value=index + 1)))
     elif len(description) > 2000:
-        errors.append(FieldError(prefix + "description", f"Line {index + 1}: the description is too long"))
+        errors.append(FieldError(prefix + "description", _("Line %(value)s: the description is too long", value=index + 1)))
     elif problem := control_problem(description, f"Line {index + 1}: the description"):
         errors.append(FieldError(prefix + "description", problem))
     out["description"] = description
@@ -553,14 +550,13 @@ def clean_line(raw: Mapping[str, Any], index: int, errors: list[FieldError], *,
                                  field=f"Line {index + 1} quantity")
         # Size first: quantize() on a number like 1E+1000000 raises instead of answering.
         if decimal_size_problem(quantity, "quantity"):
-            errors.append(FieldError(prefix + "quantity", f"Line {index + 1}: the quantity is too large "
-                                                          f"(at most {MAX_INTEGER_DIGITS} digits before the point)"))
+            errors.append(FieldError(prefix + "quantity", _("Line %(value)s: the quantity is too large (at most %(MAX_INTEGER_DIGITS)s digits before the point)", value=index + 1, MAX_INTEGER_DIGITS=MAX_INTEGER_DIGITS)))
         elif quantity == 0:
-            errors.append(FieldError(prefix + "quantity", f"Line {index + 1}: the quantity cannot be zero"))
+            errors.append(FieldError(prefix + "quantity", _("Line %(value)s: the quantity cannot be zero", value=index + 1)))
         elif quantity < 0 and not allow_negative_quantity:
-            errors.append(FieldError(prefix + "quantity", f"Line {index + 1}: the quantity cannot be negative"))
+            errors.append(FieldError(prefix + "quantity", _("Line %(value)s: the quantity cannot be negative", value=index + 1)))
         elif quantity != quantity.quantize(Decimal(1).scaleb(-QUANTITY_PLACES)):
-            errors.append(FieldError(prefix + "quantity", f"Line {index + 1}: at most {QUANTITY_PLACES} decimals in the quantity"))
+            errors.append(FieldError(prefix + "quantity", _("Line %(value)s: at most %(QUANTITY_PLACES)s decimals in the quantity", value=index + 1, QUANTITY_PLACES=QUANTITY_PLACES)))
         else:
             out["quantity"] = quantity
     except MoneyError as error:
@@ -568,15 +564,14 @@ def clean_line(raw: Mapping[str, Any], index: int, errors: list[FieldError], *,
     try:
         price_raw = raw.get("unit_price")
         if price_raw in (None, ""):
-            raise MoneyError(f"Line {index + 1} unit price: a number is required")
+            raise MoneyError(_("Line %(value)s unit price: a number is required", value=index + 1))
         price = parse_decimal(price_raw, field=f"Line {index + 1} unit price")
         if decimal_size_problem(price, "unit price"):
-            errors.append(FieldError(prefix + "unit_price", f"Line {index + 1}: the unit price is too large "
-                                                            f"(at most {MAX_INTEGER_DIGITS} digits before the point)"))
+            errors.append(FieldError(prefix + "unit_price", _("Line %(value)s: the unit price is too large (at most %(MAX_INTEGER_DIGITS)s digits before the point)", value=index + 1, MAX_INTEGER_DIGITS=MAX_INTEGER_DIGITS)))
         elif price < 0:
-            errors.append(FieldError(prefix + "unit_price", f"Line {index + 1}: the unit price cannot be negative"))
+            errors.append(FieldError(prefix + "unit_price", _("Line %(value)s: the unit price cannot be negative", value=index + 1)))
         elif price != price.quantize(Decimal(1).scaleb(-PRICE_PLACES)):
-            errors.append(FieldError(prefix + "unit_price", f"Line {index + 1}: at most {PRICE_PLACES} decimals in the unit price"))
+            errors.append(FieldError(prefix + "unit_price", _("Line %(value)s: at most %(PRICE_PLACES)s decimals in the unit price", value=index + 1, PRICE_PLACES=PRICE_PLACES)))
         else:
             out["unit_price"] = price
     except MoneyError as error:
@@ -584,12 +579,12 @@ def clean_line(raw: Mapping[str, Any], index: int, errors: list[FieldError], *,
     if "quantity" in out and "unit_price" in out and abs(out["quantity"] * out["unit_price"]) >= MAX_LINE_AMOUNT:
         # Keeps every amount of the document within the database's 64-bit integers of minor units.
         errors.append(FieldError(prefix + "unit_price",
-                                 f"Line {index + 1}: the line amount (quantity x unit price) is too large"))
+                                 _("Line %(value)s: the line amount (quantity x unit price) is too large", value=index + 1)))
     out["discount_percent"] = _percent(raw.get("discount_percent"), prefix + "discount_percent",
                                        f"Line {index + 1} discount", errors)
     unit = str(raw.get("unit") or "").strip()
     if len(unit) > 30:
-        errors.append(FieldError(prefix + "unit", f"Line {index + 1}: the unit is too long"))
+        errors.append(FieldError(prefix + "unit", _("Line %(value)s: the unit is too long", value=index + 1)))
     elif problem := line_problem(unit, f"Line {index + 1}: the unit"):
         errors.append(FieldError(prefix + "unit", problem))
     out["unit"] = unit
@@ -625,22 +620,22 @@ def clean_document(data: Mapping[str, Any], doc_type: str, *, partial: bool = Fa
         try:
             result.currency = check_currency(str(data["currency"]))
         except MoneyError as error:
-            errors.append(FieldError("currency", f"Currency: {error}"))
+            errors.append(FieldError("currency", _("Currency: %(error)s", error=error)))
     result.issue_date = parse_date(data.get("issue_date"), "issue_date", errors, "Issue date")
     result.due_date = parse_date(data.get("due_date"), "due_date", errors, "Due date")
     result.valid_until = parse_date(data.get("valid_until"), "valid_until", errors, "Valid until")
     if data.get("terms_days") not in (None, ""):
-        form.integer("terms_days", minimum=0, maximum=365, label="Payment terms")
+        form.integer("terms_days", minimum=0, maximum=365, label=_("Payment terms"))
         result.terms_days = form.values.get("terms_days")
     if result.issue_date and result.due_date and result.due_date < result.issue_date:
-        errors.append(FieldError("due_date", "The due date cannot be before the issue date"))
+        errors.append(FieldError("due_date", _("The due date cannot be before the issue date")))
     if result.issue_date and result.valid_until and result.valid_until < result.issue_date:
-        errors.append(FieldError("valid_until", "A quote cannot expire before its issue date"))
+        errors.append(FieldError("valid_until", _("A quote cannot expire before its issue date")))
     result.discount_percent = _percent(data.get("discount_percent"), "discount_percent", "Document discount", errors)
     for name, limit in (("notes", 5000), ("terms", 2000), ("footer", 2000)):
         value = normalized_text(str(data.get(name) or "")).strip()
         if len(value) > limit:
-            errors.append(FieldError(name, f"{name.capitalize()} is too long (at most {limit} characters)"))
+            errors.append(FieldError(name, _("%(capitalize)s is too long (at most %(limit)s characters)", capitalize=name.capitalize(), limit=limit)))
         elif problem := control_problem(value, name.capitalize()):
             errors.append(FieldError(name, problem))
         setattr(result, name, value)
@@ -654,7 +649,7 @@ def clean_document(data: Mapping[str, Any], doc_type: str, *, partial: bool = Fa
             errors.append(FieldError("lines", "lines must be a list"))
             raw_lines = []
         if len(raw_lines) > MAX_LINES:
-            errors.append(FieldError("lines", f"At most {MAX_LINES} lines"))
+            errors.append(FieldError("lines", _("At most %(MAX_LINES)s lines", MAX_LINES=MAX_LINES)))
         # A credit note mirrors the invoice it credits, negative lines (a deposit) included; its total
         # must still be above zero, which issuing checks.
         result.lines = [clean_line(line if isinstance(line, Mapping) else {}, i, errors)
@@ -860,12 +855,9 @@ def issue_date_of(requested: date | None, backdate: bool, today: date) -> IssueD
     if requested is None or requested == today:
         return IssueDate(today, False)
     if requested > today:
-        raise ValidationFailed([FieldError("issue_date", f"The issue date {requested.isoformat()} is after today "
-                                                         f"({today.isoformat()}); a document is issued today or "
-                                                         "back-dated, never dated ahead")])
+        raise ValidationFailed([FieldError("issue_date", _("The issue date %(isoformat)s is after today (%(isoformat2)s); a document is issued today or back-dated, never dated ahead", isoformat=requested.isoformat(), isoformat2=today.isoformat()))])
     if not backdate:
-        raise ValidationFailed([FieldError("backdate", f"The issue date {requested.isoformat()} is before today; "
-                                                       f"{BACKDATE_ASK} (backdate)")])
+        raise ValidationFailed([FieldError("backdate", _("The issue date %(isoformat)s is before today; %(BACKDATE_ASK)s (backdate)", isoformat=requested.isoformat(), BACKDATE_ASK=BACKDATE_ASK))])
     return IssueDate(requested, True)
 
 
@@ -873,9 +865,7 @@ def check_series_order(doc_type: str, day: date, latest: date | None, latest_num
     """A document dated `day` may take the next number of its series only if no issued one is dated later."""
     if latest is not None and day < latest:
         label = TYPE_LABELS[doc_type].lower()
-        raise Conflict(f"The {label} cannot be dated {day.isoformat()}: the {day.year} series already has "
-                       f"{latest_number or f'a {label}'} dated {latest.isoformat()}, and a later number never carries "
-                       f"an earlier date. Date it {latest.isoformat()} or later.")
+        raise Conflict(_("The %(label)s cannot be dated %(isoformat)s: the %(year)s series already has %(value)s dated %(isoformat2)s, and a later number never carries an earlier date. Date it %(isoformat3)s or later.", label=label, isoformat=day.isoformat(), year=day.year, value=latest_number or f'a {label}', isoformat2=latest.isoformat(), isoformat3=latest.isoformat()))
 
 
 def dates_on_issue(doc_type: str, draft: Mapping[str, Any], day: date) -> dict[str, Any]:
@@ -901,7 +891,7 @@ def series_going_backwards(documents: Iterable[Mapping[str, Any]]) -> list[tuple
     for doc in documents:
         series.setdefault((doc["doc_type"], doc["issue_date"].year), []).append(doc)
     found = []
-    for (_, _), docs in sorted(series.items()):
+    for _series, docs in sorted(series.items()):
         docs.sort(key=lambda d: (str(d["issued_at"] or ""), d["id"]))
         latest: Mapping[str, Any] | None = None
         for doc in docs:

@@ -18,6 +18,7 @@ from app.catalog.tables import Item
 from app.clients import service as clients_service
 from app.clients.records import ClientView
 from app.clients.tables import Client
+from app.common.i18n import _
 from app.common.logic import (
     MAX_ID,
     TRIGRAM,
@@ -227,13 +228,13 @@ async def list_documents(doc_type: str, *, status: str = "", client_id: int | No
     allowed = set(logic.STATUSES[doc_type]) | ({"open"} if doc_type == INVOICE else set())
     errors = []
     if status and status not in allowed:
-        errors.append(FieldError("status", f"status must be one of: {', '.join(sorted(allowed))}"))
+        errors.append(FieldError("status", _("status must be one of: %(join)s", join=', '.join(sorted(allowed)))))
     if sort not in SORTS:
-        errors.append(FieldError("sort", f"sort must be one of: {', '.join(SORTS)}"))
+        errors.append(FieldError("sort", _("sort must be one of: %(join)s", join=', '.join(SORTS))))
     if date_from and date_to and date_to < date_from:
-        errors.append(FieldError("to", "The end of the period is before its start"))
+        errors.append(FieldError("to", _("The end of the period is before its start")))
     if client_id is not None and not storable_id(client_id):
-        errors.append(FieldError("client_id", f"client_id must be a whole number from 1 to {MAX_ID}"))
+        errors.append(FieldError("client_id", _("client_id must be a whole number from 1 to %(MAX_ID)s", MAX_ID=MAX_ID)))
     if errors:
         raise ValidationFailed(errors)
     today_ = await today()
@@ -296,7 +297,7 @@ async def _resolve(doc_type: str, values: logic.DocumentInput, *, current: Mappi
     client_id = values.client_id if values.client_id is not None else (current or {}).get("client")
     client = await Client.select().where(Client.id == client_id).first() if client_id is not None else None
     if client is None:
-        errors.append(FieldError("client_id", f"Unknown client {client_id}" if client_id else "Choose a client"))
+        errors.append(FieldError("client_id", _("Unknown client %(client_id)s", client_id=client_id) if client_id else _("Choose a client")))
     currency = values.currency or (current or {}).get("currency") or (client or {}).get("currency") \
         or settings["default_currency"]
     today_ = await today()
@@ -309,7 +310,7 @@ async def _resolve(doc_type: str, values: logic.DocumentInput, *, current: Mappi
     lines: list[dict[str, Any]] = []
     for index, line in enumerate(values.lines):
         if line.get("item_id") and line["item_id"] not in items:
-            errors.append(FieldError(f"lines[{index}].item_id", f"Line {index + 1}: unknown catalogue item {line['item_id']}"))
+            errors.append(FieldError(f"lines[{index}].item_id", _("Line %(value)s: unknown catalogue item %(item_id)s", value=index + 1, item_id=line['item_id'])))
         for code in line["taxes"]:
             if code not in rates:
                 errors.append(FieldError(f"lines[{index}].taxes", f"Line {index + 1}: unknown tax code {code!r}"))
@@ -334,7 +335,7 @@ async def _resolve(doc_type: str, values: logic.DocumentInput, *, current: Mappi
         else:
             due = logic.due_date_for(issue_date, terms_days or 0)
         if due < issue_date:
-            errors.append(FieldError("due_date", "The due date cannot be before the issue date"))
+            errors.append(FieldError("due_date", _("The due date cannot be before the issue date")))
         document["due_date"], document["terms_days"] = due, terms_days
     elif doc_type == QUOTE:
         if values.valid_until is not None:
@@ -344,20 +345,20 @@ async def _resolve(doc_type: str, values: logic.DocumentInput, *, current: Mappi
         else:
             valid = logic.due_date_for(issue_date, settings.get("quote_validity_days") or 30)
         if valid < issue_date:
-            errors.append(FieldError("valid_until", "A quote cannot expire before its issue date"))
+            errors.append(FieldError("valid_until", _("A quote cannot expire before its issue date")))
         document["valid_until"] = valid
     if doc_type == CREDIT_NOTE:
         invoice_id = values.invoice_id if "invoice_id" in values.given else (current or {}).get("invoice")
         if invoice_id is not None:
             invoice = await Document.select().where((Document.id == invoice_id) & (Document.doc_type == INVOICE)).first()
             if invoice is None:
-                errors.append(FieldError("invoice_id", f"Unknown invoice {invoice_id}"))
+                errors.append(FieldError("invoice_id", _("Unknown invoice %(invoice_id)s", invoice_id=invoice_id)))
             elif invoice["status"] in ("draft", "cancelled"):
-                errors.append(FieldError("invoice_id", "A credit note can only credit an issued invoice"))
+                errors.append(FieldError("invoice_id", _("A credit note can only credit an issued invoice")))
             elif client is not None and invoice["client"] != client["id"]:
-                errors.append(FieldError("invoice_id", "The invoice belongs to another client"))
+                errors.append(FieldError("invoice_id", _("The invoice belongs to another client")))
             elif invoice["currency"] != currency:
-                errors.append(FieldError("currency", f"The credit note must be in the invoice's currency ({invoice['currency']})"))
+                errors.append(FieldError("currency", _("The credit note must be in the invoice's currency (%(currency)s)", currency=invoice['currency'])))
         document["invoice"] = invoice_id
     for name in ("notes", "terms", "footer"):
         if name in values.given or current is None:
@@ -449,7 +450,7 @@ async def create_document(doc_type: str, data: Mapping[str, Any], *, actor: int 
                 CreateRequest.key == key).first()
             if existing is not None:
                 if existing["document.doc_type"] != doc_type:
-                    raise Conflict("This idempotency key was already used for another kind of document.")
+                    raise Conflict(_("This idempotency key was already used for another kind of document."))
                 return await get_document(existing["document"])
         document, lines, totals = await _resolve(doc_type, values)
         now = _now()
@@ -471,7 +472,7 @@ async def update_draft(document_id: int, data: Mapping[str, Any], *, partial: bo
     async with write_transaction():
         current = await Document.select().where(Document.id == document_id).first()
         if current is None:
-            raise NotFound(f"Document {document_id}")
+            raise NotFound(_("Document %(document_id)s", document_id=document_id))
         logic.check_editable(current["doc_type"], current["status"])
         values = logic.clean_document(data, current["doc_type"], partial=partial)
         if "lines" not in values.given:
@@ -487,7 +488,7 @@ async def delete_draft(document_id: int) -> None:
     async with write_transaction():
         current = await Document.select(Document.doc_type, Document.status).where(Document.id == document_id).first()
         if current is None:
-            raise NotFound(f"Document {document_id}")
+            raise NotFound(_("Document %(document_id)s", document_id=document_id))
         logic.check_editable(current["doc_type"], current["status"])
         await Document.update({Document.converted_invoice: None}).where(Document.converted_invoice == document_id)
         await Document.delete().where(Document.id == document_id)
@@ -507,8 +508,7 @@ async def _next_number(doc_type: str, issue_date: date) -> str:
     number = logic.format_number(pattern, issue_date, seq)
     if await Document.exists().where(Document.number == number):
         # Only possible after a pattern change that collides with old numbers: refuse, never reuse.
-        raise Conflict(f"The next number {number} is already taken (the numbering pattern was changed to one "
-                       "used before); change the pattern in Settings, Numbering.")
+        raise Conflict(_("The next number %(number)s is already taken (the numbering pattern was changed to one used before); change the pattern in Settings, Numbering.", number=number))
     return number
 
 
@@ -540,10 +540,10 @@ async def _issue_in_transaction(document_id: int, actor: int | None, *, ledger_k
     require_write_transaction("issuing a document")
     current = await Document.select().where(Document.id == document_id).first()
     if current is None:
-        raise NotFound(f"Document {document_id}")
+        raise NotFound(_("Document %(document_id)s", document_id=document_id))
     client = await Client.select().where(Client.id == current["client"]).first()
     if client is None:  # the foreign key keeps it; a None here is a broken database
-        raise NotFound(f"Client {current['client']}")
+        raise NotFound(_("Client %(client)s", client=current['client']))
     line_count = await DocumentLine.count().where(DocumentLine.document == document_id)
     logic.check_can_issue(current["doc_type"], current["status"], line_count, client["status"])
     logic.check_invoice_total(current["doc_type"], from_minor(current["total_minor"], current["currency"]))
@@ -563,9 +563,9 @@ async def _issue_in_transaction(document_id: int, actor: int | None, *, ledger_k
     if current["doc_type"] == CREDIT_NOTE and current["invoice"] is not None:
         invoice = await Document.select().where(Document.id == current["invoice"]).first()
         if invoice is None:  # the foreign key keeps it; a None here is a broken database
-            raise NotFound(f"Invoice {current['invoice']}")
+            raise NotFound(_("Invoice %(invoice)s", invoice=current['invoice']))
         if invoice["status"] in ("draft", "cancelled"):
-            raise Conflict("The invoice this credit note belongs to is not open any more.")
+            raise Conflict(_("The invoice this credit note belongs to is not open any more."))
         open_amount = from_minor(invoice["total_minor"] - invoice["paid_minor"] - invoice["credited_minor"],
                                  invoice["currency"])
         logic.check_credit_fits(from_minor(current["total_minor"], current["currency"]), open_amount,
@@ -575,7 +575,7 @@ async def _issue_in_transaction(document_id: int, actor: int | None, *, ledger_k
         await _event(invoice["id"], "credited", f"{from_minor(current['total_minor'], current['currency'])} "
                      f"{current['currency']}", actor)
     elif current["doc_type"] == CREDIT_NOTE and current["total_minor"] <= 0:
-        raise Conflict("A credit note must credit an amount above zero.")
+        raise Conflict(_("A credit note must credit an amount above zero."))
     number = await _next_number(current["doc_type"], current["issue_date"])
     settings = await settings_service.get_settings()
     lines = await _lines(document_id)
@@ -638,9 +638,9 @@ async def keep_document_record(document_id: int, *, sha256: str, size: int, orig
             return existing
         status = await Document.select(Document.status).where(Document.id == document_id).first()
         if status is None:
-            raise NotFound(f"Document {document_id}")
+            raise NotFound(_("Document %(document_id)s", document_id=document_id))
         if status["status"] == "draft":
-            raise Conflict("A draft has no document of record: it is made when the document is issued.")
+            raise Conflict(_("A draft has no document of record: it is made when the document is issued."))
         await DocumentRecord.insert(DocumentRecord(document=document_id, kind="pdf", sha256=sha256, size=size,
                                                    origin=origin, made_at=_now()))
         found = await document_record(document_id)
@@ -653,19 +653,19 @@ async def mark_sent(document_ids: Sequence[int], *, actor: int | None = None) ->
     changed = []
     unknown = [i for i in document_ids if not storable_id(i)]
     if unknown:
-        raise NotFound(f"Document {unknown[0]}")
+        raise NotFound(_("Document %(unknown)s", unknown=unknown[0]))
     async with write_transaction():
         rows = await Document.select(Document.id, Document.status, Document.number, Document.doc_type).where(
             Document.id.is_in(list(document_ids))) if document_ids else []
         found = {row["id"]: row for row in rows}
         missing = [i for i in document_ids if i not in found]
         if missing:
-            raise NotFound(f"Document {missing[0]}")
+            raise NotFound(_("Document %(missing)s", missing=missing[0]))
         for row in rows:
             if row["status"] == "draft":
-                raise Conflict("Issue the draft before marking it as sent.")
+                raise Conflict(_("Issue the draft before marking it as sent."))
             if row["status"] == "cancelled":
-                raise Conflict(f"{row['number']} is cancelled.")
+                raise Conflict(_("%(number)s is cancelled.", number=row['number']))
         now = _now()
         for row in rows:
             if logic.sending_makes_it_sent(row["doc_type"], row["status"]):
@@ -683,7 +683,7 @@ async def record_emailed(document_id: int, to: str, *, actor: int | None = None)
     async with write_transaction():
         row = await Document.select(Document.doc_type, Document.status).where(Document.id == document_id).first()
         if row is None:
-            raise NotFound(f"Document {document_id}")
+            raise NotFound(_("Document %(document_id)s", document_id=document_id))
         if logic.sending_makes_it_sent(row["doc_type"], row["status"]):
             await Document.update({Document.status: "sent", Document.sent_at: _now()}).where(Document.id == document_id)
         await _event(document_id, "emailed", f"to {to}", actor)
@@ -700,15 +700,15 @@ async def cancel(document_id: int, reason: str, *, actor: int | None = None, iss
     today, or `issue_date` when `backdate` says the earlier date is meant (numbers follow dates)."""
     reason = (reason or "").strip()
     if not reason:
-        raise ValidationFailed([FieldError("reason", "Say why the invoice is cancelled (it is kept on record)")])
+        raise ValidationFailed([FieldError("reason", _("Say why the invoice is cancelled (it is kept on record)"))])
     if len(reason) > 500:
-        raise ValidationFailed([FieldError("reason", "The reason is too long (at most 500 characters)")])
+        raise ValidationFailed([FieldError("reason", _("The reason is too long (at most 500 characters)"))])
     if problem := control_problem(reason, "The reason"):
         raise ValidationFailed([FieldError("reason", problem)])
     async with write_transaction():
         invoice = await Document.select().where((Document.id == document_id) & (Document.doc_type == INVOICE)).first()
         if invoice is None:
-            raise NotFound(f"Invoice {document_id}")
+            raise NotFound(_("Invoice %(document_id)s", document_id=document_id))
         logic.check_can_cancel(invoice["status"], from_minor(invoice["paid_minor"], invoice["currency"]),
                                from_minor(invoice["credited_minor"], invoice["currency"]))
         credit = await create_document(CREDIT_NOTE, {
@@ -719,7 +719,7 @@ async def cancel(document_id: int, reason: str, *, actor: int | None = None, iss
             "notes": f"Cancels invoice {invoice['number']}: {reason}", "confirm_date": backdate,
         }, actor=actor)
         if to_minor(credit.subtotal, credit.currency) != invoice["subtotal_minor"]:
-            raise Conflict("The invoice's lines cannot be credited as they are; credit it by hand instead.")
+            raise Conflict(_("The invoice's lines cannot be credited as they are; credit it by hand instead."))
         # The credit note reverses what was invoiced: the invoice's frozen tax breakdown, even if a
         # rate has changed since it was issued.
         await Document.update({Document.tax_total_minor: invoice["tax_total_minor"],
@@ -786,7 +786,7 @@ async def credit_invoice(invoice_id: int, *, actor: int | None = None) -> Docume
     """A draft credit note against an issued invoice, prefilled with its lines for the user to trim."""
     invoice = await get_document(invoice_id, INVOICE, with_lines=False)
     if invoice.status in ("draft", "cancelled"):
-        raise Conflict("Only an issued invoice can be credited.")
+        raise Conflict(_("Only an issued invoice can be credited."))
     return await duplicate(invoice_id, actor=actor, as_type=CREDIT_NOTE)
 
 
@@ -833,19 +833,18 @@ async def numbering(year: int) -> list[dict[str, Any]]:
 async def set_next_number(doc_type: str, year: int, next_seq: Any) -> None:
     """Start a series further on (users moving from another program); never backwards, so never reused."""
     if doc_type not in logic.TYPES:
-        raise ValidationFailed([FieldError("doc_type", "Unknown document type")])
+        raise ValidationFailed([FieldError("doc_type", _("Unknown document type"))])
     try:
         wanted = int(str(next_seq).strip())
     except ValueError:
-        raise ValidationFailed([FieldError(f"{doc_type}_next", "The next number must be a whole number")]) from None
+        raise ValidationFailed([FieldError(f"{doc_type}_next", _("The next number must be a whole number"))]) from None
     if not 1 <= wanted <= 99_999_999:
-        raise ValidationFailed([FieldError(f"{doc_type}_next", "The next number must be between 1 and 99,999,999")])
+        raise ValidationFailed([FieldError(f"{doc_type}_next", _("The next number must be between 1 and 99,999,999"))])
     async with write_transaction():
         series = await NumberSeries.select().where((NumberSeries.doc_type == doc_type) & (NumberSeries.year == year)).first()
         if series is not None and series["next_seq"] != series["start_seq"]:
             # Jumping ahead after numbers were issued would leave a gap in the series.
-            raise ValidationFailed([FieldError(f"{doc_type}_next", f"{logic.TYPE_LABELS[doc_type]} numbers were already "
-                                               f"issued in {year}; the series continues at {series['next_seq']}")])
+            raise ValidationFailed([FieldError(f"{doc_type}_next", _("%(TYPE_LABELS)s numbers were already issued in %(year)s; the series continues at %(next_seq)s", TYPE_LABELS=logic.TYPE_LABELS[doc_type], year=year, next_seq=series['next_seq']))])
         if series is None:
             await NumberSeries.insert(NumberSeries(doc_type=doc_type, year=year, next_seq=wanted, start_seq=wanted))
         else:
@@ -997,8 +996,8 @@ async def preview(doc_type: str, data: Mapping[str, Any]) -> dict[str, Any]:
         if any(not e.field.endswith(".description") for e in line_errors):
             continue
         computed.append((index, logic.as_line(cleaned)))
-    totals = logic.compute_totals([line for _, line in computed], rates, currency, discount)
-    for (index, _), net in zip(computed, totals.nets, strict=False):
+    totals = logic.compute_totals([line for _index, line in computed], rates, currency, discount)
+    for (index, _line), net in zip(computed, totals.nets, strict=False):
         rows[index]["net"] = net
     return {"currency": currency, "lines": rows, "totals": totals, "errors": errors,
             "complete": len(computed) == sum(1 for raw in data.get("lines") or [] if not logic.line_is_blank(raw))}

@@ -21,6 +21,7 @@ from datetime import date
 from decimal import Decimal
 from typing import Any
 
+from app.common.i18n import _
 from app.common.logic import Conflict, FieldError, Form, ValidationFailed, parse_day
 from app.documents.logic import Line, compute_totals
 from app.money import MoneyError, check_currency, parse_decimal, round_money, to_minor
@@ -93,7 +94,7 @@ def clean_category(data: Mapping[str, Any], *, partial: bool = False) -> dict[st
             else:
                 form.values["code"] = code
     form.text("name", required=True, max_length=100, one_line=True)
-    form.integer("deductible_percent", minimum=0, maximum=100, label="Deductible share", default=100)
+    form.integer("deductible_percent", minimum=0, maximum=100, label=_("Deductible share"), default=100)
     form.boolean("active", default=True)
     return form.raise_if_invalid()
 
@@ -103,11 +104,11 @@ def clean_category(data: Mapping[str, Any], *, partial: bool = False) -> dict[st
 def clean_vendor(data: Mapping[str, Any], *, partial: bool = False) -> dict[str, Any]:
     form = Form(data, partial=partial)
     form.text("name", required=True, max_length=200, one_line=True)
-    form.text("tax_number", max_length=80, label="Tax number", one_line=True)
+    form.text("tax_number", max_length=80, label=_("Tax number"), one_line=True)
     form.country("country")
     if not partial or form.present("country"):
         form.values.setdefault("country", "")
-    form.text("default_category", max_length=40, label="Default category", one_line=True)
+    form.text("default_category", max_length=40, label=_("Default category"), one_line=True)
     form.text("notes", max_length=2000)
     return form.raise_if_invalid()
 
@@ -144,8 +145,7 @@ def _amount(value: Any, name: str, label: str, errors: list[FieldError], *, posi
         errors.append(FieldError(name, f"{label} is too large"))
         return None
     if positive and number <= 0:
-        errors.append(FieldError(name, f"{label} must be above zero (a refund from a vendor is not a negative "
-                                       "expense)"))
+        errors.append(FieldError(name, _("%(label)s must be above zero (a refund from a vendor is not a negative expense)", label=label)))
         return None
     if not positive and number < 0:
         errors.append(FieldError(name, f"{label} cannot be negative"))
@@ -158,7 +158,7 @@ def _codes(value: Any, name: str, errors: list[FieldError]) -> list[str]:
         return []
     raw = value.split() if isinstance(value, str) else value
     if not isinstance(raw, (list, tuple)) or not all(isinstance(c, str) for c in raw):
-        errors.append(FieldError(name, "Taxes are a list of tax codes"))
+        errors.append(FieldError(name, _("Taxes are a list of tax codes")))
         return []
     codes = []
     for code in raw:
@@ -179,27 +179,27 @@ def clean_expense(data: Mapping[str, Any], *, partial: bool = False) -> ExpenseI
         elif day is not None:
             form.values["expense_date"] = day
     if not partial or form.present("vendor_id"):
-        form.identifier("vendor_id", required=False, label="Vendor")
+        form.identifier("vendor_id", required=False, label=_("Vendor"))
         if "vendor_id" in form.values:
             form.values["vendor"] = form.values.pop("vendor_id")
         elif not any(e.field == "vendor_id" for e in form.errors):
             form.values["vendor"] = None
-    form.text("description", max_length=500, label="Description", one_line=True)
+    form.text("description", max_length=500, label=_("Description"), one_line=True)
     form.currency("currency", required=not partial)
-    form.choice("paid_with", PAID_WITH, default="bank", label="Paid with")
+    form.choice("paid_with", PAID_WITH, default="bank", label=_("Paid with"))
     if not partial or form.present("paid_on"):
-        form.date("paid_on", label="Paid on")
-    form.text("reference", max_length=200, label="Reference", one_line=True)
+        form.date("paid_on", label=_("Paid on"))
+    form.text("reference", max_length=200, label=_("Reference"), one_line=True)
     form.text("notes", max_length=4000)
     form.boolean("billable", default=False)
     if not partial or form.present("client_id"):
-        form.identifier("client_id", required=False, label="Client")
+        form.identifier("client_id", required=False, label=_("Client"))
         if "client_id" in form.values:
             form.values["client"] = form.values.pop("client_id")
         elif not any(e.field == "client_id" for e in form.errors):
             form.values["client"] = None
     if not partial or form.present("markup_percent"):
-        form.decimal("markup_percent", minimum=Decimal(0), max_places=2, label="Markup", default="0")
+        form.decimal("markup_percent", minimum=Decimal(0), max_places=2, label=_("Markup"), default="0")
         if "markup_percent" in form.values:
             if form.values["markup_percent"] > 1000:
                 form.values.pop("markup_percent")
@@ -208,7 +208,7 @@ def clean_expense(data: Mapping[str, Any], *, partial: bool = False) -> ExpenseI
                 form.values["markup_percent"] = format(form.values["markup_percent"].normalize(), "f") \
                     if form.values["markup_percent"] else "0"
     if form.present("deductible_percent") and data.get("deductible_percent") not in (None, ""):
-        form.integer("deductible_percent", minimum=0, maximum=100, label="Deductible share")
+        form.integer("deductible_percent", minimum=0, maximum=100, label=_("Deductible share"))
     errors = form.errors
     splits: list[tuple[str, Decimal]] | None = None
     raw_splits = data.get("splits")
@@ -216,7 +216,7 @@ def clean_expense(data: Mapping[str, Any], *, partial: bool = False) -> ExpenseI
         if not isinstance(raw_splits, (list, tuple)):
             errors.append(FieldError("splits", "Splits are a list of {category, net}"))
         elif len(raw_splits) > MAX_SPLITS:
-            errors.append(FieldError("splits", f"An expense is split in at most {MAX_SPLITS} categories"))
+            errors.append(FieldError("splits", _("An expense is split in at most %(MAX_SPLITS)s categories", MAX_SPLITS=MAX_SPLITS)))
         else:
             splits = []
             for index, raw in enumerate(raw_splits):
@@ -225,19 +225,18 @@ def clean_expense(data: Mapping[str, Any], *, partial: bool = False) -> ExpenseI
                     continue
                 category = str(raw.get("category") or "").strip().lower()
                 if not category:
-                    errors.append(FieldError(f"splits[{index}].category", "Category is required"))
+                    errors.append(FieldError(f"splits[{index}].category", _("Category is required")))
                 amount = _amount(raw.get("net"), f"splits[{index}].net", "Net", errors)
                 if category and amount is not None:
                     splits.append((category, amount))
             if "net" in data and data.get("net") not in (None, "") and not errors:
                 net = _amount(data.get("net"), "net", "Net", errors)
                 if net is not None and net != sum((a for _, a in splits), Decimal(0)):
-                    errors.append(FieldError("net", f"The splits add up to {sum((a for _, a in splits), Decimal(0))},"
-                                                    f" not to the net {net}"))
+                    errors.append(FieldError("net", _("The splits add up to %(sum)s, not to the net %(net)s", sum=sum((a for _, a in splits), Decimal(0)), net=net)))
     elif not partial or form.present("net") or form.present("category"):
         category = str(data.get("category") or "").strip().lower()
         if not category and not partial:
-            errors.append(FieldError("category", "Category is required"))
+            errors.append(FieldError("category", _("Category is required")))
         net = _amount(data.get("net"), "net", "Net", errors) if (not partial or form.present("net")) else None
         if not partial or (category and net is not None):
             if category and net is not None:
@@ -262,7 +261,7 @@ def clean_expense(data: Mapping[str, Any], *, partial: bool = False) -> ExpenseI
                 tax_codes = list(tax_amounts)
             missing = [c for c in tax_amounts if c not in (tax_codes or [])]
             if missing:
-                errors.append(FieldError("tax_amounts", f"Tax {missing[0]} has an amount but is not among the taxes"))
+                errors.append(FieldError("tax_amounts", _("Tax %(missing)s has an amount but is not among the taxes", missing=missing[0])))
     tax_bases: dict[str, Decimal] | None = None
     raw_bases = data.get("tax_bases")
     if raw_bases not in (None, "", {}):
@@ -317,7 +316,7 @@ def compute_expense(splits: Sequence[tuple[str, Decimal]], tax_codes: Sequence[s
     for index, (category, net) in enumerate(splits):
         if round_money(net, currency) != net:
             errors.append(FieldError("net" if len(splits) == 1 else f"splits[{index}].net",
-                                     f"Net {net} has more decimals than {currency} allows"))
+                                     _("Net %(net)s has more decimals than %(currency)s allows", net=net, currency=currency)))
         checked.append((category, net))
     unknown = [c for c in tax_codes if c not in rates]
     if unknown:
@@ -335,11 +334,11 @@ def compute_expense(splits: Sequence[tuple[str, Decimal]], tax_codes: Sequence[s
             amount = tax_amounts[tax.code]
             if round_money(amount, currency) != amount:
                 errors.append(FieldError(f"tax_amounts.{tax.code}",
-                                         f"Tax {tax.code} {amount} has more decimals than {currency} allows"))
+                                         _("Tax %(code)s %(amount)s has more decimals than %(currency)s allows", code=tax.code, amount=amount, currency=currency)))
                 continue
         base = tax_bases.get(tax.code, tax.base) if tax_bases else tax.base
         if base > net:
-            errors.append(FieldError(f"tax_bases.{tax.code}", f"The base of tax {tax.code} is larger than the net"))
+            errors.append(FieldError(f"tax_bases.{tax.code}", _("The base of tax %(code)s is larger than the net", code=tax.code)))
             continue
         taxes.append(InputTax(code=tax.code, name=tax.name, rate=tax.rate, category=tax.category, base=base,
                               amount=amount, deductible=deductible_part(amount, deductible_percent, currency)))
@@ -348,8 +347,7 @@ def compute_expense(splits: Sequence[tuple[str, Decimal]], tax_codes: Sequence[s
     tax_total = sum((t.amount for t in taxes), round_money(Decimal(0), currency))
     if tax_total > net:
         raise ValidationFailed([FieldError("tax_amounts" if tax_amounts else "taxes",
-                                           f"The taxes ({tax_total}) are larger than the net ({net}): "
-                                           "check the amounts on the receipt")])
+                                           _("The taxes (%(tax_total)s) are larger than the net (%(net)s): check the amounts on the receipt", tax_total=tax_total, net=net))])
     return ExpenseTotals(currency=currency, splits=tuple(checked), net=net, taxes=tuple(taxes), tax_total=tax_total,
                          deductible=sum((t.deductible for t in taxes), round_money(Decimal(0), currency)),
                          total=net + tax_total)
@@ -372,16 +370,13 @@ def paid_on_for(paid_with: str, paid_on: date | None, expense_date: date) -> dat
 def check_open(day: date, closed_up_to: date | None, *, field_name: str = "date") -> None:
     """A new or moved expense must fall after the closed period (422 naming the field)."""
     if closed_up_to is not None and day <= closed_up_to:
-        raise ValidationFailed([FieldError(field_name, f"The books are closed up to {closed_up_to.isoformat()}: "
-                                                       f"an expense dated {day.isoformat()} cannot be recorded there")])
+        raise ValidationFailed([FieldError(field_name, _("The books are closed up to %(isoformat)s: an expense dated %(isoformat2)s cannot be recorded there", isoformat=closed_up_to.isoformat(), isoformat2=day.isoformat()))])
 
 
 def check_not_frozen(day: date, closed_up_to: date | None) -> None:
     """A recorded expense inside the closed period is frozen, like an issued document (409)."""
     if closed_up_to is not None and day <= closed_up_to:
-        raise Conflict(f"This expense is dated {day.isoformat()}, inside the period closed up to "
-                       f"{closed_up_to.isoformat()}: it is frozen. Reopen the period under Expenses, Closing to "
-                       "change it.")
+        raise Conflict(_("This expense is dated %(isoformat)s, inside the period closed up to %(isoformat2)s: it is frozen. Reopen the period under Expenses, Closing to change it.", isoformat=day.isoformat(), isoformat2=closed_up_to.isoformat()))
 
 
 # -- receipts --------------------------------------------------------------------------------------
@@ -397,7 +392,7 @@ MAX_RECEIPTS = 20
 def receipt_kind(content: bytes) -> str:
     """pdf, png or jpg from the file's first bytes (never its name); ValidationFailed naming `file` otherwise."""
     if not content:
-        raise ValidationFailed([FieldError("file", "The file is empty")])
+        raise ValidationFailed([FieldError("file", _("The file is empty"))])
     if len(content) > MAX_RECEIPT_BYTES:
         raise ValidationFailed([FieldError("file", f"The file is {len(content) / 1024 / 1024:.1f} MB; a receipt "
                                                    "may be at most 20 MB")])
@@ -408,16 +403,16 @@ def receipt_kind(content: bytes) -> str:
     if content.startswith(b"\xff\xd8\xff"):
         return "jpg"
     if content[4:8] == b"ftyp" and content[8:12] in _HEIF_BRANDS:
-        raise ValidationFailed([FieldError("file", "HEIC/HEIF photos (an iPhone's default) are not kept: export "
+        raise ValidationFailed([FieldError("file", _("HEIC/HEIF photos (an iPhone's default) are not kept: export "
                                                    "the photo as JPEG (or set the camera to 'Most Compatible') "
-                                                   "and upload that")])
-    raise ValidationFailed([FieldError("file", "A receipt must be a PDF, PNG or JPEG file")])
+                                                   "and upload that"))])
+    raise ValidationFailed([FieldError("file", _("A receipt must be a PDF, PNG or JPEG file"))])
 
 
 def receipt_name(sha256: str, kind: str) -> str:
     """Where a receipt lives under attachments/: receipts/<sha256>.<ext> (the same bytes are kept once)."""
     if not re.fullmatch(r"[0-9a-f]{64}", sha256) or kind not in STORED_TYPES:
-        raise ValueError("not a receipt's name")
+        raise ValueError(_("not a receipt's name"))
     return f"receipts/{sha256}.{kind}"
 
 
@@ -464,15 +459,15 @@ def billing_line(expense: Mapping[str, Any], vendor_name: str, net: Decimal) -> 
 
 def check_billable_to(expense: Mapping[str, Any], document: Mapping[str, Any]) -> None:
     if not expense.get("billable"):
-        raise Conflict("This expense is not marked billable.")
+        raise Conflict(_("This expense is not marked billable."))
     if expense.get("status") != "recorded":
-        raise Conflict("A draft expense (an import still to check) cannot be billed; record it first.")
+        raise Conflict(_("A draft expense (an import still to check) cannot be billed; record it first."))
     if expense.get("client") != document["client"]:
-        raise Conflict("This expense is billable to another client.")
+        raise Conflict(_("This expense is billable to another client."))
     if expense["currency"] != document["currency"]:
-        raise Conflict(f"The expense is in {expense['currency']}, the invoice in {document['currency']}.")
+        raise Conflict(_("The expense is in %(currency)s, the invoice in %(currency2)s.", currency=expense['currency'], currency2=document['currency']))
     if document["doc_type"] != "invoice" or document["status"] != "draft":
-        raise Conflict("Expenses are added to a draft invoice.")
+        raise Conflict(_("Expenses are added to a draft invoice."))
 
 
 def match_tax_code(rate: Decimal, category: str, rates: Mapping[str, TaxRate]) -> str | None:
@@ -492,8 +487,7 @@ def expense_problems(expense: Mapping[str, Any], split_nets_minor: Sequence[int]
     deductible part), or nothing. The database's own CHECKs hold total = net + tax."""
     problems = []
     if sum(split_nets_minor) != expense["net_minor"]:
-        problems.append(f"its splits add up to {sum(split_nets_minor)}, its net is {expense['net_minor']} "
-                        "(minor units)")
+        problems.append(_("its splits add up to %(sum)s, its net is %(net_minor)s (minor units)", sum=sum(split_nets_minor), net_minor=expense['net_minor']))
     try:
         taxes = json.loads(expense["taxes_json"] or "[]")
         amount = sum(to_minor(Decimal(t["amount"]), expense["currency"]) for t in taxes)
@@ -501,7 +495,7 @@ def expense_problems(expense: Mapping[str, Any], split_nets_minor: Sequence[int]
     except (ValueError, KeyError, TypeError, ArithmeticError, MoneyError):
         return [*problems, "its taxes cannot be read"]
     if amount != expense["tax_total_minor"]:
-        problems.append(f"its taxes add up to {amount}, its tax total is {expense['tax_total_minor']} (minor units)")
+        problems.append(_("its taxes add up to %(amount)s, its tax total is %(tax_total_minor)s (minor units)", amount=amount, tax_total_minor=expense['tax_total_minor']))
     if deductible != expense["deductible_tax_minor"]:
-        problems.append(f"its deductible taxes add up to {deductible}, it records {expense['deductible_tax_minor']}")
+        problems.append(_("its deductible taxes add up to %(deductible)s, it records %(deductible_tax_minor)s", deductible=deductible, deductible_tax_minor=expense['deductible_tax_minor']))
     return problems

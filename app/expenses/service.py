@@ -20,6 +20,7 @@ from piccolo.custom_types import Combinable
 
 from app.clients import service as clients_service
 from app.clients.tables import Client
+from app.common.i18n import _
 from app.common.logic import (
     Conflict,
     FieldError,
@@ -141,7 +142,7 @@ async def list_vendors(*, q: str = "", page: Page = Page(1, 500)) -> PageOf:
 async def get_vendor(vendor_id: int) -> dict[str, Any]:
     row = await Vendor.select().where(Vendor.id == vendor_id).first() if storable_id(vendor_id) else None
     if row is None:
-        raise NotFound(f"Vendor {vendor_id}")
+        raise NotFound(_("Vendor %(vendor_id)s", vendor_id=vendor_id))
     return row
 
 
@@ -180,7 +181,7 @@ async def delete_vendor(vendor_id: int) -> None:
     async with write_transaction():
         vendor = await get_vendor(vendor_id)
         if await Expense.exists().where(Expense.vendor == vendor_id):
-            raise Conflict(f"{vendor['name']} has expenses; it cannot be deleted.")
+            raise Conflict(_("%(name)s has expenses; it cannot be deleted.", name=vendor['name']))
         await Vendor.delete().where(Vendor.id == vendor_id)
 
 
@@ -266,7 +267,7 @@ def view(row: Mapping[str, Any], splits: Sequence[Mapping[str, Any]], receipts: 
 async def get_expense(expense_id: int) -> dict[str, Any]:
     row = await _query().where(Expense.id == expense_id).first() if storable_id(expense_id) else None
     if row is None:
-        raise NotFound(f"Expense {expense_id}")
+        raise NotFound(_("Expense %(expense_id)s", expense_id=expense_id))
     splits, receipts = await _splits_of([expense_id]), await _receipts_of([expense_id])
     return view(row, splits.get(expense_id, []), receipts.get(expense_id, []))
 
@@ -294,7 +295,7 @@ async def list_expenses(*, date_from: date | None = None, date_to: date | None =
         conditions.append(WhereRaw(billed_sql if billed else f"NOT ({billed_sql}) OR expense.billed_document IS NULL"))
     if status:
         if status not in logic.STATUSES:
-            raise ValidationFailed([FieldError("status", f"status must be one of: {', '.join(logic.STATUSES)}")])
+            raise ValidationFailed([FieldError("status", _("status must be one of: %(join)s", join=', '.join(logic.STATUSES)))])
         conditions.append(Expense.status == status)
     if q.strip():
         pattern = like_pattern(q.strip())
@@ -334,11 +335,11 @@ async def _resolve(values: logic.ExpenseInput, current: Mapping[str, Any] | None
     merged = {**(current or {}), **row}
     errors: list[FieldError] = []
     if merged.get("vendor") is not None and not await Vendor.exists().where(Vendor.id == merged["vendor"]):
-        errors.append(FieldError("vendor_id", f"Vendor {merged['vendor']} does not exist"))
+        errors.append(FieldError("vendor_id", _("Vendor %(vendor)s does not exist", vendor=merged['vendor'])))
     if row.get("client") is not None and not await Client.exists().where(Client.id == row["client"]):
-        errors.append(FieldError("client_id", f"Client {row['client']} does not exist"))
+        errors.append(FieldError("client_id", _("Client %(client)s does not exist", client=row['client'])))
     if merged.get("billable") and merged.get("client") is None:
-        errors.append(FieldError("client_id", "A billable expense needs the client it is billed to"))
+        errors.append(FieldError("client_id", _("A billable expense needs the client it is billed to")))
     if errors:
         raise ValidationFailed(errors)
     splits = values.splits
@@ -349,7 +350,7 @@ async def _resolve(values: logic.ExpenseInput, current: Mapping[str, Any] | None
         if given.get("_net") is not None and len(saved) == 1:
             saved = [(saved[0][0], given["_net"])]
         elif given.get("_net") is not None:
-            raise ValidationFailed([FieldError("net", "This expense is split: change the splits, not the net")])
+            raise ValidationFailed([FieldError("net", _("This expense is split: change the splits, not the net"))])
         splits = saved
     assert splits is not None
     await _check_categories([c for c, _ in splits], "category" if len(splits) == 1 else "splits")
@@ -418,8 +419,7 @@ async def update_expense(expense_id: int, data: Mapping[str, Any], *, partial: b
         row, totals = await _resolve(values, current)
         if current["billed_state"] == "billed" and any(
                 key in row and row[key] != current[key] for key in BILLED_FIELDS):
-            raise Conflict(f"This expense is billed on invoice {current['billed_number']}: its amount and client "
-                           "stay as billed.")
+            raise Conflict(_("This expense is billed on invoice %(billed_number)s: its amount and client stay as billed.", billed_number=current['billed_number']))
         row["updated_at"] = _now()
         await Expense.update(column_values(row)).where(Expense.id == expense_id)
         await _write_splits(expense_id, totals)
@@ -431,7 +431,7 @@ async def record_expense(expense_id: int) -> dict[str, Any]:
     async with write_transaction():
         current = await get_expense(expense_id)
         if current["status"] != "draft":
-            raise Conflict("This expense is recorded already.")
+            raise Conflict(_("This expense is recorded already."))
         logic.check_open(current["expense_date"], await closed_up_to())
         await Expense.update({Expense.status: "recorded", Expense.updated_at: _now()}).where(Expense.id == expense_id)
         return await get_expense(expense_id)
@@ -442,7 +442,7 @@ async def delete_expense(attachments_dir: Path, expense_id: int) -> None:
         current = await get_expense(expense_id)
         logic.check_not_frozen(current["expense_date"], await closed_up_to())
         if current["billed_state"] == "billed":
-            raise Conflict(f"This expense is billed on invoice {current['billed_number']}; it cannot be deleted.")
+            raise Conflict(_("This expense is billed on invoice %(billed_number)s; it cannot be deleted.", billed_number=current['billed_number']))
         await Expense.delete().where(Expense.id == expense_id)
     for receipt in current["receipts"]:
         await _forget_file(attachments_dir, receipt["sha256"], receipt["media_type"])
@@ -493,7 +493,7 @@ async def store_receipt_file(attachments_dir: Path, content: bytes, *, kind: str
 async def _insert_receipt(expense_id: int, sha256: str, kind: str, size: int, filename: str) -> None:
     count = await Receipt.count().where(Receipt.expense == expense_id)
     if count >= logic.MAX_RECEIPTS:
-        raise ValidationFailed([FieldError("file", f"An expense keeps at most {logic.MAX_RECEIPTS} receipts")])
+        raise ValidationFailed([FieldError("file", _("An expense keeps at most %(MAX_RECEIPTS)s receipts", MAX_RECEIPTS=logic.MAX_RECEIPTS))])
     last = await Receipt.select(Receipt.position).where(Receipt.expense == expense_id).order_by(
         Receipt.position, ascending=False).first()
     await Receipt.insert(Receipt(expense=expense_id, position=(last["position"] + 1) if last else 1, sha256=sha256,
@@ -563,7 +563,7 @@ async def import_einvoice(attachments_dir: Path, content: bytes, filename: str =
                                               else ""})
             elif await Expense.exists().where((Expense.vendor == vendor["id"])
                                               & (Expense.source_number == invoice.number)):
-                raise Conflict(f"Invoice {invoice.number} of {vendor['name']} is already among the expenses.")
+                raise Conflict(_("Invoice %(number)s of %(name)s is already among the expenses.", number=invoice.number, name=vendor['name']))
             known = {row["code"] for row in await list_categories()}
             category = vendor["default_category"] if vendor["default_category"] in known else \
                 ("other" if "other" in known else sorted(known)[0])
@@ -589,7 +589,7 @@ async def remove_receipt(attachments_dir: Path, expense_id: int, n: int) -> dict
         logic.check_not_frozen(current["expense_date"], await closed_up_to())
         rows = await Receipt.select().where(Receipt.expense == expense_id).order_by(Receipt.position)
         if not 1 <= n <= len(rows):
-            raise NotFound(f"Receipt {n} of expense {expense_id}")
+            raise NotFound(_("Receipt %(n)s of expense %(expense_id)s", n=n, expense_id=expense_id))
         await Receipt.delete().where(Receipt.id == rows[n - 1]["id"])
     await _forget_file(attachments_dir, rows[n - 1]["sha256"], rows[n - 1]["media_type"])
     return await get_expense(expense_id)
@@ -599,11 +599,11 @@ async def receipt_file(attachments_dir: Path, expense_id: int, n: int) -> tuple[
     """The n-th receipt (from 1) of an expense: (path, media type, the name it was uploaded as)."""
     expense = await get_expense(expense_id)
     if not 1 <= n <= len(expense["receipts"]):
-        raise NotFound(f"Receipt {n} of expense {expense_id}")
+        raise NotFound(_("Receipt %(n)s of expense %(expense_id)s", n=n, expense_id=expense_id))
     receipt = expense["receipts"][n - 1]
     path = _receipt_path(attachments_dir, receipt["sha256"], logic.kind_of_media_type(receipt["media_type"]))
     if not path.is_file():
-        raise NotFound(f"The file of receipt {n} of expense {expense_id}")
+        raise NotFound(_("The file of receipt %(n)s of expense %(expense_id)s", n=n, expense_id=expense_id))
     return path, receipt["media_type"], receipt["filename"]
 
 
@@ -643,12 +643,12 @@ async def on_document(document_id: int) -> list[dict[str, Any]]:
 async def add_to_invoice(document_id: int, expense_ids: Sequence[int], *, actor: int | None = None) -> list[int]:
     """Put billable expenses on a draft invoice as lines, and link them to it (billed when it is issued)."""
     if not expense_ids:
-        raise ValidationFailed([FieldError("expense_ids", "Choose at least one expense to add")])
+        raise ValidationFailed([FieldError("expense_ids", _("Choose at least one expense to add"))])
     async with write_transaction():
         document = await Document.select().where(Document.id == document_id).first() \
             if storable_id(document_id) else None
         if document is None:
-            raise NotFound(f"Document {document_id}")
+            raise NotFound(_("Document %(document_id)s", document_id=document_id))
         current = await documents_service.get_document(document_id)
         lines = [{"description": ln.description, "quantity": str(ln.quantity), "unit": ln.unit,
                   "unit_price": str(ln.unit_price), "discount_percent": str(ln.discount_percent),
@@ -658,8 +658,7 @@ async def add_to_invoice(document_id: int, expense_ids: Sequence[int], *, actor:
             expense = await get_expense(expense_id)
             logic.check_billable_to(expense, document)
             if expense["billed_state"] != "unbilled":
-                raise Conflict(f"Expense {expense_id} is already on invoice "
-                               f"{expense['billed_number'] or '#' + str(expense['billed_document'])}.")
+                raise Conflict(_("Expense %(expense_id)s is already on invoice %(value)s.", expense_id=expense_id, value=expense['billed_number'] or '#' + str(expense['billed_document'])))
             lines.append(logic.billing_line(expense, expense.get("vendor_name") or "", expense["net"]))
             await Expense.update({Expense.billed_document: document_id, Expense.updated_at: _now()}).where(
                 Expense.id == expense_id)
@@ -672,8 +671,7 @@ async def release(expense_id: int) -> dict[str, Any]:
     async with write_transaction():
         current = await get_expense(expense_id)
         if current["billed_state"] == "billed":
-            raise Conflict(f"This expense is billed on invoice {current['billed_number']}; credit the invoice "
-                           "instead.")
+            raise Conflict(_("This expense is billed on invoice %(billed_number)s; credit the invoice instead.", billed_number=current['billed_number']))
         await Expense.update({Expense.billed_document: None, Expense.updated_at: _now()}).where(
             Expense.id == expense_id)
         return await get_expense(expense_id)

@@ -15,6 +15,7 @@ from app.audit import service as audit_service
 from app.background import Periodic
 from app.clients import service as clients_service
 from app.clients.records import ClientView
+from app.common.i18n import _
 from app.common.logic import FieldError, Page, ValidationFailed, filename_part, period_problems
 from app.config import Config
 from app.documents import service as documents_service
@@ -101,13 +102,13 @@ def check_period(date_from: date | None, date_to: date | None) -> tuple[date, da
     if errors:
         raise ValidationFailed(errors)
     if date_from is None:
-        errors.append(FieldError("from", "from: the first day of the period (YYYY-MM-DD) is required"))
+        errors.append(FieldError("from", _("from: the first day of the period (YYYY-MM-DD) is required")))
     if date_to is None:
-        errors.append(FieldError("to", "to: the last day of the period (YYYY-MM-DD) is required"))
+        errors.append(FieldError("to", _("to: the last day of the period (YYYY-MM-DD) is required")))
     if date_from and date_to and date_to < date_from:
-        errors.append(FieldError("to", "The end of the period is before its start"))
+        errors.append(FieldError("to", _("The end of the period is before its start")))
     if date_from and date_to and (date_to - date_from).days > 3 * 366 + 1:
-        errors.append(FieldError("to", "A package covers at most three years; make several"))
+        errors.append(FieldError("to", _("A package covers at most three years; make several")))
     if errors:
         raise ValidationFailed(errors)
     assert date_from and date_to
@@ -209,7 +210,7 @@ async def send_accountant_package(date_from: date | None, date_to: date | None, 
     date_from, date_to = check_period(date_from, date_to)
     mail = await mail_service.get_mail_settings()
     if not (data.get("to") or mail.get("accountant_email")):
-        raise ValidationFailed([FieldError("to", "To: no accountant's email in Settings, Email; enter an address")])
+        raise ValidationFailed([FieldError("to", _("To: no accountant's email in Settings, Email; enter an address"))])
     content, filename = await accountant_package(date_from, date_to, data_dir=data_dir, include_time=include_time)
     settings = await settings_service.get_settings()
     subject, body = await mail_service.template_for("accountant", {

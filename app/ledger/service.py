@@ -7,6 +7,7 @@ from __future__ import annotations
 from datetime import UTC, date, datetime
 from typing import Any
 
+from app.common.i18n import _
 from app.db.engine import require_write_transaction
 from app.ledger import logic
 from app.ledger.tables import LedgerEntry
@@ -20,9 +21,9 @@ async def append(*, client_id: int, currency: str, entry_date: date, kind: str, 
     """Append one entry. Only inside the writer's transaction, with the change that moves the money."""
     require_write_transaction("a ledger entry")
     if kind not in logic.KINDS:
-        raise ValueError(f"unknown ledger kind {kind}")
+        raise ValueError(_("unknown ledger kind %(kind)s", kind=kind))
     if debit_minor < 0 or credit_minor < 0:
-        raise ValueError("ledger amounts are never negative; use the other side")
+        raise ValueError(_("ledger amounts are never negative; use the other side"))
     await LedgerEntry.insert(LedgerEntry(
         client=client_id, currency=currency, entry_date=entry_date, kind=kind, debit_minor=debit_minor,
         credit_minor=credit_minor, amount_minor=amount_minor, document_id=document_id, payment_id=payment_id,

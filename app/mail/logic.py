@@ -14,6 +14,7 @@ from email.policy import SMTP
 from email.utils import format_datetime, formataddr, make_msgid
 from typing import Any
 
+from app.common.i18n import _
 from app.common.logic import EMAIL_RE, FieldError, Form, ValidationFailed, control_problem, line_problem
 
 SECURITY = ("none", "starttls", "ssl")
@@ -100,16 +101,16 @@ def clean_settings(data: Mapping[str, Any], current: Mapping[str, Any]) -> dict[
     `smtp_password`: absent keeps the saved one, "" forgets it, any other text replaces it.
     """
     form = Form(data, partial=True)
-    form.text("smtp_host", max_length=255, label="SMTP server")
+    form.text("smtp_host", max_length=255, label=_("SMTP server"))
     host = form.values.get("smtp_host")
     if host and (any(ch.isspace() for ch in host) or "/" in host or ":" in host.strip("[]")):
         form.values.pop("smtp_host")
         form.error("smtp_host", "SMTP server: a host name such as smtp.example.com, without port or scheme")
-    form.choice("smtp_security", SECURITY, default="starttls", label="Security")
+    form.choice("smtp_security", SECURITY, default="starttls", label=_("Security"))
     if form.present("smtp_port"):
-        form.integer("smtp_port", minimum=1, maximum=65535, label="SMTP port",
+        form.integer("smtp_port", minimum=1, maximum=65535, label=_("SMTP port"),
                      default=DEFAULT_PORTS[form.values.get("smtp_security") or current.get("smtp_security") or "starttls"])
-    form.text("smtp_username", max_length=255, label="User name", one_line=True)
+    form.text("smtp_username", max_length=255, label=_("User name"), one_line=True)
     if form.present("smtp_password"):
         password = data.get("smtp_password")
         password = "" if password is None else str(password)
@@ -117,9 +118,9 @@ def clean_settings(data: Mapping[str, Any], current: Mapping[str, Any]) -> dict[
             form.error("smtp_password", "Password is too long")
         else:
             form.values["smtp_password"] = password
-    form.email("smtp_from_email", label="From address")
-    form.text("smtp_from_name", max_length=200, label="From name", one_line=True)
-    form.email("accountant_email", label="Accountant's email")
+    form.email("smtp_from_email", label=_("From address"))
+    form.text("smtp_from_name", max_length=200, label=_("From name"), one_line=True)
+    form.email("accountant_email", label=_("Accountant's email"))
     form.boolean("smtp_allow_unencrypted_password")
     if not form.errors:
         problem = plain_password_problem({**current, **form.values})
@@ -137,7 +138,7 @@ def clean_templates(data: Mapping[str, Any]) -> dict[str, dict[str, str]]:
         if entry is None:
             continue
         if not isinstance(entry, Mapping):
-            errors.append(FieldError(f"email_templates.{kind}", "Give a subject and a body"))
+            errors.append(FieldError(f"email_templates.{kind}", _("Give a subject and a body")))
             continue
         cleaned = {}
         for part in entry:
@@ -180,12 +181,12 @@ def subject_problem(subject: str) -> str | None:
     line separator would start a header of its own), and at most 300 characters. A subject filled from a
     template with a name is checked here too, whatever the name held."""
     if not subject:
-        return "Subject is required"
+        return _("Subject is required")
     problem = line_problem(subject, "Subject")
     if problem:
         return problem
     if len(subject) > MAX_SUBJECT_LENGTH:
-        return f"Subject is too long (at most {MAX_SUBJECT_LENGTH} characters)"
+        return _("Subject is too long (at most %(MAX_SUBJECT_LENGTH)s characters)", MAX_SUBJECT_LENGTH=MAX_SUBJECT_LENGTH)
     return None
 
 
@@ -232,9 +233,9 @@ def parse_addresses(text: Any, field_name: str, *, required: bool, label: str) -
         parts = re.split(r"[,;\n]", str(text or ""))
     addresses = [p.strip() for p in parts if p and p.strip()]
     if required and not addresses:
-        raise ValidationFailed([FieldError(field_name, f"{label}: enter at least one email address")])
+        raise ValidationFailed([FieldError(field_name, _("%(label)s: enter at least one email address", label=label))])
     if len(addresses) > MAX_RECIPIENTS:
-        raise ValidationFailed([FieldError(field_name, f"{label}: at most {MAX_RECIPIENTS} addresses")])
+        raise ValidationFailed([FieldError(field_name, _("%(label)s: at most %(MAX_RECIPIENTS)s addresses", label=label, MAX_RECIPIENTS=MAX_RECIPIENTS))])
     for address in addresses:
         if not EMAIL_RE.match(address) or any(ch in address for ch in "<>\"'()[]\\") or not address.isascii():
             raise ValidationFailed([FieldError(field_name, f"{label}: {address!r} is not a valid email address")])

@@ -41,6 +41,7 @@ from app.audit import service as audit_service
 from app.background import stop_task
 from app.clients import service as clients_service
 from app.clients.records import ClientView
+from app.common.i18n import _
 from app.common.logic import (
     Conflict,
     FieldError,
@@ -171,7 +172,7 @@ def logic_schedule(data: Mapping[str, Any]) -> dict[str, Any]:
     if "accountant_schedule" in data:
         value = str(data["accountant_schedule"] or "off").strip()
         if value not in ("off", "monthly"):
-            errors.append(FieldError("accountant_schedule", "Schedule must be off or monthly"))
+            errors.append(FieldError("accountant_schedule", _("Schedule must be off or monthly")))
         else:
             out["accountant_schedule"] = value
     if "accountant_day" in data:
@@ -181,7 +182,7 @@ def logic_schedule(data: Mapping[str, Any]) -> dict[str, Any]:
                 raise ValueError
             out["accountant_day"] = day
         except ValueError:
-            errors.append(FieldError("accountant_day", "Day of the month must be a whole number from 1 to 28"))
+            errors.append(FieldError("accountant_day", _("Day of the month must be a whole number from 1 to 28")))
     if errors:
         raise ValidationFailed(errors)
     return out
@@ -394,7 +395,7 @@ async def send_test(to: str | None = None) -> dict[str, Any]:
     problem = logic.is_configured(row)
     if problem:
         raise Conflict(problem)
-    recipients = logic.parse_addresses(to or row["smtp_from_email"], "to", required=True, label="Send the test to")
+    recipients = logic.parse_addresses(to or row["smtp_from_email"], "to", required=True, label=_("Send the test to"))
     business = (await settings_service.get_settings()).get("name") or "Counterfoil"
     outgoing = logic.Outgoing(
         from_email=row["smtp_from_email"], from_name=row["smtp_from_name"], to=recipients, cc=(),
@@ -447,9 +448,9 @@ async def _sendable_document(document_id: int, doc_type: str | None) -> Document
     document = await documents_service.get_document(document_id, doc_type, with_lines=False)
     label = documents_logic.TYPE_LABELS[document.doc_type].lower()
     if document.status == "draft":
-        raise Conflict(f"Issue the draft {label} before sending it: a draft has no number yet.")
+        raise Conflict(_("Issue the draft %(label)s before sending it: a draft has no number yet.", label=label))
     if document.status == "cancelled":
-        raise Conflict(f"{document.number} is cancelled; send its credit note instead.")
+        raise Conflict(_("%(number)s is cancelled; send its credit note instead.", number=document.number))
     return document
 
 
@@ -473,13 +474,13 @@ def _clean_request(data: Mapping[str, Any], defaults: Mapping[str, Any]) -> tupl
     if raw_to in (None, "", []):
         raw_to = defaults.get("to") or ""
         if not raw_to:
-            errors.append(FieldError("to", "To: the client has no email address; enter one"))
+            errors.append(FieldError("to", _("To: the client has no email address; enter one")))
     try:
-        to = logic.parse_addresses(raw_to, "to", required=True, label="To") if raw_to else []
+        to = logic.parse_addresses(raw_to, "to", required=True, label=_("To")) if raw_to else []
     except ValidationFailed as failed:
         errors.extend(failed.errors)
     try:
-        cc = logic.parse_addresses(data.get("cc") or "", "cc", required=False, label="Cc")
+        cc = logic.parse_addresses(data.get("cc") or "", "cc", required=False, label=_("Cc"))
     except ValidationFailed as failed:
         errors.extend(failed.errors)
     subject = data.get("subject")
@@ -490,7 +491,7 @@ def _clean_request(data: Mapping[str, Any], defaults: Mapping[str, Any]) -> tupl
     message = data.get("message")
     message = str(defaults.get("message") or "" if message is None else message).replace("\r\n", "\n")
     if len(message) > 50_000:
-        errors.append(FieldError("message", "Message is too long"))
+        errors.append(FieldError("message", _("Message is too long")))
     elif problem := control_problem(message, "Message"):
         errors.append(FieldError("message", problem))
     if errors:
@@ -504,7 +505,7 @@ async def queue_message(kind: str, *, to: Sequence[str], cc: Sequence[str] = (),
                         ) -> dict[str, Any]:
     """Write the message and its attachments in one transaction; the worker sends it."""
     if kind not in logic.KINDS:
-        raise ValueError(f"unknown message kind {kind}")
+        raise ValueError(_("unknown message kind %(kind)s", kind=kind))
     row = await _row()
     now = _now()
     async with write_transaction():
@@ -532,7 +533,7 @@ async def send_document(document_id: int, data: Mapping[str, Any], *, doc_type: 
     try:
         rendered = await render_service.document_pdf(document_id, doc_type=document.doc_type, data_dir=data_dir)
     except render_service.RenderError as error:
-        raise Conflict(f"The PDF could not be made, so nothing was queued: {error}") from None
+        raise Conflict(_("The PDF could not be made, so nothing was queued: %(error)s", error=error)) from None
     return await queue_message(DOCUMENT_KINDS[document.doc_type], to=to, cc=cc, subject=subject, body=body,
                                attachments=[Attachment(rendered.filename, "application/pdf", rendered.content)],
                                document_id=document_id, client_id=document.client_id, actor=actor)
@@ -569,7 +570,7 @@ async def send_statement(client_id: int, data: Mapping[str, Any], *, actor: int 
     try:
         rendered = await render_service.statement_view_pdf(defaults["statement"], data_dir=data_dir)
     except render_service.RenderError as error:
-        raise Conflict(f"The statement PDF could not be made, so nothing was queued: {error}") from None
+        raise Conflict(_("The statement PDF could not be made, so nothing was queued: %(error)s", error=error)) from None
     return await queue_message("statement", to=to, cc=cc, subject=subject, body=body,
                                attachments=[Attachment(defaults["attachment"], "application/pdf", rendered.content)],
                                client_id=client_id, actor=actor)
@@ -608,7 +609,7 @@ _LIST_COLUMNS = (OutboxMessage.id, OutboxMessage.kind, OutboxMessage.status, Out
 async def list_outbox(*, status: str = "", document_id: int | None = None, client_id: int | None = None,
                       page: Page = Page()) -> PageOf:
     if status and status not in logic.STATUSES:
-        raise ValidationFailed([FieldError("status", f"status must be one of: {', '.join(logic.STATUSES)}")])
+        raise ValidationFailed([FieldError("status", _("status must be one of: %(join)s", join=', '.join(logic.STATUSES)))])
     select = OutboxMessage.select(*_LIST_COLUMNS, OutboxMessage.document.number.as_alias("document_number"),
                                   OutboxMessage.client.name.as_alias("client_name"))
     count = OutboxMessage.count()
@@ -636,7 +637,7 @@ async def get_message(message_id: int) -> dict[str, Any]:
                                      OutboxMessage.client.name.as_alias("client_name")) \
         .where(OutboxMessage.id == message_id).first()
     if row is None:
-        raise NotFound(f"Message {message_id}")
+        raise NotFound(_("Message %(message_id)s", message_id=message_id))
     row["attachments"] = await OutboxAttachment.select(
         OutboxAttachment.position, OutboxAttachment.filename, OutboxAttachment.media_type, OutboxAttachment.size) \
         .where(OutboxAttachment.message == message_id).order_by(OutboxAttachment.position)
@@ -647,7 +648,7 @@ async def get_attachment(message_id: int, position: int) -> dict[str, Any]:
     row = await OutboxAttachment.select().where((OutboxAttachment.message == message_id)
                                                 & (OutboxAttachment.position == position)).first()
     if row is None:
-        raise NotFound(f"Attachment {position} of message {message_id}")
+        raise NotFound(_("Attachment %(position)s of message %(message_id)s", position=position, message_id=message_id))
     return row
 
 
@@ -668,10 +669,9 @@ async def retry(message_id: int) -> dict[str, Any]:
     async with write_transaction():
         row = await OutboxMessage.select(OutboxMessage.status).where(OutboxMessage.id == message_id).first()
         if row is None:
-            raise NotFound(f"Message {message_id}")
+            raise NotFound(_("Message %(message_id)s", message_id=message_id))
         if row["status"] not in ("queued", "failed", "uncertain"):
-            raise Conflict(f"This message is {row['status']}; only a queued, failed or uncertain one can be retried "
-                           "(resend a sent one instead).")
+            raise Conflict(_("This message is %(status)s; only a queued, failed or uncertain one can be retried (resend a sent one instead).", status=row['status']))
         await OutboxMessage.update({OutboxMessage.status: "queued", OutboxMessage.next_attempt_at: _now(),
                                     OutboxMessage.updated_at: _now()}).where(OutboxMessage.id == message_id)
     wake()
@@ -690,9 +690,9 @@ async def cancel(message_id: int) -> dict[str, Any]:
     async with write_transaction():
         row = await OutboxMessage.select(OutboxMessage.status).where(OutboxMessage.id == message_id).first()
         if row is None:
-            raise NotFound(f"Message {message_id}")
+            raise NotFound(_("Message %(message_id)s", message_id=message_id))
         if row["status"] not in ("queued", "failed"):
-            raise Conflict(f"This message is {row['status']}; only a queued or failed one can be cancelled.")
+            raise Conflict(_("This message is %(status)s; only a queued or failed one can be cancelled.", status=row['status']))
         await OutboxMessage.update({OutboxMessage.status: "cancelled", OutboxMessage.next_attempt_at: None,
                                     OutboxMessage.updated_at: _now()}).where(OutboxMessage.id == message_id)
     return await get_message(message_id)
@@ -706,9 +706,9 @@ async def mark_sent(message_id: int, *, actor: int | None = None) -> dict[str, A
                                          OutboxMessage.to_addresses, OutboxMessage.created_by) \
             .where(OutboxMessage.id == message_id).first()
         if row is None:
-            raise NotFound(f"Message {message_id}")
+            raise NotFound(_("Message %(message_id)s", message_id=message_id))
         if row["status"] != "uncertain":
-            raise Conflict(f"This message is {row['status']}; only one that may have been sent can be marked as sent.")
+            raise Conflict(_("This message is %(status)s; only one that may have been sent can be marked as sent.", status=row['status']))
         await OutboxMessage.update({
             OutboxMessage.status: "sent", OutboxMessage.sent_at: row["updated_at"], OutboxMessage.next_attempt_at: None,
             OutboxMessage.server_reply: "No answer from the server after the message; marked as sent by hand.",
@@ -727,7 +727,7 @@ async def resend(message_id: int, *, actor: int | None = None) -> dict[str, Any]
     if original["status"] == "uncertain":
         return await retry(message_id)
     if original["status"] in ("queued", "sending"):
-        raise Conflict("This message is still waiting to go; retry it instead of sending a copy.")
+        raise Conflict(_("This message is still waiting to go; retry it instead of sending a copy."))
     return await queue_message(original["kind"], to=original["to"], cc=original["cc"], subject=original["subject"],
                                body=original["body"], attachments=await _attachments_of(message_id),
                                document_id=original["document"], client_id=original["client"], actor=actor,

@@ -8,6 +8,7 @@ from datetime import date
 from decimal import Decimal
 from typing import Any
 
+from app.common.i18n import _
 from app.common.logic import Conflict, FieldError, Form, ValidationFailed, control_problem
 from app.documents.logic import parse_date
 from app.money import minor_digits
@@ -31,7 +32,7 @@ class PaymentInput:
 
 def clean_payment(data: Mapping[str, Any], currency: str, today: date) -> PaymentInput:
     form = Form(data)
-    form.decimal("amount", minimum=Decimal("0"), label="Amount", max_integer_digits=MAX_AMOUNT_DIGITS)
+    form.decimal("amount", minimum=Decimal("0"), label=_("Amount"), max_integer_digits=MAX_AMOUNT_DIGITS)
     amount = form.values.get("amount")
     if amount is not None:
         if amount == 0:
@@ -42,8 +43,8 @@ def clean_payment(data: Mapping[str, Any], currency: str, today: date) -> Paymen
     raw_date = data.get("date", data.get("payment_date"))
     payment_date = parse_date(raw_date, "date", errors, "Date") if raw_date not in (None, "") else today
     if payment_date and payment_date > today:
-        errors.append(FieldError("date", "A payment cannot be dated in the future"))
-    form.choice("method", METHODS, default="bank_transfer", label="Method")
+        errors.append(FieldError("date", _("A payment cannot be dated in the future")))
+    form.choice("method", METHODS, default="bank_transfer", label=_("Method"))
     form.text("reference", max_length=200)
     form.text("note", max_length=2000)
     form.boolean("keep_excess_as_credit", default=False)
@@ -57,35 +58,34 @@ def clean_payment(data: Mapping[str, Any], currency: str, today: date) -> Paymen
 def split_payment(amount: Decimal, open_amount: Decimal, keep_excess_as_credit: bool, currency: str) -> tuple[Decimal, Decimal]:
     """(applied to the invoice, kept as client credit). More than the balance needs the user's say-so."""
     if open_amount <= 0:
-        raise Conflict("This invoice has nothing left to pay.")
+        raise Conflict(_("This invoice has nothing left to pay."))
     if amount <= open_amount:
         return amount, Decimal(0)
     if not keep_excess_as_credit:
         raise ValidationFailed([FieldError(
-            "amount", f"The payment ({amount} {currency}) is more than the balance due ({open_amount} {currency}). "
-                      "Lower it, or tick “keep the excess as client credit”.")])
+            "amount", _("The payment (%(amount)s %(currency)s) is more than the balance due (%(open_amount)s %(currency2)s). Lower it, or tick “keep the excess as client credit”.", amount=amount, currency=currency, open_amount=open_amount, currency2=currency))])
     return open_amount, amount - open_amount
 
 
 def check_reversal(status: str, excess: Decimal, available_credit: Decimal, reason: str) -> None:
     if status != "live":
-        raise Conflict("This payment is already reversed.")
+        raise Conflict(_("This payment is already reversed."))
     if not reason.strip():
-        raise ValidationFailed([FieldError("reason", "Say why the payment is reversed (it is kept on record)")])
+        raise ValidationFailed([FieldError("reason", _("Say why the payment is reversed (it is kept on record)"))])
     if problem := control_problem(reason, "The reason"):
         raise ValidationFailed([FieldError("reason", problem)])
     if excess > available_credit:
-        raise Conflict("The credit from this payment's excess is already used or refunded; "
-                            "a reversal would leave the client with negative credit.")
+        raise Conflict(_("The credit from this payment's excess is already used or refunded; "
+                            "a reversal would leave the client with negative credit."))
 
 
 def check_credit_use(amount: Decimal, available: Decimal, open_amount: Decimal, what: str) -> None:
     if amount <= 0:
-        raise ValidationFailed([FieldError("amount", "The amount must be above zero")])
+        raise ValidationFailed([FieldError("amount", _("The amount must be above zero"))])
     if amount > available:
-        raise ValidationFailed([FieldError("amount", f"The client has only {available} of credit")])
+        raise ValidationFailed([FieldError("amount", _("The client has only %(available)s of credit", available=available))])
     if what == "apply" and amount > open_amount:
-        raise ValidationFailed([FieldError("amount", f"The invoice has only {open_amount} left to pay")])
+        raise ValidationFailed([FieldError("amount", _("The invoice has only %(open_amount)s left to pay", open_amount=open_amount))])
 
 
 def available_credit(*, credit_notes_on_account: Decimal, payment_excess: Decimal, applied: Decimal,

@@ -9,6 +9,7 @@ from typing import Any
 
 from piccolo.query.functions.aggregate import Sum
 
+from app.common.i18n import _
 from app.common.logic import Conflict, FieldError, Form, NotFound, Page, PageOf, ValidationFailed, clean_idempotency_key
 from app.db.engine import write_transaction
 from app.documents import service as documents_service
@@ -35,18 +36,18 @@ def _payment_query() -> Any:
 async def get_payment(payment_id: int) -> PaymentView:
     row = await _payment_query().where(Payment.id == payment_id).first()
     if row is None:
-        raise NotFound(f"Payment {payment_id}")
+        raise NotFound(_("Payment %(payment_id)s", payment_id=payment_id))
     return PaymentView.from_row(row)
 
 
 async def _open_invoice(invoice_id: int) -> dict[str, Any]:
     invoice = await Document.select().where((Document.id == invoice_id) & (Document.doc_type == "invoice")).first()
     if invoice is None:
-        raise NotFound(f"Invoice {invoice_id}")
+        raise NotFound(_("Invoice %(invoice_id)s", invoice_id=invoice_id))
     if invoice["status"] == "draft":
-        raise Conflict("Issue the invoice before recording a payment.")
+        raise Conflict(_("Issue the invoice before recording a payment."))
     if invoice["status"] == "cancelled":
-        raise Conflict("This invoice is cancelled; it takes no payments.")
+        raise Conflict(_("This invoice is cancelled; it takes no payments."))
     return invoice
 
 
@@ -64,13 +65,13 @@ async def record_payment(invoice_id: int, data: Mapping[str, Any], *, actor: int
             existing = await Payment.select(Payment.id, Payment.invoice).where(Payment.idempotency_key == key).first()
             if existing is not None:
                 if existing["invoice"] != invoice_id:
-                    raise Conflict("This idempotency key was already used for another invoice.")
+                    raise Conflict(_("This idempotency key was already used for another invoice."))
                 return await get_payment(existing["id"])
         invoice = await _open_invoice(invoice_id)
         currency = invoice["currency"]
         values = logic.clean_payment(data, currency, today)
         if values.payment_date < invoice["issue_date"]:
-            raise ValidationFailed([FieldError("date", "A payment cannot be dated before the invoice was issued")])
+            raise ValidationFailed([FieldError("date", _("A payment cannot be dated before the invoice was issued"))])
         applied, excess = logic.split_payment(values.amount, _open_amount(invoice), values.keep_excess_as_credit,
                                               currency)
         payment = Payment(client=invoice["client"], invoice=invoice_id, currency=currency,
@@ -105,7 +106,7 @@ async def reverse_payment(payment_id: int, reason: str, *, reversal_date: Any = 
         available = await available_credit(payment.client_id, currency)
         logic.check_reversal(payment.status, payment.excess, available, reason or "")
         if when < payment.payment_date:
-            raise ValidationFailed([FieldError("date", "A reversal cannot be dated before the payment")])
+            raise ValidationFailed([FieldError("date", _("A reversal cannot be dated before the payment"))])
         await Payment.update({Payment.status: "reversed", Payment.reversal_date: when,
                               Payment.reversal_reason: reason.strip(), Payment.reversed_at: _now()}).where(
             Payment.id == payment_id)
@@ -126,7 +127,7 @@ async def edit_payment(payment_id: int, data: Mapping[str, Any], *, actor: int |
     async with write_transaction():
         old = await get_payment(payment_id)
         if old.invoice_id is None:
-            raise Conflict("Only a payment against an invoice can be edited.")
+            raise Conflict(_("Only a payment against an invoice can be edited."))
         await reverse_payment(payment_id, "corrected", actor=actor)
         new = await record_payment(old.invoice_id, data, actor=actor)
         await Payment.update({Payment.replaced_by: new.id}).where(Payment.id == payment_id)
@@ -163,7 +164,7 @@ async def credits_of(client_id: int) -> list[tuple[str, Decimal]]:
 
 def _amount(data: Mapping[str, Any], currency: str) -> Decimal:
     form = Form(data)
-    form.decimal("amount", minimum=Decimal(0), label="Amount", max_integer_digits=logic.MAX_AMOUNT_DIGITS)
+    form.decimal("amount", minimum=Decimal(0), label=_("Amount"), max_integer_digits=logic.MAX_AMOUNT_DIGITS)
     amount = form.raise_if_invalid()["amount"]
     if amount != round_money(amount, currency):
         raise ValidationFailed([FieldError("amount", f"{currency} amounts have at most {minor_digits(currency)} decimals")])
@@ -203,14 +204,14 @@ async def refund(client_id: int, data: Mapping[str, Any], *, actor: int | None =
     currency = str(data.get("currency") or "").upper()
     currencies = await ledger_service.currencies_of(client_id)
     if currency not in currencies:
-        raise ValidationFailed([FieldError("currency", "The client has no account in this currency")])
+        raise ValidationFailed([FieldError("currency", _("The client has no account in this currency"))])
     errors: list[FieldError] = []
     when = parse_date(data.get("date"), "date", errors, "Date") if data.get("date") not in (None, "") else today
     if errors or when is None:  # None only with a reason in errors
         raise ValidationFailed(errors)
     method = str(data.get("method") or "bank_transfer")
     if method not in logic.METHODS:
-        raise ValidationFailed([FieldError("method", f"Method must be one of: {', '.join(logic.METHODS)}")])
+        raise ValidationFailed([FieldError("method", _("Method must be one of: %(join)s", join=', '.join(logic.METHODS)))])
     reference = str(data.get("reference") or "").strip()[:200]
     async with write_transaction():
         available = await available_credit(client_id, currency)
@@ -233,11 +234,11 @@ async def list_payments(*, client_id: int | None = None, method: str = "", date_
                         page: Page = Page()) -> PageOf[PaymentView]:
     errors = []
     if method and method not in logic.METHODS:
-        errors.append(FieldError("method", f"method must be one of: {', '.join(logic.METHODS)}"))
+        errors.append(FieldError("method", _("method must be one of: %(join)s", join=', '.join(logic.METHODS))))
     if state and state not in ("live", "reversed"):
         errors.append(FieldError("state", "state must be live or reversed"))
     if date_from and date_to and date_to < date_from:
-        errors.append(FieldError("to", "The end of the period is before its start"))
+        errors.append(FieldError("to", _("The end of the period is before its start")))
     if errors:
         raise ValidationFailed(errors)
     conditions = []

@@ -18,6 +18,7 @@ from babel import Locale, UnknownLocaleError
 from babel.dates import format_date
 
 from app.catalog.logic import CODE_RE, e4_to_price, parse_tax_codes, price_to_e4
+from app.common.i18n import _
 from app.common.logic import FieldError, Form, ValidationFailed
 
 STATUSES = ("active", "on_hold", "done")
@@ -46,12 +47,12 @@ def parse_duration(text: Any) -> int:
     """A typed duration -> whole minutes: `1:30`, `1.5h`, `1,5h`, `90m`, `1h30m`, `1h 30m`; a bare
     number is hours (`2`, `0.25`), as a timesheet cell reads it. Fractions of a minute round half up."""
     if isinstance(text, bool):
-        raise ValueError("a duration such as 1:30, 1.5h or 90m")
+        raise ValueError(_("a duration such as 1:30, 1.5h or 90m"))
     if isinstance(text, int):
         return text
     raw = str(text or "").strip().lower().replace(" ", "")
     if not raw:
-        raise ValueError("a duration is required (1:30, 1.5h or 90m)")
+        raise ValueError(_("a duration is required (1:30, 1.5h or 90m)"))
     clock = _DURATION_CLOCK.match(raw)
     if clock:
         return int(clock.group(1)) * 60 + int(clock.group(2))
@@ -70,7 +71,7 @@ def parse_duration(text: Any) -> int:
 def _hours_to_minutes(hours: str) -> int:
     value = Decimal(hours.replace(",", ".")) * 60
     if value > MAX_BUDGET_MINUTES:
-        raise ValueError("the duration is too long (at most 1,000,000 hours)")
+        raise ValueError(_("the duration is too long (at most 1,000,000 hours)"))
     return int(value.quantize(Decimal(1), rounding=ROUND_HALF_UP))
 
 
@@ -90,9 +91,9 @@ def hours_quantity(minutes: int) -> Decimal:
 
 def duration_problem(minutes: int) -> str | None:
     if minutes <= 0:
-        return "The duration must be above zero"
+        return _("The duration must be above zero")
     if minutes > MAX_ENTRY_MINUTES:
-        return "One entry cannot be longer than 24 hours; split it over the days worked"
+        return _("One entry cannot be longer than 24 hours; split it over the days worked")
     return None
 
 
@@ -166,8 +167,7 @@ def expense_link_problem(expense_client: int | None, expense_client_name: str | 
     """Why an expense may not go on a project: it is billable to another client. An expense without a
     client is the business's own cost and may go on any project."""
     if expense_client is not None and expense_client != project_client:
-        return (f"This expense is billable to {expense_client_name or 'another client'}: choose one of that "
-                "client's projects")
+        return (_("This expense is billable to %(value)s: choose one of that client's projects", value=expense_client_name or 'another client'))
     return None
 
 
@@ -265,7 +265,7 @@ def group_lines(entries: Sequence[Billable], group_by: str, rounding: int, *, pr
     entry's minutes rounded first (so any grouping bills the same hours). Entries at different rates
     never share a line: a group splits by rate."""
     if group_by not in GROUPINGS:
-        raise ValueError(f"group_by must be one of: {', '.join(GROUPINGS)}")
+        raise ValueError(_("group_by must be one of: %(join)s", join=', '.join(GROUPINGS)))
     ordered = sorted(entries, key=lambda e: (e.entry_date, e.id))
     groups: dict[tuple[Any, ...], list[Billable]] = {}
     for entry in ordered:
@@ -312,7 +312,7 @@ def _optional_money(form: Form, name: str, label: str) -> None:
 
 def clean_project(data: Mapping[str, Any], *, partial: bool = False) -> dict[str, Any]:
     form = Form(data, partial=partial)
-    form.identifier("client_id", label="Client")
+    form.identifier("client_id", label=_("Client"))
     form.text("name", required=True, max_length=200, one_line=True)
     form.text("code", required=True, max_length=20)
     if form.values.get("code") and not CODE_RE.match(form.values["code"]):
@@ -337,7 +337,7 @@ def clean_project(data: Mapping[str, Any], *, partial: bool = False) -> dict[str
                 else:
                     form.values["budget_minutes"] = minutes
     if not (partial and not form.present("rounding_minutes")):
-        form.integer("rounding_minutes", minimum=0, maximum=30, label="Rounding", default=0)
+        form.integer("rounding_minutes", minimum=0, maximum=30, label=_("Rounding"), default=0)
         if form.values.get("rounding_minutes") not in (None, *ROUNDINGS):
             form.values.pop("rounding_minutes")
             form.error("rounding_minutes", "Rounding must be 0 (none), 6, 15 or 30 minutes")
@@ -356,7 +356,7 @@ def clean_project(data: Mapping[str, Any], *, partial: bool = False) -> dict[str
 
 def clean_task(data: Mapping[str, Any]) -> dict[str, Any]:
     form = Form(data)
-    form.text("name", required=True, max_length=100, one_line=True, label="Task")
+    form.text("name", required=True, max_length=100, one_line=True, label=_("Task"))
     _optional_money(form, "hourly_rate", "Task rate")
     values = form.raise_if_invalid()
     rate = values.pop("hourly_rate", None)
@@ -368,10 +368,10 @@ def clean_entry(data: Mapping[str, Any], *, partial: bool = False) -> dict[str, 
     """The plain fields of an entry (project, task name, description, date, billable, minutes as typed).
     Times are resolved by the service, which knows the business's time zone."""
     form = Form(data, partial=partial)
-    form.identifier("project_id", label="Project")
+    form.identifier("project_id", label=_("Project"))
     form.text("task", max_length=100, one_line=True)
     form.text("description", max_length=2000)
-    form.date("date", required=not partial, label="Date")
+    form.date("date", required=not partial, label=_("Date"))
     form.boolean("billable", default=True)
     if form.present("minutes") and form.raw("minutes") not in (None, ""):
         raw = form.raw("minutes")
@@ -393,11 +393,11 @@ def check_times(started_at: datetime | None, ended_at: datetime | None, minutes:
     """The minutes of an entry from its times or its duration; a problem is named on its field."""
     if (started_at is None) != (ended_at is None):
         name = "ended_at" if started_at is not None else "started_at"
-        errors.append(FieldError(name, "Give both the start and the end, or a duration"))
+        errors.append(FieldError(name, _("Give both the start and the end, or a duration")))
         return None
     if started_at is not None and ended_at is not None:
         if ended_at <= started_at:
-            errors.append(FieldError("ended_at", "The end must be after the start"))
+            errors.append(FieldError("ended_at", _("The end must be after the start")))
             return None
         worked = minutes_between(started_at, ended_at)
         problem = duration_problem(worked)
@@ -406,14 +406,14 @@ def check_times(started_at: datetime | None, ended_at: datetime | None, minutes:
             return None
         return worked
     if minutes is None:
-        errors.append(FieldError("minutes", "Give a duration (1:30, 1.5h, 90m) or the start and end"))
+        errors.append(FieldError("minutes", _("Give a duration (1:30, 1.5h, 90m) or the start and end")))
     return minutes
 
 
 def parse_group_by(value: Any) -> str:
     group_by = str(value or "task").strip()
     if group_by not in GROUPINGS:
-        raise ValidationFailed([FieldError("group_by", f"group_by must be one of: {', '.join(GROUPINGS)}")])
+        raise ValidationFailed([FieldError("group_by", _("group_by must be one of: %(join)s", join=', '.join(GROUPINGS)))])
     return group_by
 
 
@@ -425,7 +425,7 @@ def parse_percent(value: Any) -> Decimal:
     except ArithmeticError:
         raise ValidationFailed([FieldError("percent", f"Percent: {raw!r} is not a number")]) from None
     if not percent.is_finite() or percent <= 0 or percent > 100 or percent != percent.quantize(Decimal("0.01")):
-        raise ValidationFailed([FieldError("percent", "Percent must be above 0 and at most 100 (2 decimals)")])
+        raise ValidationFailed([FieldError("percent", _("Percent must be above 0 and at most 100 (2 decimals)"))])
     return percent
 
 

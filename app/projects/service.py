@@ -22,6 +22,7 @@ from piccolo.columns.combination import WhereRaw
 
 from app.clients import service as clients_service
 from app.clients.tables import Client
+from app.common.i18n import _
 from app.common.logic import (
     Conflict,
     FieldError,
@@ -93,7 +94,7 @@ async def get_project(project_id: int) -> dict[str, Any]:
                                Project.client.currency.as_alias("client_currency")).where(
         Project.id == project_id).first() if storable_id(project_id) else None
     if row is None:
-        raise NotFound(f"Project {project_id}")
+        raise NotFound(_("Project %(project_id)s", project_id=project_id))
     row["currency"] = await _currency_of({"currency": row.pop("client_currency")})
     client_rate, business_rate = await _default_rates(row["client"])
     row["effective_rate_e4"] = logic.rate_of(None, row["hourly_rate_e4"], client_rate, business_rate)
@@ -133,7 +134,7 @@ async def _check_project(values: dict[str, Any], except_id: int | None = None) -
         if await query:
             errors.append(FieldError("code", f"Code {values['code']!r} is already used by another project"))
     if "client" in values and not await Client.exists().where(Client.id == values["client"]):
-        errors.append(FieldError("client_id", f"There is no client {values['client']}"))
+        errors.append(FieldError("client_id", _("There is no client %(client)s", client=values['client'])))
     if values.get("tax_codes"):
         unknown = await taxes_service.unknown_codes(values["tax_codes"].split())
         if unknown:
@@ -161,7 +162,7 @@ async def update_project(project_id: int, data: Mapping[str, Any], *, partial: b
         await _check_project(values, except_id=project_id)
         if "client" in values and values["client"] != current["client"] and await TimeEntry.exists().where(
                 (TimeEntry.project == project_id) & TimeEntry.billed_document.is_not_null()):
-            raise ValidationFailed([FieldError("client_id", "This project has billed time: its client cannot change")])
+            raise ValidationFailed([FieldError("client_id", _("This project has billed time: its client cannot change"))])
         values["updated_at"] = _now()
         await Project.update(column_values(values)).where(Project.id == project_id)
         return await get_project(project_id)
@@ -173,7 +174,7 @@ async def delete_project(project_id: int) -> None:
         project = await get_project(project_id)
         if await TimeEntry.exists().where(TimeEntry.project == project_id) or await ProjectInvoice.exists().where(
                 ProjectInvoice.project == project_id):
-            raise Conflict(f"{project['name']} has time entries or invoices; set its status to done instead.")
+            raise Conflict(_("%(name)s has time entries or invoices; set its status to done instead.", name=project['name']))
         await RunningTimer.delete().where(RunningTimer.project == project_id)
         await Project.delete().where(Project.id == project_id)
 
@@ -195,7 +196,7 @@ async def delete_task(project_id: int, task_id: int) -> None:
     async with write_transaction():
         task = await ProjectTask.select().where((ProjectTask.id == task_id) & (ProjectTask.project == project_id)).first()
         if task is None:
-            raise NotFound(f"Task {task_id}")
+            raise NotFound(_("Task %(task_id)s", task_id=task_id))
         if await TimeEntry.exists().where(TimeEntry.task == task_id):
             await ProjectTask.update({ProjectTask.active: False}).where(ProjectTask.id == task_id)
         else:
@@ -253,7 +254,7 @@ def _entry_out(row: dict[str, Any]) -> dict[str, Any]:
 async def get_entry(entry_id: int) -> dict[str, Any]:
     row = await _entry_query().where(TimeEntry.id == entry_id).first() if storable_id(entry_id) else None
     if row is None:
-        raise NotFound(f"Time entry {entry_id}")
+        raise NotFound(_("Time entry %(entry_id)s", entry_id=entry_id))
     return _entry_out(row)
 
 
@@ -304,7 +305,7 @@ def _instant(value: Any, field_name: str, day: date | None, zone: ZoneInfo, erro
     label = "Start" if field_name == "started_at" else "End"
     if len(text) <= 5:
         if day is None:
-            errors.append(FieldError(field_name, f"{label}: give the date with a time of day"))
+            errors.append(FieldError(field_name, _("%(label)s: give the date with a time of day", label=label)))
             return None
         try:
             hour, minute = logic.parse_clock(text)
@@ -348,7 +349,7 @@ async def _resolve_entry(data: Mapping[str, Any], *, current: Mapping[str, Any] 
         raise ValidationFailed(errors)
     project = await Project.select(Project.id).where(Project.id == project_id).first() if project_id else None
     if project is None:
-        raise ValidationFailed([FieldError("project_id", f"There is no project {project_id}")])
+        raise ValidationFailed([FieldError("project_id", _("There is no project %(project_id)s", project_id=project_id))])
     task_given = "task" in values or "project_id" in values
     task_id = await _task_by_name(project["id"], values.get("task", "")) if task_given else (
         current["task"] if current else None)
@@ -371,8 +372,7 @@ async def _check_overlap(user_id: int, values: Mapping[str, Any], except_id: int
         query = query.where(TimeEntry.id != except_id)
     for other in await query:
         if logic.overlaps(start, end, _aware(other["started_at"]), _aware(other["ended_at"])):  # type: ignore[arg-type]
-            raise ValidationFailed([FieldError("started_at", "This overlaps another of your entries "
-                                               f"(#{other['id']}); change its times or give a duration")])
+            raise ValidationFailed([FieldError("started_at", _("This overlaps another of your entries (#%(id)s); change its times or give a duration", id=other['id']))])
 
 
 async def create_entry(user_id: int, data: Mapping[str, Any]) -> dict[str, Any]:
@@ -387,15 +387,15 @@ async def create_entry(user_id: int, data: Mapping[str, Any]) -> dict[str, Any]:
 
 def _check_changeable(entry: Mapping[str, Any]) -> None:
     if entry["frozen"]:
-        raise Conflict(f"This entry is on invoice {entry['billed_number']}, which is issued: it cannot change.")
+        raise Conflict(_("This entry is on invoice %(billed_number)s, which is issued: it cannot change.", billed_number=entry['billed_number']))
     if entry["billed_document"] is not None:
-        raise Conflict("This entry is on a draft invoice: delete the draft (or bill it) before changing it.")
+        raise Conflict(_("This entry is on a draft invoice: delete the draft (or bill it) before changing it."))
 
 
 def _check_owner(entry: Mapping[str, Any], by: int | None, may_change_others: bool) -> None:
     """A user changes their own time; the owner anyone's (None: the core itself, a script of the owner)."""
     if by is not None and entry["user"] != by and not may_change_others:
-        raise Forbidden("This entry is someone else's time: only they or the owner can change it.")
+        raise Forbidden(_("This entry is someone else's time: only they or the owner can change it."))
 
 
 async def update_entry(entry_id: int, data: Mapping[str, Any], *, by: int | None = None,
@@ -444,10 +444,10 @@ async def _timer_values(data: Mapping[str, Any]) -> dict[str, Any]:
     project = await Project.select(Project.id, Project.status).where(Project.id == project_id).first() \
         if project_id else None
     if project is None:
-        raise ValidationFailed([FieldError("project_id", f"There is no project {project_id}" if project_id
-                                           else "Choose a project")])
+        raise ValidationFailed([FieldError("project_id", _("There is no project %(project_id)s", project_id=project_id) if project_id
+                                           else _("Choose a project"))])
     if project["status"] == "done":
-        raise ValidationFailed([FieldError("project_id", "This project is done: reopen it to log time")])
+        raise ValidationFailed([FieldError("project_id", _("This project is done: reopen it to log time"))])
     return {"project": project_id, "task": await _task_by_name(project["id"], values.get("task", "")),
             "description": values.get("description", ""), "billable": values.get("billable", True)}
 
@@ -468,13 +468,13 @@ async def start_timer(user_id: int, data: Mapping[str, Any]) -> tuple[dict[str, 
 async def _stop(user_id: int, ended_at: datetime) -> dict[str, Any]:
     timer = await get_timer(user_id)
     if timer is None:
-        raise Conflict("No timer is running.")
+        raise Conflict(_("No timer is running."))
     minutes = logic.minutes_between(timer["started_at"], ended_at)
     if ended_at <= timer["started_at"]:
-        raise ValidationFailed([FieldError("ended_at", "The end must be after the timer's start")])
+        raise ValidationFailed([FieldError("ended_at", _("The end must be after the timer's start"))])
     if minutes > logic.MAX_ENTRY_MINUTES:
-        raise ValidationFailed([FieldError("ended_at", "The timer ran more than 24 hours: stop it at the time you "
-                                                       "stopped working (trim it)")])
+        raise ValidationFailed([FieldError("ended_at", _("The timer ran more than 24 hours: stop it at the time you "
+                                                       "stopped working (trim it)"))])
     zone = await time_zone()
     now = _now()
     entry = TimeEntry(user=user_id, project=timer["project"], task=timer["task"], description=timer["description"],
@@ -491,7 +491,7 @@ async def stop_timer(user_id: int, *, ended_at: Any = None) -> dict[str, Any]:
     async with write_transaction():
         timer = await get_timer(user_id)
         if timer is None:
-            raise Conflict("No timer is running.")
+            raise Conflict(_("No timer is running."))
         end = _now()
         if ended_at not in (None, ""):
             errors: list[FieldError] = []
@@ -500,14 +500,14 @@ async def stop_timer(user_id: int, *, ended_at: Any = None) -> dict[str, Any]:
             if errors:
                 raise ValidationFailed(errors)
             if end > _now():
-                raise ValidationFailed([FieldError("ended_at", "The end cannot be in the future")])
+                raise ValidationFailed([FieldError("ended_at", _("The end cannot be in the future"))])
         return await _stop(user_id, end)
 
 
 async def discard_timer(user_id: int) -> None:
     async with write_transaction():
         if not await RunningTimer.exists().where(RunningTimer.user == user_id):
-            raise Conflict("No timer is running.")
+            raise Conflict(_("No timer is running."))
         await RunningTimer.delete().where(RunningTimer.user == user_id)
 
 
@@ -517,7 +517,7 @@ async def update_timer(user_id: int, data: Mapping[str, Any]) -> dict[str, Any]:
     async with write_transaction():
         timer = await get_timer(user_id)
         if timer is None:
-            raise Conflict("No timer is running.")
+            raise Conflict(_("No timer is running."))
         changes: dict[str, Any] = {}
         if any(name in data for name in ("project_id", "task", "description", "billable")):
             merged = {"project_id": timer["project"], "description": timer["description"],
@@ -530,7 +530,7 @@ async def update_timer(user_id: int, data: Mapping[str, Any]) -> dict[str, Any]:
             if errors or start is None:
                 raise ValidationFailed(errors)
             if start > _now():
-                raise ValidationFailed([FieldError("started_at", "The start cannot be in the future")])
+                raise ValidationFailed([FieldError("started_at", _("The start cannot be in the future"))])
             changes["started_at"] = start
             changes["kept_long"] = False
         if changes:
@@ -544,7 +544,7 @@ async def keep_timer(user_id: int) -> None:
     """The answer "keep it running" to the forgotten-timer question: not asked again for this timer."""
     async with write_transaction():
         if not await RunningTimer.exists().where(RunningTimer.user == user_id):
-            raise Conflict("No timer is running.")
+            raise Conflict(_("No timer is running."))
         await RunningTimer.update({RunningTimer.kept_long: True}).where(RunningTimer.user == user_id)
 
 
@@ -646,11 +646,11 @@ async def save_timesheet(user_id: int, monday: date, cells: Mapping[str, Any]) -
                 project = await Project.select(Project.status).where(Project.id == pid).first()
                 if project is None:
                     raise ValidationFailed([FieldError(f"cell-{pid}-{task_id or 0}-{day_index}",
-                                                       f"There is no project {pid}")])
+                                                       _("There is no project %(pid)s", pid=pid))])
                 if task_id is not None and not await ProjectTask.exists().where(
                         (ProjectTask.id == task_id) & (ProjectTask.project == pid)):
                     raise ValidationFailed([FieldError(f"cell-{pid}-{task_id}-{day_index}",
-                                                       f"There is no task {task_id} in project {pid}")])
+                                                       _("There is no task %(task_id)s in project %(pid)s", task_id=task_id, pid=pid))])
                 now = _now()
                 await TimeEntry.insert(TimeEntry(user=user_id, project=pid, task=task_id, entry_date=day,
                                                  minutes=delta, billable=True, created_at=now, updated_at=now))
@@ -697,7 +697,7 @@ def _period(date_from: Any, date_to: Any) -> tuple[date, date]:
     if start and end:
         errors.extend(period_problems(start, end))
     if errors or start is None or end is None:
-        raise ValidationFailed(errors or [FieldError("from", "Give the period")])
+        raise ValidationFailed(errors or [FieldError("from", _("Give the period"))])
     return start, end
 
 
@@ -707,7 +707,7 @@ def _day(value: Any, name: str, errors: list[FieldError]) -> date | None:
     from app.common.logic import parse_day
 
     if value in (None, ""):
-        errors.append(FieldError(name, f"{name.capitalize()} is required (YYYY-MM-DD)"))
+        errors.append(FieldError(name, _("%(capitalize)s is required (YYYY-MM-DD)", capitalize=name.capitalize())))
         return None
     return parse_day(value, name, errors, name.capitalize())
 
@@ -775,7 +775,7 @@ async def _bill(plans: Sequence[InvoicePlan], *, issue_date: date | None, actor:
     # Between the plan and here nothing else wrote (one writer): the entries are still unbilled.
     client = await clients_service.get_client(first["client"])
     if client.status != "active":
-        raise Conflict(f"{client.name} is archived: restore the client before billing it.")
+        raise Conflict(_("%(name)s is archived: restore the client before billing it.", name=client.name))
     lines = []
     for plan in plans:
         for line in _document_lines(plan):
@@ -811,9 +811,9 @@ async def invoice_time(project_id: int, date_from: Any, date_to: Any, group_by: 
         plan = await plan_invoice(project_id, date_from, date_to, group_by, percent,
                                   include_expenses=include_expenses)
         if plan.fixed_amount_e4 is None and not plan.lines and not plan.expenses:
-            raise ValidationFailed([FieldError("from", "No unbilled billable time or expenses in this period")])
+            raise ValidationFailed([FieldError("from", _("No unbilled billable time or expenses in this period"))])
         if plan.fixed_amount_e4 is not None and plan.fixed_amount_e4 <= 0:
-            raise ValidationFailed([FieldError("percent", "The fixed price is zero")])
+            raise ValidationFailed([FieldError("percent", _("The fixed price is zero"))])
         return await _bill([plan], issue_date=issue_date, actor=actor)
 
 
@@ -833,8 +833,8 @@ async def invoice_client_time(client_id: int, date_from: Any, date_to: Any, grou
     async with write_transaction():
         plans = await plan_client_invoice(client_id, date_from, date_to, group_by)
         if not plans:
-            raise ValidationFailed([FieldError("from", "No unbilled billable time on this client's hourly projects "
-                                                       "in this period")])
+            raise ValidationFailed([FieldError("from", _("No unbilled billable time on this client's hourly projects "
+                                                       "in this period"))])
         return await _bill(plans, issue_date=None, actor=actor)
 
 
@@ -851,7 +851,7 @@ async def set_expense_project(expense_id: int, project_id: int | None) -> int | 
         project = await Project.select(Project.id, Project.client, Project.client.name.as_alias("client_name")).where(
             Project.id == project_id).first() if storable_id(project_id) else None
         if project is None:
-            raise ValidationFailed([FieldError("project_id", f"There is no project {project_id}")])
+            raise ValidationFailed([FieldError("project_id", _("There is no project %(project_id)s", project_id=project_id))])
         problem = logic.expense_link_problem(expense["client"], expense["client_name"], project["client"])
         if problem:
             raise ValidationFailed([FieldError("project_id", problem)])
@@ -996,7 +996,7 @@ async def projects_of_client(client_id: int) -> int:
     """Deleting a client with projects is refused with words of its own (the projects keep their time)."""
     count = await Project.count().where(Project.client == client_id)
     if count:
-        raise Conflict(f"This client has {count} project(s) and cannot be deleted; archive the client instead.")
+        raise Conflict(_("This client has %(count)s project(s) and cannot be deleted; archive the client instead.", count=count))
     return 0
 
 

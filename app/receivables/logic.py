@@ -13,6 +13,7 @@ from datetime import date, timedelta
 from decimal import Decimal
 from typing import Any
 
+from app.common.i18n import _
 from app.common.logic import FieldError, ValidationFailed, period_problems
 from app.documents.logic import balance, sql_date
 from app.ledger.logic import Entry, Row, balance_of, running
@@ -147,7 +148,7 @@ def statement_period(date_from: date | None, date_to: date | None, today: date) 
     date_to = date_to or today
     date_from = date_from or date(date_to.year, 1, 1)
     if date_to < date_from:
-        raise ValidationFailed([FieldError("to", "The end of the period is before its start")])
+        raise ValidationFailed([FieldError("to", _("The end of the period is before its start"))])
     return date_from, date_to
 
 

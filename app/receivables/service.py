@@ -14,6 +14,7 @@ from typing import Any
 from piccolo.columns.combination import WhereRaw
 
 from app.clients.tables import Client
+from app.common.i18n import _
 from app.common.logic import NotFound, Page, PageOf
 from app.db.engine import cached
 from app.documents import logic as documents_logic
@@ -95,7 +96,7 @@ async def statement(client_id: int, date_from: date | None = None, date_to: date
     date_from, date_to = logic.statement_period(date_from, date_to, today)
     client = await Client.select().where(Client.id == client_id).first()
     if client is None:
-        raise NotFound(f"Client {client_id}")
+        raise NotFound(_("Client %(client_id)s", client_id=client_id))
     currencies = await ledger_service.currencies_of(client_id)
     currency = currency or (currencies[0] if currencies else client["currency"] or "")
     entries = await ledger_service.entries(client_id, currency)

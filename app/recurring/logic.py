@@ -22,6 +22,7 @@ from typing import Any
 from babel import Locale
 from babel.dates import format_date, parse_pattern
 
+from app.common.i18n import _
 from app.common.logic import FieldError, ValidationFailed
 from app.documents import logic as documents_logic
 from app.documents.logic import INVOICE
@@ -222,7 +223,7 @@ def _day(value: Any, name: str, label: str, errors: list[FieldError]) -> date | 
     try:
         return date.fromisoformat(str(value).strip())
     except ValueError:
-        errors.append(FieldError(name, f"{label}: a date as YYYY-MM-DD"))
+        errors.append(FieldError(name, _("%(label)s: a date as YYYY-MM-DD", label=label)))
         return None
 
 
@@ -248,7 +249,7 @@ def clean_profile(data: Mapping[str, Any], *, current: Mapping[str, Any] | None 
     raw_lines = merged.get("lines")
     lines: list[Any] = raw_lines if isinstance(raw_lines, list) else []
     if not lines and not any(e.field.startswith("lines") for e in errors):
-        errors.append(FieldError("lines", "Add at least one line"))
+        errors.append(FieldError("lines", _("Add at least one line")))
     for index, line in enumerate(lines):
         if isinstance(line, Mapping):
             for problem in placeholder_problems(str(line.get("description") or "")):
@@ -262,29 +263,29 @@ def clean_profile(data: Mapping[str, Any], *, current: Mapping[str, Any] | None 
     every = _whole(merged.get("every", 1), "every", "every (the interval)", 1, MAX_EVERY, errors)
     result.every = every or 1
     if merged.get("every") in (None, "") and "every" in data:
-        errors.append(FieldError("every", f"every (the interval) must be a whole number from 1 to {MAX_EVERY}"))
+        errors.append(FieldError("every", _("every (the interval) must be a whole number from 1 to %(MAX_EVERY)s", MAX_EVERY=MAX_EVERY)))
     unit = str(merged.get("unit") or "month").strip()
     if unit not in UNITS:
-        errors.append(FieldError("unit", f"unit must be one of: {', '.join(UNITS)}"))
+        errors.append(FieldError("unit", _("unit must be one of: %(join)s", join=', '.join(UNITS))))
     result.unit = unit
     result.day_of_month = _whole(merged.get("day_of_month"), "day_of_month", "day_of_month", 1, 31, errors)
     if result.day_of_month is not None and unit == "week":
-        errors.append(FieldError("day_of_month", "day_of_month applies to monthly, quarterly and yearly schedules; "
-                                                 "leave it empty for weeks"))
+        errors.append(FieldError("day_of_month", _("day_of_month applies to monthly, quarterly and yearly schedules; "
+                                                 "leave it empty for weeks")))
     result.start_date = _day(merged.get("start_date"), "start_date", "Start date", errors)
     if result.start_date is None and not any(e.field == "start_date" for e in errors):
-        errors.append(FieldError("start_date", "Start date: the first date of the schedule is required"))
+        errors.append(FieldError("start_date", _("Start date: the first date of the schedule is required")))
     result.end_date = _day(merged.get("end_date"), "end_date", "End date", errors)
     if result.start_date and result.end_date and result.end_date < result.start_date:
-        errors.append(FieldError("end_date", "The end date is before the start date"))
+        errors.append(FieldError("end_date", _("The end date is before the start date")))
     result.count = _whole(merged.get("count"), "count", "count (how many invoices)", 1, MAX_COUNT, errors)
     action = str(merged.get("action") or "draft").strip()
     if action not in ACTIONS:
-        errors.append(FieldError("action", f"action must be one of: {', '.join(ACTIONS)}"))
+        errors.append(FieldError("action", _("action must be one of: %(join)s", join=', '.join(ACTIONS))))
     result.action = action
     status = str(merged.get("status") or "active").strip()
     if status not in STATUSES:
-        errors.append(FieldError("status", f"status must be one of: {', '.join(STATUSES)}"))
+        errors.append(FieldError("status", _("status must be one of: %(join)s", join=', '.join(STATUSES))))
     result.status = status
     if errors:
         raise ValidationFailed(errors)

@@ -31,6 +31,7 @@ from app.catalog import service as catalog_service
 from app.catalog.tables import Item
 from app.clients import service as clients_service
 from app.clients.tables import Client
+from app.common.i18n import _
 from app.common.logic import Conflict, FieldError, NotFound, ValidationFailed, storable_id
 from app.config import Config
 from app.db.columns import column_values
@@ -185,7 +186,7 @@ async def _views(rows: Sequence[Mapping[str, Any]]) -> list[ProfileView]:
 async def get_profile(profile_id: int) -> ProfileView:
     row = await _profile_query().where(RecurringProfile.id == profile_id).first() if storable_id(profile_id) else None
     if row is None:
-        raise NotFound(f"Recurring profile {profile_id}")
+        raise NotFound(_("Recurring profile %(profile_id)s", profile_id=profile_id))
     return (await _views([row]))[0]
 
 
@@ -193,7 +194,7 @@ async def list_profiles(*, status: str = "", client_id: int | None = None) -> li
     """Every profile (a business has tens, not thousands), the next to run first; `status` filters on
     the shown status (active, paused, finished)."""
     if status and status not in logic.SHOWN_STATUSES:
-        raise ValidationFailed([FieldError("status", f"status must be one of: {', '.join(logic.SHOWN_STATUSES)}")])
+        raise ValidationFailed([FieldError("status", _("status must be one of: %(join)s", join=', '.join(logic.SHOWN_STATUSES)))])
     query = _profile_query()
     if client_id is not None:
         query = query.where(RecurringProfile.client == client_id)
@@ -258,16 +259,16 @@ async def _checked(data: Mapping[str, Any], current: Mapping[str, Any] | None = 
     client = await Client.select(Client.id, Client.currency, Client.status).where(
         Client.id == values.client_id).first()
     if client is None:
-        errors.append(FieldError("client_id", f"Unknown client {values.client_id}"))
+        errors.append(FieldError("client_id", _("Unknown client %(client_id)s", client_id=values.client_id)))
     elif client["status"] != "active" and "client_id" in values.given:
-        errors.append(FieldError("client_id", "The client is archived; restore the client first"))
+        errors.append(FieldError("client_id", _("The client is archived; restore the client first")))
     rates = await taxes_service.rates_by_code()
     item_ids = {line["item_id"] for line in values.lines if line.get("item_id")}
     known = {row["id"] for row in await Item.select(Item.id).where(Item.id.is_in(list(item_ids)))} if item_ids else set()
     for index, line in enumerate(values.lines):
         if line.get("item_id") and line["item_id"] not in known:
             errors.append(FieldError(f"lines[{index}].item_id",
-                                     f"Line {index + 1}: unknown catalogue item {line['item_id']}"))
+                                     _("Line %(value)s: unknown catalogue item %(item_id)s", value=index + 1, item_id=line['item_id'])))
         for code in line["taxes"]:
             if code not in rates:
                 errors.append(FieldError(f"lines[{index}].taxes", f"Line {index + 1}: unknown tax code {code!r}"))
@@ -304,16 +305,16 @@ async def update_profile(profile_id: int, data: Mapping[str, Any], *, actor: int
         current = await RecurringProfile.select().where(RecurringProfile.id == profile_id).first() \
             if storable_id(profile_id) else None
         if current is None:
-            raise NotFound(f"Recurring profile {profile_id}")
+            raise NotFound(_("Recurring profile %(profile_id)s", profile_id=profile_id))
         if "status" in data and data["status"] != current["status"]:
-            raise ValidationFailed([FieldError("status", "Pause or resume the profile with its own action "
-                                                         "(POST .../pause, .../resume)")])
+            raise ValidationFailed([FieldError("status", _("Pause or resume the profile with its own action "
+                                                         "(POST .../pause, .../resume)"))])
         values = await _checked(data, _stored_input(current))
         if values.client_id != current["client"] and await RecurringRun.exists().where(
                 RecurringRun.profile == profile_id):
             # Its invoices so far are the first client's: the profile stays with them (check proves it).
-            raise ValidationFailed([FieldError("client_id", "This profile has made invoices for its client; set up "
-                                                            "a new recurring invoice for another client")])
+            raise ValidationFailed([FieldError("client_id", _("This profile has made invoices for its client; set up "
+                                                            "a new recurring invoice for another client"))])
         await RecurringProfile.update(column_values({**_columns(values), "updated_at": _now()})).where(
             RecurringProfile.id == profile_id)
     return await get_profile(profile_id)
@@ -325,11 +326,10 @@ async def delete_profile(profile_id: int) -> None:
         row = await RecurringProfile.select(RecurringProfile.id).where(RecurringProfile.id == profile_id).first() \
             if storable_id(profile_id) else None
         if row is None:
-            raise NotFound(f"Recurring profile {profile_id}")
+            raise NotFound(_("Recurring profile %(profile_id)s", profile_id=profile_id))
         done = await RecurringRun.count().where(RecurringRun.profile == profile_id)
         if done:
-            raise Conflict(f"This profile has done {done} period(s) and its invoices refer to it; set an end date "
-                           "or pause it instead.")
+            raise Conflict(_("This profile has done %(done)s period(s) and its invoices refer to it; set an end date or pause it instead.", done=done))
         await RecurringProfile.delete().where(RecurringProfile.id == profile_id)
 
 
@@ -340,9 +340,9 @@ async def pause_profile(profile_id: int, *, actor: int | None = None) -> Profile
         row = await RecurringProfile.select().where(RecurringProfile.id == profile_id).first() \
             if storable_id(profile_id) else None
         if row is None:
-            raise NotFound(f"Recurring profile {profile_id}")
+            raise NotFound(_("Recurring profile %(profile_id)s", profile_id=profile_id))
         if row["status"] == "paused":
-            raise Conflict("The profile is paused already.")
+            raise Conflict(_("The profile is paused already."))
         await RecurringProfile.update({RecurringProfile.status: "paused", RecurringProfile.paused_on: await today(),
                                        RecurringProfile.updated_at: _now()}).where(RecurringProfile.id == profile_id)
     return await get_profile(profile_id)
@@ -355,9 +355,9 @@ async def resume_profile(profile_id: int, *, catch_up: bool = False, actor: int 
         row = await RecurringProfile.select().where(RecurringProfile.id == profile_id).first() \
             if storable_id(profile_id) else None
         if row is None:
-            raise NotFound(f"Recurring profile {profile_id}")
+            raise NotFound(_("Recurring profile %(profile_id)s", profile_id=profile_id))
         if row["status"] != "paused":
-            raise Conflict("The profile is not paused.")
+            raise Conflict(_("The profile is not paused."))
         if not catch_up:
             last = _as_date((await _run_facts([profile_id])).get(profile_id, {}).get("last"))
             now = _now()
@@ -471,7 +471,7 @@ async def check_as_of(as_of: date | None) -> date:
     if as_of is None:
         return today_
     if as_of > today_ + timedelta(days=MAX_AHEAD_DAYS):
-        raise ValidationFailed([FieldError("as_of", f"as_of is more than a year after today ({today_.isoformat()})")])
+        raise ValidationFailed([FieldError("as_of", _("as_of is more than a year after today (%(isoformat)s)", isoformat=today_.isoformat()))])
     return as_of
 
 
@@ -489,7 +489,7 @@ async def run_due(as_of: date | None = None, *, actor: int | None = None, data_d
             due.append((period.start, profile["id"], period))
     due.sort(key=lambda entry: (entry[0], entry[1]))
     made_ids = []
-    for _, profile_id, period in due:
+    for _due, profile_id, period in due:
         document_id, problem = await _make_period(profile_id, period, actor)
         if document_id is not None:
             made_ids.append(document_id)

@@ -14,6 +14,7 @@ from datetime import date, timedelta
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
+from app.common.i18n import _
 from app.common.logic import FieldError, Form, ValidationFailed, line_problem
 from app.money import minor_digits, round_money
 
@@ -179,7 +180,7 @@ def _clean_texts(raw: Any, prefix: str, defaults: Mapping[str, Mapping[str, str]
     if raw in (None, ""):
         return out
     if not isinstance(raw, Mapping):
-        errors.append(FieldError(prefix, "Texts are an object of languages (en, fr, de), each with a subject and a body"))
+        errors.append(FieldError(prefix, _("Texts are an object of languages (en, fr, de), each with a subject and a body")))
         return out
     for lang, entry in raw.items():
         where = f"{prefix}.{lang}"
@@ -187,21 +188,21 @@ def _clean_texts(raw: Any, prefix: str, defaults: Mapping[str, Mapping[str, str]
             errors.append(FieldError(where, f"Unknown language {str(lang)[:10]!r}; use {', '.join(LANGUAGES)}"))
             continue
         if not isinstance(entry, Mapping) or set(entry) - {"subject", "body"}:
-            errors.append(FieldError(where, "Give a subject and a body"))
+            errors.append(FieldError(where, _("Give a subject and a body")))
             continue
         cleaned = {}
         for part in ("subject", "body"):
             text = str(entry.get(part) or "").replace("\r\n", "\n").strip()
             name = f"{where}.{part}"
             if not text:
-                errors.append(FieldError(name, f"The {part} is required"))
+                errors.append(FieldError(name, _("The %(part)s is required", part=part)))
                 continue
             problem = line_problem(text, "Subject") if part == "subject" else None
             if problem:
                 errors.append(FieldError(name, problem))
                 continue
             if len(text) > (300 if part == "subject" else 10_000):
-                errors.append(FieldError(name, f"The {part} is too long"))
+                errors.append(FieldError(name, _("The %(part)s is too long", part=part)))
                 continue
             unknown = [p for p in placeholders_in(text) if p not in PLACEHOLDERS]
             if unknown:
@@ -217,38 +218,36 @@ def _clean_texts(raw: Any, prefix: str, defaults: Mapping[str, Mapping[str, str]
 def _clean_level(raw: Any, index: int, previous: Level | None, errors: list[FieldError]) -> Level | None:
     prefix = f"levels.{index}"
     if not isinstance(raw, Mapping):
-        errors.append(FieldError(prefix, "A level is an object: level, days_after_due, title, fees, texts"))
+        errors.append(FieldError(prefix, _("A level is an object: level, days_after_due, title, fees, texts")))
         return None
     unknown = set(raw) - {"level", "days_after_due", "title", "fee_flat", "fee_percent", "interest_rate", "texts"}
     if unknown:
-        errors.append(FieldError(f"{prefix}.{sorted(unknown)[0]}", "Unknown field"))
+        errors.append(FieldError(f"{prefix}.{sorted(unknown)[0]}", _("Unknown field")))
         return None
     number = raw.get("level", index + 1)
     if number != index + 1 or isinstance(number, bool):
-        errors.append(FieldError(f"{prefix}.level", f"Levels are numbered 1 to {MAX_LEVELS} in order: this one is "
-                                                    f"level {index + 1}"))
+        errors.append(FieldError(f"{prefix}.level", _("Levels are numbered 1 to %(MAX_LEVELS)s in order: this one is level %(value)s", MAX_LEVELS=MAX_LEVELS, value=index + 1)))
         return None
     defaults = DEFAULT_LEVELS[index]
     form = Form({key: value for key, value in raw.items() if key != "texts"})
-    form.integer("days_after_due", minimum=0, maximum=3650, label="Days after the due date")
-    form.text("title", required=True, max_length=100, label="Title", one_line=True)
-    form.decimal("fee_flat", minimum=Decimal(0), max_places=4, label="Flat fee", default="0",
+    form.integer("days_after_due", minimum=0, maximum=3650, label=_("Days after the due date"))
+    form.text("title", required=True, max_length=100, label=_("Title"), one_line=True)
+    form.decimal("fee_flat", minimum=Decimal(0), max_places=4, label=_("Flat fee"), default="0",
                  max_integer_digits=MAX_FEE_DIGITS)
-    form.decimal("fee_percent", minimum=Decimal(0), max_places=4, label="Percentage fee", default="0",
+    form.decimal("fee_percent", minimum=Decimal(0), max_places=4, label=_("Percentage fee"), default="0",
                  max_integer_digits=3)
-    form.decimal("interest_rate", minimum=Decimal(0), max_places=4, label="Annual interest rate", default="0",
+    form.decimal("interest_rate", minimum=Decimal(0), max_places=4, label=_("Annual interest rate"), default="0",
                  max_integer_digits=3)
     values = form.values
     for error in form.errors:
         errors.append(FieldError(f"{prefix}.{error.field}", error.message))
     for name, label in (("fee_percent", "The percentage fee"), ("interest_rate", "The annual interest rate")):
         if name in values and values[name] > 100:
-            errors.append(FieldError(f"{prefix}.{name}", f"{label} is at most 100 (percent)"))
+            errors.append(FieldError(f"{prefix}.{name}", _("%(label)s is at most 100 (percent)", label=label)))
             values.pop(name)
     days = values.get("days_after_due")
     if days is not None and previous is not None and days <= previous.days_after_due:
-        errors.append(FieldError(f"{prefix}.days_after_due", f"Level {index + 1} must come later than level "
-                                                             f"{index} ({previous.days_after_due} days after the due date)"))
+        errors.append(FieldError(f"{prefix}.days_after_due", _("Level %(value)s must come later than level %(index)s (%(days_after_due)s days after the due date)", value=index + 1, index=index, days_after_due=previous.days_after_due)))
         return None
     texts = _clean_texts(raw.get("texts"), f"{prefix}.texts", defaults["texts"], errors)
     if form.errors or set(("days_after_due", "title", "fee_flat", "fee_percent", "interest_rate")) - set(values):
@@ -266,15 +265,15 @@ def clean_dunning(data: Mapping[str, Any]) -> Dunning:
                            "pay_within_days", "day_count"}
     if unknown:
         name = sorted(unknown)[0]
-        raise ValidationFailed([FieldError(name, "Unknown field")], detail=f"Unknown field {name!r} in the dunning settings")
+        raise ValidationFailed([FieldError(name, _("Unknown field"))], detail=f"Unknown field {name!r} in the dunning settings")
     raw_levels = data.get("levels")
     if raw_levels is None:
         raw_levels = [dict(level) for level in DEFAULT_LEVELS]
     levels: list[Level] = []
     if not isinstance(raw_levels, Sequence) or isinstance(raw_levels, str):
-        errors.append(FieldError("levels", "Levels are a list"))
+        errors.append(FieldError("levels", _("Levels are a list")))
     elif len(raw_levels) > MAX_LEVELS:
-        errors.append(FieldError("levels", f"At most {MAX_LEVELS} levels"))
+        errors.append(FieldError("levels", _("At most %(MAX_LEVELS)s levels", MAX_LEVELS=MAX_LEVELS)))
     else:
         previous: Level | None = None
         for index, raw in enumerate(raw_levels):
@@ -286,10 +285,10 @@ def clean_dunning(data: Mapping[str, Any]) -> Dunning:
                                                 "notice_days_before_due")})
     form.boolean("auto_send")
     form.boolean("notice_on_due_date")
-    form.integer("pay_within_days", minimum=1, maximum=365, label="Days to pay a reminder", default=10)
-    form.choice("day_count", DAY_COUNTS, default="actual/365", label="Day count")
+    form.integer("pay_within_days", minimum=1, maximum=365, label=_("Days to pay a reminder"), default=10)
+    form.choice("day_count", DAY_COUNTS, default="actual/365", label=_("Day count"))
     if data.get("notice_days_before_due") not in (None, ""):
-        form.integer("notice_days_before_due", minimum=1, maximum=60, label="Days before the due date")
+        form.integer("notice_days_before_due", minimum=1, maximum=60, label=_("Days before the due date"))
     errors.extend(form.errors)
     notice_texts = _clean_texts(data.get("notice_texts"), "notice_texts", NOTICE_TEXTS, errors)
     if errors:
@@ -484,15 +483,15 @@ def check_charge_payment(amount_minor: int, unpaid_minor: int, status: str, avai
     """A payment towards a reminder's charges: above zero, at most what is unpaid of them, of a live reminder;
     from credit, at most the client's credit."""
     if status == "cancelled":
-        raise ValidationFailed([FieldError("reminder", "This reminder is cancelled: it charges nothing")])
+        raise ValidationFailed([FieldError("reminder", _("This reminder is cancelled: it charges nothing"))])
     if unpaid_minor <= 0:
-        raise ValidationFailed([FieldError("amount", "Nothing is owed on this reminder's fee and interest")])
+        raise ValidationFailed([FieldError("amount", _("Nothing is owed on this reminder's fee and interest"))])
     if amount_minor <= 0:
-        raise ValidationFailed([FieldError("amount", "The amount must be above zero")])
+        raise ValidationFailed([FieldError("amount", _("The amount must be above zero"))])
     if amount_minor > unpaid_minor:
-        raise ValidationFailed([FieldError("amount", "The amount is more than what is owed on the fee and interest")])
+        raise ValidationFailed([FieldError("amount", _("The amount is more than what is owed on the fee and interest"))])
     if available_credit_minor is not None and amount_minor > available_credit_minor:
-        raise ValidationFailed([FieldError("amount", "The client has less credit than this")])
+        raise ValidationFailed([FieldError("amount", _("The client has less credit than this"))])
 
 
 def unique_pairs_problems(pairs: Iterable[tuple[int, int, str]]) -> list[tuple[str, str]]:
@@ -501,8 +500,7 @@ def unique_pairs_problems(pairs: Iterable[tuple[int, int, str]]) -> list[tuple[s
     problems = []
     for invoice_id, level, number in pairs:
         if (invoice_id, level) in seen:
-            problems.append((number, f"{level_name(level).lower()} applied twice to invoice {invoice_id} "
-                                     f"(also {seen[(invoice_id, level)]})"))
+            problems.append((number, _("%(lower)s applied twice to invoice %(invoice_id)s (also %(seen)s)", lower=level_name(level).lower(), invoice_id=invoice_id, seen=seen[invoice_id, level])))
         else:
             seen[(invoice_id, level)] = number
     return problems

@@ -26,6 +26,7 @@ from piccolo.columns.combination import WhereRaw
 from app.audit import service as audit_service
 from app.background import Periodic
 from app.clients.tables import Client
+from app.common.i18n import _
 from app.common.logic import Conflict, FieldError, Form, NotFound, Page, PageOf, ValidationFailed, storable_id
 from app.config import Config
 from app.db.engine import write_transaction
@@ -131,7 +132,7 @@ async def set_no_reminders(client_id: int, no_reminders: Any) -> bool:
     flag = form.raise_if_invalid()["no_reminders"]
     async with write_transaction():
         if not await Client.exists().where(Client.id == client_id):
-            raise NotFound(f"Client {client_id}")
+            raise NotFound(_("Client %(client_id)s", client_id=client_id))
         if await ClientDunning.exists().where(ClientDunning.client == client_id):
             await ClientDunning.update({ClientDunning.no_reminders: flag, ClientDunning.updated_at: _now()}).where(
                 ClientDunning.client == client_id)
@@ -336,14 +337,14 @@ async def _views(rows: Sequence[Mapping[str, Any]]) -> list[ReminderView]:
 async def get_reminder(reminder_id: int) -> ReminderView:
     row = await _reminder_query().where(Reminder.id == reminder_id).first() if storable_id(reminder_id) else None
     if row is None:
-        raise NotFound(f"Reminder {reminder_id}")
+        raise NotFound(_("Reminder %(reminder_id)s", reminder_id=reminder_id))
     return (await _views([row]))[0]
 
 
 async def list_reminders(*, client_id: int | None = None, status: str = "", invoice_id: int | None = None,
                          page: Page = Page()) -> PageOf[ReminderView]:
     if status and status not in logic.STATUSES:
-        raise ValidationFailed([FieldError("status", f"status must be one of: {', '.join(logic.STATUSES)}")])
+        raise ValidationFailed([FieldError("status", _("status must be one of: %(join)s", join=', '.join(logic.STATUSES)))])
     query, count = _reminder_query(), Reminder.count()
     conditions = []
     if client_id is not None:
@@ -384,16 +385,16 @@ def _clean_request(data: Mapping[str, Any]) -> tuple[list[int] | None, bool]:
     """(invoice ids or None for all due, send by email)."""
     unknown = set(data) - {"invoice_ids", "all_due", "send"}
     if unknown:
-        raise ValidationFailed([FieldError(sorted(unknown)[0], "Unknown field")])
+        raise ValidationFailed([FieldError(sorted(unknown)[0], _("Unknown field"))])
     all_due = data.get("all_due") in (True, "true", "on", "1", 1)
     raw = data.get("invoice_ids")
     send = data.get("send", True) not in (False, "false", "off", "0", 0)
     if all_due:
         if raw:
-            raise ValidationFailed([FieldError("invoice_ids", "Give invoice_ids or all_due, not both")])
+            raise ValidationFailed([FieldError("invoice_ids", _("Give invoice_ids or all_due, not both"))])
         return None, send
     if not isinstance(raw, list | tuple) or not raw:
-        raise ValidationFailed([FieldError("invoice_ids", "Choose at least one invoice (or all_due: true)")])
+        raise ValidationFailed([FieldError("invoice_ids", _("Choose at least one invoice (or all_due: true)"))])
     ids = []
     for value in raw:
         if isinstance(value, bool) or not isinstance(value, int | str) or not str(value).strip().isdigit() \
@@ -401,7 +402,7 @@ def _clean_request(data: Mapping[str, Any]) -> tuple[list[int] | None, bool]:
             raise ValidationFailed([FieldError("invoice_ids", f"{str(value)[:20]!r} is not an invoice id")])
         ids.append(int(value))
     if len(ids) > 1000:
-        raise ValidationFailed([FieldError("invoice_ids", "At most 1000 invoices at once")])
+        raise ValidationFailed([FieldError("invoice_ids", _("At most 1000 invoices at once"))])
     return sorted(set(ids)), send
 
 
@@ -463,7 +464,7 @@ async def _make_one(client_id: int, currency: str, level_number: int, invoices: 
                     dunning: Dunning, today: date, actor: int | None, settings: Mapping[str, Any]) -> int:
     client = await Client.select().where(Client.id == client_id).first()
     if client is None:  # the foreign key keeps it
-        raise NotFound(f"Client {client_id}")
+        raise NotFound(_("Client %(client_id)s", client_id=client_id))
     rows = {row["id"]: row for row in await _owed_rows([i.id for i in invoices])}
     applied = await _applied(list(rows))
     level = dunning.level(level_number)
@@ -622,16 +623,16 @@ async def send_reminder(reminder_id: int, data: Mapping[str, Any], *, data_dir: 
     """Queue the reminder with its PDF for the client (`to` overrides the client's address)."""
     view = await get_reminder(reminder_id)
     if view.status == "cancelled":
-        raise Conflict(f"{view.number} is cancelled; it is not sent.")
+        raise Conflict(_("%(number)s is cancelled; it is not sent.", number=view.number))
     client = await Client.select(Client.email).where(Client.id == view.client_id).first()
     to_raw = data.get("to") or (client or {}).get("email") or ""
     if not to_raw:
-        raise ValidationFailed([FieldError("to", "The client has no email address; enter one")])
-    to = mail_logic.parse_addresses(to_raw, "to", required=True, label="To")
+        raise ValidationFailed([FieldError("to", _("The client has no email address; enter one"))])
+    to = mail_logic.parse_addresses(to_raw, "to", required=True, label=_("To"))
     try:
         rendered = await reminder_pdf(reminder_id, data_dir=data_dir)
     except render_service.RenderError as error:
-        raise Conflict(f"The PDF could not be made, so nothing was queued: {error}") from None
+        raise Conflict(_("The PDF could not be made, so nothing was queued: %(error)s", error=error)) from None
     with audit_service.labelled("reminder"):
         async with write_transaction():
             message = await mail_service.queue_message(
@@ -650,15 +651,14 @@ async def cancel_reminder(reminder_id: int, reason: str = "", *, actor: int | No
     One whose charges were paid in part is not cancelled (the money would have nothing to settle)."""
     reason = (reason or "").strip()
     if len(reason) > 500:
-        raise ValidationFailed([FieldError("reason", "The reason is too long (at most 500 characters)")])
+        raise ValidationFailed([FieldError("reason", _("The reason is too long (at most 500 characters)"))])
     with audit_service.labelled("reminder"):
         async with write_transaction():
             view = await get_reminder(reminder_id)
             if view.status == "cancelled":
-                raise Conflict(f"{view.number} is already cancelled.")
+                raise Conflict(_("%(number)s is already cancelled.", number=view.number))
             if view.charges_paid:
-                raise Conflict(f"{view.charges_paid} {view.currency} of {view.number}'s fee and interest was paid; "
-                               "it cannot be cancelled.")
+                raise Conflict(_("%(charges_paid)s %(currency)s of %(number)s's fee and interest was paid; it cannot be cancelled.", charges_paid=view.charges_paid, currency=view.currency, number=view.number))
             await Reminder.update({Reminder.status: "cancelled", Reminder.cancel_reason: reason,
                                    Reminder.cancelled_at: _now()}).where(Reminder.id == reminder_id)
             await ReminderItem.update({ReminderItem.cancelled: True}).where(ReminderItem.reminder == reminder_id)
@@ -680,12 +680,12 @@ async def pay_charges(reminder_id: int, data: Mapping[str, Any], *, actor: int |
     The amount defaults to what is unpaid of them (or the credit there is)."""
     unknown = set(data) - {"amount", "date", "method", "reference", "from_credit"}
     if unknown:
-        raise ValidationFailed([FieldError(sorted(unknown)[0], "Unknown field")])
+        raise ValidationFailed([FieldError(sorted(unknown)[0], _("Unknown field"))])
     form = Form(data)
     form.boolean("from_credit")
-    form.date("date", label="Date")
-    form.choice("method", payments_logic.METHODS, default="bank_transfer", label="Method")
-    form.text("reference", max_length=200, one_line=True, label="Reference")
+    form.date("date", label=_("Date"))
+    form.choice("method", payments_logic.METHODS, default="bank_transfer", label=_("Method"))
+    form.text("reference", max_length=200, one_line=True, label=_("Reference"))
     values = form.raise_if_invalid()
     today = await settings_service.today()
     with audit_service.labelled("reminder"):
@@ -700,13 +700,13 @@ async def pay_charges(reminder_id: int, data: Mapping[str, Any], *, actor: int |
                 amount_minor = min(unpaid, credit) if credit is not None else unpaid
             else:
                 amount_form = Form({"amount": raw_amount})
-                amount_form.decimal("amount", minimum=Decimal(0), max_places=minor_digits(cur), label="Amount",
+                amount_form.decimal("amount", minimum=Decimal(0), max_places=minor_digits(cur), label=_("Amount"),
                                     max_integer_digits=payments_logic.MAX_AMOUNT_DIGITS)
                 amount_minor = to_minor(amount_form.raise_if_invalid()["amount"], cur)
             logic.check_charge_payment(amount_minor, unpaid, view.status, credit)
             when = values.get("date") or today
             if when < view.issue_date:
-                raise ValidationFailed([FieldError("date", "A payment cannot be dated before the reminder")])
+                raise ValidationFailed([FieldError("date", _("A payment cannot be dated before the reminder"))])
             source = "credit" if values["from_credit"] else "money"
             await ReminderPayment.insert(ReminderPayment(
                 reminder=reminder_id, client=view.client_id, currency=cur, amount_minor=amount_minor,

@@ -23,6 +23,7 @@ from babel.dates import format_date
 from babel.numbers import format_currency, format_decimal, format_percent
 
 from app.clients.logic import is_leitweg_id
+from app.common.i18n import _
 from app.common.logic import FieldError, ValidationFailed, filename_part
 from app.documents import logic as documents_logic
 from app.documents.logic import TaxAmount
@@ -759,22 +760,19 @@ def einvoice_content_problem(document: DocumentView) -> str | None:
     page says it before issuing."""
     digits = minor_digits(document.currency)
     if digits > EN16931_MAX_DECIMALS:
-        return (f"{document.currency} amounts have {digits} decimals and EN 16931 allows {EN16931_MAX_DECIMALS} "
-                f"at most (rules BR-DEC)")
+        return (_("%(currency)s amounts have %(digits)s decimals and EN 16931 allows %(EN16931_MAX_DECIMALS)s at most (rules BR-DEC)", currency=document.currency, digits=digits, EN16931_MAX_DECIMALS=EN16931_MAX_DECIMALS))
     for tax in document.taxes:
         if tax.compound:
-            return f"tax {tax.code} is compounded, which EN 16931 cannot express"
+            return _("tax %(code)s is compounded, which EN 16931 cannot express", code=tax.code)
         if (tax.category or "S") not in VAT_CATEGORIES:
-            return f"tax {tax.code} has no VAT category"
+            return _("tax %(code)s has no VAT category", code=tax.code)
     for line in document.lines:
         if len(line.taxes) > 1:
-            return f"line {line.position} carries {len(line.taxes)} taxes; EN 16931 allows one VAT rate per line"
+            return _("line %(position)s carries %(count)s taxes; EN 16931 allows one VAT rate per line", position=line.position, count=len(line.taxes))
     taxes = {t.code: t for t in document.taxes}
     untaxed = [line.position for line in document.lines if _line_category(line, taxes) == "O"]
     if untaxed and len(untaxed) < len(document.lines):
-        return (f"line {untaxed[0]} has no tax (not subject to VAT, category O) while other lines are taxed; "
-                f"EN 16931 allows no other VAT category beside O (rule BR-O-11): give that line a tax, "
-                f"e.g. an exempt one with its legal note, or invoice it on its own")
+        return (_("line %(untaxed)s has no tax (not subject to VAT, category O) while other lines are taxed; EN 16931 allows no other VAT category beside O (rule BR-O-11): give that line a tax, e.g. an exempt one with its legal note, or invoice it on its own", untaxed=untaxed[0]))
     return None
 
 
@@ -1097,9 +1095,7 @@ def xrechnung_problems(invoice: EInvoice, *, issued: bool = True) -> list[FieldE
     again = ("; an issued invoice keeps the client as it was when issued, so cancel this one and issue a new "
              "invoice to carry it") if issued else ""
     if not invoice.buyer_reference:
-        problems.append(FieldError("buyer_reference", "The client has no buyer reference (Leitweg-ID), rule "
-                                   "BR-DE-15. Set it on the client (Clients, Edit, “Buyer reference (e.g. "
-                                   f"Leitweg-ID)”){again}."))
+        problems.append(FieldError("buyer_reference", _("The client has no buyer reference (Leitweg-ID), rule BR-DE-15. Set it on the client (Clients, Edit, “Buyer reference (e.g. Leitweg-ID)”)%(again)s.", again=again)))
     seller = invoice.seller
     for field, value, rule, what in (
             ("seller_contact_name", seller.contact_name, "BR-DE-5", "a contact person or department (BT-41)"),
@@ -1108,21 +1104,18 @@ def xrechnung_problems(invoice: EInvoice, *, issued: bool = True) -> list[FieldE
             ("city", seller.city, "BR-DE-3", "your city (BT-37)"),
             ("postal_code", seller.postal_code, "BR-DE-4", "your postal code (BT-38)")):
         if not value.strip():
-            problems.append(FieldError(f"settings.{field}", f"XRechnung needs {what}, rule {rule}: set it in "
-                                       f"{SETTINGS_PLACE if field.startswith('seller') else 'Settings'}."))
+            problems.append(FieldError(f"settings.{field}", _("XRechnung needs %(what)s, rule %(rule)s: set it in %(place)s.", what=what, rule=rule,
+                                         place=SETTINGS_PLACE if field.startswith('seller') else _('Settings'))))
     for field, value, rule, what in (("city", invoice.buyer.city, "BR-DE-8", "the client's city (BT-52)"),
                                      ("postal_code", invoice.buyer.postal_code, "BR-DE-9",
                                       "the client's postal code (BT-53)")):
         if not value.strip():
-            problems.append(FieldError(f"client.{field}", f"XRechnung needs {what}, rule {rule}: set it on the "
-                                       f"client{again}."))
+            problems.append(FieldError(f"client.{field}", _("XRechnung needs %(what)s, rule %(rule)s: set it on the client%(again)s.", what=what, rule=rule, again=again)))
     payment = invoice.payment
     if payment is None:
-        problems.append(FieldError("settings.payment_means_code", "XRechnung needs payment instructions (BG-16, rule "
-                                   f"BR-DE-1): set an IBAN, or choose the payment means in {SETTINGS_PLACE}."))
+        problems.append(FieldError("settings.payment_means_code", _("XRechnung needs payment instructions (BG-16, rule BR-DE-1): set an IBAN, or choose the payment means in %(SETTINGS_PLACE)s.", SETTINGS_PLACE=SETTINGS_PLACE)))
     elif payment.means_code in ("30", "58") and not (payment.iban or payment.account_id):
-        problems.append(FieldError("settings.payment_account_id", "A credit transfer needs the account it goes to "
-                                   f"(BT-84, rule BR-DE-23-a): set the IBAN or the account in {SETTINGS_PLACE}."))
+        problems.append(FieldError("settings.payment_account_id", _("A credit transfer needs the account it goes to (BT-84, rule BR-DE-23-a): set the IBAN or the account in %(SETTINGS_PLACE)s.", SETTINGS_PLACE=SETTINGS_PLACE)))
     skonto = [line.strip() for line in invoice.terms.splitlines() if line.strip().startswith("#")]
     if any(not SKONTO_LINE.fullmatch(line) for line in skonto):
         problems.append(FieldError("terms", "A line of the terms starting with # must be a discount for early "
@@ -1130,8 +1123,8 @@ def xrechnung_problems(invoice: EInvoice, *, issued: bool = True) -> list[FieldE
                                    f"BR-DE-18){again.replace('the client', 'the terms')}."))
     taxed = any(v.category in ("S", "Z", "E", "AE", "K", "G", "L", "M") for v in invoice.vat)
     if taxed and not (seller.vat_id or seller.tax_registration):
-        problems.append(FieldError("settings.tax_number", "A taxed invoice names the seller's VAT or tax number "
-                                   "(BT-31 or BT-32, rule BR-DE-16): set the tax number in Settings."))
+        problems.append(FieldError("settings.tax_number", _("A taxed invoice names the seller's VAT or tax number "
+                                   "(BT-31 or BT-32, rule BR-DE-16): set the tax number in Settings.")))
     return problems
 
 
@@ -1336,7 +1329,7 @@ def facturx_totals(xml: bytes) -> dict[str, Decimal]:
         if node is None:
             out[name] = Decimal(0)
         elif node.text is None:
-            raise ValueError(f"the CII element {name} is empty")
+            raise ValueError(_("the CII element %(name)s is empty", name=name))
         else:
             out[name] = Decimal(node.text)
     return out
@@ -1385,7 +1378,7 @@ def xmp_with_facturx(xmp: bytes) -> bytes:
     if FX_NS in text:
         return xmp
     if "</rdf:RDF>" not in text:
-        raise ValueError("the XMP packet has no rdf:RDF element")
+        raise ValueError(_("the XMP packet has no rdf:RDF element"))
     bag = _SCHEMAS_BAG.search(text)
     if bag:
         text = text[:bag.end()] + FX_SCHEMA + text[bag.end():]
@@ -1419,7 +1412,7 @@ def _catalog_metadata(pdf: bytes, root_ref: tuple[int, int]) -> tuple[int, int, 
     end = pdf.find(b"endobj", start)
     ref = _METADATA_REF.search(pdf, start, end)
     if ref is None:
-        raise ValueError("the catalog has no /Metadata")
+        raise ValueError(_("the catalog has no /Metadata"))
     number, generation = int(ref.group(1)), int(ref.group(2))
     start = _object_at(pdf, number, generation)
     stream = re.compile(rb"\s*<<(.*?)>>\s*stream\r?\n", re.S).match(pdf, start)

@@ -46,6 +46,7 @@ import segno
 import typst
 
 from app.clients import service as clients_service
+from app.common.i18n import _
 from app.common.logic import Conflict, FieldError, Page, ValidationFailed, filename_part
 from app.db import datafolder
 from app.documents import service as documents_service
@@ -191,9 +192,7 @@ def _regular_files(folder: Path, *, skip: tuple[str, ...] = ()) -> list[Path]:
         for name in sorted(files) + [d for d in dirs if (here / d).is_symlink()]:
             path = here / name
             if path.is_symlink():
-                raise RenderError(f"The templates folder {folder} holds a link ({path.relative_to(folder)}); a "
-                                  f"template may read only the plain files of its folder. Replace the link with "
-                                  f"the file itself. {SWITCH_BACK}", template=str(path), custom=True)
+                raise RenderError(_("The templates folder %(folder)s holds a link (%(relative_to)s); a template may read only the plain files of its folder. Replace the link with the file itself. %(SWITCH_BACK)s", folder=folder, relative_to=path.relative_to(folder), SWITCH_BACK=SWITCH_BACK), template=str(path), custom=True)
             if path.is_file() and not name.endswith(".part"):
                 found.append(path.relative_to(folder))
     return found
@@ -599,10 +598,8 @@ def refusal_of(error: RenderError, data: Mapping[str, Any], document: DocumentVi
     diagnostic = error.diagnostic or str(error)
     if data.get("business", {}).get("logo") and (f"/{ASSETS_FOLDER}/" in diagnostic
                                                  or any(marker in diagnostic for marker in _IMAGE_REFUSED)):
-        return ValidationFailed([FieldError("logo", "The logo cannot be printed: Typst refuses the image "
-                                                    f"({diagnostic.splitlines()[0]}). Upload it again in Settings; "
-                                                    "nothing was issued.")])
-    return ValidationFailed([FieldError("template", f"The document cannot be printed, so it is not issued. {error}")])
+        return ValidationFailed([FieldError("logo", _("The logo cannot be printed: Typst refuses the image (%(splitlines)s). Upload it again in Settings; nothing was issued.", splitlines=diagnostic.splitlines()[0]))])
+    return ValidationFailed([FieldError("template", _("The document cannot be printed, so it is not issued. %(error)s", error=error))])
 
 
 async def _make_record_at_issue(document_id: int) -> None:
@@ -949,5 +946,5 @@ async def document_ubl(document_id: int, *, doc_type: str | None = None) -> tupl
     try:
         xml = ubl.ubl_xml(document, settings=settings, client=client)
     except ubl.UblUnavailable as unavailable:
-        raise Conflict(f"This document has no e-invoice form: {unavailable}.") from None
+        raise Conflict(_("This document has no e-invoice form: %(unavailable)s.", unavailable=unavailable)) from None
     return xml, f"{filename_part(document.number or str(document_id))}-peppol-ubl.xml"

@@ -17,6 +17,8 @@ from datetime import date, timedelta
 from decimal import Decimal
 from html import escape
 
+from app.common.i18n import _
+
 PERIODS = ("month", "quarter", "year")
 MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
 ZERO = Decimal(0)
@@ -172,7 +174,7 @@ def revenue(docs: Iterable[DocFact], payments: Iterable[PaymentFact], date_from:
         rows[(bucket_key(payment.day, period), payment.currency)].collected += payment.amount
     totals = []
     for currency in currencies:
-        total = Row(key="total", label="Total", start=date_from, end=date_to, currency=currency)
+        total = Row(key="total", label=_("Total"), start=date_from, end=date_to, currency=currency)
         for row in rows.values():
             if row.currency != currency:
                 continue

@@ -8,6 +8,7 @@ from datetime import date
 from decimal import Decimal
 from typing import Any
 
+from app.common.i18n import _
 from app.common.logic import FieldError, ValidationFailed, optional_day, period_problems
 from app.common.logic import csv_bytes as common_csv_bytes
 from app.documents.tables import Document
@@ -36,14 +37,14 @@ async def period_of(period: str, date_from: date | None, date_to: date | None) -
         raise ValidationFailed(errors)
     period = period or "month"
     if period not in logic.PERIODS:
-        errors.append(FieldError("period", f"period must be one of: {', '.join(logic.PERIODS)}"))
+        errors.append(FieldError("period", _("period must be one of: %(join)s", join=', '.join(logic.PERIODS))))
     today = await settings_service.today()
     date_to = date_to or (today if not date_from else max(today, date_from))
     date_from = date_from or date(date_to.year, 1, 1)
     if date_to < date_from:
-        errors.append(FieldError("to", "The end of the period is before its start"))
+        errors.append(FieldError("to", _("The end of the period is before its start")))
     elif period in logic.PERIODS and len(logic.bucket_starts(date_from, date_to, period)) > MAX_BUCKETS:
-        errors.append(FieldError("period", f"Too many {period}s in that range; choose a longer period"))
+        errors.append(FieldError("period", _("Too many %(period)ss in that range; choose a longer period", period=period)))
     if errors:
         raise ValidationFailed(errors)
     return period, date_from, date_to

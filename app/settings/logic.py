@@ -13,6 +13,7 @@ from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
 
 from app.common.addressing.logic import clean_electronic_address
+from app.common.i18n import _
 from app.common.logic import FieldError, Form
 
 LOCALES = {"en": "English", "en_CA": "English (Canada)", "en_GB": "English (UK)", "en_US": "English (US)",
@@ -72,16 +73,16 @@ def compact(text: str) -> str:
 
 def clean_settings(data: Mapping[str, Any], *, partial: bool = True) -> dict[str, Any]:
     form = Form(data, partial=partial)
-    form.text("name", required=True, max_length=200, label="Business name", one_line=True)
+    form.text("name", required=True, max_length=200, label=_("Business name"), one_line=True)
     form.text("tagline", max_length=200)
     form.postal_address()
     form.email("email")
     form.text("phone", max_length=60)
     form.text("website", max_length=200)
-    form.text("registration_number", max_length=80, label="Registration number")
-    form.text("tax_number", max_length=80, label="Tax number")
-    form.text("bank_account_holder", max_length=200, label="Account holder")
-    form.text("bank_name", max_length=200, label="Bank")
+    form.text("registration_number", max_length=80, label=_("Registration number"))
+    form.text("tax_number", max_length=80, label=_("Tax number"))
+    form.text("bank_account_holder", max_length=200, label=_("Account holder"))
+    form.text("bank_name", max_length=200, label=_("Bank"))
     if not (partial and not form.present("bank_iban")):
         iban = compact(form.raw("bank_iban") or "")
         if iban and not iban_is_valid(iban):
@@ -94,12 +95,12 @@ def clean_settings(data: Mapping[str, Any], *, partial: bool = True) -> dict[str
             form.error("bank_bic", f"BIC {bic} is not valid (8 or 11 letters and digits)")
         else:
             form.values["bank_bic"] = bic
-    form.text("seller_contact_name", max_length=200, label="Contact (person or department)", one_line=True)
-    form.text("seller_contact_phone", max_length=60, label="Contact phone", one_line=True)
+    form.text("seller_contact_name", max_length=200, label=_("Contact (person or department)"), one_line=True)
+    form.text("seller_contact_phone", max_length=60, label=_("Contact phone"), one_line=True)
     phone = form.values.get("seller_contact_phone")
     if phone and not PHONE_DIGITS_RE.match(phone):
         form.error("seller_contact_phone", "The contact phone needs at least three digits (e.g. +49 30 1234567)")
-    form.email("seller_contact_email", label="Contact email")
+    form.email("seller_contact_email", label=_("Contact email"))
     if not (partial and not form.present("payment_means_code")):
         code = str(form.raw("payment_means_code") or "").strip().upper()
         if code in PAYMENT_MEANS:
@@ -107,20 +108,20 @@ def clean_settings(data: Mapping[str, Any], *, partial: bool = True) -> dict[str
         else:
             form.error("payment_means_code", f"Unknown payment means {code!r}: use one of "
                        f"{', '.join(c for c in PAYMENT_MEANS if c)}, or leave it empty")
-    form.text("payment_account_id", max_length=200, label="Account (without an IBAN)", one_line=True)
-    form.text("payment_means_text", max_length=500, label="Payment text", one_line=True)
+    form.text("payment_account_id", max_length=200, label=_("Account (without an IBAN)"), one_line=True)
+    form.text("payment_means_text", max_length=500, label=_("Payment text"), one_line=True)
     form.currency("default_currency", required=not partial)
-    form.choice("default_locale", LOCALES, default="en", label="Locale")
+    form.choice("default_locale", LOCALES, default="en", label=_("Locale"))
     if not (partial and not form.present("time_zone")):
         zone = (form.raw("time_zone") or "UTC").strip()
         if zone not in available_timezones() and zone != "UTC":
             form.error("time_zone", f"Unknown time zone {zone!r} (e.g. Europe/Berlin, America/Toronto)")
         else:
             form.values["time_zone"] = zone
-    form.integer("payment_terms_days", minimum=0, maximum=365, label="Payment terms", default=30)
-    form.text("invoice_footer", max_length=2000, label="Invoice footer")
-    form.text("default_terms", max_length=2000, label="Default terms")
-    form.integer("quote_validity_days", minimum=1, maximum=365, label="Quote validity", default=30)
+    form.integer("payment_terms_days", minimum=0, maximum=365, label=_("Payment terms"), default=30)
+    form.text("invoice_footer", max_length=2000, label=_("Invoice footer"))
+    form.text("default_terms", max_length=2000, label=_("Default terms"))
+    form.integer("quote_validity_days", minimum=1, maximum=365, label=_("Quote validity"), default=30)
     form.boolean("facturx_enabled", default=True)
     form.boolean("use_custom_templates", default=False)
     address, problems = clean_electronic_address(data, partial=partial)
@@ -135,10 +136,10 @@ def payment_means_problems(settings: Mapping[str, Any]) -> list[FieldError]:
     code = settings.get("payment_means_code") or ""
     problems = []
     if code in ("30", "42") and not (settings.get("bank_iban") or settings.get("payment_account_id")):
-        problems.append(FieldError("payment_account_id", "A transfer needs the account it goes to: give the IBAN, "
-                                   "or the account (e.g. transit, institution and account number) here"))
+        problems.append(FieldError("payment_account_id", _("A transfer needs the account it goes to: give the IBAN, "
+                                   "or the account (e.g. transit, institution and account number) here")))
     if code == "ZZZ" and not (settings.get("payment_means_text") or "").strip():
-        problems.append(FieldError("payment_means_text", "Say how the buyer pays: “Other” needs a payment text"))
+        problems.append(FieldError("payment_means_text", _("Say how the buyer pays: “Other” needs a payment text")))
     return problems
 
 
@@ -160,12 +161,12 @@ def looks_like_svg(content: bytes) -> bool:
 def logo_problem(content: bytes) -> str | None:
     """Why an upload cannot be the logo, or None."""
     if not content:
-        return "Choose an image file to upload"
+        return _("Choose an image file to upload")
     if len(content) > LOGO_MAX_BYTES:
-        return "The logo is larger than 2 MB; use a smaller image"
+        return _("The logo is larger than 2 MB; use a smaller image")
     if logo_kind(content):
         return None
     if looks_like_svg(content):
-        return ("SVG logos are not accepted: an SVG can load other files and run scripts. Export the logo as "
-                "PNG (or JPEG) and upload that.")
-    return "The logo must be a PNG or JPEG image (its content is checked, not its name)"
+        return (_("SVG logos are not accepted: an SVG can load other files and run scripts. Export the logo as "
+                "PNG (or JPEG) and upload that."))
+    return _("The logo must be a PNG or JPEG image (its content is checked, not its name)")

@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
+from app.common.i18n import _
 from app.common.logic import Form
 
 CODE_RE = re.compile(r"^[A-Z0-9][A-Z0-9_.-]{0,19}$")
@@ -66,7 +67,7 @@ def clean_tax(data: Mapping[str, Any], *, partial: bool = False) -> dict[str, An
             else:
                 form.values["code"] = code
     form.text("name", required=True, max_length=100)
-    form.decimal("rate", minimum=Decimal(0), max_places=4, label="Rate")
+    form.decimal("rate", minimum=Decimal(0), max_places=4, label=_("Rate"))
     if "rate" in form.values:
         if form.values["rate"] > 100:
             form.values.pop("rate")
@@ -77,7 +78,7 @@ def clean_tax(data: Mapping[str, Any], *, partial: bool = False) -> dict[str, An
                 form.values["rate"] = format(Decimal(form.values["rate"]), "f")
     form.boolean("compound", default=False)
     form.text("note", max_length=500)
-    form.choice("category", CATEGORIES, default="S", label="VAT category")
+    form.choice("category", CATEGORIES, default="S", label=_("VAT category"))
     form.boolean("active", default=True)
     return form.raise_if_invalid()
 

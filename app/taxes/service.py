@@ -6,6 +6,7 @@ from collections.abc import Mapping
 from datetime import UTC, datetime
 from typing import Any
 
+from app.common.i18n import _
 from app.common.logic import FieldError, NotFound, ValidationFailed
 from app.db.columns import column_values
 from app.db.engine import write_transaction
@@ -28,7 +29,7 @@ async def list_taxes(*, active_only: bool = False) -> list[dict[str, Any]]:
 async def get_tax(code: str) -> dict[str, Any]:
     row = await Tax.select().where(Tax.code == (code or "").upper()).first()
     if row is None:
-        raise NotFound(f"Tax {code}")
+        raise NotFound(_("Tax %(code)s", code=code))
     return row
 
 
@@ -47,7 +48,7 @@ async def create_tax(data: Mapping[str, Any]) -> dict[str, Any]:
     values = logic.clean_tax(data)
     async with write_transaction():
         if await Tax.exists().where(Tax.code == values["code"]):
-            raise ValidationFailed([FieldError("code", f"Tax code {values['code']} already exists")])
+            raise ValidationFailed([FieldError("code", _("Tax code %(code)s already exists", code=values['code']))])
         now = _now()
         await Tax.insert(Tax(**values, created_at=now, updated_at=now))
     return await get_tax(values["code"])

@@ -12,6 +12,7 @@ import re
 from collections.abc import Mapping
 from typing import Any
 
+from app.common.i18n import _
 from app.common.logic import FieldError
 
 # The schemes users pick from, with what the identifier is (country first): the labels the forms show.
@@ -80,33 +81,32 @@ def scheme_problem(scheme: str, address: str) -> str | None:
     """Why `address` is not a well-formed identifier of `scheme` (the check digits Peppol verifies), or None."""
     if scheme == "0208":
         if not re.fullmatch(r"\d{10}", address) or 97 - int(address[:8]) % 97 != int(address[8:]):
-            return (f"{address} is not a Belgian enterprise number: ten digits whose last two are check digits "
-                    "(like 0123456749)")
+            return (_("%(address)s is not a Belgian enterprise number: ten digits whose last two are check digits (like 0123456749)", address=address))
     elif scheme == "0088":
         if not re.fullmatch(r"\d{8,14}", address) or not _digits_check_gln(address):
-            return f"{address} is not a GLN: 13 digits whose last digit is the GS1 check digit"
+            return _("%(address)s is not a GLN: 13 digits whose last digit is the GS1 check digit", address=address)
     elif scheme == "0192":
         if not re.fullmatch(r"\d{9}", address) or not _mod11_no(address):
-            return f"{address} is not a Norwegian organisation number (nine digits with a valid check digit)"
+            return _("%(address)s is not a Norwegian organisation number (nine digits with a valid check digit)", address=address)
     elif scheme == "0007":
         if not re.fullmatch(r"\d{10}", address) or not _luhn(address):
-            return f"{address} is not a Swedish organisation number (ten digits with a valid check digit)"
+            return _("%(address)s is not a Swedish organisation number (ten digits with a valid check digit)", address=address)
     elif scheme == "0184":
         if not re.fullmatch(r"(DK)?\d{8}", address):
-            return f"{address} is not a Danish CVR number (eight digits, optionally after DK)"
+            return _("%(address)s is not a Danish CVR number (eight digits, optionally after DK)", address=address)
     elif scheme == "0106":
         if not re.fullmatch(r"\d{8}", address):
-            return f"{address} is not a Dutch KvK number (eight digits)"
+            return _("%(address)s is not a Dutch KvK number (eight digits)", address=address)
     elif scheme == "0190":
         if not re.fullmatch(r"\d{20}", address):
-            return f"{address} is not a Dutch OIN (twenty digits)"
+            return _("%(address)s is not a Dutch OIN (twenty digits)", address=address)
     elif scheme == "0204":
         if not _leitweg(address):
-            return f"{address} is not a Leitweg-ID (like 04011000-1234512345-06, with matching check digits)"
+            return _("%(address)s is not a Leitweg-ID (like 04011000-1234512345-06, with matching check digits)", address=address)
     elif scheme in VAT_PREFIXES:
         prefix = VAT_PREFIXES[scheme]
         if not re.fullmatch(rf"{prefix}[0-9A-Z]{{2,13}}", address):
-            return f"{address} is not a VAT number of this scheme: it starts with {prefix}, like {prefix}0123456749"
+            return _("%(address)s is not a VAT number of this scheme: it starts with %(prefix)s, like %(prefix2)s0123456749", address=address, prefix=prefix, prefix2=prefix)
     elif scheme == "EM" and not re.fullmatch(r"[^@\s]+@[^@\s]+\.[^@\s]+", address):
         return f"{address} is not an email address"
     return None
@@ -123,25 +123,24 @@ def clean_electronic_address(data: Mapping[str, Any], *, partial: bool) -> tuple
     raw_scheme, raw_address = data.get(SCHEME_FIELD), data.get(ADDRESS_FIELD)
     if partial and (ADDRESS_FIELD not in data or SCHEME_FIELD not in data):
         missing = SCHEME_FIELD if SCHEME_FIELD not in data else ADDRESS_FIELD
-        errors.append(FieldError(missing, "Give the electronic address and its scheme together"))
+        errors.append(FieldError(missing, _("Give the electronic address and its scheme together")))
         return values, errors
     scheme = str(raw_scheme or "").strip().upper()
     address = re.sub(r"\s+", "", str(raw_address or ""))
     if scheme and scheme not in EAS_CODES:
-        errors.append(FieldError(SCHEME_FIELD, f"{scheme} is not a code of the EAS list (e.g. 0208 for a Belgian "
-                                               "enterprise number, 9930 for a German VAT number, 0088 for a GLN)"))
+        errors.append(FieldError(SCHEME_FIELD, _("%(scheme)s is not a code of the EAS list (e.g. 0208 for a Belgian enterprise number, 9930 for a German VAT number, 0088 for a GLN)", scheme=scheme)))
     if len(address) > MAX_LENGTH:
-        errors.append(FieldError(ADDRESS_FIELD, f"Electronic address is too long (at most {MAX_LENGTH} characters)"))
+        errors.append(FieldError(ADDRESS_FIELD, _("Electronic address is too long (at most %(MAX_LENGTH)s characters)", MAX_LENGTH=MAX_LENGTH)))
     elif _CONTROL.search(address):
-        errors.append(FieldError(ADDRESS_FIELD, "Electronic address must be one line of text without control "
-                                                "characters"))
+        errors.append(FieldError(ADDRESS_FIELD, _("Electronic address must be one line of text without control "
+                                                "characters")))
     if errors:
         return values, errors
     if address and not scheme:
-        errors.append(FieldError(SCHEME_FIELD, "Choose the scheme of the electronic address (which register the "
-                                               "identifier comes from)"))
+        errors.append(FieldError(SCHEME_FIELD, _("Choose the scheme of the electronic address (which register the "
+                                               "identifier comes from)")))
     elif scheme and not address:
-        errors.append(FieldError(ADDRESS_FIELD, "Give the electronic address for this scheme, or clear the scheme"))
+        errors.append(FieldError(ADDRESS_FIELD, _("Give the electronic address for this scheme, or clear the scheme")))
     elif scheme:
         if scheme in VAT_PREFIXES or scheme == "0184":
             address = address.upper()
