@@ -12,8 +12,6 @@ from functools import cache
 from babel.core import get_global
 from babel.numbers import get_currency_precision, list_currencies
 
-from app.common.i18n import _
-
 
 class MoneyError(ValueError):
     """An amount or currency that cannot be used."""
@@ -49,13 +47,13 @@ def quantum(currency: str) -> Decimal:
 def parse_decimal(text: str | int | Decimal, *, field: str = "amount") -> Decimal:
     """Read an exact decimal from user or JSON input; floats are refused."""
     if isinstance(text, (bool, float)):
-        raise MoneyError(_('%(field)s: give the number as text, e.g. "12.50"', field=field))
+        raise MoneyError(f"{field}: give the number as text, e.g. \"12.50\"")
     if isinstance(text, Decimal):
         value = text
     else:
         cleaned = str(text).strip().replace("\u00a0", "").replace(" ", "")
         if not cleaned:
-            raise MoneyError(_("%(field)s: a number is required", field=field))
+            raise MoneyError(f"{field}: a number is required")
         try:
             value = Decimal(cleaned)
         except InvalidOperation:
@@ -76,7 +74,7 @@ def decimal_places(value: Decimal) -> int:
 def round_money(amount: Decimal, currency: str) -> Decimal:
     """Round half-up to the currency's minor unit."""
     if not isinstance(amount, Decimal):
-        raise MoneyError(_("an amount must be a Decimal, not %(name__)s", name__=type(amount).__name__))
+        raise MoneyError(f"an amount must be a Decimal, not {type(amount).__name__}")
     return amount.quantize(quantum(currency), rounding=ROUND_HALF_UP)
 
 
@@ -85,7 +83,7 @@ def to_minor(amount: Decimal, currency: str) -> int:
     rounded = round_money(amount, currency)
     if rounded != amount:
         raise MoneyError(
-            _("%(amount)s has more decimals than %(currency)s allows (%(minor_digits)s)", amount=amount, currency=currency, minor_digits=minor_digits(currency))
+            f"{amount} has more decimals than {currency} allows ({minor_digits(currency)})"
         )
     return int(rounded.scaleb(minor_digits(currency)))
 
@@ -93,7 +91,7 @@ def to_minor(amount: Decimal, currency: str) -> int:
 def from_minor(minor: int, currency: str) -> Decimal:
     """Integer minor units -> Decimal with exactly the currency's decimals."""
     if isinstance(minor, bool) or not isinstance(minor, int):
-        raise MoneyError(_("minor units must be an integer, not %(name__)s", name__=type(minor).__name__))
+        raise MoneyError(f"minor units must be an integer, not {type(minor).__name__}")
     digits = minor_digits(currency)
     return Decimal(int(minor)).scaleb(-digits).quantize(quantum(currency))
 

@@ -37,6 +37,9 @@ _translations: ContextVar[gettext_module.NullTranslations | None] = ContextVar(
     "counterfoil_translations", default=None)
 _locale: ContextVar[str | None] = ContextVar("counterfoil_locale", default=None)
 _time_zone: ContextVar[str | None] = ContextVar("counterfoil_time_zone", default=None)
+# The locale typed numbers are read in: set for pages only (a German user's "1.200,50"); the API and
+# everything else read plain decimals ("1200.50").
+_typed_locale: ContextVar[str | None] = ContextVar("counterfoil_typed_locale", default=None)
 _loaded: dict[str, gettext_module.NullTranslations] = {}
 _loading = threading.Lock()
 
@@ -110,27 +113,26 @@ def using(translations: gettext_module.NullTranslations) -> Iterator[None]:
         _translations.reset(token)
 
 
+def typed_locale() -> str | None:
+    """The locale typed numbers are read in; None: plain decimals (the API, scripts, the CLI)."""
+    return _typed_locale.get()
+
+
 @contextmanager
-def using_locale(locale: str | None, *, time_zone: str | None = None) -> Iterator[None]:
+def using_locale(locale: str | None, *, time_zone: str | None = None, typed: bool = False) -> Iterator[None]:
     """Runs the block in `locale`'s language (its catalog), its way of writing numbers and dates, and
-    `time_zone` for times; then restores what was in force."""
+    `time_zone` for times; `typed`: numbers typed in forms are read the locale's way too. Then restores
+    what was in force."""
     written = formatting_locale(locale)
     tokens = (_translations.set(translations_for(language_of(written))), _locale.set(written),
-              _time_zone.set(time_zone))
+              _time_zone.set(time_zone), _typed_locale.set(written if typed else None))
     try:
         yield
     finally:
         _translations.reset(tokens[0])
         _locale.reset(tokens[1])
         _time_zone.reset(tokens[2])
-
-
-def set_locale(locale: str | None, *, time_zone: str | None = None) -> None:
-    """Puts `locale` in force for the rest of the current context (a request's task: the door)."""
-    written = formatting_locale(locale)
-    _translations.set(translations_for(language_of(written)))
-    _locale.set(written)
-    _time_zone.set(time_zone)
+        _typed_locale.reset(tokens[3])
 
 
 # The locales a user picks from for their pages (named in their own language); any other locale Babel knows

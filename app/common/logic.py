@@ -12,7 +12,8 @@ from datetime import date, datetime
 from decimal import Decimal
 from typing import Any, Generic, TypeVar
 
-from app.common.i18n import _
+from app.common.i18n import _, typed_locale
+from app.common.numbers import NumberNotRead, read_decimal
 from app.money import MoneyError, check_currency, decimal_places, parse_decimal
 
 
@@ -370,7 +371,7 @@ class Form:
             else:
                 return
         try:
-            number = parse_decimal(value, field=label)
+            number = read_number(value, field=label)
         except MoneyError as error:
             self.error(name, str(error))
             return
@@ -390,6 +391,21 @@ class Form:
         if self.errors:
             raise ValidationFailed(self.errors)
         return self.values
+
+
+def read_number(value: Any, *, field: str = "amount") -> Decimal:
+    """A decimal from input: typed on a page, as the reader's locale writes it (1.200,50 for a German reader,
+    app.common.numbers); from the API, a script or a file, a plain decimal (app.money.parse_decimal)."""
+    locale = typed_locale()
+    if locale is not None and isinstance(value, str):
+        try:
+            number = read_decimal(value, locale)
+        except NumberNotRead as refused:
+            raise MoneyError(f"{field}: {refused}") from None
+        if not number.is_finite():
+            raise MoneyError(_("%(field)s: %(text)s is not a number", field=field, text=value))
+        return number
+    return parse_decimal(value, field=field)
 
 
 def optional_day(value: Any, name: str) -> date | None:

@@ -34,8 +34,10 @@ from app.common.logic import (
     line_problem,
     normalized_text,
     parse_day,
+    read_number,
 )
-from app.money import MoneyError, check_currency, parse_decimal, round_money
+from app.common.numbers import as_typed
+from app.money import MoneyError, check_currency, round_money
 from app.taxes.logic import TaxRate, tax_registration
 
 QUOTE, INVOICE, CREDIT_NOTE = "quote", "invoice", "credit_note"
@@ -520,7 +522,7 @@ def _percent(value: Any, field_name: str, label: str, errors: list[FieldError]) 
     if value in (None, ""):
         return Decimal(0)
     try:
-        number = parse_decimal(value, field=label)
+        number = read_number(value, field=label)
     except MoneyError as error:
         errors.append(FieldError(field_name, str(error)))
         return Decimal(0)
@@ -546,7 +548,7 @@ def clean_line(raw: Mapping[str, Any], index: int, errors: list[FieldError], *,
         errors.append(FieldError(prefix + "description", problem))
     out["description"] = description
     try:
-        quantity = parse_decimal(raw["quantity"] if raw.get("quantity") not in (None, "") else "1",
+        quantity = read_number(raw["quantity"] if raw.get("quantity") not in (None, "") else "1",
                                  field=f"Line {index + 1} quantity")
         # Size first: quantize() on a number like 1E+1000000 raises instead of answering.
         if decimal_size_problem(quantity, "quantity"):
@@ -565,7 +567,7 @@ def clean_line(raw: Mapping[str, Any], index: int, errors: list[FieldError], *,
         price_raw = raw.get("unit_price")
         if price_raw in (None, ""):
             raise MoneyError(_("Line %(value)s unit price: a number is required", value=index + 1))
-        price = parse_decimal(price_raw, field=f"Line {index + 1} unit price")
+        price = read_number(price_raw, field=f"Line {index + 1} unit price")
         if decimal_size_problem(price, "unit price"):
             errors.append(FieldError(prefix + "unit_price", _("Line %(value)s: the unit price is too large (at most %(MAX_INTEGER_DIGITS)s digits before the point)", value=index + 1, MAX_INTEGER_DIGITS=MAX_INTEGER_DIGITS)))
         elif price < 0:
@@ -802,7 +804,7 @@ def fill_from_item(line: Mapping[str, Any], item: Mapping[str, Any], unit_price:
     quantity and discount the user typed stay."""
     filled = dict(line)
     filled.update(item=item_label(item), item_id=str(item["id"]), description=item["description"] or item["name"],
-                  unit=item["unit"] or "", unit_price=price_text(unit_price),
+                  unit=item["unit"] or "", unit_price=as_typed(price_text(unit_price)),
                   taxes=[code for code in (item.get("default_tax_codes") or "").split() if code])
     if not str(filled.get("quantity") or "").strip():
         filled["quantity"] = "1"

@@ -22,9 +22,9 @@ from decimal import Decimal
 from typing import Any
 
 from app.common.i18n import _
-from app.common.logic import Conflict, FieldError, Form, ValidationFailed, parse_day
+from app.common.logic import Conflict, FieldError, Form, ValidationFailed, parse_day, read_number
 from app.documents.logic import Line, compute_totals
-from app.money import MoneyError, check_currency, parse_decimal, round_money, to_minor
+from app.money import MoneyError, check_currency, round_money, to_minor
 from app.taxes.logic import TaxRate
 
 HUNDRED = Decimal(100)
@@ -137,7 +137,7 @@ def _amount(value: Any, name: str, label: str, errors: list[FieldError], *, posi
         errors.append(FieldError(name, f"{label} is required"))
         return None
     try:
-        number = parse_decimal(value, field=label)
+        number = read_number(value, field=label)
     except MoneyError as error:
         errors.append(FieldError(name, str(error)))
         return None

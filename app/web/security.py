@@ -154,7 +154,8 @@ class SecurityMiddleware:
             await send(message)
 
         locale, time_zone = await _reader_locale(scope, identity)
-        with audit_service.acting(actor), i18n.using_locale(locale, time_zone=time_zone):
+        with audit_service.acting(actor), i18n.using_locale(locale, time_zone=time_zone,
+                                                            typed=not is_api_path(scope["path"])):
             # every change this request makes is recorded as theirs; every text is in their language
             await self.app(scope, receive, send_with_headers)
 

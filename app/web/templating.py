@@ -2,54 +2,96 @@
 
 from __future__ import annotations
 
-from datetime import date, datetime
+from datetime import UTC, date, datetime, tzinfo
 from decimal import Decimal
 from typing import Any
 from urllib.parse import unquote, urlencode
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from babel.dates import format_date, format_time, get_date_format
 from babel.numbers import format_currency, format_decimal
 from litestar.contrib.jinja import JinjaTemplateEngine
 
 from app.common.addressing.logic import scheme_choices
-from app.common.i18n import gettext, ngettext
+from app.common.i18n import DEFAULT_LOCALE, current_locale, current_time_zone, gettext, ngettext
+from app.common.numbers import input_text
 
-LOCALE = "en_CA"
+# Numbers, money and dates are written in the locale of the request (app.common.i18n: the user's, else the
+# business's); en_CA until one is set.
 
 
-def money(amount: Any, currency: str = "", locale: str = LOCALE) -> str:
+def money(amount: Any, currency: str = "", locale: str | None = None) -> str:
     if amount is None or amount == "":
         return ""
     value = Decimal(str(amount))
     if currency:
-        return format_currency(value, currency, locale=locale)
-    return format_decimal(value, format="#,##0.00##", locale=locale)
+        return format_currency(value, currency, locale=locale or current_locale())
+    return format_decimal(value, format="#,##0.00##", locale=locale or current_locale())
 
 
-def amount(value: Any, currency: str = "", locale: str = LOCALE) -> str:
+def amount(value: Any, currency: str = "", locale: str | None = None) -> str:
     """An amount for tables and totals: grouped digits with the currency's decimals (JPY 0, KWD 3),
     no symbol (the currency code stands beside it or in the heading)."""
     if value is None or value == "":
         return ""
     number = Decimal(str(value))
     if currency:
-        return format_currency(number, currency, format="#,##0.00", locale=locale, currency_digits=True)
-    return format_decimal(number, format="#,##0.00##", locale=locale)
+        return format_currency(number, currency, format="#,##0.00", locale=locale or current_locale(),
+                               currency_digits=True)
+    return format_decimal(number, format="#,##0.00##", locale=locale or current_locale())
+
+
+def number(value: Any, locale: str | None = None) -> str:
+    """A quantity or rate as the locale writes it, exact, grouped: 1,234.5 / 1.234,5."""
+    if value is None or value == "":
+        return ""
+    return format_decimal(Decimal(str(value)), format="#,##0.##########", locale=locale or current_locale())
 
 
 def plain_number(value: Any) -> str:
-    """An exact decimal without needless zeros: 13 -> '13', 9.975 -> '9.975', 0.50 -> '0.5'."""
+    """An exact decimal without needless zeros: 13 -> '13', 9.975 -> '9.975' ('9,975' for a German reader),
+    0.50 -> '0.5'."""
     if value is None or value == "":
         return ""
     text = format(Decimal(str(value)).normalize(), "f")
-    return "0" if text == "-0" else text
+    return "0" if text == "-0" else input_text(Decimal(text))   # the locale's decimal symbol: 9,975 in German
 
 
-def day(value: Any) -> str:
+def day(value: Any, locale: str | None = None) -> str:
+    """A date as the locale writes it, numerically and with the full year: 2026-12-05 (en_CA), 05.12.2026
+    (de), 05/12/2026 (fr). A time of day (stored in UTC) is shown in the business's time zone."""
+    written = locale or current_locale()
     if isinstance(value, datetime):
-        return value.strftime("%Y-%m-%d %H:%M")
+        moment = value if value.tzinfo is not None else value.replace(tzinfo=UTC)
+        local = moment.astimezone(_zone(current_time_zone()))
+        if written == DEFAULT_LOCALE:
+            return local.strftime("%Y-%m-%d %H:%M")   # the program's own writing, kept for en_CA
+        return f"{_date_text(local.date(), written)} {format_time(local.time(), 'short', locale=written)}"
     if isinstance(value, date):
-        return value.isoformat()
+        return _date_text(value, written)
     return value or ""
+
+
+def _date_text(value: date, locale: str) -> str:
+    # The locale's short date unless it cuts the year to two digits (de 05.12.26, en_US 12/5/26): then
+    # its medium one (05.12.2026, Dec 5, 2026).
+    pattern = get_date_format("short", locale=locale).pattern
+    if "yyyy" not in pattern and pattern.count("y") == 2:
+        return format_date(value, "medium", locale=locale)
+    return format_date(value, "short", locale=locale)
+
+
+def _zone(name: str) -> tzinfo:
+    try:
+        return ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError, OSError):
+        return UTC
+
+
+def input_number(value: Any) -> str:
+    """A number for a form field, to be typed back: the locale's decimal symbol, no grouping (1234,5);
+    text as typed stays as it is."""
+    return input_text(value)
 
 
 def query(current: dict[str, Any], **changes: Any) -> str:
@@ -67,6 +109,8 @@ def configure(engine: JinjaTemplateEngine) -> None:
     engine.engine.filters["day"] = day
     engine.engine.filters["amount"] = amount
     engine.engine.filters["plain_number"] = plain_number
+    engine.engine.filters["number"] = number
+    engine.engine.filters["input_number"] = input_number
     engine.engine.filters["unquote"] = unquote
     engine.engine.globals["query"] = query
     engine.engine.globals["eas_scheme_choices"] = scheme_choices  # the electronic address's scheme select

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 
 CONSTRUCT = re.compile(r"\{\{.*?\}\}|\{%.*?%\}|\{#.*?#\}", re.DOTALL)
 MARK = re.compile(r"\x01(\d+)\x02")
-TAG = re.compile(r"<!--.*?-->|<(/?)([a-zA-Z][a-zA-Z0-9-]*)((?:[^>\"']|\"[^\"]*\"|'[^']*')*)>", re.DOTALL)
+TAG = re.compile(r"<!--.*?-->|<![a-zA-Z][^>]*>|<(/?)([a-zA-Z][a-zA-Z0-9-]*)((?:[^>\"']|\"[^\"]*\"|'[^']*')*)>", re.DOTALL)
 ATTRIBUTE = re.compile(r"([a-zA-Z_:][-a-zA-Z0-9_:.]*)\s*=\s*(\"[^\"]*\"|'[^']*')")
 READ_ATTRIBUTES = {"placeholder", "title", "aria-label", "alt", "data-confirm"}
 BUTTON_TYPES = {"submit", "button", "reset"}
@@ -77,13 +77,13 @@ def prose_literal(literal: str) -> bool:
         return False
     if body.startswith(("/", "#", ".", "%", "?", "&", "-", "_", "hx-", "text/", "application/", "image/")):
         return False
-    if body.isupper() or re.fullmatch(r"[a-z0-9_.:-]+", body) or re.fullmatch(r"[a-z0-9 _-]+", body) and " " not in body:
+    if body.isupper() or re.fullmatch(r"[a-z0-9_.:-]+", body) or (re.fullmatch(r"[a-z0-9 _-]+", body) and " " not in body):
         return False
     if " " not in body.strip():
         return bool(re.match(r"[A-ZÀ-Ý][a-zà-ÿ]", body))   # one capitalised word: a label ("Name")
     if re.fullmatch(r"[a-z][a-z0-9-]*( [a-z][a-z0-9-]*)+", body) and "-" in body:
         return False   # CSS classes: "button primary"
-    return bool(re.search(r"[A-Za-z]{2,}", body)) and not re.fullmatch(r"[a-z0-9 -]+", body) or bool(
+    return (bool(re.search(r"[A-Za-z]{2,}", body)) and not re.fullmatch(r"[a-z0-9 -]+", body)) or bool(
         re.match(r"[a-z]+ [a-z]+", body) and not re.fullmatch(r"[a-z-]+( [a-z-]+)*", body))
 
 
@@ -99,6 +99,8 @@ def literals_needing_marks(construct: str) -> Iterator[re.Match[str]]:
         after = construct[literal.end():].lstrip()
         if before.endswith(("_(", "gettext(", "N_(", "[", "==", "!=")) or after.startswith(("]", "==", "!=")):
             continue
+        if re.search(r"ngettext\(\s*(\"(?:[^\"\\]|\\.)*\"|'(?:[^'\\]|\\.)*')\s*,$", before):
+            continue   # ngettext's plural
         if re.search(r"(?:\bin|\bnot in)$", before) or after.startswith(("in ", "not in ")):
             continue
         if re.search(r"\b(?:attrs|type|autocomplete|name|href|cls|css|icon|kind|key|target|value)\s*=$", before):
@@ -126,7 +128,7 @@ def unmarked(source: str) -> list[Unmarked]:
         if skip_until is None:
             check_fragment(text[position:tag.start()], position, "text")
         position = tag.end()
-        if tag.group(0).startswith("<!--"):
+        if tag.group(0).startswith("<!"):
             continue
         closing, name, attributes = tag.group(1), tag.group(2).lower(), tag.group(3) or ""
         if skip_until is not None:

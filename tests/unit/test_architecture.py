@@ -47,6 +47,9 @@ WEB_ONLY_EXTERNAL = {"litestar", "msgspec", "jinja2", "uvicorn", "multipart"}
 LOGIC_FORBIDDEN_EXTERNAL = WEB_ONLY_EXTERNAL | {"piccolo", "aiosqlite", "sqlite3", "typst", "httpx"}
 # Pure modules of a domain: `logic` (rules) and `records` (the frozen records its service returns).
 PURE_MODULES = {"logic", "records"}
+# Pure helpers a logic module may use: money, the language in force (issue 15: messages are translated where
+# they are made) and numbers read in the reader's locale.
+PURE_HELPERS = {"app.money", "app.common.i18n", "app.common.numbers"}
 # The entry points start the server, so they may reach the web package (but not Litestar itself).
 ENTRY_POINTS = {"launcher", "cli", "__main__"}
 
@@ -123,9 +126,9 @@ def violations(module: str, imports: list[str]) -> list[str]:
         if leaf in PURE_MODULES:
             if top in LOGIC_FORBIDDEN_EXTERNAL:
                 problems.append(f"{module} (pure {leaf}) imports {target}")
-            elif top == "app" and not (target.rpartition(".")[2] in PURE_MODULES or target == "app.money"):
-                problems.append(f"{module} (pure {leaf}) imports {target}: only other logic or records modules "
-                                "and app.money")
+            elif top == "app" and not (target.rpartition(".")[2] in PURE_MODULES or target in PURE_HELPERS):
+                problems.append(f"{module} (pure {leaf}) imports {target}: only other logic or records modules, "
+                                "app.money, and the translation and number-reading helpers")
         if module.startswith("app.web.pages.") and target.startswith("app.web.pages.") and target != module:
             problems.append(f"{module} imports another domain's pages: {target}")
         if module.startswith("app.web.api.") and target.startswith("app.web.pages"):

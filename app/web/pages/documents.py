@@ -22,6 +22,7 @@ from app.clients import service as clients_service
 from app.clients.records import ClientView
 from app.common.i18n import L_, _, ngettext
 from app.common.logic import Conflict, FieldError, NotFound, ValidationFailed, optional_day
+from app.common.numbers import input_text
 from app.documents import logic, service
 from app.documents.logic import CREDIT_NOTE, INVOICE, QUOTE, STATUS_LABELS, TYPE_LABELS, TYPE_PATHS
 from app.documents.records import DocumentSummary, DocumentView
@@ -185,7 +186,7 @@ def _create_route(doc_type: str) -> Any:
 def _percent_field(value: Decimal) -> str:
     """A discount as the editor shows it: empty for none, else its exact text ("2.5")."""
     text = logic.decimal_text(value)
-    return "" if text == "0" else text
+    return "" if text == "0" else input_text(Decimal(text))
 
 
 def _header_from_document(doc: DocumentView) -> dict[str, Any]:
@@ -205,8 +206,8 @@ def _lines_from_document(doc: DocumentView, items: list[dict[str, Any]]) -> list
     """The document's lines as the editor's form fields (exact text, the item's label)."""
     labels = {item["id"]: item["label"] for item in items}
     return [{"item": labels.get(line.item_id, "") if line.item_id else "", "item_id": str(line.item_id or ""),
-             "description": line.description, "quantity": format(line.quantity, "f"), "unit": line.unit,
-             "unit_price": format(line.unit_price, "f"), "discount_percent": _percent_field(line.discount_percent),
+             "description": line.description, "quantity": input_text(line.quantity), "unit": line.unit,
+             "unit_price": input_text(line.unit_price), "discount_percent": _percent_field(line.discount_percent),
              "taxes": list(line.taxes)} for line in doc.lines]
 
 

@@ -13,7 +13,7 @@ from litestar.params import QueryParameter
 from litestar.response import Template
 
 from app.clients import service as clients_service
-from app.common.i18n import _
+from app.common.i18n import _, ngettext
 from app.common.logic import Conflict, FieldError, Page, ValidationFailed, optional_day
 from app.config import Config
 from app.expenses import logic, pnl, reports, service, taxreturn
@@ -357,7 +357,7 @@ async def unbilled_add_form(request: Request, document_id: int) -> Response:
     except (ValidationFailed, Conflict) as failed:
         message = "; ".join(e.message for e in failed.errors) if isinstance(failed, ValidationFailed) else failed.detail
         return redirect(f"/documents/{document_id}/edit", flash=_("Not added: %(message)s", message=message), request=request)
-    return redirect(f"/documents/{document_id}/edit", flash=_("%(count)s expense%(value)s added as lines; they are billed when the invoice is issued.", count=len(ids), value='' if len(ids) == 1 else 's'), request=request)
+    return redirect(f"/documents/{document_id}/edit", flash=ngettext("%(num)s expense added as lines; it is billed when the invoice is issued.", "%(num)s expenses added as lines; they are billed when the invoice is issued.", len(ids)) % {"num": len(ids)}, request=request)
 
 
 # -- reports -------------------------------------------------------------------------------------------------

@@ -16,6 +16,7 @@ from litestar.response import Template
 from app.clients import service as clients_service
 from app.common.i18n import L_, _, ngettext
 from app.common.logic import Conflict, FieldError, NotFound, ValidationFailed
+from app.common.numbers import as_typed
 from app.config import Config
 from app.documents import logic as documents_logic
 from app.documents import service as documents_service
@@ -136,8 +137,9 @@ def _editor_lines(profile: ProfileView, items: list[dict[str, Any]]) -> list[dic
     labels = {item["id"]: item["label"] for item in items}
     return [{"item": labels.get(line.get("item_id"), "") if line.get("item_id") else "",
              "item_id": str(line.get("item_id") or ""), "description": line["description"],
-             "quantity": line["quantity"], "unit": line.get("unit") or "", "unit_price": line["unit_price"],
-             "discount_percent": "" if line.get("discount_percent") in (None, "0") else line["discount_percent"],
+             "quantity": as_typed(line["quantity"]), "unit": line.get("unit") or "",
+             "unit_price": as_typed(line["unit_price"]),
+             "discount_percent": "" if line.get("discount_percent") in (None, "0") else as_typed(line["discount_percent"]),
              "taxes": list(line.get("taxes") or [])} for line in profile.lines]
 
 
