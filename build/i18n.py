@@ -75,8 +75,9 @@ def update(template: Catalog, languages: Iterable[str] = LANGUAGES) -> None:
         catalog.update(template, no_fuzzy_matching=False)
         catalog.obsolete.clear()
         if language == "en":
+            # English is the source language: each message is its own translation.
             for message in catalog:
-                if message.id and not _translated(message.string):
+                if message.id and (not _translated(message.string) or "fuzzy" in message.flags):
                     message.string = message.id
                     message.flags.discard("fuzzy")
         write_catalog(catalog, path)

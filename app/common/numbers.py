@@ -50,9 +50,9 @@ def read_decimal(text: str, locale: str) -> Decimal:
     if group == "." and _ONE_GROUP.fullmatch(typed):
         grouped = babel_parse_decimal(typed, locale=locale, strict=True)
         plain = _plain_text(Decimal(typed).normalize())
-        raise NumberNotRead(_("“%(text)s” can be read two ways: %(grouped)s (the dot groups thousands) or "
+        raise NumberNotRead(_("%(text)s can be read two ways: %(grouped)s (the dot groups thousands) or "
                               "%(plain)s (a decimal point). Write %(grouped)s or %(plain_local)s.",
-                              text=text.strip(), grouped=_plain_text(grouped), plain=plain,
+                              text=repr(text.strip()), grouped=_plain_text(grouped), plain=plain,
                               plain_local=plain.replace(".", decimal)))
     if _PLAIN.fullmatch(typed):
         # 1200, 12.50 or 0.0125: a plain decimal; a dot that could be grouping (1.200) was refused above
@@ -67,11 +67,11 @@ def _not_read(text: str, locale: str) -> NumberNotRead:
     example = format_decimal(Decimal("1234.56"), locale=locale)
     reading = _one_reading(text, locale)
     if reading is not None:
-        return NumberNotRead(_("“%(text)s” is not a number as %(language)s writes it (%(example)s); did you mean "
-                               "%(reading)s?", text=text.strip(), language=_locale_name(locale), example=example,
+        return NumberNotRead(_("%(text)s is not a number as %(language)s writes it (%(example)s); did you mean "
+                               "%(reading)s?", text=repr(text.strip()), language=_locale_name(locale), example=example,
                                reading=reading))
-    return NumberNotRead(_("“%(text)s” is not a number as %(language)s writes it (%(example)s)",
-                           text=text.strip(), language=_locale_name(locale), example=example))
+    return NumberNotRead(_("%(text)s is not a number as %(language)s writes it (%(example)s)",
+                           text=repr(text.strip()), language=_locale_name(locale), example=example))
 
 
 def _one_reading(text: str, locale: str) -> str | None:

@@ -2,7 +2,7 @@
 
 The template is read with its Jinja constructs masked (`{{ }}`, `{% %}`, `{# #}` become opaque markers),
 then walked as HTML: every text node and every attribute a person reads (placeholder, title, aria-label,
-alt, a button's value) must hold no letters outside a construct; and a string literal in an expression that
+alt, an input button's value, a confirmation) must hold no letters outside a construct; and a string literal in an expression that
 reads as prose (`"Save changes"`) must sit inside `_()`. `{% trans %}` blocks are marked by definition.
 """
 
@@ -73,6 +73,8 @@ def prose_literal(literal: str) -> bool:
     """A string literal in an expression that a person reads: a capitalised word or several words,
     not a name, path, CSS class, format or markup."""
     body = literal[1:-1]
+    if body in ("True", "False", "None"):
+        return False   # a value (a select's option), not a word
     if not reads_as_text(body) or any(mark in body for mark in ("=", "<", "{", ".html", "\\n")):
         return False
     if body.startswith(("/", "#", ".", "%", "?", "&", "-", "_", "hx-", "text/", "application/", "image/")):
@@ -141,7 +143,8 @@ def unmarked(source: str) -> list[Unmarked]:
         values = {key.lower(): value[1:-1] for key, value in ATTRIBUTE.findall(attributes)}
         for key, value in values.items():
             readable = key in READ_ATTRIBUTES or (
-                key == "value" and (name == "button" or (name == "input" and values.get("type") in BUTTON_TYPES)))
+                # an input button shows its value; a <button>'s value is data sent with the form, not text
+                key == "value" and name == "input" and values.get("type") in BUTTON_TYPES)
             if readable:
                 check_fragment(value, tag.start(), f"attribute {key}")
     if skip_until is None:

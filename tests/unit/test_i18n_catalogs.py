@@ -39,7 +39,7 @@ def test_template_marks_every_visible_string(path: Path) -> None:
 
 def test_the_scanner_finds_what_is_not_marked() -> None:
     source = ('<p>Hello {{ name }}</p><input placeholder="Search" aria-label="{{ _(\'Find\') }}">'
-              '<button value="Go">{{ "Save changes" if x else _("Save") }}</button>'
+              '<input type="submit" value="Go"><button name="kind" value="zip">{{ "Save changes" if x else _("Save") }}</button>'
               '{% trans %}Fine {{ x }}{% endtrans %}<a title="{{ url }}">{{ _("Ok") }}</a>'
               '<script>var a = "Not text";</script>&nbsp;&rarr;')
     assert [(problem.where, problem.text) for problem in unmarked(source)] == [
