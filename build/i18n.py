@@ -11,6 +11,7 @@ Run from the repository root. Babel's own `pybabel` reads the same babel.cfg.
 
 from __future__ import annotations
 
+import copy
 import io
 import sys
 from collections.abc import Iterable
@@ -72,7 +73,7 @@ def update(template: Catalog, languages: Iterable[str] = LANGUAGES) -> None:
     for language in languages:
         path = po_path(language)
         catalog = read_catalog(path, language) if path.exists() else Catalog(locale=language, domain=DOMAIN)
-        catalog.update(template, no_fuzzy_matching=False)
+        catalog.update(copy.deepcopy(template), no_fuzzy_matching=False)   # a copy: catalogs must not share messages
         catalog.obsolete.clear()
         if language == "en":
             # English is the source language: each message is its own translation.

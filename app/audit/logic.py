@@ -435,7 +435,7 @@ def disagreements(entity: str, trail: Mapping[int, dict[str, Any] | None], rows:
         recorded = trail[row_id]
         if recorded is DELETED:
             if row is not None:
-                problems.append(f"{entity} {row_id} is deleted in the audit trail but still in the database")
+                problems.append(_("%(entity)s %(row_id)s is deleted in the audit trail but still in the database", entity=entity, row_id=row_id))
         elif row is None:
             problems.append(_("%(entity)s %(row_id)s is in the audit trail but was deleted from the database outside Counterfoil", entity=entity, row_id=row_id))
         elif isinstance(recorded, dict):
@@ -544,7 +544,7 @@ def parse_filter(params: Mapping[str, Any]) -> AuditFilter:
         if not value:
             return None
         if not value.isdigit() or len(value) > 12:
-            errors.append(FieldError(name, f"{name} must be a whole number"))
+            errors.append(FieldError(name, _("%(name)s must be a whole number", name=name)))
             return None
         return int(value)
 

@@ -160,14 +160,13 @@ def clean_new_token(data: Mapping[str, Any], *, role: str, today: date, default_
     form = Form(data)
     name = str(data.get("name") or "").strip()
     if not name or len(name) > MAX_TOKEN_NAME_LENGTH or any(not ch.isprintable() for ch in name):
-        form.error("name", f"Give the token a name on one line (at most {MAX_TOKEN_NAME_LENGTH} characters), "
-                           "e.g. 'backup script'")
+        form.error("name", _("Give the token a name on one line (at most %(MAX_TOKEN_NAME_LENGTH)s characters), e.g. 'backup script'", MAX_TOKEN_NAME_LENGTH=MAX_TOKEN_NAME_LENGTH))
     else:
         form.values["name"] = name
     form.choice("scope", TOKEN_SCOPES, default=default_scope, label=_("Scope"))
     if form.values.get("scope") == "owner" and role != "owner":
         form.values.pop("scope")
-        form.error("scope", "Only the owner's tokens can have the owner scope; choose read or write")
+        form.error("scope", _("Only the owner's tokens can have the owner scope; choose read or write"))
     raw = data.get("valid_until")
     if isinstance(raw, date) and not isinstance(raw, datetime):
         valid_until: date | None = raw
@@ -180,9 +179,9 @@ def clean_new_token(data: Mapping[str, Any], *, role: str, today: date, default_
             valid_until = None
             form.error("valid_until", f"Expires: {str(raw)[:40]!r} is not a date (YYYY-MM-DD)")
     if valid_until is not None and valid_until < today:
-        form.error("valid_until", f"Expires: {valid_until.isoformat()} has passed; give today or a later day")
+        form.error("valid_until", _("Expires: %(isoformat)s has passed; give today or a later day", isoformat=valid_until.isoformat()))
     elif valid_until is not None and valid_until > LAST_TOKEN_DAY:
-        form.error("valid_until", f"Expires: at the latest {LAST_TOKEN_DAY.isoformat()} (or leave it empty)")
+        form.error("valid_until", _("Expires: at the latest %(isoformat)s (or leave it empty)", isoformat=LAST_TOKEN_DAY.isoformat()))
     values = form.raise_if_invalid()
     values["valid_until"] = valid_until
     return values

@@ -93,7 +93,7 @@ async def create_user(data: Mapping[str, Any]) -> dict[str, Any]:
     password_hash = await hash_password(values["password"])
     async with write_transaction():
         if await User.exists().where(User.email == values["email"]):
-            raise ValidationFailed([FieldError("email", f"{values['email']} already has an account")])
+            raise ValidationFailed([FieldError("email", _("%(email)s already has an account", email=values['email']))])
         user = User(email=values["email"], name=values.get("name", ""), role=values["role"],
                     password_hash=password_hash, created_at=_now())
         await user.save()

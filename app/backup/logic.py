@@ -642,11 +642,11 @@ def clean_schedule(data: Mapping[str, Any], *, data_dir: str, has_passphrase: bo
     folder = values.get("folder", "")
     if folder:
         if not posixpath.isabs(folder) and not re.match(r"^[A-Za-z]:[\\/]", folder):
-            form.error("folder", "Give the folder's full path, e.g. /media/you/USBSTICK/backups")
+            form.error("folder", _("Give the folder's full path, e.g. /media/you/USBSTICK/backups"))
         elif _inside(folder, data_dir):
-            form.error("folder", "Choose a folder outside the data folder (a USB stick or another disk)")
+            form.error("folder", _("Choose a folder outside the data folder (a USB stick or another disk)"))
     if values.get("rhythm", "off") != "off" and not folder:
-        form.error("folder", "Choose the folder the backups go to")
+        form.error("folder", _("Choose the folder the backups go to"))
     passphrase = None
     try:
         passphrase = clean_new_passphrase(data, required=False)
@@ -654,7 +654,7 @@ def clean_schedule(data: Mapping[str, Any], *, data_dir: str, has_passphrase: bo
         form.errors.extend(failed.errors)
     if values.get("rhythm", "off") != "off" and passphrase is None and not has_passphrase and not any(
             e.field.startswith("passphrase") for e in form.errors):
-        form.error("passphrase", "Scheduled backups need a passphrase (kept in the data folder, never on the stick)")
+        form.error("passphrase", _("Scheduled backups need a passphrase (kept in the data folder, never on the stick)"))
     return form.raise_if_invalid(), passphrase
 
 

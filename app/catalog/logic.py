@@ -22,7 +22,7 @@ def price_to_e4(price: Decimal) -> int:
     """Exact price -> integer of 1/10,000 (the stored form)."""
     scaled = price * PRICE_SCALE
     if scaled != scaled.to_integral_value():
-        raise ValueError(f"{price} has more than {PRICE_PLACES} decimal places")
+        raise ValueError(_("%(price)s has more than %(PRICE_PLACES)s decimal places", price=price, PRICE_PLACES=PRICE_PLACES))
     return int(scaled)
 
 
@@ -53,7 +53,7 @@ def clean_item(data: Mapping[str, Any], *, partial: bool = False) -> dict[str, A
     form.text("code", required=True, max_length=40)
     if form.values.get("code") and not CODE_RE.match(form.values["code"]):
         form.values.pop("code")
-        form.error("code", "Code may use letters, digits, '.', '_' and '-' (at most 40)")
+        form.error("code", _("Code may use letters, digits, '.', '_' and '-' (at most 40)"))
     form.text("name", required=True, max_length=200)
     form.choice("kind", KINDS, default="service")
     form.text("description", max_length=2000)

@@ -44,14 +44,14 @@ def clean_client(data: Mapping[str, Any], *, partial: bool = False) -> dict[str,
     form.text("code", max_length=20)
     if form.values.get("code") and not CODE_RE.match(form.values["code"]):
         form.values.pop("code")
-        form.error("code", "Code may use letters, digits, '.', '_' and '-' (at most 20)")
+        form.error("code", _("Code may use letters, digits, '.', '_' and '-' (at most 20)"))
     form.text("name", required=True, max_length=200, one_line=True)
     form.text("contact_name", max_length=200, label=_("Contact person"), one_line=True)
     form.email("email")
     form.text("phone", max_length=60)
     if form.values.get("phone") and not re.fullmatch(r"[0-9+()./\- ]+(?:\s*(?:x|ext\.?)\s*\d+)?", form.values["phone"], re.I):
         form.values.pop("phone")
-        form.error("phone", "Phone may only hold digits, spaces and + ( ) - . /")
+        form.error("phone", _("Phone may only hold digits, spaces and + ( ) - . /"))
     form.postal_address()
     form.currency("currency")
     form.choice("language", LANGUAGES, default="en")
@@ -59,7 +59,7 @@ def clean_client(data: Mapping[str, Any], *, partial: bool = False) -> dict[str,
     form.text("buyer_reference", max_length=BUYER_REFERENCE_MAX, label=_("Buyer reference"))
     if form.values.get("buyer_reference") and CONTROL_RE.search(form.values["buyer_reference"]):
         form.values.pop("buyer_reference")
-        form.error("buyer_reference", "Buyer reference must be one line of text (no line breaks or tabs)")
+        form.error("buyer_reference", _("Buyer reference must be one line of text (no line breaks or tabs)"))
     form.text("notes", max_length=5000)
     address, problems = clean_electronic_address(data, partial=partial)
     form.values.update(address)

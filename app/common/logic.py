@@ -28,7 +28,7 @@ class ValidationFailed(ValueError):
 
     def __init__(self, errors: Iterable[FieldError], detail: str | None = None):
         self.errors = list(errors)
-        self.detail = detail or "Please correct the highlighted fields."
+        self.detail = detail or _("Please correct the highlighted fields.")
         super().__init__(self.detail + " " + "; ".join(f"{e.field}: {e.message}" for e in self.errors))
 
     def by_field(self) -> dict[str, str]:
@@ -118,7 +118,7 @@ def storable_id(value: int) -> bool:
 def identifier_problem(value: int, label: str) -> str | None:
     """Why a whole number cannot be a record's id (below 1, or beyond SQLite's 64 bits), or None."""
     if not 1 <= value <= MAX_ID:
-        return f"{label} must be a whole number from 1 to {MAX_ID}"
+        return _("%(label)s must be a whole number from 1 to %(MAX_ID)s", label=label, MAX_ID=MAX_ID)
     return None
 
 
@@ -207,16 +207,16 @@ class Form:
         if not isinstance(value, str):
             value = str(value)
         value = normalized_text(value).strip()
-        label = label or name.replace("_", " ").capitalize()
+        label = label or _(name.replace("_", " ").capitalize())   # "Name" has a translation; another name stays as it is
         problem = control_problem(value, label)
         if problem and not one_line:   # one line: line_problem below says it, naming line breaks too
             self.error(name, problem)
             return
         if required and not value:
-            self.error(name, f"{label} is required")
+            self.error(name, _("%(label)s is required", label=label))
             return
         if len(value) > max_length:
-            self.error(name, f"{label} is too long (at most {max_length} characters)")
+            self.error(name, _("%(label)s is too long (at most %(max_length)s characters)", label=label, max_length=max_length))
             return
         problem = line_problem(value, label) if one_line else None
         if problem:
@@ -240,7 +240,7 @@ class Form:
             value = value.upper()
             if not COUNTRY_RE.match(value):
                 self.values.pop(name)
-                self.error(name, "Country must be a two-letter ISO code such as CA, DE or FR")
+                self.error(name, _("Country must be a two-letter ISO code such as CA, DE or FR"))
             else:
                 self.values[name] = value
 
@@ -261,7 +261,7 @@ class Form:
                 self.values[name] = check_currency(value)
             except MoneyError as error:
                 self.values.pop(name)
-                self.error(name, f"Currency: {error}")
+                self.error(name, _("Currency: %(error)s", error=error))
 
     def choice(self, name: str, choices: Iterable[str], *, default: str | None = None,
                label: str | None = None) -> None:
@@ -270,9 +270,9 @@ class Form:
         options = list(choices)
         value = self.raw(name)
         value = default if value in (None, "") else str(value).strip()
-        label = label or name.replace("_", " ").capitalize()
+        label = label or _(name.replace("_", " ").capitalize())   # "Name" has a translation; another name stays as it is
         if value not in options:
-            self.error(name, f"{label} must be one of: {', '.join(options)}")
+            self.error(name, _("%(label)s must be one of: %(join)s", label=label, join=', '.join(options)))
             return
         self.values[name] = value
 
@@ -292,36 +292,36 @@ class Form:
         elif text in ("0", "false", "off", "no"):
             self.values[name] = False
         else:
-            self.error(name, f"{name.replace('_', ' ').capitalize()} must be true or false")
+            self.error(name, _("%(capitalize)s must be true or false", capitalize=name.replace('_', ' ').capitalize()))
 
     def integer(self, name: str, *, minimum: int | None = None, maximum: int | None = None,
                 label: str | None = None, default: int | None = None) -> None:
         if self.partial and not self.present(name):
             return
         value = self.raw(name)
-        label = label or name.replace("_", " ").capitalize()
+        label = label or _(name.replace("_", " ").capitalize())   # "Name" has a translation; another name stays as it is
         if value is None or value == "":
             if default is None:
-                self.error(name, f"{label} is required")
+                self.error(name, _("%(label)s is required", label=label))
             else:
                 self.values[name] = default
             return
         if isinstance(value, (bool, float)):
-            self.error(name, f"{label} must be a whole number")
+            self.error(name, _("%(label)s must be a whole number", label=label))
             return
         try:
             number = int(str(value).strip())
         except ValueError:
-            self.error(name, f"{label} must be a whole number")
+            self.error(name, _("%(label)s must be a whole number", label=label))
             return
         if minimum is not None and number < minimum:
-            self.error(name, f"{label} must be at least {minimum}")
+            self.error(name, _("%(label)s must be at least %(minimum)s", label=label, minimum=minimum))
             return
         if number > (MAX_ID if maximum is None else maximum):
-            self.error(name, f"{label} must be at most {MAX_ID if maximum is None else maximum}")
+            self.error(name, _("%(label)s must be at most %(value)s", label=label, value=MAX_ID if maximum is None else maximum))
             return
         if number < -MAX_ID:
-            self.error(name, f"{label} must be at least {-MAX_ID}")
+            self.error(name, _("%(label)s must be at least %(value)s", label=label, value=-MAX_ID))
             return
         self.values[name] = number
 
@@ -329,11 +329,11 @@ class Form:
         """A record's id: a whole number from 1 to 2^63 - 1 (what SQLite stores)."""
         if self.partial and not self.present(name):
             return
-        label = label or name.replace("_", " ").capitalize()
+        label = label or _(name.replace("_", " ").capitalize())   # "Name" has a translation; another name stays as it is
         value = self.raw(name)
         if value is None or value == "":
             if required:
-                self.error(name, f"{label} is required")
+                self.error(name, _("%(label)s is required", label=label))
             return
         self.integer(name, minimum=1, maximum=MAX_ID, label=label)
 
@@ -341,11 +341,11 @@ class Form:
         """A date written YYYY-MM-DD between 1900 and 2200; empty is None unless required."""
         if self.partial and not self.present(name):
             return
-        label = label or name.replace("_", " ").capitalize()
+        label = label or _(name.replace("_", " ").capitalize())   # "Name" has a translation; another name stays as it is
         value = self.raw(name)
         if value is None or value == "":
             if required:
-                self.error(name, f"{label} is required")
+                self.error(name, _("%(label)s is required", label=label))
             else:
                 self.values[name] = None
             return
@@ -360,13 +360,13 @@ class Form:
         `max_places` after it."""
         if self.partial and not self.present(name):
             return
-        label = label or name.replace("_", " ").capitalize()
+        label = label or _(name.replace("_", " ").capitalize())   # "Name" has a translation; another name stays as it is
         value = self.raw(name)
         if value is None or value == "":
             if default is not None:
                 value = default
             elif required:
-                self.error(name, f"{label} is required")
+                self.error(name, _("%(label)s is required", label=label))
                 return
             else:
                 return
@@ -380,10 +380,10 @@ class Form:
             self.error(name, too_large)
             return
         if minimum is not None and number < minimum:
-            self.error(name, f"{label} cannot be below {minimum}" if minimum != 0 else f"{label} cannot be negative")
+            self.error(name, _("%(label)s cannot be below %(minimum)s", label=label, minimum=minimum) if minimum != 0 else _("%(label)s cannot be negative", label=label))
             return
         if max_places is not None and decimal_places(number) > max_places and number != number.quantize(Decimal(1).scaleb(-max_places)):
-            self.error(name, f"{label} has more than {max_places} decimal places")
+            self.error(name, _("%(label)s has more than %(max_places)s decimal places", label=label, max_places=max_places))
             return
         self.values[name] = number
 

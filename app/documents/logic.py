@@ -346,7 +346,7 @@ def check_quote_transition(action: str, stored: str, shown: str) -> None:
     allowed = QUOTE_TRANSITIONS[action]
     if stored not in allowed:
         article = "An" if shown[:1] in ("a", "e", "i", "o", "u") else "A"
-        raise Conflict(f"{article} {shown} quote cannot be {action.removesuffix('e')}ed" if action != "convert"
+        raise Conflict(_("%(article)s %(shown)s quote cannot be %(removesuffix)sed", article=article, shown=shown, removesuffix=action.removesuffix('e')) if action != "convert"
                        else _("%(article)s %(shown)s quote cannot be converted; only issued or accepted quotes can.", article=article, shown=shown))
     if action in ("accept",) and shown == "expired":
         raise Conflict(_("This quote has expired; duplicate it with a new validity date."))
@@ -415,7 +415,7 @@ def check_pattern(pattern: str) -> str:
         raise ValueError("The pattern must contain {seq} (the running number), e.g. INV-{year}-{seq:04}")
     unknown = [f for f in fields if f not in _ALLOWED_FIELDS]
     if unknown:
-        raise ValueError(f"Unknown field {{{unknown[0]}}}; use {{year}}, {{yy}}, {{month:02}} and {{seq:04}}")
+        raise ValueError(_("Unknown field {%(unknown)s}; use {year}, {yy}, {month:02} and {seq:04}", unknown=unknown[0]))
     if "year" not in fields and "yy" not in fields:
         raise ValueError("Numbers restart each year, so the pattern needs {year} or {yy}")
     try:
@@ -527,10 +527,10 @@ def _percent(value: Any, field_name: str, label: str, errors: list[FieldError]) 
         errors.append(FieldError(field_name, str(error)))
         return Decimal(0)
     if not Decimal(0) <= number <= HUNDRED:
-        errors.append(FieldError(field_name, f"{label} must be between 0 and 100"))
+        errors.append(FieldError(field_name, _("%(label)s must be between 0 and 100", label=label)))
         return Decimal(0)
     if number != number.quantize(Decimal("0.0001")):
-        errors.append(FieldError(field_name, f"{label} has more than 4 decimal places"))
+        errors.append(FieldError(field_name, _("%(label)s has more than 4 decimal places", label=label)))
     return number
 
 

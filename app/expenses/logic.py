@@ -90,7 +90,7 @@ def clean_category(data: Mapping[str, Any], *, partial: bool = False) -> dict[st
             code = code.lower()
             if not CODE_RE.match(code):
                 form.values.pop("code")
-                form.error("code", "Code may use small letters, digits, '-' and '_' (at most 40)")
+                form.error("code", _("Code may use small letters, digits, '-' and '_' (at most 40)"))
             else:
                 form.values["code"] = code
     form.text("name", required=True, max_length=100, one_line=True)
@@ -134,7 +134,7 @@ class ExpenseInput:
 
 def _amount(value: Any, name: str, label: str, errors: list[FieldError], *, positive: bool = True) -> Decimal | None:
     if value is None or value == "":
-        errors.append(FieldError(name, f"{label} is required"))
+        errors.append(FieldError(name, _("%(label)s is required", label=label)))
         return None
     try:
         number = read_number(value, field=label)
@@ -142,13 +142,13 @@ def _amount(value: Any, name: str, label: str, errors: list[FieldError], *, posi
         errors.append(FieldError(name, str(error)))
         return None
     if abs(number) >= MAX_AMOUNT:
-        errors.append(FieldError(name, f"{label} is too large"))
+        errors.append(FieldError(name, _("%(label)s is too large", label=label)))
         return None
     if positive and number <= 0:
         errors.append(FieldError(name, _("%(label)s must be above zero (a refund from a vendor is not a negative expense)", label=label)))
         return None
     if not positive and number < 0:
-        errors.append(FieldError(name, f"{label} cannot be negative"))
+        errors.append(FieldError(name, _("%(label)s cannot be negative", label=label)))
         return None
     return number
 
@@ -175,7 +175,7 @@ def clean_expense(data: Mapping[str, Any], *, partial: bool = False) -> ExpenseI
     if not partial or form.present("date"):
         day = parse_day(data.get("date"), "date", form.errors, "Date")
         if day is None and not any(e.field == "date" for e in form.errors):
-            form.error("date", "Date is required")
+            form.error("date", _("Date is required"))
         elif day is not None:
             form.values["expense_date"] = day
     if not partial or form.present("vendor_id"):
@@ -203,7 +203,7 @@ def clean_expense(data: Mapping[str, Any], *, partial: bool = False) -> ExpenseI
         if "markup_percent" in form.values:
             if form.values["markup_percent"] > 1000:
                 form.values.pop("markup_percent")
-                form.error("markup_percent", "Markup is a percentage from 0 to 1000")
+                form.error("markup_percent", _("Markup is a percentage from 0 to 1000"))
             else:
                 form.values["markup_percent"] = format(form.values["markup_percent"].normalize(), "f") \
                     if form.values["markup_percent"] else "0"

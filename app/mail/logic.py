@@ -105,7 +105,7 @@ def clean_settings(data: Mapping[str, Any], current: Mapping[str, Any]) -> dict[
     host = form.values.get("smtp_host")
     if host and (any(ch.isspace() for ch in host) or "/" in host or ":" in host.strip("[]")):
         form.values.pop("smtp_host")
-        form.error("smtp_host", "SMTP server: a host name such as smtp.example.com, without port or scheme")
+        form.error("smtp_host", _("SMTP server: a host name such as smtp.example.com, without port or scheme"))
     form.choice("smtp_security", SECURITY, default="starttls", label=_("Security"))
     if form.present("smtp_port"):
         form.integer("smtp_port", minimum=1, maximum=65535, label=_("SMTP port"),
@@ -115,7 +115,7 @@ def clean_settings(data: Mapping[str, Any], current: Mapping[str, Any]) -> dict[
         password = data.get("smtp_password")
         password = "" if password is None else str(password)
         if len(password) > 1000:
-            form.error("smtp_password", "Password is too long")
+            form.error("smtp_password", _("Password is too long"))
         else:
             form.values["smtp_password"] = password
     form.email("smtp_from_email", label=_("From address"))
@@ -155,12 +155,11 @@ def clean_templates(data: Mapping[str, Any]) -> dict[str, dict[str, str]]:
                 errors.append(FieldError(name, problem))
                 continue
             if len(text) > (300 if part == "subject" else 10000):
-                errors.append(FieldError(name, f"{KIND_LABELS[kind]} {part} is too long"))
+                errors.append(FieldError(name, _("%(KIND_LABELS)s %(part)s is too long", KIND_LABELS=KIND_LABELS[kind], part=part)))
                 continue
             unknown = [p for p in placeholders_in(text) if p not in PLACEHOLDERS]
             if unknown:
-                errors.append(FieldError(name, f"{KIND_LABELS[kind]} {part}: unknown placeholder "
-                                               f"{{{unknown[0]}}}; use {', '.join(f'{{{p}}}' for p in PLACEHOLDERS)}"))
+                errors.append(FieldError(name, _("%(KIND_LABELS)s %(part)s: unknown placeholder {%(unknown)s}; use %(join)s", KIND_LABELS=KIND_LABELS[kind], part=part, unknown=unknown[0], join=', '.join(f'{{{p}}}' for p in PLACEHOLDERS))))
                 continue
             cleaned[part] = text
         out[kind] = cleaned

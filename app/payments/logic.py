@@ -36,9 +36,9 @@ def clean_payment(data: Mapping[str, Any], currency: str, today: date) -> Paymen
     amount = form.values.get("amount")
     if amount is not None:
         if amount == 0:
-            form.error("amount", "The amount must be above zero")
+            form.error("amount", _("The amount must be above zero"))
         elif amount != amount.quantize(Decimal(1).scaleb(-minor_digits(currency))):
-            form.error("amount", f"{currency} amounts have at most {minor_digits(currency)} decimals")
+            form.error("amount", _("%(currency)s amounts have at most %(minor_digits)s decimals", currency=currency, minor_digits=minor_digits(currency)))
     errors: list[FieldError] = []
     raw_date = data.get("date", data.get("payment_date"))
     payment_date = parse_date(raw_date, "date", errors, "Date") if raw_date not in (None, "") else today

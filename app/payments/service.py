@@ -167,7 +167,7 @@ def _amount(data: Mapping[str, Any], currency: str) -> Decimal:
     form.decimal("amount", minimum=Decimal(0), label=_("Amount"), max_integer_digits=logic.MAX_AMOUNT_DIGITS)
     amount = form.raise_if_invalid()["amount"]
     if amount != round_money(amount, currency):
-        raise ValidationFailed([FieldError("amount", f"{currency} amounts have at most {minor_digits(currency)} decimals")])
+        raise ValidationFailed([FieldError("amount", _("%(currency)s amounts have at most %(minor_digits)s decimals", currency=currency, minor_digits=minor_digits(currency)))])
     return amount
 
 

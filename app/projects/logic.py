@@ -317,7 +317,7 @@ def clean_project(data: Mapping[str, Any], *, partial: bool = False) -> dict[str
     form.text("code", required=True, max_length=20)
     if form.values.get("code") and not CODE_RE.match(form.values["code"]):
         form.values.pop("code")
-        form.error("code", "Code may use letters, digits, '.', '_' and '-' (at most 20)")
+        form.error("code", _("Code may use letters, digits, '.', '_' and '-' (at most 20)"))
     form.choice("status", STATUSES, default="active")
     _optional_money(form, "hourly_rate", "Hourly rate")
     _optional_money(form, "budget_amount", "Budget (money)")
@@ -330,17 +330,17 @@ def clean_project(data: Mapping[str, Any], *, partial: bool = False) -> dict[str
             try:
                 minutes = parse_duration(raw)
             except ValueError as error:
-                form.error("budget_hours", f"Budget (hours): {error}")
+                form.error("budget_hours", _("Budget (hours): %(error)s", error=error))
             else:
                 if minutes <= 0 or minutes > MAX_BUDGET_MINUTES:
-                    form.error("budget_hours", "Budget (hours) must be above zero and at most 1,000,000 hours")
+                    form.error("budget_hours", _("Budget (hours) must be above zero and at most 1,000,000 hours"))
                 else:
                     form.values["budget_minutes"] = minutes
     if not (partial and not form.present("rounding_minutes")):
         form.integer("rounding_minutes", minimum=0, maximum=30, label=_("Rounding"), default=0)
         if form.values.get("rounding_minutes") not in (None, *ROUNDINGS):
             form.values.pop("rounding_minutes")
-            form.error("rounding_minutes", "Rounding must be 0 (none), 6, 15 or 30 minutes")
+            form.error("rounding_minutes", _("Rounding must be 0 (none), 6, 15 or 30 minutes"))
     if not (partial and not form.present("taxes")):
         form.values["tax_codes"] = " ".join(parse_tax_codes(form.raw("taxes")))
     form.text("notes", max_length=2000)
@@ -378,7 +378,7 @@ def clean_entry(data: Mapping[str, Any], *, partial: bool = False) -> dict[str, 
         try:
             minutes = raw if isinstance(raw, int) and not isinstance(raw, bool) else parse_duration(raw)
         except ValueError as error:
-            form.error("minutes", f"Duration: {error}")
+            form.error("minutes", _("Duration: %(error)s", error=error))
         else:
             problem = duration_problem(minutes)
             if problem:

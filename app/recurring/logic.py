@@ -202,15 +202,15 @@ def _whole(value: Any, name: str, label: str, low: int, high: int, errors: list[
     if value is None or value == "":
         return None
     if isinstance(value, bool):
-        errors.append(FieldError(name, f"{label} must be a whole number from {low} to {high}"))
+        errors.append(FieldError(name, _("%(label)s must be a whole number from %(low)s to %(high)s", label=label, low=low, high=high)))
         return None
     try:
         number = int(str(value).strip())
     except ValueError:
-        errors.append(FieldError(name, f"{label} must be a whole number from {low} to {high}"))
+        errors.append(FieldError(name, _("%(label)s must be a whole number from %(low)s to %(high)s", label=label, low=low, high=high)))
         return None
     if not low <= number <= high:
-        errors.append(FieldError(name, f"{label} must be a whole number from {low} to {high}"))
+        errors.append(FieldError(name, _("%(label)s must be a whole number from %(low)s to %(high)s", label=label, low=low, high=high)))
         return None
     return number
 
@@ -237,7 +237,7 @@ def clean_profile(data: Mapping[str, Any], *, current: Mapping[str, Any] | None 
     result = ProfileInput(given=set(data) & set(PROFILE_FIELDS))
     unknown = sorted(set(data) - set(PROFILE_FIELDS))
     for name in unknown:
-        errors.append(FieldError(name, f"{name} is not a field of a recurring profile"))
+        errors.append(FieldError(name, _("%(name)s is not a field of a recurring profile", name=name)))
     # The document part (client, currency, lines, notes, terms) is checked as an invoice's would be.
     document_body = {name: merged.get(name) for name in ("client_id", "currency", "lines", "notes", "terms")}
     try:
@@ -254,12 +254,10 @@ def clean_profile(data: Mapping[str, Any], *, current: Mapping[str, Any] | None 
         if isinstance(line, Mapping):
             for problem in placeholder_problems(str(line.get("description") or "")):
                 errors.append(FieldError(f"lines[{index}].description",
-                                         f"Line {index + 1}: unknown placeholder {problem} "
-                                         "(use {period}, {month} or {year})"))
+                                         _("Line %(value)s: unknown placeholder %(problem)s (use {period}, {month} or {year})", value=index + 1, problem=problem)))
     for name in ("notes", "terms"):
         for problem in placeholder_problems(str(merged.get(name) or "")):
-            errors.append(FieldError(name, f"{name.capitalize()}: unknown placeholder {problem} "
-                                           "(use {period}, {month} or {year})"))
+            errors.append(FieldError(name, _("%(capitalize)s: unknown placeholder %(problem)s (use {period}, {month} or {year})", capitalize=name.capitalize(), problem=problem)))
     every = _whole(merged.get("every", 1), "every", "every (the interval)", 1, MAX_EVERY, errors)
     result.every = every or 1
     if merged.get("every") in (None, "") and "every" in data:

@@ -206,7 +206,7 @@ def _clean_texts(raw: Any, prefix: str, defaults: Mapping[str, Mapping[str, str]
                 continue
             unknown = [p for p in placeholders_in(text) if p not in PLACEHOLDERS]
             if unknown:
-                errors.append(FieldError(name, f"Unknown placeholder {{{unknown[0]}}}; use "
+                errors.append(FieldError(name, _("Unknown placeholder {%(unknown)s}; use ", unknown=unknown[0])
                                                + ", ".join(f"{{{p}}}" for p in PLACEHOLDERS)))
                 continue
             cleaned[part] = text

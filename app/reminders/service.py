@@ -419,13 +419,13 @@ async def _check_requested(ids: Sequence[int], due: Mapping[int, DueInvoice]) ->
     for invoice_id in missing:
         row = rows.get(invoice_id)
         if row is None or row["doc_type"] != documents_logic.INVOICE:
-            problems.append(f"invoice {invoice_id} does not exist")
+            problems.append(_("invoice %(invoice_id)s does not exist", invoice_id=invoice_id))
             continue
         why = logic.check_remindable(row["status"], row["total_minor"] - row["paid_minor"] - row["credited_minor"],
                                      row["number"] or "")
         if why is None and row["client"] in excluded:
             why = f"{row['number']}: the client is marked \"no reminders\""
-        problems.append(why or f"{row['number']} is not due a reminder today")
+        problems.append(why or _("%(number)s is not due a reminder today", number=row['number']))
     raise ValidationFailed([FieldError("invoice_ids", "; ".join(problems))])
 
 

@@ -1118,9 +1118,7 @@ def xrechnung_problems(invoice: EInvoice, *, issued: bool = True) -> list[FieldE
         problems.append(FieldError("settings.payment_account_id", _("A credit transfer needs the account it goes to (BT-84, rule BR-DE-23-a): set the IBAN or the account in %(SETTINGS_PLACE)s.", SETTINGS_PLACE=SETTINGS_PLACE)))
     skonto = [line.strip() for line in invoice.terms.splitlines() if line.strip().startswith("#")]
     if any(not SKONTO_LINE.fullmatch(line) for line in skonto):
-        problems.append(FieldError("terms", "A line of the terms starting with # must be a discount for early "
-                                   "payment written as XRechnung says, e.g. #SKONTO#TAGE=14#PROZENT=2.00# (rule "
-                                   f"BR-DE-18){again.replace('the client', 'the terms')}."))
+        problems.append(FieldError("terms", _("A line of the terms starting with # must be a discount for early payment written as XRechnung says, e.g. #SKONTO#TAGE=14#PROZENT=2.00# (rule BR-DE-18)%(replace)s.", replace=again.replace('the client', 'the terms'))))
     taxed = any(v.category in ("S", "Z", "E", "AE", "K", "G", "L", "M") for v in invoice.vat)
     if taxed and not (seller.vat_id or seller.tax_registration):
         problems.append(FieldError("settings.tax_number", _("A taxed invoice names the seller's VAT or tax number "
@@ -1401,7 +1399,7 @@ def _object_at(pdf: bytes, number: int, generation: int) -> int:
     while True:
         position = pdf.rfind(header, 0, position)
         if position < 0:
-            raise ValueError(f"object {number} not found")
+            raise ValueError(_("object %(number)s not found", number=number))
         if position == 0 or pdf[position - 1:position] in (b"\n", b"\r"):
             return position + len(header)
 

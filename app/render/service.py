@@ -295,7 +295,7 @@ def render_pdf_sync(template: str, data: Mapping[str, Any], *, extra_inputs: Map
     original = template_source(template, template_dir)
     custom = original != TYPST_DIR / template
     if not original.is_file():
-        raise RenderError(f"template {template} is missing from {original.parent}", template=template)
+        raise RenderError(_("template %(template)s is missing from %(parent)s", template=template, parent=original.parent), template=template)
     placed = _place(template, template_dir, roots_dir, assets or {})
     inputs = {"data": json.dumps(data, default=str), **(extra_inputs or {})}
     try:

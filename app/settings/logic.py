@@ -86,20 +86,20 @@ def clean_settings(data: Mapping[str, Any], *, partial: bool = True) -> dict[str
     if not (partial and not form.present("bank_iban")):
         iban = compact(form.raw("bank_iban") or "")
         if iban and not iban_is_valid(iban):
-            form.error("bank_iban", f"IBAN {iban} is not valid (check the digits)")
+            form.error("bank_iban", _("IBAN %(iban)s is not valid (check the digits)", iban=iban))
         else:
             form.values["bank_iban"] = iban
     if not (partial and not form.present("bank_bic")):
         bic = compact(form.raw("bank_bic") or "")
         if bic and not BIC_RE.match(bic):
-            form.error("bank_bic", f"BIC {bic} is not valid (8 or 11 letters and digits)")
+            form.error("bank_bic", _("BIC %(bic)s is not valid (8 or 11 letters and digits)", bic=bic))
         else:
             form.values["bank_bic"] = bic
     form.text("seller_contact_name", max_length=200, label=_("Contact (person or department)"), one_line=True)
     form.text("seller_contact_phone", max_length=60, label=_("Contact phone"), one_line=True)
     phone = form.values.get("seller_contact_phone")
     if phone and not PHONE_DIGITS_RE.match(phone):
-        form.error("seller_contact_phone", "The contact phone needs at least three digits (e.g. +49 30 1234567)")
+        form.error("seller_contact_phone", _("The contact phone needs at least three digits (e.g. +49 30 1234567)"))
     form.email("seller_contact_email", label=_("Contact email"))
     if not (partial and not form.present("payment_means_code")):
         code = str(form.raw("payment_means_code") or "").strip().upper()

@@ -63,7 +63,7 @@ def clean_tax(data: Mapping[str, Any], *, partial: bool = False) -> dict[str, An
             code = form.values["code"].upper()
             if not CODE_RE.match(code):
                 form.values.pop("code")
-                form.error("code", "Code may use capital letters, digits, '.', '_' and '-' (at most 20)")
+                form.error("code", _("Code may use capital letters, digits, '.', '_' and '-' (at most 20)"))
             else:
                 form.values["code"] = code
     form.text("name", required=True, max_length=100)
@@ -71,7 +71,7 @@ def clean_tax(data: Mapping[str, Any], *, partial: bool = False) -> dict[str, An
     if "rate" in form.values:
         if form.values["rate"] > 100:
             form.values.pop("rate")
-            form.error("rate", "Rate is a percentage between 0 and 100")
+            form.error("rate", _("Rate is a percentage between 0 and 100"))
         else:
             form.values["rate"] = str(form.values["rate"].normalize() if form.values["rate"] != 0 else Decimal(0))
             if "E" in form.values["rate"]:

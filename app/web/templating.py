@@ -94,6 +94,11 @@ def input_number(value: Any) -> str:
     return input_text(value)
 
 
+def page_language() -> str:
+    """The BCP 47 tag of the request's locale (`de-AT`, `en-CA`), for <html lang>."""
+    return current_locale().replace("_", "-")
+
+
 def query(current: dict[str, Any], **changes: Any) -> str:
     """The current list's query string with some parameters changed (paging, sorting)."""
     merged = {**{k: v for k, v in current.items() if v not in (None, "")}, **changes}
@@ -113,5 +118,6 @@ def configure(engine: JinjaTemplateEngine) -> None:
     engine.engine.filters["input_number"] = input_number
     engine.engine.filters["unquote"] = unquote
     engine.engine.globals["query"] = query
+    engine.engine.globals["page_language"] = page_language   # <html lang>: the language the page is written in
     engine.engine.globals["eas_scheme_choices"] = scheme_choices  # the electronic address's scheme select
     engine.engine.autoescape = True

@@ -108,7 +108,7 @@ def scheme_problem(scheme: str, address: str) -> str | None:
         if not re.fullmatch(rf"{prefix}[0-9A-Z]{{2,13}}", address):
             return _("%(address)s is not a VAT number of this scheme: it starts with %(prefix)s, like %(prefix2)s0123456749", address=address, prefix=prefix, prefix2=prefix)
     elif scheme == "EM" and not re.fullmatch(r"[^@\s]+@[^@\s]+\.[^@\s]+", address):
-        return f"{address} is not an email address"
+        return _("%(address)s is not an email address", address=address)
     return None
 
 
