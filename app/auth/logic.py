@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Any
 
-from app.common.i18n import _, known_locale, language_of
+from app.common.i18n import N_, _, known_locale, language_of
 from app.common.logic import FieldError, Form
 
 ROLES = ("owner", "staff")
@@ -116,9 +116,9 @@ def session_expired(*, created_at: datetime, last_seen_at: datetime, now: dateti
 
 TOKEN_SCOPES = ("read", "write", "owner")
 TOKEN_SCOPE_LABELS = {
-    "read": "Read: look, change nothing",
-    "write": "Write: also create, change and send",
-    "owner": "Owner: also settings, users, backups, tokens and deleting",
+    "read": N_("Read: look, change nothing"),
+    "write": N_("Write: also create, change and send"),
+    "owner": N_("Owner: also settings, users, backups, tokens and deleting"),
 }
 # What a read token may do: look, never change (RFC 9110's safe methods that Counterfoil answers).
 READ_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})

@@ -19,7 +19,7 @@ from typing import Any
 from babel.dates import format_timedelta
 from babel.numbers import format_decimal
 
-from app.common.i18n import _
+from app.common.i18n import N_, _
 from app.common.logic import Conflict, FieldError, ValidationFailed, date_problem, filename_part
 from app.documents.logic import CREDIT_NOTE, INVOICE, QUOTE, STATUS_LABELS, STATUSES, TYPE_PATHS
 
@@ -27,7 +27,7 @@ LOCALE = "en_CA"   # the pages' locale (app/http/templating.py)
 
 ZIP, PRINT = "zip", "print"
 KINDS = (ZIP, PRINT)
-KIND_LABELS = {ZIP: "Download PDFs (ZIP)", PRINT: "Print all"}
+KIND_LABELS = {ZIP: N_("Download PDFs (ZIP)"), PRINT: N_("Print all")}
 NOUNS = {INVOICE: ("invoice", "invoices"), QUOTE: ("quote", "quotes"), CREDIT_NOTE: ("credit note", "credit notes")}
 
 QUEUED, RUNNING, DONE, FAILED, CANCELLED, DOWNLOADED, EXPIRED = (
@@ -38,8 +38,8 @@ TRANSITIONS: dict[str, frozenset[str]] = {
     RUNNING: frozenset({DONE, FAILED, CANCELLED}),
     DONE: frozenset({DOWNLOADED, EXPIRED}),
 }
-STATE_LABELS = {QUEUED: "Waiting", RUNNING: "Working", DONE: "Ready", FAILED: "Failed", CANCELLED: "Cancelled",
-                DOWNLOADED: "Downloaded", EXPIRED: "Expired"}
+STATE_LABELS = {QUEUED: N_("Waiting"), RUNNING: N_("Working"), DONE: N_("Ready"), FAILED: N_("Failed"), CANCELLED: N_("Cancelled"),
+                DOWNLOADED: N_("Downloaded"), EXPIRED: N_("Expired")}
 FINDING, RENDERING, COMBINING = "finding", "rendering", "combining"
 
 FILE_TTL_S = 3600.0          # a finished file is removed an hour after it was made

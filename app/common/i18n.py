@@ -16,10 +16,11 @@ import gettext as gettext_module
 import html
 import io
 import threading
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from contextvars import ContextVar
 from pathlib import Path
+from typing import TypeVar
 
 from babel import Locale, UnknownLocaleError
 
@@ -32,6 +33,7 @@ DOMAIN = "messages"
 # country) is written the Canadian way the program always used (2026-12-05, 1,234.50).
 DEFAULT_LOCALE = "en_CA"
 
+K = TypeVar("K")
 _UNTRANSLATED = gettext_module.NullTranslations()
 _translations: ContextVar[gettext_module.NullTranslations | None] = ContextVar(
     "counterfoil_translations", default=None)
@@ -82,11 +84,38 @@ class LazyText(str):
     def __html__(self) -> str:
         return html.escape(str(self), quote=True)
 
+    def lower(self) -> str:
+        # "New invoice" in English and French lowercases the label; German writes its nouns capitalised.
+        text = str(self)
+        return text if _current_language() == "de" else text.lower()
+
+    def upper(self) -> str:
+        return str(self).upper()
+
+    def capitalize(self) -> str:
+        return str(self).capitalize()
+
+
+def _current_language() -> str:
+    return language_of(current_locale())
+
 
 def L_(message: str) -> str:
     """Marks a module-level label for extraction and makes it translate itself where it is shown
     (see LazyText)."""
     return LazyText(message)
+
+
+def lazy(message: str) -> str:
+    """A label defined elsewhere (a core module's `N_()` choice list) that reads in the language in force
+    where it is shown; see LazyText."""
+    return LazyText(message)
+
+
+def translated(labels: Mapping[K, str]) -> dict[K, str]:
+    """A core module's label mapping (marked with `N_()`) for a page: each label reads in the reader's
+    language where it is shown, the keys stay as they are."""
+    return {key: LazyText(label) for key, label in labels.items()}
 
 
 def current_translations() -> gettext_module.NullTranslations:

@@ -19,7 +19,7 @@ from datetime import date, datetime, timedelta
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
-from app.common.i18n import _
+from app.common.i18n import N_, _
 from app.common.logic import (
     MAX_ID,
     MAX_INTEGER_DIGITS,
@@ -42,7 +42,7 @@ from app.taxes.logic import TaxRate, tax_registration
 
 QUOTE, INVOICE, CREDIT_NOTE = "quote", "invoice", "credit_note"
 TYPES = (QUOTE, INVOICE, CREDIT_NOTE)
-TYPE_LABELS = {QUOTE: "Quote", INVOICE: "Invoice", CREDIT_NOTE: "Credit note"}
+TYPE_LABELS = {QUOTE: N_("Quote"), INVOICE: N_("Invoice"), CREDIT_NOTE: N_("Credit note")}
 TYPE_PATHS = {QUOTE: "quotes", INVOICE: "invoices", CREDIT_NOTE: "credit-notes"}
 INVOICE_STATUSES = ("draft", "issued", "sent", "partial", "paid", "overdue", "cancelled")
 QUOTE_STATUSES = ("draft", "issued", "accepted", "declined", "expired", "converted")
@@ -50,9 +50,9 @@ CREDIT_NOTE_STATUSES = ("draft", "issued")
 STATUSES = {INVOICE: INVOICE_STATUSES, QUOTE: QUOTE_STATUSES, CREDIT_NOTE: CREDIT_NOTE_STATUSES}
 # What a user reads for each status (and the invoices' "open" filter).
 STATUS_LABELS = {
-    "draft": "Draft", "issued": "Issued", "sent": "Sent", "partial": "Partly paid", "paid": "Paid",
-    "overdue": "Overdue", "cancelled": "Cancelled", "accepted": "Accepted", "declined": "Declined",
-    "expired": "Expired", "converted": "Converted", "open": "Open (unpaid)",
+    "draft": N_("Draft"), "issued": N_("Issued"), "sent": N_("Sent"), "partial": N_("Partly paid"), "paid": N_("Paid"),
+    "overdue": N_("Overdue"), "cancelled": N_("Cancelled"), "accepted": N_("Accepted"), "declined": N_("Declined"),
+    "expired": N_("Expired"), "converted": N_("Converted"), "open": N_("Open (unpaid)"),
 }
 DEFAULT_PATTERNS = {INVOICE: "INV-{year}-{seq:04}", QUOTE: "QUO-{year}-{seq:04}", CREDIT_NOTE: "CN-{year}-{seq:04}"}
 # Settings keeps each type's pattern in its row under this name; documents alone knows what a valid one is.

@@ -14,7 +14,7 @@ from email.policy import SMTP
 from email.utils import format_datetime, formataddr, make_msgid
 from typing import Any
 
-from app.common.i18n import _
+from app.common.i18n import N_, _
 from app.common.logic import EMAIL_RE, FieldError, Form, ValidationFailed, control_problem, line_problem
 
 SECURITY = ("none", "starttls", "ssl")
@@ -358,5 +358,5 @@ def safe_filename(name: str, default: str = "attachment") -> str:
 
 
 # How each outbox state reads on a page.
-STATUS_LABELS = {"queued": "Queued", "sending": "Sending", "sent": "Sent", "failed": "Failed",
-                 "uncertain": "May have been sent", "cancelled": "Cancelled"}
+STATUS_LABELS = {"queued": N_("Queued"), "sending": N_("Sending"), "sent": N_("Sent"), "failed": N_("Failed"),
+                 "uncertain": N_("May have been sent"), "cancelled": N_("Cancelled")}

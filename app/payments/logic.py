@@ -8,13 +8,13 @@ from datetime import date
 from decimal import Decimal
 from typing import Any
 
-from app.common.i18n import _
+from app.common.i18n import N_, _
 from app.common.logic import Conflict, FieldError, Form, ValidationFailed, control_problem
 from app.documents.logic import parse_date
 from app.money import minor_digits
 
-METHODS = {"bank_transfer": "Bank transfer", "card": "Card", "cash": "Cash", "cheque": "Cheque",
-           "paypal": "PayPal", "other": "Other"}
+METHODS = {"bank_transfer": N_("Bank transfer"), "card": N_("Card"), "cash": N_("Cash"), "cheque": N_("Cheque"),
+           "paypal": N_("PayPal"), "other": N_("Other")}
 # A payment may settle a whole invoice, whose total (many lines of up to 12 digits each) can pass 12 digits:
 # one digit more than a price, still far inside the database's 64-bit integers of minor units.
 MAX_AMOUNT_DIGITS = 13

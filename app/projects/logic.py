@@ -18,15 +18,15 @@ from babel import Locale, UnknownLocaleError
 from babel.dates import format_date
 
 from app.catalog.logic import CODE_RE, e4_to_price, parse_tax_codes, price_to_e4
-from app.common.i18n import _
+from app.common.i18n import N_, _
 from app.common.logic import FieldError, Form, ValidationFailed
 
 STATUSES = ("active", "on_hold", "done")
-STATUS_LABELS = {"active": "Active", "on_hold": "On hold", "done": "Done"}
+STATUS_LABELS = {"active": N_("Active"), "on_hold": N_("On hold"), "done": N_("Done")}
 ROUNDINGS = (0, 6, 15, 30)
 GROUPINGS = ("entry", "task", "day", "period")
-GROUPING_LABELS = {"entry": "One line per entry", "task": "One line per task", "day": "One line per day",
-                   "period": "One line for the period"}
+GROUPING_LABELS = {"entry": N_("One line per entry"), "task": N_("One line per task"), "day": N_("One line per day"),
+                   "period": N_("One line for the period")}
 MAX_ENTRY_MINUTES = 24 * 60
 LONG_TIMER_MINUTES = 10 * 60   # a timer running longer asks, at the next page view, to keep or trim it
 WARN_PERCENT = 80

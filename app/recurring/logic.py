@@ -22,7 +22,7 @@ from typing import Any
 from babel import Locale
 from babel.dates import format_date, parse_pattern
 
-from app.common.i18n import _
+from app.common.i18n import N_, _
 from app.common.logic import FieldError, ValidationFailed
 from app.documents import logic as documents_logic
 from app.documents.logic import INVOICE
@@ -32,7 +32,7 @@ UNIT_LABELS = {"week": ("week", "weeks"), "month": ("month", "months"), "quarter
                "year": ("year", "years")}
 MONTHS_PER_UNIT = {"month": 1, "quarter": 3, "year": 12}
 ACTIONS = ("draft", "issue", "issue_and_send")
-ACTION_LABELS = {"draft": "Make a draft", "issue": "Issue it", "issue_and_send": "Issue and email it"}
+ACTION_LABELS = {"draft": N_("Make a draft"), "issue": N_("Issue it"), "issue_and_send": N_("Issue and email it")}
 STATUSES = ("active", "paused")
 SHOWN_STATUSES = ("active", "paused", "finished")
 MAX_EVERY = 99

@@ -13,7 +13,7 @@ from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
 
 from app.common.addressing.logic import clean_electronic_address
-from app.common.i18n import _
+from app.common.i18n import N_, _
 from app.common.logic import FieldError, Form
 
 LOCALES = {"en": "English", "en_CA": "English (Canada)", "en_GB": "English (UK)", "en_US": "English (US)",
@@ -32,13 +32,13 @@ JPEG_START = b"\xff\xd8\xff"   # start of image, then the first marker
 # IBAN every e-invoice says SEPA credit transfer (58) whatever is chosen here. Card (48, 54, 55) and
 # direct debit (59) are left out: XRechnung then needs card or mandate data no invoice here carries.
 PAYMENT_MEANS = {
-    "": "None chosen",
-    "30": "Credit transfer to the account given here",
-    "42": "Payment to a bank account (given here)",
-    "10": "Cash",
-    "20": "Cheque",
-    "68": "Online payment service",
-    "ZZZ": "Other (described in the payment text)",
+    "": N_("None chosen"),
+    "30": N_("Credit transfer to the account given here"),
+    "42": N_("Payment to a bank account (given here)"),
+    "10": N_("Cash"),
+    "20": N_("Cheque"),
+    "68": N_("Online payment service"),
+    "ZZZ": N_("Other (described in the payment text)"),
 }
 # BR-DE-27: the contact telephone has at least three digits.
 PHONE_DIGITS_RE = re.compile(r"(?:\D*\d){3,}")

@@ -29,6 +29,7 @@ from litestar.types import ExceptionHandlersMap
 from unidecode import unidecode
 
 from app import __version__
+from app.common.i18n import L_
 from app.common.logic import Conflict, FieldError, Forbidden, NotFound, PageOf, ValidationFailed, parse_page
 from app.db import datafolder
 from app.db import logic as db_logic
@@ -39,23 +40,23 @@ FLASH_COOKIE = "counterfoil_flash"
 
 # The navigation: (section, path, label, for the owner only).
 NAV = [
-    ("dashboard", "/", "Dashboard", False),
-    ("clients", "/clients", "Clients", False),
-    ("quotes", "/quotes", "Quotes", False),
-    ("invoices", "/invoices", "Invoices", False),
-    ("recurring", "/recurring", "Recurring", False),
-    ("credit_notes", "/credit-notes", "Credit notes", False),
-    ("payments", "/payments", "Payments", False),
-    ("reminders", "/reminders", "Reminders", False),
-    ("projects", "/projects", "Projects & time", False),
-    ("expenses", "/expenses", "Expenses", False),
-    ("reports", "/reports", "Reports", False),
-    ("exports", "/exports", "Exports", False),
-    ("outbox", "/outbox", "Outbox", False),
-    ("catalog", "/catalog", "Catalogue", False),
-    ("settings", "/settings", "Settings", True),
-    ("backup", "/backup", "Backup", True),
-    ("audit", "/audit", "Audit trail", True),
+    ("dashboard", "/", L_("Dashboard"), False),
+    ("clients", "/clients", L_("Clients"), False),
+    ("quotes", "/quotes", L_("Quotes"), False),
+    ("invoices", "/invoices", L_("Invoices"), False),
+    ("recurring", "/recurring", L_("Recurring"), False),
+    ("credit_notes", "/credit-notes", L_("Credit notes"), False),
+    ("payments", "/payments", L_("Payments"), False),
+    ("reminders", "/reminders", L_("Reminders"), False),
+    ("projects", "/projects", L_("Projects & time"), False),
+    ("expenses", "/expenses", L_("Expenses"), False),
+    ("reports", "/reports", L_("Reports"), False),
+    ("exports", "/exports", L_("Exports"), False),
+    ("outbox", "/outbox", L_("Outbox"), False),
+    ("catalog", "/catalog", L_("Catalogue"), False),
+    ("settings", "/settings", L_("Settings"), True),
+    ("backup", "/backup", L_("Backup"), True),
+    ("audit", "/audit", L_("Audit trail"), True),
 ]
 
 

@@ -13,7 +13,7 @@ from app.auth import service
 from app.auth.logic import TOKEN_SCOPE_LABELS, TOKEN_SCOPES, throttle_caller
 from app.auth.service import LoginThrottled
 from app.common import i18n
-from app.common.i18n import PAGE_LOCALES, _, ngettext
+from app.common.i18n import PAGE_LOCALES, _, lazy, ngettext, translated
 from app.common.logic import Conflict, ValidationFailed
 from app.config import Config
 from app.settings import service as settings_service
@@ -170,7 +170,7 @@ async def _account_page(request: Request, *, status_code: int = 200, errors: dic
     identity = request.scope["user"]
     tokens = await service.list_api_tokens(user_id=None if identity.is_owner else identity.user_id)
     # A staff user's token could never use the owner scope, so the form does not offer it.
-    scopes = [(scope, TOKEN_SCOPE_LABELS[scope]) for scope in TOKEN_SCOPES if scope != "owner" or identity.is_owner]
+    scopes = [(scope, lazy(TOKEN_SCOPE_LABELS[scope])) for scope in TOKEN_SCOPES if scope != "owner" or identity.is_owner]
     user = await service.get_user(identity.user_id)
     business_locale, _zone = await settings_service.locale_and_time_zone()
     language_choices = [("", _("Business default (%(name)s)", name=LOCALES.get(business_locale, business_locale))),
@@ -179,7 +179,7 @@ async def _account_page(request: Request, *, status_code: int = 200, errors: dic
         language_choices.append((user["language"], user["language"]))
     return page(request, "auth/account.html", status_code=status_code, section="account", title=_("Your account"),
                 errors=errors or {}, values=values or {"scope": "write"}, new_token=new_token, tokens=tokens,
-                scopes=scopes, scope_labels=TOKEN_SCOPE_LABELS, language_choices=language_choices,
+                scopes=scopes, scope_labels=translated(TOKEN_SCOPE_LABELS), language_choices=language_choices,
                 language_values={"language": extra.pop("chosen_language", user["language"] or "")},
                 business_locale_name=LOCALES.get(business_locale, business_locale), example_day=date(2026, 12, 5),
                 **extra)

@@ -13,6 +13,7 @@ from litestar.response import File, Template
 
 from app.batch import logic, service
 from app.batch.service import Batches
+from app.common.i18n import lazy
 from app.common.logic import NotFound, ValidationFailed
 from app.documents.logic import CREDIT_NOTE, INVOICE, QUOTE, TYPE_PATHS
 from app.web.responses import download_file, form_data, page, redirect
@@ -37,7 +38,7 @@ def _job_context(batches: Batches, job: service.Job) -> dict[str, Any]:
             "base": f"/{TYPE_PATHS[job.doc_type]}", "back": _list_url(job.doc_type, job.filters.query()),
             "described": logic.describe(job.doc_type, job.filters, job.client_name),
             "hidden": job.filters.query(), "plural": logic.NOUNS[job.doc_type][1],
-            "kind_label": logic.KIND_LABELS[job.kind]}
+            "kind_label": lazy(logic.KIND_LABELS[job.kind])}
 
 
 def _panel(request: Request, batches: Batches, job: service.Job) -> Template:

@@ -20,7 +20,7 @@ from litestar.response import Template
 from app.auth import service as auth_service
 from app.clients import service as clients_service
 from app.clients.records import ClientView
-from app.common.i18n import L_, _, ngettext
+from app.common.i18n import L_, _, lazy, ngettext, translated
 from app.common.logic import Conflict, FieldError, NotFound, ValidationFailed, optional_day
 from app.common.numbers import input_text
 from app.documents import logic, service
@@ -104,8 +104,8 @@ async def _list(request: Request, doc_type: str, params: dict[str, str], *, stat
     template = "documents/_rows.html" if request.headers.get("hx-target") == "doc-results" else "documents/list.html"
     return page(request, template, status_code=status_code, section=SECTIONS[doc_type], title=PLURALS[doc_type],
                 doc_type=doc_type, base=f"/{TYPE_PATHS[doc_type]}", result=result, params=params,
-                statuses=[(s, STATUS_LABELS[s]) for s in STATUS_FILTERS[doc_type]], status_labels=STATUS_LABELS,
-                client=client, filtered=filtered, problem=problem, type_label=TYPE_LABELS[doc_type],
+                statuses=[(s, lazy(STATUS_LABELS[s])) for s in STATUS_FILTERS[doc_type]], status_labels=translated(STATUS_LABELS),
+                client=client, filtered=filtered, problem=problem, type_label=lazy(TYPE_LABELS[doc_type]),
                 plural=PLURALS[doc_type])
 
 
@@ -157,9 +157,9 @@ def _new_route(doc_type: str) -> Any:
     async def new_page(request: Request, q: str = "") -> Template:
         clients, total = await _client_choices(q)
         template = "documents/_client_pick.html" if request.headers.get("hx-target") == "client-pick" else "documents/new.html"
-        return page(request, template, section=SECTIONS[doc_type], title=_("New %(lower)s", lower=TYPE_LABELS[doc_type].lower()),
+        return page(request, template, section=SECTIONS[doc_type], title=_("New %(lower)s", lower=_(TYPE_LABELS[doc_type]).lower()),
                     doc_type=doc_type, base=f"/{TYPE_PATHS[doc_type]}", clients=clients, total=total, q=q,
-                    type_label=TYPE_LABELS[doc_type], plural=PLURALS[doc_type], problem="")
+                    type_label=lazy(TYPE_LABELS[doc_type]), plural=PLURALS[doc_type], problem="")
     return new_page
 
 
@@ -173,9 +173,9 @@ def _create_route(doc_type: str) -> Any:
         except ValidationFailed as failed:
             clients, total = await _client_choices("")
             return page(request, "documents/new.html", status_code=422, section=SECTIONS[doc_type],
-                        title=_("New %(lower)s", lower=TYPE_LABELS[doc_type].lower()), doc_type=doc_type,
+                        title=_("New %(lower)s", lower=_(TYPE_LABELS[doc_type]).lower()), doc_type=doc_type,
                         base=f"/{TYPE_PATHS[doc_type]}", clients=clients, total=total, q="",
-                        type_label=TYPE_LABELS[doc_type], plural=PLURALS[doc_type],
+                        type_label=lazy(TYPE_LABELS[doc_type]), plural=PLURALS[doc_type],
                         problem="; ".join(e.message for e in failed.errors))
         return redirect(f"/documents/{document.id}/edit", request=request)
     return create
@@ -244,7 +244,7 @@ async def _editor_context(doc: DocumentView, values: dict[str, Any], lines: list
     einvoice = await service.einvoice_warnings(client, sorted(used))
     return {"doc": doc, "values": values, "lines": lines, "items": [i for i in items if i["active"]],
             "tax_rates": [t for t in taxes if t["active"] or t["code"] in used], "preview": preview,
-            "client": client, "credit_targets": targets, "einvoice": einvoice, "type_label": TYPE_LABELS[doc.doc_type],
+            "client": client, "credit_targets": targets, "einvoice": einvoice, "type_label": lazy(TYPE_LABELS[doc.doc_type]),
             "base": f"/{TYPE_PATHS[doc.doc_type]}", "plural": PLURALS[doc.doc_type]}
 
 
@@ -284,7 +284,7 @@ class _Locked(Exception):
 def _locked_page(request: Request, locked: _Locked) -> Template:
     doc = locked.doc
     return page(request, "documents/locked.html", status_code=409, section=SECTIONS[doc.doc_type],
-                title=_("This document is issued"), doc=doc, detail=locked.detail, type_label=TYPE_LABELS[doc.doc_type],
+                title=_("This document is issued"), doc=doc, detail=locked.detail, type_label=lazy(TYPE_LABELS[doc.doc_type]),
                 base=f"/{TYPE_PATHS[doc.doc_type]}", plural=PLURALS[doc.doc_type])
 
 
@@ -428,11 +428,11 @@ async def _view(request: Request, document_id: int, *, status_code: int = 200, p
     actions = logic.available_actions(doc_type, doc.status, doc.shown_status, paid=doc.paid,
                                       credited=doc.credited, balance_due=doc.balance, is_owner=_is_owner(request))
     return page(request, "documents/view.html", status_code=status_code, section=SECTIONS[doc_type],
-                title=f"{TYPE_LABELS[doc_type]} {doc.number or '(draft)'}", doc=doc, client=client,
+                title=f"{_(TYPE_LABELS[doc_type])} {doc.number or _('(draft)')}", doc=doc, client=client,
                 events=events, users=users, related=related, payments=payments, actions=actions,
-                status_labels=STATUS_LABELS, event_labels=EVENT_LABELS, type_label=TYPE_LABELS[doc_type],
+                status_labels=translated(STATUS_LABELS), event_labels=EVENT_LABELS, type_label=lazy(TYPE_LABELS[doc_type]),
                 base=f"/{TYPE_PATHS[doc_type]}", plural=PLURALS[doc_type], problem=problem, errors=errors or {},
-                values=values or {}, mail_log=mail_log, mail_status_labels=MAIL_STATUS_LABELS, einvoice=einvoice,
+                values=values or {}, mail_log=mail_log, mail_status_labels=translated(MAIL_STATUS_LABELS), einvoice=einvoice,
                 record=record, recurring=recurring, einvoice_status=einvoice_status, einvoice_ahead=einvoice_ahead,
                 reminders=reminders)
 
@@ -488,7 +488,7 @@ async def delete_form(request: Request, document_id: int) -> Response:
 
     async def remove() -> None:
         await service.delete_draft(document_id)
-    return await _act(request, document_id, remove, _("The draft %(lower)s is deleted.", lower=TYPE_LABELS[doc.doc_type].lower()),
+    return await _act(request, document_id, remove, _("The draft %(lower)s is deleted.", lower=_(TYPE_LABELS[doc.doc_type]).lower()),
                       to=f"/{TYPE_PATHS[doc.doc_type]}")
 
 

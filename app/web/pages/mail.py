@@ -10,7 +10,7 @@ from litestar import Request, Response, get, post
 from litestar.params import QueryParameter
 from litestar.response import Template
 
-from app.common.i18n import _, ngettext
+from app.common.i18n import _, ngettext, translated
 from app.common.logic import Conflict, ValidationFailed
 from app.config import Config
 from app.documents import logic as documents_logic
@@ -22,7 +22,7 @@ from app.web.security import OWNER_ONLY
 PER_PAGE = 50
 
 
-STATUS_LABELS = logic.STATUS_LABELS
+STATUS_LABELS = translated(logic.STATUS_LABELS)
 
 
 async def _settings_page(request: Request, *, values: dict[str, Any] | None = None, errors: dict[str, str] | None = None,
@@ -168,8 +168,8 @@ async def _document_form(request: Request, document_id: int, *, values: dict[str
     mail = await service.get_mail_settings()
     return page(request, "mail/send.html", status_code=status_code,
                 section={INVOICE: "invoices", QUOTE: "quotes", CREDIT_NOTE: "credit_notes"}[doc_type],
-                title=_("Email %(lower)s %(number)s", lower=documents_logic.TYPE_LABELS[doc_type].lower(), number=document.number),
-                heading=f"{documents_logic.TYPE_LABELS[doc_type]} {document.number}",
+                title=_("Email %(lower)s %(number)s", lower=_(documents_logic.TYPE_LABELS[doc_type]).lower(), number=document.number),
+                heading=f"{_(documents_logic.TYPE_LABELS[doc_type])} {document.number}",
                 crumbs=[(f"/{TYPE_PATHS[doc_type]}", {INVOICE: _("Invoices"), QUOTE: _("Quotes"), CREDIT_NOTE: _("Credit notes")}[doc_type]),
                         (f"/documents/{document_id}", document.number)],
                 action=f"/documents/{document_id}/send", back=f"/documents/{document_id}",

@@ -10,7 +10,7 @@ from litestar.params import QueryParameter
 from litestar.response import Template
 
 from app.clients import service as clients_service
-from app.common.i18n import _
+from app.common.i18n import _, translated
 from app.common.logic import Conflict, ValidationFailed
 from app.documents import service as documents_service
 from app.payments import logic, service
@@ -29,7 +29,7 @@ async def payments_page(request: Request, client_id: int | None = None, method: 
                                          date_to=date_to, page=page_params(page_number, PER_PAGE))
     clients = (await clients_service.list_clients(status="all", page=page_params(1, 500))).items
     return page(request, "payments/list.html", section="payments", title=_("Payments"), result=result,
-                methods=logic.METHODS, clients=clients,
+                methods=translated(logic.METHODS), clients=clients,
                 params={"client_id": client_id or "", "method": method, "state": state_filter,
                         "from": date_from.isoformat() if date_from else "", "to": date_to.isoformat() if date_to else ""})
 
@@ -39,7 +39,7 @@ async def payment_new_page(request: Request, document_id: int) -> Template:
     invoice = await documents_service.get_document(document_id, "invoice", with_lines=False)
     credit = await service.available_credit(invoice.client_id, invoice.currency)
     return page(request, "payments/form.html", section="invoices", title=_("Payment for %(value)s", value=invoice.number or 'draft'),
-                invoice=invoice, methods=logic.METHODS, values={"amount": invoice.balance, "method": "bank_transfer",
+                invoice=invoice, methods=translated(logic.METHODS), values={"amount": invoice.balance, "method": "bank_transfer",
                                                                  "date": (await settings_service.today()).isoformat()},
                 errors={}, credit=credit, once_key=secrets.token_urlsafe(16))
 
@@ -56,7 +56,7 @@ async def payment_create_form(request: Request, document_id: int) -> Response:
         errors = failed.by_field() if isinstance(failed, ValidationFailed) else {"amount": failed.detail}
         return page(request, "payments/form.html", status_code=422 if isinstance(failed, ValidationFailed) else 409,
                     section="invoices", title=_("Payment for %(number)s", number=invoice.number), invoice=invoice,
-                    methods=logic.METHODS, values=data, errors=errors,
+                    methods=translated(logic.METHODS), values=data, errors=errors,
                     credit=await service.available_credit(invoice.client_id, invoice.currency),
                     once_key=key or secrets.token_urlsafe(16))
     note = _("Payment of %(amount)s %(currency)s recorded.", amount=payment.amount, currency=payment.currency)

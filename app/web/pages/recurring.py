@@ -14,7 +14,7 @@ from litestar import Request, Response, get, post
 from litestar.response import Template
 
 from app.clients import service as clients_service
-from app.common.i18n import L_, _, ngettext
+from app.common.i18n import L_, _, ngettext, translated
 from app.common.logic import Conflict, FieldError, NotFound, ValidationFailed
 from app.common.numbers import as_typed
 from app.config import Config
@@ -54,7 +54,7 @@ async def profiles_page(request: Request, status: str = "") -> Template:
     counts = {key: sum(1 for p in everything if p.status == key) for key in PROFILE_STATUS_LABELS}
     return page(request, "recurring/list.html", section=SECTION, title=_("Recurring invoices"), profiles=profiles,
                 status=status, statuses=STATUS_FILTERS, counts=counts, total=len(everything),
-                status_labels=PROFILE_STATUS_LABELS, action_labels=logic.ACTION_LABELS)
+                status_labels=PROFILE_STATUS_LABELS, action_labels=translated(logic.ACTION_LABELS))
 
 
 @post("/recurring/run")
@@ -78,8 +78,8 @@ async def _profile_page(request: Request, profile_id: int, *, status_code: int =
     done = await service.runs(profile_id)
     return page(request, "recurring/view.html", status_code=status_code, section=SECTION,
                 title=_("Recurring invoice for %(client_name)s", client_name=profile.client_name), profile=profile, runs=done, upcoming=profile.upcoming(),
-                status_labels=PROFILE_STATUS_LABELS, action_labels=logic.ACTION_LABELS, outcome_labels=OUTCOME_LABELS,
-                doc_status_labels=STATUS_LABELS, problem=problem, is_owner=_is_owner(request))
+                status_labels=PROFILE_STATUS_LABELS, action_labels=translated(logic.ACTION_LABELS), outcome_labels=OUTCOME_LABELS,
+                doc_status_labels=translated(STATUS_LABELS), problem=problem, is_owner=_is_owner(request))
 
 
 @get("/recurring/{profile_id:int}")
@@ -170,7 +170,7 @@ async def _context(profile: ProfileView | None, values: dict[str, str], lines: l
     return {"profile": profile, "values": values, "lines": lines, "items": [i for i in items if i["active"]],
             "tax_rates": [t for t in taxes if t["active"] or t["code"] in used], "preview": preview, "client": client,
             "einvoice": einvoice, "lines_url": PREVIEW_URL, "units": logic.UNITS, "unit_labels": logic.UNIT_LABELS,
-            "actions": logic.ACTIONS, "action_labels": logic.ACTION_LABELS}
+            "actions": logic.ACTIONS, "action_labels": translated(logic.ACTION_LABELS)}
 
 
 def _editor(request: Request, context: dict[str, Any], errors: dict[str, str], *, status_code: int = 200,

@@ -8,7 +8,7 @@ from litestar import Request, Response, get, post
 from litestar.params import QueryParameter
 from litestar.response import Template
 
-from app.common.i18n import L_, _
+from app.common.i18n import L_, _, translated
 from app.common.logic import Conflict, ValidationFailed
 from app.config import Config
 from app.payments import logic as payments_logic
@@ -67,7 +67,7 @@ async def _view(request: Request, reminder_id: int, *, problem: str = "") -> Tem
     credit = await payments_service.available_credit(view.client_id, view.currency)
     return page(request, "reminders/view.html", status_code=409 if problem else 200, section="reminders",
                 title=f"{view.title} {view.number}",
-                reminder=view, credit=credit, methods=payments_logic.METHODS, status_labels=STATUS_LABELS,
+                reminder=view, credit=credit, methods=translated(payments_logic.METHODS), status_labels=STATUS_LABELS,
                 problem=problem, today=await settings_service.today())
 
 

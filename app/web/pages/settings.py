@@ -9,7 +9,7 @@ from litestar import Request, Response, get, post
 from litestar.datastructures import UploadFile
 from litestar.response import File, Template
 
-from app.common.i18n import _
+from app.common.i18n import _, translated
 from app.common.logic import NotFound, ValidationFailed
 from app.config import Config
 from app.documents import service as documents_service
@@ -36,7 +36,7 @@ async def _page(request: Request, config: Config, settings: dict[str, Any], valu
     numbering = await documents_service.numbering(year)
     return page(request, "settings/settings.html", status_code=status_code, section="settings", title=_("Settings"),
                 settings=settings, values=values, errors=errors, locales=logic.LOCALES, year=year,
-                payment_means=logic.PAYMENT_MEANS,
+                payment_means=translated(logic.PAYMENT_MEANS),
                 templates=templates_info(config),
                 numbering=numbering, taxes=await taxes_service.list_taxes(),
                 numbering_values=numbering_values or {
