@@ -23,7 +23,7 @@ from babel.dates import format_date
 from babel.numbers import format_currency, format_decimal, format_percent
 
 from app.clients.logic import is_leitweg_id
-from app.common.i18n import _
+from app.common.i18n import L_, _
 from app.common.logic import FieldError, ValidationFailed, filename_part
 from app.documents import logic as documents_logic
 from app.documents.logic import TaxAmount
@@ -1080,7 +1080,7 @@ XRECHNUNG_DETAIL = ("This document cannot be an XRechnung that German public buy
                     "fix what is named below.")
 BUYER_REFERENCE_DETAIL = ("XRechnung needs the buyer reference (BT-10, rule BR-DE-15): for a German public "
                           "authority, its Leitweg-ID.")
-SETTINGS_PLACE = "Settings, E-invoices"
+SETTINGS_PLACE = L_("Settings, E-invoices")   # read in the reader's language where a message names it
 # XRechnung's way to state a discount for early payment in the terms (BT-20), one line each (BR-DE-18).
 SKONTO_LINE = re.compile(r"#SKONTO#TAGE=[0-9]+#PROZENT=[0-9]+\.[0-9]{2}(#BASISBETRAG=-?[0-9]+\.[0-9]{2})?#")
 
@@ -1092,23 +1092,23 @@ def xrechnung_problems(invoice: EInvoice, *, issued: bool = True) -> list[FieldE
     the document keeps the client and the business as they were at issue (their snapshot).
     """
     problems: list[FieldError] = []
-    again = ("; an issued invoice keeps the client as it was when issued, so cancel this one and issue a new "
-             "invoice to carry it") if issued else ""
+    again = _("; an issued invoice keeps the client as it was when issued, so cancel this one and issue a new "
+              "invoice to carry it") if issued else ""
     if not invoice.buyer_reference:
         problems.append(FieldError("buyer_reference", _("The client has no buyer reference (Leitweg-ID), rule BR-DE-15. Set it on the client (Clients, Edit, “Buyer reference (e.g. Leitweg-ID)”)%(again)s.", again=again)))
     seller = invoice.seller
     for field, value, rule, what in (
-            ("seller_contact_name", seller.contact_name, "BR-DE-5", "a contact person or department (BT-41)"),
-            ("seller_contact_phone", seller.contact_phone, "BR-DE-6", "a contact phone (BT-42)"),
-            ("seller_contact_email", seller.contact_email, "BR-DE-7", "a contact email (BT-43)"),
-            ("city", seller.city, "BR-DE-3", "your city (BT-37)"),
-            ("postal_code", seller.postal_code, "BR-DE-4", "your postal code (BT-38)")):
+            ("seller_contact_name", seller.contact_name, "BR-DE-5", _("a contact person or department (BT-41)")),
+            ("seller_contact_phone", seller.contact_phone, "BR-DE-6", _("a contact phone (BT-42)")),
+            ("seller_contact_email", seller.contact_email, "BR-DE-7", _("a contact email (BT-43)")),
+            ("city", seller.city, "BR-DE-3", _("your city (BT-37)")),
+            ("postal_code", seller.postal_code, "BR-DE-4", _("your postal code (BT-38)"))):
         if not value.strip():
             problems.append(FieldError(f"settings.{field}", _("XRechnung needs %(what)s, rule %(rule)s: set it in %(place)s.", what=what, rule=rule,
                                          place=SETTINGS_PLACE if field.startswith('seller') else _('Settings'))))
-    for field, value, rule, what in (("city", invoice.buyer.city, "BR-DE-8", "the client's city (BT-52)"),
+    for field, value, rule, what in (("city", invoice.buyer.city, "BR-DE-8", _("the client's city (BT-52)")),
                                      ("postal_code", invoice.buyer.postal_code, "BR-DE-9",
-                                      "the client's postal code (BT-53)")):
+                                      _("the client's postal code (BT-53)"))):
         if not value.strip():
             problems.append(FieldError(f"client.{field}", _("XRechnung needs %(what)s, rule %(rule)s: set it on the client%(again)s.", what=what, rule=rule, again=again)))
     payment = invoice.payment

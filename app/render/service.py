@@ -46,7 +46,7 @@ import segno
 import typst
 
 from app.clients import service as clients_service
-from app.common.i18n import _
+from app.common.i18n import L_, _
 from app.common.logic import Conflict, FieldError, Page, ValidationFailed, filename_part
 from app.db import datafolder
 from app.documents import service as documents_service
@@ -66,8 +66,8 @@ STALE_ROOT_S = 300                  # a root no longer current is removed once t
 TEMPLATES_FOLDER = "templates"   # the user's own templates, in the data folder
 ZIP_PAGE = 200
 READ_BATCH = 50   # documents read from the database at a time for a ZIP or batch print
-SWITCH_BACK = ("You can switch back to the default templates in Settings (Document templates: "
-               "\u201cUse the default templates\u201d).")
+SWITCH_BACK = L_("You can switch back to the default templates in Settings (Document templates: "
+                 "\u201cUse the default templates\u201d).")
 
 
 class RenderError(RuntimeError):

@@ -162,7 +162,8 @@ async def users_set_active(request: Request, user_id: int) -> Response:
     data = await form_data(request)
     active = str(data.get("active", "")) in ("1", "true", "on")
     user = await service.set_user_active(user_id, active, actor=request.scope["user"])
-    return redirect("/users", flash=_("%(email)s is %(value)s.", email=user['email'], value='active' if active else 'deactivated'), request=request)
+    return redirect("/users", flash=(_("%(email)s is active.", email=user['email']) if active
+                                          else _("%(email)s is deactivated.", email=user['email'])), request=request)
 
 
 async def _account_page(request: Request, *, status_code: int = 200, errors: dict[str, str] | None = None,
