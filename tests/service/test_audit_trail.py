@@ -163,6 +163,8 @@ def _scenarios() -> dict[str, tuple[Scenario, str | None]]:
         "app.auth.service.set_user_active": (after(lambda w: auth_service.create_user({
             "email": "staff@example.com", "password": "staff password 1", "password_repeat": "staff password 1"}),
             lambda w, user: _deactivate(w, user["id"])), "deactivate"),
+        "app.auth.service.set_language": (after(lambda w: w.owner(), lambda w, owner: auth_service.set_language(
+            owner["id"], "de_DE")), "update"),
         "app.auth.service.change_password": (after(lambda w: w.owner(), lambda w, owner: auth_service.change_password(
             owner["id"], OWNER_PASSWORD, "a new long password", "a new long password")), "password change"),
         "app.auth.service.revoke_all_api_tokens": (after(lambda w: w.token(), lambda w, made: (
