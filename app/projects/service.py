@@ -913,7 +913,7 @@ async def project_summary(project_id: int) -> dict[str, Any]:
     sums = rows[0]
     billed_e4, draft_e4 = money[0]["billed"], money[0]["drafts"]
     # Money used against a money budget: what is billed, plus the unbilled billable time at its rate.
-    billables, _ = await _billables(project, date(1900, 1, 1), date(2200, 12, 31))
+    billables, _total = await _billables(project, date(1900, 1, 1), date(2200, 12, 31))
     unbilled_value = sum(logic.amount_e4(logic.round_minutes(b.minutes, project["rounding_minutes"]), b.rate_e4)
                          for b in billables)
     expenses = await project_expenses(project_id)

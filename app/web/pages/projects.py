@@ -310,7 +310,7 @@ def _entry_form_data(data: dict[str, Any]) -> dict[str, Any]:
     data = dict(data)
     data.setdefault("billable", "off")
     if ":" in str(data.get("project_id", "")):
-        project_text, _, task = str(data["project_id"]).partition(":")
+        project_text, _colon, task = str(data["project_id"]).partition(":")
         data["project_id"], data["task"] = project_text, task
     for name in ("minutes", "started_at", "ended_at"):
         if not str(data.get(name) or "").strip():
@@ -419,7 +419,7 @@ async def timer_start_form(request: Request) -> Response:
     back = _back(request, data)
     fields: dict[str, Any] = {key: data[key] for key in ("project_id", "task", "description") if key in data}
     if ":" in str(fields.get("project_id", "")):   # the combined project:task select of the bar's form
-        project_text, _, task = str(fields["project_id"]).partition(":")
+        project_text, _colon, task = str(fields["project_id"]).partition(":")
         fields["project_id"], fields["task"] = project_text, task
     fields["billable"] = data.get("billable", "on")
     try:
