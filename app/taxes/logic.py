@@ -8,7 +8,8 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
-from app.common.logic import Form
+from app.common.i18n import N_, _
+from app.common.logic import Form, fold_text
 
 CODE_RE = re.compile(r"^[A-Z0-9][A-Z0-9_.-]{0,19}$")
 CATEGORIES = {"S": "Standard rate", "Z": "Zero rated", "E": "Exempt", "AE": "Reverse charge",
@@ -103,3 +104,333 @@ def tax_registration(tax_number: str) -> tuple[str, str] | None:
     if _VAT_IDENTIFIER.fullmatch(compact):
         return compact, "VA"
     return tax_number.strip(), "FC"
+
+
+# -- taxes by place of supply (issue 16) -------------------------------------------------------------
+# The rules as data: a table per country, read by `suggest_taxes`. A line's default taxes follow from
+# where the business is, where the client is (and whether it gave a VAT number) and the item's tax
+# category; an item's own tax codes, or the codes typed on a line, still override them.
+
+TAX_CATEGORIES = {"standard": N_("Standard rate"), "reduced": N_("Reduced rate"), "zero": N_("Zero rated"),
+                  "exempt": N_("Exempt")}
+
+
+def _rates(*rates: TaxRate) -> list[TaxRate]:
+    return list(rates)
+
+
+# The presets by ISO country code. The old keys (canada, germany, france) load the same rates.
+COUNTRY_PRESETS: dict[str, tuple[str, list[TaxRate]]] = {
+    "CA": ("Canada", _rates(
+        _t("GST", "GST", "5"),
+        _t("HST", "HST (ON)", "13"), _t("HST15", "HST 15 % (NB, NL, PE)", "15"),
+        # Nova Scotia's HST is 14 % since 1 April 2025.
+        _t("HST14", "HST 14 % (NS)", "14"),
+        _t("QST", "QST (QC)", "9.975"),  # beside the GST, not on it (not compound since 2013)
+        _t("PST", "PST (BC)", "7"), _t("RST", "RST (MB)", "7"), _t("PST-SK", "PST (SK)", "6"),
+        _t("ZR", "Zero-rated", "0", category="Z", note="Zero-rated supply (Excise Tax Act, Schedule VI)."),
+        _t("EXEMPT", "Exempt", "0", category="E", note="Exempt supply (Excise Tax Act, Schedule V)."),
+        _t("EXPORT", "Zero-rated export", "0", category="Z",
+           note="Zero-rated export of services (Excise Tax Act, Schedule VI, Part V)."),
+    )),
+    "DE": ("Germany", _rates(
+        _t("VAT19", "USt. 19 %", "19"), _t("VAT7", "USt. 7 %", "7"),
+        _t("VAT0", "Steuerfrei", "0", note="Steuerfreie Leistung.", category="E"),
+        _t("DE0", "USt. 0 %", "0", note="Nullsteuersatz (§ 12 Abs. 3 UStG).", category="Z"),
+        _t("RC", "Reverse charge", "0", note=REVERSE_CHARGE_NOTE, category="AE"),
+        _t("DE-EXPORT", "Nicht steuerbar (Drittland)", "0", category="G",
+           note="Leistung an einen Empfänger außerhalb der EU: nicht im Inland steuerbar "
+                "(§ 3a Abs. 2 UStG; Art. 44, 146 Richtlinie 2006/112/EG)."),
+    )),
+    "FR": ("France", _rates(
+        _t("TVA20", "TVA 20 %", "20"), _t("TVA10", "TVA 10 %", "10"), _t("TVA5.5", "TVA 5,5 %", "5.5"),
+        _t("TVA0", "TVA 0 %", "0", category="Z", note="TVA au taux zéro."),
+        _t("FR-EXO", "Exonéré de TVA", "0", category="E", note="Exonération de TVA, article 261 du CGI."),
+        _t("RC", "Autoliquidation", "0", note="Autoliquidation : TVA due par le preneur, art. 196 Directive 2006/112/CE.",
+           category="AE"),
+        _t("FR-EXPORT", "Hors UE", "0", category="G",
+           note="TVA non applicable, prestation à un preneur établi hors de l'UE (article 259-1 du CGI) "
+                "ou exportation (article 262 I du CGI)."),
+    )),
+    "AT": ("Austria", _rates(
+        _t("AT20", "USt. 20 %", "20"), _t("AT13", "USt. 13 %", "13"), _t("AT10", "USt. 10 %", "10"),
+        _t("AT0", "USt. 0 %", "0", category="Z", note="Nullsteuersatz (§ 28 Abs. 62 UStG)."),
+        _t("AT-EXEMPT", "Steuerfrei", "0", category="E", note="Steuerfreie Leistung (§ 6 UStG)."),
+        _t("RC", "Reverse charge", "0", note=REVERSE_CHARGE_NOTE, category="AE"),
+        _t("AT-EXPORT", "Nicht steuerbar (Drittland)", "0", category="G",
+           note="Leistung an einen Empfänger außerhalb der EU: nicht steuerbar (§ 3a Abs. 6 UStG; "
+                "Art. 44, 146 Richtlinie 2006/112/EG)."),
+    )),
+    "BE": ("Belgium", _rates(
+        _t("BE21", "BTW/TVA 21 %", "21"), _t("BE12", "BTW/TVA 12 %", "12"), _t("BE6", "BTW/TVA 6 %", "6"),
+        _t("BE0", "BTW/TVA 0 %", "0", category="Z", note="Taux zéro / nultarief."),
+        _t("BE-EXEMPT", "Vrijgesteld / Exonéré", "0", category="E",
+           note="Vrijgesteld van btw, art. 44 W.btw / Exonéré de TVA, art. 44 C.TVA."),
+        _t("RC", "Reverse charge", "0", note=REVERSE_CHARGE_NOTE, category="AE"),
+        _t("BE-EXPORT", "Outside the EU", "0", category="G",
+           note="Outside the scope of Belgian VAT: customer outside the EU (Art. 44, 146 Directive 2006/112/EC)."),
+    )),
+    "NL": ("Netherlands", _rates(
+        _t("NL21", "BTW 21 %", "21"), _t("NL9", "BTW 9 %", "9"),
+        _t("NL0", "BTW 0 %", "0", category="Z", note="Btw-nultarief."),
+        _t("NL-EXEMPT", "Vrijgesteld van btw", "0", category="E", note="Vrijgesteld van btw (art. 11 Wet OB)."),
+        _t("RC", "Btw verlegd", "0", note="Btw verlegd: " + REVERSE_CHARGE_NOTE, category="AE"),
+        _t("NL-EXPORT", "Buiten de EU", "0", category="G",
+           note="Niet belast in Nederland: afnemer buiten de EU (Art. 44, 146 Richtlijn 2006/112/EG)."),
+    )),
+    # No sales tax by default: the user adds the state's (and county's) rates as they apply.
+    "US": ("United States", _rates(
+        _t("NOTAX", "No sales tax", "0", category="O", note="No sales tax charged."),
+    )),
+}
+PRESET_ALIASES = {"canada": "CA", "germany": "DE", "france": "FR", "austria": "AT", "belgium": "BE",
+                  "netherlands": "NL", "us": "US", "usa": "US"}
+
+
+def preset_of(name: str) -> tuple[str, list[TaxRate]] | None:
+    """A preset by ISO country code (CA, DE...) or by its older name (canada, uk, none)."""
+    key = (name or "").strip()
+    country = PRESET_ALIASES.get(key.lower(), key.upper())
+    if country in COUNTRY_PRESETS:
+        return COUNTRY_PRESETS[country]
+    return PRESETS.get(key.lower())
+
+
+def all_presets() -> dict[str, tuple[str, list[TaxRate]]]:
+    """The presets the taxes page offers: one per country, then the older UK and "no taxes" ones."""
+    return {**COUNTRY_PRESETS, **{key: value for key, value in PRESETS.items() if key in ("uk", "none")}}
+
+
+@dataclass(frozen=True)
+class Province:
+    name: str
+    hst: str = ""   # the HST code, for a participating province
+    qst: str = ""   # Québec
+    pst: str = ""   # the provincial sales tax collected beside the GST (BC, MB, SK)
+
+
+CANADA: dict[str, Province] = {
+    "ON": Province("Ontario", hst="HST"),
+    "NB": Province("New Brunswick", hst="HST15"),
+    "NL": Province("Newfoundland and Labrador", hst="HST15"),
+    "PE": Province("Prince Edward Island", hst="HST15"),
+    "NS": Province("Nova Scotia", hst="HST14"),
+    "QC": Province("Québec", qst="QST"),
+    "BC": Province("British Columbia", pst="PST"),
+    "MB": Province("Manitoba", pst="RST"),
+    "SK": Province("Saskatchewan", pst="PST-SK"),
+    "AB": Province("Alberta"),
+    "YT": Province("Yukon"),
+    "NT": Province("Northwest Territories"),
+    "NU": Province("Nunavut"),
+}
+CANADA_CODES = {"gst": "GST", "zero": "ZR", "exempt": "EXEMPT", "export": "EXPORT"}
+# Provincial sales tax falls on goods; most services are not taxable there (the item's own taxes say
+# otherwise for one that is: software, legal or telecommunication services in BC, for instance).
+PST_TAXABLE_KINDS = {"BC": {"product"}, "MB": {"product"}, "SK": {"product"}}
+PST_PROVINCES = tuple(code for code, province in CANADA.items() if province.pst)
+
+
+@dataclass(frozen=True)
+class VatCountry:
+    """An EU country's VAT codes, by the item's category, and for a client elsewhere."""
+
+    name: str
+    standard: str
+    reduced: str
+    zero: str
+    exempt: str
+    export: str
+    reverse_charge: str = "RC"
+    vat_id: str = r"[0-9A-Z]{2,12}"   # what follows the country prefix in a VAT identifier
+
+
+EU_VAT: dict[str, VatCountry] = {
+    "DE": VatCountry("Germany", "VAT19", "VAT7", "DE0", "VAT0", "DE-EXPORT", vat_id=r"[0-9]{9}"),
+    "FR": VatCountry("France", "TVA20", "TVA5.5", "TVA0", "FR-EXO", "FR-EXPORT", vat_id=r"[0-9A-Z]{2}[0-9]{9}"),
+    "AT": VatCountry("Austria", "AT20", "AT10", "AT0", "AT-EXEMPT", "AT-EXPORT", vat_id=r"U[0-9]{8}"),
+    "BE": VatCountry("Belgium", "BE21", "BE6", "BE0", "BE-EXEMPT", "BE-EXPORT", vat_id=r"[01][0-9]{9}"),
+    "NL": VatCountry("Netherlands", "NL21", "NL9", "NL0", "NL-EXEMPT", "NL-EXPORT", vat_id=r"[0-9]{9}B[0-9]{2}"),
+}
+# The member states (ISO 3166) and the prefix of their VAT identifiers (Greece writes EL).
+EU_MEMBERS = {"AT": "AT", "BE": "BE", "BG": "BG", "CY": "CY", "CZ": "CZ", "DE": "DE", "DK": "DK", "EE": "EE",
+              "ES": "ES", "FI": "FI", "FR": "FR", "GR": "EL", "HR": "HR", "HU": "HU", "IE": "IE", "IT": "IT",
+              "LT": "LT", "LU": "LU", "LV": "LV", "MT": "MT", "NL": "NL", "PL": "PL", "PT": "PT", "RO": "RO",
+              "SE": "SE", "SI": "SI", "SK": "SK"}
+US_CODES = {"none": "NOTAX"}
+
+
+@dataclass(frozen=True)
+class Party:
+    """Where a business or a client is, for its taxes."""
+
+    country: str = ""
+    region: str = ""
+    tax_number: str = ""
+    # The provinces whose sales tax the business collects (BC, MB, SK): a business's only.
+    pst_registrations: frozenset[str] = frozenset()
+
+
+@dataclass(frozen=True)
+class Suggestion:
+    """The taxes the rules give a line, and why, in words a user reads ("HST 13 %: client in Ontario")."""
+
+    codes: tuple[str, ...]
+    reason: str
+    rule: str   # which row of the tables decided: "CA-HST", "EU-REVERSE-CHARGE"... (tests and the API)
+    decided: bool = True   # False: no rule applies (no country set, a country without tables)
+
+
+def canadian_province(region: str) -> str:
+    """A Canadian province or territory's code from what people type ("ON", "Ontario", "quebec"), or ""."""
+    text = fold_text(region or "").replace("-", " ").strip()
+    if not text:
+        return ""
+    for code, province in CANADA.items():
+        if text in (code.lower(), fold_text(province.name).replace("-", " ")):
+            return code
+    aliases = {"pei": "PE", "newfoundland": "NL", "labrador": "NL", "nwt": "NT", "que": "QC", "pq": "QC"}
+    return aliases.get(text.replace(".", ""), "")
+
+
+def valid_looking_vat_id(country: str, tax_number: str) -> bool:
+    """A VAT identifier of the client's own member state, in that state's shape where the tables know it
+    (DE + 9 digits, ATU + 8...), else its prefix and 2 to 12 letters and digits. Only the shape: the
+    VIES register is online, Counterfoil is not."""
+    prefix = EU_MEMBERS.get(country)
+    if prefix is None:
+        return False
+    compact = re.sub(r"[\s.\-]", "", tax_number or "").upper()
+    if not compact.startswith(prefix):
+        return False
+    table = EU_VAT.get(country)
+    pattern = table.vat_id if table else r"[0-9A-Z]{2,12}"
+    return re.fullmatch(pattern, compact[len(prefix):]) is not None
+
+
+def country_name(code: str) -> str:
+    from babel import Locale
+
+    return Locale("en").territories.get(code, code) if code else code
+
+
+def tax_label(code: str, rates: Mapping[str, TaxRate]) -> str:
+    """How a reason names a tax: its name and rate ("HST 13 %"), the code when it is not defined."""
+    rate = rates.get(code)
+    if rate is None:
+        return code
+    number = format(rate.rate.normalize(), "f") if rate.rate else "0"
+    short = re.sub(r"\s*[0-9.,]+\s*%$", "", re.sub(r"\s*\(.*\)$", "", rate.name)).strip() or code
+    if rate.rate == 0:
+        return rate.name
+    return f"{short} {number} %"
+
+
+def _labels(codes: tuple[str, ...], rates: Mapping[str, TaxRate]) -> str:
+    return " + ".join(tax_label(code, rates) for code in codes)
+
+
+def suggest_taxes(seller: Party, client: Party, category: str = "standard", *, kind: str = "service",
+                  rates: Mapping[str, TaxRate] | None = None) -> Suggestion:
+    """The taxes a line gets by default: place of supply, the client's VAT number, the item's category.
+
+    Pure; `rates` only names the taxes in the reason. A client without a country is taken to be in the
+    business's country (most clients without an address are local), and in its province too."""
+    rates = rates or {}
+    category = category if category in TAX_CATEGORIES else "standard"
+    seller_country = (seller.country or "").upper()
+    client_country = (client.country or "").upper() or seller_country
+    if not seller_country:
+        return Suggestion((), _("Set the business's country in Settings to get taxes chosen for each client"),
+                          "NO-COUNTRY", decided=False)
+    if seller_country == "CA":
+        return _canada(seller, client, client_country, category, kind, rates)
+    if seller_country in EU_VAT:
+        return _eu(EU_VAT[seller_country], seller_country, client, client_country, category, rates)
+    if seller_country == "US":
+        if client_country != "US":
+            return Suggestion((), _("No tax: client outside the United States (%(country)s)",
+                                    country=country_name(client_country)), "US-EXPORT")
+        return Suggestion((), _("No tax by default in the United States: add your state's sales tax under "
+                                "Settings, Taxes and pick it on the line where it applies"), "US-NONE")
+    return Suggestion((), _("No tax rules for %(country)s: pick the taxes by hand",
+                            country=country_name(seller_country)), "NONE", decided=False)
+
+
+def _canada(seller: Party, client: Party, client_country: str, category: str, kind: str,
+            rates: Mapping[str, TaxRate]) -> Suggestion:
+    codes = CANADA_CODES
+    if category == "exempt":
+        return Suggestion((codes["exempt"],), _("Exempt: the item is an exempt supply"), "CA-EXEMPT")
+    if client_country != "CA":
+        return Suggestion((codes["export"],), _("Zero-rated export: client outside Canada (%(country)s)",
+                                                country=country_name(client_country)), "CA-EXPORT")
+    if category == "zero":
+        return Suggestion((codes["zero"],), _("Zero-rated: the item is a zero-rated supply"), "CA-ZERO")
+    code = canadian_province(client.region) or canadian_province(seller.region)
+    if not code:
+        return Suggestion((codes["gst"],), _("%(taxes)s: the client's province is not known (set it on the client)",
+                                             taxes=tax_label(codes["gst"], rates)), "CA-UNKNOWN-PROVINCE")
+    province = CANADA[code]
+    where = _(province.name)
+    if province.hst:
+        found: tuple[str, ...] = (province.hst,)
+        return Suggestion(found, _("%(taxes)s: client in %(place)s", taxes=_labels(found, rates), place=where),
+                          "CA-HST")
+    if province.qst:
+        found = (codes["gst"], province.qst)
+        return Suggestion(found, _("%(taxes)s: client in %(place)s", taxes=_labels(found, rates), place=where),
+                          "CA-QC")
+    if province.pst:
+        gst = (codes["gst"],)
+        if code not in seller.pst_registrations:
+            return Suggestion(gst, _("%(taxes)s: client in %(place)s (no PST: the business is not registered "
+                                     "for it there, see Settings)", taxes=_labels(gst, rates), place=where),
+                              "CA-PST-NOT-REGISTERED")
+        if kind not in PST_TAXABLE_KINDS.get(code, set()):
+            return Suggestion(gst, _("%(taxes)s: client in %(place)s (no PST on this service; set the item's taxes "
+                                     "by hand if it is taxable there)", taxes=_labels(gst, rates), place=where),
+                              "CA-PST-NOT-TAXABLE")
+        found = (codes["gst"], province.pst)
+        return Suggestion(found, _("%(taxes)s: client in %(place)s", taxes=_labels(found, rates), place=where),
+                          "CA-PST")
+    found = (codes["gst"],)
+    return Suggestion(found, _("%(taxes)s: client in %(place)s", taxes=_labels(found, rates), place=where), "CA-GST")
+
+
+def _eu(table: VatCountry, seller_country: str, client: Party, client_country: str, category: str,
+        rates: Mapping[str, TaxRate]) -> Suggestion:
+    domestic = {"standard": table.standard, "reduced": table.reduced, "zero": table.zero, "exempt": table.exempt}
+    if category == "exempt":
+        found: tuple[str, ...] = (table.exempt,)
+        return Suggestion(found, _("%(taxes)s: the item is exempt from VAT", taxes=_labels(found, rates)),
+                          "EU-EXEMPT")
+    if client_country == seller_country:
+        found = (domestic[category],)
+        return Suggestion(found, _("%(taxes)s: client in %(country)s, %(category)s",
+                                   taxes=_labels(found, rates), country=_(table.name),
+                                   category=_(TAX_CATEGORIES[category]).lower()), "EU-DOMESTIC")
+    if client_country in EU_MEMBERS:
+        if valid_looking_vat_id(client_country, client.tax_number):
+            found = (table.reverse_charge,)
+            return Suggestion(found, _("Reverse charge: client in %(country)s with VAT number %(number)s; the client "
+                                       "accounts for the VAT", country=country_name(client_country),
+                                       number=client.tax_number.strip()), "EU-REVERSE-CHARGE")
+        found = (domestic[category],)
+        return Suggestion(found, _("%(taxes)s: client in %(country)s without a VAT number, so a sale to a consumer "
+                                   "at %(home)s's rate (the One-Stop Shop is not handled by Counterfoil)",
+                                   taxes=_labels(found, rates), country=country_name(client_country),
+                                   home=_(table.name)), "EU-B2C")
+    found = (table.export,)
+    return Suggestion(found, _("Outside the scope of VAT: client outside the EU (%(country)s)",
+                               country=country_name(client_country)), "EU-EXPORT")
+
+
+def category_of_codes(codes: list[str], rates: Mapping[str, TaxRate]) -> str:
+    """The tax category an item with these fixed codes most likely has (the migration's guess for old items)."""
+    categories = {rates[code].category for code in codes if code in rates}
+    if categories and categories <= {"E"}:
+        return "exempt"
+    if categories and categories <= {"Z"}:
+        return "zero"
+    return "standard"
