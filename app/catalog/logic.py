@@ -9,6 +9,7 @@ from typing import Any
 
 from app.common.logic import Form, fold_text
 from app.money import decimal_places
+from app.taxes.logic import TAX_CATEGORIES
 
 KINDS = ("service", "product")
 PRICE_PLACES = 4
@@ -66,6 +67,7 @@ def clean_item(data: Mapping[str, Any], *, partial: bool = False) -> dict[str, A
         else:
             form.values["default_taxes"] = codes
     form.text("category", max_length=100)
+    form.choice("tax_category", TAX_CATEGORIES, default="standard", label="Tax category")
     form.boolean("active", default=True)
     values = form.raise_if_invalid()
     if "unit_price" in values:   # at most 12 digits before the point (Form.decimal): the e4 integer fits 64 bits

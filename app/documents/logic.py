@@ -35,6 +35,7 @@ from app.common.logic import (
     parse_day,
 )
 from app.money import MoneyError, check_currency, parse_decimal, round_money
+from app.taxes import logic as taxes_logic
 from app.taxes.logic import TaxRate, tax_registration
 
 QUOTE, INVOICE, CREDIT_NOTE = "quote", "invoice", "credit_note"
@@ -802,13 +803,16 @@ def match_item(text: str, items: Iterable[Mapping[str, Any]]) -> Mapping[str, An
     return None
 
 
-def fill_from_item(line: Mapping[str, Any], item: Mapping[str, Any], unit_price: Decimal) -> dict[str, Any]:
+def fill_from_item(line: Mapping[str, Any], item: Mapping[str, Any], unit_price: Decimal,
+                   taxes: Sequence[str] | None = None) -> dict[str, Any]:
     """Picking an item fills the line's description, unit, price and taxes (still editable); the
-    quantity and discount the user typed stay."""
+    quantity and discount the user typed stay. `taxes`: the defaults for the draft's client (TaxAdvice),
+    else the item's own codes."""
     filled = dict(line)
     filled.update(item=item_label(item), item_id=str(item["id"]), description=item["description"] or item["name"],
                   unit=item["unit"] or "", unit_price=price_text(unit_price),
-                  taxes=[code for code in (item.get("default_tax_codes") or "").split() if code])
+                  taxes=list(taxes) if taxes is not None
+                  else [code for code in (item.get("default_tax_codes") or "").split() if code])
     if not str(filled.get("quantity") or "").strip():
         filled["quantity"] = "1"
     return filled
@@ -911,3 +915,56 @@ def series_going_backwards(documents: Iterable[Mapping[str, Any]]) -> list[tuple
             if latest is None or doc["issue_date"] >= latest["issue_date"]:
                 latest = doc
     return found
+
+
+# -- default taxes of a new line (issue 16): the rules by place of supply ---------------------------------
+
+@dataclass(frozen=True)
+class TaxAdvice:
+    """What a draft's new lines are taxed with: the business and the client as the rules read them, and
+    the defined rates (to name them and keep only the defined ones). Built once per request."""
+
+    seller: taxes_logic.Party
+    client: taxes_logic.Party
+    rates: Mapping[str, TaxRate]
+
+    def defaults(self, item: Mapping[str, Any] | None = None) -> taxes_logic.Suggestion:
+        """A new line's taxes: the item's own codes if it has them, else the rules for its category."""
+        own = tuple((item or {}).get("default_tax_codes", "").split()) if item else ()
+        category, kind = self._item_terms(item)
+        return taxes_logic.line_taxes(self.seller, self.client, category=category, kind=kind, own_codes=own,
+                                      rates=self.rates)
+
+    def rules(self, item: Mapping[str, Any] | None = None) -> taxes_logic.Suggestion:
+        """The rules alone (what the editor compares a line's taxes with)."""
+        category, kind = self._item_terms(item)
+        return taxes_logic.line_taxes(self.seller, self.client, category=category, kind=kind, rates=self.rates)
+
+    @staticmethod
+    def _item_terms(item: Mapping[str, Any] | None) -> tuple[str, str]:
+        """The item's tax category and kind; a typed line is a standard-rated service."""
+        if not item:
+            return "standard", "service"
+        return item.get("tax_category") or "standard", item.get("kind") or "service"
+
+
+def party_of(row: Mapping[str, Any] | None, *, pst_registrations: frozenset[str] = frozenset()) -> taxes_logic.Party:
+    """A business (settings) or a client row as the tax rules read it."""
+    row = row or {}
+    return taxes_logic.Party(country=(row.get("country") or "").upper(), region=row.get("region") or "",
+                             tax_number=row.get("tax_number") or "", pst_registrations=pst_registrations)
+
+
+def line_tax_hints(lines: Sequence[Mapping[str, Any]], items_by_id: Mapping[str, Mapping[str, Any]],
+                   advice: TaxAdvice) -> list[dict[str, str]]:
+    """For each editor line: why the rules choose its taxes (`reason`) and, when its taxes differ, a
+    `warning`. A blank line gets the reason only."""
+    hints = []
+    for line in lines:
+        item = items_by_id.get(str(line.get("item_id") or ""))
+        rules = advice.rules(item)
+        hint = {"reason": rules.reason, "warning": ""}
+        if not line_is_blank(line):
+            hint["warning"] = taxes_logic.contradiction(list(line.get("taxes") or []), rules, advice.rates) or ""
+        hints.append(hint)
+    return hints

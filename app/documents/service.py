@@ -49,8 +49,10 @@ from app.documents.records import (
 from app.documents.tables import CreateRequest, Document, DocumentEvent, DocumentLine, DocumentRecord, NumberSeries
 from app.ledger import service as ledger_service
 from app.money import MoneyError, check_currency, from_minor, to_minor
+from app.settings import logic as settings_logic
 from app.settings import service as settings_service
 from app.settings.service import today  # the business's date, in its time zone: overdue and expiry follow it
+from app.taxes import logic as taxes_logic
 from app.taxes import service as taxes_service
 
 SORTS = {"date": "issue_date", "number": "number", "total": "total_minor", "due": "due_date", "client": "client_name"}
@@ -399,8 +401,31 @@ async def _write_lines(document_id: int, lines: Sequence[dict[str, Any]], totals
         ])
 
 
-async def fill_from_items(raw_lines: list[Any]) -> list[Any]:
-    """For JSON and forms: a line with only an item_id takes the item's description, unit, price and taxes."""
+async def tax_advice(client_id: Any = None) -> logic.TaxAdvice:
+    """The business, the client (None or unknown: a client in the business's place) and the defined rates,
+    as the rules by place of supply read them for a draft's new lines."""
+    settings = await settings_service.get_settings()
+    client = None
+    if str(client_id or "").strip().isdigit() and storable_id(int(client_id)):
+        client = await Client.select(Client.country, Client.region, Client.tax_number).where(
+            Client.id == int(client_id)).first()
+    return logic.TaxAdvice(
+        seller=logic.party_of(settings, pst_registrations=settings_logic.pst_registrations(settings)),
+        client=logic.party_of(client), rates=await taxes_service.rates_by_code())
+
+
+async def suggest_taxes(client_id: int, item_id: int | None = None) -> taxes_logic.Suggestion:
+    """`GET /api/v1/taxes/suggest`: the taxes a line for this client (and item) gets by default, and why."""
+    await clients_service.get_client(client_id)   # NotFound for an unknown client
+    if item_id is not None and not storable_id(item_id):
+        raise NotFound(f"Item {item_id}")
+    item = await catalog_service.get_item(item_id) if item_id is not None else None
+    return (await tax_advice(client_id)).defaults(item)
+
+
+async def fill_from_items(raw_lines: list[Any], client_id: Any = None) -> list[Any]:
+    """For JSON and forms: a line with only an item_id takes the item's description, unit and price, and
+    its taxes: the item's own codes, else the rules by place of supply for the client (TaxAdvice)."""
     item_ids = set()
     for line in raw_lines:
         if isinstance(line, Mapping) and line.get("item_id") not in (None, ""):
@@ -413,6 +438,7 @@ async def fill_from_items(raw_lines: list[Any]) -> list[Any]:
     if not item_ids:
         return raw_lines
     items = {row["id"]: row for row in await Item.select().where(Item.id.is_in(list(item_ids)))}
+    advice = await tax_advice(client_id)
     filled = []
     for line in raw_lines:
         if not isinstance(line, Mapping) or line.get("item_id") in (None, ""):
@@ -431,7 +457,7 @@ async def fill_from_items(raw_lines: list[Any]) -> list[Any]:
             if line.get("unit_price") in (None, ""):
                 line["unit_price"] = str(catalog_logic.e4_to_price(item["unit_price_e4"]))
             if line.get("taxes") is None:
-                line["taxes"] = item["default_tax_codes"].split()
+                line["taxes"] = list(advice.defaults(item).codes)
         filled.append(line)
     return filled
 
@@ -441,7 +467,7 @@ async def create_document(doc_type: str, data: Mapping[str, Any], *, actor: int 
     """A new draft. The same idempotency key returns the draft it made the first time, never a second one."""
     key = clean_idempotency_key(idempotency_key)
     data = dict(data)
-    data["lines"] = await fill_from_items(list(data.get("lines") or []))
+    data["lines"] = await fill_from_items(list(data.get("lines") or []), data.get("client_id"))
     values = logic.clean_document(data, doc_type)
     async with write_transaction():
         if key is not None:
@@ -467,7 +493,11 @@ async def update_draft(document_id: int, data: Mapping[str, Any], *, partial: bo
                        actor: int | None = None) -> DocumentView:
     data = dict(data)
     if "lines" in data:
-        data["lines"] = await fill_from_items(list(data.get("lines") or []))
+        client_id = data.get("client_id")
+        if client_id in (None, "") and storable_id(document_id):
+            client_id = await Document.select(Document.client).where(Document.id == document_id).first()
+            client_id = (client_id or {}).get("client")
+        data["lines"] = await fill_from_items(list(data.get("lines") or []), client_id)
     async with write_transaction():
         current = await Document.select().where(Document.id == document_id).first()
         if current is None:
@@ -913,17 +943,20 @@ async def picker_items(include_ids: Sequence[int] = ()) -> list[dict[str, Any]]:
     if include_ids:
         condition = condition | Item.id.is_in(include_ids)
     rows = await Item.select(Item.id, Item.code, Item.name, Item.description, Item.unit, Item.unit_price_e4,
-                             Item.default_tax_codes, Item.active).where(condition).order_by(Item.code)
+                             Item.default_tax_codes, Item.active, Item.kind, Item.tax_category
+                             ).where(condition).order_by(Item.code)
     for row in rows:
         row["label"] = logic.item_label(row)
         row["unit_price"] = catalog_logic.e4_to_price(row["unit_price_e4"])
     return rows
 
 
-async def apply_item_picks(lines: list[dict[str, Any]], items: Sequence[Mapping[str, Any]] | None = None
+async def apply_item_picks(lines: list[dict[str, Any]], items: Sequence[Mapping[str, Any]] | None = None,
+                           *, advice: logic.TaxAdvice | None = None
                            ) -> tuple[list[dict[str, Any]], list[int], dict[int, str]]:
     """Lines from the editor whose item field now names another catalogue item take that item's
-    description, unit, price and taxes; an emptied item field unlinks the line (its text stays).
+    description, unit, price and taxes (with `advice`: the defaults for the draft's client, else the
+    item's own codes); an emptied item field unlinks the line (its text stays).
 
     Returns the lines, the indexes that were filled, and the indexes whose item text matches nothing.
     """
@@ -947,7 +980,8 @@ async def apply_item_picks(lines: list[dict[str, Any]], items: Sequence[Mapping[
         elif current is not None and item["id"] == current["id"]:
             out.append({**line, "item": item["label"]})
         else:
-            out.append(logic.fill_from_item(line, item, item["unit_price"]))
+            taxes = list(advice.defaults(item).codes) if advice is not None else None
+            out.append(logic.fill_from_item(line, item, item["unit_price"], taxes))
             picked.append(index)
     return out, picked, unknown
 

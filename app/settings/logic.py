@@ -39,6 +39,12 @@ PAYMENT_MEANS = {
     "68": "Online payment service",
     "ZZZ": "Other (described in the payment text)",
 }
+# The provinces with a sales tax of their own beside the GST (app.taxes.logic.PST_PROVINCES says the same;
+# settings sits below taxes and cannot import it): the business says which it is registered for.
+PST_PROVINCES = {"BC": "British Columbia (PST)", "MB": "Manitoba (RST)", "SK": "Saskatchewan (PST)"}
+# The paper the PDFs are printed on: "" follows the business's country.
+PAPER_SIZES = {"": "By country (Letter in Canada and the US, A4 elsewhere)", "letter": "US Letter", "a4": "A4"}
+LETTER_COUNTRIES = {"CA", "US"}
 # BR-DE-27: the contact telephone has at least three digits.
 PHONE_DIGITS_RE = re.compile(r"(?:\D*\d){3,}")
 
@@ -123,10 +129,37 @@ def clean_settings(data: Mapping[str, Any], *, partial: bool = True) -> dict[str
     form.integer("quote_validity_days", minimum=1, maximum=365, label="Quote validity", default=30)
     form.boolean("facturx_enabled", default=True)
     form.boolean("use_custom_templates", default=False)
+    if not (partial and not form.present("pst_registrations")):
+        raw = form.raw("pst_registrations")
+        given = raw if isinstance(raw, list) else re.split(r"[\s,;]+", str(raw or ""))
+        codes = [str(code).strip().upper() for code in given if str(code or "").strip()]
+        unknown = [code for code in codes if code not in PST_PROVINCES]
+        if unknown:
+            form.error("pst_registrations", f"Unknown province {unknown[0]!r} for PST: use {', '.join(PST_PROVINCES)}")
+        else:
+            form.values["pst_registrations"] = " ".join(code for code in PST_PROVINCES if code in codes)
+    if not (partial and not form.present("paper_size")):
+        paper = str(form.raw("paper_size") or "").strip().lower()
+        if paper not in PAPER_SIZES:
+            form.error("paper_size", "Paper size must be letter, a4, or empty (by the business's country)")
+        else:
+            form.values["paper_size"] = paper
     address, problems = clean_electronic_address(data, partial=partial)
     form.values.update(address)
     form.errors.extend(problems)
     return form.raise_if_invalid()
+
+
+def paper_size(settings: Mapping[str, Any]) -> str:
+    """The PDFs' paper, "letter" or "a4": the one chosen in settings, else the business country's."""
+    chosen = settings.get("paper_size") or ""
+    if chosen in ("letter", "a4"):
+        return chosen
+    return "letter" if (settings.get("country") or "").upper() in LETTER_COUNTRIES else "a4"
+
+
+def pst_registrations(settings: Mapping[str, Any]) -> frozenset[str]:
+    return frozenset((settings.get("pst_registrations") or "").split())
 
 
 def payment_means_problems(settings: Mapping[str, Any]) -> list[FieldError]:

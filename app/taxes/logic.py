@@ -434,3 +434,32 @@ def category_of_codes(codes: list[str], rates: Mapping[str, TaxRate]) -> str:
     if categories and categories <= {"Z"}:
         return "zero"
     return "standard"
+
+
+def line_taxes(seller: Party, client: Party, *, category: str = "standard", kind: str = "service",
+               own_codes: tuple[str, ...] | list[str] = (), rates: Mapping[str, TaxRate]) -> Suggestion:
+    """The taxes a new line gets: the item's own codes when it has them (an override, for every client),
+    else the rules by place of supply, keeping only the codes defined under Settings, Taxes (saying which
+    ones are missing: a line with an unknown code cannot be saved)."""
+    if own_codes:
+        codes = tuple(own_codes)
+        return Suggestion(codes, _("%(taxes)s: the item's own taxes (set on the item, for every client)",
+                                   taxes=_labels(codes, rates)), "ITEM")
+    found = suggest_taxes(seller, client, category, kind=kind, rates=rates)
+    missing = [code for code in found.codes if code not in rates]
+    if not missing:
+        return found
+    return Suggestion(tuple(code for code in found.codes if code in rates),
+                      _("%(reason)s (not defined yet: %(codes)s; load your country's preset under Settings, Taxes)",
+                        reason=found.reason, codes=", ".join(missing)), found.rule, found.decided)
+
+
+def contradiction(line_codes: list[str] | tuple[str, ...], rules: Suggestion,
+                  rates: Mapping[str, TaxRate]) -> str | None:
+    """Why a line's taxes go against the rules for its client, or None when they agree (or no rule applies)."""
+    if not rules.decided or set(line_codes) == set(rules.codes):
+        return None
+    has = _labels(tuple(line_codes), rates) if line_codes else _("no tax")
+    expected = _labels(rules.codes, rates) if rules.codes else _("no tax")
+    return _("This line has %(has)s; the rules give %(expected)s (%(reason)s)", has=has, expected=expected,
+             reason=rules.reason)

@@ -29,6 +29,7 @@ class ItemOut(msgspec.Struct):
     active: bool
     created_at: str
     updated_at: str
+    tax_category: str = "standard"  # what the rules by place of supply read; default_taxes overrides them
 
 
 class ItemIn(Body, omit_defaults=True):
@@ -41,6 +42,7 @@ class ItemIn(Body, omit_defaults=True):
     default_taxes: list[str] | UnsetType = UNSET
     category: str | UnsetType = UNSET
     active: bool | UnsetType = UNSET
+    tax_category: str | UnsetType = UNSET
 
 
 class ItemList(msgspec.Struct):
@@ -56,6 +58,7 @@ def item_out(row: dict[str, Any]) -> ItemOut:
         unit=row["unit"], unit_price=str(logic.e4_to_price(row["unit_price_e4"])),
         default_taxes=row["default_tax_codes"].split(), category=row["category"], active=bool(row["active"]),
         created_at=iso(row["created_at"]), updated_at=iso(row["updated_at"]),
+        tax_category=row.get("tax_category") or "standard",
     )
 
 

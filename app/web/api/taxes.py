@@ -8,7 +8,9 @@ import msgspec
 from litestar import get, patch, post
 from msgspec import UNSET, UnsetType
 
-from app.taxes import service
+from app.common.logic import FieldError, ValidationFailed
+from app.documents import service as documents_service
+from app.taxes import logic, service
 from app.web.api.base import Body
 from app.web.security import OWNER_ONLY
 
@@ -62,4 +64,40 @@ async def api_tax_update(code: str, data: TaxIn) -> TaxOut:
     return tax_out(await service.update_tax(code, _given(data)))
 
 
-ROUTES = [api_taxes, api_tax_create, api_tax, api_tax_update]
+class PresetOut(msgspec.Struct):
+    country: str
+    name: str
+    added: list[str]     # the codes this call defined (empty when the preset was loaded before)
+    taxes: list[str]     # every code of the preset
+
+
+class SuggestionOut(msgspec.Struct):
+    taxes: list[str]
+    reason: str
+    rule: str            # the row of the rules that decided (CA-HST, EU-REVERSE-CHARGE...), "ITEM" for an override
+
+
+@post("/api/v1/taxes/presets/{country:str}", tags=["taxes"], opt=OWNER_ONLY, status_code=200)
+async def api_tax_preset(country: str) -> PresetOut:
+    """Defines the country's rates and legal notes; idempotent (a second call adds nothing)."""
+    added = await service.apply_preset(country, field="country")
+    name, rates = logic.preset_of(country) or ("", [])
+    return PresetOut(country=country.upper(), name=name, added=added, taxes=[rate.code for rate in rates])
+
+
+@get("/api/v1/taxes/suggest", tags=["taxes"])
+async def api_tax_suggest(client_id: str = "", item_id: str = "") -> SuggestionOut:
+    """The taxes a new line for this client (and catalogue item) gets by default, and why."""
+    errors = []
+    if not client_id.strip().isdigit():
+        errors.append(FieldError("client_id", "client_id must be a client's id (a number)"))
+    if item_id.strip() and not item_id.strip().isdigit():
+        errors.append(FieldError("item_id", "item_id must be a catalogue item's id (a number)"))
+    if errors:
+        raise ValidationFailed(errors)
+    found = await documents_service.suggest_taxes(int(client_id), int(item_id) if item_id.strip() else None)
+    return SuggestionOut(taxes=list(found.codes), reason=found.reason, rule=found.rule)
+
+
+# The suggestion's static path first: /api/v1/taxes/{code} would otherwise read "suggest" as a code.
+ROUTES = [api_tax_suggest, api_tax_preset, api_taxes, api_tax_create, api_tax, api_tax_update]

@@ -200,6 +200,11 @@ def _header_from_document(doc: DocumentView) -> dict[str, Any]:
     return values
 
 
+async def _new_line(values: Mapping[str, Any]) -> dict[str, Any]:
+    """A blank line, with the taxes the rules give a typed line for the draft's client."""
+    return {**logic.blank_line(), "taxes": list((await service.tax_advice(values.get("client_id"))).defaults().codes)}
+
+
 def _lines_from_document(doc: DocumentView, items: list[dict[str, Any]]) -> list[dict[str, Any]]:
     """The document's lines as the editor's form fields (exact text, the item's label)."""
     labels = {item["id"]: item["label"] for item in items}
@@ -240,7 +245,10 @@ async def _editor_context(doc: DocumentView, values: dict[str, Any], lines: list
             except NotFound:
                 pass
     einvoice = await service.einvoice_warnings(client, sorted(used))
+    advice = await service.tax_advice(values["client_id"])
+    tax_hints = logic.line_tax_hints(lines, {str(item["id"]): item for item in items}, advice)
     return {"doc": doc, "values": values, "lines": lines, "items": [i for i in items if i["active"]],
+            "tax_hints": tax_hints,
             "tax_rates": [t for t in taxes if t["active"] or t["code"] in used], "preview": preview,
             "client": client, "credit_targets": targets, "einvoice": einvoice, "type_label": TYPE_LABELS[doc.doc_type],
             "base": f"/{TYPE_PATHS[doc.doc_type]}", "plural": PLURALS[doc.doc_type]}
@@ -293,8 +301,9 @@ async def editor_page(request: Request, document_id: int) -> Template:
     except _Locked as locked:
         return _locked_page(request, locked)
     items = await service.picker_items([line.item_id for line in doc.lines if line.item_id])
-    lines = _lines_from_document(doc, items) or [logic.blank_line()]
-    context = await _editor_context(doc, _header_from_document(doc), lines, items)
+    values = _header_from_document(doc)
+    lines = _lines_from_document(doc, items) or [await _new_line(values)]
+    context = await _editor_context(doc, values, lines, items)
     return _editor_page(request, context, {}, focus=0 if not doc.lines else None)
 
 
@@ -308,13 +317,17 @@ async def editor_preview(request: Request, document_id: int) -> Response:
         return Response(content=locked.detail, status_code=409, headers={"HX-Reswap": "none"})
     data = await form_data(request)
     values = _header_from_form(data)
-    lines, picked, _ = await service.apply_item_picks(logic.lines_from_form(data))
+    advice = await service.tax_advice(values["client_id"])
+    lines, picked, _ = await service.apply_item_picks(logic.lines_from_form(data), advice=advice)
     op = str(data.get("op") or "")
     focus = None
     if op:
+        count = len(lines)
         lines, focus = logic.apply_line_op(lines, op)
+        if len(lines) > count:   # a typed line starts with the rules' taxes for the draft's client
+            lines[-1]["taxes"] = list(advice.defaults().codes)
     if not lines:
-        lines = [logic.blank_line()]
+        lines = [await _new_line(values)]
     context = await _editor_context(doc, values, lines)
     if op or picked:
         if picked and focus is None:
@@ -335,7 +348,8 @@ async def editor_save(request: Request, document_id: int) -> Response:
         return _locked_page(request, locked)
     data = await form_data(request)
     values = _header_from_form(data)
-    lines, _, unknown_items = await service.apply_item_picks(logic.lines_from_form(data))
+    lines, _, unknown_items = await service.apply_item_picks(logic.lines_from_form(data),
+                                                             advice=await service.tax_advice(values["client_id"]))
     kept = [index for index, line in enumerate(lines) if not logic.line_is_blank(line)]
     body: dict[str, Any] = {name: values[name] for name in ("client_id", "currency", "issue_date", "discount_percent",
                                                             "notes", "terms", "footer", "confirm_date")}

@@ -9,6 +9,7 @@ from litestar import Request, Response, get, post
 from litestar.datastructures import UploadFile
 from litestar.response import File, Template
 
+from app.common.i18n import _
 from app.common.logic import NotFound, ValidationFailed
 from app.config import Config
 from app.documents import service as documents_service
@@ -36,6 +37,8 @@ async def _page(request: Request, config: Config, settings: dict[str, Any], valu
     return page(request, "settings/settings.html", status_code=status_code, section="settings", title="Settings",
                 settings=settings, values=values, errors=errors, locales=logic.LOCALES, year=year,
                 payment_means=logic.PAYMENT_MEANS,
+                pst_provinces=logic.PST_PROVINCES,
+                paper_sizes=[(key, _(label)) for key, label in logic.PAPER_SIZES.items()],
                 templates=templates_info(config),
                 numbering=numbering, taxes=await taxes_service.list_taxes(),
                 numbering_values=numbering_values or {

@@ -15,7 +15,7 @@ from app.web.security import OWNER_ONLY
 
 async def _page(request: Request, values: dict[str, Any], errors: dict[str, str], status_code: int = 200) -> Template:
     return page(request, "settings/taxes.html", status_code=status_code, section="settings", title="Taxes",
-                taxes=await service.list_taxes(), presets=logic.PRESETS, categories=logic.CATEGORIES,
+                taxes=await service.list_taxes(), presets=logic.all_presets(), categories=logic.CATEGORIES,
                 values=values, errors=errors)
 
 
