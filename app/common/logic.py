@@ -12,7 +12,7 @@ from datetime import date, datetime
 from decimal import Decimal
 from typing import Any, Generic, TypeVar
 
-from app.money import MoneyError, check_currency, decimal_places, parse_decimal
+from app.money import MoneyError, check_active_currency, decimal_places, parse_decimal
 
 
 @dataclass(frozen=True)
@@ -256,7 +256,7 @@ class Form:
         value = self.values.get(name)
         if value:
             try:
-                self.values[name] = check_currency(value)
+                self.values[name] = check_active_currency(value)
             except MoneyError as error:
                 self.values.pop(name)
                 self.error(name, f"Currency: {error}")

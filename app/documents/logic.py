@@ -34,7 +34,7 @@ from app.common.logic import (
     normalized_text,
     parse_day,
 )
-from app.money import MoneyError, check_currency, parse_decimal, round_money
+from app.money import MoneyError, check_active_currency, parse_decimal, round_money
 from app.taxes import logic as taxes_logic
 from app.taxes.logic import TaxRate, tax_registration
 
@@ -624,7 +624,7 @@ def clean_document(data: Mapping[str, Any], doc_type: str, *, partial: bool = Fa
         result.client_id = parse_id(data.get("client_id"), "client_id", errors, "Choose a client")
     if data.get("currency") not in (None, ""):
         try:
-            result.currency = check_currency(str(data["currency"]))
+            result.currency = check_active_currency(str(data["currency"]))
         except MoneyError as error:
             errors.append(FieldError("currency", f"Currency: {error}"))
     result.issue_date = parse_date(data.get("issue_date"), "issue_date", errors, "Issue date")

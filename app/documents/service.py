@@ -48,7 +48,7 @@ from app.documents.records import (
 )
 from app.documents.tables import CreateRequest, Document, DocumentEvent, DocumentLine, DocumentRecord, NumberSeries
 from app.ledger import service as ledger_service
-from app.money import MoneyError, check_currency, from_minor, to_minor
+from app.money import MoneyError, check_active_currency, from_minor, to_minor
 from app.settings import logic as settings_logic
 from app.settings import service as settings_service
 from app.settings.service import today  # the business's date, in its time zone: overdue and expiry follow it
@@ -999,7 +999,7 @@ async def preview(doc_type: str, data: Mapping[str, Any]) -> dict[str, Any]:
     currency = None
     if str(data.get("currency") or "").strip():
         try:
-            currency = check_currency(str(data["currency"]))
+            currency = check_active_currency(str(data["currency"]))
         except MoneyError as error:
             errors["currency"] = f"Currency: {error}"
     if currency is None:

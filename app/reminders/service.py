@@ -591,7 +591,7 @@ def pdf_data(view: ReminderView, settings: Mapping[str, Any], client: Mapping[st
         "kind": "reminder", "lang": language, "locale": locale, "accent": "#9b2c2c" if view.level > 0 else "#1d4f7c",
         "labels": labels, "title": view.title, "number": view.number, "currency": cur,
         "watermark": labels["cancelled"] if view.status == "cancelled" else "",
-        "watermark_kind": "cancelled" if view.status == "cancelled" else "",
+        "watermark_kind": "cancelled" if view.status == "cancelled" else "", "paper": render_logic.paper_of(settings),
         "pdf_title": f"{view.title} {view.number} — {view.client_name}",
         "business": render_logic._business_block(business, labels, locale, logo),
         "client": {"label": labels["bill_to"], "name": client.get("name") or view.client_name,

@@ -29,6 +29,7 @@ from app.documents.logic import TaxAmount
 from app.documents.records import DocumentView, LineView, Snapshot
 from app.money import decimal_places, minor_digits, round_money
 from app.receivables.logic import StatementView
+from app.settings import logic as settings_logic
 from app.taxes.logic import tax_registration
 
 QUOTE, INVOICE, CREDIT_NOTE, STATEMENT = "quote", "invoice", "credit_note", "statement"
@@ -299,6 +300,53 @@ def address_lines(party: Mapping[str, Any]) -> list[str]:
     return [line for line in lines if line]
 
 
+# How each country names a business's tax number on its documents (issue 16): the country's own term,
+# whatever the document's language, so a Canadian invoice in German still says GST/HST and never
+# USt-IdNr. Per language where the country has two (Canada, Belgium); "" falls back to the document
+# language's generic label ("VAT no.").
+TAX_NUMBER_LABELS: dict[str, dict[str, str]] = {
+    "CA": {"en": "GST/HST No.", "fr": "N° TPS/TVH"},
+    "CA-QST": {"en": "QST No.", "fr": "N° TVQ"},
+    "CA-BOTH": {"en": "GST/HST and QST Nos.", "fr": "N° TPS/TVH et TVQ"},
+    "US": {"": "EIN"},
+    "DE": {"": "USt-IdNr."},
+    "DE-LOCAL": {"": "Steuernummer"},
+    "AT": {"": "UID-Nr."},
+    "CH": {"": "MWST-Nr."},
+    "FR": {"": "N° TVA"},
+    "BE": {"fr": "N° TVA", "": "Btw-nr."},
+    "NL": {"": "Btw-id"},
+    "LU": {"": "N° TVA"},
+    "IT": {"": "Partita IVA"},
+    "ES": {"": "NIF-IVA"},
+    "GB": {"": "VAT Reg. No."},
+    "AU": {"": "ABN"},
+}
+_QST_NUMBER = re.compile(r"\bTQ\s*\d{4}\b", re.I)
+_GST_NUMBER = re.compile(r"\bRT\s*\d{4}\b", re.I)
+
+
+def tax_number_label(country: str | None, number: str, lang: str, fallback: str) -> str:
+    """The label of a tax number as its country writes it: `GST/HST No.` (a Canadian business number, RT),
+    `QST No.` (Québec's, TQ), `USt-IdNr.` (a German VAT id; `Steuernummer` for a local one), `N° TVA`,
+    `EIN`...; `fallback` (the document language's "VAT no.") for a country without its own."""
+    key = (country or "").upper()
+    if key == "CA":
+        qst, gst = bool(_QST_NUMBER.search(number or "")), bool(_GST_NUMBER.search(number or ""))
+        key = "CA-BOTH" if qst and gst else "CA-QST" if qst else "CA"
+    elif key == "DE" and tax_registration(number or "") is not None and not (number or "").strip().upper().startswith("DE"):
+        key = "DE-LOCAL"
+    labels = TAX_NUMBER_LABELS.get(key)
+    if not labels:
+        return fallback
+    return labels.get(lang) or labels.get("") or labels.get("en") or fallback
+
+
+def paper_of(settings: Mapping[str, Any]) -> str:
+    """The Typst paper of the PDFs: US Letter in Canada and the US, A4 elsewhere, or what Settings chose."""
+    return "us-letter" if settings_logic.paper_size(settings) == "letter" else "a4"
+
+
 def _country_name(code: str, locale: str = "en") -> str:
     if not code:
         return ""
@@ -456,7 +504,8 @@ def document_data(document: DocumentView, *, settings: Mapping[str, Any],
     if buyer.get("code"):
         meta.append([labels["client_code"], buyer["code"]])
     if buyer.get("tax_number"):
-        meta.append([labels["tax_id"], buyer["tax_number"]])
+        meta.append([tax_number_label(buyer.get("country"), buyer["tax_number"], lang, labels["tax_id"]),
+                     buyer["tax_number"]])
 
     payment = None
     if kind == INVOICE and document.status != "draft":
@@ -482,7 +531,7 @@ def document_data(document: DocumentView, *, settings: Mapping[str, Any],
         "kind": kind, "lang": lang, "locale": locale, "accent": ACCENTS[kind], "labels": labels,
         "title": title, "number": document.number or "", "currency": currency,
         "watermark": watermark_of(document, labels),
-        "watermark_kind": "draft",
+        "watermark_kind": "draft", "paper": paper_of(settings),
         "pdf_title": " ".join(p for p in (title, document.number or "", "—", business.get("name") or "") if p),
         "business": _business_block(business, labels, locale, logo),
         "client": {"label": recipient_label, "name": buyer.get("name") or "", "contact": buyer.get("contact_name") or "",
@@ -526,7 +575,8 @@ def column_widths(lines: list[dict[str, str]], labels: Mapping[str, str], column
 def _business_block(business: Mapping[str, Any], labels: Mapping[str, str], locale: str, logo: str | None) -> dict[str, Any]:
     ids = []
     if business.get("tax_number"):
-        ids.append(f"{labels['tax_id']} {business['tax_number']}")
+        label = tax_number_label(business.get("country"), business["tax_number"], locale.split("_")[0], labels["tax_id"])
+        ids.append(f"{label} {business['tax_number']}")
     if business.get("registration_number"):
         ids.append(f"{labels['reg_no']} {business['registration_number']}")
     contact = []
@@ -646,6 +696,7 @@ def statement_data(data: Mapping[str, Any], *, settings: Mapping[str, Any], logo
     return {
         "kind": STATEMENT, "lang": lang, "locale": locale, "accent": ACCENTS[STATEMENT], "labels": labels,
         "title": labels["statement"], "number": "", "currency": currency, "watermark": "", "watermark_kind": "",
+        "paper": paper_of(settings),
         "pdf_title": f"{labels['statement']} — {client.get('name') or ''}",
         "business": _business_block(business, labels, locale, logo),
         "client": {"label": labels["statement_for"], "name": client.get("name") or "",
