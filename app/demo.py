@@ -35,7 +35,9 @@ BUSINESS: dict[str, Any] = {
     "region": "ON", "country": "CA", "email": "billing@northwind.example", "phone": "+1 416 555 0100",
     "website": "northwind.example", "registration_number": "ON 1002003", "tax_number": "123456789 RT0001",
     "bank_account_holder": "Northwind Studio Inc.", "bank_name": "Example Bank",
-    "default_currency": "CAD", "default_locale": "en_CA", "time_zone": "America/Toronto",
+    "default_currency": "CAD", "default_locale": "en_CA",
+    # Registered for British Columbia's PST: goods sold to a Vancouver client carry GST + PST (services GST).
+    "pst_registrations": "BC", "time_zone": "America/Toronto",
     "payment_terms_days": 30, "invoice_footer": "Thank you for your business. Interac e-Transfer to billing@northwind.example.",
     # What an XRechnung names (Settings, E-invoices): the contact point, and how to pay without an IBAN
     # (a Canadian account: credit transfer, 30, to its transit/institution/account number).
@@ -122,22 +124,22 @@ PEPPOL_LINES = [
 ]
 
 ITEMS = [
-    ("DEV-H", "Software development", "service", "hour", "125.00", "HST", "Development",
+    ("DEV-H", "Software development", "service", "hour", "125.00", "", "Development",
      "Design, implementation and testing of software features."),
-    ("DES-H", "UI/UX design", "service", "hour", "110.00", "HST", "Design", "Wireframes, mock-ups and design reviews."),
-    ("PM-H", "Project management", "service", "hour", "95.00", "HST", "Consulting", ""),
-    ("WORKSHOP-D", "Discovery workshop", "service", "day", "1450.00", "HST", "Consulting",
+    ("DES-H", "UI/UX design", "service", "hour", "110.00", "", "Design", "Wireframes, mock-ups and design reviews."),
+    ("PM-H", "Project management", "service", "hour", "95.00", "", "Consulting", ""),
+    ("WORKSHOP-D", "Discovery workshop", "service", "day", "1450.00", "", "Consulting",
      "On-site workshop with stakeholders; travel billed separately."),
-    ("HOST-M", "Managed hosting", "service", "month", "120.00", "HST", "Hosting", "Hosting, backups and monitoring."),
-    ("HOST-Y", "Managed hosting, yearly", "service", "year", "1290.00", "HST", "Hosting", "Twelve months, paid upfront."),
-    ("DOMAIN", "Domain name renewal", "product", "year", "24.9900", "HST", "Hosting", ""),
-    ("SSL", "SSL certificate", "product", "year", "79.00", "HST", "Hosting", ""),
-    ("SUPPORT-M", "Support retainer", "service", "month", "650.00", "HST", "Support", "Up to 6 hours of support."),
-    ("AUDIT", "Accessibility audit", "service", "fixed", "2400.00", "HST", "Consulting", "WCAG 2.2 AA audit and report."),
-    ("PHOTO", "Stock photo licence", "product", "piece", "18.5000", "HST", "Design", ""),
+    ("HOST-M", "Managed hosting", "service", "month", "120.00", "", "Hosting", "Hosting, backups and monitoring."),
+    ("HOST-Y", "Managed hosting, yearly", "service", "year", "1290.00", "", "Hosting", "Twelve months, paid upfront."),
+    ("DOMAIN", "Domain name renewal", "product", "year", "24.9900", "", "Hosting", ""),
+    ("SSL", "SSL certificate", "product", "year", "79.00", "", "Hosting", ""),
+    ("SUPPORT-M", "Support retainer", "service", "month", "650.00", "", "Support", "Up to 6 hours of support."),
+    ("AUDIT", "Accessibility audit", "service", "fixed", "2400.00", "", "Consulting", "WCAG 2.2 AA audit and report."),
+    ("PHOTO", "Stock photo licence", "product", "piece", "18.5000", "", "Design", ""),
     # Mileage billed to a client is part of the taxable supply (and an untaxed line beside taxed ones
     # has no EN 16931 form: BR-O-11).
-    ("TRAVEL-KM", "Travel", "service", "km", "0.6800", "HST", "Expenses", "Per kilometre, as agreed."),
+    ("TRAVEL-KM", "Travel", "service", "km", "0.6800", "", "Expenses", "Per kilometre, as agreed."),
 ]
 
 
@@ -270,8 +272,8 @@ def _lines(rng: random.Random, items: list[dict[str, Any]]) -> list[dict[str, An
             line["discount_percent"] = "10"
         lines.append(line)
     if rng.random() < 0.2:
-        lines.append({"description": "Rush delivery surcharge", "quantity": "1", "unit_price": "150.00",
-                      "taxes": ["HST"]})
+        # A typed line: its taxes come from the rules for the client, like a catalogue line's.
+        lines.append({"description": "Rush delivery surcharge", "quantity": "1", "unit_price": "150.00"})
     return lines
 
 

@@ -424,8 +424,9 @@ async def suggest_taxes(client_id: int, item_id: int | None = None) -> taxes_log
 
 
 async def fill_from_items(raw_lines: list[Any], client_id: Any = None) -> list[Any]:
-    """For JSON and forms: a line with only an item_id takes the item's description, unit and price, and
-    its taxes: the item's own codes, else the rules by place of supply for the client (TaxAdvice)."""
+    """For JSON and forms: a line with an item_id takes the item's description, unit and price where it
+    left them out. A line that leaves out `taxes` (from the catalogue or typed) gets the item's own codes,
+    else the rules by place of supply for the client (TaxAdvice); `"taxes": []` stays untaxed."""
     item_ids = set()
     for line in raw_lines:
         if isinstance(line, Mapping) and line.get("item_id") not in (None, ""):
@@ -435,19 +436,21 @@ async def fill_from_items(raw_lines: list[Any], client_id: Any = None) -> list[A
                 continue
             if 1 <= item_id <= MAX_ID:  # any other is refused by clean_line, naming the line
                 item_ids.add(item_id)
-    if not item_ids:
+    if not any(isinstance(line, Mapping) and line.get("taxes") is None for line in raw_lines) and not item_ids:
         return raw_lines
-    items = {row["id"]: row for row in await Item.select().where(Item.id.is_in(list(item_ids)))}
+    items = {row["id"]: row for row in await Item.select().where(Item.id.is_in(list(item_ids)))} if item_ids else {}
     advice = await tax_advice(client_id)
     filled = []
     for line in raw_lines:
-        if not isinstance(line, Mapping) or line.get("item_id") in (None, ""):
+        if not isinstance(line, Mapping):
             filled.append(line)
             continue
-        try:
-            item = items.get(int(line["item_id"]))
-        except (TypeError, ValueError):
-            item = None
+        item = None
+        if line.get("item_id") not in (None, ""):
+            try:
+                item = items.get(int(line["item_id"]))
+            except (TypeError, ValueError):
+                item = None
         line = dict(line)
         if item is not None:
             if line.get("description") in (None, ""):
@@ -456,8 +459,8 @@ async def fill_from_items(raw_lines: list[Any], client_id: Any = None) -> list[A
                 line["unit"] = item["unit"]
             if line.get("unit_price") in (None, ""):
                 line["unit_price"] = str(catalog_logic.e4_to_price(item["unit_price_e4"]))
-            if line.get("taxes") is None:
-                line["taxes"] = list(advice.defaults(item).codes)
+        if line.get("taxes") is None:
+            line["taxes"] = list(advice.defaults(item).codes)
         filled.append(line)
     return filled
 

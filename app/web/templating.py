@@ -12,6 +12,7 @@ from litestar.contrib.jinja import JinjaTemplateEngine
 
 from app.common.addressing.logic import scheme_choices
 from app.common.i18n import gettext, ngettext
+from app.render import logic as render_logic
 
 LOCALE = "en_CA"
 
@@ -52,6 +53,12 @@ def day(value: Any) -> str:
     return value or ""
 
 
+def postal_address_lines(party: Any) -> list[str]:
+    """The street lines and the city line of a client or the business, as its country writes them."""
+    mapping = party.as_mapping() if hasattr(party, "as_mapping") else dict(party)
+    return render_logic.address_lines(mapping)
+
+
 def query(current: dict[str, Any], **changes: Any) -> str:
     """The current list's query string with some parameters changed (paging, sorting)."""
     merged = {**{k: v for k, v in current.items() if v not in (None, "")}, **changes}
@@ -70,4 +77,6 @@ def configure(engine: JinjaTemplateEngine) -> None:
     engine.engine.filters["unquote"] = unquote
     engine.engine.globals["query"] = query
     engine.engine.globals["eas_scheme_choices"] = scheme_choices  # the electronic address's scheme select
+    # A postal address in its country's order (Toronto ON M5V 2T6, 10115 Berlin), as the PDFs print it.
+    engine.engine.filters["address_lines"] = postal_address_lines
     engine.engine.autoescape = True
