@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 
-from tests.http.support import field_errors, query, snapshot
+from tests.http.support import field_errors, snapshot
 
 CA_BUSINESS = {"name": "Northwind Studio", "country": "CA", "region": "ON", "city": "Toronto",
                "tax_number": "123456789 RT0001", "default_currency": "CAD"}
