@@ -228,3 +228,38 @@ def test_old_items_keep_their_codes_as_an_override_and_get_a_category(config):
         connection.close()
     assert rows == [("A", "GST", "standard"), ("B", "EXEMPT", "exempt"), ("C", "ZR EXPORT", "zero"),
                     ("D", "", "standard"), ("E", "ZR GST", "standard")]
+
+
+# -- the editor: defaults, why, and a warning ------------------------------------------------------------
+
+def test_the_editor_fills_new_lines_with_the_rules_says_why_and_warns(browser, config):
+    import html
+    import re
+
+    from app.clients import service as clients_service
+    from app.documents import service as documents_service
+    from app.settings import service as settings_service
+    from app.taxes import service as taxes_service
+    from tests.conftest import run
+    from tests.http.test_documents_pages import editor_form, form_line
+
+    run(settings_service.update_settings(CA_BUSINESS))
+    run(taxes_service.apply_preset("CA"))
+    quebec = run(clients_service.create_client({"name": "Lumière Inc.", "country": "CA", "region": "QC"}))
+    draft = run(documents_service.create_document("invoice", {"client_id": quebec.id, "lines": []}))
+    page = html.unescape(browser.get(f"/documents/{draft.id}/edit").text)
+    # The first, empty line already carries the rules' taxes, and says why.
+    assert re.search(r'name="lines-0-taxes" value="GST" checked', page)
+    assert re.search(r'name="lines-0-taxes" value="QST" checked', page)
+    assert "Taxes: GST 5 % + QST 9.975 %: client in Québec" in page
+    lines = (form_line(0, "Design", "1", "100", "HST"),)
+    added = html.unescape(browser.post(f"/documents/{draft.id}/preview",
+                                       data={**editor_form(draft, *lines), "op": "add"}).text)
+    assert re.search(r'name="lines-1-taxes" value="GST" checked', added)
+    assert re.search(r'name="lines-1-taxes" value="QST" checked', added)
+    assert not re.search(r'name="lines-1-taxes" value="HST" checked', added)
+    # The typed line with HST goes against the rules for a Québec client: a warning, kept as typed.
+    assert "This line has HST 13 %; the rules give GST 5 % + QST 9.975 % (GST 5 % + QST 9.975 %: client in Québec)" in added
+    assert re.search(r'name="lines-0-taxes" value="HST" checked', added)
+    typing = html.unescape(browser.post(f"/documents/{draft.id}/preview", data=editor_form(draft, *lines)).text)
+    assert 'id="taxhint-0" hx-swap-oob="true"' in typing and "This line has HST 13 %" in typing
