@@ -460,6 +460,5 @@ def contradiction(line_codes: list[str] | tuple[str, ...], rules: Suggestion,
     if not rules.decided or set(line_codes) == set(rules.codes):
         return None
     has = _labels(tuple(line_codes), rates) if line_codes else _("no tax")
-    expected = _labels(rules.codes, rates) if rules.codes else _("no tax")
-    return _("This line has %(has)s; the rules give %(expected)s (%(reason)s)", has=has, expected=expected,
-             reason=rules.reason)
+    # The reason names the taxes the rules give ("GST 5 % + QST 9.975 %: client in Québec").
+    return _("This line has %(has)s; the rules give %(reason)s", has=has, reason=rules.reason)

@@ -141,3 +141,21 @@ def test_an_old_items_fixed_codes_give_its_category():
     assert logic.category_of_codes(["ZR"], CA_RATES) == "zero"
     assert logic.category_of_codes(["GST", "QST"], CA_RATES) == "standard"
     assert logic.category_of_codes([], CA_RATES) == "standard"
+
+
+def test_a_line_against_the_rules_is_told_and_one_that_agrees_is_not():
+    rules = logic.line_taxes(TORONTO, Party("CA", "QC"), rates=CA_RATES)
+    assert logic.contradiction(["GST", "QST"], rules, CA_RATES) is None
+    assert logic.contradiction(["QST", "GST"], rules, CA_RATES) is None
+    assert logic.contradiction(["HST"], rules, CA_RATES) == (
+        "This line has HST 13 %; the rules give GST 5 % + QST 9.975 %: client in Québec")
+    assert logic.contradiction([], rules, CA_RATES).startswith("This line has no tax")
+    undecided = logic.line_taxes(Party(""), Party("CA", "QC"), rates=CA_RATES)
+    assert logic.contradiction(["HST"], undecided, CA_RATES) is None
+
+
+def test_an_items_own_codes_win_and_missing_codes_are_named():
+    own = logic.line_taxes(TORONTO, Party("CA", "QC"), own_codes=["HST"], rates=CA_RATES)
+    assert own.codes == ("HST",) and own.rule == "ITEM" and "the item's own taxes" in own.reason
+    missing = logic.line_taxes(TORONTO, Party("CA", "QC"), rates={"GST": CA_RATES["GST"]})
+    assert missing.codes == ("GST",) and "not defined yet: QST" in missing.reason
