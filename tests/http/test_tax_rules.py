@@ -263,3 +263,44 @@ def test_the_editor_fills_new_lines_with_the_rules_says_why_and_warns(browser, c
     assert re.search(r'name="lines-0-taxes" value="HST" checked', added)
     typing = html.unescape(browser.post(f"/documents/{draft.id}/preview", data=editor_form(draft, *lines)).text)
     assert 'id="taxhint-0" hx-swap-oob="true"' in typing and "This line has HST 13 %" in typing
+
+
+# -- the PDF: the tax number's label, the paper, the address order ------------------------------------------
+
+def issued_pdf(api, client_id: int, item_id: int) -> bytes:
+    draft = api.post("/api/v1/invoices", json={"client_id": client_id, "lines": [{"item_id": item_id, "quantity": "3"}]})
+    assert draft.status_code == 201, draft.text
+    assert api.post(f"/api/v1/invoices/{draft.json()['id']}/issue").status_code == 200
+    response = api.get(f"/api/v1/invoices/{draft.json()['id']}/pdf")
+    assert response.status_code == 200
+    return response.content
+
+
+def page_size(pdf: bytes) -> str:
+    import subprocess
+
+    info = subprocess.run(["pdfinfo", "-"], input=pdf, capture_output=True, check=True).stdout.decode()
+    return next(line for line in info.splitlines() if line.startswith("Page size"))
+
+
+def test_an_ontario_invoice_has_hst_the_gst_hst_label_and_letter_paper(api, canadian):
+    from tests.http.support import text_of
+
+    ontario = api.post("/api/v1/clients", json={"name": "Maple Bakery", "country": "CA", "region": "ON",
+                                                "city": "Toronto", "postal_code": "M5V 2T6"}).json()["id"]
+    pdf = issued_pdf(api, ontario, canadian["id"])
+    text = text_of(pdf)
+    assert "GST/HST No. 123456789 RT0001" in text and "USt-IdNr." not in text
+    assert "HST (ON)" in text and "Toronto ON M5V 2T6" in text
+    assert "(letter)" in page_size(pdf)
+
+
+def test_a_german_business_prints_its_ust_idnr_on_a4_with_the_postal_code_first(api, german):
+    from tests.http.support import text_of
+
+    munich = api.post("/api/v1/clients", json={"name": "Sommerfeld Architekten", "country": "DE", "city": "München",
+                                               "postal_code": "80331", "currency": "EUR"}).json()["id"]
+    pdf = issued_pdf(api, munich, german["id"])
+    text = text_of(pdf)
+    assert "USt-IdNr. DE123456789" in text and "80331 München" in text and "USt. 19 %" in text
+    assert "(A4)" in page_size(pdf)
