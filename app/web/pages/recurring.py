@@ -203,11 +203,16 @@ async def preview(request: Request) -> Response:
     picking an item, the whole line table), as the document editor does."""
     data = await form_data(request)
     values = _values_from_form(data)
-    lines, picked, _ = await documents_service.apply_item_picks(documents_logic.lines_from_form(data))
+    # Items picked and lines added take the taxes of the client's place, as in the document editor.
+    advice = await documents_service.tax_advice(values.get("client_id"))
+    lines, picked, _ = await documents_service.apply_item_picks(documents_logic.lines_from_form(data), advice=advice)
     op = str(data.get("op") or "")
     focus = None
     if op:
+        count = len(lines)
         lines, focus = documents_logic.apply_line_op(lines, op)
+        if len(lines) > count:
+            lines[-1]["taxes"] = list(advice.defaults().codes)
     if not lines:
         lines = [documents_logic.blank_line()]
     context = await _context(None, values, lines)
@@ -225,7 +230,8 @@ async def preview(request: Request) -> Response:
 async def _save(request: Request, profile: ProfileView | None) -> Response:
     data = await form_data(request)
     values = _values_from_form(data)
-    lines, _, unknown_items = await documents_service.apply_item_picks(documents_logic.lines_from_form(data))
+    lines, _, unknown_items = await documents_service.apply_item_picks(
+        documents_logic.lines_from_form(data), advice=await documents_service.tax_advice(values.get("client_id")))
     kept = [index for index, line in enumerate(lines) if not documents_logic.line_is_blank(line)]
     body: dict[str, Any] = {name: values[name] or None for name in HEADER_FIELDS}
     body["notes"], body["terms"] = values["notes"], values["terms"]
