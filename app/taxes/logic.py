@@ -179,9 +179,7 @@ COUNTRY_PRESETS: dict[str, tuple[str, list[TaxRate]]] = {
            note="Niet belast in Nederland: afnemer buiten de EU (Art. 44, 146 Richtlijn 2006/112/EG)."),
     )),
     # No sales tax by default: the user adds the state's (and county's) rates as they apply.
-    "US": ("United States", _rates(
-        _t("NOTAX", "No sales tax", "0", category="O", note="No sales tax charged."),
-    )),
+    "US": ("United States", _rates()),
 }
 PRESET_ALIASES = {"canada": "CA", "germany": "DE", "france": "FR", "austria": "AT", "belgium": "BE",
                   "netherlands": "NL", "us": "US", "usa": "US"}
@@ -257,7 +255,6 @@ EU_MEMBERS = {"AT": "AT", "BE": "BE", "BG": "BG", "CY": "CY", "CZ": "CZ", "DE": 
               "ES": "ES", "FI": "FI", "FR": "FR", "GR": "EL", "HR": "HR", "HU": "HU", "IE": "IE", "IT": "IT",
               "LT": "LT", "LU": "LU", "LV": "LV", "MT": "MT", "NL": "NL", "PL": "PL", "PT": "PT", "RO": "RO",
               "SE": "SE", "SI": "SI", "SK": "SK"}
-US_CODES = {"none": "NOTAX"}
 
 
 @dataclass(frozen=True)
@@ -351,8 +348,9 @@ def suggest_taxes(seller: Party, client: Party, category: str = "standard", *, k
         if client_country != "US":
             return Suggestion((), _("No tax: client outside the United States (%(country)s)",
                                     country=country_name(client_country)), "US-EXPORT")
+        # Not a rule a line can contradict: the sales tax the user charges is theirs to pick.
         return Suggestion((), _("No tax by default in the United States: add your state's sales tax under "
-                                "Settings, Taxes and pick it on the line where it applies"), "US-NONE")
+                                "Settings, Taxes and pick it on the line where it applies"), "US-NONE", decided=False)
     return Suggestion((), _("No tax rules for %(country)s: pick the taxes by hand",
                             country=country_name(seller_country)), "NONE", decided=False)
 

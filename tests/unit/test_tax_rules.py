@@ -113,6 +113,9 @@ def test_us_has_no_tax_by_default():
     seller = Party("US", "WA", "12-3456789")
     assert suggest_taxes(seller, Party("US", "NY")).codes == ()
     assert suggest_taxes(seller, Party("US", "NY")).rule == "US-NONE"
+    # The state's sales tax the user picks on a line is not against the rules.
+    sales_tax = {"NY": logic.TaxRate("NY", "Sales tax (NY)", logic.Decimal("8.875"))}
+    assert logic.contradiction(["NY"], logic.line_taxes(seller, Party("US", "NY"), rates=sales_tax), sales_tax) is None
     assert suggest_taxes(seller, Party("CA", "ON")).rule == "US-EXPORT"
 
 

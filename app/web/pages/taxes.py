@@ -7,6 +7,7 @@ from typing import Any
 from litestar import Request, Response, get, post
 from litestar.response import Template
 
+from app.common.i18n import _
 from app.common.logic import ValidationFailed
 from app.taxes import logic, service
 from app.web.responses import form_data, page, redirect
@@ -38,8 +39,15 @@ async def taxes_create(request: Request) -> Response:
 @post("/settings/taxes/preset", opt=OWNER_ONLY)
 async def taxes_preset(request: Request) -> Response:
     data = await form_data(request)
-    added = await service.apply_preset(str(data.get("preset", "")))
-    message = f"Added {', '.join(added)}." if added else "Those rates were already defined."
+    preset = str(data.get("preset", ""))
+    added = await service.apply_preset(preset)
+    if added:
+        message = _("Added %(codes)s.", codes=", ".join(added))
+    elif not (logic.preset_of(preset) or ("", []))[1]:
+        message = _("No tax by default there: add the sales tax rates you charge below, and pick them on the lines "
+                    "where they apply.")
+    else:
+        message = _("Those rates were already defined.")
     return redirect("/settings/taxes", flash=message, request=request)
 
 
