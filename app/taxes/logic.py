@@ -208,19 +208,19 @@ class Province:
 
 
 CANADA: dict[str, Province] = {
-    "ON": Province("Ontario", hst="HST"),
-    "NB": Province("New Brunswick", hst="HST15"),
-    "NL": Province("Newfoundland and Labrador", hst="HST15"),
-    "PE": Province("Prince Edward Island", hst="HST15"),
-    "NS": Province("Nova Scotia", hst="HST14"),
-    "QC": Province("Québec", qst="QST"),
-    "BC": Province("British Columbia", pst="PST"),
-    "MB": Province("Manitoba", pst="RST"),
-    "SK": Province("Saskatchewan", pst="PST-SK"),
-    "AB": Province("Alberta"),
-    "YT": Province("Yukon"),
-    "NT": Province("Northwest Territories"),
-    "NU": Province("Nunavut"),
+    "ON": Province(N_("Ontario"), hst="HST"),
+    "NB": Province(N_("New Brunswick"), hst="HST15"),
+    "NL": Province(N_("Newfoundland and Labrador"), hst="HST15"),
+    "PE": Province(N_("Prince Edward Island"), hst="HST15"),
+    "NS": Province(N_("Nova Scotia"), hst="HST14"),
+    "QC": Province(N_("Québec"), qst="QST"),
+    "BC": Province(N_("British Columbia"), pst="PST"),
+    "MB": Province(N_("Manitoba"), pst="RST"),
+    "SK": Province(N_("Saskatchewan"), pst="PST-SK"),
+    "AB": Province(N_("Alberta")),
+    "YT": Province(N_("Yukon")),
+    "NT": Province(N_("Northwest Territories")),
+    "NU": Province(N_("Nunavut")),
 }
 CANADA_CODES = {"gst": "GST", "zero": "ZR", "exempt": "EXEMPT", "export": "EXPORT"}
 # Provincial sales tax falls on goods; most services are not taxable there (the item's own taxes say
@@ -244,11 +244,11 @@ class VatCountry:
 
 
 EU_VAT: dict[str, VatCountry] = {
-    "DE": VatCountry("Germany", "VAT19", "VAT7", "DE0", "VAT0", "DE-EXPORT", vat_id=r"[0-9]{9}"),
-    "FR": VatCountry("France", "TVA20", "TVA5.5", "TVA0", "FR-EXO", "FR-EXPORT", vat_id=r"[0-9A-Z]{2}[0-9]{9}"),
-    "AT": VatCountry("Austria", "AT20", "AT10", "AT0", "AT-EXEMPT", "AT-EXPORT", vat_id=r"U[0-9]{8}"),
-    "BE": VatCountry("Belgium", "BE21", "BE6", "BE0", "BE-EXEMPT", "BE-EXPORT", vat_id=r"[01][0-9]{9}"),
-    "NL": VatCountry("Netherlands", "NL21", "NL9", "NL0", "NL-EXEMPT", "NL-EXPORT", vat_id=r"[0-9]{9}B[0-9]{2}"),
+    "DE": VatCountry(N_("Germany"), "VAT19", "VAT7", "DE0", "VAT0", "DE-EXPORT", vat_id=r"[0-9]{9}"),
+    "FR": VatCountry(N_("France"), "TVA20", "TVA5.5", "TVA0", "FR-EXO", "FR-EXPORT", vat_id=r"[0-9A-Z]{2}[0-9]{9}"),
+    "AT": VatCountry(N_("Austria"), "AT20", "AT10", "AT0", "AT-EXEMPT", "AT-EXPORT", vat_id=r"U[0-9]{8}"),
+    "BE": VatCountry(N_("Belgium"), "BE21", "BE6", "BE0", "BE-EXEMPT", "BE-EXPORT", vat_id=r"[01][0-9]{9}"),
+    "NL": VatCountry(N_("Netherlands"), "NL21", "NL9", "NL0", "NL-EXEMPT", "NL-EXPORT", vat_id=r"[0-9]{9}B[0-9]{2}"),
 }
 # The member states (ISO 3166) and the prefix of their VAT identifiers (Greece writes EL).
 EU_MEMBERS = {"AT": "AT", "BE": "BE", "BG": "BG", "CY": "CY", "CZ": "CZ", "DE": "DE", "DK": "DK", "EE": "EE",
