@@ -47,6 +47,7 @@ from app.documents.records import (
     tax_as_json,
 )
 from app.documents.tables import CreateRequest, Document, DocumentEvent, DocumentLine, DocumentRecord, NumberSeries
+from app.fx import service as fx_service
 from app.ledger import service as ledger_service
 from app.money import MoneyError, check_currency, from_minor, to_minor
 from app.settings import service as settings_service
@@ -580,7 +581,13 @@ async def _issue_in_transaction(document_id: int, actor: int | None, *, ledger_k
     settings = await settings_service.get_settings()
     lines = await _lines(document_id)
     now = _now()
+    # The rate of the issue date is frozen with the document (app.fx): its total in the base currency
+    # never moves with later rates. Without a rate it is still issued, its base total unknown for now.
+    frozen = await fx_service.freeze(current["currency"], current["issue_date"], current["total_minor"])
     await Document.update({
+        Document.base_currency: frozen.base_currency,
+        Document.exchange_rate: str(frozen.rate) if frozen.rate is not None else None,
+        Document.total_base_minor: frozen.total_base_minor,
         **{getattr(Document, name): value for name, value in dates.items()},
         Document.number: number, Document.status: "issued", Document.issued_at: now, Document.updated_at: now,
         Document.snapshot_json: json.dumps(logic.snapshot(settings, client)),
@@ -612,6 +619,45 @@ async def issue(document_id: int, *, actor: int | None = None, issue_date: date 
     async with write_transaction():
         await _issue_in_transaction(document_id, actor, issue_date=issue_date, backdate=backdate)
         return await get_document(document_id)
+
+
+async def _fill_base_totals(currency: str) -> None:
+    """A rate of `currency` was just entered: documents issued in it while no rate on or before their
+    date was known get the rate their date now has (app.fx calls this in the writing transaction)."""
+    waiting = await Document.select(Document.id, Document.issue_date, Document.total_minor).where(
+        (Document.currency == currency) & (Document.status != "draft") & Document.exchange_rate.is_null())
+    for row in waiting:
+        frozen = await fx_service.freeze(currency, row["issue_date"], row["total_minor"])
+        if frozen.rate is not None:
+            await Document.update({Document.base_currency: frozen.base_currency,
+                                   Document.exchange_rate: str(frozen.rate),
+                                   Document.total_base_minor: frozen.total_base_minor}).where(Document.id == row["id"])
+
+
+fx_service.register_rate_hook(_fill_base_totals)
+
+
+async def base_totals(doc_type: str = INVOICE, *, open_only: bool = False, date_from: date | None = None,
+                      date_to: date | None = None) -> Any:
+    """Issued documents' totals (or open balances) per currency and in the base currency, at the rates
+    frozen at issue (app.fx.logic.BaseTotal; `left_out` counts those with no rate yet). Cancelled ones
+    are not counted."""
+    query = Document.select(Document.currency, Document.total_minor, Document.paid_minor, Document.credited_minor,
+                            Document.issue_date, Document.exchange_rate, Document.base_currency).where(
+        (Document.doc_type == doc_type) & Document.status.is_in(["issued", "sent", "accepted"]))
+    if date_from is not None:
+        query = query.where(Document.issue_date >= date_from)
+    if date_to is not None:
+        query = query.where(Document.issue_date <= date_to)
+    base = await fx_service.base_currency()
+    rows = []
+    for row in await query:
+        amount = row["total_minor"] - (row["paid_minor"] + row["credited_minor"] if open_only else 0)
+        if open_only and amount <= 0:
+            continue
+        rate = row["exchange_rate"] if row["base_currency"] == base else None
+        rows.append((row["currency"], amount, row["issue_date"], rate))
+    return await fx_service.base_total(rows)
 
 
 # -- the document of record ------------------------------------------------------------------

@@ -1,0 +1,178 @@
+"""Exchange rates through HTTP against the real SQLite file: /api/v1/exchange-rates (list, add, import,
+convert), the rates page, rates frozen on documents at issue (issue 16). A refused request writes nothing."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import run
+from tests.http.support import count, field_errors, make_client, make_invoice, snapshot
+
+FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "fx"
+TODAY = datetime.now(UTC).date()
+YESTERDAY = TODAY - timedelta(days=1)
+
+
+@pytest.fixture
+def cad_base(config) -> str:
+    from app.fx import service
+
+    return run(service.set_base_currency("CAD"))
+
+
+def add(api, expect: int = 201, **body):
+    response = api.post("/api/v1/exchange-rates", json=body)
+    assert response.status_code == expect, response.text
+    return response.json()
+
+
+def test_add_list_and_replace_a_rate(api, config, cad_base):
+    made = add(api, date=YESTERDAY.isoformat(), currency="eur", rate="0.6712")
+    assert made == {"date": YESTERDAY.isoformat(), "currency": "EUR", "rate": "0.6712", "base": "CAD",
+                    "source": "manual"}
+    add(api, date=YESTERDAY.isoformat(), currency="EUR", rate="0.6720")  # same day: replaced, not doubled
+    add(api, date=(YESTERDAY - timedelta(days=3)).isoformat(), currency="USD", rate="0.7300")
+    listed = api.get("/api/v1/exchange-rates").json()
+    assert [(r["currency"], r["rate"]) for r in listed] == [("EUR", "0.672"), ("USD", "0.73")]
+    assert [r["currency"] for r in api.get("/api/v1/exchange-rates?currency=USD").json()] == ["USD"]
+    assert count(config, "exchange_rate") == 2
+
+
+@pytest.mark.parametrize(("body", "field", "message"), [
+    ({"rate": "0"}, "rate", "above zero"),
+    ({"rate": "-0.5"}, "rate", "above zero"),
+    ({"rate": "lots"}, "rate", "not a number"),
+    ({"rate": 0.67}, "rate", "as text"),
+    ({"currency": "XYZ"}, "currency", "unknown currency"),
+    ({"currency": "CAD"}, "currency", "base currency"),
+    ({"date": (TODAY + timedelta(days=1)).isoformat()}, "date", "in the future"),
+    ({"date": "06/12/2026"}, "date", "YYYY-MM-DD"),
+])
+def test_bad_rates_are_refused_naming_the_field_and_write_nothing(api, config, cad_base, body, field, message):
+    before = snapshot(config, "exchange_rate")
+    response = api.post("/api/v1/exchange-rates", json={"date": YESTERDAY.isoformat(), "currency": "EUR",
+                                                        "rate": "0.67", **body})
+    assert response.status_code == 422, response.text
+    assert message in field_errors(response)[field]
+    assert snapshot(config, "exchange_rate") == before
+
+
+def test_an_unknown_field_is_refused(api, cad_base):
+    response = api.post("/api/v1/exchange-rates", json={"date": YESTERDAY.isoformat(), "currency": "EUR",
+                                                        "rate": "0.67", "base": "USD"})
+    assert response.status_code in (400, 422) and "base" in response.text
+
+
+@pytest.mark.parametrize(("name", "layout", "read", "skipped"), [
+    ("eurofxref-hist.csv", "ecb", 12, 2), ("boc-fx.csv", "boc", 5, 1), ("plain.csv", "csv", 3, 0),
+])
+def test_import_each_layout(api, config, cad_base, name, layout, read, skipped):
+    response = api.post("/api/v1/exchange-rates/import", files={"file": (name, (FIXTURES / name).read_bytes(),
+                                                                         "text/csv")})
+    assert response.status_code == 201, response.text
+    assert response.json() == {"layout": layout, "read": read, "written": read, "skipped": skipped}
+    assert count(config, "exchange_rate") == read
+    again = api.post("/api/v1/exchange-rates/import", files={"file": (name, (FIXTURES / name).read_bytes())})
+    assert again.json()["written"] == 0 and count(config, "exchange_rate") == read
+
+
+@pytest.mark.parametrize(("content", "message"), [
+    ((FIXTURES / "unknown-layout.csv").read_bytes(), "line 1: not a rate file"),
+    ((FIXTURES / "bad-line.csv").read_bytes(), "line 3: rate: the rate must be above zero"),
+    (b"date,currency,rate\n2026-11-02,EUR,0.62\n2099-01-01,USD,0.7\n", "line 3: date: 2099-01-01 is in the future"),
+    (b"date,currency,rate\n2026-11-02,QQQ,0.62\n", "line 2: currency: unknown currency"),
+    (b"\xff\xfe\x00bin", "not UTF-8"),
+])
+def test_a_bad_rate_file_is_refused_naming_the_line_and_writes_nothing(api, config, cad_base, content, message):
+    response = api.post("/api/v1/exchange-rates/import", files={"file": ("rates.csv", content)})
+    assert response.status_code == 422, response.text
+    assert message in field_errors(response)["file"]
+    assert count(config, "exchange_rate") == 0
+
+
+def test_import_without_a_file(api, cad_base):
+    response = api.post("/api/v1/exchange-rates/import", data={"other": "x"})
+    assert response.status_code == 422 and "file" in field_errors(response)
+
+
+def test_convert(api, cad_base):
+    add(api, date="2026-11-02", currency="EUR", rate="0.62")
+    add(api, date="2026-11-02", currency="JPY", rate="110.45")
+    add(api, date="2026-11-02", currency="KWD", rate="0.2225")
+    def convert(**params):
+        return api.get("/api/v1/exchange-rates/convert", params=params)
+    assert convert(amount="100", **{"from": "CAD", "to": "EUR"}, date="2026-11-05").json() == {
+        "amount": "62.00", "currency": "EUR", "date": "2026-11-05"}
+    assert convert(amount="10", **{"from": "CAD", "to": "JPY"}, date="2026-11-02").json()["amount"] == "1105"
+    assert convert(amount="1", **{"from": "CAD", "to": "KWD"}, date="2026-11-02").json()["amount"] == "0.223"
+    assert convert(amount="62", **{"from": "EUR", "to": "JPY"}, date="2026-11-02").json()["amount"] == "11045"
+    too_early = convert(amount="1", **{"from": "CAD", "to": "EUR"}, date="2026-11-01")
+    assert too_early.status_code == 422 and "no EUR rate on or before 2026-11-01" in field_errors(too_early)["to"]
+    bad = convert(amount="x", **{"from": "ABC", "to": "EUR"}, date=(TODAY + timedelta(days=2)).isoformat())
+    assert bad.status_code == 422 and set(field_errors(bad)) == {"amount", "from", "date"}
+
+
+def test_staff_cannot_add_rates(config, staff_browser, cad_base):
+    response = staff_browser.post("/settings/exchange-rates", data={"date": YESTERDAY.isoformat(),
+                                                                    "currency": "EUR", "rate": "0.6"})
+    assert response.status_code in (403, 404)
+    assert count(config, "exchange_rate") == 0
+
+
+def test_the_rates_page_adds_imports_and_says_what_is_wrong(browser, config, cad_base):
+    empty = browser.get("/settings/exchange-rates")
+    assert empty.status_code == 200 and "No rates yet" in empty.text
+    assert 'href="/settings/exchange-rates"' in browser.get("/settings").text
+    done = browser.post("/settings/exchange-rates", data={"date": YESTERDAY.isoformat(), "currency": "EUR",
+                                                         "rate": "0.6712"}, follow_redirects=False)
+    assert done.status_code == 303
+    page = browser.get("/settings/exchange-rates")
+    assert "0.6712 EUR" in page.text and "Rate saved" in page.text
+    refused = browser.post("/settings/exchange-rates", data={"date": YESTERDAY.isoformat(), "currency": "EUR",
+                                                            "rate": "-2"})
+    assert refused.status_code == 422 and "above zero" in refused.text
+    imported = browser.post("/settings/exchange-rates/import",
+                            files={"file": ("eurofxref-hist.csv", (FIXTURES / "eurofxref-hist.csv").read_bytes())},
+                            follow_redirects=False)
+    assert imported.status_code == 303
+    assert "12 rates read" in browser.get("/settings/exchange-rates").text
+    bad = browser.post("/settings/exchange-rates/import",
+                       files={"file": ("x.csv", (FIXTURES / "unknown-layout.csv").read_bytes())})
+    assert bad.status_code == 422 and "not a rate file" in bad.text
+    assert count(config, "exchange_rate") == 13
+    base = browser.post("/settings/exchange-rates/base", data={"base_currency": "NOPE"})
+    assert base.status_code == 422 and "unknown currency" in base.text
+
+
+def test_an_invoice_freezes_its_rate_at_issue_and_a_late_rate_fills_it_in(api, config, cad_base):
+    client = make_client(currency="EUR", name="Berlin GmbH")
+    add(api, date=(YESTERDAY - timedelta(days=1)).isoformat(), currency="EUR", rate="0.6250")
+    invoice = make_invoice(client, "100.00", currency="EUR")
+    assert invoice.exchange_rate is not None and str(invoice.total_base) == "160.00"
+    out = api.get(f"/api/v1/invoices/{invoice.id}").json()
+    assert (out["exchange_rate"], out["total_base"], out["base_currency"]) == ("0.625", "160.00", "CAD")
+    add(api, date=TODAY.isoformat(), currency="EUR", rate="0.5")   # a later rate changes nothing issued
+    assert api.get(f"/api/v1/invoices/{invoice.id}").json()["total_base"] == "160.00"
+
+    usd_client = make_client(currency="USD", name="Austin LLC")
+    usd = make_invoice(usd_client, "70.00", currency="USD")
+    assert usd.exchange_rate is None and usd.total_base is None and usd.number   # issued all the same
+    from app.documents import service as documents_service
+    totals = run(documents_service.base_totals(open_only=True))
+    assert totals.left_out == 1 and totals.left_out_currencies == ("USD",) and str(totals.total) == "160.00"
+    add(api, date=(YESTERDAY - timedelta(days=5)).isoformat(), currency="USD", rate="0.7")
+    assert api.get(f"/api/v1/invoices/{usd.id}").json()["total_base"] == "100.00"
+    totals = run(documents_service.base_totals(open_only=True))
+    assert totals.left_out == 0 and str(totals.total) == "260.00"
+    from app.integrity import service as integrity
+    assert [str(b) for b in integrity.run_checks(config.database_path)] == []
+
+
+def test_a_draft_has_no_rate(api, cad_base):
+    client = make_client(currency="EUR")
+    draft = make_invoice(client, "10.00", currency="EUR", issue=False)
+    out = api.get(f"/api/v1/invoices/{draft.id}").json()
+    assert out["exchange_rate"] is None and out["total_base"] is None
