@@ -176,3 +176,34 @@ def test_a_draft_has_no_rate(api, cad_base):
     draft = make_invoice(client, "10.00", currency="EUR", issue=False)
     out = api.get(f"/api/v1/invoices/{draft.id}").json()
     assert out["exchange_rate"] is None and out["total_base"] is None
+
+
+def test_totals_in_the_base_currency_on_the_dashboard_and_reports(api, browser, config, cad_base):
+    add(api, date=(YESTERDAY - timedelta(days=1)).isoformat(), currency="EUR", rate="0.625")
+    make_invoice(make_client(name="Toronto Inc."), "40.00")                           # 40 CAD
+    make_invoice(make_client(currency="EUR", name="Berlin GmbH"), "100.00", currency="EUR")   # 160 CAD
+    make_invoice(make_client(currency="USD", name="Austin LLC"), "70.00", currency="USD")     # no rate: left out
+    dashboard = browser.get("/")
+    assert dashboard.status_code == 200 and 'id="base-total"' in dashboard.text
+    card = dashboard.text.split('id="base-total"')[1].split("</section>")[0]
+    assert "200.00" in card and "1 invoice left out: no USD rate" in card
+
+    revenue = api.get("/api/v1/reports/revenue", params={"currency": "base"}).json()
+    assert revenue["currencies"] == ["CAD"]
+    assert revenue["totals"][0]["invoiced"] == "200.00"
+    assert api.get("/api/v1/reports/revenue", params={"currency": "XXX"}).status_code == 422
+    page = browser.get("/reports/revenue")
+    assert "≈ 200.00 CAD at issue-date rates" in page.text and "1 invoice without a rate left out" in page.text
+    assert browser.get("/reports/revenue?currency=base").status_code == 200
+
+    aging = api.get("/api/v1/reports/aging", params={"currency": "base"}).json()
+    assert {(r["client_name"], r["currency"], r["total"]) for r in aging} == {
+        ("Toronto Inc.", "CAD", "40.00"), ("Berlin GmbH", "CAD", "160.00")}
+    assert api.get("/api/v1/reports/aging", params={"currency": "EUR"}).status_code == 422
+    aging_page = browser.get("/reports/aging")
+    assert "at issue-date rates" in aging_page.text and "1 invoice without a rate left out" in aging_page.text
+
+
+def test_no_base_total_card_with_one_currency(browser, cad_base):
+    make_invoice(make_client(), "40.00")
+    assert 'id="base-total"' not in browser.get("/").text
