@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import run
-from tests.http.support import count, field_errors, make_client, make_invoice, snapshot
+from tests.http.support import count, field_errors, make_client, make_invoice, query, snapshot
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "fx"
 TODAY = datetime.now(UTC).date()
@@ -207,3 +207,44 @@ def test_totals_in_the_base_currency_on_the_dashboard_and_reports(api, browser, 
 def test_no_base_total_card_with_one_currency(browser, cad_base):
     make_invoice(make_client(), "40.00")
     assert 'id="base-total"' not in browser.get("/").text
+
+
+def test_a_foreign_payment_realises_a_gain_and_its_bank_fee_settles_the_invoice(api, browser, config, cad_base):
+    before = (YESTERDAY - timedelta(days=3)).isoformat()
+    add(api, date=before, currency="EUR", rate="0.67")
+    invoice = make_invoice(make_client(currency="EUR", name="Berlin GmbH"), "1000.00", currency="EUR",
+                           issue_date=YESTERDAY - timedelta(days=3))
+    assert str(invoice.total_base) == "1492.54"
+    add(api, date=YESTERDAY.isoformat(), currency="EUR", rate="0.66")
+    response = api.post(f"/api/v1/invoices/{invoice.id}/payments",
+                        json={"amount": "985.00", "fee": "15.00", "date": YESTERDAY.isoformat()})
+    assert response.status_code == 201, response.text
+    payment = response.json()
+    assert (payment["amount"], payment["fee"], payment["received"], payment["exchange_rate"]) == (
+        "1000.00", "15.00", "985.00", "0.66")
+    assert api.get(f"/api/v1/invoices/{invoice.id}").json()["status"] == "paid"
+    memos = query(config, "SELECT kind, currency, amount_minor, debit_minor, credit_minor FROM ledger_entry "
+                          "WHERE kind IN ('fx_gain', 'fx_loss', 'bank_fee') ORDER BY kind")
+    # 1000 EUR at 0.66 = 1515.15 CAD against 1492.54 at issue: 22.61 gained; the fee 15 EUR = 22.73 CAD.
+    assert memos == [("bank_fee", "CAD", 2273, 0, 0), ("fx_gain", "CAD", 2261, 0, 0)]
+    pnl = api.get("/api/v1/reports/profit-loss", params={"currency": "CAD"}).json()
+    assert (pnl["fx_result"], pnl["bank_fees"]) == ("22.61", "22.73")
+    page = browser.get("/reports/profit-loss")
+    assert "Realised exchange gain" in page.text and "Bank fees on payments" in page.text
+    from app.integrity import service as integrity
+    assert [str(b) for b in integrity.run_checks(config.database_path)] == []
+
+    reversed_ = api.post(f"/api/v1/payments/{payment['id']}/reverse", json={"reason": "bounced"})
+    assert reversed_.status_code == 200, reversed_.text
+    pnl = api.get("/api/v1/reports/profit-loss", params={"currency": "CAD"}).json()
+    assert (pnl["fx_result"], pnl["bank_fees"]) == ("0.00", "0.00")
+    assert [str(b) for b in integrity.run_checks(config.database_path)] == []
+
+
+@pytest.mark.parametrize(("fee", "message"), [("-1", "Bank fee"), ("x", "Bank fee"), ("1.234", "at most 2 decimals")])
+def test_a_bad_fee_is_refused_and_writes_nothing(api, config, cad_base, fee, message):
+    invoice = make_invoice(make_client(), "100.00")
+    before = snapshot(config, "payment"), snapshot(config, "ledger_entry")
+    response = api.post(f"/api/v1/invoices/{invoice.id}/payments", json={"amount": "90.00", "fee": fee})
+    assert response.status_code in (400, 422), response.text
+    assert (snapshot(config, "payment"), snapshot(config, "ledger_entry")) == before
