@@ -400,8 +400,51 @@ async def _write_lines(document_id: int, lines: Sequence[dict[str, Any]], totals
         ])
 
 
-async def fill_from_items(raw_lines: list[Any]) -> list[Any]:
-    """For JSON and forms: a line with only an item_id takes the item's description, unit, price and taxes."""
+async def item_price(item: Mapping[str, Any], currency: str | None, day: date | None) -> tuple[Decimal | None, str]:
+    """An item's price for a line in `currency`: its unit price in the business currency, its own price in
+    that currency (`prices`), or the unit price converted at the day's rates with the hint saying so
+    ("converted at 1 CAD = 0.6712 EUR"); None when there is neither (the line asks for a price)."""
+    unit_price = catalog_logic.e4_to_price(item["unit_price_e4"]) if "unit_price_e4" in item else item["unit_price"]
+    business = (await settings_service.get_settings()).get("default_currency") or "EUR"
+    if not currency or currency == business:
+        return unit_price, ""
+    own = catalog_logic.prices_of(item)
+    if currency in own:
+        return own[currency], ""
+    converted = await fx_service.price_in(unit_price, business, currency, day or await today())
+    if converted is None:
+        return None, (f"no {currency} price for this item and no {business}/{currency} rate on or before "
+                      f"{(day or await today()).isoformat()}: enter a price")
+    return converted
+
+
+async def _line_currency(data: Mapping[str, Any], current: Mapping[str, Any] | None = None) -> str | None:
+    """The currency the lines of a document being saved will be in: the one given, the draft's, or the client's."""
+    if data.get("currency"):
+        return str(data["currency"]).strip().upper()
+    if current is not None:
+        return str(current["currency"])
+    client_id = data.get("client_id")
+    if client_id not in (None, "") and str(client_id).isdigit() and storable_id(int(client_id)):
+        client = await Client.select(Client.currency).where(Client.id == int(client_id)).first()
+        if client and client["currency"]:
+            return str(client["currency"])
+    return None
+
+
+def _day_of(value: Any) -> date | None:
+    if isinstance(value, date):
+        return value
+    try:
+        return date.fromisoformat(str(value)) if value else None
+    except ValueError:
+        return None
+
+
+async def fill_from_items(raw_lines: list[Any], *, currency: str | None = None, day: date | None = None) -> list[Any]:
+    """For JSON and forms: a line with only an item_id takes the item's description, unit, price and taxes.
+    In another currency than the business's the price is the item's own price in it, or the converted one
+    (`item_price`); with neither the line is refused, asking for a price."""
     item_ids = set()
     for line in raw_lines:
         if isinstance(line, Mapping) and line.get("item_id") not in (None, ""):
@@ -414,7 +457,8 @@ async def fill_from_items(raw_lines: list[Any]) -> list[Any]:
     if not item_ids:
         return raw_lines
     items = {row["id"]: row for row in await Item.select().where(Item.id.is_in(list(item_ids)))}
-    filled = []
+    filled: list[Any] = []
+    missing: list[FieldError] = []
     for line in raw_lines:
         if not isinstance(line, Mapping) or line.get("item_id") in (None, ""):
             filled.append(line)
@@ -430,10 +474,16 @@ async def fill_from_items(raw_lines: list[Any]) -> list[Any]:
             if line.get("unit") in (None, ""):
                 line["unit"] = item["unit"]
             if line.get("unit_price") in (None, ""):
-                line["unit_price"] = str(catalog_logic.e4_to_price(item["unit_price_e4"]))
+                price, hint = await item_price(item, currency, day)
+                if price is None:
+                    missing.append(FieldError(f"lines[{len(filled)}].unit_price", f"Line {len(filled) + 1}: {hint}"))
+                else:
+                    line["unit_price"] = str(price)
             if line.get("taxes") is None:
                 line["taxes"] = item["default_tax_codes"].split()
         filled.append(line)
+    if missing:
+        raise ValidationFailed(missing)
     return filled
 
 
@@ -442,7 +492,8 @@ async def create_document(doc_type: str, data: Mapping[str, Any], *, actor: int 
     """A new draft. The same idempotency key returns the draft it made the first time, never a second one."""
     key = clean_idempotency_key(idempotency_key)
     data = dict(data)
-    data["lines"] = await fill_from_items(list(data.get("lines") or []))
+    data["lines"] = await fill_from_items(list(data.get("lines") or []), currency=await _line_currency(data),
+                                          day=_day_of(data.get("issue_date")))
     values = logic.clean_document(data, doc_type)
     async with write_transaction():
         if key is not None:
@@ -468,7 +519,11 @@ async def update_draft(document_id: int, data: Mapping[str, Any], *, partial: bo
                        actor: int | None = None) -> DocumentView:
     data = dict(data)
     if "lines" in data:
-        data["lines"] = await fill_from_items(list(data.get("lines") or []))
+        current_row = await Document.select(Document.currency, Document.issue_date).where(
+            Document.id == document_id).first() if storable_id(document_id) else None
+        data["lines"] = await fill_from_items(
+            list(data.get("lines") or []), currency=await _line_currency(data, current_row),
+            day=_day_of(data.get("issue_date")) or (current_row["issue_date"] if current_row else None))
     async with write_transaction():
         current = await Document.select().where(Document.id == document_id).first()
         if current is None:
@@ -959,17 +1014,20 @@ async def picker_items(include_ids: Sequence[int] = ()) -> list[dict[str, Any]]:
     if include_ids:
         condition = condition | Item.id.is_in(include_ids)
     rows = await Item.select(Item.id, Item.code, Item.name, Item.description, Item.unit, Item.unit_price_e4,
-                             Item.default_tax_codes, Item.active).where(condition).order_by(Item.code)
+                             Item.default_tax_codes, Item.active, Item.prices_json).where(condition).order_by(Item.code)
     for row in rows:
         row["label"] = logic.item_label(row)
         row["unit_price"] = catalog_logic.e4_to_price(row["unit_price_e4"])
     return rows
 
 
-async def apply_item_picks(lines: list[dict[str, Any]], items: Sequence[Mapping[str, Any]] | None = None
+async def apply_item_picks(lines: list[dict[str, Any]], items: Sequence[Mapping[str, Any]] | None = None, *,
+                           currency: str | None = None, day: Any = None
                            ) -> tuple[list[dict[str, Any]], list[int], dict[int, str]]:
     """Lines from the editor whose item field now names another catalogue item take that item's
-    description, unit, price and taxes; an emptied item field unlinks the line (its text stays).
+    description, unit, price and taxes; an emptied item field unlinks the line (its text stays). In
+    another currency the price is `item_price`'s, its hint in the line's `price_hint`; with no price
+    in that currency and no rate the price is left empty and the line asks for one.
 
     Returns the lines, the indexes that were filled, and the indexes whose item text matches nothing.
     """
@@ -993,7 +1051,14 @@ async def apply_item_picks(lines: list[dict[str, Any]], items: Sequence[Mapping[
         elif current is not None and item["id"] == current["id"]:
             out.append({**line, "item": item["label"]})
         else:
-            out.append(logic.fill_from_item(line, item, item["unit_price"]))
+            price, hint = await item_price(item, currency, _day_of(day))
+            filled = logic.fill_from_item(line, item, price if price is not None else Decimal(0))
+            if price is None:
+                filled["unit_price"] = ""
+                unknown[index] = f"Line {index + 1}: {hint}"
+            elif hint:
+                filled["price_hint"] = hint
+            out.append(filled)
             picked.append(index)
     return out, picked, unknown
 

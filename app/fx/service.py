@@ -8,6 +8,7 @@ from datetime import UTC, date, datetime
 from decimal import Decimal
 from typing import Any
 
+from app.common.i18n import _
 from app.common.logic import FieldError, ValidationFailed
 from app.db.engine import require_write_transaction, write_transaction
 from app.fx import logic
@@ -231,15 +232,18 @@ async def freeze(currency: str, day: date, amount_minor: int) -> Frozen:
     return Frozen(base, rate, to_minor(in_base, base))
 
 
-async def price_in(currency: str, base_price: Decimal, day: date) -> tuple[Decimal, str] | None:
-    """A base-currency price in `currency` at the day's rate, with its hint ("converted at 1 CAD =
-    0.6712 EUR"); None when no rate is known (the line asks for a price)."""
+async def price_in(price: Decimal, source: str, target: str, day: date) -> tuple[Decimal, str] | None:
+    """A price of `source` in `target` at the day's rates, rounded half-up to the target's minor unit,
+    with its hint ("converted at 1 CAD = 0.6712 EUR"); None when a rate is missing (the line then asks
+    for a price)."""
     base = await base_currency()
-    rate = await rate_on(currency, day, base)
-    if rate is None:
+    source_rate, target_rate = await rate_on(source, day, base), await rate_on(target, day, base)
+    if source_rate is None or target_rate is None:
         return None
-    converted = logic.convert(base_price, base, currency, Decimal(1), rate)
-    return converted, f"1 {base} = {logic.rate_text(rate)} {currency}"
+    converted = logic.convert(price, source, target, source_rate, target_rate)
+    cross = logic.cross_rate(source_rate, target_rate)
+    return converted, _("converted at 1 %(source)s = %(rate)s %(target)s", source=source, rate=logic.rate_text(cross),
+                        target=target)
 
 
 # -- totals in the base currency ------------------------------------------------------------------

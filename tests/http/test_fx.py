@@ -248,3 +248,72 @@ def test_a_bad_fee_is_refused_and_writes_nothing(api, config, cad_base, fee, mes
     response = api.post(f"/api/v1/invoices/{invoice.id}/payments", json={"amount": "90.00", "fee": fee})
     assert response.status_code in (400, 422), response.text
     assert (snapshot(config, "payment"), snapshot(config, "ledger_entry")) == before
+
+
+@pytest.fixture
+def cad_business(config) -> None:
+    from app.settings import service as settings_service
+
+    run(settings_service.update_settings({"default_currency": "CAD"}))
+
+
+def test_item_prices_per_currency_on_lines(api, config, cad_business, cad_base):
+    made = api.post("/api/v1/items", json={"code": "LOGO", "name": "Logo design", "unit_price": "1200.00",
+                                           "prices": {"eur": "800", "USD": "880.50"}})
+    assert made.status_code == 201, made.text
+    item = made.json()
+    assert item["prices"] == {"EUR": "800.00", "USD": "880.50"}
+    plain = api.post("/api/v1/items", json={"code": "WEB", "name": "Website", "unit_price": "100.00"}).json()
+    assert plain["prices"] == {}
+
+    def draft(currency: str, item_id: int):
+        client = make_client(currency=currency, name=f"Client {currency} {item_id}")
+        return api.post("/api/v1/invoices", json={"client_id": client.id, "lines": [{"item_id": item_id}]})
+
+    eur = draft("EUR", item["id"])
+    assert eur.status_code == 201, eur.text
+    assert eur.json()["lines"][0]["unit_price"] == "800.00"                   # the item's own EUR price
+    cad = draft("CAD", item["id"]).json()
+    assert cad["lines"][0]["unit_price"] == "1200.00"                         # the business currency
+    jpy = draft("JPY", plain["id"])
+    assert jpy.status_code == 422 and "no JPY price for this item" in field_errors(jpy)["lines[0].unit_price"]
+    add(api, date=YESTERDAY.isoformat(), currency="JPY", rate="110.45")
+    converted = draft("JPY", plain["id"])
+    assert converted.status_code == 201 and converted.json()["lines"][0]["unit_price"] == "11045.00"
+
+
+@pytest.mark.parametrize(("prices", "message"), [
+    ({"XYZ": "1"}, "unknown currency"), ({"EUR": "-1"}, "zero or more"), ({"EUR": "abc"}, "not a number"),
+    ({"EUR": 1.5}, "as text"), ({"EUR": "1.23456"}, "decimal places"),
+])
+def test_bad_item_prices_are_refused(api, config, prices, message):
+    response = api.post("/api/v1/items", json={"code": "X", "name": "X", "unit_price": "1", "prices": prices})
+    assert response.status_code == 422 and message in field_errors(response)["prices"]
+    assert count(config, "catalog_item") == 0
+
+
+def test_item_prices_on_the_catalogue_form(browser, config):
+    response = browser.post("/catalog", data={"code": "LOGO", "name": "Logo", "kind": "service", "unit_price": "10",
+                                              "prices": "EUR 7.50, USD 8", "active": "on"}, follow_redirects=False)
+    assert response.status_code == 303
+    (item_id, prices), = query(config, "SELECT id, prices_json FROM catalog_item")
+    assert prices == '{"EUR": "7.50", "USD": "8.00"}'
+    assert 'value="EUR 7.50, USD 8.00"' in browser.get(f"/catalog/{item_id}/edit").text
+    bad = browser.post("/catalog", data={"code": "B", "name": "B", "kind": "service", "unit_price": "1",
+                                         "prices": "EUR"})
+    assert bad.status_code == 422 and "currency code and an amount" in bad.text
+
+
+def test_the_editor_converts_a_picked_price_and_says_so(api, browser, config, cad_business, cad_base):
+    from tests.http.test_documents_pages import editor_form, form_line
+
+    api.post("/api/v1/items", json={"code": "WEB", "name": "Website", "unit_price": "100.00"})
+    client = make_client(currency="EUR", name="Berlin GmbH")
+    document = make_invoice(client, "1.00", currency="EUR", issue=False)
+    form = editor_form(document, form_line(0, item="WEB — Website"))
+    asked = browser.post(f"/documents/{document.id}/preview", data=form)
+    assert asked.status_code == 200 and "no EUR price for this item" in asked.text and "converted at" not in asked.text
+    add(api, date=YESTERDAY.isoformat(), currency="EUR", rate="0.6712")
+    picked = browser.post(f"/documents/{document.id}/preview", data=form)
+    assert picked.status_code == 200
+    assert "converted at 1 CAD = 0.6712 EUR" in picked.text and 'value="67.12"' in picked.text
