@@ -403,7 +403,8 @@ async def _write_lines(document_id: int, lines: Sequence[dict[str, Any]], totals
 async def item_price(item: Mapping[str, Any], currency: str | None, day: date | None) -> tuple[Decimal | None, str]:
     """An item's price for a line in `currency`: its unit price in the business currency, its own price in
     that currency (`prices`), or the unit price converted at the day's rates with the hint saying so
-    ("converted at 1 CAD = 0.6712 EUR"); None when there is neither (the line asks for a price)."""
+    ("converted at 1 CAD = 0.6712 EUR"); None when there is neither (the line asks for a price). A
+    business with no exchange rate on record at all takes the unit price as it is."""
     unit_price = catalog_logic.e4_to_price(item["unit_price_e4"]) if "unit_price_e4" in item else item["unit_price"]
     business = (await settings_service.get_settings()).get("default_currency") or "EUR"
     if not currency or currency == business:
@@ -412,6 +413,10 @@ async def item_price(item: Mapping[str, Any], currency: str | None, day: date | 
     if currency in own:
         return own[currency], ""
     converted = await fx_service.price_in(unit_price, business, currency, day or await today())
+    if converted is None and not await fx_service.rate_count():
+        # No exchange rate was ever entered: the business bills in one currency whatever the setting says
+        # (as before app.fx); the unit price is taken as it is.
+        return unit_price, ""
     if converted is None:
         return None, (f"no {currency} price for this item and no {business}/{currency} rate on or before "
                       f"{(day or await today()).isoformat()}: enter a price")

@@ -257,6 +257,13 @@ def cad_business(config) -> None:
     run(settings_service.update_settings({"default_currency": "CAD"}))
 
 
+def test_without_any_rate_a_line_takes_the_unit_price_as_before(api, config, cad_base):
+    item = api.post("/api/v1/items", json={"code": "WEB", "name": "Website", "unit_price": "100.00"}).json()
+    client = make_client(currency="JPY", name="Tokyo KK")
+    made = api.post("/api/v1/invoices", json={"client_id": client.id, "lines": [{"item_id": item["id"]}]})
+    assert made.status_code == 201 and made.json()["lines"][0]["unit_price"] == "100.00"
+
+
 def test_item_prices_per_currency_on_lines(api, config, cad_business, cad_base):
     made = api.post("/api/v1/items", json={"code": "LOGO", "name": "Logo design", "unit_price": "1200.00",
                                            "prices": {"eur": "800", "USD": "880.50"}})
@@ -275,6 +282,7 @@ def test_item_prices_per_currency_on_lines(api, config, cad_business, cad_base):
     assert eur.json()["lines"][0]["unit_price"] == "800.00"                   # the item's own EUR price
     cad = draft("CAD", item["id"]).json()
     assert cad["lines"][0]["unit_price"] == "1200.00"                         # the business currency
+    add(api, date=YESTERDAY.isoformat(), currency="EUR", rate="0.6712")    # rates in use: a missing one asks
     jpy = draft("JPY", plain["id"])
     assert jpy.status_code == 422 and "no JPY price for this item" in field_errors(jpy)["lines[0].unit_price"]
     add(api, date=YESTERDAY.isoformat(), currency="JPY", rate="110.45")
@@ -310,6 +318,7 @@ def test_the_editor_converts_a_picked_price_and_says_so(api, browser, config, ca
     api.post("/api/v1/items", json={"code": "WEB", "name": "Website", "unit_price": "100.00"})
     client = make_client(currency="EUR", name="Berlin GmbH")
     document = make_invoice(client, "1.00", currency="EUR", issue=False)
+    add(api, date=YESTERDAY.isoformat(), currency="USD", rate="0.73")
     form = editor_form(document, form_line(0, item="WEB — Website"))
     asked = browser.post(f"/documents/{document.id}/preview", data=form)
     assert asked.status_code == 200 and "no EUR price for this item" in asked.text and "converted at" not in asked.text
