@@ -1069,6 +1069,7 @@ def einvoice_of(document: DocumentView, *, settings: Mapping[str, Any] | None = 
         seller = replace(seller, vat_id="", identifier=seller.identifier or ("" if seller.legal_registration
                                                                              else seller.vat_id))
         buyer = replace(buyer, vat_id="")
+    tax_currency, accounting_total = vat_in_accounting_currency(document, business, tax_total)
     return EInvoice(
         specification=guideline, number=document.number or "", type_code="381" if credit_note else "380",
         issue_date=_as_date(document.issue_date), currency=currency,
@@ -1080,9 +1081,7 @@ def einvoice_of(document: DocumentView, *, settings: Mapping[str, Any] | None = 
         preceding_invoice=(document.invoice_number or "") if credit_note else "",
         lines=tuple(lines), allowances=allowances, vat=vat, line_total=line_total, allowance_total=allowance_total,
         charge_total=charge_total, tax_exclusive=tax_exclusive, tax_total=tax_total, grand_total=grand_total,
-        prepaid=prepaid, due=grand_total - prepaid, **dict(zip(("tax_currency", "tax_total_accounting"),
-                                                            vat_in_accounting_currency(document, business, tax_total),
-                                                            strict=True)))
+        prepaid=prepaid, due=grand_total - prepaid, tax_currency=tax_currency, tax_total_accounting=accounting_total)
 
 
 def vat_in_accounting_currency(document: DocumentView, business: Mapping[str, Any], tax_total: Decimal
