@@ -638,7 +638,8 @@ async def _issue_in_transaction(document_id: int, actor: int | None, *, ledger_k
     elif current["doc_type"] == CREDIT_NOTE and current["total_minor"] <= 0:
         raise Conflict("A credit note must credit an amount above zero.")
     number = await _next_number(current["doc_type"], current["issue_date"])
-    settings = await settings_service.get_settings()
+    # The bank account for the document's currency is frozen with the business (app.fx).
+    settings = await fx_service.settings_for_currency(await settings_service.get_settings(), current["currency"])
     lines = await _lines(document_id)
     now = _now()
     # The rate of the issue date is frozen with the document (app.fx): its total in the base currency

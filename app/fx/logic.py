@@ -21,6 +21,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation, localcontext
+from typing import Any
 
 from app.common.logic import FieldError, ValidationFailed
 from app.money import MoneyError, check_currency, minor_digits, round_money
@@ -362,3 +363,92 @@ def parse_rate_file(text: str, base: str, today: date) -> ParsedFile:
     if not parsed.rates and not parsed.skipped:
         raise RateFileError("line 2: the file holds no rates")
     return parsed
+
+
+# -- bank accounts per currency -------------------------------------------------------------------
+
+# What an account sets on the business as a document prints it (the snapshot's bank fields).
+ACCOUNT_FIELDS = {"holder": "bank_account_holder", "bank_name": "bank_name", "iban": "bank_iban", "bic": "bank_bic",
+                  "institution": "bank_institution", "transit": "bank_transit", "routing": "bank_routing",
+                  "account_number": "bank_account_number"}
+IBAN_RE = re.compile(r"^[A-Z]{2}[0-9]{2}[A-Z0-9]{11,30}$")
+BIC_RE = re.compile(r"^[A-Z]{6}[A-Z0-9]{2}([A-Z0-9]{3})?$")
+
+
+def iban_valid(iban: str) -> bool:
+    """ISO 13616: the shape and the mod-97 check digits."""
+    if not IBAN_RE.match(iban):
+        return False
+    moved = iban[4:] + iban[:4]
+    return int("".join(str(int(ch, 36)) for ch in moved)) % 97 == 1
+
+
+def account_currencies(value: Any) -> list[str]:
+    """The currencies an account is for, from "EUR USD", "eur, usd" or a list; unknown codes raise."""
+    parts = value if isinstance(value, (list, tuple)) else re.split(r"[\s,;]+", str(value or ""))
+    codes: list[str] = []
+    for part in parts:
+        if str(part).strip():
+            code = check_currency(str(part))
+            if code not in codes:
+                codes.append(code)
+    return codes
+
+
+def clean_account(data: Mapping[str, Any]) -> dict[str, Any]:
+    """A bank account from the settings page: every problem named by its field, all at once. An account
+    is a euro-style one (IBAN, BIC), a Canadian one (institution, transit, account number) or a US one
+    (routing, account number); at least one way to pay it is needed."""
+    errors: list[FieldError] = []
+    text = {name: " ".join(str(data.get(name) or "").split()) for name in
+            ("holder", "bank_name", "iban", "bic", "institution", "transit", "routing", "account_number", "note")}
+    text["iban"] = text["iban"].replace(" ", "").upper()
+    text["bic"] = text["bic"].replace(" ", "").upper()
+    for name, limit in (("holder", 200), ("bank_name", 200), ("account_number", 40), ("note", 500)):
+        if len(text[name]) > limit:
+            errors.append(FieldError(name, f"at most {limit} characters"))
+    if text["iban"] and not iban_valid(text["iban"]):
+        errors.append(FieldError("iban", f"{text['iban']} is not a valid IBAN (check the digits)"))
+    if text["bic"] and not BIC_RE.match(text["bic"]):
+        errors.append(FieldError("bic", "a BIC has 8 or 11 letters and digits, e.g. DEUTDEFF"))
+    if text["institution"] and not re.fullmatch(r"\d{3}", text["institution"]):
+        errors.append(FieldError("institution", "the institution number has 3 digits, e.g. 004"))
+    if text["transit"] and not re.fullmatch(r"\d{5}", text["transit"]):
+        errors.append(FieldError("transit", "the transit (branch) number has 5 digits, e.g. 12345"))
+    if text["routing"] and not re.fullmatch(r"\d{9}", text["routing"]):
+        errors.append(FieldError("routing", "the ABA routing number has 9 digits"))
+    if text["account_number"] and not re.fullmatch(r"[0-9A-Za-z-]{4,40}", text["account_number"]):
+        errors.append(FieldError("account_number", "an account number has 4 to 40 digits or letters"))
+    if (text["institution"] or text["transit"]) and not (text["institution"] and text["transit"]
+                                                          and text["account_number"]):
+        errors.append(FieldError("transit", "a Canadian account needs institution, transit and account number"))
+    if text["routing"] and not text["account_number"]:
+        errors.append(FieldError("account_number", "a US account needs the account number with the routing number"))
+    if not (text["iban"] or text["account_number"]):
+        errors.append(FieldError("iban", "give an IBAN, or a Canadian or US account number"))
+    try:
+        currencies = account_currencies(data.get("currencies"))
+    except MoneyError as problem:
+        errors.append(FieldError("currencies", str(problem)))
+        currencies = []
+    if errors:
+        raise ValidationFailed(errors)
+    return {**text, "currencies": " ".join(currencies)}
+
+
+def choose_account(accounts: Sequence[Mapping[str, Any]], currency: str) -> Mapping[str, Any] | None:
+    """The account a document in `currency` prints: the first (by position) listing that currency, else the
+    first listing none (an account for any currency), else none."""
+    for account in accounts:
+        if currency in (account.get("currencies") or "").split():
+            return account
+    for account in accounts:
+        if not (account.get("currencies") or "").split():
+            return account
+    return None
+
+
+def with_account(settings: Mapping[str, Any], account: Mapping[str, Any] | None) -> dict[str, Any]:
+    """The business settings with the account's bank fields (all empty when there is no account)."""
+    fields = {target: (account.get(source) or "") if account else "" for source, target in ACCOUNT_FIELDS.items()}
+    return {**settings, **fields}

@@ -9,10 +9,10 @@ from decimal import Decimal
 from typing import Any
 
 from app.common.i18n import _
-from app.common.logic import FieldError, ValidationFailed
+from app.common.logic import FieldError, NotFound, ValidationFailed
 from app.db.engine import require_write_transaction, write_transaction
 from app.fx import logic
-from app.fx.tables import ExchangeRate, FxSettings
+from app.fx.tables import BankAccount, ExchangeRate, FxSettings
 from app.money import MoneyError, check_currency, from_minor, parse_decimal, to_minor
 from app.settings import service as settings_service
 
@@ -269,3 +269,72 @@ async def base_total(rows: Iterable[tuple[str, int, date, Any]]) -> logic.BaseTo
             rate = logic.rate_on(cache[currency], day)
         converted.append((currency, amount, logic.to_base(amount, rate, base) if rate is not None else None))
     return logic.base_total(converted, base)
+
+
+# -- bank accounts ----------------------------------------------------------------------------------
+
+def _settings_account(settings: Mapping[str, Any]) -> dict[str, Any] | None:
+    """The single account of the business settings (before accounts per currency), as an account."""
+    if not (settings.get("bank_iban") or settings.get("bank_name") or settings.get("bank_account_holder")):
+        return None
+    return {"id": None, "position": 0, "currencies": "", "holder": settings.get("bank_account_holder") or "",
+            "bank_name": settings.get("bank_name") or "", "iban": settings.get("bank_iban") or "",
+            "bic": settings.get("bank_bic") or "", "institution": "", "transit": "", "routing": "",
+            "account_number": "", "note": ""}
+
+
+async def bank_accounts() -> list[dict[str, Any]]:
+    """The accounts, in the order documents look for theirs. Before any is added here, the account of the
+    business settings stands as the only one, for every currency (id None)."""
+    rows = await BankAccount.select().order_by(BankAccount.position).order_by(BankAccount.id)
+    if rows:
+        return rows
+    own = _settings_account(await settings_service.get_settings())
+    return [own] if own else []
+
+
+async def _materialise_settings_account() -> None:
+    """The first write on the accounts moves the settings' single account into the first account."""
+    require_write_transaction("bank accounts")
+    if await BankAccount.count():
+        return
+    own = _settings_account(await settings_service.get_settings())
+    if own is not None:
+        now = _now()
+        await BankAccount.insert(BankAccount(**{k: v for k, v in own.items() if k != "id"}, created_at=now,
+                                             updated_at=now))
+
+
+async def save_bank_account(data: Mapping[str, Any], account_id: int | None = None) -> dict[str, Any]:
+    """Add an account (`account_id` None) or change one; problems name their field."""
+    values = logic.clean_account(data)
+    async with write_transaction():
+        await _materialise_settings_account()
+        now = _now()
+        if account_id is None:
+            last = await BankAccount.select(BankAccount.position).order_by(BankAccount.position, ascending=False).first()
+            row = BankAccount(**values, position=(last["position"] + 1) if last else 0, created_at=now,
+                              updated_at=now)
+            await row.save()
+            account_id = row.id
+        else:
+            if not await BankAccount.exists().where(BankAccount.id == account_id):
+                raise NotFound(f"Bank account {account_id}")
+            await BankAccount.update({**{getattr(BankAccount, k): v for k, v in values.items()},
+                                      BankAccount.updated_at: now}).where(BankAccount.id == account_id)
+        found = await BankAccount.select().where(BankAccount.id == account_id).first()
+        assert found is not None
+        return found
+
+
+async def delete_bank_account(account_id: int) -> None:
+    async with write_transaction():
+        await _materialise_settings_account()
+        if not await BankAccount.exists().where(BankAccount.id == account_id):
+            raise NotFound(f"Bank account {account_id}")
+        await BankAccount.delete().where(BankAccount.id == account_id)
+
+
+async def settings_for_currency(settings: Mapping[str, Any], currency: str) -> dict[str, Any]:
+    """The business settings as a document in `currency` prints them: the bank fields of its account."""
+    return logic.with_account(settings, logic.choose_account(await bank_accounts(), currency))

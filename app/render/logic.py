@@ -542,9 +542,29 @@ def _business_block(business: Mapping[str, Any], labels: Mapping[str, str], loca
         bank.append(f"IBAN {iban_text(business['bank_iban'])}")
         if business.get("bank_bic"):
             bank.append(f"BIC {business['bank_bic']}")
+    bank.extend(_domestic_account_lines(business, labels))
     return {"name": business.get("name") or "", "tagline": business.get("tagline") or "",
             "lines": _party_lines(business, locale), "contact": contact, "ids": ids, "bank": bank,
             "logo": logo}
+
+
+# A Canadian account (institution, transit, account) or a US one (ABA routing, account), app.fx; the
+# labels in English where a language has none of its own.
+DOMESTIC_ACCOUNT_LABELS = {"institution": "Institution", "transit": "Transit", "routing": "Routing (ABA)",
+                           "account_number": "Account"}
+
+
+def _domestic_account_rows(business: Mapping[str, Any], labels: Mapping[str, str]) -> list[list[str]]:
+    rows = []
+    for name in ("institution", "transit", "routing", "account_number"):
+        value = business.get(f"bank_{name}")
+        if value:
+            rows.append([labels.get(f"bank_{name}", DOMESTIC_ACCOUNT_LABELS[name]), str(value)])
+    return rows
+
+
+def _domestic_account_lines(business: Mapping[str, Any], labels: Mapping[str, str]) -> list[str]:
+    return [f"{label} {value}" for label, value in _domestic_account_rows(business, labels)]
 
 
 def _payment_block(document: DocumentView, business: Mapping[str, Any], labels: Mapping[str, str], locale: str,
@@ -554,7 +574,7 @@ def _payment_block(document: DocumentView, business: Mapping[str, Any], labels: 
     if balance <= 0:
         return None
     rows = []
-    if business.get("bank_account_holder") or business.get("bank_iban"):
+    if business.get("bank_account_holder") or business.get("bank_iban") or business.get("bank_account_number"):
         rows.append([labels["account_holder"], business.get("bank_account_holder") or business.get("name") or ""])
     if business.get("bank_name"):
         rows.append([labels["bank"], business["bank_name"]])
@@ -562,6 +582,7 @@ def _payment_block(document: DocumentView, business: Mapping[str, Any], labels: 
         rows.append([labels["iban"], iban_text(business["bank_iban"])])
     if business.get("bank_bic"):
         rows.append([labels["bic"], business["bank_bic"]])
+    rows.extend(_domestic_account_rows(business, labels))
     if document.number:
         rows.append([labels["payment_reference"], document.number])
     if document.due_date:

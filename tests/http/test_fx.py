@@ -326,3 +326,69 @@ def test_the_editor_converts_a_picked_price_and_says_so(api, browser, config, ca
     picked = browser.post(f"/documents/{document.id}/preview", data=form)
     assert picked.status_code == 200
     assert "converted at 1 CAD = 0.6712 EUR" in picked.text and 'value="67.12"' in picked.text
+
+
+IBAN = "DE89370400440532013000"
+
+
+@pytest.fixture
+def settings_bank(config) -> None:
+    from app.settings import service as settings_service
+
+    run(settings_service.update_settings({"default_currency": "CAD", "bank_account_holder": "Maple Studio",
+                                          "bank_name": "Deutsche Bank", "bank_iban": IBAN, "bank_bic": "DEUTDEFF"}))
+
+
+def test_bank_accounts_page_moves_the_settings_account_into_the_first_and_refuses_bad_input(browser, config,
+                                                                                            settings_bank):
+    page = browser.get("/settings/bank-accounts")
+    assert page.status_code == 200 and IBAN in page.text and "From your business details" in page.text
+    assert 'href="/settings/bank-accounts"' in browser.get("/settings").text
+    for form, field, words in [
+        ({"iban": "DE00370400440532013000"}, "iban", "not a valid IBAN"),
+        ({"institution": "004", "account_number": "1234567"}, "transit", "institution, transit and account"),
+        ({"routing": "12345", "account_number": "99887766"}, "routing", "9 digits"),
+        ({"iban": IBAN, "currencies": "EUR ABC"}, "currencies", "unknown currency"),
+        ({}, "iban", "give an IBAN"),
+    ]:
+        refused = browser.post("/settings/bank-accounts", data=form)
+        assert refused.status_code == 422 and words in refused.text and f'id="new-{field}"' in refused.text
+        assert count(config, "bank_account") == 0
+    added = browser.post("/settings/bank-accounts", data={"currencies": "CAD", "holder": "Maple Studio",
+                                                          "bank_name": "TD", "institution": "004", "transit": "12345",
+                                                          "account_number": "7654321"}, follow_redirects=False)
+    assert added.status_code == 303
+    rows = query(config, "SELECT position, currencies, iban, transit FROM bank_account ORDER BY position")
+    assert rows == [(0, "", IBAN, ""), (1, "CAD", "", "12345")]
+    us = browser.post("/settings/bank-accounts", data={"currencies": "usd", "routing": "021000021",
+                                                       "account_number": "99887766"}, follow_redirects=False)
+    assert us.status_code == 303
+    (us_id,), = query(config, "SELECT id FROM bank_account WHERE currencies = 'USD'")
+    edited = browser.post(f"/settings/bank-accounts/{us_id}", data={"currencies": "USD", "routing": "bad",
+                                                                    "account_number": "99887766"})
+    assert edited.status_code == 422 and "9 digits" in edited.text
+    assert browser.post(f"/settings/bank-accounts/{us_id}/delete", follow_redirects=False).status_code == 303
+    assert count(config, "bank_account") == 2
+    from app.integrity import service as integrity
+    assert [str(b) for b in integrity.run_checks(config.database_path)] == []
+
+
+def test_each_document_prints_the_account_for_its_currency_and_the_qr_only_in_euros(config, settings_bank):
+    from app.fx import service as fx_service
+    from app.render import service as render_service
+
+    run(fx_service.save_bank_account({"currencies": "CAD", "holder": "Maple Studio", "institution": "004",
+                                      "transit": "12345", "account_number": "7654321"}))
+    run(fx_service.save_bank_account({"currencies": "USD", "routing": "021000021", "account_number": "99887766"}))
+    cad = make_invoice(make_client(name="Toronto Inc."), "100.00")
+    eur = make_invoice(make_client(currency="EUR", name="Berlin GmbH"), "100.00", currency="EUR")
+    usd = make_invoice(make_client(currency="USD", name="Austin LLC"), "100.00", currency="USD")
+    assert cad.snapshot["business"]["bank_transit"] == "12345" and cad.snapshot["business"]["bank_iban"] == ""
+    assert eur.snapshot["business"]["bank_iban"] == IBAN
+    assert usd.snapshot["business"]["bank_routing"] == "021000021"
+    data = {doc.currency: run(render_service.document_print_data(doc.id, data_dir=config.data_dir))
+            for doc in (cad, eur, usd)}
+    cad_rows = dict(map(tuple, data["CAD"]["payment"]["rows"]))
+    assert cad_rows["Transit"] == "12345" and "IBAN" not in cad_rows and data["CAD"]["payment"]["qr_payload"] is None
+    assert data["EUR"]["payment"]["qr_payload"] and IBAN in data["EUR"]["payment"]["qr_payload"]
+    assert dict(map(tuple, data["USD"]["payment"]["rows"]))["Routing (ABA)"] == "021000021"

@@ -10,6 +10,8 @@ from typing import Any
 from app.fx import service as fx
 
 Call = Callable[[], Awaitable[Any]]
+ACCOUNT = {"currencies": "CAD", "holder": "Maple Studio", "institution": "004", "transit": "12345",
+           "account_number": "1234567"}
 YESTERDAY = (datetime.now(UTC).date() - timedelta(days=1)).isoformat()
 
 
@@ -19,10 +21,19 @@ def scenarios() -> dict[str, tuple[Callable[[Any], Awaitable[Call]], str | None]
             return call
         return setup
 
+    def after_account(call: Callable[[Any], Awaitable[Any]]) -> Callable[[Any], Awaitable[Call]]:
+        async def setup(w: Any) -> Call:
+            made = await fx.save_bank_account(ACCOUNT)
+            return lambda: call(made)
+        return setup
+
     return {
         "app.fx.service.set_base_currency": (simple(lambda: fx.set_base_currency("CAD")), "setting change"),
         "app.fx.service.add_rate": (simple(lambda: fx.add_rate({"date": YESTERDAY, "currency": "USD",
                                                                  "rate": "1.1"})), "create"),
         "app.fx.service.import_rates": (simple(lambda: fx.import_rates(
             f"date,currency,rate\n{YESTERDAY},USD,1.1\n")), "create"),
+        "app.fx.service.save_bank_account": (simple(lambda: fx.save_bank_account(ACCOUNT)), "setting change"),
+        "app.fx.service.delete_bank_account": (after_account(lambda made: fx.delete_bank_account(made["id"])),
+                                               "delete"),
     }

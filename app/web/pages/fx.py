@@ -72,3 +72,47 @@ async def rates_base(request: Request) -> Response:
 
 
 ROUTES = [rates_page, rates_add, rates_import, rates_base]
+
+
+# -- bank accounts per currency ---------------------------------------------------------------------
+
+async def _accounts_page(request: Request, values: dict[str, Any], errors: dict[str, str], status_code: int = 200,
+                         editing: int | None = None) -> Template:
+    return page(request, "settings/bank_accounts.html", status_code=status_code, section="settings",
+                title=_("Bank accounts"), accounts=await service.bank_accounts(), values=values, errors=errors,
+                editing=editing, currencies=sorted(known_currencies()),
+                business_currency=(await settings_service.get_settings()).get("default_currency") or "EUR")
+
+
+@get("/settings/bank-accounts", opt=OWNER_ONLY)
+async def accounts_page(request: Request) -> Template:
+    return await _accounts_page(request, {}, {})
+
+
+@post("/settings/bank-accounts", opt=OWNER_ONLY)
+async def accounts_add(request: Request) -> Response:
+    data = await form_data(request)
+    try:
+        await service.save_bank_account(data)
+    except ValidationFailed as failed:
+        return await _accounts_page(request, data, failed.by_field(), status_code=422)
+    return redirect("/settings/bank-accounts", request=request, flash=_("Bank account added."))
+
+
+@post("/settings/bank-accounts/{account_id:int}", opt=OWNER_ONLY)
+async def accounts_update(request: Request, account_id: int) -> Response:
+    data = await form_data(request)
+    try:
+        await service.save_bank_account(data, account_id)
+    except ValidationFailed as failed:
+        return await _accounts_page(request, data, failed.by_field(), status_code=422, editing=account_id)
+    return redirect("/settings/bank-accounts", request=request, flash=_("Bank account saved."))
+
+
+@post("/settings/bank-accounts/{account_id:int}/delete", opt=OWNER_ONLY)
+async def accounts_delete(request: Request, account_id: int) -> Response:
+    await service.delete_bank_account(account_id)
+    return redirect("/settings/bank-accounts", request=request, flash=_("Bank account removed."))
+
+
+ROUTES += [accounts_page, accounts_add, accounts_update, accounts_delete]
