@@ -299,7 +299,7 @@ async def _materialise_settings_account() -> None:
     if await BankAccount.count():
         return
     own = _settings_account(await settings_service.get_settings())
-    if own is not None:
+    if own is not None and own["iban"]:   # a name without an IBAN is no account to pay into
         now = _now()
         await BankAccount.insert(BankAccount(**{k: v for k, v in own.items() if k != "id"}, created_at=now,
                                              updated_at=now))

@@ -147,10 +147,18 @@ async def revenue(period: str = "month", date_from: date | None = None, date_to:
     return logic.revenue(docs, payments, date_from, date_to, period, default_currency=default)
 
 
-async def base_line(date_from: date, date_to: date) -> Any:
-    """The invoices issued in a period, per currency and ≈ in the base currency at issue-date rates
-    (app.fx.logic.BaseTotal, `left_out` counting those without a rate): the revenue page's line."""
-    return await documents_service.base_totals(date_from=date_from, date_to=date_to)
+async def base_line(report: logic.Report, *, in_base: bool = False) -> Any:
+    """The revenue page's line: the report's net invoiced per currency and ≈ in the base currency, each
+    document at the rate it was issued with (app.fx.logic.BaseTotal; `left_out` counts the invoices of
+    the period without a rate, left out of the base figure)."""
+    base = await fx_service.base_currency()
+    other = await revenue(report.period, report.date_from, report.date_to, "" if in_base else "base")
+    each, converted = (other, report) if in_base else (report, other)
+    per_currency = tuple(fx_logic.CurrencySum(row.currency, row.net_invoiced)
+                         for row in sorted(each.totals, key=lambda r: (r.currency != base, r.currency)))
+    total = sum((row.net_invoiced for row in converted.totals if row.currency == base), Decimal(0))
+    missing = await documents_service.base_totals(date_from=report.date_from, date_to=report.date_to)
+    return fx_logic.BaseTotal(base, per_currency, total, missing.left_out, missing.left_out_currencies)
 
 
 def _plain(value: Decimal) -> str:

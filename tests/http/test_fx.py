@@ -193,8 +193,9 @@ def test_totals_in_the_base_currency_on_the_dashboard_and_reports(api, browser, 
     assert revenue["totals"][0]["invoiced"] == "200.00"
     assert api.get("/api/v1/reports/revenue", params={"currency": "XXX"}).status_code == 422
     page = browser.get("/reports/revenue")
-    assert "≈ 200.00 CAD at issue-date rates" in page.text and "1 invoice without a rate left out" in page.text
-    assert browser.get("/reports/revenue?currency=base").status_code == 200
+    assert "≈ 200.00 CAD at issue-date rates" in page.text and "Net invoiced" in page.text and "1 invoice without a rate left out" in page.text
+    in_base = browser.get("/reports/revenue?currency=base")
+    assert in_base.status_code == 200 and "Show each currency" in in_base.text and "≈ 200.00 CAD" in in_base.text
 
     aging = api.get("/api/v1/reports/aging", params={"currency": "base"}).json()
     assert {(r["client_name"], r["currency"], r["total"]) for r in aging} == {

@@ -22,7 +22,8 @@ async def _page(request: Request, values: dict[str, Any], errors: dict[str, str]
     return page(request, "settings/exchange_rates.html", status_code=status_code, section="settings",
                 title=_("Exchange rates"), base=await service.base_currency(),
                 business_currency=(await settings_service.get_settings()).get("default_currency") or "EUR",
-                latest=await service.latest_rates(), rates=await service.list_rates(currency=currency, limit=200),
+                latest=await service.latest_rates(),
+                rates=await service.list_rates(currency=currency, limit=1000 if currency else 30),
                 count=await service.rate_count(), currency=currency, sources=logic.SOURCES,
                 currencies=sorted(known_currencies()), values=values, errors=errors,
                 today=await settings_service.today())

@@ -32,7 +32,7 @@ async def revenue_page(request: Request, period: str = "month", date_from: str =
     charts = {currency: logic.bar_chart_svg(report.rows, currency) for currency in report.currencies}
     params = {"period": report.period, "from": report.date_from.isoformat(), "to": report.date_to.isoformat(),
               "currency": in_base}
-    base_line = await service.base_line(report.date_from, report.date_to)
+    base_line = await service.base_line(report, in_base=bool(in_base))
     mail = await mail_service.get_mail_settings()
     return page(request, "reports/revenue.html", status_code=422 if problem else 200, section="reports",
                 title="Revenue", report=report, charts=charts, params=params, periods=PERIOD_LABELS,
