@@ -9,6 +9,7 @@ from __future__ import annotations
 import random
 from collections.abc import Awaitable, Callable
 from datetime import date, timedelta
+from decimal import Decimal
 from typing import Any
 
 from unidecode import unidecode
@@ -19,6 +20,7 @@ from app.common.logic import Page, ValidationFailed
 from app.config import Config
 from app.documents import service as documents_service
 from app.expenses import demo as expenses_demo
+from app.fx import service as fx_service
 from app.mail import service as mail_service
 from app.payments import service as payments_service
 from app.projects.demo import Scheduled
@@ -123,6 +125,28 @@ PEPPOL_LINES = [
      "discount_percent": "10", "taxes": ["EXPORT"]},
 ]
 
+# Exchange rates (app.fx): units per one Canadian dollar, where the last 90 days' walk starts; a client in
+# Germany and one in the US, each with prices of its own on two catalogue items; the euro client pays by
+# SEPA transfer and the banks keep a fee on the way to Toronto.
+RATE_START = {"EUR": "0.6650", "USD": "0.7300", "GBP": "0.5750"}
+ITEM_PRICES = {"DES-H": {"EUR": "75.00", "USD": "80.00"}, "WORKSHOP-D": {"EUR": "990.00", "USD": "1050.00"}}
+BANK_ACCOUNTS = [
+    {"currencies": "CAD", "holder": "Northwind Studio Inc.", "bank_name": "Example Bank", "institution": "004",
+     "transit": "12345", "account_number": "5012345"},
+    {"currencies": "USD", "holder": "Northwind Studio Inc.", "bank_name": "Example Bank (US dollar account)",
+     "routing": "026009593", "account_number": "4455667788"},
+    {"currencies": "EUR", "holder": "Northwind Studio Inc.", "bank_name": "Wise Europe SA",
+     "iban": "BE71096123456769", "bic": "TRWIBEB1"},
+]
+EURO_CLIENT = {
+    "name": "Atelier Kranich GmbH", "contact_name": "Jana Kranich", "email": "buchhaltung@kranich.example",
+    "phone": "+49 30 5550 1188", "address_line1": "Oranienstraße 185", "address_line2": "", "postal_code": "10999",
+    "city": "Berlin", "region": "", "country": "DE", "currency": "EUR", "language": "en",
+    "tax_number": "DE278912345",
+}
+EURO_INVOICES = [   # (days ago issued, days ago paid or None, bank fee in EUR, item, quantity)
+    (70, 48, "12.50", "DES-H", "24"), (42, 15, "12.50", "WORKSHOP-D", "2"), (12, None, "0", "DES-H", "16")]
+
 ITEMS = [
     ("DEV-H", "Software development", "service", "hour", "125.00", "", "Development",
      "Design, implementation and testing of software features."),
@@ -174,12 +198,14 @@ async def fill(config: Config, *, clients: int = 40, invoices: int = 120, seed: 
         await settings_service.update_settings({**BUSINESS, "name": settings.get("name") or BUSINESS["name"]})
     await taxes_service.apply_preset("canada")
     await taxes_service.apply_preset("germany")
+    rates = await _exchange_rates()
     made_items = 0
     for code, name, kind, unit, price, taxes, category, description in ITEMS:
         try:
             await catalog_service.create_item({"code": code, "name": name, "kind": kind, "unit": unit,
                                                "unit_price": price, "default_taxes": taxes, "category": category,
-                                               "description": description, "active": True})
+                                               "description": description, "active": True,
+                                               "prices": ITEM_PRICES.get(code, {})})
             made_items += 1
         except ValidationFailed:
             pass  # already there from an earlier demo run
@@ -198,8 +224,15 @@ async def fill(config: Config, *, clients: int = 40, invoices: int = 120, seed: 
     projects = await _projects(rng, scheduled)
     # Its own random draws, so that the rest of the demo stays as it was.
     send_reminders = await _reminders(random.Random(17), scheduled) if invoices else None
+    # The Berlin client of a full demo (like the clients of other scripts, none in a small one).
+    pay_in_euros = await _euro_invoices(scheduled) if scripts and rates else None
+    made_clients += 1 if pay_in_euros is not None else 0
     made = await _documents(rng, invoices, scheduled)
     await _catch_up(scheduled, await settings_service.today())
+    if rates:
+        made["exchange rates"] = rates
+    if pay_in_euros is not None:
+        made["payments in EUR"] = await pay_in_euros()
     if profiles:
         made["recurring profiles"] = profiles
         made["recurring invoices"] = await _recurring_invoices()
@@ -215,6 +248,62 @@ async def fill(config: Config, *, clients: int = 40, invoices: int = 120, seed: 
         config.data_dir, accountant_email="books@ledgerline-accounting.example",
         from_email=BUSINESS["email"], from_name=BUSINESS["name"])
     return {"clients": made_clients, "catalogue items": made_items, **made}
+
+
+async def _exchange_rates() -> int:
+    """The last 90 days of rates per Canadian dollar (weekdays, as the central banks publish them), a
+    small deterministic walk from RATE_START, imported as a date,currency,rate file; and the bank accounts
+    per currency. Nothing when rates are there from an earlier demo run."""
+    if await fx_service.rate_count():
+        return 0
+    walk = random.Random(16)
+    today = await settings_service.today()
+    levels = {code: Decimal(start) for code, start in RATE_START.items()}
+    rows = ["date,currency,rate"]
+    for back in range(90, -1, -1):
+        day = today - timedelta(days=back)
+        if day.weekday() >= 5:
+            continue
+        for code in levels:
+            levels[code] = (levels[code] * (1 + Decimal(walk.gauss(0, 0.0035)).quantize(Decimal("0.000001"))))
+            rows.append(f"{day.isoformat()},{code},{levels[code].quantize(Decimal('0.0001'))}")
+    result = await fx_service.import_rates("\n".join(rows) + "\n")
+    if len(await fx_service.bank_accounts()) <= 1:
+        for account in BANK_ACCOUNTS:
+            await fx_service.save_bank_account(account)
+    return result.read
+
+
+async def _euro_invoices(scheduled: Scheduled) -> Callable[[], Awaitable[int]]:
+    """A Berlin client billed in euros at its own catalogue prices (issued among the others in date
+    order); the function returned records its payments, each less the bank's fee, after every invoice
+    is issued: the realised exchange gain or loss of each goes to the ledger and the P&L."""
+    today = await settings_service.today()
+    client = await clients_service.create_client(EURO_CLIENT, default_currency="CAD")
+    items = {i["code"]: i for i in (await catalog_service.list_items(active=True, page=Page(1, 500))).items}
+    issued: dict[int, Any] = {}
+    for index, (ago, _paid, _fee, code, quantity) in enumerate(EURO_INVOICES):
+        day = today - timedelta(days=ago)
+        draft = await documents_service.create_document("invoice", {
+            "client_id": client.id, "currency": "EUR", "issue_date": day.isoformat(), "terms_days": 30,
+            "confirm_date": True, "lines": [{"item_id": items[code]["id"], "quantity": quantity, "taxes": ["EXPORT"]}]})
+
+        async def issue(draft_id: int = draft.id, on: date = day, story: int = index) -> None:
+            issued[story] = await documents_service.issue(draft_id, issue_date=on, backdate=on < today)
+        scheduled.append((day, issue))
+
+    async def pay() -> int:
+        paid = 0
+        for index, (_ago, paid_ago, fee, _code, _quantity) in enumerate(EURO_INVOICES):
+            if paid_ago is None or index not in issued:
+                continue
+            invoice = issued[index]
+            await payments_service.record_payment(invoice.id, {
+                "amount": str(invoice.total - Decimal(fee)), "fee": fee, "method": "bank_transfer",
+                "date": (today - timedelta(days=paid_ago)).isoformat(), "reference": f"SEPA {invoice.number}"})
+            paid += 1
+        return paid
+    return pay
 
 
 async def _script_clients(counts: dict[str, int]) -> int:

@@ -207,8 +207,10 @@ INSERT_ACTIONS = {
     "outbox_message": "mail queued", "business_settings": "setting change", "mail_settings": "setting change",
     "backup_settings": "setting change", "dunning_settings": "setting change", "dunning_level": "setting change",
     "document_record": "document of record", "recurring_run": "recurring run",
+    "fx_settings": "setting change", "bank_account": "setting change",
 }
-SETTINGS_TABLES = {"business_settings", "mail_settings", "backup_settings", "dunning_settings", "dunning_level"}
+SETTINGS_TABLES = {"business_settings", "mail_settings", "backup_settings", "dunning_settings", "dunning_level",
+                   "fx_settings", "bank_account"}
 DOCUMENT_STATUS_ACTIONS = {"issued": "issue", "cancelled": "cancel", "sent": "send", "accepted": "accept",
                            "declined": "decline", "converted": "convert"}
 OUTBOX_STATUS_ACTIONS = {"sent": "mail sent", "failed": "mail failed", "cancelled": "mail cancelled",

@@ -20,6 +20,8 @@ class Item(Table, db=DB, tablename="catalog_item"):
     tax_category = Varchar(length=10, default="standard")
     category = Varchar(length=100, default="", index=True)
     active = Boolean(default=True)
+    # Prices in other currencies than the business's, exact decimal text: {"EUR": "1100.00"} (app.fx).
+    prices_json = Text(default="{}")
     search_text = Text(default="")
     created_at = Timestamptz()
     updated_at = Timestamptz()

@@ -383,6 +383,8 @@ SNAPSHOT_BUSINESS_FIELDS = (
     # the e-invoice's seller contact and payment means without an IBAN (BT-41..43, BG-16)
     "seller_contact_name", "seller_contact_phone", "seller_contact_email", "payment_means_code",
     "payment_account_id", "payment_means_text",
+    # the bank account for the document's currency beyond IBAN/BIC (app.fx): Canadian or US
+    "bank_institution", "bank_transit", "bank_routing", "bank_account_number",
 )
 SNAPSHOT_CLIENT_FIELDS = (
     "code", "name", "contact_name", "email", "phone", "address_line1", "address_line2", "postal_code", "city",

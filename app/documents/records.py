@@ -150,6 +150,11 @@ class DocumentView(DocumentSummary):
     decided_at: datetime | None
     updated_at: datetime
     created_by: int | None
+    # Frozen at issue (app.fx): units of `currency` per one `base_currency` unit and the total in the
+    # base; None when no rate was known (a draft, or no rate on or before the issue date yet).
+    base_currency: str = ""
+    exchange_rate: Decimal | None = None
+    total_base: Decimal | None = None
 
     @classmethod
     def from_rows(cls, row: Mapping[str, Any], lines: Sequence[Mapping[str, Any]], today: date) -> DocumentView:
@@ -168,6 +173,10 @@ class DocumentView(DocumentSummary):
             cancel_reason=row["cancel_reason"], issued_at=row["issued_at"], sent_at=row["sent_at"],
             cancelled_at=row["cancelled_at"], decided_at=row["decided_at"], updated_at=row["updated_at"],
             created_by=row["created_by"],
+            base_currency=row.get("base_currency") or "",
+            exchange_rate=Decimal(row["exchange_rate"]) if row.get("exchange_rate") else None,
+            total_base=(from_minor(row["total_base_minor"], row["base_currency"])
+                        if row.get("total_base_minor") is not None and row.get("base_currency") else None),
         )
 
     def tax_codes(self) -> list[str]:

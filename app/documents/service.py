@@ -47,6 +47,7 @@ from app.documents.records import (
     tax_as_json,
 )
 from app.documents.tables import CreateRequest, Document, DocumentEvent, DocumentLine, DocumentRecord, NumberSeries
+from app.fx import service as fx_service
 from app.ledger import service as ledger_service
 from app.money import MoneyError, check_active_currency, from_minor, to_minor
 from app.settings import logic as settings_logic
@@ -423,10 +424,59 @@ async def suggest_taxes(client_id: int, item_id: int | None = None) -> taxes_log
     return (await tax_advice(client_id)).defaults(item)
 
 
-async def fill_from_items(raw_lines: list[Any], client_id: Any = None) -> list[Any]:
+async def item_price(item: Mapping[str, Any], currency: str | None, day: date | None) -> tuple[Decimal | None, str]:
+    """An item's price for a line in `currency`: its unit price in the business currency, its own price in
+    that currency (`prices`), or the unit price converted at the day's rates with the hint saying so
+    ("converted at 1 CAD = 0.6712 EUR"); None when there is neither (the line asks for a price). A
+    business with no exchange rate on record at all takes the unit price as it is."""
+    unit_price = catalog_logic.e4_to_price(item["unit_price_e4"]) if "unit_price_e4" in item else item["unit_price"]
+    business = (await settings_service.get_settings()).get("default_currency") or "EUR"
+    if not currency or currency == business:
+        return unit_price, ""
+    own = catalog_logic.prices_of(item)
+    if currency in own:
+        return own[currency], ""
+    converted = await fx_service.price_in(unit_price, business, currency, day or await today())
+    if converted is None and not await fx_service.rate_count():
+        # No exchange rate was ever entered: the business bills in one currency whatever the setting says
+        # (as before app.fx); the unit price is taken as it is.
+        return unit_price, ""
+    if converted is None:
+        return None, (f"no {currency} price for this item and no {business}/{currency} rate on or before "
+                      f"{(day or await today()).isoformat()}: enter a price")
+    return converted
+
+
+async def _line_currency(data: Mapping[str, Any], current: Mapping[str, Any] | None = None) -> str | None:
+    """The currency the lines of a document being saved will be in: the one given, the draft's, or the client's."""
+    if data.get("currency"):
+        return str(data["currency"]).strip().upper()
+    if current is not None:
+        return str(current["currency"])
+    client_id = data.get("client_id")
+    if client_id not in (None, "") and str(client_id).isdigit() and storable_id(int(client_id)):
+        client = await Client.select(Client.currency).where(Client.id == int(client_id)).first()
+        if client and client["currency"]:
+            return str(client["currency"])
+    return None
+
+
+def _day_of(value: Any) -> date | None:
+    if isinstance(value, date):
+        return value
+    try:
+        return date.fromisoformat(str(value)) if value else None
+    except ValueError:
+        return None
+
+
+async def fill_from_items(raw_lines: list[Any], client_id: Any = None, *, currency: str | None = None,
+                          day: date | None = None) -> list[Any]:
     """For JSON and forms: a line with an item_id takes the item's description, unit and price where it
-    left them out. A line that leaves out `taxes` (from the catalogue or typed) gets the item's own codes,
-    else the rules by place of supply for the client (TaxAdvice); `"taxes": []` stays untaxed."""
+    left them out. In another currency than the business's the price is the item's own price in it, or the
+    converted one (`item_price`); with neither the line is refused, asking for a price. A line that leaves
+    out `taxes` (from the catalogue or typed) gets the item's own codes, else the rules by place of supply
+    for the client (TaxAdvice); `"taxes": []` stays untaxed."""
     item_ids = set()
     for line in raw_lines:
         if isinstance(line, Mapping) and line.get("item_id") not in (None, ""):
@@ -440,7 +490,8 @@ async def fill_from_items(raw_lines: list[Any], client_id: Any = None) -> list[A
         return raw_lines
     items = {row["id"]: row for row in await Item.select().where(Item.id.is_in(list(item_ids)))} if item_ids else {}
     advice = await tax_advice(client_id)
-    filled = []
+    filled: list[Any] = []
+    missing: list[FieldError] = []
     for line in raw_lines:
         if not isinstance(line, Mapping):
             filled.append(line)
@@ -458,10 +509,16 @@ async def fill_from_items(raw_lines: list[Any], client_id: Any = None) -> list[A
             if line.get("unit") in (None, ""):
                 line["unit"] = item["unit"]
             if line.get("unit_price") in (None, ""):
-                line["unit_price"] = str(catalog_logic.e4_to_price(item["unit_price_e4"]))
+                price, hint = await item_price(item, currency, day)
+                if price is None:
+                    missing.append(FieldError(f"lines[{len(filled)}].unit_price", f"Line {len(filled) + 1}: {hint}"))
+                else:
+                    line["unit_price"] = str(price)
         if line.get("taxes") is None:
             line["taxes"] = list(advice.defaults(item).codes)
         filled.append(line)
+    if missing:
+        raise ValidationFailed(missing)
     return filled
 
 
@@ -470,7 +527,8 @@ async def create_document(doc_type: str, data: Mapping[str, Any], *, actor: int 
     """A new draft. The same idempotency key returns the draft it made the first time, never a second one."""
     key = clean_idempotency_key(idempotency_key)
     data = dict(data)
-    data["lines"] = await fill_from_items(list(data.get("lines") or []), data.get("client_id"))
+    data["lines"] = await fill_from_items(list(data.get("lines") or []), data.get("client_id"),
+                                          currency=await _line_currency(data), day=_day_of(data.get("issue_date")))
     values = logic.clean_document(data, doc_type)
     async with write_transaction():
         if key is not None:
@@ -496,11 +554,14 @@ async def update_draft(document_id: int, data: Mapping[str, Any], *, partial: bo
                        actor: int | None = None) -> DocumentView:
     data = dict(data)
     if "lines" in data:
+        current_row = await Document.select(Document.currency, Document.issue_date, Document.client).where(
+            Document.id == document_id).first() if storable_id(document_id) else None
         client_id = data.get("client_id")
-        if client_id in (None, "") and storable_id(document_id):
-            client_id = await Document.select(Document.client).where(Document.id == document_id).first()
-            client_id = (client_id or {}).get("client")
-        data["lines"] = await fill_from_items(list(data.get("lines") or []), client_id)
+        if client_id in (None, "") and current_row is not None:
+            client_id = current_row["client"]
+        data["lines"] = await fill_from_items(
+            list(data.get("lines") or []), client_id, currency=await _line_currency(data, current_row),
+            day=_day_of(data.get("issue_date")) or (current_row["issue_date"] if current_row else None))
     async with write_transaction():
         current = await Document.select().where(Document.id == document_id).first()
         if current is None:
@@ -610,10 +671,17 @@ async def _issue_in_transaction(document_id: int, actor: int | None, *, ledger_k
     elif current["doc_type"] == CREDIT_NOTE and current["total_minor"] <= 0:
         raise Conflict("A credit note must credit an amount above zero.")
     number = await _next_number(current["doc_type"], current["issue_date"])
-    settings = await settings_service.get_settings()
+    # The bank account for the document's currency is frozen with the business (app.fx).
+    settings = await fx_service.settings_for_currency(await settings_service.get_settings(), current["currency"])
     lines = await _lines(document_id)
     now = _now()
+    # The rate of the issue date is frozen with the document (app.fx): its total in the base currency
+    # never moves with later rates. Without a rate it is still issued, its base total unknown for now.
+    frozen = await fx_service.freeze(current["currency"], current["issue_date"], current["total_minor"])
     await Document.update({
+        Document.base_currency: frozen.base_currency,
+        Document.exchange_rate: str(frozen.rate) if frozen.rate is not None else None,
+        Document.total_base_minor: frozen.total_base_minor,
         **{getattr(Document, name): value for name, value in dates.items()},
         Document.number: number, Document.status: "issued", Document.issued_at: now, Document.updated_at: now,
         Document.snapshot_json: json.dumps(logic.snapshot(settings, client)),
@@ -645,6 +713,45 @@ async def issue(document_id: int, *, actor: int | None = None, issue_date: date 
     async with write_transaction():
         await _issue_in_transaction(document_id, actor, issue_date=issue_date, backdate=backdate)
         return await get_document(document_id)
+
+
+async def _fill_base_totals(currency: str) -> None:
+    """A rate of `currency` was just entered: documents issued in it while no rate on or before their
+    date was known get the rate their date now has (app.fx calls this in the writing transaction)."""
+    waiting = await Document.select(Document.id, Document.issue_date, Document.total_minor).where(
+        (Document.currency == currency) & (Document.status != "draft") & Document.exchange_rate.is_null())
+    for row in waiting:
+        frozen = await fx_service.freeze(currency, row["issue_date"], row["total_minor"])
+        if frozen.rate is not None:
+            await Document.update({Document.base_currency: frozen.base_currency,
+                                   Document.exchange_rate: str(frozen.rate),
+                                   Document.total_base_minor: frozen.total_base_minor}).where(Document.id == row["id"])
+
+
+fx_service.register_rate_hook(_fill_base_totals)
+
+
+async def base_totals(doc_type: str = INVOICE, *, open_only: bool = False, date_from: date | None = None,
+                      date_to: date | None = None) -> Any:
+    """Issued documents' totals (or open balances) per currency and in the base currency, at the rates
+    frozen at issue (app.fx.logic.BaseTotal; `left_out` counts those with no rate yet). Cancelled ones
+    are not counted."""
+    query = Document.select(Document.currency, Document.total_minor, Document.paid_minor, Document.credited_minor,
+                            Document.issue_date, Document.exchange_rate, Document.base_currency).where(
+        (Document.doc_type == doc_type) & Document.status.is_in(["issued", "sent", "accepted"]))
+    if date_from is not None:
+        query = query.where(Document.issue_date >= date_from)
+    if date_to is not None:
+        query = query.where(Document.issue_date <= date_to)
+    base = await fx_service.base_currency()
+    rows = []
+    for row in await query:
+        amount = row["total_minor"] - (row["paid_minor"] + row["credited_minor"] if open_only else 0)
+        if open_only and amount <= 0:
+            continue
+        rate = row["exchange_rate"] if row["base_currency"] == base else None
+        rows.append((row["currency"], amount, row["issue_date"], rate))
+    return await fx_service.base_total(rows)
 
 
 # -- the document of record ------------------------------------------------------------------
@@ -946,7 +1053,7 @@ async def picker_items(include_ids: Sequence[int] = ()) -> list[dict[str, Any]]:
     if include_ids:
         condition = condition | Item.id.is_in(include_ids)
     rows = await Item.select(Item.id, Item.code, Item.name, Item.description, Item.unit, Item.unit_price_e4,
-                             Item.default_tax_codes, Item.active, Item.kind, Item.tax_category
+                             Item.default_tax_codes, Item.active, Item.kind, Item.tax_category, Item.prices_json
                              ).where(condition).order_by(Item.code)
     for row in rows:
         row["label"] = logic.item_label(row)
@@ -954,12 +1061,14 @@ async def picker_items(include_ids: Sequence[int] = ()) -> list[dict[str, Any]]:
     return rows
 
 
-async def apply_item_picks(lines: list[dict[str, Any]], items: Sequence[Mapping[str, Any]] | None = None,
-                           *, advice: logic.TaxAdvice | None = None
+async def apply_item_picks(lines: list[dict[str, Any]], items: Sequence[Mapping[str, Any]] | None = None, *,
+                           advice: logic.TaxAdvice | None = None, currency: str | None = None, day: Any = None
                            ) -> tuple[list[dict[str, Any]], list[int], dict[int, str]]:
     """Lines from the editor whose item field now names another catalogue item take that item's
     description, unit, price and taxes (with `advice`: the defaults for the draft's client, else the
-    item's own codes); an emptied item field unlinks the line (its text stays).
+    item's own codes); an emptied item field unlinks the line (its text stays). In another currency the
+    price is `item_price`'s, its hint in the line's `price_hint`; with no price in that currency and no
+    rate the price is left empty and the line asks for one.
 
     Returns the lines, the indexes that were filled, and the indexes whose item text matches nothing.
     """
@@ -984,7 +1093,14 @@ async def apply_item_picks(lines: list[dict[str, Any]], items: Sequence[Mapping[
             out.append({**line, "item": item["label"]})
         else:
             taxes = list(advice.defaults(item).codes) if advice is not None else None
-            out.append(logic.fill_from_item(line, item, item["unit_price"], taxes))
+            price, hint = await item_price(item, currency, _day_of(day))
+            filled = logic.fill_from_item(line, item, price if price is not None else Decimal(0), taxes)
+            if price is None:
+                filled["unit_price"] = ""
+                unknown[index] = f"Line {index + 1}: {hint}"
+            elif hint:
+                filled["price_hint"] = hint
+            out.append(filled)
             picked.append(index)
     return out, picked, unknown
 

@@ -51,6 +51,12 @@ class Document(Table, db=DB, tablename="document"):
     created_at = Timestamptz()
     updated_at = Timestamptz()
     created_by = Integer(null=True, default=None)
+    # Frozen at issue for the base-currency totals (app.fx): units of `currency` per one unit of
+    # `base_currency`, and the total in the base. NULL when no rate on or before the issue date was
+    # known at issue; filled in when one is entered later (the dashboard counts those left out).
+    base_currency = Varchar(length=3, default="")
+    exchange_rate = Varchar(length=40, null=True, default=None)
+    total_base_minor = BigInt(null=True, default=None)
 
 
 class DocumentLine(Table, db=DB, tablename="document_line"):

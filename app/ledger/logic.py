@@ -17,7 +17,14 @@ KINDS = {
     # them (credit) and client credit used for them (moves nothing, like credit_applied).
     "reminder_charge": "Reminder fee and interest", "reminder_cancelled": "Reminder cancelled",
     "charge_payment": "Reminder fee paid", "credit_to_charges": "Credit applied to reminder fee",
+    # app.fx: memo entries in the base currency (zero on both sides, the amount shown): the realised exchange
+    # gain or loss of a foreign payment against its invoice's frozen rate, the bank's fee on a payment, and
+    # their undoing when the payment is reversed. The P&L sums them; the client's balance does not move.
+    "fx_gain": "Exchange gain", "fx_loss": "Exchange loss", "bank_fee": "Bank fee on payment",
+    "bank_fee_reversed": "Bank fee reversed",
 }
+# The memo kinds above and the one that undoes each (a reversed payment undoes its gain, loss and fee).
+FX_MEMO_UNDO = {"fx_gain": "fx_loss", "fx_loss": "fx_gain", "bank_fee": "bank_fee_reversed"}
 
 
 @dataclass(frozen=True)

@@ -30,6 +30,19 @@ async def append(*, client_id: int, currency: str, entry_date: date, kind: str, 
     ))
 
 
+async def memos_of_payment(payment_id: int, kinds: tuple[str, ...]) -> list[dict[str, Any]]:
+    """A payment's memo entries of the given kinds (app.fx: exchange gain or loss, bank fee)."""
+    return await LedgerEntry.select().where((LedgerEntry.payment_id == payment_id) & LedgerEntry.kind.is_in(list(kinds)))
+
+
+async def memo_sums(kinds: tuple[str, ...], date_from: date, date_to: date) -> list[dict[str, Any]]:
+    """Memo entries of the given kinds dated in a period, summed per day, kind and currency (the P&L)."""
+    return await LedgerEntry.raw(
+        "SELECT entry_date, kind, currency, SUM(amount_minor) AS amount_minor FROM ledger_entry"
+        " WHERE kind IN (" + ", ".join("{}" for _ in kinds) + ") AND entry_date >= {} AND entry_date <= {}"
+        " GROUP BY entry_date, kind, currency ORDER BY entry_date", *kinds, date_from, date_to)
+
+
 def _entry(row: dict[str, Any]) -> logic.Entry:
     currency = row["currency"]
     return logic.Entry(entry_date=row["entry_date"], kind=row["kind"], number=row["number"],

@@ -27,6 +27,8 @@ class PaymentInput:
     reference: str
     note: str
     keep_excess_as_credit: bool
+    # Bank charges kept on the way (app.fx): the invoice is settled by amount + fee; amount is what arrived.
+    fee: Decimal = Decimal(0)
 
 
 def clean_payment(data: Mapping[str, Any], currency: str, today: date) -> PaymentInput:
@@ -38,6 +40,11 @@ def clean_payment(data: Mapping[str, Any], currency: str, today: date) -> Paymen
             form.error("amount", "The amount must be above zero")
         elif amount != amount.quantize(Decimal(1).scaleb(-minor_digits(currency))):
             form.error("amount", f"{currency} amounts have at most {minor_digits(currency)} decimals")
+    if data.get("fee") not in (None, ""):
+        form.decimal("fee", minimum=Decimal("0"), label="Bank fee", max_integer_digits=MAX_AMOUNT_DIGITS)
+        fee = form.values.get("fee")
+        if fee is not None and fee != fee.quantize(Decimal(1).scaleb(-minor_digits(currency))):
+            form.error("fee", f"{currency} amounts have at most {minor_digits(currency)} decimals")
     errors: list[FieldError] = []
     raw_date = data.get("date", data.get("payment_date"))
     payment_date = parse_date(raw_date, "date", errors, "Date") if raw_date not in (None, "") else today
@@ -51,7 +58,8 @@ def clean_payment(data: Mapping[str, Any], currency: str, today: date) -> Paymen
     values = form.raise_if_invalid()
     return PaymentInput(amount=values["amount"], payment_date=payment_date or today, method=values["method"],
                         reference=values.get("reference", ""), note=values.get("note", ""),
-                        keep_excess_as_credit=values.get("keep_excess_as_credit", False))
+                        keep_excess_as_credit=values.get("keep_excess_as_credit", False),
+                        fee=values.get("fee") or Decimal(0))
 
 
 def split_payment(amount: Decimal, open_amount: Decimal, keep_excess_as_credit: bool, currency: str) -> tuple[Decimal, Decimal]:

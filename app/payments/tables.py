@@ -33,6 +33,12 @@ class Payment(Table, db=DB, tablename="payment"):
     created_at = Timestamptz()
     created_by = Integer(null=True, default=None)
     reversed_at = Timestamptz(null=True, default=None)
+    # Bank charges kept by the banks on the way (app.fx): part of amount_minor (what the payment
+    # settles), never received. Received = amount - fee. The fee is a cost of the business.
+    fee_minor = BigInt(default=0)
+    # The rate of the payment's day (units of `currency` per base unit), frozen when it was recorded;
+    # NULL in the base currency or when no rate was known.
+    exchange_rate = Varchar(length=40, null=True, default=None)
 
 
 class CreditApplication(Table, db=DB, tablename="credit_application"):

@@ -27,6 +27,7 @@ from app.common.logic import FieldError, ValidationFailed, filename_part
 from app.documents import logic as documents_logic
 from app.documents.logic import TaxAmount
 from app.documents.records import DocumentView, LineView, Snapshot
+from app.fx import logic as fx_logic
 from app.money import decimal_places, minor_digits, round_money
 from app.receivables.logic import StatementView
 from app.settings import logic as settings_logic
@@ -591,9 +592,29 @@ def _business_block(business: Mapping[str, Any], labels: Mapping[str, str], loca
         bank.append(f"IBAN {iban_text(business['bank_iban'])}")
         if business.get("bank_bic"):
             bank.append(f"BIC {business['bank_bic']}")
+    bank.extend(_domestic_account_lines(business, labels))
     return {"name": business.get("name") or "", "tagline": business.get("tagline") or "",
             "lines": _party_lines(business, locale), "contact": contact, "ids": ids, "bank": bank,
             "logo": logo}
+
+
+# A Canadian account (institution, transit, account) or a US one (ABA routing, account), app.fx; the
+# labels in English where a language has none of its own.
+DOMESTIC_ACCOUNT_LABELS = {"institution": "Institution", "transit": "Transit", "routing": "Routing (ABA)",
+                           "account_number": "Account"}
+
+
+def _domestic_account_rows(business: Mapping[str, Any], labels: Mapping[str, str]) -> list[list[str]]:
+    rows = []
+    for name in ("institution", "transit", "routing", "account_number"):
+        value = business.get(f"bank_{name}")
+        if value:
+            rows.append([labels.get(f"bank_{name}", DOMESTIC_ACCOUNT_LABELS[name]), str(value)])
+    return rows
+
+
+def _domestic_account_lines(business: Mapping[str, Any], labels: Mapping[str, str]) -> list[str]:
+    return [f"{label} {value}" for label, value in _domestic_account_rows(business, labels)]
 
 
 def _payment_block(document: DocumentView, business: Mapping[str, Any], labels: Mapping[str, str], locale: str,
@@ -603,7 +624,7 @@ def _payment_block(document: DocumentView, business: Mapping[str, Any], labels: 
     if balance <= 0:
         return None
     rows = []
-    if business.get("bank_account_holder") or business.get("bank_iban"):
+    if business.get("bank_account_holder") or business.get("bank_iban") or business.get("bank_account_number"):
         rows.append([labels["account_holder"], business.get("bank_account_holder") or business.get("name") or ""])
     if business.get("bank_name"):
         rows.append([labels["bank"], business["bank_name"]])
@@ -611,6 +632,7 @@ def _payment_block(document: DocumentView, business: Mapping[str, Any], labels: 
         rows.append([labels["iban"], iban_text(business["bank_iban"])])
     if business.get("bank_bic"):
         rows.append([labels["bic"], business["bank_bic"]])
+    rows.extend(_domestic_account_rows(business, labels))
     if document.number:
         rows.append([labels["payment_reference"], document.number])
     if document.due_date:
@@ -838,11 +860,13 @@ def einvoice_warnings(document: DocumentView, settings: Mapping[str, Any] | None
     business = snapshot_of(document.snapshot, settings or {}, None)["business"]
     country = (business.get("country") or "").upper()
     accounting = VAT_ACCOUNTING_CURRENCY.get(country, "EUR")
-    if country in EU_COUNTRIES and document.currency != accounting:
+    if country in EU_COUNTRIES and document.currency != accounting and not (
+            document.exchange_rate is not None and document.base_currency == accounting):
         return [f"Invoiced in {document.currency} by a seller in {country}: EN 16931 expects the VAT total also in "
-                f"the VAT accounting currency (BT-6, BT-111: {accounting}), which needs the exchange rate of the "
-                f"issue date. Counterfoil does not record exchange rates yet, so the e-invoice gives the VAT "
-                f"in {document.currency} only; state the VAT in {accounting} to the buyer if asked."]
+                f"the VAT accounting currency (BT-6, BT-111: {accounting}), which needs the {accounting} exchange "
+                f"rate of the issue date (base currency {accounting}, Settings, Exchange rates). Without it the "
+                f"e-invoice gives the VAT in {document.currency} only; state the VAT in {accounting} to the buyer "
+                f"if asked."]
     return []
 
 
@@ -955,6 +979,10 @@ class EInvoice:
     grand_total: Decimal    # BT-112
     prepaid: Decimal        # BT-113
     due: Decimal            # BT-115
+    # BT-6 and BT-111: an EU seller invoicing in another currency than its VAT accounting currency gives the
+    # VAT total in that currency too, at the rate frozen at issue (app.fx); empty when not needed or unknown.
+    tax_currency: str = ""
+    tax_total_accounting: Decimal | None = None
 
 
 def _as_date(value: date | str) -> date:
@@ -1113,6 +1141,7 @@ def einvoice_of(document: DocumentView, *, settings: Mapping[str, Any] | None = 
         seller = replace(seller, vat_id="", identifier=seller.identifier or ("" if seller.legal_registration
                                                                              else seller.vat_id))
         buyer = replace(buyer, vat_id="")
+    tax_currency, accounting_total = vat_in_accounting_currency(document, business, tax_total)
     return EInvoice(
         specification=guideline, number=document.number or "", type_code="381" if credit_note else "380",
         issue_date=_as_date(document.issue_date), currency=currency,
@@ -1124,7 +1153,21 @@ def einvoice_of(document: DocumentView, *, settings: Mapping[str, Any] | None = 
         preceding_invoice=(document.invoice_number or "") if credit_note else "",
         lines=tuple(lines), allowances=allowances, vat=vat, line_total=line_total, allowance_total=allowance_total,
         charge_total=charge_total, tax_exclusive=tax_exclusive, tax_total=tax_total, grand_total=grand_total,
-        prepaid=prepaid, due=grand_total - prepaid)
+        prepaid=prepaid, due=grand_total - prepaid, tax_currency=tax_currency, tax_total_accounting=accounting_total)
+
+
+def vat_in_accounting_currency(document: DocumentView, business: Mapping[str, Any], tax_total: Decimal
+                               ) -> tuple[str, Decimal | None]:
+    """BT-6 and BT-111: ("", None) unless the seller is in the EU and the document is not in its VAT
+    accounting currency; then that currency and the VAT total in it, converted at the rate the document
+    froze at issue when that rate is against the accounting currency (None while no rate is known)."""
+    country = (business.get("country") or "").upper()
+    accounting = VAT_ACCOUNTING_CURRENCY.get(country, "EUR")
+    if country not in EU_COUNTRIES or document.currency == accounting:
+        return "", None
+    if document.exchange_rate is None or document.base_currency != accounting:
+        return "", None
+    return accounting, fx_logic.to_base(tax_total, document.exchange_rate, accounting)
 
 
 # -- XRechnung: what KoSIT's rules ask beyond EN 16931 ---------------------------------------------
@@ -1307,6 +1350,8 @@ def cii_xml(invoice: EInvoice) -> bytes:
     payment = invoice.payment
     if payment and payment.remittance:
         _el(settlement, "ram:PaymentReference", payment.remittance)
+    if invoice.tax_currency:   # BT-6, before BT-5 in CII's order
+        _el(settlement, "ram:TaxCurrencyCode", invoice.tax_currency)
     _el(settlement, "ram:InvoiceCurrencyCode", currency)
     if payment:
         means = _el(settlement, "ram:SpecifiedTradeSettlementPaymentMeans")
@@ -1352,6 +1397,9 @@ def cii_xml(invoice: EInvoice) -> bytes:
         _el(summary, "ram:AllowanceTotalAmount", _amount(invoice.allowance_total, currency))
     _el(summary, "ram:TaxBasisTotalAmount", _amount(invoice.tax_exclusive, currency))
     _el(summary, "ram:TaxTotalAmount", _amount(invoice.tax_total, currency), currencyID=currency)
+    if invoice.tax_currency and invoice.tax_total_accounting is not None:   # BT-111
+        _el(summary, "ram:TaxTotalAmount", _amount(invoice.tax_total_accounting, invoice.tax_currency),
+            currencyID=invoice.tax_currency)
     _el(summary, "ram:GrandTotalAmount", _amount(invoice.grand_total, currency))
     if invoice.prepaid:
         _el(summary, "ram:TotalPrepaidAmount", _amount(invoice.prepaid, currency))

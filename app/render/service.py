@@ -50,6 +50,7 @@ from app.common.logic import Conflict, FieldError, Page, ValidationFailed, filen
 from app.db import datafolder
 from app.documents import service as documents_service
 from app.documents.records import DocumentView
+from app.fx import service as fx_service
 from app.paths import FONTS_DIR, TYPST_DIR, ensure_private_dir, fsync_dir, fsync_file
 from app.receivables import service as receivables_service
 from app.receivables.logic import StatementView
@@ -665,6 +666,8 @@ async def _inputs(document_id: int, doc_type: str | None, data_dir: Path | None,
                   settings: Mapping[str, Any] | None = None) -> DocumentInputs:
     document = await documents_service.get_document(document_id, doc_type)
     settings = settings or await settings_service.get_settings()
+    if not document.snapshot:   # a draft prints the bank account of its currency as of today (app.fx)
+        settings = await fx_service.settings_for_currency(settings, document.currency)
     client = None if document.snapshot else (await clients_service.get_client(document.client_id)).as_mapping()
     record = await documents_service.document_record(document_id) if document.status != "draft" else None
     return _inputs_of(document, settings, client, data_dir, record)

@@ -30,6 +30,7 @@ DOMAIN_ORDER = [
     "audit",        # the trail every domain's writes record into (app.db's transactions seal it)
     "background",
     "settings", "auth", "taxes", "clients", "catalog",
+    "fx",           # exchange rates and the base currency (issue 16): documents and payments convert with it
     "ledger", "documents", "payments", "receivables",
     "render", "mail", "recurring", "reminders", "batch", "reports", "expenses",
     "projects",     # projects and time: bill hours (and the project's expenses) as invoices (issue 19)

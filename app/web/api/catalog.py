@@ -30,6 +30,8 @@ class ItemOut(msgspec.Struct):
     created_at: str
     updated_at: str
     tax_category: str = "standard"  # what the rules by place of supply read; default_taxes overrides them
+    # Prices in other currencies than the business's (app.fx): {"EUR": "1100.00"}.
+    prices: dict[str, str] = msgspec.field(default_factory=dict)
 
 
 class ItemIn(Body, omit_defaults=True):
@@ -43,6 +45,7 @@ class ItemIn(Body, omit_defaults=True):
     category: str | UnsetType = UNSET
     active: bool | UnsetType = UNSET
     tax_category: str | UnsetType = UNSET
+    prices: dict[str, Any] | UnsetType = UNSET
 
 
 class ItemList(msgspec.Struct):
@@ -59,6 +62,7 @@ def item_out(row: dict[str, Any]) -> ItemOut:
         default_taxes=row["default_tax_codes"].split(), category=row["category"], active=bool(row["active"]),
         created_at=iso(row["created_at"]), updated_at=iso(row["updated_at"]),
         tax_category=row.get("tax_category") or "standard",
+        prices={code: str(price) for code, price in logic.prices_of(row).items()},
     )
 
 

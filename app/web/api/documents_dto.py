@@ -75,6 +75,11 @@ class DocumentOut(_DocumentHead):
     recurring_id: int | None = None
     period_start: str | None = None
     period_end: str | None = None
+    # Frozen at issue (app.fx): units of `currency` per one base unit, and the total in the base currency;
+    # null for a draft, or while no rate on or before the issue date is known.
+    exchange_rate: str | None = None
+    total_base: str | None = None
+    base_currency: str | None = None
 
 
 class DocumentSummary(_DocumentHead):
@@ -128,6 +133,9 @@ def document_out(document: DocumentView) -> DocumentOut:
         footer=document.footer, invoice_id=document.invoice_id, source_quote_id=document.source_quote_id,
         converted_invoice_id=document.converted_invoice_id, cancel_reason=document.cancel_reason,
         issued_at=iso(document.issued_at), sent_at=iso(document.sent_at), created_at=iso(document.created_at),
+        exchange_rate=str(document.exchange_rate) if document.exchange_rate is not None else None,
+        total_base=str(document.total_base) if document.total_base is not None else None,
+        base_currency=document.base_currency or None,
     )
 
 

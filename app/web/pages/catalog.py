@@ -23,7 +23,8 @@ def _tax_categories() -> list[tuple[str, str]]:
 
 
 def _form_values(row: dict[str, Any]) -> dict[str, Any]:
-    return {**row, "unit_price": logic.e4_to_price(row["unit_price_e4"]), "default_taxes": row["default_tax_codes"]}
+    return {**row, "unit_price": logic.e4_to_price(row["unit_price_e4"]), "default_taxes": row["default_tax_codes"],
+            "prices": logic.prices_text(row)}
 
 
 @get("/catalog")

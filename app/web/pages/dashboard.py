@@ -19,6 +19,7 @@ from app.db import datafolder
 from app.db import logic as db_logic
 from app.documents import service as documents_service
 from app.expenses import reports as expenses_reports
+from app.reports import service as reports_service
 from app.settings import service as settings_service
 from app.taxes import service as taxes_service
 from app.web.responses import page
@@ -43,6 +44,8 @@ async def dashboard(request: Request, welcome: int = 0) -> Template:
         invoice_stats=await documents_service.statistics(),
         recent_invoices=(await documents_service.list_documents("invoice", page=Page(1, 6))).items,
         open_quotes=(await documents_service.list_documents("quote", status="issued", page=Page(1, 1))).total,
+        # Totals across currencies in the base currency (app.fx): web/templates/_base_total.html.
+        base_totals=await reports_service.dashboard_totals(),
         backup_health=await backup_service.schedule_health() if request.scope["user"].is_owner else None,
         # Staff cannot open Settings: their first steps are only the ones they can take.
         setup_steps=[step for step in [

@@ -318,7 +318,9 @@ async def editor_preview(request: Request, document_id: int) -> Response:
     data = await form_data(request)
     values = _header_from_form(data)
     advice = await service.tax_advice(values["client_id"])
-    lines, picked, _ = await service.apply_item_picks(logic.lines_from_form(data), advice=advice)
+    lines, picked, asked = await service.apply_item_picks(logic.lines_from_form(data), advice=advice,
+                                                          currency=values["currency"] or None,
+                                                          day=values["issue_date"] or None)
     op = str(data.get("op") or "")
     focus = None
     if op:
@@ -332,7 +334,10 @@ async def editor_preview(request: Request, document_id: int) -> Response:
     if op or picked:
         if picked and focus is None:
             focus = picked[-1]
-        response = page(request, "documents/_structure.html", errors={}, line_errors={}, focus=focus,
+        # A picked item with no price in the document's currency (and no rate to convert one) asks for it.
+        asking = {f"lines-{index}-unit_price": message for index, message in asked.items() if index in picked}
+        response = page(request, "documents/_structure.html", errors=asking, line_errors=_line_errors(asking),
+                        focus=focus,
                         focus_field="quantity" if picked and not op else "item", **context)
         response.headers["HX-Retarget"] = "#doc-lines"
         response.headers["HX-Reswap"] = "outerHTML"
@@ -349,7 +354,9 @@ async def editor_save(request: Request, document_id: int) -> Response:
     data = await form_data(request)
     values = _header_from_form(data)
     lines, _, unknown_items = await service.apply_item_picks(logic.lines_from_form(data),
-                                                             advice=await service.tax_advice(values["client_id"]))
+                                                             advice=await service.tax_advice(values["client_id"]),
+                                                             currency=values["currency"] or None,
+                                                             day=values["issue_date"] or None)
     kept = [index for index, line in enumerate(lines) if not logic.line_is_blank(line)]
     body: dict[str, Any] = {name: values[name] for name in ("client_id", "currency", "issue_date", "discount_percent",
                                                             "notes", "terms", "footer", "confirm_date")}
