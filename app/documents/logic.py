@@ -19,6 +19,7 @@ from datetime import date, datetime, timedelta
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
+from app.common.i18n import N_
 from app.common.logic import (
     MAX_ID,
     MAX_INTEGER_DIGITS,
@@ -47,7 +48,7 @@ CREDIT_NOTE_STATUSES = ("draft", "issued")
 STATUSES = {INVOICE: INVOICE_STATUSES, QUOTE: QUOTE_STATUSES, CREDIT_NOTE: CREDIT_NOTE_STATUSES}
 # What a user reads for each status (and the invoices' "open" filter).
 STATUS_LABELS = {
-    "draft": "Draft", "issued": "Issued", "sent": "Sent", "partial": "Partly paid", "paid": "Paid",
+    "draft": "Draft", "issued": "Issued", "sent": "Sent", "partial": "Partly paid or credited", "paid": "Paid",
     "overdue": "Overdue", "cancelled": "Cancelled", "accepted": "Accepted", "declined": "Declined",
     "expired": "Expired", "converted": "Converted", "open": "Open (unpaid)",
 }
@@ -59,6 +60,7 @@ MAX_LINES = 500
 QUANTITY_PLACES = 4
 PRICE_PLACES = 4
 MAX_LINE_AMOUNT = Decimal("1e12")
+MAX_LINE_NAME = 200  # document_line.name
 
 
 # -- totals -------------------------------------------------------------------
@@ -162,6 +164,45 @@ def invoice_status(stored: str, *, total: Decimal, paid: Decimal, credited: Deci
     if paid > 0 or credited > 0:
         return "partial"
     return stored
+
+
+# How an invoice's money was settled, apart from its status: a credit note is not a payment, and an
+# invoice reduced by one reads "credited" or "partly credited", never "partly paid". The API keeps its
+# status values (partial, paid) and carries this as its own field, `settlement`.
+SETTLEMENTS = ("none", "partly_paid", "paid", "partly_credited", "credited", "partly_paid_and_credited",
+               "paid_and_credited")
+SETTLEMENT_LABELS = {
+    "partly_paid": N_("Partly paid"), "paid": N_("Paid"), "partly_credited": N_("Partly credited"),
+    "credited": N_("Credited"), "partly_paid_and_credited": N_("Partly paid and credited"),
+    "paid_and_credited": N_("Paid and credited"),
+}
+
+
+def settlement(total: Decimal, paid: Decimal, credited: Decimal) -> str:
+    """What settled an invoice so far: payments, credit notes, both, or nothing; in full or in part."""
+    if paid <= 0 and credited <= 0:
+        return "none"
+    in_full = balance(total, paid, credited) <= 0
+    if credited <= 0:
+        return "paid" if in_full else "partly_paid"
+    if paid <= 0:
+        return "credited" if in_full else "partly_credited"
+    return "paid_and_credited" if in_full else "partly_paid_and_credited"
+
+
+def status_label_key(doc_type: str, shown: str, settled: str) -> str:
+    """The untranslated label of a document's shown status: an invoice shown "partial" or "paid" says
+    by what (payments, credit notes or both); any other status reads as STATUS_LABELS says."""
+    if doc_type == INVOICE and shown in ("partial", "paid") and settled in SETTLEMENT_LABELS:
+        return SETTLEMENT_LABELS[settled]
+    return STATUS_LABELS.get(shown, shown)
+
+
+def status_css(doc_type: str, shown: str, settled: str) -> str:
+    """The status badge's colour class: a credited invoice is not coloured as a paid one."""
+    if doc_type == INVOICE and shown in ("partial", "paid") and settled in ("credited", "partly_credited"):
+        return "status-credited"
+    return f"status-{shown}"
 
 
 # -- the same rules in SQL ------------------------------------------------------
@@ -548,6 +589,13 @@ def clean_line(raw: Mapping[str, Any], index: int, errors: list[FieldError], *,
     elif problem := control_problem(description, f"Line {index + 1}: the description"):
         errors.append(FieldError(prefix + "description", problem))
     out["description"] = description
+    name = normalized_text(str(raw.get("name") or "")).strip()
+    if len(name) > MAX_LINE_NAME:
+        errors.append(FieldError(prefix + "name", f"Line {index + 1}: the name is too long (at most {MAX_LINE_NAME} "
+                                                  "characters)"))
+    elif problem := line_problem(name, f"Line {index + 1}: the name"):
+        errors.append(FieldError(prefix + "name", problem))
+    out["name"] = name
     try:
         quantity = parse_decimal(raw["quantity"] if raw.get("quantity") not in (None, "") else "1",
                                  field=f"Line {index + 1} quantity")
@@ -688,7 +736,19 @@ def price_text(value: Decimal) -> str:
 
 
 def search_text_of(number: str | None, client_name: str, descriptions: Iterable[str]) -> str:
+    """What a document's search looks in: its number, its client and its lines' texts (`line_texts`)."""
     return fold_text(" ".join([number or "", client_name, *descriptions]))[:4000]
+
+
+def line_texts(lines: Iterable[Mapping[str, Any]]) -> list[str]:
+    """The searchable words of lines: each line's item name (when it has one) and its description."""
+    return [text for line in lines for text in (line.get("name") or "", line["description"]) if text]
+
+
+def shown_description(name: str, description: str) -> str:
+    """The description printed under a line's name: nothing when it only repeats the name (an item
+    without a description of its own fills the line's description with its name)."""
+    return "" if name and description.strip() == name.strip() else description
 
 
 def clean_percent(value: Any, field_name: str, label: str, errors: list[FieldError]) -> Decimal:
@@ -698,7 +758,7 @@ def clean_percent(value: Any, field_name: str, label: str, errors: list[FieldErr
 
 # -- the editor: lines as an HTML form sends them ------------------------------------
 
-LINE_FORM_FIELDS = ("item", "item_id", "description", "quantity", "unit", "unit_price", "discount_percent", "taxes")
+LINE_FORM_FIELDS = ("item", "item_id", "name", "description", "quantity", "unit", "unit_price", "discount_percent", "taxes")
 _LINE_KEY = re.compile(r"^lines-(\d{1,4})-([a-z_]+)$")
 _LINE_ERROR = re.compile(r"^lines\[(\d+)\]\.([a-z_]+)$")
 
@@ -731,7 +791,7 @@ def lines_from_form(data: Mapping[str, Any]) -> list[dict[str, Any]]:
 
 
 def blank_line() -> dict[str, Any]:
-    return {"item": "", "item_id": "", "description": "", "quantity": "1", "unit": "", "unit_price": "",
+    return {"item": "", "item_id": "", "name": "", "description": "", "quantity": "1", "unit": "", "unit_price": "",
             "discount_percent": "", "taxes": []}
 
 
@@ -806,7 +866,8 @@ def fill_from_item(line: Mapping[str, Any], item: Mapping[str, Any], unit_price:
     """Picking an item fills the line's description, unit, price and taxes (still editable); the
     quantity and discount the user typed stay."""
     filled = dict(line)
-    filled.update(item=item_label(item), item_id=str(item["id"]), description=item["description"] or item["name"],
+    filled.update(item=item_label(item), item_id=str(item["id"]), name=item["name"],
+                  description=item["description"] or item["name"],
                   unit=item["unit"] or "", unit_price=price_text(unit_price),
                   taxes=[code for code in (item.get("default_tax_codes") or "").split() if code])
     if not str(filled.get("quantity") or "").strip():

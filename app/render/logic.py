@@ -347,6 +347,8 @@ def field_holding(text: str, document: DocumentView, data: Mapping[str, Any]) ->
     (field name, words for it). The document's own fields first, then its frozen client and business;
     ("document", ...) when none does (a template's own text)."""
     for index, line in enumerate(document.lines):
+        if text in line.name:
+            return f"lines[{index}].name", f"Line {index + 1}'s name"
         if text in line.description:
             return f"lines[{index}].description", f"Line {index + 1}'s description"
         if text in line.unit:
@@ -421,7 +423,9 @@ def document_data(document: DocumentView, *, settings: Mapping[str, Any],
     for ln in lines_in:
         lines.append({
             "pos": str(ln.position),
-            "description": ln.description,
+            # The item's name in bold, its description under it (not repeated when it is only the name).
+            "name": ln.name,
+            "description": ln.shown_description,
             "qty": number_text(ln.quantity, locale),
             "unit": ln.unit,
             "price": price_text(ln.unit_price, currency, locale),

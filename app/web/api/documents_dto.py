@@ -23,6 +23,7 @@ class LineOut(msgspec.Struct):
     discount_percent: str
     taxes: list[str]
     net: str
+    name: str = ""  # the catalogue item's name, printed in bold above the description
 
 
 class DocumentTaxOut(msgspec.Struct):
@@ -75,6 +76,9 @@ class DocumentOut(_DocumentHead):
     recurring_id: int | None = None
     period_start: str | None = None
     period_end: str | None = None
+    # What settled an invoice so far, next to its status (app.documents.logic.SETTLEMENTS): "partial" with
+    # "partly_credited" is an invoice reduced by a credit note, not a payment; "none" for the other types.
+    settlement: str = "none"
 
 
 class DocumentSummary(_DocumentHead):
@@ -82,6 +86,7 @@ class DocumentSummary(_DocumentHead):
     paid: str
     credited: str
     balance: str
+    settlement: str = "none"
 
 
 class AmountsOut(msgspec.Struct):
@@ -108,7 +113,8 @@ def _exact(value: Decimal) -> str:
 def line_out(line: LineView) -> LineOut:
     return LineOut(position=line.position, item_id=line.item_id, description=line.description,
                    quantity=_exact(line.quantity), unit=line.unit, unit_price=_exact(line.unit_price),
-                   discount_percent=_exact(line.discount_percent), taxes=list(line.taxes), net=str(line.net))
+                   discount_percent=_exact(line.discount_percent), taxes=list(line.taxes), net=str(line.net),
+                   name=line.name)
 
 
 def tax_out(tax: TaxAmount) -> DocumentTaxOut:
@@ -128,6 +134,7 @@ def document_out(document: DocumentView) -> DocumentOut:
         footer=document.footer, invoice_id=document.invoice_id, source_quote_id=document.source_quote_id,
         converted_invoice_id=document.converted_invoice_id, cancel_reason=document.cancel_reason,
         issued_at=iso(document.issued_at), sent_at=iso(document.sent_at), created_at=iso(document.created_at),
+        settlement=document.settlement,
     )
 
 
@@ -144,6 +151,7 @@ def summary_out(document: records.DocumentSummary) -> DocumentSummary:
         client_id=document.client_id, client_name=document.client_name, currency=document.currency,
         issue_date=iso(document.issue_date), due_date=iso(document.due_date), total=str(document.total),
         paid=str(document.paid), credited=str(document.credited), balance=str(document.balance),
+        settlement=document.settlement,
     )
 
 

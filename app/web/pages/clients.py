@@ -11,7 +11,11 @@ from app.common.logic import ValidationFailed
 from app.documents import service as documents_service
 from app.ledger import logic as ledger_logic
 from app.ledger import service as ledger_service
+from app.payments import service as payments_service
+from app.receivables import logic as receivables_logic
+from app.receivables import service as receivables_service
 from app.reminders import service as reminders_service
+from app.settings import service as settings_service
 from app.web.api.clients import default_currency
 from app.web.responses import form_data, page, page_params, redirect
 from app.web.security import OWNER_ONLY
@@ -51,10 +55,18 @@ async def client_create_form(request: Request) -> Response:
 @get("/clients/{client_id:int}")
 async def client_page(request: Request, client_id: int) -> Template:
     client = await service.get_client(client_id)
+    today = await settings_service.today()
+    # The account per currency: the ledger's balance, the open and overdue invoices behind it, and the
+    # credit not yet applied (app.receivables.logic.account_lines).
+    accounts = receivables_logic.account_lines(
+        (await ledger_service.balances([client_id])).get(client_id, []), await payments_service.credits_of(client_id),
+        await receivables_service.open_invoices(client_id), today)
     return page(request, "clients/detail.html", section="clients", title=client.name, client=client,
                 languages=logic.LANGUAGES, documents=await documents_service.client_documents(client_id),
                 reference_warning=logic.leitweg_id_problem(client.buyer_reference),
-                no_reminders=await reminders_service.client_no_reminders(client_id))
+                no_reminders=await reminders_service.client_no_reminders(client_id),
+                accounts=accounts, standing=ledger_logic.standing,
+                statement_from=today.replace(month=1, day=1), statement_to=today)
 
 
 @get("/clients/{client_id:int}/edit")

@@ -204,7 +204,7 @@ def _lines_from_document(doc: DocumentView, items: list[dict[str, Any]]) -> list
     """The document's lines as the editor's form fields (exact text, the item's label)."""
     labels = {item["id"]: item["label"] for item in items}
     return [{"item": labels.get(line.item_id, "") if line.item_id else "", "item_id": str(line.item_id or ""),
-             "description": line.description, "quantity": format(line.quantity, "f"), "unit": line.unit,
+             "name": line.name, "description": line.description, "quantity": format(line.quantity, "f"), "unit": line.unit,
              "unit_price": format(line.unit_price, "f"), "discount_percent": _percent_field(line.discount_percent),
              "taxes": list(line.taxes)} for line in doc.lines]
 
@@ -349,7 +349,7 @@ async def editor_save(request: Request, document_id: int) -> Response:
             body["valid_until"] = values["valid_until"]
     else:
         body["invoice_id"] = values["invoice_id"]
-    body["lines"] = [{"item_id": lines[i]["item_id"] or None, "description": lines[i]["description"],
+    body["lines"] = [{"item_id": lines[i]["item_id"] or None, "name": lines[i]["name"], "description": lines[i]["description"],
                       "quantity": lines[i]["quantity"], "unit": lines[i]["unit"], "unit_price": lines[i]["unit_price"],
                       "discount_percent": lines[i]["discount_percent"], "taxes": lines[i]["taxes"]} for i in kept]
     errors: dict[str, str] = {f"lines-{index}-item": message for index, message in unknown_items.items()}

@@ -1,0 +1,179 @@
+"""Issue 15 point 8, "the pages tell the truth", through HTTP against the real SQLite file: a credited
+invoice reads "credited", a client's page shows its account per currency, lines carry the item's name."""
+
+from __future__ import annotations
+
+import re
+import subprocess
+from typing import Any
+
+import pytest
+
+from app.clients.records import ClientView
+from tests.conftest import run
+from tests.http.support import field_errors, make_client, make_invoice, make_item, query
+
+
+@pytest.fixture
+def client(config) -> ClientView:
+    return make_client(name="Maple Bakery", address_line1="12 King St", city="Toronto", country="CA")
+
+
+def credit(invoice_id: int, client: ClientView, amount: str) -> None:
+    from app.documents import service
+
+    note = run(service.create_document("credit_note", {"client_id": client.id, "invoice_id": invoice_id,
+                                                        "lines": [{"description": "Refund", "quantity": "1",
+                                                                   "unit_price": amount}]}))
+    run(service.issue(note.id))
+
+
+def pay(invoice_id: int, amount: str) -> None:
+    from app.payments import service
+
+    run(service.record_payment(invoice_id, {"amount": amount, "method": "bank_transfer",
+                                            "keep_excess_as_credit": True}))
+
+
+def badge(html: str, document_id: int) -> str:
+    """The status badge of a document's row in a list (the first badge after its link)."""
+    match = re.search(rf'href="/documents/{document_id}".*?<span class="status ([^"]+)">([^<]+)</span>', html, re.S)
+    assert match, html[:2000]
+    return f"{match.group(1)}: {match.group(2)}"
+
+
+# -- "credited", not "partly paid" ---------------------------------------------------------------
+
+def test_an_invoice_reduced_by_a_credit_note_reads_partly_credited_everywhere(browser, api, config, client) -> None:
+    invoice = make_invoice(client, "100.00")
+    credit(invoice.id, client, "40.00")
+    page = browser.get(f"/documents/{invoice.id}").text
+    assert '<span class="status status-credited">Partly credited</span>' in page
+    assert "Partly paid" not in page
+    assert badge(browser.get("/invoices").text, invoice.id) == "status-credited: Partly credited"
+    assert badge(browser.get(f"/clients/{client.id}").text, invoice.id) == "status-credited: Partly credited"
+    assert badge(browser.get("/").text, invoice.id) == "status-credited: Partly credited"
+    # The API keeps its status values and says what settled the invoice in a field of its own.
+    body = api.get(f"/api/v1/invoices/{invoice.id}").json()
+    assert (body["status"], body["settlement"], body["credited"], body["balance"]) == \
+        ("partial", "partly_credited", "40.00", "60.00")
+    listed = {item["id"]: item for item in api.get("/api/v1/invoices").json()["items"]}
+    assert (listed[invoice.id]["status"], listed[invoice.id]["settlement"]) == ("partial", "partly_credited")
+
+
+def test_wholly_credited_paid_and_both_read_as_what_happened(browser, api, config, client) -> None:
+    credited, paid, both = (make_invoice(client, "100.00") for _ in range(3))
+    credit(credited.id, client, "100.00")
+    pay(paid.id, "30.00")
+    credit(both.id, client, "50.00")
+    pay(both.id, "50.00")
+    html = browser.get("/invoices").text
+    assert badge(html, credited.id) == "status-credited: Credited"
+    assert badge(html, paid.id) == "status-partial: Partly paid"
+    assert badge(html, both.id) == "status-paid: Paid and credited"
+    settlements = {item["id"]: (item["status"], item["settlement"]) for item in api.get("/api/v1/invoices").json()["items"]}
+    assert settlements[credited.id] == ("paid", "credited")
+    assert settlements[paid.id] == ("partial", "partly_paid")
+    assert settlements[both.id] == ("paid", "paid_and_credited")
+    quote = api.post("/api/v1/quotes", json={"client_id": client.id, "lines": [
+        {"description": "Plan", "quantity": "1", "unit_price": "10"}]}).json()
+    assert quote["settlement"] == "none"
+
+
+# -- the client's page: its account per currency, its credit, its links -----------------------------
+
+def test_the_client_page_shows_balance_overdue_and_credit_per_currency(browser, config, client) -> None:
+    from datetime import timedelta
+
+    from app.settings.service import today
+
+    day = run(today())
+    # Issued first: a later number never carries an earlier date.
+    late = make_invoice(client, "50.00", issue_date=day - timedelta(days=60), due_date=(day - timedelta(days=30)).isoformat())
+    make_invoice(client, "100.00")  # CAD, the client's currency
+    make_invoice(client, "80.00", currency="EUR")
+    paid = make_invoice(client, "20.00", currency="EUR")
+    pay(paid.id, "25.00")  # 5.00 EUR more than owed: credit to apply
+    html = browser.get(f"/clients/{client.id}").text
+    account = html[html.index('id="account"'):html.index('id="documents"')]
+    words = [re.sub(r"<[^>]+>", " ", row).split() for row in re.findall(r"<tr>(.*?)</tr>", account, re.S)]
+    rows = {row[0]: [word.strip("$€") for word in row[1:]] for row in words if row}  # amounts without symbols
+    assert rows["CAD"] == ["150.00", "owes", "you", "150.00", "2", "invoices", "50.00", "1", "invoice", "0.00"]
+    assert rows["EUR"] == ["75.00", "owes", "you", "80.00", "1", "invoice", "0.00", "5.00", "overpaid", "or",
+                           "credited,", "not", "yet", "applied"]
+    for link in (f"/clients/{client.id}/ledger", f"/invoices?client_id={client.id}", f"/quotes?client_id={client.id}",
+                 f"/credit-notes?client_id={client.id}", f"/payments?client_id={client.id}"):
+        assert f'href="{link}"' in account, link
+        assert browser.get(link).status_code == 200, link
+    # The statement with a period: the picker's form asks for the statement page with from and to.
+    assert f'action="/clients/{client.id}/statement"' in account
+    assert 'name="from"' in account and 'name="to"' in account and 'name="currency"' in account
+    statement = browser.get(f"/clients/{client.id}/statement", params={"from": f"{day.year}-01-01",
+                                                                      "to": day.isoformat(), "currency": "CAD"})
+    assert statement.status_code == 200 and "Statement of account" in statement.text
+    assert late.number in statement.text
+
+
+def test_a_client_with_nothing_billed_says_so(browser, config) -> None:
+    fresh = make_client(name="New Client")
+    html = browser.get(f"/clients/{fresh.id}").text
+    assert "Nothing billed yet" in html
+    assert f'action="/clients/{fresh.id}/statement"' in html
+
+
+# -- lines carry the catalogue item's name ----------------------------------------------------------
+
+@pytest.fixture
+def hosting(config) -> dict[str, Any]:
+    return make_item(code="HOST-M", name="Managed hosting", unit="month", unit_price="120.00",
+                     description="Backups and monitoring, November")
+
+
+def test_a_line_added_from_an_item_keeps_its_name_shown_printed_and_searchable(browser, api, config, client,
+                                                                              hosting) -> None:
+    created = api.post("/api/v1/invoices", json={"client_id": client.id, "lines": [{"item_id": hosting["id"]},
+                       {"description": "Setup fee", "quantity": "1", "unit_price": "50"}]})
+    assert created.status_code == 201, created.text
+    invoice = created.json()
+    assert [(ln["name"], ln["description"]) for ln in invoice["lines"]] == \
+        [("Managed hosting", "Backups and monitoring, November"), ("", "Setup fee")]
+    assert query(config, "SELECT name FROM document_line WHERE document = ? ORDER BY position", invoice["id"]) == \
+        [("Managed hosting",), ("",)]
+    # The editor shows the name in its own field; the document page in bold above the description.
+    editor = browser.get(f"/documents/{invoice['id']}/edit").text
+    assert 'name="lines-0-name" value="Managed hosting"' in editor
+    issued = api.post(f"/api/v1/invoices/{invoice['id']}/issue")
+    assert issued.status_code == 200, issued.text
+    page = browser.get(f"/documents/{invoice['id']}").text
+    assert '<strong class="line-name">Managed hosting</strong>' in page
+    assert "Backups and monitoring, November" in page
+    # Searchable by the name alone (the description does not hold it).
+    found = api.get("/api/v1/invoices", params={"q": "managed host"}).json()
+    assert [item["id"] for item in found["items"]] == [invoice["id"]]
+    assert f'href="/documents/{invoice["id"]}"' in browser.get("/invoices", params={"q": "managed host"}).text
+    # Printed: the name, then the description under it.
+    pdf = api.get(f"/api/v1/invoices/{invoice['id']}/pdf").content
+    text = subprocess.run(["pdftotext", "-layout", "-", "-"], input=pdf, capture_output=True, check=True).stdout.decode()
+    assert text.index("Managed hosting") < text.index("Backups and monitoring, November")
+
+
+def test_a_renamed_item_does_not_change_the_line_and_the_name_can_be_typed(api, config, client, hosting) -> None:
+    from app.catalog import service as catalog_service
+
+    invoice = api.post("/api/v1/invoices", json={"client_id": client.id, "lines": [
+        {"item_id": hosting["id"], "name": "Hosting (premium)"}]}).json()
+    assert invoice["lines"][0]["name"] == "Hosting (premium)"
+    run(catalog_service.update_item(hosting["id"], {"name": "Cloud hosting"}, partial=True))
+    assert api.get(f"/api/v1/invoices/{invoice['id']}").json()["lines"][0]["name"] == "Hosting (premium)"
+
+
+def test_a_bad_line_name_is_refused_naming_the_field_and_nothing_is_written(api, config, client) -> None:
+    before = query(config, "SELECT COUNT(*) FROM document")
+    response = api.post("/api/v1/invoices", json={"client_id": client.id, "lines": [
+        {"name": "x" * 201, "description": "Work", "quantity": "1", "unit_price": "10"}]})
+    assert response.status_code == 422
+    assert "lines[0].name" in field_errors(response)
+    response = api.post("/api/v1/invoices", json={"client_id": client.id, "lines": [
+        {"name": "Two\nlines", "description": "Work", "quantity": "1", "unit_price": "10"}]})
+    assert response.status_code == 422 and "lines[0].name" in field_errors(response)
+    assert query(config, "SELECT COUNT(*) FROM document") == before
