@@ -972,3 +972,31 @@ def series_going_backwards(documents: Iterable[Mapping[str, Any]]) -> list[tuple
             if latest is None or doc["issue_date"] >= latest["issue_date"]:
                 latest = doc
     return found
+
+
+# -- "add a new client" from a client picker ---------------------------------------------------
+
+@dataclass(frozen=True)
+class ClientReturn:
+    """Where the client form goes back to once the new client is saved: the new-document page of a type
+    (a new draft for the client) or a draft's editor (the draft now bills the client)."""
+
+    path: str
+    doc_type: str
+    document_id: int | None = None
+
+
+_RETURN_TO_NEW = re.compile(r"/(" + "|".join(TYPE_PATHS.values()) + r")/new")
+_RETURN_TO_EDITOR = re.compile(r"/documents/([1-9][0-9]{0,11})/edit")
+
+
+def client_return_target(return_to: str) -> ClientReturn | None:
+    """A `return_to` the client form accepts: only these two shapes of local path, so the parameter can
+    never send anyone to another site; anything else is ignored (None)."""
+    text = (return_to or "").strip()
+    if match := _RETURN_TO_NEW.fullmatch(text):
+        doc_type = next(kind for kind, path in TYPE_PATHS.items() if path == match.group(1))
+        return ClientReturn(path=text, doc_type=doc_type)
+    if match := _RETURN_TO_EDITOR.fullmatch(text):
+        return ClientReturn(path=text, doc_type="", document_id=int(match.group(1)))
+    return None

@@ -177,3 +177,109 @@ def test_a_bad_line_name_is_refused_naming_the_field_and_nothing_is_written(api,
         {"name": "Two\nlines", "description": "Work", "quantity": "1", "unit_price": "10"}]})
     assert response.status_code == 422 and "lines[0].name" in field_errors(response)
     assert query(config, "SELECT COUNT(*) FROM document") == before
+
+
+# -- the dashboard shows money --------------------------------------------------------------------
+
+def test_the_dashboard_shows_revenue_paid_outstanding_and_a_chart(browser, config, client) -> None:
+    from datetime import timedelta
+
+    from app.reports import service as reports_service
+    from app.settings.service import today
+
+    day = run(today())
+    earlier = make_invoice(client, "300.00", issue_date=day - timedelta(days=70),
+                           due_date=(day - timedelta(days=40)).isoformat())  # overdue, another month
+    invoice = make_invoice(client, "1000.00")
+    credit(invoice.id, client, "200.00")
+    pay(invoice.id, "500.00")
+    make_invoice(client, "90.00", issue=False)  # a draft counts nowhere
+    html = browser.get("/").text
+
+    def card(card_id: str) -> str:
+        start = html.index(f'id="{card_id}"')
+        return re.sub(r"\s+", " ", re.sub(r"<[^>]+>", " ", html[start:html.index("</a>", start)]))
+
+    this_year = earlier.issue_date.year == day.year
+    assert "Revenue this month 800.00 CAD" in card("revenue-month")
+    assert f"Revenue this year {'1,100.00' if this_year else '800.00'} CAD" in card("revenue-year")
+    assert "Paid this month 500.00 CAD" in card("paid-month")
+    assert "Outstanding 600.00 CAD" in re.sub(r"\s+", " ", re.sub(r"<[^>]+>", " ", html))
+    chart = html[html.index('id="last-twelve-months"'):]
+    assert "<svg" in chart and chart.count("<rect") >= 12
+    # The chart's sums are the revenue report's: summed per month in SQL, they agree with the facts read one by one.
+    quick = run(reports_service.last_twelve_months())
+    docs, payments = run(reports_service.facts(quick.date_from, quick.date_to))
+    from app.reports import logic as reports_logic
+
+    slow = reports_logic.revenue(docs, payments, quick.date_from, quick.date_to, "month", default_currency="CAD")
+    fields = ("invoiced", "credited", "net", "tax", "collected", "outstanding", "invoices", "credit_notes")
+    assert [[getattr(row, name) for name in fields] for row in quick.rows] == \
+        [[getattr(row, name) for name in fields] for row in slow.rows]
+
+
+def test_an_empty_dashboard_shows_zero_money_and_an_empty_chart(browser, config) -> None:
+    html = browser.get("/").text
+    assert 'id="revenue-month"' in html and 'id="last-twelve-months"' in html and "<svg" in html
+
+
+# -- "add a new client" from a document's client picker ----------------------------------------------
+
+def test_add_a_new_client_from_the_new_invoice_picker_and_come_back_with_it_picked(browser, config, client) -> None:
+    from urllib.parse import parse_qs, urlsplit
+
+    picker = browser.get("/invoices/new", params={"q": "Globex Nord"}, headers={"HX-Target": "client-pick"}).text
+    link = re.search(r'id="add-new-client" href="([^"]+)"', picker)
+    assert link, picker
+    url = link.group(1).replace("&amp;", "&")
+    assert parse_qs(urlsplit(url).query) == {"name": ["Globex Nord"], "return_to": ["/invoices/new"]}
+    form = browser.get(url).text
+    assert 'name="name"' in form and 'value="Globex Nord"' in form
+    assert '<input type="hidden" name="return_to" value="/invoices/new">' in form
+    saved = browser.post("/clients", data={"name": "Globex Nord", "currency": "EUR", "language": "de",
+                                           "return_to": "/invoices/new"}, follow_redirects=False)
+    assert saved.status_code in (302, 303), saved.text
+    new_id = query(config, "SELECT id FROM client WHERE name = 'Globex Nord'")[0][0]
+    draft = query(config, "SELECT id, client, currency, doc_type, status FROM document ORDER BY id DESC LIMIT 1")[0]
+    assert draft[1:] == (new_id, "EUR", "invoice", "draft")
+    assert saved.headers["location"] == f"/documents/{draft[0]}/edit"
+    editor = browser.get(saved.headers["location"]).text
+    assert re.search(rf'name="client_id" value="{new_id}" checked', editor)
+    assert "It is picked on this draft" in editor
+
+
+def test_add_a_new_client_from_a_drafts_editor_comes_back_to_that_draft(browser, config, client) -> None:
+    draft = make_invoice(client, "10.00", issue=False)
+    options = browser.get("/documents/client-options", params={"client_q": "Initech", "client_id": client.id,
+                                                               "document_id": draft.id}).text
+    link = re.search(r'id="add-new-client" href="([^"]+)"', options)
+    assert link, options
+    saved = browser.post("/clients", data={"name": "Initech", "return_to": f"/documents/{draft.id}/edit"},
+                         follow_redirects=False)
+    assert saved.headers["location"] == f"/documents/{draft.id}/edit"
+    new_id = query(config, "SELECT id FROM client WHERE name = 'Initech'")[0][0]
+    assert query(config, "SELECT client FROM document WHERE id = ?", draft.id) == [(new_id,)]
+
+
+def test_the_client_form_keeps_return_to_when_refused_and_ignores_a_foreign_one(browser, config, client) -> None:
+    refused = browser.post("/clients", data={"name": "", "return_to": "/quotes/new"})
+    assert refused.status_code == 422
+    assert '<input type="hidden" name="return_to" value="/quotes/new">' in refused.text
+    assert query(config, "SELECT COUNT(*) FROM document") == [(0,)]
+    # Any other return_to is dropped: the client is saved and its own page follows.
+    form = browser.get("/clients/new", params={"name": "Acme", "return_to": "https://evil.example/"}).text
+    assert 'name="return_to"' not in form
+    saved = browser.post("/clients", data={"name": "Acme", "return_to": "https://evil.example/"},
+                         follow_redirects=False)
+    new_id = query(config, "SELECT id FROM client WHERE name = 'Acme'")[0][0]
+    assert saved.headers["location"] == f"/clients/{new_id}"
+    assert query(config, "SELECT COUNT(*) FROM document") == [(0,)]
+
+
+def test_a_draft_issued_meanwhile_keeps_its_client_and_the_new_one_is_saved(browser, config, client) -> None:
+    invoice = make_invoice(client, "10.00")  # issued: it cannot change client
+    saved = browser.post("/clients", data={"name": "Late Client", "return_to": f"/documents/{invoice.id}/edit"},
+                         follow_redirects=False)
+    new_id = query(config, "SELECT id FROM client WHERE name = 'Late Client'")[0][0]
+    assert saved.headers["location"] == f"/clients/{new_id}"
+    assert query(config, "SELECT client FROM document WHERE id = ?", invoice.id) == [(client.id,)]

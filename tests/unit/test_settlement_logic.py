@@ -63,3 +63,25 @@ def test_settlement_agrees_with_the_balance(total: Decimal, paid: Decimal, credi
         assert settled.startswith("partly_") == (logic.balance(total, paid, credited) > 0)
         assert ("paid" in settled) == (paid > 0)
         assert ("credited" in settled) == (credited > 0)
+
+
+# -- "add a new client" from a picker: where the client form may go back to ---------------------------
+
+@pytest.mark.parametrize(("return_to", "expected"), [
+    ("/invoices/new", logic.ClientReturn("/invoices/new", "invoice")),
+    ("/quotes/new", logic.ClientReturn("/quotes/new", "quote")),
+    ("/credit-notes/new", logic.ClientReturn("/credit-notes/new", "credit_note")),
+    ("/documents/42/edit", logic.ClientReturn("/documents/42/edit", "", 42)),
+    (" /documents/7/edit ", logic.ClientReturn("/documents/7/edit", "", 7)),
+])
+def test_the_client_form_goes_back_to_a_document_picker(return_to: str, expected: logic.ClientReturn) -> None:
+    assert logic.client_return_target(return_to) == expected
+
+
+@pytest.mark.parametrize("return_to", [
+    "", "https://evil.example/invoices/new", "//evil.example/documents/1/edit", "/documents/0/edit",
+    "/documents/1/edit?x=1", "/documents/1/edit/../../admin", "/invoices/new\nx", "/payments/new", "/documents/1",
+    "/documents/1234567890123/edit", "javascript:alert(1)",
+])
+def test_any_other_return_to_is_ignored(return_to: str) -> None:
+    assert logic.client_return_target(return_to) is None

@@ -374,8 +374,9 @@ async def editor_save(request: Request, document_id: int) -> Response:
 
 
 @get("/documents/client-options")
-async def client_options(request: Request, client_q: str = "", client_id: str = "") -> Template:
-    """htmx: the editor's client chooser, the chosen client first, then those matching what was typed."""
+async def client_options(request: Request, client_q: str = "", client_id: str = "", document_id: str = "") -> Template:
+    """htmx: the editor's client chooser, the chosen client first, then those matching what was typed, and
+    a link to add what was typed as a new client and come back to this draft (`document_id`)."""
     chosen = None
     if client_id.isdigit():
         try:
@@ -386,7 +387,8 @@ async def client_options(request: Request, client_q: str = "", client_id: str = 
     if client_q.strip():
         matches = (await clients_service.list_clients(q=client_q, status="active", page=page_params(1, 8))).items
     options = ([chosen] if chosen else []) + [c for c in matches if not chosen or c.id != chosen.id]
-    return page(request, "documents/_client_options.html", options=options, chosen=chosen, client_q=client_q)
+    return page(request, "documents/_client_options.html", options=options, chosen=chosen, client_q=client_q,
+                document_id=int(document_id) if document_id.isdigit() and len(document_id) <= 12 else None)
 
 
 # -- the document page -------------------------------------------------------------
