@@ -11,6 +11,7 @@ from babel.numbers import format_currency, format_decimal
 from litestar.contrib.jinja import JinjaTemplateEngine
 
 from app.common.addressing.logic import scheme_choices
+from app.common.choices import logic as choices
 from app.common.i18n import gettext, ngettext
 
 LOCALE = "en_CA"
@@ -70,4 +71,5 @@ def configure(engine: JinjaTemplateEngine) -> None:
     engine.engine.filters["unquote"] = unquote
     engine.engine.globals["query"] = query
     engine.engine.globals["eas_scheme_choices"] = scheme_choices  # the electronic address's scheme select
+    engine.engine.globals["picker_choices"] = choices  # country, currency, locale and time zone pickers (_pickers.html)
     engine.engine.autoescape = True

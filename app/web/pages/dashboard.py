@@ -38,8 +38,9 @@ async def dashboard(request: Request, welcome: int = 0) -> Template:
     # revenue report draws them (app.reports).
     months = await reports_service.last_twelve_months()
     glance = reports_logic.at_a_glance(months, today)
-    charts = {currency: reports_logic.bar_chart_svg(months.rows, currency, width=640, height=220)
-              for currency in months.currencies}
+    main = settings.get("default_currency") or ""
+    charts = {currency: reports_logic.bar_chart_svg(months.rows, currency, width=640, height=190)
+              for currency in sorted(months.currencies, key=lambda c: (c != main, c))}  # the business's own first
     return page(
         request, "dashboard.html", section="dashboard", title="Dashboard", settings=settings,
         # The cost side (app.expenses): this year's profit and the net of the return being built this quarter.
