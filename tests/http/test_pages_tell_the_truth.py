@@ -283,3 +283,56 @@ def test_a_draft_issued_meanwhile_keeps_its_client_and_the_new_one_is_saved(brow
     new_id = query(config, "SELECT id FROM client WHERE name = 'Late Client'")[0][0]
     assert saved.headers["location"] == f"/clients/{new_id}"
     assert query(config, "SELECT client FROM document WHERE id = ?", invoice.id) == [(client.id,)]
+
+
+# -- country, currency, locale and time zone: pickers from Babel's data, checked by the server ------------
+
+@pytest.mark.parametrize(("sent", "stored"), [("de_DE", "de_DE"), ("fr-be", "fr_BE"), ("en_AU", "en_AU"), ("de", "de")])
+def test_any_babel_locale_of_a_supported_language_is_accepted(api, config, sent: str, stored: str) -> None:
+    response = api.patch("/api/v1/settings", json={"default_locale": sent})
+    assert response.status_code == 200, response.text
+    assert response.json()["default_locale"] == stored
+    assert query(config, "SELECT default_locale FROM business_settings") == [(stored,)]
+
+
+@pytest.mark.parametrize(("body", "field"), [
+    ({"default_locale": "es_ES"}, "default_locale"),
+    ({"default_locale": "de_XX"}, "default_locale"),
+    ({"default_locale": "en_Shaw"}, "default_locale"),
+    ({"time_zone": "Mars/Olympus"}, "time_zone"),
+    ({"country": "EU"}, "country"),
+    ({"country": "QQ"}, "country"),
+])
+def test_values_outside_babels_lists_are_refused_naming_the_field(api, config, body: dict[str, str], field: str) -> None:
+    before = query(config, "SELECT * FROM business_settings")
+    response = api.patch("/api/v1/settings", json=body)
+    assert response.status_code == 422, response.text
+    assert field in field_errors(response)
+    assert query(config, "SELECT * FROM business_settings") == before
+
+
+def test_a_client_in_an_unknown_country_is_refused(api, config) -> None:
+    response = api.post("/api/v1/clients", json={"name": "Nowhere Ltd", "country": "ZZ"})
+    assert response.status_code == 422 and "country" in field_errors(response)
+    assert query(config, "SELECT COUNT(*) FROM client WHERE name = 'Nowhere Ltd'") == [(0,)]
+    response = api.post("/api/v1/clients", json={"name": "Brussels SA", "country": "be", "language": "fr"})
+    assert response.status_code == 201, response.text
+    assert response.json()["country"] == "BE"
+
+
+def test_the_forms_offer_the_lists(browser, config) -> None:
+    settings = browser.get("/settings").text
+    for field, listed in (("country", "country-codes"), ("default_currency", "currency-list"),
+                          ("default_locale", "locale-list"), ("time_zone", "time-zone-list")):
+        assert re.search(rf'id="f-{field}"[^>]*list="{listed}"', settings, re.S), field
+        assert f'<datalist id="{listed}">' in settings
+    assert '<option value="fr_BE">French (Belgium)</option>' in settings
+    assert '<option value="DE">Germany</option>' in settings
+    assert '<option value="Europe/Berlin">' in settings
+    assert '<option value="EUR">Euro</option>' in settings
+    form = browser.get("/clients/new").text
+    assert 'list="country-codes"' in form and 'list="currency-list"' in form
+    # A refused form keeps the pickers.
+    refused = browser.post("/clients", data={"name": "Nowhere Ltd", "country": "ZZ"})
+    assert refused.status_code == 422 and '<datalist id="country-codes">' in refused.text
+    assert "Unknown country code" in refused.text
