@@ -1010,9 +1010,13 @@ def einvoice_of(document: DocumentView, *, settings: Mapping[str, Any] | None = 
             currency)
         discounts[(category, rate)] = discounts.get((category, rate), Decimal(0)) + before_discount - line.net
         description = line.description.strip()
+        # A catalogue item's line: the item's name (BT-153) and the description when it says more (BT-154).
+        name = line.name.strip()[:200] or (description.splitlines()[0][:200] if description else "-")
+        described = line.shown_description.strip() if line.name.strip() else (
+            description if "\n" in description else "")
         lines.append(ELine(
-            id=str(line.position), name=description.splitlines()[0][:200] if description else "-",
-            description=description if "\n" in description else "", quantity=quantity, unit_code=unit_code(line.unit),
+            id=str(line.position), name=name,
+            description=described, quantity=quantity, unit_code=unit_code(line.unit),
             net_price=price, allowance=round_money(quantity * price, currency) - before_discount,
             net_amount=before_discount, vat_category=category, vat_rate=rate))
     allowances = tuple(

@@ -336,3 +336,25 @@ def test_the_forms_offer_the_lists(browser, config) -> None:
     refused = browser.post("/clients", data={"name": "Nowhere Ltd", "country": "ZZ"})
     assert refused.status_code == 422 and '<datalist id="country-codes">' in refused.text
     assert "Unknown country code" in refused.text
+
+
+def test_the_e_invoice_names_the_item_and_describes_it(api, config) -> None:
+    from tests.http.test_render import IBAN, SELLER_CONTACT, embedded
+
+    response = api.patch("/api/v1/settings", json={
+        "name": "Atelier Lumière", "address_line1": "Hauptstraße 5", "postal_code": "10115", "city": "Berlin",
+        "country": "DE", "email": "hello@atelier.example", "tax_number": "DE811111111",
+        "bank_account_holder": "Atelier Lumière", "bank_iban": IBAN, "bank_bic": "COBADEFFXXX",
+        "default_currency": "EUR", **SELLER_CONTACT})
+    assert response.status_code == 200, response.text
+    buyer = make_client(name="Globex GmbH", language="de", country="DE", address_line1="Ring 1", postal_code="50667",
+                        city="Köln", tax_number="DE999999999")
+    item = make_item(code="HOST-M", name="Managed hosting", unit="month", unit_price="120.00",
+                     description="Backups and monitoring")
+    invoice = api.post("/api/v1/invoices", json={"client_id": buyer.id, "currency": "EUR", "lines": [
+        {"item_id": item["id"]}]}).json()
+    assert api.post(f"/api/v1/invoices/{invoice['id']}/issue").status_code == 200
+    xml = embedded(api.get(f"/api/v1/invoices/{invoice['id']}/pdf").content)["files"]["factur-x.xml"]["content"]
+    text = xml.decode("utf-8")
+    assert "<ram:Name>Managed hosting</ram:Name>" in text
+    assert "<ram:Description>Backups and monitoring</ram:Description>" in text

@@ -85,3 +85,19 @@ def test_the_client_form_goes_back_to_a_document_picker(return_to: str, expected
 ])
 def test_any_other_return_to_is_ignored(return_to: str) -> None:
     assert logic.client_return_target(return_to) is None
+
+
+# -- a line's item name: printed above the description, searched with it ---------------------------
+
+def test_the_description_is_not_repeated_under_a_name_it_only_repeats() -> None:
+    assert logic.shown_description("Managed hosting", "Managed hosting") == ""
+    assert logic.shown_description("Managed hosting", " Managed hosting ") == ""
+    assert logic.shown_description("Managed hosting", "Backups, November") == "Backups, November"
+    assert logic.shown_description("", "Setup fee") == "Setup fee"
+
+
+def test_search_reads_names_and_descriptions() -> None:
+    lines = [{"name": "Managed hosting", "description": "Backups"}, {"name": "", "description": "Setup fee"},
+             {"description": "Old line without a name"}]
+    assert logic.line_texts(lines) == ["Managed hosting", "Backups", "Setup fee", "Old line without a name"]
+    assert "managed hosting" in logic.search_text_of("INV-1", "Maple", logic.line_texts(lines))
