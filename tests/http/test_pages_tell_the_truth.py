@@ -142,6 +142,7 @@ def test_a_line_added_from_an_item_keeps_its_name_shown_printed_and_searchable(b
     # The editor shows the name in its own field; the document page in bold above the description.
     editor = browser.get(f"/documents/{invoice['id']}/edit").text
     assert 'name="lines-0-name" value="Managed hosting"' in editor
+    assert '<option value="NOK">Norwegian Krone</option>' in editor  # the currency picker: Babel's currencies
     issued = api.post(f"/api/v1/invoices/{invoice['id']}/issue")
     assert issued.status_code == 200, issued.text
     page = browser.get(f"/documents/{invoice['id']}").text
