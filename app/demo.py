@@ -427,6 +427,19 @@ async def _documents(rng: random.Random, invoices: int, scheduled: Scheduled) ->
             await documents_service.issue(credit.id, issue_date=credited, backdate=credited < today)
             counts["credit notes"] += 1
     await _catch_up(scheduled, today)   # up to today, before today's invoices
+    # Two recent invoices settled by credit notes, so the lists show "Partly credited" and "Credited" (a
+    # credit note is not a payment): a goodwill quarter of one line, and a whole invoice credited.
+    recent = [d for d in (await documents_service.list_documents("invoice", status="issued", page=Page(1, 30))).items
+              if d.paid == 0 and d.credited == 0 and d.total > 20][:2]
+    for whole, invoice in enumerate(recent):
+        credit = await documents_service.credit_invoice(invoice.id)
+        if not whole:
+            first = credit.lines[0]
+            await documents_service.update_draft(credit.id, {"lines": [{
+                "description": f"Goodwill credit: {first.name or first.description}", "quantity": "1",
+                "unit_price": str((first.net / 4).quantize(first.net)), "taxes": list(first.taxes)}]})
+        await documents_service.issue(credit.id)
+        counts["credit notes"] += 1
     # The public authority's invoice: a zero-rated export, with its Leitweg-ID, ready as an XRechnung
     # (the document page offers it; KoSIT's rules pass it).
     authorities = [c for c in (await clients_service.list_clients(status="active", page=Page(1, 500))).items

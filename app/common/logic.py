@@ -12,6 +12,7 @@ from datetime import date, datetime
 from decimal import Decimal
 from typing import Any, Generic, TypeVar
 
+from app.common.choices import logic as choices
 from app.money import MoneyError, check_active_currency, decimal_places, parse_decimal
 
 
@@ -239,6 +240,9 @@ class Form:
             if not COUNTRY_RE.match(value):
                 self.values.pop(name)
                 self.error(name, "Country must be a two-letter ISO code such as CA, DE or FR")
+            elif not choices.is_country(value):  # Babel's list of ISO 3166 countries
+                self.values.pop(name)
+                self.error(name, f"Unknown country code {value!r}: pick a country from the list (CA, DE, FR…)")
             else:
                 self.values[name] = value
 

@@ -19,6 +19,7 @@ from datetime import date, datetime, timedelta
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
+from app.common.i18n import N_
 from app.common.logic import (
     MAX_ID,
     MAX_INTEGER_DIGITS,
@@ -48,7 +49,7 @@ CREDIT_NOTE_STATUSES = ("draft", "issued")
 STATUSES = {INVOICE: INVOICE_STATUSES, QUOTE: QUOTE_STATUSES, CREDIT_NOTE: CREDIT_NOTE_STATUSES}
 # What a user reads for each status (and the invoices' "open" filter).
 STATUS_LABELS = {
-    "draft": "Draft", "issued": "Issued", "sent": "Sent", "partial": "Partly paid", "paid": "Paid",
+    "draft": "Draft", "issued": "Issued", "sent": "Sent", "partial": "Partly paid or credited", "paid": "Paid",
     "overdue": "Overdue", "cancelled": "Cancelled", "accepted": "Accepted", "declined": "Declined",
     "expired": "Expired", "converted": "Converted", "open": "Open (unpaid)",
 }
@@ -60,6 +61,7 @@ MAX_LINES = 500
 QUANTITY_PLACES = 4
 PRICE_PLACES = 4
 MAX_LINE_AMOUNT = Decimal("1e12")
+MAX_LINE_NAME = 200  # document_line.name
 
 
 # -- totals -------------------------------------------------------------------
@@ -163,6 +165,45 @@ def invoice_status(stored: str, *, total: Decimal, paid: Decimal, credited: Deci
     if paid > 0 or credited > 0:
         return "partial"
     return stored
+
+
+# How an invoice's money was settled, apart from its status: a credit note is not a payment, and an
+# invoice reduced by one reads "credited" or "partly credited", never "partly paid". The API keeps its
+# status values (partial, paid) and carries this as its own field, `settlement`.
+SETTLEMENTS = ("none", "partly_paid", "paid", "partly_credited", "credited", "partly_paid_and_credited",
+               "paid_and_credited")
+SETTLEMENT_LABELS = {
+    "partly_paid": N_("Partly paid"), "paid": N_("Paid"), "partly_credited": N_("Partly credited"),
+    "credited": N_("Credited"), "partly_paid_and_credited": N_("Partly paid and credited"),
+    "paid_and_credited": N_("Paid and credited"),
+}
+
+
+def settlement(total: Decimal, paid: Decimal, credited: Decimal) -> str:
+    """What settled an invoice so far: payments, credit notes, both, or nothing; in full or in part."""
+    if paid <= 0 and credited <= 0:
+        return "none"
+    in_full = balance(total, paid, credited) <= 0
+    if credited <= 0:
+        return "paid" if in_full else "partly_paid"
+    if paid <= 0:
+        return "credited" if in_full else "partly_credited"
+    return "paid_and_credited" if in_full else "partly_paid_and_credited"
+
+
+def status_label_key(doc_type: str, shown: str, settled: str) -> str:
+    """The untranslated label of a document's shown status: an invoice shown "partial" or "paid" says
+    by what (payments, credit notes or both); any other status reads as STATUS_LABELS says."""
+    if doc_type == INVOICE and shown in ("partial", "paid") and settled in SETTLEMENT_LABELS:
+        return SETTLEMENT_LABELS[settled]
+    return STATUS_LABELS.get(shown, shown)
+
+
+def status_css(doc_type: str, shown: str, settled: str) -> str:
+    """The status badge's colour class: a credited invoice is not coloured as a paid one."""
+    if doc_type == INVOICE and shown in ("partial", "paid") and settled in ("credited", "partly_credited"):
+        return "status-credited"
+    return f"status-{shown}"
 
 
 # -- the same rules in SQL ------------------------------------------------------
@@ -551,6 +592,13 @@ def clean_line(raw: Mapping[str, Any], index: int, errors: list[FieldError], *,
     elif problem := control_problem(description, f"Line {index + 1}: the description"):
         errors.append(FieldError(prefix + "description", problem))
     out["description"] = description
+    name = normalized_text(str(raw.get("name") or "")).strip()
+    if len(name) > MAX_LINE_NAME:
+        errors.append(FieldError(prefix + "name", f"Line {index + 1}: the name is too long (at most {MAX_LINE_NAME} "
+                                                  "characters)"))
+    elif problem := line_problem(name, f"Line {index + 1}: the name"):
+        errors.append(FieldError(prefix + "name", problem))
+    out["name"] = name
     try:
         quantity = parse_decimal(raw["quantity"] if raw.get("quantity") not in (None, "") else "1",
                                  field=f"Line {index + 1} quantity")
@@ -691,7 +739,19 @@ def price_text(value: Decimal) -> str:
 
 
 def search_text_of(number: str | None, client_name: str, descriptions: Iterable[str]) -> str:
+    """What a document's search looks in: its number, its client and its lines' texts (`line_texts`)."""
     return fold_text(" ".join([number or "", client_name, *descriptions]))[:4000]
+
+
+def line_texts(lines: Iterable[Mapping[str, Any]]) -> list[str]:
+    """The searchable words of lines: each line's item name (when it has one) and its description."""
+    return [text for line in lines for text in (line.get("name") or "", line["description"]) if text]
+
+
+def shown_description(name: str, description: str) -> str:
+    """The description printed under a line's name: nothing when it only repeats the name (an item
+    without a description of its own fills the line's description with its name)."""
+    return "" if name and description.strip() == name.strip() else description
 
 
 def clean_percent(value: Any, field_name: str, label: str, errors: list[FieldError]) -> Decimal:
@@ -701,7 +761,7 @@ def clean_percent(value: Any, field_name: str, label: str, errors: list[FieldErr
 
 # -- the editor: lines as an HTML form sends them ------------------------------------
 
-LINE_FORM_FIELDS = ("item", "item_id", "description", "quantity", "unit", "unit_price", "discount_percent", "taxes")
+LINE_FORM_FIELDS = ("item", "item_id", "name", "description", "quantity", "unit", "unit_price", "discount_percent", "taxes")
 _LINE_KEY = re.compile(r"^lines-(\d{1,4})-([a-z_]+)$")
 _LINE_ERROR = re.compile(r"^lines\[(\d+)\]\.([a-z_]+)$")
 
@@ -734,7 +794,7 @@ def lines_from_form(data: Mapping[str, Any]) -> list[dict[str, Any]]:
 
 
 def blank_line() -> dict[str, Any]:
-    return {"item": "", "item_id": "", "description": "", "quantity": "1", "unit": "", "unit_price": "",
+    return {"item": "", "item_id": "", "name": "", "description": "", "quantity": "1", "unit": "", "unit_price": "",
             "discount_percent": "", "taxes": []}
 
 
@@ -811,7 +871,8 @@ def fill_from_item(line: Mapping[str, Any], item: Mapping[str, Any], unit_price:
     quantity and discount the user typed stay. `taxes`: the defaults for the draft's client (TaxAdvice),
     else the item's own codes."""
     filled = dict(line)
-    filled.update(item=item_label(item), item_id=str(item["id"]), description=item["description"] or item["name"],
+    filled.update(item=item_label(item), item_id=str(item["id"]), name=item["name"],
+                  description=item["description"] or item["name"],
                   unit=item["unit"] or "", unit_price=price_text(unit_price),
                   taxes=list(taxes) if taxes is not None
                   else [code for code in (item.get("default_tax_codes") or "").split() if code])
@@ -970,3 +1031,29 @@ def line_tax_hints(lines: Sequence[Mapping[str, Any]], items_by_id: Mapping[str,
             hint["warning"] = taxes_logic.contradiction(list(line.get("taxes") or []), rules, advice.rates) or ""
         hints.append(hint)
     return hints
+# -- "add a new client" from a client picker ---------------------------------------------------
+
+@dataclass(frozen=True)
+class ClientReturn:
+    """Where the client form goes back to once the new client is saved: the new-document page of a type
+    (a new draft for the client) or a draft's editor (the draft now bills the client)."""
+
+    path: str
+    doc_type: str
+    document_id: int | None = None
+
+
+_RETURN_TO_NEW = re.compile(r"/(" + "|".join(TYPE_PATHS.values()) + r")/new")
+_RETURN_TO_EDITOR = re.compile(r"/documents/([1-9][0-9]{0,11})/edit")
+
+
+def client_return_target(return_to: str) -> ClientReturn | None:
+    """A `return_to` the client form accepts: only these two shapes of local path, so the parameter can
+    never send anyone to another site; anything else is ignored (None)."""
+    text = (return_to or "").strip()
+    if match := _RETURN_TO_NEW.fullmatch(text):
+        doc_type = next(kind for kind, path in TYPE_PATHS.items() if path == match.group(1))
+        return ClientReturn(path=text, doc_type=doc_type)
+    if match := _RETURN_TO_EDITOR.fullmatch(text):
+        return ClientReturn(path=text, doc_type="", document_id=int(match.group(1)))
+    return None

@@ -21,6 +21,7 @@ from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
 
+from app.common.i18n import _
 from app.documents import logic
 from app.money import from_minor
 
@@ -41,6 +42,12 @@ class LineView:
     discount_percent: Decimal
     taxes: tuple[str, ...]  # tax codes, in the order they were given
     net: Decimal  # quantity x unit price, less the line's and the document's discount, rounded
+    name: str = ""  # the catalogue item's name when the line was made; printed in bold above the description
+
+    @property
+    def shown_description(self) -> str:
+        """The description as printed under the name (not repeated when it is only the name)."""
+        return logic.shown_description(self.name, self.description)
 
     @classmethod
     def from_row(cls, row: Mapping[str, Any], currency: str) -> LineView:
@@ -48,11 +55,11 @@ class LineView:
         return cls(position=row["position"], item_id=row["item"], description=row["description"],
                    quantity=Decimal(row["quantity"]), unit=row["unit"], unit_price=Decimal(row["unit_price"]),
                    discount_percent=Decimal(row["discount_percent"] or "0"), taxes=tuple(row["tax_codes"].split()),
-                   net=from_minor(row["net_minor"], currency))
+                   net=from_minor(row["net_minor"], currency), name=row.get("name") or "")
 
     def as_input(self) -> dict[str, Any]:
         """The line as a new document's body carries it (the shape `logic.clean_line` reads and returns)."""
-        return {"item_id": self.item_id, "description": self.description, "quantity": self.quantity,
+        return {"item_id": self.item_id, "name": self.name, "description": self.description, "quantity": self.quantity,
                 "unit": self.unit, "unit_price": self.unit_price, "discount_percent": self.discount_percent,
                 "taxes": list(self.taxes)}
 
@@ -105,6 +112,20 @@ class DocumentSummary:
     def from_row(cls, row: Mapping[str, Any], today: date) -> DocumentSummary:
         """From a row with the summary's columns (see the documents service's `_summary_query`)."""
         return cls(**_summary_fields(row, today))
+
+    @property
+    def settlement(self) -> str:
+        """An invoice: what settled it so far (logic.SETTLEMENTS), payments or credit notes; "none" for the others."""
+        return logic.settlement(self.total, self.paid, self.credited) if self.doc_type == logic.INVOICE else "none"
+
+    @property
+    def status_label(self) -> str:
+        """The shown status in words, in the reader's language: "Credited", not "Partly paid"."""
+        return _(logic.status_label_key(self.doc_type, self.shown_status, self.settlement))
+
+    @property
+    def status_class(self) -> str:
+        return logic.status_css(self.doc_type, self.shown_status, self.settlement)
 
 
 def _summary_fields(row: Mapping[str, Any], today: date) -> dict[str, Any]:

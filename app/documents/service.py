@@ -379,13 +379,14 @@ async def _resolve(doc_type: str, values: logic.DocumentInput, *, current: Mappi
             # The item fills what the user left empty.
             line["description"] = line["description"] or item["description"] or item["name"]
             line["unit"] = line["unit"] or item["unit"]
+            line["name"] = line.get("name") or item["name"]
     totals = logic.compute_totals([logic.as_line(line) for line in lines], rates, currency, discount)
     document["subtotal_minor"] = to_minor(totals.subtotal, currency)
     document["tax_total_minor"] = to_minor(totals.tax_total, currency)
     document["total_minor"] = to_minor(totals.total, currency)
     document["taxes_json"] = json.dumps([tax_as_json(t) for t in totals.taxes])
     document["search_text"] = logic.search_text_of((current or {}).get("number"), (client or {}).get("name", ""),
-                                                   [ln["description"] for ln in lines])
+                                                   logic.line_texts(lines))
     return document, lines, totals
 
 
@@ -393,7 +394,8 @@ async def _write_lines(document_id: int, lines: Sequence[dict[str, Any]], totals
     await DocumentLine.delete().where(DocumentLine.document == document_id)
     if lines:
         await DocumentLine.insert(*[
-            DocumentLine(document=document_id, position=i + 1, item=line.get("item_id"), description=line["description"],
+            DocumentLine(document=document_id, position=i + 1, item=line.get("item_id"), name=line.get("name") or "",
+                         description=line["description"],
                          quantity=logic.decimal_text(line["quantity"]), unit=line["unit"],
                          unit_price=logic.price_text(line["unit_price"]),
                          discount_percent=logic.decimal_text(line["discount_percent"]),
@@ -506,6 +508,8 @@ async def fill_from_items(raw_lines: list[Any], client_id: Any = None, *, curren
         if item is not None:
             if line.get("description") in (None, ""):
                 line["description"] = item["description"] or item["name"]
+            if line.get("name") in (None, ""):
+                line["name"] = item["name"]
             if line.get("unit") in (None, ""):
                 line["unit"] = item["unit"]
             if line.get("unit_price") in (None, ""):
@@ -685,7 +689,7 @@ async def _issue_in_transaction(document_id: int, actor: int | None, *, ledger_k
         **{getattr(Document, name): value for name, value in dates.items()},
         Document.number: number, Document.status: "issued", Document.issued_at: now, Document.updated_at: now,
         Document.snapshot_json: json.dumps(logic.snapshot(settings, client)),
-        Document.search_text: logic.search_text_of(number, client["name"], [ln["description"] for ln in lines]),
+        Document.search_text: logic.search_text_of(number, client["name"], logic.line_texts(lines)),
     }).where(Document.id == document_id)
     await _event(document_id, "issued", number + (f" (back-dated to {dated.day.isoformat()})" if dated.backdated
                                                   else ""), actor)
@@ -1028,11 +1032,11 @@ async def _client_renamed(client_id: int, name: str) -> None:
     if not documents:
         return
     descriptions: dict[int, list[str]] = {}
-    lines = await DocumentLine.select(DocumentLine.document, DocumentLine.description) \
+    lines = await DocumentLine.select(DocumentLine.document, DocumentLine.name, DocumentLine.description) \
         .where(WhereRaw("document IN (SELECT id FROM document WHERE client = {})", client_id)) \
         .order_by(DocumentLine.document).order_by(DocumentLine.position)
     for line in lines:
-        descriptions.setdefault(line["document"], []).append(line["description"])
+        descriptions.setdefault(line["document"], []).extend(logic.line_texts([line]))
     for document in documents:
         text = logic.search_text_of(document["number"], name, descriptions.get(document["id"], []))
         if text != document["search_text"]:

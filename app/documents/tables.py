@@ -64,6 +64,9 @@ class DocumentLine(Table, db=DB, tablename="document_line"):
     document = ForeignKey(references=Document, on_delete=OnDelete.cascade, index=True)
     position = Integer()
     item = ForeignKey(references=Item, on_delete=OnDelete.set_null, null=True, default=None)
+    # The catalogue item's name as it was when the line was made (printed in bold above the
+    # description; kept on the line so a renamed or deleted item does not change the document).
+    name = Varchar(length=200, default="")
     description = Text()
     quantity = Varchar(length=40)       # exact decimal text
     unit = Varchar(length=30, default="")

@@ -396,6 +396,8 @@ def field_holding(text: str, document: DocumentView, data: Mapping[str, Any]) ->
     (field name, words for it). The document's own fields first, then its frozen client and business;
     ("document", ...) when none does (a template's own text)."""
     for index, line in enumerate(document.lines):
+        if text in line.name:
+            return f"lines[{index}].name", f"Line {index + 1}'s name"
         if text in line.description:
             return f"lines[{index}].description", f"Line {index + 1}'s description"
         if text in line.unit:
@@ -470,7 +472,9 @@ def document_data(document: DocumentView, *, settings: Mapping[str, Any],
     for ln in lines_in:
         lines.append({
             "pos": str(ln.position),
-            "description": ln.description,
+            # The item's name in bold, its description under it (not repeated when it is only the name).
+            "name": ln.name,
+            "description": ln.shown_description,
             "qty": number_text(ln.quantity, locale),
             "unit": ln.unit,
             "price": price_text(ln.unit_price, currency, locale),
@@ -1085,9 +1089,13 @@ def einvoice_of(document: DocumentView, *, settings: Mapping[str, Any] | None = 
             currency)
         discounts[(category, rate)] = discounts.get((category, rate), Decimal(0)) + before_discount - line.net
         description = line.description.strip()
+        # A catalogue item's line: the item's name (BT-153) and the description when it says more (BT-154).
+        name = line.name.strip()[:200] or (description.splitlines()[0][:200] if description else "-")
+        described = line.shown_description.strip() if line.name.strip() else (
+            description if "\n" in description else "")
         lines.append(ELine(
-            id=str(line.position), name=description.splitlines()[0][:200] if description else "-",
-            description=description if "\n" in description else "", quantity=quantity, unit_code=unit_code(line.unit),
+            id=str(line.position), name=name,
+            description=described, quantity=quantity, unit_code=unit_code(line.unit),
             net_price=price, allowance=round_money(quantity * price, currency) - before_discount,
             net_amount=before_discount, vat_category=category, vat_rate=rate))
     allowances = tuple(

@@ -441,10 +441,16 @@ def ubl_xml(document: DocumentView, *, settings: Mapping[str, Any], client: Mapp
                 _el(adjustment, "cbc:AllowanceChargeReason", "Rounding")
             _el(adjustment, "cbc:Amount", str(abs(ln.adjustment) if charge else ln.adjustment), currencyID=currency)
         item = _el(node, "cac:Item")
-        description = _clean(ln.line.description).strip()
-        if "\n" in description:
-            _el(item, "cbc:Description", description)
-        _el(item, "cbc:Name", (description.splitlines()[0][:200] if description else "") or "-")
+        name = _clean(ln.line.name).strip()
+        if name:  # a catalogue item's line: its name, and its description when it says more (BT-153, BT-154)
+            if described := _clean(ln.line.shown_description).strip():
+                _el(item, "cbc:Description", described)
+            _el(item, "cbc:Name", name[:200])
+        else:
+            description = _clean(ln.line.description).strip()
+            if "\n" in description:
+                _el(item, "cbc:Description", description)
+            _el(item, "cbc:Name", (description.splitlines()[0][:200] if description else "") or "-")
         _tax_category(item, "cac:ClassifiedTaxCategory", ln.category, ln.rate)
         _el(_el(node, "cac:Price"), "cbc:PriceAmount", _dec_text(ln.price), currencyID=currency)
     ET.indent(root)

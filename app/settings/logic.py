@@ -13,6 +13,7 @@ from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
 
 from app.common.addressing.logic import clean_electronic_address
+from app.common.choices import logic as choices
 from app.common.logic import FieldError, Form
 
 LOCALES = {"en": "English", "en_CA": "English (Canada)", "en_GB": "English (UK)", "en_US": "English (US)",
@@ -116,7 +117,14 @@ def clean_settings(data: Mapping[str, Any], *, partial: bool = True) -> dict[str
     form.text("payment_account_id", max_length=200, label="Account (without an IBAN)", one_line=True)
     form.text("payment_means_text", max_length=500, label="Payment text", one_line=True)
     form.currency("default_currency", required=not partial)
-    form.choice("default_locale", LOCALES, default="en", label="Locale")
+    if not (partial and not form.present("default_locale")):
+        # Any locale Babel knows for a language the program speaks (de_DE, fr_BE, en_AU), not only a list.
+        wanted = str(form.raw("default_locale") or "en")
+        if choices.is_supported_locale(wanted):
+            form.values["default_locale"] = choices.normal_locale(wanted)
+        else:
+            form.error("default_locale", f"Unknown locale {wanted.strip()!r}: a language the program speaks "
+                       f"({', '.join(choices.SUPPORTED_LANGUAGES)}), alone or with a region (de_DE, fr_BE, en_AU)")
     if not (partial and not form.present("time_zone")):
         zone = (form.raw("time_zone") or "UTC").strip()
         if zone not in available_timezones() and zone != "UTC":

@@ -11,6 +11,7 @@ from babel.numbers import format_currency, format_decimal
 from litestar.contrib.jinja import JinjaTemplateEngine
 
 from app.common.addressing.logic import scheme_choices
+from app.common.choices import logic as choices
 from app.common.i18n import gettext, ngettext
 from app.render import logic as render_logic
 
@@ -79,4 +80,5 @@ def configure(engine: JinjaTemplateEngine) -> None:
     engine.engine.globals["eas_scheme_choices"] = scheme_choices  # the electronic address's scheme select
     # A postal address in its country's order (Toronto ON M5V 2T6, 10115 Berlin), as the PDFs print it.
     engine.engine.filters["address_lines"] = postal_address_lines
+    engine.engine.globals["picker_choices"] = choices  # country, currency, locale and time zone pickers (_pickers.html)
     engine.engine.autoescape = True

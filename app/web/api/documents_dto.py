@@ -23,6 +23,7 @@ class LineOut(msgspec.Struct):
     discount_percent: str
     taxes: list[str]
     net: str
+    name: str = ""  # the catalogue item's name, printed in bold above the description
 
 
 class DocumentTaxOut(msgspec.Struct):
@@ -80,6 +81,9 @@ class DocumentOut(_DocumentHead):
     exchange_rate: str | None = None
     total_base: str | None = None
     base_currency: str | None = None
+    # What settled an invoice so far, next to its status (app.documents.logic.SETTLEMENTS): "partial" with
+    # "partly_credited" is an invoice reduced by a credit note, not a payment; "none" for the other types.
+    settlement: str = "none"
 
 
 class DocumentSummary(_DocumentHead):
@@ -87,6 +91,7 @@ class DocumentSummary(_DocumentHead):
     paid: str
     credited: str
     balance: str
+    settlement: str = "none"
 
 
 class AmountsOut(msgspec.Struct):
@@ -113,7 +118,8 @@ def _exact(value: Decimal) -> str:
 def line_out(line: LineView) -> LineOut:
     return LineOut(position=line.position, item_id=line.item_id, description=line.description,
                    quantity=_exact(line.quantity), unit=line.unit, unit_price=_exact(line.unit_price),
-                   discount_percent=_exact(line.discount_percent), taxes=list(line.taxes), net=str(line.net))
+                   discount_percent=_exact(line.discount_percent), taxes=list(line.taxes), net=str(line.net),
+                   name=line.name)
 
 
 def tax_out(tax: TaxAmount) -> DocumentTaxOut:
@@ -136,6 +142,7 @@ def document_out(document: DocumentView) -> DocumentOut:
         exchange_rate=str(document.exchange_rate) if document.exchange_rate is not None else None,
         total_base=str(document.total_base) if document.total_base is not None else None,
         base_currency=document.base_currency or None,
+        settlement=document.settlement,
     )
 
 
@@ -152,6 +159,7 @@ def summary_out(document: records.DocumentSummary) -> DocumentSummary:
         client_id=document.client_id, client_name=document.client_name, currency=document.currency,
         issue_date=iso(document.issue_date), due_date=iso(document.due_date), total=str(document.total),
         paid=str(document.paid), credited=str(document.credited), balance=str(document.balance),
+        settlement=document.settlement,
     )
 
 

@@ -209,7 +209,7 @@ def _lines_from_document(doc: DocumentView, items: list[dict[str, Any]]) -> list
     """The document's lines as the editor's form fields (exact text, the item's label)."""
     labels = {item["id"]: item["label"] for item in items}
     return [{"item": labels.get(line.item_id, "") if line.item_id else "", "item_id": str(line.item_id or ""),
-             "description": line.description, "quantity": format(line.quantity, "f"), "unit": line.unit,
+             "name": line.name, "description": line.description, "quantity": format(line.quantity, "f"), "unit": line.unit,
              "unit_price": format(line.unit_price, "f"), "discount_percent": _percent_field(line.discount_percent),
              "taxes": list(line.taxes)} for line in doc.lines]
 
@@ -370,7 +370,7 @@ async def editor_save(request: Request, document_id: int) -> Response:
             body["valid_until"] = values["valid_until"]
     else:
         body["invoice_id"] = values["invoice_id"]
-    body["lines"] = [{"item_id": lines[i]["item_id"] or None, "description": lines[i]["description"],
+    body["lines"] = [{"item_id": lines[i]["item_id"] or None, "name": lines[i]["name"], "description": lines[i]["description"],
                       "quantity": lines[i]["quantity"], "unit": lines[i]["unit"], "unit_price": lines[i]["unit_price"],
                       "discount_percent": lines[i]["discount_percent"], "taxes": lines[i]["taxes"]} for i in kept]
     errors: dict[str, str] = {f"lines-{index}-item": message for index, message in unknown_items.items()}
@@ -395,8 +395,9 @@ async def editor_save(request: Request, document_id: int) -> Response:
 
 
 @get("/documents/client-options")
-async def client_options(request: Request, client_q: str = "", client_id: str = "") -> Template:
-    """htmx: the editor's client chooser, the chosen client first, then those matching what was typed."""
+async def client_options(request: Request, client_q: str = "", client_id: str = "", document_id: str = "") -> Template:
+    """htmx: the editor's client chooser, the chosen client first, then those matching what was typed, and
+    a link to add what was typed as a new client and come back to this draft (`document_id`)."""
     chosen = None
     if client_id.isdigit():
         try:
@@ -407,7 +408,8 @@ async def client_options(request: Request, client_q: str = "", client_id: str = 
     if client_q.strip():
         matches = (await clients_service.list_clients(q=client_q, status="active", page=page_params(1, 8))).items
     options = ([chosen] if chosen else []) + [c for c in matches if not chosen or c.id != chosen.id]
-    return page(request, "documents/_client_options.html", options=options, chosen=chosen, client_q=client_q)
+    return page(request, "documents/_client_options.html", options=options, chosen=chosen, client_q=client_q,
+                document_id=int(document_id) if document_id.isdigit() and len(document_id) <= 12 else None)
 
 
 # -- the document page -------------------------------------------------------------

@@ -133,7 +133,7 @@ def _values_of(profile: ProfileView | None, client_id: str = "") -> dict[str, st
 def _editor_lines(profile: ProfileView, items: list[dict[str, Any]]) -> list[dict[str, Any]]:
     labels = {item["id"]: item["label"] for item in items}
     return [{"item": labels.get(line.get("item_id"), "") if line.get("item_id") else "",
-             "item_id": str(line.get("item_id") or ""), "description": line["description"],
+             "item_id": str(line.get("item_id") or ""), "name": line.get("name") or "", "description": line["description"],
              "quantity": line["quantity"], "unit": line.get("unit") or "", "unit_price": line["unit_price"],
              "discount_percent": "" if line.get("discount_percent") in (None, "0") else line["discount_percent"],
              "taxes": list(line.get("taxes") or [])} for line in profile.lines]
@@ -235,7 +235,7 @@ async def _save(request: Request, profile: ProfileView | None) -> Response:
     kept = [index for index, line in enumerate(lines) if not documents_logic.line_is_blank(line)]
     body: dict[str, Any] = {name: values[name] or None for name in HEADER_FIELDS}
     body["notes"], body["terms"] = values["notes"], values["terms"]
-    body["lines"] = [{"item_id": lines[i]["item_id"] or None, "description": lines[i]["description"],
+    body["lines"] = [{"item_id": lines[i]["item_id"] or None, "name": lines[i]["name"], "description": lines[i]["description"],
                       "quantity": lines[i]["quantity"], "unit": lines[i]["unit"], "unit_price": lines[i]["unit_price"],
                       "discount_percent": lines[i]["discount_percent"], "taxes": lines[i]["taxes"]} for i in kept]
     errors = {f"lines-{index}-item": message for index, message in unknown_items.items()}
