@@ -145,6 +145,15 @@ LIVE_INVOICE_STATUSES = ("issued", "sent")
 # Not a status: the invoices' list filter for every invoice with money owed, whatever it shows.
 OPEN_FILTER = "open"
 OWED_STATUSES = ("issued", "sent", "partial", "overdue")   # the statuses of an invoice with money owed on it
+# What a list's footer sums, by stored status: documents that count as billed or offered (an issued,
+# unpaid or paid invoice, an issued credit note, an issued or accepted quote). Drafts and cancelled
+# invoices are counted in the list but never summed (issue 15, "the pages tell the truth").
+SUMMED_STATUSES = {INVOICE: LIVE_INVOICE_STATUSES, CREDIT_NOTE: ("issued",), QUOTE: ("issued", "accepted")}
+
+
+def summed_in_footer(doc_type: str, stored: str) -> bool:
+    """Whether a list's per-currency footer adds this document's money in."""
+    return stored in SUMMED_STATUSES[doc_type]
 
 
 def invoice_status(stored: str, *, total: Decimal, paid: Decimal, credited: Decimal, due_date: date | None,

@@ -190,29 +190,34 @@ async def _probe(doc_type: str, query: SearchQuery) -> tuple[str | None, float]:
     return (f"[{found['ids'] or ''}]", 0.0) if found["n"] <= SPARSE_LIMIT else (None, 1.0)
 
 
-async def _sums(conditions: Sequence[Any]) -> dict[str, dict[str, int]]:
-    """Count and money of the documents matching `conditions`, per currency, in one pass."""
+async def _sums(doc_type: str, conditions: Sequence[Any]) -> dict[str, dict[str, int]]:
+    """Count and money of the documents matching `conditions`, per currency, in one pass. `n` counts
+    every row; the money (and `summed`, how many rows it adds up) only the documents a footer sums
+    (logic.SUMMED_STATUSES: never drafts or cancelled invoices)."""
     query = Document.select(Document.currency, Document.status, Count(alias="n"), _sum("total_minor"),
                             _sum("paid_minor"), _sum("credited_minor"))
     for condition in conditions:
         query = query.where(condition)
     out: dict[str, dict[str, int]] = {}
     for row in await query.group_by(Document.currency, Document.status):
-        sums = out.setdefault(row["currency"], {"n": 0, "total": 0, "paid": 0, "credited": 0, "owed": 0})
-        total, paid, credited = row["total"] or 0, row["paid"] or 0, row["credited"] or 0
+        sums = out.setdefault(row["currency"], {"n": 0, "summed": 0, "total": 0, "paid": 0, "credited": 0,
+                                                "owed": 0})
         sums["n"] += row["n"]
+        if not logic.summed_in_footer(doc_type, row["status"]):
+            continue
+        total, paid, credited = row["total"] or 0, row["paid"] or 0, row["credited"] or 0
+        sums["summed"] += row["n"]
         sums["total"] += total
         sums["paid"] += paid
         sums["credited"] += credited
-        if row["status"] != "draft":  # drafts are not owed: the balance counts issued documents only
-            sums["owed"] += total - paid - credited
+        sums["owed"] += total - paid - credited
     return out
 
 
-async def _sums_of_most(unsearched: Sequence[Any], everything: dict[str, dict[str, int]],
+async def _sums_of_most(doc_type: str, unsearched: Sequence[Any], everything: dict[str, dict[str, int]],
                         words: WhereRaw) -> dict[str, dict[str, int]]:
     """The sums of the rows that match when most rows do: all of them less those that do not."""
-    left_out = await _sums([*unsearched, WhereRaw(f"NOT ({words.querystring.template})", *words.querystring.args)])
+    left_out = await _sums(doc_type, [*unsearched, WhereRaw(f"NOT ({words.querystring.template})", *words.querystring.args)])
     out = {}
     for currency, sums in everything.items():
         left = {key: value - left_out.get(currency, {}).get(key, 0) for key, value in sums.items()}
@@ -270,14 +275,16 @@ async def list_documents(doc_type: str, *, status: str = "", client_id: int | No
     # The sums of the whole filtered set scan it all: reuse them until the data changes.
     key = ("documents", doc_type, status, client_id, date_from, date_to, today_)
     if most_match:
-        everything = await cached((*key, ""), lambda: _sums(unsearched))
-        sums = await cached((*key, q), lambda: _sums_of_most(unsearched, everything, words))
+        everything = await cached((*key, ""), lambda: _sums(doc_type, unsearched))
+        sums = await cached((*key, q), lambda: _sums_of_most(doc_type, unsearched, everything, words))
     else:
-        sums = await cached((*key, q), lambda: _sums(conditions))
+        sums = await cached((*key, q), lambda: _sums(doc_type, conditions))
+    # The footer: per currency, the money of the documents it sums (none: a list of drafts shows no sums).
     totals = [DocumentTotals(currency=currency, total=from_minor(sums[currency]["total"], currency),
                              paid=from_minor(sums[currency]["paid"], currency),
                              credited=from_minor(sums[currency]["credited"], currency),
-                             balance=from_minor(sums[currency]["owed"], currency)) for currency in sorted(sums)]
+                             balance=from_minor(sums[currency]["owed"], currency), count=sums[currency]["summed"])
+              for currency in sorted(sums) if sums[currency]["summed"]]
     return PageOf(items=[DocumentSummary.from_row(row, today_) for row in rows],
                   total=sum(row["n"] for row in sums.values()), page=page, extra={"totals": totals})
 
