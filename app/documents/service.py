@@ -629,6 +629,21 @@ async def document_record(document_id: int) -> dict[str, Any] | None:
     return dict(row) if row else None
 
 
+async def served_record(document_id: int) -> dict[str, Any] | None:
+    """What serving an issued document's stored PDF needs, in one read by primary keys: its type,
+    number and the client name it was issued to (for the file's name), and its record's sha256. None
+    for a draft, an unknown id, or a document issued before records were kept that has none yet."""
+    if not storable_id(document_id):
+        return None
+    rows = await DocumentRecord.raw(
+        "SELECT document.id, document.doc_type, document.number, document_record.sha256, "
+        "coalesce(CASE WHEN json_valid(document.snapshot_json) "
+        "THEN json_extract(document.snapshot_json, '$.client.name') END, client.name) AS client_name "
+        "FROM document_record JOIN document ON document.id = document_record.document "
+        "JOIN client ON client.id = document.client WHERE document_record.document = {}", document_id)
+    return dict(rows[0]) if rows else None
+
+
 async def document_records(document_ids: Sequence[int]) -> dict[int, dict[str, Any]]:
     if not document_ids:
         return {}
