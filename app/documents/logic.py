@@ -148,6 +148,15 @@ LIVE_INVOICE_STATUSES = ("issued", "sent")
 # Not a status: the invoices' list filter for every invoice with money owed, whatever it shows.
 OPEN_FILTER = "open"
 OWED_STATUSES = ("issued", "sent", "partial", "overdue")   # the statuses of an invoice with money owed on it
+# What a list's footer sums, by stored status: documents that count as billed or offered (an issued,
+# unpaid or paid invoice, an issued credit note, an issued or accepted quote). Drafts and cancelled
+# invoices are counted in the list but never summed (issue 15, "the pages tell the truth").
+SUMMED_STATUSES = {INVOICE: LIVE_INVOICE_STATUSES, CREDIT_NOTE: ("issued",), QUOTE: ("issued", "accepted")}
+
+
+def summed_in_footer(doc_type: str, stored: str) -> bool:
+    """Whether a list's per-currency footer adds this document's money in."""
+    return stored in SUMMED_STATUSES[doc_type]
 
 
 def invoice_status(stored: str, *, total: Decimal, paid: Decimal, credited: Decimal, due_date: date | None,
@@ -276,6 +285,36 @@ def invoice_status_sql(status: str, today: date, columns: InvoiceColumns = Invoi
     }
     as_stored = f"{c.status} = '{status}'"   # any other status (draft, cancelled) is shown as it is stored
     return f"({conditions.get(status, as_stored)})"
+
+
+# How a list query finds its rows at 100,000 documents (issue 21): SQLite has no statistics of the
+# data, so without help it walks the date index for every filter, which reads the whole table to
+# fill page 20 of a client's ten invoices or of the drafts. The list says which index leads:
+LEAD_CLIENT = "client"   # a client's documents: a few rows by the client index, then sorted
+LEAD_OPEN = "open"       # an invoice status that implies money owed: the partial index of open invoices
+LEAD_STATUS = "status"   # a stored status (drafts, cancelled, a quote's decision): (doc_type, status, date)
+LEAD_ORDER = "order"     # everything else (no filter, paid, a period): the index of the order asked for
+# The invoice filters whose rows all have money owed: a subset of the open invoices.
+OWED_FILTERS = (OPEN_FILTER, "overdue", "partial", *LIVE_INVOICE_STATUSES)
+
+
+def list_lead(doc_type: str, status: str, *, client: bool) -> str:
+    """Which index leads a list query (LEAD_*): the most selective filter that an index answers."""
+    if client:
+        return LEAD_CLIENT
+    if doc_type == INVOICE and status in OWED_FILTERS:
+        return LEAD_OPEN
+    if status and not (doc_type == INVOICE and status == "paid"):
+        return LEAD_STATUS
+    return LEAD_ORDER
+
+
+def sort_walks_index(lead: str, sort: str, *, period: bool) -> bool:
+    """Whether a list's page is read by walking the index of its order (no sort): the whole list in any
+    order, a stored status or a period in date order. Otherwise the leading filter's rows are sorted."""
+    if lead == LEAD_ORDER:
+        return not period or sort == "date"
+    return lead == LEAD_STATUS and sort == "date"
 
 
 def quote_status(stored: str, *, valid_until: date | None, today: date) -> str:

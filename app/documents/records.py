@@ -207,13 +207,15 @@ class DocumentView(DocumentSummary):
 
 @dataclass(frozen=True, slots=True)
 class DocumentTotals:
-    """The sums of a list's documents in one currency; `balance` counts issued documents only."""
+    """The sums of a list's documents in one currency: only those its footer sums (issued, unpaid or paid;
+    never drafts or cancelled: logic.SUMMED_STATUSES), `count` of them."""
 
     currency: str
     total: Decimal
     paid: Decimal
     credited: Decimal
     balance: Decimal
+    count: int = 0
 
 
 @dataclass(frozen=True, slots=True)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from datetime import UTC, date, datetime
@@ -10,6 +11,7 @@ from typing import Any
 
 from piccolo.columns.combination import WhereRaw
 from piccolo.custom_types import Combinable
+from piccolo.query import OrderByRaw
 from piccolo.query.functions.aggregate import Count, Sum
 
 from app.catalog import logic as catalog_logic
@@ -131,16 +133,53 @@ async def related(document_id: int) -> list[DocumentSummary]:
 
 
 
-def _status_clause(doc_type: str, status: str, today_: date) -> WhereRaw:
+def _status_clause(doc_type: str, status: str, today_: date, *, indexed: bool = True) -> WhereRaw:
+    """The condition of a status filter; `indexed=False` keeps SQLite from leading with the status
+    index (a "+" before the column: the same value, no index), when another index leads."""
     day = today_.isoformat()
+    column = "document.status" if indexed else "+document.status"
     if doc_type == INVOICE:
-        return WhereRaw(logic.invoice_status_sql(status, today_, logic.InvoiceColumns.of("document")))
+        columns = logic.InvoiceColumns.of("document")
+        return WhereRaw(logic.invoice_status_sql(status, today_, columns if indexed else
+                                                 dataclasses.replace(columns, status=column)))
     if doc_type == QUOTE:
         if status == "expired":
-            return WhereRaw("document.status = 'issued' AND document.valid_until < {}", day)
+            return WhereRaw(f"{column} = 'issued' AND document.valid_until < {{}}", day)
         if status == "issued":
-            return WhereRaw("document.status = 'issued' AND (document.valid_until IS NULL OR document.valid_until >= {})", day)
-    return WhereRaw("document.status = {}", status)
+            return WhereRaw(f"{column} = 'issued' AND (document.valid_until IS NULL OR document.valid_until >= {{}})",
+                            day)
+    return WhereRaw(f"{column} = {{}}", status)
+
+
+# The open invoices, read through their partial index (app/documents/tables.py, document_open_invoice):
+# its condition written out as the index declares it, with literals, so SQLite may use it.
+OPEN_INVOICE_IDS = ("document.id IN (SELECT id FROM document INDEXED BY document_open_invoice WHERE "
+                    f"doc_type = 'invoice' AND {logic.owed_invoice_sql()})")
+
+
+def candidates_lead(conditions: Sequence[Any]) -> bool:
+    """Whether a search's few candidate rows lead the query (their ids in a JSON array)."""
+    return any(isinstance(c, WhereRaw) and "json_each" in c.querystring.template for c in conditions)
+
+
+def _filters(doc_type: str, lead: str, *, status: str, client_id: int | None, date_from: date | None,
+             date_to: date | None, today_: date) -> list[Any]:
+    """The conditions of a list's filters, written so that the index `lead` (logic.list_lead) leads."""
+    led_elsewhere = lead in (logic.LEAD_CLIENT, logic.LEAD_OPEN)
+    out: list[Any] = [WhereRaw("+document.doc_type = {}", doc_type) if led_elsewhere else Document.doc_type == doc_type]
+    if lead == logic.LEAD_OPEN:
+        out.append(WhereRaw(OPEN_INVOICE_IDS))
+    if status:
+        # Only a stored status leads by its index; "paid" (most invoices) is read with the date or order.
+        out.append(_status_clause(doc_type, status, today_, indexed=lead == logic.LEAD_STATUS))
+    if client_id is not None:
+        out.append(Document.client == client_id)
+    day = "+document.issue_date" if led_elsewhere else "document.issue_date"
+    if date_from:
+        out.append(WhereRaw(f"{day} >= {{}}", date_from.isoformat()))
+    if date_to:
+        out.append(WhereRaw(f"{day} <= {{}}", date_to.isoformat()))
+    return out
 
 
 # Search as you type over 100,000 documents (DESIGN.md: under 30 ms). Every word of the
@@ -193,29 +232,34 @@ async def _probe(doc_type: str, query: SearchQuery) -> tuple[str | None, float]:
     return (f"[{found['ids'] or ''}]", 0.0) if found["n"] <= SPARSE_LIMIT else (None, 1.0)
 
 
-async def _sums(conditions: Sequence[Any]) -> dict[str, dict[str, int]]:
-    """Count and money of the documents matching `conditions`, per currency, in one pass."""
+async def _sums(doc_type: str, conditions: Sequence[Any]) -> dict[str, dict[str, int]]:
+    """Count and money of the documents matching `conditions`, per currency, in one pass. `n` counts
+    every row; the money (and `summed`, how many rows it adds up) only the documents a footer sums
+    (logic.SUMMED_STATUSES: never drafts or cancelled invoices)."""
     query = Document.select(Document.currency, Document.status, Count(alias="n"), _sum("total_minor"),
                             _sum("paid_minor"), _sum("credited_minor"))
     for condition in conditions:
         query = query.where(condition)
     out: dict[str, dict[str, int]] = {}
     for row in await query.group_by(Document.currency, Document.status):
-        sums = out.setdefault(row["currency"], {"n": 0, "total": 0, "paid": 0, "credited": 0, "owed": 0})
-        total, paid, credited = row["total"] or 0, row["paid"] or 0, row["credited"] or 0
+        sums = out.setdefault(row["currency"], {"n": 0, "summed": 0, "total": 0, "paid": 0, "credited": 0,
+                                                "owed": 0})
         sums["n"] += row["n"]
+        if not logic.summed_in_footer(doc_type, row["status"]):
+            continue
+        total, paid, credited = row["total"] or 0, row["paid"] or 0, row["credited"] or 0
+        sums["summed"] += row["n"]
         sums["total"] += total
         sums["paid"] += paid
         sums["credited"] += credited
-        if row["status"] != "draft":  # drafts are not owed: the balance counts issued documents only
-            sums["owed"] += total - paid - credited
+        sums["owed"] += total - paid - credited
     return out
 
 
-async def _sums_of_most(unsearched: Sequence[Any], everything: dict[str, dict[str, int]],
+async def _sums_of_most(doc_type: str, unsearched: Sequence[Any], everything: dict[str, dict[str, int]],
                         words: WhereRaw) -> dict[str, dict[str, int]]:
     """The sums of the rows that match when most rows do: all of them less those that do not."""
-    left_out = await _sums([*unsearched, WhereRaw(f"NOT ({words.querystring.template})", *words.querystring.args)])
+    left_out = await _sums(doc_type, [*unsearched, WhereRaw(f"NOT ({words.querystring.template})", *words.querystring.args)])
     out = {}
     for currency, sums in everything.items():
         left = {key: value - left_out.get(currency, {}).get(key, 0) for key, value in sums.items()}
@@ -240,25 +284,19 @@ async def list_documents(doc_type: str, *, status: str = "", client_id: int | No
     if errors:
         raise ValidationFailed(errors)
     today_ = await today()
-    filters: list[Any] = []
-    if status:
-        filters.append(_status_clause(doc_type, status, today_))
-    if client_id is not None:
-        filters.append(Document.client == client_id)
-    if date_from:
-        filters.append(Document.issue_date >= date_from)
-    if date_to:
-        filters.append(Document.issue_date <= date_to)
-    unsearched = [Document.doc_type == doc_type, *filters]
+    lead = logic.list_lead(doc_type, status, client=client_id is not None)
+    unsearched = _filters(doc_type, lead, status=status, client_id=client_id, date_from=date_from, date_to=date_to,
+                          today_=today_)
     query = parse_search(q)
     conditions, most_match = unsearched, False
     if not query.empty:
         words = _words_sql(query.words)
         candidates, share = await _probe(doc_type, query)
         if candidates is not None:
-            # "+" keeps SQLite from walking the doc_type indexes: the few candidates lead.
-            conditions = [WhereRaw("+document.doc_type = {}", doc_type), *filters,
-                          WhereRaw("document.id IN (SELECT value FROM json_each({}))", candidates), words]
+            # "+" keeps SQLite from walking the other indexes: the few candidates lead.
+            led = _filters(doc_type, logic.LEAD_CLIENT, status=status, client_id=client_id, date_from=date_from,
+                           date_to=date_to, today_=today_)
+            conditions = [*led, WhereRaw("document.id IN (SELECT value FROM json_each({}))", candidates), words]
         else:
             conditions = [*unsearched, words]
             most_match = share > MOST
@@ -266,21 +304,29 @@ async def list_documents(doc_type: str, *, status: str = "", client_id: int | No
     for condition in conditions:
         select = select.where(condition)
     column = SORTS[sort]
-    order = Document.client.name if column == "client_name" else getattr(Document, column)
-    rows = await select.order_by(order, ascending=not descending).order_by(Document.id, ascending=not descending) \
-        .limit(page.per_page).offset(page.offset)
+    if column == "client_name":
+        select = select.order_by(Document.client.name, ascending=not descending)
+    elif logic.sort_walks_index(lead, sort, period=bool(date_from or date_to)) and not candidates_lead(conditions):
+        select = select.order_by(getattr(Document, column), ascending=not descending)
+    else:
+        # The filter's index finds the rows and they are sorted; "+" keeps SQLite from walking the sort's
+        # index instead (it would read every document to find the few that match).
+        select = select.order_by(OrderByRaw(f"+document.{column}"), ascending=not descending)
+    rows = await select.order_by(Document.id, ascending=not descending).limit(page.per_page).offset(page.offset)
 
     # The sums of the whole filtered set scan it all: reuse them until the data changes.
     key = ("documents", doc_type, status, client_id, date_from, date_to, today_)
     if most_match:
-        everything = await cached((*key, ""), lambda: _sums(unsearched))
-        sums = await cached((*key, q), lambda: _sums_of_most(unsearched, everything, words))
+        everything = await cached((*key, ""), lambda: _sums(doc_type, unsearched))
+        sums = await cached((*key, q), lambda: _sums_of_most(doc_type, unsearched, everything, words))
     else:
-        sums = await cached((*key, q), lambda: _sums(conditions))
+        sums = await cached((*key, q), lambda: _sums(doc_type, conditions))
+    # The footer: per currency, the money of the documents it sums (none: a list of drafts shows no sums).
     totals = [DocumentTotals(currency=currency, total=from_minor(sums[currency]["total"], currency),
                              paid=from_minor(sums[currency]["paid"], currency),
                              credited=from_minor(sums[currency]["credited"], currency),
-                             balance=from_minor(sums[currency]["owed"], currency)) for currency in sorted(sums)]
+                             balance=from_minor(sums[currency]["owed"], currency), count=sums[currency]["summed"])
+              for currency in sorted(sums) if sums[currency]["summed"]]
     return PageOf(items=[DocumentSummary.from_row(row, today_) for row in rows],
                   total=sum(row["n"] for row in sums.values()), page=page, extra={"totals": totals})
 
@@ -764,6 +810,21 @@ async def document_record(document_id: int) -> dict[str, Any] | None:
     """The stored PDF's row of an issued document (sha256, size, origin, made_at), or None."""
     row = await DocumentRecord.select().where(DocumentRecord.document == document_id).first()
     return dict(row) if row else None
+
+
+async def served_record(document_id: int) -> dict[str, Any] | None:
+    """What serving an issued document's stored PDF needs, in one read by primary keys: its type,
+    number and the client name it was issued to (for the file's name), and its record's sha256. None
+    for a draft, an unknown id, or a document issued before records were kept that has none yet."""
+    if not storable_id(document_id):
+        return None
+    rows = await DocumentRecord.raw(
+        "SELECT document.id, document.doc_type, document.number, document_record.sha256, "
+        "coalesce(CASE WHEN json_valid(document.snapshot_json) "
+        "THEN json_extract(document.snapshot_json, '$.client.name') END, client.name) AS client_name "
+        "FROM document_record JOIN document ON document.id = document_record.document "
+        "JOIN client ON client.id = document.client WHERE document_record.document = {}", document_id)
+    return dict(rows[0]) if rows else None
 
 
 async def document_records(document_ids: Sequence[int]) -> dict[int, dict[str, Any]]:

@@ -436,7 +436,13 @@ def pdf_filename(document: DocumentView) -> str:
     """`INV-2026-0007_Globex.pdf`, `INV-2026-0008_Søren-Hansen.pdf` (letters kept, in any script); a draft
     is `Invoice-draft-12_Globex.pdf`."""
     client = (document.snapshot or {}).get("client", {}).get("name") or document.client_name
-    number = document.number or f"{document.doc_type.replace('_', '-').title()}-draft-{document.id}"
+    return pdf_filename_of(document.doc_type, document.id, document.number, client)
+
+
+def pdf_filename_of(doc_type: str, document_id: int, number: str | None, client_name: str | None) -> str:
+    """pdf_filename from the few fields it reads (serving a stored PDF reads only these)."""
+    number = number or f"{doc_type.replace('_', '-').title()}-draft-{document_id}"
+    client = client_name or ""
     name = filename_part(number) + (f"_{filename_part(client)}" if filename_part(client) else "")
     return f"{name}.pdf"
 

@@ -95,11 +95,15 @@ class DocumentSummary(_DocumentHead):
 
 
 class AmountsOut(msgspec.Struct):
+    """A list's sums in one currency: only its issued, unpaid or paid documents (never drafts or cancelled
+    invoices), `count` of them."""
+
     currency: str
     total: str
     paid: str
     credited: str
     balance: str
+    count: int
 
 
 class DocumentList(msgspec.Struct):
@@ -165,7 +169,8 @@ def summary_out(document: records.DocumentSummary) -> DocumentSummary:
 
 def totals_out(totals: DocumentTotals) -> AmountsOut:
     return AmountsOut(currency=totals.currency, total=str(totals.total), paid=str(totals.paid),
-                      credited=str(totals.credited), balance=str(totals.balance))
+                      credited=str(totals.credited), balance=str(totals.balance),
+                      count=totals.count)
 
 
 def type_label(doc_type: str) -> str:
