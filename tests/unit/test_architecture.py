@@ -33,6 +33,7 @@ DOMAIN_ORDER = [
     "ledger", "documents", "payments", "receivables",
     "render", "mail", "recurring", "reminders", "batch", "reports", "expenses",
     "projects",     # projects and time: bill hours (and the project's expenses) as invoices (issue 19)
+    "imports",      # moving in from another billing program: writes clients, documents, payments (issue 20)
     "exports", "integrity",
     "schema",       # app/db/{migrate,lifecycle,piccolo_conf}: they know every domain's tables
     "backup", "demo",
