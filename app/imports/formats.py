@@ -192,7 +192,7 @@ def detect(header: Iterable[str]) -> tuple[str, str] | None:
 
 def auto_mapping(source: str, kind: str, header: Iterable[str]) -> dict[str, str]:
     """Counterfoil's field -> the file's column, for every field found (by alias, then by its own name)."""
-    by_norm = {}
+    by_norm: dict[str, str] = {}
     for column in header:
         by_norm.setdefault(norm(column), column)
     aliases = ALIASES.get(source, {}).get(kind, {})
@@ -200,10 +200,10 @@ def auto_mapping(source: str, kind: str, header: Iterable[str]) -> dict[str, str
     taken: set[str] = set()
     for field in FIELDS[kind]:
         for candidate in (*aliases.get(field, ()), field):
-            column = by_norm.get(norm(candidate))
-            if column is not None and (column not in taken or field in ("name", "code")):
-                mapping[field] = column
-                taken.add(column)
+            found = by_norm.get(norm(candidate))
+            if found is not None and (found not in taken or field in ("name", "code")):
+                mapping[field] = found
+                taken.add(found)
                 break
     return mapping
 

@@ -296,7 +296,8 @@ def _read_json(name: str, text: str, encoding: str) -> Table:
     records: dict[str, list[dict[str, Any]]] = {}
     if isinstance(document, dict):
         # Invoice Ninja's export nests its lists under "data" in some versions.
-        body = document.get("data") if isinstance(document.get("data"), dict) else document
+        data = document.get("data")
+        body = data if isinstance(data, dict) else document
         for key, value in body.items():
             if isinstance(value, list) and all(isinstance(v, dict) for v in value):
                 records[key] = value

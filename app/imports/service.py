@@ -25,7 +25,8 @@ import time
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime, time as clock
+from datetime import UTC, date, datetime
+from datetime import time as clock
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -34,7 +35,7 @@ from app.audit import service as audit_service
 from app.clients import logic as clients_logic
 from app.common.i18n import _
 from app.common.logic import Conflict, FieldError, NotFound, ValidationFailed, fold_text
-from app.db.engine import DB, write_transaction
+from app.db.engine import write_transaction
 from app.documents import logic as documents_logic
 from app.documents.records import tax_as_json
 from app.imports import formats, logic, parsing
@@ -107,7 +108,9 @@ def check_options(source: str, kind: str, options: Mapping[str, Any]) -> dict[st
     except ValueError as error:
         errors.append(FieldError("dialect", str(error)))
     mapping = options.get("mapping") or {}
-    if not isinstance(mapping, Mapping) or not all(isinstance(v, str) for v in mapping.values()):
+    if not isinstance(mapping, Mapping) or not all(
+            isinstance(v, str) or (isinstance(v, Mapping) and all(isinstance(c, str) for c in v.values()))
+            for v in mapping.values()):
         errors.append(FieldError("mapping", "mapping: an object of Counterfoil field -> column name"))
     else:
         clean["mapping"] = dict(mapping)
@@ -155,7 +158,8 @@ async def analyse(files: Sequence[tuple[str, bytes]], *, source: str, kind: str,
         if saved:
             mapping.update({f: c for f, c in saved.items() if c in table.header})
         wanted = (options.get("mapping") or {})
-        per_file = wanted.get(table.name) if isinstance(wanted.get(table.name), dict) else wanted
+        # A mapping per file name (the page sends one per file), or one mapping for every file.
+        per_file = wanted.get(table.name) or {} if any(isinstance(v, dict) for v in wanted.values()) else wanted
         if per_file and all(isinstance(v, str) for v in per_file.values()):
             clean, problems = formats.check_mapping(file_kind, per_file, table.header)
             if problems:
@@ -326,35 +330,35 @@ def plan_import(batch: logic.Batch, books: Books, *, source: str, accept_totals:
     taken_codes = set(books.client_by_code)
     batch_clients: dict[str, Any] = {}   # "id:<source id>", "code:<code>", "name:<folded>" -> id or NewClient
     auto_codes = [code for code in taken_codes]
-    for record in batch.clients:
+    for client_row in batch.clients:
         existing = None
-        if record.source_id:
-            existing = books.keys.get(_key("client", source, record.source_id))
-        if existing is None and record.values["code"]:
-            existing = books.client_by_code.get(record.values["code"].lower())
-            if existing is not None and fold_text(books.clients[existing]["name"]) != fold_text(record.values["name"]):
-                problem(logic.Problem(record.file, record.row, _(
-                    "The code %(code)s is already %(name)s's in Counterfoil.", code=record.values["code"],
+        if client_row.source_id:
+            existing = books.keys.get(_key("client", source, client_row.source_id))
+        if existing is None and client_row.values["code"]:
+            existing = books.client_by_code.get(client_row.values["code"].lower())
+            if existing is not None and fold_text(books.clients[existing]["name"]) != fold_text(client_row.values["name"]):
+                problem(logic.Problem(client_row.file, client_row.row, _(
+                    "The code %(code)s is already %(name)s's in Counterfoil.", code=client_row.values["code"],
                     name=books.clients[existing]["name"])))
                 continue
-        if existing is None and not record.values["code"] and not record.source_id:
-            existing = books.client_by_name.get(fold_text(record.values["name"]))
+        if existing is None and not client_row.values["code"] and not client_row.source_id:
+            existing = books.client_by_name.get(fold_text(client_row.values["name"]))
         target: Any
         if existing is not None:
             plan.unchanged["clients"] += 1
             target = existing
         else:
-            code = record.values["code"]
+            code = client_row.values["code"]
             if not code or code.lower() in taken_codes:
                 code = clients_logic.next_client_code(auto_codes)
             taken_codes.add(code.lower())
             auto_codes.append(code)
-            target = NewClient(record, code)
+            target = NewClient(client_row, code)
             plan.clients.append(target)
-        if record.source_id:
-            batch_clients[f"id:{record.source_id}"] = target
-        batch_clients.setdefault(f"code:{(record.values['code'] or '').lower()}", target)
-        batch_clients.setdefault(f"name:{fold_text(record.values['name'])}", target)
+        if client_row.source_id:
+            batch_clients[f"id:{client_row.source_id}"] = target
+        batch_clients.setdefault(f"code:{(client_row.values['code'] or '').lower()}", target)
+        batch_clients.setdefault(f"name:{fold_text(client_row.values['name'])}", target)
 
     def client_for(file: str, row: int, source_id: str, code: str, name: str, what: str) -> Any:
         if source_id:
@@ -406,15 +410,15 @@ def plan_import(batch: logic.Batch, books: Books, *, source: str, accept_totals:
         if record.source_id and _key("document", source, record.source_id) in books.keys:
             plan.unchanged["documents"] += 1
             continue
-        existing = books.documents.get(record.number)
-        if existing is not None:
-            if existing["doc_type"] == record.doc_type and existing["issue_date"] == record.issue_date:
+        same_number = books.documents.get(record.number)
+        if same_number is not None:
+            if same_number["doc_type"] == record.doc_type and same_number["issue_date"] == record.issue_date:
                 plan.unchanged["documents"] += 1   # the same document, imported before without an id
             else:
                 problem(logic.Problem(record.file, record.row, _(
                     "The number %(number)s is already used in Counterfoil by a %(kind)s of %(date)s.",
-                    number=record.number, kind=documents_logic.TYPE_LABELS.get(existing["doc_type"], "").lower(),
-                    date=existing["issue_date"].isoformat())))
+                    number=record.number, kind=documents_logic.TYPE_LABELS.get(same_number["doc_type"], "").lower(),
+                    date=same_number["issue_date"].isoformat())))
             continue
         if record.number in by_number:
             problem(logic.Problem(record.file, record.row, _("The number %(number)s is in the file twice.",
@@ -539,39 +543,39 @@ def plan_import(batch: logic.Batch, books: Books, *, source: str, accept_totals:
     existing_by_id = {r["id"]: r for r in books.documents.values()} if batch.payments else {}
     seen_keys: dict[str, int] = defaultdict(int)
     has_payments = bool(batch.payments)
-    for record in sorted(batch.payments, key=lambda p: (p.payment_date, p.row)):
-        base = record.source_id or "|".join((record.payment_date.isoformat(), record.invoice_number,
-                                             str(record.amount), record.reference, record.client_name))
+    for pay in sorted(batch.payments, key=lambda p: (p.payment_date, p.row)):
+        base = pay.source_id or "|".join((pay.payment_date.isoformat(), pay.invoice_number,
+                                             str(pay.amount), pay.reference, pay.client_name))
         seen_keys[base] += 1
-        key_text = base if record.source_id else f"{base}|{seen_keys[base]}"
-        record.source_id = key_text
+        key_text = base if pay.source_id else f"{base}|{seen_keys[base]}"
+        pay.source_id = key_text
         if _key("payment", source, key_text) in books.keys:
             plan.unchanged["payments"] += 1
             continue
         invoice: Any = None
-        if record.invoice_number:
-            invoice = by_number.get(record.invoice_number)
+        if pay.invoice_number:
+            invoice = by_number.get(pay.invoice_number)
             if invoice is None:
-                found = books.documents.get(record.invoice_number)
+                found = books.documents.get(pay.invoice_number)
                 invoice = found["id"] if found and found["doc_type"] == INVOICE else None
             if invoice is None:
-                problem(logic.Problem(record.file, record.row, _(
+                problem(logic.Problem(pay.file, pay.row, _(
                     "The payment is for invoice %(number)s, which is neither in the file nor in Counterfoil.",
-                    number=record.invoice_number)))
+                    number=pay.invoice_number)))
                 continue
         if invoice is None:
-            client = client_for(record.file, record.row, record.client_source_id, "", record.client_name,
-                                _("Payment of %(date)s", date=record.payment_date.isoformat()))
+            client = client_for(pay.file, pay.row, pay.client_source_id, "", pay.client_name,
+                                _("Payment of %(date)s", date=pay.payment_date.isoformat()))
             if client is None:
                 continue
-            currency = record.currency or default_currency
+            currency = pay.currency or default_currency
             open_minor, number, issued = 0, "", None
         elif isinstance(invoice, NewDocument):
             client, currency, number = invoice.client_ref, invoice.record.currency, invoice.record.number
             open_minor = _total_minor(invoice) - invoice.credited_minor - invoice.paid_minor
             issued = invoice.record.issue_date
             if invoice.record.status in ("draft", "cancelled"):
-                problem(logic.Problem(record.file, record.row, _("The payment is for %(number)s, which is %(status)s.",
+                problem(logic.Problem(pay.file, pay.row, _("The payment is for %(number)s, which is %(status)s.",
                                                                  number=number, status=invoice.record.status)))
                 continue
         else:
@@ -579,36 +583,36 @@ def plan_import(batch: logic.Batch, books: Books, *, source: str, accept_totals:
             client, currency, number, issued = row["client"], row["currency"], row["number"], row["issue_date"]
             open_minor = row["total_minor"] - row["paid_minor"] - row["credited_minor"] - paid_minor[invoice] \
                 - plan.existing_credited[invoice]
-        if record.currency and record.currency != currency:
-            problem(logic.Problem(record.file, record.row, _("The payment is in %(paid)s, invoice %(number)s in "
-                                                             "%(currency)s.", paid=record.currency, number=number,
+        if pay.currency and pay.currency != currency:
+            problem(logic.Problem(pay.file, pay.row, _("The payment is in %(paid)s, invoice %(number)s in "
+                                                             "%(currency)s.", paid=pay.currency, number=number,
                                                              currency=currency)))
             continue
-        if record.amount <= 0:
+        if pay.amount <= 0:
             continue   # named when read
-        if issued is not None and record.payment_date < issued:
-            problem(logic.Problem(record.file, record.row, _("The payment of %(date)s is dated before invoice "
-                                                             "%(number)s (%(issued)s).", date=record.payment_date.isoformat(),
+        if issued is not None and pay.payment_date < issued:
+            problem(logic.Problem(pay.file, pay.row, _("The payment of %(date)s is dated before invoice "
+                                                             "%(number)s (%(issued)s).", date=pay.payment_date.isoformat(),
                                                              number=number, issued=issued.isoformat())))
             continue
         try:
-            amount_minor = to_minor(record.amount, currency)
+            amount_minor = to_minor(pay.amount, currency)
         except ValueError as error:
-            problem(logic.Problem(record.file, record.row, str(error)))
+            problem(logic.Problem(pay.file, pay.row, str(error)))
             continue
-        live = record.status == "live"
+        live = pay.status == "live"
         applied = min(amount_minor, max(open_minor, 0)) if invoice is not None else 0
-        if record.applied is not None and invoice is not None:
-            applied = min(applied, to_minor(record.applied, currency))
+        if pay.applied is not None and invoice is not None:
+            applied = min(applied, to_minor(pay.applied, currency))
         if live and invoice is not None:
             if isinstance(invoice, NewDocument):
                 invoice.paid_minor += applied
             else:
                 paid_minor[invoice] += applied
-        plan.payments.append(NewPayment(record, client, invoice, currency, amount_minor, applied if live else applied,
+        plan.payments.append(NewPayment(pay, client, invoice, currency, amount_minor, applied,
                                         number))
-    for invoice_id, amount in paid_minor.items():
-        plan.existing_paid[invoice_id] += amount
+    for invoice_id, applied_minor in paid_minor.items():
+        plan.existing_paid[invoice_id] += applied_minor
     if not has_payments:
         for new in plan.documents:
             record = new.record
@@ -724,7 +728,7 @@ def _job_dir(data_dir: Path, folder: str) -> Path:
 def _store(data_dir: Path, folder: str, files: Sequence[tuple[str, bytes]]) -> None:
     target = _job_dir(data_dir, folder)
     target.mkdir(parents=True, exist_ok=True)
-    for index, (name, data) in enumerate(files):
+    for index, (_name, data) in enumerate(files):
         (target / f"{index:03d}").write_bytes(data)
     (target / "names.json").write_text(json.dumps([name for name, _data in files]), encoding="utf-8")
 
@@ -782,6 +786,9 @@ async def create_preview(files: Sequence[tuple[str, bytes]], *, data_dir: Path, 
                             options_json=json.dumps(clean), preview_json=json.dumps(preview), status="preview",
                             created_at=_now(), created_by=actor)
             await job.save()
+            # The upload is recorded in the trail (the job's row is working state, not audited).
+            await audit_service.record("import", "import_job", job.id, note=f"preview of {job.filename}",
+                                       changes={"counts": preview["counts"]})
     except BaseException:
         _remove(data_dir, folder)
         raise
@@ -828,6 +835,8 @@ async def revise(job_id: int, *, data_dir: Path, source: str | None = None, kind
     async with write_transaction():
         await ImportJob.update({ImportJob.options_json: json.dumps(clean), ImportJob.preview_json: json.dumps(preview),
                                 ImportJob.source: source, ImportJob.kind: kind}).where(ImportJob.id == job_id)
+        await audit_service.record("import", "import_job", job_id, note=f"preview of {row['filename']} read again",
+                                   changes={"options": clean})
     return _job_view(job_id, "preview", preview, source, kind, clean, row["filename"])
 
 
@@ -839,6 +848,7 @@ async def discard(job_id: int, *, data_dir: Path) -> None:
             raise NotFound(f"Import {job_id}")
         if row["status"] == "preview":
             await ImportJob.update({ImportJob.status: "discarded"}).where(ImportJob.id == job_id)
+            await audit_service.record("import", "import_job", job_id, note="discarded; nothing was written")
     _remove(data_dir, row["folder"])
 
 
@@ -922,17 +932,17 @@ def _write(connection: sqlite3.Connection, plan: Plan, settings: Mapping[str, An
     # clients
     next_client = _next_id(cursor, "client")
     client_rows = []
-    for new in plan.clients:
-        new.id = next_client
+    for new_client in plan.clients:
+        new_client.id = next_client
         next_client += 1
-        v = new.record.values
-        text, digits = clients_logic.search_keys(v["name"], new.code, v["email"], v["phone"], v["contact_name"])
-        client_rows.append((new.id, new.code, v["name"], v["status"], v["contact_name"], v["email"], v["phone"],
+        v = new_client.record.values
+        text, digits = clients_logic.search_keys(v["name"], new_client.code, v["email"], v["phone"], v["contact_name"])
+        client_rows.append((new_client.id, new_client.code, v["name"], v["status"], v["contact_name"], v["email"], v["phone"],
                             v["address_line1"], v["address_line2"], v["postal_code"], v["city"], v["region"],
                             v["country"], v["currency"], v["language"], v["tax_number"], v["buyer_reference"], "", "",
                             v["notes"], text, digits, now, now, now if v["status"] == "archived" else None))
-        if new.record.source_id:
-            keys.append((_key("client", source, new.record.source_id), new.id, job_id))
+        if new_client.record.source_id:
+            keys.append((_key("client", source, new_client.record.source_id), new_client.id, job_id))
     cursor.executemany(
         "INSERT INTO client (id, code, name, status, contact_name, email, phone, address_line1, address_line2, "
         "postal_code, city, region, country, currency, language, tax_number, buyer_reference, electronic_address, "
@@ -972,7 +982,10 @@ def _write(connection: sqlite3.Connection, plan: Plan, settings: Mapping[str, An
         new.id = next_document
         next_document += 1
     business = {f: settings.get(f) or "" for f in documents_logic.SNAPSHOT_BUSINESS_FIELDS}
-    doc_rows, line_rows, event_rows, ledger_rows = [], [], [], []
+    doc_rows: list[tuple[Any, ...]] = []
+    line_rows: list[tuple[Any, ...]] = []
+    event_rows: list[tuple[Any, ...]] = []
+    ledger_rows: list[tuple[Any, ...]] = []
     next_line = _next_id(cursor, "document_line")
     for new in documents:
         record = new.record
@@ -1053,28 +1066,28 @@ def _write(connection: sqlite3.Connection, plan: Plan, settings: Mapping[str, An
     for payment in plan.payments:
         payment.id = next_payment
         next_payment += 1
-        record = payment.record
+        pay = payment.record
         client_id = payment.client_ref.id if isinstance(payment.client_ref, NewClient) else payment.client_ref
         invoice_id = None if payment.invoice_ref is None else (
             payment.invoice_ref.id if isinstance(payment.invoice_ref, NewDocument) else payment.invoice_ref)
-        reversed_ = record.status == "reversed"
+        reversed_ = pay.status == "reversed"
         payment_rows.append((payment.id, client_id, invoice_id, payment.currency, payment.amount_minor,
-                             payment.applied_minor, payment.amount_minor - payment.applied_minor, record.payment_date,
-                             record.method, record.reference, record.note, record.status,
-                             record.reversal_date if reversed_ else None, record.reversal_reason if reversed_ else "",
+                             payment.applied_minor, payment.amount_minor - payment.applied_minor, pay.payment_date,
+                             pay.method, pay.reference, pay.note, pay.status,
+                             pay.reversal_date if reversed_ else None, pay.reversal_reason if reversed_ else "",
                              now, actor, now if reversed_ else None))
-        method = formats_method_label(record.method)
+        method = formats_method_label(pay.method)
         excess = payment.amount_minor - payment.applied_minor
-        ledger_rows.append((client_id, payment.currency, record.payment_date, "payment", invoice_id, payment.id,
-                            payment.invoice_number, f"Payment, {method}" + (f" ({record.reference})" if record.reference
+        ledger_rows.append((client_id, payment.currency, pay.payment_date, "payment", invoice_id, payment.id,
+                            payment.invoice_number, f"Payment, {method}" + (f" ({pay.reference})" if pay.reference
                                                                            else "")
                             + (" (imported; part kept as credit)" if excess else ""), 0, payment.amount_minor, 0, now,
                             actor))
         if reversed_:
-            ledger_rows.append((client_id, payment.currency, record.reversal_date, "reversal", invoice_id, payment.id,
-                                payment.invoice_number, f"Payment of {record.payment_date} reversed: "
-                                f"{record.reversal_reason}", payment.amount_minor, 0, 0, now, actor))
-        keys.append((_key("payment", source, record.source_id), payment.id, job_id))
+            ledger_rows.append((client_id, payment.currency, pay.reversal_date, "reversal", invoice_id, payment.id,
+                                payment.invoice_number, f"Payment of {pay.payment_date} reversed: "
+                                f"{pay.reversal_reason}", payment.amount_minor, 0, 0, now, actor))
+        keys.append((_key("payment", source, pay.source_id), payment.id, job_id))
     cursor.executemany(
         "INSERT INTO payment (id, client, invoice, currency, amount_minor, applied_minor, excess_minor, payment_date, "
         "method, reference, note, status, reversal_date, reversal_reason, created_at, created_by, reversed_at) "
@@ -1128,7 +1141,7 @@ def files_of(path: Path) -> list[tuple[str, bytes]]:
 
 
 def problem_lines(problems: Iterable[Mapping[str, Any]], limit: int = 20) -> list[str]:
-    out = []
+    out: list[str] = []
     for problem in problems:
         if len(out) >= limit:
             break

@@ -41,6 +41,7 @@ from app.web.api import clients as api_clients
 from app.web.api import documents as api_documents
 from app.web.api import expenses as api_expenses
 from app.web.api import exports as api_exports
+from app.web.api import imports as api_imports
 from app.web.api import ledger as api_ledger
 from app.web.api import mail as api_mail
 from app.web.api import payments as api_payments
@@ -63,6 +64,7 @@ from app.web.pages import dashboard as pages_dashboard
 from app.web.pages import documents as pages_documents
 from app.web.pages import expenses as pages_expenses
 from app.web.pages import exports as pages_exports
+from app.web.pages import imports as pages_imports
 from app.web.pages import ledger as pages_ledger
 from app.web.pages import mail as pages_mail
 from app.web.pages import payments as pages_payments
@@ -94,6 +96,8 @@ PAGE_MODULES.append(pages_projects)   # projects and time (issue 19)
 API_MODULES.append(api_projects)
 PAGE_MODULES.append(pages_reminders)   # reminders and dunning (issue 17)
 API_MODULES.append(api_reminders)
+PAGE_MODULES.append(pages_imports)   # moving in from another program (issue 20)
+API_MODULES.append(api_imports)
 
 class BackgroundWorker(Protocol):
     """What the server starts after start-up and stops at shutdown (the schedulers, the outbox)."""
