@@ -281,6 +281,10 @@ def document_record(file: str, row: int, values: Mapping[str, str], problems: Ro
                     default_currency: str) -> DocumentRecord | None:
     number = _text(values, "number", 60)
     if not number:
+        if (values.get("status") or "").strip().lower() == "draft":
+            # A draft is not history yet: Counterfoil's own list export has them, without a number.
+            problems.add(_("A draft without a number is left out: drafts are not imported."), WARNING)
+            return None
         problems.add(_("The invoice has no number."))
         return None
     issue_date = problems.day(values, "issue_date")

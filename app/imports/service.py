@@ -471,7 +471,8 @@ def plan_import(batch: logic.Batch, books: Books, *, source: str, accept_totals:
                 continue
             record.lines = [logic.LineRecord(description=_("As imported: %(number)s", number=record.number),
                                              quantity=Decimal(1), unit_price=abs(amount),
-                                             discount_percent=Decimal(0), tax_refs=())]
+                                             discount_percent=Decimal(0), tax_refs=(),
+                                             taxes=_taxes_that_fit(record, invoice_ref, books.rates))]
         try:
             recomputed = logic.recompute(record, books.rates)
         except (ArithmeticError, ValueError) as error:
@@ -622,6 +623,26 @@ def plan_import(batch: logic.Batch, books: Books, *, source: str, accept_totals:
                     number=record.number, paid=logic.money_text(record.paid, record.currency)), logic.WARNING))
     _plan_series(plan, books, problem)
     return plan
+
+
+def _taxes_that_fit(record: logic.DocumentRecord, invoice_ref: Any, rates: Mapping[str, TaxRate]) -> tuple[str, ...]:
+    """A document without lines (Counterfoil's credit_notes.csv has none) becomes one line of its subtotal;
+    the taxes of that line are the ones that give its tax total: the credited invoice's, else any one rate."""
+    if record.subtotal is None or record.tax_total is None or record.tax_total == 0:
+        return ()
+    candidates: list[tuple[str, ...]] = []
+    if isinstance(invoice_ref, NewDocument):
+        candidates += list(dict.fromkeys(line.taxes for line in invoice_ref.record.lines if line.taxes))
+    candidates += [(code,) for code, rate in sorted(rates.items()) if rate.rate and not rate.compound]
+    line = documents_logic.Line("", Decimal(1), abs(record.subtotal))
+    for codes in candidates:
+        if not all(code in rates for code in codes):
+            continue
+        totals = documents_logic.compute_totals([documents_logic.Line("", line.quantity, line.unit_price,
+                                                                      tax_codes=codes)], rates, record.currency)
+        if totals.tax_total == abs(record.tax_total):
+            return codes
+    return ()
 
 
 def _known() -> frozenset[str]:
