@@ -13,6 +13,7 @@ import io
 import json
 import re
 import zipfile
+from functools import lru_cache
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import date, datetime
@@ -37,6 +38,7 @@ SNIFF_BYTES = 64 * 1024
 # A cell of the export of Counterfoil (and of careful programs): a text that a spreadsheet would run,
 # written with an apostrophe before it. The apostrophe is taken off; anything else formula-like is flagged.
 PHONE_OR_FIGURE = re.compile(r"[+\-][\d\s().,/%-]*\d[\d\s().,/%-]*")
+FORMULA_FIRST = frozenset(start[0] for start in FORMULA_STARTS)
 ESCAPED_FORMULA = re.compile(r"'[=+\-@\t\r\uff1d\uff0b\uff0d\uff20]")
 
 
@@ -230,7 +232,7 @@ def detect_date_format(values: Iterable[str]) -> str:
 
 def is_formula(cell: str) -> bool:
     """A text a spreadsheet would run as a formula (=, +, -, @ first), not a plain number like -12.50."""
-    if not cell or not cell.startswith(FORMULA_STARTS) or PLAIN_NUMBER.fullmatch(cell.replace(",", ".").replace(" ", "")):
+    if not cell or cell[0] not in FORMULA_FIRST or PLAIN_NUMBER.fullmatch(cell.replace(",", ".").replace(" ", "")):
         return False
     # "+1 416 555 0100", "-20 %": a phone number or a signed figure, not something a spreadsheet runs.
     return not PHONE_OR_FIGURE.fullmatch(cell)
@@ -270,9 +272,11 @@ def read_table(name: str, data: bytes, overrides: dict[str, str] | None = None) 
                 continue
             cells = {}
             for column, cell in zip(header, record, strict=True):
-                if ESCAPED_FORMULA.match(cell):
+                if not cell:
+                    pass
+                elif cell[0] == "'" and ESCAPED_FORMULA.match(cell):
                     cell = cell[1:]
-                elif is_formula(cell):
+                elif cell[0] in FORMULA_FIRST and is_formula(cell):
                     problems.append((row_number, _("Row %(row)s, column %(column)s: %(cell)s looks like a "
                                                    "spreadsheet formula; save the values, not the formulas, or "
                                                    "put an apostrophe before it.",
@@ -324,6 +328,7 @@ class CellError(ValueError):
     pass
 
 
+@lru_cache(maxsize=200_000)   # a file repeats its prices and dates: each distinct text is read once
 def parse_number(text: str, decimal: str) -> Decimal | None:
     """A number as the file writes it ("1.234,50" with a decimal comma, "1,234.50" or "1234.50" with a
     point; a currency sign or spaces around are dropped). Empty is None."""
@@ -346,6 +351,7 @@ def parse_number(text: str, decimal: str) -> Decimal | None:
     return -number if negative else number
 
 
+@lru_cache(maxsize=50_000)
 def parse_day(text: str, date_format: str) -> date | None:
     value = (text or "").strip()
     if not value:
