@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import re
 import string
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal
@@ -177,10 +177,19 @@ class RowProblems:
         return code
 
 
-def mapped_rows(rows: Sequence[Mapping[str, str]], mapping: Mapping[str, str]) -> list[dict[str, str]]:
-    """Each row by Counterfoil's field names."""
-    pairs = list(mapping.items())
-    return [{f: (row.get(column) or "").strip() for f, column in pairs} for row in rows]
+def mapped_rows(rows: Sequence[Any], mapping: Mapping[str, str], header: Sequence[str] | None = None
+                ) -> Iterator[dict[str, str]]:
+    """Each row by Counterfoil's field names, one at a time. Rows are lists of cells in the header's order,
+    or (no header: read from JSON) dicts by column name."""
+    if header is None:
+        pairs = list(mapping.items())
+        for row in rows:
+            yield {f: (row.get(column) or "").strip() for f, column in pairs}
+        return
+    index = {column: i for i, column in enumerate(header)}
+    columns = [(f, index[column]) for f, column in mapping.items() if column in index]
+    for cells in rows:
+        yield {f: cells[i].strip() for f, i in columns}
 
 
 def _text(values: Mapping[str, str], name: str, limit: int) -> str:
@@ -355,13 +364,14 @@ def payment_record(file: str, row: int, values: Mapping[str, str], problems: Row
 
 # -- a whole file ------------------------------------------------------------------------------
 
-def read_records(kind: str, file: str, rows: Sequence[Mapping[str, str]], row_numbers: Sequence[int],
-                 mapping: Mapping[str, str], dialect: Dialect, *, default_currency: str, source: str) -> Batch:
+def read_records(kind: str, file: str, rows: Sequence[Any], row_numbers: Sequence[int],
+                 mapping: Mapping[str, str], dialect: Dialect, *, default_currency: str, source: str,
+                 header: Sequence[str] | None = None) -> Batch:
     """One file's rows (by Counterfoil's fields) as records; invoices with their lines grouped by number."""
     batch = Batch(rows_read=len(rows))
     negative_allowed = source in ("csv", "counterfoil")
     by_number: dict[tuple[str, str], DocumentRecord] = {}
-    for values, row in zip(mapped_rows(rows, mapping), row_numbers, strict=True):
+    for values, row in zip(mapped_rows(rows, mapping, header), row_numbers, strict=True):
         problems = RowProblems(file, row, mapping, dialect)
         if kind == formats.CLIENTS:
             client = client_record(file, row, values, problems)
@@ -395,16 +405,16 @@ def read_records(kind: str, file: str, rows: Sequence[Mapping[str, str]], row_nu
     return batch
 
 
-def attach_lines(documents: Sequence[DocumentRecord], file: str, rows: Sequence[Mapping[str, str]],
-                 row_numbers: Sequence[int], mapping: Mapping[str, str], dialect: Dialect, *, source: str
-                 ) -> list[Problem]:
+def attach_lines(documents: Sequence[DocumentRecord], file: str, rows: Sequence[Any],
+                 row_numbers: Sequence[int], mapping: Mapping[str, str], dialect: Dialect, *, source: str,
+                 header: Sequence[str] | None = None) -> list[Problem]:
     """A lines file (Counterfoil's invoice_lines.csv, InvoicePlane's invoice_items.csv): each line joins its
     invoice by the invoice's id in the source, else by its number, in the order of its position."""
     by_id = {d.source_id: d for d in documents if d.source_id and d.doc_type == documents_logic.INVOICE}
     by_number = {d.number: d for d in documents if d.doc_type == documents_logic.INVOICE}
     found: list[Problem] = []
     positioned: dict[int, list[tuple[int, LineRecord]]] = {}
-    for values, row in zip(mapped_rows(rows, mapping), row_numbers, strict=True):
+    for values, row in zip(mapped_rows(rows, mapping, header), row_numbers, strict=True):
         problems = RowProblems(file, row, mapping, dialect)
         document = by_id.get(values.get("document_source_id", "")) or by_number.get(values.get("number", ""))
         if document is None:

@@ -13,11 +13,11 @@ import io
 import json
 import re
 import zipfile
-from functools import lru_cache
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import date, datetime
 from decimal import Decimal, InvalidOperation
+from functools import lru_cache
 from typing import Any
 
 from app.common.i18n import _
@@ -76,7 +76,7 @@ class Table:
 
     name: str
     header: list[str]
-    rows: list[dict[str, str]]
+    rows: list[list[str]]      # each row's cells in the header's order (lists: a dict per row costs 3x)
     row_numbers: list[int]
     dialect: Dialect
     problems: list[tuple[int, str]] = field(default_factory=list)   # (row number, message)
@@ -256,7 +256,7 @@ def read_table(name: str, data: bytes, overrides: dict[str, str] | None = None) 
     header = [h.strip() for h in header]
     if not any(header):
         raise FileRefused(_("%(name)s has an empty header row: the first line must name the columns.", name=name))
-    rows: list[dict[str, str]] = []
+    rows: list[list[str]] = []
     numbers: list[int] = []
     problems: list[tuple[int, str]] = []
     width = len(header)
@@ -270,19 +270,17 @@ def read_table(name: str, data: bytes, overrides: dict[str, str] | None = None) 
                                                "separator or a quote is missing or too many).",
                                                row=row_number, found=len(record), width=width)))
                 continue
-            cells = {}
-            for column, cell in zip(header, record, strict=True):
+            for index, cell in enumerate(record):
                 if not cell:
                     pass
                 elif cell[0] == "'" and ESCAPED_FORMULA.match(cell):
-                    cell = cell[1:]
+                    record[index] = cell[1:]
                 elif cell[0] in FORMULA_FIRST and is_formula(cell):
                     problems.append((row_number, _("Row %(row)s, column %(column)s: %(cell)s looks like a "
                                                    "spreadsheet formula; save the values, not the formulas, or "
                                                    "put an apostrophe before it.",
-                                                   row=row_number, column=column, cell=cell[:40])))
-                cells[column] = cell
-            rows.append(cells)
+                                                   row=row_number, column=header[index], cell=cell[:40])))
+            rows.append(record)
             numbers.append(row_number)
     except csv.Error as error:
         raise FileRefused(_("%(name)s cannot be read as CSV near line %(line)s: %(error)s",

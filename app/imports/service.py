@@ -137,8 +137,8 @@ async def analyse(files: Sequence[tuple[str, bytes]], *, source: str, kind: str,
         infos += _read_ninja_json(table, batch, default_currency)
     # One program writes its dates one way: a format that reads the dates of every file is taken for all
     # (a file whose dates are all ambiguous, 04/02/2025, follows the others).
-    all_dates = [row.get(column, "") for table in tables for row in table.rows[:2000]
-                 for column in table.header if formats.norm(column) in DATE_COLUMNS]
+    all_dates = [row[i] for table in tables for row in table.rows[:2000]
+                 for i, column in enumerate(table.header) if formats.norm(column) in DATE_COLUMNS]
     if all_dates and "date_format" not in overrides:
         overrides = {**overrides, "date_format": parsing.detect_date_format(all_dates)}
     for table in tables:
@@ -169,8 +169,9 @@ async def analyse(files: Sequence[tuple[str, bytes]], *, source: str, kind: str,
                 if c == "":
                     mapping.pop(f, None)
         missing = formats.missing_required(file_kind, mapping)
-        money = [row.get(mapping[f], "") for row in table.rows[:2000] for f in formats.MONEY_FIELDS if f in mapping]
-        dates = [row.get(mapping[f], "") for row in table.rows[:2000] for f in formats.DATE_FIELDS if f in mapping]
+        position = {column: i for i, column in enumerate(table.header)}
+        money = [row[position[mapping[f]]] for row in table.rows[:2000] for f in formats.MONEY_FIELDS if f in mapping]
+        dates = [row[position[mapping[f]]] for row in table.rows[:2000] for f in formats.DATE_FIELDS if f in mapping]
         parsing.settle_dialect(table, money, dates, overrides)
         info = FileInfo(table.name, file_source, file_kind, table.dialect, table.header, mapping, len(table.rows))
         infos.append(info)
@@ -183,12 +184,13 @@ async def analyse(files: Sequence[tuple[str, bytes]], *, source: str, kind: str,
             line_tables.append((table, info))
             continue
         batch.add(logic.read_records(file_kind, table.name, table.rows, table.row_numbers, mapping, table.dialect,
-                                     default_currency=default_currency, source=file_source))
-        batch.rows_read += 0
+                                     default_currency=default_currency, source=file_source, header=table.header))
+        table.rows, table.row_numbers = [], []   # read: its records hold what is kept
     for table, info in line_tables:
         batch.problems += logic.attach_lines(batch.documents, table.name, table.rows, table.row_numbers,
-                                             info.mapping, table.dialect, source=info.source)
+                                             info.mapping, table.dialect, source=info.source, header=table.header)
         batch.rows_read += len(table.rows)
+        table.rows, table.row_numbers = [], []
     return Analysis(infos, batch)
 
 

@@ -78,7 +78,7 @@ def test_demo_exported_and_imported_into_an_empty_folder_gives_the_same_lists(co
         await imports_service.apply(job["id"], data_dir=empty.data_dir)
         return job, await lists()
     try:
-        job, after = run(import_into_empty())
+        _job, after = run(import_into_empty())
     finally:
         run(close_database())
     for name in before:
