@@ -254,3 +254,27 @@ def test_the_page_uploads_previews_and_applies(browser: Any, config: Config):
     bad = browser.post("/imports", files=[("file", ("x.csv", b"", "text/csv"))], data={})
     assert bad.status_code == 422 and "0 bytes" in bad.text
     holds(config)
+
+
+def test_an_import_that_would_put_a_series_backwards_is_refused_naming_the_row(api: Any, config: Config):
+    from datetime import date
+
+    from app.clients import service as clients_service
+    from app.documents import service as documents_service
+
+    async def backdated() -> None:
+        client = await clients_service.create_client({"name": "Acme", "currency": "CAD"})
+        draft = await documents_service.create_document("invoice", {"client_id": client.id, "lines": [
+            {"description": "Work", "quantity": "1", "unit_price": "10.00"}]})
+        await documents_service.issue(draft.id, issue_date=date(2026, 11, 1), backdate=True)
+    run(backdated())
+    later = ("number,issue_date,client_name,description,quantity,unit_price\r\n"
+             "OLD-1,2026-11-15,Acme,Work,1,10.00\r\n")
+    job = upload(api, contents=[("a.csv", later.encode())]).json()
+    assert not job["preview"]["can_apply"]
+    assert any("backwards" in p["message"] and p["row"] == 2 for p in job["preview"]["problems"])
+    earlier = later.replace("2026-11-15", "2026-10-15")
+    job = upload(api, contents=[("b.csv", earlier.encode())]).json()
+    assert job["preview"]["can_apply"], job["preview"]["problems"]
+    assert apply(api, job["id"]).status_code == 200
+    holds(config)
