@@ -177,19 +177,19 @@ class RowProblems:
         return code
 
 
-def mapped_rows(rows: Sequence[Any], mapping: Mapping[str, str], header: Sequence[str] | None = None
-                ) -> Iterator[dict[str, str]]:
-    """Each row by Counterfoil's field names, one at a time. Rows are lists of cells in the header's order,
-    or (no header: read from JSON) dicts by column name."""
+def mapped_rows(numbered: Iterable[tuple[int, Any]], mapping: Mapping[str, str],
+                header: Sequence[str] | None = None) -> Iterator[tuple[int, dict[str, str]]]:
+    """Each (row number, row) by Counterfoil's field names, one at a time. Rows are lists of cells in the
+    header's order, or (no header: read from JSON) dicts by column name."""
     if header is None:
         pairs = list(mapping.items())
-        for row in rows:
-            yield {f: (row.get(column) or "").strip() for f, column in pairs}
+        for number, row in numbered:
+            yield number, {f: (row.get(column) or "").strip() for f, column in pairs}
         return
     index = {column: i for i, column in enumerate(header)}
     columns = [(f, index[column]) for f, column in mapping.items() if column in index]
-    for cells in rows:
-        yield {f: cells[i].strip() for f, i in columns}
+    for number, cells in numbered:
+        yield number, {f: cells[i].strip() for f, i in columns}
 
 
 def _text(values: Mapping[str, str], name: str, limit: int) -> str:
@@ -364,14 +364,16 @@ def payment_record(file: str, row: int, values: Mapping[str, str], problems: Row
 
 # -- a whole file ------------------------------------------------------------------------------
 
-def read_records(kind: str, file: str, rows: Sequence[Any], row_numbers: Sequence[int],
-                 mapping: Mapping[str, str], dialect: Dialect, *, default_currency: str, source: str,
-                 header: Sequence[str] | None = None) -> Batch:
-    """One file's rows (by Counterfoil's fields) as records; invoices with their lines grouped by number."""
-    batch = Batch(rows_read=len(rows))
+def read_records(kind: str, file: str, numbered: Iterable[tuple[int, Any]], mapping: Mapping[str, str],
+                 dialect: Dialect, *, default_currency: str, source: str, header: Sequence[str] | None = None
+                 ) -> Batch:
+    """One file's (row number, row) pairs as records, read as they come (a large file is never held
+    whole); invoices with their lines grouped by number."""
+    batch = Batch()
     negative_allowed = source in ("csv", "counterfoil")
     by_number: dict[tuple[str, str], DocumentRecord] = {}
-    for values, row in zip(mapped_rows(rows, mapping, header), row_numbers, strict=True):
+    for row, values in mapped_rows(numbered, mapping, header):
+        batch.rows_read += 1
         problems = RowProblems(file, row, mapping, dialect)
         if kind == formats.CLIENTS:
             client = client_record(file, row, values, problems)
@@ -405,8 +407,8 @@ def read_records(kind: str, file: str, rows: Sequence[Any], row_numbers: Sequenc
     return batch
 
 
-def attach_lines(documents: Sequence[DocumentRecord], file: str, rows: Sequence[Any],
-                 row_numbers: Sequence[int], mapping: Mapping[str, str], dialect: Dialect, *, source: str,
+def attach_lines(documents: Sequence[DocumentRecord], file: str, numbered: Iterable[tuple[int, Any]],
+                 mapping: Mapping[str, str], dialect: Dialect, *, source: str,
                  header: Sequence[str] | None = None) -> list[Problem]:
     """A lines file (Counterfoil's invoice_lines.csv, InvoicePlane's invoice_items.csv): each line joins its
     invoice by the invoice's id in the source, else by its number, in the order of its position."""
@@ -414,7 +416,7 @@ def attach_lines(documents: Sequence[DocumentRecord], file: str, rows: Sequence[
     by_number = {d.number: d for d in documents if d.doc_type == documents_logic.INVOICE}
     found: list[Problem] = []
     positioned: dict[int, list[tuple[int, LineRecord]]] = {}
-    for values, row in zip(mapped_rows(rows, mapping, header), row_numbers, strict=True):
+    for row, values in mapped_rows(numbered, mapping, header):
         problems = RowProblems(file, row, mapping, dialect)
         document = by_id.get(values.get("document_source_id", "")) or by_number.get(values.get("number", ""))
         if document is None:

@@ -13,7 +13,7 @@ import io
 import json
 import re
 import zipfile
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import date, datetime
 from decimal import Decimal, InvalidOperation
@@ -76,11 +76,21 @@ class Table:
 
     name: str
     header: list[str]
-    rows: list[list[str]]      # each row's cells in the header's order (lists: a dict per row costs 3x)
+    rows: list[list[str]]      # the first rows (SAMPLE_ROWS), each row's cells in the header's order
     row_numbers: list[int]
     dialect: Dialect
     problems: list[tuple[int, str]] = field(default_factory=list)   # (row number, message)
     json_records: dict[str, list[dict[str, Any]]] | None = None      # a JSON file's lists, by key
+    rest: Iterator[tuple[int, list[str]]] | None = None              # the rows after the first, read once
+    count: int = 0                                                   # rows read so far
+
+    def numbered(self) -> Iterator[tuple[int, list[str]]]:
+        """Every row with its line number: the first rows, then the rest as the file is read (once)."""
+        yield from zip(self.row_numbers, self.rows, strict=True)
+        self.rows, self.row_numbers = [], []
+        if self.rest is not None:
+            rest, self.rest = self.rest, None
+            yield from rest
 
 
 def check_overrides(raw: dict[str, Any]) -> dict[str, str]:
@@ -256,15 +266,32 @@ def read_table(name: str, data: bytes, overrides: dict[str, str] | None = None) 
     header = [h.strip() for h in header]
     if not any(header):
         raise FileRefused(_("%(name)s has an empty header row: the first line must name the columns.", name=name))
-    rows: list[list[str]] = []
-    numbers: list[int] = []
     problems: list[tuple[int, str]] = []
+    table = Table(name, header, [], [], Dialect(encoding=encoding, separator=separator), problems)
+    rows = _rows(reader, header, table)
+    for number, cells in rows:
+        table.rows.append(cells)
+        table.row_numbers.append(number)
+        if len(table.rows) >= SAMPLE_ROWS:
+            break
+    table.rest = rows
+    return table
+
+
+SAMPLE_ROWS = 2000
+
+
+def _rows(reader: Any, header: list[str], table: Table) -> Iterator[tuple[int, list[str]]]:
+    """The rows of a CSV reader, checked one by one: a ragged row or a formula cell becomes a problem of
+    the table (the row itself is left out), an escaped formula ('=) loses its apostrophe."""
     width = len(header)
+    problems = table.problems
     try:
         for record in reader:
             row_number = reader.line_num
             if not record or (len(record) == 1 and not record[0].strip()):
                 continue
+            table.count += 1
             if len(record) != width:
                 problems.append((row_number, _("Row %(row)s has %(found)s fields, the header has %(width)s (a "
                                                "separator or a quote is missing or too many).",
@@ -280,13 +307,10 @@ def read_table(name: str, data: bytes, overrides: dict[str, str] | None = None) 
                                                    "spreadsheet formula; save the values, not the formulas, or "
                                                    "put an apostrophe before it.",
                                                    row=row_number, column=header[index], cell=cell[:40])))
-            rows.append(record)
-            numbers.append(row_number)
+            yield row_number, record
     except csv.Error as error:
         raise FileRefused(_("%(name)s cannot be read as CSV near line %(line)s: %(error)s",
-                            name=name, line=reader.line_num, error=str(error))) from None
-    dialect = Dialect(encoding=encoding, separator=separator)
-    return Table(name, header, rows, numbers, dialect, problems)
+                            name=table.name, line=reader.line_num, error=str(error))) from None
 
 
 def _read_json(name: str, text: str, encoding: str) -> Table:

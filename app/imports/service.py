@@ -173,25 +173,35 @@ async def analyse(files: Sequence[tuple[str, bytes]], *, source: str, kind: str,
         money = [row[position[mapping[f]]] for row in table.rows[:2000] for f in formats.MONEY_FIELDS if f in mapping]
         dates = [row[position[mapping[f]]] for row in table.rows[:2000] for f in formats.DATE_FIELDS if f in mapping]
         parsing.settle_dialect(table, money, dates, overrides)
-        info = FileInfo(table.name, file_source, file_kind, table.dialect, table.header, mapping, len(table.rows))
+        info = FileInfo(table.name, file_source, file_kind, table.dialect, table.header, mapping, 0)
         infos.append(info)
-        batch.problems += [logic.Problem(table.name, row, message) for row, message in table.problems]
         if missing:
             batch.problems.append(logic.Problem(table.name, 1, _("No column for %(fields)s: map one to it.",
                                                                  fields=", ".join(missing))))
+            _count_rows(table, info, batch)
             continue
         if file_kind == formats.LINES:
             line_tables.append((table, info))
             continue
-        batch.add(logic.read_records(file_kind, table.name, table.rows, table.row_numbers, mapping, table.dialect,
+        # Read as it comes: the file's rows are never all held at once, only the records they make.
+        batch.add(logic.read_records(file_kind, table.name, table.numbered(), mapping, table.dialect,
                                      default_currency=default_currency, source=file_source, header=table.header))
-        table.rows, table.row_numbers = [], []   # read: its records hold what is kept
+        _count_rows(table, info, batch, counted=True)
     for table, info in line_tables:
-        batch.problems += logic.attach_lines(batch.documents, table.name, table.rows, table.row_numbers,
-                                             info.mapping, table.dialect, source=info.source, header=table.header)
-        batch.rows_read += len(table.rows)
-        table.rows, table.row_numbers = [], []
+        batch.problems += logic.attach_lines(batch.documents, table.name, table.numbered(), info.mapping,
+                                             table.dialect, source=info.source, header=table.header)
+        _count_rows(table, info, batch)
     return Analysis(infos, batch)
+
+
+def _count_rows(table: parsing.Table, info: FileInfo, batch: logic.Batch, *, counted: bool = False) -> None:
+    """Once a file is read through: its row count, and the problems its reading found (ragged rows, formulas)."""
+    for _row in table.numbered():   # a file left unread (no mapping) is still read for its problems
+        pass
+    info.rows = table.count
+    if not counted:
+        batch.rows_read += table.count
+    batch.problems += [logic.Problem(table.name, row, message) for row, message in table.problems]
 
 
 def _read_ninja_json(table: parsing.Table, batch: logic.Batch, default_currency: str) -> list[FileInfo]:
@@ -206,7 +216,7 @@ def _read_ninja_json(table: parsing.Table, batch: logic.Batch, default_currency:
         rows = logic.ninja_json_rows(kind, records[key], clients, invoices)
         identity = {f: f for f in formats.FIELDS[kind]}
         read_kind = kind
-        batch.add(logic.read_records(read_kind, f"{table.name}#{key}", rows, list(range(1, len(rows) + 1)),
+        batch.add(logic.read_records(read_kind, f"{table.name}#{key}", enumerate(rows, start=1),
                                      identity, dialect, default_currency=default_currency, source="invoiceninja"))
         infos.append(FileInfo(f"{table.name}#{key}", "invoiceninja", kind, dialect, [], identity, len(rows)))
     if not infos:

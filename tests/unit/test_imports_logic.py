@@ -54,7 +54,7 @@ def test_formula_cells_are_flagged_and_phone_numbers_are_not(cell: str, formula:
 def test_a_table_names_ragged_rows_and_formulas_and_unescapes_counterfoils_own():
     data = b"name,city\r\nAcme,Toronto\r\nBeta,Halifax,extra\r\n'=Quoted,Paris\r\n=1+1,Rome\r\n"
     table = parsing.read_table("c.csv", data)
-    assert [row[0] for row in table.rows] == ["Acme", "=Quoted", "=1+1"]
+    assert [row[0] for _number, row in table.numbered()] == ["Acme", "=Quoted", "=1+1"]
     assert [row for row, _ in table.problems] == [3, 5]
     assert "3 fields, the header has 2" in table.problems[0][1] and "formula" in table.problems[1][1]
 
@@ -148,7 +148,7 @@ def test_rows_become_records_with_their_problems_named():
              "quantity": "1", "unit_price": "5,00", "currency": "EUR"},
             {"number": "A-2", "issue_date": "2025-01-40", "client_name": "Acme", "description": "x"}]
     identity = {f: f for f in formats.FIELDS["invoices"]}
-    batch = logic.read_records("invoices", "f.csv", rows, [2, 3, 4], identity,
+    batch = logic.read_records("invoices", "f.csv", zip([2, 3, 4], rows, strict=True), identity,
                                parsing.Dialect(decimal=","), default_currency="CAD", source="csv")
     assert [(d.number, len(d.lines)) for d in batch.documents] == [("A-1", 2)]
     assert batch.documents[0].lines[0].unit_price == Decimal("10.00")
