@@ -43,6 +43,10 @@ NOT_AUDITED = {
     "app_session": "a browser session's bookkeeping (its last-seen time moves on every request); the sign-in that "
                    "opens it is recorded on login_attempt, app_user and launch_token",
     "migration": "Piccolo's record of the schema migrations run",
+    "import_job": "an upload waiting for its preview to be applied (working state); what applying writes is "
+                  "recorded on the business tables it writes, labelled as the import",
+    "import_mapping": "the column mapping last used for a source, offered again (a preference, not the books)",
+    "import_key": "which source row became which record, to match a re-import; the records themselves are recorded",
 }
 
 

@@ -26,6 +26,7 @@ APP_REGISTRY = AppRegistry(
         "app.recurring.piccolo_app",
         "app.reminders.piccolo_app",
         "app.expenses.piccolo_app",
+        "app.imports.piccolo_app",
     ]
 )
 

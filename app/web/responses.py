@@ -55,6 +55,7 @@ NAV = [
     ("catalog", "/catalog", "Catalogue", False),
     ("settings", "/settings", "Settings", True),
     ("backup", "/backup", "Backup", True),
+    ("imports", "/imports", "Import", True),
     ("audit", "/audit", "Audit trail", True),
 ]
 

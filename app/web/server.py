@@ -42,6 +42,7 @@ from app.web.api import documents as api_documents
 from app.web.api import expenses as api_expenses
 from app.web.api import exports as api_exports
 from app.web.api import fx as api_fx
+from app.web.api import imports as api_imports
 from app.web.api import ledger as api_ledger
 from app.web.api import mail as api_mail
 from app.web.api import payments as api_payments
@@ -65,6 +66,7 @@ from app.web.pages import documents as pages_documents
 from app.web.pages import expenses as pages_expenses
 from app.web.pages import exports as pages_exports
 from app.web.pages import fx as pages_fx
+from app.web.pages import imports as pages_imports
 from app.web.pages import ledger as pages_ledger
 from app.web.pages import mail as pages_mail
 from app.web.pages import payments as pages_payments
@@ -98,6 +100,8 @@ PAGE_MODULES.append(pages_reminders)   # reminders and dunning (issue 17)
 API_MODULES.append(api_reminders)
 PAGE_MODULES.append(pages_fx)   # exchange rates, base currency, bank accounts (issue 16)
 API_MODULES.append(api_fx)
+PAGE_MODULES.append(pages_imports)   # moving in from another program (issue 20)
+API_MODULES.append(api_imports)
 
 class BackgroundWorker(Protocol):
     """What the server starts after start-up and stops at shutdown (the schedulers, the outbox)."""

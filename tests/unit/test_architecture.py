@@ -34,6 +34,7 @@ DOMAIN_ORDER = [
     "ledger", "documents", "payments", "receivables",
     "render", "mail", "recurring", "reminders", "batch", "reports", "expenses",
     "projects",     # projects and time: bill hours (and the project's expenses) as invoices (issue 19)
+    "imports",      # moving in from another billing program: writes clients, documents, payments (issue 20)
     "exports", "integrity",
     "schema",       # app/db/{migrate,lifecycle,piccolo_conf}: they know every domain's tables
     "backup", "demo",
@@ -48,6 +49,10 @@ WEB_ONLY_EXTERNAL = {"litestar", "msgspec", "jinja2", "uvicorn", "multipart"}
 LOGIC_FORBIDDEN_EXTERNAL = WEB_ONLY_EXTERNAL | {"piccolo", "aiosqlite", "sqlite3", "typst", "httpx"}
 # Pure modules of a domain: `logic` (rules) and `records` (the frozen records its service returns).
 PURE_MODULES = {"logic", "records"}
+# app.imports keeps its pure reading of files (parsing) and its table of formats (formats) beside its logic.
+PURE_MODULES |= {"parsing", "formats"}
+# Translation marks: pure rules name problems in the user's language (app.common.i18n is pure itself).
+PURE_MAY_IMPORT = {"app.money", "app.common.i18n"}
 # The entry points start the server, so they may reach the web package (but not Litestar itself).
 ENTRY_POINTS = {"launcher", "cli", "__main__"}
 
@@ -124,9 +129,7 @@ def violations(module: str, imports: list[str]) -> list[str]:
         if leaf in PURE_MODULES:
             if top in LOGIC_FORBIDDEN_EXTERNAL:
                 problems.append(f"{module} (pure {leaf}) imports {target}")
-            # app.common.i18n is pure too (gettext in a context variable): labels are marked where they are defined.
-            elif top == "app" and not (target.rpartition(".")[2] in PURE_MODULES
-                                       or target in ("app.money", "app.common.i18n")):
+            elif top == "app" and not (target.rpartition(".")[2] in PURE_MODULES or target in PURE_MAY_IMPORT):
                 problems.append(f"{module} (pure {leaf}) imports {target}: only other logic or records modules "
                                 "and app.money")
         if module.startswith("app.web.pages.") and target.startswith("app.web.pages.") and target != module:

@@ -48,6 +48,8 @@ document.addEventListener("submit", function (event) {
   if (!busy || event.defaultPrevented) return;
   var note = form.querySelector(".busy");
   if (note) { note.textContent = busy; note.hidden = false; setTimeout(function () { note.hidden = true; }, 15000); }
+  var bar = form.querySelector("progress.apply-progress");
+  if (bar) bar.hidden = false;   // an import being written: it runs as one transaction, so no percentage
 });
 // Uploads show their progress; a refused import still shows the page's explanation.
 document.addEventListener("htmx:xhr:progress", function (event) {
@@ -56,7 +58,7 @@ document.addEventListener("htmx:xhr:progress", function (event) {
   var bar = form.querySelector(".upload-progress"), status = form.querySelector(".upload-status");
   var percent = Math.round(event.detail.loaded * 100 / event.detail.total);
   if (bar) { bar.hidden = false; bar.value = percent; }
-  if (status) status.textContent = percent < 100 ? "Uploading… " + percent + "%" : "Checking the backup… (decrypting and verifying every part)";
+  if (status) status.textContent = percent < 100 ? "Uploading… " + percent + "%" : (form.getAttribute("data-upload-done") || "Checking the backup… (decrypting and verifying every part)");
 });
 document.addEventListener("htmx:beforeSwap", function (event) {
   var source = event.detail.requestConfig && event.detail.requestConfig.elt;
