@@ -27,7 +27,8 @@ from app.common.logic import FieldError, ValidationFailed, filename_part
 from app.documents import logic as documents_logic
 from app.documents.logic import TaxAmount
 from app.documents.records import DocumentView, LineView, Snapshot
-from app.money import decimal_places, minor_digits, round_money
+from app.ledger.logic import LINE_PHRASES, line_text
+from app.money import decimal_places, from_minor, minor_digits, round_money
 from app.receivables.logic import StatementView
 from app.taxes.logic import tax_registration
 
@@ -145,6 +146,42 @@ LABELS: dict[str, dict[str, str]] = {
         "kind_credit_applied": "Verrechnetes Guthaben", "kind_cancellation": "Stornierung",
     },
 }
+
+# A statement's lines, worded from each ledger entry's kind and references (app.ledger.logic.line_text) in
+# the client's language; English is app.ledger.logic.LINE_PHRASES itself (gettext's source for pages).
+LINE_LABELS: dict[str, dict[str, str]] = {
+    "fr": {
+        "invoice": "Facture {number}", "credit_note": "Avoir {number}",
+        "credit_note_on_account": "Avoir {number} (à valoir)", "cancellation": "Avoir {number}, annulant la facture",
+        "payment": "Règlement, {method}", "kept_as_credit": "{amount} portés au crédit du compte",
+        "reversal": "Règlement du {date} annulé",
+        "credit_applied": "{amount} de crédit client imputés sur {number}",
+        "refund": "Remboursement du crédit client, {method}",
+        "reminder_charge": "{title} {number} ({invoices}) : frais {fee}, intérêts {interest}",
+        "reminder_cancelled": "{title} {number} annulée",
+        "credit_to_charges": "{amount} de crédit client imputés sur les frais et intérêts de {number}",
+        "charge_payment": "Règlement des frais et intérêts de {number}, {method}",
+        "method_bank_transfer": "virement", "method_card": "carte bancaire", "method_cash": "espèces",
+        "method_cheque": "chèque", "method_paypal": "PayPal", "method_other": "autre moyen",
+    },
+    "de": {
+        "invoice": "Rechnung {number}", "credit_note": "Gutschrift {number}",
+        "credit_note_on_account": "Gutschrift {number} (als Guthaben)",
+        "cancellation": "Gutschrift {number}, Stornierung der Rechnung",
+        "payment": "Zahlung, {method}", "kept_as_credit": "{amount} als Guthaben verbucht",
+        "reversal": "Zahlung vom {date} storniert",
+        "credit_applied": "{amount} Guthaben mit {number} verrechnet",
+        "refund": "Erstattung von Guthaben, {method}",
+        "reminder_charge": "{title} {number} ({invoices}): Gebühr {fee}, Zinsen {interest}",
+        "reminder_cancelled": "{title} {number} storniert",
+        "credit_to_charges": "{amount} Guthaben mit Gebühr und Zinsen zu {number} verrechnet",
+        "charge_payment": "Zahlung von Gebühr und Zinsen zu {number}, {method}",
+        "method_bank_transfer": "Überweisung", "method_card": "Karte", "method_cash": "bar",
+        "method_cheque": "Scheck", "method_paypal": "PayPal", "method_other": "sonstige",
+    },
+}
+for _language, _lines in {"en": LINE_PHRASES, **LINE_LABELS}.items():
+    LABELS[_language].update({f"line_{key}": text for key, text in _lines.items()})
 
 AGING_BUCKETS = ("current", "1_30", "31_60", "61_90", "over_90")
 
@@ -608,9 +645,13 @@ def statement_data(data: Mapping[str, Any], *, settings: Mapping[str, Any], logo
         credit_total += credit
         running = _dec(entry["balance"]) if entry.get("balance") not in (None, "") else running + debit - credit
         kind = entry.get("kind") or ""
+        description = line_text(kind, entry.get("number") or "", entry.get("refs"), entry.get("description") or "",
+                                phrase=lambda key: labels[f"line_{key}"],
+                                money=lambda minor: money(from_minor(minor, currency), currency, locale),
+                                day=lambda text: date_text(text, locale))
         entries.append({"date": date_text(entry.get("date"), locale),
                         "kind": labels.get(f"kind_{kind}", kind.replace("_", " ").capitalize()),
-                        "number": entry.get("number") or "", "description": entry.get("description") or "",
+                        "number": entry.get("number") or "", "description": description,
                         "debit": a(debit), "credit": a(credit), "balance": amount_text(running, currency, locale)})
     closing = _dec(data["closing_balance"]) if data.get("closing_balance") not in (None, "") else running
     totals_row = [amount_text(debit_total, currency, locale), amount_text(credit_total, currency, locale),
@@ -673,7 +714,8 @@ def statement_input(view: StatementView) -> dict[str, Any]:
         # aging keyed as the labels are: "1-30" -> "1_30", "over 90" -> "over_90"
         "aging": {key.replace("-", "_").replace(" ", "_"): value for key, value in st.aging.items()},
         "entries": [{"date": row.entry.entry_date, "kind": row.entry.kind, "number": row.entry.number,
-                     "description": row.entry.description, "debit": row.entry.debit, "credit": row.entry.credit,
+                     "description": row.entry.description, "refs": row.entry.refs,
+                     "debit": row.entry.debit, "credit": row.entry.credit,
                      "balance": row.balance} for row in st.rows],
     }
 
