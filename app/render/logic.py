@@ -24,13 +24,14 @@ from babel.numbers import format_currency, format_decimal, format_percent
 
 from app.clients.logic import is_leitweg_id
 from app.common.logic import FieldError, ValidationFailed, filename_part
+from app.common.units import unit_in
 from app.documents import logic as documents_logic
 from app.documents.logic import TaxAmount
 from app.documents.records import DocumentView, LineView, Snapshot
 from app.ledger.logic import LINE_PHRASES, line_text
 from app.money import decimal_places, from_minor, minor_digits, round_money
 from app.receivables.logic import StatementView
-from app.taxes.logic import tax_registration
+from app.taxes.logic import tax_label, tax_note, tax_registration
 
 QUOTE, INVOICE, CREDIT_NOTE, STATEMENT = "quote", "invoice", "credit_note", "statement"
 TEMPLATES = {INVOICE: "invoice.typ", QUOTE: "quote.typ", CREDIT_NOTE: "credit-note.typ", STATEMENT: "statement.typ"}
@@ -460,7 +461,7 @@ def document_data(document: DocumentView, *, settings: Mapping[str, Any],
             "pos": str(ln.position),
             "description": ln.description,
             "qty": number_text(ln.quantity, locale),
-            "unit": ln.unit,
+            "unit": unit_in(ln.unit, lang, ln.quantity),
             "price": price_text(ln.unit_price, currency, locale),
             "discount": percent_text(ln.discount_percent, locale) if ln.discount_percent else "",
             "tax": ", ".join(ln.taxes),
@@ -468,14 +469,14 @@ def document_data(document: DocumentView, *, settings: Mapping[str, Any],
         })
 
     widths = column_widths(lines, labels, {"discount": discounts, "tax": show_tax, "unit": show_unit})
-    tax_rows = [{"name": t.name or t.code, "code": t.code, "rate": percent_text(t.rate, locale), "base": m(t.base),
+    tax_rows = [{"name": tax_label(t, lang), "code": t.code, "rate": percent_text(t.rate, locale), "base": m(t.base),
                  "amount": m(t.amount), "category": t.category} for t in taxes]
     # The document of record: what was issued, whatever was paid or credited since (payments are told by
     # a receipt or the client's statement, never by the invoice).
     total = document.total
     totals: list[dict[str, str]] = [{"label": labels["subtotal"], "value": m(document.subtotal), "style": ""}]
     for t in taxes:
-        totals.append({"label": t.name or t.code, "value": m(t.amount), "style": ""})
+        totals.append({"label": tax_label(t, lang), "value": m(t.amount), "style": ""})
     total_label = {INVOICE: labels["total"], QUOTE: labels["total_quote"], CREDIT_NOTE: labels["total_credit"]}[kind]
     totals.append({"label": total_label, "value": m(total), "style": "total"})
     due: dict[str, str] | None = None
@@ -502,7 +503,7 @@ def document_data(document: DocumentView, *, settings: Mapping[str, Any],
     notes = document.notes
     tax_notes = []
     for t in taxes:
-        note = t.note.strip()
+        note = tax_note(t, lang)
         if note and note not in tax_notes:
             tax_notes.append(note)
     if document.discount_percent:
