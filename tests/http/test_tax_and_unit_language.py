@@ -40,7 +40,7 @@ def pdf_text(api, invoice) -> str:
     return text_of(response.content)
 
 
-def test_a_preset_tax_and_its_note_print_in_the_clients_language(api, german_business):
+def test_a_preset_tax_and_its_note_print_in_the_clients_language(api, browser, german_business):
     french = make_client(name="Dupont SARL", language="fr", country="FR", tax_number="FR12345678901")
     text = pdf_text(api, invoice_for(api, french, ("RC",)))
     assert "Autoliquidation : TVA due par le preneur, art. 196 Directive 2006/112/CE." in text
@@ -48,8 +48,11 @@ def test_a_preset_tax_and_its_note_print_in_the_clients_language(api, german_bus
     text = pdf_text(api, invoice_for(api, french, ("VAT19",), unit="Std.", quantity="1.5"))
     assert "TVA 19 %" in text and "USt." not in text and "1,5 heure" in text
     german = make_client(name="Müller GmbH", language="de", country="DE")
-    text = pdf_text(api, invoice_for(api, german, ("VAT19",)))
+    invoice = invoice_for(api, german, ("VAT19",))
+    text = pdf_text(api, invoice)
     assert "USt. 19 %" in text and "Stunden" in text
+    page = browser.get(f"/documents/{invoice['id']}")   # the page: in the user's language (English here)
+    assert page.status_code == 200 and '8 <span class="muted">hours</span>' in page.text
     english = make_client(name="Initech Ltd", language="en", country="IE")
     text = pdf_text(api, invoice_for(api, english, ("VAT7",), unit="Lizenz"))
     assert "VAT 7%" in text and "Lizenz" in text   # a unit not on the standard list stays as typed
