@@ -539,6 +539,7 @@ def test_the_templates_form(browser, api):
     assert templates["en"]["invoice"]["subject"] == "Invoice {number} from {business}"  # other languages too
     page = browser.get("/settings/email?templates=de")
     assert 'value="Rechnung {number}"' in page.text and 'name="template_language" value="de"' in page.text
+    assert '<a href="/settings/dunning">Settings, Reminders</a>' in page.text
     bad = browser.post("/settings/email/templates", data={"template_language": "fr", "fr_invoice_paid_subject": "{oops}",
                                                           "fr_invoice_paid_body": ""})
     assert bad.status_code == 422 and "unknown placeholder {oops}" in bad.text

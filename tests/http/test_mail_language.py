@@ -3,6 +3,7 @@ document's state, filled in with the client's number and date formatting, throug
 
 from __future__ import annotations
 
+import html
 from collections.abc import Iterator
 from datetime import date
 from decimal import Decimal
@@ -12,7 +13,7 @@ from babel.dates import format_date
 from babel.numbers import format_currency
 
 from tests.http.smtp_support import SmtpServer, configure, deliver, free_port, issued_invoice
-from tests.http.support import make_client
+from tests.http.support import create_via_api, make_client
 
 
 @pytest.fixture(autouse=True)
@@ -113,3 +114,19 @@ def test_an_edited_template_of_one_language_is_used_for_that_languages_clients(a
     invoice = issued_invoice(api, english)
     subject, _ = _sent(api, smtp, f"/api/v1/invoices/{invoice['id']}/send")
     assert subject.startswith("Invoice ")
+
+
+def test_an_overdue_invoices_email_says_it_is_overdue_and_what_is_open(api, browser, smtp):
+    configure(api, smtp)
+    client = make_client(name="Bäckerei Müller", email="buchhaltung@mueller.example", language="de", country="DE")
+    invoice = create_via_api(api, "invoices", {
+        "client_id": client.id, "currency": "EUR", "issue_date": "2026-01-05", "confirm_date": True,
+        "terms_days": 14, "lines": [{"description": "Beratung", "quantity": "2", "unit": "day",
+                                     "unit_price": "600.00"}]}, issue=True)
+    assert api.post(f"/api/v1/invoices/{invoice['id']}/payments", json={"amount": "200.00"}).status_code == 201
+    form = browser.get(f"/documents/{invoice['id']}/send")
+    assert "In German, the client's language, from the template “Invoice, overdue”" in html.unescape(form.text)
+    subject, body = _sent(api, smtp, f"/api/v1/invoices/{invoice['id']}/send")
+    assert subject.endswith(": Zahlung überfällig")
+    open_amount = format_currency(Decimal("1000.00"), "EUR", locale="de_DE")   # 1.000,00 € with a no-break space
+    assert f"Sie war am 19.01.2026 fällig, offen sind noch {open_amount}." in body

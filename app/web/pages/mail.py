@@ -192,8 +192,15 @@ async def _document_form(request: Request, document_id: int, *, values: dict[str
                 preview=f"/documents/{document_id}/pdf", attachment=defaults["attachment"],
                 recipient=defaults["client"], values=values or defaults, errors=errors or {}, mail_log=log,
                 status_labels=STATUS_LABELS, problem=mail["configured_problem"],
+                written_in=_written_in(defaults["language"], defaults["template"]),
                 note="An issued invoice is marked as sent once the mail server accepts the message."
                 if doc_type == INVOICE and document.status == "issued" else "")
+
+
+def _written_in(language: str, template: str) -> str:
+    """Which language and which template the message starts from (both set in Settings, Email)."""
+    return _("In %(language)s, the client's language, from the template “%(template)s” (Settings, Email).",
+             language=_(logic.LANGUAGE_LABELS[language]), template=_(logic.TEMPLATE_LABELS[template]))
 
 
 @get("/documents/{document_id:int}/send")
@@ -240,6 +247,7 @@ async def _statement_form(request: Request, client_id: int, date_from: date | No
                 action=f"/clients/{client_id}/statement/send?{query}", back=f"/clients/{client_id}/statement?{query}",
                 preview="", attachment=defaults["attachment"], recipient=client, values=values or defaults,
                 errors=errors or {}, mail_log=[], status_labels=STATUS_LABELS, problem=mail["configured_problem"],
+                written_in=_written_in(defaults["language"], "statement"),
                 note=f"Period {defaults['date_from'].isoformat()} to {defaults['date_to'].isoformat()}, "
                      f"{defaults['currency']}.")
 
