@@ -456,7 +456,9 @@ def period_text(date_from: date | None, date_to: date | None, locale: str = "en"
 async def _document_values(document: DocumentView, client: ClientView) -> tuple[str, str, dict[str, str]]:
     """The message's language, its template (by the document's state) and the placeholders' values."""
     settings = await settings_service.get_settings()
-    language, locale = _language_and_locale(client, settings)
+    # An issued document's language is the one frozen with it (its PDF's), whatever the client says today.
+    frozen = (document.snapshot or {}).get("client") or {}
+    language, locale = _language_and_locale(frozen if frozen.get("language") else client, settings)
     currency = document.currency
     template = logic.choose_template(
         DOCUMENT_KINDS[document.doc_type], total=document.total, paid=document.paid, credited=document.credited,

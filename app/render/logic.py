@@ -24,7 +24,7 @@ from babel.numbers import format_currency, format_decimal, format_percent
 
 from app.clients.logic import is_leitweg_id
 from app.common.logic import FieldError, ValidationFailed, filename_part
-from app.common.units import unit_in
+from app.common.units.logic import unit_in
 from app.documents import logic as documents_logic
 from app.documents.logic import TaxAmount
 from app.documents.records import DocumentView, LineView, Snapshot

@@ -12,7 +12,7 @@ from litestar.contrib.jinja import JinjaTemplateEngine
 
 from app.common.addressing.logic import scheme_choices
 from app.common.i18n import gettext, ngettext
-from app.common.units import unit_here
+from app.common.units.logic import unit_here
 
 LOCALE = "en_CA"
 
@@ -69,7 +69,7 @@ def configure(engine: JinjaTemplateEngine) -> None:
     engine.engine.filters["amount"] = amount
     engine.engine.filters["plain_number"] = plain_number
     engine.engine.filters["unquote"] = unquote
-    engine.engine.filters["unit_name"] = unit_here   # a standard unit in the reader's language (app.common.units)
+    engine.engine.filters["unit_name"] = unit_here   # a standard unit in the reader's language (app.common.units.logic)
     engine.engine.globals["query"] = query
     engine.engine.globals["eas_scheme_choices"] = scheme_choices  # the electronic address's scheme select
     engine.engine.autoescape = True

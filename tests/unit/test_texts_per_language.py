@@ -1,4 +1,4 @@
-"""Tax names and notes per language (app.taxes.logic) and the standard units (app.common.units), pure."""
+"""Tax names and notes per language (app.taxes.logic) and the standard units (app.common.units.logic), pure."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from app.common.logic import ValidationFailed
-from app.common.units import STANDARD_UNITS, standard_unit, unit_in
+from app.common.units.logic import STANDARD_UNITS, standard_unit, unit_in
 from app.documents.logic import TaxAmount
 from app.documents.records import tax_as_json, tax_from_json
 from app.taxes import logic
