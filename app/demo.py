@@ -146,6 +146,38 @@ EURO_CLIENT = {
 }
 EURO_INVOICES = [   # (days ago issued, days ago paid or None, bank fee in EUR, item, quantity)
     (70, 48, "12.50", "DES-H", "24"), (42, 15, "12.50", "WORKSHOP-D", "2"), (12, None, "0", "DES-H", "16")]
+# One French and one German client, whatever the draws: their invoices, emails and statements are in
+# their language (issue 15), with the taxes' names and notes and the units in it too.
+FRENCH_INDEX, GERMAN_INDEX = 4, 5
+LANGUAGE_CLIENTS = {
+    FRENCH_INDEX: {
+        "name": "Boulangerie Lefèvre & Fils", "contact_name": "Hélène Lefèvre", "email": "compta@lefevre.example",
+        "phone": "+33 4 55 50 0104", "address_line1": "18 rue de la République", "address_line2": "",
+        "postal_code": "69002", "city": "Lyon", "region": "", "country": "FR", "currency": "EUR", "language": "fr",
+        "tax_number": "FR40303265045", "notes": "Écrit en français : factures, relances et relevés en français.",
+    },
+    GERMAN_INDEX: {
+        "name": "Sommerfeld Software GmbH", "contact_name": "Jürgen Sommerfeld", "email": "buchhaltung@sommerfeld.example",
+        "phone": "+49 30 5550 0105", "address_line1": "Hauptstraße 44", "address_line2": "", "postal_code": "10115",
+        "city": "Berlin", "region": "", "country": "DE", "currency": "EUR", "language": "de",
+        "tax_number": "DE129273398", "notes": "Rechnungen und Kontoauszüge auf Deutsch.",
+    },
+}
+
+# Their invoices: zero-rated exports (the business is Canadian), in hours and days; the German one is
+# partly paid by bank transfer, so its statement and email say what is left.
+LANGUAGE_LINES = {
+    FRENCH_INDEX: ([
+        {"description": "Développement de la caisse en ligne (commande et retrait)", "quantity": "32",
+         "unit": "hour", "unit_price": "125.00", "taxes": ["EXPORT"]},
+        {"description": "Atelier de cadrage avec l'équipe", "quantity": "1", "unit": "day", "unit_price": "1450.00",
+         "taxes": ["EXPORT"]}], "Projet caisse en ligne 2026", None),
+    GERMAN_INDEX: ([
+        {"description": "Barrierefreiheitsprüfung des Kundenportals", "quantity": "3", "unit": "day",
+         "unit_price": "1450.00", "taxes": ["EXPORT"]},
+        {"description": "Nachbesserungen nach der Prüfung", "quantity": "12.5", "unit": "hour",
+         "unit_price": "125.00", "taxes": ["EXPORT"]}], "Auftrag 2026-117", "2000.00"),
+}
 
 ITEMS = [
     ("DEV-H", "Software development", "service", "hour", "125.00", "", "Development",
@@ -182,6 +214,8 @@ def _client(rng: random.Random, index: int) -> dict[str, Any]:
         return dict(AUTHORITY)
     if index == PEPPOL_INDEX:
         return dict(PEPPOL_CLIENT)
+    if index in LANGUAGE_CLIENTS:
+        return dict(LANGUAGE_CLIENTS[index])
     return {
         "name": name, "contact_name": contact, "email": f"accounts@{domain}{index}.example",
         "phone": phone.format(100 + index), "address_line1": f"{rng.randint(1, 999)} {rng.choice(STREETS)}",
@@ -451,6 +485,7 @@ async def _documents(rng: random.Random, invoices: int, scheduled: Scheduled) ->
         await documents_service.issue(doc.id)
         counts["invoices"] += 1
     counts["invoices"] += await _peppol_invoice(today)
+    counts["invoices"] += await _language_invoices(today)
     quotes_from = max([today - timedelta(days=60), *await _issued_up_to("quote", today)])
     quote_dates = sorted(max(quotes_from, today - timedelta(days=rng.randint(0, 60)))
                          for _ in range(max(3, invoices // 10)))
@@ -494,6 +529,25 @@ async def _peppol_invoice(today: Any) -> int:
         "lines": PEPPOL_LINES, "notes": "Project Verhaeghe 2026, phase 1"})
     await documents_service.issue(doc.id)
     return 1
+
+async def _language_invoices(today: Any) -> int:
+    """An invoice each to the French and the German client (once, however often the demo runs)."""
+    active = (await clients_service.list_clients(status="active", page=Page(1, 500))).items
+    made = 0
+    for index, (lines, notes, paid) in LANGUAGE_LINES.items():
+        client = next((c for c in active if c.email == LANGUAGE_CLIENTS[index]["email"]), None)
+        if client is None or await documents_service.client_documents(client.id):
+            continue
+        doc = await documents_service.create_document("invoice", {
+            "client_id": client.id, "currency": "EUR", "issue_date": today.isoformat(), "terms_days": 30,
+            "lines": lines, "notes": notes})
+        await documents_service.issue(doc.id)
+        if paid:
+            await payments_service.record_payment(doc.id, {"amount": paid, "date": today.isoformat(),
+                                                           "method": "bank_transfer", "reference": "SEPA 2026-117"})
+        made += 1
+    return made
+
 
 # Monthly hosting retainers for three clients started a year ago, a quarterly maintenance contract made
 # as drafts to check, and a support retainer the client has paused. Clients are taken in order, not

@@ -87,6 +87,9 @@ class TaxAmount:
     compound: bool = False
     category: str = "S"
     note: str = ""
+    # The tax's name and note in other languages when the document was made ({language: text}; app.taxes).
+    names: Mapping[str, str] = field(default_factory=dict, compare=False)
+    notes: Mapping[str, str] = field(default_factory=dict, compare=False)
 
 
 @dataclass(frozen=True)
@@ -134,7 +137,7 @@ def compute_totals(lines: Sequence[Line], rates: Mapping[str, TaxRate], currency
 def _tax(rate: TaxRate, base: Decimal, currency: str) -> TaxAmount:
     return TaxAmount(code=rate.code, name=rate.name, rate=rate.rate, base=base,
                      amount=round_money(base * rate.rate / HUNDRED, currency), compound=rate.compound,
-                     category=rate.category, note=rate.note)
+                     category=rate.category, note=rate.note, names=rate.names, notes=rate.notes)
 
 
 def balance(total: Decimal, paid: Decimal, credited: Decimal) -> Decimal:

@@ -67,7 +67,8 @@ class LineView:
 def tax_as_json(tax: logic.TaxAmount) -> dict[str, Any]:
     """One tax of a document's breakdown as `taxes_json` keeps it (decimals as exact text)."""
     return {"code": tax.code, "name": tax.name, "rate": logic.decimal_text(tax.rate), "base": str(tax.base),
-            "amount": str(tax.amount), "compound": tax.compound, "category": tax.category, "note": tax.note}
+            "amount": str(tax.amount), "compound": tax.compound, "category": tax.category, "note": tax.note,
+            **({"names": dict(tax.names)} if tax.names else {}), **({"notes": dict(tax.notes)} if tax.notes else {})}
 
 
 def tax_from_json(data: Mapping[str, Any]) -> logic.TaxAmount:
@@ -76,7 +77,8 @@ def tax_from_json(data: Mapping[str, Any]) -> logic.TaxAmount:
     return logic.TaxAmount(code=data["code"], name=data["name"], rate=Decimal(str(data["rate"])),
                            base=Decimal(str(data["base"])), amount=Decimal(str(data["amount"])),
                            compound=bool(data.get("compound", False)), category=data.get("category") or "S",
-                           note=data.get("note") or "")
+                           note=data.get("note") or "", names=dict(data.get("names") or {}),
+                           notes=dict(data.get("notes") or {}))
 
 
 def taxes_from_json(text: str) -> tuple[logic.TaxAmount, ...]:

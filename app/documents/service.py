@@ -749,7 +749,7 @@ async def _issue_in_transaction(document_id: int, actor: int | None, *, ledger_k
             credit_minor=0 if is_invoice else current["total_minor"],
             description=(f"Invoice {number}" if is_invoice else
                          f"Credit note {number}" + (" (on account)" if current["invoice"] is None else "")),
-            actor=actor)
+            refs={} if is_invoice else {"on_account": current["invoice"] is None}, actor=actor)
     if current["doc_type"] == CREDIT_NOTE and current["invoice"] is not None:
         await _event(current["invoice"], "credit note", number, actor)
     for hook in _issue_hooks:

@@ -95,7 +95,10 @@ async def record_payment(invoice_id: int, data: Mapping[str, Any], *, actor: int
             credit_minor=payment.amount_minor, document_id=invoice_id, payment_id=payment.id, number=invoice["number"],
             description=f"Payment, {method}" + (f" ({values.reference})" if values.reference else "")
                         + (f"; {values.fee} {currency} bank fee" if values.fee else "")
-                        + (f"; {excess} {currency} kept as credit" if excess else ""), actor=actor)
+                        + (f"; {excess} {currency} kept as credit" if excess else ""),
+            refs={"method": values.method, "reference": values.reference or "",
+                  "excess_minor": to_minor(excess, currency) if excess else 0,
+                  "fee_minor": to_minor(values.fee, currency) if values.fee else 0}, actor=actor)
         await _fx_memos(invoice, payment.id, values.payment_date, applied, values.fee, frozen, actor)
         await documents_service.record_event(invoice_id, "payment", f"{settled} {currency} by {method}"
                                              + (f" ({values.fee} {currency} bank fee)" if values.fee else ""), actor)
@@ -165,7 +168,8 @@ async def reverse_payment(payment_id: int, reason: str, *, reversal_date: Any = 
             client_id=payment.client_id, currency=currency, entry_date=when, kind="reversal",
             debit_minor=payment.amount_minor, document_id=payment.invoice_id, payment_id=payment_id,
             number=payment.invoice_number or "", description=f"Payment of {payment.payment_date} reversed: "
-                                                             f"{reason.strip()}", actor=actor)
+                                                             f"{reason.strip()}",
+            refs={"payment_date": payment.payment_date.isoformat(), "reason": reason.strip()}, actor=actor)
     return await get_payment(payment_id)
 
 
@@ -240,7 +244,7 @@ async def apply_credit(invoice_id: int, data: Mapping[str, Any], *, actor: int |
                                     kind="credit_applied", amount_minor=minor, document_id=invoice_id,
                                     number=invoice["number"],
                                     description=f"{amount} {currency} of client credit applied to {invoice['number']}",
-                                    actor=actor)
+                                    refs={"amount_minor": minor}, actor=actor)
         await documents_service.record_event(invoice_id, "credit applied", f"{amount} {currency}", actor)
     return await documents_service.get_document(invoice_id)
 
@@ -271,7 +275,8 @@ async def refund(client_id: int, data: Mapping[str, Any], *, actor: int | None =
         await row.save()
         await ledger_service.append(client_id=client_id, currency=currency, entry_date=when, kind="refund",
                                     debit_minor=minor, description=f"Refund of client credit, {logic.METHODS[method]}"
-                                    + (f" ({reference})" if reference else ""), actor=actor)
+                                    + (f" ({reference})" if reference else ""),
+                                    refs={"method": method, "reference": reference}, actor=actor)
     return RefundView(id=row.id, client_id=client_id, currency=currency, amount=amount, refund_date=when,
                       method=method, reference=reference, note=note)
 

@@ -24,14 +24,16 @@ from babel.numbers import format_currency, format_decimal, format_percent
 
 from app.clients.logic import is_leitweg_id
 from app.common.logic import FieldError, ValidationFailed, filename_part
+from app.common.units.logic import unit_in
 from app.documents import logic as documents_logic
 from app.documents.logic import TaxAmount
 from app.documents.records import DocumentView, LineView, Snapshot
 from app.fx import logic as fx_logic
-from app.money import decimal_places, minor_digits, round_money
+from app.ledger.logic import LINE_PHRASES, line_text
+from app.money import decimal_places, from_minor, minor_digits, round_money
 from app.receivables.logic import StatementView
 from app.settings import logic as settings_logic
-from app.taxes.logic import tax_registration
+from app.taxes.logic import tax_label, tax_note, tax_registration
 
 QUOTE, INVOICE, CREDIT_NOTE, STATEMENT = "quote", "invoice", "credit_note", "statement"
 TEMPLATES = {INVOICE: "invoice.typ", QUOTE: "quote.typ", CREDIT_NOTE: "credit-note.typ", STATEMENT: "statement.typ"}
@@ -147,6 +149,42 @@ LABELS: dict[str, dict[str, str]] = {
         "kind_credit_applied": "Verrechnetes Guthaben", "kind_cancellation": "Stornierung",
     },
 }
+
+# A statement's lines, worded from each ledger entry's kind and references (app.ledger.logic.line_text) in
+# the client's language; English is app.ledger.logic.LINE_PHRASES itself (gettext's source for pages).
+LINE_LABELS: dict[str, dict[str, str]] = {
+    "fr": {
+        "invoice": "Facture {number}", "credit_note": "Avoir {number}",
+        "credit_note_on_account": "Avoir {number} (à valoir)", "cancellation": "Avoir {number}, annulant la facture",
+        "payment": "Règlement, {method}", "kept_as_credit": "{amount} portés au crédit du compte",
+        "reversal": "Règlement du {date} annulé",
+        "credit_applied": "{amount} de crédit client imputés sur {number}",
+        "refund": "Remboursement du crédit client, {method}",
+        "reminder_charge": "{title} {number} ({invoices}) : frais {fee}, intérêts {interest}",
+        "reminder_cancelled": "{title} {number} annulée",
+        "credit_to_charges": "{amount} de crédit client imputés sur les frais et intérêts de {number}",
+        "charge_payment": "Règlement des frais et intérêts de {number}, {method}",
+        "method_bank_transfer": "virement", "method_card": "carte bancaire", "method_cash": "espèces",
+        "method_cheque": "chèque", "method_paypal": "PayPal", "method_other": "autre moyen",
+    },
+    "de": {
+        "invoice": "Rechnung {number}", "credit_note": "Gutschrift {number}",
+        "credit_note_on_account": "Gutschrift {number} (als Guthaben)",
+        "cancellation": "Gutschrift {number}, Stornierung der Rechnung",
+        "payment": "Zahlung, {method}", "kept_as_credit": "{amount} als Guthaben verbucht",
+        "reversal": "Zahlung vom {date} storniert",
+        "credit_applied": "{amount} Guthaben mit {number} verrechnet",
+        "refund": "Erstattung von Guthaben, {method}",
+        "reminder_charge": "{title} {number} ({invoices}): Gebühr {fee}, Zinsen {interest}",
+        "reminder_cancelled": "{title} {number} storniert",
+        "credit_to_charges": "{amount} Guthaben mit Gebühr und Zinsen zu {number} verrechnet",
+        "charge_payment": "Zahlung von Gebühr und Zinsen zu {number}, {method}",
+        "method_bank_transfer": "Überweisung", "method_card": "Karte", "method_cash": "bar",
+        "method_cheque": "Scheck", "method_paypal": "PayPal", "method_other": "sonstige",
+    },
+}
+for _language, _lines in {"en": LINE_PHRASES, **LINE_LABELS}.items():
+    LABELS[_language].update({f"line_{key}": text for key, text in _lines.items()})
 
 AGING_BUCKETS = ("current", "1_30", "31_60", "61_90", "over_90")
 
@@ -482,7 +520,7 @@ def document_data(document: DocumentView, *, settings: Mapping[str, Any],
             "name": ln.name,
             "description": ln.shown_description,
             "qty": number_text(ln.quantity, locale),
-            "unit": ln.unit,
+            "unit": unit_in(ln.unit, lang, ln.quantity),
             "price": price_text(ln.unit_price, currency, locale),
             "discount": percent_text(ln.discount_percent, locale) if ln.discount_percent else "",
             "tax": ", ".join(ln.taxes),
@@ -490,14 +528,14 @@ def document_data(document: DocumentView, *, settings: Mapping[str, Any],
         })
 
     widths = column_widths(lines, labels, {"discount": discounts, "tax": show_tax, "unit": show_unit})
-    tax_rows = [{"name": t.name or t.code, "code": t.code, "rate": percent_text(t.rate, locale), "base": m(t.base),
+    tax_rows = [{"name": tax_label(t, lang), "code": t.code, "rate": percent_text(t.rate, locale), "base": m(t.base),
                  "amount": m(t.amount), "category": t.category} for t in taxes]
     # The document of record: what was issued, whatever was paid or credited since (payments are told by
     # a receipt or the client's statement, never by the invoice).
     total = document.total
     totals: list[dict[str, str]] = [{"label": labels["subtotal"], "value": m(document.subtotal), "style": ""}]
     for t in taxes:
-        totals.append({"label": t.name or t.code, "value": m(t.amount), "style": ""})
+        totals.append({"label": tax_label(t, lang), "value": m(t.amount), "style": ""})
     total_label = {INVOICE: labels["total"], QUOTE: labels["total_quote"], CREDIT_NOTE: labels["total_credit"]}[kind]
     totals.append({"label": total_label, "value": m(total), "style": "total"})
     due: dict[str, str] | None = None
@@ -525,7 +563,7 @@ def document_data(document: DocumentView, *, settings: Mapping[str, Any],
     notes = document.notes
     tax_notes = []
     for t in taxes:
-        note = t.note.strip()
+        note = tax_note(t, lang)
         if note and note not in tax_notes:
             tax_notes.append(note)
     if document.discount_percent:
@@ -690,9 +728,13 @@ def statement_data(data: Mapping[str, Any], *, settings: Mapping[str, Any], logo
         credit_total += credit
         running = _dec(entry["balance"]) if entry.get("balance") not in (None, "") else running + debit - credit
         kind = entry.get("kind") or ""
+        description = line_text(kind, entry.get("number") or "", entry.get("refs"), entry.get("description") or "",
+                                phrase=lambda key: labels[f"line_{key}"],
+                                money=lambda minor: money(from_minor(minor, currency), currency, locale),
+                                day=lambda text: date_text(text, locale))
         entries.append({"date": date_text(entry.get("date"), locale),
                         "kind": labels.get(f"kind_{kind}", kind.replace("_", " ").capitalize()),
-                        "number": entry.get("number") or "", "description": entry.get("description") or "",
+                        "number": entry.get("number") or "", "description": description,
                         "debit": a(debit), "credit": a(credit), "balance": amount_text(running, currency, locale)})
     closing = _dec(data["closing_balance"]) if data.get("closing_balance") not in (None, "") else running
     totals_row = [amount_text(debit_total, currency, locale), amount_text(credit_total, currency, locale),
@@ -756,7 +798,8 @@ def statement_input(view: StatementView) -> dict[str, Any]:
         # aging keyed as the labels are: "1-30" -> "1_30", "over 90" -> "over_90"
         "aging": {key.replace("-", "_").replace(" ", "_"): value for key, value in st.aging.items()},
         "entries": [{"date": row.entry.entry_date, "kind": row.entry.kind, "number": row.entry.number,
-                     "description": row.entry.description, "debit": row.entry.debit, "credit": row.entry.credit,
+                     "description": row.entry.description, "refs": row.entry.refs,
+                     "debit": row.entry.debit, "credit": row.entry.credit,
                      "balance": row.balance} for row in st.rows],
     }
 

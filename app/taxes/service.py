@@ -78,7 +78,9 @@ async def apply_preset(preset: str, *, field: str = "preset") -> list[str]:
             if await Tax.exists().where(Tax.code == rate.code):
                 continue
             now = _now()
+            rate = logic.preset_rate(rate)   # with its name and note in en, fr and de
             await Tax.insert(Tax(code=rate.code, name=rate.name, rate=str(rate.rate), compound=rate.compound,
-                                 note=rate.note, category=rate.category, created_at=now, updated_at=now))
+                                 note=rate.note, category=rate.category, names=logic.texts_json(rate.names),
+                                 notes=logic.texts_json(rate.notes), created_at=now, updated_at=now))
             added.append(rate.code)
     return added

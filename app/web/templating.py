@@ -13,6 +13,7 @@ from litestar.contrib.jinja import JinjaTemplateEngine
 from app.common.addressing.logic import scheme_choices
 from app.common.choices import logic as choices
 from app.common.i18n import gettext, ngettext
+from app.common.units.logic import unit_here
 from app.render import logic as render_logic
 
 LOCALE = "en_CA"
@@ -76,6 +77,7 @@ def configure(engine: JinjaTemplateEngine) -> None:
     engine.engine.filters["amount"] = amount
     engine.engine.filters["plain_number"] = plain_number
     engine.engine.filters["unquote"] = unquote
+    engine.engine.filters["unit_name"] = unit_here   # a standard unit in the reader's language (app.common.units.logic)
     engine.engine.globals["query"] = query
     engine.engine.globals["eas_scheme_choices"] = scheme_choices  # the electronic address's scheme select
     # A postal address in its country's order (Toronto ON M5V 2T6, 10115 Berlin), as the PDFs print it.

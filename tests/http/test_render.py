@@ -222,7 +222,9 @@ def test_quote_and_credit_note_pdfs(api, business, schematron):
     response = api.get(f"/api/v1/credit-notes/{credit_id}/pdf")
     assert response.status_code == 200
     text = text_of(response.content)
-    assert "Gutschrift" in text and invoice["number"] in text and "Reverse charge" in text
+    # the preset's name and legal note in the client's language (German)
+    assert "Gutschrift" in text and invoice["number"] in text and "Reverse-Charge" in text
+    assert "Steuerschuldnerschaft des Leistungsempfängers" in " ".join(text.split())
     xml = embedded(response.content)["files"]["factur-x.xml"]["content"]
     root = ET.fromstring(xml)
     assert root.find(".//rsm:ExchangedDocument/ram:TypeCode", logic.NS).text == "381"

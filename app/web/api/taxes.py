@@ -11,6 +11,7 @@ from msgspec import UNSET, UnsetType
 from app.common.logic import FieldError, ValidationFailed
 from app.documents import service as documents_service
 from app.taxes import logic, service
+from app.taxes.logic import texts_of
 from app.web.api.base import Body
 from app.web.security import OWNER_ONLY
 
@@ -23,6 +24,9 @@ class TaxOut(msgspec.Struct):
     note: str
     category: str
     active: bool
+    # The name and legal note in other languages ({language: text}, en/fr/de), printed in a document's language.
+    names: dict[str, str] = msgspec.field(default_factory=dict)
+    notes: dict[str, str] = msgspec.field(default_factory=dict)
 
 
 class TaxIn(Body, omit_defaults=True):
@@ -33,11 +37,14 @@ class TaxIn(Body, omit_defaults=True):
     note: str | UnsetType = UNSET
     category: str | UnsetType = UNSET
     active: bool | UnsetType = UNSET
+    names: dict[str, str] | UnsetType = UNSET
+    notes: dict[str, str] | UnsetType = UNSET
 
 
 def tax_out(row: dict[str, Any]) -> TaxOut:
     return TaxOut(code=row["code"], name=row["name"], rate=row["rate"], compound=bool(row["compound"]),
-                  note=row["note"], category=row["category"], active=bool(row["active"]))
+                  note=row["note"], category=row["category"], active=bool(row["active"]),
+                  names=texts_of(row.get("names")), notes=texts_of(row.get("notes")))
 
 
 def _given(data: TaxIn) -> dict[str, Any]:

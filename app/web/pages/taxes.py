@@ -15,9 +15,12 @@ from app.web.security import OWNER_ONLY
 
 
 async def _page(request: Request, values: dict[str, Any], errors: dict[str, str], status_code: int = 200) -> Template:
+    taxes = await service.list_taxes()
     return page(request, "settings/taxes.html", status_code=status_code, section="settings", title="Taxes",
-                taxes=await service.list_taxes(), presets=logic.all_presets(), categories=logic.CATEGORIES,
-                values=values, errors=errors)
+                taxes=taxes, presets=logic.all_presets(), categories=logic.CATEGORIES,
+                values=values, errors=errors, text_languages=logic.TEXT_LANGUAGE_LABELS,
+                texts={t["code"]: {"name": logic.texts_of(t.get("names")), "note": logic.texts_of(t.get("notes"))}
+                       for t in taxes})
 
 
 @get("/settings/taxes", opt=OWNER_ONLY)
