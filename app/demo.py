@@ -129,6 +129,9 @@ PEPPOL_LINES = [
 # Germany and one in the US, each with prices of its own on two catalogue items; the euro client pays by
 # SEPA transfer and the banks keep a fee on the way to Toronto.
 RATE_START = {"EUR": "0.6650", "USD": "0.7300", "GBP": "0.5750"}
+# More than the last 90 days: the demo's invoices (a reminder's story among them) go back a year, and a
+# line in euros of a date without a rate would ask for its price.
+RATE_DAYS = 400
 ITEM_PRICES = {"DES-H": {"EUR": "75.00", "USD": "80.00"}, "WORKSHOP-D": {"EUR": "990.00", "USD": "1050.00"}}
 BANK_ACCOUNTS = [
     {"currencies": "CAD", "holder": "Northwind Studio Inc.", "bank_name": "Example Bank", "institution": "004",
@@ -285,7 +288,7 @@ async def fill(config: Config, *, clients: int = 40, invoices: int = 120, seed: 
 
 
 async def _exchange_rates() -> int:
-    """The last 90 days of rates per Canadian dollar (weekdays, as the central banks publish them), a
+    """The last RATE_DAYS days of rates per Canadian dollar (weekdays, as the central banks publish them), a
     small deterministic walk from RATE_START, imported as a date,currency,rate file; and the bank accounts
     per currency. Nothing when rates are there from an earlier demo run."""
     if await fx_service.rate_count():
@@ -294,7 +297,7 @@ async def _exchange_rates() -> int:
     today = await settings_service.today()
     levels = {code: Decimal(start) for code, start in RATE_START.items()}
     rows = ["date,currency,rate"]
-    for back in range(90, -1, -1):
+    for back in range(RATE_DAYS, -1, -1):
         day = today - timedelta(days=back)
         if day.weekday() >= 5:
             continue

@@ -767,6 +767,9 @@ def statement_data(data: Mapping[str, Any], *, settings: Mapping[str, Any], logo
                 name=business.get("bank_account_holder") or business.get("name") or "", iban=business["bank_iban"],
                 bic=business.get("bank_bic") or "", amount=closing, currency=currency,
                 reference=" ".join(p for p in (labels["statement"], client.get("code") or client.get("name") or "") if p))
+        elif business.get("bank_account_number"):   # a Canadian or US account (app.fx)
+            payment["rows"] = [[labels["account_holder"], business.get("bank_account_holder") or business.get("name")
+                                or ""], *_domestic_account_rows(business, labels)]
     return {
         "kind": STATEMENT, "lang": lang, "locale": locale, "accent": ACCENTS[STATEMENT], "labels": labels,
         "title": labels["statement"], "number": "", "currency": currency, "watermark": "", "watermark_kind": "",

@@ -934,8 +934,11 @@ async def statement_view_pdf(view: StatementView, *, data_dir: Path | None = Non
 
 
 async def statement_pdf(data: Mapping[str, Any], *, data_dir: Path | None = None) -> bytes:
-    """A client statement PDF from the ledger's figures (see logic.statement_data for the shape)."""
+    """A client statement PDF from the ledger's figures (see logic.statement_data for the shape). It prints
+    the bank account for the statement's currency (app.fx)."""
     settings = await settings_service.get_settings()
+    if data.get("currency"):
+        settings = await fx_service.settings_for_currency(settings, str(data["currency"]))
     logo = settings_service.logo_path(data_dir / "attachments", settings) if data_dir else None
     return await asyncio.to_thread(statement_pdf_sync, data, settings, logo, template_dir_for(settings, data_dir),
                                    roots_dir_of(data_dir) if data_dir else None)
