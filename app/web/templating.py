@@ -12,6 +12,7 @@ from litestar.contrib.jinja import JinjaTemplateEngine
 
 from app.common.addressing.logic import scheme_choices
 from app.common.i18n import gettext, ngettext
+from app.web.static_assets import static_url
 
 LOCALE = "en_CA"
 
@@ -69,5 +70,6 @@ def configure(engine: JinjaTemplateEngine) -> None:
     engine.engine.filters["plain_number"] = plain_number
     engine.engine.filters["unquote"] = unquote
     engine.engine.globals["query"] = query
+    engine.engine.globals["static_url"] = static_url   # /static/NAME?v=HASH, cached for a year
     engine.engine.globals["eas_scheme_choices"] = scheme_choices  # the electronic address's scheme select
     engine.engine.autoescape = True
