@@ -8,7 +8,8 @@ punctuation, currency signs, the arrows and ticks the pages draw), fetched by ev
 and "ext" (the rest of Latin, Greek, Cyrillic), fetched only by a page holding one of its
 characters (the @font-face rules' unicode-range). The fallback fonts for other scripts
 (Noto Sans, Arabic, Hebrew, Emoji) are converted whole; Noto Sans CJK stays the PDFs'
-.otf at /fonts (6 MB; fetched only by a page showing a CJK name).
+.otf at /fonts (5 MB compressed; fetched once, only by a page showing a CJK name, and then
+kept by the browser: its URL carries its hash too).
 
 WOFF2 compresses with Brotli: needs fontTools and brotli (the dev extra). The output is
 committed; the @font-face block of web/static/app.css between the FONT-FACE markers is
@@ -55,9 +56,9 @@ FALLBACKS = {
     "NotoSansHebrew-Bold.ttf": ("Noto Sans Hebrew", 700, "U+0590-05FF, U+FB1D-FB4F"),
     "NotoEmoji-Regular.ttf": ("Noto Emoji", 400, "U+00A9, U+00AE, U+200D, U+203C-2B55, U+3030, U+303D, U+3297, U+3299, U+FE0F, U+1F000-1FAFF"),
 }
-CJK = ('@font-face { font-family: "Noto Sans CJK SC"; font-weight: 400; font-display: swap; '
-       'src: url("/fonts/NotoSansCJKsc-Regular.otf") format("opentype"); '
-       "unicode-range: U+1100-11FF, U+3000-33FF, U+4E00-9FFF, U+AC00-D7A3, U+F900-FAFF, U+FF00-FFEF; }")
+CJK = ('@font-face {{ font-family: "Noto Sans CJK SC"; font-weight: 400; font-display: swap; '
+       'src: url("/fonts/NotoSansCJKsc-Regular.otf?v={version}") format("opentype"); '
+       "unicode-range: U+1100-11FF, U+3000-33FF, U+4E00-9FFF, U+AC00-D7A3, U+F900-FAFF, U+FF00-FFEF; }}")
 
 
 def codepoints(ranges: str) -> list[int]:
@@ -77,7 +78,7 @@ def cut(source: Path, target: Path, ranges: str | None) -> None:
     options.name_IDs = ["*"]
     options.notdef_outline = True
     options.desubroutinize = True         # compresses better under Brotli
-    font = TTFont(source)
+    font = TTFont(source, recalcTimestamp=False)   # the same bytes at every run: the hashes in app.css hold
     subsetter = subset.Subsetter(options)
     unicodes = codepoints(ranges) if ranges else list(font.getBestCmap())
     subsetter.populate(unicodes=unicodes)
@@ -109,7 +110,7 @@ def main() -> int:
         name = source.rsplit(".", 1)[0] + ".woff2"
         cut(SOURCE / source, OUT / name, None)
         rules.append(face(family, weight, "normal", name, ranges))
-    rules.append(CJK)
+    rules.append(CJK.format(version=version(SOURCE / 'NotoSansCJKsc-Regular.otf')))
     css = CSS.read_text()
     block = "\n".join([BEGIN, *rules, END])
     pattern = re.compile(re.escape(BEGIN) + r".*?" + re.escape(END), re.S)

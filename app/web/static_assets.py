@@ -5,7 +5,8 @@ first 12 hex digits of its SHA-256>. A request whose v= is the file's current ha
 with `Cache-Control: public, max-age=31536000, immutable`: a new version of the file has a new
 URL, so a cached copy is never stale. Any other request for a static file (no v=, an old one)
 gets `no-cache`: the browser asks again each time (and gets a 304 when nothing changed).
-The web fonts' URLs in app.css carry their hash the same way (build/make_web_fonts.py).
+The web fonts' URLs in app.css carry their hash the same way (build/make_web_fonts.py), and so
+does the one font app.css takes from the PDFs' fonts at /fonts (Noto Sans CJK).
 """
 
 from __future__ import annotations
@@ -18,9 +19,10 @@ from urllib.parse import parse_qs
 
 from litestar.types import ASGIApp, Receive, Scope, Send
 
-from app.paths import STATIC_DIR
+from app.paths import FONTS_DIR, STATIC_DIR
 
 STATIC_PREFIX = "/static/"
+FOLDERS = {STATIC_PREFIX: STATIC_DIR, "/fonts/": FONTS_DIR}
 IMMUTABLE = b"public, max-age=31536000, immutable"
 REVALIDATE = b"no-cache"
 
@@ -30,10 +32,10 @@ def _hash(path: Path, mtime_ns: int, size: int) -> str:
     return hashlib.sha256(path.read_bytes()).hexdigest()[:12]
 
 
-def file_version(name: str) -> str | None:
+def file_version(name: str, folder: Path = STATIC_DIR) -> str | None:
     """The hash of web/static/NAME, or None when there is no such file (or NAME leaves the folder)."""
-    path = (STATIC_DIR / name).resolve()
-    if not path.is_relative_to(STATIC_DIR.resolve()) or not path.is_file():
+    path = (folder / name).resolve()
+    if not path.is_relative_to(folder.resolve()) or not path.is_file():
         return None
     stat = path.stat()   # the key changes with the file, so an edited file gets a new hash without a restart
     return _hash(path, stat.st_mtime_ns, stat.st_size)
@@ -48,11 +50,11 @@ def static_url(name: str) -> str:
 
 def cache_control(path: str, query_string: bytes) -> bytes | None:
     """The Cache-Control a static file's answer carries, or None for anything else."""
-    if not path.startswith(STATIC_PREFIX):
+    prefix = next((prefix for prefix in FOLDERS if path.startswith(prefix)), None)
+    if prefix is None:
         return None
     wanted = parse_qs(query_string.decode("latin-1")).get("v", [""])[0]
-    name = path.removeprefix(STATIC_PREFIX)
-    if wanted and wanted == file_version(name):
+    if wanted and wanted == file_version(path.removeprefix(prefix), FOLDERS[prefix]):
         return IMMUTABLE
     return REVALIDATE
 

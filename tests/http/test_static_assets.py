@@ -51,7 +51,7 @@ def test_the_stylesheet_names_woff2_fonts_by_their_current_hash(anonymous):
     css = anonymous.get(static_url("app.css")).text
     fonts = re.findall(r'url\("(/static/(fonts/[\w.-]+\.woff2)\?v=([0-9a-f]{12}))"\)', css)
     assert len(fonts) >= 10, "Inter's weights in two parts, the fallbacks"
-    assert ".otf" not in css.replace("NotoSansCJKsc-Regular.otf", ""), "the pages' Inter comes as WOFF2"
+    assert "Inter-Regular.otf" not in css, "the pages' Inter comes as WOFF2"
     for url, name, version in fonts:
         assert version == sha12(name), f"{name} changed: run build/make_web_fonts.py"
         response = anonymous.get(url)
@@ -64,3 +64,12 @@ def test_the_stylesheet_names_woff2_fonts_by_their_current_hash(anonymous):
 def test_every_page_font_of_every_weight_is_small():
     for path in (STATIC_DIR / "fonts").glob("Inter-*-latin.woff2"):
         assert path.stat().st_size < 40_000, path.name
+
+
+def test_the_cjk_font_from_the_pdf_fonts_is_named_by_its_hash_too(anonymous):
+    css = anonymous.get(static_url("app.css")).text
+    url = re.search(r'url\("(/fonts/NotoSansCJKsc-Regular.otf\?v=[0-9a-f]{12})"\)', css)
+    assert url, "the CJK fallback keeps its hashed URL"
+    response = anonymous.head(url.group(1))
+    assert response.headers["cache-control"] == "public, max-age=31536000, immutable"
+    assert anonymous.head("/fonts/NotoSansCJKsc-Regular.otf").headers["cache-control"] == "no-cache"
