@@ -100,6 +100,20 @@ def impact_counts(violations: list[dict[str, Any]]) -> Counter[str]:
     return counts
 
 
+def overflow(page: Any) -> dict[str, Any]:
+    """How much wider than the window the page is, and the first few elements sticking out."""
+    return dict(page.evaluate("""() => {
+        const width = document.documentElement.clientWidth;
+        const wide = [...document.querySelectorAll('body *')].filter(e => {
+            const box = e.getBoundingClientRect();
+            return box.width > 0 && box.right > width + 1 && getComputedStyle(e).position !== 'fixed';
+        });
+        return {scroll: document.documentElement.scrollWidth, width,
+                culprits: wide.slice(-6).map(e => e.tagName + '.' + String(e.className).slice(0, 40) + ' ' +
+                                          Math.round(e.getBoundingClientRect().right) + ': ' + (e.textContent || '').trim().slice(0, 30))};
+    }"""))
+
+
 def cold_weight(page: Any, path: str) -> tuple[int, list[tuple[str, int]]]:
     """Bytes the page transfers with an empty cache (the HTML, and every file it fetches, headers included)."""
     session = page.context.new_cdp_session(page)
@@ -113,8 +127,35 @@ def cold_weight(page: Any, path: str) -> tuple[int, list[tuple[str, int]]]:
     return sum(size for _, size in entries), [(name, size) for name, size in entries]
 
 
+def narrow(base: str, email: str, password: str, shots: Path) -> int:
+    """Every page at 390x844: print the ones wider than the window, and screenshot each."""
+    from playwright.sync_api import sync_playwright
+
+    shots.mkdir(parents=True, exist_ok=True)
+    wide = 0
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path="/usr/bin/chromium", args=["--no-sandbox"])
+        context = browser.new_context(base_url=base, viewport={"width": 390, "height": 844})
+        page = context.new_page()
+        sign_in(page, email, password)
+        for path in every_page(page):
+            page.goto(path)
+            page.wait_for_load_state("networkidle")
+            found = overflow(page)
+            page.screenshot(path=str(shots / f"390-{page_name(path)}.png"), full_page=True)
+            if found["scroll"] > found["width"]:
+                wide += 1
+                print(f"{path}: {found}")
+        browser.close()
+    print(f"{wide} pages wider than 390 px")
+    return 0
+
+
 def main(argv: list[str]) -> int:
     from playwright.sync_api import sync_playwright
+
+    if argv[1] == "--narrow":
+        return narrow(argv[2], "owner@example.com", "correct horse battery", Path(argv[3]))
 
     base = argv[1]
     email = argv[2] if len(argv) > 2 else "owner@example.com"

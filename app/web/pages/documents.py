@@ -20,6 +20,7 @@ from litestar.response import Template
 from app.auth import service as auth_service
 from app.clients import service as clients_service
 from app.clients.records import ClientView
+from app.common.i18n import _
 from app.common.logic import Conflict, FieldError, NotFound, ValidationFailed, optional_day
 from app.documents import logic, service
 from app.documents.logic import CREDIT_NOTE, INVOICE, QUOTE, STATUS_LABELS, TYPE_LABELS, TYPE_PATHS
@@ -308,7 +309,7 @@ async def editor_preview(request: Request, document_id: int) -> Response:
         return Response(content=locked.detail, status_code=409, headers={"HX-Reswap": "none"})
     data = await form_data(request)
     values = _header_from_form(data)
-    lines, picked, _ = await service.apply_item_picks(logic.lines_from_form(data))
+    lines, picked, _unknown = await service.apply_item_picks(logic.lines_from_form(data))
     op = str(data.get("op") or "")
     focus = None
     if op:
@@ -329,13 +330,16 @@ async def editor_preview(request: Request, document_id: int) -> Response:
 
 @post("/documents/{document_id:int}/edit")
 async def editor_save(request: Request, document_id: int) -> Response:
+    """Save draft; or, asked by the editor's autosave (X-Autosave: 1) a moment after each change, the
+    same save answered with 204 (saved) or 422 and the first problem as text, and no page."""
+    autosave = request.headers.get("x-autosave") == "1"
     try:
         doc = await _draft(document_id)
     except _Locked as locked:
         return _locked_page(request, locked)
     data = await form_data(request)
     values = _header_from_form(data)
-    lines, _, unknown_items = await service.apply_item_picks(logic.lines_from_form(data))
+    lines, _picked, unknown_items = await service.apply_item_picks(logic.lines_from_form(data))
     kept = [index for index, line in enumerate(lines) if not logic.line_is_blank(line)]
     body: dict[str, Any] = {name: values[name] for name in ("client_id", "currency", "issue_date", "discount_percent",
                                                             "notes", "terms", "footer", "confirm_date")}
@@ -367,9 +371,14 @@ async def editor_save(request: Request, document_id: int) -> Response:
         mapped: dict[str, str] = {}
         for error in failed.errors:
             mapped.setdefault(logic.form_error_field(error.field, kept), error.message)
+        if autosave:
+            return Response(content=_("Not saved: %(problem)s", problem=next(iter(mapped.values()), "")),
+                            media_type="text/plain", status_code=422)
         context = await _editor_context(doc, values, lines or [logic.blank_line()])
         context["ask_confirm_date"] = logic.asks_date_confirmation(failed.errors)
         return _editor_page(request, context, mapped, status_code=422)
+    if autosave:
+        return Response(content=None, status_code=204)
     return redirect(f"/documents/{document_id}", flash="Draft saved.", request=request)
 
 
