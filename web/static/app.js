@@ -220,7 +220,7 @@ document.addEventListener("keydown", function (event) {
   // "n" on a list starts a new one (the page's "New ..." link or button).
   if (event.key === "n" && !event.shiftKey) {
     var create = Array.prototype.filter.call(
-      document.querySelectorAll("main .page-head a[href$='/new'], main .page-head [data-shortcut=new]"), visible)[0];
+      document.querySelectorAll("main .page-head a[href$='/new'], main [data-shortcut=new]"), visible)[0];
     if (create) { event.preventDefault(); create.click(); }
   }
 });
