@@ -179,7 +179,7 @@ def main(argv: list[str]) -> int:
             total.update(counts)
             print(f"{path:40} critical {counts['critical']:3} serious {counts['serious']:3} "
                   f"moderate {counts['moderate']:3} minor {counts['minor']:3}")
-        for path in ("/", "/invoices", paths[-1]):
+        for path in ("/", "/invoices", "/settings", "/catalog", "/reports"):
             size, entries = cold_weight(page, path)
             print(f"cold {path}: {size:,} bytes: " + ", ".join(f"{name} {s:,}" for name, s in entries))
         browser.close()
