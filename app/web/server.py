@@ -80,12 +80,13 @@ from app.web.pages import settings as pages_settings
 from app.web.pages import taxes as pages_taxes
 from app.web.responses import EXCEPTION_HANDLERS
 from app.web.security import PUBLIC, SecurityMiddleware, csrf_before_request, requires_login
+from app.web.static_assets import StaticCacheMiddleware
 
 log = logging.getLogger("counterfoil")
 
 # Files that are compressed already (ZIPs, PDFs): gzip would cost CPU on the event loop for nothing
 # and drop Content-Length, which the browser needs to show a download's progress.
-UNCOMPRESSED_PATHS = [r"\.zip$", r"\.pdf$", r"/pdf$", r"^/batch/[^/]+/file$", r"^/api/v1/exports/accountant$"]
+UNCOMPRESSED_PATHS = [r"\.zip$", r"\.pdf$", r"\.woff2$", r"/pdf$", r"^/batch/[^/]+/file$", r"^/api/v1/exports/accountant$"]
 
 # One page module per domain and, where the domain has a JSON API, one API module (app/web/pages, app/web/api).
 PAGE_MODULES = [pages_auth, pages_backup, pages_batch, pages_catalog, pages_clients, pages_dashboard, pages_documents,
@@ -193,7 +194,7 @@ def create_app(config: Config, *, prepare: bool = True) -> Litestar:
     # The door wraps the whole app, not each route: Litestar runs app middleware only for
     # matched routes, so a 404 or 405 would otherwise skip the Host check and the headers.
     app.state.batches = batches
-    app.asgi_handler = SecurityMiddleware(app.asgi_handler, config=config)
+    app.asgi_handler = SecurityMiddleware(StaticCacheMiddleware(app.asgi_handler), config=config)
     return app
 
 

@@ -15,6 +15,7 @@ from app.common.choices import logic as choices
 from app.common.i18n import gettext, ngettext
 from app.common.units.logic import unit_here
 from app.render import logic as render_logic
+from app.web.static_assets import static_url
 
 LOCALE = "en_CA"
 
@@ -79,6 +80,7 @@ def configure(engine: JinjaTemplateEngine) -> None:
     engine.engine.filters["unquote"] = unquote
     engine.engine.filters["unit_name"] = unit_here   # a standard unit in the reader's language (app.common.units.logic)
     engine.engine.globals["query"] = query
+    engine.engine.globals["static_url"] = static_url   # /static/NAME?v=HASH, cached for a year
     engine.engine.globals["eas_scheme_choices"] = scheme_choices  # the electronic address's scheme select
     # A postal address in its country's order (Toronto ON M5V 2T6, 10115 Berlin), as the PDFs print it.
     engine.engine.filters["address_lines"] = postal_address_lines

@@ -347,13 +347,16 @@ async def editor_preview(request: Request, document_id: int) -> Response:
 
 @post("/documents/{document_id:int}/edit")
 async def editor_save(request: Request, document_id: int) -> Response:
+    """Save draft; or, asked by the editor's autosave (X-Autosave: 1) a moment after each change, the
+    same save answered with 204 (saved) or 422 and the first problem as text, and no page."""
+    autosave = request.headers.get("x-autosave") == "1"
     try:
         doc = await _draft(document_id)
     except _Locked as locked:
         return _locked_page(request, locked)
     data = await form_data(request)
     values = _header_from_form(data)
-    lines, _, unknown_items = await service.apply_item_picks(logic.lines_from_form(data),
+    lines, _picked, unknown_items = await service.apply_item_picks(logic.lines_from_form(data),
                                                              advice=await service.tax_advice(values["client_id"]),
                                                              currency=values["currency"] or None,
                                                              day=values["issue_date"] or None)
@@ -388,9 +391,14 @@ async def editor_save(request: Request, document_id: int) -> Response:
         mapped: dict[str, str] = {}
         for error in failed.errors:
             mapped.setdefault(logic.form_error_field(error.field, kept), error.message)
+        if autosave:
+            return Response(content=_("Not saved: %(problem)s", problem=next(iter(mapped.values()), "")),
+                            media_type="text/plain", status_code=422)
         context = await _editor_context(doc, values, lines or [logic.blank_line()])
         context["ask_confirm_date"] = logic.asks_date_confirmation(failed.errors)
         return _editor_page(request, context, mapped, status_code=422)
+    if autosave:
+        return Response(content=None, status_code=204)
     return redirect(f"/documents/{document_id}", flash="Draft saved.", request=request)
 
 

@@ -81,7 +81,7 @@ async def settings_numbering(request: Request, config: Config) -> Response:
 
 
 @post("/settings/logo", opt=OWNER_ONLY)
-async def settings_logo_upload(request: Request, config: Config) -> Response:
+async def settings_logo_upload(request: Request, config: Config) -> Response | Template:
     form = await request.form()
     upload = form.get("logo")
     content = await upload.read() if isinstance(upload, UploadFile) else b""
@@ -90,13 +90,22 @@ async def settings_logo_upload(request: Request, config: Config) -> Response:
     except ValidationFailed as failed:
         settings = await service.get_settings()
         return await _page(request, config, settings, settings, failed.by_field(), status_code=422)
-    return redirect("/settings", flash="Logo saved.", request=request)
+    return await _logo_done(request, config, "Logo saved.")
 
 
 @post("/settings/logo/delete", opt=OWNER_ONLY)
-async def settings_logo_delete(request: Request, config: Config) -> Response:
+async def settings_logo_delete(request: Request, config: Config) -> Response | Template:
     await service.remove_logo(config.attachments_dir, actor_id=request.scope["user"].user_id)
-    return redirect("/settings", flash="Logo removed.", request=request)
+    return await _logo_done(request, config, "Logo removed.")
+
+
+async def _logo_done(request: Request, config: Config, flash: str) -> Response | Template:
+    """The logo card's forms post through htmx, which swaps only that card in: answer it with the page
+    itself (not a redirect, which would reload it and drop what the user typed in the other settings)."""
+    if request.headers.get("hx-request") == "true":
+        settings = await service.get_settings()
+        return await _page(request, config, settings, settings, {})
+    return redirect("/settings", flash=flash, request=request)
 
 
 @post("/settings/templates", opt=OWNER_ONLY)
