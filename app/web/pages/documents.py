@@ -20,6 +20,7 @@ from litestar.response import Template
 from app.auth import service as auth_service
 from app.clients import service as clients_service
 from app.clients.records import ClientView
+from app.common.i18n import _
 from app.common.logic import Conflict, FieldError, NotFound, ValidationFailed, optional_day
 from app.documents import logic, service
 from app.documents.logic import CREDIT_NOTE, INVOICE, QUOTE, STATUS_LABELS, TYPE_LABELS, TYPE_PATHS
