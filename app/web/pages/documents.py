@@ -329,6 +329,8 @@ async def editor_preview(request: Request, document_id: int) -> Response:
         lines, focus = logic.apply_line_op(lines, op)
         if len(lines) > count:   # a typed line starts with the rules' taxes for the draft's client
             lines[-1]["taxes"] = list(advice.defaults().codes)
+        elif len(lines) == 1 and logic.line_is_blank(lines[0]) and not lines[0]["taxes"]:
+            lines[0]["taxes"] = list(advice.defaults().codes)   # the fresh line left after removing the last
     if not lines:
         lines = [await _new_line(values)]
     context = await _editor_context(doc, values, lines)
