@@ -31,12 +31,13 @@ def templates_info(config: Config) -> dict[str, Any]:
 
 
 async def _page(request: Request, config: Config, settings: dict[str, Any], values: dict[str, Any],
-                errors: dict[str, str], status_code: int = 200, numbering_values: dict[str, Any] | None = None) -> Template:
+                errors: dict[str, str], status_code: int = 200, numbering_values: dict[str, Any] | None = None,
+                logo_message: str = "") -> Template:
     year = (await service.today()).year
     numbering = await documents_service.numbering(year)
     return page(request, "settings/settings.html", status_code=status_code, section="settings", title="Settings",
                 settings=settings, values=values, errors=errors, locales=logic.LOCALES, year=year,
-                payment_means=logic.PAYMENT_MEANS,
+                payment_means=logic.PAYMENT_MEANS, logo_message=logo_message,
                 pst_provinces=logic.PST_PROVINCES,
                 paper_sizes=[(key, _(label)) for key, label in logic.PAPER_SIZES.items()],
                 templates=templates_info(config),
@@ -104,7 +105,7 @@ async def _logo_done(request: Request, config: Config, flash: str) -> Response |
     itself (not a redirect, which would reload it and drop what the user typed in the other settings)."""
     if request.headers.get("hx-request") == "true":
         settings = await service.get_settings()
-        return await _page(request, config, settings, settings, {})
+        return await _page(request, config, settings, settings, {}, logo_message=flash)
     return redirect("/settings", flash=flash, request=request)
 
 
