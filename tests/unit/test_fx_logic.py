@@ -156,3 +156,44 @@ def test_the_plain_file_and_its_faults_by_line():
         logic.parse_rate_file("2026-01-02,ABC,0.6\n", "CAD", TODAY)
     with pytest.raises(logic.RateFileError, match="line 1: not a rate file"):
         logic.parse_rate_file("", "CAD", TODAY)
+
+
+# -- bank accounts per currency ---------------------------------------------------------------------
+
+def test_iban_check_digits():
+    assert logic.iban_valid("DE89370400440532013000") and logic.iban_valid("BE71096123456769")
+    assert not logic.iban_valid("DE89370400440532013001") and not logic.iban_valid("DE89 3704")
+
+
+def test_choose_account_by_currency_then_any():
+    eur = {"currencies": "EUR", "iban": "BE71096123456769"}
+    cad = {"currencies": "CAD USD", "transit": "12345"}
+    anything = {"currencies": "", "iban": "DE89370400440532013000"}
+    accounts = [eur, cad, anything]
+    assert logic.choose_account(accounts, "EUR") is eur
+    assert logic.choose_account(accounts, "USD") is cad
+    assert logic.choose_account(accounts, "GBP") is anything
+    assert logic.choose_account([eur, cad], "GBP") is None
+    blank = logic.with_account({"name": "X", "bank_iban": "OLD"}, None)
+    assert blank["bank_iban"] == "" and blank["name"] == "X"
+
+
+@pytest.mark.parametrize(("data", "field"), [
+    ({"iban": "DE00370400440532013000"}, "iban"), ({"iban": "DE89370400440532013000", "bic": "XX"}, "bic"),
+    ({"institution": "4", "transit": "12345", "account_number": "1234567"}, "institution"),
+    ({"institution": "004", "account_number": "1234567"}, "transit"),
+    ({"routing": "12345678", "account_number": "1234567"}, "routing"),
+    ({"routing": "021000021"}, "account_number"),
+    ({"iban": "DE89370400440532013000", "currencies": "EUR XTQ"}, "currencies"), ({}, "iban"),
+])
+def test_a_bad_account_names_its_field(data, field):
+    with pytest.raises(ValidationFailed) as failed:
+        logic.clean_account(data)
+    assert field in failed.value.by_field()
+
+
+def test_a_good_account_is_cleaned():
+    assert logic.clean_account({"iban": "de89 3704 0044 0532 0130 00", "currencies": "eur, usd eur",
+                                "holder": "  Maple   Studio "}) == {
+        "holder": "Maple Studio", "bank_name": "", "iban": "DE89370400440532013000", "bic": "", "institution": "",
+        "transit": "", "routing": "", "account_number": "", "note": "", "currencies": "EUR USD"}
