@@ -295,7 +295,7 @@ def invoice_status_sql(status: str, today: date, columns: InvoiceColumns = Invoi
 # fill page 20 of a client's ten invoices or of the drafts. The list says which index leads:
 LEAD_CLIENT = "client"   # a client's documents: a few rows by the client index, then sorted
 LEAD_OPEN = "open"       # an invoice status that implies money owed: the partial index of open invoices
-LEAD_STATUS = "status"   # a stored status (drafts, cancelled, a quote's decision): (doc_type, status, date)
+LEAD_STATUS = "status"   # a stored status (drafts, cancelled, a quote's decision): the status index, sorted
 LEAD_ORDER = "order"     # everything else (no filter, paid, a period): the index of the order asked for
 # The invoice filters whose rows all have money owed: a subset of the open invoices.
 OWED_FILTERS = (OPEN_FILTER, "overdue", "partial", *LIVE_INVOICE_STATUSES)
@@ -312,12 +312,20 @@ def list_lead(doc_type: str, status: str, *, client: bool) -> str:
     return LEAD_ORDER
 
 
+def open_invoice_ids_sql() -> str:
+    """`document.id` among the open invoices, read through their partial index (app/documents/tables.py,
+    document_open_invoice): its condition written out as the index declares it, with literals, so
+    SQLite may use it."""
+    return ("document.id IN (SELECT id FROM document INDEXED BY document_open_invoice WHERE "
+            f"doc_type = '{INVOICE}' AND {owed_invoice_sql()})")
+
+
 def sort_walks_index(lead: str, sort: str, *, period: bool) -> bool:
     """Whether a list's page is read by walking the index of its order (no sort): the whole list in any
-    order, a stored status or a period in date order. Otherwise the leading filter's rows are sorted."""
+    order, a period in date order. Otherwise the leading filter's rows are sorted."""
     if lead == LEAD_ORDER:
         return not period or sort == "date"
-    return lead == LEAD_STATUS and sort == "date"
+    return False
 
 
 def quote_status(stored: str, *, valid_until: date | None, today: date) -> str:

@@ -151,10 +151,6 @@ def _status_clause(doc_type: str, status: str, today_: date, *, indexed: bool = 
     return WhereRaw(f"{column} = {{}}", status)
 
 
-# The open invoices, read through their partial index (app/documents/tables.py, document_open_invoice):
-# its condition written out as the index declares it, with literals, so SQLite may use it.
-OPEN_INVOICE_IDS = ("document.id IN (SELECT id FROM document INDEXED BY document_open_invoice WHERE "
-                    f"doc_type = 'invoice' AND {logic.owed_invoice_sql()})")
 
 
 def candidates_lead(conditions: Sequence[Any]) -> bool:
@@ -166,9 +162,10 @@ def _filters(doc_type: str, lead: str, *, status: str, client_id: int | None, da
              date_to: date | None, today_: date) -> list[Any]:
     """The conditions of a list's filters, written so that the index `lead` (logic.list_lead) leads."""
     led_elsewhere = lead in (logic.LEAD_CLIENT, logic.LEAD_OPEN)
-    out: list[Any] = [WhereRaw("+document.doc_type = {}", doc_type) if led_elsewhere else Document.doc_type == doc_type]
+    by_type = lead == logic.LEAD_ORDER   # else "+": the doc_type indexes must not lead
+    out: list[Any] = [Document.doc_type == doc_type if by_type else WhereRaw("+document.doc_type = {}", doc_type)]
     if lead == logic.LEAD_OPEN:
-        out.append(WhereRaw(OPEN_INVOICE_IDS))
+        out.append(WhereRaw(logic.open_invoice_ids_sql()))
     if status:
         # Only a stored status leads by its index; "paid" (most invoices) is read with the date or order.
         out.append(_status_clause(doc_type, status, today_, indexed=lead == logic.LEAD_STATUS))

@@ -89,9 +89,9 @@ def test_every_document_list_query_reads_through_an_index(config, monkeypatch, d
 @pytest.mark.parametrize(("doc_type", "status", "client_id", "index"), [
     ("invoice", "", 42, "document_client"),
     ("invoice", "overdue", 42, "document_client"),
-    ("invoice", "draft", None, "document_type_status_date"),
-    ("invoice", "cancelled", None, "document_type_status_date"),
-    ("quote", "accepted", None, "document_type_status_date"),
+    ("invoice", "draft", None, "document_status"),
+    ("invoice", "cancelled", None, "document_status"),
+    ("quote", "accepted", None, "document_status"),
     ("invoice", "overdue", None, "document_open_invoice"),
     ("invoice", "open", None, "document_open_invoice"),
     ("invoice", "partial", None, "document_open_invoice"),
@@ -105,14 +105,24 @@ def test_the_most_selective_filter_leads(config, monkeypatch, doc_type, status, 
     assert any(index in line for line in page_plan), page_plan
 
 
-@pytest.mark.parametrize(("sort", "index"), [("date", "document_type_date"), ("total", "document_type_total"),
-                                             ("due", "document_type_due")])
+@pytest.mark.parametrize(("sort", "index"), [("date", "document_type_date"), ("total", "document_type_total")])
 def test_a_whole_list_is_sorted_by_walking_an_index(config, monkeypatch, sort, index):
     plans = plans_of(config, monkeypatch, lambda: documents_service.list_documents(
         "invoice", sort=sort, page=Page(page=20, per_page=25)))
     page_plan = next(plan for query, plan in plans if "LIMIT" in query and "document" in query)
     assert any(index in line for line in page_plan) and not any("TEMP B-TREE FOR ORDER BY" in line
                                                                  for line in page_plan), page_plan
+
+
+@pytest.mark.parametrize("client_id", [42, None])
+def test_a_clients_open_invoices_are_read_by_the_client(config, monkeypatch, client_id):
+    """The ledger page's open invoices of one client, ordered by due date: the client's rows (or the partial
+    index of open invoices for all of them), never an index of every invoice walked in due order."""
+    from app.receivables import service as receivables_service
+
+    plans = plans_of(config, monkeypatch, lambda: receivables_service.open_invoices(client_id))
+    plan = next(plan for query, plan in plans if "document" in query)
+    assert any(("document_client" if client_id else "document_open_invoice") in line for line in plan), plan
 
 
 def test_other_lists_read_through_an_index(config, monkeypatch):

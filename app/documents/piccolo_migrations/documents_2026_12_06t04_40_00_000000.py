@@ -1,24 +1,22 @@
-"""Hand-written: list indexes for issue 21 (every list filter and sort at 100,000 documents).
+"""Hand-written: a list index for issue 21 (every list filter and sort at 100,000 documents).
 
-- (doc_type, status, issue_date, id): a stored status (drafts, cancelled, a quote's decision) in date
-  order, so page 20 of the drafts reads its rows, not every invoice;
-- (doc_type, total_minor, id) and (doc_type, due_date, id): the lists sorted by total or by due date
-  walk an index instead of sorting every document.
+(doc_type, total_minor, id): the list sorted by total walks an index instead of sorting every
+document. No other (doc_type, ...) index: SQLite keeps no statistics here and takes two equal
+columns for narrower than one, so it would walk (doc_type, status, ...) or (doc_type, due_date)
+for a client's open invoices (the ledger page) instead of the client's few rows.
 
-Indexes only: no column changes, so the audit triggers stay as they are. Copied here, not imported
-from app.documents.tables: tests/unit/test_migrations.py proves the two agree.
+An index only: no column changes, so the audit triggers stay as they are. Copied here, not
+imported from app.documents.tables: tests/unit/test_migrations.py proves the two agree.
 """
 
 from piccolo.apps.migrations.auto.migration_manager import MigrationManager
 
 ID = "2026-12-06T04:40:00:000000"
 VERSION = "1.38.0"
-DESCRIPTION = "list indexes: status in date order, sort by total, sort by due date"
+DESCRIPTION = "list index: sort by total"
 
 INDEXES = {
-    "document_type_status_date": "document (doc_type, status, issue_date, id)",
     "document_type_total": "document (doc_type, total_minor, id)",
-    "document_type_due": "document (doc_type, due_date, id)",
 }
 
 
