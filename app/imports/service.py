@@ -1064,6 +1064,7 @@ def _write_rows(cursor: sqlite3.Cursor, plan: Plan, settings: Mapping[str, Any],
     line_rows: list[tuple[Any, ...]] = []
     event_rows: list[tuple[Any, ...]] = []
     ledger_rows: list[tuple[Any, ...]] = []
+    written = [0, 0]   # lines, ledger entries
     next_line = _next_id(cursor, "document_line")
     for new in documents:
         record = new.record
@@ -1124,16 +1125,13 @@ def _write_rows(cursor: sqlite3.Cursor, plan: Plan, settings: Mapping[str, Any],
                                 total if is_invoice else 0, 0 if is_invoice else total, 0, now, actor))
         if record.source_id:
             keys.append((_key("document", source, record.source_id), new.id, job_id))
-    cursor.executemany(
-        "INSERT INTO document (id, doc_type, number, status, client, currency, issue_date, due_date, valid_until, "
-        "discount_percent, notes, terms, footer, subtotal_minor, tax_total_minor, total_minor, paid_minor, "
-        "credited_minor, taxes_json, snapshot_json, invoice, cancel_reason, search_text, issued_at, sent_at, "
-        f"cancelled_at, created_at, updated_at, created_by) VALUES ({', '.join('?' * 29)})", doc_rows)
-    cursor.executemany(
-        "INSERT INTO document_line (id, document, position, description, quantity, unit, unit_price, "
-        "discount_percent, tax_codes, net_minor) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", line_rows)
-    cursor.executemany("INSERT INTO document_event (document, at, kind, detail, actor) VALUES (?, ?, ?, ?, ?)",
-                       event_rows)
+        if len(doc_rows) >= WRITE_CHUNK:
+            written = [a + b for a, b in zip(written, _flush_documents(cursor, doc_rows, line_rows, event_rows,
+                                                                       ledger_rows), strict=True)]
+            report("invoices", len(doc_rows))
+            doc_rows.clear()
+    written = [a + b for a, b in zip(written, _flush_documents(cursor, doc_rows, line_rows, event_rows, ledger_rows),
+                                     strict=True)]
     report("invoices", len(doc_rows))
     # what payments and credit notes in this import move on documents already in Counterfoil
     moved: dict[int, list[int]] = defaultdict(lambda: [0, 0])
@@ -1175,10 +1173,7 @@ def _write_rows(cursor: sqlite3.Cursor, plan: Plan, settings: Mapping[str, Any],
         "INSERT INTO payment (id, client, invoice, currency, amount_minor, applied_minor, excess_minor, payment_date, "
         "method, reference, note, status, reversal_date, reversal_reason, created_at, created_by, reversed_at) "
         f"VALUES ({', '.join('?' * 17)})", payment_rows)
-    cursor.executemany(
-        "INSERT INTO ledger_entry (client, currency, entry_date, kind, document_id, payment_id, number, description, "
-        "debit_minor, credit_minor, amount_minor, at, actor) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-        ledger_rows)
+    written[1] += _insert_ledger(cursor, ledger_rows)
     report("payments", len(payment_rows))
     # the number series: they count the imported numbers and continue after them
     for (doc_type, year), values in plan.series.items():
@@ -1190,9 +1185,44 @@ def _write_rows(cursor: sqlite3.Cursor, plan: Plan, settings: Mapping[str, Any],
     cursor.executemany("INSERT OR REPLACE INTO import_key (key, target_id, job) VALUES (?, ?, ?)", keys)
     return {"clients": len(client_rows), "items": len(item_rows),
             "invoices": sum(1 for d in documents if d.record.doc_type == INVOICE),
-            "credit_notes": sum(1 for d in documents if d.record.doc_type == CREDIT_NOTE), "lines": len(line_rows),
-            "payments": len(payment_rows), "ledger_entries": len(ledger_rows), "unchanged": dict(plan.unchanged),
+            "credit_notes": sum(1 for d in documents if d.record.doc_type == CREDIT_NOTE), "lines": written[0],
+            "payments": len(payment_rows), "ledger_entries": written[1], "unchanged": dict(plan.unchanged),
             "imported_totals": sum(1 for d in documents if d.imported_total)}
+
+
+# Documents are written a few thousand at a time: their rows (each with its frozen snapshot) never all
+# wait in memory together.
+WRITE_CHUNK = 2000
+
+
+def _flush_documents(cursor: sqlite3.Cursor, doc_rows: list[tuple[Any, ...]], line_rows: list[tuple[Any, ...]],
+                     event_rows: list[tuple[Any, ...]], ledger_rows: list[tuple[Any, ...]]) -> list[int]:
+    """Insert the documents gathered so far with their lines, events and ledger entries; empty the lists
+    of lines, events and entries (the caller empties the documents' after reporting them)."""
+    cursor.executemany(
+        "INSERT INTO document (id, doc_type, number, status, client, currency, issue_date, due_date, valid_until, "
+        "discount_percent, notes, terms, footer, subtotal_minor, tax_total_minor, total_minor, paid_minor, "
+        "credited_minor, taxes_json, snapshot_json, invoice, cancel_reason, search_text, issued_at, sent_at, "
+        f"cancelled_at, created_at, updated_at, created_by) VALUES ({', '.join('?' * 29)})", doc_rows)
+    cursor.executemany(
+        "INSERT INTO document_line (id, document, position, description, quantity, unit, unit_price, "
+        "discount_percent, tax_codes, net_minor) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", line_rows)
+    cursor.executemany("INSERT INTO document_event (document, at, kind, detail, actor) VALUES (?, ?, ?, ?, ?)",
+                       event_rows)
+    counts = [len(line_rows), _insert_ledger(cursor, ledger_rows)]
+    line_rows.clear()
+    event_rows.clear()
+    return counts
+
+
+def _insert_ledger(cursor: sqlite3.Cursor, ledger_rows: list[tuple[Any, ...]]) -> int:
+    cursor.executemany(
+        "INSERT INTO ledger_entry (client, currency, entry_date, kind, document_id, payment_id, number, description, "
+        "debit_minor, credit_minor, amount_minor, at, actor) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        ledger_rows)
+    count = len(ledger_rows)
+    ledger_rows.clear()
+    return count
 
 
 def formats_method_label(method: str) -> str:
