@@ -67,6 +67,23 @@ def build_parser() -> argparse.ArgumentParser:
     demo.add_argument("--clients", type=int, default=40)
     demo.add_argument("--invoices", type=int, default=120)
 
+    imports = commands.add_parser("import", help="import clients, items, invoices and payments from another program "
+                                                 "(a CSV, JSON or ZIP file, or a folder of them)")
+    imports.add_argument("file", type=Path, help="the file (or a folder of CSV/JSON files, or a ZIP)")
+    _data_dir_option(imports)
+    imports.add_argument("--source", default="auto",
+                         choices=("auto", "csv", "counterfoil", "invoiceninja", "invoiceplane", "freshbooks"))
+    imports.add_argument("--kind", default="auto", choices=("auto", "clients", "items", "invoices", "payments"))
+    imports.add_argument("--mapping", type=Path, metavar="MAP.json",
+                         help="column mapping: {\"field\": \"column\"} (or per file name)")
+    imports.add_argument("--encoding", choices=("utf-8", "utf-8-sig", "cp1252"))
+    imports.add_argument("--separator", choices=(",", ";", "tab", "|"))
+    imports.add_argument("--decimal", choices=(".", ","))
+    imports.add_argument("--date-format", help="e.g. %%d.%%m.%%Y (default: detected)")
+    imports.add_argument("--accept-totals", action="store_true",
+                         help="keep the source's total where it differs from the lines (marked \"imported total\")")
+    imports.add_argument("--dry-run", action="store_true", help="show what would be imported; write nothing")
+
     backup = commands.add_parser("backup", help="encrypted backup bundles (one .counterfoil file)")
     backup_commands = backup.add_subparsers(dest="backup_command", required=True)
     # allow_abbrev=False: `--passphrase SECRET` must be a usage error, never taken for --passphrase-file.
@@ -421,6 +438,98 @@ def cmd_recurring_run(args: argparse.Namespace) -> int:
     return 1 if report.problems else 0
 
 
+def cmd_import(args: argparse.Namespace) -> int:
+    import json
+    import time
+
+    from app.common.logic import Conflict, ValidationFailed
+    from app.imports import parsing
+    from app.imports import service as imports_service
+
+    if not args.file.exists():
+        raise UserError(f"{args.file}: no such file or folder")
+    options: dict = {"accept_totals": args.accept_totals,
+                     "dialect": {k: v for k, v in (("encoding", args.encoding), ("separator", args.separator),
+                                                   ("decimal", args.decimal), ("date_format", args.date_format)) if v}}
+    if args.mapping is not None:
+        try:
+            options["mapping"] = json.loads(args.mapping.read_text(encoding="utf-8"))
+        except (OSError, ValueError) as error:
+            raise UserError(f"--mapping: cannot read {args.mapping}: {error}") from None
+    try:
+        files = imports_service.files_of(args.file)
+    except parsing.FileRefused as error:
+        raise UserError(f"{args.file}: {error.message}") from None
+    config = _config(args)
+    started = time.monotonic()
+    shown = {"at": 0.0}
+
+    def progress(step: str, done: int, total: int) -> None:
+        # rows per second and time left, on a terminal only (the writes are one transaction: no partial state)
+        now = time.monotonic()
+        if not sys.stderr.isatty() or (now - shown["at"] < 0.2 and done < total):
+            return
+        shown["at"] = now
+        elapsed = max(now - started, 1e-6)
+        rate = done / elapsed
+        left = (total - done) / rate if rate else 0
+        width = 30
+        filled = int(width * done / total) if total else width
+        print(f"\r[{'#' * filled}{'.' * (width - filled)}] {done}/{total} {step}, {rate:,.0f} rows/s, "
+              f"{left:.0f} s left ", end="" if done < total else "\n", file=sys.stderr, flush=True)
+
+    async def run() -> tuple[dict, dict | None]:
+        await _open(config)
+        try:
+            job = await imports_service.create_preview(files, data_dir=config.data_dir, source=args.source,
+                                                       kind=args.kind, options=options)
+            preview = job["preview"]
+            if args.dry_run or not preview["can_apply"] or (preview["counts"]["confirmations"]
+                                                            and not args.accept_totals):
+                await imports_service.discard(job["id"], data_dir=config.data_dir)
+                return job, None
+            summary = await imports_service.apply(job["id"], data_dir=config.data_dir, progress=progress)
+            return job, summary
+        finally:
+            await _close(config)
+    try:
+        job, summary = asyncio.run(run())
+    except ValidationFailed as failed:
+        raise UserError("; ".join(error.message for error in failed.errors)) from None
+    except Conflict as conflict:
+        raise UserError(conflict.detail) from None
+    preview = job["preview"]
+    for info in preview["files"]:
+        dialect = info["dialect_shown"]
+        print(f"{info['name']}: {info['source_label']}, {info['kind_label']}, {info['rows']} rows "
+              f"({dialect['encoding']}, {dialect['separator']}, decimal {dialect['decimal']}, "
+              f"dates {dialect['date_format']})")
+    counts = preview["counts"]
+    problems = preview["problems"]
+    for problem in problems:
+        if problem["level"] == "warning":
+            print(f"warning: {problem['file']}, row {problem['row']}: {problem['message']}")
+    blocking = [p for p in problems if p["level"] == "error" or (p["level"] == "confirm" and not args.accept_totals)]
+    if blocking:
+        for line in imports_service.problem_lines(blocking):
+            print(f"counterfoil: {line}", file=sys.stderr)
+        more = counts["errors"] + counts["confirmations"] - min(20, len(blocking))
+        print(f"counterfoil: nothing was imported ({counts['errors']} problem(s), {counts['confirmations']} total(s) "
+              f"to accept with --accept-totals){f'; {more} more' if more > 0 else ''}.", file=sys.stderr)
+        return 1
+    unchanged = ", ".join(f"{n} {what}" for what, n in counts["unchanged"].items())
+    what = (f"{counts['clients']} clients, {counts['items']} items, {counts['invoices']} invoices "
+            f"({counts['lines']} lines), {counts['credit_notes']} credit notes, {counts['payments']} payments")
+    if summary is None:
+        print(f"Dry run: would import {what}" + (f"; already there: {unchanged}" if unchanged else "") + ".")
+        return 0
+    seconds = max(summary["seconds"], 1e-6)
+    rows = counts["rows"]
+    print(f"Imported {what}" + (f"; already there, unchanged: {unchanged}" if unchanged else "")
+          + f". {rows} rows in {seconds:.1f} s ({rows / seconds:,.0f} rows/s).")
+    return 0
+
+
 def _actor() -> Actor:
     """The command line acts as the operating-system account that runs it (it holds the data folder)."""
     import getpass
@@ -478,6 +587,8 @@ def main(argv: list[str] | None = None) -> int:
                 return cmd_audit_export(args)
             if args.command == "recurring":
                 return cmd_recurring_run(args)
+            if args.command == "import":
+                return cmd_import(args)
             return handlers[args.command](args)
     except UserError as error:
         print(f"counterfoil: {error}", file=sys.stderr)

@@ -9,6 +9,7 @@ from __future__ import annotations
 import random
 from collections.abc import Awaitable, Callable
 from datetime import date, timedelta
+from decimal import Decimal
 from typing import Any
 
 from unidecode import unidecode
@@ -19,6 +20,7 @@ from app.common.logic import Page, ValidationFailed
 from app.config import Config
 from app.documents import service as documents_service
 from app.expenses import demo as expenses_demo
+from app.fx import service as fx_service
 from app.mail import service as mail_service
 from app.payments import service as payments_service
 from app.projects.demo import Scheduled
@@ -35,7 +37,9 @@ BUSINESS: dict[str, Any] = {
     "region": "ON", "country": "CA", "email": "billing@northwind.example", "phone": "+1 416 555 0100",
     "website": "northwind.example", "registration_number": "ON 1002003", "tax_number": "123456789 RT0001",
     "bank_account_holder": "Northwind Studio Inc.", "bank_name": "Example Bank",
-    "default_currency": "CAD", "default_locale": "en_CA", "time_zone": "America/Toronto",
+    "default_currency": "CAD", "default_locale": "en_CA",
+    # Registered for British Columbia's PST: goods sold to a Vancouver client carry GST + PST (services GST).
+    "pst_registrations": "BC", "time_zone": "America/Toronto",
     "payment_terms_days": 30, "invoice_footer": "Thank you for your business. Interac e-Transfer to billing@northwind.example.",
     # What an XRechnung names (Settings, E-invoices): the contact point, and how to pay without an IBAN
     # (a Canadian account: credit transfer, 30, to its transit/institution/account number).
@@ -121,23 +125,80 @@ PEPPOL_LINES = [
      "discount_percent": "10", "taxes": ["EXPORT"]},
 ]
 
+# Exchange rates (app.fx): units per one Canadian dollar, where the last 90 days' walk starts; a client in
+# Germany and one in the US, each with prices of its own on two catalogue items; the euro client pays by
+# SEPA transfer and the banks keep a fee on the way to Toronto.
+RATE_START = {"EUR": "0.6650", "USD": "0.7300", "GBP": "0.5750"}
+# More than the last 90 days: the demo's invoices (a reminder's story among them) go back a year, and a
+# line in euros of a date without a rate would ask for its price.
+RATE_DAYS = 400
+ITEM_PRICES = {"DES-H": {"EUR": "75.00", "USD": "80.00"}, "WORKSHOP-D": {"EUR": "990.00", "USD": "1050.00"}}
+BANK_ACCOUNTS = [
+    {"currencies": "CAD", "holder": "Northwind Studio Inc.", "bank_name": "Example Bank", "institution": "004",
+     "transit": "12345", "account_number": "5012345"},
+    {"currencies": "USD", "holder": "Northwind Studio Inc.", "bank_name": "Example Bank (US dollar account)",
+     "routing": "026009593", "account_number": "4455667788"},
+    {"currencies": "EUR", "holder": "Northwind Studio Inc.", "bank_name": "Wise Europe SA",
+     "iban": "BE71096123456769", "bic": "TRWIBEB1"},
+]
+EURO_CLIENT = {
+    "name": "Atelier Kranich GmbH", "contact_name": "Jana Kranich", "email": "buchhaltung@kranich.example",
+    "phone": "+49 30 5550 1188", "address_line1": "Oranienstraße 185", "address_line2": "", "postal_code": "10999",
+    "city": "Berlin", "region": "", "country": "DE", "currency": "EUR", "language": "en",
+    "tax_number": "DE278912345",
+}
+EURO_INVOICES = [   # (days ago issued, days ago paid or None, bank fee in EUR, item, quantity)
+    (70, 48, "12.50", "DES-H", "24"), (42, 15, "12.50", "WORKSHOP-D", "2"), (12, None, "0", "DES-H", "16")]
+# One French and one German client, whatever the draws: their invoices, emails and statements are in
+# their language (issue 15), with the taxes' names and notes and the units in it too.
+FRENCH_INDEX, GERMAN_INDEX = 4, 5
+LANGUAGE_CLIENTS = {
+    FRENCH_INDEX: {
+        "name": "Boulangerie Lefèvre & Fils", "contact_name": "Hélène Lefèvre", "email": "compta@lefevre.example",
+        "phone": "+33 4 55 50 0104", "address_line1": "18 rue de la République", "address_line2": "",
+        "postal_code": "69002", "city": "Lyon", "region": "", "country": "FR", "currency": "EUR", "language": "fr",
+        "tax_number": "FR40303265045", "notes": "Écrit en français : factures, relances et relevés en français.",
+    },
+    GERMAN_INDEX: {
+        "name": "Sommerfeld Software GmbH", "contact_name": "Jürgen Sommerfeld", "email": "buchhaltung@sommerfeld.example",
+        "phone": "+49 30 5550 0105", "address_line1": "Hauptstraße 44", "address_line2": "", "postal_code": "10115",
+        "city": "Berlin", "region": "", "country": "DE", "currency": "EUR", "language": "de",
+        "tax_number": "DE129273398", "notes": "Rechnungen und Kontoauszüge auf Deutsch.",
+    },
+}
+
+# Their invoices: zero-rated exports (the business is Canadian), in hours and days; the German one is
+# partly paid by bank transfer, so its statement and email say what is left.
+LANGUAGE_LINES = {
+    FRENCH_INDEX: ([
+        {"description": "Développement de la caisse en ligne (commande et retrait)", "quantity": "32",
+         "unit": "hour", "unit_price": "125.00", "taxes": ["EXPORT"]},
+        {"description": "Atelier de cadrage avec l'équipe", "quantity": "1", "unit": "day", "unit_price": "1450.00",
+         "taxes": ["EXPORT"]}], "Projet caisse en ligne 2026", None),
+    GERMAN_INDEX: ([
+        {"description": "Barrierefreiheitsprüfung des Kundenportals", "quantity": "3", "unit": "day",
+         "unit_price": "1450.00", "taxes": ["EXPORT"]},
+        {"description": "Nachbesserungen nach der Prüfung", "quantity": "12.5", "unit": "hour",
+         "unit_price": "125.00", "taxes": ["EXPORT"]}], "Auftrag 2026-117", "2000.00"),
+}
+
 ITEMS = [
-    ("DEV-H", "Software development", "service", "hour", "125.00", "HST", "Development",
+    ("DEV-H", "Software development", "service", "hour", "125.00", "", "Development",
      "Design, implementation and testing of software features."),
-    ("DES-H", "UI/UX design", "service", "hour", "110.00", "HST", "Design", "Wireframes, mock-ups and design reviews."),
-    ("PM-H", "Project management", "service", "hour", "95.00", "HST", "Consulting", ""),
-    ("WORKSHOP-D", "Discovery workshop", "service", "day", "1450.00", "HST", "Consulting",
+    ("DES-H", "UI/UX design", "service", "hour", "110.00", "", "Design", "Wireframes, mock-ups and design reviews."),
+    ("PM-H", "Project management", "service", "hour", "95.00", "", "Consulting", ""),
+    ("WORKSHOP-D", "Discovery workshop", "service", "day", "1450.00", "", "Consulting",
      "On-site workshop with stakeholders; travel billed separately."),
-    ("HOST-M", "Managed hosting", "service", "month", "120.00", "HST", "Hosting", "Hosting, backups and monitoring."),
-    ("HOST-Y", "Managed hosting, yearly", "service", "year", "1290.00", "HST", "Hosting", "Twelve months, paid upfront."),
-    ("DOMAIN", "Domain name renewal", "product", "year", "24.9900", "HST", "Hosting", ""),
-    ("SSL", "SSL certificate", "product", "year", "79.00", "HST", "Hosting", ""),
-    ("SUPPORT-M", "Support retainer", "service", "month", "650.00", "HST", "Support", "Up to 6 hours of support."),
-    ("AUDIT", "Accessibility audit", "service", "fixed", "2400.00", "HST", "Consulting", "WCAG 2.2 AA audit and report."),
-    ("PHOTO", "Stock photo licence", "product", "piece", "18.5000", "HST", "Design", ""),
+    ("HOST-M", "Managed hosting", "service", "month", "120.00", "", "Hosting", "Hosting, backups and monitoring."),
+    ("HOST-Y", "Managed hosting, yearly", "service", "year", "1290.00", "", "Hosting", "Twelve months, paid upfront."),
+    ("DOMAIN", "Domain name renewal", "product", "year", "24.9900", "", "Hosting", ""),
+    ("SSL", "SSL certificate", "product", "year", "79.00", "", "Hosting", ""),
+    ("SUPPORT-M", "Support retainer", "service", "month", "650.00", "", "Support", "Up to 6 hours of support."),
+    ("AUDIT", "Accessibility audit", "service", "fixed", "2400.00", "", "Consulting", "WCAG 2.2 AA audit and report."),
+    ("PHOTO", "Stock photo licence", "product", "piece", "18.5000", "", "Design", ""),
     # Mileage billed to a client is part of the taxable supply (and an untaxed line beside taxed ones
     # has no EN 16931 form: BR-O-11).
-    ("TRAVEL-KM", "Travel", "service", "km", "0.6800", "HST", "Expenses", "Per kilometre, as agreed."),
+    ("TRAVEL-KM", "Travel", "service", "km", "0.6800", "", "Expenses", "Per kilometre, as agreed."),
 ]
 
 
@@ -156,6 +217,8 @@ def _client(rng: random.Random, index: int) -> dict[str, Any]:
         return dict(AUTHORITY)
     if index == PEPPOL_INDEX:
         return dict(PEPPOL_CLIENT)
+    if index in LANGUAGE_CLIENTS:
+        return dict(LANGUAGE_CLIENTS[index])
     return {
         "name": name, "contact_name": contact, "email": f"accounts@{domain}{index}.example",
         "phone": phone.format(100 + index), "address_line1": f"{rng.randint(1, 999)} {rng.choice(STREETS)}",
@@ -172,12 +235,14 @@ async def fill(config: Config, *, clients: int = 40, invoices: int = 120, seed: 
         await settings_service.update_settings({**BUSINESS, "name": settings.get("name") or BUSINESS["name"]})
     await taxes_service.apply_preset("canada")
     await taxes_service.apply_preset("germany")
+    rates = await _exchange_rates()
     made_items = 0
     for code, name, kind, unit, price, taxes, category, description in ITEMS:
         try:
             await catalog_service.create_item({"code": code, "name": name, "kind": kind, "unit": unit,
                                                "unit_price": price, "default_taxes": taxes, "category": category,
-                                               "description": description, "active": True})
+                                               "description": description, "active": True,
+                                               "prices": ITEM_PRICES.get(code, {})})
             made_items += 1
         except ValidationFailed:
             pass  # already there from an earlier demo run
@@ -196,8 +261,15 @@ async def fill(config: Config, *, clients: int = 40, invoices: int = 120, seed: 
     projects = await _projects(rng, scheduled)
     # Its own random draws, so that the rest of the demo stays as it was.
     send_reminders = await _reminders(random.Random(17), scheduled) if invoices else None
+    # The Berlin client of a full demo (like the clients of other scripts, none in a small one).
+    pay_in_euros = await _euro_invoices(scheduled) if scripts and rates else None
+    made_clients += 1 if pay_in_euros is not None else 0
     made = await _documents(rng, invoices, scheduled)
     await _catch_up(scheduled, await settings_service.today())
+    if rates:
+        made["exchange rates"] = rates
+    if pay_in_euros is not None:
+        made["payments in EUR"] = await pay_in_euros()
     if profiles:
         made["recurring profiles"] = profiles
         made["recurring invoices"] = await _recurring_invoices()
@@ -213,6 +285,62 @@ async def fill(config: Config, *, clients: int = 40, invoices: int = 120, seed: 
         config.data_dir, accountant_email="books@ledgerline-accounting.example",
         from_email=BUSINESS["email"], from_name=BUSINESS["name"])
     return {"clients": made_clients, "catalogue items": made_items, **made}
+
+
+async def _exchange_rates() -> int:
+    """The last RATE_DAYS days of rates per Canadian dollar (weekdays, as the central banks publish them), a
+    small deterministic walk from RATE_START, imported as a date,currency,rate file; and the bank accounts
+    per currency. Nothing when rates are there from an earlier demo run."""
+    if await fx_service.rate_count():
+        return 0
+    walk = random.Random(16)
+    today = await settings_service.today()
+    levels = {code: Decimal(start) for code, start in RATE_START.items()}
+    rows = ["date,currency,rate"]
+    for back in range(RATE_DAYS, -1, -1):
+        day = today - timedelta(days=back)
+        if day.weekday() >= 5:
+            continue
+        for code in levels:
+            levels[code] = (levels[code] * (1 + Decimal(walk.gauss(0, 0.0035)).quantize(Decimal("0.000001"))))
+            rows.append(f"{day.isoformat()},{code},{levels[code].quantize(Decimal('0.0001'))}")
+    result = await fx_service.import_rates("\n".join(rows) + "\n")
+    if len(await fx_service.bank_accounts()) <= 1:
+        for account in BANK_ACCOUNTS:
+            await fx_service.save_bank_account(account)
+    return result.read
+
+
+async def _euro_invoices(scheduled: Scheduled) -> Callable[[], Awaitable[int]]:
+    """A Berlin client billed in euros at its own catalogue prices (issued among the others in date
+    order); the function returned records its payments, each less the bank's fee, after every invoice
+    is issued: the realised exchange gain or loss of each goes to the ledger and the P&L."""
+    today = await settings_service.today()
+    client = await clients_service.create_client(EURO_CLIENT, default_currency="CAD")
+    items = {i["code"]: i for i in (await catalog_service.list_items(active=True, page=Page(1, 500))).items}
+    issued: dict[int, Any] = {}
+    for index, (ago, _paid, _fee, code, quantity) in enumerate(EURO_INVOICES):
+        day = today - timedelta(days=ago)
+        draft = await documents_service.create_document("invoice", {
+            "client_id": client.id, "currency": "EUR", "issue_date": day.isoformat(), "terms_days": 30,
+            "confirm_date": True, "lines": [{"item_id": items[code]["id"], "quantity": quantity, "taxes": ["EXPORT"]}]})
+
+        async def issue(draft_id: int = draft.id, on: date = day, story: int = index) -> None:
+            issued[story] = await documents_service.issue(draft_id, issue_date=on, backdate=on < today)
+        scheduled.append((day, issue))
+
+    async def pay() -> int:
+        paid = 0
+        for index, (_ago, paid_ago, fee, _code, _quantity) in enumerate(EURO_INVOICES):
+            if paid_ago is None or index not in issued:
+                continue
+            invoice = issued[index]
+            await payments_service.record_payment(invoice.id, {
+                "amount": str(invoice.total - Decimal(fee)), "fee": fee, "method": "bank_transfer",
+                "date": (today - timedelta(days=paid_ago)).isoformat(), "reference": f"SEPA {invoice.number}"})
+            paid += 1
+        return paid
+    return pay
 
 
 async def _script_clients(counts: dict[str, int]) -> int:
@@ -270,8 +398,8 @@ def _lines(rng: random.Random, items: list[dict[str, Any]]) -> list[dict[str, An
             line["discount_percent"] = "10"
         lines.append(line)
     if rng.random() < 0.2:
-        lines.append({"description": "Rush delivery surcharge", "quantity": "1", "unit_price": "150.00",
-                      "taxes": ["HST"]})
+        # A typed line: its taxes come from the rules for the client, like a catalogue line's.
+        lines.append({"description": "Rush delivery surcharge", "quantity": "1", "unit_price": "150.00"})
     return lines
 
 
@@ -336,6 +464,19 @@ async def _documents(rng: random.Random, invoices: int, scheduled: Scheduled) ->
             await documents_service.issue(credit.id, issue_date=credited, backdate=credited < today)
             counts["credit notes"] += 1
     await _catch_up(scheduled, today)   # up to today, before today's invoices
+    # Two recent invoices settled by credit notes, so the lists show "Partly credited" and "Credited" (a
+    # credit note is not a payment): a goodwill quarter of one line, and a whole invoice credited.
+    recent = [d for d in (await documents_service.list_documents("invoice", status="issued", page=Page(1, 30))).items
+              if d.paid == 0 and d.credited == 0 and d.total > 20][:2]
+    for whole, invoice in enumerate(recent):
+        credit = await documents_service.credit_invoice(invoice.id)
+        if not whole:
+            first = credit.lines[0]
+            await documents_service.update_draft(credit.id, {"lines": [{
+                "description": f"Goodwill credit: {first.name or first.description}", "quantity": "1",
+                "unit_price": str((first.net / 4).quantize(first.net)), "taxes": list(first.taxes)}]})
+        await documents_service.issue(credit.id)
+        counts["credit notes"] += 1
     # The public authority's invoice: a zero-rated export, with its Leitweg-ID, ready as an XRechnung
     # (the document page offers it; KoSIT's rules pass it).
     authorities = [c for c in (await clients_service.list_clients(status="active", page=Page(1, 500))).items
@@ -347,6 +488,7 @@ async def _documents(rng: random.Random, invoices: int, scheduled: Scheduled) ->
         await documents_service.issue(doc.id)
         counts["invoices"] += 1
     counts["invoices"] += await _peppol_invoice(today)
+    counts["invoices"] += await _language_invoices(today)
     quotes_from = max([today - timedelta(days=60), *await _issued_up_to("quote", today)])
     quote_dates = sorted(max(quotes_from, today - timedelta(days=rng.randint(0, 60)))
                          for _ in range(max(3, invoices // 10)))
@@ -390,6 +532,25 @@ async def _peppol_invoice(today: Any) -> int:
         "lines": PEPPOL_LINES, "notes": "Project Verhaeghe 2026, phase 1"})
     await documents_service.issue(doc.id)
     return 1
+
+async def _language_invoices(today: Any) -> int:
+    """An invoice each to the French and the German client (once, however often the demo runs)."""
+    active = (await clients_service.list_clients(status="active", page=Page(1, 500))).items
+    made = 0
+    for index, (lines, notes, paid) in LANGUAGE_LINES.items():
+        client = next((c for c in active if c.email == LANGUAGE_CLIENTS[index]["email"]), None)
+        if client is None or await documents_service.client_documents(client.id):
+            continue
+        doc = await documents_service.create_document("invoice", {
+            "client_id": client.id, "currency": "EUR", "issue_date": today.isoformat(), "terms_days": 30,
+            "lines": lines, "notes": notes})
+        await documents_service.issue(doc.id)
+        if paid:
+            await payments_service.record_payment(doc.id, {"amount": paid, "date": today.isoformat(),
+                                                           "method": "bank_transfer", "reference": "SEPA 2026-117"})
+        made += 1
+    return made
+
 
 # Monthly hosting retainers for three clients started a year ago, a quarterly maintenance contract made
 # as drafts to check, and a support retainer the client has paused. Clients are taken in order, not

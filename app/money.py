@@ -6,11 +6,12 @@ Babel's currency data (JPY 0, EUR 2, KWD 3).
 
 from __future__ import annotations
 
+from datetime import date
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 from functools import cache
 
 from babel.core import get_global
-from babel.numbers import get_currency_precision, list_currencies
+from babel.numbers import get_currency_precision, get_territory_currencies, list_currencies
 
 
 class MoneyError(ValueError):
@@ -26,6 +27,40 @@ def check_currency(code: str) -> str:
     code = (code or "").strip().upper()
     if len(code) != 3 or code not in known_currencies():
         raise MoneyError(f"unknown currency code {code!r} (use ISO 4217, e.g. EUR, USD, CAD)")
+    return code
+
+
+@cache
+def active_currencies(on: date) -> frozenset[str]:
+    """The ISO 4217 currencies some country uses as legal tender on that day (CLDR's territory data): not
+    XXX (no currency), XTS (testing), XAU (gold) or XDR, nor those replaced (VEF by VES, ZWL by ZWG, HRK by
+    EUR). Amounts in a currency no longer in use stay readable (check_currency); new documents, clients
+    and settings take only these."""
+    found: set[str] = set()
+    for territory in get_global("territory_currencies"):
+        found.update(get_territory_currencies(territory, on))
+    return frozenset(found)
+
+
+# Why a known code is refused for new input, in words (the others: "no longer in use").
+INACTIVE_REASONS = {
+    "XXX": "it means \u201cno currency\u201d", "XTS": "it is reserved for testing",
+    "XAU": "it is gold, not a currency", "XAG": "it is silver, not a currency", "XPT": "it is platinum, not a currency",
+    "XPD": "it is palladium, not a currency", "XDR": "it is the IMF's unit of account",
+    "VEF": "Venezuela replaced it by VES", "VED": "it is not Venezuela's currency of account (use VES)",
+    "ZWL": "Zimbabwe replaced it by ZWG", "HRK": "Croatia replaced it by EUR", "SLL": "Sierra Leone replaced it by SLE",
+    "ANG": "Curaçao and Sint Maarten replaced it by XCG", "CUC": "Cuba withdrew it (use CUP)",
+    "MRO": "Mauritania replaced it by MRU", "STD": "São Tomé and Príncipe replaced it by STN",
+}
+
+
+def check_active_currency(code: str, *, on: date | None = None) -> str:
+    """An ISO 4217 code in use today, for new input (documents, clients, settings); MoneyError otherwise."""
+    code = check_currency(code)
+    if code not in active_currencies(on or date.today()):
+        reason = INACTIVE_REASONS.get(code) or (
+            "it is a unit of account or a metal, not a currency" if code.startswith("X") else "it is no longer in use")
+        raise MoneyError(f"{code} cannot be used: {reason} (use a currency in use, e.g. EUR, USD, CAD)")
     return code
 
 

@@ -88,24 +88,36 @@ def build(data_dir: Path, clients: int, invoices: int, attachments_mb: int) -> N
                            "client": {"name": "Client", "address_line1": "1 King Street West", "city": "Toronto"}})
     taxes = json.dumps([{"code": "HST", "rate": "13", "base": "1000.00", "amount": "130.00"}])
     batch = 10_000
+    first_document = connection.execute("SELECT coalesce(max(id), 0) + 1 FROM document").fetchone()[0]
     for start in range(0, invoices, batch):
         rows = []
         for n in range(start, min(start + batch, invoices)):
             year = 2016 + n * 10 // invoices
             client = rng.choice(client_ids)
             lines_of.append([rng.choice(descriptions) for _ in range(3)])
+            # A book as it ages: most invoices paid, a few percent open (older ones overdue), some
+            # partly paid, a few drafts and cancelled ones (the list filters' shares matter to their speed).
+            kind = rng.random()
+            status, paid, number = rng.choice(["issued", "sent"]), 113000, f"B-{year}-{n:06d}"
+            if kind < 0.005:
+                status, paid, number = "draft", 0, None
+            elif kind < 0.01:
+                status, paid = "cancelled", 0
+            elif kind < 0.05:
+                paid = 0
+            elif kind < 0.06:
+                paid = 50000
             rows.append({
-                "doc_type": "invoice", "number": f"B-{year}-{n:06d}", "status": rng.choice(["issued", "paid", "sent"]),
+                "doc_type": "invoice", "number": number, "status": status,
                 "client": client, "currency": "CAD", "issue_date": f"{year}-{1 + n % 12:02d}-15",
                 "due_date": f"{year}-{1 + n % 12:02d}-28", "terms_days": 14, "discount_percent": "0",
                 "notes": "Thank you!", "terms": "Payment due within 14 days.", "footer": "Interac e-Transfer.",
-                "subtotal_minor": 100000, "tax_total_minor": 13000, "total_minor": 113000, "paid_minor": 0,
-                "credited_minor": 0, "taxes_json": taxes, "snapshot_json": snapshot, "cancel_reason": "",
-                "search_text": search_text_of(f"B-{year}-{n:06d}", client_names[client], lines_of[-1]),
-                "issued_at": now, "created_at": now, "updated_at": now,
+                "subtotal_minor": 100000, "tax_total_minor": 13000, "total_minor": 113000, "paid_minor": paid,
+                "credited_minor": 0, "taxes_json": taxes, "snapshot_json": snapshot if number else "",
+                "cancel_reason": "", "search_text": search_text_of(number or "", client_names[client], lines_of[-1]),
+                "issued_at": now if number else None, "created_at": now, "updated_at": now,
             })
         insert(connection, "document", rows)
-    first_document = connection.execute("SELECT MIN(id) FROM document WHERE number LIKE 'B-%'").fetchone()[0]
     for start in range(0, invoices, batch):
         rows = []
         for n in range(start, min(start + batch, invoices)):

@@ -12,7 +12,10 @@ A URL asked again and again is answered from the server's read cache after the f
 (sums and counts are kept until the data changes). So two more cases ask what a user meets:
 - typing: each keystroke of a few searches is a new query (nothing cached for it), in rounds
   that each start after a change to the data (the list opened again first, as a user would);
-- the aging report as first seen after a change (its sums computed afresh).
+- the aging report as first seen after a change (its sums computed afresh);
+- every filter of every document list and of the payments (status x client, period or neither, each
+  sort, pages 1 and 20; pages and API) as the first view after a change (issue 21: p99 < 30 ms);
+- an issued invoice's stored PDF, and the same with its ETag (304) (issue 21: < 2 ms).
 """
 
 from __future__ import annotations
@@ -40,6 +43,8 @@ ROOT = Path(__file__).resolve().parents[1]
 PAGE_BUDGET_MS = 50.0
 OWNER_EMAIL, OWNER_PASSWORD = "bench@example.com", "benchmark password"
 SEARCH_BUDGET_MS = 30.0
+LIST_BUDGET_MS = 30.0    # issue 21: every list, every filter, any page, first view after a change
+PDF_BUDGET_MS = 2.0      # issue 21: an issued document's stored PDF over HTTP
 
 
 def _backup_bench():
@@ -63,6 +68,44 @@ URLS = [
     ("/invoices?status=open&page=20", False), ("/quotes", False), ("/catalog", False), ("/reports/aging", False),
     ("/clients/42", False), ("/clients/42/ledger", False),
 ]
+
+
+# Every filter of every document list (issue 21 point 1), each URL asked as the first view after a
+# change (nothing cached): statuses x a client, a period or neither x the sorts, on page 1 and 20.
+DOCUMENT_STATUSES = {"invoices": ("", "draft", "issued", "sent", "partial", "paid", "overdue", "cancelled", "open"),
+                     "quotes": ("", "draft", "issued", "accepted", "declined", "expired", "converted"),
+                     "credit-notes": ("", "draft", "issued")}
+NARROWING = ("", "client_id=42", "from=2021-01-01&to=2021-12-31")
+SORTS = ("date", "total", "due", "client", "number")
+
+
+def filtered_urls(kind: str) -> list[str]:
+    urls = []
+    for n, (status, narrowing) in enumerate((s, w) for s in DOCUMENT_STATUSES[kind] for w in NARROWING):
+        for prefix in (f"/api/v1/{kind}", f"/{kind}"):
+            sort = SORTS[n % len(SORTS)]
+            params = "&".join(p for p in (f"status={status}" if status else "", narrowing, f"sort={sort}",
+                                          f"page={1 + 19 * (n % 2)}") if p)
+            urls.append(f"{prefix}?{params}")
+    return urls
+
+
+PAYMENT_URLS = [f"{prefix}?{params}" for prefix in ("/api/v1/payments", "/payments")
+                for params in ("page=1", "page=20", "client_id=42", "state=live", "state=reversed",
+                               "from=2021-01-01&to=2021-12-31", "method=bank_transfer")]
+
+
+def issued_invoice(client: httpx.Client) -> int:
+    """An invoice made and issued through the API (its document of record stored at issue)."""
+    made = client.post("/api/v1/invoices", json={"client_id": 42, "currency": "CAD", "lines": [
+        {"description": f"Consulting, week {n}", "quantity": "8", "unit": "h", "unit_price": "125.00"}
+        for n in range(1, 21)]})
+    if made.status_code != 201:
+        raise SystemExit(f"POST /api/v1/invoices: {made.status_code} {made.text[:200]}")
+    issued = client.post(f"/api/v1/invoices/{made.json()['id']}/issue", json={})
+    if issued.status_code != 200:
+        raise SystemExit(f"POST /api/v1/invoices/{made.json()['id']}/issue: {issued.status_code} {issued.text[:200]}")
+    return int(made.json()["id"])
 
 
 def cpu_seconds(pid: int) -> float:
@@ -104,6 +147,7 @@ def main() -> int:
     parser.add_argument("--requests", type=int, default=60)
     parser.add_argument("--rounds", type=int, default=5, help="rounds of typing and of first views after a change")
     parser.add_argument("--keep", type=Path)
+    parser.add_argument("--pdf-only", action="store_true", help="time only the issued invoice's stored PDF")
     parser.add_argument("--json", type=Path, help="also write the numbers here (build/bench_compare.py)")
     args = parser.parse_args()
     results = Results("bench_pages")
@@ -164,7 +208,7 @@ def main() -> int:
                     raise SystemExit(f"{url}: {response.status_code} {response.text[:200]}")
                 return elapsed
 
-            for url, is_search in URLS:
+            for url, is_search in [] if args.pdf_only else URLS:
                 for _ in range(3):  # warm
                     timed(url)
                 cpu = cpu_seconds(server.pid)
@@ -178,7 +222,7 @@ def main() -> int:
                     raise SystemExit(f"PATCH /api/v1/clients/42: {response.status_code} {response.text[:200]}")
 
             print(f"typing, {args.rounds} rounds after a change, each keystroke a new query: {', '.join(TYPED)}")
-            for surface, headers in TYPING_SURFACES:
+            for surface, headers in [] if args.pdf_only else TYPING_SURFACES:
                 by_text: dict[str, list[float]] = {text: [] for text in TYPED}
                 cpu_used = 0.0
                 for n in range(args.rounds):
@@ -195,13 +239,46 @@ def main() -> int:
                 report(f"{surface}?q=<typing, all keystrokes>", [t for times in by_text.values() for t in times],
                        cpu_used, SEARCH_BUDGET_MS)
 
+            print(f"every filter of every list, first view after a change ({args.rounds} rounds each):")
+            first_views: list[float] = []
+            first_cpu = 0.0
+            for url in [] if args.pdf_only else [*filtered_urls("invoices"), *filtered_urls("quotes"),
+                                                 *filtered_urls("credit-notes"), *PAYMENT_URLS]:
+                times = []
+                for n in range(args.rounds):
+                    change(1000 + n)
+                    cpu = cpu_seconds(server.pid)
+                    times.append(timed(url))
+                    first_cpu += cpu_seconds(server.pid) - cpu
+                first_views += times
+                p50, p99 = percentiles(times)
+                results.add(f"first view {url} p99", p99)
+                print(f"  {url:60s} p50 {p50:6.1f} ms  p99 {p99:6.1f} ms")
+            if first_views:
+                report("every list filter, first view after a change", first_views, first_cpu, LIST_BUDGET_MS)
+
+            pdf_url = f"/api/v1/invoices/{issued_invoice(client)}/pdf"
+            etag = client.get(pdf_url).headers.get("etag", "")
+            for label, headers in ((f"{pdf_url} (stored PDF)", None),
+                                   (f"{pdf_url} (If-None-Match: 304)", {"If-None-Match": etag})):
+                cpu = cpu_seconds(server.pid)
+                times = []
+                for _ in range(args.requests):
+                    t = time.perf_counter()
+                    response = client.get(pdf_url, headers=headers)
+                    times.append((time.perf_counter() - t) * 1000)
+                    if response.status_code not in (200, 304):
+                        raise SystemExit(f"{pdf_url}: {response.status_code}")
+                report(label, times, cpu_seconds(server.pid) - cpu, PDF_BUDGET_MS)
+
             cpu_used, times = 0.0, []
-            for n in range(args.rounds * 4):
+            for n in range(0 if args.pdf_only else args.rounds * 4):
                 change(100 + n)
                 cpu = cpu_seconds(server.pid)
                 times.append(timed("/reports/aging"))
                 cpu_used += cpu_seconds(server.pid) - cpu
-            report("/reports/aging, first view after a change", times, cpu_used, PAGE_BUDGET_MS)
+            if times:
+                report("/reports/aging, first view after a change", times, cpu_used, PAGE_BUDGET_MS)
             print(f"load average at end {' '.join(f'{x:.2f}' for x in os.getloadavg())}")
             results.write(args.json)
             pages.close()

@@ -144,6 +144,35 @@ def _median_ms(function, repeat: int) -> float:
     return statistics.median(times)
 
 
+def gil_share(jobs: list[Any]) -> tuple[float, float]:
+    """Whether the renderer lets other threads run (the ZIP's worker threads then use every core): a
+    pure-Python counter in a second thread counts while `jobs` render, then while the thread sleeps as
+    long. Returns the ratio of the two counts (near 1: Typst releases the GIL while it compiles; near
+    0: it holds it) and the render time."""
+    import threading
+
+    def count_while(work) -> tuple[int, float]:
+        stop, counted = threading.Event(), []
+
+        def counter() -> None:
+            n = 0
+            while not stop.is_set():
+                n += 1
+            counted.append(n)
+        thread = threading.Thread(target=counter)
+        thread.start()
+        start = time.perf_counter()
+        work()
+        elapsed = time.perf_counter() - start
+        stop.set()
+        thread.join()
+        return counted[0], elapsed
+
+    rendering, elapsed = count_while(lambda: [service.render_job_sync(job) for job in jobs])
+    sleeping, _ = count_while(lambda: time.sleep(elapsed))
+    return rendering / max(1, sleeping), elapsed
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--zip-count", type=int, default=1000)
@@ -187,6 +216,12 @@ def main() -> None:
     results.add("invoice 20 lines plain PDF, same again", without_xml)
     results.add("invoice 20 lines PDF/A-3 + Factur-X, a new one each", distinct)
     results.add(f"statement {pages} pages", statement_ms)
+    gil_jobs = [service.document_job(fabricate_invoice(20, number=f"INV-2026-{i:04d}", document_id=i), SETTINGS, None,
+                                     attachments_dir=None) for i in range(1, 21)]
+    ratio, _ = gil_share(gil_jobs)
+    print(f"a Python thread beside the renders runs at {ratio:.0%} of its speed alone "
+          f"({'Typst releases the GIL: threads use every core' if ratio > 0.5 else 'Typst holds the GIL: use processes'})")
+    results.add("Python thread beside renders, share of its speed", ratio, "ratio", higher_is_better=True)
     workers = service._workers()
     documents = [fabricate_invoice(20, number=f"INV-2026-{i:04d}", document_id=i) for i in range(1, args.zip_count + 1)]
     with tempfile.TemporaryDirectory() as folder:

@@ -20,6 +20,17 @@ if ! command -v pdftoppm >/dev/null; then
   DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq poppler-utils >/dev/null || true
 fi
 
+# axe-core, the accessibility checker the browser tests inject into every page (from the npm registry,
+# pinned; tests/browser/test_screens.py reads build/node/node_modules/axe-core/axe.min.js).
+AXE_VERSION=4.14.1
+if ! grep -qs "\"version\": \"$AXE_VERSION\"" build/node/node_modules/axe-core/package.json; then
+  if ! command -v npm >/dev/null; then
+    SUDO=""; [ "$(id -u)" -ne 0 ] && SUDO="sudo"
+    DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq npm >/dev/null
+  fi
+  npm install --prefix build/node --no-audit --no-fund --no-save --silent "axe-core@$AXE_VERSION"
+fi
+
 # Lint first: a wrong import or an unused name fails the run before the tests start.
 .venv/bin/ruff check app tests build
 # Types next (pyproject.toml [tool.mypy]): strict on the logic modules, money and the records, checked elsewhere.

@@ -44,6 +44,10 @@ NOT_AUDITED = {
     "app_session": "a browser session's bookkeeping (its last-seen time moves on every request); the sign-in that "
                    "opens it is recorded on login_attempt, app_user and launch_token",
     "migration": "Piccolo's record of the schema migrations run",
+    "import_job": "an upload waiting for its preview to be applied (working state); what applying writes is "
+                  "recorded on the business tables it writes, labelled as the import",
+    "import_mapping": "the column mapping last used for a source, offered again (a preference, not the books)",
+    "import_key": "which source row became which record, to match a re-import; the records themselves are recorded",
 }
 
 
@@ -208,8 +212,10 @@ INSERT_ACTIONS = {
     "outbox_message": "mail queued", "business_settings": "setting change", "mail_settings": "setting change",
     "backup_settings": "setting change", "dunning_settings": "setting change", "dunning_level": "setting change",
     "document_record": "document of record", "recurring_run": "recurring run",
+    "fx_settings": "setting change", "bank_account": "setting change",
 }
-SETTINGS_TABLES = {"business_settings", "mail_settings", "backup_settings", "dunning_settings", "dunning_level"}
+SETTINGS_TABLES = {"business_settings", "mail_settings", "backup_settings", "dunning_settings", "dunning_level",
+                   "fx_settings", "bank_account"}
 DOCUMENT_STATUS_ACTIONS = {"issued": "issue", "cancelled": "cancel", "sent": "send", "accepted": "accept",
                            "declined": "decline", "converted": "convert"}
 OUTBOX_STATUS_ACTIONS = {"sent": "mail sent", "failed": "mail failed", "cancelled": "mail cancelled",

@@ -82,27 +82,37 @@ def seal(connection: sqlite3.Connection, begun: Start, actor: Actor, label: str 
     Rows at or below `begun.pending` were there before the transaction began: another program wrote
     them. They are left where they are, for `counterfoil check` to report, never sealed as this actor's."""
     cursor = _plain(connection)
-    rows = cursor.execute(f"SELECT {PENDING_COLUMNS} FROM audit_pending WHERE id > ? ORDER BY id",
-                          (begun.pending,)).fetchall()
-    if not rows:
-        return None
+    writer = _plain(connection)
+    pending = cursor.execute(f"SELECT {PENDING_COLUMNS} FROM audit_pending WHERE id > ? ORDER BY id",
+                             (begun.pending,))
     seq, previous = begun.seq, begun.hash
-    entries = []
-    for _, at, operation, entity, entity_id, parent_entity, parent_id, changes, note, action in rows:
-        seq += 1
-        if action is None:
-            action = label or logic.action_for(
-                entity, operation,
-                json.loads(changes) if changes and operation == "update" and entity in logic.ACTION_NEEDS_CHANGES
-                else {})
-        digest = logic.entry_hash(previous, (seq, at, actor.actor, actor.user_id, actor.name, actor.origin, action,
-                                             operation, entity, entity_id, parent_entity, parent_id, changes, note))
-        entries.append((seq, at, operation, entity, entity_id, parent_entity, parent_id, changes, note, actor.actor,
-                        actor.user_id, actor.name, actor.origin, action, previous, digest))
-        previous = digest
-    cursor.executemany(f"INSERT INTO audit_entry ({ENTRY_COLUMNS}) VALUES ({', '.join('?' * 16)})", entries)
-    cursor.execute("DELETE FROM audit_pending WHERE id > ?", (begun.pending,))
-    return Head(seq, previous, rows[-1][1])
+    last_at = None
+    # In batches: a large transaction (an import of 100,000 invoices records a million rows) is sealed
+    # without holding all its entries in memory at once.
+    while rows := pending.fetchmany(SEAL_BATCH):
+        entries = []
+        for _, at, operation, entity, entity_id, parent_entity, parent_id, changes, note, action in rows:
+            seq += 1
+            if action is None:
+                action = label or logic.action_for(
+                    entity, operation,
+                    json.loads(changes) if changes and operation == "update" and entity in logic.ACTION_NEEDS_CHANGES
+                    else {})
+            digest = logic.entry_hash(previous, (seq, at, actor.actor, actor.user_id, actor.name, actor.origin,
+                                                 action, operation, entity, entity_id, parent_entity, parent_id,
+                                                 changes, note))
+            entries.append((seq, at, operation, entity, entity_id, parent_entity, parent_id, changes, note,
+                            actor.actor, actor.user_id, actor.name, actor.origin, action, previous, digest))
+            previous = digest
+        writer.executemany(f"INSERT INTO audit_entry ({ENTRY_COLUMNS}) VALUES ({', '.join('?' * 16)})", entries)
+        last_at = rows[-1][1]
+    if last_at is None:
+        return None
+    writer.execute("DELETE FROM audit_pending WHERE id > ?", (begun.pending,))
+    return Head(seq, previous, last_at)
+
+
+SEAL_BATCH = 5000
 
 
 def record(connection: sqlite3.Connection, action: str, entity: str, entity_id: int | None = None, *,

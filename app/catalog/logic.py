@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Mapping
-from decimal import Decimal
+from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from app.common.i18n import _
 from app.common.logic import Form, fold_text
-from app.money import decimal_places
+from app.money import MoneyError, check_currency, decimal_places
+from app.taxes.logic import TAX_CATEGORIES
 
 KINDS = ("service", "product")
 PRICE_PLACES = 4
@@ -48,6 +50,55 @@ def parse_tax_codes(raw: Any) -> list[str]:
     return seen
 
 
+def parse_prices(raw: Any) -> tuple[dict[str, str], str | None]:
+    """Prices in other currencies: a mapping {"EUR": "1100.00"} (API) or text, one per line or comma
+    ("EUR 1100.00, USD 900"), from the form. Returns the prices (exact decimal text by currency code)
+    and the first problem, or None."""
+    if raw in (None, ""):
+        return {}, None
+    pairs: list[tuple[Any, Any]]
+    if isinstance(raw, Mapping):
+        pairs = list(raw.items())
+    elif isinstance(raw, str):
+        pairs = []
+        for part in re.split(r"[\n,;]+", raw):
+            if part.strip():
+                bits = part.replace("=", " ").replace(":", " ").split()
+                if len(bits) != 2:
+                    return {}, f"write each price as a currency code and an amount, e.g. EUR 1100.00 (not {part.strip()!r})"
+                pairs.append((bits[0], bits[1]))
+    else:
+        return {}, 'give the prices as an object, e.g. {"EUR": "1100.00"}'
+    prices: dict[str, str] = {}
+    for code, amount in pairs:
+        try:
+            currency = check_currency(str(code))
+        except MoneyError as problem:
+            return {}, str(problem)
+        if isinstance(amount, (bool, float)) or not isinstance(amount, (str, int, Decimal)):
+            return {}, f'{currency}: give the price as text, e.g. "1100.00"'
+        try:
+            value = Decimal(str(amount).strip())
+        except InvalidOperation:
+            return {}, f"{currency}: {amount!r} is not a number"
+        if not value.is_finite() or value < 0:
+            return {}, f"{currency}: the price must be a number of zero or more"
+        if decimal_places(value) > PRICE_PLACES or value >= Decimal(10) ** 12:
+            return {}, f"{currency}: at most 12 digits and {PRICE_PLACES} decimal places"
+        prices[currency] = str(e4_to_price(price_to_e4(value)))
+    return dict(sorted(prices.items())), None
+
+
+def prices_of(item: Mapping[str, Any]) -> dict[str, Decimal]:
+    """An item's prices in other currencies, from its stored JSON."""
+    return {code: Decimal(text) for code, text in json.loads(item.get("prices_json") or "{}").items()}
+
+
+def prices_text(item: Mapping[str, Any]) -> str:
+    """The form's text of an item's prices: "EUR 1100.00, USD 900.00"."""
+    return ", ".join(f"{code} {price}" for code, price in prices_of(item).items())
+
+
 def clean_item(data: Mapping[str, Any], *, partial: bool = False) -> dict[str, Any]:
     form = Form(data, partial=partial)
     form.text("code", required=True, max_length=40)
@@ -67,7 +118,14 @@ def clean_item(data: Mapping[str, Any], *, partial: bool = False) -> dict[str, A
         else:
             form.values["default_taxes"] = codes
     form.text("category", max_length=100)
+    form.choice("tax_category", TAX_CATEGORIES, default="standard", label="Tax category")
     form.boolean("active", default=True)
+    if form.present("prices"):
+        prices, problem = parse_prices(form.raw("prices"))
+        if problem:
+            form.error("prices", problem)
+        else:
+            form.values["prices_json"] = json.dumps(prices, sort_keys=True)
     values = form.raise_if_invalid()
     if "unit_price" in values:   # at most 12 digits before the point (Form.decimal): the e4 integer fits 64 bits
         values["unit_price_e4"] = price_to_e4(values.pop("unit_price"))

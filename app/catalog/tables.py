@@ -14,9 +14,14 @@ class Item(Table, db=DB, tablename="catalog_item"):
     unit = Varchar(length=30, default="")
     # Exact price with up to 4 decimals, as an integer of 1/10,000 (never REAL).
     unit_price_e4 = BigInt(default=0)
-    default_tax_codes = Varchar(length=200, default="")  # space-separated tax codes
+    # The item's own tax codes (space-separated): when set, they override the rules by place of supply.
+    default_tax_codes = Varchar(length=200, default="")
+    # What the rules by place of supply read (app.taxes.logic): standard | reduced | zero | exempt.
+    tax_category = Varchar(length=10, default="standard")
     category = Varchar(length=100, default="", index=True)
     active = Boolean(default=True)
+    # Prices in other currencies than the business's, exact decimal text: {"EUR": "1100.00"} (app.fx).
+    prices_json = Text(default="{}")
     search_text = Text(default="")
     created_at = Timestamptz()
     updated_at = Timestamptz()

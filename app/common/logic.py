@@ -12,9 +12,10 @@ from datetime import date, datetime
 from decimal import Decimal
 from typing import Any, Generic, TypeVar
 
+from app.common.choices import logic as choices
 from app.common.i18n import _, typed_locale
 from app.common.numbers import NumberNotRead, read_decimal
-from app.money import MoneyError, check_currency, decimal_places, parse_decimal
+from app.money import MoneyError, check_active_currency, decimal_places, parse_decimal
 
 
 @dataclass(frozen=True)
@@ -241,6 +242,10 @@ class Form:
             if not COUNTRY_RE.match(value):
                 self.values.pop(name)
                 self.error(name, _("Country must be a two-letter ISO code such as CA, DE or FR"))
+            elif not choices.is_country(value):  # Babel's list of ISO 3166 countries
+                self.values.pop(name)
+                self.error(name, _("Unknown country code %(code)s: pick a country from the list (CA, DE, FR…)",
+                                   code=repr(value)))
             else:
                 self.values[name] = value
 
@@ -258,7 +263,7 @@ class Form:
         value = self.values.get(name)
         if value:
             try:
-                self.values[name] = check_currency(value)
+                self.values[name] = check_active_currency(value)
             except MoneyError as error:
                 self.values.pop(name)
                 self.error(name, _("Currency: %(error)s", error=error))

@@ -16,6 +16,7 @@ APP_REGISTRY = AppRegistry(
         "app.clients.piccolo_app",
         "app.catalog.piccolo_app",
         "app.taxes.piccolo_app",
+        "app.fx.piccolo_app",      # exchange rates, base currency, bank accounts (issue 16)
         "app.documents.piccolo_app",
         "app.ledger.piccolo_app",
         "app.payments.piccolo_app",
@@ -25,6 +26,7 @@ APP_REGISTRY = AppRegistry(
         "app.recurring.piccolo_app",
         "app.reminders.piccolo_app",
         "app.expenses.piccolo_app",
+        "app.imports.piccolo_app",
     ]
 )
 

@@ -37,7 +37,8 @@ from app.common.logic import (
     read_number,
 )
 from app.common.numbers import as_typed
-from app.money import MoneyError, check_currency, round_money
+from app.money import MoneyError, check_active_currency, parse_decimal, round_money
+from app.taxes import logic as taxes_logic
 from app.taxes.logic import TaxRate, tax_registration
 
 QUOTE, INVOICE, CREDIT_NOTE = "quote", "invoice", "credit_note"
@@ -50,9 +51,9 @@ CREDIT_NOTE_STATUSES = ("draft", "issued")
 STATUSES = {INVOICE: INVOICE_STATUSES, QUOTE: QUOTE_STATUSES, CREDIT_NOTE: CREDIT_NOTE_STATUSES}
 # What a user reads for each status (and the invoices' "open" filter).
 STATUS_LABELS = {
-    "draft": N_("Draft"), "issued": N_("Issued"), "sent": N_("Sent"), "partial": N_("Partly paid"), "paid": N_("Paid"),
-    "overdue": N_("Overdue"), "cancelled": N_("Cancelled"), "accepted": N_("Accepted"), "declined": N_("Declined"),
-    "expired": N_("Expired"), "converted": N_("Converted"), "open": N_("Open (unpaid)"),
+    "draft": N_("Draft"), "issued": N_("Issued"), "sent": N_("Sent"), "partial": N_("Partly paid or credited"),
+    "paid": N_("Paid"), "overdue": N_("Overdue"), "cancelled": N_("Cancelled"), "accepted": N_("Accepted"),
+    "declined": N_("Declined"), "expired": N_("Expired"), "converted": N_("Converted"), "open": N_("Open (unpaid)"),
 }
 DEFAULT_PATTERNS = {INVOICE: "INV-{year}-{seq:04}", QUOTE: "QUO-{year}-{seq:04}", CREDIT_NOTE: "CN-{year}-{seq:04}"}
 # Settings keeps each type's pattern in its row under this name; documents alone knows what a valid one is.
@@ -62,6 +63,7 @@ MAX_LINES = 500
 QUANTITY_PLACES = 4
 PRICE_PLACES = 4
 MAX_LINE_AMOUNT = Decimal("1e12")
+MAX_LINE_NAME = 200  # document_line.name
 
 
 # -- totals -------------------------------------------------------------------
@@ -87,6 +89,9 @@ class TaxAmount:
     compound: bool = False
     category: str = "S"
     note: str = ""
+    # The tax's name and note in other languages when the document was made ({language: text}; app.taxes).
+    names: Mapping[str, str] = field(default_factory=dict, compare=False)
+    notes: Mapping[str, str] = field(default_factory=dict, compare=False)
 
 
 @dataclass(frozen=True)
@@ -134,7 +139,7 @@ def compute_totals(lines: Sequence[Line], rates: Mapping[str, TaxRate], currency
 def _tax(rate: TaxRate, base: Decimal, currency: str) -> TaxAmount:
     return TaxAmount(code=rate.code, name=rate.name, rate=rate.rate, base=base,
                      amount=round_money(base * rate.rate / HUNDRED, currency), compound=rate.compound,
-                     category=rate.category, note=rate.note)
+                     category=rate.category, note=rate.note, names=rate.names, notes=rate.notes)
 
 
 def balance(total: Decimal, paid: Decimal, credited: Decimal) -> Decimal:
@@ -148,6 +153,15 @@ LIVE_INVOICE_STATUSES = ("issued", "sent")
 # Not a status: the invoices' list filter for every invoice with money owed, whatever it shows.
 OPEN_FILTER = "open"
 OWED_STATUSES = ("issued", "sent", "partial", "overdue")   # the statuses of an invoice with money owed on it
+# What a list's footer sums, by stored status: documents that count as billed or offered (an issued,
+# unpaid or paid invoice, an issued credit note, an issued or accepted quote). Drafts and cancelled
+# invoices are counted in the list but never summed (issue 15, "the pages tell the truth").
+SUMMED_STATUSES = {INVOICE: LIVE_INVOICE_STATUSES, CREDIT_NOTE: ("issued",), QUOTE: ("issued", "accepted")}
+
+
+def summed_in_footer(doc_type: str, stored: str) -> bool:
+    """Whether a list's per-currency footer adds this document's money in."""
+    return stored in SUMMED_STATUSES[doc_type]
 
 
 def invoice_status(stored: str, *, total: Decimal, paid: Decimal, credited: Decimal, due_date: date | None,
@@ -165,6 +179,45 @@ def invoice_status(stored: str, *, total: Decimal, paid: Decimal, credited: Deci
     if paid > 0 or credited > 0:
         return "partial"
     return stored
+
+
+# How an invoice's money was settled, apart from its status: a credit note is not a payment, and an
+# invoice reduced by one reads "credited" or "partly credited", never "partly paid". The API keeps its
+# status values (partial, paid) and carries this as its own field, `settlement`.
+SETTLEMENTS = ("none", "partly_paid", "paid", "partly_credited", "credited", "partly_paid_and_credited",
+               "paid_and_credited")
+SETTLEMENT_LABELS = {
+    "partly_paid": N_("Partly paid"), "paid": N_("Paid"), "partly_credited": N_("Partly credited"),
+    "credited": N_("Credited"), "partly_paid_and_credited": N_("Partly paid and credited"),
+    "paid_and_credited": N_("Paid and credited"),
+}
+
+
+def settlement(total: Decimal, paid: Decimal, credited: Decimal) -> str:
+    """What settled an invoice so far: payments, credit notes, both, or nothing; in full or in part."""
+    if paid <= 0 and credited <= 0:
+        return "none"
+    in_full = balance(total, paid, credited) <= 0
+    if credited <= 0:
+        return "paid" if in_full else "partly_paid"
+    if paid <= 0:
+        return "credited" if in_full else "partly_credited"
+    return "paid_and_credited" if in_full else "partly_paid_and_credited"
+
+
+def status_label_key(doc_type: str, shown: str, settled: str) -> str:
+    """The untranslated label of a document's shown status: an invoice shown "partial" or "paid" says
+    by what (payments, credit notes or both); any other status reads as STATUS_LABELS says."""
+    if doc_type == INVOICE and shown in ("partial", "paid") and settled in SETTLEMENT_LABELS:
+        return SETTLEMENT_LABELS[settled]
+    return STATUS_LABELS.get(shown, shown)
+
+
+def status_css(doc_type: str, shown: str, settled: str) -> str:
+    """The status badge's colour class: a credited invoice is not coloured as a paid one."""
+    if doc_type == INVOICE and shown in ("partial", "paid") and settled in ("credited", "partly_credited"):
+        return "status-credited"
+    return f"status-{shown}"
 
 
 # -- the same rules in SQL ------------------------------------------------------
@@ -237,6 +290,44 @@ def invoice_status_sql(status: str, today: date, columns: InvoiceColumns = Invoi
     }
     as_stored = f"{c.status} = '{status}'"   # any other status (draft, cancelled) is shown as it is stored
     return f"({conditions.get(status, as_stored)})"
+
+
+# How a list query finds its rows at 100,000 documents (issue 21): SQLite has no statistics of the
+# data, so without help it walks the date index for every filter, which reads the whole table to
+# fill page 20 of a client's ten invoices or of the drafts. The list says which index leads:
+LEAD_CLIENT = "client"   # a client's documents: a few rows by the client index, then sorted
+LEAD_OPEN = "open"       # an invoice status that implies money owed: the partial index of open invoices
+LEAD_STATUS = "status"   # a stored status (drafts, cancelled, a quote's decision): the status index, sorted
+LEAD_ORDER = "order"     # everything else (no filter, paid, a period): the index of the order asked for
+# The invoice filters whose rows all have money owed: a subset of the open invoices.
+OWED_FILTERS = (OPEN_FILTER, "overdue", "partial", *LIVE_INVOICE_STATUSES)
+
+
+def list_lead(doc_type: str, status: str, *, client: bool) -> str:
+    """Which index leads a list query (LEAD_*): the most selective filter that an index answers."""
+    if client:
+        return LEAD_CLIENT
+    if doc_type == INVOICE and status in OWED_FILTERS:
+        return LEAD_OPEN
+    if status and not (doc_type == INVOICE and status == "paid"):
+        return LEAD_STATUS
+    return LEAD_ORDER
+
+
+def open_invoice_ids_sql() -> str:
+    """`document.id` among the open invoices, read through their partial index (app/documents/tables.py,
+    document_open_invoice): its condition written out as the index declares it, with literals, so
+    SQLite may use it."""
+    return ("document.id IN (SELECT id FROM document INDEXED BY document_open_invoice WHERE "
+            f"doc_type = '{INVOICE}' AND {owed_invoice_sql()})")
+
+
+def sort_walks_index(lead: str, sort: str, *, period: bool) -> bool:
+    """Whether a list's page is read by walking the index of its order (no sort): the whole list in any
+    order, a period in date order. Otherwise the leading filter's rows are sorted."""
+    if lead == LEAD_ORDER:
+        return not period or sort == "date"
+    return False
 
 
 def quote_status(stored: str, *, valid_until: date | None, today: date) -> str:
@@ -382,6 +473,8 @@ SNAPSHOT_BUSINESS_FIELDS = (
     # the e-invoice's seller contact and payment means without an IBAN (BT-41..43, BG-16)
     "seller_contact_name", "seller_contact_phone", "seller_contact_email", "payment_means_code",
     "payment_account_id", "payment_means_text",
+    # the bank account for the document's currency beyond IBAN/BIC (app.fx): Canadian or US
+    "bank_institution", "bank_transit", "bank_routing", "bank_account_number",
 )
 SNAPSHOT_CLIENT_FIELDS = (
     "code", "name", "contact_name", "email", "phone", "address_line1", "address_line2", "postal_code", "city",
@@ -547,6 +640,13 @@ def clean_line(raw: Mapping[str, Any], index: int, errors: list[FieldError], *,
     elif problem := control_problem(description, f"Line {index + 1}: the description"):
         errors.append(FieldError(prefix + "description", problem))
     out["description"] = description
+    name = normalized_text(str(raw.get("name") or "")).strip()
+    if len(name) > MAX_LINE_NAME:
+        errors.append(FieldError(prefix + "name", f"Line {index + 1}: the name is too long (at most {MAX_LINE_NAME} "
+                                                  "characters)"))
+    elif problem := line_problem(name, f"Line {index + 1}: the name"):
+        errors.append(FieldError(prefix + "name", problem))
+    out["name"] = name
     try:
         quantity = read_number(raw["quantity"] if raw.get("quantity") not in (None, "") else "1",
                                  field=f"Line {index + 1} quantity")
@@ -620,7 +720,7 @@ def clean_document(data: Mapping[str, Any], doc_type: str, *, partial: bool = Fa
         result.client_id = parse_id(data.get("client_id"), "client_id", errors, "Choose a client")
     if data.get("currency") not in (None, ""):
         try:
-            result.currency = check_currency(str(data["currency"]))
+            result.currency = check_active_currency(str(data["currency"]))
         except MoneyError as error:
             errors.append(FieldError("currency", _("Currency: %(error)s", error=error)))
     result.issue_date = parse_date(data.get("issue_date"), "issue_date", errors, "Issue date")
@@ -685,7 +785,19 @@ def price_text(value: Decimal) -> str:
 
 
 def search_text_of(number: str | None, client_name: str, descriptions: Iterable[str]) -> str:
+    """What a document's search looks in: its number, its client and its lines' texts (`line_texts`)."""
     return fold_text(" ".join([number or "", client_name, *descriptions]))[:4000]
+
+
+def line_texts(lines: Iterable[Mapping[str, Any]]) -> list[str]:
+    """The searchable words of lines: each line's item name (when it has one) and its description."""
+    return [text for line in lines for text in (line.get("name") or "", line["description"]) if text]
+
+
+def shown_description(name: str, description: str) -> str:
+    """The description printed under a line's name: nothing when it only repeats the name (an item
+    without a description of its own fills the line's description with its name)."""
+    return "" if name and description.strip() == name.strip() else description
 
 
 def clean_percent(value: Any, field_name: str, label: str, errors: list[FieldError]) -> Decimal:
@@ -695,7 +807,7 @@ def clean_percent(value: Any, field_name: str, label: str, errors: list[FieldErr
 
 # -- the editor: lines as an HTML form sends them ------------------------------------
 
-LINE_FORM_FIELDS = ("item", "item_id", "description", "quantity", "unit", "unit_price", "discount_percent", "taxes")
+LINE_FORM_FIELDS = ("item", "item_id", "name", "description", "quantity", "unit", "unit_price", "discount_percent", "taxes")
 _LINE_KEY = re.compile(r"^lines-(\d{1,4})-([a-z_]+)$")
 _LINE_ERROR = re.compile(r"^lines\[(\d+)\]\.([a-z_]+)$")
 
@@ -728,7 +840,7 @@ def lines_from_form(data: Mapping[str, Any]) -> list[dict[str, Any]]:
 
 
 def blank_line() -> dict[str, Any]:
-    return {"item": "", "item_id": "", "description": "", "quantity": "1", "unit": "", "unit_price": "",
+    return {"item": "", "item_id": "", "name": "", "description": "", "quantity": "1", "unit": "", "unit_price": "",
             "discount_percent": "", "taxes": []}
 
 
@@ -799,13 +911,17 @@ def match_item(text: str, items: Iterable[Mapping[str, Any]]) -> Mapping[str, An
     return None
 
 
-def fill_from_item(line: Mapping[str, Any], item: Mapping[str, Any], unit_price: Decimal) -> dict[str, Any]:
+def fill_from_item(line: Mapping[str, Any], item: Mapping[str, Any], unit_price: Decimal,
+                   taxes: Sequence[str] | None = None) -> dict[str, Any]:
     """Picking an item fills the line's description, unit, price and taxes (still editable); the
-    quantity and discount the user typed stay."""
+    quantity and discount the user typed stay. `taxes`: the defaults for the draft's client (TaxAdvice),
+    else the item's own codes."""
     filled = dict(line)
-    filled.update(item=item_label(item), item_id=str(item["id"]), description=item["description"] or item["name"],
+    filled.update(item=item_label(item), item_id=str(item["id"]), name=item["name"],
+                  description=item["description"] or item["name"],
                   unit=item["unit"] or "", unit_price=as_typed(price_text(unit_price)),
-                  taxes=[code for code in (item.get("default_tax_codes") or "").split() if code])
+                  taxes=list(taxes) if taxes is not None
+                  else [code for code in (item.get("default_tax_codes") or "").split() if code])
     if not str(filled.get("quantity") or "").strip():
         filled["quantity"] = "1"
     return filled
@@ -903,3 +1019,82 @@ def series_going_backwards(documents: Iterable[Mapping[str, Any]]) -> list[tuple
             if latest is None or doc["issue_date"] >= latest["issue_date"]:
                 latest = doc
     return found
+
+
+# -- default taxes of a new line (issue 16): the rules by place of supply ---------------------------------
+
+@dataclass(frozen=True)
+class TaxAdvice:
+    """What a draft's new lines are taxed with: the business and the client as the rules read them, and
+    the defined rates (to name them and keep only the defined ones). Built once per request."""
+
+    seller: taxes_logic.Party
+    client: taxes_logic.Party
+    rates: Mapping[str, TaxRate]
+
+    def defaults(self, item: Mapping[str, Any] | None = None) -> taxes_logic.Suggestion:
+        """A new line's taxes: the item's own codes if it has them, else the rules for its category."""
+        own = tuple((item or {}).get("default_tax_codes", "").split()) if item else ()
+        category, kind = self._item_terms(item)
+        return taxes_logic.line_taxes(self.seller, self.client, category=category, kind=kind, own_codes=own,
+                                      rates=self.rates)
+
+    def rules(self, item: Mapping[str, Any] | None = None) -> taxes_logic.Suggestion:
+        """The rules alone (what the editor compares a line's taxes with)."""
+        category, kind = self._item_terms(item)
+        return taxes_logic.line_taxes(self.seller, self.client, category=category, kind=kind, rates=self.rates)
+
+    @staticmethod
+    def _item_terms(item: Mapping[str, Any] | None) -> tuple[str, str]:
+        """The item's tax category and kind; a typed line is a standard-rated service."""
+        if not item:
+            return "standard", "service"
+        return item.get("tax_category") or "standard", item.get("kind") or "service"
+
+
+def party_of(row: Mapping[str, Any] | None, *, pst_registrations: frozenset[str] = frozenset()) -> taxes_logic.Party:
+    """A business (settings) or a client row as the tax rules read it."""
+    row = row or {}
+    return taxes_logic.Party(country=(row.get("country") or "").upper(), region=row.get("region") or "",
+                             tax_number=row.get("tax_number") or "", pst_registrations=pst_registrations)
+
+
+def line_tax_hints(lines: Sequence[Mapping[str, Any]], items_by_id: Mapping[str, Mapping[str, Any]],
+                   advice: TaxAdvice) -> list[dict[str, str]]:
+    """For each editor line: why the rules choose its taxes (`reason`) and, when its taxes differ, a
+    `warning`. A blank line gets the reason only."""
+    hints = []
+    for line in lines:
+        item = items_by_id.get(str(line.get("item_id") or ""))
+        rules = advice.rules(item)
+        hint = {"reason": rules.reason, "warning": ""}
+        if not line_is_blank(line):
+            hint["warning"] = taxes_logic.contradiction(list(line.get("taxes") or []), rules, advice.rates) or ""
+        hints.append(hint)
+    return hints
+# -- "add a new client" from a client picker ---------------------------------------------------
+
+@dataclass(frozen=True)
+class ClientReturn:
+    """Where the client form goes back to once the new client is saved: the new-document page of a type
+    (a new draft for the client) or a draft's editor (the draft now bills the client)."""
+
+    path: str
+    doc_type: str
+    document_id: int | None = None
+
+
+_RETURN_TO_NEW = re.compile(r"/(" + "|".join(TYPE_PATHS.values()) + r")/new")
+_RETURN_TO_EDITOR = re.compile(r"/documents/([1-9][0-9]{0,11})/edit")
+
+
+def client_return_target(return_to: str) -> ClientReturn | None:
+    """A `return_to` the client form accepts: only these two shapes of local path, so the parameter can
+    never send anyone to another site; anything else is ignored (None)."""
+    text = (return_to or "").strip()
+    if match := _RETURN_TO_NEW.fullmatch(text):
+        doc_type = next(kind for kind, path in TYPE_PATHS.items() if path == match.group(1))
+        return ClientReturn(path=text, doc_type=doc_type)
+    if match := _RETURN_TO_EDITOR.fullmatch(text):
+        return ClientReturn(path=text, doc_type="", document_id=int(match.group(1)))
+    return None

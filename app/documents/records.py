@@ -21,6 +21,7 @@ from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
 
+from app.common.i18n import _
 from app.documents import logic
 from app.money import from_minor
 
@@ -41,6 +42,12 @@ class LineView:
     discount_percent: Decimal
     taxes: tuple[str, ...]  # tax codes, in the order they were given
     net: Decimal  # quantity x unit price, less the line's and the document's discount, rounded
+    name: str = ""  # the catalogue item's name when the line was made; printed in bold above the description
+
+    @property
+    def shown_description(self) -> str:
+        """The description as printed under the name (not repeated when it is only the name)."""
+        return logic.shown_description(self.name, self.description)
 
     @classmethod
     def from_row(cls, row: Mapping[str, Any], currency: str) -> LineView:
@@ -48,11 +55,11 @@ class LineView:
         return cls(position=row["position"], item_id=row["item"], description=row["description"],
                    quantity=Decimal(row["quantity"]), unit=row["unit"], unit_price=Decimal(row["unit_price"]),
                    discount_percent=Decimal(row["discount_percent"] or "0"), taxes=tuple(row["tax_codes"].split()),
-                   net=from_minor(row["net_minor"], currency))
+                   net=from_minor(row["net_minor"], currency), name=row.get("name") or "")
 
     def as_input(self) -> dict[str, Any]:
         """The line as a new document's body carries it (the shape `logic.clean_line` reads and returns)."""
-        return {"item_id": self.item_id, "description": self.description, "quantity": self.quantity,
+        return {"item_id": self.item_id, "name": self.name, "description": self.description, "quantity": self.quantity,
                 "unit": self.unit, "unit_price": self.unit_price, "discount_percent": self.discount_percent,
                 "taxes": list(self.taxes)}
 
@@ -60,7 +67,8 @@ class LineView:
 def tax_as_json(tax: logic.TaxAmount) -> dict[str, Any]:
     """One tax of a document's breakdown as `taxes_json` keeps it (decimals as exact text)."""
     return {"code": tax.code, "name": tax.name, "rate": logic.decimal_text(tax.rate), "base": str(tax.base),
-            "amount": str(tax.amount), "compound": tax.compound, "category": tax.category, "note": tax.note}
+            "amount": str(tax.amount), "compound": tax.compound, "category": tax.category, "note": tax.note,
+            **({"names": dict(tax.names)} if tax.names else {}), **({"notes": dict(tax.notes)} if tax.notes else {})}
 
 
 def tax_from_json(data: Mapping[str, Any]) -> logic.TaxAmount:
@@ -69,7 +77,8 @@ def tax_from_json(data: Mapping[str, Any]) -> logic.TaxAmount:
     return logic.TaxAmount(code=data["code"], name=data["name"], rate=Decimal(str(data["rate"])),
                            base=Decimal(str(data["base"])), amount=Decimal(str(data["amount"])),
                            compound=bool(data.get("compound", False)), category=data.get("category") or "S",
-                           note=data.get("note") or "")
+                           note=data.get("note") or "", names=dict(data.get("names") or {}),
+                           notes=dict(data.get("notes") or {}))
 
 
 def taxes_from_json(text: str) -> tuple[logic.TaxAmount, ...]:
@@ -105,6 +114,20 @@ class DocumentSummary:
     def from_row(cls, row: Mapping[str, Any], today: date) -> DocumentSummary:
         """From a row with the summary's columns (see the documents service's `_summary_query`)."""
         return cls(**_summary_fields(row, today))
+
+    @property
+    def settlement(self) -> str:
+        """An invoice: what settled it so far (logic.SETTLEMENTS), payments or credit notes; "none" for the others."""
+        return logic.settlement(self.total, self.paid, self.credited) if self.doc_type == logic.INVOICE else "none"
+
+    @property
+    def status_label(self) -> str:
+        """The shown status in words, in the reader's language: "Credited", not "Partly paid"."""
+        return _(logic.status_label_key(self.doc_type, self.shown_status, self.settlement))
+
+    @property
+    def status_class(self) -> str:
+        return logic.status_css(self.doc_type, self.shown_status, self.settlement)
 
 
 def _summary_fields(row: Mapping[str, Any], today: date) -> dict[str, Any]:
@@ -150,6 +173,11 @@ class DocumentView(DocumentSummary):
     decided_at: datetime | None
     updated_at: datetime
     created_by: int | None
+    # Frozen at issue (app.fx): units of `currency` per one `base_currency` unit and the total in the
+    # base; None when no rate was known (a draft, or no rate on or before the issue date yet).
+    base_currency: str = ""
+    exchange_rate: Decimal | None = None
+    total_base: Decimal | None = None
 
     @classmethod
     def from_rows(cls, row: Mapping[str, Any], lines: Sequence[Mapping[str, Any]], today: date) -> DocumentView:
@@ -168,6 +196,10 @@ class DocumentView(DocumentSummary):
             cancel_reason=row["cancel_reason"], issued_at=row["issued_at"], sent_at=row["sent_at"],
             cancelled_at=row["cancelled_at"], decided_at=row["decided_at"], updated_at=row["updated_at"],
             created_by=row["created_by"],
+            base_currency=row.get("base_currency") or "",
+            exchange_rate=Decimal(row["exchange_rate"]) if row.get("exchange_rate") else None,
+            total_base=(from_minor(row["total_base_minor"], row["base_currency"])
+                        if row.get("total_base_minor") is not None and row.get("base_currency") else None),
         )
 
     def tax_codes(self) -> list[str]:
@@ -177,13 +209,15 @@ class DocumentView(DocumentSummary):
 
 @dataclass(frozen=True, slots=True)
 class DocumentTotals:
-    """The sums of a list's documents in one currency; `balance` counts issued documents only."""
+    """The sums of a list's documents in one currency: only those its footer sums (issued, unpaid or paid;
+    never drafts or cancelled: logic.SUMMED_STATUSES), `count` of them."""
 
     currency: str
     total: Decimal
     paid: Decimal
     credited: Decimal
     balance: Decimal
+    count: int = 0
 
 
 @dataclass(frozen=True, slots=True)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from datetime import UTC, date, datetime
@@ -10,6 +11,7 @@ from typing import Any
 
 from piccolo.columns.combination import WhereRaw
 from piccolo.custom_types import Combinable
+from piccolo.query import OrderByRaw
 from piccolo.query.functions.aggregate import Count, Sum
 
 from app.catalog import logic as catalog_logic
@@ -48,10 +50,13 @@ from app.documents.records import (
     tax_as_json,
 )
 from app.documents.tables import CreateRequest, Document, DocumentEvent, DocumentLine, DocumentRecord, NumberSeries
+from app.fx import service as fx_service
 from app.ledger import service as ledger_service
-from app.money import MoneyError, check_currency, from_minor, to_minor
+from app.money import MoneyError, check_active_currency, from_minor, to_minor
+from app.settings import logic as settings_logic
 from app.settings import service as settings_service
 from app.settings.service import today  # the business's date, in its time zone: overdue and expiry follow it
+from app.taxes import logic as taxes_logic
 from app.taxes import service as taxes_service
 
 SORTS = {"date": "issue_date", "number": "number", "total": "total_minor", "due": "due_date", "client": "client_name"}
@@ -129,16 +134,50 @@ async def related(document_id: int) -> list[DocumentSummary]:
 
 
 
-def _status_clause(doc_type: str, status: str, today_: date) -> WhereRaw:
+def _status_clause(doc_type: str, status: str, today_: date, *, indexed: bool = True) -> WhereRaw:
+    """The condition of a status filter; `indexed=False` keeps SQLite from leading with the status
+    index (a "+" before the column: the same value, no index), when another index leads."""
     day = today_.isoformat()
+    column = "document.status" if indexed else "+document.status"
     if doc_type == INVOICE:
-        return WhereRaw(logic.invoice_status_sql(status, today_, logic.InvoiceColumns.of("document")))
+        columns = logic.InvoiceColumns.of("document")
+        return WhereRaw(logic.invoice_status_sql(status, today_, columns if indexed else
+                                                 dataclasses.replace(columns, status=column)))
     if doc_type == QUOTE:
         if status == "expired":
-            return WhereRaw("document.status = 'issued' AND document.valid_until < {}", day)
+            return WhereRaw(f"{column} = 'issued' AND document.valid_until < {{}}", day)
         if status == "issued":
-            return WhereRaw("document.status = 'issued' AND (document.valid_until IS NULL OR document.valid_until >= {})", day)
-    return WhereRaw("document.status = {}", status)
+            return WhereRaw(f"{column} = 'issued' AND (document.valid_until IS NULL OR document.valid_until >= {{}})",
+                            day)
+    return WhereRaw(f"{column} = {{}}", status)
+
+
+
+
+def candidates_lead(conditions: Sequence[Any]) -> bool:
+    """Whether a search's few candidate rows lead the query (their ids in a JSON array)."""
+    return any(isinstance(c, WhereRaw) and "json_each" in c.querystring.template for c in conditions)
+
+
+def _filters(doc_type: str, lead: str, *, status: str, client_id: int | None, date_from: date | None,
+             date_to: date | None, today_: date) -> list[Any]:
+    """The conditions of a list's filters, written so that the index `lead` (logic.list_lead) leads."""
+    led_elsewhere = lead in (logic.LEAD_CLIENT, logic.LEAD_OPEN)
+    by_type = lead == logic.LEAD_ORDER   # else "+": the doc_type indexes must not lead
+    out: list[Any] = [Document.doc_type == doc_type if by_type else WhereRaw("+document.doc_type = {}", doc_type)]
+    if lead == logic.LEAD_OPEN:
+        out.append(WhereRaw(logic.open_invoice_ids_sql()))
+    if status:
+        # Only a stored status leads by its index; "paid" (most invoices) is read with the date or order.
+        out.append(_status_clause(doc_type, status, today_, indexed=lead == logic.LEAD_STATUS))
+    if client_id is not None:
+        out.append(Document.client == client_id)
+    day = "+document.issue_date" if led_elsewhere else "document.issue_date"
+    if date_from:
+        out.append(WhereRaw(f"{day} >= {{}}", date_from.isoformat()))
+    if date_to:
+        out.append(WhereRaw(f"{day} <= {{}}", date_to.isoformat()))
+    return out
 
 
 # Search as you type over 100,000 documents (DESIGN.md: under 30 ms). Every word of the
@@ -191,29 +230,34 @@ async def _probe(doc_type: str, query: SearchQuery) -> tuple[str | None, float]:
     return (f"[{found['ids'] or ''}]", 0.0) if found["n"] <= SPARSE_LIMIT else (None, 1.0)
 
 
-async def _sums(conditions: Sequence[Any]) -> dict[str, dict[str, int]]:
-    """Count and money of the documents matching `conditions`, per currency, in one pass."""
+async def _sums(doc_type: str, conditions: Sequence[Any]) -> dict[str, dict[str, int]]:
+    """Count and money of the documents matching `conditions`, per currency, in one pass. `n` counts
+    every row; the money (and `summed`, how many rows it adds up) only the documents a footer sums
+    (logic.SUMMED_STATUSES: never drafts or cancelled invoices)."""
     query = Document.select(Document.currency, Document.status, Count(alias="n"), _sum("total_minor"),
                             _sum("paid_minor"), _sum("credited_minor"))
     for condition in conditions:
         query = query.where(condition)
     out: dict[str, dict[str, int]] = {}
     for row in await query.group_by(Document.currency, Document.status):
-        sums = out.setdefault(row["currency"], {"n": 0, "total": 0, "paid": 0, "credited": 0, "owed": 0})
-        total, paid, credited = row["total"] or 0, row["paid"] or 0, row["credited"] or 0
+        sums = out.setdefault(row["currency"], {"n": 0, "summed": 0, "total": 0, "paid": 0, "credited": 0,
+                                                "owed": 0})
         sums["n"] += row["n"]
+        if not logic.summed_in_footer(doc_type, row["status"]):
+            continue
+        total, paid, credited = row["total"] or 0, row["paid"] or 0, row["credited"] or 0
+        sums["summed"] += row["n"]
         sums["total"] += total
         sums["paid"] += paid
         sums["credited"] += credited
-        if row["status"] != "draft":  # drafts are not owed: the balance counts issued documents only
-            sums["owed"] += total - paid - credited
+        sums["owed"] += total - paid - credited
     return out
 
 
-async def _sums_of_most(unsearched: Sequence[Any], everything: dict[str, dict[str, int]],
+async def _sums_of_most(doc_type: str, unsearched: Sequence[Any], everything: dict[str, dict[str, int]],
                         words: WhereRaw) -> dict[str, dict[str, int]]:
     """The sums of the rows that match when most rows do: all of them less those that do not."""
-    left_out = await _sums([*unsearched, WhereRaw(f"NOT ({words.querystring.template})", *words.querystring.args)])
+    left_out = await _sums(doc_type, [*unsearched, WhereRaw(f"NOT ({words.querystring.template})", *words.querystring.args)])
     out = {}
     for currency, sums in everything.items():
         left = {key: value - left_out.get(currency, {}).get(key, 0) for key, value in sums.items()}
@@ -238,25 +282,19 @@ async def list_documents(doc_type: str, *, status: str = "", client_id: int | No
     if errors:
         raise ValidationFailed(errors)
     today_ = await today()
-    filters: list[Any] = []
-    if status:
-        filters.append(_status_clause(doc_type, status, today_))
-    if client_id is not None:
-        filters.append(Document.client == client_id)
-    if date_from:
-        filters.append(Document.issue_date >= date_from)
-    if date_to:
-        filters.append(Document.issue_date <= date_to)
-    unsearched = [Document.doc_type == doc_type, *filters]
+    lead = logic.list_lead(doc_type, status, client=client_id is not None)
+    unsearched = _filters(doc_type, lead, status=status, client_id=client_id, date_from=date_from, date_to=date_to,
+                          today_=today_)
     query = parse_search(q)
     conditions, most_match = unsearched, False
     if not query.empty:
         words = _words_sql(query.words)
         candidates, share = await _probe(doc_type, query)
         if candidates is not None:
-            # "+" keeps SQLite from walking the doc_type indexes: the few candidates lead.
-            conditions = [WhereRaw("+document.doc_type = {}", doc_type), *filters,
-                          WhereRaw("document.id IN (SELECT value FROM json_each({}))", candidates), words]
+            # "+" keeps SQLite from walking the other indexes: the few candidates lead.
+            led = _filters(doc_type, logic.LEAD_CLIENT, status=status, client_id=client_id, date_from=date_from,
+                           date_to=date_to, today_=today_)
+            conditions = [*led, WhereRaw("document.id IN (SELECT value FROM json_each({}))", candidates), words]
         else:
             conditions = [*unsearched, words]
             most_match = share > MOST
@@ -264,21 +302,29 @@ async def list_documents(doc_type: str, *, status: str = "", client_id: int | No
     for condition in conditions:
         select = select.where(condition)
     column = SORTS[sort]
-    order = Document.client.name if column == "client_name" else getattr(Document, column)
-    rows = await select.order_by(order, ascending=not descending).order_by(Document.id, ascending=not descending) \
-        .limit(page.per_page).offset(page.offset)
+    if column == "client_name":
+        select = select.order_by(Document.client.name, ascending=not descending)
+    elif logic.sort_walks_index(lead, sort, period=bool(date_from or date_to)) and not candidates_lead(conditions):
+        select = select.order_by(getattr(Document, column), ascending=not descending)
+    else:
+        # The filter's index finds the rows and they are sorted; "+" keeps SQLite from walking the sort's
+        # index instead (it would read every document to find the few that match).
+        select = select.order_by(OrderByRaw(f"+document.{column}"), ascending=not descending)
+    rows = await select.order_by(Document.id, ascending=not descending).limit(page.per_page).offset(page.offset)
 
     # The sums of the whole filtered set scan it all: reuse them until the data changes.
     key = ("documents", doc_type, status, client_id, date_from, date_to, today_)
     if most_match:
-        everything = await cached((*key, ""), lambda: _sums(unsearched))
-        sums = await cached((*key, q), lambda: _sums_of_most(unsearched, everything, words))
+        everything = await cached((*key, ""), lambda: _sums(doc_type, unsearched))
+        sums = await cached((*key, q), lambda: _sums_of_most(doc_type, unsearched, everything, words))
     else:
-        sums = await cached((*key, q), lambda: _sums(conditions))
+        sums = await cached((*key, q), lambda: _sums(doc_type, conditions))
+    # The footer: per currency, the money of the documents it sums (none: a list of drafts shows no sums).
     totals = [DocumentTotals(currency=currency, total=from_minor(sums[currency]["total"], currency),
                              paid=from_minor(sums[currency]["paid"], currency),
                              credited=from_minor(sums[currency]["credited"], currency),
-                             balance=from_minor(sums[currency]["owed"], currency)) for currency in sorted(sums)]
+                             balance=from_minor(sums[currency]["owed"], currency), count=sums[currency]["summed"])
+              for currency in sorted(sums) if sums[currency]["summed"]]
     return PageOf(items=[DocumentSummary.from_row(row, today_) for row in rows],
                   total=sum(row["n"] for row in sums.values()), page=page, extra={"totals": totals})
 
@@ -377,13 +423,14 @@ async def _resolve(doc_type: str, values: logic.DocumentInput, *, current: Mappi
             # The item fills what the user left empty.
             line["description"] = line["description"] or item["description"] or item["name"]
             line["unit"] = line["unit"] or item["unit"]
+            line["name"] = line.get("name") or item["name"]
     totals = logic.compute_totals([logic.as_line(line) for line in lines], rates, currency, discount)
     document["subtotal_minor"] = to_minor(totals.subtotal, currency)
     document["tax_total_minor"] = to_minor(totals.tax_total, currency)
     document["total_minor"] = to_minor(totals.total, currency)
     document["taxes_json"] = json.dumps([tax_as_json(t) for t in totals.taxes])
     document["search_text"] = logic.search_text_of((current or {}).get("number"), (client or {}).get("name", ""),
-                                                   [ln["description"] for ln in lines])
+                                                   logic.line_texts(lines))
     return document, lines, totals
 
 
@@ -391,7 +438,8 @@ async def _write_lines(document_id: int, lines: Sequence[dict[str, Any]], totals
     await DocumentLine.delete().where(DocumentLine.document == document_id)
     if lines:
         await DocumentLine.insert(*[
-            DocumentLine(document=document_id, position=i + 1, item=line.get("item_id"), description=line["description"],
+            DocumentLine(document=document_id, position=i + 1, item=line.get("item_id"), name=line.get("name") or "",
+                         description=line["description"],
                          quantity=logic.decimal_text(line["quantity"]), unit=line["unit"],
                          unit_price=logic.price_text(line["unit_price"]),
                          discount_percent=logic.decimal_text(line["discount_percent"]),
@@ -400,8 +448,81 @@ async def _write_lines(document_id: int, lines: Sequence[dict[str, Any]], totals
         ])
 
 
-async def fill_from_items(raw_lines: list[Any]) -> list[Any]:
-    """For JSON and forms: a line with only an item_id takes the item's description, unit, price and taxes."""
+async def tax_advice(client_id: Any = None) -> logic.TaxAdvice:
+    """The business, the client (None or unknown: a client in the business's place) and the defined rates,
+    as the rules by place of supply read them for a draft's new lines."""
+    settings = await settings_service.get_settings()
+    client = None
+    if str(client_id or "").strip().isdigit() and storable_id(int(client_id)):
+        client = await Client.select(Client.country, Client.region, Client.tax_number).where(
+            Client.id == int(client_id)).first()
+    return logic.TaxAdvice(
+        seller=logic.party_of(settings, pst_registrations=settings_logic.pst_registrations(settings)),
+        client=logic.party_of(client), rates=await taxes_service.rates_by_code())
+
+
+async def suggest_taxes(client_id: int, item_id: int | None = None) -> taxes_logic.Suggestion:
+    """`GET /api/v1/taxes/suggest`: the taxes a line for this client (and item) gets by default, and why."""
+    await clients_service.get_client(client_id)   # NotFound for an unknown client
+    if item_id is not None and not storable_id(item_id):
+        raise NotFound(f"Item {item_id}")
+    item = await catalog_service.get_item(item_id) if item_id is not None else None
+    return (await tax_advice(client_id)).defaults(item)
+
+
+async def item_price(item: Mapping[str, Any], currency: str | None, day: date | None) -> tuple[Decimal | None, str]:
+    """An item's price for a line in `currency`: its unit price in the business currency, its own price in
+    that currency (`prices`), or the unit price converted at the day's rates with the hint saying so
+    ("converted at 1 CAD = 0.6712 EUR"); None when there is neither (the line asks for a price). A
+    business with no exchange rate on record at all takes the unit price as it is."""
+    unit_price = catalog_logic.e4_to_price(item["unit_price_e4"]) if "unit_price_e4" in item else item["unit_price"]
+    business = (await settings_service.get_settings()).get("default_currency") or "EUR"
+    if not currency or currency == business:
+        return unit_price, ""
+    own = catalog_logic.prices_of(item)
+    if currency in own:
+        return own[currency], ""
+    converted = await fx_service.price_in(unit_price, business, currency, day or await today())
+    if converted is None and not await fx_service.rate_count():
+        # No exchange rate was ever entered: the business bills in one currency whatever the setting says
+        # (as before app.fx); the unit price is taken as it is.
+        return unit_price, ""
+    if converted is None:
+        return None, (f"no {currency} price for this item and no {business}/{currency} rate on or before "
+                      f"{(day or await today()).isoformat()}: enter a price")
+    return converted
+
+
+async def _line_currency(data: Mapping[str, Any], current: Mapping[str, Any] | None = None) -> str | None:
+    """The currency the lines of a document being saved will be in: the one given, the draft's, or the client's."""
+    if data.get("currency"):
+        return str(data["currency"]).strip().upper()
+    if current is not None:
+        return str(current["currency"])
+    client_id = data.get("client_id")
+    if client_id not in (None, "") and str(client_id).isdigit() and storable_id(int(client_id)):
+        client = await Client.select(Client.currency).where(Client.id == int(client_id)).first()
+        if client and client["currency"]:
+            return str(client["currency"])
+    return None
+
+
+def _day_of(value: Any) -> date | None:
+    if isinstance(value, date):
+        return value
+    try:
+        return date.fromisoformat(str(value)) if value else None
+    except ValueError:
+        return None
+
+
+async def fill_from_items(raw_lines: list[Any], client_id: Any = None, *, currency: str | None = None,
+                          day: date | None = None) -> list[Any]:
+    """For JSON and forms: a line with an item_id takes the item's description, unit and price where it
+    left them out. In another currency than the business's the price is the item's own price in it, or the
+    converted one (`item_price`); with neither the line is refused, asking for a price. A line that leaves
+    out `taxes` (from the catalogue or typed) gets the item's own codes, else the rules by place of supply
+    for the client (TaxAdvice); `"taxes": []` stays untaxed."""
     item_ids = set()
     for line in raw_lines:
         if isinstance(line, Mapping) and line.get("item_id") not in (None, ""):
@@ -411,29 +532,41 @@ async def fill_from_items(raw_lines: list[Any]) -> list[Any]:
                 continue
             if 1 <= item_id <= MAX_ID:  # any other is refused by clean_line, naming the line
                 item_ids.add(item_id)
-    if not item_ids:
+    if not any(isinstance(line, Mapping) and line.get("taxes") is None for line in raw_lines) and not item_ids:
         return raw_lines
-    items = {row["id"]: row for row in await Item.select().where(Item.id.is_in(list(item_ids)))}
-    filled = []
+    items = {row["id"]: row for row in await Item.select().where(Item.id.is_in(list(item_ids)))} if item_ids else {}
+    advice = await tax_advice(client_id)
+    filled: list[Any] = []
+    missing: list[FieldError] = []
     for line in raw_lines:
-        if not isinstance(line, Mapping) or line.get("item_id") in (None, ""):
+        if not isinstance(line, Mapping):
             filled.append(line)
             continue
-        try:
-            item = items.get(int(line["item_id"]))
-        except (TypeError, ValueError):
-            item = None
+        item = None
+        if line.get("item_id") not in (None, ""):
+            try:
+                item = items.get(int(line["item_id"]))
+            except (TypeError, ValueError):
+                item = None
         line = dict(line)
         if item is not None:
             if line.get("description") in (None, ""):
                 line["description"] = item["description"] or item["name"]
+            if line.get("name") in (None, ""):
+                line["name"] = item["name"]
             if line.get("unit") in (None, ""):
                 line["unit"] = item["unit"]
             if line.get("unit_price") in (None, ""):
-                line["unit_price"] = str(catalog_logic.e4_to_price(item["unit_price_e4"]))
-            if line.get("taxes") is None:
-                line["taxes"] = item["default_tax_codes"].split()
+                price, hint = await item_price(item, currency, day)
+                if price is None:
+                    missing.append(FieldError(f"lines[{len(filled)}].unit_price", f"Line {len(filled) + 1}: {hint}"))
+                else:
+                    line["unit_price"] = str(price)
+        if line.get("taxes") is None:
+            line["taxes"] = list(advice.defaults(item).codes)
         filled.append(line)
+    if missing:
+        raise ValidationFailed(missing)
     return filled
 
 
@@ -442,7 +575,8 @@ async def create_document(doc_type: str, data: Mapping[str, Any], *, actor: int 
     """A new draft. The same idempotency key returns the draft it made the first time, never a second one."""
     key = clean_idempotency_key(idempotency_key)
     data = dict(data)
-    data["lines"] = await fill_from_items(list(data.get("lines") or []))
+    data["lines"] = await fill_from_items(list(data.get("lines") or []), data.get("client_id"),
+                                          currency=await _line_currency(data), day=_day_of(data.get("issue_date")))
     values = logic.clean_document(data, doc_type)
     async with write_transaction():
         if key is not None:
@@ -468,7 +602,14 @@ async def update_draft(document_id: int, data: Mapping[str, Any], *, partial: bo
                        actor: int | None = None) -> DocumentView:
     data = dict(data)
     if "lines" in data:
-        data["lines"] = await fill_from_items(list(data.get("lines") or []))
+        current_row = await Document.select(Document.currency, Document.issue_date, Document.client).where(
+            Document.id == document_id).first() if storable_id(document_id) else None
+        client_id = data.get("client_id")
+        if client_id in (None, "") and current_row is not None:
+            client_id = current_row["client"]
+        data["lines"] = await fill_from_items(
+            list(data.get("lines") or []), client_id, currency=await _line_currency(data, current_row),
+            day=_day_of(data.get("issue_date")) or (current_row["issue_date"] if current_row else None))
     async with write_transaction():
         current = await Document.select().where(Document.id == document_id).first()
         if current is None:
@@ -577,14 +718,21 @@ async def _issue_in_transaction(document_id: int, actor: int | None, *, ledger_k
     elif current["doc_type"] == CREDIT_NOTE and current["total_minor"] <= 0:
         raise Conflict(_("A credit note must credit an amount above zero."))
     number = await _next_number(current["doc_type"], current["issue_date"])
-    settings = await settings_service.get_settings()
+    # The bank account for the document's currency is frozen with the business (app.fx).
+    settings = await fx_service.settings_for_currency(await settings_service.get_settings(), current["currency"])
     lines = await _lines(document_id)
     now = _now()
+    # The rate of the issue date is frozen with the document (app.fx): its total in the base currency
+    # never moves with later rates. Without a rate it is still issued, its base total unknown for now.
+    frozen = await fx_service.freeze(current["currency"], current["issue_date"], current["total_minor"])
     await Document.update({
+        Document.base_currency: frozen.base_currency,
+        Document.exchange_rate: str(frozen.rate) if frozen.rate is not None else None,
+        Document.total_base_minor: frozen.total_base_minor,
         **{getattr(Document, name): value for name, value in dates.items()},
         Document.number: number, Document.status: "issued", Document.issued_at: now, Document.updated_at: now,
         Document.snapshot_json: json.dumps(logic.snapshot(settings, client)),
-        Document.search_text: logic.search_text_of(number, client["name"], [ln["description"] for ln in lines]),
+        Document.search_text: logic.search_text_of(number, client["name"], logic.line_texts(lines)),
     }).where(Document.id == document_id)
     await _event(document_id, "issued", number + (f" (back-dated to {dated.day.isoformat()})" if dated.backdated
                                                   else ""), actor)
@@ -598,7 +746,7 @@ async def _issue_in_transaction(document_id: int, actor: int | None, *, ledger_k
             credit_minor=0 if is_invoice else current["total_minor"],
             description=(f"Invoice {number}" if is_invoice else
                          f"Credit note {number}" + (" (on account)" if current["invoice"] is None else "")),
-            actor=actor)
+            refs={} if is_invoice else {"on_account": current["invoice"] is None}, actor=actor)
     if current["doc_type"] == CREDIT_NOTE and current["invoice"] is not None:
         await _event(current["invoice"], "credit note", number, actor)
     for hook in _issue_hooks:
@@ -614,12 +762,66 @@ async def issue(document_id: int, *, actor: int | None = None, issue_date: date 
         return await get_document(document_id)
 
 
+async def _fill_base_totals(currency: str) -> None:
+    """A rate of `currency` was just entered: documents issued in it while no rate on or before their
+    date was known get the rate their date now has (app.fx calls this in the writing transaction)."""
+    waiting = await Document.select(Document.id, Document.issue_date, Document.total_minor).where(
+        (Document.currency == currency) & (Document.status != "draft") & Document.exchange_rate.is_null())
+    for row in waiting:
+        frozen = await fx_service.freeze(currency, row["issue_date"], row["total_minor"])
+        if frozen.rate is not None:
+            await Document.update({Document.base_currency: frozen.base_currency,
+                                   Document.exchange_rate: str(frozen.rate),
+                                   Document.total_base_minor: frozen.total_base_minor}).where(Document.id == row["id"])
+
+
+fx_service.register_rate_hook(_fill_base_totals)
+
+
+async def base_totals(doc_type: str = INVOICE, *, open_only: bool = False, date_from: date | None = None,
+                      date_to: date | None = None) -> Any:
+    """Issued documents' totals (or open balances) per currency and in the base currency, at the rates
+    frozen at issue (app.fx.logic.BaseTotal; `left_out` counts those with no rate yet). Cancelled ones
+    are not counted."""
+    query = Document.select(Document.currency, Document.total_minor, Document.paid_minor, Document.credited_minor,
+                            Document.issue_date, Document.exchange_rate, Document.base_currency).where(
+        (Document.doc_type == doc_type) & Document.status.is_in(["issued", "sent", "accepted"]))
+    if date_from is not None:
+        query = query.where(Document.issue_date >= date_from)
+    if date_to is not None:
+        query = query.where(Document.issue_date <= date_to)
+    base = await fx_service.base_currency()
+    rows = []
+    for row in await query:
+        amount = row["total_minor"] - (row["paid_minor"] + row["credited_minor"] if open_only else 0)
+        if open_only and amount <= 0:
+            continue
+        rate = row["exchange_rate"] if row["base_currency"] == base else None
+        rows.append((row["currency"], amount, row["issue_date"], rate))
+    return await fx_service.base_total(rows)
+
+
 # -- the document of record ------------------------------------------------------------------
 
 async def document_record(document_id: int) -> dict[str, Any] | None:
     """The stored PDF's row of an issued document (sha256, size, origin, made_at), or None."""
     row = await DocumentRecord.select().where(DocumentRecord.document == document_id).first()
     return dict(row) if row else None
+
+
+async def served_record(document_id: int) -> dict[str, Any] | None:
+    """What serving an issued document's stored PDF needs, in one read by primary keys: its type,
+    number and the client name it was issued to (for the file's name), and its record's sha256. None
+    for a draft, an unknown id, or a document issued before records were kept that has none yet."""
+    if not storable_id(document_id):
+        return None
+    rows = await DocumentRecord.raw(
+        "SELECT document.id, document.doc_type, document.number, document_record.sha256, "
+        "coalesce(CASE WHEN json_valid(document.snapshot_json) "
+        "THEN json_extract(document.snapshot_json, '$.client.name') END, client.name) AS client_name "
+        "FROM document_record JOIN document ON document.id = document_record.document "
+        "JOIN client ON client.id = document.client WHERE document_record.document = {}", document_id)
+    return dict(rows[0]) if rows else None
 
 
 async def document_records(document_ids: Sequence[int]) -> dict[int, dict[str, Any]]:
@@ -887,11 +1089,11 @@ async def _client_renamed(client_id: int, name: str) -> None:
     if not documents:
         return
     descriptions: dict[int, list[str]] = {}
-    lines = await DocumentLine.select(DocumentLine.document, DocumentLine.description) \
+    lines = await DocumentLine.select(DocumentLine.document, DocumentLine.name, DocumentLine.description) \
         .where(WhereRaw("document IN (SELECT id FROM document WHERE client = {})", client_id)) \
         .order_by(DocumentLine.document).order_by(DocumentLine.position)
     for line in lines:
-        descriptions.setdefault(line["document"], []).append(line["description"])
+        descriptions.setdefault(line["document"], []).extend(logic.line_texts([line]))
     for document in documents:
         text = logic.search_text_of(document["number"], name, descriptions.get(document["id"], []))
         if text != document["search_text"]:
@@ -912,17 +1114,22 @@ async def picker_items(include_ids: Sequence[int] = ()) -> list[dict[str, Any]]:
     if include_ids:
         condition = condition | Item.id.is_in(include_ids)
     rows = await Item.select(Item.id, Item.code, Item.name, Item.description, Item.unit, Item.unit_price_e4,
-                             Item.default_tax_codes, Item.active).where(condition).order_by(Item.code)
+                             Item.default_tax_codes, Item.active, Item.kind, Item.tax_category, Item.prices_json
+                             ).where(condition).order_by(Item.code)
     for row in rows:
         row["label"] = logic.item_label(row)
         row["unit_price"] = catalog_logic.e4_to_price(row["unit_price_e4"])
     return rows
 
 
-async def apply_item_picks(lines: list[dict[str, Any]], items: Sequence[Mapping[str, Any]] | None = None
+async def apply_item_picks(lines: list[dict[str, Any]], items: Sequence[Mapping[str, Any]] | None = None, *,
+                           advice: logic.TaxAdvice | None = None, currency: str | None = None, day: Any = None
                            ) -> tuple[list[dict[str, Any]], list[int], dict[int, str]]:
     """Lines from the editor whose item field now names another catalogue item take that item's
-    description, unit, price and taxes; an emptied item field unlinks the line (its text stays).
+    description, unit, price and taxes (with `advice`: the defaults for the draft's client, else the
+    item's own codes); an emptied item field unlinks the line (its text stays). In another currency the
+    price is `item_price`'s, its hint in the line's `price_hint`; with no price in that currency and no
+    rate the price is left empty and the line asks for one.
 
     Returns the lines, the indexes that were filled, and the indexes whose item text matches nothing.
     """
@@ -946,7 +1153,15 @@ async def apply_item_picks(lines: list[dict[str, Any]], items: Sequence[Mapping[
         elif current is not None and item["id"] == current["id"]:
             out.append({**line, "item": item["label"]})
         else:
-            out.append(logic.fill_from_item(line, item, item["unit_price"]))
+            taxes = list(advice.defaults(item).codes) if advice is not None else None
+            price, hint = await item_price(item, currency, _day_of(day))
+            filled = logic.fill_from_item(line, item, price if price is not None else Decimal(0), taxes)
+            if price is None:
+                filled["unit_price"] = ""
+                unknown[index] = f"Line {index + 1}: {hint}"
+            elif hint:
+                filled["price_hint"] = hint
+            out.append(filled)
             picked.append(index)
     return out, picked, unknown
 
@@ -964,7 +1179,7 @@ async def preview(doc_type: str, data: Mapping[str, Any]) -> dict[str, Any]:
     currency = None
     if str(data.get("currency") or "").strip():
         try:
-            currency = check_currency(str(data["currency"]))
+            currency = check_active_currency(str(data["currency"]))
         except MoneyError as error:
             errors["currency"] = f"Currency: {error}"
     if currency is None:

@@ -234,13 +234,12 @@ async def fill(attachments_dir: Path, *, seed: int = 2026) -> dict[str, int]:
                     ["HST"], billable=True, client_id=second.id, markup_percent="10", category="meals")
         invoice = await documents_service.create_document("invoice", {
             "client_id": first.id, "issue_date": (today - timedelta(days=35)).isoformat(), "lines": [
-                {"description": "On-site accessibility review", "quantity": "1", "unit_price": "1800.00",
-                 "taxes": ["HST"]}]})
+                # Typed lines: their taxes come from the rules for the client's province.
+                {"description": "On-site accessibility review", "quantity": "1", "unit_price": "1800.00"}]})
         await service.add_to_invoice(invoice.id, [flight["id"]])
         await documents_service.issue(invoice.id)
         draft = await documents_service.create_document("invoice", {"client_id": second.id, "lines": [
-            {"description": "Design workshop, two days", "quantity": "2", "unit": "day", "unit_price": "1200.00",
-             "taxes": ["HST"]}]})
+            {"description": "Design workshop, two days", "quantity": "2", "unit": "day", "unit_price": "1200.00"}]})
         await service.add_to_invoice(draft.id, [train["id"]])
     # Two supplier e-invoices: the print shop's (GST and QST, recorded) and the host's (a draft to check).
     printing = await service.import_einvoice(attachments_dir, cii_invoice("IL-88213", today - timedelta(days=25)),

@@ -7,7 +7,9 @@ Definitions (shown on the page and in the PDF):
 - cash basis: revenue is what was received on invoices in the period (payments applied and client
   credit put towards them, less reversals on their own date), each before tax in the proportion of
   its invoice's net to its total; expenses count on the day they were paid (an unpaid one not at all);
-- profit = revenue - expenses. Only one currency is summed (the business's); the rest are counted
+- realised exchange gains less losses on foreign payments (app.fx) count with revenue, the banks' fees on
+  payments with expenses, each on the payment's (or its reversal's) date, in both bases;
+- profit = revenue - expenses + exchange result - bank fees. Only one currency is summed (the business's); the rest are counted
   aside and named, never converted.
 """
 
@@ -47,6 +49,17 @@ class ExpenseFact:
         return sum((n for _, n in self.splits), ZERO)
 
 
+@dataclass(frozen=True)
+class FxFact:
+    """A realised exchange gain (above zero) or loss, or a bank fee on a payment (`kind` "fee", its amount
+    a cost above zero), from the ledger's memo entries (app.fx)."""
+
+    day: date
+    currency: str
+    kind: str            # "fx" | "fee"
+    amount: Decimal
+
+
 @dataclass
 class Month:
     key: str
@@ -80,14 +93,18 @@ class ProfitAndLoss:
     revenue: Decimal = ZERO
     expenses: Decimal = ZERO
     other_currencies: dict[str, int] = field(default_factory=dict)   # currency -> facts left out
+    # app.fx: realised exchange gains less losses on foreign payments, and the banks' fees on payments.
+    fx_result: Decimal = ZERO
+    bank_fees: Decimal = ZERO
 
     @property
     def profit(self) -> Decimal:
-        return self.revenue - self.expenses
+        return self.revenue - self.expenses + self.fx_result - self.bank_fees
 
 
 def profit_and_loss(revenue: Iterable[RevenueFact], expenses: Iterable[ExpenseFact], *, date_from: date,
-                    date_to: date, currency: str, basis: str, category_names: Mapping[str, str]) -> ProfitAndLoss:
+                    date_to: date, currency: str, basis: str, category_names: Mapping[str, str],
+                    fx: Iterable[FxFact] = ()) -> ProfitAndLoss:
     """Every fact dated in the period and in `currency` lands in one month (and its expense's categories)."""
     if basis not in BASES:
         raise ValueError(f"unknown basis {basis!r}")
@@ -120,6 +137,17 @@ def profit_and_loss(revenue: Iterable[RevenueFact], expenses: Iterable[ExpenseFa
             entry.amount += net
             entry.count += 1
     report.categories = sorted(categories.values(), key=lambda c: (-c.amount, c.name))
+    for memo in fx:
+        if not date_from <= memo.day <= date_to:
+            continue
+        if memo.currency != currency:
+            report.other_currencies[memo.currency] = report.other_currencies.get(memo.currency, 0) + 1
+            continue
+        # Lines of their own under revenue and expenses; the months (and the chart) show trading only.
+        if memo.kind == "fx":
+            report.fx_result += memo.amount
+        else:
+            report.bank_fees += memo.amount
     return report
 
 

@@ -14,6 +14,8 @@ from app.documents.tables import Document
 from app.expenses import pnl, taxreturn
 from app.expenses import service as expenses_service
 from app.expenses.tables import Expense, ExpenseSplit
+from app.fx import service as fx_service
+from app.ledger import service as ledger_service
 from app.money import from_minor, round_money
 from app.payments.tables import CreditApplication, Payment
 from app.render import service as render_service
@@ -162,8 +164,23 @@ async def profit_and_loss(date_from: date | None = None, date_to: date | None = 
     date_from, date_to = await period_of(date_from, date_to)
     return pnl.profit_and_loss(await revenue_facts(date_from, date_to, basis),
                                await expense_facts(date_from, date_to, basis), date_from=date_from, date_to=date_to,
-                               currency=await _currency(currency), basis=basis,
-                               category_names=await expenses_service.category_names())
+                               # By default in the base currency (app.fx), the business currency unless chosen.
+                               currency=await _currency(currency) if currency else await fx_service.base_currency(),
+                               basis=basis, category_names=await expenses_service.category_names(),
+                               fx=await fx_facts(date_from, date_to))
+
+
+# The ledger's memo kinds (app.fx) and what each means to the P&L: (kind, sign).
+FX_KINDS = {"fx_gain": ("fx", 1), "fx_loss": ("fx", -1), "bank_fee": ("fee", 1), "bank_fee_reversed": ("fee", -1)}
+
+
+async def fx_facts(date_from: date, date_to: date) -> list[pnl.FxFact]:
+    """Realised exchange gains and losses and bank fees on payments, from the ledger's memo entries."""
+    return [pnl.FxFact(day=row["entry_date"] if isinstance(row["entry_date"], date)
+                       else date.fromisoformat(row["entry_date"]), currency=row["currency"],
+                       kind=FX_KINDS[row["kind"]][0],
+                       amount=FX_KINDS[row["kind"]][1] * from_minor(int(row["amount_minor"]), row["currency"]))
+            for row in await ledger_service.memo_sums(tuple(FX_KINDS), date_from, date_to)]
 
 
 def pnl_json(report: pnl.ProfitAndLoss) -> dict[str, Any]:
@@ -171,7 +188,8 @@ def pnl_json(report: pnl.ProfitAndLoss) -> dict[str, Any]:
     return {
         "basis": report.basis, "currency": report.currency, "from": report.date_from.isoformat(),
         "to": report.date_to.isoformat(), "revenue": _plain(report.revenue, cur), "expenses": _plain(report.expenses, cur),
-        "profit": _plain(report.profit, cur),
+        "profit": _plain(report.profit, cur), "fx_result": _plain(report.fx_result, cur),
+        "bank_fees": _plain(report.bank_fees, cur),
         "months": [{"month": m.key, "label": m.label, "revenue": _plain(m.revenue, cur),
                     "expenses": _plain(m.expenses, cur), "profit": _plain(m.profit, cur)} for m in report.months],
         "categories": [{"code": c.code, "name": c.name, "amount": _plain(c.amount, cur), "count": c.count}

@@ -70,6 +70,7 @@ LINE_COLUMNS = _cols(
     ("discount_percent", "The line's own discount in percent (a document discount comes on top; see net)"),
     ("taxes", "Tax codes on the line, separated by spaces"), ("net", "Line amount before tax, after discounts"),
     ("currency", "ISO 4217 currency"),
+    ("item_name", "The catalogue item's name on the line, printed above its description (empty for a free line)"),
 )
 PAYMENT_COLUMNS = _cols(
     ("payment_id", "Counterfoil's id of the payment"), ("payment_date", "Date the money was received"),
@@ -151,7 +152,7 @@ def credit_note_row(d: DocumentSummary, *, client_code: str) -> list[Any]:
 def line_rows(d: DocumentView) -> list[list[Any]]:
     return [[d.id, d.number or "", day(d.issue_date), line.position, line.description, plain(line.quantity),
              line.unit, plain(line.unit_price), plain(line.discount_percent), " ".join(line.taxes), plain(line.net),
-             d.currency] for line in d.lines]
+             d.currency, line.name] for line in d.lines]
 
 
 def payment_row(p: PaymentView) -> list[Any]:

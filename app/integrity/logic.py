@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from collections import defaultdict
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
@@ -36,6 +37,10 @@ def check_document(doc: Mapping[str, Any], lines: Sequence[Mapping[str, Any]], c
     currency = doc["currency"]
     if doc["total_minor"] != doc["subtotal_minor"] + doc["tax_total_minor"]:
         breaks.append(Break(where, "total is not subtotal + taxes"))
+    if imported_total(doc):
+        # History kept as the program it came from totalled it, the user having accepted the difference
+        # (app.imports): its lines are kept for the record, its totals are the source's.
+        return breaks
     if doc["subtotal_minor"] != sum(line["net_minor"] for line in lines):
         breaks.append(Break(where, "subtotal is not the sum of the line nets"))
     frozen = taxes_from_json(doc["taxes_json"])
@@ -66,6 +71,17 @@ def check_document(doc: Mapping[str, Any], lines: Sequence[Mapping[str, Any]], c
             doc["total_minor"] - doc["paid_minor"] - doc["credited_minor"] < 0:
         breaks.append(Break(where, "more was paid and credited than the invoice's total"))
     return breaks
+
+
+def imported_total(doc: Mapping[str, Any]) -> bool:
+    """A document imported with the source's total kept ("imported total"): its snapshot says so."""
+    text = doc.get("snapshot_json") or ""
+    if '"imported"' not in text or doc.get("status") == "draft":
+        return False
+    try:
+        return (json.loads(text).get("imported") or {}).get("total") == "imported"
+    except ValueError:
+        return False
 
 
 def check_allocations(invoices: Iterable[Mapping[str, Any]], applied_by_invoice: Mapping[int, int],

@@ -4,6 +4,7 @@ What the ledger means for open invoices (statements, aging) is app.receivables."
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import UTC, date, datetime
 from typing import Any
 
@@ -17,8 +18,11 @@ from app.money import from_minor
 async def append(*, client_id: int, currency: str, entry_date: date, kind: str, debit_minor: int = 0,
                  credit_minor: int = 0, amount_minor: int = 0, document_id: int | None = None,
                  payment_id: int | None = None, number: str = "", description: str = "",
-                 actor: int | None = None) -> None:
-    """Append one entry. Only inside the writer's transaction, with the change that moves the money."""
+                 refs: Mapping[str, Any] | None = None, actor: int | None = None) -> None:
+    """Append one entry. Only inside the writer's transaction, with the change that moves the money.
+
+    `description`: the English line kept as the record; `refs`: the facts it is worded from when shown,
+    in the reader's language (logic.line_text)."""
     require_write_transaction("a ledger entry")
     if kind not in logic.KINDS:
         raise ValueError(_("unknown ledger kind %(kind)s", kind=kind))
@@ -27,8 +31,22 @@ async def append(*, client_id: int, currency: str, entry_date: date, kind: str, 
     await LedgerEntry.insert(LedgerEntry(
         client=client_id, currency=currency, entry_date=entry_date, kind=kind, debit_minor=debit_minor,
         credit_minor=credit_minor, amount_minor=amount_minor, document_id=document_id, payment_id=payment_id,
-        number=number or "", description=description or "", at=datetime.now(UTC), actor=actor,
+        number=number or "", description=description or "", refs=logic.refs_json(refs), at=datetime.now(UTC),
+        actor=actor,
     ))
+
+
+async def memos_of_payment(payment_id: int, kinds: tuple[str, ...]) -> list[dict[str, Any]]:
+    """A payment's memo entries of the given kinds (app.fx: exchange gain or loss, bank fee)."""
+    return await LedgerEntry.select().where((LedgerEntry.payment_id == payment_id) & LedgerEntry.kind.is_in(list(kinds)))
+
+
+async def memo_sums(kinds: tuple[str, ...], date_from: date, date_to: date) -> list[dict[str, Any]]:
+    """Memo entries of the given kinds dated in a period, summed per day, kind and currency (the P&L)."""
+    return await LedgerEntry.raw(
+        "SELECT entry_date, kind, currency, SUM(amount_minor) AS amount_minor FROM ledger_entry"
+        " WHERE kind IN (" + ", ".join("{}" for _ in kinds) + ") AND entry_date >= {} AND entry_date <= {}"
+        " GROUP BY entry_date, kind, currency ORDER BY entry_date", *kinds, date_from, date_to)
 
 
 def _entry(row: dict[str, Any]) -> logic.Entry:
@@ -36,7 +54,7 @@ def _entry(row: dict[str, Any]) -> logic.Entry:
     return logic.Entry(entry_date=row["entry_date"], kind=row["kind"], number=row["number"],
                        description=row["description"], debit=from_minor(row["debit_minor"], currency),
                        credit=from_minor(row["credit_minor"], currency), amount=from_minor(row["amount_minor"], currency),
-                       document_id=row["document_id"])
+                       document_id=row["document_id"], currency=currency, refs=logic.refs_of(row.get("refs")))
 
 
 async def entries(client_id: int, currency: str) -> list[logic.Entry]:

@@ -24,7 +24,8 @@ class LedgerEntry(Table, db=DB, tablename="ledger_entry"):
     document_id = Integer(null=True, default=None, index=True)
     payment_id = Integer(null=True, default=None)
     number = Varchar(length=60, default="")
-    description = Text(default="")
+    description = Text(default="")  # in English, the record; shown worded from kind and refs (logic.line_text)
+    refs = Text(default="")  # JSON: the facts the line is worded from; empty for entries written before them
     debit_minor = BigInt(default=0)
     credit_minor = BigInt(default=0)
     amount_minor = BigInt(default=0)  # for allocations: the amount moved, shown but not summed

@@ -7,7 +7,8 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
+from decimal import Decimal
 from email.headerregistry import Address
 from email.message import EmailMessage
 from email.policy import SMTP
@@ -26,47 +27,141 @@ KINDS = ("invoice", "quote", "credit_note", "statement", "accountant", "report",
 KIND_LABELS = {"invoice": "Invoice", "quote": "Quote", "credit_note": "Credit note", "statement": "Statement",
                "accountant": "Accountant's package", "report": "Report", "test": "Test message",
                "reminder": "Reminder"}
-# The kinds whose subject and body the user can change in Settings, Email.
-TEMPLATE_KINDS = ("invoice", "quote", "credit_note", "statement", "accountant", "report")
-PLACEHOLDERS = ("number", "total", "balance", "due_date", "valid_until", "issue_date", "currency",
-                "business_name", "client_name", "contact_name", "document_type", "period")
+# The kinds whose subject and body the user can change in Settings, Email, in each language. An invoice has
+# one per state, so the message says what the attached PDF and the books say (choose_template): a paid
+# invoice's message says it is paid, a partly paid one what is left, an overdue one that it is overdue.
+TEMPLATE_KINDS = ("invoice", "invoice_partly_paid", "invoice_overdue", "invoice_paid", "quote", "credit_note",
+                  "statement", "accountant", "report")
+TEMPLATE_LABELS = {**KIND_LABELS, "invoice_partly_paid": N_("Invoice, partly paid"),
+                   "invoice_overdue": N_("Invoice, overdue"), "invoice_paid": N_("Invoice, paid")}
+# The languages a message is written in: a client's language (its PDF's), else the business's.
+LANGUAGES = ("en", "fr", "de")
+LANGUAGE_LABELS = {"en": N_("English"), "fr": N_("French"), "de": N_("German")}
+PLACEHOLDERS = ("number", "amount", "due_date", "client", "business", "total", "paid", "balance", "valid_until",
+                "issue_date", "currency", "business_name", "client_name", "contact_name", "document_type", "period")
 PLACEHOLDER_HELP = {
-    "number": "the document's number", "total": "its total with currency", "balance": "the balance due",
-    "due_date": "the due date", "valid_until": "a quote's expiry", "issue_date": "the issue date",
-    "currency": "the currency code", "business_name": "your business name", "client_name": "the client's name",
-    "contact_name": "the client's contact (or name)", "document_type": "Invoice, Quote, Credit note",
-    "period": "a statement's, report's or package's period",
+    "number": N_("the document's number"),
+    "amount": N_("what the message is about: left to pay on an invoice, a quote's or credit note's total, "
+                 "a statement's balance"),
+    "due_date": N_("the due date"), "client": N_("the client's name"), "business": N_("your business name"),
+    "total": N_("the document's total"), "paid": N_("paid or credited so far on an invoice"),
+    "balance": N_("the balance due"), "valid_until": N_("a quote's expiry"), "issue_date": N_("the issue date"),
+    "currency": N_("the currency code"), "contact_name": N_("the client's contact (or name)"),
+    "document_type": N_("Invoice, Quote, Credit note"), "period": N_("a statement's, report's or package's period"),
+    "business_name": N_("your business name (as {business})"), "client_name": N_("the client's name (as {client})"),
 }
-DEFAULT_TEMPLATES: dict[str, dict[str, str]] = {
-    "invoice": {
-        "subject": "Invoice {number} from {business_name}",
-        "body": "Hello {contact_name},\n\nPlease find attached invoice {number} for {total}, due on {due_date}.\n\n"
-                "Thank you for your business.\n\n{business_name}",
-    },
-    "quote": {
-        "subject": "Quote {number} from {business_name}",
-        "body": "Hello {contact_name},\n\nPlease find attached our quote {number} for {total}, valid until "
-                "{valid_until}.\n\nWe look forward to working with you.\n\n{business_name}",
-    },
-    "credit_note": {
-        "subject": "Credit note {number} from {business_name}",
-        "body": "Hello {contact_name},\n\nPlease find attached credit note {number} for {total}.\n\n{business_name}",
-    },
-    "statement": {
-        "subject": "Statement of account from {business_name}",
-        "body": "Hello {contact_name},\n\nPlease find attached your statement of account for {period}. "
-                "The balance is {balance}.\n\n{business_name}",
-    },
-    "accountant": {
-        "subject": "Bookkeeping package {period}, {business_name}",
-        "body": "Hello,\n\nAttached is the bookkeeping package of {business_name} for {period}: CSV files, "
-                "the PDFs of the invoices and credit notes issued, their e-invoice XML and a summary.\n"
-                "README.txt in the ZIP describes every column.\n\n{business_name}",
-    },
-    "report": {
-        "subject": "Revenue report {period}, {business_name}",
-        "body": "Hello,\n\nAttached is the revenue report of {business_name} for {period}.\n\n{business_name}",
-    },
+
+
+def _texts(**kinds: tuple[str, str]) -> dict[str, dict[str, str]]:
+    return {kind: {"subject": subject, "body": body} for kind, (subject, body) in kinds.items()}
+
+
+# The shipped wording, one set per language; a saved template replaces one subject or body of one language.
+DEFAULT_TEMPLATES: dict[str, dict[str, dict[str, str]]] = {
+    "en": _texts(
+        invoice=("Invoice {number} from {business}",
+                 "Hello {contact_name},\n\nPlease find attached invoice {number} for {amount}, due on {due_date}.\n\n"
+                 "Thank you for your business.\n\nKind regards,\n{business}"),
+        invoice_partly_paid=("Invoice {number} from {business}: {amount} left to pay",
+                             "Hello {contact_name},\n\nPlease find attached invoice {number} for {total}. Thank you "
+                             "for the {paid} received so far: {amount} is left to pay, due on {due_date}.\n\n"
+                             "Kind regards,\n{business}"),
+        invoice_overdue=("Invoice {number} from {business}: payment overdue",
+                         "Hello {contact_name},\n\nPlease find attached invoice {number}. It was due on {due_date} "
+                         "and {amount} is still open. We would be grateful if you could settle it at your earliest "
+                         "convenience; if you have already paid, thank you, and please disregard this note.\n\n"
+                         "Kind regards,\n{business}"),
+        invoice_paid=("Invoice {number} from {business} (paid)",
+                      "Hello {contact_name},\n\nPlease find attached invoice {number} for {total}, for your records. "
+                      "It is paid in full: there is nothing left to pay.\n\nThank you for your business.\n\n"
+                      "Kind regards,\n{business}"),
+        quote=("Quote {number} from {business}",
+               "Hello {contact_name},\n\nPlease find attached our quote {number} for {amount}, valid until "
+               "{valid_until}.\n\nWe look forward to working with you.\n\nKind regards,\n{business}"),
+        credit_note=("Credit note {number} from {business}",
+                     "Hello {contact_name},\n\nPlease find attached credit note {number}, crediting you {amount}. "
+                     "There is nothing to pay: it reduces the balance of your account.\n\nKind regards,\n{business}"),
+        statement=("Statement of account from {business}",
+                   "Hello {contact_name},\n\nPlease find attached your statement of account for {period}. "
+                   "The balance is {amount}.\n\nKind regards,\n{business}"),
+        accountant=("Bookkeeping package {period}, {business_name}",
+                    "Hello,\n\nAttached is the bookkeeping package of {business_name} for {period}: CSV files, "
+                    "the PDFs of the invoices and credit notes issued, their e-invoice XML and a summary.\n"
+                    "README.txt in the ZIP describes every column.\n\n{business_name}"),
+        report=("Revenue report {period}, {business_name}",
+                "Hello,\n\nAttached is the revenue report of {business_name} for {period}.\n\n{business_name}"),
+    ),
+    "fr": _texts(
+        invoice=("Facture {number} – {business}",
+                 "Bonjour {contact_name},\n\nVeuillez trouver ci-joint la facture {number} d’un montant de "
+                 "{amount}, à régler avant le {due_date}.\n\nNous vous remercions de votre confiance.\n\n"
+                 "Cordialement,\n{business}"),
+        invoice_partly_paid=("Facture {number} – {business} : reste {amount} à régler",
+                             "Bonjour {contact_name},\n\nVeuillez trouver ci-joint la facture {number} d’un montant "
+                             "de {total}. Merci pour les {paid} déjà reçus : il reste {amount} à régler avant le "
+                             "{due_date}.\n\nCordialement,\n{business}"),
+        invoice_overdue=("Facture {number} – {business} : échéance dépassée",
+                         "Bonjour {contact_name},\n\nVeuillez trouver ci-joint la facture {number}, arrivée à "
+                         "échéance le {due_date}. Il reste {amount} à régler : nous vous remercions de bien vouloir "
+                         "procéder au règlement dans les meilleurs délais. Si votre paiement est déjà parti, merci "
+                         "et ne tenez pas compte de ce message.\n\nCordialement,\n{business}"),
+        invoice_paid=("Facture {number} – {business} (acquittée)",
+                      "Bonjour {contact_name},\n\nVeuillez trouver ci-joint, pour vos archives, la facture {number} "
+                      "d’un montant de {total}. Elle est intégralement payée : il ne reste rien à régler.\n\n"
+                      "Nous vous remercions de votre confiance.\n\nCordialement,\n{business}"),
+        quote=("Devis {number} – {business}",
+               "Bonjour {contact_name},\n\nVeuillez trouver ci-joint notre devis {number} d’un montant de "
+               "{amount}, valable jusqu’au {valid_until}.\n\nNous restons à votre disposition pour toute "
+               "question.\n\nCordialement,\n{business}"),
+        credit_note=("Avoir {number} – {business}",
+                     "Bonjour {contact_name},\n\nVeuillez trouver ci-joint l’avoir {number} d’un montant de "
+                     "{amount} en votre faveur. Il n’y a rien à payer : ce montant vient en déduction de votre "
+                     "solde.\n\nCordialement,\n{business}"),
+        statement=("Relevé de compte – {business}",
+                   "Bonjour {contact_name},\n\nVeuillez trouver ci-joint votre relevé de compte pour la période "
+                   "{period}. Le solde s’élève à {amount}.\n\nCordialement,\n{business}"),
+        accountant=("Dossier comptable {period} – {business_name}",
+                    "Bonjour,\n\nVeuillez trouver ci-joint le dossier comptable de {business_name} pour {period} : "
+                    "fichiers CSV, PDF des factures et avoirs émis, leur XML de facture électronique et une "
+                    "synthèse.\nLe fichier README.txt du ZIP décrit chaque colonne.\n\n{business_name}"),
+        report=("Rapport de chiffre d’affaires {period} – {business_name}",
+                "Bonjour,\n\nVeuillez trouver ci-joint le rapport de chiffre d’affaires de {business_name} pour "
+                "{period}.\n\n{business_name}"),
+    ),
+    "de": _texts(
+        invoice=("Rechnung {number} von {business}",
+                 "Guten Tag {contact_name},\n\nanbei erhalten Sie die Rechnung {number} über {amount}, zahlbar "
+                 "bis zum {due_date}.\n\nVielen Dank für Ihren Auftrag.\n\nMit freundlichen Grüßen\n{business}"),
+        invoice_partly_paid=("Rechnung {number} von {business}: noch {amount} offen",
+                             "Guten Tag {contact_name},\n\nanbei erhalten Sie die Rechnung {number} über {total}. "
+                             "Vielen Dank für die bereits erhaltenen {paid}: Offen sind noch {amount}, zahlbar bis "
+                             "zum {due_date}.\n\nMit freundlichen Grüßen\n{business}"),
+        invoice_overdue=("Rechnung {number} von {business}: Zahlung überfällig",
+                         "Guten Tag {contact_name},\n\nanbei erhalten Sie die Rechnung {number}. Sie war am "
+                         "{due_date} fällig, offen sind noch {amount}. Bitte begleichen Sie den Betrag "
+                         "baldmöglichst; sollten Sie bereits bezahlt haben, danken wir Ihnen und bitten Sie, diesen "
+                         "Hinweis zu ignorieren.\n\nMit freundlichen Grüßen\n{business}"),
+        invoice_paid=("Rechnung {number} von {business} (bezahlt)",
+                      "Guten Tag {contact_name},\n\nanbei erhalten Sie die Rechnung {number} über {total} für Ihre "
+                      "Unterlagen. Sie ist vollständig bezahlt; es ist nichts mehr offen.\n\nVielen Dank für Ihren "
+                      "Auftrag.\n\nMit freundlichen Grüßen\n{business}"),
+        quote=("Angebot {number} von {business}",
+               "Guten Tag {contact_name},\n\nanbei erhalten Sie unser Angebot {number} über {amount}, gültig bis "
+               "zum {valid_until}.\n\nWir freuen uns auf die Zusammenarbeit.\n\nMit freundlichen Grüßen\n{business}"),
+        credit_note=("Gutschrift {number} von {business}",
+                     "Guten Tag {contact_name},\n\nanbei erhalten Sie die Gutschrift {number} über {amount} zu "
+                     "Ihren Gunsten. Sie müssen nichts bezahlen: Der Betrag wird mit Ihrem Kontostand "
+                     "verrechnet.\n\nMit freundlichen Grüßen\n{business}"),
+        statement=("Kontoauszug von {business}",
+                   "Guten Tag {contact_name},\n\nanbei erhalten Sie Ihren Kontoauszug für den Zeitraum {period}. "
+                   "Der Saldo beträgt {amount}.\n\nMit freundlichen Grüßen\n{business}"),
+        accountant=("Buchhaltungspaket {period}, {business_name}",
+                    "Guten Tag,\n\nanbei das Buchhaltungspaket von {business_name} für {period}: CSV-Dateien, die "
+                    "PDFs der ausgestellten Rechnungen und Gutschriften, deren E-Rechnungs-XML und eine "
+                    "Übersicht.\nREADME.txt im ZIP beschreibt jede Spalte.\n\n{business_name}"),
+        report=("Umsatzbericht {period}, {business_name}",
+                "Guten Tag,\n\nanbei der Umsatzbericht von {business_name} für {period}.\n\n{business_name}"),
+    ),
 }
 MAX_ATTEMPTS = 100  # transient errors: about three weeks of tries at the 6-hour cap; then "failed", retry by hand
 BACKOFF_BASE_S = 60
@@ -129,47 +224,124 @@ def clean_settings(data: Mapping[str, Any], current: Mapping[str, Any]) -> dict[
     return form.raise_if_invalid()
 
 
-def clean_templates(data: Mapping[str, Any]) -> dict[str, dict[str, str]]:
-    """{kind: {subject, body}} from the form or the API; unknown placeholders are refused."""
+def clean_templates(data: Mapping[str, Any], *, language: str = "en", prefix: str = "") -> dict[str, dict[str, str]]:
+    """{kind: {subject, body}} of one language from the form or the API; unknown placeholders are refused.
+
+    A field is named `{prefix}{kind}_{part}` (the form's `fr_invoice_subject`; the API's English
+    `email_templates` has no prefix), and its message names the language, the template and the part."""
     errors: list[FieldError] = []
     out: dict[str, dict[str, str]] = {}
+    language_name = LANGUAGE_LABELS.get(language, language)
+    where = "email_templates" if not prefix else f"email_templates_by_language.{language}"
     for kind in TEMPLATE_KINDS:
         entry = data.get(kind)
         if entry is None:
             continue
+        label = f"{language_name} {TEMPLATE_LABELS[kind].lower()}" if prefix else TEMPLATE_LABELS[kind]
         if not isinstance(entry, Mapping):
-            errors.append(FieldError(f"email_templates.{kind}", _("Give a subject and a body")))
+            errors.append(FieldError(f"{where}.{kind}", _("Give a subject and a body")))
             continue
         cleaned = {}
         for part in entry:
             if part not in ("subject", "body"):
-                errors.append(FieldError(f"email_templates.{kind}.{part}",
-                                         f"Unknown field {part!r} in the {KIND_LABELS[kind].lower()} template; "
+                errors.append(FieldError(f"{where}.{kind}.{part}",
+                                         f"Unknown field {part!r} in the {label.lower()} template; "
                                          "give a subject and a body"))
         for part in ("subject", "body"):
             text = str(entry.get(part) or "").replace("\r\n", "\n").strip()
-            name = f"{kind}_{part}"
-            problem = line_problem(text, f"{KIND_LABELS[kind]} subject") if part == "subject" else \
-                control_problem(text, f"{KIND_LABELS[kind]} body")
+            name = f"{prefix}{kind}_{part}"
+            problem = line_problem(text, f"{label} subject") if part == "subject" else \
+                control_problem(text, f"{label} body")
             if problem:
                 errors.append(FieldError(name, problem))
                 continue
             if len(text) > (300 if part == "subject" else 10000):
-                errors.append(FieldError(name, _("%(KIND_LABELS)s %(part)s is too long", KIND_LABELS=KIND_LABELS[kind], part=part)))
+                errors.append(FieldError(name, _("%(label)s %(part)s is too long", label=label, part=part)))
                 continue
             unknown = [p for p in placeholders_in(text) if p not in PLACEHOLDERS]
             if unknown:
-                errors.append(FieldError(name, _("%(KIND_LABELS)s %(part)s: unknown placeholder {%(unknown)s}; use %(join)s", KIND_LABELS=KIND_LABELS[kind], part=part, unknown=unknown[0], join=', '.join(f'{{{p}}}' for p in PLACEHOLDERS))))
+                errors.append(FieldError(name, _("%(label)s %(part)s: unknown placeholder {%(unknown)s}; use %(known)s",
+                                                 label=label, part=part, unknown=unknown[0],
+                                                 known=", ".join(f"{{{p}}}" for p in PLACEHOLDERS))))
                 continue
             cleaned[part] = text
         out[kind] = cleaned
     for kind in data:
         if kind not in TEMPLATE_KINDS:
-            errors.append(FieldError(f"email_templates.{kind}", f"Unknown template {kind!r}; one of: "
-                                                                f"{', '.join(TEMPLATE_KINDS)}"))
+            errors.append(FieldError(f"{where}.{kind}", f"Unknown template {kind!r}; one of: "
+                                                        f"{', '.join(TEMPLATE_KINDS)}"))
     if errors:
         raise ValidationFailed(errors)
     return out
+
+
+def clean_templates_by_language(data: Mapping[str, Any]) -> dict[str, dict[str, dict[str, str]]]:
+    """{language: {kind: {subject, body}}}: each language's templates checked, every error at once."""
+    errors: list[FieldError] = []
+    out: dict[str, dict[str, dict[str, str]]] = {}
+    for language, templates in data.items():
+        if language not in LANGUAGES:
+            errors.append(FieldError(f"email_templates_by_language.{language}",
+                                     f"Unknown language {language!r}; one of: {', '.join(LANGUAGES)}"))
+            continue
+        if not isinstance(templates, Mapping):
+            errors.append(FieldError(f"email_templates_by_language.{language}", "Give {kind: {subject, body}}"))
+            continue
+        try:
+            out[language] = clean_templates(templates, language=language, prefix=f"{language}_")
+        except ValidationFailed as failed:
+            errors.extend(failed.errors)
+    if errors:
+        raise ValidationFailed(errors)
+    return out
+
+
+def saved_by_language(saved: Mapping[str, Any], legacy_language: str) -> dict[str, dict[str, dict[str, str]]]:
+    """The saved templates as {language: {kind: {subject, body}}}. Before templates had a language they were
+    saved as {kind: {...}}, written in the business's language: they are read as that language's."""
+    if any(key in TEMPLATE_KINDS for key in saved):
+        legacy = {k: dict(v) for k, v in saved.items() if k in TEMPLATE_KINDS and isinstance(v, Mapping)}
+        return {legacy_language if legacy_language in LANGUAGES else "en": legacy}
+    return {lang: {k: dict(v) for k, v in (saved.get(lang) or {}).items() if isinstance(v, Mapping)}
+            for lang in LANGUAGES if isinstance(saved.get(lang), Mapping)}
+
+
+def merged_templates(saved: Mapping[str, Any]) -> dict[str, dict[str, dict[str, str]]]:
+    """{language: {kind: {subject, body}}}: the saved templates (by language) over the defaults; an empty
+    subject or body means the default."""
+    out: dict[str, dict[str, dict[str, str]]] = {}
+    for lang in LANGUAGES:
+        mine_by_kind = saved.get(lang) or {}
+        out[lang] = {}
+        for kind in TEMPLATE_KINDS:
+            mine = mine_by_kind.get(kind) or {}
+            out[lang][kind] = {part: (mine.get(part) or DEFAULT_TEMPLATES[lang][kind][part])
+                               for part in ("subject", "body")}
+    return out
+
+
+def choose_template(doc_type: str, *, total: Decimal, paid: Decimal, credited: Decimal, balance: Decimal,
+                    due_date: date | None, today: date) -> str:
+    """Which template a document's message starts from, so it says what the books say: an invoice
+    with nothing left to pay is "paid" (never "due on"), one past its due date with money open is
+    "overdue", one with part paid or credited says what is left; quotes and credit notes have one each."""
+    if doc_type != "invoice":
+        return doc_type
+    if balance <= 0 and total > 0:
+        return "invoice_paid"
+    if due_date is not None and due_date < today:
+        return "invoice_overdue"
+    if paid > 0 or credited > 0:
+        return "invoice_partly_paid"
+    return "invoice"
+
+
+def message_amount(template: str, *, total: Decimal, balance: Decimal) -> Decimal:
+    """What {amount} stands for: left to pay on an open invoice, the total of a paid invoice, a quote or a
+    credit note (a statement's balance is given by the statement)."""
+    if template in ("invoice", "invoice_partly_paid", "invoice_overdue"):
+        return balance
+    return total
 
 
 MAX_SUBJECT_LENGTH = 300
@@ -187,15 +359,6 @@ def subject_problem(subject: str) -> str | None:
     if len(subject) > MAX_SUBJECT_LENGTH:
         return _("Subject is too long (at most %(MAX_SUBJECT_LENGTH)s characters)", MAX_SUBJECT_LENGTH=MAX_SUBJECT_LENGTH)
     return None
-
-
-def merged_templates(saved: Mapping[str, Any]) -> dict[str, dict[str, str]]:
-    """The saved templates over the defaults: an empty subject or body means the default."""
-    out = {}
-    for kind in TEMPLATE_KINDS:
-        mine = saved.get(kind) or {}
-        out[kind] = {part: (mine.get(part) or DEFAULT_TEMPLATES[kind][part]) for part in ("subject", "body")}
-    return out
 
 
 def is_configured(settings: Mapping[str, Any]) -> str | None:

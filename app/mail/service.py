@@ -125,19 +125,28 @@ async def _row() -> dict[str, Any]:
     return row
 
 
-def _public(row: Mapping[str, Any]) -> dict[str, Any]:
+def _public(row: Mapping[str, Any], business_language: str) -> dict[str, Any]:
     out = {k: v for k, v in row.items() if k != "smtp_password"}
     out["smtp_password_set"] = bool(row.get("smtp_password"))
-    saved = json.loads(row.get("templates_json") or "{}")
+    saved = logic.saved_by_language(json.loads(row.get("templates_json") or "{}"), business_language)
     out["saved_templates"] = saved
-    out["email_templates"] = logic.merged_templates(saved)
+    merged = logic.merged_templates(saved)
+    out["email_templates_by_language"] = merged
+    # The API's `email_templates` (before messages had a language) is the English set.
+    out["email_templates"] = merged["en"]
+    out["business_language"] = business_language
     out["configured_problem"] = logic.is_configured(row)
     return out
 
 
+async def _business_language() -> str:
+    return render_logic.language_of(None, (await settings_service.get_settings()).get("default_locale"))
+
+
 async def get_mail_settings() -> dict[str, Any]:
-    """The mail settings without the password (`smtp_password_set` says whether one is saved)."""
-    return _public(await _row())
+    """The mail settings without the password (`smtp_password_set` says whether one is saved);
+    `email_templates_by_language` holds every template in every language, defaults filled in."""
+    return _public(await _row(), await _business_language())
 
 
 async def update_mail_settings(data: Mapping[str, Any], *, actor_id: int | None = None) -> dict[str, Any]:
@@ -147,12 +156,24 @@ async def update_mail_settings(data: Mapping[str, Any], *, actor_id: int | None 
     current = await _row()
     values = logic.clean_settings({k: v for k, v in data.items() if k in logic.SETTINGS_FIELDS}, current)
     _remember_secret(values.get("smtp_password"))
+    changed: dict[str, dict[str, dict[str, str]]] = {}
     if "email_templates" in data and data["email_templates"] is not None:
         templates = data["email_templates"]
         if not isinstance(templates, Mapping):
             raise ValidationFailed([FieldError("email_templates", "Give {kind: {subject, body}}")])
-        saved = json.loads(current.get("templates_json") or "{}")
-        saved.update(logic.clean_templates(templates))
+        changed["en"] = logic.clean_templates(templates)
+    if "email_templates_by_language" in data and data["email_templates_by_language"] is not None:
+        by_language = data["email_templates_by_language"]
+        if not isinstance(by_language, Mapping):
+            raise ValidationFailed([FieldError("email_templates_by_language",
+                                               "Give {language: {kind: {subject, body}}}")])
+        for language, templates in logic.clean_templates_by_language(by_language).items():
+            changed.setdefault(language, {}).update(templates)
+    if changed:
+        saved = logic.saved_by_language(json.loads(current.get("templates_json") or "{}"),
+                                        await _business_language())
+        for language, templates in changed.items():
+            saved.setdefault(language, {}).update(templates)
         values["templates_json"] = json.dumps(saved, ensure_ascii=False, sort_keys=True)
     for name in ("accountant_schedule", "accountant_day"):
         if name in data:
@@ -415,11 +436,17 @@ async def send_test(to: str | None = None) -> dict[str, Any]:
 
 # -- composing ------------------------------------------------------------------------
 
-def _locale(client: ClientView | Mapping[str, Any] | None, settings: Mapping[str, Any]) -> str:
-    """Amounts and dates in a message follow the business's locale: the templates are written in its
-    language (a French client's PDF is French; the English message around it stays English)."""
+def _language_and_locale(client: ClientView | Mapping[str, Any] | None, settings: Mapping[str, Any]
+                         ) -> tuple[str, str]:
+    """A client's message is written in the client's language, its amounts and dates in the client's locale:
+    the same as its PDF (app.render). Without a client (reports, the accountant): the business's."""
     business = settings.get("default_locale") or "en"
-    return render_logic.document_locale(render_logic.language_of(None, business), None, business)
+    if client is None:
+        language = render_logic.language_of(None, business)
+        return language, render_logic.document_locale(language, None, business)
+    get = client.get if isinstance(client, Mapping) else lambda name: getattr(client, name, None)
+    language = render_logic.language_of(get("language"), business)
+    return language, render_logic.document_locale(language, get("country"), business)
 
 
 def period_text(date_from: date | None, date_to: date | None, locale: str = "en") -> str:
@@ -427,20 +454,31 @@ def period_text(date_from: date | None, date_to: date | None, locale: str = "en"
     return " – ".join(parts)
 
 
-async def _document_values(document: DocumentView, client: ClientView) -> dict[str, str]:
+async def _document_values(document: DocumentView, client: ClientView) -> tuple[str, str, dict[str, str]]:
+    """The message's language, its template (by the document's state) and the placeholders' values."""
     settings = await settings_service.get_settings()
-    locale = _locale(client, settings)
+    # An issued document's language is the one frozen with it (its PDF's), whatever the client says today.
+    frozen = (document.snapshot or {}).get("client") or {}
+    language, locale = _language_and_locale(frozen if frozen.get("language") else client, settings)
     currency = document.currency
-    return {
+    template = logic.choose_template(
+        DOCUMENT_KINDS[document.doc_type], total=document.total, paid=document.paid, credited=document.credited,
+        balance=document.balance, due_date=document.due_date, today=await settings_service.today())
+    amount = logic.message_amount(template, total=document.total, balance=document.balance)
+    business = settings.get("name") or ""
+    return language, template, {
         "number": document.number or "", "currency": currency,
+        "amount": render_logic.money(amount, currency, locale),
         "total": render_logic.money(document.total, currency, locale),
+        "paid": render_logic.money(document.paid + document.credited, currency, locale),
         "balance": render_logic.money(document.balance, currency, locale),
         "due_date": render_logic.date_text(document.due_date, locale),
         "valid_until": render_logic.date_text(document.valid_until, locale),
         "issue_date": render_logic.date_text(document.issue_date, locale),
-        "business_name": settings.get("name") or "", "client_name": client.name or document.client_name,
+        "business_name": business, "business": business,
+        "client_name": client.name or document.client_name, "client": client.name or document.client_name,
         "contact_name": client.contact_name or client.name,
-        "document_type": documents_logic.TYPE_LABELS[document.doc_type], "period": "",
+        "document_type": render_logic.labels_for(language)[DOCUMENT_KINDS[document.doc_type]], "period": "",
     }
 
 
@@ -458,9 +496,10 @@ async def document_defaults(document_id: int, doc_type: str | None = None) -> di
     """What the send form shows first: the client's address and the type's template filled in."""
     document = await _sendable_document(document_id, doc_type)
     client = await clients_service.get_client(document.client_id)
-    values = await _document_values(document, client)
-    template = (await get_mail_settings())["email_templates"][DOCUMENT_KINDS[document.doc_type]]
-    return {"document": document, "client": client, "to": client.email, "cc": "",
+    language, kind, values = await _document_values(document, client)
+    template = (await get_mail_settings())["email_templates_by_language"][language][kind]
+    return {"document": document, "client": client, "to": client.email, "cc": "", "language": language,
+            "template": kind,
             "subject": logic.fill(template["subject"], values), "message": logic.fill(template["body"], values),
             "attachment": render_logic.pdf_filename(document)}
 
@@ -547,15 +586,18 @@ async def statement_defaults(client_id: int, date_from: date | None = None, date
     view = await receivables_service.statement(client_id, date_from, date_to, currency or None)
     client, st = view.client, view.statement
     settings = await settings_service.get_settings()
-    locale = _locale(client, settings)
+    language, locale = _language_and_locale(client, settings)
     cur = view.currency or settings.get("default_currency") or "EUR"
-    values = {"business_name": settings.get("name") or "", "client_name": client["name"],
-              "contact_name": client.get("contact_name") or client["name"], "currency": cur,
-              "period": period_text(st.date_from, st.date_to, locale),
-              "balance": render_logic.money(st.closing, cur, locale),
-              "document_type": "Statement"}
-    template = (await get_mail_settings())["email_templates"]["statement"]
+    business = settings.get("name") or ""
+    balance = render_logic.money(st.closing, cur, locale)
+    values = {"business_name": business, "business": business, "client_name": client["name"],
+              "client": client["name"], "contact_name": client.get("contact_name") or client["name"],
+              "currency": cur, "period": period_text(st.date_from, st.date_to, locale),
+              "balance": balance, "amount": balance, "total": balance,
+              "document_type": render_logic.labels_for(language)["statement"]}
+    template = (await get_mail_settings())["email_templates_by_language"][language]["statement"]
     return {"client": client, "statement": view, "date_from": st.date_from, "date_to": st.date_to,
+            "language": language,
             "currency": cur, "to": client.get("email") or "", "cc": "", "subject": logic.fill(template["subject"], values),
             "message": logic.fill(template["body"], values),
             "attachment": logic.safe_filename(f"Statement {client['name']} {st.date_to.isoformat()}") + ".pdf"}
@@ -577,8 +619,11 @@ async def send_statement(client_id: int, data: Mapping[str, Any], *, actor: int 
 
 
 async def template_for(kind: str, values: Mapping[str, Any]) -> tuple[str, str]:
-    """Subject and body of a kind's template, filled in (exports and reports use it)."""
-    template = (await get_mail_settings())["email_templates"][kind]
+    """Subject and body of a kind's template in the business's language, filled in (exports and reports
+    use it: they go to the business's accountant or to the business itself)."""
+    settings = await get_mail_settings()
+    template = settings["email_templates_by_language"][settings["business_language"]][kind]
+    values = {"business": values.get("business_name", ""), **values}
     return logic.fill(template["subject"], values), logic.fill(template["body"], values)
 
 

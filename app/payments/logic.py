@@ -28,6 +28,8 @@ class PaymentInput:
     reference: str
     note: str
     keep_excess_as_credit: bool
+    # Bank charges kept on the way (app.fx): the invoice is settled by amount + fee; amount is what arrived.
+    fee: Decimal = Decimal(0)
 
 
 def clean_payment(data: Mapping[str, Any], currency: str, today: date) -> PaymentInput:
@@ -39,6 +41,11 @@ def clean_payment(data: Mapping[str, Any], currency: str, today: date) -> Paymen
             form.error("amount", _("The amount must be above zero"))
         elif amount != amount.quantize(Decimal(1).scaleb(-minor_digits(currency))):
             form.error("amount", _("%(currency)s amounts have at most %(minor_digits)s decimals", currency=currency, minor_digits=minor_digits(currency)))
+    if data.get("fee") not in (None, ""):
+        form.decimal("fee", minimum=Decimal("0"), label=_("Bank fee"), max_integer_digits=MAX_AMOUNT_DIGITS)
+        fee = form.values.get("fee")
+        if fee is not None and fee != fee.quantize(Decimal(1).scaleb(-minor_digits(currency))):
+            form.error("fee", _("%(currency)s amounts have at most %(minor_digits)s decimals", currency=currency, minor_digits=minor_digits(currency)))
     errors: list[FieldError] = []
     raw_date = data.get("date", data.get("payment_date"))
     payment_date = parse_date(raw_date, "date", errors, "Date") if raw_date not in (None, "") else today
@@ -52,7 +59,8 @@ def clean_payment(data: Mapping[str, Any], currency: str, today: date) -> Paymen
     values = form.raise_if_invalid()
     return PaymentInput(amount=values["amount"], payment_date=payment_date or today, method=values["method"],
                         reference=values.get("reference", ""), note=values.get("note", ""),
-                        keep_excess_as_credit=values.get("keep_excess_as_credit", False))
+                        keep_excess_as_credit=values.get("keep_excess_as_credit", False),
+                        fee=values.get("fee") or Decimal(0))
 
 
 def split_payment(amount: Decimal, open_amount: Decimal, keep_excess_as_credit: bool, currency: str) -> tuple[Decimal, Decimal]:

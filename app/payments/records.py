@@ -35,6 +35,14 @@ class PaymentView:
     created_at: datetime
     created_by: int | None
     reversed_at: datetime | None
+    # Bank charges (app.fx): part of `amount` (what the payment settles) that never arrived.
+    fee: Decimal = Decimal(0)
+    exchange_rate: Decimal | None = None   # the rate of its day, units per base unit, when foreign
+
+    @property
+    def received(self) -> Decimal:
+        """What arrived in the bank: the amount settled less the bank's fee."""
+        return self.amount - self.fee
 
     @classmethod
     def from_row(cls, row: Mapping[str, Any]) -> PaymentView:
@@ -48,6 +56,8 @@ class PaymentView:
             reference=row["reference"], note=row["note"], status=row["status"], reversal_date=row["reversal_date"],
             reversal_reason=row["reversal_reason"], replaced_by=row["replaced_by"], created_at=row["created_at"],
             created_by=row["created_by"], reversed_at=row["reversed_at"],
+            fee=from_minor(row.get("fee_minor") or 0, currency),
+            exchange_rate=Decimal(row["exchange_rate"]) if row.get("exchange_rate") else None,
         )
 
     @property

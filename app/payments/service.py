@@ -16,6 +16,9 @@ from app.documents import service as documents_service
 from app.documents.logic import parse_date
 from app.documents.records import DocumentView
 from app.documents.tables import Document
+from app.fx import logic as fx_logic
+from app.fx import service as fx_service
+from app.ledger import logic as ledger_logic
 from app.ledger import service as ledger_service
 from app.money import from_minor, minor_digits, round_money, to_minor
 from app.payments import logic
@@ -72,13 +75,19 @@ async def record_payment(invoice_id: int, data: Mapping[str, Any], *, actor: int
         values = logic.clean_payment(data, currency, today)
         if values.payment_date < invoice["issue_date"]:
             raise ValidationFailed([FieldError("date", _("A payment cannot be dated before the invoice was issued"))])
-        applied, excess = logic.split_payment(values.amount, _open_amount(invoice), values.keep_excess_as_credit,
+        # The bank's fee settles the invoice with what arrived: amount + fee is what the payment counts for.
+        settled = values.amount + values.fee
+        applied, excess = logic.split_payment(settled, _open_amount(invoice), values.keep_excess_as_credit,
                                               currency)
+        frozen = await fx_service.freeze(currency, values.payment_date, to_minor(settled, currency))
         payment = Payment(client=invoice["client"], invoice=invoice_id, currency=currency,
-                          amount_minor=to_minor(values.amount, currency), applied_minor=to_minor(applied, currency),
+                          amount_minor=to_minor(settled, currency), applied_minor=to_minor(applied, currency),
                           excess_minor=to_minor(excess, currency), payment_date=values.payment_date,
                           method=values.method, reference=values.reference, note=values.note, status="live",
-                          idempotency_key=key, created_at=_now(), created_by=actor)
+                          idempotency_key=key, created_at=_now(), created_by=actor,
+                          fee_minor=to_minor(values.fee, currency),
+                          exchange_rate=str(frozen.rate) if frozen.rate is not None and currency != frozen.base_currency
+                          else None)
         await payment.save()
         await documents_service.add_paid(invoice_id, payment.applied_minor)
         method = logic.METHODS[values.method]
@@ -86,10 +95,51 @@ async def record_payment(invoice_id: int, data: Mapping[str, Any], *, actor: int
             client_id=invoice["client"], currency=currency, entry_date=values.payment_date, kind="payment",
             credit_minor=payment.amount_minor, document_id=invoice_id, payment_id=payment.id, number=invoice["number"],
             description=f"Payment, {method}" + (f" ({values.reference})" if values.reference else "")
-                        + (f"; {excess} {currency} kept as credit" if excess else ""), actor=actor)
-        await documents_service.record_event(invoice_id, "payment", f"{values.amount} {currency} by {method}", actor)
+                        + (f"; {values.fee} {currency} bank fee" if values.fee else "")
+                        + (f"; {excess} {currency} kept as credit" if excess else ""),
+            refs={"method": values.method, "reference": values.reference or "",
+                  "excess_minor": to_minor(excess, currency) if excess else 0,
+                  "fee_minor": to_minor(values.fee, currency) if values.fee else 0}, actor=actor)
+        await _fx_memos(invoice, payment.id, values.payment_date, applied, values.fee, frozen, actor)
+        await documents_service.record_event(invoice_id, "payment", f"{settled} {currency} by {method}"
+                                             + (f" ({values.fee} {currency} bank fee)" if values.fee else ""), actor)
         # Read back inside the transaction: the reply is what this write made, whatever else is being read.
         return await get_payment(payment.id)
+
+
+async def _fx_memos(invoice: Mapping[str, Any], payment_id: int, day: date, applied: Decimal, fee: Decimal,
+                    frozen: fx_service.Frozen, actor: int | None) -> None:
+    """The memo entries a foreign payment writes to the ledger in the base currency (app.fx): its realised
+    exchange gain or loss against the rate the invoice was issued with, and the bank's fee as a cost.
+    Without a rate for the payment's day (or the invoice's) no gain or loss can be known: none is written."""
+    currency, base = invoice["currency"], frozen.base_currency
+    common = {"client_id": invoice["client"], "entry_date": day, "document_id": invoice["id"],
+              "payment_id": payment_id, "number": invoice["number"] or "", "actor": actor}
+    if (currency != base and frozen.rate is not None and invoice["exchange_rate"]
+            and invoice["base_currency"] == base and applied > 0):
+        difference = fx_logic.realised_difference(applied, Decimal(invoice["exchange_rate"]), frozen.rate, base)
+        if difference:
+            await ledger_service.append(
+                **common, currency=base, kind="fx_gain" if difference > 0 else "fx_loss",
+                amount_minor=to_minor(abs(difference), base),
+                description=f"{applied} {currency} at {fx_logic.rate_text(frozen.rate)} (invoice at "
+                            f"{fx_logic.rate_text(Decimal(invoice['exchange_rate']))} per {base})")
+    if fee > 0:
+        in_base = fx_logic.to_base(fee, frozen.rate, base) if frozen.rate is not None else None
+        await ledger_service.append(
+            **common, currency=base if in_base is not None else currency, kind="bank_fee",
+            amount_minor=to_minor(in_base, base) if in_base is not None else to_minor(fee, currency),
+            description=f"Bank fee {fee} {currency}")
+
+
+async def _undo_fx_memos(payment_id: int, day: date, actor: int | None) -> None:
+    """A reversed payment undoes its exchange gain or loss and its bank fee, dated the day of the reversal."""
+    for entry in await ledger_service.memos_of_payment(payment_id, tuple(ledger_logic.FX_MEMO_UNDO)):
+        await ledger_service.append(
+            client_id=entry["client"], currency=entry["currency"], entry_date=day,
+            kind=ledger_logic.FX_MEMO_UNDO[entry["kind"]], amount_minor=entry["amount_minor"],
+            document_id=entry["document_id"], payment_id=payment_id, number=entry["number"],
+            description=f"Payment reversed: {entry['description']}", actor=actor)
 
 
 async def reverse_payment(payment_id: int, reason: str, *, reversal_date: Any = None, actor: int | None = None
@@ -114,11 +164,13 @@ async def reverse_payment(payment_id: int, reason: str, *, reversal_date: Any = 
             await documents_service.add_paid(payment.invoice_id, -payment.applied_minor)
             await documents_service.record_event(payment.invoice_id, "payment reversed",
                                                  f"{payment.amount} {currency}: {reason.strip()}", actor)
+        await _undo_fx_memos(payment_id, when, actor)
         await ledger_service.append(
             client_id=payment.client_id, currency=currency, entry_date=when, kind="reversal",
             debit_minor=payment.amount_minor, document_id=payment.invoice_id, payment_id=payment_id,
             number=payment.invoice_number or "", description=f"Payment of {payment.payment_date} reversed: "
-                                                             f"{reason.strip()}", actor=actor)
+                                                             f"{reason.strip()}",
+            refs={"payment_date": payment.payment_date.isoformat(), "reason": reason.strip()}, actor=actor)
     return await get_payment(payment_id)
 
 
@@ -193,7 +245,7 @@ async def apply_credit(invoice_id: int, data: Mapping[str, Any], *, actor: int |
                                     kind="credit_applied", amount_minor=minor, document_id=invoice_id,
                                     number=invoice["number"],
                                     description=f"{amount} {currency} of client credit applied to {invoice['number']}",
-                                    actor=actor)
+                                    refs={"amount_minor": minor}, actor=actor)
         await documents_service.record_event(invoice_id, "credit applied", f"{amount} {currency}", actor)
     return await documents_service.get_document(invoice_id)
 
@@ -224,7 +276,8 @@ async def refund(client_id: int, data: Mapping[str, Any], *, actor: int | None =
         await row.save()
         await ledger_service.append(client_id=client_id, currency=currency, entry_date=when, kind="refund",
                                     debit_minor=minor, description=f"Refund of client credit, {logic.METHODS[method]}"
-                                    + (f" ({reference})" if reference else ""), actor=actor)
+                                    + (f" ({reference})" if reference else ""),
+                                    refs={"method": method, "reference": reference}, actor=actor)
     return RefundView(id=row.id, client_id=client_id, currency=currency, amount=amount, refund_date=when,
                       method=method, reference=reference, note=note)
 

@@ -51,16 +51,19 @@ async def fill(rng: random.Random, clients: list[ClientView], today: date, sched
     if await service.list_projects():
         return {}   # already there from an earlier demo run
     await service.set_default_rate(None, "95.00")
+    # Each project's taxes are what the rules by place of supply give its client (HST in Ontario, GST + QST
+    # in Québec...).
+    taxes = [" ".join((await documents_service.suggest_taxes(client.id)).codes) for client in clients[:3]]
     shop = await service.create_project({
         "client_id": clients[0].id, "name": "Online shop build", "code": "SHOP", "hourly_rate": "115.00",
-        "budget_hours": "200", "budget_amount": "25000", "rounding_minutes": 15, "taxes": "HST",
+        "budget_hours": "200", "budget_amount": "25000", "rounding_minutes": 15, "taxes": taxes[0],
         "tasks": ["Development", "Design", "Meetings"], "notes": "Shopify replacement; launch planned for spring."})
     brand = await service.create_project({
         "client_id": clients[1].id, "name": "Brand identity refresh", "code": "BRAND", "fixed_price": "12000.00",
-        "budget_hours": "90", "taxes": "HST", "tasks": ["Research", "Concepts", "Final artwork"]})
+        "budget_hours": "90", "taxes": taxes[1], "tasks": ["Research", "Concepts", "Final artwork"]})
     support = await service.create_project({
         "client_id": clients[2].id, "name": "Hosting and support retainer", "code": "SUPPORT",
-        "hourly_rate": "90.00", "budget_amount": "3000", "rounding_minutes": 30, "taxes": "HST",
+        "hourly_rate": "90.00", "budget_amount": "3000", "rounding_minutes": 30, "taxes": taxes[2],
         "tasks": ["Support"]})
     await service.add_task(shop["id"], {"name": "Rush fixes", "hourly_rate": "140.00"})
     counts = {"time entries": 0, "invoices from time": 0}

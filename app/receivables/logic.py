@@ -203,3 +203,36 @@ class AgingTotal:
     currency: str
     buckets: Mapping[str, Decimal]
     total: Decimal
+
+
+@dataclass(frozen=True)
+class AccountLine:
+    """A client's account in one currency, as its page heads it: what the ledger says it owes (below
+    zero: it is in credit), the open invoices behind that, how much of it is past due, and the credit
+    not yet applied to an invoice (overpayments, credit notes on account)."""
+
+    currency: str
+    balance: Decimal
+    owed: Decimal
+    overdue: Decimal
+    open_invoices: int
+    overdue_invoices: int
+    credit: Decimal
+
+
+def account_lines(balances: Iterable[tuple[str, Decimal]], credits: Iterable[tuple[str, Decimal]],
+                  invoices: Iterable[OpenInvoice], today: date) -> list[AccountLine]:
+    """One line per currency the client has a ledger, a credit or an open invoice in, sorted by currency."""
+    balance_of = dict(balances)
+    credit_of = dict(credits)
+    owed: dict[str, list[Decimal]] = {}
+    late: dict[str, list[Decimal]] = {}
+    for invoice in invoices:
+        owed.setdefault(invoice.currency, []).append(invoice.open)
+        if invoice.due_date is not None and invoice.due_date < today:
+            late.setdefault(invoice.currency, []).append(invoice.open)
+    currencies = sorted(set(balance_of) | set(credit_of) | set(owed))
+    return [AccountLine(currency=currency, balance=balance_of.get(currency, Decimal(0)),
+                        owed=sum(owed.get(currency, []), Decimal(0)), overdue=sum(late.get(currency, []), Decimal(0)),
+                        open_invoices=len(owed.get(currency, [])), overdue_invoices=len(late.get(currency, [])),
+                        credit=credit_of.get(currency, Decimal(0))) for currency in currencies]

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from datetime import date
+from decimal import Decimal
 from typing import Any
 
 from piccolo.columns.combination import WhereRaw
@@ -19,8 +20,10 @@ from app.common.logic import NotFound, Page, PageOf
 from app.db.engine import cached
 from app.documents import logic as documents_logic
 from app.documents.tables import Document
+from app.fx import logic as fx_logic
+from app.fx import service as fx_service
 from app.ledger import service as ledger_service
-from app.money import from_minor
+from app.money import from_minor, round_money
 from app.payments.tables import CreditApplication, Payment
 from app.receivables import logic
 from app.settings import service as settings_service
@@ -36,6 +39,10 @@ async def open_invoices(client_id: int | None = None, currency: str | None = Non
         & WhereRaw(documents_logic.owed_invoice_sql(documents_logic.InvoiceColumns.of("document"))))
     if client_id is not None:
         query = query.where(Document.client == client_id)
+    else:
+        # Every client's: the partial index of open invoices names them (SQLite, knowing nothing of the
+        # data, would otherwise walk an index of every invoice).
+        query = query.where(WhereRaw(documents_logic.open_invoice_ids_sql()))
     if currency:
         query = query.where(Document.currency == currency)
     rows = await query.order_by(Document.due_date).order_by(Document.id)
@@ -173,3 +180,52 @@ async def _aging_query(as_of: date) -> list[dict[str, Any]]:
         " GROUP BY client, currency"
         ") a JOIN client c ON c.id = a.client_id"
         " ORDER BY a.b_over_90 DESC, a.b_61_90 DESC, a.b_31_60 DESC, a.b_1_30 DESC, a.total DESC, c.name, c.id")
+
+
+# -- in the base currency (app.fx) ----------------------------------------------------------------
+
+async def aging_in_base(as_of: date) -> tuple[list[logic.AgingRow], logic.AgingTotal, int]:
+    """The aging report with every open balance converted to the base currency at the rate its invoice
+    was issued with (or the latest rate on or before its issue date when none was frozen): one row per
+    client, the largest total first, the grand total, and how many invoices had no rate (left out)."""
+    base = await fx_service.base_currency()
+    rows = await Document.raw(
+        "SELECT o.*, c.name AS client_name FROM ("
+        f" SELECT client AS client_id, currency, due_date, issue_date, exchange_rate, base_currency,"
+        f" {documents_logic.open_amount_sql()} AS open_minor FROM document"
+        f" WHERE doc_type = '{documents_logic.INVOICE}' AND {documents_logic.owed_invoice_sql()}"
+        f" AND issue_date <= {documents_logic.sql_date(as_of)}) o JOIN client c ON c.id = o.client_id")
+    histories: dict[str, list[tuple[date, Decimal]]] = {}
+    per_client: dict[int, dict[str, Decimal]] = {}
+    names: dict[int, str] = {}
+    left_out = 0
+    for row in rows:
+        currency = row["currency"]
+        issued = row["issue_date"] if isinstance(row["issue_date"], date) else date.fromisoformat(row["issue_date"])
+        due = row["due_date"]
+        due = due if due is None or isinstance(due, date) else date.fromisoformat(due)
+        rate: Decimal | None
+        if currency == base:
+            rate = Decimal(1)
+        elif row["exchange_rate"] and row["base_currency"] == base:
+            rate = Decimal(row["exchange_rate"])
+        else:
+            if currency not in histories:
+                histories[currency] = await fx_service.history(currency, base)
+            rate = fx_logic.rate_on(histories[currency], issued)
+        if rate is None:
+            left_out += 1
+            continue
+        amount = fx_logic.to_base(from_minor(int(row["open_minor"]), currency), rate, base)
+        sums = per_client.setdefault(row["client_id"], {name: Decimal(0) for name in logic.AGING_BUCKETS})
+        sums[logic.aging_bucket(due, as_of)] += amount
+        names[row["client_id"]] = row["client_name"]
+    result = [logic.AgingRow(client_id=client_id, client_name=names[client_id], currency=base,
+                             buckets={k: round_money(v, base) for k, v in sums.items()},
+                             total=round_money(sum(sums.values(), Decimal(0)), base))
+              for client_id, sums in per_client.items()]
+    result.sort(key=lambda r: (-r.total, r.client_name))
+    grand = {name: round_money(sum((r.buckets[name] for r in result), Decimal(0)), base)
+             for name in logic.AGING_BUCKETS}
+    return result, logic.AgingTotal(currency=base, buckets=grand,
+                                    total=round_money(sum(grand.values(), Decimal(0)), base)), left_out

@@ -302,7 +302,7 @@ def schedule_of(values: ProfileInput | Mapping[str, Any]) -> Schedule:
 
 def lines_as_json(lines: Sequence[Mapping[str, Any]]) -> str:
     """Checked lines as stored: decimals as exact text (clean_line's Decimals), taxes as a list."""
-    return json.dumps([{"item_id": line.get("item_id"), "description": line["description"],
+    return json.dumps([{"item_id": line.get("item_id"), "name": line.get("name") or "", "description": line["description"],
                         "quantity": documents_logic.decimal_text(line["quantity"]), "unit": line.get("unit", ""),
                         "unit_price": documents_logic.price_text(line["unit_price"]),
                         "discount_percent": documents_logic.decimal_text(Decimal(line.get("discount_percent") or 0)),

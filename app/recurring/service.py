@@ -253,7 +253,8 @@ async def _checked(data: Mapping[str, Any], current: Mapping[str, Any] | None = 
     """The body checked whole, and what it refers to: the client, the catalogue items, the tax codes."""
     data = dict(data)
     if isinstance(data.get("lines"), list):
-        data["lines"] = await documents_service.fill_from_items(list(data["lines"]))
+        client_id = data.get("client_id") if data.get("client_id") not in (None, "") else (current or {}).get("client_id")
+        data["lines"] = await documents_service.fill_from_items(list(data["lines"]), client_id)
     values = logic.clean_profile(data, current=current)
     errors: list[FieldError] = []
     client = await Client.select(Client.id, Client.currency, Client.status).where(

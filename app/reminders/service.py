@@ -503,7 +503,9 @@ async def _make_one(client_id: int, currency: str, level_number: int, invoices: 
             client_id=client_id, currency=currency, entry_date=today, kind="reminder_charge",
             debit_minor=charges_minor, number=number,
             description=f"{title} {number} ({invoice_numbers}): fee {from_minor(charge.fee_minor, currency)}, "
-                        f"interest {from_minor(charge.interest_minor, currency)}", actor=actor)
+                        f"interest {from_minor(charge.interest_minor, currency)}",
+            refs={"title": title, "invoices": invoice_numbers, "fee_minor": charge.fee_minor,
+                  "interest_minor": charge.interest_minor}, actor=actor)
     return reminder.id
 
 
@@ -592,7 +594,7 @@ def pdf_data(view: ReminderView, settings: Mapping[str, Any], client: Mapping[st
         "kind": "reminder", "lang": language, "locale": locale, "accent": "#9b2c2c" if view.level > 0 else "#1d4f7c",
         "labels": labels, "title": view.title, "number": view.number, "currency": cur,
         "watermark": labels["cancelled"] if view.status == "cancelled" else "",
-        "watermark_kind": "cancelled" if view.status == "cancelled" else "",
+        "watermark_kind": "cancelled" if view.status == "cancelled" else "", "paper": render_logic.paper_of(settings),
         "pdf_title": f"{view.title} {view.number} — {view.client_name}",
         "business": render_logic._business_block(business, labels, locale, logo),
         "client": {"label": labels["bill_to"], "name": client.get("name") or view.client_name,
@@ -668,7 +670,7 @@ async def cancel_reminder(reminder_id: int, reason: str = "", *, actor: int | No
                     client_id=view.client_id, currency=view.currency, entry_date=await settings_service.today(),
                     kind="reminder_cancelled", credit_minor=charges, number=view.number,
                     description=f"{view.title} {view.number} cancelled" + (f": {reason}" if reason else ""),
-                    actor=actor)
+                    refs={"title": view.title, "reason": reason or ""}, actor=actor)
             for item in view.items:
                 await _event(item.invoice_id, "reminder cancelled", view.number, actor)
     return await get_reminder(reminder_id)
@@ -720,7 +722,7 @@ async def pay_charges(reminder_id: int, data: Mapping[str, Any], *, actor: int |
                     client_id=view.client_id, currency=cur, entry_date=when, kind="credit_to_charges",
                     amount_minor=amount_minor, number=view.number,
                     description=f"{amount} {cur} of client credit towards the fee and interest of {view.number}",
-                    actor=actor)
+                    refs={"amount_minor": amount_minor}, actor=actor)
             else:
                 reference = values.get("reference", "")
                 await ledger_service.append(
@@ -728,7 +730,7 @@ async def pay_charges(reminder_id: int, data: Mapping[str, Any], *, actor: int |
                     credit_minor=amount_minor, number=view.number,
                     description=f"Payment of the fee and interest of {view.number}, "
                                 f"{payments_logic.METHODS[values['method']]}" + (f" ({reference})" if reference else ""),
-                    actor=actor)
+                    refs={"method": values["method"], "reference": reference}, actor=actor)
     return await get_reminder(reminder_id)
 
 

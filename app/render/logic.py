@@ -25,12 +25,16 @@ from babel.numbers import format_currency, format_decimal, format_percent
 from app.clients.logic import is_leitweg_id
 from app.common.i18n import L_, _
 from app.common.logic import FieldError, ValidationFailed, filename_part
+from app.common.units.logic import unit_in
 from app.documents import logic as documents_logic
 from app.documents.logic import TaxAmount
 from app.documents.records import DocumentView, LineView, Snapshot
-from app.money import decimal_places, minor_digits, round_money
+from app.fx import logic as fx_logic
+from app.ledger.logic import LINE_PHRASES, line_text
+from app.money import decimal_places, from_minor, minor_digits, round_money
 from app.receivables.logic import StatementView
-from app.taxes.logic import tax_registration
+from app.settings import logic as settings_logic
+from app.taxes.logic import tax_label, tax_note, tax_registration
 
 QUOTE, INVOICE, CREDIT_NOTE, STATEMENT = "quote", "invoice", "credit_note", "statement"
 TEMPLATES = {INVOICE: "invoice.typ", QUOTE: "quote.typ", CREDIT_NOTE: "credit-note.typ", STATEMENT: "statement.typ"}
@@ -146,6 +150,42 @@ LABELS: dict[str, dict[str, str]] = {
         "kind_credit_applied": "Verrechnetes Guthaben", "kind_cancellation": "Stornierung",
     },
 }
+
+# A statement's lines, worded from each ledger entry's kind and references (app.ledger.logic.line_text) in
+# the client's language; English is app.ledger.logic.LINE_PHRASES itself (gettext's source for pages).
+LINE_LABELS: dict[str, dict[str, str]] = {
+    "fr": {
+        "invoice": "Facture {number}", "credit_note": "Avoir {number}",
+        "credit_note_on_account": "Avoir {number} (à valoir)", "cancellation": "Avoir {number}, annulant la facture",
+        "payment": "Règlement, {method}", "kept_as_credit": "{amount} portés au crédit du compte",
+        "reversal": "Règlement du {date} annulé",
+        "credit_applied": "{amount} de crédit client imputés sur {number}",
+        "refund": "Remboursement du crédit client, {method}",
+        "reminder_charge": "{title} {number} ({invoices}) : frais {fee}, intérêts {interest}",
+        "reminder_cancelled": "{title} {number} annulée",
+        "credit_to_charges": "{amount} de crédit client imputés sur les frais et intérêts de {number}",
+        "charge_payment": "Règlement des frais et intérêts de {number}, {method}",
+        "method_bank_transfer": "virement", "method_card": "carte bancaire", "method_cash": "espèces",
+        "method_cheque": "chèque", "method_paypal": "PayPal", "method_other": "autre moyen",
+    },
+    "de": {
+        "invoice": "Rechnung {number}", "credit_note": "Gutschrift {number}",
+        "credit_note_on_account": "Gutschrift {number} (als Guthaben)",
+        "cancellation": "Gutschrift {number}, Stornierung der Rechnung",
+        "payment": "Zahlung, {method}", "kept_as_credit": "{amount} als Guthaben verbucht",
+        "reversal": "Zahlung vom {date} storniert",
+        "credit_applied": "{amount} Guthaben mit {number} verrechnet",
+        "refund": "Erstattung von Guthaben, {method}",
+        "reminder_charge": "{title} {number} ({invoices}): Gebühr {fee}, Zinsen {interest}",
+        "reminder_cancelled": "{title} {number} storniert",
+        "credit_to_charges": "{amount} Guthaben mit Gebühr und Zinsen zu {number} verrechnet",
+        "charge_payment": "Zahlung von Gebühr und Zinsen zu {number}, {method}",
+        "method_bank_transfer": "Überweisung", "method_card": "Karte", "method_cash": "bar",
+        "method_cheque": "Scheck", "method_paypal": "PayPal", "method_other": "sonstige",
+    },
+}
+for _language, _lines in {"en": LINE_PHRASES, **LINE_LABELS}.items():
+    LABELS[_language].update({f"line_{key}": text for key, text in _lines.items()})
 
 AGING_BUCKETS = ("current", "1_30", "31_60", "61_90", "over_90")
 
@@ -300,6 +340,53 @@ def address_lines(party: Mapping[str, Any]) -> list[str]:
     return [line for line in lines if line]
 
 
+# How each country names a business's tax number on its documents (issue 16): the country's own term,
+# whatever the document's language, so a Canadian invoice in German still says GST/HST and never
+# USt-IdNr. Per language where the country has two (Canada, Belgium); "" falls back to the document
+# language's generic label ("VAT no.").
+TAX_NUMBER_LABELS: dict[str, dict[str, str]] = {
+    "CA": {"en": "GST/HST No.", "fr": "N° TPS/TVH"},
+    "CA-QST": {"en": "QST No.", "fr": "N° TVQ"},
+    "CA-BOTH": {"en": "GST/HST and QST Nos.", "fr": "N° TPS/TVH et TVQ"},
+    "US": {"": "EIN"},
+    "DE": {"": "USt-IdNr."},
+    "DE-LOCAL": {"": "Steuernummer"},
+    "AT": {"": "UID-Nr."},
+    "CH": {"": "MWST-Nr."},
+    "FR": {"": "N° TVA"},
+    "BE": {"fr": "N° TVA", "": "Btw-nr."},
+    "NL": {"": "Btw-id"},
+    "LU": {"": "N° TVA"},
+    "IT": {"": "Partita IVA"},
+    "ES": {"": "NIF-IVA"},
+    "GB": {"": "VAT Reg. No."},
+    "AU": {"": "ABN"},
+}
+_QST_NUMBER = re.compile(r"\bTQ\s*\d{4}\b", re.I)
+_GST_NUMBER = re.compile(r"\bRT\s*\d{4}\b", re.I)
+
+
+def tax_number_label(country: str | None, number: str, lang: str, fallback: str) -> str:
+    """The label of a tax number as its country writes it: `GST/HST No.` (a Canadian business number, RT),
+    `QST No.` (Québec's, TQ), `USt-IdNr.` (a German VAT id; `Steuernummer` for a local one), `N° TVA`,
+    `EIN`...; `fallback` (the document language's "VAT no.") for a country without its own."""
+    key = (country or "").upper()
+    if key == "CA":
+        qst, gst = bool(_QST_NUMBER.search(number or "")), bool(_GST_NUMBER.search(number or ""))
+        key = "CA-BOTH" if qst and gst else "CA-QST" if qst else "CA"
+    elif key == "DE" and tax_registration(number or "") is not None and not (number or "").strip().upper().startswith("DE"):
+        key = "DE-LOCAL"
+    labels = TAX_NUMBER_LABELS.get(key)
+    if not labels:
+        return fallback
+    return labels.get(lang) or labels.get("") or labels.get("en") or fallback
+
+
+def paper_of(settings: Mapping[str, Any]) -> str:
+    """The Typst paper of the PDFs: US Letter in Canada and the US, A4 elsewhere, or what Settings chose."""
+    return "us-letter" if settings_logic.paper_size(settings) == "letter" else "a4"
+
+
 def _country_name(code: str, locale: str = "en") -> str:
     if not code:
         return ""
@@ -348,6 +435,8 @@ def field_holding(text: str, document: DocumentView, data: Mapping[str, Any]) ->
     (field name, words for it). The document's own fields first, then its frozen client and business;
     ("document", ...) when none does (a template's own text)."""
     for index, line in enumerate(document.lines):
+        if text in line.name:
+            return f"lines[{index}].name", f"Line {index + 1}'s name"
         if text in line.description:
             return f"lines[{index}].description", f"Line {index + 1}'s description"
         if text in line.unit:
@@ -386,7 +475,13 @@ def pdf_filename(document: DocumentView) -> str:
     """`INV-2026-0007_Globex.pdf`, `INV-2026-0008_Søren-Hansen.pdf` (letters kept, in any script); a draft
     is `Invoice-draft-12_Globex.pdf`."""
     client = (document.snapshot or {}).get("client", {}).get("name") or document.client_name
-    number = document.number or f"{document.doc_type.replace('_', '-').title()}-draft-{document.id}"
+    return pdf_filename_of(document.doc_type, document.id, document.number, client)
+
+
+def pdf_filename_of(doc_type: str, document_id: int, number: str | None, client_name: str | None) -> str:
+    """pdf_filename from the few fields it reads (serving a stored PDF reads only these)."""
+    number = number or f"{doc_type.replace('_', '-').title()}-draft-{document_id}"
+    client = client_name or ""
     name = filename_part(number) + (f"_{filename_part(client)}" if filename_part(client) else "")
     return f"{name}.pdf"
 
@@ -422,9 +517,11 @@ def document_data(document: DocumentView, *, settings: Mapping[str, Any],
     for ln in lines_in:
         lines.append({
             "pos": str(ln.position),
-            "description": ln.description,
+            # The item's name in bold, its description under it (not repeated when it is only the name).
+            "name": ln.name,
+            "description": ln.shown_description,
             "qty": number_text(ln.quantity, locale),
-            "unit": ln.unit,
+            "unit": unit_in(ln.unit, lang, ln.quantity),
             "price": price_text(ln.unit_price, currency, locale),
             "discount": percent_text(ln.discount_percent, locale) if ln.discount_percent else "",
             "tax": ", ".join(ln.taxes),
@@ -432,14 +529,14 @@ def document_data(document: DocumentView, *, settings: Mapping[str, Any],
         })
 
     widths = column_widths(lines, labels, {"discount": discounts, "tax": show_tax, "unit": show_unit})
-    tax_rows = [{"name": t.name or t.code, "code": t.code, "rate": percent_text(t.rate, locale), "base": m(t.base),
+    tax_rows = [{"name": tax_label(t, lang), "code": t.code, "rate": percent_text(t.rate, locale), "base": m(t.base),
                  "amount": m(t.amount), "category": t.category} for t in taxes]
     # The document of record: what was issued, whatever was paid or credited since (payments are told by
     # a receipt or the client's statement, never by the invoice).
     total = document.total
     totals: list[dict[str, str]] = [{"label": labels["subtotal"], "value": m(document.subtotal), "style": ""}]
     for t in taxes:
-        totals.append({"label": t.name or t.code, "value": m(t.amount), "style": ""})
+        totals.append({"label": tax_label(t, lang), "value": m(t.amount), "style": ""})
     total_label = {INVOICE: labels["total"], QUOTE: labels["total_quote"], CREDIT_NOTE: labels["total_credit"]}[kind]
     totals.append({"label": total_label, "value": m(total), "style": "total"})
     due: dict[str, str] | None = None
@@ -457,7 +554,8 @@ def document_data(document: DocumentView, *, settings: Mapping[str, Any],
     if buyer.get("code"):
         meta.append([labels["client_code"], buyer["code"]])
     if buyer.get("tax_number"):
-        meta.append([labels["tax_id"], buyer["tax_number"]])
+        meta.append([tax_number_label(buyer.get("country"), buyer["tax_number"], lang, labels["tax_id"]),
+                     buyer["tax_number"]])
 
     payment = None
     if kind == INVOICE and document.status != "draft":
@@ -466,7 +564,7 @@ def document_data(document: DocumentView, *, settings: Mapping[str, Any],
     notes = document.notes
     tax_notes = []
     for t in taxes:
-        note = t.note.strip()
+        note = tax_note(t, lang)
         if note and note not in tax_notes:
             tax_notes.append(note)
     if document.discount_percent:
@@ -483,7 +581,7 @@ def document_data(document: DocumentView, *, settings: Mapping[str, Any],
         "kind": kind, "lang": lang, "locale": locale, "accent": ACCENTS[kind], "labels": labels,
         "title": title, "number": document.number or "", "currency": currency,
         "watermark": watermark_of(document, labels),
-        "watermark_kind": "draft",
+        "watermark_kind": "draft", "paper": paper_of(settings),
         "pdf_title": " ".join(p for p in (title, document.number or "", "—", business.get("name") or "") if p),
         "business": _business_block(business, labels, locale, logo),
         "client": {"label": recipient_label, "name": buyer.get("name") or "", "contact": buyer.get("contact_name") or "",
@@ -527,7 +625,8 @@ def column_widths(lines: list[dict[str, str]], labels: Mapping[str, str], column
 def _business_block(business: Mapping[str, Any], labels: Mapping[str, str], locale: str, logo: str | None) -> dict[str, Any]:
     ids = []
     if business.get("tax_number"):
-        ids.append(f"{labels['tax_id']} {business['tax_number']}")
+        label = tax_number_label(business.get("country"), business["tax_number"], locale.split("_")[0], labels["tax_id"])
+        ids.append(f"{label} {business['tax_number']}")
     if business.get("registration_number"):
         ids.append(f"{labels['reg_no']} {business['registration_number']}")
     contact = []
@@ -542,9 +641,29 @@ def _business_block(business: Mapping[str, Any], labels: Mapping[str, str], loca
         bank.append(f"IBAN {iban_text(business['bank_iban'])}")
         if business.get("bank_bic"):
             bank.append(f"BIC {business['bank_bic']}")
+    bank.extend(_domestic_account_lines(business, labels))
     return {"name": business.get("name") or "", "tagline": business.get("tagline") or "",
             "lines": _party_lines(business, locale), "contact": contact, "ids": ids, "bank": bank,
             "logo": logo}
+
+
+# A Canadian account (institution, transit, account) or a US one (ABA routing, account), app.fx; the
+# labels in English where a language has none of its own.
+DOMESTIC_ACCOUNT_LABELS = {"institution": "Institution", "transit": "Transit", "routing": "Routing (ABA)",
+                           "account_number": "Account"}
+
+
+def _domestic_account_rows(business: Mapping[str, Any], labels: Mapping[str, str]) -> list[list[str]]:
+    rows = []
+    for name in ("institution", "transit", "routing", "account_number"):
+        value = business.get(f"bank_{name}")
+        if value:
+            rows.append([labels.get(f"bank_{name}", DOMESTIC_ACCOUNT_LABELS[name]), str(value)])
+    return rows
+
+
+def _domestic_account_lines(business: Mapping[str, Any], labels: Mapping[str, str]) -> list[str]:
+    return [f"{label} {value}" for label, value in _domestic_account_rows(business, labels)]
 
 
 def _payment_block(document: DocumentView, business: Mapping[str, Any], labels: Mapping[str, str], locale: str,
@@ -554,7 +673,7 @@ def _payment_block(document: DocumentView, business: Mapping[str, Any], labels: 
     if balance <= 0:
         return None
     rows = []
-    if business.get("bank_account_holder") or business.get("bank_iban"):
+    if business.get("bank_account_holder") or business.get("bank_iban") or business.get("bank_account_number"):
         rows.append([labels["account_holder"], business.get("bank_account_holder") or business.get("name") or ""])
     if business.get("bank_name"):
         rows.append([labels["bank"], business["bank_name"]])
@@ -562,6 +681,7 @@ def _payment_block(document: DocumentView, business: Mapping[str, Any], labels: 
         rows.append([labels["iban"], iban_text(business["bank_iban"])])
     if business.get("bank_bic"):
         rows.append([labels["bic"], business["bank_bic"]])
+    rows.extend(_domestic_account_rows(business, labels))
     if document.number:
         rows.append([labels["payment_reference"], document.number])
     if document.due_date:
@@ -609,9 +729,13 @@ def statement_data(data: Mapping[str, Any], *, settings: Mapping[str, Any], logo
         credit_total += credit
         running = _dec(entry["balance"]) if entry.get("balance") not in (None, "") else running + debit - credit
         kind = entry.get("kind") or ""
+        description = line_text(kind, entry.get("number") or "", entry.get("refs"), entry.get("description") or "",
+                                phrase=lambda key: labels[f"line_{key}"],
+                                money=lambda minor: money(from_minor(minor, currency), currency, locale),
+                                day=lambda text: date_text(text, locale))
         entries.append({"date": date_text(entry.get("date"), locale),
                         "kind": labels.get(f"kind_{kind}", kind.replace("_", " ").capitalize()),
-                        "number": entry.get("number") or "", "description": entry.get("description") or "",
+                        "number": entry.get("number") or "", "description": description,
                         "debit": a(debit), "credit": a(credit), "balance": amount_text(running, currency, locale)})
     closing = _dec(data["closing_balance"]) if data.get("closing_balance") not in (None, "") else running
     totals_row = [amount_text(debit_total, currency, locale), amount_text(credit_total, currency, locale),
@@ -644,9 +768,13 @@ def statement_data(data: Mapping[str, Any], *, settings: Mapping[str, Any], logo
                 name=business.get("bank_account_holder") or business.get("name") or "", iban=business["bank_iban"],
                 bic=business.get("bank_bic") or "", amount=closing, currency=currency,
                 reference=" ".join(p for p in (labels["statement"], client.get("code") or client.get("name") or "") if p))
+        elif business.get("bank_account_number"):   # a Canadian or US account (app.fx)
+            payment["rows"] = [[labels["account_holder"], business.get("bank_account_holder") or business.get("name")
+                                or ""], *_domestic_account_rows(business, labels)]
     return {
         "kind": STATEMENT, "lang": lang, "locale": locale, "accent": ACCENTS[STATEMENT], "labels": labels,
         "title": labels["statement"], "number": "", "currency": currency, "watermark": "", "watermark_kind": "",
+        "paper": paper_of(settings),
         "pdf_title": f"{labels['statement']} — {client.get('name') or ''}",
         "business": _business_block(business, labels, locale, logo),
         "client": {"label": labels["statement_for"], "name": client.get("name") or "",
@@ -674,7 +802,8 @@ def statement_input(view: StatementView) -> dict[str, Any]:
         # aging keyed as the labels are: "1-30" -> "1_30", "over 90" -> "over_90"
         "aging": {key.replace("-", "_").replace(" ", "_"): value for key, value in st.aging.items()},
         "entries": [{"date": row.entry.entry_date, "kind": row.entry.kind, "number": row.entry.number,
-                     "description": row.entry.description, "debit": row.entry.debit, "credit": row.entry.credit,
+                     "description": row.entry.description, "refs": row.entry.refs,
+                     "debit": row.entry.debit, "credit": row.entry.credit,
                      "balance": row.balance} for row in st.rows],
     }
 
@@ -785,11 +914,13 @@ def einvoice_warnings(document: DocumentView, settings: Mapping[str, Any] | None
     business = snapshot_of(document.snapshot, settings or {}, None)["business"]
     country = (business.get("country") or "").upper()
     accounting = VAT_ACCOUNTING_CURRENCY.get(country, "EUR")
-    if country in EU_COUNTRIES and document.currency != accounting:
+    if country in EU_COUNTRIES and document.currency != accounting and not (
+            document.exchange_rate is not None and document.base_currency == accounting):
         return [f"Invoiced in {document.currency} by a seller in {country}: EN 16931 expects the VAT total also in "
-                f"the VAT accounting currency (BT-6, BT-111: {accounting}), which needs the exchange rate of the "
-                f"issue date. Counterfoil does not record exchange rates yet, so the e-invoice gives the VAT "
-                f"in {document.currency} only; state the VAT in {accounting} to the buyer if asked."]
+                f"the VAT accounting currency (BT-6, BT-111: {accounting}), which needs the {accounting} exchange "
+                f"rate of the issue date (base currency {accounting}, Settings, Exchange rates). Without it the "
+                f"e-invoice gives the VAT in {document.currency} only; state the VAT in {accounting} to the buyer "
+                f"if asked."]
     return []
 
 
@@ -902,6 +1033,10 @@ class EInvoice:
     grand_total: Decimal    # BT-112
     prepaid: Decimal        # BT-113
     due: Decimal            # BT-115
+    # BT-6 and BT-111: an EU seller invoicing in another currency than its VAT accounting currency gives the
+    # VAT total in that currency too, at the rate frozen at issue (app.fx); empty when not needed or unknown.
+    tax_currency: str = ""
+    tax_total_accounting: Decimal | None = None
 
 
 def _as_date(value: date | str) -> date:
@@ -1004,9 +1139,13 @@ def einvoice_of(document: DocumentView, *, settings: Mapping[str, Any] | None = 
             currency)
         discounts[(category, rate)] = discounts.get((category, rate), Decimal(0)) + before_discount - line.net
         description = line.description.strip()
+        # A catalogue item's line: the item's name (BT-153) and the description when it says more (BT-154).
+        name = line.name.strip()[:200] or (description.splitlines()[0][:200] if description else "-")
+        described = line.shown_description.strip() if line.name.strip() else (
+            description if "\n" in description else "")
         lines.append(ELine(
-            id=str(line.position), name=description.splitlines()[0][:200] if description else "-",
-            description=description if "\n" in description else "", quantity=quantity, unit_code=unit_code(line.unit),
+            id=str(line.position), name=name,
+            description=described, quantity=quantity, unit_code=unit_code(line.unit),
             net_price=price, allowance=round_money(quantity * price, currency) - before_discount,
             net_amount=before_discount, vat_category=category, vat_rate=rate))
     allowances = tuple(
@@ -1060,6 +1199,7 @@ def einvoice_of(document: DocumentView, *, settings: Mapping[str, Any] | None = 
         seller = replace(seller, vat_id="", identifier=seller.identifier or ("" if seller.legal_registration
                                                                              else seller.vat_id))
         buyer = replace(buyer, vat_id="")
+    tax_currency, accounting_total = vat_in_accounting_currency(document, business, tax_total)
     return EInvoice(
         specification=guideline, number=document.number or "", type_code="381" if credit_note else "380",
         issue_date=_as_date(document.issue_date), currency=currency,
@@ -1071,7 +1211,21 @@ def einvoice_of(document: DocumentView, *, settings: Mapping[str, Any] | None = 
         preceding_invoice=(document.invoice_number or "") if credit_note else "",
         lines=tuple(lines), allowances=allowances, vat=vat, line_total=line_total, allowance_total=allowance_total,
         charge_total=charge_total, tax_exclusive=tax_exclusive, tax_total=tax_total, grand_total=grand_total,
-        prepaid=prepaid, due=grand_total - prepaid)
+        prepaid=prepaid, due=grand_total - prepaid, tax_currency=tax_currency, tax_total_accounting=accounting_total)
+
+
+def vat_in_accounting_currency(document: DocumentView, business: Mapping[str, Any], tax_total: Decimal
+                               ) -> tuple[str, Decimal | None]:
+    """BT-6 and BT-111: ("", None) unless the seller is in the EU and the document is not in its VAT
+    accounting currency; then that currency and the VAT total in it, converted at the rate the document
+    froze at issue when that rate is against the accounting currency (None while no rate is known)."""
+    country = (business.get("country") or "").upper()
+    accounting = VAT_ACCOUNTING_CURRENCY.get(country, "EUR")
+    if country not in EU_COUNTRIES or document.currency == accounting:
+        return "", None
+    if document.exchange_rate is None or document.base_currency != accounting:
+        return "", None
+    return accounting, fx_logic.to_base(tax_total, document.exchange_rate, accounting)
 
 
 # -- XRechnung: what KoSIT's rules ask beyond EN 16931 ---------------------------------------------
@@ -1247,6 +1401,8 @@ def cii_xml(invoice: EInvoice) -> bytes:
     payment = invoice.payment
     if payment and payment.remittance:
         _el(settlement, "ram:PaymentReference", payment.remittance)
+    if invoice.tax_currency:   # BT-6, before BT-5 in CII's order
+        _el(settlement, "ram:TaxCurrencyCode", invoice.tax_currency)
     _el(settlement, "ram:InvoiceCurrencyCode", currency)
     if payment:
         means = _el(settlement, "ram:SpecifiedTradeSettlementPaymentMeans")
@@ -1292,6 +1448,9 @@ def cii_xml(invoice: EInvoice) -> bytes:
         _el(summary, "ram:AllowanceTotalAmount", _amount(invoice.allowance_total, currency))
     _el(summary, "ram:TaxBasisTotalAmount", _amount(invoice.tax_exclusive, currency))
     _el(summary, "ram:TaxTotalAmount", _amount(invoice.tax_total, currency), currencyID=currency)
+    if invoice.tax_currency and invoice.tax_total_accounting is not None:   # BT-111
+        _el(summary, "ram:TaxTotalAmount", _amount(invoice.tax_total_accounting, invoice.tax_currency),
+            currencyID=invoice.tax_currency)
     _el(summary, "ram:GrandTotalAmount", _amount(invoice.grand_total, currency))
     if invoice.prepaid:
         _el(summary, "ram:TotalPrepaidAmount", _amount(invoice.prepaid, currency))

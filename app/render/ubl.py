@@ -31,7 +31,14 @@ from app.documents import logic as documents_logic
 from app.documents.logic import TaxAmount
 from app.documents.records import DocumentView, LineView
 from app.money import minor_digits, round_money
-from app.render.logic import CREDIT_NOTE, INVOICE, facturx_problem, snapshot_of, unit_code
+from app.render.logic import (
+    CREDIT_NOTE,
+    INVOICE,
+    facturx_problem,
+    snapshot_of,
+    unit_code,
+    vat_in_accounting_currency,
+)
 from app.taxes.logic import tax_registration
 
 CUSTOMIZATION_ID = "urn:cen.eu:en16931:2017#compliant#urn:fdc:peppol.eu:2017:poacc:billing:3.0"
@@ -322,6 +329,10 @@ def ubl_xml(document: DocumentView, *, settings: Mapping[str, Any], client: Mapp
     if note:  # one note at most (PEPPOL-EN16931-R002)
         _el(root, "cbc:Note", note)
     _el(root, "cbc:DocumentCurrencyCode", currency)
+    # BT-6/BT-111 (app.fx): an EU seller's VAT in its accounting currency, at the rate frozen at issue.
+    tax_currency, _accounting_total = vat_in_accounting_currency(document, seller, document.tax_total)
+    if tax_currency:
+        _el(root, "cbc:TaxCurrencyCode", tax_currency)
     _el(root, "cbc:BuyerReference", buyer_reference_of(document, buyer))
     if credit_note and document.invoice_number:
         _el(_el(_el(root, "cac:BillingReference"), "cac:InvoiceDocumentReference"), "cbc:ID",
@@ -391,6 +402,10 @@ def ubl_xml(document: DocumentView, *, settings: Mapping[str, Any], client: Mapp
         _money(subtotal, "cbc:TaxAmount", amounts.get(key, Decimal(0)), currency)
         reason = (reasons.get(key) or EXEMPTION_TEXTS[category]) if category in EXEMPTION_TEXTS else ""
         _tax_category(subtotal, "cac:TaxCategory", category, rate, reason)
+    if tax_currency:
+        accounting_total = vat_in_accounting_currency(document, seller, tax_total)[1]
+        if accounting_total is not None:
+            _money(_el(root, "cac:TaxTotal"), "cbc:TaxAmount", accounting_total, tax_currency)
 
     line_total = sum((ln.net for ln in lines), Decimal(0))
     allowance_total = sum(allowances.values(), Decimal(0))
@@ -426,10 +441,16 @@ def ubl_xml(document: DocumentView, *, settings: Mapping[str, Any], client: Mapp
                 _el(adjustment, "cbc:AllowanceChargeReason", "Rounding")
             _el(adjustment, "cbc:Amount", str(abs(ln.adjustment) if charge else ln.adjustment), currencyID=currency)
         item = _el(node, "cac:Item")
-        description = _clean(ln.line.description).strip()
-        if "\n" in description:
-            _el(item, "cbc:Description", description)
-        _el(item, "cbc:Name", (description.splitlines()[0][:200] if description else "") or "-")
+        name = _clean(ln.line.name).strip()
+        if name:  # a catalogue item's line: its name, and its description when it says more (BT-153, BT-154)
+            if described := _clean(ln.line.shown_description).strip():
+                _el(item, "cbc:Description", described)
+            _el(item, "cbc:Name", name[:200])
+        else:
+            description = _clean(ln.line.description).strip()
+            if "\n" in description:
+                _el(item, "cbc:Description", description)
+            _el(item, "cbc:Name", (description.splitlines()[0][:200] if description else "") or "-")
         _tax_category(item, "cac:ClassifiedTaxCategory", ln.category, ln.rate)
         _el(_el(node, "cac:Price"), "cbc:PriceAmount", _dec_text(ln.price), currencyID=currency)
     ET.indent(root)

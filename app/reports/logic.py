@@ -96,6 +96,7 @@ class DocFact:
     total: Decimal
     open: Decimal = ZERO  # invoices: balance still due today
     taxes: tuple[TaxFact, ...] = ()
+    count: int = 1       # how many documents the fact sums (the dashboard's facts are sums per month)
 
 
 @dataclass(frozen=True)
@@ -131,10 +132,10 @@ class Row:
         if fact.kind == "invoice":
             self.invoiced += fact.total
             self.outstanding += fact.open
-            self.invoices += 1
+            self.invoices += fact.count
         else:
             self.credited += fact.total
-            self.credit_notes += 1
+            self.credit_notes += fact.count
         self.net += sign * fact.net
         self.tax += sign * fact.tax
         for tax in fact.taxes:
@@ -188,6 +189,42 @@ def revenue(docs: Iterable[DocFact], payments: Iterable[PaymentFact], date_from:
     ordered = sorted(rows.values(), key=lambda r: (r.start, currencies.index(r.currency)))
     return Report(period=period, date_from=date_from, date_to=date_to, rows=ordered, totals=totals,
                   currencies=currencies)
+
+
+# -- the dashboard ----------------------------------------------------------------------
+
+def last_months(today: date, months: int = 12) -> tuple[date, date]:
+    """The first day of the month `months - 1` months before today's, and today: the last `months` months."""
+    index = today.year * 12 + today.month - 1 - (months - 1)
+    return date(index // 12, index % 12 + 1, 1), today
+
+
+@dataclass(frozen=True)
+class MoneyAtAGlance:
+    """What the dashboard says about one currency's money. Revenue is before tax and net of credit notes
+    (what the business earned); `collected` is what came in (payments less reversals)."""
+
+    currency: str
+    revenue_month: Decimal
+    revenue_year: Decimal
+    collected_month: Decimal
+    invoiced_month: Decimal   # tax included, net of credit notes
+
+
+def at_a_glance(report: Report, today: date) -> list[MoneyAtAGlance]:
+    """This month's and this year's figures per currency, from a monthly report that covers them
+    (last_months: the last twelve months always hold this year's)."""
+    out = []
+    this_month, this_year = bucket_key(today, "month"), today.year
+    for currency in report.currencies:
+        rows = [r for r in report.rows if r.currency == currency]
+        month = next((r for r in rows if r.key == this_month), None)
+        year_rows = [r for r in rows if r.start.year == this_year]
+        out.append(MoneyAtAGlance(
+            currency=currency, revenue_month=month.net if month else ZERO,
+            revenue_year=sum((r.net for r in year_rows), ZERO), collected_month=month.collected if month else ZERO,
+            invoiced_month=month.net_invoiced if month else ZERO))
+    return out
 
 
 # -- the chart ------------------------------------------------------------------------

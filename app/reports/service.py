@@ -11,7 +11,11 @@ from typing import Any
 from app.common.i18n import _
 from app.common.logic import FieldError, ValidationFailed, optional_day, period_problems
 from app.common.logic import csv_bytes as common_csv_bytes
+from app.db.engine import cached
+from app.documents import service as documents_service
 from app.documents.tables import Document
+from app.fx import logic as fx_logic
+from app.fx import service as fx_service
 from app.mail import logic as mail_logic
 from app.mail import service as mail_service
 from app.money import from_minor
@@ -50,14 +54,23 @@ async def period_of(period: str, date_from: date | None, date_to: date | None) -
     return period, date_from, date_to
 
 
-async def facts(date_from: date, date_to: date) -> tuple[list[logic.DocFact], list[logic.PaymentFact]]:
+async def facts(date_from: date, date_to: date, *, in_base: bool = False
+                ) -> tuple[list[logic.DocFact], list[logic.PaymentFact]]:
+    """The documents and payments of a period; `in_base`: every amount in the base currency (app.fx), a
+    document at the rate it was issued with, a payment at the rate of its day; those without a rate are
+    left out (see `revenue_in_base`)."""
     rows = await Document.select(
         Document.doc_type, Document.issue_date, Document.currency, Document.subtotal_minor, Document.tax_total_minor,
         Document.total_minor, Document.paid_minor, Document.credited_minor, Document.taxes_json, Document.status,
+        Document.exchange_rate, Document.base_currency,
     ).where(Document.doc_type.is_in(["invoice", "credit_note"]) & (Document.status != "draft")
             & (Document.issue_date >= date_from) & (Document.issue_date <= date_to))
     docs = []
+    doc_rates: list[Any] = []      # the rate each document was issued with, when of today's base
+    payment_rates: list[Any] = []
+    base = await fx_service.base_currency() if in_base else ""
     for row in rows:
+        doc_rates.append(row["exchange_rate"] if row["base_currency"] == base else None)
         currency = row["currency"]
         open_minor = row["total_minor"] - row["paid_minor"] - row["credited_minor"]
         if row["doc_type"] != "invoice" or row["status"] == "cancelled":
@@ -71,25 +84,83 @@ async def facts(date_from: date, date_to: date) -> tuple[list[logic.DocFact], li
                                   total=from_minor(row["total_minor"], currency),
                                   open=from_minor(max(open_minor, 0), currency), taxes=taxes))
     payments = []
-    received = await Payment.select(Payment.payment_date, Payment.currency, Payment.amount_minor).where(
+    received = await Payment.select(Payment.payment_date, Payment.currency, Payment.amount_minor,
+                                    Payment.exchange_rate).where(
         (Payment.payment_date >= date_from) & (Payment.payment_date <= date_to))
     for row in received:
         payments.append(logic.PaymentFact(day=row["payment_date"], currency=row["currency"],
                                           amount=from_minor(row["amount_minor"], row["currency"])))
-    reversed_ = await Payment.select(Payment.reversal_date, Payment.currency, Payment.amount_minor).where(
+        payment_rates.append(row["exchange_rate"])
+    reversed_ = await Payment.select(Payment.reversal_date, Payment.currency, Payment.amount_minor,
+                                     Payment.exchange_rate).where(
         (Payment.status == "reversed") & (Payment.reversal_date >= date_from) & (Payment.reversal_date <= date_to))
     for row in reversed_:
         payments.append(logic.PaymentFact(day=row["reversal_date"], currency=row["currency"],
                                           amount=-from_minor(row["amount_minor"], row["currency"])))
-    return docs, payments
+        payment_rates.append(row["exchange_rate"])
+    if not in_base:
+        return docs, payments
+    return await _to_base(docs, doc_rates, payments, payment_rates)
 
 
-async def revenue(period: str = "month", date_from: date | None = None, date_to: date | None = None) -> logic.Report:
+async def _to_base(docs: list[logic.DocFact], doc_rates: list[Any], payments: list[logic.PaymentFact],
+                   payment_rates: list[Any]) -> tuple[list[logic.DocFact], list[logic.PaymentFact]]:
+    base = await fx_service.base_currency()
+    histories: dict[str, list[tuple[date, Decimal]]] = {}
+
+    async def rate_of(currency: str, day: date, frozen: Any) -> Decimal | None:
+        if currency == base:
+            return Decimal(1)
+        if frozen:
+            return Decimal(frozen)
+        if currency not in histories:
+            histories[currency] = await fx_service.history(currency, base)
+        return fx_logic.rate_on(histories[currency], day)
+
+    converted_docs = []
+    for doc, frozen in zip(docs, doc_rates, strict=True):
+        rate = await rate_of(doc.currency, doc.day, frozen)
+        if rate is None:
+            continue
+        def b(value: Decimal, rate: Decimal = rate) -> Decimal:
+            return fx_logic.to_base(value, rate, base)
+        converted_docs.append(logic.DocFact(
+            kind=doc.kind, day=doc.day, currency=base, net=b(doc.net), tax=b(doc.tax), total=b(doc.total),
+            open=b(doc.open), taxes=tuple(logic.TaxFact(code=t.code, rate=t.rate, base=b(t.base), amount=b(t.amount))
+                                          for t in doc.taxes)))
+    converted_payments = []
+    for payment, frozen in zip(payments, payment_rates, strict=True):
+        rate = await rate_of(payment.currency, payment.day, frozen)
+        if rate is not None:
+            converted_payments.append(logic.PaymentFact(day=payment.day, currency=base,
+                                                        amount=fx_logic.to_base(payment.amount, rate, base)))
+    return converted_docs, converted_payments
+
+
+async def revenue(period: str = "month", date_from: date | None = None, date_to: date | None = None,
+                  currency: str = "") -> logic.Report:
+    """The revenue report; `currency="base"`: every amount in the base currency (see `facts`)."""
+    if currency not in ("", "base"):
+        raise ValidationFailed([FieldError("currency", "currency takes only the value base (or leave it out)")])
     period, date_from, date_to = await period_of(period, date_from, date_to)
-    docs, payments = await facts(date_from, date_to)
+    docs, payments = await facts(date_from, date_to, in_base=currency == "base")
     settings = await settings_service.get_settings()
-    return logic.revenue(docs, payments, date_from, date_to, period,
-                         default_currency=settings.get("default_currency") or "EUR")
+    default = await fx_service.base_currency() if currency == "base" else settings.get("default_currency") or "EUR"
+    return logic.revenue(docs, payments, date_from, date_to, period, default_currency=default)
+
+
+async def base_line(report: logic.Report, *, in_base: bool = False) -> Any:
+    """The revenue page's line: the report's net invoiced per currency and ≈ in the base currency, each
+    document at the rate it was issued with (app.fx.logic.BaseTotal; `left_out` counts the invoices of
+    the period without a rate, left out of the base figure)."""
+    base = await fx_service.base_currency()
+    other = await revenue(report.period, report.date_from, report.date_to, "" if in_base else "base")
+    each, converted = (other, report) if in_base else (report, other)
+    per_currency = tuple(fx_logic.CurrencySum(row.currency, row.net_invoiced)
+                         for row in sorted(each.totals, key=lambda r: (r.currency != base, r.currency)))
+    total = sum((row.net_invoiced for row in converted.totals if row.currency == base), Decimal(0))
+    missing = await documents_service.base_totals(date_from=report.date_from, date_to=report.date_to)
+    return fx_logic.BaseTotal(base, per_currency, total, missing.left_out, missing.left_out_currencies)
 
 
 def _plain(value: Decimal) -> str:
@@ -179,3 +250,54 @@ async def send_revenue(data: Mapping[str, Any], *, actor: int | None = None) -> 
     return await mail_service.send_with_attachments("report", data, defaults=defaults, attachments=attachments,
                                                     actor=actor)
 
+
+
+async def dashboard_totals() -> dict[str, Any]:
+    """The dashboard's base-currency line (web/templates/_base_total.html): what is owed on open invoices
+    and what was invoiced this year, per currency and ≈ in the base currency at issue-date rates, each
+    counting the invoices it left out for want of a rate."""
+    today = await settings_service.today()
+    return {"base": await fx_service.base_currency(),
+            "owed": await documents_service.base_totals(open_only=True),
+            "billed": await documents_service.base_totals(date_from=date(today.year, 1, 1), date_to=today),
+            "year": today.year}
+async def monthly_facts(date_from: date, date_to: date) -> tuple[list[logic.DocFact], list[logic.PaymentFact]]:
+    """The facts of `facts`, summed per month and currency in SQL (one fact per month, kind and currency):
+    the dashboard's twelve months stay a few dozen rows however many documents there are."""
+    docs = []
+    for row in await Document.raw(
+            "SELECT doc_type, substr(issue_date, 1, 7) AS month, currency, COUNT(*) AS n, "
+            "SUM(subtotal_minor) AS net, SUM(tax_total_minor) AS tax, SUM(total_minor) AS total, "
+            "SUM(CASE WHEN doc_type = 'invoice' AND status != 'cancelled' "
+            "    THEN max(total_minor - paid_minor - credited_minor, 0) ELSE 0 END) AS open "
+            "FROM document WHERE doc_type IN ('invoice', 'credit_note') AND status != 'draft' "
+            "AND issue_date >= {} AND issue_date <= {} GROUP BY doc_type, month, currency",
+            date_from.isoformat(), date_to.isoformat()):
+        currency = row["currency"]
+        docs.append(logic.DocFact(kind=row["doc_type"], day=date.fromisoformat(row["month"] + "-01"),
+                                  currency=currency, net=from_minor(row["net"] or 0, currency),
+                                  tax=from_minor(row["tax"] or 0, currency),
+                                  total=from_minor(row["total"] or 0, currency),
+                                  open=from_minor(row["open"] or 0, currency), count=row["n"]))
+    payments = []
+    for column, sign, condition in (("payment_date", 1, "1 = 1"), ("reversal_date", -1, "status = 'reversed'")):
+        for row in await Payment.raw(
+                f"SELECT substr({column}, 1, 7) AS month, currency, SUM(amount_minor) AS amount FROM payment "
+                f"WHERE {condition} AND {column} >= {{}} AND {column} <= {{}} GROUP BY month, currency",
+                date_from.isoformat(), date_to.isoformat()):
+            payments.append(logic.PaymentFact(day=date.fromisoformat(row["month"] + "-01"), currency=row["currency"],
+                                              amount=sign * from_minor(row["amount"] or 0, row["currency"])))
+    return docs, payments
+
+
+async def last_twelve_months() -> logic.Report:
+    """The revenue report of the last twelve months by month (this one included), for the dashboard."""
+    date_from, date_to = logic.last_months(await settings_service.today())
+
+    async def compute() -> logic.Report:
+        docs, payments = await monthly_facts(date_from, date_to)
+        settings = await settings_service.get_settings()
+        return logic.revenue(docs, payments, date_from, date_to, "month",
+                             default_currency=settings.get("default_currency") or "EUR")
+
+    return await cached(("reports", "last_twelve_months", date_from, date_to), compute)

@@ -13,6 +13,7 @@ from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
 
 from app.common.addressing.logic import clean_electronic_address
+from app.common.choices import logic as choices
 from app.common.i18n import N_, _
 from app.common.logic import FieldError, Form
 
@@ -40,6 +41,12 @@ PAYMENT_MEANS = {
     "68": N_("Online payment service"),
     "ZZZ": N_("Other (described in the payment text)"),
 }
+# The provinces with a sales tax of their own beside the GST (app.taxes.logic.PST_PROVINCES says the same;
+# settings sits below taxes and cannot import it): the business says which it is registered for.
+PST_PROVINCES = {"BC": "British Columbia (PST)", "MB": "Manitoba (RST)", "SK": "Saskatchewan (PST)"}
+# The paper the PDFs are printed on: "" follows the business's country.
+PAPER_SIZES = {"": "By country (Letter in Canada and the US, A4 elsewhere)", "letter": "US Letter", "a4": "A4"}
+LETTER_COUNTRIES = {"CA", "US"}
 # BR-DE-27: the contact telephone has at least three digits.
 PHONE_DIGITS_RE = re.compile(r"(?:\D*\d){3,}")
 
@@ -111,7 +118,16 @@ def clean_settings(data: Mapping[str, Any], *, partial: bool = True) -> dict[str
     form.text("payment_account_id", max_length=200, label=_("Account (without an IBAN)"), one_line=True)
     form.text("payment_means_text", max_length=500, label=_("Payment text"), one_line=True)
     form.currency("default_currency", required=not partial)
-    form.choice("default_locale", LOCALES, default="en", label=_("Locale"))
+    if not (partial and not form.present("default_locale")):
+        # Any locale Babel knows for a language the program speaks (de_DE, fr_BE, en_AU), not only a list.
+        wanted = str(form.raw("default_locale") or "en")
+        if choices.is_supported_locale(wanted):
+            form.values["default_locale"] = choices.normal_locale(wanted)
+        else:
+            form.error("default_locale", _("Unknown locale %(locale)s: a language the program speaks "
+                                           "(%(languages)s), alone or with a region (de_DE, fr_BE, en_AU)",
+                                           locale=repr(wanted.strip()),
+                                           languages=", ".join(choices.SUPPORTED_LANGUAGES)))
     if not (partial and not form.present("time_zone")):
         zone = (form.raw("time_zone") or "UTC").strip()
         if zone not in available_timezones() and zone != "UTC":
@@ -124,10 +140,37 @@ def clean_settings(data: Mapping[str, Any], *, partial: bool = True) -> dict[str
     form.integer("quote_validity_days", minimum=1, maximum=365, label=_("Quote validity"), default=30)
     form.boolean("facturx_enabled", default=True)
     form.boolean("use_custom_templates", default=False)
+    if not (partial and not form.present("pst_registrations")):
+        raw = form.raw("pst_registrations")
+        given = raw if isinstance(raw, list) else re.split(r"[\s,;]+", str(raw or ""))
+        codes = [str(code).strip().upper() for code in given if str(code or "").strip()]
+        unknown = [code for code in codes if code not in PST_PROVINCES]
+        if unknown:
+            form.error("pst_registrations", f"Unknown province {unknown[0]!r} for PST: use {', '.join(PST_PROVINCES)}")
+        else:
+            form.values["pst_registrations"] = " ".join(code for code in PST_PROVINCES if code in codes)
+    if not (partial and not form.present("paper_size")):
+        paper = str(form.raw("paper_size") or "").strip().lower()
+        if paper not in PAPER_SIZES:
+            form.error("paper_size", "Paper size must be letter, a4, or empty (by the business's country)")
+        else:
+            form.values["paper_size"] = paper
     address, problems = clean_electronic_address(data, partial=partial)
     form.values.update(address)
     form.errors.extend(problems)
     return form.raise_if_invalid()
+
+
+def paper_size(settings: Mapping[str, Any]) -> str:
+    """The PDFs' paper, "letter" or "a4": the one chosen in settings, else the business country's."""
+    chosen = settings.get("paper_size") or ""
+    if chosen in ("letter", "a4"):
+        return chosen
+    return "letter" if (settings.get("country") or "").upper() in LETTER_COUNTRIES else "a4"
+
+
+def pst_registrations(settings: Mapping[str, Any]) -> frozenset[str]:
+    return frozenset((settings.get("pst_registrations") or "").split())
 
 
 def payment_means_problems(settings: Mapping[str, Any]) -> list[FieldError]:

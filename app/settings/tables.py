@@ -56,6 +56,11 @@ class BusinessSettings(Table, db=DB, tablename="business_settings"):
     facturx_enabled = Boolean(default=True)
     # Render PDFs from the user's templates in the data folder's templates/ (per file, bundled when absent).
     use_custom_templates = Boolean(default=False)
+    # The provinces whose sales tax the business is registered to collect (space-separated: "BC MB"); the
+    # rules by place of supply add that PST only there (app.taxes.logic).
+    pst_registrations = Varchar(length=20, default="")
+    # The PDFs' paper: "" follows the business's country (Letter in Canada and the US, A4 elsewhere).
+    paper_size = Varchar(length=10, default="")
     updated_at = Timestamptz()
     updated_by = Integer(null=True, default=None)
 

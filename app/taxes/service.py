@@ -65,17 +65,23 @@ async def update_tax(code: str, data: Mapping[str, Any]) -> dict[str, Any]:
     return await get_tax(code)
 
 
-async def apply_preset(preset: str) -> list[str]:
-    """Add the preset's rates that are not defined yet; returns the codes added."""
-    if preset not in logic.PRESETS:
-        raise ValidationFailed([FieldError("preset", f"Unknown preset {preset!r}")])
+async def apply_preset(preset: str, *, field: str = "preset") -> list[str]:
+    """Add the preset's rates that are not defined yet; returns the codes added (none the second time).
+
+    `preset`: an ISO country code (CA, DE, FR, AT, BE, NL, US) or an older name (canada, uk, none)."""
+    found = logic.preset_of(preset)
+    if found is None:
+        raise ValidationFailed([FieldError(field, f"Unknown preset {preset!r}: use one of "
+                                                  f"{', '.join(logic.COUNTRY_PRESETS)}")])
     added = []
     async with write_transaction():
-        for rate in logic.PRESETS[preset][1]:
+        for rate in found[1]:
             if await Tax.exists().where(Tax.code == rate.code):
                 continue
             now = _now()
+            rate = logic.preset_rate(rate)   # with its name and note in en, fr and de
             await Tax.insert(Tax(code=rate.code, name=rate.name, rate=str(rate.rate), compound=rate.compound,
-                                 note=rate.note, category=rate.category, created_at=now, updated_at=now))
+                                 note=rate.note, category=rate.category, names=logic.texts_json(rate.names),
+                                 notes=logic.texts_json(rate.notes), created_at=now, updated_at=now))
             added.append(rate.code)
     return added

@@ -15,6 +15,10 @@ class Tax(Table, db=DB, tablename="tax"):
     rate = Varchar(length=20)  # percent, e.g. "9.975"
     compound = Boolean(default=False)
     note = Text(default="")  # legal note printed on documents (reverse charge, registration no.)
+    # JSON {language: text}: the name and the note in other languages (en, fr, de), printed on a document
+    # in its language (logic.tax_label, logic.tax_note); a language without one prints `name`, `note`.
+    names = Text(default="")
+    notes = Text(default="")
     category = Varchar(length=2, default="S")  # EN 16931 VAT category: S, Z, E, AE, K, G, O
     active = Boolean(default=True)
     created_at = Timestamptz()

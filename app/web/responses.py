@@ -56,6 +56,7 @@ NAV = [
     ("catalog", "/catalog", L_("Catalogue"), False),
     ("settings", "/settings", L_("Settings"), True),
     ("backup", "/backup", L_("Backup"), True),
+    ("imports", "/imports", L_("Import"), True),
     ("audit", "/audit", L_("Audit trail"), True),
 ]
 

@@ -41,6 +41,8 @@ from app.web.api import clients as api_clients
 from app.web.api import documents as api_documents
 from app.web.api import expenses as api_expenses
 from app.web.api import exports as api_exports
+from app.web.api import fx as api_fx
+from app.web.api import imports as api_imports
 from app.web.api import ledger as api_ledger
 from app.web.api import mail as api_mail
 from app.web.api import payments as api_payments
@@ -63,6 +65,8 @@ from app.web.pages import dashboard as pages_dashboard
 from app.web.pages import documents as pages_documents
 from app.web.pages import expenses as pages_expenses
 from app.web.pages import exports as pages_exports
+from app.web.pages import fx as pages_fx
+from app.web.pages import imports as pages_imports
 from app.web.pages import ledger as pages_ledger
 from app.web.pages import mail as pages_mail
 from app.web.pages import payments as pages_payments
@@ -76,12 +80,13 @@ from app.web.pages import settings as pages_settings
 from app.web.pages import taxes as pages_taxes
 from app.web.responses import EXCEPTION_HANDLERS
 from app.web.security import PUBLIC, SecurityMiddleware, csrf_before_request, requires_login
+from app.web.static_assets import StaticCacheMiddleware
 
 log = logging.getLogger("counterfoil")
 
 # Files that are compressed already (ZIPs, PDFs): gzip would cost CPU on the event loop for nothing
 # and drop Content-Length, which the browser needs to show a download's progress.
-UNCOMPRESSED_PATHS = [r"\.zip$", r"\.pdf$", r"/pdf$", r"^/batch/[^/]+/file$", r"^/api/v1/exports/accountant$"]
+UNCOMPRESSED_PATHS = [r"\.zip$", r"\.pdf$", r"\.woff2$", r"/pdf$", r"^/batch/[^/]+/file$", r"^/api/v1/exports/accountant$"]
 
 # One page module per domain and, where the domain has a JSON API, one API module (app/web/pages, app/web/api).
 PAGE_MODULES = [pages_auth, pages_backup, pages_batch, pages_catalog, pages_clients, pages_dashboard, pages_documents,
@@ -94,6 +99,10 @@ PAGE_MODULES.append(pages_projects)   # projects and time (issue 19)
 API_MODULES.append(api_projects)
 PAGE_MODULES.append(pages_reminders)   # reminders and dunning (issue 17)
 API_MODULES.append(api_reminders)
+PAGE_MODULES.append(pages_fx)   # exchange rates, base currency, bank accounts (issue 16)
+API_MODULES.append(api_fx)
+PAGE_MODULES.append(pages_imports)   # moving in from another program (issue 20)
+API_MODULES.append(api_imports)
 
 class BackgroundWorker(Protocol):
     """What the server starts after start-up and stops at shutdown (the schedulers, the outbox)."""
@@ -185,7 +194,7 @@ def create_app(config: Config, *, prepare: bool = True) -> Litestar:
     # The door wraps the whole app, not each route: Litestar runs app middleware only for
     # matched routes, so a 404 or 405 would otherwise skip the Host check and the headers.
     app.state.batches = batches
-    app.asgi_handler = SecurityMiddleware(app.asgi_handler, config=config)
+    app.asgi_handler = SecurityMiddleware(StaticCacheMiddleware(app.asgi_handler), config=config)
     return app
 
 

@@ -13,8 +13,12 @@ from babel.numbers import format_currency, format_decimal
 from litestar.contrib.jinja import JinjaTemplateEngine
 
 from app.common.addressing.logic import scheme_choices
+from app.common.choices import logic as choices
 from app.common.i18n import DEFAULT_LOCALE, current_locale, current_time_zone, gettext, ngettext
 from app.common.numbers import input_text
+from app.common.units.logic import unit_here
+from app.render import logic as render_logic
+from app.web.static_assets import static_url
 
 # Numbers, money and dates are written in the locale of the request (app.common.i18n: the user's, else the
 # business's); en_CA until one is set.
@@ -97,6 +101,10 @@ def input_number(value: Any) -> str:
 def page_language() -> str:
     """The BCP 47 tag of the request's locale (`de-AT`, `en-CA`), for <html lang>."""
     return current_locale().replace("_", "-")
+def postal_address_lines(party: Any) -> list[str]:
+    """The street lines and the city line of a client or the business, as its country writes them."""
+    mapping = party.as_mapping() if hasattr(party, "as_mapping") else dict(party)
+    return render_logic.address_lines(mapping)
 
 
 def query(current: dict[str, Any], **changes: Any) -> str:
@@ -117,7 +125,12 @@ def configure(engine: JinjaTemplateEngine) -> None:
     engine.engine.filters["number"] = number
     engine.engine.filters["input_number"] = input_number
     engine.engine.filters["unquote"] = unquote
+    engine.engine.filters["unit_name"] = unit_here   # a standard unit in the reader's language (app.common.units.logic)
     engine.engine.globals["query"] = query
     engine.engine.globals["page_language"] = page_language   # <html lang>: the language the page is written in
+    engine.engine.globals["static_url"] = static_url   # /static/NAME?v=HASH, cached for a year
     engine.engine.globals["eas_scheme_choices"] = scheme_choices  # the electronic address's scheme select
+    # A postal address in its country's order (Toronto ON M5V 2T6, 10115 Berlin), as the PDFs print it.
+    engine.engine.filters["address_lines"] = postal_address_lines
+    engine.engine.globals["picker_choices"] = choices  # country, currency, locale and time zone pickers (_pickers.html)
     engine.engine.autoescape = True

@@ -227,7 +227,7 @@ def test_credit_part_of_an_invoice(browser: Any, shop_with_invoice: tuple[Server
         page.get_by_role("link", name=number).first.click()
         expect(page.locator(".balance-row")).to_contain_text("1,536.80")  # 1,819.30 - 282.50
         expect(page.locator(".totals-table")).to_contain_text("Credited")
-        expect(page.locator("h1 .status")).to_have_text("Partly paid")
+        expect(page.locator("h1 .status")).to_have_text("Partly credited")  # a credit note is not a payment
         expect(page.locator(".card", has_text="Related")).to_contain_text(credit_number)
     finally:
         context.close()

@@ -176,6 +176,57 @@ def test_a_document_issued_before_records_were_kept_gets_its_record_on_first_dow
     assert cli("check", "--data-dir", str(config.data_dir)).returncode == 0
 
 
+def test_a_stored_pdf_is_served_as_a_file_with_its_etag_and_304_when_the_browser_has_it(api, browser, business,
+                                                                                          config, monkeypatch):
+    """Issue 21 point 3: an issued document's PDF comes from its stored file, named by its hash, after one
+    indexed read: no render, no read of the document and its lines."""
+    from app.documents import service as documents_service
+    from app.render import service as render_service
+
+    client = make_client(name="Vandelay Industries", language="en", country="IE")
+    invoice = create_via_api(api, "invoices", {"client_id": client.id, "currency": "EUR", "lines": [
+        {"description": "Import and export", "quantity": "1", "unit_price": "250.00", "taxes": ["VAT19"]}]})
+    sha256, _, _ = record_of(config, invoice["id"]) or ("", 0, "")
+    stored = stored_file(config, sha256).read_bytes()
+
+    def never(*args: Any, **kwargs: Any) -> Any:
+        raise AssertionError("a stored PDF is served without rendering or reading the document")
+
+    monkeypatch.setattr(render_service, "render_job_sync", never)
+    monkeypatch.setattr(documents_service, "get_document", never)
+    for asker, url in ((api, f"/api/v1/invoices/{invoice['id']}/pdf"), (browser, f"/documents/{invoice['id']}/pdf")):
+        first = asker.get(url)
+        assert first.status_code == 200 and first.content == stored
+        assert first.headers["etag"] == f'"{sha256}"' and first.headers["cache-control"] == "private, no-cache"
+        assert first.headers["content-type"] == "application/pdf"
+        assert f"{invoice['number']}_Vandelay-Industries.pdf" in first.headers["content-disposition"]
+        for tag in (f'"{sha256}"', f'W/"{sha256}"', f'"other", "{sha256}"', "*"):
+            again = asker.get(url, headers={"If-None-Match": tag})
+            assert again.status_code == 304 and again.content == b"", tag
+            assert again.headers["etag"] == f'"{sha256}"'
+        changed = asker.get(url, headers={"If-None-Match": '"an-older-file"'})
+        assert changed.status_code == 200 and changed.content == stored
+    downloaded = browser.get(f"/documents/{invoice['id']}/pdf?download=1")
+    assert downloaded.headers["content-disposition"].startswith("attachment")
+    # Another type's route does not serve it, stored or not (it goes the long way, which says 404).
+    monkeypatch.undo()
+    assert api.get(f"/api/v1/quotes/{invoice['id']}/pdf").status_code == 404
+    # A stored file that changed is refused, never served, even with the tag the browser holds.
+    path = stored_file(config, sha256)
+    path.write_bytes(stored[:-1] + bytes([stored[-1] ^ 1]))
+    refused = api.get(f"/api/v1/invoices/{invoice['id']}/pdf")
+    assert refused.status_code >= 500 and invoice["number"] in refused.text
+    path.write_bytes(stored)
+
+
+def test_a_draft_pdf_has_no_etag_and_is_never_kept(api, business, config):
+    client = make_client(name="Kramerica", language="en", country="IE")
+    unissued = draft(api, client)
+    response = api.get(f"/api/v1/invoices/{unissued['id']}/pdf", headers={"If-None-Match": "*"})
+    assert response.status_code == 200 and "etag" not in response.headers
+    assert response.headers["cache-control"] == "private, no-cache"
+
+
 def test_quotes_and_credit_notes_are_kept_too_and_a_draft_never(api, business, config):
     client = make_client(name="Soylent", language="de", country="AT", tax_number="ATU12345678")
     quote = create_via_api(api, "quotes", {"client_id": client.id, "currency": "EUR", "lines": [

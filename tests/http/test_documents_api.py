@@ -571,7 +571,14 @@ def test_list_pages_and_sums(api, book):
         assert bad_query.split("=")[0] in field_errors(response)
     # sums of the filtered set: open = 100 + 50 + 200 + 20 = 370.00, credited 10.00
     sums = api.get("/api/v1/invoices?status=open").json()["sums"]
-    assert sums == [{"currency": "CAD", "total": "370.00", "paid": "0.00", "credited": "10.00", "balance": "360.00"}]
+    assert sums == [{"currency": "CAD", "total": "370.00", "paid": "0.00", "credited": "10.00", "balance": "360.00",
+                     "count": 4}]
+    # Every invoice: the sums leave out the draft and the cancelled invoice (counted in `total`, never summed).
+    by_status = {i["status"]: i for i in everything["items"]}
+    sums = everything["sums"]
+    assert len(sums) == 1 and sums[0]["count"] == 6 - sum(s in by_status for s in ("draft", "cancelled"))
+    summed = sum(Decimal(i["total"]) for i in everything["items"] if i["status"] not in ("draft", "cancelled"))
+    assert Decimal(sums[0]["total"]) == summed
     summary = everything["items"][0]
     assert set(summary) >= {"id", "type", "number", "status", "client_id", "client_name", "currency", "issue_date",
                             "due_date", "total", "paid", "balance"}

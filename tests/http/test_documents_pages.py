@@ -10,6 +10,7 @@ from typing import Any
 import pytest
 
 from app.clients.records import ClientView
+from app.documents import service as documents_service
 from app.documents.records import DocumentView
 from tests.conftest import run
 from tests.http.support import count, make_client, make_item, query, snapshot
@@ -131,12 +132,20 @@ def test_list_filters_search_and_totals_per_currency(browser, client, items) -> 
     issued("invoice", client, line("Logo design", "1", "1000.00", "HST"))
     issued("invoice", euro, line("Übersetzung", "2", "50.00"))
     draft("invoice", client, line("Draft work", "1", "10.00"))
+    cancelled = issued("invoice", client, line("Called off", "1", "5000.00"))
+    run(documents_service.cancel(cancelled.id, "Ordered by mistake"))
     text = browser.get("/invoices").text
     assert "1,130.00" in text and "100.00" in text  # CAD total with HST; the EUR invoice
-    assert "Total CAD" in text and "Total EUR" in text
-    # The footer's balance counts issued invoices only: the draft is not owed.
+    # The footer sums issued, unpaid or paid invoices only, per currency, and says so: the draft
+    # (10.00) and the cancelled invoice (5,000.00) are counted in the list, never added up.
     footer = text[text.index("<tfoot>"):text.index("</tfoot>")]
-    assert "1,140.00" in footer and "1,130.00" in footer
+    assert "4 invoices" in footer
+    assert "Sum of 1 issued, unpaid or paid in CAD" in footer and "Sum of 1 issued, unpaid or paid in EUR" in footer
+    assert "1,130.00" in footer and "1,140.00" not in footer and "6,130.00" not in footer
+    assert "Sums leave out drafts and cancelled documents." in footer
+    drafts_only = browser.get("/invoices?status=draft").text
+    footer = drafts_only[drafts_only.index("<tfoot>"):drafts_only.index("</tfoot>")]
+    assert "1 invoice" in footer and "Nothing summed" in footer and "10.00" not in footer
     found = browser.get("/invoices?q=ubersetzung", headers={"HX-Request": "true", "HX-Target": "doc-results"})
     assert found.status_code == 200
     assert "Nordlicht GmbH" in found.text and "Maple Bakery" not in found.text
@@ -445,9 +454,10 @@ def test_history_lists_what_happened(browser, client) -> None:
 
 def test_taxes_page_presets_add_and_edit(browser, config) -> None:
     page = browser.get("/settings/taxes").text
-    assert "No taxes yet" in page and 'value="canada"' in page
+    assert "No taxes yet" in page and 'value="CA"' in page and 'value="US"' in page
     assert browser.post("/settings/taxes/preset", data={"preset": "germany"}, follow_redirects=False).status_code == 303
-    assert query(config, "SELECT code FROM tax ORDER BY code") == [("RC",), ("VAT0",), ("VAT19",), ("VAT7",)]
+    assert query(config, "SELECT code FROM tax ORDER BY code") == [
+        ("DE-EXPORT",), ("DE0",), ("RC",), ("VAT0",), ("VAT19",), ("VAT7",)]
     response = browser.post("/settings/taxes", data={"code": "qst", "name": "QST", "rate": "9.975", "compound": "on",
                                                      "category": "S"}, follow_redirects=False)
     assert response.status_code == 303

@@ -14,6 +14,7 @@ from typing import Any
 
 import pytest
 
+from app.mail.logic import PLACEHOLDERS
 from tests.conftest import run
 from tests.http.smtp_support import (
     AFTER_THE_MESSAGE,
@@ -529,14 +530,38 @@ def test_the_send_form_and_the_outbox_pages(api, browser, config, smtp):
 
 def test_the_templates_form(browser, api):
     response = browser.post("/settings/email/templates", data={
-        "invoice_subject": "Rechnung {number}", "invoice_body": "Guten Tag {client_name}, {total}."},
-        follow_redirects=False)
-    assert response.status_code == 303
-    templates = api.get("/api/v1/settings/mail").json()["email_templates"]
-    assert templates["invoice"] == {"subject": "Rechnung {number}", "body": "Guten Tag {client_name}, {total}."}
-    assert templates["quote"]["subject"] == "Quote {number} from {business_name}"  # defaults stay
-    bad = browser.post("/settings/email/templates", data={"invoice_subject": "{oops}", "invoice_body": ""})
+        "template_language": "de", "de_invoice_subject": "Rechnung {number}",
+        "de_invoice_body": "Guten Tag {client_name}, {total}."}, follow_redirects=False)
+    assert response.status_code == 303 and response.headers["location"].startswith("/settings/email?templates=de")
+    templates = api.get("/api/v1/settings/mail").json()["email_templates_by_language"]
+    assert templates["de"]["invoice"] == {"subject": "Rechnung {number}", "body": "Guten Tag {client_name}, {total}."}
+    assert templates["de"]["quote"]["subject"] == "Angebot {number} von {business}"  # defaults stay
+    assert templates["en"]["invoice"]["subject"] == "Invoice {number} from {business}"  # other languages too
+    page = browser.get("/settings/email?templates=de")
+    assert 'value="Rechnung {number}"' in page.text and 'name="template_language" value="de"' in page.text
+    assert '<a href="/settings/dunning">Settings, Reminders</a>' in page.text
+    bad = browser.post("/settings/email/templates", data={"template_language": "fr", "fr_invoice_paid_subject": "{oops}",
+                                                          "fr_invoice_paid_body": ""})
     assert bad.status_code == 422 and "unknown placeholder {oops}" in bad.text
+    assert "French invoice, paid subject" in bad.text and 'id="f-fr_invoice_paid_subject"' in bad.text
+    assert api.get("/api/v1/settings/mail").json()["email_templates_by_language"]["fr"]["invoice_paid"]["subject"] \
+        == "Facture {number} – {business} (acquittée)"  # nothing half-written
+
+
+def test_templates_by_language_through_the_api_name_the_field(api):
+    response = api.patch("/api/v1/settings/mail", json={"email_templates_by_language": {
+        "fr": {"credit_note": {"subject": "Avoir {numero}", "body": "Bonjour"}},
+        "de": {"invoice": {"subject": "Rechnung {number}", "body": "Guten Tag"}}}})
+    assert response.status_code == 422
+    assert field_errors(response) == {"fr_credit_note_subject": "French credit note subject: unknown placeholder "
+                                      "{numero}; use " + ", ".join(f"{{{p}}}" for p in PLACEHOLDERS)}
+    assert api.get("/api/v1/settings/mail").json()["email_templates_by_language"]["de"]["invoice"]["body"] != "Guten Tag"
+    response = api.patch("/api/v1/settings/mail", json={"email_templates_by_language": {"es": {}}})
+    assert response.status_code == 422 and list(field_errors(response)) == ["email_templates_by_language.es"]
+    response = api.patch("/api/v1/settings/mail", json={"email_templates_by_language": {
+        "de": {"invoice": {"subject": "Rechnung {number} an {client}", "body": "Guten Tag {client}: {amount}"}}}})
+    assert response.status_code == 200
+    assert response.json()["email_templates_by_language"]["de"]["invoice"]["subject"] == "Rechnung {number} an {client}"
 
 
 # -- the password never leaks -----------------------------------------------------------------------

@@ -222,7 +222,9 @@ def test_quote_and_credit_note_pdfs(api, business, schematron):
     response = api.get(f"/api/v1/credit-notes/{credit_id}/pdf")
     assert response.status_code == 200
     text = text_of(response.content)
-    assert "Gutschrift" in text and invoice["number"] in text and "Reverse charge" in text
+    # the preset's name and legal note in the client's language (German)
+    assert "Gutschrift" in text and invoice["number"] in text and "Reverse-Charge" in text
+    assert "Steuerschuldnerschaft des Leistungsempfängers" in " ".join(text.split())
     xml = embedded(response.content)["files"]["factur-x.xml"]["content"]
     root = ET.fromstring(xml)
     assert root.find(".//rsm:ExchangedDocument/ram:TypeCode", logic.NS).text == "381"
@@ -403,12 +405,16 @@ def test_every_demo_e_invoice_passes_the_xsd_and_the_en16931_schematron(config: 
     checked = 0
     for document_id in ids:
         xml = run(service.document_xml(document_id))
-        if xml is None:  # taxes EN 16931 cannot express (none in the demo's presets)
+        if xml is None:
+            # The only taxes EN 16931 cannot express in the demo: two taxes on one line, as the rules by
+            # place of supply give a Québec client (GST + QST) or goods to British Columbia (GST + PST).
+            problem = run(service.einvoice_status(document_id)).problem or ""
+            assert "taxes; EN 16931 allows one VAT rate per line" in problem, (document_id, problem)
             continue
         assert xsd_valid(xml), document_id
         assert schematron(xml) == [], document_id
         checked += 1
-    assert checked == len(ids)
+    assert checked >= len(ids) // 3, (checked, len(ids))
     # The German public authority's invoice is an XRechnung KoSIT's rules accept.
     from tests.unit.test_einvoice_rules import br_de_violations
 

@@ -40,6 +40,8 @@ from app.settings.tables import BusinessSettings
 from app.taxes import service as taxes_service
 from tests.conftest import OWNER_EMAIL, OWNER_PASSWORD, run
 from tests.http.support import png
+from tests.service.audit_fx import scenarios as fx_scenarios
+from tests.service.audit_imports import scenarios as imports_scenarios
 from tests.service.audit_projects import scenarios as projects_scenarios
 
 APP_DIR = Path(app.__file__).resolve().parent
@@ -454,6 +456,8 @@ async def _unrecorded_invoice(world: World) -> Any:
 
 
 SCENARIOS = {**_scenarios(), **projects_scenarios()}   # projects and time: tests/service/audit_projects.py
+SCENARIOS.update(fx_scenarios())   # exchange rates and bank accounts: tests/service/audit_fx.py
+SCENARIOS.update(imports_scenarios())   # imports: tests/service/audit_imports.py
 # Bookkeeping writes go through a helper that skips them on a read-only or gone data folder: the walk
 # sees the helper, and its callers are the ones with a scenario above.
 WRITES_THROUGH = {"app.auth.service._unless_the_folder_refuses": {"app.auth.service.load_session",

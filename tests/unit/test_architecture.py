@@ -30,9 +30,11 @@ DOMAIN_ORDER = [
     "audit",        # the trail every domain's writes record into (app.db's transactions seal it)
     "background",
     "settings", "auth", "taxes", "clients", "catalog",
+    "fx",           # exchange rates and the base currency (issue 16): documents and payments convert with it
     "ledger", "documents", "payments", "receivables",
     "render", "mail", "recurring", "reminders", "batch", "reports", "expenses",
     "projects",     # projects and time: bill hours (and the project's expenses) as invoices (issue 19)
+    "imports",      # moving in from another billing program: writes clients, documents, payments (issue 20)
     "exports", "integrity",
     "schema",       # app/db/{migrate,lifecycle,piccolo_conf}: they know every domain's tables
     "backup", "demo",
@@ -47,6 +49,8 @@ WEB_ONLY_EXTERNAL = {"litestar", "msgspec", "jinja2", "uvicorn", "multipart"}
 LOGIC_FORBIDDEN_EXTERNAL = WEB_ONLY_EXTERNAL | {"piccolo", "aiosqlite", "sqlite3", "typst", "httpx"}
 # Pure modules of a domain: `logic` (rules) and `records` (the frozen records its service returns).
 PURE_MODULES = {"logic", "records"}
+# app.imports keeps its pure reading of files (parsing) and its table of formats (formats) beside its logic.
+PURE_MODULES |= {"parsing", "formats"}
 # Pure helpers a logic module may use: money, the language in force (issue 15: messages are translated where
 # they are made) and numbers read in the reader's locale.
 PURE_HELPERS = {"app.money", "app.common.i18n", "app.common.numbers"}

@@ -64,7 +64,7 @@ def test_kind():
 def test_filters_in_words():
     assert logic.describe("invoice", Filters()) == ["All invoices"]
     assert logic.describe("credit_note", Filters(status="partial", client_id=4, date_to=date(2026, 1, 31), q="a"),
-                          "Globex") == ["Status: Partly paid", "Client: Globex", "Issued until 2026-01-31",
+                          "Globex") == ["Status: Partly paid or credited", "Client: Globex", "Issued until 2026-01-31",
                                         "Search: \u201ca\u201d"]
     assert logic.describe("quote", Filters(client_id=9, date_from=date(2026, 1, 1))) == [
         "Client: #9", "Issued from 2026-01-01"]

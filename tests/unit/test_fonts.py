@@ -91,8 +91,12 @@ def test_the_pages_web_fonts_are_the_bundled_files_each_fetched_only_for_its_cha
         fallbacks = [face for face in faces if "Noto" in face]
         assert {re.search(r'font-family: "([^"]+)"', face).group(1) for face in fallbacks} == set(families()) - {"Inter"}
         for face in fallbacks:
-            served = re.search(r'url\("/fonts/([^"]+)"\)', face)
-            assert served and (FONTS_DIR / served.group(1)).is_file(), face
+            # The PDFs' font itself (/fonts), or its WOFF2 copy made by build/make_web_fonts.py (/static/fonts).
+            served = re.search(r'url\("/fonts/([^"?]+)(?:\?v=\w+)?"\)', face)
+            woff2 = re.search(r'url\("/static/fonts/([^"?]+)\.woff2\?v=\w+"\)', face)
+            assert (served and (FONTS_DIR / served.group(1)).is_file()) or (
+                woff2 and (STATIC_DIR / "fonts" / f"{woff2.group(1)}.woff2").is_file()
+                and any(FONTS_DIR.glob(f"{woff2.group(1)}.*"))), face
             assert "unicode-range:" in face, face   # never downloaded for a page that does not need it
         stack = re.search(r'font-family: "Inter(?: PDF)?",[^;]*;', css.split("@font-face")[-1])
         assert stack and all(f'"{family}"' in stack.group(0) for family in template_font_list()[1:]), sheet

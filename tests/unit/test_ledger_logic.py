@@ -60,7 +60,9 @@ def test_every_kind_the_issue_names_has_a_label():
     assert set(logic.KINDS) == {"invoice", "credit_note", "cancellation", "payment", "reversal", "credit_applied",
                                 "refund",
                                 # issue 17: a reminder's fee and interest, its cancellation, their payment
-                                "reminder_charge", "reminder_cancelled", "charge_payment", "credit_to_charges"}
+                                "reminder_charge", "reminder_cancelled", "charge_payment", "credit_to_charges",
+                                # issue 16: memo entries in the base currency (exchange result, bank fees)
+                                "fx_gain", "fx_loss", "bank_fee", "bank_fee_reversed"}
 
 
 amounts = st.decimals(min_value=D("0"), max_value=D("100000"), places=2)

@@ -32,17 +32,18 @@ def test_fill_never_fails_and_leaves_text_without_braces_alone(template, values)
 
 
 def test_every_default_template_uses_only_known_placeholders():
-    for kind, template in logic.DEFAULT_TEMPLATES.items():
-        for part in ("subject", "body"):
-            assert set(logic.placeholders_in(template[part])) <= set(logic.PLACEHOLDERS), (kind, part)
-    assert set(logic.DEFAULT_TEMPLATES) == set(logic.TEMPLATE_KINDS)
+    for language, templates in logic.DEFAULT_TEMPLATES.items():
+        for kind, template in templates.items():
+            for part in ("subject", "body"):
+                assert set(logic.placeholders_in(template[part])) <= set(logic.PLACEHOLDERS), (language, kind, part)
+        assert set(templates) == set(logic.TEMPLATE_KINDS)
 
 
 def test_templates_are_checked_and_merged_over_the_defaults():
     cleaned = logic.clean_templates({"invoice": {"subject": " Rechnung {number} ", "body": "Hallo {client_name}"}})
     assert cleaned == {"invoice": {"subject": "Rechnung {number}", "body": "Hallo {client_name}"}}
-    merged = logic.merged_templates({"invoice": {"subject": "", "body": "Mine"}})
-    assert merged["invoice"] == {"subject": logic.DEFAULT_TEMPLATES["invoice"]["subject"], "body": "Mine"}
+    merged = logic.merged_templates({"de": {"invoice": {"subject": "", "body": "Mine"}}})
+    assert merged["de"]["invoice"] == {"subject": logic.DEFAULT_TEMPLATES["de"]["invoice"]["subject"], "body": "Mine"}
     with pytest.raises(ValidationFailed) as failed:
         logic.clean_templates({"quote": {"subject": "Quote {numbr}", "body": ""}})
     assert failed.value.by_field() == {"quote_subject": failed.value.errors[0].message}

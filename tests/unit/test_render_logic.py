@@ -498,7 +498,7 @@ def test_statement_input_carries_the_statements_date_and_figures():
                                                                       date(2025, 3, 31))
     assert data["aging"] == {"current": 0, "1_30": 0, "31_60": Decimal("100.00"), "61_90": 0, "over_90": 0}
     assert data["entries"] == [{"date": date(2025, 1, 10), "kind": "invoice", "number": "INV-1",
-                                "description": "Invoice INV-1", "debit": Decimal("100.00"), "credit": 0,
+                                "description": "Invoice INV-1", "refs": None, "debit": Decimal("100.00"), "credit": 0,
                                 "balance": running(entries)[0].balance}]
     assert logic.statement_data(data, settings=SETTINGS)["meta"][0][1] == logic.date_text(date(2025, 3, 31), "de_DE")
     assert logic.statement_filename(view) == "Statement_MB-1_2025-01-01_2025-03-31.pdf"

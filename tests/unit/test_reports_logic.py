@@ -115,3 +115,45 @@ def test_the_chart_is_well_formed_svg_without_scripts_or_style():
 def test_the_chart_escapes_text():
     report = logic.revenue([], [], date(2026, 1, 1), date(2026, 1, 31), "month", default_currency="<&>")
     ET.fromstring(logic.bar_chart_svg(report.rows, "<&>"))
+
+
+# -- the dashboard's money at a glance (issue 15 point 8) ---------------------------------------------
+
+def test_last_months_runs_from_the_first_of_the_month_eleven_months_back() -> None:
+    from app.reports.logic import last_months
+
+    assert last_months(date(2026, 12, 6)) == (date(2026, 1, 1), date(2026, 12, 6))
+    assert last_months(date(2026, 3, 31)) == (date(2025, 4, 1), date(2026, 3, 31))
+    assert last_months(date(2026, 1, 1), 1) == (date(2026, 1, 1), date(2026, 1, 1))
+
+
+def test_at_a_glance_sums_this_month_and_this_year_per_currency_net_of_credit_notes() -> None:
+    from app.reports.logic import DocFact, PaymentFact, at_a_glance, last_months, revenue
+
+    today = date(2026, 3, 15)
+    docs = [
+        DocFact("invoice", date(2025, 12, 3), "EUR", Decimal(500), Decimal(100), Decimal(600)),   # last year
+        DocFact("invoice", date(2026, 1, 10), "EUR", Decimal(1000), Decimal(200), Decimal(1200)),
+        DocFact("invoice", date(2026, 3, 2), "EUR", Decimal(300), Decimal(60), Decimal(360)),
+        DocFact("credit_note", date(2026, 3, 9), "EUR", Decimal(100), Decimal(20), Decimal(120)),
+        DocFact("invoice", date(2026, 3, 1), "CAD", Decimal(80), Decimal(0), Decimal(80), count=4),
+    ]
+    payments = [PaymentFact(date(2026, 3, 4), "EUR", Decimal(360)), PaymentFact(date(2026, 3, 5), "EUR", Decimal(-60)),
+                PaymentFact(date(2026, 2, 1), "EUR", Decimal(1200))]
+    report = revenue(docs, payments, *last_months(today), "month")
+    glance = {g.currency: g for g in at_a_glance(report, today)}
+    assert (glance["EUR"].revenue_month, glance["EUR"].revenue_year) == (Decimal(200), Decimal(1200))
+    assert glance["EUR"].collected_month == Decimal(300)
+    assert glance["EUR"].invoiced_month == Decimal(240)
+    assert (glance["CAD"].revenue_month, glance["CAD"].revenue_year, glance["CAD"].collected_month) == \
+        (Decimal(80), Decimal(80), Decimal(0))
+    assert [t.invoices for t in report.totals if t.currency == "CAD"] == [4]  # a summed fact counts its documents
+
+
+def test_at_a_glance_of_an_empty_year_is_zero_in_the_default_currency() -> None:
+    from app.reports.logic import at_a_glance, last_months, revenue
+
+    today = date(2026, 6, 30)
+    glance = at_a_glance(revenue([], [], *last_months(today), "month", default_currency="CHF"), today)
+    assert [(g.currency, g.revenue_month, g.revenue_year, g.collected_month) for g in glance] == \
+        [("CHF", Decimal(0), Decimal(0), Decimal(0))]

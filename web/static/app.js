@@ -48,6 +48,8 @@ document.addEventListener("submit", function (event) {
   if (!busy || event.defaultPrevented) return;
   var note = form.querySelector(".busy");
   if (note) { note.textContent = busy; note.hidden = false; setTimeout(function () { note.hidden = true; }, 15000); }
+  var bar = form.querySelector("progress.apply-progress");
+  if (bar) bar.hidden = false;   // an import being written: it runs as one transaction, so no percentage
 });
 // Uploads show their progress; a refused import still shows the page's explanation.
 document.addEventListener("htmx:xhr:progress", function (event) {
@@ -56,7 +58,7 @@ document.addEventListener("htmx:xhr:progress", function (event) {
   var bar = form.querySelector(".upload-progress"), status = form.querySelector(".upload-status");
   var percent = Math.round(event.detail.loaded * 100 / event.detail.total);
   if (bar) { bar.hidden = false; bar.value = percent; }
-  if (status) status.textContent = percent < 100 ? "Uploading… " + percent + "%" : "Checking the backup… (decrypting and verifying every part)";
+  if (status) status.textContent = percent < 100 ? "Uploading… " + percent + "%" : (form.getAttribute("data-upload-done") || "Checking the backup… (decrypting and verifying every part)");
 });
 document.addEventListener("htmx:beforeSwap", function (event) {
   var source = event.detail.requestConfig && event.detail.requestConfig.elt;
@@ -107,3 +109,198 @@ document.addEventListener("change", function (event) {
   var form = input.closest && input.closest("form[data-submit-on-file]");
   if (form) form.requestSubmit ? form.requestSubmit() : form.submit();
 });
+
+// -- Any screen (issue 15 point 4) --------------------------------------------------------------
+// The main menu folds behind its button on a narrow screen. The button works without htmx; without
+// scripts at all the menu simply stays open (the CSS folds only a .js-menu).
+(function () {
+  var nav = document.querySelector(".sidebar");
+  var button = nav && nav.querySelector(".menu-button");
+  if (!button) return;
+  nav.classList.add("js-menu");
+  button.setAttribute("aria-expanded", "false");
+  function setOpen(open) {
+    nav.classList.toggle("open", open);
+    button.setAttribute("aria-expanded", open ? "true" : "false");
+  }
+  button.addEventListener("click", function () { setOpen(!nav.classList.contains("open")); });
+  document.addEventListener("keydown", function (event) {
+    if (event.key === "Escape" && nav.classList.contains("open")) { setOpen(false); button.focus(); }
+  });
+})();
+
+// Tables become lists on a small screen: each cell carries the heading of its column (data-label),
+// which the CSS shows before the cell's content. Done again after htmx swaps rows in.
+function labelTableCells(root) {
+  var tables = (root && root.querySelectorAll ? root : document).querySelectorAll("table.table");
+  if (root && root.matches && root.matches("table.table")) tables = [root];
+  Array.prototype.forEach.call(tables, function (table) {
+    var labels = [];
+    Array.prototype.forEach.call(table.querySelectorAll("thead tr:last-child th"), function (th) {
+      var hidden = th.querySelector(".sr-only");
+      var text = th.textContent.replace(/\s+/g, " ").trim();
+      // A heading only screen readers hear (a column of buttons, check boxes) labels nothing on screen.
+      if (hidden && hidden.textContent.replace(/\s+/g, " ").trim() === text) text = "";
+      for (var i = 0; i < (th.colSpan || 1); i++) labels.push(i === 0 ? text : "");
+    });
+    if (!labels.length) return;
+    Array.prototype.forEach.call(table.querySelectorAll("tbody tr"), function (row) {
+      var column = 0;
+      Array.prototype.forEach.call(row.cells, function (cell) {
+        if (!cell.hasAttribute("data-label") && labels[column] && (cell.colSpan || 1) === 1) {
+          cell.setAttribute("data-label", labels[column]);
+        }
+        column += cell.colSpan || 1;
+      });
+    });
+  });
+}
+labelTableCells(document);
+document.addEventListener("htmx:afterSettle", function () { labelTableCells(document); });
+
+// -- Any keyboard (issue 15 point 5) ------------------------------------------------------------
+function isTyping(element) {
+  if (!element) return false;
+  var tag = element.tagName;
+  return element.isContentEditable || tag === "TEXTAREA" || tag === "SELECT" ||
+         (tag === "INPUT" && !/^(button|submit|reset|checkbox|radio|file|range|color)$/i.test(element.type));
+}
+function visible(element) {
+  return !!(element && (element.offsetWidth || element.offsetHeight || element.getClientRects().length)) &&
+         !element.closest("details:not([open]), [hidden]");
+}
+// The first field of the page's form has the cursor (a field with an error first), unless the page put it
+// somewhere itself (autofocus) or the address points into the page.
+document.addEventListener("DOMContentLoaded", function () {
+  if (location.hash || document.querySelector("[autofocus]")) return;
+  var active = document.activeElement;
+  if (active && active !== document.body) return;
+  var fields = "input:not([type=hidden]):not([type=checkbox]):not([type=radio]):not([type=file]):not([type=search]):not([disabled]):not([readonly]), select:not([disabled]), textarea:not([disabled])";
+  var invalid = Array.prototype.filter.call(document.querySelectorAll("main [aria-invalid=true]"), visible)[0];
+  if (invalid) { invalid.focus(); return; }
+  // Not the document editor: the server puts the cursor in its first line when it has none, and a saved
+  // draft opens where the user left nothing to type first.
+  var forms = document.querySelectorAll("main form[method=post]:not(.filters):not([data-autosave]), .bare-main form[method=post]");
+  for (var i = 0; i < forms.length; i++) {
+    var first = Array.prototype.filter.call(forms[i].querySelectorAll(fields), visible)[0];
+    if (first) { first.focus(); return; }
+  }
+});
+document.addEventListener("keydown", function (event) {
+  var target = event.target;
+  // Ctrl+Enter (Cmd+Enter) saves the form the cursor is in, with its main button.
+  if (event.key === "Enter" && (event.ctrlKey || event.metaKey) && !event.altKey) {
+    var form = target && target.form || (target && target.closest && target.closest("form"));
+    if (!form) return;
+    event.preventDefault();
+    var submitter = form.querySelector("button.primary[type=submit], button.primary:not([type])") ||
+                    (form.id && document.querySelector('button.primary[type=submit][form="' + form.id + '"]')) || undefined;
+    if (form.requestSubmit) form.requestSubmit(submitter); else form.submit();
+    return;
+  }
+  // Escape closes every pop-over (a tax picker, a small form, a folded section) and gives the cursor
+  // back to what opened it.
+  if (event.key === "Escape") {
+    var open = document.querySelectorAll("details[open]:not(.keep-open)");
+    var inside = target && target.closest && target.closest("details[open]");
+    var closing = inside || open[open.length - 1];
+    if (closing && (closing.matches(".taxpick, .inline-details, .change-client, .popover") || inside)) {
+      closing.removeAttribute("open");
+      var summary = closing.querySelector("summary");
+      if (summary) summary.focus();
+      event.preventDefault();
+    }
+    return;
+  }
+  if (event.ctrlKey || event.metaKey || event.altKey || isTyping(target)) return;
+  // "/" goes to the page's search field.
+  if (event.key === "/") {
+    var search = Array.prototype.filter.call(document.querySelectorAll("main input[type=search]"), visible)[0];
+    if (search) { event.preventDefault(); search.focus(); search.select(); }
+    return;
+  }
+  // "n" on a list starts a new one (the page's "New ..." link or button).
+  if (event.key === "n" && !event.shiftKey) {
+    var create = Array.prototype.filter.call(
+      document.querySelectorAll("main .page-head a[href$='/new'], main [data-shortcut=new]"), visible)[0];
+    if (create) { event.preventDefault(); create.click(); }
+  }
+});
+// A pop-over (tax picker, small form) closes when the user clicks elsewhere.
+document.addEventListener("click", function (event) {
+  Array.prototype.forEach.call(document.querySelectorAll("details.taxpick[open], details.inline-details[open]"), function (details) {
+    if (!details.contains(event.target)) details.removeAttribute("open");
+  });
+});
+
+// -- Nothing lost (issue 15 point 6) ------------------------------------------------------------
+// A form marked data-warn-unsaved asks before the page is left with changes not saved.
+var unsavedForms = [];
+document.addEventListener("input", function (event) {
+  var form = event.target && event.target.form;
+  if (form && form.hasAttribute("data-warn-unsaved") && unsavedForms.indexOf(form) < 0) unsavedForms.push(form);
+});
+document.addEventListener("change", function (event) {
+  var form = event.target && event.target.form;
+  if (form && form.hasAttribute("data-warn-unsaved") && unsavedForms.indexOf(form) < 0) unsavedForms.push(form);
+});
+document.addEventListener("submit", function (event) {
+  if (event.defaultPrevented) return;
+  var index = unsavedForms.indexOf(event.target);
+  if (index >= 0) unsavedForms.splice(index, 1);
+});
+window.addEventListener("beforeunload", function (event) {
+  if (!unsavedForms.length) return;
+  event.preventDefault();
+  event.returnValue = "";   // older browsers want a value to ask
+});
+
+// The document editor (form[data-autosave]) saves the draft on the server a moment after each change,
+// and says so beside its buttons. What cannot be saved yet (a price that is not a number) stays
+// "not saved", and leaving then asks first (data-warn-unsaved).
+(function () {
+  var form = document.querySelector("form[data-autosave]");
+  if (!form || !window.fetch || !window.FormData) return;
+  var marks = document.querySelectorAll("[data-save-state]");
+  var timer = null, saving = false, again = false;
+  function say(state) {
+    Array.prototype.forEach.call(marks, function (mark) {
+      mark.textContent = mark.getAttribute("data-text-" + state) || "";
+      mark.className = "save-state " + state;
+    });
+  }
+  // Only a change the server refused (or could not get) makes leaving ask: a pending one is sent on the way out.
+  function forget() { var i = unsavedForms.indexOf(form); if (i >= 0) unsavedForms.splice(i, 1); }
+  function keep() { if (unsavedForms.indexOf(form) < 0) unsavedForms.push(form); }
+  function save(keepalive) {
+    if (timer) { clearTimeout(timer); timer = null; }
+    if (saving) { again = true; return; }
+    saving = true;
+    say("saving");
+    fetch(form.getAttribute("data-autosave"), {method: "POST", body: new FormData(form), credentials: "same-origin",
+                                               headers: {"X-Autosave": "1"}, keepalive: !!keepalive})
+      .then(function (response) {
+        if (response.ok) { if (!again) { forget(); say("saved"); } }
+        else { keep(); say("failed"); }
+      })
+      .catch(function () { if (!keepalive) { keep(); say("failed"); } })
+      .then(function () { saving = false; if (again) { again = false; save(false); } });
+  }
+  function changed(event) {
+    if (event.target && event.target.form !== form) return;
+    say("unsaved");
+    if (timer) clearTimeout(timer);
+    timer = setTimeout(function () { save(false); }, 1200);
+  }
+  form.addEventListener("input", changed);
+  form.addEventListener("change", changed);
+  // Lines added, moved or removed (the server re-renders the line table): save that too.
+  document.addEventListener("htmx:afterSettle", function (event) {
+    if (event.target && event.target.id === "doc-lines") changed({target: form.elements[0]});
+  });
+  document.addEventListener("visibilitychange", function () {
+    if (document.visibilityState === "hidden" && timer) save(true);
+  });
+  window.addEventListener("pagehide", function () { if (timer) save(true); });
+  form.addEventListener("submit", function () { if (timer) { clearTimeout(timer); timer = null; } });
+})();

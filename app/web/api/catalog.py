@@ -29,6 +29,9 @@ class ItemOut(msgspec.Struct):
     active: bool
     created_at: str
     updated_at: str
+    tax_category: str = "standard"  # what the rules by place of supply read; default_taxes overrides them
+    # Prices in other currencies than the business's (app.fx): {"EUR": "1100.00"}.
+    prices: dict[str, str] = msgspec.field(default_factory=dict)
 
 
 class ItemIn(Body, omit_defaults=True):
@@ -41,6 +44,8 @@ class ItemIn(Body, omit_defaults=True):
     default_taxes: list[str] | UnsetType = UNSET
     category: str | UnsetType = UNSET
     active: bool | UnsetType = UNSET
+    tax_category: str | UnsetType = UNSET
+    prices: dict[str, Any] | UnsetType = UNSET
 
 
 class ItemList(msgspec.Struct):
@@ -56,6 +61,8 @@ def item_out(row: dict[str, Any]) -> ItemOut:
         unit=row["unit"], unit_price=str(logic.e4_to_price(row["unit_price_e4"])),
         default_taxes=row["default_tax_codes"].split(), category=row["category"], active=bool(row["active"]),
         created_at=iso(row["created_at"]), updated_at=iso(row["updated_at"]),
+        tax_category=row.get("tax_category") or "standard",
+        prices={code: str(price) for code, price in logic.prices_of(row).items()},
     )
 
 

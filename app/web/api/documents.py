@@ -22,6 +22,7 @@ from app.web.security import OWNER_ONLY
 
 class LineIn(Body, omit_defaults=True):
     item_id: int | None = None
+    name: str | None = None  # default: the item's name
     description: str | None = None
     quantity: Decimal | None = None
     unit: str | None = None

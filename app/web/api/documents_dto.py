@@ -23,6 +23,7 @@ class LineOut(msgspec.Struct):
     discount_percent: str
     taxes: list[str]
     net: str
+    name: str = ""  # the catalogue item's name, printed in bold above the description
 
 
 class DocumentTaxOut(msgspec.Struct):
@@ -75,6 +76,14 @@ class DocumentOut(_DocumentHead):
     recurring_id: int | None = None
     period_start: str | None = None
     period_end: str | None = None
+    # Frozen at issue (app.fx): units of `currency` per one base unit, and the total in the base currency;
+    # null for a draft, or while no rate on or before the issue date is known.
+    exchange_rate: str | None = None
+    total_base: str | None = None
+    base_currency: str | None = None
+    # What settled an invoice so far, next to its status (app.documents.logic.SETTLEMENTS): "partial" with
+    # "partly_credited" is an invoice reduced by a credit note, not a payment; "none" for the other types.
+    settlement: str = "none"
 
 
 class DocumentSummary(_DocumentHead):
@@ -82,14 +91,19 @@ class DocumentSummary(_DocumentHead):
     paid: str
     credited: str
     balance: str
+    settlement: str = "none"
 
 
 class AmountsOut(msgspec.Struct):
+    """A list's sums in one currency: only its issued, unpaid or paid documents (never drafts or cancelled
+    invoices), `count` of them."""
+
     currency: str
     total: str
     paid: str
     credited: str
     balance: str
+    count: int
 
 
 class DocumentList(msgspec.Struct):
@@ -108,7 +122,8 @@ def _exact(value: Decimal) -> str:
 def line_out(line: LineView) -> LineOut:
     return LineOut(position=line.position, item_id=line.item_id, description=line.description,
                    quantity=_exact(line.quantity), unit=line.unit, unit_price=_exact(line.unit_price),
-                   discount_percent=_exact(line.discount_percent), taxes=list(line.taxes), net=str(line.net))
+                   discount_percent=_exact(line.discount_percent), taxes=list(line.taxes), net=str(line.net),
+                   name=line.name)
 
 
 def tax_out(tax: TaxAmount) -> DocumentTaxOut:
@@ -128,6 +143,10 @@ def document_out(document: DocumentView) -> DocumentOut:
         footer=document.footer, invoice_id=document.invoice_id, source_quote_id=document.source_quote_id,
         converted_invoice_id=document.converted_invoice_id, cancel_reason=document.cancel_reason,
         issued_at=iso(document.issued_at), sent_at=iso(document.sent_at), created_at=iso(document.created_at),
+        exchange_rate=str(document.exchange_rate) if document.exchange_rate is not None else None,
+        total_base=str(document.total_base) if document.total_base is not None else None,
+        base_currency=document.base_currency or None,
+        settlement=document.settlement,
     )
 
 
@@ -144,12 +163,14 @@ def summary_out(document: records.DocumentSummary) -> DocumentSummary:
         client_id=document.client_id, client_name=document.client_name, currency=document.currency,
         issue_date=iso(document.issue_date), due_date=iso(document.due_date), total=str(document.total),
         paid=str(document.paid), credited=str(document.credited), balance=str(document.balance),
+        settlement=document.settlement,
     )
 
 
 def totals_out(totals: DocumentTotals) -> AmountsOut:
     return AmountsOut(currency=totals.currency, total=str(totals.total), paid=str(totals.paid),
-                      credited=str(totals.credited), balance=str(totals.balance))
+                      credited=str(totals.credited), balance=str(totals.balance),
+                      count=totals.count)
 
 
 def type_label(doc_type: str) -> str:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import msgspec
 
 from app.ledger import logic
@@ -17,10 +19,13 @@ class EntryOut(msgspec.Struct):
     balance: str
     amount: str
     document_id: int | None
+    # The facts the line is worded from on pages and statements (null for entries written before them);
+    # `description` is the English record.
+    refs: dict[str, Any] | None = None
 
 
 def entry_out(row: logic.Row) -> EntryOut:
     e = row.entry
     return EntryOut(date=e.entry_date.isoformat(), kind=e.kind, number=e.number, description=e.description,
                     debit=str(e.debit), credit=str(e.credit), balance=str(row.balance), amount=str(e.amount),
-                    document_id=e.document_id)
+                    document_id=e.document_id, refs=dict(e.refs) if e.refs is not None else None)

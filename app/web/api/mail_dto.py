@@ -25,6 +25,8 @@ class MailSettingsOut(msgspec.Struct, kw_only=True):
     accountant_schedule: str = "off"
     accountant_day: int = 1
     email_templates: dict[str, dict[str, str]] = msgspec.field(default_factory=dict)
+    # {language: {kind: {subject, body}}}: every template in en, fr and de (a client's message is in its language).
+    email_templates_by_language: dict[str, dict[str, dict[str, str]]] = msgspec.field(default_factory=dict)
 
 
 class MailSettingsIn(Body, omit_defaults=True, kw_only=True):
@@ -40,7 +42,8 @@ class MailSettingsIn(Body, omit_defaults=True, kw_only=True):
     accountant_email: str | UnsetType = UNSET
     accountant_schedule: str | UnsetType = UNSET
     accountant_day: int | UnsetType = UNSET
-    email_templates: dict[str, dict[str, str]] | UnsetType = UNSET
+    email_templates: dict[str, dict[str, str]] | UnsetType = UNSET   # the English set
+    email_templates_by_language: dict[str, dict[str, dict[str, str]]] | UnsetType = UNSET
 
 
 MAIL_FIELDS = tuple(f for f in MailSettingsIn.__struct_fields__)

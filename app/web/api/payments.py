@@ -20,6 +20,8 @@ from app.web.responses import actor_id, iso, page_params
 
 class PaymentIn(Body):
     amount: Decimal
+    # Bank charges kept on the way (app.fx): the invoice is settled by amount + fee.
+    fee: Decimal | None = None
     date: date | None = None
     method: str = "bank_transfer"
     reference: str = ""
@@ -46,6 +48,11 @@ class PaymentOut(msgspec.Struct):
     reversal_reason: str
     replaced_by: int | None
     created_at: str
+    # app.fx: `amount` is what the payment settles, of which `fee` the banks kept and `received` arrived;
+    # `exchange_rate` the rate of its day (units per base unit) when in a foreign currency.
+    fee: str = "0"
+    received: str | None = None
+    exchange_rate: str | None = None
 
 
 class PaymentList(msgspec.Struct):
@@ -96,6 +103,8 @@ def payment_out(payment: PaymentView) -> PaymentOut:
         applied=str(payment.applied), excess=str(payment.excess), date=iso(payment.payment_date), method=payment.method,
         reference=payment.reference, note=payment.note, status=payment.status, reversal_date=iso(payment.reversal_date),
         reversal_reason=payment.reversal_reason, replaced_by=payment.replaced_by, created_at=iso(payment.created_at),
+        fee=str(payment.fee), received=str(payment.received),
+        exchange_rate=str(payment.exchange_rate) if payment.exchange_rate is not None else None,
     )
 
 

@@ -8,6 +8,7 @@ import msgspec
 from litestar import get
 from litestar.params import QueryParameter
 
+from app.common.logic import FieldError, ValidationFailed
 from app.receivables import service
 from app.settings import service as settings_service
 from app.web.api.ledger_dto import EntryOut, entry_out
@@ -47,8 +48,16 @@ async def api_statement(client_id: int, currency: str = "",
 
 
 @get("/api/v1/reports/aging", tags=["reports"])
-async def api_aging(as_of: date | None = None) -> list[AgingRowOut]:
+async def api_aging(as_of: date | None = None, currency: str = "") -> list[AgingRowOut]:
+    """Open balances per client and currency by how far past due; `currency=base`: one row per client in
+    the base currency, each invoice at the rate it was issued with (invoices without a rate left out)."""
     as_of = as_of or await settings_service.today()
+    if currency == "base":
+        rows, _total, _left_out = await service.aging_in_base(as_of)
+        return [AgingRowOut(client_id=r.client_id, client_name=r.client_name, currency=r.currency,
+                            buckets={k: str(v) for k, v in r.buckets.items()}, total=str(r.total)) for r in rows]
+    if currency:
+        raise ValidationFailed([FieldError("currency", "currency takes only the value base (or leave it out)")])
     return [AgingRowOut(client_id=r.client_id, client_name=r.client_name, currency=r.currency,
                         buckets={k: str(v) for k, v in r.buckets.items()}, total=str(r.total))
             for r in await service.aging_report(as_of)]

@@ -7,7 +7,7 @@ from datetime import date
 from typing import Any
 
 import msgspec
-from litestar import Response, get
+from litestar import Request, Response, get
 from litestar.background_tasks import BackgroundTask
 from litestar.params import QueryParameter
 
@@ -44,8 +44,39 @@ def einvoice_out(status: service.EInvoiceStatus) -> EInvoiceOut:
                                            for p in status.xrechnung_problems])
 
 
+# An issued document's PDF never changes under its hash, but the same URL may serve another file after
+# a backup is restored: browsers keep it and ask again each time (If-None-Match), answered 304 from
+# the hash alone, without reading the file.
+RECORD_CACHE_CONTROL = "private, no-cache"
+
+
+def record_headers(sha256: str) -> dict[str, str]:
+    return {"ETag": f'"{sha256}"', "Cache-Control": RECORD_CACHE_CONTROL}
+
+
+def etag_matches(if_none_match: str | None, sha256: str) -> bool:
+    """Whether a request's If-None-Match names this stored file (a list, weak tags or `*` allowed)."""
+    if not if_none_match:
+        return False
+    tags = {tag.strip().removeprefix("W/") for tag in if_none_match.split(",")}
+    return "*" in tags or f'"{sha256}"' in tags
+
+
 def pdf_response(rendered: service.RenderedPdf, *, inline: bool) -> Response:
-    return download(rendered.content, rendered.filename, "application/pdf", inline=inline)
+    headers = record_headers(rendered.sha256) if rendered.sha256 else None
+    return download(rendered.content, rendered.filename, "application/pdf", inline=inline, headers=headers)
+
+
+async def stored_pdf_response(request: Request, config: Config, document_id: int, *, doc_type: str | None,
+                              inline: bool) -> Response | None:
+    """An issued document's stored PDF with its ETag (304 when the browser has it), after one indexed read;
+    None when the document has no stored PDF (a draft, or a record yet to make): the caller renders."""
+    stored = await service.stored_pdf(document_id, doc_type=doc_type, data_dir=config.data_dir)
+    if stored is None:
+        return None
+    if etag_matches(request.headers.get("if-none-match"), stored.sha256):
+        return Response(content=b"", status_code=304, headers=record_headers(stored.sha256))
+    return pdf_response(stored.read(), inline=inline)
 
 
 def _render_failed(error: RenderError) -> Response:
@@ -74,9 +105,13 @@ def _api_routes(doc_type: str) -> list[Any]:
     tag = [TYPE_PATHS[doc_type]]
 
     @get(f"{base}/{{document_id:int}}/pdf", tags=tag, name=f"{doc_type}-pdf", media_type="application/pdf")
-    async def pdf(config: Config, document_id: int, inline: bool = False) -> Response:
-        """The PDF (issued invoices and credit notes: PDF/A-3 with the Factur-X XML inside)."""
+    async def pdf(request: Request, config: Config, document_id: int, inline: bool = False) -> Response:
+        """The PDF (issued invoices and credit notes: PDF/A-3 with the Factur-X XML inside). An issued
+        document's is its stored document of record, with an `ETag` (its SHA-256): `If-None-Match` gets 304."""
         try:
+            stored = await stored_pdf_response(request, config, document_id, doc_type=doc_type, inline=inline)
+            if stored is not None:
+                return stored
             rendered = await service.document_pdf(document_id, doc_type=doc_type, data_dir=config.data_dir)
         except RenderError as error:
             return _render_failed(error)

@@ -49,16 +49,19 @@ def _out(report: logic.Report) -> RevenueOut:
 
 @get("/api/v1/reports/revenue", tags=["reports"])
 async def api_revenue(period: str = "month", date_from: date | None = QueryParameter(name="from", default=None),
-                      date_to: date | None = QueryParameter(name="to", default=None)) -> RevenueOut:
+                      date_to: date | None = QueryParameter(name="to", default=None), currency: str = "") -> RevenueOut:
     """Invoiced, credited, collected and outstanding per month, quarter or year and currency, with the tax
-    of each period (default: this year by month). Money is a decimal string beside its currency."""
-    return _out(await service.revenue(period, date_from, date_to))
+    of each period (default: this year by month). Money is a decimal string beside its currency.
+    `currency=base`: every amount in the base currency, documents at the rate they were issued with,
+    payments at the rate of their day (those without a rate left out)."""
+    return _out(await service.revenue(period, date_from, date_to, currency))
 
 
 @get("/api/v1/reports/revenue.csv", tags=["reports"], media_type="text/csv")
 async def api_revenue_csv(period: str = "month", date_from: date | None = QueryParameter(name="from", default=None),
-                          date_to: date | None = QueryParameter(name="to", default=None)) -> Response:
-    report = await service.revenue(period, date_from, date_to)
+                          date_to: date | None = QueryParameter(name="to", default=None),
+                          currency: str = "") -> Response:
+    report = await service.revenue(period, date_from, date_to, currency)
     name = f"revenue-{report.period}-{report.date_from.isoformat()}-{report.date_to.isoformat()}.csv"
     return download(service.csv_bytes(report), name, "text/csv; charset=utf-8")
 

@@ -13,7 +13,7 @@ from app.db.engine import write_transaction
 from app.documents import service as documents_service
 from app.documents.logic import PATTERN_FIELDS
 from app.mail import service as mail_service
-from app.settings import service
+from app.settings import logic, service
 from app.web.api import mail_dto as mail_api
 from app.web.responses import iso
 from app.web.security import OWNER_ONLY
@@ -59,6 +59,11 @@ class SettingsOut(mail_api.MailSettingsOut):  # the SMTP fields too (API.md); ne
     quote_validity_days: int
     default_terms: str
     updated_at: str | None
+    # Taxes by place of supply: the provinces whose PST the business collects (BC, MB, SK); the PDFs' paper
+    # ("letter", "a4", "" = by the business's country) and the paper that gives.
+    pst_registrations: list[str] = msgspec.field(default_factory=list)
+    paper_size: str = ""
+    paper: str = "a4"
 
 
 class SettingsIn(mail_api.MailSettingsIn, omit_defaults=True):  # smtp_*, accountant_email too
@@ -100,11 +105,14 @@ class SettingsIn(mail_api.MailSettingsIn, omit_defaults=True):  # smtp_*, accoun
     credit_note_number_pattern: str | UnsetType = UNSET
     quote_validity_days: int | UnsetType = UNSET
     default_terms: str | UnsetType = UNSET
+    pst_registrations: list[str] | UnsetType = UNSET
+    paper_size: str | UnsetType = UNSET
 
 
 def settings_out(row: dict[str, Any]) -> SettingsOut:
     fields = {f: iso(row[f]) for f in SettingsOut.__struct_fields__ if f in row}
-    return SettingsOut(**fields, has_logo=bool(row["logo_filename"]))
+    fields["pst_registrations"] = (row.get("pst_registrations") or "").split()
+    return SettingsOut(**fields, has_logo=bool(row["logo_filename"]), paper=logic.paper_size(row))
 
 
 @get("/api/v1/settings", tags=["settings"], opt=OWNER_ONLY)

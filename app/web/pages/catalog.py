@@ -11,14 +11,20 @@ from litestar.response import Template
 from app.catalog import logic, service
 from app.common.i18n import _
 from app.common.logic import ValidationFailed
+from app.taxes.logic import TAX_CATEGORIES
 from app.web.responses import form_data, page, page_params, redirect
 from app.web.security import OWNER_ONLY
 
 PER_PAGE = 25
 
 
+def _tax_categories() -> list[tuple[str, str]]:
+    return [(key, _(label)) for key, label in TAX_CATEGORIES.items()]
+
+
 def _form_values(row: dict[str, Any]) -> dict[str, Any]:
-    return {**row, "unit_price": logic.e4_to_price(row["unit_price_e4"]), "default_taxes": row["default_tax_codes"]}
+    return {**row, "unit_price": logic.e4_to_price(row["unit_price_e4"]), "default_taxes": row["default_tax_codes"],
+            "prices": logic.prices_text(row)}
 
 
 @get("/catalog")
@@ -36,7 +42,7 @@ async def catalog_page(request: Request, q: str = "", show: str = "active", cate
 @get("/catalog/new")
 async def item_new_page(request: Request) -> Template:
     return page(request, "catalog/form.html", section="catalog", title=_("New item"), item=None,
-                values={"kind": "service", "active": True}, errors={}, kinds=logic.KINDS,
+                values={"kind": "service", "active": True}, errors={}, kinds=logic.KINDS, tax_categories=_tax_categories(),
                 categories=await service.categories())
 
 
@@ -48,7 +54,7 @@ async def item_create_form(request: Request) -> Response:
         item = await service.create_item(data)
     except ValidationFailed as failed:
         return page(request, "catalog/form.html", status_code=422, section="catalog", title=_("New item"), item=None,
-                    values=data, errors=failed.by_field(), kinds=logic.KINDS, categories=await service.categories())
+                    values=data, errors=failed.by_field(), kinds=logic.KINDS, tax_categories=_tax_categories(), categories=await service.categories())
     return redirect("/catalog", flash=_("%(name)s is in the catalogue.", name=item['name']), request=request)
 
 
@@ -56,7 +62,7 @@ async def item_create_form(request: Request) -> Response:
 async def item_edit_page(request: Request, item_id: int) -> Template:
     item = await service.get_item(item_id)
     return page(request, "catalog/form.html", section="catalog", title=_("Edit %(name)s", name=item['name']), item=item,
-                values=_form_values(item), errors={}, kinds=logic.KINDS, categories=await service.categories())
+                values=_form_values(item), errors={}, kinds=logic.KINDS, tax_categories=_tax_categories(), categories=await service.categories())
 
 
 @post("/catalog/{item_id:int}/edit")
@@ -68,7 +74,7 @@ async def item_edit_form(request: Request, item_id: int) -> Response:
         item = await service.update_item(item_id, data)
     except ValidationFailed as failed:
         return page(request, "catalog/form.html", status_code=422, section="catalog", title=_("Edit %(name)s", name=item['name']),
-                    item=item, values=data, errors=failed.by_field(), kinds=logic.KINDS,
+                    item=item, values=data, errors=failed.by_field(), kinds=logic.KINDS, tax_categories=_tax_categories(),
                     categories=await service.categories())
     return redirect("/catalog", flash=_("%(name)s is updated.", name=item['name']), request=request)
 

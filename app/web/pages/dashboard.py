@@ -20,6 +20,8 @@ from app.db import datafolder
 from app.db import logic as db_logic
 from app.documents import service as documents_service
 from app.expenses import reports as expenses_reports
+from app.reports import logic as reports_logic
+from app.reports import service as reports_service
 from app.settings import service as settings_service
 from app.taxes import service as taxes_service
 from app.web.responses import page
@@ -33,6 +35,13 @@ async def dashboard(request: Request, welcome: int = 0) -> Template:
     settings = await settings_service.get_settings()
     counts = await clients_service.count_clients()
     today = await settings_service.today()
+    # Money first: this month's and this year's revenue, what came in, and the last twelve months as the
+    # revenue report draws them (app.reports).
+    months = await reports_service.last_twelve_months()
+    glance = reports_logic.at_a_glance(months, today)
+    main = settings.get("default_currency") or ""
+    charts = {currency: reports_logic.bar_chart_svg(months.rows, currency, width=640, height=190)
+              for currency in sorted(months.currencies, key=lambda c: (c != main, c))}  # the business's own first
     return page(
         request, "dashboard.html", section="dashboard", title=_("Dashboard"), settings=settings,
         # The cost side (app.expenses): this year's profit and the net of the return being built this quarter.
@@ -40,10 +49,12 @@ async def dashboard(request: Request, welcome: int = 0) -> Template:
         next_tax=await expenses_reports.tax_return(),
         client_counts=counts, item_count=await catalog_service.count_items(),
         recent_clients=await clients_service.recent_clients(), recent_items=await catalog_service.recent_items(),
-        welcome=bool(welcome), price=e4_to_price,
+        welcome=bool(welcome), price=e4_to_price, glance=glance, charts=charts, months=months,
         invoice_stats=await documents_service.statistics(),
         recent_invoices=(await documents_service.list_documents("invoice", page=Page(1, 6))).items,
         open_quotes=(await documents_service.list_documents("quote", status="issued", page=Page(1, 1))).total,
+        # Totals across currencies in the base currency (app.fx): web/templates/_base_total.html.
+        base_totals=await reports_service.dashboard_totals(),
         backup_health=await backup_service.schedule_health() if request.scope["user"].is_owner else None,
         # Staff cannot open Settings: their first steps are only the ones they can take.
         setup_steps=[step for step in [

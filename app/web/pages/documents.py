@@ -202,11 +202,16 @@ def _header_from_document(doc: DocumentView) -> dict[str, Any]:
     return values
 
 
+async def _new_line(values: Mapping[str, Any]) -> dict[str, Any]:
+    """A blank line, with the taxes the rules give a typed line for the draft's client."""
+    return {**logic.blank_line(), "taxes": list((await service.tax_advice(values.get("client_id"))).defaults().codes)}
+
+
 def _lines_from_document(doc: DocumentView, items: list[dict[str, Any]]) -> list[dict[str, Any]]:
     """The document's lines as the editor's form fields (exact text, the item's label)."""
     labels = {item["id"]: item["label"] for item in items}
     return [{"item": labels.get(line.item_id, "") if line.item_id else "", "item_id": str(line.item_id or ""),
-             "description": line.description, "quantity": input_text(line.quantity), "unit": line.unit,
+             "name": line.name, "description": line.description, "quantity": input_text(line.quantity), "unit": line.unit,
              "unit_price": input_text(line.unit_price), "discount_percent": _percent_field(line.discount_percent),
              "taxes": list(line.taxes)} for line in doc.lines]
 
@@ -242,7 +247,10 @@ async def _editor_context(doc: DocumentView, values: dict[str, Any], lines: list
             except NotFound:
                 pass
     einvoice = await service.einvoice_warnings(client, sorted(used))
+    advice = await service.tax_advice(values["client_id"])
+    tax_hints = logic.line_tax_hints(lines, {str(item["id"]): item for item in items}, advice)
     return {"doc": doc, "values": values, "lines": lines, "items": [i for i in items if i["active"]],
+            "tax_hints": tax_hints,
             "tax_rates": [t for t in taxes if t["active"] or t["code"] in used], "preview": preview,
             "client": client, "credit_targets": targets, "einvoice": einvoice, "type_label": lazy(TYPE_LABELS[doc.doc_type]),
             "base": f"/{TYPE_PATHS[doc.doc_type]}", "plural": PLURALS[doc.doc_type]}
@@ -295,8 +303,9 @@ async def editor_page(request: Request, document_id: int) -> Template:
     except _Locked as locked:
         return _locked_page(request, locked)
     items = await service.picker_items([line.item_id for line in doc.lines if line.item_id])
-    lines = _lines_from_document(doc, items) or [logic.blank_line()]
-    context = await _editor_context(doc, _header_from_document(doc), lines, items)
+    values = _header_from_document(doc)
+    lines = _lines_from_document(doc, items) or [await _new_line(values)]
+    context = await _editor_context(doc, values, lines, items)
     return _editor_page(request, context, {}, focus=0 if not doc.lines else None)
 
 
@@ -310,18 +319,29 @@ async def editor_preview(request: Request, document_id: int) -> Response:
         return Response(content=locked.detail, status_code=409, headers={"HX-Reswap": "none"})
     data = await form_data(request)
     values = _header_from_form(data)
-    lines, picked, _unknown = await service.apply_item_picks(logic.lines_from_form(data))
+    advice = await service.tax_advice(values["client_id"])
+    lines, picked, asked = await service.apply_item_picks(logic.lines_from_form(data), advice=advice,
+                                                          currency=values["currency"] or None,
+                                                          day=values["issue_date"] or None)
     op = str(data.get("op") or "")
     focus = None
     if op:
+        count = len(lines)
         lines, focus = logic.apply_line_op(lines, op)
+        if len(lines) > count:   # a typed line starts with the rules' taxes for the draft's client
+            lines[-1]["taxes"] = list(advice.defaults().codes)
+        elif len(lines) == 1 and logic.line_is_blank(lines[0]) and not lines[0]["taxes"]:
+            lines[0]["taxes"] = list(advice.defaults().codes)   # the fresh line left after removing the last
     if not lines:
-        lines = [logic.blank_line()]
+        lines = [await _new_line(values)]
     context = await _editor_context(doc, values, lines)
     if op or picked:
         if picked and focus is None:
             focus = picked[-1]
-        response = page(request, "documents/_structure.html", errors={}, line_errors={}, focus=focus,
+        # A picked item with no price in the document's currency (and no rate to convert one) asks for it.
+        asking = {f"lines-{index}-unit_price": message for index, message in asked.items() if index in picked}
+        response = page(request, "documents/_structure.html", errors=asking, line_errors=_line_errors(asking),
+                        focus=focus,
                         focus_field="quantity" if picked and not op else "item", **context)
         response.headers["HX-Retarget"] = "#doc-lines"
         response.headers["HX-Reswap"] = "outerHTML"
@@ -331,13 +351,19 @@ async def editor_preview(request: Request, document_id: int) -> Response:
 
 @post("/documents/{document_id:int}/edit")
 async def editor_save(request: Request, document_id: int) -> Response:
+    """Save draft; or, asked by the editor's autosave (X-Autosave: 1) a moment after each change, the
+    same save answered with 204 (saved) or 422 and the first problem as text, and no page."""
+    autosave = request.headers.get("x-autosave") == "1"
     try:
         doc = await _draft(document_id)
     except _Locked as locked:
         return _locked_page(request, locked)
     data = await form_data(request)
     values = _header_from_form(data)
-    lines, _picked, unknown_items = await service.apply_item_picks(logic.lines_from_form(data))
+    lines, _picked, unknown_items = await service.apply_item_picks(logic.lines_from_form(data),
+                                                             advice=await service.tax_advice(values["client_id"]),
+                                                             currency=values["currency"] or None,
+                                                             day=values["issue_date"] or None)
     kept = [index for index, line in enumerate(lines) if not logic.line_is_blank(line)]
     body: dict[str, Any] = {name: values[name] for name in ("client_id", "currency", "issue_date", "discount_percent",
                                                             "notes", "terms", "footer", "confirm_date")}
@@ -351,7 +377,7 @@ async def editor_save(request: Request, document_id: int) -> Response:
             body["valid_until"] = values["valid_until"]
     else:
         body["invoice_id"] = values["invoice_id"]
-    body["lines"] = [{"item_id": lines[i]["item_id"] or None, "description": lines[i]["description"],
+    body["lines"] = [{"item_id": lines[i]["item_id"] or None, "name": lines[i]["name"], "description": lines[i]["description"],
                       "quantity": lines[i]["quantity"], "unit": lines[i]["unit"], "unit_price": lines[i]["unit_price"],
                       "discount_percent": lines[i]["discount_percent"], "taxes": lines[i]["taxes"]} for i in kept]
     errors: dict[str, str] = {f"lines-{index}-item": message for index, message in unknown_items.items()}
@@ -369,15 +395,21 @@ async def editor_save(request: Request, document_id: int) -> Response:
         mapped: dict[str, str] = {}
         for error in failed.errors:
             mapped.setdefault(logic.form_error_field(error.field, kept), error.message)
+        if autosave:
+            return Response(content=_("Not saved: %(problem)s", problem=next(iter(mapped.values()), "")),
+                            media_type="text/plain", status_code=422)
         context = await _editor_context(doc, values, lines or [logic.blank_line()])
         context["ask_confirm_date"] = logic.asks_date_confirmation(failed.errors)
         return _editor_page(request, context, mapped, status_code=422)
+    if autosave:
+        return Response(content=None, status_code=204)
     return redirect(f"/documents/{document_id}", flash=_("Draft saved."), request=request)
 
 
 @get("/documents/client-options")
-async def client_options(request: Request, client_q: str = "", client_id: str = "") -> Template:
-    """htmx: the editor's client chooser, the chosen client first, then those matching what was typed."""
+async def client_options(request: Request, client_q: str = "", client_id: str = "", document_id: str = "") -> Template:
+    """htmx: the editor's client chooser, the chosen client first, then those matching what was typed, and
+    a link to add what was typed as a new client and come back to this draft (`document_id`)."""
     chosen = None
     if client_id.isdigit():
         try:
@@ -388,7 +420,8 @@ async def client_options(request: Request, client_q: str = "", client_id: str = 
     if client_q.strip():
         matches = (await clients_service.list_clients(q=client_q, status="active", page=page_params(1, 8))).items
     options = ([chosen] if chosen else []) + [c for c in matches if not chosen or c.id != chosen.id]
-    return page(request, "documents/_client_options.html", options=options, chosen=chosen, client_q=client_q)
+    return page(request, "documents/_client_options.html", options=options, chosen=chosen, client_q=client_q,
+                document_id=int(document_id) if document_id.isdigit() and len(document_id) <= 12 else None)
 
 
 # -- the document page -------------------------------------------------------------

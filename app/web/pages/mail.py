@@ -27,13 +27,20 @@ STATUS_LABELS = translated(logic.STATUS_LABELS)
 
 async def _settings_page(request: Request, *, values: dict[str, Any] | None = None, errors: dict[str, str] | None = None,
                          status_code: int = 200, test: dict[str, Any] | None = None,
-                         template_values: dict[str, Any] | None = None) -> Template:
+                         template_values: dict[str, Any] | None = None, template_language: str | None = None
+                         ) -> Template:
     mail = await service.get_mail_settings()
-    templates = mail["email_templates"]
+    language = template_language if template_language in logic.LANGUAGES else \
+        request.query_params.get("templates") or mail["business_language"]
+    if language not in logic.LANGUAGES:
+        language = "en"
+    templates = mail["email_templates_by_language"][language]
     return page(request, "mail/settings.html", status_code=status_code, section="settings", title=_("Email settings"),
                 mail=mail, values=values or mail, errors=errors or {}, test=test, kinds=logic.TEMPLATE_KINDS,
-                kind_labels=logic.KIND_LABELS, placeholders=logic.PLACEHOLDER_HELP,
-                template_values=template_values or {f"{k}_{p}": templates[k][p] for k in templates for p in templates[k]},
+                kind_labels=translated(logic.TEMPLATE_LABELS), placeholders=translated(logic.PLACEHOLDER_HELP),
+                template_language=language, languages=translated(logic.LANGUAGE_LABELS),
+                template_values=template_values or {f"{language}_{k}_{p}": templates[k][p]
+                                                    for k in templates for p in templates[k]},
                 security=[("starttls", _("STARTTLS (usually port 587)")), ("ssl", _("SSL/TLS (usually port 465)")),
                           ("none", _("None (local relays only)"))])
 
@@ -64,13 +71,22 @@ async def mail_settings_submit(request: Request) -> Response:
 @post("/settings/email/templates", opt=OWNER_ONLY)
 async def mail_templates_submit(request: Request) -> Response:
     data = await form_data(request)
-    templates = {kind: {"subject": str(data.get(f"{kind}_subject") or ""), "body": str(data.get(f"{kind}_body") or "")}
-                 for kind in logic.TEMPLATE_KINDS if f"{kind}_subject" in data or f"{kind}_body" in data}
+    language = str(data.get("template_language") or "")
+    if language not in logic.LANGUAGES:
+        return await _settings_page(request, errors={"template_language": _("Choose English, French or German")},
+                                    status_code=422)
+    templates = {kind: {"subject": str(data.get(f"{language}_{kind}_subject") or ""),
+                        "body": str(data.get(f"{language}_{kind}_body") or "")}
+                 for kind in logic.TEMPLATE_KINDS
+                 if f"{language}_{kind}_subject" in data or f"{language}_{kind}_body" in data}
     try:
-        await service.update_mail_settings({"email_templates": templates}, actor_id=actor_id(request))
+        await service.update_mail_settings({"email_templates_by_language": {language: templates}},
+                                           actor_id=actor_id(request))
     except ValidationFailed as failed:
-        return await _settings_page(request, errors=failed.by_field(), status_code=422, template_values=data)
-    return redirect("/settings/email#templates", flash=_("Message templates saved."), request=request)
+        return await _settings_page(request, errors=failed.by_field(), status_code=422, template_values=data,
+                                    template_language=language)
+    return redirect(f"/settings/email?templates={language}#templates", flash=_("Message templates saved."),
+                    request=request)
 
 
 @post("/settings/email/test", opt=OWNER_ONLY)
@@ -176,8 +192,15 @@ async def _document_form(request: Request, document_id: int, *, values: dict[str
                 preview=f"/documents/{document_id}/pdf", attachment=defaults["attachment"],
                 recipient=defaults["client"], values=values or defaults, errors=errors or {}, mail_log=log,
                 status_labels=STATUS_LABELS, problem=mail["configured_problem"],
+                written_in=_written_in(defaults["language"], defaults["template"]),
                 note=_("An issued invoice is marked as sent once the mail server accepts the message.")
                 if doc_type == INVOICE and document.status == "issued" else "")
+
+
+def _written_in(language: str, template: str) -> str:
+    """Which language and which template the message starts from (both set in Settings, Email)."""
+    return _("In %(language)s, the client's language, from the template “%(template)s” (Settings, Email).",
+             language=_(logic.LANGUAGE_LABELS[language]), template=_(logic.TEMPLATE_LABELS[template]))
 
 
 @get("/documents/{document_id:int}/send")
@@ -223,7 +246,9 @@ async def _statement_form(request: Request, client_id: int, date_from: date | No
                 action=f"/clients/{client_id}/statement/send?{query}", back=f"/clients/{client_id}/statement?{query}",
                 preview="", attachment=defaults["attachment"], recipient=client, values=values or defaults,
                 errors=errors or {}, mail_log=[], status_labels=STATUS_LABELS, problem=mail["configured_problem"],
-                note=_("Period %(isoformat)s to %(isoformat2)s, %(currency)s.", isoformat=defaults['date_from'].isoformat(), isoformat2=defaults['date_to'].isoformat(), currency=defaults['currency']))
+                written_in=_written_in(defaults["language"], "statement"),
+                note=_("Period %(date_from)s to %(date_to)s, %(currency)s.", date_from=defaults['date_from'].isoformat(),
+                       date_to=defaults['date_to'].isoformat(), currency=defaults['currency']))
 
 
 @get("/clients/{client_id:int}/statement/send")

@@ -11,6 +11,7 @@ from litestar.params import QueryParameter
 from litestar.response import Template
 
 from app.common.i18n import _
+from app.fx import service as fx_service
 from app.ledger import logic as ledger_logic
 from app.receivables import logic, service
 from app.settings import service as settings_service
@@ -33,8 +34,12 @@ async def aging_page(request: Request, as_of: date | None = None,
     today = await settings_service.today()
     as_of = as_of or today
     result = await service.aging_page(as_of, page_params(page_number, logic.AGING_PAGE))
+    totals = result.extra["totals"]
+    # A base-currency line under the per-currency totals, when there is more than the base to add up.
+    base = await fx_service.base_currency()
+    base_aging = await service.aging_in_base(as_of) if any(t.currency != base for t in totals) else None
     return page(request, "receivables/aging.html", section="reports", title=_("Receivables aging"), result=result,
-                as_of=as_of, buckets=logic.AGING_BUCKETS, totals=result.extra["totals"],
+                as_of=as_of, buckets=logic.AGING_BUCKETS, totals=totals, base_aging=base_aging,
                 params={"as_of": as_of.isoformat() if as_of != today else ""})
 
 

@@ -136,7 +136,7 @@ def _values_of(profile: ProfileView | None, client_id: str = "") -> dict[str, st
 def _editor_lines(profile: ProfileView, items: list[dict[str, Any]]) -> list[dict[str, Any]]:
     labels = {item["id"]: item["label"] for item in items}
     return [{"item": labels.get(line.get("item_id"), "") if line.get("item_id") else "",
-             "item_id": str(line.get("item_id") or ""), "description": line["description"],
+             "item_id": str(line.get("item_id") or ""), "name": line.get("name") or "", "description": line["description"],
              "quantity": as_typed(line["quantity"]), "unit": line.get("unit") or "",
              "unit_price": as_typed(line["unit_price"]),
              "discount_percent": "" if line.get("discount_percent") in (None, "0") else as_typed(line["discount_percent"]),
@@ -207,11 +207,17 @@ async def preview(request: Request) -> Response:
     picking an item, the whole line table), as the document editor does."""
     data = await form_data(request)
     values = _values_from_form(data)
-    lines, picked, _unknown = await documents_service.apply_item_picks(documents_logic.lines_from_form(data))
+    # Items picked and lines added take the taxes of the client's place, as in the document editor.
+    advice = await documents_service.tax_advice(values.get("client_id"))
+    lines, picked, _unknown = await documents_service.apply_item_picks(documents_logic.lines_from_form(data),
+                                                                       advice=advice)
     op = str(data.get("op") or "")
     focus = None
     if op:
+        count = len(lines)
         lines, focus = documents_logic.apply_line_op(lines, op)
+        if len(lines) > count:
+            lines[-1]["taxes"] = list(advice.defaults().codes)
     if not lines:
         lines = [documents_logic.blank_line()]
     context = await _context(None, values, lines)
@@ -229,11 +235,12 @@ async def preview(request: Request) -> Response:
 async def _save(request: Request, profile: ProfileView | None) -> Response:
     data = await form_data(request)
     values = _values_from_form(data)
-    lines, _picked, unknown_items = await documents_service.apply_item_picks(documents_logic.lines_from_form(data))
+    lines, _picked, unknown_items = await documents_service.apply_item_picks(
+        documents_logic.lines_from_form(data), advice=await documents_service.tax_advice(values.get("client_id")))
     kept = [index for index, line in enumerate(lines) if not documents_logic.line_is_blank(line)]
     body: dict[str, Any] = {name: values[name] or None for name in HEADER_FIELDS}
     body["notes"], body["terms"] = values["notes"], values["terms"]
-    body["lines"] = [{"item_id": lines[i]["item_id"] or None, "description": lines[i]["description"],
+    body["lines"] = [{"item_id": lines[i]["item_id"] or None, "name": lines[i]["name"], "description": lines[i]["description"],
                       "quantity": lines[i]["quantity"], "unit": lines[i]["unit"], "unit_price": lines[i]["unit_price"],
                       "discount_percent": lines[i]["discount_percent"], "taxes": lines[i]["taxes"]} for i in kept]
     errors = {f"lines-{index}-item": message for index, message in unknown_items.items()}

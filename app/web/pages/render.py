@@ -17,7 +17,7 @@ from app.documents import service as documents_service
 from app.paths import FONTS_DIR
 from app.render import service
 from app.render.service import RenderError
-from app.web.api.render import pdf_response
+from app.web.api.render import pdf_response, stored_pdf_response
 from app.web.responses import download, page
 
 FONT_FILES = {p.name for p in FONTS_DIR.glob("*.otf")}
@@ -34,8 +34,11 @@ def _render_failed_page(request: Request, error: RenderError) -> Response:
 
 @get("/documents/{document_id:int}/pdf", include_in_schema=False)
 async def browser_pdf(request: Request, config: Config, document_id: int, download: bool = False) -> Response:
-    """The PDF in the browser's viewer (`?download=1` saves it)."""
+    """The PDF in the browser's viewer (`?download=1` saves it); an issued document's stored one with its ETag."""
     try:
+        stored = await stored_pdf_response(request, config, document_id, doc_type=None, inline=not download)
+        if stored is not None:
+            return stored
         rendered = await service.document_pdf(document_id, data_dir=config.data_dir)
     except RenderError as error:
         return _render_failed_page(request, error)

@@ -22,19 +22,23 @@ async def reports_index(request: Request) -> Template:
 
 @get("/reports/revenue")
 async def revenue_page(request: Request, period: str = "month", date_from: str = QueryParameter(name="from", default=""),
-                       date_to: str = QueryParameter(name="to", default="")) -> Template:
+                       date_to: str = QueryParameter(name="to", default=""), currency: str = "") -> Template:
     problem = ""
+    in_base = "base" if currency == "base" else ""
     try:
-        report = await service.revenue(period, optional_day(date_from, "from"), optional_day(date_to, "to"))
+        report = await service.revenue(period, optional_day(date_from, "from"), optional_day(date_to, "to"), in_base)
     except ValidationFailed as failed:
         problem = "; ".join(e.message for e in failed.errors)
-        report = await service.revenue("month")
+        report = await service.revenue("month", currency=in_base)
     charts = {currency: logic.bar_chart_svg(report.rows, currency) for currency in report.currencies}
-    params = {"period": report.period, "from": report.date_from.isoformat(), "to": report.date_to.isoformat()}
+    params = {"period": report.period, "from": report.date_from.isoformat(), "to": report.date_to.isoformat(),
+              "currency": in_base}
+    base_line = await service.base_line(report, in_base=bool(in_base))
     mail = await mail_service.get_mail_settings()
     return page(request, "reports/revenue.html", status_code=422 if problem else 200, section="reports",
                 title=_("Revenue"), report=report, charts=charts, params=params, periods=PERIOD_LABELS,
-                problem=problem, tax_codes=service.tax_codes(report), accountant_email=mail["accountant_email"])
+                problem=problem, tax_codes=service.tax_codes(report), accountant_email=mail["accountant_email"],
+                base_line=base_line, in_base=bool(in_base))
 
 
 @post("/reports/revenue/send")

@@ -31,12 +31,15 @@ def templates_info(config: Config) -> dict[str, Any]:
 
 
 async def _page(request: Request, config: Config, settings: dict[str, Any], values: dict[str, Any],
-                errors: dict[str, str], status_code: int = 200, numbering_values: dict[str, Any] | None = None) -> Template:
+                errors: dict[str, str], status_code: int = 200, numbering_values: dict[str, Any] | None = None,
+                logo_message: str = "") -> Template:
     year = (await service.today()).year
     numbering = await documents_service.numbering(year)
     return page(request, "settings/settings.html", status_code=status_code, section="settings", title=_("Settings"),
                 settings=settings, values=values, errors=errors, locales=logic.LOCALES, year=year,
-                payment_means=translated(logic.PAYMENT_MEANS),
+                payment_means=translated(logic.PAYMENT_MEANS), logo_message=logo_message,
+                pst_provinces=logic.PST_PROVINCES,
+                paper_sizes=[(key, _(label)) for key, label in logic.PAPER_SIZES.items()],
                 templates=templates_info(config),
                 numbering=numbering, taxes=await taxes_service.list_taxes(),
                 numbering_values=numbering_values or {
@@ -79,7 +82,7 @@ async def settings_numbering(request: Request, config: Config) -> Response:
 
 
 @post("/settings/logo", opt=OWNER_ONLY)
-async def settings_logo_upload(request: Request, config: Config) -> Response:
+async def settings_logo_upload(request: Request, config: Config) -> Response | Template:
     form = await request.form()
     upload = form.get("logo")
     content = await upload.read() if isinstance(upload, UploadFile) else b""
@@ -88,13 +91,22 @@ async def settings_logo_upload(request: Request, config: Config) -> Response:
     except ValidationFailed as failed:
         settings = await service.get_settings()
         return await _page(request, config, settings, settings, failed.by_field(), status_code=422)
-    return redirect("/settings", flash=_("Logo saved."), request=request)
+    return await _logo_done(request, config, _("Logo saved."))
 
 
 @post("/settings/logo/delete", opt=OWNER_ONLY)
-async def settings_logo_delete(request: Request, config: Config) -> Response:
+async def settings_logo_delete(request: Request, config: Config) -> Response | Template:
     await service.remove_logo(config.attachments_dir, actor_id=request.scope["user"].user_id)
-    return redirect("/settings", flash=_("Logo removed."), request=request)
+    return await _logo_done(request, config, _("Logo removed."))
+
+
+async def _logo_done(request: Request, config: Config, flash: str) -> Response | Template:
+    """The logo card's forms post through htmx, which swaps only that card in: answer it with the page
+    itself (not a redirect, which would reload it and drop what the user typed in the other settings)."""
+    if request.headers.get("hx-request") == "true":
+        settings = await service.get_settings()
+        return await _page(request, config, settings, settings, {}, logo_message=flash)
+    return redirect("/settings", flash=flash, request=request)
 
 
 @post("/settings/templates", opt=OWNER_ONLY)

@@ -15,9 +15,12 @@ from app.web.security import OWNER_ONLY
 
 
 async def _page(request: Request, values: dict[str, Any], errors: dict[str, str], status_code: int = 200) -> Template:
+    taxes = await service.list_taxes()
     return page(request, "settings/taxes.html", status_code=status_code, section="settings", title=_("Taxes"),
-                taxes=await service.list_taxes(), presets=logic.PRESETS, categories=logic.CATEGORIES,
-                values=values, errors=errors)
+                taxes=taxes, presets=logic.all_presets(), categories=logic.CATEGORIES,
+                values=values, errors=errors, text_languages=logic.TEXT_LANGUAGE_LABELS,
+                texts={t["code"]: {"name": logic.texts_of(t.get("names")), "note": logic.texts_of(t.get("notes"))}
+                       for t in taxes})
 
 
 @get("/settings/taxes", opt=OWNER_ONLY)
@@ -39,8 +42,15 @@ async def taxes_create(request: Request) -> Response:
 @post("/settings/taxes/preset", opt=OWNER_ONLY)
 async def taxes_preset(request: Request) -> Response:
     data = await form_data(request)
-    added = await service.apply_preset(str(data.get("preset", "")))
-    message = _("Added %(join)s.", join=', '.join(added)) if added else _("Those rates were already defined.")
+    preset = str(data.get("preset", ""))
+    added = await service.apply_preset(preset)
+    if added:
+        message = _("Added %(codes)s.", codes=", ".join(added))
+    elif not (logic.preset_of(preset) or ("", []))[1]:
+        message = _("No tax by default there: add the sales tax rates you charge below, and pick them on the lines "
+                    "where they apply.")
+    else:
+        message = _("Those rates were already defined.")
     return redirect("/settings/taxes", flash=message, request=request)
 
 

@@ -1,0 +1,1 @@
+"""Exchange rates, the base currency and conversion (issue 16)."""

@@ -1,0 +1,176 @@
+"""Benchmark: moving in a large business through `counterfoil import` (app.imports).
+
+    .venv/bin/python build/bench_import.py [--clients 10000] [--invoices 100000] [--payments 60000]
+                                           [--without-audit] [--keep DIR]
+
+Writes three generic CSV files (docs/import.md): clients, invoices with three lines each (one row per
+line) and payments against the oldest invoices, then imports them into a fresh data folder in one go:
+the preview (read, mapped, checked against the books) and the apply (read again, checked again, written
+in one transaction with executemany, the audit triggers recording every row, sealed before the commit).
+Prints rows per second, the time of each phase, the peak resident memory of the process, and that
+`counterfoil check` holds. Goal (issue 20): under 60 s on two cores, under 500 MB.
+
+With --without-audit the same import runs on a database whose audit triggers are dropped (and the seal
+off): the difference is what recording every row costs.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import csv
+import random
+import resource
+import sqlite3
+import sys
+import tempfile
+import time
+from datetime import date, timedelta
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from app.audit import service as audit_service  # noqa: E402
+from app.config import Config  # noqa: E402
+from app.db import engine  # noqa: E402
+from app.db.lifecycle import close_database, open_database  # noqa: E402
+
+GOAL_S = 60.0
+GOAL_MB = 500.0
+WORK = [("Design", "hour", "95.00"), ("Hosting", "month", "25.00"), ("Support", "hour", "45.50"),
+        ("Photography", "day", "640.00"), ("Editing", "hour", "60.00")]
+
+
+def make_files(folder: Path, clients: int, invoices: int, payments: int, seed: int = 20) -> dict[str, int]:
+    rng = random.Random(seed)
+    with open(folder / "clients.csv", "w", newline="", encoding="utf-8") as out:
+        writer = csv.writer(out)
+        writer.writerow(["source_id", "code", "name", "email", "city", "country", "currency"])
+        for i in range(1, clients + 1):
+            writer.writerow([f"c{i}", f"K{i:05d}", f"Client {i} Ltd", f"billing{i}@example.com", "Toronto", "CA", "CAD"])
+    start = date(2021, 1, 4)
+    totals = []
+    rows = 0
+    with open(folder / "invoices.csv", "w", newline="", encoding="utf-8") as out:
+        writer = csv.writer(out)
+        writer.writerow(["source_id", "number", "status", "issue_date", "due_date", "client_source_id", "currency",
+                         "description", "quantity", "unit", "unit_price", "taxes", "total"])
+        for i in range(1, invoices + 1):
+            day = start + timedelta(days=i * 1800 // invoices)
+            lines = [rng.choice(WORK) for _ in range(3)]
+            quantities = [rng.randint(1, 9) for _ in lines]
+            net = sum(int(q) * int(p.replace(".", "")) for (_, _, p), q in zip(lines, quantities, strict=True))
+            total_cents = net + (net * 5 + 50) // 100   # GST 5 %, rounded half up
+            totals.append(total_cents)
+            for (description, unit, price), quantity in zip(lines, quantities, strict=True):
+                writer.writerow([f"d{i}", f"OLD-{day.year}-{i:06d}", "sent", day.isoformat(),
+                                 (day + timedelta(days=30)).isoformat(), f"c{rng.randint(1, clients)}", "CAD",
+                                 description, quantity, unit, price, "GST", f"{total_cents / 100:.2f}"])
+                rows += 1
+    with open(folder / "payments.csv", "w", newline="", encoding="utf-8") as out:
+        writer = csv.writer(out)
+        writer.writerow(["source_id", "payment_date", "invoice_number", "amount", "currency", "method", "reference"])
+        for i in range(1, payments + 1):
+            day = start + timedelta(days=i * 1800 // invoices)
+            writer.writerow([f"p{i}", (day + timedelta(days=12)).isoformat(), f"OLD-{day.year}-{i:06d}",
+                             f"{totals[i - 1] / 100:.2f}", "CAD", "bank transfer", f"T{i}"])
+    return {"clients": clients, "invoice lines": rows, "payments": payments}
+
+
+def drop_audit_triggers(database: Path) -> None:
+    connection = sqlite3.connect(database)
+    for (name,) in connection.execute("SELECT name FROM sqlite_master WHERE type = 'trigger' AND name LIKE 'audit_%' "
+                                      "AND tbl_name != 'audit_entry'").fetchall():
+        connection.execute(f"DROP TRIGGER {name}")
+    connection.commit()
+    connection.close()
+
+
+def peak_mb() -> float:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+async def run_import(config: Config, folder: Path, audited: bool) -> dict[str, float]:
+    from app.imports import service
+    from app.taxes import service as taxes_service
+
+    await open_database(config)
+    await taxes_service.apply_preset("canada")
+    if not audited:
+        await engine.DB.close_connections()
+        drop_audit_triggers(config.database_path)
+        engine.install_transaction_hooks(None)
+    files = service.files_of(folder)
+    shown = {"at": 0.0}
+    started = time.monotonic()
+
+    def progress(step: str, done: int, total: int) -> None:
+        now = time.monotonic()
+        if now - shown["at"] > 1 or done == total:
+            shown["at"] = now
+            print(f"  writing: {done:,}/{total:,} records ({step}) at {now - started:.1f} s", flush=True)
+    job = await service.create_preview(files, data_dir=config.data_dir)
+    preview_s = time.monotonic() - started
+    problems = job["preview"]["problems"]
+    if not job["preview"]["can_apply"]:
+        raise SystemExit(f"the preview found problems: {problems[:3]}")
+    print(f"  preview: {preview_s:.1f} s, peak {peak_mb():.0f} MB", flush=True)
+    applied_at = time.monotonic()
+    summary = await service.apply(job["id"], data_dir=config.data_dir, progress=progress)
+    apply_s = time.monotonic() - applied_at
+    print(f"  applied: {apply_s:.1f} s, peak {peak_mb():.0f} MB (before the check, which reads every row)", flush=True)
+    peak_import = peak_mb()
+    await close_database(checkpoint=True)
+    engine.install_transaction_hooks(audit_service.HOOKS)
+    return {"preview_s": preview_s, "apply_s": apply_s, "total_s": preview_s + apply_s,
+            "read_in_apply_s": summary["seconds_reading"], "writing_s": summary["seconds_writing"],
+            "sealing_s": summary["seconds_sealing"], "rows": job["preview"]["counts"]["rows"],
+            "cpu_s": time.process_time(), "peak_mb": peak_import}
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--clients", type=int, default=10_000)
+    parser.add_argument("--invoices", type=int, default=100_000)
+    parser.add_argument("--payments", type=int, default=60_000)
+    parser.add_argument("--without-audit", action="store_true")
+    parser.add_argument("--keep", type=Path, help="keep the data folder here (for the page and list benchmarks)")
+    args = parser.parse_args()
+    with tempfile.TemporaryDirectory() as temporary:
+        folder = Path(temporary) / "files"
+        folder.mkdir()
+        made = time.monotonic()
+        counts = make_files(folder, args.clients, args.invoices, args.payments)
+        size = sum(p.stat().st_size for p in folder.iterdir())
+        print(f"files: {counts}, {size / 1e6:.0f} MB, written in {time.monotonic() - made:.1f} s")
+        data_dir = args.keep or Path(temporary) / "data"
+        data_dir.mkdir(parents=True, exist_ok=True)
+        config = Config(data_dir=data_dir)
+        result = asyncio.run(run_import(config, folder, audited=not args.without_audit))
+        checked = time.monotonic()
+        from app.integrity.service import run_checks
+        breaks = [b for b in run_checks(config.database_path)
+                  if not (args.without_audit and b.where == "audit trail")]   # its triggers were dropped here
+        check_s = time.monotonic() - checked
+    rows = result["rows"]
+    peak = result["peak_mb"]
+    print(f"audit trail: {'off (triggers dropped)' if args.without_audit else 'on (every row recorded and sealed)'}")
+    print(f"rows: {rows:,}; preview {result['preview_s']:.1f} s; apply {result['apply_s']:.1f} s "
+          f"(of which checking again {result['read_in_apply_s']:.1f} s, writing {result['writing_s']:.1f} s, "
+          f"sealing the audit trail at commit {result['sealing_s']:.1f} s); "
+          f"total {result['total_s']:.1f} s = {rows / result['total_s']:,.0f} rows/s")
+    print(f"CPU time of the process: {result['cpu_s']:.1f} s (the machine's load stretches the wall time)")
+    print(f"peak RSS of the import: {peak:.0f} MB (with the check: {peak_mb():.0f} MB); counterfoil check: {'holds' if not breaks else f'{len(breaks)} breaks'} "
+          f"({check_s:.1f} s)")
+    print(f"goal: under {GOAL_S:.0f} s and {GOAL_MB:.0f} MB: "
+          f"{'met' if result['total_s'] < GOAL_S and peak < GOAL_MB else 'NOT met'}")
+    for item in breaks[:5]:
+        print(f"BREAK {item}")
+    return 0 if not breaks else 1
+
+
+if __name__ == "__main__":
+    logging_level = __import__("logging")
+    logging_level.basicConfig(level=logging_level.WARNING)
+    sys.exit(main())

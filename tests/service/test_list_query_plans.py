@@ -1,0 +1,144 @@
+"""Issue 21 point 1, without timing: every query a list makes, for every combination of its filters
+and sorts, is answered through an index, as SQLite's EXPLAIN QUERY PLAN says. A full SCAN of the
+documents (or of lines, clients, payments) reads all 100,000 of them; a plan that walks an index in
+the wrong order reads as many. The plans do not depend on the data: the database keeps no statistics
+(no sqlite_stat1), so an empty test database is planned as a large one is.
+"""
+
+from __future__ import annotations
+
+import itertools
+import re
+import sqlite3
+from collections.abc import Awaitable, Callable
+from datetime import date
+from typing import Any
+
+import pytest
+
+from app.common.logic import Page
+from app.config import Config
+from app.db.engine import CounterfoilEngine
+from app.documents import logic as documents_logic
+from app.documents import service as documents_service
+from tests.conftest import run
+
+BIG_TABLES = ("document", "document_line", "client", "payment", "ledger_entry", "expense")
+# Words for the search: a rare one (the trigram index names the few rows), a short one (one or two
+# letters, looked up in the narrow index), and two words.
+SEARCHES = ("", "hosting", "zo", "client 4217")
+PERIODS = ((None, None), (date(2021, 1, 1), date(2021, 12, 31)), (date(2021, 1, 1), None))
+
+
+def plans_of(config: Config, monkeypatch: pytest.MonkeyPatch, call: Callable[[], Awaitable[Any]]) -> list[tuple[str, list[str]]]:
+    """Each read `call` makes with its query plan's lines (the reads outside a transaction go through
+    CounterfoilEngine._run_in_new_connection)."""
+    seen: list[tuple[str, list[Any]]] = []
+    original = CounterfoilEngine._run_in_new_connection
+
+    async def spy(self, query, args=None, query_type="generic", table=None):  # type: ignore[no-untyped-def]
+        seen.append((query, list(args or [])))
+        return await original(self, query, args, query_type, table)
+
+    monkeypatch.setattr(CounterfoilEngine, "_run_in_new_connection", spy)
+    try:
+        run(call())
+    finally:
+        monkeypatch.setattr(CounterfoilEngine, "_run_in_new_connection", original)
+    connection = sqlite3.connect(config.database_path)
+    try:
+        return [(query, [row[3] for row in connection.execute(f"EXPLAIN QUERY PLAN {query}", args)])
+                for query, args in seen if query.lstrip().upper().startswith("SELECT")]
+    finally:
+        connection.close()
+
+
+def whole_table_reads(plan: list[str]) -> list[str]:
+    """The lines of a plan that read a big table whole: a SCAN without an index, or a SCAN of the
+    documents through any index but the partial one of open invoices (a few percent of them)."""
+    out = []
+    for line in plan:
+        found = re.match(r"SCAN (\w+)(?: AS \w+)?(.*)", line)
+        if found is None or found.group(1) not in BIG_TABLES:
+            continue
+        rest = found.group(2)
+        if "USING" not in rest or (found.group(1) == "document" and "document_open_invoice" not in rest):
+            out.append(line)
+    return out
+
+
+@pytest.mark.parametrize("doc_type", documents_logic.TYPES)
+def test_every_document_list_query_reads_through_an_index(config, monkeypatch, doc_type):
+    statuses = ["", *documents_logic.STATUSES[doc_type], *(["open"] if doc_type == "invoice" else [])]
+    problems: dict[str, list[str]] = {}
+    sorts = list(documents_service.SORTS)
+    combinations = [(*filters, sorts[n % len(sorts)], (1, 20)[n % 2]) for n, filters in enumerate(
+        itertools.product(statuses, (None, 42), PERIODS, SEARCHES))]   # each sort and page taken in turn
+    combinations += [("", None, (None, None), "", sort, page) for sort in sorts for page in (1, 20)]
+    for status, client_id, (date_from, date_to), q, sort, page in combinations:
+        def listing(status=status, client_id=client_id, date_from=date_from, date_to=date_to, q=q, sort=sort,
+                    page=page) -> Awaitable[Any]:
+            return documents_service.list_documents(doc_type, status=status, client_id=client_id, date_from=date_from,
+                                                    date_to=date_to, q=q, sort=sort, page=Page(page=page, per_page=25))
+        for query, plan in plans_of(config, monkeypatch, listing):
+            if "document" in query and whole_table_reads(plan):
+                problems.setdefault(" ".join(query.split())[:400], whole_table_reads(plan))
+    assert problems == {}
+
+
+@pytest.mark.parametrize(("doc_type", "status", "client_id", "index"), [
+    ("invoice", "", 42, "document_client"),
+    ("invoice", "overdue", 42, "document_client"),
+    ("invoice", "draft", None, "document_status"),
+    ("invoice", "cancelled", None, "document_status"),
+    ("quote", "accepted", None, "document_status"),
+    ("invoice", "overdue", None, "document_open_invoice"),
+    ("invoice", "open", None, "document_open_invoice"),
+    ("invoice", "partial", None, "document_open_invoice"),
+])
+def test_the_most_selective_filter_leads(config, monkeypatch, doc_type, status, client_id, index):
+    """The page of a client's documents, of the drafts or of the open invoices reads those rows, not the
+    date index from its start (which is what SQLite, knowing nothing of the data, would choose)."""
+    plans = plans_of(config, monkeypatch, lambda: documents_service.list_documents(
+        doc_type, status=status, client_id=client_id, page=Page(page=20, per_page=25)))
+    page_plan = next(plan for query, plan in plans if "LIMIT" in query and "document" in query)
+    assert any(index in line for line in page_plan), page_plan
+
+
+@pytest.mark.parametrize(("sort", "index"), [("date", "document_type_date"), ("total", "document_type_total")])
+def test_a_whole_list_is_sorted_by_walking_an_index(config, monkeypatch, sort, index):
+    plans = plans_of(config, monkeypatch, lambda: documents_service.list_documents(
+        "invoice", sort=sort, page=Page(page=20, per_page=25)))
+    page_plan = next(plan for query, plan in plans if "LIMIT" in query and "document" in query)
+    assert any(index in line for line in page_plan) and not any("TEMP B-TREE FOR ORDER BY" in line
+                                                                 for line in page_plan), page_plan
+
+
+@pytest.mark.parametrize("client_id", [42, None])
+def test_a_clients_open_invoices_are_read_by_the_client(config, monkeypatch, client_id):
+    """The ledger page's open invoices of one client, ordered by due date: the client's rows (or the partial
+    index of open invoices for all of them), never an index of every invoice walked in due order."""
+    from app.receivables import service as receivables_service
+
+    plans = plans_of(config, monkeypatch, lambda: receivables_service.open_invoices(client_id))
+    plan = next(plan for query, plan in plans if "document" in query)
+    assert any(("document_client" if client_id else "document_open_invoice") in line for line in plan), plan
+
+
+def test_other_lists_read_through_an_index(config, monkeypatch):
+    from app.clients import service as clients_service
+    from app.payments import service as payments_service
+
+    calls: list[Callable[[], Awaitable[Any]]] = [
+        *(lambda q=q, page=page: clients_service.list_clients(q=q, page=Page(page=page, per_page=25))
+          for q, page in itertools.product(("", "client 42", "555 0199"), (1, 150))),
+        *(lambda client_id=client_id, date_from=date_from, date_to=date_to, page=page: payments_service.list_payments(
+            client_id=client_id, date_from=date_from, date_to=date_to, page=Page(page=page, per_page=25))
+          for client_id, (date_from, date_to), page in itertools.product((None, 42), PERIODS, (1, 20))),
+    ]
+    problems = {}
+    for call in calls:
+        for query, plan in plans_of(config, monkeypatch, call):
+            if whole_table_reads(plan):
+                problems[" ".join(query.split())[:300]] = whole_table_reads(plan)
+    assert problems == {}
