@@ -414,7 +414,7 @@ def replay(entries: Iterable[tuple[int, str, int, str]]) -> dict[int, dict[str, 
             if current is None:
                 current = rows[entity_id] = {}
             moved = values.pop("id", None)
-            for column, (_, new) in values.items():
+            for column, (_old, new) in values.items():
                 current[column] = new
             if moved is not None and moved[1] != entity_id:
                 rows[moved[1]] = rows.pop(entity_id)

@@ -257,7 +257,7 @@ def parse_header(head: bytes, file_size: int) -> Header:
     if header_checksum(head[:FIELDS_SIZE + MAC_SIZE]) != stored_checksum:
         raise HeaderDamaged("The backup is damaged: its header (the first 128 bytes) does not match its "
                             "checksum. " + UNCHANGED)
-    (_, version, kdf_id, cipher_id, t, m, p, length, salt, nonce) = _FIELDS.unpack(head[:FIELDS_SIZE])
+    (_magic, version, kdf_id, cipher_id, t, m, p, length, salt, nonce) = _FIELDS.unpack(head[:FIELDS_SIZE])
     if version != FORMAT_VERSION:
         raise UnsupportedFormat(f"This backup uses format version {version}, which this Counterfoil does not "
                                 f"read (it reads version {FORMAT_VERSION}): update Counterfoil first. " + UNCHANGED)

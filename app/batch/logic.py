@@ -194,7 +194,7 @@ def job_title(doc_type: str, kind: str) -> str:
 
 def bookmark_title(filename: str) -> str:
     """A document's entry in the combined PDF's outline: `INV-2026-0007_Globex.pdf` -> `INV-2026-0007 · Globex`."""
-    number, _, client = filename.removesuffix(".pdf").partition("_")
+    number, _sep, client = filename.removesuffix(".pdf").partition("_")
     return f"{number} \u00b7 {client.replace('-', ' ')}" if client else number
 
 

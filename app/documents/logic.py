@@ -37,7 +37,7 @@ from app.common.logic import (
     read_number,
 )
 from app.common.numbers import as_typed
-from app.money import MoneyError, check_active_currency, parse_decimal, round_money
+from app.money import MoneyError, check_active_currency, round_money
 from app.taxes import logic as taxes_logic
 from app.taxes.logic import TaxRate, tax_registration
 
@@ -868,7 +868,7 @@ def apply_line_op(lines: list[dict[str, Any]], op: str) -> tuple[list[dict[str, 
     Returns the new lines and the index of the line to put the cursor in (None: leave it).
     """
     lines = list(lines)
-    name, _, argument = (op or "").partition(":")
+    name, _colon, argument = (op or "").partition(":")
     try:
         index = int(argument) if argument else None
     except ValueError:

@@ -509,7 +509,7 @@ def build_message(outgoing: Outgoing) -> EmailMessage:
     message["Reply-To"] = formataddr((outgoing.from_name, outgoing.from_email)) if outgoing.from_name else outgoing.from_email
     message.set_content(outgoing.body or "")
     for item in outgoing.attachments:
-        maintype, _, subtype = (item.media_type or "application/octet-stream").partition("/")
+        maintype, _slash, subtype = (item.media_type or "application/octet-stream").partition("/")
         message.add_attachment(item.content, maintype=maintype, subtype=subtype or "octet-stream",
                                filename=item.filename)
     return message

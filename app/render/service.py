@@ -867,7 +867,7 @@ async def render_documents(doc_type: str, ids: list[int], *, data_dir: Path, on_
                 await drain(4 * _workers())
         await drain(0)
     except BaseException:
-        for _, future in pending:
+        for _document, future in pending:
             if not future.cancel() and not future.cancelled():
                 future.exception()   # a second failure: seen, so asyncio does not log it as lost
         pool.shutdown(wait=False, cancel_futures=True)
