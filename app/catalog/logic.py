@@ -8,8 +8,9 @@ from collections.abc import Mapping
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
-from app.common.i18n import _
+from app.common.i18n import _, typed_locale
 from app.common.logic import Form, fold_text
+from app.common.numbers import NumberNotRead, as_typed, read_decimal
 from app.money import MoneyError, check_currency, decimal_places
 from app.taxes.logic import TAX_CATEGORIES
 
@@ -61,11 +62,14 @@ def parse_prices(raw: Any) -> tuple[dict[str, str], str | None]:
         pairs = list(raw.items())
     elif isinstance(raw, str):
         pairs = []
-        for part in re.split(r"[\n,;]+", raw):
+        # A comma separates two prices only before the next currency code: in a German or French reader's
+        # "EUR 1100,00, USD 900" the first comma is the decimal mark.
+        for part in re.split(r"[\n;]+|,(?=\s*[A-Za-z])", raw):
             if part.strip():
                 bits = part.replace("=", " ").replace(":", " ").split()
                 if len(bits) != 2:
-                    return {}, f"write each price as a currency code and an amount, e.g. EUR 1100.00 (not {part.strip()!r})"
+                    return {}, _("write each price as a currency code and an amount, e.g. EUR %(example)s (not %(part)s)",
+                                 example=as_typed("1100.00"), part=repr(part.strip()))
                 pairs.append((bits[0], bits[1]))
     else:
         return {}, 'give the prices as an object, e.g. {"EUR": "1100.00"}'
@@ -77,14 +81,20 @@ def parse_prices(raw: Any) -> tuple[dict[str, str], str | None]:
             return {}, str(problem)
         if isinstance(amount, (bool, float)) or not isinstance(amount, (str, int, Decimal)):
             return {}, f'{currency}: give the price as text, e.g. "1100.00"'
+        locale = typed_locale()
         try:
-            value = Decimal(str(amount).strip())
+            # Typed on a page: as the reader writes numbers (1100,50 for a German reader); else a plain decimal.
+            value = read_decimal(amount, locale) if locale is not None and isinstance(amount, str) \
+                else Decimal(str(amount).strip())
+        except NumberNotRead as refused:
+            return {}, f"{currency}: {refused}"
         except InvalidOperation:
-            return {}, f"{currency}: {amount!r} is not a number"
+            return {}, _("%(currency)s: %(amount)s is not a number", currency=currency, amount=repr(amount))
         if not value.is_finite() or value < 0:
-            return {}, f"{currency}: the price must be a number of zero or more"
+            return {}, _("%(currency)s: the price must be a number of zero or more", currency=currency)
         if decimal_places(value) > PRICE_PLACES or value >= Decimal(10) ** 12:
-            return {}, f"{currency}: at most 12 digits and {PRICE_PLACES} decimal places"
+            return {}, _("%(currency)s: at most 12 digits and %(places)s decimal places", currency=currency,
+                         places=PRICE_PLACES)
         prices[currency] = str(e4_to_price(price_to_e4(value)))
     return dict(sorted(prices.items())), None
 
@@ -95,8 +105,8 @@ def prices_of(item: Mapping[str, Any]) -> dict[str, Decimal]:
 
 
 def prices_text(item: Mapping[str, Any]) -> str:
-    """The form's text of an item's prices: "EUR 1100.00, USD 900.00"."""
-    return ", ".join(f"{code} {price}" for code, price in prices_of(item).items())
+    """The form's text of an item's prices: "EUR 1100.00, USD 900.00" (1100,00 for a reader who writes a decimal comma)."""
+    return ", ".join(f"{code} {as_typed(str(price))}" for code, price in prices_of(item).items())
 
 
 def clean_item(data: Mapping[str, Any], *, partial: bool = False) -> dict[str, Any]:

@@ -92,11 +92,11 @@ async def _check_unique(values: dict[str, Any], except_id: int | None = None) ->
         if except_id is not None:
             query = query.where(Item.id != except_id)
         if await query:
-            errors.append(FieldError(field, f"{label} {values[field]!r} is already used by another item"))
+            errors.append(FieldError(field, _("%(label)s %(value)s is already used by another item", label=label, value=repr(values[field]))))
     if values.get("default_tax_codes"):
         unknown = await taxes_service.unknown_codes(values["default_tax_codes"].split())
         if unknown:
-            errors.append(FieldError("default_taxes", f"Unknown tax code {unknown[0]!r}: define it under Settings, Taxes"))
+            errors.append(FieldError("default_taxes", _("Unknown tax code %(code)s: define it under Settings, Taxes", code=repr(unknown[0]))))
     if errors:
         raise ValidationFailed(errors)
 

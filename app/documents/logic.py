@@ -642,9 +642,9 @@ def clean_line(raw: Mapping[str, Any], index: int, errors: list[FieldError], *,
     out["description"] = description
     name = normalized_text(str(raw.get("name") or "")).strip()
     if len(name) > MAX_LINE_NAME:
-        errors.append(FieldError(prefix + "name", f"Line {index + 1}: the name is too long (at most {MAX_LINE_NAME} "
-                                                  "characters)"))
-    elif problem := line_problem(name, f"Line {index + 1}: the name"):
+        errors.append(FieldError(prefix + "name", _("Line %(number)s: the name is too long (at most %(limit)s characters)",
+                                                    number=index + 1, limit=MAX_LINE_NAME)))
+    elif problem := line_problem(name, _("Line %(number)s: the name", number=index + 1)):
         errors.append(FieldError(prefix + "name", problem))
     out["name"] = name
     try:

@@ -359,7 +359,8 @@ async def _resolve(doc_type: str, values: logic.DocumentInput, *, current: Mappi
             errors.append(FieldError(f"lines[{index}].item_id", _("Line %(value)s: unknown catalogue item %(item_id)s", value=index + 1, item_id=line['item_id'])))
         for code in line["taxes"]:
             if code not in rates:
-                errors.append(FieldError(f"lines[{index}].taxes", f"Line {index + 1}: unknown tax code {code!r}"))
+                errors.append(FieldError(f"lines[{index}].taxes", _("Line %(number)s: unknown tax code %(code)s",
+                                                                   number=index + 1, code=repr(code))))
         lines.append(line)
     document: dict[str, Any] = {"client": client_id, "currency": currency, "issue_date": issue_date,
                                 "discount_percent": logic.decimal_text(values.discount_percent)
@@ -559,7 +560,7 @@ async def fill_from_items(raw_lines: list[Any], client_id: Any = None, *, curren
             if line.get("unit_price") in (None, ""):
                 price, hint = await item_price(item, currency, day)
                 if price is None:
-                    missing.append(FieldError(f"lines[{len(filled)}].unit_price", f"Line {len(filled) + 1}: {hint}"))
+                    missing.append(FieldError(f"lines[{len(filled)}].unit_price", _("Line %(number)s: %(hint)s", number=len(filled) + 1, hint=hint)))
                 else:
                     line["unit_price"] = str(price)
         if line.get("taxes") is None:
@@ -1158,7 +1159,7 @@ async def apply_item_picks(lines: list[dict[str, Any]], items: Sequence[Mapping[
             filled = logic.fill_from_item(line, item, price if price is not None else Decimal(0), taxes)
             if price is None:
                 filled["unit_price"] = ""
-                unknown[index] = f"Line {index + 1}: {hint}"
+                unknown[index] = _("Line %(number)s: %(hint)s", number=index + 1, hint=hint)
             elif hint:
                 filled["price_hint"] = hint
             out.append(filled)
@@ -1203,7 +1204,8 @@ async def preview(doc_type: str, data: Mapping[str, Any]) -> dict[str, Any]:
         cleaned = logic.clean_line(raw, index, line_errors)
         unknown = [code for code in cleaned["taxes"] if code not in rates]
         for code in unknown:
-            line_errors.append(FieldError(f"lines[{index}].taxes", f"Line {index + 1}: unknown tax code {code!r}"))
+            line_errors.append(FieldError(f"lines[{index}].taxes", _("Line %(number)s: unknown tax code %(code)s",
+                                                                   number=index + 1, code=repr(code))))
         for line_error in line_errors:
             name = line_error.field.rpartition(".")[2]
             if str(raw.get(name) or "").strip() or name == "taxes":

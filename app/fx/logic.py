@@ -23,6 +23,7 @@ from datetime import date
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation, localcontext
 from typing import Any
 
+from app.common.i18n import _
 from app.common.logic import FieldError, ValidationFailed
 from app.money import MoneyError, check_currency, minor_digits, round_money
 
@@ -53,20 +54,20 @@ def significant(value: Decimal) -> Decimal:
 def parse_rate(value: object, *, field_name: str = "rate") -> Decimal:
     """A rate from user or file input: a number above zero written as text. Problems name the field."""
     if isinstance(value, (bool, float)):
-        raise ValidationFailed([FieldError(field_name, 'give the rate as text, e.g. "0.6712"')])
+        raise ValidationFailed([FieldError(field_name, _('give the rate as text, e.g. "0.6712"'))])
     text = str(value if value is not None else "").strip().replace("\u00a0", "").replace(" ", "")
     if not text:
-        raise ValidationFailed([FieldError(field_name, "a rate is required")])
+        raise ValidationFailed([FieldError(field_name, _("a rate is required"))])
     try:
         rate = Decimal(text)
     except InvalidOperation:
-        raise ValidationFailed([FieldError(field_name, f"{text!r} is not a number")]) from None
+        raise ValidationFailed([FieldError(field_name, _("%(text)s is not a number", text=repr(text)))]) from None
     if not rate.is_finite():
-        raise ValidationFailed([FieldError(field_name, f"{text!r} is not a number")])
+        raise ValidationFailed([FieldError(field_name, _("%(text)s is not a number", text=repr(text)))])
     if rate <= 0:
-        raise ValidationFailed([FieldError(field_name, f"the rate must be above zero (not {text})")])
+        raise ValidationFailed([FieldError(field_name, _("the rate must be above zero (not %(text)s)", text=text))])
     if not MIN_RATE <= rate <= MAX_RATE:
-        raise ValidationFailed([FieldError(field_name, f"{text} is out of range ({MIN_RATE} to {MAX_RATE})")])
+        raise ValidationFailed([FieldError(field_name, _("%(text)s is out of range (%(low)s to %(high)s)", text=text, low=MIN_RATE, high=MAX_RATE))])
     return significant(rate)
 
 
@@ -85,12 +86,12 @@ def parse_rate_date(value: object, today: date, *, field_name: str = "date") -> 
         try:
             day = date.fromisoformat(str(value or "").strip())
         except ValueError:
-            raise ValidationFailed([FieldError(field_name, "the date must be written YYYY-MM-DD")]) from None
+            raise ValidationFailed([FieldError(field_name, _("the date must be written YYYY-MM-DD"))]) from None
     if day > today:
-        raise ValidationFailed([FieldError(field_name, f"{day.isoformat()} is in the future: a rate is known "
-                                                       "only once it is published")])
+        raise ValidationFailed([FieldError(field_name, _("%(day)s is in the future: a rate is known only once it is published",
+                                                         day=day.isoformat()))])
     if day.year < 1900:
-        raise ValidationFailed([FieldError(field_name, "the date must be after 1900")])
+        raise ValidationFailed([FieldError(field_name, _("the date must be after 1900"))])
     return day
 
 
@@ -112,7 +113,7 @@ def clean_rate(data: Mapping[str, object], base: str, today: date) -> RateInput:
         except ValidationFailed as failed:
             errors.extend(failed.errors)
     if not errors and values["currency"] == base:
-        errors.append(FieldError("currency", f"{base} is the base currency: its rate is always 1"))
+        errors.append(FieldError("currency", _("%(base)s is the base currency: its rate is always 1", base=base)))
     if errors:
         raise ValidationFailed(errors)
     return RateInput(values["date"], values["currency"], values["rate"])  # type: ignore[arg-type]
@@ -406,26 +407,26 @@ def clean_account(data: Mapping[str, Any]) -> dict[str, Any]:
     text["bic"] = text["bic"].replace(" ", "").upper()
     for name, limit in (("holder", 200), ("bank_name", 200), ("account_number", 40), ("note", 500)):
         if len(text[name]) > limit:
-            errors.append(FieldError(name, f"at most {limit} characters"))
+            errors.append(FieldError(name, _("at most %(limit)s characters", limit=limit)))
     if text["iban"] and not iban_valid(text["iban"]):
-        errors.append(FieldError("iban", f"{text['iban']} is not a valid IBAN (check the digits)"))
+        errors.append(FieldError("iban", _("%(iban)s is not a valid IBAN (check the digits)", iban=text["iban"])))
     if text["bic"] and not BIC_RE.match(text["bic"]):
-        errors.append(FieldError("bic", "a BIC has 8 or 11 letters and digits, e.g. DEUTDEFF"))
+        errors.append(FieldError("bic", _("a BIC has 8 or 11 letters and digits, e.g. DEUTDEFF")))
     if text["institution"] and not re.fullmatch(r"\d{3}", text["institution"]):
-        errors.append(FieldError("institution", "the institution number has 3 digits, e.g. 004"))
+        errors.append(FieldError("institution", _("the institution number has 3 digits, e.g. 004")))
     if text["transit"] and not re.fullmatch(r"\d{5}", text["transit"]):
-        errors.append(FieldError("transit", "the transit (branch) number has 5 digits, e.g. 12345"))
+        errors.append(FieldError("transit", _("the transit (branch) number has 5 digits, e.g. 12345")))
     if text["routing"] and not re.fullmatch(r"\d{9}", text["routing"]):
-        errors.append(FieldError("routing", "the ABA routing number has 9 digits"))
+        errors.append(FieldError("routing", _("the ABA routing number has 9 digits")))
     if text["account_number"] and not re.fullmatch(r"[0-9A-Za-z-]{4,40}", text["account_number"]):
-        errors.append(FieldError("account_number", "an account number has 4 to 40 digits or letters"))
+        errors.append(FieldError("account_number", _("an account number has 4 to 40 digits or letters")))
     if (text["institution"] or text["transit"]) and not (text["institution"] and text["transit"]
                                                           and text["account_number"]):
-        errors.append(FieldError("transit", "a Canadian account needs institution, transit and account number"))
+        errors.append(FieldError("transit", _("a Canadian account needs institution, transit and account number")))
     if text["routing"] and not text["account_number"]:
-        errors.append(FieldError("account_number", "a US account needs the account number with the routing number"))
+        errors.append(FieldError("account_number", _("a US account needs the account number with the routing number")))
     if not (text["iban"] or text["account_number"]):
-        errors.append(FieldError("iban", "give an IBAN, or a Canadian or US account number"))
+        errors.append(FieldError("iban", _("give an IBAN, or a Canadian or US account number")))
     try:
         currencies = account_currencies(data.get("currencies"))
     except MoneyError as problem:

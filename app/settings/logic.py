@@ -113,8 +113,8 @@ def clean_settings(data: Mapping[str, Any], *, partial: bool = True) -> dict[str
         if code in PAYMENT_MEANS:
             form.values["payment_means_code"] = code
         else:
-            form.error("payment_means_code", f"Unknown payment means {code!r}: use one of "
-                       f"{', '.join(c for c in PAYMENT_MEANS if c)}, or leave it empty")
+            form.error("payment_means_code", _("Unknown payment means %(code)s: use one of %(codes)s, or leave it empty", code=repr(code),
+                         codes=", ".join(c for c in PAYMENT_MEANS if c)))
     form.text("payment_account_id", max_length=200, label=_("Account (without an IBAN)"), one_line=True)
     form.text("payment_means_text", max_length=500, label=_("Payment text"), one_line=True)
     form.currency("default_currency", required=not partial)
@@ -131,7 +131,7 @@ def clean_settings(data: Mapping[str, Any], *, partial: bool = True) -> dict[str
     if not (partial and not form.present("time_zone")):
         zone = (form.raw("time_zone") or "UTC").strip()
         if zone not in available_timezones() and zone != "UTC":
-            form.error("time_zone", f"Unknown time zone {zone!r} (e.g. Europe/Berlin, America/Toronto)")
+            form.error("time_zone", _("Unknown time zone %(zone)s (e.g. Europe/Berlin, America/Toronto)", zone=repr(zone)))
         else:
             form.values["time_zone"] = zone
     form.integer("payment_terms_days", minimum=0, maximum=365, label=_("Payment terms"), default=30)
@@ -146,13 +146,14 @@ def clean_settings(data: Mapping[str, Any], *, partial: bool = True) -> dict[str
         codes = [str(code).strip().upper() for code in given if str(code or "").strip()]
         unknown = [code for code in codes if code not in PST_PROVINCES]
         if unknown:
-            form.error("pst_registrations", f"Unknown province {unknown[0]!r} for PST: use {', '.join(PST_PROVINCES)}")
+            form.error("pst_registrations", _("Unknown province %(code)s for PST: use %(codes)s", code=repr(unknown[0]),
+                                                 codes=", ".join(PST_PROVINCES)))
         else:
             form.values["pst_registrations"] = " ".join(code for code in PST_PROVINCES if code in codes)
     if not (partial and not form.present("paper_size")):
         paper = str(form.raw("paper_size") or "").strip().lower()
         if paper not in PAPER_SIZES:
-            form.error("paper_size", "Paper size must be letter, a4, or empty (by the business's country)")
+            form.error("paper_size", _("Paper size must be letter, a4, or empty (by the business's country)"))
         else:
             form.values["paper_size"] = paper
     address, problems = clean_electronic_address(data, partial=partial)

@@ -8,8 +8,9 @@ from litestar import Request, Response, get, post
 from litestar.datastructures import UploadFile
 from litestar.response import Template
 
-from app.common.i18n import _
+from app.common.i18n import _, typed_locale
 from app.common.logic import FieldError, ValidationFailed
+from app.common.numbers import NumberNotRead, input_text, read_decimal
 from app.fx import logic, service
 from app.money import known_currencies
 from app.settings import service as settings_service
@@ -37,13 +38,21 @@ async def rates_page(request: Request, currency: str = "") -> Template:
 @post("/settings/exchange-rates", opt=OWNER_ONLY)
 async def rates_add(request: Request) -> Response:
     data = await form_data(request)
+    # The rate is typed as the reader writes numbers (0,6712 for a German reader); the service reads plain decimals.
+    sent = dict(data)
+    typed, locale = str(data.get("rate") or "").strip(), typed_locale()
+    if typed and locale is not None:
+        try:
+            sent["rate"] = format(read_decimal(typed, locale), "f")
+        except NumberNotRead as refused:
+            return await _page(request, data, {"rate": str(refused)}, status_code=422)
     try:
-        row = await service.add_rate(data)
+        row = await service.add_rate(sent)
     except ValidationFailed as failed:
         return await _page(request, data, failed.by_field(), status_code=422)
     return redirect("/settings/exchange-rates", request=request, flash=_(
-        "Rate saved: 1 %(base)s = %(rate)s %(currency)s on %(date)s.", base=row["base_currency"], rate=row["rate"],
-        currency=row["currency"], date=row["rate_date"].isoformat()))
+        "Rate saved: 1 %(base)s = %(rate)s %(currency)s on %(date)s.", base=row["base_currency"],
+        rate=input_text(row["rate"]), currency=row["currency"], date=row["rate_date"].isoformat()))
 
 
 @post("/settings/exchange-rates/import", opt=OWNER_ONLY)
