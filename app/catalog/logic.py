@@ -66,7 +66,7 @@ def parse_prices(raw: Any) -> tuple[dict[str, str], str | None]:
         # "EUR 1100,00, USD 900" the first comma is the decimal mark.
         for part in re.split(r"[\n;]+|,(?=\s*[A-Za-z])", raw):
             if part.strip():
-                bits = part.replace("=", " ").replace(":", " ").split()
+                bits = part.replace("=", " ").replace(":", " ").split(maxsplit=1)   # 1 100,50: spaced groups
                 if len(bits) != 2:
                     return {}, _("write each price as a currency code and an amount, e.g. EUR %(example)s (not %(part)s)",
                                  example=as_typed("1100.00"), part=repr(part.strip()))
