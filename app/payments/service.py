@@ -99,7 +99,7 @@ async def record_payment(invoice_id: int, data: Mapping[str, Any], *, actor: int
                         + (f"; {excess} {currency} kept as credit" if excess else ""),
             refs={"method": values.method, "reference": values.reference or "",
                   "excess_minor": to_minor(excess, currency) if excess else 0,
-                  "fee_minor": to_minor(values.fee, currency) if values.fee else 0}, actor=actor)
+                  **({"fee_minor": to_minor(values.fee, currency)} if values.fee else {})}, actor=actor)
         await _fx_memos(invoice, payment.id, values.payment_date, applied, values.fee, frozen, actor)
         await documents_service.record_event(invoice_id, "payment", f"{settled} {currency} by {method}"
                                              + (f" ({values.fee} {currency} bank fee)" if values.fee else ""), actor)

@@ -75,9 +75,10 @@ def _oversized_paths(value: Any) -> tuple[str, ...]:
     return tuple(sorted(found, key=_in_order))
 
 
-def _in_order(path: str) -> list[Any]:
-    """`lines[10].x` after `lines[2].x`: the order the body has them in."""
-    return [int(part) if part.isdigit() else part for part in re.split(r"[\[\].]+", path) if part]
+def _in_order(path: str) -> list[tuple[int, Any]]:
+    """`lines[10].x` after `lines[2].x`: the order the body has them in. An index and a name at the same
+    place (`a[0]` beside `a.b`) compare by kind first: indexes before names."""
+    return [(0, int(part)) if part.isdigit() else (1, part) for part in re.split(r"[\[\].]+", path) if part]
 
 
 def whole_number_problem(name: str, raw: str) -> str | None:

@@ -298,8 +298,11 @@ def test_an_ontario_invoice_has_hst_the_gst_hst_label_and_letter_paper(api, cana
 def test_a_german_business_prints_its_ust_idnr_on_a4_with_the_postal_code_first(api, german):
     from tests.http.support import text_of
 
+    # A German client reads the document in German: the preset's own name for the rate (an English one
+    # would read "VAT 19%", the name in English of the same rate).
     munich = api.post("/api/v1/clients", json={"name": "Sommerfeld Architekten", "country": "DE", "city": "München",
-                                               "postal_code": "80331", "currency": "EUR"}).json()["id"]
+                                               "postal_code": "80331", "currency": "EUR",
+                                               "language": "de"}).json()["id"]
     pdf = issued_pdf(api, munich, german["id"])
     text = text_of(pdf)
     assert "USt-IdNr. DE123456789" in text and "80331 München" in text and "USt. 19 %" in text
