@@ -10,6 +10,7 @@ from typing import Any
 
 from app.common.i18n import _
 from app.common.logic import FieldError, NotFound, ValidationFailed
+from app.common.numbers import input_text
 from app.db.engine import require_write_transaction, write_transaction
 from app.fx import logic
 from app.fx.tables import BankAccount, ExchangeRate, FxSettings
@@ -242,7 +243,7 @@ async def price_in(price: Decimal, source: str, target: str, day: date) -> tuple
         return None
     converted = logic.convert(price, source, target, source_rate, target_rate)
     cross = logic.cross_rate(source_rate, target_rate)
-    return converted, _("converted at 1 %(source)s = %(rate)s %(target)s", source=source, rate=logic.rate_text(cross),
+    return converted, _("converted at 1 %(source)s = %(rate)s %(target)s", source=source, rate=input_text(Decimal(logic.rate_text(cross))),
                         target=target)
 
 

@@ -24,9 +24,9 @@ DEFAULT_PORTS = {"none": 25, "starttls": 587, "ssl": 465}
 # the server may have taken it, so it is not tried again until the user says (send again, or mark as sent).
 STATUSES = ("queued", "sending", "sent", "failed", "uncertain", "cancelled")
 KINDS = ("invoice", "quote", "credit_note", "statement", "accountant", "report", "test", "reminder")
-KIND_LABELS = {"invoice": "Invoice", "quote": "Quote", "credit_note": "Credit note", "statement": "Statement",
-               "accountant": "Accountant's package", "report": "Report", "test": "Test message",
-               "reminder": "Reminder"}
+KIND_LABELS = {"invoice": N_("Invoice"), "quote": N_("Quote"), "credit_note": N_("Credit note"),
+               "statement": N_("Statement"), "accountant": N_("Accountant's package"), "report": N_("Report"),
+               "test": N_("Test message"), "reminder": N_("Reminder")}
 # The kinds whose subject and body the user can change in Settings, Email, in each language. An invoice has
 # one per state, so the message says what the attached PDF and the books say (choose_template): a paid
 # invoice's message says it is paid, a partly paid one what is left, an overdue one that it is overdue.
@@ -231,13 +231,13 @@ def clean_templates(data: Mapping[str, Any], *, language: str = "en", prefix: st
     `email_templates` has no prefix), and its message names the language, the template and the part."""
     errors: list[FieldError] = []
     out: dict[str, dict[str, str]] = {}
-    language_name = LANGUAGE_LABELS.get(language, language)
+    language_name = _(LANGUAGE_LABELS.get(language, language))
     where = "email_templates" if not prefix else f"email_templates_by_language.{language}"
     for kind in TEMPLATE_KINDS:
         entry = data.get(kind)
         if entry is None:
             continue
-        label = f"{language_name} {TEMPLATE_LABELS[kind].lower()}" if prefix else TEMPLATE_LABELS[kind]
+        label = f"{language_name} {_(TEMPLATE_LABELS[kind]).lower()}" if prefix else _(TEMPLATE_LABELS[kind])
         if not isinstance(entry, Mapping):
             errors.append(FieldError(f"{where}.{kind}", _("Give a subject and a body")))
             continue
