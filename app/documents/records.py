@@ -221,6 +221,16 @@ class DocumentTotals:
 
 
 @dataclass(frozen=True, slots=True)
+class DocumentBaseTotal:
+    """A list footer's documents of every currency added up in the base currency at the rates frozen at
+    issue; `left_out` counts those without one (issued before a rate was known)."""
+
+    currency: str
+    total: Decimal
+    left_out: int = 0
+
+
+@dataclass(frozen=True, slots=True)
 class EventView:
     """One entry of a document's history (created, issued, sent, paid, cancelled...)."""
 

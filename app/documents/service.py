@@ -42,6 +42,7 @@ from app.db.engine import cached, require_write_transaction, write_transaction
 from app.documents import logic
 from app.documents.logic import CREDIT_NOTE, INVOICE, QUOTE
 from app.documents.records import (
+    DocumentBaseTotal,
     DocumentSummary,
     DocumentTotals,
     DocumentView,
@@ -233,15 +234,19 @@ async def _probe(doc_type: str, query: SearchQuery) -> tuple[str | None, float]:
 async def _sums(doc_type: str, conditions: Sequence[Any]) -> dict[str, dict[str, int]]:
     """Count and money of the documents matching `conditions`, per currency, in one pass. `n` counts
     every row; the money (and `summed`, how many rows it adds up) only the documents a footer sums
-    (logic.SUMMED_STATUSES: never drafts or cancelled invoices)."""
-    query = Document.select(Document.currency, Document.status, Count(alias="n"), _sum("total_minor"),
-                            _sum("paid_minor"), _sum("credited_minor"))
+    (logic.SUMMED_STATUSES: never drafts or cancelled invoices). `base` sums their totals in the base
+    currency at the rates frozen at issue, `unrated` counts those it had to leave out (no rate yet, or
+    frozen against an earlier base currency); a document in the base currency is its own total."""
+    base = await fx_service.base_currency()
+    query = Document.select(Document.currency, Document.status, Document.base_currency, Count(alias="n"),
+                            _sum("total_minor"), _sum("paid_minor"), _sum("credited_minor"), _sum("total_base_minor"),
+                            Count(Document.total_base_minor, alias="rated"))
     for condition in conditions:
         query = query.where(condition)
     out: dict[str, dict[str, int]] = {}
-    for row in await query.group_by(Document.currency, Document.status):
+    for row in await query.group_by(Document.currency, Document.status, Document.base_currency):
         sums = out.setdefault(row["currency"], {"n": 0, "summed": 0, "total": 0, "paid": 0, "credited": 0,
-                                                "owed": 0})
+                                                "owed": 0, "base": 0, "unrated": 0})
         sums["n"] += row["n"]
         if not logic.summed_in_footer(doc_type, row["status"]):
             continue
@@ -251,6 +256,13 @@ async def _sums(doc_type: str, conditions: Sequence[Any]) -> dict[str, dict[str,
         sums["paid"] += paid
         sums["credited"] += credited
         sums["owed"] += total - paid - credited
+        if row["currency"] == base:
+            sums["base"] += total
+        elif row["base_currency"] == base:
+            sums["base"] += row["total_base"] or 0
+            sums["unrated"] += row["n"] - row["rated"]
+        else:
+            sums["unrated"] += row["n"]
     return out
 
 
@@ -326,7 +338,20 @@ async def list_documents(doc_type: str, *, status: str = "", client_id: int | No
                              balance=from_minor(sums[currency]["owed"], currency), count=sums[currency]["summed"])
               for currency in sorted(sums) if sums[currency]["summed"]]
     return PageOf(items=[DocumentSummary.from_row(row, today_) for row in rows],
-                  total=sum(row["n"] for row in sums.values()), page=page, extra={"totals": totals})
+                  total=sum(row["n"] for row in sums.values()), page=page,
+                  extra={"totals": totals, "base_total": await _footer_base_total(totals, sums)})
+
+
+async def _footer_base_total(totals: Sequence[DocumentTotals], sums: Mapping[str, Mapping[str, int]]
+                             ) -> DocumentBaseTotal | None:
+    """A list footer's line in the base currency, at the rates frozen at issue: only when it sums some
+    other currency than the base (a list in the base currency alone needs none)."""
+    base = await fx_service.base_currency()
+    if not totals or all(t.currency == base for t in totals):
+        return None
+    summed = [sums[t.currency] for t in totals]
+    return DocumentBaseTotal(currency=base, total=from_minor(sum(s["base"] for s in summed), base),
+                             left_out=sum(s["unrated"] for s in summed))
 
 
 def _sum(column: str) -> Sum:

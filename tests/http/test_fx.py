@@ -205,6 +205,24 @@ def test_totals_in_the_base_currency_on_the_dashboard_and_reports(api, browser, 
     assert "at issue-date rates" in aging_page.text and "1 invoice without a rate left out" in aging_page.text
 
 
+def test_list_footers_add_every_currency_up_in_the_base(api, browser, config, cad_base):
+    add(api, date=(YESTERDAY - timedelta(days=1)).isoformat(), currency="EUR", rate="0.625")
+    make_invoice(make_client(name="Toronto Inc."), "40.00")                           # 40 CAD
+    make_invoice(make_client(currency="EUR", name="Berlin GmbH"), "100.00", currency="EUR")   # 160 CAD
+    make_invoice(make_client(currency="USD", name="Austin LLC"), "70.00", currency="USD")     # no rate: left out
+    listed = api.get("/api/v1/invoices").json()
+    assert {s["currency"] for s in listed["sums"]} == {"CAD", "EUR", "USD"}
+    assert listed["sums_base"] == {"currency": "CAD", "total": "200.00", "left_out": 1}
+    page = browser.get("/invoices")
+    footer = page.text.split("<tfoot>")[1].split("</tfoot>")[0]
+    assert "All currencies in CAD, at the rates of their issue dates" in footer and "1 left out: no rate yet" in footer
+    assert "≈ 200.00" in footer
+    # One currency, the base: no line in the base (it would repeat the sum above it).
+    only_cad = api.get("/api/v1/invoices", params={"q": "Toronto"}).json()
+    assert only_cad["sums_base"] is None
+    assert "All currencies in" not in browser.get("/invoices?q=Toronto").text
+
+
 def test_no_base_total_card_with_one_currency(browser, cad_base):
     make_invoice(make_client(), "40.00")
     assert 'id="base-total"' not in browser.get("/").text

@@ -15,7 +15,15 @@ from app.documents import service
 from app.documents.logic import CREDIT_NOTE, INVOICE, QUOTE, TYPE_PATHS
 from app.recurring import service as recurring_service
 from app.web.api.base import Body
-from app.web.api.documents_dto import DocumentList, DocumentOut, document_out, summary_out, totals_out, with_period
+from app.web.api.documents_dto import (
+    DocumentList,
+    DocumentOut,
+    base_total_out,
+    document_out,
+    summary_out,
+    totals_out,
+    with_period,
+)
 from app.web.responses import actor_id, page_params
 from app.web.security import OWNER_ONLY
 
@@ -119,7 +127,8 @@ def _routes(doc_type: str) -> list[Any]:
                                               page=page_params(page_number, per_page))
         return DocumentList(items=[summary_out(r) for r in result.items], total=result.total, page=result.page.page,
                             per_page=result.page.per_page,
-                            sums=[totals_out(totals) for totals in result.extra["totals"]])
+                            sums=[totals_out(totals) for totals in result.extra["totals"]],
+                            sums_base=base_total_out(result.extra["base_total"]))
 
     @post(base, tags=tag, name=f"{doc_type}-create")
     async def create(request: Request, data: DocumentIn) -> DocumentOut:

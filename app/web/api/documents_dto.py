@@ -8,7 +8,7 @@ import msgspec
 
 from app.documents import logic, records
 from app.documents.logic import TaxAmount
-from app.documents.records import DocumentTotals, DocumentView, LineView
+from app.documents.records import DocumentBaseTotal, DocumentTotals, DocumentView, LineView
 from app.recurring.service import RunView as RecurringLink
 from app.web.responses import iso
 
@@ -106,12 +106,22 @@ class AmountsOut(msgspec.Struct):
     count: int
 
 
+class BaseTotalOut(msgspec.Struct):
+    """`sums` added up in the base currency at the rates frozen at issue; `left_out`: documents with none."""
+
+    currency: str
+    total: str
+    left_out: int
+
+
 class DocumentList(msgspec.Struct):
     items: list[DocumentSummary]
     total: int
     page: int
     per_page: int
     sums: list[AmountsOut]
+    # Only when `sums` holds another currency than the base (app.fx).
+    sums_base: BaseTotalOut | None = None
 
 
 def _exact(value: Decimal) -> str:
@@ -165,6 +175,10 @@ def summary_out(document: records.DocumentSummary) -> DocumentSummary:
         paid=str(document.paid), credited=str(document.credited), balance=str(document.balance),
         settlement=document.settlement,
     )
+
+
+def base_total_out(base: DocumentBaseTotal | None) -> BaseTotalOut | None:
+    return None if base is None else BaseTotalOut(currency=base.currency, total=str(base.total), left_out=base.left_out)
 
 
 def totals_out(totals: DocumentTotals) -> AmountsOut:
