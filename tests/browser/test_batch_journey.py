@@ -64,7 +64,7 @@ def test_filter_the_invoices_then_download_their_pdfs(owner_page: Any, tmp_path:
     names = archive.namelist()
     assert len(names) == count and all(re.fullmatch(r"INV-\d{4}-\d{4}_[\w.-]+\.pdf", n) for n in names), names
     assert all(archive.read(name).startswith(b"%PDF-") for name in names)
-    assert any("Søren" in name for name in names)   # a client's letters stay in the names
+    assert any(not name.isascii() for name in names), names   # a client's letters (Zoë, Lumière...) stay in the names
 
     # The panel notices the download and says the file is gone from the cache.
     expect(panel).to_have_attribute("data-state", "downloaded")
