@@ -16,6 +16,7 @@ from typing import Any
 
 from lxml import etree
 
+from app.common.i18n import _
 from app.common.logic import FieldError, ValidationFailed
 
 log = logging.getLogger("counterfoil.expenses")
@@ -280,7 +281,7 @@ def read(content: bytes) -> SupplierInvoice:
                       "against the expense it refunds")
     problems = arithmetic_problems(invoice)
     if problems:
-        raise ValidationFailed([FieldError("file", "The e-invoice's totals do not add up: " + "; ".join(problems))])
+        raise ValidationFailed([FieldError("file", _("The e-invoice's totals do not add up: %(problems)s", problems="; ".join(problems)))])
     if invoice.tax_exclusive <= 0:
         raise _refuse("The e-invoice's total without VAT is not above zero")
     return invoice

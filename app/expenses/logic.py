@@ -214,14 +214,14 @@ def clean_expense(data: Mapping[str, Any], *, partial: bool = False) -> ExpenseI
     raw_splits = data.get("splits")
     if raw_splits not in (None, "", []):
         if not isinstance(raw_splits, (list, tuple)):
-            errors.append(FieldError("splits", "Splits are a list of {category, net}"))
+            errors.append(FieldError("splits", _("Splits are a list of {category, net}")))
         elif len(raw_splits) > MAX_SPLITS:
             errors.append(FieldError("splits", _("An expense is split in at most %(MAX_SPLITS)s categories", MAX_SPLITS=MAX_SPLITS)))
         else:
             splits = []
             for index, raw in enumerate(raw_splits):
                 if not isinstance(raw, Mapping):
-                    errors.append(FieldError(f"splits[{index}]", "A split is {category, net}"))
+                    errors.append(FieldError(f"splits[{index}]", _("A split is {category, net}")))
                     continue
                 category = str(raw.get("category") or "").strip().lower()
                 if not category:
@@ -231,8 +231,8 @@ def clean_expense(data: Mapping[str, Any], *, partial: bool = False) -> ExpenseI
                     splits.append((category, amount))
             if "net" in data and data.get("net") not in (None, "") and not errors:
                 net = _amount(data.get("net"), "net", "Net", errors)
-                if net is not None and net != sum((a for _, a in splits), Decimal(0)):
-                    errors.append(FieldError("net", _("The splits add up to %(sum)s, not to the net %(net)s", sum=sum((a for _, a in splits), Decimal(0)), net=net)))
+                if net is not None and net != sum((a for _category, a in splits), Decimal(0)):
+                    errors.append(FieldError("net", _("The splits add up to %(sum)s, not to the net %(net)s", sum=sum((a for _category, a in splits), Decimal(0)), net=net)))
     elif not partial or form.present("net") or form.present("category"):
         category = str(data.get("category") or "").strip().lower()
         if not category and not partial:
@@ -250,7 +250,7 @@ def clean_expense(data: Mapping[str, Any], *, partial: bool = False) -> ExpenseI
     raw_amounts = data.get("tax_amounts")
     if raw_amounts not in (None, "", {}):
         if not isinstance(raw_amounts, Mapping):
-            errors.append(FieldError("tax_amounts", "Tax amounts are {code: amount}"))
+            errors.append(FieldError("tax_amounts", _("Tax amounts are {code: amount}")))
         else:
             tax_amounts = {}
             for code, value in raw_amounts.items():
@@ -266,7 +266,7 @@ def clean_expense(data: Mapping[str, Any], *, partial: bool = False) -> ExpenseI
     raw_bases = data.get("tax_bases")
     if raw_bases not in (None, "", {}):
         if not isinstance(raw_bases, Mapping):
-            errors.append(FieldError("tax_bases", "Tax bases are {code: amount}"))
+            errors.append(FieldError("tax_bases", _("Tax bases are {code: amount}")))
         else:
             tax_bases = {}
             for code, value in raw_bases.items():
@@ -320,10 +320,10 @@ def compute_expense(splits: Sequence[tuple[str, Decimal]], tax_codes: Sequence[s
         checked.append((category, net))
     unknown = [c for c in tax_codes if c not in rates]
     if unknown:
-        errors.append(FieldError("taxes", f"Unknown tax code {unknown[0]!r}: define it under Settings, Taxes"))
+        errors.append(FieldError("taxes", _("Unknown tax code %(code)r: define it under Settings, Taxes", code=unknown[0])))
     if errors:
         raise ValidationFailed(errors)
-    net = sum((n for _, n in checked), Decimal(0))
+    net = sum((n for _category, n in checked), Decimal(0))
     lines = [Line(description=category, quantity=Decimal(1), unit_price=n, tax_codes=tuple(tax_codes))
              for category, n in checked]
     computed = compute_totals(lines, rates, currency)
@@ -394,8 +394,8 @@ def receipt_kind(content: bytes) -> str:
     if not content:
         raise ValidationFailed([FieldError("file", _("The file is empty"))])
     if len(content) > MAX_RECEIPT_BYTES:
-        raise ValidationFailed([FieldError("file", f"The file is {len(content) / 1024 / 1024:.1f} MB; a receipt "
-                                                   "may be at most 20 MB")])
+        raise ValidationFailed([FieldError("file", _("The file is %(size).1f MB; a receipt may be at most 20 MB",
+                                                     size=len(content) / 1024 / 1024))])
     if content.startswith(b"%PDF-"):
         return "pdf"
     if content.startswith(b"\x89PNG\r\n\x1a\n"):

@@ -9,6 +9,7 @@ from datetime import date, timedelta
 from decimal import Decimal
 from typing import Any
 
+from app.common.i18n import _
 from app.common.logic import FieldError, ValidationFailed, csv_bytes, period_problems
 from app.documents.tables import Document
 from app.expenses import pnl, taxreturn
@@ -40,9 +41,9 @@ async def period_of(date_from: date | None, date_to: date | None, *, default: st
     date_to = date_to or (today if not date_from else max(today, date_from))
     date_from = date_from or date(date_to.year, 1, 1)
     if date_to < date_from:
-        raise ValidationFailed([FieldError("to", "The end of the period is before its start")])
+        raise ValidationFailed([FieldError("to", _("The end of the period is before its start"))])
     if (date_to - date_from).days > MAX_DAYS:
-        raise ValidationFailed([FieldError("to", "A report covers at most ten years")])
+        raise ValidationFailed([FieldError("to", _("A report covers at most ten years"))])
     return date_from, date_to
 
 
@@ -58,7 +59,7 @@ async def _currency(currency: str | None) -> str:
         try:
             return check_currency(currency)
         except MoneyError as error:
-            raise ValidationFailed([FieldError("currency", f"Currency: {error}")]) from None
+            raise ValidationFailed([FieldError("currency", _("Currency: %(error)s", error=error))]) from None
     settings = await settings_service.get_settings()
     return settings.get("default_currency") or "EUR"
 
@@ -160,7 +161,7 @@ async def profit_and_loss(date_from: date | None = None, date_to: date | None = 
                           currency: str | None = None) -> pnl.ProfitAndLoss:
     basis = basis or "accrual"
     if basis not in pnl.BASES:
-        raise ValidationFailed([FieldError("basis", "basis must be accrual or cash")])
+        raise ValidationFailed([FieldError("basis", _("basis must be accrual or cash"))])
     date_from, date_to = await period_of(date_from, date_to)
     return pnl.profit_and_loss(await revenue_facts(date_from, date_to, basis),
                                await expense_facts(date_from, date_to, basis), date_from=date_from, date_to=date_to,
@@ -232,7 +233,7 @@ async def tax_return(form: str | None = None, date_from: date | None = None, dat
                      currency: str | None = None) -> taxreturn.TaxReturn:
     form = form or await default_form()
     if form not in taxreturn.FORMS:
-        raise ValidationFailed([FieldError("form", f"form must be one of: {', '.join(taxreturn.FORMS)}")])
+        raise ValidationFailed([FieldError("form", _("form must be one of: %(forms)s", forms=", ".join(taxreturn.FORMS)))])
     date_from, date_to = await period_of(date_from, date_to, default="quarter")
     return taxreturn.build(form, await sale_facts(date_from, date_to), await purchase_facts(date_from, date_to),
                            currency=await _currency(currency), date_from=date_from, date_to=date_to)

@@ -90,7 +90,7 @@ async def category_names() -> dict[str, str]:
 async def _category(code: str) -> dict[str, Any]:
     row = next((c for c in await list_categories() if c["code"] == code), None)
     if row is None:
-        raise NotFound(f"Category {code!r}")
+        raise NotFound(_("Category %(code)r", code=code))
     return row
 
 
@@ -99,7 +99,7 @@ async def create_category(data: Mapping[str, Any]) -> dict[str, Any]:
     await ensure_chart()
     async with write_transaction():
         if await ExpenseCategory.exists().where(ExpenseCategory.code == values["code"]):
-            raise ValidationFailed([FieldError("code", f"Category {values['code']!r} exists already")])
+            raise ValidationFailed([FieldError("code", _("Category %(code)r exists already", code=values["code"]))])
         last = await ExpenseCategory.select(ExpenseCategory.position).order_by(
             ExpenseCategory.position, ascending=False).first()
         now = _now()
@@ -123,8 +123,8 @@ async def _check_categories(codes: Sequence[str], field_name: str = "category") 
     known = {row["code"] for row in await list_categories()}
     unknown = [c for c in codes if c not in known]
     if unknown:
-        raise ValidationFailed([FieldError(field_name, f"Unknown category {unknown[0]!r}: add it under Expenses, "
-                                                       "Categories")])
+        raise ValidationFailed([FieldError(field_name, _("Unknown category %(category)r: add it under Expenses, "
+                                                         "Categories", category=unknown[0]))])
 
 
 # -- vendors ---------------------------------------------------------------------------------------
@@ -154,7 +154,7 @@ async def _check_vendor(values: Mapping[str, Any], except_id: int | None = None)
         if except_id is not None:
             query = query.where(Vendor.id != except_id)
         if await query:
-            raise ValidationFailed([FieldError("name", f"A vendor named {values['name']!r} exists already")])
+            raise ValidationFailed([FieldError("name", _("A vendor named %(name)r exists already", name=values["name"]))])
 
 
 async def create_vendor(data: Mapping[str, Any]) -> dict[str, Any]:
@@ -353,7 +353,7 @@ async def _resolve(values: logic.ExpenseInput, current: Mapping[str, Any] | None
             raise ValidationFailed([FieldError("net", _("This expense is split: change the splits, not the net"))])
         splits = saved
     assert splits is not None
-    await _check_categories([c for c, _ in splits], "category" if len(splits) == 1 else "splits")
+    await _check_categories([c for c, _net in splits], "category" if len(splits) == 1 else "splits")
     codes = values.tax_codes if values.tax_codes is not None else (current["tax_codes"] if current else [])
     tax_amounts = values.tax_amounts
     if tax_amounts is None and current is not None and current.get("tax_amounts_given") and values.tax_codes is None \

@@ -99,9 +99,9 @@ def check_options(source: str, kind: str, options: Mapping[str, Any]) -> dict[st
     """The user's choices, checked (each problem names its field)."""
     errors = []
     if source not in ("auto", *formats.SOURCES):
-        errors.append(FieldError("source", f"source: one of auto, {', '.join(formats.SOURCES)}"))
+        errors.append(FieldError("source", _("source: one of auto, %(sources)s", sources=", ".join(formats.SOURCES))))
     if kind not in ("auto", *formats.KINDS):
-        errors.append(FieldError("kind", f"kind: one of auto, {', '.join(formats.KINDS)}"))
+        errors.append(FieldError("kind", _("kind: one of auto, %(kinds)s", kinds=", ".join(formats.KINDS))))
     clean: dict[str, Any] = {"accept_totals": bool(options.get("accept_totals"))}
     try:
         clean["dialect"] = parsing.check_overrides(dict(options.get("dialect") or {}))
@@ -111,7 +111,7 @@ def check_options(source: str, kind: str, options: Mapping[str, Any]) -> dict[st
     if not isinstance(mapping, Mapping) or not all(
             isinstance(v, str) or (isinstance(v, Mapping) and all(isinstance(c, str) for c in v.values()))
             for v in mapping.values()):
-        errors.append(FieldError("mapping", "mapping: an object of Counterfoil field -> column name"))
+        errors.append(FieldError("mapping", _("mapping: an object of Counterfoil field -> column name")))
     else:
         clean["mapping"] = dict(mapping)
     if errors:
@@ -822,7 +822,7 @@ async def create_preview(files: Sequence[tuple[str, bytes]], *, data_dir: Path, 
     """Read the upload and answer its preview (with an id); refuses an unreadable file, keeping nothing."""
     clean = check_options(source, kind, options or {})
     if not files:
-        raise ValidationFailed([FieldError("file", "file: choose a file to import")])
+        raise ValidationFailed([FieldError("file", _("file: choose a file to import"))])
     limit = max_bytes()
     folder = secrets.token_hex(12)
     try:
@@ -857,7 +857,7 @@ def _job_view(job_id: int, status: str, preview: Mapping[str, Any], source: str,
 async def get_job(job_id: int) -> dict[str, Any]:
     row = await ImportJob.select().where(ImportJob.id == job_id).first()
     if row is None:
-        raise NotFound(f"Import {job_id}")
+        raise NotFound(_("Import %(job_id)s", job_id=job_id))
     return _job_view(row["id"], row["status"], json.loads(row["preview_json"]), row["source"], row["kind"],
                      json.loads(row["options_json"]), row["filename"], json.loads(row["summary_json"]))
 
@@ -874,7 +874,7 @@ async def revise(job_id: int, *, data_dir: Path, source: str | None = None, kind
     """The preview again, with another mapping, dialect or source (nothing else is written)."""
     row = await ImportJob.select().where(ImportJob.id == job_id).first()
     if row is None:
-        raise NotFound(f"Import {job_id}")
+        raise NotFound(_("Import %(job_id)s", job_id=job_id))
     if row["status"] != "preview":
         raise Conflict(_("This import was already %(status)s.", status=row["status"]))
     source = source or row["source"]
@@ -899,7 +899,7 @@ async def discard(job_id: int, *, data_dir: Path) -> None:
     async with write_transaction():
         row = await ImportJob.select(ImportJob.folder, ImportJob.status).where(ImportJob.id == job_id).first()
         if row is None:
-            raise NotFound(f"Import {job_id}")
+            raise NotFound(_("Import %(job_id)s", job_id=job_id))
         if row["status"] == "preview":
             await ImportJob.update({ImportJob.status: "discarded"}).where(ImportJob.id == job_id)
             await audit_service.record("import", "import_job", job_id, note="discarded; nothing was written")
@@ -913,7 +913,7 @@ async def apply(job_id: int, *, data_dir: Path, accept_totals: bool | None = Non
     differs and is not accepted. Answers what was written."""
     row = await ImportJob.select().where(ImportJob.id == job_id).first()
     if row is None:
-        raise NotFound(f"Import {job_id}")
+        raise NotFound(_("Import %(job_id)s", job_id=job_id))
     if row["status"] != "preview":
         raise Conflict(_("This import was already %(status)s.", status=row["status"]))
     options = json.loads(row["options_json"])
@@ -927,7 +927,7 @@ async def apply(job_id: int, *, data_dir: Path, accept_totals: bool | None = Non
         raise _refused(error) from None
     errors = plan.errors()
     if errors:
-        raise ValidationFailed([FieldError("file", f"{p.file}, row {p.row}: {p.message}") for p in errors[:20]],
+        raise ValidationFailed([FieldError("file", _("%(file)s, row %(row)s: %(message)s", file=p.file, row=p.row, message=p.message)) for p in errors[:20]],
                                detail=_("%(count)s row(s) have problems; nothing was imported.", count=len(errors)))
     if plan.confirmations():
         raise Conflict(_("%(count)s total(s) differ from their lines; accept the imported totals to keep them, or "

@@ -423,7 +423,7 @@ def parse_percent(value: Any) -> Decimal:
     try:
         percent = Decimal(raw)
     except ArithmeticError:
-        raise ValidationFailed([FieldError("percent", f"Percent: {raw!r} is not a number")]) from None
+        raise ValidationFailed([FieldError("percent", _("Percent: %(raw)r is not a number", raw=raw))]) from None
     if not percent.is_finite() or percent <= 0 or percent > 100 or percent != percent.quantize(Decimal("0.01")):
         raise ValidationFailed([FieldError("percent", _("Percent must be above 0 and at most 100 (2 decimals)"))])
     return percent
@@ -450,7 +450,7 @@ TIME_CSV_COLUMNS = (
 def time_csv_readme(rows: int) -> str:
     """The README.txt section of time_entries.csv (the accountant's package, when time is included)."""
     title = f"time_entries.csv ({rows} rows): the time logged in the period, one row per entry"
-    width = max(len(name) for name, _ in TIME_CSV_COLUMNS)
+    width = max(len(name) for name, _title in TIME_CSV_COLUMNS)
     lines = [title, "-" * min(len(title), 100), *(f"  {name.ljust(width)}  {meaning}" for name, meaning in
                                                      TIME_CSV_COLUMNS), ""]
     return "\r\n".join(lines) + "\r\n"

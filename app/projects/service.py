@@ -132,13 +132,13 @@ async def _check_project(values: dict[str, Any], except_id: int | None = None) -
         if except_id is not None:
             query = query.where(Project.id != except_id)
         if await query:
-            errors.append(FieldError("code", f"Code {values['code']!r} is already used by another project"))
+            errors.append(FieldError("code", _("Code %(code)r is already used by another project", code=values["code"])))
     if "client" in values and not await Client.exists().where(Client.id == values["client"]):
         errors.append(FieldError("client_id", _("There is no client %(client)s", client=values['client'])))
     if values.get("tax_codes"):
         unknown = await taxes_service.unknown_codes(values["tax_codes"].split())
         if unknown:
-            errors.append(FieldError("taxes", f"Unknown tax code {unknown[0]!r}: define it under Settings, Taxes"))
+            errors.append(FieldError("taxes", _("Unknown tax code %(code)r: define it under Settings, Taxes", code=unknown[0])))
     if errors:
         raise ValidationFailed(errors)
 
@@ -185,7 +185,7 @@ async def add_task(project_id: int, data: Mapping[str, Any]) -> dict[str, Any]:
         await get_project(project_id)
         if await ProjectTask.exists().where((ProjectTask.project == project_id)
                                             & WhereRaw("lower(name) = lower({})", values["name"])):
-            raise ValidationFailed([FieldError("name", f"The project already has a task {values['name']!r}")])
+            raise ValidationFailed([FieldError("name", _("The project already has a task %(name)r", name=values["name"]))])
         task = ProjectTask(project=project_id, **values)
         await task.save()
         return await ProjectTask.select().where(ProjectTask.id == task.id).first()  # type: ignore[return-value]
@@ -228,7 +228,7 @@ async def _task_by_name(project_id: int, name: str) -> int | None:
     task = await ProjectTask.select(ProjectTask.id).where(
         (ProjectTask.project == project_id) & WhereRaw("lower(name) = lower({})", name)).first()
     if task is None:
-        raise ValidationFailed([FieldError("task", f"The project has no task {name!r}; add it on the project page")])
+        raise ValidationFailed([FieldError("task", _("The project has no task %(name)r; add it on the project page", name=name))])
     return task["id"]
 
 
@@ -310,13 +310,13 @@ def _instant(value: Any, field_name: str, day: date | None, zone: ZoneInfo, erro
         try:
             hour, minute = logic.parse_clock(text)
         except ValueError as error:
-            errors.append(FieldError(field_name, f"{label}: {error}"))
+            errors.append(FieldError(field_name, _("%(label)s: %(error)s", label=label, error=error)))
             return None
         return datetime.combine(day, time(hour, minute), tzinfo=zone).astimezone(UTC)
     try:
         parsed = datetime.fromisoformat(text.replace("Z", "+00:00"))
     except ValueError:
-        errors.append(FieldError(field_name, f"{label}: {text!r} is not a date and time (2026-11-03T09:30:00Z)"))
+        errors.append(FieldError(field_name, _("%(label)s: %(text)r is not a date and time (2026-11-03T09:30:00Z)", label=label, text=text)))
         return None
     return (parsed if parsed.tzinfo else parsed.replace(tzinfo=zone)).astimezone(UTC)
 
@@ -617,16 +617,16 @@ async def save_timesheet(user_id: int, monday: date, cells: Mapping[str, Any]) -
             if not 0 <= day_index <= 6:
                 raise ValueError
         except ValueError:
-            errors.append(FieldError(f"cell-{key}", f"Unknown timesheet cell {key!r}"))
+            errors.append(FieldError(f"cell-{key}", _("Unknown timesheet cell %(key)r", key=key)))
             continue
         text = str(raw or "").strip()
         try:
             minutes = logic.parse_duration(text) if text else 0
         except ValueError as error:
-            errors.append(FieldError(f"cell-{key}", f"{days[day_index]:%a %d %b}: {error}"))
+            errors.append(FieldError(f"cell-{key}", _("%(day)s: %(error)s", day=f"{days[day_index]:%a %d %b}", error=error)))
             continue
         if minutes < 0 or minutes > logic.MAX_ENTRY_MINUTES:
-            errors.append(FieldError(f"cell-{key}", f"{days[day_index]:%a %d %b}: at most 24 hours a day"))
+            errors.append(FieldError(f"cell-{key}", _("%(day)s: at most 24 hours a day", day=f"{days[day_index]:%a %d %b}")))
             continue
         wanted[(pid, task_id, day_index)] = minutes
     if errors:
@@ -659,7 +659,7 @@ async def save_timesheet(user_id: int, monday: date, cells: Mapping[str, Any]) -
                 if sum(e["minutes"] for e in shrinkable) < -delta:
                     raise ValidationFailed([FieldError(
                         f"cell-{pid}-{task_id or 0}-{day_index}",
-                        f"{day:%a %d %b}: this day holds timed or billed entries; change them in the entry list")])
+                        _("%(day)s: this day holds timed or billed entries; change them in the entry list", day=f"{day:%a %d %b}"))])
                 for entry in reversed(shrinkable):
                     if delta == 0:
                         break

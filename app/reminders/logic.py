@@ -185,7 +185,7 @@ def _clean_texts(raw: Any, prefix: str, defaults: Mapping[str, Mapping[str, str]
     for lang, entry in raw.items():
         where = f"{prefix}.{lang}"
         if lang not in LANGUAGES:
-            errors.append(FieldError(where, f"Unknown language {str(lang)[:10]!r}; use {', '.join(LANGUAGES)}"))
+            errors.append(FieldError(where, _("Unknown language %(language)r; use %(languages)s", language=str(lang)[:10], languages=", ".join(LANGUAGES))))
             continue
         if not isinstance(entry, Mapping) or set(entry) - {"subject", "body"}:
             errors.append(FieldError(where, _("Give a subject and a body")))
@@ -265,7 +265,7 @@ def clean_dunning(data: Mapping[str, Any]) -> Dunning:
                            "pay_within_days", "day_count"}
     if unknown:
         name = sorted(unknown)[0]
-        raise ValidationFailed([FieldError(name, _("Unknown field"))], detail=f"Unknown field {name!r} in the dunning settings")
+        raise ValidationFailed([FieldError(name, _("Unknown field"))], detail=_("Unknown field %(name)r in the dunning settings", name=name))
     raw_levels = data.get("levels")
     if raw_levels is None:
         raw_levels = [dict(level) for level in DEFAULT_LEVELS]

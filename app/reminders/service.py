@@ -399,7 +399,7 @@ def _clean_request(data: Mapping[str, Any]) -> tuple[list[int] | None, bool]:
     for value in raw:
         if isinstance(value, bool) or not isinstance(value, int | str) or not str(value).strip().isdigit() \
                 or not storable_id(int(value)):
-            raise ValidationFailed([FieldError("invoice_ids", f"{str(value)[:20]!r} is not an invoice id")])
+            raise ValidationFailed([FieldError("invoice_ids", _("%(value)r is not an invoice id", value=str(value)[:20]))])
         ids.append(int(value))
     if len(ids) > 1000:
         raise ValidationFailed([FieldError("invoice_ids", _("At most 1000 invoices at once"))])

@@ -1,0 +1,72 @@
+"""Error messages raised by the domains' code are marked for translation (issue 15).
+
+A refusal reaches a page (a field's error, a conflict, a "not found"), so its text goes through `_()`
+when it is made. This walks the source of the domains below and fails on a string literal or an
+f-string passed directly as the message of FieldError, Conflict or NotFound (or as ValidationFailed's
+detail): wrap it as `_("Code %(code)s is used", code=code)`.
+"""
+
+from __future__ import annotations
+
+import ast
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+PACKAGES = ("projects", "expenses", "reminders", "imports")
+SOURCES = sorted(path for package in PACKAGES for path in (ROOT / "app" / package).rglob("*.py"))
+# Which positional argument holds the message, per constructor.
+MESSAGE_ARGUMENT = {"FieldError": 1, "Conflict": 0, "NotFound": 0, "ValidationFailed": None}
+
+
+def _name(node: ast.expr) -> str | None:
+    if isinstance(node, ast.Name):
+        return node.id
+    if isinstance(node, ast.Attribute):
+        return node.attr
+    return None
+
+
+def _is_raw_text(node: ast.expr) -> bool:
+    """A message written in the call itself, not through `_()`: "text", f"text", "text" + x."""
+    if isinstance(node, ast.Constant) and isinstance(node.value, str):
+        return True
+    if isinstance(node, ast.JoinedStr):
+        return True
+    return isinstance(node, ast.BinOp) and (_is_raw_text(node.left) or _is_raw_text(node.right))
+
+
+def unmarked_messages(source: str) -> list[tuple[int, str]]:
+    found = []
+    for node in ast.walk(ast.parse(source)):
+        if not isinstance(node, ast.Call) or _name(node.func) not in MESSAGE_ARGUMENT:
+            continue
+        name = _name(node.func)
+        position = MESSAGE_ARGUMENT[name]
+        messages = [node.args[position]] if position is not None and len(node.args) > position else []
+        messages += [keyword.value for keyword in node.keywords if keyword.arg in ("message", "detail")]
+        found += [(message.lineno, name) for message in messages if _is_raw_text(message)]
+    return found
+
+
+@pytest.mark.parametrize("path", SOURCES, ids=lambda path: str(path.relative_to(ROOT / "app")))
+def test_raised_messages_are_marked(path: Path) -> None:
+    found = unmarked_messages(path.read_text(encoding="utf-8"))
+    assert not found, "\n".join(f"{path.relative_to(ROOT)}:{line}: the message of {name} is not wrapped in _()"
+                                for line, name in found)
+
+
+def test_the_walk_finds_unmarked_messages() -> None:
+    source = '''
+FieldError("code", "Code is used")
+FieldError("code", f"Code {code!r} is used")
+FieldError("code", _("Code %(code)s is used", code=code))
+FieldError("file", "Totals differ: " + problems)
+errors.Conflict(f"Import {job_id}")
+NotFound(_("Import %(id)s", id=job_id))
+ValidationFailed(errors, detail="Not valid")
+FieldError("file", error.message)
+'''
+    assert unmarked_messages(source) == [(2, "FieldError"), (3, "FieldError"), (5, "FieldError"),
+                                         (6, "Conflict"), (8, "ValidationFailed")]
