@@ -86,16 +86,16 @@ def xml_of(content: bytes) -> tuple[bytes, str]:
             _name, xml = get_xml_from_pdf(content, check_xsd=False)
         except Exception as error:  # a broken PDF: the library raises many kinds
             log.info("no e-invoice read from a PDF: %s", error)
-            raise _refuse("This PDF could not be read as a Factur-X / ZUGFeRD invoice") from None
+            raise _refuse(_("This PDF could not be read as a Factur-X / ZUGFeRD invoice")) from None
         if not xml:
-            raise _refuse("This PDF carries no e-invoice XML (Factur-X / ZUGFeRD): add it as a receipt instead")
+            raise _refuse(_("This PDF carries no e-invoice XML (Factur-X / ZUGFeRD): add it as a receipt instead"))
         return xml, "pdf"
     head = content.lstrip()[:200]
     if head.startswith(b"<?xml") or head.startswith(b"<"):
         if len(content) > MAX_XML_BYTES:
-            raise _refuse("The XML file is larger than 5 MB")
+            raise _refuse(_("The XML file is larger than 5 MB"))
         return content, "xml"
-    raise _refuse("A supplier e-invoice is a Factur-X / ZUGFeRD PDF or an XRechnung / Peppol XML file (CII or UBL)")
+    raise _refuse(_("A supplier e-invoice is a Factur-X / ZUGFeRD PDF or an XRechnung / Peppol XML file (CII or UBL)"))
 
 
 def _parse_xml(xml: bytes) -> Any:
@@ -104,20 +104,20 @@ def _parse_xml(xml: bytes) -> Any:
     try:
         return etree.fromstring(xml, parser)
     except etree.XMLSyntaxError as error:
-        raise _refuse(f"The XML is malformed: {error}") from None
+        raise _refuse(_("The XML is malformed: %(error)s", error=error)) from None
 
 
 def _decimal(text: str | None, what: str, *, required: bool = True) -> Decimal:
     if text is None or not text.strip():
         if required:
-            raise _refuse(f"The e-invoice has no {what}")
+            raise _refuse(_("The e-invoice has no %(what)s", what=what))
         return Decimal(0)
     try:
         value = Decimal(text.strip())
     except InvalidOperation:
-        raise _refuse(f"The e-invoice's {what} is not a number: {text.strip()[:40]!r}") from None
+        raise _refuse(_("The e-invoice's %(what)s is not a number: %(text)r", what=what, text=text.strip()[:40])) from None
     if not value.is_finite() or abs(value) >= Decimal("1e12"):
-        raise _refuse(f"The e-invoice's {what} is not a usable amount")
+        raise _refuse(_("The e-invoice's %(what)s is not a usable amount", what=what))
     return value
 
 
@@ -128,7 +128,7 @@ def _date(text: str | None, fmt: str | None) -> date:
             return date(int(value[:4]), int(value[4:6]), int(value[6:8]))
         return date.fromisoformat(value[:10])
     except ValueError:
-        raise _refuse(f"The e-invoice's issue date (BT-2) is not a date: {value[:20]!r}") from None
+        raise _refuse(_("The e-invoice's issue date (BT-2) is not a date: %(value)r", value=value[:20])) from None
 
 
 def _text(node: Any, path: str, ns: dict[str, str]) -> str:
@@ -141,13 +141,13 @@ def _cii(root: Any, container: str) -> SupplierInvoice:
     doc = root.find("rsm:ExchangedDocument", ns)
     trade = root.find("rsm:SupplyChainTradeTransaction", ns)
     if doc is None or trade is None:
-        raise _refuse("The CII invoice has no document or trade transaction")
+        raise _refuse(_("The CII invoice has no document or trade transaction"))
     type_code = _text(doc, "ram:TypeCode", ns)
     date_node = doc.find("ram:IssueDateTime/udt:DateTimeString", ns)
     agreement = trade.find("ram:ApplicableHeaderTradeAgreement", ns)
     settlement = trade.find("ram:ApplicableHeaderTradeSettlement", ns)
     if agreement is None or settlement is None:
-        raise _refuse("The CII invoice has no agreement or settlement")
+        raise _refuse(_("The CII invoice has no agreement or settlement"))
     seller = agreement.find("ram:SellerTradeParty", ns)
     tax_number = ""
     if seller is not None:
@@ -156,7 +156,7 @@ def _cii(root: Any, container: str) -> SupplierInvoice:
                 tax_number = registration.text.strip()
     summation = settlement.find("ram:SpecifiedTradeSettlementHeaderMonetarySummation", ns)
     if summation is None:
-        raise _refuse("The CII invoice has no totals (BG-22)")
+        raise _refuse(_("The CII invoice has no totals (BG-22)"))
     lines = []
     for item in trade.findall("ram:IncludedSupplyChainTradeLineItem", ns):
         lines.append(SupplierLine(
@@ -203,7 +203,7 @@ def _ubl(root: Any, container: str, kind: str) -> SupplierInvoice:
         country = _text(party, "cac:PostalAddress/cac:Country/cbc:IdentificationCode", ns)
     totals = root.find("cac:LegalMonetaryTotal", ns)
     if totals is None:
-        raise _refuse("The UBL invoice has no totals (LegalMonetaryTotal)")
+        raise _refuse(_("The UBL invoice has no totals (LegalMonetaryTotal)"))
     line_tag = "cac:InvoiceLine" if kind == "invoice" else "cac:CreditNoteLine"
     quantity_tag = "cbc:InvoicedQuantity" if kind == "invoice" else "cbc:CreditedQuantity"
     lines = [SupplierLine(name=_text(line, "cac:Item/cbc:Name", ns),
@@ -260,7 +260,7 @@ def arithmetic_problems(invoice: SupplierInvoice) -> list[str]:
 def read(content: bytes) -> SupplierInvoice:
     """Read and check a supplier e-invoice; ValidationFailed (naming `file` and the rule) when it cannot be used."""
     if not content:
-        raise _refuse("The file is empty")
+        raise _refuse(_("The file is empty"))
     xml, container = xml_of(content)
     root = _parse_xml(xml)
     if root.tag == CII_ROOT:
@@ -268,20 +268,20 @@ def read(content: bytes) -> SupplierInvoice:
     elif root.tag in UBL_ROOTS:
         invoice = _ubl(root, container, UBL_ROOTS[root.tag])
     else:
-        raise _refuse("This XML is not an e-invoice in CII (Factur-X, ZUGFeRD, XRechnung) or UBL (Peppol, "
-                      "XRechnung)")
+        raise _refuse(_("This XML is not an e-invoice in CII (Factur-X, ZUGFeRD, XRechnung) or UBL (Peppol, "
+                      "XRechnung)"))
     if not invoice.seller_name and not invoice.seller_tax_number:
-        raise _refuse("The e-invoice names no seller (BT-27, BT-31): who is it from?")
+        raise _refuse(_("The e-invoice names no seller (BT-27, BT-31): who is it from?"))
     if not invoice.number:
-        raise _refuse("The e-invoice has no number (BT-1)")
+        raise _refuse(_("The e-invoice has no number (BT-1)"))
     if not invoice.currency:
-        raise _refuse("The e-invoice has no currency (BT-5)")
+        raise _refuse(_("The e-invoice has no currency (BT-5)"))
     if invoice.kind == "credit_note":
-        raise _refuse("This is a credit note from the supplier: a refund is not a negative expense; record it "
-                      "against the expense it refunds")
+        raise _refuse(_("This is a credit note from the supplier: a refund is not a negative expense; record it "
+                      "against the expense it refunds"))
     problems = arithmetic_problems(invoice)
     if problems:
         raise ValidationFailed([FieldError("file", _("The e-invoice's totals do not add up: %(problems)s", problems="; ".join(problems)))])
     if invoice.tax_exclusive <= 0:
-        raise _refuse("The e-invoice's total without VAT is not above zero")
+        raise _refuse(_("The e-invoice's total without VAT is not above zero"))
     return invoice

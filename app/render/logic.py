@@ -878,9 +878,9 @@ def _line_category(line: LineView, taxes: Mapping[str, TaxAmount]) -> str:
 def facturx_problem(document: DocumentView) -> str | None:
     """Why the document has no EN 16931 form, or None when it has one (the document page shows it)."""
     if document.doc_type not in (INVOICE, CREDIT_NOTE):
-        return "only invoices and credit notes are e-invoices"
+        return _("only invoices and credit notes are e-invoices")
     if document.status == "draft":
-        return "a draft is not an invoice yet"
+        return _("a draft is not an invoice yet")
     return einvoice_content_problem(document)
 
 

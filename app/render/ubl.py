@@ -26,6 +26,7 @@ from decimal import Decimal
 from typing import Any
 
 from app.common.addressing.logic import NOT_PEPPOL
+from app.common.i18n import N_, _
 from app.common.logic import FieldError, ValidationFailed
 from app.documents import logic as documents_logic
 from app.documents.logic import TaxAmount
@@ -65,7 +66,7 @@ DISCOUNT_REASON_CODE = "95"  # UNCL 5189: discount
 # Characters XML 1.0 cannot carry at all; older data may hold them (they are refused on input now).
 _NOT_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
 
-REFUSED_DETAIL = "This document cannot be a Peppol BIS invoice yet: receivers would reject it."
+REFUSED_DETAIL = N_("This document cannot be a Peppol BIS invoice yet: receivers would reject it.")
 
 
 class UblUnavailable(ValueError):
@@ -154,59 +155,71 @@ def ubl_problems(document: DocumentView, seller: Mapping[str, Any], buyer: Mappi
     problems: list[FieldError] = []
     currency = document.currency
     if minor_digits(currency) > 2:
-        problems.append(FieldError("currency", f"{currency} amounts have {minor_digits(currency)} decimals; EN 16931 "
-                                               "carries at most two (BR-DEC), so a document in it has no e-invoice"))
-    edit_client = "Set it on the client (Clients, Edit, E-invoicing)"
+        problems.append(FieldError("currency", _(
+            "%(currency)s amounts have %(digits)s decimals; EN 16931 carries at most two (BR-DEC), so a document "
+            "in it has no e-invoice", currency=currency, digits=minor_digits(currency))))
     if not (seller.get("electronic_address") and seller.get("electronic_address_scheme")):
-        problems.append(FieldError("settings.electronic_address", "Your electronic address (Peppol participant id, "
-                                   "BT-34) is missing: set it and its scheme in Settings, E-invoicing "
-                                   "(PEPPOL-EN16931-R020)"))
+        problems.append(FieldError("settings.electronic_address", _(
+            "Your electronic address (Peppol participant id, BT-34) is missing: set it and its scheme in Settings, "
+            "E-invoicing (PEPPOL-EN16931-R020)")))
     if not (buyer.get("electronic_address") and buyer.get("electronic_address_scheme")):
-        problems.append(FieldError("client.electronic_address", "The client's electronic address (Peppol "
-                                   f"participant id, BT-49) is missing. {edit_client} (PEPPOL-EN16931-R010)"))
-    for who, party, where in (("settings", seller, "Your"), ("client", buyer, "The client's")):
-        scheme = party.get("electronic_address_scheme") or ""
-        if scheme in NOT_PEPPOL:
-            problems.append(FieldError(f"{who}.electronic_address_scheme", f"{where} electronic address is of scheme "
-                                       f"{scheme}, which no Peppol participant uses: give its Peppol id "
-                                       "(PEPPOL-EN16931-CL008)"))
-    frozen = " (an issued document keeps the client as it was when issued)" if document.snapshot else ""
+        problems.append(FieldError("client.electronic_address", _(
+            "The client's electronic address (Peppol participant id, BT-49) is missing. Set it on the client "
+            "(Clients, Edit, E-invoicing) (PEPPOL-EN16931-R010)")))
+    seller_scheme = seller.get("electronic_address_scheme") or ""
+    if seller_scheme in NOT_PEPPOL:
+        problems.append(FieldError("settings.electronic_address_scheme", _(
+            "Your electronic address is of scheme %(scheme)s, which no Peppol participant uses: give its Peppol id "
+            "(PEPPOL-EN16931-CL008)", scheme=seller_scheme)))
+    buyer_scheme = buyer.get("electronic_address_scheme") or ""
+    if buyer_scheme in NOT_PEPPOL:
+        problems.append(FieldError("client.electronic_address_scheme", _(
+            "The client's electronic address is of scheme %(scheme)s, which no Peppol participant uses: give its "
+            "Peppol id (PEPPOL-EN16931-CL008)", scheme=buyer_scheme)))
     if not (seller.get("country") or "").strip():
-        problems.append(FieldError("settings.country", "Your country is missing: set it in Settings (BR-09)"))
+        problems.append(FieldError("settings.country", _("Your country is missing: set it in Settings (BR-09)")))
     if not (buyer.get("country") or "").strip():
-        problems.append(FieldError("client.country", f"The client's country is missing (BR-11){frozen}"))
+        problems.append(FieldError("client.country", _(
+            "The client's country is missing (BR-11) (an issued document keeps the client as it was when issued)")
+            if document.snapshot else _("The client's country is missing (BR-11)")))
     lines = ubl_lines(document)
     categories = {ln.category for ln in lines}
     untaxed = [ln.line.position for ln in lines if ln.category == "O"]
     if "O" in categories and len(categories) > 1:
         positions = ", ".join(str(p) for p in untaxed)
-        problems.append(FieldError("lines", f"Line {positions} has no tax (not subject to VAT, category O) while "
-                                            "other lines are taxed; EN 16931 allows no other VAT category beside O "
-                                            "(BR-O-11). Give the line an exempt or zero-rated tax with its legal note, "
-                                            "or invoice it on its own."))
+        problems.append(FieldError("lines", _(
+            "Line %(positions)s has no tax (not subject to VAT, category O) while other lines are taxed; EN 16931 "
+            "allows no other VAT category beside O (BR-O-11). Give the line an exempt or zero-rated tax with its "
+            "legal note, or invoice it on its own.", positions=positions)))
     for tax in document.taxes:
         category = tax.category or "S"
         if category == "S" and tax.rate <= 0:
-            problems.append(FieldError(f"taxes.{tax.code}", f"Tax {tax.code} is standard-rated (S) at 0 %; a zero "
-                                                            "rate is category Z (BR-S-05)"))
+            problems.append(FieldError(f"taxes.{tax.code}", _(
+                "Tax %(code)s is standard-rated (S) at 0 %%; a zero rate is category Z (BR-S-05)", code=tax.code)))
     seller_vat = tax_registration(seller.get("tax_number") or "")
     buyer_vat = tax_registration(buyer.get("tax_number") or "")
     seller_has_vat = seller_vat is not None and seller_vat[1] == "VA"
     buyer_has_vat = buyer_vat is not None and buyer_vat[1] == "VA"
     if categories & {"AE", "K", "G"} and not seller_has_vat:
-        problems.append(FieldError("settings.tax_number", "Reverse charge, intra-community supplies and exports need "
-                                   "your VAT number with its country prefix (BR-AE-02, BR-IC-02, BR-G-02)"))
+        problems.append(FieldError("settings.tax_number", _(
+            "Reverse charge, intra-community supplies and exports need your VAT number with its country prefix "
+            "(BR-AE-02, BR-IC-02, BR-G-02)")))
     if categories & {"AE", "K"} and not buyer_has_vat:
-        problems.append(FieldError("client.tax_number", "Reverse charge and intra-community supplies need the "
-                                   f"client's VAT number with its country prefix (BR-AE-03, BR-IC-03){frozen}"))
+        problems.append(FieldError("client.tax_number", _(
+            "Reverse charge and intra-community supplies need the client's VAT number with its country prefix "
+            "(BR-AE-03, BR-IC-03) (an issued document keeps the client as it was when issued)")
+            if document.snapshot else _(
+            "Reverse charge and intra-community supplies need the client's VAT number with its country prefix "
+            "(BR-AE-03, BR-IC-03)")))
     # BR-CO-26: the seller is identified by an identifier (BT-29), a legal registration (BT-30) or a VAT
     # identifier (BT-31); an invoice with untaxed (O) lines carries no VAT identifier (BR-O-02).
     identified = (bool((seller.get("registration_number") or "").strip())
                   or (seller.get("electronic_address_scheme") or "").startswith("0")
                   or (seller_has_vat and categories != {"O"}))
     if not identified:
-        problems.append(FieldError("settings.registration_number", "Your registration number (or VAT number) is "
-                                   "missing: a buyer identifies the seller by one of them (BR-CO-26)"))
+        problems.append(FieldError("settings.registration_number", _(
+            "Your registration number (or VAT number) is missing: a buyer identifies the seller by one of them "
+            "(BR-CO-26)")))
     return problems
 
 
@@ -304,7 +317,7 @@ def ubl_xml(document: DocumentView, *, settings: Mapping[str, Any], client: Mapp
     # ones among them); what else keeps the document from any EN 16931 form comes after.
     problems = ubl_problems(document, seller, buyer)
     if problems:
-        raise ValidationFailed(problems, detail=REFUSED_DETAIL)
+        raise ValidationFailed(problems, detail=_(REFUSED_DETAIL))
     if problem:
         raise UblUnavailable(problem)
     credit_note = document.doc_type == CREDIT_NOTE
