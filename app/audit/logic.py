@@ -27,7 +27,7 @@ from dataclasses import dataclass, field
 from datetime import date, timedelta
 from typing import Any
 
-from app.common.i18n import _
+from app.common.i18n import N_, _
 from app.common.logic import CSV_BOM, FieldError, ValidationFailed, spreadsheet_cell
 
 ORIGINS = ("page", "api", "cli", "schedule", "system")
@@ -459,20 +459,22 @@ def disagreements(entity: str, trail: Mapping[int, dict[str, Any] | None], rows:
 # -- reading entries ----------------------------------------------------------------------------
 
 ENTITY_LABELS = {
-    "client": "Client", "catalog_item": "Catalogue item", "tax": "Tax", "document": "Document",
-    "document_line": "Document line", "document_event": "Document event", "number_series": "Number series",
-    "payment": "Payment", "credit_application": "Applied credit", "refund": "Refund", "ledger_entry": "Ledger entry",
-    "business_settings": "Business settings", "mail_settings": "Email settings", "backup_settings": "Backup settings",
-    "app_user": "User", "api_token": "API token", "login_attempt": "Sign-in", "launch_token": "Launch sign-in",
-    "outbox_message": "Email", "outbox_attachment": "Email attachment", "database": "Database",
-    "reminder": "Reminder", "reminder_item": "Reminder item", "reminder_payment": "Reminder fee payment",
-    "reminder_series": "Reminder numbers", "dunning_settings": "Dunning settings", "dunning_level": "Dunning level",
-    "client_dunning": "No-reminders flag",
+    "client": N_("Client"), "catalog_item": N_("Catalogue item"), "tax": N_("Tax"), "document": N_("Document"),
+    "document_line": N_("Document line"), "document_event": N_("Document event"), "number_series": N_("Number series"),
+    "payment": N_("Payment"), "credit_application": N_("Applied credit"), "refund": N_("Refund"), "ledger_entry": N_("Ledger entry"),
+    "business_settings": N_("Business settings"), "mail_settings": N_("Email settings"), "backup_settings": N_("Backup settings"),
+    "app_user": N_("User"), "api_token": N_("API token"), "login_attempt": N_("Sign-in"), "launch_token": N_("Launch sign-in"),
+    "outbox_message": N_("Email"), "outbox_attachment": N_("Email attachment"), "database": N_("Database"),
+    "reminder": N_("Reminder"), "reminder_item": N_("Reminder item"), "reminder_payment": N_("Reminder fee payment"),
+    "reminder_series": N_("Reminder numbers"), "dunning_settings": N_("Dunning settings"), "dunning_level": N_("Dunning level"),
+    "client_dunning": N_("No-reminders flag"),
 }
 
 
 def entity_label(entity: str) -> str:
-    return ENTITY_LABELS.get(entity, entity.replace("_", " ").capitalize())
+    """The record kind in the reader's language (an unknown table by its name)."""
+    label = ENTITY_LABELS.get(entity)
+    return _(label) if label else entity.replace("_", " ").capitalize()
 
 
 def link_for(entity: str, entity_id: int | None, parent_entity: str | None = None,
@@ -566,7 +568,7 @@ def parse_filter(params: Mapping[str, Any]) -> AuditFilter:
 
     entity = text("entity")
     if entity and not ENTITY_NAME.match(entity):
-        errors.append(FieldError("entity", "entity must be a table name such as document or client"))
+        errors.append(FieldError("entity", _("entity must be a table name such as document or client")))
     actor = text("actor")
     user_id = number("user")
     if actor.isdigit():   # the API's actor=3 means the user 3 (with their tokens)
@@ -576,11 +578,11 @@ def parse_filter(params: Mapping[str, Any]) -> AuditFilter:
                                           "or anonymous")))
     action = text("action")
     if action and action not in ACTIONS:
-        errors.append(FieldError("action", f"unknown action {action[:40]!r}"))
+        errors.append(FieldError("action", _("unknown action %(action)r", action=action[:40])))
     result = AuditFilter(entity=entity, entity_id=number("entity_id"), actor=actor, user_id=user_id, action=action,
                          date_from=day("from"), date_to=day("to"), before=number("before"))
     if result.date_from and result.date_to and result.date_to < result.date_from:
-        errors.append(FieldError("to", "the period ends before it starts"))
+        errors.append(FieldError("to", _("the period ends before it starts")))
     if errors:
         raise ValidationFailed(errors, detail=_("The audit filters are not valid."))
     return result

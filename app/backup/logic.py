@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from app.common.i18n import _
+from app.common.i18n import N_, _
 from app.common.logic import FieldError, Form, ValidationFailed, describe_size
 
 # The schema rule is the database's own (a data folder is judged by it too); re-exported for the backup code.
@@ -433,14 +433,14 @@ def newer_schema(app_version: str) -> NewerSchema:
 # -- what the user sees of a manifest ------------------------------------------------
 
 TABLE_LABELS = {
-    "client": "clients", "catalog_item": "catalogue items", "document": "quotes, invoices and credit notes",
-    "payment": "payments", "ledger_entry": "ledger entries", "app_user": "user accounts", "tax": "tax rates",
+    "client": N_("clients"), "catalog_item": N_("catalogue items"), "document": N_("quotes, invoices and credit notes"),
+    "payment": N_("payments"), "ledger_entry": N_("ledger entries"), "app_user": N_("user accounts"), "tax": N_("tax rates"),
 }
 
 
 def summary_counts(row_counts: Mapping[str, int]) -> list[tuple[str, int]]:
     """The counts a person recognises, in a stable order, then the other non-empty tables."""
-    shown = [(label, row_counts[table]) for table, label in TABLE_LABELS.items() if table in row_counts]
+    shown = [(_(label), row_counts[table]) for table, label in TABLE_LABELS.items() if table in row_counts]
     return shown
 
 

@@ -639,7 +639,8 @@ async def send_with_attachments(kind: str, data: Mapping[str, Any], *, defaults:
 def _decorate(row: dict[str, Any]) -> dict[str, Any]:
     row["to"] = logic.split_addresses(row["to_addresses"])
     row["cc"] = logic.split_addresses(row["cc_addresses"])
-    row["kind_label"] = logic.KIND_LABELS.get(row["kind"], row["kind"])
+    label = logic.KIND_LABELS.get(row["kind"])
+    row["kind_label"] = _(label) if label else row["kind"]
     return row
 
 

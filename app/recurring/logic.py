@@ -30,6 +30,8 @@ from app.documents.logic import INVOICE
 UNITS = ("week", "month", "quarter", "year")
 UNIT_LABELS = {"week": ("week", "weeks"), "month": ("month", "months"), "quarter": ("quarter", "quarters"),
                "year": ("year", "years")}
+# The units as the editor's choice list names them (plural: "every 2 months"), translated where shown.
+UNIT_CHOICE_LABELS = {"week": N_("weeks"), "month": N_("months"), "quarter": N_("quarters"), "year": N_("years")}
 MONTHS_PER_UNIT = {"month": 1, "quarter": 3, "year": 12}
 ACTIONS = ("draft", "issue", "issue_and_send")
 ACTION_LABELS = {"draft": N_("Make a draft"), "issue": N_("Issue it"), "issue_and_send": N_("Issue and email it")}

@@ -9,6 +9,7 @@ from typing import Any
 from litestar import Request, delete, get, post
 from litestar.datastructures import UploadFile
 
+from app.common.i18n import _
 from app.common.logic import FieldError, ValidationFailed
 from app.config import Config
 from app.imports import service
@@ -38,7 +39,7 @@ async def uploaded_files(form: Any, field: str = "file") -> list[tuple[str, byte
             await upload.close()
         files.append((upload.filename or "upload", data))
     if not files:
-        raise ValidationFailed([FieldError("file", "file: send the file as multipart form data in the field `file`")])
+        raise ValidationFailed([FieldError("file", _("file: send the file as multipart form data in the field `file`"))])
     return files
 
 
@@ -52,7 +53,7 @@ def options_of(form: Any) -> dict[str, Any]:
         try:
             options["mapping"] = json.loads(str(raw))
         except ValueError:
-            raise ValidationFailed([FieldError("mapping", "mapping: JSON of field -> column name")]) from None
+            raise ValidationFailed([FieldError("mapping", _("mapping: JSON of field -> column name"))]) from None
     return options
 
 

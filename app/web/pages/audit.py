@@ -37,7 +37,7 @@ async def audit_page(request: Request) -> Template:
     shown = {key: value for key, value in params.items() if key != "before"}
     return page(request, "audit/list.html", status_code=422 if errors else 200, section="audit",
                 title=_("Audit trail"), entries=result.entries, next_before=result.next_before, params=shown,
-                errors=errors, users=await auth_service.list_users(), entities=logic.ENTITY_LABELS,
+                errors=errors, users=await auth_service.list_users(), entities={key: _(label) for key, label in logic.ENTITY_LABELS.items()},
                 actions=logic.ACTIONS, head=await service.current_head())
 
 
@@ -45,7 +45,7 @@ async def audit_page(request: Request) -> Template:
 async def audit_history(request: Request, entity: str, entity_id: int) -> Template:
     """A record's own history from the trail: a fragment for the record's page (htmx), a page by itself."""
     if not logic.ENTITY_NAME.match(entity):
-        raise ValidationFailed([FieldError("entity", "entity must be a table name such as document")])
+        raise ValidationFailed([FieldError("entity", _("entity must be a table name such as document"))])
     entries = await service.history(entity, entity_id)
     fragment = request.headers.get("hx-request") == "true"
     return page(request, "audit/_history.html" if fragment else "audit/history.html", section="audit",

@@ -169,7 +169,7 @@ async def _context(profile: ProfileView | None, values: dict[str, str], lines: l
     einvoice = await documents_service.einvoice_warnings(client, sorted(used))
     return {"profile": profile, "values": values, "lines": lines, "items": [i for i in items if i["active"]],
             "tax_rates": [t for t in taxes if t["active"] or t["code"] in used], "preview": preview, "client": client,
-            "einvoice": einvoice, "lines_url": PREVIEW_URL, "units": logic.UNITS, "unit_labels": logic.UNIT_LABELS,
+            "einvoice": einvoice, "lines_url": PREVIEW_URL, "units": logic.UNITS, "unit_labels": {unit: _(label) for unit, label in logic.UNIT_CHOICE_LABELS.items()},
             "actions": logic.ACTIONS, "action_labels": translated(logic.ACTION_LABELS)}
 
 
