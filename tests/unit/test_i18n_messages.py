@@ -70,3 +70,21 @@ FieldError("file", error.message)
 '''
     assert unmarked_messages(source) == [(2, "FieldError"), (3, "FieldError"), (5, "FieldError"),
                                          (6, "Conflict"), (8, "ValidationFailed")]
+
+
+def test_a_refusal_reads_in_the_readers_language() -> None:
+    from datetime import date
+
+    from app.audit import logic as audit_logic
+    from app.common.i18n import translations_for, using
+    from app.common.logic import ValidationFailed
+
+    params = {"from": date(2026, 3, 1).isoformat(), "to": date(2026, 2, 1).isoformat(), "entity": "Bad name"}
+    for language, expected in (("fr", "la période se termine avant de commencer"),
+                               ("de", "der Zeitraum endet vor seinem Beginn"),
+                               ("en", "the period ends before it starts")):
+        with using(translations_for(language)), pytest.raises(ValidationFailed) as failed:
+            audit_logic.parse_filter(params)
+        assert expected in [error.message for error in failed.value.errors]
+    with using(translations_for("de")):
+        assert audit_logic.entity_label("refund") == "Erstattung"
