@@ -14,6 +14,8 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable, Mapping
 
+from app.common.i18n import _
+
 CLIENTS, ITEMS, INVOICES, LINES, CREDIT_NOTES, PAYMENTS = ("clients", "items", "invoices", "lines",
                                                            "credit_notes", "payments")
 KINDS = (CLIENTS, ITEMS, INVOICES, PAYMENTS)
@@ -215,12 +217,12 @@ def check_mapping(kind: str, mapping: Mapping[str, str], header: Iterable[str]) 
     problems = []
     for field, column in mapping.items():
         if field not in FIELDS[kind]:
-            problems.append(f"mapping: {field!r} is not a field of {KIND_LABELS[kind]} "
-                            f"({', '.join(FIELDS[kind])})")
+            problems.append(_("mapping: %(field)r is not a field of %(kind)s (%(fields)s)", field=field,
+                              kind=KIND_LABELS[kind], fields=", ".join(FIELDS[kind])))
         elif column in ("", None):
             continue
         elif column not in columns:
-            problems.append(f"mapping: the file has no column {column!r} (for {field})")
+            problems.append(_("mapping: the file has no column %(column)r (for %(field)s)", column=column, field=field))
         else:
             clean[field] = column
     return clean, problems

@@ -106,7 +106,8 @@ def check_overrides(raw: dict[str, Any]) -> dict[str, str]:
         if name == "date_format" and value not in DATE_FORMATS:
             value = {label: fmt for fmt, label in DATE_FORMATS.items()}.get(str(value), value)
         if value not in allowed:
-            raise ValueError(f"{name}: {value!r} is not one of {', '.join(repr(a) for a in allowed)}")
+            raise ValueError(_("%(name)s: %(value)r is not one of %(allowed)s", name=name, value=value,
+                               allowed=", ".join(repr(a) for a in allowed)))
         out[name] = str(value)
     return out
 
