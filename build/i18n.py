@@ -6,7 +6,8 @@ and check that every language has every message (issue 15).
     python build/i18n.py compile   # messages.mo beside each .po (optional: the program compiles in memory)
     python build/i18n.py check     # exit 1 when a catalog lacks a message, has a fuzzy or an empty one
 
-Run from the repository root. Babel's own `pybabel` reads the same babel.cfg.
+Run from the repository root. The extraction map is SOURCES below (no babel.cfg: Babel's Python API
+takes it directly).
 """
 
 from __future__ import annotations
@@ -28,7 +29,7 @@ sys.path.insert(0, str(ROOT))
 from app.common.i18n import DOMAIN, LANGUAGES, LOCALE_DIR  # noqa: E402
 
 KEYWORDS = {"_": None, "N_": None, "L_": None, "gettext": None, "ngettext": (1, 2)}
-# (folder, pattern, method, options): what babel.cfg says, for Babel's Python API.
+# (folder, pattern, method, options): Babel's extraction map.
 SOURCES = (
     ("app", "**.py", "python", {}),
     ("web/templates", "**.html", "jinja2", {"extensions": "jinja2.ext.i18n", "silent": "false"}),
