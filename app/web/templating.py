@@ -18,6 +18,7 @@ from app.common.i18n import DEFAULT_LOCALE, current_locale, current_time_zone, g
 from app.common.numbers import input_text
 from app.common.units.logic import unit_here
 from app.render import logic as render_logic
+from app.web.client_text import client_text
 from app.web.static_assets import static_url
 
 # Numbers, money and dates are written in the locale of the request (app.common.i18n: the user's, else the
@@ -128,6 +129,7 @@ def configure(engine: JinjaTemplateEngine) -> None:
     engine.engine.filters["unit_name"] = unit_here   # a standard unit in the reader's language (app.common.units.logic)
     engine.engine.globals["query"] = query
     engine.engine.globals["page_language"] = page_language   # <html lang>: the language the page is written in
+    engine.engine.globals["client_text"] = client_text   # app.js's sentences translated (app/web/client_text.py)
     engine.engine.globals["static_url"] = static_url   # /static/NAME?v=HASH, cached for a year
     engine.engine.globals["eas_scheme_choices"] = scheme_choices  # the electronic address's scheme select
     # A postal address in its country's order (Toronto ON M5V 2T6, 10115 Berlin), as the PDFs print it.

@@ -23,10 +23,12 @@ CASES = {
     # language: what the pages say and how they write 1819.30 and 2401.00, and the price typed in the editor
     "de": {"bill_to": "Rechnung an", "total": "1.819,30", "typed": "1.200,50", "net": "2.401,00",
            "new": "Neue Rechnung", "save": "Entwurf speichern", "saved": "Entwurf gespeichert.",
-           "language_button": "Sprache speichern"},
+           "language_button": "Sprache speichern", "too_short": "Zu kurz: mindestens 10 Zeichen.",
+           "strong": "Stärke: hoch."},
     "fr": {"bill_to": "Facturer à", "total": f"1{NNBSP}819,30", "typed": "1 200,50", "net": f"2{NNBSP}401,00",
            "new": "Nouvelle facture", "save": "Enregistrer le brouillon", "saved": "Brouillon enregistré.",
-           "language_button": "Enregistrer la langue"},
+           "language_button": "Enregistrer la langue", "too_short": "Trop court : au moins 10 caractères.",
+           "strong": "Robustesse : élevée."},
 }
 
 
@@ -48,6 +50,13 @@ def test_invoice_page_and_editor_in_the_users_language(browser: Any, shop_with_i
         expect(page.locator(".flash")).to_be_visible()
         expect(page.locator("html")).to_have_attribute("lang", language)
         expect(page.get_by_role("button", name=case["language_button"])).to_be_visible()
+
+        # What app.js writes itself (the passphrase's strength) reads in the language too.
+        page.goto("/backup")
+        page.locator("#f-passphrase").first.press_sequentially("abc")
+        expect(page.locator("#strength-export")).to_have_text(case["too_short"])
+        page.locator("#f-passphrase").first.fill("Maple-bakery-7")
+        expect(page.locator("#strength-export")).to_have_text(case["strong"])
 
         page.goto(f"/documents/{seed['invoice']}")
         expect(page.locator("body")).to_contain_text(case["bill_to"])

@@ -1,4 +1,18 @@
 // Small progressive enhancements; no inline scripts (CSP: script-src 'self').
+
+// What this script shows is written in the reader's language: the page carries the translations as data
+// (base.html, <script type="application/json" id="client-text">, from app/web/client_text.py) and say()
+// reads them, the English message itself when a translation is missing. {name} placeholders are filled.
+var clientText = (function () {
+  var element = document.getElementById("client-text");
+  try { return element ? JSON.parse(element.textContent) : {}; } catch (error) { return {}; }
+})();
+function say(message, values) {
+  var text = Object.prototype.hasOwnProperty.call(clientText, message) ? clientText[message] : message;
+  return text.replace(/\{(\w+)\}/g, function (whole, name) {
+    return values && Object.prototype.hasOwnProperty.call(values, name) ? String(values[name]) : whole;
+  });
+}
 document.addEventListener("submit", function (event) {
   var form = event.target;
   var question = form.getAttribute("data-confirm");
@@ -34,11 +48,11 @@ document.addEventListener("input", function (event) {
   var minimum = parseInt(input.getAttribute("minlength") || "10", 10);
   var text = "";
   if (!value) text = "";
-  else if (value.length < minimum) text = "Too short: at least " + minimum + " characters.";
-  else if (bits < 50) text = "Strength: weak. Add words or characters.";
-  else if (bits < 70) text = "Strength: fair.";
-  else if (bits < 90) text = "Strength: good.";
-  else text = "Strength: strong.";
+  else if (value.length < minimum) text = say("Too short: at least {minimum} characters.", {minimum: minimum});
+  else if (bits < 50) text = say("Strength: weak. Add words or characters.");
+  else if (bits < 70) text = say("Strength: fair.");
+  else if (bits < 90) text = say("Strength: good.");
+  else text = say("Strength: strong.");
   out.textContent = text;
 });
 // Long-running form posts say what is happening.
@@ -58,7 +72,7 @@ document.addEventListener("htmx:xhr:progress", function (event) {
   var bar = form.querySelector(".upload-progress"), status = form.querySelector(".upload-status");
   var percent = Math.round(event.detail.loaded * 100 / event.detail.total);
   if (bar) { bar.hidden = false; bar.value = percent; }
-  if (status) status.textContent = percent < 100 ? "Uploading… " + percent + "%" : (form.getAttribute("data-upload-done") || "Checking the backup… (decrypting and verifying every part)");
+  if (status) status.textContent = percent < 100 ? say("Uploading… {percent}%", {percent: percent}) : (form.getAttribute("data-upload-done") || say("Checking the backup… (decrypting and verifying every part)"));
 });
 document.addEventListener("htmx:beforeSwap", function (event) {
   var source = event.detail.requestConfig && event.detail.requestConfig.elt;
@@ -263,7 +277,7 @@ window.addEventListener("beforeunload", function (event) {
   if (!form || !window.fetch || !window.FormData) return;
   var marks = document.querySelectorAll("[data-save-state]");
   var timer = null, saving = false, again = false;
-  function say(state) {
+  function show(state) {
     Array.prototype.forEach.call(marks, function (mark) {
       mark.textContent = mark.getAttribute("data-text-" + state) || "";
       mark.className = "save-state " + state;
@@ -276,19 +290,19 @@ window.addEventListener("beforeunload", function (event) {
     if (timer) { clearTimeout(timer); timer = null; }
     if (saving) { again = true; return; }
     saving = true;
-    say("saving");
+    show("saving");
     fetch(form.getAttribute("data-autosave"), {method: "POST", body: new FormData(form), credentials: "same-origin",
                                                headers: {"X-Autosave": "1"}, keepalive: !!keepalive})
       .then(function (response) {
-        if (response.ok) { if (!again) { forget(); say("saved"); } }
-        else { keep(); say("failed"); }
+        if (response.ok) { if (!again) { forget(); show("saved"); } }
+        else { keep(); show("failed"); }
       })
-      .catch(function () { if (!keepalive) { keep(); say("failed"); } })
+      .catch(function () { if (!keepalive) { keep(); show("failed"); } })
       .then(function () { saving = false; if (again) { again = false; save(false); } });
   }
   function changed(event) {
     if (event.target && event.target.form !== form) return;
-    say("unsaved");
+    show("unsaved");
     if (timer) clearTimeout(timer);
     timer = setTimeout(function () { save(false); }, 1200);
   }
