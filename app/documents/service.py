@@ -20,7 +20,7 @@ from app.catalog.tables import Item
 from app.clients import service as clients_service
 from app.clients.records import ClientView
 from app.clients.tables import Client
-from app.common.i18n import _
+from app.common.i18n import N_, _
 from app.common.logic import (
     MAX_ID,
     TRIGRAM,
@@ -101,7 +101,7 @@ async def get_document(document_id: int, doc_type: str | None = None, *, with_li
     """One document; `with_lines=False` leaves its lines out (an empty tuple) when only the header counts."""
     row = await _document_query().where(Document.id == document_id).first() if storable_id(document_id) else None
     if row is None or (doc_type is not None and row["doc_type"] != doc_type):
-        raise NotFound(f"{logic.TYPE_LABELS.get(doc_type or '', 'Document')} {document_id}")
+        raise NotFound(_("%(kind)s %(id)s", kind=_(logic.TYPE_LABELS.get(doc_type or "", N_("Document"))), id=document_id))
     return DocumentView.from_rows(row, await _lines(document_id) if with_lines else [], await today())
 
 
@@ -491,7 +491,7 @@ async def suggest_taxes(client_id: int, item_id: int | None = None) -> taxes_log
     """`GET /api/v1/taxes/suggest`: the taxes a line for this client (and item) gets by default, and why."""
     await clients_service.get_client(client_id)   # NotFound for an unknown client
     if item_id is not None and not storable_id(item_id):
-        raise NotFound(f"Item {item_id}")
+        raise NotFound(_("Item %(id)s", id=item_id))
     item = await catalog_service.get_item(item_id) if item_id is not None else None
     return (await tax_advice(client_id)).defaults(item)
 

@@ -74,6 +74,11 @@ def day(value: Any, locale: str | None = None) -> str:
         return f"{_date_text(local.date(), written)} {format_time(local.time(), 'short', locale=written)}"
     if isinstance(value, date):
         return _date_text(value, written)
+    if isinstance(value, str) and len(value) == 10:   # an ISO day kept as text (an import's preview)
+        try:
+            return _date_text(date.fromisoformat(value), written)
+        except ValueError:
+            return value
     return value or ""
 
 
