@@ -19,8 +19,6 @@ import os
 import socket
 import sys
 import threading
-import time
-import urllib.request
 import webbrowser
 from pathlib import Path
 
@@ -89,20 +87,6 @@ def open_browser(config: Config) -> None:
         print(f"Open {config.base_url()} in your browser (sign-in page: {page}).", file=sys.stderr)
 
 
-def wait_until_serving(config: Config, timeout_s: float = 15.0) -> bool:
-    deadline = time.monotonic() + timeout_s
-    url = f"http://127.0.0.1:{config.port}/health" if config.host in ("127.0.0.1", "0.0.0.0") else f"{config.base_url()}/health"
-    while time.monotonic() < deadline:
-        try:
-            request = urllib.request.Request(url, headers={"Host": f"127.0.0.1:{config.port}"})
-            with urllib.request.urlopen(request, timeout=1) as response:
-                if response.status == 200:
-                    return True
-        except OSError:
-            time.sleep(0.05)
-    return False
-
-
 def serve(config: Config, *, open_in_browser: bool = True) -> int:
     from app.backup import service as backup_service
     from app.db import datafolder
@@ -149,10 +133,10 @@ def serve(config: Config, *, open_in_browser: bool = True) -> int:
                   "and can export a backup, but saves no changes.", file=sys.stderr)
         print(f"Counterfoil {config.base_url()}  (data: {config.data_dir})", file=sys.stderr, flush=True)
         if open_in_browser:
-            def opener() -> None:
-                if wait_until_serving(config):
-                    open_browser(config)
-            threading.Thread(target=opener, daemon=True).start()
+            # The browser starts while the app is being built: the socket listens already, so its first
+            # request waits in the queue and is answered as soon as the server runs (the browser's own
+            # start and ours overlap instead of adding up).
+            threading.Thread(target=open_browser, args=(config,), daemon=True).start()
         run_server(config, sock)
         return 0
     finally:

@@ -79,17 +79,48 @@ def resolve_inside(folder: Path, name: str) -> Path:
 
 
 def ensure_private_dir(path: Path) -> Path:
-    """Create the folder readable by the user alone (0700), and tighten it if it exists."""
+    """Create the folder readable by the user alone, and tighten it if it exists.
+
+    Linux and macOS: mode 0700. Windows has no such modes (os.chmod there only sets the read-only
+    flag); a folder made in the user's profile (the default, %LOCALAPPDATA%) inherits an access list
+    that already shuts other users out, and one made elsewhere is given its own (restrict_on_windows)."""
+    if os.name == "nt":
+        created = not path.exists()
+        path.mkdir(parents=True, exist_ok=True)
+        if created:
+            restrict_on_windows(path)
+        return path
     path.mkdir(parents=True, exist_ok=True, mode=0o700)
     os.chmod(path, 0o700)
     return path
 
 
+def restrict_on_windows(folder: Path) -> bool:
+    """Give a new folder an access list of its own: full control for the user and for the system
+    (backup and indexing services run as SYSTEM), none inherited. False if that could not be done
+    (the folder keeps what it inherited; the program still works)."""
+    user = os.environ.get("USERNAME")
+    if not user:
+        return False
+    domain = os.environ.get("USERDOMAIN")
+    account = f"{domain}\\{user}" if domain else user
+    import subprocess
+
+    command = ["icacls", str(folder), "/inheritance:r", "/grant:r", f"{account}:(OI)(CI)F",
+               "/grant:r", "*S-1-5-18:(OI)(CI)F"]   # S-1-5-18: SYSTEM, in any language
+    try:
+        done = subprocess.run(command, capture_output=True, timeout=30, check=False)
+    except (OSError, subprocess.SubprocessError):
+        return False
+    return done.returncode == 0
+
+
 def ensure_private_file(path: Path) -> None:
-    """Create the file if missing and make it 0600."""
+    """Create the file if missing and make it 0600 (on Windows it inherits its folder's access list)."""
     fd = os.open(path, os.O_CREAT | os.O_WRONLY, 0o600)
     os.close(fd)
-    os.chmod(path, 0o600)
+    if os.name != "nt":
+        os.chmod(path, 0o600)
 
 
 def fsync_file(path: Path) -> None:

@@ -48,6 +48,8 @@ NOT_AUDITED = {
                   "recorded on the business tables it writes, labelled as the import",
     "import_mapping": "the column mapping last used for a source, offered again (a preference, not the books)",
     "import_key": "which source row became which record, to match a re-import; the records themselves are recorded",
+    "document_tally": "running sums of the documents kept by triggers for the lists' counts and footers (derived; "
+                      "`counterfoil check` recomputes them from the documents, which are recorded)",
 }
 
 

@@ -20,7 +20,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import sqlite3
-from collections.abc import AsyncIterator, Awaitable, Iterator
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from contextlib import closing, contextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass
@@ -100,7 +100,8 @@ class _Hooks:
 
     def committing(self, connection: sqlite3.Connection, context: _SealContext, begun: trail.Start
                    ) -> tuple[str, Head] | None:
-        head = trail.seal(connection, begun, context.actor, context.label)
+        # Nothing left to seal after steps that sealed already (`sealing_steps`): their head is the day's.
+        head = trail.seal(connection, begun, context.actor, context.label) or begun.sealed
         return None if head is None else (context.database, head)
 
     def committed(self, result: tuple[str, Head] | None) -> None:
@@ -122,6 +123,19 @@ class _Hooks:
 
 HOOKS = _Hooks()
 engine.install_transaction_hooks(HOOKS)
+
+
+def sealing_steps(transaction: Any) -> Callable[[sqlite3.Connection], None]:
+    """For a long writer in `transaction` (write_transaction's): a function that seals what the
+    transaction recorded so far (trail.seal_step), to be called in the writer's thread between batches.
+    The actor and label are the ones current here, as the seal at the commit would take them."""
+    context = HOOKS.context()
+
+    def step(connection: sqlite3.Connection) -> None:
+        begun = transaction.hooked
+        if isinstance(begun, trail.Start):   # None: no trail on this database (before its migration)
+            transaction.hooked = trail.seal_step(connection, begun, context.actor, context.label)
+    return step
 
 
 async def record(action: str, entity: str, entity_id: int | None = None, *, note: str | None = None,
@@ -278,6 +292,15 @@ def verify_database(database_path: Path, *, books: bool = True) -> trail.Verific
 async def verify() -> trail.Verification:
     """verify_database on the engine's database, off the event loop (a million entries take seconds)."""
     return await asyncio.to_thread(verify_database, Path(DB.path))
+
+
+async def unchanged_since(mark: Head, entity: str, entity_id: int) -> bool:
+    """In a write transaction (so that nothing can be written between this answer and the caller's
+    writes): whether nothing but `entity` `entity_id` was written since the trail's head was `mark`
+    (trail.only_since). An import applies the plan its preview made when this holds."""
+    require_write_transaction("asking the audit trail what was written since a mark")
+    connection = await DB._shared_writer()
+    return bool(await connection._execute(lambda: trail.only_since(connection._conn, mark, entity, entity_id)))
 
 
 async def current_head() -> Head | None:

@@ -60,6 +60,8 @@ class Start:
     pending: int
     seq: int
     hash: str
+    # The head of what an earlier step of this transaction sealed already (`seal_step`), else None.
+    sealed: Head | None = None
 
 
 def start(connection: sqlite3.Connection) -> Start | None:
@@ -115,6 +117,18 @@ def seal(connection: sqlite3.Connection, begun: Start, actor: Actor, label: str 
 SEAL_BATCH = 5000
 
 
+def seal_step(connection: sqlite3.Connection, begun: Start, actor: Actor, label: str | None = None) -> Start:
+    """Seal what the transaction recorded so far, in the transaction, and answer where the next step (or
+    the seal at its commit) goes on from. A transaction that writes a million rows (an import) seals as
+    it goes: audit_pending stays a few thousand rows that the next ones reuse, instead of a table as
+    large as the import, written to disk and deleted at the commit. The entries, their order and their
+    chain are the ones a single seal at the commit makes."""
+    head = seal(connection, begun, actor, label)
+    if head is None:
+        return begun
+    return Start(begun.pending, head.seq, head.hash, head)
+
+
 def record(connection: sqlite3.Connection, action: str, entity: str, entity_id: int | None = None, *,
            note: str | None = None, changes: dict[str, Any] | None = None) -> None:
     """Record an event that changes no row (a failed sign-in, a restore) in the connection's
@@ -124,6 +138,23 @@ def record(connection: sqlite3.Connection, action: str, entity: str, entity_id: 
         "VALUES (?, 'event', ?, ?, ?, ?, ?)",
         (now_text(), entity, entity_id,
          json.dumps(changes, ensure_ascii=False, separators=(",", ":")) if changes else None, note, action))
+
+
+def only_since(connection: sqlite3.Connection, mark: Head, entity: str, entity_id: int) -> bool:
+    """Whether nothing but `entity` `entity_id` was written since the trail's head was `mark`: the entry
+    at the mark is still there with its hash (no restore replaced the trail), every entry sealed after
+    it is of that record, and no change waits in audit_pending (written by another program). Every
+    change of the books is an entry (their triggers), so True means the books are as they were then."""
+    cursor = _plain(connection)
+    if mark.seq:
+        row = cursor.execute("SELECT hash FROM audit_entry WHERE id = ?", (mark.seq,)).fetchone()
+        if row is None or row[0] != mark.hash:
+            return False
+    if cursor.execute("SELECT 1 FROM audit_pending LIMIT 1").fetchone() is not None:
+        return False
+    other = cursor.execute("SELECT 1 FROM audit_entry WHERE id > ? AND NOT (entity = ? AND entity_id IS ?) LIMIT 1",
+                           (mark.seq, entity, entity_id)).fetchone()
+    return other is None
 
 
 def pending_outside(connection: sqlite3.Connection) -> list[str]:

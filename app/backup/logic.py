@@ -17,10 +17,10 @@ import struct
 import unicodedata
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta, tzinfo
 from typing import Any
 
-from app.common.i18n import N_, _
+from app.common.i18n import N_, _, ngettext
 from app.common.logic import FieldError, Form, ValidationFailed, describe_size
 
 # The schema rule is the database's own (a data folder is judged by it too); re-exported for the backup code.
@@ -624,7 +624,7 @@ def clean_new_passphrase(data: Mapping[str, Any], *, field: str = "passphrase", 
 
 # -- scheduled backups ------------------------------------------------------------------
 
-RHYTHMS = {"off": "Off", "on_quit": "When Counterfoil quits", "daily": "Every day", "weekly": "Every week"}
+RHYTHMS = {"off": N_("Off"), "on_quit": N_("When Counterfoil quits"), "daily": N_("Daily"), "weekly": N_("Weekly")}
 PERIODS = {"on_quit": timedelta(days=7), "daily": timedelta(days=1), "weekly": timedelta(days=7)}
 RETRY_AFTER = timedelta(hours=1)
 GRACE = timedelta(hours=1)
@@ -683,22 +683,25 @@ class BackupHealth:
 
 
 def backup_health(rhythm: str, last_success: datetime | None, last_attempt: datetime | None, last_error: str,
-                  now: datetime) -> BackupHealth:
+                  now: datetime, zone: tzinfo = UTC) -> BackupHealth:
+    """How the scheduled backups fare, in the reader's language, the times in the business's time zone."""
     failed_last = bool(last_error) and last_attempt is not None and (last_success is None or last_attempt > last_success)
-    when = last_success.strftime("%Y-%m-%d %H:%M") if last_success else None
+    when = last_success.astimezone(zone).strftime("%Y-%m-%d %H:%M") if last_success else None
     if failed_last:
-        return BackupHealth("error", f"The last scheduled backup failed: {last_error}"
-                            + (f" Last good backup: {when}." if when else " No good backup yet."))
+        return BackupHealth("error", _("The last scheduled backup failed: %(error)s", error=last_error) + " "
+                            + (_("Last good backup: %(when)s.", when=when) if when else _("No good backup yet.")))
     if rhythm == "off":
-        return BackupHealth("off", f"Scheduled backups are off. Last good backup: {when}." if when
-                            else "Scheduled backups are off.")
+        return BackupHealth("off", _("Scheduled backups are off. Last good backup: %(when)s.", when=when) if when
+                            else _("Scheduled backups are off."))
     if last_success is None:
-        return BackupHealth("warning", "No scheduled backup has been made yet.")
+        return BackupHealth("warning", _("No scheduled backup has been made yet."))
     if now - last_success > PERIODS[rhythm] + GRACE:
         days = (now - last_success).days
-        return BackupHealth("warning", f"The last good backup is {days} day{'s' if days != 1 else ''} old "
-                            f"({when}), older than the rhythm ({RHYTHMS[rhythm].lower()}).")
-    return BackupHealth("ok", f"Last good backup: {when}.")
+        return BackupHealth("warning", ngettext(
+            "The last good backup is %(num)d day old (%(when)s), older than the rhythm (%(rhythm)s).",
+            "The last good backup is %(num)d days old (%(when)s), older than the rhythm (%(rhythm)s).", days)
+            % {"num": days, "when": when, "rhythm": _(RHYTHMS[rhythm]).lower()})
+    return BackupHealth("ok", _("Last good backup: %(when)s.", when=when))
 
 
 def scheduled_filename(now: datetime, taken: Iterable[str] = ()) -> str:

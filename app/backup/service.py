@@ -54,9 +54,10 @@ from collections.abc import AsyncIterator, Callable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import asynccontextmanager, closing
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, tzinfo
 from pathlib import Path
 from typing import IO, Any, BinaryIO
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from app import __version__
 from app.audit import service as audit_service
@@ -75,7 +76,7 @@ from app.backup.logic import (
     RestoreRefused,
 )
 from app.backup.tables import BackupSettings
-from app.common.i18n import _
+from app.common.i18n import _, current_time_zone
 from app.common.logic import describe_size
 from app.config import Config
 from app.db import datafolder, engine
@@ -1047,7 +1048,14 @@ def _aware(value: datetime | None) -> datetime | None:
 async def schedule_health(now: datetime | None = None) -> logic.BackupHealth:
     row = await get_schedule()
     return logic.backup_health(row["rhythm"], _aware(row["last_success_at"]), _aware(row["last_attempt_at"]),
-                               row["last_error"], now or datetime.now(UTC))
+                               row["last_error"], now or datetime.now(UTC), zone=_zone(current_time_zone()))
+
+
+def _zone(name: str) -> tzinfo:
+    try:
+        return ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError):
+        return UTC
 
 
 def write_scheduled_bundle(config: Config, folder: Path, keep: int, passphrase: str, now: datetime) -> Path:

@@ -122,6 +122,13 @@ def current_translations() -> gettext_module.NullTranslations:
     return _translations.get() or _UNTRANSLATED
 
 
+def current_language() -> str:
+    """The language text is written in for this request or email (`fr`), from its catalog: words built
+    from numbers (an ordinal day: 1st, 1er, 1.) follow it, whatever locale writes the numbers."""
+    language = current_translations().info().get("language", "en")
+    return language_of(language)
+
+
 def current_locale() -> str:
     """The locale numbers, money and dates are written in (`de_DE`, `fr`, `en_CA`)."""
     return _locale.get() or DEFAULT_LOCALE

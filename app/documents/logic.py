@@ -322,13 +322,96 @@ def open_invoice_ids_sql() -> str:
             f"doc_type = '{INVOICE}' AND {owed_invoice_sql()})")
 
 
-def sort_walks_index(lead: str, sort: str, *, period: bool) -> bool:
-    """Whether a list's page is read by walking the index of its order (no sort): the whole list in any
-    order, a period in date order. Otherwise the leading filter's rows are sorted."""
+# A list whose rows are more than this walks its sort's index (each carries the issue date, so a period
+# is checked in the index); fewer are found through the filter's index and sorted.
+MANY_ROWS = 5000
+
+
+def sort_walks_index(lead: str, sort: str, *, period: bool, rows: int = MANY_ROWS + 1) -> bool:
+    """Whether a list's page is read by walking the index of its order: the whole list in any order, a
+    period in date order or when it holds many rows. Otherwise the leading filter's rows are sorted."""
     if lead == LEAD_ORDER:
-        return not period or sort == "date"
+        return not period or sort == "date" or rows > MANY_ROWS
     return False
 
+
+# -- the running sums (document_tally) -------------------------------------------------------------
+# A list's count and footer over many documents add up the rows of document_tally (app/documents/
+# tables.py), kept per (type, stored status, settled, currency, base currency, month of issue). They
+# answer a filter that does not depend on today's date: every document, a stored status, the paid or
+# the open invoices; and whole months of a period (the days before and after are read from the
+# documents). Overdue, partial, an untouched issued invoice and a quote's expiry depend on the day.
+
+def tally_condition(doc_type: str, status: str) -> str | None:
+    """The condition on document_tally's columns that selects exactly the documents of `doc_type` a list's
+    status filter keeps, or None when the running sums cannot tell (the filter depends on today)."""
+    kind = f"doc_type = '{doc_type}'"
+    live = f"status IN ({', '.join(repr(s) for s in LIVE_INVOICE_STATUSES)})"
+    if not status:
+        return kind
+    if doc_type == INVOICE:
+        if status == "paid":
+            return f"{kind} AND {live} AND settled = 1"
+        if status == OPEN_FILTER:
+            return f"{kind} AND {live} AND settled = 0"
+        if status in OWED_STATUSES:
+            return None
+    elif doc_type == QUOTE and status in ("issued", "expired"):
+        return None
+    if status not in STATUSES[doc_type]:
+        raise ValueError(f"unknown {doc_type} status {status!r}")
+    return f"{kind} AND status = '{status}'"
+
+
+@dataclass(frozen=True)
+class PeriodSplit:
+    """A period cut into whole months (first_month..last_month as YYYY-MM, either end open when the period
+    is; `months` False when no whole month is inside) and the days outside them (`edges`, inclusive)."""
+
+    months: bool
+    first_month: str | None
+    last_month: str | None
+    edges: tuple[tuple[date, date], ...]
+
+
+def _month(day: date) -> str:
+    return f"{day.year:04d}-{day.month:02d}"
+
+
+def _month_end(day: date) -> date:
+    if day.month == 12:
+        return day.replace(day=31)
+    return date(day.year, day.month + 1, 1) - timedelta(days=1)
+
+
+def split_period(date_from: date | None, date_to: date | None) -> PeriodSplit:
+    """Whole months and leftover days of [date_from, date_to] (either None: open on that side)."""
+    if date_from is not None and date_to is not None and date_to < date_from:
+        return PeriodSplit(False, None, None, ())
+    edges: list[tuple[date, date]] = []
+    first = last = None
+    if date_from is not None:
+        if date_from.day == 1:
+            first = date_from
+        else:
+            edges.append((date_from, min(_month_end(date_from), date_to or date.max)))
+            if _month_end(date_from) == date.max:
+                return PeriodSplit(False, None, None, tuple(edges))
+            first = _month_end(date_from) + timedelta(days=1)
+    if date_to is not None:
+        if date_to == _month_end(date_to):
+            last = date_to
+        else:
+            if date_to.replace(day=1) == date.min:
+                return PeriodSplit(False, None, None, ((date_from or date.min, date_to),))
+            last = date_to.replace(day=1) - timedelta(days=1)
+            start = max(date_to.replace(day=1), date_from or date.min)
+            if not edges or edges[0] != (start, date_to):
+                edges.append((start, date_to))
+    if first is not None and last is not None and last < first:
+        return PeriodSplit(False, None, None, tuple(edges))
+    return PeriodSplit(True, None if first is None else _month(first), None if last is None else _month(last),
+                       tuple(edges))
 
 def quote_status(stored: str, *, valid_until: date | None, today: date) -> str:
     if stored == "issued" and valid_until is not None and valid_until < today:

@@ -2,12 +2,20 @@ import os
 
 from piccolo.conf.apps import AppConfig
 
-from app.documents.tables import CreateRequest, Document, DocumentEvent, DocumentLine, DocumentRecord, NumberSeries
+from app.documents.tables import (
+    CreateRequest,
+    Document,
+    DocumentEvent,
+    DocumentLine,
+    DocumentRecord,
+    DocumentTally,
+    NumberSeries,
+)
 
 APP_CONFIG = AppConfig(
     app_name="documents",
     migrations_folder_path=os.path.join(os.path.dirname(__file__), "piccolo_migrations"),
-    table_classes=[Document, DocumentLine, NumberSeries, DocumentEvent, CreateRequest, DocumentRecord],
+    table_classes=[Document, DocumentLine, NumberSeries, DocumentEvent, CreateRequest, DocumentRecord, DocumentTally],
     # Its audit triggers write into the trail's table: that app's migrations run first.
     migration_dependencies=["app.audit.piccolo_app"],
 )

@@ -20,7 +20,7 @@ from app.catalog.tables import Item
 from app.clients import service as clients_service
 from app.clients.records import ClientView
 from app.clients.tables import Client
-from app.common.i18n import _
+from app.common.i18n import N_, _
 from app.common.logic import (
     MAX_ID,
     TRIGRAM,
@@ -50,7 +50,15 @@ from app.documents.records import (
     LineView,
     tax_as_json,
 )
-from app.documents.tables import CreateRequest, Document, DocumentEvent, DocumentLine, DocumentRecord, NumberSeries
+from app.documents.tables import (
+    CreateRequest,
+    Document,
+    DocumentEvent,
+    DocumentLine,
+    DocumentRecord,
+    DocumentTally,
+    NumberSeries,
+)
 from app.fx import service as fx_service
 from app.ledger import service as ledger_service
 from app.money import MoneyError, check_active_currency, from_minor, to_minor
@@ -101,7 +109,7 @@ async def get_document(document_id: int, doc_type: str | None = None, *, with_li
     """One document; `with_lines=False` leaves its lines out (an empty tuple) when only the header counts."""
     row = await _document_query().where(Document.id == document_id).first() if storable_id(document_id) else None
     if row is None or (doc_type is not None and row["doc_type"] != doc_type):
-        raise NotFound(f"{logic.TYPE_LABELS.get(doc_type or '', 'Document')} {document_id}")
+        raise NotFound(_("%(kind)s %(id)s", kind=_(logic.TYPE_LABELS.get(doc_type or "", N_("Document"))), id=document_id))
     return DocumentView.from_rows(row, await _lines(document_id) if with_lines else [], await today())
 
 
@@ -164,7 +172,7 @@ def _filters(doc_type: str, lead: str, *, status: str, client_id: int | None, da
              date_to: date | None, today_: date) -> list[Any]:
     """The conditions of a list's filters, written so that the index `lead` (logic.list_lead) leads."""
     led_elsewhere = lead in (logic.LEAD_CLIENT, logic.LEAD_OPEN)
-    by_type = lead == logic.LEAD_ORDER   # else "+": the doc_type indexes must not lead
+    by_type = lead in (logic.LEAD_ORDER, logic.LEAD_STATUS)   # else "+": the doc_type indexes must not lead
     out: list[Any] = [Document.doc_type == doc_type if by_type else WhereRaw("+document.doc_type = {}", doc_type)]
     if lead == logic.LEAD_OPEN:
         out.append(WhereRaw(logic.open_invoice_ids_sql()))
@@ -231,22 +239,15 @@ async def _probe(doc_type: str, query: SearchQuery) -> tuple[str | None, float]:
     return (f"[{found['ids'] or ''}]", 0.0) if found["n"] <= SPARSE_LIMIT else (None, 1.0)
 
 
-async def _sums(doc_type: str, conditions: Sequence[Any]) -> dict[str, dict[str, int]]:
-    """Count and money of the documents matching `conditions`, per currency, in one pass. `n` counts
-    every row; the money (and `summed`, how many rows it adds up) only the documents a footer sums
-    (logic.SUMMED_STATUSES: never drafts or cancelled invoices). `base` sums their totals in the base
-    currency at the rates frozen at issue, `unrated` counts those it had to leave out (no rate yet, or
-    frozen against an earlier base currency); a document in the base currency is its own total."""
-    base = await fx_service.base_currency()
-    query = Document.select(Document.currency, Document.status, Document.base_currency, Count(alias="n"),
-                            _sum("total_minor"), _sum("paid_minor"), _sum("credited_minor"), _sum("total_base_minor"),
-                            Count(Document.total_base_minor, alias="rated"))
-    for condition in conditions:
-        query = query.where(condition)
-    out: dict[str, dict[str, int]] = {}
-    for row in await query.group_by(Document.currency, Document.status, Document.base_currency):
-        sums = out.setdefault(row["currency"], {"n": 0, "summed": 0, "total": 0, "paid": 0, "credited": 0,
-                                                "owed": 0, "base": 0, "unrated": 0})
+def _new_sums() -> dict[str, int]:
+    return {"n": 0, "summed": 0, "total": 0, "paid": 0, "credited": 0, "owed": 0, "base": 0, "unrated": 0}
+
+
+def _add_groups(doc_type: str, base: str, groups: Sequence[Mapping[str, Any]], out: dict[str, dict[str, int]]) -> None:
+    """Add rows grouped by (currency, status, base_currency), each with n, total, paid, credited,
+    total_base and rated, into per-currency sums (see _sums)."""
+    for row in groups:
+        sums = out.setdefault(row["currency"], _new_sums())
         sums["n"] += row["n"]
         if not logic.summed_in_footer(doc_type, row["status"]):
             continue
@@ -263,7 +264,50 @@ async def _sums(doc_type: str, conditions: Sequence[Any]) -> dict[str, dict[str,
             sums["unrated"] += row["n"] - row["rated"]
         else:
             sums["unrated"] += row["n"]
+
+
+async def _sums(doc_type: str, conditions: Sequence[Any]) -> dict[str, dict[str, int]]:
+    """Count and money of the documents matching `conditions`, per currency, in one pass. `n` counts
+    every row; the money (and `summed`, how many rows it adds up) only the documents a footer sums
+    (logic.SUMMED_STATUSES: never drafts or cancelled invoices). `base` sums their totals in the base
+    currency at the rates frozen at issue, `unrated` counts those it had to leave out (no rate yet, or
+    frozen against an earlier base currency); a document in the base currency is its own total."""
+    base = await fx_service.base_currency()
+    query = Document.select(Document.currency, Document.status, Document.base_currency, Count(alias="n"),
+                            _sum("total_minor"), _sum("paid_minor"), _sum("credited_minor"), _sum("total_base_minor"),
+                            Count(Document.total_base_minor, alias="rated"))
+    for condition in conditions:
+        query = query.where(condition)
+    out: dict[str, dict[str, int]] = {}
+    _add_groups(doc_type, base, await query.group_by(Document.currency, Document.status, Document.base_currency), out)
     return out
+
+
+async def _tally_sums(doc_type: str, tallied: str, lead: str, *, status: str, date_from: date | None,
+                      date_to: date | None, today_: date) -> dict[str, dict[str, int]]:
+    """What _sums gives for a list without client or search whose status filter the running sums answer
+    (`tallied`, logic.tally_condition): the whole months of its period from document_tally, the days
+    around them from the documents (a month's few hundred rows at most, through the date index)."""
+    base = await fx_service.base_currency()
+    split = logic.split_period(date_from, date_to)
+    out: dict[str, dict[str, int]] = {}
+    if split.months:
+        months = "".join(f" AND month {op} {{}}" for op, bound in ((">=", split.first_month), ("<=", split.last_month))
+                         if bound is not None)
+        groups = await DocumentTally.raw(
+            "SELECT currency, status, base_currency, sum(n) AS n, sum(total_minor) AS total, sum(paid_minor) AS paid, "
+            "sum(credited_minor) AS credited, sum(total_base_minor) AS total_base, sum(rated) AS rated "
+            f"FROM document_tally WHERE {tallied}{months} GROUP BY currency, status, base_currency",
+            *[bound for bound in (split.first_month, split.last_month) if bound is not None])
+        _add_groups(doc_type, base, groups, out)
+    for first, last in split.edges:
+        edge = await _sums(doc_type, _filters(doc_type, lead, status=status, client_id=None, date_from=first,
+                                              date_to=last, today_=today_))
+        for currency, sums in edge.items():
+            into = out.setdefault(currency, _new_sums())
+            for key, value in sums.items():
+                into[key] += value
+    return {currency: sums for currency, sums in out.items() if sums["n"]}
 
 
 async def _sums_of_most(doc_type: str, unsearched: Sequence[Any], everything: dict[str, dict[str, int]],
@@ -310,27 +354,27 @@ async def list_documents(doc_type: str, *, status: str = "", client_id: int | No
         else:
             conditions = [*unsearched, words]
             most_match = share > MOST
-    select = _summary_query()
-    for condition in conditions:
-        select = select.where(condition)
-    column = SORTS[sort]
-    if column == "client_name":
-        select = select.order_by(Document.client.name, ascending=not descending)
-    elif logic.sort_walks_index(lead, sort, period=bool(date_from or date_to)) and not candidates_lead(conditions):
-        select = select.order_by(getattr(Document, column), ascending=not descending)
-    else:
-        # The filter's index finds the rows and they are sorted; "+" keeps SQLite from walking the sort's
-        # index instead (it would read every document to find the few that match).
-        select = select.order_by(OrderByRaw(f"+document.{column}"), ascending=not descending)
-    rows = await select.order_by(Document.id, ascending=not descending).limit(page.per_page).offset(page.offset)
-
-    # The sums of the whole filtered set scan it all: reuse them until the data changes.
+    # The sums of the whole filtered set: from the running sums where they answer, else read from the
+    # documents; either way kept until the data changes.
     key = ("documents", doc_type, status, client_id, date_from, date_to, today_)
-    if most_match:
-        everything = await cached((*key, ""), lambda: _sums(doc_type, unsearched))
+    tallied = logic.tally_condition(doc_type, status) if client_id is None else None
+    if tallied is not None:
+        def plain() -> Awaitable[dict[str, dict[str, int]]]:
+            return _tally_sums(doc_type, tallied, lead, status=status, date_from=date_from, date_to=date_to,
+                               today_=today_)
+    else:
+        def plain() -> Awaitable[dict[str, dict[str, int]]]:
+            return _sums(doc_type, unsearched)
+    if query.empty:
+        sums = await cached((*key, q), plain)
+    elif most_match:
+        everything = await cached((*key, ""), plain)
         sums = await cached((*key, q), lambda: _sums_of_most(doc_type, unsearched, everything, words))
     else:
         sums = await cached((*key, q), lambda: _sums(doc_type, conditions))
+    count = _count(sums)
+    rows = await _page_rows(conditions, lead, sort, descending, page, count,
+                            period=bool(date_from or date_to))
     # The footer: per currency, the money of the documents it sums (none: a list of drafts shows no sums).
     totals = [DocumentTotals(currency=currency, total=from_minor(sums[currency]["total"], currency),
                              paid=from_minor(sums[currency]["paid"], currency),
@@ -338,8 +382,59 @@ async def list_documents(doc_type: str, *, status: str = "", client_id: int | No
                              balance=from_minor(sums[currency]["owed"], currency), count=sums[currency]["summed"])
               for currency in sorted(sums) if sums[currency]["summed"]]
     return PageOf(items=[DocumentSummary.from_row(row, today_) for row in rows],
-                  total=sum(row["n"] for row in sums.values()), page=page,
+                  total=count, page=page,
                   extra={"totals": totals, "base_total": await _footer_base_total(totals, sums)})
+
+
+def _count(sums: Mapping[str, Mapping[str, int]]) -> int:
+    """How many documents a list holds, from its sums (all currencies)."""
+    return sum(row["n"] for row in sums.values())
+
+
+async def _page_rows(conditions: Sequence[Any], lead: str, sort: str, descending: bool, page: Page, count: int, *,
+                     period: bool) -> list[dict[str, Any]]:
+    """One page of a list, in two reads: the ids of its rows (through the indexes alone, skipping the
+    rows before the page without reading them), then those rows with the names they show. A page past
+    the middle is counted from the end, in the other order: the last page skips nothing."""
+    if page.offset >= count:
+        return []
+    size = min(page.per_page, count - page.offset)
+    from_end = page.offset > count // 2
+    ascending = descending if from_end else not descending
+    offset = count - page.offset - size if from_end else page.offset
+    column = SORTS[sort]
+    walks = logic.sort_walks_index(lead, sort, period=period, rows=count) and not candidates_lead(conditions)
+    if column == "client_name" and walks:
+        # Client by client in name order (client_name), each one's documents from document_client_type:
+        # SQLite would otherwise read every document to sort them by a name in another table.
+        way = "ASC" if ascending else "DESC"
+        found = await Document.raw(
+            "SELECT document.id AS id FROM client CROSS JOIN document ON document.client = client.id WHERE "
+            + " AND ".join("{}" for _ in conditions)
+            + f" ORDER BY client.name {way}, client.id {way}, document.issue_date {way}, document.id {way} "
+            "LIMIT {} OFFSET {}", *[condition.querystring for condition in conditions], size, offset)
+        ids = [row["id"] for row in found]
+    else:
+        select = Document.select(Document.id)
+        for condition in conditions:
+            select = select.where(condition)
+        if column == "client_name":
+            select = select.order_by(Document.client.name, ascending=ascending).order_by(
+                Document.client, ascending=ascending).order_by(OrderByRaw("+document.issue_date"), ascending=ascending)
+        elif walks:
+            select = select.order_by(getattr(Document, column), ascending=ascending)
+        else:
+            # The filter's index finds the rows and they are sorted; "+" keeps SQLite from walking the sort's
+            # index instead (it would read every document to find the few that match).
+            select = select.order_by(OrderByRaw(f"+document.{column}"), ascending=ascending)
+        rows = await select.order_by(Document.id, ascending=ascending).limit(size).offset(offset)
+        ids = [row["id"] for row in rows]
+    if from_end:
+        ids.reverse()
+    if not ids:
+        return []
+    by_id = {row["id"]: row for row in await _summary_query().where(Document.id.is_in(ids))}
+    return [by_id[i] for i in ids if i in by_id]
 
 
 async def _footer_base_total(totals: Sequence[DocumentTotals], sums: Mapping[str, Mapping[str, int]]
@@ -491,7 +586,7 @@ async def suggest_taxes(client_id: int, item_id: int | None = None) -> taxes_log
     """`GET /api/v1/taxes/suggest`: the taxes a line for this client (and item) gets by default, and why."""
     await clients_service.get_client(client_id)   # NotFound for an unknown client
     if item_id is not None and not storable_id(item_id):
-        raise NotFound(f"Item {item_id}")
+        raise NotFound(_("Item %(id)s", id=item_id))
     item = await catalog_service.get_item(item_id) if item_id is not None else None
     return (await tax_advice(client_id)).defaults(item)
 

@@ -14,8 +14,6 @@ from datetime import date
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
-from lxml import etree
-
 from app.common.i18n import _
 from app.common.logic import FieldError, ValidationFailed
 
@@ -99,6 +97,8 @@ def xml_of(content: bytes) -> tuple[bytes, str]:
 
 
 def _parse_xml(xml: bytes) -> Any:
+    from lxml import etree  # at the first e-invoice read, not at start
+
     parser = etree.XMLParser(resolve_entities=False, no_network=True, load_dtd=False, huge_tree=False,
                              remove_comments=True)
     try:

@@ -10,6 +10,7 @@ from collections.abc import AsyncIterator, Mapping
 from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from app.audit import service as audit_service
 from app.background import Periodic
@@ -177,7 +178,7 @@ async def accountant_package(date_from: date | None, date_to: date | None, *, da
     out = io.BytesIO()
     with zipfile.ZipFile(out, "w") as archive:
         readme = logic.readme(business=settings.get("name") or "", date_from=date_from, date_to=date_to,
-                              generated=datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC"), counts=counts)
+                              generated=_local_now(settings.get("time_zone")), counts=counts)
         if time_file is not None:
             readme += time_file.readme
         readme += expense_readme.replace("\n", "\r\n")
@@ -253,3 +254,13 @@ class Scheduler:
 
     async def stop(self) -> None:
         await self.periodic.stop()
+
+
+def _local_now(zone_name: str | None) -> str:
+    """Now in the business's time zone, named: "2026-12-05 09:00 America/Toronto" (times are stored in UTC and
+    shown where the business is)."""
+    try:
+        zone = ZoneInfo(zone_name or "UTC")
+    except (ZoneInfoNotFoundError, ValueError):
+        zone, zone_name = ZoneInfo("UTC"), "UTC"
+    return f"{datetime.now(UTC).astimezone(zone):%Y-%m-%d %H:%M} {zone_name or 'UTC'}"

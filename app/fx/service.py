@@ -146,7 +146,7 @@ async def import_rates(content: bytes | str) -> ImportResult:
         try:
             text = content.decode("utf-8-sig")
         except UnicodeDecodeError:
-            raise ValidationFailed([FieldError("file", "the file is not UTF-8 text (a CSV file is expected)")]) from None
+            raise ValidationFailed([FieldError("file", _("the file is not UTF-8 text (a CSV file is expected)"))]) from None
     else:
         text = content
     try:
@@ -206,8 +206,8 @@ async def convert(amount: Any, source: Any, target: Any, day: Any = None) -> Dec
     for name in ("from", "to"):
         rate = await rate_on(codes[name], when, base)
         if rate is None:
-            errors.append(FieldError(name, f"no {codes[name]} rate on or before {when.isoformat()} (base {base}): "
-                                           "enter one under Settings, Exchange rates"))
+            errors.append(FieldError(name, _("no %(code)s rate on or before %(day)s (base %(base)s): enter one under Settings, Exchange rates",
+                                             code=codes[name], day=when.isoformat(), base=base)))
         rates[name] = rate
     if errors:
         raise ValidationFailed(errors)
@@ -320,7 +320,7 @@ async def save_bank_account(data: Mapping[str, Any], account_id: int | None = No
             account_id = row.id
         else:
             if not await BankAccount.exists().where(BankAccount.id == account_id):
-                raise NotFound(f"Bank account {account_id}")
+                raise NotFound(_("Bank account %(id)s", id=account_id))
             await BankAccount.update({**{getattr(BankAccount, k): v for k, v in values.items()},
                                       BankAccount.updated_at: now}).where(BankAccount.id == account_id)
         found = await BankAccount.select().where(BankAccount.id == account_id).first()
@@ -332,7 +332,7 @@ async def delete_bank_account(account_id: int) -> None:
     async with write_transaction():
         await _materialise_settings_account()
         if not await BankAccount.exists().where(BankAccount.id == account_id):
-            raise NotFound(f"Bank account {account_id}")
+            raise NotFound(_("Bank account %(id)s", id=account_id))
         await BankAccount.delete().where(BankAccount.id == account_id)
 
 

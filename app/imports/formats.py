@@ -14,17 +14,17 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable, Mapping
 
-from app.common.i18n import _
+from app.common.i18n import N_, _
 
 CLIENTS, ITEMS, INVOICES, LINES, CREDIT_NOTES, PAYMENTS = ("clients", "items", "invoices", "lines",
                                                            "credit_notes", "payments")
 KINDS = (CLIENTS, ITEMS, INVOICES, PAYMENTS)
 FILE_KINDS = (CLIENTS, ITEMS, INVOICES, LINES, CREDIT_NOTES, PAYMENTS)
 SOURCES = ("csv", "counterfoil", "invoiceninja", "invoiceplane", "freshbooks")
-SOURCE_LABELS = {"csv": "Counterfoil's generic CSV", "counterfoil": "Counterfoil's own export",
+SOURCE_LABELS = {"csv": N_("Counterfoil's generic CSV"), "counterfoil": N_("Counterfoil's own export"),
                  "invoiceninja": "Invoice Ninja v5", "invoiceplane": "InvoicePlane", "freshbooks": "FreshBooks"}
-KIND_LABELS = {CLIENTS: "clients", ITEMS: "items", INVOICES: "invoices", LINES: "invoice lines",
-               CREDIT_NOTES: "credit notes", PAYMENTS: "payments"}
+KIND_LABELS = {CLIENTS: N_("clients"), ITEMS: N_("items"), INVOICES: N_("invoices"), LINES: N_("invoice lines"),
+               CREDIT_NOTES: N_("credit notes"), PAYMENTS: N_("payments")}
 
 # Counterfoil's fields per kind of file: the generic CSV's header (docs/import.md explains each).
 FIELDS: dict[str, tuple[str, ...]] = {
@@ -218,7 +218,7 @@ def check_mapping(kind: str, mapping: Mapping[str, str], header: Iterable[str]) 
     for field, column in mapping.items():
         if field not in FIELDS[kind]:
             problems.append(_("mapping: %(field)r is not a field of %(kind)s (%(fields)s)", field=field,
-                              kind=KIND_LABELS[kind], fields=", ".join(FIELDS[kind])))
+                              kind=_(KIND_LABELS[kind]), fields=", ".join(FIELDS[kind])))
         elif column in ("", None):
             continue
         elif column not in columns:

@@ -20,13 +20,13 @@ from decimal import Decimal, InvalidOperation
 from functools import lru_cache
 from typing import Any
 
-from app.common.i18n import _
+from app.common.i18n import N_, _
 from app.common.logic import FORMULA_STARTS, PLAIN_NUMBER
 
 ENCODINGS = ("utf-8-sig", "utf-8", "cp1252")
-ENCODING_LABELS = {"utf-8-sig": "UTF-8 with byte-order mark", "utf-8": "UTF-8", "cp1252": "Windows-1252"}
-SEPARATORS = {",": "comma", ";": "semicolon", "\t": "tab", "|": "vertical bar"}
-DECIMALS = {".": "point (1234.50)", ",": "comma (1234,50)"}
+ENCODING_LABELS = {"utf-8-sig": N_("UTF-8 with byte-order mark"), "utf-8": "UTF-8", "cp1252": "Windows-1252"}
+SEPARATORS = {",": N_("comma"), ";": N_("semicolon"), "\t": N_("tab"), "|": N_("vertical bar")}
+DECIMALS = {".": N_("point (1234.50)"), ",": N_("comma (1234,50)")}
 # Tried in this order; the first that reads every date of the file wins (day-first before month-first:
 # a file that has a 13th or later day in first place settles it either way).
 DATE_FORMATS = {

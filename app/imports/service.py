@@ -15,6 +15,8 @@ that importing 100,000 invoices does not print 100,000 PDFs.
 
 from __future__ import annotations
 
+import functools
+import gc
 import json
 import logging
 import os
@@ -23,7 +25,8 @@ import shutil
 import sqlite3
 import time
 from collections import defaultdict
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from datetime import time as clock
@@ -32,6 +35,7 @@ from pathlib import Path
 from typing import Any
 
 from app.audit import service as audit_service
+from app.audit.logic import Head
 from app.clients import logic as clients_logic
 from app.common.i18n import _
 from app.common.logic import Conflict, FieldError, NotFound, ValidationFailed, fold_text
@@ -62,6 +66,21 @@ def max_bytes() -> int:
 
 def _now() -> datetime:
     return datetime.now(UTC)
+
+
+@contextmanager
+def _few_collections() -> Iterator[None]:
+    """While an import reads, plans or writes: no cyclic garbage collection. Its hundreds of thousands of
+    records hold no reference cycles, and the collector would walk all of them again at every full
+    collection (a quarter of a large preview's time); they are freed by their reference counts as ever,
+    and the collector runs again afterwards."""
+    was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was_enabled:
+            gc.enable()
 
 
 # -- reading the files ------------------------------------------------------------------------------
@@ -786,34 +805,75 @@ def _refused(error: parsing.FileRefused) -> ValidationFailed:
 
 
 # The records read for the latest preview, kept for its apply (reading 400,000 rows again would double the
-# time of a large import): one import at a time, keyed by what was read and how. The plan itself is made
-# again at apply, against the books as they are then.
+# time of a large import): one import at a time, keyed by what was read and how.
 _read_cache: dict[str, Any] = {}
+
+
+@dataclass
+class _CheckedPlan:
+    """The plan a preview made, with the trail's head read before the books were: its apply writes it
+    as it is when nothing but this import's own job was written since (app.audit.service.unchanged_since,
+    asked inside the apply's transaction), and makes it again against the books otherwise."""
+
+    key: str
+    accept_totals: bool
+    mark: Head
+    analysis: Analysis
+    plan: Plan
+
+
+_plan_cache: dict[str, _CheckedPlan] = {}
 
 
 def _reading_key(folder: str, source: str, kind: str, options: Mapping[str, Any]) -> str:
     return json.dumps([folder, source, kind, options.get("dialect"), options.get("mapping")], sort_keys=True)
 
 
-async def _analyse_and_plan(files: Sequence[tuple[str, bytes]], source: str, kind: str,
-                            options: Mapping[str, Any], *, folder: str = "") -> tuple[Analysis, Plan]:
+FilesOrLoader = Sequence[tuple[str, bytes]] | Callable[[], Sequence[tuple[str, bytes]]]
+
+
+async def _analyse_and_plan(files: FilesOrLoader, source: str, kind: str, options: Mapping[str, Any], *,
+                            folder: str = "") -> tuple[Analysis, Plan]:
+    """The upload read (or its records as the last preview read them) and planned against the books;
+    `files` may be a function that loads them, called only when they must be read again."""
+    with _few_collections():
+        return await _read_and_plan(files, source, kind, options, folder=folder)
+
+
+async def _read_and_plan(files: FilesOrLoader, source: str, kind: str, options: Mapping[str, Any], *,
+                         folder: str) -> tuple[Analysis, Plan]:
     books_source = source
     settings = await settings_service.get_settings()
     key = _reading_key(folder, source, kind, options)
     cached = _read_cache.get(key) if folder else None
     _read_cache.clear()
+    _plan_cache.clear()
     if cached is not None:
         analysis = cached
     else:
-        analysis = await analyse(files, source=source, kind=kind, options=options,
+        analysis = await analyse(files() if callable(files) else files, source=source, kind=kind, options=options,
                                  default_currency=settings.get("default_currency") or "EUR")
     if books_source == "auto":
         books_source = analysis.files[0].source if analysis.files else "csv"
+    mark = await audit_service.current_head() or Head(0, "", "")
     books = await _books(books_source)
-    plan = plan_import(analysis.batch, books, source=books_source, accept_totals=bool(options.get("accept_totals")))
+    accept_totals = bool(options.get("accept_totals"))
+    plan = plan_import(analysis.batch, books, source=books_source, accept_totals=accept_totals)
     if folder:
         _read_cache[key] = analysis
+        _plan_cache[folder] = _CheckedPlan(key, accept_totals, mark, analysis, plan)
     return analysis, plan
+
+
+def _checked_plan(folder: str, source: str, kind: str, options: Mapping[str, Any]) -> _CheckedPlan | None:
+    """The plan the preview of this upload made with these options, if it is the last one made and could be
+    written (a plan with problems is made again: the books may have changed to solve them)."""
+    checked = _plan_cache.get(folder)
+    if checked is None or checked.key != _reading_key(folder, source, kind, options) or \
+            checked.accept_totals != bool(options.get("accept_totals")) or checked.plan.errors() or \
+            checked.plan.confirmations():
+        return None
+    return checked
 
 
 async def create_preview(files: Sequence[tuple[str, bytes]], *, data_dir: Path, source: str = "auto",
@@ -881,7 +941,7 @@ async def revise(job_id: int, *, data_dir: Path, source: str | None = None, kind
     kind = kind or row["kind"]
     clean = check_options(source, kind, options if options is not None else json.loads(row["options_json"]))
     try:
-        analysis, plan = await _analyse_and_plan(_load(data_dir, row["folder"]), source, kind, clean,
+        analysis, plan = await _analyse_and_plan(lambda: _load(data_dir, row["folder"]), source, kind, clean,
                                                  folder=row["folder"])
     except parsing.FileRefused as error:
         raise _refused(error) from None
@@ -904,6 +964,7 @@ async def discard(job_id: int, *, data_dir: Path) -> None:
             await ImportJob.update({ImportJob.status: "discarded"}).where(ImportJob.id == job_id)
             await audit_service.record("import", "import_job", job_id, note="discarded; nothing was written")
     _read_cache.clear()
+    _plan_cache.clear()
     _remove(data_dir, row["folder"])
 
 
@@ -920,41 +981,64 @@ async def apply(job_id: int, *, data_dir: Path, accept_totals: bool | None = Non
     if accept_totals is not None:
         options["accept_totals"] = accept_totals
     started = time.monotonic()
-    try:
-        analysis, plan = await _analyse_and_plan(_load(data_dir, row["folder"]), row["source"], row["kind"], options,
-                                                 folder=row["folder"])
-    except parsing.FileRefused as error:
-        raise _refused(error) from None
-    errors = plan.errors()
-    if errors:
-        raise ValidationFailed([FieldError("file", _("%(file)s, row %(row)s: %(message)s", file=p.file, row=p.row, message=p.message)) for p in errors[:20]],
-                               detail=_("%(count)s row(s) have problems; nothing was imported.", count=len(errors)))
-    if plan.confirmations():
-        raise Conflict(_("%(count)s total(s) differ from their lines; accept the imported totals to keep them, or "
-                         "correct the file. Nothing was imported.", count=len(plan.confirmations())))
-    read_s = time.monotonic() - started
-    settings = await settings_service.get_settings()
-    with audit_service.labelled("import"):
-        async with write_transaction() as transaction:
-            connection = transaction.connection
-            writing = time.monotonic()
-            summary = await connection._execute(lambda: _write(connection._conn, plan, settings, job_id, actor,
-                                                               progress))
-            summary["seconds_writing"] = round(time.monotonic() - writing, 2)
-            for info in analysis.files:
-                if info.header:
-                    await _save_mapping(info.source, info.kind, info.mapping)
-            summary["seconds_reading"] = round(read_s, 2)
-            summary["seconds"] = round(time.monotonic() - started, 2)
-            await ImportJob.update({ImportJob.status: "applied", ImportJob.applied_at: _now(),
-                                    ImportJob.summary_json: json.dumps(summary)}).where(ImportJob.id == job_id)
-            sealing = time.monotonic()
-        # The audit trail's seal runs at the commit: every row written above, hashed into the chain.
-        summary["seconds_sealing"] = round(time.monotonic() - sealing, 2)
+    folder = row["folder"]
+    checked = _checked_plan(folder, row["source"], row["kind"], options)
+    while True:
+        if checked is not None:
+            analysis, plan = checked.analysis, checked.plan
+        else:
+            try:
+                analysis, plan = await _analyse_and_plan(lambda: _load(data_dir, folder), row["source"], row["kind"],
+                                                         options, folder=folder)
+            except parsing.FileRefused as error:
+                raise _refused(error) from None
+        errors = plan.errors()
+        if errors:
+            raise ValidationFailed([FieldError("file", _("%(file)s, row %(row)s: %(message)s", file=p.file, row=p.row, message=p.message)) for p in errors[:20]],
+                                   detail=_("%(count)s row(s) have problems; nothing was imported.", count=len(errors)))
+        if plan.confirmations():
+            raise Conflict(_("%(count)s total(s) differ from their lines; accept the imported totals to keep them, or "
+                             "correct the file. Nothing was imported.", count=len(plan.confirmations())))
+        read_s = time.monotonic() - started
+        settings = await settings_service.get_settings()
+        try:
+            with audit_service.labelled("import"), _few_collections():
+                async with write_transaction() as transaction:
+                    # The preview's plan is written only if the books are still those it was made against
+                    # (asked inside the transaction: nothing can be written in between).
+                    if checked is not None and not await audit_service.unchanged_since(checked.mark, "import_job",
+                                                                                        job_id):
+                        raise _BooksMoved
+                    connection = transaction.connection
+                    writing = time.monotonic()
+                    seal_step = audit_service.sealing_steps(transaction)
+                    summary = await connection._execute(functools.partial(
+                        _write, connection._conn, plan, settings, job_id, actor, progress, seal_step))
+                    summary["seconds_writing"] = round(time.monotonic() - writing, 2)
+                    for info in analysis.files:
+                        if info.header:
+                            await _save_mapping(info.source, info.kind, info.mapping)
+                    summary["seconds_reading"] = round(read_s, 2)
+                    summary["seconds"] = round(time.monotonic() - started, 2)
+                    summary["plan_of_preview"] = checked is not None
+                    await ImportJob.update({ImportJob.status: "applied", ImportJob.applied_at: _now(),
+                                            ImportJob.summary_json: json.dumps(summary)}).where(ImportJob.id == job_id)
+                    sealing = time.monotonic()
+                # The audit trail's seal runs at the commit: what the writing's steps left, hashed into the chain.
+                summary["seconds_sealing"] = round(time.monotonic() - sealing, 2)
+        except _BooksMoved:
+            checked = None   # written meanwhile: planned again against the books as they are now
+            continue
+        break
     _read_cache.clear()
-    _remove(data_dir, row["folder"])
+    _plan_cache.clear()
+    _remove(data_dir, folder)
     log.info("import %s applied: %s", job_id, summary)
     return summary
+
+
+class _BooksMoved(Exception):
+    """Something was written since the preview's plan was made: it is made again."""
 
 
 async def _save_mapping(source: str, kind: str, mapping: Mapping[str, str]) -> None:
@@ -977,7 +1061,8 @@ def _next_id(cursor: sqlite3.Cursor, table: str) -> int:
 
 
 def _write(connection: sqlite3.Connection, plan: Plan, settings: Mapping[str, Any], job_id: int,
-           actor: int | None, progress: Progress | None) -> dict[str, Any]:
+           actor: int | None, progress: Progress | None,
+           seal_step: Callable[[sqlite3.Connection], None] = lambda _connection: None) -> dict[str, Any]:
     cursor = connection.cursor()
     cursor.row_factory = None   # plain tuples: the writer's connection makes dict rows
     # A larger page cache while hundreds of thousands of rows go into a dozen indexes (the search index,
@@ -985,7 +1070,7 @@ def _write(connection: sqlite3.Connection, plan: Plan, settings: Mapping[str, An
     cache = cursor.execute("PRAGMA cache_size").fetchone()[0]
     cursor.execute(f"PRAGMA cache_size = {-IMPORT_CACHE_KIB}")
     try:
-        return _write_rows(cursor, plan, settings, job_id, actor, progress)
+        return _write_rows(cursor, plan, settings, job_id, actor, progress, lambda: seal_step(connection))
     finally:
         cursor.execute(f"PRAGMA cache_size = {int(cache)}")
 
@@ -994,7 +1079,7 @@ IMPORT_CACHE_KIB = 64 * 1024
 
 
 def _write_rows(cursor: sqlite3.Cursor, plan: Plan, settings: Mapping[str, Any], job_id: int, actor: int | None,
-                progress: Progress | None) -> dict[str, Any]:
+                progress: Progress | None, seal_step: Callable[[], None]) -> dict[str, Any]:
     now = _now()
     source = plan.source
     keys: list[tuple[str, int, int]] = []
@@ -1004,6 +1089,9 @@ def _write_rows(cursor: sqlite3.Cursor, plan: Plan, settings: Mapping[str, Any],
     def report(step: str, count: int) -> None:
         nonlocal done
         done += count
+        # The audit trail's entries of the rows written so far are sealed now, in this transaction: what
+        # the triggers record never piles up into a table as large as the import (app.audit.trail.seal_step).
+        seal_step()
         if progress is not None:
             progress(step, done, total_rows)
     # clients

@@ -115,6 +115,25 @@ def check_ledgers(ledger: Mapping[tuple[int, str], int], expected: Mapping[tuple
     return breaks
 
 
+TallyKey = tuple[str, str, int, str, str, str]   # doc_type, status, settled, currency, base_currency, month
+
+
+def check_tally(stored: Mapping[TallyKey, Sequence[int]], recomputed: Mapping[TallyKey, Sequence[int]]
+                ) -> list[Break]:
+    """The running sums of the documents (document_tally) equal the sums recomputed from the documents:
+    the lists' counts and footers read them. A key whose sums are all zero is as good as no key."""
+    breaks = []
+    for key in sorted(set(stored) | set(recomputed)):
+        have = tuple(stored.get(key, ()) or (0,) * 6)
+        want = tuple(recomputed.get(key, ()) or (0,) * 6)
+        if have != want:
+            doc_type, status, settled, currency, base_currency, month = key
+            breaks.append(Break(f"running sums of the {doc_type} documents, {status}{' settled' if settled else ''}, "
+                                f"{currency} (base {base_currency or 'none'}), {month}",
+                                f"count and money (count, total, paid, credited, base total, rated) {list(have)} "
+                                f"differ from the documents' {list(want)}: lists would show wrong counts and footers"))
+    return breaks
+
 def check_numbering(issued: Iterable[Mapping[str, Any]], series: Iterable[Mapping[str, Any]]) -> list[Break]:
     """Each series: as many numbers issued as the counter moved, none twice."""
     breaks = []

@@ -132,6 +132,7 @@ def run_checks(database_path: Path, *, integrity: bool = True) -> list[Break]:
                     breaks.append(Break(doc["number"] or str(doc["id"]),
                                         f"{entries_per_doc.get(doc['id'], 0)} ledger entries instead of 1"))
         breaks.extend(logic.check_event_entries(*_event_entries(connection)))
+        breaks.extend(_tally_breaks(connection))
         breaks.extend(_recurring_breaks(connection))
         breaks.extend(_expense_breaks(connection))
         # The audit trail: its chain unbroken from the first entry (the first broken sequence number is
@@ -141,6 +142,18 @@ def run_checks(database_path: Path, *, integrity: bool = True) -> list[Break]:
     finally:
         connection.close()
 
+
+def _tally_breaks(connection) -> list[Break]:
+    """document_tally, kept by triggers, against the same sums made afresh from the documents."""
+    sums = "n, total_minor, paid_minor, credited_minor, total_base_minor, rated"
+    stored = {tuple(row[:6]): tuple(row[6:]) for row in connection.execute(
+        f"SELECT doc_type, status, settled, currency, base_currency, month, {sums} FROM document_tally").fetchall()}
+    recomputed = {tuple(row[:6]): tuple(row[6:]) for row in connection.execute(
+        "SELECT doc_type, status, total_minor - paid_minor - credited_minor <= 0, currency, base_currency, "
+        "substr(issue_date, 1, 7), count(*), sum(total_minor), sum(paid_minor), sum(credited_minor), "
+        "coalesce(sum(total_base_minor), 0), count(total_base_minor) FROM document GROUP BY 1, 2, 3, 4, 5, 6"
+    ).fetchall()}
+    return logic.check_tally(stored, recomputed)
 
 def _recurring_breaks(connection) -> list[Break]:
     """Recurring invoices (app.recurring): each (profile, period) done once, each invoice made for one

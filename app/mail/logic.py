@@ -245,8 +245,8 @@ def clean_templates(data: Mapping[str, Any], *, language: str = "en", prefix: st
         for part in entry:
             if part not in ("subject", "body"):
                 errors.append(FieldError(f"{where}.{kind}.{part}",
-                                         f"Unknown field {part!r} in the {label.lower()} template; "
-                                         "give a subject and a body"))
+                                         _("Unknown field %(part)r in the %(template)s template; give a subject and a body",
+                                           part=part, template=label.lower())))
         for part in ("subject", "body"):
             text = str(entry.get(part) or "").replace("\r\n", "\n").strip()
             name = f"{prefix}{kind}_{part}"
@@ -268,8 +268,8 @@ def clean_templates(data: Mapping[str, Any], *, language: str = "en", prefix: st
         out[kind] = cleaned
     for kind in data:
         if kind not in TEMPLATE_KINDS:
-            errors.append(FieldError(f"{where}.{kind}", f"Unknown template {kind!r}; one of: "
-                                                        f"{', '.join(TEMPLATE_KINDS)}"))
+            errors.append(FieldError(f"{where}.{kind}", _("Unknown template %(kind)r; one of: %(kinds)s", kind=kind,
+                                                          kinds=", ".join(TEMPLATE_KINDS))))
     if errors:
         raise ValidationFailed(errors)
     return out
@@ -282,7 +282,8 @@ def clean_templates_by_language(data: Mapping[str, Any]) -> dict[str, dict[str, 
     for language, templates in data.items():
         if language not in LANGUAGES:
             errors.append(FieldError(f"email_templates_by_language.{language}",
-                                     f"Unknown language {language!r}; one of: {', '.join(LANGUAGES)}"))
+                                     _("Unknown language %(language)r; one of: %(languages)s", language=language,
+                                       languages=", ".join(LANGUAGES))))
             continue
         if not isinstance(templates, Mapping):
             errors.append(FieldError(f"email_templates_by_language.{language}", "Give {kind: {subject, body}}"))
@@ -400,7 +401,8 @@ def parse_addresses(text: Any, field_name: str, *, required: bool, label: str) -
         raise ValidationFailed([FieldError(field_name, _("%(label)s: at most %(MAX_RECIPIENTS)s addresses", label=label, MAX_RECIPIENTS=MAX_RECIPIENTS))])
     for address in addresses:
         if not EMAIL_RE.match(address) or any(ch in address for ch in "<>\"'()[]\\") or not address.isascii():
-            raise ValidationFailed([FieldError(field_name, f"{label}: {address!r} is not a valid email address")])
+            raise ValidationFailed([FieldError(field_name, _("%(label)s: %(address)r is not a valid email address", label=label,
+                                                           address=address))])
     return list(dict.fromkeys(addresses))
 
 

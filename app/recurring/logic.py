@@ -22,14 +22,12 @@ from typing import Any
 from babel import Locale
 from babel.dates import format_date, parse_pattern
 
-from app.common.i18n import N_, _
+from app.common.i18n import N_, _, current_language, ngettext
 from app.common.logic import FieldError, ValidationFailed
 from app.documents import logic as documents_logic
 from app.documents.logic import INVOICE
 
 UNITS = ("week", "month", "quarter", "year")
-UNIT_LABELS = {"week": ("week", "weeks"), "month": ("month", "months"), "quarter": ("quarter", "quarters"),
-               "year": ("year", "years")}
 # The units as the editor's choice list names them (plural: "every 2 months"), translated where shown.
 UNIT_CHOICE_LABELS = {"week": N_("weeks"), "month": N_("months"), "quarter": N_("quarters"), "year": N_("years")}
 MONTHS_PER_UNIT = {"month": 1, "quarter": 3, "year": 12}
@@ -122,16 +120,29 @@ def next_period(schedule: Schedule, *, after: date | None) -> Period | None:
 
 
 def describe(schedule: Schedule) -> str:
-    """"Every month on the 31st (the month's last day when shorter)", for the pages."""
-    singular, plural = UNIT_LABELS[schedule.unit]
-    text = f"Every {singular}" if schedule.every == 1 else f"Every {schedule.every} {plural}"
-    if schedule.unit != "week":
-        day = schedule.day_of_month or schedule.start_date.day
-        text += f" on the {_ordinal(day)}" + (" (the month's last day when shorter)" if day > 28 else "")
-    return text
+    """"Every month on the 31st (the month's last day when shorter)", for the pages, in the reader's
+    language ("Tous les 2 mois le 1er", "Jedes Quartal am 5.")."""
+    every = schedule.every
+    if schedule.unit == "week":
+        return ngettext("Every week", "Every %(num)d weeks", every) % {"num": every}
+    day = schedule.day_of_month or schedule.start_date.day
+    wording = {
+        "month": ngettext("Every month on the %(day)s", "Every %(num)d months on the %(day)s", every),
+        "quarter": ngettext("Every quarter on the %(day)s", "Every %(num)d quarters on the %(day)s", every),
+        "year": ngettext("Every year on the %(day)s", "Every %(num)d years on the %(day)s", every),
+    }[schedule.unit]
+    text = wording % {"num": every, "day": ordinal_day(day)}
+    return _("%(schedule)s (the month's last day when shorter)", schedule=text) if day > 28 else text
 
 
-def _ordinal(day: int) -> str:
+def ordinal_day(day: int, language: str | None = None) -> str:
+    """A day of the month as the language writes it after "on the": 1st/2nd/11th, 1er/2 (French writes only
+    the first as an ordinal), 1./2. (German)."""
+    language = language or current_language()
+    if language == "fr":
+        return "1er" if day == 1 else str(day)
+    if language == "de":
+        return f"{day}."
     suffix = "th" if 11 <= day % 100 <= 13 else {1: "st", 2: "nd", 3: "rd"}.get(day % 10, "th")
     return f"{day}{suffix}"
 

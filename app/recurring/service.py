@@ -272,7 +272,8 @@ async def _checked(data: Mapping[str, Any], current: Mapping[str, Any] | None = 
                                      _("Line %(value)s: unknown catalogue item %(item_id)s", value=index + 1, item_id=line['item_id'])))
         for code in line["taxes"]:
             if code not in rates:
-                errors.append(FieldError(f"lines[{index}].taxes", f"Line {index + 1}: unknown tax code {code!r}"))
+                errors.append(FieldError(f"lines[{index}].taxes", _("Line %(number)s: unknown tax code %(code)r",
+                                                                             number=index + 1, code=code)))
     if errors:
         raise ValidationFailed(errors)
     if values.currency is None:

@@ -40,10 +40,7 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from functools import lru_cache
 from pathlib import Path
-from typing import Any
-
-import segno
-import typst
+from typing import TYPE_CHECKING, Any
 
 from app.clients import service as clients_service
 from app.common.i18n import L_, _
@@ -57,6 +54,9 @@ from app.receivables import service as receivables_service
 from app.receivables.logic import StatementView
 from app.render import logic, ubl
 from app.settings import service as settings_service
+
+if TYPE_CHECKING:   # typst (an 80 MB library) and segno load at the first render, not at start
+    import typst
 
 log = logging.getLogger("counterfoil.render")
 CACHE_FOLDER = ("cache", "pdf")
@@ -90,6 +90,8 @@ _local = threading.local()
 
 
 def _compiler() -> typst.Compiler:
+    import typst
+
     compiler = getattr(_local, "compiler", None)
     if compiler is None:
         # Every compile names its own root; the bundled folder is only the default.
@@ -406,6 +408,8 @@ def qr_svg(payload: str) -> str:
     The mask pattern is fixed: choosing the "best" of the eight by the standard's penalty
     rules is three quarters of segno's time (8 ms of 10 per invoice) and any mask decodes
     (tests decode the printed code with zxing-cpp)."""
+    import segno
+
     code = segno.make(payload, error="m", boost_error=False, micro=False, encoding="utf-8", mask=QR_MASK)
     out = io.BytesIO()
     code.save(out, kind="svg", border=0, xmldecl=False, svgns=True, nl=False, scale=4)

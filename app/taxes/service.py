@@ -71,8 +71,8 @@ async def apply_preset(preset: str, *, field: str = "preset") -> list[str]:
     `preset`: an ISO country code (CA, DE, FR, AT, BE, NL, US) or an older name (canada, uk, none)."""
     found = logic.preset_of(preset)
     if found is None:
-        raise ValidationFailed([FieldError(field, f"Unknown preset {preset!r}: use one of "
-                                                  f"{', '.join(logic.COUNTRY_PRESETS)}")])
+        raise ValidationFailed([FieldError(field, _("Unknown preset %(preset)r: use one of %(presets)s", preset=preset,
+                                                    presets=", ".join(logic.COUNTRY_PRESETS)))])
     added = []
     async with write_transaction():
         for rate in found[1]:

@@ -74,7 +74,48 @@ def day(value: Any, locale: str | None = None) -> str:
         return f"{_date_text(local.date(), written)} {format_time(local.time(), 'short', locale=written)}"
     if isinstance(value, date):
         return _date_text(value, written)
+    if isinstance(value, str) and len(value) == 10:   # an ISO day kept as text (an import's preview)
+        try:
+            return _date_text(date.fromisoformat(value), written)
+        except ValueError:
+            return value
     return value or ""
+
+
+def local_moment(value: Any) -> datetime | None:
+    """A moment stored in UTC (a datetime, or ISO text as the audit trail keeps it) in the business's time
+    zone: a business in Toronto sees 14:00 UTC as 09:00 (10:00 in summer)."""
+    if isinstance(value, str):
+        try:
+            value = datetime.fromisoformat(value.replace("Z", "+00:00"))
+        except ValueError:
+            return None
+    if not isinstance(value, datetime):
+        return None
+    moment = value if value.tzinfo is not None else value.replace(tzinfo=UTC)
+    return moment.astimezone(_zone(current_time_zone()))
+
+
+def clock(value: Any, seconds: bool = False, locale: str | None = None) -> str:
+    """The time of day of a stored moment in the business's time zone, as the locale writes it (14:05,
+    2:05 PM); the program's own 24-hour writing for en_CA."""
+    local = local_moment(value)
+    if local is None:
+        return ""
+    written = locale or current_locale()
+    if written == DEFAULT_LOCALE:
+        return local.strftime("%H:%M:%S" if seconds else "%H:%M")
+    return format_time(local.time(), "medium" if seconds else "short", locale=written)
+
+
+def weekday(value: date, width: str = "abbreviated", locale: str | None = None) -> str:
+    """A day's name in the reader's language: Mon / lun. / Mo. (abbreviated) or Monday / lundi / Montag (wide)."""
+    return format_date(value, "EEEE" if width == "wide" else "EEE", locale=locale or current_locale())
+
+
+def month_name(value: date, locale: str | None = None) -> str:
+    """A day's month, short, in the reader's language: Dec / déc. / Dez."""
+    return format_date(value, "LLL", locale=locale or current_locale())
 
 
 def _date_text(value: date, locale: str) -> str:
@@ -121,6 +162,10 @@ def configure(engine: JinjaTemplateEngine) -> None:
     engine.engine.install_gettext_callables(gettext=gettext, ngettext=ngettext, newstyle=True)  # type: ignore[attr-defined]
     engine.engine.filters["money"] = money
     engine.engine.filters["day"] = day
+    engine.engine.filters["local_moment"] = local_moment   # a stored UTC moment in the business's time zone
+    engine.engine.filters["clock"] = clock                 # its time of day: 09:00
+    engine.engine.filters["weekday"] = weekday
+    engine.engine.filters["month_name"] = month_name
     engine.engine.filters["amount"] = amount
     engine.engine.filters["plain_number"] = plain_number
     engine.engine.filters["number"] = number

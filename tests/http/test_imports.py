@@ -256,6 +256,18 @@ def test_the_page_uploads_previews_and_applies(browser: Any, config: Config):
     holds(config)
 
 
+def test_the_preview_reads_in_the_users_language_and_locale(browser: Any, config: Config):
+    """A German user sees the preview's amounts, dates and choice lists the German way (issue 15)."""
+    assert browser.post("/account/language", data={"language": "de_DE"}, follow_redirects=False).status_code == 303
+    files = [("file", (n, (FIXTURES / n).read_bytes(), "text/csv")) for n in ("clients.csv", "invoices.csv")]
+    page = browser.post("/imports", files=files, data={"source": "auto", "kind": "auto"}, follow_redirects=True).text
+    assert "1.023,75" in page and "1023.75" not in page, "the amounts as the locale writes them"
+    assert "01.03.2025" in page and "2025-03-01" not in page
+    assert "Generisches CSV von Counterfoil" in page and "Komma" in page and "Versendet" in page
+    assert "Summe laut Quelle" in page and "Source total" not in page
+    assert "Counterfoil's generic CSV" not in page and ">comma<" not in page
+
+
 def test_an_import_that_would_put_a_series_backwards_is_refused_naming_the_row(api: Any, config: Config):
     from datetime import date
 

@@ -98,3 +98,35 @@ def test_a_second_launch_without_a_browser_writes_nothing(config: Config, runnin
     assert "already running" in result.stderr
     assert count(config, "migration") == migrations_before
     assert count(config, "launch_token") == 0
+
+
+def test_a_first_launch_opens_the_browser_on_a_link_that_signs_in(config: Config,
+                                                                   browser: tuple[dict[str, str], Path]):
+    """The browser is started as soon as the socket listens, while the app is still being built; its first
+    request waits in the socket's queue and is answered once the server runs."""
+    import socket
+    import time
+    import urllib.request
+
+    env, opened = browser
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    environment = {k: v for k, v in os.environ.items() if k != "COUNTERFOIL_DATA_DIR"} | env
+    server = subprocess.Popen([sys.executable, "-m", "app", "serve", "--data-dir", str(config.data_dir),
+                               "--port", str(port)], cwd=ROOT, env=environment, stdin=subprocess.DEVNULL,
+                              stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    try:
+        deadline = time.monotonic() + 60
+        while not opened.exists() and time.monotonic() < deadline and server.poll() is None:
+            time.sleep(0.05)
+        assert opened.exists(), "the browser was never opened"
+        page = Path(unquote(urlsplit(opened.read_text()).path))
+        link = page.read_text().split("url=", 1)[1].split("'", 1)[0].replace("&amp;", "&")
+        assert link.startswith(f"http://127.0.0.1:{port}/launch?token=")
+        with urllib.request.urlopen(link, timeout=60) as response:   # follows the redirects, signed in
+            assert response.status == 200
+            assert urlsplit(response.url).path == "/setup"   # a new data folder's first page, not /login
+    finally:
+        server.terminate()
+        server.communicate(timeout=30)

@@ -30,6 +30,13 @@ SEARCHES = ("", "hosting", "zo", "client 4217")
 PERIODS = ((None, None), (date(2021, 1, 1), date(2021, 12, 31)), (date(2021, 1, 1), None))
 
 
+@pytest.fixture(autouse=True)
+def a_large_list(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Every list holds 100,000 documents, as in the benchmark's folder: its pages are read (an empty
+    list reads none) and a page past the middle is read from the end."""
+    monkeypatch.setattr(documents_service, "_count", lambda sums: 100_000)
+
+
 def plans_of(config: Config, monkeypatch: pytest.MonkeyPatch, call: Callable[[], Awaitable[Any]]) -> list[tuple[str, list[str]]]:
     """Each read `call` makes with its query plan's lines (the reads outside a transaction go through
     CounterfoilEngine._run_in_new_connection)."""

@@ -396,7 +396,7 @@ def test_a_backups_sending_settings_are_described():
     assert lines["Accountant's package by email"] == "monthly on day 5, to acc@example.net"
     assert lines["Outbox"] == ("7 messages waiting to be sent, to r0@example.net, r1@example.net, r2@example.net, "
                                "r3@example.net, r4@example.net and 2 more")
-    assert lines["Scheduled backups"] == "every week, to /media/stick"
+    assert lines["Scheduled backups"] == "weekly, to /media/stick"
     assert lines["Custom document templates"] == "on (1 file)"
     assert lines["User accounts"] == "2 (1 owner)" and lines["API tokens"] == "3 active"
     assert lines["Browser sessions"] == "4"
@@ -482,6 +482,19 @@ def test_backup_health():
     assert failed.level == "error" and "not available" in failed.message
     assert logic.backup_health("daily", None, None, "", NOW).level == "warning"
     assert logic.backup_health("off", None, None, "", NOW).level == "off"
+
+
+def test_backup_health_reads_in_the_business_time_zone_and_the_readers_language():
+    from zoneinfo import ZoneInfo
+
+    from app.common.i18n import translations_for, using
+
+    at = NOW.replace(hour=14, minute=0) - timedelta(days=3)
+    toronto = logic.backup_health("daily", at, at, "", NOW, zone=ZoneInfo("America/Toronto"))
+    assert f"({at:%Y-%m-%d} 10:00)" in toronto.message, "14:00 UTC is 10:00 in Toronto in June (EDT)"
+    with using(translations_for("de")):
+        german = logic.backup_health("daily", at, at, "", NOW)
+    assert "2 Tage alt" in german.message and "täglich" in german.message
 
 
 def test_pruning_keeps_the_newest_and_touches_nothing_else():

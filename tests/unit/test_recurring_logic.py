@@ -10,6 +10,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from app.common import i18n
 from app.common.logic import ValidationFailed
 from app.recurring import logic
 from app.recurring.logic import Period, Schedule
@@ -152,6 +153,30 @@ def test_describe_says_the_schedule_in_words():
     assert logic.describe(Schedule(3, "month", date(2027, 1, 31))) == \
         "Every 3 months on the 31st (the month's last day when shorter)"
     assert logic.describe(Schedule(2, "week", date(2027, 1, 1))) == "Every 2 weeks"
+    assert logic.describe(Schedule(1, "year", date(2027, 3, 22))) == "Every year on the 22nd"
+
+
+@pytest.mark.parametrize(("language", "schedule", "expected"), [
+    ("fr", Schedule(1, "month", date(2027, 1, 1)), "Tous les mois le 1er"),
+    ("fr", Schedule(2, "month", date(2027, 1, 5)), "Tous les 2 mois le 5"),
+    ("fr", Schedule(1, "quarter", date(2027, 1, 15)), "Chaque trimestre le 15"),
+    ("fr", Schedule(3, "week", date(2027, 1, 15)), "Toutes les 3 semaines"),
+    ("fr", Schedule(1, "month", date(2027, 1, 31)), "Tous les mois le 31 (le dernier jour du mois s'il est plus court)"),
+    ("de", Schedule(1, "month", date(2027, 1, 5)), "Jeden Monat am 5."),
+    ("de", Schedule(2, "year", date(2027, 1, 1)), "Alle 2 Jahre am 1."),
+    ("de", Schedule(1, "week", date(2027, 1, 1)), "Jede Woche"),
+    ("de", Schedule(1, "quarter", date(2027, 1, 30)), "Jedes Quartal am 30. (der letzte Tag des Monats, wenn er kürzer ist)"),
+])
+def test_describe_in_the_readers_language(language, schedule, expected):
+    with i18n.using(i18n.translations_for(language)):
+        assert logic.describe(schedule) == expected
+
+
+def test_ordinal_days_as_each_language_writes_them():
+    assert [logic.ordinal_day(d, "en") for d in (1, 2, 3, 4, 11, 12, 13, 21, 22, 23, 31)] == \
+        ["1st", "2nd", "3rd", "4th", "11th", "12th", "13th", "21st", "22nd", "23rd", "31st"]
+    assert [logic.ordinal_day(d, "fr") for d in (1, 2, 31)] == ["1er", "2", "31"]
+    assert [logic.ordinal_day(d, "de") for d in (1, 2, 31)] == ["1.", "2.", "31."]
 
 
 @settings(max_examples=200, deadline=None)

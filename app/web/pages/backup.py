@@ -22,7 +22,7 @@ from litestar.response import Template
 
 from app.auth import service as auth_service
 from app.backup import logic, service
-from app.common.i18n import _
+from app.common.i18n import _, translated
 from app.common.logic import ValidationFailed, describe_size
 from app.config import LAUNCH_TOKEN_TTL_S, Config
 from app.web.responses import download_file, form_data, page, redirect
@@ -38,7 +38,7 @@ async def _page(request: Request, config: Config, *, status_code: int = 200, err
     return page(request, "backup/backup.html", status_code=status_code, section="backup", title=_("Backup"),
                 schedule=schedule, schedule_values=schedule_values or schedule, errors=errors or {},
                 export_errors=export_errors or {}, import_error=import_error, import_code=import_code,
-                rhythms=list(logic.RHYTHMS.items()), health=await service.schedule_health(),
+                rhythms=list(translated(logic.RHYTHMS).items()), health=await service.schedule_health(),
                 has_passphrase=service.has_scheduled_passphrase(config), data_dir=str(config.data_dir),
                 min_length=logic.MIN_PASSPHRASE_LENGTH)
 

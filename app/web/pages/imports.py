@@ -9,17 +9,19 @@ from typing import Any
 from litestar import Request, Response, get, post
 from litestar.response import Template
 
-from app.common.i18n import _
+from app.common.i18n import N_, _, translated
 from app.common.logic import Conflict, NotFound, ValidationFailed
 from app.config import Config
+from app.documents import logic as documents_logic
 from app.imports import formats, parsing, service
 from app.web.api.imports import REQUEST_LIMIT, options_of, uploaded_files
 from app.web.responses import actor_id, form_data, page, redirect
 from app.web.security import OWNER_ONLY
 
-SOURCE_CHOICES = [("auto", "Detect")] + [(s, formats.SOURCE_LABELS[s]) for s in formats.SOURCES]
-KIND_CHOICES = [("auto", "Detect"), ("clients", "Clients"), ("items", "Items"), ("invoices", "Invoices"),
-                ("payments", "Payments")]
+# Labels translated where shown (the templates' `_(label)`).
+SOURCE_CHOICES = [("auto", N_("Detect"))] + [(s, formats.SOURCE_LABELS[s]) for s in formats.SOURCES]
+KIND_CHOICES = [("auto", N_("Detect")), ("clients", N_("Clients")), ("items", N_("Items")), ("invoices", N_("Invoices")),
+                ("payments", N_("Payments"))]
 
 
 async def _start_page(request: Request, *, status_code: int = 200, error: str = "",
@@ -54,7 +56,8 @@ def _preview_page(request: Request, job: dict[str, Any], *, status_code: int = 2
                 title=_("Import preview"), job=job, preview=preview, error=error, sources=SOURCE_CHOICES,
                 encodings=list(parsing.ENCODING_LABELS.items()),
                 separators=[(k if k != "\t" else "tab", v) for k, v in parsing.SEPARATORS.items()],
-                decimals=list(parsing.DECIMALS.items()), date_formats=list(parsing.DATE_FORMATS.items()))
+                decimals=list(parsing.DECIMALS.items()), date_formats=list(parsing.DATE_FORMATS.items()),
+                status_labels=translated(documents_logic.STATUS_LABELS))
 
 
 @get("/imports/{import_id:int}", opt=OWNER_ONLY)

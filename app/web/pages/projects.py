@@ -36,7 +36,6 @@ async def load_timer(request: Request) -> None:
             started = timer["started_at"].astimezone(zone)
             stopped = min(started + timedelta(hours=8), datetime.now(zone))
             timer.update(started_at_local=started.strftime("%H:%M"),
-                         started_at_local_full=started.strftime("%a %d %b %Y, %H:%M"),
                          trim_default=stopped.strftime("%Y-%m-%dT%H:%M"))
         request.scope.setdefault("state", {})["timer"] = timer
     except Exception as error:
