@@ -11,8 +11,7 @@ from typing import Any
 
 from piccolo.columns.combination import WhereRaw
 from piccolo.custom_types import Combinable
-from piccolo.query import OrderByRaw
-from piccolo.query.functions.aggregate import Count, Sum
+from piccolo.query.functions.aggregate import Sum
 
 from app.catalog import logic as catalog_logic
 from app.catalog import service as catalog_service
@@ -149,6 +148,8 @@ def _status_clause(doc_type: str, status: str, today_: date, *, indexed: bool = 
     day = today_.isoformat()
     column = "document.status" if indexed else "+document.status"
     if doc_type == INVOICE:
+        if status == "paid" and not indexed:
+            return WhereRaw(logic.paid_invoice_sql())
         columns = logic.InvoiceColumns.of("document")
         return WhereRaw(logic.invoice_status_sql(status, today_, columns if indexed else
                                                  dataclasses.replace(columns, status=column)))
@@ -175,7 +176,7 @@ def _filters(doc_type: str, lead: str, *, status: str, client_id: int | None, da
     by_type = lead in (logic.LEAD_ORDER, logic.LEAD_STATUS)   # else "+": the doc_type indexes must not lead
     out: list[Any] = [Document.doc_type == doc_type if by_type else WhereRaw("+document.doc_type = {}", doc_type)]
     if lead == logic.LEAD_OPEN:
-        out.append(WhereRaw(logic.open_invoice_ids_sql()))
+        out.append(WhereRaw(logic.open_invoice_terms_sql()))
     if status:
         # Only a stored status leads by its index; "paid" (most invoices) is read with the date or order.
         out.append(_status_clause(doc_type, status, today_, indexed=lead == logic.LEAD_STATUS))
@@ -266,6 +267,20 @@ def _add_groups(doc_type: str, base: str, groups: Sequence[Mapping[str, Any]], o
             sums["unrated"] += row["n"]
 
 
+def _source(conditions: Sequence[Any]) -> str:
+    """What a list query reads: the partial index of open invoices alone when its terms are among the
+    conditions (logic.open_invoice_terms_sql), else the documents through whichever index leads."""
+    open_terms = logic.open_invoice_terms_sql()
+    if any(isinstance(c, WhereRaw) and c.querystring.template == open_terms for c in conditions):
+        return logic.OPEN_INVOICES_SOURCE
+    return "document"
+
+
+def _where(conditions: Sequence[Any]) -> tuple[str, list[Any]]:
+    """The conditions as one SQL template (a placeholder each) and their query strings."""
+    return " AND ".join("{}" for _ in conditions) or "1", [condition.querystring for condition in conditions]
+
+
 async def _sums(doc_type: str, conditions: Sequence[Any]) -> dict[str, dict[str, int]]:
     """Count and money of the documents matching `conditions`, per currency, in one pass. `n` counts
     every row; the money (and `summed`, how many rows it adds up) only the documents a footer sums
@@ -273,13 +288,15 @@ async def _sums(doc_type: str, conditions: Sequence[Any]) -> dict[str, dict[str,
     currency at the rates frozen at issue, `unrated` counts those it had to leave out (no rate yet, or
     frozen against an earlier base currency); a document in the base currency is its own total."""
     base = await fx_service.base_currency()
-    query = Document.select(Document.currency, Document.status, Document.base_currency, Count(alias="n"),
-                            _sum("total_minor"), _sum("paid_minor"), _sum("credited_minor"), _sum("total_base_minor"),
-                            Count(Document.total_base_minor, alias="rated"))
-    for condition in conditions:
-        query = query.where(condition)
+    where, args = _where(conditions)
+    groups = await Document.raw(
+        "SELECT document.currency AS currency, document.status AS status, document.base_currency AS base_currency, "
+        "count(*) AS n, sum(document.total_minor) AS total, sum(document.paid_minor) AS paid, "
+        "sum(document.credited_minor) AS credited, sum(document.total_base_minor) AS total_base, "
+        f"count(document.total_base_minor) AS rated FROM {_source(conditions)} WHERE {where} "
+        "GROUP BY document.currency, document.status, document.base_currency", *args)
     out: dict[str, dict[str, int]] = {}
-    _add_groups(doc_type, base, await query.group_by(Document.currency, Document.status, Document.base_currency), out)
+    _add_groups(doc_type, base, groups, out)
     return out
 
 
@@ -404,31 +421,24 @@ async def _page_rows(conditions: Sequence[Any], lead: str, sort: str, descending
     offset = count - page.offset - size if from_end else page.offset
     column = SORTS[sort]
     walks = logic.sort_walks_index(lead, sort, period=period, rows=count) and not candidates_lead(conditions)
+    way = "ASC" if ascending else "DESC"
+    where, args = _where(conditions)
     if column == "client_name" and walks:
         # Client by client in name order (client_name), each one's documents from document_client_type:
         # SQLite would otherwise read every document to sort them by a name in another table.
-        way = "ASC" if ascending else "DESC"
-        found = await Document.raw(
-            "SELECT document.id AS id FROM client CROSS JOIN document ON document.client = client.id WHERE "
-            + " AND ".join("{}" for _ in conditions)
-            + f" ORDER BY client.name {way}, client.id {way}, document.issue_date {way}, document.id {way} "
-            "LIMIT {} OFFSET {}", *[condition.querystring for condition in conditions], size, offset)
-        ids = [row["id"] for row in found]
+        source = "client CROSS JOIN document ON document.client = client.id"
+        order = f"client.name {way}, client.id {way}, document.issue_date {way}"
+    elif column == "client_name":
+        source = f"{_source(conditions)} LEFT JOIN client ON client.id = document.client"
+        order = f"client.name {way}, document.client {way}, +document.issue_date {way}"
     else:
-        select = Document.select(Document.id)
-        for condition in conditions:
-            select = select.where(condition)
-        if column == "client_name":
-            select = select.order_by(Document.client.name, ascending=ascending).order_by(
-                Document.client, ascending=ascending).order_by(OrderByRaw("+document.issue_date"), ascending=ascending)
-        elif walks:
-            select = select.order_by(getattr(Document, column), ascending=ascending)
-        else:
-            # The filter's index finds the rows and they are sorted; "+" keeps SQLite from walking the sort's
-            # index instead (it would read every document to find the few that match).
-            select = select.order_by(OrderByRaw(f"+document.{column}"), ascending=ascending)
-        rows = await select.order_by(Document.id, ascending=ascending).limit(size).offset(offset)
-        ids = [row["id"] for row in rows]
+        # Walking the sort's index, or (few rows) the filter's index finds the rows and they are sorted:
+        # "+" keeps SQLite from walking the sort's index then (it would read every document to find them).
+        source = _source(conditions)
+        order = f"{'' if walks else '+'}document.{column} {way}"
+    found = await Document.raw(f"SELECT document.id AS id FROM {source} WHERE {where} "
+                               f"ORDER BY {order}, document.id {way} LIMIT {{}} OFFSET {{}}", *args, size, offset)
+    ids = [row["id"] for row in found]
     if from_end:
         ids.reverse()
     if not ids:
