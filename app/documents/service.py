@@ -5,6 +5,7 @@ from __future__ import annotations
 import dataclasses
 import json
 from collections.abc import Awaitable, Callable, Mapping, Sequence
+from contextlib import AbstractAsyncContextManager, AsyncExitStack
 from datetime import UTC, date, datetime
 from decimal import Decimal
 from typing import Any
@@ -38,7 +39,7 @@ from app.common.logic import (
     trigram_query,
 )
 from app.db.columns import column_values
-from app.db.engine import cached, require_write_transaction, write_transaction
+from app.db.engine import cached, in_write_transaction, require_write_transaction, write_transaction
 from app.documents import logic
 from app.documents.logic import CREDIT_NOTE, INVOICE, QUOTE
 from app.documents.records import (
@@ -683,11 +684,42 @@ async def _next_number(doc_type: str, issue_date: date) -> str:
 # document of record (its PDF) there, so a document that cannot be printed is never issued.
 IssueHook = Callable[[int], Awaitable[None]]
 _issue_hooks: list[IssueHook] = []
+# What may be done before the write lock is taken, on the document as issuing it will make it (see
+# `issue`): app.render renders the document of record there, so the lock is not held while Typst works.
+IssuePreparer = Callable[[DocumentView], AbstractAsyncContextManager[None]]
+_issue_preparers: list[IssuePreparer] = []
 
 
 def register_issue_hook(hook: IssueHook) -> None:
     if hook not in _issue_hooks:
         _issue_hooks.append(hook)
+
+
+def register_issue_preparer(preparer: IssuePreparer) -> None:
+    if preparer not in _issue_preparers:
+        _issue_preparers.append(preparer)
+
+
+class _Preview(Exception):
+    """Ends the transaction of `issue_preview` (rolled back) with the document as it would be issued."""
+
+    def __init__(self, view: DocumentView):
+        super().__init__("issue preview")
+        self.view = view
+
+
+async def issue_preview(document_id: int, *, now: datetime, actor: int | None = None,
+                        issue_date: date | None = None, backdate: bool = False) -> DocumentView:
+    """The document exactly as `issue(..., now=now)` would make it if nothing changes meanwhile: the issue is
+    made in a transaction that is then rolled back (nothing is kept, no number is used, no trail entry).
+    Raises what issuing would refuse. The issue hooks do not run."""
+    try:
+        async with write_transaction():
+            await _issue_in_transaction(document_id, actor, issue_date=issue_date, backdate=backdate, now=now,
+                                        hooks=False)
+            raise _Preview(await get_document(document_id))
+    except _Preview as preview:
+        return preview.view
 
 
 async def latest_issued_date(doc_type: str, year: int) -> tuple[date | None, str | None]:
@@ -701,7 +733,7 @@ async def latest_issued_date(doc_type: str, year: int) -> tuple[date | None, str
 
 async def _issue_in_transaction(document_id: int, actor: int | None, *, ledger_kind: str | None = None,
                                 einvoice_rules: bool = True, issue_date: date | None = None,
-                                backdate: bool = False) -> None:
+                                backdate: bool = False, now: datetime | None = None, hooks: bool = True) -> None:
     # The number, the credited amount of the invoice credited, the ledger entry and the document of
     # record move together: if any fails (the PDF cannot be made), nothing is issued.
     require_write_transaction("issuing a document")
@@ -747,7 +779,7 @@ async def _issue_in_transaction(document_id: int, actor: int | None, *, ledger_k
     # The bank account for the document's currency is frozen with the business (app.fx).
     settings = await fx_service.settings_for_currency(await settings_service.get_settings(), current["currency"])
     lines = await _lines(document_id)
-    now = _now()
+    now = now or _now()
     # The rate of the issue date is frozen with the document (app.fx): its total in the base currency
     # never moves with later rates. Without a rate it is still issued, its base total unknown for now.
     frozen = await fx_service.freeze(current["currency"], current["issue_date"], current["total_minor"])
@@ -775,17 +807,29 @@ async def _issue_in_transaction(document_id: int, actor: int | None, *, ledger_k
             refs={} if is_invoice else {"on_account": current["invoice"] is None}, actor=actor)
     if current["doc_type"] == CREDIT_NOTE and current["invoice"] is not None:
         await _event(current["invoice"], "credit note", number, actor)
-    for hook in _issue_hooks:
+    for hook in _issue_hooks if hooks else ():
         await hook(document_id)
 
 
 async def issue(document_id: int, *, actor: int | None = None, issue_date: date | None = None,
                 backdate: bool = False) -> DocumentView:
     """Assign the next number and freeze, in one BEGIN IMMEDIATE transaction (gapless numbers). The
-    document is dated today, or `issue_date` when `backdate` says the earlier date is meant."""
-    async with write_transaction():
-        await _issue_in_transaction(document_id, actor, issue_date=issue_date, backdate=backdate)
-        return await get_document(document_id)
+    document is dated today, or `issue_date` when `backdate` says the earlier date is meant.
+
+    The slow part of issuing (rendering the document of record) is done before the write lock is taken,
+    on `issue_preview`'s document: the issuing transaction then only checks that the document came out
+    the same (the same number, date and data; the preparers compare) and keeps what was made. Inside a
+    caller's transaction (no preview is possible there) everything happens in the transaction."""
+    now = _now()
+    async with AsyncExitStack() as prepared:
+        if _issue_preparers and not in_write_transaction():
+            view = await issue_preview(document_id, now=now, actor=actor, issue_date=issue_date, backdate=backdate)
+            for preparer in _issue_preparers:
+                await prepared.enter_async_context(preparer(view))
+        async with write_transaction():
+            await _issue_in_transaction(document_id, actor, issue_date=issue_date, backdate=backdate, now=now)
+            return await get_document(document_id)
+    raise AssertionError("unreachable")   # the transaction returns or raises
 
 
 async def _fill_base_totals(currency: str) -> None:
