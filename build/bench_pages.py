@@ -13,8 +13,13 @@ A URL asked again and again is answered from the server's read cache after the f
 - typing: each keystroke of a few searches is a new query (nothing cached for it), in rounds
   that each start after a change to the data (the list opened again first, as a user would);
 - the aging report as first seen after a change (its sums computed afresh);
-- every filter of every document list and of the payments (status x client, period or neither, each
-  sort, pages 1 and 20; pages and API) as the first view after a change (issue 21: p99 < 30 ms);
+- every filter of every list as the first view after a change (issue 21: p99 < 30 ms): the document
+  lists' statuses x a client, a year, an open-ended period, a broad and a narrow search, each taking a
+  sort, a direction and the first, middle or last page in turn, the whole list in every sort at every
+  page position, and the filters of clients, items, payments, expenses, time entries, recurring
+  profiles, reminders, the outbox, vendors, projects and the audit trail; pages and API. Each URL's
+  p50/p99 (wall) and server CPU per request, then how many URLs miss 30 ms (wall p99, and server
+  CPU: the machine may be shared);
 - an issued invoice's stored PDF, and the same with its ETag (304) (issue 21: < 2 ms).
 """
 
@@ -70,29 +75,63 @@ URLS = [
 ]
 
 
-# Every filter of every document list (issue 21 point 1), each URL asked as the first view after a
-# change (nothing cached): statuses x a client, a period or neither x the sorts, on page 1 and 20.
+# Every filter of every list (issue 21 point 1), each URL asked as the first view after a change
+# (nothing cached), over HTTP, page and API alike. The document lists: every status x a narrowing
+# (none, a client, a year, an open-ended period starting mid-month, a broad search, a narrow one, a
+# short word), each combination taking a sort, a direction and a page (first, middle, last) in turn,
+# and the whole list in every sort at every page position.
 DOCUMENT_STATUSES = {"invoices": ("", "draft", "issued", "sent", "partial", "paid", "overdue", "cancelled", "open"),
                      "quotes": ("", "draft", "issued", "accepted", "declined", "expired", "converted"),
                      "credit-notes": ("", "draft", "issued")}
-NARROWING = ("", "client_id=42", "from=2021-01-01&to=2021-12-31")
+NARROWING = ("", "client_id=42", "from=2021-01-01&to=2021-12-31", "from=2021-03-05", "q=hosting", "q=b-2021-0542",
+             "q=zo")
 SORTS = ("date", "total", "due", "client", "number")
+POSITIONS = ("first", "middle", "last")
+PER_PAGE = 25   # the pages' size (app/web/pages/documents.py); the API is asked with the same
 
 
-def filtered_urls(kind: str) -> list[str]:
-    urls = []
+def document_combinations(kind: str) -> list[tuple[str, str]]:
+    """(query without the page, page position) for every status x narrowing, and every sort of the whole list."""
+    out = []
     for n, (status, narrowing) in enumerate((s, w) for s in DOCUMENT_STATUSES[kind] for w in NARROWING):
-        for prefix in (f"/api/v1/{kind}", f"/{kind}"):
-            sort = SORTS[n % len(SORTS)]
-            params = "&".join(p for p in (f"status={status}" if status else "", narrowing, f"sort={sort}",
-                                          f"page={1 + 19 * (n % 2)}") if p)
-            urls.append(f"{prefix}?{params}")
-    return urls
+        direction = ("desc", "asc")[(n // len(SORTS)) % 2]
+        params = "&".join(p for p in (f"status={status}" if status else "", narrowing, f"sort={SORTS[n % len(SORTS)]}",
+                                      f"dir={direction}") if p)
+        out.append((params, POSITIONS[n % len(POSITIONS)]))
+    out += [(f"sort={sort}&dir={direction}", position) for sort in SORTS for position in POSITIONS
+            for direction in ("desc", "asc")]
+    return out
 
 
-PAYMENT_URLS = [f"{prefix}?{params}" for prefix in ("/api/v1/payments", "/payments")
-                for params in ("page=1", "page=20", "client_id=42", "state=live", "state=reversed",
-                               "from=2021-01-01&to=2021-12-31", "method=bank_transfer")]
+# The other lists, each filter of theirs (API and page). Pages the bench cannot page by number are asked as they are.
+OTHER_URLS = [
+    *(f"/api/v1/clients?{p}" for p in ("", "page=200", "page=400", "status=archived", "status=all&sort=city",
+                                       "sort=code&dir=desc&page=150", "sort=created", "sort=email&page=399",
+                                       "q=client%209876", "q=555%200199", "q=client", "q=bakery&page=40")),
+    *(f"/clients?{p}" for p in ("", "page=200", "status=all&sort=city", "sort=email&dir=desc&page=399",
+                                "q=client%2042", "q=bakery&page=40")),
+    *(f"/api/v1/items?{p}" for p in ("", "active=true", "active=false", "q=hosting", "sort=price&dir=desc",
+                                     "sort=code", "sort=category", "category=Services")),
+    *(f"/catalog?{p}" for p in ("", "show=all", "show=inactive", "q=design", "sort=price&dir=desc")),
+    *(f"{prefix}?{params}" for prefix in ("/api/v1/payments", "/payments")
+      for params in ("page=1", "page=20", "page=2000", "client_id=42", "state=live", "state=reversed",
+                     "from=2021-01-01&to=2021-12-31", "from=2021-03-05", "method=bank_transfer",
+                     "method=card&from=2020-01-01&to=2020-06-30", "client_id=42&state=live")),
+    *(f"/api/v1/expenses?{p}" for p in ("", "from=2026-01-01&to=2026-12-31", "billable=true", "billed=false",
+                                        "status=draft", "q=train", "client_id=42", "category=travel")),
+    *(f"/expenses?{p}" for p in ("", "from=2026-01-01&to=2026-12-31", "show=billable", "q=train")),
+    *(f"/api/v1/time-entries?{p}" for p in ("", "client_id=42", "from=2026-01-01&to=2026-12-31", "billable=true",
+                                            "billed=false")),
+    "/time", "/time?from=2026-01-01&to=2026-12-31",
+    *(f"/api/v1/recurring?{p}" for p in ("", "status=active", "status=paused", "client_id=42")),
+    "/recurring", "/recurring?status=paused",
+    *(f"/api/v1/reminders?{p}" for p in ("", "status=issued", "status=cancelled", "client_id=42")),
+    "/reminders", "/reminders?status=sent",
+    *(f"/api/v1/outbox?{p}" for p in ("", "status=failed", "client_id=42")), "/outbox", "/outbox?status=sent",
+    "/api/v1/vendors", "/api/v1/vendors?q=air", "/vendors", "/vendors?q=air",
+    "/api/v1/projects", "/api/v1/projects?status=active", "/projects",
+    "/api/v1/audit?limit=50", "/api/v1/audit?entity=client&limit=50", "/audit",
+]
 
 
 def issued_invoice(client: httpx.Client) -> int:
@@ -239,23 +278,63 @@ def main() -> int:
                 report(f"{surface}?q=<typing, all keystrokes>", [t for times in by_text.values() for t in times],
                        cpu_used, SEARCH_BUDGET_MS)
 
-            print(f"every filter of every list, first view after a change ({args.rounds} rounds each):")
+            print(f"every filter of every list, first view after a change ({args.rounds} rounds each; "
+                  f"p50/p99 wall, server CPU per request):")
             first_views: list[float] = []
             first_cpu = 0.0
-            for url in [] if args.pdf_only else [*filtered_urls("invoices"), *filtered_urls("quotes"),
-                                                 *filtered_urls("credit-notes"), *PAYMENT_URLS]:
-                times = []
+            misses: list[str] = []
+            cpu_misses: list[str] = []
+
+            refused: list[str] = []
+
+            def first_view(url: str) -> None:
+                nonlocal first_cpu
+                times, cpu_used = [], 0.0
                 for n in range(args.rounds):
                     change(1000 + n)
                     cpu = cpu_seconds(server.pid)
-                    times.append(timed(url))
-                    first_cpu += cpu_seconds(server.pid) - cpu
-                first_views += times
+                    try:
+                        times.append(timed(url))
+                    except SystemExit as answer:   # a filter this folder refuses: said, not timed
+                        refused.append(f"{url}: {answer}")
+                        print(f"  {url:78s} refused: {str(answer)[:120]}")
+                        return
+                    cpu_used += cpu_seconds(server.pid) - cpu
+                first_cpu += cpu_used
+                first_views.extend(times)
                 p50, p99 = percentiles(times)
                 results.add(f"first view {url} p99", p99)
-                print(f"  {url:60s} p50 {p50:6.1f} ms  p99 {p99:6.1f} ms")
+                if p99 > LIST_BUDGET_MS:
+                    misses.append(url)
+                if cpu_used * 1000 / len(times) > LIST_BUDGET_MS:
+                    cpu_misses.append(url)
+                print(f"  {url:78s} p50 {p50:6.1f} ms  p99 {p99:6.1f} ms  CPU {cpu_used * 1000 / len(times):5.1f} ms"
+                      f"{'  OVER' if p99 > LIST_BUDGET_MS else ''}")
+
+            for kind in [] if args.pdf_only else DOCUMENT_STATUSES:
+                for params, position in document_combinations(kind):
+                    found = client.get(f"/api/v1/{kind}?{params}&per_page={PER_PAGE}")
+                    if found.status_code != 200:
+                        raise SystemExit(f"/api/v1/{kind}?{params}: {found.status_code} {found.text[:200]}")
+                    pages = max(1, -(-found.json()["total"] // PER_PAGE))
+                    number = {"first": 1, "middle": (pages + 1) // 2, "last": pages}[position]
+                    for prefix in (f"/api/v1/{kind}", f"/{kind}"):
+                        size = f"&per_page={PER_PAGE}" if prefix.startswith("/api/") else ""
+                        first_view(f"{prefix}?{params}&page={number}{size}")
+            for url in [] if args.pdf_only else OTHER_URLS:
+                first_view(url)
             if first_views:
                 report("every list filter, first view after a change", first_views, first_cpu, LIST_BUDGET_MS)
+                asked = len(first_views) // args.rounds
+                print(f"URLs over {LIST_BUDGET_MS:.0f} ms (p99 wall): {len(misses)} of {asked}; over "
+                      f"{LIST_BUDGET_MS:.0f} ms of server CPU per request: {len(cpu_misses)} of {asked}")
+                results.add("list URLs over budget (p99 wall)", len(misses), "count")
+                results.add("list URLs over budget (server CPU)", len(cpu_misses), "count")
+                for url in cpu_misses:
+                    print(f"  CPU over budget: {url}")
+            if refused:
+                print(f"{len(refused)} URLs refused (not timed):")
+                failures += 1
 
             pdf_url = f"/api/v1/invoices/{issued_invoice(client)}/pdf"
             etag = client.get(pdf_url).headers.get("etag", "")

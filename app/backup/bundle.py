@@ -15,16 +15,15 @@ import hmac
 import os
 from collections.abc import Callable
 from hashlib import sha256
-from typing import IO, BinaryIO
+from typing import IO, TYPE_CHECKING, BinaryIO
 
 from argon2.low_level import Type, hash_secret_raw
-from cryptography.exceptions import InvalidTag
-from cryptography.hazmat.primitives import hashes
-from cryptography.hazmat.primitives.ciphers.aead import ChaCha20Poly1305
-from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 
 from app.backup import logic
 from app.backup.logic import CHUNK_SIZE, HEADER_SIZE, TAG_SIZE, Header, KdfParams
+
+if TYPE_CHECKING:
+    from cryptography.hazmat.primitives.ciphers.aead import ChaCha20Poly1305
 
 Progress = Callable[[int, int], None]   # (bytes done, bytes in all)
 
@@ -39,6 +38,10 @@ def derive_master_key(passphrase: str, salt: bytes, kdf: KdfParams) -> bytes:
 
 
 def _hkdf(master: bytes, salt: bytes | None, info: bytes) -> bytes:
+    # cryptography (a 14 MB library) loads at the first backup, not at the program's start.
+    from cryptography.hazmat.primitives import hashes
+    from cryptography.hazmat.primitives.kdf.hkdf import HKDF
+
     return HKDF(algorithm=hashes.SHA256(), length=32, salt=salt, info=info).derive(master)
 
 
@@ -48,6 +51,12 @@ def header_key(master: bytes) -> bytes:
 
 def payload_key(master: bytes, payload_nonce: bytes) -> bytes:
     return _hkdf(master, payload_nonce, logic.HKDF_INFO_PAYLOAD)
+
+
+def _aead(key: bytes) -> ChaCha20Poly1305:
+    from cryptography.hazmat.primitives.ciphers.aead import ChaCha20Poly1305
+
+    return ChaCha20Poly1305(key)
 
 
 def header_mac(key: bytes, fields: bytes) -> bytes:
@@ -75,7 +84,7 @@ class BundleWriter:
         self._nonce = payload_nonce if payload_nonce is not None else os.urandom(logic.NONCE_SIZE)
         master = derive_master_key(passphrase, self._salt, kdf)
         self._header_key = header_key(master)
-        self._aead = ChaCha20Poly1305(payload_key(master, self._nonce))
+        self._aead = _aead(payload_key(master, self._nonce))
         self._pending = bytearray()
         self._index = 0
         self._length = 0
@@ -156,7 +165,7 @@ class BundleReader:
         master = derive_master_key(passphrase, self.header.salt, self.header.kdf)
         if not hmac.compare_digest(header_mac(header_key(master), self.header.fields), self.header.mac):
             raise logic.wrong_passphrase()
-        self._aead = ChaCha20Poly1305(payload_key(master, self.header.payload_nonce))
+        self._aead = _aead(payload_key(master, self.header.payload_nonce))
         self._source = source
         self._count = self.header.chunk_count
         self._index = 0
@@ -186,6 +195,8 @@ class BundleReader:
         if len(sealed) < expected:
             raise logic.Truncated("The backup is incomplete: it ended while being read (was it still being "
                                   "copied?). " + logic.UNCHANGED)
+        from cryptography.exceptions import InvalidTag
+
         try:
             chunk = self._aead.decrypt(logic.chunk_nonce(index, last), sealed, None)
         except InvalidTag:
@@ -200,6 +211,8 @@ class BundleReader:
 
     def _diagnose(self, sealed: bytes, index: int, last: bool) -> logic.BackupError:
         """Tell a cut at a chunk boundary and a second final chunk apart from plain damage."""
+        from cryptography.exceptions import InvalidTag
+
         try:
             self._aead.decrypt(logic.chunk_nonce(index, not last), sealed, None)
         except InvalidTag:

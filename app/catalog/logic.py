@@ -128,7 +128,7 @@ def clean_item(data: Mapping[str, Any], *, partial: bool = False) -> dict[str, A
         else:
             form.values["default_taxes"] = codes
     form.text("category", max_length=100)
-    form.choice("tax_category", TAX_CATEGORIES, default="standard", label="Tax category")
+    form.choice("tax_category", TAX_CATEGORIES, default="standard", label=_("Tax category"))
     form.boolean("active", default=True)
     if form.present("prices"):
         prices, problem = parse_prices(form.raw("prices"))

@@ -341,6 +341,11 @@ def migrating() -> Iterator[None]:
         _migrating.reset(token)
 
 
+def in_write_transaction() -> bool:
+    """Whether the caller runs inside `write_transaction` (a service called by another service's write)."""
+    return bool(getattr(DB.current_transaction.get(), "holds_writer", False))
+
+
 def require_write_transaction(what: str) -> None:
     """Refuse to run `what` unless inside `write_transaction`.
 

@@ -322,6 +322,24 @@ def open_invoice_ids_sql() -> str:
             f"doc_type = '{INVOICE}' AND {owed_invoice_sql()})")
 
 
+def open_invoice_terms_sql() -> str:
+    """The open invoices as a list query's own terms: the condition of their partial index
+    (document_open_invoice) written out as the index declares it, with literals, so that a query
+    `FROM document INDEXED BY document_open_invoice` may read that index alone (it carries every column
+    the lists read: their filters, sums and sorts)."""
+    return f"(document.doc_type = '{INVOICE}' AND {owed_invoice_sql(InvoiceColumns.of('document'))})"
+
+
+OPEN_INVOICES_SOURCE = "document INDEXED BY document_open_invoice"
+
+def paid_invoice_sql() -> str:
+    """invoice_status_sql("paid") for a list that walks an index of its order: a live invoice that is not
+    among the open ones (their partial index names them), so that the walk reads the stored status from
+    the index it walks and never a document's row. "+": the status index must not lead."""
+    live = ", ".join(f"'{status}'" for status in LIVE_INVOICE_STATUSES)
+    return (f"(+document.status IN ({live}) AND document.id NOT IN (SELECT id FROM document INDEXED BY "
+            f"document_open_invoice WHERE doc_type = '{INVOICE}' AND {owed_invoice_sql()}))")
+
 # A list whose rows are more than this walks its sort's index (each carries the issue date, so a period
 # is checked in the index); fewer are found through the filter's index and sorted.
 MANY_ROWS = 5000

@@ -5,14 +5,14 @@ from __future__ import annotations
 import dataclasses
 import json
 from collections.abc import Awaitable, Callable, Mapping, Sequence
+from contextlib import AbstractAsyncContextManager, AsyncExitStack
 from datetime import UTC, date, datetime
 from decimal import Decimal
 from typing import Any
 
 from piccolo.columns.combination import WhereRaw
 from piccolo.custom_types import Combinable
-from piccolo.query import OrderByRaw
-from piccolo.query.functions.aggregate import Count, Sum
+from piccolo.query.functions.aggregate import Sum
 
 from app.catalog import logic as catalog_logic
 from app.catalog import service as catalog_service
@@ -38,7 +38,7 @@ from app.common.logic import (
     trigram_query,
 )
 from app.db.columns import column_values
-from app.db.engine import cached, require_write_transaction, write_transaction
+from app.db.engine import cached, in_write_transaction, require_write_transaction, write_transaction
 from app.documents import logic
 from app.documents.logic import CREDIT_NOTE, INVOICE, QUOTE
 from app.documents.records import (
@@ -149,6 +149,8 @@ def _status_clause(doc_type: str, status: str, today_: date, *, indexed: bool = 
     day = today_.isoformat()
     column = "document.status" if indexed else "+document.status"
     if doc_type == INVOICE:
+        if status == "paid" and not indexed:
+            return WhereRaw(logic.paid_invoice_sql())
         columns = logic.InvoiceColumns.of("document")
         return WhereRaw(logic.invoice_status_sql(status, today_, columns if indexed else
                                                  dataclasses.replace(columns, status=column)))
@@ -175,7 +177,7 @@ def _filters(doc_type: str, lead: str, *, status: str, client_id: int | None, da
     by_type = lead in (logic.LEAD_ORDER, logic.LEAD_STATUS)   # else "+": the doc_type indexes must not lead
     out: list[Any] = [Document.doc_type == doc_type if by_type else WhereRaw("+document.doc_type = {}", doc_type)]
     if lead == logic.LEAD_OPEN:
-        out.append(WhereRaw(logic.open_invoice_ids_sql()))
+        out.append(WhereRaw(logic.open_invoice_terms_sql()))
     if status:
         # Only a stored status leads by its index; "paid" (most invoices) is read with the date or order.
         out.append(_status_clause(doc_type, status, today_, indexed=lead == logic.LEAD_STATUS))
@@ -266,6 +268,20 @@ def _add_groups(doc_type: str, base: str, groups: Sequence[Mapping[str, Any]], o
             sums["unrated"] += row["n"]
 
 
+def _source(conditions: Sequence[Any]) -> str:
+    """What a list query reads: the partial index of open invoices alone when its terms are among the
+    conditions (logic.open_invoice_terms_sql), else the documents through whichever index leads."""
+    open_terms = logic.open_invoice_terms_sql()
+    if any(isinstance(c, WhereRaw) and c.querystring.template == open_terms for c in conditions):
+        return logic.OPEN_INVOICES_SOURCE
+    return "document"
+
+
+def _where(conditions: Sequence[Any]) -> tuple[str, list[Any]]:
+    """The conditions as one SQL template (a placeholder each) and their query strings."""
+    return " AND ".join("{}" for _ in conditions) or "1", [condition.querystring for condition in conditions]
+
+
 async def _sums(doc_type: str, conditions: Sequence[Any]) -> dict[str, dict[str, int]]:
     """Count and money of the documents matching `conditions`, per currency, in one pass. `n` counts
     every row; the money (and `summed`, how many rows it adds up) only the documents a footer sums
@@ -273,13 +289,15 @@ async def _sums(doc_type: str, conditions: Sequence[Any]) -> dict[str, dict[str,
     currency at the rates frozen at issue, `unrated` counts those it had to leave out (no rate yet, or
     frozen against an earlier base currency); a document in the base currency is its own total."""
     base = await fx_service.base_currency()
-    query = Document.select(Document.currency, Document.status, Document.base_currency, Count(alias="n"),
-                            _sum("total_minor"), _sum("paid_minor"), _sum("credited_minor"), _sum("total_base_minor"),
-                            Count(Document.total_base_minor, alias="rated"))
-    for condition in conditions:
-        query = query.where(condition)
+    where, args = _where(conditions)
+    groups = await Document.raw(
+        "SELECT document.currency AS currency, document.status AS status, document.base_currency AS base_currency, "
+        "count(*) AS n, sum(document.total_minor) AS total, sum(document.paid_minor) AS paid, "
+        "sum(document.credited_minor) AS credited, sum(document.total_base_minor) AS total_base, "
+        f"count(document.total_base_minor) AS rated FROM {_source(conditions)} WHERE {where} "
+        "GROUP BY document.currency, document.status, document.base_currency", *args)
     out: dict[str, dict[str, int]] = {}
-    _add_groups(doc_type, base, await query.group_by(Document.currency, Document.status, Document.base_currency), out)
+    _add_groups(doc_type, base, groups, out)
     return out
 
 
@@ -404,31 +422,24 @@ async def _page_rows(conditions: Sequence[Any], lead: str, sort: str, descending
     offset = count - page.offset - size if from_end else page.offset
     column = SORTS[sort]
     walks = logic.sort_walks_index(lead, sort, period=period, rows=count) and not candidates_lead(conditions)
+    way = "ASC" if ascending else "DESC"
+    where, args = _where(conditions)
     if column == "client_name" and walks:
         # Client by client in name order (client_name), each one's documents from document_client_type:
         # SQLite would otherwise read every document to sort them by a name in another table.
-        way = "ASC" if ascending else "DESC"
-        found = await Document.raw(
-            "SELECT document.id AS id FROM client CROSS JOIN document ON document.client = client.id WHERE "
-            + " AND ".join("{}" for _ in conditions)
-            + f" ORDER BY client.name {way}, client.id {way}, document.issue_date {way}, document.id {way} "
-            "LIMIT {} OFFSET {}", *[condition.querystring for condition in conditions], size, offset)
-        ids = [row["id"] for row in found]
+        source = "client CROSS JOIN document ON document.client = client.id"
+        order = f"client.name {way}, client.id {way}, document.issue_date {way}"
+    elif column == "client_name":
+        source = f"{_source(conditions)} LEFT JOIN client ON client.id = document.client"
+        order = f"client.name {way}, document.client {way}, +document.issue_date {way}"
     else:
-        select = Document.select(Document.id)
-        for condition in conditions:
-            select = select.where(condition)
-        if column == "client_name":
-            select = select.order_by(Document.client.name, ascending=ascending).order_by(
-                Document.client, ascending=ascending).order_by(OrderByRaw("+document.issue_date"), ascending=ascending)
-        elif walks:
-            select = select.order_by(getattr(Document, column), ascending=ascending)
-        else:
-            # The filter's index finds the rows and they are sorted; "+" keeps SQLite from walking the sort's
-            # index instead (it would read every document to find the few that match).
-            select = select.order_by(OrderByRaw(f"+document.{column}"), ascending=ascending)
-        rows = await select.order_by(Document.id, ascending=ascending).limit(size).offset(offset)
-        ids = [row["id"] for row in rows]
+        # Walking the sort's index, or (few rows) the filter's index finds the rows and they are sorted:
+        # "+" keeps SQLite from walking the sort's index then (it would read every document to find them).
+        source = _source(conditions)
+        order = f"{'' if walks else '+'}document.{column} {way}"
+    found = await Document.raw(f"SELECT document.id AS id FROM {source} WHERE {where} "
+                               f"ORDER BY {order}, document.id {way} LIMIT {{}} OFFSET {{}}", *args, size, offset)
+    ids = [row["id"] for row in found]
     if from_end:
         ids.reverse()
     if not ids:
@@ -778,11 +789,42 @@ async def _next_number(doc_type: str, issue_date: date) -> str:
 # document of record (its PDF) there, so a document that cannot be printed is never issued.
 IssueHook = Callable[[int], Awaitable[None]]
 _issue_hooks: list[IssueHook] = []
+# What may be done before the write lock is taken, on the document as issuing it will make it (see
+# `issue`): app.render renders the document of record there, so the lock is not held while Typst works.
+IssuePreparer = Callable[[DocumentView], AbstractAsyncContextManager[None]]
+_issue_preparers: list[IssuePreparer] = []
 
 
 def register_issue_hook(hook: IssueHook) -> None:
     if hook not in _issue_hooks:
         _issue_hooks.append(hook)
+
+
+def register_issue_preparer(preparer: IssuePreparer) -> None:
+    if preparer not in _issue_preparers:
+        _issue_preparers.append(preparer)
+
+
+class _Preview(Exception):
+    """Ends the transaction of `issue_preview` (rolled back) with the document as it would be issued."""
+
+    def __init__(self, view: DocumentView):
+        super().__init__("issue preview")
+        self.view = view
+
+
+async def issue_preview(document_id: int, *, now: datetime, actor: int | None = None,
+                        issue_date: date | None = None, backdate: bool = False) -> DocumentView:
+    """The document exactly as `issue(..., now=now)` would make it if nothing changes meanwhile: the issue is
+    made in a transaction that is then rolled back (nothing is kept, no number is used, no trail entry).
+    Raises what issuing would refuse. The issue hooks do not run."""
+    try:
+        async with write_transaction():
+            await _issue_in_transaction(document_id, actor, issue_date=issue_date, backdate=backdate, now=now,
+                                        hooks=False)
+            raise _Preview(await get_document(document_id))
+    except _Preview as preview:
+        return preview.view
 
 
 async def latest_issued_date(doc_type: str, year: int) -> tuple[date | None, str | None]:
@@ -796,7 +838,7 @@ async def latest_issued_date(doc_type: str, year: int) -> tuple[date | None, str
 
 async def _issue_in_transaction(document_id: int, actor: int | None, *, ledger_kind: str | None = None,
                                 einvoice_rules: bool = True, issue_date: date | None = None,
-                                backdate: bool = False) -> None:
+                                backdate: bool = False, now: datetime | None = None, hooks: bool = True) -> None:
     # The number, the credited amount of the invoice credited, the ledger entry and the document of
     # record move together: if any fails (the PDF cannot be made), nothing is issued.
     require_write_transaction("issuing a document")
@@ -842,7 +884,7 @@ async def _issue_in_transaction(document_id: int, actor: int | None, *, ledger_k
     # The bank account for the document's currency is frozen with the business (app.fx).
     settings = await fx_service.settings_for_currency(await settings_service.get_settings(), current["currency"])
     lines = await _lines(document_id)
-    now = _now()
+    now = now or _now()
     # The rate of the issue date is frozen with the document (app.fx): its total in the base currency
     # never moves with later rates. Without a rate it is still issued, its base total unknown for now.
     frozen = await fx_service.freeze(current["currency"], current["issue_date"], current["total_minor"])
@@ -870,17 +912,29 @@ async def _issue_in_transaction(document_id: int, actor: int | None, *, ledger_k
             refs={} if is_invoice else {"on_account": current["invoice"] is None}, actor=actor)
     if current["doc_type"] == CREDIT_NOTE and current["invoice"] is not None:
         await _event(current["invoice"], "credit note", number, actor)
-    for hook in _issue_hooks:
+    for hook in _issue_hooks if hooks else ():
         await hook(document_id)
 
 
 async def issue(document_id: int, *, actor: int | None = None, issue_date: date | None = None,
                 backdate: bool = False) -> DocumentView:
     """Assign the next number and freeze, in one BEGIN IMMEDIATE transaction (gapless numbers). The
-    document is dated today, or `issue_date` when `backdate` says the earlier date is meant."""
-    async with write_transaction():
-        await _issue_in_transaction(document_id, actor, issue_date=issue_date, backdate=backdate)
-        return await get_document(document_id)
+    document is dated today, or `issue_date` when `backdate` says the earlier date is meant.
+
+    The slow part of issuing (rendering the document of record) is done before the write lock is taken,
+    on `issue_preview`'s document: the issuing transaction then only checks that the document came out
+    the same (the same number, date and data; the preparers compare) and keeps what was made. Inside a
+    caller's transaction (no preview is possible there) everything happens in the transaction."""
+    now = _now()
+    async with AsyncExitStack() as prepared:
+        if _issue_preparers and not in_write_transaction():
+            view = await issue_preview(document_id, now=now, actor=actor, issue_date=issue_date, backdate=backdate)
+            for preparer in _issue_preparers:
+                await prepared.enter_async_context(preparer(view))
+        async with write_transaction():
+            await _issue_in_transaction(document_id, actor, issue_date=issue_date, backdate=backdate, now=now)
+            return await get_document(document_id)
+    raise AssertionError("unreachable")   # the transaction returns or raises
 
 
 async def _fill_base_totals(currency: str) -> None:

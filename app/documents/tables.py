@@ -160,22 +160,24 @@ class DocumentTally(Table, db=DB, tablename="document_tally"):
 # Both carry search_text last, so a search finds its page and its sums in these narrow
 # entries without reading the wide rows (see app.documents.service, "Search as you type").
 EXTRA_INDEXES = {
-    "document_type_date": ("document", ("doc_type", "issue_date", "id", "search_text")),
-    "document_type_money": ("document", ("doc_type", "currency", "status", "due_date", "total_minor", "paid_minor",
-                                         "credited_minor", "search_text")),
+    "document_type_date": ("document", ("doc_type", "issue_date", "id", "status", "search_text")),
+    "document_type_money": ("document", ("doc_type", "currency", "status", "base_currency", "due_date", "total_minor",
+                                         "paid_minor", "credited_minor", "total_base_minor", "issue_date",
+                                         "search_text")),
     # Issue 21: the list sorted by total walks an index instead of sorting 100,000 rows. No other
     # (doc_type, ...) index: SQLite, knowing nothing of the data, takes two equal columns for narrower
     # than one, and would walk (doc_type, status, ...) or (doc_type, due_date) for a client's open
     # invoices (the ledger page) instead of the client's few rows.
-    # Each sort's index carries the issue date, so that a period's many rows are found while walking it.
-    "document_type_total": ("document", ("doc_type", "total_minor", "id", "issue_date")),
+    # Each sort's index carries the issue date and the stored status, so that a period's many rows or the
+    # paid invoices (logic.paid_invoice_sql) are found while walking it, without reading the documents.
+    "document_type_total": ("document", ("doc_type", "total_minor", "id", "issue_date", "status")),
     # Issue 21: the whole list sorted by due date or number walks these indexes. The ledger page's open
     # invoices of a client keep the client's rows (app.receivables sorts them with "+due_date").
-    "document_type_due": ("document", ("doc_type", "due_date", "id", "issue_date")),
-    "document_type_number": ("document", ("doc_type", "number", "id", "issue_date")),
+    "document_type_due": ("document", ("doc_type", "due_date", "id", "issue_date", "status")),
+    "document_type_number": ("document", ("doc_type", "number", "id", "issue_date", "status")),
     # A client's documents of one type by date; and the whole list sorted by client name, read client by
     # client in name order (client_name), each client's documents from here.
-    "document_client_type": ("document", ("client", "doc_type", "issue_date", "id")),
+    "document_client_type": ("document", ("client", "doc_type", "issue_date", "id", "status")),
     # Issue 21: a stored status of one type (the issued credit notes, the accepted quotes) is read here,
     # not among every document of that status (the issued credit notes among 90,000 issued invoices).
     "document_status_type": ("document", ("status", "doc_type", "issue_date", "id")),
@@ -236,8 +238,10 @@ EXTRA_SQL = {
                               "VALUES ('delete', old.id, old.search_text); "
                               "INSERT INTO document_search (rowid, search_text) VALUES (new.id, new.search_text); END",
     # The receivables aging report reads open invoices only (a partial index: paid ones are not in it).
+    # It carries every column an open-invoice list reads (filters, sums, sorts), so such a list reads it alone.
     "document_open_invoice": "CREATE INDEX document_open_invoice ON document (client, currency, due_date, issue_date, "
-                             "total_minor, paid_minor, credited_minor) WHERE doc_type = 'invoice' "
+                             "total_minor, paid_minor, credited_minor, doc_type, status, base_currency, "
+                             "total_base_minor, number) WHERE doc_type = 'invoice' "
                              "AND status IN ('issued', 'sent') AND total_minor - paid_minor - credited_minor > 0",
     # The running sums of DocumentTally: each document counted once under its key, moved when its key or
     # money changes. The key and the signed amounts are written once here for the three triggers.

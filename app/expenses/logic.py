@@ -21,7 +21,7 @@ from datetime import date
 from decimal import Decimal
 from typing import Any
 
-from app.common.i18n import _
+from app.common.i18n import N_, _
 from app.common.logic import Conflict, FieldError, Form, ValidationFailed, parse_day, read_number
 from app.documents.logic import Line, compute_totals
 from app.money import MoneyError, check_currency, round_money, to_minor
@@ -30,8 +30,8 @@ from app.taxes.logic import TaxRate
 HUNDRED = Decimal(100)
 MAX_SPLITS = 20
 MAX_AMOUNT = Decimal("1e12")
-PAID_WITH = {"bank": "Bank transfer", "card": "Card", "cash": "Cash", "owner": "Owner's own money",
-             "unpaid": "Not paid yet"}
+PAID_WITH = {"bank": N_("Bank transfer"), "card": N_("Card"), "cash": N_("Cash"), "owner": N_("Owner's own money"),
+             "unpaid": N_("Not paid yet")}
 STATUSES = {"draft": "Draft (to check)", "recorded": "Recorded"}
 CODE_RE = re.compile(r"^[a-z0-9][a-z0-9_-]{0,39}$")
 

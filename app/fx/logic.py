@@ -23,7 +23,7 @@ from datetime import date
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation, localcontext
 from typing import Any
 
-from app.common.i18n import _
+from app.common.i18n import N_, _
 from app.common.logic import FieldError, ValidationFailed
 from app.money import MoneyError, check_currency, minor_digits, round_money
 
@@ -33,7 +33,8 @@ SIGNIFICANT_DIGITS = 10
 # Rates from 1e-6 to 1e9 units per base unit: wider than any currency pair in use (VND per KWD ~ 8e4).
 MIN_RATE = Decimal("0.000001")
 MAX_RATE = Decimal("1000000000")
-SOURCES = {"manual": "Entered by hand", "ecb": "ECB file", "boc": "Bank of Canada file", "csv": "CSV file"}
+SOURCES = {"manual": N_("Entered by hand"), "ecb": N_("ECB file"), "boc": N_("Bank of Canada file"),
+           "csv": N_("CSV file")}
 
 
 class RateFileError(ValueError):

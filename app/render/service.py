@@ -11,8 +11,10 @@
   thread-safe); Typst releases the GIL, so threads render in parallel.
 - Issued invoices and credit notes are PDF/A-3b with the Factur-X XML attached and
   the Factur-X XMP metadata added (unless turned off in settings).
-- An issued document's PDF is its document of record: rendered once, inside the issuing
-  transaction (a document that cannot be printed is not issued: `_make_record_at_issue`), kept at
+- An issued document's PDF is its document of record: rendered once, just before the issuing
+  transaction on the document as it will be issued, and recorded inside it when the document came
+  out the same (else rendered there); a document that cannot be printed is not issued
+  (`_prepare_record_at_issue`, `_make_record_at_issue`). Kept at
   `attachments/records/<sha256>.pdf` (backups carry attachments/) with its hash in
   `document_record`, and served byte for byte by every download, email, ZIP and accountant
   package ever after. Documents issued before records were kept get theirs on first use.
@@ -34,8 +36,10 @@ import tempfile
 import threading
 import time
 import zipfile
-from collections.abc import Awaitable, Callable, Mapping, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import asynccontextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass
 from datetime import date, datetime
 from functools import lru_cache
@@ -607,24 +611,83 @@ def refusal_of(error: RenderError, data: Mapping[str, Any], document: DocumentVi
     return ValidationFailed([FieldError("template", _("The document cannot be printed, so it is not issued. %(error)s", error=error))])
 
 
-async def _make_record_at_issue(document_id: int) -> None:
-    """The issue hook: inside the issuing transaction, render the document as issued, keep the file and
-    record its hash. A render that fails refuses the issue (the transaction rolls back: no number, no
-    ledger entry, no trail entry)."""
-    data_dir = datafolder.WATCH.data_dir
-    inputs = await _inputs(document_id, None, data_dir)
+@dataclass
+class _PreparedRecord:
+    """A document of record rendered before the issuing transaction (`_prepare_record_at_issue`)."""
+
+    fingerprint: tuple[Any, ...]
+    pdf: bytes
+    sha256: str | None          # the file kept at attachments/records (None without a data folder)
+    used: bool = False
+
+
+_prepared_records: ContextVar[dict[int, _PreparedRecord] | None] = ContextVar("counterfoil_prepared_records",
+                                                                               default=None)
+
+
+def _fingerprint(inputs: DocumentInputs) -> tuple[Any, ...]:
+    """Everything an issued document's PDF is made from: equal fingerprints, equal PDFs (the document as
+    read, settings, the folders and the logo, the templates' contents)."""
+    logo = _logo_for(inputs.document, inputs.settings, inputs.attachments_dir)
+    return (inputs.document, dict(inputs.settings), inputs.client, inputs.attachments_dir, inputs.template_dir,
+            inputs.roots_dir, asset_path(logo), template_hash(), custom_templates_hash(inputs.template_dir))
+
+
+async def _render_of_record(inputs: DocumentInputs) -> bytes:
     try:
-        pdf = await asyncio.to_thread(lambda: render_job_sync(inputs.job(), strict=True))
+        return await asyncio.to_thread(lambda: render_job_sync(inputs.job(), strict=True))
     except RenderError as error:
         job = await asyncio.to_thread(inputs.job)
         raise refusal_of(error, job.data, inputs.document) from error
+
+
+@asynccontextmanager
+async def _prepare_record_at_issue(view: DocumentView) -> AsyncIterator[None]:
+    """The issue preparer: before the write lock is taken, render the document as issuing it will make it
+    (`issue_preview`) and keep the file; the issuing transaction's hook then records it if the document
+    came out the same, or renders it there. A render that fails refuses the issue before anything is
+    written. A file that ends up recorded by no document is removed."""
+    data_dir = datafolder.WATCH.data_dir
+    settings = await settings_service.get_settings()
+    inputs = _inputs_of(view, settings, None, data_dir)
+    pdf = await _render_of_record(inputs)
+    sha256 = await asyncio.to_thread(write_record_file, inputs.records_dir, pdf) if inputs.records_dir else None
+    prepared = _PreparedRecord(fingerprint=_fingerprint(inputs), pdf=pdf, sha256=sha256)
+    records = dict(_prepared_records.get() or {})
+    records[view.id] = prepared
+    token = _prepared_records.set(records)
+    try:
+        yield
+    finally:
+        _prepared_records.reset(token)
+        if sha256 is not None and inputs.records_dir is not None and not prepared.used:
+            kept = await documents_service.document_record(view.id)
+            if kept is None or kept["sha256"] != sha256:
+                record_file(inputs.records_dir, sha256).unlink(missing_ok=True)
+
+
+async def _make_record_at_issue(document_id: int) -> None:
+    """The issue hook: inside the issuing transaction, keep the document as issued and record its hash:
+    the PDF prepared before the transaction when the document came out the same (the usual case), else
+    rendered here. A render that fails refuses the issue (the transaction rolls back: no number, no
+    ledger entry, no trail entry)."""
+    data_dir = datafolder.WATCH.data_dir
+    inputs = await _inputs(document_id, None, data_dir)
+    prepared = (_prepared_records.get() or {}).get(document_id)
+    if prepared is not None and prepared.fingerprint == _fingerprint(inputs):
+        prepared.used = True
+        pdf, sha256 = prepared.pdf, prepared.sha256
+    else:
+        pdf, sha256 = await _render_of_record(inputs), None
     if data_dir is None or inputs.records_dir is None:
         return   # no data folder (a bare engine): printed, so issued; nowhere to keep the file
-    sha256 = await asyncio.to_thread(write_record_file, inputs.records_dir, pdf)
+    if sha256 is None:
+        sha256 = await asyncio.to_thread(write_record_file, inputs.records_dir, pdf)
     await documents_service.keep_document_record(document_id, sha256=sha256, size=len(pdf), origin="issue")
 
 
 documents_service.register_issue_hook(_make_record_at_issue)
+documents_service.register_issue_preparer(_prepare_record_at_issue)
 
 
 @dataclass

@@ -45,7 +45,7 @@ PAYMENT_MEANS = {
 # settings sits below taxes and cannot import it): the business says which it is registered for.
 PST_PROVINCES = {"BC": "British Columbia (PST)", "MB": "Manitoba (RST)", "SK": "Saskatchewan (PST)"}
 # The paper the PDFs are printed on: "" follows the business's country.
-PAPER_SIZES = {"": "By country (Letter in Canada and the US, A4 elsewhere)", "letter": "US Letter", "a4": "A4"}
+PAPER_SIZES = {"": N_("By country (Letter in Canada and the US, A4 elsewhere)"), "letter": N_("US Letter"), "a4": "A4"}
 LETTER_COUNTRIES = {"CA", "US"}
 # BR-DE-27: the contact telephone has at least three digits.
 PHONE_DIGITS_RE = re.compile(r"(?:\D*\d){3,}")

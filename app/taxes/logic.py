@@ -13,8 +13,8 @@ from app.common.i18n import N_, _
 from app.common.logic import Form, fold_text, line_problem
 
 CODE_RE = re.compile(r"^[A-Z0-9][A-Z0-9_.-]{0,19}$")
-CATEGORIES = {"S": "Standard rate", "Z": "Zero rated", "E": "Exempt", "AE": "Reverse charge",
-              "K": "Intra-community supply", "G": "Export outside the EU", "O": "Outside the scope of VAT"}
+CATEGORIES = {"S": N_("Standard rate"), "Z": N_("Zero rated"), "E": N_("Exempt"), "AE": N_("Reverse charge"),
+              "K": N_("Intra-community supply"), "G": N_("Export outside the EU"), "O": N_("Outside the scope of VAT")}
 REVERSE_CHARGE_NOTE = ("Reverse charge: VAT to be accounted for by the recipient, "
                        "Art. 196 Directive 2006/112/EC.")
 

@@ -148,3 +148,26 @@ def api(config: Config, api_token: str) -> Iterator[TestClient]:
     with _client(config, PooledClient) as client:
         client.headers["Authorization"] = f"Bearer {api_token}"
         yield client
+
+
+# -- mail ------------------------------------------------------------------------------------------
+
+@pytest.fixture
+def no_background_delivery(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The outbox worker and the exports scheduler stay off: a test delivers with smtp_support.deliver()
+    when it wants the mail sent (a module asks for it with pytest.mark.usefixtures)."""
+    from app.exports import service as exports_service
+    from app.mail import service as mail_service
+
+    monkeypatch.setattr(mail_service, "WORKER_AUTOSTART", False)
+    monkeypatch.setattr(exports_service, "SCHEDULER_AUTOSTART", False)
+
+
+@pytest.fixture
+def smtp() -> Iterator[Any]:
+    """A local SMTP server (with AUTH) receiving what the test sends; its inbox holds the messages."""
+    from tests.http.smtp_support import SmtpServer, free_port
+
+    server = SmtpServer(free_port()).start()
+    yield server
+    server.stop()

@@ -383,15 +383,6 @@ def test_csv_and_package_names(api, config):
 
 # -- an SMTP password over an unencrypted connection ----------------------------------------------------
 
-@pytest.fixture
-def smtp():
-    from tests.http.smtp_support import SmtpServer, free_port
-
-    server = SmtpServer(free_port()).start()
-    yield server
-    server.stop()
-
-
 def test_the_api_refuses_a_password_in_clear_unless_ticked(api, config):
     from tests.http.smtp_support import PASSWORD, USERNAME
 

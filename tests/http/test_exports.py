@@ -18,13 +18,9 @@ from tests.http.support import count, create_via_api, field_errors, make_client
 AWKWARD = 'Smith, "Jones"; & Co.'   # one line (a name refuses line breaks); the lines' descriptions hold them
 
 
-@pytest.fixture(autouse=True)
-def no_background_delivery(monkeypatch: pytest.MonkeyPatch) -> None:
-    from app.exports import service as exports_service
-    from app.mail import service as mail_service
-
-    monkeypatch.setattr(mail_service, "WORKER_AUTOSTART", False)
-    monkeypatch.setattr(exports_service, "SCHEDULER_AUTOSTART", False)
+# Mail and exports are delivered by the test itself (deliver()), not by the background workers; the smtp
+# fixture (a local SMTP server) and this one live in tests/http/conftest.py.
+pytestmark = pytest.mark.usefixtures("no_background_delivery")
 
 
 @pytest.fixture

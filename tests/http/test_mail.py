@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import logging
 import re
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from email.utils import parsedate_to_datetime
 from typing import Any
@@ -24,26 +23,13 @@ from tests.http.smtp_support import (
     SmtpServer,
     configure,
     deliver,
-    free_port,
     issued_invoice,
 )
 from tests.http.support import count, field_errors, make_client, query, text_of
 
-
-@pytest.fixture(autouse=True)
-def no_background_delivery(monkeypatch: pytest.MonkeyPatch) -> None:
-    from app.exports import service as exports_service
-    from app.mail import service as mail_service
-
-    monkeypatch.setattr(mail_service, "WORKER_AUTOSTART", False)
-    monkeypatch.setattr(exports_service, "SCHEDULER_AUTOSTART", False)
-
-
-@pytest.fixture
-def smtp() -> Iterator[SmtpServer]:
-    server = SmtpServer(free_port()).start()
-    yield server
-    server.stop()
+# Mail and exports are delivered by the test itself (deliver()), not by the background workers; the smtp
+# fixture (a local SMTP server) and this one live in tests/http/conftest.py.
+pytestmark = pytest.mark.usefixtures("no_background_delivery")
 
 
 # -- settings ----------------------------------------------------------------------------------

@@ -4,7 +4,6 @@ document's state, filled in with the client's number and date formatting, throug
 from __future__ import annotations
 
 import html
-from collections.abc import Iterator
 from datetime import date
 from decimal import Decimal
 
@@ -12,24 +11,12 @@ import pytest
 from babel.dates import format_date
 from babel.numbers import format_currency
 
-from tests.http.smtp_support import SmtpServer, configure, deliver, free_port, issued_invoice
+from tests.http.smtp_support import configure, deliver, issued_invoice
 from tests.http.support import create_via_api, make_client
 
-
-@pytest.fixture(autouse=True)
-def no_background_delivery(monkeypatch: pytest.MonkeyPatch) -> None:
-    from app.exports import service as exports_service
-    from app.mail import service as mail_service
-
-    monkeypatch.setattr(mail_service, "WORKER_AUTOSTART", False)
-    monkeypatch.setattr(exports_service, "SCHEDULER_AUTOSTART", False)
-
-
-@pytest.fixture
-def smtp() -> Iterator[SmtpServer]:
-    server = SmtpServer(free_port()).start()
-    yield server
-    server.stop()
+# Mail and exports are delivered by the test itself (deliver()), not by the background workers; the smtp
+# fixture (a local SMTP server) and this one live in tests/http/conftest.py.
+pytestmark = pytest.mark.usefixtures("no_background_delivery")
 
 
 def _sent(api, smtp, path: str) -> tuple[str, str]:

@@ -246,15 +246,6 @@ def test_a_client_with_a_profile_cannot_be_deleted(api, monkeypatch):
 
 # -- issue and send: through the outbox, to a real SMTP server ----------------------------------------
 
-@pytest.fixture
-def smtp():
-    from tests.http.smtp_support import SmtpServer, free_port
-
-    server = SmtpServer(free_port()).start()
-    yield server
-    server.stop()
-
-
 def test_issue_and_send_emails_the_invoice_with_its_pdf_once(api, config, smtp, monkeypatch):
     from tests.http.smtp_support import configure, deliver
     from tests.http.support import text_of

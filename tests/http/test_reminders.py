@@ -5,31 +5,18 @@ received by a real SMTP server."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
 
 from app.settings.service import TEST_TODAY_ENV
 from tests.conftest import run
-from tests.http.smtp_support import SmtpServer, configure, deliver, free_port
+from tests.http.smtp_support import SmtpServer, configure, deliver
 from tests.http.support import count, field_errors, make_client, make_invoice, query, text_of
 
-
-@pytest.fixture(autouse=True)
-def quiet_background(monkeypatch: pytest.MonkeyPatch) -> None:
-    from app.exports import service as exports_service
-    from app.mail import service as mail_service
-
-    monkeypatch.setattr(mail_service, "WORKER_AUTOSTART", False)
-    monkeypatch.setattr(exports_service, "SCHEDULER_AUTOSTART", False)
-
-
-@pytest.fixture
-def smtp() -> Iterator[SmtpServer]:
-    server = SmtpServer(free_port()).start()
-    yield server
-    server.stop()
+# Mail and exports are delivered by the test itself (deliver()), not by the background workers; the smtp
+# fixture (a local SMTP server) and this one live in tests/http/conftest.py.
+pytestmark = pytest.mark.usefixtures("no_background_delivery")
 
 
 def on(monkeypatch: pytest.MonkeyPatch, day: str) -> None:

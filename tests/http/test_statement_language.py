@@ -4,11 +4,10 @@ references and is worded when shown: the statement PDF in the client's language,
 from __future__ import annotations
 
 import subprocess
-from collections.abc import Iterator
 
 import pytest
 
-from tests.http.smtp_support import SmtpServer, configure, deliver, free_port, issued_invoice
+from tests.http.smtp_support import configure, deliver, issued_invoice
 from tests.http.support import make_client
 
 
@@ -18,20 +17,9 @@ def text_of(pdf: bytes) -> str:
     return result.stdout.decode("utf-8")
 
 
-@pytest.fixture(autouse=True)
-def no_background_delivery(monkeypatch: pytest.MonkeyPatch) -> None:
-    from app.exports import service as exports_service
-    from app.mail import service as mail_service
-
-    monkeypatch.setattr(mail_service, "WORKER_AUTOSTART", False)
-    monkeypatch.setattr(exports_service, "SCHEDULER_AUTOSTART", False)
-
-
-@pytest.fixture
-def smtp() -> Iterator[SmtpServer]:
-    server = SmtpServer(free_port()).start()
-    yield server
-    server.stop()
+# Mail and exports are delivered by the test itself (deliver()), not by the background workers; the smtp
+# fixture (a local SMTP server) and this one live in tests/http/conftest.py.
+pytestmark = pytest.mark.usefixtures("no_background_delivery")
 
 
 def _movements(api, client) -> dict:

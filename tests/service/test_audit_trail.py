@@ -442,6 +442,7 @@ NO_ENTRY = {
     "app.auth.service.load_session": "sessions are not audited (it moves last_seen_at, or ends an expired one)",
     "app.auth.service.end_session": "sessions are not audited (the sign-out ends one)",
     "app.auth.service.identity_for_token": "a token's last use is not recorded (it moves on every request)",
+    "app.documents.service.issue_preview": "its transaction is always rolled back: it keeps nothing",
 }
 async def _unrecorded_invoice(world: World) -> Any:
     """An invoice issued as before documents of record were kept (app.render's issue hook off)."""
@@ -536,7 +537,10 @@ def test_the_writes_that_record_nothing_really_touch_nothing_audited(name: str, 
         owner = await world.owner()
         token, _ = await world.token()
         session_id, _ = await auth_service.start_session(owner["id"], lifetime_s=3600)
+        draft = await world.draft()
         return {
+            "app.documents.service.issue_preview": lambda: documents_service.issue_preview(draft.id,
+                                                                                            now=datetime.now(UTC)),
             "app.auth.service.start_session": lambda: auth_service.start_session(owner["id"], lifetime_s=60),
             "app.auth.service.load_session": lambda: auth_service.load_session(session_id, idle_timeout_s=0,
                                                                                lifetime_s=0),

@@ -3,10 +3,13 @@
 The table itself comes from the generated migration just before this one. Here: its unique key,
 the three triggers on `document` that keep it (every writer, the import and plain SQL included),
 the sums of the documents already there, and the list indexes: each sort's index (total, due date,
-number) carrying the issue date, so that the whole list or a long period walks it in order;
-(client, doc_type, issue_date, id) for a client's documents and the list sorted by client name;
+number, and the date's) carrying the issue date and the stored status, so that the whole list, a
+long period or the paid invoices walk it in order without reading the documents;
+(client, doc_type, issue_date, id, status) for a client's documents and the list sorted by client name;
 (status, doc_type, issue_date, id) so that a stored status of one type is read without the other
-types' documents of that status.
+types' documents of that status; the partial index of open invoices widened to every column the
+open-invoice lists read, so that they read it alone; the narrow money index, which a broad search's
+sums scan, carrying the base-currency columns and the issue date (grouped in its order, no sort).
 
 No column of `document` changes, so its audit triggers stay as they are; document_tally is
 derived and listed in app.audit.logic.NOT_AUDITED. Copied here, not imported from
@@ -49,18 +52,35 @@ STATEMENTS = [
     "substr(issue_date, 1, 7), count(*), sum(total_minor), sum(paid_minor), sum(credited_minor), "
     "coalesce(sum(total_base_minor), 0), count(total_base_minor) FROM document GROUP BY 1, 2, 3, 4, 5, 6",
     'DROP INDEX IF EXISTS "document_type_total"',
-    'CREATE INDEX IF NOT EXISTS "document_type_total" ON document (doc_type, total_minor, id, issue_date)',
-    'CREATE INDEX IF NOT EXISTS "document_type_due" ON document (doc_type, due_date, id, issue_date)',
-    'CREATE INDEX IF NOT EXISTS "document_type_number" ON document (doc_type, number, id, issue_date)',
-    'CREATE INDEX IF NOT EXISTS "document_client_type" ON document (client, doc_type, issue_date, id)',
+    'CREATE INDEX IF NOT EXISTS "document_type_total" ON document (doc_type, total_minor, id, issue_date, status)',
+    'DROP INDEX IF EXISTS "document_type_date"',
+    'CREATE INDEX IF NOT EXISTS "document_type_date" ON document (doc_type, issue_date, id, status, search_text)',
+    'CREATE INDEX IF NOT EXISTS "document_type_due" ON document (doc_type, due_date, id, issue_date, status)',
+    'CREATE INDEX IF NOT EXISTS "document_type_number" ON document (doc_type, number, id, issue_date, status)',
+    'CREATE INDEX IF NOT EXISTS "document_client_type" ON document (client, doc_type, issue_date, id, status)',
     'CREATE INDEX IF NOT EXISTS "document_status_type" ON document (status, doc_type, issue_date, id)',
+    'DROP INDEX IF EXISTS "document_type_money"',
+    'CREATE INDEX "document_type_money" ON document (doc_type, currency, status, base_currency, due_date, total_minor, '
+    'paid_minor, credited_minor, total_base_minor, issue_date, search_text)',
+    "DROP INDEX IF EXISTS document_open_invoice",
+    "CREATE INDEX document_open_invoice ON document (client, currency, due_date, issue_date, total_minor, paid_minor, "
+    "credited_minor, doc_type, status, base_currency, total_base_minor, number) WHERE doc_type = 'invoice' "
+    "AND status IN ('issued', 'sent') AND total_minor - paid_minor - credited_minor > 0",
 ]
 DROP = ["DROP TRIGGER IF EXISTS document_tally_insert", "DROP TRIGGER IF EXISTS document_tally_delete",
         "DROP TRIGGER IF EXISTS document_tally_update", "DROP INDEX IF EXISTS document_tally_key",
         'DROP INDEX IF EXISTS "document_type_due"', 'DROP INDEX IF EXISTS "document_status_type"',
         'DROP INDEX IF EXISTS "document_type_number"', 'DROP INDEX IF EXISTS "document_client_type"',
-        'DROP INDEX IF EXISTS "document_type_total"',
-        'CREATE INDEX IF NOT EXISTS "document_type_total" ON document (doc_type, total_minor, id)']
+        'DROP INDEX IF EXISTS "document_type_total"', 'DROP INDEX IF EXISTS "document_type_date"',
+        'CREATE INDEX IF NOT EXISTS "document_type_total" ON document (doc_type, total_minor, id)',
+        'CREATE INDEX IF NOT EXISTS "document_type_date" ON document (doc_type, issue_date, id, search_text)',
+        'DROP INDEX IF EXISTS "document_type_money"',
+        'CREATE INDEX "document_type_money" ON document (doc_type, currency, status, due_date, total_minor, paid_minor, '
+        'credited_minor, search_text)',
+        "DROP INDEX IF EXISTS document_open_invoice",
+        "CREATE INDEX document_open_invoice ON document (client, currency, due_date, issue_date, total_minor, "
+        "paid_minor, credited_minor) WHERE doc_type = 'invoice' AND status IN ('issued', 'sent') "
+        "AND total_minor - paid_minor - credited_minor > 0"]
 
 
 async def forwards():

@@ -7,7 +7,6 @@ is shown on the document's page with status 409, never as a crash.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Mapping
 from datetime import date
 from decimal import Decimal
@@ -34,6 +33,7 @@ from app.reminders import service as reminders_service
 from app.render import logic as render_logic
 from app.render import service as render_service
 from app.taxes import service as taxes_service
+from app.web.line_editor import line_errors, line_table_preview
 from app.web.responses import actor_id, form_data, page, page_params, redirect
 from app.web.security import OWNER_ONLY
 
@@ -52,7 +52,6 @@ EVENT_LABELS = {
     "declined": L_("Declined by the client"), "duplicated": L_("Duplicated"), "payment": L_("Payment recorded"),
     "payment reversed": L_("Payment reversed"), "credit applied": L_("Client credit applied"), "emailed": L_("Emailed"),
 }
-_LINE_FIELD = re.compile(r"^lines-(\d+)-")
 HEADER_FIELDS = ("client_id", "currency", "issue_date", "due_date", "terms_days", "valid_until", "discount_percent",
                  "notes", "terms", "footer", "invoice_id")
 
@@ -256,21 +255,11 @@ async def _editor_context(doc: DocumentView, values: dict[str, Any], lines: list
             "base": f"/{TYPE_PATHS[doc.doc_type]}", "plural": PLURALS[doc.doc_type]}
 
 
-def _line_errors(errors: Mapping[str, str]) -> dict[int, list[str]]:
-    """Field errors of the editor's lines, grouped by line (shown under the line's description)."""
-    grouped: dict[int, list[str]] = {}
-    for name, message in errors.items():
-        match = _LINE_FIELD.match(name)
-        if match:
-            grouped.setdefault(int(match.group(1)), []).append(message)
-    return grouped
-
-
 def _editor_page(request: Request, context: dict[str, Any], errors: dict[str, str], *, status_code: int = 200,
                  focus: int | None = None) -> Template:
     doc = context["doc"]
     return page(request, "documents/editor.html", status_code=status_code, section=SECTIONS[doc.doc_type],
-                title=_("Edit draft %(lower)s", lower=context['type_label'].lower()), errors=errors, line_errors=_line_errors(errors),
+                title=_("Edit draft %(lower)s", lower=context['type_label'].lower()), errors=errors, line_errors=line_errors(errors),
                 focus=focus, focus_field="item", **context)
 
 
@@ -319,34 +308,16 @@ async def editor_preview(request: Request, document_id: int) -> Response:
         return Response(content=locked.detail, status_code=409, headers={"HX-Reswap": "none"})
     data = await form_data(request)
     values = _header_from_form(data)
-    advice = await service.tax_advice(values["client_id"])
-    lines, picked, asked = await service.apply_item_picks(logic.lines_from_form(data), advice=advice,
-                                                          currency=values["currency"] or None,
-                                                          day=values["issue_date"] or None)
-    op = str(data.get("op") or "")
-    focus = None
-    if op:
-        count = len(lines)
-        lines, focus = logic.apply_line_op(lines, op)
-        if len(lines) > count:   # a typed line starts with the rules' taxes for the draft's client
-            lines[-1]["taxes"] = list(advice.defaults().codes)
-        elif len(lines) == 1 and logic.line_is_blank(lines[0]) and not lines[0]["taxes"]:
-            lines[0]["taxes"] = list(advice.defaults().codes)   # the fresh line left after removing the last
-    if not lines:
-        lines = [await _new_line(values)]
-    context = await _editor_context(doc, values, lines)
-    if op or picked:
-        if picked and focus is None:
-            focus = picked[-1]
-        # A picked item with no price in the document's currency (and no rate to convert one) asks for it.
-        asking = {f"lines-{index}-unit_price": message for index, message in asked.items() if index in picked}
-        response = page(request, "documents/_structure.html", errors=asking, line_errors=_line_errors(asking),
-                        focus=focus,
-                        focus_field="quantity" if picked and not op else "item", **context)
-        response.headers["HX-Retarget"] = "#doc-lines"
-        response.headers["HX-Reswap"] = "outerHTML"
-        return response
-    return page(request, "documents/_preview.html", errors={}, line_errors={}, **context)
+
+    async def new_line() -> dict[str, Any]:
+        return await _new_line(values)
+
+    async def context(lines: list[dict[str, Any]]) -> dict[str, Any]:
+        return await _editor_context(doc, values, lines)
+
+    return await line_table_preview(request, data, client_id=values["client_id"], new_line=new_line,
+                                    context=context, currency=values["currency"] or None,
+                                    day=values["issue_date"] or None)
 
 
 @post("/documents/{document_id:int}/edit")

@@ -13,7 +13,7 @@ from litestar.params import QueryParameter
 from litestar.response import Template
 
 from app.clients import service as clients_service
-from app.common.i18n import _, ngettext
+from app.common.i18n import _, ngettext, translated
 from app.common.logic import Conflict, FieldError, Page, ValidationFailed, optional_day
 from app.config import Config
 from app.expenses import logic, pnl, reports, service, taxreturn
@@ -34,7 +34,7 @@ async def _choices() -> dict[str, Any]:
     clients = (await clients_service.list_clients(page=Page(1, 2000))).items
     return {"categories": categories, "category_names": {c["code"]: c["name"] for c in categories},
             "vendors": vendors, "clients": clients, "taxes": await taxes_service.list_taxes(active_only=True),
-            "paid_with": logic.PAID_WITH}
+            "paid_with": translated(logic.PAID_WITH)}
 
 
 def _form_to_data(form: dict[str, Any]) -> dict[str, Any]:

@@ -8,7 +8,7 @@ from litestar import Request, Response, get, post
 from litestar.datastructures import UploadFile
 from litestar.response import Template
 
-from app.common.i18n import _, typed_locale
+from app.common.i18n import _, translated, typed_locale
 from app.common.logic import FieldError, ValidationFailed
 from app.common.numbers import NumberNotRead, input_text, read_decimal
 from app.fx import logic, service
@@ -25,7 +25,7 @@ async def _page(request: Request, values: dict[str, Any], errors: dict[str, str]
                 business_currency=(await settings_service.get_settings()).get("default_currency") or "EUR",
                 latest=await service.latest_rates(),
                 rates=await service.list_rates(currency=currency, limit=1000 if currency else 30),
-                count=await service.rate_count(), currency=currency, sources=logic.SOURCES,
+                count=await service.rate_count(), currency=currency, sources=translated(logic.SOURCES),
                 currencies=sorted(known_currencies()), values=values, errors=errors,
                 today=await settings_service.today())
 
@@ -67,7 +67,7 @@ async def rates_import(request: Request) -> Response:
         return await _page(request, {}, failed.by_field(), status_code=422)
     return redirect("/settings/exchange-rates", request=request, flash=_(
         "%(layout)s: %(read)s rates read (%(written)s new or changed), %(skipped)s skipped.",
-        layout=logic.SOURCES[result.layout], read=result.read, written=result.written, skipped=result.skipped))
+        layout=_(logic.SOURCES[result.layout]), read=result.read, written=result.written, skipped=result.skipped))
 
 
 @post("/settings/exchange-rates/base", opt=OWNER_ONLY)

@@ -25,6 +25,7 @@ from app.recurring import logic, service
 from app.recurring.service import ProfileView
 from app.settings.service import today
 from app.taxes import service as taxes_service
+from app.web.line_editor import line_table_preview
 from app.web.responses import actor_id, form_data, page, redirect
 from app.web.security import OWNER_ONLY
 from app.web.templating import day
@@ -207,29 +208,16 @@ async def preview(request: Request) -> Response:
     picking an item, the whole line table), as the document editor does."""
     data = await form_data(request)
     values = _values_from_form(data)
+
+    async def new_line() -> dict[str, Any]:
+        return documents_logic.blank_line()
+
+    async def context(lines: list[dict[str, Any]]) -> dict[str, Any]:
+        return await _context(None, values, lines)
+
     # Items picked and lines added take the taxes of the client's place, as in the document editor.
-    advice = await documents_service.tax_advice(values.get("client_id"))
-    lines, picked, _unknown = await documents_service.apply_item_picks(documents_logic.lines_from_form(data),
-                                                                       advice=advice)
-    op = str(data.get("op") or "")
-    focus = None
-    if op:
-        count = len(lines)
-        lines, focus = documents_logic.apply_line_op(lines, op)
-        if len(lines) > count:
-            lines[-1]["taxes"] = list(advice.defaults().codes)
-    if not lines:
-        lines = [documents_logic.blank_line()]
-    context = await _context(None, values, lines)
-    if op or picked:
-        if picked and focus is None:
-            focus = picked[-1]
-        response = page(request, "documents/_structure.html", errors={}, line_errors={}, focus=focus,
-                        focus_field="quantity" if picked and not op else "item", **context)
-        response.headers["HX-Retarget"] = "#doc-lines"
-        response.headers["HX-Reswap"] = "outerHTML"
-        return response
-    return page(request, "documents/_preview.html", errors={}, line_errors={}, **context)
+    return await line_table_preview(request, data, client_id=values.get("client_id"), new_line=new_line,
+                                    context=context)
 
 
 async def _save(request: Request, profile: ProfileView | None) -> Response:

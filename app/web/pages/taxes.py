@@ -7,7 +7,7 @@ from typing import Any
 from litestar import Request, Response, get, post
 from litestar.response import Template
 
-from app.common.i18n import _
+from app.common.i18n import _, translated
 from app.common.logic import ValidationFailed
 from app.taxes import logic, service
 from app.web.responses import form_data, page, redirect
@@ -17,7 +17,7 @@ from app.web.security import OWNER_ONLY
 async def _page(request: Request, values: dict[str, Any], errors: dict[str, str], status_code: int = 200) -> Template:
     taxes = await service.list_taxes()
     return page(request, "settings/taxes.html", status_code=status_code, section="settings", title=_("Taxes"),
-                taxes=taxes, presets=logic.all_presets(), categories=logic.CATEGORIES,
+                taxes=taxes, presets=logic.all_presets(), categories=translated(logic.CATEGORIES),
                 values=values, errors=errors, text_languages=logic.TEXT_LANGUAGE_LABELS,
                 texts={t["code"]: {"name": logic.texts_of(t.get("names")), "note": logic.texts_of(t.get("notes"))}
                        for t in taxes})
