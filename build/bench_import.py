@@ -101,7 +101,6 @@ async def run_import(config: Config, folder: Path, audited: bool) -> dict[str, f
         await engine.DB.close_connections()
         drop_audit_triggers(config.database_path)
         engine.install_transaction_hooks(None)
-    files = service.files_of(folder)
     shown = {"at": 0.0}
     started = time.monotonic()
 
@@ -110,7 +109,7 @@ async def run_import(config: Config, folder: Path, audited: bool) -> dict[str, f
         if now - shown["at"] > 1 or done == total:
             shown["at"] = now
             print(f"  writing: {done:,}/{total:,} records ({step}) at {now - started:.1f} s", flush=True)
-    job = await service.create_preview(files, data_dir=config.data_dir)
+    job = await service.create_preview(service.files_of(folder), data_dir=config.data_dir)
     preview_s = time.monotonic() - started
     problems = job["preview"]["problems"]
     if not job["preview"]["can_apply"]:
