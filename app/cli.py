@@ -457,7 +457,7 @@ def cmd_import(args: argparse.Namespace) -> int:
         except (OSError, ValueError) as error:
             raise UserError(f"--mapping: cannot read {args.mapping}: {error}") from None
     try:
-        files = imports_service.files_of(args.file)
+        uploads = [imports_service.files_of(args.file)]
     except parsing.FileRefused as error:
         raise UserError(f"{args.file}: {error.message}") from None
     config = _config(args)
@@ -481,7 +481,8 @@ def cmd_import(args: argparse.Namespace) -> int:
     async def run() -> tuple[dict, dict | None]:
         await _open(config)
         try:
-            job = await imports_service.create_preview(files, data_dir=config.data_dir, source=args.source,
+            # handed over, not held while the apply writes (the upload is read again only if it must be)
+            job = await imports_service.create_preview(uploads.pop(), data_dir=config.data_dir, source=args.source,
                                                        kind=args.kind, options=options)
             preview = job["preview"]
             if args.dry_run or not preview["can_apply"] or (preview["counts"]["confirmations"]

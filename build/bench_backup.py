@@ -2,10 +2,10 @@
 
     .venv/bin/python build/bench_backup.py [--clients 10000] [--invoices 100000] [--attachments-mb 50] [--keep DIR]
 
-Builds its own data set: a migrated database (`counterfoil demo --clients 0`, so the schema,
-settings, taxes and catalogue are the real ones), then 10,000 clients, 100,000 invoices with
-three lines each and a frozen snapshot (inserted with sqlite3 executemany, which is fast), and
-50 MB of incompressible attachments. Prints the wall time and the peak memory (max RSS of the
+Builds its own data set: a demo business without clients or invoices (`counterfoil demo --clients 0`,
+so the schema, settings, taxes and catalogue are the real ones), then 10,000 clients and 100,000
+invoices with three lines each and their payments imported with `counterfoil import`
+(build/bench_import.py's build_book, cached by a key), and 50 MB of incompressible attachments. Prints the wall time and the peak memory (max RSS of the
 child process) of `counterfoil backup export` and of `counterfoil backup import` into an empty
 folder. Budget (DESIGN.md): 10 s each.
 """
@@ -13,11 +13,10 @@ folder. Budget (DESIGN.md): 10 s each.
 from __future__ import annotations
 
 import argparse
-import json
+import importlib.util
 import os
 import random
 import shutil
-import sqlite3
 import subprocess
 import sys
 import tempfile
@@ -28,8 +27,6 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from bench_results import Results  # noqa: E402  (build/ is this script's folder)
-
-from app.documents.logic import search_text_of  # noqa: E402  (the search text the app writes)
 
 PASSPHRASE = "benchmark passphrase, not a secret"
 BUDGET_S = 10.0
@@ -49,86 +46,15 @@ def run_cli(*args: str) -> tuple[float, int, str, float]:
     return elapsed, usage.ru_maxrss, out.strip(), usage.ru_utime + usage.ru_stime
 
 
-def columns(connection: sqlite3.Connection, table: str) -> list[str]:
-    return [row[1] for row in connection.execute(f'PRAGMA table_info("{table}")')]
-
-
-def insert(connection: sqlite3.Connection, table: str, rows: list[dict]) -> None:
-    names = list(rows[0])
-    missing = set(names) - set(columns(connection, table))
-    if missing:
-        raise SystemExit(f"{table} has no column(s) {missing}: update the benchmark")
-    sql = f'INSERT INTO "{table}" ({", ".join(names)}) VALUES ({", ".join("?" for _ in names)})'
-    connection.executemany(sql, [tuple(row[n] for n in names) for row in rows])
-
-
 def build(data_dir: Path, clients: int, invoices: int, attachments_mb: int) -> None:
+    """The data set: a ten-year book imported with `counterfoil import` (build/bench_import.py's build_book,
+    cached by a key), and `attachments_mb` of incompressible attachments."""
     started = time.perf_counter()
-    run_cli("demo", "--data-dir", str(data_dir), "--clients", "0", "--invoices", "0")
+    spec = importlib.util.spec_from_file_location("bench_import", ROOT / "build" / "bench_import.py")
+    module = importlib.util.module_from_spec(spec)  # type: ignore[arg-type]
+    spec.loader.exec_module(module)  # type: ignore[union-attr]
+    module.build_book(data_dir, clients, invoices)
     rng = random.Random(2026)
-    connection = sqlite3.connect(data_dir / "counterfoil.sqlite")
-    connection.execute("PRAGMA synchronous = OFF")
-    now = "2026-06-01 09:00:00+00:00"
-    cities = ["Toronto", "Montréal", "Berlin", "Lyon", "Vancouver", "München", "Halifax", "Seattle"]
-    base = connection.execute("SELECT COALESCE(MAX(id), 0) FROM client").fetchone()[0]
-    insert(connection, "client", [{
-        "code": f"B{i:06d}", "name": f"Client {i} {rng.choice(['Bakery', 'Architects', 'Consulting', 'Café'])}",
-        "status": "active", "contact_name": f"Contact {i}", "email": f"accounts{i}@example.com",
-        "phone": f"+1 416 555 {i % 10000:04d}", "address_line1": f"{i} King Street West", "address_line2": "",
-        "postal_code": "M5V 2T6", "city": rng.choice(cities), "region": "ON", "country": "CA", "currency": "CAD",
-        "language": "en", "tax_number": "", "notes": "", "search_text": f"client {i} accounts{i}@example.com",
-        "search_digits": f"1416555{i % 10000:04d}", "created_at": now, "updated_at": now, "archived_at": None,
-    } for i in range(base + 1, base + clients + 1)])
-    client_names = dict(connection.execute("SELECT id, name FROM client"))
-    client_ids = list(client_names)
-    descriptions = ["Software development", "UI/UX design", "Managed hosting"]
-    lines_of: list[list[str]] = []
-    snapshot = json.dumps({"business": {"name": "Northwind Studio", "address_line1": "214 Spadina Avenue, Suite 5",
-                                        "city": "Toronto", "country": "CA", "email": "billing@northwind.example"},
-                           "client": {"name": "Client", "address_line1": "1 King Street West", "city": "Toronto"}})
-    taxes = json.dumps([{"code": "HST", "rate": "13", "base": "1000.00", "amount": "130.00"}])
-    batch = 10_000
-    first_document = connection.execute("SELECT coalesce(max(id), 0) + 1 FROM document").fetchone()[0]
-    for start in range(0, invoices, batch):
-        rows = []
-        for n in range(start, min(start + batch, invoices)):
-            year = 2016 + n * 10 // invoices
-            client = rng.choice(client_ids)
-            lines_of.append([rng.choice(descriptions) for _ in range(3)])
-            # A book as it ages: most invoices paid, a few percent open (older ones overdue), some
-            # partly paid, a few drafts and cancelled ones (the list filters' shares matter to their speed).
-            kind = rng.random()
-            status, paid, number = rng.choice(["issued", "sent"]), 113000, f"B-{year}-{n:06d}"
-            if kind < 0.005:
-                status, paid, number = "draft", 0, None
-            elif kind < 0.01:
-                status, paid = "cancelled", 0
-            elif kind < 0.05:
-                paid = 0
-            elif kind < 0.06:
-                paid = 50000
-            rows.append({
-                "doc_type": "invoice", "number": number, "status": status,
-                "client": client, "currency": "CAD", "issue_date": f"{year}-{1 + n % 12:02d}-15",
-                "due_date": f"{year}-{1 + n % 12:02d}-28", "terms_days": 14, "discount_percent": "0",
-                "notes": "Thank you!", "terms": "Payment due within 14 days.", "footer": "Interac e-Transfer.",
-                "subtotal_minor": 100000, "tax_total_minor": 13000, "total_minor": 113000, "paid_minor": paid,
-                "credited_minor": 0, "taxes_json": taxes, "snapshot_json": snapshot if number else "",
-                "cancel_reason": "", "search_text": search_text_of(number or "", client_names[client], lines_of[-1]),
-                "issued_at": now if number else None, "created_at": now, "updated_at": now,
-            })
-        insert(connection, "document", rows)
-    for start in range(0, invoices, batch):
-        rows = []
-        for n in range(start, min(start + batch, invoices)):
-            for position, description in enumerate(lines_of[n], start=1):
-                rows.append({"document": first_document + n, "position": position, "description": description,
-                             "quantity": str(rng.randint(1, 40)), "unit": "hour", "unit_price": "125.00",
-                             "discount_percent": "0", "tax_codes": "HST", "net_minor": 33333})
-        insert(connection, "document_line", rows)
-    connection.commit()
-    connection.execute("PRAGMA wal_checkpoint(TRUNCATE)")
-    connection.close()
     attachments = data_dir / "attachments"
     receipts = attachments / "receipts"
     receipts.mkdir(parents=True, exist_ok=True)

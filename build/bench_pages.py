@@ -2,7 +2,7 @@
 
     .venv/bin/python build/bench_pages.py [--clients 10000] [--invoices 100000] [--requests 60] [--keep DIR]
 
-Builds its own data set (the same builder as build/bench_backup.py), starts `counterfoil serve`
+Builds its own data set through the import (build/bench_import.py's build_book), starts `counterfoil serve`
 on it, and times each URL sequentially over HTTP, as one user clicking and typing. Prints p50
 and p99 per URL (wall time, and the server's CPU time per request, since the machine may be
 shared) and the start-to-first-200 of the server. Budgets (DESIGN.md): any page or API list
@@ -52,11 +52,13 @@ LIST_BUDGET_MS = 30.0    # issue 21: every list, every filter, any page, first v
 PDF_BUDGET_MS = 2.0      # issue 21: an issued document's stored PDF over HTTP
 
 
-def _backup_bench():
-    spec = importlib.util.spec_from_file_location("bench_backup", ROOT / "build" / "bench_backup.py")
-    module = importlib.util.module_from_spec(spec)
+def build_folder(data: Path, clients: int, invoices: int) -> None:
+    """The data set: a ten-year book imported with `counterfoil import` (build/bench_import.py's build_book,
+    cached by a key, so a second run copies the folder the first one built)."""
+    spec = importlib.util.spec_from_file_location("bench_import", ROOT / "build" / "bench_import.py")
+    module = importlib.util.module_from_spec(spec)  # type: ignore[arg-type]
     spec.loader.exec_module(module)  # type: ignore[union-attr]
-    return module
+    module.build_book(data, clients, invoices)
 
 
 def free_port() -> int:
@@ -195,7 +197,7 @@ def main() -> int:
     server = None
     try:
         if not (data / "counterfoil.sqlite").exists():
-            _backup_bench().build(data, args.clients, args.invoices, 0)
+            build_folder(data, args.clients, args.invoices)
         token = subprocess.run([sys.executable, "-m", "app", "token", "create", "--data-dir", str(data), "--name",
                                 "bench"], cwd=ROOT, capture_output=True, text=True)
         if token.returncode != 0:  # no owner yet: make one

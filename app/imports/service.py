@@ -44,7 +44,7 @@ from app.documents import logic as documents_logic
 from app.documents.records import tax_as_json
 from app.imports import formats, logic, parsing
 from app.imports.tables import ImportJob, ImportKey, ImportMapping
-from app.money import to_minor
+from app.money import from_minor, to_minor
 from app.settings import service as settings_service
 from app.taxes import service as taxes_service
 from app.taxes.logic import TaxRate
@@ -295,11 +295,30 @@ SNAPSHOT_CLIENT = ("contact_name", "email", "phone", "address_line1", "address_l
                    "electronic_address", "currency")
 
 
-@dataclass
+@dataclass(frozen=True, slots=True)
+class Figures:
+    """A document's totals as the import writes them: minor units, and the tax breakdown as stored. A
+    hundred thousand documents' Totals, each with its Decimals and tax objects, would hold three times
+    the memory until the apply."""
+
+    nets: tuple[int, ...]
+    subtotal: int
+    tax_total: int
+    total: int
+    taxes_json: str
+
+    @classmethod
+    def of(cls, totals: documents_logic.Totals, currency: str) -> Figures:
+        return cls(tuple(to_minor(net, currency) for net in totals.nets), to_minor(totals.subtotal, currency),
+                   to_minor(totals.tax_total, currency), to_minor(totals.total, currency),
+                   json.dumps([tax_as_json(t) for t in totals.taxes]))
+
+
+@dataclass(slots=True)
 class NewDocument:
     record: logic.DocumentRecord
     client_ref: Any                  # an existing client's id, or the NewClient it will be
-    totals: documents_logic.Totals
+    totals: Figures
     imported_total: bool
     paid_minor: int = 0
     credited_minor: int = 0
@@ -309,14 +328,14 @@ class NewDocument:
     id: int = 0
 
 
-@dataclass
+@dataclass(slots=True)
 class NewClient:
     record: logic.ClientRecord
     code: str
     id: int = 0
 
 
-@dataclass
+@dataclass(slots=True)
 class NewPayment:
     record: logic.PaymentRecord
     client_ref: Any
@@ -475,7 +494,7 @@ def plan_import(batch: logic.Batch, books: Books, *, source: str, accept_totals:
                     bad_tax = True
                 else:
                     codes.append(resolved)
-            line.taxes = tuple(dict.fromkeys(codes))
+            line.taxes = logic.shared(tuple(dict.fromkeys(codes)))
         if bad_tax:
             continue
         invoice_ref: Any = None
@@ -520,7 +539,8 @@ def plan_import(batch: logic.Batch, books: Books, *, source: str, accept_totals:
                 "accept it to keep the source's total (marked \"imported total\").", number=label,
                 source=logic.money_text(record.total, record.currency), computed=recomputed.totals.total,
                 currency=record.currency), logic.WARNING if accept_totals else logic.CONFIRM))
-        new = NewDocument(record, client, recomputed.totals, imported_total, invoice_ref=invoice_ref)
+        new = NewDocument(record, client, Figures.of(recomputed.totals, record.currency), imported_total,
+                          invoice_ref=invoice_ref)
         total_minor = _total_minor(new)
         if record.doc_type == INVOICE and total_minor < 0 and record.status != "draft":
             problem(logic.Problem(record.file, record.row, _("%(number)s: an issued invoice below zero; import it "
@@ -687,7 +707,7 @@ def _total_minor(new: NewDocument) -> int:
     record = new.record
     if new.imported_total and record.total is not None:
         return to_minor(abs(record.total) if record.doc_type == CREDIT_NOTE else record.total, record.currency)
-    return to_minor(new.totals.total, record.currency)
+    return new.totals.total
 
 
 def _plan_series(plan: Plan, books: Books, problem: Callable[[logic.Problem], None]) -> None:
@@ -740,7 +760,7 @@ def preview_of(analysis: Analysis, plan: Plan) -> dict[str, Any]:
                        "status": d.record.status, "issue_date": d.record.issue_date.isoformat(),
                        "due_date": d.record.due_date.isoformat() if d.record.due_date else "",
                        "client": _client_name(d.client_ref, plan), "currency": d.record.currency,
-                       "lines": len(d.record.lines), "total": str(d.totals.total),
+                       "lines": len(d.record.lines), "total": str(from_minor(d.totals.total, d.record.currency)),
                        "source_total": logic.money_text(d.record.total, d.record.currency),
                        "imported_total": d.imported_total}
                       for d in plan.documents[:logic.PREVIEW_ROWS]]
@@ -1089,6 +1109,8 @@ def _write_rows(cursor: sqlite3.Cursor, plan: Plan, settings: Mapping[str, Any],
     def report(step: str, count: int) -> None:
         nonlocal done
         done += count
+        cursor.executemany("INSERT OR REPLACE INTO import_key (key, target_id, job) VALUES (?, ?, ?)", keys)
+        keys.clear()
         # The audit trail's entries of the rows written so far are sealed now, in this transaction: what
         # the triggers record never piles up into a table as large as the import (app.audit.trail.seal_step).
         seal_step()
@@ -1162,9 +1184,7 @@ def _write_rows(cursor: sqlite3.Cursor, plan: Plan, settings: Mapping[str, Any],
         draft = record.status == "draft"
         number = None if draft else record.number
         totals = new.totals
-        subtotal, tax_total, total = (to_minor(totals.subtotal, currency), to_minor(totals.tax_total, currency),
-                                      to_minor(totals.total, currency))
-        taxes = [tax_as_json(t) for t in totals.taxes]
+        subtotal, tax_total, total = totals.subtotal, totals.tax_total, totals.total
         if new.imported_total and record.total is not None:
             sign = -1 if record.doc_type == CREDIT_NOTE and record.total < 0 else 1
             total = to_minor(record.total * sign, currency)
@@ -1191,7 +1211,7 @@ def _write_rows(cursor: sqlite3.Cursor, plan: Plan, settings: Mapping[str, Any],
             new.id, record.doc_type, number, status, client_id, currency, record.issue_date,
             record.due_date if record.doc_type == INVOICE else None, None,
             documents_logic.decimal_text(record.discount_percent), _notes(record, source), record.terms, "",
-            subtotal, tax_total, total, new.paid_minor, new.credited_minor, json.dumps(taxes),
+            subtotal, tax_total, total, new.paid_minor, new.credited_minor, totals.taxes_json,
             "" if draft else snapshot_text, invoice_id, record.cancel_reason if status == "cancelled" else "",
             documents_logic.search_text_of(number, client["name"], descriptions), issued_at,
             issued_at if status == "sent" else None, issued_at if status == "cancelled" else None, now, now, actor))
@@ -1199,7 +1219,7 @@ def _write_rows(cursor: sqlite3.Cursor, plan: Plan, settings: Mapping[str, Any],
             line_rows.append((next_line, new.id, position, line.description, documents_logic.decimal_text(line.quantity),
                               line.unit, documents_logic.price_text(line.unit_price),
                               documents_logic.decimal_text(line.discount_percent), " ".join(line.taxes),
-                              to_minor(net, currency)))
+                              net))
             next_line += 1
         event_rows.append((new.id, now, "imported", _("%(number)s from %(source)s (%(file)s, row %(row)s)",
                                                       number=record.number, source=formats.SOURCE_LABELS.get(source, source),
@@ -1231,7 +1251,19 @@ def _write_rows(cursor: sqlite3.Cursor, plan: Plan, settings: Mapping[str, Any],
                        "updated_at = ? WHERE id = ?", [(p, c, now, i) for i, (p, c) in moved.items()])
     # payments
     next_payment = _next_id(cursor, "payment")
-    payment_rows = []
+    payment_rows: list[tuple[Any, ...]] = []
+    payments_written = 0
+
+    def flush_payments() -> None:
+        nonlocal payments_written
+        cursor.executemany(
+            "INSERT INTO payment (id, client, invoice, currency, amount_minor, applied_minor, excess_minor, "
+            "payment_date, method, reference, note, status, reversal_date, reversal_reason, created_at, created_by, "
+            f"reversed_at) VALUES ({', '.join('?' * 17)})", payment_rows)
+        written[1] += _insert_ledger(cursor, ledger_rows)
+        payments_written += len(payment_rows)
+        report("payments", len(payment_rows))
+        payment_rows.clear()
     for payment in plan.payments:
         payment.id = next_payment
         next_payment += 1
@@ -1257,12 +1289,9 @@ def _write_rows(cursor: sqlite3.Cursor, plan: Plan, settings: Mapping[str, Any],
                                 payment.invoice_number, f"Payment of {pay.payment_date} reversed: "
                                 f"{pay.reversal_reason}", payment.amount_minor, 0, 0, now, actor))
         keys.append((_key("payment", source, pay.source_id), payment.id, job_id))
-    cursor.executemany(
-        "INSERT INTO payment (id, client, invoice, currency, amount_minor, applied_minor, excess_minor, payment_date, "
-        "method, reference, note, status, reversal_date, reversal_reason, created_at, created_by, reversed_at) "
-        f"VALUES ({', '.join('?' * 17)})", payment_rows)
-    written[1] += _insert_ledger(cursor, ledger_rows)
-    report("payments", len(payment_rows))
+        if len(payment_rows) >= WRITE_CHUNK:
+            flush_payments()
+    flush_payments()
     # the number series: they count the imported numbers and continue after them
     for (doc_type, year), values in plan.series.items():
         updated = cursor.execute("UPDATE number_series SET next_seq = ?, start_seq = ? WHERE doc_type = ? AND year = ?",
@@ -1274,7 +1303,7 @@ def _write_rows(cursor: sqlite3.Cursor, plan: Plan, settings: Mapping[str, Any],
     return {"clients": len(client_rows), "items": len(item_rows),
             "invoices": sum(1 for d in documents if d.record.doc_type == INVOICE),
             "credit_notes": sum(1 for d in documents if d.record.doc_type == CREDIT_NOTE), "lines": written[0],
-            "payments": len(payment_rows), "ledger_entries": written[1], "unchanged": dict(plan.unchanged),
+            "payments": payments_written, "ledger_entries": written[1], "unchanged": dict(plan.unchanged),
             "imported_totals": sum(1 for d in documents if d.imported_total)}
 
 
