@@ -342,7 +342,12 @@ async def _sums_of_most(doc_type: str, unsearched: Sequence[Any], everything: di
 
 async def list_documents(doc_type: str, *, status: str = "", client_id: int | None = None,
                          date_from: date | None = None, date_to: date | None = None, q: str = "",
-                         sort: str = "date", descending: bool = True, page: Page = Page()) -> PageOf[DocumentSummary]:
+                         sort: str = "date", descending: bool = True, page: Page = Page(),
+                         totals: bool = True) -> PageOf[DocumentSummary]:
+    """One page of a list with the count and per-currency sums of all it holds. `totals=False` (the pages,
+    which then ask list_totals in a second request) leaves the count and sums of a broad search out:
+    they read every document's search text, the page itself only as many as it shows. The page then
+    says, in `extra["deferred"]`, that they are left out and, in `extra["more"]`, whether a next page has rows."""
     allowed = set(logic.STATUSES[doc_type]) | ({"open"} if doc_type == INVOICE else set())
     errors = []
     if status and status not in allowed:
@@ -372,6 +377,12 @@ async def list_documents(doc_type: str, *, status: str = "", client_id: int | No
         else:
             conditions = [*unsearched, words]
             most_match = share > MOST
+    if not totals and not query.empty and not candidates_lead(conditions):
+        rows, more = await _page_rows(conditions, lead, sort, descending, page, None,
+                                      period=bool(date_from or date_to))
+        return PageOf(items=[DocumentSummary.from_row(row, today_) for row in rows],
+                      total=page.offset + len(rows) + more, page=page,
+                      extra={"totals": [], "base_total": None, "deferred": True, "more": more})
     # The sums of the whole filtered set: from the running sums where they answer, else read from the
     # documents; either way kept until the data changes.
     key = ("documents", doc_type, status, client_id, date_from, date_to, today_)
@@ -391,17 +402,16 @@ async def list_documents(doc_type: str, *, status: str = "", client_id: int | No
     else:
         sums = await cached((*key, q), lambda: _sums(doc_type, conditions))
     count = _count(sums)
-    rows = await _page_rows(conditions, lead, sort, descending, page, count,
-                            period=bool(date_from or date_to))
+    rows, _more = await _page_rows(conditions, lead, sort, descending, page, count, period=bool(date_from or date_to))
     # The footer: per currency, the money of the documents it sums (none: a list of drafts shows no sums).
-    totals = [DocumentTotals(currency=currency, total=from_minor(sums[currency]["total"], currency),
+    footer = [DocumentTotals(currency=currency, total=from_minor(sums[currency]["total"], currency),
                              paid=from_minor(sums[currency]["paid"], currency),
                              credited=from_minor(sums[currency]["credited"], currency),
                              balance=from_minor(sums[currency]["owed"], currency), count=sums[currency]["summed"])
               for currency in sorted(sums) if sums[currency]["summed"]]
     return PageOf(items=[DocumentSummary.from_row(row, today_) for row in rows],
                   total=count, page=page,
-                  extra={"totals": totals, "base_total": await _footer_base_total(totals, sums)})
+                  extra={"totals": footer, "base_total": await _footer_base_total(footer, sums)})
 
 
 def _count(sums: Mapping[str, Mapping[str, int]]) -> int:
@@ -409,19 +419,21 @@ def _count(sums: Mapping[str, Mapping[str, int]]) -> int:
     return sum(row["n"] for row in sums.values())
 
 
-async def _page_rows(conditions: Sequence[Any], lead: str, sort: str, descending: bool, page: Page, count: int, *,
-                     period: bool) -> list[dict[str, Any]]:
+async def _page_rows(conditions: Sequence[Any], lead: str, sort: str, descending: bool, page: Page,
+                     count: int | None, *, period: bool) -> tuple[list[dict[str, Any]], bool]:
     """One page of a list, in two reads: the ids of its rows (through the indexes alone, skipping the
     rows before the page without reading them), then those rows with the names they show. A page past
-    the middle is counted from the end, in the other order: the last page skips nothing."""
-    if page.offset >= count:
-        return []
-    size = min(page.per_page, count - page.offset)
-    from_end = page.offset > count // 2
+    the middle is counted from the end, in the other order: the last page skips nothing. With no count
+    (a broad search whose count is left out) one row more is read, to tell whether a next page has rows."""
+    if count is not None and page.offset >= count:
+        return [], False
+    size = page.per_page + 1 if count is None else min(page.per_page, count - page.offset)
+    from_end = count is not None and page.offset > count // 2
     ascending = descending if from_end else not descending
-    offset = count - page.offset - size if from_end else page.offset
+    offset = count - page.offset - size if count is not None and from_end else page.offset
     column = SORTS[sort]
-    walks = logic.sort_walks_index(lead, sort, period=period, rows=count) and not candidates_lead(conditions)
+    walks = logic.sort_walks_index(lead, sort, period=period, rows=logic.MANY_ROWS + 1 if count is None else count
+                                   ) and not candidates_lead(conditions)
     way = "ASC" if ascending else "DESC"
     where, args = _where(conditions)
     if column == "client_name" and walks:
@@ -440,12 +452,14 @@ async def _page_rows(conditions: Sequence[Any], lead: str, sort: str, descending
     found = await Document.raw(f"SELECT document.id AS id FROM {source} WHERE {where} "
                                f"ORDER BY {order}, document.id {way} LIMIT {{}} OFFSET {{}}", *args, size, offset)
     ids = [row["id"] for row in found]
+    more = count is None and len(ids) > page.per_page
+    ids = ids[:page.per_page]
     if from_end:
         ids.reverse()
     if not ids:
-        return []
+        return [], False
     by_id = {row["id"]: row for row in await _summary_query().where(Document.id.is_in(ids))}
-    return [by_id[i] for i in ids if i in by_id]
+    return [by_id[i] for i in ids if i in by_id], more
 
 
 async def _footer_base_total(totals: Sequence[DocumentTotals], sums: Mapping[str, Mapping[str, int]]

@@ -181,8 +181,33 @@ async def body_problems(request: Request) -> list[FieldError]:
     return [FieldError(path, f"{path} is beyond 64 bits (from {MIN_INT} to {MAX_ID})") for path in shape.oversized]
 
 
+def malformed_parameters(request: Request) -> list[dict[str, str]]:
+    """Query values typed int or date that are no whole number or no date at all, each named as the query
+    string names it (`from`, `page`): Litestar's own refusal names the handler's argument instead
+    (`date_from`, `page_number`). Empty values are the parameters' defaults."""
+    found = []
+    for name, kinds in _query_parameters(request):
+        for raw in request.query_params.getall(name, []):
+            if not raw.strip():
+                continue
+            if int in kinds and not _WHOLE_NUMBER.fullmatch(raw) and date not in kinds:
+                found.append({"key": name, "source": "query", "message": f"{name} must be a whole number"})
+                break
+            if date in kinds and int not in kinds:
+                try:
+                    date.fromisoformat(raw.strip())
+                except ValueError:
+                    found.append({"key": name, "source": "query", "message": f"{name} must be a date, YYYY-MM-DD"})
+                    break
+    return found
+
+
 async def check_request_input(request: Request) -> None:
-    """App-wide before_request (after the CSRF check): every problem found is one 4xx naming its fields."""
+    """App-wide before_request (after the CSRF check): every problem found is one 4xx naming its fields
+    (400 for a value of the wrong type, as Litestar answers it, 422 for one out of range)."""
+    malformed = malformed_parameters(request)
+    if malformed:
+        raise ValidationException(detail=f"Validation failed for {request.method} {request.url.path}", extra=malformed)
     errors = parameter_problems(request) + await body_problems(request)
     if errors:
         raise ValidationFailed(errors)

@@ -86,9 +86,11 @@ async def _list(request: Request, doc_type: str, params: dict[str, str], *, stat
     except ValueError:
         page_number = 1
     try:
+        # A broad search's count and sums come in a second request (_totals_route): the page stays quick.
         result = await service.list_documents(doc_type, status=status, client_id=client_id, date_from=date_from,
                                               date_to=date_to, q=params["q"], sort=sort,
-                                              descending=params["dir"] != "asc", page=page_params(page_number, PER_PAGE))
+                                              descending=params["dir"] != "asc", page=page_params(page_number, PER_PAGE),
+                                              totals=False)
     except ValidationFailed as failed:
         problem = problem or "; ".join(e.message for e in failed.errors)
         result = await service.list_documents(doc_type, status=status, client_id=client_id, q=params["q"], sort=sort,
@@ -117,6 +119,27 @@ def _list_route(doc_type: str) -> Any:
         params = {"status": status, "client_id": client_id, "q": q, "from": date_from, "to": date_to, "sort": sort,
                   "dir": dir, "page": page_number}
         return await _list(request, doc_type, params)
+    return handler
+
+
+def _totals_route(doc_type: str) -> Any:
+    @get(f"/{TYPE_PATHS[doc_type]}/totals", name=f"{doc_type}-list-totals")
+    async def handler(request: Request, status: str = "", client_id: str = "", q: str = "",
+                      date_from: str = QueryParameter(name="from", default=""),
+                      date_to: str = QueryParameter(name="to", default="")) -> Template:
+        """htmx: the footer of a list whose count and sums were left out of its page (a broad search)."""
+        day_from, day_to = _parse_day(date_from), _parse_day(date_to)
+        status = status if status in STATUS_FILTERS[doc_type] else ""
+        client = int(client_id) if client_id.isdigit() else None
+        try:
+            result = await service.list_documents(doc_type, status=status, client_id=client, date_from=day_from,
+                                                  date_to=day_to, q=q, page=page_params(1, 1))
+        except ValidationFailed:   # the page said what is wrong with its filters; the footer counts without them
+            result = await service.list_documents(doc_type, status=status, client_id=client, q=q,
+                                                  page=page_params(1, 1))
+        filtered = bool(status or client is not None or day_from or day_to or q)
+        return page(request, "documents/_footer.html", doc_type=doc_type, result=result, filtered=filtered,
+                    type_label=lazy(TYPE_LABELS[doc_type]), plural=PLURALS[doc_type])
     return handler
 
 
@@ -560,6 +583,7 @@ async def client_new_document(request: Request, client_id: int, doc_kind: str) -
 
 ROUTES = [
     *(_list_route(t) for t in (QUOTE, INVOICE, CREDIT_NOTE)),
+    *(_totals_route(t) for t in (QUOTE, INVOICE, CREDIT_NOTE)),
     *(_new_route(t) for t in (QUOTE, INVOICE, CREDIT_NOTE)),
     *(_create_route(t) for t in (QUOTE, INVOICE, CREDIT_NOTE)),
     invoices_mark_sent, editor_page, editor_preview, editor_save, client_options, document_page,
