@@ -263,16 +263,22 @@ async def _unless_the_folder_refuses(write: Callable[[], Awaitable[Any]]) -> Non
         log.debug("bookkeeping skipped: %s", problem.message)
 
 
+_USER_FIELDS = frozenset({"email", "name", "role", "active", "language"})   # read from app_user beside a session or token
+
+
 async def load_session(session_id: str, *, idle_timeout_s: int, lifetime_s: int) -> tuple[Identity | None, str] | None:
     """The session's identity (None when anonymous) and CSRF token, or None if unknown or expired."""
     if not session_id or len(session_id) > 100:
         return None
-    row = await Session.select(
-        Session.id, Session.csrf_token, Session.created_at, Session.last_seen_at, Session.user,
-        Session.user.email, Session.user.name, Session.user.role, Session.user.active, Session.user.language,
-    ).where(Session.id_hash == logic.token_hash(session_id)).first()
-    if row is None:
+    # Every request of a signed-in browser asks this: one plain statement by a unique index (building it
+    # with the query builder cost half a millisecond of each request, issue 21).
+    rows = await Session.raw(
+        "SELECT s.id, s.csrf_token, s.created_at, s.last_seen_at, s.user, u.email, u.name, u.role, u.active, "
+        "u.language FROM app_session AS s LEFT JOIN app_user AS u ON u.id = s.user WHERE s.id_hash = {} LIMIT 1",
+        logic.token_hash(session_id))
+    if not rows:
         return None
+    row = {("user." + key if key in _USER_FIELDS else key): value for key, value in rows[0].items()}
     now = _now()
     if logic.session_expired(created_at=row["created_at"], last_seen_at=row["last_seen_at"], now=now,
                              idle_timeout_s=idle_timeout_s, lifetime_s=lifetime_s):
@@ -381,10 +387,12 @@ async def identity_for_token(token: str) -> Identity | None:
     deactivated. Raises TokenExpired for a token past its last day."""
     if not token.startswith(TOKEN_PREFIX) or len(token) > 100:
         return None
-    row = await ApiToken.select(ApiToken.id, ApiToken.last_used_at, ApiToken.scope, ApiToken.valid_until,
-                                ApiToken.user, ApiToken.user.email, ApiToken.user.name, ApiToken.user.role,
-                                ApiToken.user.active).where(
-        (ApiToken.token_hash == logic.token_hash(token)) & ApiToken.revoked_at.is_null()).first()
+    # Every API request asks this: one plain statement by a unique index (see load_session).
+    rows = await ApiToken.raw(
+        "SELECT t.id, t.last_used_at, t.scope, t.valid_until, t.user, u.email, u.name, u.role, u.active "
+        "FROM api_token AS t JOIN app_user AS u ON u.id = t.user "
+        "WHERE t.token_hash = {} AND t.revoked_at IS NULL LIMIT 1", logic.token_hash(token))
+    row = {("user." + key if key in _USER_FIELDS else key): value for key, value in rows[0].items()} if rows else None
     if row is None or not row["user.active"]:
         return None
     if row["valid_until"] is not None and logic.token_expired(row["valid_until"], await settings_service.today()):

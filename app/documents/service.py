@@ -1039,6 +1039,15 @@ async def keep_document_record(document_id: int, *, sha256: str, size: int, orig
         return found
 
 
+async def keep_document_records(records: Sequence[tuple[int, str, int]], *, origin: str = "first use"
+                                ) -> list[dict[str, Any]]:
+    """`keep_document_record` for many documents (id, sha256, size) in one transaction: a ZIP's first
+    renders commit once a batch instead of once a document. Returns each one's record, in order."""
+    async with write_transaction():
+        return [await keep_document_record(document_id, sha256=sha256, size=size, origin=origin)
+                for document_id, sha256, size in records]
+
+
 async def mark_sent(document_ids: Sequence[int], *, actor: int | None = None) -> list[int]:
     """Mark issued documents as sent by hand; returns the ids that changed. Drafts are refused."""
     changed = []

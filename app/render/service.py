@@ -71,6 +71,7 @@ STALE_ROOT_S = 300                  # a root no longer current is removed once t
 TEMPLATES_FOLDER = "templates"   # the user's own templates, in the data folder
 ZIP_PAGE = 200
 READ_BATCH = 50   # documents read from the database at a time for a ZIP or batch print
+RECORD_BATCH = 50   # first renders of a ZIP whose records are kept in one transaction
 SWITCH_BACK = L_("You can switch back to the default templates in Settings (Document templates: "
                  "\u201cUse the default templates\u201d).")
 
@@ -759,6 +760,42 @@ def build_and_render_sync(inputs: DocumentInputs) -> bytes:
     return render_job_sync(inputs.job())
 
 
+def _render_and_keep_file_sync(inputs: DocumentInputs) -> tuple[bytes, str | None]:
+    """`build_and_render_sync`, and for a document issued before records were kept, its file written in
+    the worker too (its record is kept by `keep_first_renders`): (pdf, the kept file's sha256 or None)."""
+    pdf = build_and_render_sync(inputs)
+    if not inputs.needs_record or inputs.records_dir is None:
+        return pdf, None
+    try:
+        return pdf, write_record_file(inputs.records_dir, pdf)
+    except (OSError, datafolder.DataFolderProblem) as error:
+        log.warning("could not keep the PDF of %s as its record: %s", inputs.document.number, error)
+        return pdf, None
+
+
+async def keep_first_renders(items: Sequence[tuple[DocumentInputs, bytes, str | None]]) -> list[bytes]:
+    """`keep_first_render` for a batch whose files are already written (`_render_and_keep_file_sync`): the
+    records in one transaction; returns each document's recorded bytes, in order."""
+    kept = [(inputs, pdf, sha256) for inputs, pdf, sha256 in items if inputs.needs_record and sha256 is not None]
+    records: dict[int, Mapping[str, Any]] = {}
+    if kept:
+        try:
+            made = await documents_service.keep_document_records(
+                [(inputs.document.id, sha256, len(pdf)) for inputs, pdf, sha256 in kept if sha256])
+        except (OSError, datafolder.DataFolderProblem) as error:
+            log.warning("could not keep the PDFs of %d documents as their records: %s", len(kept), error)
+            made = []
+        records = {record["document"]: record for record in made}
+    contents = []
+    for inputs, pdf, sha256 in items:
+        record = records.get(inputs.document.id)
+        if record is not None and inputs.records_dir is not None and record["sha256"] != sha256:
+            # Another request recorded its render first: that one is the document of record.
+            pdf = await asyncio.to_thread(read_record_file, inputs.records_dir, record, inputs.document.number or "")
+        contents.append(pdf)
+    return contents
+
+
 async def keep_first_render(inputs: DocumentInputs, pdf: bytes) -> bytes:
     """A document issued before records were kept: its first render becomes its record, and the
     recorded bytes are returned (another request may have recorded it first). A folder that cannot be
@@ -906,23 +943,27 @@ async def render_documents(doc_type: str, ids: list[int], *, data_dir: Path, on_
     if on_progress is not None:
         on_progress(0, total)
     pool = ThreadPoolExecutor(max_workers=_workers(), thread_name_prefix="render")
-    pending: list[tuple[DocumentInputs, asyncio.Future[bytes]]] = []
+    pending: list[tuple[DocumentInputs, asyncio.Future[tuple[bytes, str | None]]]] = []
 
     async def drain(limit: int) -> None:
         nonlocal done
         while len(pending) > limit:
-            inputs, future = pending[0]
-            content = await future
-            pending.pop(0)
-            content = await keep_first_render(inputs, content)
-            filename = inputs.filename
-            if filename in used:
-                filename = filename.removesuffix(".pdf") + f"_{inputs.document.id}.pdf"
-            used.add(filename)
-            await on_document(filename, content)
-            done += 1
-            if on_progress is not None:
-                on_progress(done, total)
+            await pending[0][1]
+            # The finished renders at the head, in order: their records (documents issued before records
+            # were kept) are kept in one transaction, then they go out.
+            ready = [pending.pop(0)]
+            while pending and pending[0][1].done() and len(ready) < RECORD_BATCH:
+                ready.append(pending.pop(0))
+            contents = await keep_first_renders([(inputs, *future.result()) for inputs, future in ready])
+            for (inputs, _future), content in zip(ready, contents, strict=True):
+                filename = inputs.filename
+                if filename in used:
+                    filename = filename.removesuffix(".pdf") + f"_{inputs.document.id}.pdf"
+                used.add(filename)
+                await on_document(filename, content)
+                done += 1
+                if on_progress is not None:
+                    on_progress(done, total)
 
     try:
         for start in range(0, len(ids), READ_BATCH):
@@ -930,7 +971,7 @@ async def render_documents(doc_type: str, ids: list[int], *, data_dir: Path, on_
             found = await _many_inputs(chunk, doc_type, data_dir, settings)
             total -= len(chunk) - len(found)   # deleted since the list was read: left out
             for inputs in found:
-                pending.append((inputs, loop.run_in_executor(pool, build_and_render_sync, inputs)))
+                pending.append((inputs, loop.run_in_executor(pool, _render_and_keep_file_sync, inputs)))
                 await drain(4 * _workers())
         await drain(0)
     except BaseException:

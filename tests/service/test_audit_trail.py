@@ -238,6 +238,8 @@ def _scenarios() -> dict[str, tuple[Scenario, str | None]]:
                                             "create"),
         "app.documents.service.keep_document_record": (after(_unrecorded_invoice, lambda w, doc: (
             d.keep_document_record(doc.id, sha256="0" * 64, size=1, origin="first use"))), "document of record"),
+        "app.documents.service.keep_document_records": (after(_unrecorded_invoice, lambda w, doc: (
+            d.keep_document_records([(doc.id, "0" * 64, 1)]))), "document of record"),
         "app.documents.service.set_next_number": (after(year, lambda w, y: d.set_next_number("invoice", y, 50)),
                                                   "create"),
         "app.documents.service.save_numbering": (after(year, lambda w, y: d.save_numbering(

@@ -132,3 +132,32 @@ def _text(pdf: bytes) -> Any:
     import subprocess
 
     return subprocess.run(["pdftotext", "-", "-"], input=pdf, capture_output=True, check=True).stdout.decode()
+
+
+def test_a_zip_keeps_the_first_renders_of_unrecorded_documents_in_batches(config: Config,
+                                                                          monkeypatch: pytest.MonkeyPatch):
+    import zipfile
+
+    # Issued as before records were kept: no preparer, no hook.
+    monkeypatch.setattr(documents_service, "_issue_hooks", [])
+    monkeypatch.setattr(documents_service, "_issue_preparers", [])
+    monkeypatch.setattr(render_service, "RECORD_BATCH", 2)
+    issued = [run(documents_service.issue(draft_invoice(f"Job {n}").id)) for n in range(5)]
+    assert query(config, "SELECT COUNT(*) FROM document_record") == [(0,)]
+    commits: list[int] = []
+    original = documents_service.keep_document_records
+
+    async def counted(records: Any, **kwargs: Any) -> Any:
+        commits.append(len(records))
+        return await original(records, **kwargs)
+    monkeypatch.setattr(documents_service, "keep_document_records", counted)
+    path, count = run(render_service.documents_zip("invoice", data_dir=config.data_dir))
+    with zipfile.ZipFile(path) as archive:
+        contents = [archive.read(name) for name in archive.namelist()]
+    path.unlink()
+    assert count == 5 and sum(commits) == 5 and max(commits) <= 2
+    for document, content in zip(issued, contents, strict=True):
+        sha256, size, origin = recorded(config, document.id)
+        assert (hashlib.sha256(content).hexdigest(), len(content), origin) == (sha256, size, "first use")
+        assert (records_folder(config) / f"{sha256}.pdf").read_bytes() == content
+    check_passes(config)
