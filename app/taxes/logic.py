@@ -11,6 +11,7 @@ from typing import Any
 
 from app.common.i18n import N_, _
 from app.common.logic import Form, fold_text, line_problem
+from app.common.numbers import input_text
 
 CODE_RE = re.compile(r"^[A-Z0-9][A-Z0-9_.-]{0,19}$")
 CATEGORIES = {"S": N_("Standard rate"), "Z": N_("Zero rated"), "E": N_("Exempt"), "AE": N_("Reverse charge"),
@@ -448,7 +449,7 @@ def rate_label(code: str, rates: Mapping[str, TaxRate]) -> str:
     rate = rates.get(code)
     if rate is None:
         return code
-    number = format(rate.rate.normalize(), "f") if rate.rate else "0"
+    number = input_text(rate.rate.normalize()) if rate.rate else "0"   # 9.975 / 9,975 as the reader writes it
     short = re.sub(r"\s*[0-9.,]+\s*%$", "", re.sub(r"\s*\(.*\)$", "", rate.name)).strip() or code
     if rate.rate == 0:
         return rate.name

@@ -77,3 +77,35 @@ def test_upload_preview_accept_and_apply(browser: Any, studio: tuple[Server, lis
         watch.check()
     finally:
         context.close()
+
+
+@pytest.mark.parametrize(("language", "button", "amount"), [("fr", "Afficher l'aperçu", "421,50"),
+                                                            ("de", "Vorschau anzeigen", "421,50")])
+def test_the_preview_in_french_and_german_on_a_phone_and_a_laptop(browser: Any, studio: tuple[Server, list[str]],
+                                                                   language: str, button: str, amount: str):
+    """The preview's amounts as the reader's locale writes them, its choice lists in their language, and a
+    page that fits a phone; screenshots at 390 and 1280 px for a person to look at."""
+    server, files = studio
+    watch = Watch(server)
+    context, page = new_page(browser, server, watch)
+    try:
+        sign_in(page)
+        page.goto("/account")
+        page.locator("#f-language").select_option(language)
+        page.get_by_role("button", name="Save language").click()
+        page.goto("/imports")
+        page.locator("#f-file").set_input_files(files)
+        page.get_by_role("button", name=button).click()
+        page.wait_for_url(re.compile(r"/imports/\d+$"))
+        expect(page.locator("#rows-documents")).to_contain_text(amount)
+        expect(page.locator("#reading")).not_to_contain_text("comma")
+        page.wait_for_load_state("networkidle")
+        SHOTS.mkdir(parents=True, exist_ok=True)
+        page.screenshot(path=str(SHOTS / f"import-preview-{language}-1280.png"), full_page=True)
+        page.set_viewport_size({"width": 390, "height": 844})
+        page.wait_for_timeout(200)
+        assert page.evaluate("document.documentElement.scrollWidth") <= 390
+        page.screenshot(path=str(SHOTS / f"import-preview-{language}-390.png"), full_page=True)
+        watch.check()
+    finally:
+        context.close()

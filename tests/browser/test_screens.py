@@ -2,8 +2,8 @@
 
 - At 390x844 (a phone) no page is wider than the window; at 390x844 and 1280x800 each page is
   screenshotted into SHOTS/screens (COUNTERFOIL_SHOTS, /tmp/shots by default) for a person to look at.
-- axe-core (build/node, installed by build/test.sh) finds no violation of impact serious or critical
-  on any page, with the Content-Security-Policy as in production (axe is injected through the
+- axe-core (build/node, installed by build/test.sh) finds no violation at all (of any impact: critical,
+  serious, moderate or minor) on any page, with the Content-Security-Policy as in production (axe is injected through the
   DevTools protocol). The counts per page are printed and written to SHOTS/screens/axe-counts.txt.
 - On a phone the menu folds behind a button that says whether it is open.
 - A cold page (empty cache) transfers under 200 KB.
@@ -54,7 +54,7 @@ def signed_in_page(browser: Any, server: Server, watch: Watch, viewport: dict[st
     return context, page
 
 
-def test_every_page_fits_a_phone_and_has_no_serious_accessibility_problem(browser: Any, server: Server) -> None:
+def test_every_page_fits_a_phone_and_has_no_accessibility_problem(browser: Any, server: Server) -> None:
     FOLDER.mkdir(parents=True, exist_ok=True)
     watch = Watch(server)
     phone_context, phone = signed_in_page(browser, server, watch, PHONE)
@@ -63,7 +63,7 @@ def test_every_page_fits_a_phone_and_has_no_serious_accessibility_problem(browse
         paths = every_page(laptop)
         assert len(paths) >= 60, paths
         too_wide: dict[str, Any] = {}
-        serious: dict[str, list[str]] = {}
+        found_by_axe: dict[str, list[str]] = {}
         lines = []
         for path in paths:
             phone.goto(path)
@@ -80,21 +80,20 @@ def test_every_page_fits_a_phone_and_has_no_serious_accessibility_problem(browse
             counts = impact_counts(violations)
             lines.append(f"{path:40} critical {counts['critical']} serious {counts['serious']} "
                          f"moderate {counts['moderate']} minor {counts['minor']}")
-            bad = [f"{v['impact']} {v['id']}: {v['help']} at {v['nodes'][:3]}" for v in violations
-                   if v["impact"] in ("serious", "critical")]
+            bad = [f"{v['impact']} {v['id']}: {v['help']} at {v['nodes'][:3]}" for v in violations]
             if bad:
-                serious[path] = bad
+                found_by_axe[path] = bad
         # The phone layout is a page of its own: axe on the pages people use most there.
         for path in ("/", "/clients", "/invoices", paths[paths.index("/settings")], next(p for p in paths if p.endswith("/edit") and p.startswith("/documents/"))):
             phone.goto(path)
-            bad = [f"{v['impact']} {v['id']}: {v['nodes'][:3]}" for v in axe_violations(phone)
-                   if v["impact"] in ("serious", "critical")]
+            bad = [f"{v['impact']} {v['id']}: {v['nodes'][:3]}" for v in axe_violations(phone)]
             if bad:
-                serious[f"{path} at 390 px"] = bad
+                found_by_axe[f"{path} at 390 px"] = bad
         (FOLDER / "axe-counts.txt").write_text("\n".join(lines) + "\n")
         print("\n" + "\n".join(lines))
         assert not too_wide, f"pages wider than a 390 px phone: {too_wide}"
-        assert not serious, f"axe-core: serious or critical violations: {serious}"
+        print(f"axe-core: {len(paths)} pages, {sum(len(v) for v in found_by_axe.values())} violations")
+        assert not found_by_axe, f"axe-core violations: {found_by_axe}"
     finally:
         phone_context.close()
         laptop_context.close()
@@ -135,16 +134,61 @@ def test_a_cold_page_transfers_under_200_kb(browser: Any, server: Server) -> Non
     watch = Watch(server)
     context, page = signed_in_page(browser, server, watch, LAPTOP)
     try:
-        for path in ("/settings", "/catalog", "/reports", "/clients/new", "/"):
+        page.goto("/invoices")
+        invoice = page.locator("main a[href^='/documents/']").first.get_attribute("href")
+        for path in ("/settings", "/catalog", "/reports", "/clients/new", "/invoices", invoice, "/"):
             total, entries = cold_weight(page, path)
             # The demo's clients have Chinese, Japanese, Korean, Arabic and Hebrew names: a page showing one
             # fetches that script's fallback font once (CJK 5 MB, Arabic 46 KB, then kept a year by its
             # hashed URL). Counted apart: the budget is the page's own weight.
-            scripts = sum(size for name, size in entries if "fonts/Noto" in name)
+            # The same for Inter's Latin Extended subset (Łódź, Ōsaka, Nguyễn): fetched once a name needs it.
+            scripts = sum(size for name, size in entries if "fonts/Noto" in name or "-ext.woff2" in name)
             print(f"cold {path}: {total - scripts:,} bytes"
                   + (f" (+ {scripts:,} for other scripts' fonts)" if scripts else ""))
             assert total - scripts < BUDGET, (path, sorted(entries, key=lambda entry: -entry[1]))
             assert not any(name.endswith(".otf") and "NotoSansCJK" not in name for name, _ in entries), entries
     finally:
+        context.close()
+    watch.check()
+
+
+# French and German words are longer than English ones (Rechnungsempfänger, Enregistrer le brouillon): the
+# phone test again in both, on every page. The screenshots go to SHOTS/screens/<language>/.
+LANGUAGES = {"fr": "Enregistrer la langue", "de": "Sprache speichern"}
+
+
+@pytest.mark.parametrize("language", sorted(LANGUAGES))
+def test_every_page_fits_a_phone_in_french_and_german(browser: Any, server: Server, language: str) -> None:
+    folder = FOLDER / language
+    folder.mkdir(parents=True, exist_ok=True)
+    watch = Watch(server)
+    context, page = signed_in_page(browser, server, watch, PHONE)
+    try:
+        page.goto("/account")
+        page.locator("#f-language").select_option(language)
+        page.get_by_role("button", name="Save language").click()
+        expect(page.get_by_role("button", name=LANGUAGES[language])).to_be_visible()
+        too_wide: dict[str, Any] = {}
+        paths = every_page(page)
+        for path in paths:
+            page.goto(path)
+            page.wait_for_load_state("networkidle")
+            found = overflow(page)
+            if found["scroll"] > PHONE["width"]:
+                too_wide[path] = found
+            page.screenshot(path=str(folder / f"{page_name(path)}-390.png"), full_page=True)
+        # The pages people work in most, at a laptop's width too, to look at.
+        page.set_viewport_size(LAPTOP)
+        for path in [p for p in paths if p in ("/", "/invoices", "/recurring", "/clients")
+                     or re.fullmatch(r"/(documents|clients)/\d+(/edit)?", p)]:
+            page.goto(path)
+            page.wait_for_load_state("networkidle")
+            page.screenshot(path=str(folder / f"{page_name(path)}-1280.png"), full_page=True)
+        assert not too_wide, f"pages wider than a 390 px phone in {language}: {too_wide}"
+    finally:
+        # The module's server is shared: its owner reads English again for the tests that follow.
+        page.goto("/account")
+        page.locator("#f-language").select_option("")
+        page.locator("form[action='/account/language'] button[type=submit]").click()
         context.close()
     watch.check()

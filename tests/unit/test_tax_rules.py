@@ -162,3 +162,16 @@ def test_an_items_own_codes_win_and_missing_codes_are_named():
     assert own.codes == ("HST",) and own.rule == "ITEM" and "the item's own taxes" in own.reason
     missing = logic.line_taxes(TORONTO, Party("CA", "QC"), rates={"GST": CA_RATES["GST"]})
     assert missing.codes == ("GST",) and "not defined yet: QST" in missing.reason
+
+
+def test_a_reason_names_a_rate_as_the_reader_writes_numbers():
+    from decimal import Decimal
+
+    from app.common.i18n import using_locale
+
+    rates = {"QST": logic.TaxRate("QST", "QST (QC)", Decimal("9.975")), "HST": logic.TaxRate("HST", "HST", Decimal("13"))}
+    assert logic.rate_label("QST", rates) == "QST 9.975 %"
+    with using_locale("fr_CA"):
+        assert logic.rate_label("QST", rates) == "QST 9,975 %"
+        assert logic.rate_label("HST", rates) == "HST 13 %"
+    assert logic.rate_label("GST", rates) == "GST"

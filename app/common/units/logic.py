@@ -13,7 +13,7 @@ from functools import lru_cache
 
 from babel import Locale
 
-from app.common.i18n import N_, ngettext
+from app.common.i18n import N_, current_language
 
 # {unit: {language: (one, other)}}; English is also the gettext source for pages.
 STANDARD_UNITS: dict[str, dict[str, tuple[str, str]]] = {
@@ -33,7 +33,7 @@ STANDARD_UNITS: dict[str, dict[str, tuple[str, str]]] = {
     "night": {"en": ("night", "nights"), "fr": ("nuit", "nuits"), "de": ("Nacht", "Nächte")},
     "user": {"en": ("user", "users"), "fr": ("utilisateur", "utilisateurs"), "de": ("Nutzer", "Nutzer")},
 }
-# Marked for the catalogs: pages word a unit with ngettext(one, other, quantity) in the user's language.
+# Marked for the catalogs too (a translator sees them); pages and PDFs take the names from the table above.
 _FOR_EXTRACTION = [(N_("hour"), N_("hours")), (N_("day"), N_("days")), (N_("week"), N_("weeks")),
                    (N_("month"), N_("months")), (N_("quarter"), N_("quarters")), (N_("year"), N_("years")),
                    (N_("minute"), N_("minutes")), (N_("piece"), N_("pieces")), (N_("item"), N_("items")), (N_("unit"), N_("units")),
@@ -99,10 +99,12 @@ def unit_here(text: str, quantity: Decimal | int | str = 1) -> str:
     unit = standard_unit(text)
     if unit is None:
         return text
-    one, other = STANDARD_UNITS[unit]["en"]
+    names = STANDARD_UNITS[unit]
+    one, other = names.get(current_language()) or names["en"]
     try:
         count = abs(Decimal(str(quantity)))
     except ArithmeticError:
         count = Decimal(2)
-    # gettext's plural rules take an integer: 1 is "one"; 1.5 counts as 2 (plural) as English writes it.
-    return ngettext(one, other, 1 if count == 1 else 2)
+    # English writes the plural for anything but 1 (1.5 hours); French keeps the singular below 2 (1,5 heure).
+    singular = count < 2 if current_language() == "fr" else count == 1
+    return one if singular else other

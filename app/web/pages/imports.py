@@ -57,7 +57,8 @@ def _preview_page(request: Request, job: dict[str, Any], *, status_code: int = 2
                 encodings=list(parsing.ENCODING_LABELS.items()),
                 separators=[(k if k != "\t" else "tab", v) for k, v in parsing.SEPARATORS.items()],
                 decimals=list(parsing.DECIMALS.items()), date_formats=list(parsing.DATE_FORMATS.items()),
-                status_labels=translated(documents_logic.STATUS_LABELS))
+                status_labels=translated(documents_logic.STATUS_LABELS),
+                type_labels=translated(documents_logic.TYPE_LABELS))
 
 
 @get("/imports/{import_id:int}", opt=OWNER_ONLY)
