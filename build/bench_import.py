@@ -277,7 +277,8 @@ def main() -> int:
     peak = result["peak_mb"]
     print(f"audit trail: {'off (triggers dropped)' if args.without_audit else 'on (every row recorded and sealed)'}")
     print(f"rows: {rows:,}; preview {result['preview_s']:.1f} s; apply {result['apply_s']:.1f} s "
-          f"(of which checking again {result['read_in_apply_s']:.1f} s, writing {result['writing_s']:.1f} s, "
+          f"(the preview's plan {'written as checked' if result['plan_of_preview'] else 'made again'}: "
+          f"{result['read_in_apply_s']:.1f} s, writing {result['writing_s']:.1f} s, "
           f"sealing the audit trail at commit {result['sealing_s']:.1f} s); "
           f"total {result['total_s']:.1f} s = {rows / result['total_s']:,.0f} rows/s")
     print(f"CPU time of the import (preview and apply): {result['cpu_import_s']:.1f} s; of the whole process "

@@ -89,11 +89,14 @@ def seal(connection: sqlite3.Connection, begun: Start, actor: Actor, label: str 
                              (begun.pending,))
     seq, previous = begun.seq, begun.hash
     last_at = None
-    # In batches: a large transaction (an import of 100,000 invoices records a million rows) is sealed
-    # without holding all its entries in memory at once.
+    # Each entry's sequence number, action and links are worked out here; the entry itself is copied from
+    # its record inside SQLite (INSERT ... SELECT joined with them), its columns never passed back as
+    # parameters. In batches: a transaction that recorded a million rows (an import) is sealed without
+    # holding its entries in memory at once.
+    writer.execute(_LINKS_TABLE)
     while rows := pending.fetchmany(SEAL_BATCH):
-        entries = []
-        for _, at, operation, entity, entity_id, parent_entity, parent_id, changes, note, action in rows:
+        links = []
+        for pending_id, at, operation, entity, entity_id, parent_entity, parent_id, changes, note, action in rows:
             seq += 1
             if action is None:
                 action = label or logic.action_for(
@@ -103,10 +106,16 @@ def seal(connection: sqlite3.Connection, begun: Start, actor: Actor, label: str 
             digest = logic.entry_hash(previous, (seq, at, actor.actor, actor.user_id, actor.name, actor.origin,
                                                  action, operation, entity, entity_id, parent_entity, parent_id,
                                                  changes, note))
-            entries.append((seq, at, operation, entity, entity_id, parent_entity, parent_id, changes, note,
-                            actor.actor, actor.user_id, actor.name, actor.origin, action, previous, digest))
+            links.append((pending_id, seq, action, previous, digest))
             previous = digest
-        writer.executemany(f"INSERT INTO audit_entry ({ENTRY_COLUMNS}) VALUES ({', '.join('?' * 16)})", entries)
+        writer.executemany("INSERT INTO temp.audit_seal_link (pending, seq, action, prev_hash, hash) "
+                           "VALUES (?, ?, ?, ?, ?)", links)
+        writer.execute(
+            f"INSERT INTO audit_entry ({ENTRY_COLUMNS}) SELECT l.seq, p.at, p.operation, p.entity, p.entity_id, "
+            "p.parent_entity, p.parent_id, p.changes, p.note, ?, ?, ?, ?, l.action, l.prev_hash, l.hash "
+            "FROM temp.audit_seal_link AS l JOIN audit_pending AS p ON p.id = l.pending ORDER BY l.pending",
+            (actor.actor, actor.user_id, actor.name, actor.origin))
+        writer.execute("DELETE FROM temp.audit_seal_link")
         last_at = rows[-1][1]
     if last_at is None:
         return None
@@ -114,6 +123,9 @@ def seal(connection: sqlite3.Connection, begun: Start, actor: Actor, label: str 
     return Head(seq, previous, last_at)
 
 
+# The links of the batch being sealed (temporary: this connection's own, never in the database file).
+_LINKS_TABLE = ("CREATE TEMP TABLE IF NOT EXISTS audit_seal_link (pending INTEGER PRIMARY KEY, seq INTEGER, action TEXT, "
+                "prev_hash TEXT, hash TEXT)")
 SEAL_BATCH = 5000
 
 

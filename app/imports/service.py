@@ -1100,7 +1100,10 @@ IMPORT_CACHE_KIB = 64 * 1024
 
 def _write_rows(cursor: sqlite3.Cursor, plan: Plan, settings: Mapping[str, Any], job_id: int, actor: int | None,
                 progress: Progress | None, seal_step: Callable[[], None]) -> dict[str, Any]:
-    now = _now()
+    # The time as the sqlite3 adapter (Piccolo's) writes it, adapted once, not once for each of the
+    # hundreds of thousands of cells that carry it.
+    adapt = sqlite3.adapters.get((datetime, sqlite3.PrepareProtocol))
+    now = adapt(_now()) if adapt is not None else _now()
     source = plan.source
     keys: list[tuple[str, int, int]] = []
     total_rows = len(plan.clients) + len(plan.items) + len(plan.documents) + len(plan.payments)

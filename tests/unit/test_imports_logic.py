@@ -153,3 +153,41 @@ def test_rows_become_records_with_their_problems_named():
     assert [(d.number, len(d.lines)) for d in batch.documents] == [("A-1", 2)]
     assert batch.documents[0].lines[0].unit_price == Decimal("10.00")
     assert [(p.row, "not a date" in p.message) for p in batch.problems] == [(4, True)]
+
+
+def test_a_file_s_repeated_short_cells_and_tax_references_are_kept_once():
+    header = ["number", "issue_date", "client_name", "description", "quantity", "unit", "unit_price", "taxes",
+              "currency"]
+    rows = [[f"A-{n}", "2025-01-02", "Acme", "Design" + "", "2", "hour", "95.00", "GST", "cad"] for n in range(3)]
+    # each row's cells are separate objects, as the csv module makes them
+    rows = [[cell[:1] + cell[1:] for cell in row] for row in rows]
+    mapping = {f: f for f in header}
+    batch = logic.read_records("invoices", "f.csv", zip([2, 3, 4], rows, strict=True), mapping, parsing.Dialect(),
+                               default_currency="CAD", source="csv", header=header)
+    lines = [d.lines[0] for d in batch.documents]
+    assert len(lines) == 3 and not batch.problems
+    assert all(line.description is lines[0].description and line.unit is lines[0].unit for line in lines)
+    assert all(line.tax_refs is lines[0].tax_refs for line in lines)
+    assert all(d.currency is batch.documents[0].currency == "CAD" for d in batch.documents)
+    assert lines[0].discount_percent is logic.ZERO
+    long_text = "x" * (logic.SHARED_CELL_LENGTH + 1)
+    seen: dict[str, str] = {}
+    assert logic._once(seen, long_text) is long_text and not seen   # a long text is not kept for sharing
+
+
+def test_shared_answers_the_first_of_equal_values():
+    first = ("GST", "PST")
+    assert logic.shared(first) is first
+    assert logic.shared(tuple(["GST", "PST"])) is first
+
+
+def test_a_plan_keeps_a_document_s_totals_in_minor_units_and_its_taxes_as_they_are_stored():
+    import json
+
+    from app.documents.records import tax_as_json
+    from app.imports.service import Figures
+
+    totals = logic.recompute(_document("105.00", ("1", "60.00", ("GST",)), ("2", "20.00", ("GST",))), CANADA).totals
+    figures = Figures.of(totals, "CAD")
+    assert (figures.nets, figures.subtotal, figures.tax_total, figures.total) == ((6000, 4000), 10000, 500, 10500)
+    assert json.loads(figures.taxes_json) == [tax_as_json(t) for t in totals.taxes]
