@@ -318,8 +318,8 @@ def main() -> int:
                     found = client.get(f"/api/v1/{kind}?{params}&per_page={PER_PAGE}")
                     if found.status_code != 200:
                         raise SystemExit(f"/api/v1/{kind}?{params}: {found.status_code} {found.text[:200]}")
-                    pages = max(1, -(-found.json()["total"] // PER_PAGE))
-                    number = {"first": 1, "middle": (pages + 1) // 2, "last": pages}[position]
+                    page_count = max(1, -(-found.json()["total"] // PER_PAGE))
+                    number = {"first": 1, "middle": (page_count + 1) // 2, "last": page_count}[position]
                     for prefix in (f"/api/v1/{kind}", f"/{kind}"):
                         size = f"&per_page={PER_PAGE}" if prefix.startswith("/api/") else ""
                         first_view(f"{prefix}?{params}&page={number}{size}")

@@ -78,14 +78,27 @@ async def list_clients(*, q: str = "", status: str = "active", sort: str = "name
     clause = search_clause(q)
     if clause is not None:
         conditions.append(clause)
-    select = Client.select()
     count = Client.count()
     for condition in conditions:
-        select = select.where(condition)
         count = count.where(condition)
     column = SORTS[sort]
-    rows = await select.order_by(column, ascending=not descending).order_by(Client.id).limit(page.per_page).offset(page.offset)
-    return PageOf(items=[ClientView.from_row(row) for row in rows], total=await count, page=page)
+    total = await count
+    if page.offset >= total:
+        return PageOf(items=[], total=total, page=page)
+    # The page's ids first, through the sort's index (the rows skipped before the page are never read
+    # whole); a page past the middle is counted from the end, in the other order (issue 21).
+    size = min(page.per_page, total - page.offset)
+    from_end = page.offset > total // 2
+    ascending = descending if from_end else not descending
+    ids = Client.select(Client.id)
+    for condition in conditions:
+        ids = ids.where(condition)
+    found = [row["id"] for row in await ids.order_by(column, ascending=ascending).order_by(Client.id, ascending=not from_end)
+             .limit(size).offset(total - page.offset - size if from_end else page.offset)]
+    if from_end:
+        found.reverse()
+    by_id = {row["id"]: row for row in await Client.select().where(Client.id.is_in(found))} if found else {}
+    return PageOf(items=[ClientView.from_row(by_id[i]) for i in found if i in by_id], total=total, page=page)
 
 
 async def get_client(client_id: int) -> ClientView:

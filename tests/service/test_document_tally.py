@@ -73,13 +73,14 @@ def test_every_page_holds_the_rows_in_order_from_either_end(books):
     """A page past the middle is read from the end in the other order: the pages, put together, are
     the whole list in its order, each row once."""
     for sort in service.SORTS:
-        whole = [item.id for item in run(service.list_documents("invoice", sort=sort,
-                                                                page=Page(page=1, per_page=500))).items]
-        paged = []
-        for number in range(1, len(whole) // 7 + 2):
-            paged += [item.id for item in run(service.list_documents("invoice", sort=sort,
-                                                                     page=Page(page=number, per_page=7))).items]
-        assert paged == whole, sort
+        for descending in (True, False):
+            whole = [item.id for item in run(service.list_documents(
+                "invoice", sort=sort, descending=descending, page=Page(page=1, per_page=500))).items]
+            paged = []
+            for number in range(1, len(whole) // 7 + 2):
+                paged += [item.id for item in run(service.list_documents(
+                    "invoice", sort=sort, descending=descending, page=Page(page=number, per_page=7))).items]
+            assert paged == whole, (sort, descending)
 
 
 def test_a_document_written_in_plain_sql_is_counted(books):
@@ -105,3 +106,18 @@ def test_counterfoil_check_finds_running_sums_that_drifted(books):
     found = [str(b) for b in run_checks(books.database_path)]
     assert len(found) == 1 and found[0].startswith("running sums of the invoice documents"), found
     assert "lists would show wrong counts and footers" in found[0]
+
+
+def test_every_client_page_holds_the_clients_in_order_from_either_end(books):
+    """The clients' pages past the middle are read from the end: put together, the whole list in order."""
+    from app.clients import service as clients_service
+
+    for sort in clients_service.SORTS:
+        for descending in (False, True):
+            whole = [c.id for c in run(clients_service.list_clients(status="all", sort=sort, descending=descending,
+                                                                    page=Page(page=1, per_page=500))).items]
+            paged = []
+            for number in range(1, len(whole) // 3 + 2):
+                paged += [c.id for c in run(clients_service.list_clients(
+                    status="all", sort=sort, descending=descending, page=Page(page=number, per_page=3))).items]
+            assert paged == whole and len(whole) > 3, (sort, descending)
