@@ -498,42 +498,47 @@ class BundleSettings:
     sessions: int = 0
 
 
-def _plural(n: int, word: str) -> str:
-    return f"{n} {word}{'' if n == 1 else 's'}"
-
-
 def describe_bundle_settings(found: BundleSettings) -> list[tuple[str, str]]:
-    """The settings of a backup that send mail or let someone in, as (label, value) lines."""
-    server = "none"
+    """The settings of a backup that send mail or let someone in, as (label, value) lines, in the reader's
+    language."""
+    server = _("none")
     if found.smtp_host:
         server = f"{found.smtp_host}:{found.smtp_port}"
         if found.smtp_username:
-            server += f" as {found.smtp_username}"
+            server = _("%(server)s as %(user)s", server=server, user=found.smtp_username)
         if found.from_email:
-            server += f", from {found.from_email}"
+            server = _("%(server)s, from %(address)s", server=server, address=found.from_email)
     if found.accountant_schedule != "off" and found.accountant_email:
-        accountant = f"{found.accountant_schedule} on day {found.accountant_day}, to {found.accountant_email}"
+        accountant = _("%(schedule)s on day %(day)s, to %(address)s", schedule=_("monthly") if found.accountant_schedule == "monthly" else found.accountant_schedule,
+                       day=found.accountant_day, address=found.accountant_email)
     else:
-        accountant = "off" + (f" (address: {found.accountant_email})" if found.accountant_email else "")
-    outbox = "none"
+        accountant = (_("off (address: %(address)s)", address=found.accountant_email) if found.accountant_email
+                      else _("off"))
+    outbox = _("none")
     if found.queued_messages:
         shown = ", ".join(found.queued_recipients[:MAX_RECIPIENTS_SHOWN])
         more = len(found.queued_recipients) - MAX_RECIPIENTS_SHOWN
-        outbox = (f"{_plural(found.queued_messages, 'message')} waiting to be sent, to {shown}"
-                  + (f" and {more} more" if more > 0 else ""))
-    backups = RHYTHMS.get(found.backup_rhythm, found.backup_rhythm).lower()
+        outbox = ngettext("%(num)d message waiting to be sent, to %(shown)s",
+                          "%(num)d messages waiting to be sent, to %(shown)s",
+                          found.queued_messages) % {"num": found.queued_messages, "shown": shown}
+        if more > 0:
+            outbox = _("%(list)s and %(more)s more", list=outbox, more=more)
+    backups = _(RHYTHMS.get(found.backup_rhythm, found.backup_rhythm)).lower()
     if found.backup_rhythm != "off" and found.backup_folder:
-        backups += f", to {found.backup_folder}"
-    templates = ("on" if found.custom_templates_on else "off") + f" ({_plural(found.template_files, 'file')})"
+        backups = _("%(rhythm)s, to %(folder)s", rhythm=backups, folder=found.backup_folder)
+    files = ngettext("%(num)d file", "%(num)d files", found.template_files) % {"num": found.template_files}
+    templates = (_("on (%(files)s)", files=files) if found.custom_templates_on
+                 else _("off (%(files)s)", files=files))
+    owners = ngettext("%(num)d owner", "%(num)d owners", found.owners) % {"num": found.owners}
     return [
-        ("Mail server (SMTP)", server),
-        ("Accountant's package by email", accountant),
-        ("Outbox", outbox),
-        ("Scheduled backups", backups),
-        ("Custom document templates", templates),
-        ("User accounts", f"{found.users} ({_plural(found.owners, 'owner')})"),
-        ("API tokens", f"{found.active_tokens} active"),
-        ("Browser sessions", str(found.sessions)),
+        (_("Mail server (SMTP)"), server),
+        (_("Accountant's package by email"), accountant),
+        (_("Outbox"), outbox),
+        (_("Scheduled backups"), backups),
+        (_("Custom document templates"), templates),
+        (_("User accounts"), f"{found.users} ({owners})"),
+        (_("API tokens"), _("%(num)s active", num=found.active_tokens)),
+        (_("Browser sessions"), str(found.sessions)),
     ]
 
 
@@ -541,17 +546,25 @@ def restore_effects(found: BundleSettings, choices: RestoreChoices) -> list[str]
     """What the restore changes in the backup's settings, given what the owner chose to keep."""
     effects = []
     if not choices.keep_scheduled_sends:
-        effects.append("Scheduled sends are paused: the accountant's package schedule is off"
-                       + (f", the {_plural(found.queued_messages, 'message')} waiting in the outbox "
-                          "are held (retry each to send it)" if found.queued_messages else "")
-                       + ", recurring invoices that email themselves are paused, and scheduled backups keep this "
-                       "computer's setting (off if it had none).")
+        if found.queued_messages:
+            effects.append(ngettext(
+                "Scheduled sends are paused: the accountant's package schedule is off, the %(num)d message waiting "
+                "in the outbox are held (retry each to send it), recurring invoices that email themselves are "
+                "paused, and scheduled backups keep this computer's setting (off if it had none).",
+                "Scheduled sends are paused: the accountant's package schedule is off, the %(num)d messages waiting "
+                "in the outbox are held (retry each to send it), recurring invoices that email themselves are "
+                "paused, and scheduled backups keep this computer's setting (off if it had none).",
+                found.queued_messages) % {"num": found.queued_messages})
+        else:
+            effects.append(_("Scheduled sends are paused: the accountant's package schedule is off, recurring "
+                             "invoices that email themselves are paused, and scheduled backups keep this computer's "
+                             "setting (off if it had none)."))
     if not choices.keep_custom_templates:
-        effects.append("Custom document templates are off (their files are restored; turn them on in Settings "
-                       "once you have read them).")
+        effects.append(_("Custom document templates are off (their files are restored; turn them on in Settings "
+                         "once you have read them)."))
     if not choices.keep_tokens:
-        effects.append("Every API token of the backup is revoked (create new ones on the Tokens page).")
-    effects.append("Every browser session of the backup is ended.")
+        effects.append(_("Every API token of the backup is revoked (create new ones on the Tokens page)."))
+    effects.append(_("Every browser session of the backup is ended."))
     return effects
 
 
