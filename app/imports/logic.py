@@ -195,14 +195,10 @@ def mapped_rows(numbered: Iterable[tuple[int, Any]], mapping: Mapping[str, str],
     # A file repeats its short cells (a unit, a currency, a line's description, a tax): each distinct text
     # is kept once while the file is read, not once per row in the records (tens of MB at 300,000 lines).
     seen: dict[str, str] = {}
+    keep = seen.setdefault
     for number, cells in numbered:
-        yield number, {f: _once(seen, cells[i].strip()) for f, i in columns}
-
-
-def _once(seen: dict[str, str], text: str) -> str:
-    if len(text) > SHARED_CELL_LENGTH:
-        return text
-    return seen.setdefault(text, text)
+        yield number, {f: keep(text, text) if len(text := cells[i].strip()) <= SHARED_CELL_LENGTH else text
+                       for f, i in columns}
 
 
 SHARED_CELL_LENGTH = 80

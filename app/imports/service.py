@@ -156,8 +156,9 @@ async def analyse(files: Sequence[tuple[str, bytes]], *, source: str, kind: str,
         infos += _read_ninja_json(table, batch, default_currency)
     # One program writes its dates one way: a format that reads the dates of every file is taken for all
     # (a file whose dates are all ambiguous, 04/02/2025, follows the others).
-    all_dates = [row[i] for table in tables for row in table.rows[:2000]
-                 for i, column in enumerate(table.header) if formats.norm(column) in DATE_COLUMNS]
+    date_columns = [(table, [i for i, column in enumerate(table.header) if formats.norm(column) in DATE_COLUMNS])
+                    for table in tables]
+    all_dates = [row[i] for table, columns in date_columns for row in table.rows[:2000] for i in columns]
     if all_dates and "date_format" not in overrides:
         overrides = {**overrides, "date_format": parsing.detect_date_format(all_dates)}
     for table in tables:

@@ -170,9 +170,6 @@ def test_a_file_s_repeated_short_cells_and_tax_references_are_kept_once():
     assert all(line.tax_refs is lines[0].tax_refs for line in lines)
     assert all(d.currency is batch.documents[0].currency == "CAD" for d in batch.documents)
     assert lines[0].discount_percent is logic.ZERO
-    long_text = "x" * (logic.SHARED_CELL_LENGTH + 1)
-    seen: dict[str, str] = {}
-    assert logic._once(seen, long_text) is long_text and not seen   # a long text is not kept for sharing
 
 
 def test_shared_answers_the_first_of_equal_values():
