@@ -351,7 +351,7 @@ def test_the_cli_shows_what_the_backup_would_switch_on_and_restores_it_switched_
     for fragment in (f"Mail server (SMTP): {ATTACKER_SMTP}:2525 as mallory, from billing@attacker.example",
                      f"Accountant's package by email: monthly on day 3, to {DROP}",
                      "Outbox: 1 message waiting to be sent, to someone@attacker.example",
-                     "Scheduled backups: every day, to /srv/attacker/share",
+                     "Scheduled backups: daily, to /srv/attacker/share",
                      "Custom document templates: on (", "User accounts: 1 (1 owner)", "API tokens: 1 active",
                      "Browser sessions: 1"):
         assert fragment in shown, (fragment, out)
@@ -396,7 +396,7 @@ def test_the_page_shows_the_settings_and_revokes_the_tokens_by_default(hostile_b
                             files={"bundle": ("gift.counterfoil", hostile_bundle.read_bytes(), "application/octet-stream")})
     assert response.status_code == 200, response.text
     for fragment in ("What this backup would switch on", f"{ATTACKER_SMTP}:2525", f"monthly on day 3, to {DROP}",
-                     "to someone@attacker.example", "every day, to /srv/attacker/share", "Every API token",
+                     "to someone@attacker.example", "daily, to /srv/attacker/share", "Every API token",
                      'name="keep_scheduled_sends"', 'name="keep_custom_templates"', 'name="keep_tokens"'):
         assert fragment in response.text, fragment
     token = re.search(r'name="token" value="([0-9a-f]{16})"', response.text).group(1)
