@@ -341,6 +341,15 @@ def migrating() -> Iterator[None]:
         _migrating.reset(token)
 
 
+def writer_busy() -> bool:
+    """Whether a write of this process holds the single writer now, or waits for it (a burst of writes)."""
+    try:
+        loop = asyncio.get_running_loop()
+    except RuntimeError:
+        return False
+    return _write_lock is not None and _write_lock_loop is loop and _write_lock.locked()
+
+
 def in_write_transaction() -> bool:
     """Whether the caller runs inside `write_transaction` (a service called by another service's write)."""
     return bool(getattr(DB.current_transaction.get(), "holds_writer", False))

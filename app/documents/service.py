@@ -38,7 +38,7 @@ from app.common.logic import (
     trigram_query,
 )
 from app.db.columns import column_values
-from app.db.engine import cached, in_write_transaction, require_write_transaction, write_transaction
+from app.db.engine import cached, in_write_transaction, require_write_transaction, write_transaction, writer_busy
 from app.documents import logic
 from app.documents.logic import CREDIT_NOTE, INVOICE, QUOTE
 from app.documents.records import (
@@ -944,10 +944,12 @@ async def issue(document_id: int, *, actor: int | None = None, issue_date: date 
     The slow part of issuing (rendering the document of record) is done before the write lock is taken,
     on `issue_preview`'s document: the issuing transaction then only checks that the document came out
     the same (the same number, date and data; the preparers compare) and keeps what was made. Inside a
-    caller's transaction (no preview is possible there) everything happens in the transaction."""
+    caller's transaction (no preview is possible there), and while another write holds the writer (a
+    burst of issues: the previews would all see the same next number and each render twice), everything
+    happens in the transaction, as it did before."""
     now = _now()
     async with AsyncExitStack() as prepared:
-        if _issue_preparers and not in_write_transaction():
+        if _issue_preparers and not in_write_transaction() and not writer_busy():
             view = await issue_preview(document_id, now=now, actor=actor, issue_date=issue_date, backdate=backdate)
             for preparer in _issue_preparers:
                 await prepared.enter_async_context(preparer(view))

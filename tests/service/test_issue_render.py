@@ -161,3 +161,30 @@ def test_a_zip_keeps_the_first_renders_of_unrecorded_documents_in_batches(config
         assert (hashlib.sha256(content).hexdigest(), len(content), origin) == (sha256, size, "first use")
         assert (records_folder(config) / f"{sha256}.pdf").read_bytes() == content
     check_passes(config)
+
+
+def test_while_another_write_holds_the_writer_the_issue_renders_in_its_transaction(config: Config,
+                                                                                   renders: list[bool]):
+    import asyncio
+
+    from app.db.engine import write_transaction
+
+    draft = draft_invoice()
+
+    async def burst() -> DocumentView:
+        holding = asyncio.Event()
+
+        async def other_write() -> None:
+            async with write_transaction():
+                holding.set()
+                await asyncio.sleep(0.2)
+        other = asyncio.create_task(other_write())
+        await holding.wait()
+        issued = await documents_service.issue(draft.id)
+        await other
+        return issued
+    issued = run(burst())
+    assert renders == [True]   # no preview (it would race the other writes for the number): one render, inside
+    sha256, _size, origin = recorded(config, issued.id)
+    assert origin == "issue" and (records_folder(config) / f"{sha256}.pdf").is_file()
+    check_passes(config)
