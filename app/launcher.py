@@ -79,10 +79,9 @@ async def _new_launch_token() -> str:
         return await auth_service.create_launch_token(LAUNCH_TOKEN_TTL_S)
 
 
-def open_browser(config: Config) -> None:
-    """Open the one-time sign-in page of this data folder's server."""
-    token = asyncio.run(_new_launch_token())
-    page = write_launch_page(config, token)
+def open_browser(config: Config, token: str | None = None) -> None:
+    """Open the one-time sign-in page of this data folder's server (with a new launch token unless given)."""
+    page = write_launch_page(config, token or asyncio.run(_new_launch_token()))
     if not webbrowser.open(page.as_uri()):
         print(f"Open {config.base_url()} in your browser (sign-in page: {page}).", file=sys.stderr)
 
@@ -135,8 +134,10 @@ def serve(config: Config, *, open_in_browser: bool = True) -> int:
         if open_in_browser:
             # The browser starts while the app is being built: the socket listens already, so its first
             # request waits in the queue and is answered as soon as the server runs (the browser's own
-            # start and ours overlap instead of adding up).
-            threading.Thread(target=open_browser, args=(config,), daemon=True).start()
+            # start and ours overlap instead of adding up). The token is written here, before the server
+            # and its workers start: the database's one writer is never shared between two event loops.
+            token = asyncio.run(_new_launch_token())
+            threading.Thread(target=open_browser, args=(config, token), daemon=True).start()
         run_server(config, sock)
         return 0
     finally:
