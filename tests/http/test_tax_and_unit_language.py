@@ -51,8 +51,8 @@ def test_a_preset_tax_and_its_note_print_in_the_clients_language(api, browser, g
     invoice = invoice_for(api, german, ("VAT19",))
     text = pdf_text(api, invoice)
     assert "USt. 19 %" in text and "Stunden" in text
-    page = browser.get(f"/documents/{invoice['id']}")   # the page: in the user's language (English here)
-    assert page.status_code == 200 and '8 <span class="muted">hours</span>' in page.text
+    page = browser.get(f"/documents/{invoice['id']}")   # the page: in the user's language (the business's German)
+    assert page.status_code == 200 and 'lang="de"' in page.text and '8 <span class="muted">Stunden</span>' in page.text
     english = make_client(name="Initech Ltd", language="en", country="IE")
     text = pdf_text(api, invoice_for(api, english, ("VAT7",), unit="Lizenz"))
     assert "VAT 7%" in text and "Lizenz" in text   # a unit not on the standard list stays as typed
