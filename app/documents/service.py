@@ -1229,23 +1229,35 @@ async def statistics() -> dict[str, Any]:
 
 
 async def _statistics(today_: date) -> dict[str, Any]:
+    """What does not depend on today from the running sums (document_tally: the stored statuses, the paid
+    invoices, the money), what does (issued, sent, partial, overdue) from the open invoices' partial index:
+    never a pass over the 100,000 documents."""
     live = logic.live_invoice_sql()
+    tallied = await DocumentTally.raw(
+        "SELECT currency, "
+        + ", ".join(f"sum(CASE WHEN status = '{status}' THEN n ELSE 0 END) AS n_{status}"
+                    for status in logic.INVOICE_STATUSES if status not in (*logic.OWED_STATUSES, "paid"))
+        + f", sum(CASE WHEN {live} AND settled = 1 THEN n ELSE 0 END) AS n_paid, "
+        f"sum(CASE WHEN {live} THEN total_minor - credited_minor ELSE 0 END) AS revenue, "
+        f"sum(CASE WHEN {live} THEN total_minor - paid_minor - credited_minor ELSE 0 END) AS outstanding "
+        f"FROM document_tally WHERE doc_type = '{INVOICE}' GROUP BY currency ORDER BY currency")
     open_sql = logic.open_amount_sql()
-    counts_sql = ", ".join(f"SUM({logic.invoice_status_sql(status, today_)}) AS n_{status}"
-                           for status in logic.INVOICE_STATUSES)
-    rows = await Document.raw(
-        f"SELECT currency, {counts_sql}, "
-        f"SUM(CASE WHEN {live} THEN total_minor - credited_minor ELSE 0 END) AS revenue, "
-        f"SUM(CASE WHEN {live} THEN {open_sql} ELSE 0 END) AS outstanding, "
-        f"SUM(CASE WHEN {logic.invoice_status_sql('overdue', today_)} THEN {open_sql} ELSE 0 END) AS overdue "
-        "FROM document WHERE doc_type = 'invoice' GROUP BY currency ORDER BY currency")
+    owed = await Document.raw(
+        "SELECT currency, "
+        + ", ".join(f"SUM({logic.invoice_status_sql(status, today_)}) AS n_{status}" for status in logic.OWED_STATUSES)
+        + f", SUM(CASE WHEN {logic.invoice_status_sql('overdue', today_)} THEN {open_sql} ELSE 0 END) AS overdue "
+        f"FROM document INDEXED BY document_open_invoice WHERE doc_type = '{INVOICE}' AND {logic.owed_invoice_sql()} "
+        "GROUP BY currency")
+    by_currency = {row["currency"]: row for row in owed}
     counts = {status: 0 for status in logic.INVOICE_STATUSES}
-    for row in rows:
+    money = []
+    for row in tallied:
+        open_row = by_currency.get(row["currency"], {})
         for status in logic.INVOICE_STATUSES:
-            counts[status] += row[f"n_{status}"] or 0
-    money = [{"currency": r["currency"], "revenue": from_minor(r["revenue"] or 0, r["currency"]),
-              "outstanding": from_minor(r["outstanding"] or 0, r["currency"]),
-              "overdue": from_minor(r["overdue"] or 0, r["currency"])} for r in rows]
+            counts[status] += (row.get(f"n_{status}") or 0) + (open_row.get(f"n_{status}") or 0)
+        money.append({"currency": row["currency"], "revenue": from_minor(row["revenue"] or 0, row["currency"]),
+                      "outstanding": from_minor(row["outstanding"] or 0, row["currency"]),
+                      "overdue": from_minor(open_row.get("overdue") or 0, row["currency"])})
     return {"counts": counts, "amounts": money, "today": today_}
 
 
