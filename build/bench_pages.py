@@ -190,7 +190,13 @@ def main() -> int:
     parser.add_argument("--keep", type=Path)
     parser.add_argument("--pdf-only", action="store_true", help="time only the issued invoice's stored PDF")
     parser.add_argument("--json", type=Path, help="also write the numbers here (build/bench_compare.py)")
+    parser.add_argument("--only", action="append", default=[], metavar="TEXT",
+                        help="time only the URLs containing TEXT, or =URL exactly (repeatable; the typing, the PDF and the aging's "
+                             "first view only when TEXT is in their label)")
     args = parser.parse_args()
+
+    def wanted(url: str) -> bool:
+        return not args.only or any(url == text[1:] if text.startswith("=") else text in url for text in args.only)
     results = Results("bench_pages")
     work = args.keep or Path(tempfile.mkdtemp(prefix="counterfoil-pages-"))
     data = work / "data"
@@ -249,7 +255,7 @@ def main() -> int:
                     raise SystemExit(f"{url}: {response.status_code} {response.text[:200]}")
                 return elapsed
 
-            for url, is_search in [] if args.pdf_only else URLS:
+            for url, is_search in [] if args.pdf_only else [(u, s) for u, s in URLS if wanted(u)]:
                 for _ in range(3):  # warm
                     timed(url)
                 cpu = cpu_seconds(server.pid)
@@ -263,7 +269,7 @@ def main() -> int:
                     raise SystemExit(f"PATCH /api/v1/clients/42: {response.status_code} {response.text[:200]}")
 
             print(f"typing, {args.rounds} rounds after a change, each keystroke a new query: {', '.join(TYPED)}")
-            for surface, headers in [] if args.pdf_only else TYPING_SURFACES:
+            for surface, headers in [] if args.pdf_only else [(u, h) for u, h in TYPING_SURFACES if wanted(u + "?q=")]:
                 by_text: dict[str, list[float]] = {text: [] for text in TYPED}
                 cpu_used = 0.0
                 for n in range(args.rounds):
@@ -315,15 +321,19 @@ def main() -> int:
 
             for kind in [] if args.pdf_only else DOCUMENT_STATUSES:
                 for params, position in document_combinations(kind):
+                    if not any(wanted(f"{prefix}?{params}") for prefix in (f"/api/v1/{kind}", f"/{kind}")):
+                        continue
                     found = client.get(f"/api/v1/{kind}?{params}&per_page={PER_PAGE}")
                     if found.status_code != 200:
                         raise SystemExit(f"/api/v1/{kind}?{params}: {found.status_code} {found.text[:200]}")
                     page_count = max(1, -(-found.json()["total"] // PER_PAGE))
                     number = {"first": 1, "middle": (page_count + 1) // 2, "last": page_count}[position]
                     for prefix in (f"/api/v1/{kind}", f"/{kind}"):
+                        if not wanted(f"{prefix}?{params}"):
+                            continue
                         size = f"&per_page={PER_PAGE}" if prefix.startswith("/api/") else ""
                         first_view(f"{prefix}?{params}&page={number}{size}")
-            for url in [] if args.pdf_only else OTHER_URLS:
+            for url in [] if args.pdf_only else [u for u in OTHER_URLS if wanted(u)]:
                 first_view(url)
             if first_views:
                 report("every list filter, first view after a change", first_views, first_cpu, LIST_BUDGET_MS)
@@ -338,10 +348,10 @@ def main() -> int:
                 print(f"{len(refused)} URLs refused (not timed):")
                 failures += 1
 
-            pdf_url = f"/api/v1/invoices/{issued_invoice(client)}/pdf"
-            etag = client.get(pdf_url).headers.get("etag", "")
+            pdf_url = f"/api/v1/invoices/{issued_invoice(client)}/pdf" if wanted("/pdf") else ""
+            etag = client.get(pdf_url).headers.get("etag", "") if pdf_url else ""
             for label, headers in ((f"{pdf_url} (stored PDF)", None),
-                                   (f"{pdf_url} (If-None-Match: 304)", {"If-None-Match": etag})):
+                                   (f"{pdf_url} (If-None-Match: 304)", {"If-None-Match": etag})) if pdf_url else ():
                 cpu = cpu_seconds(server.pid)
                 times = []
                 for _ in range(args.requests):
@@ -353,7 +363,7 @@ def main() -> int:
                 report(label, times, cpu_seconds(server.pid) - cpu, PDF_BUDGET_MS)
 
             cpu_used, times = 0.0, []
-            for n in range(0 if args.pdf_only else args.rounds * 4):
+            for n in range(0 if args.pdf_only or not wanted("/reports/aging") else args.rounds * 4):
                 change(100 + n)
                 cpu = cpu_seconds(server.pid)
                 times.append(timed("/reports/aging"))

@@ -192,14 +192,20 @@ class BaseTotal:
 
 def base_total(rows: Iterable[tuple[str, Decimal, Decimal | None]], base: str) -> BaseTotal:
     """Rows of (currency, amount, amount in base or None when no rate is known)."""
+    return counted_base_total(((currency, amount, in_base, 1) for currency, amount, in_base in rows), base)
+
+
+def counted_base_total(rows: Iterable[tuple[str, Decimal, Decimal | None, int]], base: str) -> BaseTotal:
+    """base_total() of groups of amounts: rows of (currency, the group's amount, its amount in base or None when
+    no rate is known, how many amounts it holds), so that a group left out counts each of its amounts."""
     sums: dict[str, Decimal] = {}
     total = Decimal(0)
     left_out = 0
     missing: set[str] = set()
-    for currency, amount, in_base in rows:
+    for currency, amount, in_base, count in rows:
         sums[currency] = sums.get(currency, Decimal(0)) + amount
         if in_base is None:
-            left_out += 1
+            left_out += count
             missing.add(currency)
         else:
             total += in_base

@@ -272,6 +272,32 @@ async def base_total(rows: Iterable[tuple[str, int, date, Any]]) -> logic.BaseTo
     return logic.base_total(converted, base)
 
 
+async def grouped_base_total(groups: Iterable[tuple[str, int, date | None, Any, int | None, int]]) -> logic.BaseTotal:
+    """base_total() of amounts grouped in SQL, the same figures: groups of (currency, their sum in minor units,
+    their day or None, the rate frozen for them or None, the amount each of them is or None, how many).
+    Amounts in the base currency come as one group per currency (each None: no rate, no rounding); the others
+    one group per day or frozen rate and amount, since each amount is converted and rounded on its own."""
+    base = await base_currency()
+    cache: dict[str, list[tuple[date, Decimal]]] = {}
+    converted: list[tuple[str, Decimal, Decimal | None, int]] = []
+    for currency, sum_minor, day, frozen, each_minor, count in groups:
+        amount = from_minor(int(sum_minor), currency)
+        if currency == base:
+            converted.append((currency, amount, amount, count))
+            continue
+        rate: Decimal | None
+        if frozen not in (None, ""):
+            rate = Decimal(str(frozen))
+        else:
+            if currency not in cache:
+                cache[currency] = await history(currency, base)
+            rate = logic.rate_on(cache[currency], day) if day is not None else None
+        in_base = (logic.to_base(from_minor(int(each_minor or 0), currency), rate, base) * count
+                   if rate is not None else None)
+        converted.append((currency, amount, in_base, count))
+    return logic.counted_base_total(converted, base)
+
+
 # -- bank accounts ----------------------------------------------------------------------------------
 
 def _settings_account(settings: Mapping[str, Any]) -> dict[str, Any] | None:

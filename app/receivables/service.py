@@ -133,10 +133,13 @@ async def aging_report(as_of: date) -> list[logic.AgingRow]:
 async def aging_page(as_of: date, page: Page) -> PageOf:
     """One page of the aging report, the most overdue clients first, with the totals of every row
     (extra["totals"]: one AgingTotal per currency)."""
-    rows = await _aging_rows(as_of)
-    totals = await cached(("aging-totals", as_of), lambda: _aging_totals(rows))
-    return PageOf(items=[_aging_row(row) for row in rows[page.offset:page.offset + page.per_page]], total=len(rows),
-                  page=page, extra={"totals": totals})
+    # The page's rows, their count and the totals each summed in SQL over the open invoices' index: thousands
+    # of client rows never travel into Python for one page of them.
+    rows = await cached(("aging-page", as_of, page.offset, page.per_page),
+                        lambda: _aging_query(as_of, limit=page.per_page, offset=page.offset))
+    count = await cached(("aging-count", as_of), lambda: _aging_count(as_of))
+    totals = await cached(("aging-totals", as_of), lambda: _aging_sql_totals(as_of))
+    return PageOf(items=[_aging_row(row) for row in rows], total=count, page=page, extra={"totals": totals})
 
 
 _AGING_KEYS = dict(zip(logic.AGING_BUCKETS, ("b_current", "b_1_30", "b_31_60", "b_61_90", "b_over_90"), strict=True))
@@ -168,24 +171,44 @@ async def _aging_rows(as_of: date) -> list[dict[str, Any]]:
     return await cached(("aging", as_of), lambda: _aging_query(as_of))
 
 
-async def _aging_query(as_of: date) -> list[dict[str, Any]]:
+def _open_invoices_by(as_of: date) -> str:
+    """The FROM and WHERE of the aging's queries: the open invoices issued by `as_of`, from their partial index."""
+    return (" FROM document INDEXED BY document_open_invoice"
+            f" WHERE doc_type = '{documents_logic.INVOICE}' AND {documents_logic.owed_invoice_sql()}"
+            f" AND issue_date <= {documents_logic.sql_date(as_of)}")
+
+
+def _bucket_sums(as_of: date) -> str:
+    open_sql = documents_logic.open_amount_sql()
+    return ", ".join(f"SUM(CASE WHEN {logic.aging_bucket_sql(name, as_of)} THEN {open_sql} ELSE 0 END) AS {key}"
+                     for name, key in _AGING_KEYS.items()) + f", SUM({open_sql}) AS total"
+
+
+async def _aging_count(as_of: date) -> int:
+    """How many rows (client and currency) the aging report has."""
+    found = await Document.raw(f"SELECT count(*) AS n FROM (SELECT 1{_open_invoices_by(as_of)} GROUP BY client, currency)")
+    return int(found[0]["n"])
+
+
+async def _aging_sql_totals(as_of: date) -> list[logic.AgingTotal]:
+    """The totals of every row per currency (what _aging_totals adds up from the rows), summed in SQL."""
+    return await _aging_totals(await Document.raw(
+        f"SELECT currency, {_bucket_sums(as_of)}{_open_invoices_by(as_of)} GROUP BY currency"))
+
+
+async def _aging_query(as_of: date, *, limit: int | None = None, offset: int = 0) -> list[dict[str, Any]]:
     """Summed and ordered in SQL (logic.aging_bucket_sql: aging_bucket's edges as due-date comparisons) over
     the partial index of open invoices: 100,000 open invoices never travel into Python, and paid ones are
     not read.
 
     The amounts are those open today, of the invoices issued by `as_of`."""
-    open_sql = documents_logic.open_amount_sql()
-    buckets = ", ".join(f"SUM(CASE WHEN {logic.aging_bucket_sql(name, as_of)} THEN {open_sql} ELSE 0 END) AS {key}"
-                        for name, key in _AGING_KEYS.items())
     return await Document.raw(
         "SELECT a.*, c.name AS client_name FROM ("
-        f" SELECT client AS client_id, currency, {buckets}, SUM({open_sql}) AS total"
-        " FROM document INDEXED BY document_open_invoice"
-        f" WHERE doc_type = '{documents_logic.INVOICE}' AND {documents_logic.owed_invoice_sql()}"
-        f" AND issue_date <= {documents_logic.sql_date(as_of)}"
+        f" SELECT client AS client_id, currency, {_bucket_sums(as_of)}{_open_invoices_by(as_of)}"
         " GROUP BY client, currency"
         ") a JOIN client c ON c.id = a.client_id"
-        " ORDER BY a.b_over_90 DESC, a.b_61_90 DESC, a.b_31_60 DESC, a.b_1_30 DESC, a.total DESC, c.name, c.id")
+        " ORDER BY a.b_over_90 DESC, a.b_61_90 DESC, a.b_31_60 DESC, a.b_1_30 DESC, a.total DESC, c.name, c.id"
+        + (f" LIMIT {int(limit)} OFFSET {int(offset)}" if limit is not None else ""))
 
 
 # -- in the base currency (app.fx) ----------------------------------------------------------------

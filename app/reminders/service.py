@@ -9,6 +9,7 @@ never change. Money towards them is a ledger credit (`charge_payment`), or the c
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import logging
 import sqlite3
@@ -175,14 +176,14 @@ async def _applied(invoice_ids: Sequence[int]) -> dict[int, list[dict[str, Any]]
     if not invoice_ids:
         return {}
     out: dict[int, list[dict[str, Any]]] = defaultdict(list)
-    for chunk_start in range(0, len(invoice_ids), 500):
-        chunk = list(invoice_ids[chunk_start:chunk_start + 500])
-        rows = await ReminderItem.select(
-            ReminderItem.invoice, ReminderItem.level, ReminderItem.interest_to,
-            ReminderItem.reminder.number.as_alias("number"), ReminderItem.reminder.issue_date.as_alias("issue_date"),
-        ).where(ReminderItem.invoice.is_in(chunk) & (ReminderItem.cancelled == False))  # noqa: E712
-        for row in rows:
-            out[row["invoice"]].append(row)
+    # The ids as one JSON parameter: thousands of them cost one query, not a bound value each.
+    rows = await ReminderItem.select(
+        ReminderItem.invoice, ReminderItem.level, ReminderItem.interest_to,
+        ReminderItem.reminder.number.as_alias("number"), ReminderItem.reminder.issue_date.as_alias("issue_date"),
+    ).where(WhereRaw("reminder_item.invoice IN (SELECT value FROM json_each({}))", json.dumps(list(invoice_ids)))
+            & (ReminderItem.cancelled == False))  # noqa: E712
+    for row in rows:
+        out[row["invoice"]].append(row)
     return out
 
 
@@ -200,25 +201,80 @@ _OPEN_COLUMNS = (Document.id, Document.number, Document.client, Document.currenc
 
 
 async def _owed_rows(invoice_ids: Sequence[int] | None = None) -> list[dict[str, Any]]:
-    query = Document.select(*_OPEN_COLUMNS).where(
-        (Document.doc_type == documents_logic.INVOICE)
-        & WhereRaw(documents_logic.owed_invoice_sql(documents_logic.InvoiceColumns.of("document"))))
-    if invoice_ids is not None:
-        query = query.where(Document.id.is_in(list(invoice_ids)))
+    if invoice_ids is None:
+        query = Document.select(*_OPEN_COLUMNS).where(
+            (Document.doc_type == documents_logic.INVOICE)
+            & WhereRaw(documents_logic.owed_invoice_sql(documents_logic.InvoiceColumns.of("document"))))
+    else:
+        # These invoices by their ids, then checked: the "+" keeps SQLite from walking the status or type
+        # index of every live invoice for the few asked (it cannot know how few the JSON list holds).
+        columns = dataclasses.replace(documents_logic.InvoiceColumns.of("document"), status="+document.status")
+        query = Document.select(*_OPEN_COLUMNS).where(
+            WhereRaw("document.id IN (SELECT value FROM json_each({}))", json.dumps(list(invoice_ids)))
+            & WhereRaw(f"+document.doc_type = '{documents_logic.INVOICE}' AND "
+                       + documents_logic.owed_invoice_sql(columns)))
     return await query.order_by(DUE_FIRST).order_by(Document.id)
 
 
-async def due_invoices(as_of: date | None = None, *, dunning: Dunning | None = None) -> list[DueInvoice]:
-    """Every open invoice due a reminder on `as_of` (today), at which level, with what it would charge:
-    the reminders page and GET /api/v1/reminders/due. Clients marked "no reminders" are left out."""
-    as_of = as_of or await settings_service.today()
-    dunning = dunning or await get_dunning()
-    rows = [row for row in await _owed_rows() if row["due_date"] is not None]
+async def _due_levels(as_of: date, dunning: Dunning) -> list[tuple[int, int]]:
+    """(invoice id, level) of every open invoice due a reminder on `as_of`, earliest due date first.
+
+    Reads only the ids, due dates and clients of the open invoices that could be due (next_level() is None
+    past `as_of` plus the notice's days) from the partial index document_open_invoice, never the invoices'
+    rows; the live reminder items of those invoices decide the level, with the same next_level() as each
+    invoice's view."""
+    latest = as_of + timedelta(days=max(dunning.notice_days_before_due or 0, 0))
+    # The type written in the SQL, not bound: SQLite takes the partial index only for a condition it can read.
+    open_invoice = (f"document.doc_type = '{documents_logic.INVOICE}' AND "
+                    + documents_logic.owed_invoice_sql(documents_logic.InvoiceColumns.of("document")))
+    found = (await Document.raw(
+        "SELECT group_concat(id || ',' || client || ',' || due_date, ';') AS rows FROM ("
+        f"SELECT id, client, due_date FROM document INDEXED BY document_open_invoice WHERE {open_invoice} "
+        "AND due_date IS NOT NULL AND due_date <= {} ORDER BY due_date, id)", latest.isoformat()))[0]["rows"]
+    if not found:
+        return []
     excluded = await no_reminders_clients()
-    rows = [row for row in rows if row["client"] not in excluded]
-    applied = await _applied([row["id"] for row in rows])
+    candidates = []
+    for row in found.split(";"):
+        invoice_id, client_id, due = row.split(",")
+        if int(client_id) not in excluded:
+            candidates.append((int(invoice_id), date.fromisoformat(due)))
+    applied: dict[int, dict[int, date]] = defaultdict(dict)
+    # The live items of open invoices (few next to the invoices: only those reminded and still owed).
+    for item in await ReminderItem.raw(
+            "SELECT reminder_item.invoice AS invoice, reminder_item.level AS level, reminder.issue_date AS issued "
+            "FROM document INDEXED BY document_open_invoice "
+            "JOIN reminder_item ON reminder_item.invoice = document.id AND reminder_item.cancelled = 0 "
+            f"JOIN reminder ON reminder.id = reminder_item.reminder WHERE {open_invoice}"):
+        issued = item["issued"]
+        applied[item["invoice"]][item["level"]] = issued if isinstance(issued, date) else date.fromisoformat(issued)
+    # An invoice never reminded has the level its due date gives: asked once per due date, not per invoice.
+    by_due_date: dict[date, int | None] = {}
     out = []
-    for row in rows:
+    for invoice_id, due_date in candidates:
+        items = applied.get(invoice_id)
+        if items:
+            level = logic.next_level(due_date=due_date, as_of=as_of, dunning=dunning, applied=items)
+        elif due_date in by_due_date:
+            level = by_due_date[due_date]
+        else:
+            level = by_due_date[due_date] = logic.next_level(due_date=due_date, as_of=as_of, dunning=dunning,
+                                                             applied={})
+        if level is not None:
+            out.append((invoice_id, level))
+    return out
+
+
+async def _due_views(invoice_ids: Sequence[int], as_of: date, dunning: Dunning) -> list[DueInvoice]:
+    """These invoices as due a reminder on `as_of` (those no longer due left out), in the order of the ids."""
+    rows = {row["id"]: row for row in await _owed_rows(invoice_ids) if row["due_date"] is not None}
+    excluded = await no_reminders_clients()
+    applied = await _applied([invoice_id for invoice_id in invoice_ids if invoice_id in rows])
+    out = []
+    for invoice_id in invoice_ids:
+        row = rows.get(invoice_id)
+        if row is None or row["client"] in excluded:
+            continue
         items = applied.get(row["id"], [])
         level_number = logic.next_level(due_date=row["due_date"], as_of=as_of, dunning=dunning,
                                         applied={item["level"]: item["issue_date"] for item in items})
@@ -237,6 +293,25 @@ async def due_invoices(as_of: date | None = None, *, dunning: Dunning | None = N
             fee=from_minor(charge.fee_minor, currency), interest=from_minor(charge.interest_minor, currency),
             last_reminder=last["number"] if last else ""))
     return out
+
+
+async def due_invoices(as_of: date | None = None, *, dunning: Dunning | None = None) -> list[DueInvoice]:
+    """Every open invoice due a reminder on `as_of` (today), at which level, with what it would charge:
+    GET /api/v1/reminders/due and "send all due". Clients marked "no reminders" are left out."""
+    as_of = as_of or await settings_service.today()
+    dunning = dunning or await get_dunning()
+    return await _due_views([invoice_id for invoice_id, _level in await _due_levels(as_of, dunning)], as_of, dunning)
+
+
+async def due_page(page: Page = Page(), as_of: date | None = None, *,
+                   dunning: Dunning | None = None) -> PageOf[DueInvoice]:
+    """One page of due_invoices() and their count (the reminders page): only the page's invoices are read whole
+    and charged, so the page costs the same with 5,000 invoices due as with 5."""
+    as_of = as_of or await settings_service.today()
+    dunning = dunning or await get_dunning()
+    due = await _due_levels(as_of, dunning)
+    chosen = [invoice_id for invoice_id, _level in due[page.offset:page.offset + page.per_page]]
+    return PageOf(items=await _due_views(chosen, as_of, dunning), total=len(due), page=page)
 
 
 # -- records ------------------------------------------------------------------------------------

@@ -599,6 +599,9 @@ def test_statistics(api, book):
     assert stats["amounts"] == [{"currency": "CAD", "revenue": "400.00", "outstanding": "360.00",
                                  "overdue": "100.00"}]
     assert stats["today"] == today().isoformat()
+    # Read from the running sums and the open invoices' index: the same counts as each status's list.
+    assert stats["counts"] == {status: api.get(f"/api/v1/invoices?status={status}").json()["total"]
+                               for status in stats["counts"]}
 
 
 # -- numbering settings ------------------------------------------------------------------------------

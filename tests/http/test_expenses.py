@@ -412,3 +412,28 @@ def test_a_pdf_receipt_opens_in_the_browsers_viewer(browser, ca, config):
     assert f'href="/expenses/{expense["id"]}/receipts/1" target="_blank"' in page.text and "<object" not in page.text
     served = browser.get(f"/expenses/{expense['id']}/receipts/1")
     assert served.content == PDF and served.headers["content-disposition"].startswith("inline")
+
+
+def test_the_expense_form_finds_its_client_on_demand(browser, ca, config):
+    """The form holds no list of clients: its chosen one, and the matches of what is typed loaded by the invoice
+    editor's picker (/documents/client-options); the chosen client is what is saved, "No client" clears it."""
+    maple = make_client(name="Maple Bakery", email="ap@maple.example")
+    make_client(name="Birch Joinery", email="ap@birch.example")
+    new = browser.get("/expenses/new")
+    assert new.status_code == 200 and "Maple Bakery" not in new.text and "Birch Joinery" not in new.text
+    assert 'hx-get="/documents/client-options"' in new.text and 'name="client_id" value="" checked' in new.text
+    found = browser.get("/documents/client-options", params={"client_q": "maple"}, headers={"HX-Request": "true"})
+    assert found.status_code == 200 and f'value="{maple.id}"' in found.text and "Birch" not in found.text
+    form = {"date": "2026-03-03", "description": "Flour", "category": "office", "net": "80.00", "currency": "CAD",
+            "paid_with": "card", "markup_percent": "10", "billable": "on", "client_id": str(maple.id),
+            "client_q": "maple"}
+    created = browser.post("/expenses", data=form, follow_redirects=False)
+    assert created.status_code == 303, created.text
+    (expense_id, client_id), = query(config, "SELECT id, client FROM expense")
+    assert client_id == maple.id
+    edit = browser.get(f"/expenses/{expense_id}/edit")
+    assert f'name="client_id" value="{maple.id}" checked' in edit.text and "Birch Joinery" not in edit.text
+    cleared = browser.post(f"/expenses/{expense_id}/edit", data={**form, "billable": "", "client_id": ""},
+                           follow_redirects=False)
+    assert cleared.status_code == 303 and query(config, "SELECT client FROM expense") == [(None,)]
+    assert "Maple Bakery" not in browser.get("/vendors").text

@@ -4,6 +4,7 @@ convert), the rates page, rates frozen on documents at issue (issue 16). A refus
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
+from decimal import Decimal
 from pathlib import Path
 
 import pytest
@@ -411,3 +412,40 @@ def test_each_document_prints_the_account_for_its_currency_and_the_qr_only_in_eu
     assert cad_rows["Transit"] == "12345" and "IBAN" not in cad_rows and data["CAD"]["payment"]["qr_payload"] is None
     assert data["EUR"]["payment"]["qr_payload"] and IBAN in data["EUR"]["payment"]["qr_payload"]
     assert dict(map(tuple, data["USD"]["payment"]["rows"]))["Routing (ABA)"] == "021000021"
+
+
+def test_base_totals_summed_in_sql_are_each_invoice_converted_and_rounded(api, config, cad_base):
+    """base_totals() groups the amounts in SQL; its figures are those of converting each invoice on its own
+    (rounded to the cent each), as the per-invoice recomputation below does: equal amounts at one rate
+    (whose sum converted at once would round differently), a part-paid one, a currency with no rate."""
+    from app.documents import service as documents_service
+    from app.documents.tables import Document
+    from app.fx import service as fx_service
+
+    add(api, date=(YESTERDAY - timedelta(days=1)).isoformat(), currency="EUR", rate="0.6250")
+    euro = make_client(currency="EUR", name="Berlin GmbH")
+    bills = [make_invoice(euro, "0.01", currency="EUR") for _ in range(3)] + [make_invoice(euro, "33.33",
+                                                                                          currency="EUR")]
+    make_invoice(make_client(currency="USD", name="Austin LLC"), "70.00", currency="USD")
+    make_invoice(make_client(currency="CAD", name="Laval Inc."), "12.34", currency="CAD")
+    paid = api.post(f"/api/v1/invoices/{bills[3].id}/payments", json={"amount": "10.00", "date": TODAY.isoformat(),
+                                                                "method": "bank_transfer"})
+    assert paid.status_code == 201, paid.text
+
+    async def recomputed(open_only: bool) -> object:
+        base = await fx_service.base_currency()
+        rows = []
+        for row in await Document.select().where((Document.doc_type == "invoice")
+                                                 & Document.status.is_in(["issued", "sent"])):
+            amount = row["total_minor"] - (row["paid_minor"] + row["credited_minor"] if open_only else 0)
+            if not open_only or amount > 0:
+                rows.append((row["currency"], amount, row["issue_date"],
+                             row["exchange_rate"] if row["base_currency"] == base else None))
+        return await fx_service.base_total(rows)
+
+    for open_only in (True, False):
+        totals = run(documents_service.base_totals(open_only=open_only, date_from=None if open_only else YESTERDAY))
+        assert totals == run(recomputed(open_only))
+    owed = run(documents_service.base_totals(open_only=True))
+    assert str(owed.total) == str(Decimal("12.34") + 3 * Decimal("0.02") + Decimal("37.33"))   # 0.016 -> 0.02 each
+    assert owed.left_out == 1 and owed.left_out_currencies == ("USD",)

@@ -240,3 +240,20 @@ def test_pages(browser: Any, config: Any, monkeypatch: pytest.MonkeyPatch) -> No
     flagged = browser.post(f"/clients/{client.id}/reminders", data={"no_reminders": "on"}, follow_redirects=True)
     assert flagged.status_code == 200 and "No reminders for this client" in flagged.text
     assert "nav" in browser.get("/").text and 'href="/reminders"' in browser.get("/").text
+
+
+def test_the_due_invoices_come_a_page_at_a_time(browser: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+    from app.web.pages import reminders
+
+    monkeypatch.setattr(reminders, "PER_PAGE", 1)
+    client = make_client(email="ap@maple.example")
+    first, second = overdue_invoice(client, "100.00"), overdue_invoice(client, "200.00")
+    on(monkeypatch, "2026-02-10")
+    page_one = browser.get("/reminders")
+    assert page_one.status_code == 200 and first.number in page_one.text and second.number not in page_one.text
+    assert "Send all 2 due" in page_one.text and "Page 1 of 2" in page_one.text and "due_page=2" in page_one.text
+    page_two = browser.get("/reminders?due_page=2&status=sent")
+    assert second.number in page_two.text and first.number not in page_two.text and "due_page=1" in page_two.text
+    past_the_end = browser.get("/reminders?due_page=3")
+    assert past_the_end.status_code == 200 and "No invoice on this page" in past_the_end.text
+    assert browser.get("/reminders?due_page=0").status_code == 422

@@ -265,3 +265,36 @@ def test_check_finds_a_fee_off_the_ledger_and_a_level_applied_twice(config: Conf
     assert f"{second.number}: level 1 applied twice to invoice {bill.id} (also {first.number})" in problems
     assert f"{second.number}: 1 reminder_charge ledger entry of 500 minor units, expected 1 of 900" in problems
     assert "ledger balance 1005.00 differs from the documents and payments (1009.00)" in problems
+
+
+def test_the_due_list_a_page_at_a_time_is_the_whole_list_cut(config: Config, client: Any,
+                                                              monkeypatch: pytest.MonkeyPatch) -> None:
+    """due_page() reads only the open invoices that may be due and charges only its page: its pages, put end to
+    end, are due_invoices() exactly (order, levels, charges), and its count is theirs. A notice window, a level
+    already sent, a paid invoice, a client without reminders and invoices not yet due are all in the folder."""
+    from app.clients import service as clients
+    from app.common.logic import Page
+    from app.payments import service as payments
+    from app.reminders import logic, service
+
+    settings = logic.dunning_as_data(logic.default_dunning())
+    run(service.save_dunning({**settings, "notice_days_before_due": 3}))
+    quiet = run(clients.create_client({"name": "Quiet Mill", "email": "q@mill.example"}, default_currency="EUR"))
+    run(service.set_no_reminders(quiet.id, True))
+    bills = [invoice(client, f"{100 + n}.00", issued=f"2026-01-{n + 1:02d}") for n in range(10)]  # due 01-31 .. 02-09
+    invoice(quiet, issued="2026-01-10", terms=20)                # due 01-30: due but for its client's flag
+    on(monkeypatch, "2026-02-08")
+    reminded = bills[0]
+    run(service.make_reminders({"invoice_ids": [reminded.id], "send": False}))
+    run(payments.record_payment(bills[1].id, {"amount": "101.00", "date": "2026-02-08", "method": "bank_transfer"}))
+    late = invoice(client, issued="2026-02-07", terms=3)        # due 02-10: in the notice window on 02-08 (with bills[9])
+    notices = run(service.due_page(Page(1, 50)))
+    assert [(d.id, d.level) for d in notices.items] == [(bills[9].id, -1), (late.id, -1)] == [
+        (d.id, d.level) for d in run(service.due_invoices())]
+    on(monkeypatch, "2026-02-15")              # bills[2..8] are 7 to 13 days overdue, bills[9] and late not yet
+    whole = run(service.due_invoices())
+    # The paid one, the reminded one (its level 2 waits its days) and the quiet client's are left out.
+    assert [(d.id, d.level) for d in whole] == [(b.id, 1) for b in bills[2:9]]
+    pages = [run(service.due_page(Page(n, 3))) for n in (1, 2, 3, 4)]
+    assert [p.total for p in pages] == [7, 7, 7, 7] and pages[3].items == []
+    assert [d for p in pages for d in p.items] == whole

@@ -14,7 +14,7 @@ from litestar.response import Template
 
 from app.clients import service as clients_service
 from app.common.i18n import _, ngettext, translated
-from app.common.logic import Conflict, FieldError, Page, ValidationFailed, optional_day
+from app.common.logic import Conflict, FieldError, NotFound, Page, ValidationFailed, optional_day
 from app.config import Config
 from app.expenses import logic, pnl, reports, service, taxreturn
 from app.projects import service as projects_service
@@ -28,13 +28,24 @@ SPLIT_ROWS = 4
 UPLOAD_LIMIT = 21 * 1024 * 1024
 
 
-async def _choices() -> dict[str, Any]:
+async def _choices(*, vendors: bool = True) -> dict[str, Any]:
+    """What the expense pages choose from. Never the clients: the expense form finds its client as the invoice
+    editor does, loading the matches of what is typed (thousands of clients would be thousands of options).
+    `vendors` False for a page that shows no vendor choice (the vendors' own list)."""
     categories = await service.list_categories()
-    vendors = (await service.list_vendors(page=Page(1, 2000))).items
-    clients = (await clients_service.list_clients(page=Page(1, 2000))).items
     return {"categories": categories, "category_names": {c["code"]: c["name"] for c in categories},
-            "vendors": vendors, "clients": clients, "taxes": await taxes_service.list_taxes(active_only=True),
-            "paid_with": translated(logic.PAID_WITH)}
+            "vendors": (await service.list_vendors(page=Page(1, 2000))).items if vendors else [],
+            "taxes": await taxes_service.list_taxes(active_only=True), "paid_with": translated(logic.PAID_WITH)}
+
+
+async def _chosen_client(client_id: Any) -> Any:
+    """The client the form has chosen (the picker shows it first), or None."""
+    if not str(client_id or "").isdigit() or len(str(client_id)) > 12:
+        return None
+    try:
+        return await clients_service.get_client(int(client_id))
+    except NotFound:
+        return None
 
 
 def _form_to_data(form: dict[str, Any]) -> dict[str, Any]:
@@ -94,7 +105,8 @@ async def _expense_form(request: Request, *, expense: dict[str, Any] | None, val
                         errors: dict[str, str], status_code: int = 200) -> Template:
     title = _("New expense") if expense is None else _("Edit expense %(id)s", id=expense['id'])
     return page(request, "expenses/form.html", status_code=status_code, section="expenses", title=title,
-                expense=expense, values=values, errors=errors, split_rows=SPLIT_ROWS, **await _choices())
+                expense=expense, values=values, errors=errors, split_rows=SPLIT_ROWS,
+                chosen_client=await _chosen_client(values.get("client_id")), **await _choices())
 
 
 # -- the list -------------------------------------------------------------------------------------
@@ -246,7 +258,7 @@ async def receipt_delete_form(request: Request, expense_id: int, n: int, config:
 async def vendors_page(request: Request, q: str = "") -> Template:
     result = await service.list_vendors(q=q, page=Page(1, 500))
     return page(request, "expenses/vendors.html", section="expenses", title=_("Vendors"), result=result, q=q,
-                **await _choices())
+                **await _choices(vendors=False))
 
 
 @get("/vendors/new")

@@ -28,12 +28,15 @@ def _plural(n: int, word: str) -> str:
 
 @get("/reminders")
 async def reminders_page(request: Request, status: str = "", client_id: int | None = None,
-                         page_number: int = QueryParameter(name="page", default=1)) -> Template:
-    due = await service.due_invoices()
+                         page_number: int = QueryParameter(name="page", default=1),
+                         due_page_number: int = QueryParameter(name="due_page", default=1)) -> Template:
     dunning = await service.get_dunning()
+    # The due invoices a page at a time (thousands may be due): the page reads and charges only its own.
+    due = await service.due_page(page_params(due_page_number, PER_PAGE), dunning=dunning)
     result = await service.list_reminders(status=status, client_id=client_id, page=page_params(page_number, PER_PAGE))
     return page(request, "reminders/list.html", section="reminders", title=_("Reminders"), due=due, dunning=dunning,
-                result=result, status_labels=STATUS_LABELS, params={"status": status, "client_id": client_id or ""},
+                result=result, status_labels=STATUS_LABELS,
+                params={"status": status, "client_id": client_id or "", "due_page": due.page.page if due.page.page > 1 else ""},
                 today=await settings_service.today(), level_name=logic.level_name)
 
 
