@@ -10,6 +10,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from babel.dates import format_date, format_time, get_date_format
 from babel.numbers import format_currency, format_decimal
+from jinja2.ext import InternationalizationExtension
 from litestar.contrib.jinja import JinjaTemplateEngine
 
 from app.common.addressing.logic import scheme_choices
@@ -157,8 +158,9 @@ def query(current: dict[str, Any], **changes: Any) -> str:
 
 def configure(engine: JinjaTemplateEngine) -> None:
     # Jinja's i18n extension with the same callables as the Python code (app.common.i18n): `{{ _("...") }}`
-    # and `{% trans %}` read the language in force for the request.
-    engine.engine.add_extension("jinja2.ext.i18n")
+    # and `{% trans %}` read the language in force for the request. The class, not its dotted name: the
+    # single executable holds only the modules an import reaches (a name string left jinja2.ext out).
+    engine.engine.add_extension(InternationalizationExtension)
     engine.engine.install_gettext_callables(gettext=gettext, ngettext=ngettext, newstyle=True)  # type: ignore[attr-defined]
     engine.engine.filters["money"] = money
     engine.engine.filters["day"] = day
