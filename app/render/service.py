@@ -416,9 +416,8 @@ def qr_svg(payload: str) -> str:
     import segno
 
     code = segno.make(payload, error="m", boost_error=False, micro=False, encoding="utf-8", mask=QR_MASK)
-    out = io.BytesIO()
-    code.save(out, kind="svg", border=0, xmldecl=False, svgns=True, nl=False, scale=4)
-    return out.getvalue().decode("utf-8")
+    return logic.qr_matrix_svg(code.matrix)
+
 
 
 def _with_qr(data: dict[str, Any]) -> dict[str, Any]:

@@ -4,6 +4,7 @@ official XSD and the EN 16931 schematron), the XMP update, statement figures."""
 from __future__ import annotations
 
 import io
+import re
 import sys
 import xml.etree.ElementTree as ET
 from dataclasses import replace
@@ -182,6 +183,19 @@ def test_the_qr_code_decodes_to_the_payload():
     code.save(out, kind="png", scale=6, border=4)
     results = zxingcpp.read_barcodes(Image.open(io.BytesIO(out.getvalue())))
     assert [r.text for r in results] == [payload]
+
+
+
+@given(st.lists(st.binary(min_size=21, max_size=21).map(lambda row: bytes(b & 1 for b in row)), min_size=21, max_size=21))
+def test_the_qr_svg_strokes_cover_exactly_the_dark_modules(rows):
+    """Each stroke of the path is one run of dark modules in one row (the PDF's code is decoded by zxing-cpp in
+    tests/http/test_render.py)."""
+    svg = logic.qr_matrix_svg(rows)
+    assert 'width="84" height="84"' in svg
+    drawn = set()
+    for x, y, length in re.findall(r"M(\d+) (\d+)\.5h(\d+)", svg):
+        drawn |= {(int(x) + i, int(y)) for i in range(int(length))}
+    assert drawn == {(x, y) for y, row in enumerate(rows) for x, dark in enumerate(row) if dark}
 
 
 # -- Factur-X ---------------------------------------------------------------------------------
