@@ -67,7 +67,8 @@ def _project_values(row: dict[str, Any]) -> dict[str, Any]:
 
 
 async def _clients() -> list[Any]:
-    return list((await clients_service.list_clients(status="active", page=page_params(1, 500))).items)
+    """The active clients to pick from (ids and names: the selects show nothing else)."""
+    return list(await clients_service.client_choices(status="active", limit=500))
 
 
 # -- projects -------------------------------------------------------------------------------------
