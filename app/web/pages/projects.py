@@ -17,7 +17,7 @@ from app.common.i18n import _, ngettext
 from app.common.logic import Conflict, ValidationFailed, csv_bytes, optional_day
 from app.projects import logic, service
 from app.settings import service as settings_service
-from app.web.responses import actor_id, download, form_data, page, page_params, redirect
+from app.web.responses import actor_id, download, form_data, page, redirect
 from app.web.security import OWNER_ONLY
 
 log = logging.getLogger("counterfoil.web")
