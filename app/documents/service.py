@@ -1007,15 +1007,22 @@ async def base_totals(doc_type: str = INVOICE, *, open_only: bool = False, date_
         source = "document"
     frozen = ("CASE WHEN currency != {} AND base_currency = {} AND exchange_rate IS NOT NULL "
               "AND exchange_rate != '' THEN exchange_rate END")
+    # The base currency's amounts are one group with no rate, day or amount each: summed from the index
+    # alone. Only the other currencies' rows are read for their rates (5,000 open invoices' rows read
+    # for nothing took 14 ms of the dashboard; issue 21). The same groups as one query over both gave.
+    in_base = await Document.raw(
+        f"SELECT currency, sum({amount}) AS summed, count(*) AS n FROM {source} "
+        f"WHERE {' AND '.join(conditions)} AND currency = {{}} GROUP BY currency", *params[4:], base)
     groups = await Document.raw(
         f"SELECT currency, frozen, CASE WHEN currency = {{}} OR frozen IS NOT NULL THEN NULL ELSE issue_date END "
         f"AS day, CASE WHEN currency = {{}} THEN NULL ELSE amount END AS each, sum(amount) AS summed, "
         f"count(*) AS n FROM (SELECT currency, issue_date, {amount} AS amount, {frozen} AS frozen "
-        f"FROM {source} WHERE {' AND '.join(conditions)}) GROUP BY currency, frozen, day, each",
-        *params)
+        f"FROM {source} WHERE {' AND '.join(conditions)} AND currency != {{}}) GROUP BY currency, frozen, day, each",
+        *params, base)
     return await fx_service.grouped_base_total(
-        (row["currency"], row["summed"], _as_date(row["day"]), row["frozen"], row["each"], row["n"])
-        for row in groups)
+        [*((row["currency"], row["summed"], None, None, None, row["n"]) for row in in_base),
+         *((row["currency"], row["summed"], _as_date(row["day"]), row["frozen"], row["each"], row["n"])
+           for row in groups)])
 
 
 def _as_date(value: Any) -> date | None:
