@@ -135,6 +135,21 @@ OTHER_URLS = [
     "/api/v1/audit?limit=50", "/api/v1/audit?entity=client&limit=50", "/audit",
 ]
 
+# The payments helper's additions (issue 21): the payments list's middle and last pages of the whole
+# book and of a filter, every pair of its filters, a client's payments in a period or of one method, a
+# client beyond the first 500 by name (offered in the filter's select all the same); the client page,
+# its ledger, the dashboard and the reminders' due invoices past their first page, as first views.
+OTHER_URLS += [
+    *(f"{prefix}?{params}" for prefix in ("/api/v1/payments", "/payments")
+      for params in ("page=1000", "page=1899", "state=live&page=1800", "method=cheque&page=600",
+                     "method=card&state=live", "method=cash&state=reversed", "state=live&from=2021-03-05",
+                     "method=bank_transfer&state=live&from=2021-03-05&to=2022-07-09&page=30", "to=2019-06-30",
+                     "from=2021-03-05&to=2022-07-09&page=200", "client_id=42&from=2021-01-01&to=2021-12-31",
+                     "client_id=42&method=card", "client_id=9999")),
+    "/clients/42", "/clients/42/ledger", "/clients/9999", "/clients/9999/ledger", "/", "/reminders?due_page=20",
+    "/projects?status=active", "/audit?entity=payment",
+]
+
 
 def issued_invoice(client: httpx.Client) -> int:
     """An invoice made and issued through the API (its document of record stored at issue)."""

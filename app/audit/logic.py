@@ -50,6 +50,8 @@ NOT_AUDITED = {
     "import_key": "which source row became which record, to match a re-import; the records themselves are recorded",
     "document_tally": "running sums of the documents kept by triggers for the lists' counts and footers (derived; "
                       "`counterfoil check` recomputes them from the documents, which are recorded)",
+    "payment_tally": "running sums of the payments kept by triggers for the payments list's count and footer "
+                     "(derived; `counterfoil check` recomputes them from the payments, which are recorded)",
 }
 
 

@@ -60,3 +60,11 @@ FIELD_NAMES: tuple[str, ...] = tuple(f.name for f in fields(ClientView))
 class ClientCounts:
     active: int
     archived: int
+
+
+@dataclass(frozen=True, slots=True)
+class ClientChoice:
+    """A client offered in a select (a list's filter, a form): its id and name, nothing more."""
+
+    id: int
+    name: str

@@ -9,7 +9,7 @@ from typing import Any
 from piccolo.columns.combination import WhereRaw
 
 from app.clients import logic
-from app.clients.records import ClientCounts, ClientView
+from app.clients.records import ClientChoice, ClientCounts, ClientView
 from app.clients.tables import Client
 from app.common.i18n import _
 from app.common.logic import (
@@ -99,6 +99,23 @@ async def list_clients(*, q: str = "", status: str = "active", sort: str = "name
         found.reverse()
     by_id = {row["id"]: row for row in await Client.select().where(Client.id.is_in(found))} if found else {}
     return PageOf(items=[ClientView.from_row(by_id[i]) for i in found if i in by_id], total=total, page=page)
+
+
+async def client_choices(*, status: str = "all", limit: int = 500, including: int | None = None
+                         ) -> list[ClientChoice]:
+    """The first `limit` clients by name (all, or those of one status) to pick from in a select: ids and
+    names only, read from the name index, so that a page offering them reads no client's whole row.
+    `including`: the client already chosen, added in its place when it is beyond the first `limit`."""
+    query = Client.select(Client.id, Client.name)
+    if status != "all":
+        query = query.where(Client.status == status)
+    rows = await query.order_by(Client.name).order_by(Client.id).limit(limit)
+    choices = [ClientChoice(id=row["id"], name=row["name"]) for row in rows]
+    if including is not None and storable_id(including) and all(c.id != including for c in choices):
+        row = await Client.select(Client.id, Client.name).where(Client.id == including).first()
+        if row is not None:
+            choices = sorted([*choices, ClientChoice(id=row["id"], name=row["name"])], key=lambda c: (c.name, c.id))
+    return choices
 
 
 async def get_client(client_id: int) -> ClientView:

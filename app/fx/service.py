@@ -26,9 +26,10 @@ def _now() -> datetime:
 
 async def base_currency() -> str:
     """The currency every total is converted to: the one chosen, or the business currency."""
-    row = await FxSettings.select(FxSettings.base_currency).first()
-    if row and row["base_currency"]:
-        return str(row["base_currency"])
+    # A fixed statement, not a select built anew: every total in another currency asks (issue 21).
+    rows = await FxSettings.raw("SELECT base_currency FROM fx_settings LIMIT 1")
+    if rows and rows[0]["base_currency"]:
+        return str(rows[0]["base_currency"])
     settings = await settings_service.get_settings()
     return str(settings.get("default_currency") or "EUR")
 

@@ -134,6 +134,25 @@ def check_tally(stored: Mapping[TallyKey, Sequence[int]], recomputed: Mapping[Ta
                                 f"differ from the documents' {list(want)}: lists would show wrong counts and footers"))
     return breaks
 
+PaymentTallyKey = tuple[str, str, str, str]   # method, status, currency, month
+
+
+def check_payment_tally(stored: Mapping[PaymentTallyKey, Sequence[int]],
+                        recomputed: Mapping[PaymentTallyKey, Sequence[int]]) -> list[Break]:
+    """The running sums of the payments (payment_tally) equal the sums recomputed from the payments: the
+    payments list's count and footer read them. A key whose sums are all zero is as good as no key."""
+    breaks = []
+    for key in sorted(set(stored) | set(recomputed)):
+        have = tuple(stored.get(key, ()) or (0, 0))
+        want = tuple(recomputed.get(key, ()) or (0, 0))
+        if have != want:
+            method, status, currency, month = key
+            breaks.append(Break(f"running sums of the payments, {method}, {status}, {currency}, {month}",
+                                f"count and amount {list(have)} differ from the payments' {list(want)}: "
+                                "the payments list would show a wrong count and footer"))
+    return breaks
+
+
 def check_numbering(issued: Iterable[Mapping[str, Any]], series: Iterable[Mapping[str, Any]]) -> list[Break]:
     """Each series: as many numbers issued as the counter moved, none twice."""
     breaks = []

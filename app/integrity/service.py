@@ -133,6 +133,7 @@ def run_checks(database_path: Path, *, integrity: bool = True) -> list[Break]:
                                         f"{entries_per_doc.get(doc['id'], 0)} ledger entries instead of 1"))
         breaks.extend(logic.check_event_entries(*_event_entries(connection)))
         breaks.extend(_tally_breaks(connection))
+        breaks.extend(_payment_tally_breaks(connection))
         breaks.extend(_recurring_breaks(connection))
         breaks.extend(_expense_breaks(connection))
         # The audit trail: its chain unbroken from the first entry (the first broken sequence number is
@@ -154,6 +155,16 @@ def _tally_breaks(connection) -> list[Break]:
         "coalesce(sum(total_base_minor), 0), count(total_base_minor) FROM document GROUP BY 1, 2, 3, 4, 5, 6"
     ).fetchall()}
     return logic.check_tally(stored, recomputed)
+
+def _payment_tally_breaks(connection) -> list[Break]:
+    """payment_tally, kept by triggers, against the same sums made afresh from the payments."""
+    stored = {tuple(row[:4]): tuple(row[4:]) for row in connection.execute(
+        "SELECT method, status, currency, month, n, amount_minor FROM payment_tally").fetchall()}
+    recomputed = {tuple(row[:4]): tuple(row[4:]) for row in connection.execute(
+        "SELECT method, status, currency, substr(payment_date, 1, 7), count(*), sum(amount_minor) FROM payment "
+        "GROUP BY 1, 2, 3, 4").fetchall()}
+    return logic.check_payment_tally(stored, recomputed)
+
 
 def _recurring_breaks(connection) -> list[Break]:
     """Recurring invoices (app.recurring): each (profile, period) done once, each invoice made for one

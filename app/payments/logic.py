@@ -99,3 +99,44 @@ def check_credit_use(amount: Decimal, available: Decimal, open_amount: Decimal, 
 def available_credit(*, credit_notes_on_account: Decimal, payment_excess: Decimal, applied: Decimal,
                      refunded: Decimal) -> Decimal:
     return credit_notes_on_account + payment_excess - applied - refunded
+
+
+# -- the payments list (issue 21) --------------------------------------------------------------------
+# The index a page of the list walks, newest first, for the filters it has. A client's or an invoice's
+# payments are few: their index finds them and they are sorted. Otherwise each filter (a state, a
+# method, both) has an index in date order (app.payments.tables.EXTRA_INDEXES) that a period narrows.
+NARROW_INDEXES = ("payment_client", "payment_invoice")
+
+
+def list_index(*, client: bool, invoice: bool, method: bool, state: bool) -> str:
+    if client:
+        return "payment_client"
+    if invoice:
+        return "payment_invoice"
+    if method and state:
+        return "payment_method_status_date"
+    if method:
+        return "payment_method_date"
+    if state:
+        return "payment_status_date"
+    return "payment_payment_date"
+
+
+@dataclass(frozen=True)
+class PageWindow:
+    """Which rows of a list in its order make a page: `size` rows after skipping `offset`, counted from
+    the end in the other order when `from_end` (a page past the middle skips the fewer rows that way)."""
+
+    size: int
+    offset: int
+    from_end: bool
+
+
+def page_window(count: int, offset: int, per_page: int) -> PageWindow:
+    """The page starting at `offset` of a list of `count` rows: empty past the end."""
+    if offset >= count:
+        return PageWindow(0, 0, False)
+    size = min(per_page, count - offset)
+    if offset > count // 2:
+        return PageWindow(size, count - offset - size, True)
+    return PageWindow(size, offset, False)

@@ -2,18 +2,27 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from datetime import UTC, date, datetime
 from decimal import Decimal
 from typing import Any
 
-from piccolo.query.functions.aggregate import Sum
-
 from app.common.i18n import _
-from app.common.logic import Conflict, FieldError, Form, NotFound, Page, PageOf, ValidationFailed, clean_idempotency_key
-from app.db.engine import write_transaction
+from app.common.logic import (
+    MAX_ID,
+    Conflict,
+    FieldError,
+    Form,
+    NotFound,
+    Page,
+    PageOf,
+    ValidationFailed,
+    clean_idempotency_key,
+    storable_id,
+)
+from app.db.engine import cached, write_transaction
 from app.documents import service as documents_service
-from app.documents.logic import parse_date
+from app.documents.logic import parse_date, split_period
 from app.documents.records import DocumentView
 from app.documents.tables import Document
 from app.fx import logic as fx_logic
@@ -23,7 +32,7 @@ from app.ledger import service as ledger_service
 from app.money import from_minor, minor_digits, round_money, to_minor
 from app.payments import logic
 from app.payments.records import PaymentTotals, PaymentView, RefundView
-from app.payments.tables import CreditApplication, Payment, Refund
+from app.payments.tables import CreditApplication, Payment, PaymentTally, Refund
 from app.settings import service as settings_service
 
 
@@ -189,9 +198,12 @@ async def edit_payment(payment_id: int, data: Mapping[str, Any], *, actor: int |
 async def available_credit(client_id: int, currency: str) -> Decimal:
     rows = await Payment.raw(
         "SELECT "
-        "(SELECT COALESCE(SUM(total_minor), 0) FROM document WHERE doc_type = 'credit_note' AND status = 'issued' "
-        " AND invoice IS NULL AND client = {} AND currency = {}) AS notes, "
-        "(SELECT COALESCE(SUM(excess_minor), 0) FROM payment WHERE status = 'live' AND client = {} AND currency = {}) AS excess, "
+        # Each sum reads the client's own rows (INDEXED BY): SQLite, knowing nothing of the data, would
+        # otherwise read every live payment in the currency, or every issued credit note (issue 21).
+        "(SELECT COALESCE(SUM(total_minor), 0) FROM document INDEXED BY document_client_type WHERE client = {} "
+        " AND doc_type = 'credit_note' AND status = 'issued' AND invoice IS NULL AND currency = {}) AS notes, "
+        "(SELECT COALESCE(SUM(excess_minor), 0) FROM payment INDEXED BY payment_client WHERE client = {} "
+        " AND status = 'live' AND currency = {}) AS excess, "
         "(SELECT COALESCE(SUM(amount_minor), 0) FROM credit_application WHERE client = {} AND currency = {}) AS applied, "
         "(SELECT COALESCE(SUM(amount_minor), 0) FROM refund WHERE client = {} AND currency = {}) AS refunded, "
         # Credit used for a reminder's fee and interest (app.reminders writes it on the ledger).
@@ -285,6 +297,10 @@ async def refund(client_id: int, data: Mapping[str, Any], *, actor: int | None =
 async def list_payments(*, client_id: int | None = None, method: str = "", date_from: date | None = None,
                         date_to: date | None = None, state: str = "", invoice_id: int | None = None,
                         page: Page = Page()) -> PageOf[PaymentView]:
+    """One page of payments, newest first, with the count and the per-currency sums (live and reversed)
+    of all the filters select. A client's or an invoice's payments are read through their index; the
+    whole book (or a method, a state, a period) counts and sums from payment_tally and reads a page's ids
+    walking the index of its filters in date order, past the middle from the end (issue 21)."""
     errors = []
     if method and method not in logic.METHODS:
         errors.append(FieldError("method", _("method must be one of: %(join)s", join=', '.join(logic.METHODS))))
@@ -292,33 +308,95 @@ async def list_payments(*, client_id: int | None = None, method: str = "", date_
         errors.append(FieldError("state", "state must be live or reversed"))
     if date_from and date_to and date_to < date_from:
         errors.append(FieldError("to", _("The end of the period is before its start")))
+    if client_id is not None and not storable_id(client_id):
+        errors.append(FieldError("client_id", _("client_id must be a whole number from 1 to %(MAX_ID)s", MAX_ID=MAX_ID)))
     if errors:
         raise ValidationFailed(errors)
-    conditions = []
-    if client_id is not None:
-        conditions.append(Payment.client == client_id)
-    if invoice_id is not None:
-        conditions.append(Payment.invoice == invoice_id)
-    if method:
-        conditions.append(Payment.method == method)
-    if state:
-        conditions.append(Payment.status == state)
-    if date_from:
-        conditions.append(Payment.payment_date >= date_from)
-    if date_to:
-        conditions.append(Payment.payment_date <= date_to)
-    select = _payment_query()
-    count = Payment.count()
-    sums = Payment.select(Payment.currency, Payment.status, Sum(Payment.amount_minor, alias="amount"))
-    for condition in conditions:
-        select, count, sums = select.where(condition), count.where(condition), sums.where(condition)
-    rows = await select.order_by(Payment.payment_date, ascending=False).order_by(Payment.id, ascending=False) \
-        .limit(page.per_page).offset(page.offset)
+    index = logic.list_index(client=client_id is not None, invoice=invoice_id is not None, method=bool(method),
+                             state=bool(state))
+    where, args = _list_where(index, client_id=client_id, invoice_id=invoice_id, method=method, state=state,
+                              date_from=date_from, date_to=date_to)
+    key = ("payments", client_id, invoice_id, method, state, date_from, date_to)
+    if index in logic.NARROW_INDEXES:
+        sums = await cached(key, lambda: _sums(index, where, args))
+    else:
+        sums = await cached(key, lambda: _tally_sums(method=method, state=state, date_from=date_from,
+                                                     date_to=date_to))
+    count = sum(n for n, _amount in sums.values())
+    window = logic.page_window(count, page.offset, page.per_page)
+    views: list[PaymentView] = []
+    if window.size:
+        way = "ASC" if window.from_end else "DESC"
+        found = await Payment.raw(f"SELECT id FROM payment INDEXED BY {index} WHERE {where} "
+                                  f"ORDER BY payment_date {way}, id {way} LIMIT {{}} OFFSET {{}}",
+                                  *args, window.size, window.offset)
+        ids = [row["id"] for row in found]
+        if window.from_end:
+            ids.reverse()
+        by_id = {row["id"]: row for row in await _payment_query().where(Payment.id.is_in(ids))} if ids else {}
+        views = [PaymentView.from_row(by_id[i]) for i in ids if i in by_id]
     totals: dict[str, dict[str, Decimal]] = {}
-    for row in await sums.group_by(Payment.currency, Payment.status):
-        zero = from_minor(0, row["currency"])  # money in JSON carries the currency's decimals: "0.00"
-        entry = totals.setdefault(row["currency"], {"live": zero, "reversed": zero})
-        entry[row["status"]] = from_minor(row["amount"] or 0, row["currency"])
-    return PageOf(items=[PaymentView.from_row(row) for row in rows], total=await count, page=page,
+    for (currency, status), (n, amount) in sorted(sums.items()):
+        if not n:
+            continue
+        zero = from_minor(0, currency)  # money in JSON carries the currency's decimals: "0.00"
+        entry = totals.setdefault(currency, {"live": zero, "reversed": zero})
+        entry[status] = from_minor(amount, currency)
+    return PageOf(items=views, total=count, page=page,
                   extra={"totals": [PaymentTotals(currency=c, live=v["live"], reversed=v["reversed"])
                                     for c, v in sorted(totals.items())]})
+
+
+def _list_where(index: str, *, client_id: int | None, invoice_id: int | None, method: str, state: str,
+                date_from: date | None, date_to: date | None) -> tuple[str, list[Any]]:
+    """The list's filters in SQL, for `index` (logic.list_index) to lead."""
+    conditions, args = ["1 = 1"], []
+    for column, value in (("client", client_id), ("invoice", invoice_id), ("method", method or None),
+                          ("status", state or None)):
+        if value is not None:
+            conditions.append(f"{column} = {{}}")
+            args.append(value)
+    if date_from is not None:
+        conditions.append("payment_date >= {}")
+        args.append(date_from.isoformat())
+    if date_to is not None:
+        conditions.append("payment_date <= {}")
+        args.append(date_to.isoformat())
+    return " AND ".join(conditions), args
+
+
+async def _sums(index: str, where: str, args: Sequence[Any]) -> dict[tuple[str, str], tuple[int, int]]:
+    """Count and amount per (currency, state) of the payments `where` selects, read through `index`."""
+    rows = await Payment.raw(f"SELECT currency, status, count(*) AS n, sum(amount_minor) AS amount "
+                             f"FROM payment INDEXED BY {index} WHERE {where} GROUP BY currency, status", *args)
+    return {(row["currency"], row["status"]): (row["n"], row["amount"] or 0) for row in rows}
+
+
+async def _tally_sums(*, method: str, state: str, date_from: date | None, date_to: date | None
+                      ) -> dict[tuple[str, str], tuple[int, int]]:
+    """What _sums gives for a list without client or invoice: the whole months of its period from
+    payment_tally, the days around them from the payments (a month's at most, through the date index)."""
+    split = split_period(date_from, date_to)
+    out: dict[tuple[str, str], tuple[int, int]] = {}
+
+    def add(groups: Mapping[tuple[str, str], tuple[int, int]]) -> None:
+        for group, (n, amount) in groups.items():
+            had_n, had_amount = out.get(group, (0, 0))
+            out[group] = (had_n + n, had_amount + amount)
+
+    if split.months:
+        conditions, args = ["1 = 1"], []
+        for condition, value in (("method = {}", method), ("status = {}", state), ("month >= {}", split.first_month),
+                                 ("month <= {}", split.last_month)):
+            if value:
+                conditions.append(condition)
+                args.append(value)
+        rows = await PaymentTally.raw(f"SELECT currency, status, sum(n) AS n, sum(amount_minor) AS amount "
+                                      f"FROM payment_tally WHERE {' AND '.join(conditions)} GROUP BY currency, status",
+                                      *args)
+        add({(row["currency"], row["status"]): (row["n"] or 0, row["amount"] or 0) for row in rows})
+    index = logic.list_index(client=False, invoice=False, method=bool(method), state=bool(state))
+    for first, last in split.edges:
+        add(await _sums(index, *_list_where(index, client_id=None, invoice_id=None, method=method, state=state,
+                                            date_from=first, date_to=last)))
+    return {group: sums for group, sums in out.items() if sums[0]}

@@ -10,6 +10,7 @@ never change. Money towards them is a ledger credit (`charge_payment`), or the c
 from __future__ import annotations
 
 import dataclasses
+import itertools
 import json
 import logging
 import sqlite3
@@ -227,18 +228,17 @@ async def _due_levels(as_of: date, dunning: Dunning) -> list[tuple[int, int]]:
     # The type written in the SQL, not bound: SQLite takes the partial index only for a condition it can read.
     open_invoice = (f"document.doc_type = '{documents_logic.INVOICE}' AND "
                     + documents_logic.owed_invoice_sql(documents_logic.InvoiceColumns.of("document")))
-    found = (await Document.raw(
-        "SELECT group_concat(id || ',' || client || ',' || due_date, ';') AS rows FROM ("
-        f"SELECT id, client, due_date FROM document INDEXED BY document_open_invoice WHERE {open_invoice} "
-        "AND due_date IS NOT NULL AND due_date <= {} ORDER BY due_date, id)", latest.isoformat()))[0]["rows"]
-    if not found:
+    # One row per due date with its invoices' ids (the clients marked "no reminders" left out in SQL):
+    # an invoice never reminded has the level its due date gives, so thousands of invoices due cost one
+    # next_level() per due date and no Python work per invoice (issue 21).
+    by_due_date = await Document.raw(
+        "SELECT due_date, group_concat(id) AS ids FROM ("
+        f"SELECT id, due_date FROM document INDEXED BY document_open_invoice WHERE {open_invoice} "
+        "AND due_date IS NOT NULL AND due_date <= {} AND client NOT IN "
+        "(SELECT client FROM client_dunning WHERE no_reminders = {})) GROUP BY due_date ORDER BY due_date",
+        latest.isoformat(), True)
+    if not by_due_date:
         return []
-    excluded = await no_reminders_clients()
-    candidates = []
-    for row in found.split(";"):
-        invoice_id, client_id, due = row.split(",")
-        if int(client_id) not in excluded:
-            candidates.append((int(invoice_id), date.fromisoformat(due)))
     applied: dict[int, dict[int, date]] = defaultdict(dict)
     # The live items of open invoices (few next to the invoices: only those reminded and still owed).
     for item in await ReminderItem.raw(
@@ -248,20 +248,21 @@ async def _due_levels(as_of: date, dunning: Dunning) -> list[tuple[int, int]]:
             f"JOIN reminder ON reminder.id = reminder_item.reminder WHERE {open_invoice}"):
         issued = item["issued"]
         applied[item["invoice"]][item["level"]] = issued if isinstance(issued, date) else date.fromisoformat(issued)
-    # An invoice never reminded has the level its due date gives: asked once per due date, not per invoice.
-    by_due_date: dict[date, int | None] = {}
-    out = []
-    for invoice_id, due_date in candidates:
-        items = applied.get(invoice_id)
-        if items:
-            level = logic.next_level(due_date=due_date, as_of=as_of, dunning=dunning, applied=items)
-        elif due_date in by_due_date:
-            level = by_due_date[due_date]
-        else:
-            level = by_due_date[due_date] = logic.next_level(due_date=due_date, as_of=as_of, dunning=dunning,
-                                                             applied={})
-        if level is not None:
-            out.append((invoice_id, level))
+    out: list[tuple[int, int]] = []
+    for row in by_due_date:
+        due = row["due_date"]
+        due_date = due if isinstance(due, date) else date.fromisoformat(due)
+        ids = sorted(map(int, str(row["ids"]).split(",")))   # in id order within a due date, as listed
+        level = logic.next_level(due_date=due_date, as_of=as_of, dunning=dunning, applied={})
+        if applied.keys().isdisjoint(ids):
+            if level is not None:
+                out.extend(zip(ids, itertools.repeat(level)))
+            continue
+        for invoice_id in ids:
+            items = applied.get(invoice_id)
+            own = logic.next_level(due_date=due_date, as_of=as_of, dunning=dunning, applied=items) if items else level
+            if own is not None:
+                out.append((invoice_id, own))
     return out
 
 

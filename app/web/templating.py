@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import functools
 from datetime import UTC, date, datetime, tzinfo
 from decimal import Decimal
 from typing import Any
 from urllib.parse import unquote, urlencode
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from babel import Locale
 from babel.dates import format_date, format_time, get_date_format
 from babel.numbers import format_currency, format_decimal
 from jinja2.ext import InternationalizationExtension
@@ -26,13 +28,20 @@ from app.web.static_assets import static_url
 # business's); en_CA until one is set.
 
 
+@functools.lru_cache(maxsize=64)
+def _babel(locale: str) -> Locale:
+    """A locale's name parsed once: Babel parses it again at every call otherwise, and a list page writes
+    hundreds of amounts and dates (issue 21)."""
+    return Locale.parse(locale)
+
+
 def money(amount: Any, currency: str = "", locale: str | None = None) -> str:
     if amount is None or amount == "":
         return ""
     value = Decimal(str(amount))
     if currency:
-        return format_currency(value, currency, locale=locale or current_locale())
-    return format_decimal(value, format="#,##0.00##", locale=locale or current_locale())
+        return format_currency(value, currency, locale=_babel(locale or current_locale()))
+    return format_decimal(value, format="#,##0.00##", locale=_babel(locale or current_locale()))
 
 
 def amount(value: Any, currency: str = "", locale: str | None = None) -> str:
@@ -42,16 +51,16 @@ def amount(value: Any, currency: str = "", locale: str | None = None) -> str:
         return ""
     number = Decimal(str(value))
     if currency:
-        return format_currency(number, currency, format="#,##0.00", locale=locale or current_locale(),
+        return format_currency(number, currency, format="#,##0.00", locale=_babel(locale or current_locale()),
                                currency_digits=True)
-    return format_decimal(number, format="#,##0.00##", locale=locale or current_locale())
+    return format_decimal(number, format="#,##0.00##", locale=_babel(locale or current_locale()))
 
 
 def number(value: Any, locale: str | None = None) -> str:
     """A quantity or rate as the locale writes it, exact, grouped: 1,234.5 / 1.234,5."""
     if value is None or value == "":
         return ""
-    return format_decimal(Decimal(str(value)), format="#,##0.##########", locale=locale or current_locale())
+    return format_decimal(Decimal(str(value)), format="#,##0.##########", locale=_babel(locale or current_locale()))
 
 
 def plain_number(value: Any) -> str:
@@ -120,12 +129,15 @@ def month_name(value: date, locale: str | None = None) -> str:
 
 
 def _date_text(value: date, locale: str) -> str:
+    return format_date(value, _date_width(locale), locale=_babel(locale))
+
+
+@functools.lru_cache(maxsize=64)
+def _date_width(locale: str) -> str:
     # The locale's short date unless it cuts the year to two digits (de 05.12.26, en_US 12/5/26): then
     # its medium one (05.12.2026, Dec 5, 2026).
-    pattern = get_date_format("short", locale=locale).pattern
-    if "yyyy" not in pattern and pattern.count("y") == 2:
-        return format_date(value, "medium", locale=locale)
-    return format_date(value, "short", locale=locale)
+    pattern = get_date_format("short", locale=_babel(locale)).pattern
+    return "medium" if "yyyy" not in pattern and pattern.count("y") == 2 else "short"
 
 
 def _zone(name: str) -> tzinfo:

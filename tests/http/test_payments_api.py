@@ -937,3 +937,26 @@ def test_four_concurrent_form_submits_with_one_once_key_record_one_payment(real_
                             f"WHERE invoice = {invoice_id}") == [(1, 2500, once_key)]
     assert real_server.rows(f"SELECT paid_minor FROM document WHERE id = {invoice_id}") == [(2500,)]
     assert_books_hold(real_server)
+
+
+@pytest.mark.parametrize("query, status, field", [
+    ("client_id=abc", 400, "client_id"), ("client_id=0", 422, "client_id"),
+    ("client_id=99999999999999999999", 422, "client_id"), ("from=yesterday", 400, "from"),
+    ("to=2026-13-01", 400, "to"), ("page=abc", 400, "page"), ("page=0", 422, "page"),
+    ("per_page=1000", 422, "per_page"), ("method=barter", 422, "method"), ("state=gone", 422, "state"),
+    ("from=2026-02-01&to=2026-01-01", 422, "to")])
+def test_every_bad_filter_of_the_payments_list_is_refused_naming_it(api, browser, config, query, status, field):
+    """The list's filters (issue 21): a bad value is refused naming the query parameter, on the API and the page."""
+    response = api.get(f"/api/v1/payments?{query}")
+    assert response.status_code == status, response.text
+    assert field in field_errors(response)
+    if field != "per_page":   # the page has a fixed size
+        assert browser.get(f"/payments?{query}").status_code == status
+
+
+def test_a_page_past_the_end_of_the_payments_list_keeps_its_count_and_sums(api, config, client):
+    invoice = make_invoice(client, "100.00")
+    pay(api, invoice.id, "40.00")
+    body = api.get("/api/v1/payments", params={"page": 3, "per_page": 1}).json()
+    assert (body["items"], body["total"]) == ([], 1)
+    assert body["sums"] == [{"currency": "CAD", "live": "40.00", "reversed": "0.00"}]

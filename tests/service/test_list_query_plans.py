@@ -182,3 +182,63 @@ def test_other_lists_read_through_an_index(config, monkeypatch):
             if whole_table_reads(plan):
                 problems[" ".join(query.split())[:300]] = whole_table_reads(plan)
     assert problems == {}
+
+
+PAYMENT_PERIODS = (*PERIODS, (date(2021, 3, 5), None), (date(2021, 3, 5), date(2022, 7, 9)))
+
+
+@pytest.mark.parametrize("client_id", [None, 42])
+def test_every_payments_list_query_reads_through_an_index(config, monkeypatch, client_id):
+    """The payments list (issue 21), every method x state x period, a client's or the whole book's: its
+    sums read payment_tally and the days around whole months through an index; a page of a list of
+    100,000 payments, first, middle or last, reads its ids walking the index of its filters in date
+    order (no sort of the rows, none read whole); a client's few payments are found by the client."""
+    from app.payments import logic as payments_logic
+    from app.payments import service as payments_service
+
+    async def many(*args: Any, **kwargs: Any) -> dict[tuple[str, str], tuple[int, int]]:
+        return {("CAD", "live"): (100_000, 1)}
+
+    async def uncached(key: Any, compute: Callable[[], Awaitable[Any]]) -> Any:
+        return await compute()
+
+    monkeypatch.setattr(payments_service, "cached", uncached)
+
+    problems: dict[str, list[str]] = {}
+    for method, state, (date_from, date_to) in itertools.product(("", "card"), ("", "live", "reversed"),
+                                                                 PAYMENT_PERIODS):
+        def listing(page: int = 1, method=method, state=state, date_from=date_from, date_to=date_to
+                    ) -> Awaitable[Any]:
+            return payments_service.list_payments(client_id=client_id, method=method, state=state,
+                                                  date_from=date_from, date_to=date_to,
+                                                  page=Page(page=page, per_page=50))
+        for query, plan in plans_of(config, monkeypatch, listing):
+            if whole_table_reads(plan):
+                problems[" ".join(query.split())[:300]] = whole_table_reads(plan)
+        index = payments_logic.list_index(client=client_id is not None, invoice=False, method=bool(method),
+                                          state=bool(state))
+        for page in (1, 1000, 1999):
+            with monkeypatch.context() as patched:
+                patched.setattr(payments_service, "_sums", many)
+                patched.setattr(payments_service, "_tally_sums", many)
+                plans = plans_of(config, patched, lambda page=page, listing=listing: listing(page))
+            page_plan = next(plan for query, plan in plans if "LIMIT" in query and "payment" in query)
+            assert any(f"USING COVERING INDEX {index}" in line or f"USING INDEX {index}" in line
+                       for line in page_plan), (method, state, date_from, date_to, page_plan)
+            if client_id is None:
+                assert not any("TEMP B-TREE" in line for line in page_plan), page_plan
+                assert all("COVERING" in line for line in page_plan if line.startswith(("SCAN", "SEARCH"))), page_plan
+    assert problems == {}
+
+
+def test_a_clients_credit_is_summed_from_the_clients_own_rows(config, monkeypatch):
+    """The client page and the ledger page sum a client's credit: the client's payments and credit notes,
+    never every live payment or every issued credit note of the currency."""
+    from app.payments import service as payments_service
+
+    plans = plans_of(config, monkeypatch, lambda: payments_service.available_credit(42, "CAD"))
+    (plan,) = [plan for query, plan in plans]
+    searches = [line for line in plan if line.lstrip("|`- ").startswith(("SEARCH", "SCAN"))]
+    assert any("payment USING INDEX payment_client (client=?)" in line for line in plan), plan
+    assert any("document USING INDEX document_client_type (client=? AND doc_type=?)" in line for line in plan), plan
+    assert all("client=?" in line for line in searches if "CONSTANT ROW" not in line), plan

@@ -298,3 +298,14 @@ def test_the_due_list_a_page_at_a_time_is_the_whole_list_cut(config: Config, cli
     pages = [run(service.due_page(Page(n, 3))) for n in (1, 2, 3, 4)]
     assert [p.total for p in pages] == [7, 7, 7, 7] and pages[3].items == []
     assert [d for p in pages for d in p.items] == whole
+    # The levels read a due date at a time (issue 21) are those each invoice's own view gives, on any day:
+    # in the notice window, on a due date, one level or the next, with or without a level already sent.
+    from app.receivables import service as receivables
+
+    for day in ("2026-01-28", "2026-01-31", "2026-02-08", "2026-02-10", "2026-02-15", "2026-03-20", "2026-05-01"):
+        on(monkeypatch, day)
+        as_of, dunning = date.fromisoformat(day), run(service.get_dunning())
+        every = [i.id for i in sorted(run(receivables.open_invoices()), key=lambda i: (i.due_date, i.id))
+                 if i.due_date is not None]
+        assert run(service._due_levels(as_of, dunning)) == [
+            (d.id, d.level) for d in run(service._due_views(every, as_of, dunning))], day

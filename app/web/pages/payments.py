@@ -27,9 +27,10 @@ async def payments_page(request: Request, client_id: int | None = None, method: 
                         page_number: int = QueryParameter(name="page", default=1)) -> Template:
     result = await service.list_payments(client_id=client_id, method=method, state=state_filter, date_from=date_from,
                                          date_to=date_to, page=page_params(page_number, PER_PAGE))
-    clients = (await clients_service.list_clients(status="all", page=page_params(1, 500))).items
+    # The filter's select: names only (and the chosen client, were it beyond the first 500 by name).
+    clients = await clients_service.client_choices(status="all", limit=500, including=client_id)
     return page(request, "payments/list.html", section="payments", title=_("Payments"), result=result,
-                methods=translated(logic.METHODS), clients=clients,
+                methods=translated(logic.METHODS), clients=clients, chosen_client=client_id,
                 params={"client_id": client_id or "", "method": method, "state": state_filter,
                         "from": date_from.isoformat() if date_from else "", "to": date_to.isoformat() if date_to else ""})
 

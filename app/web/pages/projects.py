@@ -17,7 +17,7 @@ from app.common.i18n import _, ngettext
 from app.common.logic import Conflict, ValidationFailed, csv_bytes, optional_day
 from app.projects import logic, service
 from app.settings import service as settings_service
-from app.web.responses import actor_id, download, form_data, page, page_params, redirect
+from app.web.responses import actor_id, download, form_data, page, redirect
 from app.web.security import OWNER_ONLY
 
 log = logging.getLogger("counterfoil.web")
@@ -67,7 +67,8 @@ def _project_values(row: dict[str, Any]) -> dict[str, Any]:
 
 
 async def _clients() -> list[Any]:
-    return list((await clients_service.list_clients(status="active", page=page_params(1, 500))).items)
+    """The active clients to pick from (ids and names: the selects show nothing else)."""
+    return list(await clients_service.client_choices(status="active", limit=500))
 
 
 # -- projects -------------------------------------------------------------------------------------
