@@ -51,6 +51,7 @@ from app.documents.records import (
     tax_as_json,
 )
 from app.documents.tables import (
+    SEARCH_VOCABULARY,
     CreateRequest,
     Document,
     DocumentEvent,
@@ -195,50 +196,87 @@ def _filters(doc_type: str, lead: str, *, status: str, client_id: int | None, da
 # folded query must be a substring of the folded search_text (the rule of
 # app.common.logic.matches); how the rows are found depends on how many match:
 # - a few (at most SPARSE_LIMIT): the trigram index (document_search) names them, read in one
-#   short query, and the page, the count and the sums then read those rows alone;
-# - many (a word of one or two letters, or "client" in every row): the page is found by
-#   walking the date index, whose entries carry search_text, until it is full; the count and
-#   sums come from one scan of the narrow money index (which carries search_text too), summing
-#   the rows that match or, when most do, those that do not and subtracting them from the
-#   totals of the list without a search (cached).
+#   short query, and the page, the count and the sums then read those rows alone. A word of three
+#   letters or more is its own trigrams in a row; a word of one or two letters is any of the
+#   trigrams that start with it (the index holds each text followed by two spaces, so there is one
+#   wherever the word occurs), read from the index's vocabulary;
+# - many (a word in most rows, "client" in every one): the page is found by walking the index of
+#   its order (every list index carries search_text), until it is full; the count and sums come
+#   from one scan of the narrow money index (which carries search_text too), summing the rows that
+#   match or, when most do, those that do not and subtracting them from the totals of the list
+#   without a search (cached).
 # Either way the rows are exactly those a LIKE over every row finds.
 SPARSE_LIMIT = 4000
 MOST = 0.5  # when more than this share of the rows match, sum those that do not and subtract
+# A short word is first tried on the newest SAMPLE documents: in more than COMMON of them (a
+# letter, a syllable), it is in thousands of documents, which are found by walking, not named.
+# A rarer one is looked up in the vocabulary, up to SHORT_WORD_TERMS trigrams (a letter followed
+# by anything has more: it is common too).
+SAMPLE = 2000
+COMMON = 0.02
+SHORT_WORD_TERMS = 64
 
 
 def _words_sql(words: Sequence[str]) -> WhereRaw:
     return WhereRaw(" AND ".join(["instr(document.search_text, {}) > 0"] * len(words)), *words)
 
 
+async def _indexed(fts_query: str) -> dict[str, Any]:
+    """The first SPARSE_LIMIT + 1 documents of the search index that match `fts_query`: how many (`n`),
+    the last id (`last`) and their ids as one string (`ids`)."""
+    if not fts_query:
+        return {"n": 0, "last": None, "ids": ""}
+    return (await Document.raw(
+        "SELECT count(*) AS n, max(id) AS last, group_concat(id) AS ids FROM ("
+        "SELECT rowid AS id FROM document_search WHERE document_search MATCH {} LIMIT {})",
+        fts_query, SPARSE_LIMIT + 1))[0]
+
+
+async def _short_word_terms(doc_type: str, word: str) -> tuple[list[str] | None, float]:
+    """The trigrams of the search index that start with `word` (one or two letters): every document
+    holding the word holds one of them. None when the word is common (with the share of the sampled
+    documents holding it), or has more trigrams than SHORT_WORD_TERMS."""
+    sampled = (await Document.raw(
+        "SELECT count(*) AS n, coalesce(sum(instr(search_text, {}) > 0), 0) AS found FROM (SELECT document.search_text "
+        "FROM document INDEXED BY document_type_date WHERE doc_type = {} ORDER BY issue_date DESC, id DESC LIMIT {})",
+        word, doc_type, SAMPLE))[0]
+    share = sampled["found"] / sampled["n"] if sampled["n"] else 0.0
+    if share > COMMON:
+        return None, share
+    # Terms are compared as UTF-8 bytes, which sort as the characters do: the last character is
+    # the highest term of three characters that starts with the word.
+    highest = word + chr(0x10FFFF) * (TRIGRAM - len(word))
+    rows = await Document.raw(f"SELECT term, doc FROM temp.{SEARCH_VOCABULARY} WHERE term >= {{}} AND term <= {{}} "
+                              "LIMIT {}", word, highest, SHORT_WORD_TERMS + 1)
+    if len(rows) > SHORT_WORD_TERMS or any(row["doc"] > SPARSE_LIMIT for row in rows):
+        return None, share
+    return [row["term"] for row in rows], share
+
+
 async def _probe(doc_type: str, query: SearchQuery) -> tuple[str | None, float]:
     """The ids of the documents that may match when they are few (a JSON array); else None and a guess of
     the share that match.
 
-    Each word of three letters or more is looked up alone, the longest first, until one is
-    found in few documents: "client 421" is answered by the rare "421", not by intersecting it
-    with "client", which is in every row. The other words are tested on those few rows. The
-    ids come back as one string (thousands of rows would cost more in Python than in SQLite).
+    Each word is looked up alone, the longest first, until one is found in few documents:
+    "client 421" is answered by the rare "421", not by intersecting it with "client", which is
+    in every row. The other words are tested on those few rows. The ids come back as one string
+    (thousands of rows would cost more in Python than in SQLite).
     """
-    long_words = sorted({word for word in query.words if len(word) >= TRIGRAM}, key=len, reverse=True)
     share = 1.0
-    for word in long_words:
-        found = (await Document.raw(
-            "SELECT count(*) AS n, max(id) AS last, group_concat(id) AS ids FROM ("
-            "SELECT rowid AS id FROM document_search WHERE document_search MATCH {} LIMIT {})",
-            trigram_query([word]), SPARSE_LIMIT + 1))[0]
+    for word in sorted(set(query.words), key=len, reverse=True):
+        if len(word) >= TRIGRAM:
+            found = await _indexed(trigram_query([word]))
+        else:
+            terms, sampled = await _short_word_terms(doc_type, word)
+            if terms is None:
+                share = min(share, sampled)
+                continue
+            found = await _indexed(" OR ".join('"' + term.replace('"', '""') + '"' for term in terms))
         if found["n"] <= SPARSE_LIMIT:
             return f"[{found['ids'] or ''}]", 0.0
         # The index returns rowids in order: SPARSE_LIMIT + 1 matches among the first `last` rows.
         share = min(share, found["n"] / found["last"])
-    if long_words:
-        # Every word is common; the short ones, if any, were not looked up: no guess then.
-        return None, share if len(long_words) == len(set(query.words)) else 0.0
-    # Only words of one or two letters: no index can look them up; scan the narrow index.
-    words = _words_sql(query.words)
-    found = (await Document.raw(
-        f"SELECT count(*) AS n, group_concat(id) AS ids FROM (SELECT id FROM document WHERE doc_type = {{}} "
-        f"AND {words.querystring.template} LIMIT {{}})", doc_type, *query.words, SPARSE_LIMIT + 1))[0]
-    return (f"[{found['ids'] or ''}]", 0.0) if found["n"] <= SPARSE_LIMIT else (None, 1.0)
+    return None, share
 
 
 def _new_sums() -> dict[str, int]:
@@ -438,8 +476,7 @@ async def _page_rows(conditions: Sequence[Any], lead: str, sort: str, descending
     ascending = descending if from_end else not descending
     offset = count - page.offset - size if count is not None and from_end else page.offset
     column = SORTS[sort]
-    walks = logic.sort_walks_index(lead, sort, period=period, rows=logic.MANY_ROWS + 1 if count is None else count
-                                   ) and not candidates_lead(conditions)
+    walks = logic.sort_walks_index(lead, sort, period=period, rows=count) and not candidates_lead(conditions)
     way = "ASC" if ascending else "DESC"
     where, args = _where(conditions)
     if column == "client_name" and walks:

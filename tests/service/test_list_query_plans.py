@@ -18,7 +18,7 @@ import pytest
 
 from app.common.logic import Page
 from app.config import Config
-from app.db.engine import CounterfoilEngine
+from app.db.engine import CounterfoilEngine, on_connect_statements
 from app.documents import logic as documents_logic
 from app.documents import service as documents_service
 from tests.conftest import run
@@ -53,6 +53,8 @@ def plans_of(config: Config, monkeypatch: pytest.MonkeyPatch, call: Callable[[],
     finally:
         monkeypatch.setattr(CounterfoilEngine, "_run_in_new_connection", original)
     connection = sqlite3.connect(config.database_path)
+    for statement in on_connect_statements():   # the search index's vocabulary, as on the engine's connections
+        connection.execute(statement)
     try:
         return [(query, [row[3] for row in connection.execute(f"EXPLAIN QUERY PLAN {query}", args)])
                 for query, args in seen if query.lstrip().upper().startswith("SELECT")]

@@ -1,0 +1,98 @@
+"""Document search on varied texts (hypothesis): whichever way the service finds the rows (the trigram
+index naming a few, a short word's trigrams read from the index's vocabulary, or a walk and a scan
+of the narrow indexes), the page, the count and the sums are those of the rule
+app.common.logic.matches applied to every document's search text, read straight from the file.
+
+The texts are written in plain SQL (the index follows through its triggers), so one book of
+invoices serves every example: short texts, words at the very end of a text, repeated letters,
+accents and spaces.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from typing import Any
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from app.clients import service as clients_service
+from app.common.logic import Page
+from app.config import Config
+from app.documents import service
+from tests.conftest import run, sealed_writes
+from tests.http.test_documents_search import as_minor, expected, line
+
+BOOK_SIZE = 12
+# A sparse limit of 4000 (the index names the rows), of 0 (every search walks and scans), and a
+# short word never taken for common, so that its trigrams are read from the vocabulary.
+PATHS = [(4000, 0.5, 0.02), (0, 2.0, 0.02), (0, -1.0, 0.02), (4000, 0.5, 1.0), (2, 0.5, 1.0)]
+LETTERS = "abzoe é-1"
+
+
+@pytest.fixture
+def book(config: Config) -> list[int]:
+    client = run(clients_service.create_client({"name": "Varied", "currency": "CAD"}))
+    made = [run(service.create_document("invoice", {"client_id": client.id, "lines": [line(f"Line {n}", f"{n}.00")]}))
+            for n in range(1, BOOK_SIZE + 1)]
+    for document in made[::2]:
+        run(service.issue(document.id))
+    return [document.id for document in made]
+
+
+def write_texts(config: Config, ids: list[int], texts: list[str]) -> None:
+    connection = sqlite3.connect(config.database_path)
+    try:
+        with sealed_writes(connection):
+            connection.executemany("UPDATE document SET search_text = ? WHERE id = ?", list(zip(texts, ids, strict=True)))
+        connection.commit()
+    finally:
+        connection.close()
+
+
+def listed(q: str, **filters: Any) -> tuple[list[int], dict[str, tuple], int]:
+    result = run(service.list_documents("invoice", q=q, page=Page(1, 500), **filters))
+    return [row.id for row in result.items], {t.currency: (t.total, t.balance) for t in result.extra["totals"]}, \
+        result.total
+
+
+@settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(texts=st.lists(st.text(LETTERS, max_size=9), min_size=BOOK_SIZE, max_size=BOOK_SIZE),
+       queries=st.lists(st.lists(st.text(LETTERS.replace(" ", ""), min_size=1, max_size=4), min_size=1, max_size=2)
+                        .map(" ".join), min_size=1, max_size=4))
+def test_every_path_finds_what_the_rule_finds_on_any_text(config, book, monkeypatch, texts, queries):
+    write_texts(config, book, texts)
+    for limit, most, common in PATHS:
+        monkeypatch.setattr(service, "SPARSE_LIMIT", limit)
+        monkeypatch.setattr(service, "MOST", most)
+        monkeypatch.setattr(service, "COMMON", common)
+        for q in queries:
+            ids, sums = expected(config, "invoice", q)
+            got_ids, got_sums, total = listed(q)
+            assert (got_ids, total) == (ids, len(ids)), (q, texts, limit, common)
+            assert as_minor(got_sums) == {c: (s[1], s[2]) for c, s in sums.items()}, (q, texts)
+            ids, _ = expected(config, "invoice", q, "status = 'draft'")
+            assert listed(q, status="draft")[0] == ids, (q, texts)
+
+
+def test_a_short_word_is_named_by_its_trigrams(config, book, monkeypatch):
+    """A word of one or two letters at the very end of a text, or making up all of it, is found through
+    the vocabulary of the index (the two spaces after each text make its trigram)."""
+    write_texts(config, book, ["zz", "a zo", "zoo", "q", "", "bq", *["nothing"] * (BOOK_SIZE - 6)])
+    monkeypatch.setattr(service, "COMMON", 1.0)
+    asked: list[str] = []
+    terms = service._short_word_terms
+
+    async def spy(doc_type: str, word: str) -> tuple[list[str] | None, float]:
+        found = await terms(doc_type, word)
+        asked.append(word)
+        assert found[0] is not None, word
+        return found
+
+    monkeypatch.setattr(service, "_short_word_terms", spy)
+    assert set(listed("zo")[0]) == {book[1], book[2]}
+    assert set(listed("q")[0]) == {book[3], book[5]}
+    assert set(listed("z")[0]) == {book[0], book[1], book[2]}
+    assert listed("qq")[0] == []
+    assert asked == ["zo", "q", "z", "qq"]
