@@ -21,6 +21,7 @@ from app.clients import service as clients_service
 from app.common.logic import Page
 from app.config import Config
 from app.documents import service
+from app.integrity.service import run_checks
 from tests.conftest import run, sealed_writes
 from tests.http.test_documents_search import as_minor, expected, line
 
@@ -96,3 +97,37 @@ def test_a_short_word_is_named_by_its_trigrams(config, book, monkeypatch):
     assert set(listed("z")[0]) == {book[0], book[1], book[2]}
     assert listed("qq")[0] == []
     assert asked == ["zo", "q", "z", "qq"]
+
+
+def tampered(config: Config, *statements: str) -> list[str]:
+    connection = sqlite3.connect(config.database_path)
+    try:
+        with sealed_writes(connection):
+            for statement in statements:
+                connection.execute(statement)
+        connection.commit()
+    finally:
+        connection.close()
+    return [str(found) for found in run_checks(config.database_path)]
+
+
+def test_counterfoil_check_compares_the_search_index_with_the_texts(config, book):
+    # A long text's count of trigrams takes two bytes in the index.
+    write_texts(config, book, ["zz", "a zo", "zoo", "q", "", "bq", "long text " * 40, *["nothing"] * (BOOK_SIZE - 7)])
+    assert run_checks(config.database_path) == []
+    # A document taken out of the index: searches no longer find it.
+    found = tampered(config, "INSERT INTO document_search (document_search, rowid, search_text) "
+                             f"SELECT 'delete', id, search_text || '  ' FROM document WHERE id = {book[2]}")
+    assert found == [f"document {book[2]}: is missing from the search index: searches do not find it"], found
+    write_texts(config, book[2:3], ["zoo again"])   # the update's trigger puts it back, with its new text
+    assert run_checks(config.database_path) == []
+    # The index no longer kept by its trigger: a changed text is found by what it no longer says.
+    found = tampered(config, "DROP TRIGGER document_search_update",
+                     f"UPDATE document SET search_text = 'zzz' WHERE id = {book[2]}")
+    assert found == [f"document {book[2]}: has 9 trigrams in the search index for the 3 of its text: searches find "
+                     "it by what it no longer says"], found
+    # The same number of letters: the trigrams tell.
+    found = tampered(config, f"UPDATE document SET search_text = 'zoo again' WHERE id = {book[2]}",
+                     f"UPDATE document SET search_text = 'x' WHERE id = {book[3]}")
+    assert found == ["search index: trigrams out of step with the documents' texts: 'q  ' 2 times for 1, "
+                     "'x  ' 0 times for 1"], found
