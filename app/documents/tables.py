@@ -186,11 +186,11 @@ EXTRA_INDEXES = {
     "document_client_type": ("document", ("client", "doc_type", "issue_date", "id", "status", "search_text")),
     # Issue 21: a stored status of one type (the issued credit notes, the accepted quotes) is read here,
     # not among every document of that status (the issued credit notes among 90,000 issued invoices). It
-    # carries what such a list sorts by, sums and searches, so that its few hundred rows (the drafts) are
-    # read, sorted and summed here: each document's own row is a page read of its own.
+    # carries what such a list sorts by, sums and searches (and a quote's expiry), so that its few hundred
+    # rows (the drafts) are read, sorted and summed here: each document's own row is a page read of its own.
     "document_status_type": ("document", ("status", "doc_type", "issue_date", "id", "due_date", "total_minor", "number",
                                           "client", "currency", "base_currency", "paid_minor", "credited_minor",
-                                          "total_base_minor", "search_text")),
+                                          "total_base_minor", "valid_until", "search_text")),
 }
 
 

@@ -184,3 +184,62 @@ def test_other_lists_read_through_an_index(config, monkeypatch):
             if whole_table_reads(plan):
                 problems[" ".join(query.split())[:300]] = whole_table_reads(plan)
     assert problems == {}
+
+
+def document_reads(plan: list[str]) -> list[str]:
+    """The lines of a plan that read the documents, but for the rows of a page fetched by their ids."""
+    return [line for line in plan if line.startswith(("SCAN document", "SEARCH document"))
+            and "INTEGER PRIMARY KEY" not in line]
+
+
+@pytest.mark.parametrize("status", ["", "paid", "draft", "cancelled", "overdue", "open"])
+@pytest.mark.parametrize("sort", list(SORT_INDEXES))
+def test_a_broad_search_is_read_from_the_indexes_alone(config, monkeypatch, sort, status):
+    """A word in most documents ("hosting"), on a deep page, with its count and sums (the API) and without
+    them (the page): every read of the documents is an index carrying the search text (the sort's, the
+    status', the open invoices', the narrow money index), never their rows, which are a page read each."""
+    async def broad(doc_type: str, query: Any) -> tuple[None, float]:
+        return None, 0.7
+
+    monkeypatch.setattr(documents_service, "_probe", broad)
+    for totals in (False, True):
+        plans = plans_of(config, monkeypatch, lambda totals=totals: documents_service.list_documents(
+            "invoice", status=status, q="hosting", sort=sort, page=Page(page=1405, per_page=25), totals=totals))
+        for query, plan in plans:
+            if "document" in query and "document_tally" not in query:
+                assert all("COVERING INDEX" in line for line in document_reads(plan)), (totals, query, plan)
+
+
+@pytest.mark.parametrize("status", ["", "paid", "draft"])
+@pytest.mark.parametrize("sort", ["total", "due", "number"])
+def test_a_periods_page_is_sorted_from_the_date_index(config, monkeypatch, sort, status):
+    """A year of 100,000 documents (9,000 of them, here): its rows are read from the date index, which
+    carries every sort's column, and sorted; no walk of another sort's index from its start."""
+    monkeypatch.setattr(documents_service, "_count", lambda sums: 9000)
+    plans = plans_of(config, monkeypatch, lambda: documents_service.list_documents(
+        "invoice", status=status, date_from=date(2021, 1, 1), date_to=date(2021, 12, 31), sort=sort,
+        page=Page(page=188, per_page=25)))
+    page_plan = next(plan for query, plan in plans if "LIMIT" in query and "document" in query)
+    index = "document_status_type" if status == "draft" else "document_type_date"
+    assert any(f"COVERING INDEX {index}" in line for line in page_plan), page_plan
+    assert all("COVERING INDEX" in line for line in document_reads(page_plan)), page_plan
+
+
+@pytest.mark.parametrize("q", ["", "hosting"])
+@pytest.mark.parametrize("sort", list(SORT_INDEXES))
+@pytest.mark.parametrize(("doc_type", "status"), [("invoice", "draft"), ("invoice", "cancelled"), ("quote", "accepted"),
+                                                  ("quote", "expired"), ("quote", "issued"), ("credit_note", "issued")])
+def test_a_stored_status_is_read_sorted_and_summed_from_its_index(config, monkeypatch, doc_type, status, sort, q):
+    """The drafts (a few hundred of 100,000) in any order, searched or not: their page and sums are read
+    from the status index, which carries what they sort, sum and search by."""
+    async def broad(doc_type: str, query: Any) -> tuple[None, float]:
+        return None, 0.3
+
+    monkeypatch.setattr(documents_service, "_probe", broad)
+    monkeypatch.setattr(documents_service, "_count", lambda sums: 500)
+    plans = plans_of(config, monkeypatch, lambda: documents_service.list_documents(
+        doc_type, status=status, q=q, sort=sort, page=Page(page=11, per_page=25)))
+    for query, plan in plans:
+        if "document" in query and "document_tally" not in query:
+            reads = document_reads(plan)
+            assert all("COVERING INDEX document_status_type" in line for line in reads), (query, plan)

@@ -57,7 +57,7 @@ INDEXES = {
     "document_type_number": "document (doc_type, number, id, issue_date, status, search_text)",
     "document_client_type": "document (client, doc_type, issue_date, id, status, search_text)",
     "document_status_type": "document (status, doc_type, issue_date, id, due_date, total_minor, number, client, "
-                            "currency, base_currency, paid_minor, credited_minor, total_base_minor, search_text)",
+                            "currency, base_currency, paid_minor, credited_minor, total_base_minor, valid_until, search_text)",
 }
 FORMER_INDEXES = {
     "document_type_date": "document (doc_type, issue_date, id, status, search_text)",
