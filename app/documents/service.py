@@ -215,7 +215,7 @@ MOST = 0.5  # when more than this share of the rows match, sum those that do not
 SAMPLE = 2000
 COMMON = 0.02
 SHORT_WORD_TERMS = 64
-MAX_SEARCH = 200   # characters of a search (a document's search text is a number, a name and its lines)
+MAX_SEARCH = 200   # characters of a search, as the list's PDFs and prints take (app.batch.logic.MAX_SEARCH)
 
 
 def _words_sql(words: Sequence[str]) -> WhereRaw:
@@ -409,9 +409,10 @@ async def list_documents(doc_type: str, *, status: str = "", client_id: int | No
         errors.append(FieldError("to", _("The end of the period is before its start")))
     if client_id is not None and not storable_id(client_id):
         errors.append(FieldError("client_id", _("client_id must be a whole number from 1 to %(MAX_ID)s", MAX_ID=MAX_ID)))
-    if len(q) > MAX_SEARCH:
-        # Each word is looked up in the index: a pasted page of text would be hundreds of lookups.
-        errors.append(FieldError("q", _("q must be at most %(count)s characters", count=MAX_SEARCH)))
+    if len(" ".join(q.split())) > MAX_SEARCH:
+        # Each word is looked up in the index: a pasted page of text would be hundreds of lookups. The limit
+        # and its message are those of the list's PDFs and prints (app.batch.logic).
+        errors.append(FieldError("q", _("Search: at most %(MAX_SEARCH)s characters.", MAX_SEARCH=MAX_SEARCH)))
     if errors:
         raise ValidationFailed(errors)
     today_ = await today()

@@ -77,7 +77,7 @@ def _ids(value: Any) -> list[int]:
 
 def _searchable(q: str) -> str:
     """The search of a list shown after its filters were refused: none when it was itself refused (too long)."""
-    return q if len(q) <= service.MAX_SEARCH else ""
+    return q if len(" ".join(q.split())) <= service.MAX_SEARCH else ""
 
 
 async def _list(request: Request, doc_type: str, params: dict[str, str], *, status_code: int = 200,
