@@ -249,7 +249,9 @@ async def _short_word_terms(doc_type: str, word: str) -> tuple[list[str] | None,
     highest = word + chr(0x10FFFF) * (TRIGRAM - len(word))
     rows = await Document.raw(f"SELECT term, doc FROM temp.{SEARCH_VOCABULARY} WHERE term >= {{}} AND term <= {{}} "
                               "LIMIT {}", word, highest, SHORT_WORD_TERMS + 1)
-    if len(rows) > SHORT_WORD_TERMS or any(row["doc"] > SPARSE_LIMIT for row in rows):
+    # A NUL would end the index's query string early (app.common.logic.parse_search): such a text is
+    # searched by walking instead.
+    if len(rows) > SHORT_WORD_TERMS or any(row["doc"] > SPARSE_LIMIT or "\x00" in row["term"] for row in rows):
         return None, share
     return [row["term"] for row in rows], share
 
