@@ -342,6 +342,12 @@ async def _sums(doc_type: str, conditions: Sequence[Any], lead: str | None = Non
         # A period led by the date index (_filters): its rows, not a walk of the whole money index, which
         # SQLite would take for being covering.
         source = "document INDEXED BY document_type_date"
+    elif source == "document":
+        # The narrow money index (a broad search's sums): the paid invoices' condition read from its money.
+        paid = logic.paid_invoice_sql()
+        conditions = [WhereRaw(logic.paid_invoice_money_sql()) if isinstance(c, WhereRaw)
+                      and c.querystring.template == paid else c for c in conditions]
+        where, args = _where(conditions)
     groups = await Document.raw(
         "SELECT document.currency AS currency, document.status AS status, document.base_currency AS base_currency, "
         "count(*) AS n, sum(document.total_minor) AS total, sum(document.paid_minor) AS paid, "

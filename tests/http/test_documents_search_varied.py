@@ -22,6 +22,7 @@ from app.common.logic import Page
 from app.config import Config
 from app.documents import service
 from app.integrity.service import run_checks
+from app.payments import service as payments_service
 from tests.conftest import run, sealed_writes
 from tests.http.test_documents_search import as_minor, expected, line
 
@@ -30,6 +31,8 @@ BOOK_SIZE = 12
 # short word never taken for common, so that its trigrams are read from the vocabulary.
 PATHS = [(4000, 0.5, 0.02), (0, 2.0, 0.02), (0, -1.0, 0.02), (4000, 0.5, 1.0), (2, 0.5, 1.0)]
 LETTERS = "abzoe é-1"
+OWED = "status IN ('issued', 'sent') AND total_minor - paid_minor - credited_minor"
+STATUSES = {"draft": "status = 'draft'", "paid": f"{OWED} <= 0", "open": f"{OWED} > 0"}
 
 
 @pytest.fixture
@@ -39,6 +42,9 @@ def book(config: Config) -> list[int]:
             for n in range(1, BOOK_SIZE + 1)]
     for document in made[::2]:
         run(service.issue(document.id))
+    for document in made[:6:2]:   # three paid in full, one in part
+        run(payments_service.record_payment(document.id, {"amount": str(document.total)}))
+    run(payments_service.record_payment(made[6].id, {"amount": "1.00"}))
     return [document.id for document in made]
 
 
@@ -73,8 +79,11 @@ def test_every_path_finds_what_the_rule_finds_on_any_text(config, book, monkeypa
             got_ids, got_sums, total = listed(q)
             assert (got_ids, total) == (ids, len(ids)), (q, texts, limit, common)
             assert as_minor(got_sums) == {c: (s[1], s[2]) for c, s in sums.items()}, (q, texts)
-            ids, _ = expected(config, "invoice", q, "status = 'draft'")
-            assert listed(q, status="draft")[0] == ids, (q, texts)
+            for status, status_sql in STATUSES.items():
+                ids, sums = expected(config, "invoice", q, status_sql)
+                got_ids, got_sums, total = listed(q, status=status)
+                assert (got_ids, total) == (ids, len(ids)), (status, q, texts, limit, common)
+                assert as_minor(got_sums) == {c: (s[1], s[2]) for c, s in sums.items()}, (status, q, texts)
 
 
 def test_a_short_word_is_named_by_its_trigrams(config, book, monkeypatch):
