@@ -154,6 +154,23 @@ class _WriterTransaction(SQLiteTransaction):
         return exception is None
 
 
+# Statements run on each long-lived connection as it opens (before the reader is made query_only):
+# what a domain keeps in a connection's temporary schema, which no file holds (app.documents: the
+# search index's vocabulary, a view of the index that stores nothing).
+_ON_CONNECT: list[str] = []
+
+
+def on_connect(statement: str) -> None:
+    """Run `statement` on every long-lived connection as it opens; it must be idempotent (IF NOT EXISTS)."""
+    if statement not in _ON_CONNECT:
+        _ON_CONNECT.append(statement)
+
+
+def on_connect_statements() -> tuple[str, ...]:
+    """What on_connect() asked for, for a connection made outside the engine that reads as the engine's do."""
+    return tuple(_ON_CONNECT)
+
+
 class CounterfoilEngine(SQLiteEngine):
     """Piccolo's SQLite engine on two long-lived connections, with the durability settings on each.
 
@@ -179,6 +196,8 @@ class CounterfoilEngine(SQLiteEngine):
         await connection.execute("PRAGMA foreign_keys = 1")
         await connection.execute("PRAGMA synchronous = FULL")
         await connection.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_S * 1000}")
+        for statement in _ON_CONNECT:
+            await connection.execute(statement)
         if query_only:
             await connection.execute("PRAGMA query_only = 1")
         return connection

@@ -51,6 +51,7 @@ from app.documents.records import (
     tax_as_json,
 )
 from app.documents.tables import (
+    SEARCH_VOCABULARY,
     CreateRequest,
     Document,
     DocumentEvent,
@@ -195,50 +196,90 @@ def _filters(doc_type: str, lead: str, *, status: str, client_id: int | None, da
 # folded query must be a substring of the folded search_text (the rule of
 # app.common.logic.matches); how the rows are found depends on how many match:
 # - a few (at most SPARSE_LIMIT): the trigram index (document_search) names them, read in one
-#   short query, and the page, the count and the sums then read those rows alone;
-# - many (a word of one or two letters, or "client" in every row): the page is found by
-#   walking the date index, whose entries carry search_text, until it is full; the count and
-#   sums come from one scan of the narrow money index (which carries search_text too), summing
-#   the rows that match or, when most do, those that do not and subtracting them from the
-#   totals of the list without a search (cached).
+#   short query, and the page, the count and the sums then read those rows alone. A word of three
+#   letters or more is its own trigrams in a row; a word of one or two letters is any of the
+#   trigrams that start with it (the index holds each text followed by two spaces, so there is one
+#   wherever the word occurs), read from the index's vocabulary;
+# - many (a word in most rows, "client" in every one): the page is found by walking the index of
+#   its order (every list index carries search_text), until it is full; the count and sums come
+#   from one scan of the narrow money index (which carries search_text too), summing the rows that
+#   match or, when most do, those that do not and subtracting them from the totals of the list
+#   without a search (cached).
 # Either way the rows are exactly those a LIKE over every row finds.
 SPARSE_LIMIT = 4000
 MOST = 0.5  # when more than this share of the rows match, sum those that do not and subtract
+# A short word is first tried on the newest SAMPLE documents: in more than COMMON of them (a
+# letter, a syllable), it is in thousands of documents, which are found by walking, not named.
+# A rarer one is looked up in the vocabulary, up to SHORT_WORD_TERMS trigrams (a letter followed
+# by anything has more: it is common too).
+SAMPLE = 2000
+COMMON = 0.02
+SHORT_WORD_TERMS = 64
+MAX_SEARCH = 200   # characters of a search, as the list's PDFs and prints take (app.batch.logic.MAX_SEARCH)
 
 
 def _words_sql(words: Sequence[str]) -> WhereRaw:
     return WhereRaw(" AND ".join(["instr(document.search_text, {}) > 0"] * len(words)), *words)
 
 
+async def _indexed(fts_query: str) -> dict[str, Any]:
+    """The first SPARSE_LIMIT + 1 documents of the search index that match `fts_query`: how many (`n`),
+    the last id (`last`) and their ids as one string (`ids`)."""
+    if not fts_query:
+        return {"n": 0, "last": None, "ids": ""}
+    return (await Document.raw(
+        "SELECT count(*) AS n, max(id) AS last, group_concat(id) AS ids FROM ("
+        "SELECT rowid AS id FROM document_search WHERE document_search MATCH {} LIMIT {})",
+        fts_query, SPARSE_LIMIT + 1))[0]
+
+
+async def _short_word_terms(doc_type: str, word: str) -> tuple[list[str] | None, float]:
+    """The trigrams of the search index that start with `word` (one or two letters): every document
+    holding the word holds one of them. None when the word is common (with the share of the sampled
+    documents holding it), or has more trigrams than SHORT_WORD_TERMS."""
+    sampled = (await Document.raw(
+        "SELECT count(*) AS n, coalesce(sum(instr(search_text, {}) > 0), 0) AS found FROM (SELECT document.search_text "
+        "FROM document INDEXED BY document_type_date WHERE doc_type = {} ORDER BY issue_date DESC, id DESC LIMIT {})",
+        word, doc_type, SAMPLE))[0]
+    share = sampled["found"] / sampled["n"] if sampled["n"] else 0.0
+    if share > COMMON:
+        return None, share
+    # Terms are compared as UTF-8 bytes, which sort as the characters do: the last character is
+    # the highest term of three characters that starts with the word.
+    highest = word + chr(0x10FFFF) * (TRIGRAM - len(word))
+    rows = await Document.raw(f"SELECT term, doc FROM temp.{SEARCH_VOCABULARY} WHERE term >= {{}} AND term <= {{}} "
+                              "LIMIT {}", word, highest, SHORT_WORD_TERMS + 1)
+    # A NUL would end the index's query string early (app.common.logic.parse_search): such a text is
+    # searched by walking instead.
+    if len(rows) > SHORT_WORD_TERMS or any(row["doc"] > SPARSE_LIMIT or "\x00" in row["term"] for row in rows):
+        return None, share
+    return [row["term"] for row in rows], share
+
+
 async def _probe(doc_type: str, query: SearchQuery) -> tuple[str | None, float]:
     """The ids of the documents that may match when they are few (a JSON array); else None and a guess of
     the share that match.
 
-    Each word of three letters or more is looked up alone, the longest first, until one is
-    found in few documents: "client 421" is answered by the rare "421", not by intersecting it
-    with "client", which is in every row. The other words are tested on those few rows. The
-    ids come back as one string (thousands of rows would cost more in Python than in SQLite).
+    Each word is looked up alone, the longest first, until one is found in few documents:
+    "client 421" is answered by the rare "421", not by intersecting it with "client", which is
+    in every row. The other words are tested on those few rows. The ids come back as one string
+    (thousands of rows would cost more in Python than in SQLite).
     """
-    long_words = sorted({word for word in query.words if len(word) >= TRIGRAM}, key=len, reverse=True)
     share = 1.0
-    for word in long_words:
-        found = (await Document.raw(
-            "SELECT count(*) AS n, max(id) AS last, group_concat(id) AS ids FROM ("
-            "SELECT rowid AS id FROM document_search WHERE document_search MATCH {} LIMIT {})",
-            trigram_query([word]), SPARSE_LIMIT + 1))[0]
+    for word in sorted(set(query.words), key=len, reverse=True):
+        if len(word) >= TRIGRAM:
+            found = await _indexed(trigram_query([word]))
+        else:
+            terms, sampled = await _short_word_terms(doc_type, word)
+            if terms is None:
+                share = min(share, sampled)
+                continue
+            found = await _indexed(" OR ".join('"' + term.replace('"', '""') + '"' for term in terms))
         if found["n"] <= SPARSE_LIMIT:
             return f"[{found['ids'] or ''}]", 0.0
         # The index returns rowids in order: SPARSE_LIMIT + 1 matches among the first `last` rows.
         share = min(share, found["n"] / found["last"])
-    if long_words:
-        # Every word is common; the short ones, if any, were not looked up: no guess then.
-        return None, share if len(long_words) == len(set(query.words)) else 0.0
-    # Only words of one or two letters: no index can look them up; scan the narrow index.
-    words = _words_sql(query.words)
-    found = (await Document.raw(
-        f"SELECT count(*) AS n, group_concat(id) AS ids FROM (SELECT id FROM document WHERE doc_type = {{}} "
-        f"AND {words.querystring.template} LIMIT {{}})", doc_type, *query.words, SPARSE_LIMIT + 1))[0]
-    return (f"[{found['ids'] or ''}]", 0.0) if found["n"] <= SPARSE_LIMIT else (None, 1.0)
+    return None, share
 
 
 def _new_sums() -> dict[str, int]:
@@ -282,20 +323,31 @@ def _where(conditions: Sequence[Any]) -> tuple[str, list[Any]]:
     return " AND ".join("{}" for _ in conditions) or "1", [condition.querystring for condition in conditions]
 
 
-async def _sums(doc_type: str, conditions: Sequence[Any]) -> dict[str, dict[str, int]]:
+async def _sums(doc_type: str, conditions: Sequence[Any], lead: str | None = None) -> dict[str, dict[str, int]]:
     """Count and money of the documents matching `conditions`, per currency, in one pass. `n` counts
     every row; the money (and `summed`, how many rows it adds up) only the documents a footer sums
     (logic.SUMMED_STATUSES: never drafts or cancelled invoices). `base` sums their totals in the base
     currency at the rates frozen at issue, `unrated` counts those it had to leave out (no rate yet, or
-    frozen against an earlier base currency); a document in the base currency is its own total."""
+    frozen against an earlier base currency); a document in the base currency is its own total. `lead`
+    (logic.list_lead), when the conditions were written for it, names the index their rows are read from."""
     base = await fx_service.base_currency()
     where, args = _where(conditions)
     source = _source(conditions)
-    if source == "document" and any(isinstance(c, WhereRaw) and c.querystring.template.startswith("document.issue_date")
+    if source == "document" and lead == logic.LEAD_STATUS and not candidates_lead(conditions):
+        # A stored status' few rows (the drafts), from the index that carries what they sum and search by:
+        # SQLite would scan the money index of every document, which is in the order of the GROUP BY.
+        source = "document INDEXED BY document_status_type"
+    elif source == "document" and any(isinstance(c, WhereRaw) and c.querystring.template.startswith("document.issue_date")
                                     for c in conditions):
         # A period led by the date index (_filters): its rows, not a walk of the whole money index, which
         # SQLite would take for being covering.
         source = "document INDEXED BY document_type_date"
+    elif source == "document":
+        # The narrow money index (a broad search's sums): the paid invoices' condition read from its money.
+        paid = logic.paid_invoice_sql()
+        conditions = [WhereRaw(logic.paid_invoice_money_sql()) if isinstance(c, WhereRaw)
+                      and c.querystring.template == paid else c for c in conditions]
+        where, args = _where(conditions)
     groups = await Document.raw(
         "SELECT document.currency AS currency, document.status AS status, document.base_currency AS base_currency, "
         "count(*) AS n, sum(document.total_minor) AS total, sum(document.paid_minor) AS paid, "
@@ -326,7 +378,7 @@ async def _tally_sums(doc_type: str, tallied: str, lead: str, *, status: str, da
         _add_groups(doc_type, base, groups, out)
     for first, last in split.edges:
         edge = await _sums(doc_type, _filters(doc_type, lead, status=status, client_id=None, date_from=first,
-                                              date_to=last, today_=today_))
+                                              date_to=last, today_=today_), lead)
         for currency, sums in edge.items():
             into = out.setdefault(currency, _new_sums())
             for key, value in sums.items():
@@ -335,9 +387,10 @@ async def _tally_sums(doc_type: str, tallied: str, lead: str, *, status: str, da
 
 
 async def _sums_of_most(doc_type: str, unsearched: Sequence[Any], everything: dict[str, dict[str, int]],
-                        words: WhereRaw) -> dict[str, dict[str, int]]:
+                        words: WhereRaw, lead: str) -> dict[str, dict[str, int]]:
     """The sums of the rows that match when most rows do: all of them less those that do not."""
-    left_out = await _sums(doc_type, [*unsearched, WhereRaw(f"NOT ({words.querystring.template})", *words.querystring.args)])
+    left_out = await _sums(doc_type, [*unsearched, WhereRaw(f"NOT ({words.querystring.template})", *words.querystring.args)],
+                           lead)
     out = {}
     for currency, sums in everything.items():
         left = {key: value - left_out.get(currency, {}).get(key, 0) for key, value in sums.items()}
@@ -364,6 +417,10 @@ async def list_documents(doc_type: str, *, status: str = "", client_id: int | No
         errors.append(FieldError("to", _("The end of the period is before its start")))
     if client_id is not None and not storable_id(client_id):
         errors.append(FieldError("client_id", _("client_id must be a whole number from 1 to %(MAX_ID)s", MAX_ID=MAX_ID)))
+    if len(" ".join(q.split())) > MAX_SEARCH:
+        # Each word is looked up in the index: a pasted page of text would be hundreds of lookups. The limit
+        # and its message are those of the list's PDFs and prints (app.batch.logic).
+        errors.append(FieldError("q", _("Search: at most %(MAX_SEARCH)s characters.", MAX_SEARCH=MAX_SEARCH)))
     if errors:
         raise ValidationFailed(errors)
     today_ = await today()
@@ -399,14 +456,14 @@ async def list_documents(doc_type: str, *, status: str = "", client_id: int | No
                                today_=today_)
     else:
         def plain() -> Awaitable[dict[str, dict[str, int]]]:
-            return _sums(doc_type, unsearched)
+            return _sums(doc_type, unsearched, lead)
     if query.empty:
         sums = await cached((*key, q), plain)
     elif most_match:
         everything = await cached((*key, ""), plain)
-        sums = await cached((*key, q), lambda: _sums_of_most(doc_type, unsearched, everything, words))
+        sums = await cached((*key, q), lambda: _sums_of_most(doc_type, unsearched, everything, words, lead))
     else:
-        sums = await cached((*key, q), lambda: _sums(doc_type, conditions))
+        sums = await cached((*key, q), lambda: _sums(doc_type, conditions, lead))
     count = _count(sums)
     rows, _more = await _page_rows(conditions, lead, sort, descending, page, count, period=bool(date_from or date_to))
     # The footer: per currency, the money of the documents it sums (none: a list of drafts shows no sums).
@@ -438,8 +495,7 @@ async def _page_rows(conditions: Sequence[Any], lead: str, sort: str, descending
     ascending = descending if from_end else not descending
     offset = count - page.offset - size if count is not None and from_end else page.offset
     column = SORTS[sort]
-    walks = logic.sort_walks_index(lead, sort, period=period, rows=logic.MANY_ROWS + 1 if count is None else count
-                                   ) and not candidates_lead(conditions)
+    walks = logic.sort_walks_index(lead, sort, period=period, rows=count) and not candidates_lead(conditions)
     way = "ASC" if ascending else "DESC"
     where, args = _where(conditions)
     if column == "client_name" and walks:

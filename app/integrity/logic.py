@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from collections import defaultdict
+from collections import Counter, defaultdict
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
@@ -150,6 +150,52 @@ def check_payment_tally(stored: Mapping[PaymentTallyKey, Sequence[int]],
             breaks.append(Break(f"running sums of the payments, {method}, {status}, {currency}, {month}",
                                 f"count and amount {list(have)} differ from the payments' {list(want)}: "
                                 "the payments list would show a wrong count and footer"))
+    return breaks
+
+
+def trigram_count(text: str) -> int:
+    """How many trigrams the search index holds for a text (its tokenizer's: one at each character but the
+    last two)."""
+    return max(0, len(text) - 2)
+
+
+def trigrams_of(texts: Iterable[str]) -> Counter[str]:
+    """How often each trigram occurs in all the texts together, as the search index counts them."""
+    counts: Counter[str] = Counter()
+    for text in texts:
+        counts.update(text[i:i + 3] for i in range(len(text) - 2))
+    return counts
+
+
+SHOWN_BREAKS = 5   # a search index out of step names a few documents and trigrams, then how many more
+
+
+def check_search_index(sizes: Mapping[int, int], texts: Mapping[int, str], stored_terms: Mapping[str, int],
+                       terms: Mapping[str, int]) -> list[Break]:
+    """The documents' search index (document_search, kept by triggers) against their texts: each document
+    indexed once with as many trigrams as its text has (`sizes`, from the index, against `texts`, each
+    as the index is given it), and each trigram as often as the texts hold it (`stored_terms` against
+    `terms`). A document missing from it is not found by a search; one left stale is found by words it
+    no longer holds."""
+    breaks = []
+    wrong = [i for i in sorted(set(sizes) | set(texts)) if sizes.get(i) != (trigram_count(texts[i]) if i in texts else None)]
+    for document_id in wrong[:SHOWN_BREAKS]:
+        if document_id not in texts:
+            problem = "is in the search index but not among the documents"
+        elif document_id not in sizes:
+            problem = "is missing from the search index: searches do not find it"
+        else:
+            problem = (f"has {sizes[document_id]} trigrams in the search index for the {trigram_count(texts[document_id])} "
+                       "of its text: searches find it by what it no longer says")
+        breaks.append(Break(f"document {document_id}", problem))
+    drifted = [term for term in sorted(set(stored_terms) | set(terms)) if stored_terms.get(term, 0) != terms.get(term, 0)]
+    if drifted and not wrong:
+        shown = ", ".join(f"{term!r} {stored_terms.get(term, 0)} times for {terms.get(term, 0)}"
+                          for term in drifted[:SHOWN_BREAKS])
+        breaks.append(Break("search index", f"trigrams out of step with the documents' texts: {shown}"
+                                            f"{f' and {len(drifted) - SHOWN_BREAKS} more' if len(drifted) > SHOWN_BREAKS else ''}"))
+    if len(wrong) > SHOWN_BREAKS:
+        breaks.append(Break("search index", f"{len(wrong) - SHOWN_BREAKS} more documents out of step with it"))
     return breaks
 
 

@@ -11,6 +11,7 @@ from typing import Any
 from app.audit.service import verify_database
 from app.db.datafolder import connect_reading
 from app.documents import logic as documents_logic
+from app.documents import tables as documents_tables
 from app.expenses.logic import expense_problems
 from app.integrity import logic
 from app.integrity.logic import Break
@@ -134,6 +135,7 @@ def run_checks(database_path: Path, *, integrity: bool = True) -> list[Break]:
         breaks.extend(logic.check_event_entries(*_event_entries(connection)))
         breaks.extend(_tally_breaks(connection))
         breaks.extend(_payment_tally_breaks(connection))
+        breaks.extend(_search_index_breaks(connection))
         breaks.extend(_recurring_breaks(connection))
         breaks.extend(_expense_breaks(connection))
         # The audit trail: its chain unbroken from the first entry (the first broken sequence number is
@@ -164,6 +166,37 @@ def _payment_tally_breaks(connection) -> list[Break]:
         "SELECT method, status, currency, substr(payment_date, 1, 7), count(*), sum(amount_minor) FROM payment "
         "GROUP BY 1, 2, 3, 4").fetchall()}
     return logic.check_payment_tally(stored, recomputed)
+
+
+def _varint(blob: bytes) -> int:
+    """SQLite's variable-length integer (FTS5 writes a document's trigram count so)."""
+    value = 0
+    for position, byte in enumerate(blob[:9]):
+        if position == 8:
+            return (value << 8) | byte
+        value = (value << 7) | (byte & 0x7F)
+        if byte < 0x80:
+            break
+    return value
+
+
+def _search_index_breaks(connection) -> list[Break]:
+    """The documents' search index (document_search), kept by triggers, against the documents' texts: read
+    through its vocabulary (documents_tables.SEARCH_VOCABULARY_SQL, a view of the index made in this
+    connection's temporary schema) and its count of trigrams per document."""
+    previous = connection.execute("PRAGMA query_only").fetchone()[0]
+    connection.execute("PRAGMA query_only = 0")   # for the temporary view only: nothing of the file is written
+    try:
+        connection.execute(documents_tables.SEARCH_VOCABULARY_SQL)
+    finally:
+        connection.execute(f"PRAGMA query_only = {int(previous)}")
+    texts = {row[0]: (row[1] or "") + documents_tables.SEARCH_PAD
+             for row in connection.execute("SELECT id, search_text FROM document")}
+    sizes = {row[0]: _varint(row[1]) for row in connection.execute(
+        f"SELECT id, sz FROM {documents_tables.SEARCH_TABLE}_docsize")}
+    stored = {row[0]: row[1] for row in connection.execute(
+        f"SELECT term, cnt FROM temp.{documents_tables.SEARCH_VOCABULARY}")}
+    return logic.check_search_index(sizes, texts, stored, logic.trigrams_of(texts.values()))
 
 
 def _recurring_breaks(connection) -> list[Break]:

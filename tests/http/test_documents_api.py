@@ -727,3 +727,15 @@ def test_an_overlong_idempotency_key_is_refused_and_nothing_is_written(api, conf
                         headers={"Idempotency-Key": "k" * 101})
     assert response.status_code == 422 and "idempotency key" in response.text
     assert count(config, "document") == 0
+
+
+@pytest.mark.parametrize(("bad_query", "field"), [
+    ("sort=colour", "sort"), ("dir=sideways", "dir"), ("status=bogus", "status"), ("from=2021-13-40", "from"),
+    ("to=yesterday", "to"), ("client_id=abc", "client_id"), ("client_id=99999999999999999999", "client_id"),
+    ("page=x", "page"), ("per_page=-1", "per_page"), (f"q={'w' * 201}", "q"), (f"q={'a ' * 101}", "q"),
+])
+@pytest.mark.parametrize("path", ["invoices", "quotes", "credit-notes"])
+def test_a_list_refuses_a_bad_filter_naming_it(api, book, path, bad_query, field):
+    response = api.get(f"/api/v1/{path}?{bad_query}")
+    assert response.status_code in (400, 422), (bad_query, response.text)
+    assert field in (field_errors(response) if response.status_code == 422 else response.text), (bad_query, response.text)

@@ -520,3 +520,21 @@ def test_dashboard_shows_invoice_statistics(browser, client) -> None:
     page = browser.get("/").text
     assert "Outstanding" in page and "Overdue" in page and "1,130.00" in page
     assert 'href="/invoices/new"' in page and 'href="/quotes/new"' in page
+
+
+def test_a_search_too_long_is_explained_not_run(browser, client) -> None:
+    """A pasted page of text in the search box: the list says what is wrong and shows its rows unsearched
+    (each word would be a lookup of the index), the footer's second request too."""
+    long = "hosting " * 30
+    page = browser.get("/invoices", params={"q": long})
+    assert page.status_code == 200 and "Search: at most 200 characters." in page.text
+    assert 'maxlength="200"' in page.text
+    rows = browser.get("/invoices", params={"q": long}, headers={"HX-Request": "true", "HX-Target": "doc-results"})
+    assert rows.status_code == 200 and "Search: at most 200 characters." in rows.text
+    footer = browser.get("/invoices/totals", params={"q": long})
+    assert footer.status_code == 200
+    assert browser.get("/invoices", params={"q": "w" * 200}).status_code == 200
+    from app.batch import logic as batch_logic
+    from app.documents import service as documents_service
+
+    assert documents_service.MAX_SEARCH == batch_logic.MAX_SEARCH   # the list and its PDFs take the same searches

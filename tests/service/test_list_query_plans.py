@@ -18,7 +18,7 @@ import pytest
 
 from app.common.logic import Page
 from app.config import Config
-from app.db.engine import CounterfoilEngine
+from app.db.engine import CounterfoilEngine, on_connect_statements
 from app.documents import logic as documents_logic
 from app.documents import service as documents_service
 from tests.conftest import run
@@ -53,6 +53,8 @@ def plans_of(config: Config, monkeypatch: pytest.MonkeyPatch, call: Callable[[],
     finally:
         monkeypatch.setattr(CounterfoilEngine, "_run_in_new_connection", original)
     connection = sqlite3.connect(config.database_path)
+    for statement in on_connect_statements():   # the search index's vocabulary, as on the engine's connections
+        connection.execute(statement)
     try:
         return [(query, [row[3] for row in connection.execute(f"EXPLAIN QUERY PLAN {query}", args)])
                 for query, args in seen if query.lstrip().upper().startswith("SELECT")]
@@ -242,3 +244,64 @@ def test_a_clients_credit_is_summed_from_the_clients_own_rows(config, monkeypatc
     assert any("payment USING INDEX payment_client (client=?)" in line for line in plan), plan
     assert any("document USING INDEX document_client_type (client=? AND doc_type=?)" in line for line in plan), plan
     assert all("client=?" in line for line in searches if "CONSTANT ROW" not in line), plan
+
+
+def document_reads(plan: list[str]) -> list[str]:
+    """The lines of a plan that read the documents, but for the rows of a page fetched by their ids."""
+    return [line for line in plan if line.startswith(("SCAN document", "SEARCH document"))
+            and "INTEGER PRIMARY KEY" not in line]
+
+
+@pytest.mark.parametrize("status", ["", "paid", "draft", "cancelled", "overdue", "open"])
+@pytest.mark.parametrize("sort", list(SORT_INDEXES))
+def test_a_broad_search_is_read_from_the_indexes_alone(config, monkeypatch, sort, status):
+    """A word in most documents ("hosting"), on a deep page, with its count and sums (the API) and without
+    them (the page): every read of the documents is an index carrying the search text (the sort's, the
+    status', the open invoices', the narrow money index), never their rows, which are a page read each."""
+    async def broad(doc_type: str, query: Any) -> tuple[None, float]:
+        return None, 0.7
+
+    monkeypatch.setattr(documents_service, "_probe", broad)
+    for totals in (False, True):
+        plans = plans_of(config, monkeypatch, lambda totals=totals: documents_service.list_documents(
+            "invoice", status=status, q="hosting", sort=sort, page=Page(page=1405, per_page=25), totals=totals))
+        for query, plan in plans:
+            if "document" in query and "document_tally" not in query:
+                assert all("COVERING INDEX" in line for line in document_reads(plan)), (totals, query, plan)
+            if "GROUP BY" in query and "document_tally" not in query:   # the sums: the money index's own columns
+                assert not any("SUBQUERY" in line for line in plan), (query, plan)
+
+
+@pytest.mark.parametrize("status", ["", "paid", "draft"])
+@pytest.mark.parametrize("sort", ["total", "due", "number"])
+def test_a_periods_page_is_sorted_from_the_date_index(config, monkeypatch, sort, status):
+    """A year of 100,000 documents (9,000 of them, here): its rows are read from the date index, which
+    carries every sort's column, and sorted; no walk of another sort's index from its start."""
+    monkeypatch.setattr(documents_service, "_count", lambda sums: 9000)
+    plans = plans_of(config, monkeypatch, lambda: documents_service.list_documents(
+        "invoice", status=status, date_from=date(2021, 1, 1), date_to=date(2021, 12, 31), sort=sort,
+        page=Page(page=188, per_page=25)))
+    page_plan = next(plan for query, plan in plans if "LIMIT" in query and "document" in query)
+    index = "document_status_type" if status == "draft" else "document_type_date"
+    assert any(f"COVERING INDEX {index}" in line for line in page_plan), page_plan
+    assert all("COVERING INDEX" in line for line in document_reads(page_plan)), page_plan
+
+
+@pytest.mark.parametrize("q", ["", "hosting"])
+@pytest.mark.parametrize("sort", list(SORT_INDEXES))
+@pytest.mark.parametrize(("doc_type", "status"), [("invoice", "draft"), ("invoice", "cancelled"), ("quote", "accepted"),
+                                                  ("quote", "expired"), ("quote", "issued"), ("credit_note", "issued")])
+def test_a_stored_status_is_read_sorted_and_summed_from_its_index(config, monkeypatch, doc_type, status, sort, q):
+    """The drafts (a few hundred of 100,000) in any order, searched or not: their page and sums are read
+    from the status index, which carries what they sort, sum and search by."""
+    async def broad(doc_type: str, query: Any) -> tuple[None, float]:
+        return None, 0.3
+
+    monkeypatch.setattr(documents_service, "_probe", broad)
+    monkeypatch.setattr(documents_service, "_count", lambda sums: 500)
+    plans = plans_of(config, monkeypatch, lambda: documents_service.list_documents(
+        doc_type, status=status, q=q, sort=sort, page=Page(page=11, per_page=25)))
+    for query, plan in plans:
+        if "document" in query and "document_tally" not in query:
+            reads = document_reads(plan)
+            assert all("COVERING INDEX document_status_type" in line for line in reads), (query, plan)

@@ -129,7 +129,8 @@ def test_the_open_filter_is_written_as_the_partial_index_of_open_invoices():
     try:
         connection.execute("CREATE TABLE document (id INTEGER PRIMARY KEY, doc_type TEXT, status TEXT, client INTEGER, "
                            "currency TEXT, total_minor INTEGER, paid_minor INTEGER, credited_minor INTEGER, "
-                           "issue_date TEXT, due_date TEXT, base_currency TEXT, total_base_minor INTEGER, number TEXT)")
+                           "issue_date TEXT, due_date TEXT, base_currency TEXT, total_base_minor INTEGER, number TEXT, "
+                           "search_text TEXT)")
         connection.execute(EXTRA_SQL["document_open_invoice"])
         connection.execute(f"SELECT id FROM document INDEXED BY document_open_invoice WHERE doc_type = 'invoice' "
                            f"AND {owed_invoice_sql()}").fetchall()

@@ -69,13 +69,13 @@ def plain_tables(connection: sqlite3.Connection) -> list[str]:
 
 
 def extra_objects(connection: sqlite3.Connection) -> dict[str, str]:
-    """Virtual tables, triggers and partial indexes by name, with their SQL (spacing and IF NOT EXISTS aside):
-    what PRAGMA table_info and index_info do not show."""
+    """Virtual tables, views, triggers and partial indexes by name, with their SQL (spacing and IF NOT EXISTS
+    aside): what PRAGMA table_info and index_info do not show."""
     virtual = {name for name, kind in connection.execute(
         "SELECT name, type FROM pragma_table_list WHERE schema = 'main'") if kind == "virtual"}
     found = {}
     for kind, name, sql in connection.execute("SELECT type, name, sql FROM sqlite_master WHERE sql IS NOT NULL"):
-        if kind == "trigger" or name in virtual or (kind == "index" and " WHERE " in sql.upper()):
+        if kind in ("trigger", "view") or name in virtual or (kind == "index" and " WHERE " in sql.upper()):
             found[name] = " ".join(sql.replace(" IF NOT EXISTS", "").split())
     return found
 

@@ -11,6 +11,7 @@ from litestar import Request, delete, get, patch, post
 from litestar.params import QueryParameter
 from msgspec import UNSET, UnsetType
 
+from app.common.logic import FieldError, ValidationFailed
 from app.documents import service
 from app.documents.logic import CREDIT_NOTE, INVOICE, QUOTE, TYPE_PATHS
 from app.recurring import service as recurring_service
@@ -122,8 +123,10 @@ def _routes(doc_type: str) -> list[Any]:
                     date_to: date | None = QueryParameter(name="to", default=None),
                     sort: str = "date", dir: str = "desc",
                     page_number: int = QueryParameter(name="page", default=1), per_page: int = 50) -> DocumentList:
+        if dir not in ("asc", "desc"):
+            raise ValidationFailed([FieldError("dir", "dir must be one of: asc, desc")])
         result = await service.list_documents(doc_type, status=status, client_id=client_id, date_from=date_from,
-                                              date_to=date_to, q=q, sort=sort, descending=dir != "asc",
+                                              date_to=date_to, q=q, sort=sort, descending=dir == "desc",
                                               page=page_params(page_number, per_page))
         return DocumentList(items=[summary_out(r) for r in result.items], total=result.total, page=result.page.page,
                             per_page=result.page.per_page,

@@ -75,6 +75,11 @@ def _ids(value: Any) -> list[int]:
 
 # -- lists ----------------------------------------------------------------------
 
+def _searchable(q: str) -> str:
+    """The search of a list shown after its filters were refused: none when it was itself refused (too long)."""
+    return q if len(" ".join(q.split())) <= service.MAX_SEARCH else ""
+
+
 async def _list(request: Request, doc_type: str, params: dict[str, str], *, status_code: int = 200,
                 problem: str = "") -> Template:
     date_from, date_to = _parse_day(params["from"]), _parse_day(params["to"])
@@ -93,8 +98,8 @@ async def _list(request: Request, doc_type: str, params: dict[str, str], *, stat
                                               totals=False)
     except ValidationFailed as failed:
         problem = problem or "; ".join(e.message for e in failed.errors)
-        result = await service.list_documents(doc_type, status=status, client_id=client_id, q=params["q"], sort=sort,
-                                              descending=params["dir"] != "asc", page=page_params(1, PER_PAGE))
+        result = await service.list_documents(doc_type, status=status, client_id=client_id, q=_searchable(params["q"]),
+                                              sort=sort, descending=params["dir"] != "asc", page=page_params(1, PER_PAGE))
     client = None
     if client_id is not None:
         try:
@@ -107,7 +112,7 @@ async def _list(request: Request, doc_type: str, params: dict[str, str], *, stat
                 doc_type=doc_type, base=f"/{TYPE_PATHS[doc_type]}", result=result, params=params,
                 statuses=[(s, lazy(STATUS_LABELS[s])) for s in STATUS_FILTERS[doc_type]], status_labels=translated(STATUS_LABELS),
                 client=client, filtered=filtered, problem=problem, type_label=lazy(TYPE_LABELS[doc_type]),
-                plural=PLURALS[doc_type])
+                plural=PLURALS[doc_type], max_search=service.MAX_SEARCH)
 
 
 def _list_route(doc_type: str) -> Any:
@@ -135,7 +140,7 @@ def _totals_route(doc_type: str) -> Any:
             result = await service.list_documents(doc_type, status=status, client_id=client, date_from=day_from,
                                                   date_to=day_to, q=q, page=page_params(1, 1))
         except ValidationFailed:   # the page said what is wrong with its filters; the footer counts without them
-            result = await service.list_documents(doc_type, status=status, client_id=client, q=q,
+            result = await service.list_documents(doc_type, status=status, client_id=client, q=_searchable(q),
                                                   page=page_params(1, 1))
         filtered = bool(status or client is not None or day_from or day_to or q)
         return page(request, "documents/_footer.html", doc_type=doc_type, result=result, filtered=filtered,
