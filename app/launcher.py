@@ -116,7 +116,7 @@ def serve(config: Config, *, open_in_browser: bool = True) -> int:
     try:
         if not read_only:
             backup_service.recover_interrupted_restore(config, lock_held=True)   # a cut-short restore first
-        asyncio.run(open_database(config))
+        asyncio.run(open_database(config, check_may_wait=True))
         serving_copy = datafolder.WATCH.serving_copy
         if not serving_copy:
             backup_service.remove_leftovers(config)   # .part files, .backup-work/, abandoned export snapshots

@@ -97,7 +97,8 @@ class DatabaseTooNew(DatabaseRefused):
 class Watch:
     database: Path | None = None               # the user's database, where it was opened
     identity: tuple[int, int] | None = None    # its (device, inode) then
-    condition: str = logic.OK                  # logic.OK, READ_ONLY or GONE; only ever gets worse
+    condition: str = logic.OK                  # logic.OK, READ_ONLY, GONE or DAMAGED; only ever gets worse
+    damage: str = ""                           # SQLite's report when DAMAGED
     copy_dir: Path | None = None               # a read-only start: the private copy the engine serves
     copy_lock: InstanceLock | None = None
 
@@ -127,6 +128,7 @@ def watch(database: Path, *, copy_dir: Path | None = None, copy_lock: InstanceLo
     WATCH.database = database
     WATCH.identity = _identity(database)
     WATCH.condition = logic.READ_ONLY if copy_dir is not None else logic.OK
+    WATCH.damage = ""
     WATCH.copy_dir = copy_dir
     WATCH.copy_lock = copy_lock
 
@@ -136,6 +138,7 @@ def forget() -> None:
     release_copy()
     WATCH.database = WATCH.identity = None
     WATCH.condition = logic.OK
+    WATCH.damage = ""
 
 
 def _mark_gone() -> DataFolderGone:
@@ -143,6 +146,22 @@ def _mark_gone() -> DataFolderGone:
         log.error("the data folder %s is gone (deleted or moved): no more writes are taken", WATCH.data_dir)
     WATCH.condition = logic.GONE
     return DataFolderGone(logic.gone_message(str(WATCH.data_dir)))
+
+
+class DatabaseDamagedWhileServing(DataFolderProblem):
+    code = "database_damaged"
+
+
+def mark_damaged(report: str) -> None:
+    """The quick check run just after the start found damage: from now on every change is refused."""
+    if WATCH.condition != logic.DAMAGED:
+        log.error("the database %s is damaged (%s): no more writes are taken", WATCH.database, report)
+    WATCH.condition = logic.DAMAGED
+    WATCH.damage = report
+
+
+def _damaged() -> DatabaseDamagedWhileServing:
+    return DatabaseDamagedWhileServing(logic.damaged_message(str(WATCH.database), WATCH.damage))
 
 
 def _mark_read_only() -> DataFolderReadOnly:
@@ -159,7 +178,7 @@ def still_there() -> bool:
 
 def condition() -> str:
     """The folder's condition now (a folder deleted since the last write is seen here too)."""
-    if WATCH.database is not None and WATCH.condition != logic.GONE and not still_there():
+    if WATCH.database is not None and WATCH.condition not in (logic.GONE, logic.DAMAGED) and not still_there():
         _mark_gone()
     return WATCH.condition
 
@@ -171,6 +190,8 @@ def before_write(*, bookkeeping: bool = False) -> None:
         return
     if WATCH.condition == logic.GONE:
         raise _mark_gone()
+    if WATCH.condition == logic.DAMAGED:
+        raise _damaged()
     if not still_there():
         raise _mark_gone()
     if WATCH.condition == logic.READ_ONLY and not (bookkeeping and WATCH.serving_copy):
@@ -257,7 +278,7 @@ def database_writable(database: Path) -> bool:
     return True
 
 
-def _wal_has_data(database: Path) -> bool:
+def wal_has_data(database: Path) -> bool:
     try:
         return os.path.getsize(str(database) + "-wal") > 0
     except OSError:
@@ -282,7 +303,7 @@ def connect_reading(database: Path, *, writable: bool | None = None) -> sqlite3.
     else:
         uri = database.resolve().as_uri()
         try:
-            connection = sqlite3.connect(f"{uri}?{'mode=ro' if _wal_has_data(database) else 'immutable=1'}",
+            connection = sqlite3.connect(f"{uri}?{'mode=ro' if wal_has_data(database) else 'immutable=1'}",
                                          uri=True, timeout=BUSY_TIMEOUT_S)
             connection.execute("SELECT 1 FROM sqlite_master LIMIT 1").fetchall()
         except sqlite3.OperationalError:

@@ -110,6 +110,8 @@ def data_folder_notice() -> str:
         return ""
     if condition == db_logic.GONE:
         return db_logic.gone_message(str(datafolder.WATCH.data_dir))
+    if condition == db_logic.DAMAGED:
+        return db_logic.damaged_message(str(datafolder.WATCH.database), datafolder.WATCH.damage)
     return (f"Read-only: the data folder {datafolder.WATCH.data_dir} cannot be written, so Counterfoil shows "
             "your data but saves no changes. Backup > Download backup still works. Make the folder writable, "
             "then start Counterfoil again.")

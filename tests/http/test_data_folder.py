@@ -11,6 +11,7 @@ be written (the SQLite side is then the same: the file opened immutable, a priva
 from __future__ import annotations
 
 import errno
+import json
 import os
 import re
 import shutil
@@ -18,6 +19,8 @@ import sqlite3
 import subprocess
 import sys
 import tempfile
+import threading
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import httpx
@@ -577,3 +580,132 @@ def test_an_unencrypted_snapshot_never_outlives_the_export(config, owner, tmp_pa
     assert result.path.read_bytes()[:8] == b"CFBACKUP"
     assert snapshots[0].parent.parent == stick and not snapshots[0].exists()
     assert not re.search(rb"SQLite format 3", result.path.read_bytes())
+
+
+# -- the quick check after the start (issue 21: a start that does not read a big book twice) ------------
+
+def _stop(config) -> None:
+    from app.db.lifecycle import close_database
+
+    run(close_database())
+
+
+def _reopen(config, **kwargs):
+    datafolder.forget()
+    return run(open_database(config, **kwargs))
+
+
+def _wait_for_the_check() -> None:
+    from app.db import lifecycle
+
+    thread = lifecycle._AFTER_START.thread
+    if thread is not None:
+        thread.join(timeout=30)
+
+
+def test_a_clean_stop_records_the_file_and_the_next_start_checks_it_after_serving(config, owner):
+    from app.db import lifecycle
+
+    run(_insert_client("Before the stop"))
+    _stop(config)
+    stamp_path = config.data_dir / lifecycle.CHECK_STAMP_NAME
+    stamp = json.loads(stamp_path.read_text())
+    assert {k: stamp[k] for k in db_logic.FILE_STATE_KEYS} == lifecycle.file_state(config.database_path)
+    assert oct(stamp_path.stat().st_mode & 0o777) == oct(0o600)
+
+    inspection = _reopen(config, check_may_wait=True)
+    assert inspection.check_deferred
+    _wait_for_the_check()
+    assert datafolder.condition() == db_logic.OK
+    assert lifecycle._CHECKED.checked_at > datetime.fromisoformat(stamp["checked_at"])   # the check ran and passed
+    run(_insert_client("After the start"))
+    _stop(config)
+    # Commands, and a start the stamp does not describe, check before anything else.
+    assert not _reopen(config).check_deferred
+    _stop(config)
+
+
+@pytest.mark.parametrize("change", ["written by another program", "write-ahead log left", "checked too long ago",
+                                    "no stamp", "stamp unreadable"])
+def test_the_check_runs_before_serving_unless_the_file_is_as_the_stop_left_it(config, owner, change):
+    from app.db import lifecycle
+
+    _stop(config)
+    stamp_path = config.data_dir / lifecycle.CHECK_STAMP_NAME
+    if change == "written by another program":
+        connection = sqlite3.connect(config.database_path)
+        connection.execute("PRAGMA journal_mode = DELETE")
+        connection.execute("UPDATE client SET name = name")
+        connection.execute("CREATE TABLE other_program (x)")
+        connection.commit()
+        connection.close()
+    elif change == "write-ahead log left":
+        Path(str(config.database_path) + "-wal").write_bytes(b"\0" * 32)   # a crash's log (SQLite ignores this one)
+    elif change == "checked too long ago":
+        stamp = json.loads(stamp_path.read_text())
+        stamp["checked_at"] = (datetime.now(UTC) - db_logic.CHECK_AT_START_EVERY - timedelta(minutes=1)).isoformat()
+        stamp_path.write_text(json.dumps(stamp))
+    elif change == "no stamp":
+        stamp_path.unlink()
+    else:
+        stamp_path.write_text("{not json")
+    assert not _reopen(config, check_may_wait=True).check_deferred
+    _stop(config)
+
+
+def test_damage_found_after_the_start_stops_every_change(config, owner):
+    """A disk that fails without touching the file's size or time: the start serves, the check after it
+    finds the damage, and from then on every change is refused with the file and SQLite's words."""
+    from app.db import lifecycle
+
+    for n in range(300):
+        run(_insert_client(f"Client {n:03}"))
+    _stop(config)
+    before = config.database_path.stat()
+    connection = sqlite3.connect(config.database_path)
+    index = connection.execute("SELECT name FROM sqlite_master WHERE type = 'index' AND tbl_name = 'client' "
+                               "AND sql IS NOT NULL").fetchone()[0]
+    connection.close()
+    damage(config.database_path, index)
+    os.utime(config.database_path, ns=(before.st_atime_ns, before.st_mtime_ns))
+
+    assert _reopen(config, check_may_wait=True).check_deferred
+    _wait_for_the_check()
+    assert datafolder.condition() == db_logic.DAMAGED
+    with pytest.raises(datafolder.DatabaseDamagedWhileServing) as refused:
+        run(_insert_client("Not saved"))
+    assert refused.value.status == 503
+    assert f"The database {config.database_path} is damaged (SQLite says:" in refused.value.message
+    assert db_logic.health_detail(database="ok", condition=datafolder.condition(), free_bytes=10**12) == \
+        "The database is damaged: no changes are taken."
+    _stop(config)
+    assert not (config.data_dir / lifecycle.CHECK_STAMP_NAME).exists()   # the next start checks first, and refuses
+    datafolder.forget()
+    with pytest.raises(DatabaseDamaged):
+        run(open_database(config, check_may_wait=True))
+
+
+def test_a_stop_interrupts_the_check_after_the_start(config, owner, monkeypatch):
+    """The stop must fold the write-ahead log into the file: the check's reader would hold it open."""
+    from app.db import lifecycle
+
+    _stop(config)
+    started = threading.Event()
+    real = lifecycle._quick_check
+
+    def slow_check(connection):
+        started.set()
+        connection.execute("WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n) SELECT count(*) FROM n")
+        return real(connection)
+
+    monkeypatch.setattr(lifecycle, "_quick_check", slow_check)
+    assert _reopen(config, check_may_wait=True).check_deferred
+    assert started.wait(10)
+    run(_insert_client("Written while the check runs"))
+    _stop(config)
+    assert lifecycle._AFTER_START.thread is None
+    assert datafolder.WATCH.condition == db_logic.OK   # interrupted, not damaged
+    assert not Path(str(config.database_path) + "-wal").exists() or \
+        Path(str(config.database_path) + "-wal").stat().st_size == 0
+    names = [row[0] for row in sqlite3.connect(config.database_path).execute("SELECT name FROM client")]
+    assert "Written while the check runs" in names

@@ -4,7 +4,7 @@
 from __future__ import annotations
 
 import errno
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 
 import pytest
 
@@ -126,3 +126,32 @@ def test_without_backups_the_advice_says_so_and_salvages_only_a_damaged_file():
 ])
 def test_when_a_copy_was_made_is_read_from_its_name(name, made):
     assert backup_logic.time_in_name(name) == made
+
+
+# -- when the start's quick check may wait (issue 21) ---------------------------------------------------
+
+_NOW = datetime(2026, 12, 6, 12, 0, tzinfo=UTC)
+_STATE = {"size": 4096, "mtime_ns": 1_796_558_431_865_018_786, "device": 65024, "inode": 2146802}
+
+
+def _stamp(**changes):
+    return {**_STATE, "checked_at": (_NOW - timedelta(days=1)).isoformat(), **changes}
+
+
+def test_the_check_may_wait_only_for_the_file_the_last_clean_stop_left():
+    can_wait = logic.quick_check_can_wait
+    assert can_wait(_stamp(), _STATE, wal_has_data=False, now=_NOW)
+    assert not can_wait(_stamp(), _STATE, wal_has_data=True, now=_NOW)        # a crash left a log
+    assert not can_wait(None, _STATE, wal_has_data=False, now=_NOW)            # never stopped cleanly
+    assert not can_wait(_stamp(), None, wal_has_data=False, now=_NOW)          # no file
+    for key in logic.FILE_STATE_KEYS:                                          # written, replaced, moved
+        assert not can_wait(_stamp(), {**_STATE, key: _STATE[key] + 1}, wal_has_data=False, now=_NOW)
+    week = logic.CHECK_AT_START_EVERY
+    assert can_wait(_stamp(checked_at=(_NOW - week + timedelta(seconds=1)).isoformat()), _STATE,
+                    wal_has_data=False, now=_NOW)
+    assert not can_wait(_stamp(checked_at=(_NOW - week).isoformat()), _STATE, wal_has_data=False, now=_NOW)
+    assert not can_wait(_stamp(checked_at=(_NOW + timedelta(hours=1)).isoformat()), _STATE,   # a clock set back
+                        wal_has_data=False, now=_NOW)
+    for bad in ("", "yesterday", "2026-12-05T12:00:00", None, 17):             # unreadable, or without its offset
+        assert not can_wait(_stamp(checked_at=bad), _STATE, wal_has_data=False, now=_NOW)
+    assert not can_wait({"checked_at": _stamp()["checked_at"]}, _STATE, wal_has_data=False, now=_NOW)
