@@ -170,6 +170,7 @@ class _AfterStart:
     """The deferred quick check under way: a stop interrupts it (its reader would keep the stop from folding
     the write-ahead log into the file)."""
 
+    pending: Path | None = None   # deferred by open_database, started by the server once it is up
     thread: threading.Thread | None = None
     connection: sqlite3.Connection | None = None
     stopping: bool = False
@@ -295,11 +296,19 @@ async def open_database(config: Config, *, migrate: bool = True, verify: bool = 
     if inspection.check_deferred:
         stamp = _read_stamp(config) or {}
         _check_passed(config.database_path, datetime.fromisoformat(str(stamp["checked_at"])))
-        _AFTER_START.stopping = False
-        _AFTER_START.thread = threading.Thread(target=_quick_check_after_start, args=(config.database_path,),
-                                               daemon=True, name="quick-check")
-        _AFTER_START.thread.start()
+        _AFTER_START.pending = config.database_path
     return inspection
+
+
+def start_quick_check_after_start() -> None:
+    """The server is up (its start's own writes done): run the quick check open_database deferred, if any."""
+    database, _AFTER_START.pending = _AFTER_START.pending, None
+    if database is None:
+        return
+    _AFTER_START.stopping = False
+    _AFTER_START.thread = threading.Thread(target=_quick_check_after_start, args=(database,), daemon=True,
+                                           name="quick-check")
+    _AFTER_START.thread.start()
 
 
 async def _open_copy(config: Config, inspection: Inspection, *, migrate: bool) -> None:
@@ -317,6 +326,7 @@ async def _open_copy(config: Config, inspection: Inspection, *, migrate: bool) -
 
 
 def _stop_quick_check_after_start() -> None:
+    _AFTER_START.pending = None
     thread = _AFTER_START.thread
     if thread is None:
         return

@@ -27,7 +27,7 @@ from app.backup import service as backup_service
 from app.batch import service as batch_service
 from app.config import Config
 from app.db import datafolder
-from app.db.lifecycle import close_database, open_database
+from app.db.lifecycle import close_database, open_database, start_quick_check_after_start
 from app.exports import service as exports_service
 from app.mail import service as mail_service
 from app.paths import FONTS_DIR, STATIC_DIR, TEMPLATES_DIR
@@ -152,6 +152,8 @@ def create_app(config: Config, *, prepare: bool = True) -> Litestar:
         with audit_service.acting(Actor.system("start", origin="system")):
             await auth_service.purge_expired_sessions(idle_timeout_s=config.idle_timeout_s,
                                                       lifetime_s=config.session_lifetime_s)
+        # After the start's own writes: damage it finds refuses the user's changes, not the start.
+        start_quick_check_after_start()
 
     async def start_workers() -> None:
         # Serving a read-only folder's copy, nothing may send mail or write backups: what they would

@@ -591,8 +591,12 @@ def _stop(config) -> None:
 
 
 def _reopen(config, **kwargs):
+    from app.db import lifecycle
+
     datafolder.forget()
-    return run(open_database(config, **kwargs))
+    inspection = run(open_database(config, **kwargs))
+    lifecycle.start_quick_check_after_start()   # as the server does once it is up
+    return inspection
 
 
 def _wait_for_the_check() -> None:
