@@ -219,7 +219,8 @@ def inspect_database(config: Config, *, quick_check: bool = True, check_may_wait
         connection = datafolder.connect_reading(database, writable=writable)
     except sqlite3.DatabaseError as error:
         raise _damaged(config, str(error)) from None
-    deferred = quick_check and check_may_wait and quick_check_can_wait(
+    # Never for a read-only folder: its copy is served, and no stop records a stamp for it.
+    deferred = quick_check and check_may_wait and writable and quick_check_can_wait(
         _read_stamp(config), file_state(database), wal_has_data=datafolder.wal_has_data(database),
         now=datetime.now(UTC))
     try:
@@ -239,8 +240,24 @@ def inspect_database(config: Config, *, quick_check: bool = True, check_may_wait
         raise DatabaseRefused(f"{database} cannot be opened: {error}.", data_dir=config.data_dir) from None
     if comparison.newer:
         raise DatabaseTooNew(newer_schema_message(str(database), named, known_migrations()), data_dir=config.data_dir)
-    return Inspection(fresh=False, needs_migration=comparison.needs_migration or named != applied,
-                      writable=writable, check_deferred=deferred)
+    needs_migration = comparison.needs_migration or named != applied
+    if deferred and needs_migration:
+        _quick_check_now(config)   # a migration changes the file: it must be sound first
+        deferred = False
+    return Inspection(fresh=False, needs_migration=needs_migration, writable=writable, check_deferred=deferred)
+
+
+def _quick_check_now(config: Config) -> None:
+    connection = datafolder.connect_reading(config.database_path, writable=True)
+    try:
+        report = _quick_check(connection)
+    except sqlite3.DatabaseError as error:
+        report = [str(error)]
+    finally:
+        connection.close()
+    if report != ["ok"]:
+        raise _damaged(config, "; ".join(report[:QUICK_CHECK_LINES]))
+    _check_passed(config.database_path, datetime.now(UTC))
 
 
 def _damaged(config: Config, report: str) -> DatabaseDamaged:
@@ -294,8 +311,11 @@ async def open_database(config: Config, *, migrate: bool = True, verify: bool = 
     finally:
         os.umask(old_umask)
     if inspection.check_deferred:
-        stamp = _read_stamp(config) or {}
-        _check_passed(config.database_path, datetime.fromisoformat(str(stamp["checked_at"])))
+        # Until the check after the start passes, the last one stands (what the next stop records).
+        try:
+            _check_passed(config.database_path, datetime.fromisoformat(str((_read_stamp(config) or {})["checked_at"])))
+        except (KeyError, ValueError):
+            _CHECKED.identity = _CHECKED.checked_at = None
         _AFTER_START.pending = config.database_path
     return inspection
 

@@ -713,3 +713,40 @@ def test_a_stop_interrupts_the_check_after_the_start(config, owner, monkeypatch)
         Path(str(config.database_path) + "-wal").stat().st_size == 0
     names = [row[0] for row in sqlite3.connect(config.database_path).execute("SELECT name FROM client")]
     assert "Written while the check runs" in names
+
+
+def _stamp_as_left(config) -> None:
+    """The stamp a clean stop would have written for the file as it is now."""
+    from app.db import lifecycle
+
+    stamp_path = config.data_dir / lifecycle.CHECK_STAMP_NAME
+    stamp = json.loads(stamp_path.read_text())
+    stamp_path.write_text(json.dumps({**stamp, **lifecycle.file_state(config.database_path)}))
+
+
+def test_a_start_that_migrates_checks_first(config, owner):
+    """A newer program's first start changes the file: a damaged one is refused before any migration runs."""
+    for n in range(300):
+        run(_insert_client(f"Client {n:03}"))
+    _stop(config)
+    connection = sqlite3.connect(config.database_path)
+    connection.execute("DELETE FROM migration WHERE id = (SELECT max(id) FROM migration)")
+    connection.commit()
+    index = connection.execute("SELECT name FROM sqlite_master WHERE type = 'index' AND tbl_name = 'client' "
+                               "AND sql IS NOT NULL").fetchone()[0]
+    connection.close()
+    damage(config.database_path, index)
+    _stamp_as_left(config)
+    datafolder.forget()
+    with pytest.raises(DatabaseDamaged):
+        run(open_database(config, check_may_wait=True))
+
+
+def test_a_read_only_folder_is_checked_before_its_copy_is_served(config, owner, monkeypatch):
+    from app.db import lifecycle
+
+    _stop(config)
+    monkeypatch.setattr(datafolder, "database_writable", lambda database: False)
+    datafolder.forget()
+    inspection = lifecycle.inspect_database(config, check_may_wait=True)
+    assert not inspection.writable and not inspection.check_deferred
