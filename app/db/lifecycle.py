@@ -65,6 +65,7 @@ class Inspection:
     needs_migration: bool
     writable: bool           # the folder and the file can be written
     check_deferred: bool = False   # the quick check runs just after the start (quick_check_can_wait)
+    last_checked_at: datetime | None = None   # then: when a check last passed on this file (the stamp's)
 
 
 def data_evidence(config: Config) -> str | None:
@@ -220,15 +221,12 @@ def inspect_database(config: Config, *, quick_check: bool = True, check_may_wait
     except sqlite3.DatabaseError as error:
         raise _damaged(config, str(error)) from None
     # Never for a read-only folder: its copy is served, and no stop records a stamp for it.
-    deferred = quick_check and check_may_wait and writable and quick_check_can_wait(
-        _read_stamp(config), file_state(database), wal_has_data=datafolder.wal_has_data(database),
-        now=datetime.now(UTC))
+    stamp = _read_stamp(config) if quick_check and check_may_wait and writable else None
+    deferred = stamp is not None and quick_check_can_wait(
+        stamp, file_state(database), wal_has_data=datafolder.wal_has_data(database), now=datetime.now(UTC))
     try:
         if quick_check and not deferred:
-            report = _quick_check(connection)
-            if report != ["ok"]:
-                raise _damaged(config, "; ".join(report[:QUICK_CHECK_LINES]))
-            _check_passed(database, datetime.now(UTC))
+            _check_or_refuse(config, connection)
         applied = _applied_migrations(connection)
     except sqlite3.DatabaseError as error:
         raise _damaged(config, str(error)) from None
@@ -241,20 +239,22 @@ def inspect_database(config: Config, *, quick_check: bool = True, check_may_wait
     if comparison.newer:
         raise DatabaseTooNew(newer_schema_message(str(database), named, known_migrations()), data_dir=config.data_dir)
     needs_migration = comparison.needs_migration or named != applied
-    if deferred and needs_migration:
-        _quick_check_now(config)   # a migration changes the file: it must be sound first
+    if deferred and needs_migration:   # a migration changes the file: it must be sound first
+        connection = datafolder.connect_reading(database, writable=True)
+        try:
+            _check_or_refuse(config, connection)
+        except sqlite3.DatabaseError as error:
+            raise _damaged(config, str(error)) from None
+        finally:
+            connection.close()
         deferred = False
-    return Inspection(fresh=False, needs_migration=needs_migration, writable=writable, check_deferred=deferred)
+    return Inspection(fresh=False, needs_migration=needs_migration, writable=writable, check_deferred=deferred,
+                      last_checked_at=datetime.fromisoformat(str(stamp["checked_at"])) if deferred and stamp else None)
 
 
-def _quick_check_now(config: Config) -> None:
-    connection = datafolder.connect_reading(config.database_path, writable=True)
-    try:
-        report = _quick_check(connection)
-    except sqlite3.DatabaseError as error:
-        report = [str(error)]
-    finally:
-        connection.close()
+def _check_or_refuse(config: Config, connection: sqlite3.Connection) -> None:
+    """The quick check before serving: damage refuses the database, a pass is what the next stop records."""
+    report = _quick_check(connection)
     if report != ["ok"]:
         raise _damaged(config, "; ".join(report[:QUICK_CHECK_LINES]))
     _check_passed(config.database_path, datetime.now(UTC))
@@ -310,12 +310,9 @@ async def open_database(config: Config, *, migrate: bool = True, verify: bool = 
             await apply_migrations()
     finally:
         os.umask(old_umask)
-    if inspection.check_deferred:
+    if inspection.check_deferred and inspection.last_checked_at is not None:
         # Until the check after the start passes, the last one stands (what the next stop records).
-        try:
-            _check_passed(config.database_path, datetime.fromisoformat(str((_read_stamp(config) or {})["checked_at"])))
-        except (KeyError, ValueError):
-            _CHECKED.identity = _CHECKED.checked_at = None
+        _check_passed(config.database_path, inspection.last_checked_at)
         _AFTER_START.pending = config.database_path
     return inspection
 
