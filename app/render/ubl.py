@@ -39,6 +39,7 @@ from app.render.logic import (
     snapshot_of,
     unit_code,
     vat_in_accounting_currency,
+    xml_bytes,
 )
 from app.taxes.logic import tax_registration
 
@@ -466,6 +467,4 @@ def ubl_xml(document: DocumentView, *, settings: Mapping[str, Any], client: Mapp
             _el(item, "cbc:Name", (description.splitlines()[0][:200] if description else "") or "-")
         _tax_category(item, "cac:ClassifiedTaxCategory", ln.category, ln.rate)
         _el(_el(node, "cac:Price"), "cbc:PriceAmount", _dec_text(ln.price), currencyID=currency)
-    ET.indent(root)
-    xml: bytes = ET.tostring(root, encoding="UTF-8", xml_declaration=True)
-    return xml
+    return xml_bytes(root)

@@ -605,3 +605,22 @@ def test_a_draft_shows_the_parties_as_issuing_would_freeze_them():
     assert logic.snapshot_of(None, SETTINGS, CLIENT) == frozen
     assert logic.snapshot_of(frozen, {}, None) is frozen   # issued: never read live again
     assert set(logic.snapshot_of(None, {}, None)["client"]) == set(documents_logic.SNAPSHOT_CLIENT_FIELDS)
+
+
+_XML_TEXT = st.text(st.characters(blacklist_categories=("Cc",)) | st.sampled_from("\t\n<>&\"'"), max_size=12)
+
+
+@given(texts=st.lists(_XML_TEXT, min_size=1, max_size=6), attribute=_XML_TEXT)
+def test_xml_bytes_are_elementtrees_utf8_bytes(texts: list[str], attribute: str) -> None:
+    """The faster serialisation of the e-invoice XML gives exactly ElementTree's UTF-8 bytes, declaration,
+    indentation, escapes and all (a lone surrogate as a character reference, as ElementTree writes it)."""
+    def tree() -> ET.Element:
+        root = ET.Element("{urn:example:a}Invoice", {"schemeID": attribute})
+        parent = root
+        for text in texts:
+            parent = ET.SubElement(parent, "{urn:example:b}Line")
+            parent.text = text
+        return root
+    expected = tree()
+    ET.indent(expected)
+    assert logic.xml_bytes(tree()) == ET.tostring(expected, encoding="UTF-8", xml_declaration=True)
