@@ -20,7 +20,7 @@ from typing import Any
 
 from babel import Locale, UnknownLocaleError
 from babel.dates import format_date
-from babel.numbers import format_currency, format_decimal, format_percent
+from babel.numbers import NumberPattern, format_currency, format_decimal, format_percent, parse_pattern
 
 from app.clients.logic import is_leitweg_id
 from app.common.i18n import L_, _
@@ -241,6 +241,12 @@ def _loc(locale: str | Locale) -> Locale:
     return _parsed(locale) if isinstance(locale, str) else locale
 
 
+@lru_cache(maxsize=64)
+def _pattern(pattern: str) -> NumberPattern:
+    """Babel parses a number pattern on every call; a document formats ~60 numbers in a few patterns."""
+    return parse_pattern(pattern)
+
+
 def labels_for(language: str) -> dict[str, str]:
     return dict(LABELS.get(language, LABELS["en"]))
 
@@ -254,7 +260,7 @@ def amount_text(amount: Decimal, currency: str, locale: str) -> str:
     """The amount with the currency's decimals and the locale's separators, no symbol (table cells)."""
     digits = minor_digits(currency)
     pattern = "#,##0" + ("." + "0" * digits if digits else "")
-    return format_decimal(round_money(amount, currency), format=pattern, locale=_loc(locale))
+    return format_decimal(round_money(amount, currency), format=_pattern(pattern), locale=_loc(locale))
 
 
 def _plain(value: Decimal) -> Decimal:
@@ -264,7 +270,7 @@ def _plain(value: Decimal) -> Decimal:
 
 
 def number_text(value: Decimal, locale: str, max_places: int = 4) -> str:
-    return format_decimal(_plain(value), format="#,##0." + "#" * max_places, locale=_loc(locale))
+    return format_decimal(_plain(value), format=_pattern("#,##0." + "#" * max_places), locale=_loc(locale))
 
 
 def price_text(value: Decimal, currency: str, locale: str) -> str:
@@ -273,7 +279,7 @@ def price_text(value: Decimal, currency: str, locale: str) -> str:
     value = _plain(value)
     places = max(digits, decimal_places(value))
     pattern = "#,##0" + ("." + "0" * places if places else "")
-    return format_decimal(value, format=pattern, locale=_loc(locale))
+    return format_decimal(value, format=_pattern(pattern), locale=_loc(locale))
 
 
 def percent_text(rate: Decimal, locale: str) -> str:
