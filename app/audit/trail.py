@@ -18,7 +18,6 @@ import json
 import logging
 import os
 import sqlite3
-from collections import defaultdict
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -316,19 +315,22 @@ def missing_triggers(connection: sqlite3.Connection) -> list[str]:
     return problems
 
 
-def _agreement(connection: sqlite3.Connection, tables: list[str]) -> list[str]:
-    """Each audited table's rows are what the trail says happened to them."""
-    entries: dict[str, list[tuple[int, str, int, str]]] = defaultdict(list)
+def _entries_of(connection: sqlite3.Connection, table: str) -> Iterator[tuple[int, str, int, str]]:
+    """One table's row changes in sequence order, read in batches through the trail's entity index."""
     cursor = _plain(connection)
     cursor.arraysize = VERIFY_BATCH
-    cursor.execute("SELECT id, operation, entity, entity_id, changes FROM audit_entry "
-                   "WHERE operation IN ('insert', 'update', 'delete') ORDER BY id")
+    cursor.execute("SELECT id, operation, entity_id, changes FROM audit_entry "
+                   "WHERE entity = ? AND operation IN ('insert', 'update', 'delete') ORDER BY id", (table,))
     while batch := cursor.fetchmany():
-        for seq, operation, entity, entity_id, changes in batch:
-            entries[entity].append((seq, operation, entity_id, changes))
+        yield from batch
+
+
+def _agreement(connection: sqlite3.Connection, tables: list[str]) -> list[str]:
+    """Each audited table's rows are what the trail says happened to them. One table at a time, its
+    entries replayed as they are read: holding every entry of a 100,000-invoice book at once took 1.6 GB."""
     problems: list[str] = []
     for table in tables:
-        trail = logic.replay(entries.get(table, ()))
+        trail = logic.replay(_entries_of(connection, table))
         reader = _plain(connection).execute(f'SELECT * FROM "{table}"')
         columns = {description[0]: position for position, description in enumerate(reader.description)}
         rows = {row[columns["id"]]: row for row in reader}
