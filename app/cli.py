@@ -13,7 +13,7 @@ import sys
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from app import __version__
+from app import __version__, codecache
 from app.config import DEFAULT_PORT, Config
 
 if TYPE_CHECKING:
@@ -583,6 +583,7 @@ def main(argv: list[str] | None = None) -> int:
             # the server, which the collector would walk over and over meanwhile (~0.1 s of the start).
             # It is off until the app is built (app.web.server.run_server freezes them and turns it on).
             gc.disable()
+            codecache.start()   # the code dataclasses and typing compile at each start, kept from the last one
             return cmd_serve(args)   # each request names its own actor (app.web.security)
         with audit_service.acting(_actor()):
             if args.command == "token":
@@ -608,7 +609,9 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         return 130
     finally:
-        gc.enable()   # a start that failed before serving, or main() called in a longer-lived process
+        # A start that failed before serving, or main() called in a longer-lived process.
+        codecache.stop()
+        gc.enable()
 
 
 if __name__ == "__main__":

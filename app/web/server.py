@@ -25,7 +25,7 @@ from litestar.plugins.core import MsgspecDIPlugin
 from litestar.static_files import create_static_files_router
 from litestar.template import TemplateConfig
 
-from app import __version__
+from app import __version__, codecache
 from app.audit import service as audit_service
 from app.audit.logic import Actor
 from app.auth import service as auth_service
@@ -254,6 +254,7 @@ def run_server(config: Config, sock: socket.socket) -> None:
     """Serve the app on a socket the launcher has bound, until the user quits (Ctrl+C, the quit page)."""
     # No proxy headers: nothing stands between the browser and us, so an X-Forwarded-For is a lie.
     app = create_app(config, prepare=False, api_after_start=True)
+    codecache.stop()   # started by app.cli.main: the start's code is compiled
     # app.cli.main turned the collector off for the start. What the start built (modules, classes, the
     # routes) lives until the program stops: frozen, no collection walks it again. A collection first
     # would free ~2 MB that the imports and the app building left in cycles, for ~0.1 s more at each start.

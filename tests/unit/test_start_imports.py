@@ -4,6 +4,7 @@ back; they are imported where they are used (rendering, PDFs, e-invoices, QR cod
 
 from __future__ import annotations
 
+import dataclasses
 import gc
 import json
 import os
@@ -44,10 +45,12 @@ def test_the_start_does_not_import_what_the_first_page_does_not_need(tmp_path: P
 
 
 def test_a_start_that_fails_turns_the_collector_back_on(tmp_path: Path) -> None:
-    """app.cli.main turns the garbage collector off while the server starts (run_server turns it on):
-    a start that stops early must not leave it off in the process that called main()."""
+    """app.cli.main turns the garbage collector off and the code cache (app.codecache) on while the server
+    starts (run_server turns them back): a start that stops early must not leave them so in the process
+    that called main()."""
     not_a_folder = tmp_path / "file"
     not_a_folder.write_text("x")
     with pytest.raises(OSError):
         main(["serve", "--data-dir", str(not_a_folder), "--no-browser"])
     assert gc.isenabled()
+    assert "exec" not in vars(dataclasses)
