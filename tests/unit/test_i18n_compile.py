@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import gettext
 import io
+import os
+from pathlib import Path
 
 import pytest
 from babel.messages.mofile import write_mo
@@ -95,3 +97,35 @@ def test_the_corners_of_the_po_format_compile_as_babel_compiles_them() -> None:
     assert ours.gettext("Gone") == "Gone"   # obsolete
     assert ours.ngettext("%(count)s line", "%(count)s lines", 5) == "%(count)s lines"   # untranslated form
     assert ours.pgettext("month", "May") == "Mai" and ours.gettext("May") == "Peut"
+
+
+def test_the_compiled_catalog_is_kept_beside_the_po_and_compiled_again_when_the_po_changes(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    folder = tmp_path / "fr" / "LC_MESSAGES"
+    folder.mkdir(parents=True)
+    po_path, mo_path = folder / "messages.po", folder / "messages.mo"
+    po_path.write_text(CORNERS, encoding="utf-8")
+    monkeypatch.setattr(i18n, "LOCALE_DIR", tmp_path)
+    assert i18n._load("fr").gettext("Hello %(name)s") == "Bonjour %(name)s"
+    assert mo_path.read_bytes() == i18n.compile_po(po_path.read_bytes())   # kept for the next start
+    mo_path.write_bytes(i18n.compile_po(CORNERS.replace("Bonjour", "Salut").encode()))
+    assert i18n._load("fr").gettext("Hello %(name)s") == "Salut %(name)s"   # the kept one is read
+    po_path.write_text(CORNERS.replace("Bonjour", "Coucou"), encoding="utf-8")
+    os.utime(po_path, (mo_path.stat().st_mtime + 1, mo_path.stat().st_mtime + 1))
+    assert i18n._load("fr").gettext("Hello %(name)s") == "Coucou %(name)s"   # the .po is newer
+    assert sorted(path.name for path in folder.iterdir()) == ["messages.mo", "messages.po"]   # no leftovers
+
+
+def test_a_folder_that_cannot_be_written_still_gets_its_catalog(tmp_path: Path,
+                                                                 monkeypatch: pytest.MonkeyPatch) -> None:
+    folder = tmp_path / "fr" / "LC_MESSAGES"
+    folder.mkdir(parents=True)
+    (folder / "messages.po").write_text(CORNERS, encoding="utf-8")
+    monkeypatch.setattr(i18n, "LOCALE_DIR", tmp_path)
+
+    def refuse(*args: object) -> None:
+        raise PermissionError("a read-only folder")
+
+    monkeypatch.setattr(os, "replace", refuse)
+    assert i18n._load("fr").gettext("Hello %(name)s") == "Bonjour %(name)s"
+    assert sorted(path.name for path in folder.iterdir()) == ["messages.po"]
