@@ -25,6 +25,7 @@ import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, timedelta
+from functools import cached_property
 from typing import Any
 
 from app.common.i18n import N_, _
@@ -118,7 +119,7 @@ class AuditedTable:
         if len(self.snapshot_columns) > MAX_SNAPSHOT_COLUMNS:
             raise ValueError(_("%(table)s: more than %(MAX_SNAPSHOT_COLUMNS)s columns for one json_object call", table=self.table, MAX_SNAPSHOT_COLUMNS=MAX_SNAPSHOT_COLUMNS))
 
-    @property
+    @cached_property   # asked for each column of each trigger, which every tables.py builds at import
     def secrets(self) -> frozenset[str]:
         return self.secret | {name for name in self.columns if SECRET_NAME.search(name)}
 

@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+import asyncio
+import functools
+import gc
 import logging
 import socket
 from decimal import Decimal
 from pathlib import Path
+from types import ModuleType
 from typing import Protocol
 
 import uvicorn
@@ -16,10 +20,14 @@ from litestar.di import Provide
 from litestar.logging import LoggingConfig
 from litestar.openapi import OpenAPIConfig
 from litestar.openapi.plugins import JsonRenderPlugin
+from litestar.plugins import PluginProtocol
+from litestar.plugins.core import MsgspecDIPlugin
 from litestar.static_files import create_static_files_router
 from litestar.template import TemplateConfig
+from litestar.types import ControllerRouterHandler
+from litestar.types.internal_types import RouteHandlerMapItem
 
-from app import __version__
+from app import __version__, codecache
 from app.audit import service as audit_service
 from app.audit.logic import Actor
 from app.auth import service as auth_service
@@ -54,6 +62,7 @@ from app.web.api import render as api_render
 from app.web.api import reports as api_reports
 from app.web.api import settings as api_settings
 from app.web.api import taxes as api_taxes
+from app.web.deferred_routes import DeferredRoutes
 from app.web.inputs import check_request_input
 from app.web.pages import audit as pages_audit
 from app.web.pages import auth as pages_auth
@@ -115,6 +124,37 @@ class ModuleRouter(Router):
         return self
 
 
+class CounterfoilApp(Litestar):
+    """Litestar without the plugins it adds whenever pydantic or attrs can be imported.
+
+    No route takes or returns a pydantic model or an attrs class (bodies are msgspec, app.web.api.base),
+    but development tools bring both into .venv (piccolo and aiosmtpd need them): importing pydantic and
+    setting up its plugins cost 0.1 s at each start of `python -m app`. The single executable leaves both
+    out (build/build-binary's NOFOLLOW), so it already ran with only this plugin; now both run alike."""
+
+    @staticmethod
+    def _get_default_plugins(plugins: list[PluginProtocol]) -> list[PluginProtocol]:
+        plugins.append(MsgspecDIPlugin())
+        return plugins
+
+    # Litestar's Router.register looks up each path of what it registers in route_handler_method_map,
+    # which it rebuilds from every route of the app at each lookup: 190 paths a module at a time cost
+    # more than the rest of the routing. The paths of one registration are distinct, so the map as it
+    # was when the registration began answers each lookup as the rebuilt one would.
+    _method_map: dict[str, RouteHandlerMapItem] | None = None
+
+    @property
+    def route_handler_method_map(self) -> dict[str, RouteHandlerMapItem]:
+        return self._method_map if self._method_map is not None else super().route_handler_method_map
+
+    def register(self, value: ControllerRouterHandler) -> None:  # type: ignore[override]
+        self._method_map = super().route_handler_method_map
+        try:
+            super().register(value)
+        finally:
+            self._method_map = None
+
+
 class BackgroundWorker(Protocol):
     """What the server starts after start-up and stops at shutdown (the schedulers, the outbox)."""
 
@@ -135,7 +175,11 @@ async def before_request(request: Request) -> Response | None:
     return refused
 
 
-def create_app(config: Config, *, prepare: bool = True) -> Litestar:
+def create_app(config: Config, *, prepare: bool = True, api_after_start: bool = False) -> Litestar:
+    """The app. `api_after_start` (the server's start, run_server): the /api/v1 routes, 318 of the 739,
+    are registered once the server has answered, between the first requests, instead of before it
+    answers (~0.13 s of the start). A request for the API or its schema that comes before waits for
+    them (app.web.deferred_routes): none is refused, and the schema, built once, holds every route."""
     scheduler = backup_service.Scheduler(config)   # scheduled backups; the on-quit one runs at shutdown
     outbox = mail_service.Worker()   # delivers queued email, retries with backoff and at start
     accountant = exports_service.Scheduler(config)   # the monthly package, catching up at start
@@ -154,6 +198,14 @@ def create_app(config: Config, *, prepare: bool = True) -> Litestar:
                                                       lifetime_s=config.session_lifetime_s)
         # After the start's own writes: damage it finds refuses the user's changes, not the start.
         start_quick_check_after_start()
+        if api_after_start:
+            api_registration.append(asyncio.create_task(deferred.register(
+                [functools.partial(register_module, module) for module in API_MODULES])))
+
+    api_registration: list[asyncio.Task[None]] = []   # holds the task while it runs
+
+    def register_module(module: ModuleType) -> None:
+        app.register(ModuleRouter(path="/", route_handlers=module.ROUTES))
 
     async def start_workers() -> None:
         # Serving a read-only folder's copy, nothing may send mail or write backups: what they would
@@ -171,6 +223,8 @@ def create_app(config: Config, *, prepare: bool = True) -> Litestar:
             await running.pop().stop()
 
     async def on_shutdown() -> None:
+        for task in api_registration:
+            task.cancel()   # a stop within the first second
         await close_database()
 
     static = create_static_files_router(path="/static", directories=[STATIC_DIR], opt=PUBLIC,
@@ -178,9 +232,9 @@ def create_app(config: Config, *, prepare: bool = True) -> Litestar:
     # The pages use the same bundled Inter as the PDFs (no CDN, no network).
     fonts = create_static_files_router(path="/fonts", directories=[FONTS_DIR], opt=PUBLIC, name="fonts",
                                        include_in_schema=False, send_as_attachment=False)
-    app = Litestar(
-        route_handlers=[*(ModuleRouter(path="/", route_handlers=module.ROUTES) for module in [*PAGE_MODULES, *API_MODULES]),
-                        static, fonts],
+    modules = PAGE_MODULES if api_after_start else [*PAGE_MODULES, *API_MODULES]
+    app = CounterfoilApp(
+        route_handlers=[*(ModuleRouter(path="/", route_handlers=module.ROUTES) for module in modules), static, fonts],
         dependencies={"config": Provide(lambda: config, use_cache=True, sync_to_thread=False),
                       "batches": Provide(lambda: batches, use_cache=True, sync_to_thread=False)},
         guards=[requires_login],
@@ -208,13 +262,23 @@ def create_app(config: Config, *, prepare: bool = True) -> Litestar:
     # The door wraps the whole app, not each route: Litestar runs app middleware only for
     # matched routes, so a 404 or 405 would otherwise skip the Host check and the headers.
     app.state.batches = batches
-    app.asgi_handler = SecurityMiddleware(StaticCacheMiddleware(app.asgi_handler), config=config)
+    deferred = DeferredRoutes(app.asgi_handler, paths=("/api", "/schema"))
+    if not api_after_start:
+        deferred.registered.set()
+    app.asgi_handler = SecurityMiddleware(StaticCacheMiddleware(deferred), config=config)
     return app
 
 
 def run_server(config: Config, sock: socket.socket) -> None:
     """Serve the app on a socket the launcher has bound, until the user quits (Ctrl+C, the quit page)."""
     # No proxy headers: nothing stands between the browser and us, so an X-Forwarded-For is a lie.
-    server = uvicorn.Server(uvicorn.Config(create_app(config, prepare=False), log_level="warning", access_log=False,
+    app = create_app(config, prepare=False, api_after_start=True)
+    codecache.stop()   # started by app.cli.main: the start's code is compiled
+    # app.cli.main turned the collector off for the start. What the start built (modules, classes, the
+    # routes) lives until the program stops: frozen, no collection walks it again. A collection first
+    # would free ~2 MB that the imports and the app building left in cycles, for ~0.1 s more at each start.
+    gc.freeze()
+    gc.enable()
+    server = uvicorn.Server(uvicorn.Config(app, log_level="warning", access_log=False,
                                            lifespan="on", timeout_graceful_shutdown=5, proxy_headers=False))
     server.run(sockets=[sock])

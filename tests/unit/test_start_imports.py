@@ -1,0 +1,56 @@
+"""The start imports only what the first page needs (issue 21, point 4: the double-click opens in under
+half a second). Each module below costs its import time at every start if a top-level import brings it
+back; they are imported where they are used (rendering, PDFs, e-invoices, QR codes, mail) instead."""
+
+from __future__ import annotations
+
+import dataclasses
+import gc
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from app.cli import main
+
+ROOT = Path(__file__).resolve().parents[2]
+
+# What the start must not import. pydantic and attrs: Litestar's plugins for them cost 0.1 s, no route uses
+# them (app.web.server.CounterfoilApp). babel.messages: the catalogs compile without it (app.common.i18n).
+NOT_AT_START = ["pydantic", "attr", "attrs", "typst", "pikepdf", "cryptography", "saxonche", "lxml", "segno",
+                "babel.messages", "PIL", "fontTools", "pypdf", "factur_x", "reportlab"]
+
+START = """
+import json, sys, tempfile
+from app import cli, launcher
+from app.common import i18n
+from app.config import Config
+from app.web import server
+server.create_app(Config.for_data_dir(tempfile.mkdtemp()), prepare=False)
+for language in i18n.LANGUAGES:
+    i18n.translations_for(language)
+print(json.dumps(sorted(sys.modules)))
+"""
+
+
+def test_the_start_does_not_import_what_the_first_page_does_not_need(tmp_path: Path) -> None:
+    env = {**os.environ, "PYTHONPATH": str(ROOT), "COUNTERFOIL_DATA_DIR": str(tmp_path)}
+    done = subprocess.run([sys.executable, "-c", START], cwd=ROOT, env=env, capture_output=True, text=True,
+                          timeout=120, check=True)
+    imported = set(json.loads(done.stdout.splitlines()[-1]))
+    assert [name for name in NOT_AT_START if name in imported] == []
+
+
+def test_a_start_that_fails_turns_the_collector_back_on(tmp_path: Path) -> None:
+    """app.cli.main turns the garbage collector off and the code cache (app.codecache) on while the server
+    starts (run_server turns them back): a start that stops early must not leave them so in the process
+    that called main()."""
+    not_a_folder = tmp_path / "file"
+    not_a_folder.write_text("x")
+    with pytest.raises(OSError):
+        main(["serve", "--data-dir", str(not_a_folder), "--no-browser"])
+    assert gc.isenabled()
+    assert "exec" not in vars(dataclasses)
