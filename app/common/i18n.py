@@ -16,8 +16,6 @@ import gettext as gettext_module
 import html
 import io
 import os
-import re
-import struct
 import threading
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager, suppress
@@ -231,7 +229,8 @@ def negotiate(accept_language: str | None) -> str | None:
 def translations_for(language: str) -> gettext_module.NullTranslations:
     """The catalog of `language`, loaded once per process. A compiled messages.mo next to the .po is read
     when it is at least as new (a packaged build, or kept by an earlier start); otherwise the .po is
-    compiled (a fresh clone needs no build step; about 15 ms per language) and the .mo kept beside it."""
+    compiled with Babel (a fresh clone needs no build step; 60-90 ms per language, at the first start
+    only) and the .mo kept beside it."""
     if language == "en" and not (LOCALE_DIR / "en" / "LC_MESSAGES" / f"{DOMAIN}.po").exists():
         return _UNTRANSLATED
     cached = _loaded.get(language)
@@ -253,7 +252,7 @@ def _load(language: str) -> gettext_module.NullTranslations:
     if mo_path.exists() and mo_path.stat().st_mtime >= po_path.stat().st_mtime:
         with mo_path.open("rb") as compiled:
             return gettext_module.GNUTranslations(compiled)
-    catalog = compile_po(po_path.read_bytes())
+    catalog = compile_po(po_path.read_bytes(), language)
     _keep_compiled(mo_path, catalog)
     return gettext_module.GNUTranslations(io.BytesIO(catalog))
 
@@ -271,80 +270,12 @@ def _keep_compiled(mo_path: Path, compiled: bytes) -> None:
             part.unlink(missing_ok=True)
 
 
-_PO_ESCAPE = re.compile(r'\\([\\trn"])')
-_PO_ESCAPED = {"n": "\n", "t": "\t", "r": "\r"}
-_PO_PLURALS = re.compile(r"nplurals\s*=\s*(\d+)")
+def compile_po(po_text: bytes, language: str) -> bytes:
+    """A .po catalog compiled to .mo bytes by Babel (fuzzy entries left out, as msgfmt does)."""
+    from babel.messages.mofile import write_mo
+    from babel.messages.pofile import read_po
 
-
-def _po_text(quoted: str) -> str:
-    text = quoted.strip()[1:-1]
-    return _PO_ESCAPE.sub(lambda match: _PO_ESCAPED.get(match[1], match[1]), text) if "\\" in text else text
-
-
-def compile_po(po_text: bytes) -> bytes:
-    """A .po catalog compiled to .mo bytes, as Babel's read_po and write_mo make them (fuzzy and obsolete
-    entries left out as msgfmt does, an untranslated plural form falls back to the English one).
-
-    The first page of `python -m app` waits for its language's catalog (the single executable carries
-    compiled .mo files): Babel takes 60-90 ms a language, this a tenth of it. A test compares the two
-    on every catalog."""
-    entries: list[dict[str, str]] = []
-    entry: dict[str, str] = {}
-    field = ""
-    fuzzy = obsolete = False
-
-    def finish() -> None:
-        nonlocal entry, field, fuzzy, obsolete
-        if "msgid" in entry and not obsolete and (not fuzzy or entry["msgid"] == ""):
-            entries.append(entry)
-        entry, field, fuzzy, obsolete = {}, "", False, False
-
-    for line in po_text.decode("utf-8").splitlines():
-        line = line.strip()
-        if line.startswith("#~"):
-            obsolete = True
-        elif line.startswith("#,"):
-            fuzzy = fuzzy or "fuzzy" in (flag.strip() for flag in line[2:].split(","))
-        elif line.startswith('"'):
-            entry[field] += _po_text(line)
-        elif line and not line.startswith("#"):
-            keyword, _space, quoted = line.partition(" ")
-            if keyword in ("msgid", "msgctxt") and any(key.startswith("msgstr") for key in entry):
-                finish()
-            field = keyword
-            entry[field] = _po_text(quoted)
-        elif not line and entry:
-            finish()
-    finish()
-
-    header = next((entry["msgstr"] for entry in entries if entry["msgid"] == ""), "")
-    plurals = _PO_PLURALS.search(header)
-    forms = int(plurals[1]) if plurals else 2
-    messages: dict[bytes, bytes] = {}
-    for entry in entries:
-        msgid = entry["msgid"]
-        if "msgid_plural" in entry:
-            ids = (msgid, entry["msgid_plural"])
-            strings = [entry.get(f"msgstr[{index}]", "") or ids[min(index, 1)] for index in range(forms)]
-            key, value = "\0".join(ids), "\0".join(strings)
-        else:
-            key, value = msgid, entry.get("msgstr", "")
-            if not value and msgid:
-                continue
-        if "msgctxt" in entry:
-            key = f"{entry['msgctxt']}\x04{key}"
-        messages[key.encode()] = value.encode()
-
-    # The .mo layout: a header, the (length, offset) of every key then of every value, the keys, the values.
-    keys = sorted(messages)
-    values = [messages[key] for key in keys]
-    key_at = 7 * 4 + 16 * len(keys)
-    value_at = key_at + sum(len(key) + 1 for key in keys)
-    table: list[int] = []
-    for encoded, at in ((keys, key_at), (values, value_at)):
-        for string in encoded:
-            table += (len(string), at)
-            at += len(string) + 1
-    head = struct.pack("Iiiiiii", 0x950412DE, 0, len(keys), 7 * 4, 7 * 4 + len(keys) * 8, 0, 0)
-    return b"".join([head, struct.pack(f"{len(table)}i", *table), *(key + b"\0" for key in keys),
-                     *(value + b"\0" for value in values)])
+    catalog = read_po(io.BytesIO(po_text), locale=language, domain=DOMAIN)
+    compiled = io.BytesIO()
+    write_mo(compiled, catalog, use_fuzzy=False)
+    return compiled.getvalue()

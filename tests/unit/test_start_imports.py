@@ -19,9 +19,9 @@ from app.cli import main
 ROOT = Path(__file__).resolve().parents[2]
 
 # What the start must not import. pydantic and attrs: Litestar's plugins for them cost 0.1 s, no route uses
-# them (app.web.server.CounterfoilApp). babel.messages: the catalogs compile without it (app.common.i18n).
+# them (app.web.server.CounterfoilApp). (babel.messages compiles a catalog once, when no .mo is kept for it.)
 NOT_AT_START = ["pydantic", "attr", "attrs", "typst", "pikepdf", "cryptography", "saxonche", "lxml", "segno",
-                "babel.messages", "PIL", "fontTools", "pypdf", "factur_x", "reportlab"]
+                "PIL", "fontTools", "pypdf", "factur_x", "reportlab"]
 
 START = """
 import json, sys, tempfile
