@@ -258,8 +258,8 @@ def test_a_broad_search_is_read_from_the_indexes_alone(config, monkeypatch, sort
     """A word in most documents ("hosting"), on a deep page, with its count and sums (the API) and without
     them (the page): every read of the documents is an index carrying the search text (the sort's, the
     status', the open invoices', the narrow money index), never their rows, which are a page read each."""
-    async def broad(doc_type: str, query: Any) -> tuple[None, float]:
-        return None, 0.7
+    async def broad(doc_type: str, query: Any) -> tuple[None, float, list[str]]:
+        return None, 0.7, list(query.words)
 
     monkeypatch.setattr(documents_service, "_probe", broad)
     for totals in (False, True):
@@ -294,8 +294,8 @@ def test_a_periods_page_is_sorted_from_the_date_index(config, monkeypatch, sort,
 def test_a_stored_status_is_read_sorted_and_summed_from_its_index(config, monkeypatch, doc_type, status, sort, q):
     """The drafts (a few hundred of 100,000) in any order, searched or not: their page and sums are read
     from the status index, which carries what they sort, sum and search by."""
-    async def broad(doc_type: str, query: Any) -> tuple[None, float]:
-        return None, 0.3
+    async def broad(doc_type: str, query: Any) -> tuple[None, float, list[str]]:
+        return None, 0.3, list(query.words)
 
     monkeypatch.setattr(documents_service, "_probe", broad)
     monkeypatch.setattr(documents_service, "_count", lambda sums: 500)
