@@ -339,7 +339,9 @@ async def _sums(doc_type: str, conditions: Sequence[Any], lead: str | None = Non
 async def _sums_and_span(doc_type: str, conditions: Sequence[Any], lead: str | None = None, column: str | None = None
                          ) -> tuple[dict[str, dict[str, int]], tuple[Any, Any] | None]:
     """_sums, and with a `column` (one of SPANNED_SORTS) the lowest and highest value it holds among the
-    rows (None when there are none), read in the same pass. Count and money of the documents matching `conditions`, per currency, in one pass. `n` counts
+    rows (None when there are none), read in the same pass.
+
+    Count and money of the documents matching `conditions`, per currency, in one pass. `n` counts
     every row; the money (and `summed`, how many rows it adds up) only the documents a footer sums
     (logic.SUMMED_STATUSES: never drafts or cancelled invoices). `base` sums their totals in the base
     currency at the rates frozen at issue, `unrated` counts those it had to leave out (no rate yet, or
