@@ -901,8 +901,14 @@ def price_text(value: Decimal) -> str:
 
 
 def search_text_of(number: str | None, client_name: str, descriptions: Iterable[str]) -> str:
-    """What a document's search looks in: its number, its client and its lines' texts (`line_texts`)."""
-    return fold_text(" ".join([number or "", client_name, *descriptions]))[:4000]
+    """What a document's search looks in: its number, its client and its lines' texts (`line_texts`).
+    Control characters (which every text field refuses) become spaces, as in a typed search
+    (app.common.logic.parse_search): a search word never holds one, so what matches is the same, and the
+    list's GLOB test (app.documents.service), which stops at a NUL, sees the whole text."""
+    return fold_text(SEARCH_CONTROLS.sub(" ", " ".join([number or "", client_name, *descriptions])))[:4000]
+
+
+SEARCH_CONTROLS = re.compile(r"[\x00-\x1f\x7f]")
 
 
 def line_texts(lines: Iterable[Mapping[str, Any]]) -> list[str]:

@@ -18,7 +18,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from app.clients import service as clients_service
-from app.common.logic import Page
+from app.common.logic import Page, matches, parse_search
 from app.config import Config
 from app.documents import service
 from app.integrity.service import run_checks
@@ -30,7 +30,7 @@ BOOK_SIZE = 12
 # A sparse limit of 4000 (the index names the rows), of 0 (every search walks and scans), and a
 # short word never taken for common, so that its trigrams are read from the vocabulary.
 PATHS = [(4000, 0.5, 0.02), (0, 2.0, 0.02), (0, -1.0, 0.02), (4000, 0.5, 1.0), (2, 0.5, 1.0)]
-LETTERS = "abzoe é-1"
+LETTERS = "abzoe é-1*?["   # with GLOB's own characters: a scan tests each word with GLOB
 OWED = "status IN ('issued', 'sent') AND total_minor - paid_minor - credited_minor"
 STATUSES = {"draft": "status = 'draft'", "paid": f"{OWED} <= 0", "open": f"{OWED} > 0"}
 
@@ -140,3 +140,33 @@ def test_counterfoil_check_compares_the_search_index_with_the_texts(config, book
                      f"UPDATE document SET search_text = 'x' WHERE id = {book[3]}")
     assert found == ["search index: trigrams out of step with the documents' texts: 'q  ' 2 times for 1, "
                      "'x  ' 0 times for 1"], found
+
+
+@settings(max_examples=15, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(texts=st.lists(st.text(LETTERS, max_size=9), min_size=BOOK_SIZE, max_size=BOOK_SIZE),
+       q=st.text(LETTERS.replace(" ", ""), min_size=1, max_size=3))
+def test_every_page_of_a_scanned_search_in_each_order_is_the_rules(config, book, monkeypatch, texts, q):
+    """A search scanned, not named by the index, with fewer than half the rows matching: the page's walk
+    starts at the lowest or highest date or total its sums found (service._sums_and_span). Page after page,
+    in each order, the rows are those the rule finds, in that order."""
+    write_texts(config, book, texts)
+    monkeypatch.setattr(service, "SPARSE_LIMIT", 0)
+    monkeypatch.setattr(service, "MOST", 2.0)
+    monkeypatch.setattr(service, "COMMON", 0.0)
+    connection = sqlite3.connect(config.database_path)
+    try:
+        rows = connection.execute("SELECT id, search_text, issue_date, total_minor FROM document "
+                                  "WHERE doc_type = 'invoice'").fetchall()
+    finally:
+        connection.close()
+    found = [row for row in rows if matches(parse_search(q), row[1])]
+    for sort, key in (("date", 2), ("total", 3)):
+        for descending in (True, False):
+            want = [row[0] for row in sorted(found, key=lambda row: (row[key], row[0]), reverse=descending)]
+            got: list[int] = []
+            for number in range(1, len(book) // 3 + 2):
+                result = run(service.list_documents("invoice", q=q, sort=sort, descending=descending,
+                                                    page=Page(number, 3)))
+                assert result.total == len(want), (sort, q, texts)
+                got += [row.id for row in result.items]
+            assert got == want, (sort, descending, q, texts)

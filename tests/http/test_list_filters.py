@@ -47,7 +47,7 @@ def every_search_broad(monkeypatch):
     """A folder this small has no broad search: every word is taken as found in most documents (as
     "client" is in 100,000), so the page walks the list and leaves its count and sums out."""
     async def broad(doc_type, query):
-        return None, 1.0
+        return None, 1.0, list(query.words)
 
     monkeypatch.setattr(service, "_probe", broad)
 

@@ -258,8 +258,8 @@ def test_a_broad_search_is_read_from_the_indexes_alone(config, monkeypatch, sort
     """A word in most documents ("hosting"), on a deep page, with its count and sums (the API) and without
     them (the page): every read of the documents is an index carrying the search text (the sort's, the
     status', the open invoices', the narrow money index), never their rows, which are a page read each."""
-    async def broad(doc_type: str, query: Any) -> tuple[None, float]:
-        return None, 0.7
+    async def broad(doc_type: str, query: Any) -> tuple[None, float, list[str]]:
+        return None, 0.7, list(query.words)
 
     monkeypatch.setattr(documents_service, "_probe", broad)
     for totals in (False, True):
@@ -270,6 +270,36 @@ def test_a_broad_search_is_read_from_the_indexes_alone(config, monkeypatch, sort
                 assert all("COVERING INDEX" in line for line in document_reads(plan)), (totals, query, plan)
             if "GROUP BY" in query and "document_tally" not in query:   # the sums: the money index's own columns
                 assert not any("SUBQUERY" in line for line in plan), (query, plan)
+
+
+@pytest.mark.parametrize("status", ["", "paid"])
+@pytest.mark.parametrize("page", [1, 2000, 3999])
+@pytest.mark.parametrize("sort", ["date", "total"])
+def test_a_search_of_fewer_than_half_seeks_its_span_in_the_sorts_index(config, monkeypatch, sort, page, status):
+    """A broad search that fewer than half the documents match ("b-2021", a year of ten): its sums are read
+    from the money index with the lowest and highest date (or total) found, and the page walks the sort's
+    index from there (a range of it, never from its start), in either direction."""
+    async def broad(doc_type: str, query: Any) -> tuple[None, float, list[str]]:
+        return None, 0.1, list(query.words)
+
+    async def spanned(*args: Any, **kwargs: Any) -> Any:
+        sums, _span = await span(*args, **kwargs)
+        return sums, ("2021-01-01", "2021-12-31") if sort == "date" else (100, 100_000)
+
+    span = documents_service._sums_and_span
+    monkeypatch.setattr(documents_service, "_probe", broad)
+    monkeypatch.setattr(documents_service, "_sums_and_span", spanned)
+    for descending in (True, False):
+        plans = plans_of(config, monkeypatch, lambda descending=descending: documents_service.list_documents(
+            "invoice", status=status, q="b-2021", sort=sort, descending=descending, page=Page(page=page, per_page=25)))
+        page_plan = next(plan for query, plan in plans if "LIMIT" in query and "document" in query)
+        column = documents_service.SORTS[sort]
+        assert any(f"COVERING INDEX {SORT_INDEXES[sort]} (doc_type=? AND {column}>? AND {column}<?)" in line
+                   for line in page_plan), page_plan
+        assert not any("TEMP B-TREE" in line for line in page_plan), page_plan
+        if descending:   # then kept until the data changes
+            sums_plan = next(plan for query, plan in plans if "GROUP BY" in query and "document_tally" not in query)
+            assert any("COVERING INDEX document_type_money" in line for line in sums_plan), sums_plan
 
 
 @pytest.mark.parametrize("status", ["", "paid", "draft"])
@@ -294,8 +324,8 @@ def test_a_periods_page_is_sorted_from_the_date_index(config, monkeypatch, sort,
 def test_a_stored_status_is_read_sorted_and_summed_from_its_index(config, monkeypatch, doc_type, status, sort, q):
     """The drafts (a few hundred of 100,000) in any order, searched or not: their page and sums are read
     from the status index, which carries what they sort, sum and search by."""
-    async def broad(doc_type: str, query: Any) -> tuple[None, float]:
-        return None, 0.3
+    async def broad(doc_type: str, query: Any) -> tuple[None, float, list[str]]:
+        return None, 0.3, list(query.words)
 
     monkeypatch.setattr(documents_service, "_probe", broad)
     monkeypatch.setattr(documents_service, "_count", lambda sums: 500)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import sqlite3
+
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
@@ -13,10 +15,12 @@ from app.common.logic import (
     ValidationFailed,
     digits_only,
     fold_text,
+    glob_pattern,
     matches,
     parse_page,
     parse_search,
 )
+from app.documents.logic import search_text_of
 
 
 @pytest.mark.parametrize(("text", "folded"), [
@@ -147,3 +151,27 @@ def test_control_characters_separate_words_like_spaces():
     """A NUL would end an FTS5 query string early: control characters never occur in what is searched."""
     assert parse_search("lo\x00go").words == ("lo", "go")
     assert parse_search("\x00\x1f\x7f").empty
+
+
+# The GLOB patterns' own characters and brackets, among letters: the document lists test a word with GLOB.
+GLOB_TEXT = st.text(st.sampled_from("ab*?[]^!-\\%_é "), max_size=12)
+
+
+@given(text=GLOB_TEXT, word=GLOB_TEXT.filter(bool))
+def test_a_glob_pattern_finds_a_word_exactly_where_a_substring_test_does(text, word):
+    connection = sqlite3.connect(":memory:")
+    try:
+        found = connection.execute("SELECT ? GLOB ?", (text, glob_pattern(word))).fetchone()[0]
+    finally:
+        connection.close()
+    assert bool(found) == (word in text)
+
+
+@given(parts=st.lists(st.text(st.sampled_from("ab \x00\x01\t\x1f\x7f"), max_size=6), max_size=3),
+       word=st.text(st.sampled_from("ab"), min_size=1, max_size=3))
+def test_a_documents_search_text_holds_no_control_character_and_matches_as_its_parts_do(parts, word):
+    """GLOB stops at a NUL: the text searched never holds one, and a typed word (which never holds a control
+    character either) is found in it exactly when it is found in one of its parts."""
+    text = search_text_of("", "", parts)
+    assert not any(ord(ch) < 0x20 or ord(ch) == 0x7F for ch in text)
+    assert (word in text) == any(word in fold_text(part) for part in parts)
