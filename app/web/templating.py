@@ -5,16 +5,13 @@ from __future__ import annotations
 import functools
 from datetime import UTC, date, datetime, tzinfo
 from decimal import Decimal
-from pathlib import Path
 from typing import Any
 from urllib.parse import unquote, urlencode
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-import platformdirs
 from babel import Locale
 from babel.dates import format_date, format_time, get_date_format
 from babel.numbers import format_currency, format_decimal
-from jinja2 import FileSystemBytecodeCache
 from jinja2.ext import InternationalizationExtension
 from litestar.contrib.jinja import JinjaTemplateEngine
 
@@ -198,19 +195,3 @@ def configure(engine: JinjaTemplateEngine) -> None:
     engine.engine.filters["address_lines"] = postal_address_lines
     engine.engine.globals["picker_choices"] = choices  # country, currency, locale and time zone pickers (_pickers.html)
     engine.engine.autoescape = True
-    # Compiled templates kept between starts, as Python keeps .pyc files: the first page after a start
-    # reads its templates' code instead of compiling them (the dashboard, base.html and the macros: ~50 ms).
-    # Jinja compares each template's source with the checksum kept beside its code.
-    bytecode_folder = template_cache_folder()
-    if bytecode_folder is not None:
-        engine.engine.bytecode_cache = FileSystemBytecodeCache(str(bytecode_folder))
-
-
-def template_cache_folder() -> Path | None:
-    """The user's cache folder for compiled templates (private), None if it cannot be made."""
-    folder = Path(platformdirs.user_cache_dir("Counterfoil", appauthor=False)) / "templates"
-    try:
-        folder.mkdir(mode=0o700, parents=True, exist_ok=True)
-    except OSError:
-        return None
-    return folder
