@@ -452,8 +452,9 @@ def _unmatched(words: WhereRaw) -> WhereRaw:
 
 # A broad search's exact sums read every entry of a type in the narrow money index; its page walks the index of
 # its order. Both are read at once, on readers of their own that read one snapshot (app.db.engine.one_snapshot),
-# and the sums in two halves of the money index, split where half its entries of the type lie: on two cores the
-# answer comes in about half the time (the server's CPU time stays the same). MONEY_SPLIT_KEY is what a split
+# and the sums in two halves of the money index, split where half its entries of the type lie: with a core free
+# beside the one serving, the answer comes sooner (the server's CPU time grows a little: the readers' round
+# trips, each half's bounds; on a machine with no core free, nothing is won). MONEY_SPLIT_KEY is what a split
 # point is made of: the money index's leading columns after the type.
 MONEY_INDEX = "document_type_money"
 MONEY_SPLIT_KEY = ("currency", "status", "base_currency", "due_date")
