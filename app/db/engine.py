@@ -556,9 +556,10 @@ async def _on_readers(readers: Sequence[aiosqlite.Connection], job: Callable[[sq
 
 
 @asynccontextmanager
-async def one_snapshot() -> AsyncIterator[Snapshot]:
+async def one_snapshot(readers: int = SNAPSHOT_READERS) -> AsyncIterator[Snapshot]:
     """Inside, every read made outside a transaction reads one version of the database, and
-    `Snapshot.together` runs reads at the same time on readers that all read that version.
+    `Snapshot.together` runs reads at the same time on up to `readers` readers that all read that version
+    (one: the reads run one after the other, on one read transaction).
 
     How the readers are known to read the same version: the shared reader's data version is read,
     then each reader begins its read transaction (its snapshot is taken there), then the shared
@@ -580,28 +581,30 @@ async def one_snapshot() -> AsyncIterator[Snapshot]:
         finally:
             _snapshot.reset(token)
         return
+    if not 1 <= readers <= SNAPSHOT_READERS:
+        raise ValueError(f"a snapshot reads on 1 to {SNAPSHOT_READERS} readers, not {readers}")
     async with _readers_lock():
-        readers = await DB._readers_of_snapshots()
+        chosen = (await DB._readers_of_snapshots())[:readers]
         version: tuple[str, int] | None = None
         for _ in range(SNAPSHOT_TRIES):
             before = await data_version()
             try:
-                await _on_readers(readers, _begin_read)
+                await _on_readers(chosen, _begin_read)
             except BaseException:
-                await _on_readers(readers, _end_read)
+                await _on_readers(chosen, _end_read)
                 raise
             if await data_version() == before:
                 version = before
                 break
-            await _on_readers(readers, _end_read)
+            await _on_readers(chosen, _end_read)
         if version is None:
-            readers = readers[:1]
-            await _on_readers(readers, _begin_read)
-        snapshot = Snapshot(readers, version)
-        token, pinned = _snapshot.set(snapshot), _pinned.set(readers[0])
+            chosen = chosen[:1]
+            await _on_readers(chosen, _begin_read)
+        snapshot = Snapshot(chosen, version)
+        token, pinned = _snapshot.set(snapshot), _pinned.set(chosen[0])
         try:
             yield snapshot
         finally:
             _pinned.reset(pinned)
             _snapshot.reset(token)
-            await _on_readers(readers, _end_read)
+            await _on_readers(chosen, _end_read)

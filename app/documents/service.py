@@ -612,9 +612,13 @@ async def list_documents(doc_type: str, *, status: str = "", client_id: int | No
     elif candidates_lead(conditions):
         sums = await cached((*key, q), lambda: _sums(doc_type, conditions, lead))
     else:
-        # A broad search: its exact sums read every entry of the type, beside its page (_broad_sums_and_page),
-        # all of one snapshot: the page and the count beside it agree even when a commit comes in between.
-        async with one_snapshot() as snapshot:
+        # A broad search: its exact sums and its page, all of one snapshot: the page and the count beside it agree
+        # even when a commit comes in between. When the sums read every entry of the type in the money index,
+        # they are read in halves beside the page (_broad_sums_and_page); a status', a client's or a period's
+        # rows (a few thousand at most) are read on one reader, one after the other.
+        scanned = _search_first(unsearched, _unmatched(words) if most_match else words)
+        whole_type = lead == logic.LEAD_ORDER and _reads_money_index(scanned, lead)
+        async with one_snapshot() if whole_type else one_snapshot(1) as snapshot:
             # Fewer than half the rows match, maybe all far from the start of a date's or total's order: the
             # sums' pass also reads where they lie, and the page's walk starts there (after the sums).
             column = SORTS[sort] if not most_match and SORTS[sort] in SPANNED_SORTS and lead == logic.LEAD_ORDER \
@@ -622,14 +626,13 @@ async def list_documents(doc_type: str, *, status: str = "", client_id: int | No
             # When most rows match, those that do not are summed and taken from the sums of the list
             # without a search (cached).
             everything = await cached((*key, ""), plain) if most_match else None
-            scanned = _search_first(unsearched, _unmatched(words) if most_match else words)
             # The page is read from its start at the same time as the sums when it lies before the middle
             # (a page past the middle is read from the end, which needs the count): page 1, or, when most
             # rows match, a page before EARLY_PAGE of the count the probe's share tells.
             early = page.offset == 0 or (everything is not None and page.offset <= EARLY_PAGE * share * _count(everything))
             period = bool(date_from or date_to)
             walk = (functools.partial(_page_rows, conditions, lead, sort, descending, page, None, period=period)
-                    if column is None and not period and early else None)
+                    if whole_type and column is None and not period and early else None)
             walked: list[tuple[list[dict[str, Any]], bool]] = []
 
             async def broad() -> tuple[dict[str, dict[str, int]], tuple[Any, Any] | None]:

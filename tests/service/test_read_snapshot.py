@@ -204,3 +204,22 @@ async def _outside(awaitable: Any) -> Any:
     engine._snapshot.set(None)
     engine._pinned.set(None)
     return await awaitable
+
+
+def test_a_snapshot_on_one_reader_reads_one_after_the_other_on_it(config, client_id):
+    read = notes_of(client_id)
+
+    async def scenario() -> tuple[list[str], int]:
+        async with one_snapshot(1) as snapshot:
+            first = await read()
+            await clients_service.update_client(client_id, {"notes": "after"}, partial=True)
+            return [first, *await snapshot.together(read, read)], len(snapshot.readers)
+
+    assert run(scenario()) == (["", "", ""], 1)
+    with pytest.raises(ValueError, match="1 to 3 readers"):
+        run(_open(one_snapshot(engine.SNAPSHOT_READERS + 1)))
+
+
+async def _open(snapshot: Any) -> None:
+    async with snapshot:
+        pass
