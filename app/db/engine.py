@@ -27,7 +27,7 @@ import asyncio
 import logging
 import re
 import sqlite3
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator, Sequence
 from contextlib import asynccontextmanager, contextmanager
 from contextvars import ContextVar
 from pathlib import Path
@@ -48,6 +48,9 @@ class WriteOutsideTransaction(RuntimeError):
 
 # Set by `migrating()`: Piccolo's migration runner may write outside a transaction.
 _migrating: ContextVar[bool] = ContextVar("counterfoil_migrating", default=False)
+# Set inside `one_snapshot()`: the reader connection (in its read transaction) that reads made outside a
+# transaction run on, instead of the shared reader.
+_pinned: ContextVar[aiosqlite.Connection | None] = ContextVar("counterfoil_pinned_reader", default=None)
 
 _READ = re.compile(r"\s*\(*\s*(SELECT|WITH)\b", re.IGNORECASE)
 _PRAGMA_READ = re.compile(r"\s*PRAGMA\b[^=]*$", re.IGNORECASE | re.DOTALL)
@@ -184,6 +187,9 @@ class CounterfoilEngine(SQLiteEngine):
     _reader_path: str | None = None
     _writer: aiosqlite.Connection | None = None
     _writer_path: str | None = None
+    # The readers of `one_snapshot()` (SNAPSHOT_READERS, opened on first use), for the path they read.
+    _snapshot_readers: list[aiosqlite.Connection] | None = None
+    _snapshot_readers_path: str | None = None
 
     async def _open_daemon_connection(self, *, query_only: bool) -> aiosqlite.Connection:
         connection = aiosqlite.connect(**self.connection_kwargs)
@@ -219,6 +225,17 @@ class CounterfoilEngine(SQLiteEngine):
     async def _shared_reader(self) -> aiosqlite.Connection:
         return await self._shared("reader")
 
+    async def _readers_of_snapshots(self) -> list[aiosqlite.Connection]:
+        """The SNAPSHOT_READERS query_only connections `one_snapshot()` reads on, reopened as `_shared` does."""
+        readers, path = self._snapshot_readers, self._snapshot_readers_path
+        if readers is None or path != self.path or not all(_alive(reader) for reader in readers):
+            opened = [await self._open_daemon_connection(query_only=True) for _ in range(SNAPSHOT_READERS)]
+            self._snapshot_readers, self._snapshot_readers_path = opened, self.path
+            for reader in readers or ():
+                await _close_quietly(reader)
+            return opened
+        return readers
+
     async def _run_in_new_connection(self, query, args=None, query_type="generic", table=None):
         """Every statement run outside a transaction comes here (Piccolo's name: it would open a connection)."""
         kind = statement_kind(query)
@@ -227,7 +244,7 @@ class CounterfoilEngine(SQLiteEngine):
             # other query on this connection starts. With execute() and fetchall() as two jobs, a
             # query queued between them ran inside the first one's read transaction and saw its
             # snapshot: a write committed meanwhile was missing from the reply that followed it.
-            connection = await self._shared_reader()
+            connection = _pinned.get() or await self._shared_reader()
             return list(await connection.execute_fetchall(query, args or []))
         if kind == "write" and not _migrating.get():
             raise WriteOutsideTransaction(
@@ -255,6 +272,9 @@ class CounterfoilEngine(SQLiteEngine):
             if connection is not None:
                 setattr(self, name, None)
                 await _close_quietly(connection)
+        readers, self._snapshot_readers = self._snapshot_readers or [], None
+        for reader in readers:
+            await _close_quietly(reader)
 
     async def get_connection(self):
         """A fresh connection, for what Piccolo opens on its own (`Select.batch`); transactions use the writer."""
@@ -423,10 +443,20 @@ async def data_version() -> tuple[str, int]:
 
 
 async def cached(key: Any, compute: Callable[[], Awaitable[Any]]) -> Any:
-    """compute() once per data version; outside a transaction only (inside, our own writes may be pending)."""
+    """compute() once per data version; outside a transaction only (inside, our own writes may be pending).
+    Inside `one_snapshot()`, the version is the snapshot's: what it reads there is kept for that version."""
     global _cache_version
     if DB.current_transaction.get() is not None:
         return await compute()
+    snapshot = _snapshot.get()
+    if snapshot is not None:
+        if snapshot.version is None:
+            return await compute()
+        if snapshot.version == _cache_version and key in _cache:
+            return _cache[key]
+        value = await compute()
+        _remember(snapshot.version, key, value)
+        return value
     version = await data_version()
     if version != _cache_version:
         _cache.clear()
@@ -437,3 +467,144 @@ async def cached(key: Any, compute: Callable[[], Awaitable[Any]]) -> Any:
             _cache[key] = value
         return value
     return _cache[key]
+
+
+def _remember(version: tuple[str, int], key: Any, value: Any) -> None:
+    """Keep `value`, read at `version`, unless the cache already holds a later version (the data version of
+    the shared reader only grows: a higher one is later)."""
+    global _cache_version
+    if version != _cache_version:
+        if _cache_version is not None and _cache_version[0] == version[0] and _cache_version[1] > version[1]:
+            return
+        _cache.clear()
+        _cache_version = version
+    _cache[key] = value
+
+
+# -- reads of one snapshot on several connections at once -------------------------
+# A list's exact count and sums over 100,000 documents read every entry of an index, and its page
+# walks another: independent reads, which sqlite3 runs without holding the GIL. On readers of their
+# own they run at the same time, on both cores. Each reader reads in a read transaction of its own;
+# `one_snapshot()` makes sure they all read the same version of the database, so that a page and the
+# count beside it never come from two versions (a commit between the two reads).
+
+SNAPSHOT_READERS = 3   # a list: the two halves of its sums and its page, at once
+SNAPSHOT_TRIES = 3     # tries to begin the readers' transactions with no commit in between
+
+
+class Snapshot:
+    """Reads of one version of the database (`version`, as data_version() named it), on `readers`, each in
+    a read transaction begun at that version. No readers (inside a write transaction, where the writer's
+    pending changes must be seen): every read runs where it would anyway, one after the other."""
+
+    def __init__(self, readers: list[aiosqlite.Connection], version: tuple[str, int] | None) -> None:
+        self.readers = readers
+        self.version = version
+
+    async def together(self, *computations: Callable[[], Awaitable[Any]]) -> list[Any]:
+        """The results of `computations`, run at the same time, each on a reader of its own (their reads
+        made outside a transaction go there); one after the other when there are not enough readers, or
+        when called from one of them."""
+        if len(computations) > len(self.readers) or _in_together.get():
+            return [await computation() for computation in computations]
+
+        async def on(reader: aiosqlite.Connection, computation: Callable[[], Awaitable[Any]]) -> Any:
+            # A task of its own: these settings stay in its copy of the context.
+            _pinned.set(reader)
+            _in_together.set(True)
+            return await computation()
+        # Every one runs to its end before any error is raised: none may still read on a reader when
+        # the snapshot ends its transactions.
+        results = await asyncio.gather(*(on(reader, computation) for reader, computation
+                                         in zip(self.readers, computations, strict=False)),
+                                       return_exceptions=True)
+        for result in results:
+            if isinstance(result, BaseException):
+                raise result
+        return list(results)
+
+
+_snapshot: ContextVar[Snapshot | None] = ContextVar("counterfoil_snapshot", default=None)
+_in_together: ContextVar[bool] = ContextVar("counterfoil_in_together", default=False)
+_snapshot_lock: asyncio.Lock | None = None
+_snapshot_lock_loop: asyncio.AbstractEventLoop | None = None
+
+
+def _readers_lock() -> asyncio.Lock:
+    # One snapshot at a time holds the readers; one lock per event loop, as _lock().
+    global _snapshot_lock, _snapshot_lock_loop
+    loop = asyncio.get_running_loop()
+    if _snapshot_lock is None or _snapshot_lock_loop is not loop:
+        _snapshot_lock = asyncio.Lock()
+        _snapshot_lock_loop = loop
+    return _snapshot_lock
+
+
+def _begin_read(connection: sqlite3.Connection) -> None:
+    connection.execute("BEGIN")
+    # A read transaction takes its snapshot at its first read of the database.
+    connection.execute("SELECT 1 FROM sqlite_schema LIMIT 1").fetchall()
+
+
+def _end_read(connection: sqlite3.Connection) -> None:
+    if connection.in_transaction:
+        connection.execute("ROLLBACK")
+
+
+async def _on_readers(readers: Sequence[aiosqlite.Connection], job: Callable[[sqlite3.Connection], None]) -> None:
+    await asyncio.gather(*(reader._execute(job, reader._conn) for reader in readers))
+
+
+@asynccontextmanager
+async def one_snapshot(readers: int = SNAPSHOT_READERS) -> AsyncIterator[Snapshot]:
+    """Inside, every read made outside a transaction reads one version of the database, and
+    `Snapshot.together` runs reads at the same time on up to `readers` readers that all read that version
+    (one: the reads run one after the other, on one read transaction).
+
+    How the readers are known to read the same version: the shared reader's data version is read,
+    then each reader begins its read transaction (its snapshot is taken there), then the shared
+    reader's data version is read again. Unchanged, no commit happened from before the first
+    transaction began until after the last one had: all read the version first read (which names
+    the cache's entries they make). Changed, they begin again; after SNAPSHOT_TRIES tries (commits
+    keep coming), one reader alone reads, one read transaction being one version, and nothing read
+    is kept in the cache. Nested, the snapshot already open is used; inside a write transaction,
+    the reads run on the writer as they would."""
+    current = _snapshot.get()
+    if current is not None:
+        yield current
+        return
+    if DB.current_transaction.get() is not None:
+        snapshot = Snapshot([], None)
+        token = _snapshot.set(snapshot)
+        try:
+            yield snapshot
+        finally:
+            _snapshot.reset(token)
+        return
+    if not 1 <= readers <= SNAPSHOT_READERS:
+        raise ValueError(f"a snapshot reads on 1 to {SNAPSHOT_READERS} readers, not {readers}")
+    async with _readers_lock():
+        chosen = (await DB._readers_of_snapshots())[:readers]
+        version: tuple[str, int] | None = None
+        for _ in range(SNAPSHOT_TRIES):
+            before = await data_version()
+            try:
+                await _on_readers(chosen, _begin_read)
+            except BaseException:
+                await _on_readers(chosen, _end_read)
+                raise
+            if await data_version() == before:
+                version = before
+                break
+            await _on_readers(chosen, _end_read)
+        if version is None:
+            chosen = chosen[:1]
+            await _on_readers(chosen, _begin_read)
+        snapshot = Snapshot(chosen, version)
+        token, pinned = _snapshot.set(snapshot), _pinned.set(chosen[0])
+        try:
+            yield snapshot
+        finally:
+            _pinned.reset(pinned)
+            _snapshot.reset(token)
+            await _on_readers(chosen, _end_read)
