@@ -128,9 +128,9 @@ def test_invoice_from_two_items_and_a_free_line_then_issue(browser: Any, shop: t
         # A free line, without tax.
         page.get_by_role("button", name="+ Add line").click()
         expect(page.locator("tr.line")).to_have_count(3)
-        # The editor's live preview (debounced after the typing above) may still be on its way back and
-        # swap the lines: under a loaded machine a fill made before it lands went into the swapped-out row.
-        page.wait_for_load_state("networkidle")
+        # htmx focuses the new line's item field when the swap settles (20 ms after it lands): a fill made
+        # before then went into the item field ("no catalogue item matches"). Wait for it, as a user sees it.
+        expect(page.locator("#f-lines-2-item")).to_be_focused()
         page.locator("#f-lines-2-description").fill("Rush delivery surcharge")
         page.locator("#f-lines-2-unit_price").fill("abc")
         expect(page.locator("#lerr-2")).to_contain_text("not a number")
