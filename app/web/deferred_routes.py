@@ -1,15 +1,17 @@
 """Routes registered once the server has answered, not before (issue 21: the double-click opens the
 first page in half a second).
 
-Registering a route costs Litestar ~0.4 ms (its signature model, its parameters, the routing trie): the
-318 routes of the JSON API took 0.13 s of every start, and the first page needs none of them. The server
-starts with the pages; the API's routes follow a module at a time, once the first request has been
-answered (or half a second after the start if none comes), each when no request is being answered (or
-at most MAX_WAIT_S later), so the first pages are not slowed by them either.
+Registering a route costs Litestar ~0.25-0.4 ms (its signature model, its parameters, the routing trie): the
+739 routes took ~0.25 s of every start, and the first page needs a few of them (/health, the sign-in and
+launch pages, the dashboard, the static files). The server starts with those; the other pages' routes
+and then the API's follow a module at a time, once the first request has been answered (or half a second
+after the start if none comes), each when no request is being answered (or at most MAX_WAIT_S later),
+so the first pages are not slowed by them either.
 
-A request for a route not yet registered (its path starts with one of `paths`) is never refused: it
-waits until every deferred route is registered, and it starts the registration at once if it had not
-begun. The OpenAPI schema is built at its first request, which waits too: it holds every route.
+A request for a route not yet registered (its path starts with one of `paths`, or the app cannot route it
+yet: `routable`) is never refused: it waits until every deferred route is registered, and it starts the
+registration at once if it had not begun. The OpenAPI schema is built at its first request, which waits
+too: it holds every route.
 """
 
 from __future__ import annotations
@@ -30,9 +32,11 @@ MAX_WAIT_S = 0.05   # for the requests being answered, before each module's rout
 class DeferredRoutes:
     """ASGI: holds the requests for the deferred routes until they are registered (`register`)."""
 
-    def __init__(self, app: ASGIApp, paths: tuple[str, ...]) -> None:
+    def __init__(self, app: ASGIApp, paths: tuple[str, ...],
+                 routable: Callable[[Scope], bool] | None = None) -> None:
         self.app = app
-        self.paths = paths
+        self.paths = paths   # these wait, routable or not (the schema's route exists before the routes it lists)
+        self.routable = routable   # what the app answers already (else the request waits)
         self.registered = asyncio.Event()
         self.wanted = asyncio.Event()   # a request was answered, or one waits for the deferred routes
         self.idle = asyncio.Event()   # no request is being answered
@@ -43,7 +47,7 @@ class DeferredRoutes:
         if scope["type"] != "http" or self.registered.is_set():
             await self.app(scope, receive, send)
             return
-        if scope["path"].startswith(self.paths):
+        if scope["path"].startswith(self.paths) or (self.routable is not None and not self.routable(scope)):
             self.wanted.set()
             await self.registered.wait()
         self.answering += 1

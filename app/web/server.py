@@ -17,6 +17,7 @@ from litestar import Litestar, Request, Response, Router
 from litestar.config.compression import CompressionConfig
 from litestar.contrib.jinja import JinjaTemplateEngine
 from litestar.di import Provide
+from litestar.exceptions import MethodNotAllowedException, NotFoundException
 from litestar.logging import LoggingConfig
 from litestar.openapi import OpenAPIConfig
 from litestar.openapi.plugins import JsonRenderPlugin
@@ -24,8 +25,9 @@ from litestar.plugins import PluginProtocol
 from litestar.plugins.core import MsgspecDIPlugin
 from litestar.static_files import create_static_files_router
 from litestar.template import TemplateConfig
-from litestar.types import ControllerRouterHandler
+from litestar.types import ControllerRouterHandler, Scope
 from litestar.types.internal_types import RouteHandlerMapItem
+from litestar.utils import normalize_path
 
 from app import __version__, codecache
 from app.audit import service as audit_service
@@ -113,6 +115,11 @@ API_MODULES.append(api_fx)
 PAGE_MODULES.append(pages_imports)   # moving in from another program (issue 20)
 API_MODULES.append(api_imports)
 
+# What the first page after a start needs, registered before the server answers (/health, the launch link,
+# sign-in and first-run setup, the dashboard; the static files and fonts too): the other modules' routes
+# follow once it has answered (create_app's `routes_after_start`, app.web.deferred_routes).
+FIRST_PAGE_MODULES = [pages_auth, pages_dashboard]
+
 class ModuleRouter(Router):
     """A page or API module's routes, registered on the app in one go.
 
@@ -175,11 +182,12 @@ async def before_request(request: Request) -> Response | None:
     return refused
 
 
-def create_app(config: Config, *, prepare: bool = True, api_after_start: bool = False) -> Litestar:
-    """The app. `api_after_start` (the server's start, run_server): the /api/v1 routes, 318 of the 739,
-    are registered once the server has answered, between the first requests, instead of before it
-    answers (~0.13 s of the start). A request for the API or its schema that comes before waits for
-    them (app.web.deferred_routes): none is refused, and the schema, built once, holds every route."""
+def create_app(config: Config, *, prepare: bool = True, routes_after_start: bool = False) -> Litestar:
+    """The app. `routes_after_start` (the server's start, run_server): only the first page's routes
+    (FIRST_PAGE_MODULES, ~20 of the 739) are registered before the server answers; the other pages' and
+    then the /api/v1 routes once it has answered, between the first requests (~0.2 s of the start). A
+    request for a route not registered yet, or for the schema, waits for them (app.web.deferred_routes):
+    none is refused, and the schema, built once, holds every route."""
     scheduler = backup_service.Scheduler(config)   # scheduled backups; the on-quit one runs at shutdown
     outbox = mail_service.Worker()   # delivers queued email, retries with backoff and at start
     accountant = exports_service.Scheduler(config)   # the monthly package, catching up at start
@@ -198,11 +206,13 @@ def create_app(config: Config, *, prepare: bool = True, api_after_start: bool = 
                                                       lifetime_s=config.session_lifetime_s)
         # After the start's own writes: damage it finds refuses the user's changes, not the start.
         start_quick_check_after_start()
-        if api_after_start:
-            api_registration.append(asyncio.create_task(deferred.register(
-                [functools.partial(register_module, module) for module in API_MODULES])))
+        if routes_after_start:
+            # The pages first: the user's next click is one of them.
+            later = [module for module in [*PAGE_MODULES, *API_MODULES] if module not in FIRST_PAGE_MODULES]
+            registration.append(asyncio.create_task(deferred.register(
+                [functools.partial(register_module, module) for module in later])))
 
-    api_registration: list[asyncio.Task[None]] = []   # holds the task while it runs
+    registration: list[asyncio.Task[None]] = []   # holds the task while it runs
 
     def register_module(module: ModuleType) -> None:
         app.register(ModuleRouter(path="/", route_handlers=module.ROUTES))
@@ -223,7 +233,7 @@ def create_app(config: Config, *, prepare: bool = True, api_after_start: bool = 
             await running.pop().stop()
 
     async def on_shutdown() -> None:
-        for task in api_registration:
+        for task in registration:
             task.cancel()   # a stop within the first second
         await close_database()
 
@@ -232,7 +242,7 @@ def create_app(config: Config, *, prepare: bool = True, api_after_start: bool = 
     # The pages use the same bundled Inter as the PDFs (no CDN, no network).
     fonts = create_static_files_router(path="/fonts", directories=[FONTS_DIR], opt=PUBLIC, name="fonts",
                                        include_in_schema=False, send_as_attachment=False)
-    modules = PAGE_MODULES if api_after_start else [*PAGE_MODULES, *API_MODULES]
+    modules = FIRST_PAGE_MODULES if routes_after_start else [*PAGE_MODULES, *API_MODULES]
     app = CounterfoilApp(
         route_handlers=[*(ModuleRouter(path="/", route_handlers=module.ROUTES) for module in modules), static, fonts],
         dependencies={"config": Provide(lambda: config, use_cache=True, sync_to_thread=False),
@@ -262,8 +272,15 @@ def create_app(config: Config, *, prepare: bool = True, api_after_start: bool = 
     # The door wraps the whole app, not each route: Litestar runs app middleware only for
     # matched routes, so a 404 or 405 would otherwise skip the Host check and the headers.
     app.state.batches = batches
-    deferred = DeferredRoutes(app.asgi_handler, paths=("/api", "/schema"))
-    if not api_after_start:
+    def routable(scope: Scope) -> bool:   # Litestar's own lookup (cached), as it routes the request next
+        try:
+            app.asgi_router.handle_routing(path=normalize_path(scope["path"]), method=scope.get("method"))
+        except (NotFoundException, MethodNotAllowedException):
+            return False
+        return True
+
+    deferred = DeferredRoutes(app.asgi_handler, paths=("/api", "/schema"), routable=routable)
+    if not routes_after_start:
         deferred.registered.set()
     app.asgi_handler = SecurityMiddleware(StaticCacheMiddleware(deferred), config=config)
     return app
@@ -272,7 +289,7 @@ def create_app(config: Config, *, prepare: bool = True, api_after_start: bool = 
 def run_server(config: Config, sock: socket.socket) -> None:
     """Serve the app on a socket the launcher has bound, until the user quits (Ctrl+C, the quit page)."""
     # No proxy headers: nothing stands between the browser and us, so an X-Forwarded-For is a lie.
-    app = create_app(config, prepare=False, api_after_start=True)
+    app = create_app(config, prepare=False, routes_after_start=True)
     codecache.stop()   # started by app.cli.main: the start's code is compiled
     # app.cli.main turned the collector off for the start. What the start built (modules, classes, the
     # routes) lives until the program stops: frozen, no collection walks it again. A collection first

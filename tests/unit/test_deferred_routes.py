@@ -114,3 +114,19 @@ def test_a_step_that_fails_lets_the_waiting_requests_in() -> None:
         with pytest.raises(RuntimeError):
             await registration
     asyncio.run(scenario())
+
+
+def test_a_request_the_app_cannot_route_yet_waits_and_the_routable_ones_go_on() -> None:
+    """The pages registered after the start: whatever the app cannot route yet (`routable`) waits for the
+    registration; what it can (the first page, /health) is answered at once."""
+    async def scenario() -> None:
+        routes = Routes()
+        app = DeferredRoutes(routes, paths=("/api",), routable=lambda scope: scope["path"] in routes.paths)
+        done: list[str] = []
+        registration = asyncio.create_task(app.register([register(routes, "/clients", done)]))
+        await call(app, "/login")
+        assert routes.answered == [("/login", 200)] and not app.registered.is_set()
+        await asyncio.wait_for(asyncio.gather(call(app, "/clients"), call(app, "/no-such-page")), 5)
+        assert sorted(routes.answered[1:]) == [("/clients", 200), ("/no-such-page", 404)]
+        await registration
+    asyncio.run(scenario())
