@@ -6,7 +6,7 @@ Registering a route costs Litestar ~0.25-0.4 ms (its signature model, its parame
 launch pages, the dashboard, the static files). The server starts with those; the other pages' routes
 and then the API's follow a module at a time, once the first request has been answered (or half a second
 after the start if none comes), each when no request is being answered (or at most MAX_WAIT_S later),
-so the first pages are not slowed by them either.
+so the first page is not slowed by them either: they begin once its burst of requests is over.
 
 A request for a route not yet registered (its path starts with one of `paths`, or the app cannot route it
 yet: `routable`) is never refused: it waits until every deferred route is registered, and it starts the
@@ -26,6 +26,8 @@ from litestar.types import ASGIApp, Receive, Scope, Send
 log = logging.getLogger("counterfoil")
 
 START_WITHIN_S = 0.5   # no request came: the routes are registered anyway
+QUIET_S = 0.1   # after the first answer, the registration waits until no request came for this long...
+MAX_DELAY_S = 1.0   # ...at most this long after that answer, unless a request waits for a route
 MAX_WAIT_S = 0.05   # for the requests being answered, before each module's routes
 
 
@@ -39,6 +41,8 @@ class DeferredRoutes:
         self.routable = routable   # what the app answers already (else the request waits)
         self.registered = asyncio.Event()
         self.wanted = asyncio.Event()   # a request was answered, or one waits for the deferred routes
+        self.needed = asyncio.Event()   # a request waits for the deferred routes
+        self.last_request = 0.0   # when the last request began or ended (the event loop's clock)
         self.idle = asyncio.Event()   # no request is being answered
         self.idle.set()
         self.answering = 0
@@ -48,17 +52,33 @@ class DeferredRoutes:
             await self.app(scope, receive, send)
             return
         if scope["path"].startswith(self.paths) or (self.routable is not None and not self.routable(scope)):
+            self.needed.set()
             self.wanted.set()
             await self.registered.wait()
         self.answering += 1
         self.idle.clear()
+        self.last_request = asyncio.get_running_loop().time()
         try:
             await self.app(scope, receive, send)
         finally:
             self.answering -= 1
             if not self.answering:
                 self.idle.set()
+            self.last_request = asyncio.get_running_loop().time()
             self.wanted.set()
+
+    async def _first_page_loaded(self) -> None:
+        """The browser loads the first page (the launch link, the dashboard, its styles, scripts and fonts)
+        in a burst of requests: the registration waits until the burst is over (QUIET_S without a request),
+        for at most MAX_DELAY_S, and not at all once a request waits for a route not registered yet."""
+        loop = asyncio.get_running_loop()
+        latest = loop.time() + MAX_DELAY_S
+        while not self.needed.is_set() and loop.time() < latest:
+            quiet_for = loop.time() - self.last_request if not self.answering else 0.0
+            if quiet_for >= QUIET_S:
+                return
+            with suppress(TimeoutError):
+                await asyncio.wait_for(self.needed.wait(), min(QUIET_S - quiet_for, latest - loop.time()))
 
     async def register(self, steps: Iterable[Callable[[], None]]) -> None:
         """Runs each step (one module's routes) between requests; then lets the waiting requests in.
@@ -67,6 +87,7 @@ class DeferredRoutes:
         try:
             with suppress(TimeoutError):
                 await asyncio.wait_for(self.wanted.wait(), START_WITHIN_S)
+            await self._first_page_loaded()
             for step in steps:
                 with suppress(TimeoutError):
                     await asyncio.wait_for(self.idle.wait(), MAX_WAIT_S)
