@@ -67,6 +67,13 @@ class DeferredRoutes:
             self.last_request = asyncio.get_running_loop().time()
             self.wanted.set()
 
+    async def until_idle(self) -> None:
+        """Until no request is being answered (at most MAX_WAIT_S), then one turn of the event loop for a
+        request that came meanwhile."""
+        with suppress(TimeoutError):
+            await asyncio.wait_for(self.idle.wait(), MAX_WAIT_S)
+        await asyncio.sleep(0)
+
     async def _first_page_loaded(self) -> None:
         """The browser loads the first page (the launch link, the dashboard, its styles, scripts and fonts)
         in a burst of requests: the registration waits until the burst is over (QUIET_S without a request),

@@ -4,6 +4,7 @@ before its route is registered waits for it: the browser gets the page, never a 
 
 from __future__ import annotations
 
+import time
 from typing import Any
 
 from litestar import Litestar
@@ -13,7 +14,7 @@ from app import launcher
 from app.auth import service as auth_service
 from app.config import Config
 from app.web.security import SESSION_COOKIE
-from app.web.server import FIRST_PAGE_MODULES, create_app
+from app.web.server import FIRST_PAGE_MODULES, FIRST_PAGE_TEMPLATES, create_app
 from tests.conftest import BASE_URL, run
 
 
@@ -70,3 +71,18 @@ def test_the_launch_link_and_the_dashboard_are_routed_before_the_other_routes(co
         dashboard = client.get("/")
         assert dashboard.status_code == 200, dashboard.text
         assert client.get("/static/app.css").status_code == 200
+
+
+def test_the_first_pages_templates_are_compiled_while_the_browser_starts(config: Config) -> None:
+    app = create_app(config, prepare=False, routes_after_start=True)
+    environment = app.template_engine.engine   # type: ignore[union-attr]
+
+    def compiled() -> set[str]:
+        return {name for _loader, name in environment.cache} if environment.cache is not None else set()
+
+    assert not set(FIRST_PAGE_TEMPLATES) & compiled()
+    with TestClient(app, base_url=BASE_URL):
+        deadline = time.monotonic() + 10
+        while not set(FIRST_PAGE_TEMPLATES) <= compiled() and time.monotonic() < deadline:
+            time.sleep(0.01)
+        assert set(FIRST_PAGE_TEMPLATES) <= compiled()   # no request asked for them
