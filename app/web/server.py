@@ -7,6 +7,7 @@ import functools
 import gc
 import logging
 import socket
+from collections.abc import Callable, Iterator
 from decimal import Decimal
 from pathlib import Path
 from types import ModuleType
@@ -44,51 +45,11 @@ from app.paths import FONTS_DIR, STATIC_DIR, TEMPLATES_DIR
 from app.recurring import service as recurring_service
 from app.reminders import service as reminders_service
 from app.web import templating
-from app.web.api import audit as api_audit
-from app.web.api import auth as api_auth
-from app.web.api import catalog as api_catalog
-from app.web.api import clients as api_clients
-from app.web.api import documents as api_documents
-from app.web.api import expenses as api_expenses
-from app.web.api import exports as api_exports
-from app.web.api import fx as api_fx
-from app.web.api import imports as api_imports
-from app.web.api import ledger as api_ledger
-from app.web.api import mail as api_mail
-from app.web.api import payments as api_payments
-from app.web.api import projects as api_projects
-from app.web.api import receivables as api_receivables
-from app.web.api import recurring as api_recurring
-from app.web.api import reminders as api_reminders
-from app.web.api import render as api_render
-from app.web.api import reports as api_reports
-from app.web.api import settings as api_settings
-from app.web.api import taxes as api_taxes
 from app.web.deferred_routes import DeferredRoutes
 from app.web.inputs import check_request_input
-from app.web.pages import audit as pages_audit
 from app.web.pages import auth as pages_auth
-from app.web.pages import backup as pages_backup
-from app.web.pages import batch as pages_batch
-from app.web.pages import catalog as pages_catalog
-from app.web.pages import clients as pages_clients
 from app.web.pages import dashboard as pages_dashboard
-from app.web.pages import documents as pages_documents
-from app.web.pages import expenses as pages_expenses
-from app.web.pages import exports as pages_exports
-from app.web.pages import fx as pages_fx
-from app.web.pages import imports as pages_imports
-from app.web.pages import ledger as pages_ledger
-from app.web.pages import mail as pages_mail
-from app.web.pages import payments as pages_payments
 from app.web.pages import projects as pages_projects
-from app.web.pages import receivables as pages_receivables
-from app.web.pages import recurring as pages_recurring
-from app.web.pages import reminders as pages_reminders
-from app.web.pages import render as pages_render
-from app.web.pages import reports as pages_reports
-from app.web.pages import settings as pages_settings
-from app.web.pages import taxes as pages_taxes
 from app.web.responses import EXCEPTION_HANDLERS
 from app.web.security import PUBLIC, SecurityMiddleware, csrf_before_request, requires_login
 from app.web.static_assets import StaticCacheMiddleware
@@ -98,22 +59,6 @@ log = logging.getLogger("counterfoil")
 # Files that are compressed already (ZIPs, PDFs): gzip would cost CPU on the event loop for nothing
 # and drop Content-Length, which the browser needs to show a download's progress.
 UNCOMPRESSED_PATHS = [r"\.zip$", r"\.pdf$", r"\.woff2$", r"/pdf$", r"^/batch/[^/]+/file$", r"^/api/v1/exports/accountant$"]
-
-# One page module per domain and, where the domain has a JSON API, one API module (app/web/pages, app/web/api).
-PAGE_MODULES = [pages_auth, pages_backup, pages_batch, pages_catalog, pages_clients, pages_dashboard, pages_documents,
-                pages_exports, pages_ledger, pages_mail, pages_payments, pages_receivables, pages_render,
-                pages_reports, pages_settings, pages_taxes, pages_audit, pages_recurring, pages_expenses]
-API_MODULES = [api_auth, api_catalog, api_clients, api_documents, api_exports, api_ledger, api_mail, api_payments,
-               api_receivables, api_render, api_reports, api_settings, api_taxes, api_audit, api_recurring,
-               api_expenses]
-PAGE_MODULES.append(pages_projects)   # projects and time (issue 19)
-API_MODULES.append(api_projects)
-PAGE_MODULES.append(pages_reminders)   # reminders and dunning (issue 17)
-API_MODULES.append(api_reminders)
-PAGE_MODULES.append(pages_fx)   # exchange rates, base currency, bank accounts (issue 16)
-API_MODULES.append(api_fx)
-PAGE_MODULES.append(pages_imports)   # moving in from another program (issue 20)
-API_MODULES.append(api_imports)
 
 # What the first page after a start needs, registered before the server answers (/health, the launch link,
 # sign-in and first-run setup, the dashboard; the static files and fonts too): the other modules' routes
@@ -174,9 +119,6 @@ class BackgroundWorker(Protocol):
     async def stop(self) -> None: ...
 
 
-DOMAIN_ROUTES = [route for module in [*PAGE_MODULES, *API_MODULES] for route in module.ROUTES]
-
-
 async def before_request(request: Request) -> Response | None:
     """Every route, after the guards: the CSRF check, then what arrived (app.web.inputs)."""
     refused = await csrf_before_request(request)
@@ -184,6 +126,13 @@ async def before_request(request: Request) -> Response | None:
         await check_request_input(request)
         await pages_projects.load_timer(request)   # the running timer's bar and title on every page
     return refused
+
+
+def all_route_modules() -> list[ModuleType]:
+    """Every page module, then every API module (app.web.route_modules, imported at the first call)."""
+    from app.web import route_modules
+
+    return [*route_modules.PAGE_MODULES, *route_modules.API_MODULES]
 
 
 def create_app(config: Config, *, prepare: bool = True, routes_after_start: bool = False) -> Litestar:
@@ -211,10 +160,7 @@ def create_app(config: Config, *, prepare: bool = True, routes_after_start: bool
         # After the start's own writes: damage it finds refuses the user's changes, not the start.
         start_quick_check_after_start()
         if routes_after_start:
-            # The pages first: the user's next click is one of them.
-            later = [module for module in [*PAGE_MODULES, *API_MODULES] if module not in FIRST_PAGE_MODULES]
-            registration.append(asyncio.create_task(deferred.register(
-                [functools.partial(register_module, module) for module in later])))
+            registration.append(asyncio.create_task(deferred.register(later_steps())))
             registration.append(asyncio.create_task(compile_first_page()))
 
     async def compile_first_page() -> None:
@@ -233,6 +179,13 @@ def create_app(config: Config, *, prepare: bool = True, routes_after_start: bool
                 return
 
     registration: list[asyncio.Task[None]] = []   # holds the task while it runs
+
+    def later_steps() -> Iterator[Callable[[], None]]:
+        """Each other module's routes, the pages first (the user's next click is one of them). Their
+        modules are imported here, when the first step is asked for."""
+        for module in all_route_modules():
+            if module not in FIRST_PAGE_MODULES:
+                yield functools.partial(register_module, module)
 
     def register_module(module: ModuleType) -> None:
         app.register(ModuleRouter(path="/", route_handlers=module.ROUTES))
@@ -262,7 +215,7 @@ def create_app(config: Config, *, prepare: bool = True, routes_after_start: bool
     # The pages use the same bundled Inter as the PDFs (no CDN, no network).
     fonts = create_static_files_router(path="/fonts", directories=[FONTS_DIR], opt=PUBLIC, name="fonts",
                                        include_in_schema=False, send_as_attachment=False)
-    modules = FIRST_PAGE_MODULES if routes_after_start else [*PAGE_MODULES, *API_MODULES]
+    modules = FIRST_PAGE_MODULES if routes_after_start else all_route_modules()
     app = CounterfoilApp(
         route_handlers=[*(ModuleRouter(path="/", route_handlers=module.ROUTES) for module in modules), static, fonts],
         dependencies={"config": Provide(lambda: config, use_cache=True, sync_to_thread=False),
