@@ -18,7 +18,7 @@ from litestar import Litestar, Request, Response, Router
 from litestar.config.compression import CompressionConfig
 from litestar.contrib.jinja import JinjaTemplateEngine
 from litestar.di import Provide
-from litestar.exceptions import MethodNotAllowedException, NotFoundException
+from litestar.exceptions import HTTPException
 from litestar.logging import LoggingConfig
 from litestar.openapi import OpenAPIConfig
 from litestar.openapi.plugins import JsonRenderPlugin
@@ -248,7 +248,7 @@ def create_app(config: Config, *, prepare: bool = True, routes_after_start: bool
     def routable(scope: Scope) -> bool:   # Litestar's own lookup (cached), as it routes the request next
         try:
             app.asgi_router.handle_routing(path=normalize_path(scope["path"]), method=scope.get("method"))
-        except (NotFoundException, MethodNotAllowedException):
+        except HTTPException:   # not found, method not allowed: until every route is registered, it waits
             return False
         return True
 
