@@ -7,6 +7,7 @@ from __future__ import annotations
 import time
 from typing import Any
 
+import pytest
 from litestar import Litestar
 from litestar.testing import TestClient
 
@@ -73,7 +74,8 @@ def test_the_launch_link_and_the_dashboard_are_routed_before_the_other_routes(co
         assert client.get("/static/app.css").status_code == 200
 
 
-def test_the_first_pages_templates_are_compiled_while_the_browser_starts(config: Config) -> None:
+def test_the_first_pages_templates_are_compiled_while_the_browser_starts(config: Config,
+                                                                         caplog: pytest.LogCaptureFixture) -> None:
     app = create_app(config, prepare=False, routes_after_start=True)
     environment = app.template_engine.engine   # type: ignore[union-attr]
 
@@ -86,3 +88,5 @@ def test_the_first_pages_templates_are_compiled_while_the_browser_starts(config:
         while not set(FIRST_PAGE_TEMPLATES) <= compiled() and time.monotonic() < deadline:
             time.sleep(0.01)
         assert set(FIRST_PAGE_TEMPLATES) <= compiled()   # no request asked for them
+        time.sleep(0.2)   # then the locale's data
+    assert "could not be prepared" not in caplog.text
