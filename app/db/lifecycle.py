@@ -306,7 +306,7 @@ async def open_database(config: Config, *, migrate: bool = True, verify: bool = 
         prepare_files(config)
         if inspection.fresh:
             _check_passed(config.database_path, datetime.now(UTC))   # a new file, nothing to check
-        if migrate:
+        if migrate and inspection.needs_migration:   # (the look before found every migration applied)
             await apply_migrations()
     finally:
         os.umask(old_umask)

@@ -73,16 +73,16 @@ def _migration_modules_by_package(self, folder_path: str):  # replaces Piccolo's
 async def apply_migrations() -> str:
     """Run every pending migration; returns Piccolo's report text ("" when none was pending)."""
     _prepare_piccolo()
-    from piccolo.apps.migrations.commands.base import BaseMigrationManager
-    from piccolo.apps.migrations.commands.forwards import run_forwards
-
     from app.db.engine import DB
 
-    # Piccolo offers no hook for where migrations live: its method is replaced, on purpose.
-    BaseMigrationManager.get_migration_modules = _migration_modules_by_package  # type: ignore[method-assign]
     applied = await _name_squashed_migrations()
     if all(ids <= applied.get(app_name, set()) for app_name, ids in known_migrations().items()):
         return ""   # the usual start: nothing to run, nothing to check
+    from piccolo.apps.migrations.commands.base import BaseMigrationManager
+    from piccolo.apps.migrations.commands.forwards import run_forwards
+
+    # Piccolo offers no hook for where migrations live: its method is replaced, on purpose.
+    BaseMigrationManager.get_migration_modules = _migration_modules_by_package  # type: ignore[method-assign]
     writer = await DB._shared_writer()   # every migration's transaction runs on it
     await writer.execute("PRAGMA foreign_keys = OFF")
     report = io.StringIO()
@@ -104,8 +104,20 @@ async def apply_migrations() -> str:
 
 
 def known_migrations() -> dict[str, set[str]]:
-    """Every migration id this program ships, per Piccolo app (what a fully migrated database has applied)."""
-    return {app_name: set(modules) for app_name, modules in _modules_by_app().items()}
+    """Every migration id this program ships, per Piccolo app (what a fully migrated database has applied).
+    From the list written beside the migrations (app.db.migration_ids), not from importing them: a start
+    on an up-to-date database needs only their ids (importing the ~100 modules cost ~40 ms of every start)."""
+    from app.db.migration_ids import MIGRATIONS
+
+    return {app_name: set(migrations) for app_name, migrations in MIGRATIONS.items()}
+
+
+def discovered_migrations() -> dict[str, dict[str, tuple[str, ...]]]:
+    """Per app, each migration module's id and the ids it replaces, from the modules themselves: what
+    app.db.migration_ids must say (a test compares them; build/migration_ids.py writes it)."""
+    return {app_name: {migration_id: tuple(sorted(getattr(module, "REPLACES", None) or ()))
+                       for migration_id, module in sorted(modules.items())}
+            for app_name, modules in _modules_by_app().items()}
 
 
 def _modules_by_app() -> dict[str, dict[str, types.ModuleType]]:
@@ -118,9 +130,10 @@ def _modules_by_app() -> dict[str, dict[str, types.ModuleType]]:
 
 def squashed_migrations() -> dict[str, dict[str, frozenset[str]]]:
     """Per app: each squashed migration's id -> the ids it replaces."""
-    return {app_name: {migration_id: frozenset(module.REPLACES)
-                       for migration_id, module in modules.items() if getattr(module, "REPLACES", None)}
-            for app_name, modules in _modules_by_app().items()}
+    from app.db.migration_ids import MIGRATIONS
+
+    return {app_name: {migration_id: frozenset(replaces) for migration_id, replaces in migrations.items() if replaces}
+            for app_name, migrations in MIGRATIONS.items()}
 
 
 def names_after_squash(applied: Mapping[str, Iterable[str]],

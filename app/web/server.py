@@ -6,7 +6,9 @@ import asyncio
 import functools
 import gc
 import logging
+import mimetypes
 import socket
+from collections.abc import Callable, Iterator
 from decimal import Decimal
 from pathlib import Path
 from types import ModuleType
@@ -17,6 +19,7 @@ from litestar import Litestar, Request, Response, Router
 from litestar.config.compression import CompressionConfig
 from litestar.contrib.jinja import JinjaTemplateEngine
 from litestar.di import Provide
+from litestar.exceptions import HTTPException
 from litestar.logging import LoggingConfig
 from litestar.openapi import OpenAPIConfig
 from litestar.openapi.plugins import JsonRenderPlugin
@@ -24,8 +27,9 @@ from litestar.plugins import PluginProtocol
 from litestar.plugins.core import MsgspecDIPlugin
 from litestar.static_files import create_static_files_router
 from litestar.template import TemplateConfig
-from litestar.types import ControllerRouterHandler
+from litestar.types import ControllerRouterHandler, Scope
 from litestar.types.internal_types import RouteHandlerMapItem
+from litestar.utils import normalize_path
 
 from app import __version__, codecache
 from app.audit import service as audit_service
@@ -33,6 +37,7 @@ from app.audit.logic import Actor
 from app.auth import service as auth_service
 from app.backup import service as backup_service
 from app.batch import service as batch_service
+from app.common import i18n
 from app.config import Config
 from app.db import datafolder
 from app.db.lifecycle import close_database, open_database, start_quick_check_after_start
@@ -41,52 +46,13 @@ from app.mail import service as mail_service
 from app.paths import FONTS_DIR, STATIC_DIR, TEMPLATES_DIR
 from app.recurring import service as recurring_service
 from app.reminders import service as reminders_service
+from app.settings import service as settings_service
 from app.web import templating
-from app.web.api import audit as api_audit
-from app.web.api import auth as api_auth
-from app.web.api import catalog as api_catalog
-from app.web.api import clients as api_clients
-from app.web.api import documents as api_documents
-from app.web.api import expenses as api_expenses
-from app.web.api import exports as api_exports
-from app.web.api import fx as api_fx
-from app.web.api import imports as api_imports
-from app.web.api import ledger as api_ledger
-from app.web.api import mail as api_mail
-from app.web.api import payments as api_payments
-from app.web.api import projects as api_projects
-from app.web.api import receivables as api_receivables
-from app.web.api import recurring as api_recurring
-from app.web.api import reminders as api_reminders
-from app.web.api import render as api_render
-from app.web.api import reports as api_reports
-from app.web.api import settings as api_settings
-from app.web.api import taxes as api_taxes
 from app.web.deferred_routes import DeferredRoutes
 from app.web.inputs import check_request_input
-from app.web.pages import audit as pages_audit
 from app.web.pages import auth as pages_auth
-from app.web.pages import backup as pages_backup
-from app.web.pages import batch as pages_batch
-from app.web.pages import catalog as pages_catalog
-from app.web.pages import clients as pages_clients
 from app.web.pages import dashboard as pages_dashboard
-from app.web.pages import documents as pages_documents
-from app.web.pages import expenses as pages_expenses
-from app.web.pages import exports as pages_exports
-from app.web.pages import fx as pages_fx
-from app.web.pages import imports as pages_imports
-from app.web.pages import ledger as pages_ledger
-from app.web.pages import mail as pages_mail
-from app.web.pages import payments as pages_payments
 from app.web.pages import projects as pages_projects
-from app.web.pages import receivables as pages_receivables
-from app.web.pages import recurring as pages_recurring
-from app.web.pages import reminders as pages_reminders
-from app.web.pages import render as pages_render
-from app.web.pages import reports as pages_reports
-from app.web.pages import settings as pages_settings
-from app.web.pages import taxes as pages_taxes
 from app.web.responses import EXCEPTION_HANDLERS
 from app.web.security import PUBLIC, SecurityMiddleware, csrf_before_request, requires_login
 from app.web.static_assets import StaticCacheMiddleware
@@ -97,21 +63,15 @@ log = logging.getLogger("counterfoil")
 # and drop Content-Length, which the browser needs to show a download's progress.
 UNCOMPRESSED_PATHS = [r"\.zip$", r"\.pdf$", r"\.woff2$", r"/pdf$", r"^/batch/[^/]+/file$", r"^/api/v1/exports/accountant$"]
 
-# One page module per domain and, where the domain has a JSON API, one API module (app/web/pages, app/web/api).
-PAGE_MODULES = [pages_auth, pages_backup, pages_batch, pages_catalog, pages_clients, pages_dashboard, pages_documents,
-                pages_exports, pages_ledger, pages_mail, pages_payments, pages_receivables, pages_render,
-                pages_reports, pages_settings, pages_taxes, pages_audit, pages_recurring, pages_expenses]
-API_MODULES = [api_auth, api_catalog, api_clients, api_documents, api_exports, api_ledger, api_mail, api_payments,
-               api_receivables, api_render, api_reports, api_settings, api_taxes, api_audit, api_recurring,
-               api_expenses]
-PAGE_MODULES.append(pages_projects)   # projects and time (issue 19)
-API_MODULES.append(api_projects)
-PAGE_MODULES.append(pages_reminders)   # reminders and dunning (issue 17)
-API_MODULES.append(api_reminders)
-PAGE_MODULES.append(pages_fx)   # exchange rates, base currency, bank accounts (issue 16)
-API_MODULES.append(api_fx)
-PAGE_MODULES.append(pages_imports)   # moving in from another program (issue 20)
-API_MODULES.append(api_imports)
+# What the first page after a start needs, registered before the server answers (/health, the launch link,
+# sign-in and first-run setup, the dashboard; the static files and fonts too): the other modules' routes
+# follow once it has answered (create_app's `routes_after_start`, app.web.deferred_routes).
+FIRST_PAGE_MODULES = [pages_auth, pages_dashboard]
+# Its templates, compiled while the browser starts (Jinja compiles a template at its first use: ~35 ms
+# for these): the launch link's page, then the dashboard it moves on to. (Also then: Babel's data for the
+# business's locale, ~10 ms at the first amount written, and the table of file types, ~5 ms.)
+FIRST_PAGE_TEMPLATES = ["auth/launched.html", "base.html", "dashboard.html", "_base_total.html"]
+COMPILE_AFTER_S = 0.02   # a request that waited for the start goes first
 
 class ModuleRouter(Router):
     """A page or API module's routes, registered on the app in one go.
@@ -163,9 +123,6 @@ class BackgroundWorker(Protocol):
     async def stop(self) -> None: ...
 
 
-DOMAIN_ROUTES = [route for module in [*PAGE_MODULES, *API_MODULES] for route in module.ROUTES]
-
-
 async def before_request(request: Request) -> Response | None:
     """Every route, after the guards: the CSRF check, then what arrived (app.web.inputs)."""
     refused = await csrf_before_request(request)
@@ -175,11 +132,19 @@ async def before_request(request: Request) -> Response | None:
     return refused
 
 
-def create_app(config: Config, *, prepare: bool = True, api_after_start: bool = False) -> Litestar:
-    """The app. `api_after_start` (the server's start, run_server): the /api/v1 routes, 318 of the 739,
-    are registered once the server has answered, between the first requests, instead of before it
-    answers (~0.13 s of the start). A request for the API or its schema that comes before waits for
-    them (app.web.deferred_routes): none is refused, and the schema, built once, holds every route."""
+def all_route_modules() -> list[ModuleType]:
+    """Every page module, then every API module (app.web.route_modules, imported at the first call)."""
+    from app.web import route_modules
+
+    return [*route_modules.PAGE_MODULES, *route_modules.API_MODULES]
+
+
+def create_app(config: Config, *, prepare: bool = True, routes_after_start: bool = False) -> Litestar:
+    """The app. `routes_after_start` (the server's start, run_server): only the first page's routes
+    (FIRST_PAGE_MODULES, ~20 of the 739) are registered before the server answers; the other pages' and
+    then the /api/v1 routes once it has answered, between the first requests (~0.2 s of the start). A
+    request for a route not registered yet, or for the schema, waits for them (app.web.deferred_routes):
+    none is refused, and the schema, built once, holds every route."""
     scheduler = backup_service.Scheduler(config)   # scheduled backups; the on-quit one runs at shutdown
     outbox = mail_service.Worker()   # delivers queued email, retries with backoff and at start
     accountant = exports_service.Scheduler(config)   # the monthly package, catching up at start
@@ -198,11 +163,38 @@ def create_app(config: Config, *, prepare: bool = True, api_after_start: bool = 
                                                       lifetime_s=config.session_lifetime_s)
         # After the start's own writes: damage it finds refuses the user's changes, not the start.
         start_quick_check_after_start()
-        if api_after_start:
-            api_registration.append(asyncio.create_task(deferred.register(
-                [functools.partial(register_module, module) for module in API_MODULES])))
+        if routes_after_start:
+            registration.append(asyncio.create_task(deferred.register(later_steps())))
+            registration.append(asyncio.create_task(prepare_first_page()))
 
-    api_registration: list[asyncio.Task[None]] = []   # holds the task while it runs
+    async def prepare_first_page() -> None:
+        """While the server waits for the browser (which takes longer to start than the server), what the
+        first page would load at its first use is loaded, a step at a time when no request is being
+        answered: its templates, Babel's data for the business's locale, the table of file types."""
+        await asyncio.sleep(COMPILE_AFTER_S)
+        engine = app.template_engine
+        steps: list[Callable[[], object]] = [functools.partial(mimetypes.guess_type, "page.html")]   # once
+        if engine is not None:
+            steps[:0] = [functools.partial(engine.get_template, name) for name in FIRST_PAGE_TEMPLATES]
+        try:
+            for step in steps:
+                await deferred.until_idle()
+                step()
+            await deferred.until_idle()
+            locale, _time_zone = await settings_service.locale_and_time_zone()
+            await deferred.until_idle()
+            templating.amount(Decimal(1), "EUR", locale=i18n.formatting_locale(locale))
+        except Exception:   # the first page will load it again, and say what is wrong with it
+            log.exception("the first page could not be prepared")
+
+    registration: list[asyncio.Task[None]] = []   # holds the task while it runs
+
+    def later_steps() -> Iterator[Callable[[], None]]:
+        """Each other module's routes, the pages first (the user's next click is one of them). Their
+        modules are imported here, when the first step is asked for."""
+        for module in all_route_modules():
+            if module not in FIRST_PAGE_MODULES:
+                yield functools.partial(register_module, module)
 
     def register_module(module: ModuleType) -> None:
         app.register(ModuleRouter(path="/", route_handlers=module.ROUTES))
@@ -223,7 +215,7 @@ def create_app(config: Config, *, prepare: bool = True, api_after_start: bool = 
             await running.pop().stop()
 
     async def on_shutdown() -> None:
-        for task in api_registration:
+        for task in registration:
             task.cancel()   # a stop within the first second
         await close_database()
 
@@ -232,7 +224,7 @@ def create_app(config: Config, *, prepare: bool = True, api_after_start: bool = 
     # The pages use the same bundled Inter as the PDFs (no CDN, no network).
     fonts = create_static_files_router(path="/fonts", directories=[FONTS_DIR], opt=PUBLIC, name="fonts",
                                        include_in_schema=False, send_as_attachment=False)
-    modules = PAGE_MODULES if api_after_start else [*PAGE_MODULES, *API_MODULES]
+    modules = FIRST_PAGE_MODULES if routes_after_start else all_route_modules()
     app = CounterfoilApp(
         route_handlers=[*(ModuleRouter(path="/", route_handlers=module.ROUTES) for module in modules), static, fonts],
         dependencies={"config": Provide(lambda: config, use_cache=True, sync_to_thread=False),
@@ -262,8 +254,15 @@ def create_app(config: Config, *, prepare: bool = True, api_after_start: bool = 
     # The door wraps the whole app, not each route: Litestar runs app middleware only for
     # matched routes, so a 404 or 405 would otherwise skip the Host check and the headers.
     app.state.batches = batches
-    deferred = DeferredRoutes(app.asgi_handler, paths=("/api", "/schema"))
-    if not api_after_start:
+    def routable(scope: Scope) -> bool:   # Litestar's own lookup (cached), as it routes the request next
+        try:
+            app.asgi_router.handle_routing(path=normalize_path(scope["path"]), method=scope.get("method"))
+        except HTTPException:   # not found, method not allowed: until every route is registered, it waits
+            return False
+        return True
+
+    deferred = DeferredRoutes(app.asgi_handler, paths=("/api", "/schema"), routable=routable)
+    if not routes_after_start:
         deferred.registered.set()
     app.asgi_handler = SecurityMiddleware(StaticCacheMiddleware(deferred), config=config)
     return app
@@ -272,7 +271,7 @@ def create_app(config: Config, *, prepare: bool = True, api_after_start: bool = 
 def run_server(config: Config, sock: socket.socket) -> None:
     """Serve the app on a socket the launcher has bound, until the user quits (Ctrl+C, the quit page)."""
     # No proxy headers: nothing stands between the browser and us, so an X-Forwarded-For is a lie.
-    app = create_app(config, prepare=False, api_after_start=True)
+    app = create_app(config, prepare=False, routes_after_start=True)
     codecache.stop()   # started by app.cli.main: the start's code is compiled
     # app.cli.main turned the collector off for the start. What the start built (modules, classes, the
     # routes) lives until the program stops: frozen, no collection walks it again. A collection first

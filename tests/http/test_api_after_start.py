@@ -1,5 +1,5 @@
 """The server's start registers the JSON API once it has answered (app.web.server.create_app's
-`api_after_start`, app.web.deferred_routes): its first requests for the API and the schema get what an
+`routes_after_start`, app.web.deferred_routes): its first requests for the API and the schema get what an
 app built with every route gives, never a 404."""
 
 from __future__ import annotations
@@ -22,7 +22,7 @@ def _schema(client: TestClient) -> dict[str, Any]:
 
 def test_the_first_requests_for_the_api_and_its_schema_wait_for_their_routes(config: Config, api_token: str) -> None:
     headers = {"Authorization": f"Bearer {api_token}"}
-    with TestClient(create_app(config, prepare=False, api_after_start=True), base_url=BASE_URL) as late:
+    with TestClient(create_app(config, prepare=False, routes_after_start=True), base_url=BASE_URL) as late:
         late.headers.update(headers)
         first = late.get("/api/v1/me")   # the very first request: the routes are not there yet
         assert first.status_code == 200, first.text
@@ -37,7 +37,7 @@ def test_the_first_requests_for_the_api_and_its_schema_wait_for_their_routes(con
 
 
 def test_pages_are_answered_before_the_api_is_registered(config: Config) -> None:
-    app = create_app(config, prepare=False, api_after_start=True)
+    app = create_app(config, prepare=False, routes_after_start=True)
     with TestClient(app, base_url=BASE_URL) as client:
         assert client.get("/login").status_code == 200
         assert client.get("/health").status_code == 200

@@ -238,12 +238,12 @@ def test_every_import_of_the_tree_is_resolved_to_a_known_domain():
 
 
 def test_json_routes_live_in_the_api_package_and_pages_in_the_pages_package():
-    from app.web import server
+    from app.web import route_modules
 
-    for module in server.PAGE_MODULES:
+    for module in route_modules.PAGE_MODULES:
         for route in module.ROUTES:
             assert not any(path.startswith("/api/") for path in route.paths), (module.__name__, route.paths)
-    for module in server.API_MODULES:
+    for module in route_modules.API_MODULES:
         for route in module.ROUTES:
             assert all(path.startswith("/api/") for path in route.paths), (module.__name__, route.paths)
 

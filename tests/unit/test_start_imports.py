@@ -54,3 +54,24 @@ def test_a_start_that_fails_turns_the_collector_back_on(tmp_path: Path) -> None:
         main(["serve", "--data-dir", str(not_a_folder), "--no-browser"])
     assert gc.isenabled()
     assert "exec" not in vars(dataclasses)
+
+
+SERVER_START = """
+import json, sys, tempfile
+from app.config import Config
+from app.web import server
+server.create_app(Config.for_data_dir(tempfile.mkdtemp()), prepare=False, routes_after_start=True)
+print(json.dumps(sorted(sys.modules)))
+"""
+
+
+def test_the_servers_start_imports_only_the_first_pages_web_modules(tmp_path: Path) -> None:
+    """The other pages' and the API's modules are imported when their routes are registered, once the
+    first page has been answered (app.web.server.create_app's `routes_after_start`)."""
+    env = {**os.environ, "PYTHONPATH": str(ROOT), "COUNTERFOIL_DATA_DIR": str(tmp_path)}
+    done = subprocess.run([sys.executable, "-c", SERVER_START], cwd=ROOT, env=env, capture_output=True, text=True,
+                          timeout=120, check=True)
+    imported = set(json.loads(done.stdout.splitlines()[-1]))
+    web = {name for name in imported if name.startswith(("app.web.pages.", "app.web.api."))}
+    assert web == {"app.web.pages.auth", "app.web.pages.dashboard", "app.web.pages.projects"}
+    assert "app.web.route_modules" not in imported
