@@ -49,7 +49,7 @@ fi
 # The smoke test of the program as a user starts it (python -m app; see build/smoke).
 bash build/smoke
 # The single executable, built and smoke-tested (issue 21: CI builds it while the whole run stays under an
-# hour: ~17 min of tests and ~30 min of a cold Nuitka build on two cores, minutes with ccache warm).
+# hour: ~17 min of tests and ~18 min of a cold Nuitka build on two cores, 5-6 min with ccache warm).
 # COUNTERFOIL_BUILD_BINARY=0 build/test.sh leaves it out of a quick local run.
 if [ "${COUNTERFOIL_BUILD_BINARY:-1}" = 1 ]; then
   bash build/build-binary
