@@ -312,18 +312,30 @@ CLOSE_TIMEOUT_S = 5.0
 # Bound to every table at import; the path is set by `configure()` before use.
 DB = CounterfoilEngine(path=":memory:", timeout=BUSY_TIMEOUT_S)
 
-_write_lock: asyncio.Lock | None = None
-_write_lock_loop: asyncio.AbstractEventLoop | None = None
+
+class _LoopLock:
+    """An asyncio.Lock, one per event loop: tests and the CLI run several loops in one process."""
+
+    def __init__(self) -> None:
+        self._lock: asyncio.Lock | None = None
+        self._loop: asyncio.AbstractEventLoop | None = None
+
+    def __call__(self) -> asyncio.Lock:
+        loop = asyncio.get_running_loop()
+        if self._lock is None or self._loop is not loop:
+            self._lock, self._loop = asyncio.Lock(), loop
+        return self._lock
+
+    def held(self) -> bool:
+        """Whether the lock of the running loop (none outside a loop) is held now."""
+        try:
+            loop = asyncio.get_running_loop()
+        except RuntimeError:
+            return False
+        return self._lock is not None and self._loop is loop and self._lock.locked()
 
 
-def _lock() -> asyncio.Lock:
-    # One lock per event loop: tests and the CLI run several loops in one process.
-    global _write_lock, _write_lock_loop
-    loop = asyncio.get_running_loop()
-    if _write_lock is None or _write_lock_loop is not loop:
-        _write_lock = asyncio.Lock()
-        _write_lock_loop = loop
-    return _write_lock
+_lock = _LoopLock()   # the single writer
 
 
 def configure(database_path: Path) -> None:
@@ -382,11 +394,7 @@ def migrating() -> Iterator[None]:
 
 def writer_busy() -> bool:
     """Whether a write of this process holds the single writer now, or waits for it (a burst of writes)."""
-    try:
-        loop = asyncio.get_running_loop()
-    except RuntimeError:
-        return False
-    return _write_lock is not None and _write_lock_loop is loop and _write_lock.locked()
+    return _lock.held()
 
 
 def in_write_transaction() -> bool:
@@ -526,18 +534,7 @@ class Snapshot:
 
 _snapshot: ContextVar[Snapshot | None] = ContextVar("counterfoil_snapshot", default=None)
 _in_together: ContextVar[bool] = ContextVar("counterfoil_in_together", default=False)
-_snapshot_lock: asyncio.Lock | None = None
-_snapshot_lock_loop: asyncio.AbstractEventLoop | None = None
-
-
-def _readers_lock() -> asyncio.Lock:
-    # One snapshot at a time holds the readers; one lock per event loop, as _lock().
-    global _snapshot_lock, _snapshot_lock_loop
-    loop = asyncio.get_running_loop()
-    if _snapshot_lock is None or _snapshot_lock_loop is not loop:
-        _snapshot_lock = asyncio.Lock()
-        _snapshot_lock_loop = loop
-    return _snapshot_lock
+_readers_lock = _LoopLock()   # one snapshot at a time holds the readers
 
 
 def _begin_read(connection: sqlite3.Connection) -> None:
