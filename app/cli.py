@@ -568,22 +568,33 @@ def _with_recovery_advice(error: Exception) -> str:
 
 
 def main(argv: list[str] | None = None) -> int:
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    logging.getLogger("piccolo").setLevel(logging.WARNING)
+    args = build_parser().parse_args(argv)
+    if args.command not in ("serve", None):
+        return _run(args)
+    # The start imports ~900 modules and builds the app: ~200,000 objects that live as long as the server,
+    # which the collector would walk over and over meanwhile (~0.1 s of the start). It is off until the app
+    # is built (app.web.server.run_server freezes them and turns it on). The code that dataclasses and
+    # typing compile at each start comes from the last one's (app.codecache), from the first import on.
+    gc.disable()
+    codecache.start()
+    try:
+        return _run(args)
+    finally:
+        # A start that failed before serving, or main() called in a longer-lived process.
+        codecache.stop()
+        gc.enable()
+
+
+def _run(args: argparse.Namespace) -> int:
     from app.audit import service as audit_service
     from app.db.datafolder import DataFolderProblem
     from app.db.lifecycle import SQLiteTooOld
 
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    logging.getLogger("piccolo").setLevel(logging.WARNING)
-    parser = build_parser()
-    args = parser.parse_args(argv)
     handlers = {"serve": cmd_serve, None: cmd_serve, "init": cmd_init, "demo": cmd_demo, "check": cmd_check}
     try:
         if args.command in ("serve", None):
-            # The start imports ~900 modules and builds the app: ~200,000 objects that live as long as
-            # the server, which the collector would walk over and over meanwhile (~0.1 s of the start).
-            # It is off until the app is built (app.web.server.run_server freezes them and turns it on).
-            gc.disable()
-            codecache.start()   # the code dataclasses and typing compile at each start, kept from the last one
             return cmd_serve(args)   # each request names its own actor (app.web.security)
         with audit_service.acting(_actor()):
             if args.command == "token":
@@ -608,10 +619,6 @@ def main(argv: list[str] | None = None) -> int:
         return 1
     except KeyboardInterrupt:
         return 130
-    finally:
-        # A start that failed before serving, or main() called in a longer-lived process.
-        codecache.stop()
-        gc.enable()
 
 
 if __name__ == "__main__":

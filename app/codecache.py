@@ -98,9 +98,9 @@ _ACTIVE: list[CodeCache] = []
 
 
 def default_path() -> Path:
-    import platformdirs
+    from app.paths import user_cache_dir
 
-    return Path(platformdirs.user_cache_dir("Counterfoil", appauthor=False)) / f"start-code.{sys.implementation.cache_tag}"
+    return user_cache_dir() / f"start-code.{sys.implementation.cache_tag}"
 
 
 def start(path: Path | None = None) -> None:

@@ -36,6 +36,12 @@ def resolve_data_dir(explicit: str | os.PathLike[str] | None = None) -> Path:
     return Path(platformdirs.user_data_dir(APP_NAME, appauthor=False))
 
 
+def user_cache_dir() -> Path:
+    """The user's cache folder for what the program keeps between starts to start sooner (app.codecache, the
+    compiled page templates): deleting it costs the next start its time, nothing else."""
+    return Path(platformdirs.user_cache_dir(APP_NAME, appauthor=False))
+
+
 class UnsafeFileName(ValueError):
     """A stored file name that is not a bare name inside its folder (a hostile or damaged record)."""
 

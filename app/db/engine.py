@@ -212,11 +212,17 @@ class CounterfoilEngine(SQLiteEngine):
         """The long-lived connection `name` ("reader" or "writer"), reopened when the path changed
         or its worker thread has died."""
         connection, path = getattr(self, f"_{name}"), getattr(self, f"_{name}_path")
-        if connection is None or path != self.path or not _alive(connection):
-            setattr(self, f"_{name}", await self._open_daemon_connection(query_only=name == "reader"))
-            setattr(self, f"_{name}_path", self.path)
-            if connection is not None:
-                await _close_quietly(connection)
+        if connection is not None and path == self.path and _alive(connection):
+            return connection
+        # Opening one reads the schema (~7 ms): the requests that ask for it meanwhile (the first page's,
+        # the workers' at the start) wait for that one instead of each opening its own.
+        async with _opening():
+            connection, path = getattr(self, f"_{name}"), getattr(self, f"_{name}_path")
+            if connection is None or path != self.path or not _alive(connection):
+                setattr(self, f"_{name}", await self._open_daemon_connection(query_only=name == "reader"))
+                setattr(self, f"_{name}_path", self.path)
+                if connection is not None:
+                    await _close_quietly(connection)
         return getattr(self, f"_{name}")
 
     async def _shared_writer(self) -> aiosqlite.Connection:
@@ -336,6 +342,7 @@ class _LoopLock:
 
 
 _lock = _LoopLock()   # the single writer
+_opening = _LoopLock()   # one long-lived connection opened at a time (CounterfoilEngine._shared)
 
 
 def configure(database_path: Path) -> None:

@@ -355,6 +355,11 @@ def _stop_quick_check_after_start() -> None:
     _AFTER_START.thread = None
 
 
+async def open_reader() -> None:
+    """Open the long-lived reader ahead of the first read (the server's start: opening it reads the schema)."""
+    await engine.DB._shared_reader()
+
+
 async def close_database(*, checkpoint: bool = True) -> None:
     """At stop: fold the write-ahead log into the database file and close the connections (then
     `counterfoil.sqlite` alone holds everything); a read-only start's copy goes. `checkpoint=False` for

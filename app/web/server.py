@@ -40,7 +40,7 @@ from app.batch import service as batch_service
 from app.common import i18n
 from app.config import Config
 from app.db import datafolder
-from app.db.lifecycle import close_database, open_database, start_quick_check_after_start
+from app.db.lifecycle import close_database, open_database, open_reader, start_quick_check_after_start
 from app.exports import service as exports_service
 from app.mail import service as mail_service
 from app.paths import FONTS_DIR, STATIC_DIR, TEMPLATES_DIR
@@ -159,8 +159,11 @@ def create_app(config: Config, *, prepare: bool = True, routes_after_start: bool
         if prepare:
             await open_database(config)
         with audit_service.acting(Actor.system("start", origin="system")):
-            await auth_service.purge_expired_sessions(idle_timeout_s=config.idle_timeout_s,
-                                                      lifetime_s=config.session_lifetime_s)
+            # The reader opens (its thread reads the schema) while the start's own write runs: the first
+            # request finds it open.
+            await asyncio.gather(auth_service.purge_expired_sessions(idle_timeout_s=config.idle_timeout_s,
+                                                                     lifetime_s=config.session_lifetime_s),
+                                 open_reader())
         # After the start's own writes: damage it finds refuses the user's changes, not the start.
         start_quick_check_after_start()
         if routes_after_start:

@@ -25,8 +25,9 @@ ROOT = APP_DIR.parent
 # Bottom first. A domain may import only itself and what comes before it here.
 DOMAIN_ORDER = [
     "app",          # app/__init__.py: the version
+    "money", "paths",
     "codecache",    # the code dataclasses and typing compile at each start, kept between starts (issue 21)
-    "money", "paths", "config", "common", "instance",
+    "config", "common", "instance",
     "db",           # the engine: one writer, the shared reader
     "audit",        # the trail every domain's writes record into (app.db's transactions seal it)
     "background",
