@@ -35,17 +35,14 @@ from app import __version__, codecache
 from app.audit import service as audit_service
 from app.audit.logic import Actor
 from app.auth import service as auth_service
+from app.background import stop_task
 from app.backup import service as backup_service
 from app.batch import service as batch_service
 from app.common import i18n
 from app.config import Config
 from app.db import datafolder
 from app.db.lifecycle import close_database, open_database, open_reader, start_quick_check_after_start
-from app.exports import service as exports_service
-from app.mail import service as mail_service
 from app.paths import FONTS_DIR, STATIC_DIR, TEMPLATES_DIR
-from app.recurring import service as recurring_service
-from app.reminders import service as reminders_service
 from app.settings import service as settings_service
 from app.web import templating
 from app.web.deferred_routes import DeferredRoutes
@@ -139,6 +136,19 @@ def all_route_modules() -> list[ModuleType]:
     return [*route_modules.PAGE_MODULES, *route_modules.API_MODULES]
 
 
+def other_workers(config: Config) -> list[BackgroundWorker]:
+    """The workers besides the backup scheduler, each from its domain (imported here: the first page needs none)."""
+    from app.exports import service as exports_service
+    from app.mail import service as mail_service
+    from app.recurring import service as recurring_service
+    from app.reminders import service as reminders_service
+
+    return [mail_service.Worker(),   # delivers queued email, retries with backoff and at start
+            exports_service.Scheduler(config),   # the monthly package, catching up at start
+            recurring_service.Scheduler(config),   # each profile's invoices due, exactly once, at start and hourly
+            reminders_service.Scheduler(config)]   # automatic reminders, hourly, when the settings say so
+
+
 def create_app(config: Config, *, prepare: bool = True, routes_after_start: bool = False) -> Litestar:
     """The app. `routes_after_start` (the server's start, run_server): only the first page's routes
     (FIRST_PAGE_MODULES, ~20 of the 739) are registered before the server answers; the other pages' and
@@ -146,14 +156,9 @@ def create_app(config: Config, *, prepare: bool = True, routes_after_start: bool
     request for a route not registered yet, or for the schema, waits for them (app.web.deferred_routes):
     none is refused, and the schema, built once, holds every route."""
     scheduler = backup_service.Scheduler(config)   # scheduled backups; the on-quit one runs at shutdown
-    outbox = mail_service.Worker()   # delivers queued email, retries with backoff and at start
-    accountant = exports_service.Scheduler(config)   # the monthly package, catching up at start
     batches = batch_service.Batches(config)   # batch print / ZIP jobs of the document lists, in memory
-    recurring = recurring_service.Scheduler(config)   # each profile's invoices due, exactly once, at start and hourly
-    reminders = reminders_service.Scheduler(config)   # automatic reminders, hourly, when the settings say so
-
-    workers: list[BackgroundWorker] = [scheduler, outbox, accountant, recurring, reminders]
     running: list[BackgroundWorker] = []
+    later: list[asyncio.Task[None]] = []   # the other workers' start, after the first page (routes_after_start)
 
     async def on_startup() -> None:
         if prepare:
@@ -209,11 +214,27 @@ def create_app(config: Config, *, prepare: bool = True, routes_after_start: bool
             log.warning("read-only data folder: the outbox, scheduled backups, the accountant's package and "
                         "automatic reminders are off")
             return
-        for worker in workers:
-            await worker.start()
-            running.append(worker)
+        await start(scheduler)   # at once: a quit within the first second still makes its on-quit backup
+        if routes_after_start:
+            later.append(asyncio.create_task(start_after_the_first_page()))
+        else:
+            for worker in other_workers(config):
+                await start(worker)
+
+    async def start(worker: BackgroundWorker) -> None:
+        await worker.start()
+        running.append(worker)
+
+    async def start_after_the_first_page() -> None:
+        """The other workers catch up at their start (a pause first, then what fell due while the program was
+        closed): they start once the other routes are registered, which imports most of their modules."""
+        await deferred.registered.wait()
+        for worker in other_workers(config):
+            await start(worker)
 
     async def stop_workers() -> None:
+        for task in later:
+            await stop_task(task)   # a stop within the first second: they catch up at the next start
         while running:
             await running.pop().stop()
 

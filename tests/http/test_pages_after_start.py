@@ -90,3 +90,46 @@ def test_the_first_pages_templates_are_compiled_while_the_browser_starts(config:
         assert set(FIRST_PAGE_TEMPLATES) <= compiled()   # no request asked for them
         time.sleep(0.2)   # then the locale's data
     assert "could not be prepared" not in caplog.text
+
+
+def test_the_workers_but_the_backup_scheduler_start_once_the_other_routes_are_registered(
+        config: Config, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The first page needs none of them: the outbox, the accountant's package, recurring invoices and reminders
+    start after the first page's burst (each catches up at its start); the backup scheduler at once, so that a
+    quit in the first second still makes its on-quit backup. A stop before then starts none of them."""
+    from app.mail import service as mail_service
+    from app.web import server
+
+    started: list[tuple[str, bool]] = []   # each worker, and whether the other routes were registered then
+    apps: list[Litestar] = []
+    real = server.other_workers
+
+    def recorded(config: Config) -> list[Any]:
+        workers = real(config)
+        for worker in workers:
+            async def start(original: Any = worker.start, name: str = type(worker).__module__) -> None:
+                started.append((name, "/clients" in {route.path for route in apps[-1].routes}))
+                await original()
+            worker.start = start   # type: ignore[method-assign]
+        return workers
+    monkeypatch.setattr(server, "other_workers", recorded)
+    monkeypatch.setattr(mail_service, "WORKER_AUTOSTART", False)   # no delivery attempts in this test
+
+    apps.append(create_app(config, prepare=False, routes_after_start=True))
+    with TestClient(apps[-1], base_url=BASE_URL) as client:
+        assert client.get("/health").status_code == 200
+        deadline = time.monotonic() + 10
+        while len(started) < 4 and time.monotonic() < deadline:
+            time.sleep(0.01)
+    assert started == [("app.mail.service", True), ("app.exports.service", True), ("app.recurring.service", True),
+                       ("app.reminders.service", True)]
+
+    started.clear()
+    apps.append(create_app(config, prepare=False, routes_after_start=True))
+    with TestClient(apps[-1], base_url=BASE_URL):
+        pass   # stopped at once
+    assert started == []
+
+    apps.append(create_app(config, prepare=False))   # an app built at once (the tests' apps) starts them with it
+    with TestClient(apps[-1], base_url=BASE_URL):
+        assert len(started) == 4

@@ -66,8 +66,9 @@ print(json.dumps(sorted(sys.modules)))
 
 
 def test_the_servers_start_imports_only_the_first_pages_web_modules(tmp_path: Path) -> None:
-    """The other pages' and the API's modules are imported when their routes are registered, once the
-    first page has been answered (app.web.server.create_app's `routes_after_start`)."""
+    """The other pages' and the API's modules (and those of the workers but the backup scheduler) are imported
+    when their routes are registered, once the first page has been answered (app.web.server.create_app's
+    `routes_after_start`)."""
     env = {**os.environ, "PYTHONPATH": str(ROOT), "COUNTERFOIL_DATA_DIR": str(tmp_path)}
     done = subprocess.run([sys.executable, "-c", SERVER_START], cwd=ROOT, env=env, capture_output=True, text=True,
                           timeout=120, check=True)
@@ -75,3 +76,5 @@ def test_the_servers_start_imports_only_the_first_pages_web_modules(tmp_path: Pa
     web = {name for name in imported if name.startswith(("app.web.pages.", "app.web.api."))}
     assert web == {"app.web.pages.auth", "app.web.pages.dashboard", "app.web.pages.projects"}
     assert "app.web.route_modules" not in imported
+    # The workers but the backup scheduler start after the first page (app.web.server.other_workers).
+    assert not {"app.exports.service", "app.recurring.service", "app.reminders.service"} & imported
