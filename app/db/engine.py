@@ -349,11 +349,24 @@ def configure(database_path: Path) -> None:
     """Point the engine at the user's database (or the copy a read-only start serves) and set the
     file-level pragmas."""
     DB.path = str(database_path)
+    if in_wal_mode(database_path):
+        return   # a connection would read the whole schema (~7 ms of every start) to set what is set
     with sqlite3.connect(database_path, timeout=BUSY_TIMEOUT_S) as connection:
-        # WAL is a property of the file; it persists once set.
+        # WAL is a property of the file; it persists once set. (synchronous is each connection's own:
+        # _open_daemon_connection sets it.)
         connection.execute("PRAGMA journal_mode = WAL")
-        connection.execute("PRAGMA synchronous = FULL")
     connection.close()
+
+
+def in_wal_mode(database_path: Path) -> bool:
+    """Whether the file is an SQLite database in WAL mode: its header's file format versions (bytes 18 and 19)
+    are 2 (https://www.sqlite.org/fileformat2.html#the_database_header)."""
+    try:
+        with open(database_path, "rb") as handle:
+            header = handle.read(20)
+    except OSError:
+        return False
+    return header[:16] == b"SQLite format 3\x00" and header[18:20] == b"\x02\x02"
 
 
 @asynccontextmanager

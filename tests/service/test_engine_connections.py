@@ -1,13 +1,20 @@
 """The engine's long-lived connections: one whose aiosqlite worker thread has died (it cannot hand a
-result back to an event loop that closed meanwhile) is replaced, never waited on forever."""
+result back to an event loop that closed meanwhile) is replaced, never waited on forever; first uses at the
+same time open one; a file already in WAL mode is not opened to set it."""
 
 from __future__ import annotations
 
 import asyncio
+import sqlite3
+from pathlib import Path
+from types import SimpleNamespace
+from typing import Any
 
+import pytest
 from aiosqlite.core import _STOP_RUNNING_SENTINEL
 
 from app.config import Config
+from app.db import engine
 from app.db.engine import DB
 from tests.conftest import run
 
@@ -30,3 +37,46 @@ def test_a_connection_whose_worker_died_is_replaced_without_waiting(config: Conf
     replacement, answer = run(read_again())
     assert replacement is not dead and answer == 42
     run(asyncio.wait_for(DB.close_connections(), timeout=10))   # closing skips nothing alive, waits on nothing dead
+
+
+def test_first_uses_at_the_same_time_open_one_reader(config: Config, monkeypatch: pytest.MonkeyPatch):
+    """The start's first requests ask for the reader together: one connection is opened (each reads the whole
+    schema), and every one of them gets it."""
+    async def close_and_ask_together() -> list[object]:
+        await DB.close_connections()
+        opened: list[bool] = []
+        real = DB._open_daemon_connection
+
+        async def counted(*, query_only: bool) -> Any:
+            opened.append(query_only)
+            return await real(query_only=query_only)
+        monkeypatch.setattr(DB, "_open_daemon_connection", counted)
+        readers = await asyncio.gather(*(DB._shared_reader() for _ in range(5)))
+        assert opened == [True]
+        return list(readers)
+
+    readers = run(close_and_ask_together())
+    assert all(reader is readers[0] for reader in readers)
+
+
+def test_a_database_in_wal_mode_is_not_opened_again_to_set_it(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
+    """WAL is a property of the file, read from its header: a file already in WAL mode costs the start no
+    connection (which would read the whole schema); any other file is set to WAL."""
+    database = tmp_path / "counterfoil.sqlite"
+    database.touch()   # a new start's empty file
+    assert not engine.in_wal_mode(database)
+    with monkeypatch.context() as patched:
+        patched.setattr(engine, "DB", SimpleNamespace(path=None))
+        engine.configure(database)
+        assert engine.in_wal_mode(database)
+        with sqlite3.connect(database) as connection:
+            assert connection.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+        connection.close()
+
+        def no_connection(*args: Any, **kwargs: Any) -> None:
+            raise AssertionError("a connection was opened")
+        patched.setattr(engine.sqlite3, "connect", no_connection)
+        engine.configure(database)
+    assert not engine.in_wal_mode(tmp_path / "missing.sqlite")
+    (tmp_path / "other").write_bytes(b"not a database at all")
+    assert not engine.in_wal_mode(tmp_path / "other")
