@@ -231,6 +231,6 @@ def template_cache_folder(environment: Environment) -> Path | None:
     """The private folder of the user's cache that keeps this environment's compiled templates; None when it
     cannot be made (a read-only home): the templates are then compiled at each start, as before."""
     try:
-        return ensure_private_dir(user_cache_dir() / "templates" / environment_signature(environment))
+        return ensure_private_dir(ensure_private_dir(user_cache_dir() / "templates") / environment_signature(environment))
     except OSError:
         return None

@@ -34,7 +34,7 @@ def test_templates_compiled_once_are_read_back_and_compiled_again_when_they_chan
     assert first.get_template("page.html").render(name="<b>") == "Hello &lt;b&gt;!"   # autoescaped
     folder = tmp_path / "cache" / "templates" / templating.environment_signature(first)
     assert len(list(folder.iterdir())) == 1
-    assert stat.S_IMODE(folder.stat().st_mode) == 0o700
+    assert stat.S_IMODE(folder.stat().st_mode) == stat.S_IMODE(folder.parent.stat().st_mode) == 0o700
     # A new start (a new environment) reads the kept code: the source is not compiled again.
     second = _engine(templates).engine
     monkeypatch.setattr(second, "_compile", lambda *args: pytest.fail("compiled again"))
