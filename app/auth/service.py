@@ -416,9 +416,11 @@ async def create_launch_token(ttl_s: int) -> str:
     return token
 
 
-async def redeem_launch_token(token: str) -> dict[str, Any] | None:
-    """Spend a one-time launch token; returns the owner to sign in, or None."""
-    now = _now()
+async def sign_in_by_launch(token: str, *, lifetime_s: int, replacing: str | None = None
+                            ) -> tuple[dict[str, Any], str] | None:
+    """The launch link's sign-in: the one-time token spent, the browser's old session (`replacing`) ended, a
+    new one started, in one transaction (one commit, one flush to disk, on the double-click's path). Returns
+    the owner and the new session's cookie value; None when the token is unknown, spent or expired."""
     owner = await User.select().where((User.role == "owner") & (User.active == True)).first()  # noqa: E712
     # Whoever holds the launch page signs in as the owner: the trail says so.
     actor = (Actor.user(owner["id"], owner["email"], origin="page") if owner
@@ -426,11 +428,17 @@ async def redeem_launch_token(token: str) -> dict[str, Any] | None:
     with audit_service.acting(actor):
         async with write_transaction(bookkeeping=True):
             row = await LaunchToken.select().where(LaunchToken.token_hash == logic.token_hash(token or "")).first()
+            now = _now()
             if row is None or row["used_at"] is not None or row["expires_at"] < now:
                 return None
             await LaunchToken.update({LaunchToken.used_at: now}).where(LaunchToken.id == row["id"])
             owner = await User.select().where((User.role == "owner") & (User.active == True)).first()  # noqa: E712
-    return owner
+            if owner is None:
+                return None
+            if replacing:
+                await end_session(replacing)
+            session_id, _csrf = await start_session(owner["id"], lifetime_s=lifetime_s, how="launch")
+    return owner, session_id
 
 
 def identity_of(user: Mapping[str, Any], via: str = "session") -> Identity:

@@ -182,8 +182,8 @@ def _scenarios() -> dict[str, tuple[Scenario, str | None]]:
         "app.auth.service.revoke_api_token": (after(lambda w: w.token(), lambda w, made: _revoke(w, made[1]["id"])),
                                               "token revoked"),
         "app.auth.service.create_launch_token": (simple(lambda w: auth_service.create_launch_token(60)), "create"),
-        "app.auth.service.redeem_launch_token": (after(lambda w: _owner_and_launch_token(w), lambda w, token: (
-            auth_service.redeem_launch_token(token))), "login"),
+        "app.auth.service.sign_in_by_launch": (after(lambda w: _owner_and_launch_token(w), lambda w, token: (
+            auth_service.sign_in_by_launch(token, lifetime_s=60))), "login"),
         # settings, taxes, catalogue, clients
         "app.settings.service.get_settings": (after(without_settings_row, lambda w, _: (
             settings_service.get_settings())), "setting change"),
@@ -466,7 +466,7 @@ SCENARIOS.update(imports_scenarios())   # imports: tests/service/audit_imports.p
 WRITES_THROUGH = {"app.auth.service._unless_the_folder_refuses": {"app.auth.service.load_session",
                                                                    "app.auth.service.identity_for_token"}}
 # Writes made as someone else than the one acting when they started: a sign-in is the user's own act.
-ACTS_AS_THE_USER = {"app.auth.service.redeem_launch_token", "app.auth.service.login"}
+ACTS_AS_THE_USER = {"app.auth.service.sign_in_by_launch", "app.auth.service.login"}
 
 
 def test_the_walk_finds_every_write_function_and_each_has_a_scenario():

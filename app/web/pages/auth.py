@@ -121,15 +121,13 @@ async def logout(request: Request) -> Response:
 @get("/launch", opt=PUBLIC)
 async def launch(request: Request, config: Config, token: str = "") -> Response:
     """The launcher's one-time link: signs in whoever started the program on this computer."""
-    owner = await service.redeem_launch_token(token) if token else None
-    if owner is None:
+    signed_in = await service.sign_in_by_launch(token, lifetime_s=config.session_lifetime_s,
+                                                replacing=request.scope["auth"].get("session_id")) if token else None
+    if signed_in is None:
         if not await service.owner_exists():
             return redirect("/setup")
         return redirect("/login", flash=_("That start link has expired; sign in with your password."))
-    old = request.scope["auth"].get("session_id")
-    if old:
-        await service.end_session(old)
-    session_id, _token = await service.start_session(owner["id"], lifetime_s=config.session_lifetime_s, how="launch")
+    _owner, session_id = signed_in
     # A 200 page that moves on by itself: a SameSite=Strict cookie set during a
     # redirect chain that began outside the site would not be sent on the next hop.
     response = Template(template_name="auth/launched.html", context={})
