@@ -78,3 +78,33 @@ def test_the_servers_start_imports_only_the_first_pages_web_modules(tmp_path: Pa
     assert "app.web.route_modules" not in imported
     # The workers but the backup scheduler start after the first page (app.web.server.other_workers).
     assert not {"app.exports.service", "app.recurring.service", "app.reminders.service"} & imported
+
+
+BROWSER_FIRST = """
+import sys
+from app import cli, launcher
+data_dir, port = sys.argv[1], sys.argv[2]
+with open(data_dir + "-password", "w") as password:
+    password.write("a-long-password-1234")
+assert cli.main(["init", "--data-dir", data_dir, "--owner-email", "owner@example.com",
+                 "--password-file", data_dir + "-password"]) == 0
+
+def opened(config, token):
+    print("web app imported:", "app.web.server" in sys.modules, flush=True)
+    raise SystemExit(0)
+
+launcher.start_browser = opened
+cli.main(["serve", "--data-dir", data_dir, "--port", port])
+"""
+
+
+def test_the_browser_starts_before_the_web_app_is_imported(tmp_path: Path) -> None:
+    """A browser takes longer to start than the server: it is started as soon as the database is open and the
+    socket listens (its first request waits in the socket's queue), so that its start and the web app's
+    import and build (~0.3 s) overlap instead of adding up."""
+    from tests.http.live_server import free_port
+
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    done = subprocess.run([sys.executable, "-c", BROWSER_FIRST, str(tmp_path / "data"), str(free_port())], cwd=ROOT,
+                          env=env, capture_output=True, text=True, timeout=120, check=True)
+    assert done.stdout.splitlines()[-1] == "web app imported: False"
