@@ -20,8 +20,10 @@ ROOT = Path(__file__).resolve().parents[2]
 
 # What the start must not import. pydantic and attrs: Litestar's plugins for them cost 0.1 s, no route uses
 # them (app.web.server.CounterfoilApp). (babel.messages compiles a catalog once, when no .mo is kept for it.)
+# PyYAML's `yaml` itself stands in sys.modules for Litestar until its first use (app.web.import_at_first_use): its
+# submodules show whether its code ran.
 NOT_AT_START = ["pydantic", "attr", "attrs", "typst", "pikepdf", "cryptography", "saxonche", "lxml", "segno",
-                "PIL", "fontTools", "pypdf", "factur_x", "reportlab"]
+                "PIL", "fontTools", "pypdf", "factur_x", "reportlab", "yaml.reader"]
 
 START = """
 import json, sys, tempfile
@@ -108,3 +110,42 @@ def test_the_browser_starts_before_the_web_app_is_imported(tmp_path: Path) -> No
     done = subprocess.run([sys.executable, "-c", BROWSER_FIRST, str(tmp_path / "data"), str(free_port())], cwd=ROOT,
                           env=env, capture_output=True, text=True, timeout=120, check=True)
     assert done.stdout.splitlines()[-1] == "web app imported: False"
+
+
+def test_a_module_imported_at_first_use_runs_its_code_only_then(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from app.web import import_at_first_use
+
+    package = tmp_path / "first_use_probe"
+    package.mkdir()
+    (package / "__init__.py").write_text("import sys\nsys.first_use_probe_runs = getattr(sys, 'first_use_probe_runs', 0) + 1\n"
+                                         "VALUE = 42\ndef twice(x):\n    return 2 * x\n")
+    (package / "part.py").write_text("NAME = 'part'\n")
+    monkeypatch.syspath_prepend(str(tmp_path))
+    monkeypatch.delitem(sys.modules, "first_use_probe", raising=False)
+    monkeypatch.delattr(sys, "first_use_probe_runs", raising=False)
+    try:
+        import_at_first_use("first_use_probe")
+        import first_use_probe  # what Litestar does with yaml: its code has not run yet
+        assert not hasattr(sys, "first_use_probe_runs")
+        assert first_use_probe.twice(first_use_probe.VALUE) == 84
+        from first_use_probe import VALUE
+        from first_use_probe.part import NAME
+        assert (VALUE, NAME, getattr(sys, "first_use_probe_runs")) == (42, "part", 1)  # noqa: B009
+        assert sys.modules["first_use_probe"].VALUE == 42
+    finally:
+        for name in ("first_use_probe", "first_use_probe.part"):
+            sys.modules.pop(name, None)
+
+    import_at_first_use("no_such_module_anywhere")
+    assert "no_such_module_anywhere" not in sys.modules
+    already = sys.modules["json"]
+    import_at_first_use("json")
+    assert sys.modules["json"] is already
+
+
+def test_yaml_still_works_for_whoever_uses_it() -> None:
+    done = subprocess.run([sys.executable, "-c", "import sys\nimport app.web.server\nassert 'yaml.reader' not in sys.modules\n"
+                           "import litestar.openapi.plugins as plugins\nprint(plugins.yaml.safe_dump({'a': [1]}).strip())"],
+                          cwd=ROOT, env={**os.environ, "PYTHONPATH": str(ROOT)}, capture_output=True, text=True,
+                          timeout=120, check=True)
+    assert done.stdout.split() == ["a:", "-", "1"]
