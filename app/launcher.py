@@ -1,8 +1,9 @@
 """Start the server once per data folder and sign in whoever started it.
 
-The first launch takes the data folder's instance lock (app.instance), migrates
-the database, binds 127.0.0.1 (5050, or the next free port), and records the
-port in the lock file. A second launch finds the lock taken, reads the port,
+The first launch takes the data folder's instance lock (app.instance), binds
+127.0.0.1 (5050, or the next free port), opens the browser, migrates the
+database, records the launch token and the port in the lock file, and then
+serves (the browser's first request waits in the socket's queue until then). A second launch finds the lock taken, reads the port,
 asks the running server's database for a fresh one-time launch token (without
 migrating it: the schema belongs to the server that holds the lock), and opens
 the browser on the running instance.
@@ -16,13 +17,14 @@ import asyncio
 import html
 import logging
 import os
+import secrets
 import socket
 import sys
 import threading
 import webbrowser
 from pathlib import Path
 
-from app.config import LAUNCH_TOKEN_TTL_S, Config
+from app.config import LAUNCH_TOKEN_BYTES, LAUNCH_TOKEN_TTL_S, Config
 from app.instance import AlreadyRunning, InstanceLock
 
 log = logging.getLogger("counterfoil")
@@ -70,13 +72,14 @@ def write_launch_page(config: Config, token: str) -> Path:
     return path
 
 
-async def _new_launch_token() -> str:
+async def _new_launch_token(token: str | None = None) -> str:
+    """Record a launch token (`token`, else a new one) in the open database."""
     from app.audit import service as audit_service
     from app.audit.logic import Actor
     from app.auth import service as auth_service
 
     with audit_service.acting(Actor.system("launcher", origin="system")):
-        return await auth_service.create_launch_token(LAUNCH_TOKEN_TTL_S)
+        return await auth_service.create_launch_token(LAUNCH_TOKEN_TTL_S, token=token)
 
 
 def open_browser(config: Config, token: str | None = None) -> None:
@@ -86,7 +89,8 @@ def open_browser(config: Config, token: str | None = None) -> None:
         print(f"Open {config.base_url()} in your browser (sign-in page: {page}).", file=sys.stderr)
 
 
-async def _open_and_tidy(config: Config) -> None:
+async def _open_and_tidy(config: Config, launch_token: str | None) -> None:
+    """Open the database (migrated, checked), remove what interrupted work left, record the launch token."""
     from app.backup import service as backup_service
     from app.db import datafolder
     from app.db.lifecycle import open_database
@@ -94,6 +98,10 @@ async def _open_and_tidy(config: Config) -> None:
     await open_database(config, check_may_wait=True)
     if not datafolder.WATCH.serving_copy:
         await backup_service.remove_leftovers(config)   # .part files, .backup-work/, abandoned export snapshots
+    if launch_token is not None:
+        # Before the server and its workers start: the database's one writer is never shared between two
+        # event loops. The browser's first request waits in the socket's queue until then.
+        await _new_launch_token(launch_token)
 
 
 def start_browser(config: Config, token: str) -> None:
@@ -102,7 +110,6 @@ def start_browser(config: Config, token: str) -> None:
 
 
 def serve(config: Config, *, open_in_browser: bool = True) -> int:
-    from app.backup import service as backup_service
     from app.db import datafolder
     from app.db.lifecycle import open_database
     from app.paths import ensure_private_dir
@@ -128,12 +135,23 @@ def serve(config: Config, *, open_in_browser: bool = True) -> int:
             open_browser(config)
         return 0
     try:
-        if not read_only:
-            backup_service.recover_interrupted_restore(config, lock_held=True)   # a cut-short restore first
-        asyncio.run(_open_and_tidy(config))
-        serving_copy = datafolder.WATCH.serving_copy
         sock = bind_socket(config.host, config.port)
         config.port = sock.getsockname()[1]
+        launch_token = secrets.token_urlsafe(LAUNCH_TOKEN_BYTES) if open_in_browser else None
+        if launch_token is not None and not read_only:
+            # The browser starts first, before the database opens and the web app is imported and built
+            # (~0.4 s): the socket listens already, so its first request waits in the socket's queue and is
+            # answered as soon as the server runs, the token recorded by then. The browser's own start and
+            # ours overlap instead of adding up. (A start that then fails leaves the browser on a page that
+            # does not answer; the terminal says why, as before.) A read-only folder cannot hold the launch
+            # page: it goes beside the private copy open_database makes, below.
+            start_browser(config, launch_token)
+        from app.backup import service as backup_service
+
+        if not read_only:
+            backup_service.recover_interrupted_restore(config, lock_held=True)   # a cut-short restore first
+        asyncio.run(_open_and_tidy(config, launch_token))
+        serving_copy = datafolder.WATCH.serving_copy
         if not serving_copy:
             lock.record(config.port)
         if config.host not in ("127.0.0.1", "localhost", "::1"):
@@ -143,13 +161,8 @@ def serve(config: Config, *, open_in_browser: bool = True) -> int:
             print(f"READ-ONLY: the data folder {config.data_dir} cannot be written. Counterfoil shows its data "
                   "and can export a backup, but saves no changes.", file=sys.stderr)
         print(f"Counterfoil {config.base_url()}  (data: {config.data_dir})", file=sys.stderr, flush=True)
-        if open_in_browser:
-            # The browser starts before the web app is even imported (~0.2 s) and built: the socket listens
-            # already, so its first request waits in the queue and is answered as soon as the server runs
-            # (the browser's own start and ours overlap instead of adding up). The token is written here,
-            # before the server and its workers start: the database's one writer is never shared between
-            # two event loops.
-            start_browser(config, asyncio.run(_new_launch_token()))
+        if launch_token is not None and read_only:
+            start_browser(config, launch_token)
         from app.web.server import run_server
 
         run_server(config, sock)

@@ -102,8 +102,8 @@ def test_a_second_launch_without_a_browser_writes_nothing(config: Config, runnin
 
 def test_a_first_launch_opens_the_browser_on_a_link_that_signs_in(config: Config,
                                                                    browser: tuple[dict[str, str], Path]):
-    """The browser is started as soon as the socket listens, while the app is still being built; its first
-    request waits in the socket's queue and is answered once the server runs."""
+    """The browser is started as soon as the socket listens, before the database opens and the app is built;
+    its first request waits in the socket's queue and is answered once the server runs, its token recorded."""
     import socket
     import time
     import urllib.request
