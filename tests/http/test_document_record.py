@@ -70,14 +70,12 @@ def books_state(config: Config) -> dict[str, Any]:
 
 # -- 1. printable forever ------------------------------------------------------------------------
 
-def test_every_way_out_serves_the_stored_bytes_before_and_after_a_payment(api, browser, business, config,
-                                                                           monkeypatch):
-    from app.exports import service as exports_service
-    from app.mail import service as mail_service
+# The outbox worker off before the clients' apps start (a patch in the test comes after their start): this
+# test has two apps, each with its own event loop, and the database's one writer is never shared between two.
+@pytest.mark.usefixtures("no_background_delivery")
+def test_every_way_out_serves_the_stored_bytes_before_and_after_a_payment(api, browser, business, config):
     from tests.http.smtp_support import configure
 
-    monkeypatch.setattr(mail_service, "WORKER_AUTOSTART", False)
-    monkeypatch.setattr(exports_service, "SCHEDULER_AUTOSTART", False)
     client = make_client(name="Globex", language="en", country="IE", email="ap@globex.example")
     invoice = create_via_api(api, "invoices", {"client_id": client.id, "currency": "EUR", "lines": [
         {"description": "Design sprint", "quantity": "3", "unit": "d", "unit_price": "800.00", "taxes": ["VAT19"]}]})
@@ -394,10 +392,8 @@ def test_check_reports_a_series_whose_dates_go_backwards(api, business, config):
     assert "go backwards" in checked.stdout
 
 
-def test_control_characters_are_refused_in_an_email_and_a_reversal_reason(api, business, monkeypatch):
-    from app.mail import service as mail_service
-
-    monkeypatch.setattr(mail_service, "WORKER_AUTOSTART", False)
+@pytest.mark.usefixtures("no_background_delivery")
+def test_control_characters_are_refused_in_an_email_and_a_reversal_reason(api, business):
     client = make_client(name="Acme", language="en", country="IE", email="ap@acme.example")
     invoice = create_via_api(api, "invoices", {"client_id": client.id, "lines": [
         {"description": "Work", "quantity": "1", "unit_price": "50"}]})
