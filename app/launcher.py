@@ -2,11 +2,11 @@
 
 The first launch takes the data folder's instance lock (app.instance), binds
 127.0.0.1 (5050, or the next free port), opens the browser, migrates the
-database, records the launch token and the port in the lock file, and then
-serves (the browser's first request waits in the socket's queue until then). A second launch finds the lock taken, reads the port,
-asks the running server's database for a fresh one-time launch token (without
-migrating it: the schema belongs to the server that holds the lock), and opens
-the browser on the running instance.
+database, records the launch token and the port in the lock file, and serves
+(the browser's first request waits in the socket's queue until then). A second
+launch finds the lock taken, reads the port, asks the running server's database
+for a fresh one-time launch token (without migrating it: the schema belongs to
+the server that holds the lock), and opens the browser on the running instance.
 The browser is opened on a 0600 page in the data folder that holds the token,
 so the token never appears in a process list or a shell history.
 """

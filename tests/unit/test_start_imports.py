@@ -118,22 +118,21 @@ def test_the_browser_starts_before_the_database_opens_and_the_web_app_is_importe
 def test_a_module_imported_at_first_use_runs_its_code_only_then(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     from app.web import import_at_first_use
 
+    runs = tmp_path / "runs"   # the module's code writes a line here each time it runs
     package = tmp_path / "first_use_probe"
     package.mkdir()
-    (package / "__init__.py").write_text("import sys\nsys.first_use_probe_runs = getattr(sys, 'first_use_probe_runs', 0) + 1\n"
+    (package / "__init__.py").write_text(f"with open({str(runs)!r}, 'a') as runs:\n    runs.write('ran\\n')\n"
                                          "VALUE = 42\ndef twice(x):\n    return 2 * x\n")
     (package / "part.py").write_text("NAME = 'part'\n")
     monkeypatch.syspath_prepend(str(tmp_path))
-    monkeypatch.delitem(sys.modules, "first_use_probe", raising=False)
-    monkeypatch.delattr(sys, "first_use_probe_runs", raising=False)
     try:
         import_at_first_use("first_use_probe")
         import first_use_probe  # what Litestar does with yaml: its code has not run yet
-        assert not hasattr(sys, "first_use_probe_runs")
+        assert not runs.exists()
         assert first_use_probe.twice(first_use_probe.VALUE) == 84
         from first_use_probe import VALUE
         from first_use_probe.part import NAME
-        assert (VALUE, NAME, getattr(sys, "first_use_probe_runs")) == (42, "part", 1)  # noqa: B009
+        assert (VALUE, NAME, runs.read_text()) == (42, "part", "ran\n")   # once
         assert sys.modules["first_use_probe"].VALUE == 42
     finally:
         for name in ("first_use_probe", "first_use_probe.part"):
