@@ -11,7 +11,6 @@ DEFAULT_PORT = 5050
 IDLE_TIMEOUT_S = 8 * 3600          # a session unused for 8 hours ends
 SESSION_LIFETIME_S = 14 * 24 * 3600  # and none lives longer than 14 days
 LAUNCH_TOKEN_TTL_S = 120
-LAUNCH_TOKEN_BYTES = 32            # of randomness in a launch link's token (secrets.token_urlsafe)
 
 
 @dataclass

@@ -17,14 +17,13 @@ import asyncio
 import html
 import logging
 import os
-import secrets
 import socket
 import sys
 import threading
 import webbrowser
 from pathlib import Path
 
-from app.config import LAUNCH_TOKEN_BYTES, LAUNCH_TOKEN_TTL_S, Config
+from app.config import LAUNCH_TOKEN_TTL_S, Config
 from app.instance import AlreadyRunning, InstanceLock
 
 log = logging.getLogger("counterfoil")
@@ -110,6 +109,7 @@ def start_browser(config: Config, token: str) -> None:
 
 
 def serve(config: Config, *, open_in_browser: bool = True) -> int:
+    from app.auth.logic import new_launch_token
     from app.db import datafolder
     from app.db.lifecycle import open_database
     from app.paths import ensure_private_dir
@@ -137,7 +137,7 @@ def serve(config: Config, *, open_in_browser: bool = True) -> int:
     try:
         sock = bind_socket(config.host, config.port)
         config.port = sock.getsockname()[1]
-        launch_token = secrets.token_urlsafe(LAUNCH_TOKEN_BYTES) if open_in_browser else None
+        launch_token = new_launch_token() if open_in_browser else None
         if launch_token is not None and not read_only:
             # The browser starts first, before the database opens and the web app is imported and built
             # (~0.4 s): the socket listens already, so its first request waits in the socket's queue and is

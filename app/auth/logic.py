@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import secrets
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
@@ -47,6 +48,11 @@ def language_problem(language: str) -> str | None:
     if len(language) > 20 or not known_locale(language) or language_of(language) != language.split("_")[0]:
         return _("Language must be a locale such as en_CA, fr or de_DE (English, French or German)")
     return None
+
+
+def new_launch_token() -> str:
+    """The secret of a launch link (32 random bytes); the launcher makes it before the database opens."""
+    return secrets.token_urlsafe(32)
 
 
 def token_hash(token: str) -> str:

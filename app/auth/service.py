@@ -21,7 +21,6 @@ from app.auth.logic import Identity
 from app.auth.tables import ApiToken, LaunchToken, LoginAttempt, Session, User
 from app.common.i18n import _
 from app.common.logic import Conflict, FieldError, Forbidden, NotFound, ValidationFailed
-from app.config import LAUNCH_TOKEN_BYTES
 from app.db.datafolder import DataFolderProblem
 from app.db.engine import write_transaction
 from app.settings import service as settings_service
@@ -411,7 +410,7 @@ async def identity_for_token(token: str) -> Identity | None:
 async def create_launch_token(ttl_s: int, *, token: str | None = None) -> str:
     """Record a one-time launch token (`token`, made by the launcher before the database opened, else a new
     one); only its hash is kept."""
-    token = token or secrets.token_urlsafe(LAUNCH_TOKEN_BYTES)
+    token = token or logic.new_launch_token()
     now = _now()
     async with write_transaction(bookkeeping=True):
         await LaunchToken.insert(LaunchToken(token_hash=logic.token_hash(token), created_at=now,
