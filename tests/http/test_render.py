@@ -4,6 +4,7 @@ the EPC QR read back from the rendered page, the document of record, the print v
 from __future__ import annotations
 
 import io
+import re
 import subprocess
 import sys
 import xml.etree.ElementTree as ET
@@ -23,7 +24,7 @@ from tests.http.support import create_via_api, make_client, png, text_of
 from tests.unit.test_render_logic import schematron  # noqa: F401  (the EN 16931 schematron, as a fixture)
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "build"))
-from bench_render import fabricate_statement
+from bench_render import CLIENT, SETTINGS, fabricate_invoice, fabricate_statement
 
 IBAN = "DE89370400440532013000"
 
@@ -264,6 +265,28 @@ def test_many_lines_break_across_pages_with_the_header_repeated(api, business):
     assert "Continued on the next page" in pages[0] and "Page 1 of" in pages[0]
     assert "DESCRIPTION" in pages[1] and "continued" in pages[1]  # repeated header and running header
     assert "Consulting, week 60" in pages[-1] and "Continued on the next page" not in pages[-1]
+
+
+LINE_ROW = re.compile(r"^\s*\d+\s+(Website|UX|Visual|Front|Back|Content|Access|Hosting|Project|Training)", re.M)
+
+
+def test_a_line_table_has_its_header_on_every_page_it_runs_on_whatever_its_length():
+    """A line table that fits on its page is drawn as rows of blocks, one that runs on as a table that
+    repeats its header (lib/style.typ, row-table): around the lengths where the table starts to break,
+    every page with lines has the column titles, and the page before says the lines continue."""
+    from app.render import service
+
+    for count in range(38, 50):
+        document = fabricate_invoice(count, client={**CLIENT, "language": "en"})
+        pdf = service.render_job_sync(service.document_job(document, SETTINGS, None, attachments_dir=None))
+        pages = [page for page in text_of(pdf).split("\f") if page.strip()]
+        with_lines = [bool(LINE_ROW.search(page)) for page in pages]
+        assert with_lines[0], count
+        for number, page in enumerate(pages):
+            assert ("DESCRIPTION" in page) == with_lines[number], (count, number)
+            runs_on = number + 1 < len(pages) and with_lines[number + 1]
+            assert ("Continued on the next page" in page) == runs_on, (count, number)
+        assert sum(len(LINE_ROW.findall(page)) for page in pages) == count
 
 
 def test_a_logo_is_printed(browser, api, business):
