@@ -555,18 +555,6 @@ def cmd_serve(args: argparse.Namespace) -> int:
     return serve(config, open_in_browser=not getattr(args, "no_browser", False))
 
 
-def _with_recovery_advice(error: Exception) -> str:
-    """A refused database's message, with the newest backups when one would help."""
-    from app.backup import service as backup_service
-    from app.db.datafolder import DatabaseDamaged, DatabaseRefused
-
-    message = getattr(error, "message", str(error))
-    if isinstance(error, DatabaseRefused) and error.backups_help:
-        message += " " + backup_service.recovery_advice(Config.for_data_dir(error.data_dir),
-                                                        damaged=isinstance(error, DatabaseDamaged))
-    return message
-
-
 def main(argv: list[str] | None = None) -> int:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     logging.getLogger("piccolo").setLevel(logging.WARNING)
@@ -615,7 +603,9 @@ def _run(args: argparse.Namespace) -> int:
         print(f"counterfoil: {error}", file=sys.stderr)
         return 1
     except DataFolderProblem as error:
-        print(f"counterfoil: {_with_recovery_advice(error)}", file=sys.stderr)
+        from app.launcher import failed_start_message
+
+        print(f"counterfoil: {failed_start_message(error)}", file=sys.stderr)
         return 1
     except KeyboardInterrupt:
         return 130

@@ -8,7 +8,10 @@ launch finds the lock taken, reads the port, asks the running server's database
 for a fresh one-time launch token (without migrating it: the schema belongs to
 the server that holds the lock), and opens the browser on the running instance.
 The browser is opened on a 0600 page in the data folder that holds the token,
-so the token never appears in a process list or a shell history.
+so the token never appears in a process list or a shell history. A start that fails
+after the browser opened (a damaged or newer database, say) answers the browser
+with a page that says why, then ends as it would have: a double-click has no
+terminal to read the message in.
 """
 
 from __future__ import annotations
@@ -28,6 +31,8 @@ from app.instance import AlreadyRunning, InstanceLock
 
 log = logging.getLogger("counterfoil")
 PORT_ATTEMPTS = 20
+FAILED_START_WAIT_S = 60    # how long a failed start waits for the browser to ask for the page that says why
+FAILED_START_AFTER_S = 3    # and answers what else the browser asks (an icon) once it had the page
 
 
 def bind_socket(host: str, port: int, *, attempts: int = PORT_ATTEMPTS) -> socket.socket:
@@ -88,6 +93,75 @@ def open_browser(config: Config, token: str | None = None) -> None:
         print(f"Open {config.base_url()} in your browser (sign-in page: {page}).", file=sys.stderr)
 
 
+def failed_start_message(error: BaseException) -> str | None:
+    """What a known problem at the start says to the user (a refused database with the newest backups
+    when one would help, an SQLite too old); None for anything else."""
+    from app.db.datafolder import DatabaseDamaged, DatabaseRefused, DataFolderProblem
+    from app.db.lifecycle import SQLiteTooOld
+
+    if isinstance(error, DataFolderProblem):
+        message = error.message
+        if isinstance(error, DatabaseRefused) and error.backups_help:
+            from app.backup import service as backup_service
+
+            message += " " + backup_service.recovery_advice(Config.for_data_dir(error.data_dir),
+                                                            damaged=isinstance(error, DatabaseDamaged))
+        return message
+    if isinstance(error, SQLiteTooOld):
+        return str(error)
+    return None
+
+
+def failed_start_page(config: Config, message: str) -> bytes:
+    """The page the browser gets when the start failed: why, and where the data folder is."""
+    return (
+        "<!doctype html><html lang='en'><meta charset='utf-8'>"
+        "<meta name='viewport' content='width=device-width, initial-scale=1'>"
+        "<title>Counterfoil could not start</title>"
+        "<style>body{font:16px/1.5 system-ui,sans-serif;color:#1c2430;max-width:44rem;margin:3rem auto;"
+        "padding:0 1rem}h1{font-size:1.5rem}pre{white-space:pre-wrap;overflow-wrap:anywhere;background:#f6f7f9;"
+        "border-left:4px solid #b42318;padding:.75rem 1rem;font:14px/1.5 ui-monospace,monospace}</style>"
+        "<h1>Counterfoil could not start</h1>"
+        f"<pre>{html.escape(message)}</pre>"
+        f"<p>Data folder: <code>{html.escape(str(config.data_dir))}</code></p>"
+        "<p>When that is put right, start Counterfoil again. You can close this tab.</p>"
+    ).encode()
+
+
+def answer_failed_start(sock: socket.socket, page: bytes, *, wait_s: float = FAILED_START_WAIT_S,
+                        after_s: float = FAILED_START_AFTER_S) -> None:
+    """Answer every request on the listening socket with `page` (503) until the browser has had it and
+    `after_s` more passed, or `wait_s` passed without it (the browser closed, or never started)."""
+    import http.server
+    import time
+
+    asked: list[float] = []
+
+    class Handler(http.server.BaseHTTPRequestHandler):
+        def do_GET(self) -> None:
+            self.send_response(503)
+            self.send_header("Content-Type", "text/html; charset=utf-8")
+            self.send_header("Content-Length", str(len(page)))
+            self.send_header("Cache-Control", "no-store")
+            self.end_headers()
+            if self.command != "HEAD":
+                self.wfile.write(page)
+            asked.append(time.monotonic())
+
+        do_HEAD = do_POST = do_GET
+
+        def log_message(self, format: str, *args: object) -> None:
+            pass
+
+    server = http.server.HTTPServer(sock.getsockname()[:2], Handler, bind_and_activate=False)
+    server.socket.close()
+    server.socket = sock   # the socket the browser was sent to, listening since before the failure
+    server.timeout = 0.25
+    deadline = time.monotonic() + wait_s
+    while time.monotonic() < (asked[0] + after_s if asked else deadline):
+        server.handle_request()
+
+
 async def _open_and_tidy(config: Config, launch_token: str | None) -> None:
     """Open the database (migrated, checked), remove what interrupted work left, record the launch token."""
     from app.backup import service as backup_service
@@ -101,6 +175,15 @@ async def _open_and_tidy(config: Config, launch_token: str | None) -> None:
         # Before the server and its workers start: the database's one writer is never shared between two
         # event loops. The browser's first request waits in the socket's queue until then.
         await _new_launch_token(launch_token)
+
+
+def _open(config: Config, launch_token: str | None, *, read_only: bool) -> None:
+    """Finish a cut-short restore, then open the database, tidy and record the launch token."""
+    from app.backup import service as backup_service
+
+    if not read_only:
+        backup_service.recover_interrupted_restore(config, lock_held=True)   # a cut-short restore first
+    asyncio.run(_open_and_tidy(config, launch_token))
 
 
 def start_browser(config: Config, token: str) -> None:
@@ -142,15 +225,23 @@ def serve(config: Config, *, open_in_browser: bool = True) -> int:
             # The browser starts first, before the database opens and the web app is imported and built
             # (~0.4 s): the socket listens already, so its first request waits in the socket's queue and is
             # answered as soon as the server runs, the token recorded by then. The browser's own start and
-            # ours overlap instead of adding up. (A start that then fails leaves the browser on a page that
-            # does not answer; the terminal says why, as before.) A read-only folder cannot hold the launch
-            # page: it goes beside the private copy open_database makes, below.
+            # ours overlap instead of adding up. A read-only folder cannot hold the launch page: it goes
+            # beside the private copy open_database makes, below.
             start_browser(config, launch_token)
-        from app.backup import service as backup_service
-
-        if not read_only:
-            backup_service.recover_interrupted_restore(config, lock_held=True)   # a cut-short restore first
-        asyncio.run(_open_and_tidy(config, launch_token))
+            try:
+                _open(config, launch_token, read_only=read_only)
+            except Exception as error:
+                # The browser waits for an answer: it gets one that says why (a double-click has no terminal).
+                message = failed_start_message(error)
+                if message is None:
+                    log.exception("Counterfoil could not start")
+                    message = f"{type(error).__name__}: {error}"
+                else:
+                    print(f"counterfoil: {message}", file=sys.stderr, flush=True)
+                answer_failed_start(sock, failed_start_page(config, message))
+                return 1
+        else:
+            _open(config, launch_token, read_only=read_only)
         serving_copy = datafolder.WATCH.serving_copy
         if not serving_copy:
             lock.record(config.port)

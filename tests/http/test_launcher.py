@@ -130,3 +130,71 @@ def test_a_first_launch_opens_the_browser_on_a_link_that_signs_in(config: Config
     finally:
         server.terminate()
         server.communicate(timeout=30)
+
+
+def test_a_start_that_fails_after_the_browser_opened_tells_the_browser_why(tmp_path: Path):
+    """The browser is started before the database opens; when the database is then refused (here: damaged),
+    the browser's request is answered with a page that says why (a double-click has no terminal), the
+    terminal says it as before, and the program ends."""
+    from tests.http.live_server import free_port, init_data_folder
+    from tests.http.test_data_folder import damage
+
+    data_dir, _token = init_data_folder(tmp_path)
+    damage(data_dir / "counterfoil.sqlite")
+    answer = tmp_path / "answer.txt"
+    script = tmp_path / "browser"
+    # A stand-in browser that follows the launch page's link, as a browser's refresh does, and writes down
+    # what it was answered.
+    script.write_text(
+        f"#!{sys.executable}\n"
+        "import pathlib, sys, urllib.error, urllib.parse, urllib.request\n"
+        "page = pathlib.Path(urllib.parse.unquote(urllib.parse.urlsplit(sys.argv[1]).path)).read_text()\n"
+        "link = page.split('url=', 1)[1].split(\"'\", 1)[0].replace('&amp;', '&')\n"
+        "try:\n"
+        "    response = urllib.request.urlopen(link, timeout=60)\n"
+        "    status, body = response.status, response.read()\n"
+        "except urllib.error.HTTPError as error:\n"
+        "    status, body = error.code, error.read()\n"
+        f"pathlib.Path({str(answer)!r}).write_text(f'{{status}}\\n' + body.decode('utf-8'))\n")
+    script.chmod(script.stat().st_mode | stat.S_IXUSR)
+    environment = {k: v for k, v in os.environ.items() if k != "COUNTERFOIL_DATA_DIR"} | {"BROWSER": str(script)}
+
+    result = subprocess.run([sys.executable, "-m", "app", "serve", "--data-dir", str(data_dir), "--port",
+                             str(free_port())], cwd=ROOT, env=environment, capture_output=True, text=True,
+                            timeout=120, stdin=subprocess.DEVNULL)
+
+    assert result.returncode == 1, result.stderr
+    database = data_dir / "counterfoil.sqlite"
+    assert f"counterfoil: {database} is damaged (SQLite says: " in result.stderr
+    status, page = answer.read_text().split("\n", 1)
+    assert status == "503"
+    assert "<title>Counterfoil could not start</title>" in page
+    assert f"{database} is damaged (SQLite says: " in page and "nothing was changed" in page
+    assert str(data_dir) in page
+    assert (data_dir / "counterfoil.lock").read_bytes() == b""   # no port recorded: the server never ran
+
+
+def test_the_page_of_a_failed_start_is_answered_until_the_browser_had_it():
+    """Every request gets the page (503); once one did, the rest of the wait is cut short."""
+    import socket
+    import threading
+    import urllib.error
+    import urllib.request
+
+    from app.launcher import answer_failed_start, bind_socket
+
+    sock = bind_socket("127.0.0.1", 0)
+    port = sock.getsockname()[1]
+    answering = threading.Thread(target=answer_failed_start, args=(sock, b"<p>why</p>"),
+                                 kwargs={"wait_s": 600, "after_s": 0.5}, daemon=True)
+    answering.start()
+    for path in ("/launch?token=abc", "/favicon.ico"):
+        with pytest.raises(urllib.error.HTTPError) as answered:
+            urllib.request.urlopen(f"http://127.0.0.1:{port}{path}", timeout=30)
+        assert answered.value.code == 503 and answered.value.read() == b"<p>why</p>"
+        assert answered.value.headers["Cache-Control"] == "no-store"
+    answering.join(timeout=60)
+    assert not answering.is_alive()   # it did not wait the 600 s out
+    sock.close()
+    with socket.socket() as probe, pytest.raises(OSError):
+        probe.connect(("127.0.0.1", port))   # nothing answers there any more
