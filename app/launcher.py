@@ -221,27 +221,28 @@ def serve(config: Config, *, open_in_browser: bool = True) -> int:
         sock = bind_socket(config.host, config.port)
         config.port = sock.getsockname()[1]
         launch_token = new_launch_token() if open_in_browser else None
-        if launch_token is not None and not read_only:
+        browser_first = launch_token is not None and not read_only
+        if launch_token is not None and browser_first:
             # The browser starts first, before the database opens and the web app is imported and built
             # (~0.4 s): the socket listens already, so its first request waits in the socket's queue and is
             # answered as soon as the server runs, the token recorded by then. The browser's own start and
             # ours overlap instead of adding up. A read-only folder cannot hold the launch page: it goes
             # beside the private copy open_database makes, below.
             start_browser(config, launch_token)
-            try:
-                _open(config, launch_token, read_only=read_only)
-            except Exception as error:
-                # The browser waits for an answer: it gets one that says why (a double-click has no terminal).
-                message = failed_start_message(error)
-                if message is None:
-                    log.exception("Counterfoil could not start")
-                    message = f"{type(error).__name__}: {error}"
-                else:
-                    print(f"counterfoil: {message}", file=sys.stderr, flush=True)
-                answer_failed_start(sock, failed_start_page(config, message))
-                return 1
-        else:
+        try:
             _open(config, launch_token, read_only=read_only)
+        except Exception as error:
+            if not browser_first:
+                raise
+            # The browser waits for an answer: it gets one that says why (a double-click has no terminal).
+            message = failed_start_message(error)
+            if message is None:
+                log.exception("Counterfoil could not start")
+                message = f"{type(error).__name__}: {error}"
+            else:
+                print(f"counterfoil: {message}", file=sys.stderr, flush=True)
+            answer_failed_start(sock, failed_start_page(config, message))
+            return 1
         serving_copy = datafolder.WATCH.serving_copy
         if not serving_copy:
             lock.record(config.port)

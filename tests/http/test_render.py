@@ -24,7 +24,7 @@ from tests.http.support import create_via_api, make_client, png, text_of
 from tests.unit.test_render_logic import schematron  # noqa: F401  (the EN 16931 schematron, as a fixture)
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "build"))
-from bench_render import CLIENT, SETTINGS, fabricate_invoice, fabricate_statement
+from bench_render import CLIENT, DESCRIPTIONS, SETTINGS, fabricate_invoice, fabricate_statement
 
 IBAN = "DE89370400440532013000"
 
@@ -267,7 +267,9 @@ def test_many_lines_break_across_pages_with_the_header_repeated(api, business):
     assert "Consulting, week 60" in pages[-1] and "Continued on the next page" not in pages[-1]
 
 
-LINE_ROW = re.compile(r"^\s*\d+\s+(Website|UX|Visual|Front|Back|Content|Access|Hosting|Project|Training)", re.M)
+# A printed line: its position, then the first word of its description.
+LINE_ROW = re.compile(r"^\s*\d+\s+(" + "|".join(re.escape(d.split()[0].rstrip(":,")) for d in DESCRIPTIONS) + ")",
+                      re.M)
 
 
 def test_a_line_table_has_its_header_on_every_page_it_runs_on_whatever_its_length():
