@@ -27,6 +27,7 @@ import asyncio
 import logging
 import re
 import sqlite3
+import weakref
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator, Sequence
 from contextlib import asynccontextmanager, contextmanager
 from contextvars import ContextVar
@@ -161,6 +162,7 @@ class _WriterTransaction(SQLiteTransaction):
 # what a domain keeps in a connection's temporary schema, which no file holds (app.documents: the
 # search index's vocabulary, a view of the index that stores nothing).
 _ON_CONNECT: list[str] = []
+_ON_CONNECT_DONE: weakref.WeakKeyDictionary[aiosqlite.Connection, int] = weakref.WeakKeyDictionary()   # how many ran
 
 
 def on_connect(statement: str) -> None:
@@ -204,8 +206,25 @@ class CounterfoilEngine(SQLiteEngine):
         await connection.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_S * 1000}")
         for statement in _ON_CONNECT:
             await connection.execute(statement)
+        _ON_CONNECT_DONE[connection] = len(_ON_CONNECT)
         if query_only:
             await connection.execute("PRAGMA query_only = 1")
+        return connection
+
+    async def _caught_up(self, connection: aiosqlite.Connection, *, query_only: bool) -> aiosqlite.Connection:
+        """`connection` with every on_connect() statement run on it: one asked for after it opened too (a
+        start opens the database before the domains that register theirs are imported)."""
+        done = _ON_CONNECT_DONE.get(connection, 0)
+        if done < len(_ON_CONNECT):
+            if query_only:   # a query_only connection refuses even a table of its temporary schema
+                await connection.execute("PRAGMA query_only = 0")
+            try:
+                for statement in _ON_CONNECT[done:]:
+                    await connection.execute(statement)
+            finally:
+                if query_only:
+                    await connection.execute("PRAGMA query_only = 1")
+            _ON_CONNECT_DONE[connection] = len(_ON_CONNECT)
         return connection
 
     async def _shared(self, name: str) -> aiosqlite.Connection:
@@ -213,7 +232,7 @@ class CounterfoilEngine(SQLiteEngine):
         or its worker thread has died."""
         connection, path = getattr(self, f"_{name}"), getattr(self, f"_{name}_path")
         if connection is not None and path == self.path and _alive(connection):
-            return connection
+            return await self._caught_up(connection, query_only=name == "reader")
         # Opening one reads the schema (~7 ms): the requests that ask for it meanwhile (the first page's,
         # the workers' at the start) wait for that one instead of each opening its own.
         async with _opening():
@@ -223,7 +242,7 @@ class CounterfoilEngine(SQLiteEngine):
                 setattr(self, f"_{name}_path", self.path)
                 if connection is not None:
                     await _close_quietly(connection)
-        return getattr(self, f"_{name}")
+        return await self._caught_up(getattr(self, f"_{name}"), query_only=name == "reader")
 
     async def _shared_writer(self) -> aiosqlite.Connection:
         return await self._shared("writer")
@@ -240,7 +259,7 @@ class CounterfoilEngine(SQLiteEngine):
             for reader in readers or ():
                 await _close_quietly(reader)
             return opened
-        return readers
+        return [await self._caught_up(reader, query_only=True) for reader in readers]
 
     async def _run_in_new_connection(self, query, args=None, query_type="generic", table=None):
         """Every statement run outside a transaction comes here (Piccolo's name: it would open a connection)."""

@@ -198,3 +198,22 @@ def test_the_page_of_a_failed_start_is_answered_until_the_browser_had_it():
     sock.close()
     with socket.socket() as probe, pytest.raises(OSError):
         probe.connect(("127.0.0.1", port))   # nothing answers there any more
+
+
+def test_a_search_of_one_letter_answers_as_the_first_request_after_a_start(tmp_path: Path):
+    """A word of one or two letters is found through the search index's vocabulary, a table each database
+    connection holds in its temporary schema; the start opens the database before the documents' module asks
+    for it (it was missing there: 500 until the server was started again)."""
+    import httpx
+
+    from tests.http.live_server import init_data_folder, launch, stop
+
+    data_dir, token = init_data_folder(tmp_path)
+    server = launch(data_dir, tmp_path / "server.log", token)
+    try:
+        for path in ("/api/v1/invoices?q=z", "/api/v1/quotes?q=zo", "/api/v1/invoices?q=zoe"):
+            response = httpx.get(server.base_url + path, headers={"Authorization": f"Bearer {token}"}, timeout=30)
+            assert response.status_code == 200, (path, response.text, (tmp_path / "server.log").read_text())
+            assert response.json()["total"] == 0
+    finally:
+        stop(server)

@@ -80,3 +80,26 @@ def test_a_database_in_wal_mode_is_not_opened_again_to_set_it(tmp_path: Path, mo
     assert not engine.in_wal_mode(tmp_path / "missing.sqlite")
     (tmp_path / "other").write_bytes(b"not a database at all")
     assert not engine.in_wal_mode(tmp_path / "other")
+
+
+def test_a_statement_asked_for_after_the_connections_opened_is_run_on_them(config: Config,
+                                                                           monkeypatch: pytest.MonkeyPatch):
+    """A start opens the database before every domain's module is imported: what a domain asks each connection
+    to hold (app.documents: the search index's vocabulary) reaches the connections already open, the query_only
+    ones too, and these stay query_only."""
+    monkeypatch.setattr(engine, "_ON_CONNECT", list(engine._ON_CONNECT))
+
+    async def open_then_ask() -> list[Any]:
+        connections = [await DB._shared_reader(), await DB._shared_writer(), *await DB._readers_of_snapshots()]
+        engine.on_connect("CREATE TEMP VIEW IF NOT EXISTS counterfoil_test_answer AS SELECT 42 AS answer")
+        asked = [await DB._shared_reader(), await DB._shared_writer(), *await DB._readers_of_snapshots()]
+        assert asked == connections   # the same connections, not new ones
+        answers = [(await c.execute_fetchall("SELECT answer FROM temp.counterfoil_test_answer"))[0]["answer"]
+                   for c in asked]
+        query_only = [(await c.execute_fetchall("PRAGMA query_only"))[0]["query_only"] for c in asked]
+        return [answers, query_only]
+
+    answers, query_only = run(open_then_ask())
+    assert answers == [42] * len(answers)
+    assert query_only == [1, 0] + [1] * (len(query_only) - 2)
+    run(DB.close_connections())
