@@ -126,8 +126,9 @@ async def get_client(client_id: int) -> ClientView:
 
 
 async def recent_clients(limit: int = 5) -> list[ClientView]:
-    rows = await Client.select().where(Client.status == "active").order_by(Client.created_at, ascending=False) \
-        .limit(limit)
+    # Walks client_status_created backwards (its entries end with the id) and stops after `limit`.
+    rows = await Client.select().where(Client.status == "active") \
+        .order_by(Client.created_at, Client.id, ascending=False).limit(limit)
     return [ClientView.from_row(row) for row in rows]
 
 

@@ -592,6 +592,17 @@ async def _on_readers(readers: Sequence[aiosqlite.Connection], job: Callable[[sq
 
 
 @asynccontextmanager
+async def _reads_where_they_run() -> AsyncIterator[Snapshot]:
+    """A snapshot of no readers: each read runs where it would without one, nothing kept in the cache."""
+    snapshot = Snapshot([], None)
+    token = _snapshot.set(snapshot)
+    try:
+        yield snapshot
+    finally:
+        _snapshot.reset(token)
+
+
+@asynccontextmanager
 async def one_snapshot(readers: int = SNAPSHOT_READERS) -> AsyncIterator[Snapshot]:
     """Inside, every read made outside a transaction reads one version of the database, and
     `Snapshot.together` runs reads at the same time on up to `readers` readers that all read that version
@@ -604,23 +615,29 @@ async def one_snapshot(readers: int = SNAPSHOT_READERS) -> AsyncIterator[Snapsho
     the cache's entries they make). Changed, they begin again; after SNAPSHOT_TRIES tries (commits
     keep coming), one reader alone reads, one read transaction being one version, and nothing read
     is kept in the cache. Nested, the snapshot already open is used; inside a write transaction,
-    the reads run on the writer as they would."""
+    the reads run on the writer as they would; when no reader can be opened (the data folder deleted while
+    the server runs), on the shared reader."""
     current = _snapshot.get()
     if current is not None:
         yield current
         return
     if DB.current_transaction.get() is not None:
-        snapshot = Snapshot([], None)
-        token = _snapshot.set(snapshot)
-        try:
+        async with _reads_where_they_run() as snapshot:
             yield snapshot
-        finally:
-            _snapshot.reset(token)
         return
     if not 1 <= readers <= SNAPSHOT_READERS:
         raise ValueError(f"a snapshot reads on 1 to {SNAPSHOT_READERS} readers, not {readers}")
     async with _readers_lock():
-        chosen = (await DB._readers_of_snapshots())[:readers]
+        try:
+            chosen = (await DB._readers_of_snapshots())[:readers]
+        except sqlite3.Error as error:
+            # No reader can be opened (the data folder deleted or moved while the server runs: the connections
+            # already open still read it): the reads run on the shared reader, one after the other, and
+            # nothing they read is kept in the cache (no version names it).
+            log.warning("the readers of one snapshot could not be opened (%s): reading on the shared reader", error)
+            async with _reads_where_they_run() as snapshot:
+                yield snapshot
+            return
         version: tuple[str, int] | None = None
         for _ in range(SNAPSHOT_TRIES):
             before = await data_version()

@@ -495,11 +495,11 @@ def test_health_is_degraded_under_50_mb_free(anonymous, owner, monkeypatch):
 
 def test_an_error_that_is_not_the_folder_stays_an_unexpected_one(browser, monkeypatch):
     """A permission error on a file elsewhere is not read as "the data folder is read-only"."""
-    from app.web.pages import dashboard
+    from app.settings import service as settings_service
 
     async def elsewhere(*args, **kwargs):
         raise PermissionError(errno.EACCES, "Permission denied", "/etc/counterfoil-elsewhere")
-    monkeypatch.setattr(dashboard.settings_service, "get_settings", elsewhere)
+    monkeypatch.setattr(settings_service, "get_settings", elsewhere)
     response = browser.get("/")
     assert response.status_code == 500 and "read-only" not in response.text
 

@@ -186,6 +186,16 @@ def test_other_lists_read_through_an_index(config, monkeypatch):
     assert problems == {}
 
 
+def test_the_newest_clients_are_read_walking_an_index(config, monkeypatch):
+    """The dashboard's newest clients: the index of a status' clients in order of creation, walked from its
+    end, not every active client sorted (10,000 clients: 3.7 ms at each first view after a change)."""
+    from app.clients import service as clients_service
+
+    ((_query, plan),) = plans_of(config, monkeypatch, clients_service.recent_clients)
+    assert not any("TEMP B-TREE" in line for line in plan), plan
+    assert any("client_status_created" in line for line in plan), plan
+
+
 PAYMENT_PERIODS = (*PERIODS, (date(2021, 3, 5), None), (date(2021, 3, 5), date(2022, 7, 9)))
 
 

@@ -9,21 +9,13 @@ from litestar import Request, get
 from litestar.response import Template
 
 from app import __version__
-from app.backup import service as backup_service
-from app.catalog import service as catalog_service
 from app.catalog.logic import e4_to_price
-from app.clients import service as clients_service
 from app.common.i18n import _
-from app.common.logic import Page
 from app.config import Config
 from app.db import datafolder
 from app.db import logic as db_logic
-from app.documents import service as documents_service
-from app.expenses import reports as expenses_reports
 from app.reports import logic as reports_logic
 from app.reports import service as reports_service
-from app.settings import service as settings_service
-from app.taxes import service as taxes_service
 from app.web.responses import page
 from app.web.security import PUBLIC
 
@@ -32,38 +24,33 @@ STARTED = time.monotonic()
 
 @get("/")
 async def dashboard(request: Request, welcome: int = 0) -> Template:
-    settings = await settings_service.get_settings()
-    counts = await clients_service.count_clients()
-    today = await settings_service.today()
+    is_owner = request.scope["user"].is_owner
+    read = await reports_service.dashboard(owner=is_owner)
+    settings, counts, months, today = read["settings"], read["client_counts"], read["months"], read["today"]
     # Money first: this month's and this year's revenue, what came in, and the last twelve months as the
     # revenue report draws them (app.reports).
-    months = await reports_service.last_twelve_months()
-    glance = reports_logic.at_a_glance(months, today)
     main = settings.get("default_currency") or ""
     charts = {currency: reports_logic.bar_chart_svg(months.rows, currency, width=640, height=190)
               for currency in sorted(months.currencies, key=lambda c: (c != main, c))}  # the business's own first
     return page(
         request, "dashboard.html", section="dashboard", title=_("Dashboard"), settings=settings,
         # The cost side (app.expenses): this year's profit and the net of the return being built this quarter.
-        profit=await expenses_reports.profit_and_loss(today.replace(month=1, day=1), today),
-        next_tax=await expenses_reports.tax_return(),
-        client_counts=counts, item_count=await catalog_service.count_items(),
-        recent_clients=await clients_service.recent_clients(), recent_items=await catalog_service.recent_items(),
-        welcome=bool(welcome), price=e4_to_price, glance=glance, charts=charts, months=months,
-        invoice_stats=await documents_service.statistics(),
-        recent_invoices=(await documents_service.list_documents("invoice", page=Page(1, 6))).items,
-        open_quotes=(await documents_service.list_documents("quote", status="issued", page=Page(1, 1))).total,
+        profit=read["profit"], next_tax=read["next_tax"],
+        client_counts=counts, item_count=read["item_count"],
+        recent_clients=read["recent_clients"], recent_items=read["recent_items"],
+        welcome=bool(welcome), price=e4_to_price, glance=reports_logic.at_a_glance(months, today), charts=charts,
+        months=months, invoice_stats=read["invoice_stats"], recent_invoices=read["recent_invoices"],
+        open_quotes=read["open_quotes"],
         # Totals across currencies in the base currency (app.fx): web/templates/_base_total.html.
-        base_totals=await reports_service.dashboard_totals(),
-        backup_health=await backup_service.schedule_health() if request.scope["user"].is_owner else None,
+        base_totals=read["base_totals"], backup_health=read["backup_health"],
         # Staff cannot open Settings: their first steps are only the ones they can take.
         setup_steps=[step for step in [
             (_("Business details"), bool(settings["address_line1"] and settings["email"]), "/settings", True),
             (_("Logo"), bool(settings["logo_filename"]), "/settings#logo", True),
-            (_("Taxes"), bool(await taxes_service.list_taxes()), "/settings/taxes", True),
+            (_("Taxes"), bool(read["taxes"]), "/settings/taxes", True),
             (_("First client"), counts.active + counts.archived > 0, "/clients/new", False),
-            (_("First catalogue item"), await catalog_service.count_items() > 0, "/catalog/new", False),
-        ] if request.scope["user"].is_owner or not step[3]],
+            (_("First catalogue item"), read["item_count"] > 0, "/catalog/new", False),
+        ] if is_owner or not step[3]],
     )
 
 
