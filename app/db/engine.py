@@ -250,11 +250,24 @@ class CounterfoilEngine(SQLiteEngine):
     async def _shared_reader(self) -> aiosqlite.Connection:
         return await self._shared("reader")
 
+    def _snapshot_readers_open(self) -> bool:
+        readers = self._snapshot_readers
+        return (readers is not None and self._snapshot_readers_path == self.path
+                and all(_alive(reader) for reader in readers))
+
     async def _readers_of_snapshots(self) -> list[aiosqlite.Connection]:
         """The SNAPSHOT_READERS query_only connections `one_snapshot()` reads on, reopened as `_shared` does."""
-        readers, path = self._snapshot_readers, self._snapshot_readers_path
-        if readers is None or path != self.path or not all(_alive(reader) for reader in readers):
-            opened = [await self._open_daemon_connection(query_only=True) for _ in range(SNAPSHOT_READERS)]
+        readers = self._snapshot_readers
+        if readers is None or not self._snapshot_readers_open():
+            # Opened at the same time, each on its own thread (each reads the schema, ~7 ms alone).
+            results = await asyncio.gather(*(self._open_daemon_connection(query_only=True)
+                                             for _ in range(SNAPSHOT_READERS)), return_exceptions=True)
+            opened = [result for result in results if not isinstance(result, BaseException)]
+            for result in results:
+                if isinstance(result, BaseException):
+                    for reader in opened:
+                        await _close_quietly(reader)
+                    raise result
             self._snapshot_readers, self._snapshot_readers_path = opened, self.path
             for reader in readers or ():
                 await _close_quietly(reader)
@@ -602,8 +615,19 @@ async def _reads_where_they_run() -> AsyncIterator[Snapshot]:
         _snapshot.reset(token)
 
 
+_opening_readers: set[asyncio.Task[None]] = set()   # referenced while they run (the loop keeps only weak ones)
+
+
+async def _open_snapshot_readers() -> None:
+    try:
+        async with _readers_lock():
+            await DB._readers_of_snapshots()
+    except sqlite3.Error as error:   # the next snapshot tries again (or reads on the shared reader)
+        log.warning("the readers of snapshots could not be opened: %s", error)
+
+
 @asynccontextmanager
-async def one_snapshot(readers: int = SNAPSHOT_READERS) -> AsyncIterator[Snapshot]:
+async def one_snapshot(readers: int = SNAPSHOT_READERS, *, if_open: bool = False) -> AsyncIterator[Snapshot]:
     """Inside, every read made outside a transaction reads one version of the database, and
     `Snapshot.together` runs reads at the same time on up to `readers` readers that all read that version
     (one: the reads run one after the other, on one read transaction).
@@ -616,7 +640,9 @@ async def one_snapshot(readers: int = SNAPSHOT_READERS) -> AsyncIterator[Snapsho
     keep coming), one reader alone reads, one read transaction being one version, and nothing read
     is kept in the cache. Nested, the snapshot already open is used; inside a write transaction,
     the reads run on the writer as they would; when no reader can be opened (the data folder deleted while
-    the server runs), on the shared reader."""
+    the server runs), on the shared reader. `if_open`: when the readers are not open yet, the reads run on the
+    shared reader, one after the other, while they open (for a page that is often the first after a start,
+    which would wait ~20 ms for them: the dashboard)."""
     current = _snapshot.get()
     if current is not None:
         yield current
@@ -627,6 +653,14 @@ async def one_snapshot(readers: int = SNAPSHOT_READERS) -> AsyncIterator[Snapsho
         return
     if not 1 <= readers <= SNAPSHOT_READERS:
         raise ValueError(f"a snapshot reads on 1 to {SNAPSHOT_READERS} readers, not {readers}")
+    if if_open and not DB._snapshot_readers_open():
+        if not _opening_readers:
+            task = asyncio.get_running_loop().create_task(_open_snapshot_readers())
+            _opening_readers.add(task)
+            task.add_done_callback(_opening_readers.discard)
+        async with _reads_where_they_run() as snapshot:
+            yield snapshot
+        return
     async with _readers_lock():
         try:
             chosen = (await DB._readers_of_snapshots())[:readers]

@@ -223,3 +223,21 @@ def test_a_snapshot_on_one_reader_reads_one_after_the_other_on_it(config, client
 async def _open(snapshot: Any) -> None:
     async with snapshot:
         pass
+
+
+def test_a_snapshot_asked_if_open_reads_on_the_shared_reader_until_its_readers_are_open(config, client_id):
+    """The first dashboard after a start does not wait for the snapshot's readers to open (each reads the
+    schema): its reads run on the shared reader while they open, and the next one reads on them."""
+    async def twice() -> list[tuple[int, str]]:
+        await engine.DB.close_connections()
+        seen = []
+        for _ in range(2):
+            async with one_snapshot(2, if_open=True) as snapshot:
+                seen.append((len(snapshot.readers), await notes_of(client_id)()))
+            while engine._opening_readers:   # the readers opening meanwhile
+                await asyncio.sleep(0.01)
+        return seen
+
+    assert run(twice()) == [(0, ""), (2, "")]
+    assert engine.DB._snapshot_readers_open()
+    run(engine.DB.close_connections())
