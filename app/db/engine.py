@@ -615,15 +615,30 @@ async def _reads_where_they_run() -> AsyncIterator[Snapshot]:
         _snapshot.reset(token)
 
 
-_opening_readers: set[asyncio.Task[None]] = set()   # referenced while they run (the loop keeps only weak ones)
+# The snapshot readers are opened in the background this long after a snapshot asked `if_open` found them
+# closed: the first page after a start is answered first (opening them beside it, each reading the schema on
+# a thread of its own, took it ~17 ms longer on two cores).
+READERS_OPEN_AFTER_S = 1.0
+_opening_readers: set[asyncio.Task[None]] = set()   # referenced while it runs (the loop keeps only weak ones)
 
 
 async def _open_snapshot_readers() -> None:
+    await asyncio.sleep(READERS_OPEN_AFTER_S)
     try:
         async with _readers_lock():
             await DB._readers_of_snapshots()
     except sqlite3.Error as error:   # the next snapshot tries again (or reads on the shared reader)
         log.warning("the readers of snapshots could not be opened: %s", error)
+
+
+def _open_snapshot_readers_soon() -> None:
+    loop = asyncio.get_running_loop()
+    if any(not task.done() and task.get_loop() is loop for task in _opening_readers):
+        return
+    _opening_readers.clear()   # none, or one of an event loop that has ended (tests)
+    task = loop.create_task(_open_snapshot_readers())
+    _opening_readers.add(task)
+    task.add_done_callback(_opening_readers.discard)
 
 
 @asynccontextmanager
@@ -641,8 +656,8 @@ async def one_snapshot(readers: int = SNAPSHOT_READERS, *, if_open: bool = False
     is kept in the cache. Nested, the snapshot already open is used; inside a write transaction,
     the reads run on the writer as they would; when no reader can be opened (the data folder deleted while
     the server runs), on the shared reader. `if_open`: when the readers are not open yet, the reads run on the
-    shared reader, one after the other, while they open (for a page that is often the first after a start,
-    which would wait ~20 ms for them: the dashboard)."""
+    shared reader, one after the other, and they are opened soon after (READERS_OPEN_AFTER_S) for the next
+    ones: for a page that is often the first after a start, which would wait ~20 ms for them (the dashboard)."""
     current = _snapshot.get()
     if current is not None:
         yield current
@@ -654,10 +669,7 @@ async def one_snapshot(readers: int = SNAPSHOT_READERS, *, if_open: bool = False
     if not 1 <= readers <= SNAPSHOT_READERS:
         raise ValueError(f"a snapshot reads on 1 to {SNAPSHOT_READERS} readers, not {readers}")
     if if_open and not DB._snapshot_readers_open():
-        if not _opening_readers:
-            task = asyncio.get_running_loop().create_task(_open_snapshot_readers())
-            _opening_readers.add(task)
-            task.add_done_callback(_opening_readers.discard)
+        _open_snapshot_readers_soon()
         async with _reads_where_they_run() as snapshot:
             yield snapshot
         return

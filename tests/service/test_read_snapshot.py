@@ -225,9 +225,12 @@ async def _open(snapshot: Any) -> None:
         pass
 
 
-def test_a_snapshot_asked_if_open_reads_on_the_shared_reader_until_its_readers_are_open(config, client_id):
+def test_a_snapshot_asked_if_open_reads_on_the_shared_reader_until_its_readers_are_open(config, client_id,
+                                                                                       monkeypatch):
     """The first dashboard after a start does not wait for the snapshot's readers to open (each reads the
-    schema): its reads run on the shared reader while they open, and the next one reads on them."""
+    schema): its reads run on the shared reader, the readers are opened soon after, and the next one reads
+    on them."""
+    monkeypatch.setattr(engine, "READERS_OPEN_AFTER_S", 0.0)
     async def twice() -> list[tuple[int, str]]:
         await engine.DB.close_connections()
         seen = []
