@@ -604,17 +604,6 @@ async def _on_readers(readers: Sequence[aiosqlite.Connection], job: Callable[[sq
     await asyncio.gather(*(reader._execute(job, reader._conn) for reader in readers))
 
 
-@asynccontextmanager
-async def _reads_where_they_run() -> AsyncIterator[Snapshot]:
-    """A snapshot of no readers: each read runs where it would without one, nothing kept in the cache."""
-    snapshot = Snapshot([], None)
-    token = _snapshot.set(snapshot)
-    try:
-        yield snapshot
-    finally:
-        _snapshot.reset(token)
-
-
 # The snapshot readers are opened in the background this long after a snapshot asked `if_open` found them
 # closed: the first page after a start is answered first (opening them beside it, each reading the schema on
 # a thread of its own, took it ~17 ms longer on two cores).
@@ -663,26 +652,27 @@ async def one_snapshot(readers: int = SNAPSHOT_READERS, *, if_open: bool = False
         yield current
         return
     if DB.current_transaction.get() is not None:
-        async with _reads_where_they_run() as snapshot:
+        snapshot = Snapshot([], None)
+        token = _snapshot.set(snapshot)
+        try:
             yield snapshot
+        finally:
+            _snapshot.reset(token)
         return
     if not 1 <= readers <= SNAPSHOT_READERS:
         raise ValueError(f"a snapshot reads on 1 to {SNAPSHOT_READERS} readers, not {readers}")
     if if_open and not DB._snapshot_readers_open():
         _open_snapshot_readers_soon()
-        async with _reads_where_they_run() as snapshot:
-            yield snapshot
+        yield Snapshot([], None)   # no snapshot: each read runs (and is cached) as it would without one
         return
     async with _readers_lock():
         try:
             chosen = (await DB._readers_of_snapshots())[:readers]
         except sqlite3.Error as error:
             # No reader can be opened (the data folder deleted or moved while the server runs: the connections
-            # already open still read it): the reads run on the shared reader, one after the other, and
-            # nothing they read is kept in the cache (no version names it).
+            # already open still read it): no snapshot, the reads run on the shared reader one after the other.
             log.warning("the readers of one snapshot could not be opened (%s): reading on the shared reader", error)
-            async with _reads_where_they_run() as snapshot:
-                yield snapshot
+            yield Snapshot([], None)
             return
         version: tuple[str, int] | None = None
         for _ in range(SNAPSHOT_TRIES):
