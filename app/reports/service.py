@@ -8,17 +8,12 @@ from datetime import date
 from decimal import Decimal
 from typing import Any
 
-from app.backup import service as backup_service
-from app.catalog import service as catalog_service
-from app.clients import service as clients_service
 from app.common.i18n import _
-from app.common.logic import FieldError, Page, ValidationFailed, optional_day, period_problems
+from app.common.logic import FieldError, ValidationFailed, optional_day, period_problems
 from app.common.logic import csv_bytes as common_csv_bytes
-from app.db.engine import cached, one_snapshot
+from app.db.engine import cached
 from app.documents import service as documents_service
-from app.documents.logic import INVOICE, QUOTE
 from app.documents.tables import Document
-from app.expenses import reports as expenses_reports
 from app.fx import logic as fx_logic
 from app.fx import service as fx_service
 from app.mail import logic as mail_logic
@@ -28,7 +23,6 @@ from app.payments.tables import Payment
 from app.render import service as render_service
 from app.reports import logic
 from app.settings import service as settings_service
-from app.taxes import service as taxes_service
 
 MAX_BUCKETS = 400
 
@@ -256,44 +250,6 @@ async def send_revenue(data: Mapping[str, Any], *, actor: int | None = None) -> 
     return await mail_service.send_with_attachments("report", data, defaults=defaults, attachments=attachments,
                                                     actor=actor)
 
-
-
-async def dashboard(*, owner: bool) -> dict[str, Any]:
-    """Everything the dashboard reads, by name: the settings, today, the last twelve months, this year's
-    profit and the tax return being built, the counts, the newest clients and items, the invoices'
-    statistics, the newest invoices, the open quotes, the base-currency totals, the taxes and (`owner`) the
-    backups' health.
-
-    All of one snapshot, in two groups read at the same time on two readers (about 30 ms of queries at
-    100,000 invoices at each first view after a change, each group half of it): with a core free, the page
-    comes sooner, and its figures all agree. The first one after a start reads them one after the other while
-    the readers open (the page a double-click shows would wait for them)."""
-    async with one_snapshot(2, if_open=True) as snapshot:
-        settings = await settings_service.get_settings()
-        today = await settings_service.today()
-
-        async def documents() -> dict[str, Any]:
-            return {
-                "invoice_stats": await documents_service.statistics(),
-                "recent_invoices": (await documents_service.list_documents(INVOICE, page=Page(1, 6))).items,
-                "open_quotes": (await documents_service.list_documents(QUOTE, status="issued", page=Page(1, 1))).total,
-                "item_count": await catalog_service.count_items(),
-                "recent_items": await catalog_service.recent_items(),
-                "taxes": await taxes_service.list_taxes(),
-                "backup_health": await backup_service.schedule_health() if owner else None,
-            }
-
-        async def money_and_clients() -> dict[str, Any]:
-            return {
-                "base_totals": await dashboard_totals(),
-                "profit": await expenses_reports.profit_and_loss(today.replace(month=1, day=1), today),
-                "next_tax": await expenses_reports.tax_return(),
-                "months": await last_twelve_months(),
-                "client_counts": await clients_service.count_clients(),
-                "recent_clients": await clients_service.recent_clients(),
-            }
-        first, second = await snapshot.together(documents, money_and_clients)
-    return {"settings": settings, "today": today, **first, **second}
 
 
 async def dashboard_totals() -> dict[str, Any]:

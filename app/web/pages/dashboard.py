@@ -9,23 +9,70 @@ from litestar import Request, get
 from litestar.response import Template
 
 from app import __version__
+from app.backup import service as backup_service
+from app.catalog import service as catalog_service
 from app.catalog.logic import e4_to_price
+from app.clients import service as clients_service
 from app.common.i18n import _
+from app.common.logic import Page
 from app.config import Config
 from app.db import datafolder
 from app.db import logic as db_logic
+from app.db.engine import one_snapshot
+from app.documents import service as documents_service
+from app.expenses import reports as expenses_reports
 from app.reports import logic as reports_logic
 from app.reports import service as reports_service
+from app.settings import service as settings_service
+from app.taxes import service as taxes_service
 from app.web.responses import page
 from app.web.security import PUBLIC
 
 STARTED = time.monotonic()
 
 
+async def _reads(*, owner: bool) -> dict[str, Any]:
+    """Everything the dashboard reads, by name: the settings, today, the last twelve months, this year's
+    profit and the tax return being built, the counts, the newest clients and items, the invoices'
+    statistics, the newest invoices, the open quotes, the base-currency totals, the taxes and (`owner`) the
+    backups' health.
+
+    All of one snapshot, in two groups read at the same time on two readers (about 30 ms of queries at
+    100,000 invoices at each first view after a change, each group half of it): with a core free, the page
+    comes sooner, and its figures all agree. The first one after a start reads them one after the other while
+    the readers open (the page a double-click shows would wait for them)."""
+    async with one_snapshot(2, if_open=True) as snapshot:
+        settings = await settings_service.get_settings()
+        today = await settings_service.today()
+
+        async def documents() -> dict[str, Any]:
+            return {
+                "invoice_stats": await documents_service.statistics(),
+                "recent_invoices": (await documents_service.list_documents("invoice", page=Page(1, 6))).items,
+                "open_quotes": (await documents_service.list_documents("quote", status="issued", page=Page(1, 1))).total,
+                "item_count": await catalog_service.count_items(),
+                "recent_items": await catalog_service.recent_items(),
+                "taxes": await taxes_service.list_taxes(),
+                "backup_health": await backup_service.schedule_health() if owner else None,
+            }
+
+        async def money_and_clients() -> dict[str, Any]:
+            return {
+                "base_totals": await reports_service.dashboard_totals(),
+                "profit": await expenses_reports.profit_and_loss(today.replace(month=1, day=1), today),
+                "next_tax": await expenses_reports.tax_return(),
+                "months": await reports_service.last_twelve_months(),
+                "client_counts": await clients_service.count_clients(),
+                "recent_clients": await clients_service.recent_clients(),
+            }
+        first, second = await snapshot.together(documents, money_and_clients)
+    return {"settings": settings, "today": today, **first, **second}
+
+
 @get("/")
 async def dashboard(request: Request, welcome: int = 0) -> Template:
     is_owner = request.scope["user"].is_owner
-    read = await reports_service.dashboard(owner=is_owner)
+    read = await _reads(owner=is_owner)
     settings, counts, months, today = read["settings"], read["client_counts"], read["months"], read["today"]
     # Money first: this month's and this year's revenue, what came in, and the last twelve months as the
     # revenue report draws them (app.reports).
