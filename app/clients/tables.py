@@ -37,8 +37,8 @@ class Client(Table, db=DB, tablename="client"):
 
 
 # Composite indexes Piccolo's columns cannot declare; a hand-written migration creates them, and
-# tests/unit/test_migrations.py holds the two in step. The newest clients (the dashboard) and the list
-# sorted by creation walk this one and stop after the few they show, instead of sorting a status' clients.
+# tests/unit/test_migrations.py holds the two in step. The newest clients (the dashboard) walk this one
+# from its end and stop after the few they show, instead of sorting every active client.
 EXTRA_INDEXES = {
     "client_status_created": ("client", ("status", "created_at")),
 }
