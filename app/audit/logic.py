@@ -51,6 +51,10 @@ NOT_AUDITED = {
     "import_key": "which source row became which record, to match a re-import; the records themselves are recorded",
     "document_tally": "running sums of the documents kept by triggers for the lists' counts and footers (derived; "
                       "`counterfoil check` recomputes them from the documents, which are recorded)",
+    "search_term": "the broad searches whose running sums are kept (derived: made from the documents when a search "
+                   "is asked again; `counterfoil check` recomputes their sums)",
+    "search_tally": "running sums of the documents each kept search finds, kept by triggers for its list's count and "
+                    "footer (derived; `counterfoil check` recomputes them from the documents, which are recorded)",
     "payment_tally": "running sums of the payments kept by triggers for the payments list's count and footer "
                      "(derived; `counterfoil check` recomputes them from the payments, which are recorded)",
 }

@@ -155,6 +155,47 @@ class DocumentTally(Table, db=DB, tablename="document_tally"):
     rated = BigInt(default=0)              # how many have a total in the base currency
 
 
+
+class SearchTerm(Table, db=DB, tablename="search_term"):
+    """A broad search (its words in thousands of documents) whose count and money are kept in SearchTally, so that
+    its list's count and footer are read from a few hundred rows instead of testing 100,000 search texts at each
+    first view after a change (issue 21). Made in the background once a search had to be counted that way twice
+    (app.documents.service.keep_search_sums); at most MAX_SEARCH_TERMS, the oldest made giving way. Derived, not
+    audited: `counterfoil check` recomputes each term's sums from the documents.
+
+    `words`: the search's folded words, distinct, sorted and joined by a space (its key); `patterns`: a JSON array
+    of their GLOB patterns (app.common.logic.glob_pattern), which the triggers test each document's text with."""
+
+    id: Serial  # the primary key Piccolo adds; declared for the type checker
+    words = Varchar(length=400, unique=True)
+    patterns = Text()
+
+
+class SearchTally(Table, db=DB, tablename="search_tally"):
+    """DocumentTally's running sums, of the documents that hold every word of a SearchTerm (`term`): kept by the
+    triggers of EXTRA_SQL below in the writing transaction, whatever writes; filled when the term is made."""
+
+    id: Serial  # the primary key Piccolo adds; declared for the type checker
+    term = ForeignKey(references=SearchTerm, on_delete=OnDelete.cascade)
+    doc_type = Varchar(length=20)
+    status = Varchar(length=20)
+    settled = Integer(default=0)
+    currency = Varchar(length=3)
+    base_currency = Varchar(length=3, default="")
+    month = Varchar(length=7)     # YYYY-MM of the issue date
+    n = BigInt(default=0)
+    total_minor = BigInt(default=0)
+    paid_minor = BigInt(default=0)
+    credited_minor = BigInt(default=0)
+    total_base_minor = BigInt(default=0)
+    rated = BigInt(default=0)
+
+
+# Each document write tests every kept search's words against the old and new text: a bound on the work a
+# write does for them (~1 µs a search), and on the searches kept.
+MAX_SEARCH_TERMS = 24
+
+
 # Composite and covering indexes that Piccolo's columns cannot declare; a hand-written
 # migration creates them, and tests/unit/test_migrations.py holds the two in step.
 # Each carries search_text last, so a search finds its page and its sums in these narrow
@@ -221,16 +262,35 @@ TALLY_KEY = ("doc_type", "status", "settled", "currency", "base_currency", "mont
 TALLY_SUMS = ("n", "total_minor", "paid_minor", "credited_minor", "total_base_minor", "rated")
 
 
+def _tally_values(row: str, sign: str) -> list[str]:
+    """One document's key and signed sums (TALLY_KEY, TALLY_SUMS), `row` being new or old."""
+    return [f"{row}.doc_type", f"{row}.status",
+            f"({row}.total_minor - {row}.paid_minor - {row}.credited_minor <= 0)", f"{row}.currency",
+            f"{row}.base_currency", f"substr({row}.issue_date, 1, 7)",
+            f"{sign}1", f"{sign}{row}.total_minor", f"{sign}{row}.paid_minor", f"{sign}{row}.credited_minor",
+            f"{sign}coalesce({row}.total_base_minor, 0)", f"{sign}({row}.total_base_minor IS NOT NULL)"]
+
+
 def _tally_row(row: str, sign: str) -> str:
     """An upsert adding (sign "") or taking away (sign "-") one document, `row` being new or old."""
-    values = [f"{row}.doc_type", f"{row}.status",
-              f"({row}.total_minor - {row}.paid_minor - {row}.credited_minor <= 0)", f"{row}.currency",
-              f"{row}.base_currency", f"substr({row}.issue_date, 1, 7)",
-              f"{sign}1", f"{sign}{row}.total_minor", f"{sign}{row}.paid_minor", f"{sign}{row}.credited_minor",
-              f"{sign}coalesce({row}.total_base_minor, 0)", f"{sign}({row}.total_base_minor IS NOT NULL)"]
     columns = (*TALLY_KEY, *TALLY_SUMS)
-    return (f"INSERT INTO document_tally ({', '.join(columns)}) VALUES ({', '.join(values)}) "
+    return (f"INSERT INTO document_tally ({', '.join(columns)}) VALUES ({', '.join(_tally_values(row, sign))}) "
             f"ON CONFLICT ({', '.join(TALLY_KEY)}) DO UPDATE SET "
+            + ", ".join(f"{c} = {c} + excluded.{c}" for c in TALLY_SUMS) + ";")
+
+
+def search_matches(text: str) -> str:
+    """The condition that the search text `text` holds every word of the search_term row (its GLOB patterns)."""
+    return (f"NOT EXISTS (SELECT 1 FROM json_each(search_term.patterns) WHERE coalesce({text} GLOB json_each.value, 0) "
+            "= 0)")
+
+
+def _search_tally_row(row: str, sign: str) -> str:
+    """The upsert of _tally_row into search_tally, once for each kept search whose words the document holds."""
+    columns = ("term", *TALLY_KEY, *TALLY_SUMS)
+    return (f"INSERT INTO search_tally ({', '.join(columns)}) SELECT search_term.id, "
+            f"{', '.join(_tally_values(row, sign))} FROM search_term WHERE {search_matches(f'{row}.search_text')} "
+            f"ON CONFLICT (term, {', '.join(TALLY_KEY)}) DO UPDATE SET "
             + ", ".join(f"{c} = {c} + excluded.{c}" for c in TALLY_SUMS) + ";")
 
 
@@ -247,6 +307,18 @@ TALLY_TRIGGERS = {
                              f"ON document WHEN "
                              + " OR ".join(f"old.{c} IS NOT new.{c}" for c in TALLIED_COLUMNS)
                              + f" BEGIN {_tally_row('old', '-')} {_tally_row('new', '')} END",
+}
+SEARCH_TALLIED_COLUMNS = (*TALLIED_COLUMNS, "search_text")
+SEARCH_TALLY_TRIGGERS = {
+    "search_tally_key": "CREATE UNIQUE INDEX search_tally_key ON search_tally (term, " + ", ".join(TALLY_KEY) + ")",
+    "search_tally_insert": f"CREATE TRIGGER search_tally_insert AFTER INSERT ON document BEGIN "
+                           f"{_search_tally_row('new', '')} END",
+    "search_tally_delete": f"CREATE TRIGGER search_tally_delete AFTER DELETE ON document BEGIN "
+                           f"{_search_tally_row('old', '-')} END",
+    "search_tally_update": f"CREATE TRIGGER search_tally_update AFTER UPDATE OF {', '.join(SEARCH_TALLIED_COLUMNS)} "
+                           f"ON document WHEN "
+                           + " OR ".join(f"old.{c} IS NOT new.{c}" for c in SEARCH_TALLIED_COLUMNS)
+                           + f" BEGIN {_search_tally_row('old', '-')} {_search_tally_row('new', '')} END",
 }
 
 EXTRA_SQL = {
@@ -275,6 +347,8 @@ EXTRA_SQL = {
     # The running sums of DocumentTally: each document counted once under its key, moved when its key or
     # money changes. The key and the signed amounts are written once here for the three triggers.
     **TALLY_TRIGGERS,
+    # The same sums per kept search (SearchTerm), for a broad search's count and footer.
+    **SEARCH_TALLY_TRIGGERS,
     # Every change is recorded in the audit trail, in the writing transaction (app.audit; a hand-written
     # migration creates these). Lines, events and the number series belong to their document's history.
     **audited(Document, ignored={"search_text"}),

@@ -118,17 +118,20 @@ def check_ledgers(ledger: Mapping[tuple[int, str], int], expected: Mapping[tuple
 TallyKey = tuple[str, str, int, str, str, str]   # doc_type, status, settled, currency, base_currency, month
 
 
-def check_tally(stored: Mapping[TallyKey, Sequence[int]], recomputed: Mapping[TallyKey, Sequence[int]]
-                ) -> list[Break]:
+def check_tally(stored: Mapping[TallyKey, Sequence[int]], recomputed: Mapping[TallyKey, Sequence[int]], *,
+                search: str | None = None) -> list[Break]:
     """The running sums of the documents (document_tally) equal the sums recomputed from the documents:
-    the lists' counts and footers read them. A key whose sums are all zero is as good as no key."""
+    the lists' counts and footers read them. A key whose sums are all zero is as good as no key. `search`: the
+    words of a kept search, whose running sums (search_tally) are those of the documents holding them."""
     breaks = []
+    found = f" holding “{search}”" if search is not None else ""
     for key in sorted(set(stored) | set(recomputed)):
         have = tuple(stored.get(key, ()) or (0,) * 6)
         want = tuple(recomputed.get(key, ()) or (0,) * 6)
         if have != want:
             doc_type, status, settled, currency, base_currency, month = key
-            breaks.append(Break(f"running sums of the {doc_type} documents, {status}{' settled' if settled else ''}, "
+            breaks.append(Break(f"running sums of the {doc_type} documents{found}, "
+                                f"{status}{' settled' if settled else ''}, "
                                 f"{currency} (base {base_currency or 'none'}), {month}",
                                 f"count and money (count, total, paid, credited, base total, rated) {list(have)} "
                                 f"differ from the documents' {list(want)}: lists would show wrong counts and footers"))

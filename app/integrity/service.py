@@ -166,6 +166,7 @@ def _book_breaks(connection, database_path: Path) -> list[Break]:
     breaks.extend(logic.check_event_entries(*_event_entries(connection)))
     breaks.extend(_tally_breaks(connection))
     breaks.extend(_payment_tally_breaks(connection))
+    breaks.extend(_search_tally_breaks(connection))
     breaks.extend(_search_index_breaks(connection))
     breaks.extend(_recurring_breaks(connection))
     breaks.extend(_expense_breaks(connection))
@@ -183,6 +184,25 @@ def _tally_breaks(connection) -> list[Break]:
         "coalesce(sum(total_base_minor), 0), count(total_base_minor) FROM document GROUP BY 1, 2, 3, 4, 5, 6"
     ).fetchall()}
     return logic.check_tally(stored, recomputed)
+
+def _search_tally_breaks(connection) -> list[Break]:
+    """search_tally, kept by triggers for each kept search, against the same sums made afresh from the documents
+    whose text holds the search's words."""
+    sums = "n, total_minor, paid_minor, credited_minor, total_base_minor, rated"
+    breaks = []
+    for term in connection.execute("SELECT id, words FROM search_term ORDER BY id").fetchall():
+        stored = {tuple(row[:6]): tuple(row[6:]) for row in connection.execute(
+            f"SELECT doc_type, status, settled, currency, base_currency, month, {sums} FROM search_tally "
+            "WHERE term = ?", (term[0],)).fetchall()}
+        recomputed = {tuple(row[:6]): tuple(row[6:]) for row in connection.execute(
+            "SELECT doc_type, status, total_minor - paid_minor - credited_minor <= 0, currency, base_currency, "
+            "substr(issue_date, 1, 7), count(*), sum(total_minor), sum(paid_minor), sum(credited_minor), "
+            "coalesce(sum(total_base_minor), 0), count(total_base_minor) FROM search_term, document "
+            f"WHERE search_term.id = ? AND {documents_tables.search_matches('document.search_text')} GROUP BY 1, 2, 3, 4, 5, 6",
+            (term[0],)).fetchall()}
+        breaks += logic.check_tally(stored, recomputed, search=term[1])
+    return breaks
+
 
 def _payment_tally_breaks(connection) -> list[Break]:
     """payment_tally, kept by triggers, against the same sums made afresh from the payments."""
