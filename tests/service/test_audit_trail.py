@@ -445,6 +445,8 @@ NO_ENTRY = {
     "app.auth.service.end_session": "sessions are not audited (the sign-out ends one)",
     "app.auth.service.identity_for_token": "a token's last use is not recorded (it moves on every request)",
     "app.documents.service.issue_preview": "its transaction is always rolled back: it keeps nothing",
+    "app.documents.service.keep_search_sums": "the kept sums of a search are derived, not audited "
+                                              "(app.audit.logic.NOT_AUDITED: search_term, search_tally)",
 }
 async def _unrecorded_invoice(world: World) -> Any:
     """An invoice issued as before documents of record were kept (app.render's issue hook off)."""
