@@ -279,7 +279,7 @@ def _tally_row(row: str, sign: str) -> str:
             + ", ".join(f"{c} = {c} + excluded.{c}" for c in TALLY_SUMS) + ";")
 
 
-def search_matches(text: str) -> str:
+def _search_matches(text: str) -> str:
     """The condition that the search text `text` holds every word of the search_term row (its GLOB patterns)."""
     return (f"NOT EXISTS (SELECT 1 FROM json_each(search_term.patterns) WHERE coalesce({text} GLOB json_each.value, 0) "
             "= 0)")
@@ -289,7 +289,7 @@ def _search_tally_row(row: str, sign: str) -> str:
     """The upsert of _tally_row into search_tally, once for each kept search whose words the document holds."""
     columns = ("term", *TALLY_KEY, *TALLY_SUMS)
     return (f"INSERT INTO search_tally ({', '.join(columns)}) SELECT search_term.id, "
-            f"{', '.join(_tally_values(row, sign))} FROM search_term WHERE {search_matches(f'{row}.search_text')} "
+            f"{', '.join(_tally_values(row, sign))} FROM search_term WHERE {_search_matches(f'{row}.search_text')} "
             f"ON CONFLICT (term, {', '.join(TALLY_KEY)}) DO UPDATE SET "
             + ", ".join(f"{c} = {c} + excluded.{c}" for c in TALLY_SUMS) + ";")
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import sqlite3
+import time
 from datetime import date, timedelta
 from typing import Any
 
@@ -120,14 +121,17 @@ def test_a_search_read_twice_from_the_documents_is_kept_and_then_read_from_its_s
     without its count and footer."""
     write_texts(config, book, ["hosting"] * BOOK_SIZE)
 
-    async def ask_twice_and_wait() -> None:
+    async def ask_twice_and_wait() -> float:
         for n in range(2):
             await service.list_documents("invoice", q="host")
-            await asyncio.sleep(0)
             if n == 0:   # a change in between: the cache keeps no sums across it
                 await service.keep_search_sums(("unrelated",))
+        asked = time.monotonic()
+        await asyncio.sleep(0.1)
+        assert "host" not in kept_ids(config)   # not while searches may still be typed
         await asyncio.gather(*service._keeping)
-    run(ask_twice_and_wait())
+        return time.monotonic() - asked
+    assert run(ask_twice_and_wait()) >= service.KEEP_WHEN_QUIET_S
     assert "host" in kept_ids(config)
 
     seen: list[str] = []
