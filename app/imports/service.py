@@ -41,6 +41,7 @@ from app.common.i18n import _
 from app.common.logic import Conflict, FieldError, NotFound, ValidationFailed, fold_text
 from app.db.engine import write_transaction
 from app.documents import logic as documents_logic
+from app.documents import service as documents_service
 from app.documents.records import tax_as_json
 from app.imports import formats, logic, parsing
 from app.imports.tables import ImportJob, ImportKey, ImportMapping
@@ -1030,6 +1031,7 @@ async def apply(job_id: int, *, data_dir: Path, accept_totals: bool | None = Non
                     if checked is not None and not await audit_service.unchanged_since(checked.mark, "import_job",
                                                                                         job_id):
                         raise _BooksMoved
+                    await documents_service.forget_kept_searches()
                     connection = transaction.connection
                     writing = time.monotonic()
                     seal_step = audit_service.sealing_steps(transaction)

@@ -447,6 +447,7 @@ NO_ENTRY = {
     "app.documents.service.issue_preview": "its transaction is always rolled back: it keeps nothing",
     "app.documents.service.keep_search_sums": "the kept sums of a search are derived, not audited "
                                               "(app.audit.logic.NOT_AUDITED: search_term, search_tally)",
+    "app.documents.service.forget_kept_searches": "the kept sums of searches are derived, not audited",
 }
 async def _unrecorded_invoice(world: World) -> Any:
     """An invoice issued as before documents of record were kept (app.render's issue hook off)."""

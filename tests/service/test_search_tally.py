@@ -188,3 +188,22 @@ def test_counterfoil_check_finds_kept_sums_that_drifted(config, book, broad):
     connection.close()
     found = [str(b) for b in run_checks(config.database_path)]
     assert len(found) == 1 and found[0].startswith("running sums of the invoice documents holding “host”"), found
+
+
+def test_an_import_forgets_the_kept_searches_and_its_documents_are_found(config, book, broad):
+    """An import writes thousands of documents at once: it drops the kept searches first (each would cost each
+    document written), and what it wrote is listed and counted as the rule says."""
+    from app.imports import service as imports
+    from tests.service.test_import_fast_paths import _preview
+
+    write_texts(config, book, ["hosting"] * BOOK_SIZE)
+    run(service.keep_search_sums(("host",)))
+    job = _preview(config)
+    run(imports.apply(job["id"], data_dir=config.data_dir))
+    assert kept_ids(config) == {}
+    assert [str(b) for b in run_checks(config.database_path)] == []
+    for q in ("host", "old-2025"):   # the book's and the import's
+        ids, sums = expected(config, "invoice", q)
+        assert listed(q)[0] == ids and listed(q)[2] == len(ids) > 1, q
+        assert listed(q)[1] == {c: (s[1], s[2]) for c, s in sums.items()}, q
+    assert set(expected(config, "invoice", "host")[0]) - set(book)   # the import's hosting invoice
