@@ -421,26 +421,35 @@ async def _sums_and_span(doc_type: str, conditions: Sequence[Any], lead: str | N
 
 
 async def _tally_sums(doc_type: str, tallied: str, lead: str, *, status: str, date_from: date | None,
-                      date_to: date | None, today_: date, kept: tuple[int, WhereRaw] | None = None
-                      ) -> dict[str, dict[str, int]]:
+                      date_to: date | None, today_: date, kept: tuple[str, WhereRaw] | None = None
+                      ) -> dict[str, dict[str, int]] | None:
     """What _sums gives for a list without client or search whose status filter the running sums answer
     (`tallied`, logic.tally_condition): the whole months of its period from document_tally, the days
     around them from the documents (a month's few hundred rows at most, through the date index).
-    `kept`: the same for a broad search whose sums are kept (its SearchTerm's id and its words' condition),
-    the months from search_tally."""
+    `kept`: the same for a broad search (its search_key and its words' condition), the months from its kept sums
+    (search_tally); None when they are not kept. The statement that reads them also tells whether they are:
+    read apart, a kept search dropped in between (a newer one kept, an import) would read as no documents."""
     base = await fx_service.base_currency()
     split = logic.split_period(date_from, date_to)
     out: dict[str, dict[str, int]] = {}
     if split.months:
         months = "".join(f" AND month {op} {{}}" for op, bound in ((">=", split.first_month), ("<=", split.last_month))
                          if bound is not None)
-        source = "search_tally WHERE term = {} AND " if kept is not None else "document_tally WHERE "
-        groups = await DocumentTally.raw(
-            "SELECT currency, status, base_currency, sum(n) AS n, sum(total_minor) AS total, sum(paid_minor) AS paid, "
-            "sum(credited_minor) AS credited, sum(total_base_minor) AS total_base, sum(rated) AS rated "
-            f"FROM {source}{tallied}{months} GROUP BY currency, status, base_currency",
-            *([kept[0]] if kept is not None else []),
-            *[bound for bound in (split.first_month, split.last_month) if bound is not None])
+        bounds = [bound for bound in (split.first_month, split.last_month) if bound is not None]
+        select = ("SELECT currency, status, base_currency, sum(n) AS n, sum(total_minor) AS total, "
+                  "sum(paid_minor) AS paid, sum(credited_minor) AS credited, sum(total_base_minor) AS total_base, "
+                  "sum(rated) AS rated FROM {} GROUP BY currency, status, base_currency")
+        if kept is None:
+            groups = await DocumentTally.raw(select.format(f"document_tally WHERE {tallied}{months}"), *bounds)
+        else:
+            term = "(SELECT id FROM search_term WHERE words = {})"
+            groups = await DocumentTally.raw(
+                select.format(f"search_tally WHERE term = {term} AND {tallied}{months}")
+                + f" UNION ALL SELECT NULL, NULL, NULL, {term} IS NOT NULL, 0, 0, 0, 0, 0", kept[0], *bounds, kept[0])
+            (marker,) = [row for row in groups if row["currency"] is None]
+            if not marker["n"]:
+                return None
+            groups = [row for row in groups if row["currency"] is not None]
         _add_groups(doc_type, base, groups, out)
     for first, last in split.edges:
         edge = await _sums(doc_type, [*_filters(doc_type, lead, status=status, client_id=None, date_from=first,
@@ -474,16 +483,6 @@ log = logging.getLogger("counterfoil")
 def search_key(words: Sequence[str]) -> str:
     """A search's key among the kept ones: its distinct words, sorted, joined by a space."""
     return " ".join(sorted(set(words)))
-
-
-async def kept_search(words: Sequence[str]) -> int | None:
-    """The id of the kept sums (SearchTerm) of a search of `words`, if they are kept."""
-    key = search_key(words)
-
-    async def read() -> int | None:
-        rows = await SearchTerm.raw("SELECT id FROM search_term WHERE words = {}", key)
-        return int(rows[0]["id"]) if rows else None
-    return await cached(("search_term", key), read)
 
 
 async def keep_search_sums(words: Sequence[str]) -> int:
@@ -728,26 +727,29 @@ async def list_documents(doc_type: str, *, status: str = "", client_id: int | No
     key = ("documents", doc_type, status, client_id, date_from, date_to, today_)
     tallied = logic.tally_condition(doc_type, status) if client_id is None else None
     searched_broadly = not query.empty and not candidates_lead(conditions)
-    kept = await kept_search(query.words) if searched_broadly and tallied is not None else None
-    if not totals and searched_broadly and kept is None:
+    kept_sums = None
+    if searched_broadly and tallied is not None:
+        kept = (search_key(query.words), words)
+        kept_sums = await cached((*key, q, "kept"), lambda: _tally_sums(
+            doc_type, tallied, lead, status=status, date_from=date_from, date_to=date_to, today_=today_, kept=kept))
+    if not totals and searched_broadly and kept_sums is None:
         rows, more = await _page_rows(conditions, lead, sort, descending, page, None,
                                       period=bool(date_from or date_to))
         return PageOf(items=[DocumentSummary.from_row(row, today_) for row in rows],
                       total=page.offset + len(rows) + more, page=page,
                       extra={"totals": [], "base_total": None, "deferred": True, "more": more})
     if tallied is not None:
-        def plain() -> Awaitable[dict[str, dict[str, int]]]:
+        def plain() -> Awaitable[dict[str, dict[str, int]] | None]:
             return _tally_sums(doc_type, tallied, lead, status=status, date_from=date_from, date_to=date_to,
                                today_=today_)
     else:
-        def plain() -> Awaitable[dict[str, dict[str, int]]]:
+        def plain() -> Awaitable[dict[str, dict[str, int]] | None]:
             return _sums(doc_type, unsearched, lead)
     shown: list[dict[str, Any]] | None = None
     if query.empty:
         sums = await cached((*key, q), plain)
-    elif kept is not None and tallied is not None:
-        sums = await cached((*key, q), lambda: _tally_sums(doc_type, tallied, lead, status=status, date_from=date_from,
-                                                           date_to=date_to, today_=today_, kept=(kept, words)))
+    elif kept_sums is not None:
+        sums = kept_sums
     elif candidates_lead(conditions):
         sums = await cached((*key, q), lambda: _sums(doc_type, conditions, lead))
     else:

@@ -207,3 +207,24 @@ def test_an_import_forgets_the_kept_searches_and_its_documents_are_found(config,
         assert listed(q)[0] == ids and listed(q)[2] == len(ids) > 1, q
         assert listed(q)[1] == {c: (s[1], s[2]) for c, s in sums.items()}, q
     assert set(expected(config, "invoice", "host")[0]) - set(book)   # the import's hosting invoice
+
+
+def test_the_sums_of_a_search_no_longer_kept_are_read_from_the_documents(config, book, broad):
+    """The statement that reads a kept search's months tells whether it is kept: one dropped (here in plain SQL,
+    as a newer search or an import drops it) reads as not kept, never as a search that finds nothing."""
+    write_texts(config, book, ["hosting"] * BOOK_SIZE)
+    run(service.keep_search_sums(("host",)))
+    day = date.today()
+    kept = ("host", service._words_sql(["host"]))
+    assert run(service._tally_sums("invoice", "doc_type = 'invoice'", "order", status="", date_from=None,
+                                   date_to=None, today_=day, kept=kept))
+    connection = sqlite3.connect(config.database_path)
+    with sealed_writes(connection):
+        connection.execute("DELETE FROM search_tally")
+        connection.execute("DELETE FROM search_term")
+    connection.commit()
+    connection.close()
+    assert run(service._tally_sums("invoice", "doc_type = 'invoice'", "order", status="", date_from=None,
+                                   date_to=None, today_=day, kept=kept)) is None
+    ids, sums = expected(config, "invoice", "host")
+    assert listed("host")[1:] == ({c: (s[1], s[2]) for c, s in sums.items()}, len(ids))
