@@ -186,6 +186,7 @@ def _tally_breaks(connection) -> list[Break]:
     ).fetchall()}
     return logic.check_tally(stored, recomputed)
 
+
 def _search_tally_breaks(connection) -> list[Break]:
     """search_tally, kept by triggers for each kept search, against the same sums made afresh from the documents
     whose text holds the search's words."""
