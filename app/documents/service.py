@@ -71,6 +71,9 @@ from app.documents.records import (
 from app.documents.tables import (
     MAX_SEARCH_TERMS,
     SEARCH_VOCABULARY,
+    TALLY_KEY,
+    TALLY_OF_DOCUMENTS,
+    TALLY_SUMS,
     CreateRequest,
     Document,
     DocumentEvent,
@@ -507,11 +510,8 @@ async def keep_search_sums(words: Sequence[str]) -> int:
         # read from the narrow money index, which holds every column summed (~0.1 s at 100,000 documents; a
         # test of each text against the patterns' JSON would read the wide rows).
         await SearchTally.raw(
-            "INSERT INTO search_tally (term, doc_type, status, settled, currency, base_currency, month, n, total_minor, "
-            "paid_minor, credited_minor, total_base_minor, rated) SELECT {}, doc_type, status, "
-            "total_minor - paid_minor - credited_minor <= 0, currency, base_currency, substr(issue_date, 1, 7), "
-            "count(*), sum(total_minor), sum(paid_minor), sum(credited_minor), coalesce(sum(total_base_minor), 0), "
-            f"count(total_base_minor) FROM document INDEXED BY {MONEY_INDEX} WHERE {{}} GROUP BY 2, 3, 4, 5, 6, 7",
+            f"INSERT INTO search_tally (term, {', '.join((*TALLY_KEY, *TALLY_SUMS))}) SELECT {{}}, {TALLY_OF_DOCUMENTS} "
+            f"FROM document INDEXED BY {MONEY_INDEX} WHERE {{}} GROUP BY 2, 3, 4, 5, 6, 7",
             made["id"], _words_sql(distinct).querystring)
     return int(made["id"])
 

@@ -260,6 +260,11 @@ on_connect(SEARCH_VOCABULARY_SQL)
 
 TALLY_KEY = ("doc_type", "status", "settled", "currency", "base_currency", "month")
 TALLY_SUMS = ("n", "total_minor", "paid_minor", "credited_minor", "total_base_minor", "rated")
+# The running sums' key and sums as a grouped SELECT of the documents (GROUP BY its first six columns): what a
+# kept search's sums are filled with, and what `counterfoil check` compares every running sum against.
+TALLY_OF_DOCUMENTS = ("doc_type, status, total_minor - paid_minor - credited_minor <= 0, currency, base_currency, "
+                      "substr(issue_date, 1, 7), count(*), sum(total_minor), sum(paid_minor), sum(credited_minor), "
+                      "coalesce(sum(total_base_minor), 0), count(total_base_minor)")
 
 
 def _tally_values(row: str, sign: str) -> list[str]:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import sqlite3
 from collections import defaultdict
+from collections.abc import Sequence
 from datetime import date
 from pathlib import Path
 from typing import Any
@@ -176,34 +177,31 @@ def _book_breaks(connection, database_path: Path) -> list[Break]:
 
 def _tally_breaks(connection) -> list[Break]:
     """document_tally, kept by triggers, against the same sums made afresh from the documents."""
-    sums = "n, total_minor, paid_minor, credited_minor, total_base_minor, rated"
-    stored = {tuple(row[:6]): tuple(row[6:]) for row in connection.execute(
-        f"SELECT doc_type, status, settled, currency, base_currency, month, {sums} FROM document_tally").fetchall()}
-    recomputed = {tuple(row[:6]): tuple(row[6:]) for row in connection.execute(
-        "SELECT doc_type, status, total_minor - paid_minor - credited_minor <= 0, currency, base_currency, "
-        "substr(issue_date, 1, 7), count(*), sum(total_minor), sum(paid_minor), sum(credited_minor), "
-        "coalesce(sum(total_base_minor), 0), count(total_base_minor) FROM document GROUP BY 1, 2, 3, 4, 5, 6"
-    ).fetchall()}
-    return logic.check_tally(stored, recomputed)
+    return _running_sums_breaks(connection, "document_tally", (), "1", ())
 
 
 def _search_tally_breaks(connection) -> list[Break]:
     """search_tally, kept by triggers for each kept search, against the same sums made afresh from the documents
     whose text holds the search's words."""
-    sums = "n, total_minor, paid_minor, credited_minor, total_base_minor, rated"
     breaks = []
     for term, words, patterns in connection.execute("SELECT id, words, patterns FROM search_term ORDER BY id"):
-        stored = {tuple(row[:6]): tuple(row[6:]) for row in connection.execute(
-            f"SELECT doc_type, status, settled, currency, base_currency, month, {sums} FROM search_tally "
-            "WHERE term = ?", (term,)).fetchall()}
         globs = json.loads(patterns)
-        recomputed = {tuple(row[:6]): tuple(row[6:]) for row in connection.execute(
-            "SELECT doc_type, status, total_minor - paid_minor - credited_minor <= 0, currency, base_currency, "
-            "substr(issue_date, 1, 7), count(*), sum(total_minor), sum(paid_minor), sum(credited_minor), "
-            "coalesce(sum(total_base_minor), 0), count(total_base_minor) FROM document WHERE "
-            + " AND ".join(["search_text GLOB ?"] * len(globs)) + " GROUP BY 1, 2, 3, 4, 5, 6", globs).fetchall()}
-        breaks += logic.check_tally(stored, recomputed, search=words)
+        breaks += _running_sums_breaks(connection, "search_tally WHERE term = ?", (term,),
+                                       " AND ".join(["search_text GLOB ?"] * len(globs)), globs, search=words)
     return breaks
+
+
+def _running_sums_breaks(connection, stored: str, stored_args: Sequence[Any], documents: str,
+                         documents_args: Sequence[Any], *, search: str | None = None) -> list[Break]:
+    """The running sums read from `stored` (a table and its condition) against those of the documents matching
+    `documents` (a condition), grouped afresh."""
+    columns = ", ".join((*documents_tables.TALLY_KEY, *documents_tables.TALLY_SUMS))
+    have = {tuple(row[:6]): tuple(row[6:])
+            for row in connection.execute(f"SELECT {columns} FROM {stored}", stored_args).fetchall()}
+    want = {tuple(row[:6]): tuple(row[6:]) for row in connection.execute(
+        f"SELECT {documents_tables.TALLY_OF_DOCUMENTS} FROM document WHERE {documents} GROUP BY 1, 2, 3, 4, 5, 6",
+        documents_args).fetchall()}
+    return logic.check_tally(have, want, search=search)
 
 
 def _payment_tally_breaks(connection) -> list[Break]:
