@@ -275,7 +275,7 @@ LINE_ROW = re.compile(r"^\s*\d+\s+(" + "|".join(re.escape(d.split()[0].rstrip(":
 def test_a_line_table_has_its_header_on_every_page_it_runs_on_whatever_its_length():
     """A line table that fits on its page is drawn as rows of blocks, one that runs on as a table that
     repeats its header (lib/style.typ, row-table): around the lengths where the table starts to break,
-    every page with lines has the column titles, and the page before says the lines continue."""
+    every page with lines has the column titles, and every page but the last says the document continues."""
     from app.render import service
 
     for count in range(38, 50):
@@ -286,9 +286,43 @@ def test_a_line_table_has_its_header_on_every_page_it_runs_on_whatever_its_lengt
         assert with_lines[0], count
         for number, page in enumerate(pages):
             assert ("DESCRIPTION" in page) == with_lines[number], (count, number)
-            runs_on = number + 1 < len(pages) and with_lines[number + 1]
-            assert ("Continued on the next page" in page) == runs_on, (count, number)
+            assert ("Continued on the next page" in page) == (number + 1 < len(pages)), (count, number)
         assert sum(len(LINE_ROW.findall(page)) for page in pages) == count
+
+
+CANADIAN = {**SETTINGS, "country": "CA", "default_currency": "CAD", "default_locale": "en_CA", "facturx_enabled": False,
+            "bank_name": "Example Bank", "bank_institution": "004", "bank_transit": "12345",
+            "bank_account_number": "5012345",
+            "bank_iban": "", "bank_bic": "",
+            "invoice_footer": "Thank you for your business. Interac e-Transfer to billing@northwind.example."}
+FRENCH = {**SETTINGS, "invoice_footer": "Thank you for your business. Late payment: three times the legal rate."}
+
+
+@pytest.mark.parametrize(("settings", "currency"), [(CANADIAN, "CAD"), (FRENCH, "EUR")], ids=["letter", "a4"])
+def test_a_20_line_invoice_is_one_page_and_what_closes_a_longer_one_never_stands_alone(settings, currency):
+    """The 20-line invoice with notes, terms, a footer text and six rows of bank details is one page, on US
+    Letter (Canada: domestic account rows, no QR code) and on A4 (an IBAN and its QR code). Longer, what
+    closes it moves on together: no page holds only the footer text, or only the notes and terms."""
+    import dataclasses
+
+    from app.render import service
+
+    client = {**CLIENT, "language": "en"}
+    for count in (20, 21, 22, 23, 24, 25, 26):
+        document = dataclasses.replace(fabricate_invoice(count, currency=currency, client=client), notes="Thank you!",
+                                       terms="Net 30", snapshot={"business": settings, "client": client})
+        pdf = service.render_job_sync(service.document_job(document, settings, client, attachments_dir=None))
+        pages = [page for page in text_of(pdf).split("\f") if page.strip()]
+        with pikepdf.open(io.BytesIO(pdf)) as opened:   # US Letter is 792 pt high, A4 841.89
+            assert float(opened.pages[0].mediabox[3]) == pytest.approx(792 if settings is CANADIAN else 841.89, abs=0.01)
+        if count == 20:
+            assert len(pages) == 1, "a 20-line invoice is one page"
+        footer_page = next(number for number, page in enumerate(pages) if "Thank you for your business" in page)
+        assert "NOTES" in pages[footer_page] and "TERMS" in pages[footer_page], count
+        if settings is CANADIAN:
+            assert "Transit" in pages[footer_page] and "Please pay" in pages[footer_page], count
+        for number, page in enumerate(pages):
+            assert ("Continued on the next page" in page) == (number + 1 < len(pages)), (count, number)
 
 
 def test_a_logo_is_printed(browser, api, business):
