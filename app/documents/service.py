@@ -1441,6 +1441,15 @@ async def served_record(document_id: int) -> dict[str, Any] | None:
     return dict(rows[0]) if rows else None
 
 
+async def unless_recorded(sha256: str, forget: Callable[[], None]) -> None:
+    """Call `forget` (it removes a record file) unless a document's record is the file of that hash (two
+    documents that print alike share one). Under the writer: no issuing transaction is open meanwhile that
+    could be recording it."""
+    async with write_transaction():
+        if not await DocumentRecord.raw("SELECT 1 FROM document_record WHERE sha256 = {} LIMIT 1", sha256):
+            forget()
+
+
 async def document_records(document_ids: Sequence[int]) -> dict[int, dict[str, Any]]:
     if not document_ids:
         return {}

@@ -618,11 +618,15 @@ class _PreparedRecord:
     fingerprint: tuple[Any, ...]
     pdf: bytes
     sha256: str | None          # the file kept at attachments/records (None without a data folder)
-    used: bool = False
+    used: bool = False          # recorded by the issuing transaction
 
 
 _prepared_records: ContextVar[dict[int, _PreparedRecord] | None] = ContextVar("counterfoil_prepared_records",
                                                                                default=None)
+# The record files prepared by issues in progress, by hash: drafts that print alike (the same lines, the
+# same predicted number) share one file, which an issue that did not use it must not remove from under
+# one that will, or did.
+_preparing: dict[str, int] = {}
 
 
 def _fingerprint(inputs: DocumentInputs) -> tuple[Any, ...]:
@@ -651,19 +655,39 @@ async def _prepare_record_at_issue(view: DocumentView) -> AsyncIterator[None]:
     settings = await settings_service.get_settings()
     inputs = _inputs_of(view, settings, None, data_dir)
     pdf = await _render_of_record(inputs)
-    sha256 = await asyncio.to_thread(write_record_file, inputs.records_dir, pdf) if inputs.records_dir else None
+    sha256 = hashlib.sha256(pdf).hexdigest() if inputs.records_dir else None
+    if sha256 is not None:
+        _preparing[sha256] = _preparing.get(sha256, 0) + 1   # before the file is written: see below
     prepared = _PreparedRecord(fingerprint=_fingerprint(inputs), pdf=pdf, sha256=sha256)
-    records = dict(_prepared_records.get() or {})
-    records[view.id] = prepared
-    token = _prepared_records.set(records)
     try:
-        yield
+        if inputs.records_dir is not None:
+            await asyncio.to_thread(write_record_file, inputs.records_dir, pdf)
+        records = dict(_prepared_records.get() or {})
+        records[view.id] = prepared
+        token = _prepared_records.set(records)
+        try:
+            yield
+        finally:
+            _prepared_records.reset(token)
     finally:
-        _prepared_records.reset(token)
-        if sha256 is not None and inputs.records_dir is not None and not prepared.used:
-            kept = await documents_service.document_record(view.id)
-            if kept is None or kept["sha256"] != sha256:
-                record_file(inputs.records_dir, sha256).unlink(missing_ok=True)
+        if sha256 is not None and inputs.records_dir is not None:
+            _preparing[sha256] -= 1
+            if not _preparing[sha256]:
+                del _preparing[sha256]
+                if not prepared.used:
+                    await _forget_unrecorded(inputs.records_dir, sha256)
+
+
+async def _forget_unrecorded(records_dir: Path, sha256: str) -> None:
+    """Remove a prepared record file that no document records, and that no issue in progress prepared again
+    meanwhile (it counts itself before it writes the file). A failure leaves the file: unused, harmless."""
+    def forget() -> None:
+        if sha256 not in _preparing:
+            record_file(records_dir, sha256).unlink(missing_ok=True)
+    try:
+        await documents_service.unless_recorded(sha256, forget)
+    except Exception:
+        log.exception("an unused prepared record file (%s) could not be removed", sha256)
 
 
 async def _make_record_at_issue(document_id: int) -> None:

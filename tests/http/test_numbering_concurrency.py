@@ -161,3 +161,31 @@ def test_two_processes_issuing_at_once_share_one_series(server: Server):
     assert sorted(from_http + from_other_process) == [f"INV-{year}-{n:04d}" for n in range(1, 13)]
     assert rows(server.data_dir, "SELECT next_seq FROM number_series WHERE year = 2020") == [(13,)]
     assert_healthy_afterwards(server)
+
+
+def test_identical_drafts_issued_at_once_each_keep_their_stored_pdf(server: Server):
+    """Drafts that print alike are rendered alike before their issue (the same lines, the same predicted
+    number): one file for all. Only one issue gets that number and records that file; the others, which did
+    not use it, must not remove it from under the one that did. Each issued invoice's PDF downloads, and
+    `counterfoil check` finds every stored file."""
+    with server.client() as api:
+        client_id = api.post("/api/v1/clients", json={"name": "Twin Drafts Ltd", "currency": "CAD"}).json()["id"]
+        ids = []
+        for _ in range(4):
+            response = api.post("/api/v1/invoices", json={"client_id": client_id, "issue_date": "2019-03-01",
+                                                          "lines": [{"description": "race", "quantity": "1",
+                                                                     "unit_price": "7.00"}], "confirm_date": True})
+            assert response.status_code == 201, response.text
+            ids.append(response.json()["id"])
+    responses = issue_at_once(server, ids, threading.Barrier(len(ids)), {"issue_date": "2019-03-01", "backdate": True})
+    assert [r.status_code for r in responses] == [200] * len(ids), [r.text for r in responses]
+    assert sorted(r.json()["number"] for r in responses) == [f"INV-2019-{n:04d}" for n in range(1, 5)]
+    recorded = server.rows(f"SELECT sha256 FROM document_record WHERE document IN ({', '.join(map(str, ids))})")
+    assert len(recorded) == len(ids)
+    for (sha256,) in recorded:
+        assert (server.data_dir / "attachments" / "records" / f"{sha256}.pdf").is_file()
+    with server.client() as api:
+        for document_id in ids:
+            response = api.get(f"/api/v1/invoices/{document_id}/pdf")
+            assert response.status_code == 200 and response.content.startswith(b"%PDF"), response.text
+    assert_healthy_afterwards(server)
