@@ -447,6 +447,8 @@ NO_ENTRY = {
     "app.documents.service.issue_preview": "its transaction is always rolled back: it keeps nothing",
     "app.documents.service.keep_search_sums": "the kept sums of a search are derived, not audited "
                                               "(app.audit.logic.NOT_AUDITED: search_term, search_tally)",
+    "app.documents.service.unless_recorded": "it writes nothing: it reads under the writer, then removes a file "
+                                             "no document records",
 }
 async def _unrecorded_invoice(world: World) -> Any:
     """An invoice issued as before documents of record were kept (app.render's issue hook off)."""
@@ -551,6 +553,7 @@ def test_the_writes_that_record_nothing_really_touch_nothing_audited(name: str, 
             "app.auth.service.end_session": lambda: auth_service.end_session(session_id),
             "app.auth.service.identity_for_token": lambda: auth_service.identity_for_token(token),
             "app.documents.service.keep_search_sums": lambda: documents_service.keep_search_sums(("line",)),
+            "app.documents.service.unless_recorded": lambda: documents_service.unless_recorded("0" * 64, lambda: None),
         }[name]
     call = run(scene())
     before = _last_seq(config.database_path)
