@@ -23,7 +23,7 @@ from babel import Locale
 from babel.dates import format_date, parse_pattern
 
 from app.common.i18n import N_, _, current_language, ngettext
-from app.common.logic import FieldError, ValidationFailed
+from app.common.logic import FieldError, ValidationFailed, date_problem
 from app.documents import logic as documents_logic
 from app.documents.logic import INVOICE
 
@@ -92,10 +92,14 @@ def periods(schedule: Schedule) -> Iterator[Period]:
     first = _first_step(schedule)
     limit = min(schedule.count or MAX_PERIODS, MAX_PERIODS)
     for index in range(limit):
-        start = _date_at(schedule, first + index)
+        try:
+            start = _date_at(schedule, first + index)
+            end = _date_at(schedule, first + index + 1) - timedelta(days=1)
+        except (OverflowError, ValueError):
+            return   # past the calendar's last year: a schedule stored before its dates were bounded ends there
         if schedule.end_date is not None and start > schedule.end_date:
             return
-        yield Period(index, start, _date_at(schedule, first + index + 1) - timedelta(days=1))
+        yield Period(index, start, end)
 
 
 def due_periods(schedule: Schedule, *, after: date | None, through: date) -> list[Period]:
@@ -231,13 +235,17 @@ def _whole(value: Any, name: str, label: str, low: int, high: int, errors: list[
 def _day(value: Any, name: str, label: str, errors: list[FieldError]) -> date | None:
     if value is None or value == "":
         return None
-    if isinstance(value, date):
-        return value
-    try:
-        return date.fromisoformat(str(value).strip())
-    except ValueError:
-        errors.append(FieldError(name, _("%(label)s: a date as YYYY-MM-DD", label=label)))
+    if not isinstance(value, date):
+        try:
+            value = date.fromisoformat(str(value).strip())
+        except ValueError:
+            errors.append(FieldError(name, _("%(label)s: a date as YYYY-MM-DD", label=label)))
+            return None
+    problem = date_problem(value, label)
+    if problem:
+        errors.append(FieldError(name, problem))
         return None
+    return value
 
 
 def clean_profile(data: Mapping[str, Any], *, current: Mapping[str, Any] | None = None) -> ProfileInput:

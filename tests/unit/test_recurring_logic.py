@@ -194,3 +194,11 @@ def test_runs_on_any_days_make_each_period_once_and_in_order(start, every, unit,
         made += [p.start for p in logic.due_periods(schedule, after=made[-1] if made else None, through=today)]
     assert made == [p.start for p in logic.due_periods(schedule, after=None, through=today)]
     assert made == sorted(set(made))
+
+
+def test_a_schedule_stored_before_dates_were_bounded_ends_at_the_calendars_last_year():
+    """A profile starting in 9999 (stored before start dates were bounded to 1900-2200) has one period left
+    and no next one after it: never an error from the date arithmetic for every list and run."""
+    schedule = logic.Schedule(every=1, unit="month", start_date=date(9999, 11, 1))
+    assert [(p.start, p.end) for p in logic.periods(schedule)] == [(date(9999, 11, 1), date(9999, 11, 30))]
+    assert logic.next_period(schedule, after=date(9999, 11, 1)) is None
