@@ -6,6 +6,7 @@ Babel's currency data (JPY 0, EUR 2, KWD 3).
 
 from __future__ import annotations
 
+import re
 from datetime import date
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 from functools import cache
@@ -79,6 +80,9 @@ def quantum(currency: str) -> Decimal:
     return Decimal(1).scaleb(-minor_digits(currency))
 
 
+_NUMBER = re.compile(r"[+-]?([0-9]+\.?[0-9]*|\.[0-9]+)([eE][+-]?[0-9]+)?")
+
+
 def parse_decimal(text: str | int | Decimal, *, field: str = "amount") -> Decimal:
     """Read an exact decimal from user or JSON input; floats are refused."""
     if isinstance(text, (bool, float)):
@@ -89,6 +93,10 @@ def parse_decimal(text: str | int | Decimal, *, field: str = "amount") -> Decima
         cleaned = str(text).strip().replace("\u00a0", "").replace(" ", "")
         if not cleaned:
             raise MoneyError(f"{field}: a number is required")
+        # Decimal() also reads other scripts' digits ("١٢٣" is 123) and underscores ("1_000"): a number is
+        # written here with the digits 0-9 only, as every file and program reads it back.
+        if not _NUMBER.fullmatch(cleaned):
+            raise MoneyError(f"{field}: {text!r} is not a number (digits 0-9 and a decimal point, e.g. \"12.50\")")
         try:
             value = Decimal(cleaned)
         except InvalidOperation:

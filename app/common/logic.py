@@ -69,6 +69,20 @@ MAX_DATE = date(2200, 12, 31)
 MAX_PAGE = 1_000_000              # list pages: far beyond any list, and (page - 1) x 500 fits in 64 bits
 
 
+_ID_TEXT = re.compile(r"\s*[0-9]{1,19}\s*")
+
+
+def id_of(value: Any) -> int | None:
+    """A record's id given as text (a form field, a query value): digits 0-9 only (str.isdigit() also takes
+    "²" and "١", which int() then refuses or reads), from 1 to 2**63 - 1; else None, as for no id at all."""
+    if isinstance(value, int) and not isinstance(value, bool):
+        return value if 1 <= value <= MAX_ID else None
+    if not isinstance(value, str) or not _ID_TEXT.fullmatch(value):
+        return None
+    number = int(value)
+    return number if 1 <= number <= MAX_ID else None
+
+
 def date_problem(day: date, label: str) -> str | None:
     """Why a date cannot be used (outside 1900-2200), or None."""
     if not MIN_DATE <= day <= MAX_DATE:

@@ -39,6 +39,9 @@ def read_decimal(text: str, locale: str) -> Decimal:
     typed = text.strip()
     if not typed:
         raise NumberNotRead(_("a number is required"))
+    if "_" in typed or any(char.isdigit() and not "0" <= char <= "9" for char in typed):
+        # Babel, as Decimal(), reads other scripts' digits ("١٠" is 10): numbers are written with 0-9 here.
+        raise _not_read(text, locale)
     group, decimal = get_group_symbol(locale), get_decimal_symbol(locale)
     if any(char in SPACES for char in typed):
         if group in SPACES:

@@ -41,6 +41,7 @@ from app.common.logic import (
     clean_idempotency_key,
     control_problem,
     glob_pattern,
+    id_of,
     parse_search,
     storable_id,
     trigram_query,
@@ -994,9 +995,9 @@ async def tax_advice(client_id: Any = None) -> logic.TaxAdvice:
     as the rules by place of supply read them for a draft's new lines."""
     settings = await settings_service.get_settings()
     client = None
-    if str(client_id or "").strip().isdigit() and storable_id(int(client_id)):
+    if id_of(client_id) is not None:
         client = await Client.select(Client.country, Client.region, Client.tax_number).where(
-            Client.id == int(client_id)).first()
+            Client.id == id_of(client_id)).first()
     return logic.TaxAdvice(
         seller=logic.party_of(settings, pst_registrations=settings_logic.pst_registrations(settings)),
         client=logic.party_of(client), rates=await taxes_service.rates_by_code())
@@ -1041,8 +1042,8 @@ async def _line_currency(data: Mapping[str, Any], current: Mapping[str, Any] | N
     if current is not None:
         return str(current["currency"])
     client_id = data.get("client_id")
-    if client_id not in (None, "") and str(client_id).isdigit() and storable_id(int(client_id)):
-        client = await Client.select(Client.currency).where(Client.id == int(client_id)).first()
+    if id_of(client_id) is not None:
+        client = await Client.select(Client.currency).where(Client.id == id_of(client_id)).first()
         if client and client["currency"]:
             return str(client["currency"])
     return None
@@ -1790,7 +1791,7 @@ async def apply_item_picks(lines: list[dict[str, Any]], items: Sequence[Mapping[
     Returns the lines, the indexes that were filled, and the indexes whose item text matches nothing.
     """
     if items is None:
-        items = await picker_items([int(ln["item_id"]) for ln in lines if str(ln.get("item_id") or "").isdigit()])
+        items = await picker_items([i for ln in lines if (i := id_of(ln.get("item_id"))) is not None])
     by_id = {str(item["id"]): item for item in items}
     out, picked, unknown = [], [], {}
     for index, line in enumerate(lines):
@@ -1840,8 +1841,8 @@ async def preview(doc_type: str, data: Mapping[str, Any]) -> dict[str, Any]:
             errors["currency"] = f"Currency: {error}"
     if currency is None:
         client = None
-        if str(data.get("client_id") or "").strip().isdigit():
-            client = await Client.select(Client.currency).where(Client.id == int(data["client_id"])).first()
+        if id_of(data.get("client_id")) is not None:
+            client = await Client.select(Client.currency).where(Client.id == id_of(data["client_id"])).first()
         currency = (client or {}).get("currency") or settings["default_currency"]
     discount_errors: list[FieldError] = []
     discount = logic.clean_percent(data.get("discount_percent"), "discount_percent", "Document discount",

@@ -9,7 +9,7 @@ from decimal import Decimal
 from typing import Any
 
 from app.common.i18n import _
-from app.common.logic import FieldError, NotFound, ValidationFailed
+from app.common.logic import FieldError, NotFound, ValidationFailed, decimal_size_problem
 from app.common.numbers import input_text
 from app.db.engine import require_write_transaction, write_transaction
 from app.fx import logic
@@ -187,6 +187,10 @@ async def convert(amount: Any, source: Any, target: Any, day: Any = None) -> Dec
         value = parse_decimal(amount if amount is not None else "", field="amount")
     except MoneyError as problem:
         errors.append(FieldError("amount", str(problem).removeprefix("amount: ")))
+    else:
+        too_large = decimal_size_problem(value, _("Amount"))
+        if too_large:
+            errors.append(FieldError("amount", too_large))
     codes = {}
     for name, code in (("from", source), ("to", target)):
         try:

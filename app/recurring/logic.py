@@ -235,17 +235,20 @@ def _whole(value: Any, name: str, label: str, low: int, high: int, errors: list[
 def _day(value: Any, name: str, label: str, errors: list[FieldError]) -> date | None:
     if value is None or value == "":
         return None
-    if not isinstance(value, date):
+    day: date
+    if isinstance(value, date):
+        day = value
+    else:
         try:
-            value = date.fromisoformat(str(value).strip())
+            day = date.fromisoformat(str(value).strip())
         except ValueError:
             errors.append(FieldError(name, _("%(label)s: a date as YYYY-MM-DD", label=label)))
             return None
-    problem = date_problem(value, label)
+    problem = date_problem(day, label)
     if problem:
         errors.append(FieldError(name, problem))
         return None
-    return value
+    return day
 
 
 def clean_profile(data: Mapping[str, Any], *, current: Mapping[str, Any] | None = None) -> ProfileInput:

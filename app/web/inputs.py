@@ -13,11 +13,13 @@ this is only the transport: what no route can store or compute with.
 
 from __future__ import annotations
 
+import collections.abc
 import re
 import types
 import typing
 from dataclasses import dataclass
 from datetime import date
+from decimal import Decimal, InvalidOperation
 from typing import Any
 
 import msgspec
@@ -26,6 +28,7 @@ from litestar.enums import ParamType
 from litestar.exceptions import ValidationException
 from litestar.params import ParameterKwarg
 
+from app.common.i18n import _
 from app.common.logic import MAX_ID, FieldError, ValidationFailed, date_problem
 
 MAX_JSON_DEPTH = 32          # the API's deepest body (a document's line's taxes) is 4 levels
@@ -178,7 +181,52 @@ async def body_problems(request: Request) -> list[FieldError]:
     if shape.depth > MAX_JSON_DEPTH:
         raise ValidationException(detail="The request body nests too deep", extra=[
             {"key": "body", "source": "body", "message": f"{TOO_DEEP} ({shape.depth})"}])
-    return [FieldError(path, f"{path} is beyond 64 bits (from {MIN_INT} to {MAX_ID})") for path in shape.oversized]
+    problems = [FieldError(path, f"{path} is beyond 64 bits (from {MIN_INT} to {MAX_ID})") for path in shape.oversized]
+    data_type = request.route_handler.parsed_fn_signature.parameters["data"].annotation
+    return problems + [FieldError(path, _("%(path)s: %(text)s is not a number (digits 0-9 and a decimal point, "
+                                          "e.g. 12.50)", path=path, text=repr(text)))
+                       for path, text in decimal_texts_refused(decoded, data_type)]
+
+
+_PLAIN_NUMBER = re.compile(r"[+-]?([0-9]+\.?[0-9]*|\.[0-9]+)([eE][+-]?[0-9]+)?")
+
+
+def _misread(text: str) -> bool:
+    """Whether Decimal() reads the text as a number though it is not one written with 0-9 (what it cannot
+    read at all, msgspec refuses with a 400 of its own)."""
+    cleaned = text.strip().replace("\u00a0", "").replace(" ", "")
+    if _PLAIN_NUMBER.fullmatch(cleaned):
+        return False
+    try:
+        return Decimal(cleaned).is_finite()
+    except InvalidOperation:
+        return False
+
+
+def decimal_texts_refused(value: Any, kind: Any, path: str = "") -> list[tuple[str, str]]:
+    """(path, text) of each string in a JSON body that the handler's type reads as a Decimal but that is not
+    written with the digits 0-9 (msgspec, as Decimal(), reads "١٠" as 10 and "1_000" as 1000). The body is
+    at most MAX_JSON_DEPTH deep, checked before this runs."""
+    members = typing.get_args(kind) if isinstance(kind, types.UnionType) or typing.get_origin(kind) is typing.Union \
+        else (kind,)
+    found: list[tuple[str, str]] = []
+    for member in members:
+        if member is Decimal:
+            if isinstance(value, str) and _misread(value):
+                found.append((path or "body", value))
+        elif isinstance(member, type) and issubclass(member, msgspec.Struct) and isinstance(value, dict):
+            for field in msgspec.structs.fields(member):
+                if field.encode_name in value:
+                    found += decimal_texts_refused(value[field.encode_name], field.type,
+                                                   f"{path}.{field.encode_name}" if path else field.encode_name)
+        elif typing.get_origin(member) in (list, tuple, typing.Sequence, collections.abc.Sequence) \
+                and isinstance(value, list):
+            inner = (typing.get_args(member) or (Any,))[0]
+            for index, item in enumerate(value):
+                found += decimal_texts_refused(item, inner, f"{path}[{index}]")
+        if found:
+            break
+    return found
 
 
 def malformed_parameters(request: Request) -> list[dict[str, str]]:

@@ -20,7 +20,7 @@ from app.auth import service as auth_service
 from app.clients import service as clients_service
 from app.clients.records import ClientView
 from app.common.i18n import L_, _, lazy, ngettext, translated
-from app.common.logic import Conflict, FieldError, NotFound, ValidationFailed, optional_day
+from app.common.logic import Conflict, FieldError, NotFound, ValidationFailed, id_of, optional_day
 from app.common.numbers import input_text
 from app.documents import logic, service
 from app.documents.logic import CREDIT_NOTE, INVOICE, QUOTE, STATUS_LABELS, TYPE_LABELS, TYPE_PATHS
@@ -70,7 +70,7 @@ def _parse_day(text: str) -> date | None:
 
 def _ids(value: Any) -> list[int]:
     values = value if isinstance(value, list) else [value]
-    return [int(v) for v in values if str(v or "").strip().isdigit()]
+    return [i for v in values if (i := id_of(v)) is not None]
 
 
 # -- lists ----------------------------------------------------------------------
@@ -84,7 +84,7 @@ async def _list(request: Request, doc_type: str, params: dict[str, str], *, stat
                 problem: str = "") -> Template:
     date_from, date_to = _parse_day(params["from"]), _parse_day(params["to"])
     status = params["status"] if params["status"] in STATUS_FILTERS[doc_type] else ""
-    client_id = int(params["client_id"]) if params["client_id"].isdigit() else None
+    client_id = id_of(params["client_id"])
     sort = params["sort"] if params["sort"] in service.SORTS else "date"
     try:
         page_number = max(1, int(params["page"] or 1))
@@ -135,7 +135,7 @@ def _totals_route(doc_type: str) -> Any:
         """htmx: the footer of a list whose count and sums were left out of its page (a broad search)."""
         day_from, day_to = _parse_day(date_from), _parse_day(date_to)
         status = status if status in STATUS_FILTERS[doc_type] else ""
-        client = int(client_id) if client_id.isdigit() else None
+        client = id_of(client_id)
         try:
             result = await service.list_documents(doc_type, status=status, client_id=client, date_from=day_from,
                                                   date_to=day_to, q=q, page=page_params(1, 1))
@@ -259,7 +259,7 @@ async def _editor_context(doc: DocumentView, values: dict[str, Any], lines: list
     used = {code for line in lines for code in line["taxes"]}
     preview = await service.preview(doc.doc_type, {**values, "lines": lines})
     client = None
-    if values["client_id"].isdigit():
+    if id_of(values["client_id"]) is not None:
         try:
             client = await clients_service.get_client(int(values["client_id"]))
         except NotFound:
@@ -267,7 +267,7 @@ async def _editor_context(doc: DocumentView, values: dict[str, Any], lines: list
     targets: list[DocumentSummary] = []
     if doc.doc_type == CREDIT_NOTE and client is not None:
         targets = await service.credit_targets(client.id, preview["currency"])
-        if values["invoice_id"].isdigit() and int(values["invoice_id"]) not in {t.id for t in targets}:
+        if id_of(values["invoice_id"]) is not None and int(values["invoice_id"]) not in {t.id for t in targets}:
             try:
                 linked = await service.get_document(int(values["invoice_id"]), INVOICE, with_lines=False)
                 targets.insert(0, linked)
@@ -410,7 +410,7 @@ async def client_options(request: Request, client_q: str = "", client_id: str = 
     """htmx: the editor's client chooser, the chosen client first, then those matching what was typed, and
     a link to add what was typed as a new client and come back to this draft (`document_id`)."""
     chosen = None
-    if client_id.isdigit():
+    if id_of(client_id) is not None:
         try:
             chosen = await clients_service.get_client(int(client_id))
         except NotFound:
@@ -420,7 +420,7 @@ async def client_options(request: Request, client_q: str = "", client_id: str = 
         matches = (await clients_service.list_clients(q=client_q, status="active", page=page_params(1, 8))).items
     options = ([chosen] if chosen else []) + [c for c in matches if not chosen or c.id != chosen.id]
     return page(request, "documents/_client_options.html", options=options, chosen=chosen, client_q=client_q,
-                document_id=int(document_id) if document_id.isdigit() and len(document_id) <= 12 else None)
+                document_id=id_of(document_id))
 
 
 # -- the document page -------------------------------------------------------------

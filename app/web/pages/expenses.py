@@ -14,7 +14,7 @@ from litestar.response import Template
 
 from app.clients import service as clients_service
 from app.common.i18n import _, ngettext, translated
-from app.common.logic import Conflict, FieldError, NotFound, Page, ValidationFailed, optional_day
+from app.common.logic import Conflict, FieldError, NotFound, Page, ValidationFailed, id_of, optional_day
 from app.config import Config
 from app.expenses import logic, pnl, reports, service, taxreturn
 from app.projects import service as projects_service
@@ -363,7 +363,7 @@ async def unbilled_panel(request: Request, document_id: int) -> Template:
 @post("/documents/{document_id:int}/unbilled-expenses")
 async def unbilled_add_form(request: Request, document_id: int) -> Response:
     form = await request.form()
-    ids = [int(v) for v in form.getall("expense_id") if str(v).isdigit()] if hasattr(form, "getall") else []
+    ids = [i for v in (form.getall("expense_id", []) if hasattr(form, "getall") else []) if (i := id_of(v)) is not None]
     try:
         await service.add_to_invoice(document_id, ids, actor=actor_id(request))
     except (ValidationFailed, Conflict) as failed:

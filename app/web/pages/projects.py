@@ -14,7 +14,7 @@ from litestar.response import Template
 
 from app.clients import service as clients_service
 from app.common.i18n import _, ngettext
-from app.common.logic import Conflict, ValidationFailed, csv_bytes, optional_day
+from app.common.logic import Conflict, ValidationFailed, csv_bytes, id_of, optional_day
 from app.projects import logic, service
 from app.settings import service as settings_service
 from app.web.responses import actor_id, download, form_data, page, redirect
@@ -264,7 +264,7 @@ async def client_bill_page(request: Request, client_id: int | None = None,
 @post("/projects/bill")
 async def client_bill_form(request: Request) -> Response:
     data = await form_data(request)
-    client_id = int(data["client_id"]) if str(data.get("client_id") or "").isdigit() else 0
+    client_id = id_of(data.get("client_id")) or 0
     back = (f"/projects/bill?client_id={client_id}&from={data.get('from', '')}&to={data.get('to', '')}"
             f"&group_by={data.get('group_by', '')}")
     try:
@@ -283,7 +283,7 @@ async def client_bill_form(request: Request) -> Response:
 async def _entries_page(request: Request, params: dict[str, Any], values: dict[str, Any], errors: dict[str, str],
                         status_code: int = 200) -> Template:
     where = service.EntryFilter(
-        project_id=int(params["project_id"]) if str(params.get("project_id") or "").isdigit() else None,
+        project_id=id_of(params.get("project_id")),
         user_id=actor_id(request), date_from=optional_day(params.get("from"), "from"),
         date_to=optional_day(params.get("to"), "to"), limit=200)
     entries = await service.list_entries(where)
@@ -397,7 +397,7 @@ async def timesheet_page(request: Request, week: str = "", project_id: int | Non
 async def timesheet_form(request: Request) -> Response:
     data = await form_data(request)
     monday = await _week(str(data.get("week") or ""))
-    project_id = int(data["project_id"]) if str(data.get("project_id") or "").isdigit() else None
+    project_id = id_of(data.get("project_id"))
     cells = {key.removeprefix("cell-"): value for key, value in data.items() if key.startswith("cell-")}
     # Only cells the user changed are saved (the form sends the shown value beside each one).
     changed = {key: value for key, value in cells.items() if str(value).strip() != str(data.get(f"was-{key}", "")).strip()}

@@ -15,7 +15,7 @@ from litestar.response import Template
 
 from app.clients import service as clients_service
 from app.common.i18n import L_, _, ngettext, translated
-from app.common.logic import Conflict, FieldError, NotFound, ValidationFailed
+from app.common.logic import Conflict, FieldError, NotFound, ValidationFailed, id_of
 from app.common.numbers import as_typed
 from app.config import Config
 from app.documents import logic as documents_logic
@@ -156,13 +156,13 @@ async def _context(profile: ProfileView | None, values: dict[str, str], lines: l
                    items: list[dict[str, Any]] | None = None) -> dict[str, Any]:
     if items is None:
         items = await documents_service.picker_items(
-            [int(line["item_id"]) for line in lines if str(line.get("item_id") or "").isdigit()])
+            [i for line in lines if (i := id_of(line.get("item_id"))) is not None])
     taxes = await taxes_service.list_taxes()
     used = {code for line in lines for code in line["taxes"]}
     preview = await documents_service.preview(INVOICE, {"client_id": values["client_id"],
                                                         "currency": values["currency"], "lines": lines})
     client = None
-    if values["client_id"].isdigit():
+    if id_of(values["client_id"]) is not None:
         try:
             client = await clients_service.get_client(int(values["client_id"]))
         except NotFound:
@@ -188,7 +188,7 @@ def _editor(request: Request, context: dict[str, Any], errors: dict[str, str], *
 
 @get("/recurring/new")
 async def new_page(request: Request, client_id: str = "") -> Template:
-    values = _values_of(None, client_id if client_id.isdigit() else "")
+    values = _values_of(None, client_id if id_of(client_id) is not None else "")
     values["start_date"] = (await today()).replace(day=1).isoformat()   # the 1st of this month: the usual retainer
     context = await _context(None, values, [documents_logic.blank_line()])
     return _editor(request, context, {}, focus=0)
