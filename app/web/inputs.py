@@ -229,6 +229,21 @@ def decimal_texts_refused(value: Any, kind: Any, path: str = "") -> list[tuple[s
     return found
 
 
+def drop_blank_typed_parameters(request: Request) -> None:
+    """A blank query value of a parameter typed int or date is no value: the parameter's default. A page's
+    filter form sends its empty fields (`/payments?client_id=&from=`), which Litestar would refuse with a 400
+    ("Expected int|null, got str"). Runs before Litestar reads the parameters (before_request), on the
+    parsed query it keeps for this request."""
+    typed = {name for name, _kinds in _query_parameters(request)}
+    if not typed or not request.scope.get("query_string"):
+        return
+    pairs = tuple(request.query_params.multi_items())
+    kept = tuple((name, value) for name, value in pairs if name not in typed or str(value).strip())
+    if len(kept) != len(pairs):
+        request._parsed_query = kept   # Litestar's cache of the parsed query, for this request and its handler
+        request._connection_state.parsed_query = kept
+
+
 def malformed_parameters(request: Request) -> list[dict[str, str]]:
     """Query values typed int or date that are no whole number or no date at all, each named as the query
     string names it (`from`, `page`): Litestar's own refusal names the handler's argument instead
@@ -253,6 +268,7 @@ def malformed_parameters(request: Request) -> list[dict[str, str]]:
 async def check_request_input(request: Request) -> None:
     """App-wide before_request (after the CSRF check): every problem found is one 4xx naming its fields
     (400 for a value of the wrong type, as Litestar answers it, 422 for one out of range)."""
+    drop_blank_typed_parameters(request)
     malformed = malformed_parameters(request)
     if malformed:
         raise ValidationException(detail=f"Validation failed for {request.method} {request.url.path}", extra=malformed)

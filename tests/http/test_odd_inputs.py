@@ -3,6 +3,8 @@ never a value read as something else (other scripts' digits, an id beyond 64 bit
 
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
 
 from app.common.logic import MAX_ID, id_of
@@ -82,3 +84,28 @@ def test_a_line_quantity_in_other_digits_is_refused_naming_the_line(api, busines
             {"description": "y", "quantity": quantity, "unit_price": "5.00"}]})
         assert response.status_code == 422 and "lines[1].quantity" in field_errors(response), response.text
     assert api.get("/api/v1/invoices").json()["total"] == 0
+
+
+def test_a_blank_number_or_date_in_any_query_is_the_default_not_a_400(api, browser):
+    """A page's filter form sends its empty fields (`/payments?client_id=&from=`): every route with a query
+    parameter typed int or date answers them as left out (it answered 400, "Expected int|null, got str")."""
+    from app.web.inputs import _kinds
+    from tests.http.test_data_in_out import fill, routes_with
+
+    def typed_query(route: Any, handler: Any) -> bool:
+        return any(_kinds(definition.annotation) and name not in route.path
+                   for name, definition in handler.parsed_fn_signature.parameters.items())
+
+    checked = 0
+    for method, path, handler in routes_with(api.app, typed_query):
+        if method != "GET":
+            continue
+        caller = api if path.startswith("/api/") else browser
+        blank = {getattr(definition.kwarg_definition, "name", None) or name: ""
+                 for name, definition in handler.parsed_fn_signature.parameters.items()
+                 if _kinds(definition.annotation) and f"{{{name}:" not in path}
+        plain = caller.get(fill(path))
+        response = caller.get(fill(path), params=blank)
+        assert response.status_code == plain.status_code, (path, blank, response.status_code, response.text[:200])
+        checked += 1
+    assert checked >= 15
