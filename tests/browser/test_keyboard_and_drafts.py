@@ -133,6 +133,12 @@ def test_slash_searches_n_starts_a_new_one_and_escape_or_a_click_outside_closes_
         expect(page.locator("main input[type=search]").first).to_be_focused()
         page.keyboard.type("n")                                  # typed into the search, not a shortcut
         expect(page).to_have_url(re.compile(r"/clients(\?.*)?$"))
+        # A form the page does not show as it opens gets no cursor: the page would scroll away from the top.
+        page.set_viewport_size({"width": 390, "height": 600})
+        page.goto("/settings/taxes")
+        assert page.evaluate("window.scrollY") == 0
+        expect(page.locator("main form input:not([type=hidden])").first).not_to_be_focused()
+        page.set_viewport_size({"width": 1280, "height": 900})
         page.goto("/catalog")
         page.keyboard.press("n")
         expect(page).to_have_url(re.compile(r"/catalog/new$"))

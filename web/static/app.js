@@ -195,9 +195,14 @@ document.addEventListener("DOMContentLoaded", function () {
   // Not the document editor: the server puts the cursor in its first line when it has none, and a saved
   // draft opens where the user left nothing to type first.
   var forms = document.querySelectorAll("main form[method=post]:not(.filters):not([data-autosave]), .bare-main form[method=post]");
+  // Only a field the page shows as it opens: a form further down (a list's "Books closed up to", a report's
+  // "email it to") would scroll the page away from what the user came to read.
   for (var i = 0; i < forms.length; i++) {
     var first = Array.prototype.filter.call(forms[i].querySelectorAll(fields), visible)[0];
-    if (first) { first.focus(); return; }
+    if (first) {
+      if (first.getBoundingClientRect().bottom <= window.innerHeight) { first.focus(); }
+      return;
+    }
   }
 });
 document.addEventListener("keydown", function (event) {
