@@ -101,6 +101,16 @@ class ProfitAndLoss:
     def profit(self) -> Decimal:
         return self.revenue - self.expenses + self.fx_result - self.bank_fees
 
+    @property
+    def revenue_and_fx(self) -> Decimal:
+        """The revenue column's total: the revenue and the realised exchange result, a line of its own in it."""
+        return self.revenue + self.fx_result
+
+    @property
+    def expenses_and_fees(self) -> Decimal:
+        """The expenses column's total: the expenses and the banks' fees, a line of their own in it."""
+        return self.expenses + self.bank_fees
+
 
 def profit_and_loss(revenue: Iterable[RevenueFact], expenses: Iterable[ExpenseFact], *, date_from: date,
                     date_to: date, currency: str, basis: str, category_names: Mapping[str, str],
