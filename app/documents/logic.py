@@ -555,7 +555,7 @@ def check_quote_transition(action: str, stored: str, shown: str) -> None:
         article = "An" if shown[:1] in ("a", "e", "i", "o", "u") else "A"
         raise Conflict(_("%(article)s %(shown)s quote cannot be %(removesuffix)sed", article=article, shown=shown, removesuffix=action.removesuffix('e')) if action != "convert"
                        else _("%(article)s %(shown)s quote cannot be converted; only issued or accepted quotes can.", article=article, shown=shown))
-    if action in ("accept",) and shown == "expired":
+    if action in ("accept", "convert") and shown == "expired":
         raise Conflict(_("This quote has expired; duplicate it with a new validity date."))
 
 
@@ -1068,7 +1068,7 @@ def available_actions(doc_type: str, stored: str, shown: str, *, paid: Decimal, 
             actions.add("decline")
             if shown != "expired":
                 actions.add("accept")
-        if stored in QUOTE_TRANSITIONS["convert"]:
+        if stored in QUOTE_TRANSITIONS["convert"] and shown != "expired":
             actions.add("convert")
     return actions
 

@@ -472,6 +472,11 @@ def test_quote_past_its_validity_is_expired(api, config, client):
     assert [q["id"] for q in api.get("/api/v1/quotes?status=issued").json()["items"]] == [fresh["id"]]
     response = api.post(f"/api/v1/quotes/{quote['id']}/accept")
     assert response.status_code == 409 and "expired" in response.json()["detail"]
+    invoices_before = api.get("/api/v1/invoices").json()["total"]
+    response = api.post(f"/api/v1/quotes/{quote['id']}/convert")   # as for accepting it: too late
+    assert response.status_code == 409 and "expired" in response.json()["detail"]
+    assert api.get("/api/v1/invoices").json()["total"] == invoices_before
+    assert api.get(f"/api/v1/quotes/{quote['id']}").json()["status"] == "expired"
 
 
 def test_duplicate_makes_a_new_draft(api, config, client):
