@@ -617,9 +617,16 @@ def check_pattern(pattern: str) -> str:
     if len(pattern) > 40:
         raise ValueError(_("A number pattern has at most 40 characters"))
     try:
-        fields = [f for _, f, spec, _ in string.Formatter().parse(pattern) if f is not None]
+        parsed = [(f, spec, conversion) for _, f, spec, conversion in string.Formatter().parse(pattern) if f is not None]
     except ValueError:
         raise ValueError("Unbalanced braces in the pattern; use {year}, {yy}, {month:02} and {seq:04}") from None
+    fields = [f for f, _spec, _conversion in parsed]
+    for f, spec, conversion in parsed:
+        # Only zero-padding ({seq:04}, {month:02}): a width alone pads with spaces ("INV-2026-  12"), and
+        # other specs (alignment, signs, !r) make numbers no one would print.
+        if conversion or (spec and not (re.fullmatch(r"0[1-9]", spec) and f in ("seq", "month"))):
+            raise ValueError(_("{%(field)s%(spec)s} cannot be used: a number is padded with zeros only, as in {seq:04} "
+                               "or {month:02}", field=f, spec=(f"!{conversion}" if conversion else "") + (f":{spec}" if spec else "")))
     if "seq" not in fields:
         raise ValueError("The pattern must contain {seq} (the running number), e.g. INV-{year}-{seq:04}")
     unknown = [f for f in fields if f not in _ALLOWED_FIELDS]

@@ -301,6 +301,10 @@ def test_check_pattern_accepts(pattern):
     ("INV-{year}}-{seq}", "Unbalanced braces"),
     ("INV-year}-{seq}", "Unbalanced braces"),
     ("{year}-{seq:s}", "cannot be used"),
+    ("INV-{year}-{seq:4}", "padded with zeros only"),   # a width alone pads with spaces: "INV-2026- 189"
+    ("INV-{year}-{seq:>5}", "padded with zeros only"),
+    ("INV-{year}-{seq!r}", "padded with zeros only"),
+    ("INV-{yy:02}-{seq}", "padded with zeros only"),
     ("", "required"),
     ("   ", "required"),
     ("X" * 41 + "{year}{seq}", "at most 40"),
