@@ -117,7 +117,7 @@ def clean_settings(data: Mapping[str, Any], *, partial: bool = True) -> dict[str
                          codes=", ".join(c for c in PAYMENT_MEANS if c)))
     form.text("payment_account_id", max_length=200, label=_("Account (without an IBAN)"), one_line=True)
     form.text("payment_means_text", max_length=500, label=_("Payment text"), one_line=True)
-    form.currency("default_currency", required=not partial)
+    form.currency("default_currency", required=not partial or form.present("default_currency"))   # never blank
     if not (partial and not form.present("default_locale")):
         # Any locale Babel knows for a language the program speaks (de_DE, fr_BE, en_AU), not only a list.
         wanted = str(form.raw("default_locale") or "en")

@@ -170,6 +170,7 @@ def test_api_patch_settings(api, config):
 
 @pytest.mark.parametrize(("body", "field"), [
     ({"default_currency": "XYZ"}, "default_currency"),
+    ({"default_currency": ""}, "default_currency"),   # blank: every new document's currency would be unknown
     ({"bank_iban": "DE89370400440532013001"}, "bank_iban"),
     ({"bank_bic": "NOPE"}, "bank_bic"),
     ({"country": "Deutschland"}, "country"),
