@@ -373,6 +373,17 @@ def check_open(day: date, closed_up_to: date | None, *, field_name: str = "date"
         raise ValidationFailed([FieldError(field_name, _("The books are closed up to %(isoformat)s: an expense dated %(isoformat2)s cannot be recorded there", isoformat=closed_up_to.isoformat(), isoformat2=day.isoformat()))])
 
 
+def check_paid_on(paid_on: date | None, closed_up_to: date | None, today: date) -> None:
+    """The day an expense was paid (what the cash basis counts) is not in the future, nor in the closed period:
+    a closed year's cash-basis profit and loss would change under the accountant (422 naming paid_on)."""
+    if paid_on is None:
+        return
+    if paid_on > today:
+        raise ValidationFailed([FieldError("paid_on", _("Paid on: %(day)s is in the future (today is %(today)s)", day=paid_on.isoformat(), today=today.isoformat()))])
+    if closed_up_to is not None and paid_on <= closed_up_to:
+        raise ValidationFailed([FieldError("paid_on", _("The books are closed up to %(closed)s: an expense paid on %(day)s cannot be counted there", closed=closed_up_to.isoformat(), day=paid_on.isoformat()))])
+
+
 def check_not_frozen(day: date, closed_up_to: date | None) -> None:
     """A recorded expense inside the closed period is frozen, like an issued document (409)."""
     if closed_up_to is not None and day <= closed_up_to:

@@ -398,8 +398,10 @@ async def create_expense(data: Mapping[str, Any], *, status: str = "recorded", s
                          source_number: str = "", import_notes: str = "") -> dict[str, Any]:
     values = logic.clean_expense(data)
     async with write_transaction():
-        logic.check_open(values.values["expense_date"], await closed_up_to())
+        closed = await closed_up_to()
+        logic.check_open(values.values["expense_date"], closed)
         row, totals = await _resolve(values)
+        logic.check_paid_on(row.get("paid_on"), closed, await settings_service.today())
         now = _now()
         expense = Expense(**row, status=status, source=source, source_number=source_number,
                           import_notes=import_notes, created_at=now, updated_at=now)
@@ -417,6 +419,8 @@ async def update_expense(expense_id: int, data: Mapping[str, Any], *, partial: b
         if "expense_date" in values.values:
             logic.check_open(values.values["expense_date"], closed)
         row, totals = await _resolve(values, current)
+        if "paid_on" in row and row["paid_on"] != current["paid_on"]:
+            logic.check_paid_on(row["paid_on"], closed, await settings_service.today())
         if current["billed_state"] == "billed" and any(
                 key in row and row[key] != current[key] for key in BILLED_FIELDS):
             raise Conflict(_("This expense is billed on invoice %(billed_number)s: its amount and client stay as billed.", billed_number=current['billed_number']))

@@ -157,6 +157,8 @@ async def reverse_payment(payment_id: int, reason: str, *, reversal_date: Any = 
     today = await settings_service.today()
     errors: list[FieldError] = []
     when = parse_date(reversal_date, "date", errors, "Date") if reversal_date not in (None, "") else today
+    if when is not None and when > today:   # as a payment: what the bank has not done yet is not booked
+        errors.append(FieldError("date", _("A reversal cannot be dated in the future")))
     if errors or when is None:  # None only with a reason in errors
         raise ValidationFailed(errors)
     async with write_transaction():
@@ -271,6 +273,8 @@ async def refund(client_id: int, data: Mapping[str, Any], *, actor: int | None =
         raise ValidationFailed([FieldError("currency", _("The client has no account in this currency"))])
     errors: list[FieldError] = []
     when = parse_date(data.get("date"), "date", errors, "Date") if data.get("date") not in (None, "") else today
+    if when is not None and when > today:
+        errors.append(FieldError("date", _("A refund cannot be dated in the future")))
     if errors or when is None:  # None only with a reason in errors
         raise ValidationFailed(errors)
     method = str(data.get("method") or "bank_transfer")

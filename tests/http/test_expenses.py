@@ -155,6 +155,13 @@ def test_a_closed_period_freezes_its_expenses(api, ca, config):
                     ).status_code == 409
     moved = api.post("/api/v1/expenses", json=expense_body(date="2026-02-01")).json()
     assert api.patch(f"/api/v1/expenses/{moved['id']}", json={"date": "2026-01-02"}).status_code == 422
+    # Paid inside the closed period: the closed months' cash-basis profit and loss would change.
+    count = len(snapshot(config, "expense"))
+    refused = api.post("/api/v1/expenses", json=expense_body(date="2026-02-02", paid_with="card", paid_on="2026-01-20"))
+    assert refused.status_code == 422 and "closed up to 2026-01-31" in field_errors(refused)["paid_on"]
+    refused = api.patch(f"/api/v1/expenses/{moved['id']}", json={"paid_with": "card", "paid_on": "2026-01-20"})
+    assert refused.status_code == 422 and "paid_on" in field_errors(refused)
+    assert len(snapshot(config, "expense")) == count
     assert snapshot(config, "expense")[:1] == before
     assert api.put("/api/v1/books", json={"closed_up_to": None}).json() == {"closed_up_to": None}
     assert api.patch(f"/api/v1/expenses/{inside['id']}", json={"net": "1.00"}).status_code == 200
@@ -437,3 +444,9 @@ def test_the_expense_form_finds_its_client_on_demand(browser, ca, config):
                            follow_redirects=False)
     assert cleared.status_code == 303 and query(config, "SELECT client FROM expense") == [(None,)]
     assert "Maple Bakery" not in browser.get("/vendors").text
+
+
+def test_an_expense_cannot_be_paid_in_the_future(api, ca, config):
+    refused = api.post("/api/v1/expenses", json=expense_body(paid_with="card", paid_on="2199-01-01"))
+    assert refused.status_code == 422 and "in the future" in field_errors(refused)["paid_on"]
+    assert snapshot(config, "expense") == []

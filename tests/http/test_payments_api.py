@@ -369,6 +369,9 @@ def test_refunds_beyond_the_credit_or_in_a_strange_currency_are_refused(api, con
     refused(api, config, "POST", path, 422, json={"amount": "5.00", "currency": "EUR"})
     refused(api, config, "POST", path, 422, json={"amount": "5.00", "currency": "CAD", "method": "barter"})
     refused(api, config, "POST", path, 422, json={"amount": "5.001", "currency": "CAD"})
+    body = refused(api, config, "POST", path, 422, json={"amount": "5.00", "currency": "CAD",
+                                                        "date": (TODAY + timedelta(days=1)).isoformat()})
+    assert "cannot be dated in the future" in body["errors"][0]["message"]
     refused(api, config, "POST", "/api/v1/clients/99999/refunds", 404, json={"amount": "5.00", "currency": "CAD"})
     # the whole credit can be refunded, once
     assert api.post(path, json={"amount": "30.00", "currency": "CAD"}).status_code == 201
@@ -420,6 +423,9 @@ def test_a_reversal_needs_a_reason_and_happens_once(api, config, client):
     body = refused(api, config, "POST", f"/api/v1/payments/{payment['id']}/reverse", 422, json={"reason": "  "})
     assert "reason" in {e["field"] for e in body["errors"]}
     refused(api, config, "POST", f"/api/v1/payments/{payment['id']}/reverse", 422, json={})
+    body = refused(api, config, "POST", f"/api/v1/payments/{payment['id']}/reverse", 422,
+                   json={"reason": "x", "date": (TODAY + timedelta(days=1)).isoformat()})
+    assert "cannot be dated in the future" in body["errors"][0]["message"]
     # dated before the payment
     refused(api, config, "POST", f"/api/v1/payments/{payment['id']}/reverse", 422,
             json={"reason": "x", "date": (TODAY - timedelta(days=1)).isoformat()})
