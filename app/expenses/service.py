@@ -10,7 +10,7 @@ import hashlib
 import json
 import os
 from collections.abc import Mapping, Sequence
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -206,6 +206,10 @@ async def set_closed_up_to(day: Any) -> date | None:
     """Close the books up to `day` (blank reopens them all); expenses on or before it are frozen."""
     errors: list[FieldError] = []
     parsed = parse_day(day, "closed_up_to", errors, "Books closed up to")
+    today = await settings_service.today()
+    if parsed is not None and parsed >= today:
+        # Only days gone by are closed: a closed today or tomorrow would refuse this day's receipts.
+        errors.append(FieldError("closed_up_to", _("The books can be closed up to yesterday (%(yesterday)s) at the latest", yesterday=(today - timedelta(days=1)).isoformat())))
     if errors:
         raise ValidationFailed(errors)
     async with write_transaction():

@@ -3,6 +3,7 @@ closed period, supplier e-invoices in, billing onto invoices, and the P&L and ta
 
 from __future__ import annotations
 
+from datetime import date, timedelta
 from typing import Any
 
 import pytest
@@ -450,3 +451,15 @@ def test_an_expense_cannot_be_paid_in_the_future(api, ca, config):
     refused = api.post("/api/v1/expenses", json=expense_body(paid_with="card", paid_on="2199-01-01"))
     assert refused.status_code == 422 and "in the future" in field_errors(refused)["paid_on"]
     assert snapshot(config, "expense") == []
+
+
+def test_the_books_are_closed_up_to_yesterday_at_the_latest(api, ca, config):
+    from app.settings import service as settings_service
+
+    today = run(settings_service.today())
+    for day in (today, today + timedelta(days=1), date(2199, 1, 1)):
+        refused = api.put("/api/v1/books", json={"closed_up_to": day.isoformat()})
+        assert refused.status_code == 422 and "yesterday" in field_errors(refused)["closed_up_to"], refused.text
+    assert api.get("/api/v1/books").json() == {"closed_up_to": None}
+    yesterday = (today - timedelta(days=1)).isoformat()
+    assert api.put("/api/v1/books", json={"closed_up_to": yesterday}).json() == {"closed_up_to": yesterday}
