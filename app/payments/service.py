@@ -67,6 +67,23 @@ def _open_amount(invoice: Mapping[str, Any]) -> Decimal:
     return from_minor(invoice["total_minor"] - invoice["paid_minor"] - invoice["credited_minor"], invoice["currency"])
 
 
+def _check_same_payment(recorded: PaymentView, data: Mapping[str, Any], today: date) -> None:
+    """A retry with an idempotency key sends the same payment: the amount (with its fee), and the date, method and
+    reference it gives. Another payment under a used key is refused (409), not answered as the first one."""
+    values = logic.clean_payment(data, recorded.currency, today)
+    given = {"date": values.payment_date if data.get("date", data.get("payment_date")) not in (None, "") else None,
+             "method": values.method if data.get("method") not in (None, "") else None,
+             "reference": values.reference if data.get("reference") not in (None, "") else None}
+    differs = values.amount + values.fee != recorded.amount or any(
+        value is not None and value != getattr(recorded, name)
+        for name, value in (("payment_date", given["date"]), ("method", given["method"]),
+                            ("reference", given["reference"])))
+    if differs:
+        raise Conflict(_("This idempotency key was already used for a payment of %(amount)s %(currency)s on %(day)s: "
+                         "a retry sends the same payment, a new payment needs a new key.",
+                         amount=recorded.amount, currency=recorded.currency, day=recorded.payment_date.isoformat()))
+
+
 async def record_payment(invoice_id: int, data: Mapping[str, Any], *, actor: int | None = None,
                          idempotency_key: str | None = None) -> PaymentView:
     """Record money received against an invoice. The same idempotency key never records twice."""
@@ -78,7 +95,9 @@ async def record_payment(invoice_id: int, data: Mapping[str, Any], *, actor: int
             if existing is not None:
                 if existing["invoice"] != invoice_id:
                     raise Conflict(_("This idempotency key was already used for another invoice."))
-                return await get_payment(existing["id"])
+                recorded = await get_payment(existing["id"])
+                _check_same_payment(recorded, data, today)
+                return recorded
         invoice = await _open_invoice(invoice_id)
         currency = invoice["currency"]
         values = logic.clean_payment(data, currency, today)

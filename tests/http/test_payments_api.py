@@ -256,6 +256,11 @@ def test_the_same_idempotency_key_twice_records_one_payment(api, config, client)
     assert count(config, "payment") == 1
     assert count(config, "ledger_entry", "kind = 'payment'") == 1
     assert invoice_of(api, invoice.id)["paid"] == "40.00"
+    # the key of a payment does not record another one, nor answers as if it had
+    for changed in ({"amount": "10.00"}, {"amount": "40.00", "method": "cash"}, {"amount": "40.00", "reference": "X"}):
+        body = refused(api, config, "POST", f"/api/v1/invoices/{invoice.id}/payments", 409, json=changed,
+                       headers={"Idempotency-Key": "order-1234"})
+        assert "a new payment needs a new key" in body["detail"]
     # a new key is a new payment
     pay(api, invoice.id, "40.00", headers={"Idempotency-Key": "order-1235"})
     assert invoice_of(api, invoice.id)["paid"] == "80.00"
