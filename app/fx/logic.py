@@ -25,7 +25,7 @@ from typing import Any
 
 from app.common.i18n import N_, _
 from app.common.logic import FieldError, ValidationFailed
-from app.money import MoneyError, check_currency, minor_digits, round_money
+from app.money import MoneyError, active_currencies, check_active_currency, check_currency, minor_digits, round_money
 
 # Rates are kept to 10 significant digits: more than any published rate has, enough that a round trip
 # through the base (an ECB rate turned into CAD) changes no cent of an invoice.
@@ -72,9 +72,18 @@ def parse_rate(value: object, *, field_name: str = "rate") -> Decimal:
     return significant(rate)
 
 
+def rate_currency(value: object) -> str:
+    """A currency a rate may be for: any ISO 4217 currency, one no longer in use too (an old document's rate),
+    but not a unit of account or a metal (XXX, XAU, XDR): no document is in those."""
+    code = check_currency(str(value or ""))
+    if code.startswith("X") and code not in active_currencies(date.today()):
+        check_active_currency(code)   # raises, saying what the code is
+    return code
+
+
 def parse_currency(value: object, *, field_name: str = "currency") -> str:
     try:
-        return check_currency(str(value or ""))
+        return rate_currency(value)
     except MoneyError as problem:
         raise ValidationFailed([FieldError(field_name, str(problem))]) from None
 
@@ -257,7 +266,7 @@ def _rebase(day: date, per_unit: Mapping[str, Decimal], base: str, skipped: list
 
 def _known(code: str) -> bool:
     try:
-        check_currency(code)
+        rate_currency(code)
     except MoneyError:
         return False
     return True

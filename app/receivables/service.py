@@ -17,7 +17,7 @@ from piccolo.query import OrderByRaw
 
 from app.clients.tables import Client
 from app.common.i18n import _
-from app.common.logic import NotFound, Page, PageOf
+from app.common.logic import FieldError, NotFound, Page, PageOf, ValidationFailed
 from app.db.engine import cached
 from app.documents import logic as documents_logic
 from app.documents.tables import Document
@@ -111,7 +111,14 @@ async def statement(client_id: int, date_from: date | None = None, date_to: date
     if client is None:
         raise NotFound(_("Client %(client_id)s", client_id=client_id))
     currencies = await ledger_service.currencies_of(client_id)
-    currency = currency or (currencies[0] if currencies else client["currency"] or "")
+    if currency and currency.upper() not in currencies and currency.upper() != client["currency"]:
+        raise ValidationFailed([FieldError("currency", _("%(client)s has no account in %(currency)s; its statements are in %(currencies)s",
+                                                         client=client["name"], currency=currency,
+                                                         currencies=", ".join(currencies or [client["currency"] or "-"])))])
+    # By default the client's own currency when its account has entries in it (a client billed in EUR by a
+    # business in CAD also has the base currency's exchange and fee memos), else the first it has.
+    currency = (currency or "").upper() or (client["currency"] if client["currency"] in currencies
+                                            else currencies[0] if currencies else client["currency"] or "")
     entries = await ledger_service.entries(client_id, currency)
     open_items = logic.open_items_on(await invoice_histories(client_id, currency, date_to), date_to)
     result = logic.statement(entries, date_from, date_to, open_items)

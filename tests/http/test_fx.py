@@ -49,6 +49,8 @@ def test_add_list_and_replace_a_rate(api, config, cad_base):
     ({"rate": "lots"}, "rate", "not a number"),
     ({"rate": 0.67}, "rate", "as text"),
     ({"currency": "XYZ"}, "currency", "unknown currency"),
+    ({"currency": "XXX"}, "currency", "no currency"),
+    ({"currency": "XAU"}, "currency", "gold, not a currency"),
     ({"currency": "CAD"}, "currency", "base currency"),
     ({"date": (TODAY + timedelta(days=1)).isoformat()}, "date", "in the future"),
     ({"date": "06/12/2026"}, "date", "YYYY-MM-DD"),

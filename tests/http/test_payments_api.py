@@ -649,6 +649,25 @@ def test_statement_refuses_a_period_that_ends_before_it_starts(api, config, clie
     assert api.get("/api/v1/clients/99999/statement").status_code == 404
 
 
+def test_statement_refuses_a_currency_the_client_has_no_account_in(api, config, client, history):
+    for currency in ("XXX", "JPY"):
+        response = api.get(f"/api/v1/clients/{client.id}/statement", params={"currency": currency})
+        assert response.status_code == 422 and "no account in" in field_errors(response)["currency"], response.text
+        response = api.post(f"/api/v1/clients/{client.id}/statement/send", json={"currency": currency})
+        assert response.status_code == 422, response.text
+    assert count(config, "outbox_message") == 0
+
+
+def test_a_statement_is_in_the_clients_own_currency_by_default(api, config):
+    """A client billed in EUR after an invoice in CAD (the business's own): its statement opens in EUR."""
+    euro = make_client(name="Kranich GmbH", currency="EUR")
+    make_invoice(euro, "10.00", currency="CAD", issue_date=TODAY - timedelta(days=3))
+    make_invoice(euro, "20.00", currency="EUR", issue_date=TODAY - timedelta(days=2))
+    body = api.get(f"/api/v1/clients/{euro.id}/statement").json()
+    assert body["currency"] == "EUR" and body["closing_balance"] == "20.00"
+    assert api.get(f"/api/v1/clients/{euro.id}/statement", params={"currency": "CAD"}).json()["closing_balance"] == "10.00"
+
+
 def test_aging_report_across_clients(api, config, client):
     other = make_client(name="Granite Works")
     # due 91, 61, 31, 1 and 0 days ago (terms 0: due on the issue day), issued in date order (numbers
