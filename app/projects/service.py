@@ -531,6 +531,9 @@ async def update_timer(user_id: int, data: Mapping[str, Any]) -> dict[str, Any]:
                 raise ValidationFailed(errors)
             if start > _now():
                 raise ValidationFailed([FieldError("started_at", _("The start cannot be in the future"))])
+            if _now() - start > timedelta(minutes=logic.MAX_ENTRY_MINUTES):
+                # Stopping it would then be refused (an entry is at most 24 hours): it could only be discarded.
+                raise ValidationFailed([FieldError("started_at", _("The start can be at most 24 hours ago: one entry is at most 24 hours"))])
             changes["started_at"] = start
             changes["kept_long"] = False
         if changes:

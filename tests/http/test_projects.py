@@ -37,6 +37,9 @@ def test_projects_api_creates_reads_changes_summarises_and_deletes(api, project)
     summary = api.get(f"/api/v1/projects/{project['id']}/summary").json()
     assert summary["logged_minutes"] == 510 and summary["budget_minutes_used_percent"] == 85
     assert summary["warnings"] == ["Hours budget at 85 %"]
+    # The time's worth is money, to the cent: 8.5 h at 85.37 is 725.645, shown 725.65.
+    assert api.patch(f"/api/v1/projects/{project['id']}", json={"hourly_rate": "85.37"}).status_code == 200
+    assert api.get(f"/api/v1/projects/{project['id']}/summary").json()["unbilled_amount"] == "725.65"
     refused = api.delete(f"/api/v1/projects/{project['id']}")
     assert refused.status_code == 409   # it has time
     empty = api.post("/api/v1/projects", json={"client_id": project["client_id"], "name": "Empty", "code": "EMPTY"})
@@ -138,6 +141,11 @@ def test_the_timer_api_starts_switches_edits_stops_and_discards(api, project, co
     assert started.status_code == 200 and started.json()["running"] and started.json()["task"] == "Design"
     earlier = (datetime.now(UTC) - timedelta(minutes=30)).isoformat()
     assert api.patch("/api/v1/timer", json={"started_at": earlier}).json()["elapsed_minutes"] in (29, 30)
+    # A start more than a day ago would make a timer that no stop can save (an entry is at most 24 hours).
+    for long_ago in ("1900-01-01T00:00:00+00:00", (datetime.now(UTC) - timedelta(hours=25)).isoformat()):
+        refused = api.patch("/api/v1/timer", json={"started_at": long_ago})
+        assert refused.status_code == 422 and "at most 24 hours ago" in field_errors(refused)["started_at"]
+    assert api.get("/api/v1/timer").json()["elapsed_minutes"] in (29, 30)
     switched = api.post("/api/v1/timer/start", json={"project_id": pid, "task": "Build"}).json()
     assert switched["stopped_entry"]["minutes"] == 30 and switched["task"] == "Build"   # the first was saved
     stopped = api.post("/api/v1/timer/stop")
