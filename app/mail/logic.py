@@ -166,6 +166,7 @@ DEFAULT_TEMPLATES: dict[str, dict[str, dict[str, str]]] = {
 MAX_ATTEMPTS = 100  # transient errors: about three weeks of tries at the 6-hour cap; then "failed", retry by hand
 BACKOFF_BASE_S = 60
 BACKOFF_CAP_S = 6 * 3600
+MAX_ADDRESS = 254
 MAX_RECIPIENTS = 20
 _PLACEHOLDER_RE = re.compile(r"\{([A-Za-z_][A-Za-z0-9_]*)\}")
 
@@ -400,6 +401,9 @@ def parse_addresses(text: Any, field_name: str, *, required: bool, label: str) -
     if len(addresses) > MAX_RECIPIENTS:
         raise ValidationFailed([FieldError(field_name, _("%(label)s: at most %(MAX_RECIPIENTS)s addresses", label=label, MAX_RECIPIENTS=MAX_RECIPIENTS))])
     for address in addresses:
+        if len(address) > MAX_ADDRESS:   # RFC 5321: 254 characters at most; no server takes a longer one
+            raise ValidationFailed([FieldError(field_name, _("%(label)s: an email address has at most %(most)s characters (%(given)s given)",
+                                                           label=label, most=MAX_ADDRESS, given=len(address)))])
         if not EMAIL_RE.match(address) or any(ch in address for ch in "<>\"'()[]\\") or not address.isascii():
             raise ValidationFailed([FieldError(field_name, _("%(label)s: %(address)r is not a valid email address", label=label,
                                                            address=address))])

@@ -57,7 +57,8 @@ def test_addresses(text):
     assert logic.parse_addresses(text, "to", required=True, label="To")[0] == "a@b.co"
 
 
-@pytest.mark.parametrize("text", ["", "nope", "a@b", "Name <a@b.co>", "a@b.co\r\nBcc: x@y.z", "ü@b.co"])
+@pytest.mark.parametrize("text", ["", "nope", "a@b", "Name <a@b.co>", "a@b.co\r\nBcc: x@y.z", "ü@b.co",
+                                  "x" * 100_000 + "@b.co", "x" * 250 + "@b.co"])
 def test_bad_addresses_name_the_field(text):
     with pytest.raises(ValidationFailed) as failed:
         logic.parse_addresses(text, "cc", required=True, label="Cc")
