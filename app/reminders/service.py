@@ -36,6 +36,7 @@ from app.db.engine import write_transaction
 from app.documents import logic as documents_logic
 from app.documents import service as documents_service
 from app.documents.tables import Document
+from app.fx import service as fx_service
 from app.ledger import service as ledger_service
 from app.mail import logic as mail_logic
 from app.mail import service as mail_service
@@ -603,7 +604,9 @@ async def reminder_pdf(reminder_id: int, *, data_dir: Path | None = None) -> ren
     client = await Client.select().where(Client.id == view.client_id).first()
     dunning = await get_dunning()
     logo = settings_service.logo_path(data_dir / "attachments", settings) if data_dir else None
-    data = pdf_data(view, settings, client or {}, dunning, render_service.asset_path(logo))
+    # The bank account for the reminder's currency (app.fx), as the invoices and statements print it.
+    data = pdf_data(view, await fx_service.settings_for_currency(settings, view.currency), client or {}, dunning,
+                    render_service.asset_path(logo))
     content = await render_service.render_pdf(
         "reminder.typ", data, template_dir=render_service.template_dir_for(settings, data_dir),
         roots_dir=render_service.roots_dir_of(data_dir) if data_dir else None, assets=render_service.assets_for(logo))
@@ -661,10 +664,8 @@ def pdf_data(view: ReminderView, settings: Mapping[str, Any], client: Mapping[st
         payment = {"message": labels["pay_by"].format(amount=m(total_due),
                                                       date=render_logic.date_text(view.new_due_date, locale)),
                    "rows": [], "qr_payload": None, "qr_svg": None, "qr_caption": labels["scan_to_pay"]}
+        payment["rows"] = render_logic.bank_rows(business, labels, reference=view.number)
         if business.get("bank_iban"):
-            payment["rows"] = [[labels["account_holder"], business.get("bank_account_holder") or business.get("name") or ""],
-                               [labels["iban"], render_logic.iban_text(business["bank_iban"])],
-                               [labels["payment_reference"], view.number]]
             payload = render_logic.epc_payload(
                 name=business.get("bank_account_holder") or business.get("name") or "", iban=business["bank_iban"],
                 bic=business.get("bank_bic") or "", amount=total_due, currency=cur, reference=view.number)

@@ -672,15 +672,13 @@ def _domestic_account_lines(business: Mapping[str, Any], labels: Mapping[str, st
     return [f"{label} {value}" for label, value in _domestic_account_rows(business, labels)]
 
 
-def _payment_block(document: DocumentView, business: Mapping[str, Any], labels: Mapping[str, str], locale: str,
-                   balance: Decimal) -> dict[str, Any] | None:
-    """How to pay the invoice's total, as issued (`balance`: its total; nothing to pay prints no block)."""
-    currency = document.currency
-    if balance <= 0:
-        return None
-    rows = []
-    if business.get("bank_account_holder") or business.get("bank_iban") or business.get("bank_account_number"):
-        rows.append([labels["account_holder"], business.get("bank_account_holder") or business.get("name") or ""])
+def bank_rows(business: Mapping[str, Any], labels: Mapping[str, str], *, reference: str = "") -> list[list[str]]:
+    """Where to pay, as an invoice, a statement and a reminder print it: the account holder, the bank, the IBAN
+    and BIC or the domestic account (Canada, the US), and the reference to give; none without an account."""
+    rows: list[list[str]] = []
+    if not (business.get("bank_iban") or business.get("bank_account_number")):
+        return rows
+    rows.append([labels["account_holder"], business.get("bank_account_holder") or business.get("name") or ""])
     if business.get("bank_name"):
         rows.append([labels["bank"], business["bank_name"]])
     if business.get("bank_iban"):
@@ -688,8 +686,18 @@ def _payment_block(document: DocumentView, business: Mapping[str, Any], labels: 
     if business.get("bank_bic"):
         rows.append([labels["bic"], business["bank_bic"]])
     rows.extend(_domestic_account_rows(business, labels))
-    if document.number:
-        rows.append([labels["payment_reference"], document.number])
+    if reference:
+        rows.append([labels["payment_reference"], reference])
+    return rows
+
+
+def _payment_block(document: DocumentView, business: Mapping[str, Any], labels: Mapping[str, str], locale: str,
+                   balance: Decimal) -> dict[str, Any] | None:
+    """How to pay the invoice's total, as issued (`balance`: its total; nothing to pay prints no block)."""
+    currency = document.currency
+    if balance <= 0:
+        return None
+    rows = bank_rows(business, labels, reference=document.number or "")
     if document.due_date:
         message = labels["payment_due"].format(amount=money(balance, currency, locale),
                                                date=date_text(document.due_date, locale))
@@ -765,18 +773,12 @@ def statement_data(data: Mapping[str, Any], *, settings: Mapping[str, Any], logo
     if closing > 0:
         payment = {"message": labels["payment_now"].format(amount=m(closing)), "rows": [], "qr_payload": None,
                    "qr_svg": None, "qr_caption": labels["scan_to_pay"]}
+        payment["rows"] = bank_rows(business, labels)
         if business.get("bank_iban"):
-            payment["rows"] = [[labels["account_holder"], business.get("bank_account_holder") or business.get("name") or ""],
-                               [labels["iban"], iban_text(business["bank_iban"])]]
-            if business.get("bank_bic"):
-                payment["rows"].append([labels["bic"], business["bank_bic"]])
             payment["qr_payload"] = epc_payload(
                 name=business.get("bank_account_holder") or business.get("name") or "", iban=business["bank_iban"],
                 bic=business.get("bank_bic") or "", amount=closing, currency=currency,
                 reference=" ".join(p for p in (labels["statement"], client.get("code") or client.get("name") or "") if p))
-        elif business.get("bank_account_number"):   # a Canadian or US account (app.fx)
-            payment["rows"] = [[labels["account_holder"], business.get("bank_account_holder") or business.get("name")
-                                or ""], *_domestic_account_rows(business, labels)]
     return {
         "kind": STATEMENT, "lang": lang, "locale": locale, "accent": ACCENTS[STATEMENT], "labels": labels,
         "title": labels["statement"], "number": "", "currency": currency, "watermark": "", "watermark_kind": "",

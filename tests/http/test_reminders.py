@@ -74,6 +74,26 @@ def test_due_make_list_show_pdf_cancel(api: Any, config: Any, monkeypatch: pytes
     assert api.get("/api/v1/reminders/due").json()[0]["level"] == 3   # the level is free again
 
 
+@pytest.mark.parametrize(("bank", "printed"), [
+    ({"bank_name": "Example Bank", "institution": "004", "transit": "12345", "account_number": "5012345"},
+     ["Account holder", "Example Bank", "Transit", "12345", "5012345", "REM-2026-0001"]),
+    ({"iban": "DE89370400440532013000", "bic": "COBADEFFXXX"},
+     ["Account holder", "DE89 3704 0044 0532 0130 00", "COBADEFFXXX", "REM-2026-0001"]),
+], ids=["domestic", "iban"])
+def test_a_reminder_says_where_to_pay_as_the_invoice_does(api: Any, monkeypatch: pytest.MonkeyPatch,
+                                                          bank: dict[str, str], printed: list[str]) -> None:
+    from app.fx import service as fx_service
+
+    run(fx_service.save_bank_account({"holder": "Maple Studio Inc.", "currencies": "EUR",
+                                      **bank}))
+    bill = overdue_invoice(make_client(email="ap@maple.example"))
+    on(monkeypatch, "2026-02-10")
+    made, = api.post("/api/v1/reminders", json={"invoice_ids": [bill.id], "send": False}).json()
+    text = " ".join(text_of(api.get(f"/api/v1/reminders/{made['id']}/pdf").content).split())
+    for words in printed:
+        assert words in text, (words, text[:2000])
+
+
 def test_paying_a_fee_with_money_and_from_credit(api: Any, config: Any, monkeypatch: pytest.MonkeyPatch) -> None:
     client = make_client(email="ap@maple.example")
     bill = overdue_invoice(client, "300.00")
