@@ -135,6 +135,17 @@ def current_locale() -> str:
     return _locale.get() or DEFAULT_LOCALE
 
 
+def money_text(amount: object, currency: str) -> str:
+    """An amount and its currency code in a message, as the reader's locale groups and writes it:
+    "1,000.00 CAD" (en), "1 000,00 CAD" (fr), with the currency's own decimals (JPY 0, KWD 3)."""
+    from decimal import Decimal
+
+    from babel.numbers import format_currency
+
+    return format_currency(Decimal(str(amount)), currency, format="#,##0.00 ¤¤", locale=formatting_locale(current_locale()),
+                           currency_digits=True)
+
+
 def current_time_zone() -> str:
     """The time zone times are shown in: the business's (settings), UTC until one is set."""
     return _time_zone.get() or "UTC"

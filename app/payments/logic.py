@@ -8,7 +8,7 @@ from datetime import date
 from decimal import Decimal
 from typing import Any
 
-from app.common.i18n import N_, _
+from app.common.i18n import N_, _, money_text
 from app.common.logic import Conflict, FieldError, Form, ValidationFailed, control_problem
 from app.documents.logic import parse_date
 from app.money import minor_digits
@@ -71,7 +71,9 @@ def split_payment(amount: Decimal, open_amount: Decimal, keep_excess_as_credit: 
         return amount, Decimal(0)
     if not keep_excess_as_credit:
         raise ValidationFailed([FieldError(
-            "amount", _("The payment (%(amount)s %(currency)s) is more than the balance due (%(open_amount)s %(currency2)s). Lower it, or tick “keep the excess as client credit”.", amount=amount, currency=currency, open_amount=open_amount, currency2=currency))])
+            "amount", _("The payment (%(amount)s) is more than the balance due (%(open_amount)s). Lower it, or tick “%(keep)s”.",
+                        amount=money_text(amount, currency), open_amount=money_text(open_amount, currency),
+                        keep=_("Keep any amount above the balance as client credit")))])
     return open_amount, amount - open_amount
 
 

@@ -121,6 +121,7 @@ def test_an_overpayment_shows_the_error_on_the_form_and_writes_nothing(browser, 
     text = text_of(response)
     assert "Nothing was saved." in text
     assert "The payment (150.00 CAD) is more than the balance due (100.00 CAD)" in text
+    assert "tick “Keep any amount above the balance as client credit”" in text   # the box's own words
     # the form keeps what the user typed, and the same one-time key
     assert 'value="150.00"' in response.text and 'value="wire 9"' in response.text
     assert ONCE_KEY_RE.search(response.text).group(1) == once_key

@@ -110,3 +110,12 @@ def test_a_refusal_reads_in_the_readers_language() -> None:
         assert expected in [error.message for error in failed.value.errors]
     with using(translations_for("de")):
         assert audit_logic.entity_label("refund") == "Erstattung"
+
+
+def test_money_in_a_message_is_grouped_as_the_reader_writes_it():
+    from app.common.i18n import money_text, using_locale
+
+    assert money_text("99999", "CAD") == "99,999.00 CAD"
+    assert money_text("12", "JPY") == "12 JPY"
+    with using_locale("de_DE"):
+        assert money_text("2494.51", "EUR") == "2.494,51 EUR"

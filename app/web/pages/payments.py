@@ -10,7 +10,7 @@ from litestar.params import QueryParameter
 from litestar.response import Template
 
 from app.clients import service as clients_service
-from app.common.i18n import _, translated
+from app.common.i18n import _, money_text, translated
 from app.common.logic import Conflict, ValidationFailed
 from app.documents import service as documents_service
 from app.payments import logic, service
@@ -60,7 +60,7 @@ async def payment_create_form(request: Request, document_id: int) -> Response:
                     methods=translated(logic.METHODS), values=data, errors=errors,
                     credit=await service.available_credit(invoice.client_id, invoice.currency),
                     once_key=key or secrets.token_urlsafe(16))
-    note = _("Payment of %(amount)s %(currency)s recorded.", amount=payment.amount, currency=payment.currency)
+    note = _("Payment of %(amount)s recorded.", amount=money_text(payment.amount, payment.currency))
     if payment.excess:
         note += _(" %(excess)s %(currency)s kept as client credit.", excess=payment.excess, currency=payment.currency)
     return redirect(f"/documents/{document_id}", flash=note, request=request)
@@ -72,7 +72,7 @@ async def payment_reverse_form(request: Request, payment_id: int) -> Response:
     payment = await service.reverse_payment(payment_id, str(data.get("reason", "")), reversal_date=data.get("date"),
                                             actor=actor_id(request))
     target = f"/documents/{payment.invoice_id}" if payment.invoice_id else "/payments"
-    return redirect(target, flash=_("Payment of %(amount)s %(currency)s reversed.", amount=payment.amount, currency=payment.currency), request=request)
+    return redirect(target, flash=_("Payment of %(amount)s reversed.", amount=money_text(payment.amount, payment.currency)), request=request)
 
 
 @post("/documents/{document_id:int}/apply-credit")
@@ -86,7 +86,7 @@ async def apply_credit_form(request: Request, document_id: int) -> Response:
 async def refund_form(request: Request, client_id: int) -> Response:
     data = await form_data(request)
     refund = await service.refund(client_id, data, actor=actor_id(request))
-    return redirect(f"/clients/{client_id}/ledger", flash=_("Refund of %(amount)s %(currency)s recorded.", amount=refund.amount, currency=refund.currency),
+    return redirect(f"/clients/{client_id}/ledger", flash=_("Refund of %(amount)s recorded.", amount=money_text(refund.amount, refund.currency)),
                     request=request)
 
 
