@@ -301,3 +301,12 @@ def test_a_drafts_page_says_before_issuing_that_it_will_have_no_e_invoice(api, b
     assert "BR-O-11" in html.unescape(browser.get(f"/documents/{mixed['id']}").text)
     plain = new_invoice(api, authority(), issue=False)
     assert 'id="einvoice-ahead"' not in browser.get(f"/documents/{plain['id']}").text
+
+
+def test_a_client_without_a_buyer_reference_is_told_no_xrechnung_not_not_ready(api, browser, business):
+    """XRechnung is for German public buyers (a Leitweg-ID): a client without one, its address incomplete
+    too, is told there is no XRechnung, not to cancel the invoice and issue it anew."""
+    client = authority(buyer_reference="", postal_code="", name="Atelier Kranich")
+    invoice = new_invoice(api, client)
+    page = html.unescape(browser.get(f"/documents/{invoice['id']}").text)
+    assert "No XRechnung" in page and "XRechnung not ready" not in page
