@@ -61,7 +61,7 @@ def rows_of(page_html: str) -> list[tuple[str, list[str]]]:
         name = re.search(r'/ledger">(.*?)</a>', row).group(1)
         cells = [html.unescape(re.sub(r"<[^>]+>", "", c)).strip()
                  for c in re.findall(r'<td class="num[^"]*">(.*?)</td>', row, re.S)]
-        rows.append((html.unescape(name), cells))
+        rows.append((html.unescape(re.sub(r"<[^>]+>", "", name)), cells))
     return rows
 
 

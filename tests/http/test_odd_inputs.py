@@ -109,3 +109,11 @@ def test_a_blank_number_or_date_in_any_query_is_the_default_not_a_400(api, brows
         assert response.status_code == plain.status_code, (path, blank, response.status_code, response.text[:200])
         checked += 1
     assert checked >= 15
+
+
+def test_a_right_to_left_client_name_is_isolated_from_the_numbers_beside_it(api, browser, business):
+    """"דוד כהן הפקות · 1,800.00 USD" read "1,800.00 · דוד כהן הפקות USD" without the name isolated (<bdi>)."""
+    client = make_client(name="דוד כהן הפקות", language="en", country="IL")
+    invoice = new_invoice(api, client)
+    for path in (f"/documents/{invoice['id']}", "/invoices", f"/clients/{client.id}/edit"):
+        assert "<bdi>דוד כהן הפקות</bdi>" in browser.get(path).text, path

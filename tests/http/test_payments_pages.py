@@ -389,7 +389,7 @@ def test_aging_page(browser, config, client):
     assert page.status_code == 200
     text = text_of(page)
     assert "Receivables aging" in text and "Maple Bakery" in text
-    row = re.search(r"<tr><td><a href=\"/clients/%d/ledger\">Maple Bakery</a>.*?</tr>" % client.id, page.text,
+    row = re.search(r"<tr><td><a href=\"/clients/%d/ledger\"><bdi>Maple Bakery</bdi></a>.*?</tr>" % client.id, page.text,
                     re.S).group(0)
     cells = [html.unescape(c).strip() for c in re.findall(r'<td class="num[^"]*">(.*?)</td>', row, re.S)]
     assert cells[:5] == ["5.00", "", "70.00", "", ""]
