@@ -19,6 +19,7 @@ from app.fx import service as fx_service
 from app.ledger import service as ledger_service
 from app.money import from_minor, round_money
 from app.payments.tables import CreditApplication, Payment
+from app.render import logic as render_logic
 from app.render import service as render_service
 from app.settings import service as settings_service
 
@@ -209,11 +210,32 @@ def pnl_csv(report: pnl.ProfitAndLoss) -> bytes:
     return csv_bytes(["row", "key", "label", "currency", "revenue", "expenses", "profit"], rows)
 
 
+def _report_page(settings: Mapping[str, Any]) -> dict[str, Any]:
+    """What every report PDF takes from the settings: the business's name, its paper (US Letter in Canada and the
+    US, A4 elsewhere) and the locale its numbers and dates are written in (1,234.50 or 1.234,50)."""
+    return {"business": settings.get("name") or "", "paper": render_logic.paper_of(settings),
+            "locale": render_logic.report_locale(settings)}
+
+
 async def pnl_pdf(report: pnl.ProfitAndLoss) -> bytes:
     settings = await settings_service.get_settings()
-    data = {**pnl_json(report), "business": settings.get("name") or "",
-            "generated": (await settings_service.today()).isoformat(),
+    page = _report_page(settings)
+    cur, locale = report.currency, page["locale"]
+
+    def shown(value: Decimal) -> str:
+        return render_logic.amount_text(value, cur, locale)
+    data = {**pnl_json(report), **page,
+            "from": render_logic.date_text(report.date_from, locale), "to": render_logic.date_text(report.date_to, locale),
+            "generated": render_logic.date_text(await settings_service.today(), locale),
             "basis_text": "Cash basis" if report.basis == "cash" else "Accrual basis",
+            "revenue": shown(report.revenue), "expenses": shown(report.expenses), "profit": shown(report.profit),
+            "months": [{"label": m.label, "revenue": shown(m.revenue), "expenses": shown(m.expenses),
+                        "profit": shown(m.profit)} for m in report.months],
+            "categories": [{"name": c.name, "count": c.count, "amount": shown(c.amount)} for c in report.categories],
+            # The lines of their own, and the columns' totals that count them, as the page shows them.
+            "fx_result": shown(report.fx_result) if report.fx_result else "",
+            "bank_fees": shown(report.bank_fees) if report.bank_fees else "",
+            "total_revenue": shown(report.revenue_and_fx), "total_expenses": shown(report.expenses_and_fees),
             "other": ", ".join(f"{n} in {c}" for c, n in sorted(report.other_currencies.items()))}
     return await render_service.render_pdf("profit-loss.typ", data)
 
@@ -263,10 +285,13 @@ def tax_csv(report: taxreturn.TaxReturn) -> bytes:
 
 async def tax_pdf(report: taxreturn.TaxReturn) -> bytes:
     settings = await settings_service.get_settings()
-    data = {**tax_json(report), "business": settings.get("name") or "",
-            "tax_number": settings.get("tax_number") or "",
-            "generated": (await settings_service.today()).isoformat(),
-            "figures": [{"key": f.key, "label": f.label, "amount": _plain(f.amount, report.currency),
+    page = _report_page(settings)
+    locale = page["locale"]
+    data = {**tax_json(report), **page, "tax_number": settings.get("tax_number") or "",
+            "from": render_logic.date_text(report.date_from, locale), "to": render_logic.date_text(report.date_to, locale),
+            "generated": render_logic.date_text(await settings_service.today(), locale),
+            "net": render_logic.amount_text(report.net, report.currency, locale),
+            "figures": [{"key": f.key, "label": f.label, "amount": render_logic.amount_text(f.amount, report.currency, locale),
                          "derived": f.derived,
                          "count": str(len(f.sources))} for f in report.figures],
             "other": ", ".join(f"{n} in {c}" for c, n in sorted(report.left_out.items()))}

@@ -388,6 +388,12 @@ def tax_number_label(country: str | None, number: str, lang: str, fallback: str)
     return labels.get(lang) or labels.get("") or labels.get("en") or fallback
 
 
+def report_locale(settings: Mapping[str, Any]) -> str:
+    """The locale of the reports' numbers and dates (their words are English): the business's, so an accountant
+    reads 1.234,50 in Germany and 1,234.50 in Canada."""
+    return document_locale("en", settings.get("country"), settings.get("default_locale"))
+
+
 def paper_of(settings: Mapping[str, Any]) -> str:
     """The Typst paper of the PDFs: US Letter in Canada and the US, A4 elsewhere, or what Settings chose."""
     return "us-letter" if settings_logic.paper_size(settings) == "letter" else "a4"

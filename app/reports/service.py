@@ -20,6 +20,7 @@ from app.mail import logic as mail_logic
 from app.mail import service as mail_service
 from app.money import from_minor
 from app.payments.tables import Payment
+from app.render import logic as render_logic
 from app.render import service as render_service
 from app.reports import logic
 from app.settings import service as settings_service
@@ -204,19 +205,27 @@ def as_json(report: logic.Report) -> dict[str, Any]:
 
 
 def summary_data(report: logic.Report, *, title: str, business: str, generated: date,
-                 files: Mapping[str, int] | None = None) -> dict[str, Any]:
-    """What typst_templates/accountant-summary.typ prints: totals per period and per tax."""
+                 files: Mapping[str, int] | None = None, locale: str = "en", paper: str = "a4") -> dict[str, Any]:
+    """What typst_templates/accountant-summary.typ prints: totals per period and per tax, the amounts with their
+    currency's decimals and grouped as `locale` writes them (1,234.00; not 1234 or 0)."""
     rows = [r for r in report.rows if r.invoices or r.credit_notes or r.collected or r.outstanding]
+
+    def shown(value: Decimal, currency: str) -> str:
+        return render_logic.amount_text(value, currency, locale)
+
+    def amounts(r: Any) -> dict[str, str]:
+        return {"currency": r.currency, "invoices": str(r.invoices), "net_invoiced": shown(r.net_invoiced, r.currency),
+                "net": shown(r.net, r.currency), "tax": shown(r.tax, r.currency),
+                "collected": shown(r.collected, r.currency), "outstanding": shown(r.outstanding, r.currency)}
     return {
-        "title": title, "business": business, "period_from": report.date_from.isoformat(),
-        "period_to": report.date_to.isoformat(), "generated": generated.isoformat(), "by": report.period,
-        "rows": [{"label": r.label, "currency": r.currency, "invoices": str(r.invoices),
-                  "net_invoiced": _plain(r.net_invoiced), "net": _plain(r.net), "tax": _plain(r.tax),
-                  "collected": _plain(r.collected), "outstanding": _plain(r.outstanding)} for r in rows],
-        "totals": [{"label": "Total", "currency": r.currency, "invoices": str(r.invoices),
-                    "net_invoiced": _plain(r.net_invoiced), "net": _plain(r.net), "tax": _plain(r.tax),
-                    "collected": _plain(r.collected), "outstanding": _plain(r.outstanding)} for r in report.totals],
-        "taxes": [{"currency": r.currency, "code": code, "rate": rate, "base": _plain(base), "amount": _plain(amount)}
+        "title": title, "business": business, "paper": paper,
+        "period_from": render_logic.date_text(report.date_from, locale),
+        "period_to": render_logic.date_text(report.date_to, locale), "generated": render_logic.date_text(generated, locale),
+        "by": report.period,
+        "rows": [{"label": r.label, **amounts(r)} for r in rows],
+        "totals": [{"label": "Total", **amounts(r)} for r in report.totals],
+        "taxes": [{"currency": r.currency, "code": code, "rate": render_logic.number_text(Decimal(rate), locale),
+                   "base": shown(base, r.currency), "amount": shown(amount, r.currency)}
                   for r in report.totals for (code, rate), (base, amount) in sorted(r.taxes.items())],
         "files": [{"name": name, "count": str(count)} for name, count in (files or {}).items()],
     }
@@ -225,7 +234,8 @@ def summary_data(report: logic.Report, *, title: str, business: str, generated: 
 async def summary_pdf(report: logic.Report, *, title: str, files: Mapping[str, int] | None = None) -> bytes:
     settings = await settings_service.get_settings()
     data = summary_data(report, title=title, business=settings.get("name") or "", generated=await settings_service.today(),
-                        files=files)
+                        files=files, paper=render_logic.paper_of(settings),
+                        locale=render_logic.report_locale(settings))
     return await render_service.render_pdf("accountant-summary.typ", data)
 
 
