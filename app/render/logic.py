@@ -718,6 +718,9 @@ def _payment_block(document: DocumentView, business: Mapping[str, Any], labels: 
 
 # -- statements -------------------------------------------------------------------
 
+STATEMENT_PHRASES = {"invoice": "", "credit_note": "", "cancellation": "", "payment": "{method}"}
+
+
 def statement_data(data: Mapping[str, Any], *, settings: Mapping[str, Any], logo: str | None = None) -> dict[str, Any]:
     """The template data of a client statement, from the ledger's figures.
 
@@ -740,6 +743,11 @@ def statement_data(data: Mapping[str, Any], *, settings: Mapping[str, Any], logo
     def a(value: Any) -> str:
         return amount_text(_dec(value), currency, locale) if value not in (None, "") and _dec(value) else ""
 
+    def statement_phrase(key: str) -> str:
+        """The ledger's line in words, less what the type and number columns beside it say: an invoice's or
+        a credit note's line says nothing more, a payment's says how it was paid ("Bank transfer (ref)")."""
+        return STATEMENT_PHRASES.get(key, labels[f"line_{key}"])
+
     running = _dec(data.get("opening_balance"))
     debit_total = credit_total = Decimal(0)
     entries = []
@@ -750,9 +758,10 @@ def statement_data(data: Mapping[str, Any], *, settings: Mapping[str, Any], logo
         running = _dec(entry["balance"]) if entry.get("balance") not in (None, "") else running + debit - credit
         kind = entry.get("kind") or ""
         description = line_text(kind, entry.get("number") or "", entry.get("refs"), entry.get("description") or "",
-                                phrase=lambda key: labels[f"line_{key}"],
+                                phrase=statement_phrase,
                                 money=lambda minor: money(from_minor(minor, currency), currency, locale),
                                 day=lambda text: date_text(text, locale))
+        description = description[:1].upper() + description[1:]   # "virement (…)" begins the cell: "Virement (…)"
         entries.append({"date": date_text(entry.get("date"), locale),
                         "kind": labels.get(f"kind_{kind}", kind.replace("_", " ").capitalize()),
                         "number": entry.get("number") or "", "description": description,

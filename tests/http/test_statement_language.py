@@ -45,7 +45,8 @@ def test_a_german_clients_statement_pdf_has_german_lines(api):
     text = _statement(api, client)
     assert "Kontoauszug" in text
     assert f"Rechnung {invoice['number']}" in text
-    assert "Zahlung, Überweisung (SEPA 42); 100,00 CA$ als Guthaben verbucht" in text
+    # The type and number have their columns: a payment's line says how it was paid.
+    assert f"Zahlung {invoice['number']} Überweisung (SEPA 42); 100,00 CA$ als Guthaben verbucht" in text
     assert "Erstattung von Guthaben, Scheck" in text
     assert "Payment" not in text and "Bank transfer" not in text and "Refund" not in text
 
@@ -63,7 +64,7 @@ def test_a_french_clients_statement_email_and_pdf_are_french(api, smtp):
     assert "Veuillez trouver ci-joint votre relevé de compte" in body and "Le solde s’élève à" in body
     [attachment] = list(message.iter_attachments())
     text = " ".join(text_of(attachment.get_content()).replace("\xa0", " ").replace("\u202f", " ").split())
-    assert f"Facture {invoice['number']}" in text and "Règlement, virement (SEPA 42)" in text
+    assert f"Facture {invoice['number']}" in text and "Virement (SEPA 42)" in text
     assert "Remboursement du crédit client, chèque" in text
 
 
