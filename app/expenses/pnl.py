@@ -34,6 +34,9 @@ class RevenueFact:
     net: Decimal          # before tax; negative for a credit note or a reversal
     source: str           # "document:12" or "payment:7": what the figure links to
     label: str = ""
+    # The same revenue in the base currency at the rate frozen at issue (app.fx), for a foreign invoice
+    # issued at a known rate: (base currency, net in it).
+    in_base: tuple[str, Decimal] | None = None
 
 
 @dataclass(frozen=True)
@@ -129,11 +132,14 @@ def profit_and_loss(revenue: Iterable[RevenueFact], expenses: Iterable[ExpenseFa
     for fact in revenue:
         if not date_from <= fact.day <= date_to:
             continue
+        net = fact.net
         if fact.currency != currency:
-            report.other_currencies[fact.currency] = report.other_currencies.get(fact.currency, 0) + 1
-            continue
-        months[f"{fact.day.year:04d}-{fact.day.month:02d}"].revenue += fact.net
-        report.revenue += fact.net
+            if fact.in_base is None or fact.in_base[0] != currency:
+                report.other_currencies[fact.currency] = report.other_currencies.get(fact.currency, 0) + 1
+                continue
+            net = fact.in_base[1]
+        months[f"{fact.day.year:04d}-{fact.day.month:02d}"].revenue += net
+        report.revenue += net
     for expense in expenses:
         if not date_from <= expense.day <= date_to:
             continue

@@ -68,8 +68,11 @@ async def _currency(currency: str | None) -> str:
 # -- facts ----------------------------------------------------------------------------------------
 
 async def sale_facts(date_from: date, date_to: date) -> list[taxreturn.SaleFact]:
+    """The issued invoices and credit notes of the period, each in its own currency and, when it was issued
+    at a known rate, also in the base currency at that rate (app.fx: frozen at issue)."""
     rows = await Document.select(Document.id, Document.doc_type, Document.number, Document.issue_date,
-                                 Document.currency, Document.subtotal_minor, Document.taxes_json).where(
+                                 Document.currency, Document.subtotal_minor, Document.taxes_json,
+                                 Document.base_currency, Document.exchange_rate).where(
         Document.doc_type.is_in(["invoice", "credit_note"]) & (Document.status != "draft")
         & (Document.issue_date >= date_from) & (Document.issue_date <= date_to)).order_by(Document.issue_date)
     facts = []
@@ -78,9 +81,12 @@ async def sale_facts(date_from: date, date_to: date) -> list[taxreturn.SaleFact]
         taxes = tuple(taxreturn.TaxPart(code=t["code"], rate=Decimal(str(t["rate"])), category=t.get("category") or "S",
                                         base=sign * Decimal(str(t["base"])), amount=sign * Decimal(str(t["amount"])))
                       for t in json.loads(row["taxes_json"] or "[]"))
-        facts.append(taxreturn.SaleFact(document_id=row["id"], number=row["number"] or f"#{row['id']}",
-                                        day=row["issue_date"], currency=row["currency"],
-                                        net=sign * from_minor(row["subtotal_minor"], row["currency"]), taxes=taxes))
+        fact = taxreturn.SaleFact(document_id=row["id"], number=row["number"] or f"#{row['id']}",
+                                  day=row["issue_date"], currency=row["currency"],
+                                  net=sign * from_minor(row["subtotal_minor"], row["currency"]), taxes=taxes)
+        if row["exchange_rate"] and row["base_currency"] and row["base_currency"] != row["currency"]:
+            fact = taxreturn.in_currency(fact, row["base_currency"], Decimal(row["exchange_rate"]))
+        facts.append(fact)
     return facts
 
 
@@ -127,7 +133,9 @@ async def expense_facts(date_from: date, date_to: date, basis: str) -> list[pnl.
 async def revenue_facts(date_from: date, date_to: date, basis: str) -> list[pnl.RevenueFact]:
     if basis == "accrual":
         return [pnl.RevenueFact(day=s.day, currency=s.currency, net=s.net, source=f"document:{s.document_id}",
-                                label=s.number) for s in await sale_facts(date_from, date_to)]
+                                label=s.number,
+                                in_base=(s.converted.currency, s.converted.net) if s.converted is not None else None)
+                for s in await sale_facts(date_from, date_to)]
     received: list[tuple[date, int, int, str]] = []   # (day, invoice, amount minor signed, source)
     for row in await Payment.select(Payment.id, Payment.invoice, Payment.applied_minor, Payment.payment_date).where(
             Payment.invoice.is_not_null() & (Payment.payment_date >= date_from) & (Payment.payment_date <= date_to)):

@@ -7,8 +7,9 @@ Taxes). For Canada, codes starting GST, HST or TPS are GST/HST; QST or TVQ are Q
 (PST) is on neither return. For Germany and France the standard-rate codes are placed by their rate,
 the others by their category (reverse charge AE, intra-community K, export G, exempt E, outside O, Z).
 Sales are counted when invoiced (issue date), expenses on their date: the usual (accrual) rule of
-these returns. Only the return's currency is summed; documents and expenses in another are left out
-and counted aside.
+these returns. A return is in one currency: a sale in another counts at the rate frozen at its issue
+(app.fx) when the return is in the base currency; one without a rate, and expenses in another currency,
+are left out and counted aside.
 """
 
 from __future__ import annotations
@@ -33,7 +34,8 @@ class TaxPart:
 
 @dataclass(frozen=True)
 class SaleFact:
-    """An issued invoice (sign 1) or credit note (sign -1): its net and tax parts, signed."""
+    """An issued invoice (sign 1) or credit note (sign -1): its net and tax parts, signed. `converted`: the same
+    in the base currency at the rate frozen at its issue, when it was issued in another currency at a known rate."""
 
     document_id: int
     number: str
@@ -41,6 +43,18 @@ class SaleFact:
     currency: str
     net: Decimal
     taxes: tuple[TaxPart, ...]
+    converted: SaleFact | None = None
+
+
+def in_currency(fact: SaleFact, base: str, rate: Decimal) -> SaleFact:
+    """`fact` with its figures also in `base` (`rate`: units of the fact's currency per one base unit), each
+    rounded to the base's minor unit: what a return in the base currency counts for a foreign sale."""
+    from app.fx.logic import to_base
+
+    converted = SaleFact(fact.document_id, fact.number, fact.day, base, to_base(fact.net, rate, base),
+                         tuple(TaxPart(t.code, t.rate, t.category, to_base(t.base, rate, base), to_base(t.amount, rate, base))
+                               for t in fact.taxes))
+    return SaleFact(fact.document_id, fact.number, fact.day, fact.currency, fact.net, fact.taxes, converted)
 
 
 @dataclass(frozen=True)
@@ -152,6 +166,8 @@ def build(form: str, sales: Iterable[SaleFact], purchases: Iterable[PurchaseFact
         if date_from <= sale.day <= date_to:
             if sale.currency == currency:
                 kept_sales.append(sale)
+            elif sale.converted is not None and sale.converted.currency == currency:
+                kept_sales.append(sale.converted)   # a foreign sale at its rate of issue, as the law asks
             else:
                 left_out[sale.currency] = left_out.get(sale.currency, 0) + 1
     for purchase in purchases:

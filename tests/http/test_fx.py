@@ -254,9 +254,10 @@ def test_a_foreign_payment_realises_a_gain_and_its_bank_fee_settles_the_invoice(
     assert (pnl["fx_result"], pnl["bank_fees"]) == ("22.61", "22.73")
     page = browser.get("/reports/profit-loss")
     assert "Realised exchange gain" in page.text and "Bank fees on payments" in page.text
-    # The columns add up: the Total row counts the exchange line in revenue and the fees in expenses.
+    # The columns add up: the Total row counts the exchange line in revenue and the fees in expenses. The EUR
+    # invoice is revenue in CAD at its rate of issue: 1000 EUR at 0.67 is 1,492.54 CAD.
     total = re.search(r"<tr><td>Total</td>(.*?)</tr>", page.text).group(1)
-    assert re.findall(r'class="num">([^<]*)<', total) == ["22.61", "22.73", "-0.12"]
+    assert re.findall(r'class="num">([^<]*)<', total) == ["1,515.15", "22.73", "1,492.42"]
     assert "with the exchange result 22.61 and bank fees 22.73" in page.text
     from app.integrity import service as integrity
     assert [str(b) for b in integrity.run_checks(config.database_path)] == []

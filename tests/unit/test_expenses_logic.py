@@ -243,6 +243,32 @@ def test_other_currencies_and_days_outside_are_left_out():
     assert report.left_out == {"USD": 1} and report.net == 0 and report.figure("sales").amount == 0
 
 
+def test_a_sale_in_another_currency_counts_at_its_rate_of_issue_in_a_return_in_the_base():
+    """A Canadian business's USD export, issued at 0.73 USD per CAD: line 101 counts it in CAD (1000 / 0.73),
+    each figure rounded to the cent; one issued with no rate is left out and counted aside."""
+    export = taxreturn.in_currency(sale(1, "1000.00", ("ZERO", "0", "Z", "1000.00", "0.00"), currency="USD"), "CAD",
+                                   D("0.73"))
+    taxed = taxreturn.in_currency(sale(2, "100.00", ("GST", "5", "S", "100.00", "5.00"), currency="USD"), "CAD",
+                                  D("0.73"))
+    report = taxreturn.build("ca-gst34", [export, taxed, sale(3, "10.00", currency="USD")], [], currency="CAD",
+                             **PERIOD)
+    assert report.lines()["101"] == D("1369.86") + D("136.99")
+    assert report.lines()["103"] == D("6.85")
+    assert report.left_out == {"USD": 1}
+    # A return in USD counts them as they were issued.
+    in_usd = taxreturn.build("ca-gst34", [export, taxed], [], currency="USD", **PERIOD)
+    assert in_usd.lines()["101"] == D("1100.00") and in_usd.left_out == {}
+
+
+def test_a_foreign_invoice_at_its_rate_is_revenue_in_the_base_currency():
+    facts = [pnl.RevenueFact(day=date(2026, 3, 2), currency="USD", net=D("1000.00"), source="document:1",
+                             in_base=("CAD", D("1369.86"))),
+             pnl.RevenueFact(day=date(2026, 3, 3), currency="USD", net=D("10.00"), source="document:2")]
+    report = pnl.profit_and_loss(facts, [], date_from=date(2026, 1, 1), date_to=date(2026, 12, 31), currency="CAD",
+                                 basis="accrual", category_names={})
+    assert report.revenue == D("1369.86") and report.other_currencies == {"USD": 1}
+
+
 # -- properties ---------------------------------------------------------------------------------------------------
 
 amounts = st.decimals(min_value=D("0.01"), max_value=D("99999.99"), places=2)
