@@ -105,7 +105,7 @@ def test_actions_follow_the_document_state():
     assert actions("invoice", "sent", "paid", paid="100", balance="0") == {"duplicate"}
     assert actions("invoice", "cancelled", credited="100", balance="0") == {"duplicate"}
     assert actions("quote", "issued") == {"accept", "decline", "convert", "duplicate"}
-    assert actions("quote", "issued", "expired") == {"decline", "convert", "duplicate"}
+    assert actions("quote", "issued", "expired") == {"decline", "duplicate"}   # too late to accept or convert
     assert actions("quote", "accepted") == {"convert", "duplicate"}
     assert actions("quote", "converted") == {"duplicate"}
     assert actions("credit_note", "issued") == {"duplicate"}
