@@ -47,7 +47,7 @@ def test_overpayment_is_refused_naming_both_amounts_without_the_users_say_so():
         split_payment(D("120.00"), D("100.00"), False, "CAD")
     message = failed.value.by_field()["amount"]
     assert "120.00 CAD" in message and "100.00 CAD" in message
-    assert "keep the excess as client credit" in message
+    assert "tick “Keep any amount above the balance as client credit”" in message   # the box's own words
 
 
 def test_overpayment_with_keep_excess_pays_the_balance_and_keeps_the_rest_as_credit():
