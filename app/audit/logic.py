@@ -29,7 +29,7 @@ from functools import cached_property
 from typing import Any
 
 from app.common.i18n import N_, _
-from app.common.logic import CSV_BOM, FieldError, ValidationFailed, date_problem, spreadsheet_cell
+from app.common.logic import CSV_BOM, FieldError, ValidationFailed, parse_day, spreadsheet_cell
 
 ORIGINS = ("page", "api", "cli", "schedule", "system")
 SECRET_VALUE = "changed"
@@ -569,16 +569,7 @@ def parse_filter(params: Mapping[str, Any]) -> AuditFilter:
         value = text(name)
         if not value:
             return None
-        try:
-            parsed = date.fromisoformat(value)
-        except ValueError:
-            errors.append(FieldError(name, _("%(name)s must be a date as YYYY-MM-DD", name=name)))
-            return None
-        problem = date_problem(parsed, name)
-        if problem:
-            errors.append(FieldError(name, problem))
-            return None
-        return parsed
+        return parse_day(value, name, errors, name)
 
     entity = text("entity")
     if entity and not ENTITY_NAME.match(entity):

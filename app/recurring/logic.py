@@ -23,7 +23,7 @@ from babel import Locale
 from babel.dates import format_date, parse_pattern
 
 from app.common.i18n import N_, _, current_language, ngettext
-from app.common.logic import FieldError, ValidationFailed, date_problem
+from app.common.logic import FieldError, ValidationFailed, parse_day
 from app.documents import logic as documents_logic
 from app.documents.logic import INVOICE
 
@@ -232,25 +232,6 @@ def _whole(value: Any, name: str, label: str, low: int, high: int, errors: list[
     return number
 
 
-def _day(value: Any, name: str, label: str, errors: list[FieldError]) -> date | None:
-    if value is None or value == "":
-        return None
-    day: date
-    if isinstance(value, date):
-        day = value
-    else:
-        try:
-            day = date.fromisoformat(str(value).strip())
-        except ValueError:
-            errors.append(FieldError(name, _("%(label)s: a date as YYYY-MM-DD", label=label)))
-            return None
-    problem = date_problem(day, label)
-    if problem:
-        errors.append(FieldError(name, problem))
-        return None
-    return day
-
-
 def clean_profile(data: Mapping[str, Any], *, current: Mapping[str, Any] | None = None) -> ProfileInput:
     """A profile from a body (JSON or form); `current` (the stored profile, as `stored_input` gives it)
     fills what a partial update leaves out, so the whole result is checked together (an end date
@@ -294,10 +275,10 @@ def clean_profile(data: Mapping[str, Any], *, current: Mapping[str, Any] | None 
     if result.day_of_month is not None and unit == "week":
         errors.append(FieldError("day_of_month", _("day_of_month applies to monthly, quarterly and yearly schedules; "
                                                  "leave it empty for weeks")))
-    result.start_date = _day(merged.get("start_date"), "start_date", "Start date", errors)
+    result.start_date = parse_day(merged.get("start_date"), "start_date", errors, "Start date")   # 1900-2200
     if result.start_date is None and not any(e.field == "start_date" for e in errors):
         errors.append(FieldError("start_date", _("Start date: the first date of the schedule is required")))
-    result.end_date = _day(merged.get("end_date"), "end_date", "End date", errors)
+    result.end_date = parse_day(merged.get("end_date"), "end_date", errors, "End date")
     if result.start_date and result.end_date and result.end_date < result.start_date:
         errors.append(FieldError("end_date", _("The end date is before the start date")))
     result.count = _whole(merged.get("count"), "count", "count (how many invoices)", 1, MAX_COUNT, errors)

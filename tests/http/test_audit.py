@@ -377,7 +377,7 @@ def test_audit_export_from_the_command_line(books, tmp_path):
     again = cli("audit", "export", str(target), "--data-dir", str(books))
     assert again.returncode == 1 and "already exists" in again.stderr
     bad = cli("audit", "export", str(tmp_path / "x.csv"), "--from", "01/12/2026", "--data-dir", str(books))
-    assert bad.returncode == 1 and "--from: must be a date as YYYY-MM-DD" in bad.stderr
+    assert bad.returncode == 1 and "--from: must be a date written YYYY-MM-DD" in bad.stderr
     assert cli("audit", "export", str(tmp_path / "none" / "x.csv"), "--data-dir", str(books)).returncode == 1
 
 
