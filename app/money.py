@@ -83,6 +83,12 @@ def quantum(currency: str) -> Decimal:
 _NUMBER = re.compile(r"[+-]?([0-9]+\.?[0-9]*|\.[0-9]+)([eE][+-]?[0-9]+)?")
 
 
+def written_plainly(text: str) -> bool:
+    """Whether a number is written with the digits 0-9, a sign, a decimal point and an exponent only (spaces
+    and no-break spaces as group separators aside): what every file and program reads back as written."""
+    return bool(_NUMBER.fullmatch(text.strip().replace("\u00a0", "").replace(" ", "")))
+
+
 def parse_decimal(text: str | int | Decimal, *, field: str = "amount") -> Decimal:
     """Read an exact decimal from user or JSON input; floats are refused."""
     if isinstance(text, (bool, float)):
@@ -95,7 +101,7 @@ def parse_decimal(text: str | int | Decimal, *, field: str = "amount") -> Decima
             raise MoneyError(f"{field}: a number is required")
         # Decimal() also reads other scripts' digits ("١٢٣" is 123) and underscores ("1_000"): a number is
         # written here with the digits 0-9 only, as every file and program reads it back.
-        if not _NUMBER.fullmatch(cleaned):
+        if not written_plainly(cleaned):
             raise MoneyError(f"{field}: {text!r} is not a number (digits 0-9 and a decimal point, e.g. \"12.50\")")
         try:
             value = Decimal(cleaned)

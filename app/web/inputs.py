@@ -30,6 +30,7 @@ from litestar.params import ParameterKwarg
 
 from app.common.i18n import _
 from app.common.logic import MAX_ID, FieldError, ValidationFailed, date_problem
+from app.money import written_plainly
 
 MAX_JSON_DEPTH = 32          # the API's deepest body (a document's line's taxes) is 4 levels
 MIN_INT = -MAX_ID - 1        # SQLite's INTEGER is a signed 64-bit number
@@ -188,17 +189,13 @@ async def body_problems(request: Request) -> list[FieldError]:
                        for path, text in decimal_texts_refused(decoded, data_type)]
 
 
-_PLAIN_NUMBER = re.compile(r"[+-]?([0-9]+\.?[0-9]*|\.[0-9]+)([eE][+-]?[0-9]+)?")
-
-
 def _misread(text: str) -> bool:
     """Whether Decimal() reads the text as a number though it is not one written with 0-9 (what it cannot
     read at all, msgspec refuses with a 400 of its own)."""
-    cleaned = text.strip().replace("\u00a0", "").replace(" ", "")
-    if _PLAIN_NUMBER.fullmatch(cleaned):
+    if written_plainly(text):
         return False
     try:
-        return Decimal(cleaned).is_finite()
+        return Decimal(text.strip().replace("\u00a0", "").replace(" ", "")).is_finite()
     except InvalidOperation:
         return False
 
