@@ -105,6 +105,9 @@ def test_receipt_e_invoice_and_billing_journey(browser: Any, shop: tuple[Server,
         page.locator("#f-receipt").set_input_files(seed["receipt"])   # as dropped: sent at once
         expect(page.locator(".flash")).to_have_text("Receipt kept.")
         expect(page.locator(".receipt img")).to_be_visible()
+        # Laid out is not loaded: on a busy machine the picture arrives a moment after its box.
+        page.wait_for_function("() => { const img = document.querySelector('.receipt img');"
+                               " return img !== null && img.complete; }")
         assert page.locator(".receipt img").evaluate("img => img.naturalWidth") == 60
         shoot(page, "expense-detail")
 
